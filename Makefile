@@ -1,0 +1,69 @@
+# DOVE's front door. `make test` is what CI runs (see .ci/run); `make help` lists the rest.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+JOBS ?= $(shell nproc)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+CMAKE_FLAGS ?=
+
+.PHONY: help deps build test unit asan lint format tidy fuzz clean
+
+help:
+	@echo "make test       install packages, build (warnings are errors), run every test,"
+	@echo "                the unit tests again under ASan+UBSan, and the lint checks"
+	@echo "make build      configure and build into $(BUILD)/"
+	@echo "make unit       run the unit tests only (no root needed)"
+	@echo "make asan       build into $(ASAN_BUILD)/ with ASan+UBSan and run unit and fuzz-replay tests"
+	@echo "make lint       clang-format check and clang-tidy (warnings are errors)"
+	@echo "make format     rewrite sources with clang-format"
+	@echo "make fuzz       build the libFuzzer targets with clang and run each FUZZ_SECONDS (default 60)"
+	@echo "make deps       install the Debian packages the project needs (root)"
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DDOVE_WERROR=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory asan
+	@$(MAKE) --no-print-directory lint
+	@echo "make test: all passed"
+
+unit: build
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -L 'unit|fuzz-replay'
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DDOVE_WERROR=ON -DDOVE_SANITIZE=ON \
+	  -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L 'unit|fuzz-replay'
+
+SOURCES = $(shell git ls-files --cached --others --exclude-standard -- 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h' 'bench/*.cc' 'bench/*.h')
+
+lint: build
+	@clang-format --dry-run --Werror $(SOURCES)
+	@run-clang-tidy -quiet -p $(BUILD) -j $(JOBS) '$(CURDIR)/src/' >$(BUILD)/clang-tidy.log 2>&1 \
+	  || { grep -E 'error:|warning:' $(BUILD)/clang-tidy.log | sort -u; echo "clang-tidy failed; full log: $(BUILD)/clang-tidy.log"; exit 1; }
+	@echo "lint: clang-format and clang-tidy clean"
+
+format:
+	@clang-format -i $(SOURCES)
+
+fuzz: deps
+	@CXX=clang++ CC=clang cmake -S . -B $(FUZZ_BUILD) -G Ninja -DDOVE_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@for target in $(FUZZ_BUILD)/tests/fuzz/*_fuzz; do \
+	  name=$$(basename $$target); corpus=$(FUZZ_BUILD)/corpus/$$name; mkdir -p $$corpus; \
+	  [[ -d tests/fuzz/corpus/$$name ]] && cp -n tests/fuzz/corpus/$$name/* $$corpus/ 2>/dev/null || true; \
+	  $$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$corpus >$(FUZZ_BUILD)/$$name.log 2>&1 \
+	    || { echo "$$name: FAILED (log: $(FUZZ_BUILD)/$$name.log)"; tail -30 $(FUZZ_BUILD)/$$name.log; exit 1; }; \
+	  echo "$$name: $$(grep -E '^stat::number_of_executed_units' $(FUZZ_BUILD)/$$name.log | awk '{print $$2}') executions in $(FUZZ_SECONDS) s, no crash"; \
+	done
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

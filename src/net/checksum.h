@@ -1,0 +1,41 @@
+// The Internet checksum (RFC 1071) and the IPv4 / IPv6 pseudo-header sums of UDP, TCP, ICMPv6.
+//
+// Sums are accumulated in 64 bits, so any buffer the data plane sees (including 64 KiB
+// segmentation-offload super-frames) is summed without overflow. A checksum is computed by
+// adding every part and folding once:
+//
+//   uint64_t sum = PseudoHeaderSum(src, dst, kIpProtoUdp, udp_length);
+//   sum = ChecksumAdd(udp_bytes_with_zero_checksum, sum);
+//   uint16_t checksum = ChecksumFold(sum);
+//
+// A buffer that already holds its checksum verifies when ChecksumFold(...) of it is 0.
+// ChecksumAdd treats `data` as starting on an even offset of the summed whole; only the
+// last part may have an odd length.
+#pragma once
+
+#include <cstdint>
+
+#include "net/byte_order.h"
+#include "net/ipv4_address.h"
+#include "net/ipv6_address.h"
+
+namespace dove::net {
+
+// Adds the 16-bit big-endian words of `data` to `sum` (an odd last byte is padded with zero).
+uint64_t ChecksumAdd(ByteSpan data, uint64_t sum = 0);
+
+// Folds a sum to 16 bits and returns its one's complement: the value to store in the field.
+uint16_t ChecksumFold(uint64_t sum);
+
+// ChecksumFold(ChecksumAdd(data)).
+uint16_t InternetChecksum(ByteSpan data);
+
+// Sum of the IPv4 pseudo-header (RFC 768, RFC 793): addresses, protocol, upper-layer length.
+uint64_t PseudoHeaderSum(const Ipv4Address& source, const Ipv4Address& destination,
+                         uint8_t protocol, uint16_t length);
+
+// Sum of the IPv6 pseudo-header (RFC 8200 section 8.1).
+uint64_t PseudoHeaderSum(const Ipv6Address& source, const Ipv6Address& destination,
+                         uint8_t next_header, uint32_t length);
+
+}  // namespace dove::net
