@@ -30,4 +30,10 @@ uint64_t PseudoHeaderSum(const Ipv6Address& source, const Ipv6Address& destinati
   return sum + (length >> 16) + (length & 0xffff) + next_header;
 }
 
+uint16_t ChecksumUpdate(uint16_t checksum, uint16_t old_word, uint16_t new_word) {
+  const uint64_t sum = static_cast<uint64_t>(static_cast<uint16_t>(~checksum)) +
+                       static_cast<uint16_t>(~old_word) + new_word;
+  return ChecksumFold(sum);
+}
+
 }  // namespace dove::net

@@ -38,4 +38,12 @@ uint64_t PseudoHeaderSum(const Ipv4Address& source, const Ipv4Address& destinati
 uint64_t PseudoHeaderSum(const Ipv6Address& source, const Ipv6Address& destination,
                          uint8_t next_header, uint32_t length);
 
+// The checksum after one 16-bit word it covers changes from `old_word` to `new_word`, without
+// summing the rest again (RFC 1624 equation 3: HC' = ~(~HC + ~m + m')). Equation 3, not the
+// older RFC 1141 form, so the result is the one a full recomputation gives, never a 0xffff
+// where recomputation gives 0. The word must sit at an even offset of the summed bytes; for
+// two bytes at an odd offset pass both values byte-swapped (their bytes land in the low half
+// of one word and the high half of the next, which sums the same).
+uint16_t ChecksumUpdate(uint16_t checksum, uint16_t old_word, uint16_t new_word);
+
 }  // namespace dove::net
