@@ -3,6 +3,11 @@
 namespace dove::net {
 namespace {
 
+// Both fixed parts are 20 bytes; options follow them.
+constexpr size_t kFixedPartSize = 20;
+static_assert(sizeof(NeighborSolicitationFixed) == kFixedPartSize &&
+              sizeof(NeighborAdvertisementFixed) == kFixedPartSize);
+
 // ff02::1:ff00:0/104: an address is in it exactly when it is its own solicited-node group.
 bool IsSolicitedNodeMulticast(const Ipv6Address& address) {
   return address.SolicitedNodeMulticast() == address;
@@ -20,11 +25,12 @@ Result<Fixed> LoadFixedPart(const Icmpv6Message& message, uint8_t type) {
 }
 
 // Walks every option after the fixed part (so a malformed one anywhere fails the message)
-// and returns the address of the first link-layer address option of `wanted_type`.
+// and returns the address of the first link-layer address option of `wanted_type`. The caller
+// has checked that the body holds the fixed part.
 Result<std::optional<MacAddress>> FindLinkLayerAddress(const Icmpv6Message& message,
                                                        uint8_t wanted_type) {
   std::optional<MacAddress> found;
-  NdOptionWalker walker(message.body.subspan(sizeof(NeighborSolicitationFixed)));
+  NdOptionWalker walker(message.body.subspan(kFixedPartSize));
   while (!walker.AtEnd()) {
     const auto option = walker.Next();
     if (!option) return Unexpected(option.error());

@@ -27,7 +27,7 @@
 // The parsers apply the validity checks of sections 7.1.1 and 7.1.2 that the ICMPv6 message
 // and its addresses allow. Two are left to others: the checksum is ParseIcmpv6's (parse with
 // verify_checksum), and the IPv6 Hop Limit must be 255 (nd::kHopLimit, proof that the sender
-// is on the link), which THE CALLER MUST CHECK on the IPv6 header before trusting either
+// is on the link), which the caller must check on the IPv6 header before trusting either
 // message. Unrecognised options are skipped, as section 4.6 requires; of repeated link-layer
 // address options the first counts (as in Linux).
 //
