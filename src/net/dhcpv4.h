@@ -35,8 +35,9 @@
 //   kBadField     the magic cookie is not 99.130.83.99 (plain BOOTP is not served);
 // then, walking the options, the first of these met in option order:
 //   kTruncated    an option's code has no length byte, or its value runs past the buffer;
-//   kBadLength    an option this file reads has a length RFC 2132 forbids (e.g. requested IP
-//                 not 4 bytes, DNS servers not a non-empty multiple of 4): see dhcpv4.cc;
+//   kBadLength    an option this file reads or writes has a length RFC 2132 forbids: 1, 28,
+//                 50, 51, 54, 58, 59 must be 4 bytes; 26 and 57, 2; 3 and 6 a non-empty
+//                 multiple of 4; 12 and 55 at least 1; 61 at least 2 (others are not checked);
 //   kUnsupported  option overload (52): the options continued in sname/file are not read, and
 //                 no client a VM runs sends it (its messages fit in the options field);
 //   kBadField     a message type option (53) that is repeated, not 1 byte, or not 1..8;
@@ -179,7 +180,8 @@ std::optional<uint32_t> LeaseTime(const DhcpMessage& message);             // 51
 std::optional<uint16_t> MaxMessageSize(const DhcpMessage& message);        // 57
 std::optional<ByteSpan> ParameterRequestList(const DhcpMessage& message);  // 55: option codes
 std::optional<ByteSpan> ClientId(const DhcpMessage& message);              // 61
-// 12, with trailing NUL bytes (sent by some clients) trimmed; a view into the buffer.
+// 12, with trailing NUL bytes (sent by some clients) trimmed, nullopt when nothing is left;
+// a view into the buffer.
 std::optional<std::string_view> Hostname(const DhcpMessage& message);
 
 // What the server answers. Unset optionals and empty lists are left out of the reply.

@@ -32,9 +32,8 @@ void CheckGetters(const DhcpMessage& message, ByteSpan options) {
   if (auto list = dove::net::ParameterRequestList(message)) Check(Inside(*list, options));
   if (auto id = dove::net::ClientId(message)) Check(Inside(*id, options) && id->size() >= 2);
   if (auto name = dove::net::Hostname(message)) {
-    Check(!name->empty() && Inside(ByteSpan(reinterpret_cast<const uint8_t*>(name->data()),
-                                            name->size()),
-                                   options));
+    Check(!name->empty() &&
+          Inside(ByteSpan(reinterpret_cast<const uint8_t*>(name->data()), name->size()), options));
   }
 }
 
