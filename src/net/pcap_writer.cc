@@ -21,8 +21,8 @@ void PutLe32(uint8_t* at, uint32_t v) {
 std::array<uint8_t, pcap::kRecordHeaderSize> RecordHeader(
     size_t frame_size, std::chrono::system_clock::time_point when) {
   using std::chrono::microseconds;
-  const int64_t since_epoch =
-      std::max<int64_t>(0, std::chrono::duration_cast<microseconds>(when.time_since_epoch()).count());
+  const int64_t since_epoch = std::max<int64_t>(
+      0, std::chrono::duration_cast<microseconds>(when.time_since_epoch()).count());
   const int64_t seconds =
       std::min<int64_t>(since_epoch / 1'000'000, std::numeric_limits<uint32_t>::max());
   const size_t captured = std::min<size_t>(frame_size, pcap::kSnapLength);

@@ -54,8 +54,8 @@ class PcapWriter {
   ~PcapWriter();
 
   // Appends one record. Fails when the file cannot be written or the writer is closed.
-  Expected<void, std::string> Write(
-      ByteSpan frame, std::chrono::system_clock::time_point when = std::chrono::system_clock::now());
+  Expected<void, std::string> Write(ByteSpan frame, std::chrono::system_clock::time_point when =
+                                                        std::chrono::system_clock::now());
   // Pushes buffered records to the file (nothing to do in memory).
   Expected<void, std::string> Flush();
   // Flushes and closes the file; later writes fail. Closing twice is not an error.

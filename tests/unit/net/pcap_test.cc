@@ -37,8 +37,8 @@ std::vector<uint8_t> BigEndianHeader(uint32_t magic, uint32_t link_type = 1,
     return Bytes({static_cast<int>(v >> 24), static_cast<int>(v >> 16 & 0xff),
                   static_cast<int>(v >> 8 & 0xff), static_cast<int>(v & 0xff)});
   };
-  return Concat({be32(magic), Bytes({0, 2, 0, 4}), be32(0), be32(0), be32(snap_length),
-                 be32(link_type)});
+  return Concat(
+      {be32(magic), Bytes({0, 2, 0, 4}), be32(0), be32(0), be32(snap_length), be32(link_type)});
 }
 
 std::vector<uint8_t> Le32(uint32_t v) {
@@ -56,15 +56,15 @@ std::vector<uint8_t> Header() {
   return {header.begin(), header.end()};
 }
 
-const system_clock::time_point kWhen = system_clock::time_point(seconds(1'700'000'000)) +
-                                       microseconds(123'456);
+const system_clock::time_point kWhen =
+    system_clock::time_point(seconds(1'700'000'000)) + microseconds(123'456);
 
 TEST(PcapWriterTest, FileHeaderIsLittleEndianLibpcap) {
-  EXPECT_EQ(Header(), Bytes({0xd4, 0xc3, 0xb2, 0xa1,  // magic a1b2c3d4, microseconds
-                             0x02, 0x00, 0x04, 0x00,  // version 2.4
-                             0, 0, 0, 0, 0, 0, 0, 0,  // thiszone, sigfigs
-                             0x00, 0x00, 0x04, 0x00,  // snaplen 262144
-                             0x01, 0x00, 0x00, 0x00}));  // link type Ethernet
+  EXPECT_EQ(Header(), Bytes({0xd4, 0xc3, 0xb2, 0xa1,              // magic a1b2c3d4, microseconds
+                             0x02, 0x00, 0x04, 0x00,              // version 2.4
+                             0,    0,    0,    0,    0, 0, 0, 0,  // thiszone, sigfigs
+                             0x00, 0x00, 0x04, 0x00,              // snaplen 262144
+                             0x01, 0x00, 0x00, 0x00}));           // link type Ethernet
 }
 
 TEST(PcapWriterTest, RecordHeaderBytes) {
@@ -157,8 +157,7 @@ TEST(PcapWriterTest, OpenErrorNamesPathAndReason) {
   auto writer = PcapWriter::Open(path);
   ASSERT_FALSE(writer);
   EXPECT_NE(writer.error().find(path), std::string::npos) << writer.error();
-  EXPECT_NE(writer.error().find("No such file or directory"), std::string::npos)
-      << writer.error();
+  EXPECT_NE(writer.error().find("No such file or directory"), std::string::npos) << writer.error();
   auto read = ReadFileBytes(path);
   ASSERT_FALSE(read);
   EXPECT_NE(read.error().find(path), std::string::npos) << read.error();
@@ -220,9 +219,9 @@ TEST(PcapReaderTest, RefusesMalformedFiles) {
     header[19] = static_cast<uint8_t>(snap_length >> 24);
     return header;
   };
-  const auto pcapng = Bytes({0x0a, 0x0d, 0x0d, 0x0a, 28, 0, 0, 0, 0x4d, 0x3c, 0x2b, 0x1a,
-                             1,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                             0xff, 28,   0,    0,    0});
+  const auto pcapng =
+      Bytes({0x0a, 0x0d, 0x0d, 0x0a, 28,   0,    0,    0,    0x4d, 0x3c, 0x2b, 0x1a, 1, 0,
+             0,    0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 28,   0,    0, 0});
   const auto header = Header();
   struct Case {
     const char* description;
@@ -231,8 +230,7 @@ TEST(PcapReaderTest, RefusesMalformedFiles) {
   };
   const std::vector<Case> cases = {
       {"empty", {}, Error::kTruncated},
-      {"23-byte header", std::vector<uint8_t>(header.begin(), header.end() - 1),
-       Error::kTruncated},
+      {"23-byte header", std::vector<uint8_t>(header.begin(), header.end() - 1), Error::kTruncated},
       {"pcapng", pcapng, Error::kUnsupported},
       {"not pcap", std::vector<uint8_t>(24, 0x20), Error::kBadField},
       {"version 1.0", with_version(1), Error::kBadVersion},
@@ -250,9 +248,10 @@ TEST(PcapReaderTest, RefusesMalformedFiles) {
        Error::kBadLength},
       {"incl_len > file snaplen",
        Concat({with_snap_length(1), LeRecord(0, 0, 2, 2, Bytes({1, 2}))}), Error::kBadLength},
-      {"incl_len > 256 KiB", Concat({with_snap_length(0xffffffff),
-                                     LeRecord(0, 0, pcap::kSnapLength + 1, 0xffffffff,
-                                              std::vector<uint8_t>(pcap::kSnapLength + 1))}),
+      {"incl_len > 256 KiB",
+       Concat(
+           {with_snap_length(0xffffffff), LeRecord(0, 0, pcap::kSnapLength + 1, 0xffffffff,
+                                                   std::vector<uint8_t>(pcap::kSnapLength + 1))}),
        Error::kBadLength},
       {"microseconds >= 1000000", Concat({Header(), LeRecord(0, 1'000'000, 1, 1, Bytes({1}))}),
        Error::kBadField},
@@ -266,8 +265,8 @@ TEST(PcapReaderTest, RefusesMalformedFiles) {
 
 TEST(PcapReaderTest, AcceptsRecordsAtTheLimits) {
   // Exactly the file's snaplen, shorter than the original (a cut frame), and empty records.
-  auto file = Concat({Header(), LeRecord(0, 999'999, 3, 1514, Bytes({1, 2, 3})),
-                      LeRecord(0, 0, 0, 0, {})});
+  auto file =
+      Concat({Header(), LeRecord(0, 999'999, 3, 1514, Bytes({1, 2, 3})), LeRecord(0, 0, 0, 0, {})});
   auto records = ParsePcap(file);
   ASSERT_TRUE(records);
   ASSERT_EQ(records->size(), 2u);
