@@ -57,13 +57,17 @@ format:
 fuzz: deps
 	@CXX=clang++ CC=clang cmake -S . -B $(FUZZ_BUILD) -G Ninja -DDOVE_FUZZ=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	@for target in $(FUZZ_BUILD)/tests/fuzz/*_fuzz; do \
+	@failed=0; for target in $(FUZZ_BUILD)/tests/fuzz/*_fuzz; do \
 	  name=$$(basename $$target); corpus=$(FUZZ_BUILD)/corpus/$$name; mkdir -p $$corpus; \
 	  [[ -d tests/fuzz/corpus/$$name ]] && cp -n tests/fuzz/corpus/$$name/* $$corpus/ 2>/dev/null || true; \
-	  $$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$corpus >$(FUZZ_BUILD)/$$name.log 2>&1 \
-	    || { echo "$$name: FAILED (log: $(FUZZ_BUILD)/$$name.log)"; tail -30 $(FUZZ_BUILD)/$$name.log; exit 1; }; \
-	  echo "$$name: $$(grep -E '^stat::number_of_executed_units' $(FUZZ_BUILD)/$$name.log | awk '{print $$2}') executions in $(FUZZ_SECONDS) s, no crash"; \
-	done
+	  if $$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/$$name- \
+	       $$corpus >$(FUZZ_BUILD)/$$name.log 2>&1; then \
+	    echo "$$name: $$(grep -E '^stat::number_of_executed_units' $(FUZZ_BUILD)/$$name.log | awk '{print $$2}') executions in $(FUZZ_SECONDS) s, no crash"; \
+	  else \
+	    failed=1; echo "$$name: FAILED; input saved as $(FUZZ_BUILD)/$$name-crash-*, log $(FUZZ_BUILD)/$$name.log"; \
+	    grep -E 'ERROR|SUMMARY' $(FUZZ_BUILD)/$$name.log | head -5; \
+	  fi; \
+	done; exit $$failed
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
