@@ -34,9 +34,12 @@ class [[nodiscard]] Expected {
   // Implicit on purpose: `return value;` and `return Unexpected(error);` read naturally.
   constexpr Expected(T value)  // NOLINT(google-explicit-constructor)
       : state_(std::in_place_index<0>, std::move(value)) {}
+  // Only from an error type that converts implicitly: `return Unexpected(42);` must not
+  // become some enum's value 42.
   template <typename G>
+  requires std::is_convertible_v<G, E>
   constexpr Expected(Unexpected<G> unexpected)  // NOLINT(google-explicit-constructor)
-      : state_(std::in_place_index<1>, static_cast<E>(std::move(unexpected.error))) {}
+      : state_(std::in_place_index<1>, std::move(unexpected.error)) {}
 
   constexpr bool has_value() const { return state_.index() == 0; }
   constexpr explicit operator bool() const { return has_value(); }
@@ -80,6 +83,7 @@ class [[nodiscard]] Expected<void, E> {
  public:
   constexpr Expected() = default;
   template <typename G>
+  requires std::is_convertible_v<G, E>
   constexpr Expected(Unexpected<G> unexpected)  // NOLINT(google-explicit-constructor)
       : failed_(true), error_(std::move(unexpected.error)) {}
 

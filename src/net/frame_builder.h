@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "net/byte_order.h"
@@ -32,10 +33,18 @@ class FrameBuilder {
     StoreHeader(MutableByteSpan(bytes_).subspan(at), header);
     return at;
   }
-  // Appends raw bytes; returns their offset.
+  // Appends raw bytes; returns their offset. `data` may be a span of this builder's own
+  // bytes (it is copied first, since growing the buffer would move them).
   size_t Append(ByteSpan data) {
     const size_t at = bytes_.size();
-    bytes_.insert(bytes_.end(), data.begin(), data.end());
+    const std::less<const uint8_t*> before;
+    if (!data.empty() && !before(data.data(), bytes_.data()) &&
+        before(data.data(), bytes_.data() + at)) {
+      const std::vector<uint8_t> copy(data.begin(), data.end());
+      bytes_.insert(bytes_.end(), copy.begin(), copy.end());
+    } else {
+      bytes_.insert(bytes_.end(), data.begin(), data.end());
+    }
     return at;
   }
   // Appends `count` zero bytes; returns their offset.

@@ -7,7 +7,10 @@ namespace dove::net {
 Result<Ipv6Address> Ipv6Address::Parse(std::string_view text) {
   // The longest valid text is 45 characters (six groups and an embedded dotted quad).
   constexpr size_t kMaxText = INET6_ADDRSTRLEN - 1;
-  if (text.empty() || text.size() > kMaxText) return Unexpected(Error::kBadSyntax);
+  // inet_pton stops at a NUL: text with one inside would parse as its prefix.
+  if (text.empty() || text.size() > kMaxText || text.find('\0') != std::string_view::npos) {
+    return Unexpected(Error::kBadSyntax);
+  }
   char terminated[kMaxText + 1] = {};
   text.copy(terminated, text.size());
   std::array<uint8_t, 16> bytes{};

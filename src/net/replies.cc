@@ -31,9 +31,14 @@ void AppendEthernet(FrameBuilder& builder, const EthernetFrame& request,
 }
 
 // The whole IP packet a parsed view came from: header(s) and payload, without the padding
-// the frame may have after it.
-ByteSpan WholePacket(const EthernetFrame& frame, size_t header_size, size_t payload_size) {
-  return frame.payload.first(header_size + payload_size);
+// the frame may have after it. nullopt when the view was not parsed from this frame's payload.
+std::optional<ByteSpan> WholePacket(const EthernetFrame& frame, size_t header_size,
+                                    ByteSpan payload) {
+  const size_t size = header_size + payload.size();
+  if (size > frame.payload.size() || payload.data() != frame.payload.data() + header_size) {
+    return std::nullopt;
+  }
+  return frame.payload.first(size);
 }
 
 // ICMPv4 messages that are queries or answers, about which an error may be sent (RFC 1812
@@ -63,7 +68,10 @@ bool MayAnswerWithIcmpv4Error(const EthernetFrame& frame, const Ipv4Packet& pack
   const Ipv4Address& to = packet.destination();
   if (to.IsBroadcast() || to.IsMulticast()) return false;
   const Ipv4Address& from = packet.source();
-  if (from.IsUnspecified() || from.IsBroadcast() || from.IsMulticast() || from.IsLoopback()) {
+  // "This host on this network" (0/8) and the reserved class E (240/4, broadcast included)
+  // name no single host (RFC 1812 sections 4.3.2.7 and 5.3.7).
+  const uint8_t first_octet = from.bytes()[0];
+  if (first_octet == 0 || first_octet >= 240 || from.IsMulticast() || from.IsLoopback()) {
     return false;
   }
   if (packet.protocol() == ip_proto::kIcmp) {
@@ -81,7 +89,10 @@ bool MayAnswerWithIcmpv6Error(const EthernetFrame& frame, const Ipv6Packet& pack
   if (to_multicast && type != icmpv6::kPacketTooBig) return false;
   const bool first_piece = !packet.fragment || packet.fragment->fragment_offset() == 0;
   if (packet.upper_protocol == ip_proto::kIcmpv6 && first_piece) {
-    return !packet.payload.empty() && packet.payload[0] >= 128;
+    // Informational messages may be answered with an error, Redirect excepted (RFC 4443
+    // section 2.4 (e.2)).
+    return !packet.payload.empty() && packet.payload[0] >= icmpv6::kEchoRequest &&
+           packet.payload[0] != icmpv6::kRedirect;
   }
   return true;
 }
@@ -136,6 +147,8 @@ Result<std::vector<uint8_t>> BuildIcmpv4Error(const EthernetFrame& frame, const 
   if (type != icmpv4::kDestinationUnreachable && type != icmpv4::kTimeExceeded) {
     return Unexpected(Error::kBadField);
   }
+  const auto offending = WholePacket(frame, packet.header_size, packet.payload);
+  if (!offending) return Unexpected(Error::kBadField);
   if (!MayAnswerWithIcmpv4Error(frame, packet)) return Unexpected(Error::kUnsupported);
   FrameBuilder builder;
   AppendEthernet(builder, frame, frame.source, sender.mac, ether_type::kIpv4);
@@ -143,8 +156,7 @@ Result<std::vector<uint8_t>> BuildIcmpv4Error(const EthernetFrame& frame, const 
                                kInternetControlTos);
   if (!header) return Unexpected(header.error());
   const size_t ip_at = builder.Append(*header);
-  AppendIcmpv4Error(builder, type, code, rest,
-                    WholePacket(frame, packet.header_size, packet.payload.size()));
+  AppendIcmpv4Error(builder, type, code, rest, *offending);
   if (auto finished = FinishIpv4(builder.From(ip_at)); !finished) {
     return Unexpected(finished.error());
   }
@@ -168,14 +180,15 @@ Result<std::vector<uint8_t>> BuildIcmpv6Error(const EthernetFrame& frame, const 
                                               uint8_t type, uint8_t code, uint32_t first_word,
                                               const Icmpv6Sender& sender) {
   if (type >= icmpv6::kEchoRequest) return Unexpected(Error::kBadField);
+  const auto offending = WholePacket(frame, packet.header_size, packet.payload);
+  if (!offending) return Unexpected(Error::kBadField);
   if (!MayAnswerWithIcmpv6Error(frame, packet, type)) return Unexpected(Error::kUnsupported);
   FrameBuilder builder;
   AppendEthernet(builder, frame, frame.source, sender.mac, ether_type::kIpv6);
   auto header = MakeIpv6Header(sender.ip, packet.source(), ip_proto::kIcmpv6, kReplyTtl, 0);
   if (!header) return Unexpected(header.error());
   const size_t ip_at = builder.Append(*header);
-  AppendIcmpv6Error(builder, sender.ip, packet.source(), type, code, first_word,
-                    WholePacket(frame, packet.header_size, packet.payload.size()));
+  AppendIcmpv6Error(builder, sender.ip, packet.source(), type, code, first_word, *offending);
   if (auto finished = FinishIpv6(builder.From(ip_at)); !finished) {
     return Unexpected(finished.error());
   }
@@ -204,14 +217,18 @@ Result<std::vector<uint8_t>> BuildDhcpReplyFrame(const EthernetFrame& frame,
   auto reply = BuildDhcpReply(request, params);
   if (!reply) return Unexpected(reply.error());
 
-  Ipv4Address destination = params.your_ip;
-  MacAddress destination_mac = request.client_mac();
-  if (params.type == DhcpMessageType::kNak || request.broadcast()) {
-    destination = Ipv4Address::Broadcast();
-    destination_mac = MacAddress::Broadcast();
+  // RFC 2131 section 4.1, for a server on the client's link. An ACK to an INFORM from a
+  // client without ciaddr has no yiaddr either: broadcast, never send to 0.0.0.0.
+  Ipv4Address destination = Ipv4Address::Broadcast();
+  MacAddress destination_mac = MacAddress::Broadcast();
+  if (params.type == DhcpMessageType::kNak) {
+    // broadcast
   } else if (!request.ciaddr().IsUnspecified()) {
     destination = request.ciaddr();
     destination_mac = frame.source;
+  } else if (!request.broadcast() && !params.your_ip.IsUnspecified()) {
+    destination = params.your_ip;
+    destination_mac = request.client_mac();
   }
 
   FrameBuilder builder(64 + reply->size());

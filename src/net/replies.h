@@ -12,6 +12,9 @@
 //   auto arp = ParseArp(frame->payload);
 //   auto reply = BuildArpReply(*frame, *arp, owner_mac);   // send *reply out the same port
 //
+// The parsed layers must have been parsed from `frame.payload` (the ICMP errors quote the
+// packet from it): kBadField otherwise.
+//
 // Errors common to all: kBadField when the request is not something the builder answers
 // (each function says which); kUnsupported when the rules of ICMP forbid an answer (RFC 1812
 // section 4.3.2.7, RFC 4443 section 2.4 (e)): the caller drops the packet without a reply and
@@ -69,8 +72,9 @@ struct Icmpv6Sender {
 // unreachable or time exceeded, quoting the offending header and 8 bytes of its payload.
 // kUnsupported when no error may be sent about this packet: it is itself an ICMP error (or
 // unparseable ICMP), a non-initial fragment, sent to a broadcast or multicast address (IP or
-// Ethernet), or from an address that is not one host (unspecified, broadcast, multicast,
-// loopback). kBadField when `type` is not destination unreachable or time exceeded.
+// Ethernet), or from an address that is not one host (0.0.0.0/8, 240.0.0.0/4 and the
+// broadcast address, multicast, loopback). kBadField when `type` is not destination unreachable or
+// time exceeded.
 Result<std::vector<uint8_t>> BuildIcmpv4Error(const EthernetFrame& frame, const Ipv4Packet& packet,
                                               uint8_t type, uint8_t code, uint32_t rest,
                                               const Icmpv4Sender& sender);
@@ -85,13 +89,14 @@ Result<std::vector<uint8_t>> BuildIcmpv4TimeExceeded(const EthernetFrame& frame,
 
 // An ICMPv6 error about `packet` (carried in `frame`), sent back to its source, quoting as
 // much of it as fits the minimum MTU. kUnsupported when no error may be sent: it is itself
-// an ICMPv6 error, its source is unspecified or multicast, or it was sent to a multicast
-// address (IP or Ethernet) and the error is not packet too big. kBadField when `type` is not
-// an error type (below 128).
+// an ICMPv6 error or a Redirect, its source is unspecified or multicast, or it was sent to a
+// multicast address (IP or Ethernet) and the error is not packet too big. kBadField when `type` is
+// not an error type (below 128).
 Result<std::vector<uint8_t>> BuildIcmpv6Error(const EthernetFrame& frame, const Ipv6Packet& packet,
                                               uint8_t type, uint8_t code, uint32_t first_word,
                                               const Icmpv6Sender& sender);
-// Packet too big, with the MTU that would have passed (at least 1280).
+// Packet too big, with the MTU that would have passed; kOutOfRange below 1280, the IPv6
+// minimum.
 Result<std::vector<uint8_t>> BuildPacketTooBig(const EthernetFrame& frame, const Ipv6Packet& packet,
                                                uint32_t mtu, const Icmpv6Sender& sender);
 // Time exceeded, hop limit exceeded in transit.
@@ -101,10 +106,12 @@ Result<std::vector<uint8_t>> BuildIcmpv6TimeExceeded(const EthernetFrame& frame,
 
 // The DHCP OFFER, ACK or NAK answering `request` (carried in `frame`), from the switch's
 // local DHCP server at `server_mac` / params.server_id, UDP 67 -> 68, addressed as RFC 2131
-// section 4.1 says for a server on the client's link: NAK and requests with the broadcast
-// flag to 255.255.255.255 and ff:ff:ff:ff:ff:ff; a client with ciaddr set to ciaddr; else to
-// yiaddr at the client's MAC. kUnsupported for a relayed request (giaddr set): the switch
-// answers only its own ports. Errors of BuildDhcpReply pass through.
+// section 4.1 says for a server on the client's link: a NAK to 255.255.255.255 and
+// ff:ff:ff:ff:ff:ff; else a client with ciaddr set to ciaddr (whatever the broadcast flag);
+// else, with the broadcast flag, to 255.255.255.255; else to yiaddr at the client's MAC. An
+// ACK to an INFORM without ciaddr (so without yiaddr) is broadcast. kUnsupported for a relayed
+// request (giaddr set): the switch answers only its own ports. Errors of BuildDhcpReply pass
+// through.
 Result<std::vector<uint8_t>> BuildDhcpReplyFrame(const EthernetFrame& frame,
                                                  const DhcpMessage& request,
                                                  const DhcpReplyParams& params,

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <type_traits>
 
 namespace dove {
 namespace {
@@ -39,6 +40,12 @@ TEST(ExpectedTest, VoidSpecialisation) {
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error(), Why::kTooBig);
 }
+
+// An error converts only implicitly: a stray integer is no enum's error.
+static_assert(std::is_constructible_v<Expected<int, Why>, Unexpected<Why>>);
+static_assert(!std::is_constructible_v<Expected<int, Why>, Unexpected<int>>);
+static_assert(!std::is_constructible_v<Expected<void, Why>, Unexpected<int>>);
+static_assert(std::is_constructible_v<Expected<int, std::string>, Unexpected<const char*>>);
 
 TEST(ExpectedDeathTest, ValueOfErrorAborts) {
   auto big = Half(1000);

@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "net/ip_address.h"
+#include "net/ip_prefix.h"
 #include "net/ipv4_address.h"
 #include "net/ipv6_address.h"
 #include "net/mac_address.h"
@@ -69,6 +70,13 @@ TEST(Ipv4AddressTest, RefusesMalformedText) {
     ASSERT_FALSE(ip) << text;
     EXPECT_EQ(ip.error(), Error::kBadSyntax) << text;
   }
+}
+
+TEST(IpAddressTest, RefusesTextWithAnEmbeddedNul) {
+  using std::string_literals::operator""s;
+  EXPECT_EQ(Ipv4Address::Parse("1.2.3.4\0garbage"s).error(), Error::kBadSyntax);
+  EXPECT_EQ(Ipv6Address::Parse("::1\0zzz"s).error(), Error::kBadSyntax);
+  EXPECT_EQ(IpPrefix::Parse("10.0.0.0\0x/8"s).error(), Error::kBadSyntax);
 }
 
 TEST(Ipv4AddressTest, Classifies) {

@@ -90,6 +90,14 @@ TEST(EthernetTest, BuilderRoundTrip) {
   EXPECT_TRUE(packet->target_mac.IsZero());
 }
 
+TEST(FrameBuilderTest, AppendsItsOwnBytes) {
+  FrameBuilder builder(1);  // small, so that appending grows (and moves) the buffer
+  builder.Append(std::vector<uint8_t>{1, 2, 3});
+  builder.Append(builder.From(0));
+  builder.Append(builder.From(1));
+  EXPECT_EQ(builder.bytes(), (std::vector<uint8_t>{1, 2, 3, 1, 2, 3, 2, 3, 1, 2, 3}));
+}
+
 TEST(ArpTest, RefusesOtherKinds) {
   auto good =
       MakeArp(arp::kReply, kVm1, Ipv4Address::FromUint32(1), kVm2, Ipv4Address::FromUint32(2));

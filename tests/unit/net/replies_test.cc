@@ -287,6 +287,8 @@ TEST(Icmpv4ErrorTest, NeverAnswersWhatRfc1812Forbids) {
       {"from a broadcast address", {.source = Ipv4Address::Broadcast()}},
       {"from a multicast address", {.source = *Ipv4Address::Parse("224.0.0.1")}},
       {"from loopback", {.source = *Ipv4Address::Parse("127.0.0.1")}},
+      {"from this network (0/8)", {.source = *Ipv4Address::Parse("0.1.2.3")}},
+      {"from class E", {.source = *Ipv4Address::Parse("240.0.0.1")}},
   };
   for (const auto& c : cases) {
     auto request = Parsed(Ipv4Frame(c.spec));
@@ -305,6 +307,9 @@ TEST(Icmpv4ErrorTest, NeverAnswersWhatRfc1812Forbids) {
   }
   auto request = Parsed(Ipv4Frame({}));
   auto ip = ParseIpv4(request.frame.payload);
+  auto other = Parsed(Ipv4Frame({.payload_size = 10}));
+  EXPECT_EQ(BuildIcmpv4TimeExceeded(other.frame, *ip, {kRouterMac, kGatewayIp}).error(),
+            Error::kBadField);
   EXPECT_EQ(BuildIcmpv4Error(request.frame, *ip, icmpv4::kEchoReply, 0, 0, {kRouterMac, kGatewayIp})
                 .error(),
             Error::kBadField);
@@ -381,6 +386,7 @@ TEST(Icmpv6ErrorTest, TimeExceededAndItsRefusals) {
       {"an ICMPv6 error",
        {.next_header = ip_proto::kIcmpv6, .icmp_type = icmpv6::kTimeExceeded},
        false},
+      {"a redirect", {.next_header = ip_proto::kIcmpv6, .icmp_type = icmpv6::kRedirect}, false},
       {"from ::", {.source = Ipv6Address()}, false},
       {"from a multicast address", {.source = group}, false},
       {"to a multicast group", {.destination = group}, true},
@@ -400,6 +406,10 @@ TEST(Icmpv6ErrorTest, TimeExceededAndItsRefusals) {
   }
   EXPECT_EQ(BuildPacketTooBig(request.frame, *ip, 1279, {kRouterMac, kGatewayIp6}).error(),
             Error::kOutOfRange);
+  // A packet view that was not parsed from the frame's payload cannot be quoted.
+  auto other = Parsed(Ipv6Frame({.payload_size = 10}));
+  EXPECT_EQ(BuildIcmpv6TimeExceeded(other.frame, *ip, {kRouterMac, kGatewayIp6}).error(),
+            Error::kBadField);
   EXPECT_EQ(
       BuildIcmpv6Error(request.frame, *ip, icmpv6::kEchoReply, 0, 0, {kRouterMac, kGatewayIp6})
           .error(),
@@ -456,6 +466,10 @@ TEST(DhcpReplyFrameTest, AddressesTheReplyAsRfc2131Says) {
        DhcpMessageType::kOffer, Ipv4Address::Broadcast(), MacAddress::Broadcast()},
       {"ack to a renewing client", DhcpMessageType::kRequest, false, kVmIp, DhcpMessageType::kAck,
        kVmIp, kVmMac},
+      {"ack to a renewing client, broadcast flag ignored", DhcpMessageType::kRequest, true, kVmIp,
+       DhcpMessageType::kAck, kVmIp, kVmMac},
+      {"ack to inform without ciaddr", DhcpMessageType::kInform, false, Ipv4Address(),
+       DhcpMessageType::kAck, Ipv4Address::Broadcast(), MacAddress::Broadcast()},
       {"nak, always broadcast", DhcpMessageType::kRequest, false, Ipv4Address(),
        DhcpMessageType::kNak, Ipv4Address::Broadcast(), MacAddress::Broadcast()},
   };
@@ -467,7 +481,7 @@ TEST(DhcpReplyFrameTest, AddressesTheReplyAsRfc2131Says) {
     ASSERT_TRUE(dhcp) << c.description << ": " << ErrorName(dhcp.error());
     DhcpReplyParams params;
     params.type = c.reply_type;
-    params.your_ip = kVmIp;
+    if (c.request_type != DhcpMessageType::kInform) params.your_ip = kVmIp;
     params.server_id = kServerId;
     params.subnet_mask = *Ipv4Address::Parse("255.255.255.0");
     params.routers = {kGatewayIp};
