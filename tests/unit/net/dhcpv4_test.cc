@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "net/frame_builder.h"
+#include "test_bytes.h"
 #include "test_printers.h"
 
 namespace dove::net {
@@ -25,12 +26,6 @@ constexpr uint32_t kXid = 0xdeadbeef;
 const MacAddress kClient = *MacAddress::Parse("52:54:00:00:00:01");
 const Ipv4Address kServer = *Ipv4Address::Parse("10.0.0.1");
 const Ipv4Address kOffered = *Ipv4Address::Parse("10.0.0.5");
-
-std::vector<uint8_t> Bytes(std::initializer_list<int> values) {
-  std::vector<uint8_t> out;
-  for (int v : values) out.push_back(static_cast<uint8_t>(v));
-  return out;
-}
 
 std::vector<uint8_t> FromHex(std::string_view hex) {
   std::vector<uint8_t> out;

@@ -7,6 +7,7 @@
 
 #include "net/arp.h"
 #include "net/frame_builder.h"
+#include "test_bytes.h"
 #include "test_printers.h"
 
 namespace dove::net {
@@ -14,12 +15,6 @@ namespace {
 
 const MacAddress kVm1 = *MacAddress::Parse("52:54:00:00:00:01");
 const MacAddress kVm2 = *MacAddress::Parse("52:54:00:00:00:02");
-
-std::vector<uint8_t> Bytes(std::initializer_list<int> values) {
-  std::vector<uint8_t> out;
-  for (int v : values) out.push_back(static_cast<uint8_t>(v));
-  return out;
-}
 
 TEST(EthernetTest, ParsesUntaggedFrame) {
   auto frame = Bytes({0x52, 0x54, 0, 0, 0, 2, 0x52, 0x54, 0, 0, 0, 1, 0x08, 0x00, 0xaa, 0xbb});

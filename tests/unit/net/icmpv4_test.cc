@@ -6,20 +6,11 @@
 #include <vector>
 
 #include "net/frame_builder.h"
+#include "test_bytes.h"
 #include "test_printers.h"
 
 namespace dove::net {
 namespace {
-
-std::vector<uint8_t> Bytes(std::initializer_list<int> values) {
-  std::vector<uint8_t> out;
-  for (int v : values) out.push_back(static_cast<uint8_t>(v));
-  return out;
-}
-
-std::vector<uint8_t> Text(std::string_view text) { return {text.begin(), text.end()}; }
-
-std::vector<uint8_t> ToVector(ByteSpan span) { return {span.begin(), span.end()}; }
 
 // bytes(ICMP(type=8, id=0x1234, seq=1)/b"dove")   (scapy 2.5.0)
 const std::vector<uint8_t> kScapyEchoRequest =

@@ -10,6 +10,7 @@
 
 #include "net/frame_builder.h"
 #include "net/icmpv6.h"
+#include "test_bytes.h"
 #include "test_printers.h"
 
 namespace dove::net {
@@ -25,12 +26,6 @@ inline void PrintTo(const NeighborAdvertisement& na, std::ostream* out) {
 }
 
 namespace {
-
-std::vector<uint8_t> Bytes(std::initializer_list<int> values) {
-  std::vector<uint8_t> out;
-  for (int v : values) out.push_back(static_cast<uint8_t>(v));
-  return out;
-}
 
 const MacAddress kMac1 = *MacAddress::Parse("52:54:00:00:00:01");
 const MacAddress kMac2 = *MacAddress::Parse("52:54:00:00:00:02");

@@ -8,6 +8,7 @@
 
 #include "net/pcap_reader.h"
 #include "net/pcap_writer.h"
+#include "test_bytes.h"
 #include "test_printers.h"
 
 namespace dove::net {
@@ -17,12 +18,6 @@ using std::chrono::microseconds;
 using std::chrono::nanoseconds;
 using std::chrono::seconds;
 using std::chrono::system_clock;
-
-std::vector<uint8_t> Bytes(std::initializer_list<int> values) {
-  std::vector<uint8_t> out;
-  for (int v : values) out.push_back(static_cast<uint8_t>(v));
-  return out;
-}
 
 std::vector<uint8_t> Concat(std::initializer_list<std::vector<uint8_t>> parts) {
   std::vector<uint8_t> out;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "net/frame_builder.h"
+#include "test_bytes.h"
 #include "test_printers.h"
 
 namespace dove::net {
@@ -43,12 +44,6 @@ constexpr uint16_t kSynOddMssChecksumWithMss1410 = 0x5153;
 const std::vector<uint8_t> kData6 = {0x00, 0x16, 0xc3, 0x50, 0x00, 0x00, 0x03, 0xe8, 0x00,
                                      0x00, 0x07, 0xd0, 0x50, 0x18, 0x01, 0xf4, 0xe3, 0xff,
                                      0x00, 0x00, 0x53, 0x53, 0x48, 0x2d, 0x32, 0x2e, 0x30};
-
-std::vector<uint8_t> Bytes(std::initializer_list<int> values) {
-  std::vector<uint8_t> out;
-  for (int v : values) out.push_back(static_cast<uint8_t>(v));
-  return out;
-}
 
 uint16_t StoredChecksum(const std::vector<uint8_t>& segment) {
   return static_cast<uint16_t>(segment[16] << 8 | segment[17]);

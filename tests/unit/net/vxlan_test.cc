@@ -9,16 +9,11 @@
 
 #include "net/ethernet.h"
 #include "net/frame_builder.h"
+#include "test_bytes.h"
 #include "test_printers.h"
 
 namespace dove::net {
 namespace {
-
-std::vector<uint8_t> Bytes(std::initializer_list<int> values) {
-  std::vector<uint8_t> out;
-  for (int v : values) out.push_back(static_cast<uint8_t>(v));
-  return out;
-}
 
 std::vector<uint8_t> HeaderBytes(const VxlanHeader& header) {
   FrameBuilder builder;
