@@ -8,15 +8,17 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: help deps build test unit asan lint format tidy fuzz clean
+.PHONY: help deps build test unit asan lint format format-check tidy fuzz clean
 
 help:
-	@echo "make test       install packages, build (warnings are errors), run every test,"
-	@echo "                the unit tests again under ASan+UBSan, and the lint checks"
+	@echo "make test       install packages, build (warnings are errors), lint, the unit tests"
+	@echo "                under ASan+UBSan, then every test (ctest)"
 	@echo "make build      configure and build into $(BUILD)/"
 	@echo "make unit       run the unit tests only (no root needed)"
 	@echo "make asan       build into $(ASAN_BUILD)/ with ASan+UBSan and run unit and fuzz-replay tests"
-	@echo "make lint       clang-format check and clang-tidy (warnings are errors)"
+	@echo "make lint       format-check and tidy"
+	@echo "make format-check  clang-format --dry-run over every source (fails on a difference)"
+	@echo "make tidy       clang-tidy over src/ (warnings are errors)"
 	@echo "make format     rewrite sources with clang-format"
 	@echo "make fuzz       build the libFuzzer targets with clang and run each FUZZ_SECONDS (default 60)"
 	@echo "make deps       install the Debian packages the project needs (root)"
@@ -28,11 +30,11 @@ build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DDOVE_WERROR=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# Lint and the sanitizer pass first, the full ctest run last: its summary closes the output.
 test: build
-	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
-	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory lint
-	@echo "make test: all passed"
+	@$(MAKE) --no-print-directory asan
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 unit: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -L 'unit|fuzz-replay'
@@ -45,11 +47,15 @@ asan: deps
 
 SOURCES = $(shell git ls-files --cached --others --exclude-standard -- 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h' 'bench/*.cc' 'bench/*.h')
 
-lint: build
+lint: format-check tidy
+	@echo "lint: clang-format and clang-tidy clean"
+
+format-check:
 	@clang-format --dry-run --Werror $(SOURCES)
+
+tidy: build
 	@run-clang-tidy -quiet -p $(BUILD) -j $(JOBS) '$(CURDIR)/src/' >$(BUILD)/clang-tidy.log 2>&1 \
 	  || { grep -E 'error:|warning:' $(BUILD)/clang-tidy.log | sort -u; echo "clang-tidy failed; full log: $(BUILD)/clang-tidy.log"; exit 1; }
-	@echo "lint: clang-format and clang-tidy clean"
 
 format:
 	@clang-format -i $(SOURCES)
