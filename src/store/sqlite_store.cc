@@ -42,6 +42,9 @@ class StatementUse {
     const char* data = bytes.empty() ? "" : bytes.data();
     sqlite3_bind_blob(stmt_, index, data, static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
   }
+  void Text(int index, const char* text) {
+    sqlite3_bind_text(stmt_, index, text, -1, SQLITE_STATIC);
+  }
   void Int(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
   sqlite3_stmt* get() const { return stmt_; }
 
@@ -434,7 +437,7 @@ Expected<TxnResponse, StoreError> SqliteStore::Txn(const TxnRequest& request) {
     }
     {
       StatementUse set(s.set_meta);
-      set.Bytes(1, "revision");
+      set.Text(1, "revision");
       set.Int(2, revision_ + 1);
       if (auto done = Step("update revision", set.get()); !done) {
         RollbackIfOpen();
@@ -511,7 +514,7 @@ Expected<void, StoreError> SqliteStore::Compact(int64_t revision) {
     }
     {
       StatementUse set(s.set_meta);
-      set.Bytes(1, "compacted_revision");
+      set.Text(1, "compacted_revision");
       set.Int(2, revision);
       if (auto done = Step("update compacted revision", set.get()); !done) return done;
     }
