@@ -213,6 +213,20 @@ Expected<void, StoreError> SqliteStore::Init() {
   pragma_rc = sqlite3_exec(db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;", nullptr,
                            nullptr, nullptr);
   if (pragma_rc != SQLITE_OK) return Unexpected(SqlError(pragma_rc, "set pragmas"));
+  // Durability is the point of this store: read the setting back rather than trust it.
+  std::string synchronous;
+  pragma_rc = sqlite3_exec(
+      db, "PRAGMA synchronous",
+      [](void* out, int columns, char** values, char** /*names*/) {
+        if (columns > 0 && values[0] != nullptr) *static_cast<std::string*>(out) = values[0];
+        return 0;
+      },
+      &synchronous, nullptr);
+  if (pragma_rc != SQLITE_OK) return Unexpected(SqlError(pragma_rc, "read synchronous"));
+  if (synchronous != "2") {  // 2 = FULL
+    return Unexpected(StoreError{
+        StoreError::kIo, db_path_.string() + ": synchronous is " + synchronous + ", not FULL (2)"});
+  }
 
   if (auto schema = InitSchema(); !schema) return schema;
 

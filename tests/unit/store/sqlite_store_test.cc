@@ -61,6 +61,28 @@ TEST(SqliteStoreTest, StateAndHistorySurviveReopen) {
   EXPECT_EQ(store->Put("/c", "1").value(), (TxnResponse{true, 5}));
 }
 
+TEST(SqliteStoreTest, DatabaseIsInWalMode) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->Put("/a", "1"));
+  // journal_mode=WAL is recorded in the file: a second reader sees it.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir.path() / "dove.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+            SQLITE_OK);
+  std::string mode;
+  sqlite3_exec(
+      db, "PRAGMA journal_mode",
+      [](void* out, int, char** values, char**) {
+        *static_cast<std::string*>(out) = values[0];
+        return 0;
+      },
+      &mode, nullptr);
+  sqlite3_close(db);
+  EXPECT_EQ(mode, "wal");
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "dove.db-wal"));
+}
+
 TEST(SqliteStoreTest, CreatesTheDataDirectory) {
   TempDir dir;
   const auto nested = dir.path() / "x" / "y";

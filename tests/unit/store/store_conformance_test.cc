@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +23,8 @@ struct Factory {
   std::string name;
   std::function<std::unique_ptr<Store>(const TempDir&)> make;
 };
+
+void PrintTo(const Factory& factory, std::ostream* out) { *out << factory.name; }
 
 std::string PrintFactory(const testing::TestParamInfo<Factory>& info) { return info.param.name; }
 
