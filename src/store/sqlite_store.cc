@@ -180,9 +180,7 @@ Expected<void, StoreError> SqliteStore::Init() {
   if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) {
       return Unexpected(
-          StoreError{StoreError::kLocked, "data directory " + data_dir_.string() +
-                                              " is held by another controller (lock on " +
-                                              lock_path.string() + ")"});
+          StoreError{StoreError::kLocked, lock_path.string() + " is locked by another process"});
     }
     return Unexpected(
         StoreError{StoreError::kIo, "cannot lock " + lock_path.string() + ": " + strerror(errno)});

@@ -12,8 +12,10 @@
 // Errors: Open fails with kLocked when another process (another controller) holds the data
 // directory, kUnsupportedSchema for a database written by a newer DOVE, kCorrupt for a file
 // that is damaged or not a DOVE store, kIo when the directory or file cannot be made or
-// opened; every message names the path. A Txn's kIo means it was rolled back and not
-// acknowledged. After Close(), every call is kClosed.
+// opened; every message names the path. A Txn's kIo means it was not acknowledged and this
+// connection rolled it back; as with any database, a commit whose final fsync failed may still
+// be found durable after a restart, so a caller retries with a compare (e.g. CompareAndPut),
+// not blindly. After Close(), every call is kClosed.
 //
 // Ownership: the store owns the SQLite connection and the lock file (an exclusive flock, held
 // until Close or destruction). Threading: every method is safe from any thread (one internal
@@ -21,7 +23,8 @@
 //
 //   auto store = SqliteStore::Open("/var/lib/dove");
 //   if (!store) return Fail(store.error().Describe());
-//   // "the data directory is in use by another controller (/var/lib/dove is locked by ...)"
+//   // "the data directory is in use by another controller (/var/lib/dove/dove.lock is locked
+//   // by another process)"
 #pragma once
 
 #include <cstdint>

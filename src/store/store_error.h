@@ -29,7 +29,8 @@ struct StoreError {
   Code code;
   std::string message;
 
-  // "the requested revision 4 has been compacted (history starts at 9): take a full snapshot"
+  // "the requested history has been compacted; read a full snapshot and watch from its
+  // revision (revision 4 is before the compacted revision 9)"
   std::string Describe() const;
 };
 
