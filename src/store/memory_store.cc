@@ -106,6 +106,9 @@ Expected<std::vector<Event>, StoreError> MemoryStore::Changes(std::string_view p
   if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
   std::lock_guard lock(mutex_);
   if (closed_) return Unexpected(Closed());
+  if (from_revision < 0) {
+    return Unexpected(StoreError{StoreError::kInvalidArgument, "negative revision"});
+  }
   if (from_revision < compacted_revision_) {
     return Unexpected(StoreError{StoreError::kCompacted, "revision " +
                                                              std::to_string(from_revision) +

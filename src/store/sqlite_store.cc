@@ -482,6 +482,9 @@ Expected<std::vector<Event>, StoreError> SqliteStore::Changes(std::string_view p
   if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
   std::lock_guard lock(mutex_);
   if (!statements_) return Unexpected(ClosedError(db_path_));
+  if (from_revision < 0) {
+    return Unexpected(StoreError{StoreError::kInvalidArgument, "negative revision"});
+  }
   if (from_revision < compacted_revision_) {
     return Unexpected(StoreError{StoreError::kCompacted, "revision " +
                                                              std::to_string(from_revision) +

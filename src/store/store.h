@@ -139,7 +139,8 @@ class Store {
   virtual Expected<TxnResponse, StoreError> Txn(const TxnRequest& request) = 0;
   virtual Expected<int64_t, StoreError> CurrentRevision() = 0;
   // Events under `prefix` with revision >= from_revision (a revision past the current one
-  // gives none yet). kCompacted when from_revision < CompactedRevision().
+  // gives none yet). kCompacted when from_revision < CompactedRevision(); kInvalidArgument
+  // when it is negative. The whole answer comes at once (no paging in this version).
   virtual Expected<std::vector<Event>, StoreError> Changes(std::string_view prefix,
                                                            int64_t from_revision) = 0;
   // Drops history before `revision` (1 <= revision <= current; otherwise kInvalidArgument).

@@ -264,6 +264,8 @@ TEST_P(StoreTest, ChangesFromARevision) {
   EXPECT_EQ(current[0].kv.mod_revision, 4);
   EXPECT_TRUE(store().Changes("", 5)->empty());  // the future: nothing yet
   EXPECT_TRUE(store().Changes("", 100)->empty());
+  EXPECT_EQ(store().Changes("", -1).error().code, StoreError::kInvalidArgument);
+  EXPECT_EQ(store().StartWatch("", -1).error().code, StoreError::kInvalidArgument);
   auto only_a = store().Changes("/a", 0).value();
   ASSERT_EQ(only_a.size(), 2u);
   EXPECT_EQ(only_a[1].kv.mod_revision, 3);
