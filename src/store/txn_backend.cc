@@ -1,0 +1,78 @@
+#include "store/txn_backend.h"
+
+#include "store/txn_rules.h"
+
+namespace dove::store {
+namespace {
+
+Expected<void, StoreError> EraseAndLog(TxnBackend& backend, const std::string& key,
+                                       int64_t revision, TxnOutcome& outcome) {
+  if (auto erased = backend.Erase(key); !erased) return erased;
+  Event event{Event::kDelete, KeyValue{key, "", 0, revision, 0}};
+  if (auto logged = backend.Log(event, static_cast<int64_t>(outcome.changed_keys.size()));
+      !logged) {
+    return logged;
+  }
+  outcome.changed_keys.push_back(key);
+  return {};
+}
+
+}  // namespace
+
+Expected<TxnOutcome, StoreError> ApplyTxn(TxnBackend& backend, const TxnRequest& request,
+                                          int64_t current_revision) {
+  TxnOutcome outcome;
+  outcome.succeeded = true;
+  for (const Compare& compare : request.compares) {
+    auto current = backend.Read(compare.key);
+    if (!current) return Unexpected(current.error());
+    if (!CompareHolds(compare, current->has_value() ? &**current : nullptr)) {
+      outcome.succeeded = false;
+      break;
+    }
+  }
+  const int64_t revision = current_revision + 1;
+  for (const Op& op : outcome.succeeded ? request.success : request.failure) {
+    switch (op.kind) {
+      case Op::kPut: {
+        auto current = backend.Read(op.key);
+        if (!current) return Unexpected(current.error());
+        KeyValue kv{op.key, op.value, revision, revision, 1};
+        if (current->has_value()) {
+          kv.create_revision = (*current)->create_revision;
+          kv.version = (*current)->version + 1;
+        }
+        if (auto written = backend.Write(kv); !written) return Unexpected(written.error());
+        if (auto logged = backend.Log(Event{Event::kPut, kv},
+                                      static_cast<int64_t>(outcome.changed_keys.size()));
+            !logged) {
+          return Unexpected(logged.error());
+        }
+        outcome.changed_keys.push_back(op.key);
+        break;
+      }
+      case Op::kDelete: {
+        auto current = backend.Read(op.key);
+        if (!current) return Unexpected(current.error());
+        if (!current->has_value()) break;
+        if (auto done = EraseAndLog(backend, op.key, revision, outcome); !done) {
+          return Unexpected(done.error());
+        }
+        break;
+      }
+      case Op::kDeletePrefix: {
+        auto keys = backend.KeysWithPrefix(op.key);
+        if (!keys) return Unexpected(keys.error());
+        for (const std::string& key : *keys) {
+          if (auto done = EraseAndLog(backend, key, revision, outcome); !done) {
+            return Unexpected(done.error());
+          }
+        }
+        break;
+      }
+    }
+  }
+  return outcome;
+}
+
+}  // namespace dove::store
