@@ -1,0 +1,66 @@
+// ModelView: a read-only snapshot of the model, the input of every validation rule.
+//
+// The rules in validation.h, ipam.h and policy.h are pure functions of (view, object): they
+// read the view, never change it, and do no I/O. The controller implements ModelView over
+// its store; InMemoryModelView is the implementation for tests (and small tools).
+//
+// Returned pointers stay valid until the view is next modified; lists are in insertion
+// order. Lookups of an id that is absent return nullptr / an empty list. Not thread-safe
+// against concurrent modification.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "dove/v1/model.pb.h"
+
+namespace dove::model {
+
+class ModelView {
+ public:
+  virtual ~ModelView() = default;
+
+  virtual const v1::Domain* FindDomain(std::string_view id) const = 0;
+  virtual const v1::Network* FindNetwork(std::string_view id) const = 0;
+  virtual const v1::Network* FindNetworkByVni(uint32_t vni) const = 0;
+  virtual std::vector<const v1::Network*> NetworksOfDomain(std::string_view domain_id) const = 0;
+  virtual std::vector<const v1::Subnet*> SubnetsOfNetwork(std::string_view network_id) const = 0;
+  virtual std::vector<const v1::Endpoint*> EndpointsOfNetwork(
+      std::string_view network_id) const = 0;
+  virtual std::vector<const v1::Policy*> PoliciesOfDomain(std::string_view domain_id) const = 0;
+
+  // Every subnet of every network of the domain.
+  std::vector<const v1::Subnet*> SubnetsOfDomain(std::string_view domain_id) const;
+  // Every endpoint of every network of the domain.
+  std::vector<const v1::Endpoint*> EndpointsOfDomain(std::string_view domain_id) const;
+};
+
+// Objects held by value; Put replaces the object of the same id, or appends.
+class InMemoryModelView final : public ModelView {
+ public:
+  void Put(const v1::Domain& domain);
+  void Put(const v1::Network& network);
+  void Put(const v1::Subnet& subnet);
+  void Put(const v1::Endpoint& endpoint);
+  void Put(const v1::Policy& policy);
+  // Removes the endpoint of that id, if any (IPAM tests: freed addresses are reused).
+  void RemoveEndpoint(std::string_view id);
+
+  const v1::Domain* FindDomain(std::string_view id) const override;
+  const v1::Network* FindNetwork(std::string_view id) const override;
+  const v1::Network* FindNetworkByVni(uint32_t vni) const override;
+  std::vector<const v1::Network*> NetworksOfDomain(std::string_view domain_id) const override;
+  std::vector<const v1::Subnet*> SubnetsOfNetwork(std::string_view network_id) const override;
+  std::vector<const v1::Endpoint*> EndpointsOfNetwork(std::string_view network_id) const override;
+  std::vector<const v1::Policy*> PoliciesOfDomain(std::string_view domain_id) const override;
+
+ private:
+  std::vector<v1::Domain> domains_;
+  std::vector<v1::Network> networks_;
+  std::vector<v1::Subnet> subnets_;
+  std::vector<v1::Endpoint> endpoints_;
+  std::vector<v1::Policy> policies_;
+};
+
+}  // namespace dove::model

@@ -1,0 +1,46 @@
+// The model's rules, one pure function per object kind (see model_view.h for the snapshot).
+//
+// Each Validate* checks one object as it would be stored, against the rest of the model in
+// `view`. An object of the same id already in the view is the object being replaced: it is
+// never reported as conflicting with itself. The first broken rule is returned as a
+// ModelError whose message names the field and, for a conflict, the holder ("VNI 7 is
+// already used by network n1."). Codes: invalid_value, not_found, conflict.
+//
+// Names (Domain.name, Network.name, Switch.name): 1..63 characters of [A-Za-z0-9._-],
+// starting with a letter or digit: safe in URLs, logs, file and interface names without
+// quoting. Ids follow the same rules (they appear in URLs). Switch and port names on an
+// endpoint are optional; when given they follow the same rules.
+//
+//   if (auto ok = ValidateSubnet(view, subnet); !ok) return Reply(409, ok.error());
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "dove/v1/model.pb.h"
+#include "model/model_error.h"
+#include "model/model_view.h"
+
+namespace dove::model {
+
+inline constexpr uint32_t kMinVni = 1;
+inline constexpr uint32_t kMaxVni = (1u << 24) - 1;
+inline constexpr size_t kMaxNameLength = 63;
+
+// `field` names the field in the message ("name", "switch_name").
+ModelResult<void> ValidateName(std::string_view field, std::string_view name);
+
+ModelResult<void> ValidateDomain(const v1::Domain& domain);
+// VNI must already be allocated (0 is invalid here; see AllocateVni).
+ModelResult<void> ValidateNetwork(const ModelView& view, const v1::Network& network);
+ModelResult<void> ValidateSubnet(const ModelView& view, const v1::Subnet& subnet);
+// IPs must already be allocated when the endpoint asks for any (see ipam.h).
+ModelResult<void> ValidateEndpoint(const ModelView& view, const v1::Endpoint& endpoint);
+ModelResult<void> ValidateSwitch(const v1::Switch& sw);
+ModelResult<void> ValidatePolicy(const ModelView& view, const v1::Policy& policy);
+
+// The lowest VNI >= start (clamped to kMinVni) that no network uses; vni_exhausted when
+// none is left up to kMaxVni. Linear in the number of VNIs tried.
+ModelResult<uint32_t> AllocateVni(const ModelView& view, uint32_t start = kMinVni);
+
+}  // namespace dove::model
