@@ -30,6 +30,8 @@
 #include <system_error>
 #include <vector>
 
+#include "support/temp_dir.h"
+
 namespace dove::test_tools {
 
 // The full path of `name` found in the directories of $PATH, or nullopt when none holds an
@@ -52,32 +54,7 @@ inline std::optional<std::filesystem::path> FindProgram(std::string_view name) {
   return std::nullopt;
 }
 
-// A fresh directory made by mkdtemp under $TMPDIR (or /tmp), removed with everything in it
-// when the guard goes out of scope, also when an assertion ends the test early. Throws
-// std::system_error when the directory cannot be made.
-class TempDir {
- public:
-  explicit TempDir(std::string_view prefix) {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/" +
-                          std::string(prefix) + "-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) {
-      throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
-    }
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using test_support::TempDir;
 
 // What a finished command did.
 struct CommandResult {

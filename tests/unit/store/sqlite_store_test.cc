@@ -14,9 +14,11 @@
 #include <set>
 #include <string>
 
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace dove::store {
+
+using test_support::TempDir;
 namespace {
 
 std::unique_ptr<SqliteStore> OpenOrDie(const std::filesystem::path& dir) {

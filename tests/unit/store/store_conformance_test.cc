@@ -14,9 +14,11 @@
 #include "store/memory_store.h"
 #include "store/sqlite_store.h"
 #include "store/watch.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace dove::store {
+
+using test_support::TempDir;
 namespace {
 
 struct Factory {
