@@ -1,0 +1,137 @@
+// Registry: the controller's objects: validated, stored durably, indexed in memory.
+//
+// Every object the operator manages (Domain, Network, Subnet, Endpoint, Switch, Policy; the
+// messages of proto/dove/v1/model.proto) goes through here. A mutation:
+//   1. takes the registry's write lock (mutations are serialised; reads run in parallel),
+//   2. fills in what the controller chooses (an id when none is given, a network's VNI, an
+//      endpoint's MAC and IPs, an endpoint's version), canonicalises addresses
+//      ("52:54:00:AB:00:01" -> "52:54:00:ab:00:01", "2001:DB8::1" -> "2001:db8::1"),
+//   3. checks the rules of src/model/validation.h against the in-memory index, plus the
+//      registry's own (unique domain names, network names unique in their domain, unique
+//      switch names and tunnel IPs, immutable references, delete rules),
+//   4. writes one store transaction (store/store.h) guarded by compares on the keys it read,
+//   5. only once the store acknowledged (the txn is durable), updates the index and returns.
+// A refused or failed mutation changes nothing, in the store or in the index.
+//
+// The index is the store's content, loaded by Open() and kept equal to it afterwards: the
+// controller is the store's only writer (SqliteStore holds a lock on its data directory).
+//
+// Store layout: one key per object, "/dove/v1/<kind>/<id>" (kind: domains, networks, subnets,
+// endpoints, switches, policies), the value the object's binary protobuf encoding.
+//
+// References ("ref") accepted by Get/Replace/Delete: an id for every kind; for Domain and
+// Switch also the name (names are unique system-wide; an id is tried first).
+//
+// Delete rules:
+//   Domain   refused (not_empty) while it has networks or policies; force deletes its
+//            policies, networks, their subnets and endpoints.
+//   Network  refused (not_empty) while it has endpoints or a policy names it; its subnets are
+//            deleted with it; force also deletes those endpoints and policies.
+//   Subnet   refused (in_use) while an endpoint holds an address inside it; force deletes
+//            those endpoints.
+//   Endpoint, Switch, Policy: no dependants.
+// Replace (a full update; the fields a client omits take their defaults):
+//   the id comes from `ref` (a body id, when given, must equal it); domain_id of a Network or
+//   Policy and network_id of a Subnet or Endpoint cannot change (invalid_value); a Network's
+//   VNI 0 keeps the current one; an Endpoint with no ips keeps its current ones; an
+//   Endpoint's version is the stored one + 1, and a body version other than 0 must equal the
+//   stored one (conflict: "stale version", optimistic concurrency).
+// Create: the body version of an Endpoint must be 0 (the stored one is 1); an id given by the
+// client is kept (and is a conflict when taken), so a client may retry a create safely.
+//
+// Errors are model::ModelError with the codes of model_error.h plus:
+//   not_empty          delete refused: the object still has dependants (named in the message)
+//   in_use             a subnet still has endpoints with addresses in it
+//   store_unavailable  the store failed (disk full, I/O error, closed); nothing changed
+//   corrupt            Open found a stored value that does not decode (key named)
+// HttpStatusOf() maps every code to the status the REST API answers with.
+//
+// Thread-safe: any number of threads may call any method at once.
+//
+//   auto registry = Registry::Open(store.get());
+//   auto domain = (*registry)->Create(v1::Domain{...});          // id assigned
+//   auto webs = (*registry)->List<v1::Network>({.domain = "acme", .name = "web"});
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dove/v1/model.pb.h"
+#include "model/model_error.h"
+#include "store/store.h"
+
+namespace dove::controller {
+
+using model::ModelError;
+using model::ModelResult;
+
+// Which objects List returns. Empty fields do not filter. A filter that names no object
+// (an unknown domain, network or switch) is not_found, so a typo is not an empty list.
+struct ListFilter {
+  std::string domain;       // Network, Policy, Endpoint, Subnet: of this domain (id or name)
+  std::string network;      // Subnet, Endpoint: of this network (id)
+  std::string switch_name;  // Endpoint: placed on this switch (its name; need not be registered)
+  std::string name;         // Domain, Network, Switch: with this name
+};
+
+// Object counts, for /metrics.
+struct ObjectCounts {
+  size_t domains = 0;
+  size_t networks = 0;
+  size_t subnets = 0;
+  size_t endpoints = 0;
+  size_t switches = 0;
+  size_t policies = 0;
+};
+
+// What a Delete removed, the object named and every dependant a force took with it.
+struct DeleteResult {
+  size_t objects_deleted = 0;
+  int64_t revision = 0;  // the store revision of the delete
+};
+
+class RegistryIndex;
+
+class Registry {
+ public:
+  // Loads every object from `store` (which must outlive the registry). Fails with
+  // store_unavailable or corrupt.
+  static ModelResult<std::unique_ptr<Registry>> Open(store::Store* store);
+  ~Registry();
+  Registry(const Registry&) = delete;
+  Registry& operator=(const Registry&) = delete;
+
+  // T is one of v1::Domain, v1::Network, v1::Subnet, v1::Endpoint, v1::Switch, v1::Policy.
+  template <typename T>
+  ModelResult<T> Create(T object);
+  template <typename T>
+  ModelResult<T> Replace(std::string_view ref, T object);
+  template <typename T>
+  ModelResult<T> Get(std::string_view ref) const;
+  // In id order.
+  template <typename T>
+  ModelResult<std::vector<T>> List(const ListFilter& filter) const;
+  template <typename T>
+  ModelResult<DeleteResult> Delete(std::string_view ref, bool force);
+
+  ObjectCounts Counts() const;
+  // The store revision the index reflects (that of the last acknowledged change).
+  int64_t Revision() const;
+
+ private:
+  Registry(store::Store* store, std::unique_ptr<RegistryIndex> index, int64_t revision);
+
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// The HTTP status the REST API answers a ModelError code with:
+//   400 invalid_json unknown_field duplicate_field invalid_value
+//   404 not_found     409 conflict not_empty in_use subnet_full vni_exhausted
+//   413 too_large     503 store_unavailable     500 anything else (internal, corrupt)
+int HttpStatusOf(std::string_view code);
+
+}  // namespace dove::controller

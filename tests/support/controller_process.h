@@ -1,0 +1,211 @@
+// ControllerProcess: a real dove-controller started as a child process, for tests that talk to
+// it over HTTP (tests/api) or through dovectl.
+//
+// The contract with dove-controller it relies on: once the controller accepts connections it
+// prints exactly one line "dove-controller: listening on HOST:PORT" on stdout (PORT is the
+// actual port, so `--listen 127.0.0.1:0` picks a free one). Start() waits for that line.
+// Everything the controller writes to stderr goes to a log file whose text Log() returns, for
+// failure messages.
+//
+// The destructor kills the child with SIGKILL (if still running) and reaps it, so a failing
+// test leaves no process behind. Not thread-safe; call from the test's thread.
+//
+//   TempDir dir("dove-api");
+//   auto controller = ControllerProcess::Start({"--data-dir", dir.path() / "data"});
+//   ASSERT_TRUE(controller) << controller.error();
+//   httplib::Client client("127.0.0.1", (*controller)->port());
+#pragma once
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/expected.h"
+#include "support/temp_dir.h"
+
+namespace dove::test_support {
+
+#ifdef DOVE_CONTROLLER_BIN
+inline constexpr const char* kControllerBinary = DOVE_CONTROLLER_BIN;
+#endif
+
+class ControllerProcess {
+ public:
+  struct Options {
+    std::vector<std::string> args;                    // after the binary; add --listen yourself
+    std::vector<std::pair<std::string, std::string>> env;  // set in the child (on top of ours)
+    std::chrono::milliseconds ready_timeout{15000};
+    std::string binary;  // empty: kControllerBinary
+  };
+
+  // Starts the controller with `args` plus "--listen 127.0.0.1:0" unless args has --listen.
+  static Expected<std::unique_ptr<ControllerProcess>, std::string> Start(
+      std::vector<std::string> args) {
+    Options options;
+    options.args = std::move(args);
+    return Start(std::move(options));
+  }
+
+  static Expected<std::unique_ptr<ControllerProcess>, std::string> Start(Options options) {
+    if (options.binary.empty()) {
+#ifdef DOVE_CONTROLLER_BIN
+      options.binary = kControllerBinary;
+#else
+      return Unexpected<std::string>(std::string("no controller binary configured"));
+#endif
+    }
+    bool has_listen = false;
+    for (const auto& arg : options.args) has_listen |= arg == "--listen";
+    if (!has_listen) {
+      options.args.emplace_back("--listen");
+      options.args.emplace_back("127.0.0.1:0");
+    }
+    auto process = std::unique_ptr<ControllerProcess>(new ControllerProcess());
+    if (auto started = process->Spawn(options); !started) {
+      return Unexpected<std::string>(started.error());
+    }
+    return process;
+  }
+
+  ControllerProcess(const ControllerProcess&) = delete;
+  ControllerProcess& operator=(const ControllerProcess&) = delete;
+  ~ControllerProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      Reap();
+    }
+    if (stdout_fd_ >= 0) ::close(stdout_fd_);
+  }
+
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+  // Sends `signal`; does not wait.
+  void Signal(int signal) const {
+    if (pid_ > 0) ::kill(pid_, signal);
+  }
+
+  // Waits up to `timeout` for the child to exit; its wait status, or nullopt on timeout.
+  std::optional<int> WaitForExit(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (pid_ > 0) {
+      int status = 0;
+      const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+      if (done == pid_) {
+        pid_ = -1;
+        return status;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      ::usleep(10000);
+    }
+    return std::nullopt;
+  }
+
+  // SIGKILL and reap: the crash of the controller.
+  void KillNow() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    Reap();
+  }
+
+  // What the controller wrote on stderr so far (and stdout after the ready line).
+  std::string Log() const {
+    std::ifstream in(log_dir_.path() / "controller.log");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  }
+
+ private:
+  ControllerProcess() : log_dir_("dove-controller-log") {}
+
+  void Reap() {
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+  }
+
+  Expected<void, std::string> Spawn(const Options& options) {
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+      return Unexpected<std::string>(std::string("pipe: ") + std::strerror(errno));
+    }
+    const std::string log_path = (log_dir_.path() / "controller.log").string();
+    std::vector<std::string> argv_storage;
+    argv_storage.push_back(options.binary);
+    argv_storage.insert(argv_storage.end(), options.args.begin(), options.args.end());
+    std::vector<char*> argv;
+    for (auto& arg : argv_storage) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+
+    const pid_t pid = ::fork();
+    if (pid < 0) return Unexpected<std::string>(std::string("fork: ") + std::strerror(errno));
+    if (pid == 0) {
+      ::dup2(pipe_fds[1], STDOUT_FILENO);
+      const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (log_fd >= 0) ::dup2(log_fd, STDERR_FILENO);
+      for (const auto& [name, value] : options.env) ::setenv(name.c_str(), value.c_str(), 1);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(pipe_fds[1]);
+    pid_ = pid;
+    stdout_fd_ = pipe_fds[0];
+
+    // Read stdout until the ready line, the child's exit, or the timeout.
+    const std::string marker = "dove-controller: listening on ";
+    std::string seen;
+    const auto deadline = std::chrono::steady_clock::now() + options.ready_timeout;
+    while (true) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        return Unexpected<std::string>("dove-controller printed no ready line in time; stdout: " +
+                                       seen + "\nlog: " + Log());
+      }
+      pollfd poll_fd{stdout_fd_, POLLIN, 0};
+      if (::poll(&poll_fd, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buffer[512];
+      const ssize_t got = ::read(stdout_fd_, buffer, sizeof(buffer));
+      if (got <= 0) {
+        return Unexpected<std::string>("dove-controller exited before it was ready; stdout: " +
+                                       seen + "\nlog: " + Log());
+      }
+      seen.append(buffer, static_cast<size_t>(got));
+      const size_t at = seen.find(marker);
+      if (at == std::string::npos) continue;
+      const size_t end = seen.find('\n', at);
+      if (end == std::string::npos) continue;
+      const std::string address = seen.substr(at + marker.size(), end - at - marker.size());
+      const size_t colon = address.rfind(':');
+      if (colon == std::string::npos) {
+        return Unexpected<std::string>("unreadable ready line: " + address);
+      }
+      port_ = std::stoi(address.substr(colon + 1));
+      // The controller writes nothing else to stdout; our end stays open until destruction.
+      return {};
+    }
+  }
+
+  TempDir log_dir_;
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace dove::test_support
