@@ -94,8 +94,8 @@ int RunController(const ControllerConfig& config) {
   });
 
   const std::string address = FormatHostPort(config.listen.host, port);
-  Log("serving " + std::to_string((*registry)->Revision()) + " store revision(s) from " +
-      config.data_dir.string() + " on " + address +
+  Log("serving " + config.data_dir.string() + " (store revision " +
+      std::to_string((*registry)->Revision()) + ") on " + address +
       (config.token.empty() ? " without authentication" : " with bearer token authentication"));
   // The listening socket exists since bind_*; connections queue until the loop runs.
   std::printf("dove-controller: listening on %s\n", address.c_str());

@@ -194,7 +194,8 @@ void ListObjects(Registry& registry, const KindSpec& kind, ApiCall& call) {
 
 template <typename T>
 void CreateObject(Registry& registry, const KindSpec& kind, ApiCall& call) {
-  if (!CheckQuery(call, {}) || !CheckBody(call)) return;
+  // The body first: a form body would otherwise read as query parameters.
+  if (!CheckBody(call) || !CheckQuery(call, {})) return;
   auto object = model::FromJson<T>(call.request.body);
   if (!object) {
     SetModelError(call.response, object.error());
@@ -222,7 +223,8 @@ void GetObject(Registry& registry, ApiCall& call) {
 
 template <typename T>
 void ReplaceObject(Registry& registry, ApiCall& call) {
-  if (!CheckQuery(call, {}) || !CheckBody(call)) return;
+  // The body first: a form body would otherwise read as query parameters.
+  if (!CheckBody(call) || !CheckQuery(call, {})) return;
   auto object = model::FromJson<T>(call.request.body);
   if (!object) {
     SetModelError(call.response, object.error());
@@ -446,6 +448,10 @@ httplib::Server::HandlerResponse RestApi::HandleRefused(const Request& request,
              "the request body is larger than " + std::to_string(model::kMaxJsonBytes) + " bytes");
   } else if (response.status == 414) {
     SetError(response, 414, "too_large", "the request URI is too long");
+  } else if (request.path.empty()) {
+    // httplib could not parse the request line (an unknown method, a bad target).
+    SetError(response, 400, "invalid_value",
+             "the HTTP request line is malformed or its method is not one HTTP defines");
   } else if (response.status == 404 || known == nullptr) {
     SetError(response, 404, "no_route",
              "no route for " + request.method + " " + Quoted(request.path));

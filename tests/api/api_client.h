@@ -105,12 +105,20 @@ inline Reply SendRaw(int port, const std::string& raw) {
     if (n <= 0) break;
     sent += static_cast<size_t>(n);
   }
+  // Until the server closes or the whole response (by its Content-Length) is in: after a
+  // request line it cannot parse, httplib keeps the connection open until its read timeout.
   std::string text;
   char buffer[4096];
   while (true) {
     const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
     if (n <= 0) break;
     text.append(buffer, static_cast<size_t>(n));
+    const size_t head_end = text.find("\r\n\r\n");
+    const size_t length_at = text.find("Content-Length: ");
+    if (head_end != std::string::npos && length_at != std::string::npos && length_at < head_end &&
+        text.size() >= head_end + 4 + std::stoul(text.substr(length_at + 16))) {
+      break;
+    }
   }
   ::close(fd);
   if (text.rfind("HTTP/1.1 ", 0) != 0 || text.size() < 12) return reply;

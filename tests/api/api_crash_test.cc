@@ -73,7 +73,8 @@ TEST(ApiCrashTest, KillNineWhileCreating) {
   const Reply list = api.Send("GET", "/v1/endpoints");
   ASSERT_EQ(list.status, 200);
   std::map<std::string, json> stored;
-  for (const json& endpoint : list.Json()["items"]) {
+  const json items = list.Json()["items"];  // a copy: the range must not dangle
+  for (const json& endpoint : items) {
     const std::string id = endpoint["id"].get<std::string>();
     EXPECT_EQ(endpoint["network_id"], "n1") << id;
     EXPECT_FALSE(endpoint["mac"].get<std::string>().empty()) << id;
