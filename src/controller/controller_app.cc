@@ -76,7 +76,7 @@ int RunController(const ControllerConfig& config) {
   std::atomic<bool> serving_done{false};
   std::atomic<bool> signalled{false};
   std::thread signal_waiter([&] {
-    const timespec poll_interval{0, 200 * 1000 * 1000};
+    const timespec poll_interval{0, 200L * 1000 * 1000};
     while (!serving_done.load()) {
       const int signal = sigtimedwait(&stop_signals, nullptr, &poll_interval);
       if (signal == SIGTERM || signal == SIGINT) {

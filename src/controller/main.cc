@@ -8,7 +8,9 @@
 #include "controller/controller_app.h"
 #include "controller/listen_address.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int Main(int argc, char** argv) {
   namespace controller = dove::controller;
   CLI::App app(
       "dove-controller: the DOVE controller. Stores the network objects (domains, networks,\n"
@@ -59,4 +61,15 @@ int main(int argc, char** argv) {
     }
   }
   return controller::RunController({.data_dir = data_dir, .listen = *address, .token = token});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dove-controller: error: %s\n", e.what());
+    return 1;
+  }
 }

@@ -311,7 +311,7 @@ std::string RouteOf(std::string_view path) {
   const size_t slash = rest.find('/');
   const KindSpec* kind = FindKind(rest.substr(0, slash));
   if (kind == nullptr) return "unmatched";
-  const std::string base = "/v1/" + std::string(kind->collection);
+  std::string base = "/v1/" + std::string(kind->collection);
   if (slash == std::string_view::npos) return base;
   const std::string_view ref = rest.substr(slash + 1);
   if (ref.empty() || ref.find('/') != std::string_view::npos) return "unmatched";
@@ -345,7 +345,7 @@ void RestApi::Install(httplib::Server* server) {
         return HandleRefused(request, response);
       }));
   server->set_exception_handler(
-      [this](const Request& request, Response& response, std::exception_ptr error) {
+      [this](const Request& request, Response& response, const std::exception_ptr& error) {
         std::string what = "unknown exception";
         try {
           if (error) std::rethrow_exception(error);
@@ -409,7 +409,8 @@ void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
     return;
   }
   // "/v1/<collection>" or "/v1/<collection>/{ref}"
-  const std::string_view rest = std::string_view(route.pattern).substr(4);
+  const std::string_view pattern = route.pattern;
+  const std::string_view rest = pattern.substr(4);
   const size_t slash = rest.find('/');
   const bool item = slash != std::string_view::npos;
   const KindSpec* kind = FindKind(rest.substr(0, slash));
