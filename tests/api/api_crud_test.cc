@@ -2,6 +2,11 @@
 // filters, headers, force cascades, and persistence across a clean restart.
 #include <sys/wait.h>
 
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
 #include "api/api_client.h"
 
 namespace dove::api_test {
@@ -189,6 +194,43 @@ TEST(ApiCrudTest, PersistsAcrossCleanRestart) {
   for (const auto& [collection, items] : before) {
     EXPECT_EQ(api.Send("GET", "/v1/" + collection).Json()["items"], items) << collection;
   }
+}
+
+// SIGTERM while clients create: exit 0, and every create a client saw acknowledged is stored.
+TEST(ApiCrudTest, SigtermFinishesInFlightRequests) {
+  ApiFixture api;
+  ASSERT_TRUE(api.running());
+  constexpr int kClients = 4;
+  std::mutex mutex;
+  std::set<std::string> acknowledged;
+  std::atomic<int> answers{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      for (int i = 0; i < 100000; ++i) {
+        const std::string name = "c" + std::to_string(c) + "-" + std::to_string(i);
+        const Reply reply = api.Send("POST", "/v1/domains", json{{"name", name}}.dump());
+        if (reply.status == 0) return;  // the controller is gone
+        EXPECT_EQ(reply.status, 201) << reply.body;
+        const std::lock_guard lock(mutex);
+        acknowledged.insert(name);
+        ++answers;
+      }
+    });
+  }
+  while (answers.load() < 50) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const int status = api.Stop();
+  for (auto& client : clients) client.join();
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << api.controller().Log();
+
+  api.Start();
+  ASSERT_TRUE(api.running());
+  std::set<std::string> stored;
+  const json items = api.Send("GET", "/v1/domains").Json()["items"];
+  for (const json& domain : items) stored.insert(domain["name"].get<std::string>());
+  for (const std::string& name : acknowledged) EXPECT_EQ(stored.count(name), 1U) << name;
+  EXPECT_LE(stored.size(), acknowledged.size() + kClients);
 }
 
 }  // namespace
