@@ -1,6 +1,7 @@
 // kill -9 in the middle of a stream of creates: every acknowledged endpoint survives whole,
 // nothing half-written is visible, and the stream can be finished after a restart.
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <random>
 #include <set>
@@ -25,7 +26,10 @@ TEST(ApiCrashTest, KillNineWhileCreating) {
   api.Create("networks", {{"id", "n1"}, {"domain_id", "d1"}, {"name", "web"}});
   api.Create("subnets", {{"id", "s1"}, {"network_id", "n1"}, {"cidr", "10.0.0.0/16"}});
 
-  const uint32_t seed = std::random_device()();
+  // A fresh seed each run (printed); DOVE_CRASH_SEED=<n> replays one.
+  const char* fixed = std::getenv("DOVE_CRASH_SEED");
+  const uint32_t seed = fixed != nullptr ? static_cast<uint32_t>(std::strtoul(fixed, nullptr, 10))
+                                         : std::random_device()();
   std::mt19937 random(seed);
   const int kill_after = 150 + static_cast<int>(random() % 701);
   std::printf("seed %u: SIGKILL after %d acknowledged creates\n", seed, kill_after);
