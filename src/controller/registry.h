@@ -70,11 +70,12 @@ using model::ModelResult;
 
 // Which objects List returns. Empty fields do not filter. A filter that names no object
 // (an unknown domain, network or switch) is not_found, so a typo is not an empty list.
+// (The `{}` initializers let GCC 12 accept `{.domain = "acme"}` under -Wextra -Werror.)
 struct ListFilter {
-  std::string domain;       // Network, Policy, Endpoint, Subnet: of this domain (id or name)
-  std::string network;      // Subnet, Endpoint: of this network (id)
-  std::string switch_name;  // Endpoint: placed on this switch (its name; need not be registered)
-  std::string name;         // Domain, Network, Switch: with this name
+  std::string domain{};       // Network, Policy, Endpoint, Subnet: of this domain (id or name)
+  std::string network{};      // Subnet, Endpoint: of this network (id)
+  std::string switch_name{};  // Endpoint: placed on this switch (its name; need not be registered)
+  std::string name{};         // Domain, Network, Switch: with this name
 };
 
 // Object counts, for /metrics.
