@@ -33,9 +33,10 @@
 // Replace (a full update; the fields a client omits take their defaults):
 //   the id comes from `ref` (a body id, when given, must equal it); domain_id of a Network or
 //   Policy and network_id of a Subnet or Endpoint cannot change (invalid_value); a Network's
-//   VNI 0 keeps the current one; an Endpoint with no ips keeps its current ones; an
+//   VNI 0 keeps the current one; an Endpoint with no ips (no mac) keeps its current ones; an
 //   Endpoint's version is the stored one + 1, and a body version other than 0 must equal the
-//   stored one (conflict: "stale version", optimistic concurrency).
+//   stored one (conflict: "stale version", optimistic concurrency); a Subnet's new cidr and
+//   gateway must leave its endpoints' addresses valid (in_use).
 // Create: the body version of an Endpoint must be 0 (the stored one is 1); an id given by the
 // client is kept (and is a conflict when taken), so a client may retry a create safely.
 //

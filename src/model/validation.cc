@@ -222,8 +222,8 @@ ModelResult<void> ValidateEndpoint(const ModelView& view, const v1::Endpoint& en
     if (const auto* other = view.FindEndpointByIp(network->domain_id(), *ip);
         other != nullptr && other->id() != endpoint.id()) {
       return Fail("conflict", "ip " + ip->ToString() + " is already used by endpoint " +
-                                  Quote(other->id()) + " in domain " +
-                                  Quote(network->domain_id()) + ".");
+                                  Quote(other->id()) + " in domain " + Quote(network->domain_id()) +
+                                  ".");
     }
   }
   if (!endpoint.switch_name().empty()) {
