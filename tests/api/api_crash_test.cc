@@ -32,6 +32,8 @@ TEST(ApiCrashTest, KillNineWhileCreating) {
                                          : std::random_device()();
   std::mt19937 random(seed);
   const int kill_after = 150 + static_cast<int>(random() % 701);
+  // Up to ~one create's time past the ack, so the kill lands anywhere inside a request.
+  const auto kill_delay = std::chrono::microseconds(random() % 3000);
   std::printf("seed %u: SIGKILL after %d acknowledged creates\n", seed, kill_after);
   RecordProperty("seed", std::to_string(seed));
 
@@ -41,6 +43,7 @@ TEST(ApiCrashTest, KillNineWhileCreating) {
   int next = 0;
   std::thread killer([&] {
     while (acks.load() < kill_after) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    std::this_thread::sleep_for(kill_delay);
     api.controller().Signal(SIGKILL);
     killed = true;
   });
@@ -91,6 +94,9 @@ TEST(ApiCrashTest, KillNineWhileCreating) {
     EXPECT_EQ(stored[id]["mac"], endpoint["mac"]) << id;
     EXPECT_EQ(stored[id]["ips"], endpoint["ips"]) << id;
   }
+  std::printf("acknowledged %zu; %s (unanswered) is %s after the restart\n", acknowledged.size(),
+              EndpointId(in_flight).c_str(),
+              stored.count(EndpointId(in_flight)) != 0 ? "stored" : "absent");
   // At most the one in flight is stored beyond the acknowledged ones.
   EXPECT_LE(stored.size(), acknowledged.size() + 1);
   for (const auto& [id, endpoint] : stored) {
