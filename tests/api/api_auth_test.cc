@@ -2,6 +2,7 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -149,6 +150,26 @@ TEST(ApiAuthTest, FlagErrors) {
     auto [code, text] = RunFailing({"--data-dir", data, "--listen", "256.1.1.1:0"});
     EXPECT_EQ(code, 1) << text;
   }
+}
+
+TEST(ApiAuthTest, CorruptStore) {
+  TempDir dir("dove-flags");
+  std::filesystem::create_directories(dir.path() / "data");
+  WriteFile(dir, "data/dove.db", std::string(8192, '\x5a'));
+  auto [code, text] = Exec(dir, {"--data-dir", (dir.path() / "data").string()});
+  EXPECT_EQ(code, 1) << text;
+  EXPECT_NE(text.find("cannot open the store"), std::string::npos) << text;
+}
+
+TEST(ApiAuthTest, ListensOnIpv6Loopback) {
+  TempDir dir("dove-api");
+  auto controller = ControllerProcess::Start(
+      {"--data-dir", (dir.path() / "data").string(), "--listen", "[::1]:0"});
+  ASSERT_TRUE(controller) << controller.error();
+  httplib::Client client("::1", (*controller)->port());
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
 }
 
 TEST(ApiAuthTest, DataDirInUse) {
