@@ -37,7 +37,14 @@ int Main(int argc, char** argv) {
   app.add_option("--token-file", token_file,
                  "File holding the API bearer token (surrounding whitespace stripped); "
                  "overrides DOVE_TOKEN");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // app.exit prints the help or the usage error; CLI11's own codes (106, ...) say nothing a
+    // script can rely on, so every usage error is 2.
+    const int code = app.exit(error);
+    return code == 0 ? 0 : 2;
+  }
 
   auto address = controller::ParseListenAddress(listen);
   if (!address) {

@@ -118,7 +118,7 @@ TEST(ApiAuthTest, FlagErrors) {
   const std::string data = (dir.path() / "data").string();
   {
     auto [code, text] = Exec(dir, {"--listen", "127.0.0.1:0"});
-    EXPECT_NE(code, 0);
+    EXPECT_EQ(code, 2);
     EXPECT_NE(text.find("--data-dir"), std::string::npos) << text;
   }
   for (const char* listen : {"nonsense", "127.0.0.1:99999", "::1:80", "example.com:80"}) {
@@ -137,6 +137,10 @@ TEST(ApiAuthTest, FlagErrors) {
         Exec(dir, {"--data-dir", data, "--token-file", (dir.path() / "absent").string()});
     EXPECT_EQ(code, 1);
     EXPECT_NE(text.find("cannot read token file"), std::string::npos) << text;
+  }
+  {
+    auto [code, text] = Exec(dir, {"--data-dir", data, "--bogus"});
+    EXPECT_EQ(code, 2) << text;
   }
   {
     auto [code, text] = Exec(dir, {"--help"});
