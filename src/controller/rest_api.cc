@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <exception>
@@ -283,6 +284,13 @@ const ApiRoute* FindRoute(std::string_view pattern) {
   return nullptr;
 }
 
+void SetUnauthorized(Response& response) {
+  SetError(response, 401, "unauthorized",
+           "this request needs the header \"Authorization: Bearer <token>\" with the "
+           "controller's token");
+  response.set_header("WWW-Authenticate", "Bearer realm=\"dove\"");
+}
+
 void LogServerError(const Request& request, const Response& response) {
   std::fprintf(stderr, "dove-controller: %d %s %s: %s\n", response.status, request.method.c_str(),
                request.path.c_str(), response.body.c_str());
@@ -340,6 +348,9 @@ void RestApi::Install(httplib::Server* server) {
     server->Patch(pattern, handler);
     server->Options(pattern, handler);
   }
+  server->set_pre_routing_handler([this](const Request& request, Response& response) {
+    return HandleBeforeBody(request, response);
+  });
   server->set_error_handler(
       httplib::Server::HandlerWithResponse([this](const Request& request, Response& response) {
         return HandleRefused(request, response);
@@ -374,10 +385,7 @@ void RestApi::Handle(const ApiRoute& route, const Request& request, Response& re
   const auto start = std::chrono::steady_clock::now();
   ApiCall call{request, response, request.matches.size() > 1 ? request.matches[1].str() : ""};
   if (!(route.pattern == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
-    SetError(response, 401, "unauthorized",
-             "this request needs the header \"Authorization: Bearer <token>\" with the "
-             "controller's token");
-    response.set_header("WWW-Authenticate", "Bearer realm=\"dove\"");
+    SetUnauthorized(response);
   } else if (!Allows(route, request.method)) {
     SetError(response, 405, "method_not_allowed",
              request.method + " is not allowed on " + route.pattern +
@@ -433,6 +441,27 @@ void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
   });
 }
 
+httplib::Server::HandlerResponse RestApi::HandleBeforeBody(const Request& request,
+                                                           Response& response) {
+  std::string encoding = request.get_header_value("Transfer-Encoding");
+  std::transform(encoding.begin(), encoding.end(), encoding.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const bool chunked = encoding.find("chunked") != std::string::npos;
+  if (!chunked) return httplib::Server::HandlerResponse::Unhandled;
+  const std::string route = RouteOf(request.path);
+  if (!(route == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
+    SetUnauthorized(response);
+  } else {
+    SetError(response, 411, "length_required",
+             "send the body with a Content-Length header; chunked bodies are not accepted");
+  }
+  // The body was not read: the connection cannot carry another request.
+  response.set_header("Connection", "close");
+  SetRevisionHeader(request.path, response);
+  metrics_.Count(route, request.method, response.status);
+  return httplib::Server::HandlerResponse::Handled;
+}
+
 httplib::Server::HandlerResponse RestApi::HandleRefused(const Request& request,
                                                         Response& response) {
   // Our own handlers always write a body; an empty one is a refusal by httplib itself.
@@ -440,10 +469,7 @@ httplib::Server::HandlerResponse RestApi::HandleRefused(const Request& request,
   const std::string route = RouteOf(request.path);
   const ApiRoute* known = FindRoute(route);
   if (!(route == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
-    SetError(response, 401, "unauthorized",
-             "this request needs the header \"Authorization: Bearer <token>\" with the "
-             "controller's token");
-    response.set_header("WWW-Authenticate", "Bearer realm=\"dove\"");
+    SetUnauthorized(response);
   } else if (response.status == 413) {
     SetError(response, 413, "too_large",
              "the request body is larger than " + std::to_string(model::kMaxJsonBytes) + " bytes");

@@ -65,6 +65,13 @@ class RestApi {
   void Dispatch(const ApiRoute& route, ApiCall& call);
   httplib::Server::HandlerResponse HandleRefused(const httplib::Request& request,
                                                  httplib::Response& response);
+  // Runs before httplib reads a body: refuses a chunked one (411 length_required) without
+  // reading it, because httplib 0.11 applies its size limit only to Content-Length bodies and
+  // would hold a chunked one of any size in memory. A Content-Length over the limit is
+  // httplib's to refuse: it skips the body, so the connection stays usable (413, our shape
+  // via HandleRefused).
+  httplib::Server::HandlerResponse HandleBeforeBody(const httplib::Request& request,
+                                                    httplib::Response& response);
   bool Authorized(const httplib::Request& request) const;
   void SetRevisionHeader(std::string_view path, httplib::Response& response) const;
 
