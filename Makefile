@@ -14,8 +14,8 @@ help:
 	@echo "make test       install packages, build (warnings are errors), lint, the unit tests"
 	@echo "                under ASan+UBSan, then every test (ctest)"
 	@echo "make build      configure and build into $(BUILD)/"
-	@echo "make unit       run the unit tests only (no root needed)"
-	@echo "make asan       build into $(ASAN_BUILD)/ with ASan+UBSan and run unit and fuzz-replay tests"
+	@echo "make unit       run the unit, fuzz-replay and API tests (no root needed)"
+	@echo "make asan       build into $(ASAN_BUILD)/ with ASan+UBSan and run unit, fuzz-replay and API tests"
 	@echo "make lint       format-check and tidy"
 	@echo "make format-check  clang-format --dry-run over every source (fails on a difference)"
 	@echo "make tidy       clang-tidy over src/ (warnings are errors)"
@@ -37,13 +37,13 @@ test: build
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 unit: build
-	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -L 'unit|fuzz-replay'
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -L 'unit|fuzz-replay|api'
 
 asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DDOVE_WERROR=ON -DDOVE_SANITIZE=ON \
 	  -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
-	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L 'unit|fuzz-replay'
+	@ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -L 'unit|fuzz-replay|api'
 
 SOURCES = $(shell git ls-files --cached --others --exclude-standard -- 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h' 'bench/*.cc' 'bench/*.h')
 

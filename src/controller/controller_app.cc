@@ -1,6 +1,7 @@
 #include "controller/controller_app.h"
 
 #include <httplib.h>
+#include <malloc.h>
 #include <signal.h>
 
 #include <atomic>
@@ -55,6 +56,9 @@ int RunController(const ControllerConfig& config) {
         registry.error().code + ": " + registry.error().message);
     return 1;
   }
+  // Loading read the whole store at once; hand the transient buffers back to the system so
+  // the resident size is what the registry holds, not the load's peak.
+  ::malloc_trim(0);
 
   RestApi api(registry->get(), config.token);
   httplib::Server server;
