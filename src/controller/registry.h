@@ -33,9 +33,10 @@
 // Replace (a full update; the fields a client omits take their defaults):
 //   the id comes from `ref` (a body id, when given, must equal it); domain_id of a Network or
 //   Policy and network_id of a Subnet or Endpoint cannot change (invalid_value); a Network's
-//   VNI 0 keeps the current one; an Endpoint with no ips keeps its current ones; an
+//   VNI 0 keeps the current one; an Endpoint with no ips (no mac) keeps its current ones; an
 //   Endpoint's version is the stored one + 1, and a body version other than 0 must equal the
-//   stored one (conflict: "stale version", optimistic concurrency).
+//   stored one (conflict: "stale version", optimistic concurrency); a Subnet's new cidr and
+//   gateway must leave its endpoints' addresses valid (in_use).
 // Create: the body version of an Endpoint must be 0 (the stored one is 1); an id given by the
 // client is kept (and is a conflict when taken), so a client may retry a create safely.
 //
@@ -70,11 +71,12 @@ using model::ModelResult;
 
 // Which objects List returns. Empty fields do not filter. A filter that names no object
 // (an unknown domain, network or switch) is not_found, so a typo is not an empty list.
+// (The `{}` initializers let GCC 12 accept `{.domain = "acme"}` under -Wextra -Werror.)
 struct ListFilter {
-  std::string domain;       // Network, Policy, Endpoint, Subnet: of this domain (id or name)
-  std::string network;      // Subnet, Endpoint: of this network (id)
-  std::string switch_name;  // Endpoint: placed on this switch (its name; need not be registered)
-  std::string name;         // Domain, Network, Switch: with this name
+  std::string domain{};       // Network, Policy, Endpoint, Subnet: of this domain (id or name)
+  std::string network{};      // Subnet, Endpoint: of this network (id)
+  std::string switch_name{};  // Endpoint: placed on this switch (its name; need not be registered)
+  std::string name{};         // Domain, Network, Switch: with this name
 };
 
 // Object counts, for /metrics.

@@ -4,7 +4,6 @@
 #include <array>
 #include <optional>
 #include <string>
-#include <unordered_set>
 
 #include "model/address_order.h"
 #include "net/ip_prefix.h"
@@ -39,13 +38,7 @@ ModelResult<net::IpAddress> NextFreeAddress(const ModelView& view, const v1::Sub
   if (network == nullptr) {
     return Fail("not_found", "network_id \"" + subnet.network_id() + "\" names no network.");
   }
-  std::unordered_set<net::IpAddress> taken;
-  if (auto gw = net::IpAddress::Parse(subnet.gateway())) taken.insert(*gw);
-  for (const auto* endpoint : view.EndpointsOfDomain(network->domain_id())) {
-    for (const auto& text : endpoint->ips()) {
-      if (auto ip = net::IpAddress::Parse(text)) taken.insert(*ip);
-    }
-  }
+  const auto gateway = net::IpAddress::Parse(subnet.gateway());
   std::optional<net::IpAddress> dhcp_first;
   std::optional<net::IpAddress> dhcp_last;
   if (subnet.has_dhcp_range()) {
@@ -69,7 +62,8 @@ ModelResult<net::IpAddress> NextFreeAddress(const ModelView& view, const v1::Sub
   if (!v4) begin = 1;  // subnet-router anycast
   for (uint64_t offset = begin; offset < end; ++offset) {
     const net::IpAddress ip = AddressAt(*prefix, offset);
-    if (taken.contains(ip)) continue;
+    if (gateway && *gateway == ip) continue;
+    if (view.FindEndpointByIp(network->domain_id(), ip) != nullptr) continue;
     if (dhcp_first && InRange(ip, *dhcp_first, *dhcp_last)) continue;
     return ip;
   }

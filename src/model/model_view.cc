@@ -53,6 +53,26 @@ std::vector<const v1::Endpoint*> ModelView::EndpointsOfDomain(std::string_view d
   return out;
 }
 
+const v1::Endpoint* ModelView::FindEndpointByMac(std::string_view network_id,
+                                                 const net::MacAddress& mac) const {
+  for (const auto* endpoint : EndpointsOfNetwork(network_id)) {
+    auto parsed = net::MacAddress::Parse(endpoint->mac());
+    if (parsed && *parsed == mac) return endpoint;
+  }
+  return nullptr;
+}
+
+const v1::Endpoint* ModelView::FindEndpointByIp(std::string_view domain_id,
+                                                const net::IpAddress& ip) const {
+  for (const auto* endpoint : EndpointsOfDomain(domain_id)) {
+    for (const auto& text : endpoint->ips()) {
+      auto parsed = net::IpAddress::Parse(text);
+      if (parsed && *parsed == ip) return endpoint;
+    }
+  }
+  return nullptr;
+}
+
 void InMemoryModelView::Put(const v1::Domain& domain) { PutById(&domains_, domain); }
 void InMemoryModelView::Put(const v1::Network& network) { PutById(&networks_, network); }
 void InMemoryModelView::Put(const v1::Subnet& subnet) { PutById(&subnets_, subnet); }

@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "dove/v1/model.pb.h"
+#include "net/ip_address.h"
+#include "net/mac_address.h"
 
 namespace dove::model {
 
@@ -34,6 +36,15 @@ class ModelView {
   std::vector<const v1::Subnet*> SubnetsOfDomain(std::string_view domain_id) const;
   // Every endpoint of every network of the domain.
   std::vector<const v1::Endpoint*> EndpointsOfDomain(std::string_view domain_id) const;
+
+  // The endpoint of the network whose MAC is `mac`, or nullptr. The defaults scan (linear in
+  // the endpoints of the network / domain); an indexed view overrides them with a hash lookup,
+  // which makes the uniqueness rules and IPAM's "is this address taken" O(1) per address.
+  virtual const v1::Endpoint* FindEndpointByMac(std::string_view network_id,
+                                                const net::MacAddress& mac) const;
+  // An endpoint of a network of the domain that holds `ip`, or nullptr.
+  virtual const v1::Endpoint* FindEndpointByIp(std::string_view domain_id,
+                                               const net::IpAddress& ip) const;
 };
 
 // Objects held by value; Put replaces the object of the same id, or appends.

@@ -192,16 +192,12 @@ ModelResult<void> ValidateEndpoint(const ModelView& view, const v1::Endpoint& en
     return Fail("invalid_value", "mac " + Quote(endpoint.mac()) +
                                      " is not a unicast address (multicast bit or all zero).");
   }
-  for (const auto* other : view.EndpointsOfNetwork(network->id())) {
-    if (other->id() == endpoint.id()) continue;
-    auto other_mac = net::MacAddress::Parse(other->mac());
-    if (other_mac && *other_mac == *mac) {
-      return Fail("conflict", "mac " + mac->ToString() + " is already used by endpoint " +
-                                  Quote(other->id()) + " in network " + Quote(network->id()) + ".");
-    }
+  if (const auto* other = view.FindEndpointByMac(network->id(), *mac);
+      other != nullptr && other->id() != endpoint.id()) {
+    return Fail("conflict", "mac " + mac->ToString() + " is already used by endpoint " +
+                                Quote(other->id()) + " in network " + Quote(network->id()) + ".");
   }
   std::unordered_set<net::IpAddress> seen;
-  const auto in_domain = view.EndpointsOfDomain(network->domain_id());
   for (const auto& text : endpoint.ips()) {
     auto ip = ParseIp("ips", text);
     if (!ip) return Unexpected(ip.error());
@@ -223,16 +219,11 @@ ModelResult<void> ValidateEndpoint(const ModelView& view, const v1::Endpoint& en
       return Fail("conflict",
                   "ip " + Quote(text) + " is the gateway of subnet " + Quote(subnet->id()) + ".");
     }
-    for (const auto* other : in_domain) {
-      if (other->id() == endpoint.id()) continue;
-      for (const auto& other_text : other->ips()) {
-        auto other_ip = net::IpAddress::Parse(other_text);
-        if (other_ip && *other_ip == *ip) {
-          return Fail("conflict", "ip " + ip->ToString() + " is already used by endpoint " +
-                                      Quote(other->id()) + " in domain " +
-                                      Quote(network->domain_id()) + ".");
-        }
-      }
+    if (const auto* other = view.FindEndpointByIp(network->domain_id(), *ip);
+        other != nullptr && other->id() != endpoint.id()) {
+      return Fail("conflict", "ip " + ip->ToString() + " is already used by endpoint " +
+                                  Quote(other->id()) + " in domain " + Quote(network->domain_id()) +
+                                  ".");
     }
   }
   if (!endpoint.switch_name().empty()) {

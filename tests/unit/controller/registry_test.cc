@@ -1,0 +1,672 @@
+// Registry: every rule with its error code and proof that a refusal changed nothing; the
+// controller's choices (ids, VNIs, MACs, IPs); canonical forms; persistence over SqliteStore;
+// store failures; concurrent creates.
+#include "controller/registry.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/ip_address.h"
+#include "net/mac_address.h"
+#include "store/memory_store.h"
+#include "store/sqlite_store.h"
+#include "support/temp_dir.h"
+
+namespace dove::controller {
+namespace {
+
+v1::Domain MakeDomain(std::string id, std::string name) {
+  v1::Domain d;
+  d.set_id(std::move(id));
+  d.set_name(std::move(name));
+  return d;
+}
+
+v1::Network MakeNetwork(std::string id, std::string domain, std::string name, uint32_t vni) {
+  v1::Network n;
+  n.set_id(std::move(id));
+  n.set_domain_id(std::move(domain));
+  n.set_name(std::move(name));
+  n.set_vni(vni);
+  return n;
+}
+
+v1::Subnet MakeSubnet(std::string id, std::string network, std::string cidr,
+                      std::string gateway = "") {
+  v1::Subnet s;
+  s.set_id(std::move(id));
+  s.set_network_id(std::move(network));
+  s.set_cidr(std::move(cidr));
+  s.set_gateway(std::move(gateway));
+  return s;
+}
+
+v1::Endpoint MakeEndpoint(std::string id, std::string network, std::string mac, std::string ip = "",
+                          std::string switch_name = "") {
+  v1::Endpoint e;
+  e.set_id(std::move(id));
+  e.set_network_id(std::move(network));
+  e.set_mac(std::move(mac));
+  if (!ip.empty()) e.add_ips(std::move(ip));
+  e.set_switch_name(std::move(switch_name));
+  return e;
+}
+
+v1::Switch MakeSwitch(std::string id, std::string name, std::string tunnel_ip) {
+  v1::Switch s;
+  s.set_id(std::move(id));
+  s.set_name(std::move(name));
+  s.set_tunnel_ip(std::move(tunnel_ip));
+  return s;
+}
+
+v1::Policy MakePolicy(std::string id, std::string domain, std::string from, std::string to) {
+  v1::Policy p;
+  p.set_id(std::move(id));
+  p.set_domain_id(std::move(domain));
+  p.set_source_network_id(std::move(from));
+  p.set_destination_network_id(std::move(to));
+  p.set_action(v1::Policy::ACTION_ALLOW);
+  return p;
+}
+
+// The world every test starts from:
+//   d1 "acme": n1 "web" (vni 100; s1 10.0.0.0/24 gw .1 dhcp .100-.200)
+//              n2 "db"  (vni 200; s2 10.1.0.0/24, s6 2001:db8::/64)
+//              e1 on n1: 52:54:00:ab:00:01 10.0.0.5 on host1; e6 on n2: 2001:db8::5 (+ v4)
+//              p1: n1 -> n2
+//   d2 "beta": n3 "web" (vni 300; s3 10.0.0.0/24, the same prefix as s1)
+//   sw1 "host1" tunnel 192.0.2.1; sw2 "host2" tunnel 2001:db8:ff::1
+void Populate(Registry& r) {
+  auto ok = [](const auto& result) { ASSERT_TRUE(result) << result.error().message; };
+  ok(r.Create(MakeDomain("d1", "acme")));
+  ok(r.Create(MakeDomain("d2", "beta")));
+  ok(r.Create(MakeNetwork("n1", "d1", "web", 100)));
+  ok(r.Create(MakeNetwork("n2", "d1", "db", 200)));
+  ok(r.Create(MakeNetwork("n3", "d2", "web", 300)));
+  auto s1 = MakeSubnet("s1", "n1", "10.0.0.0/24", "10.0.0.1");
+  s1.mutable_dhcp_range()->set_first("10.0.0.100");
+  s1.mutable_dhcp_range()->set_last("10.0.0.200");
+  ok(r.Create(s1));
+  ok(r.Create(MakeSubnet("s2", "n2", "10.1.0.0/24")));
+  ok(r.Create(MakeSubnet("s6", "n2", "2001:db8::/64")));
+  ok(r.Create(MakeSubnet("s3", "n3", "10.0.0.0/24")));
+  ok(r.Create(MakeEndpoint("e1", "n1", "52:54:00:ab:00:01", "10.0.0.5", "host1")));
+  auto e6 = MakeEndpoint("e6", "n2", "52:54:00:ab:00:06", "2001:db8::5");
+  e6.add_ips("10.1.0.5");
+  ok(r.Create(e6));
+  ok(r.Create(MakePolicy("p1", "d1", "n1", "n2")));
+  ok(r.Create(MakeSwitch("sw1", "host1", "192.0.2.1")));
+  ok(r.Create(MakeSwitch("sw2", "host2", "2001:db8:ff::1")));
+}
+
+// Every object of every kind, as a comparable text.
+std::string Dump(const Registry& r) {
+  std::string out;
+  auto add = [&](const auto& list) {
+    ASSERT_TRUE(list);
+    for (const auto& object : *list) out += object.ShortDebugString() + "\n";
+  };
+  add(r.List<v1::Domain>({}));
+  add(r.List<v1::Network>({}));
+  add(r.List<v1::Subnet>({}));
+  add(r.List<v1::Endpoint>({}));
+  add(r.List<v1::Switch>({}));
+  add(r.List<v1::Policy>({}));
+  return out;
+}
+
+// What must not move when a mutation is refused.
+struct Snapshot {
+  size_t domains, networks, subnets, endpoints, switches, policies;
+  int64_t revision;
+  int64_t store_revision;
+  std::string objects;  // Dump(): the index's content
+  bool operator==(const Snapshot&) const = default;
+};
+
+Snapshot Take(const Registry& r, store::Store& s) {
+  auto c = r.Counts();
+  return {c.domains,  c.networks, c.subnets,    c.endpoints,
+          c.switches, c.policies, r.Revision(), s.CurrentRevision().value_or(-1),
+          Dump(r)};
+}
+
+template <typename T>
+std::optional<ModelError> ErrorOf(const ModelResult<T>& result) {
+  if (result) return std::nullopt;
+  return result.error();
+}
+
+template <typename T>
+std::vector<std::string> Ids(const ModelResult<std::vector<T>>& result) {
+  std::vector<std::string> ids;
+  if (!result) return {"error: " + result.error().code};
+  for (const auto& object : *result) ids.push_back(object.id());
+  return ids;
+}
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = Registry::Open(&store_);
+    ASSERT_TRUE(opened);
+    registry_ = std::move(*opened);
+    Populate(*registry_);
+  }
+
+  store::MemoryStore store_;
+  std::unique_ptr<Registry> registry_;
+};
+
+struct RefusalCase {
+  std::string name;
+  std::function<std::optional<ModelError>(Registry&)> mutate;
+  std::string code;
+  std::string message_part;                // the message must contain it (the field or the holder)
+  std::function<void(Registry&)> setup{};  // runs before the snapshot
+};
+
+std::vector<RefusalCase> RefusalCases() {
+  using D = v1::Domain;
+  using N = v1::Network;
+  using S = v1::Subnet;
+  using E = v1::Endpoint;
+  using W = v1::Switch;
+  using P = v1::Policy;
+  auto bad_dhcp = MakeSubnet("sx", "n2", "10.2.0.0/24");
+  bad_dhcp.mutable_dhcp_range()->set_first("10.2.0.10");
+  bad_dhcp.mutable_dhcp_range()->set_last("10.9.0.1");
+  auto stale = MakeEndpoint("e1", "n1", "52:54:00:ab:00:01", "10.0.0.5");
+  stale.set_version(7);
+  auto versioned = MakeEndpoint("ex", "n1", "52:54:00:ab:00:99", "10.0.0.9");
+  versioned.set_version(3);
+  return {
+      {"vni already used",
+       [](Registry& r) { return ErrorOf(r.Create(MakeNetwork("nx", "d1", "x", 100))); }, "conflict",
+       "network \"n1\""},
+      {"network of unknown domain",
+       [](Registry& r) { return ErrorOf(r.Create(MakeNetwork("nx", "d9", "x", 0))); }, "not_found",
+       "domain_id"},
+      {"subnet overlaps one of the same domain",
+       [](Registry& r) { return ErrorOf(r.Create(MakeSubnet("sx", "n2", "10.0.0.128/25"))); },
+       "conflict", "subnet \"s1\""},
+      {"gateway outside the prefix",
+       [](Registry& r) {
+         return ErrorOf(r.Create(MakeSubnet("sx", "n2", "10.2.0.0/24", "10.3.0.1")));
+       },
+       "invalid_value", "gateway"},
+      {"dhcp range outside the prefix", [=](Registry& r) { return ErrorOf(r.Create(bad_dhcp)); },
+       "invalid_value", "dhcp_range.last"},
+      {"endpoint ip outside its network's subnets",
+       [](Registry& r) {
+         return ErrorOf(r.Create(MakeEndpoint("ex", "n1", "52:54:00:ab:00:99", "10.9.9.9")));
+       },
+       "invalid_value", "not inside any subnet"},
+      {"mac already in the network (other spelling)",
+       [](Registry& r) {
+         return ErrorOf(r.Create(MakeEndpoint("ex", "n1", "52:54:00:AB:00:01", "10.0.0.9")));
+       },
+       "conflict", "endpoint \"e1\""},
+      {"ip already used in the domain",
+       [](Registry& r) {
+         return ErrorOf(r.Create(MakeEndpoint("ex", "n1", "52:54:00:ab:00:99", "10.0.0.5")));
+       },
+       "conflict", "used by endpoint \"e1\""},
+      {"ipv6 already used (other spelling)",
+       [](Registry& r) {
+         return ErrorOf(r.Create(MakeEndpoint("ex", "n2", "52:54:00:ab:00:99", "2001:DB8:0::5")));
+       },
+       "conflict", "used by endpoint \"e6\""},
+      {"endpoint of unknown network",
+       [](Registry& r) { return ErrorOf(r.Create(MakeEndpoint("ex", "n9", ""))); }, "not_found",
+       "network_id"},
+      {"endpoint created with a version", [=](Registry& r) { return ErrorOf(r.Create(versioned)); },
+       "invalid_value", "version"},
+      {"policy between networks of different domains",
+       [](Registry& r) { return ErrorOf(r.Create(MakePolicy("px", "d1", "n1", "n3"))); },
+       "invalid_value", "destination_network_id"},
+      {"domain name taken", [](Registry& r) { return ErrorOf(r.Create(MakeDomain("dx", "acme"))); },
+       "conflict", "domain \"d1\""},
+      {"network name taken in its domain",
+       [](Registry& r) { return ErrorOf(r.Create(MakeNetwork("nx", "d1", "web", 0))); }, "conflict",
+       "network \"n1\""},
+      {"switch name taken",
+       [](Registry& r) { return ErrorOf(r.Create(MakeSwitch("swx", "host1", "192.0.2.9"))); },
+       "conflict", "switch \"sw1\""},
+      {"switch tunnel ip taken (other spelling)",
+       [](Registry& r) {
+         return ErrorOf(r.Create(MakeSwitch("swx", "host9", "2001:DB8:FF:0::1")));
+       },
+       "conflict", "switch \"sw2\""},
+      {"id taken", [](Registry& r) { return ErrorOf(r.Create(MakeDomain("d1", "other"))); },
+       "conflict", "domain \"d1\""},
+      {"client id breaks the name rules",
+       [](Registry& r) { return ErrorOf(r.Create(MakeDomain("-d", "other"))); }, "invalid_value",
+       "id"},
+      {"replace: network changes domain",
+       [](Registry& r) { return ErrorOf(r.Replace("n1", MakeNetwork("", "d2", "web", 0))); },
+       "invalid_value", "domain_id"},
+      {"replace: subnet changes network",
+       [](Registry& r) { return ErrorOf(r.Replace("s2", MakeSubnet("", "n1", "10.1.0.0/24"))); },
+       "invalid_value", "network_id"},
+      {"replace: endpoint changes network",
+       [](Registry& r) { return ErrorOf(r.Replace("e1", MakeEndpoint("", "n2", ""))); },
+       "invalid_value", "network_id"},
+      {"replace: policy changes domain",
+       [](Registry& r) { return ErrorOf(r.Replace("p1", MakePolicy("", "d2", "n3", "n3"))); },
+       "invalid_value", "domain_id"},
+      {"replace: stale endpoint version",
+       [=](Registry& r) { return ErrorOf(r.Replace("e1", stale)); }, "conflict", "stale version"},
+      {"replace: body id differs from ref",
+       [](Registry& r) { return ErrorOf(r.Replace("d1", MakeDomain("d2", "acme"))); },
+       "invalid_value", "differs"},
+      {"replace: subnet would lose an endpoint's address",
+       [](Registry& r) { return ErrorOf(r.Replace("s1", MakeSubnet("", "n1", "10.0.0.128/25"))); },
+       "in_use", "endpoint \"e1\""},
+      {"replace: unknown ref",
+       [](Registry& r) { return ErrorOf(r.Replace("zz", MakeDomain("", "x"))); }, "not_found",
+       "domain \"zz\""},
+      {"delete: domain with networks",
+       [](Registry& r) { return ErrorOf(r.Delete<D>("d1", false)); }, "not_empty", "networks"},
+      {"delete: network with endpoints",
+       [](Registry& r) { return ErrorOf(r.Delete<N>("n1", false)); }, "not_empty", "endpoint (e1)"},
+      {"delete: network a policy names",
+       [](Registry& r) { return ErrorOf(r.Delete<N>("n2", false)); }, "not_empty", "policy (p1)",
+       [](Registry& r) { ASSERT_TRUE(r.Delete<E>("e6", false)); }},
+      {"delete: subnet in use", [](Registry& r) { return ErrorOf(r.Delete<S>("s1", false)); },
+       "in_use", "endpoint (e1)"},
+      {"delete: unknown", [](Registry& r) { return ErrorOf(r.Delete<W>("nope", true)); },
+       "not_found", "switch \"nope\""},
+      {"delete: unknown policy", [](Registry& r) { return ErrorOf(r.Delete<P>("nope", true)); },
+       "not_found", "policy"},
+  };
+}
+
+TEST(RegistryRefusals, EveryRuleRefusesAndChangesNothing) {
+  for (const auto& test : RefusalCases()) {
+    SCOPED_TRACE(test.name);
+    store::MemoryStore store;
+    auto registry = Registry::Open(&store);
+    ASSERT_TRUE(registry);
+    Populate(**registry);
+    if (test.setup) test.setup(**registry);
+    const Snapshot before = Take(**registry, store);
+    auto error = test.mutate(**registry);
+    ASSERT_TRUE(error.has_value());
+    EXPECT_EQ(error->code, test.code) << error->message;
+    EXPECT_NE(error->message.find(test.message_part), std::string::npos) << error->message;
+    EXPECT_EQ(Take(**registry, store), before);
+  }
+}
+
+TEST_F(RegistryTest, VniAllocatedWhenZeroAndKeptOnReplace) {
+  auto n = registry_->Create(MakeNetwork("", "d1", "new", 0));
+  ASSERT_TRUE(n) << n.error().message;
+  EXPECT_EQ(n->vni(), 1u);
+  auto m = registry_->Create(MakeNetwork("", "d1", "new2", 0));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->vni(), 2u);
+  auto replaced = registry_->Replace(n->id(), MakeNetwork("", "d1", "renamed", 0));
+  ASSERT_TRUE(replaced) << replaced.error().message;
+  EXPECT_EQ(replaced->vni(), 1u);
+  EXPECT_EQ(replaced->name(), "renamed");
+}
+
+TEST_F(RegistryTest, SameValuesInAnotherScopeAreAccepted) {
+  // s3 (d2) already reuses s1's prefix; a subnet of d2 overlapping d1's s2 is fine too.
+  EXPECT_TRUE(registry_->Create(MakeSubnet("s4", "n3", "10.1.0.0/16")));
+  // The same MAC in another network, the same IP in another domain.
+  EXPECT_TRUE(registry_->Create(MakeEndpoint("e2", "n2", "52:54:00:ab:00:01", "10.1.0.9")));
+  EXPECT_TRUE(registry_->Create(MakeEndpoint("e3", "n3", "52:54:00:ab:00:01", "10.0.0.5")));
+  // The same network name in another domain: n3 is "web" like n1.
+  EXPECT_EQ(registry_->Get<v1::Network>("n3")->name(), "web");
+}
+
+TEST_F(RegistryTest, ForceDeleteOfDomainTakesEverythingInOneRevision) {
+  const int64_t before = registry_->Revision();
+  auto result = registry_->Delete<v1::Domain>("acme", true);
+  ASSERT_TRUE(result) << result.error().message;
+  // d1, n1, n2, s1, s2, s6, e1, e6, p1.
+  EXPECT_EQ(result->objects_deleted, 9u);
+  EXPECT_EQ(result->revision, before + 1);
+  EXPECT_EQ(registry_->Revision(), before + 1);
+  EXPECT_EQ(*store_.CurrentRevision(), before + 1);
+  auto counts = registry_->Counts();
+  EXPECT_EQ(counts.domains, 1u);
+  EXPECT_EQ(counts.networks, 1u);
+  EXPECT_EQ(counts.subnets, 1u);
+  EXPECT_EQ(counts.endpoints, 0u);
+  EXPECT_EQ(counts.policies, 0u);
+  EXPECT_EQ(counts.switches, 2u);
+  for (const char* key : {"/dove/v1/domains/d1", "/dove/v1/networks/n2", "/dove/v1/subnets/s6",
+                          "/dove/v1/endpoints/e6", "/dove/v1/policies/p1"}) {
+    EXPECT_FALSE(store_.Get(key)) << key;
+  }
+  // The names are free again.
+  EXPECT_TRUE(registry_->Create(MakeDomain("d1", "acme")));
+  EXPECT_TRUE(registry_->Create(MakeNetwork("n1", "d1", "web", 100)));
+}
+
+TEST_F(RegistryTest, ForceDeleteOfNetworkAndSubnet) {
+  auto subnet = registry_->Delete<v1::Subnet>("s1", true);
+  ASSERT_TRUE(subnet) << subnet.error().message;
+  EXPECT_EQ(subnet->objects_deleted, 2u);  // s1, e1
+  EXPECT_FALSE(registry_->Get<v1::Endpoint>("e1"));
+  auto network = registry_->Delete<v1::Network>("n2", true);
+  ASSERT_TRUE(network) << network.error().message;
+  EXPECT_EQ(network->objects_deleted, 5u);  // n2, s2, s6, e6, p1
+  EXPECT_EQ(Ids(registry_->List<v1::Policy>({})), std::vector<std::string>{});
+  // Without dependants a plain delete works.
+  auto n1 = registry_->Delete<v1::Network>("n1", false);
+  ASSERT_TRUE(n1) << n1.error().message;
+  EXPECT_EQ(n1->objects_deleted, 1u);
+  EXPECT_TRUE(registry_->Delete<v1::Domain>("d1", false));
+  EXPECT_TRUE(registry_->Delete<v1::Switch>("host1", false));
+  EXPECT_EQ(Ids(registry_->List<v1::Switch>({})), std::vector<std::string>{"sw2"});
+}
+
+TEST_F(RegistryTest, IpamSkipsGatewayAndDhcpRangeAndReusesFreedAddresses) {
+  auto e = registry_->Create(MakeEndpoint("", "n1", ""));
+  ASSERT_TRUE(e) << e.error().message;
+  ASSERT_EQ(e->ips_size(), 1);
+  EXPECT_EQ(e->ips(0), "10.0.0.2");  // .1 is the gateway
+
+  ASSERT_TRUE(registry_->Create(MakeNetwork("n4", "d1", "small", 0)));
+  auto small = MakeSubnet("s4", "n4", "10.5.0.0/29", "10.5.0.1");
+  small.mutable_dhcp_range()->set_first("10.5.0.2");
+  small.mutable_dhcp_range()->set_last("10.5.0.4");
+  ASSERT_TRUE(registry_->Create(small));
+  auto a = registry_->Create(MakeEndpoint("a", "n4", ""));
+  auto b = registry_->Create(MakeEndpoint("b", "n4", ""));
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->ips(0), "10.5.0.5");
+  EXPECT_EQ(b->ips(0), "10.5.0.6");
+  const auto before = Take(*registry_, store_);
+  auto full = registry_->Create(MakeEndpoint("c", "n4", ""));
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().code, "subnet_full");
+  EXPECT_EQ(Take(*registry_, store_), before);
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("a", false));
+  auto again = registry_->Create(MakeEndpoint("c", "n4", ""));
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->ips(0), "10.5.0.5");
+}
+
+TEST_F(RegistryTest, EndpointOfTwoSubnetsGetsOneAddressEach) {
+  auto e = registry_->Create(MakeEndpoint("", "n2", ""));
+  ASSERT_TRUE(e) << e.error().message;
+  std::set<std::string> ips(e->ips().begin(), e->ips().end());
+  EXPECT_EQ(ips, (std::set<std::string>{"10.1.0.1", "2001:db8::1"}));
+}
+
+TEST_F(RegistryTest, GeneratesIdsAndMacsAndKeepsClientIds) {
+  auto e = registry_->Create(MakeEndpoint("", "n1", ""));
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->id().size(), 12u);
+  EXPECT_EQ(e->id().find_first_not_of("0123456789abcdef"), std::string::npos) << e->id();
+  auto mac = net::MacAddress::Parse(e->mac());
+  ASSERT_TRUE(mac) << e->mac();
+  EXPECT_TRUE(mac->IsLocallyAdministered());
+  EXPECT_TRUE(mac->IsUnicast());
+  EXPECT_EQ(e->mac().substr(0, 3), "02:");
+  EXPECT_EQ(e->version(), 1u);
+  EXPECT_EQ(registry_->Get<v1::Endpoint>(e->id())->mac(), e->mac());
+  auto kept = registry_->Create(MakeSwitch("my-switch", "host3", "192.0.2.3"));
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->id(), "my-switch");
+  auto domain = registry_->Create(MakeDomain("", "gamma"));
+  ASSERT_TRUE(domain);
+  EXPECT_NE(domain->id(), "");
+  EXPECT_TRUE(store_.Get("/dove/v1/domains/" + domain->id()));
+}
+
+TEST_F(RegistryTest, ReplaceEndpointCountsVersionsAndKeepsAddresses) {
+  auto body = MakeEndpoint("", "n1", "52:54:00:ab:00:01", "", "host2");
+  auto v2 = registry_->Replace("e1", body);
+  ASSERT_TRUE(v2) << v2.error().message;
+  EXPECT_EQ(v2->version(), 2u);
+  ASSERT_EQ(v2->ips_size(), 1);
+  EXPECT_EQ(v2->ips(0), "10.0.0.5");
+  body.set_version(2);  // the client read version 2: accepted
+  auto v3 = registry_->Replace("e1", body);
+  ASSERT_TRUE(v3) << v3.error().message;
+  EXPECT_EQ(v3->version(), 3u);
+  body.set_version(2);  // now stale
+  auto stale = registry_->Replace("e1", body);
+  ASSERT_FALSE(stale);
+  EXPECT_EQ(stale.error().code, "conflict");
+  EXPECT_EQ(registry_->Get<v1::Endpoint>("e1")->version(), 3u);
+  EXPECT_EQ(stale.error().message.find("stale version"), 0u);
+  // No mac keeps the current one.
+  body.set_version(0);
+  body.clear_mac();
+  auto v4 = registry_->Replace("e1", body);
+  ASSERT_TRUE(v4) << v4.error().message;
+  EXPECT_EQ(v4->mac(), "52:54:00:ab:00:01");
+  EXPECT_EQ(v4->version(), 4u);
+  // The switch index followed the move.
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.switch_name = "host2"})),
+            std::vector<std::string>{"e1"});
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.switch_name = "host1"})),
+            std::vector<std::string>{});
+  // A new address frees the old one.
+  body.set_version(0);
+  body.add_ips("10.0.0.7");
+  ASSERT_TRUE(registry_->Replace("e1", body));
+  EXPECT_TRUE(registry_->Create(MakeEndpoint("e9", "n1", "", "10.0.0.5")));
+}
+
+TEST_F(RegistryTest, GetByIdOrName) {
+  EXPECT_EQ(registry_->Get<v1::Domain>("acme")->id(), "d1");
+  EXPECT_EQ(registry_->Get<v1::Domain>("d2")->name(), "beta");
+  EXPECT_EQ(registry_->Get<v1::Switch>("host2")->id(), "sw2");
+  EXPECT_EQ(registry_->Get<v1::Network>("web").error().code, "not_found");  // ids only
+  EXPECT_EQ(registry_->Get<v1::Endpoint>("nope").error().code, "not_found");
+  auto renamed = registry_->Replace("acme", MakeDomain("", "acme2"));
+  ASSERT_TRUE(renamed);
+  EXPECT_EQ(registry_->Get<v1::Domain>("acme").error().code, "not_found");
+  EXPECT_EQ(registry_->Get<v1::Domain>("acme2")->id(), "d1");
+}
+
+TEST_F(RegistryTest, ListFilters) {
+  using V = std::vector<std::string>;
+  ASSERT_TRUE(registry_->Create(MakeEndpoint("e0", "n1", "", "", "host1")));
+  EXPECT_EQ(Ids(registry_->List<v1::Domain>({})), (V{"d1", "d2"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Domain>({.name = "beta"})), (V{"d2"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Domain>({.name = "zeta"})), (V{}));
+  EXPECT_EQ(Ids(registry_->List<v1::Network>({})), (V{"n1", "n2", "n3"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Network>({.domain = "acme"})), (V{"n1", "n2"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Network>({.name = "web"})), (V{"n1", "n3"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Network>({.domain = "d2", .name = "web"})), (V{"n3"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Subnet>({.domain = "d1"})), (V{"s1", "s2", "s6"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Subnet>({.network = "n2"})), (V{"s2", "s6"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Subnet>({.domain = "d2", .network = "n2"})), (V{}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({})), (V{"e0", "e1", "e6"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.network = "n1"})), (V{"e0", "e1"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.domain = "acme", .switch_name = "host1"})),
+            (V{"e0", "e1"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.domain = "d2", .switch_name = "host1"})), (V{}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.switch_name = "unregistered"})), (V{}));
+  EXPECT_EQ(Ids(registry_->List<v1::Switch>({.name = "host2"})), (V{"sw2"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Policy>({.domain = "d1"})), (V{"p1"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Policy>({.domain = "d2"})), (V{}));
+  // A filter naming nothing is not_found; a filter that does not apply is invalid_value.
+  EXPECT_EQ(Ids(registry_->List<v1::Network>({.domain = "nope"})), (V{"error: not_found"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.network = "nope"})), (V{"error: not_found"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Domain>({.switch_name = "host1"})),
+            (V{"error: invalid_value"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.name = "x"})), (V{"error: invalid_value"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Network>({.network = "n1"})), (V{"error: invalid_value"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Switch>({.domain = "d1"})), (V{"error: invalid_value"}));
+  auto error = registry_->List<v1::Domain>({.switch_name = "host1"});
+  EXPECT_NE(error.error().message.find("switch_name"), std::string::npos);
+}
+
+TEST_F(RegistryTest, StoresCanonicalForms) {
+  auto e = registry_->Create(MakeEndpoint("ex", "n2", "52:54:00:AB:CD:EF", "2001:DB8::1"));
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->mac(), "52:54:00:ab:cd:ef");
+  EXPECT_EQ(e->ips(0), "2001:db8::1");
+  v1::Endpoint stored;
+  ASSERT_TRUE(stored.ParseFromString(store_.Get("/dove/v1/endpoints/ex")->value));
+  EXPECT_EQ(stored.mac(), "52:54:00:ab:cd:ef");
+  EXPECT_EQ(stored.ips(0), "2001:db8::1");
+  ASSERT_TRUE(registry_->Create(MakeNetwork("n4", "d2", "v6", 0)));
+  auto s = registry_->Create(MakeSubnet("s4", "n4", "2001:DB8:1:0::/64", "2001:DB8:1::1"));
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->cidr(), "2001:db8:1::/64");
+  EXPECT_EQ(s->gateway(), "2001:db8:1::1");
+  // Duplicates are found across spellings.
+  auto dup = registry_->Create(MakeEndpoint("ey", "n2", "52:54:00:ab:cd:ef", "2001:db8::2"));
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, "conflict");
+  auto sw = registry_->Create(MakeSwitch("sw3", "host3", "2001:DB8:FF:0:0::3"));
+  ASSERT_TRUE(sw);
+  EXPECT_EQ(sw->tunnel_ip(), "2001:db8:ff::3");
+}
+
+TEST(RegistryHttp, StatusOfEveryCode) {
+  const std::vector<std::pair<std::string, int>> table = {
+      {"invalid_json", 400},  {"unknown_field", 400}, {"duplicate_field", 400},
+      {"invalid_value", 400}, {"not_found", 404},     {"conflict", 409},
+      {"not_empty", 409},     {"in_use", 409},        {"subnet_full", 409},
+      {"vni_exhausted", 409}, {"too_large", 413},     {"store_unavailable", 503},
+      {"internal", 500},      {"corrupt", 500},       {"anything", 500}};
+  for (const auto& [code, status] : table) EXPECT_EQ(HttpStatusOf(code), status) << code;
+}
+
+TEST(RegistryPersistence, ReopenOnSqliteGivesTheSameObjectsAndRevision) {
+  test_support::TempDir dir("dove-registry");
+  std::string dump;
+  int64_t revision = 0;
+  {
+    auto store = store::SqliteStore::Open(dir.path());
+    ASSERT_TRUE(store);
+    auto registry = Registry::Open(store->get());
+    ASSERT_TRUE(registry);
+    Populate(**registry);
+    ASSERT_TRUE((*registry)->Create(MakeEndpoint("", "n1", "")));
+    ASSERT_TRUE((*registry)->Delete<v1::Endpoint>("e6", false));
+    dump = Dump(**registry);
+    revision = (*registry)->Revision();
+    EXPECT_GT(revision, 0);
+  }
+  auto store = store::SqliteStore::Open(dir.path());
+  ASSERT_TRUE(store);
+  auto registry = Registry::Open(store->get());
+  ASSERT_TRUE(registry) << registry.error().message;
+  EXPECT_EQ(Dump(**registry), dump);
+  EXPECT_EQ((*registry)->Revision(), revision);
+  // The reloaded index enforces the rules.
+  auto dup = (*registry)->Create(MakeEndpoint("ex", "n1", "52:54:00:ab:00:01"));
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, "conflict");
+  EXPECT_EQ((*registry)->Delete<v1::Domain>("acme", false).error().code, "not_empty");
+}
+
+TEST(RegistryPersistence, CorruptValueOrUnknownKindFailsOpen) {
+  for (const char* key : {"/dove/v1/endpoints/x", "/dove/v1/widgets/x", "/dove/v1/networks"}) {
+    SCOPED_TRACE(key);
+    test_support::TempDir dir("dove-registry");
+    auto store = store::SqliteStore::Open(dir.path());
+    ASSERT_TRUE(store);
+    {
+      auto registry = Registry::Open(store->get());
+      ASSERT_TRUE(registry);
+      Populate(**registry);
+    }
+    ASSERT_TRUE((*store)->Put(key, "\xff\xff garbage"));
+    auto registry = Registry::Open(store->get());
+    ASSERT_FALSE(registry);
+    EXPECT_EQ(registry.error().code, "corrupt");
+    EXPECT_NE(registry.error().message.find(key), std::string::npos) << registry.error().message;
+  }
+}
+
+TEST(RegistryPersistence, ValueWithAnotherIdIsCorrupt) {
+  store::MemoryStore store;
+  ASSERT_TRUE(store.Put("/dove/v1/domains/a", MakeDomain("b", "b").SerializeAsString()));
+  auto registry = Registry::Open(&store);
+  ASSERT_FALSE(registry);
+  EXPECT_EQ(registry.error().code, "corrupt");
+}
+
+TEST(RegistryStoreFailure, ClosedStoreIsUnavailableAndChangesNothing) {
+  test_support::TempDir dir("dove-registry");
+  auto store = store::SqliteStore::Open(dir.path());
+  ASSERT_TRUE(store);
+  auto registry = Registry::Open(store->get());
+  ASSERT_TRUE(registry);
+  Populate(**registry);
+  const auto counts = (*registry)->Counts();
+  const int64_t revision = (*registry)->Revision();
+  const std::string dump = Dump(**registry);
+  (*store)->Close();
+  std::vector<std::optional<ModelError>> errors = {
+      ErrorOf((*registry)->Create(MakeDomain("dx", "x"))),
+      ErrorOf((*registry)->Create(MakeEndpoint("", "n1", ""))),
+      ErrorOf((*registry)->Replace("e1", MakeEndpoint("", "n1", "52:54:00:ab:00:02"))),
+      ErrorOf((*registry)->Delete<v1::Domain>("d1", true)),
+  };
+  for (const auto& error : errors) {
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->code, "store_unavailable") << error->message;
+  }
+  EXPECT_EQ((*registry)->Revision(), revision);
+  EXPECT_EQ((*registry)->Counts().endpoints, counts.endpoints);
+  EXPECT_EQ((*registry)->Counts().domains, counts.domains);
+  EXPECT_EQ(Dump(**registry), dump);
+  auto reopened = Registry::Open(store->get());
+  ASSERT_FALSE(reopened);
+  EXPECT_EQ(reopened.error().code, "store_unavailable");
+}
+
+TEST(RegistryThreads, ConcurrentCreatesGetDistinctAddresses) {
+  store::MemoryStore store;
+  auto registry = Registry::Open(&store);
+  ASSERT_TRUE(registry);
+  Registry& r = **registry;
+  ASSERT_TRUE(r.Create(MakeDomain("d", "d")));
+  ASSERT_TRUE(r.Create(MakeNetwork("n", "d", "n", 0)));
+  ASSERT_TRUE(r.Create(MakeSubnet("s", "n", "10.20.0.0/16", "10.20.0.1")));
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  std::vector<std::vector<std::string>> failures(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&r, &failures, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        auto e = r.Create(MakeEndpoint("", "n", ""));
+        if (!e) failures[t].push_back(e.error().message);
+        // Readers run alongside the writers.
+        if (i % 50 == 0) (void)r.List<v1::Endpoint>({.network = "n"});
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (const auto& f : failures) EXPECT_TRUE(f.empty()) << f.front();
+  auto all = r.List<v1::Endpoint>({});
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), size_t{kThreads * kPerThread});
+  std::set<std::string> ips;
+  std::set<std::string> macs;
+  for (const auto& e : *all) {
+    ASSERT_EQ(e.ips_size(), 1);
+    ips.insert(e.ips(0));
+    macs.insert(e.mac());
+  }
+  EXPECT_EQ(ips.size(), all->size());
+  EXPECT_EQ(macs.size(), all->size());
+  EXPECT_FALSE(ips.contains("10.20.0.1"));
+  EXPECT_EQ(r.Counts().endpoints, all->size());
+}
+
+}  // namespace
+}  // namespace dove::controller
