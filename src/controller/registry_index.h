@@ -88,6 +88,10 @@ class RegistryIndex final : public model::ModelView {
                                         const net::MacAddress& mac) const override;
   const v1::Endpoint* FindEndpointByIp(std::string_view domain_id,
                                        const net::IpAddress& ip) const override;
+  // Kept current: every endpoint Put advances the scan start of its network's subnets past
+  // the taken addresses, every endpoint removal lowers it to the freed address, and a subnet
+  // Put or Erase forgets it. So IPAM allocates in O(1) amortised, still the lowest free.
+  uint64_t IpamScanStart(std::string_view subnet_id) const override;
 
  private:
   // parent id -> (insertion sequence -> child).
@@ -119,6 +123,7 @@ class RegistryIndex final : public model::ModelView {
   Table<v1::Policy> policies_;
 
   StringMap<const v1::Domain*> domain_by_name_;
+  StringMap<uint64_t> ipam_scan_start_;  // subnet id -> offset below which all are taken
   StringMap<StringMap<const v1::Network*>> network_by_name_;  // domain id -> name -> network
   std::unordered_map<uint32_t, const v1::Network*> network_by_vni_;
   StringMap<const v1::Switch*> switch_by_name_;

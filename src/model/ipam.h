@@ -5,8 +5,10 @@
 // address, RFC 3021), the IPv6 subnet-router anycast address (the prefix address), the
 // gateway, every address of the DHCP range (DHCP hands those out), and every IP of an
 // endpoint of the subnet's domain. A removed endpoint's addresses are free again at once.
-// Cost: one ModelView::FindEndpointByIp per address tried, so the scan is linear in the
-// addresses below the first free one (O(1) each with an indexed view); fine at our scale.
+// Cost: one ModelView::FindEndpointByIp per address tried. The scan starts at
+// ModelView::IpamScanStart, so with a view that keeps it current (the controller's index)
+// a run of allocations costs O(1) each; from 0 it is linear in the addresses below the first
+// free one.
 // IPv6 subnets are scanned over their first kIpv6ScanLimit addresses only: a /64 cannot be
 // walked, and a network with more endpoints than that is beyond this controller's scale.
 // Error: subnet_full; invalid_value when the subnet itself is invalid; not_found when its
@@ -16,17 +18,30 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "dove/v1/model.pb.h"
 #include "model/model_error.h"
 #include "model/model_view.h"
 #include "net/ip_address.h"
+#include "net/ip_prefix.h"
 
 namespace dove::model {
 
 inline constexpr uint64_t kIpv6ScanLimit = 65536;
 
 ModelResult<net::IpAddress> NextFreeAddress(const ModelView& view, const v1::Subnet& subnet);
+
+// The lowest free offset >= from (address = prefix address + offset), by the rules above,
+// ignoring view.IpamScanStart. NextFreeAddress is this from max(first usable, IpamScanStart).
+// A ModelView implementation uses it to advance its scan start. Errors as NextFreeAddress.
+ModelResult<uint64_t> FirstFreeOffset(const ModelView& view, const v1::Subnet& subnet,
+                                      uint64_t from);
+
+// The offset of `ip` inside `prefix` (ip = prefix address + offset), or nullopt when the
+// prefix does not contain it or the offset does not fit the scanned range (IPv6 beyond
+// kIpv6ScanLimit).
+std::optional<uint64_t> OffsetInPrefix(const net::IpPrefix& prefix, const net::IpAddress& ip);
 
 // When `endpoint` has no IPs, gives it one address from each subnet of its network (in the
 // view's order); an endpoint that has IPs is left alone. Fails as NextFreeAddress, and with

@@ -32,6 +32,11 @@ class ModelView {
       std::string_view network_id) const = 0;
   virtual std::vector<const v1::Policy*> PoliciesOfDomain(std::string_view domain_id) const = 0;
 
+  // Where IPAM may start scanning the subnet (see ipam.h): an address offset below which
+  // every address of the subnet is known to be taken. 0 (the default) knows nothing. An
+  // implementation that keeps this up to date turns a run of allocations from quadratic into
+  // linear; one that returns too much breaks IPAM's lowest-free promise.
+  virtual uint64_t IpamScanStart(std::string_view /*subnet_id*/) const { return 0; }
   // Every subnet of every network of the domain.
   std::vector<const v1::Subnet*> SubnetsOfDomain(std::string_view domain_id) const;
   // Every endpoint of every network of the domain.
@@ -48,7 +53,7 @@ class ModelView {
 };
 
 // Objects held by value; Put replaces the object of the same id, or appends.
-class InMemoryModelView final : public ModelView {
+class InMemoryModelView : public ModelView {
  public:
   void Put(const v1::Domain& domain);
   void Put(const v1::Network& network);

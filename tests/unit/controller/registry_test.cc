@@ -399,6 +399,47 @@ TEST_F(RegistryTest, IpamSkipsGatewayAndDhcpRangeAndReusesFreedAddresses) {
   EXPECT_EQ(again->ips(0), "10.5.0.5");
 }
 
+// The index keeps a scan start per subnet so that allocation is not quadratic; whatever the
+// order of creates, explicit addresses, deletes and a reload, the answer stays the lowest free.
+TEST_F(RegistryTest, IpamStaysLowestFreeThroughChurnAndReload) {
+  ASSERT_TRUE(registry_->Create(MakeNetwork("n6", "d1", "churn", 0)));
+  ASSERT_TRUE(registry_->Create(MakeSubnet("s7", "n6", "10.6.0.0/24", "10.6.0.1")));
+  auto create = [&](const std::string& id, const std::string& ip) {
+    auto endpoint = MakeEndpoint(id, "n6", "");
+    if (!ip.empty()) endpoint.add_ips(ip);
+    auto created = registry_->Create(endpoint);
+    EXPECT_TRUE(created) << created.error().message;
+    return created ? created->ips(0) : std::string();
+  };
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(create("c" + std::to_string(i), ""), "10.6.0." + std::to_string(i + 2));
+  }
+  EXPECT_EQ(create("x1", "10.6.0.22"), "10.6.0.22");          // explicit, right at the scan start
+  EXPECT_EQ(create("x2", "10.6.0.40"), "10.6.0.40");          // explicit, beyond it
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("c7", false));  // frees 10.6.0.9
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("c3", false));  // frees 10.6.0.5
+  EXPECT_EQ(create("d0", ""), "10.6.0.5");
+  EXPECT_EQ(create("d1", ""), "10.6.0.9");
+  EXPECT_EQ(create("d2", ""), "10.6.0.23");
+  // Replacing an endpoint's address frees the old one.
+  auto moved = *registry_->Get<v1::Endpoint>("c0");
+  moved.clear_ips();
+  moved.add_ips("10.6.0.50");
+  moved.set_version(0);
+  ASSERT_TRUE(registry_->Replace<v1::Endpoint>("c0", moved));
+  EXPECT_EQ(create("d3", ""), "10.6.0.2");
+  // A fresh registry over the same store starts from nothing and finds the same answer.
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("c10", false));  // frees 10.6.0.12
+  auto reopened = Registry::Open(&store_);
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  auto e = (*reopened)->Create(MakeEndpoint("r0", "n6", ""));
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->ips(0), "10.6.0.12");
+  auto next = (*reopened)->Create(MakeEndpoint("r1", "n6", ""));
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ(next->ips(0), "10.6.0.24");
+}
+
 TEST_F(RegistryTest, EndpointOfTwoSubnetsGetsOneAddressEach) {
   auto e = registry_->Create(MakeEndpoint("", "n2", ""));
   ASSERT_TRUE(e) << e.error().message;

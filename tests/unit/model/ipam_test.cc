@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "world.h"
 
@@ -80,6 +82,45 @@ TEST(NextFreeAddressTest, Errors) {
   EXPECT_EQ(Next(view, MakeSubnet("s", "n", "10.0.0.0/24")), "not_found");
   view.Put(MakeNetwork("n", "d", 1));
   EXPECT_EQ(Next(view, MakeSubnet("s", "n", "10.0.0.1/24")), "invalid_value");
+}
+
+TEST(OffsetInPrefixTest, Table) {
+  struct Case {
+    const char* prefix;
+    const char* ip;
+    std::optional<uint64_t> offset;
+  };
+  const Case cases[] = {
+      {"10.0.0.0/24", "10.0.0.0", 0},
+      {"10.0.0.0/24", "10.0.0.255", 255},
+      {"10.0.0.0/8", "10.1.2.3", 0x010203},
+      {"10.0.0.0/24", "10.0.1.0", std::nullopt},         // outside
+      {"2001:db8::/64", "2001:db8::1:0", std::nullopt},  // beyond the IPv6 scan limit
+      {"2001:db8::/64", "2001:db8::ffff", 0xffff},
+      {"2001:db8::/48", "2001:db8:0:1::1", std::nullopt},  // host bits in the upper half
+      {"2001:db8::/64", "10.0.0.1", std::nullopt},         // other family
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(OffsetInPrefix(*net::IpPrefix::Parse(c.prefix), *net::IpAddress::Parse(c.ip)),
+              c.offset)
+        << c.prefix << " " << c.ip;
+  }
+}
+
+// A view that claims more than it knows: IPAM trusts IpamScanStart and starts there.
+TEST(NextFreeAddressTest, StartsAtTheViewsScanStart) {
+  class Hinted final : public InMemoryModelView {
+   public:
+    uint64_t IpamScanStart(std::string_view /*subnet_id*/) const override { return 10; }
+  };
+  Hinted view;
+  view.Put(MakeNetwork("n", "d", 1));
+  const auto subnet = MakeSubnet("s", "n", "10.0.0.0/24", "10.0.0.1");
+  view.Put(subnet);
+  EXPECT_EQ(Next(view, subnet), "10.0.0.10");
+  auto from = FirstFreeOffset(view, subnet, 0);
+  ASSERT_TRUE(from);
+  EXPECT_EQ(*from, 2u) << "FirstFreeOffset ignores the hint";
 }
 
 TEST(AssignAddressesTest, OneAddressPerSubnetOnlyWhenNoneGiven) {
