@@ -200,6 +200,7 @@ double PostEndpoints(int port, int first, int count, int clients, bool with_addr
     threads.emplace_back([=] {
       httplib::Client client("127.0.0.1", port);
       client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);  // else Nagle + delayed ACK stall every keep-alive request
       for (int i = first + c; i < first + count; i += clients) {
         Post(&client, "/v1/endpoints", EndpointJson(i, with_addresses));
       }
@@ -262,7 +263,8 @@ void Memory(const Options& options) {
   }
   v1::Endpoint sample = MakeEndpoint(options.endpoints / 2, true);
   sample.set_version(1);
-  const double per_endpoint = (loaded_kib - empty_kib) * 1024.0 / options.endpoints;
+  const double per_endpoint =
+      static_cast<double>(loaded_kib - empty_kib) * 1024.0 / options.endpoints;
   std::printf("memory at %d endpoints (fill rate %.0f creates/s, %d clients):\n", options.endpoints,
               rate, options.clients);
   std::printf("  RSS holding only the network  %8ld KiB\n", empty_kib);
@@ -271,7 +273,8 @@ void Memory(const Options& options) {
   std::printf(
       "  per endpoint (loaded - empty) %8.0f bytes   reference: encoded endpoint %zu "
       "bytes (ratio %.1f)\n",
-      per_endpoint, sample.ByteSizeLong(), per_endpoint / sample.ByteSizeLong());
+      per_endpoint, sample.ByteSizeLong(),
+      per_endpoint / static_cast<double>(sample.ByteSizeLong()));
   std::printf("  data directory on disk        %8.0f bytes per endpoint\n",
               static_cast<double>(disk_bytes) / options.endpoints);
 }

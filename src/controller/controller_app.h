@@ -1,0 +1,34 @@
+// RunController: dove-controller from parsed flags to exit code (main.cc only parses flags).
+//
+// Opens the store in the data directory (SqliteStore, which creates the directory and locks
+// it), loads the Registry, serves the REST API (rest_api.h) on the listen address, prints the
+// one stdout line "dove-controller: listening on HOST:PORT" (actual port) once connections are
+// accepted, and runs until SIGTERM or SIGINT. Then it stops accepting, lets in-flight requests
+// finish, closes the store and returns 0. Every failure is one line on stderr and a return of
+// 1: data directory locked by another controller, store unreadable or corrupt, address not
+// bindable. With no token on a non-loopback address it warns loudly on stderr.
+//
+// Call once per process, from the main thread, before any other thread exists: it blocks
+// SIGTERM and SIGINT in the calling thread (so every thread inherits the mask) and takes them
+// with sigwait on a thread of its own.
+//
+//   ControllerConfig config{.data_dir = "/var/lib/dove", .listen = *address, .token = ""};
+//   return RunController(config);
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "controller/listen_address.h"
+
+namespace dove::controller {
+
+struct ControllerConfig {
+  std::filesystem::path data_dir;
+  ListenAddress listen;
+  std::string token;  // empty: no authentication
+};
+
+int RunController(const ControllerConfig& config);
+
+}  // namespace dove::controller

@@ -1,0 +1,103 @@
+#include "controller/http_metrics.h"
+
+#include <cstdio>
+
+namespace dove::controller {
+namespace {
+
+std::string FormatDouble(double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.9g", value);
+  return buffer;
+}
+
+}  // namespace
+
+std::string EscapeLabelValue(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void HttpMetrics::Count(std::string_view route, std::string_view method, int status) {
+  const std::lock_guard lock(mutex_);
+  ++requests_[{std::string(route), std::string(method), status}];
+}
+
+void HttpMetrics::Observe(std::string_view route, std::string_view method, int status,
+                          double seconds) {
+  const std::lock_guard lock(mutex_);
+  ++requests_[{std::string(route), std::string(method), status}];
+  Histogram& histogram = durations_[{std::string(route), std::string(method)}];
+  ++histogram.count;
+  histogram.sum += seconds;
+  for (size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+    if (seconds <= kLatencyBuckets[i]) {
+      ++histogram.buckets[i];
+      break;
+    }
+  }
+}
+
+std::string HttpMetrics::Render(const ObjectCounts& counts, int64_t revision) const {
+  std::string out;
+  out +=
+      "# HELP dove_objects Objects in the controller's registry, by kind.\n"
+      "# TYPE dove_objects gauge\n";
+  const std::pair<const char*, size_t> kinds[] = {
+      {"domain", counts.domains},     {"network", counts.networks}, {"subnet", counts.subnets},
+      {"endpoint", counts.endpoints}, {"switch", counts.switches},  {"policy", counts.policies}};
+  for (const auto& [kind, count] : kinds) {
+    out += "dove_objects{kind=\"" + std::string(kind) + "\"} " + std::to_string(count) + "\n";
+  }
+  out +=
+      "# HELP dove_store_revision The store revision the registry reflects.\n"
+      "# TYPE dove_store_revision gauge\n"
+      "dove_store_revision " +
+      std::to_string(revision) + "\n";
+
+  const std::lock_guard lock(mutex_);
+  out +=
+      "# HELP dove_http_requests_total HTTP requests answered, by route pattern, method and "
+      "status.\n"
+      "# TYPE dove_http_requests_total counter\n";
+  for (const auto& [key, count] : requests_) {
+    const auto& [route, method, status] = key;
+    out += "dove_http_requests_total{route=\"" + EscapeLabelValue(route) + "\",method=\"" +
+           EscapeLabelValue(method) + "\",status=\"" + std::to_string(status) + "\"} " +
+           std::to_string(count) + "\n";
+  }
+  out +=
+      "# HELP dove_http_request_duration_seconds Time from request parsed to response ready.\n"
+      "# TYPE dove_http_request_duration_seconds histogram\n";
+  for (const auto& [key, histogram] : durations_) {
+    const std::string labels = "route=\"" + EscapeLabelValue(key.first) + "\",method=\"" +
+                               EscapeLabelValue(key.second) + "\"";
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+      cumulative += histogram.buckets[i];
+      out += "dove_http_request_duration_seconds_bucket{" + labels + ",le=\"" +
+             FormatDouble(kLatencyBuckets[i]) + "\"} " + std::to_string(cumulative) + "\n";
+    }
+    out += "dove_http_request_duration_seconds_bucket{" + labels + ",le=\"+Inf\"} " +
+           std::to_string(histogram.count) + "\n";
+    out += "dove_http_request_duration_seconds_sum{" + labels + "} " + FormatDouble(histogram.sum) +
+           "\n";
+    out += "dove_http_request_duration_seconds_count{" + labels + "} " +
+           std::to_string(histogram.count) + "\n";
+  }
+  return out;
+}
+
+}  // namespace dove::controller

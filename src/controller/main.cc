@@ -1,0 +1,82 @@
+// dove-controller: flag parsing and wiring only; the work is in controller_app.cc.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "controller/bearer_token.h"
+#include "controller/controller_app.h"
+#include "controller/listen_address.h"
+
+namespace {
+
+int Main(int argc, char** argv) {
+  namespace controller = dove::controller;
+  CLI::App app(
+      "dove-controller: the DOVE controller. Stores the network objects (domains, networks,\n"
+      "subnets, endpoints, switches, policies) in DIR and serves the REST API (docs/rest-api.md)\n"
+      "on ADDR:PORT until SIGTERM or SIGINT.\n\n"
+      "Environment:\n"
+      "  DOVE_TOKEN  the API bearer token, used when --token-file is not given.\n"
+      "Without a token the API is open to anyone who can connect: keep it on loopback.\n\n"
+      "Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT); 1 on a runtime error (data dir\n"
+      "in use by another controller, unreadable or corrupt store, bad --listen, unreadable or\n"
+      "empty token file, address not bindable); 2 (CLI11) on a usage error.",
+      "dove-controller");
+  std::string data_dir;
+  std::string listen = std::string(controller::kDefaultListen);
+  std::string token_file;
+  app.add_option("--data-dir", data_dir,
+                 "Directory of the controller's store (created if missing; locked while the "
+                 "controller runs)")
+      ->required();
+  app.add_option("--listen", listen,
+                 "ADDR:PORT to serve the API on; IPv6 as [::1]:8740; port 0 picks a free port "
+                 "(printed on stdout)")
+      ->capture_default_str();
+  app.add_option("--token-file", token_file,
+                 "File holding the API bearer token (surrounding whitespace stripped); "
+                 "overrides DOVE_TOKEN");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // app.exit prints the help or the usage error; CLI11's own codes (106, ...) say nothing a
+    // script can rely on, so every usage error is 2.
+    const int code = app.exit(error);
+    return code == 0 ? 0 : 2;
+  }
+
+  auto address = controller::ParseListenAddress(listen);
+  if (!address) {
+    std::fprintf(stderr, "dove-controller: error: %s\n", address.error().c_str());
+    return 1;
+  }
+  std::string token;
+  if (!token_file.empty()) {
+    auto read = controller::ReadTokenFile(token_file);
+    if (!read) {
+      std::fprintf(stderr, "dove-controller: error: %s\n", read.error().c_str());
+      return 1;
+    }
+    token = *read;
+  } else if (const char* env = std::getenv(controller::kTokenEnvVar); env != nullptr) {
+    token = env;
+    if (token.empty()) {
+      std::fprintf(stderr, "dove-controller: error: %s is set but empty\n",
+                   controller::kTokenEnvVar);
+      return 1;
+    }
+  }
+  return controller::RunController({.data_dir = data_dir, .listen = *address, .token = token});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dove-controller: error: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,474 @@
+#include "controller/rest_api.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <type_traits>
+#include <utility>
+
+#include "model/json.h"
+
+namespace dove::controller {
+namespace {
+
+using httplib::Request;
+using httplib::Response;
+using nlohmann::json;
+
+constexpr const char* kJsonType = "application/json";
+
+// The kinds, by collection name, with the query parameters their List takes.
+struct KindSpec {
+  std::string_view collection;
+  std::vector<std::string_view> filters;
+};
+
+const std::vector<KindSpec>& Kinds() {
+  static const auto* const kinds = new std::vector<KindSpec>{
+      {"domains", {"name"}},
+      {"networks", {"domain", "name"}},
+      {"subnets", {"domain", "network"}},
+      {"endpoints", {"domain", "network", "switch"}},
+      {"switches", {"name"}},
+      {"policies", {"domain"}},
+  };
+  return *kinds;
+}
+
+const KindSpec* FindKind(std::string_view collection) {
+  for (const KindSpec& kind : Kinds()) {
+    if (kind.collection == collection) return &kind;
+  }
+  return nullptr;
+}
+
+// Calls f(std::type_identity<T>{}) with the message type of `collection`.
+template <typename F>
+void ForKind(std::string_view collection, F&& f) {
+  if (collection == "domains") {
+    f(std::type_identity<v1::Domain>{});
+  } else if (collection == "networks") {
+    f(std::type_identity<v1::Network>{});
+  } else if (collection == "subnets") {
+    f(std::type_identity<v1::Subnet>{});
+  } else if (collection == "endpoints") {
+    f(std::type_identity<v1::Endpoint>{});
+  } else if (collection == "switches") {
+    f(std::type_identity<v1::Switch>{});
+  } else if (collection == "policies") {
+    f(std::type_identity<v1::Policy>{});
+  }
+}
+
+std::string ErrorBody(std::string_view code, std::string_view message) {
+  const json body = {{"error", {{"code", code}, {"message", message}}}};
+  // A message may quote client bytes that are not UTF-8; replace them rather than throw.
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+void SetError(Response& response, int status, std::string_view code, std::string_view message) {
+  response.status = status;
+  response.set_content(ErrorBody(code, message), kJsonType);
+}
+
+void SetModelError(Response& response, const ModelError& error) {
+  SetError(response, HttpStatusOf(error.code), error.code, error.message);
+}
+
+bool IsGet(std::string_view method) { return method == "GET" || method == "HEAD"; }
+
+std::string Quoted(std::string_view text) {
+  return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+struct ApiCall {
+  const Request& request;
+  Response& response;
+  std::string ref;
+};
+
+namespace {
+
+// Refuses query parameters `allowed` does not list, and any given twice.
+bool CheckQuery(ApiCall& call, const std::vector<std::string_view>& allowed) {
+  for (const auto& [name, value] : call.request.params) {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      std::string known;
+      for (const auto& each : allowed) known += (known.empty() ? "" : ", ") + std::string(each);
+      SetError(call.response, 400, "invalid_value",
+               "unknown query parameter " + Quoted(name) +
+                   (known.empty() ? std::string("; this operation takes none")
+                                  : "; this operation takes: " + known));
+      return false;
+    }
+    if (call.request.params.count(name) > 1) {
+      SetError(call.response, 400, "invalid_value",
+               "query parameter " + Quoted(name) + " is given more than once");
+      return false;
+    }
+  }
+  return true;
+}
+
+// A body must be JSON (a missing Content-Type is taken as JSON) and not empty.
+bool CheckBody(ApiCall& call) {
+  const std::string type = call.request.get_header_value("Content-Type");
+  if (!type.empty()) {
+    std::string media = type.substr(0, type.find(';'));
+    while (!media.empty() && std::isspace(static_cast<unsigned char>(media.back())) != 0) {
+      media.pop_back();
+    }
+    size_t start = 0;
+    while (start < media.size() && std::isspace(static_cast<unsigned char>(media[start])) != 0) {
+      ++start;
+    }
+    media.erase(0, start);
+    std::transform(media.begin(), media.end(), media.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (media != kJsonType) {
+      SetError(call.response, 415, "unsupported_media_type",
+               "the request body must be application/json, not " + Quoted(type));
+      return false;
+    }
+  }
+  if (call.request.body.empty()) {
+    SetError(call.response, 400, "invalid_json",
+             "the request body is empty; send the object as JSON");
+    return false;
+  }
+  return true;
+}
+
+template <typename T>
+void ReplyObject(ApiCall& call, int status, const T& object) {
+  auto text = model::ToJson(object);
+  if (!text) {
+    SetModelError(call.response, text.error());
+    return;
+  }
+  call.response.status = status;
+  call.response.set_content(*text, kJsonType);
+}
+
+template <typename T>
+void ListObjects(Registry& registry, const KindSpec& kind, ApiCall& call) {
+  if (!CheckQuery(call, kind.filters)) return;
+  ListFilter filter;
+  for (const auto& [name, value] : call.request.params) {
+    if (name == "domain") {
+      filter.domain = value;
+    } else if (name == "network") {
+      filter.network = value;
+    } else if (name == "switch") {
+      filter.switch_name = value;
+    } else if (name == "name") {
+      filter.name = value;
+    }
+  }
+  auto items = registry.List<T>(filter);
+  if (!items) {
+    SetModelError(call.response, items.error());
+    return;
+  }
+  std::string body = "{\"items\":[";
+  bool first = true;
+  for (const T& item : *items) {
+    auto text = model::ToJson(item);
+    if (!text) {
+      SetModelError(call.response, text.error());
+      return;
+    }
+    if (!first) body += ',';
+    first = false;
+    body += *text;
+  }
+  body += "],\"revision\":" + std::to_string(registry.Revision()) + "}";
+  call.response.status = 200;
+  call.response.set_content(body, kJsonType);
+}
+
+template <typename T>
+void CreateObject(Registry& registry, const KindSpec& kind, ApiCall& call) {
+  // The body first: a form body would otherwise read as query parameters.
+  if (!CheckBody(call) || !CheckQuery(call, {})) return;
+  auto object = model::FromJson<T>(call.request.body);
+  if (!object) {
+    SetModelError(call.response, object.error());
+    return;
+  }
+  auto created = registry.Create<T>(std::move(*object));
+  if (!created) {
+    SetModelError(call.response, created.error());
+    return;
+  }
+  call.response.set_header("Location", "/v1/" + std::string(kind.collection) + "/" + created->id());
+  ReplyObject(call, 201, *created);
+}
+
+template <typename T>
+void GetObject(Registry& registry, ApiCall& call) {
+  if (!CheckQuery(call, {})) return;
+  auto object = registry.Get<T>(call.ref);
+  if (!object) {
+    SetModelError(call.response, object.error());
+    return;
+  }
+  ReplyObject(call, 200, *object);
+}
+
+template <typename T>
+void ReplaceObject(Registry& registry, ApiCall& call) {
+  // The body first: a form body would otherwise read as query parameters.
+  if (!CheckBody(call) || !CheckQuery(call, {})) return;
+  auto object = model::FromJson<T>(call.request.body);
+  if (!object) {
+    SetModelError(call.response, object.error());
+    return;
+  }
+  auto replaced = registry.Replace<T>(call.ref, std::move(*object));
+  if (!replaced) {
+    SetModelError(call.response, replaced.error());
+    return;
+  }
+  ReplyObject(call, 200, *replaced);
+}
+
+template <typename T>
+void DeleteObject(Registry& registry, ApiCall& call) {
+  if (!CheckQuery(call, {"force"})) return;
+  bool force = false;
+  if (call.request.has_param("force")) {
+    const std::string value = call.request.get_param_value("force");
+    if (value == "true") {
+      force = true;
+    } else if (value != "false") {
+      SetError(call.response, 400, "invalid_value",
+               "query parameter force must be true or false, not " + Quoted(value));
+      return;
+    }
+  }
+  auto deleted = registry.Delete<T>(call.ref, force);
+  if (!deleted) {
+    SetModelError(call.response, deleted.error());
+    return;
+  }
+  const json body = {{"deleted", deleted->objects_deleted}, {"revision", deleted->revision}};
+  call.response.status = 200;
+  call.response.set_content(body.dump(), kJsonType);
+}
+
+std::string AllowHeader(const ApiRoute& route) {
+  std::string allow;
+  for (const auto& method : route.methods) {
+    allow += (allow.empty() ? "" : ", ") + method;
+    if (method == "GET") allow += ", HEAD";
+  }
+  return allow;
+}
+
+bool Allows(const ApiRoute& route, std::string_view method) {
+  const std::string_view wanted = method == "HEAD" ? "GET" : method;
+  return std::find(route.methods.begin(), route.methods.end(), wanted) != route.methods.end();
+}
+
+const ApiRoute* FindRoute(std::string_view pattern) {
+  for (const ApiRoute& route : ApiRoutes()) {
+    if (route.pattern == pattern) return &route;
+  }
+  return nullptr;
+}
+
+void LogServerError(const Request& request, const Response& response) {
+  std::fprintf(stderr, "dove-controller: %d %s %s: %s\n", response.status, request.method.c_str(),
+               request.path.c_str(), response.body.c_str());
+}
+
+}  // namespace
+
+const std::vector<ApiRoute>& ApiRoutes() {
+  static const auto* const routes = [] {
+    auto* table = new std::vector<ApiRoute>{{"/healthz", {"GET"}}, {"/metrics", {"GET"}}};
+    for (const KindSpec& kind : Kinds()) {
+      const std::string base = "/v1/" + std::string(kind.collection);
+      table->push_back({base, {"GET", "POST"}});
+      table->push_back({base + "/{ref}", {"GET", "PUT", "DELETE"}});
+    }
+    return table;
+  }();
+  return *routes;
+}
+
+std::string RouteOf(std::string_view path) {
+  if (path == "/healthz" || path == "/metrics") return std::string(path);
+  constexpr std::string_view kPrefix = "/v1/";
+  if (path.substr(0, kPrefix.size()) != kPrefix) return "unmatched";
+  const std::string_view rest = path.substr(kPrefix.size());
+  const size_t slash = rest.find('/');
+  const KindSpec* kind = FindKind(rest.substr(0, slash));
+  if (kind == nullptr) return "unmatched";
+  std::string base = "/v1/" + std::string(kind->collection);
+  if (slash == std::string_view::npos) return base;
+  const std::string_view ref = rest.substr(slash + 1);
+  if (ref.empty() || ref.find('/') != std::string_view::npos) return "unmatched";
+  return base + "/{ref}";
+}
+
+RestApi::RestApi(Registry* registry, std::string token)
+    : registry_(registry), token_(std::move(token)) {}
+
+void RestApi::Install(httplib::Server* server) {
+  server->set_payload_max_length(model::kMaxJsonBytes);
+  for (const ApiRoute& route : ApiRoutes()) {
+    std::string pattern = route.pattern;
+    if (const size_t at = pattern.find("{ref}"); at != std::string::npos) {
+      pattern.replace(at, 5, "([^/]+)");
+    }
+    const ApiRoute* table_route = &route;
+    auto handler = [this, table_route](const Request& request, Response& response) {
+      Handle(*table_route, request, response);
+    };
+    // Every method httplib dispatches, so a wrong one is our 405, not httplib's 404.
+    server->Get(pattern, handler);
+    server->Post(pattern, handler);
+    server->Put(pattern, handler);
+    server->Delete(pattern, handler);
+    server->Patch(pattern, handler);
+    server->Options(pattern, handler);
+  }
+  server->set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const Request& request, Response& response) {
+        return HandleRefused(request, response);
+      }));
+  server->set_exception_handler(
+      [this](const Request& request, Response& response, const std::exception_ptr& error) {
+        std::string what = "unknown exception";
+        try {
+          if (error) std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        SetError(response, 500, "internal", "the controller failed: " + what);
+        SetRevisionHeader(request.path, response);
+        metrics_.Count(RouteOf(request.path), request.method, response.status);
+        LogServerError(request, response);
+      });
+}
+
+bool RestApi::Authorized(const Request& request) const {
+  return token_.empty() || BearerMatches(request.get_header_value("Authorization"), token_);
+}
+
+void RestApi::SetRevisionHeader(std::string_view path, Response& response) const {
+  if (path.substr(0, 4) == "/v1/" || path == "/v1") {
+    response.set_header("X-Dove-Revision", std::to_string(registry_->Revision()));
+  }
+}
+
+void RestApi::Handle(const ApiRoute& route, const Request& request, Response& response) {
+  const auto start = std::chrono::steady_clock::now();
+  ApiCall call{request, response, request.matches.size() > 1 ? request.matches[1].str() : ""};
+  if (!(route.pattern == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
+    SetError(response, 401, "unauthorized",
+             "this request needs the header \"Authorization: Bearer <token>\" with the "
+             "controller's token");
+    response.set_header("WWW-Authenticate", "Bearer realm=\"dove\"");
+  } else if (!Allows(route, request.method)) {
+    SetError(response, 405, "method_not_allowed",
+             request.method + " is not allowed on " + route.pattern +
+                 "; allowed: " + AllowHeader(route));
+    response.set_header("Allow", AllowHeader(route));
+  } else {
+    Dispatch(route, call);
+  }
+  SetRevisionHeader(request.path, response);
+  const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+  metrics_.Observe(route.pattern, request.method, response.status, elapsed.count());
+  if (response.status >= 500) LogServerError(request, response);
+}
+
+void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
+  const std::string& method = call.request.method;
+  if (route.pattern == "/healthz") {
+    if (!CheckQuery(call, {})) return;
+    const json body = {{"status", "ok"}, {"revision", registry_->Revision()}};
+    call.response.status = 200;
+    call.response.set_content(body.dump(), kJsonType);
+    return;
+  }
+  if (route.pattern == "/metrics") {
+    if (!CheckQuery(call, {})) return;
+    call.response.status = 200;
+    call.response.set_content(metrics_.Render(registry_->Counts(), registry_->Revision()),
+                              "text/plain; version=0.0.4; charset=utf-8");
+    return;
+  }
+  // "/v1/<collection>" or "/v1/<collection>/{ref}"
+  const std::string_view pattern = route.pattern;
+  const std::string_view rest = pattern.substr(4);
+  const size_t slash = rest.find('/');
+  const bool item = slash != std::string_view::npos;
+  const KindSpec* kind = FindKind(rest.substr(0, slash));
+  if (kind == nullptr) {
+    SetError(call.response, 404, "no_route", "no route for " + route.pattern);
+    return;
+  }
+  ForKind(kind->collection, [&]<typename T>(std::type_identity<T>) {
+    if (item && IsGet(method)) {
+      GetObject<T>(*registry_, call);
+    } else if (item && method == "PUT") {
+      ReplaceObject<T>(*registry_, call);
+    } else if (item && method == "DELETE") {
+      DeleteObject<T>(*registry_, call);
+    } else if (!item && IsGet(method)) {
+      ListObjects<T>(*registry_, *kind, call);
+    } else if (!item && method == "POST") {
+      CreateObject<T>(*registry_, *kind, call);
+    }
+  });
+}
+
+httplib::Server::HandlerResponse RestApi::HandleRefused(const Request& request,
+                                                        Response& response) {
+  // Our own handlers always write a body; an empty one is a refusal by httplib itself.
+  if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+  const std::string route = RouteOf(request.path);
+  const ApiRoute* known = FindRoute(route);
+  if (!(route == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
+    SetError(response, 401, "unauthorized",
+             "this request needs the header \"Authorization: Bearer <token>\" with the "
+             "controller's token");
+    response.set_header("WWW-Authenticate", "Bearer realm=\"dove\"");
+  } else if (response.status == 413) {
+    SetError(response, 413, "too_large",
+             "the request body is larger than " + std::to_string(model::kMaxJsonBytes) + " bytes");
+  } else if (response.status == 414) {
+    SetError(response, 414, "too_large", "the request URI is too long");
+  } else if (request.path.empty()) {
+    // httplib could not parse the request line (an unknown method, a bad target).
+    SetError(response, 400, "invalid_value",
+             "the HTTP request line is malformed or its method is not one HTTP defines");
+  } else if (response.status == 404 || known == nullptr) {
+    SetError(response, 404, "no_route",
+             "no route for " + request.method + " " + Quoted(request.path));
+  } else if (!Allows(*known, request.method)) {
+    SetError(response, 405, "method_not_allowed",
+             request.method + " is not allowed on " + known->pattern +
+                 "; allowed: " + AllowHeader(*known));
+    response.set_header("Allow", AllowHeader(*known));
+  } else {
+    SetError(response, response.status >= 500 ? response.status : 400, "invalid_value",
+             "the HTTP request is malformed");
+  }
+  SetRevisionHeader(request.path, response);
+  metrics_.Count(route, request.method, response.status);
+  if (response.status >= 500) LogServerError(request, response);
+  return httplib::Server::HandlerResponse::Handled;
+}
+
+}  // namespace dove::controller

@@ -1,0 +1,191 @@
+// Bearer token authentication, the no-token warning, and dove-controller's flag errors.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "api/api_client.h"
+
+namespace dove::api_test {
+namespace {
+
+std::string WriteFile(const TempDir& dir, const std::string& name, const std::string& text) {
+  const std::string path = (dir.path() / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+void ExpectUnauthorized(const Reply& reply) {
+  EXPECT_EQ(reply.status, 401) << reply.body;
+  EXPECT_TRUE(IsErrorShape(reply)) << reply.body;
+  EXPECT_EQ(reply.Code(), "unauthorized");
+  EXPECT_EQ(reply.Header("WWW-Authenticate").rfind("Bearer", 0), 0U);
+}
+
+void CheckTokenEnforced(const ApiFixture& api, const std::string& token) {
+  ExpectUnauthorized(api.Send("GET", "/v1/domains"));
+  ExpectUnauthorized(api.Send("GET", "/v1/domains", "", {{"Authorization", "Bearer wrong"}}));
+  ExpectUnauthorized(api.Send("GET", "/v1/domains", "", {{"Authorization", "Basic " + token}}));
+  ExpectUnauthorized(api.Send("GET", "/v1/domains", "", {{"Authorization", token}}));
+  ExpectUnauthorized(
+      api.Send("GET", "/v1/domains", "", {{"Authorization", "Bearer " + token + "x"}}));
+  ExpectUnauthorized(api.Send("POST", "/v1/domains", R"({"name":"acme"})"));
+  ExpectUnauthorized(api.Send("GET", "/metrics"));
+  ExpectUnauthorized(api.Send("GET", "/nowhere"));
+  ExpectUnauthorized(api.Send("POST", "/v1/domains", std::string((1 << 20) + 10, 'x')));
+  EXPECT_EQ(api.Revision(), 0);
+
+  const httplib::Headers auth = {{"Authorization", "Bearer " + token}};
+  EXPECT_EQ(api.Send("GET", "/v1/domains", "", auth).status, 200);
+  EXPECT_EQ(api.Send("POST", "/v1/domains", R"({"name":"acme"})", auth).status, 201);
+  EXPECT_EQ(api.Send("GET", "/metrics", "", auth).status, 200);
+  EXPECT_EQ(api.Send("GET", "/nowhere", "", auth).status, 404);
+  const Reply health = api.Send("GET", "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.Json()["revision"], 1);
+}
+
+TEST(ApiAuthTest, TokenFile) {
+  TempDir secrets("dove-token");
+  const std::string token = "s3cret-token_value";
+  ApiFixture api({"--token-file", WriteFile(secrets, "token", token + "\n")});
+  ASSERT_TRUE(api.running());
+  CheckTokenEnforced(api, token);
+}
+
+TEST(ApiAuthTest, TokenFromEnvironment) {
+  TempDir dir("dove-api");
+  ControllerProcess::Options options;
+  options.args = {"--data-dir", (dir.path() / "data").string()};
+  options.env = {{"DOVE_TOKEN", "env-token"}};
+  auto controller = ControllerProcess::Start(std::move(options));
+  ASSERT_TRUE(controller) << controller.error();
+  const int port = (*controller)->port();
+  EXPECT_EQ(Send(port, "GET", "/v1/domains").status, 401);
+  EXPECT_EQ(Send(port, "GET", "/v1/domains", "", {{"Authorization", "Bearer env-token"}}).status,
+            200);
+  EXPECT_EQ(Send(port, "GET", "/healthz").status, 200);
+}
+
+TEST(ApiAuthTest, WarnsWithoutTokenOnNonLoopback) {
+  TempDir dir("dove-api");
+  auto controller = ControllerProcess::Start(
+      {"--data-dir", (dir.path() / "data").string(), "--listen", "0.0.0.0:0"});
+  ASSERT_TRUE(controller) << controller.error();
+  EXPECT_NE((*controller)->Log().find("WARNING"), std::string::npos) << (*controller)->Log();
+  EXPECT_NE((*controller)->Log().find("ANYONE WHO CAN REACH"), std::string::npos);
+  EXPECT_EQ(Send((*controller)->port(), "GET", "/healthz").status, 200);
+
+  // On loopback there is nothing to warn about.
+  TempDir other("dove-api");
+  auto quiet = ControllerProcess::Start({"--data-dir", (other.path() / "data").string()});
+  ASSERT_TRUE(quiet) << quiet.error();
+  EXPECT_EQ((*quiet)->Log().find("WARNING"), std::string::npos) << (*quiet)->Log();
+}
+
+// Runs dove-controller expecting it to fail; its exit code and stderr.
+std::pair<int, std::string> RunFailing(
+    const std::vector<std::string>& args,
+    const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  ControllerProcess::Options options;
+  options.args = args;
+  options.env = env;
+  options.ready_timeout = std::chrono::milliseconds(10000);
+  auto controller = ControllerProcess::Start(std::move(options));
+  if (controller) return {-1, "started"};
+  // The process has exited; Start's message carries its log.
+  return {1, controller.error()};
+}
+
+// The exit status needs the child: run it by hand.
+std::pair<int, std::string> Exec(const TempDir& dir, const std::vector<std::string>& args,
+                                 const std::string& env = "") {
+  std::string command = env + " " + test_support::kControllerBinary;
+  for (const auto& arg : args) command += " '" + arg + "'";
+  const std::string out = (dir.path() / "out.txt").string();
+  command += " >" + out + " 2>&1 </dev/null";
+  const int status = std::system(command.c_str());
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+}
+
+TEST(ApiAuthTest, FlagErrors) {
+  TempDir dir("dove-flags");
+  const std::string data = (dir.path() / "data").string();
+  {
+    auto [code, text] = Exec(dir, {"--listen", "127.0.0.1:0"});
+    EXPECT_EQ(code, 2);
+    EXPECT_NE(text.find("--data-dir"), std::string::npos) << text;
+  }
+  for (const char* listen : {"nonsense", "127.0.0.1:99999", "::1:80", "example.com:80"}) {
+    auto [code, text] = Exec(dir, {"--data-dir", data, "--listen", listen});
+    EXPECT_EQ(code, 1) << listen;
+    EXPECT_NE(text.find("invalid listen address"), std::string::npos) << text;
+  }
+  {
+    const std::string empty = WriteFile(dir, "empty", "\n");
+    auto [code, text] = Exec(dir, {"--data-dir", data, "--token-file", empty});
+    EXPECT_EQ(code, 1);
+    EXPECT_NE(text.find("empty"), std::string::npos) << text;
+  }
+  {
+    auto [code, text] =
+        Exec(dir, {"--data-dir", data, "--token-file", (dir.path() / "absent").string()});
+    EXPECT_EQ(code, 1);
+    EXPECT_NE(text.find("cannot read token file"), std::string::npos) << text;
+  }
+  {
+    auto [code, text] = Exec(dir, {"--data-dir", data, "--bogus"});
+    EXPECT_EQ(code, 2) << text;
+  }
+  {
+    auto [code, text] = Exec(dir, {"--help"});
+    EXPECT_EQ(code, 0);
+    for (const char* word :
+         {"--data-dir", "--listen", "--token-file", "DOVE_TOKEN", "8740", "Exit codes"}) {
+      EXPECT_NE(text.find(word), std::string::npos) << word;
+    }
+  }
+  {
+    auto [code, text] = RunFailing({"--data-dir", data, "--listen", "256.1.1.1:0"});
+    EXPECT_EQ(code, 1) << text;
+  }
+}
+
+TEST(ApiAuthTest, CorruptStore) {
+  TempDir dir("dove-flags");
+  std::filesystem::create_directories(dir.path() / "data");
+  WriteFile(dir, "data/dove.db", std::string(8192, '\x5a'));
+  auto [code, text] = Exec(dir, {"--data-dir", (dir.path() / "data").string()});
+  EXPECT_EQ(code, 1) << text;
+  EXPECT_NE(text.find("cannot open the store"), std::string::npos) << text;
+}
+
+TEST(ApiAuthTest, ListensOnIpv6Loopback) {
+  TempDir dir("dove-api");
+  auto controller = ControllerProcess::Start(
+      {"--data-dir", (dir.path() / "data").string(), "--listen", "[::1]:0"});
+  ASSERT_TRUE(controller) << controller.error();
+  httplib::Client client("::1", (*controller)->port());
+  auto health = client.Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST(ApiAuthTest, DataDirInUse) {
+  ApiFixture api;
+  ASSERT_TRUE(api.running());
+  TempDir dir("dove-flags");
+  auto [code, text] = Exec(dir, {"--data-dir", api.data_dir(), "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(code, 1) << text;
+  EXPECT_NE(text.find("in use by another running controller"), std::string::npos) << text;
+  // The first controller is unharmed.
+  EXPECT_EQ(api.Send("GET", "/healthz").status, 200);
+}
+
+}  // namespace
+}  // namespace dove::api_test
