@@ -1,0 +1,91 @@
+// dovectl policy list|allow|deny|delete.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/json_fields.h"
+#include "cli/object_output.h"
+#include "cli/policy_args.h"
+
+namespace dove::cli {
+namespace {
+
+struct PolicyArgs {
+  std::string id;
+  std::string domain;
+  std::string source;
+  std::string destination;
+  std::string protocol = "any";
+  std::string ports;
+  uint32_t priority = 0;
+};
+
+int CreatePolicy(Context& ctx, const PolicyArgs& args, const char* action) {
+  auto protocol = ParseProtocol(args.protocol);
+  if (!protocol) return ctx.FailUsage(protocol.error());
+  nlohmann::json body = {{"action", action}, {"protocol", *protocol}, {"priority", args.priority}};
+  if (!args.ports.empty()) {
+    auto ports = ParsePortRange(args.ports);
+    if (!ports) return ctx.FailUsage(ports.error());
+    if (*protocol != 6 && *protocol != 17) return ctx.FailUsage("--port needs --proto tcp or udp");
+    body["port_range"] = {{"first", ports->first}, {"last", ports->last}};
+  }
+  auto client = ctx.Client();
+  if (!client) return client.error();
+  auto source = ctx.resolver().Network(args.source);
+  if (!source) return ctx.Fail(source.error());
+  auto destination = ctx.resolver().Network(args.destination);
+  if (!destination) return ctx.Fail(destination.error());
+  const std::string domain_id = StringField(*source, "domain_id");
+  if (domain_id != StringField(*destination, "domain_id")) {
+    return ctx.FailUsage("SRC " + args.source + " and DST " + args.destination +
+                         " are in different domains; a policy joins networks of one domain");
+  }
+  body["domain_id"] = domain_id;
+  body["source_network_id"] = StringField(*source, "id");
+  body["destination_network_id"] = StringField(*destination, "id");
+  return CreateObject(ctx, "/v1/policies", body, PolicyColumns());
+}
+
+void AddRuleCommand(CLI::App* policy, Context& ctx, const char* verb, const char* action,
+                    const char* description) {
+  auto args = std::make_shared<PolicyArgs>();
+  auto* rule = policy->add_subcommand(verb, description);
+  rule->add_option("SRC", args->source, "Source network (DOMAIN/NAME or id)")->required();
+  rule->add_option("DST", args->destination, "Destination network, same domain")->required();
+  rule->add_option("--proto", args->protocol,
+                   "tcp, udp, icmp, any, or an IP protocol number 0..255 (default: any)");
+  rule->add_option("--port", args->ports, "Destination port P or range P-Q (tcp/udp only)");
+  rule->add_option("--priority", args->priority, "Higher wins when policies overlap (default 0)");
+  ctx.Bind(rule, [&ctx, args, action] { return CreatePolicy(ctx, *args, action); });
+}
+
+}  // namespace
+
+void AddPolicyCommands(CLI::App& app, Context& ctx) {
+  auto* policy = app.add_subcommand("policy", "Manage policies between networks of a domain");
+  policy->require_subcommand(1);
+  auto args = std::make_shared<PolicyArgs>();
+
+  auto* list = policy->add_subcommand("list", "List policies");
+  list->add_option("--domain", args->domain, "Only this domain's (name or id)");
+  ctx.Bind(list, [&ctx, args] {
+    return ListObjects(ctx, "/v1/policies" + Query({{"domain", args->domain}}), PolicyColumns());
+  });
+
+  AddRuleCommand(policy, ctx, "allow", "ACTION_ALLOW", "Allow traffic from SRC to DST");
+  AddRuleCommand(policy, ctx, "deny", "ACTION_DENY", "Deny traffic from SRC to DST");
+
+  auto* show = policy->add_subcommand("show", "Show one policy");
+  show->add_option("ID", args->id, "Policy id")->required();
+  ctx.Bind(show, [&ctx, args] {
+    return ShowObject(ctx, "/v1/policies" + PathSegment(args->id), PolicyColumns());
+  });
+
+  auto* remove = policy->add_subcommand("delete", "Delete a policy");
+  remove->add_option("ID", args->id, "Policy id")->required();
+  ctx.Bind(remove, [&ctx, args] {
+    return DeleteObject(ctx, "/v1/policies" + PathSegment(args->id), false);
+  });
+}
+
+}  // namespace dove::cli

@@ -1,0 +1,266 @@
+// dovectl end to end: the real dovectl binary, run as a child process, against a real
+// dove-controller (tests/support/controller_process.h). Checks what an operator and a script
+// see: tables, -o json, the error line on stderr and the exit codes.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "support/controller_process.h"
+#include "support/temp_dir.h"
+
+namespace dove {
+namespace {
+
+using test_support::ControllerProcess;
+using test_support::TempDir;
+
+struct CtlResult {
+  int code = -1;  // exit status; -1 when it did not exit normally
+  std::string out;
+  std::string err;
+};
+
+// Runs dovectl with `args` (no shell involved) and `env` set on top of a copy of ours from
+// which DOVE_CONTROLLER and DOVE_TOKEN are removed, so the caller's shell cannot leak in.
+CtlResult RunCtl(const std::vector<std::string>& args,
+                 const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  int out_pipe[2];
+  int err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) return {};
+  std::vector<std::string> argv_storage = {DOVE_CTL_BIN};
+  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& arg : argv_storage) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_pipe[1], STDOUT_FILENO);
+    ::dup2(err_pipe[1], STDERR_FILENO);
+    ::unsetenv("DOVE_CONTROLLER");
+    ::unsetenv("DOVE_TOKEN");
+    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  CtlResult result;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_fds = 2;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (open_fds > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (::poll(fds, 2, 200) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buffer[4096];
+      const ssize_t got = ::read(fds[i].fd, buffer, sizeof(buffer));
+      if (got > 0) {
+        sinks[i]->append(buffer, static_cast<size_t>(got));
+      } else {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (auto& fd : fds) {
+    if (fd.fd >= 0) ::close(fd.fd);
+  }
+  if (open_fds > 0) ::kill(pid, SIGKILL);  // hung: the test fails on the exit code
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string Describe(const CtlResult& result) {
+  return "exit " + std::to_string(result.code) + "\nstdout:\n" + result.out + "stderr:\n" +
+         result.err;
+}
+
+// A loopback port nobody listens on: bound, then closed again.
+int ClosedPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  socklen_t length = sizeof(address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+class DovectlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto controller = ControllerProcess::Start({"--data-dir", (dir_.path() / "data").string()});
+    ASSERT_TRUE(controller) << controller.error();
+    controller_ = std::move(*controller);
+    address_ = "127.0.0.1:" + std::to_string(controller_->port());
+  }
+
+  // dovectl against this test's controller (--controller appended after the command, which
+  // also checks that global flags fall through).
+  CtlResult Ctl(std::vector<std::string> args) {
+    args.emplace_back("--controller");
+    args.emplace_back(address_);
+    return RunCtl(args);
+  }
+
+  TempDir dir_{"dovectl-e2e"};
+  std::unique_ptr<ControllerProcess> controller_;
+  std::string address_;
+};
+
+TEST_F(DovectlTest, OperatorScenario) {
+  CtlResult r = Ctl({"domain", "create", "acme"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("acme"), std::string::npos) << Describe(r);
+
+  r = Ctl({"network", "create", "acme/web", "--subnet", "10.1.0.0/24", "--gateway", "10.1.0.1"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("10.1.0.0/24"), std::string::npos) << Describe(r);
+  r = Ctl({"network", "create", "acme/db", "--subnet", "10.2.0.0/24"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+
+  r = Ctl({"network", "list", "--domain", "acme"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(r.out.rfind("ID", 0), 0u) << Describe(r);
+  EXPECT_NE(r.out.find("web"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.out.find("db"), std::string::npos) << Describe(r);
+
+  r = Ctl({"endpoint", "create", "acme/web"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("10.1.0.2"), std::string::npos) << Describe(r);
+
+  r = Ctl({"endpoint", "list", "--network", "acme/web"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(r.out.rfind("ID", 0), 0u) << Describe(r);
+  EXPECT_NE(r.out.find("10.1.0.2"), std::string::npos) << Describe(r);
+  EXPECT_NE(r.out.find("acme/web"), std::string::npos) << "network shown by name\n" << Describe(r);
+
+  r = Ctl({"-o", "json", "endpoint", "list", "--network", "acme/web"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  const auto endpoints = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(endpoints.is_array()) << Describe(r);
+  ASSERT_EQ(endpoints.size(), 1u) << Describe(r);
+  EXPECT_EQ(endpoints[0]["ips"], nlohmann::json::array({"10.1.0.2"})) << Describe(r);
+  const std::string endpoint_id = endpoints[0]["id"].get<std::string>();
+
+  r = Ctl({"endpoint", "show", endpoint_id, "-o", "json"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false)["id"], endpoint_id) << Describe(r);
+
+  r = Ctl({"policy", "allow", "acme/web", "acme/db", "--proto", "tcp", "--port", "5432"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+
+  r = Ctl({"policy", "list"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  for (const char* text : {"acme/web", "acme/db", "allow", "tcp", "5432"}) {
+    EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << Describe(r);
+  }
+  r = Ctl({"policy", "list", "--domain", "acme", "-o", "json"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  const auto policies = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(policies.is_array() && policies.size() == 1u) << Describe(r);
+  EXPECT_EQ(policies[0]["protocol"], 6) << Describe(r);
+  EXPECT_EQ(policies[0]["port_range"]["first"], 5432) << Describe(r);
+  EXPECT_EQ(policies[0]["action"], "ACTION_ALLOW") << Describe(r);
+
+  r = Ctl({"status"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_NE(r.out.find(address_), std::string::npos) << Describe(r);
+  EXPECT_NE(r.out.find("ok"), std::string::npos) << Describe(r);
+
+  // Deleting a network that still has an endpoint is refused without --force.
+  r = Ctl({"network", "delete", "acme/web"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  r = Ctl({"network", "delete", "acme/web", "--force"});
+  EXPECT_EQ(r.code, 0) << Describe(r);
+  r = Ctl({"endpoint", "list", "--domain", "acme"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "just the header\n" << Describe(r);
+}
+
+TEST_F(DovectlTest, RefusedSubnetLeavesNoNetwork) {
+  ASSERT_EQ(Ctl({"domain", "create", "acme"}).code, 0);
+  // Host bits set: the controller refuses the subnet, so the network is deleted again.
+  CtlResult r = Ctl({"network", "create", "acme/web", "--subnet", "10.1.0.1/24"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_NE(r.err.find("was not kept"), std::string::npos) << Describe(r);
+  r = Ctl({"network", "show", "acme/web"});
+  EXPECT_EQ(r.code, 3) << Describe(r);
+}
+
+TEST_F(DovectlTest, ExitCodes) {
+  CtlResult r = Ctl({"domain", "show", "nosuch"});
+  EXPECT_EQ(r.code, 3) << Describe(r);
+  EXPECT_EQ(r.err.rfind("dovectl: ", 0), 0u) << Describe(r);
+  EXPECT_NE(r.err.find("(not_found)"), std::string::npos) << Describe(r);
+
+  ASSERT_EQ(Ctl({"domain", "create", "acme"}).code, 0);
+  r = Ctl({"domain", "create", "acme"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_NE(r.err.find("(conflict)"), std::string::npos) << Describe(r);
+
+  r = Ctl({"network", "show", "acme/nosuch"});
+  EXPECT_EQ(r.code, 3) << Describe(r);
+  r = Ctl({"network", "list", "--domain", "nosuch"});
+  EXPECT_EQ(r.code, 3) << Describe(r);
+
+  r = Ctl({"domain", "list", "--no-such-flag"});
+  EXPECT_EQ(r.code, 2) << Describe(r);
+
+  r = RunCtl({"--controller", "127.0.0.1:" + std::to_string(ClosedPort()), "domain", "list"});
+  EXPECT_EQ(r.code, 4) << Describe(r);
+  EXPECT_NE(r.err.find("(unreachable)"), std::string::npos) << Describe(r);
+}
+
+// The controller's flag that sets its API token, and the token.
+constexpr const char* kControllerTokenFlag = "--token-file";
+constexpr const char* kToken = "s3cret-token";
+
+TEST(DovectlAuthTest, TokenFromFlagFileOrEnv) {
+  TempDir dir("dovectl-auth");
+  const auto token_file = dir.path() / "token";
+  std::ofstream(token_file) << kToken << "\n";
+  auto controller = ControllerProcess::Start(
+      {"--data-dir", (dir.path() / "data").string(), kControllerTokenFlag, token_file.string()});
+  ASSERT_TRUE(controller) << controller.error();
+  const std::string address = "127.0.0.1:" + std::to_string((*controller)->port());
+
+  CtlResult r = RunCtl({"domain", "list", "--controller", address});
+  EXPECT_EQ(r.code, 5) << "no token\n" << Describe(r);
+  r = RunCtl({"domain", "list", "--controller", address, "--token", "wrong"});
+  EXPECT_EQ(r.code, 5) << Describe(r);
+  EXPECT_NE(r.err.find("(unauthorized)"), std::string::npos) << Describe(r);
+
+  r = RunCtl({"domain", "list"}, {{"DOVE_CONTROLLER", address}, {"DOVE_TOKEN", kToken}});
+  EXPECT_EQ(r.code, 0) << "token and controller from the environment\n" << Describe(r);
+  r = RunCtl({"domain", "list", "--token-file", token_file.string()},
+             {{"DOVE_CONTROLLER", address}, {"DOVE_TOKEN", "wrong"}});
+  EXPECT_EQ(r.code, 0) << "--token-file wins over DOVE_TOKEN\n" << Describe(r);
+  r = RunCtl({"domain", "list", "--token", "wrong"},
+             {{"DOVE_CONTROLLER", address}, {"DOVE_TOKEN", kToken}});
+  EXPECT_EQ(r.code, 5) << "--token wins over DOVE_TOKEN\n" << Describe(r);
+}
+
+}  // namespace
+}  // namespace dove
