@@ -46,7 +46,7 @@ inline constexpr const char* kControllerBinary = DOVE_CONTROLLER_BIN;
 class ControllerProcess {
  public:
   struct Options {
-    std::vector<std::string> args;                    // after the binary; add --listen yourself
+    std::vector<std::string> args;  // after the binary; add --listen yourself
     std::vector<std::pair<std::string, std::string>> env;  // set in the child (on top of ours)
     std::chrono::milliseconds ready_timeout{15000};
     std::string binary;  // empty: kControllerBinary
@@ -175,16 +175,16 @@ class ControllerProcess {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
-        return Unexpected<std::string>("dove-controller printed no ready line in time; stdout: " +
-                                       seen + "\nlog: " + Log());
+        return Unexpected<std::string>(
+            "dove-controller printed no ready line in time; stdout: " + seen + "\nlog: " + Log());
       }
       pollfd poll_fd{stdout_fd_, POLLIN, 0};
       if (::poll(&poll_fd, 1, static_cast<int>(left.count())) <= 0) continue;
       char buffer[512];
       const ssize_t got = ::read(stdout_fd_, buffer, sizeof(buffer));
       if (got <= 0) {
-        return Unexpected<std::string>("dove-controller exited before it was ready; stdout: " +
-                                       seen + "\nlog: " + Log());
+        return Unexpected<std::string>(
+            "dove-controller exited before it was ready; stdout: " + seen + "\nlog: " + Log());
       }
       seen.append(buffer, static_cast<size_t>(got));
       const size_t at = seen.find(marker);
