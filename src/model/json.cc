@@ -233,7 +233,11 @@ std::optional<ModelError> CheckTypes(const nlohmann::json& object, const Descrip
       const std::string at = field->is_repeated() ? where + "[" + std::to_string(i) + "]" : where;
       const std::string shape = ExpectedShape(*field, *values[i]);
       if (!shape.empty()) {
-        return ModelError{"invalid_value", "Field \"" + at + "\" must be " + shape + "."};
+        std::string message = "Field \"" + at;
+        message += "\" must be ";
+        message += shape;
+        message += ".";
+        return ModelError{"invalid_value", std::move(message)};
       }
       if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && values[i]->is_object()) {
         if (auto error = CheckTypes(*values[i], *field->message_type(), at + ".")) return error;
