@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "support/closed_port.h"
 #include "support/controller_process.h"
 #include "support/temp_dir.h"
 
@@ -94,18 +95,7 @@ std::string Describe(const CtlResult& result) {
          result.err;
 }
 
-// A loopback port nobody listens on: bound, then closed again.
-int ClosedPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+using test_support::ClosedPort;
 
 class DovectlTest : public ::testing::Test {
  protected:

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/dovectl.h"
+#include "support/closed_port.h"
 
 namespace dove::cli {
 namespace {
@@ -25,18 +26,7 @@ Outcome RunWith(const std::vector<std::string>& args, Environment env = {}) {
   return {code, out.str(), err.str()};
 }
 
-// A loopback port nobody listens on: bound, then closed again.
-int ClosedPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+using test_support::ClosedPort;
 
 TEST(RunTest, HelpExplainsFlagsEnvAndExitCodes) {
   const Outcome help = RunWith({"--help"});
