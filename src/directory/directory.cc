@@ -97,6 +97,7 @@ Output Directory::OnMessage(SessionId id, const v1::SwitchMessage& message, Cloc
           stored->set_state(v1::Switch::STATE_UP);
           (void)registry_->Replace(session.switch_name, *stored);
         }
+        TellCachersOfSwitch(session.switch_name, out);
       }
       auto reply = At(registry_->Revision());
       reply.mutable_heartbeat()->set_sequence(message.heartbeat().sequence());
@@ -530,8 +531,24 @@ Output Directory::OnTick(Clock::time_point now) {
       stored->set_state(v1::Switch::STATE_DOWN);
       (void)registry_->Replace(session.switch_name, *stored);
     }
+    TellCachersOfSwitch(session.switch_name, out);
   }
   return out;
+}
+
+void Directory::TellCachersOfSwitch(const std::string& switch_name, Output& out) {
+  const int64_t revision = registry_->Revision();
+  for (const auto& [endpoint_id, endpoint] : known_) {
+    if (endpoint.switch_name() != switch_name) continue;
+    auto cachers = cachers_.find(endpoint_id);
+    if (cachers == cachers_.end()) continue;
+    const v1::Location location = LocationOf(endpoint);
+    for (SessionId cacher : cachers->second) {
+      auto message = At(revision);
+      *message.mutable_location_update()->mutable_location() = location;
+      out.messages.push_back({cacher, std::move(message)});
+    }
+  }
 }
 
 }  // namespace dove::directory

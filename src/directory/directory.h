@@ -79,7 +79,10 @@ class Directory {
   void OnDisconnect(SessionId session);
   // Changes of the store under "/dove/v1/", in revision order.
   Output OnStoreEvents(const std::vector<store::Event>& events);
-  // Marks DOWN the switches whose last heartbeat is older than dead_after.
+  // Marks DOWN (in the registry) the switches whose last heartbeat is older than dead_after;
+  // their endpoints stay where they are, and the switches that cached one get a LocationUpdate
+  // with switch_down set. A heartbeat (or a new Hello) brings the switch back UP, and tells
+  // them again.
   Output OnTick(Clock::time_point now);
 
   // For tests and metrics.
@@ -109,6 +112,8 @@ class Directory {
                                             const std::string& switch_name) const;
   std::vector<std::string> FloodTunnelIps(const std::string& network_id,
                                           const std::string& except_switch) const;
+  // A LocationUpdate (switch_down as stored) to the cachers of every endpoint on the switch.
+  void TellCachersOfSwitch(const std::string& switch_name, Output& out);
   void SendFloodLists(const std::string& network_id, int64_t revision, Output& out);
   std::optional<SessionId> SessionOf(const std::string& switch_name) const;
   static v1::ControllerMessage Refuse(int64_t revision, std::string code, std::string message,

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "api_client.h"
 #include "dove/v1/switch.grpc.pb.h"
@@ -281,6 +282,24 @@ TEST_F(SouthboundTest, RestChangesReachTheSwitchesThatCachedTheEndpoint) {
   auto created = a->ResolveMac(2, 100, "52:54:00:00:00:09");
   ASSERT_TRUE(created);
   EXPECT_EQ(created->status(), v1::ResolveReply::STATUS_FOUND);
+}
+
+TEST(SouthboundLivenessTest, MissedHeartbeatsShowAsDownInTheApiUntilTheSwitchBeats) {
+  ApiFixture api({"--switch-dead-after-ms", "300"});
+  TestSwitch a(api.controller().southbound_port());
+  ASSERT_TRUE(a.Hello("host-a", "192.0.2.1"));
+  auto state = [&] { return api.Send("GET", "/v1/switches/host-a").Json().value("state", ""); };
+  EXPECT_EQ(state(), "STATE_UP");
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (state() != "STATE_DOWN" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(state(), "STATE_DOWN");
+  v1::SwitchMessage beat;
+  beat.mutable_heartbeat()->set_sequence(1);
+  ASSERT_TRUE(a.Write(beat));
+  ASSERT_TRUE(a.ReadUntil([](const auto& m) { return m.has_heartbeat(); }));
+  EXPECT_EQ(state(), "STATE_UP");
 }
 
 }  // namespace

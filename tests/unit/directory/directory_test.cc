@@ -379,17 +379,30 @@ TEST_F(DirectoryTest, DetachNeedsTheEndpointOnThisSwitch) {
 
 TEST_F(DirectoryTest, MissedHeartbeatsMarkTheSwitchDownAndAHeartbeatBringsItBack) {
   Connect(1, "host-a", "192.0.2.1");
-  directory_->OnTick(now_ + 2s);
+  Connect(2, "host-b", "192.0.2.2");
+  Send(1, Attach("vm1", "tap1"));
+  Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2);
+  v1::SwitchMessage b_beat;
+  b_beat.mutable_heartbeat()->set_sequence(1);
+  directory_->OnMessage(2, b_beat, now_ + 3s);
+  EXPECT_TRUE(directory_->OnTick(now_ + 2s).messages.empty());
   EXPECT_TRUE(directory_->IsLive("host-a"));
-  directory_->OnTick(now_ + 4s);
+  auto down = For(directory_->OnTick(now_ + 4s), 2);
   EXPECT_FALSE(directory_->IsLive("host-a"));
+  EXPECT_TRUE(directory_->IsLive("host-b"));
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_TRUE(down[0].location_update().location().switch_down());
+  EXPECT_EQ(down[0].location_update().location().switch_name(), "host-a");  // it stays
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_DOWN);
   v1::SwitchMessage beat;
   beat.mutable_heartbeat()->set_sequence(5);
   now_ += 5s;
-  auto mine = For(Send(1, beat), 1);
+  auto up = Send(1, beat);
+  auto mine = For(up, 1);
   ASSERT_EQ(mine.size(), 1u);
   EXPECT_EQ(mine[0].heartbeat().sequence(), 5u);
+  ASSERT_EQ(For(up, 2).size(), 1u);
+  EXPECT_FALSE(For(up, 2)[0].location_update().location().switch_down());
   EXPECT_TRUE(directory_->IsLive("host-a"));
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
 }
