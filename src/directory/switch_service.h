@@ -44,7 +44,7 @@ namespace dove::directory {
 
 struct SouthboundOptions {
   DirectoryOptions directory;
-  size_t max_message_bytes = 64 * 1024;
+  size_t max_message_bytes = size_t{64} * 1024;
   std::chrono::milliseconds tick{200};
 };
 
