@@ -20,7 +20,8 @@ struct ClientOptions {
   std::string tunnel_ip;         // Hello.tunnel_ip
   std::string software_version;  // Hello.software_version
   BackoffPolicy backoff;         // between rounds that ended without a working stream
-  // How long one address may take to connect (TCP + HTTP/2) before the next one is tried.
+  // How long one address may take to connect (TCP + HTTP/2), and then to answer Hello with
+  // Welcome, before the next one is tried.
   std::chrono::milliseconds connect_timeout{1000};
   // How long a Resolve that went to the controller waits for its answer.
   std::chrono::milliseconds resolve_timeout{1000};

@@ -130,8 +130,11 @@ bool ControllerClient::RunStream(const std::string& address) {
     if (stopping_) return false;
     context_ = &context;
     welcomed_ = false;
+    welcome_overdue_ = false;
+    stream_started_ = Clock::now();
     hello.mutable_hello()->set_last_revision(cache_.last_revision());
   }
+  cv_.notify_all();  // the timer watches for the Welcome
   hello.mutable_hello()->set_switch_name(options_.switch_name);
   hello.mutable_hello()->set_tunnel_ip(options_.tunnel_ip);
   hello.mutable_hello()->set_software_version(options_.software_version);
@@ -160,7 +163,9 @@ bool ControllerClient::RunStream(const std::string& address) {
     welcomed = welcomed_;
     welcomed_ = false;
     state_.controller = "none";
-    if (!stopping_) {
+    if (welcome_overdue_) {
+      state_.last_error = address + ": no Welcome within connect_timeout";
+    } else if (!stopping_) {
       state_.last_error =
           address + ": stream ended: " +
           (status.ok() ? std::string("by the controller")
@@ -236,6 +241,11 @@ void ControllerClient::RunTimer() {
         ++it;
       }
     }
+    if (context_ != nullptr && !welcomed_ && !welcome_overdue_ &&
+        stream_started_ + options_.connect_timeout <= now) {
+      welcome_overdue_ = true;
+      context_->TryCancel();
+    }
     bool beat = false;
     SwitchMessage heartbeat;
     if (welcomed_ && next_heartbeat_ <= now) {
@@ -252,6 +262,9 @@ void ControllerClient::RunTimer() {
     }
     auto wake = now + std::chrono::seconds(1);
     if (welcomed_) wake = std::min(wake, next_heartbeat_);
+    if (context_ != nullptr && !welcomed_ && !welcome_overdue_) {
+      wake = std::min(wake, stream_started_ + options_.connect_timeout);
+    }
     for (const auto& [id, pending] : pending_) wake = std::min(wake, pending.deadline);
     cv_.wait_until(lock, wake);
   }

@@ -30,8 +30,11 @@
 // get wrong; reconnection is a plain loop. A blocked Write (HTTP/2 flow control) delays other
 // writers, never the reader.
 //
-// Not yet: TLS (insecure channel credentials), detecting a silent controller other than by
-// TCP, retrying queries across a reconnect.
+// A controller that accepts the stream but sends no Welcome within connect_timeout is given up
+// like an unreachable one (the next address is tried).
+//
+// Not yet: TLS (insecure channel credentials), detecting a controller gone silent after its
+// Welcome other than by TCP, retrying queries across a reconnect.
 //
 //   ControllerClient client({.controllers = {"ctl:8741"}, .switch_name = "host-17",
 //                            .tunnel_ip = "192.0.2.17"});
@@ -134,6 +137,8 @@ class ControllerClient {
   bool started_ = false;
   bool stopping_ = false;
   bool welcomed_ = false;                   // a Welcome came on the current stream
+  Clock::time_point stream_started_{};      // of the current stream
+  bool welcome_overdue_ = false;            // the timer cancelled it: no Welcome in time
   grpc::ClientContext* context_ = nullptr;  // the current stream's, to cancel it
   ClientState state_;
   Clock::time_point next_heartbeat_{};

@@ -50,6 +50,7 @@ class FakeController final : public dove::v1::SwitchService::Service {
   std::vector<ControllerMessage> catch_up;
   int64_t sync_revision = 7;
   bool silent = false;
+  bool mute = false;  // not even a Welcome
   std::vector<Location> known = {Loc("ep-known", kKnownMac, "10.0.0.1", "192.0.2.1", 3)};
 
   grpc::Status Connect(
@@ -58,6 +59,12 @@ class FakeController final : public dove::v1::SwitchService::Service {
     SwitchMessage first;
     if (!stream->Read(&first) || !first.has_hello()) {
       return {grpc::StatusCode::FAILED_PRECONDITION, "hello first"};
+    }
+    if (mute) {
+      SwitchMessage ignored;
+      while (stream->Read(&ignored)) {
+      }
+      return grpc::Status::OK;
     }
     {
       std::lock_guard lock(mu_);
@@ -405,6 +412,19 @@ TEST_F(ControllerClientTest, FailsOverToTheNextAddressWhenTheFirstRefuses) {
   EXPECT_EQ(state.controller, server_.address());
   EXPECT_GE(state.attempts, 2u);
   EXPECT_NE(state.last_error.find(refusing.address()), std::string::npos) << state.last_error;
+}
+
+TEST_F(ControllerClientTest, FailsOverWhenTheFirstAcceptsButNeverWelcomes) {
+  TestServer mute(0, [](FakeController& fake) { fake.mute = true; });
+  ASSERT_TRUE(mute.ok());
+  ClientOptions options = TestOptions({mute.address(), server_.address()});
+  options.connect_timeout = milliseconds(150);
+  ControllerClient client(options);
+  client.Start();
+  ASSERT_TRUE(Connected(client));
+  ClientState state = client.State();
+  EXPECT_EQ(state.controller, server_.address());
+  EXPECT_EQ(state.last_error, mute.address() + ": no Welcome within connect_timeout");
 }
 
 TEST_F(ControllerClientTest, AttachAndDetachReachTheController) {
