@@ -50,7 +50,8 @@ class FakeController final : public dove::v1::SwitchService::Service {
   std::vector<ControllerMessage> catch_up;
   int64_t sync_revision = 7;
   bool silent = false;
-  bool mute = false;  // not even a Welcome
+  bool mute = false;             // not even a Welcome
+  bool cut_before_sync = false;  // ends the stream after catch_up, before SyncDone
   std::vector<Location> known = {Loc("ep-known", kKnownMac, "10.0.0.1", "192.0.2.1", 3)};
 
   grpc::Status Connect(
@@ -77,6 +78,7 @@ class FakeController final : public dove::v1::SwitchService::Service {
       welcome.mutable_welcome()->set_snapshot(first.hello().last_revision() == 0);
       stream->Write(welcome);
       for (const auto& m : catch_up) stream->Write(m);
+      if (cut_before_sync) return {grpc::StatusCode::UNAVAILABLE, "cut"};
       ControllerMessage done;
       done.set_revision(sync_revision);
       done.mutable_sync_done();
@@ -425,6 +427,45 @@ TEST_F(ControllerClientTest, FailsOverWhenTheFirstAcceptsButNeverWelcomes) {
   ClientState state = client.State();
   EXPECT_EQ(state.controller, server_.address());
   EXPECT_EQ(state.last_error, mute.address() + ": no Welcome within connect_timeout");
+}
+
+TEST_F(ControllerClientTest, ABrokenStreamFailsPendingResolves) {
+  TestServer server(0, [](FakeController& fake) { fake.silent = true; });
+  ASSERT_TRUE(server.ok());
+  ClientOptions options = TestOptions({server.address()});
+  options.resolve_timeout = milliseconds(2000);
+  ControllerClient client(options);
+  client.Start();
+  ASSERT_TRUE(Connected(client));
+  auto pending = client.Resolve(kVni, kKnownMac);
+  ASSERT_TRUE(Eventually([&] { return client.State().pending_queries == 1; }));
+  server.Stop();
+  auto result = Get(std::move(pending));
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code, ResolveError::Code::kUnavailable);
+  EXPECT_EQ(client.State().pending_queries, 0u);
+}
+
+TEST_F(ControllerClientTest, ACatchUpCutBeforeSyncDoneIsAskedForAgain) {
+  ControllerMessage update;
+  update.set_revision(7);
+  *update.mutable_location_update()->mutable_location() =
+      Loc("ep-pushed", kPushedMac, "10.0.0.2", "192.0.2.2", 1);
+  TestServer server(0, [&](FakeController& fake) {
+    fake.catch_up.push_back(update);
+    fake.cut_before_sync = true;
+  });
+  ASSERT_TRUE(server.ok());
+  ControllerClient client(TestOptions({server.address()}));
+  client.Start();
+  ASSERT_TRUE(
+      Eventually([&] { return server.controller().Received(SwitchMessage::kHello).size() >= 3; }));
+  for (const auto& hello : server.controller().Received(SwitchMessage::kHello)) {
+    EXPECT_EQ(hello.hello().last_revision(), 0) << "never claims a revision it did not finish";
+  }
+  EXPECT_EQ(client.State().last_revision, 0);
+  // What did arrive still serves (a reconnect's snapshot Welcome may have just cleared it).
+  EXPECT_TRUE(Eventually([&] { return client.DumpCache().endpoints.size() == 1; }));
 }
 
 TEST_F(ControllerClientTest, AttachAndDetachReachTheController) {
