@@ -49,7 +49,7 @@ class HttpMetrics {
 
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
-  std::map<std::pair<std::string, std::string>, Histogram> durations_;
+  std::map<std::tuple<std::string, std::string, int>, Histogram> durations_;
 };
 
 // A Prometheus label value: backslash, double quote and newline escaped.

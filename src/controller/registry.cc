@@ -123,10 +123,11 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Su
     for (const auto& text : endpoint->ips()) {
       auto ip = net::IpAddress::Parse(text);
       if (!ip || !old_prefix->Contains(*ip)) continue;
-      if (!new_prefix->Contains(*ip) || (gateway && *gateway == *ip)) {
+      if (!new_prefix->Contains(*ip) || (gateway && *gateway == *ip) ||
+          model::IsReservedAddress(*new_prefix, *ip)) {
         return Fail("in_use", "endpoint " + Quote(endpoint->id()) + " holds " + text +
                                   " of subnet " + Quote(subnet->id()) +
-                                  ", which the new cidr or gateway would take away.");
+                                  ", which the new cidr or gateway would take away or reserve.");
       }
     }
   }

@@ -107,6 +107,12 @@ bool CheckQuery(ApiCall& call, const std::vector<std::string_view>& allowed) {
                                   : "; this operation takes: " + known));
       return false;
     }
+    if (value.empty()) {
+      SetError(call.response, 400, "invalid_value",
+               "query parameter " + Quoted(name) +
+                   " is empty; leave it out to mean \"any\", or give a value");
+      return false;
+    }
     if (call.request.params.count(name) > 1) {
       SetError(call.response, 400, "invalid_value",
                "query parameter " + Quoted(name) + " is given more than once");
@@ -468,13 +474,15 @@ httplib::Server::HandlerResponse RestApi::HandleRefused(const Request& request,
   if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
   const std::string route = RouteOf(request.path);
   const ApiRoute* known = FindRoute(route);
-  if (!(route == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
+  if (response.status == 414) {
+    // httplib refuses an over-long URI before it reads the headers, so the token is unknown;
+    // the answer reveals nothing but the limit.
+    SetError(response, 414, "too_large", "the request URI is too long");
+  } else if (!(route == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
     SetUnauthorized(response);
   } else if (response.status == 413) {
     SetError(response, 413, "too_large",
              "the request body is larger than " + std::to_string(model::kMaxJsonBytes) + " bytes");
-  } else if (response.status == 414) {
-    SetError(response, 414, "too_large", "the request URI is too long");
   } else if (request.path.empty()) {
     // httplib could not parse the request line (an unknown method, a bad target).
     SetError(response, 400, "invalid_value",

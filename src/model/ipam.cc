@@ -47,7 +47,7 @@ ScanRange RangeOf(const net::IpPrefix& prefix) {
     range.begin = 1;        // network address
     range.end = count - 1;  // broadcast address
   }
-  if (!v4) range.begin = 1;  // subnet-router anycast
+  if (!v4 && prefix.length() <= 126) range.begin = 1;  // subnet-router anycast (RFC 6164)
   return range;
 }
 

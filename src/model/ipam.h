@@ -2,8 +2,8 @@
 //
 // NextFreeAddress returns the lowest address of the subnet that is not taken, where taken
 // means: the IPv4 network and broadcast addresses (prefixes up to /30; /31 and /32 use every
-// address, RFC 3021), the IPv6 subnet-router anycast address (the prefix address), the
-// gateway, every address of the DHCP range (DHCP hands those out), and every IP of an
+// address, RFC 3021), the IPv6 subnet-router anycast address (the prefix address; up to /126, RFC
+// 6164), the gateway, every address of the DHCP range (DHCP hands those out), and every IP of an
 // endpoint of the subnet's domain. A removed endpoint's addresses are free again at once.
 // Cost: one ModelView::FindEndpointByIp per address tried. The scan starts at
 // ModelView::IpamScanStart, so with a view that keeps it current (the controller's index)

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cstdint>
 #include <exception>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <utility>
 #include <vector>
@@ -168,6 +170,83 @@ std::string FindNonUtf8Field(const google::protobuf::Message& message) {
   return {};
 }
 
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+
+const FieldDescriptor* FindField(const Descriptor& type, std::string_view key) {
+  for (int i = 0; i < type.field_count(); ++i) {
+    const FieldDescriptor* field = type.field(i);
+    if (field->name() == key || field->json_name() == key) return field;
+  }
+  return nullptr;
+}
+
+// What one value of `field` (one element, for a repeated field) must look like in JSON, or
+// "" when `value` is acceptable. Numbers may be strings and enums numbers (proto3 JSON).
+std::string ExpectedShape(const FieldDescriptor& field, const nlohmann::json& value) {
+  switch (field.cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING:
+      return value.is_string() ? "" : "a string";
+    case FieldDescriptor::CPPTYPE_BOOL:
+      return value.is_boolean() ? "" : "true or false";
+    case FieldDescriptor::CPPTYPE_ENUM:
+      return value.is_string() || value.is_number() ? "" : "an enum name";
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      if (field.message_type()->full_name() == "google.protobuf.Timestamp") {
+        return value.is_string() ? "" : "an RFC 3339 time string";
+      }
+      return value.is_object() ? "" : "an object";
+    default:
+      return value.is_number() || value.is_string() ? "" : "a number";
+  }
+}
+
+// The first value in `object` whose JSON type cannot be its field's, as an invalid_value
+// error. protobuf's parser would take "ips":"10.0.0.5" as a one-element list and drop the
+// nulls in "ips":[null], and reports a nested object where a string belongs as bad JSON.
+// Keys that are no field are left to protobuf (unknown_field). Recursion follows the
+// message types, so its depth is the schema's, not the input's.
+std::optional<ModelError> CheckTypes(const nlohmann::json& object, const Descriptor& type,
+                                     const std::string& path) {
+  if (!object.is_object()) return std::nullopt;
+  for (const auto& [key, value] : object.items()) {
+    const FieldDescriptor* field = FindField(type, key);
+    if (field == nullptr || value.is_null()) continue;
+    const std::string where = path + field->name();
+    std::vector<const nlohmann::json*> values;
+    if (field->is_map()) {
+      if (!value.is_object()) {
+        return ModelError{"invalid_value", "Field \"" + where + "\" must be an object."};
+      }
+      continue;
+    }
+    if (field->is_repeated()) {
+      if (!value.is_array()) {
+        return ModelError{"invalid_value",
+                          "Field \"" + where + "\" must be a list (a JSON array)."};
+      }
+      for (const auto& element : value) values.push_back(&element);
+    } else {
+      values.push_back(&value);
+    }
+    for (size_t i = 0; i < values.size(); ++i) {
+      const std::string at = field->is_repeated() ? where + "[" + std::to_string(i) + "]" : where;
+      const std::string shape = ExpectedShape(*field, *values[i]);
+      if (!shape.empty()) {
+        std::string message = "Field \"" + at;
+        message += "\" must be ";
+        message += shape;
+        message += ".";
+        return ModelError{"invalid_value", std::move(message)};
+      }
+      if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && values[i]->is_object()) {
+        if (auto error = CheckTypes(*values[i], *field->message_type(), at + ".")) return error;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 ModelResult<void> ParseJsonInto(std::string_view json, google::protobuf::Message* message) {
@@ -178,6 +257,14 @@ ModelResult<void> ParseJsonInto(std::string_view json, google::protobuf::Message
   }
   try {
     message->Clear();
+    // Types first, so a wrong one is invalid_value whatever protobuf would have said. Text
+    // nlohmann cannot parse is left to protobuf, whose message names the syntax error.
+    const auto tree = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+    if (!tree.is_discarded()) {
+      if (auto error = CheckTypes(tree, *message->GetDescriptor(), "")) {
+        return Unexpected(std::move(*error));
+      }
+    }
     google::protobuf::util::JsonParseOptions options;
     options.ignore_unknown_fields = false;
     const auto status = google::protobuf::util::JsonStringToMessage(

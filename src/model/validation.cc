@@ -28,17 +28,6 @@ ModelResult<net::IpAddress> ParseIp(std::string_view field, std::string_view tex
   return *ip;
 }
 
-// The IPv4 network and broadcast addresses of a prefix that has them (length <= 30); the
-// IPv6 subnet-router anycast address (the prefix address itself).
-bool IsReserved(const net::IpPrefix& prefix, const net::IpAddress& ip) {
-  if (ip == prefix.address()) return prefix.family() == net::IpFamily::kV6 || prefix.length() <= 30;
-  if (prefix.family() == net::IpFamily::kV4 && prefix.length() <= 30) {
-    const uint32_t host_mask = 0xffffffffu >> prefix.length();
-    return (ip.v4().ToUint32() & host_mask) == host_mask;
-  }
-  return false;
-}
-
 const v1::Subnet* SubnetHolding(const ModelView& view, std::string_view network_id,
                                 const net::IpAddress& ip) {
   for (const auto* subnet : view.SubnetsOfNetwork(network_id)) {
@@ -49,6 +38,17 @@ const v1::Subnet* SubnetHolding(const ModelView& view, std::string_view network_
 }
 
 }  // namespace
+
+bool IsReservedAddress(const net::IpPrefix& prefix, const net::IpAddress& ip) {
+  const bool v4 = prefix.family() == net::IpFamily::kV4;
+  if (v4 ? prefix.length() > 30 : prefix.length() > 126) return false;  // RFC 3021, RFC 6164
+  if (ip == prefix.address()) return true;
+  if (v4) {
+    const uint32_t host_mask = 0xffffffffu >> prefix.length();
+    return (ip.v4().ToUint32() & host_mask) == host_mask;
+  }
+  return false;
+}
 
 ModelResult<void> ValidateName(std::string_view field, std::string_view name) {
   if (name.empty()) return Fail("invalid_value", std::string(field) + " must not be empty.");
@@ -133,7 +133,7 @@ ModelResult<void> ValidateSubnet(const ModelView& view, const v1::Subnet& subnet
   if (!subnet.gateway().empty()) {
     auto ip = inside("gateway", subnet.gateway());
     if (!ip) return Unexpected(ip.error());
-    if (IsReserved(*prefix, *ip)) {
+    if (IsReservedAddress(*prefix, *ip)) {
       return Fail("invalid_value", "gateway " + Quote(subnet.gateway()) +
                                        " is the network or broadcast address of " +
                                        prefix->ToString() + ".");
@@ -210,7 +210,7 @@ ModelResult<void> ValidateEndpoint(const ModelView& view, const v1::Endpoint& en
                                        Quote(network->id()) + ".");
     }
     auto prefix = net::IpPrefix::Parse(subnet->cidr());
-    if (IsReserved(*prefix, *ip)) {
+    if (IsReservedAddress(*prefix, *ip)) {
       return Fail("invalid_value", "ip " + Quote(text) +
                                        " is the network or broadcast address of subnet " +
                                        Quote(subnet->id()) + ".");

@@ -20,12 +20,19 @@
 #include "dove/v1/model.pb.h"
 #include "model/model_error.h"
 #include "model/model_view.h"
+#include "net/ip_address.h"
+#include "net/ip_prefix.h"
 
 namespace dove::model {
 
 inline constexpr uint32_t kMinVni = 1;
 inline constexpr uint32_t kMaxVni = (1u << 24) - 1;
 inline constexpr size_t kMaxNameLength = 63;
+
+// Whether `ip` is an address of `prefix` no endpoint may hold: the IPv4 network and broadcast
+// addresses (prefixes up to /30; /31 and /32 have none, RFC 3021) and the IPv6 subnet-router
+// anycast address (prefixes up to /126; /127 and /128 have none, RFC 6164).
+bool IsReservedAddress(const net::IpPrefix& prefix, const net::IpAddress& ip);
 
 // `field` names the field in the message ("name", "switch_name").
 ModelResult<void> ValidateName(std::string_view field, std::string_view name);

@@ -155,6 +155,8 @@ std::vector<Row> Rows() {
        "invalid_value"},
       {"unknown query parameter", "GET", "/v1/domains?colour=red", {}, "", 400, "invalid_value"},
       {"filter of another kind", "GET", "/v1/domains?network=n1", {}, "", 400, "invalid_value"},
+      {"empty filter value", "GET", "/v1/endpoints?network=", {}, "", 400, "invalid_value"},
+      {"empty force value", "DELETE", "/v1/domains/d1?force=", {}, "", 400, "invalid_value"},
       {"query on create",
        "POST",
        "/v1/domains?force=true",
@@ -322,6 +324,10 @@ TEST(ApiErrorsTest, RawRequests) {
   EXPECT_EQ(chunked.Code(), "length_required");
   EXPECT_EQ(chunked.Header("Connection"), "close");
   // A very long path.
+  // A URI over httplib's limit: 414, in our shape.
+  Reply too_long = api.Send("GET", "/v1/domains/" + std::string(20000, 'x'));
+  EXPECT_EQ(too_long.status, 414) << too_long.body;
+  EXPECT_EQ(too_long.Code(), "too_large");
   Reply long_path = api.Send("GET", "/v1/domains/" + std::string(6000, 'x'));
   EXPECT_EQ(long_path.status, 404);
   EXPECT_EQ(long_path.Code(), "not_found");

@@ -270,6 +270,12 @@ std::vector<RefusalCase> RefusalCases() {
       {"replace: subnet would lose an endpoint's address",
        [](Registry& r) { return ErrorOf(r.Replace("s1", MakeSubnet("", "n1", "10.0.0.128/25"))); },
        "in_use", "endpoint \"e1\""},
+      {"replace: subnet would make an endpoint's address its broadcast address",
+       [](Registry& r) { return ErrorOf(r.Replace("s1", MakeSubnet("", "n1", "10.0.0.0/29"))); },
+       "in_use", "endpoint \"e9\"",
+       [](Registry& r) {
+         ASSERT_TRUE(r.Create(MakeEndpoint("e9", "n1", "52:54:00:ab:00:09", "10.0.0.7")));
+       }},
       {"replace: unknown ref",
        [](Registry& r) { return ErrorOf(r.Replace("zz", MakeDomain("", "x"))); }, "not_found",
        "domain \"zz\""},

@@ -62,7 +62,10 @@ TEST(NextFreeAddressTest, Ipv6SkipsAnycastAndGateway) {
   view.Put(MakeEndpoint("a", "n1", "52:54:00:00:00:0a", "2001:db8::2"));
   EXPECT_EQ(Next(view, s6), "2001:db8::3");
   EXPECT_EQ(Next(view, MakeSubnet("x", "n1", "2001:db8:0:0:1::/80")), "2001:db8::1:0:0:1");
-  EXPECT_EQ(Next(view, MakeSubnet("x", "n1", "2001:db8::/127")), "2001:db8::1");
+  // RFC 6164: a /127 (and a /128) has no subnet-router anycast address.
+  EXPECT_EQ(Next(view, MakeSubnet("x", "n1", "2001:db8::/127")), "2001:db8::");
+  EXPECT_EQ(Next(view, MakeSubnet("x", "n1", "2001:db8::9/128")), "2001:db8::9");
+  EXPECT_EQ(Next(view, MakeSubnet("x", "n1", "2001:db8::/126")), "2001:db8::1");
 }
 
 TEST(NextFreeAddressTest, Ipv6ScanIsBounded) {

@@ -96,6 +96,53 @@ TEST(JsonTest, KeyLookingLikeAValueIsNotConfusedWithAKey) {
   EXPECT_EQ(endpoint->id(), "mac");
 }
 
+// protobuf's parser alone takes a string where a list belongs, drops nulls inside lists and
+// calls an object where a string belongs bad JSON; every wrong shape is invalid_value here.
+TEST(JsonTest, WrongShapesAreInvalidValueNamingTheField) {
+  struct Case {
+    const char* json;
+    const char* field;
+  };
+  const Case endpoint_cases[] = {
+      {R"({"ips":"10.0.0.5"})", R"("ips")"},
+      {R"({"ips":[null]})", R"("ips[0]")"},
+      {R"({"ips":["10.0.0.5",7]})", R"("ips[1]")"},
+      {R"({"ips":{}})", R"("ips")"},
+      {R"({"mac":{}})", R"("mac")"},
+      {R"({"mac":["52:54:00:00:00:01"]})", R"("mac")"},
+      {R"({"version":[1]})", R"("version")"},
+      {R"({"name_of_nothing":{}, "mac":true})", R"("mac")"},
+  };
+  for (const auto& c : endpoint_cases) {
+    auto endpoint = FromJson<v1::Endpoint>(c.json);
+    ASSERT_FALSE(endpoint) << c.json;
+    EXPECT_EQ(endpoint.error().code, "invalid_value") << c.json << ": " << endpoint.error().message;
+    EXPECT_NE(endpoint.error().message.find(c.field), std::string::npos)
+        << c.json << ": " << endpoint.error().message;
+  }
+  const Case other_cases[] = {
+      {R"({"dns_servers":"8.8.8.8"})", R"("dns_servers")"},
+      {R"({"dhcp_range":"10.0.0.1-10.0.0.9"})", R"("dhcp_range")"},
+      {R"({"dhcp_range":{"first":1}})", R"("dhcp_range.first")"},
+  };
+  for (const auto& c : other_cases) {
+    auto subnet = FromJson<v1::Subnet>(c.json);
+    ASSERT_FALSE(subnet) << c.json;
+    EXPECT_EQ(subnet.error().code, "invalid_value") << c.json << ": " << subnet.error().message;
+    EXPECT_NE(subnet.error().message.find(c.field), std::string::npos)
+        << c.json << ": " << subnet.error().message;
+  }
+  auto policy = FromJson<v1::Policy>(R"({"action":{"allow":true}})");
+  ASSERT_FALSE(policy);
+  EXPECT_EQ(policy.error().code, "invalid_value");
+  auto sw = FromJson<v1::Switch>(R"({"last_heartbeat":12})");
+  ASSERT_FALSE(sw);
+  EXPECT_EQ(sw.error().code, "invalid_value");
+  // Still accepted: null lists, numbers as strings, enums by number.
+  EXPECT_TRUE(FromJson<v1::Endpoint>(R"({"ips":null,"version":"3"})"));
+  EXPECT_TRUE(FromJson<v1::Policy>(R"({"action":1,"port_range":null})"));
+}
+
 TEST(JsonTest, UnknownEnumNameIsInvalidValue) {
   auto policy = FromJson<v1::Policy>(R"({"action":"ACTION_MAYBE"})");
   ASSERT_FALSE(policy);

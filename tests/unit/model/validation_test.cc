@@ -71,6 +71,28 @@ TEST(ValidateNameTest, Rules) {
   }
 }
 
+TEST(IsReservedAddressTest, Table) {
+  struct Case {
+    const char* prefix;
+    const char* ip;
+    bool reserved;
+  };
+  const Case cases[] = {
+      {"10.0.0.0/24", "10.0.0.0", true},         {"10.0.0.0/24", "10.0.0.255", true},
+      {"10.0.0.0/24", "10.0.0.7", false},        {"10.0.0.0/29", "10.0.0.7", true},
+      {"10.0.0.0/30", "10.0.0.3", true},         {"10.0.0.0/31", "10.0.0.0", false},
+      {"10.0.0.0/31", "10.0.0.1", false},        {"10.0.0.9/32", "10.0.0.9", false},
+      {"2001:db8::/64", "2001:db8::", true},     {"2001:db8::/64", "2001:db8::ffff", false},
+      {"2001:db8::/126", "2001:db8::", true},    {"2001:db8::/127", "2001:db8::", false},
+      {"2001:db8::1/128", "2001:db8::1", false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(IsReservedAddress(*net::IpPrefix::Parse(c.prefix), *net::IpAddress::Parse(c.ip)),
+              c.reserved)
+        << c.prefix << " " << c.ip;
+  }
+}
+
 TEST(ValidateDomainTest, Rules) {
   v1::Domain valid;
   valid.set_id("d9");
