@@ -82,6 +82,16 @@ int RunController(const ControllerConfig& config) {
     return 1;
   }
 
+  std::unique_ptr<SideService> southbound;
+  if (config.southbound) {
+    auto started = config.southbound(registry->get(), store->get());
+    if (!started) {
+      Log("error: southbound: " + started.error());
+      return 1;
+    }
+    southbound = std::move(*started);
+  }
+
   std::atomic<bool> serving_done{false};
   std::atomic<bool> signalled{false};
   std::thread signal_waiter([&] {
@@ -106,6 +116,10 @@ int RunController(const ControllerConfig& config) {
   Log("serving " + config.data_dir.string() + " (store revision " +
       std::to_string((*registry)->Revision()) + ") on " + address +
       (config.token.empty() ? " without authentication" : " with bearer token authentication"));
+  if (southbound) {
+    Log("southbound (plaintext gRPC) on " + southbound->address());
+    std::printf("dove-controller: southbound on %s\n", southbound->address().c_str());
+  }
   // The listening socket exists since bind_*; connections queue until the loop runs.
   std::printf("dove-controller: listening on %s\n", address.c_str());
   std::fflush(stdout);
@@ -113,6 +127,7 @@ int RunController(const ControllerConfig& config) {
   const bool served = server.listen_after_bind();
   serving_done = true;
   signal_waiter.join();
+  southbound.reset();
   registry->reset();
   (*store)->Close();
   if (!signalled.load() && !served) {

@@ -3,10 +3,11 @@
 // Opens the store in the data directory (SqliteStore, which creates the directory and locks
 // it), loads the Registry, serves the REST API (rest_api.h) on the listen address, prints the
 // one stdout line "dove-controller: listening on HOST:PORT" (actual port) once connections are
-// accepted, and runs until SIGTERM or SIGINT. Then it stops accepting, lets in-flight requests
-// finish, closes the store and returns 0. Every failure is one line on stderr and a return of
-// 1: data directory locked by another controller, store unreadable or corrupt, address not
-// bindable. With no token on a non-loopback address it warns loudly on stderr.
+// accepted (preceded by "dove-controller: southbound on HOST:PORT" when config.southbound), and
+// runs until SIGTERM or SIGINT. Then it stops accepting, lets in-flight requests finish, closes the
+// store and returns 0. Every failure is one line on stderr and a return of 1: data directory locked
+// by another controller, store unreadable or corrupt, address not bindable. With no token on a
+// non-loopback address it warns loudly on stderr.
 //
 // Call once per process, from the main thread, before any other thread exists: it blocks
 // SIGTERM and SIGINT in the calling thread (so every thread inherits the mask) and takes them
@@ -17,16 +18,35 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 
+#include "base/expected.h"
 #include "controller/listen_address.h"
+#include "store/store.h"
 
 namespace dove::controller {
+
+class Registry;
+
+// A server started next to the REST API on the same registry and store (the southbound gRPC
+// server of src/directory), destroyed when shutdown begins, before the registry and store.
+class SideService {
+ public:
+  virtual ~SideService() = default;
+  virtual std::string address() const = 0;  // HOST:PORT it serves on (actual port)
+};
+using SideServiceFactory =
+    std::function<Expected<std::unique_ptr<SideService>, std::string>(Registry*, store::Store*)>;
 
 struct ControllerConfig {
   std::filesystem::path data_dir;
   ListenAddress listen;
   std::string token;  // empty: no authentication
+  // Empty: no southbound. Started once the REST address is bound; RunController prints
+  // "dove-controller: southbound on HOST:PORT" before the "listening on" line.
+  SideServiceFactory southbound{};
 };
 
 int RunController(const ControllerConfig& config);

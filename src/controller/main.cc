@@ -7,6 +7,7 @@
 #include "controller/bearer_token.h"
 #include "controller/controller_app.h"
 #include "controller/listen_address.h"
+#include "directory/switch_service.h"
 
 namespace {
 
@@ -19,6 +20,8 @@ int Main(int argc, char** argv) {
       "Environment:\n"
       "  DOVE_TOKEN  the API bearer token, used when --token-file is not given.\n"
       "Without a token the API is open to anyone who can connect: keep it on loopback.\n\n"
+      "Southbound: switches connect to --southbound ADDR:PORT (gRPC SwitchService, plaintext\n"
+      "only for now: TLS is a later step, keep it on a trusted network).\n\n"
       "Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT); 1 on a runtime error (data dir\n"
       "in use by another controller, unreadable or corrupt store, bad --listen, unreadable or\n"
       "empty token file, address not bindable); 2 (CLI11) on a usage error.",
@@ -26,6 +29,9 @@ int Main(int argc, char** argv) {
   std::string data_dir;
   std::string listen = std::string(controller::kDefaultListen);
   std::string token_file;
+  std::string southbound = "127.0.0.1:8741";
+  int dead_after_ms = 3000;
+  int heartbeat_ms = 1000;
   app.add_option("--data-dir", data_dir,
                  "Directory of the controller's store (created if missing; locked while the "
                  "controller runs)")
@@ -37,6 +43,17 @@ int Main(int argc, char** argv) {
   app.add_option("--token-file", token_file,
                  "File holding the API bearer token (surrounding whitespace stripped); "
                  "overrides DOVE_TOKEN");
+  app.add_option("--southbound", southbound,
+                 "ADDR:PORT of the southbound gRPC service switches connect to (plaintext; TLS "
+                 "is not implemented yet); port 0 picks a free port (printed on stdout)")
+      ->capture_default_str();
+  app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval told to switches")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 3600000));
+  app.add_option("--switch-dead-after-ms", dead_after_ms,
+                 "A switch missing heartbeats this long is marked DOWN")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 3600000));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -49,6 +66,12 @@ int Main(int argc, char** argv) {
   auto address = controller::ParseListenAddress(listen);
   if (!address) {
     std::fprintf(stderr, "dove-controller: error: %s\n", address.error().c_str());
+    return 1;
+  }
+  auto southbound_address = controller::ParseListenAddress(southbound);
+  if (!southbound_address) {
+    std::fprintf(stderr, "dove-controller: error: --southbound: %s\n",
+                 southbound_address.error().c_str());
     return 1;
   }
   std::string token;
@@ -67,7 +90,18 @@ int Main(int argc, char** argv) {
       return 1;
     }
   }
-  return controller::RunController({.data_dir = data_dir, .listen = *address, .token = token});
+  dove::directory::SouthboundOptions options;
+  options.directory.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
+  options.directory.dead_after = std::chrono::milliseconds(dead_after_ms);
+  auto start_southbound = [host = southbound_address->host, port = southbound_address->port,
+                           options](controller::Registry* registry, dove::store::Store* store)
+      -> dove::Expected<std::unique_ptr<controller::SideService>, std::string> {
+    auto server = dove::directory::SouthboundServer::Start(registry, store, host, port, options);
+    if (!server) return dove::Unexpected<std::string>(server.error());
+    return std::unique_ptr<controller::SideService>(std::move(*server));
+  };
+  return controller::RunController(
+      {.data_dir = data_dir, .listen = *address, .token = token, .southbound = start_southbound});
 }
 
 }  // namespace

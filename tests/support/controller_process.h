@@ -3,7 +3,9 @@
 //
 // The contract with dove-controller it relies on: once the controller accepts connections it
 // prints exactly one line "dove-controller: listening on HOST:PORT" on stdout (PORT is the
-// actual port, so `--listen 127.0.0.1:0` picks a free one). Start() waits for that line.
+// actual port, so `--listen 127.0.0.1:0` picks a free one). Start() waits for that line. The
+// line "dove-controller: southbound on HOST:PORT" printed before it gives southbound_port()
+// (0 when absent).
 // Everything the controller writes to stderr goes to a log file whose text Log() returns, for
 // failure messages.
 //
@@ -52,7 +54,9 @@ class ControllerProcess {
     std::string binary;  // empty: kControllerBinary
   };
 
-  // Starts the controller with `args` plus "--listen 127.0.0.1:0" unless args has --listen.
+  // Starts the controller with `args` plus "--listen 127.0.0.1:0" unless args has --listen,
+  // and "--southbound 127.0.0.1:0" unless args has --southbound (so tests never collide on the
+  // default southbound port).
   static Expected<std::unique_ptr<ControllerProcess>, std::string> Start(
       std::vector<std::string> args) {
     Options options;
@@ -69,9 +73,17 @@ class ControllerProcess {
 #endif
     }
     bool has_listen = false;
-    for (const auto& arg : options.args) has_listen |= arg == "--listen";
+    bool has_southbound = false;
+    for (const auto& arg : options.args) {
+      has_listen |= arg == "--listen";
+      has_southbound |= arg == "--southbound";
+    }
     if (!has_listen) {
       options.args.emplace_back("--listen");
+      options.args.emplace_back("127.0.0.1:0");
+    }
+    if (!has_southbound) {
+      options.args.emplace_back("--southbound");
       options.args.emplace_back("127.0.0.1:0");
     }
     auto process = std::unique_ptr<ControllerProcess>(new ControllerProcess());
@@ -92,6 +104,7 @@ class ControllerProcess {
   }
 
   int port() const { return port_; }
+  int southbound_port() const { return southbound_port_; }
   pid_t pid() const { return pid_; }
 
   // Sends `signal`; does not wait.
@@ -197,6 +210,13 @@ class ControllerProcess {
         return Unexpected<std::string>("unreadable ready line: " + address);
       }
       port_ = std::stoi(address.substr(colon + 1));
+      const std::string southbound_marker = "dove-controller: southbound on ";
+      if (const size_t sb = seen.find(southbound_marker); sb != std::string::npos && sb < at) {
+        const size_t sb_end = seen.find('\n', sb);
+        const std::string sb_address =
+            seen.substr(sb + southbound_marker.size(), sb_end - sb - southbound_marker.size());
+        southbound_port_ = std::stoi(sb_address.substr(sb_address.rfind(':') + 1));
+      }
       // The controller writes nothing else to stdout; our end stays open until destruction.
       return {};
     }
@@ -206,6 +226,7 @@ class ControllerProcess {
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   int port_ = 0;
+  int southbound_port_ = 0;
 };
 
 }  // namespace dove::test_support

@@ -1,0 +1,232 @@
+#include "directory/switch_service.h"
+
+#include <poll.h>
+
+#include <cstdio>
+#include <deque>
+#include <utility>
+
+#include "store/watch.h"
+
+namespace dove::directory {
+namespace {
+
+constexpr std::string_view kWatchPrefix = "/dove/v1/";
+
+void Log(const std::string& line) {
+  std::fprintf(stderr, "dove-controller: southbound: %s\n", line.c_str());
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+// One switch's stream: reads one message at a time, writes one at a time from its queue.
+class SwitchService::Stream final
+    : public grpc::ServerBidiReactor<v1::SwitchMessage, v1::ControllerMessage> {
+ public:
+  Stream(SwitchService* service, SessionId session) : service_(service), session_(session) {}
+
+  void Begin() { StartRead(&incoming_); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the switch closed its side, or the stream broke
+      Close(grpc::Status::OK);
+      return;
+    }
+    if (service_->Receive(session_, incoming_)) StartRead(&incoming_);
+  }
+
+  // Queues a message; drops it once the stream is finishing.
+  void Send(v1::ControllerMessage message) {
+    const v1::ControllerMessage* next = nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      if (finish_requested_) return;
+      queue_.push_back(std::move(message));
+      if (writing_) return;
+      writing_ = true;
+      next = &queue_.front();  // deque: stays put while later ones are pushed
+    }
+    StartWrite(next);
+  }
+
+  // Ends the stream with `status` once the queued messages are written.
+  void Close(grpc::Status status) {
+    {
+      std::lock_guard lock(mutex_);
+      if (finish_requested_) return;
+      finish_requested_ = true;
+      final_status_ = std::move(status);
+      if (writing_) return;  // OnWriteDone finishes
+    }
+    Finish(final_status_);
+  }
+
+  void OnWriteDone(bool ok) override {
+    const v1::ControllerMessage* next = nullptr;
+    bool finish = false;
+    {
+      std::lock_guard lock(mutex_);
+      queue_.pop_front();
+      if (!ok) {
+        queue_.clear();
+        if (!finish_requested_) {
+          finish_requested_ = true;
+          final_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");
+        }
+      }
+      if (!queue_.empty()) {
+        next = &queue_.front();
+      } else {
+        writing_ = false;
+        finish = finish_requested_;
+      }
+    }
+    if (next != nullptr) {
+      StartWrite(next);
+    } else if (finish) {
+      Finish(final_status_);
+    }
+  }
+
+  void OnDone() override {
+    service_->Forget(session_);
+    delete this;
+  }
+
+ private:
+  SwitchService* service_;
+  SessionId session_;
+  v1::SwitchMessage incoming_;
+  std::mutex mutex_;
+  std::deque<v1::ControllerMessage> queue_;
+  bool writing_ = false;
+  bool finish_requested_ = false;
+  grpc::Status final_status_;
+};
+
+SwitchService::SwitchService(controller::Registry* registry, store::Store* store,
+                             SouthboundOptions options)
+    : registry_(registry),
+      store_(store),
+      options_(std::move(options)),
+      watch_from_(registry->Revision() + 1),
+      directory_(registry, options_.directory) {
+  watcher_ = std::thread([this] { WatchLoop(); });
+}
+
+SwitchService::~SwitchService() { Stop(); }
+
+void SwitchService::Stop() {
+  stopping_ = true;
+  if (watcher_.joinable()) watcher_.join();
+}
+
+grpc::ServerBidiReactor<v1::SwitchMessage, v1::ControllerMessage>* SwitchService::Connect(
+    grpc::CallbackServerContext* /*context*/) {
+  Stream* stream = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    const SessionId session = next_session_++;
+    stream = new Stream(this, session);  // deletes itself in OnDone
+    streams_[session] = stream;
+  }
+  stream->Begin();
+  return stream;
+}
+
+bool SwitchService::Receive(SessionId session, const v1::SwitchMessage& message) {
+  std::lock_guard lock(mutex_);
+  Output out = directory_.OnMessage(session, message, Clock::now());
+  Dispatch(out);
+  for (const auto& close : out.closes) {
+    if (close.session == session) return false;
+  }
+  return true;
+}
+
+void SwitchService::Forget(SessionId session) {
+  std::lock_guard lock(mutex_);
+  streams_.erase(session);
+  directory_.OnDisconnect(session);
+}
+
+void SwitchService::Dispatch(const Output& out) {
+  for (const auto& outbound : out.messages) {
+    if (auto it = streams_.find(outbound.session); it != streams_.end()) {
+      it->second->Send(outbound.message);
+    }
+  }
+  for (const auto& close : out.closes) {
+    if (auto it = streams_.find(close.session); it != streams_.end()) {
+      it->second->Close(grpc::Status(static_cast<grpc::StatusCode>(close.code), close.message));
+    }
+  }
+}
+
+void SwitchService::WatchLoop() {
+  std::unique_ptr<store::Watch> watch;
+  int64_t from = watch_from_;
+  while (!stopping_.load()) {
+    if (!watch) {
+      auto started = store_->StartWatch(std::string(kWatchPrefix), from);
+      if (!started) {
+        Log("cannot watch the store: " + started.error().Describe());
+        std::this_thread::sleep_for(options_.tick);
+        continue;
+      }
+      watch = std::move(*started);
+    }
+    pollfd poll_fd{watch->fd(), POLLIN, 0};
+    ::poll(&poll_fd, 1, static_cast<int>(options_.tick.count()));
+    auto events = watch->Poll();
+    std::lock_guard lock(mutex_);
+    if (events) {
+      from = watch->next_revision();
+      if (!events->empty()) Dispatch(directory_.OnStoreEvents(*events));
+    } else if (events.error().code == store::StoreError::kClosed) {
+      return;
+    } else {
+      // Compacted history: carry on from now; switches that missed it learn on reconnect.
+      Log("store watch: " + events.error().Describe() + "; resuming from the current revision");
+      from = registry_->Revision() + 1;
+      watch.reset();
+    }
+    Dispatch(directory_.OnTick(Clock::now()));
+  }
+}
+
+Expected<std::unique_ptr<SouthboundServer>, std::string> SouthboundServer::Start(
+    controller::Registry* registry, store::Store* store, const std::string& host, int port,
+    SouthboundOptions options) {
+  auto server = std::unique_ptr<SouthboundServer>(new SouthboundServer());
+  const int max_bytes = static_cast<int>(options.max_message_bytes);
+  server->service_ = std::make_unique<SwitchService>(registry, store, std::move(options));
+  grpc::ServerBuilder builder;
+  const std::string requested = controller::FormatHostPort(host, port);
+  int bound = 0;
+  builder.AddListeningPort(requested, grpc::InsecureServerCredentials(), &bound);
+  builder.SetMaxReceiveMessageSize(max_bytes);
+  builder.RegisterService(server->service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || bound == 0) {
+    server->service_->Stop();
+    return Unexpected<std::string>("cannot listen on " + requested +
+                                   " (address in use, not local, or not permitted)");
+  }
+  server->port_ = bound;
+  server->address_ = controller::FormatHostPort(host, bound);
+  return server;
+}
+
+SouthboundServer::~SouthboundServer() {
+  if (server_) {
+    // Cancels the streams still open; their reactors finish and delete themselves.
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+    server_.reset();
+  }
+  if (service_) service_->Stop();
+}
+
+}  // namespace dove::directory

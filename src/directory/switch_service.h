@@ -1,0 +1,106 @@
+// SwitchService: the southbound gRPC service (SwitchService.Connect of switch.proto) over a
+// Directory, and SouthboundServer, the grpc::Server that serves it.
+//
+// One bidirectional stream per switch, served with the callback API (a ServerBidiReactor per
+// stream, no thread per stream). Each stream has its own outbound queue with one write in
+// flight at a time, so a slow switch only slows its own stream. Every Directory call happens
+// under one mutex; a Directory Close ends that stream only, with its status, once the messages
+// queued before it are written. Messages over max_message_bytes end the stream with
+// RESOURCE_EXHAUSTED (gRPC's own limit); undecodable ones end it with gRPC's INTERNAL.
+//
+// Store changes: a thread of the service watches "/dove/v1/" (Store::StartWatch, polling the
+// watch's eventfd) from the registry's revision at construction, so changes made through the
+// REST API reach the switches that cached an endpoint, with their revisions. The same thread
+// ticks the Directory (liveness) every `tick`.
+//
+// Ownership: the service keeps pointers to `registry` and `store`, which must outlive it.
+// SouthboundServer owns the service and the grpc::Server; destroying it cancels every stream
+// and stops the watch thread. Plaintext only (TLS is a later step).
+//
+//   auto server = SouthboundServer::Start(registry, store, "127.0.0.1", 0, {});
+//   if (!server) return Fail(server.error());
+//   std::printf("southbound on %s\n", (*server)->address().c_str());
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "base/expected.h"
+#include "controller/controller_app.h"
+#include "controller/registry.h"
+#include "directory/directory.h"
+#include "dove/v1/switch.grpc.pb.h"
+#include "store/store.h"
+
+namespace dove::directory {
+
+struct SouthboundOptions {
+  DirectoryOptions directory;
+  size_t max_message_bytes = size_t{64} * 1024;
+  std::chrono::milliseconds tick{200};
+};
+
+class SwitchService final : public v1::SwitchService::CallbackService {
+ public:
+  SwitchService(controller::Registry* registry, store::Store* store, SouthboundOptions options);
+  ~SwitchService() override;
+  SwitchService(const SwitchService&) = delete;
+  SwitchService& operator=(const SwitchService&) = delete;
+
+  grpc::ServerBidiReactor<v1::SwitchMessage, v1::ControllerMessage>* Connect(
+      grpc::CallbackServerContext* context) override;
+
+  // Stops the watch thread (idempotent). Streams must be gone (server shut down) first.
+  void Stop();
+
+ private:
+  class Stream;
+
+  // Called by streams (without holding their own lock).
+  bool Receive(SessionId session, const v1::SwitchMessage& message);
+  void Forget(SessionId session);
+  // With mutex_ held.
+  void Dispatch(const Output& out);
+  void WatchLoop();
+
+  controller::Registry* registry_;
+  store::Store* store_;
+  SouthboundOptions options_;
+  int64_t watch_from_;
+  std::mutex mutex_;
+  Directory directory_;
+  std::map<SessionId, Stream*> streams_;
+  SessionId next_session_ = 1;
+  std::atomic<bool> stopping_{false};
+  std::thread watcher_;
+};
+
+class SouthboundServer : public controller::SideService {
+ public:
+  // Listens on host:port (0: any free port). Fails with one sentence when it cannot bind.
+  static Expected<std::unique_ptr<SouthboundServer>, std::string> Start(
+      controller::Registry* registry, store::Store* store, const std::string& host, int port,
+      SouthboundOptions options);
+  ~SouthboundServer() override;
+
+  std::string address() const override { return address_; }
+  int port() const { return port_; }
+
+ private:
+  SouthboundServer() = default;
+
+  std::unique_ptr<SwitchService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  int port_ = 0;
+};
+
+}  // namespace dove::directory

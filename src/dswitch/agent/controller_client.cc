@@ -1,0 +1,409 @@
+#include "dswitch/agent/controller_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+
+namespace dove::dswitch::agent {
+namespace {
+
+using dove::v1::ControllerMessage;
+using dove::v1::SwitchMessage;
+
+constexpr auto kStopCheckPeriod = std::chrono::milliseconds(50);
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+  grpc::ChannelArguments args;
+  // A fresh channel per attempt with its own subchannels: gRPC's global subchannel pool would
+  // otherwise carry a previous attempt's reconnect backoff (up to 120 s) into this one, and
+  // our own Backoff decides when to retry.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+ResolveResult FromReply(const dove::v1::ResolveReply& reply) {
+  switch (reply.status()) {
+    case dove::v1::ResolveReply::STATUS_FOUND:
+      if (reply.has_location()) return reply.location();
+      return Unexpected(ResolveError{ResolveError::Code::kNotFound, "FOUND without a location"});
+    case dove::v1::ResolveReply::STATUS_DENIED:
+      return Unexpected(ResolveError{ResolveError::Code::kDenied, reply.reason()});
+    default:
+      return Unexpected(ResolveError{ResolveError::Code::kNotFound, reply.reason()});
+  }
+}
+
+}  // namespace
+
+ControllerClient::ControllerClient(ClientOptions options) : options_(std::move(options)) {
+  state_.heartbeat_interval = options_.default_heartbeat_interval;
+}
+
+ControllerClient::~ControllerClient() { Stop(); }
+
+void ControllerClient::Start() {
+  std::lock_guard lock(mu_);
+  if (started_ || stopping_) return;
+  started_ = true;
+  worker_ = std::thread([this] { RunWorker(); });
+  timer_ = std::thread([this] { RunTimer(); });
+}
+
+void ControllerClient::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    if (context_ != nullptr) context_->TryCancel();
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  if (timer_.joinable()) timer_.join();
+  std::vector<Completion> completions;
+  {
+    std::lock_guard lock(mu_);
+    completions = TakeAllPending({ResolveError::Code::kStopped, "the client stopped"});
+  }
+  Complete(std::move(completions));
+}
+
+void ControllerClient::RunWorker() {
+  Backoff backoff(options_.backoff);
+  for (;;) {
+    bool welcomed = false;
+    for (const std::string& address : options_.controllers) {
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+      }
+      welcomed = RunStream(address);
+      if (welcomed) break;  // it worked for a while: the next round starts from the first
+    }
+    if (welcomed) backoff.Reset();
+    std::unique_lock lock(mu_);
+    if (cv_.wait_for(lock, backoff.Next(), [this] { return stopping_; })) return;
+  }
+}
+
+bool ControllerClient::RunStream(const std::string& address) {
+  {
+    std::lock_guard lock(mu_);
+    ++state_.attempts;
+  }
+  auto fail = [&](const std::string& why) {
+    std::lock_guard lock(mu_);
+    state_.last_error = address + ": " + why;
+  };
+
+  // Connect first, bounded: a refused connection fails in milliseconds, a silent address
+  // after connect_timeout, and Stop() is noticed within kStopCheckPeriod.
+  auto channel = MakeChannel(address);
+  const auto deadline = Clock::now() + options_.connect_timeout;
+  grpc_connectivity_state connectivity = channel->GetState(/*try_to_connect=*/true);
+  while (connectivity != GRPC_CHANNEL_READY) {
+    if (connectivity == GRPC_CHANNEL_TRANSIENT_FAILURE || connectivity == GRPC_CHANNEL_SHUTDOWN) {
+      fail("unreachable");
+      return false;
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return false;
+    }
+    if (Clock::now() >= deadline) {
+      fail("connect timeout");
+      return false;
+    }
+    // gRPC takes system_clock deadlines only.
+    const auto slice = std::min<Clock::duration>(deadline - Clock::now(), kStopCheckPeriod);
+    channel->WaitForStateChange(connectivity, std::chrono::system_clock::now() + slice);
+    connectivity = channel->GetState(/*try_to_connect=*/true);
+  }
+
+  auto stub = dove::v1::SwitchService::NewStub(channel);
+  grpc::ClientContext context;
+  SwitchMessage hello;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return false;
+    context_ = &context;
+    welcomed_ = false;
+    welcome_overdue_ = false;
+    stream_started_ = Clock::now();
+    hello.mutable_hello()->set_last_revision(cache_.last_revision());
+  }
+  cv_.notify_all();  // the timer watches for the Welcome
+  hello.mutable_hello()->set_switch_name(options_.switch_name);
+  hello.mutable_hello()->set_tunnel_ip(options_.tunnel_ip);
+  hello.mutable_hello()->set_software_version(options_.software_version);
+
+  std::unique_ptr<Stream> stream = stub->Connect(&context);
+  {
+    std::lock_guard lock(write_mu_);
+    stream_ = stream.get();
+  }
+  if (Write(hello)) {
+    ControllerMessage message;
+    while (stream->Read(&message)) Handle(message, address);
+  }
+  {
+    std::lock_guard lock(write_mu_);
+    stream_ = nullptr;
+  }
+  context.TryCancel();  // the controller may still think the stream open if only Write failed
+  const grpc::Status status = stream->Finish();
+
+  std::vector<Completion> completions;
+  bool welcomed = false;
+  {
+    std::lock_guard lock(mu_);
+    context_ = nullptr;
+    welcomed = welcomed_;
+    welcomed_ = false;
+    state_.controller = "none";
+    if (welcome_overdue_) {
+      state_.last_error = address + ": no Welcome within connect_timeout";
+    } else if (!stopping_) {
+      state_.last_error =
+          address + ": stream ended: " +
+          (status.ok() ? std::string("by the controller")
+                       : std::to_string(status.error_code()) + " " + status.error_message());
+    }
+    completions =
+        TakeAllPending({ResolveError::Code::kUnavailable, "the stream to the controller ended"});
+  }
+  Complete(std::move(completions));
+  return welcomed;
+}
+
+void ControllerClient::Handle(const ControllerMessage& message, const std::string& address) {
+  std::vector<Completion> completions;
+  {
+    std::lock_guard lock(mu_);
+    cache_.Apply(message);
+    switch (message.body_case()) {
+      case ControllerMessage::kWelcome: {
+        const auto& welcome = message.welcome();
+        welcomed_ = true;
+        ++state_.connections;
+        state_.controller = address;
+        state_.switch_id = welcome.switch_id();
+        state_.heartbeat_interval = welcome.heartbeat_interval_ms() > 0
+                                        ? std::chrono::milliseconds(welcome.heartbeat_interval_ms())
+                                        : options_.default_heartbeat_interval;
+        next_heartbeat_ = Clock::now() + state_.heartbeat_interval;
+        break;
+      }
+      case ControllerMessage::kResolveReply: {
+        auto it = pending_.find(message.resolve_reply().query_id());
+        if (it != pending_.end()) {
+          completions.emplace_back(std::move(it->second.done), FromReply(message.resolve_reply()));
+          pending_.erase(it);
+        }
+        break;
+      }
+      case ControllerMessage::kError: {
+        const auto& refusal = message.error();
+        state_.last_error = "refused: " + refusal.code() + ": " + refusal.message();
+        if (!refusal.endpoint_id().empty()) state_.last_error += " (" + refusal.endpoint_id() + ")";
+        auto it = refusal.query_id() != 0 ? pending_.find(refusal.query_id()) : pending_.end();
+        if (it != pending_.end()) {
+          completions.emplace_back(
+              std::move(it->second.done),
+              Unexpected(ResolveError{ResolveError::Code::kRefused,
+                                      refusal.code() + ": " + refusal.message()}));
+          pending_.erase(it);
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  cv_.notify_all();  // a Welcome changes the heartbeat schedule
+  Complete(std::move(completions));
+}
+
+void ControllerClient::RunTimer() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    const auto now = Clock::now();
+    std::vector<Completion> completions;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.deadline <= now) {
+        completions.emplace_back(std::move(it->second.done),
+                                 Unexpected(ResolveError{ResolveError::Code::kTimeout,
+                                                         "no answer from the controller"}));
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (context_ != nullptr && !welcomed_ && !welcome_overdue_ &&
+        stream_started_ + options_.connect_timeout <= now) {
+      welcome_overdue_ = true;
+      context_->TryCancel();
+    }
+    bool beat = false;
+    SwitchMessage heartbeat;
+    if (welcomed_ && next_heartbeat_ <= now) {
+      beat = true;
+      heartbeat.mutable_heartbeat()->set_sequence(++heartbeat_sequence_);
+      next_heartbeat_ = now + state_.heartbeat_interval;
+    }
+    if (beat || !completions.empty()) {
+      lock.unlock();
+      Complete(std::move(completions));
+      if (beat) Write(heartbeat);
+      lock.lock();
+      continue;
+    }
+    auto wake = now + std::chrono::seconds(1);
+    if (welcomed_) wake = std::min(wake, next_heartbeat_);
+    if (context_ != nullptr && !welcomed_ && !welcome_overdue_) {
+      wake = std::min(wake, stream_started_ + options_.connect_timeout);
+    }
+    for (const auto& [id, pending] : pending_) wake = std::min(wake, pending.deadline);
+    cv_.wait_until(lock, wake);
+  }
+}
+
+void ControllerClient::Resolve(uint32_t vni, std::string_view mac, ResolveCallback done) {
+  std::optional<CachedEndpoint> hit;
+  {
+    std::lock_guard lock(mu_);
+    hit = cache_.Lookup(vni, mac);
+  }
+  if (hit) {
+    done(std::move(hit->location));
+    return;
+  }
+  SwitchMessage message;
+  message.mutable_resolve_mac()->set_vni(vni);
+  message.mutable_resolve_mac()->set_mac(std::string(mac));
+  SendQuery(std::move(message), std::move(done));
+}
+
+void ControllerClient::ResolveIp(uint32_t vni, std::string_view ip, ResolveCallback done) {
+  std::optional<CachedEndpoint> hit;
+  {
+    std::lock_guard lock(mu_);
+    hit = cache_.LookupIp(vni, ip);
+  }
+  if (hit) {
+    done(std::move(hit->location));
+    return;
+  }
+  SwitchMessage message;
+  message.mutable_resolve_ip()->set_vni(vni);
+  message.mutable_resolve_ip()->set_ip(std::string(ip));
+  SendQuery(std::move(message), std::move(done));
+}
+
+std::future<ResolveResult> ControllerClient::Resolve(uint32_t vni, std::string_view mac) {
+  auto promise = std::make_shared<std::promise<ResolveResult>>();
+  auto future = promise->get_future();
+  Resolve(vni, mac, [promise](ResolveResult result) { promise->set_value(std::move(result)); });
+  return future;
+}
+
+std::future<ResolveResult> ControllerClient::ResolveIp(uint32_t vni, std::string_view ip) {
+  auto promise = std::make_shared<std::promise<ResolveResult>>();
+  auto future = promise->get_future();
+  ResolveIp(vni, ip, [promise](ResolveResult result) { promise->set_value(std::move(result)); });
+  return future;
+}
+
+void ControllerClient::SendQuery(SwitchMessage message, ResolveCallback done) {
+  uint64_t query_id = 0;
+  ResolveError error;
+  Pending pending{Clock::now() + options_.resolve_timeout, std::move(done)};
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      error = {ResolveError::Code::kStopped, "the client stopped"};
+    } else if (!welcomed_) {
+      error = {ResolveError::Code::kUnavailable, "not cached and no controller connected"};
+    } else {
+      query_id = next_query_id_++;
+      std::swap(pending_[query_id], pending);
+    }
+  }
+  if (query_id == 0) {
+    pending.done(Unexpected(std::move(error)));
+    return;
+  }
+  if (message.has_resolve_mac()) message.mutable_resolve_mac()->set_query_id(query_id);
+  if (message.has_resolve_ip()) message.mutable_resolve_ip()->set_query_id(query_id);
+  cv_.notify_all();  // the timer's next wake-up may be this deadline
+  if (Write(message)) return;
+  std::vector<Completion> completions;
+  {
+    std::lock_guard lock(mu_);
+    auto it = pending_.find(query_id);
+    if (it != pending_.end()) {
+      completions.emplace_back(std::move(it->second.done),
+                               Unexpected(ResolveError{ResolveError::Code::kUnavailable,
+                                                       "the stream to the controller broke"}));
+      pending_.erase(it);
+    }
+  }
+  Complete(std::move(completions));
+}
+
+bool ControllerClient::Write(const SwitchMessage& message) {
+  std::lock_guard lock(write_mu_);
+  if (stream_ == nullptr) return false;
+  return stream_->Write(message);
+}
+
+Expected<void, std::string> ControllerClient::Attach(std::string_view endpoint_id,
+                                                     std::string_view port_name, uint32_t version) {
+  SwitchMessage message;
+  message.mutable_attach()->set_endpoint_id(std::string(endpoint_id));
+  message.mutable_attach()->set_port_name(std::string(port_name));
+  message.mutable_attach()->set_version(version);
+  if (!Write(message)) return Unexpected(std::string("no controller connected"));
+  return {};
+}
+
+Expected<void, std::string> ControllerClient::Detach(std::string_view endpoint_id,
+                                                     uint32_t version) {
+  SwitchMessage message;
+  message.mutable_detach()->set_endpoint_id(std::string(endpoint_id));
+  message.mutable_detach()->set_version(version);
+  if (!Write(message)) return Unexpected(std::string("no controller connected"));
+  return {};
+}
+
+ClientState ControllerClient::State() const {
+  std::lock_guard lock(mu_);
+  ClientState state = state_;
+  state.cache_size = cache_.size();
+  state.last_revision = cache_.last_revision();
+  state.pending_queries = pending_.size();
+  return state;
+}
+
+CacheDump ControllerClient::DumpCache() const {
+  std::lock_guard lock(mu_);
+  return cache_.Dump();
+}
+
+std::vector<ControllerClient::Completion> ControllerClient::TakeAllPending(
+    const ResolveError& error) {
+  std::vector<Completion> completions;
+  for (auto& [id, pending] : pending_) {
+    completions.emplace_back(std::move(pending.done), Unexpected(error));
+  }
+  pending_.clear();
+  return completions;
+}
+
+void ControllerClient::Complete(std::vector<Completion>&& completions) {
+  for (auto& [done, result] : completions) done(std::move(result));
+}
+
+}  // namespace dove::dswitch::agent

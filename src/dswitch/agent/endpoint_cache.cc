@@ -1,0 +1,233 @@
+#include "dswitch/agent/endpoint_cache.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace dove::dswitch::agent {
+namespace {
+
+std::string EndpointKey(const dove::v1::Location& location) {
+  if (!location.endpoint_id().empty()) return location.endpoint_id();
+  return std::to_string(location.vni()) + "/" + NormalizeMac(location.mac());
+}
+
+}  // namespace
+
+std::string NormalizeMac(std::string_view mac) {
+  std::string out(mac);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool EndpointCache::Apply(const dove::v1::ControllerMessage& message) {
+  using Msg = dove::v1::ControllerMessage;
+  const int64_t revision = message.revision();
+  bool changed = false;
+  switch (message.body_case()) {
+    case Msg::kWelcome:
+      if (message.welcome().snapshot()) {
+        Clear();
+        changed = true;
+      }
+      syncing_ = true;
+      return changed;  // the catch-up's revision counts only at SyncDone
+    case Msg::kSyncDone:
+      syncing_ = false;
+      last_revision_ = std::max(last_revision_, revision);
+      return false;
+    case Msg::kNetworkConfig:
+      changed = ApplyNetworkConfig(message.network_config(), revision);
+      break;
+    case Msg::kNetworkRemoved:
+      changed = ApplyNetworkRemoved(message.network_removed().vni(), revision);
+      break;
+    case Msg::kResolveReply:
+      if (message.resolve_reply().status() == dove::v1::ResolveReply::STATUS_FOUND &&
+          message.resolve_reply().has_location()) {
+        changed = ApplyLocation(message.resolve_reply().location(), revision);
+      }
+      break;
+    case Msg::kLocationUpdate:
+      changed = ApplyLocation(message.location_update().location(), revision);
+      break;
+    case Msg::kInvalidate:
+      changed = ApplyInvalidate(message.invalidate(), revision);
+      break;
+    case Msg::kEndpointMoved:
+      changed = ApplyEndpointMoved(message.endpoint_moved().location(), revision);
+      break;
+    case Msg::kFloodList:
+      changed = ApplyFloodList(message.flood_list(), revision);
+      break;
+    case Msg::kHeartbeat:
+    case Msg::kError:
+    case Msg::BODY_NOT_SET:
+      break;
+  }
+  if (!syncing_) last_revision_ = std::max(last_revision_, revision);
+  return changed;
+}
+
+bool EndpointCache::ApplyLocation(const dove::v1::Location& location, int64_t revision) {
+  const std::string key = EndpointKey(location);
+  auto it = endpoints_.find(key);
+  if (it != endpoints_.end()) {
+    const CachedEndpoint& old = it->second;
+    const uint32_t old_version = old.location.version();
+    if (location.version() < old_version || revision < old.revision) return false;
+    if (location.version() == old_version && revision == old.revision) return false;
+    Unindex(key, old.location);
+  }
+  CachedEndpoint& entry = endpoints_[key];
+  entry.location = location;
+  entry.revision = revision;
+  Index(key, entry.location);
+  return true;
+}
+
+bool EndpointCache::ApplyInvalidate(const dove::v1::Invalidate& invalidate, int64_t revision) {
+  std::vector<std::string> keys;
+  if (!invalidate.endpoint_id().empty()) keys.push_back(invalidate.endpoint_id());
+  if (!invalidate.mac().empty()) {
+    auto it = by_mac_.find({invalidate.vni(), NormalizeMac(invalidate.mac())});
+    if (it != by_mac_.end()) keys.push_back(it->second);
+  }
+  for (const std::string& ip : invalidate.ips()) {
+    auto it = by_ip_.find({invalidate.vni(), ip});
+    if (it != by_ip_.end()) keys.push_back(it->second);
+  }
+  bool changed = false;
+  for (const std::string& key : keys) {
+    auto it = endpoints_.find(key);
+    if (it == endpoints_.end() || it->second.revision > revision) continue;
+    Erase(key);
+    changed = true;
+  }
+  return changed;
+}
+
+bool EndpointCache::ApplyEndpointMoved(const dove::v1::Location& location, int64_t revision) {
+  bool changed = false;
+  auto net = networks_.find(location.vni());
+  if (net != networks_.end() && net->second.config && net->second.revision <= revision) {
+    auto* locals = net->second.config->mutable_local_endpoints();
+    const auto old_size = locals->size();
+    for (int i = locals->size() - 1; i >= 0; --i) {
+      const auto& local = locals->Get(i);
+      const bool same = location.endpoint_id().empty()
+                            ? NormalizeMac(local.mac()) == NormalizeMac(location.mac())
+                            : local.endpoint_id() == location.endpoint_id();
+      if (same) locals->DeleteSubrange(i, 1);
+    }
+    changed = locals->size() != old_size;
+  }
+  return ApplyLocation(location, revision) || changed;
+}
+
+bool EndpointCache::ApplyNetworkConfig(const dove::v1::NetworkConfig& config, int64_t revision) {
+  const uint32_t vni = config.network().vni();
+  auto it = networks_.find(vni);
+  if (it != networks_.end() && it->second.revision > revision) return false;
+  CachedNetwork& net = networks_[vni];
+  net.vni = vni;
+  net.config = config;
+  net.flood_tunnel_ips.assign(config.flood_tunnel_ips().begin(), config.flood_tunnel_ips().end());
+  net.revision = revision;
+  return true;
+}
+
+bool EndpointCache::ApplyNetworkRemoved(uint32_t vni, int64_t revision) {
+  bool changed = false;
+  auto net = networks_.find(vni);
+  if (net != networks_.end()) {
+    if (net->second.revision > revision) return false;
+    networks_.erase(net);
+    changed = true;
+  }
+  std::vector<std::string> doomed;
+  for (const auto& [key, entry] : endpoints_) {
+    if (entry.location.vni() == vni && entry.revision <= revision) doomed.push_back(key);
+  }
+  for (const std::string& key : doomed) Erase(key);
+  return changed || !doomed.empty();
+}
+
+bool EndpointCache::ApplyFloodList(const dove::v1::FloodList& flood_list, int64_t revision) {
+  auto it = networks_.find(flood_list.vni());
+  if (it != networks_.end() && it->second.revision > revision) return false;
+  CachedNetwork& net = networks_[flood_list.vni()];
+  net.vni = flood_list.vni();
+  net.flood_tunnel_ips.assign(flood_list.tunnel_ips().begin(), flood_list.tunnel_ips().end());
+  if (net.config) *net.config->mutable_flood_tunnel_ips() = flood_list.tunnel_ips();
+  net.revision = revision;
+  return true;
+}
+
+void EndpointCache::Clear() {
+  endpoints_.clear();
+  by_mac_.clear();
+  by_ip_.clear();
+  networks_.clear();
+  last_revision_ = 0;
+  syncing_ = false;
+}
+
+std::optional<CachedEndpoint> EndpointCache::Lookup(uint32_t vni, std::string_view mac) const {
+  auto it = by_mac_.find({vni, NormalizeMac(mac)});
+  if (it == by_mac_.end()) return std::nullopt;
+  return endpoints_.at(it->second);
+}
+
+std::optional<CachedEndpoint> EndpointCache::LookupIp(uint32_t vni, std::string_view ip) const {
+  auto it = by_ip_.find({vni, std::string(ip)});
+  if (it == by_ip_.end()) return std::nullopt;
+  return endpoints_.at(it->second);
+}
+
+std::optional<CachedNetwork> EndpointCache::Network(uint32_t vni) const {
+  auto it = networks_.find(vni);
+  if (it == networks_.end()) return std::nullopt;
+  return it->second;
+}
+
+CacheDump EndpointCache::Dump() const {
+  CacheDump dump;
+  dump.last_revision = last_revision_;
+  dump.syncing = syncing_;
+  for (const auto& [vni_mac, key] : by_mac_) dump.endpoints.push_back(endpoints_.at(key));
+  for (const auto& [vni, net] : networks_) dump.networks.push_back(net);
+  return dump;
+}
+
+void EndpointCache::Index(const std::string& key, const dove::v1::Location& location) {
+  // A newer location may take over a (vni, mac) or (vni, ip) another entry held: that entry is
+  // stale and dropped whole (the next lookup of it resolves it again).
+  auto take = [&](std::map<VniKey, std::string>& index, const VniKey& index_key) {
+    auto [it, inserted] = index.try_emplace(index_key, key);
+    if (inserted || it->second == key) return;
+    const std::string other = it->second;
+    Erase(other);  // invalidates `it`
+    index[index_key] = key;
+  };
+  take(by_mac_, {location.vni(), NormalizeMac(location.mac())});
+  for (const std::string& ip : location.ips()) take(by_ip_, {location.vni(), ip});
+}
+
+void EndpointCache::Unindex(const std::string& key, const dove::v1::Location& location) {
+  auto drop = [&](std::map<VniKey, std::string>& index, const VniKey& index_key) {
+    auto it = index.find(index_key);
+    if (it != index.end() && it->second == key) index.erase(it);
+  };
+  drop(by_mac_, {location.vni(), NormalizeMac(location.mac())});
+  for (const std::string& ip : location.ips()) drop(by_ip_, {location.vni(), ip});
+}
+
+void EndpointCache::Erase(const std::string& key) {
+  auto it = endpoints_.find(key);
+  if (it == endpoints_.end()) return;
+  Unindex(key, it->second.location);
+  endpoints_.erase(it);
+}
+
+}  // namespace dove::dswitch::agent

@@ -1,0 +1,265 @@
+// The switch-side ControllerClient (src/dswitch/agent) against a real dove-controller process:
+// no fakes on either side. Objects are made through the REST API, endpoints are attached by one
+// agent and resolved by another, and what the controller pushes (migration, delete) must reach
+// the cache of the agent that resolved; a controller crash leaves the agents serving from their
+// caches until they reconnect by themselves to the restarted controller.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api_client.h"
+#include "dswitch/agent/controller_client.h"
+
+namespace dove::api_test {
+namespace {
+
+using namespace std::chrono_literals;
+using dswitch::agent::CachedEndpoint;
+using dswitch::agent::ClientOptions;
+using dswitch::agent::ControllerClient;
+using dswitch::agent::ResolveErrorCodeName;
+using dswitch::agent::ResolveResult;
+
+constexpr uint32_t kVni = 100;
+constexpr const char* kMac = "52:54:00:00:00:01";
+constexpr const char* kIp = "10.0.0.11";
+
+// Polls `condition` every 10 ms until it holds or `timeout` passes; whether it held.
+bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+bool Connected(const ControllerClient& agent) { return agent.State().controller != "none"; }
+
+// The cached entry of `endpoint_id`, looked at without resolving anything.
+std::optional<CachedEndpoint> Cached(const ControllerClient& agent,
+                                     const std::string& endpoint_id) {
+  for (const auto& entry : agent.DumpCache().endpoints) {
+    if (entry.location.endpoint_id() == endpoint_id) return entry;
+  }
+  return std::nullopt;
+}
+
+std::string Describe(const ResolveResult& result) {
+  if (result) return "found on " + result->switch_name() + " (" + result->tunnel_ip() + ")";
+  return std::string(ResolveErrorCodeName(result.error().code)) + ": " + result.error().message;
+}
+
+// A resolve answered from the cache: the future is ready when Resolve returns (a miss would go
+// to the controller and come back later, or fail). Its result, nullopt when it was not ready.
+std::optional<ResolveResult> ResolvedAtOnce(std::future<ResolveResult> future) {
+  if (future.wait_for(0s) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
+// A resolve that may go to the controller: its result within 3 s, nullopt otherwise.
+std::optional<ResolveResult> ResolvedWithin3s(std::future<ResolveResult> future) {
+  if (future.wait_for(3s) != std::future_status::ready) return std::nullopt;
+  return future.get();
+}
+
+class AgentControllerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto started = ControllerProcess::Start({"--data-dir", DataDir()});
+    ASSERT_TRUE(started) << started.error();
+    controller_ = std::move(*started);
+    ASSERT_GT(controller_->southbound_port(), 0);
+    Post("/v1/domains", {{"id", "d1"}, {"name", "acme"}});
+    Post("/v1/networks", {{"id", "web"}, {"domain_id", "d1"}, {"name", "web"}, {"vni", kVni}});
+    Post("/v1/subnets", {{"id", "web4"}, {"network_id", "web"}, {"cidr", "10.0.0.0/24"}});
+    Post("/v1/endpoints", {{"id", "vm1"}, {"network_id", "web"}, {"mac", kMac}, {"ips", {kIp}}});
+  }
+
+  void TearDown() override {
+    for (auto& agent : agents_) agent->Stop();
+  }
+
+  std::string DataDir() const { return (dir_.path() / "data").string(); }
+
+  void Post(const std::string& path, const json& body) {
+    const Reply reply = Send(controller_->port(), "POST", path, body.dump());
+    ASSERT_EQ(reply.status, 201) << path << ": " << reply.body;
+  }
+
+  // A started agent of this controller, connected (welcomed) within 5 s.
+  ControllerClient& NewAgent(const std::string& name, const std::string& tunnel_ip) {
+    ClientOptions options{
+        .controllers = {"127.0.0.1:" + std::to_string(controller_->southbound_port())},
+        .switch_name = name,
+        .tunnel_ip = tunnel_ip,
+        .software_version = "agent_controller_test",
+        .backoff = {.initial = 20ms, .max = 200ms, .jitter = 0.2},
+        .connect_timeout = 500ms,
+        .resolve_timeout = 2000ms,
+    };
+    agents_.push_back(std::make_unique<ControllerClient>(std::move(options)));
+    ControllerClient& agent = *agents_.back();
+    agent.Start();
+    EXPECT_TRUE(Eventually([&] { return Connected(agent); }, 5s))
+        << name << ": " << agent.State().last_error;
+    return agent;
+  }
+
+  // `agent` attaches vm1 and sees the acknowledgement (its own LocationUpdate) within 2 s.
+  void AttachVm1(ControllerClient& agent, const std::string& name) {
+    auto attached = agent.Attach("vm1", "tap-vm1", 0);
+    ASSERT_TRUE(attached) << attached.error();
+    ASSERT_TRUE(Eventually(
+        [&] {
+          auto entry = Cached(agent, "vm1");
+          return entry && entry->location.switch_name() == name;
+        },
+        2s))
+        << name
+        << " saw no acknowledgement of its attach; last error: " << agent.State().last_error;
+  }
+
+  TempDir dir_{"dove-agent-api"};
+  std::unique_ptr<ControllerProcess> controller_;
+  std::vector<std::unique_ptr<ControllerClient>> agents_;
+};
+
+TEST_F(AgentControllerTest, AttachedOnOneAgentResolvedByAnotherThenServedFromItsCache) {
+  ControllerClient& a = NewAgent("host-a", "192.0.2.1");
+  ControllerClient& b = NewAgent("host-b", "192.0.2.2");
+  AttachVm1(a, "host-a");
+
+  auto by_mac = ResolvedWithin3s(b.Resolve(kVni, kMac));
+  ASSERT_TRUE(by_mac) << "no answer to the resolve by MAC";
+  ASSERT_TRUE(*by_mac) << Describe(*by_mac);
+  EXPECT_EQ((*by_mac)->endpoint_id(), "vm1");
+  EXPECT_EQ((*by_mac)->switch_name(), "host-a");
+  EXPECT_EQ((*by_mac)->tunnel_ip(), "192.0.2.1");
+
+  auto by_ip = ResolvedWithin3s(b.ResolveIp(kVni, kIp));
+  ASSERT_TRUE(by_ip) << "no answer to the resolve by IP";
+  ASSERT_TRUE(*by_ip) << Describe(*by_ip);
+  EXPECT_EQ((*by_ip)->mac(), kMac);
+  EXPECT_EQ((*by_ip)->tunnel_ip(), "192.0.2.1");
+
+  // Now both are cache hits: answered before Resolve returns, nothing pending.
+  auto hit_mac = ResolvedAtOnce(b.Resolve(kVni, kMac));
+  ASSERT_TRUE(hit_mac) << "the resolve by MAC went to the controller";
+  ASSERT_TRUE(*hit_mac) << Describe(*hit_mac);
+  EXPECT_EQ((*hit_mac)->tunnel_ip(), "192.0.2.1");
+  auto hit_ip = ResolvedAtOnce(b.ResolveIp(kVni, kIp));
+  ASSERT_TRUE(hit_ip) << "the resolve by IP went to the controller";
+  ASSERT_TRUE(*hit_ip) << Describe(*hit_ip);
+  EXPECT_EQ((*hit_ip)->tunnel_ip(), "192.0.2.1");
+  EXPECT_EQ(b.State().pending_queries, 0u);
+}
+
+TEST_F(AgentControllerTest, MigrationReachesTheCacheOfTheResolverWithin2s) {
+  ControllerClient& a = NewAgent("host-a", "192.0.2.1");
+  ControllerClient& b = NewAgent("host-b", "192.0.2.2");
+  ControllerClient& c = NewAgent("host-c", "192.0.2.3");
+  AttachVm1(a, "host-a");
+  auto first = ResolvedWithin3s(b.Resolve(kVni, kMac));
+  ASSERT_TRUE(first && *first);
+  ASSERT_EQ((*first)->tunnel_ip(), "192.0.2.1");
+
+  AttachVm1(c, "host-c");
+  // B asks nothing: the controller pushes the new location into its cache.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto entry = Cached(b, "vm1");
+        return entry && entry->location.tunnel_ip() == "192.0.2.3";
+      },
+      2s))
+      << "B's cache still says "
+      << (Cached(b, "vm1") ? Cached(b, "vm1")->location.tunnel_ip() : std::string("nothing"));
+  auto hit = ResolvedAtOnce(b.Resolve(kVni, kMac));
+  ASSERT_TRUE(hit) << "the resolve after the migration went to the controller";
+  ASSERT_TRUE(*hit) << Describe(*hit);
+  EXPECT_EQ((*hit)->switch_name(), "host-c");
+  EXPECT_EQ((*hit)->tunnel_ip(), "192.0.2.3");
+  EXPECT_GT((*hit)->version(), (*first)->version());
+  // The switch it left is told where it went.
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto entry = Cached(a, "vm1");
+        return entry && entry->location.switch_name() == "host-c";
+      },
+      2s));
+}
+
+TEST_F(AgentControllerTest, HeadlessAgentServesItsCacheAndReconnectsToTheRestartedController) {
+  ControllerClient& a = NewAgent("host-a", "192.0.2.1");
+  ControllerClient& b = NewAgent("host-b", "192.0.2.2");
+  AttachVm1(a, "host-a");
+  auto resolved = ResolvedWithin3s(b.Resolve(kVni, kMac));
+  ASSERT_TRUE(resolved && *resolved);
+  const uint64_t connections_before = b.State().connections;
+
+  const int southbound_port = controller_->southbound_port();
+  controller_->KillNow();
+  ASSERT_TRUE(Eventually([&] { return !Connected(b); }, 2s)) << "B did not notice the crash";
+  EXPECT_EQ(b.State().controller, "none");
+  auto headless = ResolvedAtOnce(b.Resolve(kVni, kMac));
+  ASSERT_TRUE(headless) << "a headless cache hit must answer at once";
+  ASSERT_TRUE(*headless) << Describe(*headless);
+  EXPECT_EQ((*headless)->tunnel_ip(), "192.0.2.1");
+
+  // Same data dir, same southbound port (the agents know only that address). The port may be
+  // briefly unavailable after the crash: retry for a while.
+  const std::vector<std::string> args = {"--data-dir", DataDir(), "--southbound",
+                                         "127.0.0.1:" + std::to_string(southbound_port)};
+  std::string last_failure;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto restarted = ControllerProcess::Start(args);
+        if (!restarted) {
+          last_failure = restarted.error();
+          return false;
+        }
+        controller_ = std::move(*restarted);
+        return true;
+      },
+      3s))
+      << last_failure;
+  ASSERT_EQ(controller_->southbound_port(), southbound_port);
+
+  ASSERT_TRUE(Eventually([&] { return Connected(b); }, 10s))
+      << "B did not reconnect; last error: " << b.State().last_error;
+  EXPECT_GT(b.State().connections, connections_before);
+  auto after = ResolvedWithin3s(b.ResolveIp(kVni, kIp));
+  ASSERT_TRUE(after) << "no answer after the reconnect";
+  ASSERT_TRUE(*after) << Describe(*after);
+  EXPECT_EQ((*after)->endpoint_id(), "vm1");
+  EXPECT_EQ((*after)->tunnel_ip(), "192.0.2.1");
+}
+
+TEST_F(AgentControllerTest, DeleteThroughRestInvalidatesTheResolversCache) {
+  ControllerClient& a = NewAgent("host-a", "192.0.2.1");
+  ControllerClient& b = NewAgent("host-b", "192.0.2.2");
+  AttachVm1(a, "host-a");
+  auto resolved = ResolvedWithin3s(b.Resolve(kVni, kMac));
+  ASSERT_TRUE(resolved && *resolved);
+  ASSERT_TRUE(Cached(b, "vm1"));
+
+  const Reply deleted = Send(controller_->port(), "DELETE", "/v1/endpoints/vm1");
+  ASSERT_EQ(deleted.status, 200) << deleted.body;
+  EXPECT_TRUE(Eventually([&] { return !Cached(b, "vm1"); }, 2s))
+      << "B still caches the deleted endpoint";
+  // The next resolve goes to the controller, which knows it no more.
+  auto gone = ResolvedWithin3s(b.Resolve(kVni, kMac));
+  ASSERT_TRUE(gone) << "no answer to the resolve after the delete";
+  ASSERT_FALSE(*gone) << Describe(*gone);
+  EXPECT_EQ(gone->error().code, dswitch::agent::ResolveError::Code::kNotFound) << Describe(*gone);
+}
+
+}  // namespace
+}  // namespace dove::api_test

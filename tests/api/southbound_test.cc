@@ -1,0 +1,306 @@
+// The southbound service of a real dove-controller, driven by raw gRPC clients (one stream per
+// simulated switch) and, for the objects, by the REST API.
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "api_client.h"
+#include "dove/v1/switch.grpc.pb.h"
+
+namespace dove::api_test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// One simulated switch: a stream on its own channel, read synchronously under a deadline.
+class TestSwitch {
+ public:
+  explicit TestSwitch(int port)
+      : stub_(v1::SwitchService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                                             grpc::InsecureChannelCredentials()))) {
+    context_.set_deadline(std::chrono::system_clock::now() + 10s);
+    stream_ = stub_->Connect(&context_);
+  }
+
+  bool Write(const v1::SwitchMessage& message) { return stream_->Write(message); }
+
+  // Reads until a message for which `want` holds; nullopt when the stream ends first.
+  std::optional<v1::ControllerMessage> ReadUntil(
+      const std::function<bool(const v1::ControllerMessage&)>& want) {
+    v1::ControllerMessage message;
+    while (stream_->Read(&message)) {
+      if (want(message)) return message;
+    }
+    return std::nullopt;
+  }
+
+  // Hello, then everything up to SyncDone; the Welcome.
+  std::optional<v1::Welcome> Hello(const std::string& name, const std::string& tunnel_ip) {
+    v1::SwitchMessage hello;
+    hello.mutable_hello()->set_switch_name(name);
+    hello.mutable_hello()->set_tunnel_ip(tunnel_ip);
+    if (!Write(hello)) return std::nullopt;
+    auto welcome = ReadUntil([](const auto& m) { return m.has_welcome(); });
+    if (!welcome) return std::nullopt;
+    if (!ReadUntil([](const auto& m) { return m.has_sync_done(); })) return std::nullopt;
+    return welcome->welcome();
+  }
+
+  // Attach, then its acknowledgement (our own LocationUpdate with the new version).
+  std::optional<v1::Location> Attach(const std::string& endpoint_id) {
+    v1::SwitchMessage attach;
+    attach.mutable_attach()->set_endpoint_id(endpoint_id);
+    attach.mutable_attach()->set_port_name("tap-" + endpoint_id);
+    if (!Write(attach)) return std::nullopt;
+    auto ack = ReadUntil([&](const auto& m) {
+      return (m.has_location_update() &&
+              m.location_update().location().endpoint_id() == endpoint_id) ||
+             m.has_error();
+    });
+    if (!ack || ack->has_error()) return std::nullopt;
+    return ack->location_update().location();
+  }
+
+  std::optional<v1::ResolveReply> ResolveMac(uint64_t query, uint32_t vni, const std::string& mac) {
+    v1::SwitchMessage resolve;
+    resolve.mutable_resolve_mac()->set_query_id(query);
+    resolve.mutable_resolve_mac()->set_vni(vni);
+    resolve.mutable_resolve_mac()->set_mac(mac);
+    return Resolve(resolve, query);
+  }
+
+  std::optional<v1::ResolveReply> ResolveIp(uint64_t query, uint32_t vni, const std::string& ip) {
+    v1::SwitchMessage resolve;
+    resolve.mutable_resolve_ip()->set_query_id(query);
+    resolve.mutable_resolve_ip()->set_vni(vni);
+    resolve.mutable_resolve_ip()->set_ip(ip);
+    return Resolve(resolve, query);
+  }
+
+  // Reads to the end of the stream; its status.
+  grpc::Status Finish() {
+    ReadUntil([](const auto&) { return false; });
+    return stream_->Finish();
+  }
+
+ private:
+  std::optional<v1::ResolveReply> Resolve(const v1::SwitchMessage& message, uint64_t query) {
+    if (!Write(message)) return std::nullopt;
+    auto reply = ReadUntil([&](const auto& m) {
+      return m.has_resolve_reply() && m.resolve_reply().query_id() == query;
+    });
+    if (!reply) return std::nullopt;
+    return reply->resolve_reply();
+  }
+
+  std::unique_ptr<v1::SwitchService::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<v1::SwitchMessage, v1::ControllerMessage>> stream_;
+};
+
+class SouthboundTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_GT(api_.controller().southbound_port(), 0);
+    Post("/v1/domains", {{"id", "d1"}, {"name", "acme"}});
+    Post("/v1/networks", {{"id", "web"}, {"domain_id", "d1"}, {"name", "web"}, {"vni", 100}});
+    Post("/v1/networks", {{"id", "db"}, {"domain_id", "d1"}, {"name", "db"}, {"vni", 200}});
+    Post("/v1/subnets", {{"id", "web4"}, {"network_id", "web"}, {"cidr", "10.0.0.0/24"}});
+    Post("/v1/subnets", {{"id", "db4"}, {"network_id", "db"}, {"cidr", "10.1.0.0/24"}});
+    Post("/v1/endpoints", {{"id", "vm1"},
+                           {"network_id", "web"},
+                           {"mac", "52:54:00:00:00:01"},
+                           {"ips", {"10.0.0.11"}}});
+    Post("/v1/endpoints", {{"id", "db1"},
+                           {"network_id", "db"},
+                           {"mac", "52:54:00:00:01:01"},
+                           {"ips", {"10.1.0.11"}}});
+  }
+
+  void Post(const std::string& path, const json& body) {
+    const Reply reply = api_.Send("POST", path, body.dump());
+    ASSERT_EQ(reply.status, 201) << path << ": " << reply.body;
+  }
+
+  std::unique_ptr<TestSwitch> NewSwitch() {
+    return std::make_unique<TestSwitch>(api_.controller().southbound_port());
+  }
+
+  ApiFixture api_;
+};
+
+TEST_F(SouthboundTest, HelloIsWelcomedAndRegistersTheSwitch) {
+  auto a = NewSwitch();
+  auto welcome = a->Hello("host-a", "192.0.2.1");
+  ASSERT_TRUE(welcome);
+  EXPECT_FALSE(welcome->switch_id().empty());
+  EXPECT_GT(welcome->heartbeat_interval_ms(), 0u);
+  const Reply listed = api_.Send("GET", "/v1/switches/host-a");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  EXPECT_EQ(listed.Json()["tunnel_ip"], "192.0.2.1");
+  EXPECT_EQ(listed.Json()["state"], "STATE_UP");
+}
+
+TEST_F(SouthboundTest, ResolveBeforeHelloEndsTheStream) {
+  auto a = NewSwitch();
+  v1::SwitchMessage resolve;
+  resolve.mutable_resolve_mac()->set_vni(100);
+  resolve.mutable_resolve_mac()->set_mac("52:54:00:00:00:01");
+  a->Write(resolve);
+  EXPECT_EQ(a->Finish().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(SouthboundTest, OversizedMessageEndsTheStream) {
+  auto a = NewSwitch();
+  v1::SwitchMessage hello;
+  hello.mutable_hello()->set_switch_name("host-a");
+  hello.mutable_hello()->set_software_version(std::string(size_t{100} * 1024, 'x'));
+  a->Write(hello);
+  EXPECT_EQ(a->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // The controller still serves others.
+  auto b = NewSwitch();
+  EXPECT_TRUE(b->Hello("host-b", "192.0.2.2"));
+}
+
+TEST_F(SouthboundTest, DuplicateTunnelIpIsRefusedAndTheOtherSwitchUndisturbed) {
+  auto a = NewSwitch();
+  ASSERT_TRUE(a->Hello("host-a", "192.0.2.1"));
+  auto b = NewSwitch();
+  v1::SwitchMessage hello;
+  hello.mutable_hello()->set_switch_name("host-b");
+  hello.mutable_hello()->set_tunnel_ip("192.0.2.1");
+  b->Write(hello);
+  auto refusal = b->ReadUntil([](const auto& m) { return m.has_error(); });
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(refusal->error().code(), "conflict");
+  EXPECT_EQ(b->Finish().error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  auto found = a->ResolveMac(1, 100, "52:54:00:00:00:01");
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->status(), v1::ResolveReply::STATUS_FOUND);
+}
+
+TEST_F(SouthboundTest, AttachThenResolveFromAnotherSwitch) {
+  auto a = NewSwitch();
+  auto b = NewSwitch();
+  ASSERT_TRUE(a->Hello("host-a", "192.0.2.1"));
+  ASSERT_TRUE(b->Hello("host-b", "192.0.2.2"));
+  auto attached = a->Attach("vm1");
+  ASSERT_TRUE(attached);
+  EXPECT_EQ(attached->switch_name(), "host-a");
+  auto reply = b->ResolveIp(7, 100, "10.0.0.11");
+  ASSERT_TRUE(reply);
+  ASSERT_EQ(reply->status(), v1::ResolveReply::STATUS_FOUND);
+  EXPECT_EQ(reply->location().tunnel_ip(), "192.0.2.1");
+  EXPECT_EQ(reply->location().mac(), "52:54:00:00:00:01");
+  const Reply stored = api_.Send("GET", "/v1/endpoints/vm1");
+  EXPECT_EQ(stored.Json()["switch_name"], "host-a");
+  EXPECT_EQ(stored.Json()["port_name"], "tap-vm1");
+}
+
+TEST_F(SouthboundTest, ResolveInAnUnknownNetworkIsRefused) {
+  auto a = NewSwitch();
+  ASSERT_TRUE(a->Hello("host-a", "192.0.2.1"));
+  v1::SwitchMessage resolve;
+  resolve.mutable_resolve_mac()->set_query_id(3);
+  resolve.mutable_resolve_mac()->set_vni(999);
+  resolve.mutable_resolve_mac()->set_mac("52:54:00:00:00:01");
+  a->Write(resolve);
+  auto refusal = a->ReadUntil([](const auto& m) { return m.has_error(); });
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(refusal->error().code(), "not_found");
+  EXPECT_EQ(refusal->error().query_id(), 3u);
+}
+
+TEST_F(SouthboundTest, ResolveDeniedByPolicy) {
+  auto a = NewSwitch();
+  ASSERT_TRUE(a->Hello("host-a", "192.0.2.1"));
+  auto reply = a->ResolveIp(4, 100, "10.1.0.11");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status(), v1::ResolveReply::STATUS_DENIED);
+  EXPECT_FALSE(reply->reason().empty());
+}
+
+TEST_F(SouthboundTest, MigrationReachesCachersAndTheSwitchItLeft) {
+  auto a = NewSwitch();
+  auto b = NewSwitch();
+  auto c = NewSwitch();
+  auto d = NewSwitch();
+  ASSERT_TRUE(a->Hello("host-a", "192.0.2.1"));
+  ASSERT_TRUE(b->Hello("host-b", "192.0.2.2"));
+  ASSERT_TRUE(c->Hello("host-c", "192.0.2.3"));
+  ASSERT_TRUE(d->Hello("host-d", "192.0.2.4"));
+  auto first = a->Attach("vm1");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(b->ResolveMac(1, 100, "52:54:00:00:00:01")->status(), v1::ResolveReply::STATUS_FOUND);
+  ASSERT_EQ(c->ResolveIp(1, 100, "10.0.0.11")->status(), v1::ResolveReply::STATUS_FOUND);
+
+  auto moved_to_d = d->Attach("vm1");
+  ASSERT_TRUE(moved_to_d);
+  EXPECT_GT(moved_to_d->version(), first->version());
+  for (TestSwitch* cacher : {b.get(), c.get()}) {
+    auto update = cacher->ReadUntil([](const auto& m) { return m.has_location_update(); });
+    ASSERT_TRUE(update);
+    EXPECT_EQ(update->location_update().location().tunnel_ip(), "192.0.2.4");
+    EXPECT_EQ(update->location_update().location().version(), moved_to_d->version());
+  }
+  auto moved = a->ReadUntil([](const auto& m) { return m.has_endpoint_moved(); });
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->endpoint_moved().location().switch_name(), "host-d");
+}
+
+TEST_F(SouthboundTest, RestChangesReachTheSwitchesThatCachedTheEndpoint) {
+  auto a = NewSwitch();
+  ASSERT_TRUE(a->Hello("host-a", "192.0.2.1"));
+  auto found = a->ResolveMac(1, 100, "52:54:00:00:00:01");
+  ASSERT_TRUE(found);
+  ASSERT_EQ(found->status(), v1::ResolveReply::STATUS_FOUND);
+  const int64_t before = found->location().version();
+
+  json replacement = {{"network_id", "web"}, {"mac", "52:54:00:00:00:01"}, {"ips", {"10.0.0.50"}}};
+  const Reply replaced = api_.Send("PUT", "/v1/endpoints/vm1", replacement.dump());
+  ASSERT_EQ(replaced.status, 200) << replaced.body;
+  auto update = a->ReadUntil([](const auto& m) { return m.has_location_update(); });
+  ASSERT_TRUE(update);
+  EXPECT_EQ(update->location_update().location().ips(0), "10.0.0.50");
+  EXPECT_GT(update->location_update().location().version(), before);
+  const int64_t update_revision = update->revision();
+
+  ASSERT_EQ(api_.Send("DELETE", "/v1/endpoints/vm1").status, 200);
+  auto invalidate = a->ReadUntil([](const auto& m) { return m.has_invalidate(); });
+  ASSERT_TRUE(invalidate);
+  EXPECT_EQ(invalidate->invalidate().endpoint_id(), "vm1");
+  EXPECT_GT(invalidate->revision(), update_revision);
+
+  // A new endpoint is found by the next resolve.
+  Post("/v1/endpoints", {{"id", "vm9"}, {"network_id", "web"}, {"mac", "52:54:00:00:00:09"}});
+  auto created = a->ResolveMac(2, 100, "52:54:00:00:00:09");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status(), v1::ResolveReply::STATUS_FOUND);
+}
+
+TEST(SouthboundLivenessTest, MissedHeartbeatsShowAsDownInTheApiUntilTheSwitchBeats) {
+  ApiFixture api({"--switch-dead-after-ms", "300"});
+  TestSwitch a(api.controller().southbound_port());
+  ASSERT_TRUE(a.Hello("host-a", "192.0.2.1"));
+  auto state = [&] { return api.Send("GET", "/v1/switches/host-a").Json().value("state", ""); };
+  EXPECT_EQ(state(), "STATE_UP");
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (state() != "STATE_DOWN" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(state(), "STATE_DOWN");
+  v1::SwitchMessage beat;
+  beat.mutable_heartbeat()->set_sequence(1);
+  ASSERT_TRUE(a.Write(beat));
+  ASSERT_TRUE(a.ReadUntil([](const auto& m) { return m.has_heartbeat(); }));
+  EXPECT_EQ(state(), "STATE_UP");
+}
+
+}  // namespace
+}  // namespace dove::api_test

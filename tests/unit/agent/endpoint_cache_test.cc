@@ -1,0 +1,296 @@
+#include "dswitch/agent/endpoint_cache.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace dove::dswitch::agent {
+namespace {
+
+using dove::v1::ControllerMessage;
+using dove::v1::Location;
+
+Location Loc(std::string id, uint32_t vni, std::string mac, std::vector<std::string> ips,
+             std::string tunnel_ip, uint32_t version) {
+  Location l;
+  l.set_endpoint_id(std::move(id));
+  l.set_vni(vni);
+  l.set_mac(std::move(mac));
+  for (auto& ip : ips) l.add_ips(std::move(ip));
+  l.set_tunnel_ip(std::move(tunnel_ip));
+  l.set_version(version);
+  return l;
+}
+
+ControllerMessage Update(int64_t revision, const Location& l) {
+  ControllerMessage m;
+  m.set_revision(revision);
+  *m.mutable_location_update()->mutable_location() = l;
+  return m;
+}
+
+ControllerMessage Welcome(int64_t revision, bool snapshot) {
+  ControllerMessage m;
+  m.set_revision(revision);
+  m.mutable_welcome()->set_snapshot(snapshot);
+  return m;
+}
+
+ControllerMessage SyncDone(int64_t revision) {
+  ControllerMessage m;
+  m.set_revision(revision);
+  m.mutable_sync_done();
+  return m;
+}
+
+ControllerMessage Invalidate(int64_t revision, std::string id, uint32_t vni, std::string mac) {
+  ControllerMessage m;
+  m.set_revision(revision);
+  m.mutable_invalidate()->set_endpoint_id(std::move(id));
+  m.mutable_invalidate()->set_vni(vni);
+  m.mutable_invalidate()->set_mac(std::move(mac));
+  return m;
+}
+
+ControllerMessage Config(int64_t revision, uint32_t vni, const std::vector<std::string>& flood,
+                         const std::vector<Location>& locals = {}) {
+  ControllerMessage m;
+  m.set_revision(revision);
+  auto* c = m.mutable_network_config();
+  c->mutable_network()->set_id("net-" + std::to_string(vni));
+  c->mutable_network()->set_vni(vni);
+  for (auto& ip : flood) c->add_flood_tunnel_ips(ip);
+  for (auto& l : locals) *c->add_local_endpoints() = l;
+  return m;
+}
+
+const char* kMac = "52:54:00:00:00:01";
+
+// Two LocationUpdates of one endpoint in a row: which one the cache keeps.
+struct OrderCase {
+  const char* name;
+  int64_t first_revision;
+  uint32_t first_version;
+  int64_t second_revision;
+  uint32_t second_version;
+  bool second_applies;
+};
+
+class LocationOrderTest : public testing::TestWithParam<OrderCase> {};
+
+TEST_P(LocationOrderTest, OlderNeverOverwritesNewer) {
+  const OrderCase& c = GetParam();
+  EndpointCache cache;
+  EXPECT_TRUE(cache.Apply(
+      Update(c.first_revision, Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.1", c.first_version))));
+  const bool applied = cache.Apply(Update(
+      c.second_revision, Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.2", c.second_version)));
+  EXPECT_EQ(applied, c.second_applies);
+  auto hit = cache.Lookup(100, kMac);
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->location.tunnel_ip(), c.second_applies ? "192.0.2.2" : "192.0.2.1");
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(cache.last_revision(), std::max(c.first_revision, c.second_revision));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, LocationOrderTest,
+    testing::Values(OrderCase{"NewerVersionNewerRevision", 10, 1, 11, 2, true},
+                    OrderCase{"SameVersionNewerRevision", 10, 1, 11, 1, true},
+                    OrderCase{"NewerVersionSameRevision", 10, 1, 10, 2, true},
+                    OrderCase{"ExactRepeat", 10, 1, 10, 1, false},
+                    OrderCase{"OlderVersionNewerRevision", 10, 3, 11, 2, false},
+                    OrderCase{"NewerVersionOlderRevision", 10, 1, 9, 2, false},
+                    OrderCase{"OlderBoth", 10, 3, 9, 2, false}),
+    [](const testing::TestParamInfo<OrderCase>& param_info) { return param_info.param.name; });
+
+TEST(EndpointCacheTest, LookupByMacIsCaseInsensitiveAndByIpPerVni) {
+  EndpointCache cache;
+  cache.Apply(
+      Update(5, Loc("ep1", 100, "52:54:00:AB:CD:EF", {"10.0.0.1", "2001:db8::1"}, "192.0.2.1", 1)));
+  EXPECT_TRUE(cache.Lookup(100, "52:54:00:ab:cd:ef").has_value());
+  EXPECT_TRUE(cache.Lookup(100, "52:54:00:AB:CD:EF").has_value());
+  EXPECT_FALSE(cache.Lookup(101, "52:54:00:ab:cd:ef").has_value());
+  EXPECT_EQ(cache.LookupIp(100, "2001:db8::1")->location.endpoint_id(), "ep1");
+  EXPECT_EQ(cache.LookupIp(100, "10.0.0.1")->revision, 5);
+  EXPECT_FALSE(cache.LookupIp(101, "10.0.0.1").has_value());
+  EXPECT_FALSE(cache.LookupIp(100, "10.0.0.2").has_value());
+}
+
+TEST(EndpointCacheTest, NewVersionReindexesChangedMacAndIps) {
+  EndpointCache cache;
+  cache.Apply(Update(1, Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.1", 1)));
+  cache.Apply(Update(2, Loc("ep1", 100, "52:54:00:00:00:02", {"10.0.0.9"}, "192.0.2.1", 2)));
+  EXPECT_FALSE(cache.Lookup(100, kMac).has_value());
+  EXPECT_FALSE(cache.LookupIp(100, "10.0.0.1").has_value());
+  EXPECT_TRUE(cache.Lookup(100, "52:54:00:00:00:02").has_value());
+  EXPECT_TRUE(cache.LookupIp(100, "10.0.0.9").has_value());
+  EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST(EndpointCacheTest, IpTakenOverByAnotherEndpointDropsTheStaleOne) {
+  EndpointCache cache;
+  cache.Apply(Update(1, Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.1", 1)));
+  cache.Apply(Update(2, Loc("ep2", 100, "52:54:00:00:00:02", {"10.0.0.1"}, "192.0.2.2", 1)));
+  EXPECT_EQ(cache.LookupIp(100, "10.0.0.1")->location.endpoint_id(), "ep2");
+  EXPECT_FALSE(cache.Lookup(100, kMac).has_value());
+  EXPECT_EQ(cache.size(), 1u);
+}
+
+struct InvalidateCase {
+  const char* name;
+  std::string id;
+  std::string mac;
+  std::vector<std::string> ips;
+  int64_t revision;
+  bool drops;
+};
+
+class InvalidateTest : public testing::TestWithParam<InvalidateCase> {};
+
+TEST_P(InvalidateTest, DropsUnlessEntryIsNewer) {
+  const InvalidateCase& c = GetParam();
+  EndpointCache cache;
+  cache.Apply(Update(10, Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.1", 1)));
+  ControllerMessage m = Invalidate(c.revision, c.id, 100, c.mac);
+  for (const auto& ip : c.ips) m.mutable_invalidate()->add_ips(ip);
+  EXPECT_EQ(cache.Apply(m), c.drops);
+  EXPECT_EQ(cache.Lookup(100, kMac).has_value(), !c.drops);
+  EXPECT_EQ(cache.LookupIp(100, "10.0.0.1").has_value(), !c.drops);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, InvalidateTest,
+    testing::Values(InvalidateCase{"ById", "ep1", "", {}, 11, true},
+                    InvalidateCase{"ByMacUppercase", "", "52:54:00:00:00:01", {}, 11, true},
+                    InvalidateCase{"ByIp", "", "", {"10.0.0.1"}, 11, true},
+                    InvalidateCase{"SameRevision", "ep1", "", {}, 10, true},
+                    InvalidateCase{"OlderRevision", "ep1", kMac, {"10.0.0.1"}, 9, false},
+                    InvalidateCase{"UnknownEndpoint", "ep9", "52:54:00:00:00:09", {}, 11, false}),
+    [](const testing::TestParamInfo<InvalidateCase>& param_info) { return param_info.param.name; });
+
+TEST(EndpointCacheTest, SnapshotWelcomeDropsEverything) {
+  EndpointCache cache;
+  cache.Apply(Config(1, 100, {"192.0.2.7"}));
+  cache.Apply(Update(2, Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.1", 1)));
+  ASSERT_EQ(cache.last_revision(), 2);
+  cache.Apply(Welcome(50, /*snapshot=*/true));
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_FALSE(cache.Network(100).has_value());
+  EXPECT_EQ(cache.last_revision(), 0);
+  EXPECT_TRUE(cache.syncing());
+}
+
+TEST(EndpointCacheTest, IncrementalWelcomeKeepsTheCache) {
+  EndpointCache cache;
+  cache.Apply(Update(2, Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.1", 1)));
+  cache.Apply(Welcome(50, /*snapshot=*/false));
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(cache.last_revision(), 2);
+}
+
+TEST(EndpointCacheTest, RevisionAdvancesOnlyAtSyncDoneDuringCatchUp) {
+  EndpointCache cache;
+  cache.Apply(Welcome(0, /*snapshot=*/true));
+  cache.Apply(Config(40, 100, {}));
+  cache.Apply(Update(40, Loc("ep1", 100, kMac, {}, "192.0.2.1", 1)));
+  EXPECT_EQ(cache.last_revision(), 0) << "a catch-up cut here must be asked for again";
+  EXPECT_TRUE(cache.Lookup(100, kMac).has_value()) << "but its content serves already";
+  cache.Apply(SyncDone(42));
+  EXPECT_FALSE(cache.syncing());
+  EXPECT_EQ(cache.last_revision(), 42);
+  cache.Apply(Update(43, Loc("ep1", 100, kMac, {}, "192.0.2.2", 2)));
+  EXPECT_EQ(cache.last_revision(), 43);
+}
+
+TEST(EndpointCacheTest, NetworkConfigFloodListAndRemoval) {
+  EndpointCache cache;
+  cache.Apply(Config(5, 100, {"192.0.2.1", "192.0.2.2"}));
+  auto net = cache.Network(100);
+  ASSERT_TRUE(net.has_value());
+  EXPECT_EQ(net->config->network().id(), "net-100");
+  EXPECT_EQ(net->flood_tunnel_ips, (std::vector<std::string>{"192.0.2.1", "192.0.2.2"}));
+
+  ControllerMessage flood;
+  flood.set_revision(6);
+  flood.mutable_flood_list()->set_vni(100);
+  flood.mutable_flood_list()->add_tunnel_ips("192.0.2.3");
+  EXPECT_TRUE(cache.Apply(flood));
+  net = cache.Network(100);
+  EXPECT_EQ(net->flood_tunnel_ips, std::vector<std::string>{"192.0.2.3"});
+  EXPECT_EQ(net->config->flood_tunnel_ips_size(), 1);
+
+  // An older config does not overwrite the newer flood list.
+  EXPECT_FALSE(cache.Apply(Config(4, 100, {"192.0.2.9"})));
+  EXPECT_EQ(cache.Network(100)->flood_tunnel_ips, std::vector<std::string>{"192.0.2.3"});
+
+  // A FloodList alone makes a network entry without config.
+  flood.mutable_flood_list()->set_vni(200);
+  cache.Apply(flood);
+  EXPECT_FALSE(cache.Network(200)->config.has_value());
+
+  cache.Apply(Update(7, Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.1", 1)));
+  cache.Apply(Update(7, Loc("ep2", 200, kMac, {"10.0.0.1"}, "192.0.2.1", 1)));
+  ControllerMessage removed;
+  removed.set_revision(8);
+  removed.mutable_network_removed()->set_vni(100);
+  EXPECT_TRUE(cache.Apply(removed));
+  EXPECT_FALSE(cache.Network(100).has_value());
+  EXPECT_FALSE(cache.Lookup(100, kMac).has_value());
+  EXPECT_TRUE(cache.Lookup(200, kMac).has_value()) << "other VNIs untouched";
+  EXPECT_EQ(cache.last_revision(), 8);
+}
+
+TEST(EndpointCacheTest, EndpointMovedLeavesLocalListAndCachesNewLocation) {
+  EndpointCache cache;
+  Location local = Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.100", 1);
+  cache.Apply(Config(5, 100, {}, {local}));
+  ASSERT_EQ(cache.Network(100)->config->local_endpoints_size(), 1);
+  ControllerMessage moved;
+  moved.set_revision(6);
+  *moved.mutable_endpoint_moved()->mutable_location() =
+      Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.5", 2);
+  EXPECT_TRUE(cache.Apply(moved));
+  EXPECT_EQ(cache.Network(100)->config->local_endpoints_size(), 0);
+  EXPECT_EQ(cache.Lookup(100, kMac)->location.tunnel_ip(), "192.0.2.5");
+}
+
+TEST(EndpointCacheTest, ResolveReplyFoundIsCachedOthersAreNot) {
+  EndpointCache cache;
+  ControllerMessage reply;
+  reply.set_revision(3);
+  reply.mutable_resolve_reply()->set_query_id(1);
+  reply.mutable_resolve_reply()->set_status(dove::v1::ResolveReply::STATUS_NOT_FOUND);
+  EXPECT_FALSE(cache.Apply(reply));
+  reply.mutable_resolve_reply()->set_status(dove::v1::ResolveReply::STATUS_FOUND);
+  *reply.mutable_resolve_reply()->mutable_location() = Loc("ep1", 100, kMac, {}, "192.0.2.1", 1);
+  EXPECT_TRUE(cache.Apply(reply));
+  EXPECT_EQ(cache.Lookup(100, kMac)->revision, 3);
+}
+
+TEST(EndpointCacheTest, EndpointWithoutIdIsKeyedByVniAndMac) {
+  EndpointCache cache;
+  cache.Apply(Update(1, Loc("", 100, "52:54:00:00:00:AA", {}, "192.0.2.1", 1)));
+  cache.Apply(Update(2, Loc("", 100, "52:54:00:00:00:aa", {}, "192.0.2.2", 2)));
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(cache.Lookup(100, "52:54:00:00:00:aa")->location.tunnel_ip(), "192.0.2.2");
+}
+
+TEST(EndpointCacheTest, DumpIsSorted) {
+  EndpointCache cache;
+  cache.Apply(Update(1, Loc("b", 200, "52:54:00:00:00:01", {}, "192.0.2.1", 1)));
+  cache.Apply(Update(2, Loc("a", 100, "52:54:00:00:00:02", {}, "192.0.2.1", 1)));
+  cache.Apply(Config(3, 300, {}));
+  cache.Apply(Config(3, 100, {}));
+  CacheDump dump = cache.Dump();
+  EXPECT_EQ(dump.last_revision, 3);
+  ASSERT_EQ(dump.endpoints.size(), 2u);
+  EXPECT_EQ(dump.endpoints[0].location.endpoint_id(), "a");
+  EXPECT_EQ(dump.endpoints[1].location.endpoint_id(), "b");
+  ASSERT_EQ(dump.networks.size(), 2u);
+  EXPECT_EQ(dump.networks[0].vni, 100u);
+}
+
+}  // namespace
+}  // namespace dove::dswitch::agent

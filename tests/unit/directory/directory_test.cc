@@ -1,0 +1,419 @@
+// Directory: hello/welcome, the refusals, resolve (MAC, IP, policy), cache tracking, the
+// migration fan-out, store events, liveness. A real Registry over a MemoryStore.
+#include "directory/directory.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/memory_store.h"
+
+namespace dove::directory {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kAlreadyExists = 6;
+constexpr int kFailedPrecondition = 9;
+
+v1::SwitchMessage Hello(const std::string& name, const std::string& tunnel_ip) {
+  v1::SwitchMessage message;
+  message.mutable_hello()->set_switch_name(name);
+  message.mutable_hello()->set_tunnel_ip(tunnel_ip);
+  message.mutable_hello()->set_software_version("test");
+  return message;
+}
+
+v1::SwitchMessage Attach(const std::string& endpoint, const std::string& port,
+                         uint32_t version = 0) {
+  v1::SwitchMessage message;
+  message.mutable_attach()->set_endpoint_id(endpoint);
+  message.mutable_attach()->set_port_name(port);
+  message.mutable_attach()->set_version(version);
+  return message;
+}
+
+v1::SwitchMessage ResolveMac(uint64_t query, uint32_t vni, const std::string& mac) {
+  v1::SwitchMessage message;
+  message.mutable_resolve_mac()->set_query_id(query);
+  message.mutable_resolve_mac()->set_vni(vni);
+  message.mutable_resolve_mac()->set_mac(mac);
+  return message;
+}
+
+v1::SwitchMessage ResolveIp(uint64_t query, uint32_t vni, const std::string& ip) {
+  v1::SwitchMessage message;
+  message.mutable_resolve_ip()->set_query_id(query);
+  message.mutable_resolve_ip()->set_vni(vni);
+  message.mutable_resolve_ip()->set_ip(ip);
+  return message;
+}
+
+// The messages of `out` for `session`.
+std::vector<v1::ControllerMessage> For(const Output& out, SessionId session) {
+  std::vector<v1::ControllerMessage> messages;
+  for (const auto& each : out.messages) {
+    if (each.session == session) messages.push_back(each.message);
+  }
+  return messages;
+}
+
+class DirectoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = controller::Registry::Open(&store_);
+    ASSERT_TRUE(opened);
+    registry_ = std::move(*opened);
+    v1::Domain domain;
+    domain.set_id("d1");
+    domain.set_name("acme");
+    ASSERT_TRUE(registry_->Create(domain));
+    for (auto [id, name, vni, cidr] : {std::tuple{"web", "web", 100u, "10.0.0.0/24"},
+                                       std::tuple{"db", "db", 200u, "10.1.0.0/24"}}) {
+      v1::Network network;
+      network.set_id(id);
+      network.set_domain_id("d1");
+      network.set_name(name);
+      network.set_vni(vni);
+      ASSERT_TRUE(registry_->Create(network));
+      v1::Subnet subnet;
+      subnet.set_id(std::string(id) + "-v4");
+      subnet.set_network_id(id);
+      subnet.set_cidr(cidr);
+      ASSERT_TRUE(registry_->Create(subnet));
+    }
+    AddEndpoint("vm1", "web", "52:54:00:00:00:01", "10.0.0.11");
+    AddEndpoint("vm2", "web", "52:54:00:00:00:02", "10.0.0.12");
+    AddEndpoint("db1", "db", "52:54:00:00:01:01", "10.1.0.11");
+    directory_ = std::make_unique<Directory>(registry_.get(), DirectoryOptions{});
+  }
+
+  void AddEndpoint(const std::string& id, const std::string& network, const std::string& mac,
+                   const std::string& ip) {
+    v1::Endpoint endpoint;
+    endpoint.set_id(id);
+    endpoint.set_network_id(network);
+    endpoint.set_mac(mac);
+    endpoint.add_ips(ip);
+    ASSERT_TRUE(registry_->Create(endpoint));
+  }
+
+  Output Send(SessionId session, const v1::SwitchMessage& message) {
+    return directory_->OnMessage(session, message, now_);
+  }
+
+  // Hello from switch `name` on session `session`; expects a welcome.
+  void Connect(SessionId session, const std::string& name, const std::string& tunnel_ip) {
+    auto out = Send(session, Hello(name, tunnel_ip));
+    ASSERT_TRUE(out.closes.empty()) << out.closes[0].message;
+    auto mine = For(out, session);
+    ASSERT_FALSE(mine.empty());
+    EXPECT_TRUE(mine.front().has_welcome());
+    EXPECT_TRUE(mine.back().has_sync_done());
+  }
+
+  v1::ResolveReply Resolved(const Output& out, SessionId session) {
+    auto mine = For(out, session);
+    EXPECT_EQ(mine.size(), 1u);
+    return mine.empty() ? v1::ResolveReply{} : mine[0].resolve_reply();
+  }
+
+  store::MemoryStore store_;
+  std::unique_ptr<controller::Registry> registry_;
+  std::unique_ptr<Directory> directory_;
+  Clock::time_point now_ = Clock::now();
+};
+
+TEST_F(DirectoryTest, HelloRegistersTheSwitchAndWelcomes) {
+  auto out = Send(1, Hello("host-a", "192.0.2.1"));
+  ASSERT_TRUE(out.closes.empty());
+  auto mine = For(out, 1);
+  ASSERT_EQ(mine.size(), 2u);  // no endpoint on it yet: welcome, sync done
+  EXPECT_EQ(mine[0].welcome().controller_id(), "dove-controller");
+  EXPECT_FALSE(mine[0].welcome().switch_id().empty());
+  EXPECT_EQ(mine[0].revision(), registry_->Revision());
+  auto record = registry_->Get<v1::Switch>("host-a");
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->tunnel_ip(), "192.0.2.1");
+  EXPECT_EQ(record->state(), v1::Switch::STATE_UP);
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+}
+
+TEST_F(DirectoryTest, WelcomeCarriesTheConfigOfNetworksWithLocalEndpoints) {
+  Connect(1, "host-a", "192.0.2.1");
+  ASSERT_TRUE(Send(1, Attach("vm1", "tap1")).closes.empty());
+  directory_->OnDisconnect(1);
+  auto out = Send(2, Hello("host-a", "192.0.2.1"));
+  auto mine = For(out, 2);
+  ASSERT_EQ(mine.size(), 3u);
+  ASSERT_TRUE(mine[1].has_network_config());
+  EXPECT_EQ(mine[1].network_config().network().vni(), 100u);
+  EXPECT_EQ(mine[1].network_config().subnets_size(), 1);
+  ASSERT_EQ(mine[1].network_config().local_endpoints_size(), 1);
+  EXPECT_EQ(mine[1].network_config().local_endpoints(0).endpoint_id(), "vm1");
+}
+
+TEST_F(DirectoryTest, AnythingBeforeHelloClosesTheStream) {
+  auto out = Send(1, ResolveMac(7, 100, "52:54:00:00:00:01"));
+  EXPECT_TRUE(out.messages.empty());
+  ASSERT_EQ(out.closes.size(), 1u);
+  EXPECT_EQ(out.closes[0].code, kFailedPrecondition);
+}
+
+TEST_F(DirectoryTest, SecondHelloClosesTheStream) {
+  Connect(1, "host-a", "192.0.2.1");
+  auto out = Send(1, Hello("host-a", "192.0.2.1"));
+  ASSERT_EQ(out.closes.size(), 1u);
+  EXPECT_EQ(out.closes[0].code, kFailedPrecondition);
+}
+
+TEST_F(DirectoryTest, TunnelIpOfAnotherLiveSwitchIsRefused) {
+  Connect(1, "host-a", "192.0.2.1");
+  auto out = Send(2, Hello("host-b", "192.0.2.1"));
+  ASSERT_EQ(out.closes.size(), 1u);
+  EXPECT_EQ(out.closes[0].code, kAlreadyExists);
+  auto mine = For(out, 2);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].error().code(), "conflict");
+  EXPECT_TRUE(directory_->IsLive("host-a"));  // the other one is undisturbed
+  EXPECT_FALSE(directory_->IsLive("host-b"));
+}
+
+TEST_F(DirectoryTest, ResolveMacFindsTheEndpointAndRecordsTheCache) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(2, "host-b", "192.0.2.2");
+  Send(1, Attach("vm1", "tap1"));
+  auto reply = Resolved(Send(2, ResolveMac(7, 100, "52:54:00:00:00:01")), 2);
+  EXPECT_EQ(reply.query_id(), 7u);
+  ASSERT_EQ(reply.status(), v1::ResolveReply::STATUS_FOUND);
+  EXPECT_EQ(reply.location().endpoint_id(), "vm1");
+  EXPECT_EQ(reply.location().switch_name(), "host-a");
+  EXPECT_EQ(reply.location().tunnel_ip(), "192.0.2.1");
+  EXPECT_EQ(reply.location().vni(), 100u);
+  EXPECT_EQ(directory_->CachersOf("vm1"), (std::set<SessionId>{2}));
+}
+
+TEST_F(DirectoryTest, ResolveOfAnUnknownMacIsNotFound) {
+  Connect(1, "host-a", "192.0.2.1");
+  auto reply = Resolved(Send(1, ResolveMac(8, 100, "52:54:00:99:99:99")), 1);
+  EXPECT_EQ(reply.status(), v1::ResolveReply::STATUS_NOT_FOUND);
+  EXPECT_FALSE(reply.reason().empty());
+  EXPECT_TRUE(directory_->CachersOf("vm1").empty());
+}
+
+TEST_F(DirectoryTest, ResolveInAnUnknownNetworkIsRefused) {
+  Connect(1, "host-a", "192.0.2.1");
+  for (const auto& message :
+       {ResolveMac(9, 999, "52:54:00:00:00:01"), ResolveIp(9, 999, "10.0.0.11")}) {
+    auto mine = For(Send(1, message), 1);
+    ASSERT_EQ(mine.size(), 1u);
+    EXPECT_EQ(mine[0].error().code(), "not_found");
+    EXPECT_EQ(mine[0].error().query_id(), 9u);
+  }
+}
+
+TEST_F(DirectoryTest, ResolveIpAppliesPolicyBetweenNetworks) {
+  Connect(1, "host-a", "192.0.2.1");
+  auto same = Resolved(Send(1, ResolveIp(1, 100, "10.0.0.12")), 1);
+  EXPECT_EQ(same.status(), v1::ResolveReply::STATUS_FOUND);
+  EXPECT_EQ(same.location().endpoint_id(), "vm2");
+
+  auto denied = Resolved(Send(1, ResolveIp(2, 100, "10.1.0.11")), 1);
+  EXPECT_EQ(denied.status(), v1::ResolveReply::STATUS_DENIED);
+  EXPECT_NE(denied.reason().find("policy"), std::string::npos);
+  EXPECT_TRUE(directory_->CachersOf("db1").empty());
+
+  v1::Policy allow;
+  allow.set_id("p1");
+  allow.set_domain_id("d1");
+  allow.set_source_network_id("web");
+  allow.set_destination_network_id("db");
+  allow.set_action(v1::Policy::ACTION_ALLOW);
+  ASSERT_TRUE(registry_->Create(allow));
+  auto allowed = Resolved(Send(1, ResolveIp(3, 100, "10.1.0.11")), 1);
+  EXPECT_EQ(allowed.status(), v1::ResolveReply::STATUS_FOUND);
+  EXPECT_EQ(allowed.location().vni(), 200u);
+}
+
+TEST_F(DirectoryTest, AttachUnderAStaleVersionIsRefused) {
+  Connect(1, "host-a", "192.0.2.1");
+  auto current = registry_->Get<v1::Endpoint>("vm1");
+  ASSERT_TRUE(current);
+  ASSERT_TRUE(Send(1, Attach("vm1", "tap1", current->version())).closes.empty());
+  auto mine = For(Send(1, Attach("vm1", "tap1", current->version())), 1);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].error().code(), "conflict");
+  EXPECT_EQ(mine[0].error().endpoint_id(), "vm1");
+  EXPECT_NE(mine[0].error().message().find("stale version"), std::string::npos);
+}
+
+TEST_F(DirectoryTest, AttachOfAnUnknownEndpointIsRefused) {
+  Connect(1, "host-a", "192.0.2.1");
+  auto mine = For(Send(1, Attach("nope", "tap1")), 1);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].error().code(), "not_found");
+}
+
+TEST_F(DirectoryTest, AttachSendsConfigAndAcknowledgesWithTheNewVersion) {
+  Connect(1, "host-a", "192.0.2.1");
+  auto mine = For(Send(1, Attach("vm1", "tap1")), 1);
+  ASSERT_GE(mine.size(), 2u);
+  EXPECT_TRUE(mine[0].has_network_config());
+  const auto& ack = mine[1].location_update().location();
+  EXPECT_EQ(ack.endpoint_id(), "vm1");
+  EXPECT_EQ(ack.switch_name(), "host-a");
+  auto stored = registry_->Get<v1::Endpoint>("vm1");
+  EXPECT_EQ(ack.version(), stored->version());
+  EXPECT_EQ(stored->port_name(), "tap1");
+}
+
+TEST_F(DirectoryTest, MigrationTellsCachersAndTheSwitchItLeft) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(2, "host-b", "192.0.2.2");
+  Connect(3, "host-c", "192.0.2.3");
+  Connect(4, "host-d", "192.0.2.4");
+  Send(1, Attach("vm1", "tap1"));
+  const int64_t before = registry_->Revision();
+  ASSERT_EQ(Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2).status(),
+            v1::ResolveReply::STATUS_FOUND);
+  ASSERT_EQ(Resolved(Send(3, ResolveIp(1, 100, "10.0.0.11")), 3).status(),
+            v1::ResolveReply::STATUS_FOUND);
+
+  auto out = Send(4, Attach("vm1", "tap9"));
+  ASSERT_TRUE(out.closes.empty());
+  for (SessionId cacher : {2u, 3u}) {
+    auto mine = For(out, cacher);
+    ASSERT_EQ(mine.size(), 1u) << cacher;
+    ASSERT_TRUE(mine[0].has_location_update());
+    EXPECT_EQ(mine[0].location_update().location().switch_name(), "host-d");
+    EXPECT_EQ(mine[0].location_update().location().tunnel_ip(), "192.0.2.4");
+    EXPECT_GT(mine[0].revision(), before);
+  }
+  bool moved = false;
+  for (const auto& message : For(out, 1)) {
+    if (!message.has_endpoint_moved()) continue;
+    moved = true;
+    EXPECT_EQ(message.endpoint_moved().location().switch_name(), "host-d");
+    EXPECT_GT(message.revision(), before);
+  }
+  EXPECT_TRUE(moved);
+  // D holds it now: its own acknowledgement, no EndpointMoved.
+  for (const auto& message : For(out, 4)) EXPECT_FALSE(message.has_endpoint_moved());
+
+  // The store event of the same change is not reported twice; a later move is, with a
+  // higher revision.
+  auto events = store_.Changes("/dove/v1/endpoints/", before + 1);
+  ASSERT_TRUE(events);
+  EXPECT_TRUE(directory_->OnStoreEvents(*events).messages.empty());
+  const int64_t first_move = For(out, 2)[0].revision();
+  auto back = Send(1, Attach("vm1", "tap1"));
+  auto again = For(back, 2);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_GT(again[0].revision(), first_move);
+}
+
+TEST_F(DirectoryTest, StoreChangesReachCachersOnly) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(2, "host-b", "192.0.2.2");
+  Connect(3, "host-c", "192.0.2.3");
+  Send(1, Attach("vm1", "tap1"));
+  Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2);
+  const int64_t from = registry_->Revision() + 1;
+
+  auto changed = registry_->Get<v1::Endpoint>("vm1");
+  changed->clear_ips();
+  changed->add_ips("10.0.0.50");
+  changed->set_version(0);
+  ASSERT_TRUE(registry_->Replace("vm1", *changed));
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("vm1", false));
+  auto events = store_.Changes("/dove/v1/", from);
+  ASSERT_TRUE(events);
+  auto out = directory_->OnStoreEvents(*events);
+  auto cacher = For(out, 2);
+  ASSERT_EQ(cacher.size(), 2u);
+  EXPECT_EQ(cacher[0].location_update().location().ips(0), "10.0.0.50");
+  EXPECT_EQ(cacher[1].invalidate().endpoint_id(), "vm1");
+  EXPECT_EQ(cacher[1].invalidate().vni(), 100u);
+  EXPECT_LT(cacher[0].revision(), cacher[1].revision());
+  EXPECT_TRUE(For(out, 3).empty());
+  EXPECT_TRUE(directory_->CachersOf("vm1").empty());
+}
+
+TEST_F(DirectoryTest, FloodListsFollowPlacement) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(2, "host-b", "192.0.2.2");
+  Send(1, Attach("vm1", "tap1"));
+  auto out = Send(2, Attach("vm2", "tap2"));
+  bool a_told = false;
+  for (const auto& message : For(out, 1)) {
+    if (!message.has_flood_list()) continue;
+    a_told = true;
+    EXPECT_EQ(message.flood_list().vni(), 100u);
+    ASSERT_EQ(message.flood_list().tunnel_ips_size(), 1);
+    EXPECT_EQ(message.flood_list().tunnel_ips(0), "192.0.2.2");
+  }
+  EXPECT_TRUE(a_told);
+  // B's config (first endpoint of the network on it) lists A.
+  auto mine = For(out, 2);
+  ASSERT_TRUE(mine[0].has_network_config());
+  ASSERT_EQ(mine[0].network_config().flood_tunnel_ips_size(), 1);
+  EXPECT_EQ(mine[0].network_config().flood_tunnel_ips(0), "192.0.2.1");
+}
+
+TEST_F(DirectoryTest, DetachNeedsTheEndpointOnThisSwitch) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(2, "host-b", "192.0.2.2");
+  Send(1, Attach("vm1", "tap1"));
+  v1::SwitchMessage detach;
+  detach.mutable_detach()->set_endpoint_id("vm1");
+  auto refused = For(Send(2, detach), 2);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].error().code(), "not_found");
+  auto done = For(Send(1, detach), 1);
+  ASSERT_FALSE(done.empty());
+  EXPECT_TRUE(done[0].location_update().location().switch_name().empty());
+  EXPECT_TRUE(registry_->Get<v1::Endpoint>("vm1")->switch_name().empty());
+}
+
+TEST_F(DirectoryTest, MissedHeartbeatsMarkTheSwitchDownAndAHeartbeatBringsItBack) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(2, "host-b", "192.0.2.2");
+  Send(1, Attach("vm1", "tap1"));
+  Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2);
+  v1::SwitchMessage b_beat;
+  b_beat.mutable_heartbeat()->set_sequence(1);
+  directory_->OnMessage(2, b_beat, now_ + 3s);
+  EXPECT_TRUE(directory_->OnTick(now_ + 2s).messages.empty());
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+  auto down = For(directory_->OnTick(now_ + 4s), 2);
+  EXPECT_FALSE(directory_->IsLive("host-a"));
+  EXPECT_TRUE(directory_->IsLive("host-b"));
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_TRUE(down[0].location_update().location().switch_down());
+  EXPECT_EQ(down[0].location_update().location().switch_name(), "host-a");  // it stays
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_DOWN);
+  v1::SwitchMessage beat;
+  beat.mutable_heartbeat()->set_sequence(5);
+  now_ += 5s;
+  auto up = Send(1, beat);
+  auto mine = For(up, 1);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].heartbeat().sequence(), 5u);
+  ASSERT_EQ(For(up, 2).size(), 1u);
+  EXPECT_FALSE(For(up, 2)[0].location_update().location().switch_down());
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
+}
+
+TEST_F(DirectoryTest, DisconnectForgetsTheCaches) {
+  Connect(1, "host-a", "192.0.2.1");
+  Resolved(Send(1, ResolveMac(1, 100, "52:54:00:00:00:01")), 1);
+  directory_->OnDisconnect(1);
+  EXPECT_TRUE(directory_->CachersOf("vm1").empty());
+  EXPECT_FALSE(directory_->IsLive("host-a"));
+}
+
+}  // namespace
+}  // namespace dove::directory
