@@ -90,6 +90,7 @@ int RunController(const ControllerConfig& config) {
       return 1;
     }
     southbound = std::move(*started);
+    api.SetExtraMetrics([side = southbound.get()] { return side->MetricsText(); });
   }
 
   std::atomic<bool> serving_done{false};
@@ -127,6 +128,7 @@ int RunController(const ControllerConfig& config) {
   const bool served = server.listen_after_bind();
   serving_done = true;
   signal_waiter.join();
+  api.SetExtraMetrics(nullptr);
   southbound.reset();
   registry->reset();
   (*store)->Close();

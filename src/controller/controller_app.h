@@ -36,6 +36,8 @@ class SideService {
  public:
   virtual ~SideService() = default;
   virtual std::string address() const = 0;  // HOST:PORT it serves on (actual port)
+  // Lines appended to the REST API's /metrics page (Prometheus text format); thread-safe.
+  virtual std::string MetricsText() const { return {}; }
 };
 using SideServiceFactory =
     std::function<Expected<std::unique_ptr<SideService>, std::string>(Registry*, store::Store*)>;

@@ -1,5 +1,6 @@
 // dove-controller: flag parsing and wiring only; the work is in controller_app.cc.
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -32,6 +33,7 @@ int Main(int argc, char** argv) {
   std::string southbound = "127.0.0.1:8741";
   int dead_after_ms = 3000;
   int heartbeat_ms = 1000;
+  int64_t history_revisions = 100000;
   app.add_option("--data-dir", data_dir,
                  "Directory of the controller's store (created if missing; locked while the "
                  "controller runs)")
@@ -54,6 +56,11 @@ int Main(int argc, char** argv) {
                  "A switch missing heartbeats this long is marked DOWN")
       ->capture_default_str()
       ->check(CLI::Range(10, 3600000));
+  app.add_option("--history-revisions", history_revisions,
+                 "Store revisions of history kept for reconnecting switches (older history is "
+                 "compacted; a switch further behind gets a full snapshot); 0 keeps everything")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -93,6 +100,7 @@ int Main(int argc, char** argv) {
   dove::directory::SouthboundOptions options;
   options.directory.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
   options.directory.dead_after = std::chrono::milliseconds(dead_after_ms);
+  options.history_revisions = history_revisions;
   auto start_southbound = [host = southbound_address->host, port = southbound_address->port,
                            options](controller::Registry* registry, dove::store::Store* store)
       -> dove::Expected<std::unique_ptr<controller::SideService>, std::string> {

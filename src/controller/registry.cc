@@ -11,6 +11,7 @@
 #include "controller/registry_index.h"
 #include "controller/store_keys.h"
 #include "model/ipam.h"
+#include "model/policy.h"
 #include "model/validation.h"
 #include "net/ip_prefix.h"
 
@@ -708,6 +709,47 @@ ModelResult<DeleteResult> Registry::Delete(std::string_view ref, bool force) {
   EraseAll<v1::Switch>(&index, plan.switches);
   state_->revision = *revision;
   return DeleteResult{.objects_deleted = plan.size(), .revision = *revision};
+}
+
+ModelResult<v1::Network> Registry::FindNetworkByVni(uint32_t vni) const {
+  std::shared_lock lock(state_->mutex);
+  const auto* network = state_->index->FindNetworkByVni(vni);
+  if (network == nullptr) return Fail("not_found", "No network has VNI " + std::to_string(vni) + ".");
+  return *network;
+}
+
+ModelResult<v1::Endpoint> Registry::FindEndpointByMac(std::string_view network_id,
+                                                      std::string_view mac) const {
+  auto parsed = net::MacAddress::Parse(mac);
+  if (!parsed) return Fail("invalid_value", "mac " + Quote(mac) + " is not a MAC address.");
+  std::shared_lock lock(state_->mutex);
+  const auto* endpoint = state_->index->FindEndpointByMac(network_id, *parsed);
+  if (endpoint == nullptr) {
+    return Fail("not_found", "No endpoint with MAC " + parsed->ToString() + " in network " +
+                                 Quote(network_id) + ".");
+  }
+  return *endpoint;
+}
+
+ModelResult<v1::Endpoint> Registry::FindEndpointByIp(std::string_view domain_id,
+                                                     std::string_view ip) const {
+  auto parsed = net::IpAddress::Parse(ip);
+  if (!parsed) return Fail("invalid_value", "ip " + Quote(ip) + " is not an IP address.");
+  std::shared_lock lock(state_->mutex);
+  const auto* endpoint = state_->index->FindEndpointByIp(domain_id, *parsed);
+  if (endpoint == nullptr) {
+    return Fail("not_found", "No endpoint holds " + parsed->ToString() + " in domain " +
+                                 Quote(domain_id) + ".");
+  }
+  return *endpoint;
+}
+
+bool Registry::Allowed(std::string_view source_network_id,
+                       std::string_view destination_network_id, uint32_t protocol,
+                       uint32_t port) const {
+  std::shared_lock lock(state_->mutex);
+  return model::Allowed(*state_->index, source_network_id, destination_network_id,
+                        static_cast<uint8_t>(protocol), static_cast<uint16_t>(port));
 }
 
 ObjectCounts Registry::Counts() const {

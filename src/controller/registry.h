@@ -119,6 +119,16 @@ class Registry {
   template <typename T>
   ModelResult<DeleteResult> Delete(std::string_view ref, bool force);
 
+  // Point lookups for the southbound's hot path: hash-indexed, O(1), copies under the read
+  // lock. not_found when nothing matches. `mac` and `ip` are parsed first (invalid_value).
+  ModelResult<v1::Network> FindNetworkByVni(uint32_t vni) const;
+  ModelResult<v1::Endpoint> FindEndpointByMac(std::string_view network_id,
+                                              std::string_view mac) const;
+  ModelResult<v1::Endpoint> FindEndpointByIp(std::string_view domain_id, std::string_view ip) const;
+  // model::Allowed between two networks (ids) for `protocol` and `port` (0: any).
+  bool Allowed(std::string_view source_network_id, std::string_view destination_network_id,
+               uint32_t protocol, uint32_t port) const;
+
   ObjectCounts Counts() const;
   // The store revision the index reflects (that of the last acknowledged change).
   int64_t Revision() const;

@@ -418,8 +418,9 @@ void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
   if (route.pattern == "/metrics") {
     if (!CheckQuery(call, {})) return;
     call.response.status = 200;
-    call.response.set_content(metrics_.Render(registry_->Counts(), registry_->Revision()),
-                              "text/plain; version=0.0.4; charset=utf-8");
+    std::string page = metrics_.Render(registry_->Counts(), registry_->Revision());
+    if (extra_metrics_) page += extra_metrics_();
+    call.response.set_content(page, "text/plain; version=0.0.4; charset=utf-8");
     return;
   }
   // "/v1/<collection>" or "/v1/<collection>/{ref}"

@@ -25,6 +25,7 @@
 
 #include <httplib.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,9 @@ class RestApi {
   void Install(httplib::Server* server);
 
   HttpMetrics& metrics() { return metrics_; }
+  // Text appended to /metrics (the southbound's gauges); set before serving, cleared (nullptr)
+  // after the server stopped.
+  void SetExtraMetrics(std::function<std::string()> extra) { extra_metrics_ = std::move(extra); }
 
  private:
   void Handle(const ApiRoute& route, const httplib::Request& request, httplib::Response& response);
@@ -78,6 +82,7 @@ class RestApi {
   Registry* registry_;
   std::string token_;
   HttpMetrics metrics_;
+  std::function<std::string()> extra_metrics_;
 };
 
 }  // namespace dove::controller

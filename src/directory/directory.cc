@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <functional>
 #include <utility>
 
-#include "model/model_view.h"
-#include "model/policy.h"
+#include "controller/store_keys.h"
+#include "directory/message_check.h"
 #include "net/ip_address.h"
+#include "net/mac_address.h"
 
 namespace dove::directory {
 namespace {
@@ -17,16 +20,14 @@ constexpr int kAlreadyExists = 6;
 constexpr int kFailedPrecondition = 9;
 constexpr int kAborted = 10;
 
-constexpr std::string_view kEndpointKeys = "/dove/v1/endpoints/";
-
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 std::string CanonicalIp(const std::string& text) {
   auto ip = net::IpAddress::Parse(text);
-  return ip ? ip->ToString() : Lower(text);
+  return ip ? ip->ToString() : text;
+}
+
+std::string CanonicalMac(const std::string& text) {
+  auto mac = net::MacAddress::Parse(text);
+  return mac ? mac->ToString() : text;
 }
 
 v1::ControllerMessage At(int64_t revision) {
@@ -35,12 +36,67 @@ v1::ControllerMessage At(int64_t revision) {
   return message;
 }
 
+bool IsHex(const std::string& text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+}
+
+// The kind ("endpoints", ...) and id of a registry key; nullopt for any other key.
+struct KeyParts {
+  std::string kind;
+  std::string id;
+};
+std::optional<KeyParts> SplitKey(const std::string& key) {
+  auto parsed = controller::ParseKey(key);
+  if (!parsed) return std::nullopt;
+  return KeyParts{std::string(parsed->kind), std::string(parsed->id)};
+}
+
 }  // namespace
 
-Directory::Directory(controller::Registry* registry, DirectoryOptions options)
-    : registry_(registry), options_(std::move(options)) {
+std::string RouterMacOf(const std::string& domain_id) {
+  std::string hex;
+  if (domain_id.size() == 12 && IsHex(domain_id)) {
+    hex = domain_id.substr(2);
+  } else {
+    char buffer[17];
+    std::snprintf(buffer, sizeof buffer, "%016zx", std::hash<std::string>{}(domain_id));
+    hex = std::string(buffer).substr(6);
+  }
+  std::string mac = "02";
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    mac += ':';
+    mac += static_cast<char>(std::tolower(static_cast<unsigned char>(hex[i])));
+    mac += static_cast<char>(std::tolower(static_cast<unsigned char>(hex[i + 1])));
+  }
+  return mac;
+}
+
+Directory::Directory(controller::Registry* registry, store::Store* store, DirectoryOptions options)
+    : registry_(registry), store_(store), options_(std::move(options)) {
+  if (auto networks = registry_->List<v1::Network>({}); networks) {
+    for (const auto& network : *networks) {
+      networks_[network.id()] = {network.vni(), network.domain_id()};
+    }
+  }
+  if (auto subnets = registry_->List<v1::Subnet>({}); subnets) {
+    for (const auto& subnet : *subnets) subnet_networks_[subnet.id()] = subnet.network_id();
+  }
+  if (auto policies = registry_->List<v1::Policy>({}); policies) {
+    for (const auto& policy : *policies) policy_domains_[policy.id()] = policy.domain_id();
+  }
+  if (auto switches = registry_->List<v1::Switch>({}); switches) {
+    for (const auto& record : *switches) {
+      switches_[record.id()] = {record.name(), CanonicalIp(record.tunnel_ip()),
+                                record.state() == v1::Switch::STATE_DOWN};
+      switch_ids_[record.name()] = record.id();
+    }
+  }
   if (auto endpoints = registry_->List<v1::Endpoint>({}); endpoints) {
-    for (auto& endpoint : *endpoints) known_[endpoint.id()] = std::move(endpoint);
+    for (const auto& endpoint : *endpoints) {
+      SetKnown(endpoint.id(),
+               Known{endpoint.version(), endpoint.network_id(), endpoint.switch_name()});
+    }
   }
 }
 
@@ -56,10 +112,9 @@ std::set<SessionId> Directory::CachersOf(const std::string& endpoint_id) const {
 
 std::optional<SessionId> Directory::SessionOf(const std::string& switch_name) const {
   if (switch_name.empty()) return std::nullopt;
-  for (const auto& [id, session] : sessions_) {
-    if (session.switch_name == switch_name) return id;
-  }
-  return std::nullopt;
+  auto it = by_name_.find(switch_name);
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second;
 }
 
 v1::ControllerMessage Directory::Refuse(int64_t revision, std::string code, std::string message,
@@ -74,72 +129,125 @@ v1::ControllerMessage Directory::Refuse(int64_t revision, std::string code, std:
 }
 
 Output Directory::OnMessage(SessionId id, const v1::SwitchMessage& message, Clock::time_point now) {
-  Session& session = sessions_[id];
-  const bool greeted = !session.switch_name.empty();
-  if (message.has_hello()) {
-    if (greeted) {
-      return {.messages = {},
-              .closes = {{id, kFailedPrecondition, "a second hello on the same stream"}}};
-    }
-    return OnHello(id, session, message.hello(), now);
+  const auto existing = sessions_.find(id);
+  const bool greeted = existing != sessions_.end() && !existing->second.switch_name.empty();
+  if (message.has_hello() && greeted) {
+    return {.messages = {},
+            .closes = {{id, kFailedPrecondition, "a second hello on the same stream"}}};
   }
-  if (!greeted) {
+  if (!message.has_hello() && !greeted) {
     return {.messages = {},
             .closes = {{id, kFailedPrecondition, "the first message of a stream must be hello"}}};
   }
-  switch (message.body_case()) {
-    case v1::SwitchMessage::kHeartbeat: {
-      session.last_heartbeat = now;
-      Output out;
-      if (!session.live) {
-        session.live = true;
-        if (auto stored = registry_->Get<v1::Switch>(session.switch_name); stored) {
-          stored->set_state(v1::Switch::STATE_UP);
-          (void)registry_->Replace(session.switch_name, *stored);
-        }
-        TellCachersOfSwitch(session.switch_name, out);
-      }
-      auto reply = At(registry_->Revision());
-      reply.mutable_heartbeat()->set_sequence(message.heartbeat().sequence());
-      out.messages.push_back({id, std::move(reply)});
+  if (auto violation = CheckSwitchMessage(message)) {
+    Output out;
+    const int64_t revision = registry_->Revision();
+    if (message.has_hello()) {
+      out.messages.push_back({id, Refuse(revision, violation->code, violation->message, 0, "")});
+      out.closes.push_back({id,
+                            violation->code == "failed_precondition" ? kFailedPrecondition
+                                                                     : kInvalidArgument,
+                            violation->message});
       return out;
     }
+    uint64_t query = 0;
+    std::string endpoint;
+    if (message.has_resolve_mac()) query = message.resolve_mac().query_id();
+    if (message.has_resolve_ip()) query = message.resolve_ip().query_id();
+    if (message.has_attach()) endpoint = message.attach().endpoint_id();
+    if (message.has_detach()) endpoint = message.detach().endpoint_id();
+    out.messages.push_back(
+        {id, Refuse(revision, violation->code, violation->message, query, std::move(endpoint))});
+    return out;
+  }
+  switch (message.body_case()) {
+    case v1::SwitchMessage::kHello:
+      return OnHello(id, message.hello(), now);
+    case v1::SwitchMessage::kHeartbeat:
+      return OnHeartbeat(id, message.heartbeat(), now);
     case v1::SwitchMessage::kAttach:
-      return OnAttach(id, session, message.attach());
+      return OnAttach(id, message.attach());
     case v1::SwitchMessage::kDetach:
-      return OnDetach(id, session, message.detach());
+      return OnDetach(id, message.detach());
     case v1::SwitchMessage::kResolveMac:
       return OnResolveMac(id, message.resolve_mac());
     case v1::SwitchMessage::kResolveIp:
       return OnResolveIp(id, message.resolve_ip());
     case v1::SwitchMessage::kStats:
-      return {};  // accepted; not kept yet
-    default:
-      return {.messages = {}, .closes = {{id, kInvalidArgument, "a message with no body"}}};
+      stats_[existing->second.switch_name] = message.stats();
+      return {};
+    case v1::SwitchMessage::BODY_NOT_SET:
+      break;
   }
+  return {};  // unreachable: CheckSwitchMessage refuses a message without a body
 }
 
 void Directory::OnDisconnect(SessionId id) {
-  sessions_.erase(id);
-  for (auto it = cachers_.begin(); it != cachers_.end();) {
-    it->second.erase(id);
-    it = it->second.empty() ? cachers_.erase(it) : std::next(it);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  const Session& session = it->second;
+  for (const auto& endpoint_id : session.cached) {
+    auto cachers = cachers_.find(endpoint_id);
+    if (cachers == cachers_.end()) continue;
+    cachers->second.erase(id);
+    if (cachers->second.empty()) cachers_.erase(cachers);
   }
+  for (const auto& network_id : session.networks) {
+    auto configured = configured_.find(network_id);
+    if (configured == configured_.end()) continue;
+    configured->second.erase(id);
+    if (configured->second.empty()) configured_.erase(configured);
+  }
+  if (!session.switch_name.empty()) {
+    auto bound = by_name_.find(session.switch_name);
+    if (bound != by_name_.end() && bound->second == id) {
+      by_name_.erase(bound);
+      stats_.erase(session.switch_name);
+    }
+  }
+  sessions_.erase(it);
 }
 
-Output Directory::OnHello(SessionId id, Session& session, const v1::Hello& hello,
-                          Clock::time_point now) {
+void Directory::Cache(SessionId id, const std::string& endpoint_id) {
+  cachers_[endpoint_id].insert(id);
+  sessions_[id].cached.insert(endpoint_id);
+}
+
+void Directory::SetSwitchState(const std::string& switch_name, bool up) {
+  auto id = switch_ids_.find(switch_name);
+  if (id != switch_ids_.end()) switches_[id->second].down = !up;
+  auto stored = registry_->Get<v1::Switch>(switch_name);
+  if (!stored) return;
+  const auto state = up ? v1::Switch::STATE_UP : v1::Switch::STATE_DOWN;
+  if (stored->state() == state) return;
+  stored->set_state(state);
+  (void)registry_->Replace(switch_name, *stored);
+}
+
+Output Directory::OnHeartbeat(SessionId id, const v1::Heartbeat& heartbeat,
+                              Clock::time_point now) {
+  Session& session = sessions_[id];
+  session.last_heartbeat = now;
   Output out;
-  const int64_t revision = registry_->Revision();
+  if (!session.live) {
+    session.live = true;
+    SetSwitchState(session.switch_name, true);
+    TellCachersOfSwitch(session.switch_name, registry_->Revision(), out);
+  }
+  auto reply = At(registry_->Revision());
+  reply.mutable_heartbeat()->set_sequence(heartbeat.sequence());
+  out.messages.push_back({id, std::move(reply)});
+  return out;
+}
+
+Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_point now) {
+  Output out;
   auto refuse = [&](int status, std::string code, std::string text) {
-    out.messages.push_back({id, Refuse(revision, std::move(code), text, 0, "")});
+    out.messages.push_back({id, Refuse(registry_->Revision(), std::move(code), text, 0, "")});
     out.closes.push_back({id, status, std::move(text)});
     sessions_.erase(id);
     return out;
   };
-  if (hello.switch_name().empty()) {
-    return refuse(kInvalidArgument, "invalid_value", "hello without a switch_name");
-  }
   const std::string tunnel_ip = CanonicalIp(hello.tunnel_ip());
   for (const auto& [other_id, other] : sessions_) {
     if (other_id == id || !other.live) continue;
@@ -153,55 +261,159 @@ Output Directory::OnHello(SessionId id, Session& session, const v1::Hello& hello
     out.closes.push_back({*previous, kAborted, "replaced by a newer stream of the same switch"});
     OnDisconnect(*previous);
   }
-  v1::Switch record;
+  // Written only when something changed, so a reconnect storm costs no store writes.
   auto stored = registry_->Get<v1::Switch>(hello.switch_name());
+  v1::Switch record;
   if (stored) record = *stored;
-  record.set_name(hello.switch_name());
-  record.set_tunnel_ip(hello.tunnel_ip());
-  record.set_state(v1::Switch::STATE_UP);
-  record.set_software_version(hello.software_version());
-  auto saved = stored ? registry_->Replace(hello.switch_name(), record) : registry_->Create(record);
-  if (!saved) {
-    return refuse(saved.error().code == "conflict" ? kAlreadyExists : kInvalidArgument,
-                  saved.error().code, saved.error().message);
+  const bool changed = !stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip ||
+                       stored->state() != v1::Switch::STATE_UP ||
+                       stored->software_version() != hello.software_version();
+  if (changed) {
+    record.set_name(hello.switch_name());
+    record.set_tunnel_ip(tunnel_ip);
+    record.set_state(v1::Switch::STATE_UP);
+    record.set_software_version(hello.software_version());
+    auto saved =
+        stored ? registry_->Replace(hello.switch_name(), record) : registry_->Create(record);
+    if (!saved) {
+      return refuse(saved.error().code == "conflict" ? kAlreadyExists : kInvalidArgument,
+                    saved.error().code, saved.error().message);
+    }
+    record = *saved;
   }
+  switches_[record.id()] = {record.name(), tunnel_ip, false};
+  switch_ids_[record.name()] = record.id();
   Session& bound = sessions_[id];
   bound.switch_name = hello.switch_name();
   bound.tunnel_ip = tunnel_ip;
   bound.live = true;
   bound.last_heartbeat = now;
-  bound.networks.clear();
-
-  const int64_t now_revision = registry_->Revision();
-  auto welcome = At(now_revision);
-  welcome.mutable_welcome()->set_switch_id(saved->id());
+  by_name_[bound.switch_name] = id;
+  if (changed && stored && CanonicalIp(stored->tunnel_ip()) != tunnel_ip) {
+    // Its endpoints' cachers and the flood lists of its networks learn the new address.
+    TellCachersOfSwitch(record.name(), registry_->Revision(), out);
+    std::set<std::string> networks;
+    if (auto local = registry_->List<v1::Endpoint>({.switch_name = record.name()}); local) {
+      for (const auto& endpoint : *local) networks.insert(endpoint.network_id());
+    }
+    for (const auto& network_id : networks) {
+      SendFloodLists(network_id, registry_->Revision(), out);
+    }
+  }
+  auto welcome = At(registry_->Revision());
+  welcome.mutable_welcome()->set_switch_id(record.id());
   welcome.mutable_welcome()->set_controller_id(options_.controller_id);
   welcome.mutable_welcome()->set_heartbeat_interval_ms(
       static_cast<uint32_t>(options_.heartbeat_interval.count()));
   welcome.mutable_welcome()->set_dead_after_ms(static_cast<uint32_t>(options_.dead_after.count()));
-  welcome.mutable_welcome()->set_snapshot(true);  // incremental catch-up: not yet
+  const size_t welcome_at = out.messages.size();
   out.messages.push_back({id, std::move(welcome)});
-  std::set<std::string> networks;
-  if (auto local = registry_->List<v1::Endpoint>({.switch_name = hello.switch_name()}); local) {
-    for (const auto& endpoint : *local) networks.insert(endpoint.network_id());
-  }
-  for (const auto& network_id : networks) {
-    if (auto config = ConfigOf(network_id, hello.switch_name()); config) {
-      auto message = At(now_revision);
-      *message.mutable_network_config() = std::move(*config);
-      out.messages.push_back({id, std::move(message)});
-      bound.networks.insert(network_id);
-    }
-  }
-  auto done = At(now_revision);
-  done.mutable_sync_done();
-  out.messages.push_back({id, std::move(done)});
-  (void)session;
+  CatchUp(id, welcome_at, hello, registry_->Revision(), out);
   return out;
 }
 
-Output Directory::OnAttach(SessionId id, const Session& session, const v1::Attach& attach) {
+void Directory::CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello, int64_t revision,
+                        Output& out) {
+  Session& session = sessions_[id];
+  // What changed after last_revision, up to the revision the registry reflects (later events
+  // reach the session through OnStoreEvents).
+  const int64_t from = hello.last_revision();
+  bool incremental = false;
+  std::set<std::string> changed_endpoints;
+  std::set<std::string> changed_switches;  // names
+  std::vector<std::string> removed_networks;
+  bool policies_changed = false;
+  if (store_ != nullptr && from > 0 && from <= revision) {
+    if (auto changes = store_->Changes(controller::kKeyPrefix, from + 1); changes) {
+      incremental = true;
+      for (const auto& event : *changes) {
+        if (event.kv.mod_revision > revision) break;
+        auto key = SplitKey(event.kv.key);
+        if (!key) continue;
+        if (key->kind == "endpoints") {
+          changed_endpoints.insert(key->id);
+        } else if (key->kind == "switches") {
+          auto known = switches_.find(key->id);
+          if (known != switches_.end()) changed_switches.insert(known->second.name);
+          v1::Switch record;
+          if (event.type == store::Event::kPut && record.ParseFromString(event.kv.value)) {
+            changed_switches.insert(record.name());
+          }
+        } else if (key->kind == "policies") {
+          policies_changed = true;
+        } else if (key->kind == "networks" && event.type == store::Event::kDelete) {
+          removed_networks.push_back(key->id);
+        }
+      }
+    }
+  }
+  if (incremental) {
+    ++syncs_.incremental;
+  } else {
+    ++syncs_.snapshot;
+  }
+  out.messages[welcome_at].message.mutable_welcome()->set_snapshot(!incremental);
+
+  // The networks it has ports on, whole: small, and they carry the flood lists.
+  std::set<std::string> networks;
+  if (auto local = registry_->List<v1::Endpoint>({.switch_name = session.switch_name}); local) {
+    for (const auto& endpoint : *local) networks.insert(endpoint.network_id());
+  }
+  for (const auto& network_id : removed_networks) {
+    if (networks.count(network_id) != 0) continue;
+    auto message = At(revision);
+    message.mutable_network_removed()->set_network_id(network_id);
+    out.messages.push_back({id, std::move(message)});
+  }
+  for (const auto& network_id : networks) SendConfig(id, network_id, revision, out);
+
+  std::set<std::string> listed(hello.cached_endpoint_ids().begin(),
+                               hello.cached_endpoint_ids().end());
+  for (const auto& endpoint_id : listed) {
+    auto endpoint = registry_->Get<v1::Endpoint>(endpoint_id);
+    const bool allowed = endpoint && CacheAllowed(session, *endpoint);
+    if (!allowed) {
+      if (incremental) {
+        auto message = At(revision);
+        message.mutable_invalidate()->set_endpoint_id(endpoint_id);
+        out.messages.push_back({id, std::move(message)});
+      }
+      continue;
+    }
+    Cache(id, endpoint_id);
+    const bool changed = !incremental || policies_changed ||
+                         changed_endpoints.count(endpoint_id) != 0 ||
+                         changed_switches.count(endpoint->switch_name()) != 0;
+    if (!changed) continue;
+    auto message = At(revision);
+    *message.mutable_location_update()->mutable_location() = LocationOf(*endpoint);
+    out.messages.push_back({id, std::move(message)});
+  }
+  auto done = At(revision);
+  done.mutable_sync_done();
+  out.messages.push_back({id, std::move(done)});
+}
+
+bool Directory::CacheAllowed(const Session& session, const v1::Endpoint& endpoint) const {
+  auto target = networks_.find(endpoint.network_id());
+  if (target == networks_.end()) return false;
+  bool any_in_domain = false;
+  for (const auto& network_id : session.networks) {
+    if (network_id == endpoint.network_id()) return true;
+    auto network = networks_.find(network_id);
+    if (network == networks_.end() || network->second.domain_id != target->second.domain_id) {
+      continue;
+    }
+    any_in_domain = true;
+    if (registry_->Allowed(network_id, endpoint.network_id(), 0, 0)) return true;
+  }
+  // A switch with no port in the domain asked on behalf of nobody we can check: keep it.
+  return !any_in_domain;
+}
+
+Output Directory::OnAttach(SessionId id, const v1::Attach& attach) {
   Output out;
+  const Session& session = sessions_[id];
   auto stored = registry_->Get<v1::Endpoint>(attach.endpoint_id());
   if (!stored) {
     out.messages.push_back({id, Refuse(registry_->Revision(), stored.error().code,
@@ -214,6 +426,16 @@ Output Directory::OnAttach(SessionId id, const Session& session, const v1::Attac
                                            " of endpoint " + attach.endpoint_id() +
                                            " (stored: " + std::to_string(stored->version()) + ")",
                                        0, attach.endpoint_id())});
+    return out;
+  }
+  if (stored->switch_name() == session.switch_name &&
+      stored->port_name() == attach.port_name()) {
+    // Already there (a switch re-attaching its ports after a restart): acknowledged, no write.
+    const int64_t revision = registry_->Revision();
+    SendConfig(id, stored->network_id(), revision, out);
+    auto ack = At(revision);
+    *ack.mutable_location_update()->mutable_location() = LocationOf(*stored);
+    out.messages.push_back({id, std::move(ack)});
     return out;
   }
   v1::Endpoint updated = *stored;
@@ -229,8 +451,9 @@ Output Directory::OnAttach(SessionId id, const Session& session, const v1::Attac
   return out;
 }
 
-Output Directory::OnDetach(SessionId id, const Session& session, const v1::Detach& detach) {
+Output Directory::OnDetach(SessionId id, const v1::Detach& detach) {
   Output out;
+  const Session& session = sessions_[id];
   auto stored = registry_->Get<v1::Endpoint>(detach.endpoint_id());
   if (!stored || stored->switch_name() != session.switch_name) {
     out.messages.push_back(
@@ -263,19 +486,10 @@ Output Directory::OnDetach(SessionId id, const Session& session, const v1::Detac
   return out;
 }
 
-std::optional<v1::Network> Directory::NetworkByVni(uint32_t vni) const {
-  auto networks = registry_->List<v1::Network>({});
-  if (!networks) return std::nullopt;
-  for (auto& network : *networks) {
-    if (network.vni() == vni) return std::move(network);
-  }
-  return std::nullopt;
-}
-
 Output Directory::OnResolveMac(SessionId id, const v1::ResolveMac& resolve) {
   Output out;
   const int64_t revision = registry_->Revision();
-  auto network = NetworkByVni(resolve.vni());
+  auto network = registry_->FindNetworkByVni(resolve.vni());
   if (!network) {
     out.messages.push_back(
         {id, Refuse(revision, "not_found", "no network has VNI " + std::to_string(resolve.vni()),
@@ -285,21 +499,15 @@ Output Directory::OnResolveMac(SessionId id, const v1::ResolveMac& resolve) {
   auto reply = At(revision);
   auto* answer = reply.mutable_resolve_reply();
   answer->set_query_id(resolve.query_id());
-  const std::string mac = Lower(resolve.mac());
-  const v1::Endpoint* found = nullptr;
-  auto endpoints = registry_->List<v1::Endpoint>({.network = network->id()});
-  if (endpoints) {
-    for (const auto& endpoint : *endpoints) {
-      if (endpoint.mac() == mac) found = &endpoint;
-    }
-  }
-  if (found == nullptr) {
+  auto found = registry_->FindEndpointByMac(network->id(), resolve.mac());
+  if (!found) {
     answer->set_status(v1::ResolveReply::STATUS_NOT_FOUND);
-    answer->set_reason("no endpoint with MAC " + mac + " in network " + network->id());
+    answer->set_reason("no endpoint with MAC " + CanonicalMac(resolve.mac()) + " in network " +
+                       network->id());
   } else {
     answer->set_status(v1::ResolveReply::STATUS_FOUND);
     *answer->mutable_location() = LocationOf(*found);
-    cachers_[found->id()].insert(id);
+    Cache(id, found->id());
   }
   out.messages.push_back({id, std::move(reply)});
   return out;
@@ -308,7 +516,7 @@ Output Directory::OnResolveMac(SessionId id, const v1::ResolveMac& resolve) {
 Output Directory::OnResolveIp(SessionId id, const v1::ResolveIp& resolve) {
   Output out;
   const int64_t revision = registry_->Revision();
-  auto network = NetworkByVni(resolve.vni());
+  auto network = registry_->FindNetworkByVni(resolve.vni());
   if (!network) {
     out.messages.push_back(
         {id, Refuse(revision, "not_found", "no network has VNI " + std::to_string(resolve.vni()),
@@ -319,41 +527,26 @@ Output Directory::OnResolveIp(SessionId id, const v1::ResolveIp& resolve) {
   auto* answer = reply.mutable_resolve_reply();
   answer->set_query_id(resolve.query_id());
   const std::string ip = CanonicalIp(resolve.ip());
-  std::optional<v1::Endpoint> found;
-  if (auto endpoints = registry_->List<v1::Endpoint>({.domain = network->domain_id()}); endpoints) {
-    for (auto& endpoint : *endpoints) {
-      for (const auto& held : endpoint.ips()) {
-        if (CanonicalIp(held) == ip) found = endpoint;
-      }
-    }
-  }
+  auto found = registry_->FindEndpointByIp(network->domain_id(), ip);
   if (!found) {
     answer->set_status(v1::ResolveReply::STATUS_NOT_FOUND);
     answer->set_reason("no endpoint holds " + ip + " in domain " + network->domain_id());
     out.messages.push_back({id, std::move(reply)});
     return out;
   }
-  if (found->network_id() != network->id()) {
-    // Policy between the two networks, for any protocol (protocol 0, port 0): only policies
-    // without a protocol decide here; finer ones are the data plane's business.
-    model::InMemoryModelView view;
-    if (auto networks = registry_->List<v1::Network>({.domain = network->domain_id()}); networks) {
-      for (const auto& each : *networks) view.Put(each);
-    }
-    if (auto policies = registry_->List<v1::Policy>({.domain = network->domain_id()}); policies) {
-      for (const auto& each : *policies) view.Put(each);
-    }
-    if (!model::Allowed(view, network->id(), found->network_id(), 0, 0)) {
-      answer->set_status(v1::ResolveReply::STATUS_DENIED);
-      answer->set_reason("no policy allows traffic from network " + network->id() + " to network " +
-                         found->network_id());
-      out.messages.push_back({id, std::move(reply)});
-      return out;
-    }
+  // Policy between the two networks, for any protocol (protocol 0, port 0): only policies
+  // without a protocol decide here; finer ones are the data plane's business.
+  if (found->network_id() != network->id() &&
+      !registry_->Allowed(network->id(), found->network_id(), 0, 0)) {
+    answer->set_status(v1::ResolveReply::STATUS_DENIED);
+    answer->set_reason("no policy allows traffic from network " + network->id() + " to network " +
+                       found->network_id());
+    out.messages.push_back({id, std::move(reply)});
+    return out;
   }
   answer->set_status(v1::ResolveReply::STATUS_FOUND);
   *answer->mutable_location() = LocationOf(*found);
-  cachers_[found->id()].insert(id);
+  Cache(id, found->id());
   out.messages.push_back({id, std::move(reply)});
   return out;
 }
@@ -362,35 +555,30 @@ v1::Location Directory::LocationOf(const v1::Endpoint& endpoint) const {
   v1::Location location;
   location.set_endpoint_id(endpoint.id());
   location.set_network_id(endpoint.network_id());
-  if (auto network = registry_->Get<v1::Network>(endpoint.network_id()); network) {
-    location.set_vni(network->vni());
+  if (auto network = networks_.find(endpoint.network_id()); network != networks_.end()) {
+    location.set_vni(network->second.vni);
   }
   location.set_mac(endpoint.mac());
   for (const auto& ip : endpoint.ips()) location.add_ips(ip);
   location.set_switch_name(endpoint.switch_name());
   location.set_version(endpoint.version());
-  if (!endpoint.switch_name().empty()) {
-    if (auto record = registry_->Get<v1::Switch>(endpoint.switch_name()); record) {
-      location.set_tunnel_ip(record->tunnel_ip());
-      location.set_switch_down(record->state() == v1::Switch::STATE_DOWN);
-    }
+  if (auto id = switch_ids_.find(endpoint.switch_name()); id != switch_ids_.end()) {
+    const KnownSwitch& record = switches_.at(id->second);
+    location.set_tunnel_ip(record.tunnel_ip);
+    location.set_switch_down(record.down);
   }
   return location;
 }
 
 std::vector<std::string> Directory::FloodTunnelIps(const std::string& network_id,
                                                    const std::string& except_switch) const {
-  std::set<std::string> switches;
-  if (auto endpoints = registry_->List<v1::Endpoint>({.network = network_id}); endpoints) {
-    for (const auto& endpoint : *endpoints) {
-      if (!endpoint.switch_name().empty() && endpoint.switch_name() != except_switch) {
-        switches.insert(endpoint.switch_name());
-      }
-    }
-  }
   std::vector<std::string> ips;
-  for (const auto& name : switches) {
-    if (auto record = registry_->Get<v1::Switch>(name); record) ips.push_back(record->tunnel_ip());
+  auto ports = ports_.find(network_id);
+  if (ports == ports_.end()) return ips;
+  for (const auto& [name, count] : ports->second) {
+    if (name == except_switch) continue;
+    auto id = switch_ids_.find(name);
+    if (id != switch_ids_.end()) ips.push_back(switches_.at(id->second).tunnel_ip);
   }
   std::sort(ips.begin(), ips.end());
   return ips;
@@ -405,6 +593,7 @@ std::optional<v1::NetworkConfig> Directory::ConfigOf(const std::string& network_
   if (auto subnets = registry_->List<v1::Subnet>({.network = network_id}); subnets) {
     for (const auto& subnet : *subnets) *config.add_subnets() = subnet;
   }
+  config.set_router_mac(RouterMacOf(network->domain_id()));
   if (auto policies = registry_->List<v1::Policy>({.domain = network->domain_id()}); policies) {
     for (const auto& policy : *policies) {
       if (policy.source_network_id() == network_id ||
@@ -414,48 +603,85 @@ std::optional<v1::NetworkConfig> Directory::ConfigOf(const std::string& network_
     }
   }
   for (auto& ip : FloodTunnelIps(network_id, switch_name)) config.add_flood_tunnel_ips(ip);
-  if (auto local = registry_->List<v1::Endpoint>({.network = network_id}); local) {
+  if (auto local = registry_->List<v1::Endpoint>({.switch_name = switch_name}); local) {
     for (const auto& endpoint : *local) {
-      if (endpoint.switch_name() == switch_name)
-        *config.add_local_endpoints() = LocationOf(endpoint);
+      if (endpoint.network_id() == network_id) *config.add_local_endpoints() = LocationOf(endpoint);
     }
   }
   return config;
 }
 
+void Directory::SendConfig(SessionId id, const std::string& network_id, int64_t revision,
+                           Output& out) {
+  Session& session = sessions_[id];
+  auto config = ConfigOf(network_id, session.switch_name);
+  if (!config) return;
+  session.networks.insert(network_id);
+  configured_[network_id].insert(id);
+  auto message = At(revision);
+  *message.mutable_network_config() = std::move(*config);
+  out.messages.push_back({id, std::move(message)});
+}
+
+void Directory::RefreshNetwork(const std::string& network_id, int64_t revision, Output& out) {
+  auto configured = configured_.find(network_id);
+  if (configured == configured_.end()) return;
+  const std::set<SessionId> sessions = configured->second;
+  for (SessionId id : sessions) SendConfig(id, network_id, revision, out);
+}
+
 void Directory::SendFloodLists(const std::string& network_id, int64_t revision, Output& out) {
-  auto network = registry_->Get<v1::Network>(network_id);
-  if (!network) return;
-  for (const auto& [id, session] : sessions_) {
-    if (session.networks.count(network_id) == 0) continue;
+  auto network = networks_.find(network_id);
+  auto configured = configured_.find(network_id);
+  if (network == networks_.end() || configured == configured_.end()) return;
+  for (SessionId id : configured->second) {
     auto message = At(revision);
-    message.mutable_flood_list()->set_vni(network->vni());
-    for (auto& ip : FloodTunnelIps(network_id, session.switch_name)) {
+    message.mutable_flood_list()->set_vni(network->second.vni);
+    for (auto& ip : FloodTunnelIps(network_id, sessions_.at(id).switch_name)) {
       message.mutable_flood_list()->add_tunnel_ips(ip);
     }
     out.messages.push_back({id, std::move(message)});
   }
 }
 
+bool Directory::SetKnown(const std::string& id, std::optional<Known> next) {
+  bool flood_changed = false;
+  auto it = known_.find(id);
+  if (it != known_.end() && !it->second.switch_name.empty()) {
+    auto& counts = ports_[it->second.network_id];
+    auto count = counts.find(it->second.switch_name);
+    if (count != counts.end() && --count->second == 0) {
+      counts.erase(count);
+      flood_changed = true;
+    }
+    if (counts.empty()) ports_.erase(it->second.network_id);
+  }
+  if (!next) {
+    if (it != known_.end()) known_.erase(it);
+    return flood_changed;
+  }
+  if (!next->switch_name.empty()) {
+    if (++ports_[next->network_id][next->switch_name] == 1) flood_changed = true;
+  }
+  known_[id] = std::move(*next);
+  return flood_changed;
+}
+
 void Directory::EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, Output& out) {
   auto known = known_.find(endpoint.id());
   std::string old_switch;
   if (known != known_.end()) {
-    if (known->second.version() >= endpoint.version()) return;  // reported already
-    old_switch = known->second.switch_name();
+    if (known->second.version >= endpoint.version()) return;  // reported already
+    old_switch = known->second.switch_name;
   }
-  known_[endpoint.id()] = endpoint;
+  const bool flood_changed = SetKnown(
+      endpoint.id(), Known{endpoint.version(), endpoint.network_id(), endpoint.switch_name()});
   const v1::Location location = LocationOf(endpoint);
   auto holder = SessionOf(endpoint.switch_name());
   // The switch it is on now: its network's configuration when new to it, and the new version.
   if (holder) {
-    Session& session = sessions_[*holder];
-    if (session.networks.insert(endpoint.network_id()).second) {
-      if (auto config = ConfigOf(endpoint.network_id(), session.switch_name); config) {
-        auto message = At(revision);
-        *message.mutable_network_config() = std::move(*config);
-        out.messages.push_back({*holder, std::move(message)});
-      }
+    if (sessions_[*holder].networks.count(endpoint.network_id()) == 0) {
+      SendConfig(*holder, endpoint.network_id(), revision, out);
     }
     auto ack = At(revision);
     *ack.mutable_location_update()->mutable_location() = location;
@@ -475,49 +701,154 @@ void Directory::EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, 
       *message.mutable_endpoint_moved()->mutable_location() = location;
       out.messages.push_back({*left, std::move(message)});
     }
-    SendFloodLists(endpoint.network_id(), revision, out);
   }
+  if (flood_changed) SendFloodLists(endpoint.network_id(), revision, out);
 }
 
 void Directory::EndpointDeleted(const std::string& endpoint_id, int64_t revision, Output& out) {
   auto known = known_.find(endpoint_id);
   if (known == known_.end()) return;
-  const v1::Endpoint gone = std::move(known->second);
-  known_.erase(known);
+  const Known gone = known->second;
+  const bool flood_changed = SetKnown(endpoint_id, std::nullopt);
   auto cachers = cachers_.find(endpoint_id);
   if (cachers != cachers_.end()) {
     uint32_t vni = 0;
-    if (auto network = registry_->Get<v1::Network>(gone.network_id()); network) {
-      vni = network->vni();
+    if (auto network = networks_.find(gone.network_id); network != networks_.end()) {
+      vni = network->second.vni;
     }
     for (SessionId cacher : cachers->second) {
       auto message = At(revision);
-      auto* invalidate = message.mutable_invalidate();
-      invalidate->set_endpoint_id(endpoint_id);
-      invalidate->set_vni(vni);
-      invalidate->set_mac(gone.mac());
-      for (const auto& ip : gone.ips()) invalidate->add_ips(ip);
+      message.mutable_invalidate()->set_endpoint_id(endpoint_id);
+      message.mutable_invalidate()->set_vni(vni);
       out.messages.push_back({cacher, std::move(message)});
+      sessions_[cacher].cached.erase(endpoint_id);
     }
     cachers_.erase(cachers);
   }
-  if (!gone.switch_name().empty()) SendFloodLists(gone.network_id(), revision, out);
+  if (flood_changed) SendFloodLists(gone.network_id, revision, out);
+}
+
+void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output& out) {
+  KnownSwitch next{record.name(), CanonicalIp(record.tunnel_ip()),
+                   record.state() == v1::Switch::STATE_DOWN};
+  auto it = switches_.find(record.id());
+  const bool moved = it == switches_.end() || it->second.tunnel_ip != next.tunnel_ip;
+  const bool flipped = it != switches_.end() && it->second.down != next.down;
+  switches_[record.id()] = next;
+  switch_ids_[record.name()] = record.id();
+  if (!moved && !flipped) return;  // the directory's own write, or nothing it reports
+  TellCachersOfSwitch(record.name(), revision, out);
+  if (!moved) return;
+  for (const auto& [network_id, counts] : ports_) {
+    if (counts.count(record.name()) != 0) SendFloodLists(network_id, revision, out);
+  }
+}
+
+void Directory::RecheckCaches(const std::string& domain_id, int64_t revision, Output& out) {
+  std::vector<std::pair<SessionId, std::string>> dropped;
+  for (const auto& [endpoint_id, sessions] : cachers_) {
+    auto known = known_.find(endpoint_id);
+    if (known == known_.end()) continue;
+    auto network = networks_.find(known->second.network_id);
+    if (network == networks_.end() || network->second.domain_id != domain_id) continue;
+    auto endpoint = registry_->Get<v1::Endpoint>(endpoint_id);
+    if (!endpoint) continue;
+    for (SessionId id : sessions) {
+      if (!CacheAllowed(sessions_.at(id), *endpoint)) dropped.emplace_back(id, endpoint_id);
+    }
+  }
+  for (const auto& [id, endpoint_id] : dropped) {
+    auto message = At(revision);
+    message.mutable_invalidate()->set_endpoint_id(endpoint_id);
+    out.messages.push_back({id, std::move(message)});
+    sessions_[id].cached.erase(endpoint_id);
+    auto cachers = cachers_.find(endpoint_id);
+    cachers->second.erase(id);
+    if (cachers->second.empty()) cachers_.erase(cachers);
+  }
 }
 
 Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
   Output out;
+  // Configurations to send again once the batch is applied, at its last revision.
+  std::set<std::string> refresh;
+  std::set<std::string> recheck;  // domains whose policies changed
+  int64_t last = 0;
   for (const auto& event : events) {
-    const std::string& key = event.kv.key;
-    if (key.compare(0, kEndpointKeys.size(), kEndpointKeys) != 0) continue;
-    const std::string id = key.substr(kEndpointKeys.size());
-    if (event.type == store::Event::kDelete) {
-      EndpointDeleted(id, event.kv.mod_revision, out);
-      continue;
+    auto key = SplitKey(event.kv.key);
+    if (!key) continue;
+    const int64_t revision = event.kv.mod_revision;
+    last = std::max(last, revision);
+    const bool put = event.type == store::Event::kPut;
+    if (key->kind == "endpoints") {
+      v1::Endpoint endpoint;
+      if (!put) {
+        EndpointDeleted(key->id, revision, out);
+      } else if (endpoint.ParseFromString(event.kv.value)) {
+        EndpointChanged(endpoint, revision, out);
+      }
+    } else if (key->kind == "networks") {
+      v1::Network network;
+      if (put && network.ParseFromString(event.kv.value)) {
+        networks_[key->id] = {network.vni(), network.domain_id()};
+        refresh.insert(key->id);
+        continue;
+      }
+      if (put) continue;
+      auto known = networks_.find(key->id);
+      if (auto configured = configured_.find(key->id); configured != configured_.end()) {
+        for (SessionId id : configured->second) {
+          auto message = At(revision);
+          message.mutable_network_removed()->set_network_id(key->id);
+          if (known != networks_.end()) message.mutable_network_removed()->set_vni(known->second.vni);
+          out.messages.push_back({id, std::move(message)});
+          sessions_[id].networks.erase(key->id);
+        }
+        configured_.erase(configured);
+      }
+      refresh.erase(key->id);
+      if (known != networks_.end()) networks_.erase(known);
+    } else if (key->kind == "subnets") {
+      v1::Subnet subnet;
+      if (put && subnet.ParseFromString(event.kv.value)) {
+        subnet_networks_[key->id] = subnet.network_id();
+        refresh.insert(subnet.network_id());
+      } else if (auto known = subnet_networks_.find(key->id); known != subnet_networks_.end()) {
+        refresh.insert(known->second);
+        subnet_networks_.erase(known);
+      }
+    } else if (key->kind == "policies") {
+      v1::Policy policy;
+      std::string domain_id;
+      if (put && policy.ParseFromString(event.kv.value)) {
+        domain_id = policy.domain_id();
+        policy_domains_[key->id] = domain_id;
+      } else if (auto known = policy_domains_.find(key->id); known != policy_domains_.end()) {
+        domain_id = known->second;
+        policy_domains_.erase(known);
+      }
+      if (domain_id.empty()) continue;
+      recheck.insert(domain_id);
+      for (const auto& [network_id, sessions] : configured_) {
+        auto network = networks_.find(network_id);
+        if (network != networks_.end() && network->second.domain_id == domain_id) {
+          refresh.insert(network_id);
+        }
+      }
+    } else if (key->kind == "switches") {
+      v1::Switch record;
+      if (put && record.ParseFromString(event.kv.value)) {
+        SwitchChanged(record, revision, out);
+      } else if (auto known = switches_.find(key->id); known != switches_.end()) {
+        if (switch_ids_[known->second.name] == key->id) switch_ids_.erase(known->second.name);
+        switches_.erase(known);
+      }
     }
-    v1::Endpoint endpoint;
-    if (!endpoint.ParseFromString(event.kv.value)) continue;
-    EndpointChanged(endpoint, event.kv.mod_revision, out);
   }
+  for (const auto& network_id : refresh) {
+    if (networks_.count(network_id) != 0) RefreshNetwork(network_id, last, out);
+  }
+  for (const auto& domain_id : recheck) RecheckCaches(domain_id, last, out);
   return out;
 }
 
@@ -527,20 +858,18 @@ Output Directory::OnTick(Clock::time_point now) {
     if (!session.live || session.switch_name.empty()) continue;
     if (now - session.last_heartbeat <= options_.dead_after) continue;
     session.live = false;
-    if (auto stored = registry_->Get<v1::Switch>(session.switch_name); stored) {
-      stored->set_state(v1::Switch::STATE_DOWN);
-      (void)registry_->Replace(session.switch_name, *stored);
-    }
-    TellCachersOfSwitch(session.switch_name, out);
+    SetSwitchState(session.switch_name, false);
+    TellCachersOfSwitch(session.switch_name, registry_->Revision(), out);
   }
   return out;
 }
 
-void Directory::TellCachersOfSwitch(const std::string& switch_name, Output& out) {
-  const int64_t revision = registry_->Revision();
-  for (const auto& [endpoint_id, endpoint] : known_) {
-    if (endpoint.switch_name() != switch_name) continue;
-    auto cachers = cachers_.find(endpoint_id);
+void Directory::TellCachersOfSwitch(const std::string& switch_name, int64_t revision,
+                                    Output& out) {
+  auto endpoints = registry_->List<v1::Endpoint>({.switch_name = switch_name});
+  if (!endpoints) return;
+  for (const auto& endpoint : *endpoints) {
+    auto cachers = cachers_.find(endpoint.id());
     if (cachers == cachers_.end()) continue;
     const v1::Location location = LocationOf(endpoint);
     for (SessionId cacher : cachers->second) {

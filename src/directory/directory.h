@@ -1,29 +1,44 @@
 // Directory: the southbound core. Which switches are connected, which switch cached which
 // endpoint, who floods to whom; for each input (a switch's message, a store change, a clock
 // tick) the ControllerMessages to send and to which session. No gRPC, no threads, no I/O of
-// its own: the registry is the only thing it reads and writes (switch_service.h drives it).
+// its own: the registry is what it reads and writes, the store's history what it replays for a
+// reconnecting switch (switch_service.h drives it).
 //
 // Sessions: one per switch stream, identified by a SessionId the caller chooses (unique per
 // stream). Hello binds the session to a switch name (registering the switch when unknown,
 // state UP); nothing else is accepted before it (the output closes the session with
 // FAILED_PRECONDITION). A tunnel IP held by another live session is refused (conflict) and the
-// session closed with ALREADY_EXISTS.
+// session closed with ALREADY_EXISTS. Every message is checked first (message_check.h): a bad
+// Hello closes the session (INVALID_ARGUMENT), any other bad message gets a Refusal and the
+// stream goes on.
+//
+// Catch-up (Hello): Welcome, a NetworkConfig per network the switch has ports on, then for the
+// endpoints it says it cached only what changed after its last_revision (read from the
+// store's history), then SyncDone. When that history is gone (compacted) or last_revision is
+// 0 or ahead of the registry: Welcome.snapshot and a LocationUpdate for every listed endpoint
+// that still exists. Either way the session is recorded as caching them.
 //
 // Caches: a FOUND resolve records that the session cached the endpoint. When the endpoint
 // changes (an Attach/Detach through here, or any store change that reaches OnStoreEvents)
-// those sessions get a LocationUpdate (Invalidate when it is deleted); when it moved to another
-// switch, the session of the switch it left gets EndpointMoved. Every message carries the
-// store revision of the change it reflects. A change is reported once: the store event of a
-// change already reported by Attach/Detach (same endpoint version) is ignored.
+// those sessions get a LocationUpdate (Invalidate when it is deleted, or when a policy change
+// leaves none of the session's networks allowed to reach it); when it moved to another switch,
+// the session of the switch it left gets EndpointMoved. A change of a network, a subnet or a
+// policy sends the affected NetworkConfigs again; a deleted network NetworkRemoved. Every
+// message carries the store revision of the change it reflects. A change is reported once: the
+// store event of a change already reported by Attach/Detach (same endpoint version) is ignored.
+//
+// Cost: resolve, attach and every fan-out are hash lookups plus the messages they send; the
+// flood list of a network is kept as a count of endpoints per switch. Memory per endpoint: one
+// small record (version, VNI, network, switch).
 //
 // Errors: refusals are messages (Refusal, ResolveReply NOT_FOUND/DENIED) to the asking session
 // only; protocol violations are Output::close. A registry failure is a Refusal with its code.
 //
-// Threading: not thread-safe; the caller serialises every call (one mutex). `registry` must
-// outlive the Directory.
+// Threading: not thread-safe; the caller serialises every call (one mutex). `registry` and
+// `store` (may be null: every Hello then gets a snapshot) must outlive the Directory.
 //
-//   Directory directory(registry, {.controller_id = "c1"});
-//   auto out = directory.OnHello(1, hello, now);   // Welcome, NetworkConfig..., SyncDone
+//   Directory directory(registry, store, {.controller_id = "c1"});
+//   auto out = directory.OnMessage(1, hello, now);   // Welcome, NetworkConfig..., SyncDone
 //   for (auto& [session, message] : out.messages) Send(session, message);
 #pragma once
 
@@ -33,6 +48,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "controller/registry.h"
@@ -69,9 +85,19 @@ struct Output {
   std::vector<Close> closes;
 };
 
+// How the last Hellos were answered, for /metrics and tests.
+struct SyncCounts {
+  uint64_t incremental = 0;  // caught up from last_revision
+  uint64_t snapshot = 0;     // full snapshot
+};
+
+// The domain's distributed-router MAC: 02 followed by the last 10 hex digits of the domain id
+// (a hash of the id when it is not 12 hex digits). Locally administered, unicast.
+std::string RouterMacOf(const std::string& domain_id);
+
 class Directory {
  public:
-  Directory(controller::Registry* registry, DirectoryOptions options);
+  Directory(controller::Registry* registry, store::Store* store, DirectoryOptions options);
 
   // Every SwitchMessage of a session, in order.
   Output OnMessage(SessionId session, const v1::SwitchMessage& message, Clock::time_point now);
@@ -88,6 +114,10 @@ class Directory {
   // For tests and metrics.
   bool IsLive(const std::string& switch_name) const;
   std::set<SessionId> CachersOf(const std::string& endpoint_id) const;
+  size_t SessionCount() const { return sessions_.size(); }
+  SyncCounts Syncs() const { return syncs_; }
+  // The last StatsSummary of each connected switch, by switch name.
+  const std::map<std::string, v1::StatsSummary>& Stats() const { return stats_; }
 
  private:
   struct Session {
@@ -96,34 +126,76 @@ class Directory {
     bool live = false;
     Clock::time_point last_heartbeat;
     std::set<std::string> networks;  // network ids whose NetworkConfig it was sent
+    std::set<std::string> cached;    // endpoint ids it caches
+  };
+  // What the directory last reported of an endpoint.
+  struct Known {
+    uint32_t version = 0;
+    std::string network_id;
+    std::string switch_name;
+  };
+  struct KnownSwitch {
+    std::string name;
+    std::string tunnel_ip;
+    bool down = false;
+  };
+  struct KnownNetwork {
+    uint32_t vni = 0;
+    std::string domain_id;
   };
 
-  Output OnHello(SessionId id, Session& session, const v1::Hello& hello, Clock::time_point now);
-  Output OnAttach(SessionId id, const Session& session, const v1::Attach& attach);
-  Output OnDetach(SessionId id, const Session& session, const v1::Detach& detach);
+  Output OnHello(SessionId id, const v1::Hello& hello, Clock::time_point now);
+  // Everything after Welcome (out.messages[welcome_at], whose snapshot flag it sets).
+  void CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello, int64_t revision,
+               Output& out);
+  Output OnAttach(SessionId id, const v1::Attach& attach);
+  Output OnDetach(SessionId id, const v1::Detach& detach);
   Output OnResolveMac(SessionId id, const v1::ResolveMac& resolve);
   Output OnResolveIp(SessionId id, const v1::ResolveIp& resolve);
+  Output OnHeartbeat(SessionId id, const v1::Heartbeat& heartbeat, Clock::time_point now);
+
   // Fan-out of one endpoint's new state (put) at `revision`.
   void EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, Output& out);
   void EndpointDeleted(const std::string& endpoint_id, int64_t revision, Output& out);
+  // Records `next` for `id` (nullopt: forget it); true when the set of switches with ports in
+  // the network changed (its flood list).
+  bool SetKnown(const std::string& id, std::optional<Known> next);
+  void SwitchChanged(const v1::Switch& record, int64_t revision, Output& out);
+  void SendConfig(SessionId id, const std::string& network_id, int64_t revision, Output& out);
+  void RefreshNetwork(const std::string& network_id, int64_t revision, Output& out);
+  void RecheckCaches(const std::string& domain_id, int64_t revision, Output& out);
+  bool CacheAllowed(const Session& session, const v1::Endpoint& endpoint) const;
+  void Cache(SessionId id, const std::string& endpoint_id);
+
   v1::Location LocationOf(const v1::Endpoint& endpoint) const;
-  std::optional<v1::Network> NetworkByVni(uint32_t vni) const;
   std::optional<v1::NetworkConfig> ConfigOf(const std::string& network_id,
                                             const std::string& switch_name) const;
   std::vector<std::string> FloodTunnelIps(const std::string& network_id,
                                           const std::string& except_switch) const;
   // A LocationUpdate (switch_down as stored) to the cachers of every endpoint on the switch.
-  void TellCachersOfSwitch(const std::string& switch_name, Output& out);
+  void TellCachersOfSwitch(const std::string& switch_name, int64_t revision, Output& out);
   void SendFloodLists(const std::string& network_id, int64_t revision, Output& out);
+  void SetSwitchState(const std::string& switch_name, bool up);
   std::optional<SessionId> SessionOf(const std::string& switch_name) const;
   static v1::ControllerMessage Refuse(int64_t revision, std::string code, std::string message,
                                       uint64_t query_id, std::string endpoint_id);
 
   controller::Registry* registry_;
+  store::Store* store_;
   DirectoryOptions options_;
   std::map<SessionId, Session> sessions_;
-  std::map<std::string, std::set<SessionId>> cachers_;  // endpoint id -> sessions
-  std::map<std::string, v1::Endpoint> known_;           // endpoint id -> as last reported
+  std::unordered_map<std::string, SessionId> by_name_;                 // bound sessions
+  std::unordered_map<std::string, std::set<SessionId>> cachers_;       // endpoint id -> sessions
+  std::unordered_map<std::string, std::set<SessionId>> configured_;    // network id -> sessions
+  std::unordered_map<std::string, Known> known_;                       // endpoint id ->
+  std::unordered_map<std::string, std::map<std::string, uint32_t>> ports_;  // network -> switch -> endpoints
+  std::unordered_map<std::string, KnownSwitch> switches_;              // switch id ->
+  std::unordered_map<std::string, std::string> switch_ids_;            // switch name -> id
+  std::unordered_map<std::string, KnownNetwork> networks_;             // network id ->
+  std::unordered_map<std::string, std::string> subnet_networks_;       // subnet id -> network id
+  std::unordered_map<std::string, std::string> policy_domains_;        // policy id -> domain id
+  std::map<std::string, v1::StatsSummary> stats_;                      // switch name ->
+  SyncCounts syncs_;
 };
 
 }  // namespace dove::directory

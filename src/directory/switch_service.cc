@@ -3,7 +3,9 @@
 #include <poll.h>
 
 #include <cstdio>
+#include <algorithm>
 #include <deque>
+#include <map>
 #include <utility>
 
 #include "store/watch.h"
@@ -111,7 +113,7 @@ SwitchService::SwitchService(controller::Registry* registry, store::Store* store
       store_(store),
       options_(std::move(options)),
       watch_from_(registry->Revision() + 1),
-      directory_(registry, options_.directory) {
+      directory_(registry, store, options_.directory) {
   watcher_ = std::thread([this] { WatchLoop(); });
 }
 
@@ -193,7 +195,46 @@ void SwitchService::WatchLoop() {
       watch.reset();
     }
     Dispatch(directory_.OnTick(Clock::now()));
+    CompactHistory();
   }
+}
+
+void SwitchService::CompactHistory() {
+  if (options_.history_revisions <= 0) return;
+  auto compacted = store_->CompactedRevision();
+  auto current = store_->CurrentRevision();
+  if (!compacted || !current) return;
+  // In steps of a tenth of the window, so the delete runs rarely.
+  const int64_t keep = options_.history_revisions;
+  if (*current - *compacted < keep + std::max<int64_t>(1, keep / 10)) return;
+  if (auto done = store_->Compact(*current - keep); !done) {
+    Log("store compaction: " + done.error().Describe());
+  }
+}
+
+std::string SwitchService::MetricsText() {
+  std::lock_guard lock(mutex_);
+  std::string text;
+  text += "# HELP dove_southbound_sessions Switch streams open.\n";
+  text += "# TYPE dove_southbound_sessions gauge\n";
+  text += "dove_southbound_sessions " + std::to_string(directory_.SessionCount()) + "\n";
+  const SyncCounts syncs = directory_.Syncs();
+  text += "# HELP dove_southbound_syncs_total Hellos answered, by how the switch caught up.\n";
+  text += "# TYPE dove_southbound_syncs_total counter\n";
+  text += "dove_southbound_syncs_total{kind=\"incremental\"} " +
+          std::to_string(syncs.incremental) + "\n";
+  text += "dove_southbound_syncs_total{kind=\"snapshot\"} " + std::to_string(syncs.snapshot) +
+          "\n";
+  text += "# HELP dove_switch_counter The last statistics summary each connected switch sent.\n";
+  text += "# TYPE dove_switch_counter gauge\n";
+  for (const auto& [name, summary] : directory_.Stats()) {
+    std::map<std::string, uint64_t> sorted(summary.counters().begin(), summary.counters().end());
+    for (const auto& [counter, value] : sorted) {
+      text += "dove_switch_counter{switch=\"" + name + "\",name=\"" + counter + "\"} " +
+              std::to_string(value) + "\n";
+    }
+  }
+  return text;
 }
 
 Expected<std::unique_ptr<SouthboundServer>, std::string> SouthboundServer::Start(

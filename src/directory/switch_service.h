@@ -11,7 +11,8 @@
 // Store changes: a thread of the service watches "/dove/v1/" (Store::StartWatch, polling the
 // watch's eventfd) from the registry's revision at construction, so changes made through the
 // REST API reach the switches that cached an endpoint, with their revisions. The same thread
-// ticks the Directory (liveness) every `tick`.
+// ticks the Directory (liveness) every `tick` and compacts the store's history down to
+// `history_revisions` (in steps of a tenth of it).
 //
 // Ownership: the service keeps pointers to `registry` and `store`, which must outlive it.
 // SouthboundServer owns the service and the grpc::Server; destroying it cancels every stream
@@ -44,8 +45,11 @@ namespace dove::directory {
 
 struct SouthboundOptions {
   DirectoryOptions directory;
-  size_t max_message_bytes = size_t{64} * 1024;
+  size_t max_message_bytes = size_t{1024} * 1024;  // a Hello listing 50,000 cached ids fits
   std::chrono::milliseconds tick{200};
+  // The store keeps at least this many revisions of history, for switches that reconnect with
+  // an older last_revision (older ones get a snapshot); 0: never compact.
+  int64_t history_revisions = 100000;
 };
 
 class SwitchService final : public v1::SwitchService::CallbackService {
@@ -60,6 +64,9 @@ class SwitchService final : public v1::SwitchService::CallbackService {
 
   // Stops the watch thread (idempotent). Streams must be gone (server shut down) first.
   void Stop();
+  // dove_southbound_sessions, dove_southbound_syncs_total{kind}, dove_switch_counter{switch,
+  // name} (each switch's last StatsSummary), in Prometheus text format.
+  std::string MetricsText();
 
  private:
   class Stream;
@@ -70,6 +77,8 @@ class SwitchService final : public v1::SwitchService::CallbackService {
   // With mutex_ held.
   void Dispatch(const Output& out);
   void WatchLoop();
+  // Drops store history older than history_revisions (watch thread).
+  void CompactHistory();
 
   controller::Registry* registry_;
   store::Store* store_;
@@ -92,6 +101,7 @@ class SouthboundServer : public controller::SideService {
   ~SouthboundServer() override;
 
   std::string address() const override { return address_; }
+  std::string MetricsText() const override { return service_->MetricsText(); }
   int port() const { return port_; }
 
  private:

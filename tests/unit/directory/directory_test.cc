@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -87,7 +89,7 @@ class DirectoryTest : public ::testing::Test {
     AddEndpoint("vm1", "web", "52:54:00:00:00:01", "10.0.0.11");
     AddEndpoint("vm2", "web", "52:54:00:00:00:02", "10.0.0.12");
     AddEndpoint("db1", "db", "52:54:00:00:01:01", "10.1.0.11");
-    directory_ = std::make_unique<Directory>(registry_.get(), DirectoryOptions{});
+    directory_ = std::make_unique<Directory>(registry_.get(), &store_, DirectoryOptions{});
   }
 
   void AddEndpoint(const std::string& id, const std::string& network, const std::string& mac,
@@ -413,6 +415,247 @@ TEST_F(DirectoryTest, DisconnectForgetsTheCaches) {
   directory_->OnDisconnect(1);
   EXPECT_TRUE(directory_->CachersOf("vm1").empty());
   EXPECT_FALSE(directory_->IsLive("host-a"));
+}
+
+// ---- catch-up on reconnect, configuration pushes, checks ----------------------------------
+
+class CatchUpTest : public DirectoryTest {
+ protected:
+  // Every store change since the last Pump, through OnStoreEvents.
+  Output Pump() {
+    auto events = store_.Changes("/dove/v1/", pumped_ + 1);
+    EXPECT_TRUE(events);
+    if (!events) return {};
+    for (const auto& event : *events) pumped_ = std::max(pumped_, event.kv.mod_revision);
+    return directory_->OnStoreEvents(*events);
+  }
+
+  static v1::SwitchMessage Rejoin(const std::string& name, const std::string& tunnel_ip,
+                                  int64_t last_revision, std::vector<std::string> cached) {
+    auto message = Hello(name, tunnel_ip);
+    message.mutable_hello()->set_last_revision(last_revision);
+    for (auto& id : cached) message.mutable_hello()->add_cached_endpoint_ids(std::move(id));
+    return message;
+  }
+
+  // A, B, C connected; vm1 and vm2 on A; B cached both. Returns B's applied revision.
+  int64_t Populate() {
+    Connect(1, "host-a", "192.0.2.1");
+    Connect(2, "host-b", "192.0.2.2");
+    Connect(3, "host-c", "192.0.2.3");
+    Send(1, Attach("vm1", "tap1"));
+    Send(1, Attach("vm2", "tap2"));
+    Pump();
+    EXPECT_EQ(Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2).status(),
+              v1::ResolveReply::STATUS_FOUND);
+    EXPECT_EQ(Resolved(Send(2, ResolveMac(2, 100, "52:54:00:00:00:02")), 2).status(),
+              v1::ResolveReply::STATUS_FOUND);
+    return registry_->Revision();
+  }
+
+  int64_t pumped_ = 0;
+};
+
+TEST_F(CatchUpTest, AReconnectGetsOnlyWhatChangedSinceItsRevision) {
+  const int64_t applied = Populate();
+  directory_->OnDisconnect(2);
+  Send(3, Attach("vm1", "tap7"));  // vm1 moves to C while B is away
+  Pump();
+
+  auto out = Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2"}));
+  auto mine = For(out, 4);
+  ASSERT_EQ(mine.size(), 3u);  // welcome, the one change, sync done
+  EXPECT_FALSE(mine[0].welcome().snapshot());
+  ASSERT_TRUE(mine[1].has_location_update());
+  EXPECT_EQ(mine[1].location_update().location().endpoint_id(), "vm1");
+  EXPECT_EQ(mine[1].location_update().location().switch_name(), "host-c");
+  EXPECT_EQ(mine[2].revision(), registry_->Revision());
+  EXPECT_EQ(directory_->Syncs().incremental, 1u);
+  // It caches both again: a later change of vm2 reaches it without a resolve.
+  EXPECT_EQ(directory_->CachersOf("vm2"), (std::set<SessionId>{4}));
+  auto moved = For(Send(3, Attach("vm2", "tap8")), 4);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].location_update().location().switch_name(), "host-c");
+}
+
+TEST_F(CatchUpTest, NothingChangedMeansNothingSent) {
+  const int64_t applied = Populate();
+  directory_->OnDisconnect(2);
+  auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2"})), 4);
+  ASSERT_EQ(mine.size(), 2u);
+  EXPECT_FALSE(mine[0].welcome().snapshot());
+  EXPECT_TRUE(mine[1].has_sync_done());
+}
+
+TEST_F(CatchUpTest, AnEndpointDeletedWhileAwayIsInvalidated) {
+  const int64_t applied = Populate();
+  directory_->OnDisconnect(2);
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("vm2", false));
+  Pump();
+  auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2"})), 4);
+  ASSERT_EQ(mine.size(), 3u);
+  EXPECT_EQ(mine[1].invalidate().endpoint_id(), "vm2");
+  EXPECT_TRUE(directory_->CachersOf("vm2").empty());
+  EXPECT_EQ(directory_->CachersOf("vm1"), (std::set<SessionId>{4}));
+}
+
+TEST_F(CatchUpTest, CompactedHistoryMeansASnapshotOfTheListedEndpoints) {
+  const int64_t applied = Populate();
+  directory_->OnDisconnect(2);
+  Send(3, Attach("vm1", "tap7"));
+  v1::Domain other;
+  other.set_id("d2");
+  other.set_name("other");
+  ASSERT_TRUE(registry_->Create(other));
+  ASSERT_TRUE(store_.Compact(registry_->Revision()));  // the move's event is gone
+  const uint64_t snapshots = directory_->Syncs().snapshot;  // fresh switches count too
+  auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2", "gone"})), 4);
+  ASSERT_EQ(mine.size(), 4u);  // welcome, vm1, vm2, sync done; "gone" is simply not sent
+  EXPECT_TRUE(mine[0].welcome().snapshot());
+  EXPECT_EQ(mine[1].location_update().location().endpoint_id(), "vm1");
+  EXPECT_EQ(mine[1].location_update().location().switch_name(), "host-c");
+  EXPECT_EQ(mine[2].location_update().location().endpoint_id(), "vm2");
+  EXPECT_EQ(directory_->Syncs().snapshot, snapshots + 1);
+  EXPECT_EQ(directory_->CachersOf("vm1"), (std::set<SessionId>{4}));
+}
+
+TEST_F(CatchUpTest, ARevisionAheadOfTheControllerMeansASnapshot) {
+  Populate();
+  directory_->OnDisconnect(2);
+  auto mine =
+      For(Send(4, Rejoin("host-b", "192.0.2.2", registry_->Revision() + 1000, {"vm1"})), 4);
+  ASSERT_EQ(mine.size(), 3u);
+  EXPECT_TRUE(mine[0].welcome().snapshot());
+  EXPECT_EQ(mine[1].location_update().location().endpoint_id(), "vm1");
+}
+
+TEST_F(CatchUpTest, AttachOfAnEndpointAlreadyThereIsAcknowledgedWithoutAWrite) {
+  Populate();
+  const int64_t before = registry_->Revision();
+  auto mine = For(Send(1, Attach("vm1", "tap1")), 1);
+  EXPECT_EQ(registry_->Revision(), before);
+  ASSERT_FALSE(mine.empty());
+  EXPECT_EQ(mine.back().location_update().location().endpoint_id(), "vm1");
+  EXPECT_EQ(mine.back().location_update().location().switch_name(), "host-a");
+}
+
+TEST_F(CatchUpTest, SubnetAndNetworkChangesSendTheConfigAgain) {
+  Populate();
+  v1::Subnet extra;
+  extra.set_id("web-v6");
+  extra.set_network_id("web");
+  extra.set_cidr("2001:db8::/64");
+  ASSERT_TRUE(registry_->Create(extra));
+  auto out = Pump();
+  auto to_a = For(out, 1);
+  ASSERT_EQ(to_a.size(), 1u);
+  ASSERT_TRUE(to_a[0].has_network_config());
+  EXPECT_EQ(to_a[0].network_config().subnets_size(), 2);
+  EXPECT_EQ(to_a[0].network_config().router_mac(), RouterMacOf("d1"));
+  EXPECT_TRUE(For(out, 2).empty());  // B has no port in web
+
+  ASSERT_TRUE(registry_->Delete<v1::Network>("web", true));
+  auto after_delete = Pump();
+  bool invalidated = false;
+  for (const auto& message : For(after_delete, 2)) invalidated |= message.has_invalidate();
+  EXPECT_TRUE(invalidated);
+  auto removed = For(after_delete, 1);
+  bool told = false;
+  for (const auto& message : removed) {
+    if (message.has_network_removed()) {
+      told = true;
+      EXPECT_EQ(message.network_removed().network_id(), "web");
+      EXPECT_EQ(message.network_removed().vni(), 100u);
+    }
+  }
+  EXPECT_TRUE(told);
+  // B cached vm1 and vm2, deleted with the network: forgotten.
+  EXPECT_TRUE(directory_->CachersOf("vm1").empty());
+}
+
+TEST_F(CatchUpTest, APolicyChangeInvalidatesWhatIsNoLongerAllowed) {
+  Populate();
+  // B has a port in db; it resolves vm1 (web) by IP, allowed by a policy.
+  v1::Policy allow;
+  allow.set_id("p1");
+  allow.set_domain_id("d1");
+  allow.set_source_network_id("db");
+  allow.set_destination_network_id("web");
+  allow.set_action(v1::Policy::ACTION_ALLOW);
+  ASSERT_TRUE(registry_->Create(allow));
+  Send(2, Attach("db1", "tapd"));
+  Pump();
+  ASSERT_EQ(Resolved(Send(2, ResolveIp(9, 200, "10.0.0.11")), 2).status(),
+            v1::ResolveReply::STATUS_FOUND);
+  ASSERT_TRUE(registry_->Delete<v1::Policy>("p1", false));
+  auto mine = For(Pump(), 2);
+  bool invalidated = false;
+  bool config = false;
+  for (const auto& message : mine) {
+    invalidated |= message.has_invalidate() && message.invalidate().endpoint_id() == "vm1";
+    config |= message.has_network_config() && message.network_config().policies_size() == 0;
+  }
+  EXPECT_TRUE(invalidated);
+  EXPECT_TRUE(config);
+  EXPECT_TRUE(directory_->CachersOf("vm1").empty());
+}
+
+TEST_F(CatchUpTest, MalformedMessagesAreRefusedAndTheStreamGoesOn) {
+  Connect(1, "host-a", "192.0.2.1");
+  auto out = Send(1, ResolveMac(42, 100, "not-a-mac"));
+  ASSERT_TRUE(out.closes.empty());
+  auto mine = For(out, 1);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].error().code(), "invalid_value");
+  EXPECT_EQ(mine[0].error().query_id(), 42u);
+  auto port = For(Send(1, Attach("vm1", "a-port-name-far-too-long")), 1);
+  ASSERT_EQ(port.size(), 1u);
+  EXPECT_EQ(port[0].error().endpoint_id(), "vm1");
+  EXPECT_EQ(Resolved(Send(1, ResolveMac(43, 100, "52:54:00:00:00:01")), 1).status(),
+            v1::ResolveReply::STATUS_FOUND);
+}
+
+TEST_F(CatchUpTest, ABadHelloClosesTheStream) {
+  auto bad_ip = Send(1, Hello("host-a", "224.0.0.1"));
+  ASSERT_EQ(bad_ip.closes.size(), 1u);
+  EXPECT_EQ(bad_ip.closes[0].code, 3);  // INVALID_ARGUMENT
+  auto future = Hello("host-a", "192.0.2.1");
+  future.mutable_hello()->set_protocol_version(2);
+  auto out = Send(2, future);
+  ASSERT_EQ(out.closes.size(), 1u);
+  EXPECT_EQ(out.closes[0].code, kFailedPrecondition);
+  EXPECT_FALSE(registry_->Get<v1::Switch>("host-a"));
+}
+
+TEST_F(CatchUpTest, StatsAreKeptPerSwitchUntilItDisconnects) {
+  Connect(1, "host-a", "192.0.2.1");
+  v1::SwitchMessage stats;
+  (*stats.mutable_stats()->mutable_counters())["rx_frames"] = 7;
+  EXPECT_TRUE(Send(1, stats).messages.empty());
+  ASSERT_EQ(directory_->Stats().count("host-a"), 1u);
+  EXPECT_EQ(directory_->Stats().at("host-a").counters().at("rx_frames"), 7u);
+  (*stats.mutable_stats()->mutable_counters())["Bad-Name"] = 1;
+  EXPECT_EQ(For(Send(1, stats), 1)[0].error().code(), "invalid_value");
+  directory_->OnDisconnect(1);
+  EXPECT_TRUE(directory_->Stats().empty());
+}
+
+TEST_F(CatchUpTest, ANewTunnelIpReachesCachersAndFloodLists) {
+  Populate();
+  Send(3, Attach("db1", "tapd"));  // C: db; A: web; B cached vm1, vm2
+  directory_->OnDisconnect(1);
+  auto out = Send(5, Hello("host-a", "192.0.2.11"));
+  ASSERT_TRUE(out.closes.empty());
+  bool told = false;
+  for (const auto& message : For(out, 2)) {
+    if (message.has_location_update()) {
+      told = true;
+      EXPECT_EQ(message.location_update().location().tunnel_ip(), "192.0.2.11");
+    }
+  }
+  EXPECT_TRUE(told);
+  EXPECT_EQ(RouterMacOf("0123456789ab"), "02:23:45:67:89:ab");
+  EXPECT_EQ(RouterMacOf("d1").size(), 17u);
 }
 
 }  // namespace
