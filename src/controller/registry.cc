@@ -714,7 +714,8 @@ ModelResult<DeleteResult> Registry::Delete(std::string_view ref, bool force) {
 ModelResult<v1::Network> Registry::FindNetworkByVni(uint32_t vni) const {
   std::shared_lock lock(state_->mutex);
   const auto* network = state_->index->FindNetworkByVni(vni);
-  if (network == nullptr) return Fail("not_found", "No network has VNI " + std::to_string(vni) + ".");
+  if (network == nullptr)
+    return Fail("not_found", "No network has VNI " + std::to_string(vni) + ".");
   return *network;
 }
 
@@ -738,15 +739,14 @@ ModelResult<v1::Endpoint> Registry::FindEndpointByIp(std::string_view domain_id,
   std::shared_lock lock(state_->mutex);
   const auto* endpoint = state_->index->FindEndpointByIp(domain_id, *parsed);
   if (endpoint == nullptr) {
-    return Fail("not_found", "No endpoint holds " + parsed->ToString() + " in domain " +
-                                 Quote(domain_id) + ".");
+    return Fail("not_found",
+                "No endpoint holds " + parsed->ToString() + " in domain " + Quote(domain_id) + ".");
   }
   return *endpoint;
 }
 
-bool Registry::Allowed(std::string_view source_network_id,
-                       std::string_view destination_network_id, uint32_t protocol,
-                       uint32_t port) const {
+bool Registry::Allowed(std::string_view source_network_id, std::string_view destination_network_id,
+                       uint32_t protocol, uint32_t port) const {
   std::shared_lock lock(state_->mutex);
   return model::Allowed(*state_->index, source_network_id, destination_network_id,
                         static_cast<uint8_t>(protocol), static_cast<uint16_t>(port));

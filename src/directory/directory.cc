@@ -144,10 +144,9 @@ Output Directory::OnMessage(SessionId id, const v1::SwitchMessage& message, Cloc
     const int64_t revision = registry_->Revision();
     if (message.has_hello()) {
       out.messages.push_back({id, Refuse(revision, violation->code, violation->message, 0, "")});
-      out.closes.push_back({id,
-                            violation->code == "failed_precondition" ? kFailedPrecondition
-                                                                     : kInvalidArgument,
-                            violation->message});
+      out.closes.push_back(
+          {id, violation->code == "failed_precondition" ? kFailedPrecondition : kInvalidArgument,
+           violation->message});
       return out;
     }
     uint64_t query = 0;
@@ -224,8 +223,7 @@ void Directory::SetSwitchState(const std::string& switch_name, bool up) {
   (void)registry_->Replace(switch_name, *stored);
 }
 
-Output Directory::OnHeartbeat(SessionId id, const v1::Heartbeat& heartbeat,
-                              Clock::time_point now) {
+Output Directory::OnHeartbeat(SessionId id, const v1::Heartbeat& heartbeat, Clock::time_point now) {
   Session& session = sessions_[id];
   session.last_heartbeat = now;
   Output out;
@@ -428,8 +426,7 @@ Output Directory::OnAttach(SessionId id, const v1::Attach& attach) {
                                        0, attach.endpoint_id())});
     return out;
   }
-  if (stored->switch_name() == session.switch_name &&
-      stored->port_name() == attach.port_name()) {
+  if (stored->switch_name() == session.switch_name && stored->port_name() == attach.port_name()) {
     // Already there (a switch re-attaching its ports after a restart): acknowledged, no write.
     const int64_t revision = registry_->Revision();
     SendConfig(id, stored->network_id(), revision, out);
@@ -800,7 +797,8 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
         for (SessionId id : configured->second) {
           auto message = At(revision);
           message.mutable_network_removed()->set_network_id(key->id);
-          if (known != networks_.end()) message.mutable_network_removed()->set_vni(known->second.vni);
+          if (known != networks_.end())
+            message.mutable_network_removed()->set_vni(known->second.vni);
           out.messages.push_back({id, std::move(message)});
           sessions_[id].networks.erase(key->id);
         }
@@ -864,8 +862,7 @@ Output Directory::OnTick(Clock::time_point now) {
   return out;
 }
 
-void Directory::TellCachersOfSwitch(const std::string& switch_name, int64_t revision,
-                                    Output& out) {
+void Directory::TellCachersOfSwitch(const std::string& switch_name, int64_t revision, Output& out) {
   auto endpoints = registry_->List<v1::Endpoint>({.switch_name = switch_name});
   if (!endpoints) return;
   for (const auto& endpoint : *endpoints) {

@@ -184,17 +184,18 @@ class Directory {
   store::Store* store_;
   DirectoryOptions options_;
   std::map<SessionId, Session> sessions_;
-  std::unordered_map<std::string, SessionId> by_name_;                 // bound sessions
-  std::unordered_map<std::string, std::set<SessionId>> cachers_;       // endpoint id -> sessions
-  std::unordered_map<std::string, std::set<SessionId>> configured_;    // network id -> sessions
-  std::unordered_map<std::string, Known> known_;                       // endpoint id ->
-  std::unordered_map<std::string, std::map<std::string, uint32_t>> ports_;  // network -> switch -> endpoints
-  std::unordered_map<std::string, KnownSwitch> switches_;              // switch id ->
-  std::unordered_map<std::string, std::string> switch_ids_;            // switch name -> id
-  std::unordered_map<std::string, KnownNetwork> networks_;             // network id ->
-  std::unordered_map<std::string, std::string> subnet_networks_;       // subnet id -> network id
-  std::unordered_map<std::string, std::string> policy_domains_;        // policy id -> domain id
-  std::map<std::string, v1::StatsSummary> stats_;                      // switch name ->
+  std::unordered_map<std::string, SessionId> by_name_;               // bound sessions
+  std::unordered_map<std::string, std::set<SessionId>> cachers_;     // endpoint id -> sessions
+  std::unordered_map<std::string, std::set<SessionId>> configured_;  // network id -> sessions
+  std::unordered_map<std::string, Known> known_;                     // endpoint id ->
+  std::unordered_map<std::string, std::map<std::string, uint32_t>>
+      ports_;                                                     // network -> switch -> endpoints
+  std::unordered_map<std::string, KnownSwitch> switches_;         // switch id ->
+  std::unordered_map<std::string, std::string> switch_ids_;       // switch name -> id
+  std::unordered_map<std::string, KnownNetwork> networks_;        // network id ->
+  std::unordered_map<std::string, std::string> subnet_networks_;  // subnet id -> network id
+  std::unordered_map<std::string, std::string> policy_domains_;   // policy id -> domain id
+  std::map<std::string, v1::StatsSummary> stats_;                 // switch name ->
   SyncCounts syncs_;
 };
 

@@ -13,6 +13,7 @@ namespace {
 constexpr size_t kMaxIdBytes = 64;
 constexpr size_t kMaxPortNameBytes = 15;
 constexpr size_t kMaxCounterNameBytes = 64;
+constexpr size_t kMaxSoftwareVersionBytes = 256;
 
 Violation Invalid(std::string message) { return {"invalid_value", std::move(message)}; }
 
@@ -28,7 +29,9 @@ bool PortNameChar(char c) {
          c == '.' || c == '-';
 }
 
-bool CounterNameChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; }
+bool CounterNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
 
 std::optional<Violation> CheckHello(const v1::Hello& hello) {
   if (auto ok = model::ValidateName("switch_name", hello.switch_name()); !ok) {
@@ -40,6 +43,9 @@ std::optional<Violation> CheckHello(const v1::Hello& hello) {
   if (ip->IsUnspecified() || multicast || (ip->is_v4() && ip->v4().IsBroadcast())) {
     return Invalid("hello.tunnel_ip must be a unicast address");
   }
+  if (hello.software_version().size() > kMaxSoftwareVersionBytes) {
+    return Invalid("hello.software_version is longer than 256 bytes");
+  }
   if (hello.last_revision() < 0) return Invalid("hello.last_revision must not be negative");
   if (static_cast<size_t>(hello.cached_endpoint_ids_size()) > kMaxCachedEndpoints) {
     return Invalid("hello.cached_endpoint_ids holds more than 50000 ids");
@@ -48,9 +54,9 @@ std::optional<Violation> CheckHello(const v1::Hello& hello) {
     if (auto bad = CheckId("hello.cached_endpoint_ids[]", id)) return bad;
   }
   if (hello.protocol_version() > kProtocolVersion) {
-    return Violation{"failed_precondition",
-                     "hello.protocol_version " + std::to_string(hello.protocol_version()) +
-                         " is not supported (this controller speaks 1)"};
+    return Violation{"failed_precondition", "hello.protocol_version " +
+                                                std::to_string(hello.protocol_version()) +
+                                                " is not supported (this controller speaks 1)"};
   }
   return std::nullopt;
 }

@@ -3,7 +3,8 @@
 //
 // Rules (a violation names the field and says what is wrong, in one sentence):
 //   hello      switch_name follows the model's name rules; tunnel_ip is a unicast address, not
-//              0.0.0.0/::, multicast or broadcast; last_revision >= 0; at most
+//              0.0.0.0/::, multicast or broadcast; software_version at most 256 bytes;
+//              last_revision >= 0; at most
 //              kMaxCachedEndpoints cached ids, each 1..64 bytes; protocol_version 0 or 1.
 //   attach     endpoint_id 1..64 bytes; port_name at most 15 bytes (the kernel's IFNAMSIZ - 1)
 //              of [A-Za-z0-9_.-].

@@ -2,8 +2,8 @@
 
 #include <poll.h>
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <utility>
@@ -221,17 +221,21 @@ std::string SwitchService::MetricsText() {
   const SyncCounts syncs = directory_.Syncs();
   text += "# HELP dove_southbound_syncs_total Hellos answered, by how the switch caught up.\n";
   text += "# TYPE dove_southbound_syncs_total counter\n";
-  text += "dove_southbound_syncs_total{kind=\"incremental\"} " +
-          std::to_string(syncs.incremental) + "\n";
-  text += "dove_southbound_syncs_total{kind=\"snapshot\"} " + std::to_string(syncs.snapshot) +
+  text += "dove_southbound_syncs_total{kind=\"incremental\"} " + std::to_string(syncs.incremental) +
           "\n";
+  text += "dove_southbound_syncs_total{kind=\"snapshot\"} " + std::to_string(syncs.snapshot) + "\n";
   text += "# HELP dove_switch_counter The last statistics summary each connected switch sent.\n";
   text += "# TYPE dove_switch_counter gauge\n";
   for (const auto& [name, summary] : directory_.Stats()) {
     std::map<std::string, uint64_t> sorted(summary.counters().begin(), summary.counters().end());
     for (const auto& [counter, value] : sorted) {
-      text += "dove_switch_counter{switch=\"" + name + "\",name=\"" + counter + "\"} " +
-              std::to_string(value) + "\n";
+      text += "dove_switch_counter{switch=\"";
+      text += name;
+      text += "\",name=\"";
+      text += counter;
+      text += "\"} ";
+      text += std::to_string(value);
+      text += "\n";
     }
   }
   return text;

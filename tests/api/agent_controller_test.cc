@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <future>
 #include <memory>
@@ -235,6 +236,14 @@ TEST_F(AgentControllerTest, HeadlessAgentServesItsCacheAndReconnectsToTheRestart
   ASSERT_TRUE(Eventually([&] { return Connected(b); }, 10s))
       << "B did not reconnect; last error: " << b.State().last_error;
   EXPECT_GT(b.State().connections, connections_before);
+  // Caught up from its revision, not a snapshot: the cache survived the reconnect.
+  ASSERT_TRUE(
+      Eventually([&] { return b.State().last_revision > 0 && !b.DumpCache().syncing; }, 2s));
+  EXPECT_TRUE(Cached(b, "vm1")) << "the reconnect emptied B's cache";
+  const Reply metrics = Send(controller_->port(), "GET", "/metrics");
+  EXPECT_NE(metrics.body.find("dove_southbound_syncs_total{kind=\"snapshot\"} 0"),
+            std::string::npos)
+      << metrics.body;
   auto after = ResolvedWithin3s(b.ResolveIp(kVni, kIp));
   ASSERT_TRUE(after) << "no answer after the reconnect";
   ASSERT_TRUE(*after) << Describe(*after);
@@ -259,6 +268,99 @@ TEST_F(AgentControllerTest, DeleteThroughRestInvalidatesTheResolversCache) {
   ASSERT_TRUE(gone) << "no answer to the resolve after the delete";
   ASSERT_FALSE(*gone) << Describe(*gone);
   EXPECT_EQ(gone->error().code, dswitch::agent::ResolveError::Code::kNotFound) << Describe(*gone);
+}
+
+// The restart test: 50 agents, each with its own endpoint attached and a neighbour's
+// cached; kill -9 of the controller; restart. Every agent catches up from its revision (no
+// snapshot, nothing resolved again), every acknowledged attach is still there, and the restarted
+// controller knows who caches what (a move after the restart reaches the cacher unasked).
+TEST_F(AgentControllerTest, FiftyAgentsCatchUpFromTheirRevisionsAfterAControllerKill) {
+  constexpr int kAgents = 50;
+  auto endpoint = [](int i) {
+    char id[8];
+    std::snprintf(id, sizeof id, "ep-%02d", i);
+    return std::string(id);
+  };
+  auto mac = [](int i) {
+    char text[18];
+    std::snprintf(text, sizeof text, "52:54:00:00:10:%02x", i);
+    return std::string(text);
+  };
+  std::vector<ControllerClient*> agents;
+  for (int i = 0; i < kAgents; ++i) {
+    Post("/v1/endpoints", {{"id", endpoint(i)},
+                           {"network_id", "web"},
+                           {"mac", mac(i)},
+                           {"ips", {"10.0.0." + std::to_string(100 + i)}}});
+    char name[8];
+    std::snprintf(name, sizeof name, "sw-%02d", i);
+    agents.push_back(&NewAgent(name, "198.51.100." + std::to_string(i + 1)));
+    ASSERT_TRUE(agents.back()->Attach(endpoint(i), "tap-" + endpoint(i), 0));
+  }
+  // Every attach acknowledged (the agent's own LocationUpdate), then each caches its neighbour.
+  for (int i = 0; i < kAgents; ++i) {
+    ASSERT_TRUE(Eventually([&] { return Cached(*agents[i], endpoint(i)).has_value(); }, 5s))
+        << "no acknowledgement of " << endpoint(i) << ": " << agents[i]->State().last_error;
+  }
+  for (int i = 0; i < kAgents; ++i) {
+    auto found = ResolvedWithin3s(agents[i]->Resolve(kVni, mac((i + 1) % kAgents)));
+    ASSERT_TRUE(found && *found) << i;
+  }
+  std::vector<uint64_t> connections(kAgents);
+  for (int i = 0; i < kAgents; ++i) connections[i] = agents[i]->State().connections;
+
+  const int southbound_port = controller_->southbound_port();
+  controller_->KillNow();
+  const std::vector<std::string> args = {"--data-dir", DataDir(), "--southbound",
+                                         "127.0.0.1:" + std::to_string(southbound_port)};
+  std::string last_failure;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        auto restarted = ControllerProcess::Start(args);
+        if (!restarted) {
+          last_failure = restarted.error();
+          return false;
+        }
+        controller_ = std::move(*restarted);
+        return true;
+      },
+      3s))
+      << last_failure;
+
+  for (int i = 0; i < kAgents; ++i) {
+    ASSERT_TRUE(Eventually(
+        [&] {
+          const auto state = agents[i]->State();
+          return state.connections > connections[i] && !agents[i]->DumpCache().syncing;
+        },
+        15s))
+        << "agent " << i << " did not reconnect: " << agents[i]->State().last_error;
+  }
+  const Reply metrics = Send(controller_->port(), "GET", "/metrics");
+  EXPECT_NE(metrics.body.find("dove_southbound_syncs_total{kind=\"incremental\"} 50"),
+            std::string::npos)
+      << metrics.body;
+  EXPECT_NE(metrics.body.find("dove_southbound_syncs_total{kind=\"snapshot\"} 0"),
+            std::string::npos)
+      << metrics.body;
+  // Nothing acknowledged is lost: every endpoint is still on its switch; every cache kept its
+  // neighbour, and answers it at once.
+  for (int i = 0; i < kAgents; ++i) {
+    const Reply stored = Send(controller_->port(), "GET", "/v1/endpoints/" + endpoint(i));
+    ASSERT_EQ(stored.status, 200) << stored.body;
+    EXPECT_EQ(json::parse(stored.body)["switch_name"], "sw-" + endpoint(i).substr(3));
+    auto hit = ResolvedAtOnce(agents[i]->Resolve(kVni, mac((i + 1) % kAgents)));
+    ASSERT_TRUE(hit && *hit) << "agent " << i << " lost its cache";
+  }
+  // The restarted controller learned the caches from the Hellos: a move reaches the cacher.
+  ASSERT_TRUE(agents[10]->Attach(endpoint(1), "tap-moved", 0));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto entry = Cached(*agents[0], endpoint(1));
+        return entry && entry->location.switch_name() == "sw-10";
+      },
+      2s))
+      << "agent 0 did not hear that ep-01 moved to sw-10";
 }
 
 }  // namespace

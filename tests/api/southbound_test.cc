@@ -160,7 +160,7 @@ TEST_F(SouthboundTest, OversizedMessageEndsTheStream) {
   auto a = NewSwitch();
   v1::SwitchMessage hello;
   hello.mutable_hello()->set_switch_name("host-a");
-  hello.mutable_hello()->set_software_version(std::string(size_t{100} * 1024, 'x'));
+  hello.mutable_hello()->set_software_version(std::string(size_t{2} * 1024 * 1024, 'x'));
   a->Write(hello);
   EXPECT_EQ(a->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   // The controller still serves others.

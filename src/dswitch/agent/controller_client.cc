@@ -11,6 +11,9 @@ using dove::v1::ControllerMessage;
 using dove::v1::SwitchMessage;
 
 constexpr auto kStopCheckPeriod = std::chrono::milliseconds(50);
+// Hello lists at most this many cached endpoints (the rest are resolved again on demand); it
+// keeps a Hello under the controller's 1 MiB message limit.
+constexpr size_t kMaxHelloCachedIds = 50000;
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   grpc::ChannelArguments args;
@@ -131,13 +134,19 @@ bool ControllerClient::RunStream(const std::string& address) {
     context_ = &context;
     welcomed_ = false;
     welcome_overdue_ = false;
+    controller_silent_ = false;
     stream_started_ = Clock::now();
     hello.mutable_hello()->set_last_revision(cache_.last_revision());
+    for (auto& id : cache_.EndpointIds(kMaxHelloCachedIds)) {
+      hello.mutable_hello()->add_cached_endpoint_ids(std::move(id));
+    }
+    last_heard_ = Clock::now();
   }
   cv_.notify_all();  // the timer watches for the Welcome
   hello.mutable_hello()->set_switch_name(options_.switch_name);
   hello.mutable_hello()->set_tunnel_ip(options_.tunnel_ip);
   hello.mutable_hello()->set_software_version(options_.software_version);
+  hello.mutable_hello()->set_protocol_version(1);
 
   std::unique_ptr<Stream> stream = stub->Connect(&context);
   {
@@ -160,11 +169,16 @@ bool ControllerClient::RunStream(const std::string& address) {
   {
     std::lock_guard lock(mu_);
     context_ = nullptr;
-    welcomed = welcomed_;
+    // A controller that went silent counts as a failed attempt: the round goes on to the
+    // next address instead of starting again from this one.
+    welcomed = welcomed_ && !controller_silent_;
     welcomed_ = false;
     state_.controller = "none";
     if (welcome_overdue_) {
       state_.last_error = address + ": no Welcome within connect_timeout";
+    } else if (controller_silent_) {
+      state_.last_error = address + ": the controller was silent for " +
+                          std::to_string(silent_after_.count()) + " ms";
     } else if (!stopping_) {
       state_.last_error =
           address + ": stream ended: " +
@@ -183,6 +197,7 @@ void ControllerClient::Handle(const ControllerMessage& message, const std::strin
   {
     std::lock_guard lock(mu_);
     cache_.Apply(message);
+    last_heard_ = Clock::now();
     switch (message.body_case()) {
       case ControllerMessage::kWelcome: {
         const auto& welcome = message.welcome();
@@ -194,6 +209,9 @@ void ControllerClient::Handle(const ControllerMessage& message, const std::strin
                                         ? std::chrono::milliseconds(welcome.heartbeat_interval_ms())
                                         : options_.default_heartbeat_interval;
         next_heartbeat_ = Clock::now() + state_.heartbeat_interval;
+        silent_after_ = welcome.dead_after_ms() > 0
+                            ? std::chrono::milliseconds(welcome.dead_after_ms())
+                            : 3 * state_.heartbeat_interval;
         break;
       }
       case ControllerMessage::kResolveReply: {
@@ -246,6 +264,13 @@ void ControllerClient::RunTimer() {
       welcome_overdue_ = true;
       context_->TryCancel();
     }
+    // The controller answers every heartbeat: silence for dead_after means a dead stream
+    // (a hung controller or a path that drops everything), so try the next one.
+    if (context_ != nullptr && welcomed_ && !controller_silent_ &&
+        last_heard_ + silent_after_ <= now) {
+      controller_silent_ = true;
+      context_->TryCancel();
+    }
     bool beat = false;
     SwitchMessage heartbeat;
     if (welcomed_ && next_heartbeat_ <= now) {
@@ -261,7 +286,7 @@ void ControllerClient::RunTimer() {
       continue;
     }
     auto wake = now + std::chrono::seconds(1);
-    if (welcomed_) wake = std::min(wake, next_heartbeat_);
+    if (welcomed_) wake = std::min({wake, next_heartbeat_, last_heard_ + silent_after_});
     if (context_ != nullptr && !welcomed_ && !welcome_overdue_) {
       wake = std::min(wake, stream_started_ + options_.connect_timeout);
     }

@@ -2,10 +2,12 @@
 //
 // Owns one stream to one controller at a time, and the EndpointCache it fills. Start() spawns
 // the background work: connect to the first reachable address of ClientOptions::controllers,
-// send Hello with the cache's last_revision(), apply every ControllerMessage to the cache in
-// stream order, send Heartbeats at the interval the Welcome gave. When the stream ends (or no
-// address connects) it waits a Backoff delay (reset after each Welcome) and starts a new round
-// from the first address. Meanwhile the cache keeps serving: a switch without a controller
+// send Hello with the cache's last_revision() and the ids of the endpoints it caches (so the
+// controller sends only what changed since, and keeps pushing their updates), apply every
+// ControllerMessage to the cache in stream order, send Heartbeats at the interval the Welcome gave.
+// When the stream ends (or no address connects) it waits a Backoff delay (reset after each Welcome)
+// and starts a new round from the first address. Meanwhile the cache keeps serving: a switch
+// without a controller
 // ("headless") still forwards to every endpoint it already knows.
 //
 // Resolve / ResolveIp answer from the cache when the endpoint is there (the callback runs
@@ -31,10 +33,11 @@
 // writers, never the reader.
 //
 // A controller that accepts the stream but sends no Welcome within connect_timeout is given up
-// like an unreachable one (the next address is tried).
+// like an unreachable one (the next address is tried); so is one that, after its Welcome, sends
+// nothing (not even the answer to a Heartbeat) for the Welcome's dead_after_ms: the round
+// goes on with the next address.
 //
-// Not yet: TLS (insecure channel credentials), detecting a controller gone silent after its
-// Welcome other than by TCP, retrying queries across a reconnect.
+// Not yet: retrying queries across a reconnect.
 //
 //   ControllerClient client({.controllers = {"ctl:8741"}, .switch_name = "host-17",
 //                            .tunnel_ip = "192.0.2.17"});
@@ -142,6 +145,9 @@ class ControllerClient {
   grpc::ClientContext* context_ = nullptr;  // the current stream's, to cancel it
   ClientState state_;
   Clock::time_point next_heartbeat_{};
+  Clock::time_point last_heard_{};                // the last message from the controller
+  std::chrono::milliseconds silent_after_{3000};  // Welcome.dead_after_ms
+  bool controller_silent_ = false;                // the timer cancelled it: silence
   uint64_t heartbeat_sequence_ = 0;
 
   std::mutex write_mu_;       // serializes writes; guards stream_

@@ -40,7 +40,7 @@ bool EndpointCache::Apply(const dove::v1::ControllerMessage& message) {
       changed = ApplyNetworkConfig(message.network_config(), revision);
       break;
     case Msg::kNetworkRemoved:
-      changed = ApplyNetworkRemoved(message.network_removed().vni(), revision);
+      changed = ApplyNetworkRemoved(VniOfRemoved(message.network_removed()), revision);
       break;
     case Msg::kResolveReply:
       if (message.resolve_reply().status() == dove::v1::ResolveReply::STATUS_FOUND &&
@@ -135,6 +135,23 @@ bool EndpointCache::ApplyNetworkConfig(const dove::v1::NetworkConfig& config, in
   net.flood_tunnel_ips.assign(config.flood_tunnel_ips().begin(), config.flood_tunnel_ips().end());
   net.revision = revision;
   return true;
+}
+
+uint32_t EndpointCache::VniOfRemoved(const dove::v1::NetworkRemoved& removed) const {
+  if (removed.vni() != 0) return removed.vni();
+  for (const auto& [vni, network] : networks_) {
+    if (network.config && network.config->network().id() == removed.network_id()) return vni;
+  }
+  return 0;
+}
+
+std::vector<std::string> EndpointCache::EndpointIds(size_t limit) const {
+  std::vector<std::string> ids;
+  for (const auto& [key, entry] : endpoints_) {
+    if (ids.size() >= limit) break;
+    if (!entry.location.endpoint_id().empty()) ids.push_back(entry.location.endpoint_id());
+  }
+  return ids;
 }
 
 bool EndpointCache::ApplyNetworkRemoved(uint32_t vni, int64_t revision) {

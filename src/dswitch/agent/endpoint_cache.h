@@ -89,10 +89,15 @@ class EndpointCache {
   bool syncing() const { return syncing_; }
   size_t size() const { return endpoints_.size(); }
   CacheDump Dump() const;
+  // The ids of at most `limit` cached endpoints (Hello.cached_endpoint_ids on reconnect).
+  std::vector<std::string> EndpointIds(size_t limit) const;
 
  private:
   using VniKey = std::pair<uint32_t, std::string>;
 
+  // The VNI a NetworkRemoved names: its vni, or that of the cached network with its id (a
+  // controller catching a switch up may know only the id of a network deleted meanwhile).
+  uint32_t VniOfRemoved(const dove::v1::NetworkRemoved& removed) const;
   void Index(const std::string& key, const dove::v1::Location& location);
   void Unindex(const std::string& key, const dove::v1::Location& location);
   void Erase(const std::string& key);

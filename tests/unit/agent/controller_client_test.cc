@@ -49,7 +49,8 @@ class FakeController final : public dove::v1::SwitchService::Service {
  public:
   std::vector<ControllerMessage> catch_up;
   int64_t sync_revision = 7;
-  bool silent = false;
+  bool silent = false;           // answers no resolve (heartbeats still)
+  bool deaf = false;             // answers nothing at all after SyncDone
   bool mute = false;             // not even a Welcome
   bool cut_before_sync = false;  // ends the stream after catch_up, before SyncDone
   std::vector<Location> known = {Loc("ep-known", kKnownMac, "10.0.0.1", "192.0.2.1", 3)};
@@ -75,6 +76,7 @@ class FakeController final : public dove::v1::SwitchService::Service {
       welcome.set_revision(sync_revision);
       welcome.mutable_welcome()->set_switch_id("sw-1");
       welcome.mutable_welcome()->set_heartbeat_interval_ms(30);
+      welcome.mutable_welcome()->set_dead_after_ms(300);
       welcome.mutable_welcome()->set_snapshot(first.hello().last_revision() == 0);
       stream->Write(welcome);
       for (const auto& m : catch_up) stream->Write(m);
@@ -88,6 +90,13 @@ class FakeController final : public dove::v1::SwitchService::Service {
     while (stream->Read(&message)) {
       std::lock_guard lock(mu_);
       received_.push_back(message);
+      if (deaf) continue;
+      if (message.has_heartbeat()) {
+        ControllerMessage beat;
+        beat.set_revision(sync_revision);
+        beat.mutable_heartbeat()->set_sequence(message.heartbeat().sequence());
+        stream->Write(beat);
+      }
       if (silent) continue;
       if (message.has_resolve_mac()) {
         stream->Write(Answer(message.resolve_mac().query_id(), message.resolve_mac().mac(), ""));
@@ -427,6 +436,37 @@ TEST_F(ControllerClientTest, FailsOverWhenTheFirstAcceptsButNeverWelcomes) {
   ClientState state = client.State();
   EXPECT_EQ(state.controller, server_.address());
   EXPECT_EQ(state.last_error, mute.address() + ": no Welcome within connect_timeout");
+}
+
+TEST_F(ControllerClientTest, AControllerSilentAfterItsWelcomeIsLeftForTheNext) {
+  TestServer deaf(0, [](FakeController& fake) { fake.deaf = true; });
+  ASSERT_TRUE(deaf.ok());
+  ControllerClient client(TestOptions({deaf.address(), server_.address()}));
+  client.Start();
+  // Welcomed by the deaf one first; 300 ms of silence later it moves on to the good one.
+  ASSERT_TRUE(Eventually([&] { return client.State().controller == server_.address(); }));
+  EXPECT_GE(client.State().connections, 2u);
+  EXPECT_FALSE(deaf.controller().Received(SwitchMessage::kHeartbeat).empty());
+}
+
+TEST_F(ControllerClientTest, HelloListsTheCachedEndpointsAndTheProtocolVersion) {
+  ControllerClient client(TestOptions({server_.address()}));
+  client.Start();
+  ASSERT_TRUE(Connected(client));
+  ASSERT_TRUE(Get(client.Resolve(kVni, kKnownMac)));  // cached
+  const int port = server_.port();
+  server_.Stop();
+  ASSERT_TRUE(Eventually([&] { return client.State().controller == "none"; }));
+  TestServer again(port);
+  ASSERT_TRUE(again.ok());
+  ASSERT_TRUE(Eventually([&] { return client.State().controller != "none"; }));
+  auto hellos = again.controller().Received(SwitchMessage::kHello);
+  ASSERT_EQ(hellos.size(), 1u);
+  EXPECT_EQ(hellos[0].hello().protocol_version(), 1u);
+  ASSERT_EQ(hellos[0].hello().cached_endpoint_ids_size(), 1);
+  EXPECT_EQ(hellos[0].hello().cached_endpoint_ids(0), "ep-known");
+  // Not a snapshot (last_revision 7): the cache survives the reconnect.
+  EXPECT_EQ(client.State().cache_size, 1u);
 }
 
 TEST_F(ControllerClientTest, ABrokenStreamFailsPendingResolves) {

@@ -507,7 +507,7 @@ TEST_F(CatchUpTest, CompactedHistoryMeansASnapshotOfTheListedEndpoints) {
   other.set_id("d2");
   other.set_name("other");
   ASSERT_TRUE(registry_->Create(other));
-  ASSERT_TRUE(store_.Compact(registry_->Revision()));  // the move's event is gone
+  ASSERT_TRUE(store_.Compact(registry_->Revision()));       // the move's event is gone
   const uint64_t snapshots = directory_->Syncs().snapshot;  // fresh switches count too
   auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2", "gone"})), 4);
   ASSERT_EQ(mine.size(), 4u);  // welcome, vm1, vm2, sync done; "gone" is simply not sent
@@ -522,8 +522,7 @@ TEST_F(CatchUpTest, CompactedHistoryMeansASnapshotOfTheListedEndpoints) {
 TEST_F(CatchUpTest, ARevisionAheadOfTheControllerMeansASnapshot) {
   Populate();
   directory_->OnDisconnect(2);
-  auto mine =
-      For(Send(4, Rejoin("host-b", "192.0.2.2", registry_->Revision() + 1000, {"vm1"})), 4);
+  auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", registry_->Revision() + 1000, {"vm1"})), 4);
   ASSERT_EQ(mine.size(), 3u);
   EXPECT_TRUE(mine[0].welcome().snapshot());
   EXPECT_EQ(mine[1].location_update().location().endpoint_id(), "vm1");
