@@ -23,7 +23,7 @@ int Main(int argc, char** argv) {
       "Southbound: switches connect to --southbound ADDR:PORT (gRPC SwitchService). Choose\n"
       "exactly one of:\n"
       "  --tls-cert FILE --tls-key FILE --tls-client-ca FILE\n"
-      "      TLS with client certificates: the controller presents FILEs' certificate chain and\n"
+      "      TLS with client certificates: the controller presents the --tls-cert chain and its\n"
       "      key, and accepts only switches whose certificate --tls-client-ca signed. A switch\n"
       "      may call itself NAME in its Hello only when NAME is its certificate's CN or one of\n"
       "      its subject alternative names; otherwise it is refused (permission_denied).\n"
