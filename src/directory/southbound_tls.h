@@ -26,11 +26,12 @@ struct SouthboundTls {
   std::string client_ca_pem;   // the CA(s) a switch certificate must be signed by
 };
 
+// (The `{}` initializers let designated initializers leave members out without a warning.)
 struct SouthboundFlags {
-  std::string cert_file;       // --tls-cert
-  std::string key_file;        // --tls-key
-  std::string client_ca_file;  // --tls-client-ca
-  bool plaintext = false;      // --southbound-plaintext
+  std::string cert_file{};       // --tls-cert
+  std::string key_file{};        // --tls-key
+  std::string client_ca_file{};  // --tls-client-ca
+  bool plaintext = false;        // --southbound-plaintext
 };
 
 // The TLS material read from the files (nullopt with --southbound-plaintext), or one sentence.

@@ -271,12 +271,13 @@ TEST_F(SouthboundTlsTest, PlaintextClientGetsNoStream) {
 }
 
 TEST_F(SouthboundTlsTest, AgentWithUnreadableCertificateSaysWhich) {
-  ControllerClient agent(
-      {.controllers = {"127.0.0.1:" + std::to_string(controller_->southbound_port())},
-       .switch_name = "sw-a",
-       .tls = {.ca_file = pki_.Pem("ca"),
-               .cert_file = (dir_.path() / "absent.pem").string(),
-               .key_file = pki_.Key("sw-a")}});
+  ClientOptions options;
+  options.controllers = {"127.0.0.1:" + std::to_string(controller_->southbound_port())};
+  options.switch_name = "sw-a";
+  options.tls = {.ca_file = pki_.Pem("ca"),
+                 .cert_file = (dir_.path() / "absent.pem").string(),
+                 .key_file = pki_.Key("sw-a")};
+  ControllerClient agent(std::move(options));
   agent.Start();
   EXPECT_NE(agent.State().last_error.find("absent.pem"), std::string::npos)
       << agent.State().last_error;

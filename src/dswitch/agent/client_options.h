@@ -22,13 +22,14 @@
 namespace dove::dswitch::agent {
 
 // PEM files of the switch's TLS identity; read once, when the ControllerClient is made.
+// (The `{}` initializers let designated initializers leave members out without a warning.)
 struct ClientTls {
-  std::string ca_file;    // the CA that signed the controller's certificate
-  std::string cert_file;  // this switch's certificate chain
-  std::string key_file;   // its private key
+  std::string ca_file{};    // the CA that signed the controller's certificate
+  std::string cert_file{};  // this switch's certificate chain
+  std::string key_file{};   // its private key
   // Checked against the controller's certificate instead of the address's host (tests, or an
   // address that is not a name of the certificate). Empty: the host of each address.
-  std::string server_name_override;
+  std::string server_name_override{};
 };
 
 struct ClientOptions {
@@ -45,7 +46,7 @@ struct ClientOptions {
   std::chrono::milliseconds resolve_timeout{1000};
   // Heartbeat period until a Welcome says otherwise (and when it says 0).
   std::chrono::milliseconds default_heartbeat_interval{1000};
-  ClientTls tls;           // used unless plaintext
+  ClientTls tls{};         // used unless plaintext
   bool plaintext = false;  // true: no TLS (the controller must run --southbound-plaintext)
 };
 

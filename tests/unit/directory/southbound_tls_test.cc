@@ -10,7 +10,7 @@
 namespace dove::directory {
 namespace {
 
-TEST(SouthboundTlsTest, ChoosesExactlyOneMode) {
+TEST(SouthboundTlsFromFlagsTest, ChoosesExactlyOneMode) {
   test_support::TempDir dir("dove-tls-flags");
   const std::string pem = (dir.path() / "x.pem").string();
   std::ofstream(pem) << "-----BEGIN CERTIFICATE-----\n";
