@@ -43,6 +43,10 @@ Expected<std::optional<SouthboundTls>, std::string> SouthboundTlsFromFlags(
     if (!text) return Unexpected<std::string>(std::string(flag) + ": " + text.error());
     if (text->empty())
       return Unexpected<std::string>(std::string(flag) + ": " + file + " is empty");
+    if (text->find("-----BEGIN ") == std::string::npos) {
+      return Unexpected<std::string>(std::string(flag) + ": " + file +
+                                     " is not PEM (no -----BEGIN line)");
+    }
     pem = std::move(*text);
   }
   return std::optional<SouthboundTls>(std::move(tls));

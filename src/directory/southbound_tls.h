@@ -6,7 +6,8 @@
 //   --tls-cert FILE --tls-key FILE --tls-client-ca FILE   (all three), or
 //   --southbound-plaintext.
 // Neither, both, or only some of the TLS files is a usage error; so is a file that cannot be
-// read. Every error is one sentence naming the flags or the file. Thread-safe (no state).
+// read or holds no PEM block (a PEM block gRPC cannot use fails later, when the server starts).
+// Every error is one sentence naming the flags or the file. Thread-safe (no state).
 //
 //   auto tls = SouthboundTlsFromFlags({.cert_file = c, .key_file = k, .client_ca_file = ca});
 //   if (!tls) return Usage(tls.error());

@@ -16,6 +16,8 @@ TEST(SouthboundTlsFromFlagsTest, ChoosesExactlyOneMode) {
   std::ofstream(pem) << "-----BEGIN CERTIFICATE-----\n";
   const std::string empty = (dir.path() / "empty.pem").string();
   std::ofstream{empty};
+  const std::string der = (dir.path() / "x.der").string();
+  std::ofstream(der) << "0\x82\x01";
   const std::string absent = (dir.path() / "absent.pem").string();
   struct Case {
     const char* description;
@@ -35,6 +37,7 @@ TEST(SouthboundTlsFromFlagsTest, ChoosesExactlyOneMode) {
       {"absent key",
        {.cert_file = pem, .key_file = absent, .client_ca_file = pem},
        "--tls-key: cannot read"},
+      {"not pem", {.cert_file = der, .key_file = pem, .client_ca_file = pem}, "is not PEM"},
       {"empty ca", {.cert_file = pem, .key_file = pem, .client_ca_file = empty}, "is empty"},
   };
   for (const Case& c : cases) {
