@@ -21,11 +21,20 @@ int Main(int argc, char** argv) {
       "Environment:\n"
       "  DOVE_TOKEN  the API bearer token, used when --token-file is not given.\n"
       "Without a token the API is open to anyone who can connect: keep it on loopback.\n\n"
-      "Southbound: switches connect to --southbound ADDR:PORT (gRPC SwitchService, plaintext\n"
-      "only for now: TLS is a later step, keep it on a trusted network).\n\n"
+      "Southbound: switches connect to --southbound ADDR:PORT (gRPC SwitchService). Choose\n"
+      "exactly one of:\n"
+      "  --tls-cert FILE --tls-key FILE --tls-client-ca FILE\n"
+      "      TLS with client certificates: the controller presents the --tls-cert chain and its\n"
+      "      key, and accepts only switches whose certificate --tls-client-ca signed. A switch\n"
+      "      may call itself NAME in its Hello only when NAME is its certificate's CN or one of\n"
+      "      its subject alternative names; otherwise it is refused (permission_denied).\n"
+      "  --southbound-plaintext\n"
+      "      no TLS: any client may claim any switch name. Keep it on a trusted network.\n"
+      "Making the certificates with openssl: docs/architecture.md, \"Southbound security\".\n\n"
       "Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT); 1 on a runtime error (data dir\n"
       "in use by another controller, unreadable or corrupt store, bad --listen, unreadable or\n"
-      "empty token file, address not bindable); 2 (CLI11) on a usage error.",
+      "empty token file, address not bindable); 2 on a usage error (including a missing or\n"
+      "mixed southbound security choice and unreadable TLS files).",
       "dove-controller");
   std::string data_dir;
   std::string listen = std::string(controller::kDefaultListen);
@@ -46,9 +55,19 @@ int Main(int argc, char** argv) {
                  "File holding the API bearer token (surrounding whitespace stripped); "
                  "overrides DOVE_TOKEN");
   app.add_option("--southbound", southbound,
-                 "ADDR:PORT of the southbound gRPC service switches connect to (plaintext; TLS "
-                 "is not implemented yet); port 0 picks a free port (printed on stdout)")
+                 "ADDR:PORT of the southbound gRPC service switches connect to; port 0 picks a "
+                 "free port (printed on stdout)")
       ->capture_default_str();
+  dove::directory::SouthboundFlags security;
+  app.add_option("--tls-cert", security.cert_file,
+                 "PEM certificate chain the southbound presents to switches (with --tls-key "
+                 "and --tls-client-ca)");
+  app.add_option("--tls-key", security.key_file, "PEM private key of --tls-cert");
+  app.add_option("--tls-client-ca", security.client_ca_file,
+                 "PEM CA certificate(s) that sign switch certificates; switches without one are "
+                 "refused");
+  app.add_flag("--southbound-plaintext", security.plaintext,
+               "Serve the southbound without TLS (explicit opt-in; not with the --tls-* flags)");
   app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval told to switches")
       ->capture_default_str()
       ->check(CLI::Range(10, 3600000));
@@ -68,6 +87,11 @@ int Main(int argc, char** argv) {
     // script can rely on, so every usage error is 2.
     const int code = app.exit(error);
     return code == 0 ? 0 : 2;
+  }
+  auto tls = dove::directory::SouthboundTlsFromFlags(security);
+  if (!tls) {
+    std::fprintf(stderr, "dove-controller: error: %s\n", tls.error().c_str());
+    return 2;
   }
 
   auto address = controller::ParseListenAddress(listen);
@@ -101,6 +125,7 @@ int Main(int argc, char** argv) {
   options.directory.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
   options.directory.dead_after = std::chrono::milliseconds(dead_after_ms);
   options.history_revisions = history_revisions;
+  options.tls = std::move(*tls);
   auto start_southbound = [host = southbound_address->host, port = southbound_address->port,
                            options](controller::Registry* registry, dove::store::Store* store)
       -> dove::Expected<std::unique_ptr<controller::SideService>, std::string> {

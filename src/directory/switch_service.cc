@@ -26,7 +26,8 @@ void Log(const std::string& line) {
 class SwitchService::Stream final
     : public grpc::ServerBidiReactor<v1::SwitchMessage, v1::ControllerMessage> {
  public:
-  Stream(SwitchService* service, SessionId session) : service_(service), session_(session) {}
+  Stream(SwitchService* service, SessionId session, std::optional<PeerIdentity> identity)
+      : service_(service), session_(session), identity_(std::move(identity)) {}
 
   void Begin() { StartRead(&incoming_); }
 
@@ -35,7 +36,8 @@ class SwitchService::Stream final
       Close(grpc::Status::OK);
       return;
     }
-    if (service_->Receive(session_, incoming_)) StartRead(&incoming_);
+    const PeerIdentity* identity = identity_ ? &*identity_ : nullptr;
+    if (service_->Receive(session_, identity, incoming_)) StartRead(&incoming_);
   }
 
   // Queues a message; drops it once the stream is finishing.
@@ -99,6 +101,7 @@ class SwitchService::Stream final
  private:
   SwitchService* service_;
   SessionId session_;
+  const std::optional<PeerIdentity> identity_;  // with TLS: the client certificate's names
   v1::SwitchMessage incoming_;
   std::mutex mutex_;
   std::deque<v1::ControllerMessage> queue_;
@@ -125,20 +128,33 @@ void SwitchService::Stop() {
 }
 
 grpc::ServerBidiReactor<v1::SwitchMessage, v1::ControllerMessage>* SwitchService::Connect(
-    grpc::CallbackServerContext* /*context*/) {
+    grpc::CallbackServerContext* context) {
+  std::optional<PeerIdentity> identity;
+  if (options_.tls) {
+    // gRPC verified the certificate in the handshake; an absent context means no certificate,
+    // and an empty identity allows no name.
+    const auto auth = context->auth_context();
+    identity = auth ? PeerIdentity::Of(*auth) : PeerIdentity{};
+  }
   Stream* stream = nullptr;
   {
     std::lock_guard lock(mutex_);
     const SessionId session = next_session_++;
-    stream = new Stream(this, session);  // deletes itself in OnDone
+    stream = new Stream(this, session, std::move(identity));  // deletes itself in OnDone
     streams_[session] = stream;
   }
   stream->Begin();
   return stream;
 }
 
-bool SwitchService::Receive(SessionId session, const v1::SwitchMessage& message) {
+bool SwitchService::Receive(SessionId session, const PeerIdentity* identity,
+                            const v1::SwitchMessage& message) {
   std::lock_guard lock(mutex_);
+  if (identity != nullptr && message.has_hello() &&
+      !identity->Allows(message.hello().switch_name())) {
+    RefuseIdentity(session, *identity, message.hello());
+    return false;
+  }
   Output out = directory_.OnMessage(session, message, Clock::now());
   Dispatch(out);
   for (const auto& close : out.closes) {
@@ -164,6 +180,20 @@ void SwitchService::Dispatch(const Output& out) {
       it->second->Close(grpc::Status(static_cast<grpc::StatusCode>(close.code), close.message));
     }
   }
+}
+
+void SwitchService::RefuseIdentity(SessionId session, const PeerIdentity& identity,
+                                   const v1::Hello& hello) {
+  const std::string why = identity.RefusalFor(hello.switch_name());
+  Log("refused a Hello: " + why);
+  auto it = streams_.find(session);
+  if (it == streams_.end()) return;
+  v1::ControllerMessage refusal;
+  refusal.set_revision(registry_->Revision());
+  refusal.mutable_error()->set_code("permission_denied");
+  refusal.mutable_error()->set_message(why);
+  it->second->Send(std::move(refusal));
+  it->second->Close(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, why));
 }
 
 void SwitchService::WatchLoop() {
@@ -246,21 +276,33 @@ Expected<std::unique_ptr<SouthboundServer>, std::string> SouthboundServer::Start
     SouthboundOptions options) {
   auto server = std::unique_ptr<SouthboundServer>(new SouthboundServer());
   const int max_bytes = static_cast<int>(options.max_message_bytes);
-  server->service_ = std::make_unique<SwitchService>(registry, store, std::move(options));
   grpc::ServerBuilder builder;
   const std::string requested = controller::FormatHostPort(host, port);
   int bound = 0;
-  builder.AddListeningPort(requested, grpc::InsecureServerCredentials(), &bound);
+  const bool tls = options.tls.has_value();
+  std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
+  if (tls) {
+    grpc::SslServerCredentialsOptions ssl(
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = options.tls->client_ca_pem;
+    ssl.pem_key_cert_pairs.push_back({options.tls->key_pem, options.tls->cert_chain_pem});
+    credentials = grpc::SslServerCredentials(ssl);
+  }
+  server->service_ = std::make_unique<SwitchService>(registry, store, std::move(options));
+  builder.AddListeningPort(requested, credentials, &bound);
   builder.SetMaxReceiveMessageSize(max_bytes);
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || bound == 0) {
     server->service_->Stop();
-    return Unexpected<std::string>("cannot listen on " + requested +
-                                   " (address in use, not local, or not permitted)");
+    return Unexpected<std::string>(
+        "cannot listen on " + requested + " (address in use, not local, or not permitted" +
+        (tls ? "; or the TLS certificate, key or client CA is not valid PEM)" : ")"));
   }
   server->port_ = bound;
   server->address_ = controller::FormatHostPort(host, bound);
+  Log(tls ? "TLS; switches need a client certificate naming them"
+          : "plaintext (--southbound-plaintext): any client may claim any switch name");
   return server;
 }
 

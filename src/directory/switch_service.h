@@ -16,7 +16,14 @@
 //
 // Ownership: the service keeps pointers to `registry` and `store`, which must outlive it.
 // SouthboundServer owns the service and the grpc::Server; destroying it cancels every stream
-// and stops the watch thread. Plaintext only (TLS is a later step).
+// and stops the watch thread.
+//
+// Security: with SouthboundOptions::tls the server speaks TLS only and requires a client
+// certificate signed by tls->client_ca_pem (gRPC refuses the handshake otherwise, so no stream
+// exists). The stream's Hello.switch_name must then be a name of that certificate
+// (PeerIdentity::Allows); otherwise the stream gets a Refusal (permission_denied, naming the
+// claimed name and the certificate's names) and ends with PERMISSION_DENIED, and the Directory
+// never sees that Hello. Without `tls` the server is plaintext and trusts the claimed name.
 //
 //   auto server = SouthboundServer::Start(registry, store, "127.0.0.1", 0, {});
 //   if (!server) return Fail(server.error());
@@ -31,6 +38,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -38,6 +46,8 @@
 #include "controller/controller_app.h"
 #include "controller/registry.h"
 #include "directory/directory.h"
+#include "directory/peer_identity.h"
+#include "directory/southbound_tls.h"
 #include "dove/v1/switch.grpc.pb.h"
 #include "store/store.h"
 
@@ -45,6 +55,7 @@ namespace dove::directory {
 
 struct SouthboundOptions {
   DirectoryOptions directory;
+  std::optional<SouthboundTls> tls;  // nullopt: plaintext (an explicit choice of the caller)
   size_t max_message_bytes = size_t{1024} * 1024;  // a Hello listing 50,000 cached ids fits
   std::chrono::milliseconds tick{200};
   // The store keeps at least this many revisions of history, for switches that reconnect with
@@ -71,11 +82,13 @@ class SwitchService final : public v1::SwitchService::CallbackService {
  private:
   class Stream;
 
-  // Called by streams (without holding their own lock).
-  bool Receive(SessionId session, const v1::SwitchMessage& message);
+  // Called by streams (without holding their own lock). `identity`: the peer's certificate
+  // names with TLS, null without; a Hello it does not allow is refused here.
+  bool Receive(SessionId session, const PeerIdentity* identity, const v1::SwitchMessage& message);
   void Forget(SessionId session);
   // With mutex_ held.
   void Dispatch(const Output& out);
+  void RefuseIdentity(SessionId session, const PeerIdentity& identity, const v1::Hello& hello);
   void WatchLoop();
   // Drops store history older than history_revisions (watch thread).
   void CompactHistory();

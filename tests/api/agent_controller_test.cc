@@ -105,6 +105,7 @@ class AgentControllerTest : public ::testing::Test {
         .backoff = {.initial = 20ms, .max = 200ms, .jitter = 0.2},
         .connect_timeout = 500ms,
         .resolve_timeout = 2000ms,
+        .plaintext = true,
     };
     agents_.push_back(std::make_unique<ControllerClient>(std::move(options)));
     ControllerClient& agent = *agents_.back();

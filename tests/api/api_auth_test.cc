@@ -1,10 +1,6 @@
 // Bearer token authentication, the no-token warning, and dove-controller's flag errors.
-#include <sys/wait.h>
-
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "api/api_client.h"
 
@@ -103,18 +99,12 @@ std::pair<int, std::string> RunFailing(
   return {1, controller.error()};
 }
 
-// The exit status needs the child: run it by hand.
-std::pair<int, std::string> Exec(const TempDir& dir, const std::vector<std::string>& args,
+// The exit status needs the child: run it by hand, plaintext southbound unless it is --help
+// (the TLS flags have their own tests in southbound_tls_test.cc).
+std::pair<int, std::string> Exec(const TempDir& dir, std::vector<std::string> args,
                                  const std::string& env = "") {
-  std::string command = env + " " + test_support::kControllerBinary;
-  for (const auto& arg : args) command += " '" + arg + "'";
-  const std::string out = (dir.path() / "out.txt").string();
-  command += " >" + out + " 2>&1 </dev/null";
-  const int status = std::system(command.c_str());
-  std::ifstream in(out);
-  std::stringstream text;
-  text << in.rdbuf();
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+  if (args != std::vector<std::string>{"--help"}) args.emplace_back("--southbound-plaintext");
+  return RunController(dir, args, env);
 }
 
 TEST(ApiAuthTest, FlagErrors) {

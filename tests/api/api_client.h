@@ -12,10 +12,14 @@
 #include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -139,6 +143,24 @@ inline Reply SendRaw(int port, const std::string& raw) {
   }
   reply.body = text.substr(head_end + 4);
   return reply;
+}
+
+// Runs dove-controller with exactly `args` (nothing added) to its exit, stdin from /dev/null,
+// `env` ("NAME=value ...") before it; its exit code (-1 when killed) and stdout+stderr. For
+// runs expecting a quick exit (flag errors, --help); one that serves instead is stopped after
+// 60 s (exit code 124, from timeout(1)).
+inline std::pair<int, std::string> RunController(const TempDir& dir,
+                                                 const std::vector<std::string>& args,
+                                                 const std::string& env = "") {
+  std::string command = env + " timeout 60 " + test_support::kControllerBinary;
+  for (const auto& arg : args) command += " '" + arg + "'";
+  const std::string out = (dir.path() / "out.txt").string();
+  command += " >" + out + " 2>&1 </dev/null";
+  const int status = std::system(command.c_str());
+  std::ifstream in(out);
+  std::stringstream text;
+  text << in.rdbuf();
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
 }
 
 // A controller on a data dir of its own, for one test.

@@ -12,97 +12,12 @@
 
 #include "api_client.h"
 #include "dove/v1/switch.grpc.pb.h"
+#include "test_switch.h"
 
 namespace dove::api_test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// One simulated switch: a stream on its own channel, read synchronously under a deadline.
-class TestSwitch {
- public:
-  explicit TestSwitch(int port)
-      : stub_(v1::SwitchService::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                                             grpc::InsecureChannelCredentials()))) {
-    context_.set_deadline(std::chrono::system_clock::now() + 10s);
-    stream_ = stub_->Connect(&context_);
-  }
-
-  bool Write(const v1::SwitchMessage& message) { return stream_->Write(message); }
-
-  // Reads until a message for which `want` holds; nullopt when the stream ends first.
-  std::optional<v1::ControllerMessage> ReadUntil(
-      const std::function<bool(const v1::ControllerMessage&)>& want) {
-    v1::ControllerMessage message;
-    while (stream_->Read(&message)) {
-      if (want(message)) return message;
-    }
-    return std::nullopt;
-  }
-
-  // Hello, then everything up to SyncDone; the Welcome.
-  std::optional<v1::Welcome> Hello(const std::string& name, const std::string& tunnel_ip) {
-    v1::SwitchMessage hello;
-    hello.mutable_hello()->set_switch_name(name);
-    hello.mutable_hello()->set_tunnel_ip(tunnel_ip);
-    if (!Write(hello)) return std::nullopt;
-    auto welcome = ReadUntil([](const auto& m) { return m.has_welcome(); });
-    if (!welcome) return std::nullopt;
-    if (!ReadUntil([](const auto& m) { return m.has_sync_done(); })) return std::nullopt;
-    return welcome->welcome();
-  }
-
-  // Attach, then its acknowledgement (our own LocationUpdate with the new version).
-  std::optional<v1::Location> Attach(const std::string& endpoint_id) {
-    v1::SwitchMessage attach;
-    attach.mutable_attach()->set_endpoint_id(endpoint_id);
-    attach.mutable_attach()->set_port_name("tap-" + endpoint_id);
-    if (!Write(attach)) return std::nullopt;
-    auto ack = ReadUntil([&](const auto& m) {
-      return (m.has_location_update() &&
-              m.location_update().location().endpoint_id() == endpoint_id) ||
-             m.has_error();
-    });
-    if (!ack || ack->has_error()) return std::nullopt;
-    return ack->location_update().location();
-  }
-
-  std::optional<v1::ResolveReply> ResolveMac(uint64_t query, uint32_t vni, const std::string& mac) {
-    v1::SwitchMessage resolve;
-    resolve.mutable_resolve_mac()->set_query_id(query);
-    resolve.mutable_resolve_mac()->set_vni(vni);
-    resolve.mutable_resolve_mac()->set_mac(mac);
-    return Resolve(resolve, query);
-  }
-
-  std::optional<v1::ResolveReply> ResolveIp(uint64_t query, uint32_t vni, const std::string& ip) {
-    v1::SwitchMessage resolve;
-    resolve.mutable_resolve_ip()->set_query_id(query);
-    resolve.mutable_resolve_ip()->set_vni(vni);
-    resolve.mutable_resolve_ip()->set_ip(ip);
-    return Resolve(resolve, query);
-  }
-
-  // Reads to the end of the stream; its status.
-  grpc::Status Finish() {
-    ReadUntil([](const auto&) { return false; });
-    return stream_->Finish();
-  }
-
- private:
-  std::optional<v1::ResolveReply> Resolve(const v1::SwitchMessage& message, uint64_t query) {
-    if (!Write(message)) return std::nullopt;
-    auto reply = ReadUntil([&](const auto& m) {
-      return m.has_resolve_reply() && m.resolve_reply().query_id() == query;
-    });
-    if (!reply) return std::nullopt;
-    return reply->resolve_reply();
-  }
-
-  std::unique_ptr<v1::SwitchService::Stub> stub_;
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<v1::SwitchMessage, v1::ControllerMessage>> stream_;
-};
 
 class SouthboundTest : public ::testing::Test {
  protected:

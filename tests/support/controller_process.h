@@ -55,8 +55,10 @@ class ControllerProcess {
   };
 
   // Starts the controller with `args` plus "--listen 127.0.0.1:0" unless args has --listen,
-  // and "--southbound 127.0.0.1:0" unless args has --southbound (so tests never collide on the
-  // default southbound port).
+  // "--southbound 127.0.0.1:0" unless args has --southbound (so tests never collide on the
+  // default southbound port), and "--southbound-plaintext" unless args has it or any --tls-*
+  // flag (TLS tests pass their own --tls-cert/--tls-key/--tls-client-ca; a test of the flag
+  // errors can pass some of them alone).
   static Expected<std::unique_ptr<ControllerProcess>, std::string> Start(
       std::vector<std::string> args) {
     Options options;
@@ -74,9 +76,11 @@ class ControllerProcess {
     }
     bool has_listen = false;
     bool has_southbound = false;
+    bool has_security = false;
     for (const auto& arg : options.args) {
       has_listen |= arg == "--listen";
       has_southbound |= arg == "--southbound";
+      has_security |= arg == "--southbound-plaintext" || arg.rfind("--tls-", 0) == 0;
     }
     if (!has_listen) {
       options.args.emplace_back("--listen");
@@ -86,6 +90,7 @@ class ControllerProcess {
       options.args.emplace_back("--southbound");
       options.args.emplace_back("127.0.0.1:0");
     }
+    if (!has_security) options.args.emplace_back("--southbound-plaintext");
     auto process = std::unique_ptr<ControllerProcess>(new ControllerProcess());
     if (auto started = process->Spawn(options); !started) {
       return Unexpected<std::string>(started.error());

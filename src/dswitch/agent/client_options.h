@@ -1,8 +1,16 @@
 // ClientOptions: how a ControllerClient finds and greets the controller (see
 // controller_client.h). Defaults fit production; tests shorten the durations.
 //
+// Security: TLS unless `plaintext` is set (an explicit choice, as on the controller). With TLS
+// the switch verifies the controller's certificate against tls.ca_file and presents
+// tls.cert_file / tls.key_file, whose CN or a subject alternative name must be switch_name
+// (the controller refuses the Hello otherwise).
+//
 //   ClientOptions options{.controllers = {"ctl-a:8741", "ctl-b:8741"},
-//                         .switch_name = "host-17", .tunnel_ip = "192.0.2.17"};
+//                         .switch_name = "host-17", .tunnel_ip = "192.0.2.17",
+//                         .tls = {.ca_file = "/etc/dove/ca.pem",
+//                                 .cert_file = "/etc/dove/host-17.pem",
+//                                 .key_file = "/etc/dove/host-17.key"}};
 #pragma once
 
 #include <chrono>
@@ -12,6 +20,17 @@
 #include "dswitch/agent/backoff.h"
 
 namespace dove::dswitch::agent {
+
+// PEM files of the switch's TLS identity; read once, when the ControllerClient is made.
+// (The `{}` initializers let designated initializers leave members out without a warning.)
+struct ClientTls {
+  std::string ca_file{};    // the CA that signed the controller's certificate
+  std::string cert_file{};  // this switch's certificate chain
+  std::string key_file{};   // its private key
+  // Checked against the controller's certificate instead of the address's host (tests, or an
+  // address that is not a name of the certificate). Empty: the host of each address.
+  std::string server_name_override{};
+};
 
 struct ClientOptions {
   // "host:port", tried in order on every round; the first that connects and welcomes wins.
@@ -27,6 +46,8 @@ struct ClientOptions {
   std::chrono::milliseconds resolve_timeout{1000};
   // Heartbeat period until a Welcome says otherwise (and when it says 0).
   std::chrono::milliseconds default_heartbeat_interval{1000};
+  ClientTls tls{};         // used unless plaintext
+  bool plaintext = false;  // true: no TLS (the controller must run --southbound-plaintext)
 };
 
 }  // namespace dove::dswitch::agent

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "dswitch/agent/channel_credentials.h"
+
 namespace dove::dswitch::agent {
 namespace {
 
@@ -15,8 +17,13 @@ constexpr auto kStopCheckPeriod = std::chrono::milliseconds(50);
 // keeps a Hello under the controller's 1 MiB message limit.
 constexpr size_t kMaxHelloCachedIds = 50000;
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> MakeChannel(
+    const std::string& address, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+    const ClientOptions& options) {
   grpc::ChannelArguments args;
+  if (!options.plaintext && !options.tls.server_name_override.empty()) {
+    args.SetSslTargetNameOverride(options.tls.server_name_override);
+  }
   // A fresh channel per attempt with its own subchannels: gRPC's global subchannel pool would
   // otherwise carry a previous attempt's reconnect backoff (up to 120 s) into this one, and
   // our own Backoff decides when to retry.
@@ -24,7 +31,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address, credentials, args);
 }
 
 ResolveResult FromReply(const dove::v1::ResolveReply& reply) {
@@ -43,13 +50,18 @@ ResolveResult FromReply(const dove::v1::ResolveReply& reply) {
 
 ControllerClient::ControllerClient(ClientOptions options) : options_(std::move(options)) {
   state_.heartbeat_interval = options_.default_heartbeat_interval;
+  if (auto credentials = ChannelCredentialsFor(options_); credentials) {
+    credentials_ = std::move(*credentials);
+  } else {
+    state_.last_error = credentials.error();
+  }
 }
 
 ControllerClient::~ControllerClient() { Stop(); }
 
 void ControllerClient::Start() {
   std::lock_guard lock(mu_);
-  if (started_ || stopping_) return;
+  if (started_ || stopping_ || !credentials_) return;
   started_ = true;
   worker_ = std::thread([this] { RunWorker(); });
   timer_ = std::thread([this] { RunTimer(); });
@@ -103,7 +115,7 @@ bool ControllerClient::RunStream(const std::string& address) {
 
   // Connect first, bounded: a refused connection fails in milliseconds, a silent address
   // after connect_timeout, and Stop() is noticed within kStopCheckPeriod.
-  auto channel = MakeChannel(address);
+  auto channel = MakeChannel(address, credentials_, options_);
   const auto deadline = Clock::now() + options_.connect_timeout;
   grpc_connectivity_state connectivity = channel->GetState(/*try_to_connect=*/true);
   while (connectivity != GRPC_CHANNEL_READY) {

@@ -37,15 +37,23 @@
 // nothing (not even the answer to a Heartbeat) for the Welcome's dead_after_ms: the round
 // goes on with the next address.
 //
+// Security: TLS with the switch's certificate unless ClientOptions::plaintext (see
+// client_options.h). The TLS files are read once, in the constructor; when one cannot be read
+// the client never connects: State().last_error says which file and why, Start() starts
+// nothing, and every Resolve miss fails with kUnavailable. A controller whose certificate the
+// CA did not sign is unreachable (the handshake fails; the next address is tried).
+//
 // Not yet: retrying queries across a reconnect.
 //
 //   ControllerClient client({.controllers = {"ctl:8741"}, .switch_name = "host-17",
-//                            .tunnel_ip = "192.0.2.17"});
+//                            .tunnel_ip = "192.0.2.17", .plaintext = true});
 //   client.Start();
 //   auto where = client.Resolve(100, "52:54:00:12:34:56").get();
 //   if (where) Encapsulate(frame, where->tunnel_ip());
 //   std::cout << client.State().controller;  // "ctl:8741" or "none"
 #pragma once
+
+#include <grpcpp/security/credentials.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -93,6 +101,7 @@ class ControllerClient {
   ControllerClient& operator=(const ControllerClient&) = delete;
 
   // Starts the background threads; once. Before Start() Resolve misses fail kUnavailable.
+  // Does nothing when the TLS files could not be read (State().last_error says why).
   void Start();
   // Ends the stream, joins the threads, fails pending resolves with kStopped. Idempotent.
   void Stop();
@@ -131,6 +140,7 @@ class ControllerClient {
   static void Complete(std::vector<Completion>&& completions);
 
   const ClientOptions options_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;  // null: TLS files unreadable
 
   mutable std::mutex mu_;  // guards everything below up to write_mu_
   std::condition_variable cv_;

@@ -207,7 +207,8 @@ ClientOptions TestOptions(std::vector<std::string> controllers) {
                        .software_version = "test",
                        .backoff = {.initial = milliseconds(10), .max = milliseconds(50)},
                        .connect_timeout = milliseconds(500),
-                       .resolve_timeout = milliseconds(500)};
+                       .resolve_timeout = milliseconds(500),
+                       .plaintext = true};
 }
 
 ResolveResult Get(std::future<ResolveResult> future) {
