@@ -80,6 +80,7 @@ struct Options {
   int fill_clients = 8;
   int sender_threads = 2;
   std::string controller_bin;
+  std::vector<std::string> controller_args;  // extra flags, e.g. --switch-dead-after-ms 60000
 };
 
 // Set once the controller runs, so that Die leaves no process or data directory behind.
@@ -120,7 +121,7 @@ void PrintHelp() {
       "usage: switch_sim [--switches N] [--endpoints M] [--endpoints-per-network K]\n"
       "                  [--resolve-rate R] [--resolve-seconds S] [--ip-percent P]\n"
       "                  [--moves X] [--cachers C] [--spread W] [--fill-clients F]\n"
-      "                  [--controller-bin PATH]\n"
+      "                  [--controller-bin PATH] [--controller-arg ARG]...\n"
       "  --switches               simulated switches, one gRPC stream each (1000)\n"
       "  --endpoints              endpoints per switch (100)\n"
       "  --endpoints-per-network  endpoints per network; one /24 subnet each, <= 250 (100)\n"
@@ -131,7 +132,9 @@ void PrintHelp() {
       "  --moves                  endpoint moves measured one after the other (200)\n"
       "  --cachers                switches that resolve an endpoint before it moves (10)\n"
       "  --fill-clients           parallel REST clients for the fill (8)\n"
-      "  --controller-bin         the dove-controller to start (default: the one built here)\n");
+      "  --controller-bin         the dove-controller to start (default: the one built here)\n"
+      "  --controller-arg ARG     one more argument for the controller (repeatable), e.g.\n"
+      "                           --controller-arg --switch-dead-after-ms=60000\n");
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -169,6 +172,8 @@ Options ParseOptions(int argc, char** argv) {
       options.fill_clients = ParseCount(arg, value, 1);
     } else if (arg == "--controller-bin") {
       options.controller_bin = value;
+    } else if (arg == "--controller-arg") {
+      options.controller_args.emplace_back(value);
     } else {
       Die("unknown argument " + std::string(arg) + " (see --help)");
     }
@@ -279,11 +284,13 @@ bool HelpMentions(const std::string& binary, const std::string& text) {
 
 // The controller's command line (after the binary), in one place.
 std::vector<std::string> ControllerArgs(const std::string& binary,
-                                        const std::filesystem::path& data_dir) {
+                                        const std::filesystem::path& data_dir,
+                                        const std::vector<std::string>& extra) {
   std::vector<std::string> args = {"--data-dir",  data_dir.string(), "--listen",
                                    "127.0.0.1:0", "--southbound",    "127.0.0.1:0"};
   // TLS on the southbound is coming: a plaintext southbound will then need this flag.
   if (HelpMentions(binary, "--southbound-plaintext")) args.emplace_back("--southbound-plaintext");
+  args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
 
@@ -339,6 +346,8 @@ Clock::duration ForAll(int port, int count, int clients, const char* what, Job j
       httplib::Client client("127.0.0.1", port);
       client.set_keep_alive(true);
       client.set_tcp_nodelay(true);  // else Nagle + delayed ACK stall every keep-alive request
+      // A controller paused (a debugger taking stack samples) is slow, not gone.
+      client.set_read_timeout(std::chrono::seconds(120));
       for (int i = c; i < count; i += clients) {
         job(&client, i);
         done.fetch_add(1, std::memory_order_relaxed);
@@ -1141,7 +1150,7 @@ int Run(int argc, char** argv) {
   TempDir dir("dove-switch-sim");
   g_data_dir = &dir.path();
   auto started = ControllerProcess::Start(ControllerProcess::Options{
-      .args = ControllerArgs(options.controller_bin, dir.path() / "data"),
+      .args = ControllerArgs(options.controller_bin, dir.path() / "data", options.controller_args),
       .env = {},
       .ready_timeout = std::chrono::milliseconds(30000),
       .binary = options.controller_bin});
