@@ -978,8 +978,13 @@ void Sim::Resolves() {
   std::sort(latency_planned_.begin(), latency_planned_.end());
   timeouts_ = latency_sent_.end() -
               std::upper_bound(latency_sent_.begin(), latency_sent_.end(), Nanos(kReplyTimeout));
-  Say("resolve: %lld sent in %.2f s (%.0f/s); %zu answered\n", static_cast<long long>(total),
-      Seconds(send_end - start), achieved_rate_, latency_sent_.size());
+  Say("resolve: %lld sent in %.2f s (%.0f/s); %zu answered, the last %.1f s after the last send\n",
+      static_cast<long long>(total), Seconds(send_end - start), achieved_rate_,
+      latency_sent_.size(), Seconds(Clock::now() - send_end));
+  // Printed now too, so a run stopped during the moves still has them.
+  Say("resolve: latency from send p50 %.3f p99 %.3f p99.9 %.3f max %.3f ms\n",
+      QuantileMs(latency_sent_, 0.5), QuantileMs(latency_sent_, 0.99),
+      QuantileMs(latency_sent_, 0.999), QuantileMs(latency_sent_, 1.0));
 }
 
 void Sim::Moves() {
@@ -994,7 +999,12 @@ void Sim::Moves() {
   std::uniform_int_distribution<int> endpoint(0, layout_.Endpoints() - 1);
   std::uniform_int_distribution<int> any_switch(0, n - 1);
   auto report = Clock::now() + std::chrono::seconds(2);
+  int failed_in_a_row = 0;
   for (int m = 0; m < options_.moves; ++m) {
+    if (failed_in_a_row == 3) {
+      Say("moves: 3 failed in a row, the controller is not keeping up; stopping the moves\n");
+      break;
+    }
     CheckControllerAlive();
     if (streams_broken_.load() > 0) Die("moves: a switch's stream ended");
     const int e = endpoint(random);
@@ -1028,6 +1038,7 @@ void Sim::Moves() {
       watch_.cv.wait_for(lock, kReplyTimeout, [&] { return watch_.answers == cachers; });
       if (watch_.found != cachers) {
         ++moves_failed_;
+        ++failed_in_a_row;
         Say("move %d: only %d of %d cachers resolved %s (%d answered)\n", m, watch_.found, cachers,
             EndpointId(e).c_str(), watch_.answers);
         continue;
@@ -1046,6 +1057,7 @@ void Sim::Moves() {
     holder_[static_cast<size_t>(e)] = to;
     if (!complete) {
       ++moves_failed_;
+      ++failed_in_a_row;
       Say("move %d of %s from %s to %s: %zu of %d cachers heard, old holder %s\n", m,
           EndpointId(e).c_str(), SwitchName(from).c_str(), SwitchName(to).c_str(),
           watch_.cachers.size(), cachers, watch_.old_heard ? "heard" : "did not hear");
@@ -1056,6 +1068,7 @@ void Sim::Moves() {
     move_ns_.push_back(Nanos(last - watch_.attach_sent));
     moved_message_ns_.push_back(Nanos(watch_.old_heard_at - watch_.attach_sent));
     ++moves_done_;
+    failed_in_a_row = 0;
     lock.unlock();
     if (Clock::now() >= report) {
       Say("  moves: %d/%d\n", m + 1, options_.moves);
