@@ -11,12 +11,16 @@
 //   build/bench/switch_sim [--switches 1000] [--endpoints 100] [--endpoints-per-network 100]
 //                          [--resolve-rate 10000] [--resolve-seconds 10] [--ip-percent 50]
 //                          [--moves 200] [--cachers 10] [--controller-bin PATH]
+//                          [--controller-arg ARG]...
+//
+// Figures measured so far, and the controller's hot spots: docs/benchmarks.md.
 //
 // Layout: one domain; networks of K endpoints (one /24 subnet each, VNI allocated); switch s
 // holds endpoints [s*M, (s+1)*M) and the endpoints of a network are spread over a block of
 // --spread (10) consecutive switches, so a flood list has about 10 entries. The fill goes
 // through the REST API (several keep-alive clients) with each endpoint's switch_name and
-// port_name already set, so the attaches a switch sends are what an agent does at start.
+// port_name already set, so the attaches a switch sends are what an agent does at start. Every
+// switch sends a Heartbeat each heartbeat_interval_ms (from Welcome) from Hello to the end.
 //
 // What the latencies are: resolve latency is from the moment the query is handed to the
 // switch's stream to its ResolveReply; "from schedule" is from the instant the open-loop
@@ -25,8 +29,9 @@
 // switch's stream to the last of the C cachers (and the old holder) hearing of it.
 //
 // Exit status: 0 when the run completed correctly, whatever the figures; 1 when an attach was
-// refused, a resolve of an existing endpoint was not FOUND (or not answered), a move was not
-// seen by every cacher, a stream broke, or the controller died.
+// refused, a resolve of an existing endpoint was not FOUND, a move was not seen by every cacher,
+// a stream broke, the controller died, or a phase made no progress for 60 s (120 s for the
+// registration). Slow answers are counted ("over 10 s"), not failed.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
