@@ -428,6 +428,9 @@ class SimSwitch final : public grpc::ClientBidiReactor<v1::SwitchMessage, v1::Co
 
   const std::string& name() const { return name_; }
   bool broken() const { return broken_.load(); }
+  bool welcomed() const { return welcomed_.load(); }
+  // The channel's connectivity state (grpc_connectivity_state), without connecting.
+  int ChannelState() const { return static_cast<int>(channel_->GetState(false)); }
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -463,6 +466,7 @@ class SimSwitch final : public grpc::ClientBidiReactor<v1::SwitchMessage, v1::Co
   int acked_count_ = 0;
 
   std::atomic<bool> broken_{false};
+  std::atomic<bool> welcomed_{false};
   std::atomic<bool> stopping_{false};
   std::mutex done_mutex_;
   std::condition_variable done_cv_;
@@ -621,6 +625,7 @@ class Sim {
   int moves_failed_ = 0;
   int moves_done_ = 0;
 
+  std::function<std::string()> stall_detail_;
   Clock::duration registration_time_{};
   Clock::duration sync_time_{};
 };
@@ -747,6 +752,7 @@ void SimSwitch::OnDone(const grpc::Status& status) {
 void SimSwitch::Handle(const v1::ControllerMessage& message) {
   switch (message.body_case()) {
     case v1::ControllerMessage::kWelcome:
+      welcomed_ = true;
       sim_->SetHeartbeatInterval(message.welcome().heartbeat_interval_ms());
       break;
     case v1::ControllerMessage::kSyncDone: {
@@ -874,7 +880,7 @@ void Sim::WaitProgress(const char* what, const std::function<bool()>& done,
       last_change = now;
     } else if (now - last_change > stall) {
       Die(std::string(what) + ": no progress for " + std::to_string(stall.count()) + " s (" +
-          current + ")");
+          current + ")" + (stall_detail_ ? "; " + stall_detail_() : std::string()));
     }
   }
 }
@@ -886,6 +892,25 @@ void Sim::Register(int southbound_port) {
   for (int s = 0; s < n; ++s) switches_.push_back(std::make_unique<SimSwitch>(this, s));
   registration_start_ = Clock::now();
   for (auto& each : switches_) each->Start(target);
+  // A stalled registration says which switches wait and in what state their channel is.
+  stall_detail_ = [this] {
+    int welcomed = 0;
+    std::map<int, int> states;  // grpc_connectivity_state -> switches not welcomed
+    for (auto& each : switches_) {
+      if (each->welcomed()) {
+        ++welcomed;
+      } else {
+        ++states[each->ChannelState()];
+      }
+    }
+    std::string text =
+        std::to_string(welcomed) + " switches welcomed; channel states of the others:";
+    // grpc_connectivity_state: 0 idle, 1 connecting, 2 ready, 3 transient failure, 4 shutdown.
+    for (const auto& [state, count] : states) {
+      text += " " + std::to_string(state) + ":" + std::to_string(count);
+    }
+    return text;
+  };
   // From the start: a switch whose heartbeats stop is marked DOWN after dead_after.
   heartbeats_ = std::thread([this] { Heartbeats(); });
   const int64_t total = static_cast<int64_t>(layout_.Endpoints());
