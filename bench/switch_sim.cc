@@ -1,0 +1,1238 @@
+// switch_sim: N simulated switches in one process against a real dove-controller, over the real
+// southbound protocol (one SwitchService.Connect stream per switch, each on its own TCP
+// connection, driven by gRPC's callback API: no thread per switch). It measures what the
+// southbound must sustain at scale and prints each figure beside its goal:
+//
+//   registration  Hello -> SyncDone -> M Attaches acknowledged, for all N switches  goal 10 s
+//   resolve       open-loop ResolveMac/ResolveIp at R/s, latency p50/p99/p99.9      goal p99 1 ms
+//   move          Attach on another switch -> LocationUpdate at all C cachers       goal p99 50 ms
+//   memory        controller RSS per endpoint (after the fill)                      goal 1 KiB
+//
+//   build/bench/switch_sim [--switches 1000] [--endpoints 100] [--endpoints-per-network 100]
+//                          [--resolve-rate 10000] [--resolve-seconds 10] [--ip-percent 50]
+//                          [--moves 200] [--cachers 10] [--controller-bin PATH]
+//                          [--controller-arg ARG]...
+//
+// Figures measured so far, and the controller's hot spots: docs/benchmarks.md.
+//
+// Layout: one domain; networks of K endpoints (one /24 subnet each, VNI allocated); switch s
+// holds endpoints [s*M, (s+1)*M) and the endpoints of a network are spread over a block of
+// --spread (10) consecutive switches, so a flood list has about 10 entries. The fill goes
+// through the REST API (several keep-alive clients) with each endpoint's switch_name and
+// port_name already set, so the attaches a switch sends are what an agent does at start. Every
+// switch sends a Heartbeat each heartbeat_interval_ms (from Welcome) from Hello to the end.
+//
+// What the latencies are: resolve latency is from the moment the query is handed to the
+// switch's stream to its ResolveReply; "from schedule" is from the instant the open-loop
+// schedule planned it (it includes the sender's own lateness, so it is free of coordinated
+// omission as long as the senders keep up). Move latency is from handing the Attach to the new
+// switch's stream to the last of the C cachers (and the old holder) hearing of it.
+//
+// Exit status: 0 when the run completed correctly, whatever the figures; 1 when an attach was
+// refused, a resolve of an existing endpoint was not FOUND, a move was not seen by every cacher,
+// a stream broke, the controller died, or a phase made no progress for 60 s (120 s for the
+// registration). Slow answers are counted ("over 10 s"), not failed.
+#include <fcntl.h>
+#include <grpcpp/grpcpp.h>
+#include <httplib.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "dove/v1/switch.grpc.pb.h"
+#include "support/controller_process.h"
+#include "support/temp_dir.h"
+
+namespace dove::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using test_support::ControllerProcess;
+using test_support::TempDir;
+
+constexpr auto kReplyTimeout = std::chrono::seconds(10);
+
+struct Options {
+  int switches = 1000;
+  int endpoints = 100;  // per switch
+  int per_network = 100;
+  int spread = 10;  // switches a network's endpoints are spread over
+  int resolve_rate = 10000;
+  int resolve_seconds = 10;
+  int ip_percent = 50;  // share of ResolveIp among the resolves
+  int moves = 200;
+  int cachers = 10;
+  int fill_clients = 8;
+  int sender_threads = 2;
+  std::string controller_bin;
+  std::vector<std::string> controller_args;  // extra flags, e.g. --switch-dead-after-ms 60000
+};
+
+// Set once the controller runs, so that Die leaves no process or data directory behind.
+test_support::ControllerProcess* g_controller = nullptr;
+const std::filesystem::path* g_data_dir = nullptr;
+
+// Ends the run: kills the controller, removes its data, exits 1 without running destructors
+// (gRPC's threads may still be calling into the switches).
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "switch_sim: %s\n", message.c_str());
+  std::fflush(stdout);
+  std::fflush(stderr);
+  if (g_controller != nullptr) g_controller->KillNow();
+  if (g_data_dir != nullptr) {
+    std::error_code ignored;
+    std::filesystem::remove_all(*g_data_dir, ignored);
+  }
+  std::_Exit(1);
+}
+
+void Say(const char* format, auto... args) {
+  std::printf(format, args...);
+  std::fflush(stdout);
+}
+
+int ParseCount(std::string_view flag, const char* text, int minimum) {
+  int value = 0;
+  const std::string_view view(text);
+  auto [end, error] = std::from_chars(view.data(), view.data() + view.size(), value);
+  if (error != std::errc() || end != view.data() + view.size() || value < minimum) {
+    Die(std::string(flag) + " needs a number >= " + std::to_string(minimum));
+  }
+  return value;
+}
+
+void PrintHelp() {
+  std::printf(
+      "usage: switch_sim [--switches N] [--endpoints M] [--endpoints-per-network K]\n"
+      "                  [--resolve-rate R] [--resolve-seconds S] [--ip-percent P]\n"
+      "                  [--moves X] [--cachers C] [--spread W] [--fill-clients F]\n"
+      "                  [--controller-bin PATH] [--controller-arg ARG]...\n"
+      "  --switches               simulated switches, one gRPC stream each (1000)\n"
+      "  --endpoints              endpoints per switch (100)\n"
+      "  --endpoints-per-network  endpoints per network; one /24 subnet each, <= 250 (100)\n"
+      "  --spread                 switches a network's endpoints are spread over (10)\n"
+      "  --resolve-rate           resolves per second, all switches together, open loop (10000)\n"
+      "  --resolve-seconds        length of the resolve phase (10)\n"
+      "  --ip-percent             share of ResolveIp among the resolves, the rest ResolveMac (50)\n"
+      "  --moves                  endpoint moves measured one after the other (200)\n"
+      "  --cachers                switches that resolve an endpoint before it moves (10)\n"
+      "  --fill-clients           parallel REST clients for the fill (8)\n"
+      "  --controller-bin         the dove-controller to start (default: the one built here)\n"
+      "  --controller-arg ARG     one more argument for the controller (repeatable), e.g.\n"
+      "                           --controller-arg --switch-dead-after-ms=60000\n");
+}
+
+Options ParseOptions(int argc, char** argv) {
+  Options options;
+#ifdef DOVE_CONTROLLER_BIN
+  options.controller_bin = DOVE_CONTROLLER_BIN;
+#endif
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      PrintHelp();
+      std::exit(0);
+    }
+    if (i + 1 >= argc) Die(std::string(arg) + " needs a value (see --help)");
+    const char* value = argv[++i];
+    if (arg == "--switches") {
+      options.switches = ParseCount(arg, value, 1);
+    } else if (arg == "--endpoints") {
+      options.endpoints = ParseCount(arg, value, 1);
+    } else if (arg == "--endpoints-per-network") {
+      options.per_network = ParseCount(arg, value, 1);
+    } else if (arg == "--spread") {
+      options.spread = ParseCount(arg, value, 1);
+    } else if (arg == "--resolve-rate") {
+      options.resolve_rate = ParseCount(arg, value, 1);
+    } else if (arg == "--resolve-seconds") {
+      options.resolve_seconds = ParseCount(arg, value, 0);
+    } else if (arg == "--ip-percent") {
+      options.ip_percent = ParseCount(arg, value, 0);
+    } else if (arg == "--moves") {
+      options.moves = ParseCount(arg, value, 0);
+    } else if (arg == "--cachers") {
+      options.cachers = ParseCount(arg, value, 1);
+    } else if (arg == "--fill-clients") {
+      options.fill_clients = ParseCount(arg, value, 1);
+    } else if (arg == "--controller-bin") {
+      options.controller_bin = value;
+    } else if (arg == "--controller-arg") {
+      options.controller_args.emplace_back(value);
+    } else {
+      Die("unknown argument " + std::string(arg) + " (see --help)");
+    }
+  }
+  if (options.per_network > 250) Die("--endpoints-per-network must be <= 250 (one /24 each)");
+  if (options.ip_percent > 100) Die("--ip-percent must be <= 100");
+  if (options.controller_bin.empty()) Die("no controller binary: pass --controller-bin");
+  return options;
+}
+
+// Which endpoint is where. Switch s holds endpoints [s*M, (s+1)*M). Switches are grouped in
+// blocks of `spread`; within a block the endpoints are numbered switch-fastest ("slots"), and
+// consecutive slots form a network, so a network spans the switches of (about) one block.
+struct Layout {
+  int switches = 0;
+  int per_switch = 0;
+  int per_network = 0;
+  int spread = 0;
+
+  int Endpoints() const { return switches * per_switch; }
+  int Networks() const { return (Endpoints() + per_network - 1) / per_network; }
+  int HomeSwitch(int e) const { return e / per_switch; }
+  int BlockFirst(int s) const { return s / spread * spread; }
+  int BlockSize(int s) const { return std::min(spread, switches - BlockFirst(s)); }
+  int Slot(int e) const {
+    const int s = HomeSwitch(e);
+    const int first = BlockFirst(s);
+    return first * per_switch + (s - first) + BlockSize(s) * (e % per_switch);
+  }
+  int NetworkOf(int e) const { return Slot(e) / per_network; }
+  int IndexInNetwork(int e) const { return Slot(e) % per_network; }
+};
+
+std::string EndpointId(int e) { return "ep-" + std::to_string(e); }
+std::string NetworkId(int n) { return "net-" + std::to_string(n); }
+std::string PortName(int e) { return "tap-" + std::to_string(e); }
+
+std::string SwitchName(int s) {
+  char name[16];
+  std::snprintf(name, sizeof(name), "sw-%04d", s);
+  return name;
+}
+
+std::string TunnelIp(int s) {
+  const int n = s + 1;
+  return "10.255." + std::to_string((n >> 8) & 0xff) + "." + std::to_string(n & 0xff);
+}
+
+std::string Mac(int e) {
+  const auto n = static_cast<unsigned>(e) + 1;
+  char mac[18];
+  std::snprintf(mac, sizeof(mac), "02:00:%02x:%02x:%02x:%02x", (n >> 24) & 0xff, (n >> 16) & 0xff,
+                (n >> 8) & 0xff, n & 0xff);
+  return mac;
+}
+
+std::string SubnetPrefix(int n) {
+  return "10." + std::to_string((n >> 8) & 0xff) + "." + std::to_string(n & 0xff) + ".";
+}
+
+std::string Ip(const Layout& layout, int e) {
+  return SubnetPrefix(layout.NetworkOf(e)) + std::to_string(layout.IndexInNetwork(e) + 2);
+}
+
+// -1 when `id` is not one of ours.
+int EndpointIndex(std::string_view id) {
+  if (id.substr(0, 3) != "ep-") return -1;
+  int e = -1;
+  std::from_chars(id.data() + 3, id.data() + id.size(), e);
+  return e;
+}
+
+long RssKib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+int64_t Nanos(Clock::duration d) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// The q-quantile (0..1) of sorted nanosecond samples, in ms.
+double QuantileMs(const std::vector<int64_t>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  const auto at = static_cast<size_t>(std::llround(q * static_cast<double>(sorted.size() - 1)));
+  return static_cast<double>(sorted[std::min(at, sorted.size() - 1)]) / 1e6;
+}
+
+// ---- the controller ----------------------------------------------------------------------
+
+// Whether `binary --help` mentions `text` (so flags that appear later are passed only then).
+bool HelpMentions(const std::string& binary, const std::string& text) {
+  const std::string command = "'" + binary + "' --help 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return false;
+  std::string help;
+  char buffer[4096];
+  size_t got = 0;
+  while ((got = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) help.append(buffer, got);
+  ::pclose(pipe);
+  return help.find(text) != std::string::npos;
+}
+
+// The controller's command line (after the binary), in one place.
+std::vector<std::string> ControllerArgs(const std::string& binary,
+                                        const std::filesystem::path& data_dir,
+                                        const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"--data-dir",  data_dir.string(), "--listen",
+                                   "127.0.0.1:0", "--southbound",    "127.0.0.1:0"};
+  // TLS on the southbound is coming: a plaintext southbound will then need this flag.
+  if (HelpMentions(binary, "--southbound-plaintext")) args.emplace_back("--southbound-plaintext");
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+// 1000 gRPC connections on each side: raise our soft fd limit (the controller inherits it).
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) Say("warning: cannot raise RLIMIT_NOFILE\n");
+}
+
+// Dies with the controller's log tail when it has exited.
+void CheckControllerAlive() {
+  if (g_controller == nullptr) return;
+  if (auto status = g_controller->WaitForExit(std::chrono::milliseconds(0)); status) {
+    std::string log = g_controller->Log();
+    g_controller = nullptr;
+    if (log.size() > 4000) log = log.substr(log.size() - 4000);
+    Die("the controller exited (wait status " + std::to_string(*status) + "); log tail:\n" + log);
+  }
+}
+
+// ---- the fill through the REST API ---------------------------------------------------------
+
+httplib::Result Post(httplib::Client* client, const std::string& path, const std::string& body) {
+  auto response = client->Post(path, body, "application/json");
+  if (!response) {
+    CheckControllerAlive();
+    Die("POST " + path + ": " + httplib::to_string(response.error()));
+  }
+  if (response->status != 201) {
+    Die("POST " + path + ": " + std::to_string(response->status) + " " + response->body);
+  }
+  return response;
+}
+
+uint32_t VniOf(const std::string& body) {
+  const size_t at = body.find("\"vni\":");
+  if (at == std::string::npos) Die("no vni in the network: " + body);
+  return static_cast<uint32_t>(std::strtoul(body.c_str() + at + 6, nullptr, 10));
+}
+
+// Runs job(client, i) for i in [0, count) over `clients` keep-alive connections, printing
+// progress every few seconds. Returns the elapsed time.
+template <typename Job>
+Clock::duration ForAll(int port, int count, int clients, const char* what, Job job) {
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(clients));
+  const auto start = Clock::now();
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", port);
+      client.set_keep_alive(true);
+      client.set_tcp_nodelay(true);  // else Nagle + delayed ACK stall every keep-alive request
+      // A controller paused (a debugger taking stack samples) is slow, not gone.
+      client.set_read_timeout(std::chrono::seconds(120));
+      for (int i = c; i < count; i += clients) {
+        job(&client, i);
+        done.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  auto next_report = start + std::chrono::seconds(5);
+  while (done.load() < count) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (Clock::now() >= next_report) {
+      const int now_done = done.load();
+      Say("  fill: %d/%d %s (%.0f/s)\n", now_done, count, what,
+          now_done / Seconds(Clock::now() - start));
+      next_report += std::chrono::seconds(5);
+    }
+  }
+  for (auto& thread : threads) thread.join();
+  return Clock::now() - start;
+}
+
+// Creates the domain, networks, subnets and endpoints. Returns each network's VNI.
+std::vector<uint32_t> Fill(int port, const Layout& layout, int clients) {
+  httplib::Client client("127.0.0.1", port);
+  Post(&client, "/v1/domains", R"({"id":"sim","name":"sim"})");
+  const int networks = layout.Networks();
+  std::vector<uint32_t> vnis(static_cast<size_t>(networks));
+  const auto net_time = ForAll(port, networks, clients, "networks", [&](httplib::Client* c, int n) {
+    const std::string id = NetworkId(n);
+    auto created =
+        Post(c, "/v1/networks", R"({"id":")" + id + R"(","domain_id":"sim","name":")" + id + "\"}");
+    vnis[static_cast<size_t>(n)] = VniOf(created->body);
+    const std::string prefix = SubnetPrefix(n);
+    Post(c, "/v1/subnets",
+         R"({"id":"sub-)" + std::to_string(n) + R"(","network_id":")" + id + R"(","cidr":")" +
+             prefix + R"(0/24","gateway":")" + prefix + "1\"}");
+  });
+  Say("fill: %d networks with a subnet each in %.1f s\n", networks, Seconds(net_time));
+  const auto ep_time =
+      ForAll(port, layout.Endpoints(), clients, "endpoints", [&](httplib::Client* c, int e) {
+        Post(c, "/v1/endpoints",
+             R"({"id":")" + EndpointId(e) + R"(","network_id":")" + NetworkId(layout.NetworkOf(e)) +
+                 R"(","switch_name":")" + SwitchName(layout.HomeSwitch(e)) + R"(","port_name":")" +
+                 PortName(e) + R"(","mac":")" + Mac(e) + R"(","ips":[")" + Ip(layout, e) + "\"]}");
+      });
+  Say("fill: %d endpoints in %.1f s (%.0f creates/s, %d clients)\n", layout.Endpoints(),
+      Seconds(ep_time), layout.Endpoints() / Seconds(ep_time), clients);
+  return vnis;
+}
+
+// ---- the simulated switches ----------------------------------------------------------------
+
+class Sim;
+
+// One switch: one channel (its own TCP connection), one Connect stream. Reactions run on
+// gRPC's threads; Send and the Resolve calls may come from any thread.
+class SimSwitch final : public grpc::ClientBidiReactor<v1::SwitchMessage, v1::ControllerMessage> {
+ public:
+  SimSwitch(Sim* sim, int index) : sim_(sim), index_(index), name_(SwitchName(index)) {}
+
+  // Opens the channel and the stream and sends Hello.
+  void Start(const std::string& target);
+  // Cancels the stream; Wait() returns once it is done.
+  void Stop();
+  void Wait();
+
+  void Send(v1::SwitchMessage message);
+  // A resolve of endpoint e; `for_move` routes the reply to the move being measured.
+  void Resolve(int e, bool by_ip, bool for_move, Clock::time_point planned);
+  // Resolves still unanswered (not the move ones); drops them when `drop`.
+  size_t Outstanding(bool drop);
+  // Moves the latencies out (nanoseconds: from the send, from the schedule).
+  void TakeLatencies(std::vector<int64_t>* sent, std::vector<int64_t>* planned);
+
+  const std::string& name() const { return name_; }
+  bool broken() const { return broken_.load(); }
+  bool welcomed() const { return welcomed_.load(); }
+  // The channel's connectivity state (grpc_connectivity_state), without connecting.
+  int ChannelState() const { return static_cast<int>(channel_->GetState(false)); }
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+
+ private:
+  struct Pending {
+    int endpoint = 0;
+    bool for_move = false;
+    Clock::time_point planned;
+    Clock::time_point sent;
+  };
+
+  void Handle(const v1::ControllerMessage& message);
+  void OnReply(const v1::ResolveReply& reply);
+  void OnRefusal(const v1::Refusal& refusal);
+
+  Sim* sim_;
+  int index_;
+  std::string name_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::SwitchService::Stub> stub_;
+  grpc::ClientContext context_;
+  v1::ControllerMessage incoming_;
+
+  std::mutex mutex_;
+  std::deque<v1::SwitchMessage> queue_;
+  bool writing_ = false;
+  std::unordered_map<uint64_t, Pending> pending_;
+  std::vector<int64_t> latency_sent_;
+  std::vector<int64_t> latency_planned_;
+  std::vector<bool> acked_;  // registration: which of its home endpoints were acknowledged
+  int acked_count_ = 0;
+
+  std::atomic<bool> broken_{false};
+  std::atomic<bool> welcomed_{false};
+  std::atomic<bool> stopping_{false};
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+};
+
+// The one move being measured: who must hear of it, and when they did.
+struct MoveWatch {
+  std::mutex mutex;
+  std::condition_variable cv;
+  int endpoint = -1;
+  // Resolve step: the cachers' answers.
+  int answers = 0;
+  int found = 0;
+  // Attach step.
+  bool moving = false;
+  std::string new_switch;
+  Clock::time_point attach_sent;
+  std::map<int, Clock::time_point> cachers;  // switch index -> when it heard (set when heard)
+  std::map<int, bool> heard;
+  int old_holder = -1;
+  bool old_heard = false;
+  Clock::time_point old_heard_at;
+};
+
+class Sim {
+ public:
+  Sim(const Options& options, Layout layout, std::vector<uint32_t> vnis)
+      : options_(options), layout_(layout), vnis_(std::move(vnis)) {}
+
+  const Options& options() const { return options_; }
+  const Layout& layout() const { return layout_; }
+  uint32_t VniOf(int e) const { return vnis_[static_cast<size_t>(layout_.NetworkOf(e))]; }
+
+  // Reported by the switches.
+  void Synced() {
+    if (synced_.fetch_add(1) + 1 == layout_.switches) all_synced_at_ = Clock::now();
+  }
+  void SwitchAcked() {
+    if (switches_acked_.fetch_add(1) + 1 == layout_.switches) all_acked_at_ = Clock::now();
+  }
+  void Acked() { acks_.fetch_add(1, std::memory_order_relaxed); }
+  void AttachRefused(const std::string& text) {
+    if (attach_refused_.fetch_add(1) < 10) Say("attach refused: %s\n", text.c_str());
+  }
+  void StreamBroke(const std::string& name, const grpc::Status& status) {
+    if (streams_broken_.fetch_add(1) < 10) {
+      Say("stream of %s ended: %d %s\n", name.c_str(), static_cast<int>(status.error_code()),
+          status.error_message().c_str());
+    }
+  }
+  void ResolveAnswered(const v1::ResolveReply& reply, int expected) {
+    switch (reply.status()) {
+      case v1::ResolveReply::STATUS_FOUND:
+        if (EndpointIndex(reply.location().endpoint_id()) == expected) {
+          found_.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          wrong_.fetch_add(1);
+        }
+        break;
+      case v1::ResolveReply::STATUS_NOT_FOUND:
+        not_found_.fetch_add(1);
+        break;
+      case v1::ResolveReply::STATUS_DENIED:
+        denied_.fetch_add(1);
+        break;
+      default:
+        wrong_.fetch_add(1);
+    }
+    if (reply.status() != v1::ResolveReply::STATUS_FOUND &&
+        not_found_.load() + denied_.load() < 5) {
+      Say("resolve not found: %s\n", reply.reason().c_str());
+    }
+  }
+  void ResolveRefused(const std::string& text) {
+    if (resolve_refused_.fetch_add(1) < 5) Say("resolve refused: %s\n", text.c_str());
+  }
+  void LateReply() { late_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t NextQueryId() { return next_query_.fetch_add(1, std::memory_order_relaxed); }
+  void SetHeartbeatInterval(uint32_t ms) {
+    if (ms > 0) heartbeat_ms_.store(ms);
+  }
+
+  // Move reports (from any switch).
+  void MoveAnswered(int /*cacher*/, int e, bool found) {
+    std::lock_guard lock(watch_.mutex);
+    if (e != watch_.endpoint || watch_.moving) return;
+    ++watch_.answers;
+    if (found) ++watch_.found;
+    watch_.cv.notify_all();
+  }
+  void HeardLocation(int s, int e, const std::string& switch_name, bool moved_message) {
+    const auto now = Clock::now();
+    std::lock_guard lock(watch_.mutex);
+    if (e != watch_.endpoint || !watch_.moving || switch_name != watch_.new_switch) return;
+    if (moved_message) {
+      if (s == watch_.old_holder && !watch_.old_heard) {
+        watch_.old_heard = true;
+        watch_.old_heard_at = now;
+      }
+    } else if (auto it = watch_.heard.find(s); it != watch_.heard.end() && !it->second) {
+      it->second = true;
+      watch_.cachers[s] = now;
+    }
+    watch_.cv.notify_all();
+  }
+
+  // Registration, resolves, moves, the report; its exit status.
+  int Run(ControllerProcess* controller, long empty_kib, long filled_kib);
+
+ private:
+  void Register(int southbound_port);
+  void Heartbeats();
+  void Resolves();
+  void Moves();
+  int Report(long empty_kib, long filled_kib, long registered_kib, long resolved_kib);
+  void WaitProgress(const char* what, const std::function<bool()>& done,
+                    const std::function<std::string()>& progress, std::chrono::seconds stall);
+
+  Options options_;
+  Layout layout_;
+  std::vector<uint32_t> vnis_;
+  std::vector<std::unique_ptr<SimSwitch>> switches_;
+  std::vector<int> holder_;  // endpoint -> switch index (changes with the moves)
+
+  std::atomic<int> synced_{0};
+  std::atomic<int> switches_acked_{0};
+  std::atomic<int64_t> acks_{0};
+  std::atomic<int> attach_refused_{0};
+  std::atomic<int> streams_broken_{0};
+  Clock::time_point all_synced_at_;
+  Clock::time_point all_acked_at_;
+  Clock::time_point registration_start_;
+
+  std::atomic<uint64_t> next_query_{1};
+  std::atomic<int64_t> sent_{0};
+  std::atomic<int64_t> found_{0};
+  std::atomic<int64_t> not_found_{0};
+  std::atomic<int64_t> denied_{0};
+  std::atomic<int64_t> wrong_{0};
+  std::atomic<int64_t> resolve_refused_{0};
+  std::atomic<int64_t> late_{0};
+  int64_t timeouts_ = 0;
+  int64_t late_sends_ = 0;  // sends more than 1 ms behind the schedule
+  double achieved_rate_ = 0;
+  std::vector<int64_t> latency_sent_;
+  std::vector<int64_t> latency_planned_;
+
+  std::atomic<uint32_t> heartbeat_ms_{1000};
+  std::atomic<bool> heartbeats_stop_{false};
+  std::thread heartbeats_;
+
+  MoveWatch watch_;
+  std::vector<int64_t> move_ns_;
+  std::vector<int64_t> moved_message_ns_;
+  int moves_failed_ = 0;
+  int moves_done_ = 0;
+
+  std::function<std::string()> stall_detail_;
+  Clock::duration registration_time_{};
+  Clock::duration sync_time_{};
+};
+
+void SimSwitch::Start(const std::string& target) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own TCP connection
+  channel_ = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  stub_ = v1::SwitchService::NewStub(channel_);
+  stub_->async()->Connect(&context_, this);
+  AddHold();  // the stream stays ours until Stop, so Send never races OnDone
+  StartRead(&incoming_);
+  v1::SwitchMessage hello;
+  hello.mutable_hello()->set_switch_name(name_);
+  hello.mutable_hello()->set_tunnel_ip(TunnelIp(index_));
+  hello.mutable_hello()->set_software_version("switch_sim");
+  Send(std::move(hello));
+  StartCall();
+}
+
+void SimSwitch::Stop() {
+  stopping_ = true;
+  context_.TryCancel();
+  RemoveHold();
+}
+
+void SimSwitch::Wait() {
+  std::unique_lock lock(done_mutex_);
+  done_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return done_; });
+}
+
+void SimSwitch::Send(v1::SwitchMessage message) {
+  const v1::SwitchMessage* next = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    if (broken_) return;
+    queue_.push_back(std::move(message));
+    if (writing_) return;
+    writing_ = true;
+    next = &queue_.front();  // deque: stays put while later ones are pushed
+  }
+  StartWrite(next);
+}
+
+void SimSwitch::OnWriteDone(bool ok) {
+  const v1::SwitchMessage* next = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    queue_.pop_front();
+    if (!ok) {
+      broken_ = true;
+      queue_.clear();
+    }
+    if (!queue_.empty()) {
+      next = &queue_.front();
+    } else {
+      writing_ = false;
+    }
+  }
+  if (next != nullptr) StartWrite(next);
+}
+
+void SimSwitch::Resolve(int e, bool by_ip, bool for_move, Clock::time_point planned) {
+  const uint64_t query = sim_->NextQueryId();
+  v1::SwitchMessage message;
+  if (by_ip) {
+    auto* resolve = message.mutable_resolve_ip();
+    resolve->set_query_id(query);
+    resolve->set_vni(sim_->VniOf(e));
+    resolve->set_ip(Ip(sim_->layout(), e));
+  } else {
+    auto* resolve = message.mutable_resolve_mac();
+    resolve->set_query_id(query);
+    resolve->set_vni(sim_->VniOf(e));
+    resolve->set_mac(Mac(e));
+  }
+  {
+    std::lock_guard lock(mutex_);
+    pending_[query] = {
+        .endpoint = e, .for_move = for_move, .planned = planned, .sent = Clock::now()};
+  }
+  Send(std::move(message));
+}
+
+size_t SimSwitch::Outstanding(bool drop) {
+  std::lock_guard lock(mutex_);
+  size_t count = 0;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.for_move) {
+      ++it;
+      continue;
+    }
+    ++count;
+    it = drop ? pending_.erase(it) : std::next(it);
+  }
+  return count;
+}
+
+void SimSwitch::TakeLatencies(std::vector<int64_t>* sent, std::vector<int64_t>* planned) {
+  std::lock_guard lock(mutex_);
+  sent->insert(sent->end(), latency_sent_.begin(), latency_sent_.end());
+  planned->insert(planned->end(), latency_planned_.begin(), latency_planned_.end());
+  latency_sent_.clear();
+  latency_planned_.clear();
+}
+
+void SimSwitch::OnReadDone(bool ok) {
+  if (!ok) return;  // the stream ended; OnDone says how
+  Handle(incoming_);
+  StartRead(&incoming_);
+}
+
+void SimSwitch::OnDone(const grpc::Status& status) {
+  {
+    std::lock_guard lock(mutex_);
+    broken_ = true;
+  }
+  if (!stopping_) sim_->StreamBroke(name_, status);
+  std::lock_guard lock(done_mutex_);
+  done_ = true;
+  done_cv_.notify_all();
+}
+
+void SimSwitch::Handle(const v1::ControllerMessage& message) {
+  switch (message.body_case()) {
+    case v1::ControllerMessage::kWelcome:
+      welcomed_ = true;
+      sim_->SetHeartbeatInterval(message.welcome().heartbeat_interval_ms());
+      break;
+    case v1::ControllerMessage::kSyncDone: {
+      sim_->Synced();
+      // Now attach the home endpoints, as an agent does for the ports it has.
+      const int per_switch = sim_->layout().per_switch;
+      {
+        std::lock_guard lock(mutex_);
+        acked_.assign(static_cast<size_t>(per_switch), false);
+      }
+      for (int i = 0; i < per_switch; ++i) {
+        const int e = index_ * per_switch + i;
+        v1::SwitchMessage attach;
+        attach.mutable_attach()->set_endpoint_id(EndpointId(e));
+        attach.mutable_attach()->set_port_name(PortName(e));
+        Send(std::move(attach));
+      }
+      break;
+    }
+    case v1::ControllerMessage::kLocationUpdate: {
+      const auto& location = message.location_update().location();
+      const int e = EndpointIndex(location.endpoint_id());
+      if (location.switch_name() == name_) {
+        const int local = e - index_ * sim_->layout().per_switch;
+        bool all = false;
+        bool counted = false;
+        {
+          std::lock_guard lock(mutex_);
+          if (local >= 0 && static_cast<size_t>(local) < acked_.size() &&
+              !acked_[static_cast<size_t>(local)]) {
+            acked_[static_cast<size_t>(local)] = true;
+            counted = true;
+            all = ++acked_count_ == sim_->layout().per_switch;
+          }
+        }
+        if (counted) sim_->Acked();
+        if (all) sim_->SwitchAcked();
+      }
+      sim_->HeardLocation(index_, e, location.switch_name(), false);
+      break;
+    }
+    case v1::ControllerMessage::kEndpointMoved: {
+      const auto& location = message.endpoint_moved().location();
+      sim_->HeardLocation(index_, EndpointIndex(location.endpoint_id()), location.switch_name(),
+                          true);
+      break;
+    }
+    case v1::ControllerMessage::kResolveReply:
+      OnReply(message.resolve_reply());
+      break;
+    case v1::ControllerMessage::kError:
+      OnRefusal(message.error());
+      break;
+    default:  // NetworkConfig, FloodList, Heartbeat, ...: a switch would apply them
+      break;
+  }
+}
+
+void SimSwitch::OnReply(const v1::ResolveReply& reply) {
+  const auto now = Clock::now();
+  Pending pending;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = pending_.find(reply.query_id());
+    if (it == pending_.end()) {
+      sim_->LateReply();
+      return;
+    }
+    pending = it->second;
+    pending_.erase(it);
+    if (!pending.for_move) {
+      latency_sent_.push_back(Nanos(now - pending.sent));
+      latency_planned_.push_back(Nanos(now - pending.planned));
+    }
+  }
+  if (pending.for_move) {
+    sim_->MoveAnswered(index_, pending.endpoint,
+                       reply.status() == v1::ResolveReply::STATUS_FOUND &&
+                           EndpointIndex(reply.location().endpoint_id()) == pending.endpoint);
+  } else {
+    sim_->ResolveAnswered(reply, pending.endpoint);
+  }
+}
+
+void SimSwitch::OnRefusal(const v1::Refusal& refusal) {
+  const std::string text = name_ + ": " + refusal.code() + ": " + refusal.message();
+  if (refusal.query_id() != 0) {
+    Pending pending;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = pending_.find(refusal.query_id());
+      if (it == pending_.end()) return;
+      pending = it->second;
+      pending_.erase(it);
+    }
+    if (pending.for_move) {
+      sim_->MoveAnswered(index_, pending.endpoint, false);
+    } else {
+      sim_->ResolveRefused(text);
+    }
+    return;
+  }
+  sim_->AttachRefused(text);
+}
+
+// ---- the phases ----------------------------------------------------------------------------
+
+void Sim::WaitProgress(const char* what, const std::function<bool()>& done,
+                       const std::function<std::string()>& progress, std::chrono::seconds stall) {
+  const auto start = Clock::now();
+  auto next_report = start + std::chrono::seconds(2);
+  std::string last = progress();
+  auto last_change = start;
+  while (!done()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const auto now = Clock::now();
+    if (now < next_report) continue;
+    next_report += std::chrono::seconds(2);
+    CheckControllerAlive();
+    if (streams_broken_.load() > 0) Die(std::string(what) + ": a switch's stream ended");
+    const std::string current = progress();
+    Say("  %s: %.0f s: %s\n", what, Seconds(now - start), current.c_str());
+    if (current != last) {
+      last = current;
+      last_change = now;
+    } else if (now - last_change > stall) {
+      Die(std::string(what) + ": no progress for " + std::to_string(stall.count()) + " s (" +
+          current + ")" + (stall_detail_ ? "; " + stall_detail_() : std::string()));
+    }
+  }
+}
+
+void Sim::Register(int southbound_port) {
+  const std::string target = "127.0.0.1:" + std::to_string(southbound_port);
+  const int n = layout_.switches;
+  switches_.reserve(static_cast<size_t>(n));
+  for (int s = 0; s < n; ++s) switches_.push_back(std::make_unique<SimSwitch>(this, s));
+  registration_start_ = Clock::now();
+  for (auto& each : switches_) each->Start(target);
+  // A stalled registration says which switches wait and in what state their channel is.
+  stall_detail_ = [this] {
+    int welcomed = 0;
+    std::map<int, int> states;  // grpc_connectivity_state -> switches not welcomed
+    for (auto& each : switches_) {
+      if (each->welcomed()) {
+        ++welcomed;
+      } else {
+        ++states[each->ChannelState()];
+      }
+    }
+    std::string text =
+        std::to_string(welcomed) + " switches welcomed; channel states of the others:";
+    // grpc_connectivity_state: 0 idle, 1 connecting, 2 ready, 3 transient failure, 4 shutdown.
+    for (const auto& [state, count] : states) {
+      text += " " + std::to_string(state) + ":" + std::to_string(count);
+    }
+    return text;
+  };
+  // From the start: a switch whose heartbeats stop is marked DOWN after dead_after.
+  heartbeats_ = std::thread([this] { Heartbeats(); });
+  const int64_t total = static_cast<int64_t>(layout_.Endpoints());
+  WaitProgress(
+      "registration", [&] { return switches_acked_.load() == n; },
+      [&] {
+        return std::to_string(synced_.load()) + "/" + std::to_string(n) + " synced, " +
+               std::to_string(acks_.load()) + "/" + std::to_string(total) + " attaches acked";
+      },
+      std::chrono::seconds(120));
+  sync_time_ = all_synced_at_ - registration_start_;
+  registration_time_ = all_acked_at_ - registration_start_;
+  Say("registration: %d switches synced in %.2f s; %lld attaches acknowledged in %.2f s\n", n,
+      Seconds(sync_time_), static_cast<long long>(total), Seconds(registration_time_));
+}
+
+void Sim::Heartbeats() {
+  uint64_t sequence = 0;
+  while (!heartbeats_stop_.load()) {
+    const auto next = Clock::now() + std::chrono::milliseconds(heartbeat_ms_.load());
+    ++sequence;
+    for (auto& each : switches_) {
+      v1::SwitchMessage beat;
+      beat.mutable_heartbeat()->set_sequence(sequence);
+      each->Send(std::move(beat));
+    }
+    while (!heartbeats_stop_.load() && Clock::now() < next) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+}
+
+void Sim::Resolves() {
+  const int64_t total = static_cast<int64_t>(options_.resolve_rate) * options_.resolve_seconds;
+  if (total == 0) return;
+  const int threads = options_.sender_threads;
+  const double period_ns = 1e9 / options_.resolve_rate;
+  const auto start = Clock::now() + std::chrono::milliseconds(10);
+  std::atomic<int64_t> late_sends{0};
+  std::vector<std::thread> senders;
+  senders.reserve(static_cast<size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    senders.emplace_back([&, t] {
+      std::mt19937_64 random(static_cast<uint64_t>(t) + 1);
+      std::uniform_int_distribution<int> endpoint(0, layout_.Endpoints() - 1);
+      std::uniform_int_distribution<int> percent(0, 99);
+      for (int64_t i = t; i < total; i += threads) {
+        const auto planned = start + std::chrono::nanoseconds(
+                                         static_cast<int64_t>(static_cast<double>(i) * period_ns));
+        std::this_thread::sleep_until(planned);
+        if (Clock::now() - planned > std::chrono::milliseconds(1)) late_sends.fetch_add(1);
+        const int e = endpoint(random);
+        // The asker: another switch of the endpoint's block (they share its network).
+        const int holder = holder_[static_cast<size_t>(e)];
+        const int first = layout_.BlockFirst(holder);
+        const int size = layout_.BlockSize(holder);
+        int asker = holder;
+        if (size > 1) {
+          asker = first + static_cast<int>(random() % static_cast<uint64_t>(size - 1));
+          if (asker >= holder) ++asker;
+        } else if (layout_.switches > 1) {
+          asker = static_cast<int>(random() % static_cast<uint64_t>(layout_.switches - 1));
+          if (asker >= holder) ++asker;
+        }
+        switches_[static_cast<size_t>(asker)]->Resolve(e, percent(random) < options_.ip_percent,
+                                                       false, planned);
+        sent_.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  WaitProgress(
+      "resolve", [&] { return sent_.load() == total; },
+      [&] {
+        return std::to_string(sent_.load()) + "/" + std::to_string(total) + " sent, " +
+               std::to_string(found_.load()) + " found";
+      },
+      std::chrono::seconds(60));
+  for (auto& sender : senders) sender.join();
+  const auto send_end = Clock::now();
+  achieved_rate_ = static_cast<double>(total) / Seconds(send_end - start);
+  late_sends_ = late_sends.load();
+  auto outstanding = [&] {
+    size_t count = 0;
+    for (auto& each : switches_) count += each->Outstanding(false);
+    return count;
+  };
+  // Every reply is waited for (a controller that stops answering trips the stall rule), so the
+  // percentiles include the slow ones; "timeouts" are the replies slower than kReplyTimeout.
+  WaitProgress(
+      "resolve replies", [&] { return outstanding() == 0; },
+      [&] { return std::to_string(outstanding()) + " replies outstanding"; },
+      std::chrono::seconds(60));
+  for (auto& each : switches_) each->TakeLatencies(&latency_sent_, &latency_planned_);
+  std::sort(latency_sent_.begin(), latency_sent_.end());
+  std::sort(latency_planned_.begin(), latency_planned_.end());
+  timeouts_ = latency_sent_.end() -
+              std::upper_bound(latency_sent_.begin(), latency_sent_.end(), Nanos(kReplyTimeout));
+  Say("resolve: %lld sent in %.2f s (%.0f/s); %zu answered, the last %.1f s after the last send\n",
+      static_cast<long long>(total), Seconds(send_end - start), achieved_rate_,
+      latency_sent_.size(), Seconds(Clock::now() - send_end));
+  // Printed now too, so a run stopped during the moves still has them.
+  Say("resolve: latency from send p50 %.3f p99 %.3f p99.9 %.3f max %.3f ms\n",
+      QuantileMs(latency_sent_, 0.5), QuantileMs(latency_sent_, 0.99),
+      QuantileMs(latency_sent_, 0.999), QuantileMs(latency_sent_, 1.0));
+}
+
+void Sim::Moves() {
+  const int n = layout_.switches;
+  if (options_.moves == 0) return;
+  if (n < 3) {
+    Say("moves: skipped (needs at least 3 switches)\n");
+    return;
+  }
+  const int cachers = std::min(options_.cachers, n - 2);
+  std::mt19937_64 random(42);
+  std::uniform_int_distribution<int> endpoint(0, layout_.Endpoints() - 1);
+  std::uniform_int_distribution<int> any_switch(0, n - 1);
+  auto report = Clock::now() + std::chrono::seconds(2);
+  int failed_in_a_row = 0;
+  for (int m = 0; m < options_.moves; ++m) {
+    if (failed_in_a_row == 3) {
+      Say("moves: 3 failed in a row, the controller is not keeping up; stopping the moves\n");
+      break;
+    }
+    CheckControllerAlive();
+    if (streams_broken_.load() > 0) Die("moves: a switch's stream ended");
+    const int e = endpoint(random);
+    const int from = holder_[static_cast<size_t>(e)];
+    int to = any_switch(random);
+    while (to == from) to = any_switch(random);
+    std::vector<int> chosen;
+    while (static_cast<int>(chosen.size()) < cachers) {
+      const int s = any_switch(random);
+      if (s == from || s == to || std::find(chosen.begin(), chosen.end(), s) != chosen.end()) {
+        continue;
+      }
+      chosen.push_back(s);
+    }
+    {
+      std::lock_guard lock(watch_.mutex);
+      watch_.endpoint = e;
+      watch_.answers = 0;
+      watch_.found = 0;
+      watch_.moving = false;
+      watch_.new_switch = SwitchName(to);
+      watch_.cachers.clear();
+      watch_.heard.clear();
+      for (int s : chosen) watch_.heard[s] = false;
+      watch_.old_holder = from;
+      watch_.old_heard = false;
+    }
+    for (int s : chosen) switches_[static_cast<size_t>(s)]->Resolve(e, false, true, Clock::now());
+    {
+      std::unique_lock lock(watch_.mutex);
+      watch_.cv.wait_for(lock, kReplyTimeout, [&] { return watch_.answers == cachers; });
+      if (watch_.found != cachers) {
+        ++moves_failed_;
+        ++failed_in_a_row;
+        Say("move %d: only %d of %d cachers resolved %s (%d answered)\n", m, watch_.found, cachers,
+            EndpointId(e).c_str(), watch_.answers);
+        continue;
+      }
+      watch_.moving = true;
+      watch_.attach_sent = Clock::now();
+    }
+    v1::SwitchMessage attach;
+    attach.mutable_attach()->set_endpoint_id(EndpointId(e));
+    attach.mutable_attach()->set_port_name("tap-moved-" + std::to_string(m));
+    switches_[static_cast<size_t>(to)]->Send(std::move(attach));
+    std::unique_lock lock(watch_.mutex);
+    const bool complete = watch_.cv.wait_for(lock, kReplyTimeout, [&] {
+      return watch_.old_heard && static_cast<int>(watch_.cachers.size()) == cachers;
+    });
+    holder_[static_cast<size_t>(e)] = to;
+    if (!complete) {
+      ++moves_failed_;
+      ++failed_in_a_row;
+      Say("move %d of %s from %s to %s: %zu of %d cachers heard, old holder %s\n", m,
+          EndpointId(e).c_str(), SwitchName(from).c_str(), SwitchName(to).c_str(),
+          watch_.cachers.size(), cachers, watch_.old_heard ? "heard" : "did not hear");
+      continue;
+    }
+    Clock::time_point last = watch_.old_heard_at;
+    for (const auto& [s, at] : watch_.cachers) last = std::max(last, at);
+    move_ns_.push_back(Nanos(last - watch_.attach_sent));
+    moved_message_ns_.push_back(Nanos(watch_.old_heard_at - watch_.attach_sent));
+    ++moves_done_;
+    failed_in_a_row = 0;
+    lock.unlock();
+    if (Clock::now() >= report) {
+      Say("  moves: %d/%d\n", m + 1, options_.moves);
+      report += std::chrono::seconds(2);
+    }
+  }
+  std::sort(move_ns_.begin(), move_ns_.end());
+  std::sort(moved_message_ns_.begin(), moved_message_ns_.end());
+  Say("moves: %d measured, %d failed, %d cachers each\n", moves_done_, moves_failed_, cachers);
+}
+
+// One figure of the final table: measured / goal (below 1 meets the goal).
+void Row(const char* figure, double measured, const char* unit, double goal) {
+  Say("  %-44s %10.2f %-3s %10.2f %-3s %6.2f  %s\n", figure, measured, unit, goal, unit,
+      measured / goal, measured <= goal ? "meets" : "MISSES");
+}
+
+int Sim::Report(long empty_kib, long filled_kib, long registered_kib, long resolved_kib) {
+  const int endpoints = layout_.Endpoints();
+  const double per_endpoint = static_cast<double>(filled_kib - empty_kib) * 1024.0 / endpoints;
+  const double per_switch =
+      static_cast<double>(registered_kib - filled_kib) * 1024.0 / layout_.switches;
+  Say("\nswitch_sim: %d switches x %d endpoints (%d endpoints, %d networks of %d, spread over "
+      "%d switches each)\n",
+      layout_.switches, layout_.per_switch, endpoints, layout_.Networks(), layout_.per_network,
+      layout_.spread);
+  Say("registration: all SyncDone %.3f s, all %d attaches acknowledged %.3f s\n",
+      Seconds(sync_time_), endpoints, Seconds(registration_time_));
+  Say("resolve (%d%% ResolveIp): target %d/s for %d s, achieved %.0f/s, %lld sends >1 ms late\n",
+      options_.ip_percent, options_.resolve_rate, options_.resolve_seconds, achieved_rate_,
+      static_cast<long long>(late_sends_));
+  Say("  found %lld  not_found %lld  denied %lld  wrong %lld  refused %lld  over 10 s %lld  "
+      "unmatched %lld\n",
+      static_cast<long long>(found_.load()), static_cast<long long>(not_found_.load()),
+      static_cast<long long>(denied_.load()), static_cast<long long>(wrong_.load()),
+      static_cast<long long>(resolve_refused_.load()), static_cast<long long>(timeouts_),
+      static_cast<long long>(late_.load()));
+  Say("  latency from send      p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms\n",
+      QuantileMs(latency_sent_, 0.5), QuantileMs(latency_sent_, 0.99),
+      QuantileMs(latency_sent_, 0.999), QuantileMs(latency_sent_, 1.0));
+  Say("  latency from schedule  p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms\n",
+      QuantileMs(latency_planned_, 0.5), QuantileMs(latency_planned_, 0.99),
+      QuantileMs(latency_planned_, 0.999), QuantileMs(latency_planned_, 1.0));
+  Say("moves: %d measured, %d failed\n", moves_done_, moves_failed_);
+  Say("  all cachers + old holder  p50 %.3f  p99 %.3f  max %.3f ms\n", QuantileMs(move_ns_, 0.5),
+      QuantileMs(move_ns_, 0.99), QuantileMs(move_ns_, 1.0));
+  Say("  old holder's EndpointMoved p50 %.3f  p99 %.3f  max %.3f ms\n",
+      QuantileMs(moved_message_ns_, 0.5), QuantileMs(moved_message_ns_, 0.99),
+      QuantileMs(moved_message_ns_, 1.0));
+  Say("controller RSS: empty %ld KiB, filled %ld KiB, registered %ld KiB, after resolves %ld "
+      "KiB\n",
+      empty_kib, filled_kib, registered_kib, resolved_kib);
+  Say("  per endpoint (filled - empty) / endpoints        %8.0f bytes\n", per_endpoint);
+  Say("  per switch (registered - filled) / switches     %8.0f bytes\n", per_switch);
+
+  Say("\n  %-44s %14s %14s %6s\n", "figure", "measured", "goal", "ratio");
+  Row("registration: all attaches acknowledged", Seconds(registration_time_), "s", 10.0);
+  const std::string resolve_label =
+      "resolve p99 at " + std::to_string(static_cast<int>(achieved_rate_)) + "/s";
+  Row(resolve_label.c_str(), QuantileMs(latency_sent_, 0.99), "ms", 1.0);
+  Row("move propagated to all cachers, p99", QuantileMs(move_ns_, 0.99), "ms", 50.0);
+  Row("controller memory per endpoint", per_endpoint, "B", 1024.0);
+
+  std::vector<std::string> failures;
+  if (attach_refused_.load() > 0) failures.push_back("attaches refused");
+  if (not_found_.load() + denied_.load() + wrong_.load() + resolve_refused_.load() + late_.load() >
+      0) {
+    failures.push_back("resolves of existing endpoints not FOUND");
+  }
+  if (moves_failed_ > 0) failures.push_back("moves not seen by every cacher");
+  if (streams_broken_.load() > 0) failures.push_back("streams ended");
+  if (failures.empty()) {
+    Say("\nswitch_sim: run complete\n");
+    return 0;
+  }
+  std::string text;
+  for (const auto& failure : failures) text += (text.empty() ? "" : ", ") + failure;
+  Say("\nswitch_sim: FAILED: %s\n", text.c_str());
+  return 1;
+}
+
+int Run(int argc, char** argv) {
+  const Options options = ParseOptions(argc, argv);
+  const Layout layout{.switches = options.switches,
+                      .per_switch = options.endpoints,
+                      .per_network = options.per_network,
+                      .spread = std::min(options.spread, options.switches)};
+  if (layout.Networks() > 65536) Die("too many networks for 10.x.y.0/24 subnets");
+  if (options.switches > 65000) Die("at most 65000 switches (10.255.x.y tunnel IPs)");
+  RaiseFileLimit();
+
+  TempDir dir("dove-switch-sim");
+  g_data_dir = &dir.path();
+  auto started = ControllerProcess::Start(ControllerProcess::Options{
+      .args = ControllerArgs(options.controller_bin, dir.path() / "data", options.controller_args),
+      .env = {},
+      .ready_timeout = std::chrono::milliseconds(30000),
+      .binary = options.controller_bin});
+  if (!started) Die(started.error());
+  std::unique_ptr<ControllerProcess> controller = std::move(*started);
+  g_controller = controller.get();
+  if (controller->southbound_port() == 0) Die("the controller printed no southbound address");
+  Say("controller pid %d: API port %d, southbound port %d\n", static_cast<int>(controller->pid()),
+      controller->port(), controller->southbound_port());
+  const long empty_kib = RssKib(controller->pid());
+
+  std::vector<uint32_t> vnis = Fill(controller->port(), layout, options.fill_clients);
+  const long filled_kib = RssKib(controller->pid());
+  Say("controller RSS: empty %ld KiB, filled %ld KiB\n", empty_kib, filled_kib);
+
+  Sim sim(options, layout, std::move(vnis));
+  return sim.Run(controller.get(), empty_kib, filled_kib);
+}
+
+int Sim::Run(ControllerProcess* controller, long empty_kib, long filled_kib) {
+  holder_.resize(static_cast<size_t>(layout_.Endpoints()));
+  for (int e = 0; e < layout_.Endpoints(); ++e)
+    holder_[static_cast<size_t>(e)] = layout_.HomeSwitch(e);
+  Register(controller->southbound_port());
+  const long registered_kib = RssKib(controller->pid());
+  Say("controller RSS after registration: %ld KiB\n", registered_kib);
+  Resolves();
+  const long resolved_kib = RssKib(controller->pid());
+  Moves();
+  CheckControllerAlive();
+  heartbeats_stop_ = true;
+  heartbeats_.join();
+  const int status = Report(empty_kib, filled_kib, registered_kib, resolved_kib);
+  for (auto& each : switches_) each->Stop();
+  for (auto& each : switches_) each->Wait();
+  return status;
+}
+
+}  // namespace
+}  // namespace dove::bench
+
+int main(int argc, char** argv) { return dove::bench::Run(argc, argv); }
