@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <functional>
+#include <iterator>
 #include <utility>
 
 #include "controller/store_keys.h"
@@ -159,6 +160,28 @@ Output Directory::OnMessage(SessionId id, const v1::SwitchMessage& message, Cloc
         {id, Refuse(revision, violation->code, violation->message, query, std::move(endpoint))});
     return out;
   }
+  // Any message is a sign of life, not only a Heartbeat (which may queue behind others).
+  Output revived;
+  if (greeted && !message.has_heartbeat()) Revive(id, now, revived);
+  Output out = Handle(id, message, now);
+  if (revived.messages.empty()) return out;
+  revived.messages.insert(revived.messages.end(), std::make_move_iterator(out.messages.begin()),
+                          std::make_move_iterator(out.messages.end()));
+  revived.closes = std::move(out.closes);
+  return revived;
+}
+
+void Directory::Revive(SessionId id, Clock::time_point now, Output& out) {
+  Session& session = sessions_[id];
+  session.last_heartbeat = now;
+  if (session.live) return;
+  session.live = true;
+  SetSwitchState(session.switch_name, true);
+  TellCachersOfSwitch(session.switch_name, registry_->Revision(), out);
+}
+
+Output Directory::Handle(SessionId id, const v1::SwitchMessage& message, Clock::time_point now) {
+  const auto existing = sessions_.find(id);
   switch (message.body_case()) {
     case v1::SwitchMessage::kHello:
       return OnHello(id, message.hello(), now);
@@ -224,14 +247,8 @@ void Directory::SetSwitchState(const std::string& switch_name, bool up) {
 }
 
 Output Directory::OnHeartbeat(SessionId id, const v1::Heartbeat& heartbeat, Clock::time_point now) {
-  Session& session = sessions_[id];
-  session.last_heartbeat = now;
   Output out;
-  if (!session.live) {
-    session.live = true;
-    SetSwitchState(session.switch_name, true);
-    TellCachersOfSwitch(session.switch_name, registry_->Revision(), out);
-  }
+  Revive(id, now, out);
   auto reply = At(registry_->Revision());
   reply.mutable_heartbeat()->set_sequence(heartbeat.sequence());
   out.messages.push_back({id, std::move(reply)});
@@ -429,7 +446,9 @@ Output Directory::OnAttach(SessionId id, const v1::Attach& attach) {
   if (stored->switch_name() == session.switch_name && stored->port_name() == attach.port_name()) {
     // Already there (a switch re-attaching its ports after a restart): acknowledged, no write.
     const int64_t revision = registry_->Revision();
-    SendConfig(id, stored->network_id(), revision, out);
+    if (session.networks.count(stored->network_id()) == 0) {
+      SendConfig(id, stored->network_id(), revision, out);
+    }
     auto ack = At(revision);
     *ack.mutable_location_update()->mutable_location() = LocationOf(*stored);
     out.messages.push_back({id, std::move(ack)});

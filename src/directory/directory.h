@@ -144,6 +144,10 @@ class Directory {
     std::string domain_id;
   };
 
+  // OnMessage after the checks: the handler of the message's kind.
+  Output Handle(SessionId id, const v1::SwitchMessage& message, Clock::time_point now);
+  // A sign of life from a greeted session: UP again (told to cachers) when it was DOWN.
+  void Revive(SessionId id, Clock::time_point now, Output& out);
   Output OnHello(SessionId id, const v1::Hello& hello, Clock::time_point now);
   // Everything after Welcome (out.messages[welcome_at], whose snapshot flag it sets).
   void CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello, int64_t revision,

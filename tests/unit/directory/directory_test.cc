@@ -657,5 +657,27 @@ TEST_F(CatchUpTest, ANewTunnelIpReachesCachersAndFloodLists) {
   EXPECT_EQ(RouterMacOf("d1").size(), 17u);
 }
 
+TEST_F(CatchUpTest, AnyMessageIsASignOfLife) {
+  Populate();
+  // Only B keeps beating; A is marked DOWN, then a resolve from A (no heartbeat) revives it.
+  v1::SwitchMessage beat;
+  beat.mutable_heartbeat()->set_sequence(1);
+  directory_->OnMessage(2, beat, now_ + 3s);
+  directory_->OnMessage(3, beat, now_ + 3s);
+  directory_->OnTick(now_ + 4s);
+  ASSERT_FALSE(directory_->IsLive("host-a"));
+  auto out = directory_->OnMessage(1, ResolveMac(5, 100, "52:54:00:00:00:02"), now_ + 5s);
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
+  bool told = false;  // B cached vm1 and vm2, both on A: told A is up again
+  for (const auto& message : For(out, 2)) {
+    told |= message.has_location_update() && !message.location_update().location().switch_down();
+  }
+  EXPECT_TRUE(told);
+  auto reply = For(out, 1);
+  ASSERT_EQ(reply.size(), 1u);
+  EXPECT_EQ(reply[0].resolve_reply().query_id(), 5u);
+}
+
 }  // namespace
 }  // namespace dove::directory
