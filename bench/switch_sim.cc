@@ -20,7 +20,8 @@
 // --spread (10) consecutive switches, so a flood list has about 10 entries. The fill goes
 // through the REST API (several keep-alive clients) with each endpoint's switch_name and
 // port_name already set, so the attaches a switch sends are what an agent does at start. Every
-// switch sends a Heartbeat each heartbeat_interval_ms (from Welcome) from Hello to the end.
+// switch sends a Heartbeat each heartbeat_interval_ms (from Welcome) from Hello to the end, the
+// switches' beats spread evenly over the interval (as unsynchronised real switches would be).
 //
 // What the latencies are: resolve latency is from the moment the query is handed to the
 // switch's stream to its ResolveReply; "from schedule" is from the instant the open-loop
@@ -929,16 +930,23 @@ void Sim::Register(int southbound_port) {
 }
 
 void Sim::Heartbeats() {
+  // Each switch beats once per interval, the switches spread evenly over it: real switches
+  // start at different times, so their heartbeats are not synchronised (a burst of N beats at
+  // once would measure the burst, not the protocol).
   uint64_t sequence = 0;
   while (!heartbeats_stop_.load()) {
-    const auto next = Clock::now() + std::chrono::milliseconds(heartbeat_ms_.load());
+    const auto start = Clock::now();
+    const auto interval = std::chrono::milliseconds(heartbeat_ms_.load());
     ++sequence;
-    for (auto& each : switches_) {
+    const size_t count = switches_.size();
+    for (size_t i = 0; i < count && !heartbeats_stop_.load(); ++i) {
+      std::this_thread::sleep_until(start + interval * static_cast<int64_t>(i) /
+                                                static_cast<int64_t>(count));
       v1::SwitchMessage beat;
       beat.mutable_heartbeat()->set_sequence(sequence);
-      each->Send(std::move(beat));
+      switches_[i]->Send(std::move(beat));
     }
-    while (!heartbeats_stop_.load() && Clock::now() < next) {
+    while (!heartbeats_stop_.load() && Clock::now() < start + interval) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }

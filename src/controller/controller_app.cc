@@ -91,6 +91,7 @@ int RunController(const ControllerConfig& config) {
     }
     southbound = std::move(*started);
     api.SetExtraMetrics([side = southbound.get()] { return side->MetricsText(); });
+    ::malloc_trim(0);  // the southbound's own load (its directory) read every object again
   }
 
   std::atomic<bool> serving_done{false};

@@ -364,5 +364,47 @@ TEST_F(AgentControllerTest, FiftyAgentsCatchUpFromTheirRevisionsAfterAController
       << "agent 0 did not hear that ep-01 moved to sw-10";
 }
 
+// What the controller pushes besides locations, and what it refuses, between real processes:
+// a subnet created through REST reaches the agent's network config; a malformed resolve is
+// refused by the controller without ending the stream; the statistics an agent reports show on
+// the controller's /metrics.
+TEST_F(AgentControllerTest, ConfigPushesRefusalsAndStatsOverTheRealStream) {
+  ControllerClient& a = NewAgent("host-a", "192.0.2.1");
+  AttachVm1(a, "host-a");
+  auto subnets_of_web = [&] {
+    for (const auto& network : a.DumpCache().networks) {
+      if (network.vni == kVni && network.config) return network.config->subnets_size();
+    }
+    return -1;
+  };
+  ASSERT_TRUE(Eventually([&] { return subnets_of_web() == 1; }, 2s));
+  const auto router_mac = [&] {
+    for (const auto& network : a.DumpCache().networks) {
+      if (network.vni == kVni && network.config) return network.config->router_mac();
+    }
+    return std::string();
+  }();
+  EXPECT_EQ(router_mac.substr(0, 3), "02:");
+  Post("/v1/subnets", {{"id", "web6"}, {"network_id", "web"}, {"cidr", "2001:db8::/64"}});
+  EXPECT_TRUE(Eventually([&] { return subnets_of_web() == 2; }, 2s))
+      << "the new subnet did not reach the agent's config";
+
+  auto bad = ResolvedWithin3s(a.Resolve(kVni, "52:54:00:zz:00:01"));
+  ASSERT_TRUE(bad) << "no answer to a malformed resolve";
+  ASSERT_FALSE(*bad);
+  EXPECT_EQ(bad->error().code, dswitch::agent::ResolveError::Code::kRefused) << Describe(*bad);
+  EXPECT_NE(bad->error().message.find("invalid_value"), std::string::npos) << Describe(*bad);
+  EXPECT_TRUE(Connected(a)) << "a refusal must not end the stream";
+
+  ASSERT_TRUE(a.ReportStats({{"rx_frames", 42}, {"drop_port_security", 3}}));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        const Reply metrics = Send(controller_->port(), "GET", "/metrics");
+        return metrics.body.find("dove_switch_counter{switch=\"host-a\",name=\"rx_frames\"} 42") !=
+               std::string::npos;
+      },
+      2s));
+}
+
 }  // namespace
 }  // namespace dove::api_test

@@ -415,6 +415,14 @@ Expected<void, std::string> ControllerClient::Detach(std::string_view endpoint_i
   return {};
 }
 
+Expected<void, std::string> ControllerClient::ReportStats(
+    const std::map<std::string, uint64_t>& counters) {
+  SwitchMessage message;
+  message.mutable_stats()->mutable_counters()->insert(counters.begin(), counters.end());
+  if (!Write(message)) return Unexpected(std::string("no controller connected"));
+  return {};
+}
+
 ClientState ControllerClient::State() const {
   std::lock_guard lock(mu_);
   ClientState state = state_;

@@ -114,6 +114,9 @@ class ControllerClient {
   Expected<void, std::string> Attach(std::string_view endpoint_id, std::string_view port_name,
                                      uint32_t version);
   Expected<void, std::string> Detach(std::string_view endpoint_id, uint32_t version);
+  // Sends a StatsSummary (counter names [a-z0-9_]{1,64}, at most 256; a bad one is refused and
+  // shows in State().last_error). The controller shows the last one on its /metrics.
+  Expected<void, std::string> ReportStats(const std::map<std::string, uint64_t>& counters);
 
   ClientState State() const;
   CacheDump DumpCache() const;
