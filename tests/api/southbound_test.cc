@@ -199,6 +199,83 @@ TEST_F(SouthboundTest, RestChangesReachTheSwitchesThatCachedTheEndpoint) {
   EXPECT_EQ(created->status(), v1::ResolveReply::STATUS_FOUND);
 }
 
+// Over the wire: flood lists follow placement; a stale-version attach and a detach by a switch
+// that does not hold the endpoint are refused; a detach is acknowledged and reaches cachers; a
+// Hello with a multicast tunnel IP or an unknown protocol version ends only that stream; a
+// network deleted through REST is NetworkRemoved for the switch that carries it.
+TEST_F(SouthboundTest, DetachFloodListsRefusalsAndNetworkRemovalOverTheWire) {
+  Post(
+      "/v1/endpoints",
+      {{"id", "vm2"}, {"network_id", "web"}, {"mac", "52:54:00:00:00:02"}, {"ips", {"10.0.0.12"}}});
+  auto a = NewSwitch();
+  auto b = NewSwitch();
+  ASSERT_TRUE(a->Hello("host-a", "192.0.2.1"));
+  ASSERT_TRUE(b->Hello("host-b", "192.0.2.2"));
+  auto vm1 = a->Attach("vm1");
+  ASSERT_TRUE(vm1);
+  ASSERT_TRUE(b->Attach("vm2"));
+  // B joined web after A: A's flood list for VNI 100 now names B's tunnel IP.
+  auto flood = a->ReadUntil(
+      [](const auto& m) { return m.has_flood_list() && m.flood_list().tunnel_ips_size() == 1; });
+  ASSERT_TRUE(flood);
+  EXPECT_EQ(flood->flood_list().vni(), 100u);
+  EXPECT_EQ(flood->flood_list().tunnel_ips(0), "192.0.2.2");
+
+  v1::SwitchMessage stale;
+  stale.mutable_attach()->set_endpoint_id("vm1");
+  stale.mutable_attach()->set_port_name("tap-x");
+  stale.mutable_attach()->set_version(vm1->version() + 5);
+  ASSERT_TRUE(b->Write(stale));
+  auto refused = b->ReadUntil([](const auto& m) { return m.has_error(); });
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->error().code(), "conflict");
+  EXPECT_EQ(refused->error().endpoint_id(), "vm1");
+
+  v1::SwitchMessage not_mine;
+  not_mine.mutable_detach()->set_endpoint_id("vm1");
+  ASSERT_TRUE(b->Write(not_mine));
+  refused = b->ReadUntil([](const auto& m) { return m.has_error(); });
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->error().code(), "not_found");
+
+  ASSERT_EQ(b->ResolveMac(9, 100, "52:54:00:00:00:01")->status(), v1::ResolveReply::STATUS_FOUND);
+  v1::SwitchMessage detach;
+  detach.mutable_detach()->set_endpoint_id("vm1");
+  ASSERT_TRUE(a->Write(detach));
+  auto ack = a->ReadUntil([](const auto& m) {
+    return m.has_location_update() && m.location_update().location().switch_name().empty();
+  });
+  ASSERT_TRUE(ack) << "the detach was not acknowledged";
+  auto told = b->ReadUntil([](const auto& m) {
+    return m.has_location_update() && m.location_update().location().endpoint_id() == "vm1";
+  });
+  ASSERT_TRUE(told);
+  EXPECT_TRUE(told->location_update().location().tunnel_ip().empty());
+  EXPECT_EQ(api_.Send("GET", "/v1/endpoints/vm1").Json()["switch_name"], "");
+
+  auto bad_ip = NewSwitch();
+  v1::SwitchMessage hello;
+  hello.mutable_hello()->set_switch_name("host-x");
+  hello.mutable_hello()->set_tunnel_ip("224.0.0.1");
+  ASSERT_TRUE(bad_ip->Write(hello));
+  auto why = bad_ip->ReadUntil([](const auto& m) { return m.has_error(); });
+  ASSERT_TRUE(why);
+  EXPECT_EQ(why->error().code(), "invalid_value");
+  EXPECT_EQ(bad_ip->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto future = NewSwitch();
+  hello.mutable_hello()->set_tunnel_ip("192.0.2.9");
+  hello.mutable_hello()->set_protocol_version(2);
+  ASSERT_TRUE(future->Write(hello));
+  EXPECT_EQ(future->Finish().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(api_.Send("GET", "/v1/switches/host-x").status, 404);
+
+  ASSERT_EQ(api_.Send("DELETE", "/v1/networks/web?force=true").status, 200);
+  auto removed = b->ReadUntil([](const auto& m) { return m.has_network_removed(); });
+  ASSERT_TRUE(removed) << "B carries web (vm2) and was not told it is gone";
+  EXPECT_EQ(removed->network_removed().network_id(), "web");
+  EXPECT_EQ(removed->network_removed().vni(), 100u);
+}
+
 TEST(SouthboundLivenessTest, MissedHeartbeatsShowAsDownInTheApiUntilTheSwitchBeats) {
   ApiFixture api({"--switch-dead-after-ms", "300"});
   TestSwitch a(api.controller().southbound_port());
