@@ -23,6 +23,7 @@ constexpr std::array<std::string_view, kDropReasonCount> kNames = {
     "arp_for_own_address",
     "arp_not_answered",
     "nd_target_unknown",
+    "nd_for_own_address",
     "nd_not_answered",
     "unknown_network",
     "hairpin",

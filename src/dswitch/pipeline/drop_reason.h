@@ -29,6 +29,7 @@ enum class DropReason : uint8_t {
   kArpForOwnAddress,  // the requester asks for its own address (a probe): no answer
   kArpNotAnswered,    // an ARP reply or announcement: absorbed, never forwarded
   kNdTargetUnknown,   // a miss, as for ARP
+  kNdForOwnAddress,   // duplicate address detection of the solicitor's own address
   kNdNotAnswered,     // an NA, or an NS the reply builder refused: absorbed
   // L2Forward.
   kUnknownNetwork,   // the frame's VNI has no tables

@@ -40,11 +40,6 @@ std::vector<uint8_t> WithBadNsChecksum() {
   return frame;
 }
 
-std::vector<uint8_t> Truncated(std::vector<uint8_t> frame, size_t size) {
-  frame.resize(size);
-  return frame;
-}
-
 std::vector<Case> Cases() {
   const net::MacAddress forged = Mac("52:54:00:00:00:66");
   const net::Ipv4Address forged_ip = Ip4("10.0.0.66");

@@ -164,6 +164,18 @@ inline std::vector<uint8_t> RawFrame(const net::MacAddress& destination,
   return std::move(b).Take();
 }
 
+// `frame` cut to `size` bytes.
+inline std::vector<uint8_t> Truncated(std::vector<uint8_t> frame, size_t size) {
+  frame.resize(size);
+  return frame;
+}
+
+// `frame` with the byte at `at` replaced.
+inline std::vector<uint8_t> WithByte(std::vector<uint8_t> frame, size_t at, uint8_t value) {
+  frame.at(at) = value;
+  return frame;
+}
+
 inline Frame PortFrame(std::vector<uint8_t> bytes, PortId port, uint32_t vni = kNoVni) {
   return Frame{.bytes = std::move(bytes), .port = port, .vni = vni, .tunnel = {}};
 }

@@ -140,11 +140,6 @@ std::vector<uint8_t> WithOuterIp(std::vector<uint8_t> frame,
   return frame;
 }
 
-std::vector<uint8_t> WithByte(std::vector<uint8_t> frame, size_t at, uint8_t value) {
-  frame.at(at) = value;
-  return frame;
-}
-
 struct TunnelCase {
   std::string description;
   std::vector<uint8_t> frame;
