@@ -29,6 +29,7 @@ constexpr std::array<std::string_view, kDropReasonCount> kNames = {
     "hairpin",
     "park_overflow",
     "arp_nd_not_flooded",
+    "router_not_implemented",
     "encap_failed",
     "outer_malformed",
     "outer_not_vxlan",

@@ -32,10 +32,11 @@ enum class DropReason : uint8_t {
   kNdForOwnAddress,   // duplicate address detection of the solicitor's own address
   kNdNotAnswered,     // an NA, or an NS the reply builder refused: absorbed
   // L2Forward.
-  kUnknownNetwork,   // the frame's VNI has no tables
-  kHairpin,          // unicast back to the port it came from
-  kParkOverflow,     // unknown unicast while the VNI's parking lot is full
-  kArpNdNotFlooded,  // ARP or ND reached the flood path: they never cross the underlay
+  kUnknownNetwork,        // the frame's VNI has no tables
+  kHairpin,               // unicast back to the port it came from
+  kParkOverflow,          // unknown unicast while the VNI's parking lot is full
+  kArpNdNotFlooded,       // ARP or ND reached the flood path: they never cross the underlay
+  kRouterNotImplemented,  // to the router MAC: the distributed router is not built yet
   // VxlanEncap.
   kEncapFailed,  // the outer headers could not be built (frame too large)
   // FromTunnel.
