@@ -38,6 +38,7 @@ constexpr std::array<std::string_view, kDropReasonCount> kNames = {
     "vxlan_unknown_vni",
     "vtep_not_allowed",
     "inner_malformed",
+    "inner_source_invalid",
     "inner_destination_unknown",
 };
 

@@ -47,6 +47,7 @@ enum class DropReason : uint8_t {
   kVxlanUnknownVni,          // a VNI this switch does not carry
   kVtepNotAllowed,           // the outer source is not in the VNI's flood list
   kInnerMalformed,           // the inner Ethernet frame is refused by ParseEthernet
+  kInnerSourceInvalid,       // inner source multicast, or the MAC of a port of this switch
   kInnerDestinationUnknown,  // unicast to a MAC no local port of the VNI has
   kCount,
 };

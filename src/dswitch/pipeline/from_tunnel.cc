@@ -32,6 +32,9 @@ std::optional<DropReason> FromTunnel::Deliver(Frame& frame, Batch& to_ports) {
   if (!network->IsFloodPeer(ip->source())) return DropReason::kVtepNotAllowed;
   const auto inner = net::ParseEthernet(vxlan->inner_frame);
   if (!inner) return DropReason::kInnerMalformed;
+  if (inner->source.IsMulticast() || network->ports_by_mac.contains(inner->source)) {
+    return DropReason::kInnerSourceInvalid;
+  }
 
   const auto send = [&](PortId port) {
     to_ports.Push(

@@ -12,6 +12,8 @@
 //   - the outer source is in that VNI's flood list (DESIGN.md: VXLAN only from the VTEPs the
 //     controller listed)                                                (vtep_not_allowed);
 //   - the inner frame parses                                           (inner_malformed);
+//   - its source is unicast and not the MAC of a local port of the VNI: a remote VTEP may not
+//     speak for the VMs of this switch                             (inner_source_invalid);
 //   - unicast: a local port of the VNI has the destination MAC (inner_destination_unknown);
 //     broadcast and multicast go to every local port of the VNI.
 // Output frames hold a copy of the inner frame, with Frame::port (the egress port),

@@ -33,6 +33,10 @@ Expected<void, std::string> Tables::AddPort(LocalPort port) {
                       std::to_string(port.vni));
   }
   NetworkTables& network = net_it->second;
+  if (!port.mac.IsUnicast()) {
+    return Unexpected("port " + std::to_string(port.id) + ": MAC " + port.mac.ToString() +
+                      " is not unicast");
+  }
   if (ports_.contains(port.id)) {
     return Unexpected("port " + std::to_string(port.id) + " already present");
   }

@@ -55,7 +55,7 @@ class Tables {
   Expected<void, std::string> AddNetwork(uint32_t vni, const net::MacAddress& router_mac,
                                          std::vector<net::Ipv4Address> flood_tunnel_ips);
   // Adds a port to its network (which must have been added). Errors: an unknown network, a
-  // port id already present, a MAC or an IP another port of the network has.
+  // multicast MAC, a port id already present, a MAC or an IP another port of the network has.
   Expected<void, std::string> AddPort(LocalPort port);
 
   // nullptr when absent. Valid until the next Add.

@@ -41,6 +41,8 @@ TEST(TablesTest, RefusesConflicts) {
   EXPECT_FALSE(tables.AddNetwork(0x1000000, kRouterMac, {}));
   EXPECT_FALSE(tables.AddPort({.id = 5, .vni = 300, .mac = kVm9Mac, .ips = {}}));
   EXPECT_FALSE(tables.AddPort({.id = 1, .vni = kVni, .mac = kVm9Mac, .ips = {}}));
+  EXPECT_FALSE(
+      tables.AddPort({.id = 5, .vni = kVni, .mac = net::MacAddress::Broadcast(), .ips = {}}));
   EXPECT_FALSE(tables.AddPort({.id = 5, .vni = kVni, .mac = kVm1Mac, .ips = {}}));
   const auto same_ip = tables.AddPort({.id = 5, .vni = kVni, .mac = kVm9Mac, .ips = {kVm2Ip}});
   ASSERT_FALSE(same_ip);
