@@ -1,0 +1,60 @@
+// DropReason: why the pipeline dropped a frame. Every drop has one; Counters counts them.
+//
+// The names (DropReasonName) are stable: they are the counters' names on the command line and
+// in metrics. Add new reasons before kCount; never reuse a name for another meaning.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace dove::dswitch::pipeline {
+
+enum class DropReason : uint8_t {
+  // FromPort: parsing and port security.
+  kUnknownPort,          // the frame came from a port the tables do not hold
+  kEthernetMalformed,    // ParseEthernet refused it
+  kVlanTagged,           // VM ports are untagged
+  kSourceMacSpoofed,     // the Ethernet source is not the port's MAC
+  kEtherTypeNotAllowed,  // neither IPv4, IPv6 nor ARP
+  kArpMalformed,         // ParseArp refused it
+  kArpSenderSpoofed,     // ARP sender MAC or IP is not the port's
+  kIpv4Malformed,        // ParseIpv4 refused it
+  kIpv6Malformed,        // ParseIpv6 refused it
+  kSourceIpSpoofed,      // the IP source is not one of the port's addresses
+  kNdMalformed,          // an NS or NA that ICMPv6 / ND parsing refused
+  kNdSpoofed,            // NS source link-layer address, or NA target / its MAC, not the port's
+  // LocalResponder.
+  kArpTargetUnknown,  // a miss: nobody in the network is known to have the address
+  kArpForOwnAddress,  // the requester asks for its own address (a probe): no answer
+  kArpNotAnswered,    // an ARP reply or announcement: absorbed, never forwarded
+  kNdTargetUnknown,   // a miss, as for ARP
+  kNdForOwnAddress,   // duplicate address detection of the solicitor's own address
+  kNdNotAnswered,     // an NA, or an NS the reply builder refused: absorbed
+  // L2Forward.
+  kUnknownNetwork,        // the frame's VNI has no tables
+  kHairpin,               // unicast back to the port it came from
+  kParkOverflow,          // unknown unicast while the VNI's parking lot is full
+  kArpNdNotFlooded,       // ARP or ND reached the flood path: they never cross the underlay
+  kRouterNotImplemented,  // to the router MAC: the distributed router is not built yet
+  // VxlanEncap.
+  kEncapFailed,  // the outer headers could not be built (frame too large)
+  // FromTunnel.
+  kOuterMalformed,           // outer Ethernet, IPv4 or UDP refused by its parser
+  kOuterNotVxlan,            // not IPv4/UDP to port 4789, or a fragment
+  kOuterNotForUs,            // the outer destination is not this switch's tunnel IP
+  kVxlanMalformed,           // ParseVxlan refused it (I flag clear, reserved bits set)
+  kVxlanUnknownVni,          // a VNI this switch does not carry
+  kVtepNotAllowed,           // the outer source is not in the VNI's flood list
+  kInnerMalformed,           // the inner Ethernet frame is refused by ParseEthernet
+  kInnerSourceInvalid,       // inner source multicast, or the MAC of a port of this switch
+  kInnerDestinationUnknown,  // unicast to a MAC no local port of the VNI has
+  kCount,
+};
+
+inline constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::kCount);
+
+// "source_mac_spoofed", "vtep_not_allowed", ...; "unknown" for kCount or out of range.
+std::string_view DropReasonName(DropReason reason);
+
+}  // namespace dove::dswitch::pipeline
