@@ -95,6 +95,28 @@ class AgentControllerTest : public ::testing::Test {
     ASSERT_EQ(reply.status, 201) << path << ": " << reply.body;
   }
 
+  // A new controller on the same data dir and the same southbound port (the agents know only
+  // that address). The port may be briefly unavailable after a crash: retried for 3 s. "" when
+  // it started, else the last failure.
+  std::string RestartOnSouthboundPort(int southbound_port) {
+    const std::vector<std::string> args = {"--data-dir", DataDir(), "--southbound",
+                                           "127.0.0.1:" + std::to_string(southbound_port)};
+    std::string last_failure = "not started";
+    Eventually(
+        [&] {
+          auto restarted = ControllerProcess::Start(args);
+          if (!restarted) {
+            last_failure = restarted.error();
+            return false;
+          }
+          controller_ = std::move(*restarted);
+          last_failure.clear();
+          return true;
+        },
+        3s);
+    return last_failure;
+  }
+
   // A started agent of this controller, connected (welcomed) within 5 s.
   ControllerClient& NewAgent(const std::string& name, const std::string& tunnel_ip) {
     ClientOptions options{
@@ -215,23 +237,7 @@ TEST_F(AgentControllerTest, HeadlessAgentServesItsCacheAndReconnectsToTheRestart
   ASSERT_TRUE(*headless) << Describe(*headless);
   EXPECT_EQ((*headless)->tunnel_ip(), "192.0.2.1");
 
-  // Same data dir, same southbound port (the agents know only that address). The port may be
-  // briefly unavailable after the crash: retry for a while.
-  const std::vector<std::string> args = {"--data-dir", DataDir(), "--southbound",
-                                         "127.0.0.1:" + std::to_string(southbound_port)};
-  std::string last_failure;
-  ASSERT_TRUE(Eventually(
-      [&] {
-        auto restarted = ControllerProcess::Start(args);
-        if (!restarted) {
-          last_failure = restarted.error();
-          return false;
-        }
-        controller_ = std::move(*restarted);
-        return true;
-      },
-      3s))
-      << last_failure;
+  ASSERT_EQ(RestartOnSouthboundPort(southbound_port), "");
   ASSERT_EQ(controller_->southbound_port(), southbound_port);
 
   ASSERT_TRUE(Eventually([&] { return Connected(b); }, 10s))
@@ -312,21 +318,7 @@ TEST_F(AgentControllerTest, FiftyAgentsCatchUpFromTheirRevisionsAfterAController
 
   const int southbound_port = controller_->southbound_port();
   controller_->KillNow();
-  const std::vector<std::string> args = {"--data-dir", DataDir(), "--southbound",
-                                         "127.0.0.1:" + std::to_string(southbound_port)};
-  std::string last_failure;
-  ASSERT_TRUE(Eventually(
-      [&] {
-        auto restarted = ControllerProcess::Start(args);
-        if (!restarted) {
-          last_failure = restarted.error();
-          return false;
-        }
-        controller_ = std::move(*restarted);
-        return true;
-      },
-      3s))
-      << last_failure;
+  ASSERT_EQ(RestartOnSouthboundPort(southbound_port), "");
 
   for (int i = 0; i < kAgents; ++i) {
     ASSERT_TRUE(Eventually(
