@@ -502,16 +502,20 @@ Output Directory::OnDetach(SessionId id, const v1::Detach& detach) {
   return out;
 }
 
+std::optional<v1::Network> Directory::NetworkOfQuery(SessionId id, uint32_t vni, uint64_t query_id,
+                                                     int64_t revision, Output& out) const {
+  auto network = registry_->FindNetworkByVni(vni);
+  if (network) return std::move(*network);
+  out.messages.push_back({id, Refuse(revision, "not_found",
+                                     "no network has VNI " + std::to_string(vni), query_id, "")});
+  return std::nullopt;
+}
+
 Output Directory::OnResolveMac(SessionId id, const v1::ResolveMac& resolve) {
   Output out;
   const int64_t revision = registry_->Revision();
-  auto network = registry_->FindNetworkByVni(resolve.vni());
-  if (!network) {
-    out.messages.push_back(
-        {id, Refuse(revision, "not_found", "no network has VNI " + std::to_string(resolve.vni()),
-                    resolve.query_id(), "")});
-    return out;
-  }
+  auto network = NetworkOfQuery(id, resolve.vni(), resolve.query_id(), revision, out);
+  if (!network) return out;
   auto reply = At(revision);
   auto* answer = reply.mutable_resolve_reply();
   answer->set_query_id(resolve.query_id());
@@ -532,13 +536,8 @@ Output Directory::OnResolveMac(SessionId id, const v1::ResolveMac& resolve) {
 Output Directory::OnResolveIp(SessionId id, const v1::ResolveIp& resolve) {
   Output out;
   const int64_t revision = registry_->Revision();
-  auto network = registry_->FindNetworkByVni(resolve.vni());
-  if (!network) {
-    out.messages.push_back(
-        {id, Refuse(revision, "not_found", "no network has VNI " + std::to_string(resolve.vni()),
-                    resolve.query_id(), "")});
-    return out;
-  }
+  auto network = NetworkOfQuery(id, resolve.vni(), resolve.query_id(), revision, out);
+  if (!network) return out;
   auto reply = At(revision);
   auto* answer = reply.mutable_resolve_reply();
   answer->set_query_id(resolve.query_id());

@@ -156,6 +156,9 @@ class Directory {
   Output OnDetach(SessionId id, const v1::Detach& detach);
   Output OnResolveMac(SessionId id, const v1::ResolveMac& resolve);
   Output OnResolveIp(SessionId id, const v1::ResolveIp& resolve);
+  // The network of a resolve's VNI; otherwise a not_found Refusal with the query id in `out`.
+  std::optional<v1::Network> NetworkOfQuery(SessionId id, uint32_t vni, uint64_t query_id,
+                                            int64_t revision, Output& out) const;
   Output OnHeartbeat(SessionId id, const v1::Heartbeat& heartbeat, Clock::time_point now);
 
   // Fan-out of one endpoint's new state (put) at `revision`.
