@@ -1,0 +1,822 @@
+#include "lab/lab.h"
+
+#include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "lab/netns.h"
+
+namespace dove::lab {
+namespace {
+
+namespace fs = std::filesystem;
+using Error = Unexpected<std::string>;
+
+std::string Hex2(unsigned value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  return std::string{kHex[(value >> 4) & 0xF], kHex[value & 0xF]};
+}
+
+bool Executable(const fs::path& path) {
+  std::error_code error;
+  return fs::is_regular_file(path, error) && ::access(path.c_str(), X_OK) == 0;
+}
+
+std::string FindOne(const std::string& name, const std::string& bin_dir,
+                    const std::string& build_subdir) {
+  std::vector<fs::path> candidates;
+  if (!bin_dir.empty()) {
+    candidates.push_back(fs::path(bin_dir) / name);
+    candidates.push_back(fs::path(bin_dir) / build_subdir / name);
+  } else {
+    std::error_code error;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", error);
+    if (!error) {
+      candidates.push_back(exe.parent_path() / name);
+      candidates.push_back(exe.parent_path().parent_path() / build_subdir / name);
+    }
+    if (const char* path = std::getenv("PATH"); path != nullptr) {
+      std::stringstream dirs(path);
+      std::string dir;
+      while (std::getline(dirs, dir, ':')) {
+        if (!dir.empty()) candidates.push_back(fs::path(dir) / name);
+      }
+    }
+  }
+  for (const auto& candidate : candidates) {
+    if (Executable(candidate)) return fs::absolute(candidate).lexically_normal().string();
+  }
+  return "";
+}
+
+std::string Tail(const std::string& path, size_t bytes = 1500) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string all = text.str();
+  if (all.size() > bytes) all = "..." + all.substr(all.size() - bytes);
+  return all;
+}
+
+bool PidAlive(long pid) { return fs::exists("/proc/" + std::to_string(pid)); }
+
+std::vector<std::string> NamespacesWithPrefix(const std::string& prefix) {
+  std::vector<std::string> names;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator("/run/netns", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) == 0) names.push_back(name);
+  }
+  return names;
+}
+
+// Kills what still runs in `ns` and deletes it.
+Expected<void, std::string> DeleteNamespace(const std::string& ns) {
+  const CommandResult pids = RunCommand({"ip", "netns", "pids", ns});
+  std::stringstream list(pids.out);
+  long pid = 0;
+  while (list >> pid) {
+    if (pid > 0 && pid != ::getpid()) ::kill(static_cast<pid_t>(pid), SIGKILL);
+  }
+  if (auto ok = RunChecked({"ip", "netns", "del", ns}); !ok) return Error(ok.error());
+  return {};
+}
+
+}  // namespace
+
+Binaries FindBinaries(const std::string& bin_dir) {
+  return {FindOne("dove-controller", bin_dir, "controller"),
+          FindOne("dove-switch", bin_dir, "dswitch")};
+}
+
+Lab::Lab(Spec spec, LabOptions options, Binaries binaries)
+    : spec_(std::move(spec)),
+      options_(std::move(options)),
+      binaries_(std::move(binaries)),
+      prefix_("dl" + std::to_string(::getpid()) + "-"),
+      temp_dir_("/tmp/dove-lab-" + std::to_string(::getpid())) {}
+
+Lab::~Lab() {
+  if (!options_.keep) {
+    if (auto ok = Down(); !ok) std::cerr << "dove-lab: teardown: " << ok.error() << "\n";
+  } else {
+    // Leave the processes running: release them without signalling.
+    for (auto* processes : {&switches_, &captures_}) {
+      for (auto& [name, process] : *processes) (void)process.release();
+    }
+    (void)controller_.release();
+  }
+}
+
+Expected<std::unique_ptr<Lab>, std::string> Lab::Up(const Spec& spec, LabOptions options) {
+  Binaries binaries = FindBinaries(options.bin_dir);
+  const std::string where =
+      options.bin_dir.empty()
+          ? std::string(
+                "next to dove-lab, in its build tree's ../controller and ../dswitch, "
+                "and in PATH")
+          : "in " + options.bin_dir;
+  if (binaries.controller.empty()) {
+    return Error("dove-controller not found (looked " + where +
+                 "); build it or pass --bin-dir DIR");
+  }
+  std::string dove_hosts;
+  for (const auto& host : spec.hosts) {
+    if (!host.kernel) dove_hosts += (dove_hosts.empty() ? "" : ", ") + host.name;
+  }
+  if (!dove_hosts.empty() && binaries.switch_binary.empty()) {
+    return Error("dove-switch not found (looked " + where + "), but hosts " + dove_hosts +
+                 " need it; build it, pass --bin-dir DIR, or declare them \"kernel\" hosts");
+  }
+  if (::geteuid() != 0) return Error(std::string("dove-lab needs root (network namespaces)"));
+  auto lab = std::unique_ptr<Lab>(new Lab(spec, std::move(options), std::move(binaries)));
+  if (auto built = lab->Build(); !built) {
+    const std::string& error = built.error();
+    lab->options_.keep = false;  // never leave a half-built lab behind
+    if (auto down = lab->Down(); !down) {
+      return Error(error + " (and teardown failed: " + down.error() + ")");
+    }
+    return Error(error);
+  }
+  return lab;
+}
+
+Expected<int, std::string> Lab::CleanLeftovers() {
+  static const std::regex kName("dl([0-9]+)-.*");
+  int removed = 0;
+  std::set<long> dead;
+  std::string first_error;
+  for (const auto& ns : NamespacesWithPrefix("dl")) {
+    std::smatch match;
+    if (!std::regex_match(ns, match, kName)) continue;
+    const long pid = std::stol(match[1].str());
+    if (pid == ::getpid() || PidAlive(pid)) continue;
+    dead.insert(pid);
+    if (auto ok = DeleteNamespace(ns); !ok) {
+      if (first_error.empty()) first_error = ok.error();
+      continue;
+    }
+    ++removed;
+  }
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator("/tmp", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("dove-lab-", 0) != 0) continue;
+    const std::string digits = name.substr(9);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const long pid = std::stol(digits);
+    if (pid != ::getpid() && !PidAlive(pid)) fs::remove_all(entry.path(), error);
+  }
+  if (!first_error.empty()) return Error(first_error);
+  return removed;
+}
+
+const VmInfo& Lab::Vm(const std::string& vm) const {
+  for (const auto& info : vms_) {
+    if (info.name == vm) return info;
+  }
+  std::cerr << "dove-lab: no VM named " << vm << "\n";
+  std::abort();
+}
+
+const HostInfo& Lab::Host(const std::string& host) const {
+  for (const auto& info : hosts_) {
+    if (info.name == host) return info;
+  }
+  std::cerr << "dove-lab: no host named " << host << "\n";
+  std::abort();
+}
+
+std::string Lab::ControlSocket(const std::string& host) const {
+  return (temp_dir_ / (host + ".sock")).string();
+}
+std::string Lab::SwitchLog(const std::string& host) const {
+  return (temp_dir_ / (host + ".log")).string();
+}
+std::string Lab::ControllerLog() const { return (temp_dir_ / "controller.log").string(); }
+
+Expected<void, std::string> Lab::Step(const std::string& what) {
+  if (options_.cancel != nullptr && options_.cancel->load()) {
+    return Error(std::string("interrupted"));
+  }
+  if (options_.progress != nullptr) *options_.progress << "dove-lab: " << what << std::endl;
+  return {};
+}
+
+Expected<void, std::string> Lab::Run(const std::vector<std::string>& argv) const {
+  if (auto ok = RunChecked(argv); !ok) return Error(ok.error());
+  return {};
+}
+
+Expected<void, std::string> Lab::AddNamespace(const std::string& ns) {
+  if (auto ok = Run({"ip", "netns", "add", ns}); !ok) return ok;
+  if (auto ok = Run({"ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+                     "net.ipv6.conf.default.disable_ipv6=1"});
+      !ok) {
+    return ok;
+  }
+  return Run({"ip", "-n", ns, "link", "set", "lo", "up"});
+}
+
+Expected<void, std::string> Lab::Build() {
+  if (auto removed = CleanLeftovers(); !removed) {
+    return Error("cleaning leftovers of earlier runs: " + removed.error());
+  } else if (options_.progress != nullptr) {
+    *options_.progress << "dove-lab: removed " << *removed
+                       << " namespace(s) left over by earlier runs" << std::endl;
+  }
+  std::error_code error;
+  fs::remove_all(temp_dir_, error);
+  if (!fs::create_directories(temp_dir_ / "ctl", error)) {
+    return Error("cannot create " + temp_dir_.string() + ": " + error.message());
+  }
+  fs::permissions(temp_dir_, fs::perms::owner_all, error);
+
+  for (size_t i = 0; i < spec_.hosts.size(); ++i) {
+    const auto& host = spec_.hosts[i];
+    const unsigned octet = static_cast<unsigned>(10 + i + 1);
+    hosts_.push_back({host.name, host.kernel, HostNamespace(host.name),
+                      "192.0.2." + std::to_string(octet), "198.51.100." + std::to_string(octet),
+                      "02:00:c0:00:02:" + Hex2(octet)});
+  }
+
+  if (auto ok = Step("creating namespaces with prefix " + prefix_); !ok) return ok;
+  std::vector<std::string> namespaces = {UnderlayNamespace(), ManagementNamespace(),
+                                         ControllerNamespace()};
+  for (const auto& host : hosts_) namespaces.push_back(host.ns);
+  for (const auto& vm : spec_.vms) namespaces.push_back(VmNamespace(vm.name));
+  for (const auto& ns : namespaces) {
+    if (auto ok = AddNamespace(ns); !ok) return ok;
+  }
+  if (auto ok = BuildUnderlayAndManagement(); !ok) return ok;
+
+  if (auto ok = Step("starting dove-controller in " + ControllerNamespace()); !ok) return ok;
+  if (auto ok = StartController(); !ok) return ok;
+  if (auto ok = Step("creating domains, networks, subnets and kernel switches"); !ok) return ok;
+  if (auto ok = CreateObjects(); !ok) return ok;
+
+  for (const auto& spec_vm : spec_.vms) {
+    if (auto ok = Step("building vm " + spec_vm.name + " on " + spec_vm.host); !ok) return ok;
+    const size_t index = spec_.NetworkIndexOf(spec_vm);
+    VmInfo vm;
+    vm.name = spec_vm.name;
+    vm.host = spec_vm.host;
+    vm.domain = spec_vm.domain;
+    vm.network = spec_vm.network;
+    vm.network_id = network_ids_[index];
+    vm.vni = network_vnis_[index];
+    vm.ip = spec_vm.ip;
+    vm.prefix_length = spec_.networks[index].prefix_length;
+    vm.mac = "02:00:00:00:" + Hex2(static_cast<unsigned>(index + 1)) + ":" +
+             Hex2(static_cast<unsigned>(vms_.size() + 1));
+    vm.ns = VmNamespace(vm.name);
+    vm.host_ns = HostNamespace(vm.host);
+    vm.veth_peer = "v-" + vm.name;
+    if (!Host(vm.host).kernel) vm.tap = "t-" + vm.name;
+    if (auto ok = BuildVm(vm); !ok) return ok;
+    vms_.push_back(std::move(vm));
+  }
+
+  for (const auto& host : hosts_) {
+    if (host.kernel) continue;
+    if (auto ok = Step("starting dove-switch in " + host.ns); !ok) return ok;
+    if (auto ok = StartSwitch(host.name); !ok) return ok;
+  }
+  if (auto ok = Step("waiting for the switches and endpoints"); !ok) return ok;
+  if (auto ok = WaitReady(options_.ready_timeout); !ok) return ok;
+  if (auto ok = Step("wiring kernel hosts from the controller's endpoints"); !ok) return ok;
+  return RefreshKernelHosts();
+}
+
+Expected<void, std::string> Lab::BuildUnderlayAndManagement() {
+  const std::string ul = UnderlayNamespace();
+  const std::string mg = ManagementNamespace();
+  const std::string ctl = ControllerNamespace();
+  if (auto ok = Step("building the underlay " + ul + " and management network " + mg); !ok) {
+    return ok;
+  }
+  for (const auto& ns : {ul, mg}) {
+    if (auto ok = Run({"ip", "-n", ns, "link", "add", "br0", "type", "bridge"}); !ok) return ok;
+    if (auto ok = Run({"ip", "-n", ns, "link", "set", "br0", "up"}); !ok) return ok;
+  }
+  const std::vector<std::vector<std::string>> controller_side = {
+      {"ip", "link", "add", "mg0", "netns", ctl, "type", "veth", "peer", "name", "c-ctl", "netns",
+       mg},
+      {"ip", "-n", mg, "link", "set", "c-ctl", "master", "br0", "up"},
+      {"ip", "-n", ctl, "addr", "add", std::string(kControllerIp) + "/24", "dev", "mg0"},
+      {"ip", "-n", ctl, "link", "set", "mg0", "up"},
+  };
+  for (const auto& argv : controller_side) {
+    if (auto ok = Run(argv); !ok) return ok;
+  }
+  for (const auto& host : hosts_) {
+    const std::vector<std::vector<std::string>> commands = {
+        {"ip", "link", "add", "ul0", "netns", host.ns, "type", "veth", "peer", "name",
+         "u-" + host.name, "netns", ul},
+        {"ip", "-n", host.ns, "link", "set", "ul0", "address", host.underlay_mac, "mtu", "1500"},
+        {"ip", "-n", host.ns, "addr", "add", host.tunnel_ip + "/24", "dev", "ul0"},
+        {"ip", "-n", host.ns, "link", "set", "ul0", "up"},
+        {"ip", "-n", ul, "link", "set", "u-" + host.name, "mtu", "1500", "master", "br0", "up"},
+        {"ip", "link", "add", "mg0", "netns", host.ns, "type", "veth", "peer", "name",
+         "m-" + host.name, "netns", mg},
+        {"ip", "-n", host.ns, "addr", "add", host.management_ip + "/24", "dev", "mg0"},
+        {"ip", "-n", host.ns, "link", "set", "mg0", "up"},
+        {"ip", "-n", mg, "link", "set", "m-" + host.name, "master", "br0", "up"},
+    };
+    for (const auto& argv : commands) {
+      if (auto ok = Run(argv); !ok) return ok;
+    }
+  }
+  for (const auto& host : hosts_) {
+    for (const auto& other : hosts_) {
+      if (other.name == host.name) continue;
+      if (auto ok = Run({"ip", "-n", host.ns, "neigh", "replace", other.tunnel_ip, "lladdr",
+                         other.underlay_mac, "dev", "ul0", "nud", "permanent"});
+          !ok) {
+        return ok;
+      }
+    }
+  }
+  return {};
+}
+
+Expected<void, std::string> Lab::CreateObjects() {
+  std::map<std::string, std::string> domain_ids;
+  for (const auto& network : spec_.networks) {
+    if (domain_ids.count(network.domain) != 0) continue;
+    auto created = ControllerRest("POST", "/v1/domains", {{"name", network.domain}});
+    if (!created) return Error(created.error());
+    domain_ids[network.domain] = (*created)["id"].get<std::string>();
+  }
+  for (const auto& network : spec_.networks) {
+    nlohmann::json body = {{"domain_id", domain_ids[network.domain]}, {"name", network.name}};
+    if (network.vni != 0) body["vni"] = network.vni;
+    auto created = ControllerRest("POST", "/v1/networks", body);
+    if (!created) return Error(created.error());
+    network_ids_.push_back((*created)["id"].get<std::string>());
+    network_vnis_.push_back((*created).value("vni", 0U));
+    auto subnet = ControllerRest("POST", "/v1/subnets",
+                                 {{"network_id", network_ids_.back()}, {"cidr", network.cidr}});
+    if (!subnet) return Error(subnet.error());
+  }
+  for (const auto& host : hosts_) {
+    if (!host.kernel) continue;
+    auto created = ControllerRest("POST", "/v1/switches",
+                                  {{"name", host.name}, {"tunnel_ip", host.tunnel_ip}});
+    if (!created) return Error(created.error());
+  }
+  return {};
+}
+
+Expected<void, std::string> Lab::BuildVm(VmInfo& vm) {
+  nlohmann::json body = {{"id", vm.name},
+                         {"network_id", vm.network_id},
+                         {"mac", vm.mac},
+                         {"switch_name", vm.host},
+                         {"port_name", vm.tap.empty() ? vm.veth_peer : vm.tap}};
+  if (!vm.ip.empty()) body["ips"] = nlohmann::json::array({vm.ip});
+  auto created = ControllerRest("POST", "/v1/endpoints", body);
+  if (!created) return Error(created.error());
+  vm.endpoint_id = (*created)["id"].get<std::string>();
+  if (vm.ip.empty()) {
+    for (const auto& ip : (*created).value("ips", nlohmann::json::array())) {
+      if (ip.is_string() && ip.get<std::string>().find(':') == std::string::npos) {
+        vm.ip = ip.get<std::string>();
+        break;
+      }
+    }
+    if (vm.ip.empty()) return Error("the controller allocated no IPv4 address to vm " + vm.name);
+  }
+
+  const std::string& host_ns = vm.host_ns;
+  std::vector<std::vector<std::string>> commands = {
+      {"ip", "link", "add", "eth0", "netns", vm.ns, "type", "veth", "peer", "name", vm.veth_peer,
+       "netns", host_ns},
+      {"ip", "-n", vm.ns, "link", "set", "eth0", "address", vm.mac, "mtu", "1450"},
+      {"ip", "-n", vm.ns, "addr", "add", vm.ip + "/" + std::to_string(vm.prefix_length), "dev",
+       "eth0"},
+      {"ip", "-n", vm.ns, "link", "set", "eth0", "up"},
+      {"ip", "-n", host_ns, "link", "set", vm.veth_peer, "up"},
+  };
+  if (!vm.tap.empty()) {
+    const std::vector<std::vector<std::string>> tap = {
+        {"ip", "-n", host_ns, "tuntap", "add", "dev", vm.tap, "mode", "tap", "vnet_hdr"},
+        {"ip", "-n", host_ns, "link", "set", vm.tap, "up"},
+        {"tc", "-n", host_ns, "qdisc", "add", "dev", vm.veth_peer, "ingress"},
+        {"tc", "-n", host_ns, "filter", "add", "dev", vm.veth_peer, "ingress", "matchall", "action",
+         "mirred", "egress", "redirect", "dev", vm.tap},
+        {"tc", "-n", host_ns, "qdisc", "add", "dev", vm.tap, "ingress"},
+        {"tc", "-n", host_ns, "filter", "add", "dev", vm.tap, "ingress", "matchall", "action",
+         "mirred", "egress", "redirect", "dev", vm.veth_peer},
+    };
+    commands.insert(commands.end(), tap.begin(), tap.end());
+  } else {
+    // Kernel host: one bridge + VXLAN device per network, made by the network's first VM here.
+    const size_t index = spec_.NetworkIndexOf(*spec_.FindVm(vm.name));
+    const std::string bridge = "br" + std::to_string(index);
+    const std::string vxlan = "vx" + std::to_string(index);
+    const CommandResult exists = RunCommand({"ip", "-n", host_ns, "link", "show", bridge});
+    if (exists.exit_code != 0) {
+      const std::vector<std::vector<std::string>> wiring = {
+          {"ip", "-n", host_ns, "link", "add", bridge, "type", "bridge"},
+          {"ip", "-n", host_ns, "link", "set", bridge, "up"},
+          {"ip", "-n", host_ns, "link", "add", vxlan, "type", "vxlan", "id", std::to_string(vm.vni),
+           "dstport", "4789", "local", Host(vm.host).tunnel_ip, "dev", "ul0", "nolearning",
+           "proxy"},
+          {"ip", "-n", host_ns, "link", "set", vxlan, "master", bridge, "up"},
+      };
+      commands.insert(commands.end(), wiring.begin(), wiring.end());
+    }
+    commands.push_back({"ip", "-n", host_ns, "link", "set", vm.veth_peer, "master", bridge});
+  }
+  for (const auto& argv : commands) {
+    if (auto ok = Run(argv); !ok) return ok;
+  }
+  return {};
+}
+
+std::vector<std::string> Lab::SwitchArgv(const HostInfo& host) const {
+  return {"ip",
+          "netns",
+          "exec",
+          host.ns,
+          binaries_.switch_binary,
+          "--name",
+          host.name,
+          "--tunnel-ip",
+          host.tunnel_ip,
+          "--controller",
+          std::string(kControllerIp) + ":" + std::to_string(kSouthboundPort),
+          "--southbound-plaintext",
+          "--control-socket",
+          ControlSocket(host.name),
+          "--metrics-listen",
+          "127.0.0.1:" + std::to_string(kMetricsPort)};
+}
+
+Expected<void, std::string> Lab::StartSwitch(const std::string& host) {
+  const HostInfo& info = Host(host);
+  if (info.kernel) return Error("host " + host + " is a kernel host: it runs no dove-switch");
+  if (auto running = switches_.find(host);
+      running != switches_.end() && running->second->Running()) {
+    return Error("the dove-switch of " + host + " is already running");
+  }
+  auto child = ChildProcess::Spawn(SwitchArgv(info), SwitchLog(host));
+  if (!child) return Error("starting dove-switch on " + host + ": " + child.error());
+  switches_[host] = std::move(*child);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (!switches_[host]->Running()) {
+    return Error("dove-switch on " + host + " exited at once (status " +
+                 std::to_string(switches_[host]->exit_status()) + "); its log " + SwitchLog(host) +
+                 ":\n" + Tail(SwitchLog(host)));
+  }
+  return {};
+}
+
+Expected<void, std::string> Lab::KillSwitch(const std::string& host, int signal) {
+  auto found = switches_.find(host);
+  if (found == switches_.end() || !found->second->Running()) {
+    return Error("the dove-switch of " + host + " is not running");
+  }
+  if (signal == SIGTERM) {
+    found->second->Stop();
+    return {};
+  }
+  found->second->Signal(signal);
+  if (signal == SIGKILL) found->second->Stop();  // reaps it (already dead: no SIGTERM sent)
+  return {};
+}
+
+Expected<void, std::string> Lab::StartController() {
+  if (controller_ != nullptr && controller_->Running()) {
+    return Error(std::string("the controller is already running"));
+  }
+  const std::vector<std::string> argv = {
+      "ip",
+      "netns",
+      "exec",
+      ControllerNamespace(),
+      binaries_.controller,
+      "--data-dir",
+      (temp_dir_ / "ctl").string(),
+      "--listen",
+      "127.0.0.1:" + std::to_string(kRestPort),
+      "--southbound",
+      std::string(kControllerIp) + ":" + std::to_string(kSouthboundPort),
+      "--southbound-plaintext"};
+  auto child = ChildProcess::Spawn(argv, ControllerLog());
+  if (!child) return Error("starting dove-controller: " + child.error());
+  controller_ = std::move(*child);
+  return WaitHealthy(std::chrono::seconds(15));
+}
+
+Expected<void, std::string> Lab::StopController() {
+  if (controller_ == nullptr || !controller_->Running()) {
+    return Error(std::string("the controller is not running"));
+  }
+  controller_->Stop();
+  return {};
+}
+
+Expected<void, std::string> Lab::WaitHealthy(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (!controller_->Running()) {
+      return Error("dove-controller exited (status " + std::to_string(controller_->exit_status()) +
+                   ") before answering /healthz; its log " + ControllerLog() + ":\n" +
+                   Tail(ControllerLog()));
+    }
+    int status = 0;
+    auto entered = RunInNetns(ControllerNamespace(), [&] {
+      httplib::Client client("127.0.0.1", kRestPort);
+      client.set_connection_timeout(std::chrono::milliseconds(500));
+      client.set_read_timeout(std::chrono::seconds(2));
+      if (auto result = client.Get("/healthz")) status = result->status;
+    });
+    if (!entered) return Error(entered.error());
+    if (status == 200) return {};
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error("dove-controller did not answer GET /healthz with 200 within " +
+                   std::to_string(timeout.count()) + " ms; its log " + ControllerLog() + ":\n" +
+                   Tail(ControllerLog()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+Expected<nlohmann::json, std::string> Lab::ControllerRest(const std::string& method,
+                                                          const std::string& path,
+                                                          const nlohmann::json& body) const {
+  int status = 0;
+  std::string text;
+  std::string transport_error;
+  auto entered = RunInNetns(ControllerNamespace(), [&] {
+    httplib::Client client("127.0.0.1", kRestPort);
+    client.set_connection_timeout(std::chrono::seconds(2));
+    client.set_read_timeout(std::chrono::seconds(10));
+    client.set_write_timeout(std::chrono::seconds(10));
+    if (method != "GET" && method != "POST" && method != "PUT" && method != "DELETE") {
+      transport_error = "unknown method " + method;
+      return;
+    }
+    httplib::Result result = method == "GET"    ? client.Get(path)
+                             : method == "POST" ? client.Post(path, body.dump(), "application/json")
+                             : method == "PUT"  ? client.Put(path, body.dump(), "application/json")
+                                                : client.Delete(path);
+    if (!result) {
+      transport_error = "cannot reach the controller: " + httplib::to_string(result.error());
+      return;
+    }
+    status = result->status;
+    text = result->body;
+  });
+  if (!entered) return Error(entered.error());
+  const std::string what = method + " " + path + ": ";
+  if (!transport_error.empty()) return Error(what + transport_error);
+  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (status < 200 || status >= 300) {
+    std::string detail = text;
+    if (json.is_object() && json.contains("error") && json["error"].is_object()) {
+      detail = json["error"].value("code", "") + ": " + json["error"].value("message", "");
+    }
+    return Error(what + "HTTP " + std::to_string(status) + " " + detail);
+  }
+  if (text.empty()) return nlohmann::json::object();
+  if (json.is_discarded())
+    return Error(what + "HTTP " + std::to_string(status) + " body is not JSON");
+  return json;
+}
+
+Expected<void, std::string> Lab::DeleteEndpoint(const std::string& vm) {
+  auto deleted = ControllerRest("DELETE", "/v1/endpoints/" + Vm(vm).endpoint_id);
+  if (!deleted) return Error(deleted.error());
+  return {};
+}
+
+Expected<void, std::string> Lab::WaitReady(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string missing;
+  while (true) {
+    missing.clear();
+    for (const auto& [host, process] : switches_) {
+      if (!process->Running()) {
+        return Error("dove-switch on " + host + " exited (status " +
+                     std::to_string(process->exit_status()) + "); its log " + SwitchLog(host) +
+                     ":\n" + Tail(SwitchLog(host)));
+      }
+    }
+    auto switches = ControllerRest("GET", "/v1/switches");
+    auto endpoints = ControllerRest("GET", "/v1/endpoints");
+    if (!switches) return Error(switches.error());
+    if (!endpoints) return Error(endpoints.error());
+    std::map<std::string, std::string> states;
+    for (const auto& item : (*switches)["items"]) {
+      states[item.value("name", "")] = item.value("state", "STATE_UNSPECIFIED");
+    }
+    for (const auto& host : hosts_) {
+      if (host.kernel) continue;
+      auto found = states.find(host.name);
+      if (found == states.end()) {
+        missing += " switch " + host.name + " not registered;";
+      } else if (found->second != "STATE_UP") {
+        missing += " switch " + host.name + " is " + found->second + ";";
+      }
+    }
+    std::set<std::string> ids;
+    for (const auto& item : (*endpoints)["items"]) ids.insert(item.value("id", ""));
+    for (const auto& vm : vms_) {
+      if (ids.count(vm.endpoint_id) == 0) missing += " endpoint " + vm.endpoint_id + " absent;";
+    }
+    if (missing.empty()) return {};
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error("the lab was not ready within " + std::to_string(timeout.count()) +
+                   " ms:" + missing + " (switch logs in " + temp_dir_.string() + ")");
+    }
+    if (options_.cancel != nullptr && options_.cancel->load()) {
+      return Error(std::string("interrupted"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+Expected<void, std::string> Lab::RefreshKernelHosts() {
+  bool any_kernel = false;
+  for (const auto& host : hosts_) any_kernel |= host.kernel;
+  if (!any_kernel) return {};
+  auto switches = ControllerRest("GET", "/v1/switches");
+  if (!switches) return Error(switches.error());
+  std::map<std::string, std::string> tunnel_ips;
+  for (const auto& item : (*switches)["items"]) {
+    tunnel_ips[item.value("name", "")] = item.value("tunnel_ip", "");
+  }
+  for (const auto& host : hosts_) {
+    if (!host.kernel) continue;
+    std::set<size_t> networks;
+    for (const auto& vm : vms_) {
+      if (vm.host == host.name) networks.insert(spec_.NetworkIndexOf(*spec_.FindVm(vm.name)));
+    }
+    for (const size_t index : networks) {
+      const std::string vxlan = "vx" + std::to_string(index);
+      auto endpoints = ControllerRest("GET", "/v1/endpoints?network=" + network_ids_[index]);
+      if (!endpoints) return Error(endpoints.error());
+      std::set<std::pair<std::string, std::string>> fdb;  // (MAC, dst)
+      std::map<std::string, std::string> neighbours;      // IP -> MAC
+      for (const auto& item : (*endpoints)["items"]) {
+        const std::string switch_name = item.value("switch_name", "");
+        if (switch_name.empty() || switch_name == host.name) continue;
+        const auto tip = tunnel_ips.find(switch_name);
+        if (tip == tunnel_ips.end() || tip->second.empty()) continue;  // not registered yet
+        const std::string mac = item.value("mac", "");
+        fdb.insert({mac, tip->second});
+        fdb.insert({"00:00:00:00:00:00", tip->second});
+        for (const auto& ip : item.value("ips", nlohmann::json::array())) {
+          if (ip.is_string() && ip.get<std::string>().find(':') == std::string::npos) {
+            neighbours[ip.get<std::string>()] = mac;
+          }
+        }
+      }
+      auto current_fdb = RunChecked({"bridge", "-j", "-n", host.ns, "fdb", "show", "dev", vxlan});
+      if (!current_fdb) return Error(current_fdb.error());
+      const auto fdb_json = nlohmann::json::parse(*current_fdb, nullptr, false);
+      std::set<std::pair<std::string, std::string>> present;
+      if (fdb_json.is_array()) {
+        for (const auto& entry : fdb_json) {
+          if (!entry.contains("dst")) continue;
+          present.insert({entry.value("mac", ""), entry.value("dst", "")});
+        }
+      }
+      for (const auto& [mac, dst] : present) {
+        if (fdb.count({mac, dst}) != 0) continue;
+        if (auto ok = Run({"bridge", "-n", host.ns, "fdb", "del", mac, "dev", vxlan, "dst", dst});
+            !ok) {
+          return ok;
+        }
+      }
+      for (const auto& [mac, dst] : fdb) {
+        if (present.count({mac, dst}) != 0) continue;
+        if (auto ok =
+                Run({"bridge", "-n", host.ns, "fdb", "append", mac, "dev", vxlan, "dst", dst});
+            !ok) {
+          return ok;
+        }
+      }
+      auto current_neigh = RunChecked({"ip", "-j", "-n", host.ns, "neigh", "show", "dev", vxlan});
+      if (!current_neigh) return Error(current_neigh.error());
+      const auto neigh_json = nlohmann::json::parse(*current_neigh, nullptr, false);
+      if (neigh_json.is_array()) {
+        for (const auto& entry : neigh_json) {
+          const std::string ip = entry.value("dst", "");
+          if (ip.empty() || neighbours.count(ip) != 0) continue;
+          if (auto ok = Run({"ip", "-n", host.ns, "neigh", "del", ip, "dev", vxlan}); !ok) {
+            return ok;
+          }
+        }
+      }
+      for (const auto& [ip, mac] : neighbours) {
+        if (auto ok = Run({"ip", "-n", host.ns, "neigh", "replace", ip, "lladdr", mac, "dev", vxlan,
+                           "nud", "permanent"});
+            !ok) {
+          return ok;
+        }
+      }
+    }
+  }
+  return {};
+}
+
+CommandResult Lab::Exec(const std::string& ns, const std::vector<std::string>& argv,
+                        std::chrono::milliseconds timeout) const {
+  std::vector<std::string> full = {"ip", "netns", "exec", ns};
+  full.insert(full.end(), argv.begin(), argv.end());
+  return RunCommand(full, timeout);
+}
+
+int Lab::Ping(const std::string& from_vm, const std::string& ip, int count,
+              std::chrono::seconds timeout) const {
+  const CommandResult result = Exec(VmNamespace(from_vm),
+                                    {"ping", "-n", "-q", "-c", std::to_string(count), "-i", "0.2",
+                                     "-W", std::to_string(timeout.count()), ip},
+                                    std::chrono::seconds(5 + count * (1 + timeout.count())));
+  static const std::regex kReceived("([0-9]+) (packets )?received");
+  std::smatch match;
+  if (std::regex_search(result.out, match, kReceived)) return std::stoi(match[1].str());
+  return 0;
+}
+
+Expected<void, std::string> Lab::StartCapture(const std::string& ns, const std::string& iface,
+                                              const std::string& pcap_path) {
+  if (captures_.count(pcap_path) != 0) return Error("a capture into " + pcap_path + " runs");
+  std::error_code error;
+  fs::remove(pcap_path, error);
+  auto child = ChildProcess::Spawn({"ip", "netns", "exec", ns, "tcpdump", "-i", iface, "-w",
+                                    pcap_path, "-U", "-n", "-s", "0", "-Z", "root"},
+                                   pcap_path + ".log");
+  if (!child) return Error("starting tcpdump: " + child.error());
+  const auto fail = [&](const std::string& why) {
+    return Error("tcpdump on " + iface + " in " + ns + why);
+  };
+  auto& capture = captures_[pcap_path];
+  capture = std::move(*child);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (true) {
+    if (!capture->Running()) {
+      const std::string log = Tail(pcap_path + ".log");
+      captures_.erase(pcap_path);
+      return fail(" exited: " + log);
+    }
+    if (fs::file_size(pcap_path, error) >= 24 && !error) break;  // the pcap file header
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return fail(" wrote no pcap header within 10 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  return {};
+}
+
+Expected<void, std::string> Lab::StopCapture(const std::string& pcap_path) {
+  auto found = captures_.find(pcap_path);
+  if (found == captures_.end()) return Error("no capture into " + pcap_path + " runs");
+  found->second->Stop();
+  captures_.erase(found);
+  return {};
+}
+
+void Lab::StopAllCaptures() {
+  for (auto& [path, capture] : captures_) capture->Signal(SIGTERM);
+  for (auto& [path, capture] : captures_) capture->Stop();
+  captures_.clear();
+}
+
+Expected<void, std::string> Lab::Down() {
+  if (down_) return {};
+  down_ = true;
+  std::string first_error;
+  StopAllCaptures();
+  for (auto& [host, process] : switches_) process->Signal(SIGTERM);
+  for (auto& [host, process] : switches_) process->Stop();
+  switches_.clear();
+  if (controller_ != nullptr) controller_->Stop();
+  controller_.reset();
+  for (const auto& ns : NamespacesWithPrefix(prefix_)) {
+    if (auto ok = DeleteNamespace(ns); !ok && first_error.empty()) first_error = ok.error();
+  }
+  std::error_code error;
+  fs::remove_all(temp_dir_, error);
+  if (error && first_error.empty()) {
+    first_error = "cannot remove " + temp_dir_.string() + ": " + error.message();
+  }
+  if (!first_error.empty()) return Error(first_error);
+  return {};
+}
+
+}  // namespace dove::lab

@@ -1,0 +1,215 @@
+// Lab: a whole DOVE deployment in network namespaces on one machine, built from a Spec.
+//
+// Namespaces, all named with the per-run prefix P = "dl<pid>-" (pid of the process that built
+// the lab):
+//   P ul        the data underlay: bridge br0; host i (1-based) reaches it through "ul0"
+//               (192.0.2.(10+i)/24 = its tunnel IP, MTU 1500, peer "u-HOST" in br0), with
+//               permanent neighbour entries between all hosts: the underlay carries no ARP.
+//   P mg        the management network: bridge br0; host i has "mg0" 198.51.100.(10+i)/24.
+//   P ctl       the controller, "mg0" 198.51.100.1/24; REST on 127.0.0.1:8740 (inside P ctl),
+//               southbound gRPC on 198.51.100.1:8741 (plaintext). Its traffic never touches
+//               the underlay.
+//   P HOST      one per host. A DOVE host runs `dove-switch --name HOST ...`; a kernel host has
+//               per network a bridge brN and a VXLAN device vxN (N = network index) wired from
+//               the controller's endpoints (RefreshKernelHosts()).
+//   P vm-VM     one per VM: "eth0" (MAC 02:00:00:00:<network index+1>:<vm index+1>, the spec's
+//               IP, MTU 1450), peer "v-VM" in its host. On a DOVE host the lab also makes the
+//               persistent TAP "t-VM" (vnet_hdr) the switch opens, and joins v-VM and t-VM with
+//               tc matchall mirred redirects both ways; on a kernel host v-VM is in brN.
+// IPv6 is disabled in every namespace so that no stray ND/MLD traffic appears in captures.
+//
+// Up() builds everything, starts the controller and the switches, creates domains, networks,
+// subnets, kernel switches and endpoints through the REST API and waits until every DOVE switch
+// is STATE_UP and every endpoint is listed; whether traffic flows is for the caller to check
+// (Ping). Down() (also run by the destructor unless Options::keep) stops every process and
+// deletes every namespace of the prefix and the temp dir. CleanLeftovers() removes what labs of
+// dead processes left behind.
+//
+// Errors are one sentence naming the command that failed and its stderr. Not thread-safe:
+// drive a Lab from one thread (Ping/Exec may run in parallel on several threads; they only
+// run commands).
+//
+//   auto spec = ParseSpec(DemoSpecText());
+//   auto lab = Lab::Up(*spec, {.bin_dir = "/work/build/src"});
+//   if (!lab) FAIL() << lab.error();
+//   EXPECT_EQ((*lab)->Ping("red1", "10.0.0.12", 3, std::chrono::seconds(1)), 3);
+#pragma once
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "base/expected.h"
+#include "lab/command.h"
+#include "lab/spec.h"
+
+namespace dove::lab {
+
+inline constexpr int kRestPort = 8740;
+inline constexpr int kSouthboundPort = 8741;
+inline constexpr int kMetricsPort = 9741;
+inline constexpr const char* kControllerIp = "198.51.100.1";
+inline constexpr const char* kUnderlayBridge = "br0";  // in UnderlayNamespace()
+
+// Where dove-controller and dove-switch are. An empty field means "look it up": in bin_dir
+// when given; else next to the running executable, then in ../controller/ and ../dswitch/
+// relative to it (the build tree: build/src/lab/dove-lab), then in PATH.
+struct Binaries {
+  std::string controller;
+  std::string switch_binary;
+};
+// Resolves both; a binary that cannot be found stays empty.
+Binaries FindBinaries(const std::string& bin_dir);
+
+struct LabOptions {
+  std::string bin_dir;  // see Binaries
+  bool keep = false;    // the destructor leaves everything running (Down() still works)
+  std::chrono::milliseconds ready_timeout{30000};
+  std::ostream* progress = nullptr;           // one line per step when set
+  const std::atomic<bool>* cancel = nullptr;  // Up() gives up between steps when it turns true
+};
+
+struct VmInfo {
+  std::string name;
+  std::string host;
+  std::string domain;
+  std::string network;     // name in its domain
+  std::string network_id;  // the controller's id
+  uint32_t vni = 0;
+  std::string ip;  // without prefix
+  int prefix_length = 0;
+  std::string mac;
+  std::string endpoint_id;
+  std::string ns;         // its namespace
+  std::string host_ns;    // its host's namespace
+  std::string veth_peer;  // "v-VM" in host_ns
+  std::string tap;        // "t-VM" in host_ns (DOVE hosts)
+};
+
+struct HostInfo {
+  std::string name;
+  bool kernel = false;
+  std::string ns;
+  std::string tunnel_ip;
+  std::string management_ip;
+  std::string underlay_mac;  // of ul0
+};
+
+class Lab {
+ public:
+  // Builds the lab; on failure everything built so far is torn down again.
+  static Expected<std::unique_ptr<Lab>, std::string> Up(const Spec& spec, LabOptions options);
+
+  // Deletes the namespaces "dl<pid>-*" whose <pid> no longer runs (killing what still runs in
+  // them: a controller or switch of a lab that was killed) and their temp dirs
+  // /tmp/dove-lab-<pid>. Returns how many namespaces were removed.
+  static Expected<int, std::string> CleanLeftovers();
+
+  Lab(const Lab&) = delete;
+  Lab& operator=(const Lab&) = delete;
+  ~Lab();  // Down() unless options.keep
+
+  // Stops captures, switches and controller (SIGTERM, SIGKILL after 3 s), deletes every
+  // namespace with the prefix and the temp dir. Idempotent. Returns the first error.
+  Expected<void, std::string> Down();
+
+  const std::string& prefix() const { return prefix_; }
+  const std::filesystem::path& temp_dir() const { return temp_dir_; }
+  const Spec& spec() const { return spec_; }
+  const std::vector<VmInfo>& vms() const { return vms_; }
+  const std::vector<HostInfo>& hosts() const { return hosts_; }
+  const VmInfo& Vm(const std::string& vm) const;        // aborts when unknown
+  const HostInfo& Host(const std::string& host) const;  // aborts when unknown
+
+  std::string VmNamespace(const std::string& vm) const { return prefix_ + "vm-" + vm; }
+  std::string HostNamespace(const std::string& host) const { return prefix_ + host; }
+  std::string UnderlayNamespace() const { return prefix_ + "ul"; }
+  std::string ManagementNamespace() const { return prefix_ + "mg"; }
+  std::string ControllerNamespace() const { return prefix_ + "ctl"; }
+  // The switch's --control-socket and log.
+  std::string ControlSocket(const std::string& host) const;
+  std::string SwitchLog(const std::string& host) const;
+  std::string ControllerLog() const;
+
+  // Runs argv in namespace `ns` (`ip netns exec NS ...`) and waits at most `timeout`.
+  CommandResult Exec(const std::string& ns, const std::vector<std::string>& argv,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
+
+  // `ping -c count -W timeout` from the VM's namespace; how many replies came back (0 on any
+  // failure). Safe to call from several threads at once.
+  int Ping(const std::string& from_vm, const std::string& ip, int count,
+           std::chrono::seconds timeout) const;
+
+  // Sends `signal` to the host's dove-switch (SIGKILL: a crash); waits for it to exit when the
+  // signal is SIGKILL or SIGTERM. StartSwitch starts it again with the same arguments.
+  Expected<void, std::string> KillSwitch(const std::string& host, int signal);
+  Expected<void, std::string> StartSwitch(const std::string& host);
+  // SIGTERM (SIGKILL after 3 s); StartController restarts it with the same data dir and
+  // addresses and waits for /healthz.
+  Expected<void, std::string> StopController();
+  Expected<void, std::string> StartController();
+
+  // REST call inside the controller's namespace: method GET/POST/PUT/DELETE, path "/v1/...",
+  // body (ignored for GET/DELETE). The decoded 2xx body, or "METHOD PATH: HTTP 409 conflict: ..".
+  Expected<nlohmann::json, std::string> ControllerRest(const std::string& method,
+                                                       const std::string& path,
+                                                       const nlohmann::json& body = {}) const;
+  // DELETE /v1/endpoints/<the VM's endpoint id>.
+  Expected<void, std::string> DeleteEndpoint(const std::string& vm);
+
+  // Polls GET /v1/switches and /v1/endpoints until every DOVE host is STATE_UP and every VM's
+  // endpoint is listed, or `timeout` passes (the message names what is missing).
+  Expected<void, std::string> WaitReady(std::chrono::milliseconds timeout);
+
+  // Recomputes the static VXLAN state of every kernel host from GET /v1/endpoints and
+  // GET /v1/switches: per network, unicast fdb entries and permanent neighbours for every
+  // endpoint on another switch, and 00:00:00:00:00:00 fdb entries (head-end replication) to
+  // every other switch with an endpoint there. Stale entries are removed.
+  Expected<void, std::string> RefreshKernelHosts();
+
+  // Starts `tcpdump -i IFACE -w FILE` in `ns` and returns once the file has its pcap header
+  // (plus a short settle). StopCapture stops that capture (SIGTERM: the file is complete);
+  // StopAllCaptures every running one.
+  Expected<void, std::string> StartCapture(const std::string& ns, const std::string& iface,
+                                           const std::string& pcap_path);
+  Expected<void, std::string> StopCapture(const std::string& pcap_path);
+  void StopAllCaptures();
+
+ private:
+  Lab(Spec spec, LabOptions options, Binaries binaries);
+
+  Expected<void, std::string> Build();
+  Expected<void, std::string> Step(const std::string& what);
+  Expected<void, std::string> Run(const std::vector<std::string>& argv) const;
+  Expected<void, std::string> AddNamespace(const std::string& ns);
+  Expected<void, std::string> BuildUnderlayAndManagement();
+  Expected<void, std::string> CreateObjects();
+  Expected<void, std::string> BuildVm(VmInfo& vm);
+  Expected<void, std::string> WaitHealthy(std::chrono::milliseconds timeout);
+  std::vector<std::string> SwitchArgv(const HostInfo& host) const;
+
+  Spec spec_;
+  LabOptions options_;
+  Binaries binaries_;
+  std::string prefix_;
+  std::filesystem::path temp_dir_;
+  std::vector<HostInfo> hosts_;
+  std::vector<VmInfo> vms_;
+  std::vector<std::string> network_ids_;  // by spec network index
+  std::vector<uint32_t> network_vnis_;
+  std::unique_ptr<ChildProcess> controller_;
+  std::map<std::string, std::unique_ptr<ChildProcess>> switches_;
+  std::map<std::string, std::unique_ptr<ChildProcess>> captures_;  // by pcap path
+  bool down_ = false;
+};
+
+}  // namespace dove::lab
