@@ -304,8 +304,10 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   bound.live = true;
   bound.last_heartbeat = now;
   by_name_[bound.switch_name] = id;
-  if (changed && stored && CanonicalIp(stored->tunnel_ip()) != tunnel_ip) {
-    // Its endpoints' cachers and the flood lists of its networks learn the new address.
+  // A switch new to the store, or at a new address: its endpoints' cachers and the flood
+  // lists of its networks learn the address (endpoints may have been placed on it through the
+  // API before it ever connected).
+  if (changed && (!stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip)) {
     TellCachersOfSwitch(record.name(), registry_->Revision(), out);
     std::set<std::string> networks;
     if (auto local = registry_->List<v1::Endpoint>({.switch_name = record.name()}); local) {

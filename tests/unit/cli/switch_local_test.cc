@@ -91,7 +91,7 @@ TEST(SwitchLocalTest, ShowWithoutANameAsksTheLocalSwitch) {
 TEST(SwitchLocalTest, CountersShowNonZeroDropsOnly) {
   test_support::TempDir dir;
   const std::string path = (dir.path() / "switch.sock").string();
-  OneShotSocket server(path, R"({"counters":{"port.1.received":3},
+  OneShotSocket server(path, R"({"counters":{"port.1.received":3,"drop.source_mac_spoofed":2},
       "drops":{"source_mac_spoofed":2,"hairpin":0}})");
   auto ran = RunWith({"switch", "counters", "--socket", path});
   EXPECT_EQ(ran.code, 0) << ran.err;

@@ -381,6 +381,30 @@ TEST_F(DirectoryTest, TheHoldingSwitchHearsOfItsEndpointsPortNameUnbindingAndDel
   EXPECT_TRUE(invalidated);
 }
 
+TEST_F(DirectoryTest, ASwitchConnectingForTheFirstTimeJoinsTheFloodListsOfItsEndpoints) {
+  Connect(1, "host-a", "192.0.2.1");
+  Send(1, Attach("vm1", "tap1"));  // host-a carries web
+  // vm2 is placed on host-b through the API before host-b ever connected.
+  auto placed = registry_->Get<v1::Endpoint>("vm2");
+  placed->set_switch_name("host-b");
+  placed->set_version(0);
+  const int64_t from = registry_->Revision() + 1;
+  ASSERT_TRUE(registry_->Replace("vm2", *placed));
+  auto events = store_.Changes("/dove/v1/", from);
+  ASSERT_TRUE(events);
+  directory_->OnStoreEvents(*events);
+
+  auto out = Send(2, Hello("host-b", "192.0.2.2"));
+  std::vector<std::string> flood;
+  for (const auto& message : For(out, 1)) {
+    if (message.has_flood_list() && message.flood_list().vni() == 100) {
+      flood.assign(message.flood_list().tunnel_ips().begin(),
+                   message.flood_list().tunnel_ips().end());
+    }
+  }
+  EXPECT_EQ(flood, std::vector<std::string>{"192.0.2.2"});
+}
+
 TEST_F(DirectoryTest, FloodListsFollowPlacement) {
   Connect(1, "host-a", "192.0.2.1");
   Connect(2, "host-b", "192.0.2.2");
