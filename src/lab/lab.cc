@@ -412,11 +412,7 @@ Expected<void, std::string> Lab::BuildVm(VmInfo& vm) {
         {"ip", "-n", host_ns, "tuntap", "add", "dev", vm.tap, "mode", "tap", "vnet_hdr"},
         {"ip", "-n", host_ns, "link", "set", vm.tap, "up"},
         {"tc", "-n", host_ns, "qdisc", "add", "dev", vm.veth_peer, "ingress"},
-        {"tc", "-n", host_ns, "filter", "add", "dev", vm.veth_peer, "ingress", "matchall", "action",
-         "mirred", "egress", "redirect", "dev", vm.tap},
         {"tc", "-n", host_ns, "qdisc", "add", "dev", vm.tap, "ingress"},
-        {"tc", "-n", host_ns, "filter", "add", "dev", vm.tap, "ingress", "matchall", "action",
-         "mirred", "egress", "redirect", "dev", vm.veth_peer},
     };
     commands.insert(commands.end(), tap.begin(), tap.end());
   } else {
@@ -441,7 +437,25 @@ Expected<void, std::string> Lab::BuildVm(VmInfo& vm) {
   for (const auto& argv : commands) {
     if (auto ok = Run(argv); !ok) return ok;
   }
+  if (!vm.tap.empty()) {
+    if (auto ok = Redirect(host_ns, vm.veth_peer, vm.tap); !ok) return ok;
+    if (auto ok = Redirect(host_ns, vm.tap, vm.veth_peer); !ok) return ok;
+  }
   return {};
+}
+
+Expected<void, std::string> Lab::Redirect(const std::string& ns, const std::string& from,
+                                          const std::string& to) const {
+  // matchall where the kernel has it (CONFIG_NET_CLS_MATCHALL); else u32 matching everything.
+  auto matchall = RunChecked({"tc", "-n", ns, "filter", "add", "dev", from, "ingress", "matchall",
+                              "action", "mirred", "egress", "redirect", "dev", to});
+  if (matchall) return {};
+  auto u32 =
+      RunChecked({"tc",       "-n",     ns,       "filter", "add",      "dev",   from,  "ingress",
+                  "protocol", "all",    "prio",   "1",      "u32",      "match", "u32", "0",
+                  "0",        "action", "mirred", "egress", "redirect", "dev",   to});
+  if (u32) return {};
+  return Error(matchall.error() + "; and the u32 fallback: " + u32.error());
 }
 
 std::vector<std::string> Lab::SwitchArgv(const HostInfo& host) const {
@@ -604,9 +618,19 @@ Expected<void, std::string> Lab::DeleteEndpoint(const std::string& vm) {
 
 Expected<void, std::string> Lab::WaitReady(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The switch logs go with the temp dir on teardown: the error carries their ends.
+  const auto logs_of = [this](const std::vector<std::string>& hosts) {
+    std::string logs;
+    for (const auto& host : hosts) {
+      logs += "\n--- the end of " + SwitchLog(host) + ":\n" + Tail(SwitchLog(host), 600);
+    }
+    return logs;
+  };
   std::string missing;
+  std::vector<std::string> not_ready;
   while (true) {
     missing.clear();
+    not_ready.clear();
     for (const auto& [host, process] : switches_) {
       if (!process->Running()) {
         return Error("dove-switch on " + host + " exited (status " +
@@ -627,8 +651,10 @@ Expected<void, std::string> Lab::WaitReady(std::chrono::milliseconds timeout) {
       auto found = states.find(host.name);
       if (found == states.end()) {
         missing += " switch " + host.name + " not registered;";
+        not_ready.push_back(host.name);
       } else if (found->second != "STATE_UP") {
         missing += " switch " + host.name + " is " + found->second + ";";
+        not_ready.push_back(host.name);
       }
     }
     std::set<std::string> ids;
@@ -639,7 +665,7 @@ Expected<void, std::string> Lab::WaitReady(std::chrono::milliseconds timeout) {
     if (missing.empty()) return {};
     if (std::chrono::steady_clock::now() >= deadline) {
       return Error("the lab was not ready within " + std::to_string(timeout.count()) +
-                   " ms:" + missing + " (switch logs in " + temp_dir_.string() + ")");
+                   " ms:" + missing + logs_of(not_ready));
     }
     if (options_.cancel != nullptr && options_.cancel->load()) {
       return Error(std::string("interrupted"));

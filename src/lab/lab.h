@@ -15,7 +15,8 @@
 //   P vm-VM     one per VM: "eth0" (MAC 02:00:00:00:<network index+1>:<vm index+1>, the spec's
 //               IP, MTU 1450), peer "v-VM" in its host. On a DOVE host the lab also makes the
 //               persistent TAP "t-VM" (vnet_hdr) the switch opens, and joins v-VM and t-VM with
-//               tc matchall mirred redirects both ways; on a kernel host v-VM is in brN.
+//               tc mirred redirects both ways (matchall, or u32 "match u32 0 0" where the
+//               kernel lacks matchall); on a kernel host v-VM is in brN.
 // IPv6 is disabled in every namespace so that no stray ND/MLD traffic appears in captures.
 //
 // Up() builds everything, starts the controller and the switches, creates domains, networks,
@@ -195,6 +196,9 @@ class Lab {
   Expected<void, std::string> CreateObjects();
   Expected<void, std::string> BuildVm(VmInfo& vm);
   Expected<void, std::string> WaitHealthy(std::chrono::milliseconds timeout);
+  // tc ingress redirect of every frame arriving on `from` out of `to` (both in `ns`).
+  Expected<void, std::string> Redirect(const std::string& ns, const std::string& from,
+                                       const std::string& to) const;
   std::vector<std::string> SwitchArgv(const HostInfo& host) const;
 
   Spec spec_;

@@ -30,7 +30,7 @@ void WatchSignals(sigset_t set) {
       std::cerr << "dove-lab: second signal, exiting without teardown; run `dove-lab clean`\n";
       std::_Exit(130);
     }
-    std::cerr << "\ndove-lab: signal " << signal << ", tearing down (again to exit at once)\n";
+    std::cerr << "\ndove-lab: signal " << signal << ", stopping (again to exit at once)\n";
   }
 }
 
@@ -123,6 +123,10 @@ int Main(int argc, char** argv) {
   bool keep = false;
   app.add_option("--bin-dir", bin_dir, "directory holding dove-controller and dove-switch")
       ->check(CLI::ExistingDirectory);
+  int ready_timeout = 30;
+  app.add_option("--ready-timeout", ready_timeout,
+                 "seconds to wait for every switch to be STATE_UP and every endpoint listed")
+      ->check(CLI::Range(1, 3600));
   app.add_flag("--keep", keep,
                "do not tear the lab down on exit (for debugging); `dove-lab clean` removes it");
   auto* up = app.add_subcommand("up", "build the lab of FILE and keep it until Ctrl-C");
@@ -142,6 +146,7 @@ int Main(int argc, char** argv) {
   LabOptions options;
   options.bin_dir = bin_dir;
   options.keep = keep;
+  options.ready_timeout = std::chrono::seconds(ready_timeout);
   if (clean->parsed()) {
     auto removed = Lab::CleanLeftovers();
     if (!removed) {
