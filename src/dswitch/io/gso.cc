@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstring>
 #include <optional>
+#include <string>
 
 #include "net/checksum.h"
 #include "net/ethernet.h"
@@ -104,7 +105,10 @@ Expected<TcpLayout, std::string> FindTcp(const VirtioNetHeader& header, net::Byt
 }
 
 Result Segment(const VirtioNetHeader& header, net::ByteSpan frame) {
-  if (header.gso_size == 0) return Refuse("a GSO frame has a gso_size of 0");
+  if (header.gso_size < VirtioNetHeader::kMinGsoSize) {
+    return Refuse("a GSO frame's gso_size is below " +
+                  std::to_string(VirtioNetHeader::kMinGsoSize));
+  }
   const auto found = FindTcp(header, frame);
   if (!found) return Refuse(found.error());
   const TcpLayout& layout = *found;
@@ -131,8 +135,9 @@ Result Segment(const VirtioNetHeader& header, net::ByteSpan frame) {
     if (length != 0) std::memcpy(bytes.data() + headers.size(), payload.data() + offset, length);
 
     uint8_t segment_flags = flags;
-    if (i + 1 != count)
+    if (i + 1 != count) {
       segment_flags &= static_cast<uint8_t>(~(net::tcp_flag::kFin | net::tcp_flag::kPsh));
+    }
     if (i != 0) segment_flags &= static_cast<uint8_t>(~net::tcp_flag::kCwr);
     bytes[layout.tcp_at + kTcpFlagsAt] = segment_flags;
     net::StoreHeader(net::MutableByteSpan(bytes).subspan(layout.tcp_at + kTcpSequenceAt),

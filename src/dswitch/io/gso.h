@@ -28,7 +28,7 @@
 //     IPv6 payload length set, the sequence number advanced, FIN and PSH only on the last
 //     segment, CWR only on the first, and the TCP checksum computed in full. NEEDS_CSUM, when
 //     set, must point at the TCP checksum; hdr_len is a hint and is not trusted.
-// It refuses (a one-sentence error) UDP GSO and unknown GSO types, a gso_size of 0, checksum
+// It refuses (a one-sentence error) UDP GSO and unknown GSO types, a gso_size below 48, checksum
 // offsets outside the frame, and GSO frames whose headers do not parse or are not TCP over
 // the IP version the GSO type names.
 //
@@ -59,6 +59,10 @@ struct VirtioNetHeader {
   static constexpr uint8_t kGsoTcpV6 = 4;   // VIRTIO_NET_HDR_GSO_TCPV6
   static constexpr uint8_t kGsoUdpL4 = 5;   // VIRTIO_NET_HDR_GSO_UDP_L4 (USO)
   static constexpr uint8_t kGsoEcn = 0x80;  // VIRTIO_NET_HDR_GSO_ECN, or'ed with a type
+
+  // The smallest gso_size accepted: Linux never sends a smaller MSS (net.ipv4.tcp_min_snd_mss),
+  // and the bound keeps a 64 KiB super-frame from costing more than ~1400 segments.
+  static constexpr uint16_t kMinGsoSize = 48;
 
   uint8_t flags = 0;
   uint8_t gso_type = 0;

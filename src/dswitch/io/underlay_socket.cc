@@ -67,6 +67,9 @@ UnderlaySocket::UnderlaySocket(FileDescriptor udp, FileDescriptor raw, net::Ipv4
 
 Expected<UnderlaySocket, std::string> UnderlaySocket::Open(net::Ipv4Address local_ip,
                                                            uint16_t port) {
+  if (local_ip.IsUnspecified() || local_ip.IsMulticast() || local_ip.IsBroadcast()) {
+    return Unexpected("the underlay address must be a unicast address, not " + local_ip.ToString());
+  }
   FileDescriptor udp(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
   if (!udp.valid()) return Unexpected(Failed("socket(AF_INET, SOCK_DGRAM)"));
   GrowBuffer(udp.get(), SO_RCVBUFFORCE, SO_RCVBUF, kSocketBuffer);

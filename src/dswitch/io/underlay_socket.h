@@ -55,8 +55,9 @@ class UnderlaySocket {
   static constexpr size_t kMaxDatagram = 9216;
 
   // Opens both sockets; the UDP one is bound to `local_ip`:`port`. Needs CAP_NET_RAW. Errors:
-  // any failing system call (the message names it), e.g. bind when `local_ip` is not an
-  // address of this host or the port is taken.
+  // a `local_ip` that is not unicast (0.0.0.0 included: the synthetic headers need the real
+  // destination); any failing system call (the message names it), e.g. bind when `local_ip` is not
+  // an address of this host or the port is taken.
   static Expected<UnderlaySocket, std::string> Open(net::Ipv4Address local_ip,
                                                     uint16_t port = net::kVxlanPort);
 

@@ -290,6 +290,8 @@ TEST(ApplyVirtioHeaderTest, Refuses) {
   const uint16_t size = static_cast<uint16_t>(udp.size());
   const std::vector<Refusal> cases = {
       {"gso_size 0", Gso(VirtioNetHeader::kGsoTcpV4, kTcp4At, 0), tcp4},
+      {"gso_size 47, below any MSS Linux sends", Gso(VirtioNetHeader::kGsoTcpV4, kTcp4At, 47),
+       tcp4},
       {"csum_start at the end of the frame",
        {.flags = VirtioNetHeader::kNeedsCsum, .csum_start = size, .csum_offset = 0},
        udp},
@@ -329,6 +331,10 @@ TEST(ApplyVirtioHeaderTest, Refuses) {
   };
   // A GSO frame without NEEDS_CSUM is accepted: the checksum is computed in full anyway.
   EXPECT_TRUE(ApplyVirtioHeader(no_csum, tcp4));
+  // The smallest gso_size accepted: 3000 bytes of payload in 63 segments.
+  const auto smallest = ApplyVirtioHeader(Gso(VirtioNetHeader::kGsoTcpV4, kTcp4At, 48), tcp4);
+  ASSERT_TRUE(smallest);
+  EXPECT_EQ(smallest->size(), 63u);
   for (const Refusal& refusal : cases) {
     const auto out = ApplyVirtioHeader(refusal.header, refusal.frame);
     EXPECT_FALSE(out) << refusal.description;

@@ -217,6 +217,7 @@ TEST(UnderlaySocketTest, OpenFailsOnAnAddressThisHostDoesNotHave) {
     ASSERT_FALSE(underlay);
     EXPECT_NE(underlay.error().find("bind to 198.51.100.1:4789"), std::string::npos)
         << underlay.error();
+    EXPECT_FALSE(UnderlaySocket::Open(net::Ipv4Address()));
   });
 }
 
