@@ -784,7 +784,7 @@ Expected<void, std::string> Lab::StartCapture(const std::string& ns, const std::
   std::error_code error;
   fs::remove(pcap_path, error);
   auto child = ChildProcess::Spawn({"ip", "netns", "exec", ns, "tcpdump", "-i", iface, "-w",
-                                    pcap_path, "-U", "-n", "-s", "0", "-Z", "root"},
+                                    pcap_path, "-U", "--immediate-mode", "-n", "-s", "0", "-Z", "root"},
                                    pcap_path + ".log");
   if (!child) return Error("starting tcpdump: " + child.error());
   const auto fail = [&](const std::string& why) {
