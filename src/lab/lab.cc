@@ -95,7 +95,7 @@ Expected<void, std::string> DeleteNamespace(const std::string& ns) {
 
 Binaries FindBinaries(const std::string& bin_dir) {
   return {FindOne("dove-controller", bin_dir, "controller"),
-          FindOne("dove-switch", bin_dir, "dswitch")};
+          FindOne("dove-switch", bin_dir, "dswitch/app")};
 }
 
 Lab::Lab(Spec spec, LabOptions options, Binaries binaries)
@@ -122,7 +122,7 @@ Expected<std::unique_ptr<Lab>, std::string> Lab::Up(const Spec& spec, LabOptions
   const std::string where =
       options.bin_dir.empty()
           ? std::string(
-                "next to dove-lab, in its build tree's ../controller and ../dswitch, "
+                "next to dove-lab, in its build tree's ../controller and ../dswitch/app, "
                 "and in PATH")
           : "in " + options.bin_dir;
   if (binaries.controller.empty()) {

@@ -240,6 +240,38 @@ TEST_F(LabE2eTest, AnEndpointRemovedThroughTheApiLosesItsPortAndIsNoLongerSentTo
   EXPECT_EQ(Ping("a", "10.0.0.3"), 3) << "the other VM on h2 is untouched";
 }
 
+TEST_F(LabE2eTest, AnEndpointCreatedThroughTheApiGetsItsPortWithoutARestart) {
+  ASSERT_NO_FATAL_FAILURE(Up(kTwoHosts));
+  const std::string network_id = lab_->Vm("a").network_id;
+  // One names its TAP; one leaves it to the switch, which names it and records the name.
+  auto named = lab_->ControllerRest("POST", "/v1/endpoints",
+                                    {{"network_id", network_id},
+                                     {"mac", "02:00:00:00:09:01"},
+                                     {"switch_name", "h1"},
+                                     {"port_name", "t-late"}});
+  ASSERT_TRUE(named) << named.error();
+  auto unnamed = lab_->ControllerRest(
+      "POST", "/v1/endpoints",
+      {{"network_id", network_id}, {"mac", "02:00:00:00:09:02"}, {"switch_name", "h1"}});
+  ASSERT_TRUE(unnamed) << unnamed.error();
+  const std::string id = (*unnamed)["id"].get<std::string>();
+  std::string recorded;
+  bool both_open = false;
+  for (int i = 0; i < 50 && !(both_open && !recorded.empty()); ++i) {
+    std::this_thread::sleep_for(200ms);
+    auto ports = AskSwitch("h1", "ports");
+    int open = 0;
+    for (const auto& port : ports["ports"]) open += port.value("open", false) ? 1 : 0;
+    both_open = open == 3;
+    auto stored = lab_->ControllerRest("GET", "/v1/endpoints/" + id);
+    if (stored) recorded = stored->value("port_name", "");
+  }
+  EXPECT_TRUE(both_open) << AskSwitch("h1", "ports").dump();
+  EXPECT_EQ(lab_->Exec(lab_->Host("h1").ns, {"ip", "link", "show", "t-late"}).exit_code, 0);
+  EXPECT_EQ(recorded.substr(0, 2), "dv") << "the switch records the TAP name it chose";
+  EXPECT_EQ(lab_->Exec(lab_->Host("h1").ns, {"ip", "link", "show", recorded}).exit_code, 0);
+}
+
 TEST_F(LabE2eTest, TheSwitchShowsItselfThroughDovectlAndMetrics) {
   ASSERT_NO_FATAL_FAILURE(Up(kTwoHosts));
   ASSERT_EQ(Ping("a", "10.0.0.2"), 3);
