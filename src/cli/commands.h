@@ -19,6 +19,9 @@ void AddNetworkCommands(CLI::App& app, Context& ctx);
 void AddSubnetCommands(CLI::App& app, Context& ctx);
 void AddEndpointCommands(CLI::App& app, Context& ctx);
 void AddSwitchCommands(CLI::App& app, Context& ctx);
+// `command` (show, ports, cache, counters) asked of the switch on `socket` ("" = default);
+// printed as a table or JSON; exit 4 when no switch answers.
+int RunSwitchLocal(Context& ctx, const std::string& socket, const std::string& command);
 void AddPolicyCommands(CLI::App& app, Context& ctx);
 void AddStatusCommand(CLI::App& app, Context& ctx);
 

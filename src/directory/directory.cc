@@ -304,8 +304,10 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   bound.live = true;
   bound.last_heartbeat = now;
   by_name_[bound.switch_name] = id;
-  if (changed && stored && CanonicalIp(stored->tunnel_ip()) != tunnel_ip) {
-    // Its endpoints' cachers and the flood lists of its networks learn the new address.
+  // A switch new to the store, or at a new address: its endpoints' cachers and the flood
+  // lists of its networks learn the address (endpoints may have been placed on it through the
+  // API before it ever connected).
+  if (changed && (!stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip)) {
     TellCachersOfSwitch(record.name(), registry_->Revision(), out);
     std::set<std::string> networks;
     if (auto local = registry_->List<v1::Endpoint>({.switch_name = record.name()}); local) {
@@ -566,16 +568,20 @@ Output Directory::OnResolveIp(SessionId id, const v1::ResolveIp& resolve) {
   return out;
 }
 
+uint32_t Directory::VniOf(const std::string& network_id) const {
+  auto network = networks_.find(network_id);
+  return network == networks_.end() ? 0 : network->second.vni;
+}
+
 v1::Location Directory::LocationOf(const v1::Endpoint& endpoint) const {
   v1::Location location;
   location.set_endpoint_id(endpoint.id());
   location.set_network_id(endpoint.network_id());
-  if (auto network = networks_.find(endpoint.network_id()); network != networks_.end()) {
-    location.set_vni(network->second.vni);
-  }
+  location.set_vni(VniOf(endpoint.network_id()));
   location.set_mac(endpoint.mac());
   for (const auto& ip : endpoint.ips()) location.add_ips(ip);
   location.set_switch_name(endpoint.switch_name());
+  location.set_port_name(endpoint.port_name());
   location.set_version(endpoint.version());
   if (auto id = switch_ids_.find(endpoint.switch_name()); id != switch_ids_.end()) {
     const KnownSwitch& record = switches_.at(id->second);
@@ -711,7 +717,8 @@ void Directory::EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, 
     }
   }
   if (old_switch != endpoint.switch_name()) {
-    if (auto left = SessionOf(old_switch); left && !endpoint.switch_name().empty()) {
+    // Unbound (no switch now) counts as a move too: the switch it left drops the port.
+    if (auto left = SessionOf(old_switch); left) {
       auto message = At(revision);
       *message.mutable_endpoint_moved()->mutable_location() = location;
       out.messages.push_back({*left, std::move(message)});
@@ -727,19 +734,23 @@ void Directory::EndpointDeleted(const std::string& endpoint_id, int64_t revision
   const bool flood_changed = SetKnown(endpoint_id, std::nullopt);
   auto cachers = cachers_.find(endpoint_id);
   if (cachers != cachers_.end()) {
-    uint32_t vni = 0;
-    if (auto network = networks_.find(gone.network_id); network != networks_.end()) {
-      vni = network->second.vni;
-    }
     for (SessionId cacher : cachers->second) {
       auto message = At(revision);
       message.mutable_invalidate()->set_endpoint_id(endpoint_id);
-      message.mutable_invalidate()->set_vni(vni);
+      message.mutable_invalidate()->set_vni(VniOf(gone.network_id));
       out.messages.push_back({cacher, std::move(message)});
       sessions_[cacher].cached.erase(endpoint_id);
     }
-    cachers_.erase(cachers);
   }
+  // The switch it was on drops its port (unless it heard as a cacher just above).
+  if (auto holder = SessionOf(gone.switch_name);
+      holder && (cachers == cachers_.end() || cachers->second.count(*holder) == 0)) {
+    auto message = At(revision);
+    message.mutable_invalidate()->set_endpoint_id(endpoint_id);
+    message.mutable_invalidate()->set_vni(VniOf(gone.network_id));
+    out.messages.push_back({*holder, std::move(message)});
+  }
+  if (cachers != cachers_.end()) cachers_.erase(cachers);
   if (flood_changed) SendFloodLists(gone.network_id, revision, out);
 }
 

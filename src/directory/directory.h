@@ -184,6 +184,8 @@ class Directory {
   void SendFloodLists(const std::string& network_id, int64_t revision, Output& out);
   void SetSwitchState(const std::string& switch_name, bool up);
   std::optional<SessionId> SessionOf(const std::string& switch_name) const;
+  // The VNI of a known network; 0 when unknown (deleted meanwhile).
+  uint32_t VniOf(const std::string& network_id) const;
   static v1::ControllerMessage Refuse(int64_t revision, std::string code, std::string message,
                                       uint64_t query_id, std::string endpoint_id);
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,10 @@ struct ClientOptions {
   std::chrono::milliseconds default_heartbeat_interval{1000};
   ClientTls tls{};         // used unless plaintext
   bool plaintext = false;  // true: no TLS (the controller must run --southbound-plaintext)
+  // Called on the stream's reader thread after a message changed the cache (a Welcome with
+  // snapshot, a location, a config...), outside the client's lock; it must not block (the
+  // switch only wakes its reconcile thread). Before the resolve callbacks of the same message.
+  std::function<void()> on_change{};
 };
 
 }  // namespace dove::dswitch::agent

@@ -206,9 +206,12 @@ bool ControllerClient::RunStream(const std::string& address) {
 
 void ControllerClient::Handle(const ControllerMessage& message, const std::string& address) {
   std::vector<Completion> completions;
+  bool changed = false;
   {
     std::lock_guard lock(mu_);
-    cache_.Apply(message);
+    // SyncDone changes no entry but ends a catch-up: the switch waits for it before it
+    // reconciles its ports, so it is a change for on_change.
+    changed = cache_.Apply(message) || message.body_case() == ControllerMessage::kSyncDone;
     last_heard_ = Clock::now();
     switch (message.body_case()) {
       case ControllerMessage::kWelcome: {
@@ -253,6 +256,7 @@ void ControllerClient::Handle(const ControllerMessage& message, const std::strin
     }
   }
   cv_.notify_all();  // a Welcome changes the heartbeat schedule
+  if (changed && options_.on_change) options_.on_change();
   Complete(std::move(completions));
 }
 

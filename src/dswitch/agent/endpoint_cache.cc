@@ -98,6 +98,9 @@ bool EndpointCache::ApplyInvalidate(const dove::v1::Invalidate& invalidate, int6
     if (it != by_ip_.end()) keys.push_back(it->second);
   }
   bool changed = false;
+  if (!invalidate.endpoint_id().empty()) {
+    changed = DropLocal(invalidate.vni(), invalidate.endpoint_id(), "", revision);
+  }
   for (const std::string& key : keys) {
     auto it = endpoints_.find(key);
     if (it == endpoints_.end() || it->second.revision > revision) continue;
@@ -107,22 +110,26 @@ bool EndpointCache::ApplyInvalidate(const dove::v1::Invalidate& invalidate, int6
   return changed;
 }
 
-bool EndpointCache::ApplyEndpointMoved(const dove::v1::Location& location, int64_t revision) {
-  bool changed = false;
-  auto net = networks_.find(location.vni());
-  if (net != networks_.end() && net->second.config && net->second.revision <= revision) {
-    auto* locals = net->second.config->mutable_local_endpoints();
-    const auto old_size = locals->size();
-    for (int i = locals->size() - 1; i >= 0; --i) {
-      const auto& local = locals->Get(i);
-      const bool same = location.endpoint_id().empty()
-                            ? NormalizeMac(local.mac()) == NormalizeMac(location.mac())
-                            : local.endpoint_id() == location.endpoint_id();
-      if (same) locals->DeleteSubrange(i, 1);
-    }
-    changed = locals->size() != old_size;
+bool EndpointCache::DropLocal(uint32_t vni, const std::string& endpoint_id, const std::string& mac,
+                              int64_t revision) {
+  auto net = networks_.find(vni);
+  if (net == networks_.end() || !net->second.config || net->second.revision > revision) {
+    return false;
   }
-  return ApplyLocation(location, revision) || changed;
+  auto* locals = net->second.config->mutable_local_endpoints();
+  const auto old_size = locals->size();
+  for (int i = locals->size() - 1; i >= 0; --i) {
+    const auto& local = locals->Get(i);
+    const bool same = endpoint_id.empty() ? NormalizeMac(local.mac()) == NormalizeMac(mac)
+                                          : local.endpoint_id() == endpoint_id;
+    if (same) locals->DeleteSubrange(i, 1);
+  }
+  return locals->size() != old_size;
+}
+
+bool EndpointCache::ApplyEndpointMoved(const dove::v1::Location& location, int64_t revision) {
+  const bool dropped = DropLocal(location.vni(), location.endpoint_id(), location.mac(), revision);
+  return ApplyLocation(location, revision) || dropped;
 }
 
 bool EndpointCache::ApplyNetworkConfig(const dove::v1::NetworkConfig& config, int64_t revision) {

@@ -11,6 +11,8 @@
 // is newer. A NetworkConfig / FloodList replaces the stored one of its VNI unless that one
 // came with a newer revision. NetworkRemoved drops the VNI's config, flood list and endpoints.
 // A Location taking over a (vni, mac) or (vni, ip) another endpoint held drops that endpoint.
+// An Invalidate by endpoint id, like EndpointMoved, also takes the endpoint out of its
+// network config's local list (the endpoint was deleted: the switch drops its port).
 //
 // last_revision(): the highest revision applied *completely*. A Welcome opens a catch-up
 // (snapshot = true clears everything first) during which messages are applied but the
@@ -98,6 +100,10 @@ class EndpointCache {
   // The VNI a NetworkRemoved names: its vni, or that of the cached network with its id (a
   // controller catching a switch up may know only the id of a network deleted meanwhile).
   uint32_t VniOfRemoved(const dove::v1::NetworkRemoved& removed) const;
+  // Takes the endpoint (by id, or by MAC when the id is empty) out of the local list of the
+  // VNI's config unless the config is newer than `revision`; returns whether it was there.
+  bool DropLocal(uint32_t vni, const std::string& endpoint_id, const std::string& mac,
+                 int64_t revision);
   void Index(const std::string& key, const dove::v1::Location& location);
   void Unindex(const std::string& key, const dove::v1::Location& location);
   void Erase(const std::string& key);

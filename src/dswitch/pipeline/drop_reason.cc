@@ -40,6 +40,9 @@ constexpr std::array<std::string_view, kDropReasonCount> kNames = {
     "inner_malformed",
     "inner_source_invalid",
     "inner_destination_unknown",
+    "resolve_failed",
+    "port_write_failed",
+    "tunnel_send_failed",
 };
 
 }  // namespace

@@ -49,6 +49,10 @@ enum class DropReason : uint8_t {
   kInnerMalformed,           // the inner Ethernet frame is refused by ParseEthernet
   kInnerSourceInvalid,       // inner source multicast, or the MAC of a port of this switch
   kInnerDestinationUnknown,  // unicast to a MAC no local port of the VNI has
+  // The switch (after the stages).
+  kResolveFailed,     // a parked frame whose destination the controller did not find in time
+  kPortWriteFailed,   // the port's TAP queue was full or the write failed
+  kTunnelSendFailed,  // the underlay socket refused the datagram
   kCount,
 };
 

@@ -34,7 +34,7 @@ LocalResponder::Outcome LocalResponder::HandleArp(const Frame& frame,
     return {true, DropReason::kArpNotAnswered};
   }
   const auto owner = FindOwner(frame.vni, arp->target_ip);
-  if (!owner) return {true, DropReason::kArpTargetUnknown};
+  if (!owner) return {true, DropReason::kArpTargetUnknown, /*miss=*/true};
   if (owner->port == frame.port) return {true, DropReason::kArpForOwnAddress};
   auto reply = net::BuildArpReply(ethernet, *arp, owner->mac);
   if (!reply) return {true, DropReason::kArpNotAnswered};
@@ -60,7 +60,7 @@ LocalResponder::Outcome LocalResponder::HandleIpv6(const Frame& frame,
   const auto ns = net::ParseNeighborSolicitation(*icmp);
   if (!ns) return {true, DropReason::kNdMalformed};
   const auto owner = FindOwner(frame.vni, ns->target);
-  if (!owner) return {true, DropReason::kNdTargetUnknown};
+  if (!owner) return {true, DropReason::kNdTargetUnknown, /*miss=*/true};
   if (owner->port == frame.port) return {true, DropReason::kNdForOwnAddress};
   auto reply = net::BuildNeighborAdvertisement(ethernet, *ip, *ns, owner->mac, /*router=*/false);
   if (!reply) return {true, DropReason::kNdNotAnswered};
@@ -83,9 +83,13 @@ LocalResponder::Outcome LocalResponder::Handle(const Frame& frame, Batch& replie
   }
 }
 
-void LocalResponder::Process(Batch& batch, Batch& replies) {
+void LocalResponder::Process(Batch& batch, Batch& replies, Batch* misses) {
   batch.Retain([&](Frame& frame) {
     const Outcome outcome = Handle(frame, replies);
+    if (outcome.miss && misses != nullptr) {
+      misses->Push(std::move(frame));
+      return false;
+    }
     if (outcome.drop) counters_.Drop(*outcome.drop, frame);
     return !outcome.consumed;
   });

@@ -5,9 +5,9 @@
 //   - an ARP request, or an NS, for an address a port of the VNI has, or a remote endpoint of
 //     the VNI has (RemoteLookup::FindIp), is answered: the reply (replies.h: BuildArpReply,
 //     BuildNeighborAdvertisement with Router clear) goes to `replies` for the ingress port;
-//   - the same for an address nobody is known to have is a miss: dropped and counted
-//     (arp_target_unknown, nd_target_unknown); the switch resolves it through the controller
-//     and the VM's retry is answered;
+//   - the same for an address nobody is known to have is a miss: moved to `misses` when the
+//     caller gives one (the switch parks it, resolves the address through the controller and
+//     runs it again), else dropped and counted (arp_target_unknown, nd_target_unknown);
 //   - a request for the requester's own address (an RFC 5227 probe, duplicate address
 //     detection) is not answered (arp_for_own_address, nd_for_own_address): answering would
 //     tell the VM its address is taken;
@@ -38,13 +38,14 @@ class LocalResponder final {
       : tables_(tables), remotes_(remotes), counters_(counters) {}
 
   // Takes ARP and NS/NA frames out of `batch`; appends the replies to `replies`.
-  void Process(Batch& batch, Batch& replies);
+  void Process(Batch& batch, Batch& replies, Batch* misses = nullptr);
 
  private:
   // What happened to one frame: kept (not ARP/ND), answered, or dropped for a reason.
   struct Outcome {
     bool consumed = false;
     std::optional<DropReason> drop;
+    bool miss = false;  // the drop is a target nobody is known to have
   };
   Outcome Handle(const Frame& frame, Batch& replies);
   Outcome HandleArp(const Frame& frame, const net::EthernetFrame& ethernet, Batch& replies);

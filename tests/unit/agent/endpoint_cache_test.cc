@@ -256,6 +256,17 @@ TEST(EndpointCacheTest, EndpointMovedLeavesLocalListAndCachesNewLocation) {
   EXPECT_EQ(cache.Lookup(100, kMac)->location.tunnel_ip(), "192.0.2.5");
 }
 
+TEST(EndpointCacheTest, InvalidateOfALocalEndpointLeavesTheLocalList) {
+  EndpointCache cache;
+  Location local = Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.100", 1);
+  cache.Apply(Config(5, 100, {}, {local}));
+  // An Invalidate older than the config leaves it; a newer one takes the endpoint out.
+  EXPECT_FALSE(cache.Apply(Invalidate(4, "ep1", 100, "")));
+  EXPECT_EQ(cache.Network(100)->config->local_endpoints_size(), 1);
+  EXPECT_TRUE(cache.Apply(Invalidate(6, "ep1", 100, "")));
+  EXPECT_EQ(cache.Network(100)->config->local_endpoints_size(), 0);
+}
+
 TEST(EndpointCacheTest, ResolveReplyFoundIsCachedOthersAreNot) {
   EndpointCache cache;
   ControllerMessage reply;

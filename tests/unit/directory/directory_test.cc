@@ -343,6 +343,68 @@ TEST_F(DirectoryTest, StoreChangesReachCachersOnly) {
   EXPECT_TRUE(directory_->CachersOf("vm1").empty());
 }
 
+TEST_F(DirectoryTest, TheHoldingSwitchHearsOfItsEndpointsPortNameUnbindingAndDeletion) {
+  Connect(1, "host-a", "192.0.2.1");
+  std::string port_name = "(no LocationUpdate)";
+  for (const auto& message : For(Send(1, Attach("vm1", "t-vm1")), 1)) {
+    if (message.has_location_update()) port_name = message.location_update().location().port_name();
+  }
+  EXPECT_EQ(port_name, "t-vm1");
+  Send(1, Attach("vm2", "t-vm2"));
+  const int64_t from = registry_->Revision() + 1;
+
+  // vm1 unbound through the API (switch_name cleared): host-a is told it left.
+  auto unbound = registry_->Get<v1::Endpoint>("vm1");
+  unbound->clear_switch_name();
+  unbound->set_version(0);
+  ASSERT_TRUE(registry_->Replace("vm1", *unbound));
+  // vm2 deleted: host-a, which never cached it, gets an Invalidate to drop its port.
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("vm2", false));
+  auto events = store_.Changes("/dove/v1/", from);
+  ASSERT_TRUE(events);
+  auto holder = For(directory_->OnStoreEvents(*events), 1);
+  bool moved = false;
+  bool invalidated = false;
+  for (const auto& message : holder) {
+    if (message.has_endpoint_moved()) {
+      moved = true;
+      EXPECT_EQ(message.endpoint_moved().location().endpoint_id(), "vm1");
+      EXPECT_EQ(message.endpoint_moved().location().switch_name(), "");
+    }
+    if (message.has_invalidate()) {
+      invalidated = true;
+      EXPECT_EQ(message.invalidate().endpoint_id(), "vm2");
+      EXPECT_EQ(message.invalidate().vni(), 100u);
+    }
+  }
+  EXPECT_TRUE(moved);
+  EXPECT_TRUE(invalidated);
+}
+
+TEST_F(DirectoryTest, ASwitchConnectingForTheFirstTimeJoinsTheFloodListsOfItsEndpoints) {
+  Connect(1, "host-a", "192.0.2.1");
+  Send(1, Attach("vm1", "tap1"));  // host-a carries web
+  // vm2 is placed on host-b through the API before host-b ever connected.
+  auto placed = registry_->Get<v1::Endpoint>("vm2");
+  placed->set_switch_name("host-b");
+  placed->set_version(0);
+  const int64_t from = registry_->Revision() + 1;
+  ASSERT_TRUE(registry_->Replace("vm2", *placed));
+  auto events = store_.Changes("/dove/v1/", from);
+  ASSERT_TRUE(events);
+  directory_->OnStoreEvents(*events);
+
+  auto out = Send(2, Hello("host-b", "192.0.2.2"));
+  std::vector<std::string> flood;
+  for (const auto& message : For(out, 1)) {
+    if (message.has_flood_list() && message.flood_list().vni() == 100) {
+      flood.assign(message.flood_list().tunnel_ips().begin(),
+                   message.flood_list().tunnel_ips().end());
+    }
+  }
+  EXPECT_EQ(flood, std::vector<std::string>{"192.0.2.2"});
+}
+
 TEST_F(DirectoryTest, FloodListsFollowPlacement) {
   Connect(1, "host-a", "192.0.2.1");
   Connect(2, "host-b", "192.0.2.2");

@@ -1,0 +1,113 @@
+// dove-switch: flag and config-file parsing only; the work is in switch_app.cc.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "dswitch/app/switch_app.h"
+
+namespace {
+
+int Main(int argc, char** argv) {
+  CLI::App app(
+      "dove-switch: the DOVE switch of one host. Registers with the controller as NAME with\n"
+      "VXLAN tunnel address A, owns the ports (TAP devices) of the endpoints the controller\n"
+      "places on NAME, and carries their frames to other hosts in VXLAN (UDP 4789) until\n"
+      "SIGTERM or SIGINT.\n\n"
+      "Ports: an endpoint with a port_name gets the TAP of that name (attached when it exists,\n"
+      "created otherwise); one without gets dv<its id>, and the switch records the name on the\n"
+      "controller. TAPs are persistent: a restarted switch finds them again; an endpoint\n"
+      "removed through the API takes its TAP with it.\n\n"
+      "Southbound security: exactly one of --southbound-plaintext or --tls-ca, --tls-cert,\n"
+      "--tls-key (the certificate's CN or a SAN must be NAME).\n\n"
+      "Every option may also come from --config FILE, one `option = value` per line (TOML):\n"
+      "  name = \"h1\"\n  tunnel-ip = \"192.0.2.11\"\n  controller = \"198.51.100.1:8741\"\n"
+      "  southbound-plaintext = true\n"
+      "Flags on the command line win over the file.\n\n"
+      "Look inside: dovectl switch show|ports|cache|counters --socket PATH; GET /metrics on\n"
+      "--metrics-listen.\n\n"
+      "Exit codes: 0 after SIGTERM/SIGINT; 1 when the underlay socket, the control socket or\n"
+      "the metrics address cannot be opened; 2 on a usage error.",
+      "dove-switch");
+  app.set_config("--config", "", "Read options from this file (TOML: option = value)");
+  dove::dswitch::app::SwitchConfig config;
+  std::string controllers;
+  app.add_option("--name", config.name, "This switch's name (the endpoints' switch_name)")
+      ->required();
+  app.add_option("--tunnel-ip", config.tunnel_ip,
+                 "IPv4 address of this host's VTEP on the underlay (VXLAN is sent from and "
+                 "received on it)")
+      ->required();
+  app.add_option("--controller", controllers,
+                 "ADDR:PORT[,ADDR:PORT...] of the controllers' southbound, tried in order")
+      ->required();
+  app.add_option("--backend", config.backend,
+                 "Data plane: userspace (TAP ports + UDP socket; the only one built so far)")
+      ->capture_default_str();
+  app.add_flag("--southbound-plaintext", config.plaintext,
+               "Talk to the controller without TLS (it must run --southbound-plaintext)");
+  app.add_option("--tls-ca", config.tls.ca_file, "PEM CA that signed the controller's certificate");
+  app.add_option("--tls-cert", config.tls.cert_file, "PEM certificate chain of this switch");
+  app.add_option("--tls-key", config.tls.key_file, "PEM private key of --tls-cert");
+  app.add_option("--tls-server-name", config.tls.server_name_override,
+                 "Name to check the controller's certificate against (default: each address's "
+                 "host)");
+  config.control_socket = "/run/dove/dove-switch.sock";
+  app.add_option("--control-socket", config.control_socket,
+                 "Unix socket for dovectl switch ...; empty: none")
+      ->capture_default_str();
+  config.metrics_listen = "127.0.0.1:9741";
+  app.add_option("--metrics-listen", config.metrics_listen,
+                 "ADDR:PORT serving GET /metrics (Prometheus); empty: none")
+      ->capture_default_str();
+  app.add_option("--vxlan-port", config.vxlan_port, "UDP port of VXLAN on the underlay")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 65535));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    return code == 0 ? 0 : 2;
+  }
+  std::string rest = controllers;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    std::string address = rest.substr(0, comma);
+    if (address.empty()) {
+      std::fprintf(stderr, "dove-switch: error: --controller has an empty address\n");
+      return 2;
+    }
+    config.controllers.push_back(std::move(address));
+    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+  }
+  const bool any_tls =
+      !config.tls.ca_file.empty() || !config.tls.cert_file.empty() || !config.tls.key_file.empty();
+  const bool all_tls =
+      !config.tls.ca_file.empty() && !config.tls.cert_file.empty() && !config.tls.key_file.empty();
+  if (config.plaintext == any_tls || (any_tls && !all_tls)) {
+    std::fprintf(stderr,
+                 "dove-switch: error: choose exactly one of --southbound-plaintext or all of "
+                 "--tls-ca, --tls-cert and --tls-key\n");
+    return 2;
+  }
+  if (!config.control_socket.empty()) {
+    // The default lives in /run/dove; make it if missing (root-only mode).
+    const auto slash = config.control_socket.rfind('/');
+    if (slash != std::string::npos && slash > 0) {
+      std::error_code ignored;
+      std::filesystem::create_directories(config.control_socket.substr(0, slash), ignored);
+    }
+  }
+  return dove::dswitch::app::RunSwitch(config);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dove-switch: error: %s\n", e.what());
+    return 1;
+  }
+}

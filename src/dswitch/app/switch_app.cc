@@ -1,0 +1,278 @@
+#include "dswitch/app/switch_app.h"
+
+#include <httplib.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "controller/listen_address.h"
+#include "dswitch/agent/controller_client.h"
+#include "dswitch/app/control_server.h"
+#include "dswitch/app/metrics_text.h"
+#include "dswitch/app/status_json.h"
+#include "dswitch/userspace/datapath.h"
+#include "dswitch/userspace/desired_state.h"
+
+namespace dove::dswitch::app {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::optional<userspace::DesiredRemote> RemoteOf(const agent::ResolveResult& result) {
+  if (!result) return std::nullopt;
+  auto mac = net::MacAddress::Parse(result->mac());
+  auto tunnel = net::Ipv4Address::Parse(result->tunnel_ip());
+  if (!mac || !tunnel) return std::nullopt;
+  userspace::DesiredRemote remote{
+      .vni = result->vni(), .mac = *mac, .tunnel_ip = *tunnel, .ips = {}};
+  for (const auto& text : result->ips()) {
+    if (auto ip = net::IpAddress::Parse(text); ip) remote.ips.push_back(*ip);
+  }
+  return remote;
+}
+
+// The data plane's questions, asked through the agent.
+class AgentResolver final : public userspace::Resolver {
+ public:
+  explicit AgentResolver(agent::ControllerClient& client) : client_(client) {}
+
+  void ResolveMac(uint32_t vni, const net::MacAddress& mac, Done done) override {
+    client_.Resolve(vni, mac.ToString(), [done = std::move(done)](agent::ResolveResult result) {
+      done(RemoteOf(result));
+    });
+  }
+  void ResolveIp(uint32_t vni, const net::IpAddress& ip, Done done) override {
+    client_.ResolveIp(vni, ip.ToString(), [done = std::move(done)](agent::ResolveResult result) {
+      done(RemoteOf(result));
+    });
+  }
+  void PortOpened(const dove::v1::Location& location, const std::string& port_name) override {
+    if (auto sent = client_.Attach(location.endpoint_id(), port_name, location.version()); !sent) {
+      std::cerr << "dove-switch: attach " << location.endpoint_id() << " as " << port_name << ": "
+                << sent.error() << " (sent again at the next change)\n";
+    }
+  }
+
+ private:
+  agent::ControllerClient& client_;
+};
+
+// Wakes on every cache change, waits for a complete catch-up, hands the data plane its new
+// desired state; reports stats to the controller every stats_interval.
+class Reconciler {
+ public:
+  Reconciler(const SwitchConfig& config, agent::ControllerClient& client,
+             userspace::Datapath& datapath)
+      : config_(config), client_(client), datapath_(datapath) {}
+
+  void Changed() {
+    {
+      std::lock_guard lock(mu_);
+      dirty_ = true;
+    }
+    cv_.notify_one();
+  }
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+  }
+
+  void Run() {
+    auto next_stats = Clock::now() + config_.stats_interval;
+    std::unique_lock lock(mu_);
+    while (!stopping_) {
+      cv_.wait_until(lock, next_stats, [&] { return stopping_ || dirty_; });
+      if (stopping_) break;
+      if (dirty_) {
+        dirty_ = false;
+        lock.unlock();
+        Reconcile();
+        lock.lock();
+      }
+      if (Clock::now() >= next_stats) {
+        next_stats = Clock::now() + config_.stats_interval;
+        lock.unlock();
+        ReportStats();
+        lock.lock();
+      }
+    }
+  }
+
+ private:
+  void Reconcile() {
+    auto dump = client_.DumpCache();
+    if (dump.syncing) return;  // SyncDone wakes us again
+    auto desired = userspace::DeriveDesiredState(dump, config_.name);
+    for (const auto& why : desired.skipped) {
+      if (reported_.insert(why).second) std::cerr << "dove-switch: skipped: " << why << "\n";
+    }
+    datapath_.Apply(std::move(desired));
+  }
+
+  void ReportStats() {
+    const auto status = datapath_.Status();
+    std::map<std::string, uint64_t> stats;
+    for (const auto& [reason, value] : status.drops) {
+      if (value != 0) stats["drop_" + reason] = value;
+    }
+    uint64_t received = 0;
+    uint64_t sent = 0;
+    for (const auto& port : status.ports) {
+      received += port.counters.received;
+      sent += port.counters.sent;
+    }
+    stats["port_frames_received"] = received;
+    stats["port_frames_sent"] = sent;
+    stats["ports"] = status.ports.size();
+    if (auto reported = client_.ReportStats(stats); !reported) {
+      // Without a controller there is nobody to tell; the next interval tries again.
+    }
+  }
+
+  const SwitchConfig& config_;
+  agent::ControllerClient& client_;
+  userspace::Datapath& datapath_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool dirty_ = true;  // the first round applies whatever the cache holds
+  bool stopping_ = false;
+  std::set<std::string> reported_;
+};
+
+}  // namespace
+
+int RunSwitch(const SwitchConfig& config) {
+  if (config.backend != "userspace") {
+    std::cerr << "dove-switch: error: backend '" << config.backend
+              << "' is not built yet; only 'userspace' is\n";
+    return 2;
+  }
+  auto tunnel_ip = net::Ipv4Address::Parse(config.tunnel_ip);
+  if (!tunnel_ip) {
+    std::cerr << "dove-switch: error: --tunnel-ip '" << config.tunnel_ip
+              << "' is not an IPv4 address\n";
+    return 2;
+  }
+  std::optional<controller::ListenAddress> metrics_address;
+  if (!config.metrics_listen.empty()) {
+    auto parsed = controller::ParseListenAddress(config.metrics_listen);
+    if (!parsed) {
+      std::cerr << "dove-switch: error: --metrics-listen: " << parsed.error() << "\n";
+      return 2;
+    }
+    metrics_address = *parsed;
+  }
+
+  // Signals go to sigwait below, not to whichever thread the kernel picks.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Reconciler* reconciler_hook = nullptr;
+  std::mutex hook_mu;
+  agent::ClientOptions options;
+  options.controllers = config.controllers;
+  options.switch_name = config.name;
+  options.tunnel_ip = config.tunnel_ip;
+  options.software_version = "dove-switch 0.1";
+  options.tls = config.tls;
+  options.plaintext = config.plaintext;
+  options.on_change = [&] {
+    std::lock_guard lock(hook_mu);
+    if (reconciler_hook != nullptr) reconciler_hook->Changed();
+  };
+  agent::ControllerClient client(options);
+  AgentResolver resolver(client);
+  auto datapath = userspace::Datapath::Open(
+      {.tunnel_ip = *tunnel_ip, .vxlan_port = config.vxlan_port}, resolver);
+  if (!datapath) {
+    std::cerr << "dove-switch: error: underlay: " << datapath.error() << "\n";
+    return 1;
+  }
+  Reconciler reconciler(config, client, **datapath);
+  {
+    std::lock_guard lock(hook_mu);
+    reconciler_hook = &reconciler;
+  }
+
+  const auto started = Clock::now();
+  const SwitchIdentity identity_base{config.name, config.tunnel_ip, config.backend, {}};
+  const auto identity = [&] {
+    SwitchIdentity now = identity_base;
+    now.uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started);
+    return now;
+  };
+  std::unique_ptr<ControlServer> control;
+  if (!config.control_socket.empty()) {
+    auto server = ControlServer::Start(config.control_socket, [&](std::string_view command) {
+      if (command == "show") return ShowJson(identity(), client.State(), (*datapath)->Status());
+      if (command == "ports") return PortsJson((*datapath)->Status());
+      if (command == "cache") return CacheJson(client.DumpCache());
+      if (command == "counters") return CountersJson((*datapath)->Status());
+      return ErrorJson("invalid_value", "unknown command '" + std::string(command) +
+                                            "': one of show, ports, cache, counters");
+    });
+    if (!server) {
+      std::cerr << "dove-switch: error: " << server.error() << "\n";
+      return 1;
+    }
+    control = std::move(*server);
+  }
+  httplib::Server metrics;
+  std::thread metrics_thread;
+  if (metrics_address) {
+    metrics.Get("/metrics", [&](const httplib::Request&, httplib::Response& response) {
+      response.set_content(MetricsText(config.name, client.State(), (*datapath)->Status()),
+                           "text/plain; version=0.0.4");
+    });
+    if (!metrics.bind_to_port(metrics_address->host, metrics_address->port)) {
+      std::cerr << "dove-switch: error: --metrics-listen " << config.metrics_listen
+                << ": cannot bind\n";
+      return 1;
+    }
+    metrics_thread = std::thread([&] { metrics.listen_after_bind(); });
+  }
+
+  std::thread packets([&] { (*datapath)->Run(); });
+  std::thread reconcile([&] { reconciler.Run(); });
+  client.Start();
+  std::cerr << "dove-switch: " << config.name << " up: tunnel " << config.tunnel_ip
+            << ", controllers";
+  for (const auto& address : config.controllers) std::cerr << " " << address;
+  if (control) std::cerr << ", control socket " << config.control_socket;
+  if (metrics_address) std::cerr << ", metrics " << config.metrics_listen;
+  std::cerr << std::endl;
+  malloc_trim(0);
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::cerr << "dove-switch: signal " << signal_number << ", stopping" << std::endl;
+  {
+    std::lock_guard lock(hook_mu);
+    reconciler_hook = nullptr;
+  }
+  client.Stop();
+  reconciler.Stop();
+  reconcile.join();
+  (*datapath)->Stop();
+  packets.join();
+  if (control) control->Stop();
+  if (metrics_thread.joinable()) {
+    metrics.stop();
+    metrics_thread.join();
+  }
+  return 0;
+}
+
+}  // namespace dove::dswitch::app

@@ -1,0 +1,33 @@
+// SwitchApp: dove-switch put together. The agent (ControllerClient) keeps the cache the
+// controller fills; a reconcile thread turns each change into a DesiredState for the data plane
+// (after a catch-up completes, never half-way through one); the data plane (userspace
+// Datapath) runs on its own thread; the control socket and /metrics read snapshots of both.
+//
+// RunSwitch() blocks until SIGTERM or SIGINT (which it handles itself) and returns the exit
+// code: 0 after a clean stop, 1 when a part could not start (the reason on stderr).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "dswitch/agent/client_options.h"
+
+namespace dove::dswitch::app {
+
+struct SwitchConfig {
+  std::string name;
+  std::string tunnel_ip;  // IPv4: this switch's VTEP
+  std::vector<std::string> controllers;
+  std::string backend = "userspace";
+  bool plaintext = false;
+  agent::ClientTls tls{};
+  std::string control_socket;  // unix socket path for dovectl switch ...
+  std::string metrics_listen;  // ADDR:PORT of /metrics; empty: none
+  uint16_t vxlan_port = 4789;
+  std::chrono::milliseconds stats_interval{5000};  // StatsSummary to the controller
+};
+
+int RunSwitch(const SwitchConfig& config);
+
+}  // namespace dove::dswitch::app

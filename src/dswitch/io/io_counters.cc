@@ -1,0 +1,46 @@
+#include "dswitch/io/io_counters.h"
+
+#include <array>
+#include <string_view>
+#include <utility>
+
+namespace dove::dswitch::io {
+
+namespace {
+
+using Field = uint64_t IoCounters::*;
+
+constexpr std::array<std::pair<std::string_view, Field>, 18> kFields = {{
+    {"read_frames", &IoCounters::read_frames},
+    {"read_errors", &IoCounters::read_errors},
+    {"csum_completed", &IoCounters::csum_completed},
+    {"csum_refused", &IoCounters::csum_refused},
+    {"gso_frames", &IoCounters::gso_frames},
+    {"gso_segments", &IoCounters::gso_segments},
+    {"gso_refused", &IoCounters::gso_refused},
+    {"gso_unsupported", &IoCounters::gso_unsupported},
+    {"write_frames", &IoCounters::write_frames},
+    {"write_errors", &IoCounters::write_errors},
+    {"tx_queue_full", &IoCounters::tx_queue_full},
+    {"underlay_rx", &IoCounters::underlay_rx},
+    {"underlay_rx_errors", &IoCounters::underlay_rx_errors},
+    {"underlay_rx_truncated", &IoCounters::underlay_rx_truncated},
+    {"underlay_tx", &IoCounters::underlay_tx},
+    {"underlay_tx_errors", &IoCounters::underlay_tx_errors},
+    {"underlay_tx_queue_full", &IoCounters::underlay_tx_queue_full},
+    {"underlay_tx_malformed", &IoCounters::underlay_tx_malformed},
+}};
+static_assert(sizeof(IoCounters) == kFields.size() * sizeof(uint64_t),
+              "every IoCounters field must be named in kFields");
+
+}  // namespace
+
+std::map<std::string, uint64_t> IoCounters::Dump() const {
+  std::map<std::string, uint64_t> out;
+  for (const auto& [name, field] : kFields) {
+    if (this->*field != 0) out.emplace("io." + std::string(name), this->*field);
+  }
+  return out;
+}
+
+}  // namespace dove::dswitch::io

@@ -1,0 +1,274 @@
+// End-to-end scenarios of issue 5: dove-switches on three hosts, two tenants with the same
+// subnet, a kernel-VXLAN host as a peer, crashes and restarts. Everything real: the controller
+// and switches as processes, the kernel's namespaces, veths, TAPs and VXLAN; packets made by
+// scapy, captures read by tshark, counters read through dovectl.
+#include <signal.h>
+
+#include <set>
+#include <thread>
+
+#include "e2e/lab_fixture.h"
+#include "lab/demo.h"
+
+namespace dove::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Three hosts, two tenants whose networks both use 10.0.0.0/24 (dove-lab demo's topology).
+constexpr const char* kTwoTenants = R"(
+host h1
+host h2
+host h3
+network red/web 10.0.0.0/24
+network blue/web 10.0.0.0/24
+vm red1 h1 red/web 10.0.0.11
+vm red2 h2 red/web 10.0.0.12
+vm red3 h3 red/web 10.0.0.13
+vm blue1 h1 blue/web 10.0.0.11
+vm blue2 h2 blue/web 10.0.0.12
+vm blue3 h3 blue/web 10.0.0.13
+)";
+
+constexpr const char* kTwoHosts = R"(
+host h1
+host h2
+network red/web 10.0.0.0/24
+vm a h1 red/web 10.0.0.1
+vm b h2 red/web 10.0.0.2
+vm c h2 red/web 10.0.0.3
+)";
+
+using LabE2eTest = LabTest;
+
+TEST_F(LabE2eTest, EveryVmReachesItsOwnNetworkAndNoFrameCrossesTenants) {
+  ASSERT_NO_FATAL_FAILURE(Up(kTwoTenants));
+  // The demo's checks: the ping matrix (same IPs in both tenants), captures on every VM's eth0
+  // (no frame from the other tenant's MACs), the underlay (only VXLAN, no ARP).
+  std::ostringstream report;
+  auto passed = lab::RunDemoChecks(*lab_, report);
+  ASSERT_TRUE(passed) << passed.error();
+  EXPECT_TRUE(*passed) << report.str();
+}
+
+TEST_F(LabE2eTest, ArpAndNdStayLocalAndABroadcastReachesOnlyItsNetwork) {
+  ASSERT_NO_FATAL_FAILURE(Up(kTwoTenants));
+  for (const auto& host : lab_->hosts()) {
+    ASSERT_TRUE(lab_->StartCapture(host.ns, "ul0", PcapPath("ul-" + host.name)));
+  }
+  for (const auto& vm : lab_->vms()) {
+    ASSERT_TRUE(lab_->StartCapture(vm.ns, "eth0", PcapPath("vm-" + vm.name)));
+  }
+  // ARP (a fresh neighbour table) and IPv6 neighbour discovery towards the other hosts' VMs.
+  lab_->Exec(lab_->VmNamespace("red1"), {"ip", "neigh", "flush", "all"});
+  EXPECT_EQ(Ping("red1", "10.0.0.12"), 3);
+  EXPECT_EQ(Ping("red1", "10.0.0.13"), 3);
+  lab_->Exec(lab_->VmNamespace("red1"), {"ping", "-6", "-c", "1", "-W", "1", "ff02::1%eth0"});
+  // A broadcast from red1, built by scapy: to 255.255.255.255 from red1's own addresses.
+  const auto& red1 = lab_->Vm("red1");
+  Scapy(red1.ns, "sendp(Ether(src='" + red1.mac + "', dst='ff:ff:ff:ff:ff:ff')/IP(src='" + red1.ip +
+                     "', dst='255.255.255.255')/UDP(sport=9999, dport=9999)/Raw(b'dove-bcast')"
+                     ", iface='eth0', count=2, verbose=False)");
+  std::this_thread::sleep_for(500ms);
+  lab_->StopAllCaptures();
+
+  for (const auto& host : lab_->hosts()) {
+    const auto pcap = PcapPath("ul-" + host.name);
+    EXPECT_TRUE(Tshark(pcap, "arp", {"frame.number"}).empty()) << host.name << ": ARP crossed";
+    EXPECT_TRUE(Tshark(pcap, "icmpv6.type == 135 || icmpv6.type == 136", {"frame.number"}).empty())
+        << host.name << ": neighbour discovery crossed";
+  }
+  // The broadcast went to red's other hosts as VXLAN (head-end replication) ...
+  EXPECT_EQ(Tshark(PcapPath("ul-h1"), "udp.dstport == 9999 && vxlan", {"ip.dst"}).size(), 4u);
+  // ... and reached every red VM, no blue one.
+  for (const auto& vm : lab_->vms()) {
+    if (vm.name == "red1") continue;
+    const size_t seen = Tshark(PcapPath("vm-" + vm.name), "udp.dstport == 9999", {"ip.src"}).size();
+    if (vm.domain == "red") {
+      EXPECT_EQ(seen, 2u) << vm.name;
+    } else {
+      EXPECT_EQ(seen, 0u) << vm.name;
+    }
+  }
+}
+
+TEST_F(LabE2eTest, PortSecurityDropsForgedSourcesAndCountsThem) {
+  ASSERT_NO_FATAL_FAILURE(Up(kTwoHosts));
+  const auto& a = lab_->Vm("a");
+  ASSERT_EQ(Ping("a", "10.0.0.2"), 3);
+  ASSERT_TRUE(lab_->StartCapture(lab_->VmNamespace("b"), "eth0", PcapPath("b")));
+  const uint64_t mac_before = Drops("h1", "source_mac_spoofed");
+  const uint64_t ip_before = Drops("h1", "source_ip_spoofed");
+  const uint64_t arp_before = Drops("h1", "arp_sender_spoofed");
+  const auto& b = lab_->Vm("b");
+  Scapy(a.ns, "sendp(Ether(src='02:66:66:66:66:66', dst='" + b.mac + "')/IP(src='" + a.ip +
+                  "', dst='" + b.ip +
+                  "')/UDP(dport=7777)/Raw(b'forged-mac'), iface='eth0', count=3, verbose=False)\n"
+                  "sendp(Ether(src='" +
+                  a.mac + "', dst='" + b.mac + "')/IP(src='10.0.0.99', dst='" + b.ip +
+                  "')/UDP(dport=7777)/Raw(b'forged-ip'), iface='eth0', count=3, verbose=False)\n"
+                  "sendp(Ether(src='" +
+                  a.mac + "', dst='ff:ff:ff:ff:ff:ff')/ARP(op=1, hwsrc='" + a.mac +
+                  "', psrc='10.0.0.3', pdst='" + b.ip +
+                  "'), iface='eth0', count=3, verbose=False)");
+  std::this_thread::sleep_for(300ms);
+  lab_->StopAllCaptures();
+  EXPECT_EQ(Drops("h1", "source_mac_spoofed") - mac_before, 3u);
+  EXPECT_EQ(Drops("h1", "source_ip_spoofed") - ip_before, 3u);
+  EXPECT_EQ(Drops("h1", "arp_sender_spoofed") - arp_before, 3u);
+  EXPECT_TRUE(Tshark(PcapPath("b"), "udp.dstport == 7777", {"frame.number"}).empty());
+  EXPECT_EQ(Ping("a", "10.0.0.2"), 3) << "the honest traffic still flows";
+}
+
+TEST_F(LabE2eTest, CraftedVxlanFromAStrangerOrWithABadHeaderIsDroppedAndTheSwitchRuns) {
+  ASSERT_NO_FATAL_FAILURE(Up(kTwoHosts));
+  ASSERT_EQ(Ping("a", "10.0.0.2"), 3);
+  const auto& a = lab_->Vm("a");
+  const auto& h1 = lab_->Host("h1");
+  // A stranger on the underlay: an address no switch has, on the underlay bridge.
+  const std::string ul = lab_->UnderlayNamespace();
+  ASSERT_EQ(lab_->Exec(ul, {"ip", "addr", "add", "192.0.2.200/24", "dev", lab::kUnderlayBridge})
+                .exit_code,
+            0);
+  const uint64_t not_allowed = Drops("h1", "vtep_not_allowed");
+  const uint64_t malformed = Drops("h1", "vxlan_malformed");
+  const uint64_t unknown_vni = Drops("h1", "vxlan_unknown_vni");
+  const std::string inner = "Ether(src='02:77:77:77:77:77', dst='" + a.mac +
+                            "')/IP(src='10.0.0.77', dst='" + a.ip + "')/UDP(dport=7777)";
+  // (flags=0x08: scapy otherwise marks a VXLAN-GPE next protocol, which is malformed VXLAN.)
+  Scapy(ul, "send(IP(src='192.0.2.200', dst='" + h1.tunnel_ip +
+                "')/UDP(sport=40000, dport=4789)/VXLAN(flags=0x08, vni=" + std::to_string(a.vni) +
+                ")/" + inner + ", count=4, verbose=False)");
+  // From a legitimate peer (h2's tunnel IP) but with the I flag clear, or a VNI nobody has.
+  const auto& h2 = lab_->Host("h2");
+  Scapy(h2.ns, "send(IP(src='" + h2.tunnel_ip + "', dst='" + h1.tunnel_ip +
+                   "')/UDP(sport=40001, dport=4789)/VXLAN(flags=0, vni=" + std::to_string(a.vni) +
+                   ")/" + inner + ", count=2, verbose=False)\n" + "send(IP(src='" + h2.tunnel_ip +
+                   "', dst='" + h1.tunnel_ip +
+                   "')/UDP(sport=40002, dport=4789)/VXLAN(flags=0x08, vni=4242)/" + inner +
+                   ", count=5, verbose=False)");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(Drops("h1", "vtep_not_allowed") - not_allowed, 4u);
+  EXPECT_EQ(Drops("h1", "vxlan_malformed") - malformed, 2u);
+  EXPECT_EQ(Drops("h1", "vxlan_unknown_vni") - unknown_vni, 5u);
+  EXPECT_EQ(AskSwitch("h1", "show").value("name", ""), "h1") << "the switch still answers";
+  EXPECT_EQ(Ping("a", "10.0.0.2"), 3) << "and still forwards";
+}
+
+TEST_F(LabE2eTest, AKernelVxlanHostAndADoveSwitchExchangeTrafficBothWays) {
+  ASSERT_NO_FATAL_FAILURE(Up(R"(
+host h1
+host k2 kernel
+network red/web 10.0.0.0/24 vni 4100
+vm a h1 red/web 10.0.0.1
+vm k k2 red/web 10.0.0.2
+)"));
+  ASSERT_TRUE(lab_->StartCapture(lab_->Host("h1").ns, "ul0", PcapPath("ul-h1")));
+  EXPECT_EQ(Ping("a", "10.0.0.2"), 3) << "dove-switch VM to the kernel host's VM";
+  EXPECT_EQ(Ping("k", "10.0.0.1"), 3) << "kernel host's VM to the dove-switch VM";
+  std::this_thread::sleep_for(300ms);  // the last reply reaches the capture file
+  lab_->StopAllCaptures();
+  const auto pcap = PcapPath("ul-h1");
+  // tshark decodes every frame between the two tunnel IPs as VXLAN with the network's VNI
+  // (the kernel host also floods its IGMP reports to h1: head-end replication, same VNI).
+  const auto vxlan = Tshark(pcap, "vxlan", {"vxlan.vni", "ip.src", "ip.dst"});
+  std::string all;
+  for (const auto& line : vxlan) all += line + "\n";
+  std::set<std::string> directions;
+  for (const auto& line : vxlan) {
+    EXPECT_EQ(line.substr(0, line.find('\t')), "4100") << line;
+    directions.insert(line.substr(line.find('\t') + 1));  // outer source and destination
+  }
+  EXPECT_EQ(directions, (std::set<std::string>{"192.0.2.11\t192.0.2.12", "192.0.2.12\t192.0.2.11"}))
+      << all;
+  // 6 echo requests and 6 replies, each inside VXLAN.
+  EXPECT_GE(Tshark(pcap, "vxlan && icmp", {"frame.number"}).size(), 12u) << all;
+  EXPECT_TRUE(
+      Tshark(pcap, "_ws.malformed || _ws.expert.severity >= error", {"frame.number"}).empty());
+  // Besides VXLAN only the hosts' own IGMP membership reports (underlay control of the host's
+  // IP stack, not overlay traffic).
+  const auto other = Tshark(pcap, "!vxlan && !igmp", {"frame.protocols", "eth.src", "eth.dst"});
+  EXPECT_TRUE(other.empty()) << "not VXLAN: " << (other.empty() ? "" : other[0]);
+}
+
+TEST_F(LabE2eTest, ASwitchKilledAndRestartedGetsItsPortsBackAndTrafficResumes) {
+  ASSERT_NO_FATAL_FAILURE(Up(kTwoHosts));
+  ASSERT_EQ(Ping("a", "10.0.0.2"), 3);
+  ASSERT_TRUE(lab_->KillSwitch("h1", SIGKILL));
+  EXPECT_EQ(Ping("a", "10.0.0.2", 1), 0) << "nobody forwards while h1's switch is dead";
+  // The TAP outlives the crash (persistent), so the VM side stays wired.
+  EXPECT_EQ(lab_->Exec(lab_->Host("h1").ns, {"ip", "link", "show", "t-a"}).exit_code, 0);
+  ASSERT_TRUE(lab_->StartSwitch("h1"));
+  EXPECT_TRUE(PingsWithin("a", "10.0.0.2", 20s));
+  auto ports = AskSwitch("h1", "ports");
+  ASSERT_EQ(ports["ports"].size(), 1u);
+  EXPECT_EQ(ports["ports"][0].value("name", ""), "t-a");
+  EXPECT_TRUE(ports["ports"][0].value("open", false));
+}
+
+TEST_F(LabE2eTest,
+       HeadlessSwitchesKeepForwardingToKnownVmsAndLearnNewOnesWhenTheControllerReturns) {
+  ASSERT_NO_FATAL_FAILURE(Up(kTwoHosts));
+  ASSERT_EQ(Ping("a", "10.0.0.2"), 3);  // h1 now knows b
+  ASSERT_TRUE(lab_->StopController());
+  EXPECT_EQ(Ping("a", "10.0.0.2"), 3) << "already resolved: keeps flowing without a controller";
+  EXPECT_EQ(Ping("a", "10.0.0.3", 2), 0) << "c was never resolved: nobody to ask";
+  ASSERT_TRUE(lab_->StartController());
+  EXPECT_TRUE(PingsWithin("a", "10.0.0.3", 20s)) << "resolved once the controller is back";
+  EXPECT_EQ(Ping("a", "10.0.0.2"), 3);
+}
+
+TEST_F(LabE2eTest, AnEndpointRemovedThroughTheApiLosesItsPortAndIsNoLongerSentTo) {
+  ASSERT_NO_FATAL_FAILURE(Up(kTwoHosts));
+  ASSERT_EQ(Ping("a", "10.0.0.2"), 3);  // h1 caches b, a's ARP table has b's MAC
+  ASSERT_TRUE(lab_->DeleteEndpoint("b"));
+  const std::string h2 = lab_->Host("h2").ns;
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {
+    gone = lab_->Exec(h2, {"ip", "link", "show", "t-b"}).exit_code != 0;
+    if (!gone) std::this_thread::sleep_for(200ms);
+  }
+  EXPECT_TRUE(gone) << "t-b still exists on h2";
+  const uint64_t sent_before =
+      Counter("h1", "network." + std::to_string(lab_->Vm("a").vni) + ".to_tunnel");
+  const uint64_t failed_before = Drops("h1", "resolve_failed");
+  EXPECT_EQ(Ping("a", "10.0.0.2", 2), 0);
+  EXPECT_EQ(Counter("h1", "network." + std::to_string(lab_->Vm("a").vni) + ".to_tunnel"),
+            sent_before)
+      << "h1 still sent to the removed endpoint";
+  EXPECT_GE(Drops("h1", "resolve_failed") - failed_before, 1u);
+  EXPECT_EQ(Ping("a", "10.0.0.3"), 3) << "the other VM on h2 is untouched";
+}
+
+TEST_F(LabE2eTest, TheSwitchShowsItselfThroughDovectlAndMetrics) {
+  ASSERT_NO_FATAL_FAILURE(Up(kTwoHosts));
+  ASSERT_EQ(Ping("a", "10.0.0.2"), 3);
+  auto show = AskSwitch("h1", "show");
+  EXPECT_EQ(show.value("tunnel_ip", ""), "192.0.2.11");
+  EXPECT_NE(show.value("controller", "none"), "none");
+  EXPECT_EQ(show.value("ports_open", 0), 1);
+  auto cache = AskSwitch("h1", "cache");
+  bool has_b = false;
+  for (const auto& entry : cache["endpoints"]) {
+    has_b = has_b || (entry.value("mac", "") == lab_->Vm("b").mac &&
+                      entry.value("tunnel_ip", "") == "192.0.2.12");
+  }
+  EXPECT_TRUE(has_b) << cache.dump();
+  auto ports =
+      lab::RunCommand({DOVECTL_BIN, "switch", "ports", "--socket", lab_->ControlSocket("h1")});
+  EXPECT_NE(ports.out.find("t-a"), std::string::npos) << ports.out;
+  auto metrics =
+      lab_->Exec(lab_->Host("h1").ns, {"/usr/bin/python3", "-c",
+                                       "import urllib.request;print(urllib.request.urlopen("
+                                       "'http://127.0.0.1:9741/metrics').read().decode())"});
+  ASSERT_EQ(metrics.exit_code, 0) << metrics.err;
+  for (const char* text : {"dove_switch_controller_connected 1",
+                           "dove_switch_drops_total{reason=\"vtep_not_allowed\"} 0",
+                           "dove_switch_port_frames_total{port=\"t-a\",direction=\"received\"}",
+                           "dove_switch_ports{state=\"open\"} 1"}) {
+    EXPECT_NE(metrics.out.find(text), std::string::npos) << text;
+  }
+}
+
+}  // namespace
+}  // namespace dove::e2e

@@ -1,0 +1,50 @@
+// LabTest: a gtest fixture that builds one dove-lab topology per test (root only: skipped
+// otherwise) and tears it down in TearDown, whatever the test did. Helpers read what the
+// switches say (their control socket, through the real dovectl) and what captures saw (tshark).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lab/lab.h"
+#include "lab/spec.h"
+
+namespace dove::e2e {
+
+class LabTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Builds the lab of `spec_text` (the dove-lab file format); fails the test when it cannot.
+  void Up(const std::string& spec_text);
+
+  // `dovectl -o json switch COMMAND --socket` of the host's switch, parsed.
+  nlohmann::json AskSwitch(const std::string& host, const std::string& command);
+  // One drop reason's count on the host's switch.
+  uint64_t Drops(const std::string& host, const std::string& reason);
+  // A counter by name ("network.1.to_tunnel"), 0 when absent.
+  uint64_t Counter(const std::string& host, const std::string& name);
+  // Replies to `count` pings from the VM to `ip`.
+  int Ping(const std::string& vm, const std::string& ip, int count = 3);
+  // Pings once a second until one reply comes or `timeout` passes.
+  bool PingsWithin(const std::string& vm, const std::string& ip, std::chrono::seconds timeout);
+  // `tshark -r PCAP -Y FILTER -T fields -e FIELD...` (VXLAN decoded on 4789): one line per frame,
+  // fields tab-separated, each field's first occurrence (the outer header's, in VXLAN).
+  std::vector<std::string> Tshark(const std::string& pcap, const std::string& filter,
+                                  const std::vector<std::string>& fields);
+  // Runs a scapy script with Debian's python (where scapy lives) inside namespace `ns`.
+  lab::CommandResult Scapy(const std::string& ns, const std::string& script);
+  // A path in the lab's temp dir for a capture.
+  std::string PcapPath(const std::string& name) const;
+
+  std::unique_ptr<lab::Lab> lab_;
+  std::string bin_dir_;
+};
+
+}  // namespace dove::e2e
