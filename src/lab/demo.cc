@@ -103,12 +103,14 @@ Expected<bool, std::string> RunDemoChecks(Lab& lab, std::ostream& out) {
   });
   // frames[b][a]: frames on b's eth0 whose source is a's MAC.
   std::vector<std::vector<int>> frames(vms.size(), std::vector<int>(vms.size(), 0));
+  std::vector<int> captured(vms.size(), 0);
   for (size_t b = 0; b < vms.size(); ++b) {
     const CommandResult result = reads[b].get();
     if (result.exit_code != 0) {
       return Error("`tshark -r " + dir + "/vm-" + vms[b].name + ".pcap` failed: " + result.err);
     }
     for (const auto& line : Lines(result.out)) {
+      ++captured[b];
       auto found = vm_of_mac.find(line);
       if (found != vm_of_mac.end()) ++frames[b][found->second];
     }
@@ -149,6 +151,17 @@ Expected<bool, std::string> RunDemoChecks(Lab& lab, std::ostream& out) {
   out << Verdict(connectivity_failures == 0) << ": every VM reaches every other VM of its network ("
       << connectivity_failures << " pair(s) without reply)\n";
   all_ok &= connectivity_failures == 0;
+  // A capture that saw nothing proves nothing: each VM with a peer must see its own frames.
+  int blind_captures = 0;
+  for (size_t b = 0; b < vms.size(); ++b) {
+    bool has_peer = false;
+    for (size_t a = 0; a < vms.size(); ++a)
+      has_peer |= a != b && vms[a].network_id == vms[b].network_id;
+    if (has_peer && frames[b][b] == 0) ++blind_captures;
+  }
+  out << Verdict(blind_captures == 0) << ": every VM's capture holds its own frames ("
+      << blind_captures << " empty)\n";
+  all_ok &= blind_captures == 0;
   int foreign_frames = 0;
   for (size_t b = 0; b < vms.size(); ++b) {
     int foreign = 0;
@@ -156,7 +169,8 @@ Expected<bool, std::string> RunDemoChecks(Lab& lab, std::ostream& out) {
       if (vms[a].network_id != vms[b].network_id) foreign += frames[b][a];
     }
     foreign_frames += foreign;
-    out << "  " << vms[b].name << " eth0: " << foreign << " frame(s) from VMs of other networks\n";
+    out << "  " << vms[b].name << " eth0: " << captured[b] << " frame(s), " << foreign
+        << " from VMs of other networks\n";
   }
   out << Verdict(foreign_frames == 0) << ": no frame crossed networks/tenants (" << foreign_frames
       << " frame(s), " << leaks << " leaking pair(s))\n";

@@ -32,17 +32,21 @@ bool Executable(const fs::path& path) {
 }
 
 std::string FindOne(const std::string& name, const std::string& bin_dir,
-                    const std::string& build_subdir) {
+                    const std::vector<std::string>& build_subdirs) {
   std::vector<fs::path> candidates;
   if (!bin_dir.empty()) {
     candidates.push_back(fs::path(bin_dir) / name);
-    candidates.push_back(fs::path(bin_dir) / build_subdir / name);
+    for (const auto& subdir : build_subdirs) {
+      candidates.push_back(fs::path(bin_dir) / subdir / name);
+    }
   } else {
     std::error_code error;
     const fs::path exe = fs::read_symlink("/proc/self/exe", error);
     if (!error) {
       candidates.push_back(exe.parent_path() / name);
-      candidates.push_back(exe.parent_path().parent_path() / build_subdir / name);
+      for (const auto& subdir : build_subdirs) {
+        candidates.push_back(exe.parent_path().parent_path() / subdir / name);
+      }
     }
     if (const char* path = std::getenv("PATH"); path != nullptr) {
       std::stringstream dirs(path);
@@ -94,8 +98,8 @@ Expected<void, std::string> DeleteNamespace(const std::string& ns) {
 }  // namespace
 
 Binaries FindBinaries(const std::string& bin_dir) {
-  return {FindOne("dove-controller", bin_dir, "controller"),
-          FindOne("dove-switch", bin_dir, "dswitch/app")};
+  return {FindOne("dove-controller", bin_dir, {"controller"}),
+          FindOne("dove-switch", bin_dir, {"dswitch", "dswitch/app"})};
 }
 
 Lab::Lab(Spec spec, LabOptions options, Binaries binaries)
@@ -783,9 +787,10 @@ Expected<void, std::string> Lab::StartCapture(const std::string& ns, const std::
   if (captures_.count(pcap_path) != 0) return Error("a capture into " + pcap_path + " runs");
   std::error_code error;
   fs::remove(pcap_path, error);
-  auto child = ChildProcess::Spawn({"ip", "netns", "exec", ns, "tcpdump", "-i", iface, "-w",
-                                    pcap_path, "-U", "--immediate-mode", "-n", "-s", "0", "-Z", "root"},
-                                   pcap_path + ".log");
+  auto child =
+      ChildProcess::Spawn({"ip", "netns", "exec", ns, "tcpdump", "-i", iface, "-w", pcap_path, "-U",
+                           "--immediate-mode", "-n", "-s", "0", "-Z", "root"},
+                          pcap_path + ".log");
   if (!child) return Error("starting tcpdump: " + child.error());
   const auto fail = [&](const std::string& why) {
     return Error("tcpdump on " + iface + " in " + ns + why);

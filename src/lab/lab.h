@@ -62,8 +62,9 @@ inline constexpr const char* kControllerIp = "198.51.100.1";
 inline constexpr const char* kUnderlayBridge = "br0";  // in UnderlayNamespace()
 
 // Where dove-controller and dove-switch are. An empty field means "look it up": in bin_dir
-// when given; else next to the running executable, then in ../controller/ and ../dswitch/
-// relative to it (the build tree: build/src/lab/dove-lab), then in PATH.
+// (or its controller/, dswitch/, dswitch/app/ subfolders) when given; else next to the running
+// executable, then in ../controller/, ../dswitch/ and ../dswitch/app/ relative to it (the build
+// tree: build/src/lab/dove-lab, build/src/dswitch/app/dove-switch), then in PATH.
 struct Binaries {
   std::string controller;
   std::string switch_binary;
@@ -177,8 +178,10 @@ class Lab {
   // every other switch with an endpoint there. Stale entries are removed.
   Expected<void, std::string> RefreshKernelHosts();
 
-  // Starts `tcpdump -i IFACE -w FILE` in `ns` and returns once the file has its pcap header
-  // (plus a short settle). StopCapture stops that capture (SIGTERM: the file is complete);
+  // Starts `tcpdump -i IFACE -w FILE -U --immediate-mode` in `ns` (every frame written as it
+  // arrives: without immediate mode frames wait in the kernel's ring for up to a second and
+  // are lost when tcpdump is stopped) and returns once the file has its pcap header (plus a
+  // short settle). StopCapture stops that capture (SIGTERM: the file is complete);
   // StopAllCaptures every running one.
   Expected<void, std::string> StartCapture(const std::string& ns, const std::string& iface,
                                            const std::string& pcap_path);

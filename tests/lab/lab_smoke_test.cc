@@ -1,6 +1,6 @@
-// Root-only smoke test of the Lab API over kernel-VXLAN hosts (no dove-switch needed). Not part
-// of ctest (it needs root, iproute2, tcpdump, tshark and a dove-controller): build the target
-// lab_smoke_test and run it by hand:
+// Root-only smoke test of the Lab API: over kernel-VXLAN hosts (needs only a dove-controller),
+// and over dove-switch hosts (skipped when no dove-switch is found). Not part of ctest (it needs
+// root, iproute2, tcpdump, tshark): build the target lab_smoke_test and run it by hand:
 //   sudo build/tests/lab/lab_smoke_test   (DOVE_BIN_DIR=dir overrides the binaries' directory)
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 #include "lab/lab.h"
 #include "lab/spec.h"
@@ -118,6 +119,54 @@ TEST_F(LabSmokeTest, BuildsPingsCapturesRestartsAndTearsDown) {
   ASSERT_TRUE(lab_->Down());
   EXPECT_FALSE(std::filesystem::exists("/run/netns/" + prefix + "ul"));
   EXPECT_FALSE(std::filesystem::exists(lab_->temp_dir()));
+}
+
+constexpr const char* kDoveSpec = R"(
+host h1
+host h2
+network acme/web 10.3.0.0/24
+vm d1 h1 acme/web 10.3.0.11
+vm d2 h2 acme/web 10.3.0.12
+)";
+
+// Polls `ok` every 200 ms for up to `timeout`.
+template <typename F>
+bool Eventually(F ok, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!ok()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return true;
+}
+
+TEST(LabSwitchSmokeTest, SwitchesCarryTrafficSurviveAKillAndFollowEndpoints) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+  if (FindBinaries(BinDir()).switch_binary.empty()) GTEST_SKIP() << "no dove-switch";
+  auto spec = ParseSpec(kDoveSpec);
+  ASSERT_TRUE(spec) << spec.error();
+  auto up = Lab::Up(*spec, {.bin_dir = BinDir()});
+  ASSERT_TRUE(up) << up.error();
+  Lab& lab = **up;
+  EXPECT_EQ(lab.Ping("d1", "10.3.0.12", 3, seconds(1)), 3);
+  EXPECT_TRUE(std::filesystem::exists(lab.ControlSocket("h1")));
+
+  // A crashed switch stops its VMs' traffic; restarted, it finds its TAP again.
+  ASSERT_TRUE(lab.KillSwitch("h1", SIGKILL));
+  EXPECT_EQ(lab.Ping("d1", "10.3.0.12", 2, seconds(1)), 0);
+  auto restarted = lab.StartSwitch("h1");
+  ASSERT_TRUE(restarted) << restarted.error();
+  EXPECT_TRUE(Eventually([&] { return lab.Ping("d1", "10.3.0.12", 1, seconds(1)) == 1; },
+                         std::chrono::seconds(15)));
+
+  // Deleting the endpoint makes its switch delete the TAP.
+  ASSERT_TRUE(lab.DeleteEndpoint("d2"));
+  EXPECT_TRUE(Eventually(
+      [&] {
+        return lab.Exec(lab.HostNamespace("h2"), {"ip", "link", "show", "t-d2"}).exit_code != 0;
+      },
+      std::chrono::seconds(10)));
+  EXPECT_EQ(lab.Ping("d1", "10.3.0.12", 2, seconds(1)), 0);
 }
 
 }  // namespace
