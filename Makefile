@@ -8,13 +8,15 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: help deps build test unit asan lint format format-check tidy fuzz clean
+.PHONY: help deps build demo test unit e2e asan lint format format-check tidy fuzz clean
 
 help:
+	@echo "make demo       install packages, build, run dove-lab demo (root: 3 hosts, 2 tenants)"
 	@echo "make test       install packages, build (warnings are errors), lint, the unit tests"
 	@echo "                under ASan+UBSan, then every test (ctest)"
 	@echo "make build      configure and build into $(BUILD)/"
 	@echo "make unit       run the unit, fuzz-replay and API tests (no root needed)"
+	@echo "make e2e        run the end-to-end tests (root: network namespaces)"
 	@echo "make asan       build into $(ASAN_BUILD)/ with ASan+UBSan and run unit, fuzz-replay and API tests"
 	@echo "make lint       format-check and tidy"
 	@echo "make format-check  clang-format --dry-run over every source (fails on a difference)"
@@ -29,6 +31,13 @@ deps:
 build: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DDOVE_WERROR=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# README's main command: the multi-host demo in network namespaces (root).
+demo: build
+	@build/src/lab/dove-lab demo
+
+e2e: build
+	@ctest --test-dir $(BUILD) --output-on-failure -L e2e
 
 # Lint and the sanitizer pass first, the full ctest run last: its summary closes the output.
 test: build

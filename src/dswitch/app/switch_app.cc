@@ -43,14 +43,14 @@ class AgentResolver final : public userspace::Resolver {
   explicit AgentResolver(agent::ControllerClient& client) : client_(client) {}
 
   void ResolveMac(uint32_t vni, const net::MacAddress& mac, Done done) override {
-    client_.Resolve(vni, mac.ToString(), [done = std::move(done)](agent::ResolveResult result) {
-      done(RemoteOf(result));
-    });
+    client_.Resolve(
+        vni, mac.ToString(),
+        [done = std::move(done)](const agent::ResolveResult& result) { done(RemoteOf(result)); });
   }
   void ResolveIp(uint32_t vni, const net::IpAddress& ip, Done done) override {
-    client_.ResolveIp(vni, ip.ToString(), [done = std::move(done)](agent::ResolveResult result) {
-      done(RemoteOf(result));
-    });
+    client_.ResolveIp(
+        vni, ip.ToString(),
+        [done = std::move(done)](const agent::ResolveResult& result) { done(RemoteOf(result)); });
   }
   void PortOpened(const dove::v1::Location& location, const std::string& port_name) override {
     if (auto sent = client_.Attach(location.endpoint_id(), port_name, location.version()); !sent) {
