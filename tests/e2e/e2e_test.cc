@@ -15,20 +15,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Three hosts, two tenants whose networks both use 10.0.0.0/24 (dove-lab demo's topology).
-constexpr const char* kTwoTenants = R"(
-host h1
-host h2
-host h3
-network red/web 10.0.0.0/24
-network blue/web 10.0.0.0/24
-vm red1 h1 red/web 10.0.0.11
-vm red2 h2 red/web 10.0.0.12
-vm red3 h3 red/web 10.0.0.13
-vm blue1 h1 blue/web 10.0.0.11
-vm blue2 h2 blue/web 10.0.0.12
-vm blue3 h3 blue/web 10.0.0.13
-)";
+// Three hosts, two tenants whose networks both use 10.0.0.0/24 and the same IPs: dove-lab
+// demo's topology (VMs red1..3 and blue1..3 on h1..h3).
+const std::string kTwoTenants(lab::DemoSpecText());
 
 constexpr const char* kTwoHosts = R"(
 host h1
