@@ -6,7 +6,9 @@
 #include <signal.h>
 
 #include <condition_variable>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -52,15 +54,49 @@ class AgentResolver final : public userspace::Resolver {
         vni, ip.ToString(),
         [done = std::move(done)](const agent::ResolveResult& result) { done(RemoteOf(result)); });
   }
+  // Called on the packet thread: queued, and sent by the reconcile thread (an Attach may wait
+  // on the gRPC stream; the packet thread must not).
   void PortOpened(const dove::v1::Location& location, const std::string& port_name) override {
-    if (auto sent = client_.Attach(location.endpoint_id(), port_name, location.version()); !sent) {
-      std::cerr << "dove-switch: attach " << location.endpoint_id() << " as " << port_name << ": "
-                << sent.error() << " (sent again at the next change)\n";
+    {
+      std::lock_guard lock(mu_);
+      attaches_.push_back({location.endpoint_id(), port_name, location.version()});
+    }
+    if (wake_) wake_();
+  }
+  void SetWake(std::function<void()> wake) { wake_ = std::move(wake); }
+  // Sends the queued Attaches, each (endpoint, version) once. One that cannot be sent (no
+  // controller) is asked for again by the data plane at the next change of the cache, which a
+  // reconnect always brings.
+  void SendAttaches() {
+    std::vector<PendingAttach> attaches;
+    {
+      std::lock_guard lock(mu_);
+      attaches.swap(attaches_);
+    }
+    for (const auto& attach : attaches) {
+      auto& sent_version = sent_[attach.endpoint_id];
+      if (sent_version == attach.version) continue;  // already on its way
+      if (auto sent = client_.Attach(attach.endpoint_id, attach.port_name, attach.version); !sent) {
+        std::cerr << "dove-switch: attach " << attach.endpoint_id << " as " << attach.port_name
+                  << ": " << sent.error() << "\n";
+        continue;
+      }
+      sent_version = attach.version;
     }
   }
 
  private:
+  struct PendingAttach {
+    std::string endpoint_id;
+    std::string port_name;
+    uint32_t version = 0;
+  };
+
   agent::ControllerClient& client_;
+  std::function<void()> wake_;  // set before the data plane runs
+  std::mutex mu_;
+  std::vector<PendingAttach> attaches_;
+  std::map<std::string, uint32_t> sent_;  // endpoint id -> version attached (reconcile thread)
 };
 
 // Wakes on every cache change, waits for a complete catch-up, hands the data plane its new
@@ -68,13 +104,21 @@ class AgentResolver final : public userspace::Resolver {
 class Reconciler {
  public:
   Reconciler(const SwitchConfig& config, agent::ControllerClient& client,
-             userspace::Datapath& datapath)
-      : config_(config), client_(client), datapath_(datapath) {}
+             userspace::Datapath& datapath, AgentResolver& resolver)
+      : config_(config), client_(client), datapath_(datapath), resolver_(resolver) {}
 
   void Changed() {
     {
       std::lock_guard lock(mu_);
       dirty_ = true;
+    }
+    cv_.notify_one();
+  }
+  // Attaches are queued: send them (without a reconcile, which would queue them again).
+  void AttachesQueued() {
+    {
+      std::lock_guard lock(mu_);
+      attaches_ = true;
     }
     cv_.notify_one();
   }
@@ -90,8 +134,14 @@ class Reconciler {
     auto next_stats = Clock::now() + config_.stats_interval;
     std::unique_lock lock(mu_);
     while (!stopping_) {
-      cv_.wait_until(lock, next_stats, [&] { return stopping_ || dirty_; });
+      cv_.wait_until(lock, next_stats, [&] { return stopping_ || dirty_ || attaches_; });
       if (stopping_) break;
+      if (attaches_) {
+        attaches_ = false;
+        lock.unlock();
+        resolver_.SendAttaches();
+        lock.lock();
+      }
       if (dirty_) {
         dirty_ = false;
         lock.unlock();
@@ -141,9 +191,11 @@ class Reconciler {
   const SwitchConfig& config_;
   agent::ControllerClient& client_;
   userspace::Datapath& datapath_;
+  AgentResolver& resolver_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool dirty_ = true;  // the first round applies whatever the cache holds
+  bool attaches_ = false;
   bool stopping_ = false;
   std::set<std::string> reported_;
 };
@@ -200,7 +252,8 @@ int RunSwitch(const SwitchConfig& config) {
     std::cerr << "dove-switch: error: underlay: " << datapath.error() << "\n";
     return 1;
   }
-  Reconciler reconciler(config, client, **datapath);
+  Reconciler reconciler(config, client, **datapath, resolver);
+  resolver.SetWake([&reconciler] { reconciler.AttachesQueued(); });
   {
     std::lock_guard lock(hook_mu);
     reconciler_hook = &reconciler;

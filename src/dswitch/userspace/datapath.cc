@@ -357,7 +357,12 @@ void Datapath::ApplyNow(DesiredState desired) {
       port.id = next_port_id_++;
       port_names_[port.id] = name;
     }
-    if (!port.tap) OpenPort(port);
+    if (!port.tap) {
+      OpenPort(port);
+    } else if (port.desired.location.port_name() != port.desired.port_name) {
+      // Open, but the controller has not recorded the name yet (the last Attach was lost).
+      resolver_.PortOpened(port.desired.location, port.desired.port_name);
+    }
   }
   // Remote endpoints: the cache's view; resolve answers since are in it now.
   // (A resolve answered since the dump was taken is in the cache and comes with the next.)

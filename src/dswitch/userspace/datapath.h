@@ -66,7 +66,8 @@ class Resolver {
   virtual ~Resolver() = default;
   virtual void ResolveMac(uint32_t vni, const net::MacAddress& mac, Done done) = 0;
   virtual void ResolveIp(uint32_t vni, const net::IpAddress& ip, Done done) = 0;
-  // The switch opened `port_name` for the endpoint, whose stored port name differs: record it.
+  // The switch has `port_name` open for the endpoint, whose stored port name differs: record it
+  // (called again at each Apply until the controller's record matches).
   virtual void PortOpened(const dove::v1::Location& location, const std::string& port_name) = 0;
 };
 
