@@ -64,14 +64,19 @@ class AgentResolver final : public userspace::Resolver {
     if (wake_) wake_();
   }
   void SetWake(std::function<void()> wake) { wake_ = std::move(wake); }
-  // Sends the queued Attaches, each (endpoint, version) once. One that cannot be sent (no
-  // controller) is asked for again by the data plane at the next change of the cache, which a
-  // reconnect always brings.
+  // Sends the queued Attaches, each (endpoint, version) once per controller session. One that
+  // cannot be sent (no controller) is asked for again by the data plane at the next change of
+  // the cache, which a reconnect always brings.
   void SendAttaches() {
     std::vector<PendingAttach> attaches;
     {
       std::lock_guard lock(mu_);
       attaches.swap(attaches_);
+    }
+    // A new session may not have seen what the last one was sent: forget what was sent.
+    if (const uint64_t connections = client_.State().connections; connections != connections_) {
+      connections_ = connections;
+      sent_.clear();
     }
     for (const auto& attach : attaches) {
       auto& sent_version = sent_[attach.endpoint_id];
@@ -96,7 +101,9 @@ class AgentResolver final : public userspace::Resolver {
   std::function<void()> wake_;  // set before the data plane runs
   std::mutex mu_;
   std::vector<PendingAttach> attaches_;
-  std::map<std::string, uint32_t> sent_;  // endpoint id -> version attached (reconcile thread)
+  // Reconcile thread only: endpoint id -> version attached in controller session connections_.
+  std::map<std::string, uint32_t> sent_;
+  uint64_t connections_ = 0;
 };
 
 // Wakes on every cache change, waits for a complete catch-up, hands the data plane its new
