@@ -209,16 +209,15 @@ void Datapath::FromPortBatch(Batch& batch) {
 }
 
 void Datapath::Forward(Batch& batch) {
-  std::set<uint32_t> vnis;
-  for (const auto& frame : batch) vnis.insert(frame.vni);
+  if (batch.empty()) return;
+  // A batch comes from one port, so all its frames are in that port's network.
+  const uint32_t vni = batch[0].vni;
   Batch to_ports;
   Batch to_tunnels;
   l2_forward_.Process(batch, to_ports, to_tunnels);
   SendToTunnels(to_tunnels);
   SendToPorts(to_ports);
-  for (uint32_t vni : vnis) {
-    if (unicast_parking_.size(vni) > 0) ResolveParked(vni);
-  }
+  if (unicast_parking_.size(vni) > 0) ResolveParked(vni);
 }
 
 void Datapath::FromTunnelBatch(Batch& batch) {

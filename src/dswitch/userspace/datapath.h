@@ -140,6 +140,7 @@ class Datapath {
 
   void FromPortBatch(pipeline::Batch& batch);
   void FromTunnelBatch(pipeline::Batch& batch);
+  // L2Forward and what follows, for frames of one port (hence of one network).
   void Forward(pipeline::Batch& batch);
   void SendToPorts(pipeline::Batch& batch);
   void SendToTunnels(pipeline::Batch& batch);
