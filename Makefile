@@ -7,6 +7,11 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
+# ccache (when installed): paths relative to this tree and no working directory in the hash, so
+# a fresh clone elsewhere (CI) reuses what an earlier build on this machine compiled.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
 .PHONY: help deps build demo test unit e2e asan lint format format-check tidy fuzz clean
 

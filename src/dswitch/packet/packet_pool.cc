@@ -1,0 +1,108 @@
+#include "dswitch/packet/packet_pool.h"
+
+#include <cstdlib>
+#include <iostream>
+
+namespace dove::dswitch::packet {
+
+PacketPool::PacketPool(PoolOptions options)
+    : options_(options),
+      small_arena_(new uint8_t[options.small_slots * kSmallSlot]),
+      large_arena_(new uint8_t[options.large_slots * kLargeSlot]),
+      packets_(new Packet[options.small_slots + options.large_slots]),
+      packet_count_(options.small_slots + options.large_slots) {
+  free_small_.reserve(options.small_slots);
+  free_large_.reserve(options.large_slots);
+  for (size_t i = 0; i < packet_count_; ++i) {
+    Packet& packet = packets_[i];
+    const bool large = i >= options.small_slots;
+    packet.large_ = large;
+    packet.capacity_ = static_cast<uint32_t>(large ? kLargeSlot : kSmallSlot);
+    packet.buffer_ = large ? large_arena_.get() + (i - options.small_slots) * kLargeSlot
+                           : small_arena_.get() + i * kSmallSlot;
+  }
+  // Handed out from the back: push in reverse so the first slots go first (warmer pages).
+  for (size_t i = options.small_slots; i > 0; --i) free_small_.push_back(&packets_[i - 1]);
+  for (size_t i = packet_count_; i > options.small_slots; --i) {
+    free_large_.push_back(&packets_[i - 1]);
+  }
+}
+
+Packet* PacketPool::Take(std::vector<Packet*>& free_list) {
+  Packet* packet = free_list.back();
+  free_list.pop_back();
+  packet->Reset();
+  packet->in_use_ = true;
+  return packet;
+}
+
+Packet* PacketPool::Alloc(size_t size) {
+  if (size <= kSmallRoom && !free_small_.empty()) return Take(free_small_);
+  if (size <= kSmallRoom) counters_.exhausted_small++;
+  return AllocLarge();
+}
+
+Packet* PacketPool::AllocLarge() {
+  if (free_large_.empty()) {
+    counters_.exhausted_large++;
+    return nullptr;
+  }
+  return Take(free_large_);
+}
+
+bool PacketPool::AllocBatch(size_t size, size_t count, PacketBatch& out) {
+  const bool small = size <= kSmallRoom;
+  const size_t available = small ? free_small_.size() + free_large_.size() : free_large_.size();
+  if (size > kLargeRoom || available < count) {
+    (small ? counters_.exhausted_small : counters_.exhausted_large)++;
+    return false;
+  }
+  for (size_t i = 0; i < count; ++i) out.Push(Alloc(size));
+  return true;
+}
+
+void PacketPool::Free(Packet* packet) {
+  if (packet == nullptr) return;
+  const bool ours = packet >= packets_.get() && packet < packets_.get() + packet_count_;
+  if (!ours || !packet->in_use_) {
+    std::cerr << "dove-switch: PacketPool::Free of a packet "
+              << (ours ? "already free" : "of another pool") << "\n";
+    std::abort();
+  }
+  packet->in_use_ = false;
+  (packet->large_ ? free_large_ : free_small_).push_back(packet);
+}
+
+void PacketPool::Free(PacketBatch& batch) {
+  for (Packet* packet : batch) Free(packet);
+  batch.clear();
+}
+
+size_t PacketPool::in_use() const {
+  return packet_count_ - free_small_.size() - free_large_.size();
+}
+
+std::map<std::string, uint64_t> PacketPool::Dump() const {
+  return {
+      {"pool.clones", counters_.clones},
+      {"pool.exhausted_large", counters_.exhausted_large},
+      {"pool.exhausted_small", counters_.exhausted_small},
+      {"pool.free_large", free_large_.size()},
+      {"pool.free_small", free_small_.size()},
+  };
+}
+
+Packet* Clone(const Packet& packet, PacketPool& pool) {
+  Packet* copy = pool.Alloc(packet.headroom() + packet.size());
+  if (copy == nullptr) return nullptr;
+  if (!copy->Assign(packet.span(), packet.headroom())) {
+    pool.Free(copy);
+    return nullptr;
+  }
+  copy->meta = packet.meta;
+  copy->offload = packet.offload;
+  pool.mutable_counters().clones++;
+  return copy;
+}
+
+}  // namespace dove::dswitch::packet
