@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <iostream>
@@ -15,6 +16,8 @@
 
 #include "controller/listen_address.h"
 #include "dswitch/agent/controller_client.h"
+#include "dswitch/io/port_factory.h"
+#include "dswitch/io/udp_tunnel.h"
 #include "dswitch/app/control_server.h"
 #include "dswitch/app/metrics_text.h"
 #include "dswitch/app/status_json.h"
@@ -54,7 +57,7 @@ class AgentResolver final : public userspace::Resolver {
         vni, ip.ToString(),
         [done = std::move(done)](const agent::ResolveResult& result) { done(RemoteOf(result)); });
   }
-  // Called on the packet thread: queued, and sent by the reconcile thread (an Attach may wait
+  // Called on the packet thread: queued, and sent by the reporter thread (an Attach may wait
   // on the gRPC stream; the packet thread must not).
   void PortOpened(const dove::v1::Location& location, const std::string& port_name) override {
     {
@@ -101,27 +104,21 @@ class AgentResolver final : public userspace::Resolver {
   std::function<void()> wake_;  // set before the data plane runs
   std::mutex mu_;
   std::vector<PendingAttach> attaches_;
-  // Reconcile thread only: endpoint id -> version attached in controller session connections_.
+  // Reporter thread only: endpoint id -> version attached in controller session connections_.
   std::map<std::string, uint32_t> sent_;
   uint64_t connections_ = 0;
 };
 
-// Wakes on every cache change, waits for a complete catch-up, hands the data plane its new
-// desired state; reports stats to the controller every stats_interval.
-class Reconciler {
+// Sends the Attaches the data plane queues and reports stats to the controller every
+// stats_interval, on a thread of its own (both may wait on the gRPC stream; the packet thread
+// and the agent's reader must not).
+class Reporter {
  public:
-  Reconciler(const SwitchConfig& config, agent::ControllerClient& client,
-             userspace::Datapath& datapath, AgentResolver& resolver)
+  Reporter(const SwitchConfig& config, agent::ControllerClient& client,
+           userspace::Datapath& datapath, AgentResolver& resolver)
       : config_(config), client_(client), datapath_(datapath), resolver_(resolver) {}
 
-  void Changed() {
-    {
-      std::lock_guard lock(mu_);
-      dirty_ = true;
-    }
-    cv_.notify_one();
-  }
-  // Attaches are queued: send them (without a reconcile, which would queue them again).
+  // Attaches are queued: send them.
   void AttachesQueued() {
     {
       std::lock_guard lock(mu_);
@@ -141,18 +138,12 @@ class Reconciler {
     auto next_stats = Clock::now() + config_.stats_interval;
     std::unique_lock lock(mu_);
     while (!stopping_) {
-      cv_.wait_until(lock, next_stats, [&] { return stopping_ || dirty_ || attaches_; });
+      cv_.wait_until(lock, next_stats, [&] { return stopping_ || attaches_; });
       if (stopping_) break;
       if (attaches_) {
         attaches_ = false;
         lock.unlock();
         resolver_.SendAttaches();
-        lock.lock();
-      }
-      if (dirty_) {
-        dirty_ = false;
-        lock.unlock();
-        Reconcile();
         lock.lock();
       }
       if (Clock::now() >= next_stats) {
@@ -165,16 +156,6 @@ class Reconciler {
   }
 
  private:
-  void Reconcile() {
-    auto dump = client_.DumpCache();
-    if (dump.syncing) return;  // SyncDone wakes us again
-    auto desired = userspace::DeriveDesiredState(dump, config_.name);
-    for (const auto& why : desired.skipped) {
-      if (reported_.insert(why).second) std::cerr << "dove-switch: skipped: " << why << "\n";
-    }
-    datapath_.Apply(std::move(desired));
-  }
-
   void ReportStats() {
     const auto status = datapath_.Status();
     std::map<std::string, uint64_t> stats;
@@ -201,10 +182,36 @@ class Reconciler {
   AgentResolver& resolver_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool dirty_ = true;  // the first round applies whatever the cache holds
   bool attaches_ = false;
   bool stopping_ = false;
-  std::set<std::string> reported_;
+};
+
+// Turns the agent's cache changes into data-plane changes, on the agent's reader thread (cheap:
+// a delta costs what changed). A change the pipeline cannot use is logged once.
+class CacheFollower {
+ public:
+  explicit CacheFollower(std::string switch_name) : switch_name_(std::move(switch_name)) {}
+
+  void Attach(userspace::Datapath* datapath) { datapath_ = datapath; }
+
+  void Delta(const agent::EndpointCache& cache, const agent::CacheChanges& changes) {
+    userspace::Datapath* datapath = datapath_.load();
+    if (datapath == nullptr) return;
+    auto delta = userspace::DeriveDelta(cache, changes, switch_name_);
+    Report(delta.skipped);
+    if (!delta.empty()) datapath->ApplyDelta(std::move(delta));
+  }
+
+ private:
+  void Report(const std::vector<std::string>& skipped) {
+    for (const auto& why : skipped) {
+      if (reported_.insert(why).second) std::cerr << "dove-switch: skipped: " << why << "\n";
+    }
+  }
+
+  const std::string switch_name_;
+  std::atomic<userspace::Datapath*> datapath_{nullptr};
+  std::set<std::string> reported_;  // reader thread only
 };
 
 }  // namespace
@@ -238,8 +245,7 @@ int RunSwitch(const SwitchConfig& config) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  Reconciler* reconciler_hook = nullptr;
-  std::mutex hook_mu;
+  CacheFollower follower(config.name);
   agent::ClientOptions options;
   options.controllers = config.controllers;
   options.switch_name = config.name;
@@ -247,24 +253,25 @@ int RunSwitch(const SwitchConfig& config) {
   options.software_version = "dove-switch 0.1";
   options.tls = config.tls;
   options.plaintext = config.plaintext;
-  options.on_change = [&] {
-    std::lock_guard lock(hook_mu);
-    if (reconciler_hook != nullptr) reconciler_hook->Changed();
+  options.on_delta = [&](const agent::EndpointCache& cache, const agent::CacheChanges& changes) {
+    follower.Delta(cache, changes);
   };
   agent::ControllerClient client(options);
   AgentResolver resolver(client);
-  auto datapath = userspace::Datapath::Open(
-      {.tunnel_ip = *tunnel_ip, .vxlan_port = config.vxlan_port}, resolver);
-  if (!datapath) {
-    std::cerr << "dove-switch: error: underlay: " << datapath.error() << "\n";
+  auto tunnel = io::UdpTunnel::Open({.local_ip = *tunnel_ip, .port = config.vxlan_port});
+  if (!tunnel) {
+    std::cerr << "dove-switch: error: underlay: " << tunnel.error() << "\n";
     return 1;
   }
-  Reconciler reconciler(config, client, **datapath, resolver);
-  resolver.SetWake([&reconciler] { reconciler.AttachesQueued(); });
-  {
-    std::lock_guard lock(hook_mu);
-    reconciler_hook = &reconciler;
+  io::TapPortFactory taps;
+  auto datapath = userspace::Datapath::Create({}, **tunnel, taps, resolver);
+  if (!datapath) {
+    std::cerr << "dove-switch: error: data plane: " << datapath.error() << "\n";
+    return 1;
   }
+  follower.Attach(datapath->get());
+  Reporter reporter(config, client, **datapath, resolver);
+  resolver.SetWake([&reporter] { reporter.AttachesQueued(); });
 
   const auto started = Clock::now();
   const SwitchIdentity identity_base{config.name, config.tunnel_ip, config.backend, {}};
@@ -305,7 +312,7 @@ int RunSwitch(const SwitchConfig& config) {
   }
 
   std::thread packets([&] { (*datapath)->Run(); });
-  std::thread reconcile([&] { reconciler.Run(); });
+  std::thread report([&] { reporter.Run(); });
   client.Start();
   std::cerr << "dove-switch: " << config.name << " up: tunnel " << config.tunnel_ip
             << ", controllers";
@@ -318,13 +325,10 @@ int RunSwitch(const SwitchConfig& config) {
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   std::cerr << "dove-switch: signal " << signal_number << ", stopping" << std::endl;
-  {
-    std::lock_guard lock(hook_mu);
-    reconciler_hook = nullptr;
-  }
   client.Stop();
-  reconciler.Stop();
-  reconcile.join();
+  follower.Attach(nullptr);
+  reporter.Stop();
+  report.join();
   (*datapath)->Stop();
   packets.join();
   if (control) control->Stop();

@@ -4,11 +4,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <iostream>
 
+#include "dswitch/pipeline/classify.h"
 #include "dswitch/pipeline/drop_reason.h"
 #include "net/arp.h"
 #include "net/ethernet.h"
@@ -19,28 +22,27 @@
 namespace dove::dswitch::userspace {
 namespace {
 
-using pipeline::Batch;
-using pipeline::Frame;
+using packet::Packet;
+using packet::PacketBatch;
+using packet::PortId;
+using pipeline::DropReason;
 
 // epoll keys besides port ids (which count up from 1).
 constexpr uint64_t kWakeKey = 0xFFFF'FFFF'FFFF'FFF0ULL;
 constexpr uint64_t kUnderlayKey = 0xFFFF'FFFF'FFFF'FFF1ULL;
 
-std::string Key(uint32_t vni, const std::string& address) {
-  return std::to_string(vni) + "/" + address;
-}
-
-// The address an ARP request or a neighbour solicitation asks for.
-std::optional<net::IpAddress> SolicitedAddress(const Frame& frame) {
-  auto ethernet = net::ParseEthernet(frame.span());
-  if (!ethernet) return std::nullopt;
-  if (ethernet->ether_type == net::ether_type::kArp) {
-    auto arp = net::ParseArp(ethernet->payload);
+// The address an ARP request or a neighbour solicitation asks for (the packet was classified
+// by FromPort; LocalResponder handed it over as a miss, so it is one of the two).
+std::optional<net::IpAddress> SolicitedAddress(const Packet& packet) {
+  if (!packet.meta.parsed || packet.meta.l3_offset >= packet.size()) return std::nullopt;
+  const net::ByteSpan l3 = packet.span().subspan(packet.meta.l3_offset);
+  if (packet.meta.ether_type == net::ether_type::kArp) {
+    auto arp = net::ParseArp(l3);
     if (!arp) return std::nullopt;
     return net::IpAddress(arp->target_ip);
   }
-  if (ethernet->ether_type != net::ether_type::kIpv6) return std::nullopt;
-  auto ip = net::ParseIpv6(ethernet->payload);
+  if (packet.meta.ether_type != net::ether_type::kIpv6) return std::nullopt;
+  auto ip = net::ParseIpv6(l3);
   if (!ip) return std::nullopt;
   auto icmp = net::ParseIcmpv6(ip->payload, ip->source(), ip->destination());
   if (!icmp) return std::nullopt;
@@ -49,56 +51,65 @@ std::optional<net::IpAddress> SolicitedAddress(const Frame& frame) {
   return net::IpAddress(ns->target);
 }
 
-std::optional<net::MacAddress> DestinationMac(const Frame& frame) {
-  auto ethernet = net::ParseEthernet(frame.span());
-  if (!ethernet) return std::nullopt;
-  return ethernet->destination;
+// The key a port is known by in deltas: the endpoint's cache key.
+std::string PortKey(const DesiredPort& port) {
+  const auto& location = port.location;
+  return location.endpoint_id().empty() ? std::to_string(location.vni()) + "/" + location.mac()
+                                        : location.endpoint_id();
 }
+
 
 }  // namespace
 
-Expected<std::unique_ptr<Datapath>, std::string> Datapath::Open(DatapathOptions options,
-                                                                Resolver& resolver) {
-  auto socket = io::UnderlaySocket::Open(options.tunnel_ip, options.vxlan_port);
-  if (!socket) return Unexpected(socket.error());
-  const int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll_fd < 0) return Unexpected(std::string("epoll_create1: ") + std::strerror(errno));
-  const int wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd < 0) {
-    close(epoll_fd);
-    return Unexpected(std::string("eventfd: ") + std::strerror(errno));
-  }
-  std::unique_ptr<Datapath> datapath(
-      new Datapath(options, resolver, std::move(*socket), epoll_fd, wake_fd));
-  epoll_event wake{.events = EPOLLIN, .data = {.u64 = kWakeKey}};
-  epoll_event underlay{.events = EPOLLIN, .data = {.u64 = kUnderlayKey}};
-  if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &wake) != 0 ||
-      epoll_ctl(epoll_fd, EPOLL_CTL_ADD, datapath->socket_.fd(), &underlay) != 0) {
+Expected<std::unique_ptr<Datapath>, std::string> Datapath::Create(DatapathOptions options,
+                                                                  io::Device& underlay,
+                                                                  io::PortFactory& ports,
+                                                                  Resolver& resolver) {
+  io::FileDescriptor epoll(epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll.valid()) return Unexpected(std::string("epoll_create1: ") + std::strerror(errno));
+  io::FileDescriptor wake(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake.valid()) return Unexpected(std::string("eventfd: ") + std::strerror(errno));
+  epoll_event wake_event{.events = EPOLLIN, .data = {.u64 = kWakeKey}};
+  if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, wake.get(), &wake_event) != 0) {
     return Unexpected(std::string("epoll_ctl: ") + std::strerror(errno));
   }
-  return datapath;
+  if (underlay.fd() >= 0) {
+    epoll_event underlay_event{.events = EPOLLIN, .data = {.u64 = kUnderlayKey}};
+    if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, underlay.fd(), &underlay_event) != 0) {
+      return Unexpected(std::string("epoll_ctl: ") + std::strerror(errno));
+    }
+  }
+  return std::unique_ptr<Datapath>(
+      new Datapath(options, underlay, ports, resolver, std::move(epoll), std::move(wake)));
 }
 
-Datapath::Datapath(DatapathOptions options, Resolver& resolver, io::UnderlaySocket socket,
-                   int epoll_fd, int wake_fd)
+Datapath::Datapath(DatapathOptions options, io::Device& underlay, io::PortFactory& ports,
+                   Resolver& resolver, io::FileDescriptor epoll, io::FileDescriptor wake)
     : options_(options),
+      underlay_(underlay),
+      port_factory_(ports),
       resolver_(resolver),
-      socket_(std::move(socket)),
-      epoll_fd_(epoll_fd),
-      wake_fd_(wake_fd),
-      from_port_(tables_, counters_),
-      responder_(tables_, remotes_, counters_),
-      l2_forward_(tables_, remotes_, unicast_parking_, counters_),
-      encap_(
-          pipeline::Underlay{
-              .local_ip = options.tunnel_ip, .local_mac = {}, .next_hop_mac = {}, .ttl = 64},
-          counters_),
-      from_tunnel_(tables_, options.tunnel_ip, counters_) {}
+      epoll_(std::move(epoll)),
+      wake_(std::move(wake)),
+      pool_(options.pool),
+      ports_by_id_(1, nullptr),
+      unicast_parking_(options.park_per_vni),
+      solicit_parking_(options.park_per_vni),
+      from_port_(tables_, counters_, pool_),
+      responder_(tables_, remotes_, counters_, pool_),
+      l2_forward_(tables_, remotes_, unicast_parking_, counters_, pool_),
+      encap_(counters_),
+      from_tunnel_(tables_, counters_, pool_),
+      coalescer_(pool_) {}
 
 Datapath::~Datapath() {
-  for (auto& [name, port] : ports_) ClosePort(port, /*remove=*/false);
-  if (wake_fd_ >= 0) close(wake_fd_);
-  if (epoll_fd_ >= 0) close(epoll_fd_);
+  for (auto& [id, port] : ports_) ClosePort(port, /*remove=*/false);
+  // Give every parked packet back before the pool goes.
+  for (const auto& [vni, network] : networks_) {
+    unicast_parking_.Take(vni, scratch_);
+    solicit_parking_.Take(vni, scratch_);
+  }
+  pool_.Free(scratch_);
 }
 
 void Datapath::Post(std::function<void()> command) {
@@ -108,7 +119,7 @@ void Datapath::Post(std::function<void()> command) {
   }
   const uint64_t one = 1;
   // A full counter (never in practice) still leaves the fd readable: the loop wakes anyway.
-  [[maybe_unused]] auto written = write(wake_fd_, &one, sizeof(one));
+  [[maybe_unused]] auto written = write(wake_.get(), &one, sizeof(one));
 }
 
 void Datapath::Stop() {
@@ -117,48 +128,89 @@ void Datapath::Stop() {
 }
 
 void Datapath::Apply(DesiredState desired) {
-  auto shared = std::make_shared<DesiredState>(std::move(desired));
-  Post([this, shared] { ApplyNow(std::move(*shared)); });
+  DesiredDelta all;
+  all.reset = true;
+  all.upserted_networks = std::move(desired.networks);
+  all.upserted_ports = std::move(desired.ports);
+  all.upserted_remotes = std::move(desired.remotes);
+  ApplyDelta(std::move(all));
+}
+
+void Datapath::ApplyDelta(DesiredDelta delta) {
+  auto shared = std::make_shared<DesiredDelta>(std::move(delta));
+  Post([this, shared] { ApplyNow(*shared); });
+}
+
+void Datapath::ApplyNow(DesiredDelta& change) {
+  if (change.reset) {
+    // Everything not in the delta goes: ports, networks, remotes.
+    std::set<std::string> wanted_ports;
+    for (const auto& port : change.upserted_ports) wanted_ports.insert(PortKey(port));
+    std::set<uint32_t> wanted_vnis;
+    for (const auto& network : change.upserted_networks) wanted_vnis.insert(network.vni);
+    for (const auto& [key, port] : ports_) {
+      if (wanted_ports.count(key) == 0) change.removed_ports.push_back(key);
+    }
+    for (const auto& [vni, network] : networks_) {
+      if (wanted_vnis.count(vni) == 0) change.removed_networks.push_back(vni);
+    }
+    remotes_.Clear();
+  }
+  // Networks before ports (a port needs its network), ports before network removals.
+  for (const auto& network : change.upserted_networks) UpsertNetwork(network);
+  for (const auto& key : change.removed_ports) RemovePort(key);
+  for (auto& port : change.upserted_ports) UpsertPort(std::move(port));
+  for (uint32_t vni : change.removed_networks) RemoveNetwork(vni);
+  for (const auto& key : change.removed_remotes) remotes_.Remove(key);
+  for (const auto& remote : change.upserted_remotes) UpsertRemote(remote);
+}
+
+DatapathStatus Datapath::StatusNow() const {
+  DatapathStatus status;
+  for (const auto& [id, port] : ports_) {
+    PortStatus shown{.name = port.name,
+                     .endpoint_id = id,
+                     .vni = port.desired.location.vni(),
+                     .mac = port.desired.mac.ToString(),
+                     .ips = {},
+                     .open = port.device != nullptr,
+                     .error = port.error,
+                     .counters = counters_.port(port.id)};
+    for (const auto& ip : port.desired.ips) shown.ips.push_back(ip.ToString());
+    status.ports.push_back(std::move(shown));
+  }
+  std::sort(status.ports.begin(), status.ports.end(),
+            [](const PortStatus& a, const PortStatus& b) { return a.name < b.name; });
+  status.counters = counters_.Dump();
+  for (const auto& [name, value] : io_counters_.Dump()) status.counters[name] = value;
+  for (const auto& [name, value] : pool_.Dump()) status.counters[name] = value;
+  const auto& gro = coalescer_.counters();
+  status.counters["gro.merged_frames"] = gro.merged_frames;
+  status.counters["gro.merged_segments"] = gro.merged_segments;
+  status.counters["gro.bad_checksum"] = gro.bad_checksum;
+  status.counters["gro.no_slot"] = gro.no_slot;
+  for (size_t i = 0; i < pipeline::kDropReasonCount; ++i) {
+    const auto reason = static_cast<DropReason>(i);
+    status.drops[std::string(pipeline::DropReasonName(reason))] = counters_.drops(reason);
+  }
+  status.networks = networks_.size();
+  status.parked = unicast_parking_.size() + solicit_parking_.size();
+  status.resolving = resolving_macs_.size() + resolving_ips_.size();
+  status.remotes = remotes_.size();
+  return status;
 }
 
 DatapathStatus Datapath::Status(std::chrono::milliseconds timeout) {
   auto promise = std::make_shared<std::promise<DatapathStatus>>();
   auto future = promise->get_future();
-  Post([this, promise] {
-    DatapathStatus status;
-    for (const auto& [name, port] : ports_) {
-      PortStatus shown{.name = name,
-                       .endpoint_id = port.desired.location.endpoint_id(),
-                       .vni = port.desired.location.vni(),
-                       .mac = port.desired.mac.ToString(),
-                       .ips = {},
-                       .open = port.tap.has_value(),
-                       .error = port.error,
-                       .counters = counters_.port(port.id)};
-      for (const auto& ip : port.desired.ips) shown.ips.push_back(ip.ToString());
-      status.ports.push_back(std::move(shown));
-    }
-    status.counters = counters_.Dump();
-    for (const auto& [name, value] : io_counters_.Dump()) status.counters[name] = value;
-    for (size_t i = 0; i < pipeline::kDropReasonCount; ++i) {
-      const auto reason = static_cast<pipeline::DropReason>(i);
-      status.drops[std::string(pipeline::DropReasonName(reason))] = counters_.drops(reason);
-    }
-    status.networks = networks_.size();
-    for (const auto& network : networks_) {
-      status.parked += unicast_parking_.size(network.vni) + solicit_parking_.size(network.vni);
-    }
-    status.resolving = resolving_.size();
-    status.remotes = remote_count_;
-    promise->set_value(std::move(status));
-  });
+  Post([this, promise] { promise->set_value(StatusNow()); });
   if (future.wait_for(timeout) != std::future_status::ready) return {};
   return future.get();
 }
 
 void Datapath::RunCommands() {
   uint64_t count = 0;
-  [[maybe_unused]] auto read_bytes = read(wake_fd_, &count, sizeof(count));
+  [[maybe_unused]] auto read_bytes = read(wake_.get(), &count, sizeof(count));
   std::deque<std::function<void()>> commands;
   {
     std::lock_guard lock(commands_mu_);
@@ -168,275 +220,318 @@ void Datapath::RunCommands() {
 }
 
 void Datapath::Run() {
+  while (!stopping_) Poll(std::chrono::milliseconds(500));
+}
+
+bool Datapath::Poll(std::chrono::milliseconds timeout) {
   std::array<epoll_event, 64> events{};
-  Batch batch;
-  while (!stopping_) {
-    const int ready = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), 500);
-    if (ready < 0 && errno != EINTR) {
-      std::cerr << "dove-switch: epoll_wait: " << std::strerror(errno) << "\n";
-      return;
-    }
-    for (int i = 0; i < ready; ++i) {
-      const uint64_t key = events[static_cast<size_t>(i)].data.u64;
-      if (key == kWakeKey) {
-        RunCommands();
-      } else if (key == kUnderlayKey) {
-        batch.clear();
-        socket_.ReceiveBatch(batch, io_counters_);
-        if (!batch.empty()) FromTunnelBatch(batch);
-      } else {
-        auto name = port_names_.find(static_cast<pipeline::PortId>(key));
-        if (name == port_names_.end()) continue;  // closed in this round
-        Port& port = ports_.at(name->second);
-        if (!port.tap) continue;
-        batch.clear();
-        port.tap->ReadBatch(batch, port.id, io_counters_);
-        if (!batch.empty()) FromPortBatch(batch);
-      }
-    }
-    if (std::chrono::steady_clock::now() >= next_port_retry_) RetryPorts();
+  const int ready = epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()),
+                               static_cast<int>(timeout.count()));
+  if (ready < 0 && errno != EINTR) {
+    std::cerr << "dove-switch: epoll_wait: " << std::strerror(errno) << "\n";
+    stopping_ = true;
+    return false;
   }
+  for (int i = 0; i < ready; ++i) {
+    const uint64_t key = events[static_cast<size_t>(i)].data.u64;
+    if (key == kWakeKey) {
+      RunCommands();
+    } else if (key == kUnderlayKey) {
+      FromTunnelBatch();
+    } else if (key < ports_by_id_.size() && ports_by_id_[key] != nullptr) {
+      Port& port = *ports_by_id_[key];  // nullptr: closed in this round
+      if (port.device) FromPortBatch(port);
+    }
+  }
+  if (std::chrono::steady_clock::now() >= next_port_retry_) RetryPorts();
+  return ready > 0;
 }
 
-void Datapath::FromPortBatch(Batch& batch) {
-  from_port_.Process(batch);
-  Batch replies;
-  Batch misses;
-  responder_.Process(batch, replies, &misses);
-  SendToPorts(replies);
-  if (!misses.empty()) ResolveSolicited(misses);
-  Forward(batch);
+// ---------------------------------------------------------------------------------------------
+// The packet paths.
+
+void Datapath::FromPortBatch(Port& port) {
+  rx_.clear();
+  port.device->Receive(pool_, rx_, io_counters_);
+  if (rx_.empty()) return;
+  for (Packet* packet : rx_) packet->meta.in_port = port.id;
+  from_port_.Process(rx_);
+  responder_.Process(rx_, replies_, &misses_);
+  SendToPorts(replies_);
+  if (!misses_.empty()) ParkSolicits(misses_);
+  if (!rx_.empty()) Forward(rx_, rx_[0]->meta.vni);  // one port: one network
 }
 
-void Datapath::Forward(Batch& batch) {
-  if (batch.empty()) return;
-  // A batch comes from one port, so all its frames are in that port's network.
-  const uint32_t vni = batch[0].vni;
-  Batch to_ports;
-  Batch to_tunnels;
-  l2_forward_.Process(batch, to_ports, to_tunnels);
-  SendToTunnels(to_tunnels);
-  SendToPorts(to_ports);
+void Datapath::Forward(PacketBatch& batch, uint32_t vni) {
+  l2_forward_.Process(batch, to_ports_, to_tunnels_);
+  SendToTunnels(to_tunnels_);
+  SendToPorts(to_ports_);
   if (unicast_parking_.size(vni) > 0) ResolveParked(vni);
 }
 
-void Datapath::FromTunnelBatch(Batch& batch) {
-  Batch to_ports;
-  from_tunnel_.Process(batch, to_ports);
-  SendToPorts(to_ports);
+void Datapath::FromTunnelBatch() {
+  rx_.clear();
+  underlay_.Receive(pool_, rx_, io_counters_);
+  if (rx_.empty()) return;
+  from_tunnel_.Process(rx_, to_ports_);
+  coalescer_.Process(to_ports_);
+  SendToPorts(to_ports_);
 }
 
-void Datapath::SendToPorts(Batch& batch) {
-  for (const Frame& frame : batch) {
-    auto name = port_names_.find(frame.port);
-    Port* port = name == port_names_.end() ? nullptr : &ports_.at(name->second);
-    if (port == nullptr || !port->tap || !port->tap->Write(frame.span(), io_counters_)) {
-      counters_.Drop(pipeline::DropReason::kPortWriteFailed, frame);
-    }
-  }
-  batch.clear();
-}
-
-void Datapath::SendToTunnels(Batch& batch) {
-  if (batch.empty()) return;
-  encap_.Process(batch);
-  const size_t sent = socket_.SendBatch(batch, io_counters_);
-  for (size_t i = sent; i < batch.size(); ++i) {
-    counters_.Drop(pipeline::DropReason::kTunnelSendFailed, batch[i]);
-  }
-  batch.clear();
-}
-
-void Datapath::ResolveParked(uint32_t vni) {
-  Batch parked = unicast_parking_.Take(vni);
-  for (Frame& frame : parked) {
-    if (auto mac = DestinationMac(frame); mac) {
-      const std::string key = Key(vni, mac->ToString());
-      if (resolving_.insert(key).second) {
-        resolver_.ResolveMac(vni, *mac, [this, vni, key](std::optional<DesiredRemote> found) {
-          Post([this, vni, key, found = std::move(found)]() mutable {
-            Resolved(vni, key, std::move(found));
-          });
-        });
+void Datapath::SendToPorts(PacketBatch& batch) {
+  // Group by port, keeping each port's packets in order: one Send per port and round.
+  while (!batch.empty()) {
+    const PortId port_id = batch[0]->meta.out_port;
+    send_.clear();
+    batch.Retain([&](Packet* packet) {
+      if (packet->meta.out_port != port_id) return true;
+      send_.Push(packet);
+      return false;
+    });
+    Port* port = port_id < ports_by_id_.size() ? ports_by_id_[port_id] : nullptr;
+    if (port == nullptr || !port->device) {
+      for (Packet* packet : send_) {
+        pipeline::DropPacket(DropReason::kPortWriteFailed, packet, counters_, pool_);
       }
-    }
-    unicast_parking_.Park(frame);  // just taken out: there is room
-  }
-}
-
-void Datapath::ResolveSolicited(Batch& misses) {
-  for (Frame& frame : misses) {
-    auto ip = SolicitedAddress(frame);
-    if (!ip || !solicit_parking_.Park(frame)) {
-      counters_.Drop(
-          ip ? pipeline::DropReason::kParkOverflow : pipeline::DropReason::kArpTargetUnknown,
-          frame);
+      send_.clear();
       continue;
     }
-    const uint32_t vni = frame.vni;
-    const std::string key = Key(vni, ip->ToString());
-    if (!resolving_.insert(key).second) continue;
-    resolver_.ResolveIp(vni, *ip, [this, vni, key](std::optional<DesiredRemote> found) {
-      Post([this, vni, key, found = std::move(found)]() mutable {
-        Resolved(vni, key, std::move(found));
+    const size_t count = send_.size();
+    const size_t sent = port->device->Send(pool_, send_, io_counters_);
+    counters_.Drops(DropReason::kPortWriteFailed, count - sent, port_id, packet::kNoVni);
+  }
+}
+
+void Datapath::SendToTunnels(PacketBatch& batch) {
+  if (batch.empty()) return;
+  encap_.Process(batch);
+  const size_t count = batch.size();
+  const uint32_t vni = count > 0 ? batch[0]->meta.vni : packet::kNoVni;
+  const size_t sent = underlay_.Send(pool_, batch, io_counters_);
+  counters_.Drops(DropReason::kTunnelSendFailed, count - sent, packet::kNoPort, vni);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Misses.
+
+void Datapath::ResolveParked(uint32_t vni) {
+  scratch_.clear();
+  unicast_parking_.Take(vni, scratch_);
+  for (Packet* packet : scratch_) {
+    if (const net::MacAddress mac = pipeline::DestinationMac(*packet);
+        resolving_macs_.emplace(vni, mac).second) {
+      resolver_.ResolveMac(vni, mac, [this, vni, mac](std::optional<DesiredRemote>) {
+        Post([this, vni, mac] {
+          resolving_macs_.erase({vni, mac});
+          Resolved(vni);
+        });
+      });
+    }
+    unicast_parking_.Park(packet);  // just taken out: there is room
+  }
+  scratch_.clear();
+}
+
+void Datapath::ParkSolicits(PacketBatch& misses) {
+  for (Packet* packet : misses) {
+    auto ip = SolicitedAddress(*packet);
+    if (!ip) {
+      pipeline::DropPacket(DropReason::kArpTargetUnknown, packet, counters_, pool_);
+      continue;
+    }
+    if (!solicit_parking_.Park(packet)) {
+      pipeline::DropPacket(DropReason::kParkOverflow, packet, counters_, pool_);
+      continue;
+    }
+    const uint32_t vni = packet->meta.vni;
+    if (!resolving_ips_.emplace(vni, *ip).second) continue;
+    resolver_.ResolveIp(vni, *ip, [this, vni, ip = *ip](std::optional<DesiredRemote>) {
+      Post([this, vni, ip] {
+        resolving_ips_.erase({vni, ip});
+        Resolved(vni);
       });
     });
   }
   misses.clear();
 }
 
-void Datapath::Resolved(uint32_t vni, const std::string& key, std::optional<DesiredRemote> found) {
-  resolving_.erase(key);
-  if (found && found->vni == vni) {
-    remotes_.Add(vni, found->mac, found->tunnel_ip, {});
-    for (const auto& ip : found->ips) remotes_.Add(vni, found->mac, found->tunnel_ip, {ip});
-  }
-  Retry(vni);
-}
+void Datapath::Resolved(uint32_t vni) { Retry(vni); }
 
 void Datapath::Retry(uint32_t vni) {
   // Solicitations first: their answers may let the unicast frames behind them go.
-  Batch solicits = solicit_parking_.Take(vni);
-  Batch replies;
-  Batch misses;
-  responder_.Process(solicits, replies, &misses);
-  SendToPorts(replies);
-  for (Frame& frame : misses) {
-    auto ip = SolicitedAddress(frame);
-    if (ip && resolving_.count(Key(vni, ip->ToString())) != 0 && solicit_parking_.Park(frame)) {
+  scratch_.clear();
+  solicit_parking_.Take(vni, scratch_);
+  responder_.Process(scratch_, replies_, &misses_);
+  SendToPorts(replies_);
+  // The responder takes every ARP request and NS; anything left is not one (never in practice).
+  for (Packet* packet : scratch_) {
+    pipeline::DropPacket(DropReason::kResolveFailed, packet, counters_, pool_);
+  }
+  scratch_.clear();
+  for (Packet* packet : misses_) {
+    auto ip = SolicitedAddress(*packet);
+    if (ip && resolving_ips_.count({vni, *ip}) != 0 && solicit_parking_.Park(packet)) {
       continue;  // still being asked (another address of the same VNI answered)
     }
-    counters_.Drop(
-        ip ? pipeline::DropReason::kResolveFailed : pipeline::DropReason::kArpTargetUnknown, frame);
+    pipeline::DropPacket(ip ? DropReason::kResolveFailed : DropReason::kArpTargetUnknown, packet,
+                         counters_, pool_);
   }
-  Batch unicast = unicast_parking_.Take(vni);
-  if (unicast.empty()) return;
-  Batch to_ports;
-  Batch to_tunnels;
-  l2_forward_.Process(unicast, to_ports, to_tunnels);
-  SendToTunnels(to_tunnels);
-  SendToPorts(to_ports);
+  misses_.clear();
+
+  unicast_parking_.Take(vni, scratch_);
+  if (scratch_.empty()) return;
+  l2_forward_.Process(scratch_, to_ports_, to_tunnels_);
+  SendToTunnels(to_tunnels_);
+  SendToPorts(to_ports_);
   // Parked again: unknown still. Keep those whose MAC is still being asked, drop the rest.
-  Batch again = unicast_parking_.Take(vni);
-  for (Frame& frame : again) {
-    auto mac = DestinationMac(frame);
-    if (mac && resolving_.count(Key(vni, mac->ToString())) != 0 && unicast_parking_.Park(frame)) {
-      continue;
+  unicast_parking_.Take(vni, scratch_);
+  for (Packet* packet : scratch_) {
+    const net::MacAddress mac = pipeline::DestinationMac(*packet);
+    if (resolving_macs_.count({vni, mac}) != 0 && unicast_parking_.Park(packet)) continue;
+    pipeline::DropPacket(DropReason::kResolveFailed, packet, counters_, pool_);
+  }
+  scratch_.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ports, networks, remotes.
+
+void Datapath::UpsertNetwork(const DesiredNetwork& network) {
+  if (auto added = tables_.UpsertNetwork(network.vni, network.router_mac, network.flood_tunnel_ips);
+      !added) {
+    std::cerr << "dove-switch: network " << network.vni << ": " << added.error() << "\n";
+    return;
+  }
+  networks_[network.vni] = network;
+  // Ports of this network waiting for it.
+  for (auto& [id, port] : ports_) {
+    if (port.desired.location.vni() == network.vni && tables_.Port(port.id) == nullptr) {
+      InstallPort(port);
     }
-    counters_.Drop(pipeline::DropReason::kResolveFailed, frame);
   }
 }
 
-void Datapath::ApplyNow(DesiredState desired) {
-  networks_ = std::move(desired.networks);
-  // Ports: keep the open ones still wanted, open the new ones, remove the ones gone.
-  std::map<std::string, DesiredPort> wanted;
-  for (auto& port : desired.ports) {
-    auto name = port.port_name;
-    if (!wanted.emplace(name, std::move(port)).second) {
-      std::cerr << "dove-switch: two endpoints name port " << name << "; the second is ignored\n";
-    }
+void Datapath::RemoveNetwork(uint32_t vni) {
+  if (networks_.erase(vni) == 0) return;
+  tables_.RemoveNetwork(vni);
+  unicast_parking_.Take(vni, scratch_);
+  solicit_parking_.Take(vni, scratch_);
+  for (Packet* packet : scratch_) {
+    pipeline::DropPacket(DropReason::kUnknownNetwork, packet, counters_, pool_);
   }
-  for (auto it = ports_.begin(); it != ports_.end();) {
-    if (wanted.count(it->first) == 0) {
-      std::cerr << "dove-switch: port " << it->first << " removed (endpoint "
-                << it->second.desired.location.endpoint_id() << " gone)\n";
-      ClosePort(it->second, /*remove=*/true);
-      port_names_.erase(it->second.id);
-      it = ports_.erase(it);
+  scratch_.clear();
+}
+
+void Datapath::UpsertRemote(const DesiredRemote& remote) {
+  remotes_.Upsert(remote.key, remote.vni, remote.mac, remote.tunnel_ip, remote.ips);
+}
+
+void Datapath::UpsertPort(DesiredPort desired) {
+  const std::string endpoint_id = PortKey(desired);
+  auto existing = ports_.find(endpoint_id);
+  if (existing != ports_.end() && existing->second.name != desired.port_name) {
+    RemovePort(endpoint_id);  // renamed: the old device goes, the new one is opened
+    existing = ports_.end();
+  }
+  if (auto owner = port_owner_.find(desired.port_name);
+      owner != port_owner_.end() && owner->second != endpoint_id) {
+    std::cerr << "dove-switch: endpoints " << owner->second << " and " << endpoint_id
+              << " both name port " << desired.port_name << "; the second is ignored\n";
+    return;
+  }
+  if (existing == ports_.end()) {
+    existing = ports_.try_emplace(endpoint_id).first;
+    Port& port = existing->second;
+    if (!free_port_ids_.empty()) {
+      port.id = free_port_ids_.back();
+      free_port_ids_.pop_back();
     } else {
-      ++it;
+      port.id = static_cast<PortId>(ports_by_id_.size());
+      ports_by_id_.push_back(nullptr);
     }
+    ports_by_id_[port.id] = &port;
+    counters_.AddPort(port.id);
+    port.name = desired.port_name;
+    port_owner_[port.name] = endpoint_id;
   }
-  for (auto& [name, port_desired] : wanted) {
-    auto [it, inserted] = ports_.try_emplace(name);
-    Port& port = it->second;
-    port.desired = std::move(port_desired);
-    if (inserted) {
-      port.id = next_port_id_++;
-      port_names_[port.id] = name;
-    }
-    if (!port.tap) {
-      OpenPort(port);
-    } else if (port.desired.location.port_name() != port.desired.port_name) {
-      // Open, but the controller has not recorded the name yet (the last Attach was lost).
-      resolver_.PortOpened(port.desired.location, port.desired.port_name);
-    }
+  Port& port = existing->second;
+  port.desired = std::move(desired);
+  InstallPort(port);
+  if (!port.device) {
+    OpenPort(port);
+  } else if (port.desired.location.port_name() != port.name) {
+    // Open, but the controller has not recorded the name yet (the last Attach was lost).
+    resolver_.PortOpened(port.desired.location, port.name);
   }
-  // Remote endpoints: the cache's view; resolve answers since are in it now.
-  // (A resolve answered since the dump was taken is in the cache and comes with the next.)
-  remotes_ = pipeline::MapRemoteLookup();
-  remote_count_ = desired.remotes.size();
-  for (const auto& remote : desired.remotes) {
-    remotes_.Add(remote.vni, remote.mac, remote.tunnel_ip, {});
-    for (const auto& ip : remote.ips) remotes_.Add(remote.vni, remote.mac, remote.tunnel_ip, {ip});
-  }
-  RebuildTables();
 }
 
-void Datapath::RebuildTables() {
-  tables_ = pipeline::Tables();
-  for (const auto& network : networks_) {
-    if (auto added = tables_.AddNetwork(network.vni, network.router_mac, network.flood_tunnel_ips);
-        !added) {
-      std::cerr << "dove-switch: network " << network.vni << ": " << added.error() << "\n";
+void Datapath::InstallPort(Port& port) {
+  pipeline::LocalPort local{.id = port.id,
+                            .vni = port.desired.location.vni(),
+                            .mac = port.desired.mac,
+                            .ips = port.desired.ips};
+  if (auto added = tables_.UpsertPort(std::move(local)); !added) {
+    tables_.RemovePort(port.id);
+    if (port.error != added.error()) {
+      std::cerr << "dove-switch: port " << port.name << ": " << added.error() << "\n";
     }
+    port.error = added.error();
+  } else if (port.device) {
+    port.error.clear();
   }
-  for (auto& [name, port] : ports_) {
-    pipeline::LocalPort local{.id = port.id,
-                              .vni = port.desired.location.vni(),
-                              .mac = port.desired.mac,
-                              .ips = port.desired.ips};
-    if (auto added = tables_.AddPort(std::move(local)); !added) {
-      port.error = added.error();
-      std::cerr << "dove-switch: port " << name << ": " << added.error() << "\n";
-    }
-  }
+}
+
+void Datapath::RemovePort(const std::string& endpoint_id) {
+  auto it = ports_.find(endpoint_id);
+  if (it == ports_.end()) return;
+  Port& port = it->second;
+  std::cerr << "dove-switch: port " << port.name << " removed (endpoint " << endpoint_id
+            << " gone)\n";
+  ClosePort(port, /*remove=*/true);
+  tables_.RemovePort(port.id);
+  ports_by_id_[port.id] = nullptr;
+  free_port_ids_.push_back(port.id);
+  port_owner_.erase(port.name);
+  ports_.erase(it);
 }
 
 void Datapath::OpenPort(Port& port) {
-  auto tap = io::TapDevice::Open(port.desired.port_name, /*create=*/true);
-  if (!tap) {
-    if (port.error != tap.error()) {
-      std::cerr << "dove-switch: port " << port.desired.port_name << ": " << tap.error() << "\n";
+  auto device = port_factory_.OpenPort(port.name, port.id);
+  if (!device) {
+    if (port.error != device.error()) {
+      std::cerr << "dove-switch: port " << port.name << ": " << device.error() << "\n";
     }
-    port.error = tap.error();
+    port.error = device.error();
     return;
   }
-  if (auto persistent = tap->SetPersistent(true); !persistent) {
-    std::cerr << "dove-switch: port " << port.desired.port_name << ": " << persistent.error()
-              << "\n";
-  }
   epoll_event event{.events = EPOLLIN, .data = {.u64 = port.id}};
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, tap->fd(), &event) != 0) {
+  if ((*device)->fd() >= 0 && epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, (*device)->fd(), &event) != 0) {
     port.error = std::string("epoll_ctl: ") + std::strerror(errno);
     return;
   }
-  port.tap = std::move(*tap);
-  port.error.clear();
-  std::cerr << "dove-switch: port " << port.desired.port_name << " open for endpoint "
+  port.device = std::move(*device);
+  if (tables_.Port(port.id) != nullptr) port.error.clear();
+  std::cerr << "dove-switch: port " << port.name << " open for endpoint "
             << port.desired.location.endpoint_id() << "\n";
-  if (port.desired.location.port_name() != port.desired.port_name) {
-    resolver_.PortOpened(port.desired.location, port.desired.port_name);
+  if (port.desired.location.port_name() != port.name) {
+    resolver_.PortOpened(port.desired.location, port.name);
   }
 }
 
 void Datapath::ClosePort(Port& port, bool remove) {
-  if (!port.tap) return;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, port.tap->fd(), nullptr);
-  if (remove) {
-    if (auto removed = port.tap->Remove(); !removed) {
-      std::cerr << "dove-switch: port " << port.desired.port_name << ": " << removed.error()
-                << "\n";
-    }
+  if (!port.device) return;  // never opened: nothing to close or remove
+  if (port.device->fd() >= 0) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, port.device->fd(), nullptr);
+  port.device.reset();
+  if (!remove) return;
+  if (auto removed = port_factory_.RemovePort(port.name); !removed) {
+    std::cerr << "dove-switch: port " << port.name << ": " << removed.error() << "\n";
   }
-  port.tap.reset();
 }
 
 void Datapath::RetryPorts() {
   next_port_retry_ = std::chrono::steady_clock::now() + options_.retry_ports_every;
-  for (auto& [name, port] : ports_) {
-    if (!port.tap) OpenPort(port);
+  for (auto& [id, port] : ports_) {
+    if (!port.device) OpenPort(port);
   }
 }
 

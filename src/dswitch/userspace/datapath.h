@@ -1,37 +1,42 @@
-// Datapath: the userspace backend's packet loop. TAP ports and the underlay socket in, the
-// pipeline stages in between, TAP ports and the underlay socket out.
+// Datapath: the userspace backend's packet loop. Port devices and the underlay device in, the
+// pipeline stages in between, port devices and the underlay device out. It talks only to
+// io::Device and io::PortFactory: the switch gives it TAP ports and the UDP tunnel, the unit
+// tests give it MemoryDevices and drive it packet by packet without root.
 //
-// One thread runs Run(): an epoll loop over every port's TAP, the underlay socket and a wakeup
-// eventfd. Each ready device gives one batch (at most kBatchSize frames) per round, so one busy
-// port cannot starve the others:
-//   from a port:    FromPort -> LocalResponder -> L2Forward -> VxlanEncap -> underlay
+// One thread runs Run() (or the test calls Poll()): an epoll loop over every port's device,
+// the underlay device and a wakeup eventfd. Each ready device gives one batch (at most
+// packet::kMaxBurst packets) per round, so one busy port cannot starve the others:
+//   from a port:     FromPort -> LocalResponder -> L2Forward -> VxlanEncap -> underlay
 //                                     |               `-> local ports
 //                                     `-> replies to the port
-//   from the tunnel: FromTunnel -> local ports
-// Misses do not block the loop. A unicast frame to an unknown MAC is parked (ParkingLot) and the
-// MAC is resolved; an ARP request or neighbour solicitation for an unknown address is parked in a
+//   from the tunnel: FromTunnel -> TcpCoalescer -> local ports
+// Packets live in one PacketPool allocated when the datapath is made; a TCP super-frame from a
+// VM stays one packet all the way (the egress device hands it to the kernel whole: the TAP
+// with a virtio GSO header, the underlay with UDP GSO), and segments from the underlay are
+// merged back into super-frames before they are written to a port.
+//
+// Misses do not block the loop. A unicast frame to an unknown MAC is parked and the MAC is
+// resolved; an ARP request or neighbour solicitation for an unknown address is parked in a
 // second lot and the address is resolved. The answer (found, or not) comes back through Post()
 // and the parked frames of that VNI run again; what is still unknown then is dropped as
-// resolve_failed. Each (VNI, address) is asked at most once at a time.
+// resolve_failed. Each (VNI, address) is asked at most once at a time. The remote table is
+// fed only by the agent's cache (Apply / ApplyDelta): a resolve answer reaches the cache
+// first, and its delta is posted before the answer, so the retry finds it.
 //
-// Everything the loop reads is its own: Apply() hands it a new DesiredState (from the agent's
-// cache) through the same queue as every other command, and the loop rebuilds its Tables and
-// remote table between batches, opens the TAPs of new ports and removes the TAPs of ports that
-// went away. A TAP that cannot be opened is kept as a port in error (shown by Status()) and
-// tried again on every Apply and every few seconds.
+// State changes: ApplyDelta() upserts or removes exactly the ports, networks and remote
+// endpoints that changed (O(change)); Apply() replaces everything (after a snapshot). Both run
+// on the loop thread between batches. A port whose device cannot be opened is kept in error
+// (shown by Status()) and tried again every retry_ports_every.
 //
-// Threading: Run() on one thread; Post(), Apply(), Status(), Stop() from any thread. The
-// Resolver's methods are called on the loop thread and may answer on any thread.
+// Threading: Run()/Poll() on one thread; Post(), Apply(), ApplyDelta(), Status(), Stop() from
+// any thread. The Resolver's methods are called on the loop thread and may answer on any.
 #pragma once
-
-#include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,16 +47,19 @@
 #include <vector>
 
 #include "base/expected.h"
+#include "dswitch/io/device.h"
+#include "dswitch/io/file_descriptor.h"
 #include "dswitch/io/io_counters.h"
-#include "dswitch/io/tap_device.h"
-#include "dswitch/io/underlay_socket.h"
+#include "dswitch/io/port_factory.h"
+#include "dswitch/offload/tcp_coalescer.h"
+#include "dswitch/packet/packet_pool.h"
 #include "dswitch/pipeline/counters.h"
 #include "dswitch/pipeline/from_port.h"
 #include "dswitch/pipeline/from_tunnel.h"
 #include "dswitch/pipeline/l2_forward.h"
 #include "dswitch/pipeline/local_responder.h"
 #include "dswitch/pipeline/parking_lot.h"
-#include "dswitch/pipeline/remote_lookup.h"
+#include "dswitch/pipeline/remote_table.h"
 #include "dswitch/pipeline/tables.h"
 #include "dswitch/pipeline/vxlan_encap.h"
 #include "dswitch/userspace/desired_state.h"
@@ -67,14 +75,14 @@ class Resolver {
   virtual void ResolveMac(uint32_t vni, const net::MacAddress& mac, Done done) = 0;
   virtual void ResolveIp(uint32_t vni, const net::IpAddress& ip, Done done) = 0;
   // The switch has `port_name` open for the endpoint, whose stored port name differs: record it
-  // (called again at each Apply until the controller's record matches).
+  // (called again at each change of the port until the controller's record matches).
   virtual void PortOpened(const dove::v1::Location& location, const std::string& port_name) = 0;
 };
 
 struct DatapathOptions {
-  net::Ipv4Address tunnel_ip;
-  uint16_t vxlan_port = 4789;
   std::chrono::milliseconds retry_ports_every{3000};
+  packet::PoolOptions pool;
+  size_t park_per_vni = pipeline::ParkingLot::kDefaultPerVni;
 };
 
 // One port as Status() shows it.
@@ -85,13 +93,13 @@ struct PortStatus {
   std::string mac;
   std::vector<std::string> ips;
   bool open = false;
-  std::string error;  // why the TAP is not open
+  std::string error;  // why the device is not open
   pipeline::PortCounters counters;
 };
 
 struct DatapathStatus {
-  std::vector<PortStatus> ports;
-  std::map<std::string, uint64_t> counters;  // pipeline and io counters by name
+  std::vector<PortStatus> ports;             // by port name
+  std::map<std::string, uint64_t> counters;  // pipeline, io, pool and gro counters by name
   std::map<std::string, uint64_t> drops;     // every drop reason, zero ones too
   size_t networks = 0;
   size_t remotes = 0;
@@ -101,84 +109,106 @@ struct DatapathStatus {
 
 class Datapath {
  public:
-  // Opens the underlay socket on options.tunnel_ip. Errors: the socket cannot be made or bound.
-  static Expected<std::unique_ptr<Datapath>, std::string> Open(DatapathOptions options,
-                                                               Resolver& resolver);
+  // A datapath over `underlay` (the VTEP: packets from it start at the VXLAN header) and the
+  // ports `ports` opens. Both, and `resolver`, outlive it. Errors: epoll or eventfd failed.
+  static Expected<std::unique_ptr<Datapath>, std::string> Create(DatapathOptions options,
+                                                                 io::Device& underlay,
+                                                                 io::PortFactory& ports,
+                                                                 Resolver& resolver);
   ~Datapath();
   Datapath(const Datapath&) = delete;
   Datapath& operator=(const Datapath&) = delete;
 
-  // Runs the loop until Stop(). Leaves the TAPs in place (persistent): a restarted switch
-  // finds them again.
+  // Runs the loop until Stop(). Port devices are closed, not removed, at the end (a TAP is
+  // persistent: a restarted switch finds it again).
   void Run();
   void Stop();
+  // One round of the loop: waits up to `timeout` for a ready device or a posted command, then
+  // handles everything ready. Returns whether anything was. Loop thread only.
+  bool Poll(std::chrono::milliseconds timeout);
 
   // Runs `command` on the loop thread between batches.
   void Post(std::function<void()> command);
   void Apply(DesiredState desired);
+  void ApplyDelta(DesiredDelta delta);
   // A copy of the ports and counters, taken on the loop thread; an empty status when the loop
   // does not answer within `timeout`.
   DatapathStatus Status(std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
+  // The same, taken on the calling thread, which must be the loop thread (tests).
+  DatapathStatus StatusNow() const;
 
  private:
   struct Port {
-    pipeline::PortId id = pipeline::kNoPort;
+    packet::PortId id = packet::kNoPort;
+    std::string name;
     DesiredPort desired;
-    std::optional<io::TapDevice> tap;
+    std::unique_ptr<io::Device> device;
     std::string error;
   };
 
-  Datapath(DatapathOptions options, Resolver& resolver, io::UnderlaySocket socket, int epoll_fd,
-           int wake_fd);
+  Datapath(DatapathOptions options, io::Device& underlay, io::PortFactory& ports,
+           Resolver& resolver, io::FileDescriptor epoll, io::FileDescriptor wake);
 
   void RunCommands();
-  void ApplyNow(DesiredState desired);
-  void RebuildTables();
+  void ApplyNow(DesiredDelta& change);
+  // Ports, networks and remotes, one at a time.
+  void UpsertPort(DesiredPort desired);
+  void RemovePort(const std::string& endpoint_id);
+  void UpsertNetwork(const DesiredNetwork& network);
+  void RemoveNetwork(uint32_t vni);
+  void UpsertRemote(const DesiredRemote& remote);
+  void InstallPort(Port& port);
   void OpenPort(Port& port);
   void ClosePort(Port& port, bool remove);
   void RetryPorts();
 
-  void FromPortBatch(pipeline::Batch& batch);
-  void FromTunnelBatch(pipeline::Batch& batch);
-  // L2Forward and what follows, for frames of one port (hence of one network).
-  void Forward(pipeline::Batch& batch);
-  void SendToPorts(pipeline::Batch& batch);
-  void SendToTunnels(pipeline::Batch& batch);
+  void FromPortBatch(Port& port);
+  void FromTunnelBatch();
+  // L2Forward and what follows, for packets of one port (hence of one network).
+  void Forward(packet::PacketBatch& batch, uint32_t vni);
+  void SendToPorts(packet::PacketBatch& batch);
+  void SendToTunnels(packet::PacketBatch& batch);
   // Resolves the destinations of what L2Forward / LocalResponder parked.
   void ResolveParked(uint32_t vni);
-  void ResolveSolicited(pipeline::Batch& misses);
-  void Resolved(uint32_t vni, const std::string& key, std::optional<DesiredRemote> found);
+  void ParkSolicits(packet::PacketBatch& misses);
+  void Resolved(uint32_t vni);
   void Retry(uint32_t vni);
 
   DatapathOptions options_;
+  io::Device& underlay_;
+  io::PortFactory& port_factory_;
   Resolver& resolver_;
-  io::UnderlaySocket socket_;
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;
+  io::FileDescriptor epoll_;
+  io::FileDescriptor wake_;
   std::atomic<bool> stopping_{false};
 
   std::mutex commands_mu_;
   std::deque<std::function<void()>> commands_;
 
   // Loop-thread state.
-  std::map<std::string, Port> ports_;  // by TAP name
-  std::map<pipeline::PortId, std::string> port_names_;
-  pipeline::PortId next_port_id_ = 1;
+  packet::PacketPool pool_;
+  std::map<std::string, Port> ports_;                    // by endpoint (cache) key
+  std::map<std::string, std::string> port_owner_;        // port name -> endpoint id
+  std::vector<Port*> ports_by_id_;                       // by PortId (dense, from 1)
+  std::vector<packet::PortId> free_port_ids_;
+  std::map<uint32_t, DesiredNetwork> networks_;          // by VNI
   pipeline::Tables tables_;
-  pipeline::MapRemoteLookup remotes_;
-  size_t remote_count_ = 0;  // remote endpoints in the last Apply
-  std::vector<DesiredNetwork> networks_;
+  pipeline::RemoteTable remotes_;
   pipeline::Counters counters_;
   io::IoCounters io_counters_;
   pipeline::ParkingLot unicast_parking_;
   pipeline::ParkingLot solicit_parking_;
-  std::set<std::string> resolving_;  // "vni/mac" and "vni/ip" asked and not answered yet
+  std::set<std::pair<uint32_t, net::MacAddress>> resolving_macs_;  // asked, not answered
+  std::set<std::pair<uint32_t, net::IpAddress>> resolving_ips_;
   std::chrono::steady_clock::time_point next_port_retry_{};
   pipeline::FromPort from_port_;
   pipeline::LocalResponder responder_;
   pipeline::L2Forward l2_forward_;
   pipeline::VxlanEncap encap_;
   pipeline::FromTunnel from_tunnel_;
+  offload::TcpCoalescer coalescer_;
+  // Scratch batches, reused every round (no allocation in steady state).
+  packet::PacketBatch rx_, replies_, misses_, to_ports_, to_tunnels_, scratch_, send_;
 };
 
 }  // namespace dove::dswitch::userspace
