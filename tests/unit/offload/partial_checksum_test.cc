@@ -74,8 +74,8 @@ TEST(FinishChecksumTest, CompletesAPartialTcpChecksum) {
   packet::PacketPool pool({.small_slots = 4, .large_slots = 1});
   for (const bool ipv6 : {false, true}) {
     const TcpSpec spec{.ipv6 = ipv6, .partial_checksum = true};
-    const auto wire = TcpFrame({.ipv6 = ipv6}, Pattern(333));
-    packet::Packet* p = MakePacket(pool, TcpFrame(spec, Pattern(333)),
+    const auto wire = BuildTcpFrame({.ipv6 = ipv6}, Pattern(333));
+    packet::Packet* p = MakePacket(pool, BuildTcpFrame(spec, Pattern(333)),
                                    Partial(static_cast<uint16_t>(TcpAt(ipv6)), 16));
     ASSERT_TRUE(FinishChecksum(*p));
     EXPECT_EQ(Bytes(*p), wire) << "ipv6 " << ipv6;

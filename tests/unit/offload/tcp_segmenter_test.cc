@@ -34,7 +34,7 @@ std::vector<std::vector<uint8_t>> ExpectedSegments(const TcpSpec& super_spec,
       spec.flags &= static_cast<uint8_t>(~(net::tcp_flag::kFin | net::tcp_flag::kPsh));
     if (i != 0) spec.flags &= static_cast<uint8_t>(~net::tcp_flag::kCwr);
     const size_t length = std::min(mss, payload.size() - i * mss);
-    segments.push_back(TcpFrame(
+    segments.push_back(BuildTcpFrame(
         spec, std::vector<uint8_t>(payload.begin() + static_cast<long>(i * mss),
                                    payload.begin() + static_cast<long>(i * mss + length))));
   }
@@ -72,7 +72,7 @@ TEST(SegmentTcpTest, CutsSuperFramesIntoTheSegmentsASenderWouldHaveSent) {
     super_spec.partial_checksum = true;
     const auto payload = Pattern(c.payload_size);
     packet::Packet* super =
-        MakePacket(pool, TcpFrame(super_spec, payload), SuperOffload(super_spec, c.mss));
+        MakePacket(pool, BuildTcpFrame(super_spec, payload), SuperOffload(super_spec, c.mss));
     ASSERT_NE(super, nullptr);
     super->meta.out_port = 7;
     super->meta.vni = 42;
@@ -109,7 +109,7 @@ TEST(SegmentTcpTest, EverySegmentVerifies) {
   for (const bool ipv6 : {false, true}) {
     const TcpSpec spec{.ipv6 = ipv6, .flags = kAllFlags, .partial_checksum = true};
     const auto payload = Pattern(3 * kMss + 100);
-    packet::Packet* super = MakePacket(pool, TcpFrame(spec, payload), SuperOffload(spec));
+    packet::Packet* super = MakePacket(pool, BuildTcpFrame(spec, payload), SuperOffload(spec));
     packet::PacketBatch out;
     ASSERT_TRUE(SegmentTcp(*super, pool, out));
     std::vector<uint8_t> joined;
@@ -150,7 +150,7 @@ TEST(SegmentTcpTest, EverySegmentVerifies) {
 TEST(SegmentTcpTest, EthernetPaddingIsNotPayload) {
   packet::PacketPool pool({.small_slots = 4, .large_slots = 1});
   const TcpSpec spec{.partial_checksum = true};
-  auto frame = TcpFrame(spec, Pattern(3));
+  auto frame = BuildTcpFrame(spec, Pattern(3));
   frame.resize(frame.size() + 5, 0xee);  // padding after the IP packet
   packet::Packet* super = MakePacket(pool, frame, SuperOffload(spec));
   packet::PacketBatch out;
@@ -165,7 +165,7 @@ TEST(SegmentTcpTest, ANonPartialSuperFrameIsCutAlike) {
   const TcpSpec spec{};
   auto offload = SuperOffload(spec);
   offload.csum_partial = false;
-  packet::Packet* super = MakePacket(pool, TcpFrame(spec, Pattern(2500)), offload);
+  packet::Packet* super = MakePacket(pool, BuildTcpFrame(spec, Pattern(2500)), offload);
   packet::PacketBatch out;
   ASSERT_TRUE(SegmentTcp(*super, pool, out));
   ASSERT_EQ(out.size(), 3u);
@@ -176,7 +176,8 @@ TEST(SegmentTcpTest, ANonPartialSuperFrameIsCutAlike) {
 TEST(SegmentTcpTest, AllOrNothingWhenThePoolRunsOut) {
   packet::PacketPool pool({.small_slots = 3, .large_slots = 1});
   const TcpSpec spec{.partial_checksum = true};
-  packet::Packet* super = MakePacket(pool, TcpFrame(spec, Pattern(4 * kMss)), SuperOffload(spec));
+  packet::Packet* super =
+      MakePacket(pool, BuildTcpFrame(spec, Pattern(4 * kMss)), SuperOffload(spec));
   packet::PacketBatch out;
   const auto count = SegmentTcp(*super, pool, out);  // 4 segments, 2 small slots + 1 large free
   EXPECT_FALSE(count);
@@ -193,8 +194,8 @@ struct Refusal {
 TEST(SegmentTcpTest, Refuses) {
   const TcpSpec spec4{.partial_checksum = true};
   const TcpSpec spec6{.ipv6 = true, .partial_checksum = true};
-  const auto tcp4 = TcpFrame(spec4, Pattern(3 * kMss));
-  const auto tcp6 = TcpFrame(spec6, Pattern(3 * kMss));
+  const auto tcp4 = BuildTcpFrame(spec4, Pattern(3 * kMss));
+  const auto tcp6 = BuildTcpFrame(spec6, Pattern(3 * kMss));
   const auto gso4 = SuperOffload(spec4);
   const auto gso6 = SuperOffload(spec6);
   auto with = [](packet::OffloadInfo offload, auto change) {
@@ -297,7 +298,7 @@ TEST(LayoutUdpGsoTest, LaysOutTheSegmentsBehindThePrefix) {
     spec.partial_checksum = true;
     spec.flags = kAllFlags;
     packet::Packet* super =
-        MakePacket(pool, TcpFrame(spec, Pattern(c.payload_size)), SuperOffload(spec));
+        MakePacket(pool, BuildTcpFrame(spec, Pattern(c.payload_size)), SuperOffload(spec));
     packet::PacketBatch segments;
     const auto count = SegmentTcp(*super, pool, segments);
     ASSERT_TRUE(count);
@@ -345,7 +346,8 @@ TEST(LayoutUdpGsoTest, LaysOutTheSegmentsBehindThePrefix) {
 TEST(LayoutUdpGsoTest, RefusesWhenNotOneSegmentFits) {
   packet::PacketPool pool({.small_slots = 4, .large_slots = 1});
   const TcpSpec spec{.partial_checksum = true};
-  packet::Packet* super = MakePacket(pool, TcpFrame(spec, Pattern(3 * kMss)), SuperOffload(spec));
+  packet::Packet* super =
+      MakePacket(pool, BuildTcpFrame(spec, Pattern(3 * kMss)), SuperOffload(spec));
   std::vector<uint8_t> buffer(8 + 14 + 20 + 32 + kMss - 1);
   EXPECT_FALSE(LayoutUdpGso(*super, std::vector<uint8_t>(8), 0, 64, buffer));
   std::vector<uint8_t> large(65507);

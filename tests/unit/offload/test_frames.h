@@ -70,7 +70,8 @@ struct TcpSpec {
 
 inline size_t TcpAt(bool ipv6) { return ipv6 ? 14 + 40 : 14 + 20; }
 
-inline std::vector<uint8_t> TcpFrame(const TcpSpec& spec, const std::vector<uint8_t>& payload) {
+inline std::vector<uint8_t> BuildTcpFrame(const TcpSpec& spec,
+                                          const std::vector<uint8_t>& payload) {
   net::FrameBuilder b;
   b.Append(net::MakeEthernetHeader(kPeerMac, kVmMac,
                                    spec.ipv6 ? net::ether_type::kIpv6 : net::ether_type::kIpv4));
@@ -105,7 +106,7 @@ inline std::vector<uint8_t> TcpFrame(const TcpSpec& spec, const std::vector<uint
   return bytes;
 }
 
-// The offload state of a super-frame made by TcpFrame(spec with partial_checksum).
+// The offload state of a super-frame made by BuildTcpFrame(spec with partial_checksum).
 inline packet::OffloadInfo SuperOffload(const TcpSpec& spec, uint16_t mss = kMss) {
   return packet::OffloadInfo{
       .gso = spec.ipv6 ? packet::GsoType::kTcp6 : packet::GsoType::kTcp4,
