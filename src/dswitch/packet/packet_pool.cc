@@ -39,6 +39,10 @@ Packet* PacketPool::Take(std::vector<Packet*>& free_list) {
 Packet* PacketPool::Alloc(size_t size) {
   if (size <= kSmallRoom && !free_small_.empty()) return Take(free_small_);
   if (size <= kSmallRoom) counters_.exhausted_small++;
+  if (size > kLargeRoom) {  // no slot would hold it: a large slot is not handed out
+    counters_.exhausted_large++;
+    return nullptr;
+  }
   return AllocLarge();
 }
 
