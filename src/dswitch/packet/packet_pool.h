@@ -41,8 +41,8 @@ struct PoolCounters {
 class PacketPool {
  public:
   // Bytes of one slot (headroom included).
-  static constexpr size_t kSmallSlot = 10 * 1024;
-  static constexpr size_t kLargeSlot = 68 * 1024;
+  static constexpr size_t kSmallSlot = size_t{10} * 1024;
+  static constexpr size_t kLargeSlot = size_t{68} * 1024;
   // The largest frame a small / large slot holds after the default headroom.
   static constexpr size_t kSmallRoom = kSmallSlot - Packet::kDefaultHeadroom;
   static constexpr size_t kLargeRoom = kLargeSlot - Packet::kDefaultHeadroom;
