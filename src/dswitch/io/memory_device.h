@@ -58,7 +58,7 @@ class MemoryDevice final : public Device {
     packet::PortId port = packet::kNoPort;  // meta.in_port of what it receives (kPort)
     DeviceCaps caps = kTapCaps;
     // Called from the destructor (MemoryPortFactory forgets the device).
-    std::function<void(MemoryDevice*)> on_destroy;
+    std::function<void(MemoryDevice*)> on_destroy = nullptr;
   };
 
   // A frame as injected or as sent.
@@ -71,8 +71,8 @@ class MemoryDevice final : public Device {
   // Where an injected frame came from; unset fields take the device's defaults (in_port: its
   // port id for a kPort device; tunnel: 0.0.0.0).
   struct Source {
-    std::optional<packet::PortId> in_port;
-    std::optional<net::Ipv4Address> tunnel;
+    std::optional<packet::PortId> in_port = std::nullopt;
+    std::optional<net::Ipv4Address> tunnel = std::nullopt;
   };
 
   explicit MemoryDevice(Options options);
@@ -81,8 +81,10 @@ class MemoryDevice final : public Device {
   ~MemoryDevice() override;
 
   // Queues a frame for Receive. False (nothing queued) when it is larger than any pool slot.
-  bool Inject(net::ByteSpan bytes, const packet::OffloadInfo& offload = {},
-              const Source& source = {});
+  bool Inject(net::ByteSpan bytes, const packet::OffloadInfo& offload, const Source& source);
+  bool Inject(net::ByteSpan bytes, const packet::OffloadInfo& offload = {}) {
+    return Inject(bytes, offload, Source{});
+  }
   // The frames Send recorded since the last Drain, in order; forgets them.
   std::vector<Frame> Drain();
   // Makes the next `count` packets given to Send fail (dropped, counted as errors).

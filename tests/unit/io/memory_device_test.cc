@@ -113,8 +113,8 @@ TEST_P(MemoryDeviceSendTest, RecordsWhatTheWireWouldCarry) {
   const bool tunnel = c.kind == MemoryDevice::Kind::kTunnel;
   MemoryDevice device({.name = "d", .kind = c.kind, .port = 1, .caps = c.caps});
   const std::vector<uint8_t> payload = Pattern(5000);
-  const std::vector<uint8_t> frame = c.super ? TcpFrame({.partial_checksum = true}, payload)
-                                             : UdpFrame(Pattern(33), c.partial);
+  const std::vector<uint8_t> frame =
+      c.super ? TcpFrame({.partial_checksum = true}, payload) : UdpFrame(Pattern(33), c.partial);
   const packet::OffloadInfo offload =
       c.super ? SuperOffload(1000) : (c.partial ? UdpPartialOffload() : packet::OffloadInfo{});
   packet::PacketPool pool({.small_slots = 16, .large_slots = 2});
@@ -141,7 +141,8 @@ TEST_P(MemoryDeviceSendTest, RecordsWhatTheWireWouldCarry) {
     if (tunnel) {
       ASSERT_GE(bytes.size(), 8u);
       EXPECT_EQ(std::vector<uint8_t>(bytes.begin(), bytes.begin() + 8),
-                std::vector<uint8_t>(WithVxlan({}))) << "each datagram keeps its VXLAN header";
+                std::vector<uint8_t>(WithVxlan({})))
+          << "each datagram keeps its VXLAN header";
       bytes = bytes.subspan(8);
     }
     if (c.recorded_offload) {
@@ -159,7 +160,9 @@ TEST_P(MemoryDeviceSendTest, RecordsWhatTheWireWouldCarry) {
     EXPECT_LE(tcp->payload.size(), 1000u);
     carried.insert(carried.end(), tcp->payload.begin(), tcp->payload.end());
   }
-  if (c.super && !c.recorded_offload) EXPECT_EQ(carried, payload);
+  if (c.super && !c.recorded_offload) {
+    EXPECT_EQ(carried, payload);
+  }
 }
 
 IoCounters Counted(std::initializer_list<std::pair<uint64_t IoCounters::*, uint64_t>> values) {
@@ -183,22 +186,21 @@ INSTANTIATE_TEST_SUITE_P(
         SendCase{"SuperFrameToAChecksumOnlyPortIsSegmented", K::kPort, kChecksumOnly, true, false,
                  5, false,
                  Counted({{&C::write_frames, 5}, {&C::sw_segmented, 1}, {&C::sw_segments, 5}})},
-        SendCase{"PartialChecksumToAnOffloadingPortStaysPartial", K::kPort,
-                 MemoryDevice::kTapCaps, false, true, 1, true, Counted({{&C::write_frames, 1}})},
-        SendCase{"PartialChecksumToAPlainPortIsFinished", K::kPort, MemoryDevice::kPlainCaps,
-                 false, true, 1, false,
-                 Counted({{&C::write_frames, 1}, {&C::sw_csum_finished, 1}})},
-        SendCase{"CompleteFrameToAPlainPortIsUntouched", K::kPort, MemoryDevice::kPlainCaps,
-                 false, false, 1, false, Counted({{&C::write_frames, 1}})},
+        SendCase{"PartialChecksumToAnOffloadingPortStaysPartial", K::kPort, MemoryDevice::kTapCaps,
+                 false, true, 1, true, Counted({{&C::write_frames, 1}})},
+        SendCase{"PartialChecksumToAPlainPortIsFinished", K::kPort, MemoryDevice::kPlainCaps, false,
+                 true, 1, false, Counted({{&C::write_frames, 1}, {&C::sw_csum_finished, 1}})},
+        SendCase{"CompleteFrameToAPlainPortIsUntouched", K::kPort, MemoryDevice::kPlainCaps, false,
+                 false, 1, false, Counted({{&C::write_frames, 1}})},
         SendCase{"SuperFrameToAGsoTunnelPassesWhole", K::kTunnel, MemoryDevice::kTapCaps, true,
                  false, 1, true, Counted({{&C::underlay_tx, 1}})},
-        SendCase{"SuperFrameToAPlainTunnelBecomesDatagrams", K::kTunnel,
-                 MemoryDevice::kPlainCaps, true, false, 5, false,
+        SendCase{"SuperFrameToAPlainTunnelBecomesDatagrams", K::kTunnel, MemoryDevice::kPlainCaps,
+                 true, false, 5, false,
                  Counted({{&C::underlay_tx, 5}, {&C::sw_segmented, 1}, {&C::sw_segments, 5}})},
         SendCase{"PartialInnerChecksumToAPlainTunnelIsFinished", K::kTunnel,
                  MemoryDevice::kPlainCaps, false, true, 1, false,
                  Counted({{&C::underlay_tx, 1}, {&C::sw_csum_finished, 1}})}),
-    [](const ::testing::TestParamInfo<SendCase>& info) { return info.param.description; });
+    [](const ::testing::TestParamInfo<SendCase>& param) { return param.param.description; });
 
 TEST(MemoryDeviceTest, FailedSendsAreCountedAndFreed) {
   MemoryDevice port({.name = "p1", .port = 1});

@@ -197,7 +197,7 @@ TEST(TapPortTest, PartialChecksumsPassThroughWholeBothWays) {
     const std::vector<uint8_t> payload = Pattern(101);
     const size_t ip_at =
         b.Append(*net::MakeIpv4Header(kTapVmIp, kHostIp, net::ip_proto::kUdp, 64, 8 + 101));
-    b.Append(*net::MakeUdpHeader(1000, 2000, 8 + 101));
+    b.Append(*net::MakeUdpHeader(1000, 2000, 101));
     b.Append(net::ByteSpan(payload));
     ASSERT_TRUE(net::FinishIpv4(b.From(ip_at)));
     std::vector<uint8_t> frame = std::move(b).Take();
@@ -267,7 +267,8 @@ TEST(TapPortTest, TcpSuperFramesFromTheKernelArriveAsOnePacket) {
             EXPECT_EQ(p->offload.gso_size, 1000) << "gso_size is the MSS";
             EXPECT_GT(segment->payload.size(), 1000u) << "more than one segment's worth";
             EXPECT_TRUE(p->offload.csum_partial);
-            EXPECT_TRUE(p->large());
+            EXPECT_EQ(p->large(), p->size() > packet::PacketPool::kSmallRoom)
+                << "only what a small slot cannot hold keeps a large one";
           } else {
             EXPECT_LE(segment->payload.size(), 1000u);
           }
@@ -298,8 +299,7 @@ TEST(TapPortTest, ASuperFrameSentIntoTheTapIsTakenWholeByTheKernel) {
     HostTap host;
     const FileDescriptor listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     const sockaddr_in local = Address(kHostIp, 5001);
-    ASSERT_EQ(::bind(listener.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)),
-              0);
+    ASSERT_EQ(::bind(listener.get(), reinterpret_cast<const sockaddr*>(&local), sizeof(local)), 0);
     ASSERT_EQ(::listen(listener.get(), 1), 0);
     const net::MacAddress tap_mac = DeviceMac("dove-tap0");
     TcpSpec spec{.source_mac = kTapVmMac,

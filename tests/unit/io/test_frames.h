@@ -55,7 +55,7 @@ struct TcpSpec {
   uint32_t sequence = 1000;
   uint32_t ack = 1;
   uint8_t flags = net::tcp_flag::kAck;
-  std::vector<uint8_t> options;  // a multiple of 4 bytes
+  std::vector<uint8_t> options = {};  // a multiple of 4 bytes
   // The checksum field: the pseudo-header sum a checksum-offload sender leaves, or complete.
   bool partial_checksum = false;
 };
@@ -66,9 +66,9 @@ inline std::vector<uint8_t> TcpFrame(const TcpSpec& spec, const std::vector<uint
   b.Append(net::MakeEthernetHeader(spec.destination_mac, spec.source_mac, net::ether_type::kIpv4));
   const size_t tcp_size = 20 + spec.options.size() + payload.size();
   b.Append(*net::MakeIpv4Header(spec.source, spec.destination, net::ip_proto::kTcp, 64, tcp_size));
-  const size_t tcp_at = b.Append(*net::MakeTcpHeader(spec.source_port, spec.destination_port,
-                                                     spec.sequence, spec.ack, spec.flags, 65535,
-                                                     spec.options.size()));
+  const size_t tcp_at =
+      b.Append(*net::MakeTcpHeader(spec.source_port, spec.destination_port, spec.sequence, spec.ack,
+                                   spec.flags, 65535, spec.options.size()));
   b.Append(net::ByteSpan(spec.options));
   b.Append(net::ByteSpan(payload));
   EXPECT_TRUE(net::FinishTcp(b.From(tcp_at), spec.source, spec.destination));
@@ -97,7 +97,7 @@ inline std::vector<uint8_t> UdpFrame(const std::vector<uint8_t>& payload, bool p
   b.Append(net::MakeEthernetHeader(kPeerMac, kVmMac, net::ether_type::kIpv4));
   const size_t ip_at =
       b.Append(*net::MakeIpv4Header(kVmIp, kPeerIp, net::ip_proto::kUdp, 64, 8 + payload.size()));
-  const size_t udp_at = b.Append(*net::MakeUdpHeader(source_port, 2000, 8 + payload.size()));
+  const size_t udp_at = b.Append(*net::MakeUdpHeader(source_port, 2000, payload.size()));
   b.Append(net::ByteSpan(payload));
   EXPECT_TRUE(net::FinishUdp(b.From(udp_at), kVmIp, kPeerIp));
   EXPECT_TRUE(net::FinishIpv4(b.From(ip_at)));
@@ -133,7 +133,9 @@ inline packet::Packet* MakePacket(packet::PacketPool& pool, const std::vector<ui
   return p;
 }
 
-inline std::vector<uint8_t> Bytes(const packet::Packet& p) { return {p.data(), p.data() + p.size()}; }
+inline std::vector<uint8_t> Bytes(const packet::Packet& p) {
+  return {p.data(), p.data() + p.size()};
+}
 
 // The TCP segment of an Ethernet | IPv4 | TCP frame, its checksums verified; nullopt (and a
 // test failure) otherwise.
