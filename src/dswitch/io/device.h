@@ -4,8 +4,10 @@
 // read frames out of. The datapath talks only to Device, so it runs without root in tests.
 //
 // Contracts every implementation keeps:
-//   - Receive never blocks: it reads what is ready now (at most kMaxBurst packets), appends
-//     the packets to `out` and returns how many. Nothing ready (EAGAIN) is 0, not an error.
+//   - Receive never blocks: it reads what is ready now (at most kMaxBurst packets, except
+//     that one UDP GRO buffer of the underlay is always handed on whole: up to 64 datagrams
+//     each), appends the packets to `out` and returns how many. Nothing ready (EAGAIN) is 0,
+//     not an error.
 //     Packets come from `pool`; when the pool is empty the device stops reading (what stays
 //     in the kernel's queue is read next time) and the pool counts the shortage. A frame the
 //     device refuses (a malformed virtio header, a truncated datagram) is dropped and counted
@@ -14,7 +16,8 @@
 //     a TCP super-frame as ONE packet with its OffloadInfo; from the underlay, one packet per
 //     datagram whose data starts at the VXLAN header, meta.tunnel = the sender's address.
 //   - Send takes every packet of `batch`, sends what it can without waiting, frees them all to
-//     their pool (sent or not), clears the batch, and returns how many went. A packet that did
+//     `pool` (sent or not: the packets must be that pool's), clears the batch, and returns how
+//     many went (a super-frame counts once, however many datagrams it became). A packet that did
 //     not go is counted in `counters` under its reason; the caller counts its own drop reason
 //     for the difference. Offload state the device cannot take (caps) is finished in software
 //     first (offload/: SegmentTcp, FinishChecksum): what reaches the wire is always valid.
@@ -44,7 +47,10 @@ class Device {
 
   virtual size_t Receive(packet::PacketPool& pool, packet::PacketBatch& out,
                          IoCounters& counters) = 0;
-  virtual size_t Send(packet::PacketBatch& batch, IoCounters& counters) = 0;
+  // `pool` is where the packets go back to, and where a device that must segment a
+  // super-frame in software takes the segments from.
+  virtual size_t Send(packet::PacketPool& pool, packet::PacketBatch& batch,
+                      IoCounters& counters) = 0;
   virtual int fd() const = 0;
   virtual DeviceCaps caps() const = 0;
   virtual const std::string& name() const = 0;

@@ -10,25 +10,33 @@ namespace {
 
 using Field = uint64_t IoCounters::*;
 
-constexpr std::array<std::pair<std::string_view, Field>, 18> kFields = {{
+constexpr std::array<std::pair<std::string_view, Field>, 26> kFields = {{
     {"read_frames", &IoCounters::read_frames},
+    {"read_super_frames", &IoCounters::read_super_frames},
     {"read_errors", &IoCounters::read_errors},
-    {"csum_completed", &IoCounters::csum_completed},
     {"csum_refused", &IoCounters::csum_refused},
-    {"gso_frames", &IoCounters::gso_frames},
-    {"gso_segments", &IoCounters::gso_segments},
     {"gso_refused", &IoCounters::gso_refused},
     {"gso_unsupported", &IoCounters::gso_unsupported},
     {"write_frames", &IoCounters::write_frames},
+    {"write_super_frames", &IoCounters::write_super_frames},
     {"write_errors", &IoCounters::write_errors},
     {"tx_queue_full", &IoCounters::tx_queue_full},
+    {"sw_segmented", &IoCounters::sw_segmented},
+    {"sw_segments", &IoCounters::sw_segments},
+    {"sw_csum_finished", &IoCounters::sw_csum_finished},
+    {"sw_offload_failed", &IoCounters::sw_offload_failed},
     {"underlay_rx", &IoCounters::underlay_rx},
     {"underlay_rx_errors", &IoCounters::underlay_rx_errors},
     {"underlay_rx_truncated", &IoCounters::underlay_rx_truncated},
+    {"underlay_rx_no_slot", &IoCounters::underlay_rx_no_slot},
+    {"gro_receives", &IoCounters::gro_receives},
+    {"gro_datagrams", &IoCounters::gro_datagrams},
     {"underlay_tx", &IoCounters::underlay_tx},
     {"underlay_tx_errors", &IoCounters::underlay_tx_errors},
     {"underlay_tx_queue_full", &IoCounters::underlay_tx_queue_full},
     {"underlay_tx_malformed", &IoCounters::underlay_tx_malformed},
+    {"gso_sends", &IoCounters::gso_sends},
+    {"gso_fallback", &IoCounters::gso_fallback},
 }};
 static_assert(sizeof(IoCounters) == kFields.size() * sizeof(uint64_t),
               "every IoCounters field must be named in kFields");
