@@ -37,10 +37,13 @@ namespace dove::dswitch::pipeline {
 class RemoteTable final : public RemoteLookup {
  public:
   RemoteTable() = default;
-  // The index entries point at the entries' keys: copying would leave them pointing at the
-  // source's.
+  // The index entries point at the entries: a copy would point at the source's. A move takes
+  // the entries' nodes along, so the pointers stay right.
   RemoteTable(const RemoteTable&) = delete;
   RemoteTable& operator=(const RemoteTable&) = delete;
+  RemoteTable(RemoteTable&&) = default;
+  RemoteTable& operator=(RemoteTable&&) = default;
+  ~RemoteTable() override = default;
 
   // Adds the endpoint filed under `key`, or replaces it.
   void Upsert(const std::string& key, uint32_t vni, const net::MacAddress& mac,
