@@ -77,9 +77,7 @@ class Tables {
 
   // nullptr when absent. A port's pointer stays valid until that port is replaced or removed;
   // a network's until that network is removed.
-  const LocalPort* Port(PortId id) const {
-    return id < ports_.size() ? ports_[id].get() : nullptr;
-  }
+  const LocalPort* Port(PortId id) const { return id < ports_.size() ? ports_[id].get() : nullptr; }
   const NetworkTables* Network(uint32_t vni) const;
 
   size_t port_count() const { return port_count_; }

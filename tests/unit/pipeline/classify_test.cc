@@ -40,8 +40,7 @@ std::vector<uint8_t> Ipv4Frame(std::vector<uint8_t> options = {}, uint16_t fragm
 std::vector<uint8_t> Ipv6Frame(uint8_t first_next_header, const std::vector<uint8_t>& chain) {
   net::FrameBuilder b;
   b.Append(net::MakeEthernetHeader(kVm2Mac, kVm1Mac, net::ether_type::kIpv6));
-  const size_t ip_at =
-      b.Append(*net::MakeIpv6Header(kVm1Ip6, kVm2Ip6, first_next_header, 64, 0));
+  const size_t ip_at = b.Append(*net::MakeIpv6Header(kVm1Ip6, kVm2Ip6, first_next_header, 64, 0));
   b.Append(chain);
   b.Append(*net::MakeUdpHeader(1000, 2000, 8));
   b.AppendZeros(8);
@@ -64,8 +63,7 @@ std::vector<uint8_t> Concat(std::vector<uint8_t> a, const std::vector<uint8_t>& 
 
 std::vector<uint8_t> TaggedArp() {
   net::FrameBuilder b;
-  b.Append(
-      net::MakeEthernetHeader(net::MacAddress::Broadcast(), kVm1Mac, net::ether_type::kVlan));
+  b.Append(net::MakeEthernetHeader(net::MacAddress::Broadcast(), kVm1Mac, net::ether_type::kVlan));
   b.Append(net::VlanTag{net::Be16::Of(7), net::Be16::Of(net::ether_type::kArp)});
   b.Append(net::MakeArp(net::arp::kRequest, kVm1Mac, kVm1Ip, net::MacAddress(), kVm2Ip));
   return std::move(b).Take();
@@ -113,14 +111,18 @@ std::vector<Case> Cases() {
   const std::vector<uint8_t> udp_only;
   return {
       {"IPv4/UDP", Ipv4Frame(), {true, kIpv4, false, 14, kUdp, false, 34, 16}},
-      {"IPv4/UDP with one 802.1Q tag", Ipv4Frame({}, 0, true),
+      {"IPv4/UDP with one 802.1Q tag",
+       Ipv4Frame({}, 0, true),
        {true, kIpv4, true, 18, kUdp, false, 38, 16}},
-      {"IPv4 with 8 bytes of options", Ipv4Frame({1, 1, 1, 1, 1, 1, 1, 0}),
+      {"IPv4 with 8 bytes of options",
+       Ipv4Frame({1, 1, 1, 1, 1, 1, 1, 0}),
        {true, kIpv4, false, 14, kUdp, false, 42, 16}},
       {"IPv4 first fragment", Ipv4Frame({}, 0x2000), {true, kIpv4, false, 14, kUdp, true, 34, 16}},
-      {"IPv4 later fragment", Ipv4Frame({}, 0x2000 | 185),
+      {"IPv4 later fragment",
+       Ipv4Frame({}, 0x2000 | 185),
        {true, kIpv4, false, 14, kUdp, true, 0, 0}},
-      {"IPv4 with Ethernet padding", Padded(Ipv4Frame()),
+      {"IPv4 with Ethernet padding",
+       Padded(Ipv4Frame()),
        {true, kIpv4, false, 14, kUdp, false, 34, 16}},
       {"IPv4 truncated in its header", Truncated(Ipv4Frame(), 14 + 12), {true, kIpv4}},
       {"IPv4 shorter than its Total Length", Truncated(Ipv4Frame(), 14 + 30), {true, kIpv4}},
@@ -128,23 +130,29 @@ std::vector<Case> Cases() {
       {"IPv4 version 6", WithByte(Ipv4Frame(), 14, 0x65), {true, kIpv4}},
       {"IPv4 TCP super-frame, Total Length 0",
        Tcp4SuperFrame(kVm2Mac, kVm1Mac, kVm1Ip, kVm2Ip, 20000, true),
-       {true, kIpv4, false, 14, kTcp, false, 34, 20020}, TsoOffload(false, 34)},
+       {true, kIpv4, false, 14, kTcp, false, 34, 20020},
+       TsoOffload(false, 34)},
       {"IPv6/UDP", Ipv6Frame(kUdp, udp_only), {true, kIpv6, false, 14, kUdp, false, 54, 16}},
       {"IPv6 with Hop-by-Hop and Destination Options",
        Ipv6Frame(net::ip_proto::kHopByHop,
                  Concat(Options8(net::ip_proto::kDestinationOptions), Options8(kUdp))),
        {true, kIpv6, false, 14, kUdp, false, 70, 16}},
-      {"IPv6 first fragment", Ipv6Frame(net::ip_proto::kFragment, Fragment(kUdp, 0, true)),
+      {"IPv6 first fragment",
+       Ipv6Frame(net::ip_proto::kFragment, Fragment(kUdp, 0, true)),
        {true, kIpv6, false, 14, kUdp, true, 62, 16}},
-      {"IPv6 later fragment", Ipv6Frame(net::ip_proto::kFragment, Fragment(kUdp, 1280, false)),
+      {"IPv6 later fragment",
+       Ipv6Frame(net::ip_proto::kFragment, Fragment(kUdp, 1280, false)),
        {true, kIpv6, false, 14, kUdp, true, 0, 0}},
-      {"IPv6 atomic fragment", Ipv6Frame(net::ip_proto::kFragment, Fragment(kUdp, 0, false)),
+      {"IPv6 atomic fragment",
+       Ipv6Frame(net::ip_proto::kFragment, Fragment(kUdp, 0, false)),
        {true, kIpv6, false, 14, kUdp, false, 62, 16}},
-      {"IPv6 with Ethernet padding", Padded(Ipv6Frame(kUdp, udp_only)),
+      {"IPv6 with Ethernet padding",
+       Padded(Ipv6Frame(kUdp, udp_only)),
        {true, kIpv6, false, 14, kUdp, false, 54, 16}},
       {"IPv6 truncated", Truncated(Ipv6Frame(kUdp, udp_only), 14 + 39), {true, kIpv6}},
       {"IPv6 extension header past Payload Length",
-       Ipv6Frame(net::ip_proto::kHopByHop, {kUdp, 9, 0, 0, 0, 0, 0, 0}), {true, kIpv6}},
+       Ipv6Frame(net::ip_proto::kHopByHop, {kUdp, 9, 0, 0, 0, 0, 0, 0}),
+       {true, kIpv6}},
       {"ARP", ArpRequest(kVm1Mac, kVm1Ip, kVm2Ip), {true, kArp, false, 14}},
       {"ARP with one 802.1Q tag", TaggedArp(), {true, kArp, true, 18}},
       {"another EtherType", RawFrame(kVm2Mac, kVm1Mac, 0x88cc), {true, 0x88cc}},

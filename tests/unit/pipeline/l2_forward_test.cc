@@ -137,9 +137,9 @@ TEST_F(L2ForwardTest, ACloneThePoolCannotGiveIsCountedAndTheRestStillGo) {
   // A pool of two: the broadcast itself and one clone; the third destination gets nothing.
   PacketPool tiny({.small_slots = 2, .large_slots = 0});
   L2Forward stage(tables_, remotes_, parking_, counters_, tiny);
-  PacketBatch in = OneFrame(tiny, Udp4Frame(net::MacAddress::Broadcast(), kVm1Mac, kVm1Ip,
-                                            net::Ipv4Address::Broadcast()),
-                            1, kVni);
+  PacketBatch in = OneFrame(
+      tiny, Udp4Frame(net::MacAddress::Broadcast(), kVm1Mac, kVm1Ip, net::Ipv4Address::Broadcast()),
+      1, kVni);
   Forwarded out;
   stage.Process(in, out.to_ports, out.to_tunnels);
   EXPECT_EQ(out.to_tunnels.size() + out.to_ports.size(), 2u);
@@ -152,9 +152,9 @@ TEST_F(L2ForwardTest, ACloneThePoolCannotGiveIsCountedAndTheRestStillGo) {
 
 TEST_F(L2ForwardTest, AFloodWithNowhereToGoIsCounted) {
   // Network 200 has one port and no peer VTEP.
-  Forwarded out = Run(Udp4Frame(net::MacAddress::Broadcast(), kVm3Mac, kVm3Ip,
-                                net::Ipv4Address::Broadcast()),
-                      3, kOtherVni);
+  Forwarded out =
+      Run(Udp4Frame(net::MacAddress::Broadcast(), kVm3Mac, kVm3Ip, net::Ipv4Address::Broadcast()),
+          3, kOtherVni);
   EXPECT_TRUE(out.to_ports.empty());
   EXPECT_TRUE(out.to_tunnels.empty());
   EXPECT_EQ(counters_.drops(DropReason::kFloodNoDestination), 1u);

@@ -48,7 +48,8 @@ TEST(TablesTest, RefusesConflicts) {
   EXPECT_FALSE(
       tables.UpsertPort({.id = 5, .vni = kVni, .mac = net::MacAddress::Broadcast(), .ips = {}}));
   EXPECT_FALSE(tables.UpsertPort({.id = 5, .vni = kVni, .mac = kVm1Mac, .ips = {}}));
-  EXPECT_FALSE(tables.UpsertPort({.id = Tables::kMaxPortId, .vni = kVni, .mac = kVm9Mac, .ips = {}}));
+  EXPECT_FALSE(
+      tables.UpsertPort({.id = Tables::kMaxPortId, .vni = kVni, .mac = kVm9Mac, .ips = {}}));
   const auto same_ip = tables.UpsertPort({.id = 5, .vni = kVni, .mac = kVm9Mac, .ips = {kVm2Ip}});
   ASSERT_FALSE(same_ip);
   EXPECT_NE(same_ip.error().find("10.0.0.2"), std::string::npos);

@@ -189,12 +189,12 @@ inline std::vector<uint8_t> WithByte(std::vector<uint8_t> frame, size_t at, uint
 inline std::vector<uint8_t> Tcp4SuperFrame(const net::MacAddress& destination_mac,
                                            const net::MacAddress& source_mac,
                                            const net::Ipv4Address& source,
-                                           const net::Ipv4Address& destination,
-                                           size_t payload_size, bool zero_total_length = false) {
+                                           const net::Ipv4Address& destination, size_t payload_size,
+                                           bool zero_total_length = false) {
   net::FrameBuilder b(14 + 40 + payload_size);
   b.Append(net::MakeEthernetHeader(destination_mac, source_mac, net::ether_type::kIpv4));
-  const size_t ip_at = b.Append(*net::MakeIpv4Header(
-      source, destination, net::ip_proto::kTcp, 64, std::min<size_t>(20 + payload_size, 65515)));
+  const size_t ip_at = b.Append(*net::MakeIpv4Header(source, destination, net::ip_proto::kTcp, 64,
+                                                     std::min<size_t>(20 + payload_size, 65515)));
   b.Append(*net::MakeTcpHeader(40000, 5201, 1, 1, 0x10, 512));
   b.AppendZeros(payload_size);
   if (zero_total_length) {

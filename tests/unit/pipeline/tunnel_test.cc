@@ -121,8 +121,8 @@ TEST_F(TunnelTest, EncapDropsWhatCannotBeEncapsulated) {
   ASSERT_TRUE(no_headroom->Assign(Vm9ToVm1(), /*headroom=*/4));
   batch.Push(no_headroom);
   batch.Push(MakePacket(pool_, std::vector<uint8_t>(65535), 1, kVni));  // no GSO: one datagram
-  Packet* super = MakePacket(pool_, Tcp4SuperFrame(kVm9Mac, kVm1Mac, kVm1Ip, kVm9Ip, 65000), 1,
-                             kVni);
+  Packet* super =
+      MakePacket(pool_, Tcp4SuperFrame(kVm9Mac, kVm1Mac, kVm1Ip, kVm9Ip, 65000), 1, kVni);
   super->offload = TsoOffload(false, 34);  // the underlay cuts it: not too large
   batch.Push(super);
   encap.Process(batch);
