@@ -28,8 +28,20 @@
 
 namespace {
 
-using namespace dove::dswitch::pipeline;
 using dove::dswitch::packet::GsoType;
+using dove::dswitch::pipeline::Counters;
+using dove::dswitch::pipeline::FromPort;
+using dove::dswitch::pipeline::FromTunnel;
+using dove::dswitch::pipeline::L2Forward;
+using dove::dswitch::pipeline::LocalResponder;
+using dove::dswitch::pipeline::Packet;
+using dove::dswitch::pipeline::PacketBatch;
+using dove::dswitch::pipeline::PacketPool;
+using dove::dswitch::pipeline::ParkingLot;
+using dove::dswitch::pipeline::PortId;
+using dove::dswitch::pipeline::RemoteTable;
+using dove::dswitch::pipeline::Tables;
+using dove::dswitch::pipeline::VxlanEncap;
 using dove::net::IpAddress;
 using dove::net::Ipv4Address;
 using dove::net::MacAddress;
