@@ -60,6 +60,9 @@ class FrameBuilder {
     return offset >= bytes_.size() ? MutableByteSpan() : MutableByteSpan(bytes_).subspan(offset);
   }
   size_t size() const { return bytes_.size(); }
+  // Forgets the bytes but keeps the buffer: a builder reused this way stops allocating once it
+  // has held its largest frame.
+  void Clear() { bytes_.clear(); }
   const std::vector<uint8_t>& bytes() const { return bytes_; }
   std::vector<uint8_t> Take() && { return std::move(bytes_); }
 

@@ -99,23 +99,33 @@ bool MayAnswerWithIcmpv6Error(const EthernetFrame& frame, const Ipv6Packet& pack
 
 }  // namespace
 
-Result<std::vector<uint8_t>> BuildArpReply(const EthernetFrame& frame, const ArpPacket& request,
-                                           const MacAddress& owner_mac) {
+Result<void> BuildArpReplyInto(FrameBuilder& out, const EthernetFrame& frame,
+                               const ArpPacket& request, const MacAddress& owner_mac) {
+  out.Clear();
   if (request.operation.value() != arp::kRequest || request.sender_mac != frame.source ||
       !request.sender_mac.IsUnicast() || request.sender_ip == request.target_ip) {
     return Unexpected(Error::kBadField);
   }
-  FrameBuilder builder;
-  AppendEthernet(builder, frame, request.sender_mac, owner_mac, ether_type::kArp);
-  builder.Append(
+  AppendEthernet(out, frame, request.sender_mac, owner_mac, ether_type::kArp);
+  out.Append(
       MakeArp(arp::kReply, owner_mac, request.target_ip, request.sender_mac, request.sender_ip));
+  return {};
+}
+
+Result<std::vector<uint8_t>> BuildArpReply(const EthernetFrame& frame, const ArpPacket& request,
+                                           const MacAddress& owner_mac) {
+  FrameBuilder builder;
+  if (auto built = BuildArpReplyInto(builder, frame, request, owner_mac); !built) {
+    return Unexpected(built.error());
+  }
   return std::move(builder).Take();
 }
 
-Result<std::vector<uint8_t>> BuildNeighborAdvertisement(const EthernetFrame& frame,
-                                                        const Ipv6Packet& packet,
-                                                        const NeighborSolicitation& solicitation,
-                                                        const MacAddress& owner_mac, bool router) {
+Result<void> BuildNeighborAdvertisementInto(FrameBuilder& out, const EthernetFrame& frame,
+                                            const Ipv6Packet& packet,
+                                            const NeighborSolicitation& solicitation,
+                                            const MacAddress& owner_mac, bool router) {
+  out.Clear();
   if (packet.hop_limit() != nd::kHopLimit) return Unexpected(Error::kBadField);
   const bool duplicate_address_detection = packet.source().IsUnspecified();
   const Ipv6Address destination =
@@ -128,15 +138,31 @@ Result<std::vector<uint8_t>> BuildNeighborAdvertisement(const EthernetFrame& fra
   advertisement.override_flag = true;
   advertisement.target_mac = owner_mac;
 
-  FrameBuilder builder;
-  AppendEthernet(builder, frame, destination_mac, owner_mac, ether_type::kIpv6);
+  AppendEthernet(out, frame, destination_mac, owner_mac, ether_type::kIpv6);
   auto header =
       MakeIpv6Header(solicitation.target, destination, ip_proto::kIcmpv6, nd::kHopLimit, 0);
-  if (!header) return Unexpected(header.error());
-  const size_t ip_at = builder.Append(*header);
-  AppendNeighborAdvertisement(builder, solicitation.target, destination, advertisement);
-  if (auto finished = FinishIpv6(builder.From(ip_at)); !finished) {
+  if (!header) {
+    out.Clear();
+    return Unexpected(header.error());
+  }
+  const size_t ip_at = out.Append(*header);
+  AppendNeighborAdvertisement(out, solicitation.target, destination, advertisement);
+  if (auto finished = FinishIpv6(out.From(ip_at)); !finished) {
+    out.Clear();
     return Unexpected(finished.error());
+  }
+  return {};
+}
+
+Result<std::vector<uint8_t>> BuildNeighborAdvertisement(const EthernetFrame& frame,
+                                                        const Ipv6Packet& packet,
+                                                        const NeighborSolicitation& solicitation,
+                                                        const MacAddress& owner_mac, bool router) {
+  FrameBuilder builder;
+  if (auto built =
+          BuildNeighborAdvertisementInto(builder, frame, packet, solicitation, owner_mac, router);
+      !built) {
+    return Unexpected(built.error());
   }
   return std::move(builder).Take();
 }

@@ -28,6 +28,7 @@
 #include "net/dhcpv4.h"
 #include "net/error.h"
 #include "net/ethernet.h"
+#include "net/frame_builder.h"
 #include "net/ipv4.h"
 #include "net/ipv6.h"
 #include "net/mac_address.h"
@@ -45,6 +46,10 @@ inline constexpr uint8_t kReplyTtl = 64;
 // announce, they do not ask.
 Result<std::vector<uint8_t>> BuildArpReply(const EthernetFrame& frame, const ArpPacket& request,
                                            const MacAddress& owner_mac);
+// The same, built in `out` (cleared first): the data plane keeps one builder and reuses its
+// buffer, so answering allocates nothing in steady state. On error `out` holds no reply.
+Result<void> BuildArpReplyInto(FrameBuilder& out, const EthernetFrame& frame,
+                               const ArpPacket& request, const MacAddress& owner_mac);
 
 // The Neighbor Advertisement answering `solicitation` (carried in `packet`) on behalf of the
 // target's owner: source address = the target, Solicited and Override set, Router as given,
@@ -56,6 +61,11 @@ Result<std::vector<uint8_t>> BuildNeighborAdvertisement(const EthernetFrame& fra
                                                         const Ipv6Packet& packet,
                                                         const NeighborSolicitation& solicitation,
                                                         const MacAddress& owner_mac, bool router);
+// The same, built in `out` (cleared first), as BuildArpReplyInto.
+Result<void> BuildNeighborAdvertisementInto(FrameBuilder& out, const EthernetFrame& frame,
+                                            const Ipv6Packet& packet,
+                                            const NeighborSolicitation& solicitation,
+                                            const MacAddress& owner_mac, bool router);
 
 // Who sends an ICMP error: the distributed router, with its MAC and its address on the
 // offending packet's subnet.

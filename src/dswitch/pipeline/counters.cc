@@ -2,6 +2,7 @@
 
 #include <numeric>
 #include <string_view>
+#include <utility>
 
 namespace dove::dswitch::pipeline {
 
@@ -13,11 +14,39 @@ void PutNonZero(std::map<std::string, uint64_t>& out, std::string name, uint64_t
 
 }  // namespace
 
-void Counters::Drop(DropReason reason, const Frame& frame) {
+void Counters::Drop(DropReason reason, const Packet& packet) {
   const auto i = static_cast<size_t>(reason);
   if (i < drops_.size()) drops_[i]++;
-  if (frame.port != kNoPort) ports_[frame.port].dropped++;
-  if (frame.vni != kNoVni) networks_[frame.vni].dropped++;
+  const PortId port = packet.meta.out_port != kNoPort ? packet.meta.out_port : packet.meta.in_port;
+  if (port != kNoPort) MutablePort(port).dropped++;
+  if (packet.meta.vni != kNoVni) MutableNetwork(packet.meta.vni).dropped++;
+}
+
+PortCounters& Counters::GrowPorts(PortId port) {
+  if (port >= kMaxPortId) {
+    port_sink_ = {};
+    return port_sink_;
+  }
+  ports_.resize(size_t{port} + 1);
+  return ports_[port];
+}
+
+NetworkCounters& Counters::AddNetwork(uint32_t vni) {
+  if ((vni >> 24) != 0) {
+    network_sink_ = {};
+    return network_sink_;
+  }
+  if (page_of_.empty()) page_of_.assign(kPages, 0);
+  uint32_t& page = page_of_[vni >> kPageBits];
+  if (page == 0) {
+    slots_.resize(slots_.size() + kPageSize, 0);
+    page = static_cast<uint32_t>(slots_.size() / kPageSize);
+  }
+  networks_.emplace_back();
+  network_vnis_.push_back(vni);
+  slots_[(page - 1) * kPageSize + (vni & (kPageSize - 1))] =
+      static_cast<uint32_t>(networks_.size());
+  return networks_.back();
 }
 
 uint64_t Counters::total_drops() const {
@@ -25,13 +54,12 @@ uint64_t Counters::total_drops() const {
 }
 
 PortCounters Counters::port(PortId port) const {
-  const auto it = ports_.find(port);
-  return it == ports_.end() ? PortCounters{} : it->second;
+  return port < ports_.size() ? ports_[port] : PortCounters{};
 }
 
 NetworkCounters Counters::network(uint32_t vni) const {
-  const auto it = networks_.find(vni);
-  return it == networks_.end() ? NetworkCounters{} : it->second;
+  const uint32_t slot = Slot(vni);
+  return slot == 0 ? NetworkCounters{} : networks_[slot - 1];
 }
 
 std::map<std::string, uint64_t> Counters::Dump() const {
@@ -39,19 +67,26 @@ std::map<std::string, uint64_t> Counters::Dump() const {
   for (size_t i = 0; i < drops_.size(); ++i) {
     PutNonZero(out, "drop." + std::string(DropReasonName(static_cast<DropReason>(i))), drops_[i]);
   }
-  for (const auto& [id, c] : ports_) {
+  for (size_t id = 0; id < ports_.size(); ++id) {
+    const PortCounters& c = ports_[id];
     const std::string prefix = "port." + std::to_string(id) + ".";
     PutNonZero(out, prefix + "received", c.received);
     PutNonZero(out, prefix + "sent", c.sent);
     PutNonZero(out, prefix + "dropped", c.dropped);
   }
-  for (const auto& [vni, c] : networks_) {
-    const std::string prefix = "network." + std::to_string(vni) + ".";
+  for (size_t slot = 0; slot < networks_.size(); ++slot) {
+    const NetworkCounters& c = networks_[slot];
+    const std::string prefix = "network." + std::to_string(network_vnis_[slot]) + ".";
     PutNonZero(out, prefix + "to_tunnel", c.to_tunnel);
     PutNonZero(out, prefix + "from_tunnel", c.from_tunnel);
     PutNonZero(out, prefix + "dropped", c.dropped);
   }
   return out;
+}
+
+void DropPacket(DropReason reason, Packet* packet, Counters& counters, PacketPool& pool) {
+  counters.Drop(reason, *packet);
+  pool.Free(packet);
 }
 
 }  // namespace dove::dswitch::pipeline

@@ -1,14 +1,23 @@
 // Counters: what the pipeline did, as plain 64-bit counters: drops by reason, and per port and
-// per network the frames received, sent and dropped.
+// per network the packets received, sent and dropped.
 //
-// Every drop goes through Drop(): it counts the reason, and the port and network the frame
-// carries when they are set. A stage never discards a frame without calling it, so the sum of
-// the reason counters is the number of frames the pipeline dropped.
+// Every drop goes through Drop() (usually through DropPacket, which also frees the packet): it
+// counts the reason, and the port and network the packet carries when they are set. A stage
+// never frees a packet without counting it, so the sum of the reason counters is the number of
+// packets the pipeline dropped.
+//
+// Storage is dense, so counting costs a few array indexes and no hash: per-port counters in a
+// vector indexed by PortId (the datapath numbers its ports from 1, and reuses them), per-network
+// counters in a vector of slots, found from the VNI through a two-level table (VNI >> 12, then
+// VNI & 0xfff). Both grow the first time a port or a VNI is counted (a cold, out-of-line path:
+// once per port or network, never per packet in steady state). Port ids from kMaxPortId up and
+// VNIs over 24 bits are not counted per port / per network (they are bugs; their drops still
+// count by reason).
 //
 // Not thread-safe: one Counters per pipeline (per thread, when there are several); the caller
-// sums them for metrics. Maps grow on the first frame of a port or network.
+// sums them for metrics.
 //
-//   counters.Drop(DropReason::kSourceMacSpoofed, frame);
+//   DropPacket(DropReason::kSourceMacSpoofed, packet, counters, pool);
 //   for (const auto& [name, value] : counters.Dump()) Print(name, value);
 #pragma once
 
@@ -16,34 +25,41 @@
 #include <cstdint>
 #include <map>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 #include "dswitch/pipeline/drop_reason.h"
-#include "dswitch/pipeline/frame.h"
+#include "dswitch/pipeline/packet_types.h"
 
 namespace dove::dswitch::pipeline {
 
 struct PortCounters {
-  uint64_t received = 0;  // frames that passed port security
-  uint64_t sent = 0;      // frames delivered to the port (replies included)
+  uint64_t received = 0;  // packets that passed port security
+  uint64_t sent = 0;      // packets delivered to the port (replies included)
   uint64_t dropped = 0;
 };
 
 struct NetworkCounters {
-  uint64_t to_tunnel = 0;    // encapsulated frames (each replicated copy counts)
-  uint64_t from_tunnel = 0;  // decapsulated frames accepted
+  uint64_t to_tunnel = 0;    // encapsulated packets (each replicated copy counts)
+  uint64_t from_tunnel = 0;  // decapsulated packets accepted
   uint64_t dropped = 0;
 };
 
 class Counters {
  public:
-  // Counts one dropped frame: its reason, and its port and network when set.
-  void Drop(DropReason reason, const Frame& frame);
+  // Port ids this high and above are not counted per port.
+  static constexpr PortId kMaxPortId = 1U << 20;
 
-  void Received(PortId port) { ports_[port].received++; }
-  void Sent(PortId port) { ports_[port].sent++; }
-  void ToTunnel(uint32_t vni) { networks_[vni].to_tunnel++; }
-  void FromTunnel(uint32_t vni) { networks_[vni].from_tunnel++; }
+  // Counts one dropped packet: its reason; its port (meta.out_port when set: the port it was
+  // going to, else meta.in_port); its network (meta.vni) when set.
+  void Drop(DropReason reason, const Packet& packet);
+
+  void Received(PortId port) { MutablePort(port).received++; }
+  void Sent(PortId port) { MutablePort(port).sent++; }
+  void ToTunnel(uint32_t vni) { MutableNetwork(vni).to_tunnel++; }
+  void FromTunnel(uint32_t vni) { MutableNetwork(vni).from_tunnel++; }
+
+  // Makes room for a port's counters ahead of its traffic (optional: counting grows too).
+  void AddPort(PortId port) { MutablePort(port); }
 
   uint64_t drops(DropReason reason) const { return drops_[static_cast<size_t>(reason)]; }
   uint64_t total_drops() const;
@@ -56,9 +72,42 @@ class Counters {
   std::map<std::string, uint64_t> Dump() const;
 
  private:
+  static constexpr uint32_t kPageBits = 12;
+  static constexpr uint32_t kPageSize = 1U << kPageBits;
+  static constexpr uint32_t kPages = 1U << (24 - kPageBits);
+
+  PortCounters& MutablePort(PortId port) {
+    return port < ports_.size() ? ports_[port] : GrowPorts(port);
+  }
+  NetworkCounters& MutableNetwork(uint32_t vni) {
+    const uint32_t slot = Slot(vni);
+    return slot != 0 ? networks_[slot - 1] : AddNetwork(vni);
+  }
+  // 1 + the index in networks_ of `vni`'s counters; 0 when it has none.
+  uint32_t Slot(uint32_t vni) const {
+    if ((vni >> 24) != 0 || page_of_.empty()) return 0;
+    const uint32_t page = page_of_[vni >> kPageBits];
+    return page == 0 ? 0 : slots_[(page - 1) * kPageSize + (vni & (kPageSize - 1))];
+  }
+  // The cold paths: the first time a port or network is counted.
+  PortCounters& GrowPorts(PortId port);
+  NetworkCounters& AddNetwork(uint32_t vni);
+
   std::array<uint64_t, kDropReasonCount> drops_{};
-  std::unordered_map<PortId, PortCounters> ports_;
-  std::unordered_map<uint32_t, NetworkCounters> networks_;
+  std::vector<PortCounters> ports_;  // by PortId
+  // VNI -> slot: page_of_[vni >> 12] is 1 + a page of slots_ (0: none); within the page,
+  // slots_[...] is 1 + an index in networks_ (0: none).
+  std::vector<uint32_t> page_of_;
+  std::vector<uint32_t> slots_;
+  std::vector<NetworkCounters> networks_;
+  std::vector<uint32_t> network_vnis_;  // the VNI of each networks_ entry
+  // Where what is not counted per port / per network goes.
+  PortCounters port_sink_;
+  NetworkCounters network_sink_;
 };
+
+// Counts `packet` as dropped for `reason` and gives it back to `pool`: how every stage discards
+// a packet, so none is ever freed uncounted.
+void DropPacket(DropReason reason, Packet* packet, Counters& counters, PacketPool& pool);
 
 }  // namespace dove::dswitch::pipeline

@@ -43,6 +43,8 @@ constexpr std::array<std::string_view, kDropReasonCount> kNames = {
     "resolve_failed",
     "port_write_failed",
     "tunnel_send_failed",
+    "pool_exhausted",
+    "flood_no_destination",
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
-// DropReason: why the pipeline dropped a frame. Every drop has one; Counters counts them.
+// DropReason: why the pipeline dropped a packet. Every drop has one; Counters counts them.
 //
 // The names (DropReasonName) are stable: they are the counters' names on the command line and
-// in metrics. Add new reasons before kCount; never reuse a name for another meaning.
+// in metrics. Add new reasons before kCount; never reuse a name for another meaning, never
+// remove one (a reason no longer produced stays, documented as such, so dashboards keep
+// resolving it).
 #pragma once
 
 #include <cstddef>
@@ -13,14 +15,14 @@ namespace dove::dswitch::pipeline {
 enum class DropReason : uint8_t {
   // FromPort: parsing and port security.
   kUnknownPort,          // the frame came from a port the tables do not hold
-  kEthernetMalformed,    // ParseEthernet refused it
+  kEthernetMalformed,    // Classify refused its Ethernet header
   kVlanTagged,           // VM ports are untagged
   kSourceMacSpoofed,     // the Ethernet source is not the port's MAC
   kEtherTypeNotAllowed,  // neither IPv4, IPv6 nor ARP
   kArpMalformed,         // ParseArp refused it
   kArpSenderSpoofed,     // ARP sender MAC or IP is not the port's
-  kIpv4Malformed,        // ParseIpv4 refused it
-  kIpv6Malformed,        // ParseIpv6 refused it
+  kIpv4Malformed,        // a malformed IPv4 header (Classify), or its checksum is wrong
+  kIpv6Malformed,        // a malformed IPv6 header or extension header chain (Classify)
   kSourceIpSpoofed,      // the IP source is not one of the port's addresses
   kNdMalformed,          // an NS or NA that ICMPv6 / ND parsing refused
   kNdSpoofed,            // NS source link-layer address, or NA target / its MAC, not the port's
@@ -38,11 +40,13 @@ enum class DropReason : uint8_t {
   kArpNdNotFlooded,       // ARP or ND reached the flood path: they never cross the underlay
   kRouterNotImplemented,  // to the router MAC: the distributed router is not built yet
   // VxlanEncap.
-  kEncapFailed,  // the outer headers could not be built (frame too large)
+  kEncapFailed,  // no headroom for the VXLAN header, a VNI over 24 bits, or too large a datagram
+  // Not produced by the UDP underlay: the kernel's UDP socket checks the outer headers and
+  // hands over only datagrams to our port. Kept for the names' stability.
+  kOuterMalformed,  // outer Ethernet, IPv4 or UDP refused by its parser
+  kOuterNotVxlan,   // not IPv4/UDP to port 4789, or a fragment
+  kOuterNotForUs,   // the outer destination is not this switch's tunnel IP
   // FromTunnel.
-  kOuterMalformed,           // outer Ethernet, IPv4 or UDP refused by its parser
-  kOuterNotVxlan,            // not IPv4/UDP to port 4789, or a fragment
-  kOuterNotForUs,            // the outer destination is not this switch's tunnel IP
   kVxlanMalformed,           // ParseVxlan refused it (I flag clear, reserved bits set)
   kVxlanUnknownVni,          // a VNI this switch does not carry
   kVtepNotAllowed,           // the outer source is not in the VNI's flood list
@@ -53,6 +57,10 @@ enum class DropReason : uint8_t {
   kResolveFailed,     // a parked frame whose destination the controller did not find in time
   kPortWriteFailed,   // the port's TAP queue was full or the write failed
   kTunnelSendFailed,  // the underlay socket refused the datagram
+  // Any stage.
+  kPoolExhausted,  // a reply or a replicated copy could not get a packet buffer
+  // L2Forward, FromTunnel.
+  kFloodNoDestination,  // broadcast or multicast with nowhere to go: no other port, no peer VTEP
   kCount,
 };
 

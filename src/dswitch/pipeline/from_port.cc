@@ -1,7 +1,10 @@
 #include "dswitch/pipeline/from_port.h"
 
+#include "dswitch/pipeline/classify.h"
 #include "net/arp.h"
+#include "net/checksum.h"
 #include "net/dhcpv4.h"
+#include "net/ethernet.h"
 #include "net/icmpv6.h"
 #include "net/ip_proto.h"
 #include "net/ipv4.h"
@@ -13,8 +16,8 @@ namespace dove::dswitch::pipeline {
 
 namespace {
 
-std::optional<DropReason> CheckArp(const LocalPort& port, net::ByteSpan payload) {
-  const auto arp = net::ParseArp(payload);
+std::optional<DropReason> CheckArp(const LocalPort& port, const Packet& packet) {
+  const auto arp = net::ParseArp(L3Bytes(packet));
   if (!arp) return DropReason::kArpMalformed;
   if (arp->sender_mac != port.mac) return DropReason::kArpSenderSpoofed;
   if (!arp->sender_ip.IsUnspecified() && !port.HasIp(arp->sender_ip)) {
@@ -23,17 +26,22 @@ std::optional<DropReason> CheckArp(const LocalPort& port, net::ByteSpan payload)
   return std::nullopt;
 }
 
-bool IsDhcpRequest(const net::Ipv4Packet& ip) {
-  if (ip.protocol() != net::ip_proto::kUdp || ip.IsFragment()) return false;
-  const auto udp = net::ParseUdp(ip.payload);
+bool IsDhcpRequest(const Packet& packet) {
+  if (packet.meta.ip_proto != net::ip_proto::kUdp || packet.meta.ip_fragment) return false;
+  const auto udp = net::ParseUdp(L4Bytes(packet));
   return udp && udp->destination_port() == net::dhcp::kServerPort;
 }
 
-std::optional<DropReason> CheckIpv4(const LocalPort& port, net::ByteSpan payload) {
-  const auto ip = net::ParseIpv4(payload);
-  if (!ip) return DropReason::kIpv4Malformed;
-  if (port.HasIp(ip->source())) return std::nullopt;
-  if (ip->source().IsUnspecified() && IsDhcpRequest(*ip)) return std::nullopt;
+std::optional<DropReason> CheckIpv4(const LocalPort& port, const Packet& packet) {
+  const net::ByteSpan l3 = L3Bytes(packet);
+  if (l3.empty()) return DropReason::kIpv4Malformed;
+  // Classify checked that the header is whole.
+  const auto header = net::LoadHeader<net::Ipv4Header>(l3);
+  if (net::InternetChecksum(l3.first(header->header_size())) != 0) {
+    return DropReason::kIpv4Malformed;
+  }
+  if (port.HasIp(header->source)) return std::nullopt;
+  if (header->source.IsUnspecified() && IsDhcpRequest(packet)) return std::nullopt;
   return DropReason::kSourceIpSpoofed;
 }
 
@@ -42,14 +50,18 @@ bool MayUse(const LocalPort& port, const net::Ipv6Address& address) {
   return port.HasIp(address) || address == net::Ipv6Address::LinkLocalFromMac(port.mac);
 }
 
-std::optional<DropReason> CheckNeighborDiscovery(const LocalPort& port, const net::Ipv6Packet& ip) {
-  if (ip.upper_protocol != net::ip_proto::kIcmpv6 || ip.IsFragment()) return std::nullopt;
-  if (ip.payload.empty()) return DropReason::kNdMalformed;
-  const uint8_t type = ip.payload[0];
+std::optional<DropReason> CheckNeighborDiscovery(const LocalPort& port, const Packet& packet,
+                                                 const net::Ipv6Header& ip) {
+  if (packet.meta.ip_proto != net::ip_proto::kIcmpv6 || packet.meta.ip_fragment) {
+    return std::nullopt;
+  }
+  const net::ByteSpan message = L4Bytes(packet);
+  if (message.empty()) return DropReason::kNdMalformed;
+  const uint8_t type = message[0];
   if (type != net::icmpv6::kNeighborSolicitation && type != net::icmpv6::kNeighborAdvertisement) {
     return std::nullopt;
   }
-  const auto icmp = net::ParseIcmpv6(ip.payload, ip.source(), ip.destination());
+  const auto icmp = net::ParseIcmpv6(message, ip.source, ip.destination);
   if (!icmp) return DropReason::kNdMalformed;
   if (type == net::icmpv6::kNeighborSolicitation) {
     const auto ns = net::ParseNeighborSolicitation(*icmp);
@@ -64,48 +76,47 @@ std::optional<DropReason> CheckNeighborDiscovery(const LocalPort& port, const ne
   return std::nullopt;
 }
 
-std::optional<DropReason> CheckIpv6(const LocalPort& port, net::ByteSpan payload) {
-  const auto ip = net::ParseIpv6(payload);
+std::optional<DropReason> CheckIpv6(const LocalPort& port, const Packet& packet) {
+  const auto ip = net::LoadHeader<net::Ipv6Header>(L3Bytes(packet));
   if (!ip) return DropReason::kIpv6Malformed;
   const bool unspecified_icmp =
-      ip->source().IsUnspecified() && ip->upper_protocol == net::ip_proto::kIcmpv6;
-  if (!MayUse(port, ip->source()) && !unspecified_icmp) return DropReason::kSourceIpSpoofed;
-  return CheckNeighborDiscovery(port, *ip);
+      ip->source.IsUnspecified() && packet.meta.ip_proto == net::ip_proto::kIcmpv6;
+  if (!MayUse(port, ip->source) && !unspecified_icmp) return DropReason::kSourceIpSpoofed;
+  return CheckNeighborDiscovery(port, packet, *ip);
 }
 
 }  // namespace
 
-std::optional<DropReason> FromPort::Check(const LocalPort& port, const net::EthernetFrame& frame) {
-  if (frame.vlan) return DropReason::kVlanTagged;
-  if (frame.source != port.mac) return DropReason::kSourceMacSpoofed;
-  switch (frame.ether_type) {
+std::optional<DropReason> FromPort::Check(const LocalPort& port, const Packet& packet) {
+  if (packet.meta.vlan_tagged) return DropReason::kVlanTagged;
+  if (SourceMac(packet) != port.mac) return DropReason::kSourceMacSpoofed;
+  switch (packet.meta.ether_type) {
     case net::ether_type::kArp:
-      return CheckArp(port, frame.payload);
+      return CheckArp(port, packet);
     case net::ether_type::kIpv4:
-      return CheckIpv4(port, frame.payload);
+      return CheckIpv4(port, packet);
     case net::ether_type::kIpv6:
-      return CheckIpv6(port, frame.payload);
+      return CheckIpv6(port, packet);
     default:
       return DropReason::kEtherTypeNotAllowed;
   }
 }
 
-void FromPort::Process(Batch& batch) {
-  batch.Retain([this](Frame& frame) {
-    const LocalPort* port = tables_.Port(frame.port);
+void FromPort::Process(PacketBatch& batch) {
+  batch.Retain([this](Packet* packet) {
+    const LocalPort* port = tables_.Port(packet->meta.in_port);
     if (port == nullptr) {
-      counters_.Drop(DropReason::kUnknownPort, frame);
+      DropPacket(DropReason::kUnknownPort, packet, counters_, pool_);
       return false;
     }
-    frame.vni = port->vni;
-    const auto ethernet = net::ParseEthernet(frame.span());
+    packet->meta.vni = port->vni;
     const std::optional<DropReason> refused =
-        ethernet ? Check(*port, *ethernet) : DropReason::kEthernetMalformed;
+        Classify(*packet) ? Check(*port, *packet) : DropReason::kEthernetMalformed;
     if (refused) {
-      counters_.Drop(*refused, frame);
+      DropPacket(*refused, packet, counters_, pool_);
       return false;
     }
-    counters_.Received(frame.port);
+    counters_.Received(packet->meta.in_port);
     return true;
   });
 }

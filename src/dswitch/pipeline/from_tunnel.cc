@@ -1,63 +1,79 @@
 #include "dswitch/pipeline/from_tunnel.h"
 
-#include <vector>
-
-#include "net/ethernet.h"
-#include "net/ip_proto.h"
-#include "net/ipv4.h"
-#include "net/udp.h"
+#include "dswitch/pipeline/classify.h"
 #include "net/vxlan.h"
 
 namespace dove::dswitch::pipeline {
 
-std::optional<DropReason> FromTunnel::Deliver(Frame& frame, Batch& to_ports) {
-  const auto outer = net::ParseEthernet(frame.span());
-  if (!outer) return DropReason::kOuterMalformed;
-  if (outer->ether_type != net::ether_type::kIpv4) return DropReason::kOuterNotVxlan;
-  const auto ip = net::ParseIpv4(outer->payload);
-  if (!ip) return DropReason::kOuterMalformed;
-  if (ip->protocol() != net::ip_proto::kUdp || ip->IsFragment()) {
-    return DropReason::kOuterNotVxlan;
+const NetworkTables* FromTunnel::Accept(Packet& packet, DropReason& refused) const {
+  const auto vxlan = net::ParseVxlan(packet.span());
+  if (!vxlan) {
+    refused = DropReason::kVxlanMalformed;
+    return nullptr;
   }
-  const auto udp = net::ParseUdp(ip->payload, ip->source(), ip->destination());
-  if (!udp) return DropReason::kOuterMalformed;
-  if (udp->destination_port() != net::kVxlanPort) return DropReason::kOuterNotVxlan;
-  if (ip->destination() != local_ip_) return DropReason::kOuterNotForUs;
-  const auto vxlan = net::ParseVxlan(udp->payload);
-  if (!vxlan) return DropReason::kVxlanMalformed;
   const NetworkTables* network = tables_.Network(vxlan->vni);
-  if (network == nullptr) return DropReason::kVxlanUnknownVni;
-  frame.vni = vxlan->vni;
-  frame.tunnel = ip->source();
-  if (!network->IsFloodPeer(ip->source())) return DropReason::kVtepNotAllowed;
-  const auto inner = net::ParseEthernet(vxlan->inner_frame);
-  if (!inner) return DropReason::kInnerMalformed;
-  if (inner->source.IsMulticast() || network->ports_by_mac.contains(inner->source)) {
-    return DropReason::kInnerSourceInvalid;
+  if (network == nullptr) {
+    refused = DropReason::kVxlanUnknownVni;
+    return nullptr;
   }
-
-  const auto send = [&](PortId port) {
-    to_ports.Push(
-        Frame{.bytes = std::vector<uint8_t>(vxlan->inner_frame.begin(), vxlan->inner_frame.end()),
-              .port = port,
-              .vni = vxlan->vni,
-              .tunnel = ip->source()});
-    counters_.Sent(port);
-  };
-  if (inner->destination.IsMulticast()) {
-    for (PortId port : network->ports) send(port);
-  } else {
-    const auto it = network->ports_by_mac.find(inner->destination);
-    if (it == network->ports_by_mac.end()) return DropReason::kInnerDestinationUnknown;
-    send(it->second);
+  packet.meta.vni = vxlan->vni;
+  if (!network->IsFloodPeer(packet.meta.tunnel)) {
+    refused = DropReason::kVtepNotAllowed;
+    return nullptr;
   }
-  counters_.FromTunnel(vxlan->vni);
-  return std::nullopt;
+  packet.Strip(sizeof(net::VxlanHeader));
+  if (!Classify(packet)) {
+    refused = DropReason::kInnerMalformed;
+    return nullptr;
+  }
+  const net::MacAddress source = SourceMac(packet);
+  if (source.IsMulticast() || network->ports_by_mac.contains(source)) {
+    refused = DropReason::kInnerSourceInvalid;
+    return nullptr;
+  }
+  return network;
 }
 
-void FromTunnel::Process(Batch& in, Batch& to_ports) {
-  for (Frame& frame : in) {
-    if (const auto refused = Deliver(frame, to_ports)) counters_.Drop(*refused, frame);
+void FromTunnel::Deliver(const NetworkTables& network, Packet* packet, PacketBatch& to_ports) {
+  const auto send = [&](Packet* out, PortId port) {
+    out->meta.out_port = port;
+    to_ports.Push(out);
+    counters_.Sent(port);
+  };
+  const net::MacAddress destination = DestinationMac(*packet);
+  if (!destination.IsMulticast()) {
+    const auto it = network.ports_by_mac.find(destination);
+    if (it == network.ports_by_mac.end()) {
+      return DropPacket(DropReason::kInnerDestinationUnknown, packet, counters_, pool_);
+    }
+    counters_.FromTunnel(packet->meta.vni);
+    return send(packet, it->second);
+  }
+  counters_.FromTunnel(packet->meta.vni);
+  if (network.ports.empty()) {
+    return DropPacket(DropReason::kFloodNoDestination, packet, counters_, pool_);
+  }
+  // The packet itself goes to the last port; every earlier one gets a clone.
+  for (size_t i = 0; i + 1 < network.ports.size(); ++i) {
+    Packet* clone = packet::Clone(*packet, pool_);
+    if (clone == nullptr) {
+      counters_.Drop(DropReason::kPoolExhausted, *packet);
+      continue;
+    }
+    send(clone, network.ports[i]);
+  }
+  send(packet, network.ports.back());
+}
+
+void FromTunnel::Process(PacketBatch& in, PacketBatch& to_ports) {
+  for (Packet* packet : in) {
+    DropReason refused = DropReason::kCount;
+    const NetworkTables* network = Accept(*packet, refused);
+    if (network == nullptr) {
+      DropPacket(refused, packet, counters_, pool_);
+      continue;
+    }
+    Deliver(*network, packet, to_ports);
   }
   in.clear();
 }

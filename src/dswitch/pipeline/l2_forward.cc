@@ -1,70 +1,99 @@
 #include "dswitch/pipeline/l2_forward.h"
 
-#include <utility>
-
+#include "dswitch/pipeline/classify.h"
+#include "net/ethernet.h"
 #include "net/icmpv6.h"
 #include "net/ip_proto.h"
-#include "net/ipv6.h"
 
 namespace dove::dswitch::pipeline {
 
 namespace {
 
 // ARP, or an IPv6 Neighbor Solicitation or Advertisement.
-bool IsArpOrNd(const net::EthernetFrame& ethernet) {
-  if (ethernet.ether_type == net::ether_type::kArp) return true;
-  if (ethernet.ether_type != net::ether_type::kIpv6) return false;
-  const auto ip = net::ParseIpv6(ethernet.payload);
-  if (!ip || ip->upper_protocol != net::ip_proto::kIcmpv6 || ip->payload.empty()) return false;
-  const uint8_t type = ip->payload[0];
-  return type == net::icmpv6::kNeighborSolicitation || type == net::icmpv6::kNeighborAdvertisement;
+bool IsArpOrNd(const Packet& packet) {
+  const packet::PacketMeta& meta = packet.meta;
+  if (meta.ether_type == net::ether_type::kArp) return true;
+  if (meta.ether_type != net::ether_type::kIpv6 || meta.ip_proto != net::ip_proto::kIcmpv6 ||
+      meta.ip_fragment) {
+    return false;
+  }
+  const net::ByteSpan message = L4Bytes(packet);
+  if (message.empty()) return false;
+  return message[0] == net::icmpv6::kNeighborSolicitation ||
+         message[0] == net::icmpv6::kNeighborAdvertisement;
 }
 
 }  // namespace
 
-void L2Forward::Flood(const NetworkTables& network, const Frame& frame, Batch& to_ports,
-                      Batch& to_tunnels) {
+void L2Forward::Flood(const NetworkTables& network, Packet* packet, PacketBatch& to_ports,
+                      PacketBatch& to_tunnels) {
+  const PortId in_port = packet->meta.in_port;
+  size_t destinations = network.flood_tunnel_ips.size();
+  for (PortId port : network.ports) destinations += port != in_port ? 1 : 0;
+  if (destinations == 0) {
+    return DropPacket(DropReason::kFloodNoDestination, packet, counters_, pool_);
+  }
+  // The packet itself goes to the last destination; every earlier one gets a clone.
+  size_t left = destinations;
+  const auto copy = [&]() -> Packet* {
+    if (--left == 0) return packet;
+    Packet* clone = packet::Clone(*packet, pool_);
+    if (clone == nullptr) counters_.Drop(DropReason::kPoolExhausted, *packet);
+    return clone;
+  };
   for (const net::Ipv4Address& vtep : network.flood_tunnel_ips) {
-    to_tunnels.Push(
-        Frame{.bytes = frame.bytes, .port = frame.port, .vni = frame.vni, .tunnel = vtep});
+    Packet* out = copy();
+    if (out == nullptr) continue;
+    out->meta.tunnel = vtep;
+    to_tunnels.Push(out);
   }
   for (PortId port : network.ports) {
-    if (port == frame.port) continue;
-    to_ports.Push(Frame{.bytes = frame.bytes, .port = port, .vni = frame.vni, .tunnel = {}});
+    if (port == in_port) continue;
+    Packet* out = copy();
+    if (out == nullptr) continue;
+    out->meta.out_port = port;
+    to_ports.Push(out);
     counters_.Sent(port);
   }
 }
 
-void L2Forward::Forward(Frame& frame, Batch& to_ports, Batch& to_tunnels) {
-  const NetworkTables* network = tables_.Network(frame.vni);
-  if (network == nullptr) return counters_.Drop(DropReason::kUnknownNetwork, frame);
-  const auto ethernet = net::ParseEthernet(frame.span());
-  if (!ethernet) return counters_.Drop(DropReason::kEthernetMalformed, frame);
-  const net::MacAddress& destination = ethernet->destination;
+void L2Forward::Forward(Packet* packet, PacketBatch& to_ports, PacketBatch& to_tunnels) {
+  const NetworkTables* network = tables_.Network(packet->meta.vni);
+  if (network == nullptr) {
+    return DropPacket(DropReason::kUnknownNetwork, packet, counters_, pool_);
+  }
+  if (!packet->meta.parsed && !Classify(*packet)) {
+    return DropPacket(DropReason::kEthernetMalformed, packet, counters_, pool_);
+  }
+  const net::MacAddress destination = DestinationMac(*packet);
 
   if (destination.IsMulticast()) {
-    if (IsArpOrNd(*ethernet)) return counters_.Drop(DropReason::kArpNdNotFlooded, frame);
-    return Flood(*network, frame, to_ports, to_tunnels);
+    if (IsArpOrNd(*packet)) {
+      return DropPacket(DropReason::kArpNdNotFlooded, packet, counters_, pool_);
+    }
+    return Flood(*network, packet, to_ports, to_tunnels);
   }
   if (const auto local = network->ports_by_mac.find(destination);
       local != network->ports_by_mac.end()) {
-    if (local->second == frame.port) return counters_.Drop(DropReason::kHairpin, frame);
-    frame.port = local->second;
-    counters_.Sent(frame.port);
-    return to_ports.Push(std::move(frame));
+    if (local->second == packet->meta.in_port) {
+      return DropPacket(DropReason::kHairpin, packet, counters_, pool_);
+    }
+    packet->meta.out_port = local->second;
+    counters_.Sent(local->second);
+    return to_ports.Push(packet);
   }
   if (destination == network->router_mac) {
-    return counters_.Drop(DropReason::kRouterNotImplemented, frame);
+    return DropPacket(DropReason::kRouterNotImplemented, packet, counters_, pool_);
   }
-  if (const auto vtep = remotes_.FindMac(frame.vni, destination)) {
-    frame.tunnel = *vtep;
-    return to_tunnels.Push(std::move(frame));
+  if (const auto vtep = remotes_.FindMac(packet->meta.vni, destination)) {
+    packet->meta.tunnel = *vtep;
+    return to_tunnels.Push(packet);
   }
-  if (!parking_.Park(frame)) counters_.Drop(DropReason::kParkOverflow, frame);
+  if (!parking_.Park(packet)) DropPacket(DropReason::kParkOverflow, packet, counters_, pool_);
 }
 
-void L2Forward::Process(Batch& in, Batch& to_ports, Batch& to_tunnels) {
-  for (Frame& frame : in) Forward(frame, to_ports, to_tunnels);
+void L2Forward::Process(PacketBatch& in, PacketBatch& to_ports, PacketBatch& to_tunnels) {
+  for (Packet* packet : in) Forward(packet, to_ports, to_tunnels);
   in.clear();
 }
 

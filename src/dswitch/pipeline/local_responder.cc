@@ -1,9 +1,8 @@
 #include "dswitch/pipeline/local_responder.h"
 
-#include <utility>
-#include <vector>
-
+#include "dswitch/pipeline/classify.h"
 #include "net/arp.h"
+#include "net/ethernet.h"
 #include "net/icmpv6.h"
 #include "net/ip_proto.h"
 #include "net/ipv6.h"
@@ -25,73 +24,99 @@ std::optional<LocalResponder::Owner> LocalResponder::FindOwner(uint32_t vni,
   return std::nullopt;
 }
 
-LocalResponder::Outcome LocalResponder::HandleArp(const Frame& frame,
-                                                  const net::EthernetFrame& ethernet,
-                                                  Batch& replies) {
-  const auto arp = net::ParseArp(ethernet.payload);
+LocalResponder::Outcome LocalResponder::HandleArp(const Packet& packet) {
+  const auto arp = net::ParseArp(L3Bytes(packet));
   if (!arp) return {true, DropReason::kArpMalformed};
   if (arp->operation.value() != net::arp::kRequest || arp->sender_ip == arp->target_ip) {
     return {true, DropReason::kArpNotAnswered};
   }
-  const auto owner = FindOwner(frame.vni, arp->target_ip);
+  const auto owner = FindOwner(packet.meta.vni, arp->target_ip);
   if (!owner) return {true, DropReason::kArpTargetUnknown, /*miss=*/true};
-  if (owner->port == frame.port) return {true, DropReason::kArpForOwnAddress};
-  auto reply = net::BuildArpReply(ethernet, *arp, owner->mac);
-  if (!reply) return {true, DropReason::kArpNotAnswered};
-  replies.Push(
-      Frame{.bytes = std::move(*reply), .port = frame.port, .vni = frame.vni, .tunnel = {}});
-  counters_.Sent(frame.port);
+  if (owner->port == packet.meta.in_port) return {true, DropReason::kArpForOwnAddress};
+  if (!net::BuildArpReplyInto(reply_, EthernetView(packet), *arp, owner->mac)) {
+    return {true, DropReason::kArpNotAnswered};
+  }
   return {true, std::nullopt};
 }
 
-LocalResponder::Outcome LocalResponder::HandleIpv6(const Frame& frame,
-                                                   const net::EthernetFrame& ethernet,
-                                                   Batch& replies) {
-  const auto ip = net::ParseIpv6(ethernet.payload);
-  if (!ip) return {true, DropReason::kIpv6Malformed};
-  if (ip->upper_protocol != net::ip_proto::kIcmpv6 || ip->IsFragment() || ip->payload.empty()) {
+LocalResponder::Outcome LocalResponder::HandleIpv6(const Packet& packet) {
+  const net::ByteSpan l3 = L3Bytes(packet);
+  const auto header = net::LoadHeader<net::Ipv6Header>(l3);
+  if (!header) return {true, DropReason::kIpv6Malformed};
+  const net::ByteSpan message = L4Bytes(packet);
+  if (packet.meta.ip_proto != net::ip_proto::kIcmpv6 || packet.meta.ip_fragment ||
+      message.empty()) {
     return {};
   }
-  const uint8_t type = ip->payload[0];
+  const uint8_t type = message[0];
   if (type == net::icmpv6::kNeighborAdvertisement) return {true, DropReason::kNdNotAnswered};
   if (type != net::icmpv6::kNeighborSolicitation) return {};
-  const auto icmp = net::ParseIcmpv6(ip->payload, ip->source(), ip->destination());
+  const auto icmp = net::ParseIcmpv6(message, header->source, header->destination);
   if (!icmp) return {true, DropReason::kNdMalformed};
   const auto ns = net::ParseNeighborSolicitation(*icmp);
   if (!ns) return {true, DropReason::kNdMalformed};
-  const auto owner = FindOwner(frame.vni, ns->target);
+  const auto owner = FindOwner(packet.meta.vni, ns->target);
   if (!owner) return {true, DropReason::kNdTargetUnknown, /*miss=*/true};
-  if (owner->port == frame.port) return {true, DropReason::kNdForOwnAddress};
-  auto reply = net::BuildNeighborAdvertisement(ethernet, *ip, *ns, owner->mac, /*router=*/false);
-  if (!reply) return {true, DropReason::kNdNotAnswered};
-  replies.Push(
-      Frame{.bytes = std::move(*reply), .port = frame.port, .vni = frame.vni, .tunnel = {}});
-  counters_.Sent(frame.port);
+  if (owner->port == packet.meta.in_port) return {true, DropReason::kNdForOwnAddress};
+  // The parsed IPv6 packet as the reply builder takes it, from Classify's offsets.
+  net::Ipv6Packet ip;
+  ip.header = *header;
+  ip.upper_protocol = packet.meta.ip_proto;
+  ip.header_size = static_cast<size_t>(packet.meta.l4_offset - packet.meta.l3_offset);
+  ip.payload = message;
+  if (!net::BuildNeighborAdvertisementInto(reply_, EthernetView(packet), ip, *ns, owner->mac,
+                                           /*router=*/false)) {
+    return {true, DropReason::kNdNotAnswered};
+  }
   return {true, std::nullopt};
 }
 
-LocalResponder::Outcome LocalResponder::Handle(const Frame& frame, Batch& replies) {
-  const auto ethernet = net::ParseEthernet(frame.span());
-  if (!ethernet) return {true, DropReason::kEthernetMalformed};
-  switch (ethernet->ether_type) {
+LocalResponder::Outcome LocalResponder::Handle(const Packet& packet) {
+  switch (packet.meta.ether_type) {
     case net::ether_type::kArp:
-      return HandleArp(frame, *ethernet, replies);
+      return HandleArp(packet);
     case net::ether_type::kIpv6:
-      return HandleIpv6(frame, *ethernet, replies);
+      return HandleIpv6(packet);
     default:
       return {};
   }
 }
 
-void LocalResponder::Process(Batch& batch, Batch& replies, Batch* misses) {
-  batch.Retain([&](Frame& frame) {
-    const Outcome outcome = Handle(frame, replies);
-    if (outcome.miss && misses != nullptr) {
-      misses->Push(std::move(frame));
+bool LocalResponder::EmitReply(const Packet& request, PacketBatch& replies) {
+  Packet* reply = pool_.Alloc(reply_.size());
+  if (reply == nullptr) return false;
+  if (!reply->Assign(reply_.bytes())) {
+    pool_.Free(reply);
+    return false;
+  }
+  Classify(*reply);
+  reply->meta.out_port = request.meta.in_port;
+  reply->meta.vni = request.meta.vni;
+  replies.Push(reply);
+  counters_.Sent(reply->meta.out_port);
+  return true;
+}
+
+void LocalResponder::Process(PacketBatch& batch, PacketBatch& replies, PacketBatch* misses) {
+  batch.Retain([&](Packet* packet) {
+    if (!packet->meta.parsed && !Classify(*packet)) {
+      DropPacket(DropReason::kEthernetMalformed, packet, counters_, pool_);
       return false;
     }
-    if (outcome.drop) counters_.Drop(*outcome.drop, frame);
-    return !outcome.consumed;
+    const Outcome outcome = Handle(*packet);
+    if (!outcome.consumed) return true;
+    if (outcome.miss && misses != nullptr) {
+      misses->Push(packet);
+      return false;
+    }
+    if (outcome.drop) {
+      DropPacket(*outcome.drop, packet, counters_, pool_);
+    } else if (!EmitReply(*packet, replies)) {
+      DropPacket(DropReason::kPoolExhausted, packet, counters_, pool_);
+    } else {
+      pool_.Free(packet);  // answered: the request goes no further
+    }
+    return false;
   });
 }
 

@@ -1,23 +1,31 @@
 #include "dswitch/pipeline/parking_lot.h"
 
-#include <utility>
-
 namespace dove::dswitch::pipeline {
 
-bool ParkingLot::Park(Frame& frame) {
-  std::vector<Frame>& lot = lots_[frame.vni];
+bool ParkingLot::Park(Packet* packet) {
+  auto [it, added] = lots_.try_emplace(packet->meta.vni);
+  std::vector<Packet*>& lot = it->second;
+  if (added) lot.reserve(per_vni_);
   if (lot.size() >= per_vni_) return false;
-  lot.push_back(std::move(frame));
+  lot.push_back(packet);
+  ++total_;
   return true;
 }
 
-Batch ParkingLot::Take(uint32_t vni) {
-  Batch batch;
+void ParkingLot::Take(uint32_t vni, PacketBatch& out) {
   const auto it = lots_.find(vni);
-  if (it == lots_.end()) return batch;
-  for (Frame& frame : it->second) batch.Push(std::move(frame));
-  lots_.erase(it);
-  return batch;
+  if (it == lots_.end()) return;
+  for (Packet* packet : it->second) out.Push(packet);
+  total_ -= it->second.size();
+  it->second.clear();  // keeps its capacity for the next park
+}
+
+void ParkingLot::TakeAll(PacketBatch& out) {
+  for (auto& [vni, lot] : lots_) {
+    for (Packet* packet : lot) out.Push(packet);
+    lot.clear();
+  }
+  total_ = 0;
 }
 
 size_t ParkingLot::size(uint32_t vni) const {

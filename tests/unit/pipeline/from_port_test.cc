@@ -1,5 +1,5 @@
 // FromPort: a table of frames from VM ports, each with the drop reason it must be counted
-// under (or none: it passes, tagged with the port's network).
+// under (or none: it passes, tagged with the port's network), TCP super-frames among them.
 #include "dswitch/pipeline/from_port.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +18,7 @@ struct Case {
   PortId port;
   std::vector<uint8_t> frame;
   std::optional<DropReason> drop;  // nullopt: passes
+  packet::OffloadInfo offload = {};
 };
 
 std::vector<uint8_t> TaggedFrame() {
@@ -98,21 +99,45 @@ std::vector<Case> Cases() {
        DropReason::kNdSpoofed},
       {"NA with a forged target link-layer address", 1, NaFrame(kVm1Mac, kVm1Ip6, kVm1Ip6, forged),
        DropReason::kNdSpoofed},
+
+      // TCP super-frames from a TAP with TSO: checked like any frame, passed whole.
+      {"IPv4 TCP super-frame", 1, Tcp4SuperFrame(kVm2Mac, kVm1Mac, kVm1Ip, kVm2Ip, 60000),
+       std::nullopt, TsoOffload(false, 34)},
+      {"IPv4 TCP super-frame with Total Length 0 (BIG TCP)", 1,
+       Tcp4SuperFrame(kVm2Mac, kVm1Mac, kVm1Ip, kVm2Ip, 60000, /*zero_total_length=*/true),
+       std::nullopt, TsoOffload(false, 34)},
+      {"IPv6 TCP super-frame", 1, Tcp6SuperFrame(kVm2Mac, kVm1Mac, kVm1Ip6, kVm2Ip6, 30000),
+       std::nullopt, TsoOffload(true, 54)},
+      {"IPv4 Total Length 0 without GSO", 1,
+       Tcp4SuperFrame(kVm2Mac, kVm1Mac, kVm1Ip, kVm2Ip, 1000, /*zero_total_length=*/true),
+       DropReason::kIpv4Malformed},
+      {"IPv4 TCP super-frame from a forged source", 1,
+       Tcp4SuperFrame(kVm2Mac, kVm1Mac, forged_ip, kVm2Ip, 60000), DropReason::kSourceIpSpoofed,
+       TsoOffload(false, 34)},
+      {"IPv4 TCP super-frame from another port's MAC", 1,
+       Tcp4SuperFrame(kVm1Mac, kVm2Mac, kVm1Ip, kVm2Ip, 60000), DropReason::kSourceMacSpoofed,
+       TsoOffload(false, 34)},
   };
 }
 
-TEST(FromPortTest, PassesOrDropsEachFrameWithItsReason) {
+class FromPortTest : public PoolTest {};
+
+TEST_F(FromPortTest, PassesOrDropsEachFrameWithItsReason) {
   const Tables tables = ScenarioTables();
   for (const Case& c : Cases()) {
     SCOPED_TRACE(c.description);
     Counters counters;
-    FromPort stage(tables, counters);
-    Batch batch = OneFrame(c.frame, c.port);
+    FromPort stage(tables, counters, pool_);
+    PacketBatch batch = OneFrame(pool_, c.frame, c.port);
+    batch[0]->offload = c.offload;
     stage.Process(batch);
     if (!c.drop) {
       ASSERT_EQ(batch.size(), 1u);
-      EXPECT_EQ(batch[0].vni, kVni);
-      EXPECT_EQ(batch[0].bytes, c.frame);
+      EXPECT_EQ(batch[0]->meta.vni, kVni);
+      EXPECT_TRUE(batch[0]->meta.parsed);
+      EXPECT_EQ(Bytes(*batch[0]), c.frame);
+      EXPECT_EQ(batch[0]->offload.gso, c.offload.gso);
+      EXPECT_EQ(batch[0]->offload.csum_partial, c.offload.csum_partial);
       EXPECT_EQ(counters.port(c.port).received, 1u);
       EXPECT_EQ(counters.total_drops(), 0u);
     } else {
@@ -121,24 +146,27 @@ TEST(FromPortTest, PassesOrDropsEachFrameWithItsReason) {
       EXPECT_EQ(counters.total_drops(), 1u);
       EXPECT_EQ(counters.port(c.port).dropped, 1u);
     }
+    pool_.Free(batch);
+    EXPECT_EQ(pool_.in_use(), 0u);
   }
 }
 
-TEST(FromPortTest, FiltersABatchInPlaceKeepingOrder) {
+TEST_F(FromPortTest, FiltersABatchInPlaceKeepingOrder) {
   const Tables tables = ScenarioTables();
   Counters counters;
-  FromPort stage(tables, counters);
+  FromPort stage(tables, counters, pool_);
   const auto good1 = Udp4Frame(kVm2Mac, kVm1Mac, kVm1Ip, kVm2Ip, 1001);
   const auto good2 = Udp4Frame(kVm1Mac, kVm2Mac, kVm2Ip, kVm1Ip, 1002);
-  Batch batch;
-  batch.Push(PortFrame(Udp4Frame(kVm2Mac, kVm1Mac, Ip4("10.0.0.66"), kVm2Ip), 1));
-  batch.Push(PortFrame(good1, 1));
-  batch.Push(PortFrame(Udp4Frame(kVm2Mac, kUnknownMac, kVm1Ip, kVm2Ip), 1));
-  batch.Push(PortFrame(good2, 2));
+  PacketBatch batch;
+  batch.Push(MakePacket(pool_, Udp4Frame(kVm2Mac, kVm1Mac, Ip4("10.0.0.66"), kVm2Ip), 1));
+  batch.Push(MakePacket(pool_, good1, 1));
+  batch.Push(MakePacket(pool_, Udp4Frame(kVm2Mac, kUnknownMac, kVm1Ip, kVm2Ip), 1));
+  batch.Push(MakePacket(pool_, good2, 2));
   stage.Process(batch);
   ASSERT_EQ(batch.size(), 2u);
-  EXPECT_EQ(batch[0].bytes, good1);
-  EXPECT_EQ(batch[1].bytes, good2);
+  EXPECT_EQ(Bytes(*batch[0]), good1);
+  EXPECT_EQ(Bytes(*batch[1]), good2);
+  EXPECT_EQ(pool_.in_use(), 2u);  // the dropped ones went back to the pool
   EXPECT_EQ(counters.drops(DropReason::kSourceIpSpoofed), 1u);
   EXPECT_EQ(counters.drops(DropReason::kSourceMacSpoofed), 1u);
   EXPECT_EQ(counters.network(kVni).dropped, 2u);
@@ -147,6 +175,7 @@ TEST(FromPortTest, FiltersABatchInPlaceKeepingOrder) {
   EXPECT_EQ(dump.at("port.1.received"), 1u);
   EXPECT_EQ(dump.at("port.1.dropped"), 2u);
   EXPECT_EQ(dump.at("port.2.received"), 1u);
+  pool_.Free(batch);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // LocalResponder: a table of ARP and ND frames from ports, each answered (the reply parsed back
-// and checked), dropped with its reason, or left alone.
+// and checked), dropped with its reason, or left alone; misses handed back; a reply the pool
+// cannot hold counted.
 #include "dswitch/pipeline/local_responder.h"
 
 #include <gtest/gtest.h>
@@ -71,10 +72,11 @@ std::vector<Case> Cases() {
   };
 }
 
-void CheckReply(const Frame& reply, const Case& c) {
-  EXPECT_EQ(reply.port, c.port);
-  EXPECT_EQ(reply.vni, kVni);
-  const auto ethernet = net::ParseEthernet(reply.bytes);
+void CheckReply(const Packet& reply, const Case& c) {
+  EXPECT_EQ(reply.meta.out_port, c.port);
+  EXPECT_EQ(reply.meta.vni, kVni);
+  EXPECT_TRUE(reply.meta.parsed);
+  const auto ethernet = net::ParseEthernet(reply.span());
   ASSERT_TRUE(ethernet);
   EXPECT_EQ(ethernet->source, c.expect.owner);
   EXPECT_EQ(ethernet->destination, kVm1Mac);
@@ -97,23 +99,26 @@ void CheckReply(const Frame& reply, const Case& c) {
   EXPECT_FALSE(na->router_flag);
 }
 
-TEST(LocalResponderTest, AnswersDropsOrKeepsEachFrame) {
+class LocalResponderTest : public PoolTest {};
+
+TEST_F(LocalResponderTest, AnswersDropsOrKeepsEachFrame) {
   const Tables tables = ScenarioTables();
-  const MapRemoteLookup remotes = ScenarioRemotes();
+  const RemoteTable remotes = ScenarioRemotes();
   for (const Case& c : Cases()) {
     SCOPED_TRACE(c.description);
     Counters counters;
-    LocalResponder stage(tables, remotes, counters);
-    Batch batch = OneFrame(c.frame, c.port, tables.Port(c.port)->vni);
-    Batch replies;
+    LocalResponder stage(tables, remotes, counters, pool_);
+    PacketBatch batch = OneFrame(pool_, c.frame, c.port, tables.Port(c.port)->vni);
+    PacketBatch replies;
     stage.Process(batch, replies);
     switch (c.expect.kind) {
       case Expect::kAnswered:
         EXPECT_TRUE(batch.empty());
         ASSERT_EQ(replies.size(), 1u);
-        CheckReply(replies[0], c);
+        CheckReply(*replies[0], c);
         EXPECT_EQ(counters.port(c.port).sent, 1u);
         EXPECT_EQ(counters.total_drops(), 0u);
+        EXPECT_EQ(pool_.in_use(), 1u);  // the reply; the request went back to the pool
         break;
       case Expect::kDropped:
         EXPECT_TRUE(batch.empty());
@@ -123,12 +128,51 @@ TEST(LocalResponderTest, AnswersDropsOrKeepsEachFrame) {
         break;
       case Expect::kKept:
         ASSERT_EQ(batch.size(), 1u);
-        EXPECT_EQ(batch[0].bytes, c.frame);
+        EXPECT_EQ(Bytes(*batch[0]), c.frame);
         EXPECT_TRUE(replies.empty());
         EXPECT_EQ(counters.total_drops(), 0u);
         break;
     }
+    FreeAll(pool_, batch, replies);
+    EXPECT_EQ(pool_.in_use(), 0u);
   }
+}
+
+TEST_F(LocalResponderTest, MissesGoToTheCallerWhenItTakesThem) {
+  const Tables tables = ScenarioTables();
+  const RemoteTable remotes = ScenarioRemotes();
+  Counters counters;
+  LocalResponder stage(tables, remotes, counters, pool_);
+  const auto arp = ArpRequest(kVm1Mac, kVm1Ip, kUnknownIp);
+  PacketBatch batch = OneFrame(pool_, arp, 1, kVni);
+  batch.Push(MakePacket(pool_, NsFrame(kVm1Mac, kVm1Ip6, kUnknownIp6, kVm1Mac), 1, kVni));
+  batch.Push(MakePacket(pool_, ArpRequest(kVm1Mac, kVm1Ip, kVm2Ip), 1, kVni));
+  PacketBatch replies;
+  PacketBatch misses;
+  stage.Process(batch, replies, &misses);
+  EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(replies.size(), 1u);
+  ASSERT_EQ(misses.size(), 2u);
+  EXPECT_EQ(Bytes(*misses[0]), arp);
+  EXPECT_EQ(counters.total_drops(), 0u);
+  FreeAll(pool_, replies, misses);
+}
+
+TEST_F(LocalResponderTest, AReplyThePoolCannotHoldIsCounted) {
+  const Tables tables = ScenarioTables();
+  const RemoteTable remotes = ScenarioRemotes();
+  Counters counters;
+  PacketPool tiny({.small_slots = 1, .large_slots = 0});
+  LocalResponder stage(tables, remotes, counters, tiny);
+  PacketBatch batch = OneFrame(tiny, ArpRequest(kVm1Mac, kVm1Ip, kVm2Ip), 1, kVni);
+  PacketBatch replies;
+  stage.Process(batch, replies);
+  EXPECT_TRUE(batch.empty());
+  EXPECT_TRUE(replies.empty());
+  EXPECT_EQ(counters.drops(DropReason::kPoolExhausted), 1u);
+  EXPECT_EQ(counters.port(1).dropped, 1u);
+  EXPECT_EQ(counters.port(1).sent, 0u);
+  EXPECT_EQ(tiny.in_use(), 0u);
 }
 
 }  // namespace

@@ -1,28 +1,35 @@
-// Frames and a small network for the pipeline tests, built with src/net's builders.
+// Frames and a small network for the pipeline tests, built with src/net's builders, and the
+// packets that carry them.
 //
 // The scenario: this switch (VTEP 192.0.2.10) carries network 100 with ports 1 (vm1) and 2
 // (vm2), and network 200 with port 3 (vm3); network 100 also has vm9 on the VTEP 192.0.2.20,
 // and its flood list is {192.0.2.20, 192.0.2.30}.
+//
+// Every test owns a small PacketPool and checks at its end that every packet went back to it
+// (PoolTest): a stage that loses a packet fails the test that made it do so.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "dswitch/pipeline/counters.h"
-#include "dswitch/pipeline/frame.h"
-#include "dswitch/pipeline/remote_lookup.h"
+#include "dswitch/pipeline/packet_types.h"
+#include "dswitch/pipeline/remote_table.h"
 #include "dswitch/pipeline/tables.h"
 #include "net/arp.h"
+#include "net/checksum.h"
 #include "net/ethernet.h"
 #include "net/frame_builder.h"
 #include "net/ip_proto.h"
 #include "net/ipv4.h"
 #include "net/ipv6.h"
 #include "net/neighbor_discovery.h"
+#include "net/tcp.h"
 #include "net/udp.h"
 
 namespace dove::dswitch::pipeline::testing {
@@ -56,17 +63,17 @@ inline constexpr uint32_t kOtherVni = 200;
 // The tables of the scenario.
 inline Tables ScenarioTables() {
   Tables t;
-  EXPECT_TRUE(t.AddNetwork(kVni, kRouterMac, {kPeerVtep, kOtherPeerVtep}));
-  EXPECT_TRUE(t.AddNetwork(kOtherVni, kRouterMac, {}));
-  EXPECT_TRUE(t.AddPort({.id = 1, .vni = kVni, .mac = kVm1Mac, .ips = {kVm1Ip, kVm1Ip6}}));
-  EXPECT_TRUE(t.AddPort({.id = 2, .vni = kVni, .mac = kVm2Mac, .ips = {kVm2Ip, kVm2Ip6}}));
-  EXPECT_TRUE(t.AddPort({.id = 3, .vni = kOtherVni, .mac = kVm3Mac, .ips = {kVm3Ip}}));
+  EXPECT_TRUE(t.UpsertNetwork(kVni, kRouterMac, {kPeerVtep, kOtherPeerVtep}));
+  EXPECT_TRUE(t.UpsertNetwork(kOtherVni, kRouterMac, {}));
+  EXPECT_TRUE(t.UpsertPort({.id = 1, .vni = kVni, .mac = kVm1Mac, .ips = {kVm1Ip, kVm1Ip6}}));
+  EXPECT_TRUE(t.UpsertPort({.id = 2, .vni = kVni, .mac = kVm2Mac, .ips = {kVm2Ip, kVm2Ip6}}));
+  EXPECT_TRUE(t.UpsertPort({.id = 3, .vni = kOtherVni, .mac = kVm3Mac, .ips = {kVm3Ip}}));
   return t;
 }
 
-inline MapRemoteLookup ScenarioRemotes() {
-  MapRemoteLookup remotes;
-  remotes.Add(kVni, kVm9Mac, kPeerVtep, {kVm9Ip, kVm9Ip6});
+inline RemoteTable ScenarioRemotes() {
+  RemoteTable remotes;
+  remotes.Upsert("vm9", kVni, kVm9Mac, kPeerVtep, {kVm9Ip, kVm9Ip6});
   return remotes;
 }
 
@@ -176,14 +183,96 @@ inline std::vector<uint8_t> WithByte(std::vector<uint8_t> frame, size_t at, uint
   return frame;
 }
 
-inline Frame PortFrame(std::vector<uint8_t> bytes, PortId port, uint32_t vni = kNoVni) {
-  return Frame{.bytes = std::move(bytes), .port = port, .vni = vni, .tunnel = {}};
+// An IPv4/TCP frame of `payload_size` bytes of data, as a TAP with TSO hands over a super-frame
+// (Total Length as given; the TCP checksum left as the pseudo-header sum a partial checksum
+// has), and the offload state that goes with it.
+inline std::vector<uint8_t> Tcp4SuperFrame(const net::MacAddress& destination_mac,
+                                           const net::MacAddress& source_mac,
+                                           const net::Ipv4Address& source,
+                                           const net::Ipv4Address& destination, size_t payload_size,
+                                           bool zero_total_length = false) {
+  net::FrameBuilder b(14 + 40 + payload_size);
+  b.Append(net::MakeEthernetHeader(destination_mac, source_mac, net::ether_type::kIpv4));
+  const size_t ip_at = b.Append(*net::MakeIpv4Header(source, destination, net::ip_proto::kTcp, 64,
+                                                     std::min<size_t>(20 + payload_size, 65515)));
+  b.Append(*net::MakeTcpHeader(40000, 5201, 1, 1, 0x10, 512));
+  b.AppendZeros(payload_size);
+  if (zero_total_length) {
+    net::MutableByteSpan ip = b.From(ip_at);
+    ip[2] = 0;
+    ip[3] = 0;
+    ip[10] = 0;
+    ip[11] = 0;
+    const uint16_t checksum = net::InternetChecksum(ip.first(20));
+    ip[10] = static_cast<uint8_t>(checksum >> 8);
+    ip[11] = static_cast<uint8_t>(checksum);
+  }
+  return std::move(b).Take();
 }
 
-inline Batch OneFrame(std::vector<uint8_t> bytes, PortId port, uint32_t vni = kNoVni) {
-  Batch batch;
-  batch.Push(Frame{.bytes = std::move(bytes), .port = port, .vni = vni, .tunnel = {}});
+// An IPv6/TCP super-frame, as Tcp4SuperFrame.
+inline std::vector<uint8_t> Tcp6SuperFrame(const net::MacAddress& destination_mac,
+                                           const net::MacAddress& source_mac,
+                                           const net::Ipv6Address& source,
+                                           const net::Ipv6Address& destination,
+                                           size_t payload_size) {
+  net::FrameBuilder b(14 + 60 + payload_size);
+  b.Append(net::MakeEthernetHeader(destination_mac, source_mac, net::ether_type::kIpv6));
+  b.Append(*net::MakeIpv6Header(source, destination, net::ip_proto::kTcp, 64, 20 + payload_size));
+  b.Append(*net::MakeTcpHeader(40000, 5201, 1, 1, 0x10, 512));
+  b.AppendZeros(payload_size);
+  return std::move(b).Take();
+}
+
+// The offload state of a TSO super-frame whose TCP header starts at `l4_offset`.
+inline packet::OffloadInfo TsoOffload(bool v6, uint16_t l4_offset) {
+  packet::OffloadInfo offload;
+  offload.gso = v6 ? packet::GsoType::kTcp6 : packet::GsoType::kTcp4;
+  offload.gso_size = 1448;
+  offload.csum_partial = true;
+  offload.csum_start = l4_offset;
+  offload.csum_offset = 16;
+  return offload;
+}
+
+// A small pool, and the check that a test gave back every packet it took.
+inline packet::PoolOptions TestPool() { return {.small_slots = 256, .large_slots = 4}; }
+
+class PoolTest : public ::testing::Test {
+ protected:
+  void TearDown() override { EXPECT_EQ(pool_.in_use(), 0U) << "packets leaked"; }
+
+  PacketPool pool_{TestPool()};
+};
+
+// A packet from `pool` holding `bytes`, from `in_port`, in `vni`.
+inline Packet* MakePacket(PacketPool& pool, const std::vector<uint8_t>& bytes,
+                          PortId in_port = kNoPort, uint32_t vni = kNoVni) {
+  Packet* packet = pool.Alloc(bytes.size());
+  EXPECT_NE(packet, nullptr);
+  if (packet == nullptr) return nullptr;
+  EXPECT_TRUE(packet->Assign(bytes));
+  packet->meta.in_port = in_port;
+  packet->meta.vni = vni;
+  return packet;
+}
+
+inline PacketBatch OneFrame(PacketPool& pool, const std::vector<uint8_t>& bytes, PortId in_port,
+                            uint32_t vni = kNoVni) {
+  PacketBatch batch;
+  batch.Push(MakePacket(pool, bytes, in_port, vni));
   return batch;
+}
+
+// The bytes a packet holds.
+inline std::vector<uint8_t> Bytes(const Packet& packet) {
+  return {packet.data(), packet.data() + packet.size()};
+}
+
+// Frees what every given batch holds.
+template <typename... Batches>
+void FreeAll(PacketPool& pool, Batches&... batches) {
+  (pool.Free(batches), ...);
 }
 
 }  // namespace dove::dswitch::pipeline::testing
