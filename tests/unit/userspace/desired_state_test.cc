@@ -26,14 +26,14 @@ dove::v1::Location Loc(const std::string& id, const std::string& mac, const std:
   return location;
 }
 
-agent::CachedNetwork Network(std::vector<dove::v1::Location> locals) {
+agent::CachedNetwork Network(const std::vector<dove::v1::Location>& locals) {
   agent::CachedNetwork network;
   network.vni = 100;
   dove::v1::NetworkConfig config;
   config.mutable_network()->set_id("net-1");
   config.mutable_network()->set_vni(100);
   config.set_router_mac("02:00:00:00:00:aa");
-  for (auto& local : locals) *config.add_local_endpoints() = local;
+  for (const auto& local : locals) *config.add_local_endpoints() = local;
   network.config = config;
   network.flood_tunnel_ips = {"192.0.2.12", "192.0.2.13"};
   return network;
