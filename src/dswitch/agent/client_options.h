@@ -22,6 +22,9 @@
 
 namespace dove::dswitch::agent {
 
+class EndpointCache;
+struct CacheChanges;
+
 // PEM files of the switch's TLS identity; read once, when the ControllerClient is made.
 // (The `{}` initializers let designated initializers leave members out without a warning.)
 struct ClientTls {
@@ -53,6 +56,17 @@ struct ClientOptions {
   // snapshot, a location, a config...), outside the client's lock; it must not block (the
   // switch only wakes its reconcile thread). Before the resolve callbacks of the same message.
   std::function<void()> on_change{};
+  // The switch's incremental path (userspace::DeriveDelta). Called on the reader thread WITH
+  // the client's lock held, so the cache cannot change under it: it may read `cache` (only
+  // during the call) and must not call the client (deadlock) nor block; it should derive the
+  // delta and post it. Outside a catch-up: after every message that changed the cache, with
+  // what it changed. During a catch-up (Welcome .. SyncDone, also across a stream cut before
+  // SyncDone) the changes accumulate; at SyncDone they come as one on_delta, or, when the
+  // catch-up began with a snapshot (the cache was cleared), as on_reset instead: derive the
+  // whole state once (DumpCache + DeriveDesiredState). Nothing is called for a catch-up that
+  // changed nothing. Both run before on_change and before the message's resolve callbacks.
+  std::function<void(const EndpointCache& cache, const CacheChanges& changes)> on_delta{};
+  std::function<void()> on_reset{};
 };
 
 }  // namespace dove::dswitch::agent

@@ -211,7 +211,23 @@ void ControllerClient::Handle(const ControllerMessage& message, const std::strin
     std::lock_guard lock(mu_);
     // SyncDone changes no entry but ends a catch-up: the switch waits for it before it
     // reconciles its ports, so it is a change for on_change.
-    changed = cache_.Apply(message) || message.body_case() == ControllerMessage::kSyncDone;
+    const bool sync_done = message.body_case() == ControllerMessage::kSyncDone;
+    const bool in_catch_up = cache_.syncing() || message.body_case() == ControllerMessage::kWelcome;
+    CacheChanges changes;
+    changed = cache_.Apply(message, &changes) || sync_done;
+    if (in_catch_up) {
+      catch_up_changes_.Merge(changes);
+      if (sync_done) {
+        if (catch_up_changes_.reset) {
+          if (options_.on_reset) options_.on_reset();
+        } else if (!catch_up_changes_.empty() && options_.on_delta) {
+          options_.on_delta(cache_, catch_up_changes_);
+        }
+        catch_up_changes_ = CacheChanges();
+      }
+    } else if (!changes.empty() && options_.on_delta) {
+      options_.on_delta(cache_, changes);
+    }
     last_heard_ = Clock::now();
     switch (message.body_case()) {
       case ControllerMessage::kWelcome: {

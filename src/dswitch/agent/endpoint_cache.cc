@@ -6,12 +6,32 @@
 namespace dove::dswitch::agent {
 namespace {
 
+void Note(CacheChanges* changes, const std::string& key) {
+  if (changes != nullptr && !changes->reset) changes->endpoints.insert(key);
+}
+
+void NoteNetwork(CacheChanges* changes, uint32_t vni) {
+  if (changes != nullptr && !changes->reset) changes->networks.insert(vni);
+}
+
+}  // namespace
+
 std::string EndpointKey(const dove::v1::Location& location) {
   if (!location.endpoint_id().empty()) return location.endpoint_id();
   return std::to_string(location.vni()) + "/" + NormalizeMac(location.mac());
 }
 
-}  // namespace
+void CacheChanges::Merge(const CacheChanges& later) {
+  if (reset) return;  // everything is derived again anyway
+  if (later.reset) {
+    reset = true;
+    endpoints.clear();
+    networks.clear();
+    return;
+  }
+  endpoints.insert(later.endpoints.begin(), later.endpoints.end());
+  networks.insert(later.networks.begin(), later.networks.end());
+}
 
 std::string NormalizeMac(std::string_view mac) {
   std::string out(mac);
@@ -20,14 +40,14 @@ std::string NormalizeMac(std::string_view mac) {
   return out;
 }
 
-bool EndpointCache::Apply(const dove::v1::ControllerMessage& message) {
+bool EndpointCache::Apply(const dove::v1::ControllerMessage& message, CacheChanges* changes) {
   using Msg = dove::v1::ControllerMessage;
   const int64_t revision = message.revision();
   bool changed = false;
   switch (message.body_case()) {
     case Msg::kWelcome:
       if (message.welcome().snapshot()) {
-        Clear();
+        Clear(changes);
         changed = true;
       }
       syncing_ = true;
@@ -37,28 +57,28 @@ bool EndpointCache::Apply(const dove::v1::ControllerMessage& message) {
       last_revision_ = std::max(last_revision_, revision);
       return false;
     case Msg::kNetworkConfig:
-      changed = ApplyNetworkConfig(message.network_config(), revision);
+      changed = ApplyNetworkConfig(message.network_config(), revision, changes);
       break;
     case Msg::kNetworkRemoved:
-      changed = ApplyNetworkRemoved(VniOfRemoved(message.network_removed()), revision);
+      changed = ApplyNetworkRemoved(VniOfRemoved(message.network_removed()), revision, changes);
       break;
     case Msg::kResolveReply:
       if (message.resolve_reply().status() == dove::v1::ResolveReply::STATUS_FOUND &&
           message.resolve_reply().has_location()) {
-        changed = ApplyLocation(message.resolve_reply().location(), revision);
+        changed = ApplyLocation(message.resolve_reply().location(), revision, changes);
       }
       break;
     case Msg::kLocationUpdate:
-      changed = ApplyLocation(message.location_update().location(), revision);
+      changed = ApplyLocation(message.location_update().location(), revision, changes);
       break;
     case Msg::kInvalidate:
-      changed = ApplyInvalidate(message.invalidate(), revision);
+      changed = ApplyInvalidate(message.invalidate(), revision, changes);
       break;
     case Msg::kEndpointMoved:
-      changed = ApplyEndpointMoved(message.endpoint_moved().location(), revision);
+      changed = ApplyEndpointMoved(message.endpoint_moved().location(), revision, changes);
       break;
     case Msg::kFloodList:
-      changed = ApplyFloodList(message.flood_list(), revision);
+      changed = ApplyFloodList(message.flood_list(), revision, changes);
       break;
     case Msg::kHeartbeat:
     case Msg::kError:
@@ -69,7 +89,8 @@ bool EndpointCache::Apply(const dove::v1::ControllerMessage& message) {
   return changed;
 }
 
-bool EndpointCache::ApplyLocation(const dove::v1::Location& location, int64_t revision) {
+bool EndpointCache::ApplyLocation(const dove::v1::Location& location, int64_t revision,
+                                  CacheChanges* changes) {
   const std::string key = EndpointKey(location);
   auto it = endpoints_.find(key);
   if (it != endpoints_.end()) {
@@ -82,11 +103,13 @@ bool EndpointCache::ApplyLocation(const dove::v1::Location& location, int64_t re
   CachedEndpoint& entry = endpoints_[key];
   entry.location = location;
   entry.revision = revision;
-  Index(key, entry.location);
+  Index(key, entry.location, changes);
+  Note(changes, key);
   return true;
 }
 
-bool EndpointCache::ApplyInvalidate(const dove::v1::Invalidate& invalidate, int64_t revision) {
+bool EndpointCache::ApplyInvalidate(const dove::v1::Invalidate& invalidate, int64_t revision,
+                                    CacheChanges* changes) {
   std::vector<std::string> keys;
   if (!invalidate.endpoint_id().empty()) keys.push_back(invalidate.endpoint_id());
   if (!invalidate.mac().empty()) {
@@ -99,48 +122,62 @@ bool EndpointCache::ApplyInvalidate(const dove::v1::Invalidate& invalidate, int6
   }
   bool changed = false;
   if (!invalidate.endpoint_id().empty()) {
-    changed = DropLocal(invalidate.vni(), invalidate.endpoint_id(), "", revision);
+    changed = DropLocal(invalidate.vni(), invalidate.endpoint_id(), "", revision, changes);
   }
   for (const std::string& key : keys) {
     auto it = endpoints_.find(key);
     if (it == endpoints_.end() || it->second.revision > revision) continue;
-    Erase(key);
+    Erase(key, changes);
     changed = true;
   }
   return changed;
 }
 
 bool EndpointCache::DropLocal(uint32_t vni, const std::string& endpoint_id, const std::string& mac,
-                              int64_t revision) {
+                              int64_t revision, CacheChanges* changes) {
   auto net = networks_.find(vni);
   if (net == networks_.end() || !net->second.config || net->second.revision > revision) {
     return false;
   }
+  // By id the index answers without reading the list (most Invalidates name remote endpoints).
+  if (!endpoint_id.empty() && locals_.count({endpoint_id, vni}) == 0) return false;
+  const auto same = [&](const dove::v1::Location& local) {
+    return endpoint_id.empty() ? NormalizeMac(local.mac()) == NormalizeMac(mac)
+                               : local.endpoint_id() == endpoint_id;
+  };
+  const auto& list = net->second.config->local_endpoints();
+  if (std::none_of(list.begin(), list.end(), same)) return false;
+  UnindexLocals(vni, nullptr);
   auto* locals = net->second.config->mutable_local_endpoints();
-  const auto old_size = locals->size();
   for (int i = locals->size() - 1; i >= 0; --i) {
-    const auto& local = locals->Get(i);
-    const bool same = endpoint_id.empty() ? NormalizeMac(local.mac()) == NormalizeMac(mac)
-                                          : local.endpoint_id() == endpoint_id;
-    if (same) locals->DeleteSubrange(i, 1);
+    if (!same(locals->Get(i))) continue;
+    Note(changes, EndpointKey(locals->Get(i)));
+    locals->DeleteSubrange(i, 1);
   }
-  return locals->size() != old_size;
+  IndexLocals(vni, nullptr);
+  return true;
 }
 
-bool EndpointCache::ApplyEndpointMoved(const dove::v1::Location& location, int64_t revision) {
-  const bool dropped = DropLocal(location.vni(), location.endpoint_id(), location.mac(), revision);
-  return ApplyLocation(location, revision) || dropped;
+bool EndpointCache::ApplyEndpointMoved(const dove::v1::Location& location, int64_t revision,
+                                       CacheChanges* changes) {
+  const bool dropped =
+      DropLocal(location.vni(), location.endpoint_id(), location.mac(), revision, changes);
+  return ApplyLocation(location, revision, changes) || dropped;
 }
 
-bool EndpointCache::ApplyNetworkConfig(const dove::v1::NetworkConfig& config, int64_t revision) {
+bool EndpointCache::ApplyNetworkConfig(const dove::v1::NetworkConfig& config, int64_t revision,
+                                       CacheChanges* changes) {
   const uint32_t vni = config.network().vni();
   auto it = networks_.find(vni);
   if (it != networks_.end() && it->second.revision > revision) return false;
+  UnindexLocals(vni, changes);  // the endpoints the old list named may no longer be here
   CachedNetwork& net = networks_[vni];
   net.vni = vni;
   net.config = config;
   net.flood_tunnel_ips.assign(config.flood_tunnel_ips().begin(), config.flood_tunnel_ips().end());
   net.revision = revision;
+  IndexLocals(vni, changes);
+  NoteNetwork(changes, vni);
   return true;
 }
 
@@ -161,23 +198,28 @@ std::vector<std::string> EndpointCache::EndpointIds(size_t limit) const {
   return ids;
 }
 
-bool EndpointCache::ApplyNetworkRemoved(uint32_t vni, int64_t revision) {
+bool EndpointCache::ApplyNetworkRemoved(uint32_t vni, int64_t revision, CacheChanges* changes) {
   bool changed = false;
   auto net = networks_.find(vni);
   if (net != networks_.end()) {
     if (net->second.revision > revision) return false;
+    UnindexLocals(vni, changes);
     networks_.erase(net);
+    NoteNetwork(changes, vni);
     changed = true;
   }
+  // The VNI's endpoints are one range of by_mac_ (each entry holds its own (vni, mac)).
   std::vector<std::string> doomed;
-  for (const auto& [key, entry] : endpoints_) {
-    if (entry.location.vni() == vni && entry.revision <= revision) doomed.push_back(key);
+  for (auto it = by_mac_.lower_bound({vni, ""}); it != by_mac_.end() && it->first.first == vni;
+       ++it) {
+    if (endpoints_.at(it->second).revision <= revision) doomed.push_back(it->second);
   }
-  for (const std::string& key : doomed) Erase(key);
+  for (const std::string& key : doomed) Erase(key, changes);
   return changed || !doomed.empty();
 }
 
-bool EndpointCache::ApplyFloodList(const dove::v1::FloodList& flood_list, int64_t revision) {
+bool EndpointCache::ApplyFloodList(const dove::v1::FloodList& flood_list, int64_t revision,
+                                   CacheChanges* changes) {
   auto it = networks_.find(flood_list.vni());
   if (it != networks_.end() && it->second.revision > revision) return false;
   CachedNetwork& net = networks_[flood_list.vni()];
@@ -185,16 +227,24 @@ bool EndpointCache::ApplyFloodList(const dove::v1::FloodList& flood_list, int64_
   net.flood_tunnel_ips.assign(flood_list.tunnel_ips().begin(), flood_list.tunnel_ips().end());
   if (net.config) *net.config->mutable_flood_tunnel_ips() = flood_list.tunnel_ips();
   net.revision = revision;
+  NoteNetwork(changes, flood_list.vni());
   return true;
 }
 
-void EndpointCache::Clear() {
+void EndpointCache::Clear(CacheChanges* changes) {
   endpoints_.clear();
   by_mac_.clear();
   by_ip_.clear();
   networks_.clear();
+  locals_.clear();
+  placed_.clear();
   last_revision_ = 0;
   syncing_ = false;
+  if (changes != nullptr) {
+    changes->reset = true;
+    changes->endpoints.clear();
+    changes->networks.clear();
+  }
 }
 
 std::optional<CachedEndpoint> EndpointCache::Lookup(uint32_t vni, std::string_view mac) const {
@@ -215,6 +265,36 @@ std::optional<CachedNetwork> EndpointCache::Network(uint32_t vni) const {
   return it->second;
 }
 
+const CachedEndpoint* EndpointCache::Find(std::string_view key) const {
+  auto it = endpoints_.find(key);
+  return it == endpoints_.end() ? nullptr : &it->second;
+}
+
+const CachedNetwork* EndpointCache::FindNetwork(uint32_t vni) const {
+  auto it = networks_.find(vni);
+  return it == networks_.end() ? nullptr : &it->second;
+}
+
+std::vector<const dove::v1::Location*> EndpointCache::LocalsOf(const std::string& key) const {
+  std::vector<const dove::v1::Location*> out;
+  for (auto it = locals_.lower_bound({key, 0}); it != locals_.end() && it->first.first == key;
+       ++it) {
+    const auto& list = networks_.at(it->first.second).config->local_endpoints();
+    for (int position : it->second) out.push_back(&list.Get(position));
+  }
+  return out;
+}
+
+std::vector<std::string> EndpointCache::KeysPlacedOn(uint32_t vni,
+                                                     std::string_view switch_name) const {
+  std::vector<std::string> keys;
+  auto it = placed_.find({vni, std::string(switch_name)});
+  if (it == placed_.end()) return keys;
+  keys.reserve(it->second.size());
+  for (const auto& [key, count] : it->second) keys.push_back(key);
+  return keys;
+}
+
 CacheDump EndpointCache::Dump() const {
   CacheDump dump;
   dump.last_revision = last_revision_;
@@ -224,18 +304,20 @@ CacheDump EndpointCache::Dump() const {
   return dump;
 }
 
-void EndpointCache::Index(const std::string& key, const dove::v1::Location& location) {
+void EndpointCache::Index(const std::string& key, const dove::v1::Location& location,
+                          CacheChanges* changes) {
   // A newer location may take over a (vni, mac) or (vni, ip) another entry held: that entry is
   // stale and dropped whole (the next lookup of it resolves it again).
   auto take = [&](std::map<VniKey, std::string>& index, const VniKey& index_key) {
     auto [it, inserted] = index.try_emplace(index_key, key);
     if (inserted || it->second == key) return;
     const std::string other = it->second;
-    Erase(other);  // invalidates `it`
+    Erase(other, changes);  // invalidates `it`
     index[index_key] = key;
   };
   take(by_mac_, {location.vni(), NormalizeMac(location.mac())});
   for (const std::string& ip : location.ips()) take(by_ip_, {location.vni(), ip});
+  Place(location, key);
 }
 
 void EndpointCache::Unindex(const std::string& key, const dove::v1::Location& location) {
@@ -245,13 +327,54 @@ void EndpointCache::Unindex(const std::string& key, const dove::v1::Location& lo
   };
   drop(by_mac_, {location.vni(), NormalizeMac(location.mac())});
   for (const std::string& ip : location.ips()) drop(by_ip_, {location.vni(), ip});
+  Unplace(location, key);
 }
 
-void EndpointCache::Erase(const std::string& key) {
+void EndpointCache::Erase(const std::string& key, CacheChanges* changes) {
   auto it = endpoints_.find(key);
   if (it == endpoints_.end()) return;
   Unindex(key, it->second.location);
   endpoints_.erase(it);
+  Note(changes, key);
+}
+
+void EndpointCache::IndexLocals(uint32_t vni, CacheChanges* changes) {
+  auto net = networks_.find(vni);
+  if (net == networks_.end() || !net->second.config) return;
+  const auto& list = net->second.config->local_endpoints();
+  for (int position = 0; position < list.size(); ++position) {
+    const dove::v1::Location& local = list.Get(position);
+    std::string key = EndpointKey(local);
+    Place(local, key);
+    Note(changes, key);
+    locals_[{std::move(key), vni}].push_back(position);
+  }
+}
+
+void EndpointCache::UnindexLocals(uint32_t vni, CacheChanges* changes) {
+  auto net = networks_.find(vni);
+  if (net == networks_.end() || !net->second.config) return;
+  for (const dove::v1::Location& local : net->second.config->local_endpoints()) {
+    const std::string key = EndpointKey(local);
+    locals_.erase({key, vni});
+    Unplace(local, key);
+    Note(changes, key);
+  }
+}
+
+void EndpointCache::Place(const dove::v1::Location& location, const std::string& key) {
+  if (location.switch_name().empty()) return;  // on no switch: never a port
+  ++placed_[{location.vni(), location.switch_name()}][key];
+}
+
+void EndpointCache::Unplace(const dove::v1::Location& location, const std::string& key) {
+  if (location.switch_name().empty()) return;
+  auto place = placed_.find({location.vni(), location.switch_name()});
+  if (place == placed_.end()) return;
+  auto it = place->second.find(key);
+  if (it == place->second.end()) return;
+  if (--it->second == 0) place->second.erase(it);
+  if (place->second.empty()) placed_.erase(place);
 }
 
 }  // namespace dove::dswitch::agent

@@ -9,8 +9,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -533,6 +535,126 @@ TEST_F(ControllerClientTest, AttachAndDetachReachTheController) {
   EXPECT_TRUE(Eventually([&] {
     return client.State().last_error == "refused: conflict: stale version (ep-local)";
   })) << client.State().last_error;
+}
+
+// What on_delta / on_reset / on_change / a resolve callback saw, in the order they ran.
+class CallbackLog {
+ public:
+  void Hook(ClientOptions& options) {
+    options.on_delta = [this](const EndpointCache& cache, const CacheChanges& changes) {
+      std::string line = "delta";
+      for (const auto& key : changes.endpoints) line += " " + key;
+      for (uint32_t vni : changes.networks) line += " vni" + std::to_string(vni);
+      if (cache.syncing()) line += " (syncing!)";
+      Add(line);
+    };
+    options.on_reset = [this] { Add("reset"); };
+  }
+  void Add(const std::string& line) {
+    std::lock_guard lock(mu_);
+    lines_.push_back(line);
+  }
+  std::vector<std::string> Lines() {
+    std::lock_guard lock(mu_);
+    return lines_;
+  }
+  size_t Count(const std::string& line) {
+    auto lines = Lines();
+    return static_cast<size_t>(std::count(lines.begin(), lines.end(), line));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+ControllerMessage Pushed(int64_t revision, const Location& location) {
+  ControllerMessage update;
+  update.set_revision(revision);
+  *update.mutable_location_update()->mutable_location() = location;
+  return update;
+}
+
+TEST_F(ControllerClientTest, ASnapshotCatchUpIsOneResetThenEachChangeADelta) {
+  TestServer server(0, [&](FakeController& fake) {
+    fake.catch_up.push_back(
+        Pushed(5, Loc("ep-a", "52:54:00:00:00:0a", "10.0.0.10", "192.0.2.2", 1)));
+    fake.catch_up.push_back(
+        Pushed(6, Loc("ep-b", "52:54:00:00:00:0b", "10.0.0.11", "192.0.2.2", 1)));
+  });
+  ASSERT_TRUE(server.ok());
+  CallbackLog log;
+  ClientOptions options = TestOptions({server.address()});
+  log.Hook(options);
+  ControllerClient client(options);
+  client.Start();
+  ASSERT_TRUE(Connected(client));
+  ASSERT_TRUE(Eventually([&] { return !log.Lines().empty(); }));
+  EXPECT_EQ(log.Lines(), std::vector<std::string>{"reset"})
+      << "the catch-up's updates come with the reset, not one by one";
+
+  ASSERT_TRUE(server.controller().Push(
+      Pushed(8, Loc("ep-pushed", kPushedMac, "10.0.0.2", "192.0.2.2", 1))));
+  ASSERT_TRUE(Eventually([&] { return log.Count("delta ep-pushed") == 1; }));
+
+  // A resolve answer is one delta, posted before the resolve's own callback runs.
+  std::promise<void> resolved;
+  client.Resolve(kVni, kKnownMac, [&](const ResolveResult& result) {
+    log.Add(result ? "resolved" : "resolve failed");
+    resolved.set_value();
+  });
+  ASSERT_EQ(resolved.get_future().wait_for(std::chrono::seconds(3)), std::future_status::ready);
+  // Heartbeats and their answers changed nothing meanwhile: no delta for them.
+  EXPECT_EQ(log.Lines(),
+            (std::vector<std::string>{"reset", "delta ep-pushed", "delta ep-known", "resolved"}));
+
+  // A cache hit changes nothing.
+  ASSERT_TRUE(Get(client.Resolve(kVni, kKnownMac)));
+  EXPECT_EQ(log.Lines().size(), 4u);
+}
+
+TEST_F(ControllerClientTest, AnIncrementalCatchUpIsOneDeltaAtSyncDone) {
+  CallbackLog log;
+  ClientOptions options = TestOptions({server_.address()});
+  log.Hook(options);
+  ControllerClient client(options);
+  client.Start();
+  ASSERT_TRUE(Connected(client));
+  ASSERT_TRUE(Get(client.Resolve(kVni, kKnownMac)));  // cached: ep-known
+  const int port = server_.port();
+  server_.Stop();
+  ASSERT_TRUE(Eventually([&] { return client.State().controller == "none"; }));
+
+  ControllerMessage invalidate;
+  invalidate.set_revision(9);
+  invalidate.mutable_invalidate()->set_endpoint_id("ep-known");
+  TestServer restarted(port, [&](FakeController& fake) {
+    fake.sync_revision = 12;
+    fake.catch_up.push_back(Pushed(8, Loc("ep-new", kPushedMac, "10.0.0.2", "192.0.2.2", 1)));
+    fake.catch_up.push_back(invalidate);
+  });
+  ASSERT_TRUE(restarted.ok());
+  ASSERT_TRUE(Eventually([&] { return client.State().last_revision == 12; }));
+  ASSERT_TRUE(Eventually([&] { return log.Lines().size() == 3; }));
+  EXPECT_EQ(log.Lines(),
+            (std::vector<std::string>{"reset", "delta ep-known", "delta ep-known ep-new"}))
+      << "one delta for the whole catch-up, delivered after SyncDone";
+}
+
+TEST_F(ControllerClientTest, ACatchUpThatNeverEndsDeliversNothing) {
+  TestServer server(0, [&](FakeController& fake) {
+    fake.catch_up.push_back(Pushed(7, Loc("ep-pushed", kPushedMac, "10.0.0.2", "192.0.2.2", 1)));
+    fake.cut_before_sync = true;
+  });
+  ASSERT_TRUE(server.ok());
+  CallbackLog log;
+  ClientOptions options = TestOptions({server.address()});
+  log.Hook(options);
+  ControllerClient client(options);
+  client.Start();
+  ASSERT_TRUE(
+      Eventually([&] { return server.controller().Received(SwitchMessage::kHello).size() >= 3; }));
+  EXPECT_TRUE(log.Lines().empty()) << "the cache is mid catch-up: nothing to hand over yet";
 }
 
 TEST(ControllerClientStandaloneTest, WithoutControllerAndAfterStop) {

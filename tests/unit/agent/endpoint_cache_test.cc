@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -301,6 +302,234 @@ TEST(EndpointCacheTest, DumpIsSorted) {
   EXPECT_EQ(dump.endpoints[1].location.endpoint_id(), "b");
   ASSERT_EQ(dump.networks.size(), 2u);
   EXPECT_EQ(dump.networks[0].vni, 100u);
+}
+
+// --- Change reports: what each message lists in CacheChanges. ---
+
+Location Local(std::string id, uint32_t vni, std::string mac, std::string switch_name,
+               uint32_t version) {
+  Location l = Loc(std::move(id), vni, std::move(mac), {}, "192.0.2.100", version);
+  l.set_switch_name(std::move(switch_name));
+  return l;
+}
+
+// The cache every ChangeCase starts from: networks 100 (ep-local on h1 in its local list) and
+// 200; remote endpoints ep1, ep2 in 100 and ep3 in 200, all at revision 6.
+EndpointCache BaseCache() {
+  EndpointCache cache;
+  cache.Apply(
+      Config(5, 100, {"192.0.2.7"}, {Local("ep-local", 100, "52:54:00:00:00:10", "h1", 1)}));
+  cache.Apply(Config(5, 200, {}));
+  cache.Apply(Update(6, Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.1", 1)));
+  cache.Apply(Update(6, Loc("ep2", 100, "52:54:00:00:00:02", {"10.0.0.2"}, "192.0.2.2", 1)));
+  cache.Apply(Update(6, Loc("ep3", 200, "52:54:00:00:00:03", {"10.0.0.3"}, "192.0.2.3", 1)));
+  return cache;
+}
+
+ControllerMessage Reply(int64_t revision, dove::v1::ResolveReply::Status status,
+                        const Location& l) {
+  ControllerMessage m;
+  m.set_revision(revision);
+  m.mutable_resolve_reply()->set_query_id(1);
+  m.mutable_resolve_reply()->set_status(status);
+  *m.mutable_resolve_reply()->mutable_location() = l;
+  return m;
+}
+
+ControllerMessage Moved(int64_t revision, const Location& l) {
+  ControllerMessage m;
+  m.set_revision(revision);
+  *m.mutable_endpoint_moved()->mutable_location() = l;
+  return m;
+}
+
+ControllerMessage Flood(int64_t revision, uint32_t vni, const std::string& ip) {
+  ControllerMessage m;
+  m.set_revision(revision);
+  m.mutable_flood_list()->set_vni(vni);
+  m.mutable_flood_list()->add_tunnel_ips(ip);
+  return m;
+}
+
+ControllerMessage Removed(int64_t revision, uint32_t vni, const std::string& id) {
+  ControllerMessage m;
+  m.set_revision(revision);
+  m.mutable_network_removed()->set_vni(vni);
+  m.mutable_network_removed()->set_network_id(id);
+  return m;
+}
+
+ControllerMessage InvalidateIp(int64_t revision, uint32_t vni, const std::string& ip) {
+  ControllerMessage m = Invalidate(revision, "", vni, "");
+  m.mutable_invalidate()->add_ips(ip);
+  return m;
+}
+
+ControllerMessage Heartbeat(int64_t revision) {
+  ControllerMessage m;
+  m.set_revision(revision);
+  m.mutable_heartbeat()->set_sequence(1);
+  return m;
+}
+
+struct ChangeCase {
+  const char* name;
+  ControllerMessage message;  // applied to BaseCache()
+  std::set<std::string> endpoints;
+  std::set<uint32_t> networks;
+  bool reset;
+};
+
+class ChangeReportTest : public testing::TestWithParam<ChangeCase> {};
+
+TEST_P(ChangeReportTest, ListsExactlyWhatChanged) {
+  const ChangeCase& c = GetParam();
+  EndpointCache cache = BaseCache();
+  CacheChanges changes;
+  const bool changed = cache.Apply(c.message, &changes);
+  EXPECT_EQ(changes.endpoints, c.endpoints);
+  EXPECT_EQ(changes.networks, c.networks);
+  EXPECT_EQ(changes.reset, c.reset);
+  EXPECT_EQ(changed, !changes.empty()) << "Apply's answer and the report agree";
+  // Every key listed is gone or different from before; every key not listed is as it was.
+  EndpointCache before = BaseCache();
+  for (const char* key : {"ep1", "ep2", "ep3", "ep4", "ep-local"}) {
+    const CachedEndpoint* was = before.Find(key);
+    const CachedEndpoint* now = cache.Find(key);
+    const bool same = (was == nullptr && now == nullptr) ||
+                      (was != nullptr && now != nullptr &&
+                       was->location.SerializeAsString() == now->location.SerializeAsString() &&
+                       was->revision == now->revision);
+    if (c.endpoints.count(key) == 0 && !c.reset) {
+      EXPECT_TRUE(same) << key << " changed unlisted";
+    }
+  }
+}
+
+const Location kEp4 = Loc("ep4", 100, "52:54:00:00:00:04", {"10.0.0.4"}, "192.0.2.4", 1);
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ChangeReportTest,
+    testing::Values(
+        ChangeCase{"NewEndpoint", Update(7, kEp4), {"ep4"}, {}, false},
+        ChangeCase{"Repeat",
+                   Update(6, Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.1", 1)),
+                   {},
+                   {},
+                   false},
+        ChangeCase{"Move",
+                   Update(7, Loc("ep1", 100, kMac, {"10.0.0.1"}, "192.0.2.9", 2)),
+                   {"ep1"},
+                   {},
+                   false},
+        ChangeCase{
+            "OlderVersion", Update(7, Loc("ep1", 100, kMac, {}, "192.0.2.9", 0)), {}, {}, false},
+        ChangeCase{"TakesOverAMac",
+                   Update(7, Loc("ep4", 100, kMac, {}, "192.0.2.4", 1)),
+                   {"ep4", "ep1"},
+                   {},
+                   false},
+        ChangeCase{"TakesOverAnIp",
+                   Update(7, Loc("ep4", 100, "52:54:00:00:00:04", {"10.0.0.2"}, "192.0.2.4", 1)),
+                   {"ep4", "ep2"},
+                   {},
+                   false},
+        ChangeCase{"ResolveFound",
+                   Reply(7, dove::v1::ResolveReply::STATUS_FOUND, kEp4),
+                   {"ep4"},
+                   {},
+                   false},
+        ChangeCase{"ResolveNotFound",
+                   Reply(7, dove::v1::ResolveReply::STATUS_NOT_FOUND, kEp4),
+                   {},
+                   {},
+                   false},
+        ChangeCase{"InvalidateById", Invalidate(7, "ep1", 100, ""), {"ep1"}, {}, false},
+        ChangeCase{
+            "InvalidateByMac", Invalidate(7, "", 100, "52:54:00:00:00:02"), {"ep2"}, {}, false},
+        ChangeCase{"InvalidateByIp", InvalidateIp(7, 200, "10.0.0.3"), {"ep3"}, {}, false},
+        ChangeCase{"InvalidateOlder", Invalidate(5, "ep1", 100, ""), {}, {}, false},
+        ChangeCase{"InvalidateUnknown", Invalidate(7, "ep9", 100, ""), {}, {}, false},
+        ChangeCase{"InvalidateALocal", Invalidate(7, "ep-local", 100, ""), {"ep-local"}, {}, false},
+        ChangeCase{"EndpointMovedAway",
+                   Moved(7, Local("ep-local", 100, "52:54:00:00:00:10", "h2", 2)),
+                   {"ep-local"},
+                   {},
+                   false},
+        ChangeCase{"NetworkConfig",
+                   Config(7, 100, {"192.0.2.8"}, {Local("ep5", 100, "52:54:00:00:00:05", "h1", 1)}),
+                   {"ep-local", "ep5"},
+                   {100},
+                   false},
+        ChangeCase{"NetworkConfigOlder", Config(4, 100, {}), {}, {}, false},
+        ChangeCase{"FloodList", Flood(7, 100, "192.0.2.9"), {}, {100}, false},
+        ChangeCase{"FloodListOfANewVni", Flood(7, 300, "192.0.2.9"), {}, {300}, false},
+        ChangeCase{"NetworkRemoved", Removed(7, 100, ""), {"ep-local", "ep1", "ep2"}, {100}, false},
+        ChangeCase{"NetworkRemovedById", Removed(7, 0, "net-200"), {"ep3"}, {200}, false},
+        ChangeCase{"NetworkRemovedOlder", Removed(4, 100, ""), {}, {}, false},
+        ChangeCase{"SnapshotWelcome", Welcome(7, true), {}, {}, true},
+        ChangeCase{"IncrementalWelcome", Welcome(7, false), {}, {}, false},
+        ChangeCase{"SyncDone", SyncDone(7), {}, {}, false},
+        ChangeCase{"Heartbeat", Heartbeat(7), {}, {}, false}),
+    [](const testing::TestParamInfo<ChangeCase>& param_info) { return param_info.param.name; });
+
+TEST(EndpointCacheTest, ChangesAccumulateAndAResetSubsumesThem) {
+  EndpointCache cache = BaseCache();
+  CacheChanges changes;
+  cache.Apply(Update(7, kEp4), &changes);
+  cache.Apply(Flood(8, 100, "192.0.2.9"), &changes);
+  EXPECT_EQ(changes.endpoints, std::set<std::string>{"ep4"});
+  EXPECT_EQ(changes.networks, std::set<uint32_t>{100});
+
+  CacheChanges cleared;
+  cache.Clear(&cleared);
+  cache.Apply(Update(9, kEp4), &cleared);  // after the reset: derived from the cache anyway
+  EXPECT_TRUE(cleared.reset);
+  EXPECT_TRUE(cleared.endpoints.empty());
+
+  changes.Merge(cleared);
+  EXPECT_TRUE(changes.reset);
+  EXPECT_TRUE(changes.endpoints.empty());
+  EXPECT_TRUE(changes.networks.empty());
+  CacheChanges later;
+  later.endpoints.insert("ep9");
+  changes.Merge(later);
+  EXPECT_TRUE(changes.endpoints.empty()) << "nothing to list after a reset";
+  EXPECT_FALSE(changes.empty());
+
+  CacheChanges plain;
+  plain.endpoints.insert("ep1");
+  plain.Merge(later);
+  EXPECT_EQ(plain.endpoints, (std::set<std::string>{"ep1", "ep9"}));
+}
+
+TEST(EndpointCacheTest, LocalsAndPlacementsFollowTheConfigsAndLocations) {
+  EndpointCache cache = BaseCache();
+  ASSERT_EQ(cache.LocalsOf("ep-local").size(), 1u);
+  EXPECT_EQ(cache.LocalsOf("ep-local")[0]->switch_name(), "h1");
+  EXPECT_TRUE(cache.LocalsOf("ep1").empty());
+  EXPECT_EQ(cache.KeysPlacedOn(100, "h1"), std::vector<std::string>{"ep-local"});
+
+  // A cached Location on h1 in 200 and one in the local list of 200 too: both places.
+  Location here = Local("ep6", 200, "52:54:00:00:00:06", "h1", 1);
+  cache.Apply(Update(7, here));
+  cache.Apply(Config(8, 200, {}, {here, Local("ep7", 200, "52:54:00:00:00:07", "h1", 1)}));
+  EXPECT_EQ(cache.KeysPlacedOn(200, "h1"), (std::vector<std::string>{"ep6", "ep7"}));
+  // The local list entry goes, the cached one still places ep6 there.
+  cache.Apply(Invalidate(9, "", 200, "52:54:00:00:00:07"));  // a MAC invalidate: no local drop
+  cache.Apply(Moved(10, Local("ep7", 200, "52:54:00:00:00:07", "h2", 2)));
+  EXPECT_TRUE(cache.LocalsOf("ep7").empty());
+  EXPECT_EQ(cache.KeysPlacedOn(200, "h1"), std::vector<std::string>{"ep6"});
+  EXPECT_EQ(cache.KeysPlacedOn(200, "h2"), std::vector<std::string>{"ep7"});
+  cache.Apply(Invalidate(11, "ep6", 200, ""));
+  EXPECT_TRUE(cache.KeysPlacedOn(200, "h1").empty());
+  EXPECT_TRUE(cache.LocalsOf("ep6").empty());
+
+  cache.Apply(Removed(12, 100, ""));
+  EXPECT_TRUE(cache.KeysPlacedOn(100, "h1").empty());
+  EXPECT_TRUE(cache.LocalsOf("ep-local").empty());
+  EXPECT_EQ(cache.Find("ep1"), nullptr);
+  EXPECT_NE(cache.Find("ep3"), nullptr);
 }
 
 }  // namespace
