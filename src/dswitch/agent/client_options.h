@@ -61,12 +61,12 @@ struct ClientOptions {
   // during the call) and must not call the client (deadlock) nor block; it should derive the
   // delta and post it. Outside a catch-up: after every message that changed the cache, with
   // what it changed. During a catch-up (Welcome .. SyncDone, also across a stream cut before
-  // SyncDone) the changes accumulate; at SyncDone they come as one on_delta, or, when the
-  // catch-up began with a snapshot (the cache was cleared), as on_reset instead: derive the
-  // whole state once (DumpCache + DeriveDesiredState). Nothing is called for a catch-up that
-  // changed nothing. Both run before on_change and before the message's resolve callbacks.
+  // SyncDone) the changes accumulate and come as one call at SyncDone; when the catch-up began
+  // with a snapshot (the cache was cleared) that call has changes.reset set: the whole state is
+  // to be derived again (DeriveDelta does, and the data plane drops what is not in it). Nothing
+  // is called for a catch-up that changed nothing. It runs before on_change and before the
+  // message's resolve callbacks, so a resolve answer's delta is posted before the answer.
   std::function<void(const EndpointCache& cache, const CacheChanges& changes)> on_delta{};
-  std::function<void()> on_reset{};
 };
 
 }  // namespace dove::dswitch::agent

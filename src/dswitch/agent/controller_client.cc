@@ -218,9 +218,7 @@ void ControllerClient::Handle(const ControllerMessage& message, const std::strin
     if (in_catch_up) {
       catch_up_changes_.Merge(changes);
       if (sync_done) {
-        if (catch_up_changes_.reset) {
-          if (options_.on_reset) options_.on_reset();
-        } else if (!catch_up_changes_.empty() && options_.on_delta) {
+        if (!catch_up_changes_.empty() && options_.on_delta) {
           options_.on_delta(cache_, catch_up_changes_);
         }
         catch_up_changes_ = CacheChanges();

@@ -23,8 +23,8 @@
 // Threading: every public method is thread-safe. Callbacks run on the caller's thread (cache
 // hit, immediate failure), the stream's reader thread (replies, refusals, a broken stream) or
 // the timer thread (timeouts, Stop); they must not block and must not call Stop().
-// ClientOptions::on_delta / on_reset run on the reader thread with the client's lock held (the
-// cache they read cannot change meanwhile): they must not call the client at all.
+// ClientOptions::on_delta runs on the reader thread with the client's lock held (the
+// cache it reads cannot change meanwhile): it must not call the client at all.
 // Internally: one worker thread connects and reads the stream (gRPC's synchronous API);
 // writes (Hello, Heartbeat, Resolve*, Attach, Detach) from any thread are serialized by a
 // mutex; one timer thread sends heartbeats and expires queries. Why the synchronous API and

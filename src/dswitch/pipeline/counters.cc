@@ -22,6 +22,14 @@ void Counters::Drop(DropReason reason, const Packet& packet) {
   if (packet.meta.vni != kNoVni) MutableNetwork(packet.meta.vni).dropped++;
 }
 
+void Counters::Drops(DropReason reason, uint64_t count, PortId port, uint32_t vni) {
+  if (count == 0) return;
+  const auto i = static_cast<size_t>(reason);
+  if (i < drops_.size()) drops_[i] += count;
+  if (port != kNoPort) MutablePort(port).dropped += count;
+  if (vni != kNoVni) MutableNetwork(vni).dropped += count;
+}
+
 PortCounters& Counters::GrowPorts(PortId port) {
   if (port >= kMaxPortId) {
     port_sink_ = {};

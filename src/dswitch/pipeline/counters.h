@@ -52,6 +52,9 @@ class Counters {
   // Counts one dropped packet: its reason; its port (meta.out_port when set: the port it was
   // going to, else meta.in_port); its network (meta.vni) when set.
   void Drop(DropReason reason, const Packet& packet);
+  // Counts `count` packets dropped for `reason` after they left the pipeline's hands (a device
+  // refused them and freed them): against `port` and `vni` when they are not kNoPort/kNoVni.
+  void Drops(DropReason reason, uint64_t count, PortId port, uint32_t vni);
 
   void Received(PortId port) { MutablePort(port).received++; }
   void Sent(PortId port) { MutablePort(port).sent++; }

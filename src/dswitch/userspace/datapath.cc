@@ -53,6 +53,7 @@ std::optional<net::IpAddress> SolicitedAddress(const Packet& packet) {
 
 // The key a port is known by in deltas: the endpoint's cache key.
 std::string PortKey(const DesiredPort& port) {
+  if (!port.key.empty()) return port.key;
   const auto& location = port.location;
   return location.endpoint_id().empty() ? std::to_string(location.vni()) + "/" + location.mac()
                                         : location.endpoint_id();
@@ -98,17 +99,15 @@ Datapath::Datapath(DatapathOptions options, io::Device& underlay, io::PortFactor
       from_port_(tables_, counters_, pool_),
       responder_(tables_, remotes_, counters_, pool_),
       l2_forward_(tables_, remotes_, unicast_parking_, counters_, pool_),
-      encap_(counters_),
+      encap_(counters_, pool_),
       from_tunnel_(tables_, counters_, pool_),
       coalescer_(pool_) {}
 
 Datapath::~Datapath() {
   for (auto& [id, port] : ports_) ClosePort(port, /*remove=*/false);
   // Give every parked packet back before the pool goes.
-  for (const auto& [vni, network] : networks_) {
-    unicast_parking_.Take(vni, scratch_);
-    solicit_parking_.Take(vni, scratch_);
-  }
+  unicast_parking_.TakeAll(scratch_);
+  solicit_parking_.TakeAll(scratch_);
   pool_.Free(scratch_);
 }
 
