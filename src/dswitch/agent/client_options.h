@@ -62,9 +62,13 @@ struct ClientOptions {
   // delta and post it. Outside a catch-up: after every message that changed the cache, with
   // what it changed. During a catch-up (Welcome .. SyncDone, also across a stream cut before
   // SyncDone) the changes accumulate; at SyncDone they come as one on_delta, or, when the
-  // catch-up began with a snapshot (the cache was cleared), as on_reset instead: derive the
-  // whole state once (DumpCache + DeriveDesiredState). Nothing is called for a catch-up that
-  // changed nothing. Both run before on_change and before the message's resolve callbacks.
+  // catch-up began with a snapshot (the cache was cleared), as on_reset instead. Nothing is
+  // called for a catch-up that changed nothing. Both run before on_change and before the
+  // message's resolve callbacks.
+  // on_reset must not call the client either: it wakes a thread that takes DumpCache() and
+  // derives the whole state. Deltas that come meanwhile are newer or older than that dump;
+  // hold them and apply them in order AFTER the full state (one already in the dump only sets
+  // again what the dump set: each delta carries the entry's value when it was derived).
   std::function<void(const EndpointCache& cache, const CacheChanges& changes)> on_delta{};
   std::function<void()> on_reset{};
 };
