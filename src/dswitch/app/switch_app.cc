@@ -16,11 +16,11 @@
 
 #include "controller/listen_address.h"
 #include "dswitch/agent/controller_client.h"
-#include "dswitch/io/port_factory.h"
-#include "dswitch/io/udp_tunnel.h"
 #include "dswitch/app/control_server.h"
 #include "dswitch/app/metrics_text.h"
 #include "dswitch/app/status_json.h"
+#include "dswitch/io/port_factory.h"
+#include "dswitch/io/udp_tunnel.h"
 #include "dswitch/userspace/datapath.h"
 #include "dswitch/userspace/desired_state.h"
 

@@ -59,7 +59,6 @@ std::string PortKey(const DesiredPort& port) {
                                         : location.endpoint_id();
 }
 
-
 }  // namespace
 
 Expected<std::unique_ptr<Datapath>, std::string> Datapath::Create(DatapathOptions options,
@@ -504,7 +503,8 @@ void Datapath::OpenPort(Port& port) {
     return;
   }
   epoll_event event{.events = EPOLLIN, .data = {.u64 = port.id}};
-  if ((*device)->fd() >= 0 && epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, (*device)->fd(), &event) != 0) {
+  if ((*device)->fd() >= 0 &&
+      epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, (*device)->fd(), &event) != 0) {
     port.error = std::string("epoll_ctl: ") + std::strerror(errno);
     return;
   }

@@ -187,11 +187,11 @@ class Datapath {
 
   // Loop-thread state.
   packet::PacketPool pool_;
-  std::map<std::string, Port> ports_;                    // by endpoint (cache) key
-  std::map<std::string, std::string> port_owner_;        // port name -> endpoint id
-  std::vector<Port*> ports_by_id_;                       // by PortId (dense, from 1)
+  std::map<std::string, Port> ports_;              // by endpoint (cache) key
+  std::map<std::string, std::string> port_owner_;  // port name -> endpoint id
+  std::vector<Port*> ports_by_id_;                 // by PortId (dense, from 1)
   std::vector<packet::PortId> free_port_ids_;
-  std::map<uint32_t, DesiredNetwork> networks_;          // by VNI
+  std::map<uint32_t, DesiredNetwork> networks_;  // by VNI
   pipeline::Tables tables_;
   pipeline::RemoteTable remotes_;
   pipeline::Counters counters_;

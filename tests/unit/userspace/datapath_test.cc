@@ -1,0 +1,450 @@
+// The whole userspace data plane, driven packet by packet without root: MemoryDevices for the
+// VM ports and the underlay, a scripted Resolver for the controller, Datapath::Poll for the
+// loop. Each case injects frames where a VM or a peer switch would send them and checks what
+// every device was given and what was counted.
+//
+// The scenario (tests/unit/pipeline/test_frames.h): this switch is VTEP 192.0.2.10; network 100
+// has ports p1 (vm1) and p2 (vm2) here and vm9 on VTEP 192.0.2.20, flood list {192.0.2.20,
+// 192.0.2.30}; network 200 has port p3 (vm3, the same IP as vm1).
+#include "dswitch/userspace/datapath.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dswitch/io/memory_device.h"
+#include "dswitch/io/port_factory.h"
+#include "dswitch/offload/tcp_segmenter.h"
+#include "unit/pipeline/test_frames.h"
+
+namespace dove::dswitch::userspace {
+namespace {
+
+using io::MemoryDevice;
+using namespace pipeline::testing;  // NOLINT(google-build-using-namespace): the scenario's names
+
+dove::v1::Location LocalLocation(const std::string& id, uint32_t vni, const net::MacAddress& mac,
+                                 const std::string& port_name) {
+  dove::v1::Location location;
+  location.set_endpoint_id(id);
+  location.set_vni(vni);
+  location.set_mac(mac.ToString());
+  location.set_switch_name("me");
+  location.set_port_name(port_name);
+  location.set_version(1);
+  return location;
+}
+
+DesiredPort Port(const std::string& id, uint32_t vni, const net::MacAddress& mac,
+                 std::vector<net::IpAddress> ips, const std::string& name) {
+  return DesiredPort{.location = LocalLocation(id, vni, mac, name),
+                     .port_name = name,
+                     .mac = mac,
+                     .ips = std::move(ips),
+                     .key = id};
+}
+
+DesiredRemote Remote(const std::string& key, const net::MacAddress& mac,
+                     const net::Ipv4Address& vtep, std::vector<net::IpAddress> ips) {
+  return DesiredRemote{
+      .vni = kVni, .mac = mac, .tunnel_ip = vtep, .ips = std::move(ips), .key = key};
+}
+
+DesiredState Scenario() {
+  DesiredState state;
+  state.networks.push_back({.vni = kVni,
+                            .network_id = "net-100",
+                            .router_mac = kRouterMac,
+                            .flood_tunnel_ips = {kPeerVtep, kOtherPeerVtep}});
+  state.networks.push_back({.vni = kOtherVni,
+                            .network_id = "net-200",
+                            .router_mac = kRouterMac,
+                            .flood_tunnel_ips = {}});
+  state.ports.push_back(Port("vm1", kVni, kVm1Mac, {kVm1Ip, kVm1Ip6}, "p1"));
+  state.ports.push_back(Port("vm2", kVni, kVm2Mac, {kVm2Ip, kVm2Ip6}, "p2"));
+  state.ports.push_back(Port("vm3", kOtherVni, kVm3Mac, {kVm3Ip}, "p3"));
+  state.remotes.push_back(Remote("vm9", kVm9Mac, kPeerVtep, {kVm9Ip, kVm9Ip6}));
+  return state;
+}
+
+// The controller, scripted: records every question; the test answers when it wants.
+class ScriptedResolver final : public Resolver {
+ public:
+  struct Question {
+    uint32_t vni = 0;
+    std::string address;
+    Done done;
+  };
+  void ResolveMac(uint32_t vni, const net::MacAddress& mac, Done done) override {
+    questions.push_back({vni, mac.ToString(), std::move(done)});
+  }
+  void ResolveIp(uint32_t vni, const net::IpAddress& ip, Done done) override {
+    questions.push_back({vni, ip.ToString(), std::move(done)});
+  }
+  void PortOpened(const dove::v1::Location& location, const std::string& port_name) override {
+    opened[location.endpoint_id()] = port_name;
+  }
+
+  std::vector<Question> questions;
+  std::map<std::string, std::string> opened;
+};
+
+// A VXLAN datagram from a peer: the 8-byte header, then `inner`.
+std::vector<uint8_t> Vxlan(uint32_t vni, const std::vector<uint8_t>& inner) {
+  std::vector<uint8_t> bytes(8 + inner.size());
+  bytes[0] = 0x08;
+  bytes[4] = static_cast<uint8_t>(vni >> 16);
+  bytes[5] = static_cast<uint8_t>(vni >> 8);
+  bytes[6] = static_cast<uint8_t>(vni);
+  std::copy(inner.begin(), inner.end(), bytes.begin() + 8);
+  return bytes;
+}
+
+class DatapathTest : public ::testing::Test {
+ protected:
+  explicit DatapathTest(io::DeviceCaps tunnel_caps = MemoryDevice::kTapCaps)
+      : tunnel_({.name = "underlay",
+                 .kind = MemoryDevice::Kind::kTunnel,
+                 .port = packet::kNoPort,
+                 .caps = tunnel_caps,
+                 .on_destroy = {}}) {}
+
+  void SetUp() override {
+    auto datapath = Datapath::Create({.retry_ports_every = std::chrono::milliseconds(3000),
+                                      .pool = {.small_slots = 512, .large_slots = 16},
+                                      .park_per_vni = 4},
+                                     tunnel_, ports_, resolver_);
+    ASSERT_TRUE(datapath) << datapath.error();
+    datapath_ = std::move(*datapath);
+    datapath_->Apply(Scenario());
+    Settle();
+    for (const char* name : {"p1", "p2", "p3"}) ASSERT_NE(ports_.Find(name), nullptr) << name;
+  }
+
+  // Runs the loop until nothing is ready.
+  void Settle() {
+    for (int rounds = 0; rounds < 1000 && datapath_->Poll(std::chrono::milliseconds(0)); ++rounds) {
+    }
+  }
+
+  void FromPort(const std::string& port, const std::vector<uint8_t>& frame,
+                const packet::OffloadInfo& offload = {}) {
+    ASSERT_TRUE(ports_.Find(port)->Inject(frame, offload));
+    Settle();
+  }
+  void FromTunnel(const net::Ipv4Address& vtep, const std::vector<uint8_t>& datagram) {
+    ASSERT_TRUE(tunnel_.Inject(datagram, {}, {.in_port = std::nullopt, .tunnel = vtep}));
+    Settle();
+  }
+  std::vector<MemoryDevice::Frame> Sent(const std::string& port) {
+    return ports_.Find(port)->Drain();
+  }
+  uint64_t Counter(const std::string& name) { return datapath_->StatusNow().counters[name]; }
+  uint64_t Drops(const std::string& reason) { return datapath_->StatusNow().drops[reason]; }
+
+  // Every packet is back in the pool, or parked.
+  void ExpectNoLeak() {
+    const auto status = datapath_->StatusNow();
+    EXPECT_EQ(status.counters.at("pool.free_small") + status.counters.at("pool.free_large") +
+                  status.parked,
+              512U + 16U);
+  }
+
+  MemoryDevice tunnel_;
+  io::MemoryPortFactory ports_;
+  ScriptedResolver resolver_;
+  std::unique_ptr<Datapath> datapath_;
+};
+
+// One frame in, what each device gets, what is counted: the forwarding decisions.
+struct Case {
+  const char* name;
+  const char* from_port;  // nullptr: from the tunnel, sent by `from_vtep`
+  net::Ipv4Address from_vtep;
+  std::vector<uint8_t> frame;
+  std::map<std::string, size_t> to_ports;  // frames each port gets
+  std::vector<net::Ipv4Address> to_vteps;  // datagrams the underlay gets, by destination
+  std::map<std::string, uint64_t> counters;
+};
+
+std::vector<Case> Cases() {
+  return {
+      {"unicast to a local port",
+       "p1",
+       {},
+       Udp4Frame(kVm2Mac, kVm1Mac, kVm1Ip, kVm2Ip),
+       {{"p2", 1}},
+       {},
+       {{"port.1.received", 1}, {"port.2.sent", 1}}},
+      {"unicast to a remote endpoint",
+       "p1",
+       {},
+       Udp4Frame(kVm9Mac, kVm1Mac, kVm1Ip, kVm9Ip),
+       {},
+       {kPeerVtep},
+       {{"network.100.to_tunnel", 1}}},
+      {"broadcast: every other port of the network and every flood peer",
+       "p1",
+       {},
+       Udp4Frame(net::MacAddress::Broadcast(), kVm1Mac, kVm1Ip, Ip4("10.0.0.255")),
+       {{"p2", 1}},
+       {kPeerVtep, kOtherPeerVtep},
+       {{"pool.clones", 2}}},
+      {"ARP for a remote address is answered on the port",
+       "p1",
+       {},
+       ArpRequest(kVm1Mac, kVm1Ip, kVm9Ip),
+       {{"p1", 1}},
+       {},
+       {}},
+      {"forged source MAC",
+       "p1",
+       {},
+       Udp4Frame(kVm2Mac, kVm9Mac, kVm1Ip, kVm2Ip),
+       {},
+       {},
+       {{"drop.source_mac_spoofed", 1}}},
+      {"another tenant's network is out of reach",
+       "p3",
+       {},
+       Udp4Frame(kVm1Mac, kVm3Mac, kVm3Ip, kVm1Ip),
+       {},
+       {},
+       {}},
+      {"from a flood peer to a local port",
+       nullptr,
+       kPeerVtep,
+       Vxlan(kVni, Udp4Frame(kVm1Mac, kVm9Mac, kVm9Ip, kVm1Ip)),
+       {{"p1", 1}},
+       {},
+       {{"network.100.from_tunnel", 1}}},
+      {"from a VTEP not in the network's flood list",
+       nullptr,
+       kStrangerVtep,
+       Vxlan(kVni, Udp4Frame(kVm1Mac, kVm9Mac, kVm9Ip, kVm1Ip)),
+       {},
+       {},
+       {{"drop.vtep_not_allowed", 1}}},
+      {"a VNI this switch does not carry",
+       nullptr,
+       kPeerVtep,
+       Vxlan(999, Udp4Frame(kVm1Mac, kVm9Mac, kVm9Ip, kVm1Ip)),
+       {},
+       {},
+       {{"drop.vxlan_unknown_vni", 1}}},
+      {"a broadcast from the tunnel reaches the network's ports only",
+       nullptr,
+       kPeerVtep,
+       Vxlan(kVni, Udp4Frame(net::MacAddress::Broadcast(), kVm9Mac, kVm9Ip, Ip4("10.0.0.255"))),
+       {{"p1", 1}, {"p2", 1}},
+       {},
+       {}},
+  };
+}
+
+class DatapathCaseTest : public DatapathTest, public ::testing::WithParamInterface<Case> {};
+
+TEST_P(DatapathCaseTest, ForwardsCountsAndGivesEveryPacketBack) {
+  const Case& c = GetParam();
+  SCOPED_TRACE(c.name);
+  {
+    if (c.from_port != nullptr) {
+      FromPort(c.from_port, c.frame);
+    } else {
+      FromTunnel(c.from_vtep, c.frame);
+    }
+    for (const char* port : {"p1", "p2", "p3"}) {
+      const auto it = c.to_ports.find(port);
+      EXPECT_EQ(Sent(port).size(), it == c.to_ports.end() ? 0U : it->second) << port;
+    }
+    std::vector<net::Ipv4Address> vteps;
+    for (const auto& frame : tunnel_.Drain()) {
+      vteps.push_back(frame.meta.tunnel);
+      // What leaves is the VXLAN header of the network, then the frame unchanged.
+      EXPECT_EQ(std::vector<uint8_t>(frame.bytes.begin(), frame.bytes.end()), Vxlan(kVni, c.frame));
+    }
+    EXPECT_EQ(vteps, c.to_vteps);
+    for (const auto& [name, value] : c.counters) EXPECT_EQ(Counter(name), value) << name;
+    ExpectNoLeak();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, DatapathCaseTest, ::testing::ValuesIn(Cases()));
+
+TEST_F(DatapathTest, UnknownUnicastIsParkedResolvedOnceAndReleased) {
+  const auto frame = Udp4Frame(kUnknownMac, kVm1Mac, kVm1Ip, kUnknownIp);
+  FromPort("p1", frame);
+  FromPort("p1", frame);
+  ASSERT_EQ(resolver_.questions.size(), 1U) << "one question per address while it is asked";
+  EXPECT_EQ(resolver_.questions[0].address, kUnknownMac.ToString());
+  EXPECT_TRUE(tunnel_.Drain().empty());
+  EXPECT_EQ(datapath_->StatusNow().parked, 2U);
+
+  // The answer reaches the cache first (its delta), then the question's callback.
+  DesiredDelta delta;
+  delta.upserted_remotes.push_back(Remote("vm77", kUnknownMac, kOtherPeerVtep, {kUnknownIp}));
+  datapath_->ApplyDelta(std::move(delta));
+  resolver_.questions[0].done(std::nullopt);
+  Settle();
+  const auto sent = tunnel_.Drain();
+  ASSERT_EQ(sent.size(), 2U);
+  for (const auto& out : sent) EXPECT_EQ(out.meta.tunnel, kOtherPeerVtep);
+  EXPECT_EQ(datapath_->StatusNow().parked, 0U);
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTest, UnknownUnicastNobodyHasIsDroppedAsResolveFailed) {
+  FromPort("p1", Udp4Frame(kUnknownMac, kVm1Mac, kVm1Ip, kUnknownIp));
+  ASSERT_EQ(resolver_.questions.size(), 1U);
+  resolver_.questions[0].done(std::nullopt);
+  Settle();
+  EXPECT_EQ(Drops("resolve_failed"), 1U);
+  EXPECT_TRUE(tunnel_.Drain().empty());
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTest, TheParkingLotOfANetworkIsBoundedAndItsOverflowCounted) {
+  for (int i = 0; i < 6; ++i) FromPort("p1", Udp4Frame(kUnknownMac, kVm1Mac, kVm1Ip, kUnknownIp));
+  EXPECT_EQ(datapath_->StatusNow().parked, 4U);
+  EXPECT_EQ(Drops("park_overflow"), 2U);
+}
+
+TEST_F(DatapathTest, ArpForAnUnknownAddressIsAnsweredOnceTheControllerKnowsIt) {
+  FromPort("p1", ArpRequest(kVm1Mac, kVm1Ip, kUnknownIp));
+  ASSERT_EQ(resolver_.questions.size(), 1U);
+  EXPECT_EQ(resolver_.questions[0].address, kUnknownIp.ToString());
+  EXPECT_TRUE(Sent("p1").empty());
+  DesiredDelta delta;
+  delta.upserted_remotes.push_back(Remote("vm77", kUnknownMac, kOtherPeerVtep, {kUnknownIp}));
+  datapath_->ApplyDelta(std::move(delta));
+  resolver_.questions[0].done(std::nullopt);
+  Settle();
+  const auto replies = Sent("p1");
+  ASSERT_EQ(replies.size(), 1U);
+  EXPECT_EQ(net::ParseArp(net::ByteSpan(replies[0].bytes).subspan(14))->sender_mac, kUnknownMac);
+  EXPECT_TRUE(tunnel_.Drain().empty()) << "ARP never crosses the underlay";
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTest, AFailedUnderlaySendIsCountedAgainstItsNetwork) {
+  tunnel_.FailNextSends(1);
+  FromPort("p1", Udp4Frame(kVm9Mac, kVm1Mac, kVm1Ip, kVm9Ip));
+  EXPECT_EQ(Drops("tunnel_send_failed"), 1U);
+  EXPECT_EQ(Counter("network.100.dropped"), 1U);
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTest, APortRemovedByADeltaLosesItsDeviceAndItsTraffic) {
+  DesiredDelta delta;
+  delta.removed_ports.push_back("vm2");
+  datapath_->ApplyDelta(std::move(delta));
+  Settle();
+  EXPECT_FALSE(ports_.Exists("p2"));
+  FromPort("p1", Udp4Frame(kVm2Mac, kVm1Mac, kVm1Ip, kVm2Ip));
+  ASSERT_EQ(resolver_.questions.size(), 1U) << "vm2 is unknown now: asked, not delivered";
+  EXPECT_EQ(resolver_.questions[0].address, kVm2Mac.ToString());
+}
+
+TEST_F(DatapathTest, APortWhoseDeviceCannotOpenIsRetriedAndShownInError) {
+  ports_.FailOpen("p4", "no such device");
+  DesiredDelta delta;
+  delta.upserted_ports.push_back(
+      Port("vm4", kVni, Mac("52:54:00:00:00:04"), {Ip4("10.0.0.4")}, "p4"));
+  datapath_->ApplyDelta(std::move(delta));
+  Settle();
+  auto status = datapath_->StatusNow();
+  ASSERT_EQ(status.ports.size(), 4U);
+  EXPECT_EQ(status.ports[3].name, "p4");
+  EXPECT_FALSE(status.ports[3].open);
+  EXPECT_EQ(status.ports[3].error, "no such device");
+}
+
+TEST_F(DatapathTest, AResetDeltaRemovesWhatItDoesNotHold) {
+  DesiredState smaller = Scenario();
+  smaller.ports.pop_back();     // vm3
+  smaller.networks.pop_back();  // network 200
+  smaller.remotes.clear();
+  datapath_->Apply(std::move(smaller));
+  Settle();
+  const auto status = datapath_->StatusNow();
+  EXPECT_EQ(status.ports.size(), 2U);
+  EXPECT_EQ(status.networks, 1U);
+  EXPECT_EQ(status.remotes, 0U);
+  EXPECT_FALSE(ports_.Exists("p3"));
+}
+
+// Super-frames: a TCP super-frame from a VM stays one packet through the pipeline.
+TEST_F(DatapathTest, ASuperFrameToALocalPortIsWrittenWhole) {
+  const auto frame = Tcp4SuperFrame(kVm2Mac, kVm1Mac, kVm1Ip, kVm2Ip, 30000);
+  FromPort("p1", frame, TsoOffload(false, 34));
+  const auto sent = Sent("p2");
+  ASSERT_EQ(sent.size(), 1U);
+  EXPECT_EQ(sent[0].bytes, frame);
+  EXPECT_EQ(sent[0].offload.gso, packet::GsoType::kTcp4);
+  EXPECT_EQ(sent[0].offload.gso_size, 1448);
+  EXPECT_TRUE(sent[0].offload.csum_partial) << "left for the kernel behind the TAP";
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTest, ASuperFrameToARemoteLeavesAsOnePacketForUdpGso) {
+  const auto frame = Tcp4SuperFrame(kVm9Mac, kVm1Mac, kVm1Ip, kVm9Ip, 30000);
+  FromPort("p1", frame, TsoOffload(false, 34));
+  const auto sent = tunnel_.Drain();
+  ASSERT_EQ(sent.size(), 1U) << "the UDP tunnel cuts it with UDP GSO";
+  EXPECT_EQ(sent[0].bytes, Vxlan(kVni, frame));
+  EXPECT_EQ(sent[0].offload.gso, packet::GsoType::kTcp4);
+  EXPECT_EQ(Counter("network.100.to_tunnel"), 1U);
+  ExpectNoLeak();
+}
+
+class DatapathWithoutTunnelOffloadTest : public DatapathTest {
+ protected:
+  DatapathWithoutTunnelOffloadTest() : DatapathTest(MemoryDevice::kPlainCaps) {}
+};
+
+TEST_F(DatapathWithoutTunnelOffloadTest, ASuperFrameIsCutIntoWireSegmentsByTheDevice) {
+  const auto frame = Tcp4SuperFrame(kVm9Mac, kVm1Mac, kVm1Ip, kVm9Ip, 30000);
+  FromPort("p1", frame, TsoOffload(false, 34));
+  const auto sent = tunnel_.Drain();
+  ASSERT_EQ(sent.size(), (30000U + 1447U) / 1448U);
+  for (const auto& out : sent) {
+    EXPECT_FALSE(out.offload.is_gso());
+    EXPECT_LE(out.bytes.size(), 8U + 14U + 20U + 20U + 1448U);
+    const auto segment = net::ParseTcp(net::ByteSpan(out.bytes).subspan(8 + 34), kVm1Ip, kVm9Ip);
+    EXPECT_TRUE(segment) << "every segment's checksum is complete";
+  }
+  ExpectNoLeak();
+}
+
+// From the underlay: consecutive segments of one flow become one super-frame for the port.
+TEST_F(DatapathTest, SegmentsFromTheUnderlayAreMergedIntoOneWriteToThePort) {
+  packet::PacketPool pool({.small_slots = 64, .large_slots = 2});
+  packet::Packet* super = pool.Alloc(40000);
+  ASSERT_TRUE(super->Assign(Tcp4SuperFrame(kVm1Mac, kVm9Mac, kVm9Ip, kVm1Ip, 14480)));
+  super->offload = TsoOffload(false, 34);
+  packet::PacketBatch segments;
+  ASSERT_TRUE(offload::SegmentTcp(*super, pool, segments));
+  ASSERT_EQ(segments.size(), 10U);
+  for (packet::Packet* segment : segments) {
+    ASSERT_TRUE(tunnel_.Inject(Vxlan(kVni, Bytes(*segment)), {},
+                               {.in_port = std::nullopt, .tunnel = kPeerVtep}));
+  }
+  Settle();
+  const auto sent = Sent("p1");
+  ASSERT_EQ(sent.size(), 1U);
+  EXPECT_EQ(sent[0].offload.gso, packet::GsoType::kTcp4);
+  EXPECT_EQ(sent[0].offload.gso_size, 1448);
+  EXPECT_EQ(sent[0].bytes.size(), super->size());
+  EXPECT_EQ(Counter("gro.merged_segments"), 10U);
+  EXPECT_EQ(Counter("network.100.from_tunnel"), 10U);
+  pool.Free(segments);
+  pool.Free(super);
+  ExpectNoLeak();
+}
+
+}  // namespace
+}  // namespace dove::dswitch::userspace
