@@ -9,8 +9,10 @@
 // switch ("h1"). Then --changes single changes are timed one by one, a quarter of each kind:
 // a remote endpoint moving to another tunnel IP, a new endpoint, an Invalidate of a cached one,
 // and a resolve answer (FOUND) for one not cached. Each is what the switch does per change
-// now: EndpointCache::Apply with a change report, then userspace::DeriveDelta (ApplyOneChange
-// below; the data plane's table apply joins it there). The reference is the old way for
+// now: EndpointCache::Apply with a change report, userspace::DeriveDelta, then the data plane
+// applies the delta to its tables (Datapath::ApplyDelta, posted to its loop, and the loop's
+// round that runs it: the same path as in dove-switch, over MemoryDevices, so the ports' open
+// and the tables' upserts are real). The reference is the old way for
 // --reference changes: Apply, then a full dump of the cache and DeriveDesiredState of all of it.
 //
 // Warm code, cold data: 100 untimed changes run first; every timed change touches an endpoint
@@ -32,6 +34,9 @@
 
 #include "dove/v1/switch.pb.h"
 #include "dswitch/agent/endpoint_cache.h"
+#include "dswitch/io/memory_device.h"
+#include "dswitch/io/port_factory.h"
+#include "dswitch/userspace/datapath.h"
 #include "dswitch/userspace/desired_state.h"
 
 namespace dove::bench {
@@ -123,13 +128,42 @@ Location Remote(int n, int host, uint32_t version, const Options& options) {
   return l;
 }
 
-// One change as the switch handles it: the cache applies it and says what changed, and the
-// data plane's delta is derived from that. The lead engineer adds the table apply here.
-userspace::DesiredDelta ApplyOneChange(agent::EndpointCache& cache,
-                                       const ControllerMessage& message) {
+// The data plane the changes go to: a Datapath over MemoryDevices; nobody is asked anything.
+class NoResolver final : public userspace::Resolver {
+ public:
+  void ResolveMac(uint32_t, const net::MacAddress&, Done done) override { done(std::nullopt); }
+  void ResolveIp(uint32_t, const net::IpAddress&, Done done) override { done(std::nullopt); }
+  void PortOpened(const dove::v1::Location&, const std::string&) override {}
+};
+
+struct DataPlane {
+  dswitch::io::MemoryDevice tunnel{{.name = "underlay",
+                                    .kind = dswitch::io::MemoryDevice::Kind::kTunnel,
+                                    .port = dswitch::packet::kNoPort,
+                                    .caps = dswitch::io::MemoryDevice::kTapCaps,
+                                    .on_destroy = {}}};
+  dswitch::io::MemoryPortFactory ports;
+  NoResolver resolver;
+  std::unique_ptr<userspace::Datapath> datapath;
+
+  // Runs what was posted (one loop round per command queue).
+  void Settle() const {
+    while (datapath->Poll(std::chrono::milliseconds(0))) {
+    }
+  }
+};
+
+// One change as the switch handles it: the cache applies it and says what changed, the data
+// plane's delta is derived from that, and the data plane applies it to its tables.
+size_t ApplyOneChange(agent::EndpointCache& cache, const ControllerMessage& message,
+                      DataPlane& plane) {
   agent::CacheChanges changes;
   cache.Apply(message, &changes);
-  return userspace::DeriveDelta(cache, changes, kSwitchName);
+  userspace::DesiredDelta delta = userspace::DeriveDelta(cache, changes, kSwitchName);
+  const size_t entries = delta.upserted_remotes.size() + delta.removed_remotes.size();
+  plane.datapath->ApplyDelta(std::move(delta));
+  plane.Settle();
+  return entries;
 }
 
 // The old way, for reference: every change rebuilt the desired state from a full copy.
@@ -220,6 +254,19 @@ int Run(const Options& options) {
   }
   const double fill_ms = Micros(Clock::now() - fill_start) / 1000.0;
 
+  // The data plane starts from the whole cache, as after a snapshot.
+  DataPlane plane;
+  auto datapath = userspace::Datapath::Create({}, plane.tunnel, plane.ports, plane.resolver);
+  if (!datapath) {
+    std::fprintf(stderr, "cache_update_bench: %s\n", datapath.error().c_str());
+    return 1;
+  }
+  plane.datapath = std::move(*datapath);
+  const auto load_start = Clock::now();
+  plane.datapath->Apply(userspace::DeriveDesiredState(cache.Dump(), kSwitchName));
+  plane.Settle();
+  const double load_ms = Micros(Clock::now() - load_start) / 1000.0;
+
   // The changes: each on an endpoint no other change touches.
   std::vector<int> cached(static_cast<size_t>(options.endpoints));
   for (int n = 0; n < options.endpoints; ++n) cached[static_cast<size_t>(n)] = n;
@@ -261,7 +308,7 @@ int Run(const Options& options) {
 
   size_t sink = 0;  // what the deltas held, so that nothing is optimized away
   for (int i = 0; i < kWarmUp; ++i) {
-    sink += ApplyOneChange(cache, make(i % kKinds)).upserted_remotes.size();
+    sink += ApplyOneChange(cache, make(i % kKinds), plane);
   }
   std::vector<double> all;
   std::vector<double> cpu;
@@ -271,10 +318,9 @@ int Run(const Options& options) {
     const ControllerMessage message = make(kind);
     const double cpu_start = ThreadCpuMicros();
     const auto start = Clock::now();
-    const userspace::DesiredDelta delta = ApplyOneChange(cache, message);
+    sink += ApplyOneChange(cache, message, plane);
     const double took = Micros(Clock::now() - start);
     cpu.push_back(ThreadCpuMicros() - cpu_start);
-    sink += delta.upserted_remotes.size() + delta.removed_remotes.size();
     all.push_back(took);
     by_kind[kind].push_back(took);
   }
@@ -295,9 +341,13 @@ int Run(const Options& options) {
       options.endpoints, options.networks, options.networks * kLocalsPerNetwork, options.changes,
       kWarmUp, options.reference);
   Row("fill (LocationUpdates + NetworkConfigs, no change reports)", fill_ms, "ms");
+  Row("data plane loaded from the whole cache (Apply of a full state)", load_ms, "ms");
   Row("cached endpoints after the changes", static_cast<double>(cache.size()), "");
+  const auto status = plane.datapath->StatusNow();
+  Row("data plane: remote endpoints after the changes", static_cast<double>(status.remotes), "");
+  Row("data plane: ports after the changes", static_cast<double>(status.ports.size()), "");
   const Percentiles delta = Of(all);
-  Rows("one change: Apply with report + DeriveDelta", delta);
+  Rows("one change: Apply with report + DeriveDelta + data plane apply", delta);
   Rows("  the same, thread CPU time", Of(cpu));
   Row("  changes over 1000 us (wall clock)",
       static_cast<double>(

@@ -102,7 +102,9 @@ size_t MemoryDevice::Send(packet::PacketPool& pool, packet::PacketBatch& batch,
     }
   }
   batch.clear();
+  sent_frames_ += ready_.size();
   for (packet::Packet* packet : ready_) {
+    if (!options_.record) break;
     sent_.push_back(Frame{.bytes = {packet->span().begin(), packet->span().end()},
                           .meta = packet->meta,
                           .offload = packet->offload});

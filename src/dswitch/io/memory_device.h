@@ -59,6 +59,9 @@ class MemoryDevice final : public Device {
     DeviceCaps caps = kTapCaps;
     // Called from the destructor (MemoryPortFactory forgets the device).
     std::function<void(MemoryDevice*)> on_destroy = nullptr;
+    // Whether Send keeps a copy of what it was given for Drain (true), or only counts it
+    // (false: a sink that allocates nothing, for benchmarks).
+    bool record = true;
   };
 
   // A frame as injected or as sent.
@@ -94,6 +97,9 @@ class MemoryDevice final : public Device {
   void ForgetDestroyHook() { options_.on_destroy = nullptr; }
 
   size_t queued() const { return queue_.size(); }
+  // Frames Send has taken in all (recorded or not; a super-frame cut in software counts each
+  // piece).
+  uint64_t sent_frames() const { return sent_frames_; }
   packet::PortId port() const { return options_.port; }
 
   size_t Receive(packet::PacketPool& pool, packet::PacketBatch& out, IoCounters& counters) override;
@@ -110,6 +116,7 @@ class MemoryDevice final : public Device {
   std::deque<Frame> queue_;
   std::vector<Frame> sent_;
   size_t fail_sends_ = 0;
+  uint64_t sent_frames_ = 0;
   packet::PacketBatch ready_;  // what Send finally records, after FitToCaps
 };
 

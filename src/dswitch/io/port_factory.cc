@@ -39,6 +39,7 @@ Expected<std::unique_ptr<Device>, std::string> MemoryPortFactory::OpenPort(const
       .port = id,
       .caps = caps_,
       .on_destroy = [this, name](MemoryDevice*) { open_.erase(name); },
+      .record = record_,
   });
   existing_.insert(name);
   open_[name] = device.get();

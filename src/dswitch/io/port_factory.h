@@ -54,7 +54,9 @@ class TapPortFactory final : public PortFactory {
 // OpenPort to its RemovePort, whether a Device of it is open or not, like a persistent TAP.
 class MemoryPortFactory final : public PortFactory {
  public:
-  explicit MemoryPortFactory(DeviceCaps caps = MemoryDevice::kTapCaps) : caps_(caps) {}
+  // `record`: whether the ports keep what they are sent for Drain (MemoryDevice::Options).
+  explicit MemoryPortFactory(DeviceCaps caps = MemoryDevice::kTapCaps, bool record = true)
+      : caps_(caps), record_(record) {}
   MemoryPortFactory(const MemoryPortFactory&) = delete;
   MemoryPortFactory& operator=(const MemoryPortFactory&) = delete;
   ~MemoryPortFactory() override;
@@ -75,6 +77,7 @@ class MemoryPortFactory final : public PortFactory {
 
  private:
   DeviceCaps caps_;
+  bool record_ = true;
   std::set<std::string> existing_;
   std::map<std::string, MemoryDevice*> open_;
   std::map<std::string, std::string> failures_;
