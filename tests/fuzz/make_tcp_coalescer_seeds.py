@@ -5,7 +5,7 @@
 # a TAP with TSO (tests/data/kernel/tso_*_super.pcap), each behind the virtio-net header it came
 # with (tso_manifest.tsv): 10-byte header in host (little-endian) byte order, then the frame.
 #
-# tcp_coalescer_fuzz: the GSO seeds of virtio_header_fuzz and the kernel's super-frames above
+# tcp_coalescer_fuzz: the hand-made GSO seeds of tcp_segmenter_fuzz (make_tcp_segmenter_seeds.py) and the kernel's super-frames above
 # (10-byte virtio-net header, then the frame) with the frame's length put between the two
 # (2 bytes, big-endian), then a script of 4-byte steps {op, packet, position, value}: op 0 flips
 # bits, 1 swaps with the next, 2 duplicates, 3 drops, 4 sets out_port.
@@ -42,7 +42,7 @@ scripts = {
     'mixed': bytes([0, 0, 60, 0x01, 1, 2, 0, 0, 2, 0, 0, 0, 4, 3, 0, 2]),
 }
 kernel_scripts = ('clean', 'drop_middle', 'mixed')
-for seed in ('virtio_header_fuzz/gso_tcp4', 'virtio_header_fuzz/gso_tcp6_ecn',
+for seed in ('tcp_segmenter_fuzz/gso_tcp4', 'tcp_segmenter_fuzz/gso_tcp6_ecn',
              'tcp_segmenter_fuzz/kernel_tso_ipv4', 'tcp_segmenter_fuzz/kernel_tso_ipv6'):
     data = open('corpus/' + seed, 'rb').read()
     header, frame = data[:10], data[10:]

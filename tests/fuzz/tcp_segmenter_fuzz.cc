@@ -6,8 +6,8 @@
 // super-frame's; LayoutUdpGso, called until next_segment reaches the count, lays out the same
 // segments behind the prefix; every packet goes back to the pool.
 //
-// Input: a 10-byte virtio-net header (host byte order), the rest the frame (the format of
-// virtio_header_fuzz, whose GSO seeds are reused).
+// Input: a 10-byte virtio-net header (host byte order), the rest the frame. Seeds:
+// make_tcp_segmenter_seeds.py (hand-made) and make_tcp_coalescer_seeds.py (the kernel's).
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>

@@ -1,5 +1,6 @@
-# Run from tests/fuzz/corpus/virtio_header_fuzz with /usr/bin/python3 (scapy).
-# Seeds for virtio_header_fuzz: a 10-byte virtio-net header (host byte order, little-endian on
+# Run from tests/fuzz/corpus/tcp_segmenter_fuzz with /usr/bin/python3 (scapy).
+# Hand-made seeds for tcp_segmenter_fuzz (make_tcp_coalescer_seeds.py adds the kernel's and
+# builds tcp_coalescer_fuzz's from these): a 10-byte virtio-net header (host byte order, little-endian on
 # the machines we build on) followed by an Ethernet frame as a VM with offloads would send it.
 import struct
 from scapy.all import Ether, IP, IPv6, UDP, TCP, Raw, raw
