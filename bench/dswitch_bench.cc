@@ -74,6 +74,8 @@ using std::chrono::milliseconds;
 constexpr int kFreshTargets = 5;        // per path: VMs whose endpoints come and go
 constexpr double kLossLimit = 0.001;    // 0.1 %
 constexpr double kPpsTrialSeconds = 1;  // one offered rate
+constexpr int kSenderThreads = 2;       // one per core: on the kernel path the sender's own
+                                        // syscalls carry the datagram all the way to the receiver
 constexpr int kPingCount = 200;
 constexpr const char* kPingInterval = "0.01";
 constexpr int kPort = 9000;
@@ -264,7 +266,7 @@ std::string FormatRow(const Row& row) {
     }
   }
   char line[512];
-  std::snprintf(line, sizeof line, "%-44s n=%-4zu dove-switch %-26s kernel %-26s ratio %s",
+  std::snprintf(line, sizeof line, "%-48s n=%-4zu dove-switch %-26s kernel %-26s ratio %s",
                 row.name.c_str(), n, Cell(row.dove, row.percentile).c_str(),
                 row.dove_only ? "-" : Cell(row.kernel, row.percentile).c_str(), ratio.c_str());
   return line;
@@ -434,30 +436,61 @@ void PrintMachine(const Lab& lab, const std::string& switch_binary) {
 // ---------------------------------------------------------------------------------------------
 // CPU accounting.
 
-struct CpuTimes {
-  double system = 0;   // machine-wide, seconds: system
-  double softirq = 0;  // machine-wide, seconds: irq + softirq
-  double switch_user = 0;
-  double switch_system = 0;
-};
+// Whether this kernel accounts irq/softirq time apart from tasks (CONFIG_IRQ_TIME_ACCOUNTING):
+// without it (tick accounting), softirq work done in a task's context is in that task's
+// runtime (utime+stime), so the per-process sums below already hold it. nullopt: unknown.
+std::optional<bool> IrqTimeAccounting() {
+  const auto config = dove::lab::RunCommand({"sh", "-c", "zcat /proc/config.gz 2>/dev/null"});
+  if (config.exit_code != 0 || config.out.empty()) return std::nullopt;
+  if (config.out.find("CONFIG_IRQ_TIME_ACCOUNTING=y") != std::string::npos) return true;
+  return false;
+}
 
 double ClockTick() { return static_cast<double>(::sysconf(_SC_CLK_TCK)); }
 
-// utime and stime of one process, in seconds (zeros when it is gone).
-std::pair<double, double> ProcessTimes(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto paren = text.rfind(')');
-  if (paren == std::string::npos) return {0, 0};
-  std::istringstream fields(text.substr(paren + 1));
+// The fields after "PID (COMM)" of a /proc/<pid>/stat line; tokens[0] is field 3 (state).
+std::vector<std::string> StatFields(const std::string& line) {
+  const auto paren = line.rfind(')');
+  if (paren == std::string::npos) return {};
+  std::istringstream fields(line.substr(paren + 1));
   std::vector<std::string> tokens;
   for (std::string token; fields >> token;) tokens.push_back(token);
-  // tokens[0] is field 3 (state); utime and stime are fields 14 and 15.
-  if (tokens.size() < 13) return {0, 0};
-  return {std::stod(tokens[11]) / ClockTick(), std::stod(tokens[12]) / ClockTick()};
+  return tokens;
 }
 
-CpuTimes ReadCpu(const std::vector<pid_t>& switches) {
+// utime+stime (fields 14, 15) of one process in seconds, 0 when it is gone.
+double ProcessSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto tokens = StatFields(text);
+  if (tokens.size() < 13) return 0;
+  return (std::stod(tokens[11]) + std::stod(tokens[12])) / ClockTick();
+}
+
+// cutime+cstime (fields 16, 17: children waited for) from a stat line, in seconds.
+double ChildrenSeconds(const std::string& line) {
+  const auto tokens = StatFields(line);
+  if (tokens.size() < 15) return NAN;
+  return (std::stod(tokens[13]) + std::stod(tokens[14])) / ClockTick();
+}
+
+// The line of `text` holding "(sh) ", the wrapping shell's own stat line.
+std::string ShellStatLine(const std::string& text) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("(sh) ") != std::string::npos) return line;
+  }
+  return "";
+}
+
+struct CpuTimes {
+  double stat_kernel = 0;   // /proc/stat, machine-wide: system + irq + softirq
+  double stat_softirq = 0;  // /proc/stat, machine-wide: irq + softirq
+  double switches = 0;      // utime+stime of the dove-switch processes
+  double ksoftirqd = 0;     // utime+stime of the ksoftirqd/N threads
+};
+
+CpuTimes ReadCpu(const std::vector<pid_t>& switches, const std::vector<pid_t>& ksoftirqd) {
   CpuTimes times;
   std::ifstream in("/proc/stat");
   std::string label;
@@ -469,14 +502,43 @@ CpuTimes ReadCpu(const std::vector<pid_t>& switches) {
   double irq = 0;
   double softirq = 0;
   in >> label >> user >> nice >> system >> idle >> iowait >> irq >> softirq;
-  times.system = system / ClockTick();
-  times.softirq = (irq + softirq) / ClockTick();
-  for (const pid_t pid : switches) {
-    const auto [utime, stime] = ProcessTimes(pid);
-    times.switch_user += utime;
-    times.switch_system += stime;
-  }
+  times.stat_kernel = (system + irq + softirq) / ClockTick();
+  times.stat_softirq = (irq + softirq) / ClockTick();
+  for (const pid_t pid : switches) times.switches += ProcessSeconds(pid);
+  for (const pid_t pid : ksoftirqd) times.ksoftirqd += ProcessSeconds(pid);
   return times;
+}
+
+CpuTimes operator-(const CpuTimes& after, const CpuTimes& before) {
+  return {.stat_kernel = after.stat_kernel - before.stat_kernel,
+          .stat_softirq = after.stat_softirq - before.stat_softirq,
+          .switches = after.switches - before.switches,
+          .ksoftirqd = after.ksoftirqd - before.ksoftirqd};
+}
+
+// The kernel's softirq threads (machine-wide: softirq work the kernel defers runs there).
+std::vector<pid_t> KsoftirqdPids() {
+  std::vector<pid_t> pids;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream comm(entry.path() / "comm");
+    std::string command;
+    std::getline(comm, command);
+    if (command.starts_with("ksoftirqd/")) pids.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return pids;
+}
+
+// The processes running in one of the lab's namespaces (the lab made them, so they are ours).
+std::vector<pid_t> NamespacePids(const std::string& ns) {
+  std::vector<pid_t> pids;
+  const auto listed = dove::lab::RunCommand({"ip", "netns", "pids", ns});
+  std::istringstream lines(listed.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!Trim(line).empty()) pids.push_back(static_cast<pid_t>(std::stol(line)));
+  }
+  return pids;
 }
 
 // The dove-switch processes in the lab's DOVE hosts' namespaces.
@@ -484,13 +546,11 @@ std::vector<pid_t> SwitchPids(const Lab& lab) {
   std::vector<pid_t> pids;
   for (const auto& host : lab.hosts()) {
     if (host.kernel) continue;
-    const auto listed = dove::lab::RunCommand({"ip", "netns", "pids", host.ns});
-    std::istringstream lines(listed.out);
-    for (std::string line; std::getline(lines, line);) {
-      std::ifstream comm("/proc/" + Trim(line) + "/comm");
+    for (const pid_t pid : NamespacePids(host.ns)) {
+      std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
       std::string name;
       std::getline(comm, name);
-      if (name == "dove-switch") pids.push_back(static_cast<pid_t>(std::stol(line)));
+      if (name == "dove-switch") pids.push_back(pid);
     }
   }
   return pids;
@@ -512,46 +572,61 @@ std::vector<double>& Side(Row& row, const Path& path) { return path.dove ? row.d
 
 // ---- TCP ----
 
+struct CpuPids {
+  std::vector<pid_t> switches;
+  std::vector<pid_t> ksoftirqd;
+  bool irq_time_accounting = false;  // add /proc/stat's irq+softirq to the process sums
+};
+
 struct TcpRun {
   double gbps = NAN;
   double gigabits = 0;
-  CpuTimes cpu;  // deltas over the client's run
+  CpuTimes cpu;       // deltas over the run
+  double iperf3 = 0;  // utime+stime of the iperf3 client and server
 };
 
-TcpRun Iperf(const Lab& lab, const Path& path, const std::vector<pid_t>& switches, int streams,
-             bool reverse, int seconds) {
+// One iperf3 run. Client and server each run under `sh -c '...; cat /proc/$$/stat'`, so the
+// shell's cutime/cstime give the iperf3 process's own CPU time after it exited.
+TcpRun Iperf(const Lab& lab, const Path& path, const CpuPids& pids, int streams, bool reverse,
+             int seconds) {
   TcpRun result;
   const VmInfo& server = lab.Vm(path.server);
-  lab.Exec(server.ns, {"iperf3", "-s", "-D", "-1"});
-  std::this_thread::sleep_for(milliseconds(300));
-  std::vector<std::string> argv = {
-      "iperf3", "-c", server.ip, "-t", std::to_string(seconds), "-P", std::to_string(streams),
-      "-J"};
-  if (reverse) argv.push_back("-R");
-  const CpuTimes before = ReadCpu(switches);
-  auto run = lab.Exec(lab.VmNamespace(path.client), argv, std::chrono::seconds(seconds + 30));
-  const CpuTimes after = ReadCpu(switches);
+  const std::string server_ns = lab.VmNamespace(path.server);
+  const CpuTimes before = ReadCpu(pids.switches, pids.ksoftirqd);
+  dove::lab::CommandResult served;
+  std::thread server_thread([&] {
+    served = lab.Exec(server_ns, {"sh", "-c", "iperf3 -s -1 >/dev/null 2>&1; cat /proc/$$/stat"},
+                      std::chrono::seconds(seconds + 40));
+  });
+  std::this_thread::sleep_for(milliseconds(400));  // the server listens
+  std::string command = "iperf3 -c " + server.ip + " -t " + std::to_string(seconds) + " -P " +
+                        std::to_string(streams) + " -J" + (reverse ? " -R" : "") +
+                        "; status=$?; cat /proc/$$/stat >&2; exit $status";
+  auto run = lab.Exec(lab.VmNamespace(path.client), {"sh", "-c", command},
+                      std::chrono::seconds(seconds + 30));
+  if (run.exit_code != 0) {
+    // The server still waits for a client: end it (the lab's namespace, our processes).
+    for (const pid_t pid : NamespacePids(server_ns)) ::kill(pid, SIGKILL);
+  }
+  server_thread.join();
+  const CpuTimes after = ReadCpu(pids.switches, pids.ksoftirqd);
   auto doc = json::parse(run.out, nullptr, false);
   if (run.exit_code != 0 || doc.is_discarded() || !doc.contains("end") ||
       !doc["end"].contains("sum_received")) {
     std::cerr << "dswitch_bench: iperf3 " << path.client << " -> " << server.ip
-              << " failed: " << run.err << run.out.substr(0, 300) << "\n";
-    // A server left waiting would take the next run's port.
-    lab.Exec(server.ns, {"pkill", "-x", "iperf3"});
+              << " failed: " << run.err.substr(0, 300) << run.out.substr(0, 300) << "\n";
     return result;
   }
   const auto& received = doc["end"]["sum_received"];
   result.gbps = received.value("bits_per_second", 0.0) / 1e9;
   result.gigabits = received.value("bytes", 0.0) * 8 / 1e9;
-  result.cpu = {.system = after.system - before.system,
-                .softirq = after.softirq - before.softirq,
-                .switch_user = after.switch_user - before.switch_user,
-                .switch_system = after.switch_system - before.switch_system};
+  result.cpu = after - before;
+  result.iperf3 =
+      ChildrenSeconds(ShellStatLine(run.err)) + ChildrenSeconds(ShellStatLine(served.out));
   return result;
 }
 
-void MeasureTcp(const Lab& lab, const Path& path, const std::vector<pid_t>& switches, int seconds,
-                Table& table) {
+void MeasureTcp(const Lab& lab, const Path& path, const CpuPids& pids, int seconds, Table& table) {
   struct Case {
     std::string name;
     int streams;
@@ -563,20 +638,19 @@ void MeasureTcp(const Lab& lab, const Path& path, const std::vector<pid_t>& swit
                                    {"tcp_4_streams_b_to_a", 4, true}};
   for (const auto& test : cases) {
     if (g_interrupted) return;
-    const TcpRun run = Iperf(lab, path, switches, test.streams, test.reverse, seconds);
+    const TcpRun run = Iperf(lab, path, pids, test.streams, test.reverse, seconds);
     Side(table[test.name + "_gbps"], path).push_back(run.gbps);
     if (std::isnan(run.gbps) || run.gigabits <= 0) continue;
-    // dove-switch: the switches' user time + all kernel time; kernel path: all kernel time.
-    const double kernel_time = run.cpu.system + run.cpu.softirq;
-    const double total = kernel_time + (path.dove ? run.cpu.switch_user : 0);
+    const double switches = path.dove ? run.cpu.switches : 0;
+    const double softirq = pids.irq_time_accounting ? run.cpu.stat_softirq : 0;
+    const double total = switches + run.iperf3 + run.cpu.ksoftirqd + softirq;
     Side(table[test.name + "_cpu_total_s_per_gbit"], path).push_back(total / run.gigabits);
-    Side(table[test.name + "_cpu_softirq_s_per_gbit"], path)
-        .push_back(run.cpu.softirq / run.gigabits);
-    Row& process = table[test.name + "_cpu_switch_process_s_per_gbit"];
-    process.dove_only = true;
-    if (path.dove) {
-      process.dove.push_back((run.cpu.switch_user + run.cpu.switch_system) / run.gigabits);
-    }
+    Row& switch_row = table[test.name + "_cpu_switch_s_per_gbit"];
+    switch_row.dove_only = true;
+    if (path.dove) switch_row.dove.push_back(switches / run.gigabits);
+    Side(table[test.name + "_cpu_iperf3_s_per_gbit"], path).push_back(run.iperf3 / run.gigabits);
+    Side(table[test.name + "_cpu_stat_kernel_s_per_gbit"], path)
+        .push_back(run.cpu.stat_kernel / run.gigabits);
   }
 }
 
@@ -598,32 +672,34 @@ std::string UdpBlast() {
   return (std::filesystem::read_symlink("/proc/self/exe").parent_path() / "udp_blast").string();
 }
 
-PpsTrial PpsRun(const Lab& lab, const Path& path, double rate, int run_id) {
+// One offered rate from `sender_ns` to `receiver_ns` at `ip`, counted at the receiver.
+PpsTrial PpsRun(const Lab& lab, const std::string& sender_ns, const std::string& receiver_ns,
+                const std::string& ip, double rate, int run_id) {
   PpsTrial trial;
   trial.rate = rate;
-  const VmInfo& server = lab.Vm(path.server);
   const std::string blast = UdpBlast();
   dove::lab::CommandResult received;
   std::thread receiver([&] {
-    received = lab.Exec(server.ns,
+    received = lab.Exec(receiver_ns,
                         {blast, "receive", "--port", std::to_string(kPort), "--seconds",
                          std::to_string(kPpsTrialSeconds + 2.5), "--idle", "0.4", "--size", "64",
                          "--run", std::to_string(run_id), "--interface", "eth0"},
                         std::chrono::seconds(30));
   });
   std::this_thread::sleep_for(milliseconds(250));  // the receiver binds its socket
-  auto sent = lab.Exec(
-      lab.VmNamespace(path.client),
-      {blast, "send", "--to", server.ip + ":" + std::to_string(kPort), "--rate",
-       std::to_string(static_cast<long long>(rate)), "--seconds", std::to_string(kPpsTrialSeconds),
-       "--size", "64", "--run", std::to_string(run_id), "--interface", "eth0"},
-      std::chrono::seconds(30));
+  auto sent =
+      lab.Exec(sender_ns,
+               {blast, "send", "--to", ip + ":" + std::to_string(kPort), "--rate",
+                std::to_string(static_cast<long long>(rate)), "--seconds",
+                std::to_string(kPpsTrialSeconds), "--size", "64", "--run", std::to_string(run_id),
+                "--interface", "eth0", "--threads", std::to_string(kSenderThreads)},
+               std::chrono::seconds(30));
   receiver.join();
   const auto out = json::parse(sent.out, nullptr, false);
   const auto in = json::parse(received.out, nullptr, false);
   if (sent.exit_code != 0 || received.exit_code != 0 || out.is_discarded() || in.is_discarded()) {
-    std::cerr << "dswitch_bench: udp_blast on the " << path.name << " path failed: " << sent.err
-              << received.err << "\n";
+    std::cerr << "dswitch_bench: udp_blast to " << ip << " failed: " << sent.err << received.err
+              << "\n";
     return trial;
   }
   trial.sent = out.value("sent", 0.0);
@@ -635,6 +711,11 @@ PpsTrial PpsRun(const Lab& lab, const Path& path, double rate, int run_id) {
   trial.kept_up = trial.sent >= 0.97 * rate * kPpsTrialSeconds;
   trial.loss = trial.sent > 0 ? std::max(0.0, trial.sent - trial.received) / trial.sent : 1;
   return trial;
+}
+
+PpsTrial PpsRun(const Lab& lab, const Path& path, double rate, int run_id) {
+  return PpsRun(lab, lab.VmNamespace(path.client), lab.VmNamespace(path.server),
+                lab.Vm(path.server).ip, rate, run_id);
 }
 
 struct PpsSearch {
@@ -914,7 +995,8 @@ int main(int argc, char** argv) {
   const auto started = Clock::now();
   Table table;
   std::string notes;
-  bool lab_needed = tcp || pps || rtt || first;
+  const bool lab_needed = tcp || pps || rtt || first;
+  const bool irq_time_accounting = IrqTimeAccounting().value_or(false);
 
   if (lab_needed) {
     std::ostringstream spec_text;
@@ -946,7 +1028,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     Lab& lab = **lab_or;
-    const auto switches = SwitchPids(lab);
+    const CpuPids cpu_pids{.switches = SwitchPids(lab),
+                           .ksoftirqd = KsoftirqdPids(),
+                           .irq_time_accounting = irq_time_accounting};
+    const auto& switches = cpu_pids.switches;
     PrintMachine(lab, dove::lab::FindBinaries(bin_dir).switch_binary);
     std::fflush(stdout);
     if (switches.size() != 2) {
@@ -1004,18 +1089,30 @@ int main(int argc, char** argv) {
       };
       if (tcp) {
         timed("tcp", [&] {
-          for (const Path* path : order) MeasureTcp(lab, *path, switches, options.seconds, table);
+          for (const Path* path : order) MeasureTcp(lab, *path, cpu_pids, options.seconds, table);
         });
       }
       if (pps) {
         timed("pps", [&] {
+          // The generator's own ceiling right now: to 127.0.0.1 inside the kernel path's
+          // sending VM, asked for more than it can do.
+          const PpsTrial reference =
+              PpsRun(lab, lab.VmNamespace(kernel_path.client), lab.VmNamespace(kernel_path.client),
+                     "127.0.0.1", 5e6, ++run_id);
+          char reference_line[300];
+          std::snprintf(reference_line, sizeof reference_line,
+                        "# pps round %d reference: udp_blast to 127.0.0.1 inside vm %s (no "
+                        "VXLAN at all): %.0f/s sent, %.0f received\n",
+                        round + 1, kernel_path.client.c_str(), reference.offered,
+                        reference.received / kPpsTrialSeconds);
+          notes += reference_line;
           for (const Path* path : order) {
             if (g_interrupted) break;
             const auto search = SearchPps(lab, *path, pps_start[path->name], run_id);
             Row& row = table["udp_64b_payload_pps_below_0.1pct_loss"];
             Side(row, *path).push_back(search.best.offered > 0 ? search.best.offered : NAN);
             if (search.best.offered > 0) pps_start[path->name] = search.best.offered / 2;
-            char line[400];
+            char line[1024];
             std::snprintf(
                 line, sizeof line,
                 "# pps round %d %s: %.0f/s offered, %.0f sent, %.0f received (loss %.4f %%), "
@@ -1024,9 +1121,12 @@ int main(int argc, char** argv) {
                 round + 1, path->name.c_str(), search.best.offered, search.best.sent,
                 search.best.received, search.best.loss * 100, search.best.if_tx, search.best.if_rx,
                 search.best.wrong_size, search.trials,
-                search.generator_bound ? "; GENERATOR-BOUND: the path lost < 0.1 % at all "
-                                         "the sender could offer (a lower bound)"
-                                       : "");
+                search.generator_bound
+                    ? "; GENERATOR-BOUND: the senders could offer no more and the path lost "
+                      "< 0.1 % of it, so the figure is a lower bound (on the kernel path the "
+                      "sending syscall itself carries each datagram through the whole path in "
+                      "softirq, so there this is also the path's CPU limit)"
+                    : "");
             notes += line;
           }
         });
@@ -1089,24 +1189,37 @@ int main(int argc, char** argv) {
       options.rounds);
   if (tcp) {
     std::printf(
-        "# tcp: iperf3 -t %d, Gbit/s received. cpu_*_s_per_gbit = CPU-seconds over the iperf3 "
-        "client's run / gigabits received:\n"
-        "#   cpu_total: dove-switch = utime of both dove-switch processes + machine-wide "
-        "system+irq+softirq (/proc/stat); kernel = machine-wide system+irq+softirq.\n"
-        "#   Machine-wide kernel time includes both iperf3 ends' system time (alike on both "
-        "paths) and any other process's; user time of iperf3 is in neither.\n"
-        "#   cpu_softirq: machine-wide irq+softirq alone. cpu_switch_process: utime+stime of both "
-        "dove-switch processes (its stime is also inside cpu_total's kernel part).\n",
-        options.seconds);
+        "# tcp: iperf3 -t %d, Gbit/s received (all streams). cpu_*_s_per_gbit: CPU-seconds "
+        "from just before the iperf3 server starts until both ends exited, per gigabit "
+        "received:\n"
+        "#   cpu_total = utime+stime of both dove-switch processes (dove-switch path only) + "
+        "the iperf3 client and server (both paths, the same programs) + the ksoftirqd "
+        "threads%s.\n"
+        "#   This kernel: %s.\n"
+        "#   cpu_switch: the two dove-switch processes alone. cpu_iperf3: the two iperf3 "
+        "processes (the VMs' TCP stacks and whatever softirq ran in their context).\n"
+        "#   cpu_stat_kernel: machine-wide /proc/stat system+irq+softirq (tick-sampled): it "
+        "holds both iperf3 ends' and the switches' kernel time, alike on both paths, and "
+        "every other process's on the machine (noisy when it is shared); no user time.\n",
+        options.seconds, irq_time_accounting ? " + /proc/stat irq+softirq" : "",
+        irq_time_accounting
+            ? "CONFIG_IRQ_TIME_ACCOUNTING=y: irq/softirq time is kept apart from tasks, so "
+              "/proc/stat's irq+softirq is added"
+            : "no CONFIG_IRQ_TIME_ACCOUNTING (tick accounting): softirq work is charged to "
+              "the task it ran in, so on the kernel path the whole VXLAN path (bridge, vxlan, "
+              "underlay, decapsulation, delivery) is inside the iperf3 processes and ksoftirqd, "
+              "and on the dove-switch path the part the switches trigger is inside the "
+              "switches");
   }
   if (pps) {
     std::printf(
         "# pps: UDP datagrams of 64 payload bytes (106-byte frames in the VM, 156 bytes on the "
-        "underlay), sendmmsg paced, %.0f s per offered rate; the highest rate the generator "
+        "underlay), sendmmsg paced from %d sender threads, %.0f s per offered rate; the highest "
+        "rate the generator "
         "achieved with < 0.1 %% loss at the receiver's socket (doubling, then 4 bisections).\n"
         "#   Frames = datagrams: the sender uses no UDP_SEGMENT, the receiver's socket has no "
         "UDP_GRO and checks each datagram's length, and the VMs' eth0 counters are shown.\n",
-        kPpsTrialSeconds);
+        kSenderThreads, kPpsTrialSeconds);
   }
   if (rtt) {
     std::printf("# rtt: %d pings at %s s per round, p50/p99 of every RTT (nearest rank)\n",
@@ -1124,7 +1237,7 @@ int main(int argc, char** argv) {
         kFreshTargets);
   }
   std::fputs(notes.c_str(), stdout);
-  std::printf("# %-42s %-6s %-38s %-33s %s\n", "name", "n", "dove-switch median [min-max]",
+  std::printf("# %-46s %-6s %-38s %-33s %s\n", "name", "n", "dove-switch median [min-max]",
               "kernel median [min-max]", "ratio dove/kernel");
   bool complete = !g_interrupted;
   for (const auto& row : table.rows()) {

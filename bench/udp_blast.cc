@@ -2,15 +2,16 @@
 // small-packet rate (iperf3 cannot offer enough small datagrams on this kind of machine).
 //
 //   udp_blast send --to 10.10.0.2:9000 --rate 200000 --seconds 1 --size 64 [--run ID]
-//                  [--interface eth0]
+//                  [--interface eth0] [--threads 2]
 //   udp_blast receive --port 9000 --seconds 5 [--idle 0.5] [--size 64] [--run ID]
 //                     [--interface eth0]
 //
-// send: one connected UDP socket; datagrams of --size payload bytes (at least 16: a run id and
-// a sequence number, the rest zero) in sendmmsg batches, paced to --rate datagrams per second
-// for --seconds: datagram k is due at start + k / rate, and every wakeup sends what is due (at
-// most 64 per call). It stops at the deadline even when behind; `sent` / `offered` says how
-// well it kept up. No UDP_SEGMENT, no cork: every message is one datagram, one frame.
+// send: --threads threads (default 1), each with its own connected UDP socket (so its own
+// source port) sending rate / threads datagrams per second for --seconds, of --size payload
+// bytes (at least 16: a run id and a sequence number, the rest zero), in sendmmsg batches:
+// datagram k is due at start + k / rate, and every wakeup sends what is due (at most 64 per
+// call). A thread stops at the deadline even when behind; `sent` / `offered` says how well it
+// kept up. No UDP_SEGMENT, no cork: every message is one datagram, one frame.
 // receive: counts datagrams of the same run id with recvmmsg (no UDP_GRO on the socket, so the
 // kernel hands over one datagram per message even if something merged them on the way) until
 // --seconds pass, or --idle seconds after the last datagram once one arrived.
@@ -47,7 +48,7 @@ const char* const kUsage =
     "udp_blast: paced UDP datagrams and a counting receiver (for dswitch_bench)\n"
     "\n"
     "  udp_blast send --to IP:PORT --rate PPS --seconds S [--size BYTES] [--run ID]\n"
-    "                 [--interface IFACE]\n"
+    "                 [--interface IFACE] [--threads N]\n"
     "  udp_blast receive --port PORT --seconds S [--idle S] [--size BYTES] [--run ID]\n"
     "                    [--interface IFACE]\n"
     "\n"
@@ -59,6 +60,8 @@ const char* const kUsage =
     "                     (default 1)\n"
     "  --port PORT        where receive listens (all addresses)\n"
     "  --idle S           receive stops S seconds after the last datagram (default 0.5)\n"
+    "  --threads N        send: N threads, each its own socket (source port) at PPS / N\n"
+    "                     (default 1)\n"
     "  --interface IFACE  also report IFACE's tx (send) or rx (receive) packet counter delta\n"
     "\n"
     "Prints one JSON object on stdout. Exit 0 done, 1 a socket call failed, 2 bad flags.\n";
@@ -115,6 +118,69 @@ bool ParseNumber(const std::string& text, double& out) {
   return errno == 0 && end != text.c_str() && *end == '\0';
 }
 
+struct SenderResult {
+  uint64_t sent = 0;
+  uint64_t offered = 0;
+  uint64_t send_errors = 0;
+  Clock::time_point last{};
+  std::string error;
+};
+
+// One connected socket sending `rate` datagrams per second for `seconds` from `start`;
+// sequence numbers start at `first_sequence`.
+SenderResult SendPaced(const sockaddr_in& address, double rate, double seconds, size_t bytes,
+                       uint64_t run, uint64_t first_sequence, Clock::time_point start) {
+  SenderResult result;
+  result.last = start;
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    result.error = std::string("socket/connect: ") + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return result;
+  }
+  std::vector<std::vector<unsigned char>> buffers(kMaxBatch, std::vector<unsigned char>(bytes));
+  std::vector<iovec> iovs(kMaxBatch);
+  std::vector<mmsghdr> messages(kMaxBatch);
+  for (size_t i = 0; i < kMaxBatch; ++i) {
+    Store64(buffers[i].data(), run);
+    iovs[i] = {buffers[i].data(), bytes};
+    messages[i] = {};
+    messages[i].msg_hdr.msg_iov = &iovs[i];
+    messages[i].msg_hdr.msg_iovlen = 1;
+  }
+  // Small batches at low rates (bursts of ~50 us), up to 64 per call when far behind.
+  const auto batch = static_cast<uint64_t>(std::clamp(rate / 20000, 1.0, double{kMaxBatch}));
+  const auto total = static_cast<uint64_t>(rate * seconds);
+  result.offered = total;
+  const auto deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  uint64_t& sent = result.sent;
+  while (sent < total) {
+    const auto now = Clock::now();
+    if (now >= deadline) break;
+    const auto due = std::min(total, static_cast<uint64_t>(Seconds(now - start) * rate) + 1);
+    if (due < sent + std::min(batch, total - sent)) {
+      const double wake = static_cast<double>(sent + std::min(batch, total - sent)) / rate;
+      std::this_thread::sleep_until(
+          start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wake)));
+      continue;
+    }
+    const auto count = static_cast<unsigned>(std::min<uint64_t>(due - sent, kMaxBatch));
+    for (unsigned i = 0; i < count; ++i) {
+      Store64(buffers[i].data() + 8, first_sequence + sent + i);
+    }
+    const int done = ::sendmmsg(fd, messages.data(), count, 0);
+    if (done < 0) {
+      ++result.send_errors;  // ENOBUFS and the like: the datagram is not sent, try again later
+      continue;
+    }
+    sent += static_cast<uint64_t>(done);
+    result.last = Clock::now();
+  }
+  ::close(fd);
+  return result;
+}
+
 int Send(const Flags& flags) {
   const auto to = flags.values.find("--to");
   if (to == flags.values.end()) return Usage("send needs --to IP:PORT");
@@ -150,62 +216,46 @@ int Send(const Flags& flags) {
   const std::string iface =
       flags.values.contains("--interface") ? flags.values.at("--interface") : std::string();
 
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
-    std::fprintf(stderr, "udp_blast: socket/connect to %s: %s\n", to->second.c_str(),
-                 std::strerror(errno));
-    return 1;
+  double threads = 1;
+  if (flags.values.contains("--threads") &&
+      (!ParseNumber(flags.values.at("--threads"), threads) || threads < 1 || threads > 16)) {
+    return Usage("--threads must be 1..16");
   }
   const auto bytes = static_cast<size_t>(size);
-  std::vector<std::vector<unsigned char>> buffers(kMaxBatch, std::vector<unsigned char>(bytes));
-  std::vector<iovec> iovs(kMaxBatch);
-  std::vector<mmsghdr> messages(kMaxBatch);
-  for (size_t i = 0; i < kMaxBatch; ++i) {
-    Store64(buffers[i].data(), static_cast<uint64_t>(run));
-    iovs[i] = {buffers[i].data(), bytes};
-    messages[i] = {};
-    messages[i].msg_hdr.msg_iov = &iovs[i];
-    messages[i].msg_hdr.msg_iovlen = 1;
-  }
-  // Small batches at low rates (bursts of ~50 us), up to 64 per call when far behind.
-  const auto batch = static_cast<uint64_t>(std::clamp(rate / 20000, 1.0, double{kMaxBatch}));
-  const auto total = static_cast<uint64_t>(rate * seconds);
-  uint64_t sent = 0;
-  uint64_t send_errors = 0;
+  const auto senders = static_cast<size_t>(threads);
+  std::vector<SenderResult> results(senders);
   const long long tx_before = InterfaceCounter(iface, "tx_packets");
   const auto start = Clock::now();
-  const auto deadline =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  auto last = start;
-  while (sent < total) {
-    const auto now = Clock::now();
-    if (now >= deadline) break;
-    const auto due = std::min(total, static_cast<uint64_t>(Seconds(now - start) * rate) + 1);
-    if (due < sent + std::min(batch, total - sent)) {
-      const double wake = static_cast<double>(sent + std::min(batch, total - sent)) / rate;
-      std::this_thread::sleep_until(
-          start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wake)));
-      continue;
-    }
-    const auto count = static_cast<unsigned>(std::min<uint64_t>(due - sent, kMaxBatch));
-    for (unsigned i = 0; i < count; ++i) Store64(buffers[i].data() + 8, sent + i);
-    const int done = ::sendmmsg(fd, messages.data(), count, 0);
-    if (done < 0) {
-      ++send_errors;  // ENOBUFS and the like: the datagram is not sent, try again later
-      continue;
-    }
-    sent += static_cast<uint64_t>(done);
-    last = Clock::now();
+  std::vector<std::thread> workers;
+  for (size_t i = 0; i < senders; ++i) {
+    workers.emplace_back([&, i] {
+      results[i] = SendPaced(address, rate / threads, seconds, bytes, static_cast<uint64_t>(run),
+                             uint64_t{i} << 40, start);
+    });
   }
+  for (auto& worker : workers) worker.join();
   const long long tx_after = InterfaceCounter(iface, "tx_packets");
-  ::close(fd);
+  uint64_t sent = 0;
+  uint64_t offered = 0;
+  uint64_t send_errors = 0;
+  auto last = start;
+  for (const auto& result : results) {
+    if (!result.error.empty()) {
+      std::fprintf(stderr, "udp_blast: %s to %s\n", result.error.c_str(), to->second.c_str());
+      return 1;
+    }
+    sent += result.sent;
+    offered += result.offered;
+    send_errors += result.send_errors;
+    last = std::max(last, result.last);
+  }
   const double elapsed = std::max(Seconds(last - start), 1e-9);
   std::printf(
       "{\"sent\": %llu, \"offered\": %llu, \"seconds\": %.6f, \"pps\": %.1f, "
-      "\"send_errors\": %llu, \"size\": %zu, \"if_tx_packets\": %lld}\n",
-      static_cast<unsigned long long>(sent), static_cast<unsigned long long>(total), elapsed,
+      "\"send_errors\": %llu, \"size\": %zu, \"threads\": %zu, \"if_tx_packets\": %lld}\n",
+      static_cast<unsigned long long>(sent), static_cast<unsigned long long>(offered), elapsed,
       static_cast<double>(sent) / elapsed, static_cast<unsigned long long>(send_errors), bytes,
-      tx_before < 0 || tx_after < 0 ? -1LL : tx_after - tx_before);
+      senders, tx_before < 0 || tx_after < 0 ? -1LL : tx_after - tx_before);
   return 0;
 }
 
@@ -317,8 +367,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (mode == "send") {
-    auto flags = ParseFlags(argc, argv, 2,
-                            {"--to", "--rate", "--seconds", "--size", "--run", "--interface"});
+    auto flags =
+        ParseFlags(argc, argv, 2,
+                   {"--to", "--rate", "--seconds", "--size", "--run", "--interface", "--threads"});
     if (!flags.error.empty()) return Usage(flags.error);
     return Send(flags);
   }
