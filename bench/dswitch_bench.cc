@@ -106,9 +106,9 @@ Flags:
   --fresh N     first packets per path, spread over the rounds, 1..1000 (default 100)
   -h, --help    this text (starts nothing)
 
-Needs root (network namespaces), iproute2, tc, ping, iperf3, and the built dove-controller,
-dove-switch and udp_blast (found in the build tree). With the defaults a run takes about
-8 minutes on 2 cores. Exit 0 when every figure was measured, 1 when the lab could not be built
+Needs root (network namespaces; not for --only tools), iproute2, tc, ping, iperf3, and the
+built dove-controller, dove-switch and udp_blast (found in the build tree). With the defaults
+a run takes about 8 minutes on 2 cores. Exit 0 when every figure was measured, 1 when the lab could not be built
 or a figure is missing, 2 for bad flags or without root.
 )";
 
@@ -427,9 +427,10 @@ void PrintMachine(const Lab& lab, const std::string& switch_binary) {
   };
   std::printf("# interfaces (the lab's names; b, kb, h2, k2 are wired alike):\n");
   for (const auto& [ns, iface] : interfaces) {
-    const std::string where = ns.substr(lab.prefix().size());
-    std::printf("#   %-14s %s\n", (where + "/" + iface).c_str(),
-                DescribeInterface(ns, iface).c_str());
+    std::string where = ns.substr(lab.prefix().size());
+    where += "/";
+    where += iface;
+    std::printf("#   %-14s %s\n", where.c_str(), DescribeInterface(ns, iface).c_str());
   }
 }
 
@@ -957,9 +958,7 @@ void RunSiblingBenches(Table& table, std::string& notes) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int Run(int argc, char** argv) {
   std::string error;
   const auto parsed = ParseOptions(argc, argv, error);
   if (!parsed) {
@@ -971,15 +970,16 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (::geteuid() != 0) {
-    std::cerr << "dswitch_bench: needs root (it builds network namespaces); run it with sudo\n";
-    return 2;
-  }
   const bool tcp = options.only.contains("tcp");
   const bool pps = options.only.contains("pps");
   const bool rtt = options.only.contains("rtt");
   const bool first = options.only.contains("first");
   const bool tools = options.only.contains("tools");
+  const bool lab_needed = tcp || pps || rtt || first;
+  if (lab_needed && ::geteuid() != 0) {
+    std::cerr << "dswitch_bench: needs root (it builds network namespaces); run it with sudo\n";
+    return 2;
+  }
   if (tcp && dove::lab::RunCommand({"iperf3", "--version"}).exit_code != 0) {
     std::cerr << "dswitch_bench: iperf3 is not installed (apt-get install iperf3), or leave "
                  "tcp out with --only\n";
@@ -995,7 +995,6 @@ int main(int argc, char** argv) {
   const auto started = Clock::now();
   Table table;
   std::string notes;
-  const bool lab_needed = tcp || pps || rtt || first;
   const bool irq_time_accounting = IrqTimeAccounting().value_or(false);
 
   if (lab_needed) {
@@ -1252,4 +1251,16 @@ int main(int argc, char** argv) {
     return 130;
   }
   return complete ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    // A lab built so far is torn down by its destructor during unwinding.
+    std::cerr << "dswitch_bench: " << e.what() << "\n";
+    return 1;
+  }
 }
