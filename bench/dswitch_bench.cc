@@ -7,7 +7,8 @@
 // so the rest of the machine's load hits both alike. Figures (docs/benchmarks.md has the
 // method in full):
 //   tcp      iperf3, 1 and 4 streams, both directions: Gbit/s, and CPU-seconds per gigabit
-//            from /proc/stat and the switches' /proc/<pid>/stat;
+//            from the runtime of the switches, both iperf3 ends and ksoftirqd
+//            (/proc/<pid>/stat), next to machine-wide /proc/stat kernel time;
 //   pps      64-byte UDP payloads from udp_blast (sendmmsg, paced) counted at the receiver:
 //            the highest offered rate with < 0.1 % loss, found by doubling then bisecting;
 //   rtt      200 pings at 10 ms: p50 and p99 of every RTT;
@@ -895,7 +896,8 @@ double FirstPacket(Lab& lab, const Path& path, const std::string& target, FirstS
       return fail("the port of " + target + " did not open again within 3 s");
     }
     if (auto wired = lab.RewirePort(target); !wired) return fail(wired.error());
-    std::this_thread::sleep_for(milliseconds(30));  // the switches' own follow-up (Attach)
+    // Let the switches' own follow-up (the Attach, the controller's updates) pass first.
+    std::this_thread::sleep_for(milliseconds(100));
     if (Cached(lab, path.source_host, vm) != std::optional<bool>(false)) {
       ++stats.not_fresh;
       return NAN;
