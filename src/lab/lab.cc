@@ -620,6 +620,20 @@ Expected<void, std::string> Lab::DeleteEndpoint(const std::string& vm) {
   return {};
 }
 
+Expected<void, std::string> Lab::RewirePort(const std::string& vm_name) {
+  const VmInfo& vm = Vm(vm_name);
+  if (vm.tap.empty()) return Error("vm " + vm_name + " is on a kernel host: it has no TAP");
+  for (const std::string& device : {vm.veth_peer, vm.tap}) {
+    // A new TAP has no ingress qdisc yet; the veth's still holds the stale redirect.
+    RunCommand({"tc", "-n", vm.host_ns, "qdisc", "del", "dev", device, "ingress"});
+    if (auto ok = Run({"tc", "-n", vm.host_ns, "qdisc", "add", "dev", device, "ingress"}); !ok) {
+      return ok;
+    }
+  }
+  if (auto ok = Redirect(vm.host_ns, vm.veth_peer, vm.tap); !ok) return ok;
+  return Redirect(vm.host_ns, vm.tap, vm.veth_peer);
+}
+
 Expected<void, std::string> Lab::WaitReady(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   // The switch logs go with the temp dir on teardown: the error carries their ends.

@@ -167,6 +167,12 @@ class Lab {
                                                        const nlohmann::json& body = {}) const;
   // DELETE /v1/endpoints/<the VM's endpoint id>.
   Expected<void, std::string> DeleteEndpoint(const std::string& vm);
+  // Re-attaches the tc redirects between a DOVE host's v-VM and t-VM, replacing what is there.
+  // Needed after the VM's endpoint was deleted and created again: dove-switch deletes a port's
+  // TAP for good when its endpoint goes and makes a new device when it returns, so the old
+  // redirect points at a device that no longer exists. Call it once the switch has the port
+  // open again. Fails for a VM on a kernel host (it has no TAP).
+  Expected<void, std::string> RewirePort(const std::string& vm);
 
   // Polls GET /v1/switches and /v1/endpoints until every DOVE host is STATE_UP and every VM's
   // endpoint is listed, or `timeout` passes (the message names what is missing).
