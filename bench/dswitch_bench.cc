@@ -927,8 +927,10 @@ double FirstPacket(Lab& lab, const Path& path, const std::string& target, FirstS
 
 void RunSiblingBenches(Table& table, std::string& notes) {
   const auto dir = std::filesystem::read_symlink("/proc/self/exe").parent_path();
+  // "name ..... value [unit]", "name: value [unit]" or "name value [unit]": the name is what
+  // comes before the run of spaces, dots, colons or '=' that precedes the last number.
   static const std::regex kFigure(
-      R"(^\s*([A-Za-z][A-Za-z0-9 _./()%-]*?)\s*[:=]?\s+(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z%/µ]+[A-Za-z0-9%/µ]*)?\s*$)");
+      R"(^\s*([A-Za-z].*?)[\s.:=]+(-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)\s*([A-Za-z%/µ]+[A-Za-z0-9%/µ]*)?\s*$)");
   for (const std::string bench : {"pipeline_bench", "cache_update_bench"}) {
     const auto path = dir / bench;
     if (!std::filesystem::exists(path)) {
@@ -943,13 +945,19 @@ void RunSiblingBenches(Table& table, std::string& notes) {
     }
     std::istringstream lines(run.out);
     int rows = 0;
-    for (std::string line; std::getline(lines, line) && rows < 30;) {
+    for (std::string line; std::getline(lines, line) && rows < 60;) {
       std::smatch match;
       if (!std::regex_match(line, match, kFigure)) continue;
       std::string name = bench + ".";
+      bool gap = false;  // one '_' for each run of other characters
       for (const char c : Trim(match[1].str()) + (match[3].matched ? " " + match[3].str() : "")) {
-        name +=
-            std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+        if (std::isalnum(static_cast<unsigned char>(c)) == 0) {
+          gap = true;
+          continue;
+        }
+        if (gap && name.back() != '.') name += '_';
+        gap = false;
+        name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       }
       Row& row = table[name];
       row.dove_only = true;
