@@ -28,7 +28,7 @@ Expected<void, std::string> EthtoolValue(const std::string& iface, uint32_t comm
   data.data = *value;
   ifreq request{};
   std::memcpy(request.ifr_name, iface.data(), iface.size());
-  request.ifr_data = reinterpret_cast<char*>(&data);  // NOLINT: the ioctl's ABI
+  request.ifr_data = reinterpret_cast<char*>(&data);  // the ioctl takes it as char*
   const int result = ::ioctl(fd, SIOCETHTOOL, &request);
   const int saved = errno;
   ::close(fd);
