@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "lab/netns.h"
+#include "lab/tx_checksum.h"
 
 namespace dove::lab {
 namespace {
@@ -250,7 +251,7 @@ Expected<void, std::string> Lab::Build() {
     const unsigned octet = static_cast<unsigned>(10 + i + 1);
     hosts_.push_back({host.name, host.kernel, HostNamespace(host.name),
                       "192.0.2." + std::to_string(octet), "198.51.100." + std::to_string(octet),
-                      "02:00:c0:00:02:" + Hex2(octet)});
+                      "02:00:c0:00:02:" + Hex2(octet), host.udp_checksum});
   }
 
   if (auto ok = Step("creating namespaces with prefix " + prefix_); !ok) return ok;
@@ -430,8 +431,8 @@ Expected<void, std::string> Lab::BuildVm(VmInfo& vm) {
           {"ip", "-n", host_ns, "link", "add", bridge, "type", "bridge"},
           {"ip", "-n", host_ns, "link", "set", bridge, "up"},
           {"ip", "-n", host_ns, "link", "add", vxlan, "type", "vxlan", "id", std::to_string(vm.vni),
-           "dstport", "4789", "local", Host(vm.host).tunnel_ip, "dev", "ul0", "nolearning",
-           "proxy"},
+           "dstport", "4789", "local", Host(vm.host).tunnel_ip, "dev", "ul0", "nolearning", "proxy",
+           Host(vm.host).udp_checksum ? "udpcsum" : "noudpcsum"},
           {"ip", "-n", host_ns, "link", "set", vxlan, "master", bridge, "up"},
       };
       commands.insert(commands.end(), wiring.begin(), wiring.end());
@@ -702,76 +703,96 @@ Expected<void, std::string> Lab::RefreshKernelHosts() {
   for (const auto& item : (*switches)["items"]) {
     tunnel_ips[item.value("name", "")] = item.value("tunnel_ip", "");
   }
+  std::set<std::string> kernel_tunnel_ips;
   for (const auto& host : hosts_) {
+    if (host.kernel) kernel_tunnel_ips.insert(host.tunnel_ip);
+  }
+  for (auto& host : hosts_) {
     if (!host.kernel) continue;
     std::set<size_t> networks;
     for (const auto& vm : vms_) {
       if (vm.host == host.name) networks.insert(spec_.NetworkIndexOf(*spec_.FindVm(vm.name)));
     }
+    std::vector<KernelWiring> wirings;
+    bool other_peer = false;  // a peer that is not a kernel host of this lab
     for (const size_t index : networks) {
-      const std::string vxlan = "vx" + std::to_string(index);
+      KernelWiring& wiring = wirings.emplace_back();
+      wiring.vxlan = "vx" + std::to_string(index);
       auto endpoints = ControllerRest("GET", "/v1/endpoints?network=" + network_ids_[index]);
       if (!endpoints) return Error(endpoints.error());
-      std::set<std::pair<std::string, std::string>> fdb;  // (MAC, dst)
-      std::map<std::string, std::string> neighbours;      // IP -> MAC
       for (const auto& item : (*endpoints)["items"]) {
         const std::string switch_name = item.value("switch_name", "");
         if (switch_name.empty() || switch_name == host.name) continue;
         const auto tip = tunnel_ips.find(switch_name);
         if (tip == tunnel_ips.end() || tip->second.empty()) continue;  // not registered yet
         const std::string mac = item.value("mac", "");
-        fdb.insert({mac, tip->second});
-        fdb.insert({"00:00:00:00:00:00", tip->second});
+        wiring.fdb.insert({mac, tip->second});
+        wiring.fdb.insert({"00:00:00:00:00:00", tip->second});
+        other_peer |= kernel_tunnel_ips.count(tip->second) == 0;
         for (const auto& ip : item.value("ips", nlohmann::json::array())) {
           if (ip.is_string() && ip.get<std::string>().find(':') == std::string::npos) {
-            neighbours[ip.get<std::string>()] = mac;
+            wiring.neighbours[ip.get<std::string>()] = mac;
           }
         }
       }
-      auto current_fdb = RunChecked({"bridge", "-j", "-n", host.ns, "fdb", "show", "dev", vxlan});
-      if (!current_fdb) return Error(current_fdb.error());
-      const auto fdb_json = nlohmann::json::parse(*current_fdb, nullptr, false);
-      std::set<std::pair<std::string, std::string>> present;
-      if (fdb_json.is_array()) {
-        for (const auto& entry : fdb_json) {
-          if (!entry.contains("dst")) continue;
-          present.insert({entry.value("mac", ""), entry.value("dst", "")});
-        }
-      }
-      for (const auto& [mac, dst] : present) {
-        if (fdb.count({mac, dst}) != 0) continue;
-        if (auto ok = Run({"bridge", "-n", host.ns, "fdb", "del", mac, "dev", vxlan, "dst", dst});
-            !ok) {
-          return ok;
-        }
-      }
-      for (const auto& [mac, dst] : fdb) {
-        if (present.count({mac, dst}) != 0) continue;
-        if (auto ok =
-                Run({"bridge", "-n", host.ns, "fdb", "append", mac, "dev", vxlan, "dst", dst});
-            !ok) {
-          return ok;
-        }
-      }
-      auto current_neigh = RunChecked({"ip", "-j", "-n", host.ns, "neigh", "show", "dev", vxlan});
-      if (!current_neigh) return Error(current_neigh.error());
-      const auto neigh_json = nlohmann::json::parse(*current_neigh, nullptr, false);
-      if (neigh_json.is_array()) {
-        for (const auto& entry : neigh_json) {
-          const std::string ip = entry.value("dst", "");
-          if (ip.empty() || neighbours.count(ip) != 0) continue;
-          if (auto ok = Run({"ip", "-n", host.ns, "neigh", "del", ip, "dev", vxlan}); !ok) {
-            return ok;
-          }
-        }
-      }
-      for (const auto& [ip, mac] : neighbours) {
-        if (auto ok = Run({"ip", "-n", host.ns, "neigh", "replace", ip, "lladdr", mac, "dev", vxlan,
-                           "nud", "permanent"});
-            !ok) {
-          return ok;
-        }
-      }
+    }
+    // Checksums first: no frame towards a new dove-switch peer leaves with a partial checksum.
+    if (other_peer != host.completes_checksums) {
+      Expected<void, std::string> set;
+      auto entered = RunInNetns(host.ns, [&] { set = SetTxChecksumOffload("ul0", !other_peer); });
+      if (!entered) return Error(entered.error());
+      if (!set) return Error(host.name + ": " + set.error());
+      host.completes_checksums = other_peer;
+    }
+    for (const auto& wiring : wirings) {
+      if (auto ok = ApplyKernelWiring(host, wiring); !ok) return ok;
+    }
+  }
+  return {};
+}
+
+Expected<void, std::string> Lab::ApplyKernelWiring(const HostInfo& host,
+                                                   const KernelWiring& wiring) const {
+  const std::string& vxlan = wiring.vxlan;
+  auto current_fdb = RunChecked({"bridge", "-j", "-n", host.ns, "fdb", "show", "dev", vxlan});
+  if (!current_fdb) return Error(current_fdb.error());
+  const auto fdb_json = nlohmann::json::parse(*current_fdb, nullptr, false);
+  std::set<std::pair<std::string, std::string>> present;
+  if (fdb_json.is_array()) {
+    for (const auto& entry : fdb_json) {
+      if (!entry.contains("dst")) continue;
+      present.insert({entry.value("mac", ""), entry.value("dst", "")});
+    }
+  }
+  for (const auto& [mac, dst] : present) {
+    if (wiring.fdb.count({mac, dst}) != 0) continue;
+    if (auto ok = Run({"bridge", "-n", host.ns, "fdb", "del", mac, "dev", vxlan, "dst", dst});
+        !ok) {
+      return ok;
+    }
+  }
+  for (const auto& [mac, dst] : wiring.fdb) {
+    if (present.count({mac, dst}) != 0) continue;
+    if (auto ok = Run({"bridge", "-n", host.ns, "fdb", "append", mac, "dev", vxlan, "dst", dst});
+        !ok) {
+      return ok;
+    }
+  }
+  auto current_neigh = RunChecked({"ip", "-j", "-n", host.ns, "neigh", "show", "dev", vxlan});
+  if (!current_neigh) return Error(current_neigh.error());
+  const auto neigh_json = nlohmann::json::parse(*current_neigh, nullptr, false);
+  if (neigh_json.is_array()) {
+    for (const auto& entry : neigh_json) {
+      const std::string ip = entry.value("dst", "");
+      if (ip.empty() || wiring.neighbours.count(ip) != 0) continue;
+      if (auto ok = Run({"ip", "-n", host.ns, "neigh", "del", ip, "dev", vxlan}); !ok) return ok;
+    }
+  }
+  for (const auto& [ip, mac] : wiring.neighbours) {
+    if (auto ok = Run({"ip", "-n", host.ns, "neigh", "replace", ip, "lladdr", mac, "dev", vxlan,
+                       "nud", "permanent"});
+        !ok) {
+      return ok;
     }
   }
   return {};
@@ -785,11 +806,22 @@ CommandResult Lab::Exec(const std::string& ns, const std::vector<std::string>& a
 }
 
 int Lab::Ping(const std::string& from_vm, const std::string& ip, int count,
-              std::chrono::seconds timeout) const {
-  const CommandResult result = Exec(VmNamespace(from_vm),
-                                    {"ping", "-n", "-q", "-c", std::to_string(count), "-i", "0.2",
-                                     "-W", std::to_string(timeout.count()), ip},
-                                    std::chrono::seconds(5 + count * (1 + timeout.count())));
+              std::chrono::seconds timeout, int payload_bytes) const {
+  std::vector<std::string> argv = {"ping",
+                                   "-n",
+                                   "-q",
+                                   "-c",
+                                   std::to_string(count),
+                                   "-i",
+                                   "0.2",
+                                   "-W",
+                                   std::to_string(timeout.count())};
+  if (payload_bytes > 0) {
+    argv.insert(argv.end(), {"-s", std::to_string(payload_bytes), "-M", "do"});
+  }
+  argv.push_back(ip);
+  const CommandResult result =
+      Exec(VmNamespace(from_vm), argv, std::chrono::seconds(5 + count * (1 + timeout.count())));
   static const std::regex kReceived("([0-9]+) (packets )?received");
   std::smatch match;
   if (std::regex_search(result.out, match, kReceived)) return std::stoi(match[1].str());

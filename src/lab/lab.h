@@ -11,7 +11,9 @@
 //               the underlay.
 //   P HOST      one per host. A DOVE host runs `dove-switch --name HOST ...`; a kernel host has
 //               per network a bridge brN and a VXLAN device vxN (N = network index) wired from
-//               the controller's endpoints (RefreshKernelHosts()).
+//               the controller's endpoints (RefreshKernelHosts()), with outer UDP checksums
+//               as its spec says (noudpcsum unless "udpcsum"); when it has a dove-switch peer,
+//               ul0's transmit checksum offload is off (RefreshKernelHosts()).
 //   P vm-VM     one per VM: "eth0" (MAC 02:00:00:00:<network index+1>:<vm index+1>, the spec's
 //               IP, MTU 1450), peer "v-VM" in its host. On a DOVE host the lab also makes the
 //               persistent TAP "t-VM" (vnet_hdr) the switch opens, and joins v-VM and t-VM with
@@ -46,7 +48,9 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/expected.h"
@@ -103,7 +107,11 @@ struct HostInfo {
   std::string ns;
   std::string tunnel_ip;
   std::string management_ip;
-  std::string underlay_mac;  // of ul0
+  std::string underlay_mac;   // of ul0
+  bool udp_checksum = false;  // kernel hosts: the VXLAN devices' outer UDP checksums (udpcsum)
+  // Kernel hosts: ul0's transmit checksum offload is off, so the kernel completes every
+  // checksum before the veth (see RefreshKernelHosts). False until RefreshKernelHosts runs.
+  bool completes_checksums = false;
 };
 
 class Lab {
@@ -147,9 +155,10 @@ class Lab {
                      std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
 
   // `ping -c count -W timeout` from the VM's namespace; how many replies came back (0 on any
-  // failure). Safe to call from several threads at once.
+  // failure). `payload_bytes` > 0: ICMP payloads of that size that must not be fragmented
+  // (`-s N -M do`; 1422 fills a VM's 1450-byte MTU). Safe to call from several threads at once.
   int Ping(const std::string& from_vm, const std::string& ip, int count,
-           std::chrono::seconds timeout) const;
+           std::chrono::seconds timeout, int payload_bytes = 0) const;
 
   // Sends `signal` to the host's dove-switch (SIGKILL: a crash); waits for it to exit when the
   // signal is SIGKILL or SIGTERM. StartSwitch starts it again with the same arguments.
@@ -182,6 +191,12 @@ class Lab {
   // GET /v1/switches: per network, unicast fdb entries and permanent neighbours for every
   // endpoint on another switch, and 00:00:00:00:00:00 fdb entries (head-end replication) to
   // every other switch with an endpoint there. Stale entries are removed.
+  // It also decides each kernel host's checksums on the underlay: when any of its peers is a
+  // dove-switch (or any switch that is not a kernel host of this lab), ul0's transmit checksum
+  // offload goes off, so the kernel completes the inner TCP/UDP checksums a veth would
+  // otherwise carry partial to a userspace reader (docs/lab.md, "Checksums on the underlay");
+  // between kernel hosts only it stays on (the kernel on the other side trusts a partial
+  // checksum, and segmentation offload keeps the kernel's VXLAN at full speed).
   Expected<void, std::string> RefreshKernelHosts();
 
   // Starts `tcpdump -i IFACE -w FILE -U --immediate-mode` in `ns` (every frame written as it
@@ -209,6 +224,15 @@ class Lab {
   Expected<void, std::string> Redirect(const std::string& ns, const std::string& from,
                                        const std::string& to) const;
   std::vector<std::string> SwitchArgv(const HostInfo& host) const;
+  // One kernel host's static VXLAN state for one network, as RefreshKernelHosts computed it.
+  struct KernelWiring {
+    std::string vxlan;                                  // "vxN"
+    std::set<std::pair<std::string, std::string>> fdb;  // (MAC, dst tunnel IP)
+    std::map<std::string, std::string> neighbours;      // IP -> MAC
+  };
+  // Makes vxN's fdb and neighbour entries exactly `wiring` (adds the missing, removes the stale).
+  Expected<void, std::string> ApplyKernelWiring(const HostInfo& host,
+                                                const KernelWiring& wiring) const;
 
   Spec spec_;
   LabOptions options_;

@@ -48,8 +48,13 @@ void PrintLab(const Lab& lab) {
   std::cout << "\nHOSTS\n";
   for (const auto& host : lab.hosts()) {
     std::cout << "  " << std::setw(14) << host.name << std::setw(24) << host.ns << "tunnel "
-              << std::setw(14) << host.tunnel_ip << (host.kernel ? "kernel VXLAN" : "dove-switch")
-              << "\n";
+              << std::setw(14) << host.tunnel_ip;
+    if (!host.kernel) {
+      std::cout << "dove-switch\n";
+      continue;
+    }
+    std::cout << "kernel VXLAN (" << (host.udp_checksum ? "udpcsum" : "noudpcsum")
+              << (host.completes_checksums ? ", ul0 tx-checksumming off" : "") << ")\n";
   }
   const std::string first_vm = lab.vms().empty() ? "NAME" : lab.vms().front().name;
   std::cout << std::right << "\nEnter a VM:         ip netns exec " << lab.VmNamespace(first_vm)
@@ -111,7 +116,9 @@ int Main(int argc, char** argv) {
       "                     every check passes\n"
       "  dove-lab clean     remove namespaces and temp dirs left by labs whose process is gone\n\n"
       "Topology file, one statement per line ('#' comments):\n"
-      "  host NAME [kernel]               a dove-switch host, or a kernel-VXLAN host\n"
+      "  host NAME [kernel [udpcsum|noudpcsum]]\n"
+      "                                   a dove-switch host, or a kernel-VXLAN host (outer UDP\n"
+      "                                   checksums computed, or zero: the default)\n"
       "  network DOMAIN/NAME CIDR [vni N]\n"
       "  vm NAME HOST DOMAIN/NAME [IP]\n"
       "Host and VM names: at most 13 bytes (interface names derived from them must fit in 15).\n\n"

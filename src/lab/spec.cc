@@ -155,17 +155,26 @@ Expected<Spec, std::string> ParseSpec(std::string_view text) {
     const std::string_view keyword = words[0];
 
     if (keyword == "host") {
-      if (words.size() < 2 || words.size() > 3) {
-        return At(line_number, "expected \"host NAME [kernel]\"");
-      }
+      constexpr const char* kHostUsage = "expected \"host NAME [kernel [udpcsum|noudpcsum]]\"";
+      if (words.size() < 2 || words.size() > 4) return At(line_number, kHostUsage);
       if (auto why = CheckName("host", words[1], kMaxHostNameLength,
                                " (interfaces \"u-HOST\" and \"m-HOST\" must fit in 15 bytes)");
           !why.empty()) {
         return At(line_number, why);
       }
-      if (words.size() == 3 && words[2] != "kernel") {
+      if (words.size() >= 3 && words[2] != "kernel") {
+        if (words[2] == "udpcsum" || words[2] == "noudpcsum") {
+          return At(line_number, "\"" + std::string(words[2]) +
+                                     "\" is an option of kernel hosts (\"host " +
+                                     std::string(words[1]) + " kernel " + std::string(words[2]) +
+                                     "\"); dove-switch chooses its own outer checksums");
+        }
         return At(line_number, "unknown host kind \"" + std::string(words[2]) +
                                    "\" (the only kind is \"kernel\")");
+      }
+      if (words.size() == 4 && words[3] != "udpcsum" && words[3] != "noudpcsum") {
+        return At(line_number, "unknown kernel host option \"" + std::string(words[3]) +
+                                   "\" (expected udpcsum or noudpcsum)");
       }
       if (spec.FindHost(words[1]) != nullptr) {
         return At(line_number, "host " + std::string(words[1]) + " is declared twice");
@@ -173,7 +182,8 @@ Expected<Spec, std::string> ParseSpec(std::string_view text) {
       if (spec.hosts.size() == kMaxHosts) {
         return At(line_number, "more than " + std::to_string(kMaxHosts) + " hosts");
       }
-      spec.hosts.push_back({std::string(words[1]), words.size() == 3, line_number});
+      spec.hosts.push_back({std::string(words[1]), words.size() >= 3,
+                            words.size() == 4 && words[3] == "udpcsum", line_number});
     } else if (keyword == "network") {
       if (words.size() != 3 && words.size() != 5) {
         return At(line_number, "expected \"network DOMAIN/NAME CIDR [vni N]\"");

@@ -1,7 +1,10 @@
 // Spec: the topology of a lab, parsed from a short text file (docs/lab.md).
 //
 // One statement per line; '#' starts a comment; blank lines are ignored:
-//   host NAME [kernel]              a DOVE host (runs dove-switch), or a kernel-VXLAN host
+//   host NAME [kernel [udpcsum|noudpcsum]]
+//                                    a DOVE host (runs dove-switch), or a kernel-VXLAN host whose
+//                                    VXLAN devices send outer UDP checksums (udpcsum) or zero
+//                                    (noudpcsum, the default: RFC 7348's SHOULD)
 //   network DOMAIN/NAME CIDR [vni N]
 //   vm NAME HOST DOMAIN/NAME [IP]    a VM on HOST in that network; no IP: the controller picks
 //
@@ -41,6 +44,10 @@ inline constexpr size_t kMaxVms = 250;
 struct SpecHost {
   std::string name;
   bool kernel = false;  // a kernel-VXLAN host instead of dove-switch
+  // Kernel hosts only: the VXLAN devices compute the outer UDP checksum ("udpcsum") instead of
+  // sending zero ("noudpcsum", the default). Pinned either way: the kernel's own default differs
+  // between versions.
+  bool udp_checksum = false;
   int line = 0;
 };
 

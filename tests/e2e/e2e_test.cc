@@ -5,7 +5,9 @@
 #include <signal.h>
 
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "e2e/lab_fixture.h"
 #include "lab/demo.h"
@@ -160,41 +162,115 @@ TEST_F(LabE2eTest, CraftedVxlanFromAStrangerOrWithABadHeaderIsDroppedAndTheSwitc
   EXPECT_EQ(Ping("a", "10.0.0.2"), 3) << "and still forwards";
 }
 
-TEST_F(LabE2eTest, AKernelVxlanHostAndADoveSwitchExchangeTrafficBothWays) {
-  ASSERT_NO_FATAL_FAILURE(Up(R"(
-host h1
-host k2 kernel
+// A kernel-VXLAN host as the dove-switch's peer, its VXLAN device sending outer UDP checksums
+// (udpcsum) or zero (noudpcsum): ping (small and full-MTU), TCP and UDP both ways, no checksum
+// error in either VM, and on the wire the kernel's inner checksums complete (the lab turns the
+// kernel host's transmit checksum offload off: docs/lab.md, "Checksums on the underlay").
+class LabKernelPeerTest : public LabTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(LabKernelPeerTest, AKernelVxlanHostAndADoveSwitchExchangeTrafficBothWays) {
+  const bool udp_checksum = GetParam();
+  ASSERT_NO_FATAL_FAILURE(
+      Up(std::string("host h1\nhost k2 kernel ") + (udp_checksum ? "udpcsum" : "noudpcsum") + R"(
 network red/web 10.0.0.0/24 vni 4100
 vm a h1 red/web 10.0.0.1
 vm k k2 red/web 10.0.0.2
 )"));
+  const auto& k2 = lab_->Host("k2");
+  const auto vxlan = lab_->Exec(k2.ns, {"ip", "-d", "link", "show", "vx0"});
+  EXPECT_NE(vxlan.out.find(udp_checksum ? " udpcsum " : " noudpcsum "), std::string::npos)
+      << vxlan.out;
+  EXPECT_TRUE(k2.completes_checksums) << "k2's peer is a dove-switch";
   ASSERT_TRUE(lab_->StartCapture(lab_->Host("h1").ns, "ul0", PcapPath("ul-h1")));
+
+  constexpr int kFullMtuPayload = 1450 - 20 - 8;  // the VMs' MTU less IPv4 and ICMP headers
   EXPECT_EQ(Ping("a", "10.0.0.2"), 3) << "dove-switch VM to the kernel host's VM";
   EXPECT_EQ(Ping("k", "10.0.0.1"), 3) << "kernel host's VM to the dove-switch VM";
-  std::this_thread::sleep_for(300ms);  // the last reply reaches the capture file
+  EXPECT_EQ(lab_->Ping("a", "10.0.0.2", 3, 1s, kFullMtuPayload), 3) << "full MTU, a to k";
+  EXPECT_EQ(lab_->Ping("k", "10.0.0.1", 3, 1s, kFullMtuPayload), 3) << "full MTU, k to a";
+
+  // TCP, a few MB each way, every byte counted at the receiver.
+  constexpr int64_t kTcpBytes = int64_t{4} << 20;
+  EXPECT_EQ(TcpBytesDelivered("k", "a", kTcpBytes), kTcpBytes)
+      << "TCP from the kernel host's VM to the dove-switch VM";
+  EXPECT_EQ(TcpBytesDelivered("a", "k", kTcpBytes), kTcpBytes)
+      << "TCP from the dove-switch VM to the kernel host's VM";
+  // UDP, every datagram counted: small, medium and full-MTU (1450 - 20 - 8) payloads.
+  const std::vector<int> sizes = {18, 512, 1422};
+  constexpr int kDatagrams = 300;
+  EXPECT_EQ(UdpDatagramsDelivered("k", "a", kDatagrams, sizes), kDatagrams)
+      << "UDP from the kernel host's VM to the dove-switch VM";
+  EXPECT_EQ(UdpDatagramsDelivered("a", "k", kDatagrams, sizes), kDatagrams)
+      << "UDP from the dove-switch VM to the kernel host's VM";
+  // What arrived was whole: neither VM's stack dropped a segment or datagram for its checksum.
+  for (const char* vm : {"a", "k"}) {
+    for (const char* protocol : {"Tcp", "Udp"}) {
+      EXPECT_EQ(Snmp(lab_->VmNamespace(vm), protocol, "InCsumErrors"), 0u) << vm << " " << protocol;
+    }
+  }
+  std::this_thread::sleep_for(300ms);  // the last frames reach the capture file
   lab_->StopAllCaptures();
+
   const auto pcap = PcapPath("ul-h1");
   // tshark decodes every frame between the two tunnel IPs as VXLAN with the network's VNI
   // (the kernel host also floods its IGMP reports to h1: head-end replication, same VNI).
-  const auto vxlan = Tshark(pcap, "vxlan", {"vxlan.vni", "ip.src", "ip.dst"});
-  std::string all;
-  for (const auto& line : vxlan) all += line + "\n";
+  const auto frames = Tshark(pcap, "vxlan", {"vxlan.vni", "ip.src", "ip.dst"});
+  std::set<std::string> vnis;
   std::set<std::string> directions;
-  for (const auto& line : vxlan) {
-    EXPECT_EQ(line.substr(0, line.find('\t')), "4100") << line;
+  for (const auto& line : frames) {
+    vnis.insert(line.substr(0, line.find('\t')));
     directions.insert(line.substr(line.find('\t') + 1));  // outer source and destination
   }
-  EXPECT_EQ(directions, (std::set<std::string>{"192.0.2.11\t192.0.2.12", "192.0.2.12\t192.0.2.11"}))
-      << all;
-  // 6 echo requests and 6 replies, each inside VXLAN.
-  EXPECT_GE(Tshark(pcap, "vxlan && icmp", {"frame.number"}).size(), 12u) << all;
+  EXPECT_EQ(vnis, (std::set<std::string>{"4100"}));
+  EXPECT_EQ(directions,
+            (std::set<std::string>{"192.0.2.11\t192.0.2.12", "192.0.2.12\t192.0.2.11"}));
+  // 12 echo requests and 12 replies, each inside VXLAN.
+  EXPECT_GE(Tshark(pcap, "vxlan && icmp", {"frame.number"}).size(), 24u);
+  // TCP and UDP payloads crossed inside VXLAN in both directions.
+  for (const char* source : {"192.0.2.11", "192.0.2.12"}) {
+    const std::string from = std::string("vxlan && ip.src == ") + source;
+    EXPECT_GE(Tshark(pcap, from + " && tcp.len > 1000", {"frame.number"}).size(), 1u) << source;
+    EXPECT_GE(Tshark(pcap, from + " && udp.dstport == 7000", {"frame.number"}).size(), 1u)
+        << source;
+  }
   EXPECT_TRUE(
       Tshark(pcap, "_ws.malformed || _ws.expert.severity >= error", {"frame.number"}).empty());
   // Besides VXLAN only the hosts' own IGMP membership reports (underlay control of the host's
   // IP stack, not overlay traffic).
   const auto other = Tshark(pcap, "!vxlan && !igmp", {"frame.protocols", "eth.src", "eth.dst"});
   EXPECT_TRUE(other.empty()) << "not VXLAN: " << (other.empty() ? "" : other[0]);
+
+  // The kernel host's frames on the wire carry complete inner checksums (tshark validates them;
+  // a partial one holds only the pseudo-header sum), and the outer UDP checksum is present and
+  // right (udpcsum) or zero (noudpcsum). Status: 0 bad, 1 good, 3 absent.
+  const std::vector<std::string> validate = {"-o", "tcp.check_checksum:TRUE", "-o",
+                                             "udp.check_checksum:TRUE"};
+  const std::string from_kernel = "vxlan && ip.src == 192.0.2.12";
+  // (The kernel's software checksum writes a TCP checksum that folds to 0 as 0xffff, the same
+  // value in ones' complement, which receivers accept and tshark flags per RFC 1624: not bad.)
+  const auto bad = Tshark(pcap,
+                          from_kernel +
+                              " && ((tcp.checksum.status == 0 && !(tcp.checksum == 0xffff && "
+                              "tcp.checksum_calculated == 0x0000)) || udp.checksum.status#2 == 0)",
+                          {"frame.number", "tcp.checksum", "udp.checksum"}, validate);
+  EXPECT_TRUE(bad.empty()) << bad.size() << " frames from k2 with a bad inner checksum, first: "
+                           << (bad.empty() ? "" : bad[0]);
+  EXPECT_GE(
+      Tshark(pcap, from_kernel + " && tcp.checksum.status == 1", {"frame.number"}, validate).size(),
+      100u);
+  EXPECT_GE(Tshark(pcap, from_kernel + " && udp.dstport == 7000 && udp.checksum.status#2 == 1",
+                   {"frame.number"}, validate)
+                .size(),
+            static_cast<size_t>(kDatagrams));
+  const auto outer = Tshark(pcap, from_kernel, {"udp.checksum.status"}, validate);
+  std::set<std::string> outer_status(outer.begin(), outer.end());
+  EXPECT_EQ(outer_status, (std::set<std::string>{udp_checksum ? "1" : "3"}));
 }
+
+INSTANTIATE_TEST_SUITE_P(OuterUdpChecksum, LabKernelPeerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return std::string(param.param ? "udpcsum" : "noudpcsum");
+                         });
 
 TEST_F(LabE2eTest, ASwitchKilledAndRestartedGetsItsPortsBackAndTrafficResumes) {
   ASSERT_NO_FATAL_FAILURE(Up(kTwoHosts));

@@ -80,9 +80,11 @@ bool LabTest::PingsWithin(const std::string& vm, const std::string& ip,
 }
 
 std::vector<std::string> LabTest::Tshark(const std::string& pcap, const std::string& filter,
-                                         const std::vector<std::string>& fields) {
-  std::vector<std::string> argv = {"tshark", "-n",   "-r", pcap,     "-d", "udp.port==4789,vxlan",
-                                   "-Y",     filter, "-T", "fields", "-E", "occurrence=f"};
+                                         const std::vector<std::string>& fields,
+                                         const std::vector<std::string>& options) {
+  std::vector<std::string> argv = {"tshark", "-n", "-r", pcap, "-d", "udp.port==4789,vxlan"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.insert(argv.end(), {"-Y", filter, "-T", "fields", "-E", "occurrence=f"});
   for (const auto& field : fields) {
     argv.push_back("-e");
     argv.push_back(field);
@@ -100,6 +102,142 @@ lab::CommandResult LabTest::Scapy(const std::string& ns, const std::string& scri
                            std::chrono::seconds(60));
   EXPECT_EQ(result.exit_code, 0) << result.err;
   return result;
+}
+
+uint64_t LabTest::Snmp(const std::string& ns, const std::string& protocol,
+                       const std::string& name) {
+  // /proc/net/snmp: per protocol a line of names, then a line of values ("Tcp: ... InCsumErrors").
+  const auto result = lab_->Exec(ns, {"cat", "/proc/net/snmp"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  std::istringstream in(result.out);
+  std::vector<std::string> names;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string head;
+    words >> head;
+    if (head != protocol + ":") continue;
+    std::vector<std::string> row;
+    for (std::string word; words >> word;) row.push_back(word);
+    if (names.empty()) {
+      names = row;
+      continue;
+    }
+    for (size_t i = 0; i < names.size() && i < row.size(); ++i) {
+      if (names[i] == name) return std::stoull(row[i]);
+    }
+  }
+  ADD_FAILURE() << "no " << protocol << " " << name << " in /proc/net/snmp of " << ns;
+  return 0;
+}
+
+namespace {
+
+// Counts UDP datagrams on port 7000 until 1.5 s pass without one. argv: ready file.
+constexpr const char* kUdpReceiver = R"(import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind(('0.0.0.0', 7000))
+open(sys.argv[1], 'w').close()
+s.settimeout(1.5)
+n = 0
+try:
+  while True:
+    s.recv(65536)
+    n += 1
+except socket.timeout:
+  pass
+print(n)
+)";
+
+// argv: destination IP, count, sizes (comma-separated). One datagram every 2 ms.
+constexpr const char* kUdpSender = R"(import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sizes = [int(size) for size in sys.argv[3].split(',')]
+for i in range(int(sys.argv[2])):
+  s.sendto(bytes([i % 256]) * sizes[i % len(sizes)], (sys.argv[1], 7000))
+  time.sleep(0.002)
+)";
+
+// Accepts one TCP connection on port 7001 and counts its bytes up to the sender's EOF (gives
+// up after 10 s without data). argv: ready file.
+constexpr const char* kTcpReceiver = R"(import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', 7001))
+s.listen(1)
+open(sys.argv[1], 'w').close()
+s.settimeout(10)
+n = 0
+try:
+  c, _ = s.accept()
+  c.settimeout(10)
+  while True:
+    data = c.recv(1 << 20)
+    if not data:
+      break
+    n += len(data)
+  c.close()
+except socket.timeout:
+  pass
+print(n)
+)";
+
+// argv: destination IP, bytes. Sends them, then waits for the receiver to close.
+constexpr const char* kTcpSender = R"(import socket, sys
+s = socket.create_connection((sys.argv[1], 7001), timeout=10)
+left = int(sys.argv[2])
+block = bytes(range(256)) * 256
+while left > 0:
+  chunk = min(left, len(block))
+  s.sendall(block[:chunk])
+  left -= chunk
+s.shutdown(socket.SHUT_WR)
+s.recv(1)
+)";
+
+}  // namespace
+
+int64_t LabTest::Delivered(const std::string& from_vm, const std::string& to_vm,
+                           const char* receiver_script, const char* sender_script,
+                           const std::vector<std::string>& sender_args) {
+  const std::string ready = (lab_->temp_dir() / ("ready-" + to_vm)).string();
+  std::filesystem::remove(ready);
+  lab::CommandResult received;
+  std::thread receiver([&] {
+    received =
+        lab_->Exec(lab_->VmNamespace(to_vm), {"/usr/bin/python3", "-c", receiver_script, ready},
+                   std::chrono::seconds(60));
+  });
+  bool listening = false;
+  for (int i = 0; i < 100 && !listening; ++i) {
+    listening = std::filesystem::exists(ready);
+    if (!listening) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(listening) << "the receiver in " << to_vm << " did not start";
+  std::vector<std::string> argv = {"/usr/bin/python3", "-c", sender_script, lab_->Vm(to_vm).ip};
+  argv.insert(argv.end(), sender_args.begin(), sender_args.end());
+  const auto sent = lab_->Exec(lab_->VmNamespace(from_vm), argv, std::chrono::seconds(60));
+  receiver.join();
+  EXPECT_EQ(sent.exit_code, 0) << "the sender in " << from_vm << ": " << sent.err;
+  EXPECT_EQ(received.exit_code, 0) << "the receiver in " << to_vm << ": " << received.err;
+  int64_t delivered = 0;
+  std::istringstream out(received.out);
+  if (!(out >> delivered)) {
+    ADD_FAILURE() << "the receiver in " << to_vm << " said: " << received.out << received.err;
+  }
+  return delivered;
+}
+
+int64_t LabTest::UdpDatagramsDelivered(const std::string& from_vm, const std::string& to_vm,
+                                       int count, const std::vector<int>& sizes) {
+  std::string size_list;
+  for (const int size : sizes) size_list += (size_list.empty() ? "" : ",") + std::to_string(size);
+  return Delivered(from_vm, to_vm, kUdpReceiver, kUdpSender, {std::to_string(count), size_list});
+}
+
+int64_t LabTest::TcpBytesDelivered(const std::string& from_vm, const std::string& to_vm,
+                                   int64_t bytes) {
+  return Delivered(from_vm, to_vm, kTcpReceiver, kTcpSender, {std::to_string(bytes)});
 }
 
 std::string LabTest::PcapPath(const std::string& name) const {

@@ -36,15 +36,36 @@ class LabTest : public ::testing::Test {
   bool PingsWithin(const std::string& vm, const std::string& ip, std::chrono::seconds timeout);
   // `tshark -r PCAP -Y FILTER -T fields -e FIELD...` (VXLAN decoded on 4789): one line per frame,
   // fields tab-separated, each field's first occurrence (the outer header's, in VXLAN).
+  // `options` go before the filter, e.g. {"-o", "tcp.check_checksum:TRUE"}.
   std::vector<std::string> Tshark(const std::string& pcap, const std::string& filter,
-                                  const std::vector<std::string>& fields);
+                                  const std::vector<std::string>& fields,
+                                  const std::vector<std::string>& options = {});
   // Runs a scapy script with Debian's python (where scapy lives) inside namespace `ns`.
   lab::CommandResult Scapy(const std::string& ns, const std::string& script);
+  // A counter of the namespace's /proc/net/snmp ("Tcp", "InCsumErrors"); fails the test and
+  // returns 0 when absent.
+  uint64_t Snmp(const std::string& ns, const std::string& protocol, const std::string& name);
+  // Sends `count` UDP datagrams (one every 2 ms) from `from_vm` to `to_vm`'s IP, port 7000, with
+  // payloads cycling through `sizes`, and returns how many `to_vm` received (a receiver bound
+  // before the first is sent, counting until 1.5 s pass without one).
+  int64_t UdpDatagramsDelivered(const std::string& from_vm, const std::string& to_vm, int count,
+                                const std::vector<int>& sizes);
+  // Sends `bytes` over one TCP connection from `from_vm` to `to_vm`'s IP, port 7001, and returns
+  // how many bytes `to_vm` read up to the sender's EOF (fewer when the stream stalls for 10 s).
+  int64_t TcpBytesDelivered(const std::string& from_vm, const std::string& to_vm, int64_t bytes);
   // A path in the lab's temp dir for a capture.
   std::string PcapPath(const std::string& name) const;
 
   std::unique_ptr<lab::Lab> lab_;
   std::string bin_dir_;
+
+ private:
+  // Runs python `receiver_script` (argv[1]: a file it creates once listening) in `to_vm`, then
+  // `sender_script` (argv: to_vm's IP, sender_args...) in `from_vm`; returns the number the
+  // receiver prints.
+  int64_t Delivered(const std::string& from_vm, const std::string& to_vm,
+                    const char* receiver_script, const char* sender_script,
+                    const std::vector<std::string>& sender_args);
 };
 
 }  // namespace dove::e2e

@@ -25,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (const auto& host : spec->hosts) {
     Check(!host.name.empty() && host.name.size() <= dove::lab::kMaxHostNameLength);
+    Check(host.kernel || !host.udp_checksum);  // udpcsum is an option of kernel hosts only
   }
   for (const auto& vm : spec->vms) {
     Check(!vm.name.empty() && vm.name.size() <= dove::lab::kMaxVmNameLength);

@@ -43,6 +43,28 @@ TEST(SpecTest, ParsesAGoodFile) {
   EXPECT_EQ(spec->NetworkIndexOf(spec->vms[1]), 1U);
 }
 
+TEST(SpecTest, AKernelHostSaysWhetherItsVxlanSendsOuterUdpChecksums) {
+  const struct {
+    const char* line;
+    bool kernel;
+    bool udp_checksum;
+  } kCases[] = {
+      {"host h", false, false},
+      {"host k kernel", true, false},  // zero outer checksums unless asked: RFC 7348's SHOULD
+      {"host k kernel noudpcsum", true, false},
+      {"host k kernel udpcsum", true, true},
+      {"host k\tkernel   udpcsum  # comment", true, true},
+  };
+  for (const auto& c : kCases) {
+    const auto spec = ParseSpec(std::string(c.line) + "\n");
+    ASSERT_TRUE(spec) << c.line << ": " << spec.error();
+    ASSERT_EQ(spec->hosts.size(), 1U) << c.line;
+    EXPECT_EQ(spec->hosts[0].kernel, c.kernel) << c.line;
+    EXPECT_EQ(spec->hosts[0].udp_checksum, c.udp_checksum) << c.line;
+    EXPECT_EQ(spec->hosts[0].line, 1) << c.line;
+  }
+}
+
 TEST(SpecTest, AnEmptyFileIsAnEmptyLab) {
   const auto spec = ParseSpec("# nothing\n\n");
   ASSERT_TRUE(spec) << spec.error();
@@ -58,9 +80,14 @@ TEST(SpecTest, EachErrorNamesItsLine) {
     const char* message;
   } kCases[] = {
       {"router r1", "unknown statement \"router\""},
-      {"host", "expected \"host NAME [kernel]\""},
-      {"host h2 kernel extra", "expected \"host NAME [kernel]\""},
+      {"host", "expected \"host NAME [kernel [udpcsum|noudpcsum]]\""},
+      {"host h2 kernel udpcsum extra", "expected \"host NAME [kernel [udpcsum|noudpcsum]]\""},
       {"host h2 qemu", "unknown host kind \"qemu\""},
+      {"host h2 kernel extra", "unknown kernel host option \"extra\" (expected udpcsum or"},
+      {"host h2 kernel UDPCSUM", "unknown kernel host option \"UDPCSUM\""},
+      {"host h2 udpcsum", "\"udpcsum\" is an option of kernel hosts (\"host h2 kernel udpcsum\")"},
+      {"host h2 noudpcsum", "\"noudpcsum\" is an option of kernel hosts"},
+      {"host h2 udpcsum kernel", "\"udpcsum\" is an option of kernel hosts"},
       {"host h1", "host h1 is declared twice"},
       {"host -h", "must start with a letter or digit"},
       {"host h/2", "may only hold letters"},
