@@ -96,10 +96,10 @@ Expected<bool, std::string> RunDemoChecks(Lab& lab, std::ostream& out) {
     }));
   }
   auto underlay_read = std::async(std::launch::async, [underlay_pcap] {
-    return RunCommand({"tshark", "-n",      "-r", underlay_pcap,  "-d", "udp.port==4789,vxlan",
-                       "-T",     "fields",  "-E", "occurrence=f", "-e", "vxlan.vni",
-                       "-e",     "ip.src",  "-e", "ip.dst",       "-e", "arp.opcode",
-                       "-e",     "eth.type"});
+    return RunCommand({"tshark", "-n",       "-r", underlay_pcap,  "-d", "udp.port==4789,vxlan",
+                       "-T",     "fields",   "-E", "occurrence=f", "-e", "vxlan.vni",
+                       "-e",     "ip.src",   "-e", "ip.dst",       "-e", "arp.opcode",
+                       "-e",     "eth.type", "-e", "igmp.type"});
   });
   // frames[b][a]: frames on b's eth0 whose source is a's MAC.
   std::vector<std::vector<int>> frames(vms.size(), std::vector<int>(vms.size(), 0));
@@ -188,6 +188,7 @@ Expected<bool, std::string> RunDemoChecks(Lab& lab, std::ostream& out) {
   int not_vxlan = 0;
   int arp = 0;
   int inner_arp = 0;
+  int igmp = 0;  // the underlay's own multicast membership reports (its bridge, the hosts)
   std::map<std::string, std::map<std::string, int>> by_vni;  // VNI -> "src -> dst" -> frames
   for (const auto& line : Lines(underlay.out)) {
     const auto fields = Fields(line);
@@ -197,6 +198,10 @@ Expected<bool, std::string> RunDemoChecks(Lab& lab, std::ostream& out) {
     const std::string src = field(1);
     const std::string dst = field(2);
     const bool has_arp = !field(3).empty();
+    if (!field(5).empty() && vni.empty()) {
+      ++igmp;
+      continue;
+    }
     if (!vni.empty() && tunnel_ips.count(src) != 0 && tunnel_ips.count(dst) != 0) {
       ++vxlan;
       ++by_vni[vni][Flow(src, dst)];
@@ -207,7 +212,9 @@ Expected<bool, std::string> RunDemoChecks(Lab& lab, std::ostream& out) {
     }
   }
   out << "\nUnderlay capture (" << underlay_pcap << "): " << total << " frame(s), " << vxlan
-      << " VXLAN between tunnel IPs\n";
+      << " VXLAN between tunnel IPs";
+  if (igmp > 0) out << ", " << igmp << " IGMP of the underlay itself (not overlay traffic)";
+  out << "\n";
   for (const auto& [vni, flows] : by_vni) {
     for (const auto& [flow, count] : flows) {
       out << "  VNI " << vni << "  " << flow << ": " << count << "\n";
