@@ -131,10 +131,12 @@ Expected<std::unique_ptr<UdpTunnel>, std::string> UdpTunnel::Open(const Options&
 size_t UdpTunnel::Receive(packet::PacketPool& pool, packet::PacketBatch& out,
                           IoCounters& counters) {
   // Each buffer may split into up to kMaxGsoSegments small packets: receive no more buffers
-  // than the pool can place.
+  // than the pool can place. And about one burst of datagrams a call, by the last call's
+  // datagrams per buffer: 64 GRO buffers of 45 datagrams would spread 3,000 packets over
+  // 30 MB of slots, every one evicted from the cache before the pipeline reads it again.
   const size_t buffers = std::min(
-      packet::kMaxBurst,
-      std::max<size_t>(1, std::min(pool.free_large(), pool.free_small() / kMaxGsoSegments)));
+      {packet::kMaxBurst, std::max<size_t>(1, packet::kMaxBurst / datagrams_per_buffer_),
+       std::max<size_t>(1, std::min(pool.free_large(), pool.free_small() / kMaxGsoSegments))});
   size_t armed = 0;
   for (; armed < buffers; ++armed) {
     packet::Packet* slot = pool.AllocLarge();
@@ -203,6 +205,10 @@ size_t UdpTunnel::Receive(packet::PacketPool& pool, packet::PacketBatch& out,
     }
   }
   for (size_t i = 0; i < armed; ++i) pool.Free(rx_slots_[i]);
+  if (received > 0) {
+    const auto buffers_read = static_cast<size_t>(received);
+    datagrams_per_buffer_ = std::max<size_t>(1, (appended + buffers_read - 1) / buffers_read);
+  }
   return appended;
 }
 

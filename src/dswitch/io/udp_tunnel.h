@@ -6,7 +6,9 @@
 // large pool slots. The kernel may hand over a train of datagrams of one sender as ONE buffer
 // (UDP GRO) with a cmsg giving their size; Receive splits it back into one packet per datagram
 // (each copied into a small slot), meta.tunnel = the sender. A buffer the kernel truncated is
-// dropped and counted.
+// dropped and counted. One call asks for about kMaxBurst datagrams' worth of buffers (by the
+// datagrams per buffer the last call saw), so what it hands on is still in the cache when the
+// pipeline reads it.
 //
 // Sending: to meta.tunnel:port, the SAME port it receives on (--vxlan-port changes both). The
 // packet's OffloadInfo describes the inner frame (offsets from the inner Ethernet header, 8
@@ -133,6 +135,9 @@ class UdpTunnel final : public Device {
   std::vector<FileDescriptor> senders_;
   std::vector<uint16_t> source_ports_;
   bool gso_refused_ = false;
+  // Datagrams per receive buffer in the last Receive that got any (1: no GRO): how many
+  // buffers the next one asks for.
+  size_t datagrams_per_buffer_ = 1;
 
   // Set up once; Receive and Send only fill them in.
   std::array<mmsghdr, packet::kMaxBurst> rx_messages_{};
