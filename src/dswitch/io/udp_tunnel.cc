@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "dswitch/io/fit_to_caps.h"
+#include "dswitch/offload/tcp_coalescer.h"
 #include "dswitch/offload/tcp_segmenter.h"
 #include "dswitch/packet/packet_pool.h"
 
@@ -190,19 +191,20 @@ size_t UdpTunnel::Receive(packet::PacketPool& pool, packet::PacketBatch& out,
     const size_t datagrams = (length + segment - 1) / segment;
     counters.gro_receives++;
     counters.gro_datagrams += datagrams;
-    for (size_t at = 0; at < length; at += segment) {
-      const size_t size = std::min(segment, length - at);
-      packet::Packet* packet = pool.Alloc(size);
-      if (packet == nullptr) {
-        counters.underlay_rx_no_slot += (length - at + segment - 1) / segment;
-        break;
-      }
-      packet->Assign(net::ByteSpan(slot->data() + at, size));
-      packet->meta.tunnel = sender;
-      out.Push(packet);
-      counters.underlay_rx++;
-      ++appended;
-    }
+    // Runs of TCP segments of one flow become super-frames right here, in the buffer (most
+    // of a train is one run): no small slot, copy, parse or pipeline pass per datagram.
+    slot->Resize(length);
+    slot->meta.tunnel = sender;
+    rx_slots_[i] = nullptr;  // handed to SplitGroTrain
+    const size_t before = out.size();
+    offload::CoalescerCounters merged;
+    const size_t lost = offload::SplitGroTrain(slot, segment, kVxlanSize, pool, out, merged);
+    appended += out.size() - before;
+    counters.underlay_rx += datagrams - lost;
+    counters.underlay_rx_no_slot += lost;
+    counters.underlay_rx_merged += merged.merged_frames;
+    counters.underlay_rx_merged_datagrams += merged.merged_segments;
+    counters.underlay_rx_bad_checksum += merged.bad_checksum;
   }
   for (size_t i = 0; i < armed; ++i) pool.Free(rx_slots_[i]);
   if (received > 0) {
