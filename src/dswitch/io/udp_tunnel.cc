@@ -223,6 +223,10 @@ size_t UdpTunnel::Send(packet::PacketPool& pool, packet::PacketBatch& batch, IoC
       continue;
     }
     if (packet->offload.is_gso()) {
+      // What came before goes first: a flow's small segment queued in plain_ must not be
+      // overtaken by its next super-frame (the receiver's TCP would see reordering).
+      sent += SendPlain(plain_, 0, counters);
+      pool.Free(plain_);
       sent += SendSuper(pool, packet, counters);
       continue;
     }

@@ -18,7 +18,8 @@
 // packet's OffloadInfo describes the inner frame (offsets from the inner Ethernet header, 8
 // bytes after data()).
 //   - Plain packets (a partial inner checksum finished first, offload::FinishChecksum) are
-//     grouped per socket and sent with sendmmsg.
+//     grouped per socket and sent with sendmmsg; those queued before a super-frame go before
+//     it, so a flow keeps its order.
 //   - A TCP super-frame is cut by offload::LayoutUdpGso into equal segments, each
 //     [VXLAN | inner Ethernet | IP | TCP | MSS of payload], laid out back to back in a scratch
 //     buffer the tunnel owns, and sent with ONE sendmsg carrying UDP_SEGMENT = segment size
