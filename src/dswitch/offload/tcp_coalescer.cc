@@ -104,6 +104,44 @@ std::optional<TcpFrame> EligibleFrame(net::ByteSpan bytes, bool csum_valid,
   return *frame;
 }
 
+// EligibleFrame for a frame that likely follows `first` (parsed as `ff`) in a run: when it has
+// the first's layout (Ethernet header, IP version and header length, protocol, addresses, TCP
+// data offset) its TcpFrame is the first's with its own IP length, and parsing it again (most
+// of a merge's cost per segment, after the checksum) is skipped. Anything else is parsed in
+// full: the verdict is the same either way.
+std::optional<TcpFrame> EligibleAfter(net::ByteSpan first, const TcpFrame& ff, net::ByteSpan bytes,
+                                      bool csum_valid, CoalescerCounters& counters) {
+  const size_t ip = ff.ip_at;
+  const size_t tcp = ff.tcp_at;
+  bool same_layout = !ff.vlan_tagged && !ff.ip_options && bytes.size() >= ff.payload_at &&
+                     SameBytes(first, bytes, 0, ip) && bytes[ip] == first[ip] &&
+                     bytes[tcp + 12] >> 4 == first[tcp + 12] >> 4;
+  size_t ip_end = 0;
+  if (same_layout && !ff.ipv6) {
+    // Same protocol and addresses; not a fragment (MF clear, offset 0).
+    same_layout = bytes[ip + 9] == first[ip + 9] && SameBytes(first, bytes, ip + 12, ip + 20) &&
+                  (Load16(bytes, ip + 6) & 0x3fff) == 0;
+    ip_end = ip + Load16(bytes, ip + TcpFrame::kIpv4TotalLengthAt);
+  } else if (same_layout) {
+    same_layout = bytes[ip + 6] == first[ip + 6] &&
+                  SameBytes(first, bytes, ip + 8, ip + sizeof(net::Ipv6Header));
+    ip_end = ip + sizeof(net::Ipv6Header) + Load16(bytes, ip + TcpFrame::kIpv6PayloadLengthAt);
+  }
+  if (!same_layout || ip_end > bytes.size() || ip_end < ff.payload_at) {
+    return EligibleFrame(bytes, csum_valid, counters);
+  }
+  TcpFrame frame = ff;
+  frame.payload_end = ip_end;
+  if (frame.payload_size() == 0) return std::nullopt;
+  const uint8_t flags = Flags(bytes, frame);
+  if ((flags & net::tcp_flag::kAck) == 0 || (flags & kRefusedFlags) != 0) return std::nullopt;
+  if (!csum_valid && !frame.ChecksumsVerify(bytes)) {
+    counters.bad_checksum++;
+    return std::nullopt;
+  }
+  return frame;
+}
+
 // The end of a segment's IP packet in its frame: where its own IP length says (every member
 // of a run has the first's header layout).
 size_t IpEnd(net::ByteSpan frame, const TcpFrame& ff) {
@@ -198,7 +236,11 @@ void TcpCoalescer::Process(packet::PacketBatch& batch) {
     std::optional<TcpFrame> pf = ff;
     size_t ip_total = ff->payload_end - ff->ip_at;
     while (end < batch.size()) {
-      std::optional<TcpFrame> nf = Eligible(*batch[end]);
+      const Packet& next = *batch[end];
+      std::optional<TcpFrame> nf = next.offload.is_gso() || next.offload.csum_partial
+                                       ? std::nullopt
+                                       : EligibleAfter(batch[begin]->span(), *ff, next.span(),
+                                                       next.offload.csum_valid, counters_);
       if (!nf || !Follows(*batch[begin], *ff, *batch[end - 1], *pf, *batch[end], *nf, ip_total)) {
         carried = nf;
         have_carried = true;
@@ -254,7 +296,8 @@ size_t SplitGroTrain(Packet* train, size_t segment, size_t prefix, packet::Packe
       size_t ip_total = ff->payload_end - ff->ip_at;
       const net::ByteSpan vxlan = datagram(begin).first(prefix);
       while (end < count && datagram(end).size() > prefix) {
-        std::optional<TcpFrame> nf = EligibleFrame(frame(end), /*csum_valid=*/false, counters);
+        std::optional<TcpFrame> nf =
+            EligibleAfter(frame(begin), *ff, frame(end), /*csum_valid=*/false, counters);
         if (!nf || std::memcmp(datagram(end).data(), vxlan.data(), prefix) != 0 ||
             !FollowsBytes(frame(begin), *ff, frame(end - 1), *pf, frame(end), *nf, ip_total)) {
           carried = nf;
