@@ -22,6 +22,8 @@
 namespace dove::net {
 
 // Adds the 16-bit big-endian words of `data` to `sum` (an odd last byte is padded with zero).
+// Under 64 bytes the words are added one by one; a longer buffer adds its one's complement
+// sum folded to 16 bits (not each word): the result folds to the same checksum either way.
 uint64_t ChecksumAdd(ByteSpan data, uint64_t sum = 0);
 
 // Folds a sum to 16 bits and returns its one's complement: the value to store in the field.

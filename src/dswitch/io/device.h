@@ -14,7 +14,10 @@
 //     in `counters`, never passed on.
 //   - What Receive gives: from a TAP, one inner Ethernet frame per packet, meta.in_port set,
 //     a TCP super-frame as ONE packet with its OffloadInfo; from the underlay, one packet per
-//     datagram whose data starts at the VXLAN header, meta.tunnel = the sender's address.
+//     datagram whose data starts at the VXLAN header, meta.tunnel = the sender's address,
+//     except that a run of datagrams of one UDP GRO buffer that TcpCoalescer would merge may
+//     come merged already: ONE packet, the VXLAN header + the super-frame, its OffloadInfo
+//     describing the frame after the VXLAN header (offload::SplitGroTrain).
 //   - Send takes every packet of `batch`, sends what it can without waiting, frees them all to
 //     `pool` (sent or not: the packets must be that pool's), clears the batch, and returns how
 //     many went (a super-frame counts once, however many datagrams it became). A packet that did

@@ -10,7 +10,7 @@ namespace {
 
 using Field = uint64_t IoCounters::*;
 
-constexpr std::array<std::pair<std::string_view, Field>, 26> kFields = {{
+constexpr std::array<std::pair<std::string_view, Field>, 29> kFields = {{
     {"read_frames", &IoCounters::read_frames},
     {"read_super_frames", &IoCounters::read_super_frames},
     {"read_errors", &IoCounters::read_errors},
@@ -31,6 +31,9 @@ constexpr std::array<std::pair<std::string_view, Field>, 26> kFields = {{
     {"underlay_rx_no_slot", &IoCounters::underlay_rx_no_slot},
     {"gro_receives", &IoCounters::gro_receives},
     {"gro_datagrams", &IoCounters::gro_datagrams},
+    {"underlay_rx_merged", &IoCounters::underlay_rx_merged},
+    {"underlay_rx_merged_datagrams", &IoCounters::underlay_rx_merged_datagrams},
+    {"underlay_rx_bad_checksum", &IoCounters::underlay_rx_bad_checksum},
     {"underlay_tx", &IoCounters::underlay_tx},
     {"underlay_tx_errors", &IoCounters::underlay_tx_errors},
     {"underlay_tx_queue_full", &IoCounters::underlay_tx_queue_full},

@@ -35,13 +35,18 @@ struct IoCounters {
   // Dropped: could not be segmented or checksummed (malformed headers, or no pool slot).
   uint64_t sw_offload_failed = 0;
   // The underlay (UdpTunnel, a tunnel's MemoryDevice).
-  uint64_t underlay_rx = 0;             // datagrams received and handed on
-  uint64_t underlay_rx_errors = 0;      // failed receive calls
-  uint64_t underlay_rx_truncated = 0;   // dropped: receive buffers the kernel truncated
-  uint64_t underlay_rx_no_slot = 0;     // dropped: datagrams of a UDP GRO buffer that found no
-                                        // free pool slot
-  uint64_t gro_receives = 0;            // receive buffers that held more than one datagram
-  uint64_t gro_datagrams = 0;           // datagrams those buffers held
+  uint64_t underlay_rx = 0;            // datagrams received and handed on
+  uint64_t underlay_rx_errors = 0;     // failed receive calls
+  uint64_t underlay_rx_truncated = 0;  // dropped: receive buffers the kernel truncated
+  uint64_t underlay_rx_no_slot = 0;    // dropped: datagrams of a UDP GRO buffer that found no
+                                       // free pool slot
+  uint64_t gro_receives = 0;           // receive buffers that held more than one datagram
+  uint64_t gro_datagrams = 0;          // datagrams those buffers held
+  // Super-frames made of runs of TCP segments in those buffers (offload::SplitGroTrain), the
+  // datagrams that went into them, and datagrams passed unmerged because a checksum failed.
+  uint64_t underlay_rx_merged = 0;
+  uint64_t underlay_rx_merged_datagrams = 0;
+  uint64_t underlay_rx_bad_checksum = 0;
   uint64_t underlay_tx = 0;             // datagrams sent (each segment of a UDP GSO send counts)
   uint64_t underlay_tx_errors = 0;      // dropped: the send failed
   uint64_t underlay_tx_queue_full = 0;  // dropped: the socket's buffer was full (EAGAIN, ENOBUFS)

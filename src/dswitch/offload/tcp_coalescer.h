@@ -64,4 +64,18 @@ class TcpCoalescer {
   packet::PacketBatch scratch_;
 };
 
+// The same merge where it is cheapest: on one UDP GRO buffer of the underlay, before it is
+// split. `train` (from `pool`, taken over) holds datagrams `segment` bytes apart (the last may
+// be shorter), each `prefix` bytes (the VXLAN header) followed by an Ethernet frame. Appends
+// to `out`, in datagram order: each run of datagrams with the same prefix whose frames
+// TcpCoalescer would merge (same rules, checksums verified) as ONE packet, prefix + the
+// super-frame with its OffloadInfo as Process makes it (offsets from the frame, after the
+// prefix); every other datagram as a packet of its own in a small slot. Every packet gets
+// train's metadata. The first run is merged in place (train becomes it: one memmove, no
+// allocation); a later one is copied into a large slot. Returns how many datagrams found no
+// slot (dropped; counted by the caller); a run that found none is counted in no_slot too.
+// With a `segment` no longer than `prefix`, everything is dropped.
+size_t SplitGroTrain(packet::Packet* train, size_t segment, size_t prefix, packet::PacketPool& pool,
+                     packet::PacketBatch& out, CoalescerCounters& counters);
+
 }  // namespace dove::dswitch::offload

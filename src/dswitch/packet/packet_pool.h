@@ -77,9 +77,17 @@ class PacketPool {
  private:
   Packet* Take(std::vector<Packet*>& free_list);
 
+  // An arena's bytes, mapped apart (see Map in the .cc file), unmapped when it goes.
+  struct Unmap {
+    size_t bytes = 0;
+    void operator()(uint8_t* arena) const;
+  };
+  using Arena = std::unique_ptr<uint8_t[], Unmap>;
+  static Arena Map(size_t bytes);
+
   PoolOptions options_;
-  std::unique_ptr<uint8_t[]> small_arena_;
-  std::unique_ptr<uint8_t[]> large_arena_;
+  Arena small_arena_;
+  Arena large_arena_;
   std::unique_ptr<Packet[]> packets_;  // small slots first, then large ones
   size_t packet_count_ = 0;
   std::vector<Packet*> free_small_;

@@ -328,6 +328,101 @@ TEST(UdpTunnelTest, AUdpGroTrainIsSplitBackIntoItsDatagrams) {
   });
 }
 
+// `datagrams` sent from `from` to the local VTEP as ONE UDP GSO send of `segment`-byte
+// datagrams: what the tunnel receives as one UDP GRO buffer.
+void SendTrain(const FileDescriptor& from, const std::vector<std::vector<uint8_t>>& datagrams,
+               uint16_t segment) {
+  std::vector<uint8_t> train;
+  for (const auto& d : datagrams) train.insert(train.end(), d.begin(), d.end());
+  alignas(cmsghdr) std::array<uint8_t, CMSG_SPACE(sizeof(uint16_t))> control{};
+  sockaddr_in vtep = Address(kLocalVtep, net::kVxlanPort);
+  iovec part{train.data(), train.size()};
+  msghdr message{};
+  message.msg_name = &vtep;
+  message.msg_namelen = sizeof(vtep);
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  message.msg_control = control.data();
+  message.msg_controllen = control.size();
+  cmsghdr* c = CMSG_FIRSTHDR(&message);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_SEGMENT;
+  c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  std::memcpy(CMSG_DATA(c), &segment, sizeof(segment));
+  ASSERT_EQ(::sendmsg(from.get(), &message, 0), static_cast<ssize_t>(train.size()))
+      << std::strerror(errno);
+}
+
+TEST(UdpTunnelTest, AUdpGroTrainOfOneTcpFlowComesAsOneSuperFrame) {
+  DOVE_SKIP_UNLESS_ROOT();
+  RunInNetworkNamespace([] {
+    AddUnderlayAddresses();
+    auto tunnel = OpenTunnel({.local_ip = kLocalVtep});
+    const FileDescriptor peer = BoundUdpSocket(kPeerVtep, 5555);
+    std::vector<std::vector<uint8_t>> segments;
+    for (size_t i = 0; i < 12; ++i) {  // 11 full segments of 1000 bytes, the last 300
+      const size_t size = i < 11 ? 1000 : 300;
+      segments.push_back(WithVxlan(
+          TcpFrame({.sequence = static_cast<uint32_t>(1000 + i * 1000)}, Pattern(size, i * 1000))));
+    }
+    SendTrain(peer, segments, static_cast<uint16_t>(segments[0].size()));
+
+    ASSERT_TRUE(WaitReadable(tunnel->fd(), 1000ms));
+    packet::PacketPool pool({.small_slots = 256, .large_slots = 8});
+    packet::PacketBatch batch;
+    IoCounters counters;
+    ASSERT_EQ(tunnel->Receive(pool, batch, counters), 1u);
+    const packet::Packet& super = *batch[0];
+    EXPECT_EQ(super.size(), 8 + kTcpAt + 20 + 11300);
+    EXPECT_EQ(super.offload.gso, packet::GsoType::kTcp4);
+    EXPECT_EQ(super.offload.gso_size, 1000);
+    EXPECT_TRUE(super.offload.csum_partial);
+    EXPECT_EQ(super.offload.csum_start, kTcpAt);  // from the frame, after the VXLAN header
+    EXPECT_EQ(super.meta.tunnel, kPeerVtep);
+    EXPECT_EQ(std::vector<uint8_t>(super.data() + 8 + kTcpAt + 20, super.data() + super.size()),
+              Pattern(11300));
+    EXPECT_EQ(counters.gro_receives, 1u) << "the kernel did not coalesce the train";
+    EXPECT_EQ(counters.underlay_rx, 12u);
+    EXPECT_EQ(counters.underlay_rx_merged, 1u);
+    EXPECT_EQ(counters.underlay_rx_merged_datagrams, 12u);
+    pool.Free(batch);
+    EXPECT_EQ(pool.in_use(), 0u);
+  });
+}
+
+TEST(UdpTunnelTest, APlainSegmentQueuedBeforeASuperFrameOfItsFlowLeavesFirst) {
+  DOVE_SKIP_UNLESS_ROOT();
+  RunInNetworkNamespace([] {
+    AddUnderlayAddresses();
+    auto tunnel = OpenTunnel({.local_ip = kLocalVtep});
+    const FileDescriptor peer = BoundUdpSocket(kPeerVtep, net::kVxlanPort);
+    packet::PacketPool pool({.small_slots = 64, .large_slots = 4});
+    IoCounters counters;
+    packet::PacketBatch batch;
+    packet::Packet* plain = MakePacket(pool, WithVxlan(TcpFrame({.sequence = 1000}, Pattern(500))));
+    packet::Packet* super = MakePacket(
+        pool, WithVxlan(TcpFrame({.sequence = 1500, .partial_checksum = true}, Pattern(3000, 500))),
+        SuperOffload(1000));
+    for (packet::Packet* p : {plain, super}) {
+      p->meta.tunnel = kPeerVtep;
+      p->meta.flow_hash = 7;  // one flow: one socket, so arrival order is sending order
+      batch.Push(p);
+    }
+    ASSERT_EQ(tunnel->Send(pool, batch, counters), 2u);
+    const auto datagrams = ReceiveAll(peer);
+    ASSERT_EQ(datagrams.size(), 4u);
+    uint32_t sequence = 1000;
+    for (const Datagram& d : datagrams) {
+      const auto vxlan = net::ParseVxlan(d.bytes);
+      ASSERT_TRUE(vxlan);
+      const auto tcp = ValidTcp(vxlan->inner_frame);
+      ASSERT_TRUE(tcp);
+      EXPECT_EQ(tcp->header.sequence.value(), sequence) << "out of order";
+      sequence += static_cast<uint32_t>(tcp->payload.size());
+    }
+  });
+}
+
 TEST(UdpTunnelTest, TruncatedDatagramsAreCounted) {
   DOVE_SKIP_UNLESS_ROOT();
   RunInNetworkNamespace([] {

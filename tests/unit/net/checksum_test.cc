@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <random>
 #include <vector>
 
 namespace dove::net {
@@ -30,8 +32,49 @@ TEST(ChecksumTest, OddLengthPadsWithZero) {
 }
 
 TEST(ChecksumTest, LargeBuffersDoNotOverflow) {
-  const std::vector<uint8_t> ones(256 * 1024, 0xff);
+  const std::vector<uint8_t> ones(size_t{256} * 1024, 0xff);
   EXPECT_EQ(InternetChecksum(ones), 0);  // 0xffff words sum to "negative zero"
+}
+
+// The definition, word by word (RFC 1071), that the fast path of ChecksumAdd must fold like.
+uint64_t WordByWord(const std::vector<uint8_t>& data, size_t from, size_t size, uint64_t sum) {
+  size_t i = 0;
+  for (; i + 1 < size; i += 2)
+    sum += static_cast<uint64_t>(data[from + i] << 8 | data[from + i + 1]);
+  if (i < size) sum += static_cast<uint64_t>(data[from + i]) << 8;
+  return sum;
+}
+
+TEST(ChecksumTest, FoldsLikeWordByWordAtEveryLengthAndAlignment) {
+  struct Case {
+    const char* name;
+    uint8_t (*byte)(std::mt19937&);
+  };
+  const Case cases[] = {
+      {"random", [](std::mt19937& rng) { return static_cast<uint8_t>(rng()); }},
+      {"all ones (negative zero)", [](std::mt19937&) { return uint8_t{0xff}; }},
+      {"all zero", [](std::mt19937&) { return uint8_t{0}; }},
+      {"carries (0xff and 0xfe)",
+       [](std::mt19937& rng) { return static_cast<uint8_t>(0xfe | (rng() & 1)); }},
+  };
+  std::mt19937 rng(12);
+  for (const Case& c : cases) {
+    std::vector<uint8_t> data(65536 + 16);
+    for (auto& byte : data) byte = c.byte(rng);
+    std::vector<size_t> sizes;
+    for (size_t size = 0; size <= 200; ++size) sizes.push_back(size);
+    for (size_t size : {1023u, 1448u, 1449u, 9000u, 65535u, 65536u}) sizes.push_back(size);
+    for (size_t size : sizes) {
+      for (size_t from = 0; from < 8; ++from) {
+        for (uint64_t sum : {uint64_t{0}, uint64_t{0x1234}, uint64_t{0xfffffffff}}) {
+          const ByteSpan span(data.data() + from, size);
+          ASSERT_EQ(ChecksumFold(ChecksumAdd(span, sum)),
+                    ChecksumFold(WordByWord(data, from, size, sum)))
+              << c.name << ": " << size << " bytes at offset " << from << ", sum " << sum;
+        }
+      }
+    }
+  }
 }
 
 TEST(ChecksumTest, PseudoHeaders) {
