@@ -131,8 +131,8 @@ Location Remote(int n, int host, uint32_t version, const Options& options) {
 // The data plane the changes go to: a Datapath over MemoryDevices; nobody is asked anything.
 class NoResolver final : public userspace::Resolver {
  public:
-  void ResolveMac(uint32_t, const net::MacAddress&, Done done) override { done(std::nullopt); }
-  void ResolveIp(uint32_t, const net::IpAddress&, Done done) override { done(std::nullopt); }
+  void ResolveMac(uint32_t, const net::MacAddress&, Done done) override { done(); }
+  void ResolveIp(uint32_t, const net::IpAddress&, Done done) override { done(); }
   void PortOpened(const dove::v1::Location&, const std::string&) override {}
 };
 

@@ -171,8 +171,8 @@ std::vector<uint8_t> WithVxlan(const std::vector<uint8_t>& inner) {
 
 class NoResolver final : public userspace::Resolver {
  public:
-  void ResolveMac(uint32_t, const net::MacAddress&, Done done) override { done(std::nullopt); }
-  void ResolveIp(uint32_t, const net::IpAddress&, Done done) override { done(std::nullopt); }
+  void ResolveMac(uint32_t, const net::MacAddress&, Done done) override { done(); }
+  void ResolveIp(uint32_t, const net::IpAddress&, Done done) override { done(); }
   void PortOpened(const dove::v1::Location&, const std::string&) override {}
 };
 

@@ -29,33 +29,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::optional<userspace::DesiredRemote> RemoteOf(const agent::ResolveResult& result) {
-  if (!result) return std::nullopt;
-  auto mac = net::MacAddress::Parse(result->mac());
-  auto tunnel = net::Ipv4Address::Parse(result->tunnel_ip());
-  if (!mac || !tunnel) return std::nullopt;
-  userspace::DesiredRemote remote{
-      .vni = result->vni(), .mac = *mac, .tunnel_ip = *tunnel, .ips = {}};
-  for (const auto& text : result->ips()) {
-    if (auto ip = net::IpAddress::Parse(text); ip) remote.ips.push_back(*ip);
-  }
-  return remote;
-}
-
 // The data plane's questions, asked through the agent.
 class AgentResolver final : public userspace::Resolver {
  public:
   explicit AgentResolver(agent::ControllerClient& client) : client_(client) {}
 
   void ResolveMac(uint32_t vni, const net::MacAddress& mac, Done done) override {
-    client_.Resolve(
-        vni, mac.ToString(),
-        [done = std::move(done)](const agent::ResolveResult& result) { done(RemoteOf(result)); });
+    client_.Resolve(vni, mac.ToString(),
+                    [done = std::move(done)](const agent::ResolveResult&) { done(); });
   }
   void ResolveIp(uint32_t vni, const net::IpAddress& ip, Done done) override {
-    client_.ResolveIp(
-        vni, ip.ToString(),
-        [done = std::move(done)](const agent::ResolveResult& result) { done(RemoteOf(result)); });
+    client_.ResolveIp(vni, ip.ToString(),
+                      [done = std::move(done)](const agent::ResolveResult&) { done(); });
   }
   // Called on the packet thread: queued, and sent by the reporter thread (an Attach may wait
   // on the gRPC stream; the packet thread must not).

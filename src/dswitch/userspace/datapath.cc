@@ -318,7 +318,7 @@ void Datapath::ResolveParked(uint32_t vni) {
   for (Packet* packet : scratch_) {
     if (const net::MacAddress mac = pipeline::DestinationMac(*packet);
         resolving_macs_.emplace(vni, mac).second) {
-      resolver_.ResolveMac(vni, mac, [this, vni, mac](std::optional<DesiredRemote>) {
+      resolver_.ResolveMac(vni, mac, [this, vni, mac] {
         Post([this, vni, mac] {
           resolving_macs_.erase({vni, mac});
           Resolved(vni);
@@ -343,7 +343,7 @@ void Datapath::ParkSolicits(PacketBatch& misses) {
     }
     const uint32_t vni = packet->meta.vni;
     if (!resolving_ips_.emplace(vni, *ip).second) continue;
-    resolver_.ResolveIp(vni, *ip, [this, vni, ip = *ip](std::optional<DesiredRemote>) {
+    resolver_.ResolveIp(vni, *ip, [this, vni, ip = *ip] {
       Post([this, vni, ip] {
         resolving_ips_.erase({vni, ip});
         Resolved(vni);

@@ -66,11 +66,13 @@
 
 namespace dove::dswitch::userspace {
 
-// How the loop asks the controller. `done` gets the endpoint (nullopt: not found, refused or
-// no answer) exactly once, on any thread.
+// How the loop asks the controller. `done` is called exactly once, on any thread, when the
+// question is settled (found, not found, refused or timed out). The answer itself does not
+// travel with it: a found endpoint reaches the data plane as a cache delta (ApplyDelta), posted
+// before `done` runs, so the one path for table changes is the cache's.
 class Resolver {
  public:
-  using Done = std::function<void(std::optional<DesiredRemote>)>;
+  using Done = std::function<void()>;
   virtual ~Resolver() = default;
   virtual void ResolveMac(uint32_t vni, const net::MacAddress& mac, Done done) = 0;
   virtual void ResolveIp(uint32_t vni, const net::IpAddress& ip, Done done) = 0;

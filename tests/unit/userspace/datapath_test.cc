@@ -288,7 +288,7 @@ TEST_F(DatapathTest, UnknownUnicastIsParkedResolvedOnceAndReleased) {
   DesiredDelta delta;
   delta.upserted_remotes.push_back(Remote("vm77", kUnknownMac, kOtherPeerVtep, {kUnknownIp}));
   datapath_->ApplyDelta(std::move(delta));
-  resolver_.questions[0].done(std::nullopt);
+  resolver_.questions[0].done();
   Settle();
   const auto sent = tunnel_.Drain();
   ASSERT_EQ(sent.size(), 2U);
@@ -300,7 +300,7 @@ TEST_F(DatapathTest, UnknownUnicastIsParkedResolvedOnceAndReleased) {
 TEST_F(DatapathTest, UnknownUnicastNobodyHasIsDroppedAsResolveFailed) {
   FromPort("p1", Udp4Frame(kUnknownMac, kVm1Mac, kVm1Ip, kUnknownIp));
   ASSERT_EQ(resolver_.questions.size(), 1U);
-  resolver_.questions[0].done(std::nullopt);
+  resolver_.questions[0].done();
   Settle();
   EXPECT_EQ(Drops("resolve_failed"), 1U);
   EXPECT_TRUE(tunnel_.Drain().empty());
@@ -321,7 +321,7 @@ TEST_F(DatapathTest, ArpForAnUnknownAddressIsAnsweredOnceTheControllerKnowsIt) {
   DesiredDelta delta;
   delta.upserted_remotes.push_back(Remote("vm77", kUnknownMac, kOtherPeerVtep, {kUnknownIp}));
   datapath_->ApplyDelta(std::move(delta));
-  resolver_.questions[0].done(std::nullopt);
+  resolver_.questions[0].done();
   Settle();
   const auto replies = Sent("p1");
   ASSERT_EQ(replies.size(), 1U);
