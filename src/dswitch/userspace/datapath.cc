@@ -317,7 +317,7 @@ void Datapath::ResolveParked(uint32_t vni) {
   unicast_parking_.Take(vni, scratch_);
   for (Packet* packet : scratch_) {
     if (const net::MacAddress mac = pipeline::DestinationMac(*packet);
-        resolving_macs_.emplace(vni, mac).second) {
+        resolving_macs_.insert({vni, mac}).second) {
       resolver_.ResolveMac(vni, mac, [this, vni, mac] {
         Post([this, vni, mac] {
           resolving_macs_.erase({vni, mac});
@@ -342,7 +342,7 @@ void Datapath::ParkSolicits(PacketBatch& misses) {
       continue;
     }
     const uint32_t vni = packet->meta.vni;
-    if (!resolving_ips_.emplace(vni, *ip).second) continue;
+    if (!resolving_ips_.insert({vni, *ip}).second) continue;
     resolver_.ResolveIp(vni, *ip, [this, vni, ip = *ip] {
       Post([this, vni, ip] {
         resolving_ips_.erase({vni, ip});

@@ -43,6 +43,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -200,8 +201,24 @@ class Datapath {
   io::IoCounters io_counters_;
   pipeline::ParkingLot unicast_parking_;
   pipeline::ParkingLot solicit_parking_;
-  std::set<std::pair<uint32_t, net::MacAddress>> resolving_macs_;  // asked, not answered
-  std::set<std::pair<uint32_t, net::IpAddress>> resolving_ips_;
+  // What was asked and not answered yet, by (VNI, address). (Hash sets of a small struct: an
+  // ordered set of pairs would instantiate the addresses' defaulted operator<=>, which trips
+  // clang-tidy's modernize-use-nullptr.)
+  template <typename Address>
+  struct Question {
+    uint32_t vni = 0;
+    Address address;
+    friend bool operator==(const Question&, const Question&) = default;
+  };
+  template <typename Address>
+  struct QuestionHash {
+    size_t operator()(const Question<Address>& question) const {
+      return std::hash<Address>{}(question.address) ^
+             (size_t{question.vni} * 0x9e3779b97f4a7c15ULL);
+    }
+  };
+  std::unordered_set<Question<net::MacAddress>, QuestionHash<net::MacAddress>> resolving_macs_;
+  std::unordered_set<Question<net::IpAddress>, QuestionHash<net::IpAddress>> resolving_ips_;
   std::chrono::steady_clock::time_point next_port_retry_{};
   pipeline::FromPort from_port_;
   pipeline::LocalResponder responder_;
