@@ -60,7 +60,9 @@ int Main(int argc, char** argv) {
   app.add_option("--metrics-listen", config.metrics_listen,
                  "ADDR:PORT serving GET /metrics (Prometheus); empty: none")
       ->capture_default_str();
-  app.add_option("--vxlan-port", config.vxlan_port, "UDP port of VXLAN on the underlay: received on, and sent to on the other switches")
+  app.add_option(
+         "--vxlan-port", config.vxlan_port,
+         "UDP port of VXLAN on the underlay: received on, and sent to on the other switches")
       ->capture_default_str()
       ->check(CLI::Range(1, 65535));
   try {
