@@ -41,8 +41,14 @@
 
 namespace dove::test_support {
 
-#ifdef DOVE_CONTROLLER_BIN
+#if defined(DOVE_CONTROLLER_BIN)
 inline constexpr const char* kControllerBinary = DOVE_CONTROLLER_BIN;
+#define DOVE_HAS_CONTROLLER_BINARY 1
+#elif defined(DOVE_CONTROLLER_BIN_EXTERN)
+// Defined in a source the build generates (tests/api/CMakeLists.txt), so that the absolute path
+// is compiled into one TU rather than into every TU that includes this header.
+extern const char* const kControllerBinary;
+#define DOVE_HAS_CONTROLLER_BINARY 1
 #endif
 
 class ControllerProcess {
@@ -68,7 +74,7 @@ class ControllerProcess {
 
   static Expected<std::unique_ptr<ControllerProcess>, std::string> Start(Options options) {
     if (options.binary.empty()) {
-#ifdef DOVE_CONTROLLER_BIN
+#ifdef DOVE_HAS_CONTROLLER_BINARY
       options.binary = kControllerBinary;
 #else
       return Unexpected<std::string>(std::string("no controller binary configured"));
