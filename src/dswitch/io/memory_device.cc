@@ -65,14 +65,14 @@ size_t MemoryDevice::Receive(packet::PacketPool& pool, packet::PacketBatch& out,
     packet->meta = frame.meta;
     packet->offload = frame.offload;
     out.Push(packet);
-    queue_.pop_front();
-    ++received;
     if (options_.kind == Kind::kTunnel) {
       counters.underlay_rx++;
     } else {
       counters.read_frames++;
-      if (frame.offload.is_gso()) counters.read_super_frames++;
+      if (packet->offload.is_gso()) counters.read_super_frames++;
     }
+    queue_.pop_front();  // `frame` is gone from here on
+    ++received;
   }
   if (received > 0 && queue_.empty()) SetReadable(false);
   return received;
