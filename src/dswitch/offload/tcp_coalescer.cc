@@ -267,7 +267,9 @@ size_t SplitGroTrain(Packet* train, size_t segment, size_t prefix, packet::Packe
   const size_t length = train->size();
   if (segment <= prefix || length == 0) {
     pool.Free(train);
-    return segment <= prefix && length > 0 ? (length + segment - 1) / segment : 0;
+    if (length == 0) return 0;
+    // Every datagram is dropped; a segment size of 0 (never from the kernel) is one datagram.
+    return segment == 0 ? 1 : (length + segment - 1) / segment;
   }
   const size_t count = (length + segment - 1) / segment;
   // Datagram i, and its frame (after the prefix). The bytes are read before anything is
