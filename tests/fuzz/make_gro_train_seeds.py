@@ -27,3 +27,18 @@ train = b''.join(vxlan + s for s in segments)
 size = len(vxlan) + len(segments[0])
 open(dst + 'raw_kernel_ipv4', 'wb').write(b'\x01' + size.to_bytes(2, 'big') + train)
 open(dst + 'raw_kernel_ipv4_odd_size', 'wb').write(b'\x01' + (size - 3).to_bytes(2, 'big') + train)
+
+# The mode byte's bits 1-2 pick a small pool for SplitGroTrain (1: no small slot and one large,
+# 2: one small and two large, 3: three small and one large): the same trains, where datagrams
+# and runs find no slot. And an Ethernet trailer (script op 5) on every frame of a clean train.
+def structured(name):
+    return open(dst + name, 'rb').read()[1:]
+
+for pool in (1, 2, 3):
+    for name in ('gso_tcp4_mixed', 'kernel_tso_ipv6_drop_middle'):
+        open(dst + '%s_pool%d' % (name, pool), 'wb').write(bytes([pool << 1]) + structured(name))
+    open(dst + 'raw_kernel_ipv4_pool%d' % pool, 'wb').write(
+        bytes([pool << 1 | 1]) + size.to_bytes(2, 'big') + train)
+open(dst + 'gso_tcp4_trailer', 'wb').write(b'\x00' + structured('gso_tcp4_clean') + bytes([5, 0, 0xee, 5]))
+open(dst + 'kernel_tso_ipv4_trailer', 'wb').write(
+    b'\x00' + structured('kernel_tso_ipv4_clean') + bytes([5, 0, 0, 3]))
