@@ -249,7 +249,9 @@ int RunSwitch(const SwitchConfig& config) {
     return 1;
   }
   io::TapPortFactory taps;
-  auto datapath = userspace::Datapath::Create({}, **tunnel, taps, resolver);
+  userspace::DatapathOptions datapath_options;
+  datapath_options.poll_after_traffic = config.poll_after_traffic;
+  auto datapath = userspace::Datapath::Create(datapath_options, **tunnel, taps, resolver);
   if (!datapath) {
     std::cerr << "dove-switch: error: data plane: " << datapath.error() << "\n";
     return 1;
