@@ -261,8 +261,13 @@ std::string SwitchService::MetricsText() {
   text += "# TYPE dove_southbound_refused_total counter\n";
   for (const auto& [name, kinds] : directory_.Refused()) {
     for (const auto& [kind, count] : kinds) {
-      text += "dove_southbound_refused_total{switch=\"" + name + "\",kind=\"" + kind + "\"} " +
-              std::to_string(count) + "\n";
+      text += "dove_southbound_refused_total{switch=\"";
+      text += name;
+      text += "\",kind=\"";
+      text += kind;
+      text += "\"} ";
+      text += std::to_string(count);
+      text += "\n";
     }
   }
   text += "# HELP dove_switch_counter The last statistics summary each connected switch sent.\n";

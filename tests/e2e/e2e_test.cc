@@ -309,7 +309,7 @@ TEST_F(LabE2eTest, AKilledSwitchIsDownInDovectlWithinTheDeadAfterTimeAndUpAfterA
     return std::string();
   };
   auto state_of = [&](const std::string& host) {
-    const std::string line = row(host);
+    std::string line = row(host);
     if (line.find(" down ") != std::string::npos) return std::string("down");
     if (line.find(" up ") != std::string::npos) return std::string("up");
     return line;
