@@ -328,22 +328,59 @@ TEST_F(SouthboundTest, DetachFloodListsRefusalsAndNetworkRemovalOverTheWire) {
   EXPECT_EQ(removed->network_removed().vni(), 100u);
 }
 
+// Heartbeats stop (the stream stays open): DOWN within the dead-after time (plus the 200 ms tick),
+// a peer caching one of its endpoints is told and its flood list leaves it out; a heartbeat
+// brings it back UP and the peer hears that too.
 TEST(SouthboundLivenessTest, MissedHeartbeatsShowAsDownInTheApiUntilTheSwitchBeats) {
-  ApiFixture api({"--switch-dead-after-ms", "300"});
+  ApiFixture api({"--switch-dead-after-ms", "600"});
+  api.Send("POST", "/v1/domains", json{{"id", "d1"}, {"name", "acme"}}.dump());
+  api.Send("POST", "/v1/networks",
+           json{{"id", "web"}, {"domain_id", "d1"}, {"name", "web"}, {"vni", 100}}.dump());
+  api.Send("POST", "/v1/subnets",
+           json{{"id", "web4"}, {"network_id", "web"}, {"cidr", "10.0.0.0/24"}}.dump());
+  for (const auto& [id, host] : {std::pair{"vm1", "host-a"}, std::pair{"vm2", "host-b"}}) {
+    const Reply made =
+        api.Send("POST", "/v1/endpoints",
+                 json{{"id", id}, {"network_id", "web"}, {"switch_name", host}}.dump());
+    ASSERT_EQ(made.status, 201) << made.body;
+  }
   TestSwitch a(api.controller().southbound_port());
+  TestSwitch b(api.controller().southbound_port());
   ASSERT_TRUE(a.Hello("host-a", "192.0.2.1"));
+  ASSERT_TRUE(b.Hello("host-b", "192.0.2.2"));
+  const std::string mac = api.Send("GET", "/v1/endpoints/vm1").Json()["mac"].get<std::string>();
+  ASSERT_EQ(b.ResolveMac(1, 100, mac)->status(), v1::ResolveReply::STATUS_FOUND);
   auto state = [&] { return api.Send("GET", "/v1/switches/host-a").Json().value("state", ""); };
   EXPECT_EQ(state(), "STATE_UP");
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (state() != "STATE_DOWN" && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(50ms);
+
+  // A says nothing more; B beats every 100 ms and watches for the news.
+  const auto silent_from = std::chrono::steady_clock::now();
+  bool told = false;
+  bool flood_without_a = false;
+  for (uint64_t sequence = 1; !(told && flood_without_a) && sequence < 50; ++sequence) {
+    for (const auto& message : b.Beat(sequence)) {
+      told |= message.has_location_update() && message.location_update().location().switch_down();
+      flood_without_a |= message.has_flood_list() && message.flood_list().tunnel_ips_size() == 0;
+    }
+    std::this_thread::sleep_for(100ms);
   }
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - silent_from);
+  std::printf("heartbeats stopped to DOWN seen by the peer: %lld ms (dead after 600 ms)\n",
+              static_cast<long long>(took.count()));
+  EXPECT_TRUE(told) << "the peer caching vm1 was not told host-a is down";
+  EXPECT_TRUE(flood_without_a) << "host-a is still in the peer's flood list";
   ASSERT_EQ(state(), "STATE_DOWN");
-  v1::SwitchMessage beat;
-  beat.mutable_heartbeat()->set_sequence(1);
-  ASSERT_TRUE(a.Write(beat));
-  ASSERT_TRUE(a.ReadUntil([](const auto& m) { return m.has_heartbeat(); }));
+  EXPECT_NE(api.controller().Log().find("switch host-a is DOWN: nothing heard for"),
+            std::string::npos)
+      << api.controller().Log();
+
+  ASSERT_FALSE(a.Beat(1).empty());
   EXPECT_EQ(state(), "STATE_UP");
+  auto up = b.ReadUntil([](const auto& m) {
+    return m.has_location_update() && !m.location_update().location().switch_down();
+  });
+  ASSERT_TRUE(up) << "the peer was not told host-a is back";
 }
 
 // Tenancy: host-x has valid credentials and serves its own tenant's network (evil, VNI 300), but
