@@ -318,7 +318,13 @@ TEST_F(SouthboundTest, DetachFloodListsRefusalsAndNetworkRemovalOverTheWire) {
   hello.mutable_hello()->set_tunnel_ip("192.0.2.9");
   hello.mutable_hello()->set_protocol_version(2);
   ASSERT_TRUE(future->Write(hello));
+  auto version_refusal = future->ReadUntil([](const auto& m) { return m.has_error(); });
+  ASSERT_TRUE(version_refusal) << "no Refusal before the stream ended";
+  EXPECT_EQ(version_refusal->error().code(), "failed_precondition");
   EXPECT_EQ(future->Finish().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(api_.controller().Log().find("refused the Hello of switch host-x: failed_precondition"),
+            std::string::npos)
+      << api_.controller().Log();
   EXPECT_EQ(api_.Send("GET", "/v1/switches/host-x").status, 404);
 
   ASSERT_EQ(api_.Send("DELETE", "/v1/networks/web?force=true").status, 200);
