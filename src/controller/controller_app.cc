@@ -119,7 +119,7 @@ int RunController(const ControllerConfig& config) {
       std::to_string((*registry)->Revision()) + ") on " + address +
       (config.token.empty() ? " without authentication" : " with bearer token authentication"));
   if (southbound) {
-    Log("southbound (plaintext gRPC) on " + southbound->address());
+    Log("southbound (" + southbound->Protocol() + ") on " + southbound->address());
     std::printf("dove-controller: southbound on %s\n", southbound->address().c_str());
   }
   // The listening socket exists since bind_*; connections queue until the loop runs.

@@ -38,6 +38,8 @@ class SideService {
   virtual std::string address() const = 0;  // HOST:PORT it serves on (actual port)
   // Lines appended to the REST API's /metrics page (Prometheus text format); thread-safe.
   virtual std::string MetricsText() const { return {}; }
+  // What it speaks, for the startup line: "plaintext gRPC", "TLS gRPC (client certificates)".
+  virtual std::string Protocol() const = 0;
 };
 using SideServiceFactory =
     std::function<Expected<std::unique_ptr<SideService>, std::string>(Registry*, store::Store*)>;

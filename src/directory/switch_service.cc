@@ -166,10 +166,11 @@ bool SwitchService::Receive(SessionId session, const PeerIdentity* identity,
 void SwitchService::Forget(SessionId session) {
   std::lock_guard lock(mutex_);
   streams_.erase(session);
-  directory_.OnDisconnect(session);
+  Dispatch(directory_.OnDisconnect(session, Clock::now()));
 }
 
 void SwitchService::Dispatch(const Output& out) {
+  for (const auto& line : out.logs) Log(line);
   for (const auto& outbound : out.messages) {
     if (auto it = streams_.find(outbound.session); it != streams_.end()) {
       it->second->Send(outbound.message);
@@ -254,6 +255,21 @@ std::string SwitchService::MetricsText() {
   text += "dove_southbound_syncs_total{kind=\"incremental\"} " + std::to_string(syncs.incremental) +
           "\n";
   text += "dove_southbound_syncs_total{kind=\"snapshot\"} " + std::to_string(syncs.snapshot) + "\n";
+  text +=
+      "# HELP dove_southbound_refused_total Requests refused because they named a network or "
+      "an endpoint the switch does not serve (or that does not exist), by switch and kind.\n";
+  text += "# TYPE dove_southbound_refused_total counter\n";
+  for (const auto& [name, kinds] : directory_.Refused()) {
+    for (const auto& [kind, count] : kinds) {
+      text += "dove_southbound_refused_total{switch=\"";
+      text += name;
+      text += "\",kind=\"";
+      text += kind;
+      text += "\"} ";
+      text += std::to_string(count);
+      text += "\n";
+    }
+  }
   text += "# HELP dove_switch_counter The last statistics summary each connected switch sent.\n";
   text += "# TYPE dove_switch_counter gauge\n";
   for (const auto& [name, summary] : directory_.Stats()) {
@@ -300,6 +316,7 @@ Expected<std::unique_ptr<SouthboundServer>, std::string> SouthboundServer::Start
         (tls ? "; or the TLS certificate, key or client CA is not valid PEM)" : ")"));
   }
   server->port_ = bound;
+  server->tls_ = tls;
   server->address_ = controller::FormatHostPort(host, bound);
   Log(tls ? "TLS; switches need a client certificate naming them"
           : "plaintext (--southbound-plaintext): any client may claim any switch name");

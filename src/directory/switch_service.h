@@ -115,6 +115,9 @@ class SouthboundServer : public controller::SideService {
 
   std::string address() const override { return address_; }
   std::string MetricsText() const override { return service_->MetricsText(); }
+  std::string Protocol() const override {
+    return tls_ ? "TLS gRPC, client certificates required" : "plaintext gRPC";
+  }
   int port() const { return port_; }
 
  private:
@@ -124,6 +127,7 @@ class SouthboundServer : public controller::SideService {
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   int port_ = 0;
+  bool tls_ = false;
 };
 
 }  // namespace dove::directory

@@ -238,6 +238,7 @@ int RunSwitch(const SwitchConfig& config) {
   options.software_version = "dove-switch 0.1";
   options.tls = config.tls;
   options.plaintext = config.plaintext;
+  options.log = [](const std::string& line) { std::cerr << "dove-switch: " << line << std::endl; };
   options.on_delta = [&](const agent::EndpointCache& cache, const agent::CacheChanges& changes) {
     follower.Delta(cache, changes);
   };
