@@ -257,15 +257,15 @@ class Decoder {
       default:
         break;
     }
-    const std::string expected = "an integer in " + std::to_string(min) + ".." +
-                                 std::to_string(max) + " (a JSON number)";
+    const std::string expected =
+        "an integer in " + std::to_string(min) + ".." + std::to_string(max) + " (a JSON number)";
     if (value.kind != JsonValue::Kind::kNumber) return WrongKind(where, expected, value);
     auto integer = ReadInteger(value.text, min, max);
     if (!integer) return BadValue(type_name_, where, integer.error());
     // In range, so the casts below are exact (a negative value only for signed types).
     const uint64_t magnitude = integer->magnitude;
-    const int64_t signed_value =
-        integer->negative ? -static_cast<int64_t>(magnitude - 1) - 1 : static_cast<int64_t>(magnitude);
+    const int64_t signed_value = integer->negative ? -static_cast<int64_t>(magnitude - 1) - 1
+                                                   : static_cast<int64_t>(magnitude);
     switch (field.cpp_type()) {
       case FieldDescriptor::CPPTYPE_INT32:
         if (repeated) {
@@ -312,8 +312,8 @@ class Decoder {
     }
     const auto* named = type.FindValueByName(value.text);
     if (named == nullptr) {
-      return BadValue(type_name_, where, "must be " + expected + ", not " +
-                                             QuoteForMessage(value.text));
+      return BadValue(type_name_, where,
+                      "must be " + expected + ", not " + QuoteForMessage(value.text));
     }
     if (field.is_repeated()) {
       message->GetReflection()->AddEnumValue(message, &field, named->number());
@@ -369,9 +369,8 @@ ModelResult<void> ParseJsonInto(std::string_view json, google::protobuf::Message
       return Fail("invalid_json", "The body is not valid JSON: " + error.message);
     }
     if (tree->kind != JsonValue::Kind::kObject) {
-      return Fail("invalid_json",
-                  "The body must be a JSON object describing a " + type_name + ", not " +
-                      DescribeJsonKind(tree->kind) + ".");
+      return Fail("invalid_json", "The body must be a JSON object describing a " + type_name +
+                                      ", not " + DescribeJsonKind(tree->kind) + ".");
     }
     if (auto error = Decoder(type_name).DecodeObject(*tree, message, "")) {
       return Unexpected(std::move(*error));

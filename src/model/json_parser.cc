@@ -167,10 +167,10 @@ class Parser {
       case '{':
       case '[':
         if (depth + 1 > kMaxJsonDepth) {
-          return Fail(pos_,
-                      "objects and arrays nest deeper than " + std::to_string(kMaxJsonDepth) +
-                          " levels",
-                      JsonParseError::Kind::kTooDeep);
+          return Fail(
+              pos_,
+              "objects and arrays nest deeper than " + std::to_string(kMaxJsonDepth) + " levels",
+              JsonParseError::Kind::kTooDeep);
         }
         return c == '{' ? ParseObject(out, depth + 1, path) : ParseArray(out, depth + 1, path);
       case '"':
@@ -302,8 +302,8 @@ class Parser {
       case 'u':
         break;
       default: {
-        const std::string what = c > 0x20 && c < 0x7f ? std::string("\\") + c
-                                                       : "a backslash before " + Found(pos_ - 1);
+        const std::string what =
+            c > 0x20 && c < 0x7f ? std::string("\\") + c : "a backslash before " + Found(pos_ - 1);
         return Fail(start, what +
                                " is not a JSON escape (they are \\\" \\\\ \\/ \\b \\f \\n \\r "
                                "\\t \\uXXXX)");
@@ -393,8 +393,8 @@ class Parser {
       if (!ParseString(&key)) return false;
       SkipWhitespace();
       if (Peek() != ':') {
-        return Fail(pos_, "expected ':' after the key " + QuoteForMessage(key) + ", found " +
-                              Found(pos_));
+        return Fail(
+            pos_, "expected ':' after the key " + QuoteForMessage(key) + ", found " + Found(pos_));
       }
       ++pos_;
       const PathLink link{path, &key, 0};
