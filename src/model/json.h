@@ -7,10 +7,12 @@
 //   - a body over kMaxJsonBytes                                      -> too_large
 //   - anything that is not RFC 8259 JSON (json_parser.h lists what: single quotes, unquoted
 //     keys, trailing commas, comments, NaN, leading zeros, bad escapes, bad UTF-8, trailing
-//     bytes, ...), nesting deeper than kMaxJsonDepth, or a JSON value
-//     that is not an object; the message names line and column     -> invalid_json
+//     bytes, ...) or nests deeper than kMaxJsonDepth; the message
+//     names line and column                                          -> invalid_json
 //   - one key twice in one object, at any depth, compared after
-//     unescaping ("\u006eame" is "name")                             -> duplicate_field
+//     unescaping ("\u006eame" is "name"); the message names the
+//     key's path, line and column                                    -> duplicate_field
+//   - a JSON value that is not an object                             -> invalid_json
 //   - then the members in text order, the first bad one:
 //     a key that is no field's proto name (snake_case; the camelCase
 //     json_name is not an alias), nested objects too                -> unknown_field

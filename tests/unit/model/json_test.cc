@@ -93,6 +93,8 @@ INSTANTIATE_TEST_SUITE_P(
         JsonCase{"raw control character", "{\"id\":\"a\tb\"}", "invalid_json", "control character"},
         JsonCase{"byte order mark", "\xef\xbb\xbf{}", "invalid_json", "byte order mark"},
         JsonCase{"array", "[1]", "invalid_json", "JSON object"},
+        JsonCase{"array holding a duplicate (duplicates come first)", R"([{"a":1,"a":2}])",
+                 "duplicate_field", R"(Field "[0].a" of Network is given more than once)"},
         JsonCase{"bare string", R"("n1")", "invalid_json", "JSON object"},
         JsonCase{"lone surrogate", R"({"id":"\ud800"})", "invalid_json", "surrogate"},
         JsonCase{"bad utf-8", "{\"id\":\"\xff\"}", "invalid_json", "not UTF-8"},
