@@ -20,8 +20,10 @@
 // a decoder checks a range: "18446744073709551616" stays exact. Strings hold the decoded UTF-8.
 //
 // Cost: linear in the text; recursion depth bounded by kMaxJsonDepth; duplicate keys found by
-// sorting each object's keys (n log n, no hashing an attacker could collide). No exceptions;
-// thread-safe (no shared state).
+// sorting each object's keys (n log n, no hashing an attacker could collide). The tree takes
+// up to ~45 bytes per byte of text in the worst case (measured: a 1 MiB list of 0s is a 45 MiB
+// tree, parsed in 47 ms; a list of address strings 12 MiB, 9 ms), so callers bound the text
+// (json.h: kMaxJsonBytes). Throws nothing but std::bad_alloc; thread-safe (no shared state).
 //
 //   auto value = ParseJson(R"({"name":"web","vni":7})");
 //   if (!value) return Fail("invalid_json", value.error().message);
