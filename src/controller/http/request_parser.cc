@@ -246,12 +246,9 @@ ParseResult ParseRequest(std::string_view bytes, const ParseLimits& limits) {
   }
   pos = next;
   // The header section, up to the empty line.
+  // The limit counts the whole head with its final CRLF, complete or still arriving, so that a
+  // head is refused the same whichever way its bytes are cut.
   while (true) {
-    if (pos - head_start > limits.max_head_bytes) {
-      return Fail(
-          std::move(result), 431,
-          "the request head is larger than " + std::to_string(limits.max_head_bytes) + " bytes");
-    }
     const LineStatus found = NextLine(bytes, pos, &line, &next);
     if (found == LineStatus::kBadEnding) {
       return Fail(std::move(result), 400, "a header line must end in CRLF (bare CR or LF)");
@@ -267,6 +264,11 @@ ParseResult ParseRequest(std::string_view bytes, const ParseLimits& limits) {
         return Fail(std::move(result), 400, "obs-fold (a header line starting with whitespace)");
       }
       return result;
+    }
+    if (next - head_start > limits.max_head_bytes) {
+      return Fail(
+          std::move(result), 431,
+          "the request head is larger than " + std::to_string(limits.max_head_bytes) + " bytes");
     }
     pos = next;
     if (line.empty()) break;
