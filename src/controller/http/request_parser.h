@@ -41,10 +41,10 @@ namespace dove::controller::http {
 inline constexpr size_t kMaxLeadingEmptyLines = 4;
 
 struct ParseLimits {
-  size_t max_target = 8192;           // request-target bytes; more is 414
+  size_t max_target = 8192;                   // request-target bytes; more is 414
   size_t max_head_bytes = size_t{64} * 1024;  // request line and header section; more is 431
-  size_t max_headers = 100;           // header field lines; more is 431
-  size_t max_body = size_t{1} << 20;  // Content-Length; more is 413
+  size_t max_headers = 100;                   // header field lines; more is 431
+  size_t max_body = size_t{1} << 20;          // Content-Length; more is 413
 };
 
 enum class ParseStatus { kIncomplete, kComplete, kError };
