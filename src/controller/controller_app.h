@@ -23,6 +23,7 @@
 #include <string>
 
 #include "base/expected.h"
+#include "controller/http/http_server.h"
 #include "controller/listen_address.h"
 #include "store/store.h"
 
@@ -51,6 +52,9 @@ struct ControllerConfig {
   // Empty: no southbound. Started once the REST address is bound; RunController prints
   // "dove-controller: southbound on HOST:PORT" before the "listening on" line.
   SideServiceFactory southbound{};
+  // The REST server's connection cap, read and idle times (http/http_server.h); the body
+  // limit is always model::kMaxJsonBytes.
+  http::HttpServerOptions http{};
 };
 
 int RunController(const ControllerConfig& config);
