@@ -1,6 +1,7 @@
 #include "controller/registry.h"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <shared_mutex>
 #include <tuple>
@@ -22,7 +23,8 @@ using model::Fail;
 struct Registry::State {
   store::Store* store = nullptr;
   std::unique_ptr<RegistryIndex> index;
-  int64_t revision = 0;
+  // Written under the exclusive lock, read without any: Revision() never waits for a write.
+  std::atomic<int64_t> revision{0};
   RandomIds ids;
   // Reads shared; a mutation holds it exclusively from its first check to its index update,
   // so what it validated against is what the store and index hold when it commits.
@@ -757,10 +759,7 @@ ObjectCounts Registry::Counts() const {
   return state_->index->Counts();
 }
 
-int64_t Registry::Revision() const {
-  std::shared_lock lock(state_->mutex);
-  return state_->revision;
-}
+int64_t Registry::Revision() const { return state_->revision.load(); }
 
 int HttpStatusOf(std::string_view code) {
   for (std::string_view c : {"invalid_json", "unknown_field", "duplicate_field", "invalid_value"}) {

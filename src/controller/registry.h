@@ -130,7 +130,8 @@ class Registry {
                uint32_t protocol, uint32_t port) const;
 
   ObjectCounts Counts() const;
-  // The store revision the index reflects (that of the last acknowledged change).
+  // The store revision the index reflects (that of the last acknowledged change). Lock-free:
+  // never waits for a write in progress.
   int64_t Revision() const;
 
  private:

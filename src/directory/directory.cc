@@ -189,11 +189,21 @@ Output Directory::OnMessage(SessionId id, const v1::SwitchMessage& message, Cloc
   Output revived;
   if (greeted && !message.has_heartbeat()) Revive(id, now, revived);
   Output out = Handle(id, message, now);
-  if (revived.messages.empty()) return out;
-  revived.messages.insert(revived.messages.end(), std::make_move_iterator(out.messages.begin()),
-                          std::make_move_iterator(out.messages.end()));
-  revived.closes = std::move(out.closes);
+  if (revived.messages.empty() && revived.logs.empty() && !revived.switch_writes) return out;
+  Append(revived, std::move(out));
   return revived;
+}
+
+void Append(Output& to, Output&& from) {
+  auto append = [](auto& into, auto& items) {
+    into.insert(into.end(), std::make_move_iterator(items.begin()),
+                std::make_move_iterator(items.end()));
+  };
+  append(to.messages, from.messages);
+  append(to.closes, from.closes);
+  append(to.logs, from.logs);
+  append(to.endpoint_writes, from.endpoint_writes);
+  to.switch_writes = to.switch_writes || from.switch_writes;
 }
 
 void Directory::Revive(SessionId id, Clock::time_point now, Output& out) {
@@ -278,23 +288,22 @@ void Directory::Cache(SessionId id, const std::string& endpoint_id) {
   sessions_[id].cached.insert(endpoint_id);
 }
 
-bool Directory::WriteSwitch(const std::string& switch_name, bool up,
-                            std::optional<Clock::time_point> heartbeat, Clock::time_point now) {
+void Directory::WriteSwitch(const std::string& switch_name, bool up,
+                            std::optional<Clock::time_point> heartbeat, Clock::time_point now,
+                            Output& out) {
   auto id = switch_ids_.find(switch_name);
   if (id != switch_ids_.end()) switches_[id->second].down = !up;
-  auto stored = registry_->Get<v1::Switch>(switch_name);
-  if (!stored) return false;
-  stored->set_state(up ? v1::Switch::STATE_UP : v1::Switch::STATE_DOWN);
-  if (heartbeat) SetWallTime(stored->mutable_last_heartbeat(), WallTimeOf(*heartbeat, now));
-  return registry_->Replace(switch_name, *stored).has_value();
+  SwitchWrite& wanted = switch_writes_[switch_name];
+  wanted.switch_name = switch_name;
+  wanted.up = up;
+  if (heartbeat) wanted.last_heartbeat = WallTimeOf(*heartbeat, now);
+  out.switch_writes = true;
 }
 
 void Directory::SetLiveness(const std::string& switch_name, bool up,
                             std::optional<Clock::time_point> heartbeat, Clock::time_point now,
                             const std::string& why, Output& out) {
-  if (!WriteSwitch(switch_name, up, heartbeat, now)) {
-    out.logs.push_back("cannot record the state of switch " + switch_name + " in the store");
-  }
+  WriteSwitch(switch_name, up, heartbeat, now, out);
   const int64_t revision = registry_->Revision();
   TellCachersOfSwitch(switch_name, revision, out);
   for (const auto& [network_id, counts] : ports_) {
@@ -362,10 +371,17 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   auto stored = registry_->Get<v1::Switch>(hello.switch_name());
   v1::Switch record;
   if (stored) record = *stored;
-  const bool changed = !stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip ||
-                       stored->state() != v1::Switch::STATE_UP ||
-                       stored->software_version() != hello.software_version();
-  if (changed) {
+  // DOWN as stored, or as decided here (its write may not be made yet).
+  const auto known = switch_ids_.find(hello.switch_name());
+  const bool was_down = (stored && stored->state() != v1::Switch::STATE_UP) ||
+                        (known != switch_ids_.end() && switches_[known->second].down);
+  const bool changed = !stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip || was_down ||
+                       stored->software_version() != hello.software_version() ||
+                       switch_writes_.count(hello.switch_name()) != 0;
+  // A new switch or a new tunnel IP is written now: the registry's checks (unique names and
+  // tunnel IPs) decide the answer. Anything else (UP again, a new version) after the answer.
+  const bool register_now = !stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip;
+  if (register_now) {
     record.set_name(hello.switch_name());
     record.set_tunnel_ip(tunnel_ip);
     record.set_state(v1::Switch::STATE_UP);
@@ -378,6 +394,13 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
                     saved.error().code, saved.error().message);
     }
     record = *saved;
+    switch_writes_.erase(hello.switch_name());  // older decisions, replaced by this write
+  } else if (changed) {
+    switch_writes_[hello.switch_name()] = {.switch_name = hello.switch_name(),
+                                           .up = true,
+                                           .last_heartbeat = std::chrono::system_clock::now(),
+                                           .software_version = hello.software_version()};
+    out.switch_writes = true;
   }
   switches_[record.id()] = {record.name(), tunnel_ip, false};
   switch_ids_[record.name()] = record.id();
@@ -390,7 +413,7 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   by_name_[bound.switch_name] = id;
   unconfirmed_.erase(bound.switch_name);
   const bool readdressed = changed && (!stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip);
-  const bool revived = stored && stored->state() != v1::Switch::STATE_UP;
+  const bool revived = stored && was_down;
   out.logs.push_back("switch " + record.name() + " connected from tunnel IP " + tunnel_ip +
                      (revived ? "; it is UP again" : ""));
   // A switch new to the store, at a new address, or back from DOWN: its endpoints' cachers and
@@ -566,16 +589,10 @@ Output Directory::OnAttach(SessionId id, const v1::Attach& attach) {
                     0, attach.endpoint_id())});
     return out;
   }
-  v1::Endpoint updated = *stored;
-  updated.set_switch_name(session.switch_name);
-  updated.set_port_name(attach.port_name());
-  auto saved = registry_->Replace(attach.endpoint_id(), updated);
-  if (!saved) {
-    out.messages.push_back({id, Refuse(registry_->Revision(), saved.error().code,
-                                       saved.error().message, 0, attach.endpoint_id())});
-    return out;
-  }
-  EndpointChanged(*saved, registry_->Revision(), out);
+  EndpointWrite write{.kind = EndpointWrite::Kind::kAttach, .session = id, .endpoint = *stored};
+  write.endpoint.set_switch_name(session.switch_name);
+  write.endpoint.set_port_name(attach.port_name());
+  out.endpoint_writes.push_back(std::move(write));
   return out;
 }
 
@@ -598,21 +615,80 @@ Output Directory::OnDetach(SessionId id, const v1::Detach& detach) {
                                        0, detach.endpoint_id())});
     return out;
   }
-  v1::Endpoint updated = *stored;
-  updated.clear_switch_name();
-  updated.clear_port_name();
-  auto saved = registry_->Replace(detach.endpoint_id(), updated);
+  EndpointWrite write{.kind = EndpointWrite::Kind::kDetach, .session = id, .endpoint = *stored};
+  write.endpoint.clear_switch_name();
+  write.endpoint.clear_port_name();
+  out.endpoint_writes.push_back(std::move(write));
+  return out;
+}
+
+Output Directory::OnEndpointWritten(const EndpointWrite& write,
+                                    const controller::ModelResult<v1::Endpoint>& saved) {
+  Output out;
+  const std::string& endpoint_id = write.endpoint.id();
   if (!saved) {
-    out.messages.push_back({id, Refuse(registry_->Revision(), saved.error().code,
-                                       saved.error().message, 0, detach.endpoint_id())});
+    out.messages.push_back({write.session, Refuse(registry_->Revision(), saved.error().code,
+                                                  saved.error().message, 0, endpoint_id)});
     return out;
   }
-  // The switch it left hears of it too: the acknowledgement carries the new version.
-  auto ack = At(registry_->Revision());
-  *ack.mutable_location_update()->mutable_location() = LocationOf(*saved);
-  out.messages.push_back({id, std::move(ack)});
+  if (write.kind == EndpointWrite::Kind::kDetach && sessions_.count(write.session) != 0) {
+    // The switch it left hears of it too: the acknowledgement carries the new version.
+    auto ack = At(registry_->Revision());
+    *ack.mutable_location_update()->mutable_location() = LocationOf(*saved);
+    out.messages.push_back({write.session, std::move(ack)});
+  }
   EndpointChanged(*saved, registry_->Revision(), out);
   return out;
+}
+
+std::vector<SwitchWrite> Directory::TakeSwitchWrites() {
+  std::vector<SwitchWrite> writes;
+  writes.reserve(switch_writes_.size());
+  for (auto& [name, write] : switch_writes_) writes.push_back(std::move(write));
+  switch_writes_.clear();
+  return writes;
+}
+
+Output Directory::OnSwitchWritten(const SwitchWrite& write,
+                                  const Expected<void, std::string>& done) {
+  Output out;
+  if (!done) {
+    out.logs.push_back("cannot record the state of switch " + write.switch_name +
+                       " in the store: " + done.error());
+  }
+  // Its state changed again while this was written by a write decided before (another
+  // thread's): the newest decision must be what the store keeps.
+  auto id = switch_ids_.find(write.switch_name);
+  if (id == switch_ids_.end() || switch_writes_.count(write.switch_name) != 0) return out;
+  const bool up = !switches_[id->second].down;
+  if (up != write.up) {
+    switch_writes_[write.switch_name] = {.switch_name = write.switch_name, .up = up};
+    out.switch_writes = true;
+  }
+  return out;
+}
+
+controller::ModelResult<v1::Endpoint> PerformEndpointWrite(controller::Registry& registry,
+                                                           const EndpointWrite& write) {
+  return registry.Replace(write.endpoint.id(), write.endpoint);
+}
+
+Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry,
+                                               const SwitchWrite& write) {
+  auto stored = registry.Get<v1::Switch>(write.switch_name);
+  if (!stored) {
+    if (stored.error().code == "not_found") return {};
+    return Unexpected(stored.error().message);
+  }
+  stored->set_state(write.up ? v1::Switch::STATE_UP : v1::Switch::STATE_DOWN);
+  if (write.last_heartbeat) SetWallTime(stored->mutable_last_heartbeat(), *write.last_heartbeat);
+  if (write.software_version) stored->set_software_version(*write.software_version);
+  auto saved = registry.Replace(write.switch_name, *stored);
+  if (!saved) {
+    if (saved.error().code == "not_found") return {};
+    return Unexpected(saved.error().message);
+  }
+  return {};
 }
 
 std::optional<v1::Network> Directory::NetworkOfQuery(SessionId id, uint32_t vni, uint64_t query_id,
@@ -873,11 +949,13 @@ void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output
   KnownSwitch next{record.name(), CanonicalIp(record.tunnel_ip()),
                    record.state() == v1::Switch::STATE_DOWN};
   auto it = switches_.find(record.id());
+  // The liveness of a known switch is this directory's decision: the store follows it, and a
+  // write decided before the latest may land after it (OnSwitchWritten then writes again).
+  if (it != switches_.end()) next.down = it->second.down;
   const bool moved = it == switches_.end() || it->second.tunnel_ip != next.tunnel_ip;
-  const bool flipped = it != switches_.end() && it->second.down != next.down;
   switches_[record.id()] = next;
   switch_ids_[record.name()] = record.id();
-  if (!moved && !flipped) return;  // the directory's own write, or nothing it reports
+  if (!moved) return;  // the directory's own write, or nothing it reports
   TellCachersOfSwitch(record.name(), revision, out);
   if (!moved) return;
   for (const auto& [network_id, counts] : ports_) {
@@ -1030,7 +1108,7 @@ Output Directory::OnTick(Clock::time_point now) {
     }
     session.recorded_heartbeat = now;
     ++writes;
-    (void)WriteSwitch(session.switch_name, true, session.last_heartbeat, now);
+    WriteSwitch(session.switch_name, true, session.last_heartbeat, now, out);
   }
   return out;
 }

@@ -53,12 +53,34 @@
 // with each state change and refreshed every heartbeat_record_interval while UP (at most
 // kMaxHeartbeatWritesPerTick per tick, so a thousand switches do not write at once).
 //
+// Writes: the Directory decides the store writes it needs but does not make them (a durable
+// write waits for an fsync, and nothing else the caller serialises should wait with it), except
+// a Hello's registration of a new switch or a new tunnel IP (its answer depends on the
+// registry's checks). The caller performs them after releasing its lock:
+//   - Output::endpoint_writes (an Attach or Detach): PerformEndpointWrite(), then
+//     OnEndpointWritten() with the result, which answers the switch that asked (a stale
+//     version, because the endpoint changed meanwhile, is refused as a conflict) and fans the
+//     change out (the store event of the same change, arriving through OnStoreEvents before or
+//     after, is recognised by its version and not reported twice);
+//   - switch records (state, last_heartbeat, software version), when Output::switch_writes is
+//     set: TakeSwitchWrites() gives the latest wanted record of each switch (later decisions
+//     replace earlier ones), PerformSwitchWrite() writes one, OnSwitchWritten() logs a failure
+//     and asks again when the switch's state changed while it was written. One writer at a
+//     time (the caller's own mutex), so a switch's records reach the store in decision order.
+// The in-memory view (liveness, what is placed where) changes at decision time, so messages are
+// never held back by a write.
+//
 // Threading: not thread-safe; the caller serialises every call (one mutex). `registry` and
 // `store` (may be null: every Hello then gets a snapshot) must outlive the Directory.
 //
 //   Directory directory(registry, store, {.controller_id = "c1"});
-//   auto out = directory.OnMessage(1, hello, now);   // Welcome, NetworkConfig..., SyncDone
+//   Output out = directory.OnMessage(1, hello, now);  // Welcome, NetworkConfig..., SyncDone
 //   for (auto& [session, message] : out.messages) Send(session, message);
+//   // unlocked:
+//   for (auto& write : out.endpoint_writes) {
+//     auto saved = PerformEndpointWrite(registry, write);
+//     Send(directory.OnEndpointWritten(write, saved));   // locked again
+//   }
 #pragma once
 
 #include <chrono>
@@ -70,6 +92,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/expected.h"
 #include "controller/registry.h"
 #include "dove/v1/switch.pb.h"
 #include "store/store.h"
@@ -103,11 +126,40 @@ struct Close {
   std::string message;
 };
 
+// An endpoint's new placement, decided by an Attach or a Detach of `session`. `endpoint.version`
+// is the version it replaces: the write is refused (conflict) when the endpoint changed since.
+struct EndpointWrite {
+  enum class Kind : uint8_t { kAttach, kDetach };
+  Kind kind = Kind::kAttach;
+  SessionId session = 0;
+  v1::Endpoint endpoint;
+};
+
+// The record a switch should have in the store. Fields left empty keep the stored value.
+struct SwitchWrite {
+  std::string switch_name;
+  bool up = true;
+  std::optional<std::chrono::system_clock::time_point> last_heartbeat{};
+  std::optional<std::string> software_version{};
+};
+
 struct Output {
   std::vector<Outbound> messages;
   std::vector<Close> closes;
-  std::vector<std::string> logs{};  // lines for the controller's log, without a prefix
+  std::vector<std::string> logs{};               // lines for the controller's log, without a prefix
+  std::vector<EndpointWrite> endpoint_writes{};  // to perform outside the caller's lock
+  bool switch_writes = false;                    // TakeSwitchWrites() has work
 };
+
+// Appends `from`'s messages, closes, logs and writes to `to`, in order.
+void Append(Output& to, Output&& from);
+
+// Performs a write the Directory decided (no Directory call; safe without the caller's lock).
+controller::ModelResult<v1::Endpoint> PerformEndpointWrite(controller::Registry& registry,
+                                                           const EndpointWrite& write);
+// A switch deleted meanwhile is not an error (nothing to write).
+Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry,
+                                               const SwitchWrite& write);
 
 // How the last Hellos were answered, for /metrics and tests.
 struct SyncCounts {
@@ -136,6 +188,12 @@ class Directory {
   // switch_down set, and the flood lists of their networks leave them out. A heartbeat (or a
   // new Hello) brings the switch back UP, and tells them again. Refreshes last_heartbeat.
   Output OnTick(Clock::time_point now);
+
+  // The answers to a performed write: see "Writes" above.
+  Output OnEndpointWritten(const EndpointWrite& write,
+                           const controller::ModelResult<v1::Endpoint>& saved);
+  std::vector<SwitchWrite> TakeSwitchWrites();
+  Output OnSwitchWritten(const SwitchWrite& write, const Expected<void, std::string>& done);
 
   // For tests and metrics.
   bool IsLive(const std::string& switch_name) const;
@@ -229,11 +287,10 @@ class Directory {
   // A LocationUpdate (switch_down as stored) to the cachers of every endpoint on the switch.
   void TellCachersOfSwitch(const std::string& switch_name, int64_t revision, Output& out);
   void SendFloodLists(const std::string& network_id, int64_t revision, Output& out);
-  // Writes the switch's state and last_heartbeat (system time of `heartbeat`); false when the
-  // store refused the write (the in-memory state is set either way).
-  // (nullopt: keep the stored one).
-  bool WriteSwitch(const std::string& switch_name, bool up,
-                   std::optional<Clock::time_point> heartbeat, Clock::time_point now);
+  // Sets the switch's state in memory and asks for its record to be written (state, and
+  // last_heartbeat at the system time of `heartbeat` unless nullopt), in `out`.
+  void WriteSwitch(const std::string& switch_name, bool up,
+                   std::optional<Clock::time_point> heartbeat, Clock::time_point now, Output& out);
   std::optional<SessionId> SessionOf(const std::string& switch_name) const;
   // The VNI of a known network; 0 when unknown (deleted meanwhile).
   uint32_t VniOf(const std::string& network_id) const;
@@ -257,7 +314,8 @@ class Directory {
   std::unordered_map<std::string, std::string> policy_domains_;   // policy id -> domain id
   std::map<std::string, v1::StatsSummary> stats_;                 // switch name ->
   std::map<std::string, std::map<std::string, uint64_t>> refused_;  // switch name -> kind ->
-  std::set<std::string> unconfirmed_;  // stored UP at start, no Hello since
+  std::set<std::string> unconfirmed_;                 // stored UP at start, no Hello since
+  std::map<std::string, SwitchWrite> switch_writes_;  // switch name -> record wanted, unwritten
   std::optional<Clock::time_point> first_tick_;
   SyncCounts syncs_;
 };

@@ -149,24 +149,62 @@ grpc::ServerBidiReactor<v1::SwitchMessage, v1::ControllerMessage>* SwitchService
 
 bool SwitchService::Receive(SessionId session, const PeerIdentity* identity,
                             const v1::SwitchMessage& message) {
-  std::lock_guard lock(mutex_);
-  if (identity != nullptr && message.has_hello() &&
-      !identity->Allows(message.hello().switch_name())) {
-    RefuseIdentity(session, *identity, message.hello());
-    return false;
+  Output out;
+  bool keep = true;
+  {
+    std::lock_guard lock(mutex_);
+    if (identity != nullptr && message.has_hello() &&
+        !identity->Allows(message.hello().switch_name())) {
+      RefuseIdentity(session, *identity, message.hello());
+      return false;
+    }
+    out = directory_.OnMessage(session, message, Clock::now());
+    Dispatch(out);
+    for (const auto& close : out.closes) {
+      if (close.session == session) keep = false;
+    }
   }
-  Output out = directory_.OnMessage(session, message, Clock::now());
-  Dispatch(out);
-  for (const auto& close : out.closes) {
-    if (close.session == session) return false;
-  }
-  return true;
+  // The stream reads its next message only after this returns: its Attach is answered before
+  // anything it sends next, while every other stream goes on.
+  Settle(out);
+  return keep;
 }
 
 void SwitchService::Forget(SessionId session) {
-  std::lock_guard lock(mutex_);
-  streams_.erase(session);
-  Dispatch(directory_.OnDisconnect(session, Clock::now()));
+  Output out;
+  {
+    std::lock_guard lock(mutex_);
+    streams_.erase(session);
+    out = directory_.OnDisconnect(session, Clock::now());
+    Dispatch(out);
+  }
+  Settle(out);
+}
+
+void SwitchService::Settle(const Output& out) {
+  for (const auto& write : out.endpoint_writes) {
+    auto saved = PerformEndpointWrite(*registry_, write);
+    std::lock_guard lock(mutex_);
+    Dispatch(directory_.OnEndpointWritten(write, saved));
+  }
+  if (out.switch_writes) WriteSwitches();
+}
+
+void SwitchService::WriteSwitches() {
+  std::lock_guard writing(switch_writes_mutex_);
+  while (true) {
+    std::vector<SwitchWrite> writes;
+    {
+      std::lock_guard lock(mutex_);
+      writes = directory_.TakeSwitchWrites();
+    }
+    if (writes.empty()) return;
+    for (const auto& write : writes) {
+      const auto done = PerformSwitchWrite(*registry_, write);
+      std::lock_guard lock(mutex_);
+      Dispatch(directory_.OnSwitchWritten(write, done));
+    }
+  }
 }
 
 void SwitchService::Dispatch(const Output& out) {
@@ -213,19 +251,25 @@ void SwitchService::WatchLoop() {
     pollfd poll_fd{watch->fd(), POLLIN, 0};
     ::poll(&poll_fd, 1, static_cast<int>(options_.tick.count()));
     auto events = watch->Poll();
-    std::lock_guard lock(mutex_);
-    if (events) {
-      from = watch->next_revision();
-      if (!events->empty()) Dispatch(directory_.OnStoreEvents(*events));
-    } else if (events.error().code == store::StoreError::kClosed) {
-      return;
-    } else {
-      // Compacted history: carry on from now; switches that missed it learn on reconnect.
-      Log("store watch: " + events.error().Describe() + "; resuming from the current revision");
-      from = registry_->Revision() + 1;
-      watch.reset();
+    Output ticked;
+    {
+      std::lock_guard lock(mutex_);
+      if (events) {
+        from = watch->next_revision();
+        if (!events->empty()) Dispatch(directory_.OnStoreEvents(*events));
+      } else if (events.error().code == store::StoreError::kClosed) {
+        return;
+      } else {
+        // Compacted history: carry on from now; switches that missed it learn on reconnect.
+        Log("store watch: " + events.error().Describe() + "; resuming from the current revision");
+        from = registry_->Revision() + 1;
+        watch.reset();
+      }
+      ticked = directory_.OnTick(Clock::now());
+      Dispatch(ticked);
     }
-    Dispatch(directory_.OnTick(Clock::now()));
+    // Writes and compaction without the lock: resolves and heartbeats go on meanwhile.
+    Settle(ticked);
     CompactHistory();
   }
 }

@@ -114,7 +114,30 @@ class DirectoryTest : public ::testing::Test {
   }
 
   Output Send(SessionId session, const v1::SwitchMessage& message) {
-    return directory_->OnMessage(session, message, now_);
+    return SendAt(session, message, now_);
+  }
+  Output SendAt(SessionId session, const v1::SwitchMessage& message, Clock::time_point at) {
+    return Settled(directory_->OnMessage(session, message, at));
+  }
+  Output Disconnect(SessionId session, Clock::time_point at = Clock::now()) {
+    return Settled(directory_->OnDisconnect(session, at));
+  }
+  Output Tick(Clock::time_point at) { return Settled(directory_->OnTick(at)); }
+
+  // `out` with the writes it asks for performed, as SwitchService does outside its lock, and
+  // what the directory answered to them appended.
+  Output Settled(Output out) {
+    for (size_t i = 0; i < out.endpoint_writes.size(); ++i) {
+      const EndpointWrite write = out.endpoint_writes[i];
+      Append(out, directory_->OnEndpointWritten(write, PerformEndpointWrite(*registry_, write)));
+    }
+    while (out.switch_writes) {
+      out.switch_writes = false;
+      for (const auto& write : directory_->TakeSwitchWrites()) {
+        Append(out, directory_->OnSwitchWritten(write, PerformSwitchWrite(*registry_, write)));
+      }
+    }
+    return out;
   }
 
   // Places `endpoint` on `switch_name` through the registry, as the REST API does (the
@@ -175,7 +198,7 @@ TEST_F(DirectoryTest, HelloRegistersTheSwitchAndWelcomes) {
 TEST_F(DirectoryTest, WelcomeCarriesTheConfigOfNetworksWithLocalEndpoints) {
   Connect(1, "host-a", "192.0.2.1");
   ASSERT_TRUE(Take(1, "vm1", "tap1").closes.empty());
-  directory_->OnDisconnect(1);
+  Disconnect(1);
   auto out = Send(2, Hello("host-a", "192.0.2.1"));
   auto mine = For(out, 2);
   ASSERT_EQ(mine.size(), 3u);
@@ -503,10 +526,10 @@ TEST_F(DirectoryTest, MissedHeartbeatsMarkTheSwitchDownAndAHeartbeatBringsItBack
   Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2);
   v1::SwitchMessage b_beat;
   b_beat.mutable_heartbeat()->set_sequence(1);
-  directory_->OnMessage(2, b_beat, now_ + 3s);
-  EXPECT_TRUE(directory_->OnTick(now_ + 2s).messages.empty());
+  SendAt(2, b_beat, now_ + 3s);
+  EXPECT_TRUE(Tick(now_ + 2s).messages.empty());
   EXPECT_TRUE(directory_->IsLive("host-a"));
-  auto ticked = directory_->OnTick(now_ + 4s);
+  auto ticked = Tick(now_ + 4s);
   auto all = For(ticked, 2);
   auto down = WithoutFloodLists(all);
   EXPECT_FALSE(directory_->IsLive("host-a"));
@@ -542,7 +565,7 @@ TEST_F(DirectoryTest, DisconnectForgetsTheCaches) {
   Connect(1, "host-a", "192.0.2.1");
   Take(1, "vm2", "tap2");
   Resolved(Send(1, ResolveMac(1, 100, "52:54:00:00:00:01")), 1);
-  directory_->OnDisconnect(1);
+  Disconnect(1);
   EXPECT_TRUE(directory_->CachersOf("vm1").empty());
   EXPECT_FALSE(directory_->IsLive("host-a"));
 }
@@ -591,10 +614,13 @@ class CatchUpTest : public DirectoryTest {
 
 TEST_F(CatchUpTest, AReconnectGetsOnlyWhatChangedSinceItsRevision) {
   const int64_t applied = Populate();
-  directory_->OnDisconnect(2);
+  Disconnect(2);
   Take(3, "vm1", "tap7");  // vm1 moves to C while B is away
   Pump();
 
+  // The catch-up reflects the store as the Hello found it (B's record, UP again, is written
+  // after the answer).
+  const int64_t found = registry_->Revision();
   auto out = Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2"}));
   auto mine = For(out, 4);
   ASSERT_EQ(mine.size(), 4u);  // welcome, the config of web (vm3), the one change, sync done
@@ -603,7 +629,8 @@ TEST_F(CatchUpTest, AReconnectGetsOnlyWhatChangedSinceItsRevision) {
   ASSERT_TRUE(mine[2].has_location_update());
   EXPECT_EQ(mine[2].location_update().location().endpoint_id(), "vm1");
   EXPECT_EQ(mine[2].location_update().location().switch_name(), "host-c");
-  EXPECT_EQ(mine[3].revision(), registry_->Revision());
+  EXPECT_EQ(mine[3].revision(), found);
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-b")->state(), v1::Switch::STATE_UP);
   EXPECT_EQ(directory_->Syncs().incremental, 1u);
   // It caches both again: a later change of vm2 reaches it without a resolve.
   EXPECT_EQ(directory_->CachersOf("vm2"), (std::set<SessionId>{4}));
@@ -614,7 +641,7 @@ TEST_F(CatchUpTest, AReconnectGetsOnlyWhatChangedSinceItsRevision) {
 
 TEST_F(CatchUpTest, NothingChangedMeansNothingSent) {
   const int64_t applied = Populate();
-  directory_->OnDisconnect(2);
+  Disconnect(2);
   auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2"})), 4);
   ASSERT_EQ(mine.size(), 3u);  // welcome, the config of web, sync done
   EXPECT_FALSE(mine[0].welcome().snapshot());
@@ -623,7 +650,7 @@ TEST_F(CatchUpTest, NothingChangedMeansNothingSent) {
 
 TEST_F(CatchUpTest, AnEndpointDeletedWhileAwayIsInvalidated) {
   const int64_t applied = Populate();
-  directory_->OnDisconnect(2);
+  Disconnect(2);
   ASSERT_TRUE(registry_->Delete<v1::Endpoint>("vm2", false));
   Pump();
   auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2"})), 4);
@@ -635,7 +662,7 @@ TEST_F(CatchUpTest, AnEndpointDeletedWhileAwayIsInvalidated) {
 
 TEST_F(CatchUpTest, CompactedHistoryMeansASnapshotOfTheListedEndpoints) {
   const int64_t applied = Populate();
-  directory_->OnDisconnect(2);
+  Disconnect(2);
   Take(3, "vm1", "tap7");
   v1::Domain other;
   other.set_id("d2");
@@ -655,7 +682,7 @@ TEST_F(CatchUpTest, CompactedHistoryMeansASnapshotOfTheListedEndpoints) {
 
 TEST_F(CatchUpTest, ARevisionAheadOfTheControllerMeansASnapshot) {
   Populate();
-  directory_->OnDisconnect(2);
+  Disconnect(2);
   auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", registry_->Revision() + 1000, {"vm1"})), 4);
   ASSERT_EQ(mine.size(), 4u);
   EXPECT_TRUE(mine[0].welcome().snapshot());
@@ -770,14 +797,14 @@ TEST_F(CatchUpTest, StatsAreKeptPerSwitchUntilItDisconnects) {
   EXPECT_EQ(directory_->Stats().at("host-a").counters().at("rx_frames"), 7u);
   (*stats.mutable_stats()->mutable_counters())["Bad-Name"] = 1;
   EXPECT_EQ(For(Send(1, stats), 1)[0].error().code(), "invalid_value");
-  directory_->OnDisconnect(1);
+  Disconnect(1);
   EXPECT_TRUE(directory_->Stats().empty());
 }
 
 TEST_F(CatchUpTest, ANewTunnelIpReachesCachersAndFloodLists) {
   Populate();
   Take(3, "db1", "tapd");  // C: db; A: web; B cached vm1, vm2
-  directory_->OnDisconnect(1);
+  Disconnect(1);
   auto out = Send(5, Hello("host-a", "192.0.2.11"));
   ASSERT_TRUE(out.closes.empty());
   bool told = false;
@@ -797,11 +824,11 @@ TEST_F(CatchUpTest, AnyMessageIsASignOfLife) {
   // Only B keeps beating; A is marked DOWN, then a resolve from A (no heartbeat) revives it.
   v1::SwitchMessage beat;
   beat.mutable_heartbeat()->set_sequence(1);
-  directory_->OnMessage(2, beat, now_ + 3s);
-  directory_->OnMessage(3, beat, now_ + 3s);
-  directory_->OnTick(now_ + 4s);
+  SendAt(2, beat, now_ + 3s);
+  SendAt(3, beat, now_ + 3s);
+  Tick(now_ + 4s);
   ASSERT_FALSE(directory_->IsLive("host-a"));
-  auto out = directory_->OnMessage(1, ResolveMac(5, 100, "52:54:00:00:00:02"), now_ + 5s);
+  auto out = SendAt(1, ResolveMac(5, 100, "52:54:00:00:00:02"), now_ + 5s);
   EXPECT_TRUE(directory_->IsLive("host-a"));
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
   bool told = false;  // B cached vm1 and vm2, both on A: told A is up again
@@ -853,7 +880,7 @@ TEST_F(DirectoryTest, ASwitchWithoutAPortInTheNetworkLearnsNothingOfIt) {
   EXPECT_EQ(For(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2)[0].error().code(),
             "not_found");
   // Listing vm1 as cached in a Hello gets no location and no later updates.
-  directory_->OnDisconnect(2);
+  Disconnect(2);
   auto rejoin = Hello("host-x", "192.0.2.9");
   rejoin.mutable_hello()->add_cached_endpoint_ids("vm1");
   auto mine = For(Send(3, rejoin), 3);
@@ -889,7 +916,7 @@ TEST_F(DirectoryTest, AStreamThatEndsMarksTheSwitchDownUntilItSaysHelloAgain) {
   Take(1, "vm1", "tap1");
   Take(2, "vm2", "tap2");
   Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2);
-  auto gone = directory_->OnDisconnect(1, now_);
+  auto gone = Disconnect(1, now_);
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_DOWN);
   auto told = For(gone, 2);
   ASSERT_EQ(told.size(), 2u);
@@ -911,7 +938,7 @@ TEST_F(DirectoryTest, AReplacedStreamDoesNotMarkTheSwitchDown) {
   auto replaced = Send(2, Hello("host-a", "192.0.2.1"));  // the same switch on a new stream
   ASSERT_EQ(replaced.closes.size(), 1u);
   EXPECT_EQ(replaced.closes[0].session, 1u);
-  auto old = directory_->OnDisconnect(1, now_);
+  auto old = Disconnect(1, now_);
   EXPECT_TRUE(old.messages.empty());
   EXPECT_TRUE(directory_->IsLive("host-a"));
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
@@ -922,13 +949,13 @@ TEST_F(DirectoryTest, SwitchesUpAtStartThatNeverSayHelloGoDown) {
   Connect(2, "host-b", "192.0.2.2");
   // A new controller (directory) over the same registry: both are stored UP; only B returns.
   directory_ = std::make_unique<Directory>(registry_.get(), &store_, DirectoryOptions{});
-  directory_->OnTick(now_);
+  Tick(now_);
   Connect(3, "host-b", "192.0.2.2");
-  EXPECT_TRUE(directory_->OnTick(now_ + 2s).logs.empty());
+  EXPECT_TRUE(Tick(now_ + 2s).logs.empty());
   v1::SwitchMessage beat;
   beat.mutable_heartbeat()->set_sequence(1);
-  directory_->OnMessage(3, beat, now_ + 3s);
-  auto later = directory_->OnTick(now_ + 4s);
+  SendAt(3, beat, now_ + 3s);
+  auto later = Tick(now_ + 4s);
   ASSERT_EQ(later.logs.size(), 1u);
   EXPECT_NE(later.logs[0].find("host-a"), std::string::npos);
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_DOWN);
@@ -945,13 +972,86 @@ TEST_F(DirectoryTest, LastHeartbeatIsRecordedEveryIntervalWhileUp) {
   v1::SwitchMessage beat;
   beat.mutable_heartbeat()->set_sequence(1);
   for (auto at : {1s, 2s, 3s}) {
-    directory_->OnMessage(1, beat, now_ + at);
-    directory_->OnTick(now_ + at);
+    SendAt(1, beat, now_ + at);
+    Tick(now_ + at);
   }
   EXPECT_EQ(registry_->Revision(), revision);  // not every heartbeat is a write
-  directory_->OnMessage(1, beat, now_ + 11s);
-  directory_->OnTick(now_ + 11s);
+  SendAt(1, beat, now_ + 11s);
+  Tick(now_ + 11s);
   EXPECT_EQ(registry_->Revision(), revision + 1);
+}
+
+// The directory decides writes; the caller makes them without its lock (directory.h, "Writes").
+TEST_F(DirectoryTest, AnAttachIsAnsweredOnlyOnceItsWriteIsDone) {
+  Connect(1, "host-a", "192.0.2.1");
+  Place("vm1", "host-a");
+  const int64_t before = registry_->Revision();
+  auto decided = directory_->OnMessage(1, Attach("vm1", "tap1"), now_);
+  ASSERT_EQ(decided.endpoint_writes.size(), 1u);
+  EXPECT_EQ(decided.endpoint_writes[0].kind, EndpointWrite::Kind::kAttach);
+  EXPECT_EQ(decided.endpoint_writes[0].endpoint.port_name(), "tap1");
+  EXPECT_TRUE(WithoutFloodLists(For(decided, 1)).empty()) << "acknowledged before the write";
+  EXPECT_EQ(registry_->Revision(), before) << "the directory wrote itself";
+  const auto& write = decided.endpoint_writes[0];
+  auto answered = directory_->OnEndpointWritten(write, PerformEndpointWrite(*registry_, write));
+  EXPECT_EQ(registry_->Get<v1::Endpoint>("vm1")->port_name(), "tap1");
+  bool acknowledged = false;
+  for (const auto& message : For(answered, 1)) {
+    acknowledged = acknowledged || (message.has_location_update() &&
+                                    message.location_update().location().endpoint_id() == "vm1");
+  }
+  EXPECT_TRUE(acknowledged);
+}
+
+TEST_F(DirectoryTest, AnAttachWhoseEndpointChangedBeforeItsWriteIsRefusedAndChangesNothing) {
+  Connect(1, "host-a", "192.0.2.1");
+  Place("vm1", "host-a");
+  auto decided = directory_->OnMessage(1, Attach("vm1", "tap1"), now_);
+  ASSERT_EQ(decided.endpoint_writes.size(), 1u);
+  // Meanwhile (between the decision and the write, without the lock) the API moves it.
+  Place("vm1", "host-z");
+  const auto& write = decided.endpoint_writes[0];
+  auto answered = directory_->OnEndpointWritten(write, PerformEndpointWrite(*registry_, write));
+  auto mine = For(answered, 1);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].error().code(), "conflict");
+  EXPECT_EQ(registry_->Get<v1::Endpoint>("vm1")->switch_name(), "host-z");
+  EXPECT_TRUE(registry_->Get<v1::Endpoint>("vm1")->port_name().empty());
+}
+
+TEST_F(DirectoryTest, SwitchRecordWritesKeepOnlyTheLatestDecision) {
+  Connect(1, "host-a", "192.0.2.1");
+  const int64_t before = registry_->Revision();
+  // DOWN (stream ended), then UP again (a new stream), before any write is made.
+  auto down = directory_->OnDisconnect(1, now_);
+  EXPECT_TRUE(down.switch_writes);
+  auto up = directory_->OnMessage(2, Hello("host-a", "192.0.2.1"), now_);
+  EXPECT_TRUE(up.switch_writes);
+  EXPECT_EQ(registry_->Revision(), before);
+  auto writes = directory_->TakeSwitchWrites();
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_TRUE(writes[0].up);
+  auto answered = directory_->OnSwitchWritten(writes[0], PerformSwitchWrite(*registry_, writes[0]));
+  EXPECT_FALSE(answered.switch_writes);
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
+  EXPECT_TRUE(directory_->TakeSwitchWrites().empty());
+}
+
+TEST_F(DirectoryTest, AnOlderSwitchWriteLandingLastIsWrittenOver) {
+  Connect(1, "host-a", "192.0.2.1");
+  Output down = directory_->OnDisconnect(1, now_);
+  auto stale = directory_->TakeSwitchWrites();  // taken by one writer...
+  ASSERT_EQ(stale.size(), 1u);
+  EXPECT_FALSE(stale[0].up);
+  // ...while the switch comes back and another write of UP is made first.
+  Settled(directory_->OnMessage(2, Hello("host-a", "192.0.2.1"), now_));
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
+  auto late = directory_->OnSwitchWritten(stale[0], PerformSwitchWrite(*registry_, stale[0]));
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_DOWN);
+  EXPECT_TRUE(late.switch_writes) << "the store must follow the latest decision";
+  Settled(std::move(late));
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
+  EXPECT_TRUE(directory_->IsLive("host-a"));
 }
 
 }  // namespace
