@@ -68,13 +68,19 @@ TEST(ApiOpenApiTest, DocumentIsOpenApi3AndMatchesRouteTable) {
     for (const auto& method : route.methods) served.insert({route.pattern, method});
   }
   EXPECT_EQ(documented, served);
-  // Every $ref names a schema.
+  // Every $ref names a schema or a shared response that exists.
   const std::string text = document.dump();
   for (size_t at = text.find("\"$ref\":\""); at != std::string::npos;
        at = text.find("\"$ref\":\"", at + 1)) {
     const size_t start = at + 8;
     const std::string ref = text.substr(start, text.find('"', start) - start);
-    EXPECT_TRUE(document["components"]["schemas"].contains(ref.substr(ref.rfind('/') + 1))) << ref;
+    const std::string name = ref.substr(ref.rfind('/') + 1);
+    if (ref.rfind("#/components/responses/", 0) == 0) {
+      EXPECT_TRUE(document["components"]["responses"].contains(name)) << ref;
+    } else {
+      EXPECT_EQ(ref.rfind("#/components/schemas/", 0), 0u) << ref;
+      EXPECT_TRUE(document["components"]["schemas"].contains(name)) << ref;
+    }
   }
 }
 
