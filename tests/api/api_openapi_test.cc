@@ -170,7 +170,9 @@ TEST(ApiOpenApiTest, EveryDocumentedOperationAnswersAsDocumented) {
       }
       std::string upper = method;
       for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      const std::string where = upper + " " + concrete;
+      std::string where = upper;
+      where += " ";
+      where += concrete;
       const Reply reply = api.Send(upper, concrete, body);
       ++calls;
       const std::string status = std::to_string(reply.status);
