@@ -167,7 +167,18 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& ids, v1::Endpoi
     endpoint->set_mac(mac.ToString());
   }
   if (auto ok = model::AssignAddresses(index, endpoint); !ok) return ok;
-  return model::ValidateEndpoint(index, *endpoint);
+  if (auto ok = model::ValidateEndpoint(index, *endpoint); !ok) return ok;
+  // One port holds one endpoint: two on the same switch port would share a TAP.
+  if (!endpoint->switch_name().empty() && !endpoint->port_name().empty()) {
+    for (const auto* other : index.EndpointsOfSwitch(endpoint->switch_name())) {
+      if (other->id() != endpoint->id() && other->port_name() == endpoint->port_name()) {
+        return Fail("conflict", "port " + Quote(endpoint->port_name()) + " of switch " +
+                                    Quote(endpoint->switch_name()) +
+                                    " is already used by endpoint " + Quote(other->id()) + ".");
+      }
+    }
+  }
+  return {};
 }
 
 ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Switch* sw,
@@ -186,6 +197,15 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Sw
   return {};
 }
 
+// Every field but the id equal (port ranges compared as given: unset differs from 1..65535).
+bool SameRule(const v1::Policy& a, const v1::Policy& b) {
+  return a.domain_id() == b.domain_id() && a.source_network_id() == b.source_network_id() &&
+         a.destination_network_id() == b.destination_network_id() && a.action() == b.action() &&
+         a.protocol() == b.protocol() && a.has_port_range() == b.has_port_range() &&
+         a.port_range().first() == b.port_range().first() &&
+         a.port_range().last() == b.port_range().last() && a.priority() == b.priority();
+}
+
 ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Policy* policy,
                           const v1::Policy* current) {
   if (current != nullptr) {
@@ -195,7 +215,17 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Po
       return ok;
     }
   }
-  return model::ValidatePolicy(index, *policy);
+  if (auto ok = model::ValidatePolicy(index, *policy); !ok) return ok;
+  // The same rule twice is a mistake (a retried create without an id, most likely): every
+  // field but the id equal is refused. Linear in the domain's policies.
+  for (const auto* other : index.PoliciesOfDomain(policy->domain_id())) {
+    if (other->id() != policy->id() && SameRule(*other, *policy)) {
+      return Fail("conflict", "policy " + Quote(other->id()) +
+                                  " already is this rule (same domain, networks, action, "
+                                  "protocol, ports and priority).");
+    }
+  }
+  return {};
 }
 
 // ---- store transactions ------------------------------------------------------------------

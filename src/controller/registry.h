@@ -8,7 +8,9 @@
 //      ("52:54:00:AB:00:01" -> "52:54:00:ab:00:01", "2001:DB8::1" -> "2001:db8::1"),
 //   3. checks the rules of src/model/validation.h against the in-memory index, plus the
 //      registry's own (unique domain names, network names unique in their domain, unique
-//      switch names and tunnel IPs, immutable references, delete rules),
+//      switch names and tunnel IPs, one endpoint per switch port (switch_name + port_name,
+//      both set), no policy identical to another of its domain (every field but the id),
+//      immutable references, delete rules),
 //   4. writes one store transaction (store/store.h) guarded by compares on the keys it read,
 //   5. only once the store acknowledged (the txn is durable), updates the index and returns.
 // A refused or failed mutation changes nothing, in the store or in the index.

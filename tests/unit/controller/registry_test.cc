@@ -173,6 +173,24 @@ struct RefusalCase {
   std::function<void(Registry&)> setup{};  // runs before the snapshot
 };
 
+// Setup: endpoint `id` of n2 on host1's port `port`.
+std::function<void(Registry&)> PlaceOnPort(std::string id, std::string port) {
+  return [id, port](Registry& r) {
+    auto e = MakeEndpoint(id, "n2", "", "", "host1");
+    e.set_port_name(port);
+    ASSERT_TRUE(r.Create(e));
+  };
+}
+
+// n1 -> n2, TCP ports first..last.
+v1::Policy TcpPolicy(std::string id, uint32_t first, uint32_t last) {
+  auto p = MakePolicy(std::move(id), "d1", "n1", "n2");
+  p.set_protocol(6);
+  p.mutable_port_range()->set_first(first);
+  p.mutable_port_range()->set_last(last);
+  return p;
+}
+
 std::vector<RefusalCase> RefusalCases() {
   using D = v1::Domain;
   using N = v1::Network;
@@ -279,6 +297,30 @@ std::vector<RefusalCase> RefusalCases() {
       {"replace: unknown ref",
        [](Registry& r) { return ErrorOf(r.Replace("zz", MakeDomain("", "x"))); }, "not_found",
        "domain \"zz\""},
+      {"endpoint on a switch port another endpoint holds",
+       [](Registry& r) {
+         auto e = MakeEndpoint("ey", "n2", "", "", "host1");
+         e.set_port_name("tap1");
+         return ErrorOf(r.Create(e));
+       },
+       "conflict", "endpoint \"ex\"", PlaceOnPort("ex", "tap1")},
+      {"replace: endpoint moved onto a switch port another endpoint holds",
+       [](Registry& r) {
+         auto e = MakeEndpoint("", "n1", "", "", "host1");
+         e.set_port_name("tap1");
+         return ErrorOf(r.Replace("e1", e));
+       },
+       "conflict", "port \"tap1\" of switch \"host1\"", PlaceOnPort("ex", "tap1")},
+      {"identical policy twice",
+       [](Registry& r) { return ErrorOf(r.Create(MakePolicy("p2", "d1", "n1", "n2"))); },
+       "conflict", "policy \"p1\""},
+      {"identical policy twice, with ports",
+       [](Registry& r) { return ErrorOf(r.Create(TcpPolicy("", 80, 90))); }, "conflict",
+       "policy \"p3\"", [](Registry& r) { ASSERT_TRUE(r.Create(TcpPolicy("p3", 80, 90))); }},
+      {"replace: policy made identical to another",
+       [](Registry& r) { return ErrorOf(r.Replace("p3", MakePolicy("", "d1", "n1", "n2"))); },
+       "conflict", "policy \"p1\"",
+       [](Registry& r) { ASSERT_TRUE(r.Create(TcpPolicy("p3", 80, 90))); }},
       {"delete: domain with networks",
        [](Registry& r) { return ErrorOf(r.Delete<D>("d1", false)); }, "not_empty", "networks"},
       {"delete: network with endpoints",
@@ -333,6 +375,27 @@ TEST_F(RegistryTest, SameValuesInAnotherScopeAreAccepted) {
   EXPECT_TRUE(registry_->Create(MakeEndpoint("e3", "n3", "52:54:00:ab:00:01", "10.0.0.5")));
   // The same network name in another domain: n3 is "web" like n1.
   EXPECT_EQ(registry_->Get<v1::Network>("n3")->name(), "web");
+  // The same port name on another switch, and an endpoint keeping its own port on replace.
+  auto on_port = [](std::string id, std::string sw) {
+    auto e = MakeEndpoint(std::move(id), "n2", "", "", std::move(sw));
+    e.set_port_name("tap1");
+    return e;
+  };
+  EXPECT_TRUE(registry_->Create(on_port("e4", "host1")));
+  EXPECT_TRUE(registry_->Create(on_port("e5", "host2")));
+  auto kept = registry_->Replace("e4", on_port("", "host1"));
+  EXPECT_TRUE(kept) << kept.error().message;
+  // A policy that differs from p1 in one field only: priority, action, protocol, ports.
+  auto p = MakePolicy("", "d1", "n1", "n2");
+  p.set_priority(5);
+  EXPECT_TRUE(registry_->Create(p));
+  p.set_priority(0);
+  p.set_action(v1::Policy::ACTION_DENY);
+  EXPECT_TRUE(registry_->Create(p));
+  EXPECT_TRUE(registry_->Create(TcpPolicy("", 80, 90)));
+  EXPECT_TRUE(registry_->Create(TcpPolicy("", 80, 91)));
+  auto same = registry_->Replace("p1", MakePolicy("", "d1", "n1", "n2"));
+  EXPECT_TRUE(same) << same.error().message;
 }
 
 TEST_F(RegistryTest, ForceDeleteOfDomainTakesEverythingInOneRevision) {
