@@ -468,7 +468,7 @@ TEST_F(RegistryTest, IpamSkipsGatewayAndDhcpRangeAndReusesFreedAddresses) {
   EXPECT_EQ(again->ips(0), "10.5.0.5");
 }
 
-// The index keeps a scan start per subnet so that allocation is not quadratic; whatever the
+// The index keeps the free ranges of each subnet so that allocation never scans; whatever the
 // order of creates, explicit addresses, deletes and a reload, the answer stays the lowest free.
 TEST_F(RegistryTest, IpamStaysLowestFreeThroughChurnAndReload) {
   ASSERT_TRUE(registry_->Create(MakeNetwork("n6", "d1", "churn", 0)));
@@ -507,6 +507,43 @@ TEST_F(RegistryTest, IpamStaysLowestFreeThroughChurnAndReload) {
   auto next = (*reopened)->Create(MakeEndpoint("r1", "n6", ""));
   ASSERT_TRUE(next) << next.error().message;
   EXPECT_EQ(next->ips(0), "10.6.0.24");
+}
+
+// A /1 and an IPv6 /64 allocate like a /24 (the index keeps free ranges, never scans); a
+// subnet replaced with a DHCP range rebuilds its pool (addresses endpoints hold in the range
+// stay theirs and never become allocatable); a reload rebuilds every pool from the store.
+TEST_F(RegistryTest, IpamOnLargePrefixesSubnetReplaceAndReload) {
+  ASSERT_TRUE(registry_->Create(MakeDomain("d3", "big")));
+  ASSERT_TRUE(registry_->Create(MakeNetwork("n7", "d3", "huge", 0)));
+  ASSERT_TRUE(registry_->Create(MakeSubnet("s8", "n7", "0.0.0.0/1", "0.0.0.1")));
+  ASSERT_TRUE(registry_->Create(MakeSubnet("s9", "n7", "2001:db8:1::/64")));
+  auto create = [&](const std::string& id) {
+    auto created = registry_->Create(MakeEndpoint(id, "n7", ""));
+    EXPECT_TRUE(created) << created.error().message;
+    if (!created || created->ips_size() != 2) return std::string("?");
+    return created->ips(0) + " " + created->ips(1);
+  };
+  for (int i = 0; i < 300; ++i) create("h" + std::to_string(i));
+  EXPECT_EQ(create("h300"), "0.0.1.46 2001:db8:1::12d");
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("h0", false));
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("h100", false));
+  EXPECT_EQ(create("r0"), "0.0.0.2 2001:db8:1::1");
+  EXPECT_EQ(create("r1"), "0.0.0.102 2001:db8:1::65");
+  EXPECT_EQ(create("r2"), "0.0.1.47 2001:db8:1::12e");
+  // A DHCP range over 0.0.0.2 .. 0.0.2.0 (h1.. hold addresses in it: they keep them).
+  auto with_dhcp = MakeSubnet("", "n7", "0.0.0.0/1", "0.0.0.1");
+  with_dhcp.mutable_dhcp_range()->set_first("0.0.0.2");
+  with_dhcp.mutable_dhcp_range()->set_last("0.0.2.0");
+  ASSERT_TRUE(registry_->Replace("s8", with_dhcp));
+  EXPECT_EQ(create("r3"), "0.0.2.1 2001:db8:1::12f");
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("h5", false));  // 0.0.0.7: in the DHCP range now
+  EXPECT_EQ(create("r4"), "0.0.2.2 2001:db8:1::6");
+  auto reopened = Registry::Open(&store_);
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  auto e = (*reopened)->Create(MakeEndpoint("r5", "n7", ""));
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->ips(0), "0.0.2.3");
+  EXPECT_EQ(e->ips(1), "2001:db8:1::130");
 }
 
 TEST_F(RegistryTest, EndpointOfTwoSubnetsGetsOneAddressEach) {
