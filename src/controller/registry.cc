@@ -1,6 +1,7 @@
 #include "controller/registry.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <mutex>
 #include <shared_mutex>
 #include <tuple>
@@ -24,9 +25,18 @@ struct Registry::State {
   std::unique_ptr<RegistryIndex> index;
   int64_t revision = 0;
   RandomIds ids;
-  // Reads shared; a mutation holds it exclusively from its first check to its index update,
-  // so what it validated against is what the store and index hold when it commits.
+  // Serialises mutations, from the first check through the store's durable commit to the
+  // index update: what a mutation validated against is what the store and index hold when it
+  // commits. Only a holder changes `index` (so it reads it without `mutex`); never taken by
+  // a read.
+  std::mutex write_mutex;
+  // Guards `index` and `revision` against the one writer: reads take it shared; a mutation
+  // takes it exclusively only to apply what the store already acknowledged (no I/O under it),
+  // so reads, /healthz and /metrics never wait for an fsync.
   mutable std::shared_mutex mutex;
+  // Signalled after every index update (WaitForRevision).
+  std::mutex published_mutex;
+  std::condition_variable published;
 };
 
 namespace {
@@ -622,7 +632,7 @@ Registry::~Registry() = default;
 
 template <typename T>
 ModelResult<T> Registry::Create(T object) {
-  std::unique_lock lock(state_->mutex);
+  std::lock_guard writing(state_->write_mutex);
   RegistryIndex& index = *state_->index;
   if (object.id().empty()) {
     std::string id = state_->ids.NewId();
@@ -646,14 +656,13 @@ ModelResult<T> Registry::Create(T object) {
   txn.success.push_back(store::Op::Put(key, object.SerializeAsString()));
   auto revision = Commit(state_->store, txn);
   if (!revision) return Unexpected(revision.error());
-  index.Put(object, *revision);
-  state_->revision = *revision;
+  Publish([&] { index.Put(object, *revision); }, *revision);
   return object;
 }
 
 template <typename T>
 ModelResult<T> Registry::Replace(std::string_view ref, T object) {
-  std::unique_lock lock(state_->mutex);
+  std::lock_guard writing(state_->write_mutex);
   RegistryIndex& index = *state_->index;
   const auto* entry = Resolve<T>(index, ref);
   if (entry == nullptr) return NotFound<T>(ref);
@@ -675,8 +684,7 @@ ModelResult<T> Registry::Replace(std::string_view ref, T object) {
   txn.success.push_back(store::Op::Put(key, object.SerializeAsString()));
   auto revision = Commit(state_->store, txn);
   if (!revision) return Unexpected(revision.error());
-  index.Put(object, *revision);
-  state_->revision = *revision;
+  Publish([&] { index.Put(object, *revision); }, *revision);
   return object;
 }
 
@@ -715,7 +723,7 @@ ModelResult<std::vector<T>> Registry::List(const ListFilter& filter) const {
 
 template <typename T>
 ModelResult<DeleteResult> Registry::Delete(std::string_view ref, bool force) {
-  std::unique_lock lock(state_->mutex);
+  std::lock_guard writing(state_->write_mutex);
   RegistryIndex& index = *state_->index;
   const auto* entry = Resolve<T>(index, ref);
   if (entry == nullptr) return NotFound<T>(ref);
@@ -730,14 +738,17 @@ ModelResult<DeleteResult> Registry::Delete(std::string_view ref, bool force) {
   AddDeletes<v1::Policy>(index, plan.policies, &txn);
   auto revision = Commit(state_->store, txn);
   if (!revision) return Unexpected(revision.error());
-  // Children before parents: an endpoint's index keys need its network's domain.
-  EraseAll<v1::Endpoint>(&index, plan.endpoints);
-  EraseAll<v1::Policy>(&index, plan.policies);
-  EraseAll<v1::Subnet>(&index, plan.subnets);
-  EraseAll<v1::Network>(&index, plan.networks);
-  EraseAll<v1::Domain>(&index, plan.domains);
-  EraseAll<v1::Switch>(&index, plan.switches);
-  state_->revision = *revision;
+  Publish(
+      [&] {
+        // Children before parents: an endpoint's index keys need its network's domain.
+        EraseAll<v1::Endpoint>(&index, plan.endpoints);
+        EraseAll<v1::Policy>(&index, plan.policies);
+        EraseAll<v1::Subnet>(&index, plan.subnets);
+        EraseAll<v1::Network>(&index, plan.networks);
+        EraseAll<v1::Domain>(&index, plan.domains);
+        EraseAll<v1::Switch>(&index, plan.switches);
+      },
+      *revision);
   return DeleteResult{.objects_deleted = plan.size(), .revision = *revision};
 }
 
@@ -790,6 +801,22 @@ ObjectCounts Registry::Counts() const {
 int64_t Registry::Revision() const {
   std::shared_lock lock(state_->mutex);
   return state_->revision;
+}
+
+bool Registry::WaitForRevision(int64_t revision, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(state_->published_mutex);
+  return state_->published.wait_for(lock, timeout, [&] { return Revision() >= revision; });
+}
+
+void Registry::Publish(const std::function<void()>& apply, int64_t revision) {
+  {
+    std::unique_lock lock(state_->mutex);
+    apply();
+    state_->revision = revision;
+  }
+  // Taking published_mutex orders the update before a waiter's check, so no wake-up is lost.
+  { std::lock_guard published(state_->published_mutex); }
+  state_->published.notify_all();
 }
 
 int HttpStatusOf(std::string_view code) {

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <functional>
+#include <future>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -813,6 +816,113 @@ TEST(RegistryThreads, ConcurrentCreatesGetDistinctAddresses) {
   EXPECT_EQ(macs.size(), all->size());
   EXPECT_FALSE(ips.contains("10.20.0.1"));
   EXPECT_EQ(r.Counts().endpoints, all->size());
+}
+
+// A store whose Txn, once armed, stops before committing until released: a write stuck in
+// its fsync, as long as the test wants.
+class StallingStore final : public store::Store {
+ public:
+  Expected<store::KeyValue, store::StoreError> Get(std::string_view key) override {
+    return inner_.Get(key);
+  }
+  Expected<store::RangeResponse, store::StoreError> Range(std::string_view prefix,
+                                                          size_t limit) override {
+    return inner_.Range(prefix, limit);
+  }
+  Expected<store::TxnResponse, store::StoreError> Txn(const store::TxnRequest& request) override {
+    {
+      std::unique_lock lock(mutex_);
+      if (armed_) {
+        stalled_ = true;
+        changed_.notify_all();
+        changed_.wait(lock, [&] { return !armed_; });
+      }
+    }
+    return inner_.Txn(request);
+  }
+  Expected<int64_t, store::StoreError> CurrentRevision() override {
+    return inner_.CurrentRevision();
+  }
+  Expected<std::vector<store::Event>, store::StoreError> Changes(std::string_view prefix,
+                                                                 int64_t from) override {
+    return inner_.Changes(prefix, from);
+  }
+  Expected<void, store::StoreError> Compact(int64_t revision) override {
+    return inner_.Compact(revision);
+  }
+  Expected<int64_t, store::StoreError> CompactedRevision() override {
+    return inner_.CompactedRevision();
+  }
+  void Close() override { inner_.Close(); }
+
+  void Arm() {
+    std::lock_guard lock(mutex_);
+    armed_ = true;
+    stalled_ = false;
+  }
+  void WaitUntilStalled() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stalled_; });
+  }
+  void Release() {
+    std::lock_guard lock(mutex_);
+    armed_ = false;
+    changed_.notify_all();
+  }
+
+ private:
+  store::MemoryStore inner_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool armed_ = false;
+  bool stalled_ = false;
+};
+
+// While a mutation is inside the store's write (its fsync), reads (what /healthz, /metrics,
+// the southbound's resolves and GETs call) answer from the index at once, and see only
+// acknowledged writes; a second mutation waits for the first; WaitForRevision wakes on the
+// index update. With the write lock held across the store write, the reads below would wait
+// for Release and the 10 s liveness bound would fail the test.
+TEST(RegistryLocking, ReadsDoNotWaitForAStoreWriteInFlight) {
+  StallingStore store;
+  auto opened = Registry::Open(&store);
+  ASSERT_TRUE(opened);
+  Registry& r = **opened;
+  Populate(r);
+  const int64_t before = r.Revision();
+  const auto counts = r.Counts();
+  store.Arm();
+  auto writer =
+      std::async(std::launch::async, [&] { return r.Create(MakeEndpoint("slow", "n1", "")); });
+  store.WaitUntilStalled();
+  auto second =
+      std::async(std::launch::async, [&] { return r.Create(MakeEndpoint("second", "n1", "")); });
+  auto reads = std::async(std::launch::async, [&] {
+    std::string seen;
+    seen += std::to_string(r.Revision() - before) + " ";
+    seen += std::to_string(r.Counts().endpoints - counts.endpoints) + " ";
+    seen += r.Get<v1::Endpoint>("slow") ? "slow " : "- ";
+    seen += std::to_string(Ids(r.List<v1::Endpoint>({.network = "n1"})).size()) + " ";
+    seen += r.FindEndpointByIp("d1", "10.0.0.5") ? "e1" : "-";
+    seen += r.WaitForRevision(before + 1, std::chrono::milliseconds(1)) ? " waited" : " timeout";
+    return seen;
+  });
+  const bool answered = reads.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  const bool second_done =
+      second.wait_for(std::chrono::milliseconds(50)) == std::future_status::ready;
+  store.Release();
+  ASSERT_TRUE(answered) << "a read waited for the store write";
+  EXPECT_EQ(reads.get(), "0 0 - 1 e1 timeout") << "reads see acknowledged writes only";
+  EXPECT_FALSE(second_done) << "mutations are serialised";
+  auto created = writer.get();
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(created->ips(0), "10.0.0.2");
+  auto also = second.get();
+  ASSERT_TRUE(also) << also.error().message;
+  EXPECT_EQ(also->ips(0), "10.0.0.3") << "the second validated against the first";
+  EXPECT_TRUE(r.WaitForRevision(before + 2, std::chrono::seconds(10)));
+  EXPECT_EQ(r.Revision(), before + 2);
+  EXPECT_TRUE(r.Get<v1::Endpoint>("slow"));
 }
 
 }  // namespace
