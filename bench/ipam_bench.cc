@@ -11,6 +11,7 @@
 //              scan start must rewind and walk past every taken address again;
 //   last       (/24 and /16 only) the creates that fill the last 5 free addresses, then one
 //              more that is refused subnet_full.
+// And VNIs: with --fill networks holding VNIs 1..fill, network creates that need a VNI.
 // Each row prints the median, p99 and max time of the create alone, and beside it the
 // reference: the same create with its IP given by the client (no IPAM). Figures are printed,
 // never asserted.
@@ -52,7 +53,7 @@ Options ParseOptions(int argc, char** argv) {
       std::exit(0);
     }
     if (i + 1 >= argc) Die(flag + " needs a value (--help)");
-    const int value = std::atoi(argv[++i]);
+    const int value = static_cast<int>(std::strtol(argv[++i], nullptr, 10));
     if (value <= 0) Die(flag + " needs a positive number");
     if (flag == "--ops") {
       options.ops = value;
@@ -144,9 +145,11 @@ void Measure(const Options& options, const char* cidr, const std::string& first_
     std::vector<double> given;
     const int ops =
         capacity > 0 ? static_cast<int>(std::min<long>(options.ops, capacity / 2)) : options.ops;
-    for (int i = 0; i < ops; ++i) ipam.push_back(world.Create(""));
+    ipam.resize(ops);
+    given.resize(ops);
+    for (int i = 0; i < ops; ++i) ipam[i] = world.Create("");
     for (int i = 0; i < ops; ++i) {
-      given.push_back(world.Create(AddressPlus(first_host, static_cast<uint32_t>(ops + i))));
+      given[i] = world.Create(AddressPlus(first_host, static_cast<uint32_t>(ops + i)));
     }
     if (std::find(ipam.begin(), ipam.end(), -1.0) != ipam.end() ||
         std::find(given.begin(), given.end(), -1.0) != given.end()) {
@@ -164,13 +167,15 @@ void Measure(const Options& options, const char* cidr, const std::string& first_
     }
     std::vector<double> ipam;
     std::vector<double> given;
+    ipam.reserve(options.ops);
+    given.reserve(options.ops);
     for (int i = 0; i < options.ops; ++i) {
       // e0 holds the lowest address at first; each round's new endpoint takes it back.
       const std::string lowest = i == 0 ? "e0" : "e" + std::to_string(world.next_id - 1);
       if (!world.registry->Delete<v1::Endpoint>(lowest, false)) Die("delete " + lowest);
       std::string got;
       ipam.push_back(world.Create("", &got));
-      if (got != first_host) Die("churn got " + got + ", not " + first_host);
+      if (got != first_host) Die("churn got " + got + ", not " + first_host);  // NOLINT
     }
     // Reference: the same delete + create with the address given.
     for (int i = 0; i < options.ops; ++i) {
@@ -181,12 +186,42 @@ void Measure(const Options& options, const char* cidr, const std::string& first_
     Row(cidr, nearly_full ? "churn*" : "churn", fill, Summarise(ipam), Summarise(given));
     if (nearly_full) {
       std::vector<double> last;
+      last.reserve(5);
       for (int i = 0; i < 5; ++i) last.push_back(world.Create(""));
       const double refused = world.Create("");
       if (refused >= 0) Die(std::string("a full ") + cidr + " allocated");
       Row(cidr, "last5", fill, Summarise(last), Stats{});
     }
   }
+}
+
+// VNIs: with `fill` networks holding VNIs 1..fill, the time of --ops network creates that
+// need a VNI (each gets the lowest free one, above all the held ones), against creates with
+// the VNI given.
+void MeasureVnis(const Options& options) {
+  World world("10.0.0.0/24");
+  int next = 0;
+  auto create = [&](uint32_t vni) {
+    v1::Network n;
+    n.set_id("n" + std::to_string(next++));
+    n.set_domain_id("d");
+    n.set_name(n.id());
+    n.set_vni(vni);
+    const auto start = Clock::now();
+    auto created = world.registry->Create(n);
+    const double us = std::chrono::duration<double, std::micro>(Clock::now() - start).count();
+    if (!created) Die("network create: " + created.error().message);
+    return us;
+  };
+  for (int i = 0; i < options.fill; ++i) create(0);
+  std::vector<double> allocated;
+  std::vector<double> given;
+  allocated.reserve(options.ops);
+  given.reserve(options.ops);
+  for (int i = 0; i < options.ops; ++i) allocated.push_back(create(0));
+  for (int i = 0; i < options.ops; ++i)
+    given.push_back(create(static_cast<uint32_t>(1u << 23) + i));
+  Row("vni 1..2^24-1", "held", options.fill + 1, Summarise(allocated), Summarise(given));
 }
 
 }  // namespace
@@ -206,5 +241,6 @@ int main(int argc, char** argv) {
   Measure(options, "10.0.0.0/8", "10.0.0.1", 16777214);
   Measure(options, "0.0.0.0/1", "0.0.0.1", 2147483646);
   Measure(options, "2001:db8::/64", "2001:db8::1", -1);
+  dove::bench::MeasureVnis(options);
   return 0;
 }

@@ -108,6 +108,7 @@ void RegistryIndex::Link(const IndexEntry<v1::Network>& entry) {
   const auto& n = entry.object;
   network_by_name_[n.domain_id()].emplace(n.name(), &n);
   network_by_vni_.emplace(n.vni(), &n);
+  free_vnis_.Take(n.vni());
   AddChild(&networks_of_domain_, n.domain_id(), entry);
 }
 void RegistryIndex::Unlink(const IndexEntry<v1::Network>& entry) {
@@ -117,6 +118,7 @@ void RegistryIndex::Unlink(const IndexEntry<v1::Network>& entry) {
     if (it->second.empty()) network_by_name_.erase(it);
   }
   EraseIfHeld(&network_by_vni_, n.vni(), &n);
+  if (network_by_vni_.count(n.vni()) == 0) free_vnis_.Release(n.vni());
   RemoveChild(&networks_of_domain_, n.domain_id(), entry);
 }
 

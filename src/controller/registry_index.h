@@ -30,7 +30,9 @@
 
 #include "controller/registry.h"
 #include "model/address_pool.h"
+#include "model/free_ranges.h"
 #include "model/model_view.h"
+#include "model/validation.h"
 #include "net/ip_address.h"
 #include "net/mac_address.h"
 
@@ -94,6 +96,8 @@ class RegistryIndex final : public model::ModelView {
   // removal releases them. So IPAM allocates the lowest free address in O(1) and an endpoint
   // Put or removal costs O(log r) per address (r: free ranges of the subnet), never a scan.
   const model::AddressPool* FindAddressPool(std::string_view subnet_id) const override;
+  // Kept current: a network Put takes its VNI, its removal releases it.
+  const model::FreeRanges* FreeVnis() const override { return &free_vnis_; }
 
  private:
   // parent id -> (insertion sequence -> child).
@@ -127,8 +131,9 @@ class RegistryIndex final : public model::ModelView {
   Table<v1::Policy> policies_;
 
   StringMap<const v1::Domain*> domain_by_name_;
-  StringMap<model::AddressPool> pools_;                       // subnet id -> its free addresses
-  StringMap<StringMap<const v1::Network*>> network_by_name_;  // domain id -> name -> network
+  StringMap<model::AddressPool> pools_;                          // subnet id -> its free addresses
+  model::FreeRanges free_vnis_{model::kMinVni, model::kMaxVni};  // VNIs no network uses
+  StringMap<StringMap<const v1::Network*>> network_by_name_;     // domain id -> name -> network
   std::unordered_map<uint32_t, const v1::Network*> network_by_vni_;
   StringMap<const v1::Switch*> switch_by_name_;
   StringMap<const v1::Switch*> switch_by_tunnel_ip_;

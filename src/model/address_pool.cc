@@ -1,24 +1,12 @@
 #include "model/address_pool.h"
 
-#include <algorithm>
 #include <array>
-#include <iterator>
 #include <limits>
 #include <string>
 
 #include "model/address_order.h"
 
 namespace dove::model {
-namespace {
-
-constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
-
-// Size of [first, last]. Never [0, kMax]: a window of 2^64 offsets (IPv6 up to /64) reserves
-// offset 0, so every range fits the count.
-uint64_t SizeOf(uint64_t first, uint64_t last) { return last - first + 1; }
-
-}  // namespace
-
 ModelResult<AddressPool> AddressPool::ForSubnet(const v1::Subnet& subnet) {
   auto prefix = net::IpPrefix::Parse(subnet.cidr());
   if (!prefix) {
@@ -28,7 +16,8 @@ ModelResult<AddressPool> AddressPool::ForSubnet(const v1::Subnet& subnet) {
   AddressPool pool(*prefix);
   const bool v4 = prefix->family() == net::IpFamily::kV4;
   const int host_bits = prefix->address().bits() - prefix->length();
-  pool.window_last_ = host_bits >= 64 ? kMax : (uint64_t{1} << host_bits) - 1;
+  pool.window_last_ =
+      host_bits >= 64 ? std::numeric_limits<uint64_t>::max() : (uint64_t{1} << host_bits) - 1;
   pool.first_ = 0;
   pool.last_ = pool.window_last_;
   if (v4 && prefix->length() <= 30) {
@@ -36,12 +25,11 @@ ModelResult<AddressPool> AddressPool::ForSubnet(const v1::Subnet& subnet) {
     pool.last_ = pool.window_last_ - 1;  // broadcast address
   }
   if (!v4 && prefix->length() <= 126) pool.first_ = 1;  // subnet-router anycast (RFC 6164)
-  pool.free_.emplace(pool.first_, pool.last_);
-  pool.free_count_ = SizeOf(pool.first_, pool.last_);
+  pool.free_ = FreeRanges(pool.first_, pool.last_);
 
   if (auto gateway = net::IpAddress::Parse(subnet.gateway())) {
     pool.gateway_ = pool.OffsetOf(*gateway);
-    if (pool.gateway_) pool.RemoveRange(*pool.gateway_, *pool.gateway_);
+    if (pool.gateway_) pool.free_.RemoveRange(*pool.gateway_, *pool.gateway_);
   }
   if (subnet.has_dhcp_range()) {
     auto first = net::IpAddress::Parse(subnet.dhcp_range().first());
@@ -55,7 +43,7 @@ ModelResult<AddressPool> AddressPool::ForSubnet(const v1::Subnet& subnet) {
         const uint64_t hi =
             AddressLess(window_end, *last) ? pool.window_last_ : *pool.OffsetOf(*last);
         pool.dhcp_ = std::pair{lo, hi};
-        pool.RemoveRange(lo, hi);
+        pool.free_.RemoveRange(lo, hi);
       }
     }
   }
@@ -93,8 +81,9 @@ net::IpAddress AddressPool::AddressAt(uint64_t offset) const {
 }
 
 std::optional<net::IpAddress> AddressPool::Lowest() const {
-  if (free_.empty()) return std::nullopt;
-  return AddressAt(free_.begin()->first);
+  auto lowest = free_.Lowest();
+  if (!lowest) return std::nullopt;
+  return AddressAt(*lowest);
 }
 
 bool AddressPool::Reserved(uint64_t offset) const {
@@ -105,57 +94,17 @@ bool AddressPool::Reserved(uint64_t offset) const {
 
 bool AddressPool::IsFree(const net::IpAddress& ip) const {
   const auto offset = OffsetOf(ip);
-  if (!offset) return false;
-  auto it = free_.upper_bound(*offset);
-  if (it == free_.begin()) return false;
-  --it;
-  return *offset <= it->second;
+  return offset && free_.IsFree(*offset);
 }
 
 bool AddressPool::Take(const net::IpAddress& ip) {
-  if (!IsFree(ip)) return false;
-  const uint64_t offset = *OffsetOf(ip);
-  RemoveRange(offset, offset);
-  return true;
+  const auto offset = OffsetOf(ip);
+  return offset && free_.Take(*offset);
 }
 
 bool AddressPool::Release(const net::IpAddress& ip) {
   const auto offset = OffsetOf(ip);
-  if (!offset || Reserved(*offset) || IsFree(ip)) return false;
-  uint64_t first = *offset;
-  uint64_t last = *offset;
-  // Merge with the range ending just below, and the one starting just above.
-  auto next = free_.upper_bound(*offset);
-  if (next != free_.begin()) {
-    auto before = std::prev(next);
-    if (before->second + 1 == *offset) {
-      first = before->first;
-      free_.erase(before);
-    }
-  }
-  if (next != free_.end() && *offset != kMax && next->first == *offset + 1) {
-    last = next->second;
-    free_.erase(next);
-  }
-  free_.emplace(first, last);
-  ++free_count_;
-  return true;
-}
-
-void AddressPool::RemoveRange(uint64_t first, uint64_t last) {
-  // The first range that could overlap: the one starting at or before `first`, if it reaches it.
-  auto it = free_.upper_bound(first);
-  if (it != free_.begin() && std::prev(it)->second >= first) --it;
-  while (it != free_.end() && it->first <= last) {
-    const uint64_t range_first = it->first;
-    const uint64_t range_last = it->second;
-    const uint64_t cut_first = std::max(range_first, first);
-    const uint64_t cut_last = std::min(range_last, last);
-    free_count_ -= SizeOf(cut_first, cut_last);
-    it = free_.erase(it);
-    if (range_first < cut_first) free_.emplace(range_first, cut_first - 1);
-    if (range_last > cut_last) it = free_.emplace(cut_last + 1, range_last).first;
-  }
+  return offset && !Reserved(*offset) && free_.Release(*offset);
 }
 
 }  // namespace dove::model

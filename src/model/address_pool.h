@@ -20,10 +20,10 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 
 #include "dove/v1/model.pb.h"
+#include "model/free_ranges.h"
 #include "model/model_error.h"
 #include "net/ip_address.h"
 #include "net/ip_prefix.h"
@@ -47,9 +47,9 @@ class AddressPool {
   bool Release(const net::IpAddress& ip);
   bool IsFree(const net::IpAddress& ip) const;
   // How many addresses are free (at most 2^64 - 1: an empty IPv6 /64).
-  uint64_t FreeCount() const { return free_count_; }
+  uint64_t FreeCount() const { return free_.Count(); }
   // How many disjoint free ranges hold them.
-  size_t RangeCount() const { return free_.size(); }
+  size_t RangeCount() const { return free_.RangeCount(); }
 
   // The offset of `ip` in the window, or nullopt when the window does not hold it.
   std::optional<uint64_t> OffsetOf(const net::IpAddress& ip) const;
@@ -59,8 +59,6 @@ class AddressPool {
  private:
   explicit AddressPool(const net::IpPrefix& prefix) : prefix_(prefix) {}
   bool Reserved(uint64_t offset) const;
-  // Removes [first, last] from the free ranges (any part of it may be free or not).
-  void RemoveRange(uint64_t first, uint64_t last);
 
   net::IpPrefix prefix_;
   uint64_t window_last_ = 0;  // the window is [0, window_last_]
@@ -68,8 +66,7 @@ class AddressPool {
   uint64_t last_ = 0;
   std::optional<uint64_t> gateway_;
   std::optional<std::pair<uint64_t, uint64_t>> dhcp_;  // [first, last], clipped to the window
-  std::map<uint64_t, uint64_t> free_;                  // first offset -> last offset
-  uint64_t free_count_ = 0;
+  FreeRanges free_;                                    // free offsets
 };
 
 }  // namespace dove::model

@@ -20,6 +20,7 @@
 namespace dove::model {
 
 class AddressPool;
+class FreeRanges;
 
 class ModelView {
  public:
@@ -34,6 +35,9 @@ class ModelView {
       std::string_view network_id) const = 0;
   virtual std::vector<const v1::Policy*> PoliciesOfDomain(std::string_view domain_id) const = 0;
 
+  // The VNIs no network uses (free_ranges.h), kept current with the networks, or nullptr (the
+  // default) when the view keeps none; AllocateVni then tries VNIs one by one.
+  virtual const FreeRanges* FreeVnis() const { return nullptr; }
   // The free addresses of the subnet (address_pool.h), kept current with the endpoints, or
   // nullptr (the default) when the view keeps none; IPAM then builds one from the network's
   // endpoints. A view that returns a stale pool breaks IPAM's lowest-free promise.

@@ -368,6 +368,21 @@ TEST_F(RegistryTest, VniAllocatedWhenZeroAndKeptOnReplace) {
   ASSERT_TRUE(replaced) << replaced.error().message;
   EXPECT_EQ(replaced->vni(), 1u);
   EXPECT_EQ(replaced->name(), "renamed");
+  // The index's free VNIs: a deleted network's VNI is the lowest free again; a replace to
+  // another VNI frees the old one; a reload rebuilds them.
+  ASSERT_TRUE(registry_->Delete<v1::Network>(n->id(), false));
+  auto again = registry_->Create(MakeNetwork("", "d1", "again", 0));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->vni(), 1u);
+  ASSERT_TRUE(registry_->Replace(m->id(), MakeNetwork("", "d1", "new2", 7000)));
+  auto third = registry_->Create(MakeNetwork("", "d1", "third", 0));
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->vni(), 2u);
+  auto reopened = Registry::Open(&store_);
+  ASSERT_TRUE(reopened);
+  auto fourth = (*reopened)->Create(MakeNetwork("", "d1", "fourth", 0));
+  ASSERT_TRUE(fourth);
+  EXPECT_EQ(fourth->vni(), 3u);
 }
 
 TEST_F(RegistryTest, SameValuesInAnotherScopeAreAccepted) {
