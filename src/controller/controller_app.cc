@@ -1,6 +1,5 @@
 #include "controller/controller_app.h"
 
-#include <httplib.h>
 #include <malloc.h>
 #include <signal.h>
 
@@ -10,8 +9,10 @@
 #include <ctime>
 #include <thread>
 
+#include "controller/http/http_server.h"
 #include "controller/registry.h"
 #include "controller/rest_api.h"
+#include "model/json.h"
 #include "store/sqlite_store.h"
 
 namespace dove::controller {
@@ -61,26 +62,22 @@ int RunController(const ControllerConfig& config) {
   ::malloc_trim(0);
 
   RestApi api(registry->get(), config.token);
-  httplib::Server server;
-  api.Install(&server);
-  // httplib writes a response's headers and body in separate sends: with Nagle on, a
-  // keep-alive client's delayed ACK can stall the body ~40 ms. (Clients need the same on their
-  // side: bench/controller_bench went from 64 to ~1700 creates/s with both.) Accepted sockets
-  // inherit the option from the listening one.
-  server.set_tcp_nodelay(true);
-
-  int port = config.listen.port;
-  if (port == 0) {
-    port = server.bind_to_any_port(config.listen.host);
-    if (port < 0) port = 0;
-  } else if (!server.bind_to_port(config.listen.host, port)) {
-    port = 0;
-  }
-  if (port == 0) {
-    Log("error: cannot listen on " + FormatHostPort(config.listen.host, config.listen.port) +
-        " (address in use, not local, or not permitted)");
+  http::HttpServerOptions options = config.http;
+  options.limits.max_body = model::kMaxJsonBytes;
+  auto bound = http::HttpServer::Bind(
+      config.listen.host, config.listen.port, options,
+      [&api](const http::HttpRequest& request, http::HttpResponse& response) {
+        api.Serve(request, response);
+      },
+      [&api](const http::HttpRequest& request, std::string_view message,
+             http::HttpResponse& response) { api.Refused(request, message, response); });
+  if (!bound) {
+    Log("error: cannot listen on " + FormatHostPort(config.listen.host, config.listen.port) + ": " +
+        bound.error() + " (address in use, not local, or not permitted)");
     return 1;
   }
+  http::HttpServer& server = **bound;
+  const int port = server.port();
 
   std::unique_ptr<SideService> southbound;
   if (config.southbound) {
@@ -90,9 +87,12 @@ int RunController(const ControllerConfig& config) {
       return 1;
     }
     southbound = std::move(*started);
-    api.SetExtraMetrics([side = southbound.get()] { return side->MetricsText(); });
+    api.SetExtraMetrics(
+        [side = southbound.get(), &server] { return server.MetricsText() + side->MetricsText(); });
     ::malloc_trim(0);  // the southbound's own load (its directory) read every object again
   }
+
+  if (!southbound) api.SetExtraMetrics([&server] { return server.MetricsText(); });
 
   std::atomic<bool> serving_done{false};
   std::atomic<bool> signalled{false};
@@ -104,11 +104,7 @@ int RunController(const ControllerConfig& config) {
         Log(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
             ", finishing in-flight requests");
         signalled = true;
-        // stop() may come before listen_after_bind() runs; the loop below repeats it.
-        while (!serving_done.load()) {
-          server.stop();
-          std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
+        server.Stop();  // also when it comes before Run(): Run then returns at once
         return;
       }
     }
@@ -119,24 +115,21 @@ int RunController(const ControllerConfig& config) {
       std::to_string((*registry)->Revision()) + ") on " + address +
       (config.token.empty() ? " without authentication" : " with bearer token authentication"));
   if (southbound) {
-    Log("southbound (plaintext gRPC) on " + southbound->address());
+    Log("southbound (" + southbound->Protocol() + ") on " + southbound->address());
     std::printf("dove-controller: southbound on %s\n", southbound->address().c_str());
   }
   // The listening socket exists since bind_*; connections queue until the loop runs.
   std::printf("dove-controller: listening on %s\n", address.c_str());
   std::fflush(stdout);
 
-  const bool served = server.listen_after_bind();
+  server.Run();
   serving_done = true;
   signal_waiter.join();
   api.SetExtraMetrics(nullptr);
+  bound->reset();
   southbound.reset();
   registry->reset();
   (*store)->Close();
-  if (!signalled.load() && !served) {
-    Log("error: the HTTP server stopped unexpectedly");
-    return 1;
-  }
   Log("stopped; store closed");
   return 0;
 }

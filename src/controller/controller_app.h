@@ -23,6 +23,7 @@
 #include <string>
 
 #include "base/expected.h"
+#include "controller/http/http_server.h"
 #include "controller/listen_address.h"
 #include "store/store.h"
 
@@ -38,6 +39,8 @@ class SideService {
   virtual std::string address() const = 0;  // HOST:PORT it serves on (actual port)
   // Lines appended to the REST API's /metrics page (Prometheus text format); thread-safe.
   virtual std::string MetricsText() const { return {}; }
+  // What it speaks, for the startup line: "plaintext gRPC", "TLS gRPC (client certificates)".
+  virtual std::string Protocol() const = 0;
 };
 using SideServiceFactory =
     std::function<Expected<std::unique_ptr<SideService>, std::string>(Registry*, store::Store*)>;
@@ -49,6 +52,9 @@ struct ControllerConfig {
   // Empty: no southbound. Started once the REST address is bound; RunController prints
   // "dove-controller: southbound on HOST:PORT" before the "listening on" line.
   SideServiceFactory southbound{};
+  // The REST server's connection cap, read and idle times (http/http_server.h); the body
+  // limit is always model::kMaxJsonBytes.
+  http::HttpServerOptions http{};
 };
 
 int RunController(const ControllerConfig& config);

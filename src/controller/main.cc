@@ -43,6 +43,9 @@ int Main(int argc, char** argv) {
   int dead_after_ms = 3000;
   int heartbeat_ms = 1000;
   int64_t history_revisions = 100000;
+  dove::controller::http::HttpServerOptions http;
+  int http_read_timeout_ms = static_cast<int>(http.request_timeout.count());
+  int http_idle_timeout_ms = static_cast<int>(http.idle_timeout.count());
   app.add_option("--data-dir", data_dir,
                  "Directory of the controller's store (created if missing; locked while the "
                  "controller runs)")
@@ -80,6 +83,21 @@ int Main(int argc, char** argv) {
                  "compacted; a switch further behind gets a full snapshot); 0 keeps everything")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  app.add_option("--http-max-connections", http.max_connections,
+                 "REST API connections served at once; the next " +
+                     std::to_string(http.reserved_connections) +
+                     " are a reserve that answers only /healthz and /metrics, others get 503")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--http-read-timeout-ms", http_read_timeout_ms,
+                 "Time a REST request's head and body have to arrive, from its first byte "
+                 "(then 408 and the connection closed)")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 3600000));
+  app.add_option("--http-idle-timeout-ms", http_idle_timeout_ms,
+                 "An idle keep-alive REST connection is closed after this long")
+      ->capture_default_str()
+      ->check(CLI::Range(10, 3600000));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -133,8 +151,13 @@ int Main(int argc, char** argv) {
     if (!server) return dove::Unexpected<std::string>(server.error());
     return std::unique_ptr<controller::SideService>(std::move(*server));
   };
-  return controller::RunController(
-      {.data_dir = data_dir, .listen = *address, .token = token, .southbound = start_southbound});
+  http.request_timeout = std::chrono::milliseconds(http_read_timeout_ms);
+  http.idle_timeout = std::chrono::milliseconds(http_idle_timeout_ms);
+  return controller::RunController({.data_dir = data_dir,
+                                    .listen = *address,
+                                    .token = token,
+                                    .southbound = start_southbound,
+                                    .http = http});
 }
 
 }  // namespace

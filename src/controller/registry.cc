@@ -1,6 +1,7 @@
 #include "controller/registry.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <shared_mutex>
@@ -23,14 +24,15 @@ using model::Fail;
 struct Registry::State {
   store::Store* store = nullptr;
   std::unique_ptr<RegistryIndex> index;
-  int64_t revision = 0;
+  // Written under the exclusive lock, read without any: Revision() never waits for a write.
+  std::atomic<int64_t> revision{0};
   RandomIds ids;
   // Serialises mutations, from the first check through the store's durable commit to the
   // index update: what a mutation validated against is what the store and index hold when it
   // commits. Only a holder changes `index` (so it reads it without `mutex`); never taken by
   // a read.
   std::mutex write_mutex;
-  // Guards `index` and `revision` against the one writer: reads take it shared; a mutation
+  // Guards `index` against the one writer: reads take it shared; a mutation
   // takes it exclusively only to apply what the store already acknowledged (no I/O under it),
   // so reads, /healthz and /metrics never wait for an fsync.
   mutable std::shared_mutex mutex;
@@ -798,10 +800,7 @@ ObjectCounts Registry::Counts() const {
   return state_->index->Counts();
 }
 
-int64_t Registry::Revision() const {
-  std::shared_lock lock(state_->mutex);
-  return state_->revision;
-}
+int64_t Registry::Revision() const { return state_->revision.load(); }
 
 bool Registry::WaitForRevision(int64_t revision, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(state_->published_mutex);

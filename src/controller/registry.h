@@ -138,7 +138,8 @@ class Registry {
                uint32_t protocol, uint32_t port) const;
 
   ObjectCounts Counts() const;
-  // The store revision the index reflects (that of the last acknowledged change).
+  // The store revision the index reflects (that of the last acknowledged change). Lock-free:
+  // never waits for a write in progress.
   int64_t Revision() const;
   // Waits until Revision() >= revision (true) or `timeout` passed (false). A store watcher
   // calls it before reading the registry for an event: the store notifies its watches when it

@@ -15,8 +15,8 @@
 namespace dove::controller {
 namespace {
 
-using httplib::Request;
-using httplib::Response;
+using http::HttpRequest;
+using http::HttpResponse;
 using nlohmann::json;
 
 constexpr const char* kJsonType = "application/json";
@@ -70,12 +70,12 @@ std::string ErrorBody(std::string_view code, std::string_view message) {
   return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-void SetError(Response& response, int status, std::string_view code, std::string_view message) {
+void SetError(HttpResponse& response, int status, std::string_view code, std::string_view message) {
   response.status = status;
-  response.set_content(ErrorBody(code, message), kJsonType);
+  response.SetContent(ErrorBody(code, message), kJsonType);
 }
 
-void SetModelError(Response& response, const ModelError& error) {
+void SetModelError(HttpResponse& response, const ModelError& error) {
   SetError(response, HttpStatusOf(error.code), error.code, error.message);
 }
 
@@ -88,16 +88,17 @@ std::string Quoted(std::string_view text) {
 }  // namespace
 
 struct ApiCall {
-  const Request& request;
-  Response& response;
+  const HttpRequest& request;
+  HttpResponse& response;
   std::string ref;
+  http::QueryParams params;
 };
 
 namespace {
 
 // Refuses query parameters `allowed` does not list, and any given twice.
 bool CheckQuery(ApiCall& call, const std::vector<std::string_view>& allowed) {
-  for (const auto& [name, value] : call.request.params) {
+  for (const auto& [name, value] : call.params) {
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
       std::string known;
       for (const auto& each : allowed) known += (known.empty() ? "" : ", ") + std::string(each);
@@ -113,7 +114,9 @@ bool CheckQuery(ApiCall& call, const std::vector<std::string_view>& allowed) {
                    " is empty; leave it out to mean \"any\", or give a value");
       return false;
     }
-    if (call.request.params.count(name) > 1) {
+    const std::string& key = name;
+    if (std::count_if(call.params.begin(), call.params.end(),
+                      [&key](const auto& param) { return param.first == key; }) > 1) {
       SetError(call.response, 400, "invalid_value",
                "query parameter " + Quoted(name) + " is given more than once");
       return false;
@@ -124,7 +127,7 @@ bool CheckQuery(ApiCall& call, const std::vector<std::string_view>& allowed) {
 
 // A body must be JSON (a missing Content-Type is taken as JSON) and not empty.
 bool CheckBody(ApiCall& call) {
-  const std::string type = call.request.get_header_value("Content-Type");
+  const std::string type = call.request.Header("Content-Type");
   if (!type.empty()) {
     std::string media = type.substr(0, type.find(';'));
     while (!media.empty() && std::isspace(static_cast<unsigned char>(media.back())) != 0) {
@@ -159,14 +162,14 @@ void ReplyObject(ApiCall& call, int status, const T& object) {
     return;
   }
   call.response.status = status;
-  call.response.set_content(*text, kJsonType);
+  call.response.SetContent(*text, kJsonType);
 }
 
 template <typename T>
 void ListObjects(Registry& registry, const KindSpec& kind, ApiCall& call) {
   if (!CheckQuery(call, kind.filters)) return;
   ListFilter filter;
-  for (const auto& [name, value] : call.request.params) {
+  for (const auto& [name, value] : call.params) {
     if (name == "domain") {
       filter.domain = value;
     } else if (name == "network") {
@@ -196,7 +199,7 @@ void ListObjects(Registry& registry, const KindSpec& kind, ApiCall& call) {
   }
   body += "],\"revision\":" + std::to_string(registry.Revision()) + "}";
   call.response.status = 200;
-  call.response.set_content(body, kJsonType);
+  call.response.SetContent(body, kJsonType);
 }
 
 template <typename T>
@@ -213,7 +216,7 @@ void CreateObject(Registry& registry, const KindSpec& kind, ApiCall& call) {
     SetModelError(call.response, created.error());
     return;
   }
-  call.response.set_header("Location", "/v1/" + std::string(kind.collection) + "/" + created->id());
+  call.response.SetHeader("Location", "/v1/" + std::string(kind.collection) + "/" + created->id());
   ReplyObject(call, 201, *created);
 }
 
@@ -249,8 +252,10 @@ template <typename T>
 void DeleteObject(Registry& registry, ApiCall& call) {
   if (!CheckQuery(call, {"force"})) return;
   bool force = false;
-  if (call.request.has_param("force")) {
-    const std::string value = call.request.get_param_value("force");
+  const auto given = std::find_if(call.params.begin(), call.params.end(),
+                                  [](const auto& param) { return param.first == "force"; });
+  if (given != call.params.end()) {
+    const std::string& value = given->second;
     if (value == "true") {
       force = true;
     } else if (value != "false") {
@@ -266,7 +271,7 @@ void DeleteObject(Registry& registry, ApiCall& call) {
   }
   const json body = {{"deleted", deleted->objects_deleted}, {"revision", deleted->revision}};
   call.response.status = 200;
-  call.response.set_content(body.dump(), kJsonType);
+  call.response.SetContent(body.dump(), kJsonType);
 }
 
 std::string AllowHeader(const ApiRoute& route) {
@@ -290,14 +295,14 @@ const ApiRoute* FindRoute(std::string_view pattern) {
   return nullptr;
 }
 
-void SetUnauthorized(Response& response) {
+void SetUnauthorized(HttpResponse& response) {
   SetError(response, 401, "unauthorized",
            "this request needs the header \"Authorization: Bearer <token>\" with the "
            "controller's token");
-  response.set_header("WWW-Authenticate", "Bearer realm=\"dove\"");
+  response.SetHeader("WWW-Authenticate", "Bearer realm=\"dove\"");
 }
 
-void LogServerError(const Request& request, const Response& response) {
+void LogServerError(const HttpRequest& request, const HttpResponse& response) {
   std::fprintf(stderr, "dove-controller: %d %s %s: %s\n", response.status, request.method.c_str(),
                request.path.c_str(), response.body.c_str());
 }
@@ -335,74 +340,47 @@ std::string RouteOf(std::string_view path) {
 RestApi::RestApi(Registry* registry, std::string token)
     : registry_(registry), token_(std::move(token)) {}
 
-void RestApi::Install(httplib::Server* server) {
-  server->set_payload_max_length(model::kMaxJsonBytes);
-  for (const ApiRoute& route : ApiRoutes()) {
-    std::string pattern = route.pattern;
-    if (const size_t at = pattern.find("{ref}"); at != std::string::npos) {
-      pattern.replace(at, 5, "([^/]+)");
-    }
-    const ApiRoute* table_route = &route;
-    auto handler = [this, table_route](const Request& request, Response& response) {
-      Handle(*table_route, request, response);
-    };
-    // Every method httplib dispatches, so a wrong one is our 405, not httplib's 404.
-    server->Get(pattern, handler);
-    server->Post(pattern, handler);
-    server->Put(pattern, handler);
-    server->Delete(pattern, handler);
-    server->Patch(pattern, handler);
-    server->Options(pattern, handler);
-  }
-  server->set_pre_routing_handler([this](const Request& request, Response& response) {
-    return HandleBeforeBody(request, response);
-  });
-  server->set_error_handler(
-      httplib::Server::HandlerWithResponse([this](const Request& request, Response& response) {
-        return HandleRefused(request, response);
-      }));
-  server->set_exception_handler(
-      [this](const Request& request, Response& response, const std::exception_ptr& error) {
-        std::string what = "unknown exception";
-        try {
-          if (error) std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          what = e.what();
-        } catch (...) {
-        }
-        SetError(response, 500, "internal", "the controller failed: " + what);
-        SetRevisionHeader(request.path, response);
-        metrics_.Count(RouteOf(request.path), request.method, response.status);
-        LogServerError(request, response);
-      });
+bool RestApi::Authorized(const HttpRequest& request) const {
+  return token_.empty() || BearerMatches(request.Header("Authorization"), token_);
 }
 
-bool RestApi::Authorized(const Request& request) const {
-  return token_.empty() || BearerMatches(request.get_header_value("Authorization"), token_);
-}
-
-void RestApi::SetRevisionHeader(std::string_view path, Response& response) const {
+void RestApi::SetRevisionHeader(std::string_view path, HttpResponse& response) const {
   if (path.substr(0, 4) == "/v1/" || path == "/v1") {
-    response.set_header("X-Dove-Revision", std::to_string(registry_->Revision()));
+    response.SetHeader("X-Dove-Revision", std::to_string(registry_->Revision()));
   }
 }
 
-void RestApi::Handle(const ApiRoute& route, const Request& request, Response& response) {
+void RestApi::Serve(const HttpRequest& request, HttpResponse& response) {
   const auto start = std::chrono::steady_clock::now();
-  ApiCall call{request, response, request.matches.size() > 1 ? request.matches[1].str() : ""};
-  if (!(route.pattern == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
+  const std::string pattern = RouteOf(request.path);
+  const ApiRoute* route = FindRoute(pattern);
+  ApiCall call{request, response, "", {}};
+  if (!(pattern == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
     SetUnauthorized(response);
-  } else if (!Allows(route, request.method)) {
+  } else if (route == nullptr) {
+    SetError(response, 404, "no_route",
+             "no route for " + request.method + " " + Quoted(request.path));
+  } else if (!Allows(*route, request.method)) {
     SetError(response, 405, "method_not_allowed",
-             request.method + " is not allowed on " + route.pattern +
-                 "; allowed: " + AllowHeader(route));
-    response.set_header("Allow", AllowHeader(route));
+             request.method + " is not allowed on " + route->pattern +
+                 "; allowed: " + AllowHeader(*route));
+    response.SetHeader("Allow", AllowHeader(*route));
+  } else if (auto params = http::ParseQuery(request.query); !params) {
+    SetError(response, 400, "invalid_value", params.error());
   } else {
-    Dispatch(route, call);
+    call.params = std::move(*params);
+    if (route->pattern.find("{ref}") != std::string::npos) {
+      call.ref = request.path.substr(request.path.rfind('/') + 1);
+    }
+    Dispatch(*route, call);
   }
   SetRevisionHeader(request.path, response);
   const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
-  metrics_.Observe(route.pattern, request.method, response.status, elapsed.count());
+  if (route == nullptr) {
+    metrics_.Count(pattern, request.method, response.status);
+  } else {
+    metrics_.Observe(route->pattern, request.method, response.status, elapsed.count());
+  }
   if (response.status >= 500) LogServerError(request, response);
 }
 
@@ -412,7 +390,7 @@ void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
     if (!CheckQuery(call, {})) return;
     const json body = {{"status", "ok"}, {"revision", registry_->Revision()}};
     call.response.status = 200;
-    call.response.set_content(body.dump(), kJsonType);
+    call.response.SetContent(body.dump(), kJsonType);
     return;
   }
   if (route.pattern == "/metrics") {
@@ -420,7 +398,7 @@ void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
     call.response.status = 200;
     std::string page = metrics_.Render(registry_->Counts(), registry_->Revision());
     if (extra_metrics_) page += extra_metrics_();
-    call.response.set_content(page, "text/plain; version=0.0.4; charset=utf-8");
+    call.response.SetContent(page, "text/plain; version=0.0.4; charset=utf-8");
     return;
   }
   // "/v1/<collection>" or "/v1/<collection>/{ref}"
@@ -448,62 +426,34 @@ void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
   });
 }
 
-httplib::Server::HandlerResponse RestApi::HandleBeforeBody(const Request& request,
-                                                           Response& response) {
-  std::string encoding = request.get_header_value("Transfer-Encoding");
-  std::transform(encoding.begin(), encoding.end(), encoding.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  const bool chunked = encoding.find("chunked") != std::string::npos;
-  if (!chunked) return httplib::Server::HandlerResponse::Unhandled;
-  const std::string route = RouteOf(request.path);
-  if (!(route == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
+void RestApi::Refused(const HttpRequest& request, std::string_view message,
+                      HttpResponse& response) {
+  const int status = response.status;
+  const std::string route = request.path.empty() ? "unmatched" : RouteOf(request.path);
+  const bool head_read = !request.headers.empty();
+  if (status == 414 || status == 431 || status == 400 || status == 505 || status == 408) {
+    // Refused before the head was (wholly) read or trusted: the token is not looked at, and
+    // the answer reveals nothing but the reason.
+    const char* code = status == 400   ? "malformed_request"
+                       : status == 408 ? "request_timeout"
+                       : status == 505 ? "unsupported_version"
+                                       : "too_large";
+    SetError(response, status, code, message);
+  } else if (status == 503) {
+    SetError(response, 503, "overloaded", message);
+    response.SetHeader("Retry-After", "1");
+  } else if (head_read && !(route == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
     SetUnauthorized(response);
+  } else if (status == 411) {
+    SetError(response, 411, "length_required", message);
+  } else if (status == 413) {
+    SetError(response, 413, "too_large", message);
   } else {
-    SetError(response, 411, "length_required",
-             "send the body with a Content-Length header; chunked bodies are not accepted");
-  }
-  // The body was not read: the connection cannot carry another request.
-  response.set_header("Connection", "close");
-  SetRevisionHeader(request.path, response);
-  metrics_.Count(route, request.method, response.status);
-  return httplib::Server::HandlerResponse::Handled;
-}
-
-httplib::Server::HandlerResponse RestApi::HandleRefused(const Request& request,
-                                                        Response& response) {
-  // Our own handlers always write a body; an empty one is a refusal by httplib itself.
-  if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-  const std::string route = RouteOf(request.path);
-  const ApiRoute* known = FindRoute(route);
-  if (response.status == 414) {
-    // httplib refuses an over-long URI before it reads the headers, so the token is unknown;
-    // the answer reveals nothing but the limit.
-    SetError(response, 414, "too_large", "the request URI is too long");
-  } else if (!(route == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
-    SetUnauthorized(response);
-  } else if (response.status == 413) {
-    SetError(response, 413, "too_large",
-             "the request body is larger than " + std::to_string(model::kMaxJsonBytes) + " bytes");
-  } else if (request.path.empty()) {
-    // httplib could not parse the request line (an unknown method, a bad target).
-    SetError(response, 400, "invalid_value",
-             "the HTTP request line is malformed or its method is not one HTTP defines");
-  } else if (response.status == 404 || known == nullptr) {
-    SetError(response, 404, "no_route",
-             "no route for " + request.method + " " + Quoted(request.path));
-  } else if (!Allows(*known, request.method)) {
-    SetError(response, 405, "method_not_allowed",
-             request.method + " is not allowed on " + known->pattern +
-                 "; allowed: " + AllowHeader(*known));
-    response.set_header("Allow", AllowHeader(*known));
-  } else {
-    SetError(response, response.status >= 500 ? response.status : 400, "invalid_value",
-             "the HTTP request is malformed");
+    SetError(response, status, "internal", message);
   }
   SetRevisionHeader(request.path, response);
-  metrics_.Count(route, request.method, response.status);
-  if (response.status >= 500) LogServerError(request, response);
-  return httplib::Server::HandlerResponse::Handled;
+  metrics_.Count(route, request.method.empty() ? "unknown" : request.method, response.status);
+  if (response.status >= 500 && response.status != 503) LogServerError(request, response);
 }
 
 }  // namespace dove::controller

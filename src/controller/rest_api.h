@@ -1,29 +1,31 @@
-// RestApi: the controller's HTTP API (docs/rest-api.md, api/openapi.json) on an httplib::Server.
+// RestApi: the controller's HTTP API (docs/rest-api.md, api/openapi.json), served by
+// http::HttpServer (http/http_server.h).
 //
-// Install() registers every route of ApiRoutes() on the server, for every method httplib
-// dispatches, and answers itself:
+// Serve() answers one complete request:
 //   - 401 unauthorized when a token is set and the request lacks "Authorization: Bearer
 //     <token>" (everything but GET /healthz),
 //   - 405 method_not_allowed with an Allow header for a known path and a wrong method,
-//   - 404 no_route for an unknown path, 413 too_large for a body over model::kMaxJsonBytes
-//     (httplib refuses those itself; the error handler gives them our body),
+//   - 404 no_route for an unknown path,
 //   - 415 unsupported_media_type, 400 invalid_json for an empty POST/PUT body, 400
-//     invalid_value for an unknown or repeated query parameter or a bad force value,
+//     invalid_value for an unknown, repeated (even with the same value) or empty query
+//     parameter, a bad percent-escape in the query, or a bad force value,
 //   - every Registry error with HttpStatusOf(code).
-// Every error body is {"error":{"code":"...","message":"..."}}; every /v1 response carries
-// X-Dove-Revision. 5xx answers are logged to stderr (one line each); nothing else is.
+// Refused() gives the shape to what the server refuses itself: 400 malformed_request (HTTP
+// framing), 408 request_timeout, 411 length_required (chunked), 413/414/431 too_large, 503
+// overloaded (connection cap), 505 unsupported_version; 401 instead of 411/413 when the
+// token is wrong. Every error body is {"error":{"code":"...","message":"..."}}; every /v1
+// response carries X-Dove-Revision. 5xx answers other than 503 are logged to stderr (one
+// line each); nothing else is.
 //
-// Ownership: borrows the registry and the server; both must outlive the RestApi and every
-// request the server still runs. Threading: handlers run on httplib's worker threads at once;
-// the registry and HttpMetrics are thread-safe and RestApi holds no other mutable state.
+// Ownership: borrows the registry, which must outlive the RestApi and every request the
+// server still runs. Threading: Serve and Refused run on the server's threads, several at
+// once; the registry and HttpMetrics are thread-safe and RestApi holds no other mutable state.
 //
 //   RestApi api(registry.get(), token);
-//   httplib::Server server;
-//   api.Install(&server);
-//   server.listen("127.0.0.1", 8740);
+//   auto server = http::HttpServer::Bind(host, port, options,
+//       [&](const auto& q, auto& r) { api.Serve(q, r); },
+//       [&](const auto& q, auto m, auto& r) { api.Refused(q, m, r); });
 #pragma once
-
-#include <httplib.h>
 
 #include <functional>
 #include <string>
@@ -31,6 +33,8 @@
 #include <vector>
 
 #include "controller/bearer_token.h"
+#include "controller/http/http_message.h"
+#include "controller/http/query_string.h"
 #include "controller/http_metrics.h"
 #include "controller/registry.h"
 
@@ -57,7 +61,11 @@ class RestApi {
   // `token` empty: no authentication.
   RestApi(Registry* registry, std::string token);
 
-  void Install(httplib::Server* server);
+  // Answers a complete request (the server's Handler).
+  void Serve(const http::HttpRequest& request, http::HttpResponse& response);
+  // Answers a request the server refused with response.status (the server's ErrorHandler).
+  void Refused(const http::HttpRequest& request, std::string_view message,
+               http::HttpResponse& response);
 
   HttpMetrics& metrics() { return metrics_; }
   // Text appended to /metrics (the southbound's gauges); set before serving, cleared (nullptr)
@@ -65,19 +73,9 @@ class RestApi {
   void SetExtraMetrics(std::function<std::string()> extra) { extra_metrics_ = std::move(extra); }
 
  private:
-  void Handle(const ApiRoute& route, const httplib::Request& request, httplib::Response& response);
   void Dispatch(const ApiRoute& route, ApiCall& call);
-  httplib::Server::HandlerResponse HandleRefused(const httplib::Request& request,
-                                                 httplib::Response& response);
-  // Runs before httplib reads a body: refuses a chunked one (411 length_required) without
-  // reading it, because httplib 0.11 applies its size limit only to Content-Length bodies and
-  // would hold a chunked one of any size in memory. A Content-Length over the limit is
-  // httplib's to refuse: it skips the body, so the connection stays usable (413, our shape
-  // via HandleRefused).
-  httplib::Server::HandlerResponse HandleBeforeBody(const httplib::Request& request,
-                                                    httplib::Response& response);
-  bool Authorized(const httplib::Request& request) const;
-  void SetRevisionHeader(std::string_view path, httplib::Response& response) const;
+  bool Authorized(const http::HttpRequest& request) const;
+  void SetRevisionHeader(std::string_view path, http::HttpResponse& response) const;
 
   Registry* registry_;
   std::string token_;

@@ -53,6 +53,25 @@ std::optional<KeyParts> SplitKey(const std::string& key) {
   return KeyParts{std::string(parsed->kind), std::string(parsed->id)};
 }
 
+void SetWallTime(google::protobuf::Timestamp* out, std::chrono::system_clock::time_point when) {
+  const auto since_epoch = when.time_since_epoch();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
+  out->set_seconds(seconds.count());
+  out->set_nanos(static_cast<int32_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch - seconds).count()));
+}
+
+// The wall-clock time of `when` (a steady-clock time of this process, `now` being the present).
+std::chrono::system_clock::time_point WallTimeOf(Clock::time_point when, Clock::time_point now) {
+  return std::chrono::system_clock::now() -
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(now - when);
+}
+
+std::string Milliseconds(Clock::duration duration) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(duration).count()) +
+         " ms";
+}
+
 }  // namespace
 
 std::string RouterMacOf(const std::string& domain_id) {
@@ -91,6 +110,7 @@ Directory::Directory(controller::Registry* registry, store::Store* store, Direct
       switches_[record.id()] = {record.name(), CanonicalIp(record.tunnel_ip()),
                                 record.state() == v1::Switch::STATE_DOWN};
       switch_ids_[record.name()] = record.id();
+      if (record.state() == v1::Switch::STATE_UP) unconfirmed_.insert(record.name());
     }
   }
   if (auto endpoints = registry_->List<v1::Endpoint>({}); endpoints) {
@@ -134,16 +154,21 @@ Output Directory::OnMessage(SessionId id, const v1::SwitchMessage& message, Cloc
   const bool greeted = existing != sessions_.end() && !existing->second.switch_name.empty();
   if (message.has_hello() && greeted) {
     return {.messages = {},
-            .closes = {{id, kFailedPrecondition, "a second hello on the same stream"}}};
+            .closes = {{id, kFailedPrecondition, "a second hello on the same stream"}},
+            .logs = {"ended the stream of switch " + existing->second.switch_name +
+                     ": a second hello on the same stream"}};
   }
   if (!message.has_hello() && !greeted) {
     return {.messages = {},
-            .closes = {{id, kFailedPrecondition, "the first message of a stream must be hello"}}};
+            .closes = {{id, kFailedPrecondition, "the first message of a stream must be hello"}},
+            .logs = {"ended a stream: its first message was not a hello"}};
   }
   if (auto violation = CheckSwitchMessage(message)) {
     Output out;
     const int64_t revision = registry_->Revision();
     if (message.has_hello()) {
+      out.logs.push_back("refused the Hello of switch " + message.hello().switch_name() + ": " +
+                         violation->code + ": " + violation->message);
       out.messages.push_back({id, Refuse(revision, violation->code, violation->message, 0, "")});
       out.closes.push_back(
           {id, violation->code == "failed_precondition" ? kFailedPrecondition : kInvalidArgument,
@@ -164,11 +189,21 @@ Output Directory::OnMessage(SessionId id, const v1::SwitchMessage& message, Cloc
   Output revived;
   if (greeted && !message.has_heartbeat()) Revive(id, now, revived);
   Output out = Handle(id, message, now);
-  if (revived.messages.empty()) return out;
-  revived.messages.insert(revived.messages.end(), std::make_move_iterator(out.messages.begin()),
-                          std::make_move_iterator(out.messages.end()));
-  revived.closes = std::move(out.closes);
+  if (revived.messages.empty() && revived.logs.empty() && !revived.switch_writes) return out;
+  Append(revived, std::move(out));
   return revived;
+}
+
+void Append(Output& to, Output&& from) {
+  auto append = [](auto& into, auto& items) {
+    into.insert(into.end(), std::make_move_iterator(items.begin()),
+                std::make_move_iterator(items.end()));
+  };
+  append(to.messages, from.messages);
+  append(to.closes, from.closes);
+  append(to.logs, from.logs);
+  append(to.endpoint_writes, from.endpoint_writes);
+  to.switch_writes = to.switch_writes || from.switch_writes;
 }
 
 void Directory::Revive(SessionId id, Clock::time_point now, Output& out) {
@@ -176,8 +211,8 @@ void Directory::Revive(SessionId id, Clock::time_point now, Output& out) {
   session.last_heartbeat = now;
   if (session.live) return;
   session.live = true;
-  SetSwitchState(session.switch_name, true);
-  TellCachersOfSwitch(session.switch_name, registry_->Revision(), out);
+  session.recorded_heartbeat = now;
+  SetLiveness(session.switch_name, true, now, now, "heard from again", out);
 }
 
 Output Directory::Handle(SessionId id, const v1::SwitchMessage& message, Clock::time_point now) {
@@ -204,7 +239,25 @@ Output Directory::Handle(SessionId id, const v1::SwitchMessage& message, Clock::
   return {};  // unreachable: CheckSwitchMessage refuses a message without a body
 }
 
-void Directory::OnDisconnect(SessionId id) {
+Output Directory::OnDisconnect(SessionId id, Clock::time_point now) {
+  Output out;
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return out;
+  const std::string name = it->second.switch_name;
+  const bool current = !name.empty() && SessionOf(name) == id;
+  const bool was_live = it->second.live;
+  const Clock::time_point heard = it->second.last_heartbeat;
+  Drop(id);
+  if (!current) return out;
+  if (was_live) {
+    SetLiveness(name, false, heard, now, "its stream ended", out);
+  } else {
+    out.logs.push_back("switch " + name + " disconnected (DOWN already)");
+  }
+  return out;
+}
+
+void Directory::Drop(SessionId id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   const Session& session = it->second;
@@ -235,15 +288,51 @@ void Directory::Cache(SessionId id, const std::string& endpoint_id) {
   sessions_[id].cached.insert(endpoint_id);
 }
 
-void Directory::SetSwitchState(const std::string& switch_name, bool up) {
+void Directory::WriteSwitch(const std::string& switch_name, bool up,
+                            std::optional<Clock::time_point> heartbeat, Clock::time_point now,
+                            Output& out) {
   auto id = switch_ids_.find(switch_name);
   if (id != switch_ids_.end()) switches_[id->second].down = !up;
-  auto stored = registry_->Get<v1::Switch>(switch_name);
-  if (!stored) return;
-  const auto state = up ? v1::Switch::STATE_UP : v1::Switch::STATE_DOWN;
-  if (stored->state() == state) return;
-  stored->set_state(state);
-  (void)registry_->Replace(switch_name, *stored);
+  SwitchWrite& wanted = switch_writes_[switch_name];
+  wanted.switch_name = switch_name;
+  wanted.up = up;
+  if (heartbeat) wanted.last_heartbeat = WallTimeOf(*heartbeat, now);
+  out.switch_writes = true;
+}
+
+void Directory::SetLiveness(const std::string& switch_name, bool up,
+                            std::optional<Clock::time_point> heartbeat, Clock::time_point now,
+                            const std::string& why, Output& out) {
+  WriteSwitch(switch_name, up, heartbeat, now, out);
+  const int64_t revision = registry_->Revision();
+  TellCachersOfSwitch(switch_name, revision, out);
+  for (const auto& [network_id, counts] : ports_) {
+    if (counts.count(switch_name) != 0) SendFloodLists(network_id, revision, out);
+  }
+  out.logs.push_back("switch " + switch_name + (up ? " is UP: " : " is DOWN: ") + why);
+}
+
+bool Directory::Serves(const std::string& switch_name, const std::string& network_id) const {
+  auto ports = ports_.find(network_id);
+  return ports != ports_.end() && ports->second.count(switch_name) != 0;
+}
+
+void Directory::CountRefusal(const Session& session, const std::string& kind,
+                             const std::string& what, Output& out) {
+  auto& counts = refused_[session.switch_name];
+  ++counts[kind];
+  uint64_t total = 0;
+  for (const auto& [each, count] : counts) total += count;
+  if ((total & (total - 1)) != 0) return;  // logged at 1, 2, 4, 8...
+  out.logs.push_back("refused " + kind + " from switch " + session.switch_name + ": " + what +
+                     " (refusal " + std::to_string(total) +
+                     " of this switch; logged at powers of two)");
+}
+
+v1::ControllerMessage Directory::Unknown(int64_t revision, const std::string& what,
+                                         uint64_t query_id, std::string endpoint_id) {
+  return Refuse(revision, "not_found", what + " is unknown to this switch", query_id,
+                std::move(endpoint_id));
 }
 
 Output Directory::OnHeartbeat(SessionId id, const v1::Heartbeat& heartbeat, Clock::time_point now) {
@@ -258,6 +347,8 @@ Output Directory::OnHeartbeat(SessionId id, const v1::Heartbeat& heartbeat, Cloc
 Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_point now) {
   Output out;
   auto refuse = [&](int status, std::string code, std::string text) {
+    out.logs.push_back("refused the Hello of switch " + hello.switch_name() + ": " + code + ": " +
+                       text);
     out.messages.push_back({id, Refuse(registry_->Revision(), std::move(code), text, 0, "")});
     out.closes.push_back({id, status, std::move(text)});
     sessions_.erase(id);
@@ -274,20 +365,28 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   // The same switch on a new stream: the old stream is replaced.
   if (auto previous = SessionOf(hello.switch_name()); previous && *previous != id) {
     out.closes.push_back({*previous, kAborted, "replaced by a newer stream of the same switch"});
-    OnDisconnect(*previous);
+    Drop(*previous);
   }
   // Written only when something changed, so a reconnect storm costs no store writes.
   auto stored = registry_->Get<v1::Switch>(hello.switch_name());
   v1::Switch record;
   if (stored) record = *stored;
-  const bool changed = !stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip ||
-                       stored->state() != v1::Switch::STATE_UP ||
-                       stored->software_version() != hello.software_version();
-  if (changed) {
+  // DOWN as stored, or as decided here (its write may not be made yet).
+  const auto known = switch_ids_.find(hello.switch_name());
+  const bool was_down = (stored && stored->state() != v1::Switch::STATE_UP) ||
+                        (known != switch_ids_.end() && switches_[known->second].down);
+  const bool changed = !stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip || was_down ||
+                       stored->software_version() != hello.software_version() ||
+                       switch_writes_.count(hello.switch_name()) != 0;
+  // A new switch or a new tunnel IP is written now: the registry's checks (unique names and
+  // tunnel IPs) decide the answer. Anything else (UP again, a new version) after the answer.
+  const bool register_now = !stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip;
+  if (register_now) {
     record.set_name(hello.switch_name());
     record.set_tunnel_ip(tunnel_ip);
     record.set_state(v1::Switch::STATE_UP);
     record.set_software_version(hello.software_version());
+    SetWallTime(record.mutable_last_heartbeat(), std::chrono::system_clock::now());
     auto saved =
         stored ? registry_->Replace(hello.switch_name(), record) : registry_->Create(record);
     if (!saved) {
@@ -295,6 +394,13 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
                     saved.error().code, saved.error().message);
     }
     record = *saved;
+    switch_writes_.erase(hello.switch_name());  // older decisions, replaced by this write
+  } else if (changed) {
+    switch_writes_[hello.switch_name()] = {.switch_name = hello.switch_name(),
+                                           .up = true,
+                                           .last_heartbeat = std::chrono::system_clock::now(),
+                                           .software_version = hello.software_version()};
+    out.switch_writes = true;
   }
   switches_[record.id()] = {record.name(), tunnel_ip, false};
   switch_ids_[record.name()] = record.id();
@@ -303,11 +409,17 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   bound.tunnel_ip = tunnel_ip;
   bound.live = true;
   bound.last_heartbeat = now;
+  bound.recorded_heartbeat = changed ? now : Clock::time_point{};
   by_name_[bound.switch_name] = id;
-  // A switch new to the store, or at a new address: its endpoints' cachers and the flood
-  // lists of its networks learn the address (endpoints may have been placed on it through the
+  unconfirmed_.erase(bound.switch_name);
+  const bool readdressed = changed && (!stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip);
+  const bool revived = stored && was_down;
+  out.logs.push_back("switch " + record.name() + " connected from tunnel IP " + tunnel_ip +
+                     (revived ? "; it is UP again" : ""));
+  // A switch new to the store, at a new address, or back from DOWN: its endpoints' cachers and
+  // the flood lists of its networks learn it (endpoints may have been placed on it through the
   // API before it ever connected).
-  if (changed && (!stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip)) {
+  if (readdressed || revived) {
     TellCachersOfSwitch(record.name(), registry_->Revision(), out);
     std::set<std::string> networks;
     if (auto local = registry_->List<v1::Endpoint>({.switch_name = record.name()}); local) {
@@ -390,6 +502,7 @@ void Directory::CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello,
     auto endpoint = registry_->Get<v1::Endpoint>(endpoint_id);
     const bool allowed = endpoint && CacheAllowed(session, *endpoint);
     if (!allowed) {
+      CountRefusal(session, "subscribe", "cached endpoint " + endpoint_id, out);
       if (incremental) {
         auto message = At(revision);
         message.mutable_invalidate()->set_endpoint_id(endpoint_id);
@@ -414,27 +527,35 @@ void Directory::CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello,
 bool Directory::CacheAllowed(const Session& session, const v1::Endpoint& endpoint) const {
   auto target = networks_.find(endpoint.network_id());
   if (target == networks_.end()) return false;
-  bool any_in_domain = false;
+  // Only on behalf of a network the switch serves (has a port in) and that may reach it.
   for (const auto& network_id : session.networks) {
+    if (!Serves(session.switch_name, network_id)) continue;
     if (network_id == endpoint.network_id()) return true;
     auto network = networks_.find(network_id);
     if (network == networks_.end() || network->second.domain_id != target->second.domain_id) {
       continue;
     }
-    any_in_domain = true;
     if (registry_->Allowed(network_id, endpoint.network_id(), 0, 0)) return true;
   }
-  // A switch with no port in the domain asked on behalf of nobody we can check: keep it.
-  return !any_in_domain;
+  return false;
 }
 
 Output Directory::OnAttach(SessionId id, const v1::Attach& attach) {
   Output out;
   const Session& session = sessions_[id];
   auto stored = registry_->Get<v1::Endpoint>(attach.endpoint_id());
-  if (!stored) {
-    out.messages.push_back({id, Refuse(registry_->Revision(), stored.error().code,
-                                       stored.error().message, 0, attach.endpoint_id())});
+  // Placed here (through the API, or by an earlier attach), or a network this switch serves;
+  // anything else is answered as if the endpoint did not exist.
+  const bool placed_here = stored && stored->switch_name() == session.switch_name;
+  if (!stored || (!placed_here && !Serves(session.switch_name, stored->network_id()))) {
+    if (stored || stored.error().code == "not_found") {
+      CountRefusal(session, "attach", "endpoint " + attach.endpoint_id(), out);
+      out.messages.push_back({id, Unknown(registry_->Revision(), "endpoint " + attach.endpoint_id(),
+                                          0, attach.endpoint_id())});
+    } else {
+      out.messages.push_back({id, Refuse(registry_->Revision(), stored.error().code,
+                                         stored.error().message, 0, attach.endpoint_id())});
+    }
     return out;
   }
   if (attach.version() != 0 && attach.version() != stored->version()) {
@@ -456,16 +577,22 @@ Output Directory::OnAttach(SessionId id, const v1::Attach& attach) {
     out.messages.push_back({id, std::move(ack)});
     return out;
   }
-  v1::Endpoint updated = *stored;
-  updated.set_switch_name(session.switch_name);
-  updated.set_port_name(attach.port_name());
-  auto saved = registry_->Replace(attach.endpoint_id(), updated);
-  if (!saved) {
-    out.messages.push_back({id, Refuse(registry_->Revision(), saved.error().code,
-                                       saved.error().message, 0, attach.endpoint_id())});
+  if (!placed_here && !stored->switch_name().empty()) {
+    // A move: authorized only through the API (the endpoint's switch_name names this switch).
+    CountRefusal(session, "attach", "move of endpoint " + attach.endpoint_id(), out);
+    out.messages.push_back(
+        {id, Refuse(registry_->Revision(), "permission_denied",
+                    "endpoint " + attach.endpoint_id() + " is placed on switch " +
+                        stored->switch_name() +
+                        "; a move is authorized through the API (set its switch_name to " +
+                        session.switch_name + ")",
+                    0, attach.endpoint_id())});
     return out;
   }
-  EndpointChanged(*saved, registry_->Revision(), out);
+  EndpointWrite write{.kind = EndpointWrite::Kind::kAttach, .session = id, .endpoint = *stored};
+  write.endpoint.set_switch_name(session.switch_name);
+  write.endpoint.set_port_name(attach.port_name());
+  out.endpoint_writes.push_back(std::move(write));
   return out;
 }
 
@@ -474,6 +601,7 @@ Output Directory::OnDetach(SessionId id, const v1::Detach& detach) {
   const Session& session = sessions_[id];
   auto stored = registry_->Get<v1::Endpoint>(detach.endpoint_id());
   if (!stored || stored->switch_name() != session.switch_name) {
+    CountRefusal(session, "detach", "endpoint " + detach.endpoint_id(), out);
     out.messages.push_back(
         {id, Refuse(registry_->Revision(), "not_found",
                     "endpoint " + detach.endpoint_id() + " is not on switch " + session.switch_name,
@@ -487,29 +615,90 @@ Output Directory::OnDetach(SessionId id, const v1::Detach& detach) {
                                        0, detach.endpoint_id())});
     return out;
   }
-  v1::Endpoint updated = *stored;
-  updated.clear_switch_name();
-  updated.clear_port_name();
-  auto saved = registry_->Replace(detach.endpoint_id(), updated);
+  EndpointWrite write{.kind = EndpointWrite::Kind::kDetach, .session = id, .endpoint = *stored};
+  write.endpoint.clear_switch_name();
+  write.endpoint.clear_port_name();
+  out.endpoint_writes.push_back(std::move(write));
+  return out;
+}
+
+Output Directory::OnEndpointWritten(const EndpointWrite& write,
+                                    const controller::ModelResult<v1::Endpoint>& saved) {
+  Output out;
+  const std::string& endpoint_id = write.endpoint.id();
   if (!saved) {
-    out.messages.push_back({id, Refuse(registry_->Revision(), saved.error().code,
-                                       saved.error().message, 0, detach.endpoint_id())});
+    out.messages.push_back({write.session, Refuse(registry_->Revision(), saved.error().code,
+                                                  saved.error().message, 0, endpoint_id)});
     return out;
   }
-  // The switch it left hears of it too: the acknowledgement carries the new version.
-  auto ack = At(registry_->Revision());
-  *ack.mutable_location_update()->mutable_location() = LocationOf(*saved);
-  out.messages.push_back({id, std::move(ack)});
+  if (write.kind == EndpointWrite::Kind::kDetach && sessions_.count(write.session) != 0) {
+    // The switch it left hears of it too: the acknowledgement carries the new version.
+    auto ack = At(registry_->Revision());
+    *ack.mutable_location_update()->mutable_location() = LocationOf(*saved);
+    out.messages.push_back({write.session, std::move(ack)});
+  }
   EndpointChanged(*saved, registry_->Revision(), out);
   return out;
 }
 
+std::vector<SwitchWrite> Directory::TakeSwitchWrites() {
+  std::vector<SwitchWrite> writes;
+  writes.reserve(switch_writes_.size());
+  for (auto& [name, write] : switch_writes_) writes.push_back(std::move(write));
+  switch_writes_.clear();
+  return writes;
+}
+
+Output Directory::OnSwitchWritten(const SwitchWrite& write,
+                                  const Expected<void, std::string>& done) {
+  Output out;
+  if (!done) {
+    out.logs.push_back("cannot record the state of switch " + write.switch_name +
+                       " in the store: " + done.error());
+  }
+  // Its state changed again while this was written by a write decided before (another
+  // thread's): the newest decision must be what the store keeps.
+  auto id = switch_ids_.find(write.switch_name);
+  if (id == switch_ids_.end() || switch_writes_.count(write.switch_name) != 0) return out;
+  const bool up = !switches_[id->second].down;
+  if (up != write.up) {
+    switch_writes_[write.switch_name] = {.switch_name = write.switch_name, .up = up};
+    out.switch_writes = true;
+  }
+  return out;
+}
+
+controller::ModelResult<v1::Endpoint> PerformEndpointWrite(controller::Registry& registry,
+                                                           const EndpointWrite& write) {
+  return registry.Replace(write.endpoint.id(), write.endpoint);
+}
+
+Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry,
+                                               const SwitchWrite& write) {
+  auto stored = registry.Get<v1::Switch>(write.switch_name);
+  if (!stored) {
+    if (stored.error().code == "not_found") return {};
+    return Unexpected(stored.error().message);
+  }
+  stored->set_state(write.up ? v1::Switch::STATE_UP : v1::Switch::STATE_DOWN);
+  if (write.last_heartbeat) SetWallTime(stored->mutable_last_heartbeat(), *write.last_heartbeat);
+  if (write.software_version) stored->set_software_version(*write.software_version);
+  auto saved = registry.Replace(write.switch_name, *stored);
+  if (!saved) {
+    if (saved.error().code == "not_found") return {};
+    return Unexpected(saved.error().message);
+  }
+  return {};
+}
+
 std::optional<v1::Network> Directory::NetworkOfQuery(SessionId id, uint32_t vni, uint64_t query_id,
-                                                     int64_t revision, Output& out) const {
+                                                     int64_t revision, Output& out) {
+  const Session& session = sessions_[id];
   auto network = registry_->FindNetworkByVni(vni);
-  if (network) return std::move(*network);
-  out.messages.push_back({id, Refuse(revision, "not_found",
-                                     "no network has VNI " + std::to_string(vni), query_id, "")});
+  if (network && Serves(session.switch_name, network->id())) return std::move(*network);
+  // Unknown, or not served here: the same answer, so the switch learns nothing of the VNI.
+  CountRefusal(session, "resolve", "VNI " + std::to_string(vni), out);
+  out.messages.push_back({id, Unknown(revision, "VNI " + std::to_string(vni), query_id, "")});
   return std::nullopt;
 }
 
@@ -599,7 +788,9 @@ std::vector<std::string> Directory::FloodTunnelIps(const std::string& network_id
   for (const auto& [name, count] : ports->second) {
     if (name == except_switch) continue;
     auto id = switch_ids_.find(name);
-    if (id != switch_ids_.end()) ips.push_back(switches_.at(id->second).tunnel_ip);
+    if (id == switch_ids_.end()) continue;
+    const KnownSwitch& record = switches_.at(id->second);
+    if (!record.down) ips.push_back(record.tunnel_ip);
   }
   std::sort(ips.begin(), ips.end());
   return ips;
@@ -758,11 +949,13 @@ void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output
   KnownSwitch next{record.name(), CanonicalIp(record.tunnel_ip()),
                    record.state() == v1::Switch::STATE_DOWN};
   auto it = switches_.find(record.id());
+  // The liveness of a known switch is this directory's decision: the store follows it, and a
+  // write decided before the latest may land after it (OnSwitchWritten then writes again).
+  if (it != switches_.end()) next.down = it->second.down;
   const bool moved = it == switches_.end() || it->second.tunnel_ip != next.tunnel_ip;
-  const bool flipped = it != switches_.end() && it->second.down != next.down;
   switches_[record.id()] = next;
   switch_ids_[record.name()] = record.id();
-  if (!moved && !flipped) return;  // the directory's own write, or nothing it reports
+  if (!moved) return;  // the directory's own write, or nothing it reports
   TellCachersOfSwitch(record.name(), revision, out);
   if (!moved) return;
   for (const auto& [network_id, counts] : ports_) {
@@ -881,12 +1074,41 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
 
 Output Directory::OnTick(Clock::time_point now) {
   Output out;
+  if (!first_tick_) first_tick_ = now;
   for (auto& [id, session] : sessions_) {
     if (!session.live || session.switch_name.empty()) continue;
     if (now - session.last_heartbeat <= options_.dead_after) continue;
     session.live = false;
-    SetSwitchState(session.switch_name, false);
-    TellCachersOfSwitch(session.switch_name, registry_->Revision(), out);
+    session.recorded_heartbeat = now;
+    SetLiveness(session.switch_name, false, session.last_heartbeat, now,
+                "nothing heard for " + Milliseconds(now - session.last_heartbeat) +
+                    " (dead after " + Milliseconds(options_.dead_after) + ")",
+                out);
+  }
+  // Switches stored UP when the controller started that never said Hello since.
+  if (!unconfirmed_.empty() && now - *first_tick_ > options_.dead_after) {
+    const std::set<std::string> silent = std::move(unconfirmed_);
+    unconfirmed_.clear();
+    for (const auto& name : silent) {
+      if (SessionOf(name)) continue;
+      SetLiveness(
+          name, false, std::nullopt, now,
+          "no Hello within " + Milliseconds(options_.dead_after) + " of the controller's start",
+          out);
+    }
+  }
+  // last_heartbeat of the UP switches, a few per tick.
+  size_t writes = 0;
+  for (auto& [id, session] : sessions_) {
+    if (writes == kMaxHeartbeatWritesPerTick) break;
+    if (!session.live || session.switch_name.empty()) continue;
+    if (session.recorded_heartbeat != Clock::time_point{} &&
+        now - session.recorded_heartbeat < options_.heartbeat_record_interval) {
+      continue;
+    }
+    session.recorded_heartbeat = now;
+    ++writes;
+    WriteSwitch(session.switch_name, true, session.last_heartbeat, now, out);
   }
   return out;
 }

@@ -33,13 +33,54 @@
 //
 // Errors: refusals are messages (Refusal, ResolveReply NOT_FOUND/DENIED) to the asking session
 // only; protocol violations are Output::close. A registry failure is a Refusal with its code.
+// Every refused Hello and every change of a switch's liveness is an Output::logs line.
+//
+// Tenancy: a switch serves the networks that have an endpoint placed on it (Endpoint.switch_name,
+// set through the API or by its own Attach). It may resolve only in a VNI it serves, list in
+// Hello.cached_endpoint_ids only endpoints that a network it serves may reach (others get no
+// location and are not recorded), and Attach only an endpoint placed on it, or an unplaced one
+// of a network it serves. Anything else naming a network or an endpoint is refused with the
+// same answer as for one that does not exist (a Refusal not_found whose text depends only on
+// what the switch sent), counted per switch and kind (Refused()) and logged (the 1st, 2nd,
+// 4th, 8th... refusal of each switch, so a flood of them cannot flood the log). An endpoint
+// placed on another switch in a network this one serves is a move, authorized only through the
+// API (set its switch_name): its Attach is refused (permission_denied) and changes nothing.
+//
+// Liveness: a switch is DOWN (stored state, Location.switch_down to its endpoints' cachers, left
+// out of every flood list) when its stream ends, when it sends nothing for dead_after, or, after
+// a controller start, when it has not said Hello within dead_after of the first tick. Any
+// message brings it back UP (and tells the same switches). Switch.last_heartbeat is written
+// with each state change and refreshed every heartbeat_record_interval while UP (at most
+// kMaxHeartbeatWritesPerTick per tick, so a thousand switches do not write at once).
+//
+// Writes: the Directory decides the store writes it needs but does not make them (a durable
+// write waits for an fsync, and nothing else the caller serialises should wait with it), except
+// a Hello's registration of a new switch or a new tunnel IP (its answer depends on the
+// registry's checks). The caller performs them after releasing its lock:
+//   - Output::endpoint_writes (an Attach or Detach): PerformEndpointWrite(), then
+//     OnEndpointWritten() with the result, which answers the switch that asked (a stale
+//     version, because the endpoint changed meanwhile, is refused as a conflict) and fans the
+//     change out (the store event of the same change, arriving through OnStoreEvents before or
+//     after, is recognised by its version and not reported twice);
+//   - switch records (state, last_heartbeat, software version), when Output::switch_writes is
+//     set: TakeSwitchWrites() gives the latest wanted record of each switch (later decisions
+//     replace earlier ones), PerformSwitchWrite() writes one, OnSwitchWritten() logs a failure
+//     and asks again when the switch's state changed while it was written. One writer at a
+//     time (the caller's own mutex), so a switch's records reach the store in decision order.
+// The in-memory view (liveness, what is placed where) changes at decision time, so messages are
+// never held back by a write.
 //
 // Threading: not thread-safe; the caller serialises every call (one mutex). `registry` and
 // `store` (may be null: every Hello then gets a snapshot) must outlive the Directory.
 //
 //   Directory directory(registry, store, {.controller_id = "c1"});
-//   auto out = directory.OnMessage(1, hello, now);   // Welcome, NetworkConfig..., SyncDone
+//   Output out = directory.OnMessage(1, hello, now);  // Welcome, NetworkConfig..., SyncDone
 //   for (auto& [session, message] : out.messages) Send(session, message);
+//   // unlocked:
+//   for (auto& write : out.endpoint_writes) {
+//     auto saved = PerformEndpointWrite(registry, write);
+//     Send(directory.OnEndpointWritten(write, saved));   // locked again
+//   }
 #pragma once
 
 #include <chrono>
@@ -51,6 +92,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/expected.h"
 #include "controller/registry.h"
 #include "dove/v1/switch.pb.h"
 #include "store/store.h"
@@ -64,7 +106,11 @@ struct DirectoryOptions {
   std::string controller_id = "dove-controller";
   std::chrono::milliseconds heartbeat_interval{1000};
   std::chrono::milliseconds dead_after{3000};
+  // How often an UP switch's Switch.last_heartbeat is written to the store.
+  std::chrono::milliseconds heartbeat_record_interval{30000};
 };
+
+inline constexpr size_t kMaxHeartbeatWritesPerTick = 20;
 
 // One message for one session.
 struct Outbound {
@@ -80,10 +126,40 @@ struct Close {
   std::string message;
 };
 
+// An endpoint's new placement, decided by an Attach or a Detach of `session`. `endpoint.version`
+// is the version it replaces: the write is refused (conflict) when the endpoint changed since.
+struct EndpointWrite {
+  enum class Kind : uint8_t { kAttach, kDetach };
+  Kind kind = Kind::kAttach;
+  SessionId session = 0;
+  v1::Endpoint endpoint;
+};
+
+// The record a switch should have in the store. Fields left empty keep the stored value.
+struct SwitchWrite {
+  std::string switch_name;
+  bool up = true;
+  std::optional<std::chrono::system_clock::time_point> last_heartbeat{};
+  std::optional<std::string> software_version{};
+};
+
 struct Output {
   std::vector<Outbound> messages;
   std::vector<Close> closes;
+  std::vector<std::string> logs{};               // lines for the controller's log, without a prefix
+  std::vector<EndpointWrite> endpoint_writes{};  // to perform outside the caller's lock
+  bool switch_writes = false;                    // TakeSwitchWrites() has work
 };
+
+// Appends `from`'s messages, closes, logs and writes to `to`, in order.
+void Append(Output& to, Output&& from);
+
+// Performs a write the Directory decided (no Directory call; safe without the caller's lock).
+controller::ModelResult<v1::Endpoint> PerformEndpointWrite(controller::Registry& registry,
+                                                           const EndpointWrite& write);
+// A switch deleted meanwhile is not an error (nothing to write).
+Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry,
+                                               const SwitchWrite& write);
 
 // How the last Hellos were answered, for /metrics and tests.
 struct SyncCounts {
@@ -101,15 +177,23 @@ class Directory {
 
   // Every SwitchMessage of a session, in order.
   Output OnMessage(SessionId session, const v1::SwitchMessage& message, Clock::time_point now);
-  // The stream ended (either side). Forgets the session and what it cached.
-  void OnDisconnect(SessionId session);
+  // The stream ended (either side). Forgets the session and what it cached; when it was its
+  // switch's current stream, the switch is DOWN (its cachers and flood lists are told).
+  Output OnDisconnect(SessionId session, Clock::time_point now = Clock::now());
   // Changes of the store under "/dove/v1/", in revision order.
   Output OnStoreEvents(const std::vector<store::Event>& events);
-  // Marks DOWN (in the registry) the switches whose last heartbeat is older than dead_after;
-  // their endpoints stay where they are, and the switches that cached one get a LocationUpdate
-  // with switch_down set. A heartbeat (or a new Hello) brings the switch back UP, and tells
-  // them again.
+  // Marks DOWN (in the registry) the switches whose last message is older than dead_after, and
+  // the switches stored UP that have not said Hello within dead_after of the first tick; their
+  // endpoints stay where they are, the switches that cached one get a LocationUpdate with
+  // switch_down set, and the flood lists of their networks leave them out. A heartbeat (or a
+  // new Hello) brings the switch back UP, and tells them again. Refreshes last_heartbeat.
   Output OnTick(Clock::time_point now);
+
+  // The answers to a performed write: see "Writes" above.
+  Output OnEndpointWritten(const EndpointWrite& write,
+                           const controller::ModelResult<v1::Endpoint>& saved);
+  std::vector<SwitchWrite> TakeSwitchWrites();
+  Output OnSwitchWritten(const SwitchWrite& write, const Expected<void, std::string>& done);
 
   // For tests and metrics.
   bool IsLive(const std::string& switch_name) const;
@@ -118,6 +202,9 @@ class Directory {
   SyncCounts Syncs() const { return syncs_; }
   // The last StatsSummary of each connected switch, by switch name.
   const std::map<std::string, v1::StatsSummary>& Stats() const { return stats_; }
+  // Refused southbound requests, by switch name then kind ("resolve", "attach", "detach",
+  // "subscribe"): what a switch asked about a network or an endpoint it does not serve.
+  const std::map<std::string, std::map<std::string, uint64_t>>& Refused() const { return refused_; }
 
  private:
   struct Session {
@@ -125,8 +212,9 @@ class Directory {
     std::string tunnel_ip;
     bool live = false;
     Clock::time_point last_heartbeat;
-    std::set<std::string> networks;  // network ids whose NetworkConfig it was sent
-    std::set<std::string> cached;    // endpoint ids it caches
+    Clock::time_point recorded_heartbeat;  // when last_heartbeat was last written (min: never)
+    std::set<std::string> networks;        // network ids whose NetworkConfig it was sent
+    std::set<std::string> cached;          // endpoint ids it caches
   };
   // What the directory last reported of an endpoint.
   struct Known {
@@ -157,9 +245,25 @@ class Directory {
   Output OnResolveMac(SessionId id, const v1::ResolveMac& resolve);
   Output OnResolveIp(SessionId id, const v1::ResolveIp& resolve);
   // The network of a resolve's VNI; otherwise a not_found Refusal with the query id in `out`.
+  // A VNI the switch does not serve is refused the same way (and counted).
   std::optional<v1::Network> NetworkOfQuery(SessionId id, uint32_t vni, uint64_t query_id,
-                                            int64_t revision, Output& out) const;
+                                            int64_t revision, Output& out);
   Output OnHeartbeat(SessionId id, const v1::Heartbeat& heartbeat, Clock::time_point now);
+  // Forgets a session (its caches, configurations, name binding); no state change.
+  void Drop(SessionId id);
+  // Whether an endpoint of `network_id` is placed on switch `switch_name`.
+  bool Serves(const std::string& switch_name, const std::string& network_id) const;
+  // Counts a refusal of `kind` for the session's switch; logs it when the count is a power of 2.
+  void CountRefusal(const Session& session, const std::string& kind, const std::string& what,
+                    Output& out);
+  // The answer to a request naming something the switch may not see, or that does not exist.
+  static v1::ControllerMessage Unknown(int64_t revision, const std::string& what, uint64_t query_id,
+                                       std::string endpoint_id);
+  // DOWN or UP: the store (state, last_heartbeat at `heartbeat`), the cachers of its endpoints,
+  // the flood lists of its networks, a log line saying `why`.
+  void SetLiveness(const std::string& switch_name, bool up,
+                   std::optional<Clock::time_point> heartbeat, Clock::time_point now,
+                   const std::string& why, Output& out);
 
   // Fan-out of one endpoint's new state (put) at `revision`.
   void EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, Output& out);
@@ -177,12 +281,16 @@ class Directory {
   v1::Location LocationOf(const v1::Endpoint& endpoint) const;
   std::optional<v1::NetworkConfig> ConfigOf(const std::string& network_id,
                                             const std::string& switch_name) const;
+  // The UP switches with ports in the network.
   std::vector<std::string> FloodTunnelIps(const std::string& network_id,
                                           const std::string& except_switch) const;
   // A LocationUpdate (switch_down as stored) to the cachers of every endpoint on the switch.
   void TellCachersOfSwitch(const std::string& switch_name, int64_t revision, Output& out);
   void SendFloodLists(const std::string& network_id, int64_t revision, Output& out);
-  void SetSwitchState(const std::string& switch_name, bool up);
+  // Sets the switch's state in memory and asks for its record to be written (state, and
+  // last_heartbeat at the system time of `heartbeat` unless nullopt), in `out`.
+  void WriteSwitch(const std::string& switch_name, bool up,
+                   std::optional<Clock::time_point> heartbeat, Clock::time_point now, Output& out);
   std::optional<SessionId> SessionOf(const std::string& switch_name) const;
   // The VNI of a known network; 0 when unknown (deleted meanwhile).
   uint32_t VniOf(const std::string& network_id) const;
@@ -205,6 +313,10 @@ class Directory {
   std::unordered_map<std::string, std::string> subnet_networks_;  // subnet id -> network id
   std::unordered_map<std::string, std::string> policy_domains_;   // policy id -> domain id
   std::map<std::string, v1::StatsSummary> stats_;                 // switch name ->
+  std::map<std::string, std::map<std::string, uint64_t>> refused_;  // switch name -> kind ->
+  std::set<std::string> unconfirmed_;                 // stored UP at start, no Hello since
+  std::map<std::string, SwitchWrite> switch_writes_;  // switch name -> record wanted, unwritten
+  std::optional<Clock::time_point> first_tick_;
   SyncCounts syncs_;
 };
 

@@ -149,27 +149,66 @@ grpc::ServerBidiReactor<v1::SwitchMessage, v1::ControllerMessage>* SwitchService
 
 bool SwitchService::Receive(SessionId session, const PeerIdentity* identity,
                             const v1::SwitchMessage& message) {
-  std::lock_guard lock(mutex_);
-  if (identity != nullptr && message.has_hello() &&
-      !identity->Allows(message.hello().switch_name())) {
-    RefuseIdentity(session, *identity, message.hello());
-    return false;
+  Output out;
+  bool keep = true;
+  {
+    std::lock_guard lock(mutex_);
+    if (identity != nullptr && message.has_hello() &&
+        !identity->Allows(message.hello().switch_name())) {
+      RefuseIdentity(session, *identity, message.hello());
+      return false;
+    }
+    out = directory_.OnMessage(session, message, Clock::now());
+    Dispatch(out);
+    for (const auto& close : out.closes) {
+      if (close.session == session) keep = false;
+    }
   }
-  Output out = directory_.OnMessage(session, message, Clock::now());
-  Dispatch(out);
-  for (const auto& close : out.closes) {
-    if (close.session == session) return false;
-  }
-  return true;
+  // The stream reads its next message only after this returns: its Attach is answered before
+  // anything it sends next, while every other stream goes on.
+  Settle(out);
+  return keep;
 }
 
 void SwitchService::Forget(SessionId session) {
-  std::lock_guard lock(mutex_);
-  streams_.erase(session);
-  directory_.OnDisconnect(session);
+  Output out;
+  {
+    std::lock_guard lock(mutex_);
+    streams_.erase(session);
+    out = directory_.OnDisconnect(session, Clock::now());
+    Dispatch(out);
+  }
+  Settle(out);
+}
+
+void SwitchService::Settle(const Output& out) {
+  for (const auto& write : out.endpoint_writes) {
+    auto saved = PerformEndpointWrite(*registry_, write);
+    std::lock_guard lock(mutex_);
+    Dispatch(directory_.OnEndpointWritten(write, saved));
+  }
+  if (out.switch_writes) WriteSwitches();
+}
+
+void SwitchService::WriteSwitches() {
+  std::lock_guard writing(switch_writes_mutex_);
+  while (true) {
+    std::vector<SwitchWrite> writes;
+    {
+      std::lock_guard lock(mutex_);
+      writes = directory_.TakeSwitchWrites();
+    }
+    if (writes.empty()) return;
+    for (const auto& write : writes) {
+      const auto done = PerformSwitchWrite(*registry_, write);
+      std::lock_guard lock(mutex_);
+      Dispatch(directory_.OnSwitchWritten(write, done));
+    }
+  }
 }
 
 void SwitchService::Dispatch(const Output& out) {
+  for (const auto& line : out.logs) Log(line);
   for (const auto& outbound : out.messages) {
     if (auto it = streams_.find(outbound.session); it != streams_.end()) {
       it->second->Send(outbound.message);
@@ -222,19 +261,25 @@ void SwitchService::WatchLoop() {
             " within 5 s; going on");
       }
     }
-    std::lock_guard lock(mutex_);
-    if (events) {
-      from = watch->next_revision();
-      if (!events->empty()) Dispatch(directory_.OnStoreEvents(*events));
-    } else if (events.error().code == store::StoreError::kClosed) {
-      return;
-    } else {
-      // Compacted history: carry on from now; switches that missed it learn on reconnect.
-      Log("store watch: " + events.error().Describe() + "; resuming from the current revision");
-      from = registry_->Revision() + 1;
-      watch.reset();
+    Output ticked;
+    {
+      std::lock_guard lock(mutex_);
+      if (events) {
+        from = watch->next_revision();
+        if (!events->empty()) Dispatch(directory_.OnStoreEvents(*events));
+      } else if (events.error().code == store::StoreError::kClosed) {
+        return;
+      } else {
+        // Compacted history: carry on from now; switches that missed it learn on reconnect.
+        Log("store watch: " + events.error().Describe() + "; resuming from the current revision");
+        from = registry_->Revision() + 1;
+        watch.reset();
+      }
+      ticked = directory_.OnTick(Clock::now());
+      Dispatch(ticked);
     }
-    Dispatch(directory_.OnTick(Clock::now()));
+    // Writes and compaction without the lock: resolves and heartbeats go on meanwhile.
+    Settle(ticked);
     CompactHistory();
   }
 }
@@ -264,6 +309,21 @@ std::string SwitchService::MetricsText() {
   text += "dove_southbound_syncs_total{kind=\"incremental\"} " + std::to_string(syncs.incremental) +
           "\n";
   text += "dove_southbound_syncs_total{kind=\"snapshot\"} " + std::to_string(syncs.snapshot) + "\n";
+  text +=
+      "# HELP dove_southbound_refused_total Requests refused because they named a network or "
+      "an endpoint the switch does not serve (or that does not exist), by switch and kind.\n";
+  text += "# TYPE dove_southbound_refused_total counter\n";
+  for (const auto& [name, kinds] : directory_.Refused()) {
+    for (const auto& [kind, count] : kinds) {
+      text += "dove_southbound_refused_total{switch=\"";
+      text += name;
+      text += "\",kind=\"";
+      text += kind;
+      text += "\"} ";
+      text += std::to_string(count);
+      text += "\n";
+    }
+  }
   text += "# HELP dove_switch_counter The last statistics summary each connected switch sent.\n";
   text += "# TYPE dove_switch_counter gauge\n";
   for (const auto& [name, summary] : directory_.Stats()) {
@@ -310,6 +370,7 @@ Expected<std::unique_ptr<SouthboundServer>, std::string> SouthboundServer::Start
         (tls ? "; or the TLS certificate, key or client CA is not valid PEM)" : ")"));
   }
   server->port_ = bound;
+  server->tls_ = tls;
   server->address_ = controller::FormatHostPort(host, bound);
   Log(tls ? "TLS; switches need a client certificate naming them"
           : "plaintext (--southbound-plaintext): any client may claim any switch name");

@@ -88,6 +88,11 @@ class SwitchService final : public v1::SwitchService::CallbackService {
   void Forget(SessionId session);
   // With mutex_ held.
   void Dispatch(const Output& out);
+  // Without mutex_: performs the writes `out` asks for (directory.h, "Writes") and dispatches
+  // what the directory answers to them.
+  void Settle(const Output& out);
+  // Writes the switch records the directory wants, until it wants none (one writer at a time).
+  void WriteSwitches();
   void RefuseIdentity(SessionId session, const PeerIdentity& identity, const v1::Hello& hello);
   void WatchLoop();
   // Drops store history older than history_revisions (watch thread).
@@ -97,7 +102,8 @@ class SwitchService final : public v1::SwitchService::CallbackService {
   store::Store* store_;
   SouthboundOptions options_;
   int64_t watch_from_;
-  std::mutex mutex_;
+  std::mutex mutex_;  // serialises the Directory; held while writing only for a new switch
+  std::mutex switch_writes_mutex_;  // taken before mutex_, never after
   Directory directory_;
   std::map<SessionId, Stream*> streams_;
   SessionId next_session_ = 1;
@@ -115,6 +121,9 @@ class SouthboundServer : public controller::SideService {
 
   std::string address() const override { return address_; }
   std::string MetricsText() const override { return service_->MetricsText(); }
+  std::string Protocol() const override {
+    return tls_ ? "TLS gRPC, client certificates required" : "plaintext gRPC";
+  }
   int port() const { return port_; }
 
  private:
@@ -124,6 +133,7 @@ class SouthboundServer : public controller::SideService {
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   int port_ = 0;
+  bool tls_ = false;
 };
 
 }  // namespace dove::directory

@@ -1,107 +1,20 @@
 #include "model/json.h"
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
 
-#include <cctype>
 #include <cstdint>
 #include <exception>
-#include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <utility>
 #include <vector>
 
+#include "model/json_parser.h"
+
 namespace dove::model {
 namespace {
-
-// "domainId" and "domain_id" name the same field: compare keys in snake_case.
-std::string Canonical(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (std::isupper(static_cast<unsigned char>(c)) != 0) {
-      out += '_';
-      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// Finds a key given twice in one object. Runs only on text protobuf already accepted as
-// JSON, so it tracks just strings, objects and arrays. Iterative: no recursion on depth.
-std::string FindDuplicateKey(std::string_view json) {
-  struct Frame {
-    bool object;
-    std::set<std::string> keys;
-  };
-  std::vector<Frame> stack;
-  bool expect_key = false;
-  for (size_t i = 0; i < json.size(); ++i) {
-    const char c = json[i];
-    if (c == '"') {
-      size_t j = i + 1;
-      while (j < json.size() && json[j] != '"') j += json[j] == '\\' ? 2 : 1;
-      const std::string_view text = json.substr(i + 1, j - i - 1);
-      if (expect_key && !stack.empty() && stack.back().object) {
-        if (!stack.back().keys.insert(Canonical(text)).second) return std::string(text);
-        expect_key = false;
-      }
-      i = j;
-    } else if (c == '{') {
-      stack.push_back({true, {}});
-      expect_key = true;
-    } else if (c == '[') {
-      stack.push_back({false, {}});
-    } else if (c == '}' || c == ']') {
-      if (!stack.empty()) stack.pop_back();
-      expect_key = false;
-    } else if (c == ',') {
-      expect_key = !stack.empty() && stack.back().object;
-    }
-  }
-  return {};
-}
-
-std::string FirstLine(std::string_view text) {
-  return std::string(text.substr(0, text.find('\n')));
-}
-
-// Turns protobuf's status text into a ModelError. Its forms (protobuf 3.21):
-//   "bogus: Cannot find field."                      unknown top-level key
-//   "(port_range) bad: Cannot find field."           unknown nested key
-//   "(vni): invalid value -1 for type TYPE_UINT32"   wrong type or range
-//   ": Root element must be a message."              not an object
-//   anything else                                    a JSON syntax error
-ModelError FromStatus(std::string_view text, std::string_view type_name) {
-  static constexpr std::string_view kNoField = ": Cannot find field.";
-  if (auto at = text.find(kNoField); at != std::string_view::npos) {
-    std::string_view where = text.substr(0, at);
-    std::string path(type_name);
-    if (!where.empty() && where.front() == '(') {
-      const auto close = where.find(") ");
-      if (close != std::string_view::npos) {
-        path += "." + std::string(where.substr(1, close - 1));
-        where = where.substr(close + 2);
-      }
-    }
-    return {"unknown_field", path + " has no field \"" + std::string(where) + "\"."};
-  }
-  static constexpr std::string_view kInvalid = "): invalid value ";
-  if (auto at = text.find(kInvalid);
-      !text.empty() && text.front() == '(' && at != std::string_view::npos) {
-    const std::string field(text.substr(1, at - 1));
-    return {"invalid_value",
-            "Field \"" + field + "\" of " + std::string(type_name) +
-                " has an invalid value: " + FirstLine(text.substr(at + kInvalid.size())) + "."};
-  }
-  if (text.find("Root element must be a message") != std::string_view::npos) {
-    return {"invalid_json",
-            "The body must be a JSON object describing a " + std::string(type_name) + "."};
-  }
-  return {"invalid_json", "The body is not valid JSON: " + FirstLine(text)};
-}
 
 bool IsUtf8(std::string_view text) {
   size_t i = 0;
@@ -172,81 +85,270 @@ std::string FindNonUtf8Field(const google::protobuf::Message& message) {
 
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
 
-const FieldDescriptor* FindField(const Descriptor& type, std::string_view key) {
-  for (int i = 0; i < type.field_count(); ++i) {
-    const FieldDescriptor* field = type.field(i);
-    if (field->name() == key || field->json_name() == key) return field;
-  }
-  return nullptr;
+// What is wrong with one value, as the end of the sentence `Field "where" of Type ...`.
+ModelError BadValue(const std::string& type_name, const std::string& where,
+                    const std::string& what) {
+  return {"invalid_value", "Field \"" + where + "\" of " + type_name + " " + what + "."};
 }
 
-// What one value of `field` (one element, for a repeated field) must look like in JSON, or
-// "" when `value` is acceptable. Numbers may be strings and enums numbers (proto3 JSON).
-std::string ExpectedShape(const FieldDescriptor& field, const nlohmann::json& value) {
-  switch (field.cpp_type()) {
-    case FieldDescriptor::CPPTYPE_STRING:
-      return value.is_string() ? "" : "a string";
-    case FieldDescriptor::CPPTYPE_BOOL:
-      return value.is_boolean() ? "" : "true or false";
-    case FieldDescriptor::CPPTYPE_ENUM:
-      return value.is_string() || value.is_number() ? "" : "an enum name";
-    case FieldDescriptor::CPPTYPE_MESSAGE:
-      if (field.message_type()->full_name() == "google.protobuf.Timestamp") {
-        return value.is_string() ? "" : "an RFC 3339 time string";
-      }
-      return value.is_object() ? "" : "an object";
-    default:
-      return value.is_number() || value.is_string() ? "" : "a number";
-  }
+// A number for a message: as written, cut after 32 characters.
+std::string ShortNumber(std::string_view number) {
+  static constexpr size_t kLimit = 32;
+  return number.size() <= kLimit ? std::string(number)
+                                 : std::string(number.substr(0, kLimit)) + "...";
 }
 
-// The first value in `object` whose JSON type cannot be its field's, as an invalid_value
-// error. protobuf's parser would take "ips":"10.0.0.5" as a one-element list and drop the
-// nulls in "ips":[null], and reports a nested object where a string belongs as bad JSON.
-// Keys that are no field are left to protobuf (unknown_field). Recursion follows the
-// message types, so its depth is the schema's, not the input's.
-std::optional<ModelError> CheckTypes(const nlohmann::json& object, const Descriptor& type,
-                                     const std::string& path) {
-  if (!object.is_object()) return std::nullopt;
-  for (const auto& [key, value] : object.items()) {
-    const FieldDescriptor* field = FindField(type, key);
-    if (field == nullptr || value.is_null()) continue;
-    const std::string where = path + field->name();
-    std::vector<const nlohmann::json*> values;
-    if (field->is_map()) {
-      if (!value.is_object()) {
-        return ModelError{"invalid_value", "Field \"" + where + "\" must be an object."};
-      }
-      continue;
+struct Integer {
+  bool negative = false;
+  uint64_t magnitude = 0;
+};
+
+// `number` (a valid RFC 8259 number) as an integer of [min, max]: written with digits only (no
+// fraction, no exponent), in range. Otherwise what is wrong, to end a sentence.
+Expected<Integer, std::string> ReadInteger(std::string_view number, int64_t min, uint64_t max) {
+  const std::string range = "an integer in " + std::to_string(min) + ".." + std::to_string(max);
+  if (number.find_first_of(".eE") != std::string_view::npos) {
+    return Unexpected("must be " + range + ", written without a fraction or exponent, not " +
+                      ShortNumber(number));
+  }
+  Integer value;
+  size_t at = 0;
+  if (number.front() == '-') {
+    value.negative = true;
+    at = 1;
+  }
+  bool overflow = false;
+  for (; at < number.size(); ++at) {
+    const auto digit = static_cast<uint64_t>(number[at] - '0');
+    if (value.magnitude > (UINT64_MAX - digit) / 10) {
+      overflow = true;
+      break;
     }
-    if (field->is_repeated()) {
-      if (!value.is_array()) {
-        return ModelError{"invalid_value",
-                          "Field \"" + where + "\" must be a list (a JSON array)."};
+    value.magnitude = value.magnitude * 10 + digit;
+  }
+  if (value.magnitude == 0) value.negative = false;  // "-0" is 0
+  const uint64_t lowest = min < 0 ? static_cast<uint64_t>(-(min + 1)) + 1 : 0;
+  if (overflow || (value.negative ? value.magnitude > lowest : value.magnitude > max)) {
+    return Unexpected("must be " + range + ", not " + ShortNumber(number));
+  }
+  return value;
+}
+
+class Decoder {
+ public:
+  explicit Decoder(std::string type_name) : type_name_(std::move(type_name)) {}
+
+  // Decodes the members of `object` into `message`; `prefix` is the path of `object` with a
+  // trailing dot ("" at the top, "port_range." inside).
+  std::optional<ModelError> DecodeObject(const JsonValue& object, Message* message,
+                                         const std::string& prefix) {
+    const Descriptor& type = *message->GetDescriptor();
+    for (const JsonMember& member : object.members) {
+      const FieldDescriptor* field = type.FindFieldByName(member.key);
+      if (field == nullptr) return UnknownField(type, member.key, prefix);
+      const std::string where = prefix + field->name();
+      if (field->is_map()) return Unsupported(where);
+      if (const auto* oneof = field->real_containing_oneof();
+          oneof != nullptr && message->GetReflection()->HasOneof(*message, oneof)) {
+        return BadValue(type_name_, where,
+                        "cannot be given with another field of " + oneof->name());
       }
-      for (const auto& element : value) values.push_back(&element);
+      if (!field->is_repeated()) {
+        if (auto error = DecodeValue(member.value, *field, message, where)) return error;
+        continue;
+      }
+      if (member.value.kind != JsonValue::Kind::kArray) {
+        return BadValue(type_name_, where,
+                        std::string("must be a list (a JSON array), not ") +
+                            DescribeJsonKind(member.value.kind));
+      }
+      for (size_t i = 0; i < member.value.elements.size(); ++i) {
+        const std::string at = where + "[" + std::to_string(i) + "]";
+        if (auto error = DecodeValue(member.value.elements[i], *field, message, at)) {
+          return error;
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  ModelError UnknownField(const Descriptor& type, const std::string& key,
+                          const std::string& prefix) const {
+    std::string owner = type_name_;
+    if (!prefix.empty()) owner += "." + prefix.substr(0, prefix.size() - 1);
+    std::string message = owner + " has no field " + QuoteForMessage(key) + ".";
+    if (const FieldDescriptor* field = type.FindFieldByCamelcaseName(key); field != nullptr) {
+      message += " Field names are snake_case: \"" + field->name() + "\".";
+    }
+    return {"unknown_field", std::move(message)};
+  }
+
+  ModelError Unsupported(const std::string& where) const {
+    return {"internal", "Field \"" + where + "\" of " + type_name_ +
+                            " has a kind the JSON decoder does not support."};
+  }
+
+  ModelError WrongKind(const std::string& where, const std::string& expected,
+                       const JsonValue& value) const {
+    std::string what = "must be " + expected + ", not " + DescribeJsonKind(value.kind);
+    if (value.kind == JsonValue::Kind::kNull) what += " (leave a field out for its default)";
+    return BadValue(type_name_, where, what);
+  }
+
+  // Sets `field` of `message` (adds one element when it is repeated) from `value`.
+  std::optional<ModelError> DecodeValue(const JsonValue& value, const FieldDescriptor& field,
+                                        Message* message, const std::string& where) {
+    const Reflection& reflection = *message->GetReflection();
+    const bool repeated = field.is_repeated();
+    switch (field.cpp_type()) {
+      case FieldDescriptor::CPPTYPE_STRING:
+        if (field.type() != FieldDescriptor::TYPE_STRING) return Unsupported(where);
+        if (value.kind != JsonValue::Kind::kString) return WrongKind(where, "a string", value);
+        if (repeated) {
+          reflection.AddString(message, &field, value.text);
+        } else {
+          reflection.SetString(message, &field, value.text);
+        }
+        return std::nullopt;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        if (value.kind != JsonValue::Kind::kBool) return WrongKind(where, "true or false", value);
+        if (repeated) {
+          reflection.AddBool(message, &field, value.boolean);
+        } else {
+          reflection.SetBool(message, &field, value.boolean);
+        }
+        return std::nullopt;
+      case FieldDescriptor::CPPTYPE_INT32:
+      case FieldDescriptor::CPPTYPE_INT64:
+      case FieldDescriptor::CPPTYPE_UINT32:
+      case FieldDescriptor::CPPTYPE_UINT64:
+        return DecodeInteger(value, field, message, where);
+      case FieldDescriptor::CPPTYPE_ENUM:
+        return DecodeEnum(value, field, message, where);
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        return DecodeMessage(value, field, message, where);
+      default:
+        return Unsupported(where);
+    }
+  }
+
+  std::optional<ModelError> DecodeInteger(const JsonValue& value, const FieldDescriptor& field,
+                                          Message* message, const std::string& where) {
+    const Reflection& reflection = *message->GetReflection();
+    const bool repeated = field.is_repeated();
+    int64_t min = 0;
+    uint64_t max = UINT64_MAX;
+    switch (field.cpp_type()) {
+      case FieldDescriptor::CPPTYPE_INT32:
+        min = INT32_MIN;
+        max = INT32_MAX;
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        min = INT64_MIN;
+        max = INT64_MAX;
+        break;
+      case FieldDescriptor::CPPTYPE_UINT32:
+        max = UINT32_MAX;
+        break;
+      default:
+        break;
+    }
+    const std::string expected =
+        "an integer in " + std::to_string(min) + ".." + std::to_string(max) + " (a JSON number)";
+    if (value.kind != JsonValue::Kind::kNumber) return WrongKind(where, expected, value);
+    auto integer = ReadInteger(value.text, min, max);
+    if (!integer) return BadValue(type_name_, where, integer.error());
+    // In range, so the casts below are exact (a negative value only for signed types).
+    const uint64_t magnitude = integer->magnitude;
+    const int64_t signed_value = integer->negative ? -static_cast<int64_t>(magnitude - 1) - 1
+                                                   : static_cast<int64_t>(magnitude);
+    switch (field.cpp_type()) {
+      case FieldDescriptor::CPPTYPE_INT32:
+        if (repeated) {
+          reflection.AddInt32(message, &field, static_cast<int32_t>(signed_value));
+        } else {
+          reflection.SetInt32(message, &field, static_cast<int32_t>(signed_value));
+        }
+        break;
+      case FieldDescriptor::CPPTYPE_INT64:
+        if (repeated) {
+          reflection.AddInt64(message, &field, signed_value);
+        } else {
+          reflection.SetInt64(message, &field, signed_value);
+        }
+        break;
+      case FieldDescriptor::CPPTYPE_UINT32:
+        if (repeated) {
+          reflection.AddUInt32(message, &field, static_cast<uint32_t>(magnitude));
+        } else {
+          reflection.SetUInt32(message, &field, static_cast<uint32_t>(magnitude));
+        }
+        break;
+      default:
+        if (repeated) {
+          reflection.AddUInt64(message, &field, magnitude);
+        } else {
+          reflection.SetUInt64(message, &field, magnitude);
+        }
+        break;
+    }
+    return std::nullopt;
+  }
+
+  std::optional<ModelError> DecodeEnum(const JsonValue& value, const FieldDescriptor& field,
+                                       Message* message, const std::string& where) {
+    const auto& type = *field.enum_type();
+    std::string names;
+    for (int i = 0; i < type.value_count(); ++i) {
+      names += (i == 0 ? "" : ", ") + type.value(i)->name();
+    }
+    const std::string expected = "one of the names " + names;
+    if (value.kind != JsonValue::Kind::kString) {
+      return WrongKind(where, expected + " (a JSON string)", value);
+    }
+    const auto* named = type.FindValueByName(value.text);
+    if (named == nullptr) {
+      return BadValue(type_name_, where,
+                      "must be " + expected + ", not " + QuoteForMessage(value.text));
+    }
+    if (field.is_repeated()) {
+      message->GetReflection()->AddEnumValue(message, &field, named->number());
     } else {
-      values.push_back(&value);
+      message->GetReflection()->SetEnumValue(message, &field, named->number());
     }
-    for (size_t i = 0; i < values.size(); ++i) {
-      const std::string at = field->is_repeated() ? where + "[" + std::to_string(i) + "]" : where;
-      const std::string shape = ExpectedShape(*field, *values[i]);
-      if (!shape.empty()) {
-        std::string message = "Field \"" + at;
-        message += "\" must be ";
-        message += shape;
-        message += ".";
-        return ModelError{"invalid_value", std::move(message)};
-      }
-      if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && values[i]->is_object()) {
-        if (auto error = CheckTypes(*values[i], *field->message_type(), at + ".")) return error;
-      }
-    }
+    return std::nullopt;
   }
-  return std::nullopt;
-}
 
+  std::optional<ModelError> DecodeMessage(const JsonValue& value, const FieldDescriptor& field,
+                                          Message* message, const std::string& where) {
+    const Reflection& reflection = *message->GetReflection();
+    const std::string& type = field.message_type()->full_name();
+    if (type == google::protobuf::Timestamp::descriptor()->full_name()) {
+      static constexpr const char* kShape = "an RFC 3339 time string (\"2026-01-01T00:00:00Z\")";
+      if (value.kind != JsonValue::Kind::kString) return WrongKind(where, kShape, value);
+      google::protobuf::Timestamp time;
+      if (!google::protobuf::util::TimeUtil::FromString(value.text, &time)) {
+        return BadValue(type_name_, where,
+                        std::string("must be ") + kShape + ", not " + QuoteForMessage(value.text));
+      }
+      Message* target = field.is_repeated() ? reflection.AddMessage(message, &field)
+                                            : reflection.MutableMessage(message, &field);
+      target->CopyFrom(time);
+      return std::nullopt;
+    }
+    if (type.rfind("google.protobuf.", 0) == 0) return Unsupported(where);
+    if (value.kind != JsonValue::Kind::kObject) return WrongKind(where, "an object", value);
+    Message* target = field.is_repeated() ? reflection.AddMessage(message, &field)
+                                          : reflection.MutableMessage(message, &field);
+    return DecodeObject(value, target, where + ".");
+  }
+
+  std::string type_name_;
+};
 }  // namespace
 
 ModelResult<void> ParseJsonInto(std::string_view json, google::protobuf::Message* message) {
@@ -257,31 +359,26 @@ ModelResult<void> ParseJsonInto(std::string_view json, google::protobuf::Message
   }
   try {
     message->Clear();
-    // Types first, so a wrong one is invalid_value whatever protobuf would have said. Text
-    // nlohmann cannot parse is left to protobuf, whose message names the syntax error.
-    const auto tree = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-    if (!tree.is_discarded()) {
-      if (auto error = CheckTypes(tree, *message->GetDescriptor(), "")) {
-        return Unexpected(std::move(*error));
+    auto tree = ParseJson(json);
+    if (!tree) {
+      const JsonParseError& error = tree.error();
+      if (error.kind == JsonParseError::Kind::kDuplicateKey) {
+        return Fail("duplicate_field", "Field \"" + error.path + "\" of " + type_name +
+                                           " is given more than once (" + error.message + ")");
       }
+      return Fail("invalid_json", "The body is not valid JSON: " + error.message);
     }
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = false;
-    const auto status = google::protobuf::util::JsonStringToMessage(
-        google::protobuf::StringPiece(json.data(), json.size()), message, options);
-    if (!status.ok()) {
-      auto error =
-          FromStatus(std::string(status.message().data(), status.message().size()), type_name);
-      return Unexpected(std::move(error));
+    if (tree->kind != JsonValue::Kind::kObject) {
+      return Fail("invalid_json", "The body must be a JSON object describing a " + type_name +
+                                      ", not " + DescribeJsonKind(tree->kind) + ".");
     }
-    if (auto key = FindDuplicateKey(json); !key.empty()) {
-      return Fail("duplicate_field",
-                  "Field \"" + key + "\" of " + type_name + " is given more than once.");
+    if (auto error = Decoder(type_name).DecodeObject(*tree, message, "")) {
+      return Unexpected(std::move(*error));
     }
   } catch (const std::exception& e) {
-    return Fail("internal", std::string("Parsing the JSON failed: ") + e.what());
+    return Fail("internal", std::string("Decoding the JSON failed: ") + e.what());
   } catch (...) {
-    return Fail("internal", "Parsing the JSON failed.");
+    return Fail("internal", "Decoding the JSON failed.");
   }
   return {};
 }

@@ -1,22 +1,36 @@
-// The strict JSON form of the model messages (proto3 JSON mapping, as the REST API uses it).
+// The strict JSON form of the model messages, as the REST API reads and writes it.
 //
-// FromJson parses one JSON object into a message and refuses, with a ModelError (see
-// model_error.h), what protobuf's parser would otherwise let pass or report obscurely:
-//   - a body over kMaxJsonBytes                                  -> too_large
-//   - not JSON, trailing bytes after the object, bad UTF-8,
-//     a JSON value that is not an object                         -> invalid_json
-//   - a key that is no field (nested ones too)                   -> unknown_field
-//   - one field given twice in one object, by either of its
-//     names ("domain_id" / "domainId"); protobuf keeps the last  -> duplicate_field
-//   - a wrong type, a number out of the field's range, a
-//     fraction for an integer, an unknown enum name              -> invalid_value
-// As proto3 JSON allows, integers may be given as JSON strings ("5"), exponents that give an
-// integer (1e3) are accepted, null means "the default", and an unknown enum *number* is kept
-// (validation.h refuses it). Keys written with escapes are compared as written for
-// duplicate detection.
+// FromJson reads one JSON object into a message. The text goes through ParseJson
+// (json_parser.h: RFC 8259 and nothing else); the tree is then decoded by the message's
+// descriptor, and protobuf's own (lenient) JSON parser is never used. Refused, with a
+// ModelError (model_error.h), checked in this order:
+//   - a body over kMaxJsonBytes                                      -> too_large
+//   - anything that is not RFC 8259 JSON (json_parser.h lists what: single quotes, unquoted
+//     keys, trailing commas, comments, NaN, leading zeros, bad escapes, bad UTF-8, trailing
+//     bytes, ...) or nests deeper than kMaxJsonDepth; the message
+//     names line and column                                          -> invalid_json
+//   - one key twice in one object, at any depth, compared after
+//     unescaping ("\u006eame" is "name"); the message names the
+//     key's path, line and column                                    -> duplicate_field
+//   - a JSON value that is not an object                             -> invalid_json
+//   - then the members in text order, the first bad one:
+//     a key that is no field's proto name (snake_case; the camelCase
+//     json_name is not an alias), nested objects too                -> unknown_field
+//     a value of the wrong JSON type: a number given as a string
+//     ("7"), null for any field, an enum by number, a string where
+//     a list belongs, an integer with a fraction or an exponent
+//     (1.0, 1e3), a number outside the field's range, an unknown
+//     enum name, a timestamp that is not RFC 3339, two fields of
+//     one oneof                                                      -> invalid_value
+// Every invalid_value message names the field by its path ("port_range.first", "ips[2]") and
+// the type it expects. Accepted: exactly the JSON types of the proto3 JSON mapping's canonical
+// form: strings, true/false, integers as JSON numbers written with digits only ("-0" is 0),
+// enums by name, google.protobuf.Timestamp as an RFC 3339 string, messages as objects,
+// repeated fields as arrays; a field left out takes its default.
 //
 // ToJson prints proto field names (snake_case), enums by name, and every field, including
-// those at their default, so a client sees the whole object.
+// those at their default, so a client sees the whole object; what it prints FromJson reads
+// back to the same message.
 //
 // Neither throws; both are thread-safe on distinct messages.
 //

@@ -10,6 +10,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -137,8 +138,32 @@ class AgentControllerTest : public ::testing::Test {
     return agent;
   }
 
-  // `agent` attaches vm1 and sees the acknowledgement (its own LocationUpdate) within 2 s.
+  // Places `endpoint` on switch `name` through the REST API (how a move is authorized).
+  void Place(const std::string& endpoint, const std::string& name) {
+    const Reply reply = Send(controller_->port(), "PUT", "/v1/endpoints/" + endpoint,
+                             json{{"network_id", "web"}, {"switch_name", name}}.dump());
+    ASSERT_EQ(reply.status, 200) << reply.body;
+  }
+
+  // Gives `agent` (switch `name`) a port in web, so it may resolve there (a switch resolves only
+  // in the networks it serves), and waits for web's config to reach it.
+  void ServeWeb(ControllerClient& agent, const std::string& name) {
+    Post("/v1/endpoints", {{"id", "port-" + name}, {"network_id", "web"}, {"switch_name", name}});
+    ASSERT_TRUE(Eventually(
+        [&] {
+          for (const auto& network : agent.DumpCache().networks) {
+            if (network.vni == kVni && network.config) return true;
+          }
+          return false;
+        },
+        2s))
+        << name << " did not get the config of web";
+  }
+
+  // vm1 is placed on `name` through the API, then `agent` attaches it and sees the
+  // acknowledgement (its own LocationUpdate) within 2 s.
   void AttachVm1(ControllerClient& agent, const std::string& name) {
+    Place("vm1", name);
     auto attached = agent.Attach("vm1", "tap-vm1", 0);
     ASSERT_TRUE(attached) << attached.error();
     ASSERT_TRUE(Eventually(
@@ -160,6 +185,7 @@ TEST_F(AgentControllerTest, AttachedOnOneAgentResolvedByAnotherThenServedFromIts
   ControllerClient& a = NewAgent("host-a", "192.0.2.1");
   ControllerClient& b = NewAgent("host-b", "192.0.2.2");
   AttachVm1(a, "host-a");
+  ServeWeb(b, "host-b");
 
   auto by_mac = ResolvedWithin3s(b.Resolve(kVni, kMac));
   ASSERT_TRUE(by_mac) << "no answer to the resolve by MAC";
@@ -191,10 +217,16 @@ TEST_F(AgentControllerTest, MigrationReachesTheCacheOfTheResolverWithin2s) {
   ControllerClient& b = NewAgent("host-b", "192.0.2.2");
   ControllerClient& c = NewAgent("host-c", "192.0.2.3");
   AttachVm1(a, "host-a");
+  ServeWeb(b, "host-b");
   auto first = ResolvedWithin3s(b.Resolve(kVni, kMac));
   ASSERT_TRUE(first && *first);
   ASSERT_EQ((*first)->tunnel_ip(), "192.0.2.1");
 
+  // C attaching vm1 on its own is refused: a move is authorized through the API only.
+  ASSERT_TRUE(c.Attach("vm1", "tap-vm1", 0));
+  EXPECT_TRUE(Eventually([&] { return !c.State().last_error.empty(); }, 2s));
+  EXPECT_NE(c.State().last_error.find("not_found"), std::string::npos) << c.State().last_error;
+  EXPECT_EQ(Cached(b, "vm1")->location.tunnel_ip(), "192.0.2.1");
   AttachVm1(c, "host-c");
   // B asks nothing: the controller pushes the new location into its cache.
   EXPECT_TRUE(Eventually(
@@ -224,6 +256,7 @@ TEST_F(AgentControllerTest, HeadlessAgentServesItsCacheAndReconnectsToTheRestart
   ControllerClient& a = NewAgent("host-a", "192.0.2.1");
   ControllerClient& b = NewAgent("host-b", "192.0.2.2");
   AttachVm1(a, "host-a");
+  ServeWeb(b, "host-b");
   auto resolved = ResolvedWithin3s(b.Resolve(kVni, kMac));
   ASSERT_TRUE(resolved && *resolved);
   const uint64_t connections_before = b.State().connections;
@@ -262,6 +295,7 @@ TEST_F(AgentControllerTest, DeleteThroughRestInvalidatesTheResolversCache) {
   ControllerClient& a = NewAgent("host-a", "192.0.2.1");
   ControllerClient& b = NewAgent("host-b", "192.0.2.2");
   AttachVm1(a, "host-a");
+  ServeWeb(b, "host-b");
   auto resolved = ResolvedWithin3s(b.Resolve(kVni, kMac));
   ASSERT_TRUE(resolved && *resolved);
   ASSERT_TRUE(Cached(b, "vm1"));
@@ -295,12 +329,13 @@ TEST_F(AgentControllerTest, FiftyAgentsCatchUpFromTheirRevisionsAfterAController
   };
   std::vector<ControllerClient*> agents;
   for (int i = 0; i < kAgents; ++i) {
+    char name[8];
+    std::snprintf(name, sizeof name, "sw-%02d", i);
     Post("/v1/endpoints", {{"id", endpoint(i)},
                            {"network_id", "web"},
                            {"mac", mac(i)},
-                           {"ips", {"10.0.0." + std::to_string(100 + i)}}});
-    char name[8];
-    std::snprintf(name, sizeof name, "sw-%02d", i);
+                           {"ips", {"10.0.0." + std::to_string(100 + i)}},
+                           {"switch_name", name}});
     agents.push_back(&NewAgent(name, "198.51.100." + std::to_string(i + 1)));
     ASSERT_TRUE(agents.back()->Attach(endpoint(i), "tap-" + endpoint(i), 0));
   }
@@ -346,6 +381,7 @@ TEST_F(AgentControllerTest, FiftyAgentsCatchUpFromTheirRevisionsAfterAController
     ASSERT_TRUE(hit && *hit) << "agent " << i << " lost its cache";
   }
   // The restarted controller learned the caches from the Hellos: a move reaches the cacher.
+  Place(endpoint(1), "sw-10");
   ASSERT_TRUE(agents[10]->Attach(endpoint(1), "tap-moved", 0));
   EXPECT_TRUE(Eventually(
       [&] {
@@ -396,6 +432,80 @@ TEST_F(AgentControllerTest, ConfigPushesRefusalsAndStatsOverTheRealStream) {
                std::string::npos;
       },
       2s));
+}
+
+// A switch the controller refuses (here: its tunnel IP is held by another live switch) learns
+// why before the stream closes: State().refusal and last_error say it, and its log has a
+// "refused by" line; the controller's metrics are untouched by it. Its connection, and its
+// disconnection when the controller goes away, are log lines too.
+TEST_F(AgentControllerTest, ARefusedAgentLearnsWhyAndLogsItAndConnectionsAreLogged) {
+  // Shared with the agents' threads, which may outlive this body when an assertion fails.
+  struct Lines {
+    std::mutex mu;
+    std::vector<std::string> lines;
+  };
+  auto sink = std::make_shared<Lines>();
+  auto log = [sink](const std::string& line) {
+    std::lock_guard lock(sink->mu);
+    sink->lines.push_back(line);
+  };
+  auto logged = [sink](const std::string& prefix) {
+    std::lock_guard lock(sink->mu);
+    for (const auto& line : sink->lines) {
+      if (line.rfind(prefix, 0) == 0) return line;
+    }
+    return std::string();
+  };
+  NewAgent("host-a", "192.0.2.1");
+  ClientOptions options{
+      .controllers = {"127.0.0.1:" + std::to_string(controller_->southbound_port())},
+      .switch_name = "host-b",
+      .tunnel_ip = "192.0.2.1",  // host-a's
+      .software_version = "agent_controller_test",
+      .backoff = {.initial = 200ms, .max = 1000ms, .jitter = 0.2},
+      .connect_timeout = 500ms,
+      .plaintext = true,
+      .log = log,
+  };
+  agents_.push_back(std::make_unique<ControllerClient>(std::move(options)));
+  ControllerClient& refused = *agents_.back();
+  refused.Start();
+  ASSERT_TRUE(Eventually([&] { return !refused.State().refusal.empty(); }, 3s))
+      << refused.State().last_error;
+  EXPECT_NE(refused.State().refusal.find("tunnel IP 192.0.2.1"), std::string::npos)
+      << refused.State().refusal;
+  EXPECT_TRUE(Eventually([&] { return !logged("refused by").empty(); }, 2s));
+  EXPECT_NE(logged("refused by").find("host-a"), std::string::npos) << logged("refused by");
+  EXPECT_TRUE(Eventually(
+      [&] { return refused.State().last_error.find("refused: conflict") != std::string::npos; },
+      2s))
+      << refused.State().last_error;
+  EXPECT_FALSE(Connected(refused));
+  refused.Stop();
+
+  // An agent that is welcomed logs it, then logs the controller going away.
+  {
+    std::lock_guard lock(sink->mu);
+    sink->lines.clear();
+  }
+  ClientOptions good{
+      .controllers = {"127.0.0.1:" + std::to_string(controller_->southbound_port())},
+      .switch_name = "host-c",
+      .tunnel_ip = "192.0.2.3",
+      .software_version = "agent_controller_test",
+      .backoff = {.initial = 200ms, .max = 1000ms, .jitter = 0.2},
+      .connect_timeout = 500ms,
+      .plaintext = true,
+      .log = log,
+  };
+  agents_.push_back(std::make_unique<ControllerClient>(std::move(good)));
+  ControllerClient& c = *agents_.back();
+  c.Start();
+  ASSERT_TRUE(Eventually([&] { return !logged("connected to").empty(); }, 3s));
+  controller_->KillNow();
+  EXPECT_TRUE(Eventually([&] { return !logged("disconnected from").empty(); }, 3s));
+  EXPECT_TRUE(Eventually([&] { return !logged("controller unreachable").empty(); }, 3s));
+  c.Stop();
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -130,8 +131,14 @@ class SouthboundTlsTest : public ::testing::Test {
     Post("/v1/domains", {{"id", "d1"}, {"name", "acme"}});
     Post("/v1/networks", {{"id", "web"}, {"domain_id", "d1"}, {"name", "web"}, {"vni", kVni}});
     Post("/v1/subnets", {{"id", "web4"}, {"network_id", "web"}, {"cidr", "10.0.0.0/24"}});
-    Post("/v1/endpoints",
-         {{"id", "vm1"}, {"network_id", "web"}, {"mac", kMac}, {"ips", {"10.0.0.11"}}});
+    // Placed on their switches through the API: a switch resolves only in the networks it has
+    // ports in, and attaches only what is placed on it.
+    Post("/v1/endpoints", {{"id", "vm1"},
+                           {"network_id", "web"},
+                           {"mac", kMac},
+                           {"ips", {"10.0.0.11"}},
+                           {"switch_name", "sw-a"}});
+    Post("/v1/endpoints", {{"id", "vm2"}, {"network_id", "web"}, {"switch_name", "sw-b"}});
   }
 
   void TearDown() override {
@@ -329,6 +336,58 @@ TEST(SouthboundTlsFlagsTest, ExactlyOneSecurityModeIsRequired) {
                            "permission_denied"}) {
     EXPECT_NE(help.find(word), std::string::npos) << word;
   }
+}
+
+// A real agent presenting sw-a's certificate while calling itself sw-b cannot speak for sw-b:
+// it learns why (State().refusal, its log), the controller logs the refusal, and its startup
+// line says the southbound is TLS.
+TEST_F(SouthboundTlsTest, AnAgentClaimingAnotherNameLearnsWhyItIsRefused) {
+  struct Lines {
+    std::mutex mu;
+    std::vector<std::string> lines;
+  };
+  auto sink = std::make_shared<Lines>();
+  ClientOptions options{
+      .controllers = {"127.0.0.1:" + std::to_string(controller_->southbound_port())},
+      .switch_name = "sw-b",
+      .tunnel_ip = "192.0.2.2",
+      .software_version = "southbound_tls_test",
+      .backoff = {.initial = 200ms, .max = 1000ms, .jitter = 0.2},
+      .connect_timeout = 2000ms,
+      .resolve_timeout = 2000ms,
+      .tls = {.ca_file = pki_.Pem("ca"),
+              .cert_file = pki_.Pem("sw-a"),
+              .key_file = pki_.Key("sw-a")},
+      .log =
+          [sink](const std::string& line) {
+            std::lock_guard lock(sink->mu);
+            sink->lines.push_back(line);
+          },
+  };
+  agents_.push_back(std::make_unique<ControllerClient>(std::move(options)));
+  ControllerClient& liar = *agents_.back();
+  liar.Start();
+  ASSERT_TRUE(Eventually([&] { return !liar.State().refusal.empty(); }, 5s))
+      << liar.State().last_error << "\ncontroller log: " << controller_->Log();
+  EXPECT_EQ(liar.State().refusal.rfind("permission_denied: ", 0), 0u) << liar.State().refusal;
+  EXPECT_NE(liar.State().refusal.find("CN=sw-a"), std::string::npos) << liar.State().refusal;
+  EXPECT_EQ(liar.State().connections, 0u);
+  EXPECT_TRUE(Eventually(
+      [&] {
+        std::lock_guard lock(sink->mu);
+        for (const auto& line : sink->lines) {
+          if (line.find("refused by") == 0 && line.find("permission_denied") != std::string::npos) {
+            return true;
+          }
+        }
+        return false;
+      },
+      2s));
+  liar.Stop();
+  const std::string log = controller_->Log();
+  EXPECT_NE(log.find("refused a Hello"), std::string::npos) << log;
+  EXPECT_NE(log.find("southbound (TLS gRPC"), std::string::npos) << log;
+  EXPECT_EQ(Send(controller_->port(), "GET", "/v1/switches/sw-b").status, 404);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dove/v1/switch.grpc.pb.h"
 
@@ -57,7 +58,8 @@ class TestSwitch {
     return welcome->welcome();
   }
 
-  // Attach, then its acknowledgement (our own LocationUpdate with the new version).
+  // Attach, then its acknowledgement (our own LocationUpdate with the new version and the port
+  // name); nullopt when refused (the Refusal in last_refusal()) or the stream ended.
   std::optional<v1::Location> Attach(const std::string& endpoint_id) {
     v1::SwitchMessage attach;
     attach.mutable_attach()->set_endpoint_id(endpoint_id);
@@ -65,11 +67,53 @@ class TestSwitch {
     if (!Write(attach)) return std::nullopt;
     auto ack = ReadUntil([&](const auto& m) {
       return (m.has_location_update() &&
-              m.location_update().location().endpoint_id() == endpoint_id) ||
+              m.location_update().location().endpoint_id() == endpoint_id &&
+              m.location_update().location().port_name() == "tap-" + endpoint_id) ||
              m.has_error();
     });
+    if (ack && ack->has_error()) last_refusal_ = ack->error();
     if (!ack || ack->has_error()) return std::nullopt;
     return ack->location_update().location();
+  }
+
+  // The Refusal of the last refused Attach.
+  const v1::Refusal& last_refusal() const { return last_refusal_; }
+
+  // Hello, like Hello(), listing `cached` as the endpoints the switch caches; every message up
+  // to SyncDone (empty when the stream ended first).
+  std::vector<v1::ControllerMessage> Rejoin(const std::string& name, const std::string& tunnel_ip,
+                                            const std::vector<std::string>& cached) {
+    v1::SwitchMessage hello;
+    hello.mutable_hello()->set_switch_name(name);
+    hello.mutable_hello()->set_tunnel_ip(tunnel_ip);
+    for (const auto& id : cached) hello.mutable_hello()->add_cached_endpoint_ids(id);
+    std::vector<v1::ControllerMessage> seen;
+    if (!Write(hello)) return seen;
+    auto done = ReadUntil([&](const auto& m) {
+      seen.push_back(m);
+      return m.has_sync_done();
+    });
+    if (!done) seen.clear();
+    return seen;
+  }
+
+  // A Heartbeat and its answer: every message read until then (the answer last).
+  std::vector<v1::ControllerMessage> Beat(uint64_t sequence) {
+    v1::SwitchMessage beat;
+    beat.mutable_heartbeat()->set_sequence(sequence);
+    std::vector<v1::ControllerMessage> seen;
+    if (!Write(beat)) return seen;
+    ReadUntil([&](const auto& m) {
+      seen.push_back(m);
+      return m.has_heartbeat() && m.heartbeat().sequence() == sequence;
+    });
+    return seen;
+  }
+
+  // Ends the stream from this side (as a switch that stops cleanly); its status.
+  grpc::Status Close() {
+    stream_->WritesDone();
+    return Finish();
   }
 
   std::optional<v1::ResolveReply> ResolveMac(uint64_t query, uint32_t vni, const std::string& mac) {
@@ -107,6 +151,7 @@ class TestSwitch {
   std::unique_ptr<v1::SwitchService::Stub> stub_;
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::SwitchMessage, v1::ControllerMessage>> stream_;
+  v1::Refusal last_refusal_;
 };
 
 }  // namespace dove::api_test

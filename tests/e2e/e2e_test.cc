@@ -4,7 +4,12 @@
 // scapy, captures read by tshark, counters read through dovectl.
 #include <signal.h>
 
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -285,6 +290,62 @@ TEST_F(LabE2eTest, ASwitchKilledAndRestartedGetsItsPortsBackAndTrafficResumes) {
   ASSERT_EQ(ports["ports"].size(), 1u);
   EXPECT_EQ(ports["ports"][0].value("name", ""), "t-a");
   EXPECT_TRUE(ports["ports"][0].value("open", false));
+}
+
+// Liveness as an operator sees it: a switch killed with -9 shows "down" in `dovectl switch list`
+// within the controller's dead-after time (3 s, the default), with its last heartbeat, and "up"
+// again once it is restarted. Its own log and the controller's say what happened.
+TEST_F(LabE2eTest, AKilledSwitchIsDownInDovectlWithinTheDeadAfterTimeAndUpAfterARestart) {
+  ASSERT_NO_FATAL_FAILURE(Up(kTwoHosts));
+  // The row of `host` in `dovectl switch list`, run in the controller's namespace.
+  auto row = [&](const std::string& host) {
+    auto listed = lab_->Exec(lab_->ControllerNamespace(), {DOVECTL_BIN, "switch", "list"});
+    EXPECT_EQ(listed.exit_code, 0) << listed.err;
+    std::istringstream lines(listed.out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.find(" " + host + " ") != std::string::npos) return line;
+    }
+    return std::string();
+  };
+  auto state_of = [&](const std::string& host) {
+    std::string line = row(host);
+    if (line.find(" down ") != std::string::npos) return std::string("down");
+    if (line.find(" up ") != std::string::npos) return std::string("up");
+    return line;
+  };
+  ASSERT_EQ(state_of("h1"), "up") << row("h1");
+  EXPECT_NE(row("h1").find(" 20"), std::string::npos) << "no LAST_HEARTBEAT: " << row("h1");
+
+  ASSERT_TRUE(lab_->KillSwitch("h1", SIGKILL));
+  const auto killed = std::chrono::steady_clock::now();
+  while (state_of("h1") != "down" && std::chrono::steady_clock::now() - killed < 3s) {
+    std::this_thread::sleep_for(100ms);
+  }
+  const auto took = std::chrono::steady_clock::now() - killed;
+  std::printf(
+      "kill -9 to DOWN in dovectl switch list: %lld ms (dead after 3000 ms)\n",
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  EXPECT_EQ(state_of("h1"), "down") << row("h1");
+  EXPECT_EQ(state_of("h2"), "up") << row("h2");
+
+  ASSERT_TRUE(lab_->StartSwitch("h1"));
+  const auto restarted = std::chrono::steady_clock::now();
+  while (state_of("h1") != "up" && std::chrono::steady_clock::now() - restarted < 10s) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(state_of("h1"), "up") << row("h1");
+  EXPECT_TRUE(PingsWithin("a", "10.0.0.2", 20s));
+  auto log_of = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  const std::string controller_log = log_of(lab_->ControllerLog());
+  EXPECT_NE(controller_log.find("switch h1 is DOWN: its stream ended"), std::string::npos)
+      << controller_log;
+  EXPECT_NE(controller_log.find("switch h1 connected"), std::string::npos) << controller_log;
+  EXPECT_NE(log_of(lab_->SwitchLog("h1")).find("dove-switch: connected to"), std::string::npos)
+      << log_of(lab_->SwitchLog("h1"));
 }
 
 TEST_F(LabE2eTest,

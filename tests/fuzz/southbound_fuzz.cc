@@ -58,6 +58,28 @@ void Populate(dove::controller::Registry& registry) {
   }
 }
 
+// Performs the writes `out` asks for, as SwitchService does, and checks the answers.
+void Settle(Directory& directory, dove::controller::Registry& registry, const Output& out,
+            const std::set<SessionId>& spoken) {
+  for (const auto& write : out.endpoint_writes) {
+    Require(spoken.count(write.session) != 0);
+    Output answered =
+        directory.OnEndpointWritten(write, dove::directory::PerformEndpointWrite(registry, write));
+    for (const auto& each : answered.messages) Require(spoken.count(each.session) != 0);
+    Require(answered.endpoint_writes.empty());
+  }
+  bool more = out.switch_writes;
+  for (int round = 0; more; ++round) {
+    Require(round < 8);  // each round follows a change of state: they do not go on forever
+    more = false;
+    for (const auto& write : directory.TakeSwitchWrites()) {
+      Output answered =
+          directory.OnSwitchWritten(write, dove::directory::PerformSwitchWrite(registry, write));
+      more = more || answered.switch_writes;
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -81,13 +103,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     at += length;
     const SessionId session = 1 + (selector & 3);
     if ((selector & 0x80) != 0) {
-      directory.OnDisconnect(session);
+      Settle(directory, **registry, directory.OnDisconnect(session), spoken);
       greeted.erase(session);
     }
     if ((selector & 0x40) != 0) {
       now += std::chrono::seconds(10);
       Output ticked = directory.OnTick(now);
       for (const auto& out : ticked.messages) Require(spoken.count(out.session) != 0);
+      Settle(directory, **registry, ticked, spoken);
     }
     if (!decoded) continue;
     spoken.insert(session);
@@ -95,6 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto violation = dove::directory::CheckSwitchMessage(message);
     Output out = directory.OnMessage(session, message, now);
     for (const auto& each : out.messages) Require(spoken.count(each.session) != 0);
+    Settle(directory, **registry, out, spoken);
     if (was_greeted && violation && !message.has_hello()) {
       Require(out.closes.empty());
       Require(out.messages.size() == 1);
@@ -103,14 +127,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     bool closed_self = false;
     for (const auto& close : out.closes) {
       // The service ends a closed stream, and the directory then hears of it.
-      directory.OnDisconnect(close.session);
+      Settle(directory, **registry, directory.OnDisconnect(close.session), spoken);
       greeted.erase(close.session);
       closed_self |= close.session == session;
     }
     if (message.has_hello() && !was_greeted && !closed_self) greeted.insert(session);
   }
   // Every session ends; nothing may be left cached by a session that is gone.
-  for (SessionId session = 1; session <= 4; ++session) directory.OnDisconnect(session);
+  for (SessionId session = 1; session <= 4; ++session) {
+    Settle(directory, **registry, directory.OnDisconnect(session), spoken);
+  }
   for (const char* id : {"vm1", "vm2", "vm3"}) Require(directory.CachersOf(id).empty());
   Require(directory.SessionCount() == 0);
   return 0;

@@ -67,6 +67,11 @@ struct ClientOptions {
   // is called for a catch-up that changed nothing. It runs before on_change and before the
   // message's resolve callbacks, so a resolve answer's delta is posted before the answer.
   std::function<void(const EndpointCache& cache, const CacheChanges& changes)> on_delta{};
+  // One line per event worth a log (no prefix, no newline), on the client's threads without
+  // its lock: "connected to ADDR ...", "disconnected from ADDR: why", "refused by ADDR: code:
+  // message" (a Refusal that answers no resolve: the Hello's, an attach's...), "controller
+  // unreachable: ADDR: why" (repeated only when the reason changes, or after a connection).
+  std::function<void(const std::string& line)> log{};
 };
 
 }  // namespace dove::dswitch::agent

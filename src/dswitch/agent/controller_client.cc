@@ -109,8 +109,16 @@ bool ControllerClient::RunStream(const std::string& address) {
     ++state_.attempts;
   }
   auto fail = [&](const std::string& why) {
-    std::lock_guard lock(mu_);
-    state_.last_error = address + ": " + why;
+    std::string line;
+    {
+      std::lock_guard lock(mu_);
+      state_.last_error = address + ": " + why;
+      if (last_unreachable_ != state_.last_error) {
+        last_unreachable_ = state_.last_error;
+        line = "controller unreachable: " + state_.last_error;
+      }
+    }
+    if (!line.empty()) Log(line);
   };
 
   // Connect first, bounded: a refused connection fails in milliseconds, a silent address
@@ -147,6 +155,7 @@ bool ControllerClient::RunStream(const std::string& address) {
     welcomed_ = false;
     welcome_overdue_ = false;
     controller_silent_ = false;
+    stream_refusal_.clear();
     stream_started_ = Clock::now();
     hello.mutable_hello()->set_last_revision(cache_.last_revision());
     for (auto& id : cache_.EndpointIds(kMaxHelloCachedIds)) {
@@ -178,15 +187,19 @@ bool ControllerClient::RunStream(const std::string& address) {
 
   std::vector<Completion> completions;
   bool welcomed = false;
+  std::string line;
   {
     std::lock_guard lock(mu_);
     context_ = nullptr;
+    const bool had_welcome = welcomed_;
     // A controller that went silent counts as a failed attempt: the round goes on to the
     // next address instead of starting again from this one.
     welcomed = welcomed_ && !controller_silent_;
     welcomed_ = false;
     state_.controller = "none";
-    if (welcome_overdue_) {
+    if (!stream_refusal_.empty()) {
+      state_.last_error = address + ": refused: " + stream_refusal_;
+    } else if (welcome_overdue_) {
       state_.last_error = address + ": no Welcome within connect_timeout";
     } else if (controller_silent_) {
       state_.last_error = address + ": the controller was silent for " +
@@ -197,9 +210,17 @@ bool ControllerClient::RunStream(const std::string& address) {
           (status.ok() ? std::string("by the controller")
                        : std::to_string(status.error_code()) + " " + status.error_message());
     }
+    if (had_welcome && !stopping_) {
+      line = "disconnected from " + state_.last_error;
+    } else if (!had_welcome && stream_refusal_.empty() && !stopping_ &&
+               last_unreachable_ != state_.last_error) {
+      last_unreachable_ = state_.last_error;
+      line = "controller unreachable: " + state_.last_error;
+    }
     completions =
         TakeAllPending({ResolveError::Code::kUnavailable, "the stream to the controller ended"});
   }
+  if (!line.empty()) Log(line);
   Complete(std::move(completions));
   return welcomed;
 }
@@ -207,6 +228,7 @@ bool ControllerClient::RunStream(const std::string& address) {
 void ControllerClient::Handle(const ControllerMessage& message, const std::string& address) {
   std::vector<Completion> completions;
   bool changed = false;
+  std::string line;
   {
     std::lock_guard lock(mu_);
     // SyncDone changes no entry but ends a catch-up: the switch waits for it before it
@@ -234,6 +256,9 @@ void ControllerClient::Handle(const ControllerMessage& message, const std::strin
         ++state_.connections;
         state_.controller = address;
         state_.switch_id = welcome.switch_id();
+        state_.refusal.clear();
+        last_unreachable_.clear();
+        line = "connected to " + address + " (switch id " + welcome.switch_id() + ")";
         state_.heartbeat_interval = welcome.heartbeat_interval_ms() > 0
                                         ? std::chrono::milliseconds(welcome.heartbeat_interval_ms())
                                         : options_.default_heartbeat_interval;
@@ -255,6 +280,14 @@ void ControllerClient::Handle(const ControllerMessage& message, const std::strin
         const auto& refusal = message.error();
         state_.last_error = "refused: " + refusal.code() + ": " + refusal.message();
         if (!refusal.endpoint_id().empty()) state_.last_error += " (" + refusal.endpoint_id() + ")";
+        if (!welcomed_) {  // the Hello's: the stream ends next
+          stream_refusal_ = refusal.code() + ": " + refusal.message();
+          state_.refusal = stream_refusal_;
+        }
+        if (refusal.query_id() == 0) {
+          line = "refused by " + address + ": " + refusal.code() + ": " + refusal.message();
+          if (!refusal.endpoint_id().empty()) line += " (" + refusal.endpoint_id() + ")";
+        }
         auto it = refusal.query_id() != 0 ? pending_.find(refusal.query_id()) : pending_.end();
         if (it != pending_.end()) {
           completions.emplace_back(
@@ -270,6 +303,7 @@ void ControllerClient::Handle(const ControllerMessage& message, const std::strin
     }
   }
   cv_.notify_all();  // a Welcome changes the heartbeat schedule
+  if (!line.empty()) Log(line);
   if (changed && options_.on_change) options_.on_change();
   Complete(std::move(completions));
 }
@@ -453,6 +487,10 @@ ClientState ControllerClient::State() const {
 CacheDump ControllerClient::DumpCache() const {
   std::lock_guard lock(mu_);
   return cache_.Dump();
+}
+
+void ControllerClient::Log(const std::string& line) const {
+  if (options_.log) options_.log(line);
 }
 
 std::vector<ControllerClient::Completion> ControllerClient::TakeAllPending(

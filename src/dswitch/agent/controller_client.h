@@ -20,6 +20,10 @@
 // Attach / Detach send the message when a controller is connected (error text otherwise); a
 // Refusal of them shows in State().last_error.
 //
+// A refused Hello: the controller sends a Refusal, then ends the stream. Its reason stays in
+// State().refusal and State().last_error ("ADDR: refused: code: message") until a Welcome,
+// and goes to ClientOptions::log, as do connections, disconnections and unreachable rounds.
+//
 // Threading: every public method is thread-safe. Callbacks run on the caller's thread (cache
 // hit, immediate failure), the stream's reader thread (replies, refusals, a broken stream) or
 // the timer thread (timeouts, Stop); they must not block and must not call Stop().
@@ -87,8 +91,12 @@ struct ClientState {
   uint64_t attempts = 0;            // connection attempts so far (one per address tried)
   uint64_t connections = 0;         // Welcomes received so far
   std::string last_error;           // the last failure or refusal, "" when none yet
-  size_t cache_size = 0;            // cached remote endpoints
-  int64_t last_revision = 0;        // the cache's last_revision()
+  // Why the controller refused this switch's last Hello ("code: message", e.g. a certificate
+  // that does not name it, its tunnel IP held by another switch, a protocol version it does
+  // not speak); "" once a Welcome came.
+  std::string refusal;
+  size_t cache_size = 0;      // cached remote endpoints
+  int64_t last_revision = 0;  // the cache's last_revision()
   std::chrono::milliseconds heartbeat_interval{0};
   size_t pending_queries = 0;  // resolves sent and not answered yet
 };
@@ -137,6 +145,7 @@ class ControllerClient {
   // Connects to `address` and runs the stream until it ends; returns whether a Welcome came.
   bool RunStream(const std::string& address);
   void Handle(const dove::v1::ControllerMessage& message, const std::string& address);
+  void Log(const std::string& line) const;
   // Sends a miss to the controller (`message` has its query id set by this).
   void SendQuery(dove::v1::SwitchMessage message, ResolveCallback done);
   bool Write(const dove::v1::SwitchMessage& message);
@@ -166,6 +175,8 @@ class ControllerClient {
   std::chrono::milliseconds silent_after_{3000};  // Welcome.dead_after_ms
   bool controller_silent_ = false;                // the timer cancelled it: silence
   uint64_t heartbeat_sequence_ = 0;
+  std::string stream_refusal_;    // the Refusal of the current stream's Hello, if any
+  std::string last_unreachable_;  // the last "unreachable" line logged ("" after a Welcome)
 
   std::mutex write_mu_;       // serializes writes; guards stream_
   Stream* stream_ = nullptr;  // the current stream, null between streams

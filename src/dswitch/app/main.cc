@@ -1,5 +1,6 @@
 // dove-switch: flag and config-file parsing only; the work is in switch_app.cc.
 #include <CLI/CLI.hpp>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -68,6 +69,13 @@ int Main(int argc, char** argv) {
          "UDP port of VXLAN on the underlay: received on, and sent to on the other switches")
       ->capture_default_str()
       ->check(CLI::Range(1, 65535));
+  int64_t poll_us = config.poll_after_traffic.count();
+  app.add_option("--poll-us", poll_us,
+                 "Microseconds the packet thread keeps polling after traffic before it sleeps "
+                 "(answers arrive without a thread wakeup: lower latency; costs CPU only right "
+                 "after traffic); 0: always sleep")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{100000}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -82,6 +90,7 @@ int Main(int argc, char** argv) {
     const int code = app.exit(error);
     return code == 0 ? 0 : 2;
   }
+  config.poll_after_traffic = std::chrono::microseconds(poll_us);
   std::string rest = controllers;
   while (!rest.empty()) {
     const auto comma = rest.find(',');

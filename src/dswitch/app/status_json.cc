@@ -18,6 +18,7 @@ std::string ShowJson(const SwitchIdentity& identity, const agent::ClientState& c
               {"switch_id", client.switch_id},
               {"connections", client.connections},
               {"last_error", client.last_error},
+              {"refusal", client.refusal},
               {"cache_size", client.cache_size},
               {"last_revision", client.last_revision},
               {"pending_queries", client.pending_queries},

@@ -238,6 +238,7 @@ int RunSwitch(const SwitchConfig& config) {
   options.software_version = "dove-switch 0.1";
   options.tls = config.tls;
   options.plaintext = config.plaintext;
+  options.log = [](const std::string& line) { std::cerr << "dove-switch: " << line << std::endl; };
   options.on_delta = [&](const agent::EndpointCache& cache, const agent::CacheChanges& changes) {
     follower.Delta(cache, changes);
   };
@@ -249,7 +250,9 @@ int RunSwitch(const SwitchConfig& config) {
     return 1;
   }
   io::TapPortFactory taps;
-  auto datapath = userspace::Datapath::Create({}, **tunnel, taps, resolver);
+  userspace::DatapathOptions datapath_options;
+  datapath_options.poll_after_traffic = config.poll_after_traffic;
+  auto datapath = userspace::Datapath::Create(datapath_options, **tunnel, taps, resolver);
   if (!datapath) {
     std::cerr << "dove-switch: error: data plane: " << datapath.error() << "\n";
     return 1;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dswitch/agent/client_options.h"
+#include "dswitch/userspace/datapath.h"
 
 namespace dove::dswitch::app {
 
@@ -26,6 +27,8 @@ struct SwitchConfig {
   std::string metrics_listen;  // ADDR:PORT of /metrics; empty: none
   uint16_t vxlan_port = 4789;
   std::chrono::milliseconds stats_interval{5000};  // StatsSummary to the controller
+  // userspace::DatapathOptions::poll_after_traffic: polling on after traffic before sleeping.
+  std::chrono::microseconds poll_after_traffic{userspace::DatapathOptions{}.poll_after_traffic};
 };
 
 int RunSwitch(const SwitchConfig& config);

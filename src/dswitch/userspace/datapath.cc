@@ -1,5 +1,6 @@
 #include "dswitch/userspace/datapath.h"
 
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -218,7 +219,22 @@ void Datapath::RunCommands() {
 }
 
 void Datapath::Run() {
-  while (!stopping_) Poll(std::chrono::milliseconds(500));
+  using Clock = std::chrono::steady_clock;
+  while (!stopping_) {
+    if (!Poll(std::chrono::milliseconds(500)) || options_.poll_after_traffic.count() <= 0) {
+      continue;
+    }
+    // Work was found: poll on (epoll_wait with no timeout, yielding the CPU to anything
+    // runnable in between) until a whole window passes without any.
+    auto until = Clock::now() + options_.poll_after_traffic;
+    while (!stopping_ && Clock::now() < until) {
+      if (Poll(std::chrono::milliseconds(0))) {
+        until = Clock::now() + options_.poll_after_traffic;
+      } else {
+        sched_yield();
+      }
+    }
+  }
 }
 
 bool Datapath::Poll(std::chrono::milliseconds timeout) {

@@ -61,12 +61,14 @@ TEST(MetricsTextTest, ListsEveryDropReasonAndPerPortAndNetworkSeries) {
 TEST(StatusJsonTest, DocumentsCarryWhatDovectlPrints) {
   agent::ClientState client;
   client.controller = "198.51.100.1:8741";
+  client.refusal = "conflict: tunnel IP 192.0.2.11 is held by the live switch h9";
   auto show =
       nlohmann::json::parse(ShowJson({"h1", "192.0.2.11", "userspace", {}}, client, Sample()));
   EXPECT_EQ(show["name"], "h1");
   EXPECT_EQ(show["ports"], 2);
   EXPECT_EQ(show["ports_open"], 1);
   EXPECT_EQ(show["remote_endpoints"], 3);
+  EXPECT_EQ(show["refusal"], "conflict: tunnel IP 192.0.2.11 is held by the live switch h9");
   auto ports = nlohmann::json::parse(PortsJson(Sample()));
   ASSERT_EQ(ports["ports"].size(), 2u);
   EXPECT_EQ(ports["ports"][1]["error"], "no TAP device");

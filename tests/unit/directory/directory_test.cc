@@ -1,10 +1,12 @@
 // Directory: hello/welcome, the refusals, resolve (MAC, IP, policy), cache tracking, the
-// migration fan-out, store events, liveness. A real Registry over a MemoryStore.
+// migration fan-out, store events, liveness, tenancy (what a switch may ask about). A real
+// Registry over a MemoryStore.
 #include "directory/directory.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -62,6 +64,15 @@ std::vector<v1::ControllerMessage> For(const Output& out, SessionId session) {
   return messages;
 }
 
+// Those of them that are not a FloodList (which follows every change of a network's switches).
+std::vector<v1::ControllerMessage> WithoutFloodLists(const std::vector<v1::ControllerMessage>& in) {
+  std::vector<v1::ControllerMessage> out;
+  for (const auto& message : in) {
+    if (!message.has_flood_list()) out.push_back(message);
+  }
+  return out;
+}
+
 class DirectoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -103,11 +114,51 @@ class DirectoryTest : public ::testing::Test {
   }
 
   Output Send(SessionId session, const v1::SwitchMessage& message) {
-    return directory_->OnMessage(session, message, now_);
+    return SendAt(session, message, now_);
+  }
+  Output SendAt(SessionId session, const v1::SwitchMessage& message, Clock::time_point at) {
+    return Settled(directory_->OnMessage(session, message, at));
+  }
+  Output Disconnect(SessionId session, Clock::time_point at = Clock::now()) {
+    return Settled(directory_->OnDisconnect(session, at));
+  }
+  Output Tick(Clock::time_point at) { return Settled(directory_->OnTick(at)); }
+
+  // `out` with the writes it asks for performed, as SwitchService does outside its lock, and
+  // what the directory answered to them appended.
+  Output Settled(Output out) {
+    for (size_t i = 0; i < out.endpoint_writes.size(); ++i) {
+      const EndpointWrite write = out.endpoint_writes[i];
+      Append(out, directory_->OnEndpointWritten(write, PerformEndpointWrite(*registry_, write)));
+    }
+    while (out.switch_writes) {
+      out.switch_writes = false;
+      for (const auto& write : directory_->TakeSwitchWrites()) {
+        Append(out, directory_->OnSwitchWritten(write, PerformSwitchWrite(*registry_, write)));
+      }
+    }
+    return out;
+  }
+
+  // Places `endpoint` on `switch_name` through the registry, as the REST API does (the
+  // directory hears of it when a test feeds it the store's events).
+  void Place(const std::string& endpoint, const std::string& switch_name) {
+    auto stored = registry_->Get<v1::Endpoint>(endpoint);
+    ASSERT_TRUE(stored);
+    stored->set_switch_name(switch_name);
+    stored->set_version(0);
+    ASSERT_TRUE(registry_->Replace(endpoint, *stored));
+  }
+
+  // The endpoint placed on the switch of `session` (connected with Connect), then its Attach.
+  Output Take(SessionId session, const std::string& endpoint, const std::string& port) {
+    Place(endpoint, names_[session]);
+    return Send(session, Attach(endpoint, port));
   }
 
   // Hello from switch `name` on session `session`; expects a welcome.
   void Connect(SessionId session, const std::string& name, const std::string& tunnel_ip) {
+    names_[session] = name;
     auto out = Send(session, Hello(name, tunnel_ip));
     ASSERT_TRUE(out.closes.empty()) << out.closes[0].message;
     auto mine = For(out, session);
@@ -123,6 +174,7 @@ class DirectoryTest : public ::testing::Test {
   }
 
   store::MemoryStore store_;
+  std::map<SessionId, std::string> names_;  // switch names of the sessions Connect made
   std::unique_ptr<controller::Registry> registry_;
   std::unique_ptr<Directory> directory_;
   Clock::time_point now_ = Clock::now();
@@ -145,8 +197,8 @@ TEST_F(DirectoryTest, HelloRegistersTheSwitchAndWelcomes) {
 
 TEST_F(DirectoryTest, WelcomeCarriesTheConfigOfNetworksWithLocalEndpoints) {
   Connect(1, "host-a", "192.0.2.1");
-  ASSERT_TRUE(Send(1, Attach("vm1", "tap1")).closes.empty());
-  directory_->OnDisconnect(1);
+  ASSERT_TRUE(Take(1, "vm1", "tap1").closes.empty());
+  Disconnect(1);
   auto out = Send(2, Hello("host-a", "192.0.2.1"));
   auto mine = For(out, 2);
   ASSERT_EQ(mine.size(), 3u);
@@ -186,7 +238,8 @@ TEST_F(DirectoryTest, TunnelIpOfAnotherLiveSwitchIsRefused) {
 TEST_F(DirectoryTest, ResolveMacFindsTheEndpointAndRecordsTheCache) {
   Connect(1, "host-a", "192.0.2.1");
   Connect(2, "host-b", "192.0.2.2");
-  Send(1, Attach("vm1", "tap1"));
+  Take(1, "vm1", "tap1");
+  Take(2, "vm2", "tap2");  // host-b serves web too
   auto reply = Resolved(Send(2, ResolveMac(7, 100, "52:54:00:00:00:01")), 2);
   EXPECT_EQ(reply.query_id(), 7u);
   ASSERT_EQ(reply.status(), v1::ResolveReply::STATUS_FOUND);
@@ -199,6 +252,7 @@ TEST_F(DirectoryTest, ResolveMacFindsTheEndpointAndRecordsTheCache) {
 
 TEST_F(DirectoryTest, ResolveOfAnUnknownMacIsNotFound) {
   Connect(1, "host-a", "192.0.2.1");
+  Take(1, "vm2", "tap2");
   auto reply = Resolved(Send(1, ResolveMac(8, 100, "52:54:00:99:99:99")), 1);
   EXPECT_EQ(reply.status(), v1::ResolveReply::STATUS_NOT_FOUND);
   EXPECT_FALSE(reply.reason().empty());
@@ -218,6 +272,7 @@ TEST_F(DirectoryTest, ResolveInAnUnknownNetworkIsRefused) {
 
 TEST_F(DirectoryTest, ResolveIpAppliesPolicyBetweenNetworks) {
   Connect(1, "host-a", "192.0.2.1");
+  Take(1, "vm1", "tap1");
   auto same = Resolved(Send(1, ResolveIp(1, 100, "10.0.0.12")), 1);
   EXPECT_EQ(same.status(), v1::ResolveReply::STATUS_FOUND);
   EXPECT_EQ(same.location().endpoint_id(), "vm2");
@@ -241,6 +296,7 @@ TEST_F(DirectoryTest, ResolveIpAppliesPolicyBetweenNetworks) {
 
 TEST_F(DirectoryTest, AttachUnderAStaleVersionIsRefused) {
   Connect(1, "host-a", "192.0.2.1");
+  Place("vm1", "host-a");
   auto current = registry_->Get<v1::Endpoint>("vm1");
   ASSERT_TRUE(current);
   ASSERT_TRUE(Send(1, Attach("vm1", "tap1", current->version())).closes.empty());
@@ -260,7 +316,7 @@ TEST_F(DirectoryTest, AttachOfAnUnknownEndpointIsRefused) {
 
 TEST_F(DirectoryTest, AttachSendsConfigAndAcknowledgesWithTheNewVersion) {
   Connect(1, "host-a", "192.0.2.1");
-  auto mine = For(Send(1, Attach("vm1", "tap1")), 1);
+  auto mine = For(Take(1, "vm1", "tap1"), 1);
   ASSERT_GE(mine.size(), 2u);
   EXPECT_TRUE(mine[0].has_network_config());
   const auto& ack = mine[1].location_update().location();
@@ -276,17 +332,36 @@ TEST_F(DirectoryTest, MigrationTellsCachersAndTheSwitchItLeft) {
   Connect(2, "host-b", "192.0.2.2");
   Connect(3, "host-c", "192.0.2.3");
   Connect(4, "host-d", "192.0.2.4");
-  Send(1, Attach("vm1", "tap1"));
-  const int64_t before = registry_->Revision();
+  AddEndpoint("vm3", "web", "52:54:00:00:00:03", "10.0.0.13");
+  Take(1, "vm1", "tap1");
+  Take(2, "vm2", "tap2");
+  Take(3, "vm3", "tap3");
   ASSERT_EQ(Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2).status(),
             v1::ResolveReply::STATUS_FOUND);
   ASSERT_EQ(Resolved(Send(3, ResolveIp(1, 100, "10.0.0.11")), 3).status(),
             v1::ResolveReply::STATUS_FOUND);
+  const int64_t before = registry_->Revision();
 
+  // Not authorized through the API: refused, nothing changes. host-b serves web (it may know
+  // vm1 exists); host-d does not, and hears what it would hear of an unknown endpoint.
+  auto unauthorized = For(Send(2, Attach("vm1", "tap9")), 2);
+  ASSERT_EQ(unauthorized.size(), 1u);
+  EXPECT_EQ(unauthorized[0].error().code(), "permission_denied");
+  auto stranger = For(Send(4, Attach("vm1", "tap9")), 4);
+  auto unknown = For(Send(4, Attach("nope", "tap9")), 4);
+  ASSERT_EQ(stranger.size(), 1u);
+  ASSERT_EQ(unknown.size(), 1u);
+  EXPECT_EQ(stranger[0].error().code(), "not_found");
+  EXPECT_EQ(unknown[0].error().code(), "not_found");
+  EXPECT_EQ(registry_->Revision(), before);
+  EXPECT_EQ(directory_->Refused().at("host-d").at("attach"), 2u);
+  EXPECT_EQ(directory_->Refused().at("host-b").at("attach"), 1u);
+
+  Place("vm1", "host-d");  // the move, through the API
   auto out = Send(4, Attach("vm1", "tap9"));
   ASSERT_TRUE(out.closes.empty());
   for (SessionId cacher : {2u, 3u}) {
-    auto mine = For(out, cacher);
+    auto mine = WithoutFloodLists(For(out, cacher));
     ASSERT_EQ(mine.size(), 1u) << cacher;
     ASSERT_TRUE(mine[0].has_location_update());
     EXPECT_EQ(mine[0].location_update().location().switch_name(), "host-d");
@@ -309,9 +384,10 @@ TEST_F(DirectoryTest, MigrationTellsCachersAndTheSwitchItLeft) {
   auto events = store_.Changes("/dove/v1/endpoints/", before + 1);
   ASSERT_TRUE(events);
   EXPECT_TRUE(directory_->OnStoreEvents(*events).messages.empty());
-  const int64_t first_move = For(out, 2)[0].revision();
+  const int64_t first_move = WithoutFloodLists(For(out, 2))[0].revision();
+  Place("vm1", "host-a");
   auto back = Send(1, Attach("vm1", "tap1"));
-  auto again = For(back, 2);
+  auto again = WithoutFloodLists(For(back, 2));
   ASSERT_EQ(again.size(), 1u);
   EXPECT_GT(again[0].revision(), first_move);
 }
@@ -320,7 +396,8 @@ TEST_F(DirectoryTest, StoreChangesReachCachersOnly) {
   Connect(1, "host-a", "192.0.2.1");
   Connect(2, "host-b", "192.0.2.2");
   Connect(3, "host-c", "192.0.2.3");
-  Send(1, Attach("vm1", "tap1"));
+  Take(1, "vm1", "tap1");
+  Take(2, "vm2", "tap2");
   Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2);
   const int64_t from = registry_->Revision() + 1;
 
@@ -333,7 +410,7 @@ TEST_F(DirectoryTest, StoreChangesReachCachersOnly) {
   auto events = store_.Changes("/dove/v1/", from);
   ASSERT_TRUE(events);
   auto out = directory_->OnStoreEvents(*events);
-  auto cacher = For(out, 2);
+  auto cacher = WithoutFloodLists(For(out, 2));
   ASSERT_EQ(cacher.size(), 2u);
   EXPECT_EQ(cacher[0].location_update().location().ips(0), "10.0.0.50");
   EXPECT_EQ(cacher[1].invalidate().endpoint_id(), "vm1");
@@ -346,11 +423,11 @@ TEST_F(DirectoryTest, StoreChangesReachCachersOnly) {
 TEST_F(DirectoryTest, TheHoldingSwitchHearsOfItsEndpointsPortNameUnbindingAndDeletion) {
   Connect(1, "host-a", "192.0.2.1");
   std::string port_name = "(no LocationUpdate)";
-  for (const auto& message : For(Send(1, Attach("vm1", "t-vm1")), 1)) {
+  for (const auto& message : For(Take(1, "vm1", "t-vm1"), 1)) {
     if (message.has_location_update()) port_name = message.location_update().location().port_name();
   }
   EXPECT_EQ(port_name, "t-vm1");
-  Send(1, Attach("vm2", "t-vm2"));
+  Take(1, "vm2", "t-vm2");
   const int64_t from = registry_->Revision() + 1;
 
   // vm1 unbound through the API (switch_name cleared): host-a is told it left.
@@ -383,7 +460,7 @@ TEST_F(DirectoryTest, TheHoldingSwitchHearsOfItsEndpointsPortNameUnbindingAndDel
 
 TEST_F(DirectoryTest, ASwitchConnectingForTheFirstTimeJoinsTheFloodListsOfItsEndpoints) {
   Connect(1, "host-a", "192.0.2.1");
-  Send(1, Attach("vm1", "tap1"));  // host-a carries web
+  Take(1, "vm1", "tap1");  // host-a carries web
   // vm2 is placed on host-b through the API before host-b ever connected.
   auto placed = registry_->Get<v1::Endpoint>("vm2");
   placed->set_switch_name("host-b");
@@ -408,8 +485,8 @@ TEST_F(DirectoryTest, ASwitchConnectingForTheFirstTimeJoinsTheFloodListsOfItsEnd
 TEST_F(DirectoryTest, FloodListsFollowPlacement) {
   Connect(1, "host-a", "192.0.2.1");
   Connect(2, "host-b", "192.0.2.2");
-  Send(1, Attach("vm1", "tap1"));
-  auto out = Send(2, Attach("vm2", "tap2"));
+  Take(1, "vm1", "tap1");
+  auto out = Take(2, "vm2", "tap2");
   bool a_told = false;
   for (const auto& message : For(out, 1)) {
     if (!message.has_flood_list()) continue;
@@ -429,7 +506,7 @@ TEST_F(DirectoryTest, FloodListsFollowPlacement) {
 TEST_F(DirectoryTest, DetachNeedsTheEndpointOnThisSwitch) {
   Connect(1, "host-a", "192.0.2.1");
   Connect(2, "host-b", "192.0.2.2");
-  Send(1, Attach("vm1", "tap1"));
+  Take(1, "vm1", "tap1");
   v1::SwitchMessage detach;
   detach.mutable_detach()->set_endpoint_id("vm1");
   auto refused = For(Send(2, detach), 2);
@@ -444,37 +521,51 @@ TEST_F(DirectoryTest, DetachNeedsTheEndpointOnThisSwitch) {
 TEST_F(DirectoryTest, MissedHeartbeatsMarkTheSwitchDownAndAHeartbeatBringsItBack) {
   Connect(1, "host-a", "192.0.2.1");
   Connect(2, "host-b", "192.0.2.2");
-  Send(1, Attach("vm1", "tap1"));
+  Take(1, "vm1", "tap1");
+  Take(2, "vm2", "tap2");
   Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2);
   v1::SwitchMessage b_beat;
   b_beat.mutable_heartbeat()->set_sequence(1);
-  directory_->OnMessage(2, b_beat, now_ + 3s);
-  EXPECT_TRUE(directory_->OnTick(now_ + 2s).messages.empty());
+  SendAt(2, b_beat, now_ + 3s);
+  EXPECT_TRUE(Tick(now_ + 2s).messages.empty());
   EXPECT_TRUE(directory_->IsLive("host-a"));
-  auto down = For(directory_->OnTick(now_ + 4s), 2);
+  auto ticked = Tick(now_ + 4s);
+  auto all = For(ticked, 2);
+  auto down = WithoutFloodLists(all);
   EXPECT_FALSE(directory_->IsLive("host-a"));
   EXPECT_TRUE(directory_->IsLive("host-b"));
   ASSERT_EQ(down.size(), 1u);
   EXPECT_TRUE(down[0].location_update().location().switch_down());
   EXPECT_EQ(down[0].location_update().location().switch_name(), "host-a");  // it stays
-  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_DOWN);
+  // B's flood list of web leaves A out; the log says why.
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_TRUE(all[1].has_flood_list());
+  EXPECT_EQ(all[1].flood_list().tunnel_ips_size(), 0);
+  ASSERT_FALSE(ticked.logs.empty());
+  EXPECT_NE(ticked.logs[0].find("host-a is DOWN"), std::string::npos) << ticked.logs[0];
+  auto record = registry_->Get<v1::Switch>("host-a");
+  EXPECT_EQ(record->state(), v1::Switch::STATE_DOWN);
+  EXPECT_GT(record->last_heartbeat().seconds(), 0);
   v1::SwitchMessage beat;
   beat.mutable_heartbeat()->set_sequence(5);
   now_ += 5s;
   auto up = Send(1, beat);
-  auto mine = For(up, 1);
+  auto mine = WithoutFloodLists(For(up, 1));
   ASSERT_EQ(mine.size(), 1u);
   EXPECT_EQ(mine[0].heartbeat().sequence(), 5u);
-  ASSERT_EQ(For(up, 2).size(), 1u);
-  EXPECT_FALSE(For(up, 2)[0].location_update().location().switch_down());
+  auto told = For(up, 2);
+  ASSERT_EQ(told.size(), 2u);
+  EXPECT_FALSE(told[0].location_update().location().switch_down());
+  EXPECT_EQ(told[1].flood_list().tunnel_ips_size(), 1);  // A is back in it
   EXPECT_TRUE(directory_->IsLive("host-a"));
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
 }
 
 TEST_F(DirectoryTest, DisconnectForgetsTheCaches) {
   Connect(1, "host-a", "192.0.2.1");
+  Take(1, "vm2", "tap2");
   Resolved(Send(1, ResolveMac(1, 100, "52:54:00:00:00:01")), 1);
-  directory_->OnDisconnect(1);
+  Disconnect(1);
   EXPECT_TRUE(directory_->CachersOf("vm1").empty());
   EXPECT_FALSE(directory_->IsLive("host-a"));
 }
@@ -500,13 +591,16 @@ class CatchUpTest : public DirectoryTest {
     return message;
   }
 
-  // A, B, C connected; vm1 and vm2 on A; B cached both. Returns B's applied revision.
+  // A, B, C connected; vm1 and vm2 on A, vm3 (web) on B; B cached vm1 and vm2. Returns B's
+  // applied revision.
   int64_t Populate() {
     Connect(1, "host-a", "192.0.2.1");
     Connect(2, "host-b", "192.0.2.2");
     Connect(3, "host-c", "192.0.2.3");
-    Send(1, Attach("vm1", "tap1"));
-    Send(1, Attach("vm2", "tap2"));
+    AddEndpoint("vm3", "web", "52:54:00:00:00:03", "10.0.0.13");
+    Take(1, "vm1", "tap1");
+    Take(1, "vm2", "tap2");
+    Take(2, "vm3", "tap3");
     Pump();
     EXPECT_EQ(Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2).status(),
               v1::ResolveReply::STATUS_FOUND);
@@ -520,51 +614,56 @@ class CatchUpTest : public DirectoryTest {
 
 TEST_F(CatchUpTest, AReconnectGetsOnlyWhatChangedSinceItsRevision) {
   const int64_t applied = Populate();
-  directory_->OnDisconnect(2);
-  Send(3, Attach("vm1", "tap7"));  // vm1 moves to C while B is away
+  Disconnect(2);
+  Take(3, "vm1", "tap7");  // vm1 moves to C while B is away
   Pump();
 
+  // The catch-up reflects the store as the Hello found it (B's record, UP again, is written
+  // after the answer).
+  const int64_t found = registry_->Revision();
   auto out = Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2"}));
   auto mine = For(out, 4);
-  ASSERT_EQ(mine.size(), 3u);  // welcome, the one change, sync done
+  ASSERT_EQ(mine.size(), 4u);  // welcome, the config of web (vm3), the one change, sync done
   EXPECT_FALSE(mine[0].welcome().snapshot());
-  ASSERT_TRUE(mine[1].has_location_update());
-  EXPECT_EQ(mine[1].location_update().location().endpoint_id(), "vm1");
-  EXPECT_EQ(mine[1].location_update().location().switch_name(), "host-c");
-  EXPECT_EQ(mine[2].revision(), registry_->Revision());
+  EXPECT_TRUE(mine[1].has_network_config());
+  ASSERT_TRUE(mine[2].has_location_update());
+  EXPECT_EQ(mine[2].location_update().location().endpoint_id(), "vm1");
+  EXPECT_EQ(mine[2].location_update().location().switch_name(), "host-c");
+  EXPECT_EQ(mine[3].revision(), found);
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-b")->state(), v1::Switch::STATE_UP);
   EXPECT_EQ(directory_->Syncs().incremental, 1u);
   // It caches both again: a later change of vm2 reaches it without a resolve.
   EXPECT_EQ(directory_->CachersOf("vm2"), (std::set<SessionId>{4}));
-  auto moved = For(Send(3, Attach("vm2", "tap8")), 4);
+  auto moved = WithoutFloodLists(For(Take(3, "vm2", "tap8"), 4));
   ASSERT_EQ(moved.size(), 1u);
   EXPECT_EQ(moved[0].location_update().location().switch_name(), "host-c");
 }
 
 TEST_F(CatchUpTest, NothingChangedMeansNothingSent) {
   const int64_t applied = Populate();
-  directory_->OnDisconnect(2);
+  Disconnect(2);
   auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2"})), 4);
-  ASSERT_EQ(mine.size(), 2u);
+  ASSERT_EQ(mine.size(), 3u);  // welcome, the config of web, sync done
   EXPECT_FALSE(mine[0].welcome().snapshot());
-  EXPECT_TRUE(mine[1].has_sync_done());
+  EXPECT_TRUE(mine[2].has_sync_done());
 }
 
 TEST_F(CatchUpTest, AnEndpointDeletedWhileAwayIsInvalidated) {
   const int64_t applied = Populate();
-  directory_->OnDisconnect(2);
+  Disconnect(2);
   ASSERT_TRUE(registry_->Delete<v1::Endpoint>("vm2", false));
   Pump();
   auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2"})), 4);
-  ASSERT_EQ(mine.size(), 3u);
-  EXPECT_EQ(mine[1].invalidate().endpoint_id(), "vm2");
+  ASSERT_EQ(mine.size(), 4u);
+  EXPECT_EQ(mine[2].invalidate().endpoint_id(), "vm2");
   EXPECT_TRUE(directory_->CachersOf("vm2").empty());
   EXPECT_EQ(directory_->CachersOf("vm1"), (std::set<SessionId>{4}));
 }
 
 TEST_F(CatchUpTest, CompactedHistoryMeansASnapshotOfTheListedEndpoints) {
   const int64_t applied = Populate();
-  directory_->OnDisconnect(2);
-  Send(3, Attach("vm1", "tap7"));
+  Disconnect(2);
+  Take(3, "vm1", "tap7");
   v1::Domain other;
   other.set_id("d2");
   other.set_name("other");
@@ -572,22 +671,22 @@ TEST_F(CatchUpTest, CompactedHistoryMeansASnapshotOfTheListedEndpoints) {
   ASSERT_TRUE(store_.Compact(registry_->Revision()));       // the move's event is gone
   const uint64_t snapshots = directory_->Syncs().snapshot;  // fresh switches count too
   auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2", "gone"})), 4);
-  ASSERT_EQ(mine.size(), 4u);  // welcome, vm1, vm2, sync done; "gone" is simply not sent
+  ASSERT_EQ(mine.size(), 5u);  // welcome, web, vm1, vm2, sync done; "gone" is simply not sent
   EXPECT_TRUE(mine[0].welcome().snapshot());
-  EXPECT_EQ(mine[1].location_update().location().endpoint_id(), "vm1");
-  EXPECT_EQ(mine[1].location_update().location().switch_name(), "host-c");
-  EXPECT_EQ(mine[2].location_update().location().endpoint_id(), "vm2");
+  EXPECT_EQ(mine[2].location_update().location().endpoint_id(), "vm1");
+  EXPECT_EQ(mine[2].location_update().location().switch_name(), "host-c");
+  EXPECT_EQ(mine[3].location_update().location().endpoint_id(), "vm2");
   EXPECT_EQ(directory_->Syncs().snapshot, snapshots + 1);
   EXPECT_EQ(directory_->CachersOf("vm1"), (std::set<SessionId>{4}));
 }
 
 TEST_F(CatchUpTest, ARevisionAheadOfTheControllerMeansASnapshot) {
   Populate();
-  directory_->OnDisconnect(2);
+  Disconnect(2);
   auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", registry_->Revision() + 1000, {"vm1"})), 4);
-  ASSERT_EQ(mine.size(), 3u);
+  ASSERT_EQ(mine.size(), 4u);
   EXPECT_TRUE(mine[0].welcome().snapshot());
-  EXPECT_EQ(mine[1].location_update().location().endpoint_id(), "vm1");
+  EXPECT_EQ(mine[2].location_update().location().endpoint_id(), "vm1");
 }
 
 TEST_F(CatchUpTest, AttachOfAnEndpointAlreadyThereIsAcknowledgedWithoutAWrite) {
@@ -613,7 +712,7 @@ TEST_F(CatchUpTest, SubnetAndNetworkChangesSendTheConfigAgain) {
   ASSERT_TRUE(to_a[0].has_network_config());
   EXPECT_EQ(to_a[0].network_config().subnets_size(), 2);
   EXPECT_EQ(to_a[0].network_config().router_mac(), RouterMacOf("d1"));
-  EXPECT_TRUE(For(out, 2).empty());  // B has no port in web
+  EXPECT_TRUE(For(out, 3).empty());  // C has no port in web
 
   ASSERT_TRUE(registry_->Delete<v1::Network>("web", true));
   auto after_delete = Pump();
@@ -636,7 +735,7 @@ TEST_F(CatchUpTest, SubnetAndNetworkChangesSendTheConfigAgain) {
 
 TEST_F(CatchUpTest, APolicyChangeInvalidatesWhatIsNoLongerAllowed) {
   Populate();
-  // B has a port in db; it resolves vm1 (web) by IP, allowed by a policy.
+  // C has a port in db; it resolves vm1 (web) by IP, allowed by a policy.
   v1::Policy allow;
   allow.set_id("p1");
   allow.set_domain_id("d1");
@@ -644,12 +743,12 @@ TEST_F(CatchUpTest, APolicyChangeInvalidatesWhatIsNoLongerAllowed) {
   allow.set_destination_network_id("web");
   allow.set_action(v1::Policy::ACTION_ALLOW);
   ASSERT_TRUE(registry_->Create(allow));
-  Send(2, Attach("db1", "tapd"));
+  Take(3, "db1", "tapd");
   Pump();
-  ASSERT_EQ(Resolved(Send(2, ResolveIp(9, 200, "10.0.0.11")), 2).status(),
+  ASSERT_EQ(Resolved(Send(3, ResolveIp(9, 200, "10.0.0.11")), 3).status(),
             v1::ResolveReply::STATUS_FOUND);
   ASSERT_TRUE(registry_->Delete<v1::Policy>("p1", false));
-  auto mine = For(Pump(), 2);
+  auto mine = For(Pump(), 3);
   bool invalidated = false;
   bool config = false;
   for (const auto& message : mine) {
@@ -658,11 +757,12 @@ TEST_F(CatchUpTest, APolicyChangeInvalidatesWhatIsNoLongerAllowed) {
   }
   EXPECT_TRUE(invalidated);
   EXPECT_TRUE(config);
-  EXPECT_TRUE(directory_->CachersOf("vm1").empty());
+  EXPECT_EQ(directory_->CachersOf("vm1").count(3), 0u);  // B still caches it: it serves web
 }
 
 TEST_F(CatchUpTest, MalformedMessagesAreRefusedAndTheStreamGoesOn) {
   Connect(1, "host-a", "192.0.2.1");
+  Take(1, "vm2", "tap2");
   auto out = Send(1, ResolveMac(42, 100, "not-a-mac"));
   ASSERT_TRUE(out.closes.empty());
   auto mine = For(out, 1);
@@ -697,14 +797,14 @@ TEST_F(CatchUpTest, StatsAreKeptPerSwitchUntilItDisconnects) {
   EXPECT_EQ(directory_->Stats().at("host-a").counters().at("rx_frames"), 7u);
   (*stats.mutable_stats()->mutable_counters())["Bad-Name"] = 1;
   EXPECT_EQ(For(Send(1, stats), 1)[0].error().code(), "invalid_value");
-  directory_->OnDisconnect(1);
+  Disconnect(1);
   EXPECT_TRUE(directory_->Stats().empty());
 }
 
 TEST_F(CatchUpTest, ANewTunnelIpReachesCachersAndFloodLists) {
   Populate();
-  Send(3, Attach("db1", "tapd"));  // C: db; A: web; B cached vm1, vm2
-  directory_->OnDisconnect(1);
+  Take(3, "db1", "tapd");  // C: db; A: web; B cached vm1, vm2
+  Disconnect(1);
   auto out = Send(5, Hello("host-a", "192.0.2.11"));
   ASSERT_TRUE(out.closes.empty());
   bool told = false;
@@ -724,11 +824,11 @@ TEST_F(CatchUpTest, AnyMessageIsASignOfLife) {
   // Only B keeps beating; A is marked DOWN, then a resolve from A (no heartbeat) revives it.
   v1::SwitchMessage beat;
   beat.mutable_heartbeat()->set_sequence(1);
-  directory_->OnMessage(2, beat, now_ + 3s);
-  directory_->OnMessage(3, beat, now_ + 3s);
-  directory_->OnTick(now_ + 4s);
+  SendAt(2, beat, now_ + 3s);
+  SendAt(3, beat, now_ + 3s);
+  Tick(now_ + 4s);
   ASSERT_FALSE(directory_->IsLive("host-a"));
-  auto out = directory_->OnMessage(1, ResolveMac(5, 100, "52:54:00:00:00:02"), now_ + 5s);
+  auto out = SendAt(1, ResolveMac(5, 100, "52:54:00:00:00:02"), now_ + 5s);
   EXPECT_TRUE(directory_->IsLive("host-a"));
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
   bool told = false;  // B cached vm1 and vm2, both on A: told A is up again
@@ -736,9 +836,222 @@ TEST_F(CatchUpTest, AnyMessageIsASignOfLife) {
     told |= message.has_location_update() && !message.location_update().location().switch_down();
   }
   EXPECT_TRUE(told);
-  auto reply = For(out, 1);
+  auto reply = WithoutFloodLists(For(out, 1));
   ASSERT_EQ(reply.size(), 1u);
   EXPECT_EQ(reply[0].resolve_reply().query_id(), 5u);
+}
+
+// ---- tenancy and liveness --------------------------------------------------------------
+
+TEST_F(DirectoryTest, AResolveInAVniNotServedIsAnsweredAsOneThatDoesNotExist) {
+  Connect(1, "host-a", "192.0.2.1");
+  Take(1, "vm1", "tap1");  // host-a serves web (100), not db (200)
+  auto served = Resolved(Send(1, ResolveIp(1, 100, "10.0.0.12")), 1);
+  EXPECT_EQ(served.status(), v1::ResolveReply::STATUS_FOUND);
+  auto exists = For(Send(1, ResolveMac(7, 200, "52:54:00:00:01:01")), 1);
+  auto missing = For(Send(1, ResolveMac(7, 201, "52:54:00:00:01:01")), 1);
+  auto by_ip = For(Send(1, ResolveIp(7, 200, "10.1.0.11")), 1);
+  ASSERT_EQ(exists.size(), 1u);
+  ASSERT_EQ(missing.size(), 1u);
+  ASSERT_EQ(by_ip.size(), 1u);
+  auto text = [](v1::ControllerMessage message, const std::string& vni) {
+    std::string shown = message.error().message();
+    shown.replace(shown.find(vni), vni.size(), "N");
+    message.mutable_error()->set_message(shown);
+    return message.SerializeAsString();
+  };
+  EXPECT_EQ(exists[0].error().code(), "not_found");
+  EXPECT_EQ(exists[0].error().query_id(), 7u);
+  EXPECT_EQ(text(exists[0], "200"), text(missing[0], "201"));
+  EXPECT_EQ(exists[0].SerializeAsString(), by_ip[0].SerializeAsString());
+  EXPECT_TRUE(directory_->CachersOf("db1").empty());
+  EXPECT_EQ(directory_->Refused().at("host-a").at("resolve"), 3u);
+  // The first and second refusals are logged, the third is not (powers of two).
+  auto fourth = Send(1, ResolveMac(8, 200, "52:54:00:00:01:01"));
+  ASSERT_EQ(fourth.logs.size(), 1u);
+  EXPECT_NE(fourth.logs[0].find("host-a"), std::string::npos);
+  EXPECT_TRUE(Send(1, ResolveMac(9, 200, "52:54:00:00:01:01")).logs.empty());
+}
+
+TEST_F(DirectoryTest, ASwitchWithoutAPortInTheNetworkLearnsNothingOfIt) {
+  Connect(1, "host-a", "192.0.2.1");
+  Take(1, "vm1", "tap1");
+  Connect(2, "host-x", "192.0.2.9");  // valid, but no port anywhere
+  EXPECT_EQ(For(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2)[0].error().code(),
+            "not_found");
+  // Listing vm1 as cached in a Hello gets no location and no later updates.
+  Disconnect(2);
+  auto rejoin = Hello("host-x", "192.0.2.9");
+  rejoin.mutable_hello()->add_cached_endpoint_ids("vm1");
+  auto mine = For(Send(3, rejoin), 3);
+  for (const auto& message : mine) EXPECT_FALSE(message.has_location_update());
+  EXPECT_TRUE(directory_->CachersOf("vm1").empty());
+  EXPECT_EQ(directory_->Refused().at("host-x").at("subscribe"), 1u);
+  // Nor can it take vm1, nor detach it.
+  auto attach = For(Send(3, Attach("vm1", "tapx")), 3);
+  ASSERT_EQ(attach.size(), 1u);
+  EXPECT_EQ(attach[0].error().code(), "not_found");
+  v1::SwitchMessage detach;
+  detach.mutable_detach()->set_endpoint_id("vm1");
+  EXPECT_EQ(For(Send(3, detach), 3)[0].error().code(), "not_found");
+  EXPECT_EQ(registry_->Get<v1::Endpoint>("vm1")->switch_name(), "host-a");
+  EXPECT_EQ(directory_->Refused().at("host-x").at("resolve"), 1u);
+  EXPECT_EQ(directory_->Refused().at("host-x").at("attach"), 1u);
+  EXPECT_EQ(directory_->Refused().at("host-x").at("detach"), 1u);
+}
+
+TEST_F(DirectoryTest, AnUnplacedEndpointIsTakenOnlyByASwitchServingItsNetwork) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(2, "host-b", "192.0.2.2");
+  Take(1, "vm1", "tap1");
+  EXPECT_EQ(For(Send(2, Attach("vm2", "tap2")), 2)[0].error().code(), "not_found");
+  auto mine = For(Send(1, Attach("vm2", "tap2")), 1);
+  ASSERT_FALSE(mine.empty());
+  EXPECT_EQ(mine.back().location_update().location().switch_name(), "host-a");
+}
+
+TEST_F(DirectoryTest, AStreamThatEndsMarksTheSwitchDownUntilItSaysHelloAgain) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(2, "host-b", "192.0.2.2");
+  Take(1, "vm1", "tap1");
+  Take(2, "vm2", "tap2");
+  Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2);
+  auto gone = Disconnect(1, now_);
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_DOWN);
+  auto told = For(gone, 2);
+  ASSERT_EQ(told.size(), 2u);
+  EXPECT_TRUE(told[0].location_update().location().switch_down());
+  EXPECT_EQ(told[1].flood_list().tunnel_ips_size(), 0);
+  ASSERT_EQ(gone.logs.size(), 1u);
+  EXPECT_NE(gone.logs[0].find("stream ended"), std::string::npos);
+
+  auto back = Send(3, Hello("host-a", "192.0.2.1"));
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
+  auto again = For(back, 2);
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_FALSE(again[0].location_update().location().switch_down());
+  EXPECT_EQ(again[1].flood_list().tunnel_ips_size(), 1);
+}
+
+TEST_F(DirectoryTest, AReplacedStreamDoesNotMarkTheSwitchDown) {
+  Connect(1, "host-a", "192.0.2.1");
+  auto replaced = Send(2, Hello("host-a", "192.0.2.1"));  // the same switch on a new stream
+  ASSERT_EQ(replaced.closes.size(), 1u);
+  EXPECT_EQ(replaced.closes[0].session, 1u);
+  auto old = Disconnect(1, now_);
+  EXPECT_TRUE(old.messages.empty());
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
+}
+
+TEST_F(DirectoryTest, SwitchesUpAtStartThatNeverSayHelloGoDown) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(2, "host-b", "192.0.2.2");
+  // A new controller (directory) over the same registry: both are stored UP; only B returns.
+  directory_ = std::make_unique<Directory>(registry_.get(), &store_, DirectoryOptions{});
+  Tick(now_);
+  Connect(3, "host-b", "192.0.2.2");
+  EXPECT_TRUE(Tick(now_ + 2s).logs.empty());
+  v1::SwitchMessage beat;
+  beat.mutable_heartbeat()->set_sequence(1);
+  SendAt(3, beat, now_ + 3s);
+  auto later = Tick(now_ + 4s);
+  ASSERT_EQ(later.logs.size(), 1u);
+  EXPECT_NE(later.logs[0].find("host-a"), std::string::npos);
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_DOWN);
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-b")->state(), v1::Switch::STATE_UP);
+}
+
+TEST_F(DirectoryTest, LastHeartbeatIsRecordedEveryIntervalWhileUp) {
+  directory_ = std::make_unique<Directory>(registry_.get(), &store_,
+                                           DirectoryOptions{.heartbeat_record_interval = 10s});
+  Connect(1, "host-a", "192.0.2.1");
+  const int64_t first = registry_->Get<v1::Switch>("host-a")->last_heartbeat().seconds();
+  EXPECT_GT(first, 0);
+  const int64_t revision = registry_->Revision();
+  v1::SwitchMessage beat;
+  beat.mutable_heartbeat()->set_sequence(1);
+  for (auto at : {1s, 2s, 3s}) {
+    SendAt(1, beat, now_ + at);
+    Tick(now_ + at);
+  }
+  EXPECT_EQ(registry_->Revision(), revision);  // not every heartbeat is a write
+  SendAt(1, beat, now_ + 11s);
+  Tick(now_ + 11s);
+  EXPECT_EQ(registry_->Revision(), revision + 1);
+}
+
+// The directory decides writes; the caller makes them without its lock (directory.h, "Writes").
+TEST_F(DirectoryTest, AnAttachIsAnsweredOnlyOnceItsWriteIsDone) {
+  Connect(1, "host-a", "192.0.2.1");
+  Place("vm1", "host-a");
+  const int64_t before = registry_->Revision();
+  auto decided = directory_->OnMessage(1, Attach("vm1", "tap1"), now_);
+  ASSERT_EQ(decided.endpoint_writes.size(), 1u);
+  EXPECT_EQ(decided.endpoint_writes[0].kind, EndpointWrite::Kind::kAttach);
+  EXPECT_EQ(decided.endpoint_writes[0].endpoint.port_name(), "tap1");
+  EXPECT_TRUE(WithoutFloodLists(For(decided, 1)).empty()) << "acknowledged before the write";
+  EXPECT_EQ(registry_->Revision(), before) << "the directory wrote itself";
+  const auto& write = decided.endpoint_writes[0];
+  auto answered = directory_->OnEndpointWritten(write, PerformEndpointWrite(*registry_, write));
+  EXPECT_EQ(registry_->Get<v1::Endpoint>("vm1")->port_name(), "tap1");
+  bool acknowledged = false;
+  for (const auto& message : For(answered, 1)) {
+    acknowledged = acknowledged || (message.has_location_update() &&
+                                    message.location_update().location().endpoint_id() == "vm1");
+  }
+  EXPECT_TRUE(acknowledged);
+}
+
+TEST_F(DirectoryTest, AnAttachWhoseEndpointChangedBeforeItsWriteIsRefusedAndChangesNothing) {
+  Connect(1, "host-a", "192.0.2.1");
+  Place("vm1", "host-a");
+  auto decided = directory_->OnMessage(1, Attach("vm1", "tap1"), now_);
+  ASSERT_EQ(decided.endpoint_writes.size(), 1u);
+  // Meanwhile (between the decision and the write, without the lock) the API moves it.
+  Place("vm1", "host-z");
+  const auto& write = decided.endpoint_writes[0];
+  auto answered = directory_->OnEndpointWritten(write, PerformEndpointWrite(*registry_, write));
+  auto mine = For(answered, 1);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].error().code(), "conflict");
+  EXPECT_EQ(registry_->Get<v1::Endpoint>("vm1")->switch_name(), "host-z");
+  EXPECT_TRUE(registry_->Get<v1::Endpoint>("vm1")->port_name().empty());
+}
+
+TEST_F(DirectoryTest, SwitchRecordWritesKeepOnlyTheLatestDecision) {
+  Connect(1, "host-a", "192.0.2.1");
+  const int64_t before = registry_->Revision();
+  // DOWN (stream ended), then UP again (a new stream), before any write is made.
+  auto down = directory_->OnDisconnect(1, now_);
+  EXPECT_TRUE(down.switch_writes);
+  auto up = directory_->OnMessage(2, Hello("host-a", "192.0.2.1"), now_);
+  EXPECT_TRUE(up.switch_writes);
+  EXPECT_EQ(registry_->Revision(), before);
+  auto writes = directory_->TakeSwitchWrites();
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_TRUE(writes[0].up);
+  auto answered = directory_->OnSwitchWritten(writes[0], PerformSwitchWrite(*registry_, writes[0]));
+  EXPECT_FALSE(answered.switch_writes);
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
+  EXPECT_TRUE(directory_->TakeSwitchWrites().empty());
+}
+
+TEST_F(DirectoryTest, AnOlderSwitchWriteLandingLastIsWrittenOver) {
+  Connect(1, "host-a", "192.0.2.1");
+  Output down = directory_->OnDisconnect(1, now_);
+  auto stale = directory_->TakeSwitchWrites();  // taken by one writer...
+  ASSERT_EQ(stale.size(), 1u);
+  EXPECT_FALSE(stale[0].up);
+  // ...while the switch comes back and another write of UP is made first.
+  Settled(directory_->OnMessage(2, Hello("host-a", "192.0.2.1"), now_));
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
+  auto late = directory_->OnSwitchWritten(stale[0], PerformSwitchWrite(*registry_, stale[0]));
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_DOWN);
+  EXPECT_TRUE(late.switch_writes) << "the store must follow the latest decision";
+  Settled(std::move(late));
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
+  EXPECT_TRUE(directory_->IsLive("host-a"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "dove/v1/model.pb.h"
@@ -15,6 +16,8 @@ struct JsonCase {
   const char* code;  // "" = accepted
   const char* message_part;
 };
+
+void PrintTo(const JsonCase& c, std::ostream* out) { *out << c.description; }
 
 class NetworkJsonTest : public testing::TestWithParam<JsonCase> {};
 
@@ -35,30 +38,70 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, NetworkJsonTest,
     testing::Values(
         JsonCase{"snake case", R"({"id":"n1","domain_id":"d1","name":"web","vni":7})", "", ""},
-        JsonCase{"camel case", R"({"id":"n1","domainId":"d1"})", "", ""},
-        JsonCase{"integer as string (proto3 JSON)", R"({"vni":"7"})", "", ""},
-        JsonCase{"null is the default", R"({"id":null})", "", ""},
+        JsonCase{"whitespace everywhere", " \t\r\n{ \"vni\" : 7 , \"id\":\"n1\" }\n", "", ""},
         JsonCase{"empty object", "{}", "", ""},
+        JsonCase{"escaped key is the field", R"({"\u0069d":"n1"})", "", ""},
+        JsonCase{"minus zero is zero", R"({"vni":-0})", "", ""},
+        JsonCase{"uint32 max", R"({"vni":4294967295})", "", ""},
+        // proto3 JSON leniency is refused: one spelling per value.
+        JsonCase{"camel case is no alias", R"({"id":"n1","domainId":"d1"})", "unknown_field",
+                 R"(snake_case: "domain_id")"},
+        JsonCase{
+            "integer as string", R"({"vni":"7"})", "invalid_value",
+            R"("vni" of Network must be an integer in 0..4294967295 (a JSON number), not a string)"},
+        JsonCase{"null for a string", R"({"id":null})", "invalid_value",
+                 R"("id" of Network must be a string, not null)"},
+        JsonCase{"null for a number", R"({"vni":null})", "invalid_value", R"("vni")"},
+        JsonCase{"exponent for integer", R"({"vni":1e3})", "invalid_value", "without a fraction"},
+        JsonCase{"fraction zero for integer", R"({"vni":7.0})", "invalid_value", R"("vni")"},
         JsonCase{"unknown field", R"({"id":"n1","colour":"red"})", "unknown_field",
                  R"(Network has no field "colour")"},
         JsonCase{"string for integer", R"({"vni":"abc"})", "invalid_value", R"("vni")"},
         JsonCase{"negative for unsigned", R"({"vni":-1})", "invalid_value", R"("vni")"},
         JsonCase{"huge number", R"({"vni":99999999999})", "invalid_value", "99999999999"},
         JsonCase{"just over uint32", R"({"vni":4294967296})", "invalid_value", R"("vni")"},
+        JsonCase{"over uint64", R"({"vni":18446744073709551616})", "invalid_value",
+                 "18446744073709551616"},
         JsonCase{"fraction for integer", R"({"vni":1.5})", "invalid_value", R"("vni")"},
         JsonCase{"bool for integer", R"({"vni":true})", "invalid_value", R"("vni")"},
         JsonCase{"number for string", R"({"name":5})", "invalid_value", R"("name")"},
         JsonCase{"duplicate key", R"({"id":"a","id":"b"})", "duplicate_field", R"("id")"},
-        JsonCase{"duplicate by both names", R"({"domain_id":"a","domainId":"b"})",
-                 "duplicate_field", "more than once"},
-        JsonCase{"trailing garbage", R"({"id":"a"} xyz)", "invalid_json", "not valid JSON"},
-        JsonCase{"two objects", R"({"id":"a"}{"id":"b"})", "invalid_json", "not valid JSON"},
+        JsonCase{"duplicate after unescaping", R"({"name":"a","\u006eame":"b"})", "duplicate_field",
+                 R"(Field "name" of Network is given more than once)"},
+        JsonCase{"duplicate names line and column", "{\"id\":\"a\",\n \"id\":\"b\"}",
+                 "duplicate_field", "line 2, column 2"},
+        JsonCase{"trailing garbage", R"({"id":"a"} xyz)", "invalid_json", "line 1, column 12"},
+        JsonCase{"two objects", R"({"id":"a"}{"id":"b"})", "invalid_json", "after the JSON value"},
         JsonCase{"truncated", R"({"id":"a")", "invalid_json", "not valid JSON"},
-        JsonCase{"empty body", "", "invalid_json", "not valid JSON"},
+        JsonCase{"empty body", "", "invalid_json", "no JSON value"},
+        JsonCase{"only whitespace", " \n ", "invalid_json", "no JSON value"},
+        JsonCase{"single quotes", R"({'id':'a'})", "invalid_json", "single quote"},
+        JsonCase{"unquoted key", R"({id:"a"})", "invalid_json", "key must be a string"},
+        JsonCase{"trailing comma in object", R"({"id":"a",})", "invalid_json",
+                 "line 1, column 10: a trailing comma"},
+        JsonCase{"trailing comma in list", R"({"id":"a","vni":[1,]})", "invalid_json",
+                 "trailing comma"},
+        JsonCase{"invalid escape", R"({"id":"\x41"})", "invalid_json", "not a JSON escape"},
+        JsonCase{"line comment", "{\"id\":\"a\" // the id\n}", "invalid_json", "no comments"},
+        JsonCase{"block comment", R"({/* x */"id":"a"})", "invalid_json", "no comments"},
+        JsonCase{"NaN", R"({"vni":NaN})", "invalid_json", "NaN"},
+        JsonCase{"Infinity", R"({"vni":-Infinity})", "invalid_json", "Infinity"},
+        JsonCase{"leading zero", R"({"vni":07})", "invalid_json", "leading zeros"},
+        JsonCase{"leading plus", R"({"vni":+7})", "invalid_json", "'+'"},
+        JsonCase{"hex number", R"({"vni":0x10})", "invalid_json", "hexadecimal"},
+        JsonCase{"capital literal", R"({"id":NULL})", "invalid_json", "lower case"},
+        JsonCase{"raw control character", "{\"id\":\"a\tb\"}", "invalid_json", "control character"},
+        JsonCase{"byte order mark", "\xef\xbb\xbf{}", "invalid_json", "byte order mark"},
         JsonCase{"array", "[1]", "invalid_json", "JSON object"},
+        JsonCase{"array holding a duplicate (duplicates come first)", R"([{"a":1,"a":2}])",
+                 "duplicate_field", R"(Field "[0].a" of Network is given more than once)"},
         JsonCase{"bare string", R"("n1")", "invalid_json", "JSON object"},
-        JsonCase{"lone surrogate", R"({"id":"\ud800"})", "invalid_json", "not valid JSON"},
-        JsonCase{"bad utf-8", "{\"id\":\"\xff\"}", "invalid_json", "not valid JSON"},
+        JsonCase{"lone surrogate", R"({"id":"\ud800"})", "invalid_json", "surrogate"},
+        JsonCase{"bad utf-8", "{\"id\":\"\xff\"}", "invalid_json", "not UTF-8"},
+        JsonCase{"overlong utf-8", "{\"id\":\"\xc0\xaf\"}", "invalid_json", "not UTF-8"},
+        JsonCase{"encoded surrogate", "{\"id\":\"\xed\xa0\x80\"}", "invalid_json", "not UTF-8"},
+        JsonCase{"too deep", std::string(40, '[') + std::string(40, ']'), "invalid_json",
+                 "nest deeper"},
         JsonCase{"too large", "{\"name\":\"" + std::string(kMaxJsonBytes, 'a') + "\"}", "too_large",
                  "limit"}),
     [](const testing::TestParamInfo<JsonCase>& param_info) {
@@ -96,6 +139,13 @@ TEST(JsonTest, KeyLookingLikeAValueIsNotConfusedWithAKey) {
   EXPECT_EQ(endpoint->id(), "mac");
 }
 
+// The first bad member in text order is the one reported.
+TEST(JsonTest, FirstBadMemberInTextOrderIsReported) {
+  auto endpoint = FromJson<v1::Endpoint>(R"({"name_of_nothing":{}, "mac":true})");
+  ASSERT_FALSE(endpoint);
+  EXPECT_EQ(endpoint.error().code, "unknown_field");
+}
+
 // protobuf's parser alone takes a string where a list belongs, drops nulls inside lists and
 // calls an object where a string belongs bad JSON; every wrong shape is invalid_value here.
 TEST(JsonTest, WrongShapesAreInvalidValueNamingTheField) {
@@ -111,7 +161,9 @@ TEST(JsonTest, WrongShapesAreInvalidValueNamingTheField) {
       {R"({"mac":{}})", R"("mac")"},
       {R"({"mac":["52:54:00:00:00:01"]})", R"("mac")"},
       {R"({"version":[1]})", R"("version")"},
-      {R"({"name_of_nothing":{}, "mac":true})", R"("mac")"},
+      {R"({"mac":true, "name_of_nothing":{}})", R"("mac")"},
+      {R"({"ips":null})", R"("ips")"},
+      {R"({"version":"3"})", R"("version")"},
   };
   for (const auto& c : endpoint_cases) {
     auto endpoint = FromJson<v1::Endpoint>(c.json);
@@ -138,9 +190,14 @@ TEST(JsonTest, WrongShapesAreInvalidValueNamingTheField) {
   auto sw = FromJson<v1::Switch>(R"({"last_heartbeat":12})");
   ASSERT_FALSE(sw);
   EXPECT_EQ(sw.error().code, "invalid_value");
-  // Still accepted: null lists, numbers as strings, enums by number.
-  EXPECT_TRUE(FromJson<v1::Endpoint>(R"({"ips":null,"version":"3"})"));
-  EXPECT_TRUE(FromJson<v1::Policy>(R"({"action":1,"port_range":null})"));
+  // No proto3 JSON leniency: an enum by number, null for a message.
+  for (const char* json : {R"({"action":1})", R"({"port_range":null})",
+                           R"({"port_range":{"first":"80"}})", R"({"action":"allow"})"}) {
+    policy = FromJson<v1::Policy>(json);
+    ASSERT_FALSE(policy) << json;
+    EXPECT_EQ(policy.error().code, "invalid_value") << json;
+  }
+  EXPECT_TRUE(FromJson<v1::Policy>(R"({"action":"ACTION_DENY","port_range":{"first":80}})"));
 }
 
 TEST(JsonTest, UnknownEnumNameIsInvalidValue) {

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -444,6 +445,54 @@ TEST_F(DatapathTest, SegmentsFromTheUnderlayAreMergedIntoOneWriteToThePort) {
   pool.Free(segments);
   pool.Free(super);
   ExpectNoLeak();
+}
+
+// Run() on its own thread, as the switch runs it, with a poll window far longer than the test:
+// after a round with work the loop polls without sleeping, and in that state it still takes
+// frames from the devices (injected by commands posted to the loop thread, so that the
+// MemoryDevices are touched only there) and still ends at Stop().
+TEST(DatapathRunTest, ThePollWindowAfterTrafficStillForwardsAndStops) {
+  MemoryDevice tunnel({.name = "underlay",
+                       .kind = MemoryDevice::Kind::kTunnel,
+                       .port = packet::kNoPort,
+                       .caps = MemoryDevice::kTapCaps,
+                       .on_destroy = {}});
+  io::MemoryPortFactory ports;
+  ScriptedResolver resolver;
+  auto created = Datapath::Create({.retry_ports_every = std::chrono::milliseconds(3000),
+                                   .poll_after_traffic = std::chrono::seconds(600),
+                                   .pool = {.small_slots = 64, .large_slots = 2},
+                                   .park_per_vni = 4},
+                                  tunnel, ports, resolver);
+  ASSERT_TRUE(created) << created.error();
+  Datapath& datapath = **created;
+  datapath.Apply(Scenario());
+  auto ran = std::async(std::launch::async, [&datapath] { datapath.Run(); });
+  // A failed assertion below must not leave Run() going (the future's destructor waits for it).
+  struct StopOnExit {
+    Datapath& datapath;
+    ~StopOnExit() { datapath.Stop(); }
+  } stop_on_exit{datapath};
+  constexpr int kFrames = 5;
+  for (int i = 0; i < kFrames; ++i) {
+    datapath.Post([&ports] {
+      ASSERT_TRUE(ports.Find("p1")->Inject(Udp4Frame(kVm2Mac, kVm1Mac, kVm1Ip, kVm2Ip), {}));
+    });
+  }
+  // Status() is a posted command too: it runs after the injections, and the frames are taken
+  // by the polling rounds between them. Ask until all have arrived or the answers stop.
+  uint64_t sent = 0;
+  for (int tries = 0; tries < 1000 && sent < kFrames; ++tries) {
+    const auto status = datapath.Status();
+    ASSERT_FALSE(status.counters.empty()) << "the loop stopped answering";
+    const auto found = status.counters.find("port.2.sent");  // absent while 0
+    sent = found == status.counters.end() ? 0 : found->second;
+  }
+  EXPECT_EQ(sent, static_cast<uint64_t>(kFrames));
+  datapath.Stop();
+  // Inside a window of ten minutes: only Stop() can end Run() this soon.
+  ASSERT_EQ(ran.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  EXPECT_EQ(ports.Find("p2")->Drain().size(), static_cast<size_t>(kFrames));
 }
 
 }  // namespace

@@ -1,0 +1,541 @@
+#include "controller/http/http_server.h"
+
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+
+namespace dove::controller::http {
+namespace {
+
+constexpr size_t kReadChunk = size_t{64} * 1024;
+constexpr auto kSweepInterval = std::chrono::milliseconds(50);
+constexpr auto kDrainTime = std::chrono::milliseconds(2000);
+constexpr size_t kDrainBytes = size_t{4} << 20;
+constexpr auto kStopGrace = std::chrono::seconds(10);
+
+}  // namespace
+
+struct HttpServer::Connection {
+  enum class State { kReading, kHandling, kWriting, kDraining };
+  int fd = -1;
+  uint64_t id = 0;
+  State state = State::kReading;
+  std::string in;
+  std::string out;
+  size_t out_sent = 0;
+  bool close_after_write = false;
+  bool request_started = false;  // a byte of the current request arrived
+  bool over_cap = false;         // accepted into the reserve
+  bool continue_sent = false;
+  size_t needed = 0;  // the current request's total length, once its head is in
+  size_t drained = 0;
+  bool registered = true;  // in the epoll set (not while a worker holds its request)
+  Clock::time_point deadline;
+};
+
+struct HttpServer::Task {
+  int fd;
+  uint64_t id;
+  HttpRequest request;
+};
+
+struct HttpServer::Done {
+  int fd;
+  uint64_t id;
+  std::string bytes;
+  bool close;
+};
+
+Expected<std::unique_ptr<HttpServer>, std::string> HttpServer::Bind(const std::string& host,
+                                                                    int port,
+                                                                    HttpServerOptions options,
+                                                                    Handler handler,
+                                                                    ErrorHandler on_error) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int error = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); error != 0) {
+    return Unexpected<std::string>("cannot resolve " + host + ": " + ::gai_strerror(error));
+  }
+  int fd = -1;
+  std::string why = "no address";
+  for (addrinfo* each = found; each != nullptr; each = each->ai_next) {
+    fd = ::socket(each->ai_family, each->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                  each->ai_protocol);
+    if (fd < 0) continue;
+    const int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (::bind(fd, each->ai_addr, each->ai_addrlen) == 0 && ::listen(fd, SOMAXCONN) == 0) break;
+    why = std::strerror(errno);
+    ::close(fd);
+    fd = -1;
+  }
+  ::freeaddrinfo(found);
+  if (fd < 0) return Unexpected<std::string>(why);
+  sockaddr_storage bound{};
+  socklen_t length = sizeof(bound);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length);
+  const int actual = bound.ss_family == AF_INET6
+                         ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                         : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  std::unique_ptr<HttpServer> server(
+      new HttpServer(fd, actual, std::move(options), std::move(handler), std::move(on_error)));
+  if (server->epoll_fd_ < 0 || server->wake_fd_ < 0) {
+    return Unexpected<std::string>(std::string("epoll: ") + std::strerror(errno));
+  }
+  return server;
+}
+
+HttpServer::HttpServer(int listen_fd, int port, HttpServerOptions options, Handler handler,
+                       ErrorHandler on_error)
+    : listen_fd_(listen_fd),
+      port_(port),
+      options_(std::move(options)),
+      handler_(std::move(handler)),
+      on_error_(std::move(on_error)) {
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) return;
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.fd = listen_fd_;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &event);
+  event.data.fd = wake_fd_;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
+}
+
+HttpServer::~HttpServer() {
+  {
+    const std::lock_guard lock(queue_mutex_);
+    workers_stop_ = true;
+  }
+  queue_ready_.notify_all();
+  for (auto& worker : workers_) worker.join();
+  for (auto& [fd, connection] : connections_) ::close(fd);
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void HttpServer::Stop() {
+  stopping_ = true;
+  Wake();
+}
+
+void HttpServer::Wake() const {
+  const uint64_t one = 1;
+  [[maybe_unused]] const ssize_t written = ::write(wake_fd_, &one, sizeof(one));
+}
+
+HttpServer::Stats HttpServer::stats() const {
+  const std::lock_guard lock(stats_mutex_);
+  return stats_;
+}
+
+std::string HttpServer::MetricsText() const {
+  const Stats now = stats();
+  std::string out;
+  auto line = [&out](const char* name, const char* type, const char* help, uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(value) + "\n";
+  };
+  line("dove_http_connections_open", "gauge", "REST API connections open now.", now.open);
+  line("dove_http_connections_accepted_total", "counter", "REST API connections accepted.",
+       now.accepted);
+  line("dove_http_connections_refused_total", "counter",
+       "Connections answered 503 because the connection cap was reached.", now.refused_over_cap);
+  line("dove_http_read_timeouts_total", "counter",
+       "Requests answered 408 because head and body did not arrive within the read time.",
+       now.read_timeouts);
+  line("dove_http_idle_closed_total", "counter",
+       "Keep-alive connections closed after the idle time.", now.idle_closed);
+  line("dove_http_write_timeouts_total", "counter",
+       "Connections closed because the client did not read its answer.", now.write_timeouts);
+  line("dove_http_bad_framing_total", "counter",
+       "Requests refused by the HTTP parser (malformed framing or over a limit).", now.bad_framing);
+  return out;
+}
+
+void HttpServer::Run() {
+  for (int i = 0; i < std::max(1, options_.workers); ++i) {
+    workers_.emplace_back([this] { WorkerLoop(); });
+  }
+  Clock::time_point last_sweep = Clock::now();
+  Clock::time_point stop_deadline{};
+  std::vector<epoll_event> events(256);
+  while (true) {
+    if (stopping_.load() && listening_) {
+      listening_ = false;
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+      ::close(listen_fd_);
+      listen_fd_ = -1;
+      stop_deadline = Clock::now() + kStopGrace;
+      // Idle connections and unfinished requests go now; handed-over ones finish first.
+      std::vector<int> idle;
+      for (auto& [fd, connection] : connections_) {
+        if (connection->state == Connection::State::kReading ||
+            connection->state == Connection::State::kDraining) {
+          idle.push_back(fd);
+        }
+      }
+      for (const int fd : idle) Close(fd);
+    }
+    if (!listening_ && (connections_.empty() || Clock::now() > stop_deadline)) break;
+    const int count = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                                   static_cast<int>(kSweepInterval.count()));
+    for (int i = 0; i < count; ++i) {
+      const int fd = events[static_cast<size_t>(i)].data.fd;
+      const uint32_t flags = events[static_cast<size_t>(i)].events;
+      if (fd == listen_fd_) {
+        Accept();
+        continue;
+      }
+      if (fd == wake_fd_) {
+        uint64_t value = 0;
+        [[maybe_unused]] const ssize_t read = ::read(wake_fd_, &value, sizeof(value));
+        CollectDone();
+        continue;
+      }
+      auto it = connections_.find(fd);
+      if (it == connections_.end()) continue;
+      Connection& connection = *it->second;
+      if (connection.state == Connection::State::kWriting) {
+        OnWritable(connection);  // an error or hang-up shows as a failed send
+      } else if ((flags & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) {
+        OnReadable(connection);
+      }
+    }
+    if (Clock::now() - last_sweep >= kSweepInterval) {
+      last_sweep = Clock::now();
+      Sweep();
+    }
+  }
+  std::vector<int> left;
+  for (auto& [fd, connection] : connections_) left.push_back(fd);
+  for (const int fd : left) Close(fd);
+  {
+    const std::lock_guard lock(queue_mutex_);
+    workers_stop_ = true;
+  }
+  queue_ready_.notify_all();
+  for (auto& worker : workers_) worker.join();
+  workers_.clear();
+}
+
+void HttpServer::Accept() {
+  if (Clock::now() < accept_paused_until_) return;
+  while (true) {
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: the pending connection stays queued; try again after a sweep
+        // rather than spin on a listen socket that stays readable.
+        accept_paused_until_ = Clock::now() + kSweepInterval;
+        ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, listen_fd_, nullptr);
+      }
+      return;
+    }
+    const int on = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    const auto open = static_cast<int>(connections_.size());
+    {
+      const std::lock_guard lock(stats_mutex_);
+      ++stats_.accepted;
+    }
+    if (open >= options_.max_connections + options_.reserved_connections) {
+      HttpResponse response;
+      response.status = 503;
+      on_error_(HttpRequest{}, "the controller has too many connections open; try again later",
+                response);
+      const std::string bytes = SerializeResponse(response, false, true);
+      [[maybe_unused]] const ssize_t sent =
+          ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::shutdown(fd, SHUT_WR);
+      ::close(fd);
+      const std::lock_guard lock(stats_mutex_);
+      ++stats_.refused_over_cap;
+      continue;
+    }
+    auto connection = std::make_unique<Connection>();
+    connection->fd = fd;
+    connection->id = next_id_++;
+    connection->over_cap = open >= options_.max_connections;
+    connection->deadline = Clock::now() + (connection->over_cap ? std::min(options_.reserve_timeout,
+                                                                           options_.idle_timeout)
+                                                                : options_.idle_timeout);
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLRDHUP;
+    event.data.fd = fd;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
+    connections_[fd] = std::move(connection);
+    const std::lock_guard lock(stats_mutex_);
+    stats_.open = connections_.size();
+  }
+}
+
+// events 0 takes the socket out of the epoll set: a hang-up is reported even without asking
+// and would wake the loop again and again while a worker holds the request.
+void HttpServer::SetEvents(Connection& connection, uint32_t events) {
+  if (events == 0) {
+    if (connection.registered) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, connection.fd, nullptr);
+    connection.registered = false;
+    return;
+  }
+  epoll_event event{};
+  event.events = events;
+  event.data.fd = connection.fd;
+  ::epoll_ctl(epoll_fd_, connection.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, connection.fd,
+              &event);
+  connection.registered = true;
+}
+
+void HttpServer::Close(int fd) {
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);  // ENOENT when not registered: harmless
+  ::close(fd);
+  connections_.erase(fd);
+  const std::lock_guard lock(stats_mutex_);
+  stats_.open = connections_.size();
+}
+
+void HttpServer::OnReadable(Connection& connection) {
+  char buffer[kReadChunk];
+  const ssize_t n = ::recv(connection.fd, buffer, sizeof(buffer), 0);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
+  if (n <= 0) {
+    // The client closed (or reset) while no request of it is with a worker.
+    Close(connection.fd);
+    return;
+  }
+  if (connection.state == Connection::State::kDraining) {
+    connection.drained += static_cast<size_t>(n);
+    if (connection.drained > kDrainBytes) Close(connection.fd);
+    return;
+  }
+  if (connection.state != Connection::State::kReading) return;
+  connection.in.append(buffer, static_cast<size_t>(n));
+  Process(connection);
+}
+
+void HttpServer::Process(Connection& connection) {
+  if (connection.in.empty()) return;
+  const Clock::time_point now = Clock::now();
+  if (!connection.request_started) {
+    connection.request_started = true;
+    connection.deadline =
+        now + (connection.over_cap ? std::min(options_.reserve_timeout, options_.request_timeout)
+                                   : options_.request_timeout);
+  }
+  if (connection.needed != 0 && connection.in.size() < connection.needed) return;
+  ParseResult parsed = ParseRequest(connection.in, options_.limits);
+  if (parsed.status == ParseStatus::kError) {
+    {
+      const std::lock_guard lock(stats_mutex_);
+      ++stats_.bad_framing;
+    }
+    Refuse(connection, parsed.request, parsed.error_status, parsed.error);
+    return;
+  }
+  const bool reserved_path =
+      std::find(options_.reserved_paths.begin(), options_.reserved_paths.end(),
+                parsed.request.path) != options_.reserved_paths.end();
+  if (parsed.head_complete && connection.over_cap && !reserved_path) {
+    {
+      const std::lock_guard lock(stats_mutex_);
+      ++stats_.refused_over_cap;
+    }
+    Refuse(connection, parsed.request, 503,
+           "the controller has too many connections open; try again later");
+    return;
+  }
+  if (parsed.status == ParseStatus::kIncomplete) {
+    if (parsed.head_complete) {
+      connection.needed = parsed.needed;
+      if (parsed.expect_continue && !connection.continue_sent) {
+        connection.continue_sent = true;
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        const ssize_t sent =
+            ::send(connection.fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent != static_cast<ssize_t>(kContinue.size())) Close(connection.fd);
+      }
+    }
+    return;
+  }
+  connection.in.erase(0, parsed.consumed);
+  connection.state = Connection::State::kHandling;
+  connection.needed = 0;
+  SetEvents(connection, 0);
+  {
+    const std::lock_guard lock(queue_mutex_);
+    tasks_.push_back(Task{connection.fd, connection.id, std::move(parsed.request)});
+  }
+  queue_ready_.notify_one();
+}
+
+void HttpServer::Refuse(Connection& connection, const HttpRequest& request, int status,
+                        std::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  on_error_(request, message, response);
+  StartWrite(connection, SerializeResponse(response, request.method == "HEAD", true), true);
+}
+
+void HttpServer::StartWrite(Connection& connection, std::string bytes, bool close) {
+  connection.state = Connection::State::kWriting;
+  connection.out = std::move(bytes);
+  connection.out_sent = 0;
+  connection.close_after_write = close;
+  connection.deadline = Clock::now() + options_.write_timeout;
+  SetEvents(connection, EPOLLOUT);
+  OnWritable(connection);
+}
+
+void HttpServer::OnWritable(Connection& connection) {
+  while (connection.out_sent < connection.out.size()) {
+    const ssize_t n =
+        ::send(connection.fd, connection.out.data() + connection.out_sent,
+               connection.out.size() - connection.out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Close(connection.fd);
+      return;
+    }
+    connection.out_sent += static_cast<size_t>(n);
+  }
+  FinishWrite(connection);
+}
+
+void HttpServer::FinishWrite(Connection& connection) {
+  connection.out.clear();
+  connection.out_sent = 0;
+  if (connection.close_after_write || stopping_.load()) {
+    StartDrain(connection);
+    return;
+  }
+  connection.state = Connection::State::kReading;
+  connection.request_started = false;
+  connection.continue_sent = false;
+  connection.needed = 0;
+  connection.deadline = Clock::now() + options_.idle_timeout;
+  SetEvents(connection, EPOLLIN | EPOLLRDHUP);
+  Process(connection);  // a pipelined request may be waiting
+}
+
+// After the last answer: no more writing, and what the client still sends is read and thrown
+// away for a moment, so that closing with unread bytes does not reset the connection before
+// the client has read the answer.
+void HttpServer::StartDrain(Connection& connection) {
+  ::shutdown(connection.fd, SHUT_WR);
+  if (stopping_.load()) {
+    Close(connection.fd);
+    return;
+  }
+  connection.state = Connection::State::kDraining;
+  connection.in.clear();
+  connection.in.shrink_to_fit();
+  connection.deadline = Clock::now() + kDrainTime;
+  SetEvents(connection, EPOLLIN | EPOLLRDHUP);
+}
+
+void HttpServer::CollectDone() {
+  std::vector<Done> done;
+  {
+    const std::lock_guard lock(queue_mutex_);
+    done.swap(done_);
+  }
+  for (Done& each : done) {
+    auto it = connections_.find(each.fd);
+    if (it == connections_.end() || it->second->id != each.id) continue;
+    StartWrite(*it->second, std::move(each.bytes), each.close);
+  }
+}
+
+void HttpServer::Sweep() {
+  const Clock::time_point now = Clock::now();
+  if (listening_ && accept_paused_until_ != Clock::time_point{} && now >= accept_paused_until_) {
+    accept_paused_until_ = Clock::time_point{};
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = listen_fd_;
+    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &event);
+  }
+  std::vector<int> expired;
+  for (auto& [fd, connection] : connections_) {
+    if (connection->state != Connection::State::kHandling && now >= connection->deadline) {
+      expired.push_back(fd);
+    }
+  }
+  for (const int fd : expired) {
+    Connection& connection = *connections_.at(fd);
+    if (connection.state == Connection::State::kReading && connection.request_started) {
+      {
+        const std::lock_guard lock(stats_mutex_);
+        ++stats_.read_timeouts;
+      }
+      // What of the request arrived, for the answer's route label (maybe nothing).
+      ParseResult parsed = ParseRequest(connection.in, options_.limits);
+      Refuse(connection, parsed.request, 408,
+             "the request did not arrive in time (head and body within " +
+                 std::to_string((connection.over_cap
+                                     ? std::min(options_.reserve_timeout, options_.request_timeout)
+                                     : options_.request_timeout)
+                                    .count()) +
+                 " ms)");
+      continue;
+    }
+    {
+      const std::lock_guard lock(stats_mutex_);
+      if (connection.state == Connection::State::kReading) ++stats_.idle_closed;
+      if (connection.state == Connection::State::kWriting) ++stats_.write_timeouts;
+    }
+    Close(fd);
+  }
+}
+
+void HttpServer::WorkerLoop() {
+  while (true) {
+    Task task;
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_ready_.wait(lock, [this] { return workers_stop_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    HttpResponse response;
+    try {
+      handler_(task.request, response);
+    } catch (const std::exception& error) {
+      response = HttpResponse{};
+      response.status = 500;
+      on_error_(task.request, std::string("the controller failed: ") + error.what(), response);
+    } catch (...) {
+      response = HttpResponse{};
+      response.status = 500;
+      on_error_(task.request, "the controller failed: unknown exception", response);
+    }
+    const bool close = !task.request.keep_alive || stopping_.load() ||
+                       EqualsIgnoreCase(response.Header("Connection"), "close");
+    Done done{task.fd, task.id, SerializeResponse(response, task.request.method == "HEAD", close),
+              close};
+    {
+      const std::lock_guard lock(queue_mutex_);
+      done_.push_back(std::move(done));
+    }
+    Wake();
+  }
+}
+
+}  // namespace dove::controller::http

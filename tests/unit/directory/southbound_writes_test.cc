@@ -1,0 +1,166 @@
+// The southbound's store writes are made outside the lock that serialises the Directory: a
+// switch whose Attach waits for a durable write holds up no other switch (directory.h,
+// "Writes"). A real SouthboundServer in this process, real gRPC streams, and a store whose
+// writes wait at a gate the test opens.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "api/test_switch.h"
+#include "controller/registry.h"
+#include "directory/switch_service.h"
+#include "store/memory_store.h"
+
+namespace dove::directory {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A MemoryStore whose transactions wait while the gate is closed (a write waiting for its
+// fsync, for as long as the test wants).
+class GatedStore final : public store::Store {
+ public:
+  ~GatedStore() override {
+    Open();
+    DetachWatches();
+  }
+
+  void CloseGate() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    closed_ = false;
+    cv_.notify_all();
+  }
+  // Whether a transaction is waiting at the closed gate within `timeout`.
+  bool SomeoneWaits(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, timeout, [&] { return waiting_ > 0; });
+  }
+
+  Expected<store::KeyValue, store::StoreError> Get(std::string_view key) override {
+    return inner_.Get(key);
+  }
+  Expected<store::RangeResponse, store::StoreError> Range(std::string_view prefix,
+                                                          size_t limit) override {
+    return inner_.Range(prefix, limit);
+  }
+  Expected<store::TxnResponse, store::StoreError> Txn(const store::TxnRequest& request) override {
+    {
+      std::unique_lock lock(mu_);
+      ++waiting_;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return !closed_; });
+      --waiting_;
+    }
+    auto done = inner_.Txn(request);
+    std::vector<std::string> keys;
+    for (const auto& op : request.success) keys.push_back(op.key);
+    for (const auto& op : request.failure) keys.push_back(op.key);
+    NotifyWatches(keys);
+    return done;
+  }
+  Expected<int64_t, store::StoreError> CurrentRevision() override {
+    return inner_.CurrentRevision();
+  }
+  Expected<std::vector<store::Event>, store::StoreError> Changes(std::string_view prefix,
+                                                                 int64_t from_revision) override {
+    return inner_.Changes(prefix, from_revision);
+  }
+  Expected<void, store::StoreError> Compact(int64_t revision) override {
+    return inner_.Compact(revision);
+  }
+  Expected<int64_t, store::StoreError> CompactedRevision() override {
+    return inner_.CompactedRevision();
+  }
+  void Close() override {
+    DetachWatches();
+    inner_.Close();
+  }
+
+ private:
+  store::MemoryStore inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool closed_ = false;
+  int waiting_ = 0;
+};
+
+v1::SwitchMessage Attach(const std::string& endpoint, const std::string& port) {
+  v1::SwitchMessage message;
+  message.mutable_attach()->set_endpoint_id(endpoint);
+  message.mutable_attach()->set_port_name(port);
+  return message;
+}
+
+TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
+  GatedStore store;
+  auto registry = controller::Registry::Open(&store);
+  ASSERT_TRUE(registry);
+  v1::Domain domain;
+  domain.set_id("d1");
+  domain.set_name("acme");
+  ASSERT_TRUE((*registry)->Create(domain));
+  v1::Network network;
+  network.set_id("web");
+  network.set_domain_id("d1");
+  network.set_name("web");
+  network.set_vni(100);
+  ASSERT_TRUE((*registry)->Create(network));
+  v1::Subnet subnet;
+  subnet.set_id("web4");
+  subnet.set_network_id("web");
+  subnet.set_cidr("10.0.0.0/24");
+  ASSERT_TRUE((*registry)->Create(subnet));
+  for (const auto& [id, host] : {std::pair{"vm1", "host-a"}, std::pair{"vm2", "host-b"}}) {
+    v1::Endpoint endpoint;
+    endpoint.set_id(id);
+    endpoint.set_network_id("web");
+    endpoint.set_switch_name(host);
+    ASSERT_TRUE((*registry)->Create(endpoint));
+  }
+  auto server = SouthboundServer::Start(registry->get(), &store, "127.0.0.1", 0, {});
+  ASSERT_TRUE(server) << server.error();
+  api_test::TestSwitch a((*server)->port());
+  api_test::TestSwitch b((*server)->port());
+  ASSERT_TRUE(a.Hello("host-a", "192.0.2.1"));
+  ASSERT_TRUE(b.Hello("host-b", "192.0.2.2"));
+
+  store.CloseGate();
+  struct OpenOnExit {
+    GatedStore& store;
+    ~OpenOnExit() { store.Open(); }
+  } open_on_exit{store};
+  ASSERT_TRUE(a.Write(Attach("vm1", "tap1")));
+  ASSERT_TRUE(store.SomeoneWaits(10s)) << "the Attach made no write";
+
+  // A's write is in progress: B's heartbeat is answered and the metrics are served.
+  const auto beat = b.Beat(7);
+  ASSERT_FALSE(beat.empty());
+  EXPECT_TRUE(beat.back().has_heartbeat() && beat.back().heartbeat().sequence() == 7)
+      << "the heartbeat waited for another switch's write";
+  auto metrics = std::async(std::launch::async, [&] { return (*server)->MetricsText(); });
+  ASSERT_EQ(metrics.wait_for(5s), std::future_status::ready)
+      << "/metrics waited for a switch's write";
+  EXPECT_NE(metrics.get().find("dove_southbound_sessions 2"), std::string::npos);
+
+  // Once written, A gets its acknowledgement.
+  store.Open();
+  auto ack = a.ReadUntil([](const v1::ControllerMessage& m) {
+    return m.has_location_update() && m.location_update().location().endpoint_id() == "vm1" &&
+           m.location_update().location().port_name() == "tap1";
+  });
+  EXPECT_TRUE(ack.has_value());
+  EXPECT_EQ((*registry)->Get<v1::Endpoint>("vm1")->port_name(), "tap1");
+}
+
+}  // namespace
+}  // namespace dove::directory
