@@ -3,7 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
 #include <limits>
+#include <random>
+#include <set>
 
 namespace dove::model {
 namespace {
@@ -61,6 +65,55 @@ TEST(FreeRangesTest, TheTopOfTheSpace) {
   ASSERT_TRUE(free.Release(kMax));
   EXPECT_EQ(free.RangeCount(), 1u);
   EXPECT_EQ(free.LowestFrom(kMax), kMax);
+}
+
+// Random takes, releases and range removals against a std::set of the free numbers: every
+// answer agrees after every step, and the ranges are maximal (no two adjacent).
+TEST(FreeRangesTest, AgreesWithASetUnderRandomOperations) {
+  constexpr uint64_t kFirst = 10;
+  constexpr uint64_t kLast = 300;
+  FreeRanges free(kFirst, kLast);
+  std::set<uint64_t> reference;
+  for (uint64_t n = kFirst; n <= kLast; ++n) reference.insert(n);
+  std::mt19937_64 random(20261204);
+  auto pick = [&] { return random() % (kLast + 20); };  // also outside the bounds
+  for (int step = 0; step < 20000; ++step) {
+    const uint64_t n = pick();
+    switch (random() % 5) {
+      case 0:
+      case 1:
+        ASSERT_EQ(free.Take(n), reference.erase(n) == 1) << "take " << n << " at " << step;
+        break;
+      case 2:
+      case 3: {
+        const bool expected = n >= kFirst && n <= kLast && reference.count(n) == 0;
+        ASSERT_EQ(free.Release(n), expected) << "release " << n << " at " << step;
+        if (expected) reference.insert(n);
+        break;
+      }
+      default: {
+        const uint64_t a = pick();
+        const uint64_t b = std::min(a + random() % 8, kLast + 19);
+        free.RemoveRange(a, b);
+        for (uint64_t k = a; k <= b; ++k) reference.erase(k);
+      }
+    }
+    ASSERT_EQ(free.Count(), reference.size()) << step;
+    ASSERT_EQ(free.Lowest(),
+              reference.empty() ? std::nullopt : std::optional<uint64_t>(*reference.begin()))
+        << step;
+    const uint64_t from = pick();
+    auto at = reference.lower_bound(from);
+    ASSERT_EQ(free.LowestFrom(from),
+              at == reference.end() ? std::nullopt : std::optional<uint64_t>(*at))
+        << step;
+    ASSERT_EQ(free.IsFree(from), reference.count(from) == 1) << step;
+    size_t runs = 0;
+    for (auto it = reference.begin(); it != reference.end(); ++it) {
+      if (it == reference.begin() || *std::prev(it) + 1 != *it) ++runs;
+    }
+    ASSERT_EQ(free.RangeCount(), runs) << "ranges not maximal at " << step;
+  }
 }
 
 }  // namespace
