@@ -51,6 +51,7 @@ class Context {
 
   GlobalOptions& options() { return options_; }
   std::ostream& out() { return out_; }
+  std::ostream& err() { return err_; }
   bool json_output() const { return options_.output == "json"; }
 
   // The client for the controller the options name; on a bad --controller or token file,

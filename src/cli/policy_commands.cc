@@ -1,4 +1,5 @@
-// dovectl policy list|allow|deny|delete.
+// dovectl policy list|allow|show|deny|delete. Every one first prints kPolicyNotice on stderr:
+// the controller stores policies, the switches do not enforce them yet (issue 14).
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
@@ -8,6 +9,19 @@
 
 namespace dove::cli {
 namespace {
+
+constexpr const char* kPolicyNotice =
+    "dovectl: notice: policies are stored by the controller but not yet enforced: the switches "
+    "forward every frame within a network whatever the policies say, and nothing is routed "
+    "between networks.\n";
+
+// Binds `action` to `leaf`, printing kPolicyNotice before it runs.
+void BindWithNotice(Context& ctx, CLI::App* leaf, std::function<int()> action) {
+  ctx.Bind(leaf, [&ctx, action = std::move(action)] {
+    ctx.err() << kPolicyNotice;
+    return action();
+  });
+}
 
 struct PolicyArgs {
   std::string id;
@@ -56,19 +70,21 @@ void AddRuleCommand(CLI::App* policy, Context& ctx, const char* verb, const char
                    "tcp, udp, icmp, any, or an IP protocol number 0..255 (default: any)");
   rule->add_option("--port", args->ports, "Destination port P or range P-Q (tcp/udp only)");
   rule->add_option("--priority", args->priority, "Higher wins when policies overlap (default 0)");
-  ctx.Bind(rule, [&ctx, args, action] { return CreatePolicy(ctx, *args, action); });
+  BindWithNotice(ctx, rule, [&ctx, args, action] { return CreatePolicy(ctx, *args, action); });
 }
 
 }  // namespace
 
 void AddPolicyCommands(CLI::App& app, Context& ctx) {
-  auto* policy = app.add_subcommand("policy", "Manage policies between networks of a domain");
+  auto* policy = app.add_subcommand(
+      "policy",
+      "Manage policies between networks of a domain (stored, not yet enforced by the switches)");
   policy->require_subcommand(1);
   auto args = std::make_shared<PolicyArgs>();
 
   auto* list = policy->add_subcommand("list", "List policies");
   list->add_option("--domain", args->domain, "Only this domain's (name or id)");
-  ctx.Bind(list, [&ctx, args] {
+  BindWithNotice(ctx, list, [&ctx, args] {
     return ListObjects(ctx, "/v1/policies" + Query({{"domain", args->domain}}), PolicyColumns());
   });
 
@@ -77,13 +93,13 @@ void AddPolicyCommands(CLI::App& app, Context& ctx) {
 
   auto* show = policy->add_subcommand("show", "Show one policy");
   show->add_option("ID", args->id, "Policy id")->required();
-  ctx.Bind(show, [&ctx, args] {
+  BindWithNotice(ctx, show, [&ctx, args] {
     return ShowObject(ctx, "/v1/policies" + PathSegment(args->id), PolicyColumns());
   });
 
   auto* remove = policy->add_subcommand("delete", "Delete a policy");
   remove->add_option("ID", args->id, "Policy id")->required();
-  ctx.Bind(remove, [&ctx, args] {
+  BindWithNotice(ctx, remove, [&ctx, args] {
     return DeleteObject(ctx, "/v1/policies" + PathSegment(args->id), false);
   });
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <shared_mutex>
 #include <tuple>
@@ -26,9 +27,18 @@ struct Registry::State {
   // Written under the exclusive lock, read without any: Revision() never waits for a write.
   std::atomic<int64_t> revision{0};
   RandomIds ids;
-  // Reads shared; a mutation holds it exclusively from its first check to its index update,
-  // so what it validated against is what the store and index hold when it commits.
+  // Serialises mutations, from the first check through the store's durable commit to the
+  // index update: what a mutation validated against is what the store and index hold when it
+  // commits. Only a holder changes `index` (so it reads it without `mutex`); never taken by
+  // a read.
+  std::mutex write_mutex;
+  // Guards `index` against the one writer: reads take it shared; a mutation
+  // takes it exclusively only to apply what the store already acknowledged (no I/O under it),
+  // so reads, /healthz and /metrics never wait for an fsync.
   mutable std::shared_mutex mutex;
+  // Signalled after every index update (WaitForRevision).
+  std::mutex published_mutex;
+  std::condition_variable published;
 };
 
 namespace {
@@ -169,7 +179,18 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& ids, v1::Endpoi
     endpoint->set_mac(mac.ToString());
   }
   if (auto ok = model::AssignAddresses(index, endpoint); !ok) return ok;
-  return model::ValidateEndpoint(index, *endpoint);
+  if (auto ok = model::ValidateEndpoint(index, *endpoint); !ok) return ok;
+  // One port holds one endpoint: two on the same switch port would share a TAP.
+  if (!endpoint->switch_name().empty() && !endpoint->port_name().empty()) {
+    for (const auto* other : index.EndpointsOfSwitch(endpoint->switch_name())) {
+      if (other->id() != endpoint->id() && other->port_name() == endpoint->port_name()) {
+        return Fail("conflict", "port " + Quote(endpoint->port_name()) + " of switch " +
+                                    Quote(endpoint->switch_name()) +
+                                    " is already used by endpoint " + Quote(other->id()) + ".");
+      }
+    }
+  }
+  return {};
 }
 
 ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Switch* sw,
@@ -188,6 +209,15 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Sw
   return {};
 }
 
+// Every field but the id equal (port ranges compared as given: unset differs from 1..65535).
+bool SameRule(const v1::Policy& a, const v1::Policy& b) {
+  return a.domain_id() == b.domain_id() && a.source_network_id() == b.source_network_id() &&
+         a.destination_network_id() == b.destination_network_id() && a.action() == b.action() &&
+         a.protocol() == b.protocol() && a.has_port_range() == b.has_port_range() &&
+         a.port_range().first() == b.port_range().first() &&
+         a.port_range().last() == b.port_range().last() && a.priority() == b.priority();
+}
+
 ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Policy* policy,
                           const v1::Policy* current) {
   if (current != nullptr) {
@@ -197,7 +227,17 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Po
       return ok;
     }
   }
-  return model::ValidatePolicy(index, *policy);
+  if (auto ok = model::ValidatePolicy(index, *policy); !ok) return ok;
+  // The same rule twice is a mistake (a retried create without an id, most likely): every
+  // field but the id equal is refused. Linear in the domain's policies.
+  for (const auto* other : index.PoliciesOfDomain(policy->domain_id())) {
+    if (other->id() != policy->id() && SameRule(*other, *policy)) {
+      return Fail("conflict", "policy " + Quote(other->id()) +
+                                  " already is this rule (same domain, networks, action, "
+                                  "protocol, ports and priority).");
+    }
+  }
+  return {};
 }
 
 // ---- store transactions ------------------------------------------------------------------
@@ -594,7 +634,7 @@ Registry::~Registry() = default;
 
 template <typename T>
 ModelResult<T> Registry::Create(T object) {
-  std::unique_lock lock(state_->mutex);
+  std::lock_guard writing(state_->write_mutex);
   RegistryIndex& index = *state_->index;
   if (object.id().empty()) {
     std::string id = state_->ids.NewId();
@@ -618,14 +658,13 @@ ModelResult<T> Registry::Create(T object) {
   txn.success.push_back(store::Op::Put(key, object.SerializeAsString()));
   auto revision = Commit(state_->store, txn);
   if (!revision) return Unexpected(revision.error());
-  index.Put(object, *revision);
-  state_->revision = *revision;
+  Publish([&] { index.Put(object, *revision); }, *revision);
   return object;
 }
 
 template <typename T>
 ModelResult<T> Registry::Replace(std::string_view ref, T object) {
-  std::unique_lock lock(state_->mutex);
+  std::lock_guard writing(state_->write_mutex);
   RegistryIndex& index = *state_->index;
   const auto* entry = Resolve<T>(index, ref);
   if (entry == nullptr) return NotFound<T>(ref);
@@ -647,8 +686,7 @@ ModelResult<T> Registry::Replace(std::string_view ref, T object) {
   txn.success.push_back(store::Op::Put(key, object.SerializeAsString()));
   auto revision = Commit(state_->store, txn);
   if (!revision) return Unexpected(revision.error());
-  index.Put(object, *revision);
-  state_->revision = *revision;
+  Publish([&] { index.Put(object, *revision); }, *revision);
   return object;
 }
 
@@ -687,7 +725,7 @@ ModelResult<std::vector<T>> Registry::List(const ListFilter& filter) const {
 
 template <typename T>
 ModelResult<DeleteResult> Registry::Delete(std::string_view ref, bool force) {
-  std::unique_lock lock(state_->mutex);
+  std::lock_guard writing(state_->write_mutex);
   RegistryIndex& index = *state_->index;
   const auto* entry = Resolve<T>(index, ref);
   if (entry == nullptr) return NotFound<T>(ref);
@@ -702,14 +740,17 @@ ModelResult<DeleteResult> Registry::Delete(std::string_view ref, bool force) {
   AddDeletes<v1::Policy>(index, plan.policies, &txn);
   auto revision = Commit(state_->store, txn);
   if (!revision) return Unexpected(revision.error());
-  // Children before parents: an endpoint's index keys need its network's domain.
-  EraseAll<v1::Endpoint>(&index, plan.endpoints);
-  EraseAll<v1::Policy>(&index, plan.policies);
-  EraseAll<v1::Subnet>(&index, plan.subnets);
-  EraseAll<v1::Network>(&index, plan.networks);
-  EraseAll<v1::Domain>(&index, plan.domains);
-  EraseAll<v1::Switch>(&index, plan.switches);
-  state_->revision = *revision;
+  Publish(
+      [&] {
+        // Children before parents: an endpoint's index keys need its network's domain.
+        EraseAll<v1::Endpoint>(&index, plan.endpoints);
+        EraseAll<v1::Policy>(&index, plan.policies);
+        EraseAll<v1::Subnet>(&index, plan.subnets);
+        EraseAll<v1::Network>(&index, plan.networks);
+        EraseAll<v1::Domain>(&index, plan.domains);
+        EraseAll<v1::Switch>(&index, plan.switches);
+      },
+      *revision);
   return DeleteResult{.objects_deleted = plan.size(), .revision = *revision};
 }
 
@@ -760,6 +801,22 @@ ObjectCounts Registry::Counts() const {
 }
 
 int64_t Registry::Revision() const { return state_->revision.load(); }
+
+bool Registry::WaitForRevision(int64_t revision, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(state_->published_mutex);
+  return state_->published.wait_for(lock, timeout, [&] { return Revision() >= revision; });
+}
+
+void Registry::Publish(const std::function<void()>& apply, int64_t revision) {
+  {
+    std::unique_lock lock(state_->mutex);
+    apply();
+    state_->revision = revision;
+  }
+  // Taking published_mutex orders the update before a waiter's check, so no wake-up is lost.
+  { std::lock_guard published(state_->published_mutex); }
+  state_->published.notify_all();
+}
 
 int HttpStatusOf(std::string_view code) {
   for (std::string_view c : {"invalid_json", "unknown_field", "duplicate_field", "invalid_value"}) {

@@ -2,15 +2,21 @@
 //
 // Every object the operator manages (Domain, Network, Subnet, Endpoint, Switch, Policy; the
 // messages of proto/dove/v1/model.proto) goes through here. A mutation:
-//   1. takes the registry's write lock (mutations are serialised; reads run in parallel),
+//   1. takes the registry's writer mutex (mutations are serialised; reads run in parallel,
+//      and never wait for a mutation's store write: see 5),
 //   2. fills in what the controller chooses (an id when none is given, a network's VNI, an
 //      endpoint's MAC and IPs, an endpoint's version), canonicalises addresses
 //      ("52:54:00:AB:00:01" -> "52:54:00:ab:00:01", "2001:DB8::1" -> "2001:db8::1"),
 //   3. checks the rules of src/model/validation.h against the in-memory index, plus the
 //      registry's own (unique domain names, network names unique in their domain, unique
-//      switch names and tunnel IPs, immutable references, delete rules),
+//      switch names and tunnel IPs, one endpoint per switch port (switch_name + port_name,
+//      both set), no policy identical to another of its domain (every field but the id),
+//      immutable references, delete rules),
 //   4. writes one store transaction (store/store.h) guarded by compares on the keys it read,
-//   5. only once the store acknowledged (the txn is durable), updates the index and returns.
+//   5. only once the store acknowledged (the txn is durable: its fsync is done), takes the
+//      index lock exclusively for the in-memory update alone, and returns.
+// So a read (Get, List, the Find*s, Counts, Revision: /healthz and /metrics) waits at most for
+// an index update, never for disk; it sees only acknowledged (durable) writes.
 // A refused or failed mutation changes nothing, in the store or in the index.
 //
 // The index is the store's content, loaded by Open() and kept equal to it afterwards: the
@@ -54,7 +60,9 @@
 //   auto webs = (*registry)->List<v1::Network>({.domain = "acme", .name = "web"});
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -133,9 +141,16 @@ class Registry {
   // The store revision the index reflects (that of the last acknowledged change). Lock-free:
   // never waits for a write in progress.
   int64_t Revision() const;
+  // Waits until Revision() >= revision (true) or `timeout` passed (false). A store watcher
+  // calls it before reading the registry for an event: the store notifies its watches when it
+  // commits, a moment before the registry's index shows the change.
+  bool WaitForRevision(int64_t revision, std::chrono::milliseconds timeout) const;
 
  private:
   Registry(store::Store* store, std::unique_ptr<RegistryIndex> index, int64_t revision);
+  // Runs `apply` (the index update of an acknowledged txn) under the index lock, sets the
+  // revision and wakes WaitForRevision.
+  void Publish(const std::function<void()>& apply, int64_t revision);
 
   struct State;
   std::unique_ptr<State> state_;

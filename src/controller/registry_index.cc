@@ -2,7 +2,6 @@
 
 #include <type_traits>
 
-#include "model/ipam.h"
 #include "net/ip_prefix.h"
 
 namespace dove::controller {
@@ -109,6 +108,7 @@ void RegistryIndex::Link(const IndexEntry<v1::Network>& entry) {
   const auto& n = entry.object;
   network_by_name_[n.domain_id()].emplace(n.name(), &n);
   network_by_vni_.emplace(n.vni(), &n);
+  free_vnis_.Take(n.vni());
   AddChild(&networks_of_domain_, n.domain_id(), entry);
 }
 void RegistryIndex::Unlink(const IndexEntry<v1::Network>& entry) {
@@ -118,16 +118,41 @@ void RegistryIndex::Unlink(const IndexEntry<v1::Network>& entry) {
     if (it->second.empty()) network_by_name_.erase(it);
   }
   EraseIfHeld(&network_by_vni_, n.vni(), &n);
+  if (network_by_vni_.count(n.vni()) == 0) free_vnis_.Release(n.vni());
   RemoveChild(&networks_of_domain_, n.domain_id(), entry);
 }
 
 void RegistryIndex::Link(const IndexEntry<v1::Subnet>& entry) {
   AddChild(&subnets_of_network_, entry.object.network_id(), entry);
-  ipam_scan_start_.erase(entry.object.id());
+  auto pool = model::AddressPool::ForSubnet(entry.object);
+  if (!pool) return;  // an invalid cidr (validation refuses it): IPAM reports it
+  // Linear in the network's endpoints, once per subnet Put (at load, subnets come first).
+  for (const auto* endpoint : EndpointsOfNetwork(entry.object.network_id())) {
+    for (const auto& text : endpoint->ips()) {
+      if (auto ip = net::IpAddress::Parse(text)) pool->Take(*ip);
+    }
+  }
+  pools_.insert_or_assign(entry.object.id(), std::move(*pool));
 }
 void RegistryIndex::Unlink(const IndexEntry<v1::Subnet>& entry) {
   RemoveChild(&subnets_of_network_, entry.object.network_id(), entry);
-  ipam_scan_start_.erase(entry.object.id());
+  if (auto it = pools_.find(entry.object.id()); it != pools_.end()) pools_.erase(it);
+}
+
+void RegistryIndex::TakeOrRelease(const v1::Endpoint& endpoint, bool take) {
+  for (const auto* subnet : SubnetsOfNetwork(endpoint.network_id())) {
+    auto pool = pools_.find(subnet->id());
+    if (pool == pools_.end()) continue;
+    for (const auto& text : endpoint.ips()) {
+      auto ip = net::IpAddress::Parse(text);
+      if (!ip || !pool->second.prefix().Contains(*ip)) continue;
+      if (take) {
+        pool->second.Take(*ip);
+      } else {
+        pool->second.Release(*ip);
+      }
+    }
+  }
 }
 
 void RegistryIndex::Link(const IndexEntry<v1::Endpoint>& entry) {
@@ -141,14 +166,7 @@ void RegistryIndex::Link(const IndexEntry<v1::Endpoint>& entry) {
   for (const auto& text : e.ips()) {
     if (auto ip = net::IpAddress::Parse(text)) by_ip.emplace(*ip, &e);
   }
-  // Move each subnet's scan start past what is now taken (amortised O(1) per endpoint: the
-  // start only moves over taken addresses).
-  for (const auto* subnet : SubnetsOfNetwork(e.network_id())) {
-    const uint64_t start = IpamScanStart(subnet->id());
-    if (auto free = model::FirstFreeOffset(*this, *subnet, start); free && *free != start) {
-      ipam_scan_start_[subnet->id()] = *free;
-    }
-  }
+  TakeOrRelease(e, /*take=*/true);
 }
 void RegistryIndex::Unlink(const IndexEntry<v1::Endpoint>& entry) {
   const auto& e = entry.object;
@@ -164,25 +182,12 @@ void RegistryIndex::Unlink(const IndexEntry<v1::Endpoint>& entry) {
     }
     if (it->second.empty()) endpoint_by_ip_.erase(it);
   }
-  // A freed address below a subnet's scan start is the new lowest candidate.
-  for (const auto* subnet : SubnetsOfNetwork(e.network_id())) {
-    auto start = ipam_scan_start_.find(subnet->id());
-    if (start == ipam_scan_start_.end()) continue;
-    auto prefix = net::IpPrefix::Parse(subnet->cidr());
-    if (!prefix) continue;
-    for (const auto& text : e.ips()) {
-      auto ip = net::IpAddress::Parse(text);
-      if (!ip) continue;
-      if (auto offset = model::OffsetInPrefix(*prefix, *ip); offset && *offset < start->second) {
-        start->second = *offset;
-      }
-    }
-  }
+  TakeOrRelease(e, /*take=*/false);
 }
 
-uint64_t RegistryIndex::IpamScanStart(std::string_view subnet_id) const {
-  auto it = ipam_scan_start_.find(subnet_id);
-  return it == ipam_scan_start_.end() ? 0 : it->second;
+const model::AddressPool* RegistryIndex::FindAddressPool(std::string_view subnet_id) const {
+  auto it = pools_.find(subnet_id);
+  return it == pools_.end() ? nullptr : &it->second;
 }
 
 void RegistryIndex::Link(const IndexEntry<v1::Switch>& entry) {

@@ -29,7 +29,10 @@
 #include <vector>
 
 #include "controller/registry.h"
+#include "model/address_pool.h"
+#include "model/free_ranges.h"
 #include "model/model_view.h"
+#include "model/validation.h"
 #include "net/ip_address.h"
 #include "net/mac_address.h"
 
@@ -88,10 +91,13 @@ class RegistryIndex final : public model::ModelView {
                                         const net::MacAddress& mac) const override;
   const v1::Endpoint* FindEndpointByIp(std::string_view domain_id,
                                        const net::IpAddress& ip) const override;
-  // Kept current: every endpoint Put advances the scan start of its network's subnets past
-  // the taken addresses, every endpoint removal lowers it to the freed address, and a subnet
-  // Put or Erase forgets it. So IPAM allocates in O(1) amortised, still the lowest free.
-  uint64_t IpamScanStart(std::string_view subnet_id) const override;
+  // One pool per subnet, kept current: a subnet Put builds it (taking the addresses its
+  // network's endpoints already hold), an endpoint Put takes its addresses, an endpoint
+  // removal releases them. So IPAM allocates the lowest free address in O(1) and an endpoint
+  // Put or removal costs O(log r) per address (r: free ranges of the subnet), never a scan.
+  const model::AddressPool* FindAddressPool(std::string_view subnet_id) const override;
+  // Kept current: a network Put takes its VNI, its removal releases it.
+  const model::FreeRanges* FreeVnis() const override { return &free_vnis_; }
 
  private:
   // parent id -> (insertion sequence -> child).
@@ -113,6 +119,8 @@ class RegistryIndex final : public model::ModelView {
   void Unlink(const IndexEntry<v1::Endpoint>& entry);
   void Unlink(const IndexEntry<v1::Switch>& entry);
   void Unlink(const IndexEntry<v1::Policy>& entry);
+  // Takes (or releases) the endpoint's addresses in the pools of its network's subnets.
+  void TakeOrRelease(const v1::Endpoint& endpoint, bool take);
 
   uint64_t next_sequence_ = 1;
   Table<v1::Domain> domains_;
@@ -123,8 +131,9 @@ class RegistryIndex final : public model::ModelView {
   Table<v1::Policy> policies_;
 
   StringMap<const v1::Domain*> domain_by_name_;
-  StringMap<uint64_t> ipam_scan_start_;  // subnet id -> offset below which all are taken
-  StringMap<StringMap<const v1::Network*>> network_by_name_;  // domain id -> name -> network
+  StringMap<model::AddressPool> pools_;                          // subnet id -> its free addresses
+  model::FreeRanges free_vnis_{model::kMinVni, model::kMaxVni};  // VNIs no network uses
+  StringMap<StringMap<const v1::Network*>> network_by_name_;     // domain id -> name -> network
   std::unordered_map<uint32_t, const v1::Network*> network_by_vni_;
   StringMap<const v1::Switch*> switch_by_name_;
   StringMap<const v1::Switch*> switch_by_tunnel_ip_;

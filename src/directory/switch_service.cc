@@ -251,6 +251,16 @@ void SwitchService::WatchLoop() {
     pollfd poll_fd{watch->fd(), POLLIN, 0};
     ::poll(&poll_fd, 1, static_cast<int>(options_.tick.count()));
     auto events = watch->Poll();
+    if (events && !events->empty()) {
+      // The store notifies at commit; the registry shows the change a moment later (after
+      // its index update, outside the store write). Read it only once it does.
+      int64_t last = 0;
+      for (const auto& event : *events) last = std::max(last, event.kv.mod_revision);
+      if (!registry_->WaitForRevision(last, std::chrono::seconds(5))) {
+        Log("store watch: the registry did not reach revision " + std::to_string(last) +
+            " within 5 s; going on");
+      }
+    }
     Output ticked;
     {
       std::lock_guard lock(mutex_);

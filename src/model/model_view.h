@@ -19,6 +19,9 @@
 
 namespace dove::model {
 
+class AddressPool;
+class FreeRanges;
+
 class ModelView {
  public:
   virtual ~ModelView() = default;
@@ -32,11 +35,15 @@ class ModelView {
       std::string_view network_id) const = 0;
   virtual std::vector<const v1::Policy*> PoliciesOfDomain(std::string_view domain_id) const = 0;
 
-  // Where IPAM may start scanning the subnet (see ipam.h): an address offset below which
-  // every address of the subnet is known to be taken. 0 (the default) knows nothing. An
-  // implementation that keeps this up to date turns a run of allocations from quadratic into
-  // linear; one that returns too much breaks IPAM's lowest-free promise.
-  virtual uint64_t IpamScanStart(std::string_view /*subnet_id*/) const { return 0; }
+  // The VNIs no network uses (free_ranges.h), kept current with the networks, or nullptr (the
+  // default) when the view keeps none; AllocateVni then tries VNIs one by one.
+  virtual const FreeRanges* FreeVnis() const { return nullptr; }
+  // The free addresses of the subnet (address_pool.h), kept current with the endpoints, or
+  // nullptr (the default) when the view keeps none; IPAM then builds one from the network's
+  // endpoints. A view that returns a stale pool breaks IPAM's lowest-free promise.
+  virtual const AddressPool* FindAddressPool(std::string_view /*subnet_id*/) const {
+    return nullptr;
+  }
   // Every subnet of every network of the domain.
   std::vector<const v1::Subnet*> SubnetsOfDomain(std::string_view domain_id) const;
   // Every endpoint of every network of the domain.

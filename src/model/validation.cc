@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "model/address_order.h"
+#include "model/free_ranges.h"
 #include "net/ip_prefix.h"
 #include "net/mac_address.h"
 
@@ -289,8 +290,14 @@ ModelResult<void> ValidatePolicy(const ModelView& view, const v1::Policy& policy
 }
 
 ModelResult<uint32_t> AllocateVni(const ModelView& view, uint32_t start) {
-  for (uint32_t vni = std::max(start, kMinVni); vni <= kMaxVni; ++vni) {
-    if (view.FindNetworkByVni(vni) == nullptr) return vni;
+  if (const FreeRanges* free = view.FreeVnis()) {
+    if (auto vni = free->LowestFrom(std::max(start, kMinVni)); vni && *vni <= kMaxVni) {
+      return static_cast<uint32_t>(*vni);
+    }
+  } else {
+    for (uint32_t vni = std::max(start, kMinVni); vni <= kMaxVni; ++vni) {
+      if (view.FindNetworkByVni(vni) == nullptr) return vni;
+    }
   }
   return Fail("vni_exhausted",
               "No VNI is free from " + std::to_string(std::max(start, kMinVni)) + " to 16777215.");

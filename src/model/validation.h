@@ -47,7 +47,8 @@ ModelResult<void> ValidateSwitch(const v1::Switch& sw);
 ModelResult<void> ValidatePolicy(const ModelView& view, const v1::Policy& policy);
 
 // The lowest VNI >= start (clamped to kMinVni) that no network uses; vni_exhausted when
-// none is left up to kMaxVni. Linear in the number of VNIs tried.
+// none is left up to kMaxVni. O(log r) with a view that keeps free VNIs (ModelView::FreeVnis;
+// the controller's index does), otherwise linear in the number of VNIs tried.
 ModelResult<uint32_t> AllocateVni(const ModelView& view, uint32_t start = kMinVni);
 
 }  // namespace dove::model

@@ -63,6 +63,34 @@ TEST(ApiCrudTest, CreateFillsControllerFieldsAndSetsHeaders) {
   }
 }
 
+TEST(ApiCrudTest, ConflictsAreRefusedWith409AndVniZeroMeansAllocate) {
+  ApiFixture api;
+  ASSERT_TRUE(api.running());
+  Populate(api);
+  // VNI 0 given explicitly: allocated, never stored as 0.
+  const json network = api.Create("networks", {{"domain_id", "d1"}, {"name", "x"}, {"vni", 0}});
+  EXPECT_GE(network["vni"].get<int64_t>(), 1);
+  EXPECT_NE(network["vni"].get<int64_t>(), 500);
+  api.Create("endpoints",
+             {{"id", "e2"}, {"network_id", "n1"}, {"switch_name", "host1"}, {"port_name", "t1"}});
+  const int64_t before = api.Revision();
+  const std::vector<std::pair<std::string, json>> refused = {
+      {"/v1/endpoints",
+       {{"id", "e3"}, {"network_id", "n2"}, {"switch_name", "host1"}, {"port_name", "t1"}}},
+      {"/v1/policies",
+       {{"domain_id", "d1"},
+        {"source_network_id", "n1"},
+        {"destination_network_id", "n2"},
+        {"action", "ACTION_ALLOW"}}},
+  };
+  for (const auto& [path, body] : refused) {
+    const Reply reply = api.Send("POST", path, body.dump());
+    EXPECT_EQ(reply.status, 409) << path << " " << reply.body;
+    EXPECT_EQ(reply.Json()["error"]["code"], "conflict") << reply.body;
+  }
+  EXPECT_EQ(api.Revision(), before);
+}
+
 TEST(ApiCrudTest, EveryKindListGetReplaceDelete) {
   ApiFixture api;
   ASSERT_TRUE(api.running());

@@ -356,8 +356,18 @@ TEST(SouthboundLivenessTest, MissedHeartbeatsShowAsDownInTheApiUntilTheSwitchBea
   ASSERT_TRUE(b.Hello("host-b", "192.0.2.2"));
   const std::string mac = api.Send("GET", "/v1/endpoints/vm1").Json()["mac"].get<std::string>();
   ASSERT_EQ(b.ResolveMac(1, 100, mac)->status(), v1::ResolveReply::STATUS_FOUND);
-  auto state = [&] { return api.Send("GET", "/v1/switches/host-a").Json().value("state", ""); };
-  EXPECT_EQ(state(), "STATE_UP");
+  // The switch record is written after the peers are told, and a GET shows it once that write
+  // is durable (reads never wait for a write in flight): wait up to 5 s for `want`.
+  auto state = [&](const std::string& want) {
+    std::string seen;
+    for (int i = 0; i < 500; ++i) {
+      seen = api.Send("GET", "/v1/switches/host-a").Json().value("state", "");
+      if (seen == want) break;
+      std::this_thread::sleep_for(10ms);
+    }
+    return seen;
+  };
+  EXPECT_EQ(state("STATE_UP"), "STATE_UP");
 
   // A says nothing more; B beats every 100 ms and watches for the news.
   const auto silent_from = std::chrono::steady_clock::now();
@@ -376,13 +386,13 @@ TEST(SouthboundLivenessTest, MissedHeartbeatsShowAsDownInTheApiUntilTheSwitchBea
               static_cast<long long>(took.count()));
   EXPECT_TRUE(told) << "the peer caching vm1 was not told host-a is down";
   EXPECT_TRUE(flood_without_a) << "host-a is still in the peer's flood list";
-  ASSERT_EQ(state(), "STATE_DOWN");
+  ASSERT_EQ(state("STATE_DOWN"), "STATE_DOWN");
   EXPECT_NE(api.controller().Log().find("switch host-a is DOWN: nothing heard for"),
             std::string::npos)
       << api.controller().Log();
 
   ASSERT_FALSE(a.Beat(1).empty());
-  EXPECT_EQ(state(), "STATE_UP");
+  EXPECT_EQ(state("STATE_UP"), "STATE_UP");
   auto up = b.ReadUntil([](const auto& m) {
     return m.has_location_update() && !m.location_update().location().switch_down();
   });
@@ -533,7 +543,17 @@ TEST(SouthboundLivenessTest, AStreamThatEndsIsDownAndPeersAreToldUntilItReconnec
                  json{{"id", id}, {"network_id", "web"}, {"switch_name", host}}.dump());
     ASSERT_EQ(made.status, 201) << made.body;
   }
-  auto state = [&] { return api.Send("GET", "/v1/switches/host-a").Json().value("state", ""); };
+  // The switch record is written after the peers are told, and a GET shows it once that write
+  // is durable (reads never wait for a write in flight): wait up to 5 s for `want`.
+  auto state = [&](const std::string& want) {
+    std::string seen;
+    for (int i = 0; i < 500; ++i) {
+      seen = api.Send("GET", "/v1/switches/host-a").Json().value("state", "");
+      if (seen == want) break;
+      std::this_thread::sleep_for(10ms);
+    }
+    return seen;
+  };
   auto a = std::make_unique<TestSwitch>(api.controller().southbound_port());
   TestSwitch b(api.controller().southbound_port());
   ASSERT_TRUE(a->Hello("host-a", "192.0.2.1"));
@@ -542,7 +562,7 @@ TEST(SouthboundLivenessTest, AStreamThatEndsIsDownAndPeersAreToldUntilItReconnec
   auto found = b.ResolveMac(1, 100, mac);
   ASSERT_TRUE(found);
   ASSERT_EQ(found->status(), v1::ResolveReply::STATUS_FOUND);
-  EXPECT_EQ(state(), "STATE_UP");
+  EXPECT_EQ(state("STATE_UP"), "STATE_UP");
   EXPECT_FALSE(api.Send("GET", "/v1/switches/host-a").Json().value("last_heartbeat", "").empty());
 
   const auto ended = std::chrono::steady_clock::now();
@@ -555,7 +575,7 @@ TEST(SouthboundLivenessTest, AStreamThatEndsIsDownAndPeersAreToldUntilItReconnec
   auto flood = b.ReadUntil([](const auto& m) { return m.has_flood_list(); });
   ASSERT_TRUE(flood);
   EXPECT_EQ(flood->flood_list().tunnel_ips_size(), 0) << "host-a is still in the flood list";
-  EXPECT_EQ(state(), "STATE_DOWN");
+  EXPECT_EQ(state("STATE_DOWN"), "STATE_DOWN");
   std::printf("stream end to DOWN seen by the peer: %lld ms\n",
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                          std::chrono::steady_clock::now() - ended)
@@ -566,7 +586,7 @@ TEST(SouthboundLivenessTest, AStreamThatEndsIsDownAndPeersAreToldUntilItReconnec
 
   TestSwitch again(api.controller().southbound_port());
   ASSERT_TRUE(again.Hello("host-a", "192.0.2.1"));
-  EXPECT_EQ(state(), "STATE_UP");
+  EXPECT_EQ(state("STATE_UP"), "STATE_UP");
   auto up = b.ReadUntil([](const auto& m) {
     return m.has_location_update() && !m.location_update().location().switch_down();
   });

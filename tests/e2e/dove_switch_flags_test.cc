@@ -17,6 +17,13 @@ TEST(DoveSwitchFlagsTest, UsageErrorsExitTwoWithOneSentence) {
     std::vector<std::string> args;
     std::string says;
   };
+  // A config file with a key that is no option (a typo of tunnel-ip).
+  const std::string typo = ::testing::TempDir() + "dove-switch-typo.toml";
+  {
+    std::ofstream file(typo);
+    file << "name = \"h1\"\ntunnel_ipp = \"192.0.2.1\"\ncontroller = \"c:1\"\n"
+            "southbound-plaintext = true\n";
+  }
   const std::vector<Case> cases = {
       {{}, "--name is required"},
       {{"--name", "h1", "--tunnel-ip", "192.0.2.1", "--controller", "c:1"}, "exactly one of"},
@@ -36,6 +43,7 @@ TEST(DoveSwitchFlagsTest, UsageErrorsExitTwoWithOneSentence) {
         "--metrics-listen", "nowhere"},
        "--metrics-listen"},
       {{"--config", "/nonexistent/dove-switch.toml"}, "dove-switch.toml"},
+      {{"--config", typo, "--tunnel-ip", "192.0.2.1"}, "tunnel_ipp"},
       {{"--name", "h1", "--tunnel-ip", "192.0.2.1", "--controller", "c:1", "--bogus"}, "--bogus"},
   };
   for (const auto& each : cases) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "dswitch/app/switch_app.h"
 
@@ -24,13 +25,15 @@ int Main(int argc, char** argv) {
       "Every option may also come from --config FILE, one `option = value` per line (TOML):\n"
       "  name = \"h1\"\n  tunnel-ip = \"192.0.2.11\"\n  controller = \"198.51.100.1:8741\"\n"
       "  southbound-plaintext = true\n"
-      "Flags on the command line win over the file.\n\n"
+      "Flags on the command line win over the file; a key that is no option is an error.\n\n"
       "Look inside: dovectl switch show|ports|cache|counters --socket PATH; GET /metrics on\n"
       "--metrics-listen.\n\n"
       "Exit codes: 0 after SIGTERM/SIGINT; 1 when the underlay socket, the control socket or\n"
       "the metrics address cannot be opened; 2 on a usage error.",
       "dove-switch");
   app.set_config("--config", "", "Read options from this file (TOML: option = value)");
+  // A key that is no option (a typo, an option of another program) is a usage error naming it.
+  app.allow_config_extras(CLI::config_extras_mode::error);
   dove::dswitch::app::SwitchConfig config;
   std::string controllers;
   app.add_option("--name", config.name, "This switch's name (the endpoints' switch_name)")
@@ -76,6 +79,14 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
+    // CLI11 says "INI was not able to parse KEY" for an unknown config key; say it plainly.
+    constexpr std::string_view kExtra = "INI was not able to parse ";
+    if (const std::string_view what = error.what(); what.starts_with(kExtra)) {
+      std::fprintf(stderr,
+                   "dove-switch: error: --config: unknown key \"%s\" (no option has that name)\n",
+                   std::string(what.substr(kExtra.size())).c_str());
+      return 2;
+    }
     const int code = app.exit(error);
     return code == 0 ? 0 : 2;
   }

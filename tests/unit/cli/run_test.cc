@@ -87,6 +87,31 @@ TEST(RunTest, UnreachableControllerExitsFour) {
   }
 }
 
+TEST(RunTest, PolicyCommandsSayPoliciesAreNotEnforced) {
+  const std::string address = "127.0.0.1:" + std::to_string(ClosedPort());
+  for (const auto& line : std::vector<std::vector<std::string>>{
+           {"policy", "list"},
+           {"policy", "allow", "a/b", "a/c"},
+           {"policy", "deny", "a/b", "a/c", "--proto", "tcp", "--port", "80"},
+           {"policy", "show", "p1"},
+           {"policy", "delete", "p1"},
+       }) {
+    std::vector<std::string> args = line;
+    args.insert(args.end(), {"--controller", address});
+    const Outcome outcome = RunWith(args);
+    EXPECT_EQ(outcome.code, 4) << line[1] << "\n" << outcome.err;
+    EXPECT_EQ(outcome.err.rfind("dovectl: notice: policies are stored", 0), 0u) << line[1] << "\n"
+                                                                                << outcome.err;
+    EXPECT_NE(outcome.err.find("not yet enforced"), std::string::npos) << outcome.err;
+    EXPECT_TRUE(outcome.out.empty()) << outcome.out;
+  }
+  // Other commands say nothing of the kind.
+  const Outcome domains = RunWith({"domain", "list", "--controller", address});
+  EXPECT_EQ(domains.err.find("notice"), std::string::npos) << domains.err;
+  const Outcome help = RunWith({"policy", "--help"});
+  EXPECT_NE(help.out.find("not yet enforced"), std::string::npos) << help.out;
+}
+
 TEST(RunTest, ControllerFromTheEnvironment) {
   const std::string address = "127.0.0.1:" + std::to_string(ClosedPort());
   const Outcome outcome = RunWith({"status"}, Environment{address, std::nullopt});

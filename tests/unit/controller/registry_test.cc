@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <functional>
+#include <future>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -173,6 +176,24 @@ struct RefusalCase {
   std::function<void(Registry&)> setup{};  // runs before the snapshot
 };
 
+// Setup: endpoint `id` of n2 on host1's port `port`.
+std::function<void(Registry&)> PlaceOnPort(std::string id, std::string port) {
+  return [id, port](Registry& r) {
+    auto e = MakeEndpoint(id, "n2", "", "", "host1");
+    e.set_port_name(port);
+    ASSERT_TRUE(r.Create(e));
+  };
+}
+
+// n1 -> n2, TCP ports first..last.
+v1::Policy TcpPolicy(std::string id, uint32_t first, uint32_t last) {
+  auto p = MakePolicy(std::move(id), "d1", "n1", "n2");
+  p.set_protocol(6);
+  p.mutable_port_range()->set_first(first);
+  p.mutable_port_range()->set_last(last);
+  return p;
+}
+
 std::vector<RefusalCase> RefusalCases() {
   using D = v1::Domain;
   using N = v1::Network;
@@ -279,6 +300,30 @@ std::vector<RefusalCase> RefusalCases() {
       {"replace: unknown ref",
        [](Registry& r) { return ErrorOf(r.Replace("zz", MakeDomain("", "x"))); }, "not_found",
        "domain \"zz\""},
+      {"endpoint on a switch port another endpoint holds",
+       [](Registry& r) {
+         auto e = MakeEndpoint("ey", "n2", "", "", "host1");
+         e.set_port_name("tap1");
+         return ErrorOf(r.Create(e));
+       },
+       "conflict", "endpoint \"ex\"", PlaceOnPort("ex", "tap1")},
+      {"replace: endpoint moved onto a switch port another endpoint holds",
+       [](Registry& r) {
+         auto e = MakeEndpoint("", "n1", "", "", "host1");
+         e.set_port_name("tap1");
+         return ErrorOf(r.Replace("e1", e));
+       },
+       "conflict", "port \"tap1\" of switch \"host1\"", PlaceOnPort("ex", "tap1")},
+      {"identical policy twice",
+       [](Registry& r) { return ErrorOf(r.Create(MakePolicy("p2", "d1", "n1", "n2"))); },
+       "conflict", "policy \"p1\""},
+      {"identical policy twice, with ports",
+       [](Registry& r) { return ErrorOf(r.Create(TcpPolicy("", 80, 90))); }, "conflict",
+       "policy \"p3\"", [](Registry& r) { ASSERT_TRUE(r.Create(TcpPolicy("p3", 80, 90))); }},
+      {"replace: policy made identical to another",
+       [](Registry& r) { return ErrorOf(r.Replace("p3", MakePolicy("", "d1", "n1", "n2"))); },
+       "conflict", "policy \"p1\"",
+       [](Registry& r) { ASSERT_TRUE(r.Create(TcpPolicy("p3", 80, 90))); }},
       {"delete: domain with networks",
        [](Registry& r) { return ErrorOf(r.Delete<D>("d1", false)); }, "not_empty", "networks"},
       {"delete: network with endpoints",
@@ -323,6 +368,21 @@ TEST_F(RegistryTest, VniAllocatedWhenZeroAndKeptOnReplace) {
   ASSERT_TRUE(replaced) << replaced.error().message;
   EXPECT_EQ(replaced->vni(), 1u);
   EXPECT_EQ(replaced->name(), "renamed");
+  // The index's free VNIs: a deleted network's VNI is the lowest free again; a replace to
+  // another VNI frees the old one; a reload rebuilds them.
+  ASSERT_TRUE(registry_->Delete<v1::Network>(n->id(), false));
+  auto again = registry_->Create(MakeNetwork("", "d1", "again", 0));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->vni(), 1u);
+  ASSERT_TRUE(registry_->Replace(m->id(), MakeNetwork("", "d1", "new2", 7000)));
+  auto third = registry_->Create(MakeNetwork("", "d1", "third", 0));
+  ASSERT_TRUE(third);
+  EXPECT_EQ(third->vni(), 2u);
+  auto reopened = Registry::Open(&store_);
+  ASSERT_TRUE(reopened);
+  auto fourth = (*reopened)->Create(MakeNetwork("", "d1", "fourth", 0));
+  ASSERT_TRUE(fourth);
+  EXPECT_EQ(fourth->vni(), 3u);
 }
 
 TEST_F(RegistryTest, SameValuesInAnotherScopeAreAccepted) {
@@ -333,6 +393,27 @@ TEST_F(RegistryTest, SameValuesInAnotherScopeAreAccepted) {
   EXPECT_TRUE(registry_->Create(MakeEndpoint("e3", "n3", "52:54:00:ab:00:01", "10.0.0.5")));
   // The same network name in another domain: n3 is "web" like n1.
   EXPECT_EQ(registry_->Get<v1::Network>("n3")->name(), "web");
+  // The same port name on another switch, and an endpoint keeping its own port on replace.
+  auto on_port = [](std::string id, std::string sw) {
+    auto e = MakeEndpoint(std::move(id), "n2", "", "", std::move(sw));
+    e.set_port_name("tap1");
+    return e;
+  };
+  EXPECT_TRUE(registry_->Create(on_port("e4", "host1")));
+  EXPECT_TRUE(registry_->Create(on_port("e5", "host2")));
+  auto kept = registry_->Replace("e4", on_port("", "host1"));
+  EXPECT_TRUE(kept) << kept.error().message;
+  // A policy that differs from p1 in one field only: priority, action, protocol, ports.
+  auto p = MakePolicy("", "d1", "n1", "n2");
+  p.set_priority(5);
+  EXPECT_TRUE(registry_->Create(p));
+  p.set_priority(0);
+  p.set_action(v1::Policy::ACTION_DENY);
+  EXPECT_TRUE(registry_->Create(p));
+  EXPECT_TRUE(registry_->Create(TcpPolicy("", 80, 90)));
+  EXPECT_TRUE(registry_->Create(TcpPolicy("", 80, 91)));
+  auto same = registry_->Replace("p1", MakePolicy("", "d1", "n1", "n2"));
+  EXPECT_TRUE(same) << same.error().message;
 }
 
 TEST_F(RegistryTest, ForceDeleteOfDomainTakesEverythingInOneRevision) {
@@ -405,7 +486,7 @@ TEST_F(RegistryTest, IpamSkipsGatewayAndDhcpRangeAndReusesFreedAddresses) {
   EXPECT_EQ(again->ips(0), "10.5.0.5");
 }
 
-// The index keeps a scan start per subnet so that allocation is not quadratic; whatever the
+// The index keeps the free ranges of each subnet so that allocation never scans; whatever the
 // order of creates, explicit addresses, deletes and a reload, the answer stays the lowest free.
 TEST_F(RegistryTest, IpamStaysLowestFreeThroughChurnAndReload) {
   ASSERT_TRUE(registry_->Create(MakeNetwork("n6", "d1", "churn", 0)));
@@ -444,6 +525,43 @@ TEST_F(RegistryTest, IpamStaysLowestFreeThroughChurnAndReload) {
   auto next = (*reopened)->Create(MakeEndpoint("r1", "n6", ""));
   ASSERT_TRUE(next) << next.error().message;
   EXPECT_EQ(next->ips(0), "10.6.0.24");
+}
+
+// A /1 and an IPv6 /64 allocate like a /24 (the index keeps free ranges, never scans); a
+// subnet replaced with a DHCP range rebuilds its pool (addresses endpoints hold in the range
+// stay theirs and never become allocatable); a reload rebuilds every pool from the store.
+TEST_F(RegistryTest, IpamOnLargePrefixesSubnetReplaceAndReload) {
+  ASSERT_TRUE(registry_->Create(MakeDomain("d3", "big")));
+  ASSERT_TRUE(registry_->Create(MakeNetwork("n7", "d3", "huge", 0)));
+  ASSERT_TRUE(registry_->Create(MakeSubnet("s8", "n7", "0.0.0.0/1", "0.0.0.1")));
+  ASSERT_TRUE(registry_->Create(MakeSubnet("s9", "n7", "2001:db8:1::/64")));
+  auto create = [&](const std::string& id) {
+    auto created = registry_->Create(MakeEndpoint(id, "n7", ""));
+    EXPECT_TRUE(created) << created.error().message;
+    if (!created || created->ips_size() != 2) return std::string("?");
+    return created->ips(0) + " " + created->ips(1);
+  };
+  for (int i = 0; i < 300; ++i) create("h" + std::to_string(i));
+  EXPECT_EQ(create("h300"), "0.0.1.46 2001:db8:1::12d");
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("h0", false));
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("h100", false));
+  EXPECT_EQ(create("r0"), "0.0.0.2 2001:db8:1::1");
+  EXPECT_EQ(create("r1"), "0.0.0.102 2001:db8:1::65");
+  EXPECT_EQ(create("r2"), "0.0.1.47 2001:db8:1::12e");
+  // A DHCP range over 0.0.0.2 .. 0.0.2.0 (h1.. hold addresses in it: they keep them).
+  auto with_dhcp = MakeSubnet("", "n7", "0.0.0.0/1", "0.0.0.1");
+  with_dhcp.mutable_dhcp_range()->set_first("0.0.0.2");
+  with_dhcp.mutable_dhcp_range()->set_last("0.0.2.0");
+  ASSERT_TRUE(registry_->Replace("s8", with_dhcp));
+  EXPECT_EQ(create("r3"), "0.0.2.1 2001:db8:1::12f");
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("h5", false));  // 0.0.0.7: in the DHCP range now
+  EXPECT_EQ(create("r4"), "0.0.2.2 2001:db8:1::6");
+  auto reopened = Registry::Open(&store_);
+  ASSERT_TRUE(reopened) << reopened.error().message;
+  auto e = (*reopened)->Create(MakeEndpoint("r5", "n7", ""));
+  ASSERT_TRUE(e) << e.error().message;
+  EXPECT_EQ(e->ips(0), "0.0.2.3");
+  EXPECT_EQ(e->ips(1), "2001:db8:1::130");
 }
 
 TEST_F(RegistryTest, EndpointOfTwoSubnetsGetsOneAddressEach) {
@@ -713,6 +831,113 @@ TEST(RegistryThreads, ConcurrentCreatesGetDistinctAddresses) {
   EXPECT_EQ(macs.size(), all->size());
   EXPECT_FALSE(ips.contains("10.20.0.1"));
   EXPECT_EQ(r.Counts().endpoints, all->size());
+}
+
+// A store whose Txn, once armed, stops before committing until released: a write stuck in
+// its fsync, as long as the test wants.
+class StallingStore final : public store::Store {
+ public:
+  Expected<store::KeyValue, store::StoreError> Get(std::string_view key) override {
+    return inner_.Get(key);
+  }
+  Expected<store::RangeResponse, store::StoreError> Range(std::string_view prefix,
+                                                          size_t limit) override {
+    return inner_.Range(prefix, limit);
+  }
+  Expected<store::TxnResponse, store::StoreError> Txn(const store::TxnRequest& request) override {
+    {
+      std::unique_lock lock(mutex_);
+      if (armed_) {
+        stalled_ = true;
+        changed_.notify_all();
+        changed_.wait(lock, [&] { return !armed_; });
+      }
+    }
+    return inner_.Txn(request);
+  }
+  Expected<int64_t, store::StoreError> CurrentRevision() override {
+    return inner_.CurrentRevision();
+  }
+  Expected<std::vector<store::Event>, store::StoreError> Changes(std::string_view prefix,
+                                                                 int64_t from) override {
+    return inner_.Changes(prefix, from);
+  }
+  Expected<void, store::StoreError> Compact(int64_t revision) override {
+    return inner_.Compact(revision);
+  }
+  Expected<int64_t, store::StoreError> CompactedRevision() override {
+    return inner_.CompactedRevision();
+  }
+  void Close() override { inner_.Close(); }
+
+  void Arm() {
+    std::lock_guard lock(mutex_);
+    armed_ = true;
+    stalled_ = false;
+  }
+  void WaitUntilStalled() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stalled_; });
+  }
+  void Release() {
+    std::lock_guard lock(mutex_);
+    armed_ = false;
+    changed_.notify_all();
+  }
+
+ private:
+  store::MemoryStore inner_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool armed_ = false;
+  bool stalled_ = false;
+};
+
+// While a mutation is inside the store's write (its fsync), reads (what /healthz, /metrics,
+// the southbound's resolves and GETs call) answer from the index at once, and see only
+// acknowledged writes; a second mutation waits for the first; WaitForRevision wakes on the
+// index update. With the write lock held across the store write, the reads below would wait
+// for Release and the 10 s liveness bound would fail the test.
+TEST(RegistryLocking, ReadsDoNotWaitForAStoreWriteInFlight) {
+  StallingStore store;
+  auto opened = Registry::Open(&store);
+  ASSERT_TRUE(opened);
+  Registry& r = **opened;
+  Populate(r);
+  const int64_t before = r.Revision();
+  const auto counts = r.Counts();
+  store.Arm();
+  auto writer =
+      std::async(std::launch::async, [&] { return r.Create(MakeEndpoint("slow", "n1", "")); });
+  store.WaitUntilStalled();
+  auto second =
+      std::async(std::launch::async, [&] { return r.Create(MakeEndpoint("second", "n1", "")); });
+  auto reads = std::async(std::launch::async, [&] {
+    std::string seen;
+    seen += std::to_string(r.Revision() - before) + " ";
+    seen += std::to_string(r.Counts().endpoints - counts.endpoints) + " ";
+    seen += r.Get<v1::Endpoint>("slow") ? "slow " : "- ";
+    seen += std::to_string(Ids(r.List<v1::Endpoint>({.network = "n1"})).size()) + " ";
+    seen += r.FindEndpointByIp("d1", "10.0.0.5") ? "e1" : "-";
+    seen += r.WaitForRevision(before + 1, std::chrono::milliseconds(1)) ? " waited" : " timeout";
+    return seen;
+  });
+  const bool answered = reads.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  const bool second_done =
+      second.wait_for(std::chrono::milliseconds(50)) == std::future_status::ready;
+  store.Release();
+  ASSERT_TRUE(answered) << "a read waited for the store write";
+  EXPECT_EQ(reads.get(), "0 0 - 1 e1 timeout") << "reads see acknowledged writes only";
+  EXPECT_FALSE(second_done) << "mutations are serialised";
+  auto created = writer.get();
+  ASSERT_TRUE(created) << created.error().message;
+  EXPECT_EQ(created->ips(0), "10.0.0.2");
+  auto also = second.get();
+  ASSERT_TRUE(also) << also.error().message;
+  EXPECT_EQ(also->ips(0), "10.0.0.3") << "the second validated against the first";
+  EXPECT_TRUE(r.WaitForRevision(before + 2, std::chrono::seconds(10)));
+  EXPECT_EQ(r.Revision(), before + 2);
+  EXPECT_TRUE(r.Get<v1::Endpoint>("slow"));
 }
 
 }  // namespace

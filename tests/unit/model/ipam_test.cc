@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "model/address_pool.h"
 #include "world.h"
 
 namespace dove::model {
@@ -68,16 +69,16 @@ TEST(NextFreeAddressTest, Ipv6SkipsAnycastAndGateway) {
   EXPECT_EQ(Next(view, MakeSubnet("x", "n1", "2001:db8::/126")), "2001:db8::1");
 }
 
-TEST(NextFreeAddressTest, Ipv6ScanIsBounded) {
+TEST(NextFreeAddressTest, Ipv6BeyondTheFirst65536) {
   InMemoryModelView view;
   view.Put(MakeNetwork("n", "d", 1));
   auto subnet = MakeSubnet("s", "n", "2001:db8::/64");
   subnet.mutable_dhcp_range()->set_first("2001:db8::1");
   subnet.mutable_dhcp_range()->set_last("2001:db8::1:0");  // covers the first 65536
-  auto ip = NextFreeAddress(view, subnet);
-  ASSERT_FALSE(ip);
-  EXPECT_EQ(ip.error().code, "subnet_full");
-  EXPECT_NE(ip.error().message.find("first 65536"), std::string::npos);
+  EXPECT_EQ(Next(view, subnet), "2001:db8::1:1");
+  // A DHCP range over the whole /64 but the anycast address: full.
+  subnet.mutable_dhcp_range()->set_last("2001:db8::ffff:ffff:ffff:ffff");
+  EXPECT_EQ(Next(view, subnet), "subnet_full");
 }
 
 TEST(NextFreeAddressTest, Errors) {
@@ -87,43 +88,24 @@ TEST(NextFreeAddressTest, Errors) {
   EXPECT_EQ(Next(view, MakeSubnet("s", "n", "10.0.0.1/24")), "invalid_value");
 }
 
-TEST(OffsetInPrefixTest, Table) {
-  struct Case {
-    const char* prefix;
-    const char* ip;
-    std::optional<uint64_t> offset;
-  };
-  const Case cases[] = {
-      {"10.0.0.0/24", "10.0.0.0", 0},
-      {"10.0.0.0/24", "10.0.0.255", 255},
-      {"10.0.0.0/8", "10.1.2.3", 0x010203},
-      {"10.0.0.0/24", "10.0.1.0", std::nullopt},         // outside
-      {"2001:db8::/64", "2001:db8::1:0", std::nullopt},  // beyond the IPv6 scan limit
-      {"2001:db8::/64", "2001:db8::ffff", 0xffff},
-      {"2001:db8::/48", "2001:db8:0:1::1", std::nullopt},  // host bits in the upper half
-      {"2001:db8::/64", "10.0.0.1", std::nullopt},         // other family
-  };
-  for (const auto& c : cases) {
-    EXPECT_EQ(OffsetInPrefix(*net::IpPrefix::Parse(c.prefix), *net::IpAddress::Parse(c.ip)),
-              c.offset)
-        << c.prefix << " " << c.ip;
-  }
-}
-
-// A view that claims more than it knows: IPAM trusts IpamScanStart and starts there.
-TEST(NextFreeAddressTest, StartsAtTheViewsScanStart) {
-  class Hinted final : public InMemoryModelView {
+// A view that keeps pools: IPAM answers from the pool alone, without looking at endpoints.
+TEST(NextFreeAddressTest, AnswersFromTheViewsPool) {
+  class Pooled final : public InMemoryModelView {
    public:
-    uint64_t IpamScanStart(std::string_view /*subnet_id*/) const override { return 10; }
+    const AddressPool* FindAddressPool(std::string_view /*subnet_id*/) const override {
+      return &*pool;
+    }
+    std::optional<AddressPool> pool;
   };
-  Hinted view;
+  Pooled view;
   view.Put(MakeNetwork("n", "d", 1));
   const auto subnet = MakeSubnet("s", "n", "10.0.0.0/24", "10.0.0.1");
   view.Put(subnet);
-  EXPECT_EQ(Next(view, subnet), "10.0.0.10");
-  auto from = FirstFreeOffset(view, subnet, 0);
-  ASSERT_TRUE(from);
-  EXPECT_EQ(*from, 2u) << "FirstFreeOffset ignores the hint";
+  view.pool = *AddressPool::ForSubnet(subnet);
+  for (int i = 2; i < 10; ++i) {
+    ASSERT_TRUE(view.pool->Take(*net::IpAddress::Parse("10.0.0." + std::to_string(i))));
+  }
+  EXPECT_EQ(Next(view, subnet), "10.0.0.10") << "the pool's word, not a scan of endpoints";
 }
 
 TEST(AssignAddressesTest, OneAddressPerSubnetOnlyWhenNoneGiven) {

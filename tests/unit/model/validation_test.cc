@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "model/free_ranges.h"
 #include "world.h"
 
 namespace dove::model {
@@ -125,6 +126,23 @@ TEST(ValidateNetworkTest, Rules) {
   for (const auto& c : cases) {
     Check<v1::Network>(c, valid, [&](const v1::Network& n) { return ValidateNetwork(view, n); });
   }
+}
+
+// A view that keeps free VNIs: AllocateVni answers from them, not by looking networks up.
+TEST(AllocateVniTest, AnswersFromTheViewsFreeVnis) {
+  class Kept final : public InMemoryModelView {
+   public:
+    const FreeRanges* FreeVnis() const override { return &free; }
+    FreeRanges free{kMinVni, kMaxVni};
+  };
+  Kept view;
+  view.free.RemoveRange(1, 99);
+  EXPECT_EQ(AllocateVni(view).value(), 100u);
+  EXPECT_EQ(AllocateVni(view, 5000).value(), 5000u);
+  view.free.RemoveRange(100, kMaxVni);
+  auto none = AllocateVni(view);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, "vni_exhausted");
 }
 
 TEST(AllocateVniTest, LowestUnusedFromStart) {
