@@ -1,7 +1,7 @@
-// The southbound's store writes are made outside the lock that serialises the Directory: a
-// switch whose Attach waits for a durable write holds up no other switch (directory.h,
-// "Writes"). A real SouthboundServer in this process, real gRPC streams, and a store whose
-// writes wait at a gate the test opens.
+// The southbound's store writes are made outside the lock that serialises the Directory, and
+// the registry's reads do not wait for its writes: a switch whose Attach waits for a durable
+// write holds up no other switch (directory.h, "Writes"; registry.h). A real SouthboundServer in
+// this process, real gRPC streams, and a store whose writes wait at a gate the test opens.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -142,7 +142,11 @@ TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
   ASSERT_TRUE(a.Write(Attach("vm1", "tap1")));
   ASSERT_TRUE(store.SomeoneWaits(10s)) << "the Attach made no write";
 
-  // A's write is in progress: B's heartbeat is answered and the metrics are served.
+  // A's write is in progress: B's heartbeat and resolve are answered, the metrics served.
+  const std::string vm1_mac = (*registry)->Get<v1::Endpoint>("vm1")->mac();
+  const auto resolved = b.ResolveMac(1, 100, vm1_mac);
+  ASSERT_TRUE(resolved.has_value()) << "the resolve waited for another switch's write";
+  EXPECT_EQ(resolved->status(), v1::ResolveReply::STATUS_FOUND);
   const auto beat = b.Beat(7);
   ASSERT_FALSE(beat.empty());
   EXPECT_TRUE(beat.back().has_heartbeat() && beat.back().heartbeat().sequence() == 7)
