@@ -5,7 +5,7 @@
 //
 //   registration  Hello -> SyncDone -> M Attaches acknowledged, for all N switches  goal 10 s
 //   resolve       open-loop ResolveMac/ResolveIp at R/s, latency p50/p99/p99.9      goal p99 1 ms
-//   move          Attach on another switch -> LocationUpdate at all C cachers       goal p99 50 ms
+//   move          PUT through the REST API -> LocationUpdate at all C cachers     goal p99 50 ms
 //   memory        controller RSS per endpoint (restarted after the fill, loaded)   goal 1 KiB
 //
 //   build/bench/switch_sim [--switches 1000] [--endpoints 100] [--endpoints-per-network 100]
@@ -26,8 +26,10 @@
 // What the latencies are: resolve latency is from the moment the query is handed to the
 // switch's stream to its ResolveReply; "from schedule" is from the instant the open-loop
 // schedule planned it (it includes the sender's own lateness, so it is free of coordinated
-// omission as long as the senders keep up). Move latency is from handing the Attach to the new
-// switch's stream to the last of the C cachers (and the old holder) hearing of it.
+// omission as long as the senders keep up). A move is authorized through the REST API (GET the
+// endpoint for its version, PUT it with the new switch_name and port_name); its latency is from
+// the PUT being sent (and, printed too, from the PUT's answer) to the last of the C cachers (and
+// the old holder) hearing of it. The cachers are switches that serve the endpoint's network.
 //
 // Exit status: 0 when the run completed correctly, whatever the figures; 1 when an attach was
 // refused, a resolve of an existing endpoint was not FOUND, a move was not seen by every cacher,
@@ -495,12 +497,24 @@ struct MoveWatch {
 
 class Sim {
  public:
-  Sim(const Options& options, Layout layout, std::vector<uint32_t> vnis)
-      : options_(options), layout_(layout), vnis_(std::move(vnis)) {}
+  Sim(const Options& options, Layout layout, std::vector<uint32_t> vnis, int api_port)
+      : options_(options), layout_(layout), vnis_(std::move(vnis)), api_port_(api_port) {
+    const int endpoints = layout_.Endpoints();
+    members_.resize(static_cast<size_t>(layout_.Networks()));
+    holder_.resize(static_cast<size_t>(endpoints));
+    port_.resize(static_cast<size_t>(endpoints));
+    for (int e = 0; e < endpoints; ++e) {
+      members_[static_cast<size_t>(layout_.NetworkOf(e))].push_back(e);
+      holder_[static_cast<size_t>(e)] = layout_.HomeSwitch(e);
+      port_[static_cast<size_t>(e)] = PortName(e);
+    }
+  }
 
   const Options& options() const { return options_; }
   const Layout& layout() const { return layout_; }
-  uint32_t VniOf(int e) const { return vnis_[static_cast<size_t>(layout_.NetworkOf(e))]; }
+  uint32_t VniOf(int e) const { return vnis_[static_cast<size_t>(NetworkOfEndpoint(e))]; }
+  int NetworkOfEndpoint(int e) const { return layout_.NetworkOf(e); }
+  std::string IpOf(int e) const { return Ip(layout_, e); }
 
   // Reported by the switches.
   void Synced() {
@@ -583,6 +597,7 @@ class Sim {
   void Heartbeats();
   void Resolves();
   void Moves();
+  std::vector<int> ServingSwitches(int n) const;
   int Report(long empty_kib, long filled_kib, long loaded_kib, long registered_kib,
              long resolved_kib);
   void WaitProgress(const char* what, const std::function<bool()>& done,
@@ -592,7 +607,10 @@ class Sim {
   Layout layout_;
   std::vector<uint32_t> vnis_;
   std::vector<std::unique_ptr<SimSwitch>> switches_;
-  std::vector<int> holder_;  // endpoint -> switch index (changes with the moves)
+  int api_port_;
+  std::vector<std::vector<int>> members_;  // network -> its endpoints
+  std::vector<int> holder_;                // endpoint -> switch index (changes with the moves)
+  std::vector<std::string> port_;          // endpoint -> its port name
 
   std::atomic<int> synced_{0};
   std::atomic<int> switches_acked_{0};
@@ -624,6 +642,9 @@ class Sim {
   MoveWatch watch_;
   std::vector<int64_t> move_ns_;
   std::vector<int64_t> moved_message_ns_;
+  std::vector<int64_t> move_after_put_ns_;  // from the PUT's answer to the last one hearing
+  std::vector<int64_t> put_ns_;             // the PUT itself
+  int64_t cachers_total_ = 0;
   int moves_failed_ = 0;
   int moves_done_ = 0;
 
@@ -973,7 +994,8 @@ void Sim::Resolves() {
         if (Clock::now() - planned > std::chrono::milliseconds(1)) late_sends.fetch_add(1);
         const int e = endpoint(random);
         // The asker: another switch of the endpoint's block (they share its network).
-        const int holder = holder_[static_cast<size_t>(e)];
+        // (From the layout, not holder_: the moves may run meanwhile and keep that block.)
+        const int holder = layout_.HomeSwitch(e);
         const int first = layout_.BlockFirst(holder);
         const int size = layout_.BlockSize(holder);
         int asker = holder;
@@ -1026,6 +1048,35 @@ void Sim::Resolves() {
       QuantileMs(latency_sent_, 0.999), QuantileMs(latency_sent_, 1.0));
 }
 
+// The switches that serve network n now: those holding one of its endpoints.
+std::vector<int> Sim::ServingSwitches(int n) const {
+  std::vector<int> serving;
+  for (int e : members_[static_cast<size_t>(n)]) {
+    const int s = holder_[static_cast<size_t>(e)];
+    if (std::find(serving.begin(), serving.end(), s) == serving.end()) serving.push_back(s);
+  }
+  std::sort(serving.begin(), serving.end());
+  return serving;
+}
+
+// The endpoint's version as stored (GET), or dies.
+int64_t VersionOf(httplib::Client* client, const std::string& endpoint_id) {
+  auto response = client->Get("/v1/endpoints/" + endpoint_id);
+  if (!response) {
+    CheckControllerAlive();
+    Die("GET endpoint " + endpoint_id + ": " + httplib::to_string(response.error()));
+  }
+  if (response->status != 200) {
+    Die("GET endpoint " + endpoint_id + ": " + std::to_string(response->status) + " " +
+        response->body);
+  }
+  const size_t at = response->body.find("\"version\":");
+  if (at == std::string::npos) Die("no version in the endpoint: " + response->body);
+  size_t from = at + 10;
+  if (from < response->body.size() && response->body[from] == '"') ++from;  // int64 as a string
+  return std::strtoll(response->body.c_str() + from, nullptr, 10);
+}
+
 void Sim::Moves() {
   const int n = layout_.switches;
   if (options_.moves == 0) return;
@@ -1033,7 +1084,10 @@ void Sim::Moves() {
     Say("moves: skipped (needs at least 3 switches)\n");
     return;
   }
-  const int cachers = std::min(options_.cachers, n - 2);
+  httplib::Client client("127.0.0.1", api_port_);
+  client.set_keep_alive(true);
+  client.set_tcp_nodelay(true);
+  client.set_read_timeout(std::chrono::seconds(120));
   std::mt19937_64 random(42);
   std::uniform_int_distribution<int> endpoint(0, layout_.Endpoints() - 1);
   std::uniform_int_distribution<int> any_switch(0, n - 1);
@@ -1046,18 +1100,36 @@ void Sim::Moves() {
     }
     CheckControllerAlive();
     if (streams_broken_.load() > 0) Die("moves: a switch's stream ended");
-    const int e = endpoint(random);
-    const int from = holder_[static_cast<size_t>(e)];
+    // An endpoint whose switch keeps another endpoint of its network (so the switches that
+    // serve the network, the resolvers and the cachers, stay the same).
+    int e = endpoint(random);
+    const int network = NetworkOfEndpoint(e);
+    int from = holder_[static_cast<size_t>(e)];
+    for (int tries = 0; tries < 100; ++tries) {
+      int same = 0;
+      for (int other : members_[static_cast<size_t>(network)]) {
+        if (holder_[static_cast<size_t>(other)] == from) ++same;
+      }
+      if (same >= 2) break;
+      e = endpoint(random);
+      from = holder_[static_cast<size_t>(e)];
+    }
+    // Cachers: switches that serve the endpoint's network (they may resolve in its VNI).
+    std::vector<int> candidates;
     int to = any_switch(random);
     while (to == from) to = any_switch(random);
-    std::vector<int> chosen;
-    while (static_cast<int>(chosen.size()) < cachers) {
-      const int s = any_switch(random);
-      if (s == from || s == to || std::find(chosen.begin(), chosen.end(), s) != chosen.end()) {
-        continue;
-      }
-      chosen.push_back(s);
+    for (int s : ServingSwitches(NetworkOfEndpoint(e))) {
+      if (s != from && s != to) candidates.push_back(s);
     }
+    std::shuffle(candidates.begin(), candidates.end(), random);
+    const int cachers = std::min(options_.cachers, static_cast<int>(candidates.size()));
+    if (cachers == 0) {
+      Say("move %d: no switch serves the network of %s besides its holder; skipped\n", m,
+          EndpointId(e).c_str());
+      continue;
+    }
+    candidates.resize(static_cast<size_t>(cachers));
+    cachers_total_ += cachers;
     {
       std::lock_guard lock(watch_.mutex);
       watch_.endpoint = e;
@@ -1067,11 +1139,12 @@ void Sim::Moves() {
       watch_.new_switch = SwitchName(to);
       watch_.cachers.clear();
       watch_.heard.clear();
-      for (int s : chosen) watch_.heard[s] = false;
+      for (int s : candidates) watch_.heard[s] = false;
       watch_.old_holder = from;
       watch_.old_heard = false;
     }
-    for (int s : chosen) switches_[static_cast<size_t>(s)]->Resolve(e, false, true, Clock::now());
+    for (int s : candidates)
+      switches_[static_cast<size_t>(s)]->Resolve(e, false, true, Clock::now());
     {
       std::unique_lock lock(watch_.mutex);
       watch_.cv.wait_for(lock, kReplyTimeout, [&] { return watch_.answers == cachers; });
@@ -1082,18 +1155,38 @@ void Sim::Moves() {
             EndpointId(e).c_str(), watch_.answers);
         continue;
       }
+    }
+    // The move is authorized through the API: PUT the endpoint with the new switch_name (its
+    // current version read first, so a concurrent change is a conflict, not lost).
+    const std::string id = EndpointId(e);
+    const int64_t version = VersionOf(&client, id);
+    const std::string port = "tap-moved-" + std::to_string(m);
+    std::string body = R"({"id":")" + id + R"(","network_id":")" + NetworkId(network);
+    body += R"(","switch_name":")" + SwitchName(to) + R"(","port_name":")";
+    body += port;
+    body += R"(","mac":")" + Mac(e) + R"(","ips":[")" + IpOf(e);
+    body += R"("],"version":)" + std::to_string(version) + "}";
+    {
+      std::lock_guard lock(watch_.mutex);
       watch_.moving = true;
       watch_.attach_sent = Clock::now();
     }
-    v1::SwitchMessage attach;
-    attach.mutable_attach()->set_endpoint_id(EndpointId(e));
-    attach.mutable_attach()->set_port_name("tap-moved-" + std::to_string(m));
-    switches_[static_cast<size_t>(to)]->Send(std::move(attach));
+    auto response = client.Put("/v1/endpoints/" + id, body, "application/json");
+    const auto put_returned = Clock::now();
+    if (!response) {
+      CheckControllerAlive();
+      Die("PUT endpoint " + id + ": " + httplib::to_string(response.error()));
+    }
+    if (response->status != 200) {
+      Die("PUT endpoint " + id + ": " + std::to_string(response->status) + " " + response->body);
+    }
+    put_ns_.push_back(Nanos(put_returned - watch_.attach_sent));
+    holder_[static_cast<size_t>(e)] = to;
+    port_[static_cast<size_t>(e)] = port;
     std::unique_lock lock(watch_.mutex);
     const bool complete = watch_.cv.wait_for(lock, kReplyTimeout, [&] {
       return watch_.old_heard && static_cast<int>(watch_.cachers.size()) == cachers;
     });
-    holder_[static_cast<size_t>(e)] = to;
     if (!complete) {
       ++moves_failed_;
       ++failed_in_a_row;
@@ -1105,6 +1198,7 @@ void Sim::Moves() {
     Clock::time_point last = watch_.old_heard_at;
     for (const auto& [s, at] : watch_.cachers) last = std::max(last, at);
     move_ns_.push_back(Nanos(last - watch_.attach_sent));
+    move_after_put_ns_.push_back(std::max<int64_t>(0, Nanos(last - put_returned)));
     moved_message_ns_.push_back(Nanos(watch_.old_heard_at - watch_.attach_sent));
     ++moves_done_;
     failed_in_a_row = 0;
@@ -1115,8 +1209,15 @@ void Sim::Moves() {
     }
   }
   std::sort(move_ns_.begin(), move_ns_.end());
+  std::sort(move_after_put_ns_.begin(), move_after_put_ns_.end());
   std::sort(moved_message_ns_.begin(), moved_message_ns_.end());
-  Say("moves: %d measured, %d failed, %d cachers each\n", moves_done_, moves_failed_, cachers);
+  std::sort(put_ns_.begin(), put_ns_.end());
+  Say("moves: %d measured, %d failed, %.1f cachers each on average (switches serving the "
+      "network)\n",
+      moves_done_, moves_failed_,
+      moves_done_ + moves_failed_ == 0
+          ? 0.0
+          : static_cast<double>(cachers_total_) / (moves_done_ + moves_failed_));
 }
 
 // One figure of the final table: measured / goal (below 1 meets the goal).
@@ -1155,8 +1256,13 @@ int Sim::Report(long empty_kib, long filled_kib, long loaded_kib, long registere
       QuantileMs(latency_planned_, 0.5), QuantileMs(latency_planned_, 0.99),
       QuantileMs(latency_planned_, 0.999), QuantileMs(latency_planned_, 1.0));
   Say("moves: %d measured, %d failed\n", moves_done_, moves_failed_);
-  Say("  all cachers + old holder  p50 %.3f  p99 %.3f  max %.3f ms\n", QuantileMs(move_ns_, 0.5),
-      QuantileMs(move_ns_, 0.99), QuantileMs(move_ns_, 1.0));
+  Say("  all cachers + old holder, from the PUT sent      p50 %.3f  p99 %.3f  max %.3f ms\n",
+      QuantileMs(move_ns_, 0.5), QuantileMs(move_ns_, 0.99), QuantileMs(move_ns_, 1.0));
+  Say("  all cachers + old holder, from the PUT's answer  p50 %.3f  p99 %.3f  max %.3f ms\n",
+      QuantileMs(move_after_put_ns_, 0.5), QuantileMs(move_after_put_ns_, 0.99),
+      QuantileMs(move_after_put_ns_, 1.0));
+  Say("  the PUT itself                                  p50 %.3f  p99 %.3f  max %.3f ms\n",
+      QuantileMs(put_ns_, 0.5), QuantileMs(put_ns_, 0.99), QuantileMs(put_ns_, 1.0));
   Say("  old holder's EndpointMoved p50 %.3f  p99 %.3f  max %.3f ms\n",
       QuantileMs(moved_message_ns_, 0.5), QuantileMs(moved_message_ns_, 0.99),
       QuantileMs(moved_message_ns_, 1.0));
@@ -1241,14 +1347,11 @@ int Run(int argc, char** argv) {
   Say("controller restarted (pid %d, southbound port %d): RSS loaded %ld KiB\n",
       static_cast<int>(controller->pid()), controller->southbound_port(), loaded_kib);
 
-  Sim sim(options, layout, std::move(vnis));
+  Sim sim(options, layout, std::move(vnis), controller->port());
   return sim.Run(controller.get(), empty_kib, filled_kib, loaded_kib);
 }
 
 int Sim::Run(ControllerProcess* controller, long empty_kib, long filled_kib, long loaded_kib) {
-  holder_.resize(static_cast<size_t>(layout_.Endpoints()));
-  for (int e = 0; e < layout_.Endpoints(); ++e)
-    holder_[static_cast<size_t>(e)] = layout_.HomeSwitch(e);
   Register(controller->southbound_port());
   const long registered_kib = RssKib(controller->pid());
   Say("controller RSS after registration: %ld KiB\n", registered_kib);
