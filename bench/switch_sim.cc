@@ -829,8 +829,9 @@ class Sim {
   // Memory and cache records.
   long empty_kib_ = 0, empty_peak_kib_ = 0, filled_kib_ = 0, loaded_kib_ = 0;
   long registered_kib_ = 0, serving_kib_ = 0, serving_peak_kib_ = 0;
-  int64_t records_serving_ = -1;        // dove_southbound_cache_records, all caching
-  int64_t records_model_ = 0;           // what the switches hold in their caches
+  int64_t records_serving_ = -1;  // dove_southbound_cache_records, all caching
+  int64_t records_model_ = 0;     // what the switches hold in their caches
+  int64_t records_bound_ = 0;     // each switch caching every endpoint of the networks it serves
   int64_t records_after_restart_ = -1;  // re-listed in the Hellos after the restart
   int64_t records_after_end_ = -1;      // after every switch disconnected
 
@@ -1916,6 +1917,10 @@ int Sim::Report() {
       static_cast<long long>(records_serving_), static_cast<long long>(records_model_),
       static_cast<long long>(records_after_restart_), static_cast<long long>(records_after_end_),
       records_after_end_ == 0 ? "freed" : "NOT freed");
+  Say("  bound: every switch caching every endpoint of the networks it serves = %lld records "
+      "(%s)\n",
+      static_cast<long long>(records_bound_),
+      records_serving_ <= records_bound_ ? "within it" : "EXCEEDED");
   Say("cached locations against the model before the restart: %lld wrong\n",
       static_cast<long long>(cache_mismatches_.load()));
 
@@ -1950,6 +1955,8 @@ int Sim::Report() {
   }
   if (records_serving_ < 0) failures.push_back("no dove_southbound_cache_records in /metrics");
   if (records_after_end_ != 0) failures.push_back("cache records not freed after disconnect");
+  if (records_serving_ > records_bound_)
+    failures.push_back("more cache records than can be cached");
   if (failures.empty()) {
     Say("\nswitch_sim: run complete\n");
     return 0;
@@ -2039,6 +2046,11 @@ int Sim::Run(std::unique_ptr<ControllerProcess>* controller, const std::filesyst
   serving_kib_ = RssKib(serving->pid());
   serving_peak_kib_ = PeakKib(serving->pid());
   records_serving_ = MetricValue(serving->port(), "dove_southbound_cache_records");
+  records_bound_ = 0;
+  for (int n = 0; n < layout_.Networks(); ++n) {
+    records_bound_ += static_cast<int64_t>(members_[static_cast<size_t>(n)].size()) *
+                      static_cast<int64_t>(ServingSwitches(n).size());
+  }
   cache_mismatches_ = CheckCaches("before the restart");
   Say("serving controller: VmHWM %ld KiB, VmRSS %ld KiB; cache records %lld, the switches hold "
       "%lld\n",
