@@ -1767,10 +1767,28 @@ void Sim::Restart(std::unique_ptr<ControllerProcess>* controller,
   WaitProgress(
       "restart", [&] { return synced_.load() == n && switches_acked_.load() == n; },
       [&] {
+        // Where the others are: not welcomed yet (by channel state) or caught up.
         return std::to_string(synced_.load()) + "/" + std::to_string(n) + " synced, " +
-               std::to_string(acks_.load()) + "/" + std::to_string(total) + " attaches acked";
+               std::to_string(acks_.load()) + "/" + std::to_string(total) + " attaches acked; " +
+               stall_detail_();
       },
       std::chrono::seconds(120));
+  // The restarted controller's own account: switches it marked DOWN (stored UP, no Hello yet
+  // within dead_after of its start) and brought back UP with their Hello.
+  const std::string log = (*controller)->Log();
+  auto occurrences = [&](const std::string& text) {
+    int64_t count = 0;
+    for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) {
+      ++count;
+    }
+    return count;
+  };
+  Say("restart: the controller logged %lld switches DOWN (no Hello within dead_after of its "
+      "start: %lld) and %lld UP again; %lld connections logged\n",
+      static_cast<long long>(occurrences(" is DOWN: ")),
+      static_cast<long long>(occurrences("of the controller's start")),
+      static_cast<long long>(occurrences("it is UP again")),
+      static_cast<long long>(occurrences(" connected from tunnel IP ")));
   Say("restart: Hellos answered incrementally %lld, with a snapshot %lld\n",
       static_cast<long long>(
           MetricValue(api_port, "dove_southbound_syncs_total{kind=\"incremental\"}")),
