@@ -1,16 +1,30 @@
 // switch_sim: N simulated switches in one process against a real dove-controller, over the real
 // southbound protocol (one SwitchService.Connect stream per switch, each on its own TCP
 // connection, driven by gRPC's callback API: no thread per switch). It measures what the
-// southbound must sustain at scale and prints each figure beside its goal:
+// southbound must sustain at scale and prints each figure beside its goal. The phases, in order:
 //
 //   registration  Hello -> SyncDone -> M Attaches acknowledged, for all N switches  goal 10 s
-//   resolve       open-loop ResolveMac/ResolveIp at R/s, latency p50/p99/p99.9      goal p99 1 ms
-//   move          Attach on another switch -> LocationUpdate at all C cachers       goal p99 50 ms
-//   memory        controller RSS per endpoint (restarted after the fill, loaded)   goal 1 KiB
+//   attaches      switches Attach unplaced endpoints of networks they serve (each a store
+//                 write), open loop at --attach-rate: latency p50/p99 and rate, printed
+//   resolve       open-loop ResolveMac/ResolveIp at R/s, p99 FROM THE SCHEDULE      goal 1 ms
+//   + moves       at the same time: PUT through the REST API -> LocationUpdate at all C
+//                 cachers and EndpointMoved at the old holder                    goal p99 50 ms
+//   probes        resolves in a VNI the asker does not serve (must be refused, with the very
+//                 answer of a VNI that does not exist), of addresses that do not exist (must be
+//                 NOT_FOUND), and of another network's IP in a served VNI (policy: counted)
+//   memory        controller PEAK resident (VmHWM) serving, all switches connected and caching,
+//                 minus an empty controller's, per endpoint; current RSS printed  goal 1 KiB
+//   cache records dove_southbound_cache_records from /metrics: against what the switches hold,
+//                 and 0 once every switch disconnected (checked)
+//   restart       kill -9 with every switch connected and caching, start on the same data
+//                 directory and ports, every switch reconnects (Hello with its revision and
+//                 cache) until all are synced, their caches verified against the model, and
+//                 their attaches acknowledged                                       goal 5 s
 //
 //   build/bench/switch_sim [--switches 1000] [--endpoints 100] [--endpoints-per-network 100]
 //                          [--resolve-rate 10000] [--resolve-seconds 10] [--ip-percent 50]
-//                          [--moves 200] [--cachers 10] [--controller-bin PATH]
+//                          [--moves 200] [--cachers 10] [--attaches 2000] [--attach-rate 1000]
+//                          [--probes 1000] [--quick] [--controller-bin PATH]
 //                          [--controller-arg ARG]...
 //
 // Figures measured so far, and the controller's hot spots: docs/benchmarks.md.
@@ -19,20 +33,31 @@
 // holds endpoints [s*M, (s+1)*M) and the endpoints of a network are spread over a block of
 // --spread (10) consecutive switches, so a flood list has about 10 entries. The fill goes
 // through the REST API (several keep-alive clients) with each endpoint's switch_name and
-// port_name already set, so the attaches a switch sends are what an agent does at start. Every
-// switch sends a Heartbeat each heartbeat_interval_ms (from Welcome) from Hello to the end, the
-// switches' beats spread evenly over the interval (as unsynchronised real switches would be).
+// port_name already set, so the attaches a switch sends are what an agent does at start; the
+// --attaches unplaced ones (no switch_name, addresses from the top of their /24) are claimed by
+// a switch serving their network. Every switch sends a Heartbeat each heartbeat_interval_ms
+// (from Welcome) from Hello to the end, the beats spread evenly over the interval (as
+// unsynchronised real switches would be). Each simulated switch keeps its cache (from FOUND
+// replies, LocationUpdate, Invalidate, snapshots) and the highest revision it applied; the
+// model (holder_) is what the API was told.
 //
 // What the latencies are: resolve latency is from the moment the query is handed to the
 // switch's stream to its ResolveReply; "from schedule" is from the instant the open-loop
-// schedule planned it (it includes the sender's own lateness, so it is free of coordinated
-// omission as long as the senders keep up). Move latency is from handing the Attach to the new
-// switch's stream to the last of the C cachers (and the old holder) hearing of it.
+// schedule planned it (a sender that falls behind sends at once and the schedule does not
+// slip, so that figure is free of coordinated omission; late sends are counted). A move is
+// authorized through the REST API (GET the endpoint for its version, PUT it with the new
+// switch_name and port_name); its latency is from the PUT being sent (and, printed too, from
+// the PUT's answer) to the last of the C cachers (and the old holder) hearing of it. The
+// resolvers and cachers are switches that serve the endpoint's network; a move never takes
+// the last endpoint of a network from a switch, so they keep serving it.
 //
 // Exit status: 0 when the run completed correctly, whatever the figures; 1 when an attach was
-// refused, a resolve of an existing endpoint was not FOUND, a move was not seen by every cacher,
-// a stream broke, the controller died, or a phase made no progress for 60 s (120 s for the
-// registration). Slow answers are counted ("over 10 s"), not failed.
+// refused or not acknowledged, a resolve of an existing endpoint was not FOUND, a move was not
+// seen by every cacher, a probe was answered wrongly (or a cross-network refusal differed from
+// a nonexistent VNI's), a cached location differed from the model (before or after the
+// restart), cache records were not freed, a stream broke, the controller died, or a phase made
+// no progress for 60 s (120 s for the registration and the restart). Slow answers are counted
+// ("over 10 s"), not failed.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
@@ -83,6 +108,9 @@ struct Options {
   int ip_percent = 50;  // share of ResolveIp among the resolves
   int moves = 200;
   int cachers = 10;
+  int attaches = 2000;     // unplaced endpoints that switches attach (each a store write)
+  int attach_rate = 1000;  // per second, open loop
+  int probes = 1000;       // resolves of each refused / nonexistent kind
   int fill_clients = 8;
   int sender_threads = 2;
   std::string controller_bin;
@@ -127,6 +155,7 @@ void PrintHelp() {
       "usage: switch_sim [--switches N] [--endpoints M] [--endpoints-per-network K]\n"
       "                  [--resolve-rate R] [--resolve-seconds S] [--ip-percent P]\n"
       "                  [--moves X] [--cachers C] [--spread W] [--fill-clients F]\n"
+      "                  [--attaches A] [--attach-rate AR] [--probes P] [--quick]\n"
       "                  [--controller-bin PATH] [--controller-arg ARG]...\n"
       "  --switches               simulated switches, one gRPC stream each (1000)\n"
       "  --endpoints              endpoints per switch (100)\n"
@@ -138,6 +167,12 @@ void PrintHelp() {
       "  --moves                  endpoint moves measured one after the other (200)\n"
       "  --cachers                switches that resolve an endpoint before it moves (10)\n"
       "  --fill-clients           parallel REST clients for the fill (8)\n"
+      "  --attaches               unplaced endpoints attached by a switch serving their network,\n"
+      "                           each a store write (2000)\n"
+      "  --attach-rate            attaches per second, open loop (1000)\n"
+      "  --probes                 resolves of each kind that must be refused or not found (1000)\n"
+      "  --quick                  small sizes, every phase, a few seconds (the ctest smoke);\n"
+      "                           flags after it still apply\n"
       "  --controller-bin         the dove-controller to start (default: the one built here)\n"
       "  --controller-arg ARG     one more argument for the controller (repeatable), e.g.\n"
       "                           --controller-arg --switch-dead-after-ms=60000\n");
@@ -153,6 +188,20 @@ Options ParseOptions(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       PrintHelp();
       std::exit(0);
+    }
+    if (arg == "--quick") {
+      options.switches = 20;
+      options.endpoints = 10;
+      options.per_network = 10;
+      options.spread = 5;
+      options.resolve_rate = 500;
+      options.resolve_seconds = 2;
+      options.moves = 10;
+      options.cachers = 3;
+      options.attaches = 40;
+      options.attach_rate = 200;
+      options.probes = 40;
+      continue;
     }
     if (i + 1 >= argc) Die(std::string(arg) + " needs a value (see --help)");
     const char* value = argv[++i];
@@ -174,6 +223,12 @@ Options ParseOptions(int argc, char** argv) {
       options.moves = ParseCount(arg, value, 0);
     } else if (arg == "--cachers") {
       options.cachers = ParseCount(arg, value, 1);
+    } else if (arg == "--attaches") {
+      options.attaches = ParseCount(arg, value, 0);
+    } else if (arg == "--attach-rate") {
+      options.attach_rate = ParseCount(arg, value, 1);
+    } else if (arg == "--probes") {
+      options.probes = ParseCount(arg, value, 0);
     } else if (arg == "--fill-clients") {
       options.fill_clients = ParseCount(arg, value, 1);
     } else if (arg == "--controller-bin") {
@@ -198,8 +253,18 @@ struct Layout {
   int per_switch = 0;
   int per_network = 0;
   int spread = 0;
+  int attaches = 0;  // unplaced endpoints, numbered after the placed ones
 
-  int Endpoints() const { return switches * per_switch; }
+  int Endpoints() const { return switches * per_switch; }  // the placed ones
+  int AllEndpoints() const { return Endpoints() + attaches; }
+  // The unplaced endpoint a = e - Endpoints() is in network a % Networks(), at the top of its
+  // subnet (.254 down), clear of the placed ones (.2 up).
+  int NetworkOfAny(int e) const {
+    return e < Endpoints() ? NetworkOf(e) : (e - Endpoints()) % Networks();
+  }
+  int HostOf(int e) const {
+    return e < Endpoints() ? IndexInNetwork(e) + 2 : 254 - (e - Endpoints()) / Networks();
+  }
   int Networks() const { return (Endpoints() + per_network - 1) / per_network; }
   int HomeSwitch(int e) const { return e / per_switch; }
   int BlockFirst(int s) const { return s / spread * spread; }
@@ -241,7 +306,7 @@ std::string SubnetPrefix(int n) {
 }
 
 std::string Ip(const Layout& layout, int e) {
-  return SubnetPrefix(layout.NetworkOf(e)) + std::to_string(layout.IndexInNetwork(e) + 2);
+  return SubnetPrefix(layout.NetworkOfAny(e)) + std::to_string(layout.HostOf(e));
 }
 
 // -1 when `id` is not one of ours.
@@ -252,14 +317,17 @@ int EndpointIndex(std::string_view id) {
   return e;
 }
 
-long RssKib(pid_t pid) {
+// A "Vm...:" line of /proc/PID/status in KiB: VmRSS (resident now), VmHWM (peak resident).
+long StatusKib(pid_t pid, std::string_view field) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+    if (line.rfind(field, 0) == 0) return std::strtol(line.c_str() + field.size(), nullptr, 10);
   }
   return -1;
 }
+long RssKib(pid_t pid) { return StatusKib(pid, "VmRSS:"); }
+long PeakKib(pid_t pid) { return StatusKib(pid, "VmHWM:"); }
 
 int64_t Nanos(Clock::duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -400,6 +468,18 @@ std::vector<uint32_t> Fill(int port, const Layout& layout, int clients) {
       });
   Say("fill: %d endpoints in %.1f s (%.0f creates/s, %d clients)\n", layout.Endpoints(),
       Seconds(ep_time), layout.Endpoints() / Seconds(ep_time), clients);
+  // The unplaced ones (no switch_name): a switch serving the network claims each with an Attach.
+  if (layout.attaches > 0) {
+    const auto unplaced_time = ForAll(
+        port, layout.attaches, clients, "unplaced endpoints", [&](httplib::Client* c, int a) {
+          const int e = layout.Endpoints() + a;
+          Post(c, "/v1/endpoints",
+               R"({"id":")" + EndpointId(e) + R"(","network_id":")" +
+                   NetworkId(layout.NetworkOfAny(e)) + R"(","mac":")" + Mac(e) + R"(","ips":[")" +
+                   Ip(layout, e) + "\"]}");
+        });
+    Say("fill: %d unplaced endpoints in %.1f s\n", layout.attaches, Seconds(unplaced_time));
+  }
   return vnis;
 }
 
@@ -407,25 +487,43 @@ std::vector<uint32_t> Fill(int port, const Layout& layout, int clients) {
 
 class Sim;
 
+// What a resolve is for: the measured load, a move's cachers, or a probe that must be refused
+// or not found.
+enum class Purpose { kLoad, kMove, kProbe };
+
+// How a resolve was answered, for the probes.
+enum class Answer { kFound, kNotFound, kDenied, kRefused, kOther };
+
 // One switch: one channel (its own TCP connection), one Connect stream. Reactions run on
-// gRPC's threads; Send and the Resolve calls may come from any thread.
+// gRPC's threads; Send and the Resolve calls may come from any thread. It keeps what a switch
+// keeps: the locations it cached (from FOUND replies, kept current by LocationUpdate,
+// Invalidate and a snapshot), and the highest revision it applied, both handed to the stream
+// that replaces it after a controller restart.
 class SimSwitch final : public grpc::ClientBidiReactor<v1::SwitchMessage, v1::ControllerMessage> {
  public:
   SimSwitch(Sim* sim, int index) : sim_(sim), index_(index), name_(SwitchName(index)) {}
 
-  // Opens the channel and the stream and sends Hello.
-  void Start(const std::string& target);
+  // Opens the channel and the stream and sends Hello (with what `previous`, the stream this
+  // one replaces, had cached and applied). After SyncDone it attaches the endpoints the model
+  // says it holds.
+  void Start(const std::string& target, const SimSwitch* previous);
   // Cancels the stream; Wait() returns once it is done.
   void Stop();
   void Wait();
 
   void Send(v1::SwitchMessage message);
-  // A resolve of endpoint e; `for_move` routes the reply to the move being measured.
-  void Resolve(int e, bool by_ip, bool for_move, Clock::time_point planned);
-  // Resolves still unanswered (not the move ones); drops them when `drop`.
+  // A resolve of endpoint e in its network's VNI.
+  void Resolve(int e, bool by_ip, Purpose purpose, Clock::time_point planned);
+  // A resolve of `by_ip ? ip : mac` in `vni`, for probe slot `slot`.
+  void Probe(int slot, uint32_t vni, bool by_ip, const std::string& address);
+  // An Attach of the (unplaced) endpoint e, measured from `planned`.
+  void AttachMeasured(int e, const std::string& port, Clock::time_point planned);
+  // Load resolves still unanswered; drops them when `drop`.
   size_t Outstanding(bool drop);
   // Moves the latencies out (nanoseconds: from the send, from the schedule).
   void TakeLatencies(std::vector<int64_t>* sent, std::vector<int64_t>* planned);
+  // endpoint -> the switch name it cached.
+  std::unordered_map<int, std::string> Cache() const;
 
   const std::string& name() const { return name_; }
   bool broken() const { return broken_.load(); }
@@ -440,14 +538,23 @@ class SimSwitch final : public grpc::ClientBidiReactor<v1::SwitchMessage, v1::Co
  private:
   struct Pending {
     int endpoint = 0;
-    bool for_move = false;
+    Purpose purpose = Purpose::kLoad;
+    int slot = -1;     // probes
+    uint32_t vni = 0;  // probes: replaced in the answer's text before it is compared
     Clock::time_point planned;
     Clock::time_point sent;
+  };
+  struct Attaching {
+    Clock::time_point planned;
+    Clock::time_point sent;
+    bool measured = false;  // the attach phase, not the registration
   };
 
   void Handle(const v1::ControllerMessage& message);
   void OnReply(const v1::ResolveReply& reply);
   void OnRefusal(const v1::Refusal& refusal);
+  void AttachHeld();
+  void Acknowledged(int e);
 
   Sim* sim_;
   int index_;
@@ -457,14 +564,17 @@ class SimSwitch final : public grpc::ClientBidiReactor<v1::SwitchMessage, v1::Co
   grpc::ClientContext context_;
   v1::ControllerMessage incoming_;
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::deque<v1::SwitchMessage> queue_;
   bool writing_ = false;
   std::unordered_map<uint64_t, Pending> pending_;
   std::vector<int64_t> latency_sent_;
   std::vector<int64_t> latency_planned_;
-  std::vector<bool> acked_;  // registration: which of its home endpoints were acknowledged
-  int acked_count_ = 0;
+  std::unordered_map<int, Attaching> attaching_;  // attaches not yet acknowledged
+  int registration_left_ = 0;                     // of the held endpoints attached at SyncDone
+  std::unordered_map<int, std::string> cache_;    // endpoint -> switch name
+  std::unordered_map<int, bool> listed_;          // sent in Hello.cached_endpoint_ids
+  int64_t revision_ = 0;                          // the highest revision applied
 
   std::atomic<bool> broken_{false};
   std::atomic<bool> welcomed_{false};
@@ -495,25 +605,68 @@ struct MoveWatch {
 
 class Sim {
  public:
-  Sim(const Options& options, Layout layout, std::vector<uint32_t> vnis)
-      : options_(options), layout_(layout), vnis_(std::move(vnis)) {}
+  Sim(const Options& options, Layout layout, std::vector<uint32_t> vnis, int api_port)
+      : options_(options), layout_(layout), vnis_(std::move(vnis)), api_port_(api_port) {
+    const int endpoints = layout_.AllEndpoints();
+    members_.resize(static_cast<size_t>(layout_.Networks()));
+    home_serving_.resize(static_cast<size_t>(layout_.Networks()));
+    holder_.resize(static_cast<size_t>(endpoints));
+    port_.resize(static_cast<size_t>(endpoints));
+    for (int e = 0; e < layout_.Endpoints(); ++e) {
+      const auto n = static_cast<size_t>(layout_.NetworkOf(e));
+      members_[n].push_back(e);
+      holder_[static_cast<size_t>(e)] = layout_.HomeSwitch(e);
+      port_[static_cast<size_t>(e)] = PortName(e);
+      auto& serving = home_serving_[n];
+      if (std::find(serving.begin(), serving.end(), layout_.HomeSwitch(e)) == serving.end()) {
+        serving.push_back(layout_.HomeSwitch(e));
+      }
+    }
+    // Each unplaced endpoint is claimed by one of the switches that serve its network.
+    for (int e = layout_.Endpoints(); e < endpoints; ++e) {
+      const auto n = static_cast<size_t>(layout_.NetworkOfAny(e));
+      const auto& serving = home_serving_[n];
+      members_[n].push_back(e);
+      holder_[static_cast<size_t>(e)] =
+          serving[static_cast<size_t>((e - layout_.Endpoints()) / layout_.Networks()) %
+                  serving.size()];
+      port_[static_cast<size_t>(e)] = PortName(e);
+    }
+    held_.resize(static_cast<size_t>(layout_.switches));
+    for (int e = 0; e < layout_.Endpoints(); ++e) {
+      held_[static_cast<size_t>(layout_.HomeSwitch(e))].push_back(e);
+    }
+  }
 
   const Options& options() const { return options_; }
   const Layout& layout() const { return layout_; }
-  uint32_t VniOf(int e) const { return vnis_[static_cast<size_t>(layout_.NetworkOf(e))]; }
+  uint32_t VniOf(int e) const { return vnis_[static_cast<size_t>(NetworkOfEndpoint(e))]; }
+  int NetworkOfEndpoint(int e) const { return layout_.NetworkOfAny(e); }
+  std::string IpOf(int e) const { return Ip(layout_, e); }
+  // What switch s attaches after SyncDone: the endpoints the model says it holds.
+  const std::vector<int>& Held(int s) const { return held_[static_cast<size_t>(s)]; }
+  const std::string& PortOf(int e) const { return port_[static_cast<size_t>(e)]; }
 
-  // Reported by the switches.
-  void Synced() {
+  // Reported by the switches. `cache` is what the switch holds once SyncDone arrived.
+  void Synced(int s, const std::unordered_map<int, std::string>& cache) {
+    if (restarting_.load()) CheckResync(s, cache);
     if (synced_.fetch_add(1) + 1 == layout_.switches) all_synced_at_ = Clock::now();
   }
   void SwitchAcked() {
     if (switches_acked_.fetch_add(1) + 1 == layout_.switches) all_acked_at_ = Clock::now();
   }
   void Acked() { acks_.fetch_add(1, std::memory_order_relaxed); }
+  void AttachDone(int64_t from_send_ns, int64_t from_schedule_ns) {
+    std::lock_guard lock(attach_mutex_);
+    attach_sent_ns_.push_back(from_send_ns);
+    attach_planned_ns_.push_back(from_schedule_ns);
+    last_attach_ack_ = Clock::now();
+  }
   void AttachRefused(const std::string& text) {
     if (attach_refused_.fetch_add(1) < 10) Say("attach refused: %s\n", text.c_str());
   }
   void StreamBroke(const std::string& name, const grpc::Status& status) {
+    if (restarting_.load() && !reconnected_.load()) return;  // the controller was killed
     if (streams_broken_.fetch_add(1) < 10) {
       Say("stream of %s ended: %d %s\n", name.c_str(), static_cast<int>(status.error_code()),
           status.error_message().c_str());
@@ -545,6 +698,14 @@ class Sim {
   void ResolveRefused(const std::string& text) {
     if (resolve_refused_.fetch_add(1) < 5) Say("resolve refused: %s\n", text.c_str());
   }
+  // A probe's answer: its kind and its text with the VNI asked replaced by "<vni>".
+  void ProbeAnswered(int slot, Answer answer, std::string shape) {
+    std::lock_guard lock(probe_mutex_);
+    auto& result = probe_results_[static_cast<size_t>(slot)];
+    if (result.first != Answer::kOther || !result.second.empty()) return;
+    result = {answer, std::move(shape)};
+    ++probes_answered_;
+  }
   void LateReply() { late_.fetch_add(1, std::memory_order_relaxed); }
   uint64_t NextQueryId() { return next_query_.fetch_add(1, std::memory_order_relaxed); }
   void SetHeartbeatInterval(uint32_t ms) {
@@ -575,16 +736,27 @@ class Sim {
     watch_.cv.notify_all();
   }
 
-  // Registration, resolves, moves, the report; its exit status.
-  int Run(ControllerProcess* controller, long empty_kib, long filled_kib, long loaded_kib);
+  // Every phase and the report; its exit status.
+  // `controller` is the serving one; the restart phase replaces it.
+  int Run(std::unique_ptr<ControllerProcess>* controller, const std::filesystem::path& data_dir,
+          long empty_kib, long empty_peak_kib, long filled_kib, long loaded_kib);
 
  private:
   void Register(int southbound_port);
   void Heartbeats();
+  void StartHeartbeats();
+  void StopHeartbeats();
+  void Attaches();
   void Resolves();
   void Moves();
-  int Report(long empty_kib, long filled_kib, long loaded_kib, long registered_kib,
-             long resolved_kib);
+  void Probes();
+  void Restart(std::unique_ptr<ControllerProcess>* controller,
+               const std::filesystem::path& data_dir);
+  void CheckResync(int s, const std::unordered_map<int, std::string>& cache);
+  // Mismatches between the switches' caches and the model (holder_), printed.
+  int64_t CheckCaches(const char* when);
+  std::vector<int> ServingSwitches(int n) const;
+  int Report();
   void WaitProgress(const char* what, const std::function<bool()>& done,
                     const std::function<std::string()>& progress, std::chrono::seconds stall);
 
@@ -592,7 +764,13 @@ class Sim {
   Layout layout_;
   std::vector<uint32_t> vnis_;
   std::vector<std::unique_ptr<SimSwitch>> switches_;
-  std::vector<int> holder_;  // endpoint -> switch index (changes with the moves)
+  std::vector<std::unique_ptr<SimSwitch>> ended_;  // streams of the killed controller
+  int api_port_;
+  std::vector<std::vector<int>> members_;       // network -> its endpoints
+  std::vector<std::vector<int>> home_serving_;  // network -> switches serving it from the start
+  std::vector<int> holder_;                     // endpoint -> switch index (moves change it)
+  std::vector<std::string> port_;               // endpoint -> its port name
+  std::vector<std::vector<int>> held_;          // switch -> endpoints it attaches at SyncDone
 
   std::atomic<int> synced_{0};
   std::atomic<int> switches_acked_{0};
@@ -602,6 +780,14 @@ class Sim {
   Clock::time_point all_synced_at_;
   Clock::time_point all_acked_at_;
   Clock::time_point registration_start_;
+
+  // The attach phase.
+  std::mutex attach_mutex_;
+  std::vector<int64_t> attach_sent_ns_;
+  std::vector<int64_t> attach_planned_ns_;
+  Clock::time_point last_attach_ack_;
+  Clock::duration attach_time_{};
+  int64_t attach_late_sends_ = 0;
 
   std::atomic<uint64_t> next_query_{1};
   std::atomic<int64_t> sent_{0};
@@ -616,6 +802,15 @@ class Sim {
   double achieved_rate_ = 0;
   std::vector<int64_t> latency_sent_;
   std::vector<int64_t> latency_planned_;
+  std::atomic<bool> resolving_{false};
+
+  // The probes: 4 slots per probe (cross-network, nonexistent VNI, nonexistent address,
+  // another network's IP in a served VNI).
+  std::mutex probe_mutex_;
+  std::vector<std::pair<Answer, std::string>> probe_results_;
+  int64_t probes_answered_ = 0;
+  int probes_run_ = 0;
+  bool probes_failed_ = false;
 
   std::atomic<uint32_t> heartbeat_ms_{1000};
   std::atomic<bool> heartbeats_stop_{false};
@@ -624,15 +819,40 @@ class Sim {
   MoveWatch watch_;
   std::vector<int64_t> move_ns_;
   std::vector<int64_t> moved_message_ns_;
+  std::vector<int64_t> move_after_put_ns_;  // from the PUT's answer to the last one hearing
+  std::vector<int64_t> put_ns_;             // the PUT itself
+  int64_t cachers_total_ = 0;
   int moves_failed_ = 0;
   int moves_done_ = 0;
+  int moves_under_load_ = 0;  // PUT sent while the open-loop resolves ran
+
+  // Memory and cache records.
+  long empty_kib_ = 0, empty_peak_kib_ = 0, filled_kib_ = 0, loaded_kib_ = 0;
+  long registered_kib_ = 0, serving_kib_ = 0, serving_peak_kib_ = 0;
+  int64_t records_serving_ = -1;  // dove_southbound_cache_records, all caching
+  int64_t records_model_ = 0;     // what the switches hold in their caches
+  int64_t records_bound_ = 0;     // each switch caching every endpoint of the networks it serves
+  int64_t records_after_restart_ = -1;  // re-listed in the Hellos after the restart
+  int64_t records_after_end_ = -1;      // after every switch disconnected
+
+  // The restart phase.
+  std::atomic<bool> restarting_{false};
+  std::atomic<bool> reconnected_{false};
+  std::unordered_map<int, std::unordered_map<int, std::string>> expected_caches_;
+  std::atomic<int64_t> resync_missing_{0};    // cached before, not after
+  std::atomic<int64_t> resync_wrong_{0};      // location differs from the model
+  std::atomic<int64_t> cache_mismatches_{0};  // before the kill
+  Clock::duration restart_ready_{};           // kill -> controller ready
+  Clock::duration restart_synced_{};          // kill -> every switch synced and verified
+  Clock::duration restart_acked_{};           // kill -> every switch's attaches acknowledged
+  bool restart_done_ = false;
 
   std::function<std::string()> stall_detail_;
   Clock::duration registration_time_{};
   Clock::duration sync_time_{};
 };
 
-void SimSwitch::Start(const std::string& target) {
+void SimSwitch::Start(const std::string& target, const SimSwitch* previous) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own TCP connection
   channel_ = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
@@ -644,6 +864,17 @@ void SimSwitch::Start(const std::string& target) {
   hello.mutable_hello()->set_switch_name(name_);
   hello.mutable_hello()->set_tunnel_ip(TunnelIp(index_));
   hello.mutable_hello()->set_software_version("switch_sim");
+  if (previous != nullptr) {
+    std::lock_guard lock(previous->mutex_);
+    std::lock_guard mine(mutex_);
+    cache_ = previous->cache_;
+    revision_ = previous->revision_;
+    hello.mutable_hello()->set_last_revision(revision_);
+    for (const auto& [e, where] : cache_) {
+      hello.mutable_hello()->add_cached_endpoint_ids(EndpointId(e));
+      listed_[e] = true;
+    }
+  }
   Send(std::move(hello));
   StartCall();
 }
@@ -690,14 +921,14 @@ void SimSwitch::OnWriteDone(bool ok) {
   if (next != nullptr) StartWrite(next);
 }
 
-void SimSwitch::Resolve(int e, bool by_ip, bool for_move, Clock::time_point planned) {
+void SimSwitch::Resolve(int e, bool by_ip, Purpose purpose, Clock::time_point planned) {
   const uint64_t query = sim_->NextQueryId();
   v1::SwitchMessage message;
   if (by_ip) {
     auto* resolve = message.mutable_resolve_ip();
     resolve->set_query_id(query);
     resolve->set_vni(sim_->VniOf(e));
-    resolve->set_ip(Ip(sim_->layout(), e));
+    resolve->set_ip(sim_->IpOf(e));
   } else {
     auto* resolve = message.mutable_resolve_mac();
     resolve->set_query_id(query);
@@ -706,17 +937,89 @@ void SimSwitch::Resolve(int e, bool by_ip, bool for_move, Clock::time_point plan
   }
   {
     std::lock_guard lock(mutex_);
-    pending_[query] = {
-        .endpoint = e, .for_move = for_move, .planned = planned, .sent = Clock::now()};
+    pending_[query] = {.endpoint = e, .purpose = purpose, .planned = planned, .sent = Clock::now()};
   }
   Send(std::move(message));
+}
+
+void SimSwitch::Probe(int slot, uint32_t vni, bool by_ip, const std::string& address) {
+  const uint64_t query = sim_->NextQueryId();
+  v1::SwitchMessage message;
+  if (by_ip) {
+    message.mutable_resolve_ip()->set_query_id(query);
+    message.mutable_resolve_ip()->set_vni(vni);
+    message.mutable_resolve_ip()->set_ip(address);
+  } else {
+    message.mutable_resolve_mac()->set_query_id(query);
+    message.mutable_resolve_mac()->set_vni(vni);
+    message.mutable_resolve_mac()->set_mac(address);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    pending_[query] = {.endpoint = -1,
+                       .purpose = Purpose::kProbe,
+                       .slot = slot,
+                       .vni = vni,
+                       .planned = now,
+                       .sent = now};
+  }
+  Send(std::move(message));
+}
+
+void SimSwitch::AttachMeasured(int e, const std::string& port, Clock::time_point planned) {
+  {
+    std::lock_guard lock(mutex_);
+    attaching_[e] = {.planned = planned, .sent = Clock::now(), .measured = true};
+  }
+  v1::SwitchMessage attach;
+  attach.mutable_attach()->set_endpoint_id(EndpointId(e));
+  attach.mutable_attach()->set_port_name(port);
+  Send(std::move(attach));
+}
+
+void SimSwitch::AttachHeld() {
+  const std::vector<int>& held = sim_->Held(index_);
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    for (int e : held) attaching_[e] = {.planned = now, .sent = now, .measured = false};
+    registration_left_ = static_cast<int>(held.size());
+  }
+  if (held.empty()) sim_->SwitchAcked();
+  for (int e : held) {
+    v1::SwitchMessage attach;
+    attach.mutable_attach()->set_endpoint_id(EndpointId(e));
+    attach.mutable_attach()->set_port_name(sim_->PortOf(e));
+    Send(std::move(attach));
+  }
+}
+
+void SimSwitch::Acknowledged(int e) {
+  const auto now = Clock::now();
+  Attaching attaching;
+  bool all = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = attaching_.find(e);
+    if (it == attaching_.end()) return;
+    attaching = it->second;
+    attaching_.erase(it);
+    if (!attaching.measured) all = --registration_left_ == 0;
+  }
+  if (attaching.measured) {
+    sim_->AttachDone(Nanos(now - attaching.sent), Nanos(now - attaching.planned));
+  } else {
+    sim_->Acked();
+    if (all) sim_->SwitchAcked();
+  }
 }
 
 size_t SimSwitch::Outstanding(bool drop) {
   std::lock_guard lock(mutex_);
   size_t count = 0;
   for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->second.for_move) {
+    if (it->second.purpose != Purpose::kLoad) {
       ++it;
       continue;
     }
@@ -732,6 +1035,11 @@ void SimSwitch::TakeLatencies(std::vector<int64_t>* sent, std::vector<int64_t>* 
   planned->insert(planned->end(), latency_planned_.begin(), latency_planned_.end());
   latency_sent_.clear();
   latency_planned_.clear();
+}
+
+std::unordered_map<int, std::string> SimSwitch::Cache() const {
+  std::lock_guard lock(mutex_);
+  return cache_;
 }
 
 void SimSwitch::OnReadDone(bool ok) {
@@ -752,48 +1060,37 @@ void SimSwitch::OnDone(const grpc::Status& status) {
 }
 
 void SimSwitch::Handle(const v1::ControllerMessage& message) {
+  {
+    std::lock_guard lock(mutex_);
+    revision_ = std::max(revision_, message.revision());
+  }
   switch (message.body_case()) {
     case v1::ControllerMessage::kWelcome:
       welcomed_ = true;
       sim_->SetHeartbeatInterval(message.welcome().heartbeat_interval_ms());
-      break;
-    case v1::ControllerMessage::kSyncDone: {
-      sim_->Synced();
-      // Now attach the home endpoints, as an agent does for the ports it has.
-      const int per_switch = sim_->layout().per_switch;
-      {
+      if (message.welcome().snapshot()) {
         std::lock_guard lock(mutex_);
-        acked_.assign(static_cast<size_t>(per_switch), false);
-      }
-      for (int i = 0; i < per_switch; ++i) {
-        const int e = index_ * per_switch + i;
-        v1::SwitchMessage attach;
-        attach.mutable_attach()->set_endpoint_id(EndpointId(e));
-        attach.mutable_attach()->set_port_name(PortName(e));
-        Send(std::move(attach));
+        cache_.clear();  // what follows is the whole truth about the listed endpoints
       }
       break;
-    }
+    case v1::ControllerMessage::kSyncDone:
+      sim_->Synced(index_, Cache());
+      AttachHeld();  // as an agent does for the ports it has
+      break;
     case v1::ControllerMessage::kLocationUpdate: {
       const auto& location = message.location_update().location();
       const int e = EndpointIndex(location.endpoint_id());
-      if (location.switch_name() == name_) {
-        const int local = e - index_ * sim_->layout().per_switch;
-        bool all = false;
-        bool counted = false;
-        {
-          std::lock_guard lock(mutex_);
-          if (local >= 0 && static_cast<size_t>(local) < acked_.size() &&
-              !acked_[static_cast<size_t>(local)]) {
-            acked_[static_cast<size_t>(local)] = true;
-            counted = true;
-            all = ++acked_count_ == sim_->layout().per_switch;
-          }
-        }
-        if (counted) sim_->Acked();
-        if (all) sim_->SwitchAcked();
+      {
+        std::lock_guard lock(mutex_);
+        if (cache_.count(e) > 0 || listed_.count(e) > 0) cache_[e] = location.switch_name();
       }
+      if (location.switch_name() == name_) Acknowledged(e);
       sim_->HeardLocation(index_, e, location.switch_name(), false);
+      break;
+    }
+    case v1::ControllerMessage::kInvalidate: {
+      std::lock_guard lock(mutex_);
+      cache_.erase(EndpointIndex(message.invalidate().endpoint_id()));
       break;
     }
     case v1::ControllerMessage::kEndpointMoved: {
@@ -813,6 +1110,15 @@ void SimSwitch::Handle(const v1::ControllerMessage& message) {
   }
 }
 
+// `text` with every occurrence of `vni` (as decimal) replaced by "<vni>".
+std::string WithoutVni(std::string text, uint32_t vni) {
+  const std::string number = std::to_string(vni);
+  for (size_t at = text.find(number); at != std::string::npos; at = text.find(number, at + 5)) {
+    text.replace(at, number.size(), "<vni>");
+  }
+  return text;
+}
+
 void SimSwitch::OnReply(const v1::ResolveReply& reply) {
   const auto now = Clock::now();
   Pending pending;
@@ -825,17 +1131,33 @@ void SimSwitch::OnReply(const v1::ResolveReply& reply) {
     }
     pending = it->second;
     pending_.erase(it);
-    if (!pending.for_move) {
+    if (pending.purpose == Purpose::kLoad) {
       latency_sent_.push_back(Nanos(now - pending.sent));
       latency_planned_.push_back(Nanos(now - pending.planned));
     }
+    if (pending.purpose != Purpose::kProbe && reply.status() == v1::ResolveReply::STATUS_FOUND) {
+      cache_[pending.endpoint] = reply.location().switch_name();
+    }
   }
-  if (pending.for_move) {
-    sim_->MoveAnswered(index_, pending.endpoint,
-                       reply.status() == v1::ResolveReply::STATUS_FOUND &&
-                           EndpointIndex(reply.location().endpoint_id()) == pending.endpoint);
-  } else {
-    sim_->ResolveAnswered(reply, pending.endpoint);
+  switch (pending.purpose) {
+    case Purpose::kMove:
+      sim_->MoveAnswered(index_, pending.endpoint,
+                         reply.status() == v1::ResolveReply::STATUS_FOUND &&
+                             EndpointIndex(reply.location().endpoint_id()) == pending.endpoint);
+      break;
+    case Purpose::kLoad:
+      sim_->ResolveAnswered(reply, pending.endpoint);
+      break;
+    case Purpose::kProbe: {
+      Answer answer = Answer::kOther;
+      if (reply.status() == v1::ResolveReply::STATUS_FOUND) answer = Answer::kFound;
+      if (reply.status() == v1::ResolveReply::STATUS_NOT_FOUND) answer = Answer::kNotFound;
+      if (reply.status() == v1::ResolveReply::STATUS_DENIED) answer = Answer::kDenied;
+      sim_->ProbeAnswered(pending.slot, answer,
+                          "reply " + std::to_string(static_cast<int>(reply.status())) + " " +
+                              WithoutVni(reply.reason(), pending.vni));
+      break;
+    }
   }
 }
 
@@ -850,10 +1172,19 @@ void SimSwitch::OnRefusal(const v1::Refusal& refusal) {
       pending = it->second;
       pending_.erase(it);
     }
-    if (pending.for_move) {
-      sim_->MoveAnswered(index_, pending.endpoint, false);
-    } else {
-      sim_->ResolveRefused(text);
+    switch (pending.purpose) {
+      case Purpose::kMove:
+        sim_->MoveAnswered(index_, pending.endpoint, false);
+        break;
+      case Purpose::kLoad:
+        sim_->ResolveRefused(text);
+        break;
+      case Purpose::kProbe:
+        sim_->ProbeAnswered(pending.slot, Answer::kRefused,
+                            "refusal " + refusal.code() + " " +
+                                WithoutVni(refusal.message(), pending.vni) + " [" +
+                                refusal.endpoint_id() + "]");
+        break;
     }
     return;
   }
@@ -893,7 +1224,7 @@ void Sim::Register(int southbound_port) {
   switches_.reserve(static_cast<size_t>(n));
   for (int s = 0; s < n; ++s) switches_.push_back(std::make_unique<SimSwitch>(this, s));
   registration_start_ = Clock::now();
-  for (auto& each : switches_) each->Start(target);
+  for (auto& each : switches_) each->Start(target, nullptr);
   // A stalled registration says which switches wait and in what state their channel is.
   stall_detail_ = [this] {
     int welcomed = 0;
@@ -914,7 +1245,7 @@ void Sim::Register(int southbound_port) {
     return text;
   };
   // From the start: a switch whose heartbeats stop is marked DOWN after dead_after.
-  heartbeats_ = std::thread([this] { Heartbeats(); });
+  StartHeartbeats();
   const int64_t total = static_cast<int64_t>(layout_.Endpoints());
   WaitProgress(
       "registration", [&] { return switches_acked_.load() == n; },
@@ -927,6 +1258,16 @@ void Sim::Register(int southbound_port) {
   registration_time_ = all_acked_at_ - registration_start_;
   Say("registration: %d switches synced in %.2f s; %lld attaches acknowledged in %.2f s\n", n,
       Seconds(sync_time_), static_cast<long long>(total), Seconds(registration_time_));
+}
+
+void Sim::StartHeartbeats() {
+  heartbeats_stop_ = false;
+  heartbeats_ = std::thread([this] { Heartbeats(); });
+}
+
+void Sim::StopHeartbeats() {
+  heartbeats_stop_ = true;
+  if (heartbeats_.joinable()) heartbeats_.join();
 }
 
 void Sim::Heartbeats() {
@@ -958,6 +1299,7 @@ void Sim::Resolves() {
   const int threads = options_.sender_threads;
   const double period_ns = 1e9 / options_.resolve_rate;
   const auto start = Clock::now() + std::chrono::milliseconds(10);
+  resolving_ = true;
   std::atomic<int64_t> late_sends{0};
   std::vector<std::thread> senders;
   senders.reserve(static_cast<size_t>(threads));
@@ -972,20 +1314,16 @@ void Sim::Resolves() {
         std::this_thread::sleep_until(planned);
         if (Clock::now() - planned > std::chrono::milliseconds(1)) late_sends.fetch_add(1);
         const int e = endpoint(random);
-        // The asker: another switch of the endpoint's block (they share its network).
-        const int holder = holder_[static_cast<size_t>(e)];
-        const int first = layout_.BlockFirst(holder);
-        const int size = layout_.BlockSize(holder);
-        int asker = holder;
-        if (size > 1) {
-          asker = first + static_cast<int>(random() % static_cast<uint64_t>(size - 1));
-          if (asker >= holder) ++asker;
-        } else if (layout_.switches > 1) {
-          asker = static_cast<int>(random() % static_cast<uint64_t>(layout_.switches - 1));
-          if (asker >= holder) ++asker;
+        // The asker: another switch that serves the endpoint's network (only those may resolve
+        // in its VNI). From the start's layout, not holder_: the moves run meanwhile, and they
+        // never take the last endpoint of a network from a switch.
+        const auto& serving = home_serving_[static_cast<size_t>(layout_.NetworkOf(e))];
+        size_t pick = random() % serving.size();
+        if (serving[pick] == layout_.HomeSwitch(e) && serving.size() > 1) {
+          pick = (pick + 1 + random() % (serving.size() - 1)) % serving.size();
         }
-        switches_[static_cast<size_t>(asker)]->Resolve(e, percent(random) < options_.ip_percent,
-                                                       false, planned);
+        switches_[serving[pick]]->Resolve(e, percent(random) < options_.ip_percent, Purpose::kLoad,
+                                          planned);
         sent_.fetch_add(1, std::memory_order_relaxed);
       }
     });
@@ -999,6 +1337,7 @@ void Sim::Resolves() {
       std::chrono::seconds(60));
   for (auto& sender : senders) sender.join();
   const auto send_end = Clock::now();
+  resolving_ = false;
   achieved_rate_ = static_cast<double>(total) / Seconds(send_end - start);
   late_sends_ = late_sends.load();
   auto outstanding = [&] {
@@ -1026,6 +1365,35 @@ void Sim::Resolves() {
       QuantileMs(latency_sent_, 0.999), QuantileMs(latency_sent_, 1.0));
 }
 
+// The switches that serve network n now: those holding one of its endpoints.
+std::vector<int> Sim::ServingSwitches(int n) const {
+  std::vector<int> serving;
+  for (int e : members_[static_cast<size_t>(n)]) {
+    const int s = holder_[static_cast<size_t>(e)];
+    if (std::find(serving.begin(), serving.end(), s) == serving.end()) serving.push_back(s);
+  }
+  std::sort(serving.begin(), serving.end());
+  return serving;
+}
+
+// The endpoint's version as stored (GET), or dies.
+int64_t VersionOf(httplib::Client* client, const std::string& endpoint_id) {
+  auto response = client->Get("/v1/endpoints/" + endpoint_id);
+  if (!response) {
+    CheckControllerAlive();
+    Die("GET endpoint " + endpoint_id + ": " + httplib::to_string(response.error()));
+  }
+  if (response->status != 200) {
+    Die("GET endpoint " + endpoint_id + ": " + std::to_string(response->status) + " " +
+        response->body);
+  }
+  const size_t at = response->body.find("\"version\":");
+  if (at == std::string::npos) Die("no version in the endpoint: " + response->body);
+  size_t from = at + 10;
+  if (from < response->body.size() && response->body[from] == '"') ++from;  // int64 as a string
+  return std::strtoll(response->body.c_str() + from, nullptr, 10);
+}
+
 void Sim::Moves() {
   const int n = layout_.switches;
   if (options_.moves == 0) return;
@@ -1033,7 +1401,10 @@ void Sim::Moves() {
     Say("moves: skipped (needs at least 3 switches)\n");
     return;
   }
-  const int cachers = std::min(options_.cachers, n - 2);
+  httplib::Client client("127.0.0.1", api_port_);
+  client.set_keep_alive(true);
+  client.set_tcp_nodelay(true);
+  client.set_read_timeout(std::chrono::seconds(120));
   std::mt19937_64 random(42);
   std::uniform_int_distribution<int> endpoint(0, layout_.Endpoints() - 1);
   std::uniform_int_distribution<int> any_switch(0, n - 1);
@@ -1046,18 +1417,36 @@ void Sim::Moves() {
     }
     CheckControllerAlive();
     if (streams_broken_.load() > 0) Die("moves: a switch's stream ended");
-    const int e = endpoint(random);
-    const int from = holder_[static_cast<size_t>(e)];
+    // An endpoint whose switch keeps another endpoint of its network (so the switches that
+    // serve the network, the resolvers and the cachers, stay the same).
+    int e = endpoint(random);
+    const int network = NetworkOfEndpoint(e);
+    int from = holder_[static_cast<size_t>(e)];
+    for (int tries = 0; tries < 100; ++tries) {
+      int same = 0;
+      for (int other : members_[static_cast<size_t>(network)]) {
+        if (holder_[static_cast<size_t>(other)] == from) ++same;
+      }
+      if (same >= 2) break;
+      e = endpoint(random);
+      from = holder_[static_cast<size_t>(e)];
+    }
+    // Cachers: switches that serve the endpoint's network (they may resolve in its VNI).
+    std::vector<int> candidates;
     int to = any_switch(random);
     while (to == from) to = any_switch(random);
-    std::vector<int> chosen;
-    while (static_cast<int>(chosen.size()) < cachers) {
-      const int s = any_switch(random);
-      if (s == from || s == to || std::find(chosen.begin(), chosen.end(), s) != chosen.end()) {
-        continue;
-      }
-      chosen.push_back(s);
+    for (int s : ServingSwitches(NetworkOfEndpoint(e))) {
+      if (s != from && s != to) candidates.push_back(s);
     }
+    std::shuffle(candidates.begin(), candidates.end(), random);
+    const int cachers = std::min(options_.cachers, static_cast<int>(candidates.size()));
+    if (cachers == 0) {
+      Say("move %d: no switch serves the network of %s besides its holder; skipped\n", m,
+          EndpointId(e).c_str());
+      continue;
+    }
+    candidates.resize(static_cast<size_t>(cachers));
+    cachers_total_ += cachers;
     {
       std::lock_guard lock(watch_.mutex);
       watch_.endpoint = e;
@@ -1067,11 +1456,13 @@ void Sim::Moves() {
       watch_.new_switch = SwitchName(to);
       watch_.cachers.clear();
       watch_.heard.clear();
-      for (int s : chosen) watch_.heard[s] = false;
+      for (int s : candidates) watch_.heard[s] = false;
       watch_.old_holder = from;
       watch_.old_heard = false;
     }
-    for (int s : chosen) switches_[static_cast<size_t>(s)]->Resolve(e, false, true, Clock::now());
+    for (int s : candidates) {
+      switches_[static_cast<size_t>(s)]->Resolve(e, false, Purpose::kMove, Clock::now());
+    }
     {
       std::unique_lock lock(watch_.mutex);
       watch_.cv.wait_for(lock, kReplyTimeout, [&] { return watch_.answers == cachers; });
@@ -1082,18 +1473,39 @@ void Sim::Moves() {
             EndpointId(e).c_str(), watch_.answers);
         continue;
       }
+    }
+    // The move is authorized through the API: PUT the endpoint with the new switch_name (its
+    // current version read first, so a concurrent change is a conflict, not lost).
+    const std::string id = EndpointId(e);
+    const int64_t version = VersionOf(&client, id);
+    const std::string port = "tap-moved-" + std::to_string(m);
+    std::string body = R"({"id":")" + id + R"(","network_id":")" + NetworkId(network);
+    body += R"(","switch_name":")" + SwitchName(to) + R"(","port_name":")";
+    body += port;
+    body += R"(","mac":")" + Mac(e) + R"(","ips":[")" + IpOf(e);
+    body += R"("],"version":)" + std::to_string(version) + "}";
+    {
+      std::lock_guard lock(watch_.mutex);
       watch_.moving = true;
       watch_.attach_sent = Clock::now();
     }
-    v1::SwitchMessage attach;
-    attach.mutable_attach()->set_endpoint_id(EndpointId(e));
-    attach.mutable_attach()->set_port_name("tap-moved-" + std::to_string(m));
-    switches_[static_cast<size_t>(to)]->Send(std::move(attach));
+    if (resolving_.load()) ++moves_under_load_;
+    auto response = client.Put("/v1/endpoints/" + id, body, "application/json");
+    const auto put_returned = Clock::now();
+    if (!response) {
+      CheckControllerAlive();
+      Die("PUT endpoint " + id + ": " + httplib::to_string(response.error()));
+    }
+    if (response->status != 200) {
+      Die("PUT endpoint " + id + ": " + std::to_string(response->status) + " " + response->body);
+    }
+    put_ns_.push_back(Nanos(put_returned - watch_.attach_sent));
+    holder_[static_cast<size_t>(e)] = to;
+    port_[static_cast<size_t>(e)] = port;
     std::unique_lock lock(watch_.mutex);
     const bool complete = watch_.cv.wait_for(lock, kReplyTimeout, [&] {
       return watch_.old_heard && static_cast<int>(watch_.cachers.size()) == cachers;
     });
-    holder_[static_cast<size_t>(e)] = to;
     if (!complete) {
       ++moves_failed_;
       ++failed_in_a_row;
@@ -1105,6 +1517,7 @@ void Sim::Moves() {
     Clock::time_point last = watch_.old_heard_at;
     for (const auto& [s, at] : watch_.cachers) last = std::max(last, at);
     move_ns_.push_back(Nanos(last - watch_.attach_sent));
+    move_after_put_ns_.push_back(std::max<int64_t>(0, Nanos(last - put_returned)));
     moved_message_ns_.push_back(Nanos(watch_.old_heard_at - watch_.attach_sent));
     ++moves_done_;
     failed_in_a_row = 0;
@@ -1115,8 +1528,282 @@ void Sim::Moves() {
     }
   }
   std::sort(move_ns_.begin(), move_ns_.end());
+  std::sort(move_after_put_ns_.begin(), move_after_put_ns_.end());
   std::sort(moved_message_ns_.begin(), moved_message_ns_.end());
-  Say("moves: %d measured, %d failed, %d cachers each\n", moves_done_, moves_failed_, cachers);
+  std::sort(put_ns_.begin(), put_ns_.end());
+  Say("moves: %d measured (%d of them while the resolves ran), %d failed, %.1f cachers each on "
+      "average (switches serving the network)\n",
+      moves_done_, moves_under_load_, moves_failed_,
+      moves_done_ + moves_failed_ == 0
+          ? 0.0
+          : static_cast<double>(cachers_total_) / (moves_done_ + moves_failed_));
+}
+
+// The unplaced endpoints, each attached by a switch that serves its network (a store write:
+// the endpoint's switch_name and port_name), open loop at --attach-rate from one sender.
+void Sim::Attaches() {
+  const int count = layout_.attaches;
+  if (count == 0) return;
+  const double period_ns = 1e9 / options_.attach_rate;
+  const auto start = Clock::now() + std::chrono::milliseconds(10);
+  int64_t late = 0;
+  for (int a = 0; a < count; ++a) {
+    const int e = layout_.Endpoints() + a;
+    const auto planned =
+        start + std::chrono::nanoseconds(static_cast<int64_t>(static_cast<double>(a) * period_ns));
+    std::this_thread::sleep_until(planned);
+    if (Clock::now() - planned > std::chrono::milliseconds(1)) ++late;
+    switches_[static_cast<size_t>(holder_[static_cast<size_t>(e)])]->AttachMeasured(e, PortOf(e),
+                                                                                    planned);
+  }
+  auto done = [&] {
+    std::lock_guard lock(attach_mutex_);
+    return attach_sent_ns_.size();
+  };
+  WaitProgress(
+      "attaches", [&] { return done() == static_cast<size_t>(count) || attach_refused_ > 0; },
+      [&] { return std::to_string(done()) + "/" + std::to_string(count) + " acknowledged"; },
+      std::chrono::seconds(60));
+  std::lock_guard lock(attach_mutex_);
+  attach_time_ = last_attach_ack_ - start;
+  attach_late_sends_ = late;
+  std::sort(attach_sent_ns_.begin(), attach_sent_ns_.end());
+  std::sort(attach_planned_ns_.begin(), attach_planned_ns_.end());
+  for (int a = 0; a < count; ++a) {
+    const int e = layout_.Endpoints() + a;
+    held_[static_cast<size_t>(holder_[static_cast<size_t>(e)])].push_back(e);
+  }
+  Say("attaches: %d unplaced endpoints attached (store writes) in %.2f s (%.0f/s), from schedule "
+      "p50 %.3f p99 %.3f ms\n",
+      count, Seconds(attach_time_), count / Seconds(attach_time_),
+      QuantileMs(attach_planned_ns_, 0.5), QuantileMs(attach_planned_ns_, 0.99));
+}
+
+// Resolves that must not be answered: in a VNI the asker does not serve (cross-network), in a
+// VNI that no network has, and for an address that does not exist in a VNI it serves; and, for
+// the record, another network's IP asked in a VNI it serves (policy decides: DENIED without
+// one). A cross-network resolve must be refused exactly as one in a nonexistent VNI (the same
+// answer once the VNI asked is taken out of its text).
+void Sim::Probes() {
+  const int probes = options_.probes;
+  if (probes == 0) return;
+  std::mt19937_64 random(7);
+  std::uniform_int_distribution<int> endpoint(0, layout_.Endpoints() - 1);
+  uint32_t unused_vni = 0;
+  for (uint32_t v : vnis_) unused_vni = std::max(unused_vni, v);
+  unused_vni = unused_vni < 16777215 ? unused_vni + 1 : 1;
+  while (std::find(vnis_.begin(), vnis_.end(), unused_vni) != vnis_.end()) ++unused_vni;
+  {
+    std::lock_guard lock(probe_mutex_);
+    probe_results_.assign(static_cast<size_t>(probes) * 4, {Answer::kOther, ""});
+    probes_answered_ = 0;
+  }
+  int64_t expected = 0;
+  for (int p = 0; p < probes; ++p) {
+    const int e = endpoint(random);
+    const int n = layout_.NetworkOf(e);
+    const bool by_ip = p % 2 == 1;
+    const std::string address = by_ip ? IpOf(e) : Mac(e);
+    // A switch that does not serve e's network (any, when every switch serves it).
+    const std::vector<int> serving = ServingSwitches(n);
+    int outsider = -1;
+    for (int tries = 0; tries < 100 && outsider < 0; ++tries) {
+      const int s = static_cast<int>(random() % static_cast<uint64_t>(layout_.switches));
+      if (!std::binary_search(serving.begin(), serving.end(), s)) outsider = s;
+    }
+    const int insider = serving[random() % serving.size()];
+    if (outsider >= 0) {
+      switches_[static_cast<size_t>(outsider)]->Probe(p * 4, VniOf(e), by_ip, address);
+      switches_[static_cast<size_t>(outsider)]->Probe(p * 4 + 1, unused_vni, by_ip, address);
+      expected += 2;
+    }
+    // Nonexistent: a MAC no endpoint has, or an IP outside every subnet.
+    const std::string missing =
+        by_ip ? "172.31." + std::to_string(p / 250 % 256) + "." + std::to_string(p % 250 + 1)
+              : Mac(layout_.AllEndpoints() + 1000 + p);
+    switches_[static_cast<size_t>(insider)]->Probe(p * 4 + 2, VniOf(e), by_ip, missing);
+    ++expected;
+    if (layout_.Networks() > 1) {
+      // Another network's endpoint, by IP, asked in the insider's VNI (same domain).
+      const int other =
+          (n + 1 + static_cast<int>(random() % static_cast<uint64_t>(layout_.Networks() - 1))) %
+          layout_.Networks();
+      const int foreign = members_[static_cast<size_t>(other)][0];
+      switches_[static_cast<size_t>(insider)]->Probe(p * 4 + 3, VniOf(e), true, IpOf(foreign));
+      ++expected;
+    }
+  }
+  auto answered = [&] {
+    std::lock_guard lock(probe_mutex_);
+    return probes_answered_;
+  };
+  WaitProgress(
+      "probes", [&] { return answered() == expected; },
+      [&] { return std::to_string(answered()) + "/" + std::to_string(expected) + " answered"; },
+      std::chrono::seconds(60));
+  probes_run_ = probes;
+}
+
+// What the switches cached, against the model: every cached location names the switch that
+// holds the endpoint. Returns the mismatches (printed); sets records_model_.
+int64_t Sim::CheckCaches(const char* when) {
+  int64_t mismatches = 0;
+  int64_t records = 0;
+  for (size_t s = 0; s < switches_.size(); ++s) {
+    for (const auto& [e, where] : switches_[s]->Cache()) {
+      ++records;
+      if (e < 0 || e >= layout_.AllEndpoints() ||
+          where != SwitchName(holder_[static_cast<size_t>(e)])) {
+        if (mismatches++ < 5) {
+          Say("cache of %s %s: %s at %s, the model says %s\n",
+              SwitchName(static_cast<int>(s)).c_str(), when, EndpointId(e).c_str(), where.c_str(),
+              e >= 0 && e < layout_.AllEndpoints()
+                  ? SwitchName(holder_[static_cast<size_t>(e)]).c_str()
+                  : "nothing");
+        }
+      }
+    }
+  }
+  records_model_ = records;
+  return mismatches;
+}
+
+// After the restart, at SyncDone: switch s holds everything it cached, each where the model
+// says.
+void Sim::CheckResync(int s, const std::unordered_map<int, std::string>& cache) {
+  const auto& expected = expected_caches_.at(s);
+  for (const auto& [e, where] : expected) {
+    auto it = cache.find(e);
+    if (it == cache.end()) {
+      if (resync_missing_.fetch_add(1) < 5) {
+        Say("restart: %s lost %s from its cache\n", SwitchName(s).c_str(), EndpointId(e).c_str());
+      }
+    } else if (it->second != SwitchName(holder_[static_cast<size_t>(e)])) {
+      if (resync_wrong_.fetch_add(1) < 5) {
+        Say("restart: %s has %s at %s, the model says %s\n", SwitchName(s).c_str(),
+            EndpointId(e).c_str(), it->second.c_str(),
+            SwitchName(holder_[static_cast<size_t>(e)]).c_str());
+      }
+    }
+  }
+}
+
+// GET /metrics; the value of `name` (a line "name value"), -1 when absent.
+int64_t MetricValue(int port, const std::string& name) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(std::chrono::seconds(30));
+  auto response = client.Get("/metrics");
+  if (!response || response->status != 200) return -1;
+  const std::string& body = response->body;
+  for (size_t at = body.find(name + " "); at != std::string::npos;
+       at = body.find(name + " ", at + 1)) {
+    if (at == 0 || body[at - 1] == '\n') {
+      return std::strtoll(body.c_str() + at + name.size() + 1, nullptr, 10);
+    }
+  }
+  return -1;
+}
+
+// kill -9 the controller with every switch connected and caching, start it again on the same
+// data directory and ports, reconnect every switch (Hello with its last revision and what it
+// cached) and measure until each has SyncDone with its cache verified against the model, and
+// its attaches acknowledged.
+void Sim::Restart(std::unique_ptr<ControllerProcess>* controller,
+                  const std::filesystem::path& data_dir) {
+  const int n = layout_.switches;
+  const int api_port = (*controller)->port();
+  const int southbound_port = (*controller)->southbound_port();
+  StopHeartbeats();
+  expected_caches_.clear();
+  for (int s = 0; s < n; ++s) expected_caches_[s] = switches_[static_cast<size_t>(s)]->Cache();
+  // What each switch attaches after SyncDone: what the model says it holds now.
+  for (auto& each : held_) each.clear();
+  for (int e = 0; e < layout_.AllEndpoints(); ++e) {
+    held_[static_cast<size_t>(holder_[static_cast<size_t>(e)])].push_back(e);
+  }
+  restarting_ = true;
+  g_controller = nullptr;
+  const auto kill_at = Clock::now();
+  (*controller)->Signal(SIGKILL);
+  if (!(*controller)->WaitForExit(std::chrono::milliseconds(30000))) {
+    Die("restart: the controller did not die");
+  }
+  std::vector<std::string> args =
+      ControllerArgs(options_.controller_bin, data_dir, options_.controller_args);
+  // The same addresses, as a restarted controller has.
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--listen") args[i + 1] = "127.0.0.1:" + std::to_string(api_port);
+    if (args[i] == "--southbound") args[i + 1] = "127.0.0.1:" + std::to_string(southbound_port);
+  }
+  auto started = ControllerProcess::Start(
+      ControllerProcess::Options{.args = args,
+                                 .env = {},
+                                 .ready_timeout = std::chrono::milliseconds(120000),
+                                 .binary = options_.controller_bin});
+  if (!started) Die("restart: " + started.error());
+  *controller = std::move(*started);
+  g_controller = controller->get();
+  const auto ready_at = Clock::now();
+  restart_ready_ = ready_at - kill_at;
+  // The old streams are over (the controller died); their state goes to the new ones.
+  for (auto& each : switches_) each->Stop();
+  for (auto& each : switches_) each->Wait();
+  synced_ = 0;
+  switches_acked_ = 0;
+  acks_ = 0;
+  reconnected_ = true;
+  const std::string target = "127.0.0.1:" + std::to_string(southbound_port);
+  std::vector<std::unique_ptr<SimSwitch>> fresh;
+  fresh.reserve(static_cast<size_t>(n));
+  for (int s = 0; s < n; ++s) fresh.push_back(std::make_unique<SimSwitch>(this, s));
+  for (int s = 0; s < n; ++s) {
+    fresh[static_cast<size_t>(s)]->Start(target, switches_[static_cast<size_t>(s)].get());
+  }
+  for (auto& each : switches_) ended_.push_back(std::move(each));
+  switches_ = std::move(fresh);
+  StartHeartbeats();
+  int64_t total = 0;
+  for (const auto& each : held_) total += static_cast<int64_t>(each.size());
+  WaitProgress(
+      "restart", [&] { return synced_.load() == n && switches_acked_.load() == n; },
+      [&] {
+        // Where the others are: not welcomed yet (by channel state) or caught up.
+        return std::to_string(synced_.load()) + "/" + std::to_string(n) + " synced, " +
+               std::to_string(acks_.load()) + "/" + std::to_string(total) + " attaches acked; " +
+               stall_detail_();
+      },
+      std::chrono::seconds(120));
+  // The restarted controller's own account: switches it marked DOWN (stored UP, no Hello yet
+  // within dead_after of its start) and brought back UP with their Hello.
+  const std::string log = (*controller)->Log();
+  auto occurrences = [&](const std::string& text) {
+    int64_t count = 0;
+    for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) {
+      ++count;
+    }
+    return count;
+  };
+  Say("restart: the controller logged %lld switches DOWN (no Hello within dead_after of its "
+      "start: %lld) and %lld UP again; %lld connections logged\n",
+      static_cast<long long>(occurrences(" is DOWN: ")),
+      static_cast<long long>(occurrences("of the controller's start")),
+      static_cast<long long>(occurrences("it is UP again")),
+      static_cast<long long>(occurrences(" connected from tunnel IP ")));
+  Say("restart: Hellos answered incrementally %lld, with a snapshot %lld\n",
+      static_cast<long long>(
+          MetricValue(api_port, "dove_southbound_syncs_total{kind=\"incremental\"}")),
+      static_cast<long long>(
+          MetricValue(api_port, "dove_southbound_syncs_total{kind=\"snapshot\"}")));
+  restart_synced_ = all_synced_at_ - kill_at;
+  restart_acked_ = all_acked_at_ - kill_at;
+  restart_done_ = true;
+  records_after_restart_ = MetricValue(api_port, "dove_southbound_cache_records");
+  Say("restart: kill -9 -> controller ready %.3f s, every switch synced with its cache verified "
+      "%.3f s, every attach acknowledged %.3f s; %lld cached entries lost, %lld wrong; cache "
+      "records %lld (%lld before)\n",
+      Seconds(restart_ready_), Seconds(restart_synced_), Seconds(restart_acked_),
+      static_cast<long long>(resync_missing_.load()), static_cast<long long>(resync_wrong_.load()),
+      static_cast<long long>(records_after_restart_), static_cast<long long>(records_serving_));
 }
 
 // One figure of the final table: measured / goal (below 1 meets the goal).
@@ -1125,21 +1812,37 @@ void Row(const char* figure, double measured, const char* unit, double goal) {
       measured / goal, measured <= goal ? "meets" : "MISSES");
 }
 
-int Sim::Report(long empty_kib, long filled_kib, long loaded_kib, long registered_kib,
-                long resolved_kib) {
-  const int endpoints = layout_.Endpoints();
-  const double per_endpoint = static_cast<double>(loaded_kib - empty_kib) * 1024.0 / endpoints;
+int Sim::Report() {
+  const int endpoints = layout_.AllEndpoints();
+  const double per_endpoint_peak =
+      static_cast<double>(serving_peak_kib_ - empty_peak_kib_) * 1024.0 / endpoints;
+  const double per_endpoint_serving =
+      static_cast<double>(serving_kib_ - empty_kib_) * 1024.0 / endpoints;
+  const double per_endpoint = static_cast<double>(loaded_kib_ - empty_kib_) * 1024.0 / endpoints;
   const double per_endpoint_filled =
-      static_cast<double>(filled_kib - empty_kib) * 1024.0 / endpoints;
+      static_cast<double>(filled_kib_ - empty_kib_) * 1024.0 / endpoints;
   const double per_switch =
-      static_cast<double>(registered_kib - loaded_kib) * 1024.0 / layout_.switches;
-  Say("\nswitch_sim: %d switches x %d endpoints (%d endpoints, %d networks of %d, spread over "
-      "%d switches each)\n",
-      layout_.switches, layout_.per_switch, endpoints, layout_.Networks(), layout_.per_network,
-      layout_.spread);
+      static_cast<double>(registered_kib_ - loaded_kib_) * 1024.0 / layout_.switches;
+  Say("\nswitch_sim: %d switches x %d endpoints (%d placed, %d networks of %d, spread over %d "
+      "switches each) + %d unplaced attached\n",
+      layout_.switches, layout_.per_switch, layout_.Endpoints(), layout_.Networks(),
+      layout_.per_network, layout_.spread, layout_.attaches);
   Say("registration: all SyncDone %.3f s, all %d attaches acknowledged %.3f s\n",
-      Seconds(sync_time_), endpoints, Seconds(registration_time_));
-  Say("resolve (%d%% ResolveIp): target %d/s for %d s, achieved %.0f/s, %lld sends >1 ms late\n",
+      Seconds(sync_time_), layout_.Endpoints(), Seconds(registration_time_));
+  Say("attaches that write: %zu of %d acknowledged in %.2f s (%.0f/s, target %d/s, %lld sends "
+      ">1 ms late)\n",
+      attach_sent_ns_.size(), layout_.attaches, Seconds(attach_time_),
+      attach_sent_ns_.empty() ? 0.0
+                              : static_cast<double>(attach_sent_ns_.size()) / Seconds(attach_time_),
+      options_.attach_rate, static_cast<long long>(attach_late_sends_));
+  Say("  latency from send      p50 %.3f  p99 %.3f  max %.3f ms\n",
+      QuantileMs(attach_sent_ns_, 0.5), QuantileMs(attach_sent_ns_, 0.99),
+      QuantileMs(attach_sent_ns_, 1.0));
+  Say("  latency from schedule  p50 %.3f  p99 %.3f  max %.3f ms\n",
+      QuantileMs(attach_planned_ns_, 0.5), QuantileMs(attach_planned_ns_, 0.99),
+      QuantileMs(attach_planned_ns_, 1.0));
+  Say("resolve (%d%% ResolveIp, open loop): target %d/s for %d s, achieved %.0f/s, %lld sends >1 "
+      "ms behind the schedule\n",
       options_.ip_percent, options_.resolve_rate, options_.resolve_seconds, achieved_rate_,
       static_cast<long long>(late_sends_));
   Say("  found %lld  not_found %lld  denied %lld  wrong %lld  refused %lld  over 10 s %lld  "
@@ -1151,39 +1854,127 @@ int Sim::Report(long empty_kib, long filled_kib, long loaded_kib, long registere
   Say("  latency from send      p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms\n",
       QuantileMs(latency_sent_, 0.5), QuantileMs(latency_sent_, 0.99),
       QuantileMs(latency_sent_, 0.999), QuantileMs(latency_sent_, 1.0));
-  Say("  latency from schedule  p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms\n",
+  Say("  latency from schedule  p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms  (judged)\n",
       QuantileMs(latency_planned_, 0.5), QuantileMs(latency_planned_, 0.99),
       QuantileMs(latency_planned_, 0.999), QuantileMs(latency_planned_, 1.0));
-  Say("moves: %d measured, %d failed\n", moves_done_, moves_failed_);
-  Say("  all cachers + old holder  p50 %.3f  p99 %.3f  max %.3f ms\n", QuantileMs(move_ns_, 0.5),
-      QuantileMs(move_ns_, 0.99), QuantileMs(move_ns_, 1.0));
-  Say("  old holder's EndpointMoved p50 %.3f  p99 %.3f  max %.3f ms\n",
+  Say("moves through the REST API: %d measured (%d while the resolves ran), %d failed\n",
+      moves_done_, moves_under_load_, moves_failed_);
+  Say("  all cachers + old holder, from the PUT sent      p50 %.3f  p99 %.3f  max %.3f ms\n",
+      QuantileMs(move_ns_, 0.5), QuantileMs(move_ns_, 0.99), QuantileMs(move_ns_, 1.0));
+  Say("  all cachers + old holder, from the PUT's answer  p50 %.3f  p99 %.3f  max %.3f ms\n",
+      QuantileMs(move_after_put_ns_, 0.5), QuantileMs(move_after_put_ns_, 0.99),
+      QuantileMs(move_after_put_ns_, 1.0));
+  Say("  the PUT itself                                  p50 %.3f  p99 %.3f  max %.3f ms\n",
+      QuantileMs(put_ns_, 0.5), QuantileMs(put_ns_, 0.99), QuantileMs(put_ns_, 1.0));
+  Say("  old holder's EndpointMoved, from the PUT sent   p50 %.3f  p99 %.3f  max %.3f ms\n",
       QuantileMs(moved_message_ns_, 0.5), QuantileMs(moved_message_ns_, 0.99),
       QuantileMs(moved_message_ns_, 1.0));
-  Say("controller RSS: empty %ld KiB, filled through the API %ld KiB, restarted and loaded %ld "
-      "KiB, registered %ld KiB, after resolves %ld KiB\n",
-      empty_kib, filled_kib, loaded_kib, registered_kib, resolved_kib);
-  Say("  per endpoint (loaded - empty) / endpoints        %8.0f bytes\n", per_endpoint);
-  Say("  per endpoint (filled - empty) / endpoints        %8.0f bytes (before the restart)\n",
+  // The probes: per kind, how they were answered.
+  const char* kinds[] = {"cross-network (a VNI the asker does not serve)", "a VNI no network has",
+                         "an address that does not exist (served VNI)",
+                         "another network's IP in a served VNI (policy)"};
+  int64_t identical = 0;
+  int64_t pairs = 0;
+  bool cross_ok = true;
+  bool missing_ok = true;
+  if (probes_run_ > 0) {
+    std::lock_guard lock(probe_mutex_);
+    Say("probes: %d of each kind           answered  not_found  denied  refused  other\n",
+        probes_run_);
+    for (int kind = 0; kind < 4; ++kind) {
+      std::map<Answer, int64_t> counts;
+      for (int p = 0; p < probes_run_; ++p) {
+        const auto& [answer, shape] =
+            probe_results_[(static_cast<size_t>(p) * 4) + static_cast<size_t>(kind)];
+        if (!shape.empty()) ++counts[answer];
+      }
+      Say("  %-48s %8lld %10lld %7lld %8lld %6lld\n", kinds[kind],
+          static_cast<long long>(counts[Answer::kFound]),
+          static_cast<long long>(counts[Answer::kNotFound]),
+          static_cast<long long>(counts[Answer::kDenied]),
+          static_cast<long long>(counts[Answer::kRefused]),
+          static_cast<long long>(counts[Answer::kOther]));
+    }
+    for (int p = 0; p < probes_run_; ++p) {
+      const auto& cross = probe_results_[static_cast<size_t>(p) * 4];
+      const auto& unknown = probe_results_[(static_cast<size_t>(p) * 4) + 1];
+      const auto& missing = probe_results_[(static_cast<size_t>(p) * 4) + 2];
+      if (!cross.second.empty()) {
+        ++pairs;
+        if (cross.first != Answer::kRefused) cross_ok = false;
+        if (cross == unknown) {
+          ++identical;
+        } else if (pairs - identical <= 3) {
+          Say("  differs: cross-network \"%s\" vs nonexistent VNI \"%s\"\n", cross.second.c_str(),
+              unknown.second.c_str());
+        }
+      }
+      if (missing.first != Answer::kNotFound) missing_ok = false;
+    }
+    Say("  cross-network answers identical to the nonexistent VNI's (VNI taken out): %lld of %lld"
+        "\n",
+        static_cast<long long>(identical), static_cast<long long>(pairs));
+  }
+  Say("controller memory: VmHWM (peak) empty %ld KiB, serving %ld KiB (all switches connected "
+      "and caching)\n",
+      empty_peak_kib_, serving_peak_kib_);
+  Say("  VmRSS: empty %ld, filled through the API %ld, restarted and loaded %ld, registered %ld, "
+      "serving %ld KiB\n",
+      empty_kib_, filled_kib_, loaded_kib_, registered_kib_, serving_kib_);
+  Say("  per endpoint, peak (serving HWM - empty HWM) / endpoints  %8.0f bytes (judged)\n",
+      per_endpoint_peak);
+  Say("  per endpoint, now (serving RSS - empty RSS) / endpoints   %8.0f bytes\n",
+      per_endpoint_serving);
+  Say("  per endpoint (loaded - empty) / endpoints                 %8.0f bytes\n", per_endpoint);
+  Say("  per endpoint (filled - empty) / endpoints                 %8.0f bytes (before the "
+      "restart)\n",
       per_endpoint_filled);
-  Say("  per switch (registered - loaded) / switches     %8.0f bytes\n", per_switch);
+  Say("  per switch (registered - loaded) / switches              %8.0f bytes\n", per_switch);
+  Say("cache records (dove_southbound_cache_records): %lld serving, the switches hold %lld; "
+      "after the restart %lld; after every switch disconnected %lld (%s)\n",
+      static_cast<long long>(records_serving_), static_cast<long long>(records_model_),
+      static_cast<long long>(records_after_restart_), static_cast<long long>(records_after_end_),
+      records_after_end_ == 0 ? "freed" : "NOT freed");
+  Say("  bound: every switch caching every endpoint of the networks it serves = %lld records "
+      "(%s)\n",
+      static_cast<long long>(records_bound_),
+      records_serving_ <= records_bound_ ? "within it" : "EXCEEDED");
+  Say("cached locations against the model before the restart: %lld wrong\n",
+      static_cast<long long>(cache_mismatches_.load()));
 
   Say("\n  %-44s %14s %14s %6s\n", "figure", "measured", "goal", "ratio");
   Row("registration: all attaches acknowledged", Seconds(registration_time_), "s", 10.0);
   const std::string resolve_label =
-      "resolve p99 at " + std::to_string(static_cast<int>(achieved_rate_)) + "/s";
-  Row(resolve_label.c_str(), QuantileMs(latency_sent_, 0.99), "ms", 1.0);
+      "resolve p99 from schedule at " + std::to_string(static_cast<int>(achieved_rate_)) + "/s";
+  Row(resolve_label.c_str(), QuantileMs(latency_planned_, 0.99), "ms", 1.0);
   Row("move propagated to all cachers, p99", QuantileMs(move_ns_, 0.99), "ms", 50.0);
-  Row("controller memory per endpoint (loaded)", per_endpoint, "B", 1024.0);
+  Row("controller peak memory per endpoint", per_endpoint_peak, "B", 1024.0);
+  if (restart_done_) Row("restart: kill -9 -> all reconverged", Seconds(restart_acked_), "s", 5.0);
 
   std::vector<std::string> failures;
   if (attach_refused_.load() > 0) failures.push_back("attaches refused");
+  if (static_cast<int>(attach_sent_ns_.size()) != layout_.attaches) {
+    failures.push_back("attaches not acknowledged");
+  }
   if (not_found_.load() + denied_.load() + wrong_.load() + resolve_refused_.load() + late_.load() >
       0) {
     failures.push_back("resolves of existing endpoints not FOUND");
   }
   if (moves_failed_ > 0) failures.push_back("moves not seen by every cacher");
   if (streams_broken_.load() > 0) failures.push_back("streams ended");
+  if (!cross_ok) failures.push_back("a cross-network resolve was not refused");
+  if (identical != pairs) {
+    failures.push_back("cross-network refusals distinguishable from a nonexistent VNI's");
+  }
+  if (!missing_ok) failures.push_back("a resolve of a nonexistent address was not NOT_FOUND");
+  if (cache_mismatches_.load() > 0) failures.push_back("cached locations differ from the model");
+  if (resync_missing_.load() + resync_wrong_.load() > 0) {
+    failures.push_back("caches not restored after the restart");
+  }
+  if (records_serving_ < 0) failures.push_back("no dove_southbound_cache_records in /metrics");
+  if (records_after_end_ != 0) failures.push_back("cache records not freed after disconnect");
+  if (records_serving_ > records_bound_)
+    failures.push_back("more cache records than can be cached");
   if (failures.empty()) {
     Say("\nswitch_sim: run complete\n");
     return 0;
@@ -1199,15 +1990,22 @@ int Run(int argc, char** argv) {
   const Layout layout{.switches = options.switches,
                       .per_switch = options.endpoints,
                       .per_network = options.per_network,
-                      .spread = std::min(options.spread, options.switches)};
+                      .spread = std::min(options.spread, options.switches),
+                      .attaches = options.attaches};
   if (layout.Networks() > 65536) Die("too many networks for 10.x.y.0/24 subnets");
   if (options.switches > 65000) Die("at most 65000 switches (10.255.x.y tunnel IPs)");
+  if (static_cast<int64_t>(options.attaches) >
+      static_cast<int64_t>(layout.Networks()) * (253 - options.per_network)) {
+    Die("--attaches: at most " + std::to_string(layout.Networks() * (253 - options.per_network)) +
+        " (the free addresses of the networks' /24s)");
+  }
   RaiseFileLimit();
 
   TempDir dir("dove-switch-sim");
   g_data_dir = &dir.path();
+  const auto data_dir = dir.path() / "data";
   auto started = ControllerProcess::Start(ControllerProcess::Options{
-      .args = ControllerArgs(options.controller_bin, dir.path() / "data", options.controller_args),
+      .args = ControllerArgs(options.controller_bin, data_dir, options.controller_args),
       .env = {},
       .ready_timeout = std::chrono::milliseconds(30000),
       .binary = options.controller_bin});
@@ -1218,19 +2016,20 @@ int Run(int argc, char** argv) {
   Say("controller pid %d: API port %d, southbound port %d\n", static_cast<int>(controller->pid()),
       controller->port(), controller->southbound_port());
   const long empty_kib = RssKib(controller->pid());
+  const long empty_peak_kib = PeakKib(controller->pid());
 
   std::vector<uint32_t> vnis = Fill(controller->port(), layout, options.fill_clients);
   const long filled_kib = RssKib(controller->pid());
-  Say("controller RSS: empty %ld KiB, filled through the API %ld KiB\n", empty_kib, filled_kib);
-  // Restarted on the same data directory: what a controller holds once it has loaded the
-  // endpoints, without the fill's request buffers and heap fragments (the figure the memory
-  // goal is judged on; both are printed).
+  Say("controller RSS: empty %ld KiB (peak %ld), filled through the API %ld KiB\n", empty_kib,
+      empty_peak_kib, filled_kib);
+  // Restarted on the same data directory: the serving controller has loaded the endpoints but
+  // never held the fill's request buffers and heap fragments, so its peak is the serving one.
   controller->Signal(SIGTERM);
   if (!controller->WaitForExit(std::chrono::milliseconds(30000)))
     Die("the controller did not stop");
   g_controller = nullptr;
   started = ControllerProcess::Start(ControllerProcess::Options{
-      .args = ControllerArgs(options.controller_bin, dir.path() / "data", options.controller_args),
+      .args = ControllerArgs(options.controller_bin, data_dir, options.controller_args),
       .env = {},
       .ready_timeout = std::chrono::milliseconds(120000),
       .binary = options.controller_bin});
@@ -1241,26 +2040,56 @@ int Run(int argc, char** argv) {
   Say("controller restarted (pid %d, southbound port %d): RSS loaded %ld KiB\n",
       static_cast<int>(controller->pid()), controller->southbound_port(), loaded_kib);
 
-  Sim sim(options, layout, std::move(vnis));
-  return sim.Run(controller.get(), empty_kib, filled_kib, loaded_kib);
+  Sim sim(options, layout, std::move(vnis), controller->port());
+  return sim.Run(&controller, data_dir, empty_kib, empty_peak_kib, filled_kib, loaded_kib);
 }
 
-int Sim::Run(ControllerProcess* controller, long empty_kib, long filled_kib, long loaded_kib) {
-  holder_.resize(static_cast<size_t>(layout_.Endpoints()));
-  for (int e = 0; e < layout_.Endpoints(); ++e)
-    holder_[static_cast<size_t>(e)] = layout_.HomeSwitch(e);
-  Register(controller->southbound_port());
-  const long registered_kib = RssKib(controller->pid());
-  Say("controller RSS after registration: %ld KiB\n", registered_kib);
+int Sim::Run(std::unique_ptr<ControllerProcess>* controller, const std::filesystem::path& data_dir,
+             long empty_kib, long empty_peak_kib, long filled_kib, long loaded_kib) {
+  ControllerProcess* serving = controller->get();
+  empty_kib_ = empty_kib;
+  empty_peak_kib_ = empty_peak_kib;
+  filled_kib_ = filled_kib;
+  loaded_kib_ = loaded_kib;
+  Register(serving->southbound_port());
+  registered_kib_ = RssKib(serving->pid());
+  Say("controller RSS after registration: %ld KiB\n", registered_kib_);
+  Attaches();
+  // Moves through the REST API while the open-loop resolves run.
+  std::thread moves([this] { Moves(); });
   Resolves();
-  const long resolved_kib = RssKib(controller->pid());
-  Moves();
+  moves.join();
+  Probes();
   CheckControllerAlive();
-  heartbeats_stop_ = true;
-  heartbeats_.join();
-  const int status = Report(empty_kib, filled_kib, loaded_kib, registered_kib, resolved_kib);
+  serving_kib_ = RssKib(serving->pid());
+  serving_peak_kib_ = PeakKib(serving->pid());
+  records_serving_ = MetricValue(serving->port(), "dove_southbound_cache_records");
+  records_bound_ = 0;
+  for (int n = 0; n < layout_.Networks(); ++n) {
+    records_bound_ += static_cast<int64_t>(members_[static_cast<size_t>(n)].size()) *
+                      static_cast<int64_t>(ServingSwitches(n).size());
+  }
+  cache_mismatches_ = CheckCaches("before the restart");
+  Say("serving controller: VmHWM %ld KiB, VmRSS %ld KiB; cache records %lld, the switches hold "
+      "%lld\n",
+      serving_peak_kib_, serving_kib_, static_cast<long long>(records_serving_),
+      static_cast<long long>(records_model_));
+  // The restart phase: the serving controller is killed and replaced.
+  Restart(controller, data_dir);
+  CheckControllerAlive();
+  StopHeartbeats();
   for (auto& each : switches_) each->Stop();
   for (auto& each : switches_) each->Wait();
+  // Every stream ended: the controller must have freed every cache record.
+  const int api_port = (*controller)->port();
+  for (int i = 0; i < 200; ++i) {
+    if (MetricValue(api_port, "dove_southbound_sessions") == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  records_after_end_ = MetricValue(api_port, "dove_southbound_cache_records");
+  const int status = Report();
+  (*controller)->KillNow();
+  g_controller = nullptr;
   return status;
 }
 

@@ -283,6 +283,12 @@ void Directory::Drop(SessionId id) {
   sessions_.erase(it);
 }
 
+size_t Directory::CacheRecords() const {
+  size_t records = 0;
+  for (const auto& [id, session] : sessions_) records += session.cached.size();
+  return records;
+}
+
 void Directory::Cache(SessionId id, const std::string& endpoint_id) {
   cachers_[endpoint_id].insert(id);
   sessions_[id].cached.insert(endpoint_id);

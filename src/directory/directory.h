@@ -199,6 +199,10 @@ class Directory {
   bool IsLive(const std::string& switch_name) const;
   std::set<SessionId> CachersOf(const std::string& endpoint_id) const;
   size_t SessionCount() const { return sessions_.size(); }
+  // Cache records ("who cached what"): one per (session, endpoint) the session resolved FOUND
+  // or listed in its Hello, however often it asked; freed when the endpoint is deleted or the
+  // session ends, so bounded by the sessions times the endpoints they may reach.
+  size_t CacheRecords() const;
   SyncCounts Syncs() const { return syncs_; }
   // The last StatsSummary of each connected switch, by switch name.
   const std::map<std::string, v1::StatsSummary>& Stats() const { return stats_; }

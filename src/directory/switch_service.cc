@@ -303,6 +303,11 @@ std::string SwitchService::MetricsText() {
   text += "# HELP dove_southbound_sessions Switch streams open.\n";
   text += "# TYPE dove_southbound_sessions gauge\n";
   text += "dove_southbound_sessions " + std::to_string(directory_.SessionCount()) + "\n";
+  text +=
+      "# HELP dove_southbound_cache_records Who cached what: one per (switch stream, endpoint) "
+      "it resolved or listed in its Hello; freed when the stream ends.\n";
+  text += "# TYPE dove_southbound_cache_records gauge\n";
+  text += "dove_southbound_cache_records " + std::to_string(directory_.CacheRecords()) + "\n";
   const SyncCounts syncs = directory_.Syncs();
   text += "# HELP dove_southbound_syncs_total Hellos answered, by how the switch caught up.\n";
   text += "# TYPE dove_southbound_syncs_total counter\n";

@@ -248,6 +248,10 @@ TEST_F(DirectoryTest, ResolveMacFindsTheEndpointAndRecordsTheCache) {
   EXPECT_EQ(reply.location().tunnel_ip(), "192.0.2.1");
   EXPECT_EQ(reply.location().vni(), 100u);
   EXPECT_EQ(directory_->CachersOf("vm1"), (std::set<SessionId>{2}));
+  EXPECT_EQ(directory_->CacheRecords(), 1u);
+  // Asked again: still one record (they count what is cached, not how often it was asked).
+  Resolved(Send(2, ResolveMac(8, 100, "52:54:00:00:00:01")), 2);
+  EXPECT_EQ(directory_->CacheRecords(), 1u);
 }
 
 TEST_F(DirectoryTest, ResolveOfAnUnknownMacIsNotFound) {
@@ -565,8 +569,10 @@ TEST_F(DirectoryTest, DisconnectForgetsTheCaches) {
   Connect(1, "host-a", "192.0.2.1");
   Take(1, "vm2", "tap2");
   Resolved(Send(1, ResolveMac(1, 100, "52:54:00:00:00:01")), 1);
+  EXPECT_EQ(directory_->CacheRecords(), 1u);
   Disconnect(1);
   EXPECT_TRUE(directory_->CachersOf("vm1").empty());
+  EXPECT_EQ(directory_->CacheRecords(), 0u);
   EXPECT_FALSE(directory_->IsLive("host-a"));
 }
 
