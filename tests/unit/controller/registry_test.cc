@@ -5,10 +5,8 @@
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
 #include <functional>
 #include <future>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,6 +17,7 @@
 #include "net/mac_address.h"
 #include "store/memory_store.h"
 #include "store/sqlite_store.h"
+#include "support/gated_store.h"
 #include "support/temp_dir.h"
 
 namespace dove::controller {
@@ -833,83 +832,23 @@ TEST(RegistryThreads, ConcurrentCreatesGetDistinctAddresses) {
   EXPECT_EQ(r.Counts().endpoints, all->size());
 }
 
-// A store whose Txn, once armed, stops before committing until released: a write stuck in
-// its fsync, as long as the test wants.
-class StallingStore final : public store::Store {
- public:
-  Expected<store::KeyValue, store::StoreError> Get(std::string_view key) override {
-    return inner_.Get(key);
-  }
-  Expected<store::RangeResponse, store::StoreError> Range(std::string_view prefix,
-                                                          size_t limit) override {
-    return inner_.Range(prefix, limit);
-  }
-  Expected<store::TxnResponse, store::StoreError> Txn(const store::TxnRequest& request) override {
-    {
-      std::unique_lock lock(mutex_);
-      if (armed_) {
-        stalled_ = true;
-        changed_.notify_all();
-        changed_.wait(lock, [&] { return !armed_; });
-      }
-    }
-    return inner_.Txn(request);
-  }
-  Expected<int64_t, store::StoreError> CurrentRevision() override {
-    return inner_.CurrentRevision();
-  }
-  Expected<std::vector<store::Event>, store::StoreError> Changes(std::string_view prefix,
-                                                                 int64_t from) override {
-    return inner_.Changes(prefix, from);
-  }
-  Expected<void, store::StoreError> Compact(int64_t revision) override {
-    return inner_.Compact(revision);
-  }
-  Expected<int64_t, store::StoreError> CompactedRevision() override {
-    return inner_.CompactedRevision();
-  }
-  void Close() override { inner_.Close(); }
-
-  void Arm() {
-    std::lock_guard lock(mutex_);
-    armed_ = true;
-    stalled_ = false;
-  }
-  void WaitUntilStalled() {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return stalled_; });
-  }
-  void Release() {
-    std::lock_guard lock(mutex_);
-    armed_ = false;
-    changed_.notify_all();
-  }
-
- private:
-  store::MemoryStore inner_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  bool armed_ = false;
-  bool stalled_ = false;
-};
-
 // While a mutation is inside the store's write (its fsync), reads (what /healthz, /metrics,
 // the southbound's resolves and GETs call) answer from the index at once, and see only
 // acknowledged writes; a second mutation waits for the first; WaitForRevision wakes on the
 // index update. With the write lock held across the store write, the reads below would wait
 // for Release and the 10 s liveness bound would fail the test.
 TEST(RegistryLocking, ReadsDoNotWaitForAStoreWriteInFlight) {
-  StallingStore store;
+  test_support::GatedStore store;  // a write stuck in its fsync while the gate is closed
   auto opened = Registry::Open(&store);
   ASSERT_TRUE(opened);
   Registry& r = **opened;
   Populate(r);
   const int64_t before = r.Revision();
   const auto counts = r.Counts();
-  store.Arm();
+  store.CloseGate();
   auto writer =
       std::async(std::launch::async, [&] { return r.Create(MakeEndpoint("slow", "n1", "")); });
-  store.WaitUntilStalled();
+  ASSERT_TRUE(store.SomeoneWaits(std::chrono::seconds(10)));
   auto second =
       std::async(std::launch::async, [&] { return r.Create(MakeEndpoint("second", "n1", "")); });
   auto reads = std::async(std::launch::async, [&] {
@@ -925,7 +864,7 @@ TEST(RegistryLocking, ReadsDoNotWaitForAStoreWriteInFlight) {
   const bool answered = reads.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
   const bool second_done =
       second.wait_for(std::chrono::milliseconds(50)) == std::future_status::ready;
-  store.Release();
+  store.Open();
   ASSERT_TRUE(answered) << "a read waited for the store write";
   EXPECT_EQ(reads.get(), "0 0 - 1 e1 timeout") << "reads see acknowledged writes only";
   EXPECT_FALSE(second_done) << "mutations are serialised";

@@ -5,94 +5,19 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <vector>
 
 #include "api/test_switch.h"
 #include "controller/registry.h"
 #include "directory/switch_service.h"
-#include "store/memory_store.h"
+#include "support/gated_store.h"
 
 namespace dove::directory {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A MemoryStore whose transactions wait while the gate is closed (a write waiting for its
-// fsync, for as long as the test wants).
-class GatedStore final : public store::Store {
- public:
-  ~GatedStore() override {
-    Open();
-    DetachWatches();
-  }
-
-  void CloseGate() {
-    std::lock_guard lock(mu_);
-    closed_ = true;
-  }
-  void Open() {
-    std::lock_guard lock(mu_);
-    closed_ = false;
-    cv_.notify_all();
-  }
-  // Whether a transaction is waiting at the closed gate within `timeout`.
-  bool SomeoneWaits(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return waiting_ > 0; });
-  }
-
-  Expected<store::KeyValue, store::StoreError> Get(std::string_view key) override {
-    return inner_.Get(key);
-  }
-  Expected<store::RangeResponse, store::StoreError> Range(std::string_view prefix,
-                                                          size_t limit) override {
-    return inner_.Range(prefix, limit);
-  }
-  Expected<store::TxnResponse, store::StoreError> Txn(const store::TxnRequest& request) override {
-    {
-      std::unique_lock lock(mu_);
-      ++waiting_;
-      cv_.notify_all();
-      cv_.wait(lock, [&] { return !closed_; });
-      --waiting_;
-    }
-    auto done = inner_.Txn(request);
-    std::vector<std::string> keys;
-    for (const auto& op : request.success) keys.push_back(op.key);
-    for (const auto& op : request.failure) keys.push_back(op.key);
-    NotifyWatches(keys);
-    return done;
-  }
-  Expected<int64_t, store::StoreError> CurrentRevision() override {
-    return inner_.CurrentRevision();
-  }
-  Expected<std::vector<store::Event>, store::StoreError> Changes(std::string_view prefix,
-                                                                 int64_t from_revision) override {
-    return inner_.Changes(prefix, from_revision);
-  }
-  Expected<void, store::StoreError> Compact(int64_t revision) override {
-    return inner_.Compact(revision);
-  }
-  Expected<int64_t, store::StoreError> CompactedRevision() override {
-    return inner_.CompactedRevision();
-  }
-  void Close() override {
-    DetachWatches();
-    inner_.Close();
-  }
-
- private:
-  store::MemoryStore inner_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool closed_ = false;
-  int waiting_ = 0;
-};
 
 v1::SwitchMessage Attach(const std::string& endpoint, const std::string& port) {
   v1::SwitchMessage message;
@@ -102,7 +27,7 @@ v1::SwitchMessage Attach(const std::string& endpoint, const std::string& port) {
 }
 
 TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
-  GatedStore store;
+  test_support::GatedStore store;
   auto registry = controller::Registry::Open(&store);
   ASSERT_TRUE(registry);
   v1::Domain domain;
@@ -136,7 +61,7 @@ TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
 
   store.CloseGate();
   struct OpenOnExit {
-    GatedStore& store;
+    test_support::GatedStore& store;
     ~OpenOnExit() { store.Open(); }
   } open_on_exit{store};
   ASSERT_TRUE(a.Write(Attach("vm1", "tap1")));

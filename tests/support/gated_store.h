@@ -1,0 +1,95 @@
+// GatedStore: a MemoryStore whose transactions wait at a gate the test closes and opens: a
+// write stuck in its fsync for as long as the test wants. Watches started on it see every
+// committed change (it notifies them itself). For unit tests only.
+//
+//   test_support::GatedStore store;
+//   store.CloseGate();
+//   std::thread writer([&] { registry->Create(network); });  // waits at the gate
+//   ASSERT_TRUE(store.SomeoneWaits(10s));
+//   ...reads must answer meanwhile...
+//   store.Open();
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/memory_store.h"
+#include "store/store.h"
+
+namespace dove::test_support {
+
+class GatedStore final : public store::Store {
+ public:
+  ~GatedStore() override {
+    Open();
+    DetachWatches();
+  }
+
+  // Transactions from now on wait until Open().
+  void CloseGate() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+  }
+  void Open() {
+    std::lock_guard lock(mutex_);
+    closed_ = false;
+    changed_.notify_all();
+  }
+  // Whether a transaction waits at the closed gate within `timeout`.
+  bool SomeoneWaits(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return waiting_ > 0; });
+  }
+
+  Expected<store::KeyValue, store::StoreError> Get(std::string_view key) override {
+    return inner_.Get(key);
+  }
+  Expected<store::RangeResponse, store::StoreError> Range(std::string_view prefix,
+                                                          size_t limit) override {
+    return inner_.Range(prefix, limit);
+  }
+  Expected<store::TxnResponse, store::StoreError> Txn(const store::TxnRequest& request) override {
+    {
+      std::unique_lock lock(mutex_);
+      ++waiting_;
+      changed_.notify_all();
+      changed_.wait(lock, [&] { return !closed_; });
+      --waiting_;
+    }
+    auto done = inner_.Txn(request);
+    std::vector<std::string> keys;
+    for (const auto& op : request.success) keys.push_back(op.key);
+    for (const auto& op : request.failure) keys.push_back(op.key);
+    NotifyWatches(keys);
+    return done;
+  }
+  Expected<int64_t, store::StoreError> CurrentRevision() override {
+    return inner_.CurrentRevision();
+  }
+  Expected<std::vector<store::Event>, store::StoreError> Changes(std::string_view prefix,
+                                                                 int64_t from_revision) override {
+    return inner_.Changes(prefix, from_revision);
+  }
+  Expected<void, store::StoreError> Compact(int64_t revision) override {
+    return inner_.Compact(revision);
+  }
+  Expected<int64_t, store::StoreError> CompactedRevision() override {
+    return inner_.CompactedRevision();
+  }
+  void Close() override {
+    DetachWatches();
+    inner_.Close();
+  }
+
+ private:
+  store::MemoryStore inner_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool closed_ = false;
+  int waiting_ = 0;  // transactions at the gate (0 or 1 while it is open: counted on the way)
+};
+
+}  // namespace dove::test_support
