@@ -33,9 +33,9 @@ int RunController(const ControllerConfig& config) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  if (config.token.empty() && !IsLoopback(config.listen.host)) {
+  if (config.token.empty() && !net::IsLoopback(config.listen.host)) {
     Log("WARNING: no API token is configured and the controller listens on " +
-        FormatHostPort(config.listen.host, config.listen.port) +
+        net::FormatHostPort(config.listen.host, config.listen.port) +
         ", which is not loopback: ANYONE WHO CAN REACH THIS ADDRESS CAN READ AND CHANGE THE "
         "NETWORK. Set --token-file or DOVE_TOKEN, or listen on 127.0.0.1.");
   }
@@ -72,8 +72,8 @@ int RunController(const ControllerConfig& config) {
       [&api](const http::HttpRequest& request, std::string_view message,
              http::HttpResponse& response) { api.Refused(request, message, response); });
   if (!bound) {
-    Log("error: cannot listen on " + FormatHostPort(config.listen.host, config.listen.port) + ": " +
-        bound.error() + " (address in use, not local, or not permitted)");
+    Log("error: cannot listen on " + net::FormatHostPort(config.listen.host, config.listen.port) +
+        ": " + bound.error() + " (address in use, not local, or not permitted)");
     return 1;
   }
   http::HttpServer& server = **bound;
@@ -110,7 +110,7 @@ int RunController(const ControllerConfig& config) {
     }
   });
 
-  const std::string address = FormatHostPort(config.listen.host, port);
+  const std::string address = net::FormatHostPort(config.listen.host, port);
   Log("serving " + config.data_dir.string() + " (store revision " +
       std::to_string((*registry)->Revision()) + ") on " + address +
       (config.token.empty() ? " without authentication" : " with bearer token authentication"));

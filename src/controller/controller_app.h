@@ -24,30 +24,15 @@
 
 #include "base/expected.h"
 #include "controller/http/http_server.h"
-#include "controller/listen_address.h"
+#include "controller/side_service.h"
+#include "net/listen_address.h"
 #include "store/store.h"
 
 namespace dove::controller {
 
-class Registry;
-
-// A server started next to the REST API on the same registry and store (the southbound gRPC
-// server of src/directory), destroyed when shutdown begins, before the registry and store.
-class SideService {
- public:
-  virtual ~SideService() = default;
-  virtual std::string address() const = 0;  // HOST:PORT it serves on (actual port)
-  // Lines appended to the REST API's /metrics page (Prometheus text format); thread-safe.
-  virtual std::string MetricsText() const { return {}; }
-  // What it speaks, for the startup line: "plaintext gRPC", "TLS gRPC (client certificates)".
-  virtual std::string Protocol() const = 0;
-};
-using SideServiceFactory =
-    std::function<Expected<std::unique_ptr<SideService>, std::string>(Registry*, store::Store*)>;
-
 struct ControllerConfig {
   std::filesystem::path data_dir;
-  ListenAddress listen;
+  net::ListenAddress listen;
   std::string token;  // empty: no authentication
   // Empty: no southbound. Started once the REST address is bound; RunController prints
   // "dove-controller: southbound on HOST:PORT" before the "listening on" line.

@@ -9,8 +9,8 @@
 
 #include "controller/bearer_token.h"
 #include "controller/controller_app.h"
-#include "controller/listen_address.h"
-#include "directory/switch_service.h"
+#include "controller/southbound/switch_service.h"
+#include "net/listen_address.h"
 
 namespace {
 
@@ -39,7 +39,7 @@ int Main(int argc, char** argv) {
       "mixed southbound security choice and unreadable TLS files).",
       "dove-controller");
   std::string data_dir;
-  std::string listen = std::string(controller::kDefaultListen);
+  std::string listen = "127.0.0.1:8740";
   std::string token_file;
   std::string southbound = "127.0.0.1:8741";
   int dead_after_ms = 3000;
@@ -63,7 +63,7 @@ int Main(int argc, char** argv) {
                  "ADDR:PORT of the southbound gRPC service switches connect to; port 0 picks a "
                  "free port (printed on stdout)")
       ->capture_default_str();
-  dove::directory::SouthboundFlags security;
+  dove::controller::southbound::SouthboundFlags security;
   app.add_option("--tls-cert", security.cert_file,
                  "PEM certificate chain the southbound presents to switches (with --tls-key "
                  "and --tls-client-ca)");
@@ -108,18 +108,18 @@ int Main(int argc, char** argv) {
     const int code = app.exit(error);
     return code == 0 ? 0 : 2;
   }
-  auto tls = dove::directory::SouthboundTlsFromFlags(security);
+  auto tls = dove::controller::southbound::SouthboundTlsFromFlags(security);
   if (!tls) {
     std::fprintf(stderr, "dove-controller: error: %s\n", tls.error().c_str());
     return 2;
   }
 
-  auto address = controller::ParseListenAddress(listen);
+  auto address = dove::net::ParseListenAddress(listen);
   if (!address) {
     std::fprintf(stderr, "dove-controller: error: %s\n", address.error().c_str());
     return 1;
   }
-  auto southbound_address = controller::ParseListenAddress(southbound);
+  auto southbound_address = dove::net::ParseListenAddress(southbound);
   if (!southbound_address) {
     std::fprintf(stderr, "dove-controller: error: --southbound: %s\n",
                  southbound_address.error().c_str());
@@ -141,7 +141,7 @@ int Main(int argc, char** argv) {
       return 1;
     }
   }
-  dove::directory::SouthboundOptions options;
+  dove::controller::southbound::SouthboundOptions options;
   options.directory.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
   options.directory.dead_after = std::chrono::milliseconds(dead_after_ms);
   options.history_revisions = history_revisions;
@@ -149,7 +149,8 @@ int Main(int argc, char** argv) {
   auto start_southbound = [host = southbound_address->host, port = southbound_address->port,
                            options](controller::Registry* registry, dove::store::Store* store)
       -> dove::Expected<std::unique_ptr<controller::SideService>, std::string> {
-    auto server = dove::directory::SouthboundServer::Start(registry, store, host, port, options);
+    auto server =
+        dove::controller::southbound::SouthboundServer::Start(registry, store, host, port, options);
     if (!server) return dove::Unexpected<std::string>(server.error());
     return std::unique_ptr<controller::SideService>(std::move(*server));
   };

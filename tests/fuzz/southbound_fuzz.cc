@@ -16,17 +16,17 @@
 #include <set>
 
 #include "controller/registry.h"
-#include "directory/directory.h"
-#include "directory/message_check.h"
+#include "controller/southbound/directory.h"
+#include "controller/southbound/message_check.h"
 #include "dove/v1/switch.pb.h"
 #include "store/memory_store.h"
 
 namespace {
 
-using dove::directory::Clock;
-using dove::directory::Directory;
-using dove::directory::Output;
-using dove::directory::SessionId;
+using dove::controller::southbound::Clock;
+using dove::controller::southbound::Directory;
+using dove::controller::southbound::Output;
+using dove::controller::southbound::SessionId;
 
 void Require(bool condition) {
   if (!condition) std::abort();
@@ -63,8 +63,8 @@ void Settle(Directory& directory, dove::controller::Registry& registry, const Ou
             const std::set<SessionId>& spoken) {
   for (const auto& write : out.endpoint_writes) {
     Require(spoken.count(write.session) != 0);
-    Output answered =
-        directory.OnEndpointWritten(write, dove::directory::PerformEndpointWrite(registry, write));
+    Output answered = directory.OnEndpointWritten(
+        write, dove::controller::southbound::PerformEndpointWrite(registry, write));
     for (const auto& each : answered.messages) Require(spoken.count(each.session) != 0);
     Require(answered.endpoint_writes.empty());
   }
@@ -73,8 +73,8 @@ void Settle(Directory& directory, dove::controller::Registry& registry, const Ou
     Require(round < 8);  // each round follows a change of state: they do not go on forever
     more = false;
     for (const auto& write : directory.TakeSwitchWrites()) {
-      Output answered =
-          directory.OnSwitchWritten(write, dove::directory::PerformSwitchWrite(registry, write));
+      Output answered = directory.OnSwitchWritten(
+          write, dove::controller::southbound::PerformSwitchWrite(registry, write));
       more = more || answered.switch_writes;
     }
   }
@@ -115,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!decoded) continue;
     spoken.insert(session);
     const bool was_greeted = greeted.count(session) != 0;
-    const auto violation = dove::directory::CheckSwitchMessage(message);
+    const auto violation = dove::controller::southbound::CheckSwitchMessage(message);
     Output out = directory.OnMessage(session, message, now);
     for (const auto& each : out.messages) Require(spoken.count(each.session) != 0);
     Settle(directory, **registry, out, spoken);

@@ -14,7 +14,6 @@
 #include <set>
 #include <thread>
 
-#include "controller/listen_address.h"
 #include "dswitch/agent/controller_client.h"
 #include "dswitch/app/control_server.h"
 #include "dswitch/app/metrics_text.h"
@@ -23,6 +22,7 @@
 #include "dswitch/io/udp_tunnel.h"
 #include "dswitch/userspace/datapath.h"
 #include "dswitch/userspace/desired_state.h"
+#include "net/listen_address.h"
 
 namespace dove::dswitch::app {
 namespace {
@@ -213,9 +213,9 @@ int RunSwitch(const SwitchConfig& config) {
               << "' is not an IPv4 address\n";
     return 2;
   }
-  std::optional<controller::ListenAddress> metrics_address;
+  std::optional<net::ListenAddress> metrics_address;
   if (!config.metrics_listen.empty()) {
-    auto parsed = controller::ParseListenAddress(config.metrics_listen);
+    auto parsed = net::ParseListenAddress(config.metrics_listen);
     if (!parsed) {
       std::cerr << "dove-switch: error: --metrics-listen: " << parsed.error() << "\n";
       return 2;

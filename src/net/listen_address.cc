@@ -1,10 +1,10 @@
-#include "controller/listen_address.h"
+#include "net/listen_address.h"
 
 #include <arpa/inet.h>
 
 #include <charconv>
 
-namespace dove::controller {
+namespace dove::net {
 namespace {
 
 Unexpected<std::string> Bad(std::string_view text, std::string_view why) {
@@ -76,4 +76,4 @@ std::string FormatHostPort(std::string_view host, int port) {
   return text + ":" + std::to_string(port);
 }
 
-}  // namespace dove::controller
+}  // namespace dove::net

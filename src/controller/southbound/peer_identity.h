@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 
 struct PeerIdentity {
   std::string common_name;             // "" when the certificate has none
@@ -33,4 +33,4 @@ struct PeerIdentity {
   std::string RefusalFor(std::string_view claimed) const;
 };
 
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

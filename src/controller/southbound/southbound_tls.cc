@@ -1,10 +1,10 @@
-#include "directory/southbound_tls.h"
+#include "controller/southbound/southbound_tls.h"
 
 #include <vector>
 
 #include "base/read_file.h"
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 
 Expected<std::optional<SouthboundTls>, std::string> SouthboundTlsFromFlags(
     const SouthboundFlags& flags) {
@@ -52,4 +52,4 @@ Expected<std::optional<SouthboundTls>, std::string> SouthboundTlsFromFlags(
   return std::optional<SouthboundTls>(std::move(tls));
 }
 
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

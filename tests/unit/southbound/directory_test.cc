@@ -1,7 +1,7 @@
 // Directory: hello/welcome, the refusals, resolve (MAC, IP, policy), cache tracking, the
 // migration fan-out, store events, liveness, tenancy (what a switch may ask about). A real
 // Registry over a MemoryStore.
-#include "directory/directory.h"
+#include "controller/southbound/directory.h"
 
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@
 
 #include "store/memory_store.h"
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 namespace {
 
 using namespace std::chrono_literals;
@@ -1061,4 +1061,4 @@ TEST_F(DirectoryTest, AnOlderSwitchWriteLandingLastIsWrittenOver) {
 }
 
 }  // namespace
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

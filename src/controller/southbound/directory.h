@@ -97,7 +97,7 @@
 #include "dove/v1/switch.pb.h"
 #include "store/store.h"
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 
 using SessionId = uint64_t;
 using Clock = std::chrono::steady_clock;
@@ -324,4 +324,4 @@ class Directory {
   SyncCounts syncs_;
 };
 
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

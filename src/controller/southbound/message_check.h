@@ -23,7 +23,7 @@
 
 #include "dove/v1/switch.pb.h"
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 
 inline constexpr size_t kMaxCachedEndpoints = 50000;
 inline constexpr size_t kMaxCounters = 256;
@@ -36,4 +36,4 @@ struct Violation {
 
 std::optional<Violation> CheckSwitchMessage(const v1::SwitchMessage& message);
 
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

@@ -11,10 +11,10 @@
 
 #include "api/test_switch.h"
 #include "controller/registry.h"
-#include "directory/switch_service.h"
+#include "controller/southbound/switch_service.h"
 #include "support/gated_store.h"
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 namespace {
 
 using namespace std::chrono_literals;
@@ -92,4 +92,4 @@ TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
 }
 
 }  // namespace
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

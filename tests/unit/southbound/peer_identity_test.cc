@@ -1,9 +1,9 @@
 // PeerIdentity: which Hello names a client certificate allows, and the refusal's sentence.
-#include "directory/peer_identity.h"
+#include "controller/southbound/peer_identity.h"
 
 #include <gtest/gtest.h>
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 namespace {
 
 TEST(PeerIdentityTest, AllowsItsCommonNameAndAltNamesOnly) {
@@ -34,4 +34,4 @@ TEST(PeerIdentityTest, RefusalNamesTheClaimAndTheCertificate) {
 }
 
 }  // namespace
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

@@ -1,4 +1,4 @@
-#include "directory/message_check.h"
+#include "controller/southbound/message_check.h"
 
 #include <string_view>
 #include <utility>
@@ -7,7 +7,7 @@
 #include "net/ip_address.h"
 #include "net/mac_address.h"
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 namespace {
 
 constexpr size_t kMaxIdBytes = 64;
@@ -116,4 +116,4 @@ std::optional<Violation> CheckSwitchMessage(const v1::SwitchMessage& message) {
   return Invalid("a message with no body");
 }
 
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

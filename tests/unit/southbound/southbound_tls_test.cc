@@ -1,5 +1,5 @@
 // SouthboundTlsFromFlags: exactly one of TLS (three files) and plaintext, files read.
-#include "directory/southbound_tls.h"
+#include "controller/southbound/southbound_tls.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 #include "support/temp_dir.h"
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 namespace {
 
 TEST(SouthboundTlsFromFlagsTest, ChoosesExactlyOneMode) {
@@ -54,4 +54,4 @@ TEST(SouthboundTlsFromFlagsTest, ChoosesExactlyOneMode) {
 }
 
 }  // namespace
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

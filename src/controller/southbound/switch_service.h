@@ -43,15 +43,15 @@
 #include <thread>
 
 #include "base/expected.h"
-#include "controller/controller_app.h"
 #include "controller/registry.h"
-#include "directory/directory.h"
-#include "directory/peer_identity.h"
-#include "directory/southbound_tls.h"
+#include "controller/side_service.h"
+#include "controller/southbound/directory.h"
+#include "controller/southbound/peer_identity.h"
+#include "controller/southbound/southbound_tls.h"
 #include "dove/v1/switch.grpc.pb.h"
 #include "store/store.h"
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 
 struct SouthboundOptions {
   DirectoryOptions directory;
@@ -136,4 +136,4 @@ class SouthboundServer : public controller::SideService {
   bool tls_ = false;
 };
 
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

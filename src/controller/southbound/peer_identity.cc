@@ -1,8 +1,8 @@
-#include "directory/peer_identity.h"
+#include "controller/southbound/peer_identity.h"
 
 #include <algorithm>
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 namespace {
 
 std::vector<std::string> Values(const grpc::AuthContext& context, const char* property) {
@@ -39,4 +39,4 @@ std::string PeerIdentity::RefusalFor(std::string_view claimed) const {
          names + ")";
 }
 
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

@@ -1,4 +1,5 @@
-// ListenAddress: the --listen flag of dove-controller, "HOST:PORT", parsed and checked.
+// ListenAddress: a "HOST:PORT" to listen on (dove-controller's --listen and --southbound,
+// dove-switch's --metrics-listen), parsed and checked.
 //
 // HOST is an IPv4 literal ("127.0.0.1", "0.0.0.0"), an IPv6 literal in brackets ("[::1]",
 // "[::]") or "localhost"; PORT is 0..65535, 0 meaning "any free port" (the actual one is known
@@ -18,9 +19,7 @@
 
 #include "base/expected.h"
 
-namespace dove::controller {
-
-inline constexpr std::string_view kDefaultListen = "127.0.0.1:8740";
+namespace dove::net {
 
 struct ListenAddress {
   std::string host;  // without brackets: "::1", "127.0.0.1", "localhost"
@@ -35,4 +34,4 @@ bool IsLoopback(std::string_view host);
 // "HOST:PORT", with brackets around an IPv6 host.
 std::string FormatHostPort(std::string_view host, int port);
 
-}  // namespace dove::controller
+}  // namespace dove::net

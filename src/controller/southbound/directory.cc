@@ -1,4 +1,4 @@
-#include "directory/directory.h"
+#include "controller/southbound/directory.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,12 +7,12 @@
 #include <iterator>
 #include <utility>
 
+#include "controller/southbound/message_check.h"
 #include "controller/store_keys.h"
-#include "directory/message_check.h"
 #include "net/ip_address.h"
 #include "net/mac_address.h"
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 namespace {
 
 // grpc::StatusCode values (see Close).
@@ -1134,4 +1134,4 @@ void Directory::TellCachersOfSwitch(const std::string& switch_name, int64_t revi
   }
 }
 
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

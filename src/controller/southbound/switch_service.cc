@@ -1,4 +1,4 @@
-#include "directory/switch_service.h"
+#include "controller/southbound/switch_service.h"
 
 #include <poll.h>
 
@@ -8,9 +8,10 @@
 #include <map>
 #include <utility>
 
+#include "net/listen_address.h"
 #include "store/watch.h"
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 namespace {
 
 constexpr std::string_view kWatchPrefix = "/dove/v1/";
@@ -352,7 +353,7 @@ Expected<std::unique_ptr<SouthboundServer>, std::string> SouthboundServer::Start
   auto server = std::unique_ptr<SouthboundServer>(new SouthboundServer());
   const int max_bytes = static_cast<int>(options.max_message_bytes);
   grpc::ServerBuilder builder;
-  const std::string requested = controller::FormatHostPort(host, port);
+  const std::string requested = net::FormatHostPort(host, port);
   int bound = 0;
   const bool tls = options.tls.has_value();
   std::shared_ptr<grpc::ServerCredentials> credentials = grpc::InsecureServerCredentials();
@@ -376,7 +377,7 @@ Expected<std::unique_ptr<SouthboundServer>, std::string> SouthboundServer::Start
   }
   server->port_ = bound;
   server->tls_ = tls;
-  server->address_ = controller::FormatHostPort(host, bound);
+  server->address_ = net::FormatHostPort(host, bound);
   Log(tls ? "TLS; switches need a client certificate naming them"
           : "plaintext (--southbound-plaintext): any client may claim any switch name");
   return server;
@@ -392,4 +393,4 @@ SouthboundServer::~SouthboundServer() {
   if (service_) service_->Stop();
 }
 
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

@@ -19,7 +19,7 @@
 
 #include "base/expected.h"
 
-namespace dove::directory {
+namespace dove::controller::southbound {
 
 struct SouthboundTls {
   std::string cert_chain_pem;  // the controller's certificate, then its intermediates
@@ -39,4 +39,4 @@ struct SouthboundFlags {
 Expected<std::optional<SouthboundTls>, std::string> SouthboundTlsFromFlags(
     const SouthboundFlags& flags);
 
-}  // namespace dove::directory
+}  // namespace dove::controller::southbound

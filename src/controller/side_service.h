@@ -1,0 +1,32 @@
+// SideService: a server started by RunController next to the REST API on the same registry and
+// store (the southbound), and the factory that makes one. Lives apart from controller_app.h so
+// the southbound implements it without depending on the application that starts it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/expected.h"
+#include "store/store.h"
+
+namespace dove::controller {
+
+class Registry;
+
+// A server started next to the REST API on the same registry and store (the southbound gRPC
+// server of src/controller/southbound), destroyed when shutdown begins, before the registry and
+// store.
+class SideService {
+ public:
+  virtual ~SideService() = default;
+  virtual std::string address() const = 0;  // HOST:PORT it serves on (actual port)
+  // Lines appended to the REST API's /metrics page (Prometheus text format); thread-safe.
+  virtual std::string MetricsText() const { return {}; }
+  // What it speaks, for the startup line: "plaintext gRPC", "TLS gRPC (client certificates)".
+  virtual std::string Protocol() const = 0;
+};
+using SideServiceFactory =
+    std::function<Expected<std::unique_ptr<SideService>, std::string>(Registry*, store::Store*)>;
+
+}  // namespace dove::controller
