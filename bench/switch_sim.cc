@@ -62,16 +62,20 @@
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
+#include <sched.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <functional>
@@ -116,6 +120,8 @@ struct Options {
   int sender_threads = 2;
   std::string controller_bin;
   std::vector<std::string> controller_args;  // extra flags, e.g. --switch-dead-after-ms 60000
+  std::vector<int> controller_cpus;          // empty: not pinned
+  std::vector<int> sim_cpus;
 };
 
 // Set once the controller runs, so that Die leaves no process or data directory behind.
@@ -151,6 +157,48 @@ int ParseCount(std::string_view flag, const char* text, int minimum) {
   return value;
 }
 
+// "0" or "0,1": CPU numbers this machine has.
+std::vector<int> ParseCpus(std::string_view flag, const char* text) {
+  std::vector<int> cpus;
+  std::string_view rest = text;
+  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+  while (true) {
+    const size_t comma = rest.find(',');
+    const std::string item(rest.substr(0, comma));
+    const int cpu = ParseCount(flag, item.c_str(), 0);
+    if (cpu >= online) {
+      Die(std::string(flag) + ": CPU " + item + " does not exist (this machine has " +
+          std::to_string(online) + ")");
+    }
+    cpus.push_back(cpu);
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return cpus;
+}
+
+cpu_set_t CpuSet(const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int cpu : cpus) CPU_SET(cpu, &set);
+  return set;
+}
+
+// Pins every thread `pid` has now; the threads they start later inherit it.
+void PinProcess(pid_t pid, const std::vector<int>& cpus) {
+  if (cpus.empty()) return;
+  const cpu_set_t set = CpuSet(cpus);
+  std::error_code ignored;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& task : std::filesystem::directory_iterator(tasks, ignored)) {
+    const pid_t tid = static_cast<pid_t>(std::stol(task.path().filename().string()));
+    if (::sched_setaffinity(tid, sizeof(set), &set) != 0 && errno != ESRCH) {
+      Die("cannot pin thread " + std::to_string(tid) +
+          " of the controller: " + std::strerror(errno));
+    }
+  }
+}
+
 void PrintHelp() {
   std::printf(
       "usage: switch_sim [--switches N] [--endpoints M] [--endpoints-per-network K]\n"
@@ -158,6 +206,7 @@ void PrintHelp() {
       "                  [--moves X] [--cachers C] [--spread W] [--fill-clients F]\n"
       "                  [--attaches A] [--attach-rate AR] [--probes P] [--quick]\n"
       "                  [--controller-bin PATH] [--controller-arg ARG]...\n"
+      "                  [--controller-cpus LIST] [--sim-cpus LIST]\n"
       "  --switches               simulated switches, one gRPC stream each (1000)\n"
       "  --endpoints              endpoints per switch (100)\n"
       "  --endpoints-per-network  endpoints per network; one /24 subnet each, <= 250 (100)\n"
@@ -176,7 +225,12 @@ void PrintHelp() {
       "                           flags after it still apply\n"
       "  --controller-bin         the dove-controller to start (default: the one built here)\n"
       "  --controller-arg ARG     one more argument for the controller (repeatable), e.g.\n"
-      "                           --controller-arg --switch-dead-after-ms=60000\n");
+      "                           --controller-arg --switch-dead-after-ms=60000\n"
+      "  --controller-cpus LIST   pin every thread of the controller to these CPUs (\"0\", "
+      "\"0,1\"),\n"
+      "                           so it does not share them with the simulator (default: not "
+      "pinned)\n"
+      "  --sim-cpus LIST          pin the simulator itself to these CPUs (default: not pinned)\n");
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -236,6 +290,10 @@ Options ParseOptions(int argc, char** argv) {
       options.controller_bin = value;
     } else if (arg == "--controller-arg") {
       options.controller_args.emplace_back(value);
+    } else if (arg == "--controller-cpus") {
+      options.controller_cpus = ParseCpus(arg, value);
+    } else if (arg == "--sim-cpus") {
+      options.sim_cpus = ParseCpus(arg, value);
     } else {
       Die("unknown argument " + std::string(arg) + " (see --help)");
     }
@@ -1744,6 +1802,7 @@ void Sim::Restart(std::unique_ptr<ControllerProcess>* controller,
   if (!started) Die("restart: " + started.error());
   *controller = std::move(*started);
   g_controller = controller->get();
+  PinProcess((*controller)->pid(), options_.controller_cpus);
   const auto ready_at = Clock::now();
   restart_ready_ = ready_at - kill_at;
   // The old streams are over (the controller died); their state goes to the new ones.
@@ -1988,6 +2047,22 @@ int Sim::Report() {
 
 int Run(int argc, char** argv) {
   const Options options = ParseOptions(argc, argv);
+  // Before any thread exists, so every thread of the simulator inherits it.
+  if (!options.sim_cpus.empty()) {
+    const cpu_set_t set = CpuSet(options.sim_cpus);
+    if (::sched_setaffinity(0, sizeof(set), &set) != 0) {
+      Die(std::string("cannot pin the simulator: ") + std::strerror(errno));
+    }
+  }
+  if (!options.controller_cpus.empty() || !options.sim_cpus.empty()) {
+    auto list = [](const std::vector<int>& cpus) {
+      std::string text;
+      for (int cpu : cpus) text += (text.empty() ? "" : ",") + std::to_string(cpu);
+      return text.empty() ? std::string("any") : text;
+    };
+    Say("pinned: the controller to CPU %s, the simulator to CPU %s\n",
+        list(options.controller_cpus).c_str(), list(options.sim_cpus).c_str());
+  }
   const Layout layout{.switches = options.switches,
                       .per_switch = options.endpoints,
                       .per_network = options.per_network,
@@ -2013,6 +2088,7 @@ int Run(int argc, char** argv) {
   if (!started) Die(started.error());
   std::unique_ptr<ControllerProcess> controller = std::move(*started);
   g_controller = controller.get();
+  PinProcess(controller->pid(), options.controller_cpus);
   if (controller->southbound_port() == 0) Die("the controller printed no southbound address");
   Say("controller pid %d: API port %d, southbound port %d\n", static_cast<int>(controller->pid()),
       controller->port(), controller->southbound_port());
@@ -2037,6 +2113,7 @@ int Run(int argc, char** argv) {
   if (!started) Die(started.error());
   controller = std::move(*started);
   g_controller = controller.get();
+  PinProcess(controller->pid(), options.controller_cpus);
   const long loaded_kib = RssKib(controller->pid());
   Say("controller restarted (pid %d, southbound port %d): RSS loaded %ld KiB\n",
       static_cast<int>(controller->pid()), controller->southbound_port(), loaded_kib);
