@@ -593,9 +593,12 @@ ModelResult<void> Decode(const store::KeyValue& kv, LoadedObjects* out) {
               "Key " + Quote(kv.key) + " names an unknown kind " + Quote(key->kind) + ".");
 }
 
+// Moves the objects into the index (no second copy of 100,000 endpoints at the peak) and frees
+// the list.
 template <typename T>
-void PutAll(RegistryIndex* index, const Loaded<T>& objects) {
-  for (const auto& [object, mod_revision] : objects) index->Put(object, mod_revision);
+void PutAll(RegistryIndex* index, Loaded<T>& objects) {
+  for (auto& [object, mod_revision] : objects) index->Put(std::move(object), mod_revision);
+  Loaded<T>().swap(objects);
 }
 
 }  // namespace
@@ -609,9 +612,12 @@ ModelResult<std::unique_ptr<Registry>> Registry::Open(store::Store* store) {
                 "Reading the store failed (" + range.error().Describe() + ").");
   }
   LoadedObjects loaded;
-  for (const auto& kv : range->kvs) {
+  for (auto& kv : range->kvs) {
     if (auto ok = Decode(kv, &loaded); !ok) return Unexpected(ok.error());
+    std::string().swap(kv.value);  // decoded: the encoded copy goes now, not at the end
   }
+  const int64_t revision = range->revision;
+  std::vector<store::KeyValue>().swap(range->kvs);
   auto index = std::make_unique<RegistryIndex>();
   // Parents first: an endpoint is indexed under its network's domain.
   PutAll(index.get(), loaded.domains);
@@ -620,7 +626,7 @@ ModelResult<std::unique_ptr<Registry>> Registry::Open(store::Store* store) {
   PutAll(index.get(), loaded.endpoints);
   PutAll(index.get(), loaded.switches);
   PutAll(index.get(), loaded.policies);
-  return std::unique_ptr<Registry>(new Registry(store, std::move(index), range->revision));
+  return std::unique_ptr<Registry>(new Registry(store, std::move(index), revision));
 }
 
 Registry::Registry(store::Store* store, std::unique_ptr<RegistryIndex> index, int64_t revision)
@@ -831,14 +837,21 @@ int HttpStatusOf(std::string_view code) {
   return 500;
 }
 
+template <typename T>
+void Registry::ForEach(const std::function<void(const T&)>& visit) const {
+  std::shared_lock lock(state_->mutex);
+  for (const auto& [id, entry] : state_->index->table<T>()) visit(entry.object);
+}
+
 // T is a type name; it cannot be parenthesised.
 // NOLINTBEGIN(bugprone-macro-parentheses)
-#define DOVE_INSTANTIATE_REGISTRY(T)                                                      \
-  template ModelResult<T> Registry::Create<T>(T object);                                  \
-  template ModelResult<T> Registry::Replace<T>(std::string_view ref, T object);           \
-  template ModelResult<T> Registry::Get<T>(std::string_view ref) const;                   \
-  template ModelResult<std::vector<T>> Registry::List<T>(const ListFilter& filter) const; \
-  template ModelResult<DeleteResult> Registry::Delete<T>(std::string_view ref, bool force);
+#define DOVE_INSTANTIATE_REGISTRY(T)                                                        \
+  template ModelResult<T> Registry::Create<T>(T object);                                    \
+  template ModelResult<T> Registry::Replace<T>(std::string_view ref, T object);             \
+  template ModelResult<T> Registry::Get<T>(std::string_view ref) const;                     \
+  template ModelResult<std::vector<T>> Registry::List<T>(const ListFilter& filter) const;   \
+  template ModelResult<DeleteResult> Registry::Delete<T>(std::string_view ref, bool force); \
+  template void Registry::ForEach<T>(const std::function<void(const T&)>& visit) const;
 DOVE_INSTANTIATE_REGISTRY(v1::Domain)
 DOVE_INSTANTIATE_REGISTRY(v1::Network)
 DOVE_INSTANTIATE_REGISTRY(v1::Subnet)

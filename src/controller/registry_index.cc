@@ -62,7 +62,7 @@ const RegistryIndex::Table<T>& RegistryIndex::table() const {
 }
 
 template <typename T>
-void RegistryIndex::Put(const T& object, int64_t mod_revision) {
+void RegistryIndex::Put(T object, int64_t mod_revision) {
   auto& objects = TableOf<T>(*this);
   auto it = objects.find(object.id());
   if (it == objects.end()) {
@@ -71,11 +71,11 @@ void RegistryIndex::Put(const T& object, int64_t mod_revision) {
   } else {
     Unlink(it->second);
   }
-  it->second.object = object;
+  it->second.object = std::move(object);
   it->second.mod_revision = mod_revision;
   if constexpr (std::is_same_v<T, v1::Endpoint>) {
     // Recorded so that Unlink finds the same (domain, IP) keys.
-    const auto* network = FindNetwork(object.network_id());
+    const auto* network = FindNetwork(it->second.object.network_id());
     it->second.domain_id = network != nullptr ? network->domain_id() : std::string();
   }
   Link(it->second);
@@ -275,7 +275,7 @@ const v1::Endpoint* RegistryIndex::FindEndpointByIp(std::string_view domain_id,
 }
 
 #define DOVE_INSTANTIATE_INDEX(T)                                                  \
-  template void RegistryIndex::Put<T>(const T& object, int64_t mod_revision);      \
+  template void RegistryIndex::Put<T>(T object, int64_t mod_revision);             \
   template void RegistryIndex::Erase<T>(std::string_view id);                      \
   template const IndexEntry<T>* RegistryIndex::Find<T>(std::string_view id) const; \
   template const RegistryIndex::Table<T>& RegistryIndex::table<T>() const;

@@ -61,9 +61,10 @@ class RegistryIndex final : public model::ModelView {
   template <typename T>
   using Table = StringMap<IndexEntry<T>>;
 
-  // Adds the object, or replaces the one of the same id (keeping its insertion place).
+  // Adds the object, or replaces the one of the same id (keeping its insertion place). Pass an
+  // rvalue where the caller is done with it: it is moved in, not copied.
   template <typename T>
-  void Put(const T& object, int64_t mod_revision);
+  void Put(T object, int64_t mod_revision);
   // Removes the object of that id, if any.
   template <typename T>
   void Erase(std::string_view id);

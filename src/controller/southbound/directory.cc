@@ -113,12 +113,10 @@ Directory::Directory(controller::Registry* registry, store::Store* store, Direct
       if (record.state() == v1::Switch::STATE_UP) unconfirmed_.insert(record.name());
     }
   }
-  if (auto endpoints = registry_->List<v1::Endpoint>({}); endpoints) {
-    for (const auto& endpoint : *endpoints) {
-      SetKnown(endpoint.id(),
-               Known{endpoint.version(), endpoint.network_id(), endpoint.switch_name()});
-    }
-  }
+  registry_->ForEach<v1::Endpoint>([this](const v1::Endpoint& endpoint) {
+    SetKnown(endpoint.id(),
+             Known{endpoint.version(), endpoint.network_id(), endpoint.switch_name()});
+  });
 }
 
 bool Directory::IsLive(const std::string& switch_name) const {

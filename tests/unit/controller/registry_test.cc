@@ -356,6 +356,24 @@ TEST(RegistryRefusals, EveryRuleRefusesAndChangesNothing) {
   }
 }
 
+TEST_F(RegistryTest, ForEachVisitsWhatListReturnsOnceEach) {
+  std::multiset<std::string> visited;
+  registry_->ForEach<v1::Endpoint>([&](const v1::Endpoint& endpoint) {
+    visited.insert(endpoint.id() + "@" + std::to_string(endpoint.version()));
+  });
+  std::multiset<std::string> listed;
+  auto all = registry_->List<v1::Endpoint>({});
+  ASSERT_TRUE(all);
+  for (const auto& endpoint : *all) {
+    listed.insert(endpoint.id() + "@" + std::to_string(endpoint.version()));
+  }
+  ASSERT_FALSE(listed.empty());
+  EXPECT_EQ(visited, listed);
+  size_t networks = 0;
+  registry_->ForEach<v1::Network>([&](const v1::Network&) { ++networks; });
+  EXPECT_EQ(networks, registry_->Counts().networks);
+}
+
 TEST_F(RegistryTest, VniAllocatedWhenZeroAndKeptOnReplace) {
   auto n = registry_->Create(MakeNetwork("", "d1", "new", 0));
   ASSERT_TRUE(n) << n.error().message;
