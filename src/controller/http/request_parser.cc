@@ -5,6 +5,9 @@
 #include <cctype>
 #include <charconv>
 #include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "controller/http/query_string.h"
 
@@ -83,6 +86,31 @@ ParseResult Fail(ParseResult result, int status, std::string message) {
   return result;
 }
 
+// An absolute-form target ("http://" or "https://", any case) split into its authority and its
+// origin-form (the path, "/" when there is none, and the query). nullopt for any other target.
+struct AbsoluteForm {
+  std::string_view authority;
+  std::string origin;
+};
+std::optional<AbsoluteForm> SplitAbsoluteForm(std::string_view target) {
+  size_t scheme_end = 0;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() >= scheme.size() &&
+        std::equal(scheme.begin(), scheme.end(), target.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      scheme_end = scheme.size();
+    }
+  }
+  if (scheme_end == 0) return std::nullopt;
+  const std::string_view rest = target.substr(scheme_end);
+  const size_t path_at = std::min(rest.find_first_of("/?"), rest.size());
+  AbsoluteForm form{.authority = rest.substr(0, path_at), .origin = {}};
+  if (path_at == rest.size() || rest[path_at] == '?') form.origin = "/";
+  form.origin += rest.substr(path_at);
+  return form;
+}
+
 // Parses "METHOD SP target SP HTTP/1.x" into result->request; "" when good, else the error
 // (with *status set).
 std::string ParseRequestLine(std::string_view line, const ParseLimits& limits, HttpRequest* request,
@@ -102,12 +130,29 @@ std::string ParseRequestLine(std::string_view line, const ParseLimits& limits, H
     *status = 414;
     return "the request target is longer than " + std::to_string(limits.max_target) + " bytes";
   }
-  if (target.empty() || target.front() != '/') {
-    return "the request target must be a path starting with '/' (origin-form)";
+  // absolute-form ("http://host:port/path?query"), which RFC 9112 3.2.2 says a server must
+  // accept: served as its origin-form (the authority, like Host, is not used for routing).
+  const auto absolute = SplitAbsoluteForm(target);
+  const std::string_view served = absolute ? std::string_view(absolute->origin) : target;
+  auto target_chars = [](std::string_view text) {
+    return std::all_of(text.begin(), text.end(),
+                       [](char c) { return IsTargetChar(static_cast<unsigned char>(c)); });
+  };
+  if (absolute) {
+    if (absolute->authority.empty()) return "the absolute-form request target has no authority";
+    // An IP literal's brackets are allowed in the authority only.
+    const bool authority_ok =
+        std::all_of(absolute->authority.begin(), absolute->authority.end(), [](char c) {
+          return c == '[' || c == ']' || (IsTargetChar(static_cast<unsigned char>(c)) && c != '/');
+        });
+    if (!authority_ok) return "the request target has a character that must be percent-encoded";
   }
-  if (!std::all_of(target.begin(), target.end(),
-                   [](char c) { return IsTargetChar(static_cast<unsigned char>(c)); })) {
+  if (!target_chars(served)) {
     return "the request target has a character that must be percent-encoded";
+  }
+  if (served.empty() || served.front() != '/') {
+    return "the request target must be a path starting with '/' (origin-form) or an "
+           "absolute http URI";
   }
   if (version.size() != 8 || version.substr(0, 5) != "HTTP/" ||
       std::isdigit(static_cast<unsigned char>(version[5])) == 0 || version[6] != '.' ||
@@ -119,12 +164,12 @@ std::string ParseRequestLine(std::string_view line, const ParseLimits& limits, H
     return "only HTTP/1.1 (and 1.0) is served";
   }
   request->version_minor = version[7] - '0';
-  request->target = std::string(target);
-  const size_t question = target.find('?');
-  auto path = PercentDecode(target.substr(0, question), false);
+  request->target = std::string(served);
+  const size_t question = served.find('?');
+  auto path = PercentDecode(served.substr(0, question), false);
   if (!path) return "the request path has a bad escape: " + path.error();
   request->path = std::move(*path);
-  if (question != std::string_view::npos) request->query = std::string(target.substr(question + 1));
+  if (question != std::string_view::npos) request->query = std::string(served.substr(question + 1));
   return "";
 }
 

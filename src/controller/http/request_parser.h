@@ -11,8 +11,11 @@
 //     say why and `request` holds what was parsed before the fault (method and path when the
 //     request line was good, the headers when the head was). The connection must be closed
 //     after the answer: its framing can no longer be trusted.
-// Refused (400 unless said): a request line other than `METHOD SP origin-form SP HTTP/1.x`
-// (extra spaces, a method RFC 9110 does not define, a target that is not origin-form or has
+// A target in absolute-form ("http://host:port/path?query", RFC 9112 3.2.2) is served as its
+// origin-form ("/path?query"); its authority, like Host, is not used.
+// Refused (400 unless said): a request line other than `METHOD SP target SP HTTP/1.x`
+// (extra spaces, a method RFC 9110 does not define, a target that is neither origin-form nor
+// absolute-form (an empty authority included) or has
 // characters RFC 3986 does not allow or a bad percent-escape; a version other than HTTP/1.0
 // or HTTP/1.1 is 505), a target longer than max_target (414), a bare CR or bare LF anywhere
 // in the head, obs-fold, a field name that is not a token or is followed by whitespace, a

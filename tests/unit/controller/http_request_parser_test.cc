@@ -72,7 +72,10 @@ std::vector<Refusal> Refusals() {
       {"a TLS hello, refused before any line end", "\x16\x03\x01\x02", 400},
       {"a method HTTP does not define", "BREW /v1/domains HTTP/1.1\r\nHost: x\r\n\r\n", 400},
       {"a lower-case method", "get /v1/domains HTTP/1.1\r\nHost: x\r\n\r\n", 400},
-      {"absolute-form target", "GET http://x/v1/domains HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"absolute-form target without an authority",
+       "GET http:///v1/domains HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"a target of another scheme", "GET ftp://x/v1/domains HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+      {"authority-form target", "GET x:80 HTTP/1.1\r\nHost: x\r\n\r\n", 400},
       {"asterisk-form target", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", 400},
       {"a quote in the target", "GET /v1/\"x HTTP/1.1\r\nHost: x\r\n\r\n", 400},
       {"a control character in the target", "GET /v1/\x01x HTTP/1.1\r\nHost: x\r\n\r\n", 400},
@@ -142,6 +145,24 @@ TEST(HttpRequestParserTest, ParsesAGoodRequest) {
   EXPECT_EQ(result.request.body, "{}");
   EXPECT_TRUE(result.request.keep_alive);
   EXPECT_EQ(result.request.version_minor, 1);
+}
+
+// RFC 9112 3.2.2: a server must accept absolute-form; it is served as its origin-form.
+TEST(HttpRequestParserTest, AcceptsAbsoluteFormAsItsPath) {
+  struct Case {
+    std::string target, path, query;
+  };
+  for (const Case& c :
+       {Case{"http://ctl:8740/v1/domains/a%20b?force=true", "/v1/domains/a b", "force=true"},
+        Case{"HTTPS://ctl/healthz", "/healthz", ""}, Case{"http://[::1]:8740", "/", ""},
+        Case{"http://ctl?x=1", "/", "x=1"}}) {
+    const std::string bytes = "GET " + c.target + " HTTP/1.1\r\nHost: other\r\n\r\n";
+    const ParseResult result = ParseRequest(bytes, ParseLimits{});
+    ASSERT_EQ(result.status, ParseStatus::kComplete) << c.target << ": " << result.error;
+    EXPECT_EQ(result.request.path, c.path) << c.target;
+    EXPECT_EQ(result.request.query, c.query) << c.target;
+    EXPECT_EQ(result.request.target.front(), '/') << c.target;
+  }
 }
 
 TEST(HttpRequestParserTest, WaitsForMoreBytes) {
