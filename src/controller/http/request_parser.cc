@@ -133,7 +133,8 @@ std::string ParseRequestLine(std::string_view line, const ParseLimits& limits, H
   // absolute-form ("http://host:port/path?query"), which RFC 9112 3.2.2 says a server must
   // accept: served as its origin-form (the authority, like Host, is not used for routing).
   const auto absolute = SplitAbsoluteForm(target);
-  const std::string_view served = absolute ? std::string_view(absolute->origin) : target;
+  std::string_view served = target;
+  if (absolute) served = absolute->origin;
   auto target_chars = [](std::string_view text) {
     return std::all_of(text.begin(), text.end(),
                        [](char c) { return IsTargetChar(static_cast<unsigned char>(c)); });
