@@ -918,8 +918,24 @@ void Directory::EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, 
       *message.mutable_endpoint_moved()->mutable_location() = location;
       out.messages.push_back({*left, std::move(message)});
     }
+    Unconfigure(old_switch, endpoint.network_id(), revision, out);
   }
   if (flood_changed) SendFloodLists(endpoint.network_id(), revision, out);
+}
+
+void Directory::Unconfigure(const std::string& switch_name, const std::string& network_id,
+                            int64_t revision, Output& out) {
+  if (switch_name.empty() || Serves(switch_name, network_id)) return;
+  auto session = SessionOf(switch_name);
+  if (!session || sessions_[*session].networks.erase(network_id) == 0) return;
+  if (auto configured = configured_.find(network_id); configured != configured_.end()) {
+    configured->second.erase(*session);
+    if (configured->second.empty()) configured_.erase(configured);
+  }
+  auto message = At(revision);
+  message.mutable_network_removed()->set_network_id(network_id);
+  message.mutable_network_removed()->set_vni(VniOf(network_id));
+  out.messages.push_back({*session, std::move(message)});
 }
 
 void Directory::EndpointDeleted(const std::string& endpoint_id, int64_t revision, Output& out) {
@@ -946,6 +962,7 @@ void Directory::EndpointDeleted(const std::string& endpoint_id, int64_t revision
     out.messages.push_back({*holder, std::move(message)});
   }
   if (cachers != cachers_.end()) cachers_.erase(cachers);
+  Unconfigure(gone.switch_name, gone.network_id, revision, out);
   if (flood_changed) SendFloodLists(gone.network_id, revision, out);
 }
 

@@ -23,7 +23,8 @@
 // those sessions get a LocationUpdate (Invalidate when it is deleted, or when a policy change
 // leaves none of the session's networks allowed to reach it); when it moved to another switch,
 // the session of the switch it left gets EndpointMoved. A change of a network, a subnet or a
-// policy sends the affected NetworkConfigs again; a deleted network NetworkRemoved. Every
+// policy sends the affected NetworkConfigs again; a deleted network NetworkRemoved, and so
+// does the last port of a switch in a network leaving it (it then hears nothing of it). Every
 // message carries the store revision of the change it reflects. A change is reported once: the
 // store event of a change already reported by Attach/Detach (same endpoint version) is ignored.
 //
@@ -272,6 +273,10 @@ class Directory {
   // Fan-out of one endpoint's new state (put) at `revision`.
   void EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, Output& out);
   void EndpointDeleted(const std::string& endpoint_id, int64_t revision, Output& out);
+  // A switch left without a port in the network: NetworkRemoved to it, and it stops hearing of
+  // the network (its configuration, flood lists); nothing when it still has one.
+  void Unconfigure(const std::string& switch_name, const std::string& network_id, int64_t revision,
+                   Output& out);
   // Records `next` for `id` (nullopt: forget it); true when the set of switches with ports in
   // the network changed (its flood list).
   bool SetKnown(const std::string& id, std::optional<Known> next);

@@ -988,6 +988,46 @@ TEST_F(DirectoryTest, LastHeartbeatIsRecordedEveryIntervalWhileUp) {
 }
 
 // The directory decides writes; the caller makes them without its lock (directory.h, "Writes").
+TEST_F(DirectoryTest, ASwitchLeftWithoutAPortInANetworkIsToldToDropIt) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(2, "host-b", "192.0.2.2");
+  Take(1, "vm1", "tap1");  // host-a's only port in web
+  Take(2, "vm2", "tap2");
+  Place("vm1", "host-b");  // moved away through the API
+  auto moved = Send(2, Attach("vm1", "tap9"));
+  auto told = For(moved, 1);
+  ASSERT_FALSE(told.empty());
+  EXPECT_TRUE(told.front().has_endpoint_moved());
+  ASSERT_TRUE(told.back().has_network_removed());
+  EXPECT_EQ(told.back().network_removed().network_id(), "web");
+  EXPECT_EQ(told.back().network_removed().vni(), 100u);
+  // It may no longer resolve there.
+  auto refused = For(Send(1, ResolveMac(7, 100, "52:54:00:00:00:02")), 1);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].error().code(), "not_found");
+  // A switch that keeps another port in the network is not told.
+  Connect(3, "host-c", "192.0.2.3");
+  AddEndpoint("vm3", "web", "52:54:00:00:00:03", "10.0.0.13");
+  AddEndpoint("vm4", "web", "52:54:00:00:00:04", "10.0.0.14");
+  Take(3, "vm3", "tap3");
+  Take(3, "vm4", "tap4");
+  const int64_t from = registry_->Revision() + 1;
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("vm3", false));
+  auto events = store_.Changes("/dove/v1/", from);
+  ASSERT_TRUE(events);
+  auto deleted = For(directory_->OnStoreEvents(*events), 3);
+  ASSERT_FALSE(deleted.empty());
+  for (const auto& message : deleted) EXPECT_FALSE(message.has_network_removed());
+  // ...and the last one's deletion is.
+  const int64_t later = registry_->Revision() + 1;
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("vm4", false));
+  auto more = store_.Changes("/dove/v1/", later);
+  ASSERT_TRUE(more);
+  auto last = For(directory_->OnStoreEvents(*more), 3);
+  ASSERT_FALSE(last.empty());
+  EXPECT_TRUE(last.back().has_network_removed());
+}
+
 TEST_F(DirectoryTest, AnAttachIsAnsweredOnlyOnceItsWriteIsDone) {
   Connect(1, "host-a", "192.0.2.1");
   Place("vm1", "host-a");
