@@ -87,6 +87,29 @@ inline Reply Send(int port, const std::string& method, const std::string& path,
   return reply;
 }
 
+// One HTTP/1.1 response as received: status, headers, body (status 0 when it is none).
+inline Reply ParseReply(const std::string& text) {
+  Reply reply;
+  if (text.rfind("HTTP/1.1 ", 0) != 0 || text.size() < 12) return reply;
+  reply.status = std::stoi(text.substr(9, 3));
+  const size_t head_end = text.find("\r\n\r\n");
+  if (head_end == std::string::npos) return reply;
+  size_t line = text.find("\r\n") + 2;
+  while (line < head_end) {
+    const size_t end = text.find("\r\n", line);
+    const std::string header = text.substr(line, end - line);
+    const size_t colon = header.find(':');
+    if (colon != std::string::npos) {
+      size_t value = colon + 1;
+      while (value < header.size() && header[value] == ' ') ++value;
+      reply.headers.emplace(header.substr(0, colon), header.substr(value));
+    }
+    line = end + 2;
+  }
+  reply.body = text.substr(head_end + 4);
+  return reply;
+}
+
 // Writes `raw` on a fresh connection and reads until the server closes it; the status of the
 // first response line (0 when none).
 inline Reply SendRaw(int port, const std::string& raw) {
@@ -125,24 +148,7 @@ inline Reply SendRaw(int port, const std::string& raw) {
     }
   }
   ::close(fd);
-  if (text.rfind("HTTP/1.1 ", 0) != 0 || text.size() < 12) return reply;
-  reply.status = std::stoi(text.substr(9, 3));
-  const size_t head_end = text.find("\r\n\r\n");
-  if (head_end == std::string::npos) return reply;
-  size_t line = text.find("\r\n") + 2;
-  while (line < head_end) {
-    const size_t end = text.find("\r\n", line);
-    const std::string header = text.substr(line, end - line);
-    const size_t colon = header.find(':');
-    if (colon != std::string::npos) {
-      size_t value = colon + 1;
-      while (value < header.size() && header[value] == ' ') ++value;
-      reply.headers.emplace(header.substr(0, colon), header.substr(value));
-    }
-    line = end + 2;
-  }
-  reply.body = text.substr(head_end + 4);
-  return reply;
+  return ParseReply(text);
 }
 
 // Runs dove-controller with exactly `args` (nothing added) to its exit, stdin from /dev/null,

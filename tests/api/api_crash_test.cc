@@ -23,18 +23,28 @@ std::string EndpointId(int i) {
   return id;
 }
 
+// Domain d1, network n1 and its subnet s1 (10.0.0.0/16): where the crash tests create.
+void CreateWebNetwork(ApiFixture& api) {
+  api.Create("domains", {{"id", "d1"}, {"name", "acme"}});
+  api.Create("networks", {{"id", "n1"}, {"domain_id", "d1"}, {"name", "web"}});
+  api.Create("subnets", {{"id", "s1"}, {"network_id", "n1"}, {"cidr", "10.0.0.0/16"}});
+}
+
+// A fresh seed each run (the tests print it); DOVE_CRASH_SEED=<n> replays one.
+uint32_t CrashSeed() {
+  const char* fixed = std::getenv("DOVE_CRASH_SEED");
+  const uint32_t seed = fixed != nullptr ? static_cast<uint32_t>(std::strtoul(fixed, nullptr, 10))
+                                         : std::random_device()();
+  return seed;
+}
+
 TEST(ApiCrashTest, KillNineWhileCreating) {
   constexpr int kTotal = 1000;
   ApiFixture api;
   ASSERT_TRUE(api.running());
-  api.Create("domains", {{"id", "d1"}, {"name", "acme"}});
-  api.Create("networks", {{"id", "n1"}, {"domain_id", "d1"}, {"name", "web"}});
-  api.Create("subnets", {{"id", "s1"}, {"network_id", "n1"}, {"cidr", "10.0.0.0/16"}});
+  CreateWebNetwork(api);
 
-  // A fresh seed each run (printed); DOVE_CRASH_SEED=<n> replays one.
-  const char* fixed = std::getenv("DOVE_CRASH_SEED");
-  const uint32_t seed = fixed != nullptr ? static_cast<uint32_t>(std::strtoul(fixed, nullptr, 10))
-                                         : std::random_device()();
+  const uint32_t seed = CrashSeed();
   std::mt19937 random(seed);
   const int kill_after = 150 + static_cast<int>(random() % 701);
   // Up to ~one create's time past the ack, so the kill lands anywhere inside a request.
@@ -138,12 +148,8 @@ TEST(ApiCrashTest, KillNineWhileEightWritersCreate) {
   constexpr int kPerWriter = 200;
   ApiFixture api;
   ASSERT_TRUE(api.running());
-  api.Create("domains", {{"id", "d1"}, {"name", "acme"}});
-  api.Create("networks", {{"id", "n1"}, {"domain_id", "d1"}, {"name", "web"}});
-  api.Create("subnets", {{"id", "s1"}, {"network_id", "n1"}, {"cidr", "10.0.0.0/16"}});
-  const char* fixed = std::getenv("DOVE_CRASH_SEED");
-  const uint32_t seed = fixed != nullptr ? static_cast<uint32_t>(std::strtoul(fixed, nullptr, 10))
-                                         : std::random_device()();
+  CreateWebNetwork(api);
+  const uint32_t seed = CrashSeed();
   std::mt19937 random(seed);
   const int kill_after = 100 + static_cast<int>(random() % 1000);
   const auto kill_delay = std::chrono::microseconds(random() % 3000);
@@ -228,9 +234,7 @@ TEST(ApiHealthUnderWrites, HealthAndMetricsAnswerWhileSixteenWritersCreate) {
   constexpr int kWriters = 16;
   ApiFixture api;
   ASSERT_TRUE(api.running());
-  api.Create("domains", {{"id", "d1"}, {"name", "acme"}});
-  api.Create("networks", {{"id", "n1"}, {"domain_id", "d1"}, {"name", "web"}});
-  api.Create("subnets", {{"id", "s1"}, {"network_id", "n1"}, {"cidr", "10.0.0.0/16"}});
+  CreateWebNetwork(api);
   using Clock = std::chrono::steady_clock;
   std::atomic<bool> stop{false};
   std::atomic<int> creates{0};

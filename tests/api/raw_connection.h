@@ -67,7 +67,7 @@ class RawConnection {
           length = std::stoul(buffer_.substr(at + 16));
         }
         if (buffer_.size() >= head_end + 4 + length) {
-          Reply reply = Parse(buffer_.substr(0, head_end + 4 + length));
+          Reply reply = ParseReply(buffer_.substr(0, head_end + 4 + length));
           buffer_.erase(0, head_end + 4 + length);
           return reply;
         }
@@ -108,27 +108,6 @@ class RawConnection {
     }
     buffer_.append(chunk, static_cast<size_t>(n));
     return true;
-  }
-
-  static Reply Parse(const std::string& text) {
-    Reply reply;
-    if (text.rfind("HTTP/1.1 ", 0) != 0 || text.size() < 12) return reply;
-    reply.status = std::stoi(text.substr(9, 3));
-    const size_t head_end = text.find("\r\n\r\n");
-    size_t line = text.find("\r\n") + 2;
-    while (line < head_end) {
-      const size_t end = text.find("\r\n", line);
-      const std::string header = text.substr(line, end - line);
-      const size_t colon = header.find(':');
-      if (colon != std::string::npos) {
-        size_t value = colon + 1;
-        while (value < header.size() && header[value] == ' ') ++value;
-        reply.headers.emplace(header.substr(0, colon), header.substr(value));
-      }
-      line = end + 2;
-    }
-    reply.body = text.substr(head_end + 4);
-    return reply;
   }
 
   int fd_ = -1;

@@ -22,6 +22,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The stored state of switch `name` once it is `want`, or as last seen after 5 s. The switch
+// record is written after the peers are told, and a GET shows it once that write is durable
+// (reads never wait for a write in flight).
+std::string SwitchStateWithin5s(ApiFixture& api, const std::string& name, const std::string& want) {
+  std::string seen;
+  for (int i = 0; i < 500; ++i) {
+    seen = api.Send("GET", "/v1/switches/" + name).Json().value("state", "");
+    if (seen == want) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  return seen;
+}
+
 class SouthboundTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -356,17 +369,7 @@ TEST(SouthboundLivenessTest, MissedHeartbeatsShowAsDownInTheApiUntilTheSwitchBea
   ASSERT_TRUE(b.Hello("host-b", "192.0.2.2"));
   const std::string mac = api.Send("GET", "/v1/endpoints/vm1").Json()["mac"].get<std::string>();
   ASSERT_EQ(b.ResolveMac(1, 100, mac)->status(), v1::ResolveReply::STATUS_FOUND);
-  // The switch record is written after the peers are told, and a GET shows it once that write
-  // is durable (reads never wait for a write in flight): wait up to 5 s for `want`.
-  auto state = [&](const std::string& want) {
-    std::string seen;
-    for (int i = 0; i < 500; ++i) {
-      seen = api.Send("GET", "/v1/switches/host-a").Json().value("state", "");
-      if (seen == want) break;
-      std::this_thread::sleep_for(10ms);
-    }
-    return seen;
-  };
+  auto state = [&](const std::string& want) { return SwitchStateWithin5s(api, "host-a", want); };
   EXPECT_EQ(state("STATE_UP"), "STATE_UP");
 
   // A says nothing more; B beats every 100 ms and watches for the news.
@@ -543,17 +546,7 @@ TEST(SouthboundLivenessTest, AStreamThatEndsIsDownAndPeersAreToldUntilItReconnec
                  json{{"id", id}, {"network_id", "web"}, {"switch_name", host}}.dump());
     ASSERT_EQ(made.status, 201) << made.body;
   }
-  // The switch record is written after the peers are told, and a GET shows it once that write
-  // is durable (reads never wait for a write in flight): wait up to 5 s for `want`.
-  auto state = [&](const std::string& want) {
-    std::string seen;
-    for (int i = 0; i < 500; ++i) {
-      seen = api.Send("GET", "/v1/switches/host-a").Json().value("state", "");
-      if (seen == want) break;
-      std::this_thread::sleep_for(10ms);
-    }
-    return seen;
-  };
+  auto state = [&](const std::string& want) { return SwitchStateWithin5s(api, "host-a", want); };
   auto a = std::make_unique<TestSwitch>(api.controller().southbound_port());
   TestSwitch b(api.controller().southbound_port());
   ASSERT_TRUE(a->Hello("host-a", "192.0.2.1"));
