@@ -225,7 +225,10 @@ bool EndpointCache::ApplyFloodList(const dove::v1::FloodList& flood_list, int64_
   CachedNetwork& net = networks_[flood_list.vni()];
   net.vni = flood_list.vni();
   net.flood_tunnel_ips.assign(flood_list.tunnel_ips().begin(), flood_list.tunnel_ips().end());
-  if (net.config) *net.config->mutable_flood_tunnel_ips() = flood_list.tunnel_ips();
+  if (net.config) {
+    *net.config->mutable_flood_tunnel_ips() = flood_list.tunnel_ips();
+    *net.config->mutable_domain_tunnel_ips() = flood_list.domain_tunnel_ips();
+  }
   net.revision = revision;
   NoteNetwork(changes, flood_list.vni());
   return true;

@@ -16,14 +16,34 @@ bool NetworkTables::IsFloodPeer(const net::Ipv4Address& tunnel_ip) const {
          flood_tunnel_ips.end();
 }
 
-Expected<void, std::string> Tables::UpsertNetwork(uint32_t vni, const net::MacAddress& router_mac,
-                                                  std::vector<net::Ipv4Address> flood_tunnel_ips) {
+bool NetworkTables::IsDomainPeer(const net::Ipv4Address& tunnel_ip) const {
+  return IsFloodPeer(tunnel_ip) || std::find(domain_tunnel_ips.begin(), domain_tunnel_ips.end(),
+                                             tunnel_ip) != domain_tunnel_ips.end();
+}
+
+Expected<void, std::string> Tables::UpsertNetwork(NetworkSettings settings) {
+  const uint32_t vni = settings.vni;
   if (vni > net::kMaxVni) return Unexpected("VNI " + std::to_string(vni) + " exceeds 24 bits");
   NetworkTables& network = networks_[vni];
   network.vni = vni;
-  network.router_mac = router_mac;
-  network.flood_tunnel_ips = std::move(flood_tunnel_ips);
+  network.router_mac = settings.router_mac;
+  network.flood_tunnel_ips = std::move(settings.flood_tunnel_ips);
+  network.domain_tunnel_ips = std::move(settings.domain_tunnel_ips);
+  network.subnets = std::move(settings.subnets);
+  network.routes = std::move(settings.routes);
+  network.policies = std::move(settings.policies);
   return {};
+}
+
+Expected<void, std::string> Tables::UpsertNetwork(uint32_t vni, const net::MacAddress& router_mac,
+                                                  std::vector<net::Ipv4Address> flood_tunnel_ips) {
+  return UpsertNetwork(NetworkSettings{.vni = vni,
+                                       .router_mac = router_mac,
+                                       .flood_tunnel_ips = std::move(flood_tunnel_ips),
+                                       .domain_tunnel_ips = {},
+                                       .subnets = {},
+                                       .routes = {},
+                                       .policies = {}});
 }
 
 void Tables::RemoveNetwork(uint32_t vni) {

@@ -9,7 +9,7 @@
 // reuses ids): Port(id), which FromPort asks for every packet, is an array index.
 //
 //   Tables tables;
-//   tables.UpsertNetwork(100, router_mac, {peer_vtep});
+//   tables.UpsertNetwork(100, router_mac, {peer_vtep});   // or a whole NetworkSettings
 //   if (auto added = tables.UpsertPort({.id = 1, .vni = 100, .mac = vm_mac, .ips = {vm_ip}});
 //       !added) Log(added.error());
 //   tables.RemovePort(1);
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "base/expected.h"
+#include "dswitch/pipeline/network_settings.h"
 #include "dswitch/pipeline/packet_types.h"
 #include "net/ip_address.h"
 #include "net/ipv4_address.h"
@@ -42,17 +43,23 @@ struct LocalPort {
   bool HasIp(const net::IpAddress& ip) const;
 };
 
-// One network (VNI) this switch carries.
+// One network (VNI) this switch carries: its settings (network_settings.h) and its ports.
 struct NetworkTables {
   uint32_t vni = kNoVni;
-  net::MacAddress router_mac;                      // the domain's distributed-router MAC
-  std::vector<net::Ipv4Address> flood_tunnel_ips;  // the other VTEPs with ports in it
+  net::MacAddress router_mac;                       // the domain's distributed-router MAC
+  std::vector<net::Ipv4Address> flood_tunnel_ips;   // the other VTEPs with ports in it
+  std::vector<net::Ipv4Address> domain_tunnel_ips;  // the other VTEPs of the domain
+  std::vector<SubnetSettings> subnets;
+  std::vector<Route> routes;
+  std::vector<PolicyRule> policies;
   // Kept by Tables::UpsertPort / RemovePort.
   std::unordered_map<net::MacAddress, PortId> ports_by_mac;
   std::unordered_map<net::IpAddress, PortId> ports_by_ip;
   std::vector<PortId> ports;  // in the order they were added
 
   bool IsFloodPeer(const net::Ipv4Address& tunnel_ip) const;
+  // In the flood list or the domain's list: a VTEP routed frames of this network may come from.
+  bool IsDomainPeer(const net::Ipv4Address& tunnel_ip) const;
 };
 
 class Tables {
@@ -60,8 +67,10 @@ class Tables {
   // Port ids are indexes: this and above are refused.
   static constexpr PortId kMaxPortId = 1U << 20;
 
-  // Adds a network, or replaces its router MAC and flood list (its ports stay). Errors (as
-  // one sentence): a VNI over 24 bits.
+  // Adds a network, or replaces its settings (its ports stay). Errors (as one sentence): a
+  // VNI over 24 bits.
+  Expected<void, std::string> UpsertNetwork(NetworkSettings settings);
+  // The same for a network with only an L2 part: no subnets, routes or policies.
   Expected<void, std::string> UpsertNetwork(uint32_t vni, const net::MacAddress& router_mac,
                                             std::vector<net::Ipv4Address> flood_tunnel_ips);
   // Removes a network and every port of it. Nothing when absent.

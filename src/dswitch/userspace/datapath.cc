@@ -411,7 +411,7 @@ void Datapath::Retry(uint32_t vni) {
 // Ports, networks, remotes.
 
 void Datapath::UpsertNetwork(const DesiredNetwork& network) {
-  if (auto added = tables_.UpsertNetwork(network.vni, network.router_mac, network.flood_tunnel_ips);
+  if (auto added = tables_.UpsertNetwork(network.Settings());
       !added) {
     std::cerr << "dove-switch: network " << network.vni << ": " << added.error() << "\n";
     return;

@@ -7,6 +7,8 @@
 #include <set>
 #include <utility>
 
+#include "dswitch/userspace/network_of.h"
+
 namespace dove::dswitch::userspace {
 namespace {
 
@@ -84,26 +86,6 @@ Placement Place(const std::string& key, const dove::v1::Location& location, bool
                              .ips = std::move(addresses->ips),
                              .key = key};
   return out;
-}
-
-// A network with a config, parsed; flood tunnel IPs that are not IPv4 go to `skipped`.
-DesiredNetwork NetworkOf(const agent::CachedNetwork& network, std::vector<std::string>& skipped) {
-  DesiredNetwork desired{.vni = network.vni,
-                         .network_id = network.config->network().id(),
-                         .router_mac = {},
-                         .flood_tunnel_ips = {}};
-  if (auto mac = net::MacAddress::Parse(network.config->router_mac()); mac) {
-    desired.router_mac = *mac;
-  }
-  for (const auto& text : network.flood_tunnel_ips) {
-    if (auto ip = net::Ipv4Address::Parse(text); ip) {
-      desired.flood_tunnel_ips.push_back(*ip);
-    } else {
-      skipped.push_back("network " + std::to_string(network.vni) + ": flood tunnel IP '" + text +
-                        "' is not IPv4");
-    }
-  }
-  return desired;
 }
 
 // Derives endpoint `key` from the cache into `delta`: an upsert or a removal for each of port

@@ -5,7 +5,9 @@
 //   Location (LocationUpdate, EndpointMoved) or its entry in its network config's local list,
 //   whichever has the higher endpoint version. It is local when that word names this switch.
 //   Its port is Location.port_name, or PortNameFor(endpoint_id) when that is empty.
-// - networks: every VNI with a NetworkConfig (router MAC, flood list).
+// - networks: every VNI with a NetworkConfig (router MAC, flood lists, subnets, the domain's
+//   routes, the policies naming it with their networks as VNIs; a policy naming a network that
+//   has no subnet in the domain's list is left out: no address of that network can be routed).
 // - remotes: every cached endpoint on another switch with a tunnel IP, by VNI, MAC and IPs.
 // Entries the pipeline cannot use (a MAC, IP or tunnel IP that does not parse, a VNI without
 // config for a port) are left out and listed in `skipped` with why, for logs.
@@ -28,6 +30,7 @@
 
 #include "dove/v1/switch.pb.h"
 #include "dswitch/agent/endpoint_cache.h"
+#include "dswitch/pipeline/network_settings.h"
 #include "dswitch/pipeline/remote_lookup.h"
 #include "net/ip_address.h"
 #include "net/ipv4_address.h"
@@ -43,11 +46,19 @@ struct DesiredPort {
   std::string key{};  // agent::EndpointKey: the endpoint id (vni/mac when it has none)
 };
 
+// A network's config, parsed (pipeline/network_settings.h says what each part is for).
 struct DesiredNetwork {
   uint32_t vni = 0;
   std::string network_id;
   net::MacAddress router_mac;
   std::vector<net::Ipv4Address> flood_tunnel_ips;
+  std::vector<net::Ipv4Address> domain_tunnel_ips{};
+  std::vector<pipeline::SubnetSettings> subnets{};
+  std::vector<pipeline::Route> routes{};
+  std::vector<pipeline::PolicyRule> policies{};
+
+  // What Tables::UpsertNetwork takes.
+  pipeline::NetworkSettings Settings() const;
 };
 
 struct DesiredRemote {

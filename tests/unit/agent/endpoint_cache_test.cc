@@ -217,10 +217,13 @@ TEST(EndpointCacheTest, NetworkConfigFloodListAndRemoval) {
   flood.set_revision(6);
   flood.mutable_flood_list()->set_vni(100);
   flood.mutable_flood_list()->add_tunnel_ips("192.0.2.3");
+  flood.mutable_flood_list()->add_domain_tunnel_ips("192.0.2.4");
   EXPECT_TRUE(cache.Apply(flood));
   net = cache.Network(100);
   EXPECT_EQ(net->flood_tunnel_ips, std::vector<std::string>{"192.0.2.3"});
   EXPECT_EQ(net->config->flood_tunnel_ips_size(), 1);
+  ASSERT_EQ(net->config->domain_tunnel_ips_size(), 1);  // the domain's list rides along
+  EXPECT_EQ(net->config->domain_tunnel_ips(0), "192.0.2.4");
 
   // An older config does not overwrite the newer flood list.
   EXPECT_FALSE(cache.Apply(Config(4, 100, {"192.0.2.9"})));

@@ -41,6 +41,40 @@ TEST(TablesTest, ReplacingANetworkKeepsItsPorts) {
   EXPECT_FALSE(tables.Network(kVni)->IsFloodPeer(kPeerVtep));
 }
 
+TEST(TablesTest, KeepsANetworksRoutedSettingsAndItsDomainPeers) {
+  Tables tables = ScenarioTables();
+  NetworkSettings settings{.vni = kVni,
+                           .router_mac = kRouterMac,
+                           .flood_tunnel_ips = {kPeerVtep},
+                           .domain_tunnel_ips = {kOtherPeerVtep},
+                           .subnets = {},
+                           .routes = {},
+                           .policies = {}};
+  settings.subnets.push_back({.prefix = *net::IpPrefix::Parse("10.0.0.0/24"),
+                              .gateway = *net::IpAddress::Parse("10.0.0.1"),
+                              .dns_servers = {},
+                              .mtu = 1400});
+  settings.routes.push_back(
+      {.prefix = *net::IpPrefix::Parse("10.0.1.0/24"), .gateway = std::nullopt, .vni = kOtherVni});
+  settings.policies.push_back({.id = "p1", .source_vni = kVni, .destination_vni = kOtherVni});
+  ASSERT_TRUE(tables.UpsertNetwork(settings));
+  const NetworkTables* network = tables.Network(kVni);
+  ASSERT_NE(network, nullptr);
+  EXPECT_EQ(network->ports.size(), 2u) << "its ports stay";
+  EXPECT_EQ(network->subnets.size(), 1u);
+  EXPECT_EQ(network->subnets[0].mtu, 1400u);
+  ASSERT_EQ(network->routes.size(), 1u);
+  EXPECT_EQ(network->routes[0].vni, kOtherVni);
+  ASSERT_EQ(network->policies.size(), 1u);
+  EXPECT_EQ(network->policies[0].id, "p1");
+  EXPECT_TRUE(network->IsDomainPeer(kPeerVtep));       // a flood peer is one
+  EXPECT_TRUE(network->IsDomainPeer(kOtherPeerVtep));  // the domain's list
+  EXPECT_FALSE(network->IsFloodPeer(kOtherPeerVtep));  // but floods do not go there
+  EXPECT_FALSE(network->IsDomainPeer(kStrangerVtep));
+  settings.vni = 1U << 24;
+  EXPECT_FALSE(tables.UpsertNetwork(settings));
+}
+
 TEST(TablesTest, RefusesConflicts) {
   Tables tables = ScenarioTables();
   EXPECT_FALSE(tables.UpsertNetwork(0x1000000, kRouterMac, {}));
