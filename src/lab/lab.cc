@@ -15,6 +15,8 @@
 
 #include "lab/netns.h"
 #include "lab/tx_checksum.h"
+#include "net/ip_address.h"
+#include "net/ip_prefix.h"
 
 namespace dove::lab {
 namespace {
@@ -115,7 +117,7 @@ Lab::~Lab() {
     if (auto ok = Down(); !ok) std::cerr << "dove-lab: teardown: " << ok.error() << "\n";
   } else {
     // Leave the processes running: release them without signalling.
-    for (auto* processes : {&switches_, &captures_}) {
+    for (auto* processes : {&switches_, &captures_, &dhcp_clients_}) {
       for (auto& [name, process] : *processes) (void)process.release();
     }
     (void)controller_.release();
@@ -281,6 +283,7 @@ Expected<void, std::string> Lab::Build() {
     vm.vni = network_vnis_[index];
     vm.ip = spec_vm.ip;
     vm.prefix_length = spec_.networks[index].prefix_length;
+    vm.dhcp = spec_vm.dhcp;
     vm.mac = "02:00:00:00:" + Hex2(static_cast<unsigned>(index + 1)) + ":" +
              Hex2(static_cast<unsigned>(vms_.size() + 1));
     vm.ns = VmNamespace(vm.name);
@@ -298,6 +301,11 @@ Expected<void, std::string> Lab::Build() {
   }
   if (auto ok = Step("waiting for the switches and endpoints"); !ok) return ok;
   if (auto ok = WaitReady(options_.ready_timeout); !ok) return ok;
+  for (const auto& vm : vms_) {
+    if (!vm.dhcp) continue;
+    if (auto ok = Step("starting busybox udhcpc in " + vm.ns); !ok) return ok;
+    if (auto ok = StartDhcpClient(vm); !ok) return ok;
+  }
   if (auto ok = Step("wiring kernel hosts from the controller's endpoints"); !ok) return ok;
   return RefreshKernelHosts();
 }
@@ -323,14 +331,15 @@ Expected<void, std::string> Lab::BuildUnderlayAndManagement() {
   for (const auto& argv : controller_side) {
     if (auto ok = Run(argv); !ok) return ok;
   }
+  const std::string mtu = std::to_string(spec_.underlay_mtu);
   for (const auto& host : hosts_) {
     const std::vector<std::vector<std::string>> commands = {
         {"ip", "link", "add", "ul0", "netns", host.ns, "type", "veth", "peer", "name",
          "u-" + host.name, "netns", ul},
-        {"ip", "-n", host.ns, "link", "set", "ul0", "address", host.underlay_mac, "mtu", "1500"},
+        {"ip", "-n", host.ns, "link", "set", "ul0", "address", host.underlay_mac, "mtu", mtu},
         {"ip", "-n", host.ns, "addr", "add", host.tunnel_ip + "/24", "dev", "ul0"},
         {"ip", "-n", host.ns, "link", "set", "ul0", "up"},
-        {"ip", "-n", ul, "link", "set", "u-" + host.name, "mtu", "1500", "master", "br0", "up"},
+        {"ip", "-n", ul, "link", "set", "u-" + host.name, "mtu", mtu, "master", "br0", "up"},
         {"ip", "link", "add", "mg0", "netns", host.ns, "type", "veth", "peer", "name",
          "m-" + host.name, "netns", mg},
         {"ip", "-n", host.ns, "addr", "add", host.management_ip + "/24", "dev", "mg0"},
@@ -355,7 +364,7 @@ Expected<void, std::string> Lab::BuildUnderlayAndManagement() {
 }
 
 Expected<void, std::string> Lab::CreateObjects() {
-  std::map<std::string, std::string> domain_ids;
+  auto& domain_ids = domain_ids_;
   for (const auto& network : spec_.networks) {
     if (domain_ids.count(network.domain) != 0) continue;
     auto created = ControllerRest("POST", "/v1/domains", {{"name", network.domain}});
@@ -369,9 +378,19 @@ Expected<void, std::string> Lab::CreateObjects() {
     if (!created) return Error(created.error());
     network_ids_.push_back((*created)["id"].get<std::string>());
     network_vnis_.push_back((*created).value("vni", 0U));
-    auto subnet = ControllerRest("POST", "/v1/subnets",
-                                 {{"network_id", network_ids_.back()}, {"cidr", network.cidr}});
-    if (!subnet) return Error(subnet.error());
+    for (const auto& subnet : network.subnets) {
+      nlohmann::json fields = {{"network_id", network_ids_.back()}, {"cidr", subnet.cidr}};
+      if (!subnet.gateway.empty()) fields["gateway"] = subnet.gateway;
+      if (network.mtu != 0) fields["mtu"] = network.mtu;
+      if (!network.dns.empty()) fields["dns_servers"] = network.dns;
+      auto made = ControllerRest("POST", "/v1/subnets", fields);
+      if (!made) return Error(made.error());
+    }
+  }
+  for (const auto& policy : spec_.policies) {
+    auto id = CreatePolicy(policy);
+    if (!id) return Error("line " + std::to_string(policy.line) + ": " + id.error());
+    policy_ids_.push_back(*id);
   }
   for (const auto& host : hosts_) {
     if (!host.kernel) continue;
@@ -383,35 +402,69 @@ Expected<void, std::string> Lab::CreateObjects() {
 }
 
 Expected<void, std::string> Lab::BuildVm(VmInfo& vm) {
+  const SpecVm& spec_vm = *spec_.FindVm(vm.name);
+  const SpecNetwork& network = spec_.networks[spec_.NetworkIndexOf(spec_vm)];
   nlohmann::json body = {{"id", vm.name},
                          {"network_id", vm.network_id},
                          {"mac", vm.mac},
                          {"switch_name", vm.host},
                          {"port_name", vm.tap.empty() ? vm.veth_peer : vm.tap}};
-  if (!vm.ip.empty()) body["ips"] = nlohmann::json::array({vm.ip});
+  if (!spec_vm.ips.empty()) body["ips"] = spec_vm.ips;
   auto created = ControllerRest("POST", "/v1/endpoints", body);
   if (!created) return Error(created.error());
   vm.endpoint_id = (*created)["id"].get<std::string>();
-  if (vm.ip.empty()) {
-    for (const auto& ip : (*created).value("ips", nlohmann::json::array())) {
-      if (ip.is_string() && ip.get<std::string>().find(':') == std::string::npos) {
-        vm.ip = ip.get<std::string>();
-        break;
+  vm.ip.clear();
+  for (const auto& item : (*created).value("ips", nlohmann::json::array())) {
+    if (!item.is_string()) continue;
+    const auto ip = net::IpAddress::Parse(item.get<std::string>());
+    if (!ip) continue;
+    for (const auto& subnet : network.subnets) {
+      if (!net::IpPrefix::Parse(subnet.cidr)->Contains(*ip)) continue;
+      vm.addresses.push_back(ip->ToString() + "/" + std::to_string(subnet.prefix_length));
+      if (ip->is_v4() && vm.ip.empty()) {
+        vm.ip = ip->ToString();
+        vm.prefix_length = subnet.prefix_length;
+        vm.gateway = subnet.gateway;
+      } else if (ip->is_v6() && vm.ipv6.empty()) {
+        vm.ipv6 = ip->ToString();
+        vm.ipv6_prefix_length = subnet.prefix_length;
+        vm.gateway6 = subnet.gateway;
       }
     }
-    if (vm.ip.empty()) return Error("the controller allocated no IPv4 address to vm " + vm.name);
   }
+  if (vm.ip.empty()) return Error("the controller allocated no IPv4 address to vm " + vm.name);
+  vm.mtu = vm.dhcp ? 1500 : static_cast<int>(network.mtu != 0 ? network.mtu : 1450);
 
   const std::string& host_ns = vm.host_ns;
   std::vector<std::vector<std::string>> commands = {
       {"ip", "link", "add", "eth0", "netns", vm.ns, "type", "veth", "peer", "name", vm.veth_peer,
        "netns", host_ns},
-      {"ip", "-n", vm.ns, "link", "set", "eth0", "address", vm.mac, "mtu", "1450"},
-      {"ip", "-n", vm.ns, "addr", "add", vm.ip + "/" + std::to_string(vm.prefix_length), "dev",
-       "eth0"},
-      {"ip", "-n", vm.ns, "link", "set", "eth0", "up"},
-      {"ip", "-n", host_ns, "link", "set", vm.veth_peer, "up"},
+      {"ip", "-n", vm.ns, "link", "set", "eth0", "address", vm.mac, "mtu", std::to_string(vm.mtu)},
   };
+  if (!vm.ipv6.empty() && !vm.dhcp) {
+    // IPv6 on for this VM only (the lab turns it off everywhere): no DAD (the switch answers
+    // for its VMs), no autoconfiguration from router advertisements (its address is static).
+    commands.push_back({"ip", "netns", "exec", vm.ns, "sysctl", "-qw",
+                        "net.ipv6.conf.all.disable_ipv6=0", "net.ipv6.conf.eth0.accept_dad=0",
+                        "net.ipv6.conf.eth0.accept_ra=0", "net.ipv6.conf.eth0.disable_ipv6=0"});
+  }
+  if (!vm.dhcp) {
+    for (const auto& address : vm.addresses) {
+      std::vector<std::string> add = {"ip", "-n", vm.ns, "addr", "add", address, "dev", "eth0"};
+      if (address.find(':') != std::string::npos) add.push_back("nodad");
+      commands.push_back(std::move(add));
+    }
+  }
+  commands.push_back({"ip", "-n", vm.ns, "link", "set", "eth0", "up"});
+  if (!vm.dhcp && !vm.gateway.empty()) {
+    commands.push_back(
+        {"ip", "-n", vm.ns, "route", "replace", "default", "via", vm.gateway, "dev", "eth0"});
+  }
+  if (!vm.dhcp && !vm.gateway6.empty()) {
+    commands.push_back({"ip", "-n", vm.ns, "-6", "route", "replace", "default", "via", vm.gateway6,
+                        "dev", "eth0"});
+  }
+  commands.push_back({"ip", "-n", host_ns, "link", "set", vm.veth_peer, "up"});
   if (!vm.tap.empty()) {
     const std::vector<std::vector<std::string>> tap = {
         {"ip", "-n", host_ns, "tuntap", "add", "dev", vm.tap, "mode", "tap", "vnet_hdr"},
@@ -464,22 +517,207 @@ Expected<void, std::string> Lab::Redirect(const std::string& ns, const std::stri
 }
 
 std::vector<std::string> Lab::SwitchArgv(const HostInfo& host) const {
-  return {"ip",
-          "netns",
-          "exec",
-          host.ns,
-          binaries_.switch_binary,
-          "--name",
-          host.name,
-          "--tunnel-ip",
-          host.tunnel_ip,
-          "--controller",
-          std::string(kControllerIp) + ":" + std::to_string(kSouthboundPort),
-          "--southbound-plaintext",
-          "--control-socket",
-          ControlSocket(host.name),
-          "--metrics-listen",
-          "127.0.0.1:" + std::to_string(kMetricsPort)};
+  std::vector<std::string> argv = {
+      "ip",
+      "netns",
+      "exec",
+      host.ns,
+      binaries_.switch_binary,
+      "--name",
+      host.name,
+      "--tunnel-ip",
+      host.tunnel_ip,
+      "--controller",
+      std::string(kControllerIp) + ":" + std::to_string(kSouthboundPort),
+      "--southbound-plaintext",
+      "--control-socket",
+      ControlSocket(host.name),
+      "--metrics-listen",
+      "127.0.0.1:" + std::to_string(kMetricsPort)};
+  argv.insert(argv.end(), options_.switch_args.begin(), options_.switch_args.end());
+  return argv;
+}
+
+Expected<std::string, std::string> Lab::CreatePolicy(const SpecPolicy& policy) {
+  const auto domain = domain_ids_.find(policy.domain);
+  const SpecNetwork* from = spec_.FindNetwork(policy.domain, policy.from);
+  const SpecNetwork* to = spec_.FindNetwork(policy.domain, policy.to);
+  if (domain == domain_ids_.end() || from == nullptr || to == nullptr) {
+    return Error(policy.Text() + ": names a domain or network this lab does not have");
+  }
+  const auto id_of = [&](const SpecNetwork* network) {
+    return network_ids_[static_cast<size_t>(network - spec_.networks.data())];
+  };
+  nlohmann::json body = {{"domain_id", domain->second},
+                         {"source_network_id", id_of(from)},
+                         {"destination_network_id", id_of(to)},
+                         {"action", policy.ActionName()},
+                         {"priority", policy.priority}};
+  if (policy.protocol != 0) body["protocol"] = policy.protocol;
+  if (policy.first_port != 0) {
+    body["port_range"] = {{"first", policy.first_port}, {"last", policy.last_port}};
+  }
+  auto created = ControllerRest("POST", "/v1/policies", body);
+  if (!created) return Error(policy.Text() + ": " + created.error());
+  return (*created)["id"].get<std::string>();
+}
+
+Expected<void, std::string> Lab::DeletePolicy(const std::string& id) {
+  auto deleted = ControllerRest("DELETE", "/v1/policies/" + id);
+  if (!deleted) return Error(deleted.error());
+  return {};
+}
+
+// udhcpc calls the script with the event as $1 and the lease in the environment (busybox's
+// names: ip, mask = prefix length, subnet, router, mtu, dns, lease, serverid). It logs one line
+// per call to $DOVE_LAB_DHCP_LOG and applies address, MTU and default route.
+constexpr const char* kDhcpScript = R"(#!/bin/sh
+# dove-lab: busybox udhcpc's script (docs/lab.md): log the event, apply the lease.
+echo "$(date +%s.%N) $1 ip=$ip mask=$mask router=$router mtu=$mtu dns=$dns lease=$lease serverid=$serverid" >>"$DOVE_LAB_DHCP_LOG"
+case "$1" in
+  deconfig)
+    ip -4 addr flush dev "$interface"
+    ip link set dev "$interface" up
+    ;;
+  bound|renew)
+    if ! ip -4 -o addr show dev "$interface" | grep -q " $ip/$mask "; then
+      ip -4 addr flush dev "$interface"
+      ip addr add "$ip/$mask" dev "$interface"
+    fi
+    [ -n "$mtu" ] && ip link set dev "$interface" mtu "$mtu"
+    for gw in $router; do
+      ip route replace default via "$gw" dev "$interface"
+      break
+    done
+    ;;
+esac
+exit 0
+)";
+
+Expected<void, std::string> Lab::WriteDhcpScript() {
+  const fs::path path = temp_dir_ / "udhcpc.script";
+  if (fs::exists(path)) return {};
+  std::ofstream out(path);
+  out << kDhcpScript;
+  out.close();
+  if (!out) return Error("cannot write " + path.string());
+  std::error_code error;
+  fs::permissions(path, fs::perms::owner_all, error);
+  if (error) return Error("cannot chmod " + path.string() + ": " + error.message());
+  return {};
+}
+
+std::string Lab::DhcpLog(const std::string& vm) const {
+  return (temp_dir_ / ("dhcp-" + vm + ".log")).string();
+}
+
+Expected<void, std::string> Lab::StartDhcpClient(const VmInfo& vm) {
+  if (auto ok = WriteDhcpScript(); !ok) return ok;
+  // -f: stay in the foreground (a child of the lab); -O mtu: ask for option 26 too; a DISCOVER
+  // every second, 3 at a time, then a 1 s pause, for ever (until the lab stops it).
+  auto child = ChildProcess::Spawn({"ip",
+                                    "netns",
+                                    "exec",
+                                    vm.ns,
+                                    "env",
+                                    "DOVE_LAB_DHCP_LOG=" + DhcpLog(vm.name),
+                                    "busybox",
+                                    "udhcpc",
+                                    "-f",
+                                    "-i",
+                                    "eth0",
+                                    "-s",
+                                    (temp_dir_ / "udhcpc.script").string(),
+                                    "-O",
+                                    "mtu",
+                                    "-t",
+                                    "3",
+                                    "-T",
+                                    "1",
+                                    "-A",
+                                    "1"},
+                                   (temp_dir_ / ("udhcpc-" + vm.name + ".out")).string());
+  if (!child) return Error("starting busybox udhcpc in " + vm.ns + ": " + child.error());
+  dhcp_clients_[vm.name] = std::move(*child);
+  return {};
+}
+
+namespace {
+
+int ToInt(const std::string& text) {
+  char* end = nullptr;
+  const long value = std::strtol(text.c_str(), &end, 10);
+  return end == text.c_str() ? 0 : static_cast<int>(value);
+}
+
+}  // namespace
+
+std::vector<DhcpEvent> Lab::DhcpEvents(const std::string& vm) const {
+  std::vector<DhcpEvent> events;
+  std::ifstream in(DhcpLog(vm));
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    DhcpEvent event;
+    std::string time;
+    words >> time >> event.event;
+    event.time = std::strtod(time.c_str(), nullptr);
+    for (std::string word; words >> word;) {
+      const size_t equals = word.find('=');
+      if (equals == std::string::npos) continue;
+      const std::string key = word.substr(0, equals);
+      const std::string value = word.substr(equals + 1);
+      if (key == "ip") event.ip = value;
+      if (key == "mask") event.mask = ToInt(value);
+      if (key == "router") event.router = value;
+      if (key == "mtu") event.mtu = ToInt(value);
+      if (key == "dns") event.dns = value;
+      if (key == "lease") event.lease = ToInt(value);
+      if (key == "serverid") event.server_id = value;
+    }
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
+Expected<DhcpEvent, std::string> Lab::WaitDhcpEvent(const std::string& vm, const std::string& event,
+                                                    size_t count,
+                                                    std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    std::vector<DhcpEvent> matching;
+    for (auto& seen : DhcpEvents(vm)) {
+      if (seen.event == event) matching.push_back(std::move(seen));
+    }
+    if (matching.size() >= count) return matching.back();
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::string why = "vm " + vm + ": ";
+      why += std::to_string(matching.size()) + " \"" + event + "\" event(s) of busybox udhcpc ";
+      why += "within " + std::to_string(timeout.count()) + " ms, not " + std::to_string(count);
+      why += "; its script's log " + DhcpLog(vm) + ":\n" + Tail(DhcpLog(vm), 800);
+      why += "\nits output:\n" + Tail((temp_dir_ / ("udhcpc-" + vm + ".out")).string(), 800);
+      return Error(why);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Expected<void, std::string> Lab::RenewDhcp(const std::string& vm) {
+  auto found = dhcp_clients_.find(vm);
+  if (found == dhcp_clients_.end() || !found->second->Running()) {
+    return Error("vm " + vm + " runs no DHCP client");
+  }
+  found->second->Signal(SIGUSR1);
+  return {};
+}
+
+Expected<void, std::string> Lab::RestartDhcp(const std::string& vm) {
+  auto found = dhcp_clients_.find(vm);
+  if (found == dhcp_clients_.end()) return Error("vm " + vm + " is not a dhcp VM");
+  // SIGKILL: gone without a RELEASE, as a VM that crashed and boots again.
+  found->second->Signal(SIGKILL);
+  found->second->Stop();
+  dhcp_clients_.erase(found);
+  return StartDhcpClient(Vm(vm));
 }
 
 Expected<void, std::string> Lab::StartSwitch(const std::string& host) {
@@ -879,6 +1117,8 @@ Expected<void, std::string> Lab::Down() {
   down_ = true;
   std::string first_error;
   StopAllCaptures();
+  for (auto& [vm, client] : dhcp_clients_) client->Signal(SIGKILL);
+  dhcp_clients_.clear();  // reaps them
   for (auto& [host, process] : switches_) process->Signal(SIGTERM);
   for (auto& [host, process] : switches_) process->Stop();
   switches_.clear();

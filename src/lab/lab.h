@@ -3,7 +3,8 @@
 // Namespaces, all named with the per-run prefix P = "dl<pid>-" (pid of the process that built
 // the lab):
 //   P ul        the data underlay: bridge br0; host i (1-based) reaches it through "ul0"
-//               (192.0.2.(10+i)/24 = its tunnel IP, MTU 1500, peer "u-HOST" in br0), with
+//               (192.0.2.(10+i)/24 = its tunnel IP, MTU the spec's underlay mtu (1500), peer
+//               "u-HOST" in br0), with
 //               permanent neighbour entries between all hosts: the underlay carries no ARP.
 //   P mg        the management network: bridge br0; host i has "mg0" 198.51.100.(10+i)/24.
 //   P ctl       the controller, "mg0" 198.51.100.1/24; REST on 127.0.0.1:8740 (inside P ctl),
@@ -15,18 +16,21 @@
 //               as its spec says (noudpcsum unless "udpcsum"); when it has a dove-switch peer,
 //               ul0's transmit checksum offload is off (RefreshKernelHosts()).
 //   P vm-VM     one per VM: "eth0" (MAC 02:00:00:00:<network index+1>:<vm index+1>, the spec's
-//               IP, MTU 1450), peer "v-VM" in its host. On a DOVE host the lab also makes the
-//               persistent TAP "t-VM" (vnet_hdr) the switch opens, and joins v-VM and t-VM with
-//               tc mirred redirects both ways (matchall, or u32 "match u32 0 0" where the
-//               kernel lacks matchall); on a kernel host v-VM is in brN.
+//               IPs (IPv6 on when it has one), MTU the network's mtu or 1450, a default route
+//               via each family's gateway; a dhcp VM: no address, MTU 1500, busybox udhcpc
+//               started once the switches are up), peer "v-VM" in its host. On a DOVE host the lab
+//               also makes the persistent TAP "t-VM" (vnet_hdr) the switch opens, and joins v-VM
+//               and t-VM with tc mirred redirects both ways (matchall, or u32 "match u32 0 0" where
+//               the kernel lacks matchall); on a kernel host v-VM is in brN.
 // IPv6 is disabled in every namespace so that no stray ND/MLD traffic appears in captures.
 //
 // Up() builds everything, starts the controller and the switches, creates domains, networks,
-// subnets, kernel switches and endpoints through the REST API and waits until every DOVE switch
-// is STATE_UP and every endpoint is listed; whether traffic flows is for the caller to check
-// (Ping). Down() (also run by the destructor unless Options::keep) stops every process and
-// deletes every namespace of the prefix and the temp dir. CleanLeftovers() removes what labs of
-// dead processes left behind.
+// subnets (gateway, mtu, dns), policies, kernel switches and endpoints through the REST API,
+// waits until every DOVE switch is STATE_UP and every endpoint is listed, then starts the dhcp
+// VMs' clients (it does not wait for their leases: WaitDhcpEvent); whether traffic flows is for
+// the caller to check (Ping). Down() (also run by the destructor unless Options::keep) stops every
+// process and deletes every namespace of the prefix and the temp dir. CleanLeftovers() removes what
+// labs of dead processes left behind.
 //
 // Errors are one sentence naming the command that failed and its stderr. Not thread-safe:
 // drive a Lab from one thread (Ping/Exec may run in parallel on several threads; they only
@@ -80,6 +84,7 @@ struct LabOptions {
   std::string bin_dir;  // see Binaries
   bool keep = false;    // the destructor leaves everything running (Down() still works)
   std::chrono::milliseconds ready_timeout{30000};
+  std::vector<std::string> switch_args;       // appended to every dove-switch's command line
   std::ostream* progress = nullptr;           // one line per step when set
   const std::atomic<bool>* cancel = nullptr;  // Up() gives up between steps when it turns true
 };
@@ -91,14 +96,35 @@ struct VmInfo {
   std::string network;     // name in its domain
   std::string network_id;  // the controller's id
   uint32_t vni = 0;
-  std::string ip;  // without prefix
+  std::string ip;  // IPv4, without prefix (a dhcp VM: what the controller allocated)
   int prefix_length = 0;
+  std::string ipv6;  // the first IPv6 address, without prefix; empty: none
+  int ipv6_prefix_length = 0;
+  // Every address of the endpoint as "IP/LENGTH", IPv4 and IPv6, as the controller stored them.
+  std::vector<std::string> addresses;
+  std::string gateway;   // the IPv4 subnet's gateway (the VM's default route); empty: none
+  std::string gateway6;  // the IPv6 subnet's gateway; empty: none
+  bool dhcp = false;     // configured by busybox udhcpc, not statically
+  int mtu = 0;           // eth0's MTU as the lab set it (a dhcp VM: 1500 until its lease)
   std::string mac;
   std::string endpoint_id;
   std::string ns;         // its namespace
   std::string host_ns;    // its host's namespace
   std::string veth_peer;  // "v-VM" in host_ns
   std::string tap;        // "t-VM" in host_ns (DOVE hosts)
+};
+
+// One line of a dhcp VM's client log: what udhcpc's script was called with.
+struct DhcpEvent {
+  double time = 0;    // CLOCK_REALTIME seconds when the script ran
+  std::string event;  // deconfig, bound, renew, leasefail, nak
+  std::string ip;
+  int mask = 0;  // prefix length
+  std::string router;
+  int mtu = 0;
+  std::string dns;
+  int lease = 0;  // seconds
+  std::string server_id;
 };
 
 struct HostInfo {
@@ -183,6 +209,25 @@ class Lab {
   // open again. Fails for a VM on a kernel host (it has no TAP).
   Expected<void, std::string> RewirePort(const std::string& vm);
 
+  // Creates the policy through the REST API; returns its id. ParsePolicy makes one from text.
+  Expected<std::string, std::string> CreatePolicy(const SpecPolicy& policy);
+  Expected<void, std::string> DeletePolicy(const std::string& id);
+  // The ids of the spec's policies as created by Up(), in file order.
+  const std::vector<std::string>& policy_ids() const { return policy_ids_; }
+
+  // A dhcp VM's client: every event its script saw so far (empty before the first), waiting
+  // for a bound lease, a renewal (SIGUSR1 to udhcpc: it unicasts a REQUEST to its server), and
+  // the client's log path.
+  std::vector<DhcpEvent> DhcpEvents(const std::string& vm) const;
+  // Waits until the VM's client has `count` events of kind `event` ("bound", "renew"); returns
+  // the last of them. The error says what the client logged.
+  Expected<DhcpEvent, std::string> WaitDhcpEvent(const std::string& vm, const std::string& event,
+                                                 size_t count, std::chrono::milliseconds timeout);
+  Expected<void, std::string> RenewDhcp(const std::string& vm);
+  // Stops the VM's client and starts a new one (a new DISCOVER; the old lease is not released).
+  Expected<void, std::string> RestartDhcp(const std::string& vm);
+  std::string DhcpLog(const std::string& vm) const;
+
   // Polls GET /v1/switches and /v1/endpoints until every DOVE host is STATE_UP and every VM's
   // endpoint is listed, or `timeout` passes (the message names what is missing).
   Expected<void, std::string> WaitReady(std::chrono::milliseconds timeout);
@@ -224,6 +269,8 @@ class Lab {
   Expected<void, std::string> Redirect(const std::string& ns, const std::string& from,
                                        const std::string& to) const;
   std::vector<std::string> SwitchArgv(const HostInfo& host) const;
+  Expected<void, std::string> StartDhcpClient(const VmInfo& vm);
+  Expected<void, std::string> WriteDhcpScript();
   // One kernel host's static VXLAN state for one network, as RefreshKernelHosts computed it.
   struct KernelWiring {
     std::string vxlan;                                  // "vxN"
@@ -241,11 +288,14 @@ class Lab {
   std::filesystem::path temp_dir_;
   std::vector<HostInfo> hosts_;
   std::vector<VmInfo> vms_;
-  std::vector<std::string> network_ids_;  // by spec network index
+  std::map<std::string, std::string> domain_ids_;  // by name
+  std::vector<std::string> network_ids_;           // by spec network index
   std::vector<uint32_t> network_vnis_;
   std::unique_ptr<ChildProcess> controller_;
   std::map<std::string, std::unique_ptr<ChildProcess>> switches_;
-  std::map<std::string, std::unique_ptr<ChildProcess>> captures_;  // by pcap path
+  std::map<std::string, std::unique_ptr<ChildProcess>> captures_;      // by pcap path
+  std::map<std::string, std::unique_ptr<ChildProcess>> dhcp_clients_;  // by VM
+  std::vector<std::string> policy_ids_;
   bool down_ = false;
 };
 

@@ -91,7 +91,8 @@ TEST(SpecTest, EachErrorNamesItsLine) {
       {"host h1", "host h1 is declared twice"},
       {"host -h", "must start with a letter or digit"},
       {"host h/2", "may only hold letters"},
-      {"network red", "expected \"network DOMAIN/NAME CIDR [vni N]\""},
+      {"network red", "expected \"network DOMAIN/NAME CIDR [vni N] [gateway IP] [mtu N]"},
+      {"network red/db 10.1.0.0/24 vni", "expected \"network DOMAIN/NAME CIDR"},
       {"network redweb 10.1.0.0/24", "is not DOMAIN/NAME"},
       {"network red/web/x 10.1.0.0/24", "is not DOMAIN/NAME"},
       {"network /web 10.1.0.0/24", "domain name is empty"},
@@ -102,11 +103,47 @@ TEST(SpecTest, EachErrorNamesItsLine) {
       {"network red/db 10.1.0.1/24", "has host bits set (did you mean 10.1.0.0/24?)"},
       {"network red/db 10.1.0.0/24 vni 0", "N in 1..16777215"},
       {"network red/db 10.1.0.0/24 vni 16777216", "N in 1..16777215"},
-      {"network red/db 10.1.0.0/24 vlan 5", "expected \"vni N\""},
-      {"vm v1 h1", "expected \"vm NAME HOST DOMAIN/NAME [IP]\""},
+      {"network red/db 10.1.0.0/24 vlan 5", "unknown network option \"vlan\""},
+      {"network red/db 10.1.0.0/24 vni 5 vni 6", "option \"vni\" is given twice"},
+      {"network red/db 10.1.0.0/24 gateway 10.1.1.1", "gateway 10.1.1.1 is outside 10.1.0.0/24"},
+      {"network red/db 10.1.0.0/24 gateway 10.1.0.255", "network or broadcast address"},
+      {"network red/db 10.1.0.0/24 gateway x", "gateway \"x\" is not an IP address"},
+      {"network red/db 10.1.0.0/24 mtu 1279", "N in 1280..9000"},
+      {"network red/db 10.1.0.0/24 mtu 9001", "N in 1280..9000"},
+      {"network red/db 10.1.0.0/24 dns 10.0.0.2,", "dns server \"\" is not an IP address"},
+      {"network red/db 2001:db8::/64", "is not an IPv4 CIDR"},
+      {"network red/db 10.0.0.0/16", "subnet 10.0.0.0/16 overlaps 10.0.0.0/24 of network red/web"},
+      {"subnet red/web", "expected \"subnet DOMAIN/NAME CIDR [gateway IP]\""},
+      {"subnet red/web 10.2.0.0/24 gw 10.2.0.1", "expected \"subnet DOMAIN/NAME CIDR"},
+      {"subnet red/db 10.2.0.0/24", "network red/db is not declared"},
+      {"subnet red/web 2001:db8::/40", "is not a CIDR"},
+      {"subnet red/web 2001:db8::/127", "is not a CIDR"},
+      {"subnet red/web 2001:db8::1/64", "has host bits set (did you mean 2001:db8::/64?)"},
+      {"subnet red/web 10.0.0.128/25", "overlaps 10.0.0.0/24"},
+      {"subnet red/web 2001:db8::/64 gateway 2001:db9::1", "is outside 2001:db8::/64"},
+      {"underlay mtu", "expected \"underlay mtu N\" with N in 1330..9000"},
+      {"underlay mtu 1329", "N in 1330..9000"},
+      {"underlay size 1400", "expected \"underlay mtu N\""},
+      {"policy red web", "expected \"policy DOMAIN FROM TO allow|deny|reject"},
+      {"policy red web db allow", "network red/db is not declared"},
+      {"policy blue web web allow", "network blue/web is not declared"},
+      {"policy red web web permit", "unknown policy action \"permit\""},
+      {"policy red web web allow sctp", "unknown protocol \"sctp\""},
+      {"policy red web web allow icmp 80", "a port range (80) needs tcp or udp"},
+      {"policy red web web allow tcp 0", "is not PORT or FIRST-LAST"},
+      {"policy red web web allow tcp 90-80", "is not PORT or FIRST-LAST"},
+      {"policy red web web allow tcp 65536", "is not PORT or FIRST-LAST"},
+      {"policy red web web allow tcp 80 priority", "priority N with N in 0..1000000"},
+      {"policy red web web allow tcp 80 priority 1000001", "priority N with N in 0..1000000"},
+      {"policy red web web allow tcp 80 priority 5 extra", "priority N"},
+      {"vm v1 h1", "expected \"vm NAME HOST DOMAIN/NAME [IP[,IP...]|dhcp]\""},
+      {"vm v1 h1 red/web DHCP", "is not an IPv4 address (nor IPv6, nor \"dhcp\")"},
+      {"vm v1 h1 red/web 2001:db8::5", "is outside 10.0.0.0/24 of network red/web"},
+      {"vm v1 h1 red/web 10.0.0.5,10.0.0.6", "two IPs of vm v1 are in subnet 10.0.0.0/24"},
       {"vm v1 h9 red/web", "host h9 is not declared"},
       {"vm v1 h1 red/db", "network red/db is not declared"},
       {"vm v1 h1 red/web 10.0.0.999", "is not an IPv4 address"},
+      {"vm v1 h1 red/web 10.0.0.5,", "\"\" is not an IPv4 address"},
       {"vm v1 h1 red/web 10.0.1.5", "is outside 10.0.0.0/24"},
       {"vm v1 h1 red/web 10.0.0.0", "network or broadcast address"},
       {"vm v1 h1 red/web 10.0.0.255", "network or broadcast address"},
@@ -170,11 +207,18 @@ TEST(SpecTest, TheDemoHasTwoTenantsWithTheSameAddresses) {
   ASSERT_TRUE(spec) << spec.error();
   ASSERT_EQ(spec->hosts.size(), 3U);
   for (const auto& host : spec->hosts) EXPECT_FALSE(host.kernel) << host.name;
-  ASSERT_EQ(spec->networks.size(), 2U);
+  ASSERT_EQ(spec->networks.size(), 4U);
   EXPECT_EQ(spec->networks[0].Ref(), "red/web");
   EXPECT_EQ(spec->networks[1].Ref(), "blue/web");
+  EXPECT_EQ(spec->networks[2].Ref(), "red/db");
+  EXPECT_EQ(spec->networks[3].Ref(), "blue/db");
   EXPECT_EQ(spec->networks[0].cidr, spec->networks[1].cidr);
-  ASSERT_EQ(spec->vms.size(), 6U);
+  EXPECT_EQ(spec->networks[2].cidr, spec->networks[3].cidr);
+  for (const auto& network : spec->networks) {
+    EXPECT_FALSE(network.subnets[0].gateway.empty()) << network.Ref() << " routes";
+  }
+  EXPECT_EQ(spec->networks[0].subnets[0].gateway, spec->networks[1].subnets[0].gateway);
+  ASSERT_EQ(spec->vms.size(), 8U);
   const struct {
     const char* name;
     const char* host;
@@ -184,6 +228,7 @@ TEST(SpecTest, TheDemoHasTwoTenantsWithTheSameAddresses) {
       {"red1", "h1", "red/web", "10.0.0.11"},   {"red2", "h2", "red/web", "10.0.0.12"},
       {"red3", "h3", "red/web", "10.0.0.13"},   {"blue1", "h1", "blue/web", "10.0.0.11"},
       {"blue2", "h2", "blue/web", "10.0.0.12"}, {"blue3", "h3", "blue/web", "10.0.0.13"},
+      {"reddb", "h2", "red/db", "10.1.0.21"},   {"bluedb", "h2", "blue/db", "10.1.0.21"},
   };
   for (const auto& expected : kVms) {
     const SpecVm* vm = spec->FindVm(expected.name);
@@ -192,6 +237,101 @@ TEST(SpecTest, TheDemoHasTwoTenantsWithTheSameAddresses) {
     EXPECT_EQ(vm->NetworkRef(), expected.network);
     EXPECT_EQ(vm->ip, expected.ip);
   }
+  // Each tenant allows one TCP port from web to db; nothing else.
+  ASSERT_EQ(spec->policies.size(), 2U);
+  for (const auto& policy : spec->policies) {
+    EXPECT_EQ(policy.Text(), "policy " + policy.domain + " web db allow tcp " +
+                                 std::to_string(kDemoAllowedPort) + " priority 0");
+  }
+}
+
+TEST(SpecTest, ParsesRoutedNetworksSubnetsPoliciesAndDhcpVms) {
+  const auto spec = ParseSpec(
+      "underlay mtu 1400\n"
+      "host h1\n"
+      "network t/a 10.1.0.0/24 gateway 10.1.0.1 mtu 1300 dns 10.1.0.2,2001:db8:9::53 vni 77\n"
+      "subnet t/a 2001:DB8:1::/64 gateway 2001:db8:1::1\n"
+      "network t/b 10.2.0.0/24\n"
+      "subnet t/b 10.3.0.0/24 gateway 10.3.0.1\n"
+      "policy t a b allow tcp 80\n"
+      "policy t b a reject udp 1000-2000 priority 7\n"
+      "policy t a b deny icmp\n"
+      "policy t b a allow\n"
+      "vm v1 h1 t/a 10.1.0.5,2001:db8:1::5\n"
+      "vm v2 h1 t/a dhcp\n"
+      "vm v3 h1 t/b 10.3.0.9\n"
+      "vm v4 h1 t/a\n");
+  ASSERT_TRUE(spec) << spec.error();
+  EXPECT_EQ(spec->underlay_mtu, 1400U);
+  EXPECT_EQ(spec->OverlayMtu(), 1350U);
+  const SpecNetwork& a = spec->networks[0];
+  EXPECT_EQ(a.vni, 77U);
+  EXPECT_EQ(a.mtu, 1300U);
+  EXPECT_EQ(a.dns, (std::vector<std::string>{"10.1.0.2", "2001:db8:9::53"}));
+  ASSERT_EQ(a.subnets.size(), 2U);
+  EXPECT_EQ(a.subnets[0].gateway, "10.1.0.1");
+  EXPECT_FALSE(a.subnets[0].ipv6);
+  EXPECT_EQ(a.subnets[1].cidr, "2001:db8:1::/64") << "normalised";
+  EXPECT_TRUE(a.subnets[1].ipv6);
+  EXPECT_EQ(a.subnets[1].prefix_length, 64);
+  EXPECT_EQ(a.subnets[1].gateway, "2001:db8:1::1");
+  EXPECT_EQ(a.subnets[1].line, 4);
+  EXPECT_EQ(a.FirstSubnet(true), &a.subnets[1]);
+  EXPECT_EQ(spec->networks[1].FirstSubnet(true), nullptr);
+  EXPECT_EQ(spec->networks[1].subnets[1].gateway, "10.3.0.1");
+  EXPECT_TRUE(spec->networks[1].subnets[0].gateway.empty());
+  ASSERT_EQ(spec->policies.size(), 4U);
+  EXPECT_EQ(spec->policies[0].Text(), "policy t a b allow tcp 80 priority 0");
+  EXPECT_EQ(spec->policies[0].protocol, 6U);
+  EXPECT_EQ(spec->policies[0].first_port, 80U);
+  EXPECT_EQ(spec->policies[0].last_port, 80U);
+  EXPECT_STREQ(spec->policies[0].ActionName(), "ACTION_ALLOW");
+  EXPECT_EQ(spec->policies[1].Text(), "policy t b a reject udp 1000-2000 priority 7");
+  EXPECT_STREQ(spec->policies[1].ActionName(), "ACTION_REJECT");
+  EXPECT_EQ(spec->policies[2].protocol, 1U);
+  EXPECT_STREQ(spec->policies[2].ActionName(), "ACTION_DENY");
+  EXPECT_EQ(spec->policies[3].Text(), "policy t b a allow any priority 0");
+  EXPECT_EQ(spec->policies[3].line, 10);
+  EXPECT_EQ(spec->vms[0].ip, "10.1.0.5");
+  EXPECT_EQ(spec->vms[0].ips, (std::vector<std::string>{"10.1.0.5", "2001:db8:1::5"}));
+  EXPECT_FALSE(spec->vms[0].dhcp);
+  EXPECT_TRUE(spec->vms[1].dhcp);
+  EXPECT_TRUE(spec->vms[1].ips.empty());
+  EXPECT_EQ(spec->vms[2].ip, "10.3.0.9") << "in the network's second subnet";
+  EXPECT_TRUE(spec->vms[3].ips.empty()) << "the controller allocates one per subnet";
+  // The same statement alone, for a running lab.
+  auto policy = ParsePolicy(*spec, "policy t a b reject tcp 22 priority 9");
+  ASSERT_TRUE(policy) << policy.error();
+  EXPECT_EQ(policy->Text(), "policy t a b reject tcp 22 priority 9");
+  EXPECT_FALSE(ParsePolicy(*spec, "policy t a c allow"));
+  EXPECT_FALSE(ParsePolicy(*spec, "vm x h1 t/a"));
+}
+
+TEST(SpecTest, RoutedRulesThatSpanLinesAreRefusedOnTheLaterLine) {
+  const struct {
+    const char* text;
+    const char* error;
+  } kCases[] = {
+      {"underlay mtu 1400\nunderlay mtu 1400\n", "line 2: the underlay MTU is declared twice"},
+      {"host h\nnetwork t/a 10.0.0.0/24\nvm v h t/a\nsubnet t/a 2001:db8::/64\n",
+       "line 4: network t/a already has VMs (line 3): declare its subnets before its VMs"},
+      {"host h\nnetwork t/a 10.0.0.0/24 gateway 10.0.0.1\nvm v h t/a 10.0.0.1\n",
+       "line 3: IP 10.0.0.1 is the gateway of 10.0.0.0/24"},
+      {"network t/a 10.0.0.0/24\nsubnet t/a 2001:db8::/64\nnetwork t/b 10.1.0.0/24\n"
+       "subnet t/b 2001:db8::/48\n",
+       "line 4: subnet 2001:db8::/48 overlaps 2001:db8::/64 of network t/a (line 2): a domain's "
+       "subnets are disjoint"},
+      {"host h\nnetwork t/a 10.0.0.0/24\nsubnet t/a 2001:db8::/64\n"
+       "vm v h t/a 2001:db8::5\nvm w h t/a 10.0.0.9,2001:db8::5\n",
+       "line 5: IP 2001:db8::5 is used twice in network t/a"},
+  };
+  for (const auto& c : kCases) {
+    const auto spec = ParseSpec(c.text);
+    ASSERT_FALSE(spec) << c.text;
+    EXPECT_EQ(spec.error(), c.error);
+  }
+  // Another domain may reuse the same subnets.
+  EXPECT_TRUE(ParseSpec("network t/a 10.0.0.0/24\nnetwork u/a 10.0.0.0/24\n"));
 }
 
 }  // namespace
