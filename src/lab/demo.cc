@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "lab/probe.h"
+
 namespace dove::lab {
 namespace {
 
@@ -228,8 +230,104 @@ Expected<bool, std::string> RunDemoChecks(Lab& lab, std::ostream& out) {
   out << Verdict(inner_arp == 0) << ": no ARP inside VXLAN: switches answer ARP locally ("
       << inner_arp << ")\n";
   all_ok &= vxlan > 0 && not_vxlan == 0 && arp == 0 && inner_arp == 0;
+
+  auto routed = RunRoutedChecks(lab, out);
+  if (!routed) return Error(routed.error());
+  all_ok &= *routed;
   out << "\n" << (all_ok ? "PASS" : "FAIL") << ": demo\n";
   return all_ok;
+}
+
+Expected<bool, std::string> RunRoutedChecks(Lab& lab, std::ostream& out) {
+  const Spec& spec = lab.spec();
+  const auto& vms = lab.vms();
+  // Per pair of VMs of one domain in different networks, where a policy names the two networks:
+  // each port a policy names and the next one, over its protocol, and ICMP.
+  struct Row {
+    const VmInfo* from;
+    const VmInfo* to;
+    std::vector<Probe> probes;
+  };
+  std::vector<Row> rows;
+  for (const auto& a : vms) {
+    for (const auto& b : vms) {
+      if (a.domain != b.domain || a.network == b.network || b.dhcp) continue;
+      Row row{&a, &b, {}};
+      std::set<std::pair<ProbeProtocol, int>> seen;
+      for (const auto& policy : spec.policies) {
+        if (policy.domain != a.domain || policy.from != a.network || policy.to != b.network ||
+            policy.first_port == 0) {
+          continue;
+        }
+        const ProbeProtocol protocol =
+            policy.protocol == 6 ? ProbeProtocol::kTcp : ProbeProtocol::kUdp;
+        for (const int port :
+             {static_cast<int>(policy.first_port), static_cast<int>(policy.last_port) + 1}) {
+          if (port > 65535 || !seen.insert({protocol, port}).second) continue;
+          row.probes.push_back({a.name, b.ip, protocol, port});
+        }
+      }
+      if (row.probes.empty()) continue;
+      row.probes.push_back({a.name, b.ip, ProbeProtocol::kIcmp, 0});
+      rows.push_back(std::move(row));
+    }
+  }
+  if (rows.empty()) return true;
+  std::vector<Probe> probes;
+  for (const auto& row : rows) probes.insert(probes.end(), row.probes.begin(), row.probes.end());
+  out << "\ndove-lab: routed probes (" << probes.size()
+      << ", all at once): nc to each port a policy names and the next one, ICMP; a listener in "
+         "every VM holding the destination IP, whatever its tenant\n";
+  auto results = RunProbes(lab, probes);
+  if (!results) return Error(results.error());
+
+  out << "\nRouted (row -> column's IP through the distributed router; cells expected/measured, "
+         "measured names the VM that got it)\n";
+  int wrong_allowed = 0;
+  int wrong_denied = 0;
+  int crossed = 0;
+  int allowed_total = 0;
+  int denied_total = 0;
+  size_t at = 0;
+  for (const auto& row : rows) {
+    out << "  " << std::left << std::setw(8) << row.from->name << "-> " << std::setw(8)
+        << row.to->name << std::setw(11) << row.to->ip << std::right;
+    for (const auto& probe : row.probes) {
+      const ProbeResult& result = (*results)[at++];
+      const bool expected = PolicyAllows(spec, row.from->domain, row.from->network, row.to->network,
+                                         probe.protocol, probe.port);
+      std::string measured;
+      bool ok = false;
+      if (probe.protocol == ProbeProtocol::kIcmp) {
+        measured = result.replied ? "yes" : "no";
+        ok = result.replied == expected;
+      } else {
+        for (const auto& name : result.received_by) {
+          measured += (measured.empty() ? "" : ",") + name;
+          if (lab.Vm(name).domain != row.from->domain) ++crossed;
+        }
+        const bool own = result.received_by.size() == 1 && result.received_by[0] == row.to->name;
+        ok = expected ? own : result.received_by.empty();
+        if (measured.empty()) measured = "no";
+      }
+      (expected ? allowed_total : denied_total) += 1;
+      if (!ok) ++(expected ? wrong_allowed : wrong_denied);
+      std::string label = probe.protocol == ProbeProtocol::kIcmp ? "icmp"
+                          : probe.protocol == ProbeProtocol::kTcp
+                              ? "tcp " + std::to_string(probe.port)
+                              : "udp " + std::to_string(probe.port);
+      out << "  " << label << ": " << (expected ? "yes" : "no") << "/" << (ok ? "" : "WRONG ")
+          << measured;
+    }
+    out << "\n";
+  }
+  out << Verdict(wrong_allowed == 0) << ": allowed ports reach the VM of their own tenant ("
+      << allowed_total - wrong_allowed << "/" << allowed_total << ")\n";
+  out << Verdict(wrong_denied == 0) << ": other ports and ICMP stay denied by default ("
+      << denied_total - wrong_denied << "/" << denied_total << ")\n";
+  out << Verdict(crossed == 0) << ": no routed probe landed in another tenant (" << crossed
+      << ")\n";
+  return wrong_allowed == 0 && wrong_denied == 0 && crossed == 0;
 }
 
 }  // namespace dove::lab

@@ -84,7 +84,7 @@ struct LabOptions {
   std::string bin_dir;  // see Binaries
   bool keep = false;    // the destructor leaves everything running (Down() still works)
   std::chrono::milliseconds ready_timeout{30000};
-  std::vector<std::string> switch_args;       // appended to every dove-switch's command line
+  std::vector<std::string> switch_args{};     // appended to every dove-switch's command line
   std::ostream* progress = nullptr;           // one line per step when set
   const std::atomic<bool>* cancel = nullptr;  // Up() gives up between steps when it turns true
 };
