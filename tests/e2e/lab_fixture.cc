@@ -83,8 +83,8 @@ std::vector<std::string> LabTest::Tshark(const std::string& pcap, const std::str
                                          const std::vector<std::string>& fields,
                                          const std::vector<std::string>& options) {
   std::vector<std::string> argv = {"tshark", "-n", "-r", pcap, "-d", "udp.port==4789,vxlan"};
-  argv.insert(argv.end(), options.begin(), options.end());
   argv.insert(argv.end(), {"-Y", filter, "-T", "fields", "-E", "occurrence=f"});
+  argv.insert(argv.end(), options.begin(), options.end());  // after: may override occurrence
   for (const auto& field : fields) {
     argv.push_back("-e");
     argv.push_back(field);
@@ -238,6 +238,47 @@ int64_t LabTest::UdpDatagramsDelivered(const std::string& from_vm, const std::st
 int64_t LabTest::TcpBytesDelivered(const std::string& from_vm, const std::string& to_vm,
                                    int64_t bytes) {
   return Delivered(from_vm, to_vm, kTcpReceiver, kTcpSender, {std::to_string(bytes)});
+}
+
+std::unique_ptr<lab::Lab>& SharedLabTest::Shared() {
+  static std::unique_ptr<lab::Lab> shared;
+  return shared;
+}
+
+std::string& SharedLabTest::SharedText() {
+  static std::string text;
+  return text;
+}
+
+void SharedLabTest::TearDownTestSuite() {
+  if (Shared()) {
+    auto down = Shared()->Down();
+    EXPECT_TRUE(down) << down.error();
+    Shared().reset();
+  }
+  SharedText().clear();
+}
+
+void SharedLabTest::TearDown() {
+  Shared() = std::move(lab_);  // kept for the suite's next test
+  LabTest::TearDown();
+}
+
+void SharedLabTest::UpShared(const std::string& spec_text) {
+  if (Shared() && SharedText() != spec_text) TearDownTestSuite();
+  if (!Shared()) {
+    auto spec = lab::ParseSpec(spec_text);
+    ASSERT_TRUE(spec) << spec.error();
+    // The build tree's src/: the lab finds controller/ and dswitch/app/ below it (the per-test
+    // symlink dir goes at the end of each test, the shared lab outlives it).
+    const std::string bin_dir =
+        std::filesystem::path(DOVE_CONTROLLER_BIN).parent_path().parent_path().string();
+    auto lab = lab::Lab::Up(*spec, {.bin_dir = bin_dir});
+    ASSERT_TRUE(lab) << lab.error();
+    Shared() = std::move(*lab);
+    SharedText() = spec_text;
+  }
+  lab_ = std::move(Shared());
 }
 
 std::string LabTest::PcapPath(const std::string& name) const {

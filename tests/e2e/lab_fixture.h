@@ -36,7 +36,8 @@ class LabTest : public ::testing::Test {
   bool PingsWithin(const std::string& vm, const std::string& ip, std::chrono::seconds timeout);
   // `tshark -r PCAP -Y FILTER -T fields -e FIELD...` (VXLAN decoded on 4789): one line per frame,
   // fields tab-separated, each field's first occurrence (the outer header's, in VXLAN).
-  // `options` go before the filter, e.g. {"-o", "tcp.check_checksum:TRUE"}.
+  // `options` go after the defaults, e.g. {"-o", "tcp.check_checksum:TRUE"}, or
+  // {"-E", "occurrence=l"} for the inner header's fields.
   std::vector<std::string> Tshark(const std::string& pcap, const std::string& filter,
                                   const std::vector<std::string>& fields,
                                   const std::vector<std::string>& options = {});
@@ -66,6 +67,23 @@ class LabTest : public ::testing::Test {
   int64_t Delivered(const std::string& from_vm, const std::string& to_vm,
                     const char* receiver_script, const char* sender_script,
                     const std::vector<std::string>& sender_args);
+};
+
+// A LabTest whose lab is built by the first test of the suite that calls UpShared and kept for
+// the suite's next tests (one process runs a whole suite: routed_e2e_test's suites are each one
+// ctest test). TearDownTestSuite tears it down, whatever the tests did; a test that changes the
+// lab (a policy) undoes it. A later UpShared with another text rebuilds.
+class SharedLabTest : public LabTest {
+ public:
+  static void TearDownTestSuite();
+
+ protected:
+  void TearDown() override;
+  void UpShared(const std::string& spec_text);
+
+ private:
+  static std::unique_ptr<lab::Lab>& Shared();
+  static std::string& SharedText();
 };
 
 }  // namespace dove::e2e

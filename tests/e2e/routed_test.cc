@@ -1,0 +1,489 @@
+// End-to-end scenarios of issue 14: the distributed router, policy on the packet path, DHCP and
+// path MTU, with real dove-controller and dove-switch processes, the kernel's namespaces, stock
+// tools in the VMs (ping, traceroute, nc, busybox udhcpc) and scapy/tshark where a tool cannot
+// say enough. Each suite shares one lab across its tests (SharedLabTest): RoutedE2eTest the
+// two-tenant routed lab, PmtuE2eTest a lab whose underlay MTU is 1400.
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "e2e/lab_fixture.h"
+#include "lab/probe.h"
+
+namespace dove::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+using lab::Probe;
+using lab::ProbeProtocol;
+
+// Tenant t: web (w1 on h1, wd by DHCP on h2), db (d1 on h2, d2 on h1: one across hosts, one on
+// w1's host), app (a1 on h2) with no policy towards it but a reject on TCP 9999. Tenant u: the
+// same subnets, IPs and router addresses (uw1, ud1, uwd by DHCP), its own policy.
+constexpr const char* kRouted = R"(
+host h1
+host h2
+network t/web 10.1.0.0/24 gateway 10.1.0.1 mtu 1400 dns 10.1.0.53
+subnet t/web 2001:db8:1::/64 gateway 2001:db8:1::1
+network t/db 10.2.0.0/24 gateway 10.2.0.1
+subnet t/db 2001:db8:2::/64 gateway 2001:db8:2::1
+network t/app 10.3.0.0/24 gateway 10.3.0.1
+policy t web db allow tcp 8080
+policy t web db allow tcp 7001
+policy t web db allow udp 5353
+policy t web db allow icmp
+policy t web db allow icmpv6
+policy t db web allow icmp
+policy t db web allow icmpv6
+policy t web app reject tcp 9999
+vm w1 h1 t/web 10.1.0.11,2001:db8:1::11
+vm d1 h2 t/db 10.2.0.21,2001:db8:2::21
+vm d2 h1 t/db 10.2.0.22,2001:db8:2::22
+vm a1 h2 t/app 10.3.0.31
+vm wd h2 t/web dhcp
+network u/web 10.1.0.0/24 gateway 10.1.0.1 dns 10.1.0.54
+network u/db 10.2.0.0/24 gateway 10.2.0.1
+policy u web db allow tcp 8080
+policy u web db allow icmp
+vm uw1 h1 u/web 10.1.0.11
+vm ud1 h2 u/db 10.2.0.21
+vm uwd h2 u/web dhcp
+)";
+
+// The underlay's MTU is 1400, so the overlay's is 1350, while the static VMs keep 1450 (set up
+// for the usual underlay): their big packets must meet the switch's frag-needed / packet too big.
+constexpr const char* kSmallUnderlay = R"(
+underlay mtu 1400
+host h1
+host h2
+network p/web 10.1.0.0/24 gateway 10.1.0.1
+subnet p/web 2001:db8:1::/64 gateway 2001:db8:1::1
+network p/db 10.2.0.0/24 gateway 10.2.0.1
+subnet p/db 2001:db8:2::/64 gateway 2001:db8:2::1
+policy p web db allow any
+policy p db web allow any
+vm w1 h1 p/web 10.1.0.11,2001:db8:1::11
+vm w2 h2 p/web 10.1.0.12,2001:db8:1::12
+vm d1 h2 p/db 10.2.0.21,2001:db8:2::21
+vm wd h2 p/web dhcp
+)";
+
+class RoutedE2eTest : public SharedLabTest {
+ protected:
+  void SetUp() override {
+    SharedLabTest::SetUp();
+    if (IsSkipped()) return;
+    ASSERT_NO_FATAL_FAILURE(UpShared(kRouted));
+  }
+
+  // The VM's output of argv (stdout and stderr), with its exit code in `code` when given.
+  std::string Output(const std::string& vm, const std::vector<std::string>& argv,
+                     int* code = nullptr) {
+    const auto result = lab_->Exec(lab_->VmNamespace(vm), argv, 60s);
+    if (code != nullptr) *code = result.exit_code;
+    return result.out + result.err;
+  }
+
+  // The MAC the VM's neighbour table holds for `ip` (after a ping to it), "" when none.
+  std::string NeighbourMac(const std::string& vm, const std::string& ip) {
+    lab_->Exec(lab_->VmNamespace(vm), {"ping", "-c", "1", "-W", "1", ip});
+    const std::string out = Output(vm, {"ip", "neigh", "show", ip, "dev", "eth0"});
+    static const std::regex kLladdr("lladdr ([0-9a-f:]{17})");
+    std::smatch match;
+    return std::regex_search(out, match, kLladdr) ? match[1].str() : "";
+  }
+
+  // Runs the probes; `expected[i]` is the VM that must get probe i ("" : nobody; for ICMP,
+  // non-empty means "a reply comes").
+  void ExpectProbes(const std::vector<Probe>& probes, const std::vector<std::string>& expected) {
+    ASSERT_EQ(probes.size(), expected.size());
+    auto results = lab::RunProbes(*lab_, probes);
+    ASSERT_TRUE(results) << results.error();
+    for (size_t i = 0; i < probes.size(); ++i) {
+      const auto& result = (*results)[i];
+      const std::string what = probes[i].from + " -> " + lab::Describe(probes[i]);
+      if (probes[i].protocol == ProbeProtocol::kIcmp) {
+        EXPECT_EQ(result.replied, !expected[i].empty()) << what << ": " << result.detail;
+        continue;
+      }
+      const std::vector<std::string> want =
+          expected[i].empty() ? std::vector<std::string>{} : std::vector<std::string>{expected[i]};
+      EXPECT_EQ(result.received_by, want) << what << ": " << result.detail;
+    }
+  }
+
+  // Creates a policy from its statement, deleted again when the guard goes.
+  class PolicyGuard {
+   public:
+    PolicyGuard(lab::Lab& lab, const std::string& statement) : lab_(lab) {
+      auto policy = lab::ParsePolicy(lab.spec(), statement);
+      EXPECT_TRUE(policy) << policy.error();
+      if (!policy) return;
+      auto id = lab.CreatePolicy(*policy);
+      EXPECT_TRUE(id) << id.error();
+      if (id) id_ = *id;
+    }
+    PolicyGuard(const PolicyGuard&) = delete;
+    PolicyGuard& operator=(const PolicyGuard&) = delete;
+    ~PolicyGuard() { Delete(); }
+    const std::string& id() const { return id_; }
+    void Delete() {
+      if (id_.empty()) return;
+      auto deleted = lab_.DeletePolicy(id_);
+      EXPECT_TRUE(deleted) << deleted.error();
+      id_.clear();
+    }
+
+   private:
+    lab::Lab& lab_;
+    std::string id_;
+  };
+};
+
+TEST_F(RoutedE2eTest, TheGatewayAnswersArpNdAndPingWithTheDomainsRouterMac) {
+  EXPECT_EQ(Ping("w1", "10.1.0.1"), 3);
+  EXPECT_EQ(Ping("w1", "2001:db8:1::1"), 3);
+  EXPECT_EQ(Ping("d1", "10.2.0.1"), 3);
+  EXPECT_EQ(Ping("uw1", "10.1.0.1"), 3);
+  // One router MAC per domain, the same on every host and for every subnet and family; the
+  // other tenant's router, at the same address, has its own.
+  const std::string router = NeighbourMac("w1", "10.1.0.1");
+  ASSERT_FALSE(router.empty());
+  EXPECT_EQ(NeighbourMac("w1", "2001:db8:1::1"), router);
+  EXPECT_EQ(NeighbourMac("d1", "10.2.0.1"), router) << "d1 is on h2, w1 on h1";
+  EXPECT_EQ(NeighbourMac("d2", "10.2.0.1"), router);
+  const std::string other = NeighbourMac("uw1", "10.1.0.1");
+  ASSERT_FALSE(other.empty());
+  EXPECT_NE(other, router) << "tenants u and t share router addresses, not router MACs";
+  EXPECT_EQ(NeighbourMac("ud1", "10.2.0.1"), other);
+}
+
+TEST_F(RoutedE2eTest, RoutesBetweenTwoNetworksAcrossHostsAndOnOneHostIpv4AndIpv6) {
+  const auto& h1 = lab_->Host("h1");
+  ASSERT_TRUE(lab_->StartCapture(h1.ns, "ul0", PcapPath("routed-ul-h1")));
+  // Both directions (policies allow ICMP web <-> db), across hosts (w1 h1, d1 h2) and on one
+  // host (w1, d2 both on h1), IPv4 and IPv6.
+  EXPECT_EQ(Ping("w1", "10.2.0.21"), 3) << "across hosts";
+  EXPECT_EQ(Ping("w1", "10.2.0.22"), 3) << "on one host";
+  EXPECT_EQ(Ping("w1", "2001:db8:2::21"), 3) << "IPv6 across hosts";
+  EXPECT_EQ(Ping("w1", "2001:db8:2::22"), 3) << "IPv6 on one host";
+  EXPECT_EQ(Ping("d1", "10.1.0.11"), 3) << "back, across hosts";
+  EXPECT_EQ(Ping("d2", "10.1.0.11"), 3) << "back, on one host";
+  EXPECT_EQ(Ping("d1", "2001:db8:1::11"), 3) << "IPv6 back, across hosts";
+  EXPECT_EQ(Ping("d2", "2001:db8:1::11"), 3) << "IPv6 back, on one host";
+  // TCP to the allowed port, over both families, landing in the VM aimed at.
+  ExpectProbes({{"w1", "10.2.0.21", ProbeProtocol::kTcp, 8080},
+                {"w1", "10.2.0.22", ProbeProtocol::kTcp, 8080},
+                {"w1", "2001:db8:2::21", ProbeProtocol::kTcp, 8080},
+                {"w1", "2001:db8:2::22", ProbeProtocol::kTcp, 8080}},
+               {"d1", "d2", "d1", "d2"});
+  // Bulk TCP both ways on one allowed connection (w1 sends; d1's ACKs come back routed).
+  constexpr int64_t kBytes = int64_t{8} << 20;
+  EXPECT_EQ(TcpBytesDelivered("w1", "d1", kBytes), kBytes) << "across hosts";
+  EXPECT_EQ(TcpBytesDelivered("w1", "d2", kBytes), kBytes) << "on one host";
+  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(lab_->StopCapture(PcapPath("routed-ul-h1")));
+  // On the underlay, w1's routed frames to d1 travel in db's VNI with the router's MAC as their
+  // source and d1's MAC as their destination, with the TTL one less; and none to d2 (same host).
+  const auto& d1 = lab_->Vm("d1");
+  const auto frames =
+      Tshark(PcapPath("routed-ul-h1"),
+             "vxlan && ip.src == 192.0.2.11 && icmp && ip.dst == 10.2.0.21 && icmp.type == 8",
+             {"vxlan.vni", "eth.src", "eth.dst", "ip.ttl"});
+  ASSERT_GE(frames.size(), 3u);
+  const std::string router = NeighbourMac("w1", "10.1.0.1");
+  for (const auto& line : frames) {
+    EXPECT_EQ(line.substr(0, line.find('\t')), std::to_string(d1.vni))
+        << "encapsulated with the DESTINATION network's VNI";
+  }
+  // The inner Ethernet header (occurrence 2 of eth.*) and TTL.
+  const auto inner =
+      Tshark(PcapPath("routed-ul-h1"),
+             "vxlan && ip.src == 192.0.2.11 && icmp.type == 8 && ip.dst == 10.2.0.21",
+             {"eth.src", "eth.dst", "ip.ttl"}, {"-E", "occurrence=l"});
+  ASSERT_FALSE(inner.empty());
+  EXPECT_EQ(inner[0], router + "\t" + d1.mac + "\t63") << "rewritten MACs and TTL 64 - 1";
+  EXPECT_TRUE(Tshark(PcapPath("routed-ul-h1"), "vxlan && ip.dst == 10.2.0.22", {"frame.number"},
+                     {"-E", "occurrence=l"})
+                  .empty())
+      << "w1 -> d2 is delivered on h1, never tunnelled";
+}
+
+TEST_F(RoutedE2eTest, APolicyMatrixOfTcpUdpAndIcmpWithDefaultDenyAndReject) {
+  // Rows: web -> db (allowed tcp 8080, udp 5353, icmp), web -> app (nothing allowed; tcp 9999
+  // rejected), db -> web (only icmp allowed).
+  ExpectProbes(
+      {
+          {"w1", "10.2.0.21", ProbeProtocol::kTcp, 8080},  // allowed
+          {"w1", "10.2.0.21", ProbeProtocol::kTcp, 8081},  // another port
+          {"w1", "10.2.0.21", ProbeProtocol::kUdp, 5353},  // allowed
+          {"w1", "10.2.0.21", ProbeProtocol::kUdp, 5354},  // another port
+          {"w1", "10.2.0.21", ProbeProtocol::kUdp, 8080},  // the TCP port over UDP
+          {"w1", "10.2.0.21", ProbeProtocol::kIcmp, 0},    // allowed
+          {"w1", "10.3.0.31", ProbeProtocol::kTcp, 8080},  // default deny
+          {"w1", "10.3.0.31", ProbeProtocol::kUdp, 5353},  // default deny
+          {"w1", "10.3.0.31", ProbeProtocol::kIcmp, 0},    // default deny
+          {"d1", "10.1.0.11", ProbeProtocol::kTcp, 8080},  // no tcp policy db -> web
+          {"d1", "10.1.0.11", ProbeProtocol::kIcmp, 0},    // allowed
+          {"a1", "10.1.0.11", ProbeProtocol::kIcmp, 0},    // default deny
+          {"w1", "10.1.0.1", ProbeProtocol::kIcmp, 0},     // the gateway
+      },
+      {"d1", "", "d1", "", "", "yes", "", "", "", "", "yes", "", "yes"});
+
+  // REJECT: w1's TCP SYN to app's port 9999 is answered by ICMP administratively prohibited
+  // (type 3 code 13) from w1's gateway; nc fails at once.
+  auto reply =
+      Scapy(lab_->VmNamespace("w1"),
+            "r = sr1(IP(dst='10.3.0.31')/TCP(sport=40999, dport=9999, flags='S'), timeout=3, "
+            "verbose=False)\n"
+            "print('none' if r is None else '%s %d %d' % (r[IP].src, r[ICMP].type, r[ICMP].code) "
+            "if ICMP in r else 'other ' + r.summary())");
+  EXPECT_EQ(reply.out, "10.1.0.1 3 13\n") << reply.err;
+  int code = 0;
+  const auto started = std::chrono::steady_clock::now();
+  const std::string nc = Output("w1", {"sh", "-c", "echo x | nc -n -N -w 3 10.3.0.31 9999"}, &code);
+  EXPECT_NE(code, 0) << nc;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2500ms)
+      << "a reject fails the connection at once, not by timeout: " << nc;
+}
+
+TEST_F(RoutedE2eTest, APolicyAddedAndRemovedWhileTrafficFlowsTakesEffect) {
+  // w1 pings a1 every 50 ms for 6 s (default deny). After 1.5 s an allow of ICMP web -> app is
+  // created (replies pass back: the switches remember the allowed flow), after 3.5 s deleted.
+  std::string pings;
+  std::thread pinger([&] {
+    pings = Output("w1", {"ping", "-n", "-D", "-i", "0.05", "-c", "120", "-W", "1", "10.3.0.31"});
+  });
+  std::this_thread::sleep_for(1500ms);
+  auto policy = std::make_unique<PolicyGuard>(*lab_, "policy t web app allow icmp");
+  const double created =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::this_thread::sleep_for(2000ms);
+  policy->Delete();
+  const double deleted =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  pinger.join();
+  // "[1733300000.123456] 64 bytes from 10.3.0.31: icmp_seq=5 ttl=63 time=0.5 ms"
+  static const std::regex kReply(R"(\[([0-9.]+)\] [0-9]+ bytes from 10\.3\.0\.31)");
+  int before = 0;
+  int during = 0;
+  int after = 0;
+  for (auto it = std::sregex_iterator(pings.begin(), pings.end(), kReply);
+       it != std::sregex_iterator(); ++it) {
+    const double at = std::stod((*it)[1].str());
+    if (at < created) {
+      ++before;
+    } else if (at < deleted + 0.2) {
+      ++during;
+    } else {
+      ++after;
+    }
+  }
+  std::printf("replies: %d before the allow, %d while it existed (2 s at 20/s), %d after\n", before,
+              during, after);
+  EXPECT_EQ(before, 0) << pings;
+  EXPECT_GE(during, 30) << "the allow took effect within 0.5 s:\n" << pings;
+  EXPECT_EQ(after, 0) << "the delete took effect within 0.2 s, cached flows included:\n" << pings;
+}
+
+TEST_F(RoutedE2eTest, TracerouteShowsTheGatewayHopAndTtlExpiryAndNoRouteAreAnswered) {
+  const std::string trace =
+      Output("w1", {"traceroute", "-n", "-I", "-q", "1", "-w", "1", "-m", "4", "10.2.0.21"});
+  EXPECT_TRUE(std::regex_search(trace, std::regex(R"(\n 1  10\.1\.0\.1 )"))) << trace;
+  EXPECT_TRUE(std::regex_search(trace, std::regex(R"(\n 2  10\.2\.0\.21 )"))) << trace;
+  const std::string trace6 = Output(
+      "w1", {"traceroute", "-6", "-n", "-I", "-q", "1", "-w", "1", "-m", "4", "2001:db8:2::21"});
+  EXPECT_TRUE(std::regex_search(trace6, std::regex(R"(\n 1  2001:db8:1::1 )"))) << trace6;
+  EXPECT_TRUE(std::regex_search(trace6, std::regex(R"(\n 2  2001:db8:2::21 )"))) << trace6;
+  // TTL / hop limit 1: time exceeded from the sender's gateway.
+  const std::string ttl =
+      Output("w1", {"ping", "-n", "-c", "1", "-W", "2", "-t", "1", "10.2.0.21"});
+  EXPECT_NE(ttl.find("From 10.1.0.1 icmp_seq=1 Time to live exceeded"), std::string::npos) << ttl;
+  const std::string hop =
+      Output("w1", {"ping", "-n", "-c", "1", "-W", "2", "-t", "1", "2001:db8:2::21"});
+  EXPECT_NE(hop.find("From 2001:db8:1::1 icmp_seq=1 Time exceeded: Hop limit"), std::string::npos)
+      << hop;
+  // No subnet of the domain holds 10.9.9.9: destination unreachable from the gateway.
+  const std::string unreachable = Output("w1", {"ping", "-n", "-c", "1", "-W", "2", "10.9.9.9"});
+  EXPECT_NE(unreachable.find("From 10.1.0.1 icmp_seq=1 Destination Net Unreachable"),
+            std::string::npos)
+      << unreachable;
+}
+
+TEST_F(RoutedE2eTest, TenantsWithIdenticalSubnetsAndRouterAddressesNeverReachEachOther) {
+  // The same probes from both tenants' web VMs (same IP 10.1.0.11) to 10.2.0.21 (d1 in t, ud1
+  // in u): each lands in its own tenant's VM. 10.3.0.31 exists in t only.
+  ExpectProbes({{"w1", "10.2.0.21", ProbeProtocol::kTcp, 8080},
+                {"uw1", "10.2.0.21", ProbeProtocol::kTcp, 8080},
+                {"uw1", "10.2.0.21", ProbeProtocol::kUdp, 5353},  // allowed in t, not in u
+                {"uw1", "10.3.0.31", ProbeProtocol::kTcp, 8080},
+                {"uw1", "10.3.0.31", ProbeProtocol::kIcmp, 0}},
+               {"d1", "ud1", "", "", ""});
+  // Whatever uw1 sends: frames addressed to tenant t's router MAC (learned from w1) with t's
+  // addresses, and to its own router for t's app subnet, reach nobody in t.
+  const std::string t_router = NeighbourMac("w1", "10.1.0.1");
+  const std::string u_router = NeighbourMac("uw1", "10.1.0.1");
+  ASSERT_FALSE(t_router.empty());
+  ASSERT_FALSE(u_router.empty());
+  for (const char* vm : {"d1", "a1", "d2"}) {
+    ASSERT_TRUE(
+        lab_->StartCapture(lab_->VmNamespace(vm), "eth0", PcapPath(std::string("x-") + vm)));
+  }
+  const auto& uw1 = lab_->Vm("uw1");
+  Scapy(uw1.ns, "for dst, mac in (('10.2.0.21', '" + t_router + "'), ('10.2.0.22', '" + t_router +
+                    "'), ('10.3.0.31', '" + t_router + "'), ('10.3.0.31', '" + u_router +
+                    "')):\n"
+                    "  sendp(Ether(src='" +
+                    uw1.mac + "', dst=mac)/IP(src='" + uw1.ip +
+                    "', dst=dst, ttl=64)/UDP(sport=4444, dport=5353)/Raw(b'dove-cross-tenant'),"
+                    " iface='eth0', count=3, verbose=False)");
+  std::this_thread::sleep_for(500ms);
+  lab_->StopAllCaptures();
+  for (const char* vm : {"d1", "a1", "d2"}) {
+    EXPECT_TRUE(Tshark(PcapPath(std::string("x-") + vm), "frame contains \"dove-cross-tenant\"",
+                       {"frame.number"})
+                    .empty())
+        << vm << " got a frame uw1 sent";
+  }
+}
+
+TEST_F(RoutedE2eTest, AStockDhcpClientGetsTheEndpointsAddressGatewayMtuAndDns) {
+  const auto& wd = lab_->Vm("wd");
+  auto bound = lab_->WaitDhcpEvent("wd", "bound", 1, 20s);
+  ASSERT_TRUE(bound) << bound.error();
+  EXPECT_EQ(bound->ip, wd.ip) << "the address the controller's IPAM gave the endpoint";
+  EXPECT_EQ(bound->mask, 24);
+  EXPECT_EQ(bound->router, "10.1.0.1");
+  EXPECT_EQ(bound->mtu, 1400) << "the subnet's mtu (option 26)";
+  EXPECT_EQ(bound->dns, "10.1.0.53");
+  EXPECT_GT(bound->lease, 0);
+  EXPECT_EQ(bound->server_id, "10.1.0.1") << "the switch answers as the gateway";
+  // What the client applied, as the VM's kernel has it.
+  EXPECT_NE(Output("wd", {"ip", "-4", "-o", "addr", "show", "dev", "eth0"})
+                .find("inet " + wd.ip + "/24 "),
+            std::string::npos);
+  EXPECT_NE(Output("wd", {"ip", "link", "show", "eth0"}).find(" mtu 1400 "), std::string::npos);
+  EXPECT_NE(Output("wd", {"ip", "route", "show", "default"}).find("default via 10.1.0.1 dev eth0"),
+            std::string::npos);
+  // And it works: the switch's port security accepts the address; routed to db too.
+  EXPECT_EQ(Ping("wd", "10.1.0.11"), 3);
+  EXPECT_EQ(Ping("wd", "10.2.0.21"), 3);
+
+  // A renewal (udhcpc's SIGUSR1: a REQUEST for the same address, unicast to the server) is
+  // acknowledged with the same lease.
+  ASSERT_TRUE(lab_->RenewDhcp("wd"));
+  auto renewed = lab_->WaitDhcpEvent("wd", "renew", 1, 10s);
+  ASSERT_TRUE(renewed) << renewed.error();
+  EXPECT_EQ(renewed->ip, wd.ip);
+  EXPECT_EQ(renewed->mtu, 1400);
+  EXPECT_EQ(renewed->router, "10.1.0.1");
+  // A client that starts again (a rebooted VM) is offered the same address.
+  ASSERT_TRUE(lab_->RestartDhcp("wd"));
+  auto again = lab_->WaitDhcpEvent("wd", "bound", 2, 20s);
+  ASSERT_TRUE(again) << again.error();
+  EXPECT_EQ(again->ip, wd.ip);
+}
+
+TEST_F(RoutedE2eTest, TwoTenantsWithTheSameSubnetGetTheirOwnDhcpAnswers) {
+  // wd (t) and uwd (u) sit on the same switch (h2), in the same subnet 10.1.0.0/24.
+  auto t = lab_->WaitDhcpEvent("wd", "bound", 1, 20s);
+  auto u = lab_->WaitDhcpEvent("uwd", "bound", 1, 20s);
+  ASSERT_TRUE(t) << t.error();
+  ASSERT_TRUE(u) << u.error();
+  EXPECT_EQ(t->ip, lab_->Vm("wd").ip);
+  EXPECT_EQ(u->ip, lab_->Vm("uwd").ip);
+  EXPECT_EQ(t->dns, "10.1.0.53");
+  EXPECT_EQ(u->dns, "10.1.0.54") << "u's subnet's DNS server, not t's";
+  EXPECT_EQ(t->mtu, 1400);
+  EXPECT_EQ(u->mtu, 1450) << "u's subnet sets no mtu: the overlay's, 1500 - 50";
+  EXPECT_EQ(u->router, "10.1.0.1");
+  // uwd's traffic stays in u: to 10.1.0.11 it reaches uw1, never w1.
+  ExpectProbes({{"uwd", "10.1.0.11", ProbeProtocol::kTcp, 8088},
+                {"wd", "10.1.0.11", ProbeProtocol::kTcp, 8088}},
+               {"uw1", "w1"});
+}
+
+class PmtuE2eTest : public SharedLabTest {
+ protected:
+  void SetUp() override {
+    SharedLabTest::SetUp();
+    if (IsSkipped()) return;
+    ASSERT_NO_FATAL_FAILURE(UpShared(kSmallUnderlay));
+  }
+
+  std::string Output(const std::string& vm, const std::vector<std::string>& argv) {
+    const auto result = lab_->Exec(lab_->VmNamespace(vm), argv, 60s);
+    return result.out + result.err;
+  }
+
+  // Every counter and drop of the host's switch whose name mentions one of `words`.
+  std::map<std::string, uint64_t> MtuCounters(const std::string& host) {
+    std::map<std::string, uint64_t> found;
+    const auto doc = AskSwitch(host, "counters");
+    for (const char* group : {"counters", "drops"}) {
+      if (!doc.contains(group)) continue;
+      for (const auto& [name, value] : doc[group].items()) {
+        for (const char* word : {"frag", "too_big", "mtu", "ptb"}) {
+          if (name.find(word) != std::string::npos && value.is_number()) {
+            found[name] = value.get<uint64_t>();
+          }
+        }
+      }
+    }
+    return found;
+  }
+};
+
+TEST_F(PmtuE2eTest, TheOverlayMtuIsTheUnderlaysLessFiftyAndDhcpSaysSo) {
+  EXPECT_EQ(lab_->spec().OverlayMtu(), 1350u);
+  auto bound = lab_->WaitDhcpEvent("wd", "bound", 1, 20s);
+  ASSERT_TRUE(bound) << bound.error();
+  EXPECT_EQ(bound->mtu, 1350) << "option 26: the overlay MTU the switch learned from ul0";
+  EXPECT_NE(Output("wd", {"ip", "link", "show", "eth0"}).find(" mtu 1350 "), std::string::npos);
+}
+
+TEST_F(PmtuE2eTest, TooBigWithDfGetsFragNeededOrPacketTooBigAndTcpCompletes) {
+  const auto before = MtuCounters("h1");
+  // w1's eth0 is 1450: a 1400-byte payload with DF leaves it whole and is too big for the
+  // tunnel (1350): the switch answers fragmentation needed with next-hop MTU 1350, from the
+  // gateway; the VM's kernel then knows the path MTU.
+  for (const char* to : {"10.2.0.21", "10.1.0.12"}) {  // routed to db; switched in web
+    const std::string ping =
+        Output("w1", {"ping", "-n", "-c", "2", "-W", "1", "-M", "do", "-s", "1400", to});
+    EXPECT_NE(ping.find("Frag needed and DF set (mtu = 1350)"), std::string::npos)
+        << to << ": " << ping;
+    EXPECT_NE(Output("w1", {"ip", "route", "get", to}).find("mtu 1350"), std::string::npos)
+        << to << ": the VM learned the path MTU";
+    EXPECT_EQ(lab_->Ping("w1", to, 3, 1s, 1350 - 28), 3) << to << ": what fits passes";
+  }
+  const std::string ping6 = Output(
+      "w1", {"ping", "-n", "-c", "2", "-W", "1", "-M", "do", "-s", "1400", "2001:db8:2::21"});
+  EXPECT_NE(ping6.find("Packet too big: mtu=1350"), std::string::npos) << ping6;
+  EXPECT_EQ(lab_->Ping("w1", "2001:db8:2::21", 3, 1s, 1350 - 48), 3);
+  // TCP: segments sized for 1450 meet the switch, get frag-needed, and the transfer completes.
+  constexpr int64_t kBytes = int64_t{4} << 20;
+  EXPECT_EQ(TcpBytesDelivered("w2", "d1", kBytes), kBytes) << "routed, w2 fresh";
+  EXPECT_EQ(TcpBytesDelivered("d1", "w1", kBytes), kBytes) << "routed, the other way";
+  // The switch counted what it answered.
+  const auto after = MtuCounters("h1");
+  uint64_t grew = 0;
+  std::string names;
+  for (const auto& [name, value] : after) {
+    const auto was = before.find(name);
+    const uint64_t delta = value - (was == before.end() ? 0 : was->second);
+    grew += delta;
+    names += " " + name + "+" + std::to_string(delta);
+  }
+  std::printf("h1's MTU counters that moved:%s\n", names.c_str());
+  EXPECT_GE(grew, 3u) << "h1 answered at least the IPv4 pings and the IPv6 one:" << names;
+}
+
+}  // namespace
+}  // namespace dove::e2e
