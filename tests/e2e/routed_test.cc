@@ -48,6 +48,7 @@ vm d1 h2 t/db 10.2.0.21,2001:db8:2::21
 vm d2 h1 t/db 10.2.0.22,2001:db8:2::22
 vm a1 h2 t/app 10.3.0.31
 vm wd h2 t/web dhcp
+vm w2 h2 t/web 10.1.0.12,2001:db8:1::12
 network u/web 10.1.0.0/24 gateway 10.1.0.1 dns 10.1.0.54
 network u/db 10.2.0.0/24 gateway 10.2.0.1
 policy u web db allow tcp 8080
@@ -146,6 +147,21 @@ class RoutedE2eTest : public SharedLabTest {
     std::string id_;
   };
 };
+
+// The probes themselves (src/lab/probe.h) inside one network, where no router is involved: they
+// land where they are sent, and a probe to an address nobody of the sender's tenant holds lands
+// nowhere (so the routed matrices below cannot pass vacuously).
+TEST_F(RoutedE2eTest, ProbesSeeWhereTrafficLandsInsideOneNetwork) {
+  ExpectProbes({{"w1", "10.1.0.12", ProbeProtocol::kTcp, 8080},
+                {"w1", "10.1.0.12", ProbeProtocol::kUdp, 5353},
+                {"w1", "2001:db8:1::12", ProbeProtocol::kTcp, 8080},
+                {"w1", "2001:db8:1::12", ProbeProtocol::kUdp, 5354},
+                {"w1", "10.1.0.12", ProbeProtocol::kIcmp, 0},
+                {"w2", "10.1.0.11", ProbeProtocol::kTcp, 8080},
+                {"uw1", "10.1.0.12", ProbeProtocol::kTcp, 8080},
+                {"uw1", "10.1.0.12", ProbeProtocol::kIcmp, 0}},
+               {"w2", "w2", "w2", "w2", "yes", "w1", "", ""});
+}
 
 TEST_F(RoutedE2eTest, TheGatewayAnswersArpNdAndPingWithTheDomainsRouterMac) {
   EXPECT_EQ(Ping("w1", "10.1.0.1"), 3);
