@@ -7,7 +7,7 @@
 // peer, p (db, h2) the policy probes' target, c (web, h2) a busybox udhcpc client. Policies:
 // web -> db TCP 5201 (iperf3) allowed; UDP 7777 (the probes) toggled by the benchmark.
 //
-// Figures (one line each: NAME n=N V [LO-HI] UNIT; "# " lines say what is measured):
+// Figures (one line each: NAME n=N V [LO .. HI] UNIT; "# " lines say what is measured):
 //   tcp     iperf3 a -> s (switched) and a -> r (routed), both h1 -> h2, one stream, the two
 //           back to back per round, the order alternating; Gbit/s medians over rounds with
 //           min/max, and the routed/switched ratio per round (median [min-max]);
@@ -61,7 +61,7 @@ Usage: route_bench [--rounds N] [--seconds S] [--changes N] [--leases N] [--only
 
 Builds one dove-lab topology (hosts h1, h2; tenant b's networks web and db with gateways; VMs
 a (web, h1), s (web, h2), r (db, h2), p (db, h2), c (web, h2, DHCP)) and prints one line per
-figure, "NAME n=N V [LO-HI] UNIT": V the median (or the percentile the name says), [LO-HI]
+figure, "NAME n=N V [LO .. HI] UNIT": V the median (or the percentile the name says), [LO .. HI]
 the smallest and largest value. Lines starting with "# " say what is measured.
 
   tcp     iperf3, one stream, a -> s (switched: same network) and a -> r (routed: web -> db),
@@ -137,13 +137,13 @@ std::string Fixed(double value, int digits) {
   return text;
 }
 
-// NAME n=N V [LO-HI] UNIT
+// NAME n=N V [LO .. HI] UNIT
 void PrintFigure(const std::string& name, const std::vector<double>& values, double percentile,
                  const std::string& unit, int digits) {
   const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
   std::cout << name << "  n=" << values.size() << "  "
             << Fixed(Percentile(values, percentile), digits) << " ["
-            << (values.empty() ? "-" : Fixed(*lo, digits)) << "-"
+            << (values.empty() ? "-" : Fixed(*lo, digits)) << " .. "
             << (values.empty() ? "-" : Fixed(*hi, digits)) << "] " << unit << std::endl;
 }
 
