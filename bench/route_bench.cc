@@ -21,7 +21,8 @@
 //           resolution 1 ms (the probe interval);
 //   dhcp    c's client is restarted (busybox udhcpc, a new DISCOVER) repeatedly; a capture on
 //           c's eth0 gives, per transaction, the time from its first DISCOVER to the ACK on the
-//           wire (the client's own processing after the ACK not included): p50, max.
+//           wire (the client's own processing after the ACK not included), and the switch's
+//           share: DISCOVER -> OFFER and REQUEST -> ACK. p50 with min/max.
 // Prints figures, never judges them. Needs root, iproute2, tc, iperf3, tcpdump, tshark,
 // busybox, python3, and the built dove-controller and dove-switch. Never run by ctest.
 #include <unistd.h>
@@ -71,7 +72,8 @@ the smallest and largest value. Lines starting with "# " say what is measured.
           created and deleted alternately: from the API call returning to the first probe
           passing (create) / the last probe passing (delete), by the probes' scheduled send
           times; p50, p99, max (goal p99 <= 100 ms)
-  dhcp    busybox udhcpc in c, restarted: its first DISCOVER to the ACK, on c's wire; p50, max
+  dhcp    busybox udhcpc in c, restarted: its first DISCOVER to the ACK, on c's wire, and the
+          switch's share (DISCOVER -> OFFER, REQUEST -> ACK); p50 with min/max
 
 Flags:
   --rounds N    TCP rounds, 1..20 (default 5)
@@ -401,8 +403,16 @@ bool MeasureDhcp(Lab& lab, const Options& options) {
   const auto read =
       dove::lab::RunCommand({"tshark", "-n", "-r", pcap, "-Y", "dhcp", "-T", "fields", "-e",
                              "frame.time_epoch", "-e", "dhcp.id", "-e", "dhcp.option.dhcp"});
-  std::map<std::string, double> discover;  // xid -> first DISCOVER
+  // Per transaction id: the first DISCOVER, the first OFFER, the last REQUEST before the ACK.
+  struct Transaction {
+    double discover = NAN;
+    double offer = NAN;
+    double request = NAN;
+  };
+  std::map<std::string, Transaction> open;
   std::vector<double> ms;
+  std::vector<double> offer_ms;  // the switch's answer to a DISCOVER
+  std::vector<double> ack_ms;    // the switch's answer to a REQUEST
   std::istringstream lines(read.out);
   for (std::string line; std::getline(lines, line);) {
     std::istringstream fields(line);
@@ -410,13 +420,24 @@ bool MeasureDhcp(Lab& lab, const Options& options) {
     std::string xid;
     int type = 0;
     if (!(fields >> at >> xid >> type)) continue;
-    if (type == 1 && discover.count(xid) == 0) discover[xid] = at;
-    if (type == 5 && discover.count(xid) != 0) {
-      ms.push_back((at - discover[xid]) * 1000);
-      discover.erase(xid);
+    Transaction& transaction = open[xid];
+    if (type == 1 && std::isnan(transaction.discover)) transaction.discover = at;
+    if (type == 2 && std::isnan(transaction.offer)) transaction.offer = at;
+    if (type == 3) transaction.request = at;
+    if (type == 5 && !std::isnan(transaction.discover)) {
+      ms.push_back((at - transaction.discover) * 1000);
+      if (!std::isnan(transaction.offer)) {
+        offer_ms.push_back((transaction.offer - transaction.discover) * 1000);
+      }
+      if (!std::isnan(transaction.request)) {
+        ack_ms.push_back((at - transaction.request) * 1000);
+      }
+      open.erase(xid);
     }
   }
   PrintFigure("dhcp_discover_to_ack_ms_p50", ms, 50, "ms", 2);
+  PrintFigure("dhcp_discover_to_offer_ms_p50", offer_ms, 50, "ms (the switch)", 2);
+  PrintFigure("dhcp_request_to_ack_ms_p50", ack_ms, 50, "ms (the switch)", 2);
   return static_cast<int>(ms.size()) >= options.leases;
 }
 
