@@ -194,6 +194,7 @@ TEST_F(RoutedE2eTest, RoutesBetweenTwoNetworksAcrossHostsAndOnOneHostIpv4AndIpv6
   EXPECT_EQ(Ping("d2", "10.1.0.11"), 3) << "back, on one host";
   EXPECT_EQ(Ping("d1", "2001:db8:1::11"), 3) << "IPv6 back, across hosts";
   EXPECT_EQ(Ping("d2", "2001:db8:1::11"), 3) << "IPv6 back, on one host";
+  EXPECT_GE(Counter("h1", "router.routed"), 12u) << "w1's and d2's echo requests and replies";
   // TCP to the allowed port, over both families, landing in the VM aimed at.
   ExpectProbes({{"w1", "10.2.0.21", ProbeProtocol::kTcp, 8080},
                 {"w1", "10.2.0.22", ProbeProtocol::kTcp, 8080},
@@ -233,6 +234,18 @@ TEST_F(RoutedE2eTest, RoutesBetweenTwoNetworksAcrossHostsAndOnOneHostIpv4AndIpv6
 }
 
 TEST_F(RoutedE2eTest, APolicyMatrixOfTcpUdpAndIcmpWithDefaultDenyAndReject) {
+  // The reject policy's id (the spec's only reject), for its per-policy counter.
+  std::string reject_id;
+  for (size_t i = 0; i < lab_->spec().policies.size(); ++i) {
+    if (lab_->spec().policies[i].action == lab::PolicyAction::kReject) {
+      reject_id = lab_->policy_ids()[i];
+    }
+  }
+  ASSERT_FALSE(reject_id.empty());
+  const std::string rejected = "policy." + reject_id + ".denied";
+  const uint64_t rejected_before = Counter("h1", rejected);
+  const uint64_t default_h1 = Drops("h1", "policy_default_deny");
+  const uint64_t default_h2 = Drops("h2", "policy_default_deny");
   // Rows: web -> db (allowed tcp 8080, udp 5353, icmp), web -> app (nothing allowed; tcp 9999
   // rejected), db -> web (only icmp allowed).
   ExpectProbes(
@@ -268,6 +281,11 @@ TEST_F(RoutedE2eTest, APolicyMatrixOfTcpUdpAndIcmpWithDefaultDenyAndReject) {
   EXPECT_NE(code, 0) << nc;
   EXPECT_LT(std::chrono::steady_clock::now() - started, 2500ms)
       << "a reject fails the connection at once, not by timeout: " << nc;
+  // Counted where they were sent: per policy for the reject (scapy's SYN and nc's), as default
+  // deny for the rest (w1's on h1; d1's and a1's on h2).
+  EXPECT_GE(Counter("h1", rejected) - rejected_before, 2u) << rejected;
+  EXPECT_GE(Drops("h1", "policy_default_deny") - default_h1, 6u);
+  EXPECT_GE(Drops("h2", "policy_default_deny") - default_h2, 2u);
 }
 
 TEST_F(RoutedE2eTest, APolicyAddedAndRemovedWhileTrafficFlowsTakesEffect) {
