@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <set>
@@ -13,13 +14,14 @@ namespace {
 
 using Error = Unexpected<std::string>;
 
-// argv: ready file, seconds, "6" (dual-stack) or "4", then "tcp:PORT" / "udp:PORT"... Prints
-// every line it reads on any of them until the time is up.
-constexpr const char* kListener = R"(import selectors, socket, sys, time
-ready, seconds, six = sys.argv[1], float(sys.argv[2]), sys.argv[3] == '6'
+// argv: ready file, stop file, seconds, "6" (dual-stack) or "4", then "tcp:PORT" /
+// "udp:PORT"... Prints every line it reads on any of them until the time is up or the stop file
+// exists (checked every 100 ms).
+constexpr const char* kListener = R"(import os, selectors, socket, sys, time
+ready, stop, seconds, six = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4] == '6'
 family = socket.AF_INET6 if six else socket.AF_INET
 sel = selectors.DefaultSelector()
-for spec in sys.argv[4:]:
+for spec in sys.argv[5:]:
   proto, port = spec.split(':')
   s = socket.socket(family, socket.SOCK_STREAM if proto == 'tcp' else socket.SOCK_DGRAM)
   s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -32,8 +34,8 @@ for spec in sys.argv[4:]:
   sel.register(s, selectors.EVENT_READ, proto)
 open(ready, 'w').close()
 end = time.monotonic() + seconds
-while time.monotonic() < end:
-  for key, _ in sel.select(max(0.0, end - time.monotonic())):
+while time.monotonic() < end and not os.path.exists(stop):
+  for key, _ in sel.select(min(0.1, max(0.0, end - time.monotonic()))):
     s = key.fileobj
     if key.data == 'tcp':
       c, _ = s.accept()
@@ -87,6 +89,8 @@ Expected<std::vector<ProbeResult>, std::string> RunProbes(const Lab& lab,
     }
   }
   const double seconds = static_cast<double>(listen_for.count()) / 1000.0;
+  const std::string stop = (lab.temp_dir() / "probe-stop").string();
+  std::filesystem::remove(stop);
   std::map<std::string, std::future<CommandResult>> listeners;
   std::vector<std::string> ready_files;
   for (const auto& [name, specs] : listens) {
@@ -98,6 +102,7 @@ Expected<std::vector<ProbeResult>, std::string> RunProbes(const Lab& lab,
                                      "-c",
                                      kListener,
                                      ready,
+                                     stop,
                                      std::to_string(seconds),
                                      (!vm.ipv6.empty() && !vm.dhcp) ? "6" : "4"};
     argv.insert(argv.end(), specs.begin(), specs.end());
@@ -156,6 +161,10 @@ Expected<std::vector<ProbeResult>, std::string> RunProbes(const Lab& lab,
     // ping exits 0 when a reply came; nc when it connected (TCP) or sent (UDP).
     results[i].replied = sent.exit_code == 0;
   }
+  // Every sender is done (a denied TCP connect gave up after nc's 2 s): what is still in
+  // flight arrives within a moment; then the listeners stop.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  std::ofstream{stop}.put('\n');
   for (auto& [name, listener] : listeners) {
     const CommandResult heard = listener.get();
     for (size_t i = 0; i < probes.size(); ++i) {

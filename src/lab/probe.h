@@ -9,7 +9,9 @@
 // the probe's destination IP, whatever its tenant: so a probe that crossed tenants is seen where
 // it landed. `received_by` lists the VMs whose listener read the token. An ICMP probe is
 // `ping -c 3 -i 0.2 -W 1`; `replied` says whether one reply came (received_by stays empty).
-// All probes of one call run in parallel; a call takes about `listen_for`.
+// All probes of one call run in parallel; the listeners stop 0.5 s after the last sender is
+// done (a denied TCP probe gives up after 2 s), or after `listen_for` at the latest: a call
+// takes 2-3 s.
 // Thread-compatible: one RunProbes per lab at a time.
 #pragma once
 
@@ -44,7 +46,7 @@ std::string Describe(const Probe& probe);
 // not start), not that a probe failed.
 Expected<std::vector<ProbeResult>, std::string> RunProbes(
     const Lab& lab, const std::vector<Probe>& probes,
-    std::chrono::milliseconds listen_for = std::chrono::milliseconds(4000));
+    std::chrono::milliseconds listen_for = std::chrono::milliseconds(10000));
 
 // What the spec's policies say about traffic from network `from` to network `to` of `domain`
 // (IPv4 protocols: ICMP is protocol 1): the same network always; else the matching rule of the
