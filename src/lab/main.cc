@@ -43,7 +43,18 @@ void PrintLab(const Lab& lab) {
     std::cout << std::setw(14) << vm.name << std::setw(24) << vm.ns << std::setw(16)
               << (vm.ip + "/" + std::to_string(vm.prefix_length)) << std::setw(19) << vm.mac
               << std::setw(10) << vm.host << vm.domain << "/" << vm.network << " (VNI " << vm.vni
-              << ")\n";
+              << ")";
+    if (vm.dhcp) std::cout << ", by DHCP (busybox udhcpc; log " << lab.DhcpLog(vm.name) << ")";
+    if (!vm.ipv6.empty() && !vm.dhcp) std::cout << ", " << vm.ipv6 << "/" << vm.ipv6_prefix_length;
+    if (!vm.gateway.empty() && !vm.dhcp) std::cout << ", default via " << vm.gateway;
+    std::cout << "\n";
+  }
+  if (!lab.spec().policies.empty()) {
+    std::cout << "\nPOLICIES\n";
+    for (size_t i = 0; i < lab.spec().policies.size(); ++i) {
+      std::cout << "  " << lab.spec().policies[i].Text() << "  (id " << lab.policy_ids()[i]
+                << ")\n";
+    }
   }
   std::cout << "\nHOSTS\n";
   for (const auto& host : lab.hosts()) {
