@@ -569,11 +569,11 @@ Expected<void, std::string> Lab::DeletePolicy(const std::string& id) {
 }
 
 // udhcpc calls the script with the event as $1 and the lease in the environment (busybox's
-// names: ip, mask = prefix length, subnet, router, mtu, dns, lease, serverid). It logs one line
-// per call to $DOVE_LAB_DHCP_LOG and applies address, MTU and default route.
+// names: ip, mask = prefix length, subnet, router, mtu, dns, lease, serverid). It applies
+// address, MTU and default route, then logs one line per call to $DOVE_LAB_DHCP_LOG.
 constexpr const char* kDhcpScript = R"(#!/bin/sh
-# dove-lab: busybox udhcpc's script (docs/lab.md): log the event, apply the lease.
-echo "$(date +%s.%N) $1 ip=$ip mask=$mask router=$router mtu=$mtu dns=$dns lease=$lease serverid=$serverid" >>"$DOVE_LAB_DHCP_LOG"
+# dove-lab: busybox udhcpc's script (docs/lab.md): apply the lease, then log the event (so a
+# reader of the log finds the lease already in force).
 case "$1" in
   deconfig)
     ip -4 addr flush dev "$interface"
@@ -591,6 +591,7 @@ case "$1" in
     done
     ;;
 esac
+echo "$(date +%s.%N) $1 ip=$ip mask=$mask router=$router mtu=$mtu dns=$dns lease=$lease serverid=$serverid" >>"$DOVE_LAB_DHCP_LOG"
 exit 0
 )";
 
