@@ -457,4 +457,14 @@ inline std::vector<uint8_t> WithTtl(std::vector<uint8_t> frame, uint8_t ttl) {
   return frame;
 }
 
+// The destination and source MACs of a frame's bytes.
+inline net::MacAddress DestinationMacOf(const std::vector<uint8_t>& frame) {
+  return net::MacAddress(
+      {frame.at(0), frame.at(1), frame.at(2), frame.at(3), frame.at(4), frame.at(5)});
+}
+inline net::MacAddress SourceMacOf(const std::vector<uint8_t>& frame) {
+  return net::MacAddress(
+      {frame.at(6), frame.at(7), frame.at(8), frame.at(9), frame.at(10), frame.at(11)});
+}
+
 }  // namespace dove::dswitch::pipeline::testing
