@@ -15,6 +15,53 @@ uint16_t Load16(net::ByteSpan bytes, size_t at) {
   return static_cast<uint16_t>(bytes[at] << 8 | bytes[at + 1]);
 }
 
+bool IsIcmpv4Error(uint8_t type) {
+  return type == net::icmpv4::kDestinationUnreachable || type == net::icmpv4::kTimeExceeded ||
+         type == 4 /* source quench */ || type == 5 /* redirect */ || type == 12 /* parameter */;
+}
+
+// The ports of a quoted L4 header `l4` of `protocol` (TCP/UDP ports, the echo identifier in
+// both for an echo): false when the quote is too short or has none.
+bool QuotedPorts(uint8_t protocol, net::ByteSpan l4, IpFields& ip) {
+  if (protocol == net::ip_proto::kTcp || protocol == net::ip_proto::kUdp) {
+    if (l4.size() < 4) return false;
+    ip.quoted_source_port = Load16(l4, 0);
+    ip.quoted_destination_port = Load16(l4, 2);
+    return true;
+  }
+  const bool echo =
+      protocol == net::ip_proto::kIcmp
+          ? l4.size() >= 6 &&
+                (l4[0] == net::icmpv4::kEchoRequest || l4[0] == net::icmpv4::kEchoReply)
+          : protocol == net::ip_proto::kIcmpv6 && l4.size() >= 6 &&
+                (l4[0] == net::icmpv6::kEchoRequest || l4[0] == net::icmpv6::kEchoReply);
+  if (!echo) return false;
+  ip.quoted_source_port = ip.quoted_destination_port = Load16(l4, 4);
+  return true;
+}
+
+// Reads the packet an ICMP error quotes (`quote`: what follows the 8-byte ICMP header).
+void ReadQuoted(bool v6, net::ByteSpan quote, IpFields& ip) {
+  if (!v6) {
+    if (quote.size() < 20 || (quote[0] >> 4) != 4) return;
+    const size_t header = size_t{quote[0] & 0x0fU} * 4;
+    if (header < 20 || quote.size() < header) return;
+    const auto quoted = net::LoadHeader<net::Ipv4Header>(quote);
+    if (!quoted) return;
+    ip.quoted_source = quoted->source;
+    ip.quoted_destination = quoted->destination;
+    ip.quoted_protocol = quoted->protocol;
+    ip.has_quoted = QuotedPorts(quoted->protocol, quote.subspan(header), ip);
+    return;
+  }
+  const auto quoted = net::LoadHeader<net::Ipv6Header>(quote);
+  if (!quoted || quoted->version() != 6) return;
+  ip.quoted_source = quoted->source;
+  ip.quoted_destination = quoted->destination;
+  ip.quoted_protocol = quoted->next_header;  // extension headers: not followed
+  ip.has_quoted = QuotedPorts(quoted->next_header, quote.subspan(sizeof(net::Ipv6Header)), ip);
+}
+
 }  // namespace
 
 std::optional<IpFields> ReadIpFields(const Packet& packet) {
@@ -57,6 +104,9 @@ std::optional<IpFields> ReadIpFields(const Packet& packet) {
       if (echo) {
         // The identifier in both: a request's key reversed is its reply's.
         ip.source_port = ip.destination_port = Load16(l4, 4);
+      } else if (meta.ip_proto == net::ip_proto::kIcmp ? IsIcmpv4Error(type)
+                                                       : type < net::icmpv6::kEchoRequest) {
+        ReadQuoted(ip.v6, l4.subspan(8), ip);
       }
       break;
     }
@@ -89,6 +139,16 @@ PolicyGate::Decision PolicyGate::Check(const PolicyTable& rules, uint32_t source
   if (flows_.IsReply(key, now_)) {
     counters_.router().return_flow_passed++;
     return {};
+  }
+  if (ip.has_quoted && ip.quoted_source == ip.destination) {
+    // An error about a packet that went the other way: the flow of that packet remembered.
+    const FlowKey quoted{destination_vni,           source_vni,         ip.quoted_source,
+                         ip.quoted_destination,     ip.quoted_protocol, ip.quoted_source_port,
+                         ip.quoted_destination_port};
+    if (flows_.IsReply(quoted.Reversed(), now_)) {
+      counters_.router().return_flow_passed++;
+      return {};
+    }
   }
   if (verdict.rule == nullptr) return {false, false, DropReason::kPolicyDefaultDeny};
   counters_.PolicyDenied(verdict.rule->id);

@@ -5,7 +5,9 @@
 //
 //   - allowed by the rules (or the default inside one network): passes, and its flow is
 //     remembered in the return-flow table (router.return_flows_full when there is no room);
-//   - denied, but the reply of a remembered flow: passes (router.return_flow_passed);
+//   - denied, but the reply of a remembered flow, or an ICMP error about a packet of one (it
+//     quotes that packet, and goes back to its sender: "port unreachable" from the far end of
+//     an allowed flow reaches the sender): passes (router.return_flow_passed);
 //   - denied: the caller drops it for the decision's reason (policy_denied, counted per policy
 //     as policy.<id>.denied, or policy_default_deny) and, for a reject rule, answers ICMP
 //     administratively prohibited when it can.
@@ -39,6 +41,15 @@ struct IpFields {
   bool has_ports = false;  // TCP/UDP with its header, or an ICMP echo (identifier as ports)
   uint16_t source_port = 0;
   uint16_t destination_port = 0;
+  // An ICMP/ICMPv6 error (destination unreachable, packet too big, time exceeded, parameter
+  // problem): the flow of the packet it quotes, as that packet went, when the quote holds its
+  // IP header and ports (or echo identifier).
+  bool has_quoted = false;
+  net::IpAddress quoted_source;
+  net::IpAddress quoted_destination;
+  uint8_t quoted_protocol = 0;
+  uint16_t quoted_source_port = 0;
+  uint16_t quoted_destination_port = 0;
 };
 // nullopt when the packet is not IPv4/IPv6 or its IP header did not parse (Classify).
 std::optional<IpFields> ReadIpFields(const Packet& packet);

@@ -71,6 +71,9 @@ bool IsRouterAddress(const NetworkTables& network, const net::IpAddress& ip) {
 
 std::optional<net::IpAddress> GatewayFor(const NetworkTables& network,
                                          const net::IpAddress& sender) {
+  if (sender.is_v6() && sender.v6().IsLinkLocal()) {
+    return net::Ipv6Address::LinkLocalFromMac(network.router_mac);
+  }
   std::optional<net::IpAddress> any;
   for (const SubnetSettings& subnet : network.subnets) {
     if (!subnet.gateway || subnet.gateway->family() != sender.family()) continue;
@@ -167,6 +170,8 @@ void Router::SendError(const Packet& packet, Error error, PacketBatch& replies) 
         built = net::BuildIcmpv4Error(*frame, *ip, net::icmpv4::kDestinationUnreachable,
                                       net::icmpv4::kAdminProhibited, 0, sender);
         break;
+      case Error::kBeyondScope:  // IPv6 only
+        break;
     }
   } else {
     const auto ip = net::ParseIpv6(frame->payload);
@@ -189,6 +194,10 @@ void Router::SendError(const Packet& packet, Error error, PacketBatch& replies) 
       case Error::kProhibited:
         built = net::BuildIcmpv6Error(*frame, *ip, net::icmpv6::kDestinationUnreachable,
                                       net::icmpv6::kAdminProhibited, 0, sender);
+        break;
+      case Error::kBeyondScope:
+        built = net::BuildIcmpv6Error(*frame, *ip, net::icmpv6::kDestinationUnreachable,
+                                      net::icmpv6::kBeyondScope, 0, sender);
         break;
     }
   }
@@ -218,6 +227,10 @@ void Router::Route(Packet* packet, const RouterOutputs& out) {
       return;
     }
     return DropPacket(DropReason::kRouterToGateway, packet, counters_, pool_);
+  }
+  if (ip->v6 && ip->source.v6().IsLinkLocal()) {
+    SendError(*packet, Error::kBeyondScope, out.replies);
+    return DropPacket(DropReason::kRouteNone, packet, counters_, pool_);
   }
   const pipeline::Route* route = FindRoute(*network, ip->destination);
   if (route == nullptr) {

@@ -11,7 +11,8 @@
 //      `replies`; anything else is router_to_gateway;
 //   3. the destination in none of the network's routes (the domain's subnets): ICMP
 //      destination unreachable (net unreachable; IPv6 no route) from the gateway of the
-//      sender's subnet, route_none;
+//      sender's subnet, route_none; an IPv6 packet from a link-local source is never routed
+//      (RFC 4291 section 2.5.6): ICMPv6 destination unreachable, beyond scope, route_none;
 //   4. TTL / hop limit <= 1: ICMP time exceeded from that gateway, ttl_expired;
 //   5. policy (PolicyGate with the sender network's rules; source VNI = meta.vni, destination
 //      VNI = the route's): denied is policy_denied / policy_default_deny, a reject rule also
@@ -72,7 +73,7 @@ class Router final {
   static std::optional<net::IpAddress> DestinationIp(const Packet& packet);
 
  private:
-  enum class Error : uint8_t { kNoRoute, kHostUnknown, kTimeExceeded, kProhibited };
+  enum class Error : uint8_t { kNoRoute, kHostUnknown, kTimeExceeded, kProhibited, kBeyondScope };
   void Route(Packet* packet, const RouterOutputs& out);
   // Answers a packet to a gateway address; false when it is not answered.
   bool AnswerGateway(const Packet& packet, const NetworkTables& network, PacketBatch& replies);
@@ -93,7 +94,8 @@ bool IsRouterAddress(const NetworkTables& network, const net::IpAddress& ip);
 
 // The address the router answers `sender` from in `network`: the gateway of the network's
 // subnet that holds `sender`, else the first gateway of `sender`'s family in the network's
-// subnets; for IPv6 the router's link-local address when there is none. nullopt: none.
+// subnets; for IPv6 the router's link-local address when there is none, or when `sender` is a
+// link-local address. nullopt: none.
 std::optional<net::IpAddress> GatewayFor(const NetworkTables& network,
                                          const net::IpAddress& sender);
 

@@ -16,6 +16,7 @@
 #include "net/icmpv6.h"
 #include "net/ipv4.h"
 #include "net/ipv6.h"
+#include "net/replies.h"
 #include "test_frames.h"
 
 namespace dove::dswitch::pipeline::testing {
@@ -87,6 +88,9 @@ std::vector<Case> Cases() {
       {"IPv6 ping to the router's link-local address", 11, kNetA,
        Icmp6EchoFrame(kRouterMac, kVmAMac, kVmAIp6, router_ll.v6()),
        Echoed(router_ll, v6::kEchoReply)},
+      {"IPv6 from a link-local source: never routed", 11, kNetA,
+       Udp6Frame(kRouterMac, kVmAMac, net::Ipv6Address::LinkLocalFromMac(kVmAMac), kVmBIp6),
+       Answered(DropReason::kRouteNone, v6::kDestinationUnreachable, v6::kBeyondScope, router_ll)},
       {"UDP to a gateway", 11, kNetA, Udp4Frame(kRouterMac, kVmAMac, kVmAIp, kGatewayA),
        Dropped(DropReason::kRouterToGateway)},
       {"outside every subnet: net unreachable from the gateway", 11, kNetA,
@@ -264,6 +268,31 @@ TEST_F(RouterTest, TheReplyOfAnAllowedFlowPassesUntilThePolicyChanges) {
   Send(reply, 12, kNetB);
   EXPECT_EQ(to_ports_.size(), 2U);
   EXPECT_EQ(counters_.drops(DropReason::kPolicyDefaultDeny), 2U);
+}
+
+// vmB's ICMP port unreachable about `offending` (a frame as vmB received it).
+std::vector<uint8_t> PortUnreachableFromB(const std::vector<uint8_t>& offending) {
+  const auto frame = net::ParseEthernet(offending);
+  EXPECT_TRUE(frame);
+  const auto ip = net::ParseIpv4(frame->payload);
+  EXPECT_TRUE(ip);
+  auto error = net::BuildIcmpv4Error(*frame, *ip, net::icmpv4::kDestinationUnreachable,
+                                     net::icmpv4::kPortUnreachable, 0, {kVmBMac, kVmBIp});
+  EXPECT_TRUE(error);
+  return error ? *error : std::vector<uint8_t>();
+}
+
+TEST_F(RouterTest, AnIcmpErrorAboutAnAllowedFlowGoesBackToItsSender) {
+  Send(Udp4Frame(kRouterMac, kVmAMac, kVmAIp, kVmBIp, 1000, 2000), 11, kNetA);
+  ASSERT_EQ(to_ports_.size(), 1U);
+  // B has nothing on port 2000: its port unreachable quotes what it got.
+  Send(PortUnreachableFromB(Bytes(*to_ports_[0])), 12, kNetB);
+  ASSERT_EQ(to_ports_.size(), 2U) << "the error reached A although no rule allows B -> A";
+  EXPECT_EQ(to_ports_[1]->meta.out_port, 11U);
+  // An error about a flow A never sent is not let through.
+  Send(PortUnreachableFromB(Udp4Frame(kVmBMac, kRouterMac, kVmAIp, kVmBIp, 1001, 2000)), 12, kNetB);
+  EXPECT_EQ(to_ports_.size(), 2U);
+  EXPECT_EQ(counters_.drops(DropReason::kPolicyDefaultDeny), 1U);
 }
 
 TEST_F(RouterTest, AnIdleFlowsRepliesAreDeniedAgain) {
