@@ -255,5 +255,30 @@ TEST(ReturnFlowsTest, IPv6AndIcmpEchoKeysReverseToTheirReplies) {
   EXPECT_TRUE(flows.IsReply(echo.Reversed(), {}));
 }
 
+// Tables compile a network's rules when it is upserted, and move the policy generation (which
+// flushes the return flows) only when the rules change: a NetworkConfig update that changes
+// something else keeps the remembered flows.
+TEST(PolicyTableTest, TablesCompileTheRulesAndMoveTheGenerationOnlyWhenTheyChange) {
+  Tables tables = RoutedTables();
+  const uint64_t generation = tables.policy_generation();
+  const NetworkTables* a = tables.Network(kNetA);
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->policy.size(), a->policies.size());
+  EXPECT_TRUE(a->policy.Evaluate(kNetA, kNetB, kUdp, true, 53).allowed());
+
+  NetworkSettings same = RoutedNetwork(kNetA);
+  same.flood_tunnel_ips = {kOtherPeerVtep};  // another change, not to the rules
+  ASSERT_TRUE(tables.UpsertNetwork(same));
+  EXPECT_EQ(tables.policy_generation(), generation);
+
+  ASSERT_TRUE(tables.UpsertNetwork(RoutedNetwork(kNetA, {})));
+  EXPECT_GT(tables.policy_generation(), generation);
+  EXPECT_FALSE(tables.Network(kNetA)->policy.Evaluate(kNetA, kNetB, kUdp, true, 53).allowed())
+      << "recompiled: no rule left, default deny";
+  const uint64_t after = tables.policy_generation();
+  tables.RemoveNetwork(kNetB);  // it had rules
+  EXPECT_GT(tables.policy_generation(), after);
+}
+
 }  // namespace
 }  // namespace dove::dswitch::pipeline::testing
