@@ -92,6 +92,7 @@ std::map<std::string, uint64_t> Counters::Dump() const {
   PutNonZero(out, "router.routed", router_.routed);
   PutNonZero(out, "router.echo_replies", router_.echo_replies);
   PutNonZero(out, "router.icmp_errors", router_.icmp_errors);
+  PutNonZero(out, "router.icmp_rate_limited", router_.icmp_rate_limited);
   PutNonZero(out, "router.return_flow_passed", router_.return_flow_passed);
   PutNonZero(out, "router.return_flows_full", router_.return_flows_full);
   for (const auto& [id, count] : policy_denied_) PutNonZero(out, "policy." + id + ".denied", count);

@@ -50,6 +50,7 @@ struct RouterCounters {
   uint64_t routed = 0;              // packets forwarded to another subnet
   uint64_t echo_replies = 0;        // pings to a gateway address answered
   uint64_t icmp_errors = 0;         // ICMP errors sent (slow path: each allocates)
+  uint64_t icmp_rate_limited = 0;   // errors and echo replies not sent: over the rate limit
   uint64_t return_flow_passed = 0;  // packets no rule allowed, passed as replies
   uint64_t return_flows_full = 0;   // allowed flows the return-flow table had no room for
 };

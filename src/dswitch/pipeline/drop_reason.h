@@ -63,7 +63,7 @@ enum class DropReason : uint8_t {
   kFloodNoDestination,  // broadcast or multicast with nowhere to go: no other port, no peer VTEP
   // Router and policy.
   kRouterNotIp,           // to the router MAC but not a well-formed IPv4/IPv6 unicast packet
-  kRouterToGateway,       // to a gateway address, and not an echo request it answers
+  kRouterToGateway,       // to a gateway address: not an echo request, or over the ICMP limit
   kRouteNone,             // the destination is in no subnet of the domain (ICMP unreachable)
   kTtlExpired,            // TTL / hop limit 1 or 0 on arrival (ICMP time exceeded)
   kPolicyDenied,          // a deny or reject rule (also counted per policy: policy.<id>.denied)

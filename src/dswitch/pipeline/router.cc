@@ -1,5 +1,7 @@
 #include "dswitch/pipeline/router.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "dswitch/pipeline/classify.h"
@@ -101,6 +103,21 @@ std::optional<net::IpAddress> Router::DestinationIp(const Packet& packet) {
   return ip->destination;
 }
 
+bool Router::TakeIcmpToken() {
+  const auto now = gate_.now();
+  if (icmp_refilled_ && now > *icmp_refilled_) {
+    const std::chrono::duration<double> elapsed = now - *icmp_refilled_;
+    icmp_tokens_ = std::min(kIcmpBurst, icmp_tokens_ + elapsed.count() * kIcmpPerSecond);
+  }
+  icmp_refilled_ = now;
+  if (icmp_tokens_ < 1) {
+    counters_.router().icmp_rate_limited++;
+    return false;
+  }
+  icmp_tokens_ -= 1;
+  return true;
+}
+
 bool Router::EmitReply(const Packet& request, const std::vector<uint8_t>& bytes,
                        PacketBatch& replies) {
   Packet* reply = pool_.Alloc(bytes.size());
@@ -124,6 +141,7 @@ bool Router::EmitReply(const Packet& request, const std::vector<uint8_t>& bytes,
 bool Router::AnswerGateway(const Packet& packet, const NetworkTables& network,
                            PacketBatch& replies) {
   if (!IsEchoRequest(packet)) return false;
+  if (!TakeIcmpToken()) return false;
   const auto frame = net::ParseEthernet(packet.span());
   if (!frame) return false;
   if (packet.meta.ether_type == net::ether_type::kIpv4) {
@@ -144,7 +162,7 @@ bool Router::AnswerGateway(const Packet& packet, const NetworkTables& network,
 
 void Router::SendError(const Packet& packet, Error error, PacketBatch& replies) {
   const NetworkTables* network = tables_.Network(packet.meta.vni);
-  if (network == nullptr) return;
+  if (network == nullptr || !TakeIcmpToken()) return;
   const auto frame = net::ParseEthernet(packet.span());
   if (!frame) return;
   net::Result<std::vector<uint8_t>> built = Unexpected(net::Error::kUnsupported);

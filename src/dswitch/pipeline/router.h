@@ -32,8 +32,12 @@
 // meta.vni = the sender's), from the router MAC; a packet about which ICMP forbids an error
 // (itself an ICMP error, a non-first fragment, from a non-host address...) is only dropped.
 // Errors and echo replies are the slow path: they are built with allocation (router.icmp_errors
-// counts the errors); a reply the pool cannot hold is pool_exhausted. The forwarding path
-// allocates nothing.
+// counts the errors); a reply the pool cannot hold is pool_exhausted. They are rate limited, as
+// a host's ICMP is (Linux: icmp_ratelimit), so a flood of expired TTLs or pings to a gateway
+// cannot turn into an allocation per packet: a token bucket of kIcmpBurst answers refilled at
+// kIcmpPerSecond, on the PolicyGate's clock; an answer over the limit is not sent
+// (router.icmp_rate_limited) and the packet is dropped for its reason all the same. The
+// forwarding path allocates nothing.
 //
 // Reads `tables` and `remotes`, writes `counters`, uses `gate`, takes reply packets from and
 // frees dropped ones to `pool`; all outlive the stage. Never throws. `in` is left empty.
@@ -60,6 +64,9 @@ struct RouterOutputs {
 
 class Router final {
  public:
+  static constexpr double kIcmpPerSecond = 1000;
+  static constexpr double kIcmpBurst = 100;
+
   Router(const Tables& tables, const RemoteLookup& remotes, PolicyGate& gate, Counters& counters,
          PacketPool& pool)
       : tables_(tables), remotes_(remotes), gate_(gate), counters_(counters), pool_(pool) {}
@@ -80,12 +87,16 @@ class Router final {
   // Sends the ICMP error about `packet` back to its sender (when ICMP allows one).
   void SendError(const Packet& packet, Error error, PacketBatch& replies);
   bool EmitReply(const Packet& request, const std::vector<uint8_t>& bytes, PacketBatch& replies);
+  // Takes one answer's token; false (counted) when there is none.
+  bool TakeIcmpToken();
 
   const Tables& tables_;
   const RemoteLookup& remotes_;
   PolicyGate& gate_;
   Counters& counters_;
   PacketPool& pool_;
+  double icmp_tokens_ = kIcmpBurst;
+  std::optional<ReturnFlows::Clock::time_point> icmp_refilled_;
 };
 
 // Whether `ip` is an address of the router in `network`'s domain: a gateway of one of its

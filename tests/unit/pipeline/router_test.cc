@@ -323,6 +323,22 @@ TEST_F(RouterTest, AFullReturnFlowTableIsCountedAndTheFlowStillPasses) {
   EXPECT_EQ(counters_.router().return_flows_full, 1U);
 }
 
+TEST_F(RouterTest, IcmpAnswersAreRateLimited) {
+  const auto t0 = ReturnFlows::Clock::time_point{} + std::chrono::hours(1);
+  gate_.SetNow(t0);
+  const auto expired = WithTtl(Udp4Frame(kRouterMac, kVmAMac, kVmAIp, kVmBIp), 1);
+  for (int i = 0; i < 150; ++i) Send(expired, 11, kNetA);
+  EXPECT_EQ(replies_.size(), 100U) << "a burst of 100";
+  EXPECT_EQ(counters_.router().icmp_rate_limited, 50U);
+  EXPECT_EQ(counters_.drops(DropReason::kTtlExpired), 150U) << "every packet dropped and counted";
+  gate_.SetNow(t0 + std::chrono::milliseconds(10));  // 10 more tokens
+  for (int i = 0; i < 20; ++i)
+    Send(Icmp4EchoFrame(kRouterMac, kVmAMac, kVmAIp, kGatewayA), 11, kNetA);
+  EXPECT_EQ(replies_.size(), 110U);
+  EXPECT_EQ(counters_.router().echo_replies, 10U);
+  EXPECT_EQ(counters_.drops(DropReason::kRouterToGateway), 10U);
+}
+
 TEST_F(RouterTest, AMissWithoutAMissBatchIsAnsweredHostUnreachable) {
   PacketBatch batch =
       OneFrame(pool_, Tcp4Frame(kRouterMac, kVmAMac, kVmAIp, kNobodyInCIp, 1, 22), 11, kNetA);
