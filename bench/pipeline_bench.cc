@@ -2,12 +2,17 @@
 // root: a Datapath over MemoryDevices (the in-memory twins of the TAP ports and the UDP
 // tunnel, in sink mode: they keep nothing of what they are sent), fed rounds of mixed traffic.
 //
-// One round injects 64 frames and runs the loop until it is idle:
+// One round injects 113 frames and runs the loop until it is idle:
 //   from port p1: 16 UDP to a local port, 16 UDP to a remote endpoint (VXLAN), 2 broadcasts
 //   (one local port + two flood peers: clones), 2 ARP requests answered locally, one TCP
 //   super-frame (30,000 bytes, TSO) to a remote endpoint and one to a local port;
 //   from the underlay: 16 UDP datagrams to p1 and 10 consecutive TCP segments of one flow to
-//   p2 (merged into one super-frame before the port).
+//   p2 (merged into one super-frame before the port);
+//   routed (the distributed router, network 100 -> 200, allowed by a policy): from p1, 16 UDP
+//   to a local port of network 200 (p3), 16 UDP and one TCP super-frame to a remote endpoint
+//   of network 200 (VXLAN with VNI 200); from the underlay, 16 routed UDP replies from that
+//   remote endpoint to p1 (no rule allows 200 -> 100: they pass as replies, through the
+//   return-flow table).
 // A counting operator new counts every heap allocation made while the loop runs (injection,
 // which stands for the kernel, is not counted). After --warmup untimed rounds, --rounds rounds
 // are measured: allocations per packet must be 0 in steady state; packets per second per core
@@ -21,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +39,7 @@
 #include "net/checksum.h"
 #include "net/ethernet.h"
 #include "net/frame_builder.h"
+#include "net/ip_prefix.h"
 #include "net/ip_proto.h"
 #include "net/ipv4.h"
 #include "net/tcp.h"
@@ -110,15 +117,22 @@ const net::Ipv4Address kVm2Ip = *net::Ipv4Address::Parse("10.0.0.2");
 const net::Ipv4Address kVm9Ip = *net::Ipv4Address::Parse("10.0.0.9");
 const net::Ipv4Address kPeer = *net::Ipv4Address::Parse("192.0.2.20");
 const net::Ipv4Address kOtherPeer = *net::Ipv4Address::Parse("192.0.2.30");
+// Network 200, routed from 100: vm3 on p3 here, vm8 behind the peer.
+constexpr uint32_t kRoutedVni = 200;
+const net::MacAddress kVm3 = *net::MacAddress::Parse("52:54:00:00:00:03");
+const net::MacAddress kVm8 = *net::MacAddress::Parse("52:54:00:00:00:08");
+const net::Ipv4Address kVm3Ip = *net::Ipv4Address::Parse("10.2.0.3");
+const net::Ipv4Address kVm8Ip = *net::Ipv4Address::Parse("10.2.0.8");
 
 std::vector<uint8_t> Udp(const net::MacAddress& to_mac, const net::MacAddress& from_mac,
-                         const net::Ipv4Address& from, const net::Ipv4Address& to) {
+                         const net::Ipv4Address& from, const net::Ipv4Address& to,
+                         uint16_t from_port = 1000, uint16_t to_port = 2000) {
   constexpr size_t kPayload = 64;
   net::FrameBuilder b;
   b.Append(net::MakeEthernetHeader(to_mac, from_mac, net::ether_type::kIpv4));
   const size_t ip_at =
       b.Append(*net::MakeIpv4Header(from, to, net::ip_proto::kUdp, 64, 8 + kPayload));
-  const size_t udp_at = b.Append(*net::MakeUdpHeader(1000, 2000, kPayload));
+  const size_t udp_at = b.Append(*net::MakeUdpHeader(from_port, to_port, kPayload));
   b.AppendZeros(kPayload);
   (void)net::FinishUdp(b.From(udp_at), from, to);
   (void)net::FinishIpv4(b.From(ip_at));
@@ -177,10 +191,10 @@ class NoResolver final : public userspace::Resolver {
 };
 
 userspace::DesiredPort Port(const char* id, const net::MacAddress& mac, const net::Ipv4Address& ip,
-                            const char* name) {
+                            const char* name, uint32_t vni = kVni) {
   dove::v1::Location location;
   location.set_endpoint_id(id);
-  location.set_vni(kVni);
+  location.set_vni(vni);
   location.set_mac(mac.ToString());
   location.set_switch_name("bench");
   location.set_port_name(name);
@@ -225,14 +239,43 @@ int Run(int rounds, int warmup) {
   }
   userspace::Datapath& datapath = **created;
   userspace::DesiredState state;
+  const auto prefix = [](const char* text) { return *net::IpPrefix::Parse(text); };
+  const auto ip = [](const char* text) { return std::optional(*net::IpAddress::Parse(text)); };
+  const std::vector<dswitch::pipeline::Route> routes = {
+      {prefix("10.0.0.0/24"), ip("10.0.0.254"), kVni},
+      {prefix("10.2.0.0/24"), ip("10.2.0.254"), kRoutedVni}};
+  const std::vector<dswitch::pipeline::PolicyRule> policies = {
+      {.id = "100-to-200",
+       .source_vni = kVni,
+       .destination_vni = kRoutedVni,
+       .action = dswitch::pipeline::PolicyRule::Action::kAllow,
+       .protocol = 0,
+       .first_port = 0,
+       .last_port = 0,
+       .priority = 1}};
   state.networks.push_back({.vni = kVni,
                             .network_id = "net",
                             .router_mac = kRouter,
-                            .flood_tunnel_ips = {kPeer, kOtherPeer}});
+                            .flood_tunnel_ips = {kPeer, kOtherPeer},
+                            .domain_tunnel_ips = {kPeer},
+                            .subnets = {{prefix("10.0.0.0/24"), ip("10.0.0.254"), {}, 0}},
+                            .routes = routes,
+                            .policies = policies});
+  state.networks.push_back({.vni = kRoutedVni,
+                            .network_id = "routed",
+                            .router_mac = kRouter,
+                            .flood_tunnel_ips = {},
+                            .domain_tunnel_ips = {kPeer},
+                            .subnets = {{prefix("10.2.0.0/24"), ip("10.2.0.254"), {}, 0}},
+                            .routes = routes,
+                            .policies = policies});
   state.ports.push_back(Port("vm1", kVm1, kVm1Ip, "p1"));
   state.ports.push_back(Port("vm2", kVm2, kVm2Ip, "p2"));
+  state.ports.push_back(Port("vm3", kVm3, kVm3Ip, "p3", kRoutedVni));
   state.remotes.push_back(
       {.vni = kVni, .mac = kVm9, .tunnel_ip = kPeer, .ips = {kVm9Ip}, .key = "vm9"});
+  state.remotes.push_back(
+      {.vni = kRoutedVni, .mac = kVm8, .tunnel_ip = kPeer, .ips = {kVm8Ip}, .key = "vm8"});
   datapath.Apply(std::move(state));
   const auto settle = [&] {
     while (datapath.Poll(std::chrono::milliseconds(0))) {
@@ -240,7 +283,7 @@ int Run(int rounds, int warmup) {
   };
   settle();
   io::MemoryDevice* p1 = ports.Find("p1");
-  if (p1 == nullptr || ports.Find("p2") == nullptr) {
+  if (p1 == nullptr || ports.Find("p2") == nullptr || ports.Find("p3") == nullptr) {
     std::fprintf(stderr, "pipeline_bench: the ports did not open\n");
     return 1;
   }
@@ -270,7 +313,12 @@ int Run(int rounds, int warmup) {
     pool.Free(cut);
     pool.Free(super);
   }
-  const size_t per_round = 16 + 16 + 2 + 2 + 1 + 1 + 16 + segments.size();
+  const auto routed_local = Udp(kRouter, kVm1, kVm1Ip, kVm3Ip);
+  const auto routed_remote = Udp(kRouter, kVm1, kVm1Ip, kVm8Ip);
+  const auto routed_super = Super(kRouter, kVm1, kVm1Ip, kVm8Ip, 30000);
+  // vm8's replies to vm1's datagrams (2000 -> 1000), routed by the peer: VNI 100, router MAC.
+  const auto routed_reply = WithVxlan(Udp(kVm1, kRouter, kVm8Ip, kVm1Ip, 2000, 1000));
+  const size_t per_round = 16 + 16 + 2 + 2 + 1 + 1 + 16 + segments.size() + 16 + 16 + 1 + 16;
   const io::MemoryDevice::Source from_peer{.in_port = std::nullopt, .tunnel = kPeer};
   const auto inject = [&] {
     for (int i = 0; i < 16; ++i) p1->Inject(local);
@@ -281,6 +329,10 @@ int Run(int rounds, int warmup) {
     p1->Inject(super_local, Tso());
     for (int i = 0; i < 16; ++i) tunnel.Inject(from_tunnel, {}, from_peer);
     for (const auto& segment : segments) tunnel.Inject(segment, {}, from_peer);
+    for (int i = 0; i < 16; ++i) p1->Inject(routed_local);
+    for (int i = 0; i < 16; ++i) p1->Inject(routed_remote);
+    p1->Inject(routed_super, Tso());
+    for (int i = 0; i < 16; ++i) tunnel.Inject(routed_reply, {}, from_peer);
   };
 
   for (int i = 0; i < warmup; ++i) {
@@ -316,6 +368,12 @@ int Run(int rounds, int warmup) {
   Row("tunnel datagrams/super-frames sent", static_cast<double>(tunnel.sent_frames()));
   Row("gro.merged_frames", static_cast<double>(status.counters.at("gro.merged_frames")));
   Row("pool.clones", static_cast<double>(status.counters.at("pool.clones")));
+  const auto counter = [&](const char* name) {
+    const auto it = status.counters.find(name);
+    return it == status.counters.end() ? 0.0 : static_cast<double>(it->second);
+  };
+  Row("router.routed", counter("router.routed"));
+  Row("router.return_flow_passed", counter("router.return_flow_passed"));
   uint64_t drops = 0;
   for (const auto& [reason, value] : status.drops) drops += value;
   Row("drops (any reason; expected 0)", static_cast<double>(drops));
@@ -333,7 +391,7 @@ int main(int argc, char** argv) {
     if (flag == "--help" || flag == "-h") {
       std::printf(
           "usage: pipeline_bench [--rounds N] [--warmup N]\n"
-          "Runs the userspace data plane (Datapath over in-memory devices) over rounds of 64\n"
+          "Runs the userspace data plane (Datapath over in-memory devices) over rounds of 113\n"
           "mixed frames and prints heap allocations per packet (must be 0) and packets per\n"
           "second per core. No root. Exit 1 when an allocation or a drop happened.\n");
       return 0;

@@ -235,6 +235,65 @@ Result<std::vector<uint8_t>> BuildIcmpv6TimeExceeded(const EthernetFrame& frame,
                           sender);
 }
 
+Result<std::vector<uint8_t>> BuildIcmpv4EchoReply(const EthernetFrame& frame,
+                                                  const Ipv4Packet& packet,
+                                                  const MacAddress& sender_mac) {
+  if (!WholePacket(frame, packet.header_size, packet.payload)) return Unexpected(Error::kBadField);
+  if (packet.protocol() != ip_proto::kIcmp || packet.IsFragment()) {
+    return Unexpected(Error::kBadField);
+  }
+  auto request = ParseIcmpv4(packet.payload);
+  if (!request || request->type() != icmpv4::kEchoRequest) return Unexpected(Error::kBadField);
+  const Ipv4Address& from = packet.source();
+  const uint8_t first_octet = from.bytes()[0];
+  if (frame.destination.IsMulticast() || packet.destination().IsBroadcast() ||
+      packet.destination().IsMulticast() || first_octet == 0 || first_octet >= 240 ||
+      from.IsMulticast() || from.IsLoopback()) {
+    return Unexpected(Error::kUnsupported);
+  }
+  FrameBuilder builder(64 + packet.payload.size());
+  AppendEthernet(builder, frame, frame.source, sender_mac, ether_type::kIpv4);
+  auto header = MakeIpv4Header(packet.destination(), from, ip_proto::kIcmp, kReplyTtl, 0);
+  if (!header) return Unexpected(header.error());
+  const size_t ip_at = builder.Append(*header);
+  const size_t icmp_at = builder.Append(
+      MakeIcmpv4Header(icmpv4::kEchoReply, 0, static_cast<uint32_t>(request->header.rest.value())));
+  builder.Append(request->body);
+  FinishIcmpv4(builder.From(icmp_at));
+  if (auto finished = FinishIpv4(builder.From(ip_at)); !finished) {
+    return Unexpected(finished.error());
+  }
+  return std::move(builder).Take();
+}
+
+Result<std::vector<uint8_t>> BuildIcmpv6EchoReply(const EthernetFrame& frame,
+                                                  const Ipv6Packet& packet,
+                                                  const MacAddress& sender_mac) {
+  if (!WholePacket(frame, packet.header_size, packet.payload)) return Unexpected(Error::kBadField);
+  if (packet.upper_protocol != ip_proto::kIcmpv6 || packet.IsFragment()) {
+    return Unexpected(Error::kBadField);
+  }
+  auto request = ParseIcmpv6(packet.payload, packet.source(), packet.destination());
+  if (!request || request->type() != icmpv6::kEchoRequest) return Unexpected(Error::kBadField);
+  const Ipv6Address& from = packet.source();
+  if (frame.destination.IsMulticast() || packet.destination().IsMulticast() ||
+      from.IsUnspecified() || from.IsMulticast()) {
+    return Unexpected(Error::kUnsupported);
+  }
+  FrameBuilder builder(64 + packet.payload.size());
+  AppendEthernet(builder, frame, frame.source, sender_mac, ether_type::kIpv6);
+  auto header = MakeIpv6Header(packet.destination(), from, ip_proto::kIcmpv6, kReplyTtl, 0);
+  if (!header) return Unexpected(header.error());
+  const size_t ip_at = builder.Append(*header);
+  const size_t icmp_at = builder.Append(MakeIcmpv6Header(icmpv6::kEchoReply, 0));
+  builder.Append(request->body);
+  FinishIcmpv6(builder.From(icmp_at), packet.destination(), from);
+  if (auto finished = FinishIpv6(builder.From(ip_at)); !finished) {
+    return Unexpected(finished.error());
+  }
+  return std::move(builder).Take();
+}
+
 Result<std::vector<uint8_t>> BuildDhcpReplyFrame(const EthernetFrame& frame,
                                                  const DhcpMessage& request,
                                                  const DhcpReplyParams& params,

@@ -114,6 +114,24 @@ Result<std::vector<uint8_t>> BuildIcmpv6TimeExceeded(const EthernetFrame& frame,
                                                      const Ipv6Packet& packet,
                                                      const Icmpv6Sender& sender);
 
+// The echo reply a router sends for an ICMP echo request to one of its own addresses (the
+// distributed router's gateway addresses): from the address pinged (packet.destination())
+// and `sender_mac`, to the request's source IP and Ethernet source, identifier, sequence and
+// data echoed, TTL kReplyTtl, checksums filled. kBadField unless `packet` carries an ICMP echo
+// request (not a fragment) whose checksum verifies; kUnsupported when the request went to a
+// broadcast or multicast address (IP or Ethernet) or came from one that is not one host (as
+// for the ICMP errors).
+Result<std::vector<uint8_t>> BuildIcmpv4EchoReply(const EthernetFrame& frame,
+                                                  const Ipv4Packet& packet,
+                                                  const MacAddress& sender_mac);
+// The same for ICMPv6 (RFC 4443 section 4.2): from packet.destination(), hop limit
+// kReplyTtl. kBadField unless `packet` carries an ICMPv6 echo request (type 128, not a
+// fragment) whose checksum verifies; kUnsupported when it went to a multicast address or came
+// from the unspecified or a multicast one.
+Result<std::vector<uint8_t>> BuildIcmpv6EchoReply(const EthernetFrame& frame,
+                                                  const Ipv6Packet& packet,
+                                                  const MacAddress& sender_mac);
+
 // The DHCP OFFER, ACK or NAK answering `request` (carried in `frame`), from the switch's
 // local DHCP server at `server_mac` / params.server_id, UDP 67 -> 68, addressed as RFC 2131
 // section 4.1 says for a server on the client's link: a NAK to 255.255.255.255 and

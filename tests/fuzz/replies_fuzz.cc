@@ -53,6 +53,10 @@ void ReplyToIpv4(const dove::net::EthernetFrame& frame) {
   if (auto reply = dove::net::BuildFragmentationNeeded(frame, *ip, 1450, kRouter4)) {
     CheckIpv4Reply(*reply);
   }
+  if (auto reply = dove::net::BuildIcmpv4EchoReply(frame, *ip, kRouter4.mac)) {
+    CheckIpv4Reply(*reply);
+    Require(reply->size() == 14 + 20 + ip->payload.size());  // the whole request echoed
+  }
   if (ip->protocol() != dove::net::ip_proto::kUdp) return;
   auto udp = dove::net::ParseUdp(ip->payload);
   if (!udp) return;
@@ -73,6 +77,15 @@ void ReplyToIpv6(const dove::net::EthernetFrame& frame) {
   auto ip = dove::net::ParseIpv6(frame.payload);
   if (!ip) return;
   if (auto reply = dove::net::BuildPacketTooBig(frame, *ip, 1280, kRouter6)) CheckIpv6Reply(*reply);
+  if (auto reply = dove::net::BuildIcmpv6EchoReply(frame, *ip, kRouter6.mac)) {
+    auto parsed = dove::net::ParseEthernet(*reply);
+    Require(parsed.has_value());
+    auto reply_ip = dove::net::ParseIpv6(parsed->payload);
+    Require(reply_ip.has_value());
+    Require(reply_ip->payload.size() == ip->payload.size());
+    Require(dove::net::ParseIcmpv6(reply_ip->payload, reply_ip->source(), reply_ip->destination())
+                .has_value());
+  }
   if (ip->upper_protocol != dove::net::ip_proto::kIcmpv6) return;
   auto icmp = dove::net::ParseIcmpv6(ip->payload, ip->source(), ip->destination());
   if (!icmp) return;

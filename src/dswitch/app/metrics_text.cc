@@ -82,6 +82,24 @@ std::string MetricsText(const std::string& switch_name, const agent::ClientState
     out << "dove_switch_network_frames_total{vni=\"" << name.substr(8, dot - 8) << "\",kind=\""
         << Escape(name.substr(dot + 1)) << "\"} " << value << "\n";
   }
+  Family(out, "dove_switch_router_total", "counter",
+         "Distributed router: routed, echo_replies, icmp_errors, return_flow_passed, "
+         "return_flows_full.");
+  for (const auto& [name, value] : datapath.counters) {
+    if (name.rfind("router.", 0) != 0) continue;
+    out << "dove_switch_router_total{counter=\"" << Escape(name.substr(7)) << "\"} " << value
+        << "\n";
+  }
+  Family(out, "dove_switch_policy_denied_total", "counter", "Packets denied, by policy id.");
+  for (const auto& [name, value] : datapath.counters) {
+    constexpr std::string_view kSuffix = ".denied";
+    if (name.rfind("policy.", 0) != 0 || name.size() <= 7 + kSuffix.size() ||
+        name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
+      continue;
+    }
+    out << "dove_switch_policy_denied_total{policy=\""
+        << Escape(name.substr(7, name.size() - 7 - kSuffix.size())) << "\"} " << value << "\n";
+  }
   Family(out, "dove_switch_io_total", "counter", "Device counters (TAP and underlay socket).");
   for (const auto& [name, value] : datapath.counters) {
     if (name.rfind("io.", 0) != 0) continue;

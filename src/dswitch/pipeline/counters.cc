@@ -89,7 +89,27 @@ std::map<std::string, uint64_t> Counters::Dump() const {
     PutNonZero(out, prefix + "from_tunnel", c.from_tunnel);
     PutNonZero(out, prefix + "dropped", c.dropped);
   }
+  PutNonZero(out, "router.routed", router_.routed);
+  PutNonZero(out, "router.echo_replies", router_.echo_replies);
+  PutNonZero(out, "router.icmp_errors", router_.icmp_errors);
+  PutNonZero(out, "router.icmp_rate_limited", router_.icmp_rate_limited);
+  PutNonZero(out, "router.return_flow_passed", router_.return_flow_passed);
+  PutNonZero(out, "router.return_flows_full", router_.return_flows_full);
+  for (const auto& [id, count] : policy_denied_) PutNonZero(out, "policy." + id + ".denied", count);
   return out;
+}
+
+void Counters::PolicyDenied(const std::string& id) {
+  if (auto it = policy_denied_.find(id); it != policy_denied_.end()) {
+    ++it->second;
+  } else {
+    policy_denied_.emplace(id, 1);
+  }
+}
+
+uint64_t Counters::policy_denied(const std::string& id) const {
+  const auto it = policy_denied_.find(id);
+  return it == policy_denied_.end() ? 0 : it->second;
 }
 
 void DropPacket(DropReason reason, Packet* packet, Counters& counters, PacketPool& pool) {

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dswitch/pipeline/drop_reason.h"
@@ -44,6 +45,16 @@ struct NetworkCounters {
   uint64_t dropped = 0;
 };
 
+// What the distributed router did besides dropping (router.h, policy_gate.h).
+struct RouterCounters {
+  uint64_t routed = 0;              // packets forwarded to another subnet
+  uint64_t echo_replies = 0;        // pings to a gateway address answered
+  uint64_t icmp_errors = 0;         // ICMP errors sent (slow path: each allocates)
+  uint64_t icmp_rate_limited = 0;   // errors and echo replies not sent: over the rate limit
+  uint64_t return_flow_passed = 0;  // packets no rule allowed, passed as replies
+  uint64_t return_flows_full = 0;   // allowed flows the return-flow table had no room for
+};
+
 class Counters {
  public:
   // Port ids this high and above are not counted per port.
@@ -61,6 +72,13 @@ class Counters {
   void ToTunnel(uint32_t vni) { MutableNetwork(vni).to_tunnel++; }
   void FromTunnel(uint32_t vni) { MutableNetwork(vni).from_tunnel++; }
 
+  RouterCounters& router() { return router_; }
+  const RouterCounters& router() const { return router_; }
+  // Counts one packet denied by the policy `id` (the id's first count allocates its entry;
+  // later ones only hash it).
+  void PolicyDenied(const std::string& id);
+  uint64_t policy_denied(const std::string& id) const;
+
   // Makes room for a port's counters ahead of its traffic (optional: counting grows too).
   void AddPort(PortId port) { MutablePort(port); }
 
@@ -71,7 +89,8 @@ class Counters {
   NetworkCounters network(uint32_t vni) const;
 
   // Every non-zero counter by name: "drop.<reason>", "port.<id>.{received,sent,dropped}",
-  // "network.<vni>.{to_tunnel,from_tunnel,dropped}". Sorted by name.
+  // "network.<vni>.{to_tunnel,from_tunnel,dropped}", "router.<what>", "policy.<id>.denied".
+  // Sorted by name.
   std::map<std::string, uint64_t> Dump() const;
 
  private:
@@ -97,6 +116,8 @@ class Counters {
   NetworkCounters& AddNetwork(uint32_t vni);
 
   std::array<uint64_t, kDropReasonCount> drops_{};
+  RouterCounters router_;
+  std::unordered_map<std::string, uint64_t> policy_denied_;
   std::vector<PortCounters> ports_;  // by PortId
   // VNI -> slot: page_of_[vni >> 12] is 1 + a page of slots_ (0: none); within the page,
   // slots_[...] is 1 + an index in networks_ (0: none).

@@ -45,6 +45,15 @@ constexpr std::array<std::string_view, kDropReasonCount> kNames = {
     "tunnel_send_failed",
     "pool_exhausted",
     "flood_no_destination",
+    "router_not_ip",
+    "router_to_gateway",
+    "route_none",
+    "ttl_expired",
+    "policy_denied",
+    "policy_default_deny",
+    "route_host_unknown",
+    "routed_vtep_not_allowed",
+    "routed_source_unknown",
 };
 
 }  // namespace

@@ -38,7 +38,7 @@ enum class DropReason : uint8_t {
   kHairpin,               // unicast back to the port it came from
   kParkOverflow,          // unknown unicast while the VNI's parking lot is full
   kArpNdNotFlooded,       // ARP or ND reached the flood path: they never cross the underlay
-  kRouterNotImplemented,  // to the router MAC: the distributed router is not built yet
+  kRouterNotImplemented,  // no longer produced: frames to the router MAC go to the Router
   // VxlanEncap.
   kEncapFailed,  // no headroom for the VXLAN header, a VNI over 24 bits, or too large a datagram
   // Not produced by the UDP underlay: the kernel's UDP socket checks the outer headers and
@@ -61,6 +61,16 @@ enum class DropReason : uint8_t {
   kPoolExhausted,  // a reply or a replicated copy could not get a packet buffer
   // L2Forward, FromTunnel.
   kFloodNoDestination,  // broadcast or multicast with nowhere to go: no other port, no peer VTEP
+  // Router and policy.
+  kRouterNotIp,           // to the router MAC but not a well-formed IPv4/IPv6 unicast packet
+  kRouterToGateway,       // to a gateway address: not an echo request, or over the ICMP limit
+  kRouteNone,             // the destination is in no subnet of the domain (ICMP unreachable)
+  kTtlExpired,            // TTL / hop limit 1 or 0 on arrival (ICMP time exceeded)
+  kPolicyDenied,          // a deny or reject rule (also counted per policy: policy.<id>.denied)
+  kPolicyDefaultDeny,     // between two networks, and no rule allows it
+  kRouteHostUnknown,      // in a subnet of the domain, but nobody has the address (resolved)
+  kRoutedVtepNotAllowed,  // a routed frame from a VTEP that is not a peer of the domain
+  kRoutedSourceUnknown,   // a routed frame whose inner source IP is in no subnet of the domain
   kCount,
 };
 

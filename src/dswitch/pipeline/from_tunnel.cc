@@ -1,5 +1,7 @@
 #include "dswitch/pipeline/from_tunnel.h"
 
+#include <algorithm>
+
 #include "dswitch/pipeline/classify.h"
 #include "net/vxlan.h"
 
@@ -17,9 +19,21 @@ const NetworkTables* FromTunnel::Accept(Packet& packet, DropReason& refused) con
     return nullptr;
   }
   packet.meta.vni = vxlan->vni;
+  // A routed frame: its inner source is the router MAC (bytes 6..11 of the inner header).
+  constexpr size_t kInnerSource = sizeof(net::VxlanHeader) + 6;
+  const net::ByteSpan bytes = packet.span();
+  const bool routed = bytes.size() >= kInnerSource + 6 &&
+                      std::equal(network->router_mac.bytes().begin(),
+                                 network->router_mac.bytes().end(), bytes.begin() + kInnerSource);
   if (!network->IsFloodPeer(packet.meta.tunnel)) {
-    refused = DropReason::kVtepNotAllowed;
-    return nullptr;
+    if (!routed) {
+      refused = DropReason::kVtepNotAllowed;
+      return nullptr;
+    }
+    if (!network->IsDomainPeer(packet.meta.tunnel)) {
+      refused = DropReason::kRoutedVtepNotAllowed;
+      return nullptr;
+    }
   }
   packet.Strip(sizeof(net::VxlanHeader));
   if (!Classify(packet)) {
@@ -31,7 +45,32 @@ const NetworkTables* FromTunnel::Accept(Packet& packet, DropReason& refused) con
     refused = DropReason::kInnerSourceInvalid;
     return nullptr;
   }
+  if (routed && !CheckRouted(*network, packet, refused)) return nullptr;
   return network;
+}
+
+bool FromTunnel::CheckRouted(const NetworkTables& network, const Packet& packet,
+                             DropReason& refused) const {
+  const auto ip = ReadIpFields(packet);
+  if (!ip || DestinationMac(packet).IsMulticast()) {
+    refused = DropReason::kRouterNotIp;
+    return false;
+  }
+  const Route* source = nullptr;
+  for (const Route& route : network.routes) {
+    if (route.prefix.Contains(ip->source)) {
+      source = &route;
+      break;
+    }
+  }
+  if (source == nullptr) {
+    refused = DropReason::kRoutedSourceUnknown;
+    return false;
+  }
+  if (gate_ == nullptr) return true;
+  const PolicyGate::Decision decision = gate_->Check(network.policy, source->vni, network.vni, *ip);
+  if (!decision.pass) refused = decision.drop;
+  return decision.pass;
 }
 
 void FromTunnel::Deliver(const NetworkTables& network, Packet* packet, PacketBatch& to_ports) {
@@ -66,6 +105,7 @@ void FromTunnel::Deliver(const NetworkTables& network, Packet* packet, PacketBat
 }
 
 void FromTunnel::Process(PacketBatch& in, PacketBatch& to_ports) {
+  if (gate_ != nullptr) gate_->Sync();
   for (Packet* packet : in) {
     DropReason refused = DropReason::kCount;
     const NetworkTables* network = Accept(*packet, refused);

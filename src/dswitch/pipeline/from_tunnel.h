@@ -12,9 +12,19 @@
 //   - the VNI is one this switch carries                               (vxlan_unknown_vni);
 //   - the sender is in that VNI's flood list (DESIGN.md: VXLAN only from the VTEPs the
 //     controller listed)                                                (vtep_not_allowed);
+//     except a ROUTED frame (inner source MAC = the VNI's router MAC: another switch's
+//     distributed router sent it), which may come from any VTEP of the domain
+//     (NetworkTables::IsDomainPeer)                                (routed_vtep_not_allowed);
 //   - the inner frame classifies (Classify, after Strip(8))            (inner_malformed);
 //   - its source is unicast and not the MAC of a local port of the VNI: a remote VTEP may not
 //     speak for the VMs of this switch                             (inner_source_invalid);
+//   - a routed frame is checked again against the policy, as the sending switch did (the
+//     receiving switch does not trust it to): its inner IPv4/IPv6 header parses and its
+//     destination is unicast (router_not_ip), its source IP is in one of the network's routes,
+//     which gives the source network (routed_source_unknown), and the PolicyGate with this
+//     network's rules lets it in (policy_denied, policy_default_deny; a reject rule only drops
+//     here: the sending switch answers for it). Allowed routed flows are remembered, so the
+//     local VM's replies pass this switch's router;
 //   - unicast: a local port of the VNI has the destination MAC (inner_destination_unknown);
 //     broadcast and multicast go to every local port of the VNI: the packet to the last, a
 //     packet::Clone to each other one (a clone the pool cannot give: pool_exhausted; no local
@@ -22,6 +32,9 @@
 // Accepted packets count in their network's from_tunnel. Output packets are the input packets
 // (and clones), stripped in place to the inner frame and classified, with meta.out_port (the
 // egress port), meta.vni and meta.tunnel (the sending VTEP) set.
+//
+// Without a `gate` (tests of the L2 path) routed frames are not policy-checked; the datapath
+// always gives one.
 //
 // Reads `tables`, writes `counters`, takes clones from and frees dropped packets to `pool`; all
 // outlive the stage. Never throws.
@@ -32,14 +45,15 @@
 #include "dswitch/pipeline/counters.h"
 #include "dswitch/pipeline/drop_reason.h"
 #include "dswitch/pipeline/packet_types.h"
+#include "dswitch/pipeline/policy_gate.h"
 #include "dswitch/pipeline/tables.h"
 
 namespace dove::dswitch::pipeline {
 
 class FromTunnel final {
  public:
-  FromTunnel(const Tables& tables, Counters& counters, PacketPool& pool)
-      : tables_(tables), counters_(counters), pool_(pool) {}
+  FromTunnel(const Tables& tables, Counters& counters, PacketPool& pool, PolicyGate* gate = nullptr)
+      : tables_(tables), counters_(counters), pool_(pool), gate_(gate) {}
 
   // Consumes `in` (left empty); appends the inner frames to `to_ports`.
   void Process(PacketBatch& in, PacketBatch& to_ports);
@@ -47,11 +61,14 @@ class FromTunnel final {
  private:
   // Decapsulates and checks `packet`: its network, or why it may not pass.
   const NetworkTables* Accept(Packet& packet, DropReason& refused) const;
+  // The policy check of a routed frame; false, with the reason, when it may not pass.
+  bool CheckRouted(const NetworkTables& network, const Packet& packet, DropReason& refused) const;
   void Deliver(const NetworkTables& network, Packet* packet, PacketBatch& to_ports);
 
   const Tables& tables_;
   Counters& counters_;
   PacketPool& pool_;
+  PolicyGate* gate_;
 };
 
 }  // namespace dove::dswitch::pipeline

@@ -83,7 +83,7 @@ void L2Forward::Forward(Packet* packet, PacketBatch& to_ports, PacketBatch& to_t
     return to_ports.Push(packet);
   }
   if (destination == network->router_mac) {
-    return DropPacket(DropReason::kRouterNotImplemented, packet, counters_, pool_);
+    return DropPacket(DropReason::kRouterNotIp, packet, counters_, pool_);
   }
   if (const auto vtep = remotes_.FindMac(packet->meta.vni, destination)) {
     packet->meta.tunnel = *vtep;

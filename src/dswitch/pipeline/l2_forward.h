@@ -6,8 +6,9 @@
 //     port it came from: dropped (hairpin);
 //   - unicast to a remote endpoint (RemoteLookup::FindMac): to `to_tunnels` with
 //     meta.tunnel = its VTEP, for VxlanEncap;
-//   - unicast to the VNI's router MAC: dropped (router_not_implemented) until the distributed
-//     router stage exists;
+//   - unicast to the VNI's router MAC: the Router's (router.h), which the switch hands those
+//     frames to before this stage; one that reaches L2Forward anyway is dropped
+//     (router_not_ip);
 //   - unicast to an unknown MAC: parked in `parking` for the switch to resolve and retry;
 //     dropped (park_overflow) when the VNI's lot is full;
 //   - broadcast and multicast: head-end replication, one copy per VTEP of the VNI's flood list

@@ -11,9 +11,27 @@
 
 namespace dove::dswitch::pipeline {
 
+namespace {
+
+// A gateway address of one of the network's subnets, or the router's IPv6 link-local address.
+bool IsGatewayOf(const NetworkTables& network, const net::IpAddress& ip) {
+  for (const SubnetSettings& subnet : network.subnets) {
+    if (subnet.gateway && *subnet.gateway == ip) return true;
+  }
+  for (const Route& route : network.routes) {
+    if (route.vni == network.vni && route.gateway && *route.gateway == ip) return true;
+  }
+  return ip.is_v6() && ip == net::IpAddress(net::Ipv6Address::LinkLocalFromMac(network.router_mac));
+}
+
+}  // namespace
+
 std::optional<LocalResponder::Owner> LocalResponder::FindOwner(uint32_t vni,
                                                                const net::IpAddress& ip) const {
   if (const NetworkTables* network = tables_.Network(vni)) {
+    if (!network->router_mac.IsZero() && IsGatewayOf(*network, ip)) {
+      return Owner{network->router_mac, kNoPort, /*router=*/true};
+    }
     const auto it = network->ports_by_ip.find(ip);
     if (it != network->ports_by_ip.end()) {
       const LocalPort* port = tables_.Port(it->second);
@@ -65,7 +83,7 @@ LocalResponder::Outcome LocalResponder::HandleIpv6(const Packet& packet) {
   ip.header_size = static_cast<size_t>(packet.meta.l4_offset - packet.meta.l3_offset);
   ip.payload = message;
   if (!net::BuildNeighborAdvertisementInto(reply_, EthernetView(packet), ip, *ns, owner->mac,
-                                           /*router=*/false)) {
+                                           owner->router)) {
     return {true, DropReason::kNdNotAnswered};
   }
   return {true, std::nullopt};

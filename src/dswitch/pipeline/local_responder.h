@@ -2,6 +2,9 @@
 // endpoints of the same network, so neither ever crosses the underlay (DESIGN.md: BUM).
 //
 // Input: packets that passed FromPort (classified; meta.in_port and meta.vni set). For each:
+//   - an ARP request, or an NS, for a gateway address of one of the VNI's subnets, or the
+//     router's IPv6 link-local address (fe80:: + EUI-64 of the router MAC), is answered with
+//     the VNI's router MAC (an NA with the Router flag): the distributed router (router.h);
 //   - an ARP request, or an NS, for an address a port of the VNI has, or a remote endpoint of
 //     the VNI has (RemoteLookup::FindIp), is answered: the reply (net/replies.h:
 //     BuildArpReplyInto, BuildNeighborAdvertisementInto with Router clear) goes to `replies` in
@@ -65,6 +68,7 @@ class LocalResponder final {
   struct Owner {
     net::MacAddress mac;
     PortId port = kNoPort;
+    bool router = false;  // the distributed router (a gateway address)
   };
   std::optional<Owner> FindOwner(uint32_t vni, const net::IpAddress& ip) const;
 

@@ -31,6 +31,10 @@ Expected<void, std::string> Tables::UpsertNetwork(NetworkSettings settings) {
   network.domain_tunnel_ips = std::move(settings.domain_tunnel_ips);
   network.subnets = std::move(settings.subnets);
   network.routes = std::move(settings.routes);
+  if (network.policies != settings.policies) {
+    ++policy_generation_;
+    network.policy = PolicyTable(settings.policies);
+  }
   network.policies = std::move(settings.policies);
   return {};
 }
@@ -53,6 +57,7 @@ void Tables::RemoveNetwork(uint32_t vni) {
     ports_[id].reset();
     --port_count_;
   }
+  if (!it->second.policies.empty()) ++policy_generation_;
   networks_.erase(it);
 }
 

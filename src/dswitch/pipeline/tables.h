@@ -27,6 +27,7 @@
 #include "base/expected.h"
 #include "dswitch/pipeline/network_settings.h"
 #include "dswitch/pipeline/packet_types.h"
+#include "dswitch/pipeline/policy_table.h"
 #include "net/ip_address.h"
 #include "net/ipv4_address.h"
 #include "net/mac_address.h"
@@ -52,6 +53,7 @@ struct NetworkTables {
   std::vector<SubnetSettings> subnets;
   std::vector<Route> routes;
   std::vector<PolicyRule> policies;
+  PolicyTable policy;  // `policies` compiled, for the router (policy_table.h)
   // Kept by Tables::UpsertPort / RemovePort.
   std::unordered_map<net::MacAddress, PortId> ports_by_mac;
   std::unordered_map<net::IpAddress, PortId> ports_by_ip;
@@ -89,6 +91,10 @@ class Tables {
   const LocalPort* Port(PortId id) const { return id < ports_.size() ? ports_[id].get() : nullptr; }
   const NetworkTables* Network(uint32_t vni) const;
 
+  // Changes whenever a network's policies change or a network with policies goes: the router
+  // flushes its return-flow table when it sees a new value (return_flows.h).
+  uint64_t policy_generation() const { return policy_generation_; }
+
   size_t port_count() const { return port_count_; }
   size_t network_count() const { return networks_.size(); }
 
@@ -98,6 +104,7 @@ class Tables {
 
   std::vector<std::unique_ptr<LocalPort>> ports_;  // by PortId; null: no such port
   size_t port_count_ = 0;
+  uint64_t policy_generation_ = 0;
   std::unordered_map<uint32_t, NetworkTables> networks_;
 };
 

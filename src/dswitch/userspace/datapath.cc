@@ -96,11 +96,15 @@ Datapath::Datapath(DatapathOptions options, io::Device& underlay, io::PortFactor
       ports_by_id_(1, nullptr),
       unicast_parking_(options.park_per_vni),
       solicit_parking_(options.park_per_vni),
+      routed_parking_(options.park_per_vni),
+      return_flows_(options.return_flows, options.return_flow_idle),
+      policy_gate_(tables_, return_flows_, counters_),
       from_port_(tables_, counters_, pool_),
       responder_(tables_, remotes_, counters_, pool_),
       l2_forward_(tables_, remotes_, unicast_parking_, counters_, pool_),
       encap_(counters_, pool_),
-      from_tunnel_(tables_, counters_, pool_),
+      from_tunnel_(tables_, counters_, pool_, &policy_gate_),
+      router_(tables_, remotes_, policy_gate_, counters_, pool_),
       coalescer_(pool_) {}
 
 Datapath::~Datapath() {
@@ -108,6 +112,7 @@ Datapath::~Datapath() {
   // Give every parked packet back before the pool goes.
   unicast_parking_.TakeAll(scratch_);
   solicit_parking_.TakeAll(scratch_);
+  routed_parking_.TakeAll(scratch_);
   pool_.Free(scratch_);
 }
 
@@ -193,7 +198,7 @@ DatapathStatus Datapath::StatusNow() const {
     status.drops[std::string(pipeline::DropReasonName(reason))] = counters_.drops(reason);
   }
   status.networks = networks_.size();
-  status.parked = unicast_parking_.size() + solicit_parking_.size();
+  status.parked = unicast_parking_.size() + solicit_parking_.size() + routed_parking_.size();
   status.resolving = resolving_macs_.size() + resolving_ips_.size();
   status.remotes = remotes_.size();
   return status;
@@ -246,6 +251,7 @@ bool Datapath::Poll(std::chrono::milliseconds timeout) {
     stopping_ = true;
     return false;
   }
+  policy_gate_.SetNow(std::chrono::steady_clock::now());  // the return-flow table's clock
   for (int i = 0; i < ready; ++i) {
     const uint64_t key = events[static_cast<size_t>(i)].data.u64;
     if (key == kWakeKey) {
@@ -273,7 +279,34 @@ void Datapath::FromPortBatch(Port& port) {
   responder_.Process(rx_, replies_, &misses_);
   SendToPorts(replies_);
   if (!misses_.empty()) ParkSolicits(misses_);
-  if (!rx_.empty()) Forward(rx_, rx_[0]->meta.vni);  // one port: one network
+  // (The DHCP and router-advertisement responders and the MTU check belong here: after
+  // LocalResponder, before routed and switched frames part.)
+  if (rx_.empty()) return;
+  const uint32_t vni = rx_[0]->meta.vni;  // one port: one network
+  // Frames to the network's router MAC go to the router, the rest to L2Forward.
+  if (const pipeline::NetworkTables* network = tables_.Network(vni);
+      network != nullptr && !network->router_mac.IsZero()) {
+    const net::MacAddress router_mac = network->router_mac;
+    rx_.Retain([&](Packet* packet) {
+      if (pipeline::DestinationMac(*packet) != router_mac) return true;
+      routed_.Push(packet);
+      return false;
+    });
+    if (!routed_.empty()) Route(routed_);
+  }
+  if (!rx_.empty()) Forward(rx_, vni);
+}
+
+void Datapath::Route(PacketBatch& batch) {
+  router_.Process(batch, {to_ports_, to_tunnels_, replies_, &routed_misses_});
+  SendRouted();
+  if (!routed_misses_.empty()) ParkRouted(routed_misses_);
+}
+
+void Datapath::SendRouted() {
+  SendToTunnels(to_tunnels_);
+  SendToPorts(to_ports_);
+  SendToPorts(replies_);
 }
 
 void Datapath::Forward(PacketBatch& batch, uint32_t vni) {
@@ -357,16 +390,36 @@ void Datapath::ParkSolicits(PacketBatch& misses) {
       pipeline::DropPacket(DropReason::kParkOverflow, packet, counters_, pool_);
       continue;
     }
-    const uint32_t vni = packet->meta.vni;
-    if (!resolving_ips_.insert({vni, *ip}).second) continue;
-    resolver_.ResolveIp(vni, *ip, [this, vni, ip = *ip] {
-      Post([this, vni, ip] {
-        resolving_ips_.erase({vni, ip});
-        Resolved(vni);
-      });
-    });
+    AskIp(packet->meta.vni, *ip);
   }
   misses.clear();
+}
+
+void Datapath::ParkRouted(PacketBatch& misses) {
+  for (Packet* packet : misses) {
+    const auto ip = pipeline::Router::DestinationIp(*packet);
+    if (!ip) {
+      router_.Unreachable(packet, replies_);
+      continue;
+    }
+    if (!routed_parking_.Park(packet)) {
+      pipeline::DropPacket(DropReason::kParkOverflow, packet, counters_, pool_);
+      continue;
+    }
+    AskIp(packet->meta.vni, *ip);  // the sender's VNI: the controller resolves domain-wide
+  }
+  misses.clear();
+  SendToPorts(replies_);
+}
+
+void Datapath::AskIp(uint32_t vni, const net::IpAddress& ip) {
+  if (!resolving_ips_.insert({vni, ip}).second) return;
+  resolver_.ResolveIp(vni, ip, [this, vni, ip] {
+    Post([this, vni, ip] {
+      resolving_ips_.erase({vni, ip});
+      Resolved(vni);
+    });
+  });
 }
 
 void Datapath::Resolved(uint32_t vni) { Retry(vni); }
@@ -392,6 +445,19 @@ void Datapath::Retry(uint32_t vni) {
   }
   misses_.clear();
 
+  // Routed packets: the answer put the endpoint in the remote table (or did not).
+  routed_parking_.Take(vni, scratch_);
+  if (!scratch_.empty()) {
+    router_.Process(scratch_, {to_ports_, to_tunnels_, replies_, &routed_misses_});
+    for (Packet* packet : routed_misses_) {
+      const auto ip = pipeline::Router::DestinationIp(*packet);
+      if (ip && resolving_ips_.count({vni, *ip}) != 0 && routed_parking_.Park(packet)) continue;
+      router_.Unreachable(packet, replies_);
+    }
+    routed_misses_.clear();
+    SendRouted();
+  }
+
   unicast_parking_.Take(vni, scratch_);
   if (scratch_.empty()) return;
   l2_forward_.Process(scratch_, to_ports_, to_tunnels_);
@@ -411,8 +477,7 @@ void Datapath::Retry(uint32_t vni) {
 // Ports, networks, remotes.
 
 void Datapath::UpsertNetwork(const DesiredNetwork& network) {
-  if (auto added = tables_.UpsertNetwork(network.Settings());
-      !added) {
+  if (auto added = tables_.UpsertNetwork(network.Settings()); !added) {
     std::cerr << "dove-switch: network " << network.vni << ": " << added.error() << "\n";
     return;
   }
@@ -430,6 +495,7 @@ void Datapath::RemoveNetwork(uint32_t vni) {
   tables_.RemoveNetwork(vni);
   unicast_parking_.Take(vni, scratch_);
   solicit_parking_.Take(vni, scratch_);
+  routed_parking_.Take(vni, scratch_);
   for (Packet* packet : scratch_) {
     pipeline::DropPacket(DropReason::kUnknownNetwork, packet, counters_, pool_);
   }

@@ -6,8 +6,10 @@
 // One thread runs Run() (or the test calls Poll()): an epoll loop over every port's device,
 // the underlay device and a wakeup eventfd. Each ready device gives one batch (at most
 // packet::kMaxBurst packets) per round, so one busy port cannot starve the others:
-//   from a port:     FromPort -> LocalResponder -> L2Forward -> VxlanEncap -> underlay
-//                                     |               `-> local ports
+//   from a port:     FromPort -> LocalResponder -+-> L2Forward -> VxlanEncap -> underlay
+//                                     |           |               `-> local ports
+//                                     |           `-> Router (to the router MAC) -> the same,
+//                                     |               ICMP replies to the port, misses parked
 //                                     `-> replies to the port
 //   from the tunnel: FromTunnel -> TcpCoalescer -> local ports
 // Packets live in one PacketPool allocated when the datapath is made; a TCP super-frame from a
@@ -19,7 +21,10 @@
 // resolved; an ARP request or neighbour solicitation for an unknown address is parked in a
 // second lot and the address is resolved. The answer (found, or not) comes back through Post()
 // and the parked frames of that VNI run again; what is still unknown then is dropped as
-// resolve_failed. Each (VNI, address) is asked at most once at a time. The remote table is
+// resolve_failed. A routed packet to an address the router does not know is parked in a third
+// lot under the SENDER's VNI and the address asked domain-wide (ResolveIp(sender VNI, ip));
+// still unknown after the answer, the router answers ICMP host unreachable
+// (route_host_unknown). Each (VNI, address) is asked at most once at a time. The remote table is
 // fed only by the agent's cache (Apply / ApplyDelta): a resolve answer reaches the cache
 // first, and its delta is posted before the answer, so the retry finds it.
 //
@@ -60,7 +65,10 @@
 #include "dswitch/pipeline/l2_forward.h"
 #include "dswitch/pipeline/local_responder.h"
 #include "dswitch/pipeline/parking_lot.h"
+#include "dswitch/pipeline/policy_gate.h"
 #include "dswitch/pipeline/remote_table.h"
+#include "dswitch/pipeline/return_flows.h"
+#include "dswitch/pipeline/router.h"
 #include "dswitch/pipeline/tables.h"
 #include "dswitch/pipeline/vxlan_encap.h"
 #include "dswitch/userspace/desired_state.h"
@@ -93,6 +101,9 @@ struct DatapathOptions {
   std::chrono::microseconds poll_after_traffic{50};
   packet::PoolOptions pool;
   size_t park_per_vni = pipeline::ParkingLot::kDefaultPerVni;
+  // The router's return-flow table (pipeline/return_flows.h): slots and idle expiry.
+  size_t return_flows = pipeline::ReturnFlows::kDefaultCapacity;
+  std::chrono::nanoseconds return_flow_idle = pipeline::ReturnFlows::kDefaultIdle;
 };
 
 // One port as Status() shows it.
@@ -177,11 +188,17 @@ class Datapath {
   void FromTunnelBatch();
   // L2Forward and what follows, for packets of one port (hence of one network).
   void Forward(packet::PacketBatch& batch, uint32_t vni);
+  // The Router and what follows, for packets of one port to the router MAC.
+  void Route(packet::PacketBatch& batch);
+  void SendRouted();
   void SendToPorts(packet::PacketBatch& batch);
   void SendToTunnels(packet::PacketBatch& batch);
   // Resolves the destinations of what L2Forward / LocalResponder parked.
   void ResolveParked(uint32_t vni);
   void ParkSolicits(packet::PacketBatch& misses);
+  void ParkRouted(packet::PacketBatch& misses);
+  // Asks the controller for `ip` in `vni` unless that question is already out.
+  void AskIp(uint32_t vni, const net::IpAddress& ip);
   void Resolved(uint32_t vni);
   void Retry(uint32_t vni);
 
@@ -209,6 +226,7 @@ class Datapath {
   io::IoCounters io_counters_;
   pipeline::ParkingLot unicast_parking_;
   pipeline::ParkingLot solicit_parking_;
+  pipeline::ParkingLot routed_parking_;
   // What was asked and not answered yet, by (VNI, address). (Hash sets of a small struct: an
   // ordered set of pairs would instantiate the addresses' defaulted operator<=>, which trips
   // clang-tidy's modernize-use-nullptr.)
@@ -228,14 +246,18 @@ class Datapath {
   std::unordered_set<Question<net::MacAddress>, QuestionHash<net::MacAddress>> resolving_macs_;
   std::unordered_set<Question<net::IpAddress>, QuestionHash<net::IpAddress>> resolving_ips_;
   std::chrono::steady_clock::time_point next_port_retry_{};
+  pipeline::ReturnFlows return_flows_;
+  pipeline::PolicyGate policy_gate_;
   pipeline::FromPort from_port_;
   pipeline::LocalResponder responder_;
   pipeline::L2Forward l2_forward_;
   pipeline::VxlanEncap encap_;
   pipeline::FromTunnel from_tunnel_;
+  pipeline::Router router_;
   offload::TcpCoalescer coalescer_;
   // Scratch batches, reused every round (no allocation in steady state).
-  packet::PacketBatch rx_, replies_, misses_, to_ports_, to_tunnels_, scratch_, send_;
+  packet::PacketBatch rx_, replies_, misses_, to_ports_, to_tunnels_, scratch_, send_, routed_,
+      routed_misses_;
 };
 
 }  // namespace dove::dswitch::userspace

@@ -419,6 +419,107 @@ TEST(Icmpv6ErrorTest, TimeExceededAndItsRefusals) {
                                       {kRouterMac, kGatewayIp6}));
 }
 
+// Echo replies from a gateway address.
+
+TEST(EchoReplyTest, Icmpv4EchoesIdentifierSequenceAndDataFromTheAddressPinged) {
+  auto request = Parsed(
+      Ipv4Frame({.destination = kGatewayIp, .protocol = ip_proto::kIcmp, .payload_size = 56}));
+  auto ip = ParseIpv4(request.frame.payload);
+  ASSERT_TRUE(ip);
+  auto reply = BuildIcmpv4EchoReply(request.frame, *ip, kRouterMac);
+  ASSERT_TRUE(reply);
+  auto frame = ParseEthernet(*reply);
+  ASSERT_TRUE(frame);
+  EXPECT_EQ(frame->source, kRouterMac);
+  EXPECT_EQ(frame->destination, kVmMac);
+  auto reply_ip = ParseIpv4(frame->payload);
+  ASSERT_TRUE(reply_ip) << "the header checksum verifies";
+  EXPECT_EQ(reply_ip->source(), kGatewayIp);
+  EXPECT_EQ(reply_ip->destination(), kVmIp);
+  EXPECT_EQ(reply_ip->ttl(), kReplyTtl);
+  auto icmp = ParseIcmpv4(reply_ip->payload);
+  ASSERT_TRUE(icmp) << "the ICMP checksum verifies";
+  EXPECT_EQ(icmp->type(), icmpv4::kEchoReply);
+  EXPECT_EQ(icmp->identifier(), 1);
+  EXPECT_EQ(icmp->sequence(), 1);
+  EXPECT_EQ(icmp->body.size(), 56U);
+}
+
+TEST(EchoReplyTest, Icmpv4RefusesWhatIsNotAnEchoRequestToOneHost) {
+  const auto refused = [](const Ipv4Spec& spec) {
+    auto request = Parsed(Ipv4Frame(spec));
+    auto ip = ParseIpv4(request.frame.payload);
+    EXPECT_TRUE(ip);
+    if (!ip) return Error::kTruncated;
+    auto reply = BuildIcmpv4EchoReply(request.frame, *ip, kRouterMac);
+    return reply ? Error::kTruncated : reply.error();  // kTruncated: "answered" in this test
+  };
+  EXPECT_EQ(refused({.destination = kGatewayIp, .payload_size = 8}), Error::kBadField) << "UDP";
+  EXPECT_EQ(refused({.destination = kGatewayIp,
+                     .protocol = ip_proto::kIcmp,
+                     .icmp_type = icmpv4::kEchoReply,
+                     .payload_size = 8}),
+            Error::kBadField)
+      << "an echo reply";
+  EXPECT_EQ(refused({.destination = kGatewayIp,
+                     .protocol = ip_proto::kIcmp,
+                     .fragment_field = 0x2000,
+                     .payload_size = 8}),
+            Error::kBadField)
+      << "a fragment";
+  EXPECT_EQ(refused({.destination = Ipv4Address::Broadcast(),
+                     .protocol = ip_proto::kIcmp,
+                     .payload_size = 8}),
+            Error::kUnsupported)
+      << "a broadcast ping";
+  EXPECT_EQ(refused({.source = *Ipv4Address::Parse("0.0.0.0"),
+                     .destination = kGatewayIp,
+                     .protocol = ip_proto::kIcmp,
+                     .payload_size = 8}),
+            Error::kUnsupported)
+      << "from 0.0.0.0";
+  // A bad ICMP checksum.
+  auto bytes =
+      Ipv4Frame({.destination = kGatewayIp, .protocol = ip_proto::kIcmp, .payload_size = 8});
+  bytes[14 + 20 + 2] ^= 0x01;
+  auto request = Parsed(bytes);
+  auto ip = ParseIpv4(request.frame.payload);
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(BuildIcmpv4EchoReply(request.frame, *ip, kRouterMac).error(), Error::kBadField);
+}
+
+TEST(EchoReplyTest, Icmpv6EchoesTheRequestFromTheAddressPingedAndRefusesTheRest) {
+  auto request = Parsed(Ipv6Frame(
+      {.destination = kGatewayIp6, .next_header = ip_proto::kIcmpv6, .payload_size = 56}));
+  auto ip = ParseIpv6(request.frame.payload);
+  ASSERT_TRUE(ip);
+  auto reply = BuildIcmpv6EchoReply(request.frame, *ip, kRouterMac);
+  ASSERT_TRUE(reply);
+  auto frame = ParseEthernet(*reply);
+  ASSERT_TRUE(frame);
+  EXPECT_EQ(frame->destination, kVmMac);
+  auto reply_ip = ParseIpv6(frame->payload);
+  ASSERT_TRUE(reply_ip);
+  EXPECT_EQ(reply_ip->source(), kGatewayIp6);
+  EXPECT_EQ(reply_ip->destination(), kVmIp6);
+  auto icmp = ParseIcmpv6(reply_ip->payload, reply_ip->source(), reply_ip->destination());
+  ASSERT_TRUE(icmp) << "the checksum verifies";
+  EXPECT_EQ(icmp->type(), icmpv6::kEchoReply);
+  EXPECT_EQ(icmp->body.size(), 4U + 56U);
+
+  auto udp = Parsed(Ipv6Frame({.destination = kGatewayIp6, .payload_size = 8}));
+  auto udp_ip = ParseIpv6(udp.frame.payload);
+  ASSERT_TRUE(udp_ip);
+  EXPECT_EQ(BuildIcmpv6EchoReply(udp.frame, *udp_ip, kRouterMac).error(), Error::kBadField);
+  auto multicast = Parsed(Ipv6Frame({.destination = Ipv6Address::AllNodes(),
+                                     .next_header = ip_proto::kIcmpv6,
+                                     .payload_size = 8}));
+  auto multicast_ip = ParseIpv6(multicast.frame.payload);
+  ASSERT_TRUE(multicast_ip);
+  EXPECT_EQ(BuildIcmpv6EchoReply(multicast.frame, *multicast_ip, kRouterMac).error(),
+            Error::kUnsupported);
+}
+
 // A DHCP client message in its Ethernet/IPv4/UDP frame, as a VM sends it.
 std::vector<uint8_t> DhcpFrame(DhcpMessageType type, bool broadcast_flag, const Ipv4Address& ciaddr,
                                const Ipv4Address& giaddr = Ipv4Address()) {

@@ -85,7 +85,7 @@ TEST_F(L2ForwardTest, DropsWithReasons) {
       {"NS multicast", NsFrame(kVm1Mac, kVm1Ip6, kUnknownIp6, kVm1Mac), kVni,
        DropReason::kArpNdNotFlooded},
       {"to the router MAC", Udp4Frame(kRouterMac, kVm1Mac, kVm1Ip, Ip4("10.1.0.5")), kVni,
-       DropReason::kRouterNotImplemented},
+       DropReason::kRouterNotIp},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.description);

@@ -25,6 +25,8 @@
 #include "net/checksum.h"
 #include "net/ethernet.h"
 #include "net/frame_builder.h"
+#include "net/icmpv4.h"
+#include "net/icmpv6.h"
 #include "net/ip_proto.h"
 #include "net/ipv4.h"
 #include "net/ipv6.h"
@@ -273,6 +275,196 @@ inline std::vector<uint8_t> Bytes(const Packet& packet) {
 template <typename... Batches>
 void FreeAll(PacketPool& pool, Batches&... batches) {
   (pool.Free(batches), ...);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The routed scenario (the distributed router): one domain, router MAC kRouterMac, three
+// networks with their own subnets:
+//   - 100 (kVni here too): 10.1.0.0/24 gateway 10.1.0.1, 2001:db8:1::/64 gateway 2001:db8:1::1;
+//     port 11 (vmA, 10.1.0.5, 2001:db8:1::5) on this switch;
+//   - 200: 10.2.0.0/24 gateway 10.2.0.1, 2001:db8:2::/64 gateway 2001:db8:2::1; port 12 (vmB,
+//     10.2.0.7, 2001:db8:2::7) on this switch;
+//   - 300: 10.3.0.0/24 gateway 10.3.0.1, not carried here; vmC (10.3.0.9) on VTEP 192.0.2.20;
+//     10.3.0.77 is nobody's.
+// Policies: 100 -> 200 allowed; 100 -> 300 TCP port 22 allowed ("ssh"), UDP rejected ("no-udp",
+// priority 5); 200 -> 300 denied ("deny-200-300"). The domain's VTEPs: 192.0.2.20.
+inline constexpr uint32_t kNetA = 100;
+inline constexpr uint32_t kNetB = 200;
+inline constexpr uint32_t kNetC = 300;
+inline const net::MacAddress kVmAMac = Mac("52:54:00:00:00:0a");
+inline const net::MacAddress kVmBMac = Mac("52:54:00:00:00:0b");
+inline const net::MacAddress kVmCMac = Mac("52:54:00:00:00:0c");
+inline const net::Ipv4Address kVmAIp = Ip4("10.1.0.5");
+inline const net::Ipv4Address kVmBIp = Ip4("10.2.0.7");
+inline const net::Ipv4Address kVmCIp = Ip4("10.3.0.9");
+inline const net::Ipv4Address kNobodyInCIp = Ip4("10.3.0.77");
+inline const net::Ipv4Address kGatewayA = Ip4("10.1.0.1");
+inline const net::Ipv4Address kGatewayB = Ip4("10.2.0.1");
+inline const net::Ipv6Address kVmAIp6 = Ip6("2001:db8:1::5");
+inline const net::Ipv6Address kVmBIp6 = Ip6("2001:db8:2::7");
+inline const net::Ipv6Address kGatewayA6 = Ip6("2001:db8:1::1");
+inline const net::Ipv4Address kOutsideIp = Ip4("198.51.100.1");  // in no subnet of the domain
+
+inline std::vector<Route> RoutedRoutes() {
+  const auto prefix = [](const char* text) { return *net::IpPrefix::Parse(text); };
+  const auto ip = [](const char* text) { return std::optional(*net::IpAddress::Parse(text)); };
+  return {{prefix("10.1.0.0/24"), ip("10.1.0.1"), kNetA},
+          {prefix("2001:db8:1::/64"), ip("2001:db8:1::1"), kNetA},
+          {prefix("10.2.0.0/24"), ip("10.2.0.1"), kNetB},
+          {prefix("2001:db8:2::/64"), ip("2001:db8:2::1"), kNetB},
+          {prefix("10.3.0.0/24"), ip("10.3.0.1"), kNetC}};
+}
+
+inline std::vector<PolicyRule> RoutedPolicies() {
+  using Action = PolicyRule::Action;
+  return {{.id = "a-to-b",
+           .source_vni = kNetA,
+           .destination_vni = kNetB,
+           .action = Action::kAllow,
+           .priority = 1},
+          {.id = "ssh",
+           .source_vni = kNetA,
+           .destination_vni = kNetC,
+           .action = Action::kAllow,
+           .protocol = net::ip_proto::kTcp,
+           .first_port = 22,
+           .last_port = 22,
+           .priority = 1},
+          {.id = "no-udp",
+           .source_vni = kNetA,
+           .destination_vni = kNetC,
+           .action = Action::kReject,
+           .protocol = net::ip_proto::kUdp,
+           .priority = 5},
+          {.id = "deny-200-300",
+           .source_vni = kNetB,
+           .destination_vni = kNetC,
+           .action = Action::kDeny,
+           .priority = 1}};
+}
+
+// The settings of network `vni` (kNetA or kNetB) in the routed scenario; `policies` as given
+// (the rules naming it are the scenario's; tests change them).
+inline NetworkSettings RoutedNetwork(uint32_t vni,
+                                     std::vector<PolicyRule> policies = RoutedPolicies()) {
+  const auto prefix = [](const char* text) { return *net::IpPrefix::Parse(text); };
+  const auto ip = [](const char* text) { return std::optional(*net::IpAddress::Parse(text)); };
+  NetworkSettings settings{.vni = vni,
+                           .router_mac = kRouterMac,
+                           .flood_tunnel_ips = {},
+                           .domain_tunnel_ips = {kPeerVtep},
+                           .subnets = {},
+                           .routes = RoutedRoutes(),
+                           .policies = {}};
+  if (vni == kNetA) {
+    settings.subnets = {{prefix("10.1.0.0/24"), ip("10.1.0.1"), {}, 0},
+                        {prefix("2001:db8:1::/64"), ip("2001:db8:1::1"), {}, 0}};
+  } else {
+    settings.subnets = {{prefix("10.2.0.0/24"), ip("10.2.0.1"), {}, 0},
+                        {prefix("2001:db8:2::/64"), ip("2001:db8:2::1"), {}, 0}};
+  }
+  for (PolicyRule& rule : policies) {
+    if (rule.source_vni == vni || rule.destination_vni == vni) {
+      settings.policies.push_back(std::move(rule));
+    }
+  }
+  return settings;
+}
+
+inline Tables RoutedTables(std::vector<PolicyRule> policies = RoutedPolicies()) {
+  Tables t;
+  EXPECT_TRUE(t.UpsertNetwork(RoutedNetwork(kNetA, policies)));
+  EXPECT_TRUE(t.UpsertNetwork(RoutedNetwork(kNetB, policies)));
+  EXPECT_TRUE(t.UpsertPort({.id = 11, .vni = kNetA, .mac = kVmAMac, .ips = {kVmAIp, kVmAIp6}}));
+  EXPECT_TRUE(t.UpsertPort({.id = 12, .vni = kNetB, .mac = kVmBMac, .ips = {kVmBIp, kVmBIp6}}));
+  return t;
+}
+
+inline RemoteTable RoutedRemotes() {
+  RemoteTable remotes;
+  remotes.Upsert("vmC", kNetC, kVmCMac, kPeerVtep, {kVmCIp});
+  return remotes;
+}
+
+// An ICMP echo request (or reply) with 8 bytes of data, checksums filled.
+inline std::vector<uint8_t> Icmp4EchoFrame(const net::MacAddress& destination_mac,
+                                           const net::MacAddress& source_mac,
+                                           const net::Ipv4Address& source,
+                                           const net::Ipv4Address& destination,
+                                           uint16_t identifier = 0x4242,
+                                           uint8_t type = net::icmpv4::kEchoRequest) {
+  net::FrameBuilder b;
+  b.Append(net::MakeEthernetHeader(destination_mac, source_mac, net::ether_type::kIpv4));
+  const size_t ip_at =
+      b.Append(*net::MakeIpv4Header(source, destination, net::ip_proto::kIcmp, 64, 16));
+  const size_t icmp_at = b.Append(net::MakeIcmpv4EchoHeader(type, identifier, 1));
+  b.Append(std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 7, 8});
+  net::FinishIcmpv4(b.From(icmp_at));
+  EXPECT_TRUE(net::FinishIpv4(b.From(ip_at)));
+  return std::move(b).Take();
+}
+
+// An ICMPv6 echo request (or reply) with 8 bytes of data.
+inline std::vector<uint8_t> Icmp6EchoFrame(const net::MacAddress& destination_mac,
+                                           const net::MacAddress& source_mac,
+                                           const net::Ipv6Address& source,
+                                           const net::Ipv6Address& destination,
+                                           uint16_t identifier = 0x4242,
+                                           uint8_t type = net::icmpv6::kEchoRequest) {
+  net::FrameBuilder b;
+  b.Append(net::MakeEthernetHeader(destination_mac, source_mac, net::ether_type::kIpv6));
+  const size_t ip_at =
+      b.Append(*net::MakeIpv6Header(source, destination, net::ip_proto::kIcmpv6, 64, 0));
+  const size_t icmp_at = b.Append(net::MakeIcmpv6Header(type, 0));
+  b.Append(std::vector<uint8_t>{static_cast<uint8_t>(identifier >> 8),
+                                static_cast<uint8_t>(identifier), 0, 1, 1, 2, 3, 4, 5, 6, 7, 8});
+  net::FinishIcmpv6(b.From(icmp_at), source, destination);
+  EXPECT_TRUE(net::FinishIpv6(b.From(ip_at)));
+  return std::move(b).Take();
+}
+
+// An IPv4/TCP frame (a SYN by default) with 8 bytes of data, checksums filled.
+inline std::vector<uint8_t> Tcp4Frame(const net::MacAddress& destination_mac,
+                                      const net::MacAddress& source_mac,
+                                      const net::Ipv4Address& source,
+                                      const net::Ipv4Address& destination, uint16_t source_port,
+                                      uint16_t destination_port, uint8_t flags = 0x02) {
+  net::FrameBuilder b;
+  b.Append(net::MakeEthernetHeader(destination_mac, source_mac, net::ether_type::kIpv4));
+  const size_t ip_at =
+      b.Append(*net::MakeIpv4Header(source, destination, net::ip_proto::kTcp, 64, 28));
+  const size_t tcp_at =
+      b.Append(*net::MakeTcpHeader(source_port, destination_port, 1, 0, flags, 512));
+  b.AppendZeros(8);
+  EXPECT_TRUE(net::FinishTcp(b.From(tcp_at), source, destination));
+  EXPECT_TRUE(net::FinishIpv4(b.From(ip_at)));
+  return std::move(b).Take();
+}
+
+// `frame` (IPv4 or IPv6 behind an untagged Ethernet header) with its TTL / hop limit set, the
+// IPv4 header checksum recomputed.
+inline std::vector<uint8_t> WithTtl(std::vector<uint8_t> frame, uint8_t ttl) {
+  if (frame.at(12) == 0x86 && frame.at(13) == 0xdd) {
+    frame.at(14 + 7) = ttl;
+    return frame;
+  }
+  frame.at(14 + 8) = ttl;
+  frame.at(14 + 10) = 0;
+  frame.at(14 + 11) = 0;
+  const uint16_t checksum = net::InternetChecksum(net::ByteSpan(frame).subspan(14, 20));
+  frame.at(14 + 10) = static_cast<uint8_t>(checksum >> 8);
+  frame.at(14 + 11) = static_cast<uint8_t>(checksum);
+  return frame;
+}
+
+// The destination and source MACs of a frame's bytes.
+inline net::MacAddress DestinationMacOf(const std::vector<uint8_t>& frame) {
+  return net::MacAddress(
+      {frame.at(0), frame.at(1), frame.at(2), frame.at(3), frame.at(4), frame.at(5)});
+}
+inline net::MacAddress SourceMacOf(const std::vector<uint8_t>& frame) {
+  return net::MacAddress(
+      {frame.at(6), frame.at(7), frame.at(8), frame.at(9), frame.at(10), frame.at(11)});
 }
 
 }  // namespace dove::dswitch::pipeline::testing
