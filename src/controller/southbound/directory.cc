@@ -121,8 +121,7 @@ Directory::Directory(controller::Registry* registry, store::Store* store, Direct
   }
   if (auto policies = registry_->List<v1::Policy>({}); policies) {
     for (const auto& policy : *policies) {
-      policies_[policy.id()] = {policy.domain_id(), policy.source_network_id(),
-                                policy.destination_network_id()};
+      policies_[policy.id()] = {policy.source_network_id(), policy.destination_network_id()};
     }
   }
   if (auto switches = registry_->List<v1::Switch>({}); switches) {
@@ -520,7 +519,7 @@ void Directory::CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello,
                                hello.cached_endpoint_ids().end());
   for (const auto& endpoint_id : listed) {
     auto endpoint = registry_->Get<v1::Endpoint>(endpoint_id);
-    const bool allowed = endpoint && CacheAllowed(session, *endpoint);
+    const bool allowed = endpoint && CacheAllowed(session, endpoint->network_id());
     if (!allowed) {
       CountRefusal(session, "subscribe", "cached endpoint " + endpoint_id, out);
       if (incremental) {
@@ -544,19 +543,19 @@ void Directory::CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello,
   out.messages.push_back({id, std::move(done)});
 }
 
-bool Directory::CacheAllowed(const Session& session, const v1::Endpoint& endpoint) const {
-  auto target = networks_.find(endpoint.network_id());
+bool Directory::CacheAllowed(const Session& session, const std::string& endpoint_network) const {
+  auto target = networks_.find(endpoint_network);
   if (target == networks_.end()) return false;
   // Only on behalf of a network the switch serves (has a port in) and that may exchange
   // traffic with the endpoint's (ResolveIp's rule).
   for (const auto& network_id : session.networks) {
     if (!Serves(session.switch_name, network_id)) continue;
-    if (network_id == endpoint.network_id()) return true;
+    if (network_id == endpoint_network) return true;
     auto network = networks_.find(network_id);
     if (network == networks_.end() || network->second.domain_id != target->second.domain_id) {
       continue;
     }
-    if (registry_->MayExchange(network_id, endpoint.network_id())) return true;
+    if (registry_->MayExchange(network_id, endpoint_network)) return true;
   }
   return false;
 }
@@ -1110,17 +1109,16 @@ void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output
   }
 }
 
-void Directory::RecheckCaches(const std::string& domain_id, int64_t revision, Output& out) {
+void Directory::RecheckCaches(const std::set<std::string>& network_ids, int64_t revision,
+                              Output& out) {
   std::vector<std::pair<SessionId, std::string>> dropped;
   for (const auto& [endpoint_id, sessions] : cachers_) {
     auto known = known_.find(endpoint_id);
-    if (known == known_.end()) continue;
-    auto network = networks_.find(known->second.network_id);
-    if (network == networks_.end() || network->second.domain_id != domain_id) continue;
-    auto endpoint = registry_->Get<v1::Endpoint>(endpoint_id);
-    if (!endpoint) continue;
+    if (known == known_.end() || network_ids.count(known->second.network_id) == 0) continue;
     for (SessionId id : sessions) {
-      if (!CacheAllowed(sessions_.at(id), *endpoint)) dropped.emplace_back(id, endpoint_id);
+      if (!CacheAllowed(sessions_.at(id), known->second.network_id)) {
+        dropped.emplace_back(id, endpoint_id);
+      }
     }
   }
   for (const auto& [id, endpoint_id] : dropped) {
@@ -1143,7 +1141,7 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
   // networks, and of every network of a domain.
   std::set<std::string> refresh;
   std::set<std::string> refresh_domains;
-  std::set<std::string> recheck;  // domains whose policies changed
+  std::set<std::string> recheck;  // networks named by a changed policy
   int64_t last = 0;
   for (const auto& event : events) {
     auto key = SplitKey(event.kv.key);
@@ -1214,13 +1212,13 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
       }
       std::optional<KnownPolicy> after;
       if (put && policy.ParseFromString(event.kv.value)) {
-        after = KnownPolicy{policy.domain_id(), policy.source_network_id(),
-                            policy.destination_network_id()};
+        after = KnownPolicy{policy.source_network_id(), policy.destination_network_id()};
         policies_[key->id] = *after;
       }
       for (const auto& named : {before, after}) {
         if (!named) continue;
-        recheck.insert(named->domain_id);
+        recheck.insert(named->source_network_id);
+        recheck.insert(named->destination_network_id);
         refresh.insert(named->source_network_id);
         refresh.insert(named->destination_network_id);
       }
@@ -1242,7 +1240,7 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
     }
     RefreshNetwork(network_id, last, out);
   }
-  for (const auto& domain_id : recheck) RecheckCaches(domain_id, last, out);
+  if (!recheck.empty()) RecheckCaches(recheck, last, out);
   return out;
 }
 

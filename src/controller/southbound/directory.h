@@ -259,8 +259,7 @@ class Directory {
     std::string network_id;
     std::string domain_id;
   };
-  struct KnownPolicy {
-    std::string domain_id;
+  struct KnownPolicy {  // the networks it names
     std::string source_network_id;
     std::string destination_network_id;
   };
@@ -330,8 +329,12 @@ class Directory {
   // Records a network (its VNI and domain); false when it was known with the same VNI.
   bool SetNetwork(const std::string& network_id, uint32_t vni, const std::string& domain_id);
   void ForgetNetwork(const std::string& network_id);
-  void RecheckCaches(const std::string& domain_id, int64_t revision, Output& out);
-  bool CacheAllowed(const Session& session, const v1::Endpoint& endpoint) const;
+  // Invalidates the cached endpoints of `network_ids` (those a changed policy names) that the
+  // caching session may no longer hold (CacheAllowed).
+  void RecheckCaches(const std::set<std::string>& network_ids, int64_t revision, Output& out);
+  // Whether the session may cache an endpoint of `endpoint_network`: one of the networks it
+  // serves is that network or MayExchange with it.
+  bool CacheAllowed(const Session& session, const std::string& endpoint_network) const;
   void Cache(SessionId id, const std::string& endpoint_id);
 
   v1::Location LocationOf(const v1::Endpoint& endpoint) const;
