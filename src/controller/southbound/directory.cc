@@ -167,6 +167,7 @@ v1::ControllerMessage Directory::Refuse(int64_t revision, std::string code, std:
 }
 
 Output Directory::OnMessage(SessionId id, const v1::SwitchMessage& message, Clock::time_point now) {
+  clock_ = std::max(clock_, now);
   const auto existing = sessions_.find(id);
   const bool greeted = existing != sessions_.end() && !existing->second.switch_name.empty();
   if (message.has_hello() && greeted) {
@@ -257,6 +258,7 @@ Output Directory::Handle(SessionId id, const v1::SwitchMessage& message, Clock::
 }
 
 Output Directory::OnDisconnect(SessionId id, Clock::time_point now) {
+  clock_ = std::max(clock_, now);
   Output out;
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return out;
@@ -329,9 +331,7 @@ void Directory::SetLiveness(const std::string& switch_name, bool up,
   WriteSwitch(switch_name, up, heartbeat, now, out);
   const int64_t revision = registry_->Revision();
   TellCachersOfSwitch(switch_name, revision, out);
-  for (const auto& domain_id : DomainsOfSwitch(switch_name)) {
-    SendDomainFloodLists(domain_id, revision, out);
-  }
+  SwitchPresenceChanged(switch_name, revision, out);
   out.logs.push_back("switch " + switch_name + (up ? " is UP: " : " is DOWN: ") + why);
 }
 
@@ -444,9 +444,7 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   // API before it ever connected).
   if (readdressed || revived) {
     TellCachersOfSwitch(record.name(), registry_->Revision(), out);
-    for (const auto& domain_id : DomainsOfSwitch(record.name())) {
-      SendDomainFloodLists(domain_id, registry_->Revision(), out);
-    }
+    SwitchPresenceChanged(record.name(), registry_->Revision(), out);
   }
   auto welcome = At(registry_->Revision());
   welcome.mutable_welcome()->set_switch_id(record.id());
@@ -1001,11 +999,35 @@ Directory::PortsChanged Directory::SetKnown(const std::string& id, std::optional
 
 void Directory::SendPortsChanged(const PortsChanged& changed, const std::string& network_id,
                                  const std::string& domain_id, int64_t revision, Output& out) {
-  if (changed.domain && !domain_id.empty()) {
-    SendDomainFloodLists(domain_id, revision, out);  // the network's lists are among them
-  } else if (changed.network) {
-    SendFloodLists(network_id, revision, out);
+  if (changed.domain && !domain_id.empty() && DomainRound(domain_id, revision, out)) {
+    return;  // the network's lists were among them
   }
+  if (changed.network || changed.domain) SendFloodLists(network_id, revision, out);
+}
+
+void Directory::SwitchPresenceChanged(const std::string& switch_name, int64_t revision,
+                                      Output& out) {
+  std::set<std::string> sent;  // domains whose round went out now
+  for (const auto& domain_id : DomainsOfSwitch(switch_name)) {
+    if (DomainRound(domain_id, revision, out)) sent.insert(domain_id);
+  }
+  for (const auto& [network_id, counts] : ports_) {
+    if (counts.count(switch_name) != 0 && sent.count(DomainOf(network_id)) == 0) {
+      SendFloodLists(network_id, revision, out);
+    }
+  }
+}
+
+bool Directory::DomainRound(const std::string& domain_id, int64_t revision, Output& out) {
+  DomainRoundState& state = domain_rounds_[domain_id];
+  if (state.last && clock_ - *state.last < options_.domain_round_interval) {
+    state.pending = true;
+    return false;
+  }
+  state.last = clock_;
+  state.pending = false;
+  SendDomainFloodLists(domain_id, revision, out);
+  return true;
 }
 
 void Directory::EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, Output& out) {
@@ -1104,9 +1126,7 @@ void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output
   switch_ids_[record.name()] = record.id();
   if (!moved) return;  // the directory's own write, or nothing it reports
   TellCachersOfSwitch(record.name(), revision, out);
-  for (const auto& domain_id : DomainsOfSwitch(record.name())) {
-    SendDomainFloodLists(domain_id, revision, out);
-  }
+  SwitchPresenceChanged(record.name(), revision, out);
 }
 
 void Directory::RecheckCaches(const std::set<std::string>& network_ids, int64_t revision,
@@ -1246,7 +1266,27 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
 
 Output Directory::OnTick(Clock::time_point now) {
   Output out;
+  clock_ = std::max(clock_, now);
   if (!first_tick_) first_tick_ = now;
+  // The domain rounds held back by the interval (DomainRound), once it has passed.
+  for (auto it = domain_rounds_.begin(); it != domain_rounds_.end();) {
+    DomainRoundState& state = it->second;
+    if (!state.last) {
+      it = domain_rounds_.erase(it);
+      continue;
+    }
+    if (state.pending && clock_ - *state.last >= options_.domain_round_interval) {
+      state.pending = false;
+      state.last = clock_;
+      SendDomainFloodLists(it->first, registry_->Revision(), out);
+    }
+    // A domain quiet for a whole interval needs no record: its next round goes at once.
+    if (!state.pending && clock_ - *state.last >= options_.domain_round_interval) {
+      it = domain_rounds_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (auto& [id, session] : sessions_) {
     if (!session.live || session.switch_name.empty()) continue;
     if (now - session.last_heartbeat <= options_.dead_after) continue;

@@ -45,7 +45,12 @@
 // Flood lists: a FloodList (the network's own list and the domain's tunnel IPs) goes to the
 // sessions of a network when its own list changes, and to the sessions of every network of the
 // domain when the domain's set changes (a switch's first port in the domain or its last one
-// leaving, a switch DOWN or UP, a new tunnel IP).
+// leaving, a switch DOWN or UP, a new tunnel IP): a "domain round". Every change of the set
+// reaches every switch of the domain with the whole set, so a storm of them (a fleet
+// registering, a partition) would cost switches x set size per change; at most one round per
+// domain per domain_round_interval goes at once, the changes after it within the interval are
+// coalesced into one round at the first tick after it (the network whose own list changed
+// still hears at once, with the set as it is then).
 //
 // Cost: resolve, attach and every fan-out are hash lookups plus the messages they send; the
 // flood list of a network is kept as a count of endpoints per switch, and the domain's set as a
@@ -130,6 +135,11 @@ struct DirectoryOptions {
   std::chrono::milliseconds dead_after{3000};
   // How often an UP switch's Switch.last_heartbeat is written to the store.
   std::chrono::milliseconds heartbeat_record_interval{30000};
+  // At most one domain round (a FloodList of every network of a domain to each of its
+  // sessions, when the domain's tunnel IP set changed) per domain per interval: further changes
+  // within it are coalesced into one round at the first tick after it. A network's own flood
+  // list (with the domain set as it is) still goes at once. 0: every change at once.
+  std::chrono::milliseconds domain_round_interval{100};
 };
 
 inline constexpr size_t kMaxHeartbeatWritesPerTick = 20;
@@ -272,6 +282,10 @@ class Directory {
     uint32_t vni = 0;
     std::string domain_id;
   };
+  struct DomainRoundState {
+    std::optional<Clock::time_point> last;  // of the last round sent
+    bool pending = false;                   // a change since, its round held back
+  };
 
   // OnMessage after the checks: the handler of the message's kind.
   Output Handle(SessionId id, const v1::SwitchMessage& message, Clock::time_point now);
@@ -355,6 +369,12 @@ class Directory {
   void SendFloodLists(const std::string& network_id, int64_t revision, Output& out);
   // SendFloodLists for every network of the domain (the domain's set changed).
   void SendDomainFloodLists(const std::string& domain_id, int64_t revision, Output& out);
+  // The domain's set changed: its round now (true), or, within domain_round_interval of the
+  // last one, at the first tick after it (false).
+  bool DomainRound(const std::string& domain_id, int64_t revision, Output& out);
+  // A switch came UP, went DOWN or changed its tunnel IP: the rounds of its domains, and the
+  // flood lists of its networks whose domain round is held back.
+  void SwitchPresenceChanged(const std::string& switch_name, int64_t revision, Output& out);
   // The domains in which the switch has a port.
   std::vector<std::string> DomainsOfSwitch(const std::string& switch_name) const;
   // Sets the switch's state in memory and asks for its record to be written (state, and
@@ -390,6 +410,9 @@ class Directory {
   std::set<std::string> unconfirmed_;                 // stored UP at start, no Hello since
   std::map<std::string, SwitchWrite> switch_writes_;  // switch name -> record wanted, unwritten
   std::optional<Clock::time_point> first_tick_;
+  // The latest time a call was given (OnMessage, OnDisconnect, OnTick): OnStoreEvents has none.
+  Clock::time_point clock_{};
+  std::unordered_map<std::string, DomainRoundState> domain_rounds_;  // domain id ->
   SyncCounts syncs_;
 };
 

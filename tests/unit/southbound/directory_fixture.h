@@ -74,6 +74,15 @@ inline std::vector<v1::ControllerMessage> WithoutFloodLists(
   return out;
 }
 
+// The options of the tests: every change of a domain's tunnel IP set sent at once (the
+// coalescing of a storm of them has its own test,
+// DomainRouterTest.AStormOfDomainChangesIsCoalescedIntoOneRoundPerInterval).
+inline DirectoryOptions TestOptions() {
+  DirectoryOptions options;
+  options.domain_round_interval = std::chrono::milliseconds(0);
+  return options;
+}
+
 class DirectoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -101,7 +110,7 @@ class DirectoryTest : public ::testing::Test {
     AddEndpoint("vm1", "web", "52:54:00:00:00:01", "10.0.0.11");
     AddEndpoint("vm2", "web", "52:54:00:00:00:02", "10.0.0.12");
     AddEndpoint("db1", "db", "52:54:00:00:01:01", "10.1.0.11");
-    directory_ = std::make_unique<Directory>(registry_.get(), &store_, DirectoryOptions{});
+    directory_ = std::make_unique<Directory>(registry_.get(), &store_, TestOptions());
   }
 
   void AddEndpoint(const std::string& id, const std::string& network, const std::string& mac,

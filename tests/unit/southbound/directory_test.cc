@@ -750,7 +750,7 @@ TEST_F(DirectoryTest, SwitchesUpAtStartThatNeverSayHelloGoDown) {
   Connect(1, "host-a", "192.0.2.1");
   Connect(2, "host-b", "192.0.2.2");
   // A new controller (directory) over the same registry: both are stored UP; only B returns.
-  directory_ = std::make_unique<Directory>(registry_.get(), &store_, DirectoryOptions{});
+  directory_ = std::make_unique<Directory>(registry_.get(), &store_, TestOptions());
   Tick(now_);
   Connect(3, "host-b", "192.0.2.2");
   EXPECT_TRUE(Tick(now_ + 2s).logs.empty());

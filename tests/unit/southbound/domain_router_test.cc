@@ -5,9 +5,11 @@
 // (model::MayExchange); another tenant's subnets, switches and IPs never show.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "unit/southbound/directory_fixture.h"
@@ -39,7 +41,7 @@ class DomainRouterTest : public CatchUpTest {
     ASSERT_TRUE(registry_->Create(second));
     AddEndpoint("far1", "far", "52:54:00:00:04:01", "10.0.0.11");
     AddEndpoint("far2", "far", "52:54:00:00:04:02", "10.9.0.5");
-    directory_ = std::make_unique<Directory>(registry_.get(), &store_, DirectoryOptions{});
+    directory_ = std::make_unique<Directory>(registry_.get(), &store_, TestOptions());
     pumped_ = registry_->Revision();
   }
 
@@ -231,6 +233,52 @@ TEST_F(DomainRouterTest, ASwitchGoingDownLeavesTheDomainSetAndComesBack) {
   ASSERT_FALSE(lists.empty());
   EXPECT_EQ(Ips(lists.back().domain_tunnel_ips()),
             (std::vector<std::string>{"192.0.2.1", "192.0.2.22"}));
+}
+
+// A storm of changes of the domain's set (here three switches joining at one instant) is
+// coalesced: the first round goes at once, the others make one round at the first tick after
+// domain_round_interval; the network whose own list changed hears at once all the same.
+TEST_F(DomainRouterTest, AStormOfDomainChangesIsCoalescedIntoOneRoundPerInterval) {
+  using namespace std::chrono_literals;
+  DirectoryOptions options;
+  options.domain_round_interval = 100ms;
+  directory_ = std::make_unique<Directory>(registry_.get(), &store_, options);
+  Connect(1, "host-a", "192.0.2.1");
+  const Output first = Take(1, "vm1", "tap1");
+  auto lists = FloodListsIn(first, 1);
+  ASSERT_EQ(lists.size(), 1u) << "the first change of the set: its round at once";
+  Connect(2, "host-b", "192.0.2.2");
+  const Output second = Take(2, "db1", "tapb");
+  Connect(3, "host-c", "192.0.2.3");
+  const Output third = Take(3, "app1", "tapc");
+  EXPECT_TRUE(FloodListsIn(second, 1).empty()) << "held back: within the interval";
+  EXPECT_TRUE(FloodListsIn(third, 1).empty());
+  EXPECT_TRUE(FloodListsIn(third, 2).empty());
+  // The network whose own list changed hears at once, with the set as it is.
+  lists = FloodListsIn(third, 3);
+  ASSERT_EQ(lists.size(), 1u);
+  EXPECT_EQ(lists[0].vni(), 300u);
+  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips()),
+            (std::vector<std::string>{"192.0.2.1", "192.0.2.2"}));
+
+  EXPECT_TRUE(Tick(now_ + 50ms).messages.empty()) << "the interval has not passed";
+  const Output round = Tick(now_ + 100ms);
+  for (const auto& [session, others] : std::vector<std::pair<SessionId, std::vector<std::string>>>{
+           {1, {"192.0.2.2", "192.0.2.3"}},
+           {2, {"192.0.2.1", "192.0.2.3"}},
+           {3, {"192.0.2.1", "192.0.2.2"}}}) {
+    lists = FloodListsIn(round, session);
+    ASSERT_EQ(lists.size(), 1u) << "one round for the two held-back changes, session " << session;
+    EXPECT_EQ(Ips(lists[0].domain_tunnel_ips()), others) << session;
+  }
+  EXPECT_EQ(round.messages.size(), 3u);
+  EXPECT_TRUE(Tick(now_ + 300ms).messages.empty()) << "nothing held back any more";
+
+  // A lone change after a quiet interval goes at once.
+  const Output down = Disconnect(3, now_ + 400ms);
+  lists = FloodListsIn(down, 1);
+  ASSERT_EQ(lists.size(), 1u);
+  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips()), (std::vector<std::string>{"192.0.2.2"}));
 }
 
 TEST_F(DomainRouterTest, SubnetAndNetworkChangesReachEveryNetworkOfTheDomain) {
