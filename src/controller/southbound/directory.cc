@@ -1018,15 +1018,46 @@ void Directory::SwitchPresenceChanged(const std::string& switch_name, int64_t re
   }
 }
 
-bool Directory::DomainRound(const std::string& domain_id, int64_t revision, Output& out) {
-  DomainRoundState& state = domain_rounds_[domain_id];
+bool Directory::MayRoundNow(Rounds& rounds, const std::string& domain_id) {
+  DomainRoundState& state = rounds[domain_id];
   if (state.last && clock_ - *state.last < options_.domain_round_interval) {
     state.pending = true;
     return false;
   }
   state.last = clock_;
   state.pending = false;
+  return true;
+}
+
+std::vector<std::string> Directory::DueRounds(Rounds& rounds) {
+  std::vector<std::string> due;
+  for (auto it = rounds.begin(); it != rounds.end();) {
+    DomainRoundState& state = it->second;
+    if (state.last && state.pending && clock_ - *state.last >= options_.domain_round_interval) {
+      state.pending = false;
+      state.last = clock_;
+      due.push_back(it->first);
+    }
+    // A domain quiet for a whole interval needs no record: its next round goes at once.
+    if (!state.last || (!state.pending && clock_ - *state.last >= options_.domain_round_interval)) {
+      it = rounds.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::sort(due.begin(), due.end());
+  return due;
+}
+
+bool Directory::DomainRound(const std::string& domain_id, int64_t revision, Output& out) {
+  if (!MayRoundNow(domain_rounds_, domain_id)) return false;
   SendDomainFloodLists(domain_id, revision, out);
+  return true;
+}
+
+bool Directory::DomainConfigRound(const std::string& domain_id, int64_t revision, Output& out) {
+  if (!MayRoundNow(config_rounds_, domain_id)) return false;
+  RefreshDomain(domain_id, revision, out);
   return true;
 }
 
@@ -1182,9 +1213,8 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
         // New, or a new VNI: every network of the domain routes to it (domain_subnets).
         if (SetNetwork(key->id, network.vni(), network.domain_id())) {
           refresh_domains.insert(network.domain_id());
-        } else {
-          refresh.insert(key->id);
         }
+        refresh.insert(key->id);
         continue;
       }
       if (put) continue;
@@ -1216,12 +1246,10 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
         domain_id = known->second.domain_id;
         subnets_.erase(known);
       }
-      // Every network of the domain routes to it (domain_subnets).
-      if (!domain_id.empty()) {
-        refresh_domains.insert(domain_id);
-      } else if (!network_id.empty()) {
-        refresh.insert(network_id);
-      }
+      // Its network (subnets) and every network of the domain, which routes to it
+      // (domain_subnets).
+      if (!domain_id.empty()) refresh_domains.insert(domain_id);
+      if (!network_id.empty()) refresh.insert(network_id);
     } else if (key->kind == "policies") {
       // The NetworkConfigs of the networks it names (before and after), which carry it.
       v1::Policy policy;
@@ -1252,10 +1280,15 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
       }
     }
   }
-  for (const auto& domain_id : refresh_domains) RefreshDomain(domain_id, last, out);
+  // The domains' rounds (at once, or held back by the interval: then the networks changed
+  // themselves are refreshed at once all the same).
+  std::set<std::string> refreshed;
+  for (const auto& domain_id : refresh_domains) {
+    if (DomainConfigRound(domain_id, last, out)) refreshed.insert(domain_id);
+  }
   for (const auto& network_id : refresh) {
     auto network = networks_.find(network_id);
-    if (network == networks_.end() || refresh_domains.count(network->second.domain_id) != 0) {
+    if (network == networks_.end() || refreshed.count(network->second.domain_id) != 0) {
       continue;  // deleted, or refreshed with its domain just above
     }
     RefreshNetwork(network_id, last, out);
@@ -1268,24 +1301,12 @@ Output Directory::OnTick(Clock::time_point now) {
   Output out;
   clock_ = std::max(clock_, now);
   if (!first_tick_) first_tick_ = now;
-  // The domain rounds held back by the interval (DomainRound), once it has passed.
-  for (auto it = domain_rounds_.begin(); it != domain_rounds_.end();) {
-    DomainRoundState& state = it->second;
-    if (!state.last) {
-      it = domain_rounds_.erase(it);
-      continue;
-    }
-    if (state.pending && clock_ - *state.last >= options_.domain_round_interval) {
-      state.pending = false;
-      state.last = clock_;
-      SendDomainFloodLists(it->first, registry_->Revision(), out);
-    }
-    // A domain quiet for a whole interval needs no record: its next round goes at once.
-    if (!state.pending && clock_ - *state.last >= options_.domain_round_interval) {
-      it = domain_rounds_.erase(it);
-    } else {
-      ++it;
-    }
+  // The domain rounds held back by the interval, once it has passed.
+  for (const auto& domain_id : DueRounds(config_rounds_)) {
+    RefreshDomain(domain_id, registry_->Revision(), out);
+  }
+  for (const auto& domain_id : DueRounds(domain_rounds_)) {
+    SendDomainFloodLists(domain_id, registry_->Revision(), out);
   }
   for (auto& [id, session] : sessions_) {
     if (!session.live || session.switch_name.empty()) continue;

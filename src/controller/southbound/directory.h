@@ -50,7 +50,9 @@
 // registering, a partition) would cost switches x set size per change; at most one round per
 // domain per domain_round_interval goes at once, the changes after it within the interval are
 // coalesced into one round at the first tick after it (the network whose own list changed
-// still hears at once, with the set as it is then).
+// still hears at once, with the set as it is then). The NetworkConfigs of every network of a
+// domain, sent again when a subnet or a network of the domain changes, are coalesced the same
+// way (the network whose subnets changed is refreshed at once).
 //
 // Cost: resolve, attach and every fan-out are hash lookups plus the messages they send; the
 // flood list of a network is kept as a count of endpoints per switch, and the domain's set as a
@@ -136,9 +138,10 @@ struct DirectoryOptions {
   // How often an UP switch's Switch.last_heartbeat is written to the store.
   std::chrono::milliseconds heartbeat_record_interval{30000};
   // At most one domain round (a FloodList of every network of a domain to each of its
-  // sessions, when the domain's tunnel IP set changed) per domain per interval: further changes
-  // within it are coalesced into one round at the first tick after it. A network's own flood
-  // list (with the domain set as it is) still goes at once. 0: every change at once.
+  // sessions, when the domain's tunnel IP set changed; or its NetworkConfigs, when its subnets
+  // or networks changed) per domain per interval: further changes within it are coalesced into
+  // one round at the first tick after it. A network's own flood list (with the domain set as it
+  // is) or configuration still goes at once. 0: every change at once.
   std::chrono::milliseconds domain_round_interval{100};
 };
 
@@ -286,6 +289,11 @@ class Directory {
     std::optional<Clock::time_point> last;  // of the last round sent
     bool pending = false;                   // a change since, its round held back
   };
+  using Rounds = std::unordered_map<std::string, DomainRoundState>;  // domain id ->
+  // Whether a round of the domain may go now (recorded as sent), or is held back (pending).
+  bool MayRoundNow(Rounds& rounds, const std::string& domain_id);
+  // The held-back rounds whose interval has passed (recorded as sent); forgets quiet domains.
+  std::vector<std::string> DueRounds(Rounds& rounds);
 
   // OnMessage after the checks: the handler of the message's kind.
   Output Handle(SessionId id, const v1::SwitchMessage& message, Clock::time_point now);
@@ -372,6 +380,9 @@ class Directory {
   // The domain's set changed: its round now (true), or, within domain_round_interval of the
   // last one, at the first tick after it (false).
   bool DomainRound(const std::string& domain_id, int64_t revision, Output& out);
+  // The same for the NetworkConfigs of every network of the domain (a subnet or a network of
+  // the domain changed its domain_subnets): RefreshDomain now (true) or at a later tick.
+  bool DomainConfigRound(const std::string& domain_id, int64_t revision, Output& out);
   // A switch came UP, went DOWN or changed its tunnel IP: the rounds of its domains, and the
   // flood lists of its networks whose domain round is held back.
   void SwitchPresenceChanged(const std::string& switch_name, int64_t revision, Output& out);
@@ -412,7 +423,8 @@ class Directory {
   std::optional<Clock::time_point> first_tick_;
   // The latest time a call was given (OnMessage, OnDisconnect, OnTick): OnStoreEvents has none.
   Clock::time_point clock_{};
-  std::unordered_map<std::string, DomainRoundState> domain_rounds_;  // domain id ->
+  Rounds domain_rounds_;  // FloodList rounds
+  Rounds config_rounds_;  // NetworkConfig rounds
   SyncCounts syncs_;
 };
 

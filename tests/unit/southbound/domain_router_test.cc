@@ -281,6 +281,48 @@ TEST_F(DomainRouterTest, AStormOfDomainChangesIsCoalescedIntoOneRoundPerInterval
   EXPECT_EQ(Ips(lists[0].domain_tunnel_ips()), (std::vector<std::string>{"192.0.2.2"}));
 }
 
+// The NetworkConfigs of a whole domain, sent again for a subnet of any of its networks, are
+// coalesced the same way; the network whose subnets changed is refreshed at once.
+TEST_F(DomainRouterTest, ABurstOfSubnetsMakesOneConfigurationRoundPerInterval) {
+  using namespace std::chrono_literals;
+  DirectoryOptions options;
+  options.domain_round_interval = 100ms;
+  directory_ = std::make_unique<Directory>(registry_.get(), &store_, options);
+  Build();
+  auto add_subnet = [&](const std::string& id, const std::string& network,
+                        const std::string& cidr) {
+    v1::Subnet subnet;
+    subnet.set_id(id);
+    subnet.set_network_id(network);
+    subnet.set_cidr(cidr);
+    EXPECT_TRUE(registry_->Create(subnet));
+    return Pump();
+  };
+  Output out = add_subnet("db-b", "db", "10.5.0.0/24");
+  EXPECT_TRUE(ConfigIn(out, 1, "web")) << "the first round goes at once";
+  out = add_subnet("app-b", "app", "10.6.0.0/24");
+  EXPECT_FALSE(ConfigIn(out, 1, "web")) << "held back: within the interval";
+  auto config = ConfigIn(out, 3, "app");
+  ASSERT_TRUE(config) << "app's own subnets changed: at once";
+  EXPECT_EQ(config->subnets_size(), 2);
+  EXPECT_EQ(Routes(*config).count("10.6.0.0/24 300 app "), 1u);
+  out = add_subnet("db-c", "db", "10.7.0.0/24");
+  EXPECT_FALSE(ConfigIn(out, 1, "web"));
+  EXPECT_FALSE(ConfigIn(out, 3, "app"));
+  EXPECT_TRUE(ConfigIn(out, 2, "db"));
+
+  const Output round = Tick(now_ + 100ms);
+  int configs_to_a = 0;
+  for (const auto& message : For(round, 1)) configs_to_a += message.has_network_config() ? 1 : 0;
+  EXPECT_EQ(configs_to_a, 1) << "one round for the two held-back changes";
+  config = ConfigIn(round, 1, "web");
+  ASSERT_TRUE(config);
+  EXPECT_EQ(Routes(*config).count("10.6.0.0/24 300 app "), 1u);
+  EXPECT_EQ(Routes(*config).count("10.7.0.0/24 200 db "), 1u);
+  EXPECT_TRUE(ConfigIn(round, 3, "app"));
+  EXPECT_TRUE(For(round, 9).empty());
+}
+
 TEST_F(DomainRouterTest, SubnetAndNetworkChangesReachEveryNetworkOfTheDomain) {
   Build();
   v1::Subnet extra;
