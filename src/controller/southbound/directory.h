@@ -65,14 +65,15 @@
 //
 // Tenancy: a switch serves the networks that have an endpoint placed on it (Endpoint.switch_name,
 // set through the API or by its own Attach). It may resolve only in a VNI it serves, list in
-// Hello.cached_endpoint_ids only endpoints that a network it serves may reach (others get no
-// location and are not recorded), and Attach only an endpoint placed on it, or an unplaced one
-// of a network it serves. Anything else naming a network or an endpoint is refused with the
-// same answer as for one that does not exist (a Refusal not_found whose text depends only on
-// what the switch sent), counted per switch and kind (Refused()) and logged (the 1st, 2nd,
-// 4th, 8th... refusal of each switch, so a flood of them cannot flood the log). An endpoint
-// placed on another switch in a network this one serves is a move, authorized only through the
-// API (set its switch_name): its Attach is refused (permission_denied) and changes nothing.
+// Hello.cached_endpoint_ids only endpoints of a network it serves or of one that such a network
+// MayExchange with (others get no location and are not recorded), and Attach only an endpoint
+// placed on it, or an unplaced one of a network it serves. Anything else naming a network or an
+// endpoint is refused with the same answer as for one that does not exist (a Refusal not_found
+// whose text depends only on what the switch sent), counted per switch and kind (Refused()) and
+// logged (the 1st, 2nd, 4th, 8th... refusal of each switch, so a flood of them cannot flood the
+// log). An endpoint placed on another switch in a network this one serves is a move, authorized
+// only through the API (set its switch_name): its Attach is refused (permission_denied) and changes
+// nothing.
 //
 // Liveness: a switch is DOWN (stored state, Location.switch_down to its endpoints' cachers, left
 // out of every flood list) when its stream ends, when it sends nothing for dead_after, or, after
