@@ -20,6 +20,13 @@ bool ParseNumber(std::string_view text, uint32_t low, uint32_t high, uint32_t* o
 
 }  // namespace
 
+Expected<std::string, std::string> ParseAction(std::string_view text) {
+  if (text == "allow") return std::string("ACTION_ALLOW");
+  if (text == "deny") return std::string("ACTION_DENY");
+  if (text == "reject") return std::string("ACTION_REJECT");
+  return Unexpected("bad action \"" + std::string(text) + "\": want allow, deny or reject");
+}
+
 Expected<uint32_t, std::string> ParseProtocol(std::string_view text) {
   if (text == "tcp") return uint32_t{6};
   if (text == "udp") return uint32_t{17};

@@ -1,5 +1,5 @@
-// dovectl policy list|allow|show|deny|delete. Every one first prints kPolicyNotice on stderr:
-// the controller stores policies, the switches do not enforce them yet (issue 14).
+// dovectl policy list|allow|deny|reject|create|show|delete. Every one first prints kPolicyNotice on
+// stderr: the controller stores policies, the switches do not enforce them yet (issue 14).
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
@@ -28,12 +28,13 @@ struct PolicyArgs {
   std::string domain;
   std::string source;
   std::string destination;
+  std::string action;  // create --action: allow, deny or reject
   std::string protocol = "any";
   std::string ports;
   uint32_t priority = 0;
 };
 
-int CreatePolicy(Context& ctx, const PolicyArgs& args, const char* action) {
+int CreatePolicy(Context& ctx, const PolicyArgs& args, const std::string& action) {
   auto protocol = ParseProtocol(args.protocol);
   if (!protocol) return ctx.FailUsage(protocol.error());
   nlohmann::json body = {{"action", action}, {"protocol", *protocol}, {"priority", args.priority}};
@@ -60,17 +61,43 @@ int CreatePolicy(Context& ctx, const PolicyArgs& args, const char* action) {
   return CreateObject(ctx, "/v1/policies", body, PolicyColumns());
 }
 
+// The options every rule command shares.
+CLI::App* AddRuleOptions(CLI::App* policy, const char* verb, const char* description,
+                         PolicyArgs& args) {
+  auto* rule = policy->add_subcommand(verb, description);
+  rule->add_option("SRC", args.source, "Source network (DOMAIN/NAME or id)")->required();
+  rule->add_option("DST", args.destination, "Destination network, same domain")->required();
+  rule->add_option("--proto", args.protocol,
+                   "tcp, udp, icmp, any, or an IP protocol number 0..255 (default: any)");
+  rule->add_option("--port", args.ports, "Destination port P or range P-Q (tcp/udp only)");
+  rule->add_option("--priority", args.priority,
+                   "Higher wins when policies overlap; in a tie a deny or reject wins (default 0)");
+  return rule;
+}
+
+// `dovectl policy allow|deny|reject`: the action is the verb.
 void AddRuleCommand(CLI::App* policy, Context& ctx, const char* verb, const char* action,
                     const char* description) {
   auto args = std::make_shared<PolicyArgs>();
-  auto* rule = policy->add_subcommand(verb, description);
-  rule->add_option("SRC", args->source, "Source network (DOMAIN/NAME or id)")->required();
-  rule->add_option("DST", args->destination, "Destination network, same domain")->required();
-  rule->add_option("--proto", args->protocol,
-                   "tcp, udp, icmp, any, or an IP protocol number 0..255 (default: any)");
-  rule->add_option("--port", args->ports, "Destination port P or range P-Q (tcp/udp only)");
-  rule->add_option("--priority", args->priority, "Higher wins when policies overlap (default 0)");
-  BindWithNotice(ctx, rule, [&ctx, args, action] { return CreatePolicy(ctx, *args, action); });
+  auto* rule = AddRuleOptions(policy, verb, description, *args);
+  BindWithNotice(ctx, rule, [&ctx, args, action = std::string(action)] {
+    return CreatePolicy(ctx, *args, action);
+  });
+}
+
+// `dovectl policy create SRC DST --action allow|deny|reject`: the action is a flag (scripts).
+void AddCreateCommand(CLI::App* policy, Context& ctx) {
+  auto args = std::make_shared<PolicyArgs>();
+  auto* rule = AddRuleOptions(policy, "create", "Create a policy from SRC to DST", *args);
+  rule->add_option("--action", args->action,
+                   "allow, deny, or reject (deny, and the sender gets ICMP administratively "
+                   "prohibited)")
+      ->required();
+  BindWithNotice(ctx, rule, [&ctx, args] {
+    auto action = ParseAction(args->action);
+    if (!action) return ctx.FailUsage(action.error());
+    return CreatePolicy(ctx, *args, *action);
+  });
 }
 
 }  // namespace
@@ -89,7 +116,11 @@ void AddPolicyCommands(CLI::App& app, Context& ctx) {
   });
 
   AddRuleCommand(policy, ctx, "allow", "ACTION_ALLOW", "Allow traffic from SRC to DST");
-  AddRuleCommand(policy, ctx, "deny", "ACTION_DENY", "Deny traffic from SRC to DST");
+  AddRuleCommand(policy, ctx, "deny", "ACTION_DENY", "Deny traffic from SRC to DST (dropped)");
+  AddRuleCommand(policy, ctx, "reject", "ACTION_REJECT",
+                 "Reject traffic from SRC to DST (dropped, and the sender gets ICMP "
+                 "administratively prohibited)");
+  AddCreateCommand(policy, ctx);
 
   auto* show = policy->add_subcommand("show", "Show one policy");
   show->add_option("ID", args->id, "Policy id")->required();

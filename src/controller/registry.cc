@@ -801,6 +801,11 @@ bool Registry::Allowed(std::string_view source_network_id, std::string_view dest
                         static_cast<uint8_t>(protocol), static_cast<uint16_t>(port));
 }
 
+bool Registry::MayExchange(std::string_view network_a, std::string_view network_b) const {
+  std::shared_lock lock(state_->mutex);
+  return model::MayExchange(*state_->index, network_a, network_b);
+}
+
 ObjectCounts Registry::Counts() const {
   std::shared_lock lock(state_->mutex);
   return state_->index->Counts();

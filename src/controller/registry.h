@@ -141,6 +141,8 @@ class Registry {
   // model::Allowed between two networks (ids) for `protocol` and `port` (0: any).
   bool Allowed(std::string_view source_network_id, std::string_view destination_network_id,
                uint32_t protocol, uint32_t port) const;
+  // model::MayExchange between two networks (ids): some traffic could pass, either way.
+  bool MayExchange(std::string_view network_a, std::string_view network_b) const;
 
   ObjectCounts Counts() const;
   // The store revision the index reflects (that of the last acknowledged change). Lock-free:

@@ -264,8 +264,9 @@ ModelResult<void> ValidatePolicy(const ModelView& view, const v1::Policy& policy
                                        ", not of " + Quote(policy.domain_id()) + ".");
     }
   }
-  if (policy.action() != v1::Policy::ACTION_ALLOW && policy.action() != v1::Policy::ACTION_DENY) {
-    return Fail("invalid_value", "action must be ACTION_ALLOW or ACTION_DENY.");
+  if (policy.action() != v1::Policy::ACTION_ALLOW && policy.action() != v1::Policy::ACTION_DENY &&
+      policy.action() != v1::Policy::ACTION_REJECT) {
+    return Fail("invalid_value", "action must be ACTION_ALLOW, ACTION_DENY or ACTION_REJECT.");
   }
   if (policy.protocol() > 255) {
     return Fail("invalid_value",

@@ -156,6 +156,55 @@ TEST(ApiCrudTest, EveryKindListGetReplaceDelete) {
   }
 }
 
+TEST(ApiCrudTest, PolicyActionsAllowDenyRejectAndNothingElse) {
+  ApiFixture api;
+  ASSERT_TRUE(api.running());
+  Populate(api);
+  const json rejected = api.Create("policies", {{"domain_id", "d1"},
+                                                {"source_network_id", "n2"},
+                                                {"destination_network_id", "n1"},
+                                                {"action", "ACTION_REJECT"},
+                                                {"protocol", 6},
+                                                {"port_range", {{"first", 22}, {"last", 22}}}});
+  ASSERT_TRUE(rejected.contains("id")) << rejected.dump();
+  const std::string id = rejected["id"].get<std::string>();
+  EXPECT_EQ(rejected["action"], "ACTION_REJECT");
+  EXPECT_EQ(api.Send("GET", "/v1/policies/" + id).Json()["action"], "ACTION_REJECT");
+  // REJECT and DENY are different actions: the same rule with DENY is no duplicate.
+  json deny = {{"domain_id", "d1"},
+               {"source_network_id", "n2"},
+               {"destination_network_id", "n1"},
+               {"action", "ACTION_DENY"},
+               {"protocol", 6},
+               {"port_range", {{"first", 22}, {"last", 22}}}};
+  EXPECT_EQ(api.Send("POST", "/v1/policies", deny.dump()).status, 201);
+  // A replace to ALLOW and back.
+  json replacement = deny;
+  replacement["action"] = "ACTION_ALLOW";
+  const Reply allowed = api.Send("PUT", "/v1/policies/" + id, replacement.dump());
+  ASSERT_EQ(allowed.status, 200) << allowed.body;
+  EXPECT_EQ(allowed.Json()["action"], "ACTION_ALLOW");
+  replacement["action"] = "ACTION_REJECT";
+  EXPECT_EQ(api.Send("PUT", "/v1/policies/" + id, replacement.dump()).Json()["action"],
+            "ACTION_REJECT");
+  // Anything else is refused and changes nothing.
+  const int64_t before = api.Revision();
+  for (const char* action : {"ACTION_UNSPECIFIED", "REJECT", "reject", "ACTION_DROP"}) {
+    json bad = deny;
+    bad["action"] = action;
+    bad["priority"] = 99;
+    const Reply refused = api.Send("POST", "/v1/policies", bad.dump());
+    EXPECT_EQ(refused.status, 400) << action << ": " << refused.body;
+    EXPECT_EQ(refused.Code(), "invalid_value") << action << ": " << refused.body;
+  }
+  json unspecified = deny;
+  unspecified["action"] = "ACTION_UNSPECIFIED";
+  EXPECT_NE(api.Send("POST", "/v1/policies", unspecified.dump()).body.find("ACTION_REJECT"),
+            std::string::npos)
+      << "the refusal lists the valid actions";
+  EXPECT_EQ(api.Revision(), before);
+}
+
 TEST(ApiCrudTest, Filters) {
   ApiFixture api;
   ASSERT_TRUE(api.running());

@@ -6,6 +6,7 @@
 
 #include "api/api_client.h"
 #include "controller/rest_api.h"
+#include "dove/v1/model.pb.h"
 
 namespace dove::api_test {
 namespace {
@@ -82,6 +83,36 @@ TEST(ApiOpenApiTest, DocumentIsOpenApi3AndMatchesRouteTable) {
       EXPECT_TRUE(document["components"]["schemas"].contains(name)) << ref;
     }
   }
+}
+
+// Each enum of a model object's schema lists exactly the names of its proto enum, in order
+// (a value added to model.proto, like ACTION_REJECT, must reach the document).
+TEST(ApiOpenApiTest, EnumsOfModelSchemasAreTheProtoEnums) {
+  const json document = LoadDocument();
+  const auto* pool = google::protobuf::DescriptorPool::generated_pool();
+  ASSERT_NE(pool->FindMessageTypeByName("dove.v1.Policy"), nullptr)
+      << "model.pb.h not linked: the check below would check nothing";
+  int checked = 0;
+  for (const auto& [name, schema] : document["components"]["schemas"].items()) {
+    const auto* message = pool->FindMessageTypeByName("dove.v1." + name);
+    if (message == nullptr || !schema.contains("properties")) continue;
+    for (const auto& [key, property] : schema["properties"].items()) {
+      const auto* field = message->FindFieldByName(key);
+      ASSERT_NE(field, nullptr) << name << "." << key << " is no field of dove.v1." << name;
+      if (field->enum_type() == nullptr) {
+        EXPECT_FALSE(property.contains("enum")) << name << "." << key;
+        continue;
+      }
+      ASSERT_TRUE(property.contains("enum")) << name << "." << key << " lists no enum";
+      std::vector<std::string> names;
+      for (int i = 0; i < field->enum_type()->value_count(); ++i) {
+        names.push_back(field->enum_type()->value(i)->name());
+      }
+      EXPECT_EQ(property["enum"].get<std::vector<std::string>>(), names) << name << "." << key;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 2) << "Switch.state and Policy.action";
 }
 
 TEST(ApiOpenApiTest, EveryDocumentedOperationAnswersAsDocumented) {

@@ -174,6 +174,28 @@ TEST_F(DovectlTest, OperatorScenario) {
   EXPECT_EQ(policies[0]["port_range"]["first"], 5432) << Describe(r);
   EXPECT_EQ(policies[0]["action"], "ACTION_ALLOW") << Describe(r);
 
+  // REJECT: by its verb, or by create --action; shown as "reject".
+  r = Ctl({"policy", "reject", "acme/db", "acme/web", "--proto", "udp", "--port", "53"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("reject"), std::string::npos) << Describe(r);
+  r = Ctl({"policy", "create", "acme/db", "acme/web", "--action", "reject", "--priority", "7", "-o",
+           "json"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  const auto created = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(created["action"], "ACTION_REJECT") << Describe(r);
+  EXPECT_EQ(created["priority"], 7) << Describe(r);
+  r = Ctl({"policy", "create", "acme/db", "acme/web", "--action", "deny", "-o", "json"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false)["action"], "ACTION_DENY") << Describe(r);
+  r = Ctl({"policy", "create", "acme/db", "acme/web", "--action", "drop"});
+  EXPECT_EQ(r.code, 2) << Describe(r);
+  r = Ctl({"policy", "list", "--domain", "acme", "-o", "json"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false).size(), 4u) << Describe(r);
+  r = Ctl({"policy", "list"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("reject"), std::string::npos) << Describe(r);
+
   r = Ctl({"status"});
   ASSERT_EQ(r.code, 0) << Describe(r);
   EXPECT_NE(r.out.find(address_), std::string::npos) << Describe(r);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
@@ -195,6 +196,128 @@ TEST_F(SouthboundTest, ResolveDeniedByPolicy) {
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->status(), v1::ResolveReply::STATUS_DENIED);
   EXPECT_FALSE(reply->reason().empty());
+}
+
+// The distributed router's view over the wire (issue 14): a switch with a port only in web gets
+// every subnet of its domain with its network's VNI and the tunnel IPs of the domain's other
+// switches (db's), follows their changes, resolves across networks when a policy could allow
+// traffic either way; another tenant's subnets, switches and addresses never show.
+TEST_F(SouthboundTest, TheDistributedRouterSeesItsWholeDomainAndNothingElse) {
+  Post("/v1/domains", {{"id", "d2"}, {"name", "other"}});
+  Post("/v1/networks", {{"id", "far"}, {"domain_id", "d2"}, {"name", "far"}, {"vni", 400}});
+  Post("/v1/subnets", {{"id", "far4"}, {"network_id", "far"}, {"cidr", "10.0.0.0/24"}});
+  Post("/v1/subnets", {{"id", "far9"}, {"network_id", "far"}, {"cidr", "10.9.0.0/24"}});
+  Post("/v1/endpoints", {{"id", "far1"}, {"network_id", "far"}, {"ips", {"10.9.0.5"}}});
+  auto a = NewSwitch();
+  auto b = NewSwitch();
+  auto far = NewSwitch();
+  ASSERT_TRUE(a->Hello("host-a", "192.0.2.1"));
+  ASSERT_TRUE(b->Hello("host-b", "192.0.2.2"));
+  ASSERT_TRUE(far->Hello("host-far", "192.0.2.9"));
+  std::vector<v1::ControllerMessage> seen;  // what host-a read (but resolve replies)
+  auto read_a = [&](const std::function<bool(const v1::ControllerMessage&)>& want) {
+    return a->ReadUntil([&](const v1::ControllerMessage& m) {
+      seen.push_back(m);
+      return want(m);
+    });
+  };
+  auto config_of = [](const std::string& network) {
+    return [network](const v1::ControllerMessage& m) {
+      return m.has_network_config() && m.network_config().network().id() == network;
+    };
+  };
+  auto routes = [](const v1::NetworkConfig& config) {
+    std::set<std::string> out;
+    for (const auto& subnet : config.domain_subnets()) {
+      out.insert(subnet.cidr() + " " + std::to_string(subnet.vni()) + " " + subnet.network_id());
+    }
+    return out;
+  };
+  auto ips = [](const google::protobuf::RepeatedPtrField<std::string>& in) {
+    return std::vector<std::string>(in.begin(), in.end());
+  };
+
+  Place("far1", "far", "host-far");
+  auto far_config = far->ReadUntil(config_of("far"));
+  ASSERT_TRUE(far_config);
+  EXPECT_EQ(routes(far_config->network_config()),
+            (std::set<std::string>{"10.0.0.0/24 400 far", "10.9.0.0/24 400 far"}));
+  EXPECT_EQ(far_config->network_config().domain_tunnel_ips_size(), 0);
+
+  Place("vm1", "web", "host-a");
+  ASSERT_TRUE(read_a(config_of("web")));
+  Place("db1", "db", "host-b");
+  ASSERT_TRUE(b->ReadUntil(config_of("db")));
+  auto flood = read_a([](const auto& m) {
+    return m.has_flood_list() && m.flood_list().domain_tunnel_ips_size() == 1;
+  });
+  ASSERT_TRUE(flood) << "host-a did not hear of host-b's first port in the domain";
+  EXPECT_EQ(flood->flood_list().vni(), 100u);
+  EXPECT_EQ(flood->flood_list().domain_tunnel_ips(0), "192.0.2.2");
+  EXPECT_EQ(flood->flood_list().tunnel_ips_size(), 0) << "host-b has no port in web";
+
+  // A subnet added to db reaches host-a, which has no port in db.
+  Post("/v1/subnets", {{"id", "db6"}, {"network_id", "db"}, {"cidr", "2001:db8:1::/64"}});
+  auto config = read_a([](const auto& m) {
+    if (!m.has_network_config()) return false;
+    for (const auto& subnet : m.network_config().domain_subnets()) {
+      if (subnet.cidr() == "2001:db8:1::/64") return true;
+    }
+    return false;
+  });
+  ASSERT_TRUE(config) << "db's new subnet did not reach host-a";
+  EXPECT_EQ(config->network_config().network().id(), "web");
+  EXPECT_EQ(routes(config->network_config()),
+            (std::set<std::string>{"10.0.0.0/24 100 web", "10.1.0.0/24 200 db",
+                                   "2001:db8:1::/64 200 db"}));
+  EXPECT_EQ(ips(config->network_config().domain_tunnel_ips()),
+            (std::vector<std::string>{"192.0.2.2"}));
+
+  // ResolveIp across the domain: DENIED without a policy, FOUND with an ALLOW of TCP 443 only,
+  // from both sides (the replies).
+  auto reply = a->ResolveIp(1, 100, "10.1.0.11");
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status(), v1::ResolveReply::STATUS_DENIED);
+  Post("/v1/policies", {{"domain_id", "d1"},
+                        {"source_network_id", "web"},
+                        {"destination_network_id", "db"},
+                        {"action", "ACTION_ALLOW"},
+                        {"protocol", 6},
+                        {"port_range", {{"first", 443}, {"last", 443}}}});
+  reply = a->ResolveIp(2, 100, "10.1.0.11");
+  ASSERT_TRUE(reply);
+  ASSERT_EQ(reply->status(), v1::ResolveReply::STATUS_FOUND) << reply->reason();
+  EXPECT_EQ(reply->location().endpoint_id(), "db1");
+  EXPECT_EQ(reply->location().vni(), 200u);
+  EXPECT_EQ(reply->location().tunnel_ip(), "192.0.2.2");
+  reply = b->ResolveIp(3, 200, "10.0.0.11");
+  ASSERT_TRUE(reply);
+  ASSERT_EQ(reply->status(), v1::ResolveReply::STATUS_FOUND) << reply->reason();
+  EXPECT_EQ(reply->location().endpoint_id(), "vm1");
+  // Another tenant's address: the answer for an address nobody holds, word for word.
+  auto elsewhere = a->ResolveIp(4, 100, "10.9.0.5");
+  auto nowhere = a->ResolveIp(5, 100, "10.9.0.6");
+  ASSERT_TRUE(elsewhere && nowhere);
+  EXPECT_EQ(elsewhere->status(), v1::ResolveReply::STATUS_NOT_FOUND);
+  EXPECT_EQ(nowhere->status(), v1::ResolveReply::STATUS_NOT_FOUND);
+  std::string expected = nowhere->reason();
+  expected.replace(expected.find("10.9.0.6"), 8, "10.9.0.5");
+  EXPECT_EQ(elsewhere->reason(), expected);
+
+  // host-b going DOWN leaves host-a's domain set.
+  b->Close();
+  flood = read_a([](const auto& m) {
+    return m.has_flood_list() && m.flood_list().domain_tunnel_ips_size() == 0;
+  });
+  ASSERT_TRUE(flood) << "host-b, DOWN, is still in host-a's domain set";
+
+  for (const auto& message : seen) {
+    const std::string text = message.DebugString();
+    for (const char* foreign : {"192.0.2.9", "10.9.0.", "\"far\"", "vni: 400"}) {
+      EXPECT_EQ(text.find(foreign), std::string::npos) << foreign << " in " << text;
+    }
+  }
+  EXPECT_GE(seen.size(), 4u);
 }
 
 TEST_F(SouthboundTest, MigrationReachesCachersAndTheSwitchItLeft) {

@@ -72,6 +72,21 @@ std::string Milliseconds(Clock::duration duration) {
          " ms";
 }
 
+// Takes one endpoint of `switch_name` off `counts[key]`; true when it was its last one.
+bool Decrement(std::unordered_map<std::string, std::map<std::string, uint32_t>>& counts,
+               const std::string& key, const std::string& switch_name) {
+  auto per_switch = counts.find(key);
+  if (per_switch == counts.end()) return false;
+  bool last = false;
+  auto count = per_switch->second.find(switch_name);
+  if (count != per_switch->second.end() && --count->second == 0) {
+    per_switch->second.erase(count);
+    last = true;
+  }
+  if (per_switch->second.empty()) counts.erase(per_switch);
+  return last;
+}
+
 }  // namespace
 
 std::string RouterMacOf(const std::string& domain_id) {
@@ -96,14 +111,18 @@ Directory::Directory(controller::Registry* registry, store::Store* store, Direct
     : registry_(registry), store_(store), options_(std::move(options)) {
   if (auto networks = registry_->List<v1::Network>({}); networks) {
     for (const auto& network : *networks) {
-      networks_[network.id()] = {network.vni(), network.domain_id()};
+      SetNetwork(network.id(), network.vni(), network.domain_id());
     }
   }
   if (auto subnets = registry_->List<v1::Subnet>({}); subnets) {
-    for (const auto& subnet : *subnets) subnet_networks_[subnet.id()] = subnet.network_id();
+    for (const auto& subnet : *subnets) {
+      subnets_[subnet.id()] = {subnet.network_id(), DomainOf(subnet.network_id())};
+    }
   }
   if (auto policies = registry_->List<v1::Policy>({}); policies) {
-    for (const auto& policy : *policies) policy_domains_[policy.id()] = policy.domain_id();
+    for (const auto& policy : *policies) {
+      policies_[policy.id()] = {policy.source_network_id(), policy.destination_network_id()};
+    }
   }
   if (auto switches = registry_->List<v1::Switch>({}); switches) {
     for (const auto& record : *switches) {
@@ -115,7 +134,7 @@ Directory::Directory(controller::Registry* registry, store::Store* store, Direct
   }
   registry_->ForEach<v1::Endpoint>([this](const v1::Endpoint& endpoint) {
     SetKnown(endpoint.id(),
-             Known{endpoint.version(), endpoint.network_id(), endpoint.switch_name()});
+             Known{endpoint.version(), endpoint.network_id(), "", endpoint.switch_name()});
   });
 }
 
@@ -148,6 +167,7 @@ v1::ControllerMessage Directory::Refuse(int64_t revision, std::string code, std:
 }
 
 Output Directory::OnMessage(SessionId id, const v1::SwitchMessage& message, Clock::time_point now) {
+  clock_ = std::max(clock_, now);
   const auto existing = sessions_.find(id);
   const bool greeted = existing != sessions_.end() && !existing->second.switch_name.empty();
   if (message.has_hello() && greeted) {
@@ -238,6 +258,7 @@ Output Directory::Handle(SessionId id, const v1::SwitchMessage& message, Clock::
 }
 
 Output Directory::OnDisconnect(SessionId id, Clock::time_point now) {
+  clock_ = std::max(clock_, now);
   Output out;
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return out;
@@ -310,9 +331,7 @@ void Directory::SetLiveness(const std::string& switch_name, bool up,
   WriteSwitch(switch_name, up, heartbeat, now, out);
   const int64_t revision = registry_->Revision();
   TellCachersOfSwitch(switch_name, revision, out);
-  for (const auto& [network_id, counts] : ports_) {
-    if (counts.count(switch_name) != 0) SendFloodLists(network_id, revision, out);
-  }
+  SwitchPresenceChanged(switch_name, revision, out);
   out.logs.push_back("switch " + switch_name + (up ? " is UP: " : " is DOWN: ") + why);
 }
 
@@ -425,13 +444,7 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   // API before it ever connected).
   if (readdressed || revived) {
     TellCachersOfSwitch(record.name(), registry_->Revision(), out);
-    std::set<std::string> networks;
-    if (auto local = registry_->List<v1::Endpoint>({.switch_name = record.name()}); local) {
-      for (const auto& endpoint : *local) networks.insert(endpoint.network_id());
-    }
-    for (const auto& network_id : networks) {
-      SendFloodLists(network_id, registry_->Revision(), out);
-    }
+    SwitchPresenceChanged(record.name(), registry_->Revision(), out);
   }
   auto welcome = At(registry_->Revision());
   welcome.mutable_welcome()->set_switch_id(record.id());
@@ -504,7 +517,7 @@ void Directory::CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello,
                                hello.cached_endpoint_ids().end());
   for (const auto& endpoint_id : listed) {
     auto endpoint = registry_->Get<v1::Endpoint>(endpoint_id);
-    const bool allowed = endpoint && CacheAllowed(session, *endpoint);
+    const bool allowed = endpoint && CacheAllowed(session, endpoint->network_id());
     if (!allowed) {
       CountRefusal(session, "subscribe", "cached endpoint " + endpoint_id, out);
       if (incremental) {
@@ -528,18 +541,19 @@ void Directory::CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello,
   out.messages.push_back({id, std::move(done)});
 }
 
-bool Directory::CacheAllowed(const Session& session, const v1::Endpoint& endpoint) const {
-  auto target = networks_.find(endpoint.network_id());
+bool Directory::CacheAllowed(const Session& session, const std::string& endpoint_network) const {
+  auto target = networks_.find(endpoint_network);
   if (target == networks_.end()) return false;
-  // Only on behalf of a network the switch serves (has a port in) and that may reach it.
+  // Only on behalf of a network the switch serves (has a port in) and that may exchange
+  // traffic with the endpoint's (ResolveIp's rule).
   for (const auto& network_id : session.networks) {
     if (!Serves(session.switch_name, network_id)) continue;
-    if (network_id == endpoint.network_id()) return true;
+    if (network_id == endpoint_network) return true;
     auto network = networks_.find(network_id);
     if (network == networks_.end() || network->second.domain_id != target->second.domain_id) {
       continue;
     }
-    if (registry_->Allowed(network_id, endpoint.network_id(), 0, 0)) return true;
+    if (registry_->MayExchange(network_id, endpoint_network)) return true;
   }
   return false;
 }
@@ -744,13 +758,14 @@ Output Directory::OnResolveIp(SessionId id, const v1::ResolveIp& resolve) {
     out.messages.push_back({id, std::move(reply)});
     return out;
   }
-  // Policy between the two networks, for any protocol (protocol 0, port 0): only policies
-  // without a protocol decide here; finer ones are the data plane's business.
+  // Domain-wide: FOUND when some policy could let traffic pass between the two networks,
+  // either way, whatever its protocol and port (model::MayExchange); the switch enforces the
+  // policies packet by packet.
   if (found->network_id() != network->id() &&
-      !registry_->Allowed(network->id(), found->network_id(), 0, 0)) {
+      !registry_->MayExchange(network->id(), found->network_id())) {
     answer->set_status(v1::ResolveReply::STATUS_DENIED);
-    answer->set_reason("no policy allows traffic from network " + network->id() + " to network " +
-                       found->network_id());
+    answer->set_reason("no policy allows traffic between network " + network->id() +
+                       " and network " + found->network_id() + ", either way");
     out.messages.push_back({id, std::move(reply)});
     return out;
   }
@@ -800,6 +815,30 @@ std::vector<std::string> Directory::FloodTunnelIps(const std::string& network_id
   return ips;
 }
 
+std::vector<std::pair<std::string, std::string>> Directory::DomainMembers(
+    const std::string& domain_id) const {
+  std::vector<std::pair<std::string, std::string>> members;
+  auto ports = domain_ports_.find(domain_id);
+  if (ports == domain_ports_.end()) return members;
+  for (const auto& [name, count] : ports->second) {
+    auto id = switch_ids_.find(name);
+    if (id == switch_ids_.end()) continue;
+    const KnownSwitch& record = switches_.at(id->second);
+    if (!record.down) members.emplace_back(record.tunnel_ip, name);
+  }
+  std::sort(members.begin(), members.end());
+  return members;
+}
+
+std::vector<std::string> Directory::DomainTunnelIps(const std::string& domain_id,
+                                                    const std::string& except_switch) const {
+  std::vector<std::string> ips;
+  for (auto& [ip, name] : DomainMembers(domain_id)) {
+    if (name != except_switch) ips.push_back(std::move(ip));
+  }
+  return ips;
+}
+
 std::optional<v1::NetworkConfig> Directory::ConfigOf(const std::string& network_id,
                                                      const std::string& switch_name) const {
   auto network = registry_->Get<v1::Network>(network_id);
@@ -819,6 +858,25 @@ std::optional<v1::NetworkConfig> Directory::ConfigOf(const std::string& network_
     }
   }
   for (auto& ip : FloodTunnelIps(network_id, switch_name)) config.add_flood_tunnel_ips(ip);
+  // The distributed router's view of the domain.
+  if (auto subnets = registry_->List<v1::Subnet>({.domain = network->domain_id()}); subnets) {
+    for (const auto& subnet : *subnets) {
+      auto* routed = config.add_domain_subnets();
+      routed->set_cidr(subnet.cidr());
+      routed->set_gateway(subnet.gateway());
+      routed->set_network_id(subnet.network_id());
+      uint32_t vni = VniOf(subnet.network_id());
+      if (vni == 0) {  // not heard of yet (the registry is ahead of the store events)
+        if (auto owner = registry_->Get<v1::Network>(subnet.network_id()); owner) {
+          vni = owner->vni();
+        }
+      }
+      routed->set_vni(vni);
+    }
+  }
+  for (auto& ip : DomainTunnelIps(network->domain_id(), switch_name)) {
+    config.add_domain_tunnel_ips(ip);
+  }
   if (auto local = registry_->List<v1::Endpoint>({.switch_name = switch_name}); local) {
     for (const auto& endpoint : *local) {
       if (endpoint.network_id() == network_id) *config.add_local_endpoints() = LocationOf(endpoint);
@@ -846,41 +904,161 @@ void Directory::RefreshNetwork(const std::string& network_id, int64_t revision, 
   for (SessionId id : sessions) SendConfig(id, network_id, revision, out);
 }
 
+void Directory::RefreshDomain(const std::string& domain_id, int64_t revision, Output& out) {
+  auto networks = domain_networks_.find(domain_id);
+  if (networks == domain_networks_.end()) return;
+  for (const auto& network_id : networks->second) RefreshNetwork(network_id, revision, out);
+}
+
+std::string Directory::DomainOf(const std::string& network_id) const {
+  auto network = networks_.find(network_id);
+  return network == networks_.end() ? std::string() : network->second.domain_id;
+}
+
+bool Directory::SetNetwork(const std::string& network_id, uint32_t vni,
+                           const std::string& domain_id) {
+  auto [it, added] = networks_.try_emplace(network_id, KnownNetwork{vni, domain_id});
+  const bool changed = added || it->second.vni != vni;
+  it->second = {vni, domain_id};
+  domain_networks_[domain_id].insert(network_id);
+  return changed;
+}
+
+void Directory::ForgetNetwork(const std::string& network_id) {
+  auto network = networks_.find(network_id);
+  if (network == networks_.end()) return;
+  auto of_domain = domain_networks_.find(network->second.domain_id);
+  if (of_domain != domain_networks_.end()) {
+    of_domain->second.erase(network_id);
+    if (of_domain->second.empty()) domain_networks_.erase(of_domain);
+  }
+  networks_.erase(network);
+}
+
 void Directory::SendFloodLists(const std::string& network_id, int64_t revision, Output& out) {
   auto network = networks_.find(network_id);
   auto configured = configured_.find(network_id);
   if (network == networks_.end() || configured == configured_.end()) return;
+  const auto domain = DomainMembers(network->second.domain_id);
   for (SessionId id : configured->second) {
+    const std::string& switch_name = sessions_.at(id).switch_name;
     auto message = At(revision);
-    message.mutable_flood_list()->set_vni(network->second.vni);
-    for (auto& ip : FloodTunnelIps(network_id, sessions_.at(id).switch_name)) {
-      message.mutable_flood_list()->add_tunnel_ips(ip);
+    auto* list = message.mutable_flood_list();
+    list->set_vni(network->second.vni);
+    for (auto& ip : FloodTunnelIps(network_id, switch_name)) list->add_tunnel_ips(ip);
+    for (const auto& [ip, name] : domain) {
+      if (name != switch_name) list->add_domain_tunnel_ips(ip);
     }
     out.messages.push_back({id, std::move(message)});
   }
 }
 
-bool Directory::SetKnown(const std::string& id, std::optional<Known> next) {
-  bool flood_changed = false;
+void Directory::SendDomainFloodLists(const std::string& domain_id, int64_t revision, Output& out) {
+  auto networks = domain_networks_.find(domain_id);
+  if (networks == domain_networks_.end()) return;
+  for (const auto& network_id : networks->second) SendFloodLists(network_id, revision, out);
+}
+
+std::vector<std::string> Directory::DomainsOfSwitch(const std::string& switch_name) const {
+  std::vector<std::string> domains;
+  for (const auto& [domain_id, counts] : domain_ports_) {
+    if (counts.count(switch_name) != 0) domains.push_back(domain_id);
+  }
+  std::sort(domains.begin(), domains.end());
+  return domains;
+}
+
+Directory::PortsChanged Directory::SetKnown(const std::string& id, std::optional<Known> next) {
+  PortsChanged changed;
   auto it = known_.find(id);
-  if (it != known_.end() && !it->second.switch_name.empty()) {
-    auto& counts = ports_[it->second.network_id];
-    auto count = counts.find(it->second.switch_name);
-    if (count != counts.end() && --count->second == 0) {
-      counts.erase(count);
-      flood_changed = true;
+  if (next) next->domain_id = DomainOf(next->network_id);
+  const Known* old = it == known_.end() ? nullptr : &it->second;
+  // The same place (network, domain, switch): a new version only, the counts stay.
+  const bool same_place = old != nullptr && next && old->network_id == next->network_id &&
+                          old->domain_id == next->domain_id &&
+                          old->switch_name == next->switch_name;
+  if (!same_place && old != nullptr && !old->switch_name.empty()) {
+    changed.network = Decrement(ports_, old->network_id, old->switch_name);
+    if (!old->domain_id.empty()) {
+      changed.domain = Decrement(domain_ports_, old->domain_id, old->switch_name);
     }
-    if (counts.empty()) ports_.erase(it->second.network_id);
   }
   if (!next) {
     if (it != known_.end()) known_.erase(it);
-    return flood_changed;
+    return changed;
   }
-  if (!next->switch_name.empty()) {
-    if (++ports_[next->network_id][next->switch_name] == 1) flood_changed = true;
+  if (!same_place && !next->switch_name.empty()) {
+    if (++ports_[next->network_id][next->switch_name] == 1) changed.network = true;
+    if (!next->domain_id.empty() && ++domain_ports_[next->domain_id][next->switch_name] == 1) {
+      changed.domain = true;
+    }
   }
   known_[id] = std::move(*next);
-  return flood_changed;
+  return changed;
+}
+
+void Directory::SendPortsChanged(const PortsChanged& changed, const std::string& network_id,
+                                 const std::string& domain_id, int64_t revision, Output& out) {
+  if (changed.domain && !domain_id.empty() && DomainRound(domain_id, revision, out)) {
+    return;  // the network's lists were among them
+  }
+  if (changed.network || changed.domain) SendFloodLists(network_id, revision, out);
+}
+
+void Directory::SwitchPresenceChanged(const std::string& switch_name, int64_t revision,
+                                      Output& out) {
+  std::set<std::string> sent;  // domains whose round went out now
+  for (const auto& domain_id : DomainsOfSwitch(switch_name)) {
+    if (DomainRound(domain_id, revision, out)) sent.insert(domain_id);
+  }
+  for (const auto& [network_id, counts] : ports_) {
+    if (counts.count(switch_name) != 0 && sent.count(DomainOf(network_id)) == 0) {
+      SendFloodLists(network_id, revision, out);
+    }
+  }
+}
+
+bool Directory::MayRoundNow(Rounds& rounds, const std::string& domain_id) {
+  DomainRoundState& state = rounds[domain_id];
+  if (state.last && clock_ - *state.last < options_.domain_round_interval) {
+    state.pending = true;
+    return false;
+  }
+  state.last = clock_;
+  state.pending = false;
+  return true;
+}
+
+std::vector<std::string> Directory::DueRounds(Rounds& rounds) {
+  std::vector<std::string> due;
+  for (auto it = rounds.begin(); it != rounds.end();) {
+    DomainRoundState& state = it->second;
+    if (state.last && state.pending && clock_ - *state.last >= options_.domain_round_interval) {
+      state.pending = false;
+      state.last = clock_;
+      due.push_back(it->first);
+    }
+    // A domain quiet for a whole interval needs no record: its next round goes at once.
+    if (!state.last || (!state.pending && clock_ - *state.last >= options_.domain_round_interval)) {
+      it = rounds.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  std::sort(due.begin(), due.end());
+  return due;
+}
+
+bool Directory::DomainRound(const std::string& domain_id, int64_t revision, Output& out) {
+  if (!MayRoundNow(domain_rounds_, domain_id)) return false;
+  SendDomainFloodLists(domain_id, revision, out);
+  return true;
+}
+
+bool Directory::DomainConfigRound(const std::string& domain_id, int64_t revision, Output& out) {
+  if (!MayRoundNow(config_rounds_, domain_id)) return false;
+  RefreshDomain(domain_id, revision, out);
+  return true;
 }
 
 void Directory::EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, Output& out) {
@@ -890,8 +1068,8 @@ void Directory::EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, 
     if (known->second.version >= endpoint.version()) return;  // reported already
     old_switch = known->second.switch_name;
   }
-  const bool flood_changed = SetKnown(
-      endpoint.id(), Known{endpoint.version(), endpoint.network_id(), endpoint.switch_name()});
+  const PortsChanged ports_changed = SetKnown(
+      endpoint.id(), Known{endpoint.version(), endpoint.network_id(), "", endpoint.switch_name()});
   const v1::Location location = LocationOf(endpoint);
   auto holder = SessionOf(endpoint.switch_name());
   // The switch it is on now: its network's configuration when new to it, and the new version.
@@ -920,7 +1098,8 @@ void Directory::EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, 
     }
     Unconfigure(old_switch, endpoint.network_id(), revision, out);
   }
-  if (flood_changed) SendFloodLists(endpoint.network_id(), revision, out);
+  SendPortsChanged(ports_changed, endpoint.network_id(), DomainOf(endpoint.network_id()), revision,
+                   out);
 }
 
 void Directory::Unconfigure(const std::string& switch_name, const std::string& network_id,
@@ -942,7 +1121,7 @@ void Directory::EndpointDeleted(const std::string& endpoint_id, int64_t revision
   auto known = known_.find(endpoint_id);
   if (known == known_.end()) return;
   const Known gone = known->second;
-  const bool flood_changed = SetKnown(endpoint_id, std::nullopt);
+  const PortsChanged ports_changed = SetKnown(endpoint_id, std::nullopt);
   auto cachers = cachers_.find(endpoint_id);
   if (cachers != cachers_.end()) {
     for (SessionId cacher : cachers->second) {
@@ -963,7 +1142,7 @@ void Directory::EndpointDeleted(const std::string& endpoint_id, int64_t revision
   }
   if (cachers != cachers_.end()) cachers_.erase(cachers);
   Unconfigure(gone.switch_name, gone.network_id, revision, out);
-  if (flood_changed) SendFloodLists(gone.network_id, revision, out);
+  SendPortsChanged(ports_changed, gone.network_id, gone.domain_id, revision, out);
 }
 
 void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output& out) {
@@ -978,28 +1157,27 @@ void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output
   switch_ids_[record.name()] = record.id();
   if (!moved) return;  // the directory's own write, or nothing it reports
   TellCachersOfSwitch(record.name(), revision, out);
-  if (!moved) return;
-  for (const auto& [network_id, counts] : ports_) {
-    if (counts.count(record.name()) != 0) SendFloodLists(network_id, revision, out);
-  }
+  SwitchPresenceChanged(record.name(), revision, out);
 }
 
-void Directory::RecheckCaches(const std::string& domain_id, int64_t revision, Output& out) {
+void Directory::RecheckCaches(const std::set<std::string>& network_ids, int64_t revision,
+                              Output& out) {
   std::vector<std::pair<SessionId, std::string>> dropped;
   for (const auto& [endpoint_id, sessions] : cachers_) {
     auto known = known_.find(endpoint_id);
-    if (known == known_.end()) continue;
-    auto network = networks_.find(known->second.network_id);
-    if (network == networks_.end() || network->second.domain_id != domain_id) continue;
-    auto endpoint = registry_->Get<v1::Endpoint>(endpoint_id);
-    if (!endpoint) continue;
+    if (known == known_.end() || network_ids.count(known->second.network_id) == 0) continue;
     for (SessionId id : sessions) {
-      if (!CacheAllowed(sessions_.at(id), *endpoint)) dropped.emplace_back(id, endpoint_id);
+      if (!CacheAllowed(sessions_.at(id), known->second.network_id)) {
+        dropped.emplace_back(id, endpoint_id);
+      }
     }
   }
   for (const auto& [id, endpoint_id] : dropped) {
     auto message = At(revision);
     message.mutable_invalidate()->set_endpoint_id(endpoint_id);
+    if (auto known = known_.find(endpoint_id); known != known_.end()) {
+      message.mutable_invalidate()->set_vni(VniOf(known->second.network_id));
+    }
     out.messages.push_back({id, std::move(message)});
     sessions_[id].cached.erase(endpoint_id);
     auto cachers = cachers_.find(endpoint_id);
@@ -1010,9 +1188,11 @@ void Directory::RecheckCaches(const std::string& domain_id, int64_t revision, Ou
 
 Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
   Output out;
-  // Configurations to send again once the batch is applied, at its last revision.
+  // Configurations to send again once the batch is applied, at its last revision: of single
+  // networks, and of every network of a domain.
   std::set<std::string> refresh;
-  std::set<std::string> recheck;  // domains whose policies changed
+  std::set<std::string> refresh_domains;
+  std::set<std::string> recheck;  // networks named by a changed policy
   int64_t last = 0;
   for (const auto& event : events) {
     auto key = SplitKey(event.kv.key);
@@ -1030,7 +1210,10 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
     } else if (key->kind == "networks") {
       v1::Network network;
       if (put && network.ParseFromString(event.kv.value)) {
-        networks_[key->id] = {network.vni(), network.domain_id()};
+        // New, or a new VNI: every network of the domain routes to it (domain_subnets).
+        if (SetNetwork(key->id, network.vni(), network.domain_id())) {
+          refresh_domains.insert(network.domain_id());
+        }
         refresh.insert(key->id);
         continue;
       }
@@ -1048,33 +1231,44 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
         configured_.erase(configured);
       }
       refresh.erase(key->id);
-      if (known != networks_.end()) networks_.erase(known);
+      if (known != networks_.end()) refresh_domains.insert(known->second.domain_id);
+      ForgetNetwork(key->id);
     } else if (key->kind == "subnets") {
       v1::Subnet subnet;
-      if (put && subnet.ParseFromString(event.kv.value)) {
-        subnet_networks_[key->id] = subnet.network_id();
-        refresh.insert(subnet.network_id());
-      } else if (auto known = subnet_networks_.find(key->id); known != subnet_networks_.end()) {
-        refresh.insert(known->second);
-        subnet_networks_.erase(known);
-      }
-    } else if (key->kind == "policies") {
-      v1::Policy policy;
       std::string domain_id;
-      if (put && policy.ParseFromString(event.kv.value)) {
-        domain_id = policy.domain_id();
-        policy_domains_[key->id] = domain_id;
-      } else if (auto known = policy_domains_.find(key->id); known != policy_domains_.end()) {
-        domain_id = known->second;
-        policy_domains_.erase(known);
+      std::string network_id;
+      if (put && subnet.ParseFromString(event.kv.value)) {
+        network_id = subnet.network_id();
+        domain_id = DomainOf(network_id);
+        subnets_[key->id] = {network_id, domain_id};
+      } else if (auto known = subnets_.find(key->id); known != subnets_.end()) {
+        network_id = known->second.network_id;
+        domain_id = known->second.domain_id;
+        subnets_.erase(known);
       }
-      if (domain_id.empty()) continue;
-      recheck.insert(domain_id);
-      for (const auto& [network_id, sessions] : configured_) {
-        auto network = networks_.find(network_id);
-        if (network != networks_.end() && network->second.domain_id == domain_id) {
-          refresh.insert(network_id);
-        }
+      // Its network (subnets) and every network of the domain, which routes to it
+      // (domain_subnets).
+      if (!domain_id.empty()) refresh_domains.insert(domain_id);
+      if (!network_id.empty()) refresh.insert(network_id);
+    } else if (key->kind == "policies") {
+      // The NetworkConfigs of the networks it names (before and after), which carry it.
+      v1::Policy policy;
+      std::optional<KnownPolicy> before;
+      if (auto known = policies_.find(key->id); known != policies_.end()) {
+        before = known->second;
+        policies_.erase(known);
+      }
+      std::optional<KnownPolicy> after;
+      if (put && policy.ParseFromString(event.kv.value)) {
+        after = KnownPolicy{policy.source_network_id(), policy.destination_network_id()};
+        policies_[key->id] = *after;
+      }
+      for (const auto& named : {before, after}) {
+        if (!named) continue;
+        recheck.insert(named->source_network_id);
+        recheck.insert(named->destination_network_id);
+        refresh.insert(named->source_network_id);
+        refresh.insert(named->destination_network_id);
       }
     } else if (key->kind == "switches") {
       v1::Switch record;
@@ -1086,16 +1280,34 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
       }
     }
   }
-  for (const auto& network_id : refresh) {
-    if (networks_.count(network_id) != 0) RefreshNetwork(network_id, last, out);
+  // The domains' rounds (at once, or held back by the interval: then the networks changed
+  // themselves are refreshed at once all the same).
+  std::set<std::string> refreshed;
+  for (const auto& domain_id : refresh_domains) {
+    if (DomainConfigRound(domain_id, last, out)) refreshed.insert(domain_id);
   }
-  for (const auto& domain_id : recheck) RecheckCaches(domain_id, last, out);
+  for (const auto& network_id : refresh) {
+    auto network = networks_.find(network_id);
+    if (network == networks_.end() || refreshed.count(network->second.domain_id) != 0) {
+      continue;  // deleted, or refreshed with its domain just above
+    }
+    RefreshNetwork(network_id, last, out);
+  }
+  if (!recheck.empty()) RecheckCaches(recheck, last, out);
   return out;
 }
 
 Output Directory::OnTick(Clock::time_point now) {
   Output out;
+  clock_ = std::max(clock_, now);
   if (!first_tick_) first_tick_ = now;
+  // The domain rounds held back by the interval, once it has passed.
+  for (const auto& domain_id : DueRounds(config_rounds_)) {
+    RefreshDomain(domain_id, registry_->Revision(), out);
+  }
+  for (const auto& domain_id : DueRounds(domain_rounds_)) {
+    SendDomainFloodLists(domain_id, registry_->Revision(), out);
+  }
   for (auto& [id, session] : sessions_) {
     if (!session.live || session.switch_name.empty()) continue;
     if (now - session.last_heartbeat <= options_.dead_after) continue;

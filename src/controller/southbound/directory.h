@@ -18,19 +18,46 @@
 // 0 or ahead of the registry: Welcome.snapshot and a LocationUpdate for every listed endpoint
 // that still exists. Either way the session is recorded as caching them.
 //
+// Resolve: ResolveMac in the asking VNI's network; ResolveIp domain-wide (the distributed
+// router asks for destinations in other networks of the domain), FOUND when the destination's
+// network is the asking one or model::MayExchange says some policy could let traffic pass
+// between the two, either way (the switch enforces the policies packet by packet), DENIED
+// otherwise; an IP of another domain is NOT_FOUND exactly as one nobody holds.
+//
 // Caches: a FOUND resolve records that the session cached the endpoint. When the endpoint
 // changes (an Attach/Detach through here, or any store change that reaches OnStoreEvents)
 // those sessions get a LocationUpdate (Invalidate when it is deleted, or when a policy change
-// leaves none of the session's networks allowed to reach it); when it moved to another switch,
-// the session of the switch it left gets EndpointMoved. A change of a network, a subnet or a
-// policy sends the affected NetworkConfigs again; a deleted network NetworkRemoved, and so
-// does the last port of a switch in a network leaving it (it then hears nothing of it). Every
-// message carries the store revision of the change it reflects. A change is reported once: the
-// store event of a change already reported by Attach/Detach (same endpoint version) is ignored.
+// leaves none of the session's networks MayExchange-reachable to it); when it moved to another
+// switch, the session of the switch it left gets EndpointMoved. Every message carries the store
+// revision of the change it reflects. A change is reported once: the store event of a change
+// already reported by Attach/Detach (same endpoint version) is ignored.
+//
+// Configurations (NetworkConfig, sent to a session for each network it has a port in): the
+// network, its subnets, the domain's policies naming it, its flood list, its endpoints on the
+// switch, and for the distributed router every subnet of the domain (with its network's VNI)
+// and the domain's tunnel IPs (the UP switches with ports in any network of the domain, this
+// one excluded). Sent again: to the sessions of a network changed; to the sessions of EVERY
+// network of the domain when a subnet of the domain is created/changed/deleted or a network
+// created/deleted (or its VNI changed); to the sessions of both networks a policy names (before
+// and after the change). A deleted network is NetworkRemoved, and so is the last port of a
+// switch in a network leaving it (it then hears nothing of it).
+//
+// Flood lists: a FloodList (the network's own list and the domain's tunnel IPs) goes to the
+// sessions of a network when its own list changes, and to the sessions of every network of the
+// domain when the domain's set changes (a switch's first port in the domain or its last one
+// leaving, a switch DOWN or UP, a new tunnel IP): a "domain round". Every change of the set
+// reaches every switch of the domain with the whole set, so a storm of them (a fleet
+// registering, a partition) would cost switches x set size per change; at most one round per
+// domain per domain_round_interval goes at once, the changes after it within the interval are
+// coalesced into one round at the first tick after it (the network whose own list changed
+// still hears at once, with the set as it is then). The NetworkConfigs of every network of a
+// domain, sent again when a subnet or a network of the domain changes, are coalesced the same
+// way (the network whose subnets changed is refreshed at once).
 //
 // Cost: resolve, attach and every fan-out are hash lookups plus the messages they send; the
-// flood list of a network is kept as a count of endpoints per switch. Memory per endpoint: one
-// small record (version, VNI, network, switch).
+// flood list of a network is kept as a count of endpoints per switch, and the domain's set as a
+// count of endpoints per switch per domain (no scan of the endpoints). Memory per endpoint: one
+// small record (version, network, domain, switch).
 //
 // Errors: refusals are messages (Refusal, ResolveReply NOT_FOUND/DENIED) to the asking session
 // only; protocol violations are Output::close. A registry failure is a Refusal with its code.
@@ -38,14 +65,15 @@
 //
 // Tenancy: a switch serves the networks that have an endpoint placed on it (Endpoint.switch_name,
 // set through the API or by its own Attach). It may resolve only in a VNI it serves, list in
-// Hello.cached_endpoint_ids only endpoints that a network it serves may reach (others get no
-// location and are not recorded), and Attach only an endpoint placed on it, or an unplaced one
-// of a network it serves. Anything else naming a network or an endpoint is refused with the
-// same answer as for one that does not exist (a Refusal not_found whose text depends only on
-// what the switch sent), counted per switch and kind (Refused()) and logged (the 1st, 2nd,
-// 4th, 8th... refusal of each switch, so a flood of them cannot flood the log). An endpoint
-// placed on another switch in a network this one serves is a move, authorized only through the
-// API (set its switch_name): its Attach is refused (permission_denied) and changes nothing.
+// Hello.cached_endpoint_ids only endpoints of a network it serves or of one that such a network
+// MayExchange with (others get no location and are not recorded), and Attach only an endpoint
+// placed on it, or an unplaced one of a network it serves. Anything else naming a network or an
+// endpoint is refused with the same answer as for one that does not exist (a Refusal not_found
+// whose text depends only on what the switch sent), counted per switch and kind (Refused()) and
+// logged (the 1st, 2nd, 4th, 8th... refusal of each switch, so a flood of them cannot flood the
+// log). An endpoint placed on another switch in a network this one serves is a move, authorized
+// only through the API (set its switch_name): its Attach is refused (permission_denied) and changes
+// nothing.
 //
 // Liveness: a switch is DOWN (stored state, Location.switch_down to its endpoints' cachers, left
 // out of every flood list) when its stream ends, when it sends nothing for dead_after, or, after
@@ -91,6 +119,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/expected.h"
@@ -109,6 +138,12 @@ struct DirectoryOptions {
   std::chrono::milliseconds dead_after{3000};
   // How often an UP switch's Switch.last_heartbeat is written to the store.
   std::chrono::milliseconds heartbeat_record_interval{30000};
+  // At most one domain round (a FloodList of every network of a domain to each of its
+  // sessions, when the domain's tunnel IP set changed; or its NetworkConfigs, when its subnets
+  // or networks changed) per domain per interval: further changes within it are coalesced into
+  // one round at the first tick after it. A network's own flood list (with the domain set as it
+  // is) or configuration still goes at once. 0: every change at once.
+  std::chrono::milliseconds domain_round_interval{100};
 };
 
 inline constexpr size_t kMaxHeartbeatWritesPerTick = 20;
@@ -225,7 +260,22 @@ class Directory {
   struct Known {
     uint32_t version = 0;
     std::string network_id;
+    std::string domain_id;  // of the network, when it was recorded ("" if unknown then)
     std::string switch_name;
+  };
+  // What SetKnown changed: the set of switches with ports in the network (its flood list), in
+  // the domain (the domain's tunnel IPs).
+  struct PortsChanged {
+    bool network = false;
+    bool domain = false;
+  };
+  struct KnownSubnet {
+    std::string network_id;
+    std::string domain_id;
+  };
+  struct KnownPolicy {  // the networks it names
+    std::string source_network_id;
+    std::string destination_network_id;
   };
   struct KnownSwitch {
     std::string name;
@@ -236,6 +286,15 @@ class Directory {
     uint32_t vni = 0;
     std::string domain_id;
   };
+  struct DomainRoundState {
+    std::optional<Clock::time_point> last;  // of the last round sent
+    bool pending = false;                   // a change since, its round held back
+  };
+  using Rounds = std::unordered_map<std::string, DomainRoundState>;  // domain id ->
+  // Whether a round of the domain may go now (recorded as sent), or is held back (pending).
+  bool MayRoundNow(Rounds& rounds, const std::string& domain_id);
+  // The held-back rounds whose interval has passed (recorded as sent); forgets quiet domains.
+  std::vector<std::string> DueRounds(Rounds& rounds);
 
   // OnMessage after the checks: the handler of the message's kind.
   Output Handle(SessionId id, const v1::SwitchMessage& message, Clock::time_point now);
@@ -277,25 +336,59 @@ class Directory {
   // the network (its configuration, flood lists); nothing when it still has one.
   void Unconfigure(const std::string& switch_name, const std::string& network_id, int64_t revision,
                    Output& out);
-  // Records `next` for `id` (nullopt: forget it); true when the set of switches with ports in
-  // the network changed (its flood list).
-  bool SetKnown(const std::string& id, std::optional<Known> next);
+  // Records `next` for `id` (nullopt: forget it); what changed in the sets of switches with
+  // ports in its network and its domain. `next->domain_id` is filled in here.
+  PortsChanged SetKnown(const std::string& id, std::optional<Known> next);
+  // The flood lists a change of `id`'s placement calls for: the domain's, or the network's.
+  void SendPortsChanged(const PortsChanged& changed, const std::string& network_id,
+                        const std::string& domain_id, int64_t revision, Output& out);
   void SwitchChanged(const v1::Switch& record, int64_t revision, Output& out);
   void SendConfig(SessionId id, const std::string& network_id, int64_t revision, Output& out);
   void RefreshNetwork(const std::string& network_id, int64_t revision, Output& out);
-  void RecheckCaches(const std::string& domain_id, int64_t revision, Output& out);
-  bool CacheAllowed(const Session& session, const v1::Endpoint& endpoint) const;
+  // RefreshNetwork for every network of the domain.
+  void RefreshDomain(const std::string& domain_id, int64_t revision, Output& out);
+  // The domain of a known network; "" when unknown.
+  std::string DomainOf(const std::string& network_id) const;
+  // Records a network (its VNI and domain); false when it was known with the same VNI.
+  bool SetNetwork(const std::string& network_id, uint32_t vni, const std::string& domain_id);
+  void ForgetNetwork(const std::string& network_id);
+  // Invalidates the cached endpoints of `network_ids` (those a changed policy names) that the
+  // caching session may no longer hold (CacheAllowed).
+  void RecheckCaches(const std::set<std::string>& network_ids, int64_t revision, Output& out);
+  // Whether the session may cache an endpoint of `endpoint_network`: one of the networks it
+  // serves is that network or MayExchange with it.
+  bool CacheAllowed(const Session& session, const std::string& endpoint_network) const;
   void Cache(SessionId id, const std::string& endpoint_id);
 
   v1::Location LocationOf(const v1::Endpoint& endpoint) const;
   std::optional<v1::NetworkConfig> ConfigOf(const std::string& network_id,
                                             const std::string& switch_name) const;
-  // The UP switches with ports in the network.
+  // The UP switches with ports in the network, sorted.
   std::vector<std::string> FloodTunnelIps(const std::string& network_id,
                                           const std::string& except_switch) const;
+  // The UP switches with ports in any network of the domain: (tunnel IP, name), sorted.
+  std::vector<std::pair<std::string, std::string>> DomainMembers(
+      const std::string& domain_id) const;
+  // The UP switches with ports in any network of the domain, sorted.
+  std::vector<std::string> DomainTunnelIps(const std::string& domain_id,
+                                           const std::string& except_switch) const;
   // A LocationUpdate (switch_down as stored) to the cachers of every endpoint on the switch.
   void TellCachersOfSwitch(const std::string& switch_name, int64_t revision, Output& out);
+  // A FloodList of the network (and its domain's set) to each of its sessions.
   void SendFloodLists(const std::string& network_id, int64_t revision, Output& out);
+  // SendFloodLists for every network of the domain (the domain's set changed).
+  void SendDomainFloodLists(const std::string& domain_id, int64_t revision, Output& out);
+  // The domain's set changed: its round now (true), or, within domain_round_interval of the
+  // last one, at the first tick after it (false).
+  bool DomainRound(const std::string& domain_id, int64_t revision, Output& out);
+  // The same for the NetworkConfigs of every network of the domain (a subnet or a network of
+  // the domain changed its domain_subnets): RefreshDomain now (true) or at a later tick.
+  bool DomainConfigRound(const std::string& domain_id, int64_t revision, Output& out);
+  // A switch came UP, went DOWN or changed its tunnel IP: the rounds of its domains, and the
+  // flood lists of its networks whose domain round is held back.
+  void SwitchPresenceChanged(const std::string& switch_name, int64_t revision, Output& out);
+  // The domains in which the switch has a port.
+  std::vector<std::string> DomainsOfSwitch(const std::string& switch_name) const;
   // Sets the switch's state in memory and asks for its record to be written (state, and
   // last_heartbeat at the system time of `heartbeat` unless nullopt), in `out`.
   void WriteSwitch(const std::string& switch_name, bool up,
@@ -315,17 +408,24 @@ class Directory {
   std::unordered_map<std::string, std::set<SessionId>> configured_;  // network id -> sessions
   std::unordered_map<std::string, Known> known_;                     // endpoint id ->
   std::unordered_map<std::string, std::map<std::string, uint32_t>>
-      ports_;                                                     // network -> switch -> endpoints
-  std::unordered_map<std::string, KnownSwitch> switches_;         // switch id ->
-  std::unordered_map<std::string, std::string> switch_ids_;       // switch name -> id
-  std::unordered_map<std::string, KnownNetwork> networks_;        // network id ->
-  std::unordered_map<std::string, std::string> subnet_networks_;  // subnet id -> network id
-  std::unordered_map<std::string, std::string> policy_domains_;   // policy id -> domain id
-  std::map<std::string, v1::StatsSummary> stats_;                 // switch name ->
+      ports_;  // network -> switch -> endpoints
+  std::unordered_map<std::string, std::map<std::string, uint32_t>>
+      domain_ports_;  // domain -> switch -> endpoints (in any network of the domain)
+  std::unordered_map<std::string, std::set<std::string>> domain_networks_;  // domain -> networks
+  std::unordered_map<std::string, KnownSwitch> switches_;                   // switch id ->
+  std::unordered_map<std::string, std::string> switch_ids_;                 // switch name -> id
+  std::unordered_map<std::string, KnownNetwork> networks_;                  // network id ->
+  std::unordered_map<std::string, KnownSubnet> subnets_;                    // subnet id ->
+  std::unordered_map<std::string, KnownPolicy> policies_;                   // policy id ->
+  std::map<std::string, v1::StatsSummary> stats_;                           // switch name ->
   std::map<std::string, std::map<std::string, uint64_t>> refused_;  // switch name -> kind ->
   std::set<std::string> unconfirmed_;                 // stored UP at start, no Hello since
   std::map<std::string, SwitchWrite> switch_writes_;  // switch name -> record wanted, unwritten
   std::optional<Clock::time_point> first_tick_;
+  // The latest time a call was given (OnMessage, OnDisconnect, OnTick): OnStoreEvents has none.
+  Clock::time_point clock_{};
+  Rounds domain_rounds_;  // FloodList rounds
+  Rounds config_rounds_;  // NetworkConfig rounds
   SyncCounts syncs_;
 };
 

@@ -5,6 +5,17 @@
 namespace dove::cli {
 namespace {
 
+TEST(ParseActionTest, TheThreeActions) {
+  EXPECT_EQ(*ParseAction("allow"), "ACTION_ALLOW");
+  EXPECT_EQ(*ParseAction("deny"), "ACTION_DENY");
+  EXPECT_EQ(*ParseAction("reject"), "ACTION_REJECT");
+  for (const char* text :
+       {"", "Reject", "REJECT", "ACTION_REJECT", "drop", "reject ", "unspecified"}) {
+    EXPECT_FALSE(ParseAction(text)) << text;
+  }
+  EXPECT_NE(ParseAction("drop").error().find("allow, deny or reject"), std::string::npos);
+}
+
 TEST(ParseProtocolTest, NamesAndNumbers) {
   EXPECT_EQ(*ParseProtocol("tcp"), 6u);
   EXPECT_EQ(*ParseProtocol("udp"), 17u);

@@ -46,6 +46,20 @@ TEST(RunTest, SubcommandHelpToo) {
   }
 }
 
+TEST(RunTest, PolicyHelpNamesTheActions) {
+  const Outcome help = RunWith({"policy", "--help"});
+  EXPECT_EQ(help.code, 0);
+  for (const char* text : {"allow", "deny", "reject", "create", "administratively prohibited"}) {
+    EXPECT_NE(help.out.find(text), std::string::npos) << text << "\n" << help.out;
+  }
+  const Outcome create = RunWith({"policy", "create", "--help"});
+  EXPECT_EQ(create.code, 0);
+  for (const char* text :
+       {"--action", "allow, deny, or reject", "--proto", "--port", "--priority"}) {
+    EXPECT_NE(create.out.find(text), std::string::npos) << text << "\n" << create.out;
+  }
+}
+
 TEST(RunTest, BadCommandLinesExitTwo) {
   const std::vector<std::vector<std::string>> lines = {
       {},
@@ -59,6 +73,11 @@ TEST(RunTest, BadCommandLinesExitTwo) {
       {"policy", "allow", "a/b", "a/c", "--proto", "tcpx"},
       {"policy", "allow", "a/b", "a/c", "--proto", "icmp", "--port", "80"},
       {"policy", "allow", "a/b", "a/c", "--proto", "tcp", "--port", "90-80"},
+      {"policy", "reject", "a/b"},
+      {"policy", "create", "a/b", "a/c"},
+      {"policy", "create", "a/b", "a/c", "--action", "drop"},
+      {"policy", "create", "a/b", "a/c", "--action", "REJECT"},
+      {"policy", "create", "a/b", "a/c", "--action", "reject", "--proto", "udpx"},
       {"network", "create", "acme/web", "--gateway", "10.0.0.1"},
       {"network", "create", "acme", "--controller", "127.0.0.1:1"},
       {"network", "create", "acme/web", "--subnet", "10.0.0.0/24", "--dhcp-range", "10.0.0.9"},
@@ -93,6 +112,8 @@ TEST(RunTest, PolicyCommandsSayPoliciesAreNotEnforced) {
            {"policy", "list"},
            {"policy", "allow", "a/b", "a/c"},
            {"policy", "deny", "a/b", "a/c", "--proto", "tcp", "--port", "80"},
+           {"policy", "reject", "a/b", "a/c"},
+           {"policy", "create", "a/b", "a/c", "--action", "reject"},
            {"policy", "show", "p1"},
            {"policy", "delete", "p1"},
        }) {

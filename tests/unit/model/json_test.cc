@@ -198,6 +198,10 @@ TEST(JsonTest, WrongShapesAreInvalidValueNamingTheField) {
     EXPECT_EQ(policy.error().code, "invalid_value") << json;
   }
   EXPECT_TRUE(FromJson<v1::Policy>(R"({"action":"ACTION_DENY","port_range":{"first":80}})"));
+  policy = FromJson<v1::Policy>(R"({"action":"ACTION_REJECT"})");
+  ASSERT_TRUE(policy);
+  EXPECT_EQ(policy->action(), v1::Policy::ACTION_REJECT);
+  EXPECT_FALSE(FromJson<v1::Policy>(R"({"action":"reject"})"));
 }
 
 TEST(JsonTest, UnknownEnumNameIsInvalidValue) {

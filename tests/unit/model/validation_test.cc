@@ -349,6 +349,7 @@ TEST(ValidatePolicyTest, Rules) {
        },
        "", ""},
       {"deny", [](v1::Policy* p) { p->set_action(v1::Policy::ACTION_DENY); }, "", ""},
+      {"reject", [](v1::Policy* p) { p->set_action(v1::Policy::ACTION_REJECT); }, "", ""},
       {"unknown domain", [](v1::Policy* p) { p->set_domain_id("dx"); }, "not_found", "\"dx\""},
       {"unknown source", [](v1::Policy* p) { p->set_source_network_id("nx"); }, "not_found",
        "source_network_id \"nx\""},
