@@ -28,6 +28,8 @@ int Main(int argc, char** argv) {
       "  name = \"h1\"\n  tunnel-ip = \"192.0.2.11\"\n  controller = \"198.51.100.1:8741\"\n"
       "  southbound-plaintext = true\n"
       "Flags on the command line win over the file; a key that is no option is an error.\n\n"
+      "DHCP: the switch answers its ports' DHCPv4 (the address the controller's IPAM gave the\n"
+      "endpoint, the subnet's gateway, DNS and MTU); DHCP never crosses the underlay.\n\n"
       "Look inside: dovectl switch show|ports|cache|counters --socket PATH; GET /metrics on\n"
       "--metrics-listen.\n\n"
       "Exit codes: 0 after SIGTERM/SIGINT; 1 when the underlay socket, the control socket or\n"
@@ -78,6 +80,11 @@ int Main(int argc, char** argv) {
                  "after traffic); 0: always sleep")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{100000}));
+  app.add_option("--dhcp-lease-seconds", config.dhcp_lease_seconds,
+                 "Lease time the switch's DHCP server gives its ports (the address is the "
+                 "endpoint's for as long as it exists; clients renew at half of it)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{60}, uint32_t{0xfffffffe}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

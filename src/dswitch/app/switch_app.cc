@@ -252,6 +252,7 @@ int RunSwitch(const SwitchConfig& config) {
   io::TapPortFactory taps;
   userspace::DatapathOptions datapath_options;
   datapath_options.poll_after_traffic = config.poll_after_traffic;
+  datapath_options.dhcp_lease_seconds = config.dhcp_lease_seconds;
   auto datapath = userspace::Datapath::Create(datapath_options, **tunnel, taps, resolver);
   if (!datapath) {
     std::cerr << "dove-switch: error: data plane: " << datapath.error() << "\n";

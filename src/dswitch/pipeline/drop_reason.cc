@@ -45,6 +45,14 @@ constexpr std::array<std::string_view, kDropReasonCount> kNames = {
     "tunnel_send_failed",
     "pool_exhausted",
     "flood_no_destination",
+    "dhcp_malformed",
+    "dhcp_no_address",
+    "dhcp_not_answered",
+    "rs_not_answered",
+    "ra_from_port",
+    "mtu_frag_needed",
+    "mtu_packet_too_big",
+    "mtu_not_answered",
 };
 
 }  // namespace

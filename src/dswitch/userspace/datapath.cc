@@ -98,6 +98,17 @@ Datapath::Datapath(DatapathOptions options, io::Device& underlay, io::PortFactor
       solicit_parking_(options.park_per_vni),
       from_port_(tables_, counters_, pool_),
       responder_(tables_, remotes_, counters_, pool_),
+      dhcp_(tables_, counters_, pool_,
+            {.lease_seconds = options.dhcp_lease_seconds,
+             .overlay_mtu = options.overlay_mtu,
+             .log_decline =
+                 [this](PortId port, const net::Ipv4Address& address) {
+                   const Port* declined = port < ports_by_id_.size() ? ports_by_id_[port] : nullptr;
+                   std::cerr << "dove-switch: port "
+                             << (declined != nullptr ? declined->name : std::to_string(port))
+                             << ": DHCP DECLINE of " << address.ToString()
+                             << ": the VM says its address is in use\n";
+                 }}),
       l2_forward_(tables_, remotes_, unicast_parking_, counters_, pool_),
       encap_(counters_, pool_),
       from_tunnel_(tables_, counters_, pool_),
@@ -188,6 +199,7 @@ DatapathStatus Datapath::StatusNow() const {
   status.counters["gro.merged_segments"] = gro.merged_segments;
   status.counters["gro.bad_checksum"] = gro.bad_checksum;
   status.counters["gro.no_slot"] = gro.no_slot;
+  for (const auto& [name, value] : dhcp_.counters().Dump()) status.counters[name] = value;
   for (size_t i = 0; i < pipeline::kDropReasonCount; ++i) {
     const auto reason = static_cast<DropReason>(i);
     status.drops[std::string(pipeline::DropReasonName(reason))] = counters_.drops(reason);
@@ -271,6 +283,7 @@ void Datapath::FromPortBatch(Port& port) {
   for (Packet* packet : rx_) packet->meta.in_port = port.id;
   from_port_.Process(rx_);
   responder_.Process(rx_, replies_, &misses_);
+  dhcp_.Process(rx_, replies_);
   SendToPorts(replies_);
   if (!misses_.empty()) ParkSolicits(misses_);
   if (!rx_.empty()) Forward(rx_, rx_[0]->meta.vni);  // one port: one network
@@ -411,8 +424,7 @@ void Datapath::Retry(uint32_t vni) {
 // Ports, networks, remotes.
 
 void Datapath::UpsertNetwork(const DesiredNetwork& network) {
-  if (auto added = tables_.UpsertNetwork(network.Settings());
-      !added) {
+  if (auto added = tables_.UpsertNetwork(network.Settings()); !added) {
     std::cerr << "dove-switch: network " << network.vni << ": " << added.error() << "\n";
     return;
   }

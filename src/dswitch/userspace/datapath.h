@@ -6,9 +6,10 @@
 // One thread runs Run() (or the test calls Poll()): an epoll loop over every port's device,
 // the underlay device and a wakeup eventfd. Each ready device gives one batch (at most
 // packet::kMaxBurst packets) per round, so one busy port cannot starve the others:
-//   from a port:     FromPort -> LocalResponder -> L2Forward -> VxlanEncap -> underlay
-//                                     |               `-> local ports
-//                                     `-> replies to the port
+//   from a port:     FromPort -> LocalResponder -> DhcpResponder -> L2Forward -> VxlanEncap
+//                                     |                 |              |            `-> underlay
+//                                     |                 |              `-> local ports
+//                                     `-----------------`-> replies to the port
 //   from the tunnel: FromTunnel -> TcpCoalescer -> local ports
 // Packets live in one PacketPool allocated when the datapath is made; a TCP super-frame from a
 // VM stays one packet all the way (the egress device hands it to the kernel whole: the TAP
@@ -55,6 +56,7 @@
 #include "dswitch/offload/tcp_coalescer.h"
 #include "dswitch/packet/packet_pool.h"
 #include "dswitch/pipeline/counters.h"
+#include "dswitch/pipeline/dhcp_responder.h"
 #include "dswitch/pipeline/from_port.h"
 #include "dswitch/pipeline/from_tunnel.h"
 #include "dswitch/pipeline/l2_forward.h"
@@ -93,6 +95,11 @@ struct DatapathOptions {
   std::chrono::microseconds poll_after_traffic{50};
   packet::PoolOptions pool;
   size_t park_per_vni = pipeline::ParkingLot::kDefaultPerVni;
+  // The lease DHCP gives (pipeline/dhcp_responder.h), and the overlay MTU: the largest IP
+  // packet a port may send through the tunnel (underlay MTU - 50), which DHCP (option 26) and
+  // router advertisements hand out when a subnet sets no MTU of its own.
+  uint32_t dhcp_lease_seconds = 3600;
+  uint32_t overlay_mtu = 1450;
 };
 
 // One port as Status() shows it.
@@ -230,6 +237,7 @@ class Datapath {
   std::chrono::steady_clock::time_point next_port_retry_{};
   pipeline::FromPort from_port_;
   pipeline::LocalResponder responder_;
+  pipeline::DhcpResponder dhcp_;
   pipeline::L2Forward l2_forward_;
   pipeline::VxlanEncap encap_;
   pipeline::FromTunnel from_tunnel_;

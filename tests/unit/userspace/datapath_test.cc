@@ -20,6 +20,8 @@
 #include "dswitch/io/memory_device.h"
 #include "dswitch/io/port_factory.h"
 #include "dswitch/offload/tcp_segmenter.h"
+#include "net/dhcpv4.h"
+#include "unit/pipeline/dhcp_frames.h"
 #include "unit/pipeline/test_frames.h"
 
 namespace dove::dswitch::userspace {
@@ -275,6 +277,49 @@ TEST_P(DatapathCaseTest, ForwardsCountsAndGivesEveryPacketBack) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, DatapathCaseTest, ::testing::ValuesIn(Cases()));
+
+// Network 100 with an IPv4 subnet (gateway 10.0.0.254) and an IPv6 one (gateway 2001:db8::fe).
+DesiredNetwork RoutedNetwork() {
+  DesiredNetwork network{.vni = kVni,
+                         .network_id = "net-100",
+                         .router_mac = kRouterMac,
+                         .flood_tunnel_ips = {kPeerVtep, kOtherPeerVtep}};
+  network.subnets.push_back({.prefix = *net::IpPrefix::Parse("10.0.0.0/24"),
+                             .gateway = net::IpAddress(Ip4("10.0.0.254")),
+                             .dns_servers = {},
+                             .mtu = 0});
+  network.subnets.push_back({.prefix = *net::IpPrefix::Parse("2001:db8::/64"),
+                             .gateway = net::IpAddress(Ip6("2001:db8::fe")),
+                             .dns_servers = {},
+                             .mtu = 0});
+  return network;
+}
+
+TEST_F(DatapathTest, ADhcpDiscoverIsAnsweredOnItsPortAndNeverLeavesIt) {
+  DesiredDelta delta;
+  delta.upserted_networks.push_back(RoutedNetwork());
+  datapath_->ApplyDelta(std::move(delta));
+  Settle();
+  FromPort("p1", DhcpFrame({.type = net::DhcpMessageType::kDiscover, .mac = kVm1Mac}));
+  const auto offers = Sent("p1");
+  ASSERT_EQ(offers.size(), 1U);
+  EXPECT_TRUE(Sent("p2").empty()) << "the broadcast DISCOVER is not flooded";
+  EXPECT_TRUE(tunnel_.Drain().empty()) << "DHCP never crosses the underlay";
+  auto frame = net::ParseEthernet(offers[0].bytes);
+  ASSERT_TRUE(frame);
+  auto ip = net::ParseIpv4(frame->payload);
+  ASSERT_TRUE(ip);
+  auto udp = net::ParseUdp(ip->payload);
+  ASSERT_TRUE(udp);
+  auto offer = net::ParseDhcp(udp->payload);
+  ASSERT_TRUE(offer);
+  EXPECT_EQ(offer->type, net::DhcpMessageType::kOffer);
+  EXPECT_EQ(offer->yiaddr(), kVm1Ip);
+  EXPECT_EQ(net::LeaseTime(*offer), 3600U) << "the default lease";
+  EXPECT_EQ(Counter("dhcp.offer"), 1U);
+  EXPECT_EQ(Counter("dhcp.replies_built"), 1U);
+  ExpectNoLeak();
+}
 
 TEST_F(DatapathTest, UnknownUnicastIsParkedResolvedOnceAndReleased) {
   const auto frame = Udp4Frame(kUnknownMac, kVm1Mac, kVm1Ip, kUnknownIp);
