@@ -30,6 +30,7 @@ int Main(int argc, char** argv) {
       "Flags on the command line win over the file; a key that is no option is an error.\n\n"
       "DHCP: the switch answers its ports' DHCPv4 (the address the controller's IPAM gave the\n"
       "endpoint, the subnet's gateway, DNS and MTU); DHCP never crosses the underlay.\n\n"
+      "MTU: see --underlay-mtu; `dovectl switch show` shows both MTUs.\n\n"
       "Look inside: dovectl switch show|ports|cache|counters --socket PATH; GET /metrics on\n"
       "--metrics-listen.\n\n"
       "Exit codes: 0 after SIGTERM/SIGINT; 1 when the underlay socket, the control socket or\n"
@@ -85,6 +86,13 @@ int Main(int argc, char** argv) {
                  "endpoint's for as long as it exists; clients renew at half of it)")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{60}, uint32_t{0xfffffffe}));
+  app.add_option("--underlay-mtu", config.underlay_mtu,
+                 "MTU of the underlay (default: the MTU of the interface holding --tunnel-ip, "
+                 "1500 when none does). The overlay MTU, the largest IP packet a VM may send to "
+                 "another host, is 50 bytes less (VXLAN over IPv4): TAPs the switch creates get "
+                 "it, DHCP and router advertisements hand it out, and a bigger packet gets ICMP "
+                 "fragmentation needed (IPv4 with DF) or packet too big (IPv6)")
+      ->check(CLI::Range(uint32_t{576}, uint32_t{65535}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

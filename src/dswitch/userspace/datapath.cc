@@ -109,7 +109,9 @@ Datapath::Datapath(DatapathOptions options, io::Device& underlay, io::PortFactor
                              << ": DHCP DECLINE of " << address.ToString()
                              << ": the VM says its address is in use\n";
                  }}),
+      advertiser_(tables_, counters_, pool_, options.overlay_mtu),
       l2_forward_(tables_, remotes_, unicast_parking_, counters_, pool_),
+      mtu_guard_(tables_, counters_, pool_, options.overlay_mtu),
       encap_(counters_, pool_),
       from_tunnel_(tables_, counters_, pool_),
       coalescer_(pool_) {}
@@ -149,6 +151,10 @@ void Datapath::Apply(DesiredState desired) {
 void Datapath::ApplyDelta(DesiredDelta delta) {
   auto shared = std::make_shared<DesiredDelta>(std::move(delta));
   Post([this, shared] { ApplyNow(*shared); });
+}
+
+void Datapath::SetPathMtu(const net::Ipv4Address& vtep, uint32_t path_mtu) {
+  Post([this, vtep, path_mtu] { mtu_guard_.SetPathMtu(vtep, path_mtu); });
 }
 
 void Datapath::ApplyNow(DesiredDelta& change) {
@@ -200,6 +206,9 @@ DatapathStatus Datapath::StatusNow() const {
   status.counters["gro.bad_checksum"] = gro.bad_checksum;
   status.counters["gro.no_slot"] = gro.no_slot;
   for (const auto& [name, value] : dhcp_.counters().Dump()) status.counters[name] = value;
+  for (const auto& [name, value] : mtu_guard_.counters().Dump()) status.counters[name] = value;
+  for (const auto& [name, value] : advertiser_.counters().Dump()) status.counters[name] = value;
+  status.overlay_mtu = mtu_guard_.overlay_mtu();
   for (size_t i = 0; i < pipeline::kDropReasonCount; ++i) {
     const auto reason = static_cast<DropReason>(i);
     status.drops[std::string(pipeline::DropReasonName(reason))] = counters_.drops(reason);
@@ -284,6 +293,7 @@ void Datapath::FromPortBatch(Port& port) {
   from_port_.Process(rx_);
   responder_.Process(rx_, replies_, &misses_);
   dhcp_.Process(rx_, replies_);
+  advertiser_.Process(rx_, replies_);
   SendToPorts(replies_);
   if (!misses_.empty()) ParkSolicits(misses_);
   if (!rx_.empty()) Forward(rx_, rx_[0]->meta.vni);  // one port: one network
@@ -330,6 +340,9 @@ void Datapath::SendToPorts(PacketBatch& batch) {
 }
 
 void Datapath::SendToTunnels(PacketBatch& batch) {
+  if (batch.empty()) return;
+  mtu_guard_.Process(batch, mtu_replies_);
+  SendToPorts(mtu_replies_);
   if (batch.empty()) return;
   encap_.Process(batch);
   const size_t count = batch.size();

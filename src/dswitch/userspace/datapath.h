@@ -6,10 +6,13 @@
 // One thread runs Run() (or the test calls Poll()): an epoll loop over every port's device,
 // the underlay device and a wakeup eventfd. Each ready device gives one batch (at most
 // packet::kMaxBurst packets) per round, so one busy port cannot starve the others:
-//   from a port:     FromPort -> LocalResponder -> DhcpResponder -> L2Forward -> VxlanEncap
-//                                     |                 |              |            `-> underlay
+//   from a port:     FromPort -> LocalResponder -> DhcpResponder, RouterAdvertiser -> L2Forward
+//                    -> MtuGuard
+//                                     |                 |              |            |
+//                                     |                 |              |   VxlanEncap -> underlay
 //                                     |                 |              `-> local ports
-//                                     `-----------------`-> replies to the port
+//                                     `-----------------`---------------------------`-> replies
+//                                                                          to the sending port
 //   from the tunnel: FromTunnel -> TcpCoalescer -> local ports
 // Packets live in one PacketPool allocated when the datapath is made; a TCP super-frame from a
 // VM stays one packet all the way (the egress device hands it to the kernel whole: the TAP
@@ -61,8 +64,10 @@
 #include "dswitch/pipeline/from_tunnel.h"
 #include "dswitch/pipeline/l2_forward.h"
 #include "dswitch/pipeline/local_responder.h"
+#include "dswitch/pipeline/mtu_guard.h"
 #include "dswitch/pipeline/parking_lot.h"
 #include "dswitch/pipeline/remote_table.h"
+#include "dswitch/pipeline/router_advertiser.h"
 #include "dswitch/pipeline/tables.h"
 #include "dswitch/pipeline/vxlan_encap.h"
 #include "dswitch/userspace/desired_state.h"
@@ -122,6 +127,7 @@ struct DatapathStatus {
   size_t remotes = 0;
   size_t parked = 0;
   size_t resolving = 0;
+  uint32_t overlay_mtu = 0;  // the largest IP packet a port may send into the tunnel
 };
 
 class Datapath {
@@ -149,6 +155,9 @@ class Datapath {
   void Post(std::function<void()> command);
   void Apply(DesiredState desired);
   void ApplyDelta(DesiredDelta delta);
+  // The underlay path MTU toward `vtep` became `path_mtu` (0: forget it): what goes to it is
+  // held to path_mtu - 50 (pipeline/mtu_guard.h).
+  void SetPathMtu(const net::Ipv4Address& vtep, uint32_t path_mtu);
   // A copy of the ports and counters, taken on the loop thread; an empty status when the loop
   // does not answer within `timeout`.
   DatapathStatus Status(std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
@@ -238,12 +247,14 @@ class Datapath {
   pipeline::FromPort from_port_;
   pipeline::LocalResponder responder_;
   pipeline::DhcpResponder dhcp_;
+  pipeline::RouterAdvertiser advertiser_;
   pipeline::L2Forward l2_forward_;
+  pipeline::MtuGuard mtu_guard_;
   pipeline::VxlanEncap encap_;
   pipeline::FromTunnel from_tunnel_;
   offload::TcpCoalescer coalescer_;
   // Scratch batches, reused every round (no allocation in steady state).
-  packet::PacketBatch rx_, replies_, misses_, to_ports_, to_tunnels_, scratch_, send_;
+  packet::PacketBatch rx_, replies_, misses_, to_ports_, to_tunnels_, scratch_, send_, mtu_replies_;
 };
 
 }  // namespace dove::dswitch::userspace
