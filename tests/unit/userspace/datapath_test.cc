@@ -329,6 +329,37 @@ packet::OffloadInfo OverlayTso() {
   return offload;
 }
 
+TEST_F(DatapathTest, ARouterSolicitationIsAnsweredOnItsPortAndNeverLeavesIt) {
+  DesiredDelta delta;
+  delta.upserted_networks.push_back(RoutedNetwork());
+  datapath_->ApplyDelta(std::move(delta));
+  Settle();
+  const net::Ipv6Address source = net::Ipv6Address::LinkLocalFromMac(kVm1Mac);
+  const net::Ipv6Address all_routers = Ip6("ff02::2");
+  net::FrameBuilder b;
+  b.Append(net::MakeEthernetHeader(Mac("33:33:00:00:00:02"), kVm1Mac, net::ether_type::kIpv6));
+  const size_t ip_at =
+      b.Append(*net::MakeIpv6Header(source, all_routers, net::ip_proto::kIcmpv6, 255, 0));
+  net::AppendRouterSolicitation(b, source, all_routers, {kVm1Mac});
+  ASSERT_TRUE(net::FinishIpv6(b.From(ip_at)));
+  FromPort("p1", std::move(b).Take());
+  const auto sent = Sent("p1");
+  ASSERT_EQ(sent.size(), 1U);
+  EXPECT_TRUE(Sent("p2").empty()) << "not flooded";
+  EXPECT_TRUE(tunnel_.Drain().empty());
+  auto frame = net::ParseEthernet(sent[0].bytes);
+  auto ip = net::ParseIpv6(frame->payload);
+  auto icmp = net::ParseIcmpv6(ip->payload, ip->source(), ip->destination());
+  ASSERT_TRUE(icmp);
+  auto ra = net::ParseRouterAdvertisement(*icmp);
+  ASSERT_TRUE(ra);
+  EXPECT_EQ(ra->mtu, 1450U) << "the overlay MTU";
+  ASSERT_EQ(ra->prefixes.size(), 1U);
+  EXPECT_EQ(ra->prefixes[0].prefix, Ip6("2001:db8::"));
+  EXPECT_EQ(Counter("ra.advertisements"), 1U);
+  ExpectNoLeak();
+}
+
 // An IPv4/UDP frame whose IP packet is `ip_size` bytes, with or without DF.
 std::vector<uint8_t> BigUdp4(const net::MacAddress& to_mac, const net::Ipv4Address& to,
                              size_t ip_size, bool dont_fragment = true) {
