@@ -641,6 +641,7 @@ class TsharkDecodeTest : public ::testing::Test {
 TEST_F(TsharkDecodeTest, DecodesEveryFrameAsBuilt) {
   const std::vector<Case> cases = Cases();
   std::vector<Bytes> frames;
+  frames.reserve(cases.size());
   for (const Case& c : cases) frames.push_back(c.frame);
   const std::filesystem::path pcap = Write(frames);
 
