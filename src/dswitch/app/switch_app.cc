@@ -269,6 +269,7 @@ int RunSwitch(const SwitchConfig& config) {
   io::TapPortFactory taps(overlay_mtu);
   userspace::DatapathOptions datapath_options;
   datapath_options.overlay_mtu = overlay_mtu;
+  datapath_options.path_mtu_of = io::KernelPathMtu;
   datapath_options.poll_after_traffic = config.poll_after_traffic;
   datapath_options.dhcp_lease_seconds = config.dhcp_lease_seconds;
   auto datapath = userspace::Datapath::Create(datapath_options, **tunnel, taps, resolver);

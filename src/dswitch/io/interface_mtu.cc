@@ -73,3 +73,21 @@ Expected<InterfaceMtu, std::string> InterfaceWithAddress(const net::Ipv4Address&
 }
 
 }  // namespace dove::dswitch::io
+
+namespace dove::dswitch::io {
+
+uint32_t KernelPathMtu(const net::Ipv4Address& destination) {
+  const FileDescriptor socket(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!socket.valid()) return 0;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(4789);
+  to.sin_addr.s_addr = htonl(destination.ToUint32());
+  if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&to), sizeof(to)) != 0) return 0;
+  int mtu = 0;
+  socklen_t size = sizeof(mtu);
+  if (::getsockopt(socket.get(), IPPROTO_IP, IP_MTU, &mtu, &size) != 0 || mtu <= 0) return 0;
+  return static_cast<uint32_t>(mtu);
+}
+
+}  // namespace dove::dswitch::io

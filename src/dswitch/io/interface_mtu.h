@@ -32,3 +32,14 @@ Expected<uint32_t, std::string> GetInterfaceMtu(const std::string& name);
 Expected<void, std::string> SetInterfaceMtu(const std::string& name, uint32_t mtu);
 
 }  // namespace dove::dswitch::io
+
+namespace dove::dswitch::io {
+
+// The kernel's path MTU toward `destination`: what it learned from ICMP fragmentation-needed
+// messages answering our UDP datagrams (a route exception, which expires after
+// net.ipv4.route.mtu_expires), else the route's or its device's MTU. Read with IP_MTU on a UDP
+// socket connected to it (connecting a UDP socket sends nothing). 0 when it cannot be read (no
+// route). Three system calls: a slow path.
+uint32_t KernelPathMtu(const net::Ipv4Address& destination);
+
+}  // namespace dove::dswitch::io

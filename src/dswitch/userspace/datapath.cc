@@ -80,27 +80,27 @@ Expected<std::unique_ptr<Datapath>, std::string> Datapath::Create(DatapathOption
       return Unexpected(std::string("epoll_ctl: ") + std::strerror(errno));
     }
   }
-  return std::unique_ptr<Datapath>(
-      new Datapath(options, underlay, ports, resolver, std::move(epoll), std::move(wake)));
+  return std::unique_ptr<Datapath>(new Datapath(std::move(options), underlay, ports, resolver,
+                                                std::move(epoll), std::move(wake)));
 }
 
 Datapath::Datapath(DatapathOptions options, io::Device& underlay, io::PortFactory& ports,
                    Resolver& resolver, io::FileDescriptor epoll, io::FileDescriptor wake)
-    : options_(options),
+    : options_(std::move(options)),
       underlay_(underlay),
       port_factory_(ports),
       resolver_(resolver),
       epoll_(std::move(epoll)),
       wake_(std::move(wake)),
-      pool_(options.pool),
+      pool_(options_.pool),
       ports_by_id_(1, nullptr),
-      unicast_parking_(options.park_per_vni),
-      solicit_parking_(options.park_per_vni),
+      unicast_parking_(options_.park_per_vni),
+      solicit_parking_(options_.park_per_vni),
       from_port_(tables_, counters_, pool_),
       responder_(tables_, remotes_, counters_, pool_),
       dhcp_(tables_, counters_, pool_,
-            {.lease_seconds = options.dhcp_lease_seconds,
-             .overlay_mtu = options.overlay_mtu,
+            {.lease_seconds = options_.dhcp_lease_seconds,
+             .overlay_mtu = options_.overlay_mtu,
              .log_decline =
                  [this](PortId port, const net::Ipv4Address& address) {
                    const Port* declined = port < ports_by_id_.size() ? ports_by_id_[port] : nullptr;
@@ -109,9 +109,9 @@ Datapath::Datapath(DatapathOptions options, io::Device& underlay, io::PortFactor
                              << ": DHCP DECLINE of " << address.ToString()
                              << ": the VM says its address is in use\n";
                  }}),
-      advertiser_(tables_, counters_, pool_, options.overlay_mtu),
+      advertiser_(tables_, counters_, pool_, options_.overlay_mtu),
       l2_forward_(tables_, remotes_, unicast_parking_, counters_, pool_),
-      mtu_guard_(tables_, counters_, pool_, options.overlay_mtu),
+      mtu_guard_(tables_, counters_, pool_, options_.overlay_mtu),
       encap_(counters_, pool_),
       from_tunnel_(tables_, counters_, pool_),
       coalescer_(pool_) {}
@@ -278,7 +278,9 @@ bool Datapath::Poll(std::chrono::milliseconds timeout) {
       if (port.device) FromPortBatch(port);
     }
   }
-  if (std::chrono::steady_clock::now() >= next_port_retry_) RetryPorts();
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_port_retry_) RetryPorts();
+  if (options_.path_mtu_of && now >= next_path_mtu_) RefreshPathMtus();
   return ready > 0;
 }
 
@@ -565,6 +567,41 @@ void Datapath::ClosePort(Port& port, bool remove) {
   if (!remove) return;
   if (auto removed = port_factory_.RemovePort(port.name); !removed) {
     std::cerr << "dove-switch: port " << port.name << ": " << removed.error() << "\n";
+  }
+}
+
+void Datapath::RefreshPathMtus() {
+  next_path_mtu_ = std::chrono::steady_clock::now() + options_.path_mtu_every;
+  std::unordered_set<net::Ipv4Address> vteps;
+  for (const auto& [vni, network] : networks_) {
+    vteps.insert(network.flood_tunnel_ips.begin(), network.flood_tunnel_ips.end());
+    vteps.insert(network.domain_tunnel_ips.begin(), network.domain_tunnel_ips.end());
+  }
+  const uint32_t full = mtu_guard_.overlay_mtu() + pipeline::kVxlanOverhead;
+  for (const net::Ipv4Address& vtep : vteps) {
+    uint32_t path = options_.path_mtu_of(vtep);
+    if (path >= full || path <= pipeline::kVxlanOverhead) path = 0;
+    const auto known = path_mtus_.find(vtep);
+    const uint32_t before = known == path_mtus_.end() ? 0 : known->second;
+    if (path == before) continue;
+    mtu_guard_.SetPathMtu(vtep, path);
+    if (path == 0) {
+      path_mtus_.erase(vtep);
+      std::cerr << "dove-switch: path MTU to " << vtep.ToString() << " is back to the link's\n";
+    } else {
+      path_mtus_[vtep] = path;
+      std::cerr << "dove-switch: path MTU to " << vtep.ToString() << " is " << path
+                << ": what goes there is held to " << path - pipeline::kVxlanOverhead << "\n";
+    }
+  }
+  // VTEPs no network names any more.
+  for (auto it = path_mtus_.begin(); it != path_mtus_.end();) {
+    if (vteps.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    mtu_guard_.SetPathMtu(it->first, 0);
+    it = path_mtus_.erase(it);
   }
 }
 

@@ -47,6 +47,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -105,6 +106,14 @@ struct DatapathOptions {
   // router advertisements hand out when a subnet sets no MTU of its own.
   uint32_t dhcp_lease_seconds = 3600;
   uint32_t overlay_mtu = 1450;
+  // Path MTU discovery on the underlay: every path_mtu_every, the loop asks path_mtu_of (when
+  // set) for the path MTU toward each VTEP its networks name (flood and domain lists), and
+  // holds what goes to a VTEP whose path is below overlay_mtu + 50 to that path less 50 (an
+  // answer of 0, or one at least that, lifts it). The switch gives io::KernelPathMtu: the
+  // kernel learns the path MTU from the ICMP fragmentation-needed a router of the underlay
+  // sends back for our datagrams.
+  std::function<uint32_t(const net::Ipv4Address&)> path_mtu_of{};
+  std::chrono::milliseconds path_mtu_every{2000};
 };
 
 // One port as Status() shows it.
@@ -188,6 +197,7 @@ class Datapath {
   void OpenPort(Port& port);
   void ClosePort(Port& port, bool remove);
   void RetryPorts();
+  void RefreshPathMtus();
 
   void FromPortBatch(Port& port);
   void FromTunnelBatch();
@@ -244,6 +254,8 @@ class Datapath {
   std::unordered_set<Question<net::MacAddress>, QuestionHash<net::MacAddress>> resolving_macs_;
   std::unordered_set<Question<net::IpAddress>, QuestionHash<net::IpAddress>> resolving_ips_;
   std::chrono::steady_clock::time_point next_port_retry_{};
+  std::chrono::steady_clock::time_point next_path_mtu_{};
+  std::unordered_map<net::Ipv4Address, uint32_t> path_mtus_;  // by VTEP: what is in force
   pipeline::FromPort from_port_;
   pipeline::LocalResponder responder_;
   pipeline::DhcpResponder dhcp_;

@@ -55,5 +55,19 @@ TEST(InterfaceMtuTest, TapsTheFactoryCreatesGetItsMtuAndExistingOnesKeepTheirs) 
   });
 }
 
+TEST(InterfaceMtuTest, TheKernelsPathMtuIsTheRoutesAndZeroWithoutRoute) {
+  DOVE_SKIP_UNLESS_ROOT();
+  RunInNetworkNamespace([] {
+    Shell(
+        "ip link add dove-d0 type veth peer name dove-d1 && ip link set dove-d1 up && "
+        "ip link set dove-d0 mtu 1500 up && "
+        "ip addr add 192.0.2.1/24 dev dove-d0 && "
+        "ip route add 198.51.100.0/24 via 192.0.2.2 mtu 1400");
+    EXPECT_EQ(KernelPathMtu(*net::Ipv4Address::Parse("192.0.2.7")), 1500U) << "the device's";
+    EXPECT_EQ(KernelPathMtu(*net::Ipv4Address::Parse("198.51.100.7")), 1400U) << "the route's";
+    EXPECT_EQ(KernelPathMtu(*net::Ipv4Address::Parse("203.0.113.7")), 0U) << "no route";
+  });
+}
+
 }  // namespace
 }  // namespace dove::dswitch::io::testing

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dswitch/io/memory_device.h"
@@ -512,6 +513,57 @@ TEST_F(DatapathMtuTest, ALearnedPathMtuToAVtepLowersWhatMayGoThere) {
   Settle();
   FromPort("p1", BigUdp4(kVm9Mac, kVm9Ip, 1351));
   EXPECT_EQ(tunnel_.Drain().size(), 1U);
+}
+
+// The loop asks for the path MTU to each VTEP its networks name and holds traffic to it.
+TEST(DatapathPathMtuTest, APathMtuTheKernelLearnedHoldsWhatGoesToThatVtep) {
+  MemoryDevice tunnel({.name = "underlay",
+                       .kind = MemoryDevice::Kind::kTunnel,
+                       .port = packet::kNoPort,
+                       .caps = MemoryDevice::kTapCaps,
+                       .on_destroy = {}});
+  io::MemoryPortFactory ports;
+  ScriptedResolver resolver;
+  std::unordered_map<net::Ipv4Address, uint32_t> kernel = {{kPeerVtep, 1400},
+                                                           {kOtherPeerVtep, 1500}};
+  std::vector<net::Ipv4Address> asked;
+  DatapathOptions options;
+  options.pool = {.small_slots = 64, .large_slots = 4};
+  options.path_mtu_every = std::chrono::milliseconds(0);
+  options.path_mtu_of = [&](const net::Ipv4Address& vtep) {
+    asked.push_back(vtep);
+    return kernel[vtep];
+  };
+  auto created = Datapath::Create(options, tunnel, ports, resolver);
+  ASSERT_TRUE(created) << created.error();
+  Datapath& datapath = **created;
+  datapath.Apply(Scenario());
+  const auto settle = [&] {
+    for (int i = 0; i < 100 && datapath.Poll(std::chrono::milliseconds(0)); ++i) {
+    }
+    datapath.Poll(std::chrono::milliseconds(0));
+  };
+  settle();
+  EXPECT_NE(std::find(asked.begin(), asked.end(), kPeerVtep), asked.end());
+  EXPECT_NE(std::find(asked.begin(), asked.end(), kOtherPeerVtep), asked.end());
+
+  const auto send = [&](size_t ip_size) {
+    ASSERT_TRUE(ports.Find("p1")->Inject(BigUdp4(kVm9Mac, kVm9Ip, ip_size)));
+    settle();
+  };
+  send(1351);
+  EXPECT_TRUE(tunnel.Drain().empty()) << "vm9's VTEP is behind a 1400-byte path";
+  const auto errors = ports.Find("p1")->Drain();
+  ASSERT_EQ(errors.size(), 1U);
+  EXPECT_EQ(ParseIcmpError(errors[0].bytes)->mtu, 1350U);
+  send(1350);
+  EXPECT_EQ(tunnel.Drain().size(), 1U);
+
+  kernel[kPeerVtep] = 0;  // the kernel's exception expired
+  settle();
+  send(1450);
+  EXPECT_EQ(tunnel.Drain().size(), 1U);
+  EXPECT_TRUE(ports.Find("p1")->Drain().empty());
 }
 
 TEST_F(DatapathTest, WithoutAGatewayTheErrorComesFromTheDestination) {
