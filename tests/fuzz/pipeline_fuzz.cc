@@ -1,10 +1,11 @@
 // Fuzzes the switch's packet pipeline (src/dswitch/pipeline) with arbitrary bytes, as a VM
 // port would send them and as the underlay would deliver them: FromPort -> LocalResponder ->
-// L2Forward -> VxlanEncap, and FromTunnel. Nothing may crash; what VxlanEncap produces (the
-// VXLAN header and the inner frame, the UDP payload the underlay carries) must come back whole
-// through FromTunnel of a peer whose flood list names this switch; and every packet taken from
-// the pool must be back in it at the end (it left through an output and the harness freed it,
-// or a stage dropped it, counted, and freed it).
+// DhcpResponder -> RouterAdvertiser -> L2Forward -> MtuGuard -> VxlanEncap, and FromTunnel.
+// Every reply goes back to the port the frame came from. Nothing may crash; what VxlanEncap
+// produces (the VXLAN header and the inner frame, the UDP payload the underlay carries) must come
+// back whole through FromTunnel of a peer whose flood list names this switch; and every packet
+// taken from the pool must be back in it at the end (it left through an output and the harness
+// freed it, or a stage dropped it, counted, and freed it).
 //
 // Input: byte 0 picks the ingress (bit 0: port 1 or 2; bit 1: also replay the bytes as a
 // datagram from the underlay; bit 2: mark the frame a TCP super-frame, as a TAP with TSO
@@ -16,12 +17,15 @@
 
 #include "dswitch/packet/packet_pool.h"
 #include "dswitch/pipeline/counters.h"
+#include "dswitch/pipeline/dhcp_responder.h"
 #include "dswitch/pipeline/from_port.h"
 #include "dswitch/pipeline/from_tunnel.h"
 #include "dswitch/pipeline/l2_forward.h"
 #include "dswitch/pipeline/local_responder.h"
+#include "dswitch/pipeline/mtu_guard.h"
 #include "dswitch/pipeline/parking_lot.h"
 #include "dswitch/pipeline/remote_table.h"
+#include "dswitch/pipeline/router_advertiser.h"
 #include "dswitch/pipeline/tables.h"
 #include "dswitch/pipeline/vxlan_encap.h"
 #include "net/vxlan.h"
@@ -30,16 +34,20 @@ namespace {
 
 using dove::dswitch::packet::GsoType;
 using dove::dswitch::pipeline::Counters;
+using dove::dswitch::pipeline::DhcpResponder;
 using dove::dswitch::pipeline::FromPort;
 using dove::dswitch::pipeline::FromTunnel;
 using dove::dswitch::pipeline::L2Forward;
 using dove::dswitch::pipeline::LocalResponder;
+using dove::dswitch::pipeline::MtuGuard;
+using dove::dswitch::pipeline::NetworkSettings;
 using dove::dswitch::pipeline::Packet;
 using dove::dswitch::pipeline::PacketBatch;
 using dove::dswitch::pipeline::PacketPool;
 using dove::dswitch::pipeline::ParkingLot;
 using dove::dswitch::pipeline::PortId;
 using dove::dswitch::pipeline::RemoteTable;
+using dove::dswitch::pipeline::RouterAdvertiser;
 using dove::dswitch::pipeline::Tables;
 using dove::dswitch::pipeline::VxlanEncap;
 using dove::net::IpAddress;
@@ -59,7 +67,20 @@ struct Switch {
   Switch(const char* local, const char* peer, const char* mac1, const char* mac2,
          const char* remote_mac)
       : local_ip(Ip4(local)) {
-    Require(tables.UpsertNetwork(100, Mac("02:d0:5e:00:00:01"), {Ip4(peer)}).has_value());
+    // Subnets with gateways, so DHCP, router advertisements and the MTU's ICMP errors answer.
+    NetworkSettings settings;
+    settings.vni = 100;
+    settings.router_mac = Mac("02:d0:5e:00:00:01");
+    settings.flood_tunnel_ips = {Ip4(peer)};
+    settings.subnets = {{*dove::net::IpPrefix::Parse("10.0.0.0/24"),
+                         IpAddress(Ip4("10.0.0.254")),
+                         {IpAddress(Ip4("10.0.0.53"))},
+                         0},
+                        {*dove::net::IpPrefix::Parse("2001:db8::/64"),
+                         *IpAddress::Parse("2001:db8::fe"),
+                         {},
+                         1400}};
+    Require(tables.UpsertNetwork(settings).has_value());
     Require(
         tables
             .UpsertPort(
@@ -97,7 +118,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   Packet* packet = pool.Alloc(bytes.size());
   Require(packet != nullptr && packet->Assign(bytes));
-  packet->meta.in_port = static_cast<PortId>(1 + (data[0] & 1));
+  const auto packet_port = static_cast<PortId>(1 + (data[0] & 1));
+  packet->meta.in_port = packet_port;
   if ((data[0] & 4) != 0) {
     packet->offload.gso = GsoType::kTcp4;
     packet->offload.gso_size = 1448;
@@ -108,11 +130,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   PacketBatch replies;
   PacketBatch misses;
   LocalResponder(a.tables, a.remotes, a.counters, pool).Process(batch, replies, &misses);
+  DhcpResponder(a.tables, a.counters, pool).Process(batch, replies);
+  RouterAdvertiser(a.tables, a.counters, pool, 1450).Process(batch, replies);
   Require(batch.size() + replies.size() + misses.size() <= 1);
   PacketBatch to_ports;
   PacketBatch to_tunnels;
   L2Forward(a.tables, a.remotes, a.parking, a.counters, pool).Process(batch, to_ports, to_tunnels);
   Require(batch.empty());
+  MtuGuard(a.tables, a.counters, pool, 1450).Process(to_tunnels, replies);
+  for (const Packet* reply : replies) Require(reply->meta.out_port == packet_port);
   VxlanEncap(a.counters, pool).Process(to_tunnels);
   // Every encapsulated copy is the VXLAN header and the frame, accepted by the peer, which
   // gives back the frame.
