@@ -330,6 +330,34 @@ packet::OffloadInfo OverlayTso() {
   return offload;
 }
 
+// A renewal is unicast to the server identifier (the gateway) at the router MAC: the DHCP
+// stage takes it before anything that handles frames to the router MAC.
+TEST_F(DatapathTest, ARenewalUnicastToTheGatewayIsAcked) {
+  DesiredDelta delta;
+  delta.upserted_networks.push_back(RoutedNetwork());
+  datapath_->ApplyDelta(std::move(delta));
+  Settle();
+  const net::Ipv4Address gateway = Ip4("10.0.0.254");
+  FromPort("p1",
+           DhcpFrame({.type = net::DhcpMessageType::kRequest, .mac = kVm1Mac, .ciaddr = kVm1Ip},
+                     gateway, kRouterMac));
+  const auto acks = Sent("p1");
+  ASSERT_EQ(acks.size(), 1U);
+  auto frame = net::ParseEthernet(acks[0].bytes);
+  auto ip = net::ParseIpv4(frame->payload);
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(ip->source(), gateway);
+  EXPECT_EQ(ip->destination(), kVm1Ip) << "to ciaddr";
+  auto udp = net::ParseUdp(ip->payload);
+  ASSERT_TRUE(udp);
+  auto ack = net::ParseDhcp(udp->payload);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->type, net::DhcpMessageType::kAck);
+  EXPECT_EQ(Drops("router_not_implemented"), 0U);
+  EXPECT_EQ(Counter("dhcp.ack"), 1U);
+  ExpectNoLeak();
+}
+
 TEST_F(DatapathTest, ARouterSolicitationIsAnsweredOnItsPortAndNeverLeavesIt) {
   DesiredDelta delta;
   delta.upserted_networks.push_back(RoutedNetwork());
