@@ -79,6 +79,11 @@ Result<std::vector<uint8_t>> BuildRouterAdvertisement(const EthernetFrame& frame
                                                       const RouterAdvertisement& advertisement,
                                                       const MacAddress& router_mac);
 
+// The same sent unsolicited (section 6.2.4: when an interface comes up): untagged, to all nodes
+// (ff02::1, 33:33:00:00:00:01).
+Result<std::vector<uint8_t>> BuildUnsolicitedRouterAdvertisement(
+    const RouterAdvertisement& advertisement, const MacAddress& router_mac);
+
 // Who sends an ICMP error: the distributed router, with its MAC and its address on the
 // offending packet's subnet.
 struct Icmpv4Sender {

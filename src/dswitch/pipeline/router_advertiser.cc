@@ -15,6 +15,7 @@ namespace dove::dswitch::pipeline {
 std::map<std::string, uint64_t> RaCounters::Dump() const {
   return {{"ra.solicitations", solicitations},
           {"ra.advertisements", advertisements},
+          {"ra.unsolicited", unsolicited},
           {"ra.replies_built", replies_built}};
 }
 
@@ -78,6 +79,31 @@ std::optional<DropReason> RouterAdvertiser::Handle(const Packet& packet) {
   if (!frame) return DropReason::kRsNotAnswered;
   reply_ = std::move(*frame);
   return std::nullopt;
+}
+
+bool RouterAdvertiser::Announce(PortId port_id, PacketBatch& replies) {
+  const LocalPort* port = tables_.Port(port_id);
+  const NetworkTables* network = port == nullptr ? nullptr : tables_.Network(port->vni);
+  if (network == nullptr) return false;
+  const auto advertisement = AdvertisementFor(*port, *network, overlay_mtu_);
+  if (!advertisement) return false;
+  ra_counters_.replies_built++;
+  auto frame = net::BuildUnsolicitedRouterAdvertisement(*advertisement, network->router_mac);
+  if (!frame) return false;
+  Packet* reply = pool_.Alloc(frame->size());
+  if (reply == nullptr || !reply->Assign(*frame)) {
+    if (reply != nullptr) pool_.Free(reply);
+    counters_.Drops(DropReason::kPoolExhausted, 1, port_id, port->vni);
+    return false;
+  }
+  Classify(*reply);
+  reply->meta.out_port = port_id;
+  reply->meta.vni = port->vni;
+  replies.Push(reply);
+  counters_.Sent(port_id);
+  ra_counters_.advertisements++;
+  ra_counters_.unsolicited++;
+  return true;
 }
 
 void RouterAdvertiser::Process(PacketBatch& batch, PacketBatch& replies) {

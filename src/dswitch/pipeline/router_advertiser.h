@@ -17,7 +17,7 @@
 //     through the router), 0 otherwise (prefixes only, not a default router);
 //   - Cur Hop Limit 64; M and O clear (no DHCPv6), reachable time and retrans timer unspecified.
 // It goes to the soliciting port only (meta.out_port = meta.in_port): to the solicitor's address
-// and MAC, or to ff02::1 when it solicits from ::.
+// and MAC, or to ff02::1 when it solicits from ::. Announce() sends the same unsolicited.
 //
 // Drops: rs_not_answered (an RS that does not parse, whose hop limit is not 255, or from a port
 // whose network has no IPv6 subnet); ra_from_port (every Router Advertisement a VM sends);
@@ -43,6 +43,7 @@ namespace dove::dswitch::pipeline {
 struct RaCounters {
   uint64_t solicitations = 0;   // Router Solicitations taken from ports
   uint64_t advertisements = 0;  // Router Advertisements sent
+  uint64_t unsolicited = 0;     // sent unprompted, when a port came up (included above)
   uint64_t replies_built = 0;   // slow-path (allocating) builds
 
   // "ra.<name>" for each counter, zero ones too.
@@ -67,6 +68,11 @@ class RouterAdvertiser final {
   // Takes RS and RA packets out of `batch` (classified, from ports); appends the
   // advertisements to `replies`.
   void Process(PacketBatch& batch, PacketBatch& replies);
+  // An unsolicited advertisement to port `port` (RFC 4861 6.2.4: the switch sends one when a
+  // port comes up, so a VM that solicited before its port was open learns its prefixes without
+  // waiting to solicit again), to all nodes; appended to `replies`. False, nothing appended,
+  // when the port's network has no IPv6 subnet (or no packet is free: pool_exhausted counted).
+  bool Announce(PortId port, PacketBatch& replies);
 
   void set_overlay_mtu(uint32_t mtu) { overlay_mtu_ = mtu; }
   const RaCounters& counters() const { return ra_counters_; }

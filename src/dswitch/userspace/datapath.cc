@@ -552,7 +552,11 @@ void Datapath::OpenPort(Port& port) {
     return;
   }
   port.device = std::move(*device);
-  if (tables_.Port(port.id) != nullptr) port.error.clear();
+  if (tables_.Port(port.id) != nullptr) {
+    port.error.clear();
+    // A VM that solicited before its port was open learns its prefixes now.
+    if (advertiser_.Announce(port.id, replies_)) SendToPorts(replies_);
+  }
   std::cerr << "dove-switch: port " << port.name << " open for endpoint "
             << port.desired.location.endpoint_id() << "\n";
   if (port.desired.location.port_name() != port.name) {

@@ -180,6 +180,24 @@ TEST(RouterAdvertisementReplyTest, AnswersTheSolicitorFromTheRoutersLinkLocalAdd
   }
 }
 
+TEST(RouterAdvertisementReplyTest, AnUnsolicitedAdvertisementGoesToAllNodes) {
+  const auto frame = BuildUnsolicitedRouterAdvertisement(ScapyAdvertisement(), kRouterMac);
+  ASSERT_TRUE(frame);
+  const auto out = ParseEthernet(*frame);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->destination, *MacAddress::Parse("33:33:00:00:00:01"));
+  EXPECT_FALSE(out->vlan);
+  const auto ip = ParseIpv6(out->payload);
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(ip->destination(), Ipv6Address::AllNodes());
+  EXPECT_EQ(ip->source(), kRouterLinkLocal);
+  const auto icmp = ParseIcmpv6(ip->payload, ip->source(), ip->destination());
+  ASSERT_TRUE(icmp);
+  const auto ra = ParseRouterAdvertisement(*icmp);
+  ASSERT_TRUE(ra);
+  EXPECT_TRUE(*ra == ScapyAdvertisement());
+}
+
 TEST(RouterAdvertisementReplyTest, RefusesASolicitationFromOffLink) {
   const auto request = RsFrame(kVmLinkLocal, 64);
   const auto frame = ParseEthernet(request);

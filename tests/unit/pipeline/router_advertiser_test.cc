@@ -154,6 +154,18 @@ TEST_F(RouterAdvertiserTest, WhatIsNotAnsweredIsCounted) {
   EXPECT_EQ(counters_.drops(DropReason::kRaFromPort), 1U);
 }
 
+TEST_F(RouterAdvertiserTest, AnnouncesToAPortOnlyWhereItsNetworkHasIpv6) {
+  PacketBatch replies;
+  EXPECT_TRUE(advertiser_.Announce(1, replies));
+  ASSERT_EQ(replies.size(), 1U);
+  EXPECT_EQ(replies[0]->meta.out_port, 1U);
+  EXPECT_FALSE(advertiser_.Announce(3, replies)) << "network 200 has no IPv6 subnet";
+  EXPECT_FALSE(advertiser_.Announce(77, replies)) << "no such port";
+  EXPECT_EQ(replies.size(), 1U);
+  EXPECT_EQ(advertiser_.counters().unsolicited, 1U);
+  FreeAll(pool_, replies);
+}
+
 TEST_F(RouterAdvertiserTest, OtherIcmpv6IsLeftAlone) {
   PacketBatch batch = OneFrame(pool_, NsFrame(kVm1Mac, kVm1Ip6, kVm2Ip6, kVm1Mac), 1, kVni);
   ASSERT_TRUE(Classify(*batch[0]));

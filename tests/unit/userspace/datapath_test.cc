@@ -389,6 +389,29 @@ TEST_F(DatapathTest, ARouterSolicitationIsAnsweredOnItsPortAndNeverLeavesIt) {
   ExpectNoLeak();
 }
 
+TEST_F(DatapathTest, APortThatComesUpInANetworkWithIpv6GetsAnUnsolicitedAdvertisement) {
+  DesiredDelta delta;
+  delta.upserted_networks.push_back(RoutedNetwork());
+  delta.upserted_ports.push_back(
+      Port("vm4", kVni, Mac("52:54:00:00:00:04"), {Ip6("2001:db8::4")}, "p4"));
+  datapath_->ApplyDelta(std::move(delta));
+  Settle();
+  const auto sent = Sent("p4");
+  ASSERT_EQ(sent.size(), 1U);
+  auto frame = net::ParseEthernet(sent[0].bytes);
+  EXPECT_EQ(frame->destination, Mac("33:33:00:00:00:01"));
+  auto ip = net::ParseIpv6(frame->payload);
+  EXPECT_EQ(ip->destination(), net::Ipv6Address::AllNodes());
+  auto icmp = net::ParseIcmpv6(ip->payload, ip->source(), ip->destination());
+  ASSERT_TRUE(icmp);
+  auto ra = net::ParseRouterAdvertisement(*icmp);
+  ASSERT_TRUE(ra);
+  EXPECT_EQ(ra->prefixes.size(), 1U);
+  EXPECT_EQ(Counter("ra.unsolicited"), 1U);
+  EXPECT_TRUE(Sent("p1").empty()) << "only the port that came up";
+  ExpectNoLeak();
+}
+
 // An IPv4/UDP frame whose IP packet is `ip_size` bytes, with or without DF.
 std::vector<uint8_t> BigUdp4(const net::MacAddress& to_mac, const net::Ipv4Address& to,
                              size_t ip_size, bool dont_fragment = true) {
