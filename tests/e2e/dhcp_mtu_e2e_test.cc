@@ -140,6 +140,11 @@ TEST_F(DhcpMtuE2eTest, DiscoverToLeaseTimeIsPrinted) {
 
 TEST_F(DhcpMtuE2eTest, AVmWithTooLargeAnMtuGetsFragmentationNeededAndItsTcpStillFlows) {
   ASSERT_NO_FATAL_FAILURE(Up(kTwoHosts));
+  // The switch learned the underlay MTU from the interface holding its tunnel IP.
+  const auto show = AskSwitch("h1", "show");
+  EXPECT_EQ(show.value("underlay_interface", ""), "ul0") << show.dump();
+  EXPECT_EQ(show.value("underlay_mtu", 0U), 1500U);
+  EXPECT_EQ(show.value("overlay_mtu", 0U), 1450U);
   const std::string ns = lab_->VmNamespace("a");
   lab_->Exec(ns, {"ip", "link", "set", "eth0", "mtu", "1500"});
   ASSERT_TRUE(PingsWithin("a", "10.0.0.2", 10s));
