@@ -16,7 +16,10 @@
 //   - IPv4 without DF: passes, counted in outer_fragmented. The kernel fragments the outer
 //     datagram (as Linux's own VXLAN does: the inner packet allows fragmentation, and an outer
 //     fragment is reassembled by the receiving host's kernel before the switch sees it);
-//     fragmenting the inner packet instead would cost the switch a copy per fragment for no gain;
+//     fragmenting the inner packet instead would cost the switch a copy per fragment for no gain.
+//     (A TCP super-frame without DF whose segments exceed the MTU, which Linux never sends with
+//     path MTU discovery on, passes too; UDP GSO cannot fragment, so the kernel may refuse it:
+//     tunnel_send_failed, counted.)
 //   - IPv6: answered with ICMPv6 packet too big (IPv6 routers never fragment); dropped as
 //     mtu_packet_too_big. Below 1280 (an underlay under 1330 bytes) no PTB may be sent:
 //     mtu_not_answered;
