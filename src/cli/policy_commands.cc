@@ -1,5 +1,5 @@
-// dovectl policy list|allow|deny|reject|create|show|delete. Every one first prints kPolicyNotice on
-// stderr: the controller stores policies, the switches do not enforce them yet (issue 14).
+// dovectl policy list|allow|deny|reject|create|show|delete: the policies between the networks of
+// a domain, which the switches enforce on routed traffic.
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
@@ -9,19 +9,6 @@
 
 namespace dove::cli {
 namespace {
-
-constexpr const char* kPolicyNotice =
-    "dovectl: notice: policies are stored by the controller but not yet enforced: the switches "
-    "forward every frame within a network whatever the policies say, and nothing is routed "
-    "between networks.\n";
-
-// Binds `action` to `leaf`, printing kPolicyNotice before it runs.
-void BindWithNotice(Context& ctx, CLI::App* leaf, std::function<int()> action) {
-  ctx.Bind(leaf, [&ctx, action = std::move(action)] {
-    ctx.err() << kPolicyNotice;
-    return action();
-  });
-}
 
 struct PolicyArgs {
   std::string id;
@@ -80,9 +67,8 @@ void AddRuleCommand(CLI::App* policy, Context& ctx, const char* verb, const char
                     const char* description) {
   auto args = std::make_shared<PolicyArgs>();
   auto* rule = AddRuleOptions(policy, verb, description, *args);
-  BindWithNotice(ctx, rule, [&ctx, args, action = std::string(action)] {
-    return CreatePolicy(ctx, *args, action);
-  });
+  ctx.Bind(rule,
+           [&ctx, args, action = std::string(action)] { return CreatePolicy(ctx, *args, action); });
 }
 
 // `dovectl policy create SRC DST --action allow|deny|reject`: the action is a flag (scripts).
@@ -93,7 +79,7 @@ void AddCreateCommand(CLI::App* policy, Context& ctx) {
                    "allow, deny, or reject (deny, and the sender gets ICMP administratively "
                    "prohibited)")
       ->required();
-  BindWithNotice(ctx, rule, [&ctx, args] {
+  ctx.Bind(rule, [&ctx, args] {
     auto action = ParseAction(args->action);
     if (!action) return ctx.FailUsage(action.error());
     return CreatePolicy(ctx, *args, *action);
@@ -105,13 +91,13 @@ void AddCreateCommand(CLI::App* policy, Context& ctx) {
 void AddPolicyCommands(CLI::App& app, Context& ctx) {
   auto* policy = app.add_subcommand(
       "policy",
-      "Manage policies between networks of a domain (stored, not yet enforced by the switches)");
+      "Manage policies between networks of a domain (enforced by the switches on routed traffic)");
   policy->require_subcommand(1);
   auto args = std::make_shared<PolicyArgs>();
 
   auto* list = policy->add_subcommand("list", "List policies");
   list->add_option("--domain", args->domain, "Only this domain's (name or id)");
-  BindWithNotice(ctx, list, [&ctx, args] {
+  ctx.Bind(list, [&ctx, args] {
     return ListObjects(ctx, "/v1/policies" + Query({{"domain", args->domain}}), PolicyColumns());
   });
 
@@ -124,13 +110,13 @@ void AddPolicyCommands(CLI::App& app, Context& ctx) {
 
   auto* show = policy->add_subcommand("show", "Show one policy");
   show->add_option("ID", args->id, "Policy id")->required();
-  BindWithNotice(ctx, show, [&ctx, args] {
+  ctx.Bind(show, [&ctx, args] {
     return ShowObject(ctx, "/v1/policies" + PathSegment(args->id), PolicyColumns());
   });
 
   auto* remove = policy->add_subcommand("delete", "Delete a policy");
   remove->add_option("ID", args->id, "Policy id")->required();
-  BindWithNotice(ctx, remove, [&ctx, args] {
+  ctx.Bind(remove, [&ctx, args] {
     return DeleteObject(ctx, "/v1/policies" + PathSegment(args->id), false);
   });
 }

@@ -1,5 +1,7 @@
 #include "net/neighbor_discovery.h"
 
+#include <array>
+
 namespace dove::net {
 namespace {
 
@@ -46,7 +48,161 @@ void AppendLinkLayerAddressOption(FrameBuilder& builder, uint8_t type, const Mac
   builder.Append(NdLinkLayerAddressOption{type, 1, mac});
 }
 
+// The 12-byte fixed part of a Router Advertisement, after the ICMPv6 header.
+struct RouterAdvertisementFixed {
+  uint8_t hop_limit;
+  uint8_t flags;
+  Be16 router_lifetime;
+  Be32 reachable_time;
+  Be32 retrans_timer;
+};
+static_assert(sizeof(RouterAdvertisementFixed) == 12);
+
+struct MtuOption {
+  uint8_t type;
+  uint8_t length;
+  Be16 reserved;
+  Be32 mtu;
+};
+static_assert(sizeof(MtuOption) == 8);
+
+struct PrefixInformationOption {
+  uint8_t type;
+  uint8_t length;
+  uint8_t prefix_length;
+  uint8_t flags;
+  Be32 valid_lifetime;
+  Be32 preferred_lifetime;
+  Be32 reserved;
+  Ipv6Address prefix;
+};
+static_assert(sizeof(PrefixInformationOption) == 32);
+
 }  // namespace
+
+Result<RouterSolicitation> ParseRouterSolicitation(const Icmpv6Message& message) {
+  if (message.type() != icmpv6::kRouterSolicitation) return Unexpected(Error::kUnsupported);
+  if (message.code() != 0) return Unexpected(Error::kBadField);
+  if (message.body.size() < nd::kRouterSolicitationMinimumSize - sizeof(Icmpv6Header)) {
+    return Unexpected(Error::kTruncated);
+  }
+  RouterSolicitation solicitation;
+  NdOptionWalker walker(message.body.subspan(4));
+  while (!walker.AtEnd()) {
+    const auto option = walker.Next();
+    if (!option) return Unexpected(option.error());
+    if (option->type != nd::kOptionSourceLinkLayerAddress || solicitation.source_mac) continue;
+    const auto mac = ParseNdLinkLayerAddress(*option);
+    if (!mac) return Unexpected(mac.error());
+    solicitation.source_mac = *mac;
+  }
+  if (message.source.IsUnspecified() && solicitation.source_mac) {
+    return Unexpected(Error::kBadField);
+  }
+  return solicitation;
+}
+
+Result<RouterAdvertisement> ParseRouterAdvertisement(const Icmpv6Message& message) {
+  if (message.type() != icmpv6::kRouterAdvertisement) return Unexpected(Error::kUnsupported);
+  if (message.code() != 0) return Unexpected(Error::kBadField);
+  const auto fixed = LoadHeader<RouterAdvertisementFixed>(message.body);
+  if (!fixed) return Unexpected(Error::kTruncated);
+  if (!message.source.IsLinkLocal()) return Unexpected(Error::kBadField);
+  RouterAdvertisement advertisement;
+  advertisement.hop_limit = fixed->hop_limit;
+  advertisement.managed = (fixed->flags & nd::kFlagManaged) != 0;
+  advertisement.other = (fixed->flags & nd::kFlagOther) != 0;
+  advertisement.router_lifetime = fixed->router_lifetime.value();
+  advertisement.reachable_time = fixed->reachable_time.value();
+  advertisement.retrans_timer = fixed->retrans_timer.value();
+  NdOptionWalker walker(message.body.subspan(sizeof(RouterAdvertisementFixed)));
+  while (!walker.AtEnd()) {
+    const auto option = walker.Next();
+    if (!option) return Unexpected(option.error());
+    switch (option->type) {
+      case nd::kOptionSourceLinkLayerAddress: {
+        const auto mac = ParseNdLinkLayerAddress(*option);
+        if (!mac) return Unexpected(mac.error());
+        if (!advertisement.source_mac) advertisement.source_mac = *mac;
+        break;
+      }
+      case nd::kOptionMtu: {
+        if (option->bytes.size() != sizeof(MtuOption)) return Unexpected(Error::kBadLength);
+        const auto mtu = LoadHeader<MtuOption>(option->bytes);
+        if (!advertisement.mtu) advertisement.mtu = mtu->mtu.value();
+        break;
+      }
+      case nd::kOptionPrefixInformation: {
+        if (option->bytes.size() != sizeof(PrefixInformationOption)) {
+          return Unexpected(Error::kBadLength);
+        }
+        const auto prefix = LoadHeader<PrefixInformationOption>(option->bytes);
+        if (prefix->prefix_length > 128) return Unexpected(Error::kBadField);
+        advertisement.prefixes.push_back(
+            {.prefix = prefix->prefix,
+             .length = prefix->prefix_length,
+             .on_link = (prefix->flags & nd::kPrefixFlagOnLink) != 0,
+             .autonomous = (prefix->flags & nd::kPrefixFlagAutonomous) != 0,
+             .valid_lifetime = prefix->valid_lifetime.value(),
+             .preferred_lifetime = prefix->preferred_lifetime.value()});
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return advertisement;
+}
+
+Ipv6Address SlaacAddress(const Ipv6Address& prefix, const MacAddress& mac) {
+  std::array<uint8_t, 16> bytes = Ipv6Address::LinkLocalFromMac(mac).bytes();
+  for (size_t i = 0; i < 8; ++i) bytes[i] = prefix.bytes()[i];
+  return Ipv6Address(bytes);
+}
+
+size_t AppendRouterSolicitation(FrameBuilder& builder, const Ipv6Address& source,
+                                const Ipv6Address& destination,
+                                const RouterSolicitation& solicitation) {
+  const size_t at = builder.Append(MakeIcmpv6Header(icmpv6::kRouterSolicitation, 0));
+  builder.AppendZeros(4);
+  if (solicitation.source_mac) {
+    AppendLinkLayerAddressOption(builder, nd::kOptionSourceLinkLayerAddress,
+                                 *solicitation.source_mac);
+  }
+  FinishIcmpv6(builder.From(at), source, destination);
+  return at;
+}
+
+size_t AppendRouterAdvertisement(FrameBuilder& builder, const Ipv6Address& source,
+                                 const Ipv6Address& destination,
+                                 const RouterAdvertisement& advertisement) {
+  const size_t at = builder.Append(MakeIcmpv6Header(icmpv6::kRouterAdvertisement, 0));
+  uint8_t flags = 0;
+  if (advertisement.managed) flags |= nd::kFlagManaged;
+  if (advertisement.other) flags |= nd::kFlagOther;
+  builder.Append(RouterAdvertisementFixed{
+      advertisement.hop_limit, flags, Be16::Of(advertisement.router_lifetime),
+      Be32::Of(advertisement.reachable_time), Be32::Of(advertisement.retrans_timer)});
+  if (advertisement.source_mac) {
+    AppendLinkLayerAddressOption(builder, nd::kOptionSourceLinkLayerAddress,
+                                 *advertisement.source_mac);
+  }
+  if (advertisement.mtu) {
+    builder.Append(
+        MtuOption{nd::kOptionMtu, nd::kMtuOptionUnits, Be16(), Be32::Of(*advertisement.mtu)});
+  }
+  for (const PrefixInformation& prefix : advertisement.prefixes) {
+    uint8_t prefix_flags = 0;
+    if (prefix.on_link) prefix_flags |= nd::kPrefixFlagOnLink;
+    if (prefix.autonomous) prefix_flags |= nd::kPrefixFlagAutonomous;
+    builder.Append(
+        PrefixInformationOption{nd::kOptionPrefixInformation, nd::kPrefixInformationUnits,
+                                prefix.length, prefix_flags, Be32::Of(prefix.valid_lifetime),
+                                Be32::Of(prefix.preferred_lifetime), Be32(), prefix.prefix});
+  }
+  FinishIcmpv6(builder.From(at), source, destination);
+  return at;
+}
 
 Result<NdOption> NdOptionWalker::Next() {
   if (rest_.size() < 2) {

@@ -1,4 +1,5 @@
-// IPv6 Neighbor Discovery (RFC 4861): Neighbor Solicitation and Advertisement, and ND options.
+// IPv6 Neighbor Discovery (RFC 4861): Neighbor Solicitation and Advertisement, Router
+// Solicitation and Advertisement, and ND options.
 //
 // Both messages are ICMPv6 messages (see icmpv6.h); after the 4-byte ICMPv6 header comes a
 // 20-byte fixed part, then options:
@@ -41,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "net/byte_order.h"
 #include "net/error.h"
@@ -71,6 +73,20 @@ inline constexpr uint32_t kFlagOverride = 0x20000000;
 
 // ICMPv6 header (4) and fixed part (20): the shortest valid NS or NA.
 inline constexpr size_t kMinimumMessageSize = 24;
+
+// Router Solicitation: the ICMPv6 header and 4 reserved bytes; Router Advertisement: the
+// header and a 12-byte fixed part (section 4.1, 4.2).
+inline constexpr size_t kRouterSolicitationMinimumSize = 8;
+inline constexpr size_t kRouterAdvertisementMinimumSize = 16;
+// Router Advertisement flags (the byte after Cur Hop Limit).
+inline constexpr uint8_t kFlagManaged = 0x80;  // M: addresses from DHCPv6
+inline constexpr uint8_t kFlagOther = 0x40;    // O: other configuration from DHCPv6
+// Prefix Information flags (section 4.6.2).
+inline constexpr uint8_t kPrefixFlagOnLink = 0x80;      // L
+inline constexpr uint8_t kPrefixFlagAutonomous = 0x40;  // A: hosts may form SLAAC addresses
+// Option sizes in units: MTU 1, Prefix Information 4.
+inline constexpr uint8_t kMtuOptionUnits = 1;
+inline constexpr uint8_t kPrefixInformationUnits = 4;
 }  // namespace nd
 
 // The fixed part of a Neighbor Solicitation, after the ICMPv6 header.
@@ -153,6 +169,64 @@ struct NeighborAdvertisement {
   friend bool operator==(const NeighborAdvertisement&, const NeighborAdvertisement&) = default;
 };
 
+// What a Router Solicitation says (section 4.1): who asks.
+struct RouterSolicitation {
+  // From the source link-layer address option; never present when the source is unspecified.
+  std::optional<MacAddress> source_mac;
+
+  friend bool operator==(const RouterSolicitation&, const RouterSolicitation&) = default;
+};
+
+// One Prefix Information option (section 4.6.2).
+struct PrefixInformation {
+  Ipv6Address prefix;  // host bits as sent (a sender must zero them; receivers ignore them)
+  uint8_t length = 64;
+  bool on_link = true;
+  bool autonomous = false;
+  uint32_t valid_lifetime = 0;  // seconds; 0xffffffff: for ever
+  uint32_t preferred_lifetime = 0;
+
+  friend bool operator==(const PrefixInformation&, const PrefixInformation&) = default;
+};
+
+// What a Router Advertisement says (section 4.2), with the options DOVE reads and writes.
+struct RouterAdvertisement {
+  uint8_t hop_limit = 0;  // Cur Hop Limit; 0: unspecified
+  bool managed = false;
+  bool other = false;
+  uint16_t router_lifetime = 0;          // seconds; 0: not a default router
+  uint32_t reachable_time = 0;           // ms; 0: unspecified
+  uint32_t retrans_timer = 0;            // ms; 0: unspecified
+  std::optional<MacAddress> source_mac;  // source link-layer address option
+  std::optional<uint32_t> mtu;           // MTU option
+  std::vector<PrefixInformation> prefixes;
+
+  friend bool operator==(const RouterAdvertisement&, const RouterAdvertisement&) = default;
+};
+
+// Reads a Router Solicitation from a message ParseIcmpv6 returned (section 6.1.1; the hop limit
+// of 255 is the caller's to check, as for NS). Errors:
+//   kUnsupported  the message is not of type 133;
+//   kBadField     the code is not 0; an option has length 0; the source is unspecified and a
+//                 source link-layer address option is present;
+//   kTruncated    the message is shorter than 8 bytes, or an option runs past its end;
+//   kBadLength    a source link-layer address option is not one unit long.
+Result<RouterSolicitation> ParseRouterSolicitation(const Icmpv6Message& message);
+
+// Reads a Router Advertisement (section 6.1.2; hop limit 255 is the caller's). Unknown options
+// are skipped; of repeated source link-layer address or MTU options the first counts. Errors:
+//   kUnsupported  the message is not of type 134;
+//   kBadField     the code is not 0; the source is not link-local; an option has length 0; a
+//                 prefix length over 128;
+//   kTruncated    the message is shorter than 16 bytes, or an option runs past its end;
+//   kBadLength    a source link-layer address or MTU option not one unit long, a Prefix
+//                 Information option not four.
+Result<RouterAdvertisement> ParseRouterAdvertisement(const Icmpv6Message& message);
+
+// The SLAAC address (RFC 4862) a host with `mac` forms in /64 `prefix`: the prefix's first 64
+// bits and the modified EUI-64 interface identifier of the MAC.
+Ipv6Address SlaacAddress(const Ipv6Address& prefix, const MacAddress& mac);
+
 // Reads a Neighbor Solicitation from a message ParseIcmpv6 returned. Errors:
 //   kUnsupported  the message is not of type 135;
 //   kBadField     the code is not 0; the target is multicast; an option has length 0; the
@@ -180,5 +254,13 @@ size_t AppendNeighborSolicitation(FrameBuilder& builder, const Ipv6Address& sour
 size_t AppendNeighborAdvertisement(FrameBuilder& builder, const Ipv6Address& source,
                                    const Ipv6Address& destination,
                                    const NeighborAdvertisement& advertisement);
+// The same for Router Solicitation and Router Advertisement (options in the order: source
+// link-layer address, MTU, prefixes).
+size_t AppendRouterSolicitation(FrameBuilder& builder, const Ipv6Address& source,
+                                const Ipv6Address& destination,
+                                const RouterSolicitation& solicitation);
+size_t AppendRouterAdvertisement(FrameBuilder& builder, const Ipv6Address& source,
+                                 const Ipv6Address& destination,
+                                 const RouterAdvertisement& advertisement);
 
 }  // namespace dove::net

@@ -167,6 +167,48 @@ Result<std::vector<uint8_t>> BuildNeighborAdvertisement(const EthernetFrame& fra
   return std::move(builder).Take();
 }
 
+namespace {
+
+// A Router Advertisement from the router at `router_mac` to (`destination`, `destination_mac`),
+// with the request's 802.1Q tag (`request` may be a default frame: untagged).
+Result<std::vector<uint8_t>> RouterAdvertisementFrame(const EthernetFrame& request,
+                                                      const Ipv6Address& destination,
+                                                      const MacAddress& destination_mac,
+                                                      const RouterAdvertisement& advertisement,
+                                                      const MacAddress& router_mac) {
+  const Ipv6Address source = Ipv6Address::LinkLocalFromMac(router_mac);
+  RouterAdvertisement sent = advertisement;
+  sent.source_mac = router_mac;
+  FrameBuilder builder(128 + 32 * advertisement.prefixes.size());
+  AppendEthernet(builder, request, destination_mac, router_mac, ether_type::kIpv6);
+  auto header = MakeIpv6Header(source, destination, ip_proto::kIcmpv6, nd::kHopLimit, 0);
+  if (!header) return Unexpected(header.error());
+  const size_t ip_at = builder.Append(*header);
+  AppendRouterAdvertisement(builder, source, destination, sent);
+  if (auto finished = FinishIpv6(builder.From(ip_at)); !finished) {
+    return Unexpected(finished.error());
+  }
+  return std::move(builder).Take();
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> BuildRouterAdvertisement(const EthernetFrame& frame,
+                                                      const Ipv6Packet& packet,
+                                                      const RouterAdvertisement& advertisement,
+                                                      const MacAddress& router_mac) {
+  if (packet.hop_limit() != nd::kHopLimit) return Unexpected(Error::kBadField);
+  const bool to_all = packet.source().IsUnspecified();
+  return RouterAdvertisementFrame(frame, to_all ? Ipv6Address::AllNodes() : packet.source(),
+                                  to_all ? kAllNodesMac : frame.source, advertisement, router_mac);
+}
+
+Result<std::vector<uint8_t>> BuildUnsolicitedRouterAdvertisement(
+    const RouterAdvertisement& advertisement, const MacAddress& router_mac) {
+  return RouterAdvertisementFrame(EthernetFrame{}, Ipv6Address::AllNodes(), kAllNodesMac,
+                                  advertisement, router_mac);
+}
+
 Result<std::vector<uint8_t>> BuildIcmpv4Error(const EthernetFrame& frame, const Ipv4Packet& packet,
                                               uint8_t type, uint8_t code, uint32_t rest,
                                               const Icmpv4Sender& sender) {

@@ -67,6 +67,23 @@ Result<void> BuildNeighborAdvertisementInto(FrameBuilder& out, const EthernetFra
                                             const NeighborSolicitation& solicitation,
                                             const MacAddress& owner_mac, bool router);
 
+// The Router Advertisement answering a Router Solicitation (carried in `packet`) from the
+// distributed router at `router_mac`: source address its link-local address (fe80:: + the
+// modified EUI-64 of router_mac), hop limit 255, a source link-layer address option with
+// router_mac (whatever `advertisement.source_mac` says), then `advertisement`'s MTU and prefix
+// options. Sent to the solicitor's address and MAC, or to all nodes (ff02::1,
+// 33:33:00:00:00:01) when the solicitor is unspecified (RFC 4861 section 6.2.6). kBadField when
+// the packet's hop limit is not 255 (section 6.1.1).
+Result<std::vector<uint8_t>> BuildRouterAdvertisement(const EthernetFrame& frame,
+                                                      const Ipv6Packet& packet,
+                                                      const RouterAdvertisement& advertisement,
+                                                      const MacAddress& router_mac);
+
+// The same sent unsolicited (section 6.2.4: when an interface comes up): untagged, to all nodes
+// (ff02::1, 33:33:00:00:00:01).
+Result<std::vector<uint8_t>> BuildUnsolicitedRouterAdvertisement(
+    const RouterAdvertisement& advertisement, const MacAddress& router_mac);
+
 // Who sends an ICMP error: the distributed router, with its MAC and its address on the
 // offending packet's subnet.
 struct Icmpv4Sender {

@@ -1,7 +1,7 @@
-// Fuzzes ParseIcmpv6 and the Neighbor Discovery parsers. The first 32 bytes of the input are
-// the IPv6 source and destination; the rest is the ICMPv6 message. Checks the views stay in
-// the buffer, that parsed ND messages obey RFC 4861's rules, and that a re-checksummed
-// message verifies.
+// Fuzzes ParseIcmpv6 and the Neighbor Discovery parsers (NS, NA, RS, RA). The first 32 bytes of the
+// input are the IPv6 source and destination; the rest is the ICMPv6 message. Checks the views stay
+// in the buffer, that parsed ND messages obey RFC 4861's rules, and that a re-checksummed message
+// verifies.
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -60,6 +60,20 @@ void CheckNd(const dove::net::Icmpv6Message& message) {
     if (message.destination.IsMulticast()) Check(!na->solicited_flag);
   }
   Check(!(ns && na));
+  const auto rs = ParseRouterSolicitation(message);
+  if (rs) {
+    Check(message.type() == icmpv6::kRouterSolicitation && message.code() == 0);
+    Check(message.body.size() + sizeof(Icmpv6Header) >= nd::kRouterSolicitationMinimumSize);
+    if (message.source.IsUnspecified()) Check(!rs->source_mac.has_value());
+  }
+  const auto ra = ParseRouterAdvertisement(message);
+  if (ra) {
+    Check(message.type() == icmpv6::kRouterAdvertisement && message.code() == 0);
+    Check(message.body.size() + sizeof(Icmpv6Header) >= nd::kRouterAdvertisementMinimumSize);
+    Check(message.source.IsLinkLocal());
+    for (const auto& prefix : ra->prefixes) Check(prefix.length <= 128);
+  }
+  Check(!(rs && ra) && !(rs && (ns || na)) && !(ra && (ns || na)));
 }
 
 }  // namespace
@@ -108,6 +122,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(na_before.has_value() == na_after.has_value());
   if (na_before) Check(*na_before == *na_after);
   if (!na_before) Check(na_before.error() == na_after.error());
+
+  // A parsed RS or RA rebuilt by the builders parses to the same content.
+  if (const auto rs = ParseRouterSolicitation(*parsed)) {
+    FrameBuilder builder;
+    AppendRouterSolicitation(builder, source, destination, *rs);
+    const auto icmp = ParseIcmpv6(builder.bytes(), source, destination);
+    Check(icmp.has_value());
+    const auto again = ParseRouterSolicitation(*icmp);
+    Check(again.has_value() && *again == *rs);
+  }
+  if (const auto ra = ParseRouterAdvertisement(*parsed)) {
+    FrameBuilder builder;
+    AppendRouterAdvertisement(builder, source, destination, *ra);
+    const auto icmp = ParseIcmpv6(builder.bytes(), source, destination);
+    Check(icmp.has_value());
+    const auto again = ParseRouterAdvertisement(*icmp);
+    Check(again.has_value() && *again == *ra);
+  }
 
   // A parsed NS or NA rebuilt by the builders parses to the same content.
   if (ns_before) {

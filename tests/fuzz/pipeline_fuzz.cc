@@ -1,6 +1,7 @@
 // Fuzzes the switch's packet pipeline (src/dswitch/pipeline) with arbitrary bytes, as a VM
 // port would send them and as the underlay would deliver them: FromPort -> LocalResponder ->
-// Router (frames to the router MAC) or L2Forward -> VxlanEncap, and FromTunnel (with the
+// DhcpResponder -> RouterAdvertiser -> Router (frames to the router MAC) or L2Forward ->
+// MtuGuard -> VxlanEncap, and FromTunnel (with the
 // policy gate). Network 100 routes to network 200 (a local port 3 and a remote endpoint); the
 // policies between them are picked by the input. What the Router forwards carries the router
 // MAC as its source and the VNI of the network it is delivered in, and encapsulates with that
@@ -24,15 +25,18 @@
 #include "dswitch/packet/packet_pool.h"
 #include "dswitch/pipeline/classify.h"
 #include "dswitch/pipeline/counters.h"
+#include "dswitch/pipeline/dhcp_responder.h"
 #include "dswitch/pipeline/from_port.h"
 #include "dswitch/pipeline/from_tunnel.h"
 #include "dswitch/pipeline/l2_forward.h"
 #include "dswitch/pipeline/local_responder.h"
+#include "dswitch/pipeline/mtu_guard.h"
 #include "dswitch/pipeline/parking_lot.h"
 #include "dswitch/pipeline/policy_gate.h"
 #include "dswitch/pipeline/remote_table.h"
 #include "dswitch/pipeline/return_flows.h"
 #include "dswitch/pipeline/router.h"
+#include "dswitch/pipeline/router_advertiser.h"
 #include "dswitch/pipeline/tables.h"
 #include "dswitch/pipeline/vxlan_encap.h"
 #include "net/vxlan.h"
@@ -41,10 +45,12 @@ namespace {
 
 using dove::dswitch::packet::GsoType;
 using dove::dswitch::pipeline::Counters;
+using dove::dswitch::pipeline::DhcpResponder;
 using dove::dswitch::pipeline::FromPort;
 using dove::dswitch::pipeline::FromTunnel;
 using dove::dswitch::pipeline::L2Forward;
 using dove::dswitch::pipeline::LocalResponder;
+using dove::dswitch::pipeline::MtuGuard;
 using dove::dswitch::pipeline::NetworkSettings;
 using dove::dswitch::pipeline::Packet;
 using dove::dswitch::pipeline::PacketBatch;
@@ -56,6 +62,7 @@ using dove::dswitch::pipeline::PortId;
 using dove::dswitch::pipeline::RemoteTable;
 using dove::dswitch::pipeline::ReturnFlows;
 using dove::dswitch::pipeline::Router;
+using dove::dswitch::pipeline::RouterAdvertiser;
 using dove::dswitch::pipeline::Tables;
 using dove::dswitch::pipeline::VxlanEncap;
 using dove::net::IpAddress;
@@ -76,7 +83,20 @@ struct Switch {
   Switch(const char* local, const char* peer, const char* mac1, const char* mac2,
          const char* remote_mac)
       : local_ip(Ip4(local)), peer_ip(Ip4(peer)) {
-    Require(tables.UpsertNetwork(100, Mac("02:d0:5e:00:00:01"), {Ip4(peer)}).has_value());
+    // Subnets with gateways, so DHCP, router advertisements and the MTU's ICMP errors answer.
+    NetworkSettings settings;
+    settings.vni = 100;
+    settings.router_mac = Mac("02:d0:5e:00:00:01");
+    settings.flood_tunnel_ips = {Ip4(peer)};
+    settings.subnets = {{*dove::net::IpPrefix::Parse("10.0.0.0/24"),
+                         IpAddress(Ip4("10.0.0.254")),
+                         {IpAddress(Ip4("10.0.0.53"))},
+                         0},
+                        {*dove::net::IpPrefix::Parse("2001:db8::/64"),
+                         *IpAddress::Parse("2001:db8::fe"),
+                         {},
+                         1400}};
+    Require(tables.UpsertNetwork(settings).has_value());
     Require(
         tables
             .UpsertPort(
@@ -193,6 +213,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   PacketBatch replies;
   PacketBatch misses;
   LocalResponder(a.tables, a.remotes, a.counters, pool).Process(batch, replies, &misses);
+  DhcpResponder(a.tables, a.counters, pool).Process(batch, replies);
+  RouterAdvertiser(a.tables, a.counters, pool, 1450).Process(batch, replies);
   Require(batch.size() + replies.size() + misses.size() <= 1);
   PacketBatch to_ports;
   PacketBatch to_tunnels;
@@ -232,6 +254,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   pool.Free(router_replies);
   L2Forward(a.tables, a.remotes, a.parking, a.counters, pool).Process(batch, to_ports, to_tunnels);
   Require(batch.empty());
+  MtuGuard(a.tables, a.counters, pool, 1450).Process(to_tunnels, replies);
+  for (const Packet* reply : replies) Require(reply->meta.out_port == in_port);
   VxlanEncap(a.counters, pool).Process(to_tunnels);
   // Every encapsulated copy is the VXLAN header and the frame, accepted by the peer, which
   // gives back the frame.

@@ -1,5 +1,6 @@
 // Feeds arbitrary frames to the parsers and, for whatever parses, builds the reply a switch
-// would send (ARP reply, neighbor advertisement, ICMP errors, DHCP reply); every reply built
+// would send (ARP reply, neighbor advertisement, router advertisement, ICMP errors, DHCP
+// reply); every reply built
 // must parse back with checksums verified. Aborts otherwise.
 #include <cstdint>
 #include <cstdlib>
@@ -89,6 +90,31 @@ void ReplyToIpv6(const dove::net::EthernetFrame& frame) {
   if (ip->upper_protocol != dove::net::ip_proto::kIcmpv6) return;
   auto icmp = dove::net::ParseIcmpv6(ip->payload, ip->source(), ip->destination());
   if (!icmp) return;
+  if (auto rs = dove::net::ParseRouterSolicitation(*icmp)) {
+    dove::net::RouterAdvertisement advertisement;
+    advertisement.hop_limit = 64;
+    advertisement.router_lifetime = 1800;
+    advertisement.mtu = 1450;
+    advertisement.prefixes.push_back({.prefix = kRouter6.ip,
+                                      .length = 64,
+                                      .on_link = true,
+                                      .autonomous = true,
+                                      .valid_lifetime = 2592000,
+                                      .preferred_lifetime = 604800});
+    if (auto reply = dove::net::BuildRouterAdvertisement(frame, *ip, advertisement, kRouter6.mac)) {
+      CheckIpv6Reply(*reply);
+      // It parses back as the advertisement it was built from, from the router.
+      auto out = dove::net::ParseEthernet(*reply);
+      auto out_ip = dove::net::ParseIpv6(out->payload);
+      auto out_icmp =
+          dove::net::ParseIcmpv6(out_ip->payload, out_ip->source(), out_ip->destination());
+      auto parsed = dove::net::ParseRouterAdvertisement(*out_icmp);
+      Require(parsed.has_value() && parsed->source_mac == kRouter6.mac);
+      advertisement.source_mac = kRouter6.mac;
+      Require(*parsed == advertisement);
+    }
+    return;
+  }
   auto ns = dove::net::ParseNeighborSolicitation(*icmp);
   if (!ns) return;
   if (auto reply = dove::net::BuildNeighborAdvertisement(frame, *ip, *ns, kOwner, false)) {

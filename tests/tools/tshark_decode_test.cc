@@ -36,6 +36,7 @@
 #include "net/ipv6.h"
 #include "net/neighbor_discovery.h"
 #include "net/pcap_writer.h"
+#include "net/replies.h"
 #include "net/tcp.h"
 #include "net/udp.h"
 #include "net/vxlan.h"
@@ -305,6 +306,63 @@ Bytes DhcpOffer(ByteSpan discover_frame) {
            Udp(kGateway, Ipv4Address::Broadcast(), dhcp::kServerPort, dhcp::kClientPort, offer)));
 }
 
+// The switch's ACK to a renewal, as its DHCP responder builds it (BuildDhcpReplyFrame, every
+// option the responder sends).
+Bytes DhcpAckFrame() {
+  DhcpHeader header{};
+  header.op = dhcp::kBootRequest;
+  header.htype = dhcp::kHtypeEthernet;
+  header.hlen = 6;
+  header.xid = Be32::Of(kDhcpXid);
+  header.ciaddr = kOffered;
+  std::copy(kVm1Mac.bytes().begin(), kVm1Mac.bytes().end(), header.chaddr.begin());
+  FrameBuilder message;
+  message.Append(header);
+  message.Append(Be32::Of(dhcp::kMagicCookie));
+  const uint8_t options[] = {dhcp_option::kMessageType, 1,
+                             static_cast<uint8_t>(DhcpMessageType::kRequest), dhcp_option::kEnd};
+  message.Append(ByteSpan(options));
+  const Bytes request_frame = Ethernet(
+      kGatewayMac, kVm1Mac, ether_type::kIpv4,
+      Ipv4(kOffered, kGateway, ip_proto::kUdp,
+           Udp(kOffered, kGateway, dhcp::kClientPort, dhcp::kServerPort, message.bytes())));
+  const EthernetFrame ethernet = Must(ParseEthernet(request_frame), "REQUEST Ethernet");
+  const Ipv4Packet ip = Must(ParseIpv4(ethernet.payload), "REQUEST IPv4");
+  const UdpDatagram udp = Must(ParseUdp(ip.payload), "REQUEST UDP");
+  const DhcpMessage request = Must(ParseDhcp(udp.payload), "REQUEST DHCP");
+  DhcpReplyParams params;
+  params.type = DhcpMessageType::kAck;
+  params.your_ip = kOffered;
+  params.server_id = kGateway;
+  params.lease_seconds = 3600;
+  params.subnet_mask = *Ipv4Address::Parse("255.255.255.0");
+  params.broadcast_address = *Ipv4Address::Parse("10.0.0.255");
+  params.routers = {kGateway};
+  params.dns_servers = {*Ipv4Address::Parse("10.0.0.53")};
+  params.mtu = kMtu;
+  return Must(BuildDhcpReplyFrame(ethernet, request, params, kGatewayMac), "ACK frame");
+}
+
+// The switch's Router Advertisement answering an RS from ::, as RouterAdvertiser builds it.
+Bytes RouterAdvertisementFrame() {
+  const Ipv6Address all_routers = *Ipv6Address::Parse("ff02::2");
+  FrameBuilder icmp;
+  AppendRouterSolicitation(icmp, Ipv6Address(), all_routers, {});
+  const Bytes solicitation =
+      Ethernet(*MacAddress::Parse("33:33:00:00:00:02"), kVm1Mac, ether_type::kIpv6,
+               Ipv6(Ipv6Address(), all_routers, ip_proto::kIcmpv6, icmp.bytes(), nd::kHopLimit));
+  const EthernetFrame ethernet = Must(ParseEthernet(solicitation), "RS Ethernet");
+  const Ipv6Packet ip = Must(ParseIpv6(ethernet.payload), "RS IPv6");
+  RouterAdvertisement advertisement;
+  advertisement.hop_limit = 64;
+  advertisement.router_lifetime = 1800;
+  advertisement.mtu = kMtu;
+  advertisement.prefixes = {
+      {*Ipv6Address::Parse("2001:db8::"), 64, true, true, 2592000, 604800},
+      {*Ipv6Address::Parse("2001:db8:1::"), 64, true, false, 2592000, 604800}};
+  return Must(BuildRouterAdvertisement(ethernet, ip, advertisement, kGatewayMac), "RA frame");
+}
+
 // One frame and what tshark must say about it: field name to value, the occurrences of a
 // repeated field joined with ',' (tshark's -E occurrence=a). An empty value expects the field
 // absent.
@@ -440,6 +498,40 @@ std::vector<Case> Cases() {
         {"dhcp.option.dhcp_server_id", "10.0.0.254"},
         {"dhcp.option.interface_mtu", "1450"},
         {"udp.checksum.status", std::string(kChecksumGood)}}},
+      {"DHCP ACK to a renewal from BuildDhcpReplyFrame (the switch's responder)",
+       DhcpAckFrame(),
+       {{"frame.protocols", "eth:ethertype:ip:udp:dhcp"},
+        {"eth.dst", "52:54:00:00:00:01"},
+        {"ip.dst", "10.0.0.23"},
+        {"dhcp.type", "2"},
+        {"dhcp.option.dhcp", "5"},
+        {"dhcp.ip.your", "10.0.0.23"},
+        {"dhcp.option.dhcp_server_id", "10.0.0.254"},
+        {"dhcp.option.ip_address_lease_time", "3600"},
+        {"dhcp.option.renewal_time_value", "1800"},
+        {"dhcp.option.subnet_mask", "255.255.255.0"},
+        {"dhcp.option.broadcast_address", "10.0.0.255"},
+        {"dhcp.option.router", "10.0.0.254"},
+        {"dhcp.option.domain_name_server", "10.0.0.53"},
+        {"dhcp.option.interface_mtu", "1450"},
+        {"udp.checksum.status", std::string(kChecksumGood)}}},
+      {"Router Advertisement from BuildRouterAdvertisement (the switch's advertiser)",
+       RouterAdvertisementFrame(),
+       {{"frame.protocols", "eth:ethertype:ipv6:icmpv6"},
+        {"eth.dst", "33:33:00:00:00:01"},
+        {"ipv6.src", "fe80::5054:ff:fe00:fe"},
+        {"ipv6.dst", "ff02::1"},
+        {"ipv6.hlim", "255"},
+        {"icmpv6.type", "134"},
+        {"icmpv6.nd.ra.cur_hop_limit", "64"},
+        {"icmpv6.nd.ra.router_lifetime", "1800"},
+        {"icmpv6.opt.src_linkaddr", "52:54:00:00:00:fe"},
+        {"icmpv6.opt.mtu", "1450"},
+        {"icmpv6.opt.prefix", "2001:db8::,2001:db8:1::"},
+        {"icmpv6.opt.prefix.length", "64,64"},
+        {"icmpv6.opt.prefix.flag.l", "1,1"},
+        {"icmpv6.opt.prefix.flag.a", "1,0"},
+        {"icmpv6.checksum.status", std::string(kChecksumGood)}}},
   };
 }
 
@@ -549,6 +641,7 @@ class TsharkDecodeTest : public ::testing::Test {
 TEST_F(TsharkDecodeTest, DecodesEveryFrameAsBuilt) {
   const std::vector<Case> cases = Cases();
   std::vector<Bytes> frames;
+  frames.reserve(cases.size());
   for (const Case& c : cases) frames.push_back(c.frame);
   const std::filesystem::path pcap = Write(frames);
 

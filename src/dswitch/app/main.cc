@@ -28,6 +28,11 @@ int Main(int argc, char** argv) {
       "  name = \"h1\"\n  tunnel-ip = \"192.0.2.11\"\n  controller = \"198.51.100.1:8741\"\n"
       "  southbound-plaintext = true\n"
       "Flags on the command line win over the file; a key that is no option is an error.\n\n"
+      "DHCP and router advertisements: the switch answers its ports' DHCPv4 (the address the\n"
+      "controller's IPAM gave the endpoint, the subnet's gateway, DNS and MTU) and IPv6 Router\n"
+      "Solicitations (the network's IPv6 prefixes, autonomous only where the endpoint's\n"
+      "address is its SLAAC address, and the MTU); neither crosses the underlay.\n\n"
+      "MTU: see --underlay-mtu; `dovectl switch show` shows both MTUs.\n\n"
       "Look inside: dovectl switch show|ports|cache|counters --socket PATH; GET /metrics on\n"
       "--metrics-listen.\n\n"
       "Exit codes: 0 after SIGTERM/SIGINT; 1 when the underlay socket, the control socket or\n"
@@ -78,6 +83,18 @@ int Main(int argc, char** argv) {
                  "after traffic); 0: always sleep")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{100000}));
+  app.add_option("--dhcp-lease-seconds", config.dhcp_lease_seconds,
+                 "Lease time the switch's DHCP server gives its ports (the address is the "
+                 "endpoint's for as long as it exists; clients renew at half of it)")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{60}, uint32_t{0xfffffffe}));
+  app.add_option("--underlay-mtu", config.underlay_mtu,
+                 "MTU of the underlay (default: the MTU of the interface holding --tunnel-ip, "
+                 "1500 when none does). The overlay MTU, the largest IP packet a VM may send to "
+                 "another host, is 50 bytes less (VXLAN over IPv4): TAPs the switch creates get "
+                 "it, DHCP and router advertisements hand it out, and a bigger packet gets ICMP "
+                 "fragmentation needed (IPv4 with DF) or packet too big (IPv6)")
+      ->check(CLI::Range(uint32_t{576}, uint32_t{65535}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

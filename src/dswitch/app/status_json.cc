@@ -27,7 +27,10 @@ std::string ShowJson(const SwitchIdentity& identity, const agent::ClientState& c
               {"networks", datapath.networks},
               {"remote_endpoints", datapath.remotes},
               {"parked_frames", datapath.parked},
-              {"resolving", datapath.resolving}};
+              {"resolving", datapath.resolving},
+              {"underlay_interface", identity.underlay_interface},
+              {"underlay_mtu", identity.underlay_mtu},
+              {"overlay_mtu", datapath.overlay_mtu}};
   return out.dump(2);
 }
 

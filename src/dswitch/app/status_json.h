@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,8 @@ struct SwitchIdentity {
   std::string tunnel_ip;
   std::string backend;
   std::chrono::seconds uptime{0};
+  std::string underlay_interface{};  // the interface holding the tunnel IP; empty: not found
+  uint32_t underlay_mtu = 0;         // its MTU, or --underlay-mtu
 };
 
 std::string ShowJson(const SwitchIdentity& identity, const agent::ClientState& client,

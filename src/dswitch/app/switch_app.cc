@@ -18,8 +18,10 @@
 #include "dswitch/app/control_server.h"
 #include "dswitch/app/metrics_text.h"
 #include "dswitch/app/status_json.h"
+#include "dswitch/io/interface_mtu.h"
 #include "dswitch/io/port_factory.h"
 #include "dswitch/io/udp_tunnel.h"
+#include "dswitch/pipeline/mtu_guard.h"
 #include "dswitch/userspace/datapath.h"
 #include "dswitch/userspace/desired_state.h"
 #include "net/listen_address.h"
@@ -249,9 +251,27 @@ int RunSwitch(const SwitchConfig& config) {
     std::cerr << "dove-switch: error: underlay: " << tunnel.error() << "\n";
     return 1;
   }
-  io::TapPortFactory taps;
+  // The underlay MTU: --underlay-mtu, else the tunnel IP's interface's.
+  std::string underlay_interface;
+  uint32_t underlay_mtu = config.underlay_mtu;
+  if (auto found = io::InterfaceWithAddress(*tunnel_ip); found) {
+    underlay_interface = found->name;
+    if (underlay_mtu == 0) underlay_mtu = found->mtu;
+  } else if (underlay_mtu == 0) {
+    underlay_mtu = 1500;
+    std::cerr << "dove-switch: underlay MTU: " << found.error() << "; assuming 1500 (set "
+              << "--underlay-mtu)\n";
+  }
+  const uint32_t overlay_mtu = underlay_mtu - pipeline::kVxlanOverhead;
+  std::cerr << "dove-switch: underlay MTU " << underlay_mtu
+            << (underlay_interface.empty() ? "" : " (" + underlay_interface + ")")
+            << ", overlay MTU " << overlay_mtu << "\n";
+  io::TapPortFactory taps(overlay_mtu);
   userspace::DatapathOptions datapath_options;
+  datapath_options.overlay_mtu = overlay_mtu;
+  datapath_options.path_mtu_of = io::KernelPathMtu;
   datapath_options.poll_after_traffic = config.poll_after_traffic;
+  datapath_options.dhcp_lease_seconds = config.dhcp_lease_seconds;
   auto datapath = userspace::Datapath::Create(datapath_options, **tunnel, taps, resolver);
   if (!datapath) {
     std::cerr << "dove-switch: error: data plane: " << datapath.error() << "\n";
@@ -262,7 +282,8 @@ int RunSwitch(const SwitchConfig& config) {
   resolver.SetWake([&reporter] { reporter.AttachesQueued(); });
 
   const auto started = Clock::now();
-  const SwitchIdentity identity_base{config.name, config.tunnel_ip, config.backend, {}};
+  const SwitchIdentity identity_base{config.name, config.tunnel_ip,   config.backend,
+                                     {},          underlay_interface, underlay_mtu};
   const auto identity = [&] {
     SwitchIdentity now = identity_base;
     now.uptime = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started);

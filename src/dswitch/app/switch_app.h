@@ -29,6 +29,11 @@ struct SwitchConfig {
   std::chrono::milliseconds stats_interval{5000};  // StatsSummary to the controller
   // userspace::DatapathOptions::poll_after_traffic: polling on after traffic before sleeping.
   std::chrono::microseconds poll_after_traffic{userspace::DatapathOptions{}.poll_after_traffic};
+  // The lease DHCP gives the ports (option 51).
+  uint32_t dhcp_lease_seconds = userspace::DatapathOptions{}.dhcp_lease_seconds;
+  // The underlay MTU; 0: that of the interface holding tunnel_ip (1500 when none does). The
+  // overlay MTU is 50 bytes less.
+  uint32_t underlay_mtu = 0;
 };
 
 int RunSwitch(const SwitchConfig& config);

@@ -1,15 +1,22 @@
 #include "dswitch/io/port_factory.h"
 
+#include <net/if.h>
+
 #include <utility>
 
+#include "dswitch/io/interface_mtu.h"
 #include "dswitch/io/tap_port.h"
 
 namespace dove::dswitch::io {
 
 Expected<std::unique_ptr<Device>, std::string> TapPortFactory::OpenPort(const std::string& name,
                                                                         packet::PortId id) {
+  const bool existed = ::if_nametoindex(name.c_str()) != 0;
   auto tap = TapPort::Open(name, /*create=*/true, id);
   if (!tap) return Unexpected(tap.error());
+  if (!existed && mtu_ != 0) {
+    if (auto set = SetInterfaceMtu(name, mtu_); !set) return Unexpected(set.error());
+  }
   if (auto persistent = (*tap)->SetPersistent(true); !persistent) {
     return Unexpected(persistent.error());
   }

@@ -16,6 +16,7 @@
 //   taps.RemovePort("dove-p1");
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <set>
@@ -42,12 +43,18 @@ class PortFactory {
   virtual Expected<void, std::string> RemovePort(const std::string& name) = 0;
 };
 
-// TAP devices (TapPort) that need CAP_NET_ADMIN.
+// TAP devices (TapPort) that need CAP_NET_ADMIN. A TAP it creates gets `mtu` (the overlay
+// MTU; 0: the kernel's default); one that exists already (a hypervisor's, dove-lab's) keeps its
+// own: its owner chose it.
 class TapPortFactory final : public PortFactory {
  public:
+  explicit TapPortFactory(uint32_t mtu = 0) : mtu_(mtu) {}
   Expected<std::unique_ptr<Device>, std::string> OpenPort(const std::string& name,
                                                           packet::PortId id) override;
   Expected<void, std::string> RemovePort(const std::string& name) override;
+
+ private:
+  uint32_t mtu_;
 };
 
 // MemoryDevices (kPort) with the caps given at construction. A port exists from its first

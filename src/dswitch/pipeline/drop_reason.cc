@@ -54,6 +54,14 @@ constexpr std::array<std::string_view, kDropReasonCount> kNames = {
     "route_host_unknown",
     "routed_vtep_not_allowed",
     "routed_source_unknown",
+    "dhcp_malformed",
+    "dhcp_no_address",
+    "dhcp_not_answered",
+    "rs_not_answered",
+    "ra_from_port",
+    "mtu_frag_needed",
+    "mtu_packet_too_big",
+    "mtu_not_answered",
 };
 
 }  // namespace

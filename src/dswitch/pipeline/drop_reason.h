@@ -71,6 +71,17 @@ enum class DropReason : uint8_t {
   kRouteHostUnknown,      // in a subnet of the domain, but nobody has the address (resolved)
   kRoutedVtepNotAllowed,  // a routed frame from a VTEP that is not a peer of the domain
   kRoutedSourceUnknown,   // a routed frame whose inner source IP is in no subnet of the domain
+  // DhcpResponder: every UDP datagram to port 67 from a port is consumed; these are not answered.
+  kDhcpMalformed,    // ParseDhcp refused it, or it is a server's message (op BOOTREPLY)
+  kDhcpNoAddress,    // the port has no IPv4 address inside an IPv4 subnet of its network
+  kDhcpNotAnswered,  // RELEASE, DECLINE, a REQUEST for another server, relayed, or unbuildable
+  // RouterAdvertiser.
+  kRsNotAnswered,  // a Router Solicitation refused by its parser, or in a network without IPv6
+  kRaFromPort,     // a Router Advertisement from a VM: only the switch advertises routers
+  // MtuGuard: a frame bound for the tunnel that does not fit the overlay (or path) MTU.
+  kMtuFragNeeded,    // IPv4 with DF: answered with ICMP fragmentation needed
+  kMtuPacketTooBig,  // IPv6: answered with ICMPv6 packet too big
+  kMtuNotAnswered,   // too big, and the rules of ICMP forbid an error about it (or none builds)
   kCount,
 };
 

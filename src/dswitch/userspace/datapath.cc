@@ -80,28 +80,41 @@ Expected<std::unique_ptr<Datapath>, std::string> Datapath::Create(DatapathOption
       return Unexpected(std::string("epoll_ctl: ") + std::strerror(errno));
     }
   }
-  return std::unique_ptr<Datapath>(
-      new Datapath(options, underlay, ports, resolver, std::move(epoll), std::move(wake)));
+  return std::unique_ptr<Datapath>(new Datapath(std::move(options), underlay, ports, resolver,
+                                                std::move(epoll), std::move(wake)));
 }
 
 Datapath::Datapath(DatapathOptions options, io::Device& underlay, io::PortFactory& ports,
                    Resolver& resolver, io::FileDescriptor epoll, io::FileDescriptor wake)
-    : options_(options),
+    : options_(std::move(options)),
       underlay_(underlay),
       port_factory_(ports),
       resolver_(resolver),
       epoll_(std::move(epoll)),
       wake_(std::move(wake)),
-      pool_(options.pool),
+      pool_(options_.pool),
       ports_by_id_(1, nullptr),
-      unicast_parking_(options.park_per_vni),
-      solicit_parking_(options.park_per_vni),
-      routed_parking_(options.park_per_vni),
-      return_flows_(options.return_flows, options.return_flow_idle),
+      unicast_parking_(options_.park_per_vni),
+      solicit_parking_(options_.park_per_vni),
+      routed_parking_(options_.park_per_vni),
+      return_flows_(options_.return_flows, options_.return_flow_idle),
       policy_gate_(tables_, return_flows_, counters_),
       from_port_(tables_, counters_, pool_),
       responder_(tables_, remotes_, counters_, pool_),
+      dhcp_(tables_, counters_, pool_,
+            {.lease_seconds = options_.dhcp_lease_seconds,
+             .overlay_mtu = options_.overlay_mtu,
+             .log_decline =
+                 [this](PortId port, const net::Ipv4Address& address) {
+                   const Port* declined = port < ports_by_id_.size() ? ports_by_id_[port] : nullptr;
+                   std::cerr << "dove-switch: port "
+                             << (declined != nullptr ? declined->name : std::to_string(port))
+                             << ": DHCP DECLINE of " << address.ToString()
+                             << ": the VM says its address is in use\n";
+                 }}),
+      advertiser_(tables_, counters_, pool_, options_.overlay_mtu),
       l2_forward_(tables_, remotes_, unicast_parking_, counters_, pool_),
+      mtu_guard_(tables_, counters_, pool_, options_.overlay_mtu),
       encap_(counters_, pool_),
       from_tunnel_(tables_, counters_, pool_, &policy_gate_),
       router_(tables_, remotes_, policy_gate_, counters_, pool_),
@@ -143,6 +156,10 @@ void Datapath::Apply(DesiredState desired) {
 void Datapath::ApplyDelta(DesiredDelta delta) {
   auto shared = std::make_shared<DesiredDelta>(std::move(delta));
   Post([this, shared] { ApplyNow(*shared); });
+}
+
+void Datapath::SetPathMtu(const net::Ipv4Address& vtep, uint32_t path_mtu) {
+  Post([this, vtep, path_mtu] { mtu_guard_.SetPathMtu(vtep, path_mtu); });
 }
 
 void Datapath::ApplyNow(DesiredDelta& change) {
@@ -193,6 +210,10 @@ DatapathStatus Datapath::StatusNow() const {
   status.counters["gro.merged_segments"] = gro.merged_segments;
   status.counters["gro.bad_checksum"] = gro.bad_checksum;
   status.counters["gro.no_slot"] = gro.no_slot;
+  for (const auto& [name, value] : dhcp_.counters().Dump()) status.counters[name] = value;
+  for (const auto& [name, value] : mtu_guard_.counters().Dump()) status.counters[name] = value;
+  for (const auto& [name, value] : advertiser_.counters().Dump()) status.counters[name] = value;
+  status.overlay_mtu = mtu_guard_.overlay_mtu();
   for (size_t i = 0; i < pipeline::kDropReasonCount; ++i) {
     const auto reason = static_cast<DropReason>(i);
     status.drops[std::string(pipeline::DropReasonName(reason))] = counters_.drops(reason);
@@ -263,7 +284,9 @@ bool Datapath::Poll(std::chrono::milliseconds timeout) {
       if (port.device) FromPortBatch(port);
     }
   }
-  if (std::chrono::steady_clock::now() >= next_port_retry_) RetryPorts();
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_port_retry_) RetryPorts();
+  if (options_.path_mtu_of && now >= next_path_mtu_) RefreshPathMtus();
   return ready > 0;
 }
 
@@ -277,10 +300,10 @@ void Datapath::FromPortBatch(Port& port) {
   for (Packet* packet : rx_) packet->meta.in_port = port.id;
   from_port_.Process(rx_);
   responder_.Process(rx_, replies_, &misses_);
+  dhcp_.Process(rx_, replies_);
+  advertiser_.Process(rx_, replies_);
   SendToPorts(replies_);
   if (!misses_.empty()) ParkSolicits(misses_);
-  // (The DHCP and router-advertisement responders and the MTU check belong here: after
-  // LocalResponder, before routed and switched frames part.)
   if (rx_.empty()) return;
   const uint32_t vni = rx_[0]->meta.vni;  // one port: one network
   // Frames to the network's router MAC go to the router, the rest to L2Forward.
@@ -350,6 +373,9 @@ void Datapath::SendToPorts(PacketBatch& batch) {
 }
 
 void Datapath::SendToTunnels(PacketBatch& batch) {
+  if (batch.empty()) return;
+  mtu_guard_.Process(batch, mtu_replies_);
+  SendToPorts(mtu_replies_);
   if (batch.empty()) return;
   encap_.Process(batch);
   const size_t count = batch.size();
@@ -591,7 +617,11 @@ void Datapath::OpenPort(Port& port) {
     return;
   }
   port.device = std::move(*device);
-  if (tables_.Port(port.id) != nullptr) port.error.clear();
+  if (tables_.Port(port.id) != nullptr) {
+    port.error.clear();
+    // A VM that solicited before its port was open learns its prefixes now.
+    if (advertiser_.Announce(port.id, replies_)) SendToPorts(replies_);
+  }
   std::cerr << "dove-switch: port " << port.name << " open for endpoint "
             << port.desired.location.endpoint_id() << "\n";
   if (port.desired.location.port_name() != port.name) {
@@ -606,6 +636,41 @@ void Datapath::ClosePort(Port& port, bool remove) {
   if (!remove) return;
   if (auto removed = port_factory_.RemovePort(port.name); !removed) {
     std::cerr << "dove-switch: port " << port.name << ": " << removed.error() << "\n";
+  }
+}
+
+void Datapath::RefreshPathMtus() {
+  next_path_mtu_ = std::chrono::steady_clock::now() + options_.path_mtu_every;
+  std::unordered_set<net::Ipv4Address> vteps;
+  for (const auto& [vni, network] : networks_) {
+    vteps.insert(network.flood_tunnel_ips.begin(), network.flood_tunnel_ips.end());
+    vteps.insert(network.domain_tunnel_ips.begin(), network.domain_tunnel_ips.end());
+  }
+  const uint32_t full = mtu_guard_.overlay_mtu() + pipeline::kVxlanOverhead;
+  for (const net::Ipv4Address& vtep : vteps) {
+    uint32_t path = options_.path_mtu_of(vtep);
+    if (path >= full || path <= pipeline::kVxlanOverhead) path = 0;
+    const auto known = path_mtus_.find(vtep);
+    const uint32_t before = known == path_mtus_.end() ? 0 : known->second;
+    if (path == before) continue;
+    mtu_guard_.SetPathMtu(vtep, path);
+    if (path == 0) {
+      path_mtus_.erase(vtep);
+      std::cerr << "dove-switch: path MTU to " << vtep.ToString() << " is back to the link's\n";
+    } else {
+      path_mtus_[vtep] = path;
+      std::cerr << "dove-switch: path MTU to " << vtep.ToString() << " is " << path
+                << ": what goes there is held to " << path - pipeline::kVxlanOverhead << "\n";
+    }
+  }
+  // VTEPs no network names any more.
+  for (auto it = path_mtus_.begin(); it != path_mtus_.end();) {
+    if (vteps.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    mtu_guard_.SetPathMtu(it->first, 0);
+    it = path_mtus_.erase(it);
   }
 }
 

@@ -6,11 +6,13 @@
 // One thread runs Run() (or the test calls Poll()): an epoll loop over every port's device,
 // the underlay device and a wakeup eventfd. Each ready device gives one batch (at most
 // packet::kMaxBurst packets) per round, so one busy port cannot starve the others:
-//   from a port:     FromPort -> LocalResponder -+-> L2Forward -> VxlanEncap -> underlay
-//                                     |           |               `-> local ports
-//                                     |           `-> Router (to the router MAC) -> the same,
-//                                     |               ICMP replies to the port, misses parked
-//                                     `-> replies to the port
+//   from a port:     FromPort -> LocalResponder -> DhcpResponder, RouterAdvertiser -+
+//                                     |                 |                           |
+//                                     `-----------------`-> replies to the port     |
+//       +---------------------------------------------------------------------------+
+//       +-> L2Forward (the rest) -+-> local ports
+//       |                         `-> MtuGuard -> VxlanEncap -> underlay
+//       `-> Router (to the router MAC) -> the same, ICMP replies to the port, misses parked
 //   from the tunnel: FromTunnel -> TcpCoalescer -> local ports
 // Packets live in one PacketPool allocated when the datapath is made; a TCP super-frame from a
 // VM stays one packet all the way (the egress device hands it to the kernel whole: the TAP
@@ -48,6 +50,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -60,15 +63,18 @@
 #include "dswitch/offload/tcp_coalescer.h"
 #include "dswitch/packet/packet_pool.h"
 #include "dswitch/pipeline/counters.h"
+#include "dswitch/pipeline/dhcp_responder.h"
 #include "dswitch/pipeline/from_port.h"
 #include "dswitch/pipeline/from_tunnel.h"
 #include "dswitch/pipeline/l2_forward.h"
 #include "dswitch/pipeline/local_responder.h"
+#include "dswitch/pipeline/mtu_guard.h"
 #include "dswitch/pipeline/parking_lot.h"
 #include "dswitch/pipeline/policy_gate.h"
 #include "dswitch/pipeline/remote_table.h"
 #include "dswitch/pipeline/return_flows.h"
 #include "dswitch/pipeline/router.h"
+#include "dswitch/pipeline/router_advertiser.h"
 #include "dswitch/pipeline/tables.h"
 #include "dswitch/pipeline/vxlan_encap.h"
 #include "dswitch/userspace/desired_state.h"
@@ -104,6 +110,19 @@ struct DatapathOptions {
   // The router's return-flow table (pipeline/return_flows.h): slots and idle expiry.
   size_t return_flows = pipeline::ReturnFlows::kDefaultCapacity;
   std::chrono::nanoseconds return_flow_idle = pipeline::ReturnFlows::kDefaultIdle;
+  // The lease DHCP gives (pipeline/dhcp_responder.h), and the overlay MTU: the largest IP
+  // packet a port may send through the tunnel (underlay MTU - 50), which DHCP (option 26) and
+  // router advertisements hand out when a subnet sets no MTU of its own.
+  uint32_t dhcp_lease_seconds = 3600;
+  uint32_t overlay_mtu = 1450;
+  // Path MTU discovery on the underlay: every path_mtu_every, the loop asks path_mtu_of (when
+  // set) for the path MTU toward each VTEP its networks name (flood and domain lists), and
+  // holds what goes to a VTEP whose path is below overlay_mtu + 50 to that path less 50 (an
+  // answer of 0, or one at least that, lifts it). The switch gives io::KernelPathMtu: the
+  // kernel learns the path MTU from the ICMP fragmentation-needed a router of the underlay
+  // sends back for our datagrams.
+  std::function<uint32_t(const net::Ipv4Address&)> path_mtu_of{};
+  std::chrono::milliseconds path_mtu_every{2000};
 };
 
 // One port as Status() shows it.
@@ -126,6 +145,7 @@ struct DatapathStatus {
   size_t remotes = 0;
   size_t parked = 0;
   size_t resolving = 0;
+  uint32_t overlay_mtu = 0;  // the largest IP packet a port may send into the tunnel
 };
 
 class Datapath {
@@ -153,6 +173,9 @@ class Datapath {
   void Post(std::function<void()> command);
   void Apply(DesiredState desired);
   void ApplyDelta(DesiredDelta delta);
+  // The underlay path MTU toward `vtep` became `path_mtu` (0: forget it): what goes to it is
+  // held to path_mtu - 50 (pipeline/mtu_guard.h).
+  void SetPathMtu(const net::Ipv4Address& vtep, uint32_t path_mtu);
   // A copy of the ports and counters, taken on the loop thread; an empty status when the loop
   // does not answer within `timeout`.
   DatapathStatus Status(std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
@@ -183,6 +206,7 @@ class Datapath {
   void OpenPort(Port& port);
   void ClosePort(Port& port, bool remove);
   void RetryPorts();
+  void RefreshPathMtus();
 
   void FromPortBatch(Port& port);
   void FromTunnelBatch();
@@ -248,16 +272,21 @@ class Datapath {
   std::chrono::steady_clock::time_point next_port_retry_{};
   pipeline::ReturnFlows return_flows_;
   pipeline::PolicyGate policy_gate_;
+  std::chrono::steady_clock::time_point next_path_mtu_{};
+  std::unordered_map<net::Ipv4Address, uint32_t> path_mtus_;  // by VTEP: what is in force
   pipeline::FromPort from_port_;
   pipeline::LocalResponder responder_;
+  pipeline::DhcpResponder dhcp_;
+  pipeline::RouterAdvertiser advertiser_;
   pipeline::L2Forward l2_forward_;
+  pipeline::MtuGuard mtu_guard_;
   pipeline::VxlanEncap encap_;
   pipeline::FromTunnel from_tunnel_;
   pipeline::Router router_;
   offload::TcpCoalescer coalescer_;
   // Scratch batches, reused every round (no allocation in steady state).
   packet::PacketBatch rx_, replies_, misses_, to_ports_, to_tunnels_, scratch_, send_, routed_,
-      routed_misses_;
+      routed_misses_, mtu_replies_;
 };
 
 }  // namespace dove::dswitch::userspace

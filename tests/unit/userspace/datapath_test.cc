@@ -15,11 +15,14 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "dswitch/io/memory_device.h"
 #include "dswitch/io/port_factory.h"
 #include "dswitch/offload/tcp_segmenter.h"
+#include "net/dhcpv4.h"
+#include "unit/pipeline/dhcp_frames.h"
 #include "unit/pipeline/test_frames.h"
 
 namespace dove::dswitch::userspace {
@@ -276,6 +279,355 @@ TEST_P(DatapathCaseTest, ForwardsCountsAndGivesEveryPacketBack) {
 
 INSTANTIATE_TEST_SUITE_P(Table, DatapathCaseTest, ::testing::ValuesIn(Cases()));
 
+// Network 100 with an IPv4 subnet (gateway 10.0.0.254) and an IPv6 one (gateway 2001:db8::fe).
+DesiredNetwork RoutedNetwork() {
+  DesiredNetwork network{.vni = kVni,
+                         .network_id = "net-100",
+                         .router_mac = kRouterMac,
+                         .flood_tunnel_ips = {kPeerVtep, kOtherPeerVtep}};
+  network.subnets.push_back({.prefix = *net::IpPrefix::Parse("10.0.0.0/24"),
+                             .gateway = net::IpAddress(Ip4("10.0.0.254")),
+                             .dns_servers = {},
+                             .mtu = 0});
+  network.subnets.push_back({.prefix = *net::IpPrefix::Parse("2001:db8::/64"),
+                             .gateway = net::IpAddress(Ip6("2001:db8::fe")),
+                             .dns_servers = {},
+                             .mtu = 0});
+  return network;
+}
+
+TEST_F(DatapathTest, ADhcpDiscoverIsAnsweredOnItsPortAndNeverLeavesIt) {
+  DesiredDelta delta;
+  delta.upserted_networks.push_back(RoutedNetwork());
+  datapath_->ApplyDelta(std::move(delta));
+  Settle();
+  FromPort("p1", DhcpFrame({.type = net::DhcpMessageType::kDiscover, .mac = kVm1Mac}));
+  const auto offers = Sent("p1");
+  ASSERT_EQ(offers.size(), 1U);
+  EXPECT_TRUE(Sent("p2").empty()) << "the broadcast DISCOVER is not flooded";
+  EXPECT_TRUE(tunnel_.Drain().empty()) << "DHCP never crosses the underlay";
+  auto frame = net::ParseEthernet(offers[0].bytes);
+  ASSERT_TRUE(frame);
+  auto ip = net::ParseIpv4(frame->payload);
+  ASSERT_TRUE(ip);
+  auto udp = net::ParseUdp(ip->payload);
+  ASSERT_TRUE(udp);
+  auto offer = net::ParseDhcp(udp->payload);
+  ASSERT_TRUE(offer);
+  EXPECT_EQ(offer->type, net::DhcpMessageType::kOffer);
+  EXPECT_EQ(offer->yiaddr(), kVm1Ip);
+  EXPECT_EQ(net::LeaseTime(*offer), 3600U) << "the default lease";
+  EXPECT_EQ(Counter("dhcp.offer"), 1U);
+  EXPECT_EQ(Counter("dhcp.replies_built"), 1U);
+  ExpectNoLeak();
+}
+
+// A TSO super-frame's offload state from a VM whose MTU is the overlay's (1450): segments of
+// 20 + 20 + 1410 bytes.
+packet::OffloadInfo OverlayTso() {
+  auto offload = TsoOffload(false, 34);
+  offload.gso_size = 1410;
+  return offload;
+}
+
+// A renewal is unicast to the server identifier (the gateway) at the router MAC: the DHCP
+// stage takes it before anything that handles frames to the router MAC.
+TEST_F(DatapathTest, ARenewalUnicastToTheGatewayIsAcked) {
+  DesiredDelta delta;
+  delta.upserted_networks.push_back(RoutedNetwork());
+  datapath_->ApplyDelta(std::move(delta));
+  Settle();
+  const net::Ipv4Address gateway = Ip4("10.0.0.254");
+  FromPort("p1",
+           DhcpFrame({.type = net::DhcpMessageType::kRequest, .mac = kVm1Mac, .ciaddr = kVm1Ip},
+                     gateway, kRouterMac));
+  const auto acks = Sent("p1");
+  ASSERT_EQ(acks.size(), 1U);
+  auto frame = net::ParseEthernet(acks[0].bytes);
+  auto ip = net::ParseIpv4(frame->payload);
+  ASSERT_TRUE(ip);
+  EXPECT_EQ(ip->source(), gateway);
+  EXPECT_EQ(ip->destination(), kVm1Ip) << "to ciaddr";
+  auto udp = net::ParseUdp(ip->payload);
+  ASSERT_TRUE(udp);
+  auto ack = net::ParseDhcp(udp->payload);
+  ASSERT_TRUE(ack);
+  EXPECT_EQ(ack->type, net::DhcpMessageType::kAck);
+  EXPECT_EQ(Drops("router_not_implemented"), 0U);
+  EXPECT_EQ(Counter("dhcp.ack"), 1U);
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTest, ARouterSolicitationIsAnsweredOnItsPortAndNeverLeavesIt) {
+  DesiredDelta delta;
+  delta.upserted_networks.push_back(RoutedNetwork());
+  datapath_->ApplyDelta(std::move(delta));
+  Settle();
+  const net::Ipv6Address source = net::Ipv6Address::LinkLocalFromMac(kVm1Mac);
+  const net::Ipv6Address all_routers = Ip6("ff02::2");
+  net::FrameBuilder b;
+  b.Append(net::MakeEthernetHeader(Mac("33:33:00:00:00:02"), kVm1Mac, net::ether_type::kIpv6));
+  const size_t ip_at =
+      b.Append(*net::MakeIpv6Header(source, all_routers, net::ip_proto::kIcmpv6, 255, 0));
+  net::AppendRouterSolicitation(b, source, all_routers, {kVm1Mac});
+  ASSERT_TRUE(net::FinishIpv6(b.From(ip_at)));
+  FromPort("p1", std::move(b).Take());
+  const auto sent = Sent("p1");
+  ASSERT_EQ(sent.size(), 1U);
+  EXPECT_TRUE(Sent("p2").empty()) << "not flooded";
+  EXPECT_TRUE(tunnel_.Drain().empty());
+  auto frame = net::ParseEthernet(sent[0].bytes);
+  auto ip = net::ParseIpv6(frame->payload);
+  auto icmp = net::ParseIcmpv6(ip->payload, ip->source(), ip->destination());
+  ASSERT_TRUE(icmp);
+  auto ra = net::ParseRouterAdvertisement(*icmp);
+  ASSERT_TRUE(ra);
+  EXPECT_EQ(ra->mtu, 1450U) << "the overlay MTU";
+  ASSERT_EQ(ra->prefixes.size(), 1U);
+  EXPECT_EQ(ra->prefixes[0].prefix, Ip6("2001:db8::"));
+  EXPECT_EQ(Counter("ra.advertisements"), 1U);
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTest, APortThatComesUpInANetworkWithIpv6GetsAnUnsolicitedAdvertisement) {
+  DesiredDelta delta;
+  delta.upserted_networks.push_back(RoutedNetwork());
+  delta.upserted_ports.push_back(
+      Port("vm4", kVni, Mac("52:54:00:00:00:04"), {Ip6("2001:db8::4")}, "p4"));
+  datapath_->ApplyDelta(std::move(delta));
+  Settle();
+  const auto sent = Sent("p4");
+  ASSERT_EQ(sent.size(), 1U);
+  auto frame = net::ParseEthernet(sent[0].bytes);
+  EXPECT_EQ(frame->destination, Mac("33:33:00:00:00:01"));
+  auto ip = net::ParseIpv6(frame->payload);
+  EXPECT_EQ(ip->destination(), net::Ipv6Address::AllNodes());
+  auto icmp = net::ParseIcmpv6(ip->payload, ip->source(), ip->destination());
+  ASSERT_TRUE(icmp);
+  auto ra = net::ParseRouterAdvertisement(*icmp);
+  ASSERT_TRUE(ra);
+  EXPECT_EQ(ra->prefixes.size(), 1U);
+  EXPECT_EQ(Counter("ra.unsolicited"), 1U);
+  EXPECT_TRUE(Sent("p1").empty()) << "only the port that came up";
+  ExpectNoLeak();
+}
+
+// An IPv4/UDP frame whose IP packet is `ip_size` bytes, with or without DF.
+std::vector<uint8_t> BigUdp4(const net::MacAddress& to_mac, const net::Ipv4Address& to,
+                             size_t ip_size, bool dont_fragment = true) {
+  const size_t payload = ip_size - 28;
+  net::FrameBuilder b;
+  b.Append(net::MakeEthernetHeader(to_mac, kVm1Mac, net::ether_type::kIpv4));
+  const size_t ip_at = b.Append(
+      *net::MakeIpv4Header(kVm1Ip, to, net::ip_proto::kUdp, 64, 8 + payload, 7, dont_fragment));
+  const size_t udp_at = b.Append(*net::MakeUdpHeader(1000, 2000, payload));
+  b.AppendZeros(payload);
+  EXPECT_TRUE(net::FinishUdp(b.From(udp_at), kVm1Ip, to));
+  EXPECT_TRUE(net::FinishIpv4(b.From(ip_at)));
+  return std::move(b).Take();
+}
+
+// An IPv6/UDP frame whose IP packet is `ip_size` bytes.
+std::vector<uint8_t> BigUdp6(const net::MacAddress& to_mac, const net::Ipv6Address& to,
+                             size_t ip_size) {
+  const size_t payload = ip_size - 48;
+  net::FrameBuilder b;
+  b.Append(net::MakeEthernetHeader(to_mac, kVm1Mac, net::ether_type::kIpv6));
+  const size_t ip_at = b.Append(*net::MakeIpv6Header(kVm1Ip6, to, net::ip_proto::kUdp, 64, 0));
+  const size_t udp_at = b.Append(*net::MakeUdpHeader(1000, 2000, payload));
+  b.AppendZeros(payload);
+  EXPECT_TRUE(net::FinishUdp(b.From(udp_at), kVm1Ip6, to));
+  EXPECT_TRUE(net::FinishIpv6(b.From(ip_at)));
+  return std::move(b).Take();
+}
+
+// What an ICMP error sent to a port says.
+struct IcmpError {
+  net::MacAddress from_mac;
+  net::MacAddress to_mac;
+  std::string from;
+  uint8_t type = 0;
+  uint8_t code = 0;
+  uint32_t mtu = 0;
+};
+
+std::optional<IcmpError> ParseIcmpError(const std::vector<uint8_t>& bytes) {
+  auto frame = net::ParseEthernet(bytes);
+  if (!frame) return std::nullopt;
+  IcmpError error;
+  error.from_mac = frame->source;
+  error.to_mac = frame->destination;
+  net::ByteSpan icmp;
+  if (frame->ether_type == net::ether_type::kIpv4) {
+    auto ip = net::ParseIpv4(frame->payload);
+    if (!ip || ip->protocol() != net::ip_proto::kIcmp || ip->payload.size() < 8)
+      return std::nullopt;
+    error.from = ip->source().ToString();
+    icmp = ip->payload;
+    error.mtu = static_cast<uint32_t>(icmp[6] << 8 | icmp[7]);
+  } else {
+    auto ip = net::ParseIpv6(frame->payload);
+    if (!ip || ip->upper_protocol != net::ip_proto::kIcmpv6 || ip->payload.size() < 8) {
+      return std::nullopt;
+    }
+    error.from = ip->source().ToString();
+    icmp = ip->payload;
+    error.mtu = static_cast<uint32_t>(icmp[4] << 24 | icmp[5] << 16 | icmp[6] << 8 | icmp[7]);
+  }
+  error.type = icmp[0];
+  error.code = icmp[1];
+  return error;
+}
+
+class DatapathMtuTest : public DatapathTest {
+ protected:
+  void SetUp() override {
+    DatapathTest::SetUp();
+    DesiredDelta delta;
+    delta.upserted_networks.push_back(RoutedNetwork());
+    datapath_->ApplyDelta(std::move(delta));
+    Settle();
+  }
+  // The one ICMP error p1 got.
+  IcmpError OneError() {
+    const auto sent = Sent("p1");
+    EXPECT_EQ(sent.size(), 1U);
+    if (sent.empty()) return {};
+    auto error = ParseIcmpError(sent[0].bytes);
+    EXPECT_TRUE(error) << "an ICMP error that parses";
+    return error.value_or(IcmpError{});
+  }
+};
+
+TEST_F(DatapathMtuTest, IPv4WithDfTooBigForTheTunnelGetsFragmentationNeededFromTheGateway) {
+  FromPort("p1", BigUdp4(kVm9Mac, kVm9Ip, 1450));
+  EXPECT_EQ(tunnel_.Drain().size(), 1U) << "the overlay MTU itself fits";
+  FromPort("p1", BigUdp4(kVm9Mac, kVm9Ip, 1451));
+  EXPECT_TRUE(tunnel_.Drain().empty());
+  const IcmpError error = OneError();
+  EXPECT_EQ(error.type, 3);
+  EXPECT_EQ(error.code, 4);
+  EXPECT_EQ(error.mtu, 1450U);
+  EXPECT_EQ(error.from, "10.0.0.254");
+  EXPECT_EQ(error.from_mac, kRouterMac);
+  EXPECT_EQ(error.to_mac, kVm1Mac);
+  EXPECT_EQ(Drops("mtu_frag_needed"), 1U);
+  EXPECT_EQ(Counter("mtu.frag_needed"), 1U);
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathMtuTest, AFrameToALocalPortIsNotHeldToTheTunnelMtu) {
+  FromPort("p1", BigUdp4(kVm2Mac, kVm2Ip, 1500));
+  EXPECT_EQ(Sent("p2").size(), 1U);
+  EXPECT_TRUE(Sent("p1").empty());
+}
+
+TEST_F(DatapathMtuTest, IPv4WithoutDfPassesForTheOuterDatagramToBeFragmented) {
+  FromPort("p1", BigUdp4(kVm9Mac, kVm9Ip, 1500, /*dont_fragment=*/false));
+  EXPECT_EQ(tunnel_.Drain().size(), 1U);
+  EXPECT_TRUE(Sent("p1").empty());
+  EXPECT_EQ(Counter("mtu.outer_fragmented"), 1U);
+}
+
+TEST_F(DatapathMtuTest, IPv6TooBigGetsPacketTooBig) {
+  FromPort("p1", BigUdp6(kVm9Mac, kVm9Ip6, 1451));
+  EXPECT_TRUE(tunnel_.Drain().empty());
+  const IcmpError error = OneError();
+  EXPECT_EQ(error.type, 2);
+  EXPECT_EQ(error.mtu, 1450U);
+  EXPECT_EQ(error.from, "2001:db8::fe");
+  EXPECT_EQ(Drops("mtu_packet_too_big"), 1U);
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathMtuTest, ASuperFrameWhoseSegmentsExceedTheMtuIsRefusedAndOneThatFitsPasses) {
+  const auto frame = Tcp4SuperFrame(kVm9Mac, kVm1Mac, kVm1Ip, kVm9Ip, 8000);
+  auto offload = TsoOffload(false, 34);
+  offload.gso_size = 1448;  // segments of 20 + 20 + 1448 = 1488 bytes
+  FromPort("p1", frame, offload);
+  EXPECT_TRUE(tunnel_.Drain().empty());
+  EXPECT_EQ(OneError().mtu, 1450U);
+  offload.gso_size = 1410;  // 1450
+  FromPort("p1", frame, offload);
+  EXPECT_EQ(tunnel_.Drain().size(), 1U);
+  EXPECT_EQ(Drops("mtu_frag_needed"), 1U);
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathMtuTest, ALearnedPathMtuToAVtepLowersWhatMayGoThere) {
+  datapath_->SetPathMtu(kPeerVtep, 1400);
+  Settle();
+  FromPort("p1", BigUdp4(kVm9Mac, kVm9Ip, 1351));
+  EXPECT_TRUE(tunnel_.Drain().empty());
+  EXPECT_EQ(OneError().mtu, 1350U) << "the path MTU less the 50 bytes of VXLAN";
+  datapath_->SetPathMtu(kPeerVtep, 0);
+  Settle();
+  FromPort("p1", BigUdp4(kVm9Mac, kVm9Ip, 1351));
+  EXPECT_EQ(tunnel_.Drain().size(), 1U);
+}
+
+// The loop asks for the path MTU to each VTEP its networks name and holds traffic to it.
+TEST(DatapathPathMtuTest, APathMtuTheKernelLearnedHoldsWhatGoesToThatVtep) {
+  MemoryDevice tunnel({.name = "underlay",
+                       .kind = MemoryDevice::Kind::kTunnel,
+                       .port = packet::kNoPort,
+                       .caps = MemoryDevice::kTapCaps,
+                       .on_destroy = {}});
+  io::MemoryPortFactory ports;
+  ScriptedResolver resolver;
+  std::unordered_map<net::Ipv4Address, uint32_t> kernel = {{kPeerVtep, 1400},
+                                                           {kOtherPeerVtep, 1500}};
+  std::vector<net::Ipv4Address> asked;
+  DatapathOptions options;
+  options.pool = {.small_slots = 64, .large_slots = 4};
+  options.path_mtu_every = std::chrono::milliseconds(0);
+  options.path_mtu_of = [&](const net::Ipv4Address& vtep) {
+    asked.push_back(vtep);
+    return kernel[vtep];
+  };
+  auto created = Datapath::Create(options, tunnel, ports, resolver);
+  ASSERT_TRUE(created) << created.error();
+  Datapath& datapath = **created;
+  datapath.Apply(Scenario());
+  const auto settle = [&] {
+    for (int i = 0; i < 100 && datapath.Poll(std::chrono::milliseconds(0)); ++i) {
+    }
+    datapath.Poll(std::chrono::milliseconds(0));
+  };
+  settle();
+  EXPECT_NE(std::find(asked.begin(), asked.end(), kPeerVtep), asked.end());
+  EXPECT_NE(std::find(asked.begin(), asked.end(), kOtherPeerVtep), asked.end());
+
+  const auto send = [&](size_t ip_size) {
+    ASSERT_TRUE(ports.Find("p1")->Inject(BigUdp4(kVm9Mac, kVm9Ip, ip_size)));
+    settle();
+  };
+  send(1351);
+  EXPECT_TRUE(tunnel.Drain().empty()) << "vm9's VTEP is behind a 1400-byte path";
+  const auto errors = ports.Find("p1")->Drain();
+  ASSERT_EQ(errors.size(), 1U);
+  EXPECT_EQ(ParseIcmpError(errors[0].bytes)->mtu, 1350U);
+  send(1350);
+  EXPECT_EQ(tunnel.Drain().size(), 1U);
+
+  kernel[kPeerVtep] = 0;  // the kernel's exception expired
+  settle();
+  send(1450);
+  EXPECT_EQ(tunnel.Drain().size(), 1U);
+  EXPECT_TRUE(ports.Find("p1")->Drain().empty());
+}
+
+TEST_F(DatapathTest, WithoutAGatewayTheErrorComesFromTheDestination) {
+  FromPort("p1", BigUdp4(kVm9Mac, kVm9Ip, 1500));
+  const auto sent = Sent("p1");
+  ASSERT_EQ(sent.size(), 1U);
+  auto error = ParseIcmpError(sent[0].bytes);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->from, kVm9Ip.ToString());
+  EXPECT_EQ(error->from_mac, kVm9Mac);
+  EXPECT_EQ(datapath_->StatusNow().overlay_mtu, 1450U);
+}
+
 TEST_F(DatapathTest, UnknownUnicastIsParkedResolvedOnceAndReleased) {
   const auto frame = Udp4Frame(kUnknownMac, kVm1Mac, kVm1Ip, kUnknownIp);
   FromPort("p1", frame);
@@ -393,7 +745,7 @@ TEST_F(DatapathTest, ASuperFrameToALocalPortIsWrittenWhole) {
 
 TEST_F(DatapathTest, ASuperFrameToARemoteLeavesAsOnePacketForUdpGso) {
   const auto frame = Tcp4SuperFrame(kVm9Mac, kVm1Mac, kVm1Ip, kVm9Ip, 30000);
-  FromPort("p1", frame, TsoOffload(false, 34));
+  FromPort("p1", frame, OverlayTso());
   const auto sent = tunnel_.Drain();
   ASSERT_EQ(sent.size(), 1U) << "the UDP tunnel cuts it with UDP GSO";
   EXPECT_EQ(sent[0].bytes, Vxlan(kVni, frame));
@@ -409,12 +761,12 @@ class DatapathWithoutTunnelOffloadTest : public DatapathTest {
 
 TEST_F(DatapathWithoutTunnelOffloadTest, ASuperFrameIsCutIntoWireSegmentsByTheDevice) {
   const auto frame = Tcp4SuperFrame(kVm9Mac, kVm1Mac, kVm1Ip, kVm9Ip, 30000);
-  FromPort("p1", frame, TsoOffload(false, 34));
+  FromPort("p1", frame, OverlayTso());
   const auto sent = tunnel_.Drain();
-  ASSERT_EQ(sent.size(), (30000U + 1447U) / 1448U);
+  ASSERT_EQ(sent.size(), (30000U + 1409U) / 1410U);
   for (const auto& out : sent) {
     EXPECT_FALSE(out.offload.is_gso());
-    EXPECT_LE(out.bytes.size(), 8U + 14U + 20U + 20U + 1448U);
+    EXPECT_LE(out.bytes.size(), 8U + 14U + 20U + 20U + 1410U);
     const auto segment = net::ParseTcp(net::ByteSpan(out.bytes).subspan(8 + 34), kVm1Ip, kVm9Ip);
     EXPECT_TRUE(segment) << "every segment's checksum is complete";
   }

@@ -178,6 +178,9 @@ class RouterDatapathTest : public ::testing::Test {
     datapath_->Apply(RoutedScenario());
     Settle();
     for (const char* name : {"pa", "pb", "px", "py"}) ASSERT_NE(ports_.Find(name), nullptr);
+    // A port that comes up in a network with IPv6 gets one unsolicited router advertisement
+    // (DatapathTest covers it): not what these tests look at.
+    for (const char* name : {"pa", "pb", "px", "py"}) ports_.Find(name)->Drain();
   }
   void TearDown() override {
     // Nothing lost: every packet is back in the pool, or parked.
@@ -223,7 +226,7 @@ TEST_F(RouterDatapathTest, RoutedOnTheSameHostWithTheMacsRewrittenAndTheTtlDecre
   ASSERT_TRUE(ip) << "the header checksum still verifies";
   EXPECT_EQ(ip->ttl(), 63);
   EXPECT_EQ(Counter("router.routed"), 1U);
-  EXPECT_EQ(Counter("port.2.sent"), 1U);
+  EXPECT_EQ(Counter("port.2.sent"), 2U) << "the router advertisement when it came up, and this";
   // IPv6 too.
   FromPort("pa", Udp6Frame(kRouterMac, kVmAMac, kVmAIp6, kVmBIp6));
   EXPECT_EQ(Sent("pb").size(), 1U);
