@@ -24,6 +24,7 @@
 #include "net/dhcpv4.h"
 #include "unit/pipeline/dhcp_frames.h"
 #include "unit/pipeline/test_frames.h"
+#include "unit/userspace/scripted_resolver.h"
 
 namespace dove::dswitch::userspace {
 namespace {
@@ -75,27 +76,7 @@ DesiredState Scenario() {
   return state;
 }
 
-// The controller, scripted: records every question; the test answers when it wants.
-class ScriptedResolver final : public Resolver {
- public:
-  struct Question {
-    uint32_t vni = 0;
-    std::string address;
-    Done done;
-  };
-  void ResolveMac(uint32_t vni, const net::MacAddress& mac, Done done) override {
-    questions.push_back({vni, mac.ToString(), std::move(done)});
-  }
-  void ResolveIp(uint32_t vni, const net::IpAddress& ip, Done done) override {
-    questions.push_back({vni, ip.ToString(), std::move(done)});
-  }
-  void PortOpened(const dove::v1::Location& location, const std::string& port_name) override {
-    opened[location.endpoint_id()] = port_name;
-  }
-
-  std::vector<Question> questions;
-  std::map<std::string, std::string> opened;
-};
+using testing::ScriptedResolver;
 
 // A VXLAN datagram from a peer: the 8-byte header, then `inner`.
 std::vector<uint8_t> Vxlan(uint32_t vni, const std::vector<uint8_t>& inner) {

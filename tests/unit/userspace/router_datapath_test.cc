@@ -20,6 +20,7 @@
 #include "net/ipv4.h"
 #include "net/ipv6.h"
 #include "unit/pipeline/test_frames.h"
+#include "unit/userspace/scripted_resolver.h"
 
 namespace dove::dswitch::userspace {
 namespace {
@@ -98,23 +99,7 @@ DesiredState RoutedScenario() {
   return state;
 }
 
-class ScriptedResolver final : public Resolver {
- public:
-  struct Question {
-    uint32_t vni = 0;
-    std::string address;
-    Done done;
-  };
-  void ResolveMac(uint32_t vni, const net::MacAddress& mac, Done done) override {
-    questions.push_back({vni, mac.ToString(), std::move(done)});
-  }
-  void ResolveIp(uint32_t vni, const net::IpAddress& ip, Done done) override {
-    questions.push_back({vni, ip.ToString(), std::move(done)});
-  }
-  void PortOpened(const dove::v1::Location& /*location*/,
-                  const std::string& /*port_name*/) override {}
-  std::vector<Question> questions;
-};
+using testing::ScriptedResolver;
 
 std::vector<uint8_t> Vxlan(uint32_t vni, const std::vector<uint8_t>& inner) {
   std::vector<uint8_t> bytes(8 + inner.size());
