@@ -362,24 +362,40 @@ class Directory {
 
   v1::Location LocationOf(const v1::Endpoint& endpoint) const;
   std::optional<v1::NetworkConfig> ConfigOf(const std::string& network_id,
-                                            const std::string& switch_name) const;
+                                            const std::string& switch_name);
   // The UP switches with ports in the network, sorted.
   std::vector<std::string> FloodTunnelIps(const std::string& network_id,
                                           const std::string& except_switch) const;
   // The UP switches with ports in any network of the domain: (tunnel IP, name), sorted.
   std::vector<std::pair<std::string, std::string>> DomainMembers(
       const std::string& domain_id) const;
-  // The UP switches with ports in any network of the domain, sorted.
+  // The domain's set as last published (by its last round; the live one when never), that
+  // every switch configured for a network of the domain holds: tunnel IP -> switch name.
+  using DomainSet = std::map<std::string, std::string>;
+  const DomainSet& Published(const std::string& domain_id);
+  // The published set of the domain without `except_switch`, sorted: NetworkConfig's.
   std::vector<std::string> DomainTunnelIps(const std::string& domain_id,
-                                           const std::string& except_switch) const;
+                                           const std::string& except_switch);
   // A LocationUpdate (switch_down as stored) to the cachers of every endpoint on the switch.
   void TellCachersOfSwitch(const std::string& switch_name, int64_t revision, Output& out);
-  // A FloodList of the network (and its domain's set) to each of its sessions.
-  void SendFloodLists(const std::string& network_id, int64_t revision, Output& out);
-  // SendFloodLists for every network of the domain (the domain's set changed).
-  void SendDomainFloodLists(const std::string& domain_id, int64_t revision, Output& out);
-  // The domain's set changed: its round now (true), or, within domain_round_interval of the
-  // last one, at the first tick after it (false).
+  // A round's change of the domain set: the published set before and after, and the IPs
+  // whose presence or switch differ (sorted).
+  struct DomainDelta {
+    DomainSet before;
+    DomainSet after;
+    std::vector<std::string> changed;
+  };
+  // A FloodList of the network to each of its sessions; with `delta`, each carries the change
+  // of the domain set that session holds (its own entry left out).
+  void SendFloodLists(const std::string& network_id, int64_t revision, Output& out,
+                      const DomainDelta* delta = nullptr);
+  // The domain's round: the live set against the published one; when they differ, a FloodList
+  // with the delta to every configured session of every network of the domain, and the live
+  // set published (true). false: nothing changed, nothing sent.
+  bool SendDomainRound(const std::string& domain_id, int64_t revision, Output& out);
+  // The domain's set changed: its round now (true: every network of the domain had its
+  // FloodList), or, within domain_round_interval of the last one, at the first tick after it
+  // (false; also when the live set turns out unchanged, no round spent).
   bool DomainRound(const std::string& domain_id, int64_t revision, Output& out);
   // The same for the NetworkConfigs of every network of the domain (a subnet or a network of
   // the domain changed its domain_subnets): RefreshDomain now (true) or at a later tick.
@@ -424,8 +440,9 @@ class Directory {
   std::optional<Clock::time_point> first_tick_;
   // The latest time a call was given (OnMessage, OnDisconnect, OnTick): OnStoreEvents has none.
   Clock::time_point clock_{};
-  Rounds domain_rounds_;  // FloodList rounds
-  Rounds config_rounds_;  // NetworkConfig rounds
+  Rounds domain_rounds_;                                  // FloodList rounds
+  std::unordered_map<std::string, DomainSet> published_;  // domain id -> its published set
+  Rounds config_rounds_;                                  // NetworkConfig rounds
   SyncCounts syncs_;
 };
 
