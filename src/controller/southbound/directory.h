@@ -42,15 +42,20 @@
 // and after the change). A deleted network is NetworkRemoved, and so is the last port of a
 // switch in a network leaving it (it then hears nothing of it).
 //
-// Flood lists: a FloodList (the network's own list and the domain's tunnel IPs) goes to the
-// sessions of a network when its own list changes, and to the sessions of every network of the
-// domain when the domain's set changes (a switch's first port in the domain or its last one
-// leaving, a switch DOWN or UP, a new tunnel IP): a "domain round". Every change of the set
-// reaches every switch of the domain with the whole set, so a storm of them (a fleet
-// registering, a partition) would cost switches x set size per change; at most one round per
-// domain per domain_round_interval goes at once, the changes after it within the interval are
-// coalesced into one round at the first tick after it (the network whose own list changed
-// still hears at once, with the set as it is then). The NetworkConfigs of every network of a
+// Flood lists: a FloodList (the network's own list, whole) goes to the sessions of a network
+// when its own list changes, and to the sessions of every network of the domain when the
+// domain's set changes (a switch's first port in the domain or its last one leaving, a switch
+// DOWN or UP, a new tunnel IP, a switch deleted): a "domain round". The domain's set travels as
+// a delta: the directory keeps, per domain, the set as of its last round (the published set,
+// Published()); every NetworkConfig carries that published set (not the live one), and a round
+// compares the live set with it, sends each configured session, once per network of the domain
+// it is configured for, the IPs added and removed (its own entry left out), and publishes the
+// live set. So every configured session holds exactly the published set (less its own IP),
+// whenever it was configured, with nothing kept per session. A round whose live set equals
+// the published one sends nothing and is not counted. At most one round per domain per
+// domain_round_interval goes at once, the changes after it within the interval are coalesced
+// into one round at the first tick after it (the network whose own list changed still hears
+// its own list at once, without a delta). The NetworkConfigs of every network of a
 // domain, sent again when a subnet or a network of the domain changes, are coalesced the same
 // way (the network whose subnets changed is refreshed at once).
 //
