@@ -249,11 +249,12 @@ TEST_F(SouthboundTest, TheDistributedRouterSeesItsWholeDomainAndNothingElse) {
   Place("db1", "db", "host-b");
   ASSERT_TRUE(b->ReadUntil(config_of("db")));
   auto flood = read_a([](const auto& m) {
-    return m.has_flood_list() && m.flood_list().domain_tunnel_ips_size() == 1;
+    return m.has_flood_list() && m.flood_list().domain_tunnel_ips_added_size() == 1;
   });
   ASSERT_TRUE(flood) << "host-a did not hear of host-b's first port in the domain";
   EXPECT_EQ(flood->flood_list().vni(), 100u);
-  EXPECT_EQ(flood->flood_list().domain_tunnel_ips(0), "192.0.2.2");
+  EXPECT_EQ(flood->flood_list().domain_tunnel_ips_added(0), "192.0.2.2") << "the change only";
+  EXPECT_EQ(flood->flood_list().domain_tunnel_ips_removed_size(), 0);
   EXPECT_EQ(flood->flood_list().tunnel_ips_size(), 0) << "host-b has no port in web";
 
   // A subnet added to db reaches host-a, which has no port in db.
@@ -307,9 +308,11 @@ TEST_F(SouthboundTest, TheDistributedRouterSeesItsWholeDomainAndNothingElse) {
   // host-b going DOWN leaves host-a's domain set.
   b->Close();
   flood = read_a([](const auto& m) {
-    return m.has_flood_list() && m.flood_list().domain_tunnel_ips_size() == 0;
+    return m.has_flood_list() && m.flood_list().domain_tunnel_ips_removed_size() == 1;
   });
   ASSERT_TRUE(flood) << "host-b, DOWN, is still in host-a's domain set";
+  EXPECT_EQ(flood->flood_list().domain_tunnel_ips_removed(0), "192.0.2.2");
+  EXPECT_EQ(flood->flood_list().domain_tunnel_ips_added_size(), 0);
 
   for (const auto& message : seen) {
     const std::string text = message.DebugString();

@@ -830,17 +830,26 @@ std::vector<std::pair<std::string, std::string>> Directory::DomainMembers(
   return members;
 }
 
-std::vector<std::string> Directory::DomainTunnelIps(const std::string& domain_id,
-                                                    const std::string& except_switch) const {
-  std::vector<std::string> ips;
-  for (auto& [ip, name] : DomainMembers(domain_id)) {
-    if (name != except_switch) ips.push_back(std::move(ip));
+const Directory::DomainSet& Directory::Published(const std::string& domain_id) {
+  auto [it, added] = published_.try_emplace(domain_id);
+  // Never published: no switch holds a set of this domain yet, the live one is the first.
+  if (added) {
+    for (auto& [ip, name] : DomainMembers(domain_id)) it->second.emplace(std::move(ip), name);
   }
-  return ips;
+  return it->second;
+}
+
+std::vector<std::string> Directory::DomainTunnelIps(const std::string& domain_id,
+                                                    const std::string& except_switch) {
+  std::vector<std::string> ips;
+  for (const auto& [ip, name] : Published(domain_id)) {
+    if (name != except_switch) ips.push_back(ip);
+  }
+  return ips;  // sorted: the set is ordered by IP
 }
 
 std::optional<v1::NetworkConfig> Directory::ConfigOf(const std::string& network_id,
-                                                     const std::string& switch_name) const {
+                                                     const std::string& switch_name) {
   auto network = registry_->Get<v1::Network>(network_id);
   if (!network) return std::nullopt;
   v1::NetworkConfig config;
@@ -930,33 +939,68 @@ void Directory::ForgetNetwork(const std::string& network_id) {
   auto of_domain = domain_networks_.find(network->second.domain_id);
   if (of_domain != domain_networks_.end()) {
     of_domain->second.erase(network_id);
-    if (of_domain->second.empty()) domain_networks_.erase(of_domain);
+    if (of_domain->second.empty()) {
+      // No network left, so no switch configured for one: nobody holds its set any more.
+      published_.erase(of_domain->first);
+      domain_networks_.erase(of_domain);
+    }
   }
   networks_.erase(network);
 }
 
-void Directory::SendFloodLists(const std::string& network_id, int64_t revision, Output& out) {
+void Directory::SendFloodLists(const std::string& network_id, int64_t revision, Output& out,
+                               const DomainDelta* delta) {
   auto network = networks_.find(network_id);
   auto configured = configured_.find(network_id);
   if (network == networks_.end() || configured == configured_.end()) return;
-  const auto domain = DomainMembers(network->second.domain_id);
   for (SessionId id : configured->second) {
     const std::string& switch_name = sessions_.at(id).switch_name;
     auto message = At(revision);
     auto* list = message.mutable_flood_list();
     list->set_vni(network->second.vni);
     for (auto& ip : FloodTunnelIps(network_id, switch_name)) list->add_tunnel_ips(ip);
-    for (const auto& [ip, name] : domain) {
-      if (name != switch_name) list->add_domain_tunnel_ips(ip);
+    if (delta != nullptr) {
+      // The set this switch holds leaves out its own entry: so does its delta.
+      for (const std::string& ip : delta->changed) {
+        auto before = delta->before.find(ip);
+        auto after = delta->after.find(ip);
+        const bool had = before != delta->before.end() && before->second != switch_name;
+        const bool has = after != delta->after.end() && after->second != switch_name;
+        if (has && !had) list->add_domain_tunnel_ips_added(ip);
+        if (had && !has) list->add_domain_tunnel_ips_removed(ip);
+      }
     }
     out.messages.push_back({id, std::move(message)});
   }
 }
 
-void Directory::SendDomainFloodLists(const std::string& domain_id, int64_t revision, Output& out) {
-  auto networks = domain_networks_.find(domain_id);
-  if (networks == domain_networks_.end()) return;
-  for (const auto& network_id : networks->second) SendFloodLists(network_id, revision, out);
+bool Directory::SendDomainRound(const std::string& domain_id, int64_t revision, Output& out) {
+  DomainDelta delta;
+  delta.before = Published(domain_id);
+  for (auto& [ip, name] : DomainMembers(domain_id)) delta.after.emplace(std::move(ip), name);
+  // The IPs whose presence or switch changed (both maps are ordered by IP).
+  auto before = delta.before.begin();
+  auto after = delta.after.begin();
+  while (before != delta.before.end() || after != delta.after.end()) {
+    if (after == delta.after.end() ||
+        (before != delta.before.end() && before->first < after->first)) {
+      delta.changed.push_back((before++)->first);
+    } else if (before == delta.before.end() || after->first < before->first) {
+      delta.changed.push_back((after++)->first);
+    } else {
+      if (before->second != after->second) delta.changed.push_back(before->first);
+      ++before;
+      ++after;
+    }
+  }
+  if (delta.changed.empty()) return false;  // nothing any switch of the domain holds changed
+  published_[domain_id] = delta.after;
+  if (auto networks = domain_networks_.find(domain_id); networks != domain_networks_.end()) {
+    for (const auto& network_id : networks->second) {
+      SendFloodLists(network_id, revision, out, &delta);
+    }
+  }
+  return true;
 }
 
 std::vector<std::string> Directory::DomainsOfSwitch(const std::string& switch_name) const {
@@ -1050,9 +1094,19 @@ std::vector<std::string> Directory::DueRounds(Rounds& rounds) {
 }
 
 bool Directory::DomainRound(const std::string& domain_id, int64_t revision, Output& out) {
+  const auto state = domain_rounds_.find(domain_id);
+  const std::optional<DomainRoundState> was =
+      state == domain_rounds_.end() ? std::nullopt : std::optional(state->second);
   if (!MayRoundNow(domain_rounds_, domain_id)) return false;
-  SendDomainFloodLists(domain_id, revision, out);
-  return true;
+  if (SendDomainRound(domain_id, revision, out)) return true;
+  // Nothing changed (a switch DOWN or unknown took its first port, or came back within the
+  // interval): no round was spent.
+  if (was) {
+    domain_rounds_[domain_id] = *was;
+  } else {
+    domain_rounds_.erase(domain_id);
+  }
+  return false;
 }
 
 bool Directory::DomainConfigRound(const std::string& domain_id, int64_t revision, Output& out) {
@@ -1275,8 +1329,10 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
       if (put && record.ParseFromString(event.kv.value)) {
         SwitchChanged(record, revision, out);
       } else if (auto known = switches_.find(key->id); known != switches_.end()) {
-        if (switch_ids_[known->second.name] == key->id) switch_ids_.erase(known->second.name);
+        const std::string name = known->second.name;
+        if (switch_ids_[name] == key->id) switch_ids_.erase(name);
         switches_.erase(known);
+        SwitchPresenceChanged(name, revision, out);  // it leaves the flood lists and domain sets
       }
     }
   }
@@ -1306,7 +1362,7 @@ Output Directory::OnTick(Clock::time_point now) {
     RefreshDomain(domain_id, registry_->Revision(), out);
   }
   for (const auto& domain_id : DueRounds(domain_rounds_)) {
-    SendDomainFloodLists(domain_id, registry_->Revision(), out);
+    SendDomainRound(domain_id, registry_->Revision(), out);
   }
   for (auto& [id, session] : sessions_) {
     if (!session.live || session.switch_name.empty()) continue;

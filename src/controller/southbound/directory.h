@@ -42,15 +42,20 @@
 // and after the change). A deleted network is NetworkRemoved, and so is the last port of a
 // switch in a network leaving it (it then hears nothing of it).
 //
-// Flood lists: a FloodList (the network's own list and the domain's tunnel IPs) goes to the
-// sessions of a network when its own list changes, and to the sessions of every network of the
-// domain when the domain's set changes (a switch's first port in the domain or its last one
-// leaving, a switch DOWN or UP, a new tunnel IP): a "domain round". Every change of the set
-// reaches every switch of the domain with the whole set, so a storm of them (a fleet
-// registering, a partition) would cost switches x set size per change; at most one round per
-// domain per domain_round_interval goes at once, the changes after it within the interval are
-// coalesced into one round at the first tick after it (the network whose own list changed
-// still hears at once, with the set as it is then). The NetworkConfigs of every network of a
+// Flood lists: a FloodList (the network's own list, whole) goes to the sessions of a network
+// when its own list changes, and to the sessions of every network of the domain when the
+// domain's set changes (a switch's first port in the domain or its last one leaving, a switch
+// DOWN or UP, a new tunnel IP, a switch deleted): a "domain round". The domain's set travels as
+// a delta: the directory keeps, per domain, the set as of its last round (the published set,
+// Published()); every NetworkConfig carries that published set (not the live one), and a round
+// compares the live set with it, sends each configured session, once per network of the domain
+// it is configured for, the IPs added and removed (its own entry left out), and publishes the
+// live set. So every configured session holds exactly the published set (less its own IP),
+// whenever it was configured, with nothing kept per session. A round whose live set equals
+// the published one sends nothing and is not counted. At most one round per domain per
+// domain_round_interval goes at once, the changes after it within the interval are coalesced
+// into one round at the first tick after it (the network whose own list changed still hears
+// its own list at once, without a delta). The NetworkConfigs of every network of a
 // domain, sent again when a subnet or a network of the domain changes, are coalesced the same
 // way (the network whose subnets changed is refreshed at once).
 //
@@ -362,24 +367,40 @@ class Directory {
 
   v1::Location LocationOf(const v1::Endpoint& endpoint) const;
   std::optional<v1::NetworkConfig> ConfigOf(const std::string& network_id,
-                                            const std::string& switch_name) const;
+                                            const std::string& switch_name);
   // The UP switches with ports in the network, sorted.
   std::vector<std::string> FloodTunnelIps(const std::string& network_id,
                                           const std::string& except_switch) const;
   // The UP switches with ports in any network of the domain: (tunnel IP, name), sorted.
   std::vector<std::pair<std::string, std::string>> DomainMembers(
       const std::string& domain_id) const;
-  // The UP switches with ports in any network of the domain, sorted.
+  // The domain's set as last published (by its last round; the live one when never), that
+  // every switch configured for a network of the domain holds: tunnel IP -> switch name.
+  using DomainSet = std::map<std::string, std::string>;
+  const DomainSet& Published(const std::string& domain_id);
+  // The published set of the domain without `except_switch`, sorted: NetworkConfig's.
   std::vector<std::string> DomainTunnelIps(const std::string& domain_id,
-                                           const std::string& except_switch) const;
+                                           const std::string& except_switch);
   // A LocationUpdate (switch_down as stored) to the cachers of every endpoint on the switch.
   void TellCachersOfSwitch(const std::string& switch_name, int64_t revision, Output& out);
-  // A FloodList of the network (and its domain's set) to each of its sessions.
-  void SendFloodLists(const std::string& network_id, int64_t revision, Output& out);
-  // SendFloodLists for every network of the domain (the domain's set changed).
-  void SendDomainFloodLists(const std::string& domain_id, int64_t revision, Output& out);
-  // The domain's set changed: its round now (true), or, within domain_round_interval of the
-  // last one, at the first tick after it (false).
+  // A round's change of the domain set: the published set before and after, and the IPs
+  // whose presence or switch differ (sorted).
+  struct DomainDelta {
+    DomainSet before;
+    DomainSet after;
+    std::vector<std::string> changed;
+  };
+  // A FloodList of the network to each of its sessions; with `delta`, each carries the change
+  // of the domain set that session holds (its own entry left out).
+  void SendFloodLists(const std::string& network_id, int64_t revision, Output& out,
+                      const DomainDelta* delta = nullptr);
+  // The domain's round: the live set against the published one; when they differ, a FloodList
+  // with the delta to every configured session of every network of the domain, and the live
+  // set published (true). false: nothing changed, nothing sent.
+  bool SendDomainRound(const std::string& domain_id, int64_t revision, Output& out);
+  // The domain's set changed: its round now (true: every network of the domain had its
+  // FloodList), or, within domain_round_interval of the last one, at the first tick after it
+  // (false; also when the live set turns out unchanged, no round spent).
   bool DomainRound(const std::string& domain_id, int64_t revision, Output& out);
   // The same for the NetworkConfigs of every network of the domain (a subnet or a network of
   // the domain changed its domain_subnets): RefreshDomain now (true) or at a later tick.
@@ -424,8 +445,9 @@ class Directory {
   std::optional<Clock::time_point> first_tick_;
   // The latest time a call was given (OnMessage, OnDisconnect, OnTick): OnStoreEvents has none.
   Clock::time_point clock_{};
-  Rounds domain_rounds_;  // FloodList rounds
-  Rounds config_rounds_;  // NetworkConfig rounds
+  Rounds domain_rounds_;                                  // FloodList rounds
+  std::unordered_map<std::string, DomainSet> published_;  // domain id -> its published set
+  Rounds config_rounds_;                                  // NetworkConfig rounds
   SyncCounts syncs_;
 };
 

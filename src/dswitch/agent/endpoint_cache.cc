@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
+#include <string>
 
 namespace dove::dswitch::agent {
 namespace {
@@ -12,6 +14,25 @@ void Note(CacheChanges* changes, const std::string& key) {
 
 void NoteNetwork(CacheChanges* changes, uint32_t vni) {
   if (changes != nullptr && !changes->reset) changes->networks.insert(vni);
+}
+
+// Applies a FloodList's change of the domain set to `config`'s domain_tunnel_ips (kept sorted,
+// without duplicates); whether the set changed. Idempotent.
+bool ApplyDomainDelta(const dove::v1::FloodList& flood_list, dove::v1::NetworkConfig& config) {
+  if (flood_list.domain_tunnel_ips_added().empty() &&
+      flood_list.domain_tunnel_ips_removed().empty()) {
+    return false;
+  }
+  std::set<std::string> ips(config.domain_tunnel_ips().begin(), config.domain_tunnel_ips().end());
+  for (const std::string& ip : flood_list.domain_tunnel_ips_removed()) ips.erase(ip);
+  ips.insert(flood_list.domain_tunnel_ips_added().begin(),
+             flood_list.domain_tunnel_ips_added().end());
+  if (std::equal(ips.begin(), ips.end(), config.domain_tunnel_ips().begin(),
+                 config.domain_tunnel_ips().end())) {
+    return false;  // a repeat: nothing to derive again
+  }
+  config.mutable_domain_tunnel_ips()->Assign(ips.begin(), ips.end());
+  return true;
 }
 
 }  // namespace
@@ -169,7 +190,18 @@ bool EndpointCache::ApplyNetworkConfig(const dove::v1::NetworkConfig& config, in
                                        CacheChanges* changes) {
   const uint32_t vni = config.network().vni();
   auto it = networks_.find(vni);
-  if (it != networks_.end() && it->second.revision > revision) return false;
+  if (it != networks_.end() && it->second.revision > revision) {
+    // Older than what is held, yet the domain set it carries is the latest in stream order
+    // (the FloodList deltas that follow are relative to it): that part is taken.
+    auto& held = it->second.config;
+    if (!held || std::equal(held->domain_tunnel_ips().begin(), held->domain_tunnel_ips().end(),
+                            config.domain_tunnel_ips().begin(), config.domain_tunnel_ips().end())) {
+      return false;
+    }
+    *held->mutable_domain_tunnel_ips() = config.domain_tunnel_ips();
+    NoteNetwork(changes, vni);
+    return true;
+  }
   UnindexLocals(vni, changes);  // the endpoints the old list named may no longer be here
   CachedNetwork& net = networks_[vni];
   net.vni = vni;
@@ -221,14 +253,19 @@ bool EndpointCache::ApplyNetworkRemoved(uint32_t vni, int64_t revision, CacheCha
 bool EndpointCache::ApplyFloodList(const dove::v1::FloodList& flood_list, int64_t revision,
                                    CacheChanges* changes) {
   auto it = networks_.find(flood_list.vni());
-  if (it != networks_.end() && it->second.revision > revision) return false;
+  // The domain delta applies in stream order whatever the revision (it is relative to the set
+  // the stream carried before it); without a config it is kept nowhere (the config brings the
+  // whole set).
+  const bool domain_changed = it != networks_.end() && it->second.config &&
+                              ApplyDomainDelta(flood_list, *it->second.config);
+  if (it != networks_.end() && it->second.revision > revision) {
+    if (domain_changed) NoteNetwork(changes, flood_list.vni());
+    return domain_changed;
+  }
   CachedNetwork& net = networks_[flood_list.vni()];
   net.vni = flood_list.vni();
   net.flood_tunnel_ips.assign(flood_list.tunnel_ips().begin(), flood_list.tunnel_ips().end());
-  if (net.config) {
-    *net.config->mutable_flood_tunnel_ips() = flood_list.tunnel_ips();
-    *net.config->mutable_domain_tunnel_ips() = flood_list.domain_tunnel_ips();
-  }
+  if (net.config) *net.config->mutable_flood_tunnel_ips() = flood_list.tunnel_ips();
   net.revision = revision;
   NoteNetwork(changes, flood_list.vni());
   return true;

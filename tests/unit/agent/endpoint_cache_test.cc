@@ -217,16 +217,19 @@ TEST(EndpointCacheTest, NetworkConfigFloodListAndRemoval) {
   flood.set_revision(6);
   flood.mutable_flood_list()->set_vni(100);
   flood.mutable_flood_list()->add_tunnel_ips("192.0.2.3");
-  flood.mutable_flood_list()->add_domain_tunnel_ips("192.0.2.4");
+  flood.mutable_flood_list()->add_domain_tunnel_ips_added("192.0.2.4");
   EXPECT_TRUE(cache.Apply(flood));
   net = cache.Network(100);
   EXPECT_EQ(net->flood_tunnel_ips, std::vector<std::string>{"192.0.2.3"});
   EXPECT_EQ(net->config->flood_tunnel_ips_size(), 1);
-  ASSERT_EQ(net->config->domain_tunnel_ips_size(), 1);  // the domain's list rides along
+  ASSERT_EQ(net->config->domain_tunnel_ips_size(), 1);  // the domain's change rides along
   EXPECT_EQ(net->config->domain_tunnel_ips(0), "192.0.2.4");
 
-  // An older config does not overwrite the newer flood list.
-  EXPECT_FALSE(cache.Apply(Config(4, 100, {"192.0.2.9"})));
+  // An older config does not overwrite the newer flood list (its domain set, the same here, is
+  // taken: AFloodListsDomainDeltaAppliesToTheConfigsSet).
+  ControllerMessage older = Config(4, 100, {"192.0.2.9"});
+  older.mutable_network_config()->add_domain_tunnel_ips("192.0.2.4");
+  EXPECT_FALSE(cache.Apply(older));
   EXPECT_EQ(cache.Network(100)->flood_tunnel_ips, std::vector<std::string>{"192.0.2.3"});
 
   // A FloodList alone makes a network entry without config.
@@ -536,4 +539,82 @@ TEST(EndpointCacheTest, LocalsAndPlacementsFollowTheConfigsAndLocations) {
 }
 
 }  // namespace
+ControllerMessage DomainDelta(int64_t revision, uint32_t vni, const std::vector<std::string>& added,
+                              const std::vector<std::string>& removed) {
+  ControllerMessage m;
+  m.set_revision(revision);
+  m.mutable_flood_list()->set_vni(vni);
+  for (const auto& ip : added) m.mutable_flood_list()->add_domain_tunnel_ips_added(ip);
+  for (const auto& ip : removed) m.mutable_flood_list()->add_domain_tunnel_ips_removed(ip);
+  return m;
+}
+
+std::vector<std::string> DomainSetOf(const EndpointCache& cache, uint32_t vni) {
+  const CachedNetwork* net = cache.FindNetwork(vni);
+  if (net == nullptr || !net->config) return {};
+  return {net->config->domain_tunnel_ips().begin(), net->config->domain_tunnel_ips().end()};
+}
+
+// FloodList carries the change of the domain set: applied to the config's whole set (from the
+// NetworkConfig), sorted, without duplicates, idempotently.
+TEST(EndpointCacheTest, AFloodListsDomainDeltaAppliesToTheConfigsSet) {
+  EndpointCache cache;
+  ControllerMessage config = Config(5, 100, {});
+  for (const char* ip : {"192.0.2.5", "192.0.2.20"}) {
+    config.mutable_network_config()->add_domain_tunnel_ips(ip);
+  }
+  cache.Apply(config);
+  CacheChanges changes;
+  EXPECT_TRUE(
+      cache.Apply(DomainDelta(6, 100, {"192.0.2.3", "192.0.2.9"}, {"192.0.2.5"}), &changes));
+  EXPECT_EQ(changes.networks, (std::set<uint32_t>{100}));
+  EXPECT_EQ(DomainSetOf(cache, 100),
+            (std::vector<std::string>{"192.0.2.20", "192.0.2.3", "192.0.2.9"}))
+      << "sorted as the controller sorts (by text)";
+  // Idempotent: adding a present IP, removing an absent one changes nothing.
+  changes = {};
+  EXPECT_TRUE(cache.Apply(DomainDelta(7, 100, {"192.0.2.3"}, {"192.0.2.5"}), &changes));
+  EXPECT_EQ(DomainSetOf(cache, 100),
+            (std::vector<std::string>{"192.0.2.20", "192.0.2.3", "192.0.2.9"}));
+  // A FloodList without a delta keeps the set (its own list replaced).
+  EXPECT_TRUE(cache.Apply(Flood(8, 100, "192.0.2.7")));
+  EXPECT_EQ(DomainSetOf(cache, 100),
+            (std::vector<std::string>{"192.0.2.20", "192.0.2.3", "192.0.2.9"}));
+  EXPECT_EQ(cache.Network(100)->flood_tunnel_ips, std::vector<std::string>{"192.0.2.7"});
+  // In stream order whatever the revision: a delta older than the config still applies (it is
+  // relative to what came before it on the stream), its own list does not.
+  ControllerMessage older = DomainDelta(3, 100, {"192.0.2.1"}, {"192.0.2.20"});
+  older.mutable_flood_list()->add_tunnel_ips("192.0.2.99");
+  EXPECT_TRUE(cache.Apply(older));
+  EXPECT_EQ(DomainSetOf(cache, 100),
+            (std::vector<std::string>{"192.0.2.1", "192.0.2.3", "192.0.2.9"}));
+  EXPECT_EQ(cache.Network(100)->flood_tunnel_ips, std::vector<std::string>{"192.0.2.7"});
+  EXPECT_FALSE(cache.Apply(DomainDelta(2, 100, {"192.0.2.1"}, {}))) << "a repeat: no change";
+  // So does the whole set of an older config (the latest on the stream); the rest of it not.
+  ControllerMessage stale = Config(4, 100, {"192.0.2.50"});
+  stale.mutable_network_config()->add_domain_tunnel_ips("192.0.2.8");
+  EXPECT_TRUE(cache.Apply(stale));
+  EXPECT_EQ(DomainSetOf(cache, 100), std::vector<std::string>{"192.0.2.8"});
+  EXPECT_EQ(cache.Network(100)->flood_tunnel_ips, std::vector<std::string>{"192.0.2.7"});
+  EXPECT_FALSE(cache.Apply(stale)) << "the same set again: nothing changed";
+  // A newer config replaces the set whole.
+  cache.Apply(Config(9, 100, {}));
+  EXPECT_TRUE(DomainSetOf(cache, 100).empty());
+}
+
+// Before any NetworkConfig of the VNI the delta is kept nowhere: the config brings the set.
+TEST(EndpointCacheTest, ADomainDeltaBeforeAnyConfigIsKeptNowhere) {
+  EndpointCache cache;
+  cache.Apply(DomainDelta(5, 100, {"192.0.2.3"}, {}));
+  ASSERT_TRUE(cache.Network(100).has_value());
+  EXPECT_FALSE(cache.Network(100)->config.has_value());
+  ControllerMessage config = Config(6, 100, {});
+  config.mutable_network_config()->add_domain_tunnel_ips("192.0.2.4");
+  cache.Apply(config);
+  EXPECT_EQ(DomainSetOf(cache, 100), std::vector<std::string>{"192.0.2.4"}) << "not .3";
+  cache.Apply(Removed(7, 100, "net-100"));
+  cache.Apply(DomainDelta(8, 100, {"192.0.2.5"}, {}));
+  EXPECT_FALSE(cache.Network(100)->config.has_value()) << "a removed network stays without config";
+}
+
 }  // namespace dove::dswitch::agent

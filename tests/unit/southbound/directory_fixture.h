@@ -147,6 +147,12 @@ class DirectoryTest : public ::testing::Test {
         Append(out, directory_->OnSwitchWritten(write, PerformSwitchWrite(*registry_, write)));
       }
     }
+    return Sent(std::move(out));
+  }
+
+  // Records the messages of `out` in sent_ (in the order the streams carry them); returns it.
+  Output Sent(Output out) {
+    sent_.insert(sent_.end(), out.messages.begin(), out.messages.end());
     return out;
   }
 
@@ -188,6 +194,7 @@ class DirectoryTest : public ::testing::Test {
   std::unique_ptr<controller::Registry> registry_;
   std::unique_ptr<Directory> directory_;
   Clock::time_point now_ = Clock::now();
+  std::vector<Outbound> sent_;  // every message the directory sent, in order (Settled, Pump)
 };
 
 class CatchUpTest : public DirectoryTest {
@@ -198,7 +205,7 @@ class CatchUpTest : public DirectoryTest {
     EXPECT_TRUE(events);
     if (!events) return {};
     for (const auto& event : *events) pumped_ = std::max(pumped_, event.kv.mod_revision);
-    return directory_->OnStoreEvents(*events);
+    return Sent(directory_->OnStoreEvents(*events));
   }
 
   static v1::SwitchMessage Rejoin(const std::string& name, const std::string& tunnel_ip,

@@ -1,14 +1,18 @@
 // The Directory's side of the distributed router (issue 14): a NetworkConfig carries every
-// subnet of the domain and the domain's tunnel IPs, FloodLists carry the domain's set, both
-// follow the domain's changes to every switch with a port in any of its networks; ResolveIp is
+// subnet of the domain and the domain's tunnel IPs (as published by the domain's last round),
+// FloodLists carry the change of that set at each round; both follow the domain's changes to
+// every switch with a port in any of its networks, and a switch applying them in stream order
+// always holds the published set; ResolveIp is
 // domain-wide and FOUND when some policy could let traffic pass between the two networks
 // (model::MayExchange); another tenant's subnets, switches and IPs never show.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -135,6 +139,29 @@ class DomainRouterTest : public CatchUpTest {
     return {in.begin(), in.end()};
   }
 
+  // The domain set `session` holds for `vni`, as a switch applying every message sent to it so
+  // far (sent_) in order: a NetworkConfig replaces it, a FloodList's delta changes it (only
+  // after a config), NetworkRemoved drops it. nullopt: no config.
+  std::optional<std::vector<std::string>> Held(SessionId session, uint32_t vni) const {
+    std::optional<std::set<std::string>> held;
+    for (const auto& [to, message] : sent_) {
+      if (to != session) continue;
+      if (message.has_network_config() && message.network_config().network().vni() == vni) {
+        const auto& ips = message.network_config().domain_tunnel_ips();
+        held.emplace(ips.begin(), ips.end());
+        EXPECT_EQ(held->size(), static_cast<size_t>(ips.size())) << "a duplicate in a config";
+      } else if (message.has_flood_list() && message.flood_list().vni() == vni && held) {
+        for (const auto& ip : message.flood_list().domain_tunnel_ips_removed()) held->erase(ip);
+        for (const auto& ip : message.flood_list().domain_tunnel_ips_added()) held->insert(ip);
+      } else if (message.has_network_removed() && message.network_removed().vni() == vni) {
+        held.reset();
+      }
+    }
+    if (!held) return std::nullopt;
+    return std::vector<std::string>(held->begin(), held->end());
+  }
+  using IpList = std::vector<std::string>;
+
   // The reply to a ResolveIp of `ip` by `session` in `vni`.
   v1::ResolveReply ResolveIpAs(SessionId session, uint32_t vni, const std::string& ip) {
     return Resolved(Send(session, ResolveIp(++query_, vni, ip)), session);
@@ -184,7 +211,9 @@ TEST_F(DomainRouterTest, PlacementInAnotherNetworkOfTheDomainReachesEveryoneAsAF
   ASSERT_EQ(lists.size(), 1u) << "host-a hears of host-b's first port in the domain";
   EXPECT_EQ(lists[0].vni(), 100u);
   EXPECT_TRUE(lists[0].tunnel_ips().empty()) << "web's own list: host-b has no port in web";
-  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips()), (std::vector<std::string>{"192.0.2.2"}));
+  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips_added()), IpList{"192.0.2.2"}) << "the change only";
+  EXPECT_TRUE(lists[0].domain_tunnel_ips_removed().empty());
+  EXPECT_EQ(Held(1, 100), IpList{"192.0.2.2"});
   EXPECT_TRUE(For(placed, 9).empty()) << "another tenant's switch hears nothing";
   auto config = ConfigIn(placed, 2, "db");
   ASSERT_TRUE(config);
@@ -203,7 +232,9 @@ TEST_F(DomainRouterTest, PlacementInAnotherNetworkOfTheDomainReachesEveryoneAsAF
   const Output gone = Pump();
   lists = FloodListsIn(gone, 1);
   ASSERT_EQ(lists.size(), 1u);
-  EXPECT_TRUE(lists[0].domain_tunnel_ips().empty());
+  EXPECT_TRUE(lists[0].domain_tunnel_ips_added().empty());
+  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips_removed()), IpList{"192.0.2.2"});
+  EXPECT_EQ(Held(1, 100), IpList{});
   EXPECT_TRUE(For(gone, 9).empty());
 }
 
@@ -214,16 +245,19 @@ TEST_F(DomainRouterTest, ASwitchGoingDownLeavesTheDomainSetAndComesBack) {
     auto lists = FloodListsIn(down, session);
     ASSERT_EQ(lists.size(), 1u) << session;
     EXPECT_TRUE(lists[0].tunnel_ips().empty()) << session;
-    const std::string other = session == 1 ? "192.0.2.3" : "192.0.2.1";
-    EXPECT_EQ(Ips(lists[0].domain_tunnel_ips()), (std::vector<std::string>{other})) << session;
+    EXPECT_EQ(Ips(lists[0].domain_tunnel_ips_removed()), IpList{"192.0.2.2"}) << session;
+    EXPECT_TRUE(lists[0].domain_tunnel_ips_added().empty()) << session;
   }
+  EXPECT_EQ(Held(1, 100), IpList{"192.0.2.3"});
+  EXPECT_EQ(Held(3, 300), IpList{"192.0.2.1"});
   EXPECT_TRUE(For(down, 9).empty());
 
   const Output up = Send(5, Hello("host-b", "192.0.2.2"));
   auto lists = FloodListsIn(up, 1);
   ASSERT_EQ(lists.size(), 1u);
-  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips()),
-            (std::vector<std::string>{"192.0.2.2", "192.0.2.3"}));
+  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips_added()), IpList{"192.0.2.2"});
+  EXPECT_EQ(Held(1, 100), (IpList{"192.0.2.2", "192.0.2.3"}));
+  EXPECT_EQ(Held(5, 200), (IpList{"192.0.2.1", "192.0.2.3"})) << "host-b's new stream: its config";
   EXPECT_TRUE(For(up, 9).empty());
 
   // A new tunnel IP of host-b (a new stream from another address) reaches them the same way.
@@ -231,13 +265,15 @@ TEST_F(DomainRouterTest, ASwitchGoingDownLeavesTheDomainSetAndComesBack) {
   const Output moved = Send(6, Hello("host-b", "192.0.2.22"));
   lists = FloodListsIn(moved, 3);
   ASSERT_FALSE(lists.empty());
-  EXPECT_EQ(Ips(lists.back().domain_tunnel_ips()),
-            (std::vector<std::string>{"192.0.2.1", "192.0.2.22"}));
+  EXPECT_EQ(Held(3, 300), (IpList{"192.0.2.1", "192.0.2.22"}));
+  EXPECT_EQ(Held(1, 100), (IpList{"192.0.2.22", "192.0.2.3"}));
+  EXPECT_EQ(Held(6, 200), (IpList{"192.0.2.1", "192.0.2.3"}));
 }
 
 // A storm of changes of the domain's set (here three switches joining at one instant) is
 // coalesced: the first round goes at once, the others make one round at the first tick after
-// domain_round_interval; the network whose own list changed hears at once all the same.
+// domain_round_interval, one delta to each switch; the network whose own list changed hears
+// its own list at once all the same (without a delta: the domain set moves at rounds only).
 TEST_F(DomainRouterTest, AStormOfDomainChangesIsCoalescedIntoOneRoundPerInterval) {
   using namespace std::chrono_literals;
   DirectoryOptions options;
@@ -246,39 +282,179 @@ TEST_F(DomainRouterTest, AStormOfDomainChangesIsCoalescedIntoOneRoundPerInterval
   Connect(1, "host-a", "192.0.2.1");
   const Output first = Take(1, "vm1", "tap1");
   auto lists = FloodListsIn(first, 1);
-  ASSERT_EQ(lists.size(), 1u) << "the first change of the set: its round at once";
+  ASSERT_EQ(lists.size(), 1u) << "web's own list";
+  EXPECT_TRUE(lists[0].domain_tunnel_ips_added().empty())
+      << "the domain's first switch: nobody held a set, no round spent";
   Connect(2, "host-b", "192.0.2.2");
   const Output second = Take(2, "db1", "tapb");
+  lists = FloodListsIn(second, 1);
+  ASSERT_EQ(lists.size(), 1u) << "the first change of the set: its round at once";
+  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips_added()), IpList{"192.0.2.2"});
   Connect(3, "host-c", "192.0.2.3");
   const Output third = Take(3, "app1", "tapc");
-  EXPECT_TRUE(FloodListsIn(second, 1).empty()) << "held back: within the interval";
-  EXPECT_TRUE(FloodListsIn(third, 1).empty());
+  Connect(4, "host-d", "192.0.2.4");
+  AddEndpoint("app2", "app", "52:54:00:00:02:02", "10.2.0.12");
+  const Output fourth = Take(4, "app2", "tapd");
+  EXPECT_TRUE(FloodListsIn(third, 1).empty()) << "held back: within the interval";
   EXPECT_TRUE(FloodListsIn(third, 2).empty());
-  // The network whose own list changed hears at once, with the set as it is.
-  lists = FloodListsIn(third, 3);
+  EXPECT_TRUE(FloodListsIn(fourth, 1).empty());
+  // The network whose own list changed hears at once; its domain set is the published one.
+  lists = FloodListsIn(fourth, 3);
   ASSERT_EQ(lists.size(), 1u);
   EXPECT_EQ(lists[0].vni(), 300u);
-  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips()),
-            (std::vector<std::string>{"192.0.2.1", "192.0.2.2"}));
+  EXPECT_EQ(Ips(lists[0].tunnel_ips()), IpList{"192.0.2.4"});
+  EXPECT_TRUE(lists[0].domain_tunnel_ips_added().empty());
+  EXPECT_TRUE(lists[0].domain_tunnel_ips_removed().empty());
+  EXPECT_EQ(Held(3, 300), (IpList{"192.0.2.1", "192.0.2.2"})) << "the set of the last round";
+  EXPECT_EQ(Held(4, 300), (IpList{"192.0.2.1", "192.0.2.2"}));
 
   EXPECT_TRUE(Tick(now_ + 50ms).messages.empty()) << "the interval has not passed";
   const Output round = Tick(now_ + 100ms);
-  for (const auto& [session, others] : std::vector<std::pair<SessionId, std::vector<std::string>>>{
-           {1, {"192.0.2.2", "192.0.2.3"}},
-           {2, {"192.0.2.1", "192.0.2.3"}},
-           {3, {"192.0.2.1", "192.0.2.2"}}}) {
+  for (const auto& [session, added, others] : std::vector<std::tuple<SessionId, IpList, IpList>>{
+           {1, {"192.0.2.3", "192.0.2.4"}, {"192.0.2.2", "192.0.2.3", "192.0.2.4"}},
+           {2, {"192.0.2.3", "192.0.2.4"}, {"192.0.2.1", "192.0.2.3", "192.0.2.4"}},
+           {3, {"192.0.2.4"}, {"192.0.2.1", "192.0.2.2", "192.0.2.4"}},
+           {4, {"192.0.2.3"}, {"192.0.2.1", "192.0.2.2", "192.0.2.3"}}}) {
     lists = FloodListsIn(round, session);
     ASSERT_EQ(lists.size(), 1u) << "one round for the two held-back changes, session " << session;
-    EXPECT_EQ(Ips(lists[0].domain_tunnel_ips()), others) << session;
+    EXPECT_EQ(Ips(lists[0].domain_tunnel_ips_added()), added) << session;
+    EXPECT_TRUE(lists[0].domain_tunnel_ips_removed().empty()) << session;
+    EXPECT_EQ(Held(session, lists[0].vni()), others) << session;
   }
-  EXPECT_EQ(round.messages.size(), 3u);
+  EXPECT_EQ(round.messages.size(), 4u);
   EXPECT_TRUE(Tick(now_ + 300ms).messages.empty()) << "nothing held back any more";
 
   // A lone change after a quiet interval goes at once.
   const Output down = Disconnect(3, now_ + 400ms);
   lists = FloodListsIn(down, 1);
   ASSERT_EQ(lists.size(), 1u);
-  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips()), (std::vector<std::string>{"192.0.2.2"}));
+  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips_removed()), IpList{"192.0.2.3"});
+  EXPECT_EQ(Held(1, 100), (IpList{"192.0.2.2", "192.0.2.4"}));
+}
+
+// A switch configured in the middle of an interval (a round held back) gets the set of the
+// last round, not the live one: the next round's delta, computed against that set, then gives
+// it exactly the right set (neither missing a switch that joined before it was configured nor
+// keeping one that left).
+TEST_F(DomainRouterTest, ASwitchConfiguredMidRoundEndsWithTheRightSet) {
+  using namespace std::chrono_literals;
+  DirectoryOptions options;
+  options.domain_round_interval = 100ms;
+  directory_ = std::make_unique<Directory>(registry_.get(), &store_, options);
+  Connect(1, "host-a", "192.0.2.1");
+  Take(1, "vm1", "tap1");
+  Connect(3, "host-c", "192.0.2.3");
+  Take(3, "app1", "tapc");  // the domain's first round, at once
+  Tick(now_ + 100ms);
+  ASSERT_EQ(Held(1, 100), IpList{"192.0.2.3"});
+  // Within the next interval: host-c leaves (DOWN), host-e joins, then host-b is configured.
+  Disconnect(3, now_ + 110ms);  // a round at once (the interval since the last one passed)
+  Connect(5, "host-e", "192.0.2.5");
+  AddEndpoint("app2", "app", "52:54:00:00:02:02", "10.2.0.12");
+  Take(5, "app2", "tape");  // held back
+  Connect(2, "host-b", "192.0.2.2");
+  const Output configured = Take(2, "db1", "tapb");  // held back
+  auto config = ConfigIn(configured, 2, "db");
+  ASSERT_TRUE(config);
+  EXPECT_EQ(Ips(config->domain_tunnel_ips()), IpList{"192.0.2.1"})
+      << "the published set: host-e's join is not in it yet, host-c's leave is";
+  const Output round = Tick(now_ + 250ms);
+  auto lists = FloodListsIn(round, 2);
+  ASSERT_EQ(lists.size(), 1u);
+  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips_added()), IpList{"192.0.2.5"});
+  EXPECT_TRUE(lists[0].domain_tunnel_ips_removed().empty()) << "host-c left before: not again";
+  EXPECT_EQ(Held(2, 200), (IpList{"192.0.2.1", "192.0.2.5"}));
+  EXPECT_EQ(Held(1, 100), (IpList{"192.0.2.2", "192.0.2.5"}));
+  EXPECT_EQ(Held(5, 300), (IpList{"192.0.2.1", "192.0.2.2"}));
+}
+
+// A switch going DOWN and UP again within one interval changes nothing any switch holds: no
+// delta at all. DOWN in one round and UP in the next: removed, then added.
+TEST_F(DomainRouterTest, ASwitchGoingDownAndUpAgainWithinAnIntervalSendsNoDelta) {
+  using namespace std::chrono_literals;
+  DirectoryOptions options;
+  options.domain_round_interval = 100ms;
+  directory_ = std::make_unique<Directory>(registry_.get(), &store_, options);
+  Build();
+  Tick(now_ + 1s);  // whatever Build() held back
+  ASSERT_EQ(Held(1, 100), (IpList{"192.0.2.2", "192.0.2.3"}));
+  Output down = Disconnect(2, now_ + 2s);  // a round at once
+  ASSERT_EQ(FloodListsIn(down, 1).size(), 1u);
+  EXPECT_EQ(Ips(FloodListsIn(down, 1)[0].domain_tunnel_ips_removed()), IpList{"192.0.2.2"});
+  const Output up = SendAt(5, Hello("host-b", "192.0.2.2"), now_ + 2s + 10ms);  // held back
+  EXPECT_TRUE(FloodListsIn(up, 1).empty());
+  EXPECT_EQ(Held(5, 200), (IpList{"192.0.2.1", "192.0.2.3"}));
+  Disconnect(5, now_ + 2s + 20ms);  // DOWN again, within the interval
+  const Output quiet = Tick(now_ + 2s + 150ms);
+  for (const auto& [session, message] : quiet.messages) {
+    EXPECT_FALSE(message.has_flood_list())
+        << "the set is as published: no round, session " << session;
+  }
+  EXPECT_EQ(Held(1, 100), IpList{"192.0.2.3"});
+  // UP again for good, after a quiet interval: at once.
+  const Output back = SendAt(6, Hello("host-b", "192.0.2.2"), now_ + 3s);
+  ASSERT_EQ(FloodListsIn(back, 1).size(), 1u);
+  EXPECT_EQ(Ips(FloodListsIn(back, 1)[0].domain_tunnel_ips_added()), IpList{"192.0.2.2"});
+  EXPECT_EQ(Held(1, 100), (IpList{"192.0.2.2", "192.0.2.3"}));
+  EXPECT_EQ(Held(3, 300), (IpList{"192.0.2.1", "192.0.2.2"}));
+  EXPECT_EQ(Held(6, 200), (IpList{"192.0.2.1", "192.0.2.3"}));
+}
+
+// Many changes within one interval (switches joining, one leaving, one joining and leaving)
+// make one FloodList per configured network of each switch, with the net change only.
+TEST_F(DomainRouterTest, ManyChangesInOneIntervalGiveOneDelta) {
+  using namespace std::chrono_literals;
+  DirectoryOptions options;
+  options.domain_round_interval = 100ms;
+  directory_ = std::make_unique<Directory>(registry_.get(), &store_, options);
+  Connect(1, "host-a", "192.0.2.1");
+  Take(1, "vm1", "tap1");  // the first round, at once
+  Connect(3, "host-c", "192.0.2.3");
+  Take(3, "app1", "tapc");
+  Tick(now_ + 100ms);
+  ASSERT_EQ(Held(1, 100), IpList{"192.0.2.3"});
+  const size_t before = sent_.size();
+  // Within the next interval (its round at the first change, then held back): ten switches
+  // join app, host-c leaves, host-x joins and leaves.
+  Output first = Disconnect(3, now_ + 150ms);
+  ASSERT_EQ(FloodListsIn(first, 1).size(), 1u) << "the first change after a quiet interval";
+  for (int i = 10; i < 20; ++i) {
+    const std::string name = "host-" + std::to_string(i);
+    Connect(static_cast<SessionId>(i), name, "192.0.2." + std::to_string(i));
+    AddEndpoint("e" + std::to_string(i), "app", "52:54:00:00:03:" + std::to_string(i),
+                "10.2.0." + std::to_string(100 + i));
+    Take(static_cast<SessionId>(i), "e" + std::to_string(i), "tap");
+  }
+  Connect(30, "host-x", "192.0.2.30");
+  AddEndpoint("ex", "app", "52:54:00:00:03:30", "10.2.0.130");
+  Take(30, "ex", "tapx");
+  Disconnect(30, now_ + 160ms);
+  int deltas_before_round = 0;
+  for (size_t i = before; i < sent_.size(); ++i) {
+    const auto& list = sent_[i].message.flood_list();
+    deltas_before_round +=
+        list.domain_tunnel_ips_added_size() + list.domain_tunnel_ips_removed_size() > 0 ? 1 : 0;
+  }
+  EXPECT_EQ(deltas_before_round, 1) << "only the first change's round (to host-a)";
+  const Output round = Tick(now_ + 250ms);
+  IpList joined;
+  for (int i = 10; i < 20; ++i) joined.push_back("192.0.2." + std::to_string(i));
+  std::sort(joined.begin(), joined.end());
+  auto lists = FloodListsIn(round, 1);
+  ASSERT_EQ(lists.size(), 1u) << "one delta for host-a's one network";
+  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips_added()), joined) << "host-x came and went: absent";
+  EXPECT_TRUE(lists[0].domain_tunnel_ips_removed().empty()) << "host-c's leave went at once";
+  EXPECT_EQ(Held(1, 100), joined);
+  for (int i = 10; i < 20; ++i) {
+    const auto session = static_cast<SessionId>(i);
+    ASSERT_EQ(FloodListsIn(round, session).size(), 1u) << session;
+    IpList others{"192.0.2.1"};
+    for (const auto& ip : joined) {
+      if (ip != "192.0.2." + std::to_string(i)) others.push_back(ip);
+    }
+    std::sort(others.begin(), others.end());
+    EXPECT_EQ(Held(session, 300), others) << session;
+  }
 }
 
 // The NetworkConfigs of a whole domain, sent again for a subnet of any of its networks, are
