@@ -948,30 +948,33 @@ void Directory::ForgetNetwork(const std::string& network_id) {
   networks_.erase(network);
 }
 
-void Directory::SendFloodLists(const std::string& network_id, int64_t revision, Output& out,
-                               const DomainDelta* delta) {
+void Directory::SendFloodList(SessionId id, const std::string& network_id, int64_t revision,
+                              Output& out, const DomainDelta* delta) {
   auto network = networks_.find(network_id);
-  auto configured = configured_.find(network_id);
-  if (network == networks_.end() || configured == configured_.end()) return;
-  for (SessionId id : configured->second) {
-    const std::string& switch_name = sessions_.at(id).switch_name;
-    auto message = At(revision);
-    auto* list = message.mutable_flood_list();
-    list->set_vni(network->second.vni);
-    for (auto& ip : FloodTunnelIps(network_id, switch_name)) list->add_tunnel_ips(ip);
-    if (delta != nullptr) {
-      // The set this switch holds leaves out its own entry: so does its delta.
-      for (const std::string& ip : delta->changed) {
-        auto before = delta->before.find(ip);
-        auto after = delta->after.find(ip);
-        const bool had = before != delta->before.end() && before->second != switch_name;
-        const bool has = after != delta->after.end() && after->second != switch_name;
-        if (has && !had) list->add_domain_tunnel_ips_added(ip);
-        if (had && !has) list->add_domain_tunnel_ips_removed(ip);
-      }
+  if (network == networks_.end()) return;
+  const std::string& switch_name = sessions_.at(id).switch_name;
+  auto message = At(revision);
+  auto* list = message.mutable_flood_list();
+  list->set_vni(network->second.vni);
+  for (auto& ip : FloodTunnelIps(network_id, switch_name)) list->add_tunnel_ips(ip);
+  if (delta != nullptr) {
+    // The set this switch holds leaves out its own entry: so does its delta.
+    for (const std::string& ip : delta->changed) {
+      auto before = delta->before.find(ip);
+      auto after = delta->after.find(ip);
+      const bool had = before != delta->before.end() && before->second != switch_name;
+      const bool has = after != delta->after.end() && after->second != switch_name;
+      if (has && !had) list->add_domain_tunnel_ips_added(ip);
+      if (had && !has) list->add_domain_tunnel_ips_removed(ip);
     }
-    out.messages.push_back({id, std::move(message)});
   }
+  out.messages.push_back({id, std::move(message)});
+}
+
+void Directory::SendFloodLists(const std::string& network_id, int64_t revision, Output& out) {
+  auto configured = configured_.find(network_id);
+  if (configured == configured_.end()) return;
+  for (SessionId id : configured->second) SendFloodList(id, network_id, revision, out, nullptr);
 }
 
 bool Directory::SendDomainRound(const std::string& domain_id, int64_t revision, Output& out) {
@@ -995,10 +998,18 @@ bool Directory::SendDomainRound(const std::string& domain_id, int64_t revision, 
   }
   if (delta.changed.empty()) return false;  // nothing any switch of the domain holds changed
   published_[domain_id] = delta.after;
+  // Once per session: on the first network of the domain it is configured for (the switch
+  // applies the delta to every config of the domain).
+  std::map<SessionId, std::string> carrier;
   if (auto networks = domain_networks_.find(domain_id); networks != domain_networks_.end()) {
     for (const auto& network_id : networks->second) {
-      SendFloodLists(network_id, revision, out, &delta);
+      auto configured = configured_.find(network_id);
+      if (configured == configured_.end()) continue;
+      for (SessionId id : configured->second) carrier.try_emplace(id, network_id);
     }
+  }
+  for (const auto& [id, network_id] : carrier) {
+    SendFloodList(id, network_id, revision, out, &delta);
   }
   return true;
 }
@@ -1043,22 +1054,15 @@ Directory::PortsChanged Directory::SetKnown(const std::string& id, std::optional
 
 void Directory::SendPortsChanged(const PortsChanged& changed, const std::string& network_id,
                                  const std::string& domain_id, int64_t revision, Output& out) {
-  if (changed.domain && !domain_id.empty() && DomainRound(domain_id, revision, out)) {
-    return;  // the network's lists were among them
-  }
-  if (changed.network || changed.domain) SendFloodLists(network_id, revision, out);
+  if (changed.domain && !domain_id.empty()) DomainRound(domain_id, revision, out);
+  if (changed.network) SendFloodLists(network_id, revision, out);
 }
 
 void Directory::SwitchPresenceChanged(const std::string& switch_name, int64_t revision,
                                       Output& out) {
-  std::set<std::string> sent;  // domains whose round went out now
-  for (const auto& domain_id : DomainsOfSwitch(switch_name)) {
-    if (DomainRound(domain_id, revision, out)) sent.insert(domain_id);
-  }
+  for (const auto& domain_id : DomainsOfSwitch(switch_name)) DomainRound(domain_id, revision, out);
   for (const auto& [network_id, counts] : ports_) {
-    if (counts.count(switch_name) != 0 && sent.count(DomainOf(network_id)) == 0) {
-      SendFloodLists(network_id, revision, out);
-    }
+    if (counts.count(switch_name) != 0) SendFloodLists(network_id, revision, out);
   }
 }
 

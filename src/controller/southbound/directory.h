@@ -48,16 +48,17 @@
 // DOWN or UP, a new tunnel IP, a switch deleted): a "domain round". The domain's set travels as
 // a delta: the directory keeps, per domain, the set as of its last round (the published set,
 // Published()); every NetworkConfig carries that published set (not the live one), and a round
-// compares the live set with it, sends each configured session, once per network of the domain
-// it is configured for, the IPs added and removed (its own entry left out), and publishes the
-// live set. So every configured session holds exactly the published set (less its own IP),
-// whenever it was configured, with nothing kept per session. A round whose live set equals
-// the published one sends nothing and is not counted. At most one round per domain per
-// domain_round_interval goes at once, the changes after it within the interval are coalesced
-// into one round at the first tick after it (the network whose own list changed still hears
-// its own list at once, without a delta). The NetworkConfigs of every network of a
-// domain, sent again when a subnet or a network of the domain changes, are coalesced the same
-// way (the network whose subnets changed is refreshed at once).
+// compares the live set with it, sends each configured session the IPs added and removed (its
+// own entry left out), and publishes the live set. So every configured session holds exactly the
+// published set (less its own IP), whenever it was configured, with nothing kept per session. The
+// delta goes once per session, on the first network of the domain (by id) it is configured for: the
+// switch applies it to every config it holds of that domain. A round whose live set equals the
+// published one sends nothing and is not counted. At most one round per domain per
+// domain_round_interval goes at once, the changes after it within the interval are coalesced into
+// one round at the first tick after it; the networks whose own lists changed hear them at once,
+// without a delta. The NetworkConfigs of every network of a domain, sent again when a subnet or a
+// network of the domain changes, are coalesced the same way (the network whose subnets changed is
+// refreshed at once).
 //
 // Cost: resolve, attach and every fan-out are hash lookups plus the messages they send; the
 // flood list of a network is kept as a count of endpoints per switch, and the domain's set as a
@@ -390,17 +391,20 @@ class Directory {
     DomainSet after;
     std::vector<std::string> changed;
   };
-  // A FloodList of the network to each of its sessions; with `delta`, each carries the change
-  // of the domain set that session holds (its own entry left out).
-  void SendFloodLists(const std::string& network_id, int64_t revision, Output& out,
-                      const DomainDelta* delta = nullptr);
-  // The domain's round: the live set against the published one; when they differ, a FloodList
-  // with the delta to every configured session of every network of the domain, and the live
-  // set published (true). false: nothing changed, nothing sent.
+  // A FloodList of the network to session `id`; with `delta`, it carries the change of the
+  // domain set that session holds (its own entry left out).
+  void SendFloodList(SessionId id, const std::string& network_id, int64_t revision, Output& out,
+                     const DomainDelta* delta);
+  // A FloodList of the network, without a delta, to each of its sessions.
+  void SendFloodLists(const std::string& network_id, int64_t revision, Output& out);
+  // The domain's round: the live set against the published one; when they differ, ONE
+  // FloodList with the delta to every session configured for a network of the domain (on the
+  // first such network by id; the switch applies it to all its configs of the domain), and the
+  // live set published (true). false: nothing changed, nothing sent.
   bool SendDomainRound(const std::string& domain_id, int64_t revision, Output& out);
-  // The domain's set changed: its round now (true: every network of the domain had its
-  // FloodList), or, within domain_round_interval of the last one, at the first tick after it
-  // (false; also when the live set turns out unchanged, no round spent).
+  // The domain's set changed: its round now (true), or, within domain_round_interval of the last
+  // one, at the first tick after it (false; also when the live set turns out unchanged, no
+  // round spent). The networks whose own lists changed are the caller's to send.
   bool DomainRound(const std::string& domain_id, int64_t revision, Output& out);
   // The same for the NetworkConfigs of every network of the domain (a subnet or a network of
   // the domain changed its domain_subnets): RefreshDomain now (true) or at a later tick.

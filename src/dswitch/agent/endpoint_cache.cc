@@ -256,8 +256,21 @@ bool EndpointCache::ApplyFloodList(const dove::v1::FloodList& flood_list, int64_
   // The domain delta applies in stream order whatever the revision (it is relative to the set
   // the stream carried before it); without a config it is kept nowhere (the config brings the
   // whole set).
-  const bool domain_changed = it != networks_.end() && it->second.config &&
-                              ApplyDomainDelta(flood_list, *it->second.config);
+  // The controller sends it once per switch, on one network of the domain: it applies to every
+  // config of that domain.
+  bool domain_changed = false;
+  if (it != networks_.end() && it->second.config) {
+    const std::string domain_id = it->second.config->network().domain_id();
+    for (auto& [vni, network] : networks_) {
+      if (!network.config || network.config->network().domain_id() != domain_id) continue;
+      if (!ApplyDomainDelta(flood_list, *network.config)) continue;
+      if (vni == flood_list.vni()) {
+        domain_changed = true;
+      } else {
+        NoteNetwork(changes, vni);
+      }
+    }
+  }
   if (it != networks_.end() && it->second.revision > revision) {
     if (domain_changed) NoteNetwork(changes, flood_list.vni());
     return domain_changed;

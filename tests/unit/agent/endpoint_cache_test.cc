@@ -602,6 +602,24 @@ TEST(EndpointCacheTest, AFloodListsDomainDeltaAppliesToTheConfigsSet) {
   EXPECT_TRUE(DomainSetOf(cache, 100).empty());
 }
 
+// The controller sends a round's delta once per switch, on one network of the domain: it
+// applies to every config of that domain, not to another domain's.
+TEST(EndpointCacheTest, ADomainDeltaAppliesToEveryConfigOfItsDomain) {
+  EndpointCache cache;
+  for (auto [vni, domain] : {std::pair{100u, "d1"}, std::pair{200u, "d1"}, std::pair{300u, "d2"}}) {
+    ControllerMessage config = Config(5, vni, {});
+    config.mutable_network_config()->mutable_network()->set_domain_id(domain);
+    config.mutable_network_config()->add_domain_tunnel_ips("192.0.2.1");
+    cache.Apply(config);
+  }
+  CacheChanges changes;
+  EXPECT_TRUE(cache.Apply(DomainDelta(6, 100, {"192.0.2.2"}, {"192.0.2.1"}), &changes));
+  EXPECT_EQ(DomainSetOf(cache, 100), std::vector<std::string>{"192.0.2.2"});
+  EXPECT_EQ(DomainSetOf(cache, 200), std::vector<std::string>{"192.0.2.2"});
+  EXPECT_EQ(DomainSetOf(cache, 300), std::vector<std::string>{"192.0.2.1"}) << "another domain";
+  EXPECT_EQ(changes.networks, (std::set<uint32_t>{100, 200}));
+}
+
 // Before any NetworkConfig of the VNI the delta is kept nowhere: the config brings the set.
 TEST(EndpointCacheTest, ADomainDeltaBeforeAnyConfigIsKeptNowhere) {
   EndpointCache cache;

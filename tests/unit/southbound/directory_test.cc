@@ -377,10 +377,11 @@ TEST_F(DirectoryTest, MissedHeartbeatsMarkTheSwitchDownAndAHeartbeatBringsItBack
   ASSERT_EQ(down.size(), 1u);
   EXPECT_TRUE(down[0].location_update().location().switch_down());
   EXPECT_EQ(down[0].location_update().location().switch_name(), "host-a");  // it stays
-  // B's flood list of web leaves A out; the log says why.
-  ASSERT_EQ(all.size(), 2u);
-  EXPECT_TRUE(all[1].has_flood_list());
-  EXPECT_EQ(all[1].flood_list().tunnel_ips_size(), 0);
+  // B's flood list of web leaves A out (after the domain round's delta); the log says why.
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[1].flood_list().domain_tunnel_ips_removed_size(), 1);
+  EXPECT_TRUE(all[2].has_flood_list());
+  EXPECT_EQ(all[2].flood_list().tunnel_ips_size(), 0);
   ASSERT_FALSE(ticked.logs.empty());
   EXPECT_NE(ticked.logs[0].find("host-a is DOWN"), std::string::npos) << ticked.logs[0];
   auto record = registry_->Get<v1::Switch>("host-a");
@@ -394,9 +395,10 @@ TEST_F(DirectoryTest, MissedHeartbeatsMarkTheSwitchDownAndAHeartbeatBringsItBack
   ASSERT_EQ(mine.size(), 1u);
   EXPECT_EQ(mine[0].heartbeat().sequence(), 5u);
   auto told = For(up, 2);
-  ASSERT_EQ(told.size(), 2u);
+  ASSERT_EQ(told.size(), 3u);  // the location, the domain round's delta, web's own list
   EXPECT_FALSE(told[0].location_update().location().switch_down());
-  EXPECT_EQ(told[1].flood_list().tunnel_ips_size(), 1);  // A is back in it
+  EXPECT_EQ(told[1].flood_list().domain_tunnel_ips_added_size(), 1);
+  EXPECT_EQ(told[2].flood_list().tunnel_ips_size(), 1);  // A is back in it
   EXPECT_TRUE(directory_->IsLive("host-a"));
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
 }
@@ -721,18 +723,20 @@ TEST_F(DirectoryTest, AStreamThatEndsMarksTheSwitchDownUntilItSaysHelloAgain) {
   auto gone = Disconnect(1, now_);
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_DOWN);
   auto told = For(gone, 2);
-  ASSERT_EQ(told.size(), 2u);
+  ASSERT_EQ(told.size(), 3u);  // the location, the domain round's delta, web's own list
   EXPECT_TRUE(told[0].location_update().location().switch_down());
-  EXPECT_EQ(told[1].flood_list().tunnel_ips_size(), 0);
+  EXPECT_EQ(told[1].flood_list().domain_tunnel_ips_removed_size(), 1);
+  EXPECT_EQ(told[2].flood_list().tunnel_ips_size(), 0);
   ASSERT_EQ(gone.logs.size(), 1u);
   EXPECT_NE(gone.logs[0].find("stream ended"), std::string::npos);
 
   auto back = Send(3, Hello("host-a", "192.0.2.1"));
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
   auto again = For(back, 2);
-  ASSERT_EQ(again.size(), 2u);
+  ASSERT_EQ(again.size(), 3u);
   EXPECT_FALSE(again[0].location_update().location().switch_down());
-  EXPECT_EQ(again[1].flood_list().tunnel_ips_size(), 1);
+  EXPECT_EQ(again[1].flood_list().domain_tunnel_ips_added_size(), 1);
+  EXPECT_EQ(again[2].flood_list().tunnel_ips_size(), 1);
 }
 
 TEST_F(DirectoryTest, AReplacedStreamDoesNotMarkTheSwitchDown) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -140,25 +141,39 @@ class DomainRouterTest : public CatchUpTest {
   }
 
   // The domain set `session` holds for `vni`, as a switch applying every message sent to it so
-  // far (sent_) in order: a NetworkConfig replaces it, a FloodList's delta changes it (only
-  // after a config), NetworkRemoved drops it. nullopt: no config.
+  // far (sent_) in order: a NetworkConfig replaces it, a FloodList's delta changes every config
+  // of the domain of its VNI's config (none without one), NetworkRemoved drops it. nullopt: no
+  // config.
   std::optional<std::vector<std::string>> Held(SessionId session, uint32_t vni) const {
-    std::optional<std::set<std::string>> held;
+    std::map<uint32_t, std::pair<std::string, std::set<std::string>>> held;  // vni -> domain, set
     for (const auto& [to, message] : sent_) {
       if (to != session) continue;
-      if (message.has_network_config() && message.network_config().network().vni() == vni) {
-        const auto& ips = message.network_config().domain_tunnel_ips();
-        held.emplace(ips.begin(), ips.end());
-        EXPECT_EQ(held->size(), static_cast<size_t>(ips.size())) << "a duplicate in a config";
-      } else if (message.has_flood_list() && message.flood_list().vni() == vni && held) {
-        for (const auto& ip : message.flood_list().domain_tunnel_ips_removed()) held->erase(ip);
-        for (const auto& ip : message.flood_list().domain_tunnel_ips_added()) held->insert(ip);
-      } else if (message.has_network_removed() && message.network_removed().vni() == vni) {
-        held.reset();
+      if (message.has_network_config()) {
+        const auto& config = message.network_config();
+        const auto& ips = config.domain_tunnel_ips();
+        auto& entry = held[config.network().vni()];
+        entry = {config.network().domain_id(), {ips.begin(), ips.end()}};
+        EXPECT_EQ(entry.second.size(), static_cast<size_t>(ips.size())) << "a duplicate";
+      } else if (message.has_flood_list()) {
+        auto carrier = held.find(message.flood_list().vni());
+        if (carrier == held.end()) continue;
+        const std::string domain = carrier->second.first;
+        for (auto& [each, entry] : held) {
+          if (entry.first != domain) continue;
+          for (const auto& ip : message.flood_list().domain_tunnel_ips_removed()) {
+            entry.second.erase(ip);
+          }
+          for (const auto& ip : message.flood_list().domain_tunnel_ips_added()) {
+            entry.second.insert(ip);
+          }
+        }
+      } else if (message.has_network_removed()) {
+        held.erase(message.network_removed().vni());
       }
     }
-    if (!held) return std::nullopt;
-    return std::vector<std::string>(held->begin(), held->end());
+    auto it = held.find(vni);
+    if (it == held.end()) return std::nullopt;
+    return std::vector<std::string>(it->second.second.begin(), it->second.second.end());
   }
   using IpList = std::vector<std::string>;
 
@@ -455,6 +470,36 @@ TEST_F(DomainRouterTest, ManyChangesInOneIntervalGiveOneDelta) {
     std::sort(others.begin(), others.end());
     EXPECT_EQ(Held(session, 300), others) << session;
   }
+}
+
+// A switch with ports in two networks of the domain gets ONE FloodList per round (on the first
+// of them by id), and holds the new set in both configs (it applies the delta to every config
+// of the domain).
+TEST_F(DomainRouterTest, ARoundSendsOneDeltaPerSwitchWhateverItsNetworksInTheDomain) {
+  Build();
+  AddEndpoint("db2", "db", "52:54:00:00:01:02", "10.1.0.12");
+  Take(1, "db2", "tapdb");  // host-a now holds web and db
+  ASSERT_EQ(Held(1, 200), (IpList{"192.0.2.2", "192.0.2.3"}));
+  Connect(5, "host-e", "192.0.2.5");
+  AddEndpoint("app2", "app", "52:54:00:00:02:02", "10.2.0.12");
+  const Output joined = Take(5, "app2", "tape");
+  int deltas = 0;
+  for (const auto& list : FloodListsIn(joined, 1)) {
+    if (list.domain_tunnel_ips_added_size() > 0) {
+      ++deltas;
+      EXPECT_EQ(list.vni(), 200u) << "db sorts before web";
+      EXPECT_EQ(Ips(list.domain_tunnel_ips_added()), IpList{"192.0.2.5"});
+    }
+  }
+  EXPECT_EQ(deltas, 1);
+  EXPECT_EQ(Held(1, 100), (IpList{"192.0.2.2", "192.0.2.3", "192.0.2.5"}));
+  EXPECT_EQ(Held(1, 200), (IpList{"192.0.2.2", "192.0.2.3", "192.0.2.5"}));
+  // db leaves host-a: the next round comes on web, and web's config still follows.
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("db2", false));
+  Pump();
+  ASSERT_EQ(Held(1, 200), std::nullopt);
+  Disconnect(5);
+  EXPECT_EQ(Held(1, 100), (IpList{"192.0.2.2", "192.0.2.3"}));
 }
 
 // The NetworkConfigs of a whole domain, sent again for a subnet of any of its networks, are
