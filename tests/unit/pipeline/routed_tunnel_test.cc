@@ -79,17 +79,6 @@ TEST_F(GatewayResponderTest, NsForTheGatewayAndTheLinkLocalRouterGetsANaWithTheR
 
 // FromTunnel with routed frames.
 
-// A VXLAN datagram: the 8-byte header, then `inner`.
-std::vector<uint8_t> Vxlan(uint32_t vni, const std::vector<uint8_t>& inner) {
-  std::vector<uint8_t> bytes(8 + inner.size());
-  bytes[0] = 0x08;
-  bytes[4] = static_cast<uint8_t>(vni >> 16);
-  bytes[5] = static_cast<uint8_t>(vni >> 8);
-  bytes[6] = static_cast<uint8_t>(vni);
-  std::copy(inner.begin(), inner.end(), bytes.begin() + 8);
-  return bytes;
-}
-
 class RoutedTunnelTest : public PoolTest {
  protected:
   Tables tables_ = RoutedTables();

@@ -467,4 +467,15 @@ inline net::MacAddress SourceMacOf(const std::vector<uint8_t>& frame) {
       {frame.at(6), frame.at(7), frame.at(8), frame.at(9), frame.at(10), frame.at(11)});
 }
 
+// A VXLAN datagram from a peer: the 8-byte header (I flag, `vni`), then `inner`.
+inline std::vector<uint8_t> Vxlan(uint32_t vni, const std::vector<uint8_t>& inner) {
+  std::vector<uint8_t> bytes(8 + inner.size());
+  bytes[0] = 0x08;
+  bytes[4] = static_cast<uint8_t>(vni >> 16);
+  bytes[5] = static_cast<uint8_t>(vni >> 8);
+  bytes[6] = static_cast<uint8_t>(vni);
+  std::copy(inner.begin(), inner.end(), bytes.begin() + 8);
+  return bytes;
+}
+
 }  // namespace dove::dswitch::pipeline::testing

@@ -101,16 +101,6 @@ DesiredState RoutedScenario() {
 
 using testing::ScriptedResolver;
 
-std::vector<uint8_t> Vxlan(uint32_t vni, const std::vector<uint8_t>& inner) {
-  std::vector<uint8_t> bytes(8 + inner.size());
-  bytes[0] = 0x08;
-  bytes[4] = static_cast<uint8_t>(vni >> 16);
-  bytes[5] = static_cast<uint8_t>(vni >> 8);
-  bytes[6] = static_cast<uint8_t>(vni);
-  std::copy(inner.begin(), inner.end(), bytes.begin() + 8);
-  return bytes;
-}
-
 uint32_t VniOf(const std::vector<uint8_t>& datagram) {
   return uint32_t{datagram.at(4)} << 16 | uint32_t{datagram.at(5)} << 8 | datagram.at(6);
 }
