@@ -1,0 +1,164 @@
+// Rtnetlink: the kernel's routing netlink (NETLINK_ROUTE) as DOVE's kernel backend needs it,
+// over libmnl: links (bridge, vxlan with the DOVE options, veth, any link by name), their
+// master, MAC, MTU and state; addresses; routes and rules in a table; FDB entries of a vxlan
+// device (AF_BRIDGE, NTF_SELF); neighbour entries. Facts: ../shared/reference/linux-vxlan-dove.md.
+//
+// Contracts:
+//   - Every request is sent with NLM_F_ACK and waits for the kernel's answer; an error comes
+//     back as Error{errno value, what was asked and the kernel's words (strerror)}, never
+//     thrown. Requests that the kernel refuses change nothing.
+//   - An Rtnl works in the network namespace it was opened in (the caller's at Open()).
+//   - Not thread-safe: one thread uses an Rtnl; open one per thread.
+//   - The socket is an RAII member: closed by the destructor.
+//
+//   auto rtnl = netlink::Rtnl::Open();
+//   auto vx = rtnl->CreateVxlan({.name = "dvx-42", .vni = 42, .local = tip, .port = 4789,
+//                                .mtu = 1450, .learning = false, .proxy = true,
+//                                .l2miss = true, .l3miss = true, .rsc = true});
+//   rtnl->ReplaceFdb({.ifindex = *vx, .mac = m, .remote = other_tip});
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/expected.h"
+#include "net/ip_address.h"
+#include "net/ip_prefix.h"
+#include "net/ipv4_address.h"
+#include "net/mac_address.h"
+
+namespace dove::netlink {
+
+struct Error {
+  int code = 0;         // errno value (EEXIST, ENODEV, ENOBUFS, ...)
+  std::string message;  // "create vxlan dvx-42: File exists"
+};
+
+template <typename T>
+using Result = Expected<T, Error>;
+struct Ok {};
+
+struct LinkInfo {
+  int ifindex = 0;
+  std::string name;
+  std::string kind;  // IFLA_INFO_KIND: "bridge", "vxlan", "veth", "" (none)
+  int master = 0;    // ifindex of its master; 0: none
+  net::MacAddress mac;
+  uint32_t mtu = 0;
+  bool up = false;  // IFF_UP
+};
+
+struct VxlanSpec {
+  std::string name;
+  uint32_t vni = 0;
+  net::Ipv4Address local;  // IFLA_VXLAN_LOCAL
+  uint16_t port = 4789;    // IFLA_VXLAN_PORT (always sent)
+  uint32_t mtu = 0;        // 0: the kernel's default
+  int underlay_ifindex = 0;  // IFLA_VXLAN_LINK; 0: none
+  bool learning = false;
+  bool proxy = true;
+  bool l2miss = true;
+  bool l3miss = true;
+  bool rsc = true;
+};
+
+struct BridgeSpec {
+  std::string name;
+  uint32_t mtu = 0;                        // 0: the kernel's default
+  std::optional<net::MacAddress> mac;      // none: the kernel picks one
+  bool stp = false;
+};
+
+// An FDB entry of a vxlan device: MAC -> remote VTEP (AF_BRIDGE, NTF_SELF, NUD_PERMANENT).
+// The all-zeros MAC with Append is a flood destination (one entry per remote).
+struct FdbEntry {
+  int ifindex = 0;  // the vxlan device
+  net::MacAddress mac;
+  net::Ipv4Address remote;
+  bool router = false;  // NTF_ROUTER (for rsc)
+};
+
+// A neighbour entry: IP -> MAC on a device (NUD_PERMANENT unless `state` says otherwise).
+struct NeighEntry {
+  int ifindex = 0;
+  net::IpAddress ip;
+  net::MacAddress mac;
+  uint16_t state = 0x80;  // NUD_PERMANENT
+};
+
+struct AddressEntry {
+  int ifindex = 0;
+  net::IpAddress address;  // 10.0.1.1 (IpPrefix would clear the host bits)
+  int prefix_length = 0;   // 24
+};
+
+// A route in a table: a prefix reachable through a device (scope link), or a local address
+// (type local, for per-table gateway addresses).
+struct RouteEntry {
+  uint32_t table = 254;  // RT_TABLE_MAIN
+  net::IpPrefix prefix;
+  int ifindex = 0;
+  bool local = false;  // RTN_LOCAL instead of RTN_UNICAST
+};
+
+// A policy-routing rule: packets arriving on `iif_name` look up `table`, at `priority`.
+struct RuleEntry {
+  bool ipv6 = false;
+  uint32_t priority = 0;
+  std::string iif_name;  // empty: any
+  uint32_t table = 0;
+};
+
+class Rtnl {
+ public:
+  static Result<std::unique_ptr<Rtnl>> Open();
+  ~Rtnl();
+  Rtnl(const Rtnl&) = delete;
+  Rtnl& operator=(const Rtnl&) = delete;
+
+  // Links. Create* returns the new ifindex; EEXIST when the name is taken.
+  Result<int> CreateBridge(const BridgeSpec& spec);
+  Result<int> CreateVxlan(const VxlanSpec& spec);
+  Result<LinkInfo> GetLink(const std::string& name);  // ENODEV when there is none
+  Result<std::vector<LinkInfo>> ListLinks();
+  // The vxlan options of a link (to adopt a device left by an earlier run only when it is the
+  // one this run would create).
+  Result<VxlanSpec> GetVxlan(int ifindex);
+  Result<Ok> DeleteLink(int ifindex);
+  Result<Ok> SetMaster(int ifindex, int master_ifindex);  // 0: release
+  Result<Ok> SetUp(int ifindex, bool up);
+  Result<Ok> SetMtu(int ifindex, uint32_t mtu);
+  Result<Ok> SetMac(int ifindex, const net::MacAddress& mac);
+
+  // FDB entries of a vxlan device.
+  Result<Ok> ReplaceFdb(const FdbEntry& entry);  // CREATE|REPLACE
+  Result<Ok> AppendFdb(const FdbEntry& entry);   // CREATE|APPEND (flood destinations)
+  Result<Ok> DeleteFdb(const FdbEntry& entry);   // the one (mac, remote); ENOENT when absent
+  Result<std::vector<FdbEntry>> ListFdb(int ifindex);  // NTF_SELF entries of that device
+
+  // Neighbour entries.
+  Result<Ok> ReplaceNeigh(const NeighEntry& entry);
+  Result<Ok> DeleteNeigh(const NeighEntry& entry);
+  Result<std::vector<NeighEntry>> ListNeigh(int ifindex);
+
+  // Addresses, routes, rules.
+  Result<Ok> AddAddress(const AddressEntry& entry);  // EEXIST when present
+  Result<Ok> DeleteAddress(const AddressEntry& entry);
+  Result<std::vector<AddressEntry>> ListAddresses(int ifindex);
+  Result<Ok> ReplaceRoute(const RouteEntry& entry);
+  Result<Ok> DeleteRoute(const RouteEntry& entry);
+  Result<std::vector<RouteEntry>> ListRoutes(uint32_t table, bool ipv6);
+  Result<Ok> AddRule(const RuleEntry& entry);
+  Result<Ok> DeleteRule(const RuleEntry& entry);
+  Result<std::vector<RuleEntry>> ListRules(bool ipv6);
+
+ private:
+  Rtnl() = default;
+  struct Socket;
+  std::unique_ptr<Socket> socket_;
+};
+
+}  // namespace dove::netlink
