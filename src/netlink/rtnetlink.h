@@ -54,9 +54,9 @@ struct LinkInfo {
 struct VxlanSpec {
   std::string name;
   uint32_t vni = 0;
-  net::Ipv4Address local;  // IFLA_VXLAN_LOCAL
-  uint16_t port = 4789;    // IFLA_VXLAN_PORT (always sent)
-  uint32_t mtu = 0;        // 0: the kernel's default
+  net::Ipv4Address local;    // IFLA_VXLAN_LOCAL
+  uint16_t port = 4789;      // IFLA_VXLAN_PORT (always sent)
+  uint32_t mtu = 0;          // 0: the kernel's default
   int underlay_ifindex = 0;  // IFLA_VXLAN_LINK; 0: none
   bool learning = false;
   bool proxy = true;
@@ -67,8 +67,8 @@ struct VxlanSpec {
 
 struct BridgeSpec {
   std::string name;
-  uint32_t mtu = 0;                        // 0: the kernel's default
-  std::optional<net::MacAddress> mac;      // none: the kernel picks one
+  uint32_t mtu = 0;                    // 0: the kernel's default
+  std::optional<net::MacAddress> mac;  // none: the kernel picks one
   bool stp = false;
 };
 
@@ -134,9 +134,9 @@ class Rtnl {
   Result<Ok> SetMac(int ifindex, const net::MacAddress& mac);
 
   // FDB entries of a vxlan device.
-  Result<Ok> ReplaceFdb(const FdbEntry& entry);  // CREATE|REPLACE
-  Result<Ok> AppendFdb(const FdbEntry& entry);   // CREATE|APPEND (flood destinations)
-  Result<Ok> DeleteFdb(const FdbEntry& entry);   // the one (mac, remote); ENOENT when absent
+  Result<Ok> ReplaceFdb(const FdbEntry& entry);        // CREATE|REPLACE
+  Result<Ok> AppendFdb(const FdbEntry& entry);         // CREATE|APPEND (flood destinations)
+  Result<Ok> DeleteFdb(const FdbEntry& entry);         // the one (mac, remote); ENOENT when absent
   Result<std::vector<FdbEntry>> ListFdb(int ifindex);  // NTF_SELF entries of that device
 
   // Neighbour entries.
