@@ -308,5 +308,147 @@ TEST(RtnlTest, NeighbourEntriesAreWhatIpNeighShowLists) {
   });
 }
 
+TEST(RtnlTest, AddressesRoutesInATableAndRulesAreWhatIpShows) {
+  DOVE_SKIP_UNLESS_ROOT();
+  RunInNetworkNamespace([] {
+    auto rtnl = OpenRtnl();
+    ASSERT_NE(rtnl, nullptr);
+    Shell("sysctl -qw net.ipv6.conf.default.addr_gen_mode=1");  // only the addresses we add
+    auto br = rtnl->CreateBridge({.name = "dbr-9", .mtu = 0, .mac = std::nullopt, .stp = false});
+    ASSERT_TRUE(br) << br.error().message;
+    ASSERT_TRUE(rtnl->SetUp(*br, true));
+
+    // Addresses.
+    const auto gw4 = *net::IpAddress::Parse("10.0.1.1");
+    const auto gw6 = *net::IpAddress::Parse("fd00:1::1");
+    ASSERT_TRUE(rtnl->AddAddress({.ifindex = *br, .address = gw4, .prefix_length = 24}));
+    ASSERT_TRUE(rtnl->AddAddress({.ifindex = *br, .address = gw6, .prefix_length = 64}));
+    auto twice = rtnl->AddAddress({.ifindex = *br, .address = gw4, .prefix_length = 24});
+    ASSERT_FALSE(twice);
+    EXPECT_EQ(twice.error().code, EEXIST);
+    std::vector<std::string> kernel_addresses;
+    for (const std::string& line : Lines(Output("ip -o addr show dev dbr-9"))) {
+      kernel_addresses.push_back(Words(line).at(3));  // "2: dbr-9 inet 10.0.1.1/24 ..."
+    }
+    const std::vector<std::string> addresses = {"10.0.1.1/24", "fd00:1::1/64"};
+    EXPECT_THAT(kernel_addresses, UnorderedElementsAreArray(addresses));
+    std::vector<std::string> our_addresses;
+    auto listed = rtnl->ListAddresses(*br);
+    ASSERT_TRUE(listed) << listed.error().message;
+    for (const AddressEntry& a : *listed) {
+      our_addresses.push_back(a.address.ToString() + "/" + std::to_string(a.prefix_length));
+    }
+    EXPECT_THAT(our_addresses, UnorderedElementsAreArray(addresses));
+
+    // Routes in table 1000: the subnet through the bridge, the gateway address local.
+    const RouteEntry subnet4{.table = 1000,
+                             .prefix = *net::IpPrefix::Parse("10.0.1.0/24"),
+                             .ifindex = *br,
+                             .local = false};
+    const RouteEntry local4{.table = 1000,
+                            .prefix = *net::IpPrefix::Parse("10.0.1.1/32"),
+                            .ifindex = *br,
+                            .local = true};
+    const RouteEntry subnet6{.table = 1000,
+                             .prefix = *net::IpPrefix::Parse("fd00:1::/64"),
+                             .ifindex = *br,
+                             .local = false};
+    for (const RouteEntry& r : {subnet4, local4, subnet6}) {
+      auto done = rtnl->ReplaceRoute(r);
+      ASSERT_TRUE(done) << done.error().message;
+    }
+    auto kernel_routes = [](const std::string& family) {
+      std::vector<std::string> routes;
+      for (const std::string& line : Lines(Output("ip " + family + " route show table 1000"))) {
+        const auto words = Words(line);
+        const bool local = words.at(0) == "local";
+        std::string prefix = words.at(local ? 1 : 0);
+        if (prefix.find('/') == std::string::npos) prefix += family == "-6" ? "/128" : "/32";
+        routes.push_back(std::string(local ? "local " : "") + prefix + " dev " +
+                         After(line, "dev") + " scope " + After(line, "scope"));
+      }
+      return routes;
+    };
+    auto our_routes = [&](bool ipv6) {
+      std::vector<std::string> routes;
+      auto list = rtnl->ListRoutes(1000, ipv6);
+      EXPECT_TRUE(list) << list.error().message;
+      if (!list) return routes;
+      for (const RouteEntry& r : *list) {
+        EXPECT_EQ(r.ifindex, *br);
+        routes.push_back(std::string(r.local ? "local " : "") + r.prefix.ToString() +
+                         " dev dbr-9 scope " + (r.local ? "host" : "link"));
+      }
+      return routes;
+    };
+    const std::vector<std::string> routes4 = {"10.0.1.0/24 dev dbr-9 scope link",
+                                              "local 10.0.1.1/32 dev dbr-9 scope host"};
+    EXPECT_THAT(kernel_routes("-4"), UnorderedElementsAreArray(routes4));
+    EXPECT_THAT(our_routes(false), UnorderedElementsAreArray(routes4));
+    // ip -6 prints no scope for IPv6 routes: compare the prefixes.
+    const auto v6 = kernel_routes("-6");
+    ASSERT_EQ(v6.size(), 1U);
+    EXPECT_EQ(v6[0].rfind("fd00:1::/64 dev dbr-9", 0), 0U) << v6[0];
+    EXPECT_THAT(our_routes(true),
+                UnorderedElementsAreArray({std::string("fd00:1::/64 dev dbr-9 scope link")}));
+    ASSERT_TRUE(rtnl->DeleteRoute(local4));
+    EXPECT_THAT(kernel_routes("-4"),
+                UnorderedElementsAreArray({std::string("10.0.1.0/24 dev dbr-9 scope link")}));
+    auto absent = rtnl->DeleteRoute(local4);
+    ASSERT_FALSE(absent);
+    EXPECT_EQ(absent.error().code, ESRCH) << absent.error().message;
+
+    // Rules: packets arriving on the bridge look up table 1000.
+    const RuleEntry rule4{.ipv6 = false, .priority = 100, .iif_name = "dbr-9", .table = 1000};
+    const RuleEntry rule6{.ipv6 = true, .priority = 100, .iif_name = "dbr-9", .table = 1000};
+    ASSERT_TRUE(rtnl->AddRule(rule4));
+    ASSERT_TRUE(rtnl->AddRule(rule6));
+    auto kernel_rules = [](const std::string& family) {
+      std::vector<std::string> rules;
+      for (const std::string& line : Lines(Output("ip " + family + " rule show"))) {
+        std::string priority = Words(line).at(0);
+        priority.pop_back();  // "100:"
+        rules.push_back(priority + " iif " + After(line, "iif") + " lookup " +
+                        After(line, "lookup"));
+      }
+      return rules;
+    };
+    auto our_rules = [&](bool ipv6) {
+      std::vector<std::string> rules;
+      auto list = rtnl->ListRules(ipv6);
+      EXPECT_TRUE(list) << list.error().message;
+      if (!list) return rules;
+      for (const RuleEntry& r : *list) {
+        EXPECT_EQ(r.ipv6, ipv6);
+        const std::string table = r.table == 255   ? "local"
+                                  : r.table == 254 ? "main"
+                                  : r.table == 253 ? "default"
+                                                   : std::to_string(r.table);
+        rules.push_back(std::to_string(r.priority) + " iif " + r.iif_name + " lookup " + table);
+      }
+      return rules;
+    };
+    const std::vector<std::string> rules = {"0 iif  lookup local", "100 iif dbr-9 lookup 1000",
+                                            "32766 iif  lookup main", "32767 iif  lookup default"};
+    EXPECT_THAT(kernel_rules("-4"), UnorderedElementsAreArray(rules));
+    EXPECT_THAT(our_rules(false), UnorderedElementsAreArray(rules));
+    const std::vector<std::string> rules6 = {"0 iif  lookup local", "100 iif dbr-9 lookup 1000",
+                                             "32766 iif  lookup main"};
+    EXPECT_THAT(kernel_rules("-6"), UnorderedElementsAreArray(rules6));
+    EXPECT_THAT(our_rules(true), UnorderedElementsAreArray(rules6));
+    ASSERT_TRUE(rtnl->DeleteRule(rule4));
+    EXPECT_THAT(kernel_rules("-4"),
+                UnorderedElementsAreArray({std::string("0 iif  lookup local"),
+                                           std::string("32766 iif  lookup main"),
+                                           std::string("32767 iif  lookup default")}));
+
+    ASSERT_TRUE(rtnl->DeleteAddress({.ifindex = *br, .address = gw6, .prefix_length = 64}));
+    listed = rtnl->ListAddresses(*br);
+    ASSERT_TRUE(listed);
+    ASSERT_EQ(listed->size(), 1U);
+    EXPECT_EQ((*listed)[0].address, gw4);
+  });
+}
+
 }  // namespace
 }  // namespace dove::netlink
