@@ -218,6 +218,11 @@ TEST(NeighListenerTest, OverflowIsReportedAsEnobufsAndTheSocketReadsOn) {
       ASSERT_TRUE((*rtnl)->ReplaceNeigh(
           {.ifindex = bridge, .ip = net::IpAddress(ip), .mac = kSender, .state = 0x80}));
     }
+    // The dump of 2000 entries spans many datagrams (multi-part, up to NLMSG_DONE).
+    auto listed = (*rtnl)->ListNeigh(bridge);
+    ASSERT_TRUE(listed) << listed.error().message;
+    EXPECT_EQ(listed->size(), 2000U);
+
     size_t before = 0;
     auto overflow = (*listener)->Read([&](const NeighEvent&) { ++before; });
     ASSERT_FALSE(overflow) << "read " << *overflow << " events without overflow";
