@@ -929,7 +929,18 @@ void Directory::SendConfig(SessionId id, const std::string& network_id, int64_t 
   Session& session = sessions_[id];
   // The domain's routes and tunnel IPs ride only when the switch holds no other network of the
   // domain on this stream (NetworkConfig.domain_omitted).
-  const bool with_domain = !HoldsDomain(session, DomainOf(network_id), network_id);
+  const std::string domain_id = DomainOf(network_id);
+  const bool with_domain = !HoldsDomain(session, domain_id, network_id);
+  if (with_domain && session.networks.count(network_id) == 0) {
+    // The switch's first network of the domain: a routes round held back by the interval goes
+    // now, so that it starts from the domain's routes as they are (and the domain's other
+    // switches hear the same change). A refresh of a network it holds waits for the round.
+    if (auto round = config_rounds_.find(domain_id);
+        round != config_rounds_.end() && round->second.pending) {
+      round->second.pending = false;
+      SendDomainRoutes(domain_id, revision, out);
+    }
+  }
   auto config = ConfigOf(network_id, session.switch_name, with_domain);
   if (!config) return;
   session.networks.insert(network_id);

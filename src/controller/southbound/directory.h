@@ -462,9 +462,9 @@ class Directory {
   std::optional<Clock::time_point> first_tick_;
   // The latest time a call was given (OnMessage, OnDisconnect, OnTick): OnStoreEvents has none.
   Clock::time_point clock_{};
-  Rounds domain_rounds_;                                  // FloodList rounds
-  std::unordered_map<std::string, DomainSet> published_;  // domain id -> its published set
-  Rounds config_rounds_;                                  // DomainRoutes rounds
+  Rounds domain_rounds_;                                        // FloodList rounds
+  std::unordered_map<std::string, DomainSet> published_;        // domain id -> its published set
+  Rounds config_rounds_;                                        // DomainRoutes rounds
   std::unordered_map<std::string, RouteSet> published_routes_;  // domain id -> its routes
   SyncCounts syncs_;
 };

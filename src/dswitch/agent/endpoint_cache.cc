@@ -248,8 +248,7 @@ bool EndpointCache::ApplyNetworkConfig(const dove::v1::NetworkConfig& config, in
 }
 
 bool EndpointCache::SpreadDomainParts(const std::string& domain_id,
-                                      const dove::v1::NetworkConfig& whole,
-                                      CacheChanges* changes) {
+                                      const dove::v1::NetworkConfig& whole, CacheChanges* changes) {
   bool changed = false;
   for (auto& [vni, network] : networks_) {
     if (!network.config || network.config->network().domain_id() != domain_id) continue;
@@ -261,8 +260,7 @@ bool EndpointCache::SpreadDomainParts(const std::string& domain_id,
   return changed;
 }
 
-bool EndpointCache::ApplyDomainRoutes(const dove::v1::DomainRoutes& routes,
-                                      CacheChanges* changes) {
+bool EndpointCache::ApplyDomainRoutes(const dove::v1::DomainRoutes& routes, CacheChanges* changes) {
   const std::set<std::string> removed(routes.removed().begin(), routes.removed().end());
   std::set<std::string> replaced;
   for (const auto& routed : routes.added()) replaced.insert(routed.cidr());

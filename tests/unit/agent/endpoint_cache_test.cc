@@ -695,8 +695,8 @@ TEST(EndpointCacheTest, AConfigThatOmitsTheDomainsPartsTakesThemFromTheDomainsOt
 // (replacing the route of the same cidr), in stream order, idempotently.
 TEST(EndpointCacheTest, DomainRoutesChangeEveryConfigOfTheDomainAndOnlyThose) {
   EndpointCache cache;
-  cache.Apply(DomainConfig(5, 100, "d1", {Route("10.0.0.0/24", 100), Route("10.1.0.0/24", 200)},
-                           {}, false));
+  cache.Apply(DomainConfig(5, 100, "d1", {Route("10.0.0.0/24", 100), Route("10.1.0.0/24", 200)}, {},
+                           false));
   cache.Apply(DomainConfig(5, 200, "d1", {}, {}, true));
   cache.Apply(DomainConfig(5, 300, "d2", {Route("10.1.0.0/24", 300)}, {}, false));
   ControllerMessage change;

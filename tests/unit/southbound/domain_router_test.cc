@@ -540,8 +540,8 @@ TEST_F(DomainRouterTest, ABurstOfSubnetsMakesOneRoutesRoundPerInterval) {
     EXPECT_EQ(changes[0].added_size(), 2) << "only the change: 10.6 and 10.7";
     EXPECT_TRUE(changes[0].removed().empty());
   }
-  for (const auto& [session, vni] : std::vector<std::pair<SessionId, uint32_t>>{
-           {1, 100}, {2, 200}, {3, 300}}) {
+  for (const auto& [session, vni] :
+       std::vector<std::pair<SessionId, uint32_t>>{{1, 100}, {2, 200}, {3, 300}}) {
     const auto routes = HeldRoutes(session, vni);
     EXPECT_EQ(routes.count("10.6.0.0/24 300 app "), 1u) << session;
     EXPECT_EQ(routes.count("10.7.0.0/24 200 db "), 1u) << session;
