@@ -21,6 +21,16 @@ bool OurTable(uint32_t table) {
   return table >= kDomainKeyBase && table <= kDomainKeyBase + 0xffffff;
 }
 
+std::string SysctlProblem(const std::string& key, const std::string& value, const char* what) {
+  std::string problem = "sysctl ";
+  problem += key;
+  problem += "=";
+  problem += value;
+  problem += ": ";
+  problem += what;
+  return problem;
+}
+
 std::string Read(const std::string& path) {
   std::ifstream in(path);
   std::string value;
@@ -53,7 +63,7 @@ void HostRouting::SaveAndSet(const std::string& key, const std::string& value,
   const std::string path = sysctl_root_ + "/" + key;
   if (!saved_sysctls_.contains(key)) saved_sysctls_[key] = Read(path);
   if (Read(path) == value) return;
-  if (!Write(path, value)) problems.push_back("sysctl " + key + "=" + value + ": cannot write");
+  if (!Write(path, value)) problems.push_back(SysctlProblem(key, value, "cannot write"));
 }
 
 void HostRouting::ApplyBridge(const RoutedNetwork& network, std::vector<std::string>& problems) {
@@ -77,7 +87,7 @@ void HostRouting::ApplyBridge(const RoutedNetwork& network, std::vector<std::str
     const std::string path = sysctl_root_ + "/" + key;
     if (!Exists(path)) continue;  // IPv6 disabled on the bridge
     if (Read(path) != value && !Write(path, value)) {
-      problems.push_back("sysctl " + key + "=" + value + ": cannot write");
+      problems.push_back(SysctlProblem(key, value, "cannot write"));
     }
   }
 
@@ -290,7 +300,7 @@ std::vector<std::string> HostRouting::Remove() {
   if (auto removed = nft_.Remove(); !removed) problems.push_back(removed.error());
   for (const auto& [key, value] : saved_sysctls_) {
     if (!value.empty() && !Write(sysctl_root_ + "/" + key, value)) {
-      problems.push_back("sysctl " + key + "=" + value + ": cannot restore");
+      problems.push_back(SysctlProblem(key, value, "cannot restore"));
     }
   }
   saved_sysctls_.clear();

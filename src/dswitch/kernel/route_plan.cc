@@ -1,8 +1,10 @@
 #include "dswitch/kernel/route_plan.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
+#include <string>
 #include <utility>
 
 #include "dswitch/pipeline/policy_table.h"
@@ -13,7 +15,9 @@ namespace {
 // What one domain collects from the networks carried on this host.
 struct DomainParts {
   std::set<uint32_t> local_vnis;
-  std::map<uint32_t, std::set<std::pair<net::IpPrefix, std::optional<net::IpAddress>>>> subnets;
+  // By VNI, then by the subnet's text ("10.0.0.0/24"): a stable order without comparing
+  // addresses (their <=> is only for equality here).
+  std::map<uint32_t, std::map<std::string, RouteSubnet>> subnets;
   std::vector<pipeline::PolicyRule> policies;
 };
 
@@ -34,13 +38,14 @@ std::string BridgeName(uint32_t vni) { return "dvb" + std::to_string(vni); }
 
 RoutePlan PlanRoutes(const std::vector<pipeline::NetworkSettings>& networks,
                      const std::vector<PortPlan>& ports) {
-  std::map<net::MacAddress, DomainParts> parts;
+  std::map<std::array<uint8_t, 6>, DomainParts> parts;  // by router MAC
   for (const auto& network : networks) {
-    auto& domain = parts[network.router_mac];
+    auto& domain = parts[network.router_mac.bytes()];
     domain.local_vnis.insert(network.vni);
     domain.subnets[network.vni];  // a carried network without subnets still has its bridge
     for (const auto& route : network.routes) {
-      domain.subnets[route.vni].insert({route.prefix, route.gateway});
+      domain.subnets[route.vni].emplace(route.prefix.ToString(),
+                                        RouteSubnet{route.prefix, route.gateway});
     }
     for (const auto& rule : network.policies) {
       if (rule.source_vni == rule.destination_vni) continue;  // inside a network: bridged
@@ -54,14 +59,14 @@ RoutePlan PlanRoutes(const std::vector<pipeline::NetworkSettings>& networks,
   RoutePlan plan;
   for (auto& [router_mac, domain_parts] : parts) {
     DomainPlan domain;
-    domain.router_mac = router_mac;
+    domain.router_mac = net::MacAddress(router_mac);
     domain.key = kDomainKeyBase + domain_parts.subnets.begin()->first;
     for (const auto& [vni, subnets] : domain_parts.subnets) {
       RoutedNetwork network{.vni = vni,
                             .bridge = BridgeName(vni),
                             .local = domain_parts.local_vnis.contains(vni),
                             .subnets = {}};
-      for (const auto& [prefix, gateway] : subnets) network.subnets.push_back({prefix, gateway});
+      for (const auto& [text, subnet] : subnets) network.subnets.push_back(subnet);
       if (!network.local) plan.extra_vnis.push_back(vni);
       domain.networks.push_back(std::move(network));
     }

@@ -56,7 +56,7 @@ struct RoutedNetwork {
   uint32_t vni = 0;
   std::string bridge;                // BridgeName(vni)
   bool local = false;                // the switch carries it (it has a port or a config here)
-  std::vector<RouteSubnet> subnets;  // sorted
+  std::vector<RouteSubnet> subnets;  // in the order of their text
 
   friend bool operator==(const RoutedNetwork&, const RoutedNetwork&) = default;
 };

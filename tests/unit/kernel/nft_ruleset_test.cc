@@ -32,13 +32,13 @@ NetworkSettings Network(uint32_t vni, const net::MacAddress& router_mac,
 }
 
 // One domain, networks 42 (web) and 43 (db), both carried here, with `policies`.
-RoutePlan WebDb(std::vector<PolicyRule> policies, std::vector<PortPlan> ports = {}) {
+RoutePlan WebDb(const std::vector<PolicyRule>& policies, const std::vector<PortPlan>& ports = {}) {
   const std::vector<pipeline::Route> routes{{Prefix("10.0.0.0/24"), Ip("10.0.0.1"), 42},
                                             {Prefix("10.0.1.0/24"), Ip("10.0.1.1"), 43},
                                             {Prefix("2001:db8:1::/64"), Ip("2001:db8:1::1"), 43}};
   const auto mac = Mac("02:00:00:00:00:aa");
   return PlanRoutes({Network(42, mac, routes, policies), Network(43, mac, routes, policies)},
-                    std::move(ports));
+                    ports);
 }
 
 PolicyRule Rule(const char* id, Action action, uint8_t protocol, uint16_t first, uint16_t last,
@@ -131,8 +131,8 @@ TEST(NftRulesetTest, ForwardPassesRepliesAndBridgedTrafficThenDispatchesThenDeni
       "iifname != @bridges oifname != @bridges accept",
       "ct state established ct direction reply accept",
       "ct state related accept",
-      "iifname . oifname vmap { \"dvb42\" . \"dvb42\" : accept, \"dvb43\" . \"dvb43\" : accept, "
-      "\"dvb42\" . \"dvb43\" : jump route_42_43 }",
+      std::string("iifname . oifname vmap { \"dvb42\" . \"dvb42\" : accept, ") +
+          "\"dvb43\" . \"dvb43\" : accept, \"dvb42\" . \"dvb43\" : jump route_42_43 }",
       "iifname @bridges oifname != @bridges counter name \"no_route\" reject with icmpx no-route",
       kDefault,
   };
@@ -160,10 +160,10 @@ TEST(NftRulesetTest, TheHostAnswersOnlyPingsOfTheDomainsGateways) {
       "iifname != @bridges accept",
       "ct state established,related accept",
       "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept",
-      "iifname { \"dvb42\", \"dvb43\" } ip daddr { 10.0.0.1, 10.0.1.1 } icmp type echo-request "
-      "accept",
-      "iifname { \"dvb42\", \"dvb43\" } ip6 daddr { 2001:db8:1::1 } icmpv6 type echo-request "
-      "accept",
+      std::string("iifname { \"dvb42\", \"dvb43\" } ip daddr { 10.0.0.1, 10.0.1.1 } ") +
+          "icmp type echo-request accept",
+      std::string("iifname { \"dvb42\", \"dvb43\" } ip6 daddr { 2001:db8:1::1 } ") +
+          "icmpv6 type echo-request accept",
       "counter name \"to_host\" drop",
   };
   EXPECT_EQ(Chain(text, "input"), expected) << text;
@@ -174,14 +174,14 @@ TEST(NftRulesetTest, APortMaySendOnlyFromItsMacAndAddresses) {
   const std::string text = NftRuleset(WebDb({}, {port}));
   const std::vector<std::string> expected = {
       "ether saddr != 02:00:00:00:01:01 counter name \"port_tap_vm1_bad_mac\" drop",
-      "ether type arp arp saddr ether != 02:00:00:00:01:01 counter name \"port_tap_vm1_bad_mac\" "
-      "drop",
+      std::string("ether type arp arp saddr ether != 02:00:00:00:01:01 ") +
+          "counter name \"port_tap_vm1_bad_mac\" drop",
       "ether type arp arp saddr ip { 0.0.0.0, 10.0.0.5 } accept",
       "ether type arp counter name \"port_tap_vm1_bad_ip\" drop",
       "ether type ip ip saddr { 10.0.0.5 } accept",
       "ether type ip ip saddr 0.0.0.0 udp dport 67 accept",
-      "ether type ip6 icmpv6 type nd-router-advert counter name \"port_tap_vm1_router_advert\" "
-      "drop",
+      std::string("ether type ip6 icmpv6 type nd-router-advert ") +
+          "counter name \"port_tap_vm1_router_advert\" drop",
       "ether type ip6 ip6 saddr { fe80::ff:fe00:101, 2001:db8::5 } accept",
       "ether type ip6 ip6 saddr :: meta l4proto ipv6-icmp accept",
       "ether type { ip, ip6 } counter name \"port_tap_vm1_bad_ip\" drop",
