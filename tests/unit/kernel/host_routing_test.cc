@@ -3,12 +3,16 @@
 // subnets, and real traffic (ping, nc) through the kernel's routing, rules and nftables.
 #include "dswitch/kernel/host_routing.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -213,6 +217,101 @@ TEST(HostRoutingTest, RoutesInsideEachDomainUnderItsPolicyAndRemovesCleanly) {
     EXPECT_EQ(Output("sysctl -n net.ipv4.ip_forward"), forward_before);
     EXPECT_EQ(Output("ip -4 route show table all"), routes_before);
     EXPECT_EQ(Output("ip -6 route show table all | grep -c 2001:db8"), "0\n");
+  });
+}
+
+// Runs `body` in a child process inside the named network namespace `netns`; true when the
+// body returned true.
+bool InNamedNamespace(const std::string& netns, const std::function<bool()>& body) {
+  std::fflush(stdout);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const int fd = ::open(("/var/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) std::_Exit(2);
+    const bool ok = body();
+    std::fflush(stdout);
+    std::_Exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  return child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+
+// Applies `plan` in the current namespace with fresh sessions; prints the problems.
+bool ApplyHere(const RoutePlan& plan) {
+  auto rtnl = netlink::Rtnl::Open();
+  auto rules = RouteRules::Open();
+  auto nft = NftSession::Open();
+  if (!rtnl || !rules || !nft) return false;
+  HostRouting routing(**rtnl, **rules, **nft);
+  const auto problems = routing.Apply(plan);
+  for (const auto& problem : problems) std::printf("apply: %s\n", problem.c_str());
+  return problems.empty();
+}
+
+// Two hosts joined by an underlay veth, vxlan devices under the bridges, the FDB and neighbour
+// entries the L2 part would install written by hand. web (42) is on host 1, db (43) on host 2:
+// host 1 routes web -> db and sends into db's VNI; host 2 only bridges it to the VM, and
+// routes the reply. The reply passes host 2's policy (nothing allows db -> web) because
+// br_netfilter gave the bridged arrival a conntrack entry there.
+TEST(HostRoutingTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedBackOnTheOther) {
+  DOVE_SKIP_UNLESS_ROOT();
+  if (::access("/proc/sys/net/bridge/bridge-nf-call-iptables", F_OK) != 0) {
+    GTEST_SKIP() << "needs br_netfilter (modprobe br_netfilter)";
+  }
+  RunInNetworkNamespace([] {
+    const std::string host2 = "kr" + std::to_string(::getpid()) + "h2";
+    Shell("ip netns add " + host2);
+    struct Cleanup {
+      std::string netns;
+      ~Cleanup() { (void)std::system(("ip netns del " + netns + " 2>/dev/null").c_str()); }
+    } cleanup{host2};
+    const std::string on2 = "ip -n " + host2 + " ";
+    Shell("ip link add u0 type veth peer name u0 netns " + host2);
+    Shell("ip addr add 192.0.2.1/24 dev u0 && ip link set u0 up");
+    Shell(on2 + "addr add 192.0.2.2/24 dev u0 && " + on2 + "link set u0 up && " + on2 +
+          "link set lo up");
+    for (const std::string vni : {"42", "43"}) {
+      for (const auto& [ip, local] :
+           {std::pair<std::string, std::string>{"ip ", "192.0.2.1"}, {on2, "192.0.2.2"}}) {
+        Shell(ip + "link add dvb" + vni + " type bridge && " + ip + "link set dvb" + vni +
+              " address 02:00:00:00:00:aa up");
+        Shell(ip + "link add dvx" + vni + " type vxlan id " + vni + " dstport 4789 local " + local +
+              " dev u0 nolearning && " + ip + "link set dvx" + vni + " master dvb" + vni +
+              " up && " + ip + "link set dvx" + vni + " type bridge_slave learning off");
+      }
+    }
+    Vm a1("a1", "dvb42", "02:00:00:00:01:01", {"10.0.0.5/24"}, "10.0.0.1", "");
+    // a2 sits on host 2: its port is made in the host namespace, then moved there.
+    Vm a2("a2", "dvb43", "02:00:00:00:01:02", {"10.0.1.5/24"}, "10.0.1.1", "");
+    Shell("ip link set " + a2.port() + " netns " + host2);
+    Shell(on2 + "link set " + a2.port() + " master dvb43 up");
+    Shell("bridge fdb add 02:00:00:00:01:02 dev dvx43 dst 192.0.2.2 self permanent");
+    Shell("bridge fdb add 02:00:00:00:01:02 dev dvx43 master static");
+    Shell("ip neigh add 10.0.1.5 lladdr 02:00:00:00:01:02 dev dvb43 nud permanent");
+    Shell("bridge -n " + host2 +
+          " fdb add 02:00:00:00:01:01 dev dvx42 dst 192.0.2.1 self permanent");
+    Shell("bridge -n " + host2 + " fdb add 02:00:00:00:01:01 dev dvx42 master static");
+    Shell(on2 + "neigh add 10.0.0.5 lladdr 02:00:00:00:01:01 dev dvb42 nud permanent");
+
+    const std::vector<PolicyRule> policies = {Rule("web", 42, Action::kAllow, 6, 8080, 10)};
+    const RoutePlan plan1 =
+        PlanRoutes({Network(42, 42, "02:00:00:00:00:aa", policies)},
+                   {{a1.port(), 42, Mac("02:00:00:00:01:01"), {Ip("10.0.0.5")}}});
+    const RoutePlan plan2 =
+        PlanRoutes({Network(43, 42, "02:00:00:00:00:aa", policies)},
+                   {{a2.port(), 43, Mac("02:00:00:00:01:02"), {Ip("10.0.1.5")}}});
+    EXPECT_EQ(plan1.extra_vnis, std::vector<uint32_t>{43});
+    EXPECT_EQ(plan2.extra_vnis, std::vector<uint32_t>{42});
+    ASSERT_TRUE(ApplyHere(plan1));
+    ASSERT_TRUE(InNamedNamespace(host2, [&] { return ApplyHere(plan2); }));
+
+    Shell(a2.In("(echo a2 | timeout 8 nc -l 8080 &)"));
+    ::usleep(300'000);
+    EXPECT_EQ(Output(a1.In("timeout 3 nc -w2 10.0.1.5 8080 </dev/null")), "a2\n");
+    EXPECT_FALSE(Succeeds(a1.In("ping -c1 -W1 10.0.1.5 >/dev/null"))) << "no ICMP policy";
+    EXPECT_FALSE(Succeeds(a2.In("timeout 2 nc -w1 10.0.0.5 22 </dev/null >/dev/null 2>&1")))
+        << "db -> web is not allowed from host 2 either";
   });
 }
 
