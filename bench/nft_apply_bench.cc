@@ -43,6 +43,7 @@ std::vector<NetworkSettings> Networks(const Size& size) {
                         *dove::net::IpAddress::Parse(net + ".1"), base + n});
     }
     std::vector<PolicyRule> policies;
+    policies.reserve(static_cast<size_t>(size.policies_per_domain));
     for (int p = 0; p < size.policies_per_domain; ++p) {
       policies.push_back(
           {.id = "p" + std::to_string(d) + "_" + std::to_string(p),
@@ -68,6 +69,7 @@ std::vector<NetworkSettings> Networks(const Size& size) {
 
 std::vector<PortPlan> Ports(const Size& size) {
   std::vector<PortPlan> ports;
+  ports.reserve(static_cast<size_t>(size.ports));
   for (int p = 0; p < size.ports; ++p) {
     ports.push_back(
         {"tap" + std::to_string(p),
