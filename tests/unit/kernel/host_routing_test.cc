@@ -13,8 +13,10 @@
 #include <array>
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dswitch/kernel/nft_ruleset.h"
@@ -37,6 +39,13 @@ std::string Output(const std::string& command) {
   while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) {
     out.append(buffer.data(), n);
   }
+  return out;
+}
+
+// The parts, joined (shell commands built in loops).
+std::string Cat(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (const auto part : parts) out += part;
   return out;
 }
 
@@ -274,11 +283,11 @@ TEST(HostRoutingTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedBackOnTheOther) {
     for (const std::string vni : {"42", "43"}) {
       for (const auto& [ip, local] :
            {std::pair<std::string, std::string>{"ip ", "192.0.2.1"}, {on2, "192.0.2.2"}}) {
-        Shell(ip + "link add dvb" + vni + " type bridge && " + ip + "link set dvb" + vni +
-              " address 02:00:00:00:00:aa up");
-        Shell(ip + "link add dvx" + vni + " type vxlan id " + vni + " dstport 4789 local " + local +
-              " dev u0 nolearning && " + ip + "link set dvx" + vni + " master dvb" + vni +
-              " up && " + ip + "link set dvx" + vni + " type bridge_slave learning off");
+        Shell(Cat({ip, "link add dvb", vni, " type bridge && ", ip, "link set dvb", vni,
+                   " address 02:00:00:00:00:aa up"}));
+        Shell(Cat({ip, "link add dvx", vni, " type vxlan id ", vni, " dstport 4789 local ", local,
+                   " dev u0 nolearning && ", ip, "link set dvx", vni, " master dvb", vni, " up && ",
+                   ip, "link set dvx", vni, " type bridge_slave learning off"}));
       }
     }
     Vm a1("a1", "dvb42", "02:00:00:00:01:01", {"10.0.0.5/24"}, "10.0.0.1", "");
