@@ -426,7 +426,8 @@ void KernelBackend::SyncEntries(Network& network) {
         continue;
       }
       if (!mac.IsZero()) {
-        std::erase_if(network.fdb, [&](const auto& have) { return have.first == mac; });
+        std::erase_if(network.fdb,
+                      [&unicast = mac](const auto& have) { return have.first == unicast; });
       }
       network.fdb.insert({mac, remote});
       Count("kernel_fdb_installed");

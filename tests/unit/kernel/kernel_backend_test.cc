@@ -20,7 +20,6 @@
 namespace dove::dswitch::kernel {
 namespace {
 
-using std::chrono_literals::operator""ms;
 using Clock = std::chrono::steady_clock;
 using ::testing::UnorderedElementsAre;
 
@@ -58,7 +57,7 @@ userspace::DesiredNetwork Network(uint32_t vni, std::vector<net::Ipv4Address> fl
 }
 
 userspace::DesiredRemote Remote(uint32_t vni, const std::string& mac, net::Ipv4Address tunnel,
-                                std::vector<std::string> ips, const std::string& key) {
+                                const std::vector<std::string>& ips, const std::string& key) {
   userspace::DesiredRemote remote{
       .vni = vni, .mac = Mac(mac), .tunnel_ip = tunnel, .ips = {}, .key = key};
   for (const auto& ip : ips) remote.ips.push_back(Ip(ip));
@@ -114,7 +113,7 @@ class KernelBackendTest : public ::testing::Test {
   }
   void Apply(userspace::DesiredDelta delta) {
     backend_->ApplyDelta(std::move(delta));
-    backend_->Poll(0ms);
+    backend_->Poll(std::chrono::milliseconds(0));
   }
   void Miss(int ifindex, const std::string& mac) { misses_.Push(L2Miss(ifindex, Mac(mac))); }
   uint64_t Counter(const std::string& name) { return backend_->Status().counters.at(name); }
@@ -133,7 +132,7 @@ TEST_F(KernelBackendTest, StateBecomesDevicesAndExactlyItsEntries) {
   state.remotes = {Remote(42, "02:00:00:00:00:02", kPeer, {"10.0.0.2", "fd00::2"}, "e2"),
                    Remote(42, "02:00:00:00:00:03", kOther, {"10.0.0.3"}, "e3")};
   backend_->Apply(state);
-  backend_->Poll(0ms);
+  backend_->Poll(std::chrono::milliseconds(0));
 
   auto bridge = links_.Find("dvb42");
   auto vxlan = links_.Find("dvx42");
@@ -167,7 +166,7 @@ TEST_F(KernelBackendTest, MovesAndRemovalsTouchExactlyTheAffectedEntries) {
   state.remotes = {Remote(42, "02:00:00:00:00:02", kPeer, {"10.0.0.2"}, "e2"),
                    Remote(42, "02:00:00:00:00:03", kPeer, {"10.0.0.3"}, "e3")};
   backend_->Apply(state);
-  backend_->Poll(0ms);
+  backend_->Poll(std::chrono::milliseconds(0));
 
   // e2 moves to another host: one FDB replace, nothing else.
   uint64_t before = links_.writes();
@@ -227,8 +226,8 @@ TEST_F(KernelBackendTest, PortWaitsForItsInterfaceThenIsEnslavedAndReported) {
   EXPECT_TRUE(resolver_.opened.empty());
 
   const int vm1 = links_.AddInterface("vm1");
-  now_ += 1000ms;  // the retry
-  backend_->Poll(0ms);
+  now_ += std::chrono::milliseconds(1000);  // the retry
+  backend_->Poll(std::chrono::milliseconds(0));
   status = backend_->Status();
   EXPECT_TRUE(status.ports[0].open) << status.ports[0].error;
   EXPECT_EQ(links_.Find("vm1")->master, links_.Find("dvb42")->ifindex);
@@ -260,7 +259,7 @@ TEST_F(KernelBackendTest, MissesAreAskedOnceUntilAnsweredAndForeignOnesIgnored) 
   auto echo = Event(netlink::NeighEvent::Kind::kNewNeigh, dvx);
   echo.mac = Mac("02:00:00:00:00:09");
   misses_.Push(echo);
-  backend_->Poll(0ms);
+  backend_->Poll(std::chrono::milliseconds(0));
   EXPECT_THAT(resolver_.asked, UnorderedElementsAre("42/02:00:00:00:00:09", "42/10.0.0.9"));
   EXPECT_EQ(Counter("kernel_misses_l2"), 5U);
   EXPECT_EQ(Counter("kernel_misses_l3"), 1U);
@@ -271,14 +270,14 @@ TEST_F(KernelBackendTest, MissesAreAskedOnceUntilAnsweredAndForeignOnesIgnored) 
   // Answered (not found): held for a while, then asked again.
   for (auto& done : resolver_.pending) done();
   resolver_.pending.clear();
-  backend_->Poll(0ms);
+  backend_->Poll(std::chrono::milliseconds(0));
   EXPECT_EQ(backend_->Status().resolving, 0U);
   Miss(dvx, "02:00:00:00:00:09");
-  backend_->Poll(0ms);
+  backend_->Poll(std::chrono::milliseconds(0));
   EXPECT_EQ(resolver_.asked.size(), 2U);
-  now_ += 1001ms;
+  now_ += std::chrono::milliseconds(1001);
   Miss(dvx, "02:00:00:00:00:09");
-  backend_->Poll(0ms);
+  backend_->Poll(std::chrono::milliseconds(0));
   EXPECT_EQ(resolver_.asked.size(), 3U);
 }
 
@@ -297,17 +296,17 @@ TEST_F(KernelBackendTest, AFloodOfMissesIsRateLimitedAndCounted) {
         0x02, 0, 0, 0x01, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
     misses_.Push(L2Miss(dvx, net::MacAddress(bytes)));
   }
-  backend_->Poll(0ms);
+  backend_->Poll(std::chrono::milliseconds(0));
   EXPECT_EQ(resolver_.asked.size(), 200U);
   EXPECT_EQ(Counter("kernel_misses_rate_limited"), 800U);
   // 100 ms later, 100 tokens more.
-  now_ += 100ms;
+  now_ += std::chrono::milliseconds(100);
   for (int i = 0; i < 1000; ++i) {
     std::array<uint8_t, 6> bytes{
         0x02, 0, 0, 0x02, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)};
     misses_.Push(L2Miss(dvx, net::MacAddress(bytes)));
   }
-  backend_->Poll(0ms);
+  backend_->Poll(std::chrono::milliseconds(0));
   EXPECT_EQ(resolver_.asked.size(), 300U);
   EXPECT_EQ(Counter("kernel_misses_rate_limited"), 1700U);
 }
@@ -318,14 +317,14 @@ TEST_F(KernelBackendTest, EnobufsResynchronisesTheEntriesFromTheKernel) {
   state.networks = {Network(42, {kPeer})};
   state.remotes = {Remote(42, "02:00:00:00:00:02", kPeer, {"10.0.0.2"}, "e2")};
   backend_->Apply(state);
-  backend_->Poll(0ms);
+  backend_->Poll(std::chrono::milliseconds(0));
   const int dvx = links_.Find("dvx42")->ifindex;
   // Someone deletes one of our entries and adds a stray one behind our back.
   ASSERT_TRUE(links_.DeleteNeigh({.ifindex = dvx, .ip = Ip("10.0.0.2"), .mac = {}}));
   ASSERT_TRUE(
       links_.ReplaceFdb({.ifindex = dvx, .mac = Mac("02:00:00:00:00:66"), .remote = kOther}));
   misses_.Overflow();
-  backend_->Poll(0ms);
+  backend_->Poll(std::chrono::milliseconds(0));
   EXPECT_EQ(Counter("kernel_resyncs"), 1U);
   EXPECT_THAT(FdbOf(links_, 42),
               UnorderedElementsAre("02:00:00:00:00:02>192.0.2.2", "00:00:00:00:00:00>192.0.2.2"));
@@ -354,7 +353,7 @@ TEST_F(KernelBackendTest, LeftoversAreAdoptedWhenRightAndDeletedOtherwise) {
   state.networks = {Network(42), Network(43)};
   state.remotes = {Remote(42, "02:00:00:00:00:02", kPeer, {}, "e2")};
   backend_->Apply(state);
-  backend_->Poll(0ms);
+  backend_->Poll(std::chrono::milliseconds(0));
   ASSERT_TRUE(links_.Find("dvx42"));
   EXPECT_EQ(links_.Find("dvx42")->ifindex, dvx42);  // adopted, not made again
   EXPECT_THAT(FdbOf(links_, 42), UnorderedElementsAre("02:00:00:00:00:02>192.0.2.2"));
@@ -390,7 +389,7 @@ TEST_F(KernelBackendTest, RunStopsOnStopFromAnotherThread) {
   backend_->ApplyDelta(delta);
   // Status is safe from this thread while the loop runs.
   for (int i = 0; i < 100 && backend_->Status().networks == 0; ++i) {
-    std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(backend_->Status().networks, 1U);
   backend_->Stop();
