@@ -30,11 +30,12 @@ void Wake(int event_fd) {
   }
 }
 
-// Whether a leftover vxlan device is the one this run would create for its VNI.
+// Whether a leftover vxlan device is the one this run would create for its VNI: the options
+// that cannot change on a live device (the MTU can: it is set when the device is adopted).
 bool SameVxlan(const netlink::VxlanSpec& have, const netlink::VxlanSpec& want) {
   return have.vni == want.vni && have.local == want.local && have.port == want.port &&
          have.learning == want.learning && have.proxy == want.proxy && have.l2miss == want.l2miss &&
-         have.l3miss == want.l3miss && have.rsc == want.rsc && have.mtu == want.mtu;
+         have.l3miss == want.l3miss && have.rsc == want.rsc;
 }
 
 }  // namespace
@@ -272,6 +273,9 @@ bool KernelBackend::EnsureDevices(Network& network) {
     if (auto set = links_.SetMac(network.bridge, network.desired.router_mac); !set) {
       return fail("set the MAC of " + bridge_name, set.error());
     }
+    if (auto set = links_.SetMtu(network.bridge, options_.overlay_mtu); !set) {
+      return fail("set the MTU of " + bridge_name, set.error());
+    }
   } else {
     auto made = links_.CreateBridge(
         {.name = bridge_name, .mtu = options_.overlay_mtu, .mac = network.desired.router_mac});
@@ -297,6 +301,9 @@ bool KernelBackend::EnsureDevices(Network& network) {
   if (auto adopted = adopted_.find(vxlan_name); adopted != adopted_.end()) {
     network.vxlan = adopted->second.ifindex;
     adopted_.erase(adopted);
+    if (auto set = links_.SetMtu(network.vxlan, options_.overlay_mtu); !set) {
+      return fail("set the MTU of " + vxlan_name, set.error());
+    }
     if (auto fdb = links_.ListFdb(network.vxlan); fdb) {
       for (const auto& entry : *fdb) network.fdb.insert({entry.mac, entry.remote});
     }
