@@ -37,7 +37,6 @@ namespace {
 
 using io::testing::RunInNetworkNamespace;
 using io::testing::Shell;
-using std::chrono_literals::operator""ms;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
@@ -208,7 +207,7 @@ bool PollUntil(KernelBackend& backend, Done done) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   while (!done()) {
     if (std::chrono::steady_clock::now() > until) return false;
-    backend.Poll(10ms);
+    backend.Poll(std::chrono::milliseconds(10));
   }
   return true;
 }
@@ -225,7 +224,7 @@ TEST(KernelBackendRootTest, InstallsExactlyTheDesiredStateAndRemovesItOnShutdown
                      Remote(42, "02:00:00:00:00:03", "fd00::3", "e3")};
     state.ports = {Port(42, "ep1", "vm1")};
     host.backend->Apply(state);
-    host.backend->Poll(0ms);
+    host.backend->Poll(std::chrono::milliseconds(0));
 
     const auto vxlan = Lines("ip -d link show dvx42", "vxlan id");
     ASSERT_EQ(vxlan.size(), 1U);
@@ -253,7 +252,7 @@ TEST(KernelBackendRootTest, InstallsExactlyTheDesiredStateAndRemovesItOnShutdown
     moved.tunnel_ip = net::Ipv4Address::Parse("192.0.2.7").value();
     delta.upserted_remotes = {moved};
     host.backend->ApplyDelta(delta);
-    host.backend->Poll(0ms);
+    host.backend->Poll(std::chrono::milliseconds(0));
     EXPECT_THAT(Lines("bridge fdb show dev dvx42 self", " dst "),
                 UnorderedElementsAre("00:00:00:00:00:00 dst 192.0.2.2 self permanent",
                                      "02:00:00:00:00:02 dst 192.0.2.7 self permanent"));
@@ -278,10 +277,11 @@ TEST(KernelBackendRootTest, RealMissesReachTheResolverOnce) {
     state.networks = {Network(42)};  // no flood list: an all-zeros entry would stop l2miss
     state.ports = {Port(42, "ep1", "vm1")};
     host.backend->Apply(state);
-    host.backend->Poll(0ms);
+    host.backend->Poll(std::chrono::milliseconds(0));
     ASSERT_TRUE(host.backend->Status().ports.at(0).open)
         << host.backend->Status().ports.at(0).error;
-    std::this_thread::sleep_for(200ms);  // the bridge port through listening/learning: no STP
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(200));  // the bridge port through listening/learning: no STP
 
     FrameSender sender("vm1p");
     for (int i = 0; i < 20; ++i) {
@@ -294,7 +294,7 @@ TEST(KernelBackendRootTest, RealMissesReachTheResolverOnce) {
              std::count(asked.begin(), asked.end(), "42/10.0.0.77") > 0;
     };
     EXPECT_TRUE(PollUntil(*host.backend, asked_both));
-    host.backend->Poll(100ms);
+    host.backend->Poll(std::chrono::milliseconds(100));
     // Each asked once (the bridge's own IPv6 neighbour discovery may add questions of its own).
     const auto asked = host.resolver.asked();
     EXPECT_EQ(std::count(asked.begin(), asked.end(), "42/02:00:00:00:99:01"), 1);
@@ -327,7 +327,7 @@ TEST(KernelBackendRootTest, AFloodOfMissesIsRateLimitedAndOtherNetworksStillInst
     state.networks = {Network(42)};
     state.ports = {Port(42, "ep1", "vm1")};
     host.backend->Apply(state);
-    host.backend->Poll(0ms);
+    host.backend->Poll(std::chrono::milliseconds(0));
     std::thread loop([&] { host.backend->Run(); });
 
     // 10,000 frames a second to random unknown MACs, for 1.5 s.
@@ -358,14 +358,14 @@ TEST(KernelBackendRootTest, AFloodOfMissesIsRateLimitedAndOtherNetworksStillInst
         host.backend->ApplyDelta(delta);
         while (Lines("bridge fdb show dev dvx43 self 2>/dev/null", "02:00:00:00:43:02").empty() &&
                std::chrono::steady_clock::now() - asked < std::chrono::seconds(2)) {
-          std::this_thread::sleep_for(1ms);
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
         install_took = std::chrono::steady_clock::now() - asked;
       }
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const auto status = host.backend->Status();  // answers while flooded
     host.backend->Stop();
     loop.join();
@@ -404,7 +404,7 @@ TEST(KernelBackendRootTest, ALeftoverWithWrongOptionsIsReplacedAndOthersAreLeftA
     userspace::DesiredState state;
     state.networks = {Network(42)};
     host.backend->Apply(state);
-    host.backend->Poll(0ms);
+    host.backend->Poll(std::chrono::milliseconds(0));
     ASSERT_TRUE(LinkExists("dvx42"));
     EXPECT_THAT(Lines("ip -d link show dvx42", "vxlan id")[0], HasSubstr(" nolearning"));
     EXPECT_TRUE(LinkExists("other0"));
