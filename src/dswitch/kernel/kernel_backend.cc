@@ -58,9 +58,9 @@ KernelBackend::KernelBackend(KernelOptions options, LinkOps& links, MissSource& 
       gate_(options_.misses, options_.now()),
       next_tick_(options_.now() + options_.retry_ports_every) {
   for (const char* counter :
-       {"kernel_misses_l2", "kernel_misses_l3", "kernel_misses_asked", "kernel_misses_deduplicated",
-        "kernel_misses_rate_limited", "kernel_misses_foreign", "kernel_resyncs",
-        "kernel_fdb_installed", "kernel_fdb_deleted", "kernel_neigh_installed",
+       {"kernel_misses_l2", "kernel_misses_l3", "kernel_misses_asked", "kernel_misses_known",
+        "kernel_misses_deduplicated", "kernel_misses_rate_limited", "kernel_misses_foreign",
+        "kernel_resyncs", "kernel_fdb_installed", "kernel_fdb_deleted", "kernel_neigh_installed",
         "kernel_neigh_deleted", "kernel_devices_created", "kernel_devices_adopted",
         "kernel_devices_deleted", "kernel_errors"}) {
     counters_[counter] = 0;
@@ -607,6 +607,24 @@ void KernelBackend::OnEvent(const netlink::NeighEvent& event) {
     case MissGate::Verdict::kAsk:
       break;
   }
+  // A miss for what we already know: the kernel lost our entry (deleted behind our back, or
+  // never taken): read the network's entries back and install what is missing; the
+  // controller would answer with nothing new.
+  if (auto network = networks_.find(vni->second); network != networks_.end()) {
+    const bool known = std::any_of(network->second.remotes.begin(), network->second.remotes.end(),
+                                   [&](const auto& remote_key) {
+                                     const auto& remote = remotes_.at(remote_key);
+                                     return l2 ? remote.mac == *event.mac
+                                               : std::find(remote.ips.begin(), remote.ips.end(),
+                                                           *event.ip) != remote.ips.end();
+                                   });
+    if (known) {
+      Count("kernel_misses_known");
+      ReadBack(network->second);
+      gate_.Answered(key, options_.now());
+      return;
+    }
+  }
   Count("kernel_misses_asked");
   auto done = [inbox = std::weak_ptr<Inbox>(inbox_), key] {
     if (auto alive = inbox.lock()) {
@@ -628,20 +646,23 @@ void KernelBackend::Resync() {
   Count("kernel_resyncs");
   std::cerr << "dove-switch: kernel: neighbour notifications were lost (ENOBUFS): "
                "re-reading our FDB and neighbour entries\n";
-  for (auto& [vni, network] : networks_) {
-    if (network.vxlan == 0) continue;
-    auto fdb = links_.ListFdb(network.vxlan);
-    auto neigh = links_.ListNeigh(network.vxlan);
-    if (!fdb || !neigh) {
-      Failed("re-read the entries of " + VxlanName(vni), !fdb ? fdb.error() : neigh.error());
-      continue;
-    }
-    network.fdb.clear();
-    for (const auto& entry : *fdb) network.fdb.insert({entry.mac, entry.remote});
-    network.neigh.clear();
-    for (const auto& entry : *neigh) network.neigh[entry.ip] = entry.mac;
-    SyncEntries(network);
+  for (auto& [vni, network] : networks_) ReadBack(network);
+}
+
+void KernelBackend::ReadBack(Network& network) {
+  if (network.vxlan == 0) return;
+  auto fdb = links_.ListFdb(network.vxlan);
+  auto neigh = links_.ListNeigh(network.vxlan);
+  if (!fdb || !neigh) {
+    Failed("re-read the entries of " + VxlanName(network.desired.vni),
+           !fdb ? fdb.error() : neigh.error());
+    return;
   }
+  network.fdb.clear();
+  for (const auto& entry : *fdb) network.fdb.insert({entry.mac, entry.remote});
+  network.neigh.clear();
+  for (const auto& entry : *neigh) network.neigh[entry.ip] = entry.mac;
+  SyncEntries(network);
 }
 
 void KernelBackend::Shutdown() {

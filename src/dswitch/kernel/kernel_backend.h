@@ -24,7 +24,9 @@
 //
 // Misses: an l2miss (unknown MAC) on a dvx asks Resolver::ResolveMac(vni, mac), an l3miss
 // (unknown IP) ResolveIp(vni, ip), through a MissGate (de-duplication and a token bucket);
-// the answer comes back as a cache change (ApplyDelta) that installs the entries. Misses on
+// the answer comes back as a cache change (ApplyDelta) that installs the entries. A miss for
+// an endpoint the desired state already has (its entry lost in the kernel) is not asked: the
+// network's entries are read back and what is missing installed. Misses on
 // devices that are not ours are ignored and counted. An overflow of the notification socket
 // (ENOBUFS) is answered by a resynchronisation: the kernel's FDB and neighbour entries of our
 // devices are read back and the difference to the desired state applied.
@@ -149,6 +151,7 @@ class KernelBackend {
   void DeleteUnclaimed();
   void OnEvent(const netlink::NeighEvent& event);
   void Resync();
+  void ReadBack(Network& network);
   void ReadMisses();
   void RunCommands();
   void Count(const std::string& counter, uint64_t n = 1) { counters_[counter] += n; }

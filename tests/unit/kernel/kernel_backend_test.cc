@@ -331,6 +331,25 @@ TEST_F(KernelBackendTest, EnobufsResynchronisesTheEntriesFromTheKernel) {
   EXPECT_THAT(NeighOf(links_, 42), UnorderedElementsAre("10.0.0.2>02:00:00:00:00:02"));
 }
 
+TEST_F(KernelBackendTest, AMissForAKnownEndpointReinstallsItsEntryWithoutAsking) {
+  Start();
+  userspace::DesiredState state;
+  state.networks = {Network(42)};
+  state.remotes = {Remote(42, "02:00:00:00:00:02", kPeer, {"10.0.0.2"}, "e2")};
+  backend_->Apply(state);
+  backend_->Poll(std::chrono::milliseconds(0));
+  const int dvx = links_.Find("dvx42")->ifindex;
+  // Someone flushes our entries; the kernel then misses them.
+  ASSERT_TRUE(links_.DeleteFdb({.ifindex = dvx, .mac = Mac("02:00:00:00:00:02"), .remote = kPeer}));
+  ASSERT_TRUE(links_.DeleteNeigh({.ifindex = dvx, .ip = Ip("10.0.0.2"), .mac = {}}));
+  Miss(dvx, "02:00:00:00:00:02");
+  backend_->Poll(std::chrono::milliseconds(0));
+  EXPECT_TRUE(resolver_.asked.empty());
+  EXPECT_EQ(Counter("kernel_misses_known"), 1U);
+  EXPECT_THAT(FdbOf(links_, 42), UnorderedElementsAre("02:00:00:00:00:02>192.0.2.2"));
+  EXPECT_THAT(NeighOf(links_, 42), UnorderedElementsAre("10.0.0.2>02:00:00:00:00:02"));
+}
+
 TEST_F(KernelBackendTest, LeftoversAreAdoptedWhenRightAndDeletedOtherwise) {
   // What a kill -9 left: dvb42/dvx42 as this run makes them, with one entry too many; dvx43
   // with learning on; dvb44 nobody needs; an unrelated device; a veth named like ours.
