@@ -24,7 +24,8 @@
 //     host pass the policy here). Their earlier values are saved at the first Apply and put
 //     back by Remove.
 //
-// What the kernel backend (its L2 part) must do around it:
+// What the kernel backend (its L2 part) must do around it (KernelBackend calls Apply and
+// Remove; the first and third points below are not done yet, see docs/architecture.md):
 //   - create every bridge of the plan (`dvb<VNI>`, with the domain's router MAC) and its vxlan
 //     device (`dvx<VNI>`) BEFORE Apply, including plan.extra_vnis (networks routed into that
 //     have no local port), and enslave each port to its bridge; Apply reports a missing bridge

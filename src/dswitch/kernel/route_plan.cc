@@ -34,8 +34,6 @@ void AssignZones(std::vector<DomainPlan>& domains) {
 
 }  // namespace
 
-std::string BridgeName(uint32_t vni) { return "dvb" + std::to_string(vni); }
-
 RoutePlan PlanRoutes(const std::vector<pipeline::NetworkSettings>& networks,
                      const std::vector<PortPlan>& ports) {
   std::map<std::array<uint8_t, 6>, DomainParts> parts;  // by router MAC

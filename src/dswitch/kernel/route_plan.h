@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "dswitch/kernel/device_names.h"  // BridgeName
 #include "dswitch/pipeline/network_settings.h"
 #include "net/ip_address.h"
 #include "net/ip_prefix.h"
@@ -37,10 +38,6 @@ namespace dove::dswitch::kernel {
 // Routing tables and firewall marks of domains are kDomainKeyBase + a VNI: 100000000 to
 // 116777215, clear of the kernel's reserved tables (253-255) and readable in decimal.
 inline constexpr uint32_t kDomainKeyBase = 100000000;
-
-// The bridge of a network (the kernel backend's naming: `dvb` + decimal VNI, at most 11
-// characters, within IFNAMSIZ).
-std::string BridgeName(uint32_t vni);
 
 // One subnet of a routed network: its prefix and, when it has one, the gateway address the
 // bridge carries and answers.
