@@ -71,6 +71,8 @@ class HostRouting {
               std::string sysctl_root = "/proc/sys");
 
   // Makes the host what `plan` says (see above). Returns the problems; empty: all applied.
+  // A plan with no domain and no port is Remove(): a switch with nothing to route changes
+  // nothing on the host (no forwarding, no moved local rule).
   std::vector<std::string> Apply(const RoutePlan& plan);
   // Takes away everything Apply put in place, including what an earlier process left (our
   // rules, tables and nftables tables are recognised by priority, number range and name).

@@ -224,8 +224,8 @@ TEST(HostRoutingTest, RoutesInsideEachDomainUnderItsPolicyAndRemovesCleanly) {
     EXPECT_FALSE(Succeeds(a1.In("ping -c1 -W0.4 10.0.1.5 >/dev/null")));
     EXPECT_GE(Packets(**nft, PortCounterName(a1.port(), "bad_mac")), 1u);
 
-    problems = routing.Remove();
-    EXPECT_TRUE(problems.empty()) << problems.front();
+    problems = routing.Apply(RoutePlan{});
+    EXPECT_TRUE(problems.empty()) << "an empty plan removes everything: " << problems.front();
     EXPECT_EQ(Output("ip rule; ip -6 rule"), rules_before);
     EXPECT_EQ(Output("nft list ruleset"), nft_before);
     EXPECT_EQ(Output("sysctl -n net.ipv4.ip_forward"), forward_before);
