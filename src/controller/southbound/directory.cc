@@ -849,7 +849,8 @@ std::vector<std::string> Directory::DomainTunnelIps(const std::string& domain_id
 }
 
 std::optional<v1::NetworkConfig> Directory::ConfigOf(const std::string& network_id,
-                                                     const std::string& switch_name) {
+                                                     const std::string& switch_name,
+                                                     bool with_domain) {
   auto network = registry_->Get<v1::Network>(network_id);
   if (!network) return std::nullopt;
   v1::NetworkConfig config;
@@ -867,24 +868,16 @@ std::optional<v1::NetworkConfig> Directory::ConfigOf(const std::string& network_
     }
   }
   for (auto& ip : FloodTunnelIps(network_id, switch_name)) config.add_flood_tunnel_ips(ip);
-  // The distributed router's view of the domain.
-  if (auto subnets = registry_->List<v1::Subnet>({.domain = network->domain_id()}); subnets) {
-    for (const auto& subnet : *subnets) {
-      auto* routed = config.add_domain_subnets();
-      routed->set_cidr(subnet.cidr());
-      routed->set_gateway(subnet.gateway());
-      routed->set_network_id(subnet.network_id());
-      uint32_t vni = VniOf(subnet.network_id());
-      if (vni == 0) {  // not heard of yet (the registry is ahead of the store events)
-        if (auto owner = registry_->Get<v1::Network>(subnet.network_id()); owner) {
-          vni = owner->vni();
-        }
-      }
-      routed->set_vni(vni);
+  // The distributed router's view of the domain, once per stream (domain_omitted).
+  if (with_domain) {
+    for (const auto& [cidr, routed] : PublishedRoutes(network->domain_id())) {
+      *config.add_domain_subnets() = routed;
     }
-  }
-  for (auto& ip : DomainTunnelIps(network->domain_id(), switch_name)) {
-    config.add_domain_tunnel_ips(ip);
+    for (auto& ip : DomainTunnelIps(network->domain_id(), switch_name)) {
+      config.add_domain_tunnel_ips(ip);
+    }
+  } else {
+    config.set_domain_omitted(true);
   }
   if (auto local = registry_->List<v1::Endpoint>({.switch_name = switch_name}); local) {
     for (const auto& endpoint : *local) {
@@ -894,10 +887,61 @@ std::optional<v1::NetworkConfig> Directory::ConfigOf(const std::string& network_
   return config;
 }
 
+Directory::RouteSet Directory::LiveRoutes(const std::string& domain_id) const {
+  RouteSet routes;
+  auto subnets = registry_->List<v1::Subnet>({.domain = domain_id});
+  if (!subnets) return routes;
+  for (const auto& subnet : *subnets) {
+    v1::RoutedSubnet routed;
+    routed.set_cidr(subnet.cidr());
+    routed.set_gateway(subnet.gateway());
+    routed.set_network_id(subnet.network_id());
+    uint32_t vni = VniOf(subnet.network_id());
+    if (vni == 0) {  // not heard of yet (the registry is ahead of the store events)
+      if (auto owner = registry_->Get<v1::Network>(subnet.network_id()); owner) {
+        vni = owner->vni();
+      }
+    }
+    routed.set_vni(vni);
+    routes.emplace(subnet.cidr(), std::move(routed));
+  }
+  return routes;
+}
+
+const Directory::RouteSet& Directory::PublishedRoutes(const std::string& domain_id) {
+  auto it = published_routes_.find(domain_id);
+  if (it == published_routes_.end()) {
+    it = published_routes_.emplace(domain_id, LiveRoutes(domain_id)).first;
+  }
+  return it->second;
+}
+
+bool Directory::HoldsDomain(const Session& session, const std::string& domain_id,
+                            const std::string& except_network) const {
+  for (const auto& network_id : session.networks) {
+    if (network_id != except_network && DomainOf(network_id) == domain_id) return true;
+  }
+  return false;
+}
+
 void Directory::SendConfig(SessionId id, const std::string& network_id, int64_t revision,
                            Output& out) {
   Session& session = sessions_[id];
-  auto config = ConfigOf(network_id, session.switch_name);
+  // The domain's routes and tunnel IPs ride only when the switch holds no other network of the
+  // domain on this stream (NetworkConfig.domain_omitted).
+  const std::string domain_id = DomainOf(network_id);
+  const bool with_domain = !HoldsDomain(session, domain_id, network_id);
+  if (with_domain && session.networks.count(network_id) == 0) {
+    // The switch's first network of the domain: a routes round held back by the interval goes
+    // now, so that it starts from the domain's routes as they are (and the domain's other
+    // switches hear the same change). A refresh of a network it holds waits for the round.
+    if (auto round = config_rounds_.find(domain_id);
+        round != config_rounds_.end() && round->second.pending) {
+      round->second.pending = false;
+      SendDomainRoutes(domain_id, revision, out);
+    }
+  }
+  auto config = ConfigOf(network_id, session.switch_name, with_domain);
   if (!config) return;
   session.networks.insert(network_id);
   configured_[network_id].insert(id);
@@ -913,10 +957,37 @@ void Directory::RefreshNetwork(const std::string& network_id, int64_t revision, 
   for (SessionId id : sessions) SendConfig(id, network_id, revision, out);
 }
 
-void Directory::RefreshDomain(const std::string& domain_id, int64_t revision, Output& out) {
-  auto networks = domain_networks_.find(domain_id);
-  if (networks == domain_networks_.end()) return;
-  for (const auto& network_id : networks->second) RefreshNetwork(network_id, revision, out);
+bool Directory::SendDomainRoutes(const std::string& domain_id, int64_t revision, Output& out) {
+  RouteSet live = LiveRoutes(domain_id);
+  const RouteSet& before = PublishedRoutes(domain_id);
+  v1::DomainRoutes change;
+  change.set_domain_id(domain_id);
+  for (const auto& [cidr, routed] : before) {
+    if (live.count(cidr) == 0) change.add_removed(cidr);
+  }
+  for (const auto& [cidr, routed] : live) {
+    auto held = before.find(cidr);
+    if (held == before.end() || held->second.SerializeAsString() != routed.SerializeAsString()) {
+      *change.add_added() = routed;
+    }
+  }
+  if (change.added().empty() && change.removed().empty()) return false;
+  published_routes_[domain_id] = std::move(live);
+  // Once per session holding a network of the domain.
+  std::set<SessionId> holders;
+  if (auto networks = domain_networks_.find(domain_id); networks != domain_networks_.end()) {
+    for (const auto& network_id : networks->second) {
+      auto configured = configured_.find(network_id);
+      if (configured == configured_.end()) continue;
+      holders.insert(configured->second.begin(), configured->second.end());
+    }
+  }
+  for (SessionId id : holders) {
+    auto message = At(revision);
+    *message.mutable_domain_routes() = change;
+    out.messages.push_back({id, std::move(message)});
+  }
+  return true;
 }
 
 std::string Directory::DomainOf(const std::string& network_id) const {
@@ -942,6 +1013,7 @@ void Directory::ForgetNetwork(const std::string& network_id) {
     if (of_domain->second.empty()) {
       // No network left, so no switch configured for one: nobody holds its set any more.
       published_.erase(of_domain->first);
+      published_routes_.erase(of_domain->first);
       domain_networks_.erase(of_domain);
     }
   }
@@ -1113,9 +1185,9 @@ bool Directory::DomainRound(const std::string& domain_id, int64_t revision, Outp
   return false;
 }
 
-bool Directory::DomainConfigRound(const std::string& domain_id, int64_t revision, Output& out) {
+bool Directory::DomainRoutesRound(const std::string& domain_id, int64_t revision, Output& out) {
   if (!MayRoundNow(config_rounds_, domain_id)) return false;
-  RefreshDomain(domain_id, revision, out);
+  SendDomainRoutes(domain_id, revision, out);
   return true;
 }
 
@@ -1340,17 +1412,11 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
       }
     }
   }
-  // The domains' rounds (at once, or held back by the interval: then the networks changed
-  // themselves are refreshed at once all the same).
-  std::set<std::string> refreshed;
-  for (const auto& domain_id : refresh_domains) {
-    if (DomainConfigRound(domain_id, last, out)) refreshed.insert(domain_id);
-  }
+  // The domains' route rounds (at once, or held back by the interval), then the networks
+  // whose own configs changed.
+  for (const auto& domain_id : refresh_domains) DomainRoutesRound(domain_id, last, out);
   for (const auto& network_id : refresh) {
-    auto network = networks_.find(network_id);
-    if (network == networks_.end() || refreshed.count(network->second.domain_id) != 0) {
-      continue;  // deleted, or refreshed with its domain just above
-    }
+    if (networks_.count(network_id) == 0) continue;  // deleted
     RefreshNetwork(network_id, last, out);
   }
   if (!recheck.empty()) RecheckCaches(recheck, last, out);
@@ -1363,7 +1429,7 @@ Output Directory::OnTick(Clock::time_point now) {
   if (!first_tick_) first_tick_ = now;
   // The domain rounds held back by the interval, once it has passed.
   for (const auto& domain_id : DueRounds(config_rounds_)) {
-    RefreshDomain(domain_id, registry_->Revision(), out);
+    SendDomainRoutes(domain_id, registry_->Revision(), out);
   }
   for (const auto& domain_id : DueRounds(domain_rounds_)) {
     SendDomainRound(domain_id, registry_->Revision(), out);

@@ -351,8 +351,10 @@ class Directory {
   void SwitchChanged(const v1::Switch& record, int64_t revision, Output& out);
   void SendConfig(SessionId id, const std::string& network_id, int64_t revision, Output& out);
   void RefreshNetwork(const std::string& network_id, int64_t revision, Output& out);
-  // RefreshNetwork for every network of the domain.
-  void RefreshDomain(const std::string& domain_id, int64_t revision, Output& out);
+  // The domain's routes (its subnets) as the registry has them now against those published:
+  // when they differ, ONE DomainRoutes with the change to every session holding a network of
+  // the domain, and the live set published (true); false: nothing changed, nothing sent.
+  bool SendDomainRoutes(const std::string& domain_id, int64_t revision, Output& out);
   // The domain of a known network; "" when unknown.
   std::string DomainOf(const std::string& network_id) const;
   // Records a network (its VNI and domain); false when it was known with the same VNI.
@@ -367,8 +369,19 @@ class Directory {
   void Cache(SessionId id, const std::string& endpoint_id);
 
   v1::Location LocationOf(const v1::Endpoint& endpoint) const;
+  // With `with_domain`, the config carries the domain's published routes and tunnel IPs;
+  // without, it says domain_omitted.
   std::optional<v1::NetworkConfig> ConfigOf(const std::string& network_id,
-                                            const std::string& switch_name);
+                                            const std::string& switch_name, bool with_domain);
+  // The domain's routes by cidr: as the registry has them now, and as last published (the
+  // live ones when never), which every switch holding a network of the domain holds.
+  using RouteSet = std::map<std::string, v1::RoutedSubnet>;
+  RouteSet LiveRoutes(const std::string& domain_id) const;
+  const RouteSet& PublishedRoutes(const std::string& domain_id);
+  // Whether the session was sent the config of a network of the domain other than
+  // `except_network` (so it holds the domain's routes and tunnel IPs).
+  bool HoldsDomain(const Session& session, const std::string& domain_id,
+                   const std::string& except_network) const;
   // The UP switches with ports in the network, sorted.
   std::vector<std::string> FloodTunnelIps(const std::string& network_id,
                                           const std::string& except_switch) const;
@@ -406,9 +419,9 @@ class Directory {
   // one, at the first tick after it (false; also when the live set turns out unchanged, no
   // round spent). The networks whose own lists changed are the caller's to send.
   bool DomainRound(const std::string& domain_id, int64_t revision, Output& out);
-  // The same for the NetworkConfigs of every network of the domain (a subnet or a network of
-  // the domain changed its domain_subnets): RefreshDomain now (true) or at a later tick.
-  bool DomainConfigRound(const std::string& domain_id, int64_t revision, Output& out);
+  // The same for the domain's routes (a subnet or a network of the domain changed):
+  // SendDomainRoutes now (true) or at the first tick after the interval (false).
+  bool DomainRoutesRound(const std::string& domain_id, int64_t revision, Output& out);
   // A switch came UP, went DOWN or changed its tunnel IP: the rounds of its domains, and the
   // flood lists of its networks whose domain round is held back.
   void SwitchPresenceChanged(const std::string& switch_name, int64_t revision, Output& out);
@@ -449,9 +462,10 @@ class Directory {
   std::optional<Clock::time_point> first_tick_;
   // The latest time a call was given (OnMessage, OnDisconnect, OnTick): OnStoreEvents has none.
   Clock::time_point clock_{};
-  Rounds domain_rounds_;                                  // FloodList rounds
-  std::unordered_map<std::string, DomainSet> published_;  // domain id -> its published set
-  Rounds config_rounds_;                                  // NetworkConfig rounds
+  Rounds domain_rounds_;                                        // FloodList rounds
+  std::unordered_map<std::string, DomainSet> published_;        // domain id -> its published set
+  Rounds config_rounds_;                                        // DomainRoutes rounds
+  std::unordered_map<std::string, RouteSet> published_routes_;  // domain id -> its routes
   SyncCounts syncs_;
 };
 

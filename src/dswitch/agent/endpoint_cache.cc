@@ -35,6 +35,26 @@ bool ApplyDomainDelta(const dove::v1::FloodList& flood_list, dove::v1::NetworkCo
   return true;
 }
 
+// Whether two configs carry the same domain parts (routes and tunnel IPs).
+bool SameDomainParts(const dove::v1::NetworkConfig& a, const dove::v1::NetworkConfig& b) {
+  if (a.domain_subnets_size() != b.domain_subnets_size() ||
+      !std::equal(a.domain_tunnel_ips().begin(), a.domain_tunnel_ips().end(),
+                  b.domain_tunnel_ips().begin(), b.domain_tunnel_ips().end())) {
+    return false;
+  }
+  for (int i = 0; i < a.domain_subnets_size(); ++i) {
+    if (a.domain_subnets(i).SerializeAsString() != b.domain_subnets(i).SerializeAsString()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void CopyDomainParts(const dove::v1::NetworkConfig& from, dove::v1::NetworkConfig& to) {
+  *to.mutable_domain_subnets() = from.domain_subnets();
+  *to.mutable_domain_tunnel_ips() = from.domain_tunnel_ips();
+}
+
 }  // namespace
 
 std::string EndpointKey(const dove::v1::Location& location) {
@@ -100,6 +120,9 @@ bool EndpointCache::Apply(const dove::v1::ControllerMessage& message, CacheChang
       break;
     case Msg::kFloodList:
       changed = ApplyFloodList(message.flood_list(), revision, changes);
+      break;
+    case Msg::kDomainRoutes:
+      changed = ApplyDomainRoutes(message.domain_routes(), changes);
       break;
     case Msg::kHeartbeat:
     case Msg::kError:
@@ -189,28 +212,78 @@ bool EndpointCache::ApplyEndpointMoved(const dove::v1::Location& location, int64
 bool EndpointCache::ApplyNetworkConfig(const dove::v1::NetworkConfig& config, int64_t revision,
                                        CacheChanges* changes) {
   const uint32_t vni = config.network().vni();
+  const std::string& domain_id = config.network().domain_id();
   auto it = networks_.find(vni);
   if (it != networks_.end() && it->second.revision > revision) {
-    // Older than what is held, yet the domain set it carries is the latest in stream order
-    // (the FloodList deltas that follow are relative to it): that part is taken.
-    auto& held = it->second.config;
-    if (!held || std::equal(held->domain_tunnel_ips().begin(), held->domain_tunnel_ips().end(),
-                            config.domain_tunnel_ips().begin(), config.domain_tunnel_ips().end())) {
-      return false;
-    }
-    *held->mutable_domain_tunnel_ips() = config.domain_tunnel_ips();
-    NoteNetwork(changes, vni);
-    return true;
+    // Older than what is held, yet the domain parts it carries (when it carries them) are the
+    // latest in stream order (the deltas that follow are relative to them): those are taken.
+    if (config.domain_omitted()) return false;
+    return SpreadDomainParts(domain_id, config, changes);
   }
   UnindexLocals(vni, changes);  // the endpoints the old list named may no longer be here
   CachedNetwork& net = networks_[vni];
+  std::optional<dove::v1::NetworkConfig> held = std::move(net.config);
   net.vni = vni;
   net.config = config;
   net.flood_tunnel_ips.assign(config.flood_tunnel_ips().begin(), config.flood_tunnel_ips().end());
   net.revision = revision;
+  if (config.domain_omitted()) {
+    // The domain's parts are those of the domain's other networks held (all the same), or of
+    // the config this one replaces.
+    const dove::v1::NetworkConfig* source = held ? &*held : nullptr;
+    for (const auto& [other_vni, other] : networks_) {
+      if (other_vni != vni && other.config && other.config->network().domain_id() == domain_id) {
+        source = &*other.config;
+        break;
+      }
+    }
+    if (source != nullptr) CopyDomainParts(*source, *net.config);
+    net.config->set_domain_omitted(false);
+  } else {
+    SpreadDomainParts(domain_id, config, changes);
+  }
   IndexLocals(vni, changes);
   NoteNetwork(changes, vni);
   return true;
+}
+
+bool EndpointCache::SpreadDomainParts(const std::string& domain_id,
+                                      const dove::v1::NetworkConfig& whole, CacheChanges* changes) {
+  bool changed = false;
+  for (auto& [vni, network] : networks_) {
+    if (!network.config || network.config->network().domain_id() != domain_id) continue;
+    if (SameDomainParts(*network.config, whole)) continue;
+    CopyDomainParts(whole, *network.config);
+    NoteNetwork(changes, vni);
+    changed = true;
+  }
+  return changed;
+}
+
+bool EndpointCache::ApplyDomainRoutes(const dove::v1::DomainRoutes& routes, CacheChanges* changes) {
+  const std::set<std::string> removed(routes.removed().begin(), routes.removed().end());
+  std::set<std::string> replaced;
+  for (const auto& routed : routes.added()) replaced.insert(routed.cidr());
+  bool changed = false;
+  for (auto& [vni, network] : networks_) {
+    if (!network.config || network.config->network().domain_id() != routes.domain_id()) continue;
+    // Kept in cidr order, as the controller sends them whole.
+    std::map<std::string, dove::v1::RoutedSubnet> next;
+    for (const auto& routed : network.config->domain_subnets()) {
+      if (removed.count(routed.cidr()) == 0 && replaced.count(routed.cidr()) == 0) {
+        next.emplace(routed.cidr(), routed);
+      }
+    }
+    for (const auto& routed : routes.added()) next.insert_or_assign(routed.cidr(), routed);
+    dove::v1::NetworkConfig updated;
+    for (auto& [cidr, routed] : next) *updated.add_domain_subnets() = std::move(routed);
+    *updated.mutable_domain_tunnel_ips() = network.config->domain_tunnel_ips();
+    if (SameDomainParts(*network.config, updated)) continue;
+    *network.config->mutable_domain_subnets() = std::move(*updated.mutable_domain_subnets());
+    NoteNetwork(changes, vni);
+    changed = true;
+  }
+  return changed;
 }
 
 uint32_t EndpointCache::VniOfRemoved(const dove::v1::NetworkRemoved& removed) const {

@@ -10,6 +10,9 @@
 // newer one; a repeat is a no-op). An Invalidate drops the entry unless the entry's revision
 // is newer. A NetworkConfig / FloodList replaces the stored one of its VNI unless that one
 // came with a newer revision. NetworkRemoved drops the VNI's config, flood list and endpoints.
+// Domain parts (NetworkConfig.domain_subnets and domain_tunnel_ips) are the same in every held
+// config of one domain: a config that carries them (not domain_omitted) sets them for all, one
+// that omits them takes them from the others, and DomainRoutes / FloodList deltas change all.
 // A Location taking over a (vni, mac) or (vni, ip) another endpoint held drops that endpoint.
 // An Invalidate by endpoint id, like EndpointMoved, also takes the endpoint out of its
 // network config's local list (the endpoint was deleted: the switch drops its port).
@@ -110,6 +113,9 @@ class EndpointCache {
   bool ApplyNetworkConfig(const dove::v1::NetworkConfig& config, int64_t revision,
                           CacheChanges* changes = nullptr);
   bool ApplyNetworkRemoved(uint32_t vni, int64_t revision, CacheChanges* changes = nullptr);
+  // A change of a domain's routes: applied to every config of the domain held, in stream
+  // order whatever its revision (it is relative to what the stream carried before it).
+  bool ApplyDomainRoutes(const dove::v1::DomainRoutes& routes, CacheChanges* changes = nullptr);
   bool ApplyFloodList(const dove::v1::FloodList& flood_list, int64_t revision,
                       CacheChanges* changes = nullptr);
   // Drops everything, last_revision() included (a snapshot follows); sets changes->reset.
@@ -141,6 +147,10 @@ class EndpointCache {
  private:
   using VniKey = std::pair<uint32_t, std::string>;
 
+  // Gives every held config of the domain the domain parts (routes, tunnel IPs) of `whole`;
+  // whether any changed.
+  bool SpreadDomainParts(const std::string& domain_id, const dove::v1::NetworkConfig& whole,
+                         CacheChanges* changes);
   // The VNI a NetworkRemoved names: its vni, or that of the cached network with its id (a
   // controller catching a switch up may know only the id of a network deleted meanwhile).
   uint32_t VniOfRemoved(const dove::v1::NetworkRemoved& removed) const;

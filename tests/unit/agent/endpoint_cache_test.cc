@@ -635,4 +635,89 @@ TEST(EndpointCacheTest, ADomainDeltaBeforeAnyConfigIsKeptNowhere) {
   EXPECT_FALSE(cache.Network(100)->config.has_value()) << "a removed network stays without config";
 }
 
+dove::v1::RoutedSubnet Route(const std::string& cidr, uint32_t vni) {
+  dove::v1::RoutedSubnet routed;
+  routed.set_cidr(cidr);
+  routed.set_vni(vni);
+  routed.set_network_id("net-" + std::to_string(vni));
+  return routed;
+}
+
+std::vector<std::string> RoutesOf(const EndpointCache& cache, uint32_t vni) {
+  const CachedNetwork* net = cache.FindNetwork(vni);
+  std::vector<std::string> routes;
+  if (net == nullptr || !net->config) return routes;
+  for (const auto& routed : net->config->domain_subnets()) {
+    routes.push_back(routed.cidr() + " " + std::to_string(routed.vni()));
+  }
+  return routes;
+}
+
+ControllerMessage DomainConfig(int64_t revision, uint32_t vni, const std::string& domain,
+                               const std::vector<dove::v1::RoutedSubnet>& routes,
+                               const std::vector<std::string>& ips, bool omitted) {
+  ControllerMessage config = Config(revision, vni, {});
+  auto& body = *config.mutable_network_config();
+  body.mutable_network()->set_domain_id(domain);
+  for (const auto& routed : routes) *body.add_domain_subnets() = routed;
+  for (const auto& ip : ips) body.add_domain_tunnel_ips(ip);
+  body.set_domain_omitted(omitted);
+  return config;
+}
+
+// The controller sends a domain's routes and tunnel IPs on the first config of the domain on a
+// stream; the next configs of that domain omit them and take them from the one held.
+TEST(EndpointCacheTest, AConfigThatOmitsTheDomainsPartsTakesThemFromTheDomainsOtherConfigs) {
+  EndpointCache cache;
+  cache.Apply(DomainConfig(5, 100, "d1", {Route("10.0.0.0/24", 100), Route("10.1.0.0/24", 200)},
+                           {"192.0.2.1"}, false));
+  cache.Apply(DomainConfig(5, 300, "d2", {Route("10.9.0.0/24", 300)}, {"192.0.2.9"}, false));
+  CacheChanges changes;
+  EXPECT_TRUE(cache.Apply(DomainConfig(6, 200, "d1", {}, {}, true), &changes));
+  EXPECT_EQ(changes.networks, (std::set<uint32_t>{200}));
+  EXPECT_EQ(RoutesOf(cache, 200), (std::vector<std::string>{"10.0.0.0/24 100", "10.1.0.0/24 200"}));
+  EXPECT_EQ(DomainSetOf(cache, 200), std::vector<std::string>{"192.0.2.1"}) << "not d2's";
+  EXPECT_FALSE(cache.FindNetwork(200)->config->domain_omitted()) << "held whole";
+  // A refresh of 200 that omits them keeps them.
+  EXPECT_TRUE(cache.Apply(DomainConfig(7, 200, "d1", {}, {}, true)));
+  EXPECT_EQ(RoutesOf(cache, 200).size(), 2u);
+  // A whole config (a new stream's first of the domain) sets them for every config of d1.
+  changes = {};
+  EXPECT_TRUE(cache.Apply(
+      DomainConfig(8, 200, "d1", {Route("10.1.0.0/24", 200)}, {"192.0.2.2"}, false), &changes));
+  EXPECT_EQ(changes.networks, (std::set<uint32_t>{100, 200}));
+  EXPECT_EQ(RoutesOf(cache, 100), std::vector<std::string>{"10.1.0.0/24 200"});
+  EXPECT_EQ(DomainSetOf(cache, 100), std::vector<std::string>{"192.0.2.2"});
+  EXPECT_EQ(RoutesOf(cache, 300), std::vector<std::string>{"10.9.0.0/24 300"}) << "d2 untouched";
+}
+
+// DomainRoutes changes the routes of every config of its domain: removals, then additions
+// (replacing the route of the same cidr), in stream order, idempotently.
+TEST(EndpointCacheTest, DomainRoutesChangeEveryConfigOfTheDomainAndOnlyThose) {
+  EndpointCache cache;
+  cache.Apply(DomainConfig(5, 100, "d1", {Route("10.0.0.0/24", 100), Route("10.1.0.0/24", 200)}, {},
+                           false));
+  cache.Apply(DomainConfig(5, 200, "d1", {}, {}, true));
+  cache.Apply(DomainConfig(5, 300, "d2", {Route("10.1.0.0/24", 300)}, {}, false));
+  ControllerMessage change;
+  change.set_revision(3);  // older than the configs: applies all the same (stream order)
+  auto& routes = *change.mutable_domain_routes();
+  routes.set_domain_id("d1");
+  routes.add_removed("10.0.0.0/24");
+  *routes.add_added() = Route("10.1.0.0/24", 250);  // its network's VNI changed
+  *routes.add_added() = Route("10.2.0.0/24", 300);
+  CacheChanges changes;
+  EXPECT_TRUE(cache.Apply(change, &changes));
+  EXPECT_EQ(changes.networks, (std::set<uint32_t>{100, 200}));
+  for (uint32_t vni : {100u, 200u}) {
+    EXPECT_EQ(RoutesOf(cache, vni),
+              (std::vector<std::string>{"10.1.0.0/24 250", "10.2.0.0/24 300"}))
+        << vni;
+  }
+  EXPECT_EQ(RoutesOf(cache, 300), std::vector<std::string>{"10.1.0.0/24 300"}) << "another domain";
+  changes = {};
+  EXPECT_FALSE(cache.Apply(change, &changes)) << "a repeat changes nothing";
+  EXPECT_TRUE(changes.networks.empty());
+}
+
 }  // namespace dove::dswitch::agent

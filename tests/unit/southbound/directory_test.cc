@@ -512,10 +512,14 @@ TEST_F(CatchUpTest, SubnetAndNetworkChangesSendTheConfigAgain) {
   ASSERT_TRUE(registry_->Create(extra));
   auto out = Pump();
   auto to_a = For(out, 1);
-  ASSERT_EQ(to_a.size(), 1u);
-  ASSERT_TRUE(to_a[0].has_network_config());
-  EXPECT_EQ(to_a[0].network_config().subnets_size(), 2);
-  EXPECT_EQ(to_a[0].network_config().router_mac(), RouterMacOf("d1"));
+  ASSERT_EQ(to_a.size(), 2u) << "the domain's new route, then web's config";
+  ASSERT_TRUE(to_a[0].has_domain_routes());
+  ASSERT_EQ(to_a[0].domain_routes().added_size(), 1);
+  EXPECT_EQ(to_a[0].domain_routes().added(0).cidr(), "2001:db8::/64");
+  EXPECT_EQ(to_a[0].domain_routes().added(0).vni(), 100u);
+  ASSERT_TRUE(to_a[1].has_network_config());
+  EXPECT_EQ(to_a[1].network_config().subnets_size(), 2);
+  EXPECT_EQ(to_a[1].network_config().router_mac(), RouterMacOf("d1"));
   EXPECT_TRUE(For(out, 3).empty());  // C has no port in web
 
   ASSERT_TRUE(registry_->Delete<v1::Network>("web", true));

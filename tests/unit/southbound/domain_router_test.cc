@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "dswitch/agent/endpoint_cache.h"
 #include "unit/southbound/directory_fixture.h"
 
 namespace dove::controller::southbound::directory_test {
@@ -140,40 +141,39 @@ class DomainRouterTest : public CatchUpTest {
     return {in.begin(), in.end()};
   }
 
-  // The domain set `session` holds for `vni`, as a switch applying every message sent to it so
-  // far (sent_) in order: a NetworkConfig replaces it, a FloodList's delta changes every config
-  // of the domain of its VNI's config (none without one), NetworkRemoved drops it. nullopt: no
-  // config.
-  std::optional<std::vector<std::string>> Held(SessionId session, uint32_t vni) const {
-    std::map<uint32_t, std::pair<std::string, std::set<std::string>>> held;  // vni -> domain, set
+  // The config `session` holds for `vni`, as a real switch cache (agent::EndpointCache)
+  // applying every message sent to it so far (sent_), in order. nullopt: no config.
+  std::optional<v1::NetworkConfig> HeldConfig(SessionId session, uint32_t vni) const {
+    dswitch::agent::EndpointCache cache;
     for (const auto& [to, message] : sent_) {
-      if (to != session) continue;
-      if (message.has_network_config()) {
-        const auto& config = message.network_config();
-        const auto& ips = config.domain_tunnel_ips();
-        auto& entry = held[config.network().vni()];
-        entry = {config.network().domain_id(), {ips.begin(), ips.end()}};
-        EXPECT_EQ(entry.second.size(), static_cast<size_t>(ips.size())) << "a duplicate";
-      } else if (message.has_flood_list()) {
-        auto carrier = held.find(message.flood_list().vni());
-        if (carrier == held.end()) continue;
-        const std::string domain = carrier->second.first;
-        for (auto& [each, entry] : held) {
-          if (entry.first != domain) continue;
-          for (const auto& ip : message.flood_list().domain_tunnel_ips_removed()) {
-            entry.second.erase(ip);
-          }
-          for (const auto& ip : message.flood_list().domain_tunnel_ips_added()) {
-            entry.second.insert(ip);
-          }
-        }
-      } else if (message.has_network_removed()) {
-        held.erase(message.network_removed().vni());
-      }
+      if (to == session) cache.Apply(message);
     }
-    auto it = held.find(vni);
-    if (it == held.end()) return std::nullopt;
-    return std::vector<std::string>(it->second.second.begin(), it->second.second.end());
+    const auto* network = cache.FindNetwork(vni);
+    if (network == nullptr || !network->config) return std::nullopt;
+    return network->config;
+  }
+  // The domain set `session` holds for `vni`.
+  std::optional<std::vector<std::string>> Held(SessionId session, uint32_t vni) const {
+    auto config = HeldConfig(session, vni);
+    if (!config) return std::nullopt;
+    const auto& ips = config->domain_tunnel_ips();
+    std::vector<std::string> held(ips.begin(), ips.end());
+    EXPECT_TRUE(std::is_sorted(held.begin(), held.end()));
+    EXPECT_EQ(std::adjacent_find(held.begin(), held.end()), held.end()) << "a duplicate";
+    return held;
+  }
+  // The routes `session` holds for `vni` ("cidr vni network gateway"); empty: no config.
+  std::set<std::string> HeldRoutes(SessionId session, uint32_t vni) const {
+    auto config = HeldConfig(session, vni);
+    return config ? Routes(*config) : std::set<std::string>();
+  }
+  // The DomainRoutes sent to `session` in `out`.
+  static std::vector<v1::DomainRoutes> DomainRoutesIn(const Output& out, SessionId session) {
+    std::vector<v1::DomainRoutes> changes;
+    for (const auto& message : For(out, session)) {
+      if (message.has_domain_routes()) changes.push_back(message.domain_routes());
+    }
+    return changes;
   }
   using IpList = std::vector<std::string>;
 
@@ -502,9 +502,9 @@ TEST_F(DomainRouterTest, ARoundSendsOneDeltaPerSwitchWhateverItsNetworksInTheDom
   EXPECT_EQ(Held(1, 100), (IpList{"192.0.2.2", "192.0.2.3"}));
 }
 
-// The NetworkConfigs of a whole domain, sent again for a subnet of any of its networks, are
-// coalesced the same way; the network whose subnets changed is refreshed at once.
-TEST_F(DomainRouterTest, ABurstOfSubnetsMakesOneConfigurationRoundPerInterval) {
+// A burst of subnets in a domain makes one DomainRoutes round per interval to each switch of
+// the domain; the network whose own subnets changed gets its config at once.
+TEST_F(DomainRouterTest, ABurstOfSubnetsMakesOneRoutesRoundPerInterval) {
   using namespace std::chrono_literals;
   DirectoryOptions options;
   options.domain_round_interval = 100ms;
@@ -520,27 +520,34 @@ TEST_F(DomainRouterTest, ABurstOfSubnetsMakesOneConfigurationRoundPerInterval) {
     return Pump();
   };
   Output out = add_subnet("db-b", "db", "10.5.0.0/24");
-  EXPECT_TRUE(ConfigIn(out, 1, "web")) << "the first round goes at once";
+  ASSERT_EQ(DomainRoutesIn(out, 1).size(), 1u) << "the first round goes at once";
+  EXPECT_FALSE(ConfigIn(out, 1, "web")) << "web's own config did not change";
+  EXPECT_EQ(HeldRoutes(1, 100).count("10.5.0.0/24 200 db "), 1u);
   out = add_subnet("app-b", "app", "10.6.0.0/24");
-  EXPECT_FALSE(ConfigIn(out, 1, "web")) << "held back: within the interval";
+  EXPECT_TRUE(DomainRoutesIn(out, 1).empty()) << "held back: within the interval";
   auto config = ConfigIn(out, 3, "app");
   ASSERT_TRUE(config) << "app's own subnets changed: at once";
   EXPECT_EQ(config->subnets_size(), 2);
-  EXPECT_EQ(Routes(*config).count("10.6.0.0/24 300 app "), 1u);
   out = add_subnet("db-c", "db", "10.7.0.0/24");
-  EXPECT_FALSE(ConfigIn(out, 1, "web"));
-  EXPECT_FALSE(ConfigIn(out, 3, "app"));
+  EXPECT_TRUE(DomainRoutesIn(out, 1).empty());
+  EXPECT_TRUE(DomainRoutesIn(out, 3).empty());
   EXPECT_TRUE(ConfigIn(out, 2, "db"));
 
   const Output round = Tick(now_ + 100ms);
-  int configs_to_a = 0;
-  for (const auto& message : For(round, 1)) configs_to_a += message.has_network_config() ? 1 : 0;
-  EXPECT_EQ(configs_to_a, 1) << "one round for the two held-back changes";
-  config = ConfigIn(round, 1, "web");
-  ASSERT_TRUE(config);
-  EXPECT_EQ(Routes(*config).count("10.6.0.0/24 300 app "), 1u);
-  EXPECT_EQ(Routes(*config).count("10.7.0.0/24 200 db "), 1u);
-  EXPECT_TRUE(ConfigIn(round, 3, "app"));
+  for (SessionId session : {1, 2, 3}) {
+    const auto changes = DomainRoutesIn(round, session);
+    ASSERT_EQ(changes.size(), 1u) << "one round for the two held-back changes, to " << session;
+    EXPECT_EQ(changes[0].added_size(), 2) << "only the change: 10.6 and 10.7";
+    EXPECT_TRUE(changes[0].removed().empty());
+  }
+  for (const auto& [session, vni] :
+       std::vector<std::pair<SessionId, uint32_t>>{{1, 100}, {2, 200}, {3, 300}}) {
+    const auto routes = HeldRoutes(session, vni);
+    EXPECT_EQ(routes.count("10.6.0.0/24 300 app "), 1u) << session;
+    EXPECT_EQ(routes.count("10.7.0.0/24 200 db "), 1u) << session;
+    EXPECT_EQ(routes.size(), kAcmeRoutes.size() + 3) << session;
+  }
+  for (const auto& message : For(round, 1)) EXPECT_FALSE(message.has_network_config());
   EXPECT_TRUE(For(round, 9).empty());
 }
 
@@ -553,20 +560,24 @@ TEST_F(DomainRouterTest, SubnetAndNetworkChangesReachEveryNetworkOfTheDomain) {
   extra.set_gateway("2001:db8:1::1");
   ASSERT_TRUE(registry_->Create(extra));
   Output out = Pump();
-  auto config = ConfigIn(out, 1, "web");
-  ASSERT_TRUE(config) << "host-a has no port in db, yet it routes to db's new subnet";
-  EXPECT_EQ(Routes(*config).count("2001:db8:1::/64 200 db 2001:db8:1::1"), 1u);
-  EXPECT_EQ(config->subnets_size(), 1) << "web's own subnets are unchanged";
-  EXPECT_TRUE(ConfigIn(out, 3, "app"));
-  EXPECT_TRUE(ConfigIn(out, 2, "db"));
+  auto changes = DomainRoutesIn(out, 1);
+  ASSERT_EQ(changes.size(), 1u) << "host-a has no port in db, yet it routes to db's new subnet";
+  EXPECT_EQ(changes[0].added_size(), 1) << "the change only";
+  EXPECT_EQ(HeldRoutes(1, 100).count("2001:db8:1::/64 200 db 2001:db8:1::1"), 1u);
+  EXPECT_FALSE(ConfigIn(out, 1, "web")) << "web's own config is unchanged";
+  EXPECT_EQ(DomainRoutesIn(out, 3).size(), 1u);
+  EXPECT_EQ(ConfigIn(out, 2, "db")->subnets_size(), 2) << "db's own subnets changed";
   EXPECT_TRUE(For(out, 9).empty());
 
   ASSERT_TRUE(registry_->Delete<v1::Subnet>("db-v6", false));
-  config = ConfigIn(Pump(), 1, "web");
-  ASSERT_TRUE(config);
-  EXPECT_EQ(Routes(*config), kAcmeRoutes);
+  changes = DomainRoutesIn(Pump(), 1);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(std::vector<std::string>(changes[0].removed().begin(), changes[0].removed().end()),
+            std::vector<std::string>{"2001:db8:1::/64"});
+  EXPECT_EQ(HeldRoutes(1, 100), kAcmeRoutes);
 
-  // A network created in the domain, then one deleted: every switch of the domain hears.
+  // A network created in the domain (no subnet yet: no route), then one deleted: every switch
+  // of the domain hears.
   v1::Network fresh;
   fresh.set_id("new");
   fresh.set_domain_id("d1");
@@ -574,17 +585,57 @@ TEST_F(DomainRouterTest, SubnetAndNetworkChangesReachEveryNetworkOfTheDomain) {
   fresh.set_vni(500);
   ASSERT_TRUE(registry_->Create(fresh));
   out = Pump();
-  EXPECT_TRUE(ConfigIn(out, 1, "web"));
+  EXPECT_TRUE(DomainRoutesIn(out, 1).empty()) << "no subnet, no route";
   EXPECT_TRUE(For(out, 9).empty());
   ASSERT_TRUE(registry_->Delete<v1::Network>("app", true));
   out = Pump();
-  config = ConfigIn(out, 1, "web");
-  ASSERT_TRUE(config);
-  EXPECT_EQ(Routes(*config),
+  EXPECT_EQ(DomainRoutesIn(out, 1).size(), 1u);
+  EXPECT_EQ(HeldRoutes(1, 100),
             (std::set<std::string>{"10.0.0.0/24 100 web ", "10.1.0.0/24 200 db "}));
-  EXPECT_EQ(Ips(config->domain_tunnel_ips()), (std::vector<std::string>{"192.0.2.2"}))
-      << "host-c lost its only port in the domain with app";
+  EXPECT_EQ(Held(1, 100), (IpList{"192.0.2.2"})) << "host-c lost its only port in the domain";
   EXPECT_TRUE(For(out, 9).empty());
+}
+
+// A switch holding several networks of a domain gets the domain's routes and tunnel IPs once
+// per stream (issue 13: the configs of 1000 switches x 10 networks of a 1000-subnet domain), and
+// holds them for every network all the same.
+TEST_F(DomainRouterTest, TheDomainsRoutesAndSwitchesRideOnlyTheFirstConfigOfTheDomain) {
+  Build();
+  AddEndpoint("db2", "db", "52:54:00:00:01:02", "10.1.0.12");
+  const Output took = Take(1, "db2", "tapdb");  // host-a now holds web and db
+  auto db = ConfigIn(took, 1, "db");
+  ASSERT_TRUE(db);
+  EXPECT_TRUE(db->domain_omitted());
+  EXPECT_TRUE(db->domain_subnets().empty());
+  EXPECT_TRUE(db->domain_tunnel_ips().empty());
+  EXPECT_EQ(HeldRoutes(1, 200), kAcmeRoutes) << "taken from web's";
+  EXPECT_EQ(Held(1, 200), (IpList{"192.0.2.2", "192.0.2.3"}));
+  // A reconnect: the first config of the domain on the new stream is whole again.
+  Disconnect(1);
+  const size_t mark = sent_.size();
+  Connect(1, "host-a", "192.0.2.1");
+  int whole = 0;
+  for (size_t i = mark; i < sent_.size(); ++i) {
+    const auto& [to, message] = sent_[i];
+    if (to == 1 && message.has_network_config()) {
+      whole += message.network_config().domain_omitted() ? 0 : 1;
+    }
+  }
+  EXPECT_EQ(whole, 1) << "one of web and db carries the domain's parts";
+  // web's config alone leaves (db2 goes): db's is then the only one; a refresh of it is whole.
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("vm1", false));
+  Pump();
+  ASSERT_EQ(HeldConfig(1, 100), std::nullopt);
+  v1::Subnet extra;
+  extra.set_id("db-b");
+  extra.set_network_id("db");
+  extra.set_cidr("10.8.0.0/24");
+  ASSERT_TRUE(registry_->Create(extra));
+  db = ConfigIn(Pump(), 1, "db");
+  ASSERT_TRUE(db);
+  EXPECT_FALSE(db->domain_omitted());
+  EXPECT_EQ(HeldRoutes(1, 200).count("10.8.0.0/24 200 db "), 1u);
+  EXPECT_EQ(HeldRoutes(1, 200).size(), kAcmeRoutes.size() + 1);
 }
 
 TEST_F(DomainRouterTest, ResolveIpIsDomainWideAndFoundWhenAPolicyCouldAllowEitherWay) {
