@@ -23,18 +23,18 @@ namespace dove::netlink {
 
 struct NeighEvent {
   enum class Kind : uint8_t {
-    kL2Miss,       // RTM_GETNEIGH, flags 0, NUD_STALE, NDA_LLADDR: unknown destination MAC
-    kL3Miss,       // RTM_GETNEIGH, flags 0, NUD_STALE, NDA_DST: unknown ARP/ND target
-    kAppSolicit,   // RTM_GETNEIGH with NLM_F_REQUEST, NUD_INCOMPLETE, NDA_DST (app_solicit)
-    kNewNeigh,     // RTM_NEWNEIGH (an entry added or changed; our own writes echo here)
-    kDelNeigh,     // RTM_DELNEIGH
-    kOther,        // a well-formed message that is none of those
+    kL2Miss,      // RTM_GETNEIGH, flags 0, NUD_STALE, NDA_LLADDR: unknown destination MAC
+    kL3Miss,      // RTM_GETNEIGH, flags 0, NUD_STALE, NDA_DST: unknown ARP/ND target
+    kAppSolicit,  // RTM_GETNEIGH with NLM_F_REQUEST, NUD_INCOMPLETE, NDA_DST (app_solicit)
+    kNewNeigh,    // RTM_NEWNEIGH (an entry added or changed; our own writes echo here)
+    kDelNeigh,    // RTM_DELNEIGH
+    kOther,       // a well-formed message that is none of those
   };
   Kind kind = Kind::kOther;
   uint8_t family = 0;  // AF_INET, AF_INET6, AF_BRIDGE
   int ifindex = 0;
   uint16_t state = 0;
-  uint8_t flags = 0;  // ndm_flags (NTF_SELF, NTF_ROUTER, ...)
+  uint8_t flags = 0;                   // ndm_flags (NTF_SELF, NTF_ROUTER, ...)
   std::optional<net::MacAddress> mac;  // NDA_LLADDR
   std::optional<net::IpAddress> ip;    // NDA_DST
 };

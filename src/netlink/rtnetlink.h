@@ -54,9 +54,9 @@ struct LinkInfo {
 struct VxlanSpec {
   std::string name;
   uint32_t vni = 0;
-  net::Ipv4Address local;  // IFLA_VXLAN_LOCAL
-  uint16_t port = 4789;    // IFLA_VXLAN_PORT (always sent)
-  uint32_t mtu = 0;        // 0: the kernel's default
+  net::Ipv4Address local;    // IFLA_VXLAN_LOCAL
+  uint16_t port = 4789;      // IFLA_VXLAN_PORT (always sent)
+  uint32_t mtu = 0;          // 0: the kernel's default
   int underlay_ifindex = 0;  // IFLA_VXLAN_LINK; 0: none
   bool learning = false;
   bool proxy = true;
@@ -67,8 +67,8 @@ struct VxlanSpec {
 
 struct BridgeSpec {
   std::string name;
-  uint32_t mtu = 0;                        // 0: the kernel's default
-  std::optional<net::MacAddress> mac;      // none: the kernel picks one
+  uint32_t mtu = 0;                    // 0: the kernel's default
+  std::optional<net::MacAddress> mac;  // none: the kernel picks one
   bool stp = false;
 };
 
@@ -134,25 +134,34 @@ class Rtnl {
   Result<Ok> SetMac(int ifindex, const net::MacAddress& mac);
 
   // FDB entries of a vxlan device.
+  // An entry whose remote is unspecified (0.0.0.0) goes without NDA_DST: the kernel refuses
+  // it (EINVAL).
   Result<Ok> ReplaceFdb(const FdbEntry& entry);  // CREATE|REPLACE
   Result<Ok> AppendFdb(const FdbEntry& entry);   // CREATE|APPEND (flood destinations)
   Result<Ok> DeleteFdb(const FdbEntry& entry);   // the one (mac, remote); ENOENT when absent
-  Result<std::vector<FdbEntry>> ListFdb(int ifindex);  // NTF_SELF entries of that device
+  // The NTF_SELF entries of that device with an IPv4 remote, one per (MAC, remote); the
+  // bridge's own entries of the port are not listed. Dumps every FDB and filters here.
+  Result<std::vector<FdbEntry>> ListFdb(int ifindex);
 
   // Neighbour entries.
   Result<Ok> ReplaceNeigh(const NeighEntry& entry);
-  Result<Ok> DeleteNeigh(const NeighEntry& entry);
+  Result<Ok> DeleteNeigh(const NeighEntry& entry);  // by (ifindex, ip); ENOENT when absent
+  // The IPv4 and IPv6 entries of that device as `ip neigh show dev` lists them (NOARP and
+  // proxy entries left out); `mac` stays zero for an entry without a link-layer address.
   Result<std::vector<NeighEntry>> ListNeigh(int ifindex);
 
   // Addresses, routes, rules.
+  // IPv6 addresses are added without duplicate address detection (usable at once).
   Result<Ok> AddAddress(const AddressEntry& entry);  // EEXIST when present
   Result<Ok> DeleteAddress(const AddressEntry& entry);
   Result<std::vector<AddressEntry>> ListAddresses(int ifindex);
   Result<Ok> ReplaceRoute(const RouteEntry& entry);
   Result<Ok> DeleteRoute(const RouteEntry& entry);
+  // Unicast and local routes of `table` (other types and cached clones left out).
   Result<std::vector<RouteEntry>> ListRoutes(uint32_t table, bool ipv6);
   Result<Ok> AddRule(const RuleEntry& entry);
   Result<Ok> DeleteRule(const RuleEntry& entry);
+  // Every rule of the family, the kernel's defaults (local, main, default) included.
   Result<std::vector<RuleEntry>> ListRules(bool ipv6);
 
  private:
