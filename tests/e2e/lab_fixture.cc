@@ -34,6 +34,7 @@ void LabTest::TearDown() {
 void LabTest::Up(const std::string& spec_text) {
   auto spec = lab::ParseSpec(spec_text);
   ASSERT_TRUE(spec) << spec.error();
+  if (KernelBackend()) lab::UseBackend(*spec, backend_);
   auto lab = lab::Lab::Up(*spec, {.bin_dir = bin_dir_});
   ASSERT_TRUE(lab) << lab.error();
   lab_ = std::move(*lab);
@@ -265,10 +266,13 @@ void SharedLabTest::TearDown() {
 }
 
 void SharedLabTest::UpShared(const std::string& spec_text) {
-  if (Shared() && SharedText() != spec_text) TearDownTestSuite();
+  // The backend is part of what the lab is: another one rebuilds it.
+  const std::string key = std::string(lab::BackendName(backend_)) + "\n" + spec_text;
+  if (Shared() && SharedText() != key) TearDownTestSuite();
   if (!Shared()) {
     auto spec = lab::ParseSpec(spec_text);
     ASSERT_TRUE(spec) << spec.error();
+    if (KernelBackend()) lab::UseBackend(*spec, backend_);
     // The build tree's src/: the lab finds controller/ and dswitch/app/ below it (the per-test
     // symlink dir goes at the end of each test, the shared lab outlives it).
     const std::string bin_dir =
@@ -276,9 +280,25 @@ void SharedLabTest::UpShared(const std::string& spec_text) {
     auto lab = lab::Lab::Up(*spec, {.bin_dir = bin_dir});
     ASSERT_TRUE(lab) << lab.error();
     Shared() = std::move(*lab);
-    SharedText() = spec_text;
+    SharedText() = key;
   }
   lab_ = std::move(Shared());
+}
+
+lab::Backend BackendOf(const std::string& name) {
+  lab::Backend backend = lab::Backend::kUserspace;
+  EXPECT_TRUE(lab::ParseBackend(name, &backend)) << "unknown backend " << name;
+  return backend;
+}
+
+std::string BackendTestName(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+bool LabTest::KernelBackend() const { return backend_ == lab::Backend::kKernel; }
+
+std::string LabTest::PortName(const std::string& vm) const {
+  return (KernelBackend() ? "v-" : "t-") + vm;
 }
 
 std::string LabTest::PcapPath(const std::string& name) const {
