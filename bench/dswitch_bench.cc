@@ -1049,7 +1049,10 @@ std::map<std::string, double> SwitchCounters(const Lab& lab, const std::string& 
       values[prefix] = node.get<double>();
     } else if (node.is_object()) {
       for (const auto& [key, child] : node.items()) {
-        walk(prefix.empty() ? key : prefix + "." + key, child);
+        std::string name = prefix;
+        if (!name.empty()) name += ".";
+        name += key;
+        walk(name, child);
       }
     }
   };
