@@ -53,8 +53,23 @@ int Main(int argc, char** argv) {
                  "ADDR:PORT[,ADDR:PORT...] of the controllers' southbound, tried in order")
       ->required();
   app.add_option("--backend", config.backend,
-                 "Data plane: userspace (TAP ports + UDP socket; the only one built so far)")
-      ->capture_default_str();
+                 "Data plane: userspace (TAP ports + UDP socket, pipeline in this process) or "
+                 "kernel (a bridge dvb<VNI> and a vxlan dvx<VNI> per network with the kernel's "
+                 "DOVE options; ports are existing interfaces the switch enslaves)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"userspace", "kernel"}));
+  app.add_flag("--kernel-keep-on-exit", config.kernel_keep_on_exit,
+               "Backend kernel: on stop, leave the devices, entries and ports as they are (the "
+               "next start adopts them); default: delete our devices and release the ports");
+  app.add_option("--kernel-miss-rate", config.kernel_miss_rate,
+                 "Backend kernel: misses asked of the controller per second at most (token "
+                 "bucket); those over it are dropped and counted")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e7));
+  app.add_option("--kernel-miss-burst", config.kernel_miss_burst,
+                 "Backend kernel: misses asked at once after a quiet time (the bucket's size)")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e7));
   app.add_flag("--southbound-plaintext", config.plaintext,
                "Talk to the controller without TLS (it must run --southbound-plaintext)");
   app.add_option("--tls-ca", config.tls.ca_file, "PEM CA that signed the controller's certificate");

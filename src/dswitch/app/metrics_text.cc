@@ -105,6 +105,30 @@ std::string MetricsText(const std::string& switch_name, const agent::ClientState
     if (name.rfind("io.", 0) != 0) continue;
     out << "dove_switch_io_total{counter=\"" << Escape(name.substr(3)) << "\"} " << value << "\n";
   }
+  // The kernel backend's counters (kernel_<what>) and its installed entries
+  // (kernel_<table>_entries).
+  constexpr std::string_view kKernel = "kernel_";
+  constexpr std::string_view kEntries = "_entries";
+  const auto is_entries = [&](const std::string& name) {
+    return name.size() > kEntries.size() &&
+           name.compare(name.size() - kEntries.size(), kEntries.size(), kEntries) == 0;
+  };
+  Family(out, "dove_switch_kernel_total", "counter",
+         "Kernel backend: misses (l2, l3, asked, deduplicated, rate_limited, foreign), resyncs, "
+         "entries installed and deleted, devices, errors.");
+  for (const auto& [name, value] : datapath.counters) {
+    if (name.rfind(kKernel, 0) != 0 || is_entries(name)) continue;
+    out << "dove_switch_kernel_total{counter=\"" << Escape(name.substr(kKernel.size())) << "\"} "
+        << value << "\n";
+  }
+  Family(out, "dove_switch_kernel_entries", "gauge",
+         "Kernel backend: FDB and neighbour entries installed now.");
+  for (const auto& [name, value] : datapath.counters) {
+    if (name.rfind(kKernel, 0) != 0 || !is_entries(name)) continue;
+    out << "dove_switch_kernel_entries{table=\""
+        << Escape(name.substr(kKernel.size(), name.size() - kKernel.size() - kEntries.size()))
+        << "\"} " << value << "\n";
+  }
   return out.str();
 }
 

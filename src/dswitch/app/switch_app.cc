@@ -21,6 +21,8 @@
 #include "dswitch/io/interface_mtu.h"
 #include "dswitch/io/port_factory.h"
 #include "dswitch/io/udp_tunnel.h"
+#include "dswitch/kernel/kernel_backend.h"
+#include "dswitch/kernel/rtnl_link_ops.h"
 #include "dswitch/pipeline/mtu_guard.h"
 #include "dswitch/userspace/datapath.h"
 #include "dswitch/userspace/desired_state.h"
@@ -102,8 +104,8 @@ class AgentResolver final : public userspace::Resolver {
 class Reporter {
  public:
   Reporter(const SwitchConfig& config, agent::ControllerClient& client,
-           userspace::Datapath& datapath, AgentResolver& resolver)
-      : config_(config), client_(client), datapath_(datapath), resolver_(resolver) {}
+           std::function<userspace::DatapathStatus()> status, AgentResolver& resolver)
+      : config_(config), client_(client), status_(std::move(status)), resolver_(resolver) {}
 
   // Attaches are queued: send them.
   void AttachesQueued() {
@@ -144,7 +146,7 @@ class Reporter {
 
  private:
   void ReportStats() {
-    const auto status = datapath_.Status();
+    const auto status = status_();
     std::map<std::string, uint64_t> stats;
     for (const auto& [reason, value] : status.drops) {
       if (value != 0) stats["drop_" + reason] = value;
@@ -165,7 +167,7 @@ class Reporter {
 
   const SwitchConfig& config_;
   agent::ControllerClient& client_;
-  userspace::Datapath& datapath_;
+  std::function<userspace::DatapathStatus()> status_;
   AgentResolver& resolver_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -177,16 +179,21 @@ class Reporter {
 // a delta costs what changed). A change the pipeline cannot use is logged once.
 class CacheFollower {
  public:
+  using Sink = std::function<void(userspace::DesiredDelta)>;
   explicit CacheFollower(std::string switch_name) : switch_name_(std::move(switch_name)) {}
 
-  void Attach(userspace::Datapath* datapath) { datapath_ = datapath; }
+  // The backend's ApplyDelta; empty: stop following.
+  void Attach(Sink sink) {
+    std::lock_guard lock(mu_);
+    sink_ = std::move(sink);
+  }
 
   void Delta(const agent::EndpointCache& cache, const agent::CacheChanges& changes) {
-    userspace::Datapath* datapath = datapath_.load();
-    if (datapath == nullptr) return;
+    std::lock_guard lock(mu_);
+    if (!sink_) return;
     auto delta = userspace::DeriveDelta(cache, changes, switch_name_);
     Report(delta.skipped);
-    if (!delta.empty()) datapath->ApplyDelta(std::move(delta));
+    if (!delta.empty()) sink_(std::move(delta));
   }
 
  private:
@@ -197,16 +204,18 @@ class CacheFollower {
   }
 
   const std::string switch_name_;
-  std::atomic<userspace::Datapath*> datapath_{nullptr};
+  std::mutex mu_;
+  Sink sink_;
   std::set<std::string> reported_;  // reader thread only
 };
 
 }  // namespace
 
 int RunSwitch(const SwitchConfig& config) {
-  if (config.backend != "userspace") {
+  const bool kernel_backend = config.backend == "kernel";
+  if (config.backend != "userspace" && !kernel_backend) {
     std::cerr << "dove-switch: error: backend '" << config.backend
-              << "' is not built yet; only 'userspace' is\n";
+              << "': one of userspace, kernel\n";
     return 2;
   }
   auto tunnel_ip = net::Ipv4Address::Parse(config.tunnel_ip);
@@ -246,11 +255,6 @@ int RunSwitch(const SwitchConfig& config) {
   };
   agent::ControllerClient client(options);
   AgentResolver resolver(client);
-  auto tunnel = io::UdpTunnel::Open({.local_ip = *tunnel_ip, .port = config.vxlan_port});
-  if (!tunnel) {
-    std::cerr << "dove-switch: error: underlay: " << tunnel.error() << "\n";
-    return 1;
-  }
   // The underlay MTU: --underlay-mtu, else the tunnel IP's interface's.
   std::string underlay_interface;
   uint32_t underlay_mtu = config.underlay_mtu;
@@ -266,19 +270,63 @@ int RunSwitch(const SwitchConfig& config) {
   std::cerr << "dove-switch: underlay MTU " << underlay_mtu
             << (underlay_interface.empty() ? "" : " (" + underlay_interface + ")")
             << ", overlay MTU " << overlay_mtu << "\n";
+  // The data plane: the userspace Datapath over TAPs and a UDP socket, or the kernel's.
+  std::unique_ptr<io::UdpTunnel> tunnel;
   io::TapPortFactory taps(overlay_mtu);
-  userspace::DatapathOptions datapath_options;
-  datapath_options.overlay_mtu = overlay_mtu;
-  datapath_options.path_mtu_of = io::KernelPathMtu;
-  datapath_options.poll_after_traffic = config.poll_after_traffic;
-  datapath_options.dhcp_lease_seconds = config.dhcp_lease_seconds;
-  auto datapath = userspace::Datapath::Create(datapath_options, **tunnel, taps, resolver);
-  if (!datapath) {
-    std::cerr << "dove-switch: error: data plane: " << datapath.error() << "\n";
-    return 1;
+  std::unique_ptr<userspace::Datapath> datapath;
+  std::unique_ptr<kernel::RtnlLinkOps> links;
+  std::unique_ptr<kernel::ListenerMissSource> misses;
+  std::unique_ptr<kernel::KernelBackend> kernel;
+  if (kernel_backend) {
+    auto opened_links = kernel::RtnlLinkOps::Open();
+    auto opened_misses = kernel::ListenerMissSource::Open();
+    if (!opened_links || !opened_misses) {
+      std::cerr << "dove-switch: error: rtnetlink: "
+                << (!opened_links ? opened_links.error() : opened_misses.error()).message << "\n";
+      return 1;
+    }
+    links = std::move(*opened_links);
+    misses = std::move(*opened_misses);
+    kernel::KernelOptions kernel_options;
+    kernel_options.tunnel_ip = *tunnel_ip;
+    kernel_options.vxlan_port = config.vxlan_port;
+    kernel_options.overlay_mtu = overlay_mtu;
+    kernel_options.keep_on_exit = config.kernel_keep_on_exit;
+    kernel_options.misses.rate_per_second = config.kernel_miss_rate;
+    kernel_options.misses.burst = config.kernel_miss_burst;
+    auto made = kernel::KernelBackend::Create(kernel_options, *links, *misses, resolver);
+    if (!made) {
+      std::cerr << "dove-switch: error: data plane: " << made.error() << "\n";
+      return 1;
+    }
+    kernel = std::move(*made);
+    follower.Attach(
+        [&kernel](userspace::DesiredDelta delta) { kernel->ApplyDelta(std::move(delta)); });
+  } else {
+    auto opened = io::UdpTunnel::Open({.local_ip = *tunnel_ip, .port = config.vxlan_port});
+    if (!opened) {
+      std::cerr << "dove-switch: error: underlay: " << opened.error() << "\n";
+      return 1;
+    }
+    tunnel = std::move(*opened);
+    userspace::DatapathOptions datapath_options;
+    datapath_options.overlay_mtu = overlay_mtu;
+    datapath_options.path_mtu_of = io::KernelPathMtu;
+    datapath_options.poll_after_traffic = config.poll_after_traffic;
+    datapath_options.dhcp_lease_seconds = config.dhcp_lease_seconds;
+    auto made = userspace::Datapath::Create(datapath_options, *tunnel, taps, resolver);
+    if (!made) {
+      std::cerr << "dove-switch: error: data plane: " << made.error() << "\n";
+      return 1;
+    }
+    datapath = std::move(*made);
+    follower.Attach(
+        [&datapath](userspace::DesiredDelta delta) { datapath->ApplyDelta(std::move(delta)); });
   }
-  follower.Attach(datapath->get());
-  Reporter reporter(config, client, **datapath, resolver);
+  const std::function<userspace::DatapathStatus()> status = [&] {
+    return kernel ? kernel->Status() : datapath->Status();
+  };
+  Reporter reporter(config, client, status, resolver);
   resolver.SetWake([&reporter] { reporter.AttachesQueued(); });
 
   const auto started = Clock::now();
@@ -292,10 +340,10 @@ int RunSwitch(const SwitchConfig& config) {
   std::unique_ptr<ControlServer> control;
   if (!config.control_socket.empty()) {
     auto server = ControlServer::Start(config.control_socket, [&](std::string_view command) {
-      if (command == "show") return ShowJson(identity(), client.State(), (*datapath)->Status());
-      if (command == "ports") return PortsJson((*datapath)->Status());
+      if (command == "show") return ShowJson(identity(), client.State(), status());
+      if (command == "ports") return PortsJson(status());
       if (command == "cache") return CacheJson(client.DumpCache());
-      if (command == "counters") return CountersJson((*datapath)->Status());
+      if (command == "counters") return CountersJson(status());
       return ErrorJson("invalid_value", "unknown command '" + std::string(command) +
                                             "': one of show, ports, cache, counters");
     });
@@ -309,7 +357,7 @@ int RunSwitch(const SwitchConfig& config) {
   std::thread metrics_thread;
   if (metrics_address) {
     metrics.Get("/metrics", [&](const httplib::Request&, httplib::Response& response) {
-      response.set_content(MetricsText(config.name, client.State(), (*datapath)->Status()),
+      response.set_content(MetricsText(config.name, client.State(), status()),
                            "text/plain; version=0.0.4");
     });
     if (!metrics.bind_to_port(metrics_address->host, metrics_address->port)) {
@@ -320,7 +368,13 @@ int RunSwitch(const SwitchConfig& config) {
     metrics_thread = std::thread([&] { metrics.listen_after_bind(); });
   }
 
-  std::thread packets([&] { (*datapath)->Run(); });
+  std::thread packets([&] {
+    if (kernel) {
+      kernel->Run();
+    } else {
+      datapath->Run();
+    }
+  });
   std::thread report([&] { reporter.Run(); });
   client.Start();
   std::cerr << "dove-switch: " << config.name << " up: tunnel " << config.tunnel_ip
@@ -338,8 +392,14 @@ int RunSwitch(const SwitchConfig& config) {
   follower.Attach(nullptr);
   reporter.Stop();
   report.join();
-  (*datapath)->Stop();
-  packets.join();
+  if (kernel) {
+    kernel->Stop();
+    packets.join();
+    kernel->Shutdown();
+  } else {
+    datapath->Stop();
+    packets.join();
+  }
   if (control) control->Stop();
   if (metrics_thread.joinable()) {
     metrics.stop();

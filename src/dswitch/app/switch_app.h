@@ -1,7 +1,8 @@
 // SwitchApp: dove-switch put together. The agent (ControllerClient) keeps the cache the
-// controller fills; a reconcile thread turns each change into a DesiredState for the data plane
-// (after a catch-up completes, never half-way through one); the data plane (userspace
-// Datapath) runs on its own thread; the control socket and /metrics read snapshots of both.
+// controller fills; each change becomes a DesiredDelta for the data plane (after a catch-up
+// completes, never half-way through one); the data plane runs on its own thread: the userspace
+// Datapath (backend "userspace") or the KernelBackend (backend "kernel"); the control socket
+// and /metrics read snapshots of both, in one shape (userspace::DatapathStatus) for either.
 //
 // RunSwitch() blocks until SIGTERM or SIGINT (which it handles itself) and returns the exit
 // code: 0 after a clean stop, 1 when a part could not start (the reason on stderr).
@@ -34,6 +35,11 @@ struct SwitchConfig {
   // The underlay MTU; 0: that of the interface holding tunnel_ip (1500 when none does). The
   // overlay MTU is 50 bytes less.
   uint32_t underlay_mtu = 0;
+  // Backend kernel (dswitch/kernel/kernel_backend.h): leave the devices on stop; the miss
+  // token bucket.
+  bool kernel_keep_on_exit = false;
+  double kernel_miss_rate = 1000;
+  double kernel_miss_burst = 200;
 };
 
 int RunSwitch(const SwitchConfig& config);

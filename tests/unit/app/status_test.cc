@@ -28,11 +28,10 @@ userspace::DatapathStatus Sample() {
                           .open = false,
                           .error = "no TAP device",
                           .counters = {}});
-  status.counters = {{"network.100.to_tunnel", 12},
-                     {"io.read_frames", 9},
-                     {"drop.hairpin", 1},
-                     {"router.routed", 4},
-                     {"policy.no-ssh.denied", 2}};
+  status.counters = {{"network.100.to_tunnel", 12}, {"io.read_frames", 9},
+                     {"drop.hairpin", 1},           {"router.routed", 4},
+                     {"policy.no-ssh.denied", 2},   {"kernel_misses_rate_limited", 800},
+                     {"kernel_fdb_entries", 6}};
   status.drops = {{"hairpin", 1}, {"vtep_not_allowed", 0}};
   status.networks = 1;
   status.remotes = 3;
@@ -56,7 +55,8 @@ TEST(MetricsTextTest, ListsEveryDropReasonAndPerPortAndNetworkSeries) {
         "dove_switch_io_total{counter=\"read_frames\"} 9",
         "dove_switch_router_total{counter=\"routed\"} 4",
         "dove_switch_policy_denied_total{policy=\"no-ssh\"} 2",
-        "# TYPE dove_switch_drops_total counter"}) {
+        "dove_switch_kernel_total{counter=\"misses_rate_limited\"} 800",
+        "dove_switch_kernel_entries{table=\"fdb\"} 6", "# TYPE dove_switch_drops_total counter"}) {
     EXPECT_NE(text.find(std::string(line) + "\n"), std::string::npos) << line << "\n" << text;
   }
   client.controller = "none";

@@ -1,0 +1,180 @@
+// KernelBackend: dove-switch's `kernel` backend. The Linux kernel forwards (a bridge and a
+// vxlan device per network, created with the DOVE options `nolearning proxy l2miss l3miss
+// rsc`); this object keeps the kernel's devices and tables equal to the DesiredState the
+// agent's cache gives, and turns the kernel's miss notifications into questions to the
+// controller. Facts about the kernel side: ../shared/reference/linux-vxlan-dove.md.
+//
+// What it makes, per network (DesiredNetwork) of the desired state:
+//   dvb<VNI>  a bridge, MAC = the network's router MAC, MTU = overlay MTU, up;
+//   dvx<VNI>  a vxlan `id VNI dstport PORT local TUNNEL-IP nolearning proxy l2miss l3miss rsc`,
+//             MTU = overlay MTU, enslaved to dvb<VNI>, up;
+//   for every remote endpoint of the VNI (DesiredRemote): a PERMANENT FDB entry MAC -> its
+//   tunnel IP (NTF_SELF on dvx) and a PERMANENT neighbour entry per IP -> MAC on dvx (the
+//   kernel's proxy answers ARP/ND from them); for every VTEP of the flood list: an all-zeros
+//   FDB entry (appended) to it.
+// Ports (DesiredPort): port_name names an interface that already exists (a veth, a TAP); it is
+// enslaved to its network's bridge, set to the overlay MTU and up, and released (never
+// deleted) when the port goes. An interface that does not exist yet is shown as waiting and
+// tried again every retry_ports_every; once enslaved, Resolver::PortOpened reports it as the
+// userspace backend does.
+//
+// Entries: the backend keeps a record of what it installed and changes the kernel by the
+// difference between that record and what the desired state asks for, so a move, an
+// invalidation or a removal touches exactly the affected entries.
+//
+// Misses: an l2miss (unknown MAC) on a dvx asks Resolver::ResolveMac(vni, mac), an l3miss
+// (unknown IP) ResolveIp(vni, ip), through a MissGate (de-duplication and a token bucket);
+// the answer comes back as a cache change (ApplyDelta) that installs the entries. A miss for
+// an endpoint the desired state already has (its entry lost in the kernel) is not asked: the
+// network's entries are read back and what is missing installed. Misses on
+// devices that are not ours are ignored and counted. An overflow of the notification socket
+// (ENOBUFS) is answered by a resynchronisation: the kernel's FDB and neighbour entries of our
+// devices are read back and the difference to the desired state applied.
+//
+// Ownership: Create() looks at every link named dvb<N>/dvx<N>: one that is exactly what this
+// run would create is adopted (its entries then reconciled against the desired state when its
+// network appears), any other bridge or vxlan of such a name is deleted (an interface of
+// another kind is left alone: a port could be named so). Adopted devices no network claims
+// are deleted at the first full state (Apply, or a delta with reset). Shutdown() deletes every
+// device this object owns and releases the ports, unless keep_on_exit. Nothing else is
+// touched but the ports' master, MTU and up state.
+//
+// Threading: one thread runs Run() (or a test calls Poll()); Apply(), ApplyDelta(), Status()
+// and Stop() may be called from any thread: changes are queued and run on the loop thread.
+// LinkOps, MissSource and the Resolver are borrowed and used on the loop thread only; the
+// Resolver's `done` may be called on any thread, also after the backend is gone.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/expected.h"
+#include "dswitch/io/file_descriptor.h"
+#include "dswitch/kernel/link_ops.h"
+#include "dswitch/kernel/miss_gate.h"
+#include "dswitch/userspace/datapath.h"
+#include "dswitch/userspace/desired_state.h"
+
+namespace dove::dswitch::kernel {
+
+struct KernelOptions {
+  net::Ipv4Address tunnel_ip;
+  uint16_t vxlan_port = 4789;
+  uint32_t overlay_mtu = 1450;
+  int underlay_ifindex = 0;   // IFLA_VXLAN_LINK of the vxlan devices; 0: none
+  bool keep_on_exit = false;  // Shutdown() leaves the devices and the ports as they are
+  MissGateOptions misses;
+  std::chrono::milliseconds retry_ports_every{1000};
+  std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
+};
+
+class KernelBackend {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Adopts or deletes the leftovers of an earlier run (see above). Errors: the links cannot
+  // be listed, or the wakeup eventfd or epoll instance cannot be made.
+  static Expected<std::unique_ptr<KernelBackend>, std::string> Create(
+      KernelOptions options, LinkOps& links, MissSource& misses, userspace::Resolver& resolver);
+  ~KernelBackend();
+  KernelBackend(const KernelBackend&) = delete;
+  KernelBackend& operator=(const KernelBackend&) = delete;
+
+  // Runs the loop until Stop().
+  void Run();
+  void Stop();
+  // One round: waits up to `timeout` for a notification or a queued change, handles what is
+  // there, and the periodic work when it is due. Returns whether something was handled.
+  bool Poll(std::chrono::milliseconds timeout);
+  // After the loop has ended: deletes our devices and releases the ports (unless
+  // keep_on_exit). On the caller's thread; nothing may run the loop any more.
+  void Shutdown();
+
+  void Apply(userspace::DesiredState desired);
+  void ApplyDelta(userspace::DesiredDelta delta);
+
+  // The status in the userspace backend's shape: ports (open = enslaved; error = why not),
+  // counters (kernel_*), networks, remotes, resolving.
+  userspace::DatapathStatus Status() const;
+
+ private:
+  struct Network {
+    userspace::DesiredNetwork desired;
+    int bridge = 0;
+    int vxlan = 0;
+    std::string error;                                           // why the devices are not there
+    std::set<std::pair<net::MacAddress, net::Ipv4Address>> fdb;  // installed
+    std::map<net::IpAddress, net::MacAddress> neigh;             // installed
+    std::set<std::string> remotes;                               // keys
+  };
+  struct Port {
+    userspace::DesiredPort desired;
+    uint32_t vni = 0;
+    int ifindex = 0;  // enslaved; 0: not
+    int bridge = 0;
+    std::string error;
+  };
+  // Shared with the `done` callbacks handed to the resolver, which may outlive the backend.
+  struct Inbox {
+    std::mutex mu;
+    std::deque<std::function<void(KernelBackend&)>> commands;
+    io::FileDescriptor event_fd;
+    void Post(std::function<void(KernelBackend&)> command);
+  };
+
+  KernelBackend(KernelOptions options, LinkOps& links, MissSource& misses,
+                userspace::Resolver& resolver);
+  Expected<void, std::string> Adopt();
+  void ApplyNow(userspace::DesiredDelta& delta);
+  void UpsertNetwork(const userspace::DesiredNetwork& desired);
+  void RemoveNetwork(uint32_t vni);
+  bool EnsureDevices(Network& network);
+  void DeleteDevices(Network& network);
+  void UpsertRemote(userspace::DesiredRemote remote, std::set<uint32_t>& touched);
+  void RemoveRemote(const std::string& key, std::set<uint32_t>& touched);
+  void SyncEntries(Network& network);
+  void UpsertPort(userspace::DesiredPort desired);
+  void RemovePort(const std::string& key);
+  void AttachPort(Port& port);
+  void ReleasePort(Port& port);
+  void CheckPorts();
+  void DeleteUnclaimed();
+  void OnEvent(const netlink::NeighEvent& event);
+  void Resync();
+  void ReadBack(Network& network);
+  void ReadMisses();
+  void RunCommands();
+  void Count(const std::string& counter, uint64_t n = 1) { counters_[counter] += n; }
+  bool Failed(const std::string& what, const netlink::Error& error);
+
+  KernelOptions options_;
+  LinkOps& links_;
+  MissSource& misses_;
+  userspace::Resolver& resolver_;
+  std::shared_ptr<Inbox> inbox_;
+  io::FileDescriptor epoll_fd_;
+  std::atomic<bool> stopping_{false};
+
+  // Loop-thread state; mu_ guards it against Status() on other threads.
+  mutable std::mutex mu_;
+  std::map<uint32_t, Network> networks_;
+  std::map<std::string, Port> ports_;                        // by key
+  std::map<std::string, userspace::DesiredRemote> remotes_;  // by key
+  std::map<int, uint32_t> vni_of_vxlan_;                     // ifindex -> VNI
+  std::map<std::string, netlink::LinkInfo> adopted_;         // unclaimed leftovers by name
+  std::map<std::string, uint64_t> counters_;
+  MissGate gate_;
+  Clock::time_point next_tick_;
+};
+
+}  // namespace dove::dswitch::kernel
