@@ -271,6 +271,21 @@ Expected<void, std::string> Lab::Build() {
   for (const auto& ns : namespaces) {
     if (auto ok = AddNamespace(ns); !ok) return ok;
   }
+  for (const auto& host : hosts_) {
+    if (!host.kernel_backend) continue;
+    // The kernel backend installs IPv6 neighbour entries on its dvx<VNI> devices (the proxy
+    // answers ND from them), which needs IPv6 on those devices: devices made in this namespace
+    // from now on get it, but no address (addr_gen_mode 1: no link-local), no DAD and no router
+    // advertisements, so they send no ND or MLD of their own. ("all" set default too; this
+    // comes after.)
+    if (auto ok =
+            Run({"ip", "netns", "exec", host.ns, "sysctl", "-qw",
+                 "net.ipv6.conf.default.disable_ipv6=0", "net.ipv6.conf.default.addr_gen_mode=1",
+                 "net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.default.accept_ra=0"});
+        !ok) {
+      return ok;
+    }
+  }
   if (auto ok = BuildUnderlayAndManagement(); !ok) return ok;
 
   if (auto ok = Step("starting dove-controller in " + ControllerNamespace()); !ok) return ok;

@@ -26,7 +26,9 @@
 //               u32 "match u32 0 0" where the kernel lacks matchall); on a kernel host v-VM is in
 //               brN; on a dove-kernel host (dove-switch --backend kernel) v-VM is the endpoint's
 //               port_name, up, and the switch enslaves it to the bridge dvb<VNI> it makes itself.
-// IPv6 is disabled in every namespace so that no stray ND/MLD traffic appears in captures.
+// IPv6 is disabled in every namespace so that no stray ND/MLD traffic appears in captures; in a
+// dove-kernel host's namespace devices made after it is created (ul0, mg0, v-VM, the switch's
+// dvb/dvx) have IPv6 on but no address (addr_gen_mode 1), for the switch's IPv6 neighbours.
 //
 // Up() builds everything, starts the controller and the switches, creates domains, networks,
 // subnets (gateway, mtu, dns), policies, kernel switches and endpoints through the REST API,
