@@ -276,6 +276,12 @@ int RunSwitch(const SwitchConfig& config) {
   std::unique_ptr<userspace::Datapath> datapath;
   std::unique_ptr<kernel::RtnlLinkOps> links;
   std::unique_ptr<kernel::ListenerMissSource> misses;
+  // Routing, policy and port security of the kernel backend (kernel/host_routing.h): declared
+  // before the backend, which borrows them.
+  std::unique_ptr<netlink::Rtnl> routing_rtnl;
+  std::unique_ptr<kernel::RouteRules> routing_rules;
+  std::unique_ptr<kernel::NftSession> routing_nft;
+  std::unique_ptr<kernel::HostRouting> routing;
   std::unique_ptr<kernel::KernelBackend> kernel;
   if (kernel_backend) {
     auto opened_links = kernel::RtnlLinkOps::Open();
@@ -294,6 +300,22 @@ int RunSwitch(const SwitchConfig& config) {
     kernel_options.keep_on_exit = config.kernel_keep_on_exit;
     kernel_options.misses.rate_per_second = config.kernel_miss_rate;
     kernel_options.misses.burst = config.kernel_miss_burst;
+    auto opened_rtnl = netlink::Rtnl::Open();
+    auto opened_rules = kernel::RouteRules::Open();
+    auto opened_nft = kernel::NftSession::Open();
+    if (!opened_rtnl || !opened_rules || !opened_nft) {
+      std::cerr << "dove-switch: error: routing: "
+                << (!opened_rtnl    ? opened_rtnl.error().message
+                    : !opened_rules ? opened_rules.error()
+                                    : opened_nft.error())
+                << "\n";
+      return 1;
+    }
+    routing_rtnl = std::move(*opened_rtnl);
+    routing_rules = std::move(*opened_rules);
+    routing_nft = std::move(*opened_nft);
+    routing = std::make_unique<kernel::HostRouting>(*routing_rtnl, *routing_rules, *routing_nft);
+    kernel_options.routing = routing.get();
     auto made = kernel::KernelBackend::Create(kernel_options, *links, *misses, resolver);
     if (!made) {
       std::cerr << "dove-switch: error: data plane: " << made.error() << "\n";

@@ -233,6 +233,29 @@ void KernelBackend::ApplyNow(userspace::DesiredDelta& delta) {
     if (auto found = networks_.find(vni); found != networks_.end()) SyncEntries(found->second);
   }
   if (delta.reset) DeleteUnclaimed();
+  ApplyRouting();
+}
+
+void KernelBackend::ApplyRouting() {
+  if (options_.routing == nullptr) return;
+  std::vector<pipeline::NetworkSettings> networks;
+  networks.reserve(networks_.size());
+  for (const auto& [vni, network] : networks_) networks.push_back(network.desired.Settings());
+  std::vector<PortPlan> ports;
+  ports.reserve(ports_.size());
+  for (const auto& [key, port] : ports_) {
+    ports.push_back({port.desired.port_name, port.vni, port.desired.mac, port.desired.ips});
+  }
+  RoutePlan plan = PlanRoutes(networks, ports);
+  if (routed_ == plan) return;  // a change of remote endpoints only: nothing to route anew
+  const auto problems = options_.routing->Apply(plan);
+  routed_.reset();
+  if (problems.empty()) routed_ = std::move(plan);
+  if (!problems.empty()) {
+    Count("kernel_routing_problems", problems.size());
+    std::cerr << "dove-switch: kernel: routing: " << problems.front()
+              << (problems.size() > 1 ? " (and more)" : "") << "\n";
+  }
 }
 
 void KernelBackend::UpsertNetwork(const userspace::DesiredNetwork& desired) {
@@ -670,6 +693,12 @@ void KernelBackend::Shutdown() {
   if (options_.keep_on_exit) {
     std::cerr << "dove-switch: kernel: leaving the devices and ports for the next run\n";
     return;
+  }
+  if (options_.routing != nullptr) {
+    routed_.reset();
+    for (const auto& problem : options_.routing->Remove()) {
+      std::cerr << "dove-switch: kernel: routing: " << problem << "\n";
+    }
   }
   for (auto& [key, port] : ports_) ReleasePort(port);
   for (auto& [vni, network] : networks_) DeleteDevices(network);

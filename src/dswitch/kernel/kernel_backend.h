@@ -53,6 +53,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -60,6 +61,7 @@
 
 #include "base/expected.h"
 #include "dswitch/io/file_descriptor.h"
+#include "dswitch/kernel/host_routing.h"
 #include "dswitch/kernel/link_ops.h"
 #include "dswitch/kernel/miss_gate.h"
 #include "dswitch/userspace/datapath.h"
@@ -76,6 +78,12 @@ struct KernelOptions {
   MissGateOptions misses;
   std::chrono::milliseconds retry_ports_every{1000};
   std::function<std::chrono::steady_clock::time_point()> now = std::chrono::steady_clock::now;
+  // Routing between a tenant's networks, policy and port security (host_routing.h); borrowed,
+  // outlives the backend, used on the loop thread. After every change the backend hands it the
+  // RoutePlan of what it now carries (HostRouting::Apply; problems counted in
+  // kernel_routing_problems and logged), and Shutdown() removes it (HostRouting::Remove)
+  // before the devices go. nullptr: no routing (unit tests of the L2 part).
+  HostRouting* routing = nullptr;
 };
 
 class KernelBackend {
@@ -136,6 +144,8 @@ class KernelBackend {
                 userspace::Resolver& resolver);
   Expected<void, std::string> Adopt();
   void ApplyNow(userspace::DesiredDelta& delta);
+  // Hands HostRouting the plan of the networks and ports held now (options_.routing).
+  void ApplyRouting();
   void UpsertNetwork(const userspace::DesiredNetwork& desired);
   void RemoveNetwork(uint32_t vni);
   bool EnsureDevices(Network& network);
@@ -174,6 +184,7 @@ class KernelBackend {
   std::map<std::string, netlink::LinkInfo> adopted_;         // unclaimed leftovers by name
   std::map<std::string, uint64_t> counters_;
   MissGate gate_;
+  std::optional<RoutePlan> routed_;  // the plan HostRouting last applied without problems
   Clock::time_point next_tick_;
 };
 

@@ -1,0 +1,232 @@
+#include "dswitch/kernel/nft_ruleset.h"
+
+#include <map>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "net/ipv6_address.h"
+
+namespace dove::dswitch::kernel {
+namespace {
+
+std::string Identifier(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!ok) c = '_';
+  }
+  return out;
+}
+
+std::string Quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
+
+// "{ a, b }" of the items; the caller never passes an empty list (nft refuses `{ }`).
+std::string Set(const std::vector<std::string>& items) {
+  std::string out = "{ ";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += items[i];
+  }
+  return out + " }";
+}
+
+std::string PairChain(uint32_t source_vni, uint32_t destination_vni) {
+  return "route_" + std::to_string(source_vni) + "_" + std::to_string(destination_vni);
+}
+
+// The match of a policy: its protocol, and its destination port range when it has one.
+std::string PolicyMatch(const pipeline::PolicyRule& rule) {
+  std::string match;
+  if (rule.protocol != 0) match += "meta l4proto " + std::to_string(rule.protocol) + " ";
+  if (rule.first_port != 0 || rule.last_port != 0) {
+    match += "th dport " + std::to_string(rule.first_port);
+    if (rule.last_port != rule.first_port) match += "-" + std::to_string(rule.last_port);
+    match += " ";
+  }
+  return match;
+}
+
+std::string PolicyVerdict(const pipeline::PolicyRule& rule) {
+  switch (rule.action) {
+    case pipeline::PolicyRule::Action::kAllow:
+      return "accept";
+    case pipeline::PolicyRule::Action::kDeny:
+      return "counter name " + Quoted(PolicyCounterName(rule.id)) + " drop";
+    case pipeline::PolicyRule::Action::kReject:
+      return "counter name " + Quoted(PolicyCounterName(rule.id)) +
+             " reject with icmpx admin-prohibited";
+  }
+  return "drop";
+}
+
+void AppendInetTable(const RoutePlan& plan, std::string& out) {
+  std::vector<std::string> all_bridges;
+  std::set<std::string> policy_counters;
+  for (const auto& domain : plan.domains) {
+    for (const auto& network : domain.networks) all_bridges.push_back(Quoted(network.bridge));
+    for (const auto& rule : domain.policies) {
+      if (rule.action != pipeline::PolicyRule::Action::kAllow) {
+        policy_counters.insert(PolicyCounterName(rule.id));
+      }
+    }
+  }
+  if (all_bridges.empty()) return;
+
+  out += "table inet dove {\n";
+  for (const char* name : {"policy_default_deny", "no_route", "to_host"}) {
+    out += "\tcounter " + std::string(name) + " { }\n";
+  }
+  for (const auto& name : policy_counters) out += "\tcounter " + name + " { }\n";
+  out += "\tset bridges {\n\t\ttype ifname\n\t\telements = " + Set(all_bridges) + "\n\t}\n";
+
+  out += "\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n";
+  for (const auto& domain : plan.domains) {
+    std::vector<std::string> bridges;
+    for (const auto& network : domain.networks) bridges.push_back(Quoted(network.bridge));
+    out += "\t\tiifname " + Set(bridges) + " meta mark set " + std::to_string(domain.key) +
+           " ct zone set " + std::to_string(domain.zone) + "\n";
+  }
+  out += "\t}\n";
+
+  out += "\tchain output {\n\t\ttype filter hook output priority raw; policy accept;\n";
+  for (const auto& domain : plan.domains) {
+    out += "\t\tmeta mark " + std::to_string(domain.key) + " ct zone set " +
+           std::to_string(domain.zone) + "\n";
+  }
+  out += "\t}\n";
+
+  // The (in, out) pairs: a network to itself is bridged traffic; pairs with policies jump.
+  std::vector<std::string> pairs;
+  std::vector<std::pair<std::string, std::vector<const pipeline::PolicyRule*>>> chains;
+  for (const auto& domain : plan.domains) {
+    std::map<uint32_t, const RoutedNetwork*> by_vni;
+    for (const auto& network : domain.networks) {
+      by_vni[network.vni] = &network;
+      pairs.push_back(Quoted(network.bridge) + " . " + Quoted(network.bridge) + " : accept");
+    }
+    for (const auto& rule : domain.policies) {
+      const auto source = by_vni.find(rule.source_vni);
+      const auto destination = by_vni.find(rule.destination_vni);
+      if (source == by_vni.end() || destination == by_vni.end()) continue;  // not routed here
+      const std::string chain = PairChain(rule.source_vni, rule.destination_vni);
+      if (chains.empty() || chains.back().first != chain) {
+        chains.push_back({chain, {}});
+        pairs.push_back(Quoted(source->second->bridge) + " . " +
+                        Quoted(destination->second->bridge) + " : jump " + chain);
+      }
+      chains.back().second.push_back(&rule);
+    }
+  }
+
+  out += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
+  out += "\t\tiifname != @bridges oifname != @bridges accept\n";
+  out += "\t\tct state established ct direction reply accept\n";
+  out += "\t\tct state related accept\n";
+  out += "\t\tiifname . oifname vmap " + Set(pairs) + "\n";
+  out +=
+      "\t\tiifname @bridges oifname != @bridges counter name \"no_route\" "
+      "reject with icmpx no-route\n";
+  out += "\t\tcounter name \"policy_default_deny\" drop\n";
+  out += "\t}\n";
+
+  for (const auto& [chain, rules] : chains) {
+    out += "\tchain " + chain + " {\n";
+    for (const auto* rule : rules) out += "\t\t" + PolicyMatch(*rule) + PolicyVerdict(*rule) + "\n";
+    out += "\t\tcounter name \"policy_default_deny\" drop\n\t}\n";
+  }
+
+  out += "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n";
+  out += "\t\tiifname != @bridges accept\n";
+  out += "\t\tct state established,related accept\n";
+  out += "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n";
+  for (const auto& domain : plan.domains) {
+    std::vector<std::string> bridges;
+    std::vector<std::string> gateways_v4;
+    std::vector<std::string> gateways_v6;
+    for (const auto& network : domain.networks) {
+      bridges.push_back(Quoted(network.bridge));
+      for (const auto& subnet : network.subnets) {
+        if (!subnet.gateway) continue;
+        (subnet.gateway->is_v4() ? gateways_v4 : gateways_v6).push_back(subnet.gateway->ToString());
+      }
+    }
+    if (!gateways_v4.empty()) {
+      out += "\t\tiifname " + Set(bridges) + " ip daddr " + Set(gateways_v4) +
+             " icmp type echo-request accept\n";
+    }
+    if (!gateways_v6.empty()) {
+      out += "\t\tiifname " + Set(bridges) + " ip6 daddr " + Set(gateways_v6) +
+             " icmpv6 type echo-request accept\n";
+    }
+  }
+  out += "\t\tcounter name \"to_host\" drop\n\t}\n";
+  out += "}\n";
+}
+
+void AppendPortChain(const PortPlan& port, std::string& out) {
+  const std::string mac = port.mac.ToString();
+  std::vector<std::string> v4;
+  std::vector<std::string> v6{net::Ipv6Address::LinkLocalFromMac(port.mac).ToString()};
+  for (const auto& ip : port.ips) (ip.is_v4() ? v4 : v6).push_back(ip.ToString());
+  auto counter = [&](std::string_view reason) {
+    return "counter name " + Quoted(PortCounterName(port.interface, reason));
+  };
+  std::vector<std::string> arp_sources{"0.0.0.0"};
+  arp_sources.insert(arp_sources.end(), v4.begin(), v4.end());
+
+  out += "\tchain port_" + Identifier(port.interface) + " {\n";
+  out += "\t\tether saddr != " + mac + " " + counter("bad_mac") + " drop\n";
+  out += "\t\tether type arp arp saddr ether != " + mac + " " + counter("bad_mac") + " drop\n";
+  out += "\t\tether type arp arp saddr ip " + Set(arp_sources) + " accept\n";
+  out += "\t\tether type arp " + counter("bad_ip") + " drop\n";
+  if (!v4.empty()) out += "\t\tether type ip ip saddr " + Set(v4) + " accept\n";
+  out += "\t\tether type ip ip saddr 0.0.0.0 udp dport 67 accept\n";
+  out += "\t\tether type ip6 icmpv6 type nd-router-advert " + counter("router_advert") + " drop\n";
+  out += "\t\tether type ip6 ip6 saddr " + Set(v6) + " accept\n";
+  out += "\t\tether type ip6 ip6 saddr :: meta l4proto ipv6-icmp accept\n";
+  out += "\t\tether type { ip, ip6 } " + counter("bad_ip") + " drop\n";
+  out += "\t\t" + counter("not_ip") + " drop\n";
+  out += "\t}\n";
+}
+
+void AppendBridgeTable(const RoutePlan& plan, std::string& out) {
+  if (plan.ports.empty() && plan.domains.empty()) return;
+  out += "table bridge dove {\n";
+  for (const auto& port : plan.ports) {
+    for (const char* reason : {"bad_mac", "bad_ip", "router_advert", "not_ip"}) {
+      out += "\tcounter " + PortCounterName(port.interface, reason) + " { }\n";
+    }
+  }
+  if (!plan.ports.empty()) {
+    std::vector<std::string> jumps;
+    for (const auto& port : plan.ports) {
+      jumps.push_back(Quoted(port.interface) + " : jump port_" + Identifier(port.interface));
+    }
+    out += "\tchain from_ports {\n\t\ttype filter hook prerouting priority -200; policy accept;\n";
+    out += "\t\tiifname vmap " + Set(jumps) + "\n\t}\n";
+    for (const auto& port : plan.ports) AppendPortChain(port, out);
+  }
+  out += "\tchain to_tunnels {\n\t\ttype filter hook postrouting priority 0; policy accept;\n";
+  out += "\t\toifname \"dvx*\" meta mark set 0\n\t}\n";
+  out += "}\n";
+}
+
+}  // namespace
+
+std::string PolicyCounterName(std::string_view policy_id) {
+  return "policy_" + Identifier(policy_id) + "_denied";
+}
+
+std::string PortCounterName(std::string_view interface, std::string_view reason) {
+  return "port_" + Identifier(interface) + "_" + std::string(reason);
+}
+
+std::string NftRuleset(const RoutePlan& plan) {
+  std::string out;
+  AppendInetTable(plan, out);
+  AppendBridgeTable(plan, out);
+  return out;
+}
+
+}  // namespace dove::dswitch::kernel

@@ -1,0 +1,65 @@
+// NftRuleset: the kernel backend's policy and port security as nftables text, a pure function
+// of the RoutePlan (route_plan.h). NftSession (nft_session.h) loads it in one transaction.
+//
+// Two tables, and nothing outside them:
+//
+// `table inet dove` (routing between a tenant's networks, and its policy):
+//   - prerouting (priority raw): a frame in from a domain's bridge gets the domain's firewall
+//     mark (its routing table is chosen by `ip rule fwmark`, host_routing.h) and conntrack
+//     zone; output (raw): the kernel's own answers (ping of a gateway, ICMP errors, rejects)
+//     carry the reflected mark (fwmark_reflect) and get the same zone.
+//   - forward: what neither enters nor leaves one of our bridges is not ours (accept). Then
+//       * replies of established flows (`ct direction reply`) and ICMP errors about them
+//         (`ct state related`) pass: the return traffic of an allowed flow, like the
+//         userspace backend's return-flow table;
+//       * a frame bridged inside one network (br_netfilter shows it with the same bridge in and
+//         out) passes: inside a network everything is allowed;
+//       * a (source bridge, destination bridge) pair of one domain that has policies jumps to
+//         its chain: the policies in the compiled order of pipeline::PolicyTable, so the first
+//         match decides, as pipeline::PolicyTable::Evaluate does. ALLOW accepts; DENY drops
+//         and counts `policy_<id>_denied`; REJECT counts and answers ICMP destination
+//         unreachable, administratively prohibited (IPv4 3/13, IPv6 1/1: `icmpx
+//         admin-prohibited`), what the userspace backend answers, for TCP too;
+//       * a frame from a bridge routed anywhere else (the domain's table had no route) is
+//         answered "no route" (IPv4 net unreachable, IPv6 no route) and counted `no_route`;
+//       * anything else between our bridges is the default deny: dropped, `policy_default_deny`.
+//   - input: from our bridges the host accepts only echo requests to the domain's gateway
+//     addresses, neighbour discovery, and what belongs to flows it answered; the rest is
+//     dropped and counted `to_host` (a tenant never reaches the host's own services).
+//
+// `table bridge dove` (port security, DESIGN.md: a port sends only from its own MAC and IPs;
+// the rules of pipeline::FromPort):
+//   - from_ports (prerouting, priority -200, before br_netfilter): a frame in from a port jumps to
+//   the
+//     port's chain: the source MAC must be the port's; ARP: sender MAC the port's, sender IP
+//     one of its IPv4 addresses or 0.0.0.0; IPv4: source one of its addresses, or 0.0.0.0 for
+//     UDP to port 67 (DHCP); IPv6: source one of its addresses or the link-local address of
+//     its MAC, or :: for ICMPv6 (DAD, MLD); router advertisements from a VM are dropped;
+//     other EtherTypes (VLAN tags included) are dropped. Each drop counts in a named counter
+//     `port_<interface>_<reason>`, reason bad_mac, bad_ip, router_advert or not_ip.
+//   - to_tunnels (postrouting): frames leaving through a vxlan device (`dvx*`) lose the firewall
+//   mark, so
+//     the underlay route of the tunnel is looked up in the host's tables, never a tenant's.
+//
+// Counter names use only [A-Za-z0-9_]: other characters of a policy id or interface name
+// become '_'. An empty plan (no domain, no port) gives the empty string: no table.
+//
+//   std::string text = NftRuleset(plan);
+//   session->Apply(text);
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "dswitch/kernel/route_plan.h"
+
+namespace dove::dswitch::kernel {
+
+// The nftables text of both tables for `plan` (see above).
+std::string NftRuleset(const RoutePlan& plan);
+
+// The counter names the ruleset declares for a policy and for a port's drops.
+std::string PolicyCounterName(std::string_view policy_id);
+std::string PortCounterName(std::string_view interface, std::string_view reason);
+
+}  // namespace dove::dswitch::kernel

@@ -1,0 +1,333 @@
+// HostRouting end to end on one host: a namespace with the bridges the kernel backend's L2
+// part would make, VMs in namespaces of their own on veth ports, two domains with the SAME
+// subnets, and real traffic (ping, nc) through the kernel's routing, rules and nftables.
+#include "dswitch/kernel/host_routing.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dswitch/kernel/nft_ruleset.h"
+#include "unit/io/network_namespace.h"
+
+namespace dove::dswitch::kernel {
+namespace {
+
+using dove::dswitch::io::testing::RunInNetworkNamespace;
+using dove::dswitch::io::testing::Shell;
+using pipeline::PolicyRule;
+using Action = PolicyRule::Action;
+
+std::string Output(const std::string& command) {
+  std::string out;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
+  if (!pipe) return out;
+  std::array<char, 4096> buffer{};
+  size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) {
+    out.append(buffer.data(), n);
+  }
+  return out;
+}
+
+// The parts, joined (shell commands built in loops).
+std::string Cat(std::initializer_list<std::string_view> parts) {
+  std::string out;
+  for (const auto part : parts) out += part;
+  return out;
+}
+
+bool Succeeds(const std::string& command) { return std::system(command.c_str()) == 0; }
+
+net::IpPrefix Prefix(const char* text) { return *net::IpPrefix::Parse(text); }
+net::IpAddress Ip(const char* text) { return *net::IpAddress::Parse(text); }
+net::MacAddress Mac(const char* text) { return *net::MacAddress::Parse(text); }
+
+// One VM: a namespace named after this process (so parallel runs never meet) with eth0, whose
+// peer `port` sits on `bridge` in the host namespace. The namespace goes when the VM does.
+class Vm {
+ public:
+  Vm(const std::string& name, const std::string& bridge, const std::string& mac,
+     const std::vector<std::string>& addresses, const std::string& gateway4,
+     const std::string& gateway6)
+      : netns_("kr" + std::to_string(::getpid()) + name), port_("v" + name) {
+    Shell("ip netns add " + netns_);
+    Shell("ip link add " + port_ + " type veth peer name eth0 netns " + netns_);
+    Shell("ip link set " + port_ + " master " + bridge + " up");
+    Shell(In("ip link set lo up && ip link set eth0 address " + mac + " up"));
+    for (const auto& address : addresses) {
+      const bool v6 = address.find(':') != std::string::npos;
+      Shell(In("ip addr add " + address + " dev eth0" + (v6 ? " nodad" : "")));
+      // What the L2 part does for a local port: its neighbour entry on the bridge, so routed
+      // traffic to it needs no ARP / ND (and no wait for the app_solicit probe).
+      const std::string ip = address.substr(0, address.find('/'));
+      Shell("ip neigh replace " + ip + " lladdr " + mac + " dev " + bridge + " nud permanent");
+    }
+    Shell(In("ip route add default via " + gateway4));
+    if (!gateway6.empty()) Shell(In("ip -6 route add default via " + gateway6));
+  }
+  ~Vm() { (void)std::system(("ip netns del " + netns_ + " 2>/dev/null").c_str()); }
+  Vm(const Vm&) = delete;
+  Vm& operator=(const Vm&) = delete;
+
+  std::string In(const std::string& command) const {
+    return "ip netns exec " + netns_ + " sh -c '" + command + "'";
+  }
+  const std::string& port() const { return port_; }
+
+ private:
+  std::string netns_;
+  std::string port_;
+};
+
+std::vector<pipeline::Route> Routes(uint32_t first_vni) {
+  return {{Prefix("10.0.0.0/24"), Ip("10.0.0.1"), first_vni},
+          {Prefix("2001:db8:a::/64"), Ip("2001:db8:a::1"), first_vni},
+          {Prefix("10.0.1.0/24"), Ip("10.0.1.1"), first_vni + 1},
+          {Prefix("2001:db8:b::/64"), Ip("2001:db8:b::1"), first_vni + 1}};
+}
+
+pipeline::NetworkSettings Network(uint32_t vni, uint32_t first_vni, const char* router_mac,
+                                  std::vector<PolicyRule> policies) {
+  pipeline::NetworkSettings network;
+  network.vni = vni;
+  network.router_mac = Mac(router_mac);
+  network.routes = Routes(first_vni);
+  network.policies = std::move(policies);
+  return network;
+}
+
+PolicyRule Rule(std::string id, uint32_t from, Action action, uint8_t protocol, uint16_t port,
+                uint32_t priority) {
+  return {.id = std::move(id),
+          .source_vni = from,
+          .destination_vni = from + 1,
+          .action = action,
+          .protocol = protocol,
+          .first_port = port,
+          .last_port = port,
+          .priority = priority};
+}
+
+uint64_t Packets(NftSession& nft, const std::string& name) {
+  auto counters = nft.Counters();
+  if (!counters) return 0;
+  const auto it = std::find_if(counters->begin(), counters->end(),
+                               [&](const NftCounter& c) { return c.name == name; });
+  return it == counters->end() ? 0 : it->packets;
+}
+
+// Domain A: web 42 -> db 43 allows ICMP, ICMPv6 and TCP 8080, rejects TCP 8081. Domain B: the
+// same subnets on 52 and 53, TCP 8080 allowed. Nothing allowed db -> web.
+RoutePlan Plan(const std::vector<PortPlan>& ports) {
+  const std::vector<PolicyRule> a = {Rule("a-icmp", 42, Action::kAllow, 1, 0, 1),
+                                     Rule("a-icmp6", 42, Action::kAllow, 58, 0, 1),
+                                     Rule("a-web", 42, Action::kAllow, 6, 8080, 10),
+                                     Rule("a-8081", 42, Action::kReject, 6, 8081, 10)};
+  const std::vector<PolicyRule> b = {Rule("b-web", 52, Action::kAllow, 6, 8080, 10)};
+  return PlanRoutes(
+      {Network(42, 42, "02:00:00:00:00:aa", a), Network(43, 42, "02:00:00:00:00:aa", a),
+       Network(52, 52, "02:00:00:00:00:bb", b), Network(53, 52, "02:00:00:00:00:bb", b)},
+      ports);
+}
+
+TEST(HostRoutingTest, RoutesInsideEachDomainUnderItsPolicyAndRemovesCleanly) {
+  DOVE_SKIP_UNLESS_ROOT();
+  RunInNetworkNamespace([] {
+    const std::string rules_before = Output("ip rule; ip -6 rule");
+    const std::string forward_before = Output("sysctl -n net.ipv4.ip_forward");
+    // The host's own address: tenants must never reach it.
+    Shell(
+        "ip link add under0 type veth peer name under1 && ip addr add 192.0.2.1/24 dev under0 && "
+        "ip link set under0 up");
+    for (const char* vni : {"42", "43", "52", "53"}) {
+      const std::string mac = vni[0] == '4' ? "02:00:00:00:00:aa" : "02:00:00:00:00:bb";
+      Shell(std::string("ip link add dvb") + vni + " type bridge && ip link set dvb" + vni +
+            " address " + mac + " up");
+    }
+    const std::string routes_before = Output("ip -4 route show table all");
+    const std::string nft_before = Output("nft list ruleset");
+
+    Vm a1("a1", "dvb42", "02:00:00:00:01:01", {"10.0.0.5/24", "2001:db8:a::5/64"}, "10.0.0.1",
+          "2001:db8:a::1");
+    Vm a2("a2", "dvb43", "02:00:00:00:01:02", {"10.0.1.5/24", "2001:db8:b::5/64"}, "10.0.1.1",
+          "2001:db8:b::1");
+    Vm b1("b1", "dvb52", "02:00:00:00:02:01", {"10.0.0.5/24"}, "10.0.0.1", "");
+    Vm b2("b2", "dvb53", "02:00:00:00:02:02", {"10.0.1.5/24"}, "10.0.1.1", "");
+    const std::vector<PortPlan> ports = {
+        {a1.port(), 42, Mac("02:00:00:00:01:01"), {Ip("10.0.0.5"), Ip("2001:db8:a::5")}},
+        {a2.port(), 43, Mac("02:00:00:00:01:02"), {Ip("10.0.1.5"), Ip("2001:db8:b::5")}},
+        {b1.port(), 52, Mac("02:00:00:00:02:01"), {Ip("10.0.0.5")}},
+        {b2.port(), 53, Mac("02:00:00:00:02:02"), {Ip("10.0.1.5")}}};
+
+    auto rtnl = netlink::Rtnl::Open();
+    ASSERT_TRUE(rtnl) << rtnl.error().message;
+    auto rules = RouteRules::Open();
+    ASSERT_TRUE(rules) << rules.error();
+    auto nft = NftSession::Open();
+    ASSERT_TRUE(nft) << nft.error();
+    HostRouting routing(**rtnl, **rules, **nft);
+    const RoutePlan plan = Plan(ports);
+    auto problems = routing.Apply(plan);
+    EXPECT_TRUE(problems.empty()) << problems.front();
+    problems = routing.Apply(plan);
+    EXPECT_TRUE(problems.empty()) << "applying again changes nothing: " << problems.front();
+
+    // The gateways answer, IPv4 and IPv6; routing inside a domain under its policy.
+    EXPECT_TRUE(Succeeds(a1.In("ping -c1 -W2 10.0.0.1 >/dev/null")));
+    EXPECT_TRUE(Succeeds(a1.In("ping -6 -c1 -W2 2001:db8:a::1 >/dev/null")));
+    EXPECT_TRUE(Succeeds(a1.In("ping -c1 -W3 10.0.1.5 >/dev/null"))) << "web -> db ICMP allowed";
+    EXPECT_TRUE(Succeeds(a1.In("ping -6 -c1 -W3 2001:db8:b::5 >/dev/null")));
+    const uint64_t denied_before = Packets(**nft, "policy_default_deny");
+    EXPECT_FALSE(Succeeds(a2.In("ping -c1 -W0.4 10.0.0.5 >/dev/null")))
+        << "db -> web: default deny";
+    EXPECT_GT(Packets(**nft, "policy_default_deny"), denied_before);
+    EXPECT_FALSE(Succeeds(b1.In("ping -c1 -W0.4 10.0.1.5 >/dev/null"))) << "B allows no ICMP";
+
+    // TCP 8080 reaches the VM of its own domain; 8081 is rejected; 8082 is dropped.
+    Shell(a2.In("(echo a2 | timeout 8 nc -N -l 8080 &) ; (echo a2 | timeout 8 nc -N -l 8082 &)"));
+    Shell(b2.In("(echo b2 | timeout 8 nc -N -l 8080 &)"));
+    ::usleep(300'000);
+    EXPECT_EQ(Output(a1.In("timeout 3 nc -w2 10.0.1.5 8080 </dev/null")), "a2\n");
+    EXPECT_EQ(Output(b1.In("timeout 3 nc -w2 10.0.1.5 8080 </dev/null")), "b2\n");
+    const std::string rejected = Output(a1.In("timeout 3 nc -v -w2 10.0.1.5 8081 </dev/null 2>&1"));
+    EXPECT_NE(rejected.find("No route to host"), std::string::npos)
+        << "admin-prohibited makes connect fail with EHOSTUNREACH: " << rejected;
+    EXPECT_GE(Packets(**nft, PolicyCounterName("a-8081")), 1u);
+    EXPECT_FALSE(Succeeds(a1.In("timeout 0.6 nc -w1 10.0.1.5 8082 </dev/null >/dev/null 2>&1")));
+    const std::string unreachable = Output(a1.In("ping -c1 -W2 10.0.9.9 2>&1"));
+    EXPECT_NE(unreachable.find("Unreachable"), std::string::npos) << unreachable;
+
+    // Tenants never reach the host's own addresses.
+    const uint64_t to_host = Packets(**nft, "to_host");
+    EXPECT_FALSE(Succeeds(a1.In("ping -c1 -W0.4 192.0.2.1 >/dev/null")));
+    EXPECT_FALSE(Succeeds(a1.In("timeout 0.6 nc -w1 10.0.0.1 22 </dev/null >/dev/null 2>&1")));
+    EXPECT_GT(Packets(**nft, "to_host"), to_host);
+
+    // Port security: a foreign source IP, then a foreign MAC, are dropped and counted.
+    Shell(a1.In("ip addr add 10.0.0.9/32 dev eth0"));
+    EXPECT_FALSE(Succeeds(a1.In("ping -c1 -W0.4 -I 10.0.0.9 10.0.0.1 >/dev/null")));
+    EXPECT_GE(Packets(**nft, PortCounterName(a1.port(), "bad_ip")), 1u);
+    Shell(a1.In("ip link set eth0 address 02:00:00:00:01:99"));
+    EXPECT_FALSE(Succeeds(a1.In("ping -c1 -W0.4 10.0.1.5 >/dev/null")));
+    EXPECT_GE(Packets(**nft, PortCounterName(a1.port(), "bad_mac")), 1u);
+
+    problems = routing.Apply(RoutePlan{});
+    EXPECT_TRUE(problems.empty()) << "an empty plan removes everything: " << problems.front();
+    EXPECT_EQ(Output("ip rule; ip -6 rule"), rules_before);
+    EXPECT_EQ(Output("nft list ruleset"), nft_before);
+    EXPECT_EQ(Output("sysctl -n net.ipv4.ip_forward"), forward_before);
+    EXPECT_EQ(Output("ip -4 route show table all"), routes_before);
+    EXPECT_EQ(Output("ip -6 route show table all | grep -c 2001:db8"), "0\n");
+  });
+}
+
+// Runs `body` in a child process inside the named network namespace `netns`; true when the
+// body returned true.
+bool InNamedNamespace(const std::string& netns, const std::function<bool()>& body) {
+  std::fflush(stdout);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const int fd = ::open(("/var/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) std::_Exit(2);
+    const bool ok = body();
+    std::fflush(stdout);
+    std::_Exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  return child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+
+// Applies `plan` in the current namespace with fresh sessions; prints the problems.
+bool ApplyHere(const RoutePlan& plan) {
+  auto rtnl = netlink::Rtnl::Open();
+  auto rules = RouteRules::Open();
+  auto nft = NftSession::Open();
+  if (!rtnl || !rules || !nft) return false;
+  HostRouting routing(**rtnl, **rules, **nft);
+  const auto problems = routing.Apply(plan);
+  for (const auto& problem : problems) std::printf("apply: %s\n", problem.c_str());
+  return problems.empty();
+}
+
+// Two hosts joined by an underlay veth, vxlan devices under the bridges, the FDB and neighbour
+// entries the L2 part would install written by hand. web (42) is on host 1, db (43) on host 2:
+// host 1 routes web -> db and sends into db's VNI; host 2 only bridges it to the VM, and
+// routes the reply. The reply passes host 2's policy (nothing allows db -> web) because
+// br_netfilter gave the bridged arrival a conntrack entry there.
+TEST(HostRoutingTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedBackOnTheOther) {
+  DOVE_SKIP_UNLESS_ROOT();
+  if (::access("/proc/sys/net/bridge/bridge-nf-call-iptables", F_OK) != 0) {
+    GTEST_SKIP() << "needs br_netfilter (modprobe br_netfilter)";
+  }
+  RunInNetworkNamespace([] {
+    const std::string host2 = "kr" + std::to_string(::getpid()) + "h2";
+    Shell("ip netns add " + host2);
+    struct Cleanup {
+      std::string netns;
+      ~Cleanup() { (void)std::system(("ip netns del " + netns + " 2>/dev/null").c_str()); }
+    } cleanup{host2};
+    const std::string on2 = "ip -n " + host2 + " ";
+    Shell("ip link add u0 type veth peer name u0 netns " + host2);
+    Shell("ip addr add 192.0.2.1/24 dev u0 && ip link set u0 up");
+    Shell(on2 + "addr add 192.0.2.2/24 dev u0 && " + on2 + "link set u0 up && " + on2 +
+          "link set lo up");
+    for (const std::string vni : {"42", "43"}) {
+      for (const auto& [ip, local] :
+           {std::pair<std::string, std::string>{"ip ", "192.0.2.1"}, {on2, "192.0.2.2"}}) {
+        Shell(Cat({ip, "link add dvb", vni, " type bridge && ", ip, "link set dvb", vni,
+                   " address 02:00:00:00:00:aa up"}));
+        Shell(Cat({ip, "link add dvx", vni, " type vxlan id ", vni, " dstport 4789 local ", local,
+                   " dev u0 nolearning && ", ip, "link set dvx", vni, " master dvb", vni, " up && ",
+                   ip, "link set dvx", vni, " type bridge_slave learning off"}));
+      }
+    }
+    Vm a1("a1", "dvb42", "02:00:00:00:01:01", {"10.0.0.5/24"}, "10.0.0.1", "");
+    // a2 sits on host 2: its port is made in the host namespace, then moved there.
+    Vm a2("a2", "dvb43", "02:00:00:00:01:02", {"10.0.1.5/24"}, "10.0.1.1", "");
+    Shell("ip link set " + a2.port() + " netns " + host2);
+    Shell(on2 + "link set " + a2.port() + " master dvb43 up");
+    Shell("bridge fdb add 02:00:00:00:01:02 dev dvx43 dst 192.0.2.2 self permanent");
+    Shell("bridge fdb add 02:00:00:00:01:02 dev dvx43 master static");
+    Shell("ip neigh replace 10.0.1.5 lladdr 02:00:00:00:01:02 dev dvb43 nud permanent");
+    Shell("bridge -n " + host2 +
+          " fdb add 02:00:00:00:01:01 dev dvx42 dst 192.0.2.1 self permanent");
+    Shell("bridge -n " + host2 + " fdb add 02:00:00:00:01:01 dev dvx42 master static");
+    Shell(on2 + "neigh add 10.0.0.5 lladdr 02:00:00:00:01:01 dev dvb42 nud permanent");
+
+    const std::vector<PolicyRule> policies = {Rule("web", 42, Action::kAllow, 6, 8080, 10)};
+    const RoutePlan plan1 =
+        PlanRoutes({Network(42, 42, "02:00:00:00:00:aa", policies)},
+                   {{a1.port(), 42, Mac("02:00:00:00:01:01"), {Ip("10.0.0.5")}}});
+    const RoutePlan plan2 =
+        PlanRoutes({Network(43, 42, "02:00:00:00:00:aa", policies)},
+                   {{a2.port(), 43, Mac("02:00:00:00:01:02"), {Ip("10.0.1.5")}}});
+    EXPECT_EQ(plan1.extra_vnis, std::vector<uint32_t>{43});
+    EXPECT_EQ(plan2.extra_vnis, std::vector<uint32_t>{42});
+    ASSERT_TRUE(ApplyHere(plan1));
+    ASSERT_TRUE(InNamedNamespace(host2, [&] { return ApplyHere(plan2); }));
+
+    Shell(a2.In("(echo a2 | timeout 8 nc -N -l 8080 &)"));
+    ::usleep(300'000);
+    EXPECT_EQ(Output(a1.In("timeout 3 nc -w2 10.0.1.5 8080 </dev/null")), "a2\n");
+    EXPECT_FALSE(Succeeds(a1.In("ping -c1 -W0.4 10.0.1.5 >/dev/null"))) << "no ICMP policy";
+    EXPECT_FALSE(Succeeds(a2.In("timeout 0.6 nc -w1 10.0.0.5 22 </dev/null >/dev/null 2>&1")))
+        << "db -> web is not allowed from host 2 either";
+  });
+}
+
+}  // namespace
+}  // namespace dove::dswitch::kernel

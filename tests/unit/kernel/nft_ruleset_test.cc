@@ -1,0 +1,206 @@
+#include "dswitch/kernel/nft_ruleset.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dove::dswitch::kernel {
+namespace {
+
+using pipeline::NetworkSettings;
+using pipeline::PolicyRule;
+using Action = PolicyRule::Action;
+
+net::IpPrefix Prefix(const char* text) { return *net::IpPrefix::Parse(text); }
+net::IpAddress Ip(const char* text) { return *net::IpAddress::Parse(text); }
+net::MacAddress Mac(const char* text) { return *net::MacAddress::Parse(text); }
+
+// A carried network: its VNI, its domain's router MAC, the domain's routes and policies.
+NetworkSettings Network(uint32_t vni, const net::MacAddress& router_mac,
+                        std::vector<pipeline::Route> routes = {},
+                        std::vector<PolicyRule> policies = {}) {
+  NetworkSettings network;
+  network.vni = vni;
+  network.router_mac = router_mac;
+  network.routes = std::move(routes);
+  network.policies = std::move(policies);
+  return network;
+}
+
+// One domain, networks 42 (web) and 43 (db), both carried here, with `policies`.
+RoutePlan WebDb(const std::vector<PolicyRule>& policies, const std::vector<PortPlan>& ports = {}) {
+  const std::vector<pipeline::Route> routes{{Prefix("10.0.0.0/24"), Ip("10.0.0.1"), 42},
+                                            {Prefix("10.0.1.0/24"), Ip("10.0.1.1"), 43},
+                                            {Prefix("2001:db8:1::/64"), Ip("2001:db8:1::1"), 43}};
+  const auto mac = Mac("02:00:00:00:00:aa");
+  return PlanRoutes({Network(42, mac, routes, policies), Network(43, mac, routes, policies)},
+                    ports);
+}
+
+PolicyRule Rule(const char* id, Action action, uint8_t protocol, uint16_t first, uint16_t last,
+                uint32_t priority, uint32_t from = 42, uint32_t to = 43) {
+  return {.id = id,
+          .source_vni = from,
+          .destination_vni = to,
+          .action = action,
+          .protocol = protocol,
+          .first_port = first,
+          .last_port = last,
+          .priority = priority};
+}
+
+// The rule lines of chain `name` in `text`, without indentation; empty when it is absent.
+std::vector<std::string> Chain(const std::string& text, const std::string& name) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    const auto start = line.find_first_not_of('\t');
+    const std::string body = start == std::string::npos ? "" : line.substr(start);
+    if (body == "chain " + name + " {") {
+      inside = true;
+    } else if (inside && body == "}") {
+      break;
+    } else if (inside) {
+      lines.push_back(body);
+    }
+  }
+  return lines;
+}
+
+constexpr const char* kDefault = "counter name \"policy_default_deny\" drop";
+
+struct PolicyCase {
+  const char* description;
+  std::vector<PolicyRule> policies;
+  std::vector<std::string> web_to_db;  // the chain route_42_43; empty: no chain
+};
+
+TEST(NftRulesetTest, PoliciesBecomeThePairChainInTheRoutersOrder) {
+  const std::vector<PolicyCase> cases = {
+      {"no policy: no chain, the default deny applies", {}, {}},
+      {"allow tcp 8080",
+       {Rule("a", Action::kAllow, 6, 8080, 8080, 10)},
+       {"meta l4proto 6 th dport 8080 accept", kDefault}},
+      {"allow a port range of udp",
+       {Rule("a", Action::kAllow, 17, 5000, 5010, 10)},
+       {"meta l4proto 17 th dport 5000-5010 accept", kDefault}},
+      {"deny any protocol",
+       {Rule("d", Action::kDeny, 0, 0, 0, 10)},
+       {"counter name \"policy_d_denied\" drop", kDefault}},
+      {"reject answers admin-prohibited (ICMP, ICMPv6; TCP too, as the userspace router)",
+       {Rule("r", Action::kReject, 6, 8081, 8081, 10)},
+       {"meta l4proto 6 th dport 8081 counter name \"policy_r_denied\" "
+        "reject with icmpx admin-prohibited",
+        kDefault}},
+      {"higher priority first, whatever the input order",
+       {Rule("low", Action::kAllow, 0, 0, 0, 1), Rule("high", Action::kDeny, 6, 0, 0, 9)},
+       {"meta l4proto 6 counter name \"policy_high_denied\" drop", "accept", kDefault}},
+      {"a tie: the deny before the allow",
+       {Rule("allow", Action::kAllow, 6, 22, 22, 5), Rule("deny", Action::kDeny, 6, 22, 22, 5)},
+       {"meta l4proto 6 th dport 22 counter name \"policy_deny_denied\" drop",
+        "meta l4proto 6 th dport 22 accept", kDefault}},
+      {"only the web->db rules land in the web->db chain",
+       {Rule("back", Action::kAllow, 1, 0, 0, 5, 43, 42), Rule("icmp", Action::kAllow, 1, 0, 0, 5)},
+       {"meta l4proto 1 accept", kDefault}},
+      {"an id with odd characters names a clean counter",
+       {Rule("p-1.x", Action::kDeny, 17, 53, 53, 5)},
+       {"meta l4proto 17 th dport 53 counter name \"policy_p_1_x_denied\" drop", kDefault}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.description);
+    const std::string text = NftRuleset(WebDb(c.policies));
+    EXPECT_EQ(Chain(text, "route_42_43"), c.web_to_db) << text;
+    for (const auto& rule : c.policies) {
+      if (rule.action == Action::kAllow) continue;
+      EXPECT_NE(text.find("counter " + PolicyCounterName(rule.id) + " { }"), std::string::npos)
+          << "the counter of " << rule.id << " is declared";
+    }
+  }
+}
+
+TEST(NftRulesetTest, ForwardPassesRepliesAndBridgedTrafficThenDispatchesThenDenies) {
+  const std::string text = NftRuleset(WebDb({Rule("a", Action::kAllow, 6, 8080, 8080, 10)}));
+  const std::vector<std::string> expected = {
+      "type filter hook forward priority filter; policy accept;",
+      "iifname != @bridges oifname != @bridges accept",
+      "ct state established ct direction reply accept",
+      "ct state related accept",
+      std::string("iifname . oifname vmap { \"dvb42\" . \"dvb42\" : accept, ") +
+          "\"dvb43\" . \"dvb43\" : accept, \"dvb42\" . \"dvb43\" : jump route_42_43 }",
+      "iifname @bridges oifname != @bridges counter name \"no_route\" reject with icmpx no-route",
+      kDefault,
+  };
+  EXPECT_EQ(Chain(text, "forward"), expected) << text;
+}
+
+TEST(NftRulesetTest, TheDomainsBridgesCarryItsMarkAndZone) {
+  const RoutePlan plan = WebDb({});
+  const std::string text = NftRuleset(plan);
+  const std::string mark = std::to_string(kDomainKeyBase + 42);
+  const std::string zone = std::to_string(plan.domains[0].zone);
+  EXPECT_EQ(Chain(text, "prerouting"),
+            (std::vector<std::string>{"type filter hook prerouting priority raw; policy accept;",
+                                      "iifname { \"dvb42\", \"dvb43\" } meta mark set " + mark +
+                                          " ct zone set " + zone}));
+  EXPECT_EQ(Chain(text, "output"),
+            (std::vector<std::string>{"type filter hook output priority raw; policy accept;",
+                                      "meta mark " + mark + " ct zone set " + zone}));
+}
+
+TEST(NftRulesetTest, TheHostAnswersOnlyPingsOfTheDomainsGateways) {
+  const std::string text = NftRuleset(WebDb({}));
+  const std::vector<std::string> expected = {
+      "type filter hook input priority filter; policy accept;",
+      "iifname != @bridges accept",
+      "ct state established,related accept",
+      "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept",
+      std::string("iifname { \"dvb42\", \"dvb43\" } ip daddr { 10.0.0.1, 10.0.1.1 } ") +
+          "icmp type echo-request accept",
+      std::string("iifname { \"dvb42\", \"dvb43\" } ip6 daddr { 2001:db8:1::1 } ") +
+          "icmpv6 type echo-request accept",
+      "counter name \"to_host\" drop",
+  };
+  EXPECT_EQ(Chain(text, "input"), expected) << text;
+}
+
+TEST(NftRulesetTest, APortMaySendOnlyFromItsMacAndAddresses) {
+  const PortPlan port{"tap-vm1", 42, Mac("02:00:00:00:01:01"), {Ip("10.0.0.5"), Ip("2001:db8::5")}};
+  const std::string text = NftRuleset(WebDb({}, {port}));
+  const std::vector<std::string> expected = {
+      "ether saddr != 02:00:00:00:01:01 counter name \"port_tap_vm1_bad_mac\" drop",
+      std::string("ether type arp arp saddr ether != 02:00:00:00:01:01 ") +
+          "counter name \"port_tap_vm1_bad_mac\" drop",
+      "ether type arp arp saddr ip { 0.0.0.0, 10.0.0.5 } accept",
+      "ether type arp counter name \"port_tap_vm1_bad_ip\" drop",
+      "ether type ip ip saddr { 10.0.0.5 } accept",
+      "ether type ip ip saddr 0.0.0.0 udp dport 67 accept",
+      std::string("ether type ip6 icmpv6 type nd-router-advert ") +
+          "counter name \"port_tap_vm1_router_advert\" drop",
+      "ether type ip6 ip6 saddr { fe80::ff:fe00:101, 2001:db8::5 } accept",
+      "ether type ip6 ip6 saddr :: meta l4proto ipv6-icmp accept",
+      "ether type { ip, ip6 } counter name \"port_tap_vm1_bad_ip\" drop",
+      "counter name \"port_tap_vm1_not_ip\" drop",
+  };
+  EXPECT_EQ(Chain(text, "port_tap_vm1"), expected) << text;
+  EXPECT_EQ(Chain(text, "from_ports").back(), "iifname vmap { \"tap-vm1\" : jump port_tap_vm1 }");
+}
+
+TEST(NftRulesetTest, APortWithoutIpv4MaySendOnlyDhcpOverIpv4) {
+  const PortPlan port{"vm2", 42, Mac("02:00:00:00:01:02"), {}};
+  const auto chain = Chain(NftRuleset(WebDb({}, {port})), "port_vm2");
+  for (const auto& line : chain) EXPECT_EQ(line.find("ip saddr {"), std::string::npos) << line;
+  EXPECT_NE(
+      std::find(chain.begin(), chain.end(), "ether type ip ip saddr 0.0.0.0 udp dport 67 accept"),
+      chain.end());
+}
+
+TEST(NftRulesetTest, AnEmptyPlanHasNoTable) { EXPECT_EQ(NftRuleset(RoutePlan{}), ""); }
+
+}  // namespace
+}  // namespace dove::dswitch::kernel
