@@ -67,34 +67,6 @@ class LabE2eTest : public LabTest, public ::testing::WithParamInterface<std::str
     if (shown.exit_code != 0 || !doc.is_array() || doc.empty()) return "";
     return doc[0].value("master", "");
   }
-  // The kernel backend resolves on the kernel's miss notifications, and the kernel drops the
-  // frame that missed: the VM's ARP is answered from the entry the switch installed when the
-  // VM asks again, a second later (its retransmit timer), and the same on the way back. So the
-  // first contact between two VMs takes about 2 s there (the userspace switch holds the
-  // frame while it asks): wait for it, and say how long it took, before counting replies.
-  void FirstContact(const std::string& vm, const std::string& ip) {
-    if (!KernelBackend()) return;
-    const auto begin = std::chrono::steady_clock::now();
-    EXPECT_TRUE(PingsWithin(vm, ip, 10s)) << vm << " never reached " << ip;
-    std::printf("kernel backend: first contact %s -> %s took %lld ms\n", vm.c_str(), ip.c_str(),
-                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                           std::chrono::steady_clock::now() - begin)
-                                           .count()));
-  }
-  // The packets of a named nftables counter of the kernel backend's `bridge dove` table on
-  // `host` (docs/dove-switch.md: port_<interface>_bad_mac, ...); fails the test when absent.
-  uint64_t BridgeCounter(const std::string& host, const std::string& name) {
-    auto listed =
-        lab_->Exec(lab_->Host(host).ns, {"nft", "-j", "list", "counter", "bridge", "dove", name});
-    auto doc = nlohmann::json::parse(listed.out, nullptr, /*allow_exceptions=*/false);
-    if (listed.exit_code == 0 && !doc.is_discarded()) {
-      for (const auto& item : doc.value("nftables", nlohmann::json::array())) {
-        if (item.contains("counter")) return item["counter"].value("packets", uint64_t{0});
-      }
-    }
-    ADD_FAILURE() << "no counter " << name << " on " << host << ": " << listed.err;
-    return 0;
-  }
   // Whether the vxlan device `device` in `ns` has an entry for `mac` of its own (`bridge fdb
   // show dev DEVICE self`: MAC -> a tunnel IP; the bridge's learned entries do not count).
   bool FdbHas(const std::string& ns, const std::string& device, const std::string& mac) {
@@ -197,8 +169,10 @@ TEST_P(LabE2eTest, PortSecurityDropsForgedSourcesAndCountsThem) {
   const uint64_t ip_before = counted ? Drops("h1", "source_ip_spoofed") : 0;
   const uint64_t arp_before = counted ? Drops("h1", "arp_sender_spoofed") : 0;
   // The kernel backend counts its port security drops in nftables (docs/dove-switch.md).
-  const uint64_t nft_mac_before = KernelBackend() ? BridgeCounter("h1", "port_v_a_bad_mac") : 0;
-  const uint64_t nft_ip_before = KernelBackend() ? BridgeCounter("h1", "port_v_a_bad_ip") : 0;
+  const uint64_t nft_mac_before =
+      KernelBackend() ? NftCounter("h1", "bridge", "port_v_a_bad_mac") : 0;
+  const uint64_t nft_ip_before =
+      KernelBackend() ? NftCounter("h1", "bridge", "port_v_a_bad_ip") : 0;
   const auto& b = lab_->Vm("b");
   Scapy(a.ns, "sendp(Ether(src='02:66:66:66:66:66', dst='" + b.mac + "')/IP(src='" + a.ip +
                   "', dst='" + b.ip +
@@ -217,8 +191,8 @@ TEST_P(LabE2eTest, PortSecurityDropsForgedSourcesAndCountsThem) {
   std::this_thread::sleep_for(300ms);
   lab_->StopAllCaptures();
   if (KernelBackend()) {
-    EXPECT_EQ(BridgeCounter("h1", "port_v_a_bad_mac") - nft_mac_before, 3u);
-    EXPECT_EQ(BridgeCounter("h1", "port_v_a_bad_ip") - nft_ip_before, 6u)
+    EXPECT_EQ(NftCounter("h1", "bridge", "port_v_a_bad_mac") - nft_mac_before, 3u);
+    EXPECT_EQ(NftCounter("h1", "bridge", "port_v_a_bad_ip") - nft_ip_before, 6u)
         << "the forged IPv4 source and the forged ARP sender";
   }
   if (counted) {

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -293,6 +294,31 @@ lab::Backend BackendOf(const std::string& name) {
 
 std::string BackendTestName(const ::testing::TestParamInfo<std::string>& info) {
   return info.param;
+}
+
+void LabTest::FirstContact(const std::string& vm, const std::string& ip) {
+  if (!KernelBackend()) return;
+  const auto begin = std::chrono::steady_clock::now();
+  EXPECT_TRUE(PingsWithin(vm, ip, std::chrono::seconds(10))) << vm << " never reached " << ip;
+  std::printf("kernel backend: first contact %s -> %s took %lld ms\n", vm.c_str(), ip.c_str(),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - begin)
+                                         .count()));
+}
+
+uint64_t LabTest::NftCounter(const std::string& host, const std::string& family,
+                             const std::string& name) {
+  auto listed =
+      lab_->Exec(lab_->Host(host).ns, {"nft", "-j", "list", "counter", family, "dove", name});
+  auto doc = nlohmann::json::parse(listed.out, nullptr, /*allow_exceptions=*/false);
+  if (listed.exit_code == 0 && !doc.is_discarded()) {
+    for (const auto& item : doc.value("nftables", nlohmann::json::array())) {
+      if (item.contains("counter")) return item["counter"].value("packets", uint64_t{0});
+    }
+  }
+  ADD_FAILURE() << "no counter " << family << " dove " << name << " on " << host << ": "
+                << listed.err;
+  return 0;
 }
 
 bool LabTest::KernelBackend() const { return backend_ == lab::Backend::kKernel; }

@@ -37,6 +37,17 @@ class LabTest : public ::testing::Test {
   uint64_t Drops(const std::string& host, const std::string& reason);
   // A counter by name ("network.1.to_tunnel"), 0 when absent.
   uint64_t Counter(const std::string& host, const std::string& name);
+  // The kernel backend resolves on the kernel's miss notifications, and the kernel drops the
+  // frame that missed: the VM's ARP/ND is answered from the entry the switch installed when the
+  // VM asks again, a second later (its retransmit timer), and the same on the way back. So the
+  // first contact between two VMs takes about 2 s there (the userspace switch holds the frame
+  // while it asks). On the kernel backend this pings until a reply comes (at most 10 s; fails
+  // the test otherwise) and prints how long it took; on the userspace backend it does nothing.
+  void FirstContact(const std::string& vm, const std::string& ip);
+  // The packets of a named counter in the kernel backend's nftables table `FAMILY dove` on
+  // `host` (docs/dove-switch.md: bridge: port_<interface>_bad_mac ...; inet:
+  // policy_<id>_denied, policy_default_deny ...); fails the test when absent.
+  uint64_t NftCounter(const std::string& host, const std::string& family, const std::string& name);
   // Replies to `count` pings from the VM to `ip`.
   int Ping(const std::string& vm, const std::string& ip, int count = 3);
   // Pings once a second until one reply comes or `timeout` passes.
