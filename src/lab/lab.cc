@@ -318,6 +318,23 @@ Expected<void, std::string> Lab::Build() {
   }
 
   for (const auto& host : hosts_) {
+    if (!host.kernel_backend) continue;
+    // IPv6 stays off on the lab's own interfaces of a dove-kernel host (see AddNamespace's
+    // caller): with the switch's IPv6 forwarding on they would join ff02::2 and send MLD.
+    std::vector<std::string> argv = {"ip",
+                                     "netns",
+                                     "exec",
+                                     host.ns,
+                                     "sysctl",
+                                     "-qw",
+                                     "net.ipv6.conf.ul0.disable_ipv6=1",
+                                     "net.ipv6.conf.mg0.disable_ipv6=1"};
+    for (const auto& vm : vms_) {
+      if (vm.host == host.name) argv.push_back("net.ipv6.conf." + vm.veth_peer + ".disable_ipv6=1");
+    }
+    if (auto ok = Run(argv); !ok) return ok;
+  }
+  for (const auto& host : hosts_) {
     if (host.kernel) continue;
     if (auto ok = Step("starting dove-switch in " + host.ns); !ok) return ok;
     if (auto ok = StartSwitch(host.name); !ok) return ok;

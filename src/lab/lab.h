@@ -27,8 +27,8 @@
 //               brN; on a dove-kernel host (dove-switch --backend kernel) v-VM is the endpoint's
 //               port_name, up, and the switch enslaves it to the bridge dvb<VNI> it makes itself.
 // IPv6 is disabled in every namespace so that no stray ND/MLD traffic appears in captures; in a
-// dove-kernel host's namespace devices made after it is created (ul0, mg0, v-VM, the switch's
-// dvb/dvx) have IPv6 on but no address (addr_gen_mode 1), for the switch's IPv6 neighbours.
+// dove-kernel host's namespace the devices the switch makes (dvb/dvx) have IPv6 on but no
+// address (addr_gen_mode 1), for the switch's IPv6 neighbours; ul0, mg0 and v-VM have it off.
 //
 // Up() builds everything, starts the controller and the switches, creates domains, networks,
 // subnets (gateway, mtu, dns), policies, kernel switches and endpoints through the REST API,
