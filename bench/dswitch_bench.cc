@@ -14,7 +14,16 @@
 //   rtt      200 pings at 10 ms: p50 and p99 of every RTT;
 //   first    the first ping to a destination the sender's switch has not cached (p50/p99
 //            over --fresh destinations, pooled over the rounds);
-//   tools    pipeline_bench and cache_update_bench, when built next to this binary.
+//   tools    pipeline_bench and cache_update_bench, when built next to this binary;
+//   kbackend dove-switch's kernel backend (hosts d1, d2 "dove-kernel", VMs da -> db): iperf3
+//            1 and 4 streams against the kernel path (rows kernel_backend_tcp_*: the
+//            dove-switch column is the kernel backend, the kernel column the static kernel
+//            VXLAN, measured back to back in the same round);
+//   miss     the kernel backend's miss -> installed entry: ARP requests from da for endpoints
+//            d1 has never resolved, timed to the PERMANENT neighbour entry's RTM_NEWNEIGH seen
+//            by a NeighListener in d1's namespace (kernel_backend_figures.h): p50/p99;
+//   flood    10,000 misses/s from da for a few seconds: d1's control socket answers, a ping in
+//            another network of d1 (dc -> dd), and the counters d1's switch reports.
 // Output: "# " lines describe the machine and the method; every other line is one figure,
 //   NAME  n=N  dove-switch V [LO-HI]  kernel V [LO-HI]  ratio R
 // V is the median over rounds (n = rounds) with [LO-HI] their min and max, or for pooled
@@ -53,6 +62,7 @@
 #include <thread>
 #include <vector>
 
+#include "kernel_backend_figures.h"
 #include "lab/command.h"
 #include "lab/lab.h"
 #include "lab/spec.h"
@@ -78,6 +88,9 @@ constexpr double kPpsTrialSeconds = 1;  // one offered rate
 constexpr int kSenderThreads = 2;       // one per core: on the kernel path the sender's own
                                         // syscalls carry the datagram all the way to the receiver
 constexpr int kPingCount = 200;
+constexpr int kMissTargets = 120;  // endpoints d1 resolves once each (p99 needs >= 100)
+constexpr int kFloodRate = 10000;  // misses per second
+constexpr int kFloodSeconds = 4;
 constexpr const char* kPingInterval = "0.01";
 constexpr int kPort = 9000;
 
@@ -98,12 +111,19 @@ describe the machine (kernel, offloads, MTUs, commit) and what is counted.
 Flags:
   --rounds N    rounds of every measurement, 1..20 (default 5)
   --seconds S   length of each iperf3 run, 1..60 (default 5)
-  --only LIST   comma-separated subset of tcp,pps,rtt,first,tools (default: all)
+  --only LIST   comma-separated subset of tcp,pps,rtt,first,tools,kbackend,miss,flood
+                (default: all)
                   tcp    iperf3 1 and 4 streams both ways: Gbit/s and CPU-seconds per Gbit
                   pps    64-byte UDP payloads (udp_blast): highest rate with < 0.1 % loss
                   rtt    200 pings at 10 ms per round: p50 and p99
                   first  the first ping to a destination the switch has not cached
                   tools  pipeline_bench and cache_update_bench if built next to this binary
+                  kbackend  dove-switch --backend kernel (hosts d1, d2; VMs da -> db): iperf3
+                         1 and 4 streams, ratio against the static kernel VXLAN (k1 -> k2)
+                  miss   the kernel backend's miss -> installed entry, p50/p99 over 120
+                         endpoints resolved for the first time
+                  flood  10,000 misses/s from da for 4 s: d1's control socket, another
+                         network's ping, the switch's counters
   --fresh N     first packets per path, spread over the rounds, 1..1000 (default 100)
   -h, --help    this text (starts nothing)
 
@@ -124,7 +144,7 @@ struct Options {
   int rounds = 5;
   int seconds = 5;
   int fresh = 100;
-  std::set<std::string> only = {"tcp", "pps", "rtt", "first", "tools"};
+  std::set<std::string> only = {"tcp", "pps", "rtt", "first", "tools", "kbackend", "miss", "flood"};
   bool help = false;
 };
 
@@ -173,14 +193,15 @@ std::optional<Options> ParseOptions(int argc, char** argv, std::string& error) {
       options.only.clear();
       std::istringstream items(value);
       for (std::string item; std::getline(items, item, ',');) {
-        if (item != "tcp" && item != "pps" && item != "rtt" && item != "first" && item != "tools") {
-          error = "--only takes tcp, pps, rtt, first and tools, not \"" + item + "\"";
+        if (!Options().only.contains(item)) {
+          error = "--only takes tcp, pps, rtt, first, tools, kbackend, miss and flood, not \"" +
+                  item + "\"";
           return std::nullopt;
         }
         options.only.insert(item);
       }
       if (options.only.empty()) {
-        error = "--only needs at least one of tcp, pps, rtt, first, tools";
+        error = "--only needs at least one of tcp, pps, rtt, first, tools, kbackend, miss, flood";
         return std::nullopt;
       }
     }
@@ -543,11 +564,12 @@ std::vector<pid_t> NamespacePids(const std::string& ns) {
   return pids;
 }
 
-// The dove-switch processes in the lab's DOVE hosts' namespaces.
+// The dove-switch processes in the lab's userspace DOVE hosts' namespaces (h1, h2; not the
+// kernel backend's d1, d2).
 std::vector<pid_t> SwitchPids(const Lab& lab) {
   std::vector<pid_t> pids;
   for (const auto& host : lab.hosts()) {
-    if (host.kernel) continue;
+    if (host.kernel || host.kernel_backend) continue;
     for (const pid_t pid : NamespacePids(host.ns)) {
       std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
       std::string name;
@@ -968,6 +990,152 @@ void RunSiblingBenches(Table& table, std::string& notes) {
   }
 }
 
+// ---- the kernel backend's misses ----
+
+// Creates kMissTargets endpoints of da's network on the static kernel host k2 (the controller
+// knows them; nothing runs behind them: only d1's entries for them are measured), then times
+// da's first ARP request for each to the PERMANENT neighbour entry in d1's namespace.
+void MeasureMisses(Lab& lab, Table& table, std::string& notes) {
+  const VmInfo& da = lab.Vm("da");
+  std::vector<std::string> targets;
+  for (int i = 0; i < kMissTargets; ++i) {
+    const std::string ip = "10.30.0." + std::to_string(100 + i);
+    char mac[32];
+    std::snprintf(mac, sizeof mac, "02:00:00:aa:00:%02x", i);
+    auto made = lab.ControllerRest("POST", "/v1/endpoints",
+                                   {{"network_id", da.network_id},
+                                    {"mac", mac},
+                                    {"switch_name", "k2"},
+                                    {"port_name", "m" + std::to_string(i)},
+                                    {"ips", json::array({ip})}});
+    if (!made) {
+      notes += "# miss: creating endpoint " + ip + " failed: " + made.error() + "\n";
+      continue;
+    }
+    targets.push_back(ip);
+  }
+  std::this_thread::sleep_for(milliseconds(1000));  // the controller has pushed what it pushes
+  auto latency = dove::bench::MeasureMissToEntry(
+      lab.Host("d1").ns, {lab.VmNamespace("da"), da.mac, da.ip}, targets, milliseconds(2000));
+  if (!latency) {
+    notes += "# miss: " + latency.error() + "\n";
+    return;
+  }
+  for (const auto& [name, percentile] :
+       std::vector<std::pair<std::string, double>>{{"kernel_backend_miss_to_entry_p50_ms", 0.50},
+                                                   {"kernel_backend_miss_to_entry_p99_ms", 0.99}}) {
+    Row& row = table[name];
+    row.percentile = percentile;
+    row.dove_only = true;
+    row.dove = latency->ms;
+  }
+  notes += "# miss: " + std::to_string(latency->ms.size()) + " of " +
+           std::to_string(targets.size()) + " targets got their entry within 2 s, " +
+           std::to_string(latency->timed_out) + " timed out, listener overruns " +
+           std::to_string(latency->listener_overruns) +
+           "; timed by a NeighListener in d1's namespace (from just before the AF_PACKET send "
+           "of the ARP request in da to the RTM_NEWNEIGH NUD_PERMANENT for its target), not by "
+           "the switch\n";
+}
+
+// Every numeric counter of the switch's "counters" answer (counters and drops), flattened.
+std::map<std::string, double> SwitchCounters(const Lab& lab, const std::string& host) {
+  std::map<std::string, double> values;
+  const auto doc = AskSwitch(lab.ControlSocket(host), "counters");
+  if (!doc) return values;
+  const std::function<void(const std::string&, const json&)> walk = [&](const std::string& prefix,
+                                                                        const json& node) {
+    if (node.is_number()) {
+      values[prefix] = node.get<double>();
+    } else if (node.is_object()) {
+      for (const auto& [key, child] : node.items()) {
+        std::string name = prefix;
+        if (!name.empty()) name += ".";
+        name += key;
+        walk(name, child);
+      }
+    }
+  };
+  walk("", *doc);
+  return values;
+}
+
+// kFloodRate misses/s from da for kFloodSeconds while d1's control socket is asked "show"
+// every 100 ms and dc pings dd (another network, the same two hosts) 5 times a second.
+void MeasureFlood(Lab& lab, Table& table, std::string& notes) {
+  const VmInfo& da = lab.Vm("da");
+  const auto before = SwitchCounters(lab, "d1");
+  auto flood = dove::bench::MissFlood::Start({lab.VmNamespace("da"), da.mac, da.ip}, kFloodRate);
+  if (!flood) {
+    notes += "# flood: " + flood.error() + "\n";
+    return;
+  }
+  const int pings = kFloodSeconds * 5;
+  dove::lab::CommandResult pinged;
+  std::thread pinger([&] {
+    pinged =
+        lab.Exec(lab.VmNamespace("dc"),
+                 {"ping", "-c", std::to_string(pings), "-i", "0.2", "-W", "1", lab.Vm("dd").ip},
+                 std::chrono::seconds(kFloodSeconds + 10));
+  });
+  int asked = 0;
+  int answered = 0;
+  double slowest_ms = 0;
+  const auto end = Clock::now() + std::chrono::seconds(kFloodSeconds);
+  while (Clock::now() < end && !g_interrupted) {
+    const auto begin = Clock::now();
+    const auto shown = AskSwitch(lab.ControlSocket("d1"), "show");
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - begin).count();
+    ++asked;
+    if (shown) {
+      ++answered;
+      slowest_ms = std::max(slowest_ms, ms);
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  (*flood)->Stop();
+  pinger.join();
+  const double rate = static_cast<double>((*flood)->Sent()) / (*flood)->Seconds();
+  std::smatch match;
+  int replies = 0;
+  if (std::regex_search(pinged.out, match, std::regex("([0-9]+) received"))) {
+    replies = std::stoi(match[1].str());
+  }
+  std::this_thread::sleep_for(milliseconds(1000));  // what was queued is handled and counted
+  const auto after = SwitchCounters(lab, "d1");
+  const bool alive = AskSwitch(lab.ControlSocket("d1"), "show").has_value();
+  const auto dove_row = [&](const std::string& name, double value) {
+    Row& row = table[name];
+    row.dove_only = true;
+    row.dove.push_back(value);
+  };
+  dove_row("kernel_backend_flood_misses_sent_per_s", rate);
+  dove_row("kernel_backend_flood_other_network_ping_replies_pct", 100.0 * replies / pings);
+  dove_row("kernel_backend_flood_control_socket_answered_pct",
+           asked == 0 ? NAN : 100.0 * answered / asked);
+  dove_row("kernel_backend_flood_control_socket_slowest_ms", slowest_ms);
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "# flood: %llu ARP requests for distinct unknown IPs (10.200.x.y) from da in "
+                "%.1f s (%.0f/s); d1's control socket answered %d of %d \"show\" (slowest "
+                "%.1f ms); dc -> dd (kb/other) %d of %d pings answered; d1's switch %s after "
+                "the flood\n",
+                static_cast<unsigned long long>((*flood)->Sent()), (*flood)->Seconds(), rate,
+                answered, asked, slowest_ms, replies, pings,
+                alive ? "still answers" : "DOES NOT ANSWER");
+  notes += line;
+  std::string changed = "# flood: d1's counters that changed (after - before):";
+  bool any = false;
+  for (const auto& [name, value] : after) {
+    const auto was = before.find(name);
+    const double delta = value - (was == before.end() ? 0 : was->second);
+    if (delta == 0) continue;
+    changed += " " + name + "=" + Number(delta);
+    any = true;
+  }
+  notes += changed + (any ? "" : " none (the switch reports no counter that moved)") + "\n";
+}
+
 int Run(int argc, char** argv) {
   std::string error;
   const auto parsed = ParseOptions(argc, argv, error);
@@ -985,12 +1153,16 @@ int Run(int argc, char** argv) {
   const bool rtt = options.only.contains("rtt");
   const bool first = options.only.contains("first");
   const bool tools = options.only.contains("tools");
-  const bool lab_needed = tcp || pps || rtt || first;
+  const bool kbackend = options.only.contains("kbackend");
+  const bool miss = options.only.contains("miss");
+  const bool flood = options.only.contains("flood");
+  const bool kernel_backend = kbackend || miss || flood;
+  const bool lab_needed = tcp || pps || rtt || first || kernel_backend;
   if (lab_needed && ::geteuid() != 0) {
     std::cerr << "dswitch_bench: needs root (it builds network namespaces); run it with sudo\n";
     return 2;
   }
-  if (tcp && dove::lab::RunCommand({"iperf3", "--version"}).exit_code != 0) {
+  if ((tcp || kbackend) && dove::lab::RunCommand({"iperf3", "--version"}).exit_code != 0) {
     std::cerr << "dswitch_bench: iperf3 is not installed (apt-get install iperf3), or leave "
                  "tcp out with --only\n";
     return 1;
@@ -1013,6 +1185,13 @@ int Run(int argc, char** argv) {
               << "network dove/bench 10.10.0.0/24\nnetwork kern/bench 10.20.0.0/24\n"
               << "vm a h1 dove/bench 10.10.0.1\nvm b h2 dove/bench 10.10.0.2\n"
               << "vm ka k1 kern/bench 10.20.0.1\nvm kb k2 kern/bench 10.20.0.2\n";
+    if (kernel_backend) {
+      // dove-switch --backend kernel on d1, d2; kb/other is the flood's bystander network.
+      spec_text << "host d1 dove-kernel\nhost d2 dove-kernel\n"
+                << "network kb/bench 10.30.0.0/24\nnetwork kb/other 10.40.0.0/24\n"
+                << "vm da d1 kb/bench 10.30.0.1\nvm db d2 kb/bench 10.30.0.2\n"
+                << "vm dc d1 kb/other 10.40.0.1\nvm dd d2 kb/other 10.40.0.2\n";
+    }
     if (first) {
       for (int i = 0; i < kFreshTargets; ++i) {
         spec_text << "vm f" << i << " h2 dove/bench 10.10.0." << 10 + i << "\n";
@@ -1062,11 +1241,23 @@ int Run(int argc, char** argv) {
                      .source_host = "k1",
                      .target_host = "k2",
                      .fresh = {}};
+    const Path backend_path{.name = "kernel-backend",
+                            .dove = true,  // its figures go in the dove-switch column
+                            .client = "da",
+                            .server = "db",
+                            .source_host = "d1",
+                            .target_host = "d2",
+                            .fresh = {}};
     if (first) {
       for (int i = 0; i < kFreshTargets; ++i) {
         dove_path.fresh.push_back("f" + std::to_string(i));
         kernel_path.fresh.push_back("kf" + std::to_string(i));
       }
+    }
+    if (kernel_backend) {
+      lab.Ping("da", lab.Vm("db").ip, 2, std::chrono::seconds(1));
+      lab.Ping("db", lab.Vm("da").ip, 2, std::chrono::seconds(1));
+      lab.Ping("dc", lab.Vm("dd").ip, 2, std::chrono::seconds(1));
     }
     // Warm both paths (ARP, resolves; the targets learn their sources' MACs once, so that a
     // target's reply never waits for its own ARP).
@@ -1099,6 +1290,23 @@ int Run(int argc, char** argv) {
       if (tcp) {
         timed("tcp", [&] {
           for (const Path* path : order) MeasureTcp(lab, *path, cpu_pids, options.seconds, table);
+        });
+      }
+      if (kbackend) {
+        timed("kbackend", [&] {
+          // The kernel backend and the static kernel VXLAN back to back, the first alternating.
+          const std::vector<const Path*> pair =
+              round % 2 == 0 ? std::vector<const Path*>{&backend_path, &kernel_path}
+                             : std::vector<const Path*>{&kernel_path, &backend_path};
+          for (const auto& [name, streams] :
+               std::vector<std::pair<std::string, int>>{{"kernel_backend_tcp_1_stream_gbps", 1},
+                                                        {"kernel_backend_tcp_4_streams_gbps", 4}}) {
+            for (const Path* path : pair) {
+              if (g_interrupted) break;
+              const TcpRun run = Iperf(lab, *path, cpu_pids, streams, false, options.seconds);
+              Side(table[name], *path).push_back(run.gbps);
+            }
+          }
         });
       }
       if (pps) {
@@ -1180,6 +1388,16 @@ int Run(int argc, char** argv) {
                  "\n";
       }
     }
+    if (miss && !g_interrupted) {
+      const auto begin = Clock::now();
+      MeasureMisses(lab, table, notes);
+      section_time["miss"] += Clock::now() - begin;
+    }
+    if (flood && !g_interrupted) {
+      const auto begin = Clock::now();
+      MeasureFlood(lab, table, notes);
+      section_time["flood"] += Clock::now() - begin;
+    }
     std::string times = "# time per section over all rounds:";
     for (const auto& [section, seconds] : section_time) {
       char part[64];
@@ -1244,6 +1462,14 @@ int Run(int argc, char** argv) {
         "#   The target VMs keep their neighbour entry for the source, so their reply does not "
         "ARP; %d target VMs per path take turns.\n",
         kFreshTargets);
+  }
+  if (kbackend) {
+    std::printf(
+        "# kbackend: iperf3 -t %d from da (d1) to db (d2), both hosts dove-switch --backend "
+        "kernel, against ka (k1) -> kb (k2), the kernel's VXLAN with static entries, back to "
+        "back in each round; rows kernel_backend_tcp_*: the dove-switch column is the kernel "
+        "backend, the kernel column the static kernel VXLAN, ratio = backend / static.\n",
+        options.seconds);
   }
   std::fputs(notes.c_str(), stdout);
   std::printf("# %-46s %-6s %-38s %-33s %s\n", "name", "n", "dove-switch median [min-max]",

@@ -251,9 +251,16 @@ Expected<void, std::string> Lab::Build() {
   for (size_t i = 0; i < spec_.hosts.size(); ++i) {
     const auto& host = spec_.hosts[i];
     const unsigned octet = static_cast<unsigned>(10 + i + 1);
-    hosts_.push_back({host.name, host.kernel, HostNamespace(host.name),
-                      "192.0.2." + std::to_string(octet), "198.51.100." + std::to_string(octet),
-                      "02:00:c0:00:02:" + Hex2(octet), host.udp_checksum});
+    HostInfo info;
+    info.name = host.name;
+    info.kernel = host.kernel;
+    info.kernel_backend = host.kernel_backend;
+    info.ns = HostNamespace(host.name);
+    info.tunnel_ip = "192.0.2." + std::to_string(octet);
+    info.management_ip = "198.51.100." + std::to_string(octet);
+    info.underlay_mac = "02:00:c0:00:02:" + Hex2(octet);
+    info.udp_checksum = host.udp_checksum;
+    hosts_.push_back(std::move(info));
   }
 
   if (auto ok = Step("creating namespaces with prefix " + prefix_); !ok) return ok;
@@ -263,6 +270,21 @@ Expected<void, std::string> Lab::Build() {
   for (const auto& vm : spec_.vms) namespaces.push_back(VmNamespace(vm.name));
   for (const auto& ns : namespaces) {
     if (auto ok = AddNamespace(ns); !ok) return ok;
+  }
+  for (const auto& host : hosts_) {
+    if (!host.kernel_backend) continue;
+    // The kernel backend installs IPv6 neighbour entries on its dvx<VNI> devices (the proxy
+    // answers ND from them), which needs IPv6 on those devices: devices made in this namespace
+    // from now on get it, but no address (addr_gen_mode 1: no link-local), no DAD and no router
+    // advertisements, so they send no ND or MLD of their own. ("all" set default too; this
+    // comes after.)
+    if (auto ok =
+            Run({"ip", "netns", "exec", host.ns, "sysctl", "-qw",
+                 "net.ipv6.conf.default.disable_ipv6=0", "net.ipv6.conf.default.addr_gen_mode=1",
+                 "net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.default.accept_ra=0"});
+        !ok) {
+      return ok;
+    }
   }
   if (auto ok = BuildUnderlayAndManagement(); !ok) return ok;
 
@@ -289,11 +311,29 @@ Expected<void, std::string> Lab::Build() {
     vm.ns = VmNamespace(vm.name);
     vm.host_ns = HostNamespace(vm.host);
     vm.veth_peer = "v-" + vm.name;
-    if (!Host(vm.host).kernel) vm.tap = "t-" + vm.name;
+    // A userspace dove-switch reads its port from a TAP; the kernel backend enslaves v-VM itself.
+    if (!Host(vm.host).kernel && !Host(vm.host).kernel_backend) vm.tap = "t-" + vm.name;
     if (auto ok = BuildVm(vm); !ok) return ok;
     vms_.push_back(std::move(vm));
   }
 
+  for (const auto& host : hosts_) {
+    if (!host.kernel_backend) continue;
+    // IPv6 stays off on the lab's own interfaces of a dove-kernel host (see AddNamespace's
+    // caller): with the switch's IPv6 forwarding on they would join ff02::2 and send MLD.
+    std::vector<std::string> argv = {"ip",
+                                     "netns",
+                                     "exec",
+                                     host.ns,
+                                     "sysctl",
+                                     "-qw",
+                                     "net.ipv6.conf.ul0.disable_ipv6=1",
+                                     "net.ipv6.conf.mg0.disable_ipv6=1"};
+    for (const auto& vm : vms_) {
+      if (vm.host == host.name) argv.push_back("net.ipv6.conf." + vm.veth_peer + ".disable_ipv6=1");
+    }
+    if (auto ok = Run(argv); !ok) return ok;
+  }
   for (const auto& host : hosts_) {
     if (host.kernel) continue;
     if (auto ok = Step("starting dove-switch in " + host.ns); !ok) return ok;
@@ -473,7 +513,7 @@ Expected<void, std::string> Lab::BuildVm(VmInfo& vm) {
         {"tc", "-n", host_ns, "qdisc", "add", "dev", vm.tap, "ingress"},
     };
     commands.insert(commands.end(), tap.begin(), tap.end());
-  } else {
+  } else if (Host(vm.host).kernel) {
     // Kernel host: one bridge + VXLAN device per network, made by the network's first VM here.
     const size_t index = spec_.NetworkIndexOf(*spec_.FindVm(vm.name));
     const std::string bridge = "br" + std::to_string(index);
@@ -534,6 +574,10 @@ std::vector<std::string> Lab::SwitchArgv(const HostInfo& host) const {
       ControlSocket(host.name),
       "--metrics-listen",
       "127.0.0.1:" + std::to_string(kMetricsPort)};
+  if (host.kernel_backend) {
+    argv.emplace_back("--backend");
+    argv.emplace_back("kernel");
+  }
   argv.insert(argv.end(), options_.switch_args.begin(), options_.switch_args.end());
   return argv;
 }
@@ -862,6 +906,8 @@ Expected<void, std::string> Lab::DeleteEndpoint(const std::string& vm) {
 
 Expected<void, std::string> Lab::RewirePort(const std::string& vm_name) {
   const VmInfo& vm = Vm(vm_name);
+  // dove-kernel: the switch enslaves v-VM to its bridge again itself; nothing to redirect.
+  if (Host(vm.host).kernel_backend) return {};
   if (vm.tap.empty()) return Error("vm " + vm_name + " is on a kernel host: it has no TAP");
   for (const std::string& device : {vm.veth_peer, vm.tap}) {
     // A new TAP has no ingress qdisc yet; the veth's still holds the stale redirect.
@@ -934,7 +980,7 @@ Expected<void, std::string> Lab::WaitReady(std::chrono::milliseconds timeout) {
 
 Expected<void, std::string> Lab::RefreshKernelHosts() {
   bool any_kernel = false;
-  for (const auto& host : hosts_) any_kernel |= host.kernel;
+  for (const auto& host : hosts_) any_kernel |= host.kernel || host.kernel_backend;
   if (!any_kernel) return {};
   auto switches = ControllerRest("GET", "/v1/switches");
   if (!switches) return Error(switches.error());
@@ -944,10 +990,11 @@ Expected<void, std::string> Lab::RefreshKernelHosts() {
   }
   std::set<std::string> kernel_tunnel_ips;
   for (const auto& host : hosts_) {
-    if (host.kernel) kernel_tunnel_ips.insert(host.tunnel_ip);
+    if (host.kernel || host.kernel_backend) kernel_tunnel_ips.insert(host.tunnel_ip);
   }
   for (auto& host : hosts_) {
-    if (!host.kernel) continue;
+    // dove-kernel hosts: their switch owns the entries; only their checksums are the lab's.
+    if (!host.kernel && !host.kernel_backend) continue;
     std::set<size_t> networks;
     for (const auto& vm : vms_) {
       if (vm.host == host.name) networks.insert(spec_.NetworkIndexOf(*spec_.FindVm(vm.name)));
@@ -983,6 +1030,7 @@ Expected<void, std::string> Lab::RefreshKernelHosts() {
       if (!set) return Error(host.name + ": " + set.error());
       host.completes_checksums = other_peer;
     }
+    if (host.kernel_backend) continue;
     for (const auto& wiring : wirings) {
       if (auto ok = ApplyKernelWiring(host, wiring); !ok) return ok;
     }

@@ -10,19 +10,25 @@
 //   P ctl       the controller, "mg0" 198.51.100.1/24; REST on 127.0.0.1:8740 (inside P ctl),
 //               southbound gRPC on 198.51.100.1:8741 (plaintext). Its traffic never touches
 //               the underlay.
-//   P HOST      one per host. A DOVE host runs `dove-switch --name HOST ...`; a kernel host has
-//               per network a bridge brN and a VXLAN device vxN (N = network index) wired from
-//               the controller's endpoints (RefreshKernelHosts()), with outer UDP checksums
-//               as its spec says (noudpcsum unless "udpcsum"); when it has a dove-switch peer,
-//               ul0's transmit checksum offload is off (RefreshKernelHosts()).
+//   P HOST      one per host. A DOVE host runs `dove-switch --name HOST ...` (with
+//               `--backend kernel` on a dove-kernel host); a kernel host has per network a
+//               bridge brN and a VXLAN device vxN (N = network index) wired from the
+//               controller's endpoints (RefreshKernelHosts()), with outer UDP checksums as its
+//               spec says (noudpcsum unless "udpcsum"); when a kernel or dove-kernel host has a
+//               userspace dove-switch peer, its ul0's transmit checksum offload is off
+//               (RefreshKernelHosts()).
 //   P vm-VM     one per VM: "eth0" (MAC 02:00:00:00:<network index+1>:<vm index+1>, the spec's
 //               IPs (IPv6 on when it has one), MTU the network's mtu or 1450, a default route
 //               via each family's gateway; a dhcp VM: no address, MTU 1500, busybox udhcpc
-//               started once the switches are up), peer "v-VM" in its host. On a DOVE host the lab
-//               also makes the persistent TAP "t-VM" (vnet_hdr) the switch opens, and joins v-VM
-//               and t-VM with tc mirred redirects both ways (matchall, or u32 "match u32 0 0" where
-//               the kernel lacks matchall); on a kernel host v-VM is in brN.
-// IPv6 is disabled in every namespace so that no stray ND/MLD traffic appears in captures.
+//               started once the switches are up), peer "v-VM" in its host. On a userspace
+//               DOVE host the lab also makes the persistent TAP "t-VM" (vnet_hdr) the switch
+//               opens, and joins v-VM and t-VM with tc mirred redirects both ways (matchall, or
+//               u32 "match u32 0 0" where the kernel lacks matchall); on a kernel host v-VM is in
+//               brN; on a dove-kernel host (dove-switch --backend kernel) v-VM is the endpoint's
+//               port_name, up, and the switch enslaves it to the bridge dvb<VNI> it makes itself.
+// IPv6 is disabled in every namespace so that no stray ND/MLD traffic appears in captures; in a
+// dove-kernel host's namespace the devices the switch makes (dvb/dvx) have IPv6 on but no
+// address (addr_gen_mode 1), for the switch's IPv6 neighbours; ul0, mg0 and v-VM have it off.
 //
 // Up() builds everything, starts the controller and the switches, creates domains, networks,
 // subnets (gateway, mtu, dns), policies, kernel switches and endpoints through the REST API,
@@ -111,7 +117,7 @@ struct VmInfo {
   std::string ns;         // its namespace
   std::string host_ns;    // its host's namespace
   std::string veth_peer;  // "v-VM" in host_ns
-  std::string tap;        // "t-VM" in host_ns (DOVE hosts)
+  std::string tap;        // "t-VM" in host_ns (userspace dove-switch hosts; empty elsewhere)
 };
 
 // One line of a dhcp VM's client log: what udhcpc's script was called with.
@@ -129,14 +135,16 @@ struct DhcpEvent {
 
 struct HostInfo {
   std::string name;
-  bool kernel = false;
+  bool kernel = false;          // kernel VXLAN with static entries computed by the lab
+  bool kernel_backend = false;  // dove-switch --backend kernel ("dove-kernel")
   std::string ns;
   std::string tunnel_ip;
   std::string management_ip;
   std::string underlay_mac;   // of ul0
   bool udp_checksum = false;  // kernel hosts: the VXLAN devices' outer UDP checksums (udpcsum)
-  // Kernel hosts: ul0's transmit checksum offload is off, so the kernel completes every
-  // checksum before the veth (see RefreshKernelHosts). False until RefreshKernelHosts runs.
+  // Kernel and dove-kernel hosts: ul0's transmit checksum offload is off, so the kernel
+  // completes every checksum before the veth (see RefreshKernelHosts). False until
+  // RefreshKernelHosts runs.
   bool completes_checksums = false;
 };
 
@@ -206,7 +214,8 @@ class Lab {
   // Needed after the VM's endpoint was deleted and created again: dove-switch deletes a port's
   // TAP for good when its endpoint goes and makes a new device when it returns, so the old
   // redirect points at a device that no longer exists. Call it once the switch has the port
-  // open again. Fails for a VM on a kernel host (it has no TAP).
+  // open again. Does nothing on a dove-kernel host (the switch enslaves v-VM again itself);
+  // fails for a VM on a kernel host (it has no TAP).
   Expected<void, std::string> RewirePort(const std::string& vm);
 
   // Creates the policy through the REST API; returns its id. ParsePolicy makes one from text.
@@ -236,8 +245,9 @@ class Lab {
   // GET /v1/switches: per network, unicast fdb entries and permanent neighbours for every
   // endpoint on another switch, and 00:00:00:00:00:00 fdb entries (head-end replication) to
   // every other switch with an endpoint there. Stale entries are removed.
-  // It also decides each kernel host's checksums on the underlay: when any of its peers is a
-  // dove-switch (or any switch that is not a kernel host of this lab), ul0's transmit checksum
+  // It also decides each kernel and dove-kernel host's checksums on the underlay (the entries
+  // of a dove-kernel host are its switch's, never touched here): when any of its peers is a
+  // userspace dove-switch (any switch that is not a kernel or dove-kernel host), ul0's checksum
   // offload goes off, so the kernel completes the inner TCP/UDP checksums a veth would
   // otherwise carry partial to a userspace reader (docs/lab.md, "Checksums on the underlay");
   // between kernel hosts only it stays on (the kernel on the other side trusts a partial

@@ -61,7 +61,8 @@ void PrintLab(const Lab& lab) {
     std::cout << "  " << std::setw(14) << host.name << std::setw(24) << host.ns << "tunnel "
               << std::setw(14) << host.tunnel_ip;
     if (!host.kernel) {
-      std::cout << "dove-switch\n";
+      std::cout << (host.kernel_backend ? "dove-switch --backend kernel" : "dove-switch");
+      std::cout << (host.completes_checksums ? " (ul0 tx-checksumming off)\n" : "\n");
       continue;
     }
     std::cout << "kernel VXLAN (" << (host.udp_checksum ? "udpcsum" : "noudpcsum")
@@ -127,8 +128,9 @@ int Main(int argc, char** argv) {
       "                     every check passes\n"
       "  dove-lab clean     remove namespaces and temp dirs left by labs whose process is gone\n\n"
       "Topology file, one statement per line ('#' comments):\n"
-      "  host NAME [kernel [udpcsum|noudpcsum]]\n"
-      "                                   a dove-switch host, or a kernel-VXLAN host (outer UDP\n"
+      "  host NAME [dove-kernel | kernel [udpcsum|noudpcsum]]\n"
+      "                                   a dove-switch host (dove-kernel: --backend kernel), or\n"
+      "                                   a kernel-VXLAN host with static entries (outer UDP\n"
       "                                   checksums computed, or zero: the default)\n"
       "  network DOMAIN/NAME CIDR [vni N]\n"
       "  vm NAME HOST DOMAIN/NAME [IP]\n"
@@ -152,8 +154,16 @@ int Main(int argc, char** argv) {
   up->add_option("FILE", file, "topology file")->required();
   auto* demo = app.add_subcommand("demo", "run the built-in two-tenant demo and its checks");
   bool kernel_hosts = false;
+  std::string backend_name = "userspace";
+  auto* backend_option =
+      demo->add_option("--backend", backend_name,
+                       "the data plane of every demo host's dove-switch: userspace (TAPs read by "
+                       "dove-switch) or kernel (dove-switch --backend kernel: the kernel's VXLAN "
+                       "under DOVE control)")
+          ->check(CLI::IsMember({"userspace", "kernel"}));
   demo->add_flag("--kernel-hosts", kernel_hosts,
-                 "make every demo host a kernel-VXLAN host (a baseline that needs no dove-switch)");
+                 "make every demo host a kernel-VXLAN host (a baseline that needs no dove-switch)")
+      ->excludes(backend_option);
   auto* clean = app.add_subcommand("clean", "remove leftovers of labs whose process is gone");
   CLI11_PARSE(app, argc, argv);
 
@@ -180,8 +190,14 @@ int Main(int argc, char** argv) {
       std::cerr << "dove-lab: the built-in demo spec: " << spec.error() << "\n";
       return 1;
     }
+    dove::lab::Backend backend = dove::lab::Backend::kUserspace;
+    (void)dove::lab::ParseBackend(backend_name, &backend);  // CLI11 checked it
+    dove::lab::UseBackend(*spec, backend);
     if (kernel_hosts) {
-      for (auto& host : spec->hosts) host.kernel = true;
+      for (auto& host : spec->hosts) {
+        host.kernel = true;
+        host.kernel_backend = false;
+      }
     }
     return Up(*spec, options, /*demo=*/true);
   }

@@ -165,21 +165,31 @@ bool IsNetworkOrBroadcast(const net::IpPrefix& prefix, const net::IpAddress& ip)
 }
 
 Expected<void, std::string> Parser::Host(const std::vector<std::string_view>& words) {
-  constexpr const char* kHostUsage = "expected \"host NAME [kernel [udpcsum|noudpcsum]]\"";
+  constexpr const char* kHostUsage =
+      "expected \"host NAME [dove-kernel | kernel [udpcsum|noudpcsum]]\"";
   if (words.size() < 2 || words.size() > 4) return Fail(kHostUsage);
   if (auto why = CheckName("host", words[1], kMaxHostNameLength,
                            " (interfaces \"u-HOST\" and \"m-HOST\" must fit in 15 bytes)");
       !why.empty()) {
     return Fail(why);
   }
-  if (words.size() >= 3 && words[2] != "kernel") {
+  const bool dove_kernel = words.size() >= 3 && words[2] == "dove-kernel";
+  if (words.size() >= 3 && words[2] != "kernel" && !dove_kernel) {
     if (words[2] == "udpcsum" || words[2] == "noudpcsum") {
       return Fail("\"" + std::string(words[2]) + "\" is an option of kernel hosts (\"host " +
                   std::string(words[1]) + " kernel " + std::string(words[2]) +
                   "\"); dove-switch chooses its own outer checksums");
     }
     return Fail("unknown host kind \"" + std::string(words[2]) +
-                "\" (the only kind is \"kernel\")");
+                "\" (the kinds are \"dove-kernel\" and \"kernel\")");
+  }
+  if (dove_kernel && words.size() == 4) {
+    if (words[3] == "udpcsum" || words[3] == "noudpcsum") {
+      return Fail("\"" + std::string(words[3]) +
+                  "\" is an option of static kernel hosts (\"kernel\"); dove-switch's kernel "
+                  "backend chooses its own outer checksums");
+    }
+    return Fail(kHostUsage);
   }
   if (words.size() == 4 && words[3] != "udpcsum" && words[3] != "noudpcsum") {
     return Fail("unknown kernel host option \"" + std::string(words[3]) +
@@ -191,8 +201,13 @@ Expected<void, std::string> Parser::Host(const std::vector<std::string_view>& wo
   if (spec.hosts.size() == kMaxHosts) {
     return Fail("more than " + std::to_string(kMaxHosts) + " hosts");
   }
-  spec.hosts.push_back(
-      {std::string(words[1]), words.size() >= 3, words.size() == 4 && words[3] == "udpcsum", line});
+  SpecHost host;
+  host.name = std::string(words[1]);
+  host.kernel = words.size() >= 3 && !dove_kernel;
+  host.udp_checksum = words.size() == 4 && words[3] == "udpcsum";
+  host.kernel_backend = dove_kernel;
+  host.line = line;
+  spec.hosts.push_back(std::move(host));
   return {};
 }
 
@@ -634,5 +649,26 @@ Expected<SpecPolicy, std::string> ParsePolicy(const Spec& spec, std::string_view
 }
 
 std::string_view DemoSpecText() { return kDemoSpec; }
+
+bool ParseBackend(std::string_view text, Backend* backend) {
+  if (text == "userspace") {
+    *backend = Backend::kUserspace;
+  } else if (text == "kernel") {
+    *backend = Backend::kKernel;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+const char* BackendName(Backend backend) {
+  return backend == Backend::kKernel ? "kernel" : "userspace";
+}
+
+void UseBackend(Spec& spec, Backend backend) {
+  for (auto& host : spec.hosts) {
+    if (!host.kernel) host.kernel_backend = backend == Backend::kKernel;
+  }
+}
 
 }  // namespace dove::lab

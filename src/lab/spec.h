@@ -1,10 +1,11 @@
 // Spec: the topology of a lab, parsed from a short text file (docs/lab.md).
 //
 // One statement per line; '#' starts a comment; blank lines are ignored:
-//   host NAME [kernel [udpcsum|noudpcsum]]
-//                                    a DOVE host (runs dove-switch), or a kernel-VXLAN host whose
-//                                    VXLAN devices send outer UDP checksums (udpcsum) or zero
-//                                    (noudpcsum, the default: RFC 7348's SHOULD)
+//   host NAME [dove-kernel | kernel [udpcsum|noudpcsum]]
+//                                    a DOVE host (runs dove-switch; with dove-kernel, its kernel
+//                                    backend: `--backend kernel`), or a kernel-VXLAN host with
+//                                    static entries whose VXLAN devices send outer UDP checksums
+//                                    (udpcsum) or zero (noudpcsum, the default: RFC 7348's SHOULD)
 //   underlay mtu N                   the underlay's MTU (default 1500), 1330..9000, at most once
 //   network DOMAIN/NAME CIDR [vni N] [gateway IP] [mtu N] [dns IP[,IP...]]
 //                                    an IPv4 network (its first subnet); options in any order,
@@ -59,7 +60,9 @@ inline constexpr uint32_t kVxlanOverhead = 50;  // outer Ethernet 14 + IPv4 20 +
 
 struct SpecHost {
   std::string name;
-  bool kernel = false;  // a kernel-VXLAN host instead of dove-switch
+  bool kernel = false;  // a kernel-VXLAN host with static entries instead of dove-switch
+  // A dove-switch host whose switch runs `--backend kernel` (never together with `kernel`).
+  bool kernel_backend = false;
   // Kernel hosts only: the VXLAN devices compute the outer UDP checksum ("udpcsum") instead of
   // sending zero ("noudpcsum", the default). Pinned either way: the kernel's own default differs
   // between versions.
@@ -144,6 +147,15 @@ struct Spec {
 };
 
 Expected<Spec, std::string> ParseSpec(std::string_view text);
+
+// The data plane of the lab's dove-switch hosts.
+enum class Backend { kUserspace, kKernel };
+// "userspace" or "kernel" (dove-switch's --backend values); false for anything else.
+bool ParseBackend(std::string_view text, Backend* backend);
+const char* BackendName(Backend backend);
+// Makes every dove-switch host of `spec` use `backend` (kernel hosts with static entries stay
+// as they are): what `dove-lab demo --backend` and the e2e suites over both backends do.
+void UseBackend(Spec& spec, Backend backend);
 
 // A policy statement alone ("policy red web db allow tcp 80"), for adding one to a running lab:
 // the same rules as in a file; `spec` must declare the networks it names. The error names no line.

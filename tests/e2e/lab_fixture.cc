@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -34,6 +35,7 @@ void LabTest::TearDown() {
 void LabTest::Up(const std::string& spec_text) {
   auto spec = lab::ParseSpec(spec_text);
   ASSERT_TRUE(spec) << spec.error();
+  if (KernelBackend()) lab::UseBackend(*spec, backend_);
   auto lab = lab::Lab::Up(*spec, {.bin_dir = bin_dir_});
   ASSERT_TRUE(lab) << lab.error();
   lab_ = std::move(*lab);
@@ -265,10 +267,13 @@ void SharedLabTest::TearDown() {
 }
 
 void SharedLabTest::UpShared(const std::string& spec_text) {
-  if (Shared() && SharedText() != spec_text) TearDownTestSuite();
+  // The backend is part of what the lab is: another one rebuilds it.
+  const std::string key = std::string(lab::BackendName(backend_)) + "\n" + spec_text;
+  if (Shared() && SharedText() != key) TearDownTestSuite();
   if (!Shared()) {
     auto spec = lab::ParseSpec(spec_text);
     ASSERT_TRUE(spec) << spec.error();
+    if (KernelBackend()) lab::UseBackend(*spec, backend_);
     // The build tree's src/: the lab finds controller/ and dswitch/app/ below it (the per-test
     // symlink dir goes at the end of each test, the shared lab outlives it).
     const std::string bin_dir =
@@ -276,9 +281,50 @@ void SharedLabTest::UpShared(const std::string& spec_text) {
     auto lab = lab::Lab::Up(*spec, {.bin_dir = bin_dir});
     ASSERT_TRUE(lab) << lab.error();
     Shared() = std::move(*lab);
-    SharedText() = spec_text;
+    SharedText() = key;
   }
   lab_ = std::move(Shared());
+}
+
+lab::Backend BackendOf(const std::string& name) {
+  lab::Backend backend = lab::Backend::kUserspace;
+  EXPECT_TRUE(lab::ParseBackend(name, &backend)) << "unknown backend " << name;
+  return backend;
+}
+
+std::string BackendTestName(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param;
+}
+
+void LabTest::FirstContact(const std::string& vm, const std::string& ip) {
+  if (!KernelBackend()) return;
+  const auto begin = std::chrono::steady_clock::now();
+  EXPECT_TRUE(PingsWithin(vm, ip, std::chrono::seconds(10))) << vm << " never reached " << ip;
+  std::printf("kernel backend: first contact %s -> %s took %lld ms\n", vm.c_str(), ip.c_str(),
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::steady_clock::now() - begin)
+                                         .count()));
+}
+
+uint64_t LabTest::NftCounter(const std::string& host, const std::string& family,
+                             const std::string& name) {
+  auto listed =
+      lab_->Exec(lab_->Host(host).ns, {"nft", "-j", "list", "counter", family, "dove", name});
+  auto doc = nlohmann::json::parse(listed.out, nullptr, /*allow_exceptions=*/false);
+  if (listed.exit_code == 0 && !doc.is_discarded()) {
+    for (const auto& item : doc.value("nftables", nlohmann::json::array())) {
+      if (item.contains("counter")) return item["counter"].value("packets", uint64_t{0});
+    }
+  }
+  ADD_FAILURE() << "no counter " << family << " dove " << name << " on " << host << ": "
+                << listed.err;
+  return 0;
+}
+
+bool LabTest::KernelBackend() const { return backend_ == lab::Backend::kKernel; }
+
+std::string LabTest::PortName(const std::string& vm) const {
+  return (KernelBackend() ? "v-" : "t-") + vm;
 }
 
 std::string LabTest::PcapPath(const std::string& name) const {

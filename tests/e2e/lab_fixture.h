@@ -21,8 +21,15 @@ class LabTest : public ::testing::Test {
   void SetUp() override;
   void TearDown() override;
 
-  // Builds the lab of `spec_text` (the dove-lab file format); fails the test when it cannot.
+  // Builds the lab of `spec_text` (the dove-lab file format); with backend_ kernel every
+  // dove-switch host runs the kernel backend (lab::UseBackend), with userspace the hosts are as
+  // written (a "dove-kernel" host stays one). Fails the test when it cannot.
   void Up(const std::string& spec_text);
+  // Whether backend_ is dove-switch's kernel backend.
+  bool KernelBackend() const;
+  // The port dove-switch serves for a lab VM on backend_: its TAP "t-VM" (userspace) or the
+  // veth end "v-VM" the kernel backend enslaves.
+  std::string PortName(const std::string& vm) const;
 
   // `dovectl -o json switch COMMAND --socket` of the host's switch, parsed.
   nlohmann::json AskSwitch(const std::string& host, const std::string& command);
@@ -30,6 +37,17 @@ class LabTest : public ::testing::Test {
   uint64_t Drops(const std::string& host, const std::string& reason);
   // A counter by name ("network.1.to_tunnel"), 0 when absent.
   uint64_t Counter(const std::string& host, const std::string& name);
+  // The kernel backend resolves on the kernel's miss notifications, and the kernel drops the
+  // frame that missed: the VM's ARP/ND is answered from the entry the switch installed when the
+  // VM asks again, a second later (its retransmit timer), and the same on the way back. So the
+  // first contact between two VMs takes about 2 s there (the userspace switch holds the frame
+  // while it asks). On the kernel backend this pings until a reply comes (at most 10 s; fails
+  // the test otherwise) and prints how long it took; on the userspace backend it does nothing.
+  void FirstContact(const std::string& vm, const std::string& ip);
+  // The packets of a named counter in the kernel backend's nftables table `FAMILY dove` on
+  // `host` (docs/dove-switch.md: bridge: port_<interface>_bad_mac ...; inet:
+  // policy_<id>_denied, policy_default_deny ...); fails the test when absent.
+  uint64_t NftCounter(const std::string& host, const std::string& family, const std::string& name);
   // Replies to `count` pings from the VM to `ip`.
   int Ping(const std::string& vm, const std::string& ip, int count = 3);
   // Pings once a second until one reply comes or `timeout` passes.
@@ -59,6 +77,9 @@ class LabTest : public ::testing::Test {
 
   std::unique_ptr<lab::Lab> lab_;
   std::string bin_dir_;
+  // The data plane of the lab's dove-switch hosts; the suites over both backends set it from
+  // their parameter in SetUp, before Up.
+  lab::Backend backend_ = lab::Backend::kUserspace;
 
  private:
   // Runs python `receiver_script` (argv[1]: a file it creates once listening) in `to_vm`, then
@@ -71,8 +92,9 @@ class LabTest : public ::testing::Test {
 
 // A LabTest whose lab is built by the first test of the suite that calls UpShared and kept for
 // the suite's next tests (one process runs a whole suite: routed_e2e_test's suites are each one
-// ctest test). TearDownTestSuite tears it down, whatever the tests did; a test that changes the
-// lab (a policy) undoes it. A later UpShared with another text rebuilds.
+// ctest test, or one per backend). TearDownTestSuite tears it down, whatever the tests did; a
+// test that changes the lab (a policy) undoes it. A later UpShared with another text or
+// another backend_ rebuilds.
 class SharedLabTest : public LabTest {
  public:
   static void TearDownTestSuite();
@@ -85,5 +107,16 @@ class SharedLabTest : public LabTest {
   static std::unique_ptr<lab::Lab>& Shared();
   static std::string& SharedText();
 };
+
+// The suites over both backends: the parameter is dove-switch's --backend ("userspace",
+// "kernel"); the suite's SetUp sets backend_ = BackendOf(GetParam()) before building its lab.
+// Instantiate with
+//   INSTANTIATE_TEST_SUITE_P(Backend, Suite, kBothBackends, BackendTestName);
+// so every test's name ends in its backend ("Backend/Suite.Test/kernel").
+// BackendOf fails the test (and answers userspace) for an unknown name.
+lab::Backend BackendOf(const std::string& name);
+inline const auto kBothBackends =
+    ::testing::Values(std::string("userspace"), std::string("kernel"));
+std::string BackendTestName(const ::testing::TestParamInfo<std::string>& info);
 
 }  // namespace dove::e2e

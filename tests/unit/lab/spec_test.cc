@@ -65,6 +65,51 @@ TEST(SpecTest, AKernelHostSaysWhetherItsVxlanSendsOuterUdpChecksums) {
   }
 }
 
+TEST(SpecTest, ADoveKernelHostRunsTheKernelBackendAndIsNoStaticKernelHost) {
+  const auto spec = ParseSpec(
+      "host h1 dove-kernel\n"
+      "host h2\n"
+      "host k3 kernel udpcsum\n"
+      "host h4\tdove-kernel  # the kernel backend\n");
+  ASSERT_TRUE(spec) << spec.error();
+  ASSERT_EQ(spec->hosts.size(), 4U);
+  EXPECT_TRUE(spec->hosts[0].kernel_backend);
+  EXPECT_FALSE(spec->hosts[0].kernel) << "a dove-kernel host runs dove-switch";
+  EXPECT_FALSE(spec->hosts[0].udp_checksum);
+  EXPECT_FALSE(spec->hosts[1].kernel_backend);
+  EXPECT_FALSE(spec->hosts[1].kernel);
+  EXPECT_TRUE(spec->hosts[2].kernel);
+  EXPECT_FALSE(spec->hosts[2].kernel_backend);
+  EXPECT_TRUE(spec->hosts[2].udp_checksum);
+  EXPECT_TRUE(spec->hosts[3].kernel_backend);
+  EXPECT_EQ(spec->hosts[3].line, 4);
+}
+
+TEST(SpecTest, UseBackendSwitchesEveryDoveSwitchHostAndLeavesStaticKernelHosts) {
+  auto spec = ParseSpec("host h1\nhost h2 dove-kernel\nhost k3 kernel\n");
+  ASSERT_TRUE(spec) << spec.error();
+  UseBackend(*spec, Backend::kKernel);
+  EXPECT_TRUE(spec->hosts[0].kernel_backend);
+  EXPECT_TRUE(spec->hosts[1].kernel_backend);
+  EXPECT_FALSE(spec->hosts[2].kernel_backend) << "the outside peer keeps its static entries";
+  EXPECT_TRUE(spec->hosts[2].kernel);
+  UseBackend(*spec, Backend::kUserspace);
+  EXPECT_FALSE(spec->hosts[0].kernel_backend);
+  EXPECT_FALSE(spec->hosts[1].kernel_backend);
+  EXPECT_TRUE(spec->hosts[2].kernel);
+
+  Backend backend = Backend::kUserspace;
+  EXPECT_TRUE(ParseBackend("kernel", &backend));
+  EXPECT_EQ(backend, Backend::kKernel);
+  EXPECT_STREQ(BackendName(backend), "kernel");
+  EXPECT_TRUE(ParseBackend("userspace", &backend));
+  EXPECT_EQ(backend, Backend::kUserspace);
+  EXPECT_STREQ(BackendName(backend), "userspace");
+  EXPECT_FALSE(ParseBackend("Kernel", &backend));
+  EXPECT_FALSE(ParseBackend("", &backend));
+  EXPECT_EQ(backend, Backend::kUserspace) << "a rejected name leaves it as it was";
+}
+
 TEST(SpecTest, AnEmptyFileIsAnEmptyLab) {
   const auto spec = ParseSpec("# nothing\n\n");
   ASSERT_TRUE(spec) << spec.error();
@@ -80,9 +125,19 @@ TEST(SpecTest, EachErrorNamesItsLine) {
     const char* message;
   } kCases[] = {
       {"router r1", "unknown statement \"router\""},
-      {"host", "expected \"host NAME [kernel [udpcsum|noudpcsum]]\""},
-      {"host h2 kernel udpcsum extra", "expected \"host NAME [kernel [udpcsum|noudpcsum]]\""},
-      {"host h2 qemu", "unknown host kind \"qemu\""},
+      {"host", "expected \"host NAME [dove-kernel | kernel [udpcsum|noudpcsum]]\""},
+      {"host h2 kernel udpcsum extra",
+       "expected \"host NAME [dove-kernel | kernel [udpcsum|noudpcsum]]\""},
+      {"host h2 qemu", "unknown host kind \"qemu\" (the kinds are \"dove-kernel\" and \"kernel\")"},
+      {"host h2 dove-kernel udpcsum",
+       "\"udpcsum\" is an option of static kernel hosts (\"kernel\"); dove-switch's kernel "
+       "backend"},
+      {"host h2 dove-kernel noudpcsum", "\"noudpcsum\" is an option of static kernel hosts"},
+      {"host h2 dove-kernel kernel",
+       "expected \"host NAME [dove-kernel | kernel [udpcsum|noudpcsum]]\""},
+      {"host h2 kernel dove-kernel", "unknown kernel host option \"dove-kernel\""},
+      {"host h2 Dove-Kernel", "unknown host kind \"Dove-Kernel\""},
+      {"host h2 dove-kernel a b", "expected \"host NAME [dove-kernel | kernel"},
       {"host h2 kernel extra", "unknown kernel host option \"extra\" (expected udpcsum or"},
       {"host h2 kernel UDPCSUM", "unknown kernel host option \"UDPCSUM\""},
       {"host h2 udpcsum", "\"udpcsum\" is an option of kernel hosts (\"host h2 kernel udpcsum\")"},
