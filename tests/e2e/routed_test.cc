@@ -80,6 +80,13 @@ vm wd h2 p/web dhcp
 // test (e2e.RoutedE2eTest.userspace, e2e.RoutedE2eTest.kernel), so each builds its lab once;
 // the whole binary unfiltered runs every test on one backend then the other, rebuilding the
 // shared lab whenever the backend changes (gtest orders parameterised tests test by test).
+// What the kernel backend does not do yet (issue 15 open; docs/dove-switch.md, "The kernel
+// backend"): the scenarios that need it skip on that backend, saying so, until it does.
+constexpr const char* kKernelRoutingGap =
+    "kernel backend: not built yet: routing into a network without a port on the sending host "
+    "(no bridge for route-only networks), IPv6 routing, REJECT's ICMP admin-prohibited code, "
+    "traceroute's ICMP answers (issue 15 is open)";
+
 class RoutedE2eTest : public SharedLabTest, public ::testing::WithParamInterface<std::string> {
  protected:
   void SetUp() override {
@@ -187,6 +194,7 @@ TEST_P(RoutedE2eTest, TheGatewayAnswersArpNdAndPingWithTheDomainsRouterMac) {
 }
 
 TEST_P(RoutedE2eTest, RoutesBetweenTwoNetworksAcrossHostsAndOnOneHostIpv4AndIpv6) {
+  if (KernelBackend()) GTEST_SKIP() << kKernelRoutingGap;
   const auto& h1 = lab_->Host("h1");
   ASSERT_TRUE(lab_->StartCapture(h1.ns, "ul0", PcapPath("routed-ul-h1")));
   // Both directions (policies allow ICMP web <-> db), across hosts (w1 h1, d1 h2) and on one
@@ -246,6 +254,7 @@ TEST_P(RoutedE2eTest, RoutesBetweenTwoNetworksAcrossHostsAndOnOneHostIpv4AndIpv6
 }
 
 TEST_P(RoutedE2eTest, APolicyMatrixOfTcpUdpAndIcmpWithDefaultDenyAndReject) {
+  if (KernelBackend()) GTEST_SKIP() << kKernelRoutingGap;
   // The reject policy's id (the spec's only reject), for its per-policy counter.
   std::string reject_id;
   for (size_t i = 0; i < lab_->spec().policies.size(); ++i) {
@@ -310,6 +319,7 @@ TEST_P(RoutedE2eTest, APolicyMatrixOfTcpUdpAndIcmpWithDefaultDenyAndReject) {
 }
 
 TEST_P(RoutedE2eTest, APolicyAddedAndRemovedWhileTrafficFlowsTakesEffect) {
+  if (KernelBackend()) GTEST_SKIP() << kKernelRoutingGap;
   // w1 pings a1 every 50 ms for 6 s (default deny). After 1.5 s an allow of ICMP web -> app is
   // created (replies pass back: the switches remember the allowed flow), after 3.5 s deleted.
   std::string pings;
@@ -349,6 +359,7 @@ TEST_P(RoutedE2eTest, APolicyAddedAndRemovedWhileTrafficFlowsTakesEffect) {
 }
 
 TEST_P(RoutedE2eTest, TracerouteShowsTheGatewayHopAndTtlExpiryAndNoRouteAreAnswered) {
+  if (KernelBackend()) GTEST_SKIP() << kKernelRoutingGap;
   const std::string trace =
       Output("w1", {"traceroute", "-n", "-I", "-q", "1", "-w", "1", "-m", "4", "10.2.0.21"});
   EXPECT_TRUE(std::regex_search(trace, std::regex(R"(\n 1  10\.1\.0\.1 )"))) << trace;
@@ -373,6 +384,7 @@ TEST_P(RoutedE2eTest, TracerouteShowsTheGatewayHopAndTtlExpiryAndNoRouteAreAnswe
 }
 
 TEST_P(RoutedE2eTest, TenantsWithIdenticalSubnetsAndRouterAddressesNeverReachEachOther) {
+  if (KernelBackend()) GTEST_SKIP() << kKernelRoutingGap;
   // The same probes from both tenants' web VMs (same IP 10.1.0.11) to 10.2.0.21 (d1 in t, ud1
   // in u): each lands in its own tenant's VM. 10.3.0.31 exists in t only.
   ExpectProbes({{"w1", "10.2.0.21", ProbeProtocol::kTcp, 8080},
