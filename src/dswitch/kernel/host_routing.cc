@@ -232,7 +232,7 @@ void HostRouting::ApplyRules(const RoutePlan& plan, std::vector<std::string>& pr
 
 std::vector<std::string> HostRouting::Apply(const RoutePlan& plan) {
   // Nothing to route or guard: the host stays (or becomes again) as it was.
-  if (plan.domains.empty() && plan.ports.empty()) return Remove();
+  if (plan.domains.empty() && plan.ports.empty() && plan.underlay.vnis.empty()) return Remove();
   std::vector<std::string> problems;
   if (auto loaded = nft_.Apply(NftRuleset(plan)); !loaded) {
     // Without the policy in force no route may open: stop here.

@@ -247,6 +247,15 @@ void KernelBackend::ApplyRouting() {
     ports.push_back({port.desired.port_name, port.vni, port.desired.mac, port.desired.ips});
   }
   RoutePlan plan = PlanRoutes(networks, ports);
+  plan.underlay.tunnel_ip = options_.tunnel_ip;
+  plan.underlay.port = options_.vxlan_port;
+  for (auto& guarded : plan.underlay.vnis) {
+    const auto network = networks_.find(guarded.vni);
+    if (network == networks_.end()) continue;
+    std::vector<net::Ipv4Address> holders;
+    for (const auto& key : network->second.remotes) holders.push_back(remotes_.at(key).tunnel_ip);
+    AddPeers(guarded, holders);
+  }
   if (routed_ == plan) return;  // a change of remote endpoints only: nothing to route anew
   const auto problems = options_.routing->Apply(plan);
   routed_.reset();

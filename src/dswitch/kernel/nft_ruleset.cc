@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "dswitch/kernel/underlay_guard.h"
 #include "net/ipv6_address.h"
 
 namespace dove::dswitch::kernel {
@@ -71,9 +72,17 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
       }
     }
   }
-  if (all_bridges.empty()) return;
+  if (all_bridges.empty()) {
+    // Nothing routed here: the table guards the underlay only (or is not there at all).
+    if (plan.underlay.vnis.empty()) return;
+    out += "table inet dove {\n";
+    AppendUnderlayGuard(plan.underlay, out);
+    out += "}\n";
+    return;
+  }
 
   out += "table inet dove {\n";
+  AppendUnderlayGuard(plan.underlay, out);
   for (const char* name : {"policy_default_deny", "no_route", "to_host"}) {
     out += "\tcounter " + std::string(name) + " { }\n";
   }

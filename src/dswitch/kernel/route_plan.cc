@@ -80,6 +80,7 @@ RoutePlan PlanRoutes(const std::vector<pipeline::NetworkSettings>& networks,
             [](const DomainPlan& a, const DomainPlan& b) { return a.key < b.key; });
   AssignZones(plan.domains);
   std::sort(plan.extra_vnis.begin(), plan.extra_vnis.end());
+  plan.underlay = PlanUnderlay(networks);
   plan.ports = ports;
   std::sort(plan.ports.begin(), plan.ports.end(),
             [](const PortPlan& a, const PortPlan& b) { return a.interface < b.interface; });

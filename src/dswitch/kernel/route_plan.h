@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "dswitch/kernel/device_names.h"  // BridgeName
+#include "dswitch/kernel/underlay_guard.h"
 #include "dswitch/pipeline/network_settings.h"
 #include "net/ip_address.h"
 #include "net/ip_prefix.h"
@@ -86,6 +87,10 @@ struct RoutePlan {
   // VNIs of networks routed on this host that the switch carries no config for: the L2 part
   // must give each its bridge (with the domain's router MAC) and vxlan device.
   std::vector<uint32_t> extra_vnis;
+  // Which VXLAN datagrams the host takes (underlay_guard.h): every carried network's, from its
+  // flood list and, routed, its domain's VTEPs. PlanRoutes leaves tunnel_ip and port for the
+  // caller.
+  UnderlayPlan underlay;
 
   friend bool operator==(const RoutePlan&, const RoutePlan&) = default;
 };

@@ -309,11 +309,17 @@ TEST(HostRoutingTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedBackOnTheOther) {
     Shell(on2 + "neigh add 10.0.0.5 lladdr 02:00:00:00:01:01 dev dvb42 nud permanent");
 
     const std::vector<PolicyRule> policies = {Rule("web", 42, Action::kAllow, 6, 8080, 10)};
+    // Each host's network lists the other host as a VTEP of its domain: the underlay guard
+    // (underlay_guard.h) takes the other's routed frames, and only those.
+    const auto of_domain = [](pipeline::NetworkSettings network, const char* peer) {
+      network.domain_tunnel_ips = {*net::Ipv4Address::Parse(peer)};
+      return network;
+    };
     const RoutePlan plan1 =
-        PlanRoutes({Network(42, 42, "02:00:00:00:00:aa", policies)},
+        PlanRoutes({of_domain(Network(42, 42, "02:00:00:00:00:aa", policies), "192.0.2.2")},
                    {{a1.port(), 42, Mac("02:00:00:00:01:01"), {Ip("10.0.0.5")}}});
     const RoutePlan plan2 =
-        PlanRoutes({Network(43, 42, "02:00:00:00:00:aa", policies)},
+        PlanRoutes({of_domain(Network(43, 42, "02:00:00:00:00:aa", policies), "192.0.2.1")},
                    {{a2.port(), 43, Mac("02:00:00:00:01:02"), {Ip("10.0.1.5")}}});
     EXPECT_EQ(plan1.extra_vnis, std::vector<uint32_t>{43});
     EXPECT_EQ(plan2.extra_vnis, std::vector<uint32_t>{42});

@@ -1,0 +1,111 @@
+#include "dswitch/kernel/underlay_guard.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+namespace dove::dswitch::kernel {
+namespace {
+
+// Bit offsets from the UDP header (nftables' `@th`): the VXLAN header follows the 8-byte UDP
+// header; the inner Ethernet header follows the 8-byte VXLAN header.
+constexpr int kVxlanFlagsWord = 64;    // flags (8) + reserved (24)
+constexpr int kVxlanVni = 96;          // VNI (24)
+constexpr int kVxlanLastByte = 120;    // reserved (8)
+constexpr int kInnerSourceMac = 176;   // 64 + 64 + the inner destination MAC (48)
+constexpr int kShortestDatagram = 30;  // UDP 8 + VXLAN 8 + Ethernet 14 bytes
+
+std::vector<net::Ipv4Address> SortedUnique(std::vector<net::Ipv4Address> ips) {
+  std::sort(ips.begin(), ips.end());
+  ips.erase(std::unique(ips.begin(), ips.end()), ips.end());
+  return ips;
+}
+
+std::string AddressSet(const std::vector<net::Ipv4Address>& ips) {
+  std::string out = "{ ";
+  for (size_t i = 0; i < ips.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += ips[i].ToString();
+  }
+  return out + " }";
+}
+
+// The MAC as the 48-bit integer nftables compares a raw payload field with.
+std::string MacNumber(const net::MacAddress& mac) {
+  std::string out = "0x";
+  for (const uint8_t byte : mac.bytes()) {
+    std::array<char, 3> hex{};
+    std::snprintf(hex.data(), hex.size(), "%02x", byte);
+    out += hex.data();
+  }
+  return out;
+}
+
+std::string Offset(int bits, int width) {
+  return "@th," + std::to_string(bits) + "," + std::to_string(width);
+}
+
+std::string Drop(const char* counter) {
+  return "counter name \"" + std::string(counter) + "\" drop\n";
+}
+
+std::string VniChain(uint32_t vni) { return "vxlan_" + std::to_string(vni); }
+
+}  // namespace
+
+UnderlayPlan PlanUnderlay(const std::vector<pipeline::NetworkSettings>& networks) {
+  UnderlayPlan plan;
+  for (const auto& network : networks) {
+    plan.vnis.push_back({.vni = network.vni,
+                         .peers = SortedUnique(network.flood_tunnel_ips),
+                         .router_mac = network.router_mac,
+                         .domain_peers = SortedUnique(network.domain_tunnel_ips)});
+  }
+  std::sort(plan.vnis.begin(), plan.vnis.end(),
+            [](const UnderlayVni& a, const UnderlayVni& b) { return a.vni < b.vni; });
+  return plan;
+}
+
+void AddPeers(UnderlayVni& vni, const std::vector<net::Ipv4Address>& tunnel_ips) {
+  vni.peers.insert(vni.peers.end(), tunnel_ips.begin(), tunnel_ips.end());
+  vni.peers = SortedUnique(std::move(vni.peers));
+}
+
+void AppendUnderlayGuard(const UnderlayPlan& plan, std::string& out) {
+  if (plan.vnis.empty()) return;
+  for (const char* counter : kUnderlayCounters)
+    out += "\tcounter " + std::string(counter) + " { }\n";
+
+  // Before the table's other input chains (priority filter): a datagram dropped here never
+  // reaches the vxlan device.
+  out +=
+      "\tchain underlay {\n\t\ttype filter hook input priority filter - 10; policy accept;\n\t\t";
+  if (plan.tunnel_ip) out += "ip daddr " + plan.tunnel_ip->ToString() + " ";
+  out += "udp dport " + std::to_string(plan.port) + " jump vxlan_in\n\t}\n";
+
+  out += "\tchain vxlan_in {\n";
+  out += "\t\tudp length < " + std::to_string(kShortestDatagram) + " " + Drop("vxlan_malformed");
+  out += "\t\t" + Offset(kVxlanFlagsWord, 32) + " != 0x08000000 " + Drop("vxlan_malformed");
+  out += "\t\t" + Offset(kVxlanLastByte, 8) + " != 0 " + Drop("vxlan_malformed");
+  out += "\t\t" + Offset(kVxlanVni, 24) + " vmap { ";
+  for (size_t i = 0; i < plan.vnis.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += std::to_string(plan.vnis[i].vni) + " : jump " + VniChain(plan.vnis[i].vni);
+  }
+  out += " }\n\t\t" + Drop("vxlan_unknown_vni") + "\t}\n";
+
+  for (const auto& vni : plan.vnis) {
+    out += "\tchain " + VniChain(vni.vni) + " {\n";
+    if (!vni.peers.empty()) out += "\t\tip saddr " + AddressSet(vni.peers) + " accept\n";
+    if (!vni.router_mac.IsZero()) {
+      const std::string routed = Offset(kInnerSourceMac, 48) + " " + MacNumber(vni.router_mac);
+      if (!vni.domain_peers.empty()) {
+        out += "\t\t" + routed + " ip saddr " + AddressSet(vni.domain_peers) + " accept\n";
+      }
+      out += "\t\t" + routed + " " + Drop("routed_vtep_not_allowed");
+    }
+    out += "\t\t" + Drop("vtep_not_allowed") + "\t}\n";
+  }
+}
+
+}  // namespace dove::dswitch::kernel

@@ -1,0 +1,71 @@
+// UnderlayGuard: which VXLAN datagrams the kernel backend's vxlan devices may take, as nftables
+// rules. The kernel's vxlan device takes a datagram from ANY sender for a VNI it has (it checks
+// the header, not who sent it); DESIGN.md wants VXLAN only from the VTEPs the controller listed,
+// which the userspace backend's FromTunnel stage checks (pipeline/from_tunnel.h). These rules
+// give the kernel backend the same checks, in the same order, with the same drop reasons, as
+// named counters of `table inet dove`:
+//   - the VXLAN header is valid (flags exactly the I flag, reserved bits zero, as the kernel's
+//     vxlan device requires: it would drop these too, uncounted) and an Ethernet header
+//     follows                                                            (vxlan_malformed);
+//   - the VNI is one the switch carries a network for                 (vxlan_unknown_vni);
+//   - the sender is one of the network's peers: its flood list, and the VTEPs of the remote
+//     endpoints the switch holds in it (AddPeers; the userspace backend takes the flood list
+//     only: the kernel forwards by itself while dove-switch restarts, and a peer the
+//     controller has just declared down must still reach the endpoints it holds)
+//     (vtep_not_allowed); except a routed frame (inner source MAC = the domain's router MAC:
+//     another switch's distributed router sent it), which may come from any VTEP of the domain
+//                                                               (routed_vtep_not_allowed).
+// Only UDP to the switch's tunnel IP and VXLAN port is looked at (hook input, before the
+// kernel's UDP socket hands it to the vxlan device); anything else on the host is untouched.
+// IPv4 underlay (tunnel IPs are IPv4, DesiredNetwork).
+//
+//   UnderlayPlan guard = PlanUnderlay(networks);  // inside PlanRoutes
+//   guard.tunnel_ip = tunnel_ip; guard.port = 4789;
+//   AppendUnderlayGuard(guard, text);             // inside `table inet dove { ... }`
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dswitch/pipeline/network_settings.h"
+#include "net/ip_address.h"
+#include "net/mac_address.h"
+
+namespace dove::dswitch::kernel {
+
+// One network the switch carries, as the underlay guard sees it.
+struct UnderlayVni {
+  uint32_t vni = 0;
+  std::vector<net::Ipv4Address> peers;         // sorted, unique: flood list and AddPeers
+  net::MacAddress router_mac;                  // all zeros: not routed
+  std::vector<net::Ipv4Address> domain_peers;  // sorted, unique
+
+  friend bool operator==(const UnderlayVni&, const UnderlayVni&) = default;
+};
+
+struct UnderlayPlan {
+  std::optional<net::Ipv4Address> tunnel_ip;  // unset: any local address
+  uint16_t port = 4789;
+  std::vector<UnderlayVni> vnis;  // by VNI
+
+  friend bool operator==(const UnderlayPlan&, const UnderlayPlan&) = default;
+};
+
+// The drop counters the guard declares, in the order of its checks.
+inline constexpr std::array<const char*, 4> kUnderlayCounters = {
+    "vxlan_malformed", "vxlan_unknown_vni", "vtep_not_allowed", "routed_vtep_not_allowed"};
+
+// The guard of `networks` (tunnel_ip and port left for the caller). Deterministic.
+UnderlayPlan PlanUnderlay(const std::vector<pipeline::NetworkSettings>& networks);
+
+// Adds `tunnel_ips` (the VTEPs of remote endpoints held in the network) to its peers.
+void AddPeers(UnderlayVni& vni, const std::vector<net::Ipv4Address>& tunnel_ips);
+
+// Appends the guard's counters and chains to the body of a `table inet ...` (see above).
+// A plan without VNIs appends nothing: no vxlan device, nothing to guard.
+void AppendUnderlayGuard(const UnderlayPlan& plan, std::string& out);
+
+}  // namespace dove::dswitch::kernel
