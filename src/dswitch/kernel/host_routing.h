@@ -77,6 +77,9 @@ class HostRouting {
   // Takes away everything Apply put in place, including what an earlier process left (our
   // rules, tables and nftables tables are recognised by priority, number range and name).
   std::vector<std::string> Remove();
+  // The named counters of our nftables tables, totals since this HostRouting's session opened
+  // (NftSession::Counters). Errors: nft's message.
+  Expected<std::vector<NftCounter>, std::string> Counters() { return nft_.Counters(); }
 
  private:
   void SaveAndSet(const std::string& key, const std::string& value,

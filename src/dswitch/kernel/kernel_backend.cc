@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "dswitch/kernel/device_names.h"
+#include "dswitch/kernel/nft_status.h"
 
 namespace dove::dswitch::kernel {
 namespace {
@@ -744,6 +745,14 @@ userspace::DatapathStatus KernelBackend::Status() const {
   status.remotes = remotes_.size();
   status.resolving = gate_.in_flight();
   status.overlay_mtu = options_.overlay_mtu;
+  if (options_.routing != nullptr) {
+    // Under mu_, as every other use of the routing's nftables session.
+    if (auto counters = options_.routing->Counters(); counters) {
+      AddNftCounters(*counters, routed_ ? &*routed_ : nullptr, status);
+    } else {
+      status.counters["kernel_nft_counters_unreadable"] = 1;
+    }
+  }
   return status;
 }
 
