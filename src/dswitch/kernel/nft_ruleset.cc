@@ -61,6 +61,54 @@ std::string PolicyVerdict(const pipeline::PolicyRule& rule) {
   return "drop";
 }
 
+using PairChains = std::vector<std::pair<std::string, std::vector<const pipeline::PolicyRule*>>>;
+
+// "route_42_43" -> "arrive_42_43".
+std::string ArrivalChain(const std::string& pair_chain) {
+  return "arrive" + pair_chain.substr(pair_chain.find('_'));
+}
+
+// Frames another host's router sent into a local network (inner source MAC = the domain's
+// router MAC; br_netfilter shows them bridged, the same bridge in and out) are checked against
+// the policy again, as the userspace backend's FromTunnel does: the source address gives the
+// source network, whose pair chain decides (its arrival twin); no policy for the pair is the
+// default deny; a source in no subnet of the domain is dropped (routed_source_unknown).
+// Neighbour discovery and link-local sources (a remote gateway's own ND) pass.
+std::vector<std::string> ArrivalRules(const RoutePlan& plan, const PairChains& chains) {
+  std::set<std::string> pair_chains;
+  for (const auto& [chain, rules] : chains) pair_chains.insert(chain);
+  std::vector<std::string> rules;
+  for (const auto& domain : plan.domains) {
+    for (const auto& to : domain.networks) {
+      if (!to.local) continue;  // nothing is delivered into a route-only network here
+      const std::string arriving = "iifname " + Quoted(to.bridge) + " oifname " +
+                                   Quoted(to.bridge) + " ether saddr " +
+                                   domain.router_mac.ToString();
+      rules.push_back(arriving + " icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept");
+      rules.push_back(arriving + " ip6 saddr fe80::/10 accept");
+      for (const auto& from : domain.networks) {
+        const std::string chain = PairChain(from.vni, to.vni);
+        const std::string verdict = from.vni == to.vni ? "accept"
+                                    : pair_chains.contains(chain)
+                                        ? "jump " + ArrivalChain(chain)
+                                        : "counter name \"policy_default_deny\" drop";
+        for (const auto& subnet : from.subnets) {
+          std::string rule = arriving;
+          rule += subnet.prefix.address().is_v4() ? " ip saddr " : " ip6 saddr ";
+          rule += subnet.prefix.ToString();
+          rule += " ";
+          rule += verdict;
+          rules.push_back(std::move(rule));
+        }
+      }
+      rules.push_back(arriving +
+                      " meta nfproto { ipv4, ipv6 } counter name "
+                      "\"routed_source_unknown\" drop");
+    }
+  }
+  return rules;
+}
+
 void AppendInetTable(const RoutePlan& plan, std::string& out) {
   std::vector<std::string> all_bridges;
   std::set<std::string> policy_counters;
@@ -83,7 +131,7 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
 
   out += "table inet dove {\n";
   AppendUnderlayGuard(plan.underlay, out);
-  for (const char* name : {"policy_default_deny", "no_route", "to_host"}) {
+  for (const char* name : {"policy_default_deny", "no_route", "to_host", "routed_source_unknown"}) {
     out += "\tcounter " + std::string(name) + " { }\n";
   }
   for (const auto& name : policy_counters) out += "\tcounter " + name + " { }\n";
@@ -107,7 +155,7 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
 
   // The (in, out) pairs: a network to itself is bridged traffic; pairs with policies jump.
   std::vector<std::string> pairs;
-  std::vector<std::pair<std::string, std::vector<const pipeline::PolicyRule*>>> chains;
+  PairChains chains;
   for (const auto& domain : plan.domains) {
     std::map<uint32_t, const RoutedNetwork*> by_vni;
     for (const auto& network : domain.networks) {
@@ -128,10 +176,12 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
     }
   }
 
+  const std::vector<std::string> arrivals = ArrivalRules(plan, chains);
   out += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
   out += "\t\tiifname != @bridges oifname != @bridges accept\n";
   out += "\t\tct state established ct direction reply accept\n";
   out += "\t\tct state related accept\n";
+  for (const auto& rule : arrivals) out += "\t\t" + rule + "\n";
   out += "\t\tiifname . oifname vmap " + Set(pairs) + "\n";
   out +=
       "\t\tiifname @bridges oifname != @bridges counter name \"no_route\" "
@@ -142,6 +192,17 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   for (const auto& [chain, rules] : chains) {
     out += "\tchain " + chain + " {\n";
     for (const auto* rule : rules) out += "\t\t" + PolicyMatch(*rule) + PolicyVerdict(*rule) + "\n";
+    out += "\t\tcounter name \"policy_default_deny\" drop\n\t}\n";
+    // The same policies for what another host routed here (see ArrivalRules): a reject only
+    // drops on arrival, the sending host answered for it.
+    out += "\tchain " + ArrivalChain(chain) + " {\n";
+    for (const auto* rule : rules) {
+      const std::string verdict =
+          rule->action == pipeline::PolicyRule::Action::kAllow
+              ? "accept"
+              : "counter name " + Quoted(PolicyCounterName(rule->id)) + " drop";
+      out += "\t\t" + PolicyMatch(*rule) + verdict + "\n";
+    }
     out += "\t\tcounter name \"policy_default_deny\" drop\n\t}\n";
   }
 

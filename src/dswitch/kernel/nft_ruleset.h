@@ -12,6 +12,12 @@
 //       * replies of established flows (`ct direction reply`) and ICMP errors about them
 //         (`ct state related`) pass: the return traffic of an allowed flow, like the
 //         userspace backend's return-flow table;
+//       * a frame another host's router sent into a local network (inner source MAC = the
+//         domain's router MAC, the same bridge in and out) meets the policy again: its source
+//         address gives the source network and the pair's `arrive_S_D` chain decides (the
+//         pair's policies, a REJECT only dropping: the sender answered); no policy: the
+//         default deny; a source in no subnet of the domain: dropped, `routed_source_unknown`;
+//         neighbour discovery and link-local sources pass;
 //       * a frame bridged inside one network (br_netfilter shows it with the same bridge in and
 //         out) passes: inside a network everything is allowed;
 //       * a (source bridge, destination bridge) pair of one domain that has policies jumps to

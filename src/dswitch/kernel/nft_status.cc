@@ -11,8 +11,8 @@
 namespace dove::dswitch::kernel {
 namespace {
 
-constexpr std::array<std::string_view, 3> kRoutingDrops = {"policy_default_deny", "no_route",
-                                                           "to_host"};
+constexpr std::array<std::string_view, 4> kRoutingDrops = {"policy_default_deny", "no_route",
+                                                           "to_host", "routed_source_unknown"};
 constexpr std::array<std::string_view, 4> kPortReasons = {"bad_mac", "bad_ip", "router_advert",
                                                           "not_ip"};
 constexpr std::string_view kPolicyPrefix = "policy_";

@@ -3,7 +3,8 @@
 // counters`, `dovectl switch drops` and /metrics read the same names on both backends.
 //
 //   - the underlay guard's and the routing's drops (vxlan_malformed, vxlan_unknown_vni,
-//     vtep_not_allowed, routed_vtep_not_allowed, policy_default_deny, no_route, to_host) are
+//     vtep_not_allowed, routed_vtep_not_allowed, policy_default_deny, no_route, to_host,
+//     routed_source_unknown) are
 //     drop reasons of those names, zero ones too;
 //   - `policy_<id>_denied` is the counter `policy.<id>.denied` (the userspace name) for the
 //     policy of `plan` whose counter name it is; a counter whose policy left the plan keeps its

@@ -332,6 +332,35 @@ TEST(HostRoutingTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedBackOnTheOther) {
     EXPECT_FALSE(Succeeds(a1.In("ping -c1 -W0.4 10.0.1.5 >/dev/null"))) << "no ICMP policy";
     EXPECT_FALSE(Succeeds(a2.In("timeout 0.6 nc -w1 10.0.0.5 22 </dev/null >/dev/null 2>&1")))
         << "db -> web is not allowed from host 2 either";
+
+    // A host that skips the policy (frames with the router MAC and web's source put straight
+    // onto host 1's db bridge, so they cross the tunnel as routed frames) meets it again on
+    // arrival: host 2 drops what web -> db does not allow, counted as the default deny, and
+    // lets the allowed port through.
+    if (::access("/usr/bin/python3", X_OK) == 0 &&
+        Succeeds("/usr/bin/python3 -c 'import scapy' 2>/dev/null")) {
+      const auto denied_on_2 = [&] {
+        const std::string text =
+            Output("ip netns exec " + host2 + " nft list counter inet dove policy_default_deny");
+        const auto at = text.find("packets ");
+        return at == std::string::npos ? uint64_t{0} : std::stoull(text.substr(at + 8));
+      };
+      const auto inject = [](int port, int count) {
+        Shell(
+            "/usr/bin/python3 -c \"from scapy.all import *; sendp(Ether(src='02:00:00:00:00:aa', "
+            "dst='02:00:00:00:01:02')/IP(src='10.0.0.5', dst='10.0.1.5', ttl=63)/TCP(sport=41000, "
+            "dport=" +
+            std::to_string(port) + ", flags='S'), iface='dvb43', count=" + std::to_string(count) +
+            ", verbose=False)\"");
+      };
+      const uint64_t before = denied_on_2();
+      inject(22, 3);
+      ::usleep(200'000);
+      EXPECT_EQ(denied_on_2() - before, 3u) << "routed arrivals to a port web -> db does not allow";
+      inject(8080, 2);
+      ::usleep(200'000);
+      EXPECT_EQ(denied_on_2() - before, 3u) << "the allowed port passes on arrival";
+    }
   });
 }
 

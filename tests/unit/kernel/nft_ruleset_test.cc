@@ -124,19 +124,65 @@ TEST(NftRulesetTest, PoliciesBecomeThePairChainInTheRoutersOrder) {
   }
 }
 
+// What another host's router sent into a local network, per destination bridge: ND and
+// link-local pass; the source subnet picks the pair's arrival chain (or the default deny); the
+// destination's own subnets pass; an unknown source is dropped.
+std::vector<std::string> Arrivals(const char* bridge, const std::vector<std::string>& by_subnet) {
+  const std::string at = std::string("iifname \"") + bridge + "\" oifname \"" + bridge +
+                         "\" ether saddr 02:00:00:00:00:aa ";
+  std::vector<std::string> lines = {
+      at + "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept",
+      at + "ip6 saddr fe80::/10 accept"};
+  for (const auto& line : by_subnet) lines.push_back(at + line);
+  lines.push_back(at + "meta nfproto { ipv4, ipv6 } counter name \"routed_source_unknown\" drop");
+  return lines;
+}
+
 TEST(NftRulesetTest, ForwardPassesRepliesAndBridgedTrafficThenDispatchesThenDenies) {
   const std::string text = NftRuleset(WebDb({Rule("a", Action::kAllow, 6, 8080, 8080, 10)}));
-  const std::vector<std::string> expected = {
+  std::vector<std::string> expected = {
       "type filter hook forward priority filter; policy accept;",
       "iifname != @bridges oifname != @bridges accept",
       "ct state established ct direction reply accept",
       "ct state related accept",
-      std::string("iifname . oifname vmap { \"dvb42\" . \"dvb42\" : accept, ") +
-          "\"dvb43\" . \"dvb43\" : accept, \"dvb42\" . \"dvb43\" : jump route_42_43 }",
-      "iifname @bridges oifname != @bridges counter name \"no_route\" reject with icmpx no-route",
-      kDefault,
   };
+  for (const auto& line : Arrivals(
+           "dvb42", {"ip saddr 10.0.0.0/24 accept", "ip saddr 10.0.1.0/24 " + std::string(kDefault),
+                     "ip6 saddr 2001:db8:1::/64 " + std::string(kDefault)})) {
+    expected.push_back(line);
+  }
+  for (const auto& line :
+       Arrivals("dvb43", {"ip saddr 10.0.0.0/24 jump arrive_42_43", "ip saddr 10.0.1.0/24 accept",
+                          "ip6 saddr 2001:db8:1::/64 accept"})) {
+    expected.push_back(line);
+  }
+  expected.push_back(std::string("iifname . oifname vmap { \"dvb42\" . \"dvb42\" : accept, ") +
+                     "\"dvb43\" . \"dvb43\" : accept, \"dvb42\" . \"dvb43\" : jump route_42_43 }");
+  expected.push_back(
+      "iifname @bridges oifname != @bridges counter name \"no_route\" reject with icmpx no-route");
+  expected.push_back(kDefault);
   EXPECT_EQ(Chain(text, "forward"), expected) << text;
+}
+
+TEST(NftRulesetTest, RoutedArrivalsMeetThePolicyAgainAndARejectOnlyDropsThere) {
+  const std::string text = NftRuleset(WebDb(
+      {Rule("a", Action::kAllow, 6, 8080, 8080, 10), Rule("r", Action::kReject, 6, 22, 22, 10)}));
+  EXPECT_EQ(
+      Chain(text, "arrive_42_43"),
+      (std::vector<std::string>{"meta l4proto 6 th dport 22 counter name \"policy_r_denied\" drop",
+                                "meta l4proto 6 th dport 8080 accept", kDefault}))
+      << text;
+  EXPECT_NE(text.find("counter routed_source_unknown { }"), std::string::npos);
+  // A route-only network (db, no local port here) gets no arrival rules: nothing is delivered.
+  const auto mac = Mac("02:00:00:00:00:aa");
+  const RoutePlan web_only = PlanRoutes({Network(42, mac,
+                                                 {{Prefix("10.0.0.0/24"), Ip("10.0.0.1"), 42},
+                                                  {Prefix("10.0.1.0/24"), Ip("10.0.1.1"), 43}})},
+                                        {});
+  const std::string web_text = NftRuleset(web_only);
+  EXPECT_NE(web_text.find("iifname \"dvb42\" oifname \"dvb42\" ether saddr"), std::string::npos);
+  EXPECT_EQ(web_text.find("iifname \"dvb43\" oifname \"dvb43\" ether saddr"), std::string::npos)
+      << web_text;
 }
 
 TEST(NftRulesetTest, TheDomainsBridgesCarryItsMarkAndZone) {

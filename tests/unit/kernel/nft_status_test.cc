@@ -37,7 +37,7 @@ TEST(NftStatusTest, ShowsTheNftCountersUnderTheUserspaceBackendsNames) {
   EXPECT_EQ(status.counters.at("policy.pol-1.denied"), 3u) << "the policy's own id";
   EXPECT_EQ(status.counters.at("policy.gone_2.denied"), 1u);
   EXPECT_FALSE(status.drops.contains("somebody_elses"));
-  EXPECT_EQ(status.drops.size(), 11u) << "4 underlay + 3 routing + 4 port reasons";
+  EXPECT_EQ(status.drops.size(), 12u) << "4 underlay + 4 routing + 4 port reasons";
 
   userspace::DatapathStatus without_plan;
   AddNftCounters(counters, nullptr, without_plan);

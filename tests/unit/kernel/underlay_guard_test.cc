@@ -149,18 +149,23 @@ TEST(UnderlayGuardTest, TheKernelTakesOnlyWhatTheGuardAllowsAndCountsTheRest) {
     Shell("ip link add dvx200 type vxlan id 200 dstport 4789 local 192.0.2.11 nolearning");
     Shell("ip link set dvx100 up && ip link set dvx200 up");
     // Sends `count` datagrams from `source` with VXLAN `flags` and `vni`, inner source `mac`.
-    const auto send = [&](const char* source, int flags, int vni, const char* mac, int count) {
-      Shell("ip netns exec " + peer +
-            " /usr/bin/python3 -c \"from scapy.all import *; send(IP(src='" + source +
-            "', dst='192.0.2.11')/UDP(sport=40000, dport=4789)/VXLAN(flags=" +
-            std::to_string(flags) + ", vni=" + std::to_string(vni) + ")/Ether(src='" + mac +
-            "', dst='02:00:00:00:01:01')/IP(src='10.0.0.9', dst='10.0.0.5')/UDP(dport=7777), "
-            "count=" +
-            std::to_string(count) + ", verbose=False)\"");
+    // One scapy statement: `count` datagrams from `source` with VXLAN `flags` and `vni`, inner
+    // source `mac`. Sent in batches, one python per batch (each start costs a second or so).
+    const auto datagram = [](const char* source, int flags, int vni, const char* mac, int count) {
+      return std::string("send(IP(src='") + source +
+             "', dst='192.0.2.11')/UDP(sport=40000, dport=4789)/VXLAN(flags=" +
+             std::to_string(flags) + ", vni=" + std::to_string(vni) + ")/Ether(src='" + mac +
+             "', dst='02:00:00:00:01:01')/IP(src='10.0.0.9', dst='10.0.0.5')/UDP(dport=7777), "
+             "count=" +
+             std::to_string(count) + ", verbose=False); ";
+    };
+    const auto send = [&](const std::string& statements) {
+      Shell("ip netns exec " + peer + " /usr/bin/python3 -c \"from scapy.all import *; " +
+            statements + "\"");
     };
     // Without the guard the kernel takes a stranger's datagram: what the guard is for.
     const uint64_t unguarded = Taken();
-    send("192.0.2.200", 0x08, 100, "02:00:00:00:09:09", 1);
+    send(datagram("192.0.2.200", 0x08, 100, "02:00:00:00:09:09", 1));
     EXPECT_EQ(Taken() - unguarded, 1u);
 
     auto session = NftSession::Open();
@@ -170,20 +175,18 @@ TEST(UnderlayGuardTest, TheKernelTakesOnlyWhatTheGuardAllowsAndCountsTheRest) {
     auto applied = (*session)->Apply(NftRuleset(plan));
     ASSERT_TRUE(applied) << applied.error();
     const uint64_t taken = Taken();
-    send("192.0.2.12", 0x08, 100, "02:00:00:00:09:09", 2);  // in the flood list
-    send("192.0.2.13", 0x08, 100, "02:00:00:00:00:aa", 3);  // routed, from the domain
+    send(datagram("192.0.2.12", 0x08, 100, "02:00:00:00:09:09", 2) +  // in the flood list
+         datagram("192.0.2.13", 0x08, 100, "02:00:00:00:00:aa", 3));  // routed, from the domain
     EXPECT_EQ(Taken() - taken, 5u);
-    send("192.0.2.200", 0x08, 100, "02:00:00:00:09:09", 4);  // a stranger
-    send("192.0.2.13", 0x08, 100, "02:00:00:00:09:09", 1);   // the domain, not routed
-    send("192.0.2.200", 0x08, 100, "02:00:00:00:00:aa", 2);  // routed, not of the domain
-    send("192.0.2.12", 0x00, 100, "02:00:00:00:09:09", 2);   // I flag clear
-    send("192.0.2.12", 0x0c, 100, "02:00:00:00:09:09", 1);   // another flag set
-    send("192.0.2.12", 0x08, 4242, "02:00:00:00:09:09", 5);  // nobody's VNI
-    send("192.0.2.12", 0x08, 200, "02:00:00:00:09:09", 1);   // VNI 200: nobody listed
-    Shell("ip netns exec " + peer +
-          " /usr/bin/python3 -c \"from scapy.all import *; send(IP(src='192.0.2.12', "
-          "dst='192.0.2.11')/UDP(sport=40000, dport=4789)/VXLAN(flags=8, vni=100)/Raw(b'short'), "
-          "verbose=False)\"");
+    send(datagram("192.0.2.200", 0x08, 100, "02:00:00:00:09:09", 4) +  // a stranger
+         datagram("192.0.2.13", 0x08, 100, "02:00:00:00:09:09", 1) +   // the domain, not routed
+         datagram("192.0.2.200", 0x08, 100, "02:00:00:00:00:aa", 2) +  // routed, not the domain
+         datagram("192.0.2.12", 0x00, 100, "02:00:00:00:09:09", 2) +   // I flag clear
+         datagram("192.0.2.12", 0x0c, 100, "02:00:00:00:09:09", 1) +   // another flag set
+         datagram("192.0.2.12", 0x08, 4242, "02:00:00:00:09:09", 5) +  // nobody's VNI
+         datagram("192.0.2.12", 0x08, 200, "02:00:00:00:09:09", 1) +   // VNI 200: nobody listed
+         "send(IP(src='192.0.2.12', dst='192.0.2.11')/UDP(sport=40000, dport=4789)/"
+         "VXLAN(flags=8, vni=100)/Raw(b'short'), verbose=False)");
     EXPECT_EQ(Taken() - taken, 5u) << "nothing more reached the vxlan device";
     EXPECT_EQ(Counter(**session, "vtep_not_allowed"), 6u);
     EXPECT_EQ(Counter(**session, "routed_vtep_not_allowed"), 2u);
