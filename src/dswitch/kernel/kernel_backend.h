@@ -16,7 +16,11 @@
 // enslaved to its network's bridge, set to the overlay MTU and up, and released (never
 // deleted) when the port goes. An interface that does not exist yet is shown as waiting and
 // tried again every retry_ports_every; once enslaved, Resolver::PortOpened reports it as the
-// userspace backend does.
+// userspace backend does, and the port is served DHCPv4 and router advertisements
+// (PortServices: an AF_PACKET socket on the interface, the userspace backend's DhcpResponder and
+// RouterAdvertiser; a socket that cannot be opened is logged and counted in
+// kernel_services_errors, and the port stays enslaved). Their counters (dhcp.*, ra.*,
+// services.*, drop.<reason>) are in Status() with the kernel_* ones.
 //
 // Entries: the backend keeps a record of what it installed and changes the kernel by the
 // difference between that record and what the desired state asks for, so a move, an
@@ -64,6 +68,7 @@
 #include "dswitch/kernel/host_routing.h"
 #include "dswitch/kernel/link_ops.h"
 #include "dswitch/kernel/miss_gate.h"
+#include "dswitch/kernel/port_services.h"
 #include "dswitch/userspace/datapath.h"
 #include "dswitch/userspace/desired_state.h"
 
@@ -157,6 +162,8 @@ class KernelBackend {
   void RemovePort(const std::string& key);
   void AttachPort(Port& port);
   void ReleasePort(Port& port);
+  // Has services_ answer DHCP and router solicitations on an enslaved port (port_services.h).
+  void ServePort(const Port& port);
   void CheckPorts();
   void DeleteUnclaimed();
   void OnEvent(const netlink::NeighEvent& event);
@@ -186,6 +193,7 @@ class KernelBackend {
   MissGate gate_;
   std::optional<RoutePlan> routed_;  // the plan HostRouting last applied without problems
   Clock::time_point next_tick_;
+  PortServices services_;  // DHCP and RA for the enslaved ports; its sockets are in epoll_fd_
 };
 
 }  // namespace dove::dswitch::kernel
