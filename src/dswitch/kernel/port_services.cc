@@ -51,14 +51,21 @@ std::string Errno(const std::string& what) { return what + ": " + std::strerror(
 
 }  // namespace
 
+Expected<void, std::string> AttachServiceFilter(int fd) {
+  sock_fprog program{.len = static_cast<uint16_t>(kFilter.size()),
+                     .filter = const_cast<sock_filter*>(kFilter.data())};
+  if (::setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) != 0) {
+    return Unexpected(Errno("SO_ATTACH_FILTER"));
+  }
+  return {};
+}
+
 Expected<io::FileDescriptor, std::string> OpenServiceSocket(int ifindex) {
   // Protocol 0 receives nothing until the bind, so no frame gets in before the filter is set.
   io::FileDescriptor fd(::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return Unexpected(Errno("AF_PACKET socket"));
-  sock_fprog program{.len = static_cast<uint16_t>(kFilter.size()),
-                     .filter = const_cast<sock_filter*>(kFilter.data())};
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof(program)) != 0) {
-    return Unexpected(Errno("SO_ATTACH_FILTER"));
+  if (auto attached = AttachServiceFilter(fd.get()); !attached) {
+    return Unexpected(attached.error());
   }
   const int one = 1;
   // Since Linux 4.20; without it the frames the host sends are read and skipped (below).

@@ -53,6 +53,10 @@
 
 namespace dove::dswitch::kernel {
 
+// Attaches the filter (see above) to socket `fd`: it then receives only the frames PortServices
+// answers. Errors: SO_ATTACH_FILTER refused, as one sentence.
+Expected<void, std::string> AttachServiceFilter(int fd);
+
 // An AF_PACKET socket on `ifindex` that receives only what PortServices answers (see above),
 // non-blocking. Errors: the socket, the filter or the bind, as one sentence.
 Expected<io::FileDescriptor, std::string> OpenServiceSocket(int ifindex);
