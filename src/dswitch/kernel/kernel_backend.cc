@@ -301,9 +301,6 @@ bool KernelBackend::EnsureDevices(Network& network) {
     if (auto set = links_.SetMac(network.bridge, network.desired.router_mac); !set) {
       return fail("set the MAC of " + bridge_name, set.error());
     }
-    if (auto set = links_.SetMtu(network.bridge, options_.overlay_mtu); !set) {
-      return fail("set the MTU of " + bridge_name, set.error());
-    }
   } else {
     auto made = links_.CreateBridge(
         {.name = bridge_name, .mtu = options_.overlay_mtu, .mac = network.desired.router_mac});
@@ -317,19 +314,27 @@ bool KernelBackend::EnsureDevices(Network& network) {
     network.bridge = *made;
     Count("kernel_devices_created");
   }
+  // The overlay MTU, set as a change (to another value and back): only then does the kernel
+  // keep it; an MTU given at creation, or set to the value it has, follows the smallest port's,
+  // and ports are bigger (kUncheckedMtu).
+  for (const uint32_t mtu : {PortMtu() + 1, options_.overlay_mtu}) {
+    if (auto set = links_.SetMtu(network.bridge, mtu); !set) {
+      return fail("set the MTU of " + bridge_name, set.error());
+    }
+  }
   // The vxlan device: adopted (its entries read back, to be reconciled), or made.
   const netlink::VxlanSpec spec{.name = vxlan_name,
                                 .vni = vni,
                                 .local = options_.tunnel_ip,
                                 .port = options_.vxlan_port,
-                                .mtu = options_.overlay_mtu,
+                                .mtu = VxlanMtu(),
                                 .underlay_ifindex = options_.underlay_ifindex};
   network.fdb.clear();
   network.neigh.clear();
   if (auto adopted = adopted_.find(vxlan_name); adopted != adopted_.end()) {
     network.vxlan = adopted->second.ifindex;
     adopted_.erase(adopted);
-    if (auto set = links_.SetMtu(network.vxlan, options_.overlay_mtu); !set) {
+    if (auto set = links_.SetMtu(network.vxlan, VxlanMtu()); !set) {
       return fail("set the MTU of " + vxlan_name, set.error());
     }
     if (auto fdb = links_.ListFdb(network.vxlan); fdb) {
@@ -545,7 +550,7 @@ void KernelBackend::AttachPort(Port& port) {
   }
   const int bridge = network->second.bridge;
   for (const auto& [what, done] :
-       {std::pair{"set the MTU of " + name, links_.SetMtu(link->ifindex, options_.overlay_mtu)},
+       {std::pair{"set the MTU of " + name, links_.SetMtu(link->ifindex, PortMtu())},
         std::pair{"enslave " + name, links_.SetMaster(link->ifindex, bridge)},
         std::pair{"set up " + name, links_.SetUp(link->ifindex, true)}}) {
     if (!done) {

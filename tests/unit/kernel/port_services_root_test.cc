@@ -5,7 +5,8 @@
 // (/usr/bin/python3). Checks: the lease is the port's address, mask, router, DNS, lease time
 // and MTU; a renewal is ACKed; the DISCOVER reaches neither the network's other port nor the
 // underlay (captures on both, with a broadcast ping from the VM as the positive control); an RS
-// gets the router's RA (its link-local source, router lifetime, MTU and prefix); the counters.
+// gets the router's RA (its link-local source, router lifetime, MTU and prefix); the counters;
+// a too-big packet toward a remote VM is answered with fragmentation needed / packet too big.
 // The VM namespace belongs to a child process killed when the test ends (or its process dies),
 // so nothing outlives a failure.
 #include <gmock/gmock.h>
@@ -193,6 +194,11 @@ userspace::DesiredState State() {
   };
   userspace::DesiredState state;
   state.networks = {network};
+  state.remotes = {{.vni = 42,
+                    .mac = net::MacAddress::Parse("02:00:00:00:00:09").value(),
+                    .tunnel_ip = net::Ipv4Address::Parse("192.0.2.2").value(),
+                    .ips = {Ip("10.0.0.9"), Ip("2001:db8:1::9")},
+                    .key = "e9"}};
   state.ports = {port("ep1", "vm1", "02:00:00:00:01:01", {Ip("10.0.0.5"), Ip("2001:db8:1::5")}),
                  port("ep2", "vm2", "02:00:00:00:01:02", {Ip("10.0.0.6")})};
   return state;
@@ -200,7 +206,7 @@ userspace::DesiredState State() {
 
 // udhcpc's script: logs each event with what the server gave, applies a bound lease.
 std::string WriteScript(const std::string& dir) {
-  const std::string path = dir + "/udhcpc.sh";
+  std::string path = dir + "/udhcpc.sh";
   std::ofstream script(path);
   script << "#!/bin/sh\n"
          << "echo \"$1 ip=$ip subnet=$subnet router=$router dns=$dns mtu=$mtu "
@@ -339,6 +345,19 @@ TEST(PortServicesRootTest, AStockClientGetsItsLeaseAndRenewsAndAnRsGetsTheRouter
     EXPECT_GE(counter("ra.unsolicited"), 2U) << "one to each port when it opened";
     EXPECT_EQ(counter("services.bad_mac"), 0U);
     EXPECT_EQ(counter("kernel_services_errors"), 0U);
+
+    // MTU: a VM whose eth0 is bigger than the overlay sends a packet with DF to a remote VM;
+    // the kernel's tunnel PMTU check answers it (the userspace backend's MtuGuard would), and
+    // the VM's kernel learns the path MTU. IPv6 likewise, with packet too big.
+    Shell(vm.In("ip link set eth0 mtu 1500") + " && " +
+          vm.In("ip neigh replace 10.0.0.9 lladdr 02:00:00:00:00:09 dev eth0") + " && " +
+          vm.In("ip -6 addr add 2001:db8:1::5/64 dev eth0 nodad") + " && " +
+          vm.In("ip -6 neigh replace 2001:db8:1::9 lladdr 02:00:00:00:00:09 dev eth0"));
+    EXPECT_THAT(Output(vm.In("ping -n -c 2 -W 1 -M do -s 1472 10.0.0.9 2>&1")),
+                HasSubstr("Frag needed and DF set (mtu = 1450)"));
+    EXPECT_THAT(Output(vm.In("ip route get 10.0.0.9")), HasSubstr("mtu 1450"));
+    EXPECT_THAT(Output(vm.In("ping -n -c 2 -W 1 -M do -s 1452 2001:db8:1::9 2>&1")),
+                HasSubstr("Packet too big: mtu=1450"));
 
     (*backend)->Stop();
     loop.join();
