@@ -422,10 +422,6 @@ TEST_P(RoutedE2eTest, TenantsWithIdenticalSubnetsAndRouterAddressesNeverReachEac
 }
 
 TEST_P(RoutedE2eTest, AStockDhcpClientGetsTheEndpointsAddressGatewayMtuAndDns) {
-  if (KernelBackend()) {
-    GTEST_SKIP() << "kernel backend: it does not answer DHCP (docs/dove-switch.md, \"The kernel "
-                    "backend\": DHCP and router advertisements are the userspace backend's only)";
-  }
   const auto& wd = lab_->Vm("wd");
   auto bound = lab_->WaitDhcpEvent("wd", "bound", 1, 20s);
   ASSERT_TRUE(bound) << bound.error();
@@ -463,10 +459,6 @@ TEST_P(RoutedE2eTest, AStockDhcpClientGetsTheEndpointsAddressGatewayMtuAndDns) {
 }
 
 TEST_P(RoutedE2eTest, TwoTenantsWithTheSameSubnetGetTheirOwnDhcpAnswers) {
-  if (KernelBackend()) {
-    GTEST_SKIP() << "kernel backend: it does not answer DHCP (docs/dove-switch.md, \"The kernel "
-                    "backend\": DHCP and router advertisements are the userspace backend's only)";
-  }
   // wd (t) and uwd (u) sit on the same switch (h2), in the same subnet 10.1.0.0/24.
   auto t = lab_->WaitDhcpEvent("wd", "bound", 1, 20s);
   auto u = lab_->WaitDhcpEvent("uwd", "bound", 1, 20s);
