@@ -760,6 +760,7 @@ userspace::DatapathStatus KernelBackend::Status() const {
             [](const auto& a, const auto& b) { return a.name < b.name; });
   status.counters = counters_;
   for (const auto& [name, value] : services_.Dump()) status.counters[name] = value;
+  status.drops = services_.Drops();
   uint64_t fdb = 0;
   uint64_t neigh = 0;
   for (const auto& [vni, network] : networks_) {

@@ -20,7 +20,7 @@
 // (PortServices: an AF_PACKET socket on the interface, the userspace backend's DhcpResponder and
 // RouterAdvertiser; a socket that cannot be opened is logged and counted in
 // kernel_services_errors, and the port stays enslaved). Their counters (dhcp.*, ra.*,
-// services.*, drop.<reason>) are in Status() with the kernel_* ones.
+// services.*) are in Status() with the kernel_* ones, their drop reasons in its drops.
 //
 // MTU: the overlay MTU (the underlay's less 50) is enforced where the userspace backend's
 // MtuGuard enforces it, by the kernel: a packet a VM sends into the tunnel that does not fit

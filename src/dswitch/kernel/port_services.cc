@@ -226,8 +226,16 @@ std::map<std::string, uint64_t> PortServices::Dump() const {
   std::map<std::string, uint64_t> out = own_;
   for (const auto& [name, value] : dhcp_.counters().Dump()) out[name] = value;
   for (const auto& [name, value] : advertiser_.counters().Dump()) out[name] = value;
-  for (const auto& [name, value] : counters_.Dump()) {
-    if (name.starts_with("drop.")) out[name] = value;
+  return out;
+}
+
+std::map<std::string, uint64_t> PortServices::Drops() const {
+  std::map<std::string, uint64_t> out;
+  for (const auto reason :
+       {pipeline::DropReason::kDhcpMalformed, pipeline::DropReason::kDhcpNoAddress,
+        pipeline::DropReason::kDhcpNotAnswered, pipeline::DropReason::kRsNotAnswered,
+        pipeline::DropReason::kRaFromPort, pipeline::DropReason::kPoolExhausted}) {
+    out[std::string(pipeline::DropReasonName(reason))] = counters_.drops(reason);
   }
   return out;
 }

@@ -23,9 +23,10 @@
 // Periodic advertisements: as on the userspace backend, an unsolicited RA is sent to a port when
 // it is opened (RouterAdvertiser::Announce), and every RS is answered; there is no timer.
 //
-// Counters (Dump): dhcp.* and ra.* (the stages' own), drop.<reason> for the stages' drops
-// (pipeline::Counters), services.<what> for the sockets: received (frames read), ignored (read,
-// taken by neither stage: cannot happen with the filter, counted if it does), bad_mac,
+// Counters (Dump): dhcp.* and ra.* (the stages' own), services.<what> for the sockets; Drops():
+// the stages' drop reasons by name (dhcp_malformed, dhcp_no_address, dhcp_not_answered,
+// rs_not_answered, ra_from_port, pool_exhausted). services.*: received (frames read), ignored
+// (read, taken by neither stage: cannot happen with the filter, counted if it does), bad_mac,
 // send_errors, socket_errors, table_errors (a network pipeline::Tables refused).
 //
 // Threading: none; the kernel backend calls it on its loop thread only. Sockets are owned here
@@ -90,6 +91,7 @@ class PortServices {
   bool Read(int fd);
 
   std::map<std::string, uint64_t> Dump() const;
+  std::map<std::string, uint64_t> Drops() const;
   size_t port_count() const { return ports_.size(); }
 
  private:
