@@ -440,6 +440,8 @@ TEST_P(RoutedE2eTest, AStockDhcpClientGetsTheEndpointsAddressGatewayMtuAndDns) {
   EXPECT_NE(Output("wd", {"ip", "route", "show", "default"}).find("default via 10.1.0.1 dev eth0"),
             std::string::npos);
   // And it works: the switch's port security accepts the address; routed to db too.
+  FirstContact("wd", "10.1.0.11");
+  FirstContact("wd", "10.2.0.21");
   EXPECT_EQ(Ping("wd", "10.1.0.11"), 3);
   EXPECT_EQ(Ping("wd", "10.2.0.21"), 3);
 
@@ -472,6 +474,8 @@ TEST_P(RoutedE2eTest, TwoTenantsWithTheSameSubnetGetTheirOwnDhcpAnswers) {
   EXPECT_EQ(u->mtu, 1450) << "u's subnet sets no mtu: the overlay's, 1500 - 50";
   EXPECT_EQ(u->router, "10.1.0.1");
   // uwd's traffic stays in u: to 10.1.0.11 it reaches uw1, never w1.
+  FirstContact("uwd", "10.1.0.11");
+  FirstContact("wd", "10.1.0.11");
   ExpectProbes({{"uwd", "10.1.0.11", ProbeProtocol::kTcp, 8088},
                 {"wd", "10.1.0.11", ProbeProtocol::kTcp, 8088}},
                {"uw1", "w1"});
