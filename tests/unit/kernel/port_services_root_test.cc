@@ -178,13 +178,20 @@ userspace::DesiredState State() {
                    .dns_servers = {},
                    .mtu = 0}},
       .routes = {{.prefix = Prefix("10.0.0.0/24"), .gateway = Ip("10.0.0.1"), .vni = 42},
-                 {.prefix = Prefix("2001:db8:1::/64"), .gateway = Ip("2001:db8:1::1"), .vni = 42}},
+                 {.prefix = Prefix("2001:db8:1::/64"), .gateway = Ip("2001:db8:1::1"), .vni = 42},
+                 {.prefix = Prefix("10.0.1.0/24"), .gateway = Ip("10.0.1.1"), .vni = 43}},
       .policies = {}};
+  // Another network of the domain (same router MAC), with a port here: routed to from 42.
+  userspace::DesiredNetwork other = network;
+  other.vni = 43;
+  other.network_id = "net-43";
+  other.subnets = {
+      {.prefix = Prefix("10.0.1.0/24"), .gateway = Ip("10.0.1.1"), .dns_servers = {}, .mtu = 0}};
   auto port = [](const std::string& id, const std::string& name, const std::string& mac,
-                 std::vector<net::IpAddress> ips) {
+                 std::vector<net::IpAddress> ips, uint32_t vni = 42) {
     userspace::DesiredPort desired;
     desired.location.set_endpoint_id(id);
-    desired.location.set_vni(42);
+    desired.location.set_vni(vni);
     desired.location.set_port_name(name);
     desired.port_name = name;
     desired.mac = net::MacAddress::Parse(mac).value();
@@ -193,29 +200,30 @@ userspace::DesiredState State() {
     return desired;
   };
   userspace::DesiredState state;
-  state.networks = {network};
+  state.networks = {network, other};
   state.remotes = {{.vni = 42,
                     .mac = net::MacAddress::Parse("02:00:00:00:00:09").value(),
                     .tunnel_ip = net::Ipv4Address::Parse("192.0.2.2").value(),
                     .ips = {Ip("10.0.0.9"), Ip("2001:db8:1::9")},
                     .key = "e9"}};
   state.ports = {port("ep1", "vm1", "02:00:00:00:01:01", {Ip("10.0.0.5"), Ip("2001:db8:1::5")}),
-                 port("ep2", "vm2", "02:00:00:00:01:02", {Ip("10.0.0.6")})};
+                 port("ep2", "vm2", "02:00:00:00:01:02", {Ip("10.0.0.6")}),
+                 port("ep3", "vm3", "02:00:00:00:01:03", {Ip("10.0.1.7")}, 43)};
   return state;
 }
 
-// udhcpc's script: logs each event with what the server gave, applies a bound lease.
+// udhcpc's script: applies a bound lease, then logs the event with what the server gave.
 std::string WriteScript(const std::string& dir) {
   std::string path = dir + "/udhcpc.sh";
   std::ofstream script(path);
   script << "#!/bin/sh\n"
-         << "echo \"$1 ip=$ip subnet=$subnet router=$router dns=$dns mtu=$mtu "
-            "serverid=$serverid lease=$lease\" >> "
-         << dir << "/udhcpc.log\n"
          << "case \"$1\" in\n"
          << "  bound) ip addr add \"$ip/$subnet\" dev \"$interface\";"
             " [ -n \"$mtu\" ] && ip link set \"$interface\" mtu \"$mtu\" ;;\n"
-         << "esac\n";
+         << "esac\n"
+         << "echo \"$1 ip=$ip subnet=$subnet router=$router dns=$dns mtu=$mtu "
+            "serverid=$serverid lease=$lease\" >> "
+         << dir << "/udhcpc.log\n";
   script.close();
   ::chmod(path.c_str(), 0755);
   return path;
@@ -264,6 +272,9 @@ TEST(PortServicesRootTest, AStockClientGetsItsLeaseAndRenewsAndAnRsGetsTheRouter
     Shell(
         "ip link add vm2 type veth peer name vm2p && ip link set vm2p address 02:00:00:00:01:02 "
         "&& sysctl -qw net.ipv6.conf.vm2p.disable_ipv6=1 && ip link set vm2p up");
+    Shell(
+        "ip link add vm3 type veth peer name vm3p && ip link set vm3p address 02:00:00:00:01:03 "
+        "&& sysctl -qw net.ipv6.conf.vm3p.disable_ipv6=1 && ip link set vm3p up");
 
     auto links = RtnlLinkOps::Open();
     auto misses = ListenerMissSource::Open();
@@ -287,7 +298,8 @@ TEST(PortServicesRootTest, AStockClientGetsItsLeaseAndRenewsAndAnRsGetsTheRouter
     };
     ASSERT_TRUE(WaitFor([&] {
       const auto status = (*backend)->Status();
-      return status.ports.size() == 2 && status.ports[0].open && status.ports[1].open;
+      return status.ports.size() == 3 && status.ports[0].open && status.ports[1].open &&
+             status.ports[2].open;
     }));
 
     {
@@ -342,7 +354,7 @@ TEST(PortServicesRootTest, AStockClientGetsItsLeaseAndRenewsAndAnRsGetsTheRouter
     EXPECT_EQ(ra, "RA fe80::ff:fe00:aa 02:00:00:00:00:aa 1800 1450 2001:db8:1::/64 0\n");
     EXPECT_GE(counter("ra.solicitations"), 1U);
     EXPECT_GE(counter("ra.advertisements"), 2U) << "the answer and the one when the port opened";
-    EXPECT_GE(counter("ra.unsolicited"), 2U) << "one to each port when it opened";
+    EXPECT_GE(counter("ra.unsolicited"), 2U) << "one to each port with IPv6 when it opened";
     EXPECT_EQ(counter("services.bad_mac"), 0U);
     EXPECT_EQ(counter("kernel_services_errors"), 0U);
 
@@ -353,11 +365,16 @@ TEST(PortServicesRootTest, AStockClientGetsItsLeaseAndRenewsAndAnRsGetsTheRouter
           vm.In("ip neigh replace 10.0.0.9 lladdr 02:00:00:00:00:09 dev eth0") + " && " +
           vm.In("ip -6 addr add 2001:db8:1::5/64 dev eth0 nodad") + " && " +
           vm.In("ip -6 neigh replace 2001:db8:1::9 lladdr 02:00:00:00:00:09 dev eth0"));
-    EXPECT_THAT(Output(vm.In("ping -n -c 2 -W 1 -M do -s 1472 10.0.0.9 2>&1")),
+    EXPECT_THAT(Output(vm.In("ping -n -c 1 -W 1 -M do -s 1472 10.0.0.9 2>&1")),
                 HasSubstr("Frag needed and DF set (mtu = 1450)"));
     EXPECT_THAT(Output(vm.In("ip route get 10.0.0.9")), HasSubstr("mtu 1450"));
-    EXPECT_THAT(Output(vm.In("ping -n -c 2 -W 1 -M do -s 1452 2001:db8:1::9 2>&1")),
+    EXPECT_THAT(Output(vm.In("ping -n -c 1 -W 1 -M do -s 1452 2001:db8:1::9 2>&1")),
                 HasSubstr("Packet too big: mtu=1450"));
+    // Routed (to the gateway's MAC, toward network 43): the kernel's forwarding answers from
+    // the gateway, against the bridge's overlay MTU.
+    Shell(vm.In("ip route add 10.0.1.0/24 via 10.0.0.1 dev eth0"));
+    EXPECT_THAT(Output(vm.In("ping -n -c 1 -W 1 -M do -s 1472 10.0.1.7 2>&1")),
+                HasSubstr("From 10.0.0.1 icmp_seq=1 Frag needed and DF set (mtu = 1450)"));
 
     (*backend)->Stop();
     loop.join();
