@@ -422,10 +422,6 @@ TEST_P(RoutedE2eTest, TenantsWithIdenticalSubnetsAndRouterAddressesNeverReachEac
 }
 
 TEST_P(RoutedE2eTest, AStockDhcpClientGetsTheEndpointsAddressGatewayMtuAndDns) {
-  if (KernelBackend()) {
-    GTEST_SKIP() << "kernel backend: it does not answer DHCP (docs/dove-switch.md, \"The kernel "
-                    "backend\": DHCP and router advertisements are the userspace backend's only)";
-  }
   const auto& wd = lab_->Vm("wd");
   auto bound = lab_->WaitDhcpEvent("wd", "bound", 1, 20s);
   ASSERT_TRUE(bound) << bound.error();
@@ -444,6 +440,8 @@ TEST_P(RoutedE2eTest, AStockDhcpClientGetsTheEndpointsAddressGatewayMtuAndDns) {
   EXPECT_NE(Output("wd", {"ip", "route", "show", "default"}).find("default via 10.1.0.1 dev eth0"),
             std::string::npos);
   // And it works: the switch's port security accepts the address; routed to db too.
+  FirstContact("wd", "10.1.0.11");
+  FirstContact("wd", "10.2.0.21");
   EXPECT_EQ(Ping("wd", "10.1.0.11"), 3);
   EXPECT_EQ(Ping("wd", "10.2.0.21"), 3);
 
@@ -463,10 +461,6 @@ TEST_P(RoutedE2eTest, AStockDhcpClientGetsTheEndpointsAddressGatewayMtuAndDns) {
 }
 
 TEST_P(RoutedE2eTest, TwoTenantsWithTheSameSubnetGetTheirOwnDhcpAnswers) {
-  if (KernelBackend()) {
-    GTEST_SKIP() << "kernel backend: it does not answer DHCP (docs/dove-switch.md, \"The kernel "
-                    "backend\": DHCP and router advertisements are the userspace backend's only)";
-  }
   // wd (t) and uwd (u) sit on the same switch (h2), in the same subnet 10.1.0.0/24.
   auto t = lab_->WaitDhcpEvent("wd", "bound", 1, 20s);
   auto u = lab_->WaitDhcpEvent("uwd", "bound", 1, 20s);
@@ -480,6 +474,8 @@ TEST_P(RoutedE2eTest, TwoTenantsWithTheSameSubnetGetTheirOwnDhcpAnswers) {
   EXPECT_EQ(u->mtu, 1450) << "u's subnet sets no mtu: the overlay's, 1500 - 50";
   EXPECT_EQ(u->router, "10.1.0.1");
   // uwd's traffic stays in u: to 10.1.0.11 it reaches uw1, never w1.
+  FirstContact("uwd", "10.1.0.11");
+  FirstContact("wd", "10.1.0.11");
   ExpectProbes({{"uwd", "10.1.0.11", ProbeProtocol::kTcp, 8088},
                 {"wd", "10.1.0.11", ProbeProtocol::kTcp, 8088}},
                {"uw1", "w1"});

@@ -57,13 +57,14 @@ KernelBackend::KernelBackend(KernelOptions options, LinkOps& links, MissSource& 
       resolver_(resolver),
       inbox_(std::make_shared<Inbox>()),
       gate_(options_.misses, options_.now()),
-      next_tick_(options_.now() + options_.retry_ports_every) {
+      next_tick_(options_.now() + options_.retry_ports_every),
+      services_(options_.overlay_mtu) {
   for (const char* counter :
        {"kernel_misses_l2", "kernel_misses_l3", "kernel_misses_asked", "kernel_misses_known",
         "kernel_misses_deduplicated", "kernel_misses_rate_limited", "kernel_misses_foreign",
         "kernel_resyncs", "kernel_fdb_installed", "kernel_fdb_deleted", "kernel_neigh_installed",
         "kernel_neigh_deleted", "kernel_devices_created", "kernel_devices_adopted",
-        "kernel_devices_deleted", "kernel_errors"}) {
+        "kernel_devices_deleted", "kernel_errors", "kernel_services_errors"}) {
     counters_[counter] = 0;
   }
 }
@@ -156,6 +157,9 @@ bool KernelBackend::Poll(std::chrono::milliseconds timeout) {
   for (int i = 0; i < ready; ++i) {
     if (events[i].data.fd == misses_.fd()) {
       ReadMisses();
+    } else if (events[i].data.fd != inbox_->event_fd.get()) {
+      std::lock_guard lock(mu_);
+      services_.Read(events[i].data.fd);
     } else {
       uint64_t count = 0;
       if (::read(inbox_->event_fd.get(), &count, sizeof(count)) < 0) {
@@ -273,6 +277,7 @@ void KernelBackend::UpsertNetwork(const userspace::DesiredNetwork& desired) {
   Network& network = it->second;
   const bool new_mac = !created && network.desired.router_mac != desired.router_mac;
   network.desired = desired;
+  services_.UpsertNetwork(desired.Settings());
   if (created) {
     for (const auto& [key, remote] : remotes_) {
       if (remote.vni == desired.vni) network.remotes.insert(key);
@@ -306,9 +311,6 @@ bool KernelBackend::EnsureDevices(Network& network) {
     if (auto set = links_.SetMac(network.bridge, network.desired.router_mac); !set) {
       return fail("set the MAC of " + bridge_name, set.error());
     }
-    if (auto set = links_.SetMtu(network.bridge, options_.overlay_mtu); !set) {
-      return fail("set the MTU of " + bridge_name, set.error());
-    }
   } else {
     auto made = links_.CreateBridge(
         {.name = bridge_name, .mtu = options_.overlay_mtu, .mac = network.desired.router_mac});
@@ -322,19 +324,27 @@ bool KernelBackend::EnsureDevices(Network& network) {
     network.bridge = *made;
     Count("kernel_devices_created");
   }
+  // The overlay MTU, set as a change (to another value and back): only then does the kernel
+  // keep it; an MTU given at creation, or set to the value it has, follows the smallest port's,
+  // and ports are bigger (kUncheckedMtu).
+  for (const uint32_t mtu : {PortMtu() + 1, options_.overlay_mtu}) {
+    if (auto set = links_.SetMtu(network.bridge, mtu); !set) {
+      return fail("set the MTU of " + bridge_name, set.error());
+    }
+  }
   // The vxlan device: adopted (its entries read back, to be reconciled), or made.
   const netlink::VxlanSpec spec{.name = vxlan_name,
                                 .vni = vni,
                                 .local = options_.tunnel_ip,
                                 .port = options_.vxlan_port,
-                                .mtu = options_.overlay_mtu,
+                                .mtu = VxlanMtu(),
                                 .underlay_ifindex = options_.underlay_ifindex};
   network.fdb.clear();
   network.neigh.clear();
   if (auto adopted = adopted_.find(vxlan_name); adopted != adopted_.end()) {
     network.vxlan = adopted->second.ifindex;
     adopted_.erase(adopted);
-    if (auto set = links_.SetMtu(network.vxlan, options_.overlay_mtu); !set) {
+    if (auto set = links_.SetMtu(network.vxlan, VxlanMtu()); !set) {
       return fail("set the MTU of " + vxlan_name, set.error());
     }
     if (auto fdb = links_.ListFdb(network.vxlan); fdb) {
@@ -392,6 +402,7 @@ void KernelBackend::RemoveNetwork(uint32_t vni) {
     }
   }
   DeleteDevices(found->second);
+  services_.RemoveNetwork(vni);
   networks_.erase(found);
 }
 
@@ -514,7 +525,10 @@ void KernelBackend::UpsertPort(userspace::DesiredPort desired) {
   port.desired = std::move(desired);
   if (port.ifindex == 0) {
     AttachPort(port);
-  } else if (port.desired.location.port_name() != port.desired.port_name) {
+    return;
+  }
+  ServePort(port);  // its addresses may have changed
+  if (port.desired.location.port_name() != port.desired.port_name) {
     // Enslaved, but the controller has not recorded the name yet (the last Attach was lost).
     resolver_.PortOpened(port.desired.location, port.desired.port_name);
   }
@@ -546,7 +560,7 @@ void KernelBackend::AttachPort(Port& port) {
   }
   const int bridge = network->second.bridge;
   for (const auto& [what, done] :
-       {std::pair{"set the MTU of " + name, links_.SetMtu(link->ifindex, options_.overlay_mtu)},
+       {std::pair{"set the MTU of " + name, links_.SetMtu(link->ifindex, PortMtu())},
         std::pair{"enslave " + name, links_.SetMaster(link->ifindex, bridge)},
         std::pair{"set up " + name, links_.SetUp(link->ifindex, true)}}) {
     if (!done) {
@@ -563,9 +577,30 @@ void KernelBackend::AttachPort(Port& port) {
   if (port.desired.location.port_name() != name) {
     resolver_.PortOpened(port.desired.location, name);
   }
+  ServePort(port);
+}
+
+void KernelBackend::ServePort(const Port& port) {
+  auto opened = services_.OpenPort(port.desired.port_name, port.ifindex, port.vni, port.desired.mac,
+                                   port.desired.ips);
+  if (!opened) {
+    Count("kernel_services_errors");
+    std::cerr << "dove-switch: kernel: port " << port.desired.port_name
+              << ": no DHCP or router advertisements: " << opened.error() << "\n";
+    return;
+  }
+  if (*opened < 0) return;  // served already
+  epoll_event event{.events = EPOLLIN, .data = {.fd = *opened}};
+  if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, *opened, &event) != 0) {
+    Count("kernel_services_errors");
+    std::cerr << "dove-switch: kernel: port " << port.desired.port_name
+              << ": epoll_ctl: " << std::strerror(errno) << "\n";
+    services_.ClosePort(port.desired.port_name);
+  }
 }
 
 void KernelBackend::ReleasePort(Port& port) {
+  services_.ClosePort(port.desired.port_name);
   if (port.ifindex == 0) return;
   // Only if it is still the interface we enslaved, and still in our bridge.
   if (auto link = links_.GetLink(port.desired.port_name);
@@ -587,6 +622,7 @@ void KernelBackend::CheckPorts() {
       // Still there, still ours? An interface deleted and made again is enslaved again.
       auto link = links_.GetLink(port.desired.port_name);
       if (link && link->ifindex == port.ifindex && link->master == port.bridge) continue;
+      services_.ClosePort(port.desired.port_name);
       port.ifindex = 0;
       port.bridge = 0;
     }
@@ -733,6 +769,8 @@ userspace::DatapathStatus KernelBackend::Status() const {
   std::sort(status.ports.begin(), status.ports.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
   status.counters = counters_;
+  for (const auto& [name, value] : services_.Dump()) status.counters[name] = value;
+  status.drops = services_.Drops();
   uint64_t fdb = 0;
   uint64_t neigh = 0;
   for (const auto& [vni, network] : networks_) {

@@ -7,16 +7,31 @@
 // What it makes, per network (DesiredNetwork) of the desired state:
 //   dvb<VNI>  a bridge, MAC = the network's router MAC, MTU = overlay MTU, up;
 //   dvx<VNI>  a vxlan `id VNI dstport PORT local TUNNEL-IP nolearning proxy l2miss l3miss rsc`,
-//             MTU = overlay MTU, enslaved to dvb<VNI>, up;
+//             MTU = kUncheckedMtu (see "MTU" below), enslaved to dvb<VNI>, up;
 //   for every remote endpoint of the VNI (DesiredRemote): a PERMANENT FDB entry MAC -> its
 //   tunnel IP (NTF_SELF on dvx) and a PERMANENT neighbour entry per IP -> MAC on dvx (the
 //   kernel's proxy answers ARP/ND from them); for every VTEP of the flood list: an all-zeros
 //   FDB entry (appended) to it.
 // Ports (DesiredPort): port_name names an interface that already exists (a veth, a TAP); it is
-// enslaved to its network's bridge, set to the overlay MTU and up, and released (never
+// enslaved to its network's bridge, set to kUncheckedMtu and up, and released (never
 // deleted) when the port goes. An interface that does not exist yet is shown as waiting and
 // tried again every retry_ports_every; once enslaved, Resolver::PortOpened reports it as the
-// userspace backend does.
+// userspace backend does, and the port is served DHCPv4 and router advertisements
+// (PortServices: an AF_PACKET socket on the interface, the userspace backend's DhcpResponder and
+// RouterAdvertiser; a socket that cannot be opened is logged and counted in
+// kernel_services_errors, and the port stays enslaved). Their counters (dhcp.*, ra.*,
+// services.*) are in Status() with the kernel_* ones, their drop reasons in its drops.
+//
+// MTU: the overlay MTU (the underlay's less 50) is enforced where the userspace backend's
+// MtuGuard enforces it, by the kernel: a packet a VM sends into the tunnel that does not fit
+// reaches the vxlan device (ports and dvx accept up to kUncheckedMtu, so neither the veth nor
+// the bridge drops it silently), whose tunnel PMTU check (skb_tunnel_check_pmtu) answers IPv4
+// with DF by ICMP fragmentation needed and IPv6 by packet too big, with the underlay route's
+// MTU less 50, from the packet's destination address (lets IPv4 without DF through: the outer
+// datagram is fragmented); a routed packet is answered by the kernel's forwarding, from the
+// bridge's (gateway) address, against the bridge's overlay MTU. With underlay_ifindex set the
+// kernel caps the vxlan device at the underlay's MTU less 50: dvx then gets the overlay MTU
+// and too-big bridged frames are dropped by the bridge unanswered.
 //
 // Entries: the backend keeps a record of what it installed and changes the kernel by the
 // difference between that record and what the desired state asks for, so a move, an
@@ -45,6 +60,7 @@
 // Resolver's `done` may be called on any thread, also after the backend is gone.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -64,6 +80,7 @@
 #include "dswitch/kernel/host_routing.h"
 #include "dswitch/kernel/link_ops.h"
 #include "dswitch/kernel/miss_gate.h"
+#include "dswitch/kernel/port_services.h"
 #include "dswitch/userspace/datapath.h"
 #include "dswitch/userspace/desired_state.h"
 
@@ -89,6 +106,9 @@ struct KernelOptions {
 class KernelBackend {
  public:
   using Clock = std::chrono::steady_clock;
+  // The MTU of ports and vxlan devices: above what a VM sends (the largest common jumbo frame,
+  // within a TAP's and a veth's limits), so the kernel's tunnel PMTU check sees every frame.
+  static constexpr uint32_t kUncheckedMtu = 9000;
 
   // Adopts or deletes the leftovers of an earlier run (see above). Errors: the links cannot
   // be listed, or the wakeup eventfd or epoll instance cannot be made.
@@ -157,6 +177,8 @@ class KernelBackend {
   void RemovePort(const std::string& key);
   void AttachPort(Port& port);
   void ReleasePort(Port& port);
+  // Has services_ answer DHCP and router solicitations on an enslaved port (port_services.h).
+  void ServePort(const Port& port);
   void CheckPorts();
   void DeleteUnclaimed();
   void OnEvent(const netlink::NeighEvent& event);
@@ -165,6 +187,10 @@ class KernelBackend {
   void ReadMisses();
   void RunCommands();
   void Count(const std::string& counter, uint64_t n = 1) { counters_[counter] += n; }
+  uint32_t PortMtu() const { return std::max(kUncheckedMtu, options_.overlay_mtu); }
+  uint32_t VxlanMtu() const {
+    return options_.underlay_ifindex != 0 ? options_.overlay_mtu : PortMtu();
+  }
   bool Failed(const std::string& what, const netlink::Error& error);
 
   KernelOptions options_;
@@ -186,6 +212,7 @@ class KernelBackend {
   MissGate gate_;
   std::optional<RoutePlan> routed_;  // the plan HostRouting last applied without problems
   Clock::time_point next_tick_;
+  PortServices services_;  // DHCP and RA for the enslaved ports; its sockets are in epoll_fd_
 };
 
 }  // namespace dove::dswitch::kernel

@@ -248,10 +248,12 @@ void AppendPortChain(const PortPlan& port, std::string& out) {
   out += "\tchain port_" + Identifier(port.interface) + " {\n";
   out += "\t\tether saddr != " + mac + " " + counter("bad_mac") + " drop\n";
   out += "\t\tether type arp arp saddr ether != " + mac + " " + counter("bad_mac") + " drop\n";
+  // Taken by PortServices' socket on the port before the bridge: answered there, not flooded.
+  out += "\t\tether type ip udp dport 67 " + counter("dhcp_taken") + " drop\n";
+  out += "\t\tether type ip6 icmpv6 type nd-router-solicit " + counter("rs_taken") + " drop\n";
   out += "\t\tether type arp arp saddr ip " + Set(arp_sources) + " accept\n";
   out += "\t\tether type arp " + counter("bad_ip") + " drop\n";
   if (!v4.empty()) out += "\t\tether type ip ip saddr " + Set(v4) + " accept\n";
-  out += "\t\tether type ip ip saddr 0.0.0.0 udp dport 67 accept\n";
   out += "\t\tether type ip6 icmpv6 type nd-router-advert " + counter("router_advert") + " drop\n";
   out += "\t\tether type ip6 ip6 saddr " + Set(v6) + " accept\n";
   out += "\t\tether type ip6 ip6 saddr :: meta l4proto ipv6-icmp accept\n";
@@ -264,7 +266,8 @@ void AppendBridgeTable(const RoutePlan& plan, std::string& out) {
   if (plan.ports.empty() && plan.domains.empty()) return;
   out += "table bridge dove {\n";
   for (const auto& port : plan.ports) {
-    for (const char* reason : {"bad_mac", "bad_ip", "router_advert", "not_ip"}) {
+    for (const char* reason :
+         {"bad_mac", "dhcp_taken", "rs_taken", "bad_ip", "router_advert", "not_ip"}) {
       out += "\tcounter " + PortCounterName(port.interface, reason) + " { }\n";
     }
   }

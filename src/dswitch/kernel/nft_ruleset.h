@@ -37,12 +37,15 @@
 // the rules of pipeline::FromPort):
 //   - from_ports (prerouting, priority -200, before br_netfilter): a frame in from a port jumps to
 //   the
-//     port's chain: the source MAC must be the port's; ARP: sender MAC the port's, sender IP
-//     one of its IPv4 addresses or 0.0.0.0; IPv4: source one of its addresses, or 0.0.0.0 for
-//     UDP to port 67 (DHCP); IPv6: source one of its addresses or the link-local address of
-//     its MAC, or :: for ICMPv6 (DAD, MLD); router advertisements from a VM are dropped;
-//     other EtherTypes (VLAN tags included) are dropped. Each drop counts in a named counter
-//     `port_<interface>_<reason>`, reason bad_mac, bad_ip, router_advert or not_ip.
+//     port's chain: the source MAC must be the port's; IPv4 UDP to port 67 (DHCP) and router
+//     solicitations are dropped, counted dhcp_taken and rs_taken: the switch's PortServices
+//     (port_services.h) read them on the port before the bridge and answer them, and they go
+//     no further; ARP: sender MAC the port's, sender IP one of its IPv4 addresses or 0.0.0.0;
+//     IPv4: source one of its addresses; IPv6: source one of its addresses or the link-local
+//     address of its MAC, or :: for ICMPv6 (DAD, MLD); router advertisements from a VM are
+//     dropped; other EtherTypes (VLAN tags included) are dropped. Each drop counts in a named
+//     counter `port_<interface>_<reason>`, reason bad_mac, dhcp_taken, rs_taken, bad_ip,
+//     router_advert or not_ip.
 //   - to_tunnels (postrouting): frames leaving through a vxlan device (`dvx*`) lose the firewall
 //   mark, so
 //     the underlay route of the tunnel is looked up in the host's tables, never a tenant's.

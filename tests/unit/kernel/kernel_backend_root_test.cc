@@ -232,10 +232,11 @@ TEST(KernelBackendRootTest, InstallsExactlyTheDesiredStateAndRemovesItOnShutdown
                                " proxy", " rsc", " l2miss", " l3miss"}) {
       EXPECT_THAT(vxlan[0], HasSubstr(option));
     }
-    EXPECT_THAT(Lines("ip link show dvx42")[0], HasSubstr("mtu 1450"));
+    EXPECT_THAT(Lines("ip link show dvx42")[0], HasSubstr("mtu 9000"));
+    EXPECT_THAT(Lines("ip link show dvb42")[0], HasSubstr("mtu 1450"));
     EXPECT_THAT(Lines("ip link show dvx42")[0], HasSubstr("master dvb42"));
     EXPECT_THAT(Lines("ip link show dvb42", "link/ether")[0], HasSubstr("02:00:00:00:00:aa"));
-    EXPECT_THAT(Lines("ip link show vm1")[0], HasSubstr("mtu 1450"));
+    EXPECT_THAT(Lines("ip link show vm1")[0], HasSubstr("mtu 9000"));
     EXPECT_THAT(Lines("ip link show vm1")[0], HasSubstr("master dvb42"));
     EXPECT_THAT(Lines("bridge fdb show dev dvx42 self", " dst "),
                 UnorderedElementsAre("00:00:00:00:00:00 dst 192.0.2.2 self permanent",

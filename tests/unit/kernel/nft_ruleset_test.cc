@@ -222,10 +222,12 @@ TEST(NftRulesetTest, APortMaySendOnlyFromItsMacAndAddresses) {
       "ether saddr != 02:00:00:00:01:01 counter name \"port_tap_vm1_bad_mac\" drop",
       std::string("ether type arp arp saddr ether != 02:00:00:00:01:01 ") +
           "counter name \"port_tap_vm1_bad_mac\" drop",
+      "ether type ip udp dport 67 counter name \"port_tap_vm1_dhcp_taken\" drop",
+      std::string("ether type ip6 icmpv6 type nd-router-solicit ") +
+          "counter name \"port_tap_vm1_rs_taken\" drop",
       "ether type arp arp saddr ip { 0.0.0.0, 10.0.0.5 } accept",
       "ether type arp counter name \"port_tap_vm1_bad_ip\" drop",
       "ether type ip ip saddr { 10.0.0.5 } accept",
-      "ether type ip ip saddr 0.0.0.0 udp dport 67 accept",
       std::string("ether type ip6 icmpv6 type nd-router-advert ") +
           "counter name \"port_tap_vm1_router_advert\" drop",
       "ether type ip6 ip6 saddr { fe80::ff:fe00:101, 2001:db8::5 } accept",
@@ -237,13 +239,20 @@ TEST(NftRulesetTest, APortMaySendOnlyFromItsMacAndAddresses) {
   EXPECT_EQ(Chain(text, "from_ports").back(), "iifname vmap { \"tap-vm1\" : jump port_tap_vm1 }");
 }
 
-TEST(NftRulesetTest, APortWithoutIpv4MaySendOnlyDhcpOverIpv4) {
+// DHCP never reaches the bridge: the switch's own socket on the port answers it (port_services.h),
+// and a port without IPv4 sends nothing else over IPv4.
+TEST(NftRulesetTest, APortWithoutIpv4SendsNoIpv4AndItsDhcpIsTakenBeforeTheBridge) {
   const PortPlan port{"vm2", 42, Mac("02:00:00:00:01:02"), {}};
   const auto chain = Chain(NftRuleset(WebDb({}, {port})), "port_vm2");
-  for (const auto& line : chain) EXPECT_EQ(line.find("ip saddr {"), std::string::npos) << line;
-  EXPECT_NE(
-      std::find(chain.begin(), chain.end(), "ether type ip ip saddr 0.0.0.0 udp dport 67 accept"),
-      chain.end());
+  for (const auto& line : chain) {
+    EXPECT_EQ(line.find("ip saddr"), std::string::npos) << line;
+    EXPECT_EQ(line.find("dport 67 accept"), std::string::npos) << line;
+  }
+  const auto taken =
+      std::find(chain.begin(), chain.end(),
+                "ether type ip udp dport 67 counter name \"port_vm2_dhcp_taken\" drop");
+  ASSERT_NE(taken, chain.end());
+  EXPECT_LT(taken - chain.begin(), 3) << "right after the MAC check, before any accept";
 }
 
 TEST(NftRulesetTest, AnEmptyPlanHasNoTable) { EXPECT_EQ(NftRuleset(RoutePlan{}), ""); }
