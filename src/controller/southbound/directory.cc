@@ -227,6 +227,7 @@ void Append(Output& to, Output&& from) {
 void Directory::Revive(SessionId id, Clock::time_point now, Output& out) {
   Session& session = sessions_[id];
   session.last_heartbeat = now;
+  session.stalled_at_heard = stalled_;
   if (session.live) return;
   session.live = true;
   session.recorded_heartbeat = now;
@@ -329,6 +330,7 @@ void Directory::SetLiveness(const std::string& switch_name, bool up,
                             std::optional<Clock::time_point> heartbeat, Clock::time_point now,
                             const std::string& why, Output& out) {
   WriteSwitch(switch_name, up, heartbeat, now, out);
+  ++(up ? liveness_changes_.up : liveness_changes_.down);
   const int64_t revision = registry_->Revision();
   TellCachersOfSwitch(switch_name, revision, out);
   SwitchPresenceChanged(switch_name, revision, out);
@@ -432,6 +434,7 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   bound.tunnel_ip = tunnel_ip;
   bound.live = true;
   bound.last_heartbeat = now;
+  bound.stalled_at_heard = stalled_;
   bound.recorded_heartbeat = changed ? now : Clock::time_point{};
   by_name_[bound.switch_name] = id;
   unconfirmed_.erase(bound.switch_name);
@@ -442,6 +445,7 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   // A switch new to the store, at a new address, or back from DOWN: its endpoints' cachers and
   // the flood lists of its networks learn it (endpoints may have been placed on it through the
   // API before it ever connected).
+  if (revived) ++liveness_changes_.up;
   if (readdressed || revived) {
     TellCachersOfSwitch(record.name(), registry_->Revision(), out);
     SwitchPresenceChanged(record.name(), registry_->Revision(), out);
@@ -1138,9 +1142,20 @@ void Directory::SwitchPresenceChanged(const std::string& switch_name, int64_t re
   }
 }
 
+Clock::duration Directory::Silence(const Session& session, Clock::time_point now) const {
+  return now - session.last_heartbeat - (stalled_ - session.stalled_at_heard);
+}
+
+Clock::duration Directory::RoundInterval(const std::string& domain_id) const {
+  auto ports = domain_ports_.find(domain_id);
+  const auto switches = static_cast<int64_t>(ports == domain_ports_.end() ? 0 : ports->second.size());
+  return std::max<Clock::duration>(options_.domain_round_interval,
+                                   options_.domain_round_per_switch * switches);
+}
+
 bool Directory::MayRoundNow(Rounds& rounds, const std::string& domain_id) {
   DomainRoundState& state = rounds[domain_id];
-  if (state.last && clock_ - *state.last < options_.domain_round_interval) {
+  if (state.last && clock_ - *state.last < RoundInterval(domain_id)) {
     state.pending = true;
     return false;
   }
@@ -1153,13 +1168,14 @@ std::vector<std::string> Directory::DueRounds(Rounds& rounds) {
   std::vector<std::string> due;
   for (auto it = rounds.begin(); it != rounds.end();) {
     DomainRoundState& state = it->second;
-    if (state.last && state.pending && clock_ - *state.last >= options_.domain_round_interval) {
+    const Clock::duration interval = RoundInterval(it->first);
+    if (state.last && state.pending && clock_ - *state.last >= interval) {
       state.pending = false;
       state.last = clock_;
       due.push_back(it->first);
     }
     // A domain quiet for a whole interval needs no record: its next round goes at once.
-    if (!state.last || (!state.pending && clock_ - *state.last >= options_.domain_round_interval)) {
+    if (!state.last || (!state.pending && clock_ - *state.last >= interval)) {
       it = rounds.erase(it);
     } else {
       ++it;
@@ -1423,10 +1439,13 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
   return out;
 }
 
-Output Directory::OnTick(Clock::time_point now) {
+Output Directory::OnTick(Clock::time_point now, const LastReceived& last_received, bool behind) {
   Output out;
   clock_ = std::max(clock_, now);
   if (!first_tick_) first_tick_ = now;
+  // Behind: the time since the last tick is nobody's silence (see directory.h).
+  if (behind && last_tick_ && now > *last_tick_) stalled_ += now - *last_tick_;
+  last_tick_ = now;
   // The domain rounds held back by the interval, once it has passed.
   for (const auto& domain_id : DueRounds(config_rounds_)) {
     SendDomainRoutes(domain_id, registry_->Revision(), out);
@@ -1436,7 +1455,15 @@ Output Directory::OnTick(Clock::time_point now) {
   }
   for (auto& [id, session] : sessions_) {
     if (!session.live || session.switch_name.empty()) continue;
-    if (now - session.last_heartbeat <= options_.dead_after) continue;
+    if (Silence(session, now) <= options_.dead_after) continue;
+    if (last_received) {
+      // Received, not handled yet: heard from, whatever the message (OnMessage's rule).
+      if (auto received = last_received(id); received && *received > session.last_heartbeat) {
+        session.last_heartbeat = *received;
+        session.stalled_at_heard = stalled_;
+        if (now - *received <= options_.dead_after) continue;
+      }
+    }
     session.live = false;
     session.recorded_heartbeat = now;
     SetLiveness(session.switch_name, false, session.last_heartbeat, now,
@@ -1445,7 +1472,7 @@ Output Directory::OnTick(Clock::time_point now) {
                 out);
   }
   // Switches stored UP when the controller started that never said Hello since.
-  if (!unconfirmed_.empty() && now - *first_tick_ > options_.dead_after) {
+  if (!unconfirmed_.empty() && now - *first_tick_ - stalled_ > options_.dead_after) {
     const std::set<std::string> silent = std::move(unconfirmed_);
     unconfirmed_.clear();
     for (const auto& name : silent) {

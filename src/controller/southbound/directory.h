@@ -120,6 +120,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -150,6 +151,10 @@ struct DirectoryOptions {
   // one round at the first tick after it. A network's own flood list (with the domain set as it
   // is) or configuration still goes at once. 0: every change at once.
   std::chrono::milliseconds domain_round_interval{100};
+  // ... or this much per switch with ports in the domain, when longer: a round is one message
+  // to each of them, so a large domain's rounds cost at most ~1 message per this interval
+  // (1000 switches: one round per second; 0: the fixed interval only).
+  std::chrono::microseconds domain_round_per_switch{1000};
 };
 
 inline constexpr size_t kMaxHeartbeatWritesPerTick = 20;
@@ -224,12 +229,26 @@ class Directory {
   Output OnDisconnect(SessionId session, Clock::time_point now = Clock::now());
   // Changes of the store under "/dove/v1/", in revision order.
   Output OnStoreEvents(const std::vector<store::Event>& events);
+  // When the caller last received a message of `session` that the directory may not have
+  // handled yet (it waits for the caller's lock); nullopt when unknown.
+  using LastReceived = std::function<std::optional<Clock::time_point>(SessionId)>;
   // Marks DOWN (in the registry) the switches whose last message is older than dead_after, and
   // the switches stored UP that have not said Hello within dead_after of the first tick; their
   // endpoints stay where they are, the switches that cached one get a LocationUpdate with
   // switch_down set, and the flood lists of their networks leave them out. A heartbeat (or a
   // new Hello) brings the switch back UP, and tells them again. Refreshes last_heartbeat.
-  Output OnTick(Clock::time_point now);
+  // `last_received` (optional) is asked about a session only when its last handled message is
+  // older than dead_after: a message received since, still queued behind the caller's lock, is
+  // a sign of life, so a controller that falls behind does not take its backlog for silence
+  // (each such DOWN and UP again costs LocationUpdates to the cachers of the switch's endpoints,
+  // its networks' flood lists and a round to every switch of its domains).
+  // `behind`: the caller holds messages received and not yet handled (they wait for its lock),
+  // so it may not even have read the streams it has not heard from: the time since the previous
+  // tick counts as nobody's silence (nor toward the Hello deadline after a start). A switch
+  // that really went quiet is then marked DOWN dead_after of not-behind time after its last
+  // message: late while the controller is saturated, instead of every switch flapping.
+  Output OnTick(Clock::time_point now, const LastReceived& last_received = nullptr,
+                bool behind = false);
 
   // The answers to a performed write: see "Writes" above.
   Output OnEndpointWritten(const EndpointWrite& write,
@@ -246,6 +265,12 @@ class Directory {
   // session ends, so bounded by the sessions times the endpoints they may reach.
   size_t CacheRecords() const;
   SyncCounts Syncs() const { return syncs_; }
+  // Liveness decisions so far: switches marked DOWN, and UP again (for /metrics and tests).
+  struct LivenessCounts {
+    uint64_t down = 0;
+    uint64_t up = 0;
+  };
+  LivenessCounts LivenessChanges() const { return liveness_changes_; }
   // The last StatsSummary of each connected switch, by switch name.
   const std::map<std::string, v1::StatsSummary>& Stats() const { return stats_; }
   // Refused southbound requests, by switch name then kind ("resolve", "attach", "detach",
@@ -259,6 +284,7 @@ class Directory {
     bool live = false;
     Clock::time_point last_heartbeat;
     Clock::time_point recorded_heartbeat;  // when last_heartbeat was last written (min: never)
+    Clock::duration stalled_at_heard{};    // stalled_ when last_heartbeat was set
     std::set<std::string> networks;        // network ids whose NetworkConfig it was sent
     std::set<std::string> cached;          // endpoint ids it caches
   };
@@ -299,6 +325,11 @@ class Directory {
   using Rounds = std::unordered_map<std::string, DomainRoundState>;  // domain id ->
   // Whether a round of the domain may go now (recorded as sent), or is held back (pending).
   bool MayRoundNow(Rounds& rounds, const std::string& domain_id);
+  // The domain's round interval: domain_round_interval, or domain_round_per_switch times its
+  // switches when longer.
+  Clock::duration RoundInterval(const std::string& domain_id) const;
+  // How long the session has been silent, the time the caller was behind left out.
+  Clock::duration Silence(const Session& session, Clock::time_point now) const;
   // The held-back rounds whose interval has passed (recorded as sent); forgets quiet domains.
   std::vector<std::string> DueRounds(Rounds& rounds);
 
@@ -467,6 +498,9 @@ class Directory {
   Rounds config_rounds_;                                        // DomainRoutes rounds
   std::unordered_map<std::string, RouteSet> published_routes_;  // domain id -> its routes
   SyncCounts syncs_;
+  LivenessCounts liveness_changes_;
+  std::optional<Clock::time_point> last_tick_;
+  Clock::duration stalled_{};  // total time between ticks while the caller was behind
 };
 
 }  // namespace dove::controller::southbound

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -752,6 +754,42 @@ TEST_F(DirectoryTest, AReplacedStreamDoesNotMarkTheSwitchDown) {
   EXPECT_TRUE(old.messages.empty());
   EXPECT_TRUE(directory_->IsLive("host-a"));
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
+}
+
+// A controller that falls behind: A's messages were received (they wait for the caller's lock)
+// but not handled for longer than dead_after. That is not silence: no DOWN, no LocationUpdate,
+// no flood list, no round; only a switch that really sent nothing goes DOWN.
+TEST_F(DirectoryTest, AMessageReceivedButNotYetHandledKeepsTheSwitchUp) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(2, "host-b", "192.0.2.2");
+  Take(1, "vm1", "tap1");
+  Take(2, "vm2", "tap2");
+  Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2);
+  std::map<SessionId, Clock::time_point> received = {{1, now_ + 3s}};
+  auto last_received = [&](SessionId session) -> std::optional<Clock::time_point> {
+    auto it = received.find(session);
+    if (it == received.end()) return std::nullopt;
+    return it->second;
+  };
+  auto ticked = Settled(directory_->OnTick(now_ + 4s, last_received));
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+  EXPECT_FALSE(directory_->IsLive("host-b"));  // nothing received from B: DOWN
+  EXPECT_EQ(directory_->LivenessChanges().down, 1u);
+  EXPECT_EQ(directory_->LivenessChanges().up, 0u);
+  for (const auto& message : For(ticked, 2)) {
+    EXPECT_FALSE(message.has_location_update()) << "A did not change: " << message.DebugString();
+  }
+  // What was received counts from its reception: silent for dead_after after it, A goes DOWN.
+  EXPECT_TRUE(Settled(directory_->OnTick(now_ + 6s, last_received)).logs.empty());
+  Settled(directory_->OnTick(now_ + 6s + 1ms, last_received));
+  EXPECT_FALSE(directory_->IsLive("host-a"));
+  EXPECT_EQ(directory_->LivenessChanges().down, 2u);
+  // Its message handled at last: UP again, counted.
+  v1::SwitchMessage beat;
+  beat.mutable_heartbeat()->set_sequence(1);
+  SendAt(1, beat, now_ + 7s);
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+  EXPECT_EQ(directory_->LivenessChanges().up, 1u);
 }
 
 TEST_F(DirectoryTest, SwitchesUpAtStartThatNeverSayHelloGoDown) {
