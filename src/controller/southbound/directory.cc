@@ -1148,7 +1148,8 @@ Clock::duration Directory::Silence(const Session& session, Clock::time_point now
 
 Clock::duration Directory::RoundInterval(const std::string& domain_id) const {
   auto ports = domain_ports_.find(domain_id);
-  const auto switches = static_cast<int64_t>(ports == domain_ports_.end() ? 0 : ports->second.size());
+  const auto switches =
+      static_cast<int64_t>(ports == domain_ports_.end() ? 0 : ports->second.size());
   return std::max<Clock::duration>(options_.domain_round_interval,
                                    options_.domain_round_per_switch * switches);
 }

@@ -339,8 +339,8 @@ std::string SwitchService::MetricsText() {
   text += "# TYPE dove_southbound_liveness_changes_total counter\n";
   text += "dove_southbound_liveness_changes_total{state=\"down\"} " +
           std::to_string(liveness.down) + "\n";
-  text += "dove_southbound_liveness_changes_total{state=\"up\"} " + std::to_string(liveness.up) +
-          "\n";
+  text +=
+      "dove_southbound_liveness_changes_total{state=\"up\"} " + std::to_string(liveness.up) + "\n";
   const SyncCounts syncs = directory_.Syncs();
   text += "# HELP dove_southbound_syncs_total Hellos answered, by how the switch caught up.\n";
   text += "# TYPE dove_southbound_syncs_total counter\n";

@@ -12,8 +12,8 @@
 // watch's eventfd) from the registry's revision at construction, so changes made through the
 // REST API reach the switches that cached an endpoint, with their revisions. The same thread
 // ticks the Directory (liveness) every `tick`, telling it when each stream last received a
-// message (a message waiting for the mutex is a sign of life, not silence), and compacts the store's history down to
-// `history_revisions` (in steps of a tenth of it).
+// message (a message waiting for the mutex is a sign of life, not silence), and compacts the
+// store's history down to `history_revisions` (in steps of a tenth of it).
 //
 // Ownership: the service keeps pointers to `registry` and `store`, which must outlive it.
 // SouthboundServer owns the service and the grpc::Server; destroying it cancels every stream

@@ -792,6 +792,25 @@ TEST_F(DirectoryTest, AMessageReceivedButNotYetHandledKeepsTheSwitchUp) {
   EXPECT_EQ(directory_->LivenessChanges().up, 1u);
 }
 
+// Ticks while the caller is behind (messages wait for its lock) do not count as silence: a
+// switch goes DOWN after dead_after of time the controller kept up, not before.
+TEST_F(DirectoryTest, TimeSpentBehindIsNobodysSilence) {
+  Connect(1, "host-a", "192.0.2.1");
+  Take(1, "vm1", "tap1");
+  Tick(now_);
+  for (auto at : {1s, 2s, 3s, 4s, 5s}) {
+    EXPECT_TRUE(Settled(directory_->OnTick(now_ + at, nullptr, /*behind=*/true)).logs.empty());
+  }
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+  // Caught up again: 5 s behind left out, the 3 s of dead_after count from now on.
+  Settled(directory_->OnTick(now_ + 7s, nullptr, /*behind=*/false));
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+  EXPECT_EQ(directory_->LivenessChanges().down, 0u);
+  Settled(directory_->OnTick(now_ + 8s + 1ms, nullptr, /*behind=*/false));
+  EXPECT_FALSE(directory_->IsLive("host-a"));
+  EXPECT_EQ(directory_->LivenessChanges().down, 1u);
+}
+
 TEST_F(DirectoryTest, SwitchesUpAtStartThatNeverSayHelloGoDown) {
   Connect(1, "host-a", "192.0.2.1");
   Connect(2, "host-b", "192.0.2.2");
