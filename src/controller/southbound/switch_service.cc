@@ -163,10 +163,9 @@ bool SwitchService::Receive(SessionId session, const PeerIdentity* identity,
                             const v1::SwitchMessage& message, Clock::time_point received) {
   Output out;
   bool keep = true;
-  unhandled_.fetch_add(1, std::memory_order_relaxed);
   {
     std::lock_guard lock(mutex_);
-    unhandled_.fetch_sub(1, std::memory_order_relaxed);
+    longest_wait_ = std::max(longest_wait_, Clock::now() - received);
     if (identity != nullptr && message.has_hello() &&
         !identity->Allows(message.hello().switch_name())) {
       RefuseIdentity(session, *identity, message.hello());
@@ -277,8 +276,10 @@ void SwitchService::WatchLoop() {
       }
     }
     Output ticked;
+    const Clock::time_point tick_wants_lock = Clock::now();
     {
       std::lock_guard lock(mutex_);
+      longest_wait_ = std::max(longest_wait_, Clock::now() - tick_wants_lock);
       if (events) {
         from = watch->next_revision();
         if (!events->empty()) Dispatch(directory_.OnStoreEvents(*events));
@@ -290,9 +291,11 @@ void SwitchService::WatchLoop() {
         from = registry_->Revision() + 1;
         watch.reset();
       }
-      // Messages waiting for mutex_ now: the directory is the bottleneck, and streams whose
-      // messages gRPC has not even handed over yet are not silent (Directory::OnTick).
-      const bool behind = unhandled_.load(std::memory_order_relaxed) > 0;
+      // Messages (or this tick) waited long for mutex_ since the last tick: the directory is
+      // the bottleneck, and streams whose messages gRPC has not even handed over yet are not
+      // silent (Directory::OnTick). Short waits under a steady load do not count.
+      const bool behind = longest_wait_ >= options_.behind_after;
+      longest_wait_ = Clock::duration::zero();
       ticked = directory_.OnTick(
           Clock::now(),
           [this](SessionId session) {
