@@ -12,9 +12,9 @@
 // watch's eventfd) from the registry's revision at construction, so changes made through the
 // REST API reach the switches that cached an endpoint, with their revisions. The same thread
 // ticks the Directory (liveness) every `tick`, telling it when each stream last received a
-// message (a message waiting for the mutex is a sign of life, not silence) and whether anything
-// waited `behind_after` or longer for the mutex since the last tick (then the controller is
-// behind, and the interval is nobody's silence), and compacts the
+// message (a message waiting for the mutex is a sign of life, not silence) and whether messages
+// wait for the mutex as it ticks (then the controller is behind, and the interval since the
+// last tick is nobody's silence), and compacts the
 // store's history down to `history_revisions` (in steps of a tenth of it).
 //
 // Ownership: the service keeps pointers to `registry` and `store`, which must outlive it.
@@ -61,10 +61,6 @@ struct SouthboundOptions {
   std::optional<SouthboundTls> tls;  // nullopt: plaintext (an explicit choice of the caller)
   size_t max_message_bytes = size_t{1024} * 1024;  // a Hello listing 50,000 cached ids fits
   std::chrono::milliseconds tick{200};
-  // A message or the tick that waited this long for the directory's mutex since the last tick
-  // means the controller is behind its backlog: that tick's interval is nobody's silence
-  // (Directory::OnTick's `behind`).
-  std::chrono::milliseconds behind_after{100};
   // The store keeps at least this many revisions of history, for switches that reconnect with
   // an older last_revision (older ones get a snapshot); 0: never compact.
   int64_t history_revisions = 100000;
@@ -118,8 +114,7 @@ class SwitchService final : public v1::SwitchService::CallbackService {
   std::map<SessionId, Stream*> streams_;
   SessionId next_session_ = 1;
   std::atomic<bool> stopping_{false};
-  // The longest a message (or the tick) waited for mutex_ since the last tick; under mutex_.
-  Clock::duration longest_wait_{};
+  std::atomic<int64_t> unhandled_{0};  // messages received, waiting for mutex_
   std::thread watcher_;
 };
 
