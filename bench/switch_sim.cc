@@ -457,8 +457,11 @@ void SayLiveness(const char* phase) {
     for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++count;
     return count;
   };
-  Say("%s: the controller has logged %lld switches DOWN and %lld UP so far\n", phase,
-      occurrences(" is DOWN: "), occurrences(" is UP: "));
+  Say("%s: the controller has logged %lld switches DOWN (silent %lld, stream ended %lld, no "
+      "Hello after its start %lld) and %lld UP so far\n",
+      phase, occurrences(" is DOWN: "), occurrences(" is DOWN: nothing heard"),
+      occurrences(" is DOWN: its stream ended"), occurrences("of the controller's start"),
+      occurrences(" is UP: "));
 }
 
 // ---- the fill through the REST API ---------------------------------------------------------
@@ -2174,6 +2177,7 @@ int Sim::Run(std::unique_ptr<ControllerProcess>* controller, const std::filesyst
   // The restart phase: the serving controller is killed and replaced.
   Restart(controller, data_dir);
   CheckControllerAlive();
+  SayLiveness("restart");
   StopHeartbeats();
   for (auto& each : switches_) each->Stop();
   for (auto& each : switches_) each->Wait();

@@ -1110,6 +1110,13 @@ Directory::PortsChanged Directory::SetKnown(const std::string& id, std::optional
                           old->switch_name == next->switch_name;
   if (!same_place && old != nullptr && !old->switch_name.empty()) {
     changed.network = Decrement(ports_, old->network_id, old->switch_name);
+    if (changed.network) {
+      auto networks = switch_networks_.find(old->switch_name);
+      if (networks != switch_networks_.end()) {
+        networks->second.erase(old->network_id);
+        if (networks->second.empty()) switch_networks_.erase(networks);
+      }
+    }
     if (!old->domain_id.empty()) {
       changed.domain = Decrement(domain_ports_, old->domain_id, old->switch_name);
     }
@@ -1119,7 +1126,10 @@ Directory::PortsChanged Directory::SetKnown(const std::string& id, std::optional
     return changed;
   }
   if (!same_place && !next->switch_name.empty()) {
-    if (++ports_[next->network_id][next->switch_name] == 1) changed.network = true;
+    if (++ports_[next->network_id][next->switch_name] == 1) {
+      changed.network = true;
+      switch_networks_[next->switch_name].insert(next->network_id);
+    }
     if (!next->domain_id.empty() && ++domain_ports_[next->domain_id][next->switch_name] == 1) {
       changed.domain = true;
     }
@@ -1137,9 +1147,10 @@ void Directory::SendPortsChanged(const PortsChanged& changed, const std::string&
 void Directory::SwitchPresenceChanged(const std::string& switch_name, int64_t revision,
                                       Output& out) {
   for (const auto& domain_id : DomainsOfSwitch(switch_name)) DomainRound(domain_id, revision, out);
-  for (const auto& [network_id, counts] : ports_) {
-    if (counts.count(switch_name) != 0) SendFloodLists(network_id, revision, out);
-  }
+  // Its own networks only (the index), not a walk of every network's switches.
+  auto networks = switch_networks_.find(switch_name);
+  if (networks == switch_networks_.end()) return;
+  for (const auto& network_id : networks->second) SendFloodLists(network_id, revision, out);
 }
 
 Clock::duration Directory::Silence(const Session& session, Clock::time_point now) const {

@@ -480,6 +480,9 @@ class Directory {
       ports_;  // network -> switch -> endpoints
   std::unordered_map<std::string, std::map<std::string, uint32_t>>
       domain_ports_;  // domain -> switch -> endpoints (in any network of the domain)
+  // switch -> the networks it has ports in (the keys of ports_ that name it), so a switch's
+  // presence change finds its networks in O(its networks).
+  std::unordered_map<std::string, std::set<std::string>> switch_networks_;
   std::unordered_map<std::string, std::set<std::string>> domain_networks_;  // domain -> networks
   std::unordered_map<std::string, KnownSwitch> switches_;                   // switch id ->
   std::unordered_map<std::string, std::string> switch_ids_;                 // switch name -> id
