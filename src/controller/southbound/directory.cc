@@ -1456,7 +1456,9 @@ Output Directory::OnTick(Clock::time_point now, const LastReceived& last_receive
   clock_ = std::max(clock_, now);
   if (!first_tick_) first_tick_ = now;
   // Behind: the time since the last tick is nobody's silence (see directory.h).
-  if (behind && last_tick_ && now > *last_tick_) stalled_ += now - *last_tick_;
+  const Clock::duration interval =
+      last_tick_ && now > *last_tick_ ? now - *last_tick_ : Clock::duration::zero();
+  if (behind) stalled_ += interval;
   last_tick_ = now;
   // The domain rounds held back by the interval, once it has passed.
   for (const auto& domain_id : DueRounds(config_rounds_)) {
@@ -1465,8 +1467,11 @@ Output Directory::OnTick(Clock::time_point now, const LastReceived& last_receive
   for (const auto& domain_id : DueRounds(domain_rounds_)) {
     SendDomainRound(domain_id, registry_->Revision(), out);
   }
+  std::vector<SessionId> silent;
+  size_t live = 0;
   for (auto& [id, session] : sessions_) {
     if (!session.live || session.switch_name.empty()) continue;
+    ++live;
     if (Silence(session, now) <= options_.dead_after) continue;
     if (last_received) {
       // Received, not handled yet: heard from, whatever the message (OnMessage's rule).
@@ -1476,6 +1481,22 @@ Output Directory::OnTick(Clock::time_point now, const LastReceived& last_receive
         if (now - *received <= options_.dead_after) continue;
       }
     }
+    silent.push_back(id);
+  }
+  // Many switches silent at once: the controller's own backlog far more likely than that many
+  // failures (see directory.h); excused for at most kMassSilenceDeadAfters x dead_after.
+  const bool mass = silent.size() > std::max(kMassSilenceMinimum, live / kMassSilenceShare);
+  if (!mass) {
+    mass_silence_since_.reset();
+  } else if (!mass_silence_since_ ||
+             now - *mass_silence_since_ < options_.dead_after * kMassSilenceDeadAfters) {
+    if (!mass_silence_since_) mass_silence_since_ = now;
+    if (!behind) stalled_ += interval;
+    ++mass_silence_ticks_;
+    silent.clear();
+  }
+  for (SessionId id : silent) {
+    Session& session = sessions_[id];
     session.live = false;
     session.recorded_heartbeat = now;
     SetLiveness(session.switch_name, false, session.last_heartbeat, now,
@@ -1485,9 +1506,9 @@ Output Directory::OnTick(Clock::time_point now, const LastReceived& last_receive
   }
   // Switches stored UP when the controller started that never said Hello since.
   if (!unconfirmed_.empty() && now - *first_tick_ - stalled_ > options_.dead_after) {
-    const std::set<std::string> silent = std::move(unconfirmed_);
+    const std::set<std::string> never_greeted = std::move(unconfirmed_);
     unconfirmed_.clear();
-    for (const auto& name : silent) {
+    for (const auto& name : never_greeted) {
       if (SessionOf(name)) continue;
       SetLiveness(
           name, false, std::nullopt, now,

@@ -158,6 +158,11 @@ struct DirectoryOptions {
 };
 
 inline constexpr size_t kMaxHeartbeatWritesPerTick = 20;
+// OnTick's mass-silence guard: more than max(5, a tenth of the live switches) silent at once is
+// taken for the controller's backlog, for at most 10 x dead_after in a row.
+inline constexpr size_t kMassSilenceMinimum = 5;
+inline constexpr size_t kMassSilenceShare = 10;
+inline constexpr int kMassSilenceDeadAfters = 10;
 
 // One message for one session.
 struct Outbound {
@@ -247,6 +252,11 @@ class Directory {
   // tick counts as nobody's silence (nor toward the Hello deadline after a start). A switch
   // that really went quiet is then marked DOWN dead_after of not-behind time after its last
   // message: late while the controller is saturated, instead of every switch flapping.
+  // Likewise when more than max(kMassSilenceMinimum, 1/kMassSilenceShare of the live switches)
+  // are silent at one tick (a controller that cannot read its streams, CPU-starved or busy
+  // outside the caller's lock, looks exactly like that): that tick's interval is nobody's
+  // silence and nobody goes DOWN, for at most kMassSilenceDeadAfters x dead_after in a row;
+  // a real failure of that many switches is then found that much later.
   Output OnTick(Clock::time_point now, const LastReceived& last_received = nullptr,
                 bool behind = false);
 
@@ -271,6 +281,8 @@ class Directory {
     uint64_t up = 0;
   };
   LivenessCounts LivenessChanges() const { return liveness_changes_; }
+  // Ticks whose DOWN decisions the mass-silence guard held back (OnTick).
+  uint64_t MassSilenceTicks() const { return mass_silence_ticks_; }
   // The last StatsSummary of each connected switch, by switch name.
   const std::map<std::string, v1::StatsSummary>& Stats() const { return stats_; }
   // Refused southbound requests, by switch name then kind ("resolve", "attach", "detach",
@@ -503,7 +515,9 @@ class Directory {
   SyncCounts syncs_;
   LivenessCounts liveness_changes_;
   std::optional<Clock::time_point> last_tick_;
-  Clock::duration stalled_{};  // total time between ticks while the caller was behind
+  Clock::duration stalled_{};
+  std::optional<Clock::time_point> mass_silence_since_;  // first tick of the current one
+  uint64_t mass_silence_ticks_ = 0;  // total time between ticks while the caller was behind
 };
 
 }  // namespace dove::controller::southbound

@@ -811,6 +811,32 @@ TEST_F(DirectoryTest, TimeSpentBehindIsNobodysSilence) {
   EXPECT_EQ(directory_->LivenessChanges().down, 1u);
 }
 
+// Twelve switches: one silent goes DOWN as always; eleven silent at once (more than 5 and a
+// tenth of them) are taken for the controller's own backlog, for at most 10 x dead_after.
+TEST_F(DirectoryTest, ManySwitchesSilentAtOnceAreTheControllersBacklogForAWhile) {
+  constexpr int kSwitches = 12;
+  for (int i = 1; i <= kSwitches; ++i) {
+    Connect(i, "host-" + std::to_string(i), "192.0.2." + std::to_string(10 + i));
+  }
+  Tick(now_);
+  v1::SwitchMessage beat;
+  beat.mutable_heartbeat()->set_sequence(1);
+  for (int i = 2; i <= kSwitches; ++i) SendAt(i, beat, now_ + 3s);
+  Tick(now_ + 4s);
+  EXPECT_FALSE(directory_->IsLive("host-1")) << "one silent switch: DOWN";
+  EXPECT_EQ(directory_->LivenessChanges().down, 1u);
+  // Nothing more from anyone: 11 silent from 6 s on.
+  for (auto at = 5s; at <= 30s; at += 1s) Tick(now_ + at);
+  EXPECT_TRUE(directory_->IsLive("host-2"));
+  EXPECT_EQ(directory_->LivenessChanges().down, 1u);
+  EXPECT_GT(directory_->MassSilenceTicks(), 0u);
+  // 10 x dead_after after the first such tick (7 s), then dead_after of silence: all DOWN.
+  for (auto at = 31s; at <= 45s; at += 1s) Tick(now_ + at);
+  for (int i = 2; i <= kSwitches; ++i)
+    EXPECT_FALSE(directory_->IsLive("host-" + std::to_string(i)));
+  EXPECT_EQ(directory_->LivenessChanges().down, static_cast<uint64_t>(kSwitches));
+}
+
 TEST_F(DirectoryTest, SwitchesUpAtStartThatNeverSayHelloGoDown) {
   Connect(1, "host-a", "192.0.2.1");
   Connect(2, "host-b", "192.0.2.2");
