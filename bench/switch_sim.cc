@@ -446,6 +446,24 @@ void CheckControllerAlive() {
   }
 }
 
+// The serving controller's liveness decisions so far, from its log: a switch marked DOWN (and
+// UP again) while it is connected and sending is work (LocationUpdates to its cachers, flood
+// lists, a domain round) that the run did not ask for.
+void SayLiveness(const char* phase) {
+  if (g_controller == nullptr) return;
+  const std::string log = g_controller->Log();
+  auto occurrences = [&](const std::string& text) {
+    long long count = 0;
+    for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++count;
+    return count;
+  };
+  Say("%s: the controller has logged %lld switches DOWN (silent %lld, stream ended %lld, no "
+      "Hello after its start %lld) and %lld UP so far\n",
+      phase, occurrences(" is DOWN: "), occurrences(" is DOWN: nothing heard"),
+      occurrences(" is DOWN: its stream ended"), occurrences("of the controller's start"),
+      occurrences(" is UP: "));
+}
+
 // ---- the fill through the REST API ---------------------------------------------------------
 
 httplib::Result Post(httplib::Client* client, const std::string& path, const std::string& body) {
@@ -2132,11 +2150,15 @@ int Sim::Run(std::unique_ptr<ControllerProcess>* controller, const std::filesyst
   Register(serving->southbound_port());
   registered_kib_ = RssKib(serving->pid());
   Say("controller RSS after registration: %ld KiB\n", registered_kib_);
+  SayLiveness("registration");
   Attaches();
+  SayLiveness("attaches");
   // Moves through the REST API while the open-loop resolves run.
   std::thread moves([this] { Moves(); });
   Resolves();
+  SayLiveness("resolve");
   moves.join();
+  SayLiveness("moves");
   Probes();
   CheckControllerAlive();
   serving_kib_ = RssKib(serving->pid());
@@ -2155,6 +2177,7 @@ int Sim::Run(std::unique_ptr<ControllerProcess>* controller, const std::filesyst
   // The restart phase: the serving controller is killed and replaced.
   Restart(controller, data_dir);
   CheckControllerAlive();
+  SayLiveness("restart");
   StopHeartbeats();
   for (auto& each : switches_) each->Stop();
   for (auto& each : switches_) each->Wait();

@@ -227,6 +227,7 @@ void Append(Output& to, Output&& from) {
 void Directory::Revive(SessionId id, Clock::time_point now, Output& out) {
   Session& session = sessions_[id];
   session.last_heartbeat = now;
+  session.stalled_at_heard = stalled_;
   if (session.live) return;
   session.live = true;
   session.recorded_heartbeat = now;
@@ -329,6 +330,7 @@ void Directory::SetLiveness(const std::string& switch_name, bool up,
                             std::optional<Clock::time_point> heartbeat, Clock::time_point now,
                             const std::string& why, Output& out) {
   WriteSwitch(switch_name, up, heartbeat, now, out);
+  ++(up ? liveness_changes_.up : liveness_changes_.down);
   const int64_t revision = registry_->Revision();
   TellCachersOfSwitch(switch_name, revision, out);
   SwitchPresenceChanged(switch_name, revision, out);
@@ -432,6 +434,7 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   bound.tunnel_ip = tunnel_ip;
   bound.live = true;
   bound.last_heartbeat = now;
+  bound.stalled_at_heard = stalled_;
   bound.recorded_heartbeat = changed ? now : Clock::time_point{};
   by_name_[bound.switch_name] = id;
   unconfirmed_.erase(bound.switch_name);
@@ -442,6 +445,7 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   // A switch new to the store, at a new address, or back from DOWN: its endpoints' cachers and
   // the flood lists of its networks learn it (endpoints may have been placed on it through the
   // API before it ever connected).
+  if (revived) ++liveness_changes_.up;
   if (readdressed || revived) {
     TellCachersOfSwitch(record.name(), registry_->Revision(), out);
     SwitchPresenceChanged(record.name(), registry_->Revision(), out);
@@ -1106,6 +1110,13 @@ Directory::PortsChanged Directory::SetKnown(const std::string& id, std::optional
                           old->switch_name == next->switch_name;
   if (!same_place && old != nullptr && !old->switch_name.empty()) {
     changed.network = Decrement(ports_, old->network_id, old->switch_name);
+    if (changed.network) {
+      auto networks = switch_networks_.find(old->switch_name);
+      if (networks != switch_networks_.end()) {
+        networks->second.erase(old->network_id);
+        if (networks->second.empty()) switch_networks_.erase(networks);
+      }
+    }
     if (!old->domain_id.empty()) {
       changed.domain = Decrement(domain_ports_, old->domain_id, old->switch_name);
     }
@@ -1115,7 +1126,10 @@ Directory::PortsChanged Directory::SetKnown(const std::string& id, std::optional
     return changed;
   }
   if (!same_place && !next->switch_name.empty()) {
-    if (++ports_[next->network_id][next->switch_name] == 1) changed.network = true;
+    if (++ports_[next->network_id][next->switch_name] == 1) {
+      changed.network = true;
+      switch_networks_[next->switch_name].insert(next->network_id);
+    }
     if (!next->domain_id.empty() && ++domain_ports_[next->domain_id][next->switch_name] == 1) {
       changed.domain = true;
     }
@@ -1133,14 +1147,27 @@ void Directory::SendPortsChanged(const PortsChanged& changed, const std::string&
 void Directory::SwitchPresenceChanged(const std::string& switch_name, int64_t revision,
                                       Output& out) {
   for (const auto& domain_id : DomainsOfSwitch(switch_name)) DomainRound(domain_id, revision, out);
-  for (const auto& [network_id, counts] : ports_) {
-    if (counts.count(switch_name) != 0) SendFloodLists(network_id, revision, out);
-  }
+  // Its own networks only (the index), not a walk of every network's switches.
+  auto networks = switch_networks_.find(switch_name);
+  if (networks == switch_networks_.end()) return;
+  for (const auto& network_id : networks->second) SendFloodLists(network_id, revision, out);
+}
+
+Clock::duration Directory::Silence(const Session& session, Clock::time_point now) const {
+  return now - session.last_heartbeat - (stalled_ - session.stalled_at_heard);
+}
+
+Clock::duration Directory::RoundInterval(const std::string& domain_id) const {
+  auto ports = domain_ports_.find(domain_id);
+  const auto switches =
+      static_cast<int64_t>(ports == domain_ports_.end() ? 0 : ports->second.size());
+  return std::max<Clock::duration>(options_.domain_round_interval,
+                                   options_.domain_round_per_switch * switches);
 }
 
 bool Directory::MayRoundNow(Rounds& rounds, const std::string& domain_id) {
   DomainRoundState& state = rounds[domain_id];
-  if (state.last && clock_ - *state.last < options_.domain_round_interval) {
+  if (state.last && clock_ - *state.last < RoundInterval(domain_id)) {
     state.pending = true;
     return false;
   }
@@ -1153,13 +1180,14 @@ std::vector<std::string> Directory::DueRounds(Rounds& rounds) {
   std::vector<std::string> due;
   for (auto it = rounds.begin(); it != rounds.end();) {
     DomainRoundState& state = it->second;
-    if (state.last && state.pending && clock_ - *state.last >= options_.domain_round_interval) {
+    const Clock::duration interval = RoundInterval(it->first);
+    if (state.last && state.pending && clock_ - *state.last >= interval) {
       state.pending = false;
       state.last = clock_;
       due.push_back(it->first);
     }
     // A domain quiet for a whole interval needs no record: its next round goes at once.
-    if (!state.last || (!state.pending && clock_ - *state.last >= options_.domain_round_interval)) {
+    if (!state.last || (!state.pending && clock_ - *state.last >= interval)) {
       it = rounds.erase(it);
     } else {
       ++it;
@@ -1423,10 +1451,15 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
   return out;
 }
 
-Output Directory::OnTick(Clock::time_point now) {
+Output Directory::OnTick(Clock::time_point now, const LastReceived& last_received, bool behind) {
   Output out;
   clock_ = std::max(clock_, now);
   if (!first_tick_) first_tick_ = now;
+  // Behind: the time since the last tick is nobody's silence (see directory.h).
+  const Clock::duration interval =
+      last_tick_ && now > *last_tick_ ? now - *last_tick_ : Clock::duration::zero();
+  if (behind) stalled_ += interval;
+  last_tick_ = now;
   // The domain rounds held back by the interval, once it has passed.
   for (const auto& domain_id : DueRounds(config_rounds_)) {
     SendDomainRoutes(domain_id, registry_->Revision(), out);
@@ -1434,9 +1467,36 @@ Output Directory::OnTick(Clock::time_point now) {
   for (const auto& domain_id : DueRounds(domain_rounds_)) {
     SendDomainRound(domain_id, registry_->Revision(), out);
   }
+  std::vector<SessionId> silent;
+  size_t live = 0;
   for (auto& [id, session] : sessions_) {
     if (!session.live || session.switch_name.empty()) continue;
-    if (now - session.last_heartbeat <= options_.dead_after) continue;
+    ++live;
+    if (Silence(session, now) <= options_.dead_after) continue;
+    if (last_received) {
+      // Received, not handled yet: heard from, whatever the message (OnMessage's rule).
+      if (auto received = last_received(id); received && *received > session.last_heartbeat) {
+        session.last_heartbeat = *received;
+        session.stalled_at_heard = stalled_;
+        if (now - *received <= options_.dead_after) continue;
+      }
+    }
+    silent.push_back(id);
+  }
+  // Many switches silent at once: the controller's own backlog far more likely than that many
+  // failures (see directory.h); excused for at most kMassSilenceDeadAfters x dead_after.
+  const bool mass = silent.size() > std::max(kMassSilenceMinimum, live / kMassSilenceShare);
+  if (!mass) {
+    mass_silence_since_.reset();
+  } else if (!mass_silence_since_ ||
+             now - *mass_silence_since_ < options_.dead_after * kMassSilenceDeadAfters) {
+    if (!mass_silence_since_) mass_silence_since_ = now;
+    if (!behind) stalled_ += interval;
+    ++mass_silence_ticks_;
+    silent.clear();
+  }
+  for (SessionId id : silent) {
+    Session& session = sessions_[id];
     session.live = false;
     session.recorded_heartbeat = now;
     SetLiveness(session.switch_name, false, session.last_heartbeat, now,
@@ -1445,10 +1505,10 @@ Output Directory::OnTick(Clock::time_point now) {
                 out);
   }
   // Switches stored UP when the controller started that never said Hello since.
-  if (!unconfirmed_.empty() && now - *first_tick_ > options_.dead_after) {
-    const std::set<std::string> silent = std::move(unconfirmed_);
+  if (!unconfirmed_.empty() && now - *first_tick_ - stalled_ > options_.dead_after) {
+    const std::set<std::string> never_greeted = std::move(unconfirmed_);
     unconfirmed_.clear();
-    for (const auto& name : silent) {
+    for (const auto& name : never_greeted) {
       if (SessionOf(name)) continue;
       SetLiveness(
           name, false, std::nullopt, now,

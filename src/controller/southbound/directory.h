@@ -120,6 +120,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -150,9 +151,18 @@ struct DirectoryOptions {
   // one round at the first tick after it. A network's own flood list (with the domain set as it
   // is) or configuration still goes at once. 0: every change at once.
   std::chrono::milliseconds domain_round_interval{100};
+  // ... or this much per switch with ports in the domain, when longer: a round is one message
+  // to each of them, so a large domain's rounds cost at most ~1 message per this interval
+  // (1000 switches: one round per second; 0: the fixed interval only).
+  std::chrono::microseconds domain_round_per_switch{1000};
 };
 
 inline constexpr size_t kMaxHeartbeatWritesPerTick = 20;
+// OnTick's mass-silence guard: more than max(5, a tenth of the live switches) silent at once is
+// taken for the controller's backlog, for at most 10 x dead_after in a row.
+inline constexpr size_t kMassSilenceMinimum = 5;
+inline constexpr size_t kMassSilenceShare = 10;
+inline constexpr int kMassSilenceDeadAfters = 10;
 
 // One message for one session.
 struct Outbound {
@@ -224,12 +234,31 @@ class Directory {
   Output OnDisconnect(SessionId session, Clock::time_point now = Clock::now());
   // Changes of the store under "/dove/v1/", in revision order.
   Output OnStoreEvents(const std::vector<store::Event>& events);
+  // When the caller last received a message of `session` that the directory may not have
+  // handled yet (it waits for the caller's lock); nullopt when unknown.
+  using LastReceived = std::function<std::optional<Clock::time_point>(SessionId)>;
   // Marks DOWN (in the registry) the switches whose last message is older than dead_after, and
   // the switches stored UP that have not said Hello within dead_after of the first tick; their
   // endpoints stay where they are, the switches that cached one get a LocationUpdate with
   // switch_down set, and the flood lists of their networks leave them out. A heartbeat (or a
   // new Hello) brings the switch back UP, and tells them again. Refreshes last_heartbeat.
-  Output OnTick(Clock::time_point now);
+  // `last_received` (optional) is asked about a session only when its last handled message is
+  // older than dead_after: a message received since, still queued behind the caller's lock, is
+  // a sign of life, so a controller that falls behind does not take its backlog for silence
+  // (each such DOWN and UP again costs LocationUpdates to the cachers of the switch's endpoints,
+  // its networks' flood lists and a round to every switch of its domains).
+  // `behind`: the caller holds messages received and not yet handled (they wait for its lock),
+  // so it may not even have read the streams it has not heard from: the time since the previous
+  // tick counts as nobody's silence (nor toward the Hello deadline after a start). A switch
+  // that really went quiet is then marked DOWN dead_after of not-behind time after its last
+  // message: late while the controller is saturated, instead of every switch flapping.
+  // Likewise when more than max(kMassSilenceMinimum, 1/kMassSilenceShare of the live switches)
+  // are silent at one tick (a controller that cannot read its streams, CPU-starved or busy
+  // outside the caller's lock, looks exactly like that): that tick's interval is nobody's
+  // silence and nobody goes DOWN, for at most kMassSilenceDeadAfters x dead_after in a row;
+  // a real failure of that many switches is then found that much later.
+  Output OnTick(Clock::time_point now, const LastReceived& last_received = nullptr,
+                bool behind = false);
 
   // The answers to a performed write: see "Writes" above.
   Output OnEndpointWritten(const EndpointWrite& write,
@@ -246,6 +275,14 @@ class Directory {
   // session ends, so bounded by the sessions times the endpoints they may reach.
   size_t CacheRecords() const;
   SyncCounts Syncs() const { return syncs_; }
+  // Liveness decisions so far: switches marked DOWN, and UP again (for /metrics and tests).
+  struct LivenessCounts {
+    uint64_t down = 0;
+    uint64_t up = 0;
+  };
+  LivenessCounts LivenessChanges() const { return liveness_changes_; }
+  // Ticks whose DOWN decisions the mass-silence guard held back (OnTick).
+  uint64_t MassSilenceTicks() const { return mass_silence_ticks_; }
   // The last StatsSummary of each connected switch, by switch name.
   const std::map<std::string, v1::StatsSummary>& Stats() const { return stats_; }
   // Refused southbound requests, by switch name then kind ("resolve", "attach", "detach",
@@ -259,6 +296,7 @@ class Directory {
     bool live = false;
     Clock::time_point last_heartbeat;
     Clock::time_point recorded_heartbeat;  // when last_heartbeat was last written (min: never)
+    Clock::duration stalled_at_heard{};    // stalled_ when last_heartbeat was set
     std::set<std::string> networks;        // network ids whose NetworkConfig it was sent
     std::set<std::string> cached;          // endpoint ids it caches
   };
@@ -299,6 +337,11 @@ class Directory {
   using Rounds = std::unordered_map<std::string, DomainRoundState>;  // domain id ->
   // Whether a round of the domain may go now (recorded as sent), or is held back (pending).
   bool MayRoundNow(Rounds& rounds, const std::string& domain_id);
+  // The domain's round interval: domain_round_interval, or domain_round_per_switch times its
+  // switches when longer.
+  Clock::duration RoundInterval(const std::string& domain_id) const;
+  // How long the session has been silent, the time the caller was behind left out.
+  Clock::duration Silence(const Session& session, Clock::time_point now) const;
   // The held-back rounds whose interval has passed (recorded as sent); forgets quiet domains.
   std::vector<std::string> DueRounds(Rounds& rounds);
 
@@ -449,6 +492,9 @@ class Directory {
       ports_;  // network -> switch -> endpoints
   std::unordered_map<std::string, std::map<std::string, uint32_t>>
       domain_ports_;  // domain -> switch -> endpoints (in any network of the domain)
+  // switch -> the networks it has ports in (the keys of ports_ that name it), so a switch's
+  // presence change finds its networks in O(its networks).
+  std::unordered_map<std::string, std::set<std::string>> switch_networks_;
   std::unordered_map<std::string, std::set<std::string>> domain_networks_;  // domain -> networks
   std::unordered_map<std::string, KnownSwitch> switches_;                   // switch id ->
   std::unordered_map<std::string, std::string> switch_ids_;                 // switch name -> id
@@ -467,6 +513,11 @@ class Directory {
   Rounds config_rounds_;                                        // DomainRoutes rounds
   std::unordered_map<std::string, RouteSet> published_routes_;  // domain id -> its routes
   SyncCounts syncs_;
+  LivenessCounts liveness_changes_;
+  std::optional<Clock::time_point> last_tick_;
+  Clock::duration stalled_{};
+  std::optional<Clock::time_point> mass_silence_since_;  // first tick of the current one
+  uint64_t mass_silence_ticks_ = 0;  // total time between ticks while the caller was behind
 };
 
 }  // namespace dove::controller::southbound

@@ -11,8 +11,11 @@
 // Store changes: a thread of the service watches "/dove/v1/" (Store::StartWatch, polling the
 // watch's eventfd) from the registry's revision at construction, so changes made through the
 // REST API reach the switches that cached an endpoint, with their revisions. The same thread
-// ticks the Directory (liveness) every `tick` and compacts the store's history down to
-// `history_revisions` (in steps of a tenth of it).
+// ticks the Directory (liveness) every `tick`, telling it when each stream last received a
+// message (a message waiting for the mutex is a sign of life, not silence) and whether messages
+// wait for the mutex as it ticks (then the controller is behind, and the interval since the
+// last tick is nobody's silence), and compacts the
+// store's history down to `history_revisions` (in steps of a tenth of it).
 //
 // Ownership: the service keeps pointers to `registry` and `store`, which must outlive it.
 // SouthboundServer owns the service and the grpc::Server; destroying it cancels every stream
@@ -75,7 +78,8 @@ class SwitchService final : public v1::SwitchService::CallbackService {
 
   // Stops the watch thread (idempotent). Streams must be gone (server shut down) first.
   void Stop();
-  // dove_southbound_sessions, dove_southbound_syncs_total{kind}, dove_switch_counter{switch,
+  // dove_southbound_sessions, dove_southbound_syncs_total{kind},
+  // dove_southbound_liveness_changes_total{state}, dove_switch_counter{switch,
   // name} (each switch's last StatsSummary), in Prometheus text format.
   std::string MetricsText();
 
@@ -83,8 +87,10 @@ class SwitchService final : public v1::SwitchService::CallbackService {
   class Stream;
 
   // Called by streams (without holding their own lock). `identity`: the peer's certificate
-  // names with TLS, null without; a Hello it does not allow is refused here.
-  bool Receive(SessionId session, const PeerIdentity* identity, const v1::SwitchMessage& message);
+  // names with TLS, null without; a Hello it does not allow is refused here. `received`: when
+  // the stream got the message (before waiting for mutex_), the time the directory is told.
+  bool Receive(SessionId session, const PeerIdentity* identity, const v1::SwitchMessage& message,
+               Clock::time_point received);
   void Forget(SessionId session);
   // With mutex_ held.
   void Dispatch(const Output& out);
@@ -108,6 +114,7 @@ class SwitchService final : public v1::SwitchService::CallbackService {
   std::map<SessionId, Stream*> streams_;
   SessionId next_session_ = 1;
   std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> unhandled_{0};  // messages received, waiting for mutex_
   std::thread watcher_;
 };
 

@@ -80,6 +80,7 @@ inline std::vector<v1::ControllerMessage> WithoutFloodLists(
 inline DirectoryOptions TestOptions() {
   DirectoryOptions options;
   options.domain_round_interval = std::chrono::milliseconds(0);
+  options.domain_round_per_switch = std::chrono::microseconds(0);
   return options;
 }
 

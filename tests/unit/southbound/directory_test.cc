@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -752,6 +754,87 @@ TEST_F(DirectoryTest, AReplacedStreamDoesNotMarkTheSwitchDown) {
   EXPECT_TRUE(old.messages.empty());
   EXPECT_TRUE(directory_->IsLive("host-a"));
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
+}
+
+// A controller that falls behind: A's messages were received (they wait for the caller's lock)
+// but not handled for longer than dead_after. That is not silence: no DOWN, no LocationUpdate,
+// no flood list, no round; only a switch that really sent nothing goes DOWN.
+TEST_F(DirectoryTest, AMessageReceivedButNotYetHandledKeepsTheSwitchUp) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(2, "host-b", "192.0.2.2");
+  Take(1, "vm1", "tap1");
+  Take(2, "vm2", "tap2");
+  Resolved(Send(2, ResolveMac(1, 100, "52:54:00:00:00:01")), 2);
+  std::map<SessionId, Clock::time_point> received = {{1, now_ + 3s}};
+  auto last_received = [&](SessionId session) -> std::optional<Clock::time_point> {
+    auto it = received.find(session);
+    if (it == received.end()) return std::nullopt;
+    return it->second;
+  };
+  auto ticked = Settled(directory_->OnTick(now_ + 4s, last_received));
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+  EXPECT_FALSE(directory_->IsLive("host-b"));  // nothing received from B: DOWN
+  EXPECT_EQ(directory_->LivenessChanges().down, 1u);
+  EXPECT_EQ(directory_->LivenessChanges().up, 0u);
+  for (const auto& message : For(ticked, 2)) {
+    EXPECT_FALSE(message.has_location_update()) << "A did not change: " << message.DebugString();
+  }
+  // What was received counts from its reception: silent for dead_after after it, A goes DOWN.
+  EXPECT_TRUE(Settled(directory_->OnTick(now_ + 6s, last_received)).logs.empty());
+  Settled(directory_->OnTick(now_ + 6s + 1ms, last_received));
+  EXPECT_FALSE(directory_->IsLive("host-a"));
+  EXPECT_EQ(directory_->LivenessChanges().down, 2u);
+  // Its message handled at last: UP again, counted.
+  v1::SwitchMessage beat;
+  beat.mutable_heartbeat()->set_sequence(1);
+  SendAt(1, beat, now_ + 7s);
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+  EXPECT_EQ(directory_->LivenessChanges().up, 1u);
+}
+
+// Ticks while the caller is behind (messages wait for its lock) do not count as silence: a
+// switch goes DOWN after dead_after of time the controller kept up, not before.
+TEST_F(DirectoryTest, TimeSpentBehindIsNobodysSilence) {
+  Connect(1, "host-a", "192.0.2.1");
+  Take(1, "vm1", "tap1");
+  Tick(now_);
+  for (auto at : {1s, 2s, 3s, 4s, 5s}) {
+    EXPECT_TRUE(Settled(directory_->OnTick(now_ + at, nullptr, /*behind=*/true)).logs.empty());
+  }
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+  // Caught up again: 5 s behind left out, the 3 s of dead_after count from now on.
+  Settled(directory_->OnTick(now_ + 7s, nullptr, /*behind=*/false));
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+  EXPECT_EQ(directory_->LivenessChanges().down, 0u);
+  Settled(directory_->OnTick(now_ + 8s + 1ms, nullptr, /*behind=*/false));
+  EXPECT_FALSE(directory_->IsLive("host-a"));
+  EXPECT_EQ(directory_->LivenessChanges().down, 1u);
+}
+
+// Twelve switches: one silent goes DOWN as always; eleven silent at once (more than 5 and a
+// tenth of them) are taken for the controller's own backlog, for at most 10 x dead_after.
+TEST_F(DirectoryTest, ManySwitchesSilentAtOnceAreTheControllersBacklogForAWhile) {
+  constexpr int kSwitches = 12;
+  for (int i = 1; i <= kSwitches; ++i) {
+    Connect(i, "host-" + std::to_string(i), "192.0.2." + std::to_string(10 + i));
+  }
+  Tick(now_);
+  v1::SwitchMessage beat;
+  beat.mutable_heartbeat()->set_sequence(1);
+  for (int i = 2; i <= kSwitches; ++i) SendAt(i, beat, now_ + 3s);
+  Tick(now_ + 4s);
+  EXPECT_FALSE(directory_->IsLive("host-1")) << "one silent switch: DOWN";
+  EXPECT_EQ(directory_->LivenessChanges().down, 1u);
+  // Nothing more from anyone: 11 silent from 6 s on.
+  for (auto at = 5s; at <= 30s; at += 1s) Tick(now_ + at);
+  EXPECT_TRUE(directory_->IsLive("host-2"));
+  EXPECT_EQ(directory_->LivenessChanges().down, 1u);
+  EXPECT_GT(directory_->MassSilenceTicks(), 0u);
+  // 10 x dead_after after the first such tick (7 s), then dead_after of silence: all DOWN.
+  for (auto at = 31s; at <= 45s; at += 1s) Tick(now_ + at);
+  for (int i = 2; i <= kSwitches; ++i)
+    EXPECT_FALSE(directory_->IsLive("host-" + std::to_string(i)));
+  EXPECT_EQ(directory_->LivenessChanges().down, static_cast<uint64_t>(kSwitches));
 }
 
 TEST_F(DirectoryTest, SwitchesUpAtStartThatNeverSayHelloGoDown) {

@@ -347,6 +347,29 @@ TEST_F(DomainRouterTest, AStormOfDomainChangesIsCoalescedIntoOneRoundPerInterval
   EXPECT_EQ(Held(1, 100), (IpList{"192.0.2.2", "192.0.2.4"}));
 }
 
+// A round is one message to every switch of the domain, so a large domain's rounds are spaced
+// by domain_round_per_switch x its switches (1000 switches, 1 ms: one round a second).
+TEST_F(DomainRouterTest, ALargerDomainHasLongerRoundIntervals) {
+  using namespace std::chrono_literals;
+  DirectoryOptions options;
+  options.domain_round_interval = 0ms;
+  options.domain_round_per_switch = 50ms;
+  directory_ = std::make_unique<Directory>(registry_.get(), &store_, options);
+  Connect(1, "host-a", "192.0.2.1");
+  Take(1, "vm1", "tap1");
+  Connect(2, "host-b", "192.0.2.2");
+  const Output second = Take(2, "db1", "tapb");
+  ASSERT_EQ(FloodListsIn(second, 1).size(), 1u) << "the first change of the set: at once";
+  Connect(3, "host-c", "192.0.2.3");
+  const Output third = Take(3, "app1", "tapc");
+  EXPECT_TRUE(FloodListsIn(third, 1).empty()) << "held back: 3 switches x 50 ms";
+  EXPECT_TRUE(FloodListsIn(Tick(now_ + 100ms), 1).empty()) << "not after 100 ms";
+  const Output round = Tick(now_ + 150ms);
+  const auto lists = FloodListsIn(round, 1);
+  ASSERT_EQ(lists.size(), 1u) << "after 150 ms";
+  EXPECT_EQ(Ips(lists[0].domain_tunnel_ips_added()), IpList{"192.0.2.3"});
+}
+
 // A switch configured in the middle of an interval (a round held back) gets the set of the
 // last round, not the live one: the next round's delta, computed against that set, then gives
 // it exactly the right set (neither missing a switch that joined before it was configured nor
