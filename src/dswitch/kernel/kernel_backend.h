@@ -64,6 +64,8 @@
 #include "dswitch/kernel/host_routing.h"
 #include "dswitch/kernel/link_ops.h"
 #include "dswitch/kernel/miss_gate.h"
+#include "dswitch/kernel/neigh_announcer.h"
+#include "dswitch/kernel/route_plan.h"
 #include "dswitch/userspace/datapath.h"
 #include "dswitch/userspace/desired_state.h"
 
@@ -84,6 +86,10 @@ struct KernelOptions {
   // kernel_routing_problems and logged), and Shutdown() removes it (HostRouting::Remove)
   // before the devices go. nullptr: no routing (unit tests of the L2 part).
   HostRouting* routing = nullptr;
+  // Writes the ARP replies / neighbour advertisements that tell a VM at once what an l3miss
+  // it caused was answered with (neigh_announcer.h); borrowed, used on the loop thread.
+  // nullptr: none sent (the VM finds out at its next retry).
+  FrameWriter* frames = nullptr;
 };
 
 class KernelBackend {
@@ -124,6 +130,12 @@ class KernelBackend {
     std::set<std::pair<net::MacAddress, net::Ipv4Address>> fdb;  // installed
     std::map<net::IpAddress, net::MacAddress> neigh;             // installed
     std::set<std::string> remotes;                               // keys
+    // Neighbour entries installed on the BRIDGE (routed networks only, those with a subnet in
+    // the route plan: the kernel's router finds a remote's MAC there without asking).
+    std::map<net::IpAddress, net::MacAddress> bridge_neigh;
+    // Created for RoutePlan::extra_vnis: routed into, no configuration (nor port) of its own;
+    // `desired` holds only the VNI and the domain's router MAC.
+    bool route_only = false;
   };
   struct Port {
     userspace::DesiredPort desired;
@@ -145,7 +157,19 @@ class KernelBackend {
   Expected<void, std::string> Adopt();
   void ApplyNow(userspace::DesiredDelta& delta);
   // Hands HostRouting the plan of the networks and ports held now (options_.routing).
-  void ApplyRouting();
+  // Creates the route-only networks of the plan's extra_vnis and deletes those it no longer
+  // names, then (on a reset) deletes unclaimed leftovers, then hands HostRouting the plan.
+  void ApplyRouting(bool reset);
+  void SyncRouteOnly(const RoutePlan& plan);
+  // The VNI to ask the controller with about `vni`: itself when served, else a served network
+  // of the same domain (same router MAC); 0 when there is none.
+  uint32_t AskVni(uint32_t vni) const;
+  void OnAppSolicit(const netlink::NeighEvent& event);
+  // After an l3miss on `vni` for `ip` was answered: an ARP reply / NA from the endpoint to each
+  // local port of `vni` (options_.frames).
+  void Announce(uint32_t vni, const net::IpAddress& ip);
+  const userspace::DesiredRemote* FindRemote(const Network& network,
+                                             const net::IpAddress& ip) const;
   void UpsertNetwork(const userspace::DesiredNetwork& desired);
   void RemoveNetwork(uint32_t vni);
   bool EnsureDevices(Network& network);
@@ -181,9 +205,11 @@ class KernelBackend {
   std::map<std::string, Port> ports_;                        // by key
   std::map<std::string, userspace::DesiredRemote> remotes_;  // by key
   std::map<int, uint32_t> vni_of_vxlan_;                     // ifindex -> VNI
+  std::map<int, uint32_t> vni_of_bridge_;                    // ifindex -> VNI
   std::map<std::string, netlink::LinkInfo> adopted_;         // unclaimed leftovers by name
   std::map<std::string, uint64_t> counters_;
   MissGate gate_;
+  std::set<uint32_t> routed_vnis_;   // networks with a subnet in the last plan
   std::optional<RoutePlan> routed_;  // the plan HostRouting last applied without problems
   Clock::time_point next_tick_;
 };
