@@ -31,6 +31,20 @@
 // (ENOBUFS) is answered by a resynchronisation: the kernel's FDB and neighbour entries of our
 // devices are read back and the difference to the desired state applied.
 //
+// Routing (with KernelOptions::routing): the networks of RoutePlan::extra_vnis (named by a
+// domain's routes, served nowhere here) get their dvb/dvx as above (the domain's router MAC),
+// made before HostRouting::Apply and deleted when no plan names them; their misses are asked
+// through a served network of the domain (the controller answers only for served VNIs). The
+// kernel's app_solicit requests on our bridges (NeighEvent::kAppSolicit) go through the same
+// MissGate under the key of an l3miss of that VNI and IP: a local port's address is answered
+// with a REACHABLE bridge entry at once, anything else with ResolveIp; every remote endpoint of
+// a routed network has a PERMANENT neighbour entry on the bridge too, installed and removed
+// with its other entries, so the kernel's INCOMPLETE entry resolves as the answer lands.
+//
+// Announcements (with KernelOptions::frames): once an l3miss is answered, an ARP reply / NA
+// from the endpoint is written to each local port of that VNI (neigh_announcer.h), so the VM
+// whose request the vxlan proxy dropped sends at once instead of at its retry.
+//
 // Ownership: Create() looks at every link named dvb<N>/dvx<N>: one that is exactly what this
 // run would create is adopted (its entries then reconciled against the desired state when its
 // network appears), any other bridge or vxlan of such a name is deleted (an interface of
