@@ -324,9 +324,7 @@ int RunSwitch(const SwitchConfig& config) {
       kernel_options.frames = frames.get();
     } else {
       std::cerr << "dove-switch: kernel: no announcements of answered misses: "
-                << opened_frames.error().message
-                << "
-                   ";
+                << opened_frames.error().message << "\n";
     }
     auto made = kernel::KernelBackend::Create(kernel_options, *links, *misses, resolver);
     if (!made) {
