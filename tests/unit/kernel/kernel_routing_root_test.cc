@@ -69,8 +69,17 @@ std::optional<double> PingMs(const std::string& output) {
 
 std::string Prefixed(const std::string& name) { return "kfx" + std::to_string(::getpid()) + name; }
 
-// Every namespace the test makes; deleted when it goes (also on a failed assertion).
+// Every namespace the test makes; deleted when it goes (also on a failed assertion). Those a
+// killed run left (kfx<pid>..., that process gone) are deleted when the next run starts.
 struct Namespaces {
+  Namespaces() {
+    (void)std::system(
+        "for n in $(ip netns list | grep -o '^kfx[0-9]*[a-z0-9]*'); do "
+        "p=$(echo $n | sed 's/^kfx\\([0-9]*\\).*/\\1/'); "
+        "[ -d /proc/$p ] || ip netns del $n; done 2>/dev/null");
+  }
+  Namespaces(const Namespaces&) = delete;
+  Namespaces& operator=(const Namespaces&) = delete;
   std::vector<std::string> names;
   void Add(const std::string& name) {
     Shell("ip netns add " + name);
