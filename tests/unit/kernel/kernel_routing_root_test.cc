@@ -252,7 +252,7 @@ std::string MakeVm(Namespaces& namespaces, const std::string& name, const std::s
                    const std::string& gateway) {
   const std::string netns = Prefixed(name);
   namespaces.Add(netns);
-  const std::string port = "v" + name;
+  std::string port = "v" + name;
   Shell("ip link add " + port + " netns " + host + " type veth peer name eth0 netns " + netns);
   const std::string in = "ip netns exec " + netns + " ";
   const bool v6 = std::any_of(cidrs.begin(), cidrs.end(), [](const std::string& cidr) {
@@ -261,8 +261,11 @@ std::string MakeVm(Namespaces& namespaces, const std::string& name, const std::s
   if (!v6) Shell(in + "sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
   Shell(in + "ip link set eth0 address " + mac + " up");
   for (const auto& cidr : cidrs) {
-    Shell(in + "ip addr add " + cidr + " dev eth0" +
-          (cidr.find(':') != std::string::npos ? " nodad" : ""));
+    std::string command = in;
+    command += "ip addr add ";
+    command += cidr;
+    command += cidr.find(':') != std::string::npos ? " dev eth0 nodad" : " dev eth0";
+    Shell(command);
   }
   if (!gateway.empty()) Shell(in + "ip route add default via " + gateway);
   return port;
