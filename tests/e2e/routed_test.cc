@@ -83,8 +83,7 @@ vm wd h2 p/web dhcp
 // What the kernel backend does not do yet (issue 15 open; docs/dove-switch.md, "The kernel
 // backend"): the scenarios that need it skip on that backend, saying so, until it does.
 constexpr const char* kKernelRoutingGap =
-    "kernel backend: not built yet: routing into a network without a port on the sending host "
-    "(no bridge for route-only networks), IPv6 routing, REJECT's ICMP admin-prohibited code, "
+    "kernel backend: not built yet: IPv6 routing, REJECT's ICMP admin-prohibited code, "
     "traceroute's ICMP answers (issue 15 is open)";
 
 class RoutedE2eTest : public SharedLabTest, public ::testing::WithParamInterface<std::string> {
@@ -319,7 +318,6 @@ TEST_P(RoutedE2eTest, APolicyMatrixOfTcpUdpAndIcmpWithDefaultDenyAndReject) {
 }
 
 TEST_P(RoutedE2eTest, APolicyAddedAndRemovedWhileTrafficFlowsTakesEffect) {
-  if (KernelBackend()) GTEST_SKIP() << kKernelRoutingGap;
   // w1 pings a1 every 50 ms for 6 s (default deny). After 1.5 s an allow of ICMP web -> app is
   // created (replies pass back: the switches remember the allowed flow), after 3.5 s deleted.
   std::string pings;
@@ -384,7 +382,6 @@ TEST_P(RoutedE2eTest, TracerouteShowsTheGatewayHopAndTtlExpiryAndNoRouteAreAnswe
 }
 
 TEST_P(RoutedE2eTest, TenantsWithIdenticalSubnetsAndRouterAddressesNeverReachEachOther) {
-  if (KernelBackend()) GTEST_SKIP() << kKernelRoutingGap;
   // The same probes from both tenants' web VMs (same IP 10.1.0.11) to 10.2.0.21 (d1 in t, ud1
   // in u): each lands in its own tenant's VM. 10.3.0.31 exists in t only.
   ExpectProbes({{"w1", "10.2.0.21", ProbeProtocol::kTcp, 8080},

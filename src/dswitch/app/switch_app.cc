@@ -282,6 +282,7 @@ int RunSwitch(const SwitchConfig& config) {
   std::unique_ptr<kernel::RouteRules> routing_rules;
   std::unique_ptr<kernel::NftSession> routing_nft;
   std::unique_ptr<kernel::HostRouting> routing;
+  std::unique_ptr<kernel::PacketFrameWriter> frames;
   std::unique_ptr<kernel::KernelBackend> kernel;
   if (kernel_backend) {
     auto opened_links = kernel::RtnlLinkOps::Open();
@@ -316,6 +317,15 @@ int RunSwitch(const SwitchConfig& config) {
     routing_nft = std::move(*opened_nft);
     routing = std::make_unique<kernel::HostRouting>(*routing_rtnl, *routing_rules, *routing_nft);
     kernel_options.routing = routing.get();
+    // Tells a VM at once what its missed ARP/ND was answered with (kernel/neigh_announcer.h);
+    // without it the VM finds out at its next retry, about a second later.
+    if (auto opened_frames = kernel::PacketFrameWriter::Open(); opened_frames) {
+      frames = std::move(*opened_frames);
+      kernel_options.frames = frames.get();
+    } else {
+      std::cerr << "dove-switch: kernel: no announcements of answered misses: "
+                << opened_frames.error().message << "\n";
+    }
     auto made = kernel::KernelBackend::Create(kernel_options, *links, *misses, resolver);
     if (!made) {
       std::cerr << "dove-switch: error: data plane: " << made.error() << "\n";

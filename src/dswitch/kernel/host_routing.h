@@ -25,7 +25,7 @@
 //     back by Remove.
 //
 // What the kernel backend (its L2 part) must do around it (KernelBackend calls Apply and
-// Remove; the first and third points below are not done yet, see docs/architecture.md):
+// Remove; docs/architecture.md says how):
 //   - create every bridge of the plan (`dvb<VNI>`, with the domain's router MAC) and its vxlan
 //     device (`dvx<VNI>`) BEFORE Apply, including plan.extra_vnis (networks routed into that
 //     have no local port), and enslave each port to its bridge; Apply reports a missing bridge

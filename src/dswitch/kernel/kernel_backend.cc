@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <iterator>
 
 #include "dswitch/kernel/device_names.h"
 #include "dswitch/kernel/nft_status.h"
@@ -33,6 +34,9 @@ void Wake(int event_fd) {
 
 // Whether a leftover vxlan device is the one this run would create for its VNI: the options
 // that cannot change on a live device (the MTU can: it is set when the device is adopted).
+constexpr uint16_t kNudReachable = 0x02;
+constexpr uint16_t kNudPermanent = 0x80;
+
 bool SameVxlan(const netlink::VxlanSpec& have, const netlink::VxlanSpec& want) {
   return have.vni == want.vni && have.local == want.local && have.port == want.port &&
          have.learning == want.learning && have.proxy == want.proxy && have.l2miss == want.l2miss &&
@@ -59,12 +63,32 @@ KernelBackend::KernelBackend(KernelOptions options, LinkOps& links, MissSource& 
       gate_(options_.misses, options_.now()),
       next_tick_(options_.now() + options_.retry_ports_every),
       services_(options_.overlay_mtu) {
-  for (const char* counter :
-       {"kernel_misses_l2", "kernel_misses_l3", "kernel_misses_asked", "kernel_misses_known",
-        "kernel_misses_deduplicated", "kernel_misses_rate_limited", "kernel_misses_foreign",
-        "kernel_resyncs", "kernel_fdb_installed", "kernel_fdb_deleted", "kernel_neigh_installed",
-        "kernel_neigh_deleted", "kernel_devices_created", "kernel_devices_adopted",
-        "kernel_devices_deleted", "kernel_errors", "kernel_services_errors"}) {
+  for (const char* counter : {"kernel_misses_l2",
+                              "kernel_misses_l3",
+                              "kernel_misses_asked",
+                              "kernel_misses_known",
+                              "kernel_misses_deduplicated",
+                              "kernel_misses_rate_limited",
+                              "kernel_misses_foreign",
+                              "kernel_resyncs",
+                              "kernel_fdb_installed",
+                              "kernel_fdb_deleted",
+                              "kernel_neigh_installed",
+                              "kernel_neigh_deleted",
+                              "kernel_devices_created",
+                              "kernel_devices_adopted",
+                              "kernel_devices_deleted",
+                              "kernel_errors",
+                              "kernel_services_errors",
+                              "kernel_misses_unserved",
+                              "kernel_app_solicits",
+                              "kernel_app_solicits_answered",
+                              "kernel_app_solicits_unknown",
+                              "kernel_app_solicits_deduplicated",
+                              "kernel_app_solicits_rate_limited",
+                              "kernel_bridge_neigh_installed",
+                              "kernel_bridge_neigh_deleted",
+                              "kernel_announcements_sent"}) {
     counters_[counter] = 0;
   }
 }
@@ -218,7 +242,7 @@ void KernelBackend::ApplyNow(userspace::DesiredDelta& delta) {
       if (!remotes.contains(key)) delta.removed_remotes.push_back(key);
     }
     for (const auto& [vni, network] : networks_) {
-      if (!networks.contains(vni)) delta.removed_networks.push_back(vni);
+      if (!networks.contains(vni) && !network.route_only) delta.removed_networks.push_back(vni);
     }
   }
   std::set<uint32_t> touched;
@@ -237,15 +261,15 @@ void KernelBackend::ApplyNow(userspace::DesiredDelta& delta) {
   for (const uint32_t vni : touched) {
     if (auto found = networks_.find(vni); found != networks_.end()) SyncEntries(found->second);
   }
-  if (delta.reset) DeleteUnclaimed();
-  ApplyRouting();
+  ApplyRouting(delta.reset);
 }
 
-void KernelBackend::ApplyRouting() {
-  if (options_.routing == nullptr) return;
+void KernelBackend::ApplyRouting(bool reset) {
   std::vector<pipeline::NetworkSettings> networks;
   networks.reserve(networks_.size());
-  for (const auto& [vni, network] : networks_) networks.push_back(network.desired.Settings());
+  for (const auto& [vni, network] : networks_) {
+    if (!network.route_only) networks.push_back(network.desired.Settings());
+  }
   std::vector<PortPlan> ports;
   ports.reserve(ports_.size());
   for (const auto& [key, port] : ports_) {
@@ -261,6 +285,26 @@ void KernelBackend::ApplyRouting() {
     for (const auto& key : network->second.remotes) holders.push_back(remotes_.at(key).tunnel_ip);
     AddPeers(guarded, holders);
   }
+  // Which networks are routed (have a subnet in the plan): their bridges get the remotes'
+  // neighbour entries.
+  std::set<uint32_t> routed;
+  for (const auto& domain : plan.domains) {
+    for (const auto& network : domain.networks) {
+      if (!network.subnets.empty()) routed.insert(network.vni);
+    }
+  }
+  std::vector<uint32_t> changed;
+  std::set_symmetric_difference(routed.begin(), routed.end(), routed_vnis_.begin(),
+                                routed_vnis_.end(), std::back_inserter(changed));
+  routed_vnis_ = std::move(routed);
+  // The bridges of the plan before HostRouting::Apply, and leftovers adopted for them claimed
+  // before the unclaimed ones go.
+  SyncRouteOnly(plan);
+  for (const uint32_t vni : changed) {
+    if (auto found = networks_.find(vni); found != networks_.end()) SyncEntries(found->second);
+  }
+  if (reset) DeleteUnclaimed();
+  if (options_.routing == nullptr) return;
   if (routed_ == plan) return;  // a change of remote endpoints only: nothing to route anew
   const auto problems = options_.routing->Apply(plan);
   routed_.reset();
@@ -272,9 +316,69 @@ void KernelBackend::ApplyRouting() {
   }
 }
 
+void KernelBackend::SyncRouteOnly(const RoutePlan& plan) {
+  std::map<uint32_t, net::MacAddress> wanted;  // VNI -> the domain's router MAC
+  for (const auto& domain : plan.domains) {
+    for (const auto& routed : domain.networks) {
+      if (std::binary_search(plan.extra_vnis.begin(), plan.extra_vnis.end(), routed.vni)) {
+        wanted[routed.vni] = domain.router_mac;
+      }
+    }
+  }
+  for (auto it = networks_.begin(); it != networks_.end();) {
+    if (!it->second.route_only || wanted.contains(it->first)) {
+      ++it;
+      continue;
+    }
+    std::cerr << "dove-switch: kernel: network " << it->first
+              << " is no longer routed into: deleting its devices\n";
+    DeleteDevices(it->second);
+    it = networks_.erase(it);
+  }
+  for (const auto& [vni, router_mac] : wanted) {
+    auto [it, created] = networks_.try_emplace(vni);
+    Network& network = it->second;
+    if (created) {
+      network.route_only = true;
+      network.desired.vni = vni;
+      network.desired.router_mac = router_mac;
+      for (const auto& [key, remote] : remotes_) {
+        if (remote.vni == vni) network.remotes.insert(key);
+      }
+    } else if (!network.route_only) {
+      continue;  // served here after all: its own configuration rules
+    } else if (network.desired.router_mac != router_mac) {
+      network.desired.router_mac = router_mac;
+      if (network.bridge != 0) {
+        if (auto set = links_.SetMac(network.bridge, router_mac); !set) {
+          Failed("set the router MAC of " + BridgeName(vni), set.error());
+        }
+      }
+    }
+    if (network.bridge == 0 && EnsureDevices(network)) SyncEntries(network);
+  }
+}
+
+uint32_t KernelBackend::AskVni(uint32_t vni) const {
+  auto found = networks_.find(vni);
+  if (found == networks_.end()) return 0;
+  if (!found->second.route_only) return vni;
+  for (const auto& [other, network] : networks_) {
+    if (!network.route_only && !network.desired.router_mac.IsZero() &&
+        network.desired.router_mac == found->second.desired.router_mac) {
+      return other;
+    }
+  }
+  return 0;
+}
+
 void KernelBackend::UpsertNetwork(const userspace::DesiredNetwork& desired) {
   auto [it, created] = networks_.try_emplace(desired.vni);
   Network& network = it->second;
+  if (network.route_only) {
+    // Routed into so far, now served: same devices, now with the network's configuration.
+    network.route_only = false;
+  }
   const bool new_mac = !created && network.desired.router_mac != desired.router_mac;
   network.desired = desired;
   services_.UpsertNetwork(desired.Settings());
@@ -341,6 +445,13 @@ bool KernelBackend::EnsureDevices(Network& network) {
                                 .underlay_ifindex = options_.underlay_ifindex};
   network.fdb.clear();
   network.neigh.clear();
+  network.bridge_neigh.clear();
+  if (auto neigh = links_.ListNeigh(network.bridge); neigh) {
+    // Ours on an adopted bridge are the PERMANENT ones (the kernel's own are not).
+    for (const auto& entry : *neigh) {
+      if (entry.state == kNudPermanent) network.bridge_neigh[entry.ip] = entry.mac;
+    }
+  }
   if (auto adopted = adopted_.find(vxlan_name); adopted != adopted_.end()) {
     network.vxlan = adopted->second.ifindex;
     adopted_.erase(adopted);
@@ -364,6 +475,7 @@ bool KernelBackend::EnsureDevices(Network& network) {
     Count("kernel_devices_created");
   }
   vni_of_vxlan_[network.vxlan] = vni;
+  vni_of_bridge_[network.bridge] = vni;
   for (const auto& [what, done] :
        {std::pair{"enslave " + vxlan_name, links_.SetMaster(network.vxlan, network.bridge)},
         std::pair{"set up " + vxlan_name, links_.SetUp(network.vxlan, true)},
@@ -388,8 +500,11 @@ void KernelBackend::DeleteDevices(Network& network) {
   }
   std::erase_if(vni_of_vxlan_,
                 [&](const auto& entry) { return entry.second == network.desired.vni; });
+  std::erase_if(vni_of_bridge_,
+                [&](const auto& entry) { return entry.second == network.desired.vni; });
   network.fdb.clear();
   network.neigh.clear();
+  network.bridge_neigh.clear();
 }
 
 void KernelBackend::RemoveNetwork(uint32_t vni) {
@@ -510,6 +625,40 @@ void KernelBackend::SyncEntries(Network& network) {
     }
     network.neigh[ip] = mac;
     Count("kernel_neigh_installed");
+  }
+  // The same on the bridge of a routed network, for the kernel's router: a routed packet to a
+  // remote endpoint finds its MAC without asking.
+  if (network.bridge == 0) return;
+  if (!routed_vnis_.contains(network.desired.vni)) want_neigh.clear();
+  for (auto it = network.bridge_neigh.begin(); it != network.bridge_neigh.end();) {
+    if (auto want = want_neigh.find(it->first); want != want_neigh.end()) {
+      ++it;
+      continue;
+    }
+    auto deleted =
+        links_.DeleteNeigh({.ifindex = network.bridge, .ip = it->first, .mac = it->second});
+    if (deleted || deleted.error().code == ENOENT) {
+      Count("kernel_bridge_neigh_deleted");
+      it = network.bridge_neigh.erase(it);
+    } else {
+      Failed("delete neigh " + it->first.ToString() + " on " + BridgeName(network.desired.vni),
+             deleted.error());
+      ++it;
+    }
+  }
+  for (const auto& [ip, mac] : want_neigh) {
+    if (auto have = network.bridge_neigh.find(ip);
+        have != network.bridge_neigh.end() && have->second == mac) {
+      continue;
+    }
+    if (auto done = links_.ReplaceNeigh({.ifindex = network.bridge, .ip = ip, .mac = mac}); !done) {
+      Failed("install neigh " + ip.ToString() + " -> " + mac.ToString() + " on " +
+                 BridgeName(network.desired.vni),
+             done.error());
+      continue;
+    }
+    network.bridge_neigh[ip] = mac;
+    Count("kernel_bridge_neigh_installed");
   }
 }
 
@@ -654,6 +803,10 @@ void KernelBackend::ReadMisses() {
 
 void KernelBackend::OnEvent(const netlink::NeighEvent& event) {
   using Kind = netlink::NeighEvent::Kind;
+  if (event.kind == Kind::kAppSolicit) {
+    OnAppSolicit(event);
+    return;
+  }
   const bool l2 = event.kind == Kind::kL2Miss && event.mac.has_value();
   const bool l3 = event.kind == Kind::kL3Miss && event.ip.has_value();
   if (!l2 && !l3) return;  // echoes of our writes, the bridge's own FDB events
@@ -664,6 +817,7 @@ void KernelBackend::OnEvent(const netlink::NeighEvent& event) {
     return;
   }
   Count(l2 ? "kernel_misses_l2" : "kernel_misses_l3");
+  const uint32_t vni_number = vni->second;
   const std::string key =
       std::to_string(vni->second) + "/" + (l2 ? event.mac->ToString() : event.ip->ToString());
   switch (gate_.Admit(key, options_.now())) {
@@ -691,22 +845,142 @@ void KernelBackend::OnEvent(const netlink::NeighEvent& event) {
       Count("kernel_misses_known");
       ReadBack(network->second);
       gate_.Answered(key, options_.now());
+      if (l3) Announce(vni_number, *event.ip);
       return;
     }
   }
+  // A network only routed into is not served here: the controller answers for the IP through
+  // a served network of the same domain; a MAC it would not look up there.
+  const uint32_t ask = AskVni(vni_number);
+  if (ask == 0 || (l2 && ask != vni_number)) {
+    Count("kernel_misses_unserved");
+    gate_.Answered(key, options_.now());
+    return;
+  }
   Count("kernel_misses_asked");
-  auto done = [inbox = std::weak_ptr<Inbox>(inbox_), key] {
+  std::optional<net::IpAddress> announce;
+  if (l3) announce = *event.ip;
+  auto done = [inbox = std::weak_ptr<Inbox>(inbox_), key, vni_number, announce] {
     if (auto alive = inbox.lock()) {
-      alive->Post([key](KernelBackend& backend) {
+      alive->Post([key, vni_number, announce](KernelBackend& backend) {
         std::lock_guard answered(backend.mu_);
         backend.gate_.Answered(key, backend.options_.now());
+        if (announce) backend.Announce(vni_number, *announce);
       });
     }
   };
   if (l2) {
-    resolver_.ResolveMac(vni->second, *event.mac, std::move(done));
+    resolver_.ResolveMac(ask, *event.mac, std::move(done));
   } else {
-    resolver_.ResolveIp(vni->second, *event.ip, std::move(done));
+    resolver_.ResolveIp(ask, *event.ip, std::move(done));
+  }
+}
+
+const userspace::DesiredRemote* KernelBackend::FindRemote(const Network& network,
+                                                          const net::IpAddress& ip) const {
+  for (const auto& key : network.remotes) {
+    const auto& remote = remotes_.at(key);
+    if (remote.tunnel_ip == options_.tunnel_ip || remote.mac.IsZero()) continue;
+    if (std::find(remote.ips.begin(), remote.ips.end(), ip) != remote.ips.end()) return &remote;
+  }
+  return nullptr;
+}
+
+void KernelBackend::OnAppSolicit(const netlink::NeighEvent& event) {
+  if (!event.ip) return;
+  std::lock_guard lock(mu_);
+  auto bridge = vni_of_bridge_.find(event.ifindex);
+  if (bridge == vni_of_bridge_.end()) {
+    Count("kernel_misses_foreign");
+    return;
+  }
+  const uint32_t vni = bridge->second;
+  const net::IpAddress ip = *event.ip;
+  Count("kernel_app_solicits");
+  // The key of an l3miss of the same VNI and address: one question for both.
+  const std::string key = std::to_string(vni) + "/" + ip.ToString();
+  switch (gate_.Admit(key, options_.now())) {
+    case MissGate::Verdict::kDeduplicated:
+      Count("kernel_app_solicits_deduplicated");
+      return;
+    case MissGate::Verdict::kRateLimited:
+      Count("kernel_app_solicits_rate_limited");
+      return;
+    case MissGate::Verdict::kAsk:
+      break;
+  }
+  Network& network = networks_.at(vni);
+  // A local port: its MAC is known here; the entry is the kernel's to age and check (REACHABLE,
+  // not PERMANENT), so nothing is left behind when the port goes.
+  for (const auto& [port_key, port] : ports_) {
+    if (port.vni != vni || port.ifindex == 0 ||
+        std::find(port.desired.ips.begin(), port.desired.ips.end(), ip) == port.desired.ips.end()) {
+      continue;
+    }
+    if (auto done = links_.ReplaceNeigh(
+            {.ifindex = network.bridge, .ip = ip, .mac = port.desired.mac, .state = kNudReachable});
+        done) {
+      Count("kernel_app_solicits_answered");
+    } else {
+      Failed("install neigh " + ip.ToString() + " on " + BridgeName(vni), done.error());
+    }
+    gate_.Answered(key, options_.now());
+    return;
+  }
+  // A remote endpoint we know: its bridge entry was lost (or never taken): install it again.
+  if (FindRemote(network, ip) != nullptr) {
+    network.bridge_neigh.erase(ip);
+    SyncEntries(network);
+    Count("kernel_app_solicits_answered");
+    gate_.Answered(key, options_.now());
+    return;
+  }
+  const uint32_t ask = AskVni(vni);
+  if (ask == 0) {
+    Count("kernel_misses_unserved");
+    Count("kernel_app_solicits_unknown");
+    gate_.Answered(key, options_.now());
+    return;
+  }
+  Count("kernel_misses_asked");
+  // The answer arrives as a cache delta before `done`: by then SyncEntries has put the entry
+  // on the bridge, and the kernel's INCOMPLETE entry is resolved with its queued packets.
+  resolver_.ResolveIp(ask, ip, [inbox = std::weak_ptr<Inbox>(inbox_), key, vni, ip] {
+    if (auto alive = inbox.lock()) {
+      alive->Post([key, vni, ip](KernelBackend& backend) {
+        std::lock_guard answered(backend.mu_);
+        backend.gate_.Answered(key, backend.options_.now());
+        auto found = backend.networks_.find(vni);
+        const bool known =
+            found != backend.networks_.end() && backend.FindRemote(found->second, ip) != nullptr;
+        backend.Count(known ? "kernel_app_solicits_answered" : "kernel_app_solicits_unknown");
+      });
+    }
+  });
+}
+
+void KernelBackend::Announce(uint32_t vni, const net::IpAddress& ip) {
+  if (options_.frames == nullptr) return;
+  auto network = networks_.find(vni);
+  if (network == networks_.end()) return;
+  const userspace::DesiredRemote* remote = FindRemote(network->second, ip);
+  if (remote == nullptr) return;  // not found, or a port of this host (it answers itself)
+  for (const auto& [key, port] : ports_) {
+    if (port.vni != vni || port.ifindex == 0) continue;
+    std::vector<uint8_t> frame;
+    if (ip.is_v4()) {
+      auto own = std::find_if(port.desired.ips.begin(), port.desired.ips.end(),
+                              [](const net::IpAddress& address) { return address.is_v4(); });
+      if (own == port.desired.ips.end()) continue;
+      frame = BuildArpReply(remote->mac, ip, port.desired.mac, *own);
+    } else {
+      frame = BuildNeighAdvert(remote->mac, ip, port.desired.mac);
+    }
+    if (auto sent = options_.frames->Send(port.ifindex, frame); sent) {
+      Count("kernel_announcements_sent");
+    } else {
+      Failed("announce " + ip.ToString() + " to " + port.desired.port_name, sent.error());
+    }
   }
 }
 
@@ -731,6 +1005,14 @@ void KernelBackend::ReadBack(Network& network) {
   for (const auto& entry : *fdb) network.fdb.insert({entry.mac, entry.remote});
   network.neigh.clear();
   for (const auto& entry : *neigh) network.neigh[entry.ip] = entry.mac;
+  if (network.bridge != 0) {
+    if (auto on_bridge = links_.ListNeigh(network.bridge); on_bridge) {
+      network.bridge_neigh.clear();
+      for (const auto& entry : *on_bridge) {
+        if (entry.state == kNudPermanent) network.bridge_neigh[entry.ip] = entry.mac;
+      }
+    }
+  }
   SyncEntries(network);
 }
 
@@ -779,6 +1061,9 @@ userspace::DatapathStatus KernelBackend::Status() const {
   }
   status.counters["kernel_fdb_entries"] = fdb;
   status.counters["kernel_neigh_entries"] = neigh;
+  status.counters["kernel_route_only_networks"] = static_cast<uint64_t>(
+      std::count_if(networks_.begin(), networks_.end(),
+                    [](const auto& entry) { return entry.second.route_only; }));
   status.networks = networks_.size();
   status.remotes = remotes_.size();
   status.resolving = gate_.in_flight();

@@ -46,6 +46,20 @@
 // (ENOBUFS) is answered by a resynchronisation: the kernel's FDB and neighbour entries of our
 // devices are read back and the difference to the desired state applied.
 //
+// Routing (with KernelOptions::routing): the networks of RoutePlan::extra_vnis (named by a
+// domain's routes, served nowhere here) get their dvb/dvx as above (the domain's router MAC),
+// made before HostRouting::Apply and deleted when no plan names them; their misses are asked
+// through a served network of the domain (the controller answers only for served VNIs). The
+// kernel's app_solicit requests on our bridges (NeighEvent::kAppSolicit) go through the same
+// MissGate under the key of an l3miss of that VNI and IP: a local port's address is answered
+// with a REACHABLE bridge entry at once, anything else with ResolveIp; every remote endpoint of
+// a routed network has a PERMANENT neighbour entry on the bridge too, installed and removed
+// with its other entries, so the kernel's INCOMPLETE entry resolves as the answer lands.
+//
+// Announcements (with KernelOptions::frames): once an l3miss is answered, an ARP reply / NA
+// from the endpoint is written to each local port of that VNI (neigh_announcer.h), so the VM
+// whose request the vxlan proxy dropped sends at once instead of at its retry.
+//
 // Ownership: Create() looks at every link named dvb<N>/dvx<N>: one that is exactly what this
 // run would create is adopted (its entries then reconciled against the desired state when its
 // network appears), any other bridge or vxlan of such a name is deleted (an interface of
@@ -80,7 +94,9 @@
 #include "dswitch/kernel/host_routing.h"
 #include "dswitch/kernel/link_ops.h"
 #include "dswitch/kernel/miss_gate.h"
+#include "dswitch/kernel/neigh_announcer.h"
 #include "dswitch/kernel/port_services.h"
+#include "dswitch/kernel/route_plan.h"
 #include "dswitch/userspace/datapath.h"
 #include "dswitch/userspace/desired_state.h"
 
@@ -101,6 +117,10 @@ struct KernelOptions {
   // kernel_routing_problems and logged), and Shutdown() removes it (HostRouting::Remove)
   // before the devices go. nullptr: no routing (unit tests of the L2 part).
   HostRouting* routing = nullptr;
+  // Writes the ARP replies / neighbour advertisements that tell a VM at once what an l3miss
+  // it caused was answered with (neigh_announcer.h); borrowed, used on the loop thread.
+  // nullptr: none sent (the VM finds out at its next retry).
+  FrameWriter* frames = nullptr;
 };
 
 class KernelBackend {
@@ -144,6 +164,12 @@ class KernelBackend {
     std::set<std::pair<net::MacAddress, net::Ipv4Address>> fdb;  // installed
     std::map<net::IpAddress, net::MacAddress> neigh;             // installed
     std::set<std::string> remotes;                               // keys
+    // Neighbour entries installed on the BRIDGE (routed networks only, those with a subnet in
+    // the route plan: the kernel's router finds a remote's MAC there without asking).
+    std::map<net::IpAddress, net::MacAddress> bridge_neigh;
+    // Created for RoutePlan::extra_vnis: routed into, no configuration (nor port) of its own;
+    // `desired` holds only the VNI and the domain's router MAC.
+    bool route_only = false;
   };
   struct Port {
     userspace::DesiredPort desired;
@@ -165,7 +191,19 @@ class KernelBackend {
   Expected<void, std::string> Adopt();
   void ApplyNow(userspace::DesiredDelta& delta);
   // Hands HostRouting the plan of the networks and ports held now (options_.routing).
-  void ApplyRouting();
+  // Creates the route-only networks of the plan's extra_vnis and deletes those it no longer
+  // names, then (on a reset) deletes unclaimed leftovers, then hands HostRouting the plan.
+  void ApplyRouting(bool reset);
+  void SyncRouteOnly(const RoutePlan& plan);
+  // The VNI to ask the controller with about `vni`: itself when served, else a served network
+  // of the same domain (same router MAC); 0 when there is none.
+  uint32_t AskVni(uint32_t vni) const;
+  void OnAppSolicit(const netlink::NeighEvent& event);
+  // After an l3miss on `vni` for `ip` was answered: an ARP reply / NA from the endpoint to each
+  // local port of `vni` (options_.frames).
+  void Announce(uint32_t vni, const net::IpAddress& ip);
+  const userspace::DesiredRemote* FindRemote(const Network& network,
+                                             const net::IpAddress& ip) const;
   void UpsertNetwork(const userspace::DesiredNetwork& desired);
   void RemoveNetwork(uint32_t vni);
   bool EnsureDevices(Network& network);
@@ -207,9 +245,11 @@ class KernelBackend {
   std::map<std::string, Port> ports_;                        // by key
   std::map<std::string, userspace::DesiredRemote> remotes_;  // by key
   std::map<int, uint32_t> vni_of_vxlan_;                     // ifindex -> VNI
+  std::map<int, uint32_t> vni_of_bridge_;                    // ifindex -> VNI
   std::map<std::string, netlink::LinkInfo> adopted_;         // unclaimed leftovers by name
   std::map<std::string, uint64_t> counters_;
   MissGate gate_;
+  std::set<uint32_t> routed_vnis_;   // networks with a subnet in the last plan
   std::optional<RoutePlan> routed_;  // the plan HostRouting last applied without problems
   Clock::time_point next_tick_;
   PortServices services_;  // DHCP and RA for the enslaved ports; its sockets are in epoll_fd_

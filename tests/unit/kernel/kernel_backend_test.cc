@@ -10,12 +10,14 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "dswitch/kernel/memory_link_ops.h"
+#include "dswitch/kernel/neigh_announcer.h"
 
 namespace dove::dswitch::kernel {
 namespace {
@@ -414,6 +416,243 @@ TEST_F(KernelBackendTest, RunStopsOnStopFromAnotherThread) {
   EXPECT_EQ(backend_->Status().networks, 1U);
   backend_->Stop();
   loop.join();
+}
+
+// Networks routed into without a local port (RoutePlan::extra_vnis), app_solicit requests of
+// our bridges, and the announcement of answered l3misses to the VMs.
+namespace route_only {
+
+net::IpPrefix Prefix(const std::string& text) { return net::IpPrefix::Parse(text).value(); }
+
+// web (42) routes into db (43); db has no configuration on this host.
+userspace::DesiredNetwork Web(bool routes_to_db = true) {
+  auto web = Network(42);
+  web.routes = {{Prefix("10.0.0.0/24"), Ip("10.0.0.1"), 42}};
+  if (routes_to_db) web.routes.push_back({Prefix("10.0.1.0/24"), Ip("10.0.1.1"), 43});
+  return web;
+}
+
+std::vector<std::string> NeighOn(const MemoryLinkOps& links, const std::string& device) {
+  std::vector<std::string> shown;
+  for (const auto& entry : links.Neigh(device)) {
+    shown.push_back(entry.ip.ToString() + ">" + entry.mac.ToString() + "/" +
+                    std::to_string(entry.state));
+  }
+  return shown;
+}
+
+netlink::NeighEvent AppSolicit(int bridge, const std::string& ip) {
+  auto event = Event(netlink::NeighEvent::Kind::kAppSolicit, bridge);
+  event.ip = Ip(ip);
+  event.state = 0x01;  // NUD_INCOMPLETE
+  return event;
+}
+
+class RecordingWriter final : public FrameWriter {
+ public:
+  netlink::Result<netlink::Ok> Send(int ifindex, std::span<const uint8_t> frame) override {
+    sent.emplace_back(ifindex, std::vector<uint8_t>(frame.begin(), frame.end()));
+    return netlink::Ok{};
+  }
+  std::vector<std::pair<int, std::vector<uint8_t>>> sent;
+};
+
+}  // namespace route_only
+
+TEST_F(KernelBackendTest, ANetworkOnlyRoutedIntoGetsItsDevicesAndEntriesAndLosesThem) {
+  Start();
+  userspace::DesiredState state;
+  state.networks = {route_only::Web()};
+  state.remotes = {Remote(43, "02:00:00:00:00:43", kPeer, {"10.0.1.5"}, "db1")};
+  backend_->Apply(state);
+  backend_->Poll(std::chrono::milliseconds(0));
+
+  auto bridge = links_.Find("dvb43");
+  auto vxlan = links_.Find("dvx43");
+  ASSERT_TRUE(bridge && vxlan);
+  EXPECT_EQ(bridge->mac, kRouterMac);
+  EXPECT_EQ(vxlan->master, bridge->ifindex);
+  EXPECT_TRUE(bridge->up && vxlan->up);
+  EXPECT_EQ(Counter("kernel_route_only_networks"), 1U);
+  // The remote of db: FDB and neighbour entry on dvx43, and its neighbour entry on the bridge
+  // for the kernel's router (PERMANENT = 128); web's bridge carries nothing of db.
+  EXPECT_THAT(FdbOf(links_, 43), UnorderedElementsAre("02:00:00:00:00:43>192.0.2.2"));
+  EXPECT_THAT(NeighOf(links_, 43), UnorderedElementsAre("10.0.1.5>02:00:00:00:00:43"));
+  EXPECT_THAT(route_only::NeighOn(links_, "dvb43"),
+              UnorderedElementsAre("10.0.1.5>02:00:00:00:00:43/128"));
+  EXPECT_TRUE(route_only::NeighOn(links_, "dvb42").empty());
+
+  // The remote goes: its entries on both devices go with it.
+  userspace::DesiredDelta gone;
+  gone.removed_remotes = {"db1"};
+  Apply(gone);
+  EXPECT_TRUE(FdbOf(links_, 43).empty());
+  EXPECT_TRUE(route_only::NeighOn(links_, "dvb43").empty());
+
+  // db served here after all: same devices, no longer route-only.
+  const int kept = bridge->ifindex;
+  userspace::DesiredDelta served;
+  served.upserted_networks = {Network(43)};
+  Apply(served);
+  EXPECT_EQ(links_.Find("dvb43")->ifindex, kept);
+  EXPECT_EQ(Counter("kernel_route_only_networks"), 0U);
+  // Not served again, still routed into: route-only again, the same devices.
+  userspace::DesiredDelta unserved;
+  unserved.removed_networks = {43};
+  Apply(unserved);
+  ASSERT_TRUE(links_.Find("dvb43"));
+  EXPECT_EQ(Counter("kernel_route_only_networks"), 1U);
+
+  // web stops routing into db: its devices go.
+  userspace::DesiredDelta unrouted;
+  unrouted.upserted_networks = {route_only::Web(false)};
+  Apply(unrouted);
+  EXPECT_FALSE(links_.Find("dvb43"));
+  EXPECT_FALSE(links_.Find("dvx43"));
+  EXPECT_EQ(Counter("kernel_route_only_networks"), 0U);
+  EXPECT_TRUE(links_.Find("dvb42"));
+}
+
+TEST_F(KernelBackendTest, ARouteOnlyNetworksLeftoversAreAdoptedNotDeleted) {
+  links_.AddInterface("dvb43", "bridge");
+  links_.AddVxlan({.name = "dvx43", .vni = 43, .local = kSelf, .mtu = 1450});
+  Start();
+  EXPECT_EQ(Counter("kernel_devices_adopted"), 2U);
+  const int bridge = links_.Find("dvb43")->ifindex;
+  userspace::DesiredState state;
+  state.networks = {route_only::Web()};
+  backend_->Apply(state);  // a full state: unclaimed leftovers go, these are claimed first
+  backend_->Poll(std::chrono::milliseconds(0));
+  ASSERT_TRUE(links_.Find("dvb43"));
+  EXPECT_EQ(links_.Find("dvb43")->ifindex, bridge);
+  EXPECT_EQ(links_.Find("dvb43")->mac, kRouterMac);
+  EXPECT_EQ(Counter("kernel_devices_deleted"), 0U);
+  EXPECT_EQ(Counter("kernel_devices_created"), 2U);  // dvb42 and dvx42 only
+  backend_->Shutdown();
+  EXPECT_FALSE(links_.Find("dvb43"));
+  EXPECT_FALSE(links_.Find("dvx43"));
+}
+
+TEST_F(KernelBackendTest, AppSolicitsAreAskedThroughAServedNetworkOnceAndCounted) {
+  KernelOptions options;
+  options.misses.rate_per_second = 0.001;
+  options.misses.burst = 3;
+  Start(options);
+  userspace::DesiredState state;
+  state.networks = {route_only::Web()};
+  backend_->Apply(state);
+  backend_->Poll(std::chrono::milliseconds(0));
+  const int dvb43 = links_.Find("dvb43")->ifindex;
+
+  // The kernel asks for 10.0.1.5 on dvb43 (three packets queued): asked once, through web.
+  for (int i = 0; i < 3; ++i) misses_.Push(route_only::AppSolicit(dvb43, "10.0.1.5"));
+  misses_.Push(route_only::AppSolicit(links_.AddInterface("br-other", "bridge"), "10.0.1.5"));
+  backend_->Poll(std::chrono::milliseconds(0));
+  EXPECT_THAT(resolver_.asked, UnorderedElementsAre("42/10.0.1.5"));
+  EXPECT_EQ(Counter("kernel_app_solicits"), 3U);
+  EXPECT_EQ(Counter("kernel_app_solicits_deduplicated"), 2U);
+  EXPECT_EQ(Counter("kernel_misses_foreign"), 1U);
+
+  // The answer comes as the cache's delta, then `done`: the bridge entry is there.
+  userspace::DesiredDelta answer;
+  answer.upserted_remotes = {Remote(43, "02:00:00:00:00:43", kPeer, {"10.0.1.5"}, "db1")};
+  Apply(answer);
+  resolver_.pending.front()();
+  backend_->Poll(std::chrono::milliseconds(0));
+  EXPECT_THAT(route_only::NeighOn(links_, "dvb43"),
+              UnorderedElementsAre("10.0.1.5>02:00:00:00:00:43/128"));
+  EXPECT_EQ(Counter("kernel_app_solicits_answered"), 1U);
+
+  // An address nobody holds: asked, answered not found.
+  misses_.Push(route_only::AppSolicit(dvb43, "10.0.1.77"));
+  backend_->Poll(std::chrono::milliseconds(0));
+  ASSERT_EQ(resolver_.pending.size(), 2U);
+  resolver_.pending.back()();
+  backend_->Poll(std::chrono::milliseconds(0));
+  EXPECT_EQ(Counter("kernel_app_solicits_unknown"), 1U);
+
+  // A local port's address on web's bridge: answered here, a REACHABLE (2) entry, not asked.
+  links_.AddInterface("vm1");
+  auto port = Port(42, "vm-1", "vm1");
+  port.ips = {Ip("10.0.0.2")};
+  userspace::DesiredDelta ports;
+  ports.upserted_ports = {port};
+  Apply(ports);
+  misses_.Push(route_only::AppSolicit(links_.Find("dvb42")->ifindex, "10.0.0.2"));
+  backend_->Poll(std::chrono::milliseconds(0));
+  EXPECT_THAT(route_only::NeighOn(links_, "dvb42"),
+              UnorderedElementsAre("10.0.0.2>02:00:00:00:01:01/2"));
+  EXPECT_EQ(resolver_.asked.size(), 2U);
+  EXPECT_EQ(Counter("kernel_app_solicits_answered"), 2U);
+
+  // The bucket (3, refilled at 0.001/s) is empty now: a fourth new address is dropped.
+  misses_.Push(route_only::AppSolicit(dvb43, "10.0.1.78"));
+  backend_->Poll(std::chrono::milliseconds(0));
+  EXPECT_EQ(Counter("kernel_app_solicits_rate_limited"), 1U);
+  EXPECT_EQ(resolver_.asked.size(), 2U);
+}
+
+TEST_F(KernelBackendTest, AnAnsweredL3MissIsAnnouncedToTheNetworksLocalPorts) {
+  route_only::RecordingWriter writer;
+  KernelOptions options;
+  options.frames = &writer;
+  Start(options);
+  const int vm1 = links_.AddInterface("vm1");
+  const int vm2 = links_.AddInterface("vm2");
+  auto port1 = Port(42, "vm-1", "vm1");
+  port1.ips = {Ip("10.0.0.2")};
+  auto port2 = Port(43, "vm-2", "vm2");  // another network: told nothing
+  port2.ips = {Ip("10.0.1.2")};
+  userspace::DesiredState state;
+  state.networks = {Network(42), Network(43)};
+  state.ports = {port1, port2};
+  backend_->Apply(state);
+  backend_->Poll(std::chrono::milliseconds(0));
+
+  auto miss = Event(netlink::NeighEvent::Kind::kL3Miss, links_.Find("dvx42")->ifindex);
+  miss.ip = Ip("10.0.0.9");
+  misses_.Push(miss);
+  backend_->Poll(std::chrono::milliseconds(0));
+  ASSERT_EQ(resolver_.pending.size(), 1U);
+  userspace::DesiredDelta answer;
+  answer.upserted_remotes = {Remote(42, "02:00:00:00:00:09", kPeer, {"10.0.0.9"}, "e9")};
+  Apply(answer);
+  EXPECT_TRUE(writer.sent.empty());  // not before the question is settled
+  resolver_.pending.front()();
+  backend_->Poll(std::chrono::milliseconds(0));
+  ASSERT_EQ(writer.sent.size(), 1U);
+  EXPECT_EQ(writer.sent[0].first, vm1);
+  EXPECT_NE(writer.sent[0].first, vm2);
+  EXPECT_EQ(writer.sent[0].second, BuildArpReply(Mac("02:00:00:00:00:09"), Ip("10.0.0.9"),
+                                                 Mac("02:00:00:00:01:01"), Ip("10.0.0.2")));
+  EXPECT_EQ(Counter("kernel_announcements_sent"), 1U);
+}
+
+TEST(NeighAnnouncerTest, FramesAreWhatTheWireSays) {
+  const auto arp = BuildArpReply(Mac("02:00:00:00:00:09"), Ip("10.0.0.9"), Mac("02:00:00:00:01:01"),
+                                 Ip("10.0.0.2"));
+  const std::vector<uint8_t> want = {0x02, 0,    0,    0,    0x01, 0x01, 0x02, 0, 0, 0,
+                                     0,    0x09, 0x08, 0x06,                       // Ethernet
+                                     0,    1,    8,    0,    6,    4,    0,    2,  // ARP reply
+                                     0x02, 0,    0,    0,    0,    0x09, 10,   0, 0, 9,   // sender
+                                     0x02, 0,    0,    0,    0x01, 0x01, 10,   0, 0, 2};  // target
+  EXPECT_EQ(arp, want);
+  const auto na =
+      BuildNeighAdvert(Mac("02:00:00:00:00:09"), Ip("2001:db8::9"), Mac("02:00:00:00:01:01"));
+  ASSERT_EQ(na.size(), 14U + 40U + 32U);
+  EXPECT_EQ(na[12], 0x86);
+  EXPECT_EQ(na[13], 0xdd);
+  EXPECT_EQ(na[20], 58);    // ICMPv6
+  EXPECT_EQ(na[21], 255);   // hop limit
+  EXPECT_EQ(na[54], 136);   // neighbour advertisement
+  EXPECT_EQ(na[58], 0x20);  // override, not solicited
+  // The checksum: the one's complement sum over pseudo-header and message is 0xffff.
+  uint32_t sum = 0;
+  for (size_t i = 22; i < 54; i += 2) sum += static_cast<uint32_t>(na[i] << 8 | na[i + 1]);
+  sum += 32 + 58;
+  for (size_t i = 54; i < na.size(); i += 2) sum += static_cast<uint32_t>(na[i] << 8 | na[i + 1]);
+  while (sum >> 16 != 0) sum = (sum & 0xffff) + (sum >> 16);
+  EXPECT_EQ(sum, 0xffffU);
 }
 
 }  // namespace
