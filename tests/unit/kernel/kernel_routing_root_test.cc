@@ -294,10 +294,12 @@ void MakeHosts(Namespaces& namespaces, const std::string& h1, const std::string&
 }
 
 // web (42, 10.0.0.0/24) and db (43, 10.0.1.0/24) of one domain; web -> db allows ICMP and TCP
-// 8080; nothing allows db -> web.
-userspace::DesiredNetwork Routed(uint32_t vni, const std::string& id) {
+// 8080; nothing allows db -> web. `peer` is the other host, a VTEP of the domain (the underlay
+// guard takes its routed frames).
+userspace::DesiredNetwork Routed(uint32_t vni, const std::string& id, const char* peer) {
   userspace::DesiredNetwork network{
       .vni = vni, .network_id = id, .router_mac = kRouterMac, .flood_tunnel_ips = {}};
+  network.domain_tunnel_ips = {Ip4(peer)};
   network.routes = {{Prefix("10.0.0.0/24"), Ip("10.0.0.1"), 42},
                     {Prefix("10.0.1.0/24"), Ip("10.0.1.1"), 43}};
   network.policies = {{.id = "icmp",
@@ -343,11 +345,11 @@ TEST(KernelRoutingRootTest, WebOnOneHostReachesDbOnAnotherThroughKernelRouting) 
     ASSERT_TRUE(host1.Start());
     ASSERT_TRUE(host2.Start());
     userspace::DesiredState state1;
-    state1.networks = {Routed(42, "web")};
+    state1.networks = {Routed(42, "web", "192.0.2.2")};
     state1.ports = {Port(42, "web1", web_port, "02:00:00:00:01:02", {"10.0.0.2"})};
     host1.Apply(state1);
     userspace::DesiredState state2;
-    state2.networks = {Routed(43, "db")};
+    state2.networks = {Routed(43, "db", "192.0.2.1")};
     state2.ports = {Port(43, "db1", db_port, "02:00:00:00:02:02", {"10.0.1.2"})};
     host2.Apply(state2);
     // The devices of the network each host only routes into, and the routing on them.
@@ -373,7 +375,9 @@ TEST(KernelRoutingRootTest, WebOnOneHostReachesDbOnAnotherThroughKernelRouting) 
         "web -> db across hosts, first ping (routed into db on host 1, back into web on "
         "host 2): %.3f ms\n",
         *rtt);
-    EXPECT_LT(*rtt, 250.0) << "the app_solicit requests were not answered at once";
+    // The bound separates "answered at once" from the kernel's ~1 s retry, with room for a loaded
+    // machine; the figure itself is printed above.
+    EXPECT_LT(*rtt, 500.0) << "the app_solicit requests were not answered at once";
     const auto second = PingMs(Output(web + "ping -c1 -W2 10.0.1.2"));
     ASSERT_TRUE(second);
     std::printf("second ping: %.3f ms\n", *second);
@@ -472,7 +476,7 @@ TEST(KernelRoutingRootTest, AVmsFirstPingInItsOwnNetworkIsAnsweredAtOnce) {
         "a -> b in one network across hosts, first ping: %.3f ms with announcements, "
         "%.3f ms without (reference); ratio %.4f\n",
         *rtt, *reference, *rtt / *reference);
-    EXPECT_LT(*rtt, 100.0) << "the VM waited for its ARP retry";
+    EXPECT_LT(*rtt, 500.0) << "the VM waited for its ARP retry";
     // IPv6, from scratch again (the answers above carried the endpoints' IPv6 addresses too):
     // the NS that missed is answered with an unsolicited NA (override).
     forget();
@@ -481,7 +485,7 @@ TEST(KernelRoutingRootTest, AVmsFirstPingInItsOwnNetworkIsAnsweredAtOnce) {
     const auto rtt6 = PingMs(first6);
     ASSERT_TRUE(rtt6) << first6;
     std::printf("the same over IPv6 (both NSs missed, answered, announced): %.3f ms\n", *rtt6);
-    EXPECT_LT(*rtt6, 100.0) << "the VM waited for its NS retry";
+    EXPECT_LT(*rtt6, 500.0) << "the VM waited for its NS retry";
     EXPECT_GT(host1.Counter("kernel_announcements_sent"), announced);
     EXPECT_GE(host1.Counter("kernel_announcements_sent"), 1U);
     EXPECT_GE(host2.Counter("kernel_announcements_sent"), 1U);
