@@ -81,7 +81,8 @@ class HostRouting {
  private:
   void SaveAndSet(const std::string& key, const std::string& value,
                   std::vector<std::string>& problems);
-  void ApplyBridge(const RoutedNetwork& network, std::vector<std::string>& problems);
+  void ApplyBridge(const RoutedNetwork& network, const net::MacAddress& router_mac,
+                   std::vector<std::string>& problems);
   void ApplyTable(const DomainPlan& domain, std::vector<std::string>& problems);
   void ApplyRules(const RoutePlan& plan, std::vector<std::string>& problems);
   // Empties table `table` of both families.

@@ -47,10 +47,10 @@ std::string PolicyMatch(const pipeline::PolicyRule& rule) {
   return match;
 }
 
-std::string PolicyVerdict(const pipeline::PolicyRule& rule) {
+std::string PolicyVerdict(uint32_t domain_key, const pipeline::PolicyRule& rule) {
   switch (rule.action) {
     case pipeline::PolicyRule::Action::kAllow:
-      return "accept";
+      return "ct mark set " + std::to_string(AllowTag(domain_key, rule)) + " accept";
     case pipeline::PolicyRule::Action::kDeny:
       return "counter name " + Quoted(PolicyCounterName(rule.id)) + " drop";
     case pipeline::PolicyRule::Action::kReject:
@@ -63,11 +63,14 @@ std::string PolicyVerdict(const pipeline::PolicyRule& rule) {
 void AppendInetTable(const RoutePlan& plan, std::string& out) {
   std::vector<std::string> all_bridges;
   std::set<std::string> policy_counters;
+  std::set<uint32_t> tags{kBridgedFlowTag};
   for (const auto& domain : plan.domains) {
     for (const auto& network : domain.networks) all_bridges.push_back(Quoted(network.bridge));
     for (const auto& rule : domain.policies) {
       if (rule.action != pipeline::PolicyRule::Action::kAllow) {
         policy_counters.insert(PolicyCounterName(rule.id));
+      } else {
+        tags.insert(AllowTag(domain.key, rule));
       }
     }
   }
@@ -79,6 +82,10 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   }
   for (const auto& name : policy_counters) out += "\tcounter " + name + " { }\n";
   out += "\tset bridges {\n\t\ttype ifname\n\t\telements = " + Set(all_bridges) + "\n\t}\n";
+  std::vector<std::string> tag_texts;
+  tag_texts.reserve(tags.size());
+  for (const uint32_t tag : tags) tag_texts.push_back(std::to_string(tag));
+  out += "\tset allowed_flows {\n\t\ttype mark\n\t\telements = " + Set(tag_texts) + "\n\t}\n";
 
   out += "\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n";
   for (const auto& domain : plan.domains) {
@@ -99,11 +106,13 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   // The (in, out) pairs: a network to itself is bridged traffic; pairs with policies jump.
   std::vector<std::string> pairs;
   std::vector<std::pair<std::string, std::vector<const pipeline::PolicyRule*>>> chains;
+  std::vector<uint32_t> keys;  // the domain key of each rule in `chains`, in their order
   for (const auto& domain : plan.domains) {
     std::map<uint32_t, const RoutedNetwork*> by_vni;
     for (const auto& network : domain.networks) {
       by_vni[network.vni] = &network;
-      pairs.push_back(Quoted(network.bridge) + " . " + Quoted(network.bridge) + " : accept");
+      pairs.push_back(Quoted(network.bridge) + " . " + Quoted(network.bridge) +
+                      " : jump same_network");
     }
     for (const auto& rule : domain.policies) {
       const auto source = by_vni.find(rule.source_vni);
@@ -116,12 +125,13 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
                         Quoted(destination->second->bridge) + " : jump " + chain);
       }
       chains.back().second.push_back(&rule);
+      keys.push_back(domain.key);
     }
   }
 
   out += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
   out += "\t\tiifname != @bridges oifname != @bridges accept\n";
-  out += "\t\tct state established ct direction reply accept\n";
+  out += "\t\tct state established ct direction reply ct mark @allowed_flows accept\n";
   out += "\t\tct state related accept\n";
   out += "\t\tiifname . oifname vmap " + Set(pairs) + "\n";
   out +=
@@ -130,9 +140,14 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   out += "\t\tcounter name \"policy_default_deny\" drop\n";
   out += "\t}\n";
 
+  out += "\tchain same_network {\n\t\tct mark 0 ct mark set " + std::to_string(kBridgedFlowTag) +
+         "\n\t\taccept\n\t}\n";
+  size_t rule_index = 0;
   for (const auto& [chain, rules] : chains) {
     out += "\tchain " + chain + " {\n";
-    for (const auto* rule : rules) out += "\t\t" + PolicyMatch(*rule) + PolicyVerdict(*rule) + "\n";
+    for (const auto* rule : rules) {
+      out += "\t\t" + PolicyMatch(*rule) + PolicyVerdict(keys[rule_index++], *rule) + "\n";
+    }
     out += "\t\tcounter name \"policy_default_deny\" drop\n\t}\n";
   }
 
@@ -213,6 +228,26 @@ void AppendBridgeTable(const RoutePlan& plan, std::string& out) {
 }
 
 }  // namespace
+
+uint32_t AllowTag(uint32_t domain_key, const pipeline::PolicyRule& rule) {
+  // FNV-1a over what makes the rule: a changed rule is a new tag.
+  uint32_t hash = 2166136261u;
+  const auto mix = [&hash](std::string_view bytes) {
+    for (const char c : bytes) {
+      hash ^= static_cast<uint8_t>(c);
+      hash *= 16777619u;
+    }
+  };
+  for (const uint32_t field :
+       {domain_key, rule.source_vni, rule.destination_vni, uint32_t{rule.protocol},
+        uint32_t{rule.first_port}, uint32_t{rule.last_port}}) {
+    mix(std::to_string(field));
+    mix("/");
+  }
+  mix(rule.id);
+  // 0 (no tag) and kBridgedFlowTag are not policies' tags.
+  return hash <= kBridgedFlowTag ? hash + kBridgedFlowTag + 1 : hash;
+}
 
 std::string PolicyCounterName(std::string_view policy_id) {
   return "policy_" + Identifier(policy_id) + "_denied";

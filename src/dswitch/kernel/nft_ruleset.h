@@ -48,6 +48,7 @@
 //   session->Apply(text);
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -57,6 +58,15 @@ namespace dove::dswitch::kernel {
 
 // The nftables text of both tables for `plan` (see above).
 std::string NftRuleset(const RoutePlan& plan);
+
+// Conntrack marks of the forward chain: a flow accepted by an ALLOW policy carries the rule's
+// tag, a flow first seen bridged inside one network kBridgedFlowTag. Replies pass only with a
+// tag the ruleset still holds (set `allowed_flows`).
+inline constexpr uint32_t kBridgedFlowTag = 1;
+// The tag of an ALLOW rule of the domain `domain_key`: a hash of the rule (id, networks,
+// protocol, ports), never 0 or kBridgedFlowTag; the same rule gives the same tag in every
+// ruleset, so reloading for another change keeps its flows.
+uint32_t AllowTag(uint32_t domain_key, const pipeline::PolicyRule& rule);
 
 // The counter names the ruleset declares for a policy and for a port's drops.
 std::string PolicyCounterName(std::string_view policy_id);
