@@ -205,7 +205,19 @@ TEST(HostRoutingIcmpTest, RejectAnswersAdministrativelyProhibitedFromTheSendersG
         "print(\\\"none\\\" if r is None else \\\"%s %d %d\\\" % (r[IP].src, r[ICMP].type, "
         "r[ICMP].code) if ICMP in r else \\\"other \\\" + r.summary())\" 2>&1"));
     EXPECT_EQ(v4, "10.1.0.1 3 13\n");
-    EXPECT_GE(Packets(host.nft(), counter) - rejected, 1u);
+    const std::string v6 = Output(host.w1().In(
+        "/usr/bin/python3 -c \"from scapy.all import *\n"
+        "r = sr1(IPv6(dst=\\\"2001:db8:3::31\\\")/TCP(sport=40999, dport=9999, "
+        "flags=\\\"S\\\"), timeout=3, verbose=False)\n"
+        "print(\\\"none\\\" if r is None else \\\"%s %d %d\\\" % (r[IPv6].src, r.type, r.code) "
+        "if ICMPv6DestUnreach in r else \\\"other \\\" + r.summary())\" 2>&1"));
+    EXPECT_EQ(v6, "2001:db8:1::1 1 1\n") << "ICMPv6 destination unreachable, administratively "
+                                            "prohibited, from w1's gateway";
+    EXPECT_GE(Packets(host.nft(), counter) - rejected, 2u);
+    // Another port of app: the default deny drops it silently, and counts it.
+    const uint64_t denied = Packets(host.nft(), "policy_default_deny");
+    EXPECT_FALSE(Succeeds(host.w1().In("nc -z -w1 10.3.0.31 9998 2>/dev/null")));
+    EXPECT_GE(Packets(host.nft(), "policy_default_deny") - denied, 1u);
   });
 }
 
