@@ -9,14 +9,19 @@
 //     zone; output (raw): the kernel's own answers (ping of a gateway, ICMP errors, rejects)
 //     carry the reflected mark (fwmark_reflect) and get the same zone.
 //   - forward: what neither enters nor leaves one of our bridges is not ours (accept). Then
-//       * replies of established flows (`ct direction reply`) and ICMP errors about them
-//         (`ct state related`) pass: the return traffic of an allowed flow, like the
-//         userspace backend's return-flow table;
+//       * replies of established flows (`ct direction reply`) whose conntrack mark is in the
+//         set `allowed_flows`, and ICMP errors about flows (`ct state related`) pass: the
+//         return traffic of an allowed flow, like the userspace backend's return-flow table.
+//         An ALLOW sets the flow's ct mark to its AllowTag; the set holds the tags of this
+//         ruleset's allows and kBridgedFlowTag, so a reload without an allow stops the replies
+//         of its flows in the same transaction;
 //       * a frame bridged inside one network (br_netfilter shows it with the same bridge in and
-//         out) passes: inside a network everything is allowed;
+//         out) passes (chain `same_network`, which tags a new flow kBridgedFlowTag: its replies,
+//         routed on this host when the flow was routed on another, pass): inside a network
+//         everything is allowed;
 //       * a (source bridge, destination bridge) pair of one domain that has policies jumps to
 //         its chain: the policies in the compiled order of pipeline::PolicyTable, so the first
-//         match decides, as pipeline::PolicyTable::Evaluate does. ALLOW accepts; DENY drops
+//         match decides, as pipeline::PolicyTable::Evaluate does. ALLOW tags and accepts; DENY drops
 //         and counts `policy_<id>_denied`; REJECT counts and answers ICMP destination
 //         unreachable, administratively prohibited (IPv4 3/13, IPv6 1/1: `icmpx
 //         admin-prohibited`), what the userspace backend answers, for TCP too;
