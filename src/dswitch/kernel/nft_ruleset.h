@@ -21,8 +21,8 @@
 //         everything is allowed;
 //       * a (source bridge, destination bridge) pair of one domain that has policies jumps to
 //         its chain: the policies in the compiled order of pipeline::PolicyTable, so the first
-//         match decides, as pipeline::PolicyTable::Evaluate does. ALLOW tags and accepts; DENY drops
-//         and counts `policy_<id>_denied`; REJECT counts and answers ICMP destination
+//         match decides, as pipeline::PolicyTable::Evaluate does. ALLOW tags and accepts; DENY
+//         drops and counts `policy_<id>_denied`; REJECT counts and answers ICMP destination
 //         unreachable, administratively prohibited (IPv4 3/13, IPv6 1/1: `icmpx
 //         admin-prohibited`), what the userspace backend answers, for TCP too;
 //       * a frame from a bridge routed anywhere else (the domain's table had no route) is
