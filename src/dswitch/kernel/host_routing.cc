@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "dswitch/kernel/nft_ruleset.h"
+#include "net/ipv6_address.h"
 
 namespace dove::dswitch::kernel {
 namespace {
@@ -66,7 +67,8 @@ void HostRouting::SaveAndSet(const std::string& key, const std::string& value,
   if (!Write(path, value)) problems.push_back(SysctlProblem(key, value, "cannot write"));
 }
 
-void HostRouting::ApplyBridge(const RoutedNetwork& network, std::vector<std::string>& problems) {
+void HostRouting::ApplyBridge(const RoutedNetwork& network, const net::MacAddress& router_mac,
+                              std::vector<std::string>& problems) {
   const auto link = rtnl_.GetLink(network.bridge);
   if (!link) {
     problems.push_back("bridge " + network.bridge + " (VNI " + std::to_string(network.vni) +
@@ -92,9 +94,20 @@ void HostRouting::ApplyBridge(const RoutedNetwork& network, std::vector<std::str
   }
 
   std::vector<netlink::AddressEntry> wanted;
+  bool any_v6 = false;
   for (const auto& subnet : network.subnets) {
     if (!subnet.gateway) continue;
     wanted.push_back({link->ifindex, *subnet.gateway, subnet.prefix.length()});
+    any_v6 = any_v6 || subnet.gateway->is_v6();
+  }
+  // The router's link-local address, the same on every host (from the domain's router MAC):
+  // the kernel sends neighbour solicitations only from a link-local source, and a bridge made
+  // where addr_gen_mode is 1 (dove-lab's hosts) has none of its own.
+  const bool ipv6_on = Exists(sysctl_root_ + "/net/ipv6/conf/" + name + "/disable_ipv6") &&
+                       Read(sysctl_root_ + "/net/ipv6/conf/" + name + "/disable_ipv6") == "0";
+  if (any_v6 && ipv6_on) {
+    wanted.push_back(
+        {link->ifindex, net::IpAddress(net::Ipv6Address::LinkLocalFromMac(router_mac)), 64});
   }
   auto present = rtnl_.ListAddresses(link->ifindex);
   if (!present) {
@@ -105,6 +118,7 @@ void HostRouting::ApplyBridge(const RoutedNetwork& network, std::vector<std::str
     return a.address == b.address && a.prefix_length == b.prefix_length;
   };
   for (const auto& address : *present) {
+    // Link-local addresses are never removed (the kernel's own one may be there too).
     if (address.address.is_v6() && address.address.v6().IsLinkLocal()) continue;
     if (std::none_of(wanted.begin(), wanted.end(),
                      [&](const auto& w) { return same(w, address); })) {
@@ -126,6 +140,8 @@ void HostRouting::ApplyBridge(const RoutedNetwork& network, std::vector<std::str
     }
     // The kernel routes an address's prefix in the main table: tenants' subnets belong only
     // in their domain's table (the host must not route to them, nor two domains collide).
+    // fe80::/64 stays: it is every interface's.
+    if (address.address.is_v6() && address.address.v6().IsLinkLocal()) continue;
     auto prefix = net::IpPrefix::Masked(address.address, address.prefix_length);
     if (prefix) {
       (void)rtnl_.DeleteRoute(
@@ -252,7 +268,7 @@ std::vector<std::string> HostRouting::Apply(const RoutePlan& plan) {
   for (const auto& domain : plan.domains) {
     for (const auto& network : domain.networks) {
       bridges.insert(network.bridge);
-      ApplyBridge(network, problems);
+      ApplyBridge(network, domain.router_mac, problems);
     }
     ApplyTable(domain, problems);
   }

@@ -13,7 +13,10 @@
 //     rules, as VRF setups do), so a tenant's packet is looked up in its domain's table before
 //     the host's own addresses: overlapping tenants and the host never meet;
 //   - on each bridge of the plan: its subnets' gateway addresses (the kernel's prefix routes
-//     for them in the main table deleted again: only the domain's table routes tenants), and
+//     for them in the main table deleted again: only the domain's table routes tenants), with
+//     an IPv6 subnet also the router's link-local address (fe80:: + EUI-64 of the domain's
+//     router MAC, the same on every host: the kernel solicits neighbours only from a
+//     link-local source, and a bridge made with addr_gen_mode=1 has none of its own), and
 //     the sysctls arp_ignore=1, arp_announce=2 (a gateway address of one domain is never
 //     answered into another), src_valid_mark=1 (reverse-path checks see the domain's mark),
 //     accept_dad=0 (a gateway is anycast: every host carries it), neigh app_solicit=1;
@@ -84,7 +87,8 @@ class HostRouting {
  private:
   void SaveAndSet(const std::string& key, const std::string& value,
                   std::vector<std::string>& problems);
-  void ApplyBridge(const RoutedNetwork& network, std::vector<std::string>& problems);
+  void ApplyBridge(const RoutedNetwork& network, const net::MacAddress& router_mac,
+                   std::vector<std::string>& problems);
   void ApplyTable(const DomainPlan& domain, std::vector<std::string>& problems);
   void ApplyRules(const RoutePlan& plan, std::vector<std::string>& problems);
   // Empties table `table` of both families.

@@ -48,10 +48,10 @@ std::string PolicyMatch(const pipeline::PolicyRule& rule) {
   return match;
 }
 
-std::string PolicyVerdict(const pipeline::PolicyRule& rule) {
+std::string PolicyVerdict(uint32_t domain_key, const pipeline::PolicyRule& rule) {
   switch (rule.action) {
     case pipeline::PolicyRule::Action::kAllow:
-      return "accept";
+      return "ct mark set " + std::to_string(AllowTag(domain_key, rule)) + " accept";
     case pipeline::PolicyRule::Action::kDeny:
       return "counter name " + Quoted(PolicyCounterName(rule.id)) + " drop";
     case pipeline::PolicyRule::Action::kReject:
@@ -88,7 +88,7 @@ std::vector<std::string> ArrivalRules(const RoutePlan& plan, const PairChains& c
       rules.push_back(arriving + " ip6 saddr fe80::/10 accept");
       for (const auto& from : domain.networks) {
         const std::string chain = PairChain(from.vni, to.vni);
-        const std::string verdict = from.vni == to.vni ? "accept"
+        const std::string verdict = from.vni == to.vni ? "jump same_network"
                                     : pair_chains.contains(chain)
                                         ? "jump " + ArrivalChain(chain)
                                         : "counter name \"policy_default_deny\" drop";
@@ -112,11 +112,14 @@ std::vector<std::string> ArrivalRules(const RoutePlan& plan, const PairChains& c
 void AppendInetTable(const RoutePlan& plan, std::string& out) {
   std::vector<std::string> all_bridges;
   std::set<std::string> policy_counters;
+  std::set<uint32_t> tags{kBridgedFlowTag};
   for (const auto& domain : plan.domains) {
     for (const auto& network : domain.networks) all_bridges.push_back(Quoted(network.bridge));
     for (const auto& rule : domain.policies) {
       if (rule.action != pipeline::PolicyRule::Action::kAllow) {
         policy_counters.insert(PolicyCounterName(rule.id));
+      } else {
+        tags.insert(AllowTag(domain.key, rule));
       }
     }
   }
@@ -136,6 +139,10 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   }
   for (const auto& name : policy_counters) out += "\tcounter " + name + " { }\n";
   out += "\tset bridges {\n\t\ttype ifname\n\t\telements = " + Set(all_bridges) + "\n\t}\n";
+  std::vector<std::string> tag_texts;
+  tag_texts.reserve(tags.size());
+  for (const uint32_t tag : tags) tag_texts.push_back(std::to_string(tag));
+  out += "\tset allowed_flows {\n\t\ttype mark\n\t\telements = " + Set(tag_texts) + "\n\t}\n";
 
   out += "\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n";
   for (const auto& domain : plan.domains) {
@@ -156,11 +163,13 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   // The (in, out) pairs: a network to itself is bridged traffic; pairs with policies jump.
   std::vector<std::string> pairs;
   PairChains chains;
+  std::vector<uint32_t> keys;  // the domain key of each rule in `chains`, in their order
   for (const auto& domain : plan.domains) {
     std::map<uint32_t, const RoutedNetwork*> by_vni;
     for (const auto& network : domain.networks) {
       by_vni[network.vni] = &network;
-      pairs.push_back(Quoted(network.bridge) + " . " + Quoted(network.bridge) + " : accept");
+      pairs.push_back(Quoted(network.bridge) + " . " + Quoted(network.bridge) +
+                      " : jump same_network");
     }
     for (const auto& rule : domain.policies) {
       const auto source = by_vni.find(rule.source_vni);
@@ -173,13 +182,14 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
                         Quoted(destination->second->bridge) + " : jump " + chain);
       }
       chains.back().second.push_back(&rule);
+      keys.push_back(domain.key);
     }
   }
 
   const std::vector<std::string> arrivals = ArrivalRules(plan, chains);
   out += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
   out += "\t\tiifname != @bridges oifname != @bridges accept\n";
-  out += "\t\tct state established ct direction reply accept\n";
+  out += "\t\tct state established ct direction reply ct mark @allowed_flows accept\n";
   out += "\t\tct state related accept\n";
   for (const auto& rule : arrivals) out += "\t\t" + rule + "\n";
   out += "\t\tiifname . oifname vmap " + Set(pairs) + "\n";
@@ -189,18 +199,27 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   out += "\t\tcounter name \"policy_default_deny\" drop\n";
   out += "\t}\n";
 
+  out += "\tchain same_network {\n\t\tct mark 0 ct mark set " + std::to_string(kBridgedFlowTag) +
+         "\n\t\taccept\n\t}\n";
+  size_t rule_index = 0;
   for (const auto& [chain, rules] : chains) {
+    const size_t first_rule = rule_index;
     out += "\tchain " + chain + " {\n";
-    for (const auto* rule : rules) out += "\t\t" + PolicyMatch(*rule) + PolicyVerdict(*rule) + "\n";
-    out += "\t\tcounter name \"policy_default_deny\" drop\n\t}\n";
-    // The same policies for what another host routed here (see ArrivalRules): a reject only
-    // drops on arrival, the sending host answered for it.
-    out += "\tchain " + ArrivalChain(chain) + " {\n";
     for (const auto* rule : rules) {
+      out += "\t\t" + PolicyMatch(*rule) + PolicyVerdict(keys[rule_index++], *rule) + "\n";
+    }
+    out += "\t\tcounter name \"policy_default_deny\" drop\n\t}\n";
+    // The same policies for what another host routed here (see ArrivalRules): an allow tags
+    // the flow as the sending host's did (its replies, routed here, pass while the allow
+    // exists); a reject only drops on arrival, the sending host answered for it.
+    out += "\tchain " + ArrivalChain(chain) + " {\n";
+    rule_index = first_rule;
+    for (const auto* rule : rules) {
+      const uint32_t key = keys[rule_index++];
       const std::string verdict =
-          rule->action == pipeline::PolicyRule::Action::kAllow
-              ? "accept"
-              : "counter name " + Quoted(PolicyCounterName(rule->id)) + " drop";
+          rule->action == pipeline::PolicyRule::Action::kReject
+              ? "counter name " + Quoted(PolicyCounterName(rule->id)) + " drop"
+              : PolicyVerdict(key, *rule);
       out += "\t\t" + PolicyMatch(*rule) + verdict + "\n";
     }
     out += "\t\tcounter name \"policy_default_deny\" drop\n\t}\n";
@@ -286,6 +305,26 @@ void AppendBridgeTable(const RoutePlan& plan, std::string& out) {
 }
 
 }  // namespace
+
+uint32_t AllowTag(uint32_t domain_key, const pipeline::PolicyRule& rule) {
+  // FNV-1a over what makes the rule: a changed rule is a new tag.
+  uint32_t hash = 2166136261u;
+  const auto mix = [&hash](std::string_view bytes) {
+    for (const char c : bytes) {
+      hash ^= static_cast<uint8_t>(c);
+      hash *= 16777619u;
+    }
+  };
+  for (const uint32_t field :
+       {domain_key, rule.source_vni, rule.destination_vni, uint32_t{rule.protocol},
+        uint32_t{rule.first_port}, uint32_t{rule.last_port}}) {
+    mix(std::to_string(field));
+    mix("/");
+  }
+  mix(rule.id);
+  // 0 (no tag) and kBridgedFlowTag are not policies' tags.
+  return hash <= kBridgedFlowTag ? hash + kBridgedFlowTag + 1 : hash;
+}
 
 std::string PolicyCounterName(std::string_view policy_id) {
   return "policy_" + Identifier(policy_id) + "_denied";

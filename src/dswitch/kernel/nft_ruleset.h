@@ -9,21 +9,27 @@
 //     zone; output (raw): the kernel's own answers (ping of a gateway, ICMP errors, rejects)
 //     carry the reflected mark (fwmark_reflect) and get the same zone.
 //   - forward: what neither enters nor leaves one of our bridges is not ours (accept). Then
-//       * replies of established flows (`ct direction reply`) and ICMP errors about them
-//         (`ct state related`) pass: the return traffic of an allowed flow, like the
-//         userspace backend's return-flow table;
+//       * replies of established flows (`ct direction reply`) whose conntrack mark is in the
+//         set `allowed_flows`, and ICMP errors about flows (`ct state related`) pass: the
+//         return traffic of an allowed flow, like the userspace backend's return-flow table.
+//         An ALLOW sets the flow's ct mark to its AllowTag; the set holds the tags of this
+//         ruleset's allows and kBridgedFlowTag, so a reload without an allow stops the replies
+//         of its flows in the same transaction;
 //       * a frame another host's router sent into a local network (inner source MAC = the
 //         domain's router MAC, the same bridge in and out) meets the policy again: its source
 //         address gives the source network and the pair's `arrive_S_D` chain decides (the
-//         pair's policies, a REJECT only dropping: the sender answered); no policy: the
+//         pair's policies: an ALLOW tags the flow as below, so its replies routed here stop
+//         with the allow; a REJECT only drops: the sender answered); no policy: the
 //         default deny; a source in no subnet of the domain: dropped, `routed_source_unknown`;
 //         neighbour discovery and link-local sources pass;
 //       * a frame bridged inside one network (br_netfilter shows it with the same bridge in and
-//         out) passes: inside a network everything is allowed;
+//         out) passes (chain `same_network`, which tags a new flow kBridgedFlowTag: its replies,
+//         routed on this host when the flow was routed on another, pass): inside a network
+//         everything is allowed;
 //       * a (source bridge, destination bridge) pair of one domain that has policies jumps to
 //         its chain: the policies in the compiled order of pipeline::PolicyTable, so the first
-//         match decides, as pipeline::PolicyTable::Evaluate does. ALLOW accepts; DENY drops
-//         and counts `policy_<id>_denied`; REJECT counts and answers ICMP destination
+//         match decides, as pipeline::PolicyTable::Evaluate does. ALLOW tags and accepts; DENY
+//         drops and counts `policy_<id>_denied`; REJECT counts and answers ICMP destination
 //         unreachable, administratively prohibited (IPv4 3/13, IPv6 1/1: `icmpx
 //         admin-prohibited`), what the userspace backend answers, for TCP too;
 //       * a frame from a bridge routed anywhere else (the domain's table had no route) is
@@ -57,6 +63,7 @@
 //   session->Apply(text);
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -66,6 +73,15 @@ namespace dove::dswitch::kernel {
 
 // The nftables text of both tables for `plan` (see above).
 std::string NftRuleset(const RoutePlan& plan);
+
+// Conntrack marks of the forward chain: a flow accepted by an ALLOW policy carries the rule's
+// tag, a flow first seen bridged inside one network kBridgedFlowTag. Replies pass only with a
+// tag the ruleset still holds (set `allowed_flows`).
+inline constexpr uint32_t kBridgedFlowTag = 1;
+// The tag of an ALLOW rule of the domain `domain_key`: a hash of the rule (id, networks,
+// protocol, ports), never 0 or kBridgedFlowTag; the same rule gives the same tag in every
+// ruleset, so reloading for another change keeps its flows.
+uint32_t AllowTag(uint32_t domain_key, const pipeline::PolicyRule& rule);
 
 // The counter names the ruleset declares for a policy and for a port's drops.
 std::string PolicyCounterName(std::string_view policy_id);

@@ -3,24 +3,17 @@
 // subnets, and real traffic (ping, nc) through the kernel's routing, rules and nftables.
 #include "dswitch/kernel/host_routing.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sched.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
-#include <functional>
-#include <initializer_list>
-#include <memory>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "dswitch/kernel/nft_ruleset.h"
 #include "unit/io/network_namespace.h"
+#include "unit/kernel/routing_lab.h"
 
 namespace dove::dswitch::kernel {
 namespace {
@@ -28,69 +21,18 @@ namespace {
 using dove::dswitch::io::testing::RunInNetworkNamespace;
 using dove::dswitch::io::testing::Shell;
 using pipeline::PolicyRule;
+using testing::ApplyHere;
+using testing::Cat;
+using testing::InNamedNamespace;
+using testing::Output;
+using testing::Packets;
+using testing::Succeeds;
+using testing::Vm;
 using Action = PolicyRule::Action;
-
-std::string Output(const std::string& command) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  if (!pipe) return out;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) {
-    out.append(buffer.data(), n);
-  }
-  return out;
-}
-
-// The parts, joined (shell commands built in loops).
-std::string Cat(std::initializer_list<std::string_view> parts) {
-  std::string out;
-  for (const auto part : parts) out += part;
-  return out;
-}
-
-bool Succeeds(const std::string& command) { return std::system(command.c_str()) == 0; }
 
 net::IpPrefix Prefix(const char* text) { return *net::IpPrefix::Parse(text); }
 net::IpAddress Ip(const char* text) { return *net::IpAddress::Parse(text); }
 net::MacAddress Mac(const char* text) { return *net::MacAddress::Parse(text); }
-
-// One VM: a namespace named after this process (so parallel runs never meet) with eth0, whose
-// peer `port` sits on `bridge` in the host namespace. The namespace goes when the VM does.
-class Vm {
- public:
-  Vm(const std::string& name, const std::string& bridge, const std::string& mac,
-     const std::vector<std::string>& addresses, const std::string& gateway4,
-     const std::string& gateway6)
-      : netns_("kr" + std::to_string(::getpid()) + name), port_("v" + name) {
-    Shell("ip netns add " + netns_);
-    Shell("ip link add " + port_ + " type veth peer name eth0 netns " + netns_);
-    Shell("ip link set " + port_ + " master " + bridge + " up");
-    Shell(In("ip link set lo up && ip link set eth0 address " + mac + " up"));
-    for (const auto& address : addresses) {
-      const bool v6 = address.find(':') != std::string::npos;
-      Shell(In("ip addr add " + address + " dev eth0" + (v6 ? " nodad" : "")));
-      // What the L2 part does for a local port: its neighbour entry on the bridge, so routed
-      // traffic to it needs no ARP / ND (and no wait for the app_solicit probe).
-      const std::string ip = address.substr(0, address.find('/'));
-      Shell("ip neigh replace " + ip + " lladdr " + mac + " dev " + bridge + " nud permanent");
-    }
-    Shell(In("ip route add default via " + gateway4));
-    if (!gateway6.empty()) Shell(In("ip -6 route add default via " + gateway6));
-  }
-  ~Vm() { (void)std::system(("ip netns del " + netns_ + " 2>/dev/null").c_str()); }
-  Vm(const Vm&) = delete;
-  Vm& operator=(const Vm&) = delete;
-
-  std::string In(const std::string& command) const {
-    return "ip netns exec " + netns_ + " sh -c '" + command + "'";
-  }
-  const std::string& port() const { return port_; }
-
- private:
-  std::string netns_;
-  std::string port_;
-};
 
 std::vector<pipeline::Route> Routes(uint32_t first_vni) {
   return {{Prefix("10.0.0.0/24"), Ip("10.0.0.1"), first_vni},
@@ -119,14 +61,6 @@ PolicyRule Rule(std::string id, uint32_t from, Action action, uint8_t protocol, 
           .first_port = port,
           .last_port = port,
           .priority = priority};
-}
-
-uint64_t Packets(NftSession& nft, const std::string& name) {
-  auto counters = nft.Counters();
-  if (!counters) return 0;
-  const auto it = std::find_if(counters->begin(), counters->end(),
-                               [&](const NftCounter& c) { return c.name == name; });
-  return it == counters->end() ? 0 : it->packets;
 }
 
 // Domain A: web 42 -> db 43 allows ICMP, ICMPv6 and TCP 8080, rejects TCP 8081. Domain B: the
@@ -232,35 +166,6 @@ TEST(HostRoutingTest, RoutesInsideEachDomainUnderItsPolicyAndRemovesCleanly) {
     EXPECT_EQ(Output("ip -4 route show table all"), routes_before);
     EXPECT_EQ(Output("ip -6 route show table all | grep -c 2001:db8"), "0\n");
   });
-}
-
-// Runs `body` in a child process inside the named network namespace `netns`; true when the
-// body returned true.
-bool InNamedNamespace(const std::string& netns, const std::function<bool()>& body) {
-  std::fflush(stdout);
-  const pid_t child = ::fork();
-  if (child == 0) {
-    const int fd = ::open(("/var/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) std::_Exit(2);
-    const bool ok = body();
-    std::fflush(stdout);
-    std::_Exit(ok ? 0 : 1);
-  }
-  int status = 0;
-  return child > 0 && ::waitpid(child, &status, 0) == child && WIFEXITED(status) &&
-         WEXITSTATUS(status) == 0;
-}
-
-// Applies `plan` in the current namespace with fresh sessions; prints the problems.
-bool ApplyHere(const RoutePlan& plan) {
-  auto rtnl = netlink::Rtnl::Open();
-  auto rules = RouteRules::Open();
-  auto nft = NftSession::Open();
-  if (!rtnl || !rules || !nft) return false;
-  HostRouting routing(**rtnl, **rules, **nft);
-  const auto problems = routing.Apply(plan);
-  for (const auto& problem : problems) std::printf("apply: %s\n", problem.c_str());
-  return problems.empty();
 }
 
 // Two hosts joined by an underlay veth, vxlan devices under the bridges, the FDB and neighbour

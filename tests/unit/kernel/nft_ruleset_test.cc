@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -73,6 +74,13 @@ std::vector<std::string> Chain(const std::string& text, const std::string& name)
   return lines;
 }
 
+// The chain's lines with each allow's conntrack tag (AllowTag, checked on its own) as "TAG".
+std::vector<std::string> WithoutTags(std::vector<std::string> lines) {
+  static const std::regex kTag("ct mark set [0-9]+ accept");
+  for (auto& line : lines) line = std::regex_replace(line, kTag, "ct mark set TAG accept");
+  return lines;
+}
+
 constexpr const char* kDefault = "counter name \"policy_default_deny\" drop";
 
 struct PolicyCase {
@@ -86,10 +94,10 @@ TEST(NftRulesetTest, PoliciesBecomeThePairChainInTheRoutersOrder) {
       {"no policy: no chain, the default deny applies", {}, {}},
       {"allow tcp 8080",
        {Rule("a", Action::kAllow, 6, 8080, 8080, 10)},
-       {"meta l4proto 6 th dport 8080 accept", kDefault}},
+       {"meta l4proto 6 th dport 8080 ct mark set TAG accept", kDefault}},
       {"allow a port range of udp",
        {Rule("a", Action::kAllow, 17, 5000, 5010, 10)},
-       {"meta l4proto 17 th dport 5000-5010 accept", kDefault}},
+       {"meta l4proto 17 th dport 5000-5010 ct mark set TAG accept", kDefault}},
       {"deny any protocol",
        {Rule("d", Action::kDeny, 0, 0, 0, 10)},
        {"counter name \"policy_d_denied\" drop", kDefault}},
@@ -100,14 +108,15 @@ TEST(NftRulesetTest, PoliciesBecomeThePairChainInTheRoutersOrder) {
         kDefault}},
       {"higher priority first, whatever the input order",
        {Rule("low", Action::kAllow, 0, 0, 0, 1), Rule("high", Action::kDeny, 6, 0, 0, 9)},
-       {"meta l4proto 6 counter name \"policy_high_denied\" drop", "accept", kDefault}},
+       {"meta l4proto 6 counter name \"policy_high_denied\" drop", "ct mark set TAG accept",
+        kDefault}},
       {"a tie: the deny before the allow",
        {Rule("allow", Action::kAllow, 6, 22, 22, 5), Rule("deny", Action::kDeny, 6, 22, 22, 5)},
        {"meta l4proto 6 th dport 22 counter name \"policy_deny_denied\" drop",
-        "meta l4proto 6 th dport 22 accept", kDefault}},
+        "meta l4proto 6 th dport 22 ct mark set TAG accept", kDefault}},
       {"only the web->db rules land in the web->db chain",
        {Rule("back", Action::kAllow, 1, 0, 0, 5, 43, 42), Rule("icmp", Action::kAllow, 1, 0, 0, 5)},
-       {"meta l4proto 1 accept", kDefault}},
+       {"meta l4proto 1 ct mark set TAG accept", kDefault}},
       {"an id with odd characters names a clean counter",
        {Rule("p-1.x", Action::kDeny, 17, 53, 53, 5)},
        {"meta l4proto 17 th dport 53 counter name \"policy_p_1_x_denied\" drop", kDefault}},
@@ -115,7 +124,7 @@ TEST(NftRulesetTest, PoliciesBecomeThePairChainInTheRoutersOrder) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.description);
     const std::string text = NftRuleset(WebDb(c.policies));
-    EXPECT_EQ(Chain(text, "route_42_43"), c.web_to_db) << text;
+    EXPECT_EQ(WithoutTags(Chain(text, "route_42_43")), c.web_to_db) << text;
     for (const auto& rule : c.policies) {
       if (rule.action == Action::kAllow) continue;
       EXPECT_NE(text.find("counter " + PolicyCounterName(rule.id) + " { }"), std::string::npos)
@@ -143,21 +152,23 @@ TEST(NftRulesetTest, ForwardPassesRepliesAndBridgedTrafficThenDispatchesThenDeni
   std::vector<std::string> expected = {
       "type filter hook forward priority filter; policy accept;",
       "iifname != @bridges oifname != @bridges accept",
-      "ct state established ct direction reply accept",
+      "ct state established ct direction reply ct mark @allowed_flows accept",
       "ct state related accept",
   };
-  for (const auto& line : Arrivals(
-           "dvb42", {"ip saddr 10.0.0.0/24 accept", "ip saddr 10.0.1.0/24 " + std::string(kDefault),
-                     "ip6 saddr 2001:db8:1::/64 " + std::string(kDefault)})) {
-    expected.push_back(line);
-  }
   for (const auto& line :
-       Arrivals("dvb43", {"ip saddr 10.0.0.0/24 jump arrive_42_43", "ip saddr 10.0.1.0/24 accept",
-                          "ip6 saddr 2001:db8:1::/64 accept"})) {
+       Arrivals("dvb42", {"ip saddr 10.0.0.0/24 jump same_network",
+                          "ip saddr 10.0.1.0/24 " + std::string(kDefault),
+                          "ip6 saddr 2001:db8:1::/64 " + std::string(kDefault)})) {
     expected.push_back(line);
   }
-  expected.push_back(std::string("iifname . oifname vmap { \"dvb42\" . \"dvb42\" : accept, ") +
-                     "\"dvb43\" . \"dvb43\" : accept, \"dvb42\" . \"dvb43\" : jump route_42_43 }");
+  for (const auto& line : Arrivals("dvb43", {"ip saddr 10.0.0.0/24 jump arrive_42_43",
+                                             "ip saddr 10.0.1.0/24 jump same_network",
+                                             "ip6 saddr 2001:db8:1::/64 jump same_network"})) {
+    expected.push_back(line);
+  }
+  expected.push_back(
+      std::string("iifname . oifname vmap { \"dvb42\" . \"dvb42\" : jump same_network, ") +
+      "\"dvb43\" . \"dvb43\" : jump same_network, \"dvb42\" . \"dvb43\" : jump route_42_43 }");
   expected.push_back(
       "iifname @bridges oifname != @bridges counter name \"no_route\" reject with icmpx no-route");
   expected.push_back(kDefault);
@@ -167,10 +178,14 @@ TEST(NftRulesetTest, ForwardPassesRepliesAndBridgedTrafficThenDispatchesThenDeni
 TEST(NftRulesetTest, RoutedArrivalsMeetThePolicyAgainAndARejectOnlyDropsThere) {
   const std::string text = NftRuleset(WebDb(
       {Rule("a", Action::kAllow, 6, 8080, 8080, 10), Rule("r", Action::kReject, 6, 22, 22, 10)}));
-  EXPECT_EQ(
-      Chain(text, "arrive_42_43"),
-      (std::vector<std::string>{"meta l4proto 6 th dport 22 counter name \"policy_r_denied\" drop",
-                                "meta l4proto 6 th dport 8080 accept", kDefault}))
+  EXPECT_EQ(Chain(text, "arrive_42_43"),
+            (std::vector<std::string>{
+                "meta l4proto 6 th dport 22 counter name \"policy_r_denied\" drop",
+                "meta l4proto 6 th dport 8080 ct mark set " +
+                    std::to_string(AllowTag(kDomainKeyBase + 42,
+                                            Rule("a", Action::kAllow, 6, 8080, 8080, 10))) +
+                    " accept",
+                kDefault}))
       << text;
   EXPECT_NE(text.find("counter routed_source_unknown { }"), std::string::npos);
   // A route-only network (db, no local port here) gets no arrival rules: nothing is delivered.
@@ -183,6 +198,46 @@ TEST(NftRulesetTest, RoutedArrivalsMeetThePolicyAgainAndARejectOnlyDropsThere) {
   EXPECT_NE(web_text.find("iifname \"dvb42\" oifname \"dvb42\" ether saddr"), std::string::npos);
   EXPECT_EQ(web_text.find("iifname \"dvb43\" oifname \"dvb43\" ether saddr"), std::string::npos)
       << web_text;
+}
+
+// Replies pass only for flows whose allow still exists: each allow tags its flows' conntrack
+// entries, the set allowed_flows holds the tags of the ruleset's allows (and the tag of flows
+// bridged inside one network), so a ruleset without the allow passes its replies no more.
+TEST(NftRulesetTest, AllowsTagTheirFlowsAndRepliesNeedATagStillAllowed) {
+  const PolicyRule web = Rule("web", Action::kAllow, 6, 8080, 8080, 10);
+  const PolicyRule ssh = Rule("ssh", Action::kAllow, 6, 22, 22, 10);
+  const uint32_t key = kDomainKeyBase + 42;
+  const uint32_t web_tag = AllowTag(key, web);
+  const uint32_t ssh_tag = AllowTag(key, ssh);
+  EXPECT_NE(web_tag, ssh_tag);
+  EXPECT_EQ(web_tag, AllowTag(key, web)) << "stable: reloading keeps the flows";
+  EXPECT_NE(web_tag, AllowTag(kDomainKeyBase + 52, web)) << "another domain, another tag";
+  PolicyRule other_port = web;
+  other_port.first_port = other_port.last_port = 8081;
+  EXPECT_NE(web_tag, AllowTag(key, other_port)) << "a changed rule is a new tag";
+  for (const uint32_t tag : {web_tag, ssh_tag}) {
+    EXPECT_NE(tag, 0u);
+    EXPECT_NE(tag, kBridgedFlowTag);
+  }
+
+  const std::string both = NftRuleset(WebDb({web, ssh}));
+  const std::string set = "set allowed_flows {\n\t\ttype mark\n\t\telements = { ";
+  const auto sorted = std::minmax(web_tag, ssh_tag);
+  EXPECT_NE(both.find(set + "1, " + std::to_string(sorted.first) + ", " +
+                      std::to_string(sorted.second) + " }"),
+            std::string::npos)
+      << both;
+  EXPECT_EQ(Chain(both, "route_42_43"),
+            (std::vector<std::string>{
+                "meta l4proto 6 th dport 22 ct mark set " + std::to_string(ssh_tag) + " accept",
+                "meta l4proto 6 th dport 8080 ct mark set " + std::to_string(web_tag) + " accept",
+                kDefault}));
+  const std::string one = NftRuleset(WebDb({web}));
+  EXPECT_NE(one.find(set + "1, " + std::to_string(web_tag) + " }"), std::string::npos) << one;
+  EXPECT_EQ(one.find(std::to_string(ssh_tag)), std::string::npos)
+      << "ssh's flows lose their replies";
+  EXPECT_EQ(Chain(one, "same_network"),
+            (std::vector<std::string>{"ct mark 0 ct mark set 1", "accept"}));
 }
 
 TEST(NftRulesetTest, TheDomainsBridgesCarryItsMarkAndZone) {
