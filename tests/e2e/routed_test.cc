@@ -80,11 +80,6 @@ vm wd h2 p/web dhcp
 // test (e2e.RoutedE2eTest.userspace, e2e.RoutedE2eTest.kernel), so each builds its lab once;
 // the whole binary unfiltered runs every test on one backend then the other, rebuilding the
 // shared lab whenever the backend changes (gtest orders parameterised tests test by test).
-// What the kernel backend does not do yet (issue 15 open; docs/dove-switch.md, "The kernel
-// backend"): the scenarios that need it skip on that backend, saying so, until it does.
-constexpr const char* kKernelRoutingGap =
-    "kernel backend: not built yet: IPv6 routing, REJECT's ICMP admin-prohibited code, "
-    "traceroute's ICMP answers (issue 15 is open)";
 
 class RoutedE2eTest : public SharedLabTest, public ::testing::WithParamInterface<std::string> {
  protected:
@@ -193,7 +188,6 @@ TEST_P(RoutedE2eTest, TheGatewayAnswersArpNdAndPingWithTheDomainsRouterMac) {
 }
 
 TEST_P(RoutedE2eTest, RoutesBetweenTwoNetworksAcrossHostsAndOnOneHostIpv4AndIpv6) {
-  if (KernelBackend()) GTEST_SKIP() << kKernelRoutingGap;
   const auto& h1 = lab_->Host("h1");
   ASSERT_TRUE(lab_->StartCapture(h1.ns, "ul0", PcapPath("routed-ul-h1")));
   // Both directions (policies allow ICMP web <-> db), across hosts (w1 h1, d1 h2) and on one
@@ -253,7 +247,6 @@ TEST_P(RoutedE2eTest, RoutesBetweenTwoNetworksAcrossHostsAndOnOneHostIpv4AndIpv6
 }
 
 TEST_P(RoutedE2eTest, APolicyMatrixOfTcpUdpAndIcmpWithDefaultDenyAndReject) {
-  if (KernelBackend()) GTEST_SKIP() << kKernelRoutingGap;
   // The reject policy's id (the spec's only reject), for its per-policy counter.
   std::string reject_id;
   for (size_t i = 0; i < lab_->spec().policies.size(); ++i) {
@@ -357,7 +350,6 @@ TEST_P(RoutedE2eTest, APolicyAddedAndRemovedWhileTrafficFlowsTakesEffect) {
 }
 
 TEST_P(RoutedE2eTest, TracerouteShowsTheGatewayHopAndTtlExpiryAndNoRouteAreAnswered) {
-  if (KernelBackend()) GTEST_SKIP() << kKernelRoutingGap;
   const std::string trace =
       Output("w1", {"traceroute", "-n", "-I", "-q", "1", "-w", "1", "-m", "4", "10.2.0.21"});
   EXPECT_TRUE(std::regex_search(trace, std::regex(R"(\n 1  10\.1\.0\.1 )"))) << trace;
