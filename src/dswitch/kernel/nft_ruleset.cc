@@ -150,6 +150,13 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
     for (const auto& network : domain.networks) bridges.push_back(Quoted(network.bridge));
     out += "\t\tiifname " + Set(bridges) + " meta mark set " + std::to_string(domain.key) +
            " ct zone set " + std::to_string(domain.zone) + "\n";
+    // Frames only bridged inside a network (neither from nor to the router MAC) are never
+    // routed here and need no connection state: conntrack skips them (the cost of the kernel
+    // backend's L2 path against plain kernel VXLAN). Routed arrivals and what is routed here
+    // (to or from the router MAC) keep theirs.
+    const std::string router = domain.router_mac.ToString();
+    out += "\t\tiifname " + Set(bridges) + " ether saddr != " + router +
+           " ether daddr != " + router + " notrack\n";
   }
   out += "\t}\n";
 

@@ -246,9 +246,12 @@ TEST(NftRulesetTest, TheDomainsBridgesCarryItsMarkAndZone) {
   const std::string mark = std::to_string(kDomainKeyBase + 42);
   const std::string zone = std::to_string(plan.domains[0].zone);
   EXPECT_EQ(Chain(text, "prerouting"),
-            (std::vector<std::string>{"type filter hook prerouting priority raw; policy accept;",
-                                      "iifname { \"dvb42\", \"dvb43\" } meta mark set " + mark +
-                                          " ct zone set " + zone}));
+            (std::vector<std::string>{
+                "type filter hook prerouting priority raw; policy accept;",
+                "iifname { \"dvb42\", \"dvb43\" } meta mark set " + mark + " ct zone set " + zone,
+                "iifname { \"dvb42\", \"dvb43\" } ether saddr != "
+                "02:00:00:00:00:aa ether daddr != 02:00:00:00:00:aa "
+                "notrack"}));
   EXPECT_EQ(Chain(text, "output"),
             (std::vector<std::string>{"type filter hook output priority raw; policy accept;",
                                       "meta mark " + mark + " ct zone set " + zone}));
