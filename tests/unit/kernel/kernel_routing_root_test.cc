@@ -34,9 +34,12 @@
 #include "dswitch/kernel/neigh_announcer.h"
 #include "dswitch/kernel/rtnl_link_ops.h"
 #include "unit/io/network_namespace.h"
+#include "unit/kernel/routing_lab.h"
 
 namespace dove::dswitch::kernel {
 namespace {
+
+using testing::Output;
 
 using io::testing::RunInNetworkNamespace;
 using io::testing::Shell;
@@ -48,16 +51,6 @@ net::IpAddress Ip(const std::string& text) { return net::IpAddress::Parse(text).
 net::Ipv4Address Ip4(const std::string& text) { return net::Ipv4Address::Parse(text).value(); }
 net::IpPrefix Prefix(const std::string& text) { return net::IpPrefix::Parse(text).value(); }
 
-std::string Output(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) out.append(buffer.data(), n);
-  ::pclose(pipe);
-  return out;
-}
 bool Succeeds(const std::string& command) { return std::system(command.c_str()) == 0; }
 
 // The round trip of one ping as ping prints it ("time=0.512 ms"); nullopt when none came back.

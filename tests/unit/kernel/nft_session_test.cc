@@ -3,30 +3,20 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
-#include <memory>
 #include <string>
 
 #include "dswitch/kernel/nft_ruleset.h"
 #include "unit/io/network_namespace.h"
+#include "unit/kernel/routing_lab.h"
 
 namespace dove::dswitch::kernel {
 namespace {
 
+using testing::Output;
+
 using dove::dswitch::io::testing::RunInNetworkNamespace;
 using dove::dswitch::io::testing::Shell;
-
-std::string Output(const std::string& command) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  if (!pipe) return out;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0)
-    out.append(buffer.data(), n);
-  return out;
-}
 
 net::MacAddress Mac(const char* text) { return *net::MacAddress::Parse(text); }
 

@@ -37,9 +37,12 @@
 #include "dswitch/kernel/route_rules.h"
 #include "dswitch/kernel/rtnl_link_ops.h"
 #include "unit/io/network_namespace.h"
+#include "unit/kernel/routing_lab.h"
 
 namespace dove::dswitch::kernel {
 namespace {
+
+using testing::Output;
 
 using io::testing::RunInNetworkNamespace;
 using io::testing::Shell;
@@ -55,17 +58,6 @@ class NullResolver final : public userspace::Resolver {
   void ResolveIp(uint32_t /*vni*/, const net::IpAddress& /*ip*/, Done /*done*/) override {}
   void PortOpened(const dove::v1::Location& /*location*/, const std::string& /*name*/) override {}
 };
-
-// What a command printed on stdout.
-std::string Output(const std::string& command) {
-  std::string out;
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return out;
-  std::array<char, 1024> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) out += buffer.data();
-  ::pclose(pipe);
-  return out;
-}
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);

@@ -3,29 +3,18 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
-#include <memory>
 #include <string>
 
 #include "unit/io/network_namespace.h"
+#include "unit/kernel/routing_lab.h"
 
 namespace dove::dswitch::kernel {
 namespace {
 
-using dove::dswitch::io::testing::RunInNetworkNamespace;
+using testing::Output;
 
-std::string Output(const std::string& command) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  if (!pipe) return out;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) {
-    out.append(buffer.data(), n);
-  }
-  return out;
-}
+using dove::dswitch::io::testing::RunInNetworkNamespace;
 
 TEST(RouteRulesTest, AddsListsAndDeletesFwmarkRulesOfBothFamilies) {
   DOVE_SKIP_UNLESS_ROOT();

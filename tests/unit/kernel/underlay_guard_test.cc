@@ -3,18 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
-#include <memory>
 #include <string>
 
 #include "dswitch/kernel/nft_ruleset.h"
 #include "dswitch/kernel/nft_session.h"
 #include "dswitch/kernel/route_plan.h"
 #include "unit/io/network_namespace.h"
+#include "unit/kernel/routing_lab.h"
 
 namespace dove::dswitch::kernel {
 namespace {
+
+using testing::Output;
 
 using dove::dswitch::io::testing::RunInNetworkNamespace;
 using dove::dswitch::io::testing::Shell;
@@ -94,18 +95,6 @@ TEST(UnderlayGuardTest, AnL2OnlyPlanStillGetsItsGuardAndNothingElse) {
   EXPECT_EQ(text.find("chain forward"), std::string::npos) << text;
   EXPECT_EQ(text.find("table bridge dove"), std::string::npos) << text;
   EXPECT_EQ(NftRuleset(RoutePlan{}), "");
-}
-
-std::string Output(const std::string& command) {
-  std::string out;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(command.c_str(), "r"), ::pclose);
-  if (!pipe) return out;
-  std::array<char, 4096> buffer{};
-  size_t n = 0;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe.get())) > 0) {
-    out.append(buffer.data(), n);
-  }
-  return out;
 }
 
 uint64_t Counter(NftSession& session, const std::string& name) {
