@@ -155,8 +155,10 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
     // backend's L2 path against plain kernel VXLAN). Routed arrivals and what is routed here
     // (to or from the router MAC) keep theirs.
     const std::string router = domain.router_mac.ToString();
-    out += "\t\tiifname " + Set(bridges) + " ether saddr != " + router +
-           " ether daddr != " + router + " notrack\n";
+    out += "\t\tiifname " + Set(bridges);
+    out += " ether saddr != " + router;
+    out += " ether daddr != " + router;
+    out += " notrack\n";
   }
   out += "\t}\n";
 
