@@ -285,6 +285,17 @@ Expected<void, std::string> Lab::Build() {
         !ok) {
       return ok;
     }
+    // A host given to DOVE alone, as its docs advise: no other bridge needs br_netfilter, so
+    // the namespace-wide switch is off and dove-switch turns it on per bridge where a policy
+    // needs it (host_routing.h). Without br_netfilter loaded there is nothing to turn off.
+    if (::access("/proc/sys/net/bridge/bridge-nf-call-iptables", F_OK) == 0) {
+      if (auto ok = Run({"ip", "netns", "exec", host.ns, "sysctl", "-qw",
+                         "net.bridge.bridge-nf-call-iptables=0",
+                         "net.bridge.bridge-nf-call-ip6tables=0"});
+          !ok) {
+        return ok;
+      }
+    }
   }
   if (auto ok = BuildUnderlayAndManagement(); !ok) return ok;
 

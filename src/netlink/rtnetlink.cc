@@ -396,6 +396,22 @@ Result<Ok> Rtnl::SetMtu(int ifindex, uint32_t mtu) {
       "set mtu of ifindex " + std::to_string(ifindex) + " to " + std::to_string(mtu), nullptr);
 }
 
+Result<Ok> Rtnl::SetBridgeNetfilter(int ifindex, bool on) {
+  LinkChange c(ifindex);
+  nlmsghdr* nlh = c.request.header();
+  nlattr* linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+  nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+  mnl_attr_put_u8(nlh, IFLA_BR_NF_CALL_IPTABLES, on ? 1 : 0);
+  mnl_attr_put_u8(nlh, IFLA_BR_NF_CALL_IP6TABLES, on ? 1 : 0);
+  mnl_attr_nest_end(nlh, data);
+  mnl_attr_nest_end(nlh, linkinfo);
+  return socket_->Transact(nlh,
+                           "set nf_call_iptables/ip6tables of bridge ifindex " +
+                               std::to_string(ifindex) + " to " + (on ? "1" : "0"),
+                           nullptr);
+}
+
 Result<Ok> Rtnl::SetMac(int ifindex, const net::MacAddress& mac) {
   LinkChange c(ifindex);
   mnl_attr_put(c.request.header(), IFLA_ADDRESS, 6, mac.bytes().data());

@@ -132,6 +132,10 @@ class Rtnl {
   Result<Ok> SetUp(int ifindex, bool up);
   Result<Ok> SetMtu(int ifindex, uint32_t mtu);
   Result<Ok> SetMac(int ifindex, const net::MacAddress& mac);
+  // The bridge's own nf_call_iptables and nf_call_ip6tables (br_netfilter: its bridged
+  // frames pass the IPv4/IPv6 hooks). Has effect only while the namespace-wide sysctls
+  // net.bridge.bridge-nf-call-ip(6)tables are 0 (and br_netfilter is loaded).
+  Result<Ok> SetBridgeNetfilter(int ifindex, bool on);
 
   // FDB entries of a vxlan device.
   // An entry whose remote is unspecified (0.0.0.0) goes without NDA_DST: the kernel refuses

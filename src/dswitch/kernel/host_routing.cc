@@ -75,6 +75,13 @@ void HostRouting::ApplyBridge(const RoutedNetwork& network, const net::MacAddres
                        "): " + link.error().message);
     return;
   }
+  // br_netfilter for this bridge alone: on where flows routed between hosts arrive
+  // (tracked_arrivals), off elsewhere, so frames only bridged skip the IP hooks. The host's
+  // bridge-nf-call-iptables=1 (the default where br_netfilter is loaded) overrides it: then
+  // every bridge passes the hooks, ours included.
+  if (auto done = rtnl_.SetBridgeNetfilter(link->ifindex, network.tracked_arrivals); !done) {
+    problems.push_back("bridge " + network.bridge + ": " + done.error().message);
+  }
   // Per-bridge sysctls vanish with the bridge: no need to save them.
   const std::string& name = network.bridge;
   const std::vector<std::pair<std::string, std::string>> settings = {
@@ -259,10 +266,6 @@ std::vector<std::string> HostRouting::Apply(const RoutePlan& plan) {
   SaveAndSet("net/ipv6/conf/all/forwarding", "1", problems);
   SaveAndSet("net/ipv4/fwmark_reflect", "1", problems);
   SaveAndSet("net/ipv6/fwmark_reflect", "1", problems);
-  if (Exists(sysctl_root_ + "/net/bridge/bridge-nf-call-iptables")) {
-    SaveAndSet("net/bridge/bridge-nf-call-iptables", "1", problems);
-    SaveAndSet("net/bridge/bridge-nf-call-ip6tables", "1", problems);
-  }
 
   std::set<std::string> bridges;
   for (const auto& domain : plan.domains) {

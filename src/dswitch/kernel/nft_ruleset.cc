@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "dswitch/kernel/device_names.h"
 #include "dswitch/kernel/underlay_guard.h"
 #include "net/ipv6_address.h"
 
@@ -144,25 +145,39 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   for (const uint32_t tag : tags) tag_texts.push_back(std::to_string(tag));
   out += "\tset allowed_flows {\n\t\ttype mark\n\t\telements = " + Set(tag_texts) + "\n\t}\n";
 
+  // Datagrams of the tunnel, ours out and the peers' in: the guard checks them without
+  // connection state, so conntrack skips them (for outer UDP it would only cost).
+  const std::string tunnel_ip =
+      plan.underlay.tunnel_ip ? plan.underlay.tunnel_ip->ToString() + " " : "";
+  const std::string tunnel_port = "udp dport " + std::to_string(plan.underlay.port);
+
   out += "\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n";
   for (const auto& domain : plan.domains) {
     std::vector<std::string> bridges;
     for (const auto& network : domain.networks) bridges.push_back(Quoted(network.bridge));
-    out += "\t\tiifname " + Set(bridges) + " meta mark set " + std::to_string(domain.key) +
-           " ct zone set " + std::to_string(domain.zone) + "\n";
-    // Frames only bridged inside a network (neither from nor to the router MAC) are never
-    // routed here and need no connection state: conntrack skips them (the cost of the kernel
-    // backend's L2 path against plain kernel VXLAN). Routed arrivals and what is routed here
-    // (to or from the router MAC) keep theirs.
+    const std::string mark = "meta mark set " + std::to_string(domain.key);
+    // Frames from or to the router MAC (routed here, or routed on another host and arriving)
+    // get the domain's conntrack zone and keep their state; frames only bridged inside a
+    // network are never routed here and need no connection state: conntrack skips them.
+    // One MAC match per rule: nftables 1.0.6 merges `ether saddr != A ether daddr != A` into
+    // one 12-byte comparison, true when EITHER address differs, which left every routed frame
+    // untracked. And `notrack` only after the zone rules: a frame that `ct zone set` gave a
+    // conntrack template would ignore it.
     const std::string router = domain.router_mac.ToString();
-    out += "\t\tiifname " + Set(bridges);
-    out += " ether saddr != " + router;
-    out += " ether daddr != " + router;
-    out += " notrack\n";
+    const std::string zone = mark + " ct zone set " + std::to_string(domain.zone) + " accept\n";
+    for (const char* field : {"saddr", "daddr"}) {
+      out += "\t\tiifname " + Set(bridges) + " ether " + field + " " + router + " ";
+      out += zone;
+    }
+    out += "\t\tiifname " + Set(bridges) + " " + mark + " notrack\n";
   }
+  out += "\t\tiifname != @bridges " + (tunnel_ip.empty() ? "" : "ip daddr " + tunnel_ip) +
+         tunnel_port + " notrack\n";
   out += "\t}\n";
 
   out += "\tchain output {\n\t\ttype filter hook output priority raw; policy accept;\n";
+  out += "\t\t" + (tunnel_ip.empty() ? "" : "ip saddr " + tunnel_ip) + tunnel_port +
+         " notrack accept\n";
   for (const auto& domain : plan.domains) {
     out += "\t\tmeta mark " + std::to_string(domain.key) + " ct zone set " +
            std::to_string(domain.zone) + "\n";
@@ -278,16 +293,60 @@ void AppendPortChain(const PortPlan& port, std::string& out) {
   out += "\t\tether type arp arp saddr ether != " + mac + " " + counter("bad_mac") + " drop\n";
   // Taken by PortServices' socket on the port before the bridge: answered there, not flooded.
   out += "\t\tether type ip udp dport 67 " + counter("dhcp_taken") + " drop\n";
+  // The common case (IPv4 from the port's address) next, so it costs three rules.
+  if (!v4.empty()) out += "\t\tether type ip ip saddr " + Set(v4) + " accept\n";
   out += "\t\tether type ip6 icmpv6 type nd-router-solicit " + counter("rs_taken") + " drop\n";
   out += "\t\tether type arp arp saddr ip " + Set(arp_sources) + " accept\n";
   out += "\t\tether type arp " + counter("bad_ip") + " drop\n";
-  if (!v4.empty()) out += "\t\tether type ip ip saddr " + Set(v4) + " accept\n";
   out += "\t\tether type ip6 icmpv6 type nd-router-advert " + counter("router_advert") + " drop\n";
   out += "\t\tether type ip6 ip6 saddr " + Set(v6) + " accept\n";
   out += "\t\tether type ip6 ip6 saddr :: meta l4proto ipv6-icmp accept\n";
   out += "\t\tether type { ip, ip6 } " + counter("bad_ip") + " drop\n";
   out += "\t\t" + counter("not_ip") + " drop\n";
   out += "\t}\n";
+}
+
+// Routed arrivals into a local network that no ALLOW policy starts or ends in (its bridge
+// does without br_netfilter, see nft_ruleset.h): a frame from the domain's router MAC comes
+// from another host's router and can only be neighbour discovery, link-local, or from the
+// network's own subnets (a remote gateway's own answers); from another network of the domain
+// it is the default deny, from anywhere else routed_source_unknown, as the inet table's
+// arrival rules decide for a tracked network. Appends the counters and one chain per network
+// (arrive_<VNI>) to `out`; returns the "vxlan device : jump chain" elements of the vmap.
+std::vector<std::string> StatelessArrivals(const RoutePlan& plan, std::string& out) {
+  std::vector<std::string> jumps;
+  for (const auto& domain : plan.domains) {
+    for (const auto& network : domain.networks) {
+      if (!network.local || network.tracked_arrivals) continue;
+      if (jumps.empty()) {
+        out += "\tcounter policy_default_deny { }\n\tcounter routed_source_unknown { }\n";
+      }
+      const std::string chain = "arrive_" + std::to_string(network.vni);
+      jumps.push_back(Quoted(VxlanName(network.vni)) + " : jump " + chain);
+      std::vector<std::string> own[2];
+      std::vector<std::string> others[2];
+      for (const auto& other : domain.networks) {
+        for (const auto& subnet : other.subnets) {
+          const int family = subnet.prefix.address().is_v4() ? 0 : 1;
+          (other.vni == network.vni ? own : others)[family].push_back(subnet.prefix.ToString());
+        }
+      }
+      out += "\tchain " + chain + " {\n";
+      out += "\t\tether saddr != " + domain.router_mac.ToString() + " accept\n";
+      out += "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n";
+      out += "\t\tip6 saddr fe80::/10 accept\n";
+      for (const int family : {0, 1}) {
+        const std::string saddr = family == 0 ? "ip saddr " : "ip6 saddr ";
+        if (!own[family].empty()) out += "\t\t" + saddr + Set(own[family]) + " accept\n";
+        if (!others[family].empty()) {
+          out +=
+              "\t\t" + saddr + Set(others[family]) + " counter name \"policy_default_deny\" drop\n";
+        }
+      }
+      out += "\t\tether type { ip, ip6 } counter name \"routed_source_unknown\" drop\n\t}\n";
+    }
+  }
+  return jumps;
 }
 
 void AppendBridgeTable(const RoutePlan& plan, std::string& out) {
@@ -308,8 +367,15 @@ void AppendBridgeTable(const RoutePlan& plan, std::string& out) {
     out += "\t\tiifname vmap " + Set(jumps) + "\n\t}\n";
     for (const auto& port : plan.ports) AppendPortChain(port, out);
   }
+  const std::vector<std::string> arrivals = StatelessArrivals(plan, out);
+  if (!arrivals.empty()) {
+    out +=
+        "\tchain from_tunnels {\n\t\ttype filter hook prerouting priority -200; policy accept;\n";
+    out += "\t\tiifname vmap " + Set(arrivals) + "\n\t}\n";
+  }
   out += "\tchain to_tunnels {\n\t\ttype filter hook postrouting priority 0; policy accept;\n";
-  out += "\t\toifname \"dvx*\" meta mark set 0\n\t}\n";
+  // The mark first: a frame only bridged has none, and stops at one comparison.
+  out += "\t\tmeta mark != 0 oifname \"dvx*\" meta mark set 0\n\t}\n";
   out += "}\n";
 }
 

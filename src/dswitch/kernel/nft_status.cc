@@ -1,5 +1,6 @@
 #include "dswitch/kernel/nft_status.h"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <string>
@@ -53,6 +54,9 @@ void AddNftCounters(const std::vector<NftCounter>& counters, const RoutePlan* pl
                                                                     kPolicySuffix.size()));
         status.counters["policy." + id + ".denied"] += counter.packets;
       }
+    } else if (counter.family == "bridge" &&
+               std::find(kRoutingDrops.begin(), kRoutingDrops.end(), name) != kRoutingDrops.end()) {
+      status.drops[counter.name] += counter.packets;  // stateless arrivals (nft_ruleset.h)
     } else if (counter.family == "bridge" && name.starts_with(kPortPrefix)) {
       for (const auto reason : kPortReasons) {
         if (EndsWith(name, "_" + std::string(reason))) {

@@ -74,6 +74,13 @@ RoutePlan PlanRoutes(const std::vector<pipeline::NetworkSettings>& networks,
         domain_parts.policies.begin(), domain_parts.policies.end(),
         [](const pipeline::PolicyRule& a, const pipeline::PolicyRule& b) { return a.id < b.id; });
     domain.policies = pipeline::PolicyTable(std::move(domain_parts.policies)).rules();
+    for (auto& network : domain.networks) {
+      network.tracked_arrivals = std::any_of(
+          domain.policies.begin(), domain.policies.end(), [&](const pipeline::PolicyRule& rule) {
+            return rule.action == pipeline::PolicyRule::Action::kAllow &&
+                   (rule.source_vni == network.vni || rule.destination_vni == network.vni);
+          });
+    }
     plan.domains.push_back(std::move(domain));
   }
   std::sort(plan.domains.begin(), plan.domains.end(),

@@ -55,6 +55,10 @@ struct RoutedNetwork {
   std::string bridge;                // BridgeName(vni)
   bool local = false;                // the switch carries it (it has a port or a config here)
   std::vector<RouteSubnet> subnets;  // in the order of their text
+  // An ALLOW policy of the domain starts or ends in this network: flows routed on one host
+  // arrive bridged into it on another and their replies must find them in conntrack, so its
+  // bridge passes frames to the IP hooks (br_netfilter; host_routing.h, nft_ruleset.h).
+  bool tracked_arrivals = false;
 
   friend bool operator==(const RoutedNetwork&, const RoutedNetwork&) = default;
 };

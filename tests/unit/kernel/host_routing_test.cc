@@ -172,13 +172,18 @@ TEST(HostRoutingTest, RoutesInsideEachDomainUnderItsPolicyAndRemovesCleanly) {
 // entries the L2 part would install written by hand. web (42) is on host 1, db (43) on host 2:
 // host 1 routes web -> db and sends into db's VNI; host 2 only bridges it to the VM, and
 // routes the reply. The reply passes host 2's policy (nothing allows db -> web) because
-// br_netfilter gave the bridged arrival a conntrack entry there.
-TEST(HostRoutingTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedBackOnTheOther) {
+// br_netfilter gave the bridged arrival a conntrack entry there: with the namespace-wide
+// bridge-nf-call-iptables=1 (the default), and with it 0 (a host given to DOVE: the switch
+// turns it on for the bridges an allow touches only).
+class HostRoutingBridgeNetfilterTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(HostRoutingBridgeNetfilterTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedBackOnTheOther) {
   DOVE_SKIP_UNLESS_ROOT();
   if (::access("/proc/sys/net/bridge/bridge-nf-call-iptables", F_OK) != 0) {
     GTEST_SKIP() << "needs br_netfilter (modprobe br_netfilter)";
   }
-  RunInNetworkNamespace([] {
+  const bool host_wide = GetParam();
+  RunInNetworkNamespace([host_wide] {
     const std::string host2 = "kr" + std::to_string(::getpid()) + "h2";
     Shell("ip netns add " + host2);
     struct Cleanup {
@@ -186,6 +191,10 @@ TEST(HostRoutingTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedBackOnTheOther) {
       ~Cleanup() { (void)std::system(("ip netns del " + netns + " 2>/dev/null").c_str()); }
     } cleanup{host2};
     const std::string on2 = "ip -n " + host2 + " ";
+    const std::string nf = std::string("sysctl -qw net.bridge.bridge-nf-call-iptables=") +
+                           (host_wide ? "1" : "0") +
+                           " net.bridge.bridge-nf-call-ip6tables=" + (host_wide ? "1" : "0");
+    Shell(nf + " && ip netns exec " + host2 + " " + nf);
     Shell("ip link add u0 type veth peer name u0 netns " + host2);
     Shell("ip addr add 192.0.2.1/24 dev u0 && ip link set u0 up");
     Shell(on2 + "addr add 192.0.2.2/24 dev u0 && " + on2 + "link set u0 up && " + on2 +
@@ -230,6 +239,9 @@ TEST(HostRoutingTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedBackOnTheOther) {
     EXPECT_EQ(plan2.extra_vnis, std::vector<uint32_t>{42});
     ASSERT_TRUE(ApplyHere(plan1));
     ASSERT_TRUE(InNamedNamespace(host2, [&] { return ApplyHere(plan2); }));
+    // The allow web -> db: both bridges pass their frames to the IP hooks on their own.
+    EXPECT_NE(Output(on2 + "-d link show dvb43").find("nf_call_iptables 1"), std::string::npos);
+    EXPECT_NE(Output("ip -d link show dvb42").find("nf_call_iptables 1"), std::string::npos);
 
     Shell(a2.In("(echo a2 | timeout 8 nc -N -l 8080 &)"));
     ::usleep(300'000);
@@ -265,9 +277,38 @@ TEST(HostRoutingTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedBackOnTheOther) {
       inject(8080, 2);
       ::usleep(200'000);
       EXPECT_EQ(denied_on_2() - before, 3u) << "the allowed port passes on arrival";
+
+      // Without the allow, db takes routed arrivals without conntrack (its bridge's own
+      // br_netfilter off; the bridge table decides): from web the default deny, from no
+      // network of the domain routed_source_unknown, counted in the bridge table.
+      const RoutePlan open2 =
+          PlanRoutes({of_domain(Network(43, 42, "02:00:00:00:00:aa", {}), "192.0.2.1")},
+                     {{a2.port(), 43, Mac("02:00:00:00:01:02"), {Ip("10.0.1.5")}}});
+      ASSERT_TRUE(InNamedNamespace(host2, [&] { return ApplyHere(open2); }));
+      EXPECT_NE(Output(on2 + "-d link show dvb43").find("nf_call_iptables 0"), std::string::npos);
+      const auto bridge_counter = [&](const char* name) {
+        const std::string text = Output("ip netns exec " + host2 +
+                                        " nft list counter bridge dove " + name + " 2>/dev/null");
+        const auto at = text.find("packets ");
+        return at == std::string::npos ? uint64_t{0} : std::stoull(text.substr(at + 8));
+      };
+      inject(8080, 2);
+      Shell(
+          "/usr/bin/python3 -c \"from scapy.all import *; sendp(Ether(src='02:00:00:00:00:aa', "
+          "dst='02:00:00:00:01:02')/IP(src='10.9.9.9', dst='10.0.1.5', ttl=63)/UDP(dport=9), "
+          "iface='dvb43', verbose=False)\"");
+      ::usleep(200'000);
+      EXPECT_EQ(bridge_counter("policy_default_deny"), 2u) << "web -> db without an allow";
+      EXPECT_EQ(bridge_counter("routed_source_unknown"), 1u) << "a source in no network";
     }
   });
 }
+
+INSTANTIATE_TEST_SUITE_P(HostWide, HostRoutingBridgeNetfilterTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param_info) {
+                           return param_info.param ? std::string("HostWideOn")
+                                                   : std::string("PerBridge");
+                         });
 
 }  // namespace
 }  // namespace dove::dswitch::kernel

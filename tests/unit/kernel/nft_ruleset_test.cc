@@ -245,16 +245,64 @@ TEST(NftRulesetTest, TheDomainsBridgesCarryItsMarkAndZone) {
   const std::string text = NftRuleset(plan);
   const std::string mark = std::to_string(kDomainKeyBase + 42);
   const std::string zone = std::to_string(plan.domains[0].zone);
+  const std::string bridged = "iifname { \"dvb42\", \"dvb43\" } ";
+  // Frames from or to the router MAC get the zone (one MAC match per rule: nft merges adjacent
+  // ones); frames only bridged skip conntrack, and so do the tunnel's datagrams both ways.
+  const std::string zoned = "meta mark set " + mark + " ct zone set " + zone + " accept";
   EXPECT_EQ(Chain(text, "prerouting"),
-            (std::vector<std::string>{
-                "type filter hook prerouting priority raw; policy accept;",
-                "iifname { \"dvb42\", \"dvb43\" } meta mark set " + mark + " ct zone set " + zone,
-                "iifname { \"dvb42\", \"dvb43\" } ether saddr != "
-                "02:00:00:00:00:aa ether daddr != 02:00:00:00:00:aa "
-                "notrack"}));
+            (std::vector<std::string>{"type filter hook prerouting priority raw; policy accept;",
+                                      bridged + "ether saddr 02:00:00:00:00:aa " + zoned,
+                                      bridged + "ether daddr 02:00:00:00:00:aa " + zoned,
+                                      bridged + "meta mark set " + mark + " notrack",
+                                      "iifname != @bridges udp dport 4789 notrack"}));
   EXPECT_EQ(Chain(text, "output"),
             (std::vector<std::string>{"type filter hook output priority raw; policy accept;",
+                                      "udp dport 4789 notrack accept",
                                       "meta mark " + mark + " ct zone set " + zone}));
+
+  RoutePlan with_tunnel = plan;
+  with_tunnel.underlay.tunnel_ip = *net::Ipv4Address::Parse("192.0.2.1");
+  with_tunnel.underlay.port = 8472;
+  const std::string tunnel_text = NftRuleset(with_tunnel);
+  EXPECT_EQ(Chain(tunnel_text, "prerouting").back(),
+            "iifname != @bridges ip daddr 192.0.2.1 udp dport 8472 notrack");
+  EXPECT_EQ(Chain(tunnel_text, "output")[1], "ip saddr 192.0.2.1 udp dport 8472 notrack accept");
+}
+
+// A network no ALLOW starts or ends in needs no connection state for what other hosts route
+// into it: its bridge goes without br_netfilter, and the bridge table decides its routed
+// arrivals statelessly, as the inet table's arrival rules would.
+TEST(NftRulesetTest, RoutedArrivalsIntoANetworkWithoutAllowsAreDecidedWithoutConntrack) {
+  const RoutePlan open = WebDb({});
+  ASSERT_EQ(open.domains[0].networks.size(), 2u);
+  EXPECT_FALSE(open.domains[0].networks[0].tracked_arrivals);
+  EXPECT_FALSE(open.domains[0].networks[1].tracked_arrivals);
+  const std::string text = NftRuleset(open);
+  EXPECT_EQ(Chain(text, "from_tunnels"),
+            (std::vector<std::string>{
+                "type filter hook prerouting priority -200; policy accept;",
+                "iifname vmap { \"dvx42\" : jump arrive_42, \"dvx43\" : jump arrive_43 }"}));
+  EXPECT_EQ(Chain(text, "arrive_43"),
+            (std::vector<std::string>{
+                "ether saddr != 02:00:00:00:00:aa accept",
+                "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept",
+                "ip6 saddr fe80::/10 accept", "ip saddr { 10.0.1.0/24 } accept",
+                "ip saddr { 10.0.0.0/24 } counter name \"policy_default_deny\" drop",
+                "ip6 saddr { 2001:db8:1::/64 } accept",
+                "ether type { ip, ip6 } counter name \"routed_source_unknown\" drop"}));
+  EXPECT_EQ(Chain(text, "arrive_42")[3], "ip saddr { 10.0.0.0/24 } accept");
+  EXPECT_EQ(Chain(text, "arrive_42")[5],
+            "ip6 saddr { 2001:db8:1::/64 } counter name \"policy_default_deny\" drop");
+
+  // An allow web -> db: both ends track their arrivals (br_netfilter), no stateless chain.
+  // A deny alone tracks nothing.
+  const RoutePlan allowed = WebDb({Rule("a", Action::kAllow, 6, 80, 80, 10)});
+  EXPECT_TRUE(allowed.domains[0].networks[0].tracked_arrivals);
+  EXPECT_TRUE(allowed.domains[0].networks[1].tracked_arrivals);
+  EXPECT_TRUE(Chain(NftRuleset(allowed), "from_tunnels").empty());
+  const RoutePlan denied = WebDb({Rule("d", Action::kDeny, 6, 80, 80, 10)});
+  EXPECT_FALSE(denied.domains[0].networks[0].tracked_arrivals);
+  EXPECT_EQ(Chain(NftRuleset(denied), "from_tunnels").size(), 2u);
 }
 
 TEST(NftRulesetTest, TheHostAnswersOnlyPingsOfTheDomainsGateways) {
@@ -281,11 +329,11 @@ TEST(NftRulesetTest, APortMaySendOnlyFromItsMacAndAddresses) {
       std::string("ether type arp arp saddr ether != 02:00:00:00:01:01 ") +
           "counter name \"port_tap_vm1_bad_mac\" drop",
       "ether type ip udp dport 67 counter name \"port_tap_vm1_dhcp_taken\" drop",
+      "ether type ip ip saddr { 10.0.0.5 } accept",
       std::string("ether type ip6 icmpv6 type nd-router-solicit ") +
           "counter name \"port_tap_vm1_rs_taken\" drop",
       "ether type arp arp saddr ip { 0.0.0.0, 10.0.0.5 } accept",
       "ether type arp counter name \"port_tap_vm1_bad_ip\" drop",
-      "ether type ip ip saddr { 10.0.0.5 } accept",
       std::string("ether type ip6 icmpv6 type nd-router-advert ") +
           "counter name \"port_tap_vm1_router_advert\" drop",
       "ether type ip6 ip6 saddr { fe80::ff:fe00:101, 2001:db8::5 } accept",

@@ -95,9 +95,13 @@ class Vm {
 inline uint64_t Packets(NftSession& nft, const std::string& name) {
   auto counters = nft.Counters();
   if (!counters) return 0;
-  const auto it = std::find_if(counters->begin(), counters->end(),
-                               [&](const NftCounter& c) { return c.name == name; });
-  return it == counters->end() ? 0 : it->packets;
+  // Summed over both tables: the bridge table counts stateless routed arrivals under the
+  // names of the inet table's (nft_ruleset.h), as the switch's status does.
+  uint64_t total = 0;
+  for (const auto& counter : *counters) {
+    if (counter.name == name) total += counter.packets;
+  }
+  return total;
 }
 
 // Runs `body` in a child process inside the named network namespace `netns`; true when the
