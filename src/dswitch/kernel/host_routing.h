@@ -20,12 +20,16 @@
 //     the sysctls arp_ignore=1, arp_announce=2 (a gateway address of one domain is never
 //     answered into another), src_valid_mark=1 (reverse-path checks see the domain's mark),
 //     accept_dad=0 (a gateway is anycast: every host carries it), neigh app_solicit=1;
-//   - host-wide: IPv4 and IPv6 forwarding, fwmark_reflect (the kernel's own answers to a
+//   - on each bridge its own br_netfilter switch (nf_call_iptables/ip6tables) on when an ALLOW
+//     starts or ends in its network (RoutedNetwork::tracked_arrivals: frames bridged in from
+//     the tunnel then get conntrack entries, so replies of flows routed on another host pass
+//     the policy here), off elsewhere (frames only bridged skip the IP hooks; routed arrivals
+//     there are decided statelessly, nft_ruleset.h). The namespace-wide
+//     net.bridge.bridge-nf-call-iptables is the host's: left as it is; where it is 1 (the
+//     default once br_netfilter is loaded) every bridge passes the hooks, ours included;
+//   - host-wide: IPv4 and IPv6 forwarding and fwmark_reflect (the kernel's own answers to a
 //     tenant, pings of a gateway and ICMP errors, carry the tenant's mark and so find its
-//     table), and bridge-nf-call-iptables/ip6tables when br_netfilter is loaded (frames
-//     bridged in from the tunnel get conntrack entries, so replies of flows routed on another
-//     host pass the policy here). Their earlier values are saved at the first Apply and put
-//     back by Remove.
+//     table). Their earlier values are saved at the first Apply and put back by Remove.
 //
 // What the kernel backend (its L2 part) must do around it (KernelBackend calls Apply and
 // Remove; docs/architecture.md says how):

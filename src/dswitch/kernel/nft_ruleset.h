@@ -5,9 +5,12 @@
 //
 // `table inet dove` (routing between a tenant's networks, and its policy):
 //   - prerouting (priority raw): a frame in from a domain's bridge gets the domain's firewall
-//     mark (its routing table is chosen by `ip rule fwmark`, host_routing.h) and conntrack
-//     zone; output (raw): the kernel's own answers (ping of a gateway, ICMP errors, rejects)
-//     carry the reflected mark (fwmark_reflect) and get the same zone.
+//     mark (its routing table is chosen by `ip rule fwmark`, host_routing.h); one from or to
+//     the domain's router MAC (routed here, or a routed arrival) also its conntrack zone, one
+//     only bridged inside a network `notrack` (it needs no connection state). The tunnel's
+//     datagrams (to our tunnel IP and port, and from it in output) are not tracked either.
+//     output (raw): the kernel's own answers (ping of a gateway, ICMP errors, rejects) carry
+//     the reflected mark (fwmark_reflect) and get the same zone.
 //   - forward: what neither enters nor leaves one of our bridges is not ours (accept). Then
 //       * replies of established flows (`ct direction reply`) whose conntrack mark is in the
 //         set `allowed_flows`, and ICMP errors about flows (`ct state related`) pass: the
@@ -41,9 +44,8 @@
 //
 // `table bridge dove` (port security, DESIGN.md: a port sends only from its own MAC and IPs;
 // the rules of pipeline::FromPort):
-//   - from_ports (prerouting, priority -200, before br_netfilter): a frame in from a port jumps to
-//   the
-//     port's chain: the source MAC must be the port's; IPv4 UDP to port 67 (DHCP) and router
+//   - from_ports (prerouting, priority -200, before br_netfilter): a frame in from a port jumps
+//     to the port's chain: the source MAC must be the port's; IPv4 UDP to port 67 (DHCP) and router
 //     solicitations are dropped, counted dhcp_taken and rs_taken: the switch's PortServices
 //     (port_services.h) read them on the port before the bridge and answer them, and they go
 //     no further; ARP: sender MAC the port's, sender IP one of its IPv4 addresses or 0.0.0.0;
@@ -52,9 +54,16 @@
 //     dropped; other EtherTypes (VLAN tags included) are dropped. Each drop counts in a named
 //     counter `port_<interface>_<reason>`, reason bad_mac, dhcp_taken, rs_taken, bad_ip,
 //     router_advert or not_ip.
+//   - from_tunnels (prerouting, priority -200): routed arrivals into a network that no ALLOW
+//     starts or ends in (RoutedNetwork::tracked_arrivals false: its bridge does without
+//     br_netfilter, host_routing.h) are decided here without conntrack, as the inet table's
+//     arrival rules would: a frame from the router MAC passes when it is neighbour discovery,
+//     from a link-local source or from the network's own subnets; from another network of the
+//     domain it is dropped, `policy_default_deny`, from anywhere else `routed_source_unknown`
+//     (counters of those names in this table; the switch's status adds both tables').
 //   - to_tunnels (postrouting): frames leaving through a vxlan device (`dvx*`) lose the firewall
-//   mark, so
-//     the underlay route of the tunnel is looked up in the host's tables, never a tenant's.
+//     mark, so the underlay route of the tunnel is looked up in the host's tables, never a
+//     tenant's.
 //
 // Counter names use only [A-Za-z0-9_]: other characters of a policy id or interface name
 // become '_'. An empty plan (no domain, no port) gives the empty string: no table.
