@@ -1276,8 +1276,8 @@ int Run(int argc, char** argv) {
           lab.HostNamespace("d1"),
           {"sh", "-c",
            "echo bridge-nf-call-iptables=$(cat /proc/sys/net/bridge/bridge-nf-call-iptables "
-           "2>/dev/null || echo absent); ip -d link show type bridge | grep -o "
-           "'^[0-9]*: [a-z0-9]*\\|nf_call_iptables [01]' | paste -sd' '"});
+           "2>/dev/null || echo absent); ip -d link show type bridge | grep -oE "
+           "'^[0-9]+: [a-z0-9]+|nf_call_iptables [01]' | paste -sd' '"});
       notes += "# kbackend host d1: " + shown.out;
       lab.Ping("db", lab.Vm("da").ip, 2, std::chrono::seconds(1));
       lab.Ping("dc", lab.Vm("dd").ip, 2, std::chrono::seconds(1));
