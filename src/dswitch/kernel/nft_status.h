@@ -4,7 +4,8 @@
 //
 //   - the underlay guard's and the routing's drops (vxlan_malformed, vxlan_unknown_vni,
 //     vtep_not_allowed, routed_vtep_not_allowed, policy_default_deny, no_route, to_host,
-//     routed_source_unknown) are
+//     routed_source_unknown; policy_default_deny and routed_source_unknown also count the
+//     bridge table's stateless arrivals) are
 //     drop reasons of those names, zero ones too;
 //   - `policy_<id>_denied` is the counter `policy.<id>.denied` (the userspace name) for the
 //     policy of `plan` whose counter name it is; a counter whose policy left the plan keeps its
