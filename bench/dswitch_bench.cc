@@ -1502,8 +1502,23 @@ int Run(int argc, char** argv) {
         "backend, the kernel column the static kernel VXLAN, ratio = backend / static; "
         "kernel_backend_tcp_* is network kb/bench (no allow policy: its bridges skip the IP "
         "hooks), kernel_backend_tracked_tcp_* VMs ta -> tb in kb/tracked, where an allow "
-        "starts (br_netfilter on for its bridges), against the same static runs.\n",
+        "starts (br_netfilter on for its bridges), against the same static runs; "
+        "*_round_ratio: the median of each round's own ratio (its runs were back to back).\n",
         options.seconds);
+  }
+  if (kbackend) {
+    // Each round's runs were back to back: the ratio within a round is steadier under the
+    // machine's noise than the ratio of the medians (both printed).
+    for (const char* name :
+         {"kernel_backend_tcp_1_stream_gbps", "kernel_backend_tracked_tcp_1_stream_gbps",
+          "kernel_backend_tcp_4_streams_gbps", "kernel_backend_tracked_tcp_4_streams_gbps"}) {
+      const Row rounds = table[name];
+      Row& paired = table[std::string(name) + "_round_ratio"];
+      paired.dove_only = true;
+      for (size_t i = 0; i < rounds.dove.size() && i < rounds.kernel.size(); ++i) {
+        if (rounds.kernel[i] > 0) paired.dove.push_back(rounds.dove[i] / rounds.kernel[i]);
+      }
+    }
   }
   std::fputs(notes.c_str(), stdout);
   std::printf("# %-46s %-6s %-38s %-33s %s\n", "name", "n", "dove-switch median [min-max]",
