@@ -152,6 +152,10 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   const std::string tunnel_port = "udp dport " + std::to_string(plan.underlay.port);
 
   out += "\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n";
+  // What comes from no bridge of ours (the tunnel's datagrams most of all) leaves at once.
+  out += "\t\tiifname != @bridges " + (tunnel_ip.empty() ? "" : "ip daddr " + tunnel_ip) +
+         tunnel_port + " notrack accept\n";
+  out += "\t\tiifname != @bridges accept\n";
   for (const auto& domain : plan.domains) {
     std::vector<std::string> bridges;
     for (const auto& network : domain.networks) bridges.push_back(Quoted(network.bridge));
@@ -171,8 +175,6 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
     }
     out += "\t\tiifname " + Set(bridges) + " " + mark + " notrack\n";
   }
-  out += "\t\tiifname != @bridges " + (tunnel_ip.empty() ? "" : "ip daddr " + tunnel_ip) +
-         tunnel_port + " notrack\n";
   out += "\t}\n";
 
   out += "\tchain output {\n\t\ttype filter hook output priority raw; policy accept;\n";

@@ -251,10 +251,11 @@ TEST(NftRulesetTest, TheDomainsBridgesCarryItsMarkAndZone) {
   const std::string zoned = "meta mark set " + mark + " ct zone set " + zone + " accept";
   EXPECT_EQ(Chain(text, "prerouting"),
             (std::vector<std::string>{"type filter hook prerouting priority raw; policy accept;",
+                                      "iifname != @bridges udp dport 4789 notrack accept",
+                                      "iifname != @bridges accept",
                                       bridged + "ether saddr 02:00:00:00:00:aa " + zoned,
                                       bridged + "ether daddr 02:00:00:00:00:aa " + zoned,
-                                      bridged + "meta mark set " + mark + " notrack",
-                                      "iifname != @bridges udp dport 4789 notrack"}));
+                                      bridged + "meta mark set " + mark + " notrack"}));
   EXPECT_EQ(Chain(text, "output"),
             (std::vector<std::string>{"type filter hook output priority raw; policy accept;",
                                       "udp dport 4789 notrack accept",
@@ -264,8 +265,8 @@ TEST(NftRulesetTest, TheDomainsBridgesCarryItsMarkAndZone) {
   with_tunnel.underlay.tunnel_ip = *net::Ipv4Address::Parse("192.0.2.1");
   with_tunnel.underlay.port = 8472;
   const std::string tunnel_text = NftRuleset(with_tunnel);
-  EXPECT_EQ(Chain(tunnel_text, "prerouting").back(),
-            "iifname != @bridges ip daddr 192.0.2.1 udp dport 8472 notrack");
+  EXPECT_EQ(Chain(tunnel_text, "prerouting")[1],
+            "iifname != @bridges ip daddr 192.0.2.1 udp dport 8472 notrack accept");
   EXPECT_EQ(Chain(tunnel_text, "output")[1], "ip saddr 192.0.2.1 udp dport 8472 notrack accept");
 }
 
