@@ -883,10 +883,12 @@ std::optional<v1::NetworkConfig> Directory::ConfigOf(const std::string& network_
   } else {
     config.set_domain_omitted(true);
   }
-  if (auto local = registry_->List<v1::Endpoint>({.switch_name = switch_name}); local) {
-    for (const auto& endpoint : *local) {
-      if (endpoint.network_id() == network_id) *config.add_local_endpoints() = LocationOf(endpoint);
-    }
+  // Both filters: only the network's endpoints on this switch are copied, not the switch's
+  // every endpoint once per network it serves (10 x 100 copies per Hello at 1000 x 100).
+  if (auto local =
+          registry_->List<v1::Endpoint>({.network = network_id, .switch_name = switch_name});
+      local) {
+    for (const auto& endpoint : *local) *config.add_local_endpoints() = LocationOf(endpoint);
   }
   return config;
 }
