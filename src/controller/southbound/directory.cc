@@ -504,10 +504,12 @@ void Directory::CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello,
   }
   out.messages[welcome_at].message.mutable_welcome()->set_snapshot(!incremental);
 
-  // The networks it has ports on, whole: small, and they carry the flood lists.
+  // The networks it has ports on, whole: small, and they carry the flood lists. Taken from the
+  // directory's own switch -> networks index (what Serves() decides by), not by copying the
+  // switch's every endpoint out of the registry: a reconnect storm is 1,000 of these at once.
   std::set<std::string> networks;
-  if (auto local = registry_->List<v1::Endpoint>({.switch_name = session.switch_name}); local) {
-    for (const auto& endpoint : *local) networks.insert(endpoint.network_id());
+  if (auto served = switch_networks_.find(session.switch_name); served != switch_networks_.end()) {
+    networks = served->second;
   }
   for (const auto& network_id : removed_networks) {
     if (networks.count(network_id) != 0) continue;
