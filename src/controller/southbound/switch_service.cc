@@ -200,7 +200,8 @@ void SwitchService::Settle(const Output& out) {
   for (const auto& write : out.endpoint_writes) {
     auto saved = PerformEndpointWrite(*registry_, write);
     std::lock_guard lock(mutex_);
-    Dispatch(directory_.OnEndpointWritten(write, saved));
+    auto answered = directory_.OnEndpointWritten(write, saved);
+    Dispatch(answered);
   }
   if (out.switch_writes) WriteSwitches();
 }
@@ -217,18 +218,22 @@ void SwitchService::WriteSwitches() {
     for (const auto& write : writes) {
       const auto done = PerformSwitchWrite(*registry_, write);
       std::lock_guard lock(mutex_);
-      Dispatch(directory_.OnSwitchWritten(write, done));
+      auto answered = directory_.OnSwitchWritten(write, done);
+      Dispatch(answered);
     }
   }
 }
 
-void SwitchService::Dispatch(const Output& out) {
+void SwitchService::Dispatch(Output& out) {
   for (const auto& line : out.logs) Log(line);
-  for (const auto& outbound : out.messages) {
+  // Moved, not copied: a NetworkConfig carrying a domain's routes is ~200 KB as a message, and
+  // a thousand Hellos at once would otherwise hold each twice until its Receive returns.
+  for (auto& outbound : out.messages) {
     if (auto it = streams_.find(outbound.session); it != streams_.end()) {
-      it->second->Send(outbound.message);
+      it->second->Send(std::move(outbound.message));
     }
   }
+  out.messages.clear();
   for (const auto& close : out.closes) {
     if (auto it = streams_.find(close.session); it != streams_.end()) {
       it->second->Close(grpc::Status(static_cast<grpc::StatusCode>(close.code), close.message));
@@ -281,7 +286,10 @@ void SwitchService::WatchLoop() {
       std::lock_guard lock(mutex_);
       if (events) {
         from = watch->next_revision();
-        if (!events->empty()) Dispatch(directory_.OnStoreEvents(*events));
+        if (!events->empty()) {
+          auto changed = directory_.OnStoreEvents(*events);
+          Dispatch(changed);
+        }
       } else if (events.error().code == store::StoreError::kClosed) {
         return;
       } else {

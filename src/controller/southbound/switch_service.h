@@ -92,8 +92,8 @@ class SwitchService final : public v1::SwitchService::CallbackService {
   bool Receive(SessionId session, const PeerIdentity* identity, const v1::SwitchMessage& message,
                Clock::time_point received);
   void Forget(SessionId session);
-  // With mutex_ held.
-  void Dispatch(const Output& out);
+  // With mutex_ held. Moves the messages out of `out` (leaving none); the rest stays for Settle.
+  void Dispatch(Output& out);
   // Without mutex_: performs the writes `out` asks for (directory.h, "Writes") and dispatches
   // what the directory answers to them.
   void Settle(const Output& out);

@@ -47,6 +47,27 @@ TEST_F(DirectoryTest, WelcomeCarriesTheConfigOfNetworksWithLocalEndpoints) {
   EXPECT_EQ(mine[1].network_config().local_endpoints(0).endpoint_id(), "vm1");
 }
 
+TEST_F(DirectoryTest, EachNetworkConfigListsOnlyItsOwnNetworksLocalEndpoints) {
+  // A switch with ports in two networks: after a reconnect, one config per network, each with
+  // that network's endpoints on the switch and no other's.
+  Connect(1, "host-a", "192.0.2.1");
+  ASSERT_TRUE(Take(1, "vm1", "tap1").closes.empty());
+  ASSERT_TRUE(Take(1, "vm2", "tap2").closes.empty());
+  ASSERT_TRUE(Take(1, "db1", "tap3").closes.empty());
+  Disconnect(1);
+  auto mine = For(Send(2, Hello("host-a", "192.0.2.1")), 2);
+  std::map<uint32_t, std::set<std::string>> local;  // VNI -> local endpoint ids
+  for (const auto& message : mine) {
+    if (!message.has_network_config()) continue;
+    auto& ids = local[message.network_config().network().vni()];
+    for (const auto& location : message.network_config().local_endpoints()) {
+      ids.insert(location.endpoint_id());
+    }
+  }
+  EXPECT_EQ(local,
+            (std::map<uint32_t, std::set<std::string>>{{100u, {"vm1", "vm2"}}, {200u, {"db1"}}}));
+}
+
 TEST_F(DirectoryTest, AnythingBeforeHelloClosesTheStream) {
   auto out = Send(1, ResolveMac(7, 100, "52:54:00:00:00:01"));
   EXPECT_TRUE(out.messages.empty());
