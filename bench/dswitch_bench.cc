@@ -1191,11 +1191,14 @@ int Run(int argc, char** argv) {
                 << "network kb/bench 10.30.0.0/24\nnetwork kb/other 10.40.0.0/24\n"
                 << "vm da d1 kb/bench 10.30.0.1\nvm db d2 kb/bench 10.30.0.2\n"
                 << "vm dc d1 kb/other 10.40.0.1\nvm dd d2 kb/other 10.40.0.2\n"
-                // kb/tracked: an allow starts in it, so its bridges pass the IP hooks
-                // (br_netfilter on for them alone) and routed arrivals are tracked.
-                << "network kb/tracked 10.50.0.0/24\n"
-                << "vm ta d1 kb/tracked 10.50.0.1\nvm tb d2 kb/tracked 10.50.0.2\n"
-                << "policy kb tracked other allow tcp 5201\n";
+                // kt/tracked, on hosts of its own: an allow starts in it, so its bridges
+                // pass the IP hooks (br_netfilter on for them alone), routed arrivals are
+                // tracked and d3, d4 keep connection state. d1 and d2 have no allow: no
+                // conntrack hook runs there (RoutePlan::connection_state).
+                << "host d3 dove-kernel\nhost d4 dove-kernel\n"
+                << "network kt/tracked 10.50.0.0/24\nnetwork kt/other 10.60.0.0/24\n"
+                << "vm ta d3 kt/tracked 10.50.0.1\nvm tb d4 kt/tracked 10.50.0.2\n"
+                << "policy kt tracked other allow tcp 5201\n";
     }
     if (first) {
       for (int i = 0; i < kFreshTargets; ++i) {
@@ -1263,22 +1266,28 @@ int Run(int argc, char** argv) {
                             .dove = true,
                             .client = "ta",
                             .server = "tb",
-                            .source_host = "d1",
-                            .target_host = "d2",
+                            .source_host = "d3",
+                            .target_host = "d4",
                             .fresh = {}};
     if (kernel_backend) {
       lab.Ping("ta", lab.Vm("tb").ip, 2, std::chrono::seconds(1));
       lab.Ping("tb", lab.Vm("ta").ip, 2, std::chrono::seconds(1));
       lab.Ping("da", lab.Vm("db").ip, 2, std::chrono::seconds(1));
-      // What decides the kernel backend's cost: the host's br_netfilter switch and each
-      // bridge's own (host_routing.h).
-      const auto shown = lab.Exec(
-          lab.HostNamespace("d1"),
-          {"sh", "-c",
-           "echo bridge-nf-call-iptables=$(cat /proc/sys/net/bridge/bridge-nf-call-iptables "
-           "2>/dev/null || echo absent); ip -d link show type bridge | grep -oE "
-           "'^[0-9]+: [a-z0-9]+|nf_call_iptables [01]' | paste -sd' '"});
-      notes += "# kbackend host d1: " + shown.out;
+      // What decides the kernel backend's cost: the host's br_netfilter switch, each
+      // bridge's own (host_routing.h), and whether conntrack runs at all (the ruleset's
+      // conntrack expressions; the host's connection entries after the pings above).
+      for (const char* host : {"d1", "d3"}) {
+        const auto shown = lab.Exec(
+            lab.HostNamespace(host),
+            {"sh", "-c",
+             "echo bridge-nf-call-iptables=$(cat /proc/sys/net/bridge/bridge-nf-call-iptables "
+             "2>/dev/null || echo absent) conntrack_rules=$(nft list table inet dove | grep "
+             "-cwE 'ct|notrack') conntrack_entries=$(cat "
+             "/proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo 0) $(ip -d link "
+             "show type bridge | grep -oE '^[0-9]+: [a-z0-9]+|nf_call_iptables [01]' | paste "
+             "-sd' ')"});
+        notes += std::string("# kbackend host ") + host + ": " + shown.out;
+      }
       lab.Ping("db", lab.Vm("da").ip, 2, std::chrono::seconds(1));
       lab.Ping("dc", lab.Vm("dd").ip, 2, std::chrono::seconds(1));
     }
@@ -1317,7 +1326,7 @@ int Run(int argc, char** argv) {
       }
       if (kbackend) {
         timed("kbackend", [&] {
-          // The kernel backend (a network without allows, and kb/tracked) and the static
+          // The kernel backend (a network without allows, and kt/tracked) and the static
           // kernel VXLAN back to back, the order reversed every other round.
           const std::vector<const Path*> kb_order =
               round % 2 == 0 ? std::vector<const Path*>{&backend_path, &tracked_path, &kernel_path}
@@ -1500,9 +1509,11 @@ int Run(int argc, char** argv) {
         "kernel, against ka (k1) -> kb (k2), the kernel's VXLAN with static entries, back to "
         "back in each round; rows kernel_backend_tcp_*: the dove-switch column is the kernel "
         "backend, the kernel column the static kernel VXLAN, ratio = backend / static; "
-        "kernel_backend_tcp_* is network kb/bench (no allow policy: its bridges skip the IP "
-        "hooks), kernel_backend_tracked_tcp_* VMs ta -> tb in kb/tracked, where an allow "
-        "starts (br_netfilter on for its bridges), against the same static runs; "
+        "kernel_backend_tcp_* is network kb/bench on d1, d2 (no allow policy on those "
+        "hosts: their bridges skip the IP hooks and no conntrack hook runs), "
+        "kernel_backend_tracked_tcp_* VMs ta (d3) -> tb (d4) in kt/tracked, where an allow "
+        "starts (br_netfilter on for its bridges, connections tracked on d3, d4), against "
+        "the same static runs; "
         "*_round_ratio: the median of each round's own ratio (its runs were back to back).\n",
         options.seconds);
   }

@@ -110,6 +110,37 @@ std::vector<std::string> ArrivalRules(const RoutePlan& plan, const PairChains& c
   return rules;
 }
 
+// The raw prerouting chain of a host that keeps connection state: the tunnel's datagrams are
+// not tracked; a frame in from a domain's bridge gets the domain's mark (its routing table),
+// and its conntrack zone when it is from or to the router MAC (routed here, or routed on
+// another host and arriving); frames only bridged inside a network are never routed here and
+// need no connection state: conntrack skips them.
+void AppendTrackedPrerouting(const RoutePlan& plan, const std::string& tunnel_ip,
+                             const std::string& tunnel_port, std::string& out) {
+  out += "\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n";
+  // What comes from no bridge of ours (the tunnel's datagrams most of all) leaves at once.
+  out += "\t\tiifname != @bridges " + (tunnel_ip.empty() ? "" : "ip daddr " + tunnel_ip) +
+         tunnel_port + " notrack accept\n";
+  out += "\t\tiifname != @bridges accept\n";
+  for (const auto& domain : plan.domains) {
+    std::vector<std::string> bridges;
+    for (const auto& network : domain.networks) bridges.push_back(Quoted(network.bridge));
+    const std::string mark = "meta mark set " + std::to_string(domain.key);
+    // One MAC match per rule: nftables 1.0.6 merges `ether saddr != A ether daddr != A` into
+    // one 12-byte comparison, true when EITHER address differs, which left every routed frame
+    // untracked. And `notrack` only after the zone rules: a frame that `ct zone set` gave a
+    // conntrack template would ignore it.
+    const std::string router = domain.router_mac.ToString();
+    const std::string zone = mark + " ct zone set " + std::to_string(domain.zone) + " accept\n";
+    for (const char* field : {"saddr", "daddr"}) {
+      out += "\t\tiifname " + Set(bridges) + " ether " + field + " " + router + " ";
+      out += zone;
+    }
+    out += "\t\tiifname " + Set(bridges) + " " + mark + " notrack\n";
+  }
+  out += "\t}\n";
+}
+
 void AppendInetTable(const RoutePlan& plan, std::string& out) {
   std::vector<std::string> all_bridges;
   std::set<std::string> policy_counters;
@@ -134,7 +165,8 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   }
 
   out += "table inet dove {\n";
-  AppendUnderlayGuard(plan.underlay, out);
+  // The guard's jump opens the input chain below: one hook per arriving datagram.
+  AppendUnderlayGuard(plan.underlay, out, /*own_hook=*/false);
   for (const char* name : {"policy_default_deny", "no_route", "to_host", "routed_source_unknown"}) {
     out += "\tcounter " + std::string(name) + " { }\n";
   }
@@ -143,7 +175,9 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   std::vector<std::string> tag_texts;
   tag_texts.reserve(tags.size());
   for (const uint32_t tag : tags) tag_texts.push_back(std::to_string(tag));
-  out += "\tset allowed_flows {\n\t\ttype mark\n\t\telements = " + Set(tag_texts) + "\n\t}\n";
+  if (plan.connection_state) {
+    out += "\tset allowed_flows {\n\t\ttype mark\n\t\telements = " + Set(tag_texts) + "\n\t}\n";
+  }
 
   // Datagrams of the tunnel, ours out and the peers' in: the guard checks them without
   // connection state, so conntrack skips them (for outer UDP it would only cost).
@@ -151,40 +185,21 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
       plan.underlay.tunnel_ip ? plan.underlay.tunnel_ip->ToString() + " " : "";
   const std::string tunnel_port = "udp dport " + std::to_string(plan.underlay.port);
 
-  out += "\tchain prerouting {\n\t\ttype filter hook prerouting priority raw; policy accept;\n";
-  // What comes from no bridge of ours (the tunnel's datagrams most of all) leaves at once.
-  out += "\t\tiifname != @bridges " + (tunnel_ip.empty() ? "" : "ip daddr " + tunnel_ip) +
-         tunnel_port + " notrack accept\n";
-  out += "\t\tiifname != @bridges accept\n";
-  for (const auto& domain : plan.domains) {
-    std::vector<std::string> bridges;
-    for (const auto& network : domain.networks) bridges.push_back(Quoted(network.bridge));
-    const std::string mark = "meta mark set " + std::to_string(domain.key);
-    // Frames from or to the router MAC (routed here, or routed on another host and arriving)
-    // get the domain's conntrack zone and keep their state; frames only bridged inside a
-    // network are never routed here and need no connection state: conntrack skips them.
-    // One MAC match per rule: nftables 1.0.6 merges `ether saddr != A ether daddr != A` into
-    // one 12-byte comparison, true when EITHER address differs, which left every routed frame
-    // untracked. And `notrack` only after the zone rules: a frame that `ct zone set` gave a
-    // conntrack template would ignore it.
-    const std::string router = domain.router_mac.ToString();
-    const std::string zone = mark + " ct zone set " + std::to_string(domain.zone) + " accept\n";
-    for (const char* field : {"saddr", "daddr"}) {
-      out += "\t\tiifname " + Set(bridges) + " ether " + field + " " + router + " ";
-      out += zone;
-    }
-    out += "\t\tiifname " + Set(bridges) + " " + mark + " notrack\n";
-  }
-  out += "\t}\n";
+  // Without connection state the bridge table marks what its bridges pass up (chain
+  // to_router): no inet prerouting hook at all, which every arriving datagram would pass.
+  const bool tracked = plan.connection_state;
+  if (tracked) AppendTrackedPrerouting(plan, tunnel_ip, tunnel_port, out);
 
-  out += "\tchain output {\n\t\ttype filter hook output priority raw; policy accept;\n";
-  out += "\t\t" + (tunnel_ip.empty() ? "" : "ip saddr " + tunnel_ip) + tunnel_port +
-         " notrack accept\n";
-  for (const auto& domain : plan.domains) {
-    out += "\t\tmeta mark " + std::to_string(domain.key) + " ct zone set " +
-           std::to_string(domain.zone) + "\n";
+  if (tracked) {
+    out += "\tchain output {\n\t\ttype filter hook output priority raw; policy accept;\n";
+    out += "\t\t" + (tunnel_ip.empty() ? "" : "ip saddr " + tunnel_ip) + tunnel_port +
+           " notrack accept\n";
+    for (const auto& domain : plan.domains) {
+      out += "\t\tmeta mark " + std::to_string(domain.key) + " ct zone set " +
+             std::to_string(domain.zone) + "\n";
+    }
+    out += "\t}\n";
   }
-  out += "\t}\n";
 
   // The (in, out) pairs: a network to itself is bridged traffic; pairs with policies jump.
   std::vector<std::string> pairs;
@@ -215,8 +230,10 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   const std::vector<std::string> arrivals = ArrivalRules(plan, chains);
   out += "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n";
   out += "\t\tiifname != @bridges oifname != @bridges accept\n";
-  out += "\t\tct state established ct direction reply ct mark @allowed_flows accept\n";
-  out += "\t\tct state related accept\n";
+  if (tracked) {
+    out += "\t\tct state established ct direction reply ct mark @allowed_flows accept\n";
+    out += "\t\tct state related accept\n";
+  }
   for (const auto& rule : arrivals) out += "\t\t" + rule + "\n";
   out += "\t\tiifname . oifname vmap " + Set(pairs) + "\n";
   out +=
@@ -225,8 +242,9 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   out += "\t\tcounter name \"policy_default_deny\" drop\n";
   out += "\t}\n";
 
-  out += "\tchain same_network {\n\t\tct mark 0 ct mark set " + std::to_string(kBridgedFlowTag) +
-         "\n\t\taccept\n\t}\n";
+  out += "\tchain same_network {\n";
+  if (tracked) out += "\t\tct mark 0 ct mark set " + std::to_string(kBridgedFlowTag) + "\n";
+  out += "\t\taccept\n\t}\n";
   size_t rule_index = 0;
   for (const auto& [chain, rules] : chains) {
     const size_t first_rule = rule_index;
@@ -252,8 +270,17 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   }
 
   out += "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n";
+  if (const std::string guard = UnderlayGuardJump(plan.underlay); !guard.empty()) {
+    out += "\t\t" + guard + "\n";
+  }
   out += "\t\tiifname != @bridges accept\n";
-  out += "\t\tct state established,related accept\n";
+  if (tracked) {
+    out += "\t\tct state established,related accept\n";
+  } else {
+    // From a port the plan does not know (the bridge table gave it no domain mark): the host's
+    // answer would be routed in the host's own tables.
+    out += "\t\tmeta mark 0 counter name \"to_host\" drop\n";
+  }
   out += "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n";
   for (const auto& domain : plan.domains) {
     std::vector<std::string> bridges;
@@ -374,6 +401,30 @@ void AppendBridgeTable(const RoutePlan& plan, std::string& out) {
     out +=
         "\tchain from_tunnels {\n\t\ttype filter hook prerouting priority -200; policy accept;\n";
     out += "\t\tiifname vmap " + Set(arrivals) + "\n\t}\n";
+  }
+  if (!plan.domains.empty() && !plan.connection_state) {
+    // What a domain's bridge passes up to the host (routed, or for the host itself) gets the
+    // domain's mark, which picks its routing table (the inet table's prerouting does this
+    // when the host keeps connection state). Frames only bridged never pass this hook. Keyed
+    // by the port the frame came in on (the bridge's name, `meta ibrname`, needs
+    // CONFIG_NFT_BRIDGE_META, which kernels go without): the vxlan device of each network and
+    // each port of the plan. A port the plan does not know gets no mark: the inet table's
+    // input drops what it sends the host, and its forward what it sends elsewhere.
+    std::map<uint32_t, uint32_t> key_of_vni;
+    std::vector<std::string> marks;
+    for (const auto& domain : plan.domains) {
+      for (const auto& network : domain.networks) {
+        key_of_vni[network.vni] = domain.key;
+        marks.push_back(Quoted(VxlanName(network.vni)) + " : " + std::to_string(domain.key));
+      }
+    }
+    for (const auto& port : plan.ports) {
+      const auto key = key_of_vni.find(port.vni);
+      if (key == key_of_vni.end()) continue;
+      marks.push_back(Quoted(port.interface) + " : " + std::to_string(key->second));
+    }
+    out += "\tchain to_router {\n\t\ttype filter hook input priority 0; policy accept;\n";
+    out += "\t\tmeta mark set iifname map " + Set(marks) + "\n\t}\n";
   }
   out += "\tchain to_tunnels {\n\t\ttype filter hook postrouting priority 0; policy accept;\n";
   // The mark first: a frame only bridged has none, and stops at one comparison.

@@ -41,6 +41,14 @@
 //   - input: from our bridges the host accepts only echo requests to the domain's gateway
 //     addresses, neighbour discovery, and what belongs to flows it answered; the rest is
 //     dropped and counted `to_host` (a tenant never reaches the host's own services).
+//   Connection state is kept only where an ALLOW needs it (RoutePlan::connection_state). A
+//   plan whose domains have no ALLOW between their networks gets the same decisions without
+//   any conntrack expression: no zones, no `notrack`, no output chain, no `allowed_flows`,
+//   `same_network` only accepts, and the input chain has no rule for flows the host answered
+//   (nothing routed needs one: without an allow every routed decision is per packet). Then
+//   conntrack's hooks are not registered in the host's namespace at all, and no packet, the
+//   tunnel's included, pays for them (a quarter of the backend's gap to the plain kernel VXLAN
+//   in docs/benchmarks.md). The first ALLOW turns it on in the same transaction.
 //
 // `table bridge dove` (port security, DESIGN.md: a port sends only from its own MAC and IPs;
 // the rules of pipeline::FromPort):

@@ -80,6 +80,7 @@ RoutePlan PlanRoutes(const std::vector<pipeline::NetworkSettings>& networks,
             return rule.action == pipeline::PolicyRule::Action::kAllow &&
                    (rule.source_vni == network.vni || rule.destination_vni == network.vni);
           });
+      plan.connection_state = plan.connection_state || network.tracked_arrivals;
     }
     plan.domains.push_back(std::move(domain));
   }

@@ -95,6 +95,12 @@ struct RoutePlan {
   // flood list and, routed, its domain's VTEPs. PlanRoutes leaves tunnel_ip and port for the
   // caller.
   UnderlayPlan underlay;
+  // Some domain has an ALLOW between two of its networks (some network's tracked_arrivals):
+  // only then does the host keep connection state (the replies of allowed flows pass by their
+  // conntrack mark). Without one, every routed decision is stateless and the ruleset has no
+  // conntrack expression at all, so conntrack's hooks are not registered in the host's
+  // namespace and no packet pays for them (nft_ruleset.h).
+  bool connection_state = false;
 
   friend bool operator==(const RoutePlan&, const RoutePlan&) = default;
 };

@@ -71,17 +71,24 @@ void AddPeers(UnderlayVni& vni, const std::vector<net::Ipv4Address>& tunnel_ips)
   vni.peers = SortedUnique(std::move(vni.peers));
 }
 
-void AppendUnderlayGuard(const UnderlayPlan& plan, std::string& out) {
+std::string UnderlayGuardJump(const UnderlayPlan& plan) {
+  if (plan.vnis.empty()) return "";
+  std::string rule;
+  if (plan.tunnel_ip) rule += "ip daddr " + plan.tunnel_ip->ToString() + " ";
+  return rule + "udp dport " + std::to_string(plan.port) + " jump vxlan_in";
+}
+
+void AppendUnderlayGuard(const UnderlayPlan& plan, std::string& out, bool own_hook) {
   if (plan.vnis.empty()) return;
   for (const char* counter : kUnderlayCounters)
     out += "\tcounter " + std::string(counter) + " { }\n";
 
   // Before the table's other input chains (priority filter): a datagram dropped here never
   // reaches the vxlan device.
-  out +=
-      "\tchain underlay {\n\t\ttype filter hook input priority filter - 10; policy accept;\n\t\t";
-  if (plan.tunnel_ip) out += "ip daddr " + plan.tunnel_ip->ToString() + " ";
-  out += "udp dport " + std::to_string(plan.port) + " jump vxlan_in\n\t}\n";
+  if (own_hook) {
+    out += "\tchain underlay {\n\t\ttype filter hook input priority filter - 10; policy accept;\n";
+    out += "\t\t" + UnderlayGuardJump(plan) + "\n\t}\n";
+  }
 
   out += "\tchain vxlan_in {\n";
   out += "\t\tudp length < " + std::to_string(kShortestDatagram) + " " + Drop("vxlan_malformed");

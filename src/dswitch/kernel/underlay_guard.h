@@ -65,7 +65,14 @@ UnderlayPlan PlanUnderlay(const std::vector<pipeline::NetworkSettings>& networks
 void AddPeers(UnderlayVni& vni, const std::vector<net::Ipv4Address>& tunnel_ips);
 
 // Appends the guard's counters and chains to the body of a `table inet ...` (see above).
-// A plan without VNIs appends nothing: no vxlan device, nothing to guard.
-void AppendUnderlayGuard(const UnderlayPlan& plan, std::string& out);
+// A plan without VNIs appends nothing: no vxlan device, nothing to guard. With `own_hook` the
+// guard has its own base chain `underlay` (hook input, priority filter - 10); without, the
+// caller puts UnderlayGuardJump(plan) first in its own input chain, so an arriving datagram
+// passes one hook, not two (each costs, per datagram).
+void AppendUnderlayGuard(const UnderlayPlan& plan, std::string& out, bool own_hook = true);
+
+// The rule that sends the datagrams of the tunnel into the guard ("[ip daddr T] udp dport P
+// jump vxlan_in"); empty for a plan without VNIs.
+std::string UnderlayGuardJump(const UnderlayPlan& plan);
 
 }  // namespace dove::dswitch::kernel

@@ -175,6 +175,56 @@ TEST(HostRoutingTest, RoutesInsideEachDomainUnderItsPolicyAndRemovesCleanly) {
 // br_netfilter gave the bridged arrival a conntrack entry there: with the namespace-wide
 // bridge-nf-call-iptables=1 (the default), and with it 0 (a host given to DOVE: the switch
 // turns it on for the bridges an allow touches only).
+// Without an allow the ruleset has no conntrack expression (nft_ruleset.h), so the kernel
+// registers no conntrack hook in the namespace: a VM's pings to its gateway, routed and denied
+// traffic, leave no connection entry. With an allow the same traffic is tracked.
+TEST(HostRoutingTest, WithoutAnAllowTheHostTracksNoConnection) {
+  DOVE_SKIP_UNLESS_ROOT();
+  RunInNetworkNamespace([] {
+    const auto entries = [] {
+      // Per namespace; absent when nf_conntrack was never loaded (nothing tracked either).
+      const std::string count =
+          Output("cat /proc/sys/net/netfilter/nf_conntrack_count 2>/dev/null || echo 0");
+      return std::stoi(count);
+    };
+    for (const char* vni : {"42", "43"}) {
+      Shell(std::string("ip link add dvb") + vni + " type bridge && ip link set dvb" + vni +
+            " address 02:00:00:00:00:aa up");
+    }
+    Vm a1("a1", "dvb42", "02:00:00:00:01:01", {"10.0.0.5/24"}, "10.0.0.1", "");
+    Vm a2("a2", "dvb43", "02:00:00:00:01:02", {"10.0.1.5/24"}, "10.0.1.1", "");
+    const std::vector<PortPlan> ports = {
+        {a1.port(), 42, Mac("02:00:00:00:01:01"), {Ip("10.0.0.5")}},
+        {a2.port(), 43, Mac("02:00:00:00:01:02"), {Ip("10.0.1.5")}}};
+    const auto plan = [&](std::vector<PolicyRule> policies) {
+      return PlanRoutes({Network(42, 42, "02:00:00:00:00:aa", policies),
+                         Network(43, 42, "02:00:00:00:00:aa", policies)},
+                        ports);
+    };
+    const RoutePlan open = plan({Rule("deny", 42, Action::kDeny, 6, 22, 10)});
+    ASSERT_FALSE(open.connection_state);
+    ASSERT_TRUE(ApplyHere(open));
+    EXPECT_TRUE(Succeeds(a1.In("ping -c3 -i0.2 -W1 10.0.0.1 >/dev/null")));
+    EXPECT_FALSE(Succeeds(a1.In("ping -c2 -i0.2 -W0.5 10.0.1.5 >/dev/null"))) << "default deny";
+    auto nft = NftSession::Open();
+    ASSERT_TRUE(nft) << nft.error();
+    EXPECT_GE(Packets(**nft, "policy_default_deny"), 1u);
+    EXPECT_EQ(entries(), 0) << Output("nft list ruleset");
+    // A port the plan does not know gets no domain mark: the host answers it nothing (its
+    // answer would be routed in the host's own tables), and counts it.
+    Vm stranger("s1", "dvb42", "02:00:00:00:01:09", {"10.0.0.9/24"}, "10.0.0.1", "");
+    const uint64_t to_host = Packets(**nft, "to_host");
+    EXPECT_FALSE(Succeeds(stranger.In("ping -c2 -i0.2 -W0.5 10.0.0.1 >/dev/null")));
+    EXPECT_GE(Packets(**nft, "to_host") - to_host, 2u);
+
+    const RoutePlan allowed = plan({Rule("icmp", 42, Action::kAllow, 1, 0, 10)});
+    ASSERT_TRUE(allowed.connection_state);
+    ASSERT_TRUE(ApplyHere(allowed));
+    EXPECT_TRUE(Succeeds(a1.In("ping -c2 -i0.2 -W1 10.0.1.5 >/dev/null")));
+    EXPECT_GT(entries(), 0) << "the allowed flow is tracked";
+  });
+}
+
 class HostRoutingBridgeNetfilterTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(HostRoutingBridgeNetfilterTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedBackOnTheOther) {

@@ -241,7 +241,8 @@ TEST(NftRulesetTest, AllowsTagTheirFlowsAndRepliesNeedATagStillAllowed) {
 }
 
 TEST(NftRulesetTest, TheDomainsBridgesCarryItsMarkAndZone) {
-  const RoutePlan plan = WebDb({});
+  const RoutePlan plan = WebDb({Rule("a", Action::kAllow, 6, 80, 80, 10)});
+  ASSERT_TRUE(plan.connection_state);
   const std::string text = NftRuleset(plan);
   const std::string mark = std::to_string(kDomainKeyBase + 42);
   const std::string zone = std::to_string(plan.domains[0].zone);
@@ -268,6 +269,45 @@ TEST(NftRulesetTest, TheDomainsBridgesCarryItsMarkAndZone) {
   EXPECT_EQ(Chain(tunnel_text, "prerouting")[1],
             "iifname != @bridges ip daddr 192.0.2.1 udp dport 8472 notrack accept");
   EXPECT_EQ(Chain(tunnel_text, "output")[1], "ip saddr 192.0.2.1 udp dport 8472 notrack accept");
+}
+
+// Without an ALLOW between two networks of a domain nothing needs connection state: the same
+// decisions come without a single conntrack expression, so the kernel registers no conntrack
+// hook in the host's namespace. A DENY or a REJECT alone keeps it so; the first ALLOW brings
+// the state back.
+TEST(NftRulesetTest, WithoutAnAllowTheRulesetHasNoConntrackAtAll) {
+  const auto has_conntrack = [](const std::string& text) {
+    return std::regex_search(text, std::regex(R"(\bct\b|notrack)"));
+  };
+  for (const auto& policies :
+       {std::vector<PolicyRule>{}, std::vector<PolicyRule>{Rule("d", Action::kDeny, 6, 80, 80, 10)},
+        std::vector<PolicyRule>{Rule("r", Action::kReject, 6, 22, 22, 10)}}) {
+    const RoutePlan plan = WebDb(policies);
+    EXPECT_FALSE(plan.connection_state);
+    const std::string text = NftRuleset(plan);
+    EXPECT_FALSE(has_conntrack(text)) << text;
+    const std::string mark = std::to_string(kDomainKeyBase + 42);
+    // No inet prerouting hook (every arriving datagram would pass it): the bridge table marks
+    // what the domain's bridges pass up to the host, the only frames that are routed here.
+    EXPECT_TRUE(Chain(text, "prerouting").empty()) << text;
+    EXPECT_EQ(Chain(text, "to_router"),
+              (std::vector<std::string>{"type filter hook input priority 0; policy accept;",
+                                        "meta mark set iifname map { \"dvx42\" : " + mark +
+                                            ", \"dvx43\" : " + mark + " }"}));
+    EXPECT_TRUE(Chain(text, "output").empty()) << text;
+    EXPECT_EQ(Chain(text, "same_network"), std::vector<std::string>{"accept"});
+    EXPECT_EQ(Chain(text, "forward")[1], "iifname != @bridges oifname != @bridges accept");
+    EXPECT_EQ(Chain(text, "forward").back(), kDefault);
+    // The rest of the decisions are there: the pair's policy, no route, the host's gateways.
+    EXPECT_NE(text.find("reject with icmpx no-route"), std::string::npos);
+    EXPECT_NE(text.find("icmp type echo-request accept"), std::string::npos);
+    EXPECT_NE(text.find("counter name \"to_host\" drop"), std::string::npos);
+  }
+  const std::string tracked = NftRuleset(WebDb({Rule("a", Action::kAllow, 6, 80, 80, 10)}));
+  EXPECT_TRUE(has_conntrack(tracked));
+  EXPECT_TRUE(Chain(tracked, "to_router").empty()) << "the inet prerouting marks";
+  // An allow whose networks this host does not route (another domain's, say) changes nothing.
+  EXPECT_FALSE(WebDb({Rule("x", Action::kAllow, 6, 80, 80, 10, 52, 53)}).connection_state);
 }
 
 // A network no ALLOW starts or ends in needs no connection state for what other hosts route
@@ -308,10 +348,12 @@ TEST(NftRulesetTest, RoutedArrivalsIntoANetworkWithoutAllowsAreDecidedWithoutCon
 
 TEST(NftRulesetTest, TheHostAnswersOnlyPingsOfTheDomainsGateways) {
   const std::string text = NftRuleset(WebDb({}));
-  const std::vector<std::string> expected = {
+  // The underlay guard first (one input hook for the tunnel's datagrams, not two).
+  std::vector<std::string> expected = {
       "type filter hook input priority filter; policy accept;",
+      "udp dport 4789 jump vxlan_in",
       "iifname != @bridges accept",
-      "ct state established,related accept",
+      "meta mark 0 counter name \"to_host\" drop",
       "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept",
       std::string("iifname { \"dvb42\", \"dvb43\" } ip daddr { 10.0.0.1, 10.0.1.1 } ") +
           "icmp type echo-request accept",
@@ -320,11 +362,21 @@ TEST(NftRulesetTest, TheHostAnswersOnlyPingsOfTheDomainsGateways) {
       "counter name \"to_host\" drop",
   };
   EXPECT_EQ(Chain(text, "input"), expected) << text;
+  // With connection state (an allow), what belongs to flows the host answered passes too.
+  const std::string tracked = NftRuleset(WebDb({Rule("a", Action::kAllow, 6, 80, 80, 10)}));
+  expected[3] = "ct state established,related accept";
+  EXPECT_EQ(tracked.find("chain underlay"), std::string::npos) << "no hook of its own";
+  EXPECT_EQ(Chain(tracked, "input"), expected) << tracked;
 }
 
 TEST(NftRulesetTest, APortMaySendOnlyFromItsMacAndAddresses) {
   const PortPlan port{"tap-vm1", 42, Mac("02:00:00:00:01:01"), {Ip("10.0.0.5"), Ip("2001:db8::5")}};
   const std::string text = NftRuleset(WebDb({}, {port}));
+  // What the port sends the host (its gateway, routed) carries its domain's mark.
+  EXPECT_EQ(Chain(text, "to_router")[1],
+            "meta mark set iifname map { \"dvx42\" : " + std::to_string(kDomainKeyBase + 42) +
+                ", \"dvx43\" : " + std::to_string(kDomainKeyBase + 42) +
+                ", \"tap-vm1\" : " + std::to_string(kDomainKeyBase + 42) + " }");
   const std::vector<std::string> expected = {
       "ether saddr != 02:00:00:00:01:01 counter name \"port_tap_vm1_bad_mac\" drop",
       std::string("ether type arp arp saddr ether != 02:00:00:00:01:01 ") +
