@@ -268,6 +268,7 @@ Result<int> Rtnl::CreateVxlan(const VxlanSpec& spec) {
   mnl_attr_put_u8(nlh, IFLA_VXLAN_RSC, spec.rsc ? 1 : 0);
   mnl_attr_put_u8(nlh, IFLA_VXLAN_L2MISS, spec.l2miss ? 1 : 0);
   mnl_attr_put_u8(nlh, IFLA_VXLAN_L3MISS, spec.l3miss ? 1 : 0);
+  mnl_attr_put_u8(nlh, IFLA_VXLAN_UDP_CSUM, spec.udp_checksum ? 1 : 0);
   if (spec.underlay_ifindex != 0) {
     mnl_attr_put_u32(nlh, IFLA_VXLAN_LINK, static_cast<uint32_t>(spec.underlay_ifindex));
   }
@@ -339,6 +340,7 @@ Result<VxlanSpec> Rtnl::GetVxlan(int ifindex) {
         s.rsc = U8Or(vx[IFLA_VXLAN_RSC], 0) != 0;
         s.l2miss = U8Or(vx[IFLA_VXLAN_L2MISS], 0) != 0;
         s.l3miss = U8Or(vx[IFLA_VXLAN_L3MISS], 0) != 0;
+        s.udp_checksum = U8Or(vx[IFLA_VXLAN_UDP_CSUM], 0) != 0;
       }
     }
     spec = s;

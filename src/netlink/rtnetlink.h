@@ -63,6 +63,9 @@ struct VxlanSpec {
   bool l2miss = true;
   bool l3miss = true;
   bool rsc = true;
+  // IFLA_VXLAN_UDP_CSUM: compute the outer UDP checksum (IPv4). Always sent: the kernel's
+  // default has changed over time, and RFC 7348 says a sender SHOULD send zero.
+  bool udp_checksum = false;
 };
 
 struct BridgeSpec {

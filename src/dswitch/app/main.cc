@@ -91,6 +91,10 @@ int Main(int argc, char** argv) {
          "UDP port of VXLAN on the underlay: received on, and sent to on the other switches")
       ->capture_default_str()
       ->check(CLI::Range(1, 65535));
+  app.add_flag("--kernel-udp-checksum", config.kernel_udp_checksum,
+               "Backend kernel: the vxlan devices compute the outer UDP checksum (default: zero, "
+               "as RFC 7348 says a sender SHOULD; receivers take both). The userspace backend's "
+               "UDP sockets always checksum (offloaded where the device can)");
   int64_t poll_us = config.poll_after_traffic.count();
   app.add_option("--poll-us", poll_us,
                  "Microseconds the packet thread keeps polling after traffic before it sleeps "

@@ -297,6 +297,7 @@ int RunSwitch(const SwitchConfig& config) {
     kernel::KernelOptions kernel_options;
     kernel_options.tunnel_ip = *tunnel_ip;
     kernel_options.vxlan_port = config.vxlan_port;
+    kernel_options.udp_checksum = config.kernel_udp_checksum;
     kernel_options.overlay_mtu = overlay_mtu;
     kernel_options.keep_on_exit = config.kernel_keep_on_exit;
     kernel_options.misses.rate_per_second = config.kernel_miss_rate;

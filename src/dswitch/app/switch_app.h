@@ -27,6 +27,7 @@ struct SwitchConfig {
   std::string control_socket;  // unix socket path for dovectl switch ...
   std::string metrics_listen;  // ADDR:PORT of /metrics; empty: none
   uint16_t vxlan_port = 4789;
+  bool kernel_udp_checksum = false;                // backend kernel: KernelOptions::udp_checksum
   std::chrono::milliseconds stats_interval{5000};  // StatsSummary to the controller
   // userspace::DatapathOptions::poll_after_traffic: polling on after traffic before sleeping.
   std::chrono::microseconds poll_after_traffic{userspace::DatapathOptions{}.poll_after_traffic};

@@ -40,7 +40,8 @@ constexpr uint16_t kNudPermanent = 0x80;
 bool SameVxlan(const netlink::VxlanSpec& have, const netlink::VxlanSpec& want) {
   return have.vni == want.vni && have.local == want.local && have.port == want.port &&
          have.learning == want.learning && have.proxy == want.proxy && have.l2miss == want.l2miss &&
-         have.l3miss == want.l3miss && have.rsc == want.rsc;
+         have.l3miss == want.l3miss && have.rsc == want.rsc &&
+         have.udp_checksum == want.udp_checksum;
 }
 
 }  // namespace
@@ -442,7 +443,8 @@ bool KernelBackend::EnsureDevices(Network& network) {
                                 .local = options_.tunnel_ip,
                                 .port = options_.vxlan_port,
                                 .mtu = VxlanMtu(),
-                                .underlay_ifindex = options_.underlay_ifindex};
+                                .underlay_ifindex = options_.underlay_ifindex,
+                                .udp_checksum = options_.udp_checksum};
   network.fdb.clear();
   network.neigh.clear();
   network.bridge_neigh.clear();

@@ -105,6 +105,9 @@ namespace dove::dswitch::kernel {
 struct KernelOptions {
   net::Ipv4Address tunnel_ip;
   uint16_t vxlan_port = 4789;
+  // The vxlan devices compute the outer UDP checksum; false: they send zero (RFC 7348's
+  // SHOULD; receivers accept both).
+  bool udp_checksum = false;
   uint32_t overlay_mtu = 1450;
   int underlay_ifindex = 0;   // IFLA_VXLAN_LINK of the vxlan devices; 0: none
   bool keep_on_exit = false;  // Shutdown() leaves the devices and the ports as they are

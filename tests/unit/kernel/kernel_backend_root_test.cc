@@ -229,7 +229,7 @@ TEST(KernelBackendRootTest, InstallsExactlyTheDesiredStateAndRemovesItOnShutdown
     const auto vxlan = Lines("ip -d link show dvx42", "vxlan id");
     ASSERT_EQ(vxlan.size(), 1U);
     for (const char* option : {"vxlan id 42 ", "local 192.0.2.1 ", "dstport 4789 ", " nolearning",
-                               " proxy", " rsc", " l2miss", " l3miss"}) {
+                               " proxy", " rsc", " l2miss", " l3miss", " noudpcsum"}) {
       EXPECT_THAT(vxlan[0], HasSubstr(option));
     }
     EXPECT_THAT(Lines("ip link show dvx42")[0], HasSubstr("mtu 9000"));

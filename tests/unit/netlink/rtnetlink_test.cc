@@ -120,6 +120,16 @@ TEST(RtnlTest, CreatesABridgeAndADoveVxlanAndReadsThemBack) {
     EXPECT_EQ(spec->mtu, 1450U);
     EXPECT_FALSE(spec->learning);
     EXPECT_TRUE(spec->proxy && spec->l2miss && spec->l3miss && spec->rsc);
+    EXPECT_FALSE(spec->udp_checksum) << "zero, as asked";
+    EXPECT_NE(details.find("noudpcsum"), std::string::npos) << details;
+    // Asked to checksum: iproute2 and the read-back agree.
+    VxlanSpec checksummed = DoveVxlan("dvx-43", 43);
+    checksummed.udp_checksum = true;
+    auto vx43 = rtnl->CreateVxlan(checksummed);
+    ASSERT_TRUE(vx43) << vx43.error().message;
+    EXPECT_TRUE(rtnl->GetVxlan(*vx43)->udp_checksum);
+    EXPECT_NE(Output("ip -d link show dvx-43").find(" udpcsum"), std::string::npos);
+    ASSERT_TRUE(rtnl->DeleteLink(*vx43));
 
     auto link = rtnl->GetLink("dvx-42");
     ASSERT_TRUE(link) << link.error().message;
