@@ -242,6 +242,14 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   out += "\t\tcounter name \"policy_default_deny\" drop\n";
   out += "\t}\n";
 
+  if (!tracked) {
+    // After forward decided (a dropped or rejected packet never gets here: a reject's ICMP
+    // needs the mark to be routed back in the tenant's table): the routing is done, and a
+    // packet leaving through a vxlan device must have its tunnel routed in the host's tables.
+    out +=
+        "\tchain forward_done {\n\t\ttype filter hook forward priority filter + 10; policy "
+        "accept;\n\t\tiifname @bridges meta mark set 0\n\t}\n";
+  }
   out += "\tchain same_network {\n";
   if (tracked) out += "\t\tct mark 0 ct mark set " + std::to_string(kBridgedFlowTag) + "\n";
   out += "\t\taccept\n\t}\n";
@@ -387,20 +395,18 @@ void AppendBridgeTable(const RoutePlan& plan, std::string& out) {
       out += "\tcounter " + PortCounterName(port.interface, reason) + " { }\n";
     }
   }
-  if (!plan.ports.empty()) {
-    std::vector<std::string> jumps;
-    for (const auto& port : plan.ports) {
-      jumps.push_back(Quoted(port.interface) + " : jump port_" + Identifier(port.interface));
-    }
-    out += "\tchain from_ports {\n\t\ttype filter hook prerouting priority -200; policy accept;\n";
-    out += "\t\tiifname vmap " + Set(jumps) + "\n\t}\n";
-    for (const auto& port : plan.ports) AppendPortChain(port, out);
+  // One hook for every frame a bridge takes in: a port's jumps to its port-security chain, a
+  // vxlan device's (stateless arrivals) to its network's arrival chain.
+  std::vector<std::string> jumps;
+  for (const auto& port : plan.ports) {
+    jumps.push_back(Quoted(port.interface) + " : jump port_" + Identifier(port.interface));
+    AppendPortChain(port, out);
   }
   const std::vector<std::string> arrivals = StatelessArrivals(plan, out);
-  if (!arrivals.empty()) {
-    out +=
-        "\tchain from_tunnels {\n\t\ttype filter hook prerouting priority -200; policy accept;\n";
-    out += "\t\tiifname vmap " + Set(arrivals) + "\n\t}\n";
+  jumps.insert(jumps.end(), arrivals.begin(), arrivals.end());
+  if (!jumps.empty()) {
+    out += "\tchain frames_in {\n\t\ttype filter hook prerouting priority -200; policy accept;\n";
+    out += "\t\tiifname vmap " + Set(jumps) + "\n\t}\n";
   }
   if (!plan.domains.empty() && !plan.connection_state) {
     // What a domain's bridge passes up to the host (routed, or for the host itself) gets the
@@ -426,9 +432,16 @@ void AppendBridgeTable(const RoutePlan& plan, std::string& out) {
     out += "\tchain to_router {\n\t\ttype filter hook input priority 0; policy accept;\n";
     out += "\t\tmeta mark set iifname map " + Set(marks) + "\n\t}\n";
   }
-  out += "\tchain to_tunnels {\n\t\ttype filter hook postrouting priority 0; policy accept;\n";
-  // The mark first: a frame only bridged has none, and stops at one comparison.
-  out += "\t\tmeta mark != 0 oifname \"dvx*\" meta mark set 0\n\t}\n";
+  if (plan.connection_state) {
+    // The inet prerouting marks every frame of a domain's bridges, bridged ones too (where
+    // br_netfilter shows them): frames leaving through a vxlan device (`dvx*`) lose the mark,
+    // so the tunnel's route is looked up in the host's tables, never a tenant's. (Without
+    // connection state only routed packets carry a mark, and the inet table's forward_done
+    // clears it: no hook on every frame the bridges send.)
+    out += "\tchain to_tunnels {\n\t\ttype filter hook postrouting priority 0; policy accept;\n";
+    // The mark first: a frame only bridged has none, and stops at one comparison.
+    out += "\t\tmeta mark != 0 oifname \"dvx*\" meta mark set 0\n\t}\n";
+  }
   out += "}\n";
 }
 

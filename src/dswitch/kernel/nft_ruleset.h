@@ -52,26 +52,31 @@
 //
 // `table bridge dove` (port security, DESIGN.md: a port sends only from its own MAC and IPs;
 // the rules of pipeline::FromPort):
-//   - from_ports (prerouting, priority -200, before br_netfilter): a frame in from a port jumps
-//     to the port's chain: the source MAC must be the port's; IPv4 UDP to port 67 (DHCP) and router
-//     solicitations are dropped, counted dhcp_taken and rs_taken: the switch's PortServices
-//     (port_services.h) read them on the port before the bridge and answer them, and they go
-//     no further; ARP: sender MAC the port's, sender IP one of its IPv4 addresses or 0.0.0.0;
-//     IPv4: source one of its addresses; IPv6: source one of its addresses or the link-local
-//     address of its MAC, or :: for ICMPv6 (DAD, MLD); router advertisements from a VM are
-//     dropped; other EtherTypes (VLAN tags included) are dropped. Each drop counts in a named
+//   - frames_in (prerouting, priority -200, before br_netfilter), one hook for every frame a
+//     bridge takes in, by the interface it came in on:
+//     a frame in from a port jumps to the port's chain: the source MAC must be the port's; IPv4 UDP
+//     to port 67 (DHCP) and router solicitations are dropped, counted dhcp_taken and rs_taken: the
+//     switch's PortServices (port_services.h) read them on the port before the bridge and answer
+//     them, and they go no further; ARP: sender MAC the port's, sender IP one of its IPv4 addresses
+//     or 0.0.0.0; IPv4: source one of its addresses; IPv6: source one of its addresses or the
+//     link-local address of its MAC, or :: for ICMPv6 (DAD, MLD); router advertisements from a VM
+//     are dropped; other EtherTypes (VLAN tags included) are dropped. Each drop counts in a named
 //     counter `port_<interface>_<reason>`, reason bad_mac, dhcp_taken, rs_taken, bad_ip,
 //     router_advert or not_ip.
-//   - from_tunnels (prerouting, priority -200): routed arrivals into a network that no ALLOW
+//     a frame in from a vxlan device: routed arrivals into a network that no ALLOW
 //     starts or ends in (RoutedNetwork::tracked_arrivals false: its bridge does without
 //     br_netfilter, host_routing.h) are decided here without conntrack, as the inet table's
 //     arrival rules would: a frame from the router MAC passes when it is neighbour discovery,
 //     from a link-local source or from the network's own subnets; from another network of the
 //     domain it is dropped, `policy_default_deny`, from anywhere else `routed_source_unknown`
 //     (counters of those names in this table; the switch's status adds both tables').
-//   - to_tunnels (postrouting): frames leaving through a vxlan device (`dvx*`) lose the firewall
+//   - to_router (input; only without connection state): what a domain's ports and vxlan devices
+//     pass up to the host gets the domain's mark (the inet prerouting's job otherwise).
+//   - to_tunnels (postrouting; only with connection state, where the inet prerouting marks
+//     bridged frames too): frames leaving through a vxlan device (`dvx*`) lose the firewall
 //     mark, so the underlay route of the tunnel is looked up in the host's tables, never a
-//     tenant's.
+//     tenant's. Without connection state only routed packets carry a mark, and the inet
+//     table's `forward_done` (after forward accepted them) clears it.
 //
 // Counter names use only [A-Za-z0-9_]: other characters of a policy id or interface name
 // become '_'. An empty plan (no domain, no port) gives the empty string: no table.

@@ -295,6 +295,13 @@ TEST(NftRulesetTest, WithoutAnAllowTheRulesetHasNoConntrackAtAll) {
                                         "meta mark set iifname map { \"dvx42\" : " + mark +
                                             ", \"dvx43\" : " + mark + " }"}));
     EXPECT_TRUE(Chain(text, "output").empty()) << text;
+    // Only routed packets carry a mark: cleared once forward accepted them (a rejected one
+    // keeps it for its ICMP answer), not by a hook on every frame the bridges send.
+    EXPECT_EQ(
+        Chain(text, "forward_done"),
+        (std::vector<std::string>{"type filter hook forward priority filter + 10; policy accept;",
+                                  "iifname @bridges meta mark set 0"}));
+    EXPECT_TRUE(Chain(text, "to_tunnels").empty()) << text;
     EXPECT_EQ(Chain(text, "same_network"), std::vector<std::string>{"accept"});
     EXPECT_EQ(Chain(text, "forward")[1], "iifname != @bridges oifname != @bridges accept");
     EXPECT_EQ(Chain(text, "forward").back(), kDefault);
@@ -306,6 +313,8 @@ TEST(NftRulesetTest, WithoutAnAllowTheRulesetHasNoConntrackAtAll) {
   const std::string tracked = NftRuleset(WebDb({Rule("a", Action::kAllow, 6, 80, 80, 10)}));
   EXPECT_TRUE(has_conntrack(tracked));
   EXPECT_TRUE(Chain(tracked, "to_router").empty()) << "the inet prerouting marks";
+  EXPECT_EQ(Chain(tracked, "to_tunnels").back(), "meta mark != 0 oifname \"dvx*\" meta mark set 0");
+  EXPECT_TRUE(Chain(tracked, "forward_done").empty());
   // An allow whose networks this host does not route (another domain's, say) changes nothing.
   EXPECT_FALSE(WebDb({Rule("x", Action::kAllow, 6, 80, 80, 10, 52, 53)}).connection_state);
 }
@@ -319,7 +328,7 @@ TEST(NftRulesetTest, RoutedArrivalsIntoANetworkWithoutAllowsAreDecidedWithoutCon
   EXPECT_FALSE(open.domains[0].networks[0].tracked_arrivals);
   EXPECT_FALSE(open.domains[0].networks[1].tracked_arrivals);
   const std::string text = NftRuleset(open);
-  EXPECT_EQ(Chain(text, "from_tunnels"),
+  EXPECT_EQ(Chain(text, "frames_in"),
             (std::vector<std::string>{
                 "type filter hook prerouting priority -200; policy accept;",
                 "iifname vmap { \"dvx42\" : jump arrive_42, \"dvx43\" : jump arrive_43 }"}));
@@ -340,10 +349,10 @@ TEST(NftRulesetTest, RoutedArrivalsIntoANetworkWithoutAllowsAreDecidedWithoutCon
   const RoutePlan allowed = WebDb({Rule("a", Action::kAllow, 6, 80, 80, 10)});
   EXPECT_TRUE(allowed.domains[0].networks[0].tracked_arrivals);
   EXPECT_TRUE(allowed.domains[0].networks[1].tracked_arrivals);
-  EXPECT_TRUE(Chain(NftRuleset(allowed), "from_tunnels").empty());
+  EXPECT_TRUE(Chain(NftRuleset(allowed), "frames_in").empty());
   const RoutePlan denied = WebDb({Rule("d", Action::kDeny, 6, 80, 80, 10)});
   EXPECT_FALSE(denied.domains[0].networks[0].tracked_arrivals);
-  EXPECT_EQ(Chain(NftRuleset(denied), "from_tunnels").size(), 2u);
+  EXPECT_EQ(Chain(NftRuleset(denied), "frames_in").size(), 2u);
 }
 
 TEST(NftRulesetTest, TheHostAnswersOnlyPingsOfTheDomainsGateways) {
@@ -395,7 +404,10 @@ TEST(NftRulesetTest, APortMaySendOnlyFromItsMacAndAddresses) {
       "counter name \"port_tap_vm1_not_ip\" drop",
   };
   EXPECT_EQ(Chain(text, "port_tap_vm1"), expected) << text;
-  EXPECT_EQ(Chain(text, "from_ports").back(), "iifname vmap { \"tap-vm1\" : jump port_tap_vm1 }");
+  // One hook for ports and tunnels alike.
+  EXPECT_EQ(Chain(text, "frames_in").back(),
+            "iifname vmap { \"tap-vm1\" : jump port_tap_vm1, \"dvx42\" : jump arrive_42, "
+            "\"dvx43\" : jump arrive_43 }");
 }
 
 // DHCP never reaches the bridge: the switch's own socket on the port answers it (port_services.h),
