@@ -302,7 +302,9 @@ void ControllerClient::Handle(const ControllerMessage& message, const std::strin
         break;
     }
   }
-  cv_.notify_all();  // a Welcome changes the heartbeat schedule
+  // Only a Welcome changes the timer's schedule (it starts the heartbeats). Any other message
+  // wakes no thread but the resolve's own: a first packet waits for one wake-up fewer.
+  if (message.body_case() == ControllerMessage::kWelcome) cv_.notify_all();
   if (!line.empty()) Log(line);
   if (changed && options_.on_change) options_.on_change();
   Complete(std::move(completions));
@@ -355,7 +357,9 @@ void ControllerClient::RunTimer() {
       wake = std::min(wake, stream_started_ + options_.connect_timeout);
     }
     for (const auto& [id, pending] : pending_) wake = std::min(wake, pending.deadline);
+    timer_wakes_at_ = wake;
     cv_.wait_until(lock, wake);
+    timer_wakes_at_ = Clock::time_point::min();  // awake: it looks at every deadline
   }
 }
 
@@ -409,6 +413,7 @@ void ControllerClient::SendQuery(SwitchMessage message, ResolveCallback done) {
   uint64_t query_id = 0;
   ResolveError error;
   Pending pending{Clock::now() + options_.resolve_timeout, std::move(done)};
+  bool wake_timer = false;
   {
     std::lock_guard lock(mu_);
     if (stopping_) {
@@ -417,6 +422,9 @@ void ControllerClient::SendQuery(SwitchMessage message, ResolveCallback done) {
       error = {ResolveError::Code::kUnavailable, "not cached and no controller connected"};
     } else {
       query_id = next_query_id_++;
+      // The timer sleeps until its earliest deadline: woken only when this one is earlier
+      // (rare: the timeout is long), not once per query.
+      wake_timer = pending.deadline < timer_wakes_at_;
       std::swap(pending_[query_id], pending);
     }
   }
@@ -426,7 +434,7 @@ void ControllerClient::SendQuery(SwitchMessage message, ResolveCallback done) {
   }
   if (message.has_resolve_mac()) message.mutable_resolve_mac()->set_query_id(query_id);
   if (message.has_resolve_ip()) message.mutable_resolve_ip()->set_query_id(query_id);
-  cv_.notify_all();  // the timer's next wake-up may be this deadline
+  if (wake_timer) cv_.notify_all();
   if (Write(message)) return;
   std::vector<Completion> completions;
   {

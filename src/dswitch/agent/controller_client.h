@@ -171,6 +171,9 @@ class ControllerClient {
   grpc::ClientContext* context_ = nullptr;  // the current stream's, to cancel it
   ClientState state_;
   Clock::time_point next_heartbeat_{};
+  // When the timer thread will wake by itself; min() while it is awake (it then sees every
+  // deadline before it sleeps again).
+  Clock::time_point timer_wakes_at_ = Clock::time_point::min();
   Clock::time_point last_heard_{};                // the last message from the controller
   std::chrono::milliseconds silent_after_{3000};  // Welcome.dead_after_ms
   bool controller_silent_ = false;                // the timer cancelled it: silence
