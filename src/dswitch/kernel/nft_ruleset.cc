@@ -326,6 +326,12 @@ void AppendPortChain(const PortPlan& port, std::string& out) {
   arp_sources.insert(arp_sources.end(), v4.begin(), v4.end());
 
   out += "\tchain port_" + Identifier(port.interface) + " {\n";
+  // The bulk of a port's frames first, one rule each: TCP from its MAC and addresses (no rule
+  // below drops TCP that these pass).
+  if (!v4.empty()) {
+    out += "\t\tether saddr " + mac + " ip saddr " + Set(v4) + " meta l4proto tcp accept\n";
+  }
+  out += "\t\tether saddr " + mac + " ip6 saddr " + Set(v6) + " meta l4proto tcp accept\n";
   out += "\t\tether saddr != " + mac + " " + counter("bad_mac") + " drop\n";
   out += "\t\tether type arp arp saddr ether != " + mac + " " + counter("bad_mac") + " drop\n";
   // Taken by PortServices' socket on the port before the bridge: answered there, not flooded.

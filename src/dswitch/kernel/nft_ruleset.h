@@ -54,7 +54,8 @@
 // the rules of pipeline::FromPort):
 //   - frames_in (prerouting, priority -200, before br_netfilter), one hook for every frame a
 //     bridge takes in, by the interface it came in on:
-//     a frame in from a port jumps to the port's chain: the source MAC must be the port's; IPv4 UDP
+//     a frame in from a port jumps to the port's chain (TCP from its MAC and addresses first, at
+//     one rule: the bulk of its frames): the source MAC must be the port's; IPv4 UDP
 //     to port 67 (DHCP) and router solicitations are dropped, counted dhcp_taken and rs_taken: the
 //     switch's PortServices (port_services.h) read them on the port before the bridge and answer
 //     them, and they go no further; ARP: sender MAC the port's, sender IP one of its IPv4 addresses

@@ -387,6 +387,10 @@ TEST(NftRulesetTest, APortMaySendOnlyFromItsMacAndAddresses) {
                 ", \"dvx43\" : " + std::to_string(kDomainKeyBase + 42) +
                 ", \"tap-vm1\" : " + std::to_string(kDomainKeyBase + 42) + " }");
   const std::vector<std::string> expected = {
+      // TCP from the port's MAC and addresses, the bulk of its frames, at one rule.
+      "ether saddr 02:00:00:00:01:01 ip saddr { 10.0.0.5 } meta l4proto tcp accept",
+      std::string("ether saddr 02:00:00:00:01:01 ip6 saddr { fe80::ff:fe00:101, 2001:db8::5 } ") +
+          "meta l4proto tcp accept",
       "ether saddr != 02:00:00:00:01:01 counter name \"port_tap_vm1_bad_mac\" drop",
       std::string("ether type arp arp saddr ether != 02:00:00:00:01:01 ") +
           "counter name \"port_tap_vm1_bad_mac\" drop",
@@ -416,14 +420,20 @@ TEST(NftRulesetTest, APortWithoutIpv4SendsNoIpv4AndItsDhcpIsTakenBeforeTheBridge
   const PortPlan port{"vm2", 42, Mac("02:00:00:00:01:02"), {}};
   const auto chain = Chain(NftRuleset(WebDb({}, {port})), "port_vm2");
   for (const auto& line : chain) {
-    EXPECT_EQ(line.find("ip saddr"), std::string::npos) << line;
+    EXPECT_EQ(line.find(" ip saddr"), std::string::npos) << line;
     EXPECT_EQ(line.find("dport 67 accept"), std::string::npos) << line;
   }
   const auto taken =
       std::find(chain.begin(), chain.end(),
                 "ether type ip udp dport 67 counter name \"port_vm2_dhcp_taken\" drop");
   ASSERT_NE(taken, chain.end());
-  EXPECT_LT(taken - chain.begin(), 3) << "right after the MAC check, before any accept";
+  EXPECT_LT(taken - chain.begin(), 4)
+      << "right after the MAC checks: only TCP is accepted before it";
+  for (auto line = chain.begin(); line != taken; ++line) {
+    if (line->ends_with("accept")) {
+      EXPECT_NE(line->find("meta l4proto tcp"), std::string::npos) << *line;
+    }
+  }
 }
 
 TEST(NftRulesetTest, AnEmptyPlanHasNoTable) { EXPECT_EQ(NftRuleset(RoutePlan{}), ""); }
