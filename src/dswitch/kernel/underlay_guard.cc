@@ -9,9 +9,8 @@ namespace {
 
 // Bit offsets from the UDP header (nftables' `@th`): the VXLAN header follows the 8-byte UDP
 // header; the inner Ethernet header follows the 8-byte VXLAN header.
-constexpr int kVxlanFlagsWord = 64;    // flags (8) + reserved (24)
+constexpr int kVxlanHeader = 64;       // flags (8), reserved (24), VNI (24), reserved (8)
 constexpr int kVxlanVni = 96;          // VNI (24)
-constexpr int kVxlanLastByte = 120;    // reserved (8)
 constexpr int kInnerSourceMac = 176;   // 64 + 64 + the inner destination MAC (48)
 constexpr int kShortestDatagram = 30;  // UDP 8 + VXLAN 8 + Ethernet 14 bytes
 
@@ -85,6 +84,18 @@ void AppendUnderlayGuard(const UnderlayPlan& plan, std::string& out, bool own_ho
 
   // Before the table's other input chains (priority filter): a datagram dropped here never
   // reaches the vxlan device.
+  // (sender, VNI) of every peer of every carried network.
+  std::string peer_elements;
+  for (const auto& vni : plan.vnis) {
+    for (const auto& peer : vni.peers) {
+      if (!peer_elements.empty()) peer_elements += ", ";
+      peer_elements += peer.ToString() + " . " + std::to_string(vni.vni);
+    }
+  }
+  if (!peer_elements.empty()) {
+    out += "\tset vxlan_peers {\n\t\ttypeof ip saddr . " + Offset(kVxlanVni, 24) +
+           "\n\t\telements = { " + peer_elements + " }\n\t}\n";
+  }
   if (own_hook) {
     out += "\tchain underlay {\n\t\ttype filter hook input priority filter - 10; policy accept;\n";
     out += "\t\t" + UnderlayGuardJump(plan) + "\n\t}\n";
@@ -92,8 +103,15 @@ void AppendUnderlayGuard(const UnderlayPlan& plan, std::string& out, bool own_ho
 
   out += "\tchain vxlan_in {\n";
   out += "\t\tudp length < " + std::to_string(kShortestDatagram) + " " + Drop("vxlan_malformed");
-  out += "\t\t" + Offset(kVxlanFlagsWord, 32) + " != 0x08000000 " + Drop("vxlan_malformed");
-  out += "\t\t" + Offset(kVxlanLastByte, 8) + " != 0 " + Drop("vxlan_malformed");
+  // The whole header but the VNI in one comparison: the flags exactly the I flag, every
+  // reserved bit zero.
+  out += "\t\t" + Offset(kVxlanHeader, 64) + " & 0xffffffff000000ff != 0x0800000000000000 " +
+         Drop("vxlan_malformed");
+  // The common case at one lookup: a datagram of a carried VNI from one of its peers.
+  if (!peer_elements.empty()) {
+    out += "\t\tip saddr . " + Offset(kVxlanVni, 24) + " @vxlan_peers accept\n";
+  }
+  // The rest, by VNI: routed frames from the domain's VTEPs, and the counted drops.
   out += "\t\t" + Offset(kVxlanVni, 24) + " vmap { ";
   for (size_t i = 0; i < plan.vnis.size(); ++i) {
     if (i > 0) out += ", ";
@@ -103,7 +121,6 @@ void AppendUnderlayGuard(const UnderlayPlan& plan, std::string& out, bool own_ho
 
   for (const auto& vni : plan.vnis) {
     out += "\tchain " + VniChain(vni.vni) + " {\n";
-    if (!vni.peers.empty()) out += "\t\tip saddr " + AddressSet(vni.peers) + " accept\n";
     if (!vni.router_mac.IsZero()) {
       const std::string routed = Offset(kInnerSourceMac, 48) + " " + MacNumber(vni.router_mac);
       if (!vni.domain_peers.empty()) {

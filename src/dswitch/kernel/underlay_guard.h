@@ -17,6 +17,9 @@
 //                                                               (routed_vtep_not_allowed).
 // Only UDP to the switch's tunnel IP and VXLAN port is looked at (hook input, before the
 // kernel's UDP socket hands it to the vxlan device); anything else on the host is untouched.
+// The common case costs three rules: the length, the header but the VNI in one masked
+// comparison, and one lookup of (sender, VNI) in the set `vxlan_peers`; the rest goes by VNI
+// to the chain `vxlan_<VNI>` (routed frames, the counted drops).
 // IPv4 underlay (tunnel IPs are IPv4, DesiredNetwork).
 //
 //   UnderlayPlan guard = PlanUnderlay(networks);  // inside PlanRoutes

@@ -66,11 +66,15 @@ TEST(UnderlayGuardTest, RulesCheckHeaderThenVniThenSenderAndRoutedFramesAgainstT
     return position;
   };
   EXPECT_LT(at("ip daddr 192.0.2.11 udp dport 8472 jump vxlan_in"),
-            at("@th,64,32 != 0x08000000 counter name \"vxlan_malformed\" drop"));
-  EXPECT_LT(at("@th,120,8 != 0 counter name \"vxlan_malformed\" drop"),
+            at("@th,64,64 & 0xffffffff000000ff != 0x0800000000000000 counter name "
+               "\"vxlan_malformed\" drop"));
+  // A carried VNI's peers at one lookup, after the header check and before the rest.
+  at("set vxlan_peers {\n\t\ttypeof ip saddr . @th,96,24\n\t\telements = { 192.0.2.12 . 100 }");
+  EXPECT_LT(at("0x0800000000000000 counter"), at("ip saddr . @th,96,24 @vxlan_peers accept"));
+  EXPECT_LT(at("@vxlan_peers accept"),
             at("@th,96,24 vmap { 100 : jump vxlan_100, 200 : jump vxlan_200 }"));
   EXPECT_LT(at("vmap { 100"), at("counter name \"vxlan_unknown_vni\" drop"));
-  EXPECT_LT(at("chain vxlan_100 {\n\t\tip saddr { 192.0.2.12 } accept\n"
+  EXPECT_LT(at("chain vxlan_100 {\n"
                "\t\t@th,176,48 0x0200000000aa ip saddr { 192.0.2.12, 192.0.2.13 } accept\n"
                "\t\t@th,176,48 0x0200000000aa counter name \"routed_vtep_not_allowed\" drop\n"
                "\t\tcounter name \"vtep_not_allowed\" drop\n"),
