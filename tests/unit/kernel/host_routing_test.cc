@@ -168,13 +168,6 @@ TEST(HostRoutingTest, RoutesInsideEachDomainUnderItsPolicyAndRemovesCleanly) {
   });
 }
 
-// Two hosts joined by an underlay veth, vxlan devices under the bridges, the FDB and neighbour
-// entries the L2 part would install written by hand. web (42) is on host 1, db (43) on host 2:
-// host 1 routes web -> db and sends into db's VNI; host 2 only bridges it to the VM, and
-// routes the reply. The reply passes host 2's policy (nothing allows db -> web) because
-// br_netfilter gave the bridged arrival a conntrack entry there: with the namespace-wide
-// bridge-nf-call-iptables=1 (the default), and with it 0 (a host given to DOVE: the switch
-// turns it on for the bridges an allow touches only).
 // Without an allow the ruleset has no conntrack expression (nft_ruleset.h), so the kernel
 // registers no conntrack hook in the namespace: a VM's pings to its gateway, routed and denied
 // traffic, leave no connection entry. With an allow the same traffic is tracked.
@@ -225,6 +218,13 @@ TEST(HostRoutingTest, WithoutAnAllowTheHostTracksNoConnection) {
   });
 }
 
+// Two hosts joined by an underlay veth, vxlan devices under the bridges, the FDB and neighbour
+// entries the L2 part would install written by hand. web (42) is on host 1, db (43) on host 2:
+// host 1 routes web -> db and sends into db's VNI; host 2 only bridges it to the VM, and
+// routes the reply. The reply passes host 2's policy (nothing allows db -> web) because
+// br_netfilter gave the bridged arrival a conntrack entry there: with the namespace-wide
+// bridge-nf-call-iptables=1 (the default), and with it 0 (a host given to DOVE: the switch
+// turns it on for the bridges an allow touches only).
 class HostRoutingBridgeNetfilterTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(HostRoutingBridgeNetfilterTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedBackOnTheOther) {
