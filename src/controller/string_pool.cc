@@ -12,7 +12,7 @@ const std::string* StringPool::Hold(std::string_view text) {
 
 void StringPool::Release(const std::string* held) {
   if (held == nullptr) return;
-  auto it = counts_.find(std::string_view(*held));
+  auto it = counts_.find(*held);
   if (it != counts_.end() && --it->second == 0) counts_.erase(it);
 }
 

@@ -1,5 +1,6 @@
 #include "controller/southbound/switch_service.h"
 
+#include <malloc.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -319,6 +320,10 @@ void SwitchService::WatchLoop() {
     // Writes and compaction without the lock: resolves and heartbeats go on meanwhile.
     Settle(ticked);
     CompactHistory();
+    if (options_.trim_interval.count() > 0 && Clock::now() - last_trim_ >= options_.trim_interval) {
+      ::malloc_trim(0);
+      last_trim_ = Clock::now();
+    }
   }
 }
 

@@ -26,6 +26,7 @@ v1::Endpoint MakeEndpoint(const std::string& id, const std::string& network, con
 
 std::vector<std::string> Ids(const std::vector<v1::Endpoint>& endpoints) {
   std::vector<std::string> ids;
+  ids.reserve(endpoints.size());
   for (const auto& e : endpoints) ids.push_back(e.id());
   return ids;
 }
