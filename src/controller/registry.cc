@@ -132,13 +132,13 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Su
   auto new_prefix = net::IpPrefix::Parse(subnet->cidr());
   auto gateway = net::IpAddress::Parse(subnet->gateway());
   if (!old_prefix || !new_prefix) return {};
-  for (const auto* endpoint : index.EndpointsOfNetwork(subnet->network_id())) {
-    for (const auto& text : endpoint->ips()) {
+  for (const auto& endpoint : index.EndpointsOfNetwork(subnet->network_id())) {
+    for (const auto& text : endpoint.ips()) {
       auto ip = net::IpAddress::Parse(text);
       if (!ip || !old_prefix->Contains(*ip)) continue;
       if (!new_prefix->Contains(*ip) || (gateway && *gateway == *ip) ||
           model::IsReservedAddress(*new_prefix, *ip)) {
-        return Fail("in_use", "endpoint " + Quote(endpoint->id()) + " holds " + text +
+        return Fail("in_use", "endpoint " + Quote(endpoint.id()) + " holds " + text +
                                   " of subnet " + Quote(subnet->id()) +
                                   ", which the new cidr or gateway would take away or reserve.");
       }
@@ -175,18 +175,18 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& ids, v1::Endpoi
   }
   if (endpoint->mac().empty()) {
     net::MacAddress mac = ids.NewMac();
-    while (index.FindEndpointByMac(endpoint->network_id(), mac) != nullptr) mac = ids.NewMac();
+    while (index.FindEndpointByMac(endpoint->network_id(), mac)) mac = ids.NewMac();
     endpoint->set_mac(mac.ToString());
   }
   if (auto ok = model::AssignAddresses(index, endpoint); !ok) return ok;
   if (auto ok = model::ValidateEndpoint(index, *endpoint); !ok) return ok;
   // One port holds one endpoint: two on the same switch port would share a TAP.
   if (!endpoint->switch_name().empty() && !endpoint->port_name().empty()) {
-    for (const auto* other : index.EndpointsOfSwitch(endpoint->switch_name())) {
-      if (other->id() != endpoint->id() && other->port_name() == endpoint->port_name()) {
+    for (const auto& other : index.EndpointsOfSwitch(endpoint->switch_name())) {
+      if (other.id() != endpoint->id() && other.port_name() == endpoint->port_name()) {
         return Fail("conflict", "port " + Quote(endpoint->port_name()) + " of switch " +
                                     Quote(endpoint->switch_name()) +
-                                    " is already used by endpoint " + Quote(other->id()) + ".");
+                                    " is already used by endpoint " + Quote(other.id()) + ".");
       }
     }
   }
@@ -342,6 +342,12 @@ std::vector<std::string> IdsOf(const std::vector<const T*>& objects) {
   for (const auto* object : objects) ids.push_back(object->id());
   return ids;
 }
+std::vector<std::string> IdsOf(const std::vector<v1::Endpoint>& endpoints) {
+  std::vector<std::string> ids;
+  ids.reserve(endpoints.size());
+  for (const auto& endpoint : endpoints) ids.push_back(endpoint.id());
+  return ids;
+}
 
 void Append(std::vector<std::string>* to, const std::vector<std::string>& from) {
   to->insert(to->end(), from.begin(), from.end());
@@ -351,10 +357,10 @@ std::vector<std::string> EndpointsInSubnet(const RegistryIndex& index, const v1:
   std::vector<std::string> out;
   auto prefix = net::IpPrefix::Parse(subnet.cidr());
   if (!prefix) return out;
-  for (const auto* endpoint : index.EndpointsOfNetwork(subnet.network_id())) {
-    for (const auto& text : endpoint->ips()) {
+  for (const auto& endpoint : index.EndpointsOfNetwork(subnet.network_id())) {
+    for (const auto& text : endpoint.ips()) {
       if (auto ip = net::IpAddress::Parse(text); ip && prefix->Contains(*ip)) {
-        out.push_back(endpoint->id());
+        out.push_back(endpoint.id());
         break;
       }
     }
@@ -482,6 +488,12 @@ std::vector<const T*> All(const RegistryIndex& index) {
   for (const auto& [id, entry] : index.table<T>()) out.push_back(&entry.object);
   return out;
 }
+std::vector<v1::Endpoint> AllEndpoints(const RegistryIndex& index) {
+  std::vector<v1::Endpoint> out;
+  out.reserve(index.table<v1::Endpoint>().size());
+  for (const auto& [id, entry] : index.table<v1::Endpoint>()) out.push_back(ObjectOf(entry));
+  return out;
+}
 
 // The domain of an object (for the domain filter); "" when it has none.
 std::string_view DomainOf(const RegistryIndex& index, const v1::Subnet& subnet) {
@@ -492,14 +504,14 @@ std::string_view DomainOf(const RegistryIndex& index, const v1::Subnet& subnet) 
 std::string_view DomainOf(const RegistryIndex& index, const v1::Endpoint& endpoint) {
   const auto* entry = index.Find<v1::Endpoint>(endpoint.id());
   if (entry == nullptr) return {};
-  return entry->domain_id;
+  return TextOf(entry->domain_id);
 }
 
 // Candidates from the most selective index, then every filter applied to them.
-// `domain_id` is the resolved domain ("" = no filter).
+// `domain_id` is the resolved domain ("" = no filter). Pointers into the index; endpoints,
+// which the index keeps encoded, as decoded copies.
 template <typename T>
-std::vector<const T*> Select(const RegistryIndex& index, const ListFilter& filter,
-                             std::string_view domain_id) {
+auto Select(const RegistryIndex& index, const ListFilter& filter, std::string_view domain_id) {
   std::vector<const T*> candidates;
   if constexpr (std::is_same_v<T, v1::Domain>) {
     if (filter.name.empty()) return All<T>(index);
@@ -531,21 +543,22 @@ std::vector<const T*> Select(const RegistryIndex& index, const ListFilter& filte
     return candidates;
   } else {
     static_assert(std::is_same_v<T, v1::Endpoint>);
+    std::vector<v1::Endpoint> endpoints;
     if (!filter.network.empty()) {
-      candidates = index.EndpointsOfNetwork(filter.network);
+      endpoints = index.EndpointsOfNetwork(filter.network);
     } else if (!filter.switch_name.empty()) {
-      candidates = index.EndpointsOfSwitch(filter.switch_name);
+      endpoints = index.EndpointsOfSwitch(filter.switch_name);
     } else if (!domain_id.empty()) {
-      candidates = index.EndpointsOfDomain(domain_id);
+      endpoints = index.EndpointsOfDomain(domain_id);
     } else {
-      candidates = All<T>(index);
+      endpoints = AllEndpoints(index);
     }
-    std::erase_if(candidates, [&](const T* e) {
-      return (!filter.network.empty() && e->network_id() != filter.network) ||
-             (!filter.switch_name.empty() && e->switch_name() != filter.switch_name) ||
-             (!domain_id.empty() && DomainOf(index, *e) != domain_id);
+    std::erase_if(endpoints, [&](const v1::Endpoint& e) {
+      return (!filter.network.empty() && e.network_id() != filter.network) ||
+             (!filter.switch_name.empty() && e.switch_name() != filter.switch_name) ||
+             (!domain_id.empty() && DomainOf(index, e) != domain_id);
     });
-    return candidates;
+    return endpoints;
   }
 }
 
@@ -674,14 +687,15 @@ ModelResult<T> Registry::Replace(std::string_view ref, T object) {
   RegistryIndex& index = *state_->index;
   const auto* entry = Resolve<T>(index, ref);
   if (entry == nullptr) return NotFound<T>(ref);
-  if (!object.id().empty() && object.id() != entry->object.id()) {
+  const auto& current = ObjectOf(*entry);  // endpoints: a decoded copy, kept alive here
+  if (!object.id().empty() && object.id() != current.id()) {
     return Fail("invalid_value", "id " + Quote(object.id()) + " in the body differs from " +
-                                     Quote(entry->object.id()) + ", the " +
+                                     Quote(current.id()) + ", the " +
                                      std::string(Kind<T>::kSingular) + " replaced.");
   }
-  object.set_id(entry->object.id());
+  object.set_id(current.id());
   Canonicalise(&object);
-  if (auto ok = Prepare(index, state_->ids, &object, &entry->object); !ok) {
+  if (auto ok = Prepare(index, state_->ids, &object, &current); !ok) {
     return Unexpected(ok.error());
   }
   const std::string key = KeyOf<T>(object.id());
@@ -701,7 +715,7 @@ ModelResult<T> Registry::Get(std::string_view ref) const {
   std::shared_lock lock(state_->mutex);
   const auto* entry = Resolve<T>(*state_->index, ref);
   if (entry == nullptr) return NotFound<T>(ref);
-  return entry->object;
+  return ObjectOf(*entry);
 }
 
 template <typename T>
@@ -721,12 +735,18 @@ ModelResult<std::vector<T>> Registry::List(const ListFilter& filter) const {
     return Fail("not_found", "The filter network " + Quote(filter.network) + " names no network.");
   }
   auto selected = Select<T>(index, filter, domain_id);
-  std::sort(selected.begin(), selected.end(),
-            [](const T* a, const T* b) { return a->id() < b->id(); });
-  std::vector<T> out;
-  out.reserve(selected.size());
-  for (const T* object : selected) out.push_back(*object);
-  return out;
+  if constexpr (std::is_same_v<T, v1::Endpoint>) {
+    std::sort(selected.begin(), selected.end(),
+              [](const T& a, const T& b) { return a.id() < b.id(); });
+    return selected;
+  } else {
+    std::sort(selected.begin(), selected.end(),
+              [](const T* a, const T* b) { return a->id() < b->id(); });
+    std::vector<T> out;
+    out.reserve(selected.size());
+    for (const T* object : selected) out.push_back(*object);
+    return out;
+  }
 }
 
 template <typename T>
@@ -736,7 +756,7 @@ ModelResult<DeleteResult> Registry::Delete(std::string_view ref, bool force) {
   const auto* entry = Resolve<T>(index, ref);
   if (entry == nullptr) return NotFound<T>(ref);
   DeletePlan plan;
-  if (auto ok = Plan(index, entry->object, force, &plan); !ok) return Unexpected(ok.error());
+  if (auto ok = Plan(index, ObjectOf(*entry), force, &plan); !ok) return Unexpected(ok.error());
   store::TxnRequest txn;
   AddDeletes<v1::Domain>(index, plan.domains, &txn);
   AddDeletes<v1::Network>(index, plan.networks, &txn);
@@ -773,12 +793,12 @@ ModelResult<v1::Endpoint> Registry::FindEndpointByMac(std::string_view network_i
   auto parsed = net::MacAddress::Parse(mac);
   if (!parsed) return Fail("invalid_value", "mac " + Quote(mac) + " is not a MAC address.");
   std::shared_lock lock(state_->mutex);
-  const auto* endpoint = state_->index->FindEndpointByMac(network_id, *parsed);
-  if (endpoint == nullptr) {
+  auto endpoint = state_->index->FindEndpointByMac(network_id, *parsed);
+  if (!endpoint) {
     return Fail("not_found", "No endpoint with MAC " + parsed->ToString() + " in network " +
                                  Quote(network_id) + ".");
   }
-  return *endpoint;
+  return std::move(*endpoint);
 }
 
 ModelResult<v1::Endpoint> Registry::FindEndpointByIp(std::string_view domain_id,
@@ -786,12 +806,12 @@ ModelResult<v1::Endpoint> Registry::FindEndpointByIp(std::string_view domain_id,
   auto parsed = net::IpAddress::Parse(ip);
   if (!parsed) return Fail("invalid_value", "ip " + Quote(ip) + " is not an IP address.");
   std::shared_lock lock(state_->mutex);
-  const auto* endpoint = state_->index->FindEndpointByIp(domain_id, *parsed);
-  if (endpoint == nullptr) {
+  auto endpoint = state_->index->FindEndpointByIp(domain_id, *parsed);
+  if (!endpoint) {
     return Fail("not_found",
                 "No endpoint holds " + parsed->ToString() + " in domain " + Quote(domain_id) + ".");
   }
-  return *endpoint;
+  return std::move(*endpoint);
 }
 
 bool Registry::Allowed(std::string_view source_network_id, std::string_view destination_network_id,
@@ -845,7 +865,7 @@ int HttpStatusOf(std::string_view code) {
 template <typename T>
 void Registry::ForEach(const std::function<void(const T&)>& visit) const {
   std::shared_lock lock(state_->mutex);
-  for (const auto& [id, entry] : state_->index->table<T>()) visit(entry.object);
+  for (const auto& [id, entry] : state_->index->table<T>()) visit(ObjectOf(entry));
 }
 
 // T is a type name; it cannot be parenthesised.

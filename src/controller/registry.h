@@ -126,9 +126,10 @@ class Registry {
   ModelResult<std::vector<T>> List(const ListFilter& filter) const;
   template <typename T>
   ModelResult<DeleteResult> Delete(std::string_view ref, bool force);
-  // Calls visit for every object of kind T, in no particular order, under the read lock and
-  // without copying them (List copies): for loading a view of 100,000 endpoints without a
-  // second copy of them at the peak. `visit` must not call back into the registry.
+  // Calls visit for every object of kind T, in no particular order, under the read lock, one
+  // at a time (an endpoint decoded from the index for the call; List copies them all): for
+  // loading a view of 100,000 endpoints without a second copy of them at the peak. `visit`
+  // must not call back into the registry.
   template <typename T>
   void ForEach(const std::function<void(const T&)>& visit) const;
 

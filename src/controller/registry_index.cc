@@ -1,5 +1,6 @@
 #include "controller/registry_index.h"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "net/ip_prefix.h"
@@ -7,27 +8,59 @@
 namespace dove::controller {
 namespace {
 
+template <typename T>
+bool BySequence(const IndexEntry<T>* entry, uint64_t sequence) {
+  return entry->sequence < sequence;
+}
+
 template <typename T, typename Map>
 std::vector<const T*> ChildrenOf(const Map& children, std::string_view parent) {
   std::vector<const T*> out;
   auto it = children.find(parent);
   if (it == children.end()) return out;
   out.reserve(it->second.size());
-  for (const auto& [sequence, child] : it->second) out.push_back(child);
+  for (const auto* child : it->second) out.push_back(&child->object);
+  return out;
+}
+
+// The endpoints of a children list, decoded.
+template <typename Map>
+std::vector<v1::Endpoint> EndpointsOf(const Map& children, std::string_view parent) {
+  std::vector<v1::Endpoint> out;
+  auto it = children.find(parent);
+  if (it == children.end()) return out;
+  out.reserve(it->second.size());
+  for (const auto* child : it->second) out.push_back(ObjectOf(*child));
   return out;
 }
 
 template <typename Map, typename T>
 void AddChild(Map* children, const std::string& parent, const IndexEntry<T>& entry) {
-  (*children)[parent][entry.sequence] = &entry.object;
+  auto& list = (*children)[parent];
+  if (list.empty() || list.back()->sequence < entry.sequence) {
+    list.push_back(&entry);  // the common case: a new child, the latest sequence
+    return;
+  }
+  auto at = std::lower_bound(list.begin(), list.end(), entry.sequence, BySequence<T>);
+  if (at != list.end() && (*at)->sequence == entry.sequence) {
+    *at = &entry;
+  } else {
+    list.insert(at, &entry);
+  }
 }
 
 template <typename Map, typename T>
 void RemoveChild(Map* children, const std::string& parent, const IndexEntry<T>& entry) {
   auto it = children->find(parent);
   if (it == children->end()) return;
-  it->second.erase(entry.sequence);
-  if (it->second.empty()) children->erase(it);
+  auto& list = it->second;
+  auto at = std::lower_bound(list.begin(), list.end(), entry.sequence, BySequence<T>);
+  if (at != list.end() && (*at)->sequence == entry.sequence) list.erase(at);
+  if (list.empty()) {
+    children->erase(it);
+  } else if (list.size() * 4 < list.capacity()) {
+    list.shrink_to_fit();  // a parent emptied by removals gives its memory back
+  }
 }
 
 // Erases key -> value only when it still maps to `object` (a duplicate loaded from a damaged
@@ -65,20 +98,27 @@ template <typename T>
 void RegistryIndex::Put(T object, int64_t mod_revision) {
   auto& objects = TableOf<T>(*this);
   auto it = objects.find(object.id());
-  if (it == objects.end()) {
+  const bool added = it == objects.end();
+  if (added) {
     it = objects.emplace(object.id(), IndexEntry<T>{}).first;
     it->second.sequence = next_sequence_++;
-  } else {
-    Unlink(it->second);
   }
-  it->second.object = std::move(object);
-  it->second.mod_revision = mod_revision;
+  auto& entry = it->second;
+  entry.mod_revision = mod_revision;
   if constexpr (std::is_same_v<T, v1::Endpoint>) {
+    if (!added) Unlink(entry, ObjectOf(entry));
+    entry.encoded = object.SerializeAsString();
     // Recorded so that Unlink finds the same (domain, IP) keys.
-    const auto* network = FindNetwork(it->second.object.network_id());
-    it->second.domain_id = network != nullptr ? network->domain_id() : std::string();
+    const auto* network = FindNetwork(object.network_id());
+    const std::string* before = entry.domain_id;
+    entry.domain_id = domain_ids_.Hold(network != nullptr ? network->domain_id() : "");
+    domain_ids_.Release(before);
+    Link(entry, object);
+  } else {
+    if (!added) Unlink(entry);
+    entry.object = std::move(object);
+    Link(entry);
   }
-  Link(it->second);
 }
 
 template <typename T>
@@ -86,7 +126,12 @@ void RegistryIndex::Erase(std::string_view id) {
   auto& objects = TableOf<T>(*this);
   auto it = objects.find(id);
   if (it == objects.end()) return;
-  Unlink(it->second);
+  if constexpr (std::is_same_v<T, v1::Endpoint>) {
+    Unlink(it->second, ObjectOf(it->second));
+    domain_ids_.Release(it->second.domain_id);
+  } else {
+    Unlink(it->second);
+  }
   objects.erase(it);
 }
 
@@ -127,8 +172,8 @@ void RegistryIndex::Link(const IndexEntry<v1::Subnet>& entry) {
   auto pool = model::AddressPool::ForSubnet(entry.object);
   if (!pool) return;  // an invalid cidr (validation refuses it): IPAM reports it
   // Linear in the network's endpoints, once per subnet Put (at load, subnets come first).
-  for (const auto* endpoint : EndpointsOfNetwork(entry.object.network_id())) {
-    for (const auto& text : endpoint->ips()) {
+  for (const auto& endpoint : EndpointsOfNetwork(entry.object.network_id())) {
+    for (const auto& text : endpoint.ips()) {
       if (auto ip = net::IpAddress::Parse(text)) pool->Take(*ip);
     }
   }
@@ -155,30 +200,28 @@ void RegistryIndex::TakeOrRelease(const v1::Endpoint& endpoint, bool take) {
   }
 }
 
-void RegistryIndex::Link(const IndexEntry<v1::Endpoint>& entry) {
-  const auto& e = entry.object;
+void RegistryIndex::Link(const IndexEntry<v1::Endpoint>& entry, const v1::Endpoint& e) {
   AddChild(&endpoints_of_network_, e.network_id(), entry);
   if (!e.switch_name().empty()) AddChild(&endpoints_of_switch_, e.switch_name(), entry);
   if (auto mac = net::MacAddress::Parse(e.mac())) {
-    endpoint_by_mac_[e.network_id()].emplace(*mac, &e);
+    endpoint_by_mac_[e.network_id()].emplace(*mac, &entry);
   }
-  auto& by_ip = endpoint_by_ip_[entry.domain_id];
+  auto& by_ip = endpoint_by_ip_[TextOf(entry.domain_id)];
   for (const auto& text : e.ips()) {
-    if (auto ip = net::IpAddress::Parse(text)) by_ip.emplace(*ip, &e);
+    if (auto ip = net::IpAddress::Parse(text)) by_ip.emplace(*ip, &entry);
   }
   TakeOrRelease(e, /*take=*/true);
 }
-void RegistryIndex::Unlink(const IndexEntry<v1::Endpoint>& entry) {
-  const auto& e = entry.object;
+void RegistryIndex::Unlink(const IndexEntry<v1::Endpoint>& entry, const v1::Endpoint& e) {
   RemoveChild(&endpoints_of_network_, e.network_id(), entry);
   if (!e.switch_name().empty()) RemoveChild(&endpoints_of_switch_, e.switch_name(), entry);
   if (auto it = endpoint_by_mac_.find(e.network_id()); it != endpoint_by_mac_.end()) {
-    if (auto mac = net::MacAddress::Parse(e.mac())) EraseIfHeld(&it->second, *mac, &e);
+    if (auto mac = net::MacAddress::Parse(e.mac())) EraseIfHeld(&it->second, *mac, &entry);
     if (it->second.empty()) endpoint_by_mac_.erase(it);
   }
-  if (auto it = endpoint_by_ip_.find(entry.domain_id); it != endpoint_by_ip_.end()) {
+  if (auto it = endpoint_by_ip_.find(TextOf(entry.domain_id)); it != endpoint_by_ip_.end()) {
     for (const auto& text : e.ips()) {
-      if (auto ip = net::IpAddress::Parse(text)) EraseIfHeld(&it->second, *ip, &e);
+      if (auto ip = net::IpAddress::Parse(text)) EraseIfHeld(&it->second, *ip, &entry);
     }
     if (it->second.empty()) endpoint_by_ip_.erase(it);
   }
@@ -220,9 +263,8 @@ const v1::Switch* RegistryIndex::FindSwitchByName(std::string_view name) const {
 const v1::Switch* RegistryIndex::FindSwitchByTunnelIp(std::string_view canonical_ip) const {
   return Lookup<v1::Switch>(switch_by_tunnel_ip_, canonical_ip);
 }
-std::vector<const v1::Endpoint*> RegistryIndex::EndpointsOfSwitch(
-    std::string_view switch_name) const {
-  return ChildrenOf<v1::Endpoint>(endpoints_of_switch_, switch_name);
+std::vector<v1::Endpoint> RegistryIndex::EndpointsOfSwitch(std::string_view switch_name) const {
+  return EndpointsOf(endpoints_of_switch_, switch_name);
 }
 
 ObjectCounts RegistryIndex::Counts() const {
@@ -252,26 +294,34 @@ std::vector<const v1::Network*> RegistryIndex::NetworksOfDomain(std::string_view
 std::vector<const v1::Subnet*> RegistryIndex::SubnetsOfNetwork(std::string_view network_id) const {
   return ChildrenOf<v1::Subnet>(subnets_of_network_, network_id);
 }
-std::vector<const v1::Endpoint*> RegistryIndex::EndpointsOfNetwork(
-    std::string_view network_id) const {
-  return ChildrenOf<v1::Endpoint>(endpoints_of_network_, network_id);
+std::vector<v1::Endpoint> RegistryIndex::EndpointsOfNetwork(std::string_view network_id) const {
+  return EndpointsOf(endpoints_of_network_, network_id);
 }
 std::vector<const v1::Policy*> RegistryIndex::PoliciesOfDomain(std::string_view domain_id) const {
   return ChildrenOf<v1::Policy>(policies_of_domain_, domain_id);
 }
-const v1::Endpoint* RegistryIndex::FindEndpointByMac(std::string_view network_id,
-                                                     const net::MacAddress& mac) const {
+std::optional<v1::Endpoint> RegistryIndex::FindEndpointByMac(std::string_view network_id,
+                                                             const net::MacAddress& mac) const {
   auto it = endpoint_by_mac_.find(network_id);
-  if (it == endpoint_by_mac_.end()) return nullptr;
+  if (it == endpoint_by_mac_.end()) return std::nullopt;
   auto found = it->second.find(mac);
-  return found == it->second.end() ? nullptr : found->second;
+  if (found == it->second.end()) return std::nullopt;
+  return ObjectOf(*found->second);
 }
-const v1::Endpoint* RegistryIndex::FindEndpointByIp(std::string_view domain_id,
-                                                    const net::IpAddress& ip) const {
+std::optional<v1::Endpoint> RegistryIndex::FindEndpointByIp(std::string_view domain_id,
+                                                            const net::IpAddress& ip) const {
   auto it = endpoint_by_ip_.find(domain_id);
-  if (it == endpoint_by_ip_.end()) return nullptr;
+  if (it == endpoint_by_ip_.end()) return std::nullopt;
   auto found = it->second.find(ip);
-  return found == it->second.end() ? nullptr : found->second;
+  if (found == it->second.end()) return std::nullopt;
+  return ObjectOf(*found->second);
+}
+
+v1::Endpoint ObjectOf(const IndexEntry<v1::Endpoint>& entry) {
+  v1::Endpoint endpoint;
+  // The index encoded it: decoding cannot fail.
+  endpoint.ParseFromString(entry.encoded);
+  return endpoint;
 }
 
 #define DOVE_INSTANTIATE_INDEX(T)                                                  \

@@ -20,8 +20,8 @@ ModelResult<net::IpAddress> NextFreeAddress(const ModelView& view, const v1::Sub
     return Fail("not_found", "network_id \"" + subnet.network_id() + "\" names no network.");
   }
   if (built) {
-    for (const auto* endpoint : view.EndpointsOfNetwork(subnet.network_id())) {
-      for (const auto& text : endpoint->ips()) {
+    for (const auto& endpoint : view.EndpointsOfNetwork(subnet.network_id())) {
+      for (const auto& text : endpoint.ips()) {
         if (auto ip = net::IpAddress::Parse(text)) built->Take(*ip);
       }
     }

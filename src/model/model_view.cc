@@ -1,6 +1,8 @@
 #include "model/model_view.h"
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
 
 namespace dove::model {
 namespace {
@@ -44,33 +46,34 @@ std::vector<const v1::Subnet*> ModelView::SubnetsOfDomain(std::string_view domai
   return out;
 }
 
-std::vector<const v1::Endpoint*> ModelView::EndpointsOfDomain(std::string_view domain_id) const {
-  std::vector<const v1::Endpoint*> out;
+std::vector<v1::Endpoint> ModelView::EndpointsOfDomain(std::string_view domain_id) const {
+  std::vector<v1::Endpoint> out;
   for (const auto* network : NetworksOfDomain(domain_id)) {
     auto endpoints = EndpointsOfNetwork(network->id());
-    out.insert(out.end(), endpoints.begin(), endpoints.end());
+    out.insert(out.end(), std::make_move_iterator(endpoints.begin()),
+               std::make_move_iterator(endpoints.end()));
   }
   return out;
 }
 
-const v1::Endpoint* ModelView::FindEndpointByMac(std::string_view network_id,
-                                                 const net::MacAddress& mac) const {
-  for (const auto* endpoint : EndpointsOfNetwork(network_id)) {
-    auto parsed = net::MacAddress::Parse(endpoint->mac());
-    if (parsed && *parsed == mac) return endpoint;
+std::optional<v1::Endpoint> ModelView::FindEndpointByMac(std::string_view network_id,
+                                                         const net::MacAddress& mac) const {
+  for (auto& endpoint : EndpointsOfNetwork(network_id)) {
+    auto parsed = net::MacAddress::Parse(endpoint.mac());
+    if (parsed && *parsed == mac) return std::move(endpoint);
   }
-  return nullptr;
+  return std::nullopt;
 }
 
-const v1::Endpoint* ModelView::FindEndpointByIp(std::string_view domain_id,
-                                                const net::IpAddress& ip) const {
-  for (const auto* endpoint : EndpointsOfDomain(domain_id)) {
-    for (const auto& text : endpoint->ips()) {
+std::optional<v1::Endpoint> ModelView::FindEndpointByIp(std::string_view domain_id,
+                                                        const net::IpAddress& ip) const {
+  for (auto& endpoint : EndpointsOfDomain(domain_id)) {
+    for (const auto& text : endpoint.ips()) {
       auto parsed = net::IpAddress::Parse(text);
-      if (parsed && *parsed == ip) return endpoint;
+      if (parsed && *parsed == ip) return std::move(endpoint);
     }
   }
-  return nullptr;
+  return std::nullopt;
 }
 
 void InMemoryModelView::Put(const v1::Domain& domain) { PutById(&domains_, domain); }
@@ -103,9 +106,12 @@ std::vector<const v1::Subnet*> InMemoryModelView::SubnetsOfNetwork(
     std::string_view network_id) const {
   return Filter(subnets_, [network_id](const auto& s) { return s.network_id() == network_id; });
 }
-std::vector<const v1::Endpoint*> InMemoryModelView::EndpointsOfNetwork(
-    std::string_view network_id) const {
-  return Filter(endpoints_, [network_id](const auto& e) { return e.network_id() == network_id; });
+std::vector<v1::Endpoint> InMemoryModelView::EndpointsOfNetwork(std::string_view network_id) const {
+  std::vector<v1::Endpoint> out;
+  for (const auto& endpoint : endpoints_) {
+    if (endpoint.network_id() == network_id) out.push_back(endpoint);
+  }
+  return out;
 }
 std::vector<const v1::Policy*> InMemoryModelView::PoliciesOfDomain(
     std::string_view domain_id) const {

@@ -5,11 +5,13 @@
 // its store; InMemoryModelView is the implementation for tests (and small tools).
 //
 // Returned pointers stay valid until the view is next modified; lists are in insertion
-// order. Lookups of an id that is absent return nullptr / an empty list. Not thread-safe
-// against concurrent modification.
+// order. Endpoints are returned as copies: the controller's index keeps 100,000s of them in a
+// compact (encoded) form and materialises a v1::Endpoint only when asked. Lookups of an id that is
+// absent return nullptr / an empty list. Not thread-safe against concurrent modification.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -31,8 +33,7 @@ class ModelView {
   virtual const v1::Network* FindNetworkByVni(uint32_t vni) const = 0;
   virtual std::vector<const v1::Network*> NetworksOfDomain(std::string_view domain_id) const = 0;
   virtual std::vector<const v1::Subnet*> SubnetsOfNetwork(std::string_view network_id) const = 0;
-  virtual std::vector<const v1::Endpoint*> EndpointsOfNetwork(
-      std::string_view network_id) const = 0;
+  virtual std::vector<v1::Endpoint> EndpointsOfNetwork(std::string_view network_id) const = 0;
   virtual std::vector<const v1::Policy*> PoliciesOfDomain(std::string_view domain_id) const = 0;
 
   // The VNIs no network uses (free_ranges.h), kept current with the networks, or nullptr (the
@@ -47,16 +48,16 @@ class ModelView {
   // Every subnet of every network of the domain.
   std::vector<const v1::Subnet*> SubnetsOfDomain(std::string_view domain_id) const;
   // Every endpoint of every network of the domain.
-  std::vector<const v1::Endpoint*> EndpointsOfDomain(std::string_view domain_id) const;
+  std::vector<v1::Endpoint> EndpointsOfDomain(std::string_view domain_id) const;
 
   // The endpoint of the network whose MAC is `mac`, or nullptr. The defaults scan (linear in
   // the endpoints of the network / domain); an indexed view overrides them with a hash lookup,
   // which makes the uniqueness rules and IPAM's "is this address taken" O(1) per address.
-  virtual const v1::Endpoint* FindEndpointByMac(std::string_view network_id,
-                                                const net::MacAddress& mac) const;
+  virtual std::optional<v1::Endpoint> FindEndpointByMac(std::string_view network_id,
+                                                        const net::MacAddress& mac) const;
   // An endpoint of a network of the domain that holds `ip`, or nullptr.
-  virtual const v1::Endpoint* FindEndpointByIp(std::string_view domain_id,
-                                               const net::IpAddress& ip) const;
+  virtual std::optional<v1::Endpoint> FindEndpointByIp(std::string_view domain_id,
+                                                       const net::IpAddress& ip) const;
 };
 
 // Objects held by value; Put replaces the object of the same id, or appends.
@@ -75,7 +76,7 @@ class InMemoryModelView : public ModelView {
   const v1::Network* FindNetworkByVni(uint32_t vni) const override;
   std::vector<const v1::Network*> NetworksOfDomain(std::string_view domain_id) const override;
   std::vector<const v1::Subnet*> SubnetsOfNetwork(std::string_view network_id) const override;
-  std::vector<const v1::Endpoint*> EndpointsOfNetwork(std::string_view network_id) const override;
+  std::vector<v1::Endpoint> EndpointsOfNetwork(std::string_view network_id) const override;
   std::vector<const v1::Policy*> PoliciesOfDomain(std::string_view domain_id) const override;
 
  private:

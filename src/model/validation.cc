@@ -193,8 +193,8 @@ ModelResult<void> ValidateEndpoint(const ModelView& view, const v1::Endpoint& en
     return Fail("invalid_value", "mac " + Quote(endpoint.mac()) +
                                      " is not a unicast address (multicast bit or all zero).");
   }
-  if (const auto* other = view.FindEndpointByMac(network->id(), *mac);
-      other != nullptr && other->id() != endpoint.id()) {
+  if (const auto other = view.FindEndpointByMac(network->id(), *mac);
+      other && other->id() != endpoint.id()) {
     return Fail("conflict", "mac " + mac->ToString() + " is already used by endpoint " +
                                 Quote(other->id()) + " in network " + Quote(network->id()) + ".");
   }
@@ -220,8 +220,8 @@ ModelResult<void> ValidateEndpoint(const ModelView& view, const v1::Endpoint& en
       return Fail("conflict",
                   "ip " + Quote(text) + " is the gateway of subnet " + Quote(subnet->id()) + ".");
     }
-    if (const auto* other = view.FindEndpointByIp(network->domain_id(), *ip);
-        other != nullptr && other->id() != endpoint.id()) {
+    if (const auto other = view.FindEndpointByIp(network->domain_id(), *ip);
+        other && other->id() != endpoint.id()) {
       return Fail("conflict", "ip " + ip->ToString() + " is already used by endpoint " +
                                   Quote(other->id()) + " in domain " + Quote(network->domain_id()) +
                                   ".");

@@ -21,6 +21,22 @@ constexpr int kAlreadyExists = 6;
 constexpr int kFailedPrecondition = 9;
 constexpr int kAborted = 10;
 
+// A sorted vector as a set: most of the directory's sets (the cachers of an endpoint, the
+// endpoints a session caches) hold a handful, where a node per element would cost 48-80 bytes.
+// (std::less: the sets of pointers are ordered by address.)
+template <typename T>
+void InsertSorted(std::vector<T>& set, const T& value) {
+  auto at = std::lower_bound(set.begin(), set.end(), value, std::less<T>());
+  if (at == set.end() || *at != value) set.insert(at, value);
+}
+
+template <typename T>
+void EraseSorted(std::vector<T>& set, const T& value) {
+  auto at = std::lower_bound(set.begin(), set.end(), value, std::less<T>());
+  if (at != set.end() && *at == value) set.erase(at);
+  if (set.size() * 4 < set.capacity()) set.shrink_to_fit();  // an emptied set frees its block
+}
+
 std::string CanonicalIp(const std::string& text) {
   auto ip = net::IpAddress::Parse(text);
   return ip ? ip->ToString() : text;
@@ -134,7 +150,7 @@ Directory::Directory(controller::Registry* registry, store::Store* store, Direct
   }
   registry_->ForEach<v1::Endpoint>([this](const v1::Endpoint& endpoint) {
     SetKnown(endpoint.id(),
-             Known{endpoint.version(), endpoint.network_id(), "", endpoint.switch_name()});
+             Placement{endpoint.version(), endpoint.network_id(), "", endpoint.switch_name()});
   });
 }
 
@@ -145,7 +161,8 @@ bool Directory::IsLive(const std::string& switch_name) const {
 
 std::set<SessionId> Directory::CachersOf(const std::string& endpoint_id) const {
   auto it = cachers_.find(endpoint_id);
-  return it == cachers_.end() ? std::set<SessionId>{} : it->second;
+  if (it == cachers_.end()) return {};
+  return std::set<SessionId>(it->second.begin(), it->second.end());
 }
 
 std::optional<SessionId> Directory::SessionOf(const std::string& switch_name) const {
@@ -281,10 +298,10 @@ void Directory::Drop(SessionId id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   const Session& session = it->second;
-  for (const auto& endpoint_id : session.cached) {
-    auto cachers = cachers_.find(endpoint_id);
+  for (const std::string* endpoint_id : session.cached) {
+    auto cachers = cachers_.find(*endpoint_id);
     if (cachers == cachers_.end()) continue;
-    cachers->second.erase(id);
+    EraseSorted(cachers->second, id);
     if (cachers->second.empty()) cachers_.erase(cachers);
   }
   for (const auto& network_id : session.networks) {
@@ -310,8 +327,9 @@ size_t Directory::CacheRecords() const {
 }
 
 void Directory::Cache(SessionId id, const std::string& endpoint_id) {
-  cachers_[endpoint_id].insert(id);
-  sessions_[id].cached.insert(endpoint_id);
+  auto cachers = cachers_.try_emplace(endpoint_id).first;
+  InsertSorted(cachers->second, id);
+  InsertSorted(sessions_[id].cached, &cachers->first);
 }
 
 void Directory::WriteSwitch(const std::string& switch_name, bool up,
@@ -1103,30 +1121,36 @@ std::vector<std::string> Directory::DomainsOfSwitch(const std::string& switch_na
   return domains;
 }
 
-Directory::PortsChanged Directory::SetKnown(const std::string& id, std::optional<Known> next) {
+Directory::PortsChanged Directory::SetKnown(const std::string& id, std::optional<Placement> next) {
   PortsChanged changed;
   auto it = known_.find(id);
   if (next) next->domain_id = DomainOf(next->network_id);
   const Known* old = it == known_.end() ? nullptr : &it->second;
   // The same place (network, domain, switch): a new version only, the counts stay.
-  const bool same_place = old != nullptr && next && old->network_id == next->network_id &&
-                          old->domain_id == next->domain_id &&
-                          old->switch_name == next->switch_name;
-  if (!same_place && old != nullptr && !old->switch_name.empty()) {
-    changed.network = Decrement(ports_, old->network_id, old->switch_name);
+  const bool same_place = old != nullptr && next && TextOf(old->network_id) == next->network_id &&
+                          TextOf(old->domain_id) == next->domain_id &&
+                          TextOf(old->switch_name) == next->switch_name;
+  if (!same_place && old != nullptr && old->switch_name != nullptr) {
+    const std::string& old_network = TextOf(old->network_id);
+    changed.network = Decrement(ports_, old_network, *old->switch_name);
     if (changed.network) {
-      auto networks = switch_networks_.find(old->switch_name);
+      auto networks = switch_networks_.find(*old->switch_name);
       if (networks != switch_networks_.end()) {
-        networks->second.erase(old->network_id);
+        networks->second.erase(old_network);
         if (networks->second.empty()) switch_networks_.erase(networks);
       }
     }
-    if (!old->domain_id.empty()) {
-      changed.domain = Decrement(domain_ports_, old->domain_id, old->switch_name);
+    if (old->domain_id != nullptr) {
+      changed.domain = Decrement(domain_ports_, *old->domain_id, *old->switch_name);
     }
   }
   if (!next) {
-    if (it != known_.end()) known_.erase(it);
+    if (it != known_.end()) {
+      names_.Release(it->second.network_id);
+      names_.Release(it->second.domain_id);
+      names_.Release(it->second.switch_name);
+      known_.erase(it);
+    }
     return changed;
   }
   if (!same_place && !next->switch_name.empty()) {
@@ -1138,7 +1162,18 @@ Directory::PortsChanged Directory::SetKnown(const std::string& id, std::optional
       changed.domain = true;
     }
   }
-  known_[id] = std::move(*next);
+  Known& record = known_[id];
+  if (!same_place) {
+    // Hold the new names before releasing the old (they may be the same strings).
+    const Known before = record;
+    record.network_id = names_.Hold(next->network_id);
+    record.domain_id = names_.Hold(next->domain_id);
+    record.switch_name = names_.Hold(next->switch_name);
+    names_.Release(before.network_id);
+    names_.Release(before.domain_id);
+    names_.Release(before.switch_name);
+  }
+  record.version = next->version;
   return changed;
 }
 
@@ -1228,10 +1263,11 @@ void Directory::EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, 
   std::string old_switch;
   if (known != known_.end()) {
     if (known->second.version >= endpoint.version()) return;  // reported already
-    old_switch = known->second.switch_name;
+    old_switch = TextOf(known->second.switch_name);
   }
-  const PortsChanged ports_changed = SetKnown(
-      endpoint.id(), Known{endpoint.version(), endpoint.network_id(), "", endpoint.switch_name()});
+  const PortsChanged ports_changed =
+      SetKnown(endpoint.id(),
+               Placement{endpoint.version(), endpoint.network_id(), "", endpoint.switch_name()});
   const v1::Location location = LocationOf(endpoint);
   auto holder = SessionOf(endpoint.switch_name());
   // The switch it is on now: its network's configuration when new to it, and the new version.
@@ -1282,7 +1318,8 @@ void Directory::Unconfigure(const std::string& switch_name, const std::string& n
 void Directory::EndpointDeleted(const std::string& endpoint_id, int64_t revision, Output& out) {
   auto known = known_.find(endpoint_id);
   if (known == known_.end()) return;
-  const Known gone = known->second;
+  const Placement gone{known->second.version, TextOf(known->second.network_id),
+                       TextOf(known->second.domain_id), TextOf(known->second.switch_name)};
   const PortsChanged ports_changed = SetKnown(endpoint_id, std::nullopt);
   auto cachers = cachers_.find(endpoint_id);
   if (cachers != cachers_.end()) {
@@ -1291,12 +1328,13 @@ void Directory::EndpointDeleted(const std::string& endpoint_id, int64_t revision
       message.mutable_invalidate()->set_endpoint_id(endpoint_id);
       message.mutable_invalidate()->set_vni(VniOf(gone.network_id));
       out.messages.push_back({cacher, std::move(message)});
-      sessions_[cacher].cached.erase(endpoint_id);
+      EraseSorted(sessions_[cacher].cached, &cachers->first);
     }
   }
   // The switch it was on drops its port (unless it heard as a cacher just above).
   if (auto holder = SessionOf(gone.switch_name);
-      holder && (cachers == cachers_.end() || cachers->second.count(*holder) == 0)) {
+      holder && (cachers == cachers_.end() ||
+                 !std::binary_search(cachers->second.begin(), cachers->second.end(), *holder))) {
     auto message = At(revision);
     message.mutable_invalidate()->set_endpoint_id(endpoint_id);
     message.mutable_invalidate()->set_vni(VniOf(gone.network_id));
@@ -1327,9 +1365,11 @@ void Directory::RecheckCaches(const std::set<std::string>& network_ids, int64_t 
   std::vector<std::pair<SessionId, std::string>> dropped;
   for (const auto& [endpoint_id, sessions] : cachers_) {
     auto known = known_.find(endpoint_id);
-    if (known == known_.end() || network_ids.count(known->second.network_id) == 0) continue;
+    if (known == known_.end() || network_ids.count(TextOf(known->second.network_id)) == 0) {
+      continue;
+    }
     for (SessionId id : sessions) {
-      if (!CacheAllowed(sessions_.at(id), known->second.network_id)) {
+      if (!CacheAllowed(sessions_.at(id), TextOf(known->second.network_id))) {
         dropped.emplace_back(id, endpoint_id);
       }
     }
@@ -1338,12 +1378,12 @@ void Directory::RecheckCaches(const std::set<std::string>& network_ids, int64_t 
     auto message = At(revision);
     message.mutable_invalidate()->set_endpoint_id(endpoint_id);
     if (auto known = known_.find(endpoint_id); known != known_.end()) {
-      message.mutable_invalidate()->set_vni(VniOf(known->second.network_id));
+      message.mutable_invalidate()->set_vni(VniOf(TextOf(known->second.network_id)));
     }
     out.messages.push_back({id, std::move(message)});
-    sessions_[id].cached.erase(endpoint_id);
     auto cachers = cachers_.find(endpoint_id);
-    cachers->second.erase(id);
+    EraseSorted(sessions_[id].cached, &cachers->first);
+    EraseSorted(cachers->second, id);
     if (cachers->second.empty()) cachers_.erase(cachers);
   }
 }

@@ -131,6 +131,7 @@
 
 #include "base/expected.h"
 #include "controller/registry.h"
+#include "controller/string_pool.h"
 #include "dove/v1/switch.pb.h"
 #include "store/store.h"
 
@@ -298,13 +299,22 @@ class Directory {
     Clock::time_point recorded_heartbeat;  // when last_heartbeat was last written (min: never)
     Clock::duration stalled_at_heard{};    // stalled_ when last_heartbeat was set
     std::set<std::string> networks;        // network ids whose NetworkConfig it was sent
-    std::set<std::string> cached;          // endpoint ids it caches
+    // The endpoints it caches: the keys of cachers_ (which outlive every reference here),
+    // sorted by address. 8 bytes a record.
+    std::vector<const std::string*> cached;
   };
-  // What the directory last reported of an endpoint.
+  // What the directory last reported of an endpoint: 32 bytes, its strings held in names_.
   struct Known {
     uint32_t version = 0;
+    const std::string* network_id = nullptr;
+    const std::string* domain_id = nullptr;    // of the network when recorded (nullptr: unknown)
+    const std::string* switch_name = nullptr;  // nullptr: placed on no switch
+  };
+  // An endpoint's placement as SetKnown takes it, and as a forgotten Known is handed back.
+  struct Placement {
+    uint32_t version = 0;
     std::string network_id;
-    std::string domain_id;  // of the network, when it was recorded ("" if unknown then)
+    std::string domain_id;  // filled in by SetKnown
     std::string switch_name;
   };
   // What SetKnown changed: the set of switches with ports in the network (its flood list), in
@@ -387,7 +397,7 @@ class Directory {
                    Output& out);
   // Records `next` for `id` (nullopt: forget it); what changed in the sets of switches with
   // ports in its network and its domain. `next->domain_id` is filled in here.
-  PortsChanged SetKnown(const std::string& id, std::optional<Known> next);
+  PortsChanged SetKnown(const std::string& id, std::optional<Placement> next);
   // The flood lists a change of `id`'s placement calls for: the domain's, or the network's.
   void SendPortsChanged(const PortsChanged& changed, const std::string& network_id,
                         const std::string& domain_id, int64_t revision, Output& out);
@@ -484,9 +494,11 @@ class Directory {
   store::Store* store_;
   DirectoryOptions options_;
   std::map<SessionId, Session> sessions_;
-  std::unordered_map<std::string, SessionId> by_name_;               // bound sessions
-  std::unordered_map<std::string, std::set<SessionId>> cachers_;     // endpoint id -> sessions
+  std::unordered_map<std::string, SessionId> by_name_;  // bound sessions
+  // endpoint id -> the sessions caching it, sorted (a flat vector: most have one or two).
+  std::unordered_map<std::string, std::vector<SessionId>> cachers_;
   std::unordered_map<std::string, std::set<SessionId>> configured_;  // network id -> sessions
+  StringPool names_;                                                 // Known's strings
   std::unordered_map<std::string, Known> known_;                     // endpoint id ->
   std::unordered_map<std::string, std::map<std::string, uint32_t>>
       ports_;  // network -> switch -> endpoints

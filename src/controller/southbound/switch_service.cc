@@ -1,5 +1,6 @@
 #include "controller/southbound/switch_service.h"
 
+#include <malloc.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -20,6 +21,8 @@ void Log(const std::string& line) {
   std::fprintf(stderr, "dove-controller: southbound: %s\n", line.c_str());
   std::fflush(stderr);
 }
+
+constexpr int kReadChunkBytes = 1024;
 
 }  // namespace
 
@@ -317,6 +320,10 @@ void SwitchService::WatchLoop() {
     // Writes and compaction without the lock: resolves and heartbeats go on meanwhile.
     Settle(ticked);
     CompactHistory();
+    if (options_.trim_interval.count() > 0 && Clock::now() - last_trim_ >= options_.trim_interval) {
+      ::malloc_trim(0);
+      last_trim_ = Clock::now();
+    }
   }
 }
 
@@ -411,6 +418,11 @@ Expected<std::unique_ptr<SouthboundServer>, std::string> SouthboundServer::Start
   server->service_ = std::make_unique<SwitchService>(registry, store, std::move(options));
   builder.AddListeningPort(requested, credentials, &bound);
   builder.SetMaxReceiveMessageSize(max_bytes);
+  // Each connection keeps a read buffer of this size allocated while it waits for data; gRPC
+  // grows it (up to 4 MB) when reads fill it, and lets it shrink back with small reads. A
+  // switch sends small messages (a Hello listing its cache is the largest), so start at 1 KiB
+  // instead of gRPC's 8 KiB: 7 KiB less per connected switch.
+  builder.AddChannelArgument(GRPC_ARG_TCP_READ_CHUNK_SIZE, kReadChunkBytes);
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || bound == 0) {

@@ -64,6 +64,11 @@ struct SouthboundOptions {
   // The store keeps at least this many revisions of history, for switches that reconnect with
   // an older last_revision (older ones get a snapshot); 0: never compact.
   int64_t history_revisions = 100000;
+  // The watch thread gives the heap's free pages back to the system (malloc_trim) at most this
+  // often. What a registration storm or a domain round allocates and frees (NetworkConfigs,
+  // FloodLists: megabytes at 1,000 switches) otherwise stays resident, in whichever glibc
+  // arena the thread that built it used. 0: never.
+  std::chrono::milliseconds trim_interval{2000};
 };
 
 class SwitchService final : public v1::SwitchService::CallbackService {
@@ -116,6 +121,7 @@ class SwitchService final : public v1::SwitchService::CallbackService {
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> unhandled_{0};  // messages received, waiting for mutex_
   std::thread watcher_;
+  Clock::time_point last_trim_{};  // the watch thread's
 };
 
 class SouthboundServer : public controller::SideService {

@@ -1,0 +1,173 @@
+// controller_memory_bench: the controller's heap per endpoint, by structure, without gRPC.
+//
+// Builds switch_sim's layout (one domain, networks of 100 endpoints with a /24 each, 100
+// endpoints per switch, a network spread over 10 switches) in a MemoryStore, then measures the
+// heap in use (glibc's mallinfo2: the bytes of allocated blocks, their headers included) after
+// each step: the Registry loaded from the store, the southbound Directory built over it, every
+// switch's Hello (a session each), and cache records (each switch's Hello listing C endpoints
+// of the networks it serves, as a reconnecting switch does). Prints bytes per endpoint (per
+// record for the caches) and, as the reference measured in the same run, what the store's own
+// copy of the same objects costs per endpoint. The registry's and directory's own figures are
+// what `switch_sim` counts in "loaded - empty"; gRPC's per-connection memory is not here.
+//
+//   build/bench/controller_memory_bench [--switches 1000] [--endpoints 100] [--cached 96]
+#include <malloc.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "controller/registry.h"
+#include "controller/southbound/directory.h"
+#include "store/memory_store.h"
+
+namespace dove::bench {
+namespace {
+
+size_t HeapInUse() {
+  ::malloc_trim(0);
+  return ::mallinfo2().uordblks;
+}
+
+std::string Number(const char* prefix, int n) { return prefix + std::to_string(n); }
+
+struct Layout {
+  int switches = 1000;
+  int per_switch = 100;
+  int per_network = 100;
+  int spread = 10;
+  int cached = 96;  // endpoints each switch caches
+  int Endpoints() const { return switches * per_switch; }
+  // Endpoint e sits on switch e / per_switch; the network of slot s within a block of `spread`
+  // switches: consecutive endpoints of a network on consecutive switches of the block.
+  int NetworkOf(int e) const {
+    const int s = e / per_switch;
+    const int block = s / spread;
+    const int slot = (block * spread * per_switch) + (s % spread) + spread * (e % per_switch);
+    return slot / per_network;
+  }
+};
+
+std::string Mac(int e) {
+  const auto n = static_cast<unsigned>(e) + 1;
+  char mac[18];
+  std::snprintf(mac, sizeof(mac), "02:00:%02x:%02x:%02x:%02x", (n >> 24) & 0xff, (n >> 16) & 0xff,
+                (n >> 8) & 0xff, n & 0xff);
+  return mac;
+}
+
+std::string Subnet24(int n) {
+  return "10." + std::to_string((n >> 8) & 0xff) + "." + std::to_string(n & 0xff) + ".";
+}
+
+int Main(int argc, char** argv) {
+  Layout layout;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string_view flag = argv[i];
+    const int value = static_cast<int>(std::strtol(argv[i + 1], nullptr, 10));
+    if (flag == "--switches") layout.switches = value;
+    if (flag == "--endpoints") layout.per_switch = value;
+    if (flag == "--cached") layout.cached = value;
+  }
+  const auto endpoints = static_cast<double>(layout.Endpoints());
+  store::MemoryStore store;
+  {
+    auto registry = controller::Registry::Open(&store);
+    if (!registry) return 1;
+    v1::Domain domain;
+    domain.set_id("sim");
+    domain.set_name("sim");
+    (void)(*registry)->Create(domain);
+    const int networks = layout.Endpoints() / layout.per_network;
+    for (int n = 0; n < networks; ++n) {
+      v1::Network network;
+      network.set_id(Number("net-", n));
+      network.set_domain_id("sim");
+      network.set_name(network.id());
+      (void)(*registry)->Create(network);
+      v1::Subnet subnet;
+      subnet.set_id(Number("sub-", n));
+      subnet.set_network_id(network.id());
+      subnet.set_cidr(Subnet24(n) + "0/24");
+      (void)(*registry)->Create(subnet);
+    }
+    std::vector<int> in_network(static_cast<size_t>(networks), 0);
+    for (int e = 0; e < layout.Endpoints(); ++e) {
+      const int n = layout.NetworkOf(e);
+      v1::Endpoint endpoint;
+      endpoint.set_id(Number("ep-", e));
+      endpoint.set_network_id(Number("net-", n));
+      endpoint.set_mac(Mac(e));
+      endpoint.add_ips(Subnet24(n) + std::to_string(2 + in_network[static_cast<size_t>(n)]++));
+      endpoint.set_switch_name(Number("sw-", e / layout.per_switch));
+      endpoint.set_port_name(Number("tap-", e));
+      if (auto made = (*registry)->Create(endpoint); !made) {
+        std::fprintf(stderr, "create: %s\n", made.error().message.c_str());
+        return 1;
+      }
+    }
+  }
+  const size_t empty = HeapInUse();
+  auto registry = controller::Registry::Open(&store);
+  if (!registry) return 1;
+  const size_t loaded = HeapInUse();
+  auto directory = std::make_unique<controller::southbound::Directory>(
+      registry->get(), nullptr, controller::southbound::DirectoryOptions{});
+  const size_t with_directory = HeapInUse();
+  const auto now = controller::southbound::Clock::now();
+  for (int s = 0; s < layout.switches; ++s) {
+    v1::SwitchMessage hello;
+    hello.mutable_hello()->set_switch_name(Number("sw-", s));
+    hello.mutable_hello()->set_tunnel_ip("10.255." + std::to_string((s + 1) >> 8) + "." +
+                                         std::to_string((s + 1) & 0xff));
+    (void)directory->OnMessage(static_cast<controller::southbound::SessionId>(s) + 1, hello, now);
+  }
+  const size_t with_sessions = HeapInUse();
+  // Reconnect each switch listing `cached` endpoints of its own networks (the other switches of
+  // its block hold them): the directory records each as a cache record.
+  for (int s = 0; s < layout.switches; ++s) {
+    const auto session = static_cast<controller::southbound::SessionId>(layout.switches) +
+                         static_cast<controller::southbound::SessionId>(s) + 1;
+    (void)directory->OnDisconnect(static_cast<controller::southbound::SessionId>(s) + 1, now);
+    v1::SwitchMessage hello;
+    hello.mutable_hello()->set_switch_name(Number("sw-", s));
+    hello.mutable_hello()->set_tunnel_ip("10.255." + std::to_string((s + 1) >> 8) + "." +
+                                         std::to_string((s + 1) & 0xff));
+    const int first = s - (s % layout.spread);  // the block's first switch
+    int listed = 0;
+    for (int e = first * layout.per_switch;
+         listed < layout.cached && e < (first + layout.spread) * layout.per_switch &&
+         e < layout.Endpoints();
+         ++e) {
+      if (e / layout.per_switch == s) continue;
+      if (layout.NetworkOf(e) != layout.NetworkOf(s * layout.per_switch)) continue;
+      hello.mutable_hello()->add_cached_endpoint_ids(Number("ep-", e));
+      ++listed;
+    }
+    (void)directory->OnMessage(session, hello, now);
+  }
+  const size_t with_caches = HeapInUse();
+  const auto records = static_cast<double>(directory->CacheRecords());
+  std::printf("controller_memory_bench: %d switches x %d endpoints (heap in use, mallinfo2)\n",
+              layout.switches, layout.per_switch);
+  std::printf("  store's own copy (reference)   %8.0f bytes per endpoint\n",
+              static_cast<double>(empty) / endpoints);
+  std::printf("  registry (index) loaded        %8.0f bytes per endpoint\n",
+              static_cast<double>(loaded - empty) / endpoints);
+  std::printf("  directory built                %8.0f bytes per endpoint\n",
+              static_cast<double>(with_directory - loaded) / endpoints);
+  std::printf("  sessions (a Hello per switch)  %8.0f bytes per switch\n",
+              static_cast<double>(with_sessions - with_directory) / layout.switches);
+  std::printf("  cache records (%.0f)          %8.0f bytes per record\n", records,
+              records > 0 ? static_cast<double>(with_caches - with_sessions) / records : 0.0);
+  std::printf("  ratio registry+directory / store copy  %.2f\n",
+              static_cast<double>(with_directory - empty) / static_cast<double>(empty));
+  return 0;
+}
+
+}  // namespace
+}  // namespace dove::bench
+
+int main(int argc, char** argv) { return dove::bench::Main(argc, argv); }
