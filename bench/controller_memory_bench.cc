@@ -21,6 +21,7 @@
 
 #include "controller/registry.h"
 #include "controller/southbound/directory.h"
+#include "sim_layout.h"
 #include "store/memory_store.h"
 
 namespace dove::bench {
@@ -33,43 +34,15 @@ size_t HeapInUse() {
 
 std::string Number(const char* prefix, int n) { return prefix + std::to_string(n); }
 
-struct Layout {
-  int switches = 1000;
-  int per_switch = 100;
-  int per_network = 100;
-  int spread = 10;
-  int cached = 96;  // endpoints each switch caches
-  int Endpoints() const { return switches * per_switch; }
-  // Endpoint e sits on switch e / per_switch; the network of slot s within a block of `spread`
-  // switches: consecutive endpoints of a network on consecutive switches of the block.
-  int NetworkOf(int e) const {
-    const int s = e / per_switch;
-    const int block = s / spread;
-    const int slot = (block * spread * per_switch) + (s % spread) + spread * (e % per_switch);
-    return slot / per_network;
-  }
-};
-
-std::string Mac(int e) {
-  const auto n = static_cast<unsigned>(e) + 1;
-  char mac[18];
-  std::snprintf(mac, sizeof(mac), "02:00:%02x:%02x:%02x:%02x", (n >> 24) & 0xff, (n >> 16) & 0xff,
-                (n >> 8) & 0xff, n & 0xff);
-  return mac;
-}
-
-std::string Subnet24(int n) {
-  return "10." + std::to_string((n >> 8) & 0xff) + "." + std::to_string(n & 0xff) + ".";
-}
-
 int Main(int argc, char** argv) {
-  Layout layout;
+  Layout layout{.switches = 1000, .per_switch = 100, .per_network = 100, .spread = 10};
+  int cached = 96;  // endpoints each switch caches
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string_view flag = argv[i];
     const int value = static_cast<int>(std::strtol(argv[i + 1], nullptr, 10));
     if (flag == "--switches") layout.switches = value;
     if (flag == "--endpoints") layout.per_switch = value;
-    if (flag == "--cached") layout.cached = value;
+    if (flag == "--cached") cached = value;
   }
   const auto endpoints = static_cast<double>(layout.Endpoints());
   store::MemoryStore store;
@@ -90,7 +63,7 @@ int Main(int argc, char** argv) {
       v1::Subnet subnet;
       subnet.set_id(Number("sub-", n));
       subnet.set_network_id(network.id());
-      subnet.set_cidr(Subnet24(n) + "0/24");
+      subnet.set_cidr(SubnetPrefix(n) + "0/24");
       (void)(*registry)->Create(subnet);
     }
     std::vector<int> in_network(static_cast<size_t>(networks), 0);
@@ -100,7 +73,7 @@ int Main(int argc, char** argv) {
       endpoint.set_id(Number("ep-", e));
       endpoint.set_network_id(Number("net-", n));
       endpoint.set_mac(Mac(e));
-      endpoint.add_ips(Subnet24(n) + std::to_string(2 + in_network[static_cast<size_t>(n)]++));
+      endpoint.add_ips(SubnetPrefix(n) + std::to_string(2 + in_network[static_cast<size_t>(n)]++));
       endpoint.set_switch_name(Number("sw-", e / layout.per_switch));
       endpoint.set_port_name(Number("tap-", e));
       if (auto made = (*registry)->Create(endpoint); !made) {
@@ -135,10 +108,10 @@ int Main(int argc, char** argv) {
     hello.mutable_hello()->set_switch_name(Number("sw-", s));
     hello.mutable_hello()->set_tunnel_ip("10.255." + std::to_string((s + 1) >> 8) + "." +
                                          std::to_string((s + 1) & 0xff));
-    const int first = s - (s % layout.spread);  // the block's first switch
+    const int first = layout.BlockFirst(s);
     int listed = 0;
     for (int e = first * layout.per_switch;
-         listed < layout.cached && e < (first + layout.spread) * layout.per_switch &&
+         listed < cached && e < (first + layout.BlockSize(s)) * layout.per_switch &&
          e < layout.Endpoints();
          ++e) {
       if (e / layout.per_switch == s) continue;

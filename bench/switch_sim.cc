@@ -91,6 +91,7 @@
 #include <vector>
 
 #include "dove/v1/switch.grpc.pb.h"
+#include "sim_layout.h"
 #include "support/controller_process.h"
 #include "support/temp_dir.h"
 
@@ -304,39 +305,6 @@ Options ParseOptions(int argc, char** argv) {
   return options;
 }
 
-// Which endpoint is where. Switch s holds endpoints [s*M, (s+1)*M). Switches are grouped in
-// blocks of `spread`; within a block the endpoints are numbered switch-fastest ("slots"), and
-// consecutive slots form a network, so a network spans the switches of (about) one block.
-struct Layout {
-  int switches = 0;
-  int per_switch = 0;
-  int per_network = 0;
-  int spread = 0;
-  int attaches = 0;  // unplaced endpoints, numbered after the placed ones
-
-  int Endpoints() const { return switches * per_switch; }  // the placed ones
-  int AllEndpoints() const { return Endpoints() + attaches; }
-  // The unplaced endpoint a = e - Endpoints() is in network a % Networks(), at the top of its
-  // subnet (.254 down), clear of the placed ones (.2 up).
-  int NetworkOfAny(int e) const {
-    return e < Endpoints() ? NetworkOf(e) : (e - Endpoints()) % Networks();
-  }
-  int HostOf(int e) const {
-    return e < Endpoints() ? IndexInNetwork(e) + 2 : 254 - (e - Endpoints()) / Networks();
-  }
-  int Networks() const { return (Endpoints() + per_network - 1) / per_network; }
-  int HomeSwitch(int e) const { return e / per_switch; }
-  int BlockFirst(int s) const { return s / spread * spread; }
-  int BlockSize(int s) const { return std::min(spread, switches - BlockFirst(s)); }
-  int Slot(int e) const {
-    const int s = HomeSwitch(e);
-    const int first = BlockFirst(s);
-    return first * per_switch + (s - first) + BlockSize(s) * (e % per_switch);
-  }
-  int NetworkOf(int e) const { return Slot(e) / per_network; }
-  int IndexInNetwork(int e) const { return Slot(e) % per_network; }
-};
-
 std::string EndpointId(int e) { return "ep-" + std::to_string(e); }
 std::string NetworkId(int n) { return "net-" + std::to_string(n); }
 std::string PortName(int e) { return "tap-" + std::to_string(e); }
@@ -350,18 +318,6 @@ std::string SwitchName(int s) {
 std::string TunnelIp(int s) {
   const int n = s + 1;
   return "10.255." + std::to_string((n >> 8) & 0xff) + "." + std::to_string(n & 0xff);
-}
-
-std::string Mac(int e) {
-  const auto n = static_cast<unsigned>(e) + 1;
-  char mac[18];
-  std::snprintf(mac, sizeof(mac), "02:00:%02x:%02x:%02x:%02x", (n >> 24) & 0xff, (n >> 16) & 0xff,
-                (n >> 8) & 0xff, n & 0xff);
-  return mac;
-}
-
-std::string SubnetPrefix(int n) {
-  return "10." + std::to_string((n >> 8) & 0xff) + "." + std::to_string(n & 0xff) + ".";
 }
 
 std::string Ip(const Layout& layout, int e) {
