@@ -423,6 +423,9 @@ Expected<std::unique_ptr<SouthboundServer>, std::string> SouthboundServer::Start
   // switch sends small messages (a Hello listing its cache is the largest), so start at 1 KiB
   // instead of gRPC's 8 KiB: 7 KiB less per connected switch.
   builder.AddChannelArgument(GRPC_ARG_TCP_READ_CHUNK_SIZE, kReadChunkBytes);
+  // Small messages: no bandwidth-delay probes (a PING and its answer next to the resolves; the
+  // switch turns them off too, dove-switch's controller_client.cc).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   builder.RegisterService(server->service_.get());
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || bound == 0) {

@@ -31,6 +31,10 @@ std::shared_ptr<grpc::Channel> MakeChannel(
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // No bandwidth-delay probing: the stream carries small messages, and each probe is a PING
+  // and its answer on both ends (a send, a wake-up of the other side), next to the resolves a
+  // first packet waits for (docs/benchmarks.md, "First packet").
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   return grpc::CreateCustomChannel(address, credentials, args);
 }
 

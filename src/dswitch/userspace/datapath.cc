@@ -251,11 +251,18 @@ void Datapath::Run() {
       continue;
     }
     // Work was found: poll on (epoll_wait with no timeout, yielding the CPU to anything
-    // runnable in between) until a whole window passes without any.
-    auto until = Clock::now() + options_.poll_after_traffic;
-    while (!stopping_ && Clock::now() < until) {
+    // runnable in between) until a whole window passes without any; while a resolve this loop
+    // asked is unanswered, up to poll_while_resolving after the last work (the answer is due
+    // within a millisecond or so, and taking it without a wake-up shortens a first packet).
+    auto quiet_until = Clock::now() + options_.poll_after_traffic;
+    auto resolving_until = Clock::now() + options_.poll_while_resolving;
+    while (!stopping_) {
+      const auto now = Clock::now();
+      const bool resolving = !resolving_macs_.empty() || !resolving_ips_.empty();
+      if (now >= quiet_until && !(resolving && now < resolving_until)) break;
       if (Poll(std::chrono::milliseconds(0))) {
-        until = Clock::now() + options_.poll_after_traffic;
+        quiet_until = Clock::now() + options_.poll_after_traffic;
+        resolving_until = Clock::now() + options_.poll_while_resolving;
       } else {
         sched_yield();
       }
