@@ -170,9 +170,9 @@ TEST_P(LabE2eTest, PortSecurityDropsForgedSourcesAndCountsThem) {
   const uint64_t arp_before = counted ? Drops("h1", "arp_sender_spoofed") : 0;
   // The kernel backend counts its port security drops in nftables (docs/dove-switch.md).
   const uint64_t nft_mac_before =
-      KernelBackend() ? NftCounter("h1", "bridge", "port_v_a_bad_mac") : 0;
+      KernelBackend() ? NftCounter("h1", "netdev", "port_v_a_bad_mac") : 0;
   const uint64_t nft_ip_before =
-      KernelBackend() ? NftCounter("h1", "bridge", "port_v_a_bad_ip") : 0;
+      KernelBackend() ? NftCounter("h1", "netdev", "port_v_a_bad_ip") : 0;
   const auto& b = lab_->Vm("b");
   Scapy(a.ns, "sendp(Ether(src='02:66:66:66:66:66', dst='" + b.mac + "')/IP(src='" + a.ip +
                   "', dst='" + b.ip +
@@ -191,8 +191,8 @@ TEST_P(LabE2eTest, PortSecurityDropsForgedSourcesAndCountsThem) {
   std::this_thread::sleep_for(300ms);
   lab_->StopAllCaptures();
   if (KernelBackend()) {
-    EXPECT_EQ(NftCounter("h1", "bridge", "port_v_a_bad_mac") - nft_mac_before, 3u);
-    EXPECT_EQ(NftCounter("h1", "bridge", "port_v_a_bad_ip") - nft_ip_before, 6u)
+    EXPECT_EQ(NftCounter("h1", "netdev", "port_v_a_bad_mac") - nft_mac_before, 3u);
+    EXPECT_EQ(NftCounter("h1", "netdev", "port_v_a_bad_ip") - nft_ip_before, 6u)
         << "the forged IPv4 source and the forged ARP sender";
   }
   if (counted) {

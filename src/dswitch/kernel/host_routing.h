@@ -4,8 +4,9 @@
 // docs/architecture.md, "Kernel backend: routing, policy, anti-spoofing".
 //
 // What Apply puts in place, and Remove takes away again (and nothing else):
-//   - nftables: `table inet dove` and `table bridge dove` (nft_ruleset.h), loaded FIRST in one
-//     transaction, so no route exists before its policy does;
+//   - nftables: `table inet dove`, `table netdev dove` and `table bridge dove`
+//     (nft_ruleset.h), loaded FIRST in one transaction, so no route exists before its policy
+//     does;
 //   - per domain the routing table `key`: each subnet of its networks via the network's
 //     bridge, each gateway address as a local route on it; and the rules "fwmark key lookup
 //     key" (IPv4 and IPv6) at priority kDomainRulePriority;

@@ -23,6 +23,15 @@ std::string Identifier(std::string_view text) {
 
 std::string Quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
 
+// The first line of a netdev chain on the ingress of `device`: what the device receives (a
+// port: what its VM sends; a vxlan device: what it decapsulated), before the bridge. The
+// kernel keeps the chain while the device is away and hooks it when a device of that name
+// appears.
+std::string IngressOf(std::string_view device) {
+  return "\t\ttype filter hook ingress device " + Quoted(device) +
+         " priority filter; policy accept;\n";
+}
+
 // "{ a, b }" of the items; the caller never passes an empty list (nft refuses `{ }`).
 std::string Set(const std::vector<std::string>& items) {
   std::string out = "{ ";
@@ -165,7 +174,7 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   }
 
   out += "table inet dove {\n";
-  // The guard's jump opens the input chain below: one hook per arriving datagram.
+  // The guard's rules open the input chain below: one hook per arriving datagram.
   AppendUnderlayGuard(plan.underlay, out, /*own_hook=*/false);
   for (const char* name : {"policy_default_deny", "no_route", "to_host", "routed_source_unknown"}) {
     out += "\tcounter " + std::string(name) + " { }\n";
@@ -278,9 +287,7 @@ void AppendInetTable(const RoutePlan& plan, std::string& out) {
   }
 
   out += "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n";
-  if (const std::string guard = UnderlayGuardJump(plan.underlay); !guard.empty()) {
-    out += "\t\t" + guard + "\n";
-  }
+  for (const auto& rule : UnderlayGuardRules(plan.underlay)) out += "\t\t" + rule + "\n";
   out += "\t\tiifname != @bridges accept\n";
   if (tracked) {
     out += "\t\tct state established,related accept\n";
@@ -325,7 +332,7 @@ void AppendPortChain(const PortPlan& port, std::string& out) {
   std::vector<std::string> arp_sources{"0.0.0.0"};
   arp_sources.insert(arp_sources.end(), v4.begin(), v4.end());
 
-  out += "\tchain port_" + Identifier(port.interface) + " {\n";
+  out += "\tchain port_" + Identifier(port.interface) + " {\n" + IngressOf(port.interface);
   // The bulk of a port's frames first, one rule each: TCP from its MAC and addresses (no rule
   // below drops TCP that these pass).
   if (!v4.empty()) {
@@ -355,17 +362,17 @@ void AppendPortChain(const PortPlan& port, std::string& out) {
 // network's own subnets (a remote gateway's own answers); from another network of the domain
 // it is the default deny, from anywhere else routed_source_unknown, as the inet table's
 // arrival rules decide for a tracked network. Appends the counters and one chain per network
-// (arrive_<VNI>) to `out`; returns the "vxlan device : jump chain" elements of the vmap.
-std::vector<std::string> StatelessArrivals(const RoutePlan& plan, std::string& out) {
-  std::vector<std::string> jumps;
+// (arrive_<VNI>, on the ingress of its vxlan device) to `out`.
+void AppendStatelessArrivals(const RoutePlan& plan, std::string& out) {
+  bool counters = false;
   for (const auto& domain : plan.domains) {
     for (const auto& network : domain.networks) {
       if (!network.local || network.tracked_arrivals) continue;
-      if (jumps.empty()) {
+      if (!counters) {
         out += "\tcounter policy_default_deny { }\n\tcounter routed_source_unknown { }\n";
+        counters = true;
       }
       const std::string chain = "arrive_" + std::to_string(network.vni);
-      jumps.push_back(Quoted(VxlanName(network.vni)) + " : jump " + chain);
       std::vector<std::string> own[2];
       std::vector<std::string> others[2];
       for (const auto& other : domain.networks) {
@@ -374,7 +381,7 @@ std::vector<std::string> StatelessArrivals(const RoutePlan& plan, std::string& o
           (other.vni == network.vni ? own : others)[family].push_back(subnet.prefix.ToString());
         }
       }
-      out += "\tchain " + chain + " {\n";
+      out += "\tchain " + chain + " {\n" + IngressOf(VxlanName(network.vni));
       out += "\t\tether saddr != " + domain.router_mac.ToString() + " accept\n";
       out += "\t\ticmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n";
       out += "\t\tip6 saddr fe80::/10 accept\n";
@@ -389,32 +396,39 @@ std::vector<std::string> StatelessArrivals(const RoutePlan& plan, std::string& o
       out += "\t\tether type { ip, ip6 } counter name \"routed_source_unknown\" drop\n\t}\n";
     }
   }
-  return jumps;
 }
 
-void AppendBridgeTable(const RoutePlan& plan, std::string& out) {
-  if (plan.ports.empty() && plan.domains.empty()) return;
-  out += "table bridge dove {\n";
+// Whether the plan has a network whose arrivals are decided statelessly (see above).
+bool HasStatelessArrivals(const RoutePlan& plan) {
+  for (const auto& domain : plan.domains) {
+    for (const auto& network : domain.networks) {
+      if (network.local && !network.tracked_arrivals) return true;
+    }
+  }
+  return false;
+}
+
+// Port security and stateless arrivals: a chain on the ingress hook of each port and of each
+// such vxlan device, so a frame passes the rules of the interface it came in on and nothing
+// else (a vxlan device without arrival rules, and a bridge's other ports, have no hook).
+void AppendNetdevTable(const RoutePlan& plan, std::string& out) {
+  if (plan.ports.empty() && !HasStatelessArrivals(plan)) return;
+  out += "table netdev dove {\n";
   for (const auto& port : plan.ports) {
     for (const char* reason :
          {"bad_mac", "dhcp_taken", "rs_taken", "bad_ip", "router_advert", "not_ip"}) {
       out += "\tcounter " + PortCounterName(port.interface, reason) + " { }\n";
     }
   }
-  // One hook for every frame a bridge takes in: a port's jumps to its port-security chain, a
-  // vxlan device's (stateless arrivals) to its network's arrival chain.
-  std::vector<std::string> jumps;
-  for (const auto& port : plan.ports) {
-    jumps.push_back(Quoted(port.interface) + " : jump port_" + Identifier(port.interface));
-    AppendPortChain(port, out);
-  }
-  const std::vector<std::string> arrivals = StatelessArrivals(plan, out);
-  jumps.insert(jumps.end(), arrivals.begin(), arrivals.end());
-  if (!jumps.empty()) {
-    out += "\tchain frames_in {\n\t\ttype filter hook prerouting priority -200; policy accept;\n";
-    out += "\t\tiifname vmap " + Set(jumps) + "\n\t}\n";
-  }
-  if (!plan.domains.empty() && !plan.connection_state) {
+  for (const auto& port : plan.ports) AppendPortChain(port, out);
+  AppendStatelessArrivals(plan, out);
+  out += "}\n";
+}
+
+void AppendBridgeTable(const RoutePlan& plan, std::string& out) {
+  if (plan.domains.empty()) return;
+  out += "table bridge dove {\n";
+  if (!plan.connection_state) {
     // What a domain's bridge passes up to the host (routed, or for the host itself) gets the
     // domain's mark, which picks its routing table (the inet table's prerouting does this
     // when the host keeps connection state). Frames only bridged never pass this hook. Keyed
@@ -484,6 +498,7 @@ std::string PortCounterName(std::string_view interface, std::string_view reason)
 std::string NftRuleset(const RoutePlan& plan) {
   std::string out;
   AppendInetTable(plan, out);
+  AppendNetdevTable(plan, out);
   AppendBridgeTable(plan, out);
   return out;
 }

@@ -12,7 +12,8 @@ namespace {
 // Declaring then deleting a table is the nftables idiom for "remove if present" inside one
 // transaction.
 constexpr std::string_view kRemoveTables =
-    "table inet dove\ndelete table inet dove\ntable bridge dove\ndelete table bridge dove\n";
+    "table inet dove\ndelete table inet dove\ntable netdev dove\ndelete table netdev dove\n"
+    "table bridge dove\ndelete table bridge dove\n";
 
 }  // namespace
 

@@ -1,6 +1,6 @@
-// NftSession: loads the kernel backend's nftables tables (`inet dove`, `bridge dove`,
-// nft_ruleset.h) through libnftables (a library call: no `nft` process), removes them, and
-// reads their named counters.
+// NftSession: loads the kernel backend's nftables tables (`inet dove`, `netdev dove`,
+// `bridge dove`, nft_ruleset.h) through libnftables (a library call: no `nft` process), removes
+// them, and reads their named counters.
 //
 // Contracts:
 //   - Apply replaces both tables in ONE nftables transaction: the kernel either takes the

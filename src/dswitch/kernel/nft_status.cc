@@ -54,10 +54,10 @@ void AddNftCounters(const std::vector<NftCounter>& counters, const RoutePlan* pl
                                                                     kPolicySuffix.size()));
         status.counters["policy." + id + ".denied"] += counter.packets;
       }
-    } else if (counter.family == "bridge" &&
+    } else if (counter.family == "netdev" &&
                std::find(kRoutingDrops.begin(), kRoutingDrops.end(), name) != kRoutingDrops.end()) {
       status.drops[counter.name] += counter.packets;  // stateless arrivals (nft_ruleset.h)
-    } else if (counter.family == "bridge" && name.starts_with(kPortPrefix)) {
+    } else if (counter.family == "netdev" && name.starts_with(kPortPrefix)) {
       for (const auto reason : kPortReasons) {
         if (EndsWith(name, "_" + std::string(reason))) {
           status.drops[std::string(kPortPrefix) + std::string(reason)] += counter.packets;

@@ -14,7 +14,7 @@
 // frames the host sends to the VM are ignored (PACKET_IGNORE_OUTGOING, and the sll_pkttype of
 // each frame checked). The frame is handed to the stage with meta.in_port set to the port; the
 // reply is written back on the same socket, so it reaches that VM only. That the request itself
-// goes no further is nftables' part: `table bridge dove` drops UDP to port 67 and router
+// goes no further is nftables' part: `table netdev dove` drops UDP to port 67 and router
 // solicitations from ports (counted port_<if>_dhcp_taken, port_<if>_rs_taken; nft_ruleset.h).
 // A frame whose Ethernet source is not the port's MAC is not answered (counted
 // services.bad_mac): port security drops it at the bridge, as FromPort does on the userspace

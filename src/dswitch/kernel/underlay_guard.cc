@@ -50,6 +50,20 @@ std::string Drop(const char* counter) {
 
 std::string VniChain(uint32_t vni) { return "vxlan_" + std::to_string(vni); }
 
+bool HasPeers(const UnderlayPlan& plan) {
+  return std::any_of(plan.vnis.begin(), plan.vnis.end(),
+                     [](const UnderlayVni& vni) { return !vni.peers.empty(); });
+}
+
+// A well-formed VXLAN header of `vni` as the 64-bit number `@th,64,64` reads: the I flag, 24
+// reserved bits, the VNI, 8 reserved bits.
+std::string HeaderNumber(uint32_t vni) {
+  std::array<char, 19> hex{};
+  std::snprintf(hex.data(), hex.size(), "0x%016llx",
+                (0x08ULL << 56) | (static_cast<unsigned long long>(vni & 0xffffff) << 8));
+  return hex.data();
+}
+
 }  // namespace
 
 UnderlayPlan PlanUnderlay(const std::vector<pipeline::NetworkSettings>& networks) {
@@ -70,11 +84,21 @@ void AddPeers(UnderlayVni& vni, const std::vector<net::Ipv4Address>& tunnel_ips)
   vni.peers = SortedUnique(std::move(vni.peers));
 }
 
-std::string UnderlayGuardJump(const UnderlayPlan& plan) {
-  if (plan.vnis.empty()) return "";
-  std::string rule;
-  if (plan.tunnel_ip) rule += "ip daddr " + plan.tunnel_ip->ToString() + " ";
-  return rule + "udp dport " + std::to_string(plan.port) + " jump vxlan_in";
+std::vector<std::string> UnderlayGuardRules(const UnderlayPlan& plan) {
+  if (plan.vnis.empty()) return {};
+  std::string tunnel;
+  if (plan.tunnel_ip) tunnel += "ip daddr " + plan.tunnel_ip->ToString() + " ";
+  tunnel += "udp dport " + std::to_string(plan.port) + " ";
+  std::vector<std::string> rules;
+  if (HasPeers(plan)) {
+    // The common case at one lookup: long enough for an inner Ethernet header, and (sender,
+    // the whole VXLAN header) one of the set's: the flags exactly the I flag, every reserved
+    // bit zero, a carried VNI, from one of its peers.
+    rules.push_back(tunnel + "udp length >= " + std::to_string(kShortestDatagram) + " ip saddr . " +
+                    Offset(kVxlanHeader, 64) + " @vxlan_peers accept");
+  }
+  rules.push_back(tunnel + "jump vxlan_in");
+  return rules;
 }
 
 void AppendUnderlayGuard(const UnderlayPlan& plan, std::string& out, bool own_hook) {
@@ -82,35 +106,34 @@ void AppendUnderlayGuard(const UnderlayPlan& plan, std::string& out, bool own_ho
   for (const char* counter : kUnderlayCounters)
     out += "\tcounter " + std::string(counter) + " { }\n";
 
-  // Before the table's other input chains (priority filter): a datagram dropped here never
-  // reaches the vxlan device.
-  // (sender, VNI) of every peer of every carried network.
+  // (sender, the VXLAN header of the VNI) of every peer of every carried network: the
+  // common case's lookup (UnderlayGuardRules), before the chain below.
   std::string peer_elements;
   for (const auto& vni : plan.vnis) {
     for (const auto& peer : vni.peers) {
       if (!peer_elements.empty()) peer_elements += ", ";
-      peer_elements += peer.ToString() + " . " + std::to_string(vni.vni);
+      peer_elements += peer.ToString() + " . " + HeaderNumber(vni.vni);
     }
   }
   if (!peer_elements.empty()) {
-    out += "\tset vxlan_peers {\n\t\ttypeof ip saddr . " + Offset(kVxlanVni, 24) +
+    out += "\tset vxlan_peers {\n\t\ttypeof ip saddr . " + Offset(kVxlanHeader, 64) +
            "\n\t\telements = { " + peer_elements + " }\n\t}\n";
   }
   if (own_hook) {
+    // Before the table's other input chains (priority filter): a datagram dropped here never
+    // reaches the vxlan device.
     out += "\tchain underlay {\n\t\ttype filter hook input priority filter - 10; policy accept;\n";
-    out += "\t\t" + UnderlayGuardJump(plan) + "\n\t}\n";
+    for (const auto& rule : UnderlayGuardRules(plan)) out += "\t\t" + rule + "\n";
+    out += "\t}\n";
   }
 
+  // What the lookup did not take: why, counted.
   out += "\tchain vxlan_in {\n";
   out += "\t\tudp length < " + std::to_string(kShortestDatagram) + " " + Drop("vxlan_malformed");
   // The whole header but the VNI in one comparison: the flags exactly the I flag, every
   // reserved bit zero.
   out += "\t\t" + Offset(kVxlanHeader, 64) + " & 0xffffffff000000ff != 0x0800000000000000 " +
          Drop("vxlan_malformed");
-  // The common case at one lookup: a datagram of a carried VNI from one of its peers.
-  if (!peer_elements.empty()) {
-    out += "\t\tip saddr . " + Offset(kVxlanVni, 24) + " @vxlan_peers accept\n";
-  }
   // The rest, by VNI: routed frames from the domain's VTEPs, and the counted drops.
   out += "\t\t" + Offset(kVxlanVni, 24) + " vmap { ";
   for (size_t i = 0; i < plan.vnis.size(); ++i) {

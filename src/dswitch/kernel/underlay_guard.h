@@ -17,9 +17,12 @@
 //                                                               (routed_vtep_not_allowed).
 // Only UDP to the switch's tunnel IP and VXLAN port is looked at (hook input, before the
 // kernel's UDP socket hands it to the vxlan device); anything else on the host is untouched.
-// The common case costs three rules: the length, the header but the VNI in one masked
-// comparison, and one lookup of (sender, VNI) in the set `vxlan_peers`; the rest goes by VNI
-// to the chain `vxlan_<VNI>` (routed frames, the counted drops).
+// The common case is one rule of the input hook: the datagram's length and one lookup of
+// (sender, the whole 8-byte VXLAN header) in the set `vxlan_peers`, whose elements are each
+// peer with the exact header of a VNI it may send (every rule an arriving datagram passes
+// costs throughput: see docs/benchmarks.md). What that lookup does not take goes to the chain
+// `vxlan_in`, which finds why: the length, the header but the VNI in one masked comparison,
+// then by VNI to the chain `vxlan_<VNI>` (routed frames, the counted drops).
 // IPv4 underlay (tunnel IPs are IPv4, DesiredNetwork).
 //
 //   UnderlayPlan guard = PlanUnderlay(networks);  // inside PlanRoutes
@@ -67,15 +70,16 @@ UnderlayPlan PlanUnderlay(const std::vector<pipeline::NetworkSettings>& networks
 // Adds `tunnel_ips` (the VTEPs of remote endpoints held in the network) to its peers.
 void AddPeers(UnderlayVni& vni, const std::vector<net::Ipv4Address>& tunnel_ips);
 
-// Appends the guard's counters and chains to the body of a `table inet ...` (see above).
+// Appends the guard's counters, set and chains to the body of a `table inet ...` (see above).
 // A plan without VNIs appends nothing: no vxlan device, nothing to guard. With `own_hook` the
 // guard has its own base chain `underlay` (hook input, priority filter - 10); without, the
-// caller puts UnderlayGuardJump(plan) first in its own input chain, so an arriving datagram
+// caller puts UnderlayGuardRules(plan) first in its own input chain, so an arriving datagram
 // passes one hook, not two (each costs, per datagram).
 void AppendUnderlayGuard(const UnderlayPlan& plan, std::string& out, bool own_hook = true);
 
-// The rule that sends the datagrams of the tunnel into the guard ("[ip daddr T] udp dport P
-// jump vxlan_in"); empty for a plan without VNIs.
-std::string UnderlayGuardJump(const UnderlayPlan& plan);
+// The rules that take the tunnel's datagrams ("[ip daddr T] udp dport P ..."): the common
+// case's lookup (when some VNI has a peer), then the jump to `vxlan_in`; none for a plan
+// without VNIs.
+std::vector<std::string> UnderlayGuardRules(const UnderlayPlan& plan);
 
 }  // namespace dove::dswitch::kernel

@@ -336,9 +336,9 @@ TEST_P(HostRoutingBridgeNetfilterTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedB
                      {{a2.port(), 43, Mac("02:00:00:00:01:02"), {Ip("10.0.1.5")}}});
       ASSERT_TRUE(InNamedNamespace(host2, [&] { return ApplyHere(open2); }));
       EXPECT_NE(Output(on2 + "-d link show dvb43").find("nf_call_iptables 0"), std::string::npos);
-      const auto bridge_counter = [&](const char* name) {
+      const auto arrival_counter = [&](const char* name) {
         const std::string text = Output("ip netns exec " + host2 +
-                                        " nft list counter bridge dove " + name + " 2>/dev/null");
+                                        " nft list counter netdev dove " + name + " 2>/dev/null");
         const auto at = text.find("packets ");
         return at == std::string::npos ? uint64_t{0} : std::stoull(text.substr(at + 8));
       };
@@ -348,8 +348,8 @@ TEST_P(HostRoutingBridgeNetfilterTest, AFlowRoutedOnOneHostGetsItsRepliesRoutedB
           "dst='02:00:00:00:01:02')/IP(src='10.9.9.9', dst='10.0.1.5', ttl=63)/UDP(dport=9), "
           "iface='dvb43', verbose=False)\"");
       ::usleep(200'000);
-      EXPECT_EQ(bridge_counter("policy_default_deny"), 2u) << "web -> db without an allow";
-      EXPECT_EQ(bridge_counter("routed_source_unknown"), 1u) << "a source in no network";
+      EXPECT_EQ(arrival_counter("policy_default_deny"), 2u) << "web -> db without an allow";
+      EXPECT_EQ(arrival_counter("routed_source_unknown"), 1u) << "a source in no network";
     }
   });
 }

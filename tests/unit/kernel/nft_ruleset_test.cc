@@ -328,20 +328,23 @@ TEST(NftRulesetTest, RoutedArrivalsIntoANetworkWithoutAllowsAreDecidedWithoutCon
   EXPECT_FALSE(open.domains[0].networks[0].tracked_arrivals);
   EXPECT_FALSE(open.domains[0].networks[1].tracked_arrivals);
   const std::string text = NftRuleset(open);
-  EXPECT_EQ(Chain(text, "frames_in"),
-            (std::vector<std::string>{
-                "type filter hook prerouting priority -200; policy accept;",
-                "iifname vmap { \"dvx42\" : jump arrive_42, \"dvx43\" : jump arrive_43 }"}));
+  // On the ingress of each network's vxlan device: no other frame passes these rules.
   EXPECT_EQ(Chain(text, "arrive_43"),
             (std::vector<std::string>{
+                "type filter hook ingress device \"dvx43\" priority filter; policy accept;",
                 "ether saddr != 02:00:00:00:00:aa accept",
                 "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept",
                 "ip6 saddr fe80::/10 accept", "ip saddr { 10.0.1.0/24 } accept",
                 "ip saddr { 10.0.0.0/24 } counter name \"policy_default_deny\" drop",
                 "ip6 saddr { 2001:db8:1::/64 } accept",
                 "ether type { ip, ip6 } counter name \"routed_source_unknown\" drop"}));
-  EXPECT_EQ(Chain(text, "arrive_42")[3], "ip saddr { 10.0.0.0/24 } accept");
-  EXPECT_EQ(Chain(text, "arrive_42")[5],
+  EXPECT_NE(text.find("table netdev dove {\n\tcounter policy_default_deny { }\n"
+                      "\tcounter routed_source_unknown { }\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("prerouting"), std::string::npos) << "no hook on every bridged frame";
+  EXPECT_EQ(Chain(text, "arrive_42")[4], "ip saddr { 10.0.0.0/24 } accept");
+  EXPECT_EQ(Chain(text, "arrive_42")[6],
             "ip6 saddr { 2001:db8:1::/64 } counter name \"policy_default_deny\" drop");
 
   // An allow web -> db: both ends track their arrivals (br_netfilter), no stateless chain.
@@ -349,10 +352,11 @@ TEST(NftRulesetTest, RoutedArrivalsIntoANetworkWithoutAllowsAreDecidedWithoutCon
   const RoutePlan allowed = WebDb({Rule("a", Action::kAllow, 6, 80, 80, 10)});
   EXPECT_TRUE(allowed.domains[0].networks[0].tracked_arrivals);
   EXPECT_TRUE(allowed.domains[0].networks[1].tracked_arrivals);
-  EXPECT_TRUE(Chain(NftRuleset(allowed), "frames_in").empty());
+  EXPECT_TRUE(Chain(NftRuleset(allowed), "arrive_42").empty());
+  EXPECT_EQ(NftRuleset(allowed).find("table netdev"), std::string::npos) << "no port either";
   const RoutePlan denied = WebDb({Rule("d", Action::kDeny, 6, 80, 80, 10)});
   EXPECT_FALSE(denied.domains[0].networks[0].tracked_arrivals);
-  EXPECT_EQ(Chain(NftRuleset(denied), "frames_in").size(), 2u);
+  EXPECT_EQ(Chain(NftRuleset(denied), "arrive_42").size(), 8u);
 }
 
 TEST(NftRulesetTest, TheHostAnswersOnlyPingsOfTheDomainsGateways) {
@@ -387,6 +391,8 @@ TEST(NftRulesetTest, APortMaySendOnlyFromItsMacAndAddresses) {
                 ", \"dvx43\" : " + std::to_string(kDomainKeyBase + 42) +
                 ", \"tap-vm1\" : " + std::to_string(kDomainKeyBase + 42) + " }");
   const std::vector<std::string> expected = {
+      // On the port's own ingress hook: what its VM sends, before the bridge.
+      "type filter hook ingress device \"tap-vm1\" priority filter; policy accept;",
       // TCP from the port's MAC and addresses, the bulk of its frames, at one rule.
       "ether saddr 02:00:00:00:01:01 ip saddr { 10.0.0.5 } meta l4proto tcp accept",
       std::string("ether saddr 02:00:00:00:01:01 ip6 saddr { fe80::ff:fe00:101, 2001:db8::5 } ") +
@@ -408,10 +414,9 @@ TEST(NftRulesetTest, APortMaySendOnlyFromItsMacAndAddresses) {
       "counter name \"port_tap_vm1_not_ip\" drop",
   };
   EXPECT_EQ(Chain(text, "port_tap_vm1"), expected) << text;
-  // One hook for ports and tunnels alike.
-  EXPECT_EQ(Chain(text, "frames_in").back(),
-            "iifname vmap { \"tap-vm1\" : jump port_tap_vm1, \"dvx42\" : jump arrive_42, "
-            "\"dvx43\" : jump arrive_43 }");
+  EXPECT_NE(text.find("table netdev dove {\n\tcounter port_tap_vm1_bad_mac { }\n"),
+            std::string::npos)
+      << text;
 }
 
 // DHCP never reaches the bridge: the switch's own socket on the port answers it (port_services.h),
@@ -427,8 +432,8 @@ TEST(NftRulesetTest, APortWithoutIpv4SendsNoIpv4AndItsDhcpIsTakenBeforeTheBridge
       std::find(chain.begin(), chain.end(),
                 "ether type ip udp dport 67 counter name \"port_vm2_dhcp_taken\" drop");
   ASSERT_NE(taken, chain.end());
-  EXPECT_LT(taken - chain.begin(), 4)
-      << "right after the MAC checks: only TCP is accepted before it";
+  EXPECT_LT(taken - chain.begin(), 5)
+      << "right after the hook and the MAC checks: only TCP is accepted before it";
   for (auto line = chain.begin(); line != taken; ++line) {
     if (line->ends_with("accept")) {
       EXPECT_NE(line->find("meta l4proto tcp"), std::string::npos) << *line;

@@ -72,6 +72,11 @@ TEST(NftSessionTest, LoadsReplacesAndRemovesOnlyItsTables) {
     const std::string tables = Output("nft list tables");
     EXPECT_NE(tables.find("table inet dove"), std::string::npos) << tables;
     EXPECT_NE(tables.find("table bridge dove"), std::string::npos) << tables;
+    EXPECT_NE(tables.find("table netdev dove"), std::string::npos) << tables;
+    // The port's chain is on the ingress of a device that is not there (yet): kept, hooked
+    // when it appears.
+    EXPECT_NE(Output("nft list chain netdev dove port_vm1").find("device \"vm1\""),
+              std::string::npos);
     EXPECT_NE(Output("nft list chain inet dove route_42_43").find("udp dport 53"),
               std::string::npos);
 
@@ -94,13 +99,14 @@ TEST(NftSessionTest, LoadsReplacesAndRemovesOnlyItsTables) {
     EXPECT_EQ(to_host(*counters), counted);
     EXPECT_NE(std::find_if(counters->begin(), counters->end(),
                            [](const NftCounter& c) {
-                             return c.family == "bridge" && c.name == "port_vm1_bad_mac";
+                             return c.family == "netdev" && c.name == "port_vm1_bad_mac";
                            }),
               counters->end());
 
     // A broken ruleset changes nothing.
     EXPECT_FALSE((*session)->Apply("table inet dove { chain c { no such thing; } }"));
     EXPECT_NE(Output("nft list tables").find("table bridge dove"), std::string::npos);
+    EXPECT_NE(Output("nft list tables").find("table netdev dove"), std::string::npos);
 
     ASSERT_TRUE((*session)->Remove());
     EXPECT_EQ(Output("nft list ruleset"), before);

@@ -18,9 +18,11 @@ TEST(NftStatusTest, ShowsTheNftCountersUnderTheUserspaceBackendsNames) {
       {"inet", "policy_default_deny", 7, 700},
       {"inet", PolicyCounterName("pol-1"), 3, 300},  // policy_pol_1_denied
       {"inet", "policy_gone_2_denied", 1, 100},      // its policy left the plan
-      {"bridge", PortCounterName("v-a", "bad_mac"), 5, 500},
-      {"bridge", PortCounterName("v-b", "bad_mac"), 1, 100},
-      {"bridge", PortCounterName("v-b", "not_ip"), 2, 200},
+      {"netdev", PortCounterName("v-a", "bad_mac"), 5, 500},
+      {"netdev", PortCounterName("v-b", "bad_mac"), 1, 100},
+      {"netdev", PortCounterName("v-b", "not_ip"), 2, 200},
+      {"netdev", "routed_source_unknown", 6, 600},  // a stateless arrival's
+      {"inet", "routed_source_unknown", 1, 100},
       {"inet", "somebody_elses", 9, 900},
   };
   userspace::DatapathStatus status;
@@ -31,6 +33,7 @@ TEST(NftStatusTest, ShowsTheNftCountersUnderTheUserspaceBackendsNames) {
   EXPECT_EQ(status.drops.at("routed_vtep_not_allowed"), 0u);
   EXPECT_EQ(status.drops.at("policy_default_deny"), 7u);
   EXPECT_EQ(status.drops.at("no_route"), 0u);
+  EXPECT_EQ(status.drops.at("routed_source_unknown"), 7u) << "both tables'";
   EXPECT_EQ(status.drops.at("port_bad_mac"), 6u) << "over the ports";
   EXPECT_EQ(status.drops.at("port_not_ip"), 2u);
   EXPECT_EQ(status.drops.at("port_bad_ip"), 0u);

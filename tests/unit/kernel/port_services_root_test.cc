@@ -336,7 +336,7 @@ TEST(PortServicesRootTest, AStockClientGetsItsLeaseAndRenewsAndAnRsGetsTheRouter
     const uint64_t requests = counter("dhcp.discover") + counter("dhcp.request") +
                               counter("dhcp.release") + counter("dhcp.decline") +
                               counter("dhcp.inform");
-    EXPECT_THAT(Output("nft list counter bridge dove port_vm1_dhcp_taken"),
+    EXPECT_THAT(Output("nft list counter netdev dove port_vm1_dhcp_taken"),
                 HasSubstr("packets " + std::to_string(requests) + " "));
 
     // A router solicitation gets the router's advertisement, to the soliciting VM.

@@ -65,13 +65,20 @@ TEST(UnderlayGuardTest, RulesCheckHeaderThenVniThenSenderAndRoutedFramesAgainstT
     EXPECT_NE(position, std::string::npos) << needle << "\n" << text;
     return position;
   };
-  EXPECT_LT(at("ip daddr 192.0.2.11 udp dport 8472 jump vxlan_in"),
+  // The common case first, at one lookup: the length, then (sender, the whole header), whose
+  // elements are each peer with the exact header of its VNI (flags 0x08, VNI, zero reserved).
+  EXPECT_LT(at("chain underlay {\n\t\ttype filter hook input priority filter - 10; policy accept;\n"
+               "\t\tip daddr 192.0.2.11 udp dport 8472 udp length >= 30 "
+               "ip saddr . @th,64,64 @vxlan_peers accept\n"
+               "\t\tip daddr 192.0.2.11 udp dport 8472 jump vxlan_in\n"),
             at("@th,64,64 & 0xffffffff000000ff != 0x0800000000000000 counter name "
                "\"vxlan_malformed\" drop"));
-  // A carried VNI's peers at one lookup, after the header check and before the rest.
-  at("set vxlan_peers {\n\t\ttypeof ip saddr . @th,96,24\n\t\telements = { 192.0.2.12 . 100 }");
-  EXPECT_LT(at("0x0800000000000000 counter"), at("ip saddr . @th,96,24 @vxlan_peers accept"));
-  EXPECT_LT(at("@vxlan_peers accept"),
+  at("set vxlan_peers {\n\t\ttypeof ip saddr . @th,64,64\n"
+     "\t\telements = { 192.0.2.12 . 0x0800000000006400 }");
+  // What the lookup did not take: why, in the order of the checks.
+  EXPECT_LT(at("udp length < 30 counter name \"vxlan_malformed\" drop"),
+            at("0x0800000000000000 counter"));
+  EXPECT_LT(at("0x0800000000000000 counter"),
             at("@th,96,24 vmap { 100 : jump vxlan_100, 200 : jump vxlan_200 }"));
   EXPECT_LT(at("vmap { 100"), at("counter name \"vxlan_unknown_vni\" drop"));
   EXPECT_LT(at("chain vxlan_100 {\n"
