@@ -99,7 +99,8 @@ int Main(int argc, char** argv) {
   app.add_option("--poll-us", poll_us,
                  "Microseconds the packet thread keeps polling after traffic before it sleeps "
                  "(answers arrive without a thread wakeup: lower latency; costs CPU only right "
-                 "after traffic); 0: always sleep")
+                 "after traffic; while a resolve is unanswered, up to 2 ms after the last "
+                 "traffic); 0: always sleep")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{100000}));
   app.add_option("--dhcp-lease-seconds", config.dhcp_lease_seconds,
