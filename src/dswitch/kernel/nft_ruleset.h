@@ -73,7 +73,7 @@
 //     arrival rules would: a frame from the router MAC passes when it is neighbour discovery,
 //     from a link-local source or from the network's own subnets; from another network of the
 //     domain it is dropped, `policy_default_deny`, from anywhere else `routed_source_unknown`
-//     (counters of those names in this table; the switch's status adds both tables').
+//     (counters of those names in this table; the switch's status adds them to the inet table's).
 //
 // `table bridge dove` (the domain's mark, only where a domain is):
 //   - to_router (input; only without connection state): what a domain's ports and vxlan devices
@@ -99,7 +99,7 @@
 
 namespace dove::dswitch::kernel {
 
-// The nftables text of both tables for `plan` (see above).
+// The nftables text of the three tables for `plan` (see above).
 std::string NftRuleset(const RoutePlan& plan);
 
 // Conntrack marks of the forward chain: a flow accepted by an ALLOW policy carries the rule's

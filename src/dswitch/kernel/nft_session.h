@@ -3,7 +3,7 @@
 // them, and reads their named counters.
 //
 // Contracts:
-//   - Apply replaces both tables in ONE nftables transaction: the kernel either takes the
+//   - Apply replaces all three tables in ONE nftables transaction: the kernel either takes the
 //     whole new ruleset or keeps the old one (an error then says why, in nft's words). Tables
 //     of other owners are never read, flushed or changed.
 //   - Counters are totals since the session opened: every Apply recreates the tables (their
@@ -52,9 +52,9 @@ class NftSession {
   NftSession(const NftSession&) = delete;
   NftSession& operator=(const NftSession&) = delete;
 
-  // Replaces both tables with `ruleset` (empty: removes them). Errors: nft's message.
+  // Replaces the three tables with `ruleset` (empty: removes them). Errors: nft's message.
   Expected<void, std::string> Apply(std::string_view ruleset);
-  // Removes both tables (absent tables are not an error).
+  // Removes the three tables (absent tables are not an error).
   Expected<void, std::string> Remove();
   // The tables' counters, totals since Open (see above), sorted by (family, name).
   Expected<std::vector<NftCounter>, std::string> Counters();
