@@ -45,6 +45,16 @@ TEST(DoveSwitchFlagsTest, UsageErrorsExitTwoWithOneSentence) {
       {{"--config", "/nonexistent/dove-switch.toml"}, "dove-switch.toml"},
       {{"--config", typo, "--tunnel-ip", "192.0.2.1"}, "tunnel_ipp"},
       {{"--name", "h1", "--tunnel-ip", "192.0.2.1", "--controller", "c:1", "--bogus"}, "--bogus"},
+      // An option of the other backend is refused, not ignored.
+      {{"--name", "h1", "--tunnel-ip", "192.0.2.1", "--controller", "c:1", "--southbound-plaintext",
+        "--kernel-miss-rate", "100"},
+       "--kernel-miss-rate applies only to --backend kernel"},
+      {{"--name", "h1", "--tunnel-ip", "192.0.2.1", "--controller", "c:1", "--southbound-plaintext",
+        "--backend", "userspace", "--kernel-udp-checksum"},
+       "--kernel-udp-checksum applies only to --backend kernel"},
+      {{"--name", "h1", "--tunnel-ip", "192.0.2.1", "--controller", "c:1", "--southbound-plaintext",
+        "--backend", "kernel", "--poll-us", "0"},
+       "--poll-us applies only to --backend userspace"},
   };
   for (const auto& each : cases) {
     std::vector<std::string> argv = {DOVE_SWITCH_BIN};

@@ -36,7 +36,8 @@ int Main(int argc, char** argv) {
       "Look inside: dovectl switch show|ports|cache|counters --socket PATH; GET /metrics on\n"
       "--metrics-listen.\n\n"
       "Exit codes: 0 after SIGTERM/SIGINT; 1 when the underlay socket, the control socket or\n"
-      "the metrics address cannot be opened; 2 on a usage error.",
+      "the metrics address cannot be opened; 2 on a usage error (an option of the other\n"
+      "backend included: --kernel-* need --backend kernel, --poll-us the userspace one).",
       "dove-switch");
   app.set_config("--config", "", "Read options from this file (TOML: option = value)");
   // A key that is no option (a typo, an option of another program) is a usage error naming it.
@@ -128,6 +129,21 @@ int Main(int argc, char** argv) {
     }
     const int code = app.exit(error);
     return code == 0 ? 0 : 2;
+  }
+  // An option of the other backend would be ignored: refuse it instead, so a host is not run
+  // with a setting its operator believes in.
+  for (const char* name : {"--kernel-keep-on-exit", "--kernel-miss-rate", "--kernel-miss-burst",
+                           "--kernel-udp-checksum"}) {
+    if (config.backend != "kernel" && app.count(name) > 0) {
+      std::fprintf(stderr, "dove-switch: error: %s applies only to --backend kernel\n", name);
+      return 2;
+    }
+  }
+  if (config.backend == "kernel" && app.count("--poll-us") > 0) {
+    std::fprintf(stderr,
+                 "dove-switch: error: --poll-us applies only to --backend userspace (the kernel "
+                 "backend has no packet thread)\n");
+    return 2;
   }
   config.poll_after_traffic = std::chrono::microseconds(poll_us);
   std::string rest = controllers;
