@@ -1,7 +1,8 @@
 // switch_sim: N simulated switches in one process against a real dove-controller, over the real
 // southbound protocol (one SwitchService.Connect stream per switch, each on its own TCP
-// connection, driven by gRPC's callback API: no thread per switch). It measures what the
-// southbound must sustain at scale and prints each figure beside its goal. The phases, in order:
+// connection, all on one completion queue served by one thread: no thread per switch). It measures
+// what the southbound must sustain at scale and prints each figure beside its goal. The phases, in
+// order:
 //
 //   registration  Hello -> SyncDone -> M Attaches acknowledged, for all N switches  goal 10 s
 //   attaches      switches Attach unplaced endpoints of networks they serve (each a store
@@ -124,6 +125,7 @@ struct Options {
   std::vector<std::string> controller_args;  // extra flags, e.g. --switch-dead-after-ms 60000
   std::vector<int> controller_cpus;          // empty: not pinned
   std::vector<int> sim_cpus;
+  std::string latency_log;  // empty: none
 };
 
 // Set once the controller runs, so that Die leaves no process or data directory behind.
@@ -208,7 +210,7 @@ void PrintHelp() {
       "                  [--moves X] [--cachers C] [--spread W] [--fill-clients F]\n"
       "                  [--attaches A] [--attach-rate AR] [--probes P] [--quick]\n"
       "                  [--controller-bin PATH] [--controller-arg ARG]...\n"
-      "                  [--controller-cpus LIST] [--sim-cpus LIST]\n"
+      "                  [--controller-cpus LIST] [--sim-cpus LIST] [--latency-log FILE]\n"
       "  --switches               simulated switches, one gRPC stream each (1000)\n"
       "  --endpoints              endpoints per switch (100)\n"
       "  --endpoints-per-network  endpoints per network; one /24 subnet each, <= 250 (100)\n"
@@ -232,7 +234,12 @@ void PrintHelp() {
       "\"0,1\"),\n"
       "                           so it does not share them with the simulator (default: not "
       "pinned)\n"
-      "  --sim-cpus LIST          pin the simulator itself to these CPUs (default: not pinned)\n");
+      "  --sim-cpus LIST          pin the simulator itself to these CPUs (default: not pinned)\n"
+      "  --latency-log FILE       write every measured resolve as a line \"planned_ms "
+      "from_schedule_ms\n"
+      "                           from_send_ms\" (planned: since the phase began, whose\n"
+      "                           CLOCK_MONOTONIC time the first line gives), in planned order,\n"
+      "                           to see when the slow ones happened\n");
 }
 
 Options ParseOptions(int argc, char** argv) {
@@ -296,6 +303,8 @@ Options ParseOptions(int argc, char** argv) {
       options.controller_cpus = ParseCpus(arg, value);
     } else if (arg == "--sim-cpus") {
       options.sim_cpus = ParseCpus(arg, value);
+    } else if (arg == "--latency-log") {
+      options.latency_log = value;
     } else {
       Die("unknown argument " + std::string(arg) + " (see --help)");
     }
@@ -344,6 +353,53 @@ long StatusKib(pid_t pid, std::string_view field) {
 }
 long RssKib(pid_t pid) { return StatusKib(pid, "VmRSS:"); }
 long PeakKib(pid_t pid) { return StatusKib(pid, "VmHWM:"); }
+
+// Samples a process's resident size every 20 ms and keeps the highest per phase, so the peak
+// (VmHWM) can be told where it happened. Phases in the order they were named.
+class RssWatch {
+ public:
+  explicit RssWatch(pid_t pid) : pid_(pid), thread_([this] { Run(); }) {}
+  ~RssWatch() { Stop(); }
+  RssWatch(const RssWatch&) = delete;
+  RssWatch& operator=(const RssWatch&) = delete;
+
+  void Phase(const std::string& name) {
+    std::lock_guard lock(mutex_);
+    peaks_.emplace_back(name, RssKib(pid_));
+  }
+  void Stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  // (phase, highest VmRSS sampled in it, KiB).
+  std::vector<std::pair<std::string, long>> Peaks() {
+    std::lock_guard lock(mutex_);
+    return peaks_;
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::milliseconds(20), [this] { return stop_; })) {
+      if (peaks_.empty()) continue;
+      lock.unlock();
+      const long kib = RssKib(pid_);
+      lock.lock();
+      peaks_.back().second = std::max(peaks_.back().second, kib);
+    }
+  }
+
+  pid_t pid_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::vector<std::pair<std::string, long>> peaks_;
+  std::thread thread_;  // last: starts once the rest is built
+};
 
 int64_t Nanos(Clock::duration d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
@@ -534,19 +590,28 @@ enum class Purpose { kLoad, kMove, kProbe };
 // How a resolve was answered, for the probes.
 enum class Answer { kFound, kNotFound, kDenied, kRefused, kOther };
 
-// One switch: one channel (its own TCP connection), one Connect stream. Reactions run on
-// gRPC's threads; Send and the Resolve calls may come from any thread. It keeps what a switch
+// One switch: one channel (its own TCP connection), one Connect stream on the simulator's one
+// completion queue, whose one thread (Sim::Poll) runs every switch's reactions: a thread per
+// process, as a real switch has, instead of gRPC's callback threads handing every reply from
+// one to another (on the simulator's one core those hand-overs were most of its time at
+// 10,000 resolves/s). Send and the Resolve calls may come from any thread. It keeps what a switch
 // keeps: the locations it cached (from FOUND replies, kept current by LocationUpdate,
 // Invalidate and a snapshot), and the highest revision it applied, both handed to the stream
 // that replaces it after a controller restart.
-class SimSwitch final : public grpc::ClientBidiReactor<v1::SwitchMessage, v1::ControllerMessage> {
+class SimSwitch final {
  public:
+  enum class Op : uint8_t { kStart, kRead, kWrite, kFinish };
+  struct Tag {
+    SimSwitch* self;
+    Op op;
+  };
+
   SimSwitch(Sim* sim, int index) : sim_(sim), index_(index), name_(SwitchName(index)) {}
 
-  // Opens the channel and the stream and sends Hello (with what `previous`, the stream this
-  // one replaces, had cached and applied). After SyncDone it attaches the endpoints the model
-  // says it holds.
-  void Start(const std::string& target, const SimSwitch* previous);
+  // Opens the channel and the stream on `cq` and sends Hello (with what `previous`, the stream
+  // this one replaces, had cached and applied). After SyncDone it attaches the endpoints the
+  // model says it holds.
+  void Start(const std::string& target, const SimSwitch* previous, grpc::CompletionQueue* cq);
   // Cancels the stream; Wait() returns once it is done.
   void Stop();
   void Wait();
@@ -560,8 +625,10 @@ class SimSwitch final : public grpc::ClientBidiReactor<v1::SwitchMessage, v1::Co
   void AttachMeasured(int e, const std::string& port, Clock::time_point planned);
   // Load resolves still unanswered; drops them when `drop`.
   size_t Outstanding(bool drop);
-  // Moves the latencies out (nanoseconds: from the send, from the schedule).
-  void TakeLatencies(std::vector<int64_t>* sent, std::vector<int64_t>* planned);
+  // Moves the latencies out (nanoseconds: from the send, from the schedule, and the planned
+  // instant, in the same order).
+  void TakeLatencies(std::vector<int64_t>* sent, std::vector<int64_t>* planned,
+                     std::vector<int64_t>* planned_at);
   // endpoint -> the switch name it cached.
   std::unordered_map<int, std::string> Cache() const;
 
@@ -571,9 +638,8 @@ class SimSwitch final : public grpc::ClientBidiReactor<v1::SwitchMessage, v1::Co
   // The channel's connectivity state (grpc_connectivity_state), without connecting.
   int ChannelState() const { return static_cast<int>(channel_->GetState(false)); }
 
-  void OnReadDone(bool ok) override;
-  void OnWriteDone(bool ok) override;
-  void OnDone(const grpc::Status& status) override;
+  // The completion-queue thread: an operation of this stream completed.
+  void OnEvent(Op op, bool ok);
 
  private:
   struct Pending {
@@ -591,6 +657,12 @@ class SimSwitch final : public grpc::ClientBidiReactor<v1::SwitchMessage, v1::Co
   };
 
   void Handle(const v1::ControllerMessage& message);
+  // With mutex_: starts writing `message` (gRPC serialises it before returning).
+  void WriteLocked(const v1::SwitchMessage& message);
+  // With mutex_: once the read failed and no write is in flight, asks for the status.
+  void MaybeFinishLocked();
+  // The call is over and no operation is in flight.
+  void OnDone();
   void OnReply(const v1::ResolveReply& reply);
   void OnRefusal(const v1::Refusal& refusal);
   void AttachHeld();
@@ -602,14 +674,24 @@ class SimSwitch final : public grpc::ClientBidiReactor<v1::SwitchMessage, v1::Co
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::SwitchService::Stub> stub_;
   grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientAsyncReaderWriter<v1::SwitchMessage, v1::ControllerMessage>> stream_;
+  Tag start_tag_{this, Op::kStart};
+  Tag read_tag_{this, Op::kRead};
+  Tag write_tag_{this, Op::kWrite};
+  Tag finish_tag_{this, Op::kFinish};
   v1::ControllerMessage incoming_;
+  grpc::Status status_;
 
   mutable std::mutex mutex_;
   std::deque<v1::SwitchMessage> queue_;
-  bool writing_ = false;
+  bool writing_ = true;  // until the call has started: Hello waits in the queue
+  int ops_ = 0;          // operations in flight
+  bool read_failed_ = false;
+  bool finish_started_ = false;
   std::unordered_map<uint64_t, Pending> pending_;
   std::vector<int64_t> latency_sent_;
   std::vector<int64_t> latency_planned_;
+  std::vector<int64_t> planned_at_;  // each measured resolve's planned instant (steady clock)
   std::unordered_map<int, Attaching> attaching_;  // attaches not yet acknowledged
   int registration_left_ = 0;                     // of the held endpoints attached at SyncDone
   std::unordered_map<int, std::string> cache_;    // endpoint -> switch name
@@ -675,6 +757,26 @@ class Sim {
     held_.resize(static_cast<size_t>(layout_.switches));
     for (int e = 0; e < layout_.Endpoints(); ++e) {
       held_[static_cast<size_t>(layout_.HomeSwitch(e))].push_back(e);
+    }
+    poller_ = std::thread([this] { Poll(); });
+  }
+  // Ends the streams still open, then the completion queue's thread.
+  ~Sim() {
+    for (auto& each : switches_) each->Stop();
+    for (auto& each : switches_) each->Wait();
+    cq_.Shutdown();
+    poller_.join();
+  }
+  Sim(const Sim&) = delete;
+  Sim& operator=(const Sim&) = delete;
+
+  // The thread of the completion queue every switch's stream uses.
+  void Poll() {
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq_.Next(&tag, &ok)) {
+      auto* event = static_cast<SimSwitch::Tag*>(tag);
+      event->self->OnEvent(event->op, ok);
     }
   }
 
@@ -788,6 +890,9 @@ class Sim {
   void StopHeartbeats();
   void Attaches();
   void Resolves();
+  // --latency-log: the measured resolves (latency_sent_ and latency_planned_, unsorted yet, and
+  // their planned instants) in planned order, times since `start`.
+  void WriteLatencyLog(Clock::time_point start, const std::vector<int64_t>& planned_at) const;
   void Moves();
   void Probes();
   void Restart(std::unique_ptr<ControllerProcess>* controller,
@@ -803,6 +908,9 @@ class Sim {
   Options options_;
   Layout layout_;
   std::vector<uint32_t> vnis_;
+  // Declared before the switches: their calls go before the queue does.
+  grpc::CompletionQueue cq_;
+  std::thread poller_;  // Poll()
   std::vector<std::unique_ptr<SimSwitch>> switches_;
   std::vector<std::unique_ptr<SimSwitch>> ended_;  // streams of the killed controller
   int api_port_;
@@ -888,18 +996,18 @@ class Sim {
   bool restart_done_ = false;
 
   std::function<std::string()> stall_detail_;
+  std::vector<std::pair<std::string, long>> rss_peaks_;  // the serving controller's, by phase
   Clock::duration registration_time_{};
   Clock::duration sync_time_{};
 };
 
-void SimSwitch::Start(const std::string& target, const SimSwitch* previous) {
+void SimSwitch::Start(const std::string& target, const SimSwitch* previous,
+                      grpc::CompletionQueue* cq) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own TCP connection
   channel_ = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   stub_ = v1::SwitchService::NewStub(channel_);
-  stub_->async()->Connect(&context_, this);
-  AddHold();  // the stream stays ours until Stop, so Send never races OnDone
-  StartRead(&incoming_);
+  stream_ = stub_->PrepareAsyncConnect(&context_, cq);
   v1::SwitchMessage hello;
   hello.mutable_hello()->set_switch_name(name_);
   hello.mutable_hello()->set_tunnel_ip(TunnelIp(index_));
@@ -915,14 +1023,15 @@ void SimSwitch::Start(const std::string& target, const SimSwitch* previous) {
       listed_[e] = true;
     }
   }
-  Send(std::move(hello));
-  StartCall();
+  Send(std::move(hello));  // queued until the call has started
+  std::lock_guard lock(mutex_);
+  ++ops_;
+  stream_->StartCall(&start_tag_);
 }
 
 void SimSwitch::Stop() {
   stopping_ = true;
   context_.TryCancel();
-  RemoveHold();
 }
 
 void SimSwitch::Wait() {
@@ -931,34 +1040,72 @@ void SimSwitch::Wait() {
 }
 
 void SimSwitch::Send(v1::SwitchMessage message) {
-  const v1::SwitchMessage* next = nullptr;
-  {
-    std::lock_guard lock(mutex_);
-    if (broken_) return;
+  std::lock_guard lock(mutex_);
+  if (broken_ || read_failed_) return;
+  if (writing_) {
     queue_.push_back(std::move(message));
-    if (writing_) return;
-    writing_ = true;
-    next = &queue_.front();  // deque: stays put while later ones are pushed
+    return;
   }
-  StartWrite(next);
+  WriteLocked(message);
 }
 
-void SimSwitch::OnWriteDone(bool ok) {
-  const v1::SwitchMessage* next = nullptr;
+void SimSwitch::WriteLocked(const v1::SwitchMessage& message) {
+  writing_ = true;
+  ++ops_;
+  stream_->Write(message, &write_tag_);
+}
+
+void SimSwitch::MaybeFinishLocked() {
+  if (!read_failed_ || writing_ || finish_started_) return;
+  finish_started_ = true;
+  ++ops_;
+  stream_->Finish(&status_, &finish_tag_);
+}
+
+void SimSwitch::OnEvent(Op op, bool ok) {
+  if (op == Op::kRead && ok) Handle(incoming_);  // before the next read overwrites it
+  bool done = false;
   {
     std::lock_guard lock(mutex_);
-    queue_.pop_front();
-    if (!ok) {
-      broken_ = true;
-      queue_.clear();
+    --ops_;
+    switch (op) {
+      case Op::kStart:
+        writing_ = false;
+        ++ops_;
+        stream_->Read(&incoming_, &read_tag_);  // fails at once if the call did not start
+        if (ok && !queue_.empty()) {
+          const v1::SwitchMessage next = std::move(queue_.front());
+          queue_.pop_front();
+          WriteLocked(next);
+        }
+        break;
+      case Op::kRead:
+        if (ok) {
+          ++ops_;
+          stream_->Read(&incoming_, &read_tag_);
+        } else {  // the stream ended; Finish says how
+          read_failed_ = true;
+          queue_.clear();
+        }
+        break;
+      case Op::kWrite:
+        writing_ = false;
+        if (!ok) {
+          broken_ = true;
+          queue_.clear();
+        } else if (!queue_.empty()) {
+          const v1::SwitchMessage next = std::move(queue_.front());
+          queue_.pop_front();
+          WriteLocked(next);
+        }
+        break;
+      case Op::kFinish:
+        break;
     }
-    if (!queue_.empty()) {
-      next = &queue_.front();
-    } else {
-      writing_ = false;
-    }
+    MaybeFinishLocked();
+    done = finish_started_ && ops_ == 0;
   }
-  if (next != nullptr) StartWrite(next);
+  if (done) OnDone();
 }
 
 void SimSwitch::Resolve(int e, bool by_ip, Purpose purpose, Clock::time_point planned) {
@@ -1069,12 +1216,15 @@ size_t SimSwitch::Outstanding(bool drop) {
   return count;
 }
 
-void SimSwitch::TakeLatencies(std::vector<int64_t>* sent, std::vector<int64_t>* planned) {
+void SimSwitch::TakeLatencies(std::vector<int64_t>* sent, std::vector<int64_t>* planned,
+                              std::vector<int64_t>* planned_at) {
   std::lock_guard lock(mutex_);
   sent->insert(sent->end(), latency_sent_.begin(), latency_sent_.end());
   planned->insert(planned->end(), latency_planned_.begin(), latency_planned_.end());
+  planned_at->insert(planned_at->end(), planned_at_.begin(), planned_at_.end());
   latency_sent_.clear();
   latency_planned_.clear();
+  planned_at_.clear();
 }
 
 std::unordered_map<int, std::string> SimSwitch::Cache() const {
@@ -1082,18 +1232,12 @@ std::unordered_map<int, std::string> SimSwitch::Cache() const {
   return cache_;
 }
 
-void SimSwitch::OnReadDone(bool ok) {
-  if (!ok) return;  // the stream ended; OnDone says how
-  Handle(incoming_);
-  StartRead(&incoming_);
-}
-
-void SimSwitch::OnDone(const grpc::Status& status) {
+void SimSwitch::OnDone() {
   {
     std::lock_guard lock(mutex_);
     broken_ = true;
   }
-  if (!stopping_) sim_->StreamBroke(name_, status);
+  if (!stopping_) sim_->StreamBroke(name_, status_);
   std::lock_guard lock(done_mutex_);
   done_ = true;
   done_cv_.notify_all();
@@ -1174,6 +1318,7 @@ void SimSwitch::OnReply(const v1::ResolveReply& reply) {
     if (pending.purpose == Purpose::kLoad) {
       latency_sent_.push_back(Nanos(now - pending.sent));
       latency_planned_.push_back(Nanos(now - pending.planned));
+      planned_at_.push_back(Nanos(pending.planned.time_since_epoch()));
     }
     if (pending.purpose != Purpose::kProbe && reply.status() == v1::ResolveReply::STATUS_FOUND) {
       cache_[pending.endpoint] = reply.location().switch_name();
@@ -1264,7 +1409,7 @@ void Sim::Register(int southbound_port) {
   switches_.reserve(static_cast<size_t>(n));
   for (int s = 0; s < n; ++s) switches_.push_back(std::make_unique<SimSwitch>(this, s));
   registration_start_ = Clock::now();
-  for (auto& each : switches_) each->Start(target, nullptr);
+  for (auto& each : switches_) each->Start(target, nullptr, &cq_);
   // A stalled registration says which switches wait and in what state their channel is.
   stall_detail_ = [this] {
     int welcomed = 0;
@@ -1392,7 +1537,9 @@ void Sim::Resolves() {
       "resolve replies", [&] { return outstanding() == 0; },
       [&] { return std::to_string(outstanding()) + " replies outstanding"; },
       std::chrono::seconds(60));
-  for (auto& each : switches_) each->TakeLatencies(&latency_sent_, &latency_planned_);
+  std::vector<int64_t> planned_at;
+  for (auto& each : switches_) each->TakeLatencies(&latency_sent_, &latency_planned_, &planned_at);
+  if (!options_.latency_log.empty()) WriteLatencyLog(start, planned_at);
   std::sort(latency_sent_.begin(), latency_sent_.end());
   std::sort(latency_planned_.begin(), latency_planned_.end());
   timeouts_ = latency_sent_.end() -
@@ -1404,6 +1551,29 @@ void Sim::Resolves() {
   Say("resolve: latency from send p50 %.3f p99 %.3f p99.9 %.3f max %.3f ms\n",
       QuantileMs(latency_sent_, 0.5), QuantileMs(latency_sent_, 0.99),
       QuantileMs(latency_sent_, 0.999), QuantileMs(latency_sent_, 1.0));
+}
+
+void Sim::WriteLatencyLog(Clock::time_point start, const std::vector<int64_t>& planned_at) const {
+  std::vector<size_t> order(planned_at.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](size_t a, size_t b) { return planned_at[a] < planned_at[b]; });
+  std::FILE* file = std::fopen(options_.latency_log.c_str(), "w");
+  if (file == nullptr) {
+    Say("resolve: cannot write %s: %s\n", options_.latency_log.c_str(), std::strerror(errno));
+    return;
+  }
+  const int64_t origin = Nanos(start.time_since_epoch());
+  // The phase's start on the steady clock (CLOCK_MONOTONIC), to line the log up with other
+  // tools' timestamps (perf record -k CLOCK_MONOTONIC).
+  std::fprintf(file, "# start %.6f s (CLOCK_MONOTONIC)\n", static_cast<double>(origin) / 1e9);
+  for (size_t i : order) {
+    std::fprintf(file, "%.3f %.3f %.3f\n", static_cast<double>(planned_at[i] - origin) / 1e6,
+                 static_cast<double>(latency_planned_[i]) / 1e6,
+                 static_cast<double>(latency_sent_[i]) / 1e6);
+  }
+  std::fclose(file);
+  Say("resolve: %zu latencies written to %s\n", order.size(), options_.latency_log.c_str());
 }
 
 // The switches that serve network n now: those holding one of its endpoints.
@@ -1799,7 +1969,7 @@ void Sim::Restart(std::unique_ptr<ControllerProcess>* controller,
   fresh.reserve(static_cast<size_t>(n));
   for (int s = 0; s < n; ++s) fresh.push_back(std::make_unique<SimSwitch>(this, s));
   for (int s = 0; s < n; ++s) {
-    fresh[static_cast<size_t>(s)]->Start(target, switches_[static_cast<size_t>(s)].get());
+    fresh[static_cast<size_t>(s)]->Start(target, switches_[static_cast<size_t>(s)].get(), &cq_);
   }
   for (auto& each : switches_) ended_.push_back(std::move(each));
   switches_ = std::move(fresh);
@@ -1972,6 +2142,11 @@ int Sim::Report() {
       "restart)\n",
       per_endpoint_filled);
   Say("  per switch (registered - loaded) / switches              %8.0f bytes\n", per_switch);
+  std::string phases;
+  for (const auto& [phase, kib] : rss_peaks_) {
+    phases += (phases.empty() ? "" : ", ") + phase + " " + std::to_string(kib);
+  }
+  Say("  VmRSS highest sample (every 20 ms) by phase: %s KiB\n", phases.c_str());
   Say("cache records (dove_southbound_cache_records): %lld serving, the switches hold %lld; "
       "after the restart %lld; after every switch disconnected %lld (%s)\n",
       static_cast<long long>(records_serving_), static_cast<long long>(records_model_),
@@ -2111,20 +2286,27 @@ int Sim::Run(std::unique_ptr<ControllerProcess>* controller, const std::filesyst
   empty_peak_kib_ = empty_peak_kib;
   filled_kib_ = filled_kib;
   loaded_kib_ = loaded_kib;
+  RssWatch rss(serving->pid());
+  rss.Phase("registration");
   Register(serving->southbound_port());
   registered_kib_ = RssKib(serving->pid());
   Say("controller RSS after registration: %ld KiB\n", registered_kib_);
   SayLiveness("registration");
+  rss.Phase("attaches");
   Attaches();
   SayLiveness("attaches");
   // Moves through the REST API while the open-loop resolves run.
+  rss.Phase("resolves and moves");
   std::thread moves([this] { Moves(); });
   Resolves();
   SayLiveness("resolve");
   moves.join();
   SayLiveness("moves");
+  rss.Phase("probes");
   Probes();
   CheckControllerAlive();
+  rss.Stop();
+  rss_peaks_ = rss.Peaks();
   serving_kib_ = RssKib(serving->pid());
   serving_peak_kib_ = PeakKib(serving->pid());
   records_serving_ = MetricValue(serving->port(), "dove_southbound_cache_records");

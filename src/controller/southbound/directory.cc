@@ -1065,6 +1065,8 @@ void Directory::SendFloodList(SessionId id, const std::string& network_id, int64
       if (has && !had) list->add_domain_tunnel_ips_added(ip);
       if (had && !has) list->add_domain_tunnel_ips_removed(ip);
     }
+    out.messages.push_back({id, {}, message.SerializeAsString()});
+    return;
   }
   out.messages.push_back({id, std::move(message)});
 }

@@ -169,6 +169,10 @@ inline constexpr int kMassSilenceDeadAfters = 10;
 struct Outbound {
   SessionId session = 0;
   v1::ControllerMessage message;
+  // When not empty: the message in its wire form, and `message` is empty. A fan-out built for
+  // every switch of a domain at once (a round's FloodList deltas: a thousand messages of up to
+  // a thousand addresses each) is held this way, a few times smaller than as messages.
+  std::string encoded{};
 };
 
 // The stream of `session` must end with this status (after the messages before it are sent).

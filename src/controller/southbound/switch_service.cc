@@ -5,7 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <deque>
+#include <list>
 #include <map>
 #include <utility>
 
@@ -23,27 +23,62 @@ void Log(const std::string& line) {
 }
 
 constexpr int kReadChunkBytes = 1024;
+constexpr int kMaxReadChunkBytes = 2048;
+// Threads for the store writes streams ask for: one switch's fsync need not wait for another's
+// Settle (an Attach and a switch record write, say).
+constexpr size_t kWriteThreads = 2;
+// How often the serving thread looks whether its completion queue is empty.
+constexpr auto kIdleProbe = std::chrono::milliseconds(10);
 
 }  // namespace
 
-// One switch's stream: reads one message at a time, writes one at a time from its queue.
-class SwitchService::Stream final
-    : public grpc::ServerBidiReactor<v1::SwitchMessage, v1::ControllerMessage> {
+// One switch's stream on the completion queue: one read in flight, one write in flight, its
+// own outbound queue. Every gRPC operation it starts holds a reference (ops_), and so do the
+// jobs that continue it on the WorkQueue; the last reference deletes it.
+class SwitchService::Stream {
  public:
-  Stream(SwitchService* service, SessionId session, std::optional<PeerIdentity> identity)
-      : service_(service), session_(session), identity_(std::move(identity)) {}
+  enum class Op : uint8_t { kAccept, kRead, kWrite, kFinish, kDone };
+  struct Tag {
+    Stream* stream;
+    Op op;
+  };
 
-  void Begin() { StartRead(&incoming_); }
+  explicit Stream(SwitchService* service) : service_(service) {
+    context_.AsyncNotifyWhenDone(&done_tag_);  // before the call starts, as gRPC requires
+  }
 
-  void OnReadDone(bool ok) override {
-    if (!ok) {  // the switch closed its side, or the stream broke
-      Close(grpc::Status::OK);
-      return;
+  // Serving thread, under the service's gate: offers this stream to the next switch.
+  void Request() {
+    service_->async_.RequestConnect(&context_, &rw_, service_->cq_, service_->cq_, &accept_tag_);
+  }
+
+  // Serving thread, once the call arrived: the stream now also waits for the call's end.
+  void Accepted(SessionId session) {
+    session_ = session;
+    if (service_->options_.tls) {
+      // gRPC verified the certificate in the handshake; an absent context means no
+      // certificate, and an empty identity allows no name.
+      const auto auth = context_.auth_context();
+      identity_ = auth ? PeerIdentity::Of(*auth) : PeerIdentity{};
     }
-    const Clock::time_point received = Clock::now();
+    Acquire();  // the done notification, registered at construction
+  }
+
+  SessionId session() const { return session_; }
+  const PeerIdentity* identity() const { return identity_ ? &*identity_ : nullptr; }
+  const v1::SwitchMessage& incoming() const { return incoming_; }
+
+  // Starts the next read unless the stream is finishing.
+  void StartRead() {
+    std::shared_lock gate(service_->gate_);
+    std::lock_guard lock(mutex_);
+    if (service_->closed_ || finish_requested_) return;
+    ++ops_;
+    rw_.Read(&incoming_, &read_tag_);
+  }
+
+  void MarkReceived(Clock::time_point received) {
     last_received_.store(received.time_since_epoch().count(), std::memory_order_relaxed);
-    const PeerIdentity* identity = identity_ ? &*identity_ : nullptr;
-    if (service_->Receive(session_, identity, incoming_, received)) StartRead(&incoming_);
   }
 
   // When the stream last received a message (maybe still waiting for the service's mutex);
@@ -54,74 +89,133 @@ class SwitchService::Stream final
     return Clock::time_point(Clock::duration(ticks));
   }
 
-  // Queues a message; drops it once the stream is finishing.
+  // Writes a message at once when no write is in flight, or else queues it; drops it once the
+  // stream is finishing.
   void Send(v1::ControllerMessage message) {
-    const v1::ControllerMessage* next = nullptr;
-    {
-      std::lock_guard lock(mutex_);
-      if (finish_requested_) return;
-      queue_.push_back(std::move(message));
-      if (writing_) return;
-      writing_ = true;
-      next = &queue_.front();  // deque: stays put while later ones are pushed
+    std::shared_lock gate(service_->gate_);
+    std::lock_guard lock(mutex_);
+    if (finish_requested_) return;
+    if (writing_) {
+      queue_.push_back({std::move(message), {}});
+      return;
     }
-    StartWrite(next);
+    WriteLocked(message);
+  }
+
+  // The same for a message in its wire form (Outbound::encoded), queued as such.
+  void SendEncoded(std::string encoded) {
+    std::shared_lock gate(service_->gate_);
+    std::lock_guard lock(mutex_);
+    if (finish_requested_) return;
+    if (writing_) {
+      queue_.push_back({{}, std::move(encoded)});
+      return;
+    }
+    WriteEncodedLocked(encoded);
   }
 
   // Ends the stream with `status` once the queued messages are written.
   void Close(grpc::Status status) {
-    {
-      std::lock_guard lock(mutex_);
-      if (finish_requested_) return;
-      finish_requested_ = true;
-      final_status_ = std::move(status);
-      if (writing_) return;  // OnWriteDone finishes
-    }
-    Finish(final_status_);
+    std::shared_lock gate(service_->gate_);
+    std::lock_guard lock(mutex_);
+    if (finish_requested_) return;
+    finish_requested_ = true;
+    final_status_ = std::move(status);
+    if (!writing_) FinishLocked();  // else the last write's completion finishes
   }
 
-  void OnWriteDone(bool ok) override {
-    const v1::ControllerMessage* next = nullptr;
-    bool finish = false;
-    {
-      std::lock_guard lock(mutex_);
+  // Serving thread: a write completed.
+  void OnWriteDone(bool ok) {
+    std::shared_lock gate(service_->gate_);
+    std::lock_guard lock(mutex_);
+    writing_ = false;
+    if (!ok) {
+      queue_.clear();
+      if (!finish_requested_) {
+        finish_requested_ = true;
+        final_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");
+      }
+    }
+    if (!queue_.empty()) {
+      Queued next = std::move(queue_.front());
       queue_.pop_front();
-      if (!ok) {
-        queue_.clear();
-        if (!finish_requested_) {
-          finish_requested_ = true;
-          final_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");
-        }
-      }
-      if (!queue_.empty()) {
-        next = &queue_.front();
+      if (next.encoded.empty()) {
+        WriteLocked(next.message);
       } else {
-        writing_ = false;
-        finish = finish_requested_;
+        WriteEncodedLocked(next.encoded);
       }
-    }
-    if (next != nullptr) {
-      StartWrite(next);
-    } else if (finish) {
-      Finish(final_status_);
+    } else if (finish_requested_) {
+      FinishLocked();
     }
   }
 
-  void OnDone() override {
-    service_->Forget(session_);
-    delete this;
+  void Acquire() {
+    std::lock_guard lock(mutex_);
+    ++ops_;
+  }
+  // Drops a reference; the last one deletes the stream.
+  void Release() {
+    bool last = false;
+    {
+      std::lock_guard lock(mutex_);
+      last = --ops_ == 0;
+    }
+    if (last) service_->Delete(this);
   }
 
  private:
+  // With mutex_ and the gate held. gRPC serialises `message` before Write returns, so the
+  // caller's object can go at once: only its wire form waits for the socket.
+  void WriteLocked(const v1::ControllerMessage& message) {
+    if (service_->closed_) {
+      queue_.clear();
+      return;
+    }
+    writing_ = true;
+    ++ops_;
+    rw_.Write(message, &write_tag_);
+  }
+
+  // With mutex_ and the gate held: the typed stream writes messages, so the wire form is
+  // decoded into a message that lives only until Write has serialised it again.
+  void WriteEncodedLocked(const std::string& encoded) {
+    v1::ControllerMessage message;
+    message.ParseFromString(encoded);  // the directory encoded it from a valid message
+    WriteLocked(message);
+  }
+
+  // With mutex_ and the gate held; once.
+  void FinishLocked() {
+    if (finish_started_ || service_->closed_) return;
+    finish_started_ = true;
+    ++ops_;
+    rw_.Finish(final_status_, &finish_tag_);
+  }
+
   SwitchService* service_;
-  SessionId session_;
-  const std::optional<PeerIdentity> identity_;  // with TLS: the client certificate's names
-  v1::SwitchMessage incoming_;
+  grpc::ServerContext context_;
+  grpc::ServerAsyncReaderWriter<v1::ControllerMessage, v1::SwitchMessage> rw_{&context_};
+  Tag accept_tag_{this, Op::kAccept};
+  Tag read_tag_{this, Op::kRead};
+  Tag write_tag_{this, Op::kWrite};
+  Tag finish_tag_{this, Op::kFinish};
+  Tag done_tag_{this, Op::kDone};
+  SessionId session_ = 0;
+  std::optional<PeerIdentity> identity_;  // with TLS: the client certificate's names
+  v1::SwitchMessage incoming_;            // the read in flight's; handled before the next read
   std::atomic<Clock::rep> last_received_{0};
   std::mutex mutex_;
-  std::deque<v1::ControllerMessage> queue_;
+  int ops_ = 1;  // the accept, requested at construction
+  struct Queued {
+    v1::ControllerMessage message;
+    std::string encoded;  // when not empty, the message in its wire form
+  };
+  // Waiting for the write in flight. A list: empty, it allocates nothing (a deque allocates
+  // ~600 bytes at once, for every connected switch).
+  std::list<Queued> queue_;
   bool writing_ = false;
   bool finish_requested_ = false;
+  bool finish_started_ = false;
   grpc::Status final_status_;
 };
 
@@ -137,34 +231,150 @@ SwitchService::SwitchService(controller::Registry* registry, store::Store* store
 
 SwitchService::~SwitchService() { Stop(); }
 
-void SwitchService::Stop() {
-  stopping_ = true;
-  if (watcher_.joinable()) watcher_.join();
+void SwitchService::Serve(grpc::ServerCompletionQueue* cq) {
+  cq_ = cq;
+  writes_ = std::make_unique<WorkQueue>(kWriteThreads);
+  AwaitNextStream();
+  server_thread_ = std::thread([this] { ServeLoop(); });
 }
 
-grpc::ServerBidiReactor<v1::SwitchMessage, v1::ControllerMessage>* SwitchService::Connect(
-    grpc::CallbackServerContext* context) {
-  std::optional<PeerIdentity> identity;
-  if (options_.tls) {
-    // gRPC verified the certificate in the handshake; an absent context means no certificate,
-    // and an empty identity allows no name.
-    const auto auth = context->auth_context();
-    identity = auth ? PeerIdentity::Of(*auth) : PeerIdentity{};
-  }
-  Stream* stream = nullptr;
+void SwitchService::Stop() {
   {
-    std::lock_guard lock(mutex_);
-    const SessionId session = next_session_++;
-    stream = new Stream(this, session, std::move(identity));  // deletes itself in OnDone
-    streams_[session] = stream;
+    std::unique_lock gate(gate_);
+    closed_ = true;
   }
-  stream->Begin();
-  return stream;
+  if (cq_ != nullptr) {
+    cq_->Shutdown();
+    server_thread_.join();
+    cq_ = nullptr;
+  }
+  if (writes_) writes_->Stop();  // the streams' last jobs (Forget) run first
+  stopping_ = true;
+  if (watcher_.joinable()) watcher_.join();
+  std::set<Stream*> left;
+  {
+    std::lock_guard lock(live_mutex_);
+    left.swap(live_);
+  }
+  for (Stream* stream : left) delete stream;
+}
+
+void SwitchService::ServeLoop() {
+  void* tag = nullptr;
+  bool ok = false;
+  // busy_since_: the start of the stretch in which the queue was never seen empty (0: it was
+  // empty at the last look). It is looked at without waiting every kIdleProbe, and a wait
+  // that ends without an event (after kIdleProbe) is a look too. A thread that never finds
+  // it empty is behind, and the streams it has not read are not silent (WatchLoop's tick).
+  Clock::time_point probed{};
+  while (true) {
+    const Clock::time_point now = Clock::now();
+    const bool probe = now - probed >= kIdleProbe;
+    if (probe) probed = now;
+    const auto next = cq_->AsyncNext(
+        &tag, &ok,
+        probe ? gpr_time_0(GPR_CLOCK_MONOTONIC)
+              : gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                             gpr_time_from_millis(kIdleProbe.count(), GPR_TIMESPAN)));
+    if (next == grpc::CompletionQueue::SHUTDOWN) break;
+    if (next == grpc::CompletionQueue::TIMEOUT) {
+      busy_since_.store(0, std::memory_order_relaxed);
+      continue;
+    }
+    if (busy_since_.load(std::memory_order_relaxed) == 0) {
+      busy_since_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    }
+    auto* event = static_cast<Stream::Tag*>(tag);
+    Stream* stream = event->stream;
+    switch (event->op) {
+      case Stream::Op::kAccept:
+        if (ok) {
+          AwaitNextStream();
+          SessionId session = 0;
+          {
+            std::lock_guard lock(mutex_);
+            session = next_session_++;
+            streams_[session] = stream;
+          }
+          stream->Accepted(session);
+          stream->StartRead();
+        }
+        break;
+      case Stream::Op::kRead:
+        if (ok) {
+          OnMessageRead(stream);
+        } else {  // the switch closed its side, or the stream broke
+          stream->Close(grpc::Status::OK);
+        }
+        break;
+      case Stream::Op::kWrite:
+        stream->OnWriteDone(ok);
+        break;
+      case Stream::Op::kFinish:
+        break;
+      case Stream::Op::kDone:
+        OnStreamDone(stream);
+        break;
+    }
+    stream->Release();  // the operation that completed
+  }
+}
+
+void SwitchService::AwaitNextStream() {
+  std::shared_lock gate(gate_);
+  if (closed_) return;
+  auto* stream = new Stream(this);  // deleted by its last Release, or by Stop
+  {
+    std::lock_guard lock(live_mutex_);
+    live_.insert(stream);
+  }
+  stream->Request();
+}
+
+void SwitchService::Delete(Stream* stream) {
+  {
+    std::lock_guard lock(live_mutex_);
+    live_.erase(stream);
+  }
+  delete stream;
+}
+
+void SwitchService::OnMessageRead(Stream* stream) {
+  const Clock::time_point received = Clock::now();
+  stream->MarkReceived(received);
+  Output out;
+  const bool keep =
+      Receive(stream->session(), stream->identity(), stream->incoming(), received, out);
+  if (out.endpoint_writes.empty() && !out.switch_writes) {
+    if (keep) stream->StartRead();
+    return;
+  }
+  // The writes (fsyncs) go to the WorkQueue; the stream reads on once they are done.
+  stream->Acquire();
+  const bool posted = writes_->Post([this, stream, keep, out = std::move(out)] {
+    Settle(out);
+    if (keep) stream->StartRead();
+    stream->Release();
+  });
+  if (!posted) stream->Release();
+}
+
+void SwitchService::OnStreamDone(Stream* stream) {
+  stream->Acquire();
+  const SessionId session = stream->session();
+  const bool posted = writes_->Post([this, stream, session] {
+    Forget(session);
+    stream->Release();
+  });
+  if (!posted) {
+    Forget(session);
+    stream->Release();
+  }
 }
 
 bool SwitchService::Receive(SessionId session, const PeerIdentity* identity,
-                            const v1::SwitchMessage& message, Clock::time_point received) {
-  Output out;
+                            const v1::SwitchMessage& message, Clock::time_point received,
+                            Output& out) {
   bool keep = true;
   unhandled_.fetch_add(1, std::memory_order_relaxed);
   {
@@ -182,9 +392,6 @@ bool SwitchService::Receive(SessionId session, const PeerIdentity* identity,
       if (close.session == session) keep = false;
     }
   }
-  // The stream reads its next message only after this returns: its Attach is answered before
-  // anything it sends next, while every other stream goes on.
-  Settle(out);
   return keep;
 }
 
@@ -229,12 +436,18 @@ void SwitchService::WriteSwitches() {
 
 void SwitchService::Dispatch(Output& out) {
   for (const auto& line : out.logs) Log(line);
-  // Moved, not copied: a NetworkConfig carrying a domain's routes is ~200 KB as a message, and
-  // a thousand Hellos at once would otherwise hold each twice until its Receive returns.
+  // Moved out one by one (a message written at once is freed here): a NetworkConfig carrying
+  // a domain's routes is ~200 KB as a message, and a thousand Hellos at once would otherwise
+  // hold each until its Receive returns.
   for (auto& outbound : out.messages) {
     if (auto it = streams_.find(outbound.session); it != streams_.end()) {
-      it->second->Send(std::move(outbound.message));
+      if (outbound.encoded.empty()) {
+        it->second->Send(std::move(outbound.message));
+      } else {
+        it->second->SendEncoded(std::move(outbound.encoded));
+      }
     }
+    outbound.message = v1::ControllerMessage();
   }
   out.messages.clear();
   for (const auto& close : out.closes) {
@@ -301,13 +514,15 @@ void SwitchService::WatchLoop() {
         from = registry_->Revision() + 1;
         watch.reset();
       }
-      // Messages waiting for mutex_ now: the directory is the bottleneck, and streams whose
-      // messages gRPC has not even handed over yet are not silent (Directory::OnTick). A
-      // sample per tick: under a steady load short of saturation only some ticks find a
-      // waiter, so a dead switch is found after about dead_after / (1 - share of ticks behind).
-      // Waiting 100 ms or more instead (tried) is not enough: with 1000 streams and a few
-      // gRPC threads, each message waits little while most streams are not read at all.
-      const bool behind = unhandled_.load(std::memory_order_relaxed) > 0;
+      // Messages waiting for mutex_ now, or a serving thread that has not found its queue
+      // empty for a whole tick: the controller is the bottleneck, and streams whose messages
+      // it has not even read yet are not silent (Directory::OnTick). A sample per tick: under a
+      // steady load short of saturation only some ticks find it behind, so a dead switch is
+      // found after about dead_after / (1 - share of ticks behind).
+      const Clock::rep busy = busy_since_.load(std::memory_order_relaxed);
+      const bool behind =
+          unhandled_.load(std::memory_order_relaxed) > 0 ||
+          (busy != 0 && Clock::now() - Clock::time_point(Clock::duration(busy)) > options_.tick);
       ticked = directory_.OnTick(
           Clock::now(),
           [this](SessionId session) {
@@ -418,22 +633,32 @@ Expected<std::unique_ptr<SouthboundServer>, std::string> SouthboundServer::Start
   server->service_ = std::make_unique<SwitchService>(registry, store, std::move(options));
   builder.AddListeningPort(requested, credentials, &bound);
   builder.SetMaxReceiveMessageSize(max_bytes);
-  // Each connection keeps a read buffer of this size allocated while it waits for data; gRPC
-  // grows it (up to 4 MB) when reads fill it, and lets it shrink back with small reads. A
-  // switch sends small messages (a Hello listing its cache is the largest), so start at 1 KiB
-  // instead of gRPC's 8 KiB: 7 KiB less per connected switch.
+  // Each connection keeps a read buffer allocated while it waits for data; gRPC starts it at
+  // 8 KiB and grows it (up to 4 MB) when reads fill it. A switch sends small messages (a Hello
+  // listing its cache is the largest: read in more chunks), so the buffer starts at 1 KiB and
+  // each chunk is at most 2 KiB: 6 KiB less per connected switch than the 8 KiB it otherwise
+  // reaches after the registration's burst of Attaches.
   builder.AddChannelArgument(GRPC_ARG_TCP_READ_CHUNK_SIZE, kReadChunkBytes);
+  builder.AddChannelArgument(GRPC_ARG_TCP_MAX_READ_CHUNK_SIZE, kMaxReadChunkBytes);
   // Small messages: no bandwidth-delay probes (a PING and its answer next to the resolves; the
   // switch turns them off too, dove-switch's controller_client.cc).
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  builder.RegisterService(server->service_.get());
+  builder.RegisterService(server->service_->GrpcService());
+  server->cq_ = builder.AddCompletionQueue();
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || bound == 0) {
+    if (server->server_) server->server_->Shutdown(std::chrono::system_clock::now());
+    server->cq_->Shutdown();  // never served: drain it, as gRPC requires before its end
+    void* tag = nullptr;
+    bool ok = false;
+    while (server->cq_->Next(&tag, &ok)) {
+    }
     server->service_->Stop();
     return Unexpected<std::string>(
         "cannot listen on " + requested + " (address in use, not local, or not permitted" +
         (tls ? "; or the TLS certificate, key or client CA is not valid PEM)" : ")"));
   }
+  server->service_->Serve(server->cq_.get());
   server->port_ = bound;
   server->tls_ = tls;
   server->address_ = net::FormatHostPort(host, bound);
@@ -444,12 +669,12 @@ Expected<std::unique_ptr<SouthboundServer>, std::string> SouthboundServer::Start
 
 SouthboundServer::~SouthboundServer() {
   if (server_) {
-    // Cancels the streams still open; their reactors finish and delete themselves.
+    // Cancels the streams still open; the serving thread takes their last completions.
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
-    server_.reset();
   }
-  if (service_) service_->Stop();
+  if (service_) service_->Stop();  // shuts the completion queue down and drains it
+  server_.reset();
 }
 
 }  // namespace dove::controller::southbound

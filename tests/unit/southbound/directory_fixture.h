@@ -59,7 +59,11 @@ inline v1::SwitchMessage ResolveIp(uint64_t query, uint32_t vni, const std::stri
 inline std::vector<v1::ControllerMessage> For(const Output& out, SessionId session) {
   std::vector<v1::ControllerMessage> messages;
   for (const auto& each : out.messages) {
-    if (each.session == session) messages.push_back(each.message);
+    if (each.session != session) continue;
+    messages.push_back(each.message);
+    if (!each.encoded.empty()) {
+      EXPECT_TRUE(messages.back().ParseFromString(each.encoded));
+    }
   }
   return messages;
 }
@@ -153,6 +157,12 @@ class DirectoryTest : public ::testing::Test {
 
   // Records the messages of `out` in sent_ (in the order the streams carry them); returns it.
   Output Sent(Output out) {
+    // Messages kept in their wire form are decoded, as the switch does.
+    for (auto& each : out.messages) {
+      if (each.encoded.empty()) continue;
+      EXPECT_TRUE(each.message.ParseFromString(each.encoded));
+      each.encoded.clear();
+    }
     sent_.insert(sent_.end(), out.messages.begin(), out.messages.end());
     return out;
   }
