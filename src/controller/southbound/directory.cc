@@ -160,9 +160,9 @@ bool Directory::IsLive(const std::string& switch_name) const {
 }
 
 std::set<SessionId> Directory::CachersOf(const std::string& endpoint_id) const {
-  auto it = cachers_.find(endpoint_id);
-  if (it == cachers_.end()) return {};
-  return std::set<SessionId>(it->second.begin(), it->second.end());
+  auto it = known_.find(endpoint_id);
+  if (it == known_.end()) return {};
+  return std::set<SessionId>(it->second.cachers.begin(), it->second.cachers.end());
 }
 
 std::optional<SessionId> Directory::SessionOf(const std::string& switch_name) const {
@@ -299,10 +299,8 @@ void Directory::Drop(SessionId id) {
   if (it == sessions_.end()) return;
   const Session& session = it->second;
   for (const std::string* endpoint_id : session.cached) {
-    auto cachers = cachers_.find(*endpoint_id);
-    if (cachers == cachers_.end()) continue;
-    EraseSorted(cachers->second, id);
-    if (cachers->second.empty()) cachers_.erase(cachers);
+    auto known = known_.find(*endpoint_id);
+    if (known != known_.end()) known->second.cachers.Erase(id);
   }
   for (const auto& network_id : session.networks) {
     auto configured = configured_.find(network_id);
@@ -327,9 +325,11 @@ size_t Directory::CacheRecords() const {
 }
 
 void Directory::Cache(SessionId id, const std::string& endpoint_id) {
-  auto cachers = cachers_.try_emplace(endpoint_id).first;
-  InsertSorted(cachers->second, id);
-  InsertSorted(sessions_[id].cached, &cachers->first);
+  // An endpoint the registry has and the store watch has not reported yet gets an empty
+  // record here; SetKnown fills it in when the watch does.
+  auto known = known_.try_emplace(endpoint_id).first;
+  known->second.cachers.Insert(id);
+  InsertSorted(sessions_[id].cached, &known->first);
 }
 
 void Directory::WriteSwitch(const std::string& switch_name, bool up,
@@ -1167,13 +1167,11 @@ Directory::PortsChanged Directory::SetKnown(const std::string& id, std::optional
   Known& record = known_[id];
   if (!same_place) {
     // Hold the new names before releasing the old (they may be the same strings).
-    const Known before = record;
+    const std::string* before[] = {record.network_id, record.domain_id, record.switch_name};
     record.network_id = names_.Hold(next->network_id);
     record.domain_id = names_.Hold(next->domain_id);
     record.switch_name = names_.Hold(next->switch_name);
-    names_.Release(before.network_id);
-    names_.Release(before.domain_id);
-    names_.Release(before.switch_name);
+    for (const std::string* name : before) names_.Release(name);
   }
   record.version = next->version;
   return changed;
@@ -1281,8 +1279,8 @@ void Directory::EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, 
     *ack.mutable_location_update()->mutable_location() = location;
     out.messages.push_back({*holder, std::move(ack)});
   }
-  if (auto cachers = cachers_.find(endpoint.id()); cachers != cachers_.end()) {
-    for (SessionId cacher : cachers->second) {
+  if (auto record = known_.find(endpoint.id()); record != known_.end()) {
+    for (SessionId cacher : record->second.cachers) {
       if (holder && cacher == *holder) continue;
       auto message = At(revision);
       *message.mutable_location_update()->mutable_location() = location;
@@ -1322,27 +1320,23 @@ void Directory::EndpointDeleted(const std::string& endpoint_id, int64_t revision
   if (known == known_.end()) return;
   const Placement gone{known->second.version, TextOf(known->second.network_id),
                        TextOf(known->second.domain_id), TextOf(known->second.switch_name)};
-  const PortsChanged ports_changed = SetKnown(endpoint_id, std::nullopt);
-  auto cachers = cachers_.find(endpoint_id);
-  if (cachers != cachers_.end()) {
-    for (SessionId cacher : cachers->second) {
-      auto message = At(revision);
-      message.mutable_invalidate()->set_endpoint_id(endpoint_id);
-      message.mutable_invalidate()->set_vni(VniOf(gone.network_id));
-      out.messages.push_back({cacher, std::move(message)});
-      EraseSorted(sessions_[cacher].cached, &cachers->first);
-    }
+  // The cachers first: their records point at the key SetKnown is about to erase.
+  const SessionSet cachers = std::move(known->second.cachers);
+  for (SessionId cacher : cachers) {
+    auto message = At(revision);
+    message.mutable_invalidate()->set_endpoint_id(endpoint_id);
+    message.mutable_invalidate()->set_vni(VniOf(gone.network_id));
+    out.messages.push_back({cacher, std::move(message)});
+    EraseSorted(sessions_[cacher].cached, &known->first);
   }
+  const PortsChanged ports_changed = SetKnown(endpoint_id, std::nullopt);
   // The switch it was on drops its port (unless it heard as a cacher just above).
-  if (auto holder = SessionOf(gone.switch_name);
-      holder && (cachers == cachers_.end() ||
-                 !std::binary_search(cachers->second.begin(), cachers->second.end(), *holder))) {
+  if (auto holder = SessionOf(gone.switch_name); holder && !cachers.Contains(*holder)) {
     auto message = At(revision);
     message.mutable_invalidate()->set_endpoint_id(endpoint_id);
     message.mutable_invalidate()->set_vni(VniOf(gone.network_id));
     out.messages.push_back({*holder, std::move(message)});
   }
-  if (cachers != cachers_.end()) cachers_.erase(cachers);
   Unconfigure(gone.switch_name, gone.network_id, revision, out);
   SendPortsChanged(ports_changed, gone.network_id, gone.domain_id, revision, out);
 }
@@ -1365,13 +1359,10 @@ void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output
 void Directory::RecheckCaches(const std::set<std::string>& network_ids, int64_t revision,
                               Output& out) {
   std::vector<std::pair<SessionId, std::string>> dropped;
-  for (const auto& [endpoint_id, sessions] : cachers_) {
-    auto known = known_.find(endpoint_id);
-    if (known == known_.end() || network_ids.count(TextOf(known->second.network_id)) == 0) {
-      continue;
-    }
-    for (SessionId id : sessions) {
-      if (!CacheAllowed(sessions_.at(id), TextOf(known->second.network_id))) {
+  for (const auto& [endpoint_id, record] : known_) {
+    if (record.cachers.empty() || network_ids.count(TextOf(record.network_id)) == 0) continue;
+    for (SessionId id : record.cachers) {
+      if (!CacheAllowed(sessions_.at(id), TextOf(record.network_id))) {
         dropped.emplace_back(id, endpoint_id);
       }
     }
@@ -1383,10 +1374,9 @@ void Directory::RecheckCaches(const std::set<std::string>& network_ids, int64_t 
       message.mutable_invalidate()->set_vni(VniOf(TextOf(known->second.network_id)));
     }
     out.messages.push_back({id, std::move(message)});
-    auto cachers = cachers_.find(endpoint_id);
-    EraseSorted(sessions_[id].cached, &cachers->first);
-    EraseSorted(cachers->second, id);
-    if (cachers->second.empty()) cachers_.erase(cachers);
+    auto known = known_.find(endpoint_id);
+    EraseSorted(sessions_[id].cached, &known->first);
+    known->second.cachers.Erase(id);
   }
 }
 
@@ -1582,10 +1572,10 @@ void Directory::TellCachersOfSwitch(const std::string& switch_name, int64_t revi
   auto endpoints = registry_->List<v1::Endpoint>({.switch_name = switch_name});
   if (!endpoints) return;
   for (const auto& endpoint : *endpoints) {
-    auto cachers = cachers_.find(endpoint.id());
-    if (cachers == cachers_.end()) continue;
+    auto known = known_.find(endpoint.id());
+    if (known == known_.end() || known->second.cachers.empty()) continue;
     const v1::Location location = LocationOf(endpoint);
-    for (SessionId cacher : cachers->second) {
+    for (SessionId cacher : known->second.cachers) {
       auto message = At(revision);
       *message.mutable_location_update()->mutable_location() = location;
       out.messages.push_back({cacher, std::move(message)});

@@ -131,6 +131,7 @@
 
 #include "base/expected.h"
 #include "controller/registry.h"
+#include "controller/southbound/session_set.h"
 #include "controller/string_pool.h"
 #include "dove/v1/switch.pb.h"
 #include "store/store.h"
@@ -303,16 +304,20 @@ class Directory {
     Clock::time_point recorded_heartbeat;  // when last_heartbeat was last written (min: never)
     Clock::duration stalled_at_heard{};    // stalled_ when last_heartbeat was set
     std::set<std::string> networks;        // network ids whose NetworkConfig it was sent
-    // The endpoints it caches: the keys of cachers_ (which outlive every reference here),
-    // sorted by address. 8 bytes a record.
+    // The endpoints it caches: the keys of known_ (which outlive every reference here: an
+    // endpoint's record goes only after its cachers let go), sorted by address. 8 bytes a
+    // record.
     std::vector<const std::string*> cached;
   };
-  // What the directory last reported of an endpoint: 32 bytes, its strings held in names_.
+  // What the directory last reported of an endpoint, and who cached it: 40 bytes, its strings
+  // held in names_. An endpoint cached before the store watch reported it has a record with
+  // only its cachers until then.
   struct Known {
     uint32_t version = 0;
     const std::string* network_id = nullptr;
     const std::string* domain_id = nullptr;    // of the network when recorded (nullptr: unknown)
     const std::string* switch_name = nullptr;  // nullptr: placed on no switch
+    SessionSet cachers;  // the sessions caching it (8 bytes; a block only when not empty)
   };
   // An endpoint's placement as SetKnown takes it, and as a forgotten Known is handed back.
   struct Placement {
@@ -498,9 +503,7 @@ class Directory {
   store::Store* store_;
   DirectoryOptions options_;
   std::map<SessionId, Session> sessions_;
-  std::unordered_map<std::string, SessionId> by_name_;  // bound sessions
-  // endpoint id -> the sessions caching it, sorted (a flat vector: most have one or two).
-  std::unordered_map<std::string, std::vector<SessionId>> cachers_;
+  std::unordered_map<std::string, SessionId> by_name_;               // bound sessions
   std::unordered_map<std::string, std::set<SessionId>> configured_;  // network id -> sessions
   StringPool names_;                                                 // Known's strings
   std::unordered_map<std::string, Known> known_;                     // endpoint id ->

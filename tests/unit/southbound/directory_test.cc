@@ -255,6 +255,44 @@ TEST_F(DirectoryTest, MigrationTellsCachersAndTheSwitchItLeft) {
   EXPECT_GT(again[0].revision(), first_move);
 }
 
+// The registry answers a resolve before the store watch has reported the endpoint to the
+// directory: the cache record is kept all the same, the watch's report fills the endpoint in,
+// and its deletion tells the cacher and frees the record.
+TEST_F(CatchUpTest, AnEndpointCachedBeforeTheWatchReportedItIsTrackedAndForgotten) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(2, "host-b", "192.0.2.2");
+  Take(1, "vm1", "tap1");
+  Take(2, "vm2", "tap2");
+  Pump();
+  v1::Endpoint endpoint;
+  endpoint.set_id("vm9");
+  endpoint.set_network_id("web");
+  endpoint.set_mac("52:54:00:00:00:09");
+  endpoint.add_ips("10.0.0.19");
+  endpoint.set_switch_name("host-a");
+  endpoint.set_port_name("tap9");
+  ASSERT_TRUE(registry_->Create(endpoint));
+  const size_t records = directory_->CacheRecords();
+  EXPECT_EQ(Resolved(Send(2, ResolveMac(9, 100, "52:54:00:00:00:09")), 2).status(),
+            v1::ResolveReply::STATUS_FOUND);
+  EXPECT_EQ(directory_->CachersOf("vm9"), std::set<SessionId>{2});
+  EXPECT_EQ(directory_->CacheRecords(), records + 1);
+
+  const auto reported = WithoutFloodLists(For(Pump(), 2));  // the watch catches up
+  EXPECT_EQ(directory_->CachersOf("vm9"), std::set<SessionId>{2});
+  ASSERT_FALSE(reported.empty());
+  EXPECT_EQ(reported.back().location_update().location().switch_name(), "host-a");
+
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("vm9", false));
+  const auto deleted = WithoutFloodLists(For(Pump(), 2));
+  ASSERT_EQ(deleted.size(), 1u);
+  EXPECT_EQ(deleted[0].invalidate().endpoint_id(), "vm9");
+  EXPECT_TRUE(directory_->CachersOf("vm9").empty());
+  EXPECT_EQ(directory_->CacheRecords(), records);
+  Disconnect(2, now_);  // the session's records go with it, none dangling
+  EXPECT_EQ(directory_->CacheRecords(), 0u);
+}
+
 TEST_F(DirectoryTest, StoreChangesReachCachersOnly) {
   Connect(1, "host-a", "192.0.2.1");
   Connect(2, "host-b", "192.0.2.2");
