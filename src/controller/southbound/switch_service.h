@@ -17,7 +17,7 @@
 // (what waits in gRPC is its wire form). Every Directory call happens under one mutex; a
 // Directory Close ends that stream only, with its status, once the messages queued before it
 // are written. Messages over max_message_bytes end the stream with RESOURCE_EXHAUSTED (gRPC's
-// own limit); undecodable ones end it with gRPC's INTERNAL.
+// own limit); an undecodable one fails its read, which ends the stream.
 //
 // Store changes: a thread of the service watches "/dove/v1/" (Store::StartWatch, polling the
 // watch's eventfd) from the registry's revision at construction, so changes made through the
