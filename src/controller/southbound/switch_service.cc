@@ -91,28 +91,9 @@ class SwitchService::Stream {
 
   // Writes a message at once when no write is in flight, or else queues it; drops it once the
   // stream is finishing.
-  void Send(v1::ControllerMessage message) {
-    std::shared_lock gate(service_->gate_);
-    std::lock_guard lock(mutex_);
-    if (finish_requested_) return;
-    if (writing_) {
-      queue_.push_back({std::move(message), {}});
-      return;
-    }
-    WriteLocked(message);
-  }
-
+  void Send(v1::ControllerMessage message) { Enqueue({std::move(message), {}}); }
   // The same for a message in its wire form (Outbound::encoded), queued as such.
-  void SendEncoded(std::string encoded) {
-    std::shared_lock gate(service_->gate_);
-    std::lock_guard lock(mutex_);
-    if (finish_requested_) return;
-    if (writing_) {
-      queue_.push_back({{}, std::move(encoded)});
-      return;
-    }
-    WriteEncodedLocked(encoded);
-  }
+  void SendEncoded(std::string encoded) { Enqueue({{}, std::move(encoded)}); }
 
   // Ends the stream with `status` once the queued messages are written.
   void Close(grpc::Status status) {
@@ -137,13 +118,9 @@ class SwitchService::Stream {
       }
     }
     if (!queue_.empty()) {
-      Queued next = std::move(queue_.front());
+      const Queued next = std::move(queue_.front());
       queue_.pop_front();
-      if (next.encoded.empty()) {
-        WriteLocked(next.message);
-      } else {
-        WriteEncodedLocked(next.encoded);
-      }
+      WriteLocked(next);
     } else if (finish_requested_) {
       FinishLocked();
     }
@@ -164,24 +141,39 @@ class SwitchService::Stream {
   }
 
  private:
-  // With mutex_ and the gate held. gRPC serialises `message` before Write returns, so the
-  // caller's object can go at once: only its wire form waits for the socket.
-  void WriteLocked(const v1::ControllerMessage& message) {
+  struct Queued {
+    v1::ControllerMessage message;
+    std::string encoded;  // when not empty, the message in its wire form
+  };
+
+  void Enqueue(Queued item) {
+    std::shared_lock gate(service_->gate_);
+    std::lock_guard lock(mutex_);
+    if (finish_requested_) return;
+    if (writing_) {
+      queue_.push_back(std::move(item));
+      return;
+    }
+    WriteLocked(item);
+  }
+
+  // With mutex_ and the gate held. gRPC serialises the message before Write returns, so the
+  // caller's object can go at once: only its wire form waits for the socket. The typed
+  // stream writes messages, so a wire form is decoded into one that lives only until then.
+  void WriteLocked(const Queued& item) {
     if (service_->closed_) {
       queue_.clear();
       return;
     }
     writing_ = true;
     ++ops_;
-    rw_.Write(message, &write_tag_);
-  }
-
-  // With mutex_ and the gate held: the typed stream writes messages, so the wire form is
-  // decoded into a message that lives only until Write has serialised it again.
-  void WriteEncodedLocked(const std::string& encoded) {
-    v1::ControllerMessage message;
-    message.ParseFromString(encoded);  // the directory encoded it from a valid message
-    WriteLocked(message);
+    if (item.encoded.empty()) {
+      rw_.Write(item.message, &write_tag_);
+      return;
+    }
+    v1::ControllerMessage decoded;
+    decoded.ParseFromString(item.encoded);  // the directory encoded it from a valid message
+    rw_.Write(decoded, &write_tag_);
   }
 
   // With mutex_ and the gate held; once.
@@ -206,10 +198,6 @@ class SwitchService::Stream {
   std::atomic<Clock::rep> last_received_{0};
   std::mutex mutex_;
   int ops_ = 1;  // the accept, requested at construction
-  struct Queued {
-    v1::ControllerMessage message;
-    std::string encoded;  // when not empty, the message in its wire form
-  };
   // Waiting for the write in flight. A list: empty, it allocates nothing (a deque allocates
   // ~600 bytes at once, for every connected switch).
   std::list<Queued> queue_;
