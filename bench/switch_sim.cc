@@ -1005,6 +1005,9 @@ void SimSwitch::Start(const std::string& target, const SimSwitch* previous,
                       grpc::CompletionQueue* cq) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own TCP connection
+  // As dove-switch's channel (agent/controller_client.cc): no bandwidth-delay probes, each a
+  // PING to answer and a timer on both ends.
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   channel_ = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   stub_ = v1::SwitchService::NewStub(channel_);
   stream_ = stub_->PrepareAsyncConnect(&context_, cq);
