@@ -47,7 +47,8 @@ class SwitchService::Stream {
     context_.AsyncNotifyWhenDone(&done_tag_);  // before the call starts, as gRPC requires
   }
 
-  // Serving thread, under the service's gate: offers this stream to the next switch.
+  // Under the service's gate (Serve, then the serving thread): offers this stream to the next
+  // switch that connects.
   void Request() {
     service_->async_.RequestConnect(&context_, &rw_, service_->cq_, service_->cq_, &accept_tag_);
   }
