@@ -24,7 +24,8 @@
 //
 //   build/bench/switch_sim [--switches 1000] [--endpoints 100] [--endpoints-per-network 100]
 //                          [--resolve-rate 10000] [--resolve-seconds 10] [--ip-percent 50]
-//                          [--moves 200] [--cachers 10] [--attaches 2000] [--attach-rate 1000]
+//                          [--moves 200] [--move-rate 20] [--cachers 10] [--attaches 2000]
+//                          [--attach-rate 1000]
 //                          [--probes 1000] [--quick] [--controller-bin PATH]
 //                          [--controller-arg ARG]...
 //
@@ -61,6 +62,7 @@
 // ("over 10 s"), not failed.
 #include <absl/synchronization/mutex.h>
 #include <fcntl.h>
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 #include <sched.h>
@@ -105,6 +107,10 @@ using test_support::ControllerProcess;
 using test_support::TempDir;
 
 constexpr auto kReplyTimeout = std::chrono::seconds(10);
+// How long the resolve phase's single thread sleeps at most between two looks at the completion
+// queue: a reply waits at most this long to be taken (and timed), on top of its latency.
+constexpr auto kPollInterval = std::chrono::microseconds(50);
+constexpr int kIdlePolls = 3;
 
 struct Options {
   int switches = 1000;
@@ -115,12 +121,13 @@ struct Options {
   int resolve_seconds = 10;
   int ip_percent = 50;  // share of ResolveIp among the resolves
   int moves = 200;
+  double move_rate = -1;  // moves started per second; 0: back to back; < 0: spread over the
+                          // resolve phase (moves / resolve_seconds)
   int cachers = 10;
   int attaches = 2000;     // unplaced endpoints that switches attach (each a store write)
   int attach_rate = 1000;  // per second, open loop
   int probes = 1000;       // resolves of each refused / nonexistent kind
   int fill_clients = 8;
-  int sender_threads = 2;
   std::string controller_bin;
   std::vector<std::string> controller_args;  // extra flags, e.g. --switch-dead-after-ms 60000
   std::vector<int> controller_cpus;          // empty: not pinned
@@ -207,7 +214,8 @@ void PrintHelp() {
   std::printf(
       "usage: switch_sim [--switches N] [--endpoints M] [--endpoints-per-network K]\n"
       "                  [--resolve-rate R] [--resolve-seconds S] [--ip-percent P]\n"
-      "                  [--moves X] [--cachers C] [--spread W] [--fill-clients F]\n"
+      "                  [--moves X] [--move-rate MR] [--cachers C] [--spread W]\n"
+      "                  [--fill-clients F]\n"
       "                  [--attaches A] [--attach-rate AR] [--probes P] [--quick]\n"
       "                  [--controller-bin PATH] [--controller-arg ARG]...\n"
       "                  [--controller-cpus LIST] [--sim-cpus LIST] [--latency-log FILE]\n"
@@ -219,6 +227,9 @@ void PrintHelp() {
       "  --resolve-seconds        length of the resolve phase (10)\n"
       "  --ip-percent             share of ResolveIp among the resolves, the rest ResolveMac (50)\n"
       "  --moves                  endpoint moves measured one after the other (200)\n"
+      "  --move-rate              moves started per second, each after the last one completed\n"
+      "                           (default: spread evenly over the resolve phase, 20/s;\n"
+      "                           0: back to back, as fast as the controller completes them)\n"
       "  --cachers                switches that resolve an endpoint before it moves (10)\n"
       "  --fill-clients           parallel REST clients for the fill (8)\n"
       "  --attaches               unplaced endpoints attached by a switch serving their network,\n"
@@ -285,6 +296,8 @@ Options ParseOptions(int argc, char** argv) {
       options.ip_percent = ParseCount(arg, value, 0);
     } else if (arg == "--moves") {
       options.moves = ParseCount(arg, value, 0);
+    } else if (arg == "--move-rate") {
+      options.move_rate = ParseCount(arg, value, 0);
     } else if (arg == "--cachers") {
       options.cachers = ParseCount(arg, value, 1);
     } else if (arg == "--attaches") {
@@ -770,13 +783,19 @@ class Sim {
   Sim(const Sim&) = delete;
   Sim& operator=(const Sim&) = delete;
 
-  // The thread of the completion queue every switch's stream uses.
+  // The thread of the completion queue every switch's stream uses. While the resolve phase
+  // runs it also sends the resolves (Pace), so a send and the reply it brings never wake
+  // another thread of the simulator.
   void Poll() {
     void* tag = nullptr;
     bool ok = false;
-    while (cq_.Next(&tag, &ok)) {
-      auto* event = static_cast<SimSwitch::Tag*>(tag);
-      event->self->OnEvent(event->op, ok);
+    for (;;) {
+      if (pacing_.load(std::memory_order_acquire)) {
+        if (!Pace()) return;
+        continue;
+      }
+      if (!cq_.Next(&tag, &ok)) return;
+      Dispatch(tag, ok);
     }
   }
 
@@ -890,10 +909,26 @@ class Sim {
   void StopHeartbeats();
   void Attaches();
   void Resolves();
+  // A completion queue event to its stream; the pacer's wake-up alarm (no stream) is dropped.
+  static void Dispatch(void* tag, bool ok);
+  // The resolve phase's open-loop schedule, on the completion queue's thread: sends every
+  // resolve whose planned instant has come, then takes the events that are ready without
+  // waiting, then sleeps until the next planned send but at most kPollInterval. False when
+  // the queue shut down.
+  bool Pace();
+  // The resolve at schedule position i, planned for `planned`.
+  void SendResolve(Clock::time_point planned);
   // --latency-log: the measured resolves (latency_sent_ and latency_planned_, unsorted yet, and
   // their planned instants) in planned order, times since `start`.
   void WriteLatencyLog(Clock::time_point start, const std::vector<int64_t>& planned_at) const;
   void Moves();
+  // Moves started per second (--move-rate); 0: back to back.
+  double MoveRate() const {
+    if (options_.move_rate >= 0) return options_.move_rate;
+    return options_.resolve_seconds > 0
+               ? static_cast<double>(options_.moves) / static_cast<double>(options_.resolve_seconds)
+               : 0;
+  }
   void Probes();
   void Restart(std::unique_ptr<ControllerProcess>* controller,
                const std::filesystem::path& data_dir);
@@ -951,6 +986,19 @@ class Sim {
   std::vector<int64_t> latency_sent_;
   std::vector<int64_t> latency_planned_;
   std::atomic<bool> resolving_{false};
+  // The resolve phase's schedule, set by Resolves() before pacing_ and read by Pace() only.
+  struct Schedule {
+    Clock::time_point start;
+    double period_ns = 0;
+    int64_t total = 0;
+    int64_t next = 0;  // the next position to send
+    int64_t late_sends = 0;
+    std::mt19937_64 random{1};
+  };
+  Schedule schedule_;
+  std::atomic<bool> pacing_{false};
+  grpc::Alarm pace_alarm_;  // wakes Poll() out of Next() to start pacing
+  SimSwitch::Tag pace_tag_{nullptr, SimSwitch::Op::kStart};
 
   // The probes: 4 slots per probe (cross-network, nonexistent VNI, nonexistent address,
   // another network's IP in a served VNI).
@@ -1484,51 +1532,26 @@ void Sim::Heartbeats() {
 void Sim::Resolves() {
   const int64_t total = static_cast<int64_t>(options_.resolve_rate) * options_.resolve_seconds;
   if (total == 0) return;
-  const int threads = options_.sender_threads;
-  const double period_ns = 1e9 / options_.resolve_rate;
-  const auto start = Clock::now() + std::chrono::milliseconds(10);
+  schedule_.start = Clock::now() + std::chrono::milliseconds(10);
+  schedule_.period_ns = 1e9 / options_.resolve_rate;
+  schedule_.total = total;
+  schedule_.next = 0;
+  schedule_.late_sends = 0;
   resolving_ = true;
-  std::atomic<int64_t> late_sends{0};
-  std::vector<std::thread> senders;
-  senders.reserve(static_cast<size_t>(threads));
-  for (int t = 0; t < threads; ++t) {
-    senders.emplace_back([&, t] {
-      SendOnTime();
-      std::mt19937_64 random(static_cast<uint64_t>(t) + 1);
-      std::uniform_int_distribution<int> endpoint(0, layout_.Endpoints() - 1);
-      std::uniform_int_distribution<int> percent(0, 99);
-      for (int64_t i = t; i < total; i += threads) {
-        const auto planned = start + std::chrono::nanoseconds(
-                                         static_cast<int64_t>(static_cast<double>(i) * period_ns));
-        std::this_thread::sleep_until(planned);
-        if (Clock::now() - planned > std::chrono::milliseconds(1)) late_sends.fetch_add(1);
-        const int e = endpoint(random);
-        // The asker: another switch that serves the endpoint's network (only those may resolve
-        // in its VNI). From the start's layout, not holder_: the moves run meanwhile, and they
-        // never take the last endpoint of a network from a switch.
-        const auto& serving = home_serving_[static_cast<size_t>(layout_.NetworkOf(e))];
-        size_t pick = random() % serving.size();
-        if (serving[pick] == layout_.HomeSwitch(e) && serving.size() > 1) {
-          pick = (pick + 1 + random() % (serving.size() - 1)) % serving.size();
-        }
-        switches_[serving[pick]]->Resolve(e, percent(random) < options_.ip_percent, Purpose::kLoad,
-                                          planned);
-        sent_.fetch_add(1, std::memory_order_relaxed);
-      }
-    });
-  }
+  pacing_.store(true, std::memory_order_release);
+  pace_alarm_.Set(&cq_, gpr_now(GPR_CLOCK_MONOTONIC), &pace_tag_);
+  const auto start = schedule_.start;
   WaitProgress(
-      "resolve", [&] { return sent_.load() == total; },
+      "resolve", [&] { return !pacing_.load(std::memory_order_acquire); },
       [&] {
         return std::to_string(sent_.load()) + "/" + std::to_string(total) + " sent, " +
                std::to_string(found_.load()) + " found";
       },
       std::chrono::seconds(60));
-  for (auto& sender : senders) sender.join();
   const auto send_end = Clock::now();
   resolving_ = false;
   achieved_rate_ = static_cast<double>(total) / Seconds(send_end - start);
-  late_sends_ = late_sends.load();
+  late_sends_ = schedule_.late_sends;
   auto outstanding = [&] {
     size_t count = 0;
     for (auto& each : switches_) count += each->Outstanding(false);
@@ -1554,6 +1577,66 @@ void Sim::Resolves() {
   Say("resolve: latency from send p50 %.3f p99 %.3f p99.9 %.3f max %.3f ms\n",
       QuantileMs(latency_sent_, 0.5), QuantileMs(latency_sent_, 0.99),
       QuantileMs(latency_sent_, 0.999), QuantileMs(latency_sent_, 1.0));
+}
+
+void Sim::Dispatch(void* tag, bool ok) {
+  auto* event = static_cast<SimSwitch::Tag*>(tag);
+  if (event->self != nullptr) event->self->OnEvent(event->op, ok);
+}
+
+bool Sim::Pace() {
+  SendOnTime();
+  Schedule& schedule = schedule_;
+  auto planned = [&](int64_t i) {
+    return schedule.start + std::chrono::nanoseconds(
+                                static_cast<int64_t>(static_cast<double>(i) * schedule.period_ns));
+  };
+  void* tag = nullptr;
+  bool ok = false;
+  while (schedule.next < schedule.total) {
+    auto now = Clock::now();
+    for (; schedule.next < schedule.total && planned(schedule.next) <= now; ++schedule.next) {
+      const auto when = planned(schedule.next);
+      if (now - when > std::chrono::milliseconds(1)) ++schedule.late_sends;
+      SendResolve(when);
+    }
+    // What is ready, without waiting: a deadline in the past still polls once, but gRPC's
+    // poller handles one socket's events per poll, and one may complete nothing (a window
+    // update), so the queue counts as drained only after kIdlePolls empty polls in a row.
+    for (int idle = 0; idle < kIdlePolls;) {
+      const auto status = cq_.AsyncNext(&tag, &ok, gpr_inf_past(GPR_CLOCK_MONOTONIC));
+      if (status == grpc::CompletionQueue::SHUTDOWN) return false;
+      if (status == grpc::CompletionQueue::TIMEOUT) {
+        ++idle;
+        continue;
+      }
+      idle = 0;
+      Dispatch(tag, ok);
+    }
+    if (schedule.next == schedule.total) break;
+    now = Clock::now();
+    std::this_thread::sleep_until(std::min(planned(schedule.next), now + kPollInterval));
+  }
+  pacing_.store(false, std::memory_order_release);
+  return true;
+}
+
+void Sim::SendResolve(Clock::time_point planned) {
+  std::uniform_int_distribution<int> endpoint(0, layout_.Endpoints() - 1);
+  std::uniform_int_distribution<int> percent(0, 99);
+  auto& random = schedule_.random;
+  const int e = endpoint(random);
+  // The asker: another switch that serves the endpoint's network (only those may resolve in its
+  // VNI). From the start's layout, not holder_: the moves run meanwhile, and they never take the
+  // last endpoint of a network from a switch.
+  const auto& serving = home_serving_[static_cast<size_t>(layout_.NetworkOf(e))];
+  size_t pick = random() % serving.size();
+  if (serving[pick] == layout_.HomeSwitch(e) && serving.size() > 1) {
+    pick = (pick + 1 + random() % (serving.size() - 1)) % serving.size();
+  }
+  switches_[serving[pick]]->Resolve(e, percent(random) < options_.ip_percent, Purpose::kLoad,
+                                    planned);
+  sent_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Sim::WriteLatencyLog(Clock::time_point start, const std::vector<int64_t>& planned_at) const {
@@ -1624,7 +1707,14 @@ void Sim::Moves() {
   std::uniform_int_distribution<int> any_switch(0, n - 1);
   auto report = Clock::now() + std::chrono::seconds(2);
   int failed_in_a_row = 0;
+  const double rate = MoveRate();
+  const auto first = Clock::now();
   for (int m = 0; m < options_.moves; ++m) {
+    if (rate > 0) {  // the m-th move's planned start; a move that ran long delays only the next
+      std::this_thread::sleep_until(
+          first + std::chrono::duration_cast<Clock::duration>(
+                      std::chrono::duration<double>(static_cast<double>(m) / rate)));
+    }
     if (failed_in_a_row == 3) {
       Say("moves: 3 failed in a row, the controller is not keeping up; stopping the moves\n");
       break;
@@ -2072,8 +2162,11 @@ int Sim::Report() {
   Say("  latency from schedule  p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms  (judged)\n",
       QuantileMs(latency_planned_, 0.5), QuantileMs(latency_planned_, 0.99),
       QuantileMs(latency_planned_, 0.999), QuantileMs(latency_planned_, 1.0));
-  Say("moves through the REST API: %d measured (%d while the resolves ran), %d failed\n",
-      moves_done_, moves_under_load_, moves_failed_);
+  const std::string pace = MoveRate() > 0
+                               ? "started at " + std::to_string(static_cast<int>(MoveRate())) + "/s"
+                               : std::string("back to back");
+  Say("moves through the REST API: %d measured (%d while the resolves ran; %s), %d failed\n",
+      moves_done_, moves_under_load_, pace.c_str(), moves_failed_);
   Say("  all cachers + old holder, from the PUT sent      p50 %.3f  p99 %.3f  max %.3f ms\n",
       QuantileMs(move_ns_, 0.5), QuantileMs(move_ns_, 0.99), QuantileMs(move_ns_, 1.0));
   Say("  all cachers + old holder, from the PUT's answer  p50 %.3f  p99 %.3f  max %.3f ms\n",
