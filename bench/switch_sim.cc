@@ -916,7 +916,8 @@ class Sim {
   // waiting, then sleeps until the next planned send but at most kPollInterval. False when
   // the queue shut down.
   bool Pace();
-  // The resolve at schedule position i, planned for `planned`.
+  // One resolve of the schedule, planned for `planned`: a random endpoint, asked by another
+  // switch that serves its network.
   void SendResolve(Clock::time_point planned);
   // --latency-log: the measured resolves (latency_sent_ and latency_planned_, unsorted yet, and
   // their planned instants) in planned order, times since `start`.
@@ -2162,11 +2163,10 @@ int Sim::Report() {
   Say("  latency from schedule  p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms  (judged)\n",
       QuantileMs(latency_planned_, 0.5), QuantileMs(latency_planned_, 0.99),
       QuantileMs(latency_planned_, 0.999), QuantileMs(latency_planned_, 1.0));
-  const std::string pace = MoveRate() > 0
-                               ? "started at " + std::to_string(static_cast<int>(MoveRate())) + "/s"
-                               : std::string("back to back");
+  char pace[48] = "back to back";
+  if (MoveRate() > 0) std::snprintf(pace, sizeof(pace), "started at %.3g/s", MoveRate());
   Say("moves through the REST API: %d measured (%d while the resolves ran; %s), %d failed\n",
-      moves_done_, moves_under_load_, pace.c_str(), moves_failed_);
+      moves_done_, moves_under_load_, pace, moves_failed_);
   Say("  all cachers + old holder, from the PUT sent      p50 %.3f  p99 %.3f  max %.3f ms\n",
       QuantileMs(move_ns_, 0.5), QuantileMs(move_ns_, 0.99), QuantileMs(move_ns_, 1.0));
   Say("  all cachers + old holder, from the PUT's answer  p50 %.3f  p99 %.3f  max %.3f ms\n",
