@@ -109,6 +109,14 @@ int Main(int argc, char** argv) {
                  "endpoint's for as long as it exists; clients renew at half of it)")
       ->capture_default_str()
       ->check(CLI::Range(uint32_t{60}, uint32_t{0xfffffffe}));
+  int64_t redirect_grace_ms = config.redirect_grace.count();
+  app.add_option("--redirect-grace-ms", redirect_grace_ms,
+                 "Backend userspace: after a VM moved to another switch, frames for it still "
+                 "arriving here from peers that did not hear of the move yet are sent on to its "
+                 "new switch for this many milliseconds (counter network.<vni>.redirected); 0: "
+                 "dropped at once, as unknown")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{3600000}));
   app.add_option("--underlay-mtu", config.underlay_mtu,
                  "MTU of the underlay (default: the MTU of the interface holding --tunnel-ip, "
                  "1500 when none does). The overlay MTU, the largest IP packet a VM may send to "
@@ -145,7 +153,14 @@ int Main(int argc, char** argv) {
                  "backend has no packet thread)\n");
     return 2;
   }
+  if (config.backend == "kernel" && app.count("--redirect-grace-ms") > 0) {
+    std::fprintf(stderr,
+                 "dove-switch: error: --redirect-grace-ms applies only to --backend userspace (the "
+                 "kernel backend keeps no redirects)\n");
+    return 2;
+  }
   config.poll_after_traffic = std::chrono::microseconds(poll_us);
+  config.redirect_grace = std::chrono::milliseconds(redirect_grace_ms);
   std::string rest = controllers;
   while (!rest.empty()) {
     const auto comma = rest.find(',');

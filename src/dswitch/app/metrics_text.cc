@@ -74,7 +74,8 @@ std::string MetricsText(const std::string& switch_name, const agent::ClientState
   }
   // network.<vni>.<what> and io.<name> from the counter dump.
   Family(out, "dove_switch_network_frames_total", "counter",
-         "Frames per network (VNI): to_tunnel, from_tunnel, dropped.");
+         "Frames per network (VNI): to_tunnel, from_tunnel, redirected (to an endpoint that "
+         "moved away), dropped.");
   for (const auto& [name, value] : datapath.counters) {
     if (name.rfind("network.", 0) != 0) continue;
     const auto dot = name.find('.', 8);

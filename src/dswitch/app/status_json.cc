@@ -26,6 +26,7 @@ std::string ShowJson(const SwitchIdentity& identity, const agent::ClientState& c
               {"ports_open", open},
               {"networks", datapath.networks},
               {"remote_endpoints", datapath.remotes},
+              {"redirects", datapath.redirects},
               {"parked_frames", datapath.parked},
               {"resolving", datapath.resolving},
               {"underlay_interface", identity.underlay_interface},

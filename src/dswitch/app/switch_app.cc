@@ -347,6 +347,7 @@ int RunSwitch(const SwitchConfig& config) {
     datapath_options.path_mtu_of = io::KernelPathMtu;
     datapath_options.poll_after_traffic = config.poll_after_traffic;
     datapath_options.dhcp_lease_seconds = config.dhcp_lease_seconds;
+    datapath_options.redirect_grace = config.redirect_grace;
     auto made = userspace::Datapath::Create(datapath_options, *tunnel, taps, resolver);
     if (!made) {
       std::cerr << "dove-switch: error: data plane: " << made.error() << "\n";

@@ -33,6 +33,8 @@ struct SwitchConfig {
   std::chrono::microseconds poll_after_traffic{userspace::DatapathOptions{}.poll_after_traffic};
   // The lease DHCP gives the ports (option 51).
   uint32_t dhcp_lease_seconds = userspace::DatapathOptions{}.dhcp_lease_seconds;
+  // userspace::DatapathOptions::redirect_grace: how long a moved-away VM's frames are sent on.
+  std::chrono::milliseconds redirect_grace{userspace::DatapathOptions{}.redirect_grace};
   // The underlay MTU; 0: that of the interface holding tunnel_ip (1500 when none does). The
   // overlay MTU is 50 bytes less.
   uint32_t underlay_mtu = 0;

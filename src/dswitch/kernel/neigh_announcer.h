@@ -7,7 +7,7 @@
 // (A VM without an entry for the address ignores it: ARP replies and NAs only update entries
 // that exist.)
 //
-// BuildArpReply / BuildNeighAdvert are pure (the frames, Ethernet header included);
+// BuildArpReply / BuildNeighAdvert (pipeline/neighbor_frames.h) are pure (whole frames);
 // PacketFrameWriter writes a frame out of an interface through one AF_PACKET socket.
 // Threading: not thread-safe; the backend's loop thread is the only user.
 #pragma once
@@ -17,23 +17,17 @@
 #include <span>
 #include <vector>
 
+#include "dswitch/pipeline/neighbor_frames.h"
 #include "net/ip_address.h"
 #include "net/mac_address.h"
 #include "netlink/rtnetlink.h"
 
 namespace dove::dswitch::kernel {
 
-// An ARP reply "`sender_ip` is at `sender_mac`" to `target_mac`/`target_ip` (IPv4 only).
-std::vector<uint8_t> BuildArpReply(const net::MacAddress& sender_mac,
-                                   const net::IpAddress& sender_ip,
-                                   const net::MacAddress& target_mac,
-                                   const net::IpAddress& target_ip);
-// A neighbour advertisement (solicited=0, override=1) for `sender_ip` from `sender_mac` to the
-// all-nodes address, Ethernet destination `target_mac`, with a target link-layer option and a
-// valid ICMPv6 checksum (IPv6 only; source address `sender_ip`).
-std::vector<uint8_t> BuildNeighAdvert(const net::MacAddress& sender_mac,
-                                      const net::IpAddress& sender_ip,
-                                      const net::MacAddress& target_mac);
+// The frames themselves are built by pipeline/neighbor_frames.h (the userspace datapath
+// announces a VM that came up with them too).
+using pipeline::BuildArpReply;
+using pipeline::BuildNeighAdvert;
 
 // Writes whole Ethernet frames out of an interface. The backend borrows one (KernelOptions).
 class FrameWriter {

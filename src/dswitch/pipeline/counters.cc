@@ -87,6 +87,7 @@ std::map<std::string, uint64_t> Counters::Dump() const {
     const std::string prefix = "network." + std::to_string(network_vnis_[slot]) + ".";
     PutNonZero(out, prefix + "to_tunnel", c.to_tunnel);
     PutNonZero(out, prefix + "from_tunnel", c.from_tunnel);
+    PutNonZero(out, prefix + "redirected", c.redirected);
     PutNonZero(out, prefix + "dropped", c.dropped);
   }
   PutNonZero(out, "router.routed", router_.routed);

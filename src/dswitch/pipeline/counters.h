@@ -42,6 +42,7 @@ struct PortCounters {
 struct NetworkCounters {
   uint64_t to_tunnel = 0;    // encapsulated packets (each replicated copy counts)
   uint64_t from_tunnel = 0;  // decapsulated packets accepted
+  uint64_t redirected = 0;   // sent on to an endpoint that moved away (redirect_table.h)
   uint64_t dropped = 0;
 };
 
@@ -71,6 +72,7 @@ class Counters {
   void Sent(PortId port) { MutablePort(port).sent++; }
   void ToTunnel(uint32_t vni) { MutableNetwork(vni).to_tunnel++; }
   void FromTunnel(uint32_t vni) { MutableNetwork(vni).from_tunnel++; }
+  void Redirected(uint32_t vni) { MutableNetwork(vni).redirected++; }
 
   RouterCounters& router() { return router_; }
   const RouterCounters& router() const { return router_; }
@@ -89,8 +91,8 @@ class Counters {
   NetworkCounters network(uint32_t vni) const;
 
   // Every non-zero counter by name: "drop.<reason>", "port.<id>.{received,sent,dropped}",
-  // "network.<vni>.{to_tunnel,from_tunnel,dropped}", "router.<what>", "policy.<id>.denied".
-  // Sorted by name.
+  // "network.<vni>.{to_tunnel,from_tunnel,redirected,dropped}", "router.<what>",
+  // "policy.<id>.denied". Sorted by name.
   std::map<std::string, uint64_t> Dump() const;
 
  private:

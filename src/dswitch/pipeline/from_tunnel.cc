@@ -1,6 +1,8 @@
 #include "dswitch/pipeline/from_tunnel.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 
 #include "dswitch/pipeline/classify.h"
 #include "net/vxlan.h"
@@ -104,9 +106,49 @@ void FromTunnel::Deliver(const NetworkTables& network, Packet* packet, PacketBat
   send(packet, network.ports.back());
 }
 
-void FromTunnel::Process(PacketBatch& in, PacketBatch& to_ports) {
+const Redirect* FromTunnel::RedirectOf(const Packet& packet, uint32_t& vni) const {
+  const auto vxlan = net::ParseVxlan(packet.span());
+  if (!vxlan || vxlan->inner_frame.size() < 6) return nullptr;
+  std::array<uint8_t, 6> bytes{};
+  std::copy_n(vxlan->inner_frame.begin(), bytes.size(), bytes.begin());
+  const net::MacAddress destination(bytes);
+  if (destination.IsMulticast()) return nullptr;
+  vni = vxlan->vni;
+  return redirects_->Find(vni, destination);
+}
+
+void FromTunnel::SendOn(const Redirect& redirect, uint32_t vni, Packet* packet,
+                        PacketBatch& redirected) {
+  packet->meta.vni = vni;
+  const auto& peers = redirect.peers;
+  if (std::find(peers.begin(), peers.end(), packet->meta.tunnel) == peers.end()) {
+    return DropPacket(DropReason::kVtepNotAllowed, packet, counters_, pool_);
+  }
+  if (packet->meta.tunnel == redirect.tunnel_ip) {
+    return DropPacket(DropReason::kInnerDestinationUnknown, packet, counters_, pool_);
+  }
+  packet->Strip(sizeof(net::VxlanHeader));
+  if (!Classify(*packet)) return DropPacket(DropReason::kInnerMalformed, packet, counters_, pool_);
+  if (SourceMac(*packet).IsMulticast()) {
+    return DropPacket(DropReason::kInnerSourceInvalid, packet, counters_, pool_);
+  }
+  packet->meta.out_port = kNoPort;
+  packet->meta.tunnel = redirect.tunnel_ip;
+  counters_.Redirected(vni);
+  redirected.Push(packet);
+}
+
+void FromTunnel::Process(PacketBatch& in, PacketBatch& to_ports, PacketBatch* redirected) {
   if (gate_ != nullptr) gate_->Sync();
+  const bool redirecting = redirected != nullptr && redirects_ != nullptr && !redirects_->empty();
   for (Packet* packet : in) {
+    if (redirecting) {
+      uint32_t vni = kNoVni;
+      if (const Redirect* redirect = RedirectOf(*packet, vni)) {
+        SendOn(*redirect, vni, packet, *redirected);
+        continue;
+      }
+    }
     DropReason refused = DropReason::kCount;
     const NetworkTables* network = Accept(*packet, refused);
     if (network == nullptr) {

@@ -36,6 +36,15 @@
 // Without a `gate` (tests of the L2 path) routed frames are not policy-checked; the datapath
 // always gives one.
 //
+// Redirects (redirect_table.h): with `redirects` and a `redirected` batch given to Process, a
+// unicast frame to a (VNI, MAC) that has a redirect (an endpoint that just moved away) is not
+// delivered but sent on to the endpoint's new VTEP, whether or not this switch still carries
+// the VNI: it is checked as above except that the sender must be one of the redirect's peers
+// (vtep_not_allowed) and may not be the new VTEP itself (inner_destination_unknown: no
+// ping-pong), then stripped to the inner frame and classified, meta.tunnel set to the new VTEP,
+// meta.vni set, and appended to `redirected` for MtuGuard and VxlanEncap (counted in its
+// network's `redirected`).
+//
 // Reads `tables`, writes `counters`, takes clones from and frees dropped packets to `pool`; all
 // outlive the stage. Never throws.
 #pragma once
@@ -46,17 +55,20 @@
 #include "dswitch/pipeline/drop_reason.h"
 #include "dswitch/pipeline/packet_types.h"
 #include "dswitch/pipeline/policy_gate.h"
+#include "dswitch/pipeline/redirect_table.h"
 #include "dswitch/pipeline/tables.h"
 
 namespace dove::dswitch::pipeline {
 
 class FromTunnel final {
  public:
-  FromTunnel(const Tables& tables, Counters& counters, PacketPool& pool, PolicyGate* gate = nullptr)
-      : tables_(tables), counters_(counters), pool_(pool), gate_(gate) {}
+  FromTunnel(const Tables& tables, Counters& counters, PacketPool& pool, PolicyGate* gate = nullptr,
+             const RedirectTable* redirects = nullptr)
+      : tables_(tables), counters_(counters), pool_(pool), gate_(gate), redirects_(redirects) {}
 
-  // Consumes `in` (left empty); appends the inner frames to `to_ports`.
-  void Process(PacketBatch& in, PacketBatch& to_ports);
+  // Consumes `in` (left empty); appends the inner frames to `to_ports`, and the frames sent on
+  // to a moved endpoint's new VTEP to `redirected` when given (see above).
+  void Process(PacketBatch& in, PacketBatch& to_ports, PacketBatch* redirected = nullptr);
 
  private:
   // Decapsulates and checks `packet`: its network, or why it may not pass.
@@ -64,11 +76,16 @@ class FromTunnel final {
   // The policy check of a routed frame; false, with the reason, when it may not pass.
   bool CheckRouted(const NetworkTables& network, const Packet& packet, DropReason& refused) const;
   void Deliver(const NetworkTables& network, Packet* packet, PacketBatch& to_ports);
+  // The redirect `packet` is for, or null (then it takes the usual path).
+  const Redirect* RedirectOf(const Packet& packet, uint32_t& vni) const;
+  // Sends `packet` on as `redirect` says, or drops it with its reason.
+  void SendOn(const Redirect& redirect, uint32_t vni, Packet* packet, PacketBatch& redirected);
 
   const Tables& tables_;
   Counters& counters_;
   PacketPool& pool_;
   PolicyGate* gate_;
+  const RedirectTable* redirects_;
 };
 
 }  // namespace dove::dswitch::pipeline

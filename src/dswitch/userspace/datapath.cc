@@ -14,6 +14,7 @@
 
 #include "dswitch/pipeline/classify.h"
 #include "dswitch/pipeline/drop_reason.h"
+#include "dswitch/pipeline/neighbor_frames.h"
 #include "net/arp.h"
 #include "net/ethernet.h"
 #include "net/icmpv6.h"
@@ -116,7 +117,7 @@ Datapath::Datapath(DatapathOptions options, io::Device& underlay, io::PortFactor
       l2_forward_(tables_, remotes_, unicast_parking_, counters_, pool_),
       mtu_guard_(tables_, counters_, pool_, options_.overlay_mtu),
       encap_(counters_, pool_),
-      from_tunnel_(tables_, counters_, pool_, &policy_gate_),
+      from_tunnel_(tables_, counters_, pool_, &policy_gate_, &redirects_),
       router_(tables_, remotes_, policy_gate_, counters_, pool_),
       coalescer_(pool_) {}
 
@@ -177,13 +178,46 @@ void Datapath::ApplyNow(DesiredDelta& change) {
     }
     remotes_.Clear();
   }
+  // The ports leaving: a redirect each, if the same delta makes the endpoint a remote (moved).
+  struct Leaving {
+    uint32_t vni = 0;
+    net::MacAddress mac;
+    std::vector<net::Ipv4Address> peers;
+  };
+  std::map<std::string, Leaving> leaving;
+  if (options_.redirect_grace.count() > 0) {
+    for (const auto& key : change.removed_ports) {
+      const auto it = ports_.find(key);
+      if (it == ports_.end()) continue;
+      const uint32_t vni = it->second.desired.location.vni();
+      const pipeline::NetworkTables* network = tables_.Network(vni);
+      leaving[key] = {.vni = vni,
+                      .mac = it->second.desired.mac,
+                      .peers = network != nullptr ? network->flood_tunnel_ips
+                                                  : std::vector<net::Ipv4Address>{}};
+    }
+  }
   // Networks before ports (a port needs its network), ports before network removals.
   for (const auto& network : change.upserted_networks) UpsertNetwork(network);
   for (const auto& key : change.removed_ports) RemovePort(key);
-  for (auto& port : change.upserted_ports) UpsertPort(std::move(port));
+  for (auto& port : change.upserted_ports) {
+    redirects_.Remove(port.location.vni(), port.mac);  // back here: delivered again
+    UpsertPort(std::move(port));
+  }
   for (uint32_t vni : change.removed_networks) RemoveNetwork(vni);
   for (const auto& key : change.removed_remotes) remotes_.Remove(key);
-  for (const auto& remote : change.upserted_remotes) UpsertRemote(remote);
+  const auto until = std::chrono::steady_clock::now() + options_.redirect_grace;
+  for (const auto& remote : change.upserted_remotes) {
+    UpsertRemote(remote);
+    const auto moved = leaving.find(remote.key);
+    if (moved == leaving.end() || remote.key.empty()) continue;
+    redirects_.Upsert(
+        moved->second.vni, moved->second.mac,
+        {.tunnel_ip = remote.tunnel_ip, .until = until, .peers = moved->second.peers});
+    std::cerr << "dove-switch: endpoint " << remote.key << " moved to "
+              << remote.tunnel_ip.ToString() << ": its frames are sent on there for "
+              << options_.redirect_grace.count() << " ms\n";
+  }
 }
 
 DatapathStatus Datapath::StatusNow() const {
@@ -222,6 +256,8 @@ DatapathStatus Datapath::StatusNow() const {
   status.parked = unicast_parking_.size() + solicit_parking_.size() + routed_parking_.size();
   status.resolving = resolving_macs_.size() + resolving_ips_.size();
   status.remotes = remotes_.size();
+  status.redirects = redirects_.size();
+  status.counters["announce.frames"] = announcements_;
   return status;
 }
 
@@ -294,6 +330,7 @@ bool Datapath::Poll(std::chrono::milliseconds timeout) {
   const auto now = std::chrono::steady_clock::now();
   if (now >= next_port_retry_) RetryPorts();
   if (options_.path_mtu_of && now >= next_path_mtu_) RefreshPathMtus();
+  if (!redirects_.empty()) redirects_.Expire(now);
   return ready > 0;
 }
 
@@ -350,9 +387,10 @@ void Datapath::FromTunnelBatch() {
   rx_.clear();
   underlay_.Receive(pool_, rx_, io_counters_);
   if (rx_.empty()) return;
-  from_tunnel_.Process(rx_, to_ports_);
+  from_tunnel_.Process(rx_, to_ports_, &to_tunnels_);
   coalescer_.Process(to_ports_);
   SendToPorts(to_ports_);
+  SendToTunnels(to_tunnels_);  // redirected to endpoints that moved away
 }
 
 void Datapath::SendToPorts(PacketBatch& batch) {
@@ -628,12 +666,43 @@ void Datapath::OpenPort(Port& port) {
     port.error.clear();
     // A VM that solicited before its port was open learns its prefixes now.
     if (advertiser_.Announce(port.id, replies_)) SendToPorts(replies_);
+    AnnouncePort(port);
   }
   std::cerr << "dove-switch: port " << port.name << " open for endpoint "
             << port.desired.location.endpoint_id() << "\n";
   if (port.desired.location.port_name() != port.name) {
     resolver_.PortOpened(port.desired.location, port.name);
   }
+}
+
+void Datapath::AnnouncePort(const Port& port) {
+  const uint32_t vni = port.desired.location.vni();
+  const pipeline::NetworkTables* network = tables_.Network(vni);
+  if (network == nullptr || network->ports.size() < 2) return;
+  static constexpr std::array<uint8_t, 16> kAllNodes = {0xff, 0x02, 0, 0, 0, 0, 0, 0,
+                                                        0,    0,    0, 0, 0, 0, 0, 1};
+  for (const net::IpAddress& ip : port.desired.ips) {
+    const std::vector<uint8_t> frame =
+        ip.is_v4() ? pipeline::BuildArpReply(port.desired.mac, ip, net::MacAddress::Broadcast(), ip)
+                   : pipeline::BuildNeighAdvert(port.desired.mac, ip,
+                                                net::MacAddress::ForIpv6Multicast(kAllNodes));
+    for (const PortId peer : network->ports) {
+      if (peer == port.id) continue;
+      Packet* packet = pool_.Alloc(frame.size());
+      if (packet == nullptr || !packet->Assign(frame)) {
+        if (packet != nullptr) pool_.Free(packet);
+        counters_.Drops(DropReason::kPoolExhausted, 1, peer, vni);
+        continue;
+      }
+      pipeline::Classify(*packet);
+      packet->meta.out_port = peer;
+      packet->meta.vni = vni;
+      replies_.Push(packet);
+      counters_.Sent(peer);
+      ++announcements_;
+    }
+  }
+  SendToPorts(replies_);
 }
 
 void Datapath::ClosePort(Port& port, bool remove) {

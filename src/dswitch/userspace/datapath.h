@@ -30,6 +30,19 @@
 // fed only by the agent's cache (Apply / ApplyDelta): a resolve answer reaches the cache
 // first, and its delta is posted before the answer, so the retry finds it.
 //
+// Moves: when one delta takes a local port away and brings the same endpoint (same cache key)
+// back as a remote (EndpointMoved: the VM now runs behind another switch), the datapath keeps
+// a redirect (pipeline/redirect_table.h) of its (VNI, MAC) to the new VTEP for
+// options.redirect_grace: frames for it still arriving from the tunnel (peers whose caches
+// are not updated yet) are sent on there (counter network.<vni>.redirected); frames from the
+// local ports follow the remote entry anyway. The redirect goes when the grace ends or the
+// endpoint's port comes back here.
+//
+// Announcements: when a port opens (a new VM, a VM moved here, or a switch restart), the
+// other local ports of its network get a gratuitous ARP for each of its IPv4 addresses and an
+// unsolicited neighbour advertisement (override) for each IPv6 one, from the VM's MAC
+// (pipeline/neighbor_frames.h; counter announce.frames), so local peers update at once.
+//
 // State changes: ApplyDelta() upserts or removes exactly the ports, networks and remote
 // endpoints that changed (O(change)); Apply() replaces everything (after a snapshot). Both run
 // on the loop thread between batches. A port whose device cannot be opened is kept in error
@@ -71,6 +84,7 @@
 #include "dswitch/pipeline/mtu_guard.h"
 #include "dswitch/pipeline/parking_lot.h"
 #include "dswitch/pipeline/policy_gate.h"
+#include "dswitch/pipeline/redirect_table.h"
 #include "dswitch/pipeline/remote_table.h"
 #include "dswitch/pipeline/return_flows.h"
 #include "dswitch/pipeline/router.h"
@@ -129,6 +143,9 @@ struct DatapathOptions {
   // sends back for our datagrams.
   std::function<uint32_t(const net::Ipv4Address&)> path_mtu_of{};
   std::chrono::milliseconds path_mtu_every{2000};
+  // How long frames for an endpoint that moved away are sent on to its new VTEP (see Moves
+  // above). 0: no redirects.
+  std::chrono::milliseconds redirect_grace{10000};
 };
 
 // One port as Status() shows it.
@@ -149,6 +166,7 @@ struct DatapathStatus {
   std::map<std::string, uint64_t> drops;     // every drop reason, zero ones too
   size_t networks = 0;
   size_t remotes = 0;
+  size_t redirects = 0;  // moved-away endpoints whose frames are still sent on
   size_t parked = 0;
   size_t resolving = 0;
   uint32_t overlay_mtu = 0;  // the largest IP packet a port may send into the tunnel
@@ -213,6 +231,8 @@ class Datapath {
   void ClosePort(Port& port, bool remove);
   void RetryPorts();
   void RefreshPathMtus();
+  // The gratuitous ARPs / unsolicited NAs for `port`, to the other ports of its network.
+  void AnnouncePort(const Port& port);
 
   void FromPortBatch(Port& port);
   void FromTunnelBatch();
@@ -287,6 +307,8 @@ class Datapath {
   pipeline::L2Forward l2_forward_;
   pipeline::MtuGuard mtu_guard_;
   pipeline::VxlanEncap encap_;
+  pipeline::RedirectTable redirects_;
+  uint64_t announcements_ = 0;  // frames AnnouncePort handed to ports
   pipeline::FromTunnel from_tunnel_;
   pipeline::Router router_;
   offload::TcpCoalescer coalescer_;

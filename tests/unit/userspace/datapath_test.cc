@@ -21,6 +21,7 @@
 #include "dswitch/io/memory_device.h"
 #include "dswitch/io/port_factory.h"
 #include "dswitch/offload/tcp_segmenter.h"
+#include "net/arp.h"
 #include "net/dhcpv4.h"
 #include "unit/pipeline/dhcp_frames.h"
 #include "unit/pipeline/test_frames.h"
@@ -96,7 +97,10 @@ class DatapathTest : public ::testing::Test {
     datapath_ = std::move(*datapath);
     datapath_->Apply(Scenario());
     Settle();
-    for (const char* name : {"p1", "p2", "p3"}) ASSERT_NE(ports_.Find(name), nullptr) << name;
+    for (const char* name : {"p1", "p2", "p3"}) {
+      ASSERT_NE(ports_.Find(name), nullptr) << name;
+      ports_.Find(name)->Drain();  // p2's coming up announced vm2 to p1: not the tests' business
+    }
   }
 
   // Runs the loop until nothing is ready.
@@ -378,7 +382,8 @@ TEST_F(DatapathTest, APortThatComesUpInANetworkWithIpv6GetsAnUnsolicitedAdvertis
   ASSERT_TRUE(ra);
   EXPECT_EQ(ra->prefixes.size(), 1U);
   EXPECT_EQ(Counter("ra.unsolicited"), 1U);
-  EXPECT_TRUE(Sent("p1").empty()) << "only the port that came up";
+  // p1 gets vm4's announcement (an NA), not the RA: only the port that came up gets that.
+  EXPECT_EQ(Sent("p1").size(), 1U);
   ExpectNoLeak();
 }
 
@@ -565,6 +570,7 @@ TEST(DatapathPathMtuTest, APathMtuTheKernelLearnedHoldsWhatGoesToThatVtep) {
     datapath.Poll(std::chrono::milliseconds(0));
   };
   settle();
+  ports.Find("p1")->Drain();  // vm2's announcement when p2 came up
   EXPECT_NE(std::find(asked.begin(), asked.end(), kPeerVtep), asked.end());
   EXPECT_NE(std::find(asked.begin(), asked.end(), kOtherPeerVtep), asked.end());
 
@@ -670,6 +676,149 @@ TEST_F(DatapathTest, APortRemovedByADeltaLosesItsDeviceAndItsTraffic) {
   FromPort("p1", Udp4Frame(kVm2Mac, kVm1Mac, kVm1Ip, kVm2Ip));
   ASSERT_EQ(resolver_.questions.size(), 1U) << "vm2 is unknown now: asked, not delivered";
   EXPECT_EQ(resolver_.questions[0].address, kVm2Mac.ToString());
+}
+
+// A move: the controller's EndpointMoved takes vm2's port away and makes vm2 a remote behind
+// kOtherPeerVtep, in one delta.
+DesiredDelta MoveVm2To(const net::Ipv4Address& vtep) {
+  DesiredDelta delta;
+  delta.removed_ports.push_back("vm2");
+  delta.upserted_remotes.push_back(Remote("vm2", kVm2Mac, vtep, {kVm2Ip, kVm2Ip6}));
+  return delta;
+}
+
+TEST_F(DatapathTest, FramesForAnEndpointThatMovedAwayAreSentOnToItsNewVtep) {
+  datapath_->ApplyDelta(MoveVm2To(kOtherPeerVtep));
+  Settle();
+  EXPECT_EQ(datapath_->StatusNow().redirects, 1U);
+  const auto frame = Udp4Frame(kVm2Mac, kVm9Mac, kVm9Ip, kVm2Ip);
+  FromTunnel(kPeerVtep, Vxlan(kVni, frame));  // vm9's switch has not heard of the move yet
+  const auto sent = tunnel_.Drain();
+  ASSERT_EQ(sent.size(), 1U);
+  EXPECT_EQ(sent[0].meta.tunnel, kOtherPeerVtep);
+  EXPECT_EQ(sent[0].bytes, Vxlan(kVni, frame));  // the same frame, in the same network
+  EXPECT_EQ(Counter("network.100.redirected"), 1U);
+  // A local VM's frames to vm2 follow the remote entry (no redirect needed).
+  FromPort("p1", Udp4Frame(kVm2Mac, kVm1Mac, kVm1Ip, kVm2Ip));
+  const auto local = tunnel_.Drain();
+  ASSERT_EQ(local.size(), 1U);
+  EXPECT_EQ(local[0].meta.tunnel, kOtherPeerVtep);
+  EXPECT_EQ(Counter("network.100.redirected"), 1U);
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTest, ARedirectRefusesFramesFromTheNewVtepAndFromStrangers) {
+  datapath_->ApplyDelta(MoveVm2To(kOtherPeerVtep));
+  Settle();
+  const auto frame = Vxlan(kVni, Udp4Frame(kVm2Mac, kVm9Mac, kVm9Ip, kVm2Ip));
+  FromTunnel(kOtherPeerVtep, frame);  // would go straight back: a loop
+  FromTunnel(kStrangerVtep, frame);   // not in the network's flood list
+  EXPECT_TRUE(tunnel_.Drain().empty());
+  EXPECT_EQ(Drops("inner_destination_unknown"), 1U);
+  EXPECT_EQ(Drops("vtep_not_allowed"), 1U);
+  EXPECT_EQ(Counter("network.100.redirected"), 0U);
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTest, AnEndpointThatComesBackIsDeliveredAgainNotRedirected) {
+  datapath_->ApplyDelta(MoveVm2To(kOtherPeerVtep));
+  Settle();
+  DesiredDelta back;
+  back.removed_remotes.push_back("vm2");
+  back.upserted_ports.push_back(Port("vm2", kVni, kVm2Mac, {kVm2Ip, kVm2Ip6}, "p2"));
+  datapath_->ApplyDelta(std::move(back));
+  Settle();
+  EXPECT_EQ(datapath_->StatusNow().redirects, 0U);
+  ports_.Find("p2")->Drain();
+  FromTunnel(kPeerVtep, Vxlan(kVni, Udp4Frame(kVm2Mac, kVm9Mac, kVm9Ip, kVm2Ip)));
+  EXPECT_EQ(Sent("p2").size(), 1U);
+  EXPECT_TRUE(tunnel_.Drain().empty());
+}
+
+TEST_F(DatapathTest, APortRemovedWithoutAMoveLeavesNoRedirect) {
+  DesiredDelta delta;
+  delta.removed_ports.push_back("vm2");  // deleted, not moved: no remote comes
+  datapath_->ApplyDelta(std::move(delta));
+  Settle();
+  EXPECT_EQ(datapath_->StatusNow().redirects, 0U);
+  FromTunnel(kPeerVtep, Vxlan(kVni, Udp4Frame(kVm2Mac, kVm9Mac, kVm9Ip, kVm2Ip)));
+  EXPECT_TRUE(tunnel_.Drain().empty());
+  EXPECT_EQ(Drops("inner_destination_unknown"), 1U);
+}
+
+TEST(DatapathRedirectGraceTest, ARedirectEndsWithItsGraceAndLateFramesAreDroppedAsToday) {
+  MemoryDevice tunnel({.name = "underlay",
+                       .kind = MemoryDevice::Kind::kTunnel,
+                       .port = packet::kNoPort,
+                       .caps = MemoryDevice::kTapCaps,
+                       .on_destroy = {}});
+  io::MemoryPortFactory ports;
+  ScriptedResolver resolver;
+  auto created = Datapath::Create({.pool = {.small_slots = 64, .large_slots = 4},
+                                   .redirect_grace = std::chrono::milliseconds(20)},
+                                  tunnel, ports, resolver);
+  ASSERT_TRUE(created) << created.error();
+  Datapath& datapath = **created;
+  datapath.Apply(Scenario());
+  datapath.ApplyDelta(MoveVm2To(kOtherPeerVtep));
+  datapath.Poll(std::chrono::milliseconds(0));
+  ASSERT_EQ(datapath.StatusNow().redirects, 1U);
+  // Poll until the grace is over (a deadline, no fixed sleep).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (datapath.StatusNow().redirects > 0 && std::chrono::steady_clock::now() < deadline) {
+    datapath.Poll(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(datapath.StatusNow().redirects, 0U);
+  ASSERT_TRUE(tunnel.Inject(Vxlan(kVni, Udp4Frame(kVm2Mac, kVm9Mac, kVm9Ip, kVm2Ip)), {},
+                            {.in_port = std::nullopt, .tunnel = kPeerVtep}));
+  datapath.Poll(std::chrono::milliseconds(0));
+  EXPECT_TRUE(tunnel.Drain().empty());
+  EXPECT_EQ(datapath.StatusNow().drops["inner_destination_unknown"], 1U);
+}
+
+// A port that comes up is announced to the other ports of its network: a gratuitous ARP per
+// IPv4 address, an unsolicited NA (override) per IPv6 one, from the VM's MAC.
+TEST_F(DatapathTest, APortThatComesUpIsAnnouncedToItsNetworksOtherPorts) {
+  const net::MacAddress vm4_mac = Mac("52:54:00:00:00:04");
+  const uint64_t before = Counter("announce.frames");  // vm2's, when p2 came up
+  DesiredDelta delta;
+  delta.upserted_ports.push_back(
+      Port("vm4", kVni, vm4_mac, {Ip4("10.0.0.4"), Ip6("2001:db8::4")}, "p4"));
+  datapath_->ApplyDelta(std::move(delta));
+  Settle();
+  EXPECT_TRUE(Sent("p3").empty()) << "another network hears nothing";
+  EXPECT_TRUE(Sent("p4").empty()) << "the VM itself is not told";
+  EXPECT_TRUE(tunnel_.Drain().empty()) << "announcements never cross the underlay";
+  for (const char* port : {"p1", "p2"}) {
+    SCOPED_TRACE(port);
+    const auto sent = Sent(port);
+    ASSERT_EQ(sent.size(), 2U);
+    auto arp_frame = net::ParseEthernet(sent[0].bytes);
+    ASSERT_TRUE(arp_frame);
+    EXPECT_EQ(arp_frame->destination, net::MacAddress::Broadcast());
+    EXPECT_EQ(arp_frame->source, vm4_mac);
+    auto arp = net::ParseArp(arp_frame->payload);
+    ASSERT_TRUE(arp);
+    EXPECT_EQ(arp->sender_mac, vm4_mac);
+    EXPECT_EQ(arp->sender_ip, Ip4("10.0.0.4"));
+    EXPECT_EQ(arp->target_ip, Ip4("10.0.0.4"));  // gratuitous: about itself
+    auto na_frame = net::ParseEthernet(sent[1].bytes);
+    ASSERT_TRUE(na_frame);
+    EXPECT_EQ(na_frame->destination, Mac("33:33:00:00:00:01"));
+    auto ip = net::ParseIpv6(na_frame->payload);
+    ASSERT_TRUE(ip);
+    EXPECT_EQ(ip->destination(), net::Ipv6Address::AllNodes());
+    auto icmp = net::ParseIcmpv6(ip->payload, ip->source(), ip->destination());
+    ASSERT_TRUE(icmp) << "the checksum holds";
+    auto na = net::ParseNeighborAdvertisement(*icmp);
+    ASSERT_TRUE(na);
+    EXPECT_EQ(net::IpAddress(na->target), Ip6("2001:db8::4"));
+    EXPECT_TRUE(na->override_flag);
+    EXPECT_FALSE(na->solicited_flag);
+    EXPECT_EQ(na->target_mac, vm4_mac);
+  }
+  EXPECT_EQ(Counter("announce.frames") - before, 4U);
+  ExpectNoLeak();
 }
 
 TEST_F(DatapathTest, APortWhoseDeviceCannotOpenIsRetriedAndShownInError) {
