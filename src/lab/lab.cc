@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -912,6 +913,70 @@ Expected<nlohmann::json, std::string> Lab::ControllerRest(const std::string& met
 Expected<void, std::string> Lab::DeleteEndpoint(const std::string& vm) {
   auto deleted = ControllerRest("DELETE", "/v1/endpoints/" + Vm(vm).endpoint_id);
   if (!deleted) return Error(deleted.error());
+  return {};
+}
+
+Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::string& to_host,
+                                        std::chrono::milliseconds timeout) {
+  auto vm = std::find_if(vms_.begin(), vms_.end(),
+                         [&](const VmInfo& info) { return info.name == vm_name; });
+  if (vm == vms_.end()) return Error("move: no VM named " + vm_name);
+  const auto host = std::find_if(hosts_.begin(), hosts_.end(),
+                                 [&](const HostInfo& info) { return info.name == to_host; });
+  if (host == hosts_.end()) return Error("move: no host named " + to_host);
+  if (vm->host == to_host) return Error("move: vm " + vm_name + " is on " + to_host + " already");
+  for (const HostInfo* end : {&Host(vm->host), static_cast<const HostInfo*>(&*host)}) {
+    if (end->kernel || end->kernel_backend) {
+      return Error("move: host " + end->name +
+                   " is not a userspace DOVE host (only those can take part in a move)");
+    }
+  }
+  const std::string from_ns = vm->host_ns;
+  const std::string to_ns = HostNamespace(to_host);
+  // 1. The TAP the new host's switch will open.
+  for (const auto& argv : std::vector<std::vector<std::string>>{
+           {"ip", "-n", to_ns, "tuntap", "add", "dev", vm->tap, "mode", "tap", "vnet_hdr"},
+           {"ip", "-n", to_ns, "link", "set", vm->tap, "up"},
+           {"tc", "-n", to_ns, "qdisc", "add", "dev", vm->tap, "ingress"}}) {
+    if (auto ok = Run(argv); !ok) return ok;
+  }
+  // 2. The move, through the API: the endpoint as stored, with its new switch and port.
+  auto stored = ControllerRest("GET", "/v1/endpoints/" + vm->endpoint_id);
+  if (!stored) return Error("move: " + stored.error());
+  nlohmann::json body = {{"id", vm->endpoint_id},
+                         {"network_id", vm->network_id},
+                         {"mac", vm->mac},
+                         {"ips", stored->value("ips", nlohmann::json::array())},
+                         {"switch_name", to_host},
+                         {"port_name", vm->tap},
+                         {"version", stored->value("version", 0)}};
+  if (auto put = ControllerRest("PUT", "/v1/endpoints/" + vm->endpoint_id, body); !put) {
+    return Error("move: " + put.error());
+  }
+  // 3. The new switch opens the TAP (its carrier comes up), then attaches the endpoint.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const CommandResult shown = RunCommand({"ip", "-n", to_ns, "link", "show", vm->tap});
+    if (shown.exit_code == 0 && shown.out.find("LOWER_UP") != std::string::npos) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error("move: the switch on " + to_host + " did not open " + vm->tap + " within " +
+                   std::to_string(timeout.count()) + " ms; its log " + SwitchLog(to_host) + ":\n" +
+                   Tail(SwitchLog(to_host)));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  // 4. The VM's link moves: v-VM to the new host, joined to the TAP there.
+  for (const auto& argv : std::vector<std::vector<std::string>>{
+           {"ip", "-n", from_ns, "link", "set", vm->veth_peer, "netns", to_ns},
+           {"ip", "-n", to_ns, "link", "set", vm->veth_peer, "up"},
+           {"tc", "-n", to_ns, "qdisc", "add", "dev", vm->veth_peer, "ingress"}}) {
+    if (auto ok = Run(argv); !ok) return ok;
+  }
+  if (auto ok = Redirect(to_ns, vm->veth_peer, vm->tap); !ok) return ok;
+  if (auto ok = Redirect(to_ns, vm->tap, vm->veth_peer); !ok) return ok;
+  // The old host's TAP is its switch's: it deletes it on EndpointMoved.
+  vm->host = to_host;
+  vm->host_ns = to_ns;
   return {};
 }
 

@@ -218,6 +218,21 @@ class Lab {
   // fails for a VM on a kernel host (it has no TAP).
   Expected<void, std::string> RewirePort(const std::string& vm);
 
+  // Live migration: moves a running VM to another host. The VM keeps its namespace (eth0, its
+  // IPs and MAC, its TCP connections); its link to the old host's switch goes and one to the
+  // new host's comes. In this order, for the shortest gap: the TAP "t-VM" is made on the new
+  // host; the controller is told through the REST API (GET the endpoint, PUT it with
+  // switch_name = `to_host`, port_name t-VM, its version: the move's authorization); the new
+  // host's switch opens the TAP (awaited: its carrier comes up) and attaches the endpoint, and
+  // the old host's switch gets EndpointMoved (it deletes its TAP and keeps a redirect); then
+  // the VM's veth end v-VM moves from the old host's namespace to the new one and the tc
+  // redirects v-VM <-> t-VM are made there. Frames are lost only while the veth moves (a few
+  // ip/tc commands). Both hosts must be userspace DOVE hosts (errors otherwise, and for an
+  // unknown VM or host, the VM's own host, or a step that fails: its command and stderr).
+  // Vm(vm).host and host_ns follow the VM. `timeout`: for the new switch to open the TAP.
+  Expected<void, std::string> MoveVm(const std::string& vm, const std::string& to_host,
+                                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
   // Creates the policy through the REST API; returns its id. ParsePolicy makes one from text.
   Expected<std::string, std::string> CreatePolicy(const SpecPolicy& policy);
   Expected<void, std::string> DeletePolicy(const std::string& id);

@@ -1,12 +1,16 @@
 // dove-lab: builds a DOVE deployment (controller, switches, VMs) in network namespaces on this
 // machine from a topology file, and runs the demo that proves tenant isolation. See docs/lab.md.
+#include <poll.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "base/read_file.h"
@@ -76,6 +80,57 @@ void PrintLab(const Lab& lab) {
             << "Logs:               " << lab.temp_dir().string() << "/\n";
 }
 
+// One command typed while the lab is up: "move VM HOST" (live migration, Lab::MoveVm). Says
+// what it did, or why not, on stdout / stderr.
+void RunLabCommand(Lab& lab, const std::string& line) {
+  std::istringstream words(line);
+  std::string verb;
+  std::string vm;
+  std::string host;
+  std::string extra;
+  words >> verb >> vm >> host >> extra;
+  if (verb.empty()) return;
+  if (verb != "move" || host.empty() || !extra.empty()) {
+    std::cerr << "dove-lab: unknown command \"" << line << "\" (try: move VM HOST)\n";
+    return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  if (auto moved = lab.MoveVm(vm, host); !moved) {
+    std::cerr << "dove-lab: " << moved.error() << "\n";
+    return;
+  }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+  std::cout << "dove-lab: vm " << vm << " moved to " << host << " (" << ms << " ms)\n"
+            << std::flush;
+}
+
+// Waits for Ctrl-C, running the commands read from stdin meanwhile (until its end).
+void ServeCommands(Lab& lab) {
+  std::string pending;
+  bool input = true;
+  while (!g_stop.load()) {
+    if (!input) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    pollfd stdin_fd{.fd = STDIN_FILENO, .events = POLLIN, .revents = 0};
+    if (poll(&stdin_fd, 1, 100) <= 0) continue;
+    std::array<char, 512> buffer{};
+    const ssize_t got = read(STDIN_FILENO, buffer.data(), buffer.size());
+    if (got <= 0) {
+      input = false;  // stdin closed: keep the lab up until Ctrl-C
+      continue;
+    }
+    pending.append(buffer.data(), static_cast<size_t>(got));
+    for (size_t end = pending.find('\n'); end != std::string::npos; end = pending.find('\n')) {
+      RunLabCommand(lab, pending.substr(0, end));
+      pending.erase(0, end + 1);
+    }
+  }
+}
+
 int Up(const dove::lab::Spec& spec, LabOptions options, bool demo) {
   options.progress = &std::cerr;
   options.cancel = &g_stop;
@@ -96,8 +151,10 @@ int Up(const dove::lab::Spec& spec, LabOptions options, bool demo) {
       code = *passed ? 0 : 1;
     }
   } else {
-    std::cout << "\nThe lab is up. Ctrl-C tears it down.\n" << std::flush;
-    while (!g_stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::cout << "\nThe lab is up. Commands on stdin: move VM HOST (live migration). Ctrl-C "
+                 "tears it down.\n"
+              << std::flush;
+    ServeCommands(**lab);
   }
   if (options.keep) {
     std::cout << "dove-lab: --keep: leaving the lab running; remove it with: dove-lab clean\n";
@@ -121,7 +178,9 @@ int Main(int argc, char** argv) {
       "  dove-lab up FILE   build the topology of FILE, print its VMs (namespace, IP, MAC, host)\n"
       "                     and how to enter them (ip netns exec NS bash) and reach the\n"
       "                     controller (ip netns exec dl<pid>-ctl dovectl ...); stays up until\n"
-      "                     Ctrl-C, then tears everything down\n"
+      "                     Ctrl-C, then tears everything down; meanwhile it reads commands\n"
+      "                     on stdin, one a line: `move VM HOST` moves a running VM to another\n"
+      "                     (userspace dove-switch) host, live (docs/lab.md)\n"
       "  dove-lab demo      the built-in demo: hosts h1..h3, tenants red and blue with the same\n"
       "                     subnet 10.0.0.0/24 and the same IPs; pings, captures, and PASS/FAIL\n"
       "                     for connectivity, isolation and a VXLAN-only underlay; exit 0 when\n"
