@@ -940,6 +940,13 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
            {"tc", "-n", to_ns, "qdisc", "add", "dev", vm->tap, "ingress"}}) {
     if (auto ok = Run(argv); !ok) return ok;
   }
+  // Whether the kernel has matchall, found out here, before the move (see 4.).
+  if (!redirect_probed_) {
+    redirect_u32_ = !RunChecked({"tc", "-n", to_ns, "filter", "add", "dev", vm->tap, "ingress",
+                                 "matchall", "action", "ok"});
+    RunCommand({"tc", "-n", to_ns, "filter", "del", "dev", vm->tap, "ingress"});
+    redirect_probed_ = true;
+  }
   // 2. The move, through the API: the endpoint as stored, with its new switch and port.
   auto stored = ControllerRest("GET", "/v1/endpoints/" + vm->endpoint_id);
   if (!stored) return Error("move: " + stored.error());
@@ -965,15 +972,26 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  // 4. The VM's link moves: v-VM to the new host, joined to the TAP there.
-  for (const auto& argv : std::vector<std::vector<std::string>>{
-           {"ip", "-n", from_ns, "link", "set", vm->veth_peer, "netns", to_ns},
-           {"ip", "-n", to_ns, "link", "set", vm->veth_peer, "up"},
-           {"tc", "-n", to_ns, "qdisc", "add", "dev", vm->veth_peer, "ingress"}}) {
-    if (auto ok = Run(argv); !ok) return ok;
+  // 4. The VM's link moves: v-VM to the new host (and up, in the same command), joined to the
+  // TAP there by one `tc -batch` (each ip/tc run costs ~20 ms here: the fewer, the fewer
+  // frames lost), with matchall where the kernel has it, else u32 (probed at the first move).
+  if (auto ok = Run({"ip", "-n", from_ns, "link", "set", vm->veth_peer, "netns", to_ns, "up"});
+      !ok) {
+    return ok;
   }
-  if (auto ok = Redirect(to_ns, vm->veth_peer, vm->tap); !ok) return ok;
-  if (auto ok = Redirect(to_ns, vm->tap, vm->veth_peer); !ok) return ok;
+  const auto batch_of = [&](bool matchall) {
+    const std::string match = matchall ? "matchall" : "protocol all prio 1 u32 match u32 0 0";
+    std::string text = "qdisc add dev " + vm->veth_peer + " ingress\n";
+    for (const auto& [from, to] :
+         {std::pair{vm->veth_peer, vm->tap}, std::pair{vm->tap, vm->veth_peer}}) {
+      text += "filter add dev " + from + " ingress " + match +
+              " action mirred egress redirect dev " + to + "\n";
+    }
+    const std::string path = (temp_dir_ / ("move-" + vm->name + ".tc")).string();
+    std::ofstream(path) << text;
+    return path;
+  };
+  if (auto ok = Run({"tc", "-n", to_ns, "-batch", batch_of(!redirect_u32_)}); !ok) return ok;
   // The old host's TAP is its switch's: it deletes it on EndpointMoved.
   vm->host = to_host;
   vm->host_ns = to_ns;

@@ -321,6 +321,8 @@ class Lab {
   std::map<std::string, std::unique_ptr<ChildProcess>> captures_;      // by pcap path
   std::map<std::string, std::unique_ptr<ChildProcess>> dhcp_clients_;  // by VM
   std::vector<std::string> policy_ids_;
+  bool redirect_probed_ = false;  // MoveVm has looked for tc's matchall classifier
+  bool redirect_u32_ = false;     // it found none: its redirects use u32
   bool down_ = false;
 };
 
