@@ -55,6 +55,9 @@ TEST(DoveSwitchFlagsTest, UsageErrorsExitTwoWithOneSentence) {
       {{"--name", "h1", "--tunnel-ip", "192.0.2.1", "--controller", "c:1", "--southbound-plaintext",
         "--backend", "kernel", "--poll-us", "0"},
        "--poll-us applies only to --backend userspace"},
+      {{"--name", "h1", "--tunnel-ip", "192.0.2.1", "--controller", "c:1", "--southbound-plaintext",
+        "--backend", "kernel", "--redirect-grace-ms", "0"},
+       "--redirect-grace-ms applies only to --backend userspace"},
   };
   for (const auto& each : cases) {
     std::vector<std::string> argv = {DOVE_SWITCH_BIN};
