@@ -947,6 +947,16 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
     RunCommand({"tc", "-n", to_ns, "filter", "del", "dev", vm->tap, "ingress"});
     redirect_probed_ = true;
   }
+  // The tc batch of step 4, written now (not in the gap).
+  const std::string match = redirect_u32_ ? "protocol all prio 1 u32 match u32 0 0" : "matchall";
+  std::string text = "qdisc add dev " + vm->veth_peer + " ingress\n";
+  for (const auto& [from, to] :
+       {std::pair{vm->veth_peer, vm->tap}, std::pair{vm->tap, vm->veth_peer}}) {
+    text.append("filter add dev ").append(from).append(" ingress ").append(match);
+    text.append(" action mirred egress redirect dev ").append(to).append("\n");
+  }
+  const std::string batch = (temp_dir_ / ("move-" + vm->name + ".tc")).string();
+  if (!(std::ofstream(batch) << text)) return Error("move: cannot write " + batch);
   // 2. The move, through the API: the endpoint as stored, with its new switch and port.
   auto stored = ControllerRest("GET", "/v1/endpoints/" + vm->endpoint_id);
   if (!stored) return Error("move: " + stored.error());
@@ -979,19 +989,7 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
       !ok) {
     return ok;
   }
-  const auto batch_of = [&](bool matchall) {
-    const std::string match = matchall ? "matchall" : "protocol all prio 1 u32 match u32 0 0";
-    std::string text = "qdisc add dev " + vm->veth_peer + " ingress\n";
-    for (const auto& [from, to] :
-         {std::pair{vm->veth_peer, vm->tap}, std::pair{vm->tap, vm->veth_peer}}) {
-      text += "filter add dev " + from + " ingress " + match +
-              " action mirred egress redirect dev " + to + "\n";
-    }
-    const std::string path = (temp_dir_ / ("move-" + vm->name + ".tc")).string();
-    std::ofstream(path) << text;
-    return path;
-  };
-  if (auto ok = Run({"tc", "-n", to_ns, "-batch", batch_of(!redirect_u32_)}); !ok) return ok;
+  if (auto ok = Run({"tc", "-n", to_ns, "-batch", batch}); !ok) return ok;
   // The old host's TAP is its switch's: it deletes it on EndpointMoved.
   vm->host = to_host;
   vm->host_ns = to_ns;
