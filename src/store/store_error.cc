@@ -20,6 +20,8 @@ std::string_view StoreErrorName(StoreError::Code code) {
       return "locked";
     case StoreError::kUnsupportedSchema:
       return "unsupported_schema";
+    case StoreError::kUnavailable:
+      return "unavailable";
   }
   return "unknown";
 }
@@ -52,6 +54,9 @@ std::string StoreError::Describe() const {
       break;
     case kUnsupportedSchema:
       what = "the data directory was written by a newer version of DOVE";
+      break;
+    case kUnavailable:
+      what = "the store's server cannot be reached or did not answer in time";
       break;
   }
   if (message.empty()) return what;

@@ -24,6 +24,8 @@ struct StoreError {
     kClosed,             // the store was closed (or the watch outlived it)
     kLocked,             // another process (controller) holds the data directory
     kUnsupportedSchema,  // the data directory was written by a newer DOVE
+    kUnavailable,        // a remote store (etcd) is unreachable, has no leader or timed out;
+                         // the operation may or may not have happened
   };
 
   Code code;

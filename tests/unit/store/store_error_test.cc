@@ -28,6 +28,7 @@ TEST(StoreErrorTest, EveryCodeHasItsOwnName) {
   EXPECT_EQ(StoreErrorName(StoreError::kClosed), "closed");
   EXPECT_EQ(StoreErrorName(StoreError::kLocked), "locked");
   EXPECT_EQ(StoreErrorName(StoreError::kUnsupportedSchema), "unsupported_schema");
+  EXPECT_EQ(StoreErrorName(StoreError::kUnavailable), "unavailable");
 }
 
 }  // namespace

@@ -1,0 +1,345 @@
+#include "store/etcd_store.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "store/etcd_client.h"
+#include "store/txn_rules.h"
+
+namespace dove::store {
+namespace {
+
+namespace pb = etcdserverpb;
+
+// etcd spells "every key from here on" as range_end "\0", and "every key" as key "\0" too.
+const std::string kZero(1, '\0');
+
+// The [key, range_end) of every key starting with `full_prefix` (namespace included).
+std::pair<std::string, std::string> PrefixRange(const std::string& full_prefix) {
+  std::string end = PrefixEnd(full_prefix).value_or(kZero);
+  return {full_prefix.empty() ? kZero : full_prefix, std::move(end)};
+}
+
+pb::Compare::CompareResult ToEtcd(Compare::Op op) {
+  switch (op) {
+    case Compare::kEqual:
+      return pb::Compare::EQUAL;
+    case Compare::kNotEqual:
+      return pb::Compare::NOT_EQUAL;
+    case Compare::kLess:
+      return pb::Compare::LESS;
+    case Compare::kGreater:
+      return pb::Compare::GREATER;
+  }
+  return pb::Compare::EQUAL;
+}
+
+KeyValue FromEtcd(const mvccpb::KeyValue& kv, size_t prefix_size) {
+  return KeyValue{kv.key().substr(prefix_size), kv.value(), kv.create_revision(), kv.mod_revision(),
+                  kv.version()};
+}
+
+StoreError Closed() { return StoreError{StoreError::kClosed, "the etcd store was closed"}; }
+
+}  // namespace
+
+Expected<std::unique_ptr<EtcdStore>, StoreError> EtcdStore::Open(const Options& options) {
+  auto client = EtcdClient::Make(
+      options.endpoints, {options.ca_file, options.cert_file, options.key_file}, options.deadline);
+  if (!client) return Unexpected(client.error());
+  std::unique_ptr<EtcdStore> store(new EtcdStore(options, std::move(*client)));
+  if (auto reachable = store->CurrentRevision(); !reachable) {
+    StoreError error = reachable.error();
+    error.message = "cannot reach etcd at " + options.endpoints + ": " + error.message;
+    return Unexpected(error);
+  }
+  store->watcher_ = std::thread([raw = store.get()] { raw->RunWatchStream(); });
+  std::unique_lock lock(store->mutex_);
+  bool started =
+      store->changed_.wait_for(lock, options.deadline, [&] { return store->stream_started_; });
+  lock.unlock();
+  if (!started) {
+    return Unexpected(
+        StoreError{StoreError::kUnavailable, "cannot reach etcd at " + options.endpoints +
+                                                 ": its Watch service did not answer in time"});
+  }
+  return store;
+}
+
+EtcdStore::EtcdStore(Options options, std::unique_ptr<EtcdClient> client)
+    : options_(std::move(options)), client_(std::move(client)) {}
+
+EtcdStore::~EtcdStore() { Close(); }
+
+void EtcdStore::Close() {
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_ && !watcher_.joinable()) return;
+    closed_ = true;
+    if (stream_context_ != nullptr) stream_context_->TryCancel();
+  }
+  changed_.notify_all();
+  DetachWatches();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+Expected<void, StoreError> EtcdStore::CheckOpen() {
+  std::lock_guard lock(mutex_);
+  if (closed_) return Unexpected(Closed());
+  return {};
+}
+
+Expected<KeyValue, StoreError> EtcdStore::Get(std::string_view key) {
+  if (auto valid = ValidateKey(key); !valid) return Unexpected(valid.error());
+  if (auto open = CheckOpen(); !open) return Unexpected(open.error());
+  pb::RangeRequest request;
+  request.set_key(options_.key_prefix + std::string(key));
+  auto response = client_->Range(request);
+  if (!response) return Unexpected(response.error());
+  if (response->kvs_size() == 0) {
+    return Unexpected(StoreError{StoreError::kNotFound, "no key " + std::string(key)});
+  }
+  return FromEtcd(response->kvs(0), options_.key_prefix.size());
+}
+
+Expected<RangeResponse, StoreError> EtcdStore::Range(std::string_view prefix, size_t limit) {
+  if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
+  if (auto open = CheckOpen(); !open) return Unexpected(open.error());
+  auto [key, end] = PrefixRange(options_.key_prefix + std::string(prefix));
+  pb::RangeRequest request;
+  request.set_key(key);
+  request.set_range_end(end);
+  request.set_limit(static_cast<int64_t>(limit));
+  auto response = client_->Range(request);
+  if (!response) return Unexpected(response.error());
+  RangeResponse answer;
+  answer.revision = response->header().revision();
+  answer.more = response->more();
+  answer.kvs.reserve(response->kvs_size());
+  for (const mvccpb::KeyValue& kv : response->kvs()) {
+    answer.kvs.push_back(FromEtcd(kv, options_.key_prefix.size()));
+  }
+  return answer;
+}
+
+Expected<TxnResponse, StoreError> EtcdStore::Txn(const TxnRequest& request) {
+  if (auto valid = ValidateTxn(request); !valid) return Unexpected(valid.error());
+  if (auto open = CheckOpen(); !open) return Unexpected(open.error());
+  const std::string& ns = options_.key_prefix;
+  pb::TxnRequest txn;
+  for (const Compare& compare : request.compares) {
+    pb::Compare* out = txn.add_compare();
+    out->set_key(ns + compare.key);
+    out->set_result(ToEtcd(compare.op));
+    switch (compare.target) {
+      case Compare::kValue:
+        out->set_target(pb::Compare::VALUE);
+        out->set_value(compare.value);
+        break;
+      case Compare::kVersion:
+        out->set_target(pb::Compare::VERSION);
+        out->set_version(compare.number);
+        break;
+      case Compare::kCreateRevision:
+        out->set_target(pb::Compare::CREATE);
+        out->set_create_revision(compare.number);
+        break;
+      case Compare::kModRevision:
+        out->set_target(pb::Compare::MOD);
+        out->set_mod_revision(compare.number);
+        break;
+    }
+  }
+  auto add_ops = [&](const std::vector<Op>& ops,
+                     google::protobuf::RepeatedPtrField<pb::RequestOp>* out) {
+    for (const Op& op : ops) {
+      pb::RequestOp* request_op = out->Add();
+      switch (op.kind) {
+        case Op::kPut: {
+          pb::PutRequest* put = request_op->mutable_request_put();
+          put->set_key(ns + op.key);
+          put->set_value(op.value);
+          break;
+        }
+        case Op::kDelete:
+          request_op->mutable_request_delete_range()->set_key(ns + op.key);
+          break;
+        case Op::kDeletePrefix: {
+          auto [key, end] = PrefixRange(ns + op.key);
+          pb::DeleteRangeRequest* del = request_op->mutable_request_delete_range();
+          del->set_key(key);
+          del->set_range_end(end);
+          break;
+        }
+      }
+    }
+  };
+  add_ops(request.success, txn.mutable_success());
+  add_ops(request.failure, txn.mutable_failure());
+  auto response = client_->Txn(txn);
+  if (!response) return Unexpected(response.error());
+  bool changed = false;
+  for (const pb::ResponseOp& op : response->responses()) {
+    if (op.has_response_put()) changed = true;
+    if (op.has_response_delete_range() && op.response_delete_range().deleted() > 0) {
+      changed = true;
+    }
+  }
+  int64_t revision = response->header().revision();
+  if (changed) {
+    std::lock_guard lock(mutex_);
+    own_write_revision_ = std::max(own_write_revision_, revision);
+  }
+  return TxnResponse{response->succeeded(), revision};
+}
+
+Expected<int64_t, StoreError> EtcdStore::CurrentRevision() {
+  if (auto open = CheckOpen(); !open) return Unexpected(open.error());
+  pb::RangeRequest request;
+  request.set_key(options_.key_prefix.empty() ? kZero : options_.key_prefix);
+  request.set_count_only(true);
+  auto response = client_->Range(request);
+  if (!response) return Unexpected(response.error());
+  return response->header().revision();
+}
+
+Expected<std::vector<Event>, StoreError> EtcdStore::Changes(std::string_view prefix,
+                                                            int64_t from_revision) {
+  if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
+  if (from_revision < 0) {
+    return Unexpected(StoreError{StoreError::kInvalidArgument, "negative revision"});
+  }
+  std::unique_lock lock(mutex_);
+  bool caught_up = changed_.wait_for(lock, options_.deadline,
+                                     [&] { return closed_ || last_event_ >= own_write_revision_; });
+  if (closed_) return Unexpected(Closed());
+  if (!caught_up) {
+    return Unexpected(StoreError{
+        StoreError::kUnavailable,
+        "etcd at " + client_->endpoints() + ": the watch stream has not delivered revision " +
+            std::to_string(own_write_revision_) + " (last: " + std::to_string(last_event_) + ")"});
+  }
+  if (from_revision < compacted_) {
+    return Unexpected(StoreError{StoreError::kCompacted, "revision " +
+                                                             std::to_string(from_revision) +
+                                                             " is before the compacted revision " +
+                                                             std::to_string(compacted_)});
+  }
+  auto first = std::lower_bound(
+      window_.begin(), window_.end(), from_revision,
+      [](const Event& event, int64_t revision) { return event.kv.mod_revision < revision; });
+  std::vector<Event> events;
+  for (auto it = first; it != window_.end(); ++it) {
+    if (HasPrefix(it->kv.key, prefix)) events.push_back(*it);
+  }
+  return events;
+}
+
+Expected<void, StoreError> EtcdStore::Compact(int64_t revision) {
+  auto current = CurrentRevision();
+  if (!current) return Unexpected(current.error());
+  if (revision < 1 || revision > *current) {
+    return Unexpected(
+        StoreError{StoreError::kInvalidArgument, "compaction revision " + std::to_string(revision) +
+                                                     " is outside 1.." + std::to_string(*current)});
+  }
+  pb::CompactionRequest request;
+  request.set_revision(revision);
+  request.set_physical(true);
+  auto response = client_->Compact(request);
+  // Already compacted at or past `revision` (by us or another replica): nothing to do.
+  if (!response && response.error().code != StoreError::kCompacted) {
+    return Unexpected(response.error());
+  }
+  std::lock_guard lock(mutex_);
+  if (revision > compacted_) {
+    compacted_ = revision;
+    while (!window_.empty() && window_.front().kv.mod_revision < revision) window_.pop_front();
+  }
+  return {};
+}
+
+Expected<int64_t, StoreError> EtcdStore::CompactedRevision() {
+  if (auto open = CheckOpen(); !open) return Unexpected(open.error());
+  // etcd does not report its compaction point directly; a watch from revision 1 is refused
+  // with it when history before it is gone.
+  grpc::ClientContext context;
+  auto stream = client_->Watch(&context);
+  auto [key, end] = PrefixRange(options_.key_prefix);
+  pb::WatchRequest request;
+  request.mutable_create_request()->set_key(key);
+  request.mutable_create_request()->set_range_end(end);
+  request.mutable_create_request()->set_start_revision(1);
+  pb::WatchResponse response;
+  // The reply comes at once; the deadline covers an unreachable etcd.
+  context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  if (!stream->Write(request) || !stream->Read(&response)) {
+    context.TryCancel();
+    return Unexpected(client_->Error(stream->Finish(), "Watch (compaction probe)"));
+  }
+  context.TryCancel();
+  stream->Finish();
+  std::lock_guard lock(mutex_);
+  return std::max(response.compact_revision(), compacted_);
+}
+
+void EtcdStore::RunWatchStream() {
+  int64_t next = 1;
+  const size_t ns_size = options_.key_prefix.size();
+  auto [key, end] = PrefixRange(options_.key_prefix);
+  while (true) {
+    grpc::ClientContext context;
+    {
+      std::lock_guard lock(mutex_);
+      if (closed_) return;
+      stream_context_ = &context;
+    }
+    auto stream = client_->Watch(&context);
+    pb::WatchRequest request;
+    request.mutable_create_request()->set_key(key);
+    request.mutable_create_request()->set_range_end(end);
+    request.mutable_create_request()->set_start_revision(next);
+    pb::WatchResponse response;
+    if (stream->Write(request)) {
+      while (stream->Read(&response)) {
+        std::vector<std::string> keys;
+        {
+          std::lock_guard lock(mutex_);
+          if (response.compact_revision() > 0) {
+            // History from `next` on is gone: what the window has is older still; watches
+            // that have not taken it yet are told kCompacted by Changes.
+            for (const Event& event : window_) keys.push_back(event.kv.key);
+            window_.clear();
+            compacted_ = std::max(compacted_, response.compact_revision());
+            next = compacted_;
+          } else if (response.created()) {
+            stream_started_ = true;
+          }
+          for (const mvccpb::Event& event : response.events()) {
+            Event out{event.type() == mvccpb::Event::DELETE ? Event::kDelete : Event::kPut,
+                      FromEtcd(event.kv(), ns_size)};
+            keys.push_back(out.kv.key);
+            next = out.kv.mod_revision + 1;
+            last_event_ = out.kv.mod_revision;
+            if (out.kv.mod_revision >= compacted_) window_.push_back(std::move(out));
+          }
+        }
+        changed_.notify_all();
+        if (!keys.empty()) NotifyWatches(keys);
+        if (response.canceled()) break;
+      }
+    }
+    context.TryCancel();
+    stream->Finish();
+    std::unique_lock lock(mutex_);
+    stream_context_ = nullptr;
+    // Reconnect (the channel fails over to another member) after a short pause, unless
+    // closing.
+    changed_.wait_for(lock, std::chrono::milliseconds(100), [&] { return closed_; });
+    if (closed_) return;
+  }
+}
+
+}  // namespace dove::store

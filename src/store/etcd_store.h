@@ -1,0 +1,109 @@
+// EtcdStore: the Store on an etcd v3 cluster, over etcd's gRPC API, so that several DOVE
+// controllers can run as replicas of one state.
+//
+// Semantics are store.h's with etcd's numbers: revisions are etcd's, global to the cluster
+// and shared by every key prefix (an empty etcd is at revision 1, and writes of other
+// deployments advance it too); a transaction that changes something still gets exactly one new
+// revision. Every key is stored as Options.key_prefix + key and answered without the prefix,
+// so deployments (and tests) sharing an etcd never see each other's keys; DeletePrefix("")
+// deletes only this namespace.
+//
+// History: etcd has no "range of events" RPC. A background thread keeps one etcd Watch stream
+// on the namespace, opened from the oldest revision etcd still has (its compaction point), and
+// keeps every event it receives in memory (the window, trimmed by Compact); it wakes this
+// store's Watches for each event, also for changes written by other controllers. Changes()
+// answers from the window only: no RPC per Poll. Because the window starts at etcd's
+// compaction point, a revision older than the window is exactly a compacted one (kCompacted);
+// no fallback watch is needed. Memory therefore grows with the namespace's uncompacted
+// history: the controller's periodic Compact bounds it. A Compact made by another replica is
+// noticed when the stream restarts; until then this store may still serve the older events.
+// After a Txn of this store changes something, Changes waits (up to the deadline) until the
+// window holds that Txn's events, so a caller reads its own writes; other writers' changes
+// appear in order, as soon as the stream delivers them.
+//
+// Errors: etcd unreachable, without leader, or too slow (Options.deadline per RPC) are
+// kUnavailable with the endpoints and etcd's words; kCompacted when etcd has compacted the
+// revision asked for. A lost watch stream is reopened from the next revision it needs.
+//
+// Threading: every method may be called from any thread; one internal mutex guards the window.
+// Owns one thread (the watch stream), joined by Close() and the destructor.
+//
+//   EtcdStore::Options options;
+//   options.endpoints = "http://10.0.0.1:2379,http://10.0.0.2:2379";
+//   options.key_prefix = "/dove/prod";
+//   auto store = EtcdStore::Open(options);
+//   if (!store) return Fail(store.error().Describe());   // "cannot reach etcd at ..."
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "store/store.h"
+
+namespace grpc {
+class ClientContext;
+}
+
+namespace dove::store {
+
+class EtcdClient;
+
+class EtcdStore final : public Store {
+ public:
+  struct Options {
+    std::string endpoints = "http://127.0.0.1:2379";  // comma-separated URLs (etcd_endpoints.h)
+    std::string key_prefix;                           // namespace, prepended to every key
+    std::chrono::milliseconds deadline{5000};         // of every RPC
+    // TLS (https:// endpoints): PEM file paths; empty = system roots / no client certificate.
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+  };
+
+  // Connects and reads the current revision (so an unreachable etcd fails here, kUnavailable
+  // "cannot reach etcd at URL: ..."); kInvalidArgument for a bad endpoint list or an
+  // unreadable TLS file.
+  static Expected<std::unique_ptr<EtcdStore>, StoreError> Open(const Options& options);
+
+  ~EtcdStore() override;
+
+  Expected<KeyValue, StoreError> Get(std::string_view key) override;
+  Expected<RangeResponse, StoreError> Range(std::string_view prefix, size_t limit = 0) override;
+  Expected<TxnResponse, StoreError> Txn(const TxnRequest& request) override;
+  Expected<int64_t, StoreError> CurrentRevision() override;
+  Expected<std::vector<Event>, StoreError> Changes(std::string_view prefix,
+                                                   int64_t from_revision) override;
+  Expected<void, StoreError> Compact(int64_t revision) override;
+  Expected<int64_t, StoreError> CompactedRevision() override;
+  void Close() override;
+
+ private:
+  EtcdStore(Options options, std::unique_ptr<EtcdClient> client);
+
+  void RunWatchStream();
+  Expected<void, StoreError> CheckOpen();
+
+  const Options options_;
+  std::unique_ptr<EtcdClient> client_;
+
+  std::mutex mutex_;
+  std::condition_variable changed_;  // the window grew, the stream started, or closed_
+  bool closed_ = false;
+  bool stream_started_ = false;                    // etcd accepted the first watch
+  grpc::ClientContext* stream_context_ = nullptr;  // the live stream's, to cancel it
+  // The window holds every event of the namespace with revision >= compacted_ (etcd's
+  // compaction when the stream started, or this store's last Compact) through last_event_.
+  int64_t compacted_ = 0;
+  int64_t last_event_ = 0;
+  std::deque<Event> window_;        // namespace-relative keys, in revision order
+  int64_t own_write_revision_ = 0;  // the newest revision a Txn of this store made
+  std::thread watcher_;
+};
+
+}  // namespace dove::store
