@@ -46,26 +46,53 @@ StoreError Closed() { return StoreError{StoreError::kClosed, "the etcd store was
 }  // namespace
 
 Expected<std::unique_ptr<EtcdStore>, StoreError> EtcdStore::Open(const Options& options) {
+  const std::string& ns = options.key_prefix;
+  if (ns.size() < 2 || ns.front() != '/' || ns.back() != '/' || ns.size() > kMaxKeySize / 2) {
+    return Unexpected(StoreError{StoreError::kInvalidArgument,
+                                 "etcd key prefix \"" + ns +
+                                     "\": must start and end with '/', as /dove/ does, and be "
+                                     "at most " + std::to_string(kMaxKeySize / 2) + " bytes"});
+  }
   auto client = EtcdClient::Make(
       options.endpoints, {options.ca_file, options.cert_file, options.key_file}, options.deadline);
   if (!client) return Unexpected(client.error());
   std::unique_ptr<EtcdStore> store(new EtcdStore(options, std::move(*client)));
-  if (auto reachable = store->CurrentRevision(); !reachable) {
-    StoreError error = reachable.error();
-    error.message = "cannot reach etcd at " + options.endpoints + ": " + error.message;
-    return Unexpected(error);
-  }
+  auto unreachable = [&](const StoreError& error) {
+    return StoreError{error.code, "cannot reach etcd at " + options.endpoints + ": " + error.message};
+  };
+  auto current = store->CurrentRevision();
+  if (!current) return Unexpected(unreachable(current.error()));
+  auto compacted = store->FindCompactedRevision(*current);
+  if (!compacted) return Unexpected(unreachable(compacted.error()));
+  store->compacted_ = *compacted;
   store->watcher_ = std::thread([raw = store.get()] { raw->RunWatchStream(); });
-  std::unique_lock lock(store->mutex_);
-  bool started =
-      store->changed_.wait_for(lock, options.deadline, [&] { return store->stream_started_; });
-  lock.unlock();
-  if (!started) {
-    return Unexpected(
-        StoreError{StoreError::kUnavailable, "cannot reach etcd at " + options.endpoints +
-                                                 ": its Watch service did not answer in time"});
-  }
+  if (auto synced = store->Sync(); !synced) return Unexpected(unreachable(synced.error()));
   return store;
+}
+
+Expected<void, StoreError> EtcdStore::Sync() {
+  pb::TxnRequest txn;
+  pb::PutRequest* put = txn.add_success()->mutable_request_put();
+  put->set_key(SyncKey());
+  put->set_value("sync");
+  auto written = client_->Txn(txn);
+  if (!written) return Unexpected(written.error());
+  const int64_t revision = written->header().revision();
+  std::unique_lock lock(mutex_);
+  own_write_revision_ = std::max(own_write_revision_, revision);
+  if (!changed_.wait_for(lock, options_.deadline,
+                         [&] { return closed_ || last_seen_ >= revision; })) {
+    return Unexpected(StoreError{StoreError::kUnavailable,
+                                 "its watch stream did not deliver revision " +
+                                     std::to_string(revision) + " in time (last: " +
+                                     std::to_string(last_seen_) + ")"});
+  }
+  if (closed_) return Unexpected(Closed());
+  return {};
+}
+
+std::string EtcdStore::SyncKey() const {
+  return options_.key_prefix.substr(0, options_.key_prefix.size() - 1);
 }
 
 EtcdStore::EtcdStore(Options options, std::unique_ptr<EtcdClient> client)
@@ -171,6 +198,7 @@ Expected<TxnResponse, StoreError> EtcdStore::Txn(const TxnRequest& request) {
           pb::DeleteRangeRequest* del = request_op->mutable_request_delete_range();
           del->set_key(key);
           del->set_range_end(end);
+          del->set_prev_kv(true);  // the deleted keys, to wake the watches on them
           break;
         }
       }
@@ -180,17 +208,30 @@ Expected<TxnResponse, StoreError> EtcdStore::Txn(const TxnRequest& request) {
   add_ops(request.failure, txn.mutable_failure());
   auto response = client_->Txn(txn);
   if (!response) return Unexpected(response.error());
-  bool changed = false;
-  for (const pb::ResponseOp& op : response->responses()) {
-    if (op.has_response_put()) changed = true;
-    if (op.has_response_delete_range() && op.response_delete_range().deleted() > 0) {
-      changed = true;
+  // The keys this txn changed. Watches on them are woken now, not when the stream delivers the
+  // events: a caller that wrote and then polls its watch sees its write (Changes waits for it).
+  std::vector<std::string> changed_keys;
+  const std::vector<Op>& ran = response->succeeded() ? request.success : request.failure;
+  for (int i = 0; i < response->responses_size() && i < static_cast<int>(ran.size()); ++i) {
+    const pb::ResponseOp& result = response->responses(i);
+    if (result.has_response_put()) changed_keys.push_back(ran[i].key);
+    if (!result.has_response_delete_range()) continue;
+    const pb::DeleteRangeResponse& deleted = result.response_delete_range();
+    if (deleted.deleted() == 0) continue;
+    if (ran[i].kind == Op::kDelete) changed_keys.push_back(ran[i].key);
+    for (const mvccpb::KeyValue& kv : deleted.prev_kvs()) {
+      changed_keys.push_back(kv.key().substr(ns.size()));
     }
   }
-  int64_t revision = response->header().revision();
-  if (changed) {
-    std::lock_guard lock(mutex_);
-    own_write_revision_ = std::max(own_write_revision_, revision);
+  const int64_t revision = response->header().revision();
+  if (!changed_keys.empty()) {
+    {
+      std::lock_guard lock(mutex_);
+      own_write_revision_ = std::max(own_write_revision_, revision);
+      // The stream will not wake the watches again for this revision (see RunWatchStream).
+      if (revision > last_seen_) own_unseen_.insert(revision);
+    }
+    NotifyWatches(changed_keys);
   }
   return TxnResponse{response->succeeded(), revision};
 }
@@ -213,13 +254,13 @@ Expected<std::vector<Event>, StoreError> EtcdStore::Changes(std::string_view pre
   }
   std::unique_lock lock(mutex_);
   bool caught_up = changed_.wait_for(lock, options_.deadline,
-                                     [&] { return closed_ || last_event_ >= own_write_revision_; });
+                                     [&] { return closed_ || last_seen_ >= own_write_revision_; });
   if (closed_) return Unexpected(Closed());
   if (!caught_up) {
     return Unexpected(StoreError{
         StoreError::kUnavailable,
         "etcd at " + client_->endpoints() + ": the watch stream has not delivered revision " +
-            std::to_string(own_write_revision_) + " (last: " + std::to_string(last_event_) + ")"});
+            std::to_string(own_write_revision_) + " (last: " + std::to_string(last_seen_) + ")"});
   }
   if (from_revision < compacted_) {
     return Unexpected(StoreError{StoreError::kCompacted, "revision " +
@@ -262,33 +303,50 @@ Expected<void, StoreError> EtcdStore::Compact(int64_t revision) {
 }
 
 Expected<int64_t, StoreError> EtcdStore::CompactedRevision() {
-  if (auto open = CheckOpen(); !open) return Unexpected(open.error());
-  // etcd does not report its compaction point directly; a watch from revision 1 is refused
-  // with it when history before it is gone.
-  grpc::ClientContext context;
-  auto stream = client_->Watch(&context);
-  auto [key, end] = PrefixRange(options_.key_prefix);
-  pb::WatchRequest request;
-  request.mutable_create_request()->set_key(key);
-  request.mutable_create_request()->set_range_end(end);
-  request.mutable_create_request()->set_start_revision(1);
-  pb::WatchResponse response;
-  // The reply comes at once; the deadline covers an unreachable etcd.
-  context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
-  if (!stream->Write(request) || !stream->Read(&response)) {
-    context.TryCancel();
-    return Unexpected(client_->Error(stream->Finish(), "Watch (compaction probe)"));
-  }
-  context.TryCancel();
-  stream->Finish();
   std::lock_guard lock(mutex_);
-  return std::max(response.compact_revision(), compacted_);
+  if (closed_) return Unexpected(Closed());
+  return compacted_;
+}
+
+Expected<int64_t, StoreError> EtcdStore::FindCompactedRevision(int64_t current) {
+  // etcd does not report its compaction point; a read at a revision before it is refused as
+  // compacted. Binary search for the oldest readable revision in [1, current]: about
+  // log2(current) small reads, once per Open.
+  auto readable = [&](int64_t revision) -> Expected<bool, StoreError> {
+    pb::RangeRequest request;
+    request.set_key(options_.key_prefix.empty() ? kZero : options_.key_prefix);
+    request.set_count_only(true);
+    request.set_revision(revision);
+    auto response = client_->Range(request);
+    if (response) return true;
+    if (response.error().code == StoreError::kCompacted) return false;
+    return Unexpected(response.error());
+  };
+  auto first = readable(1);
+  if (!first) return Unexpected(first.error());
+  if (*first) return 0;  // never compacted
+  int64_t low = 1;        // not readable
+  int64_t high = current;  // readable (the current revision always is)
+  while (high - low > 1) {
+    const int64_t middle = low + (high - low) / 2;
+    auto ok = readable(middle);
+    if (!ok) return Unexpected(ok.error());
+    (*ok ? high : low) = middle;
+  }
+  return high;
 }
 
 void EtcdStore::RunWatchStream() {
   int64_t next = 1;
-  const size_t ns_size = options_.key_prefix.size();
-  auto [key, end] = PrefixRange(options_.key_prefix);
+  {
+    std::lock_guard lock(mutex_);
+    next = std::max<int64_t>(1, compacted_);
+  }
+  const std::string& ns = options_.key_prefix;
+  // From the sync key through the namespace: ["/dove", "/dove0") for "/dove/". Keys of
+  // neighbouring prefixes in that range ("/dove-test/...") are skipped.
+  const std::string key = SyncKey();
+  const std::string end = PrefixEnd(ns).value_or(kZero);
   while (true) {
     grpc::ClientContext context;
     {
@@ -308,23 +366,24 @@ void EtcdStore::RunWatchStream() {
         {
           std::lock_guard lock(mutex_);
           if (response.compact_revision() > 0) {
-            // History from `next` on is gone: what the window has is older still; watches
-            // that have not taken it yet are told kCompacted by Changes.
-            for (const Event& event : window_) keys.push_back(event.kv.key);
+            // History from `next` on is gone (compacted while the stream was down): what the
+            // window holds is older still; Changes says kCompacted to watches behind it.
             window_.clear();
             compacted_ = std::max(compacted_, response.compact_revision());
             next = compacted_;
-          } else if (response.created()) {
-            stream_started_ = true;
           }
           for (const mvccpb::Event& event : response.events()) {
+            const int64_t revision = event.kv().mod_revision();
+            last_seen_ = std::max(last_seen_, revision);
+            next = revision + 1;
+            if (!HasPrefix(event.kv().key(), ns)) continue;  // the sync key, or a neighbour's
             Event out{event.type() == mvccpb::Event::DELETE ? Event::kDelete : Event::kPut,
-                      FromEtcd(event.kv(), ns_size)};
-            keys.push_back(out.kv.key);
-            next = out.kv.mod_revision + 1;
-            last_event_ = out.kv.mod_revision;
-            if (out.kv.mod_revision >= compacted_) window_.push_back(std::move(out));
+                      FromEtcd(event.kv(), ns.size())};
+            // This store's own Txn woke the watches already.
+            if (!own_unseen_.contains(revision)) keys.push_back(out.kv.key);
+            if (revision >= compacted_) window_.push_back(std::move(out));
           }
+          own_unseen_.erase(own_unseen_.begin(), own_unseen_.upper_bound(last_seen_));
         }
         changed_.notify_all();
         if (!keys.empty()) NotifyWatches(keys);

@@ -6,20 +6,26 @@
 // deployments advance it too); a transaction that changes something still gets exactly one new
 // revision. Every key is stored as Options.key_prefix + key and answered without the prefix,
 // so deployments (and tests) sharing an etcd never see each other's keys; DeletePrefix("")
-// deletes only this namespace.
+// deletes only this namespace. The prefix starts and ends with '/' ("/dove/" by default).
 //
 // History: etcd has no "range of events" RPC. A background thread keeps one etcd Watch stream
-// on the namespace, opened from the oldest revision etcd still has (its compaction point), and
-// keeps every event it receives in memory (the window, trimmed by Compact); it wakes this
-// store's Watches for each event, also for changes written by other controllers. Changes()
-// answers from the window only: no RPC per Poll. Because the window starts at etcd's
-// compaction point, a revision older than the window is exactly a compacted one (kCompacted);
-// no fallback watch is needed. Memory therefore grows with the namespace's uncompacted
-// history: the controller's periodic Compact bounds it. A Compact made by another replica is
-// noticed when the stream restarts; until then this store may still serve the older events.
-// After a Txn of this store changes something, Changes waits (up to the deadline) until the
-// window holds that Txn's events, so a caller reads its own writes; other writers' changes
-// appear in order, as soon as the stream delivers them.
+// on the namespace, opened from the oldest revision etcd still has (its compaction point, which
+// Open finds by reading at old revisions), and keeps every event it receives in memory (the
+// window, trimmed by Compact); it wakes this store's Watches for each event, also for changes
+// written by other controllers. Changes() answers from the window only: no RPC per Poll.
+// Memory therefore grows with the namespace's uncompacted history: the controller's periodic
+// Compact bounds it. CompactedRevision() is this store's view: where its window starts
+// (etcd's compaction point at Open, or this store's last Compact); a Compact made by another
+// replica is noticed when this store compacts too or its stream restarts, and until then the
+// older events it still serves stay correct.
+//
+// Catching up: Open (and only Open) writes the sync key, the prefix without its last '/'
+// ("/dove" for "/dove/"; the stream watches it with the namespace), and returns once the
+// stream delivered that write, so that Changes() then answers every change made before Open:
+// a switch reconnecting to this replica with an older revision gets all it missed. After a
+// Txn of this store changes something, its watches are woken at once and Changes waits (up to
+// the deadline) until the window holds that Txn's events, so a caller reads its own writes;
+// other writers' changes appear in order, as soon as the stream delivers them.
 //
 // Errors: etcd unreachable, without leader, or too slow (Options.deadline per RPC) are
 // kUnavailable with the endpoints and etcd's words; kCompacted when etcd has compacted the
@@ -30,7 +36,7 @@
 //
 //   EtcdStore::Options options;
 //   options.endpoints = "http://10.0.0.1:2379,http://10.0.0.2:2379";
-//   options.key_prefix = "/dove/prod";
+//   options.key_prefix = "/dove/prod/";
 //   auto store = EtcdStore::Open(options);
 //   if (!store) return Fail(store.error().Describe());   // "cannot reach etcd at ..."
 #pragma once
@@ -41,6 +47,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -58,7 +65,7 @@ class EtcdStore final : public Store {
  public:
   struct Options {
     std::string endpoints = "http://127.0.0.1:2379";  // comma-separated URLs (etcd_endpoints.h)
-    std::string key_prefix;                           // namespace, prepended to every key
+    std::string key_prefix = "/dove/";                // namespace, prepended to every key
     std::chrono::milliseconds deadline{5000};         // of every RPC
     // TLS (https:// endpoints): PEM file paths; empty = system roots / no client certificate.
     std::string ca_file;
@@ -66,9 +73,9 @@ class EtcdStore final : public Store {
     std::string key_file;
   };
 
-  // Connects and reads the current revision (so an unreachable etcd fails here, kUnavailable
-  // "cannot reach etcd at URL: ..."); kInvalidArgument for a bad endpoint list or an
-  // unreadable TLS file.
+  // Connects, finds the compaction point and catches up with the history (see above), so an
+  // unreachable etcd or one without quorum fails here: kUnavailable "cannot reach etcd at
+  // URL: ...". kInvalidArgument for a bad endpoint list, key prefix or unreadable TLS file.
   static Expected<std::unique_ptr<EtcdStore>, StoreError> Open(const Options& options);
 
   ~EtcdStore() override;
@@ -86,7 +93,15 @@ class EtcdStore final : public Store {
  private:
   EtcdStore(Options options, std::unique_ptr<EtcdClient> client);
 
+  // The oldest revision etcd can still read (0: never compacted), found with reads at
+  // revisions up to `current`.
+  Expected<int64_t, StoreError> FindCompactedRevision(int64_t current);
   void RunWatchStream();
+  // Writes the sync key and waits until the stream delivered it: from then on the window
+  // holds every change of the namespace up to that write.
+  Expected<void, StoreError> Sync();
+  // The key just before the namespace ("/dove" for "/dove/"), written by Sync.
+  std::string SyncKey() const;
   Expected<void, StoreError> CheckOpen();
 
   const Options options_;
@@ -95,14 +110,14 @@ class EtcdStore final : public Store {
   std::mutex mutex_;
   std::condition_variable changed_;  // the window grew, the stream started, or closed_
   bool closed_ = false;
-  bool stream_started_ = false;                    // etcd accepted the first watch
   grpc::ClientContext* stream_context_ = nullptr;  // the live stream's, to cancel it
   // The window holds every event of the namespace with revision >= compacted_ (etcd's
-  // compaction when the stream started, or this store's last Compact) through last_event_.
+  // compaction at Open, or this store's last Compact) through last_seen_.
   int64_t compacted_ = 0;
-  int64_t last_event_ = 0;
+  int64_t last_seen_ = 0;  // the newest revision the stream delivered (namespace or sync key)
   std::deque<Event> window_;        // namespace-relative keys, in revision order
   int64_t own_write_revision_ = 0;  // the newest revision a Txn of this store made
+  std::set<int64_t> own_unseen_;    // revisions of own Txns the stream has not delivered yet
   std::thread watcher_;
 };
 

@@ -1,0 +1,218 @@
+// EtcdStore against real etcd processes: the Store contract (store_conformance.h) on a single
+// member and on a three-member cluster, then what only a distributed store has: other
+// writers, members dying, an unreachable cluster.
+//
+// Every test gets its own key prefix on clusters shared by the whole binary (started once, on
+// first use), so the suite costs two cluster starts, not one per test.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "store/etcd_store.h"
+#include "support/closed_port.h"
+#include "support/etcd_cluster.h"
+#include "unit/store/store_conformance.h"
+
+namespace dove::store {
+namespace {
+
+using test_support::EtcdCluster;
+
+// The binary's clusters, by member count; started on first use, killed at exit.
+EtcdCluster* SharedCluster(int members) {
+  static std::map<int, std::unique_ptr<EtcdCluster>> clusters;
+  auto& slot = clusters[members];
+  if (!slot) {
+    auto started = EtcdCluster::Start(members);
+    if (!started) {
+      ADD_FAILURE() << started.error();
+      return nullptr;
+    }
+    slot = std::move(*started);
+  }
+  return slot.get();
+}
+
+// A prefix no other test of this process used.
+std::string FreshPrefix() {
+  static std::atomic<int> next{0};
+  return "/test-" + std::to_string(::getpid()) + "-" + std::to_string(next++) + "/";
+}
+
+EtcdStore::Options OptionsFor(const EtcdCluster& cluster, std::string prefix) {
+  EtcdStore::Options options;
+  options.endpoints = cluster.Endpoints();
+  options.key_prefix = std::move(prefix);
+  options.deadline = std::chrono::milliseconds(3000);
+  return options;
+}
+
+std::unique_ptr<Store> OpenOn(int members) {
+  EtcdCluster* cluster = SharedCluster(members);
+  if (cluster == nullptr) return nullptr;
+  auto store = EtcdStore::Open(OptionsFor(*cluster, FreshPrefix()));
+  if (!store) {
+    ADD_FAILURE() << store.error().Describe();
+    return nullptr;
+  }
+  return std::move(*store);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Etcd, StoreTest,
+    testing::Values(Factory{"OneMember", [](const TempDir&) { return OpenOn(1); }, false},
+                    Factory{"ThreeMembers", [](const TempDir&) { return OpenOn(3); }, false}),
+    PrintFactory);
+
+bool WaitReadable(int fd, int timeout_ms) {
+  pollfd p{fd, POLLIN, 0};
+  return poll(&p, 1, timeout_ms) == 1;
+}
+
+// Two stores on one prefix are two replicas: each sees the other's writes through its watch.
+TEST(EtcdStore, AnotherWritersChangesReachTheWatch) {
+  EtcdCluster* cluster = SharedCluster(1);
+  ASSERT_NE(cluster, nullptr);
+  const std::string prefix = FreshPrefix();
+  auto a = EtcdStore::Open(OptionsFor(*cluster, prefix));
+  auto b = EtcdStore::Open(OptionsFor(*cluster, prefix));
+  ASSERT_TRUE(a && b);
+  const int64_t base = (*b)->CurrentRevision().value();
+  auto watch = (*b)->StartWatch("/k/", base + 1).value();
+  ASSERT_TRUE((*watch).Poll()->empty());
+  const TxnResponse written = (*a)->Put("/k/1", "from-a").value();
+  ASSERT_TRUE(WaitReadable(watch->fd(), 5000)) << "b's watch never woke for a's write";
+  std::vector<Event> events;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (events.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto polled = watch->Poll();
+    ASSERT_TRUE(polled) << polled.error().Describe();
+    events = *polled;
+  }
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kv, (KeyValue{"/k/1", "from-a", written.revision, written.revision, 1}));
+  EXPECT_EQ((*b)->Get("/k/1")->value, "from-a");
+}
+
+// Prefixes are namespaces: a store never sees nor deletes another prefix's keys.
+TEST(EtcdStore, KeyPrefixesIsolateDeployments) {
+  EtcdCluster* cluster = SharedCluster(1);
+  ASSERT_NE(cluster, nullptr);
+  auto blue = EtcdStore::Open(OptionsFor(*cluster, FreshPrefix()));
+  auto green = EtcdStore::Open(OptionsFor(*cluster, FreshPrefix()));
+  ASSERT_TRUE(blue && green);
+  const int64_t blue_put = (*blue)->Put("/a", "blue")->revision;
+  ASSERT_TRUE((*green)->Put("/a", "green"));
+  ASSERT_TRUE((*green)->DeletePrefix(""));
+  EXPECT_EQ((*blue)->Get("/a")->value, "blue");
+  EXPECT_TRUE((*green)->Range("")->kvs.empty());
+  // Green's history since blue's write holds green's put and delete only.
+  auto green_changes = (*green)->Changes("", blue_put).value();
+  ASSERT_EQ(green_changes.size(), 2u);
+  EXPECT_EQ(green_changes[0].kv.value, "green");
+  EXPECT_EQ(green_changes[1].type, Event::kDelete);
+  EXPECT_EQ((*blue)->Changes("", blue_put)->size(), 1u);
+}
+
+// A store opened on a compacted etcd knows where history starts.
+TEST(EtcdStore, OpenFindsTheCompactionPoint) {
+  EtcdCluster* cluster = SharedCluster(1);
+  ASSERT_NE(cluster, nullptr);
+  const std::string prefix = FreshPrefix();
+  auto writer = EtcdStore::Open(OptionsFor(*cluster, prefix));
+  ASSERT_TRUE(writer);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE((*writer)->Put("/k", std::to_string(i)));
+  const int64_t current = (*writer)->CurrentRevision().value();
+  ASSERT_TRUE((*writer)->Compact(current - 2));
+  auto reader = EtcdStore::Open(OptionsFor(*cluster, prefix));
+  ASSERT_TRUE(reader) << reader.error().Describe();
+  EXPECT_EQ((*reader)->CompactedRevision().value(), current - 2);
+  EXPECT_EQ((*reader)->Changes("", current - 3).error().code, StoreError::kCompacted);
+  auto kept = (*reader)->Changes("", current - 2).value();
+  EXPECT_EQ(kept.size(), 3u);
+}
+
+TEST(EtcdStore, AnUnreachableClusterIsAClearError) {
+  EtcdStore::Options options;
+  options.endpoints = "http://127.0.0.1:" + std::to_string(test_support::ClosedPort());
+  options.deadline = std::chrono::milliseconds(300);
+  auto store = EtcdStore::Open(options);
+  ASSERT_FALSE(store);
+  EXPECT_EQ(store.error().code, StoreError::kUnavailable);
+  EXPECT_NE(store.error().Describe().find("cannot reach etcd at " + options.endpoints),
+            std::string::npos)
+      << store.error().Describe();
+  options.endpoints = "ftp://127.0.0.1:2379";
+  EXPECT_EQ(EtcdStore::Open(options).error().code, StoreError::kInvalidArgument);
+}
+
+// One member of three dies: writes and watches go on; two die: writes are refused with
+// kUnavailable (no quorum) and nothing acknowledged is lost; back to three: all resumes.
+TEST(EtcdStore, SurvivesOneMemberAndRefusesWritesWithoutQuorum) {
+  auto started = EtcdCluster::Start(3);
+  ASSERT_TRUE(started) << started.error();
+  EtcdCluster& cluster = **started;
+  auto options = OptionsFor(cluster, FreshPrefix());
+  options.deadline = std::chrono::milliseconds(1500);
+  auto store = EtcdStore::Open(options);
+  ASSERT_TRUE(store) << store.error().Describe();
+  const int64_t base = (*store)->CurrentRevision().value();
+  auto watch = (*store)->StartWatch("", base + 1).value();
+
+  ASSERT_TRUE((*store)->Put("/before", "1"));
+  cluster.Kill(0);
+  // Calls to the dead member fail over to the others within the deadline; a call that was in
+  // flight may fail (kUnavailable), so a writer retries, as the controller does.
+  auto put_with_retry = [&](const std::string& key) {
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      auto put = (*store)->Put(key, "v");
+      if (put) return true;
+      EXPECT_EQ(put.error().code, StoreError::kUnavailable) << put.error().Describe();
+    }
+    return false;
+  };
+  ASSERT_TRUE(put_with_retry("/after-one-down"));
+  EXPECT_EQ((*store)->Get("/before")->value, "1");
+
+  cluster.Kill(1);
+  auto refused = (*store)->Put("/no-quorum", "v");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, StoreError::kUnavailable);
+  EXPECT_NE(refused.error().Describe().find("etcd at "), std::string::npos)
+      << refused.error().Describe();
+
+  ASSERT_TRUE(cluster.Restart(0));
+  ASSERT_TRUE(cluster.Restart(1));
+  ASSERT_TRUE(put_with_retry("/after-recovery"));
+  auto keys = (*store)->Range("").value();
+  std::vector<std::string> names;
+  for (const KeyValue& kv : keys.kvs) names.push_back(kv.key);
+  // The refused write may or may not have been applied (etcd answered too late to say);
+  // every acknowledged one is there.
+  EXPECT_NE(std::find(names.begin(), names.end(), "/before"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "/after-one-down"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "/after-recovery"), names.end());
+  // The watch stream reconnected and delivered every change, in order.
+  std::vector<Event> events;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto polled = watch->Poll();
+    if (polled) events.insert(events.end(), polled->begin(), polled->end());
+    if (!events.empty() && events.back().kv.key == "/after-recovery") break;
+    WaitReadable(watch->fd(), 100);
+  }
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front().kv.key, "/before");
+  EXPECT_EQ(events.back().kv.key, "/after-recovery");
+  for (size_t i = 1; i < events.size(); ++i) {
+    EXPECT_LT(events[i - 1].kv.mod_revision, events[i].kv.mod_revision);
+  }
+}
+
+}  // namespace
+}  // namespace dove::store
