@@ -223,16 +223,22 @@ Expected<TxnResponse, StoreError> EtcdStore::Txn(const TxnRequest& request) {
       changed_keys.push_back(kv.key().substr(ns.size()));
     }
   }
-  const int64_t revision = response->header().revision();
-  if (!changed_keys.empty()) {
-    {
-      std::lock_guard lock(mutex_);
-      own_write_revision_ = std::max(own_write_revision_, revision);
-      // The stream will not wake the watches again for this revision (see RunWatchStream).
-      if (revision > last_seen_) own_unseen_.insert(revision);
-    }
-    NotifyWatches(changed_keys);
+  int64_t revision = response->header().revision();
+  if (changed_keys.empty()) {
+    // A txn that changed nothing is a read in etcd, served by any member, whose header may lag
+    // a write this store already saw; answer the newest revision known here instead, so this
+    // store's answers never go back in time.
+    std::lock_guard lock(mutex_);
+    revision = std::max({revision, own_write_revision_, last_seen_});
+    return TxnResponse{response->succeeded(), revision};
   }
+  {
+    std::lock_guard lock(mutex_);
+    own_write_revision_ = std::max(own_write_revision_, revision);
+    // The stream will not wake the watches again for this revision (see RunWatchStream).
+    if (revision > last_seen_) own_unseen_.insert(revision);
+  }
+  NotifyWatches(changed_keys);
   return TxnResponse{response->succeeded(), revision};
 }
 
@@ -243,7 +249,8 @@ Expected<int64_t, StoreError> EtcdStore::CurrentRevision() {
   request.set_count_only(true);
   auto response = client_->Range(request);
   if (!response) return Unexpected(response.error());
-  return response->header().revision();
+  std::lock_guard lock(mutex_);  // never older than what this store saw (see Txn)
+  return std::max({response->header().revision(), own_write_revision_, last_seen_});
 }
 
 Expected<std::vector<Event>, StoreError> EtcdStore::Changes(std::string_view prefix,
