@@ -23,6 +23,13 @@ void Log(const std::string& line) {
   std::fflush(stderr);
 }
 
+std::string StoreDescription(const ControllerConfig& config) {
+  if (config.store == ControllerConfig::kEtcd) {
+    return "etcd at " + config.etcd.endpoints + " (key prefix " + config.etcd.key_prefix + ")";
+  }
+  return config.data_dir.string();
+}
+
 }  // namespace
 
 int RunController(const ControllerConfig& config) {
@@ -40,21 +47,33 @@ int RunController(const ControllerConfig& config) {
         "NETWORK. Set --token-file or DOVE_TOKEN, or listen on 127.0.0.1.");
   }
 
-  auto store = store::SqliteStore::Open(config.data_dir);
-  if (!store) {
-    if (store.error().code == store::StoreError::kLocked) {
-      Log("error: the data directory " + config.data_dir.string() +
-          " is in use by another running controller (" + store.error().Describe() + ")");
-    } else {
-      Log("error: cannot open the store in " + config.data_dir.string() + ": " +
-          store.error().Describe());
+  const std::string where = StoreDescription(config);
+  std::unique_ptr<store::Store> store;
+  if (config.store == ControllerConfig::kEtcd) {
+    auto opened = store::EtcdStore::Open(config.etcd);
+    if (!opened) {
+      Log("error: cannot open the store on " + where + ": " + opened.error().Describe());
+      return 1;
     }
-    return 1;
+    store = std::move(*opened);
+  } else {
+    auto opened = store::SqliteStore::Open(config.data_dir);
+    if (!opened) {
+      if (opened.error().code == store::StoreError::kLocked) {
+        Log("error: the data directory " + config.data_dir.string() +
+            " is in use by another running controller (" + opened.error().Describe() + ")");
+      } else {
+        Log("error: cannot open the store in " + config.data_dir.string() + ": " +
+            opened.error().Describe());
+      }
+      return 1;
+    }
+    store = std::move(*opened);
   }
-  auto registry = Registry::Open(store->get());
+  auto registry = Registry::Open(store.get());
   if (!registry) {
-    Log("error: cannot load the registry from " + config.data_dir.string() + ": " +
-        registry.error().code + ": " + registry.error().message);
+    Log("error: cannot load the registry from " + where + ": " + registry.error().code + ": " +
+        registry.error().message);
     return 1;
   }
   // Loading read the whole store at once; hand the transient buffers back to the system so
@@ -81,7 +100,7 @@ int RunController(const ControllerConfig& config) {
 
   std::unique_ptr<SideService> southbound;
   if (config.southbound) {
-    auto started = config.southbound(registry->get(), store->get());
+    auto started = config.southbound(registry->get(), store.get());
     if (!started) {
       Log("error: southbound: " + started.error());
       return 1;
@@ -111,8 +130,8 @@ int RunController(const ControllerConfig& config) {
   });
 
   const std::string address = net::FormatHostPort(config.listen.host, port);
-  Log("serving " + config.data_dir.string() + " (store revision " +
-      std::to_string((*registry)->Revision()) + ") on " + address +
+  Log("serving " + where + " (store revision " + std::to_string((*registry)->Revision()) + ") on " +
+      address +
       (config.token.empty() ? " without authentication" : " with bearer token authentication"));
   if (southbound) {
     Log("southbound (" + southbound->Protocol() + ") on " + southbound->address());
@@ -129,7 +148,7 @@ int RunController(const ControllerConfig& config) {
   bound->reset();
   southbound.reset();
   registry->reset();
-  (*store)->Close();
+  store->Close();
   Log("stopped; store closed");
   return 0;
 }

@@ -2,6 +2,7 @@
 #include <absl/synchronization/mutex.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include "controller/controller_app.h"
 #include "controller/southbound/switch_service.h"
 #include "net/listen_address.h"
+#include "store/etcd_store.h"
 
 namespace {
 
@@ -18,8 +20,15 @@ int Main(int argc, char** argv) {
   namespace controller = dove::controller;
   CLI::App app(
       "dove-controller: the DOVE controller. Stores the network objects (domains, networks,\n"
-      "subnets, endpoints, switches, policies) in DIR and serves the REST API (docs/rest-api.md)\n"
-      "on ADDR:PORT until SIGTERM or SIGINT.\n\n"
+      "subnets, endpoints, switches, policies) and serves the REST API (docs/rest-api.md) on\n"
+      "ADDR:PORT until SIGTERM or SIGINT.\n\n"
+      "Store: choose one of\n"
+      "  --store sqlite --data-dir DIR   (the default) SQLite in DIR, locked by this process:\n"
+      "      one controller, nothing else to run.\n"
+      "  --store etcd --etcd-endpoints URL[,URL...]   an etcd v3 cluster (3.4 or later), under\n"
+      "      --etcd-prefix; https:// URLs take --etcd-cacert and, for etcd's client certificate\n"
+      "      authentication, --etcd-cert and --etcd-key. The cluster must be reachable with a\n"
+      "      quorum when the controller starts; a write it cannot commit is refused (503).\n\n"
       "Environment:\n"
       "  DOVE_TOKEN  the API bearer token, used when --token-file is not given.\n"
       "Without a token the API is open to anyone who can connect: keep it on loopback.\n\n"
@@ -34,11 +43,15 @@ int Main(int argc, char** argv) {
       "      no TLS: any client may claim any switch name. Keep it on a trusted network.\n"
       "Making the certificates with openssl: docs/architecture.md, \"Southbound security\".\n\n"
       "Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT); 1 on a runtime error (data dir\n"
-      "in use by another controller, unreadable or corrupt store, bad --listen, unreadable or\n"
-      "empty token file, address not bindable); 2 on a usage error (including a missing or\n"
-      "mixed southbound security choice and unreadable TLS files).",
+      "in use by another controller, unreadable or corrupt store, etcd unreachable or without\n"
+      "quorum, bad --listen, unreadable or empty token file, address not bindable); 2 on a\n"
+      "usage error (including a missing or mixed store or southbound security choice, bad\n"
+      "etcd URLs or prefix, and unreadable TLS files).",
       "dove-controller");
+  std::string store_kind = "sqlite";
   std::string data_dir;
+  dove::store::EtcdStore::Options etcd;
+  int etcd_timeout_ms = static_cast<int>(etcd.deadline.count());
   std::string listen = "127.0.0.1:8740";
   std::string token_file;
   std::string southbound = "127.0.0.1:8741";
@@ -48,10 +61,32 @@ int Main(int argc, char** argv) {
   dove::controller::http::HttpServerOptions http;
   int http_read_timeout_ms = static_cast<int>(http.request_timeout.count());
   int http_idle_timeout_ms = static_cast<int>(http.idle_timeout.count());
+  app.add_option("--store", store_kind, "Where the objects live: sqlite or etcd")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sqlite", "etcd"}));
   app.add_option("--data-dir", data_dir,
-                 "Directory of the controller's store (created if missing; locked while the "
-                 "controller runs)")
-      ->required();
+                 "With --store sqlite (required there): directory of the store (created if "
+                 "missing; locked while the controller runs)");
+  auto* etcd_endpoints =
+      app.add_option("--etcd-endpoints", etcd.endpoints,
+                     "With --store etcd: the members' client URLs, comma-separated, all http:// "
+                     "or all https://")
+          ->capture_default_str();
+  auto* etcd_prefix = app.add_option("--etcd-prefix", etcd.key_prefix,
+                                     "With --store etcd: key prefix of this deployment (starts "
+                                     "and ends with /); controllers sharing it share the state")
+                          ->capture_default_str();
+  auto* etcd_ca = app.add_option("--etcd-cacert", etcd.ca_file,
+                                 "With https:// endpoints: PEM CA that signs etcd's certificates "
+                                 "(default: the system's roots)");
+  auto* etcd_cert = app.add_option("--etcd-cert", etcd.cert_file,
+                                   "With https:// endpoints: PEM client certificate for etcd "
+                                   "(with --etcd-key)");
+  auto* etcd_key = app.add_option("--etcd-key", etcd.key_file, "PEM private key of --etcd-cert");
+  auto* etcd_timeout = app.add_option("--etcd-timeout-ms", etcd_timeout_ms,
+                                      "With --store etcd: deadline of every etcd request")
+                           ->capture_default_str()
+                           ->check(CLI::Range(50, 600000));
   app.add_option("--listen", listen,
                  "ADDR:PORT to serve the API on; IPv6 as [::1]:8740; port 0 picks a free port "
                  "(printed on stdout)")
@@ -108,6 +143,32 @@ int Main(int argc, char** argv) {
     const int code = app.exit(error);
     return code == 0 ? 0 : 2;
   }
+  if (store_kind == "sqlite") {
+    if (data_dir.empty()) {
+      std::fprintf(stderr, "dove-controller: error: --data-dir is required with --store sqlite\n");
+      return 2;
+    }
+    for (const auto* etcd_only :
+         {etcd_endpoints, etcd_prefix, etcd_ca, etcd_cert, etcd_key, etcd_timeout}) {
+      if (etcd_only->count() > 0) {
+        std::fprintf(stderr, "dove-controller: error: %s is for --store etcd\n",
+                     etcd_only->get_name().c_str());
+        return 2;
+      }
+    }
+  } else if (!data_dir.empty()) {
+    std::fprintf(stderr,
+                 "dove-controller: error: --data-dir is for --store sqlite (etcd keeps the "
+                 "state)\n");
+    return 2;
+  }
+  etcd.deadline = std::chrono::milliseconds(etcd_timeout_ms);
+  if (store_kind == "etcd") {
+    if (auto valid = dove::store::EtcdStore::ValidateOptions(etcd); !valid) {
+      std::fprintf(stderr, "dove-controller: error: %s\n", valid.error().message.c_str());
+      return 2;
+    }
+  }
   auto tls = dove::controller::southbound::SouthboundTlsFromFlags(security);
   if (!tls) {
     std::fprintf(stderr, "dove-controller: error: %s\n", tls.error().c_str());
@@ -156,7 +217,11 @@ int Main(int argc, char** argv) {
   };
   http.request_timeout = std::chrono::milliseconds(http_read_timeout_ms);
   http.idle_timeout = std::chrono::milliseconds(http_idle_timeout_ms);
-  return controller::RunController({.data_dir = data_dir,
+  return controller::RunController({.store = store_kind == "etcd"
+                                                 ? controller::ControllerConfig::kEtcd
+                                                 : controller::ControllerConfig::kSqlite,
+                                    .data_dir = data_dir,
+                                    .etcd = etcd,
                                     .listen = *address,
                                     .token = token,
                                     .southbound = start_southbound,

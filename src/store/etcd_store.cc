@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "store/etcd_client.h"
+#include "store/etcd_endpoints.h"
 #include "store/txn_rules.h"
 
 namespace dove::store {
@@ -45,20 +46,33 @@ StoreError Closed() { return StoreError{StoreError::kClosed, "the etcd store was
 
 }  // namespace
 
-Expected<std::unique_ptr<EtcdStore>, StoreError> EtcdStore::Open(const Options& options) {
+Expected<void, StoreError> EtcdStore::ValidateOptions(const Options& options) {
   const std::string& ns = options.key_prefix;
   if (ns.size() < 2 || ns.front() != '/' || ns.back() != '/' || ns.size() > kMaxKeySize / 2) {
     return Unexpected(StoreError{StoreError::kInvalidArgument,
                                  "etcd key prefix \"" + ns +
                                      "\": must start and end with '/', as /dove/ does, and be "
-                                     "at most " + std::to_string(kMaxKeySize / 2) + " bytes"});
+                                     "at most " +
+                                     std::to_string(kMaxKeySize / 2) + " bytes"});
   }
+  if (auto endpoints = ParseEtcdEndpoints(options.endpoints); !endpoints) {
+    return Unexpected(endpoints.error());
+  }
+  if (options.deadline.count() <= 0) {
+    return Unexpected(StoreError{StoreError::kInvalidArgument, "etcd deadline must be positive"});
+  }
+  return {};
+}
+
+Expected<std::unique_ptr<EtcdStore>, StoreError> EtcdStore::Open(const Options& options) {
+  if (auto valid = ValidateOptions(options); !valid) return Unexpected(valid.error());
   auto client = EtcdClient::Make(
       options.endpoints, {options.ca_file, options.cert_file, options.key_file}, options.deadline);
   if (!client) return Unexpected(client.error());
   std::unique_ptr<EtcdStore> store(new EtcdStore(options, std::move(*client)));
   auto unreachable = [&](const StoreError& error) {
-    return StoreError{error.code, "cannot reach etcd at " + options.endpoints + ": " + error.message};
+    // The client's messages name the endpoints already ("etcd at URL: Range: ...").
+    return StoreError{error.code, "cannot reach " + error.message};
   };
   auto current = store->CurrentRevision();
   if (!current) return Unexpected(unreachable(current.error()));
@@ -82,10 +96,10 @@ Expected<void, StoreError> EtcdStore::Sync() {
   own_write_revision_ = std::max(own_write_revision_, revision);
   if (!changed_.wait_for(lock, options_.deadline,
                          [&] { return closed_ || last_seen_ >= revision; })) {
-    return Unexpected(StoreError{StoreError::kUnavailable,
-                                 "its watch stream did not deliver revision " +
-                                     std::to_string(revision) + " in time (last: " +
-                                     std::to_string(last_seen_) + ")"});
+    return Unexpected(StoreError{
+        StoreError::kUnavailable,
+        "etcd at " + client_->endpoints() + ": the watch stream did not deliver revision " +
+            std::to_string(revision) + " in time (last: " + std::to_string(last_seen_) + ")"});
   }
   if (closed_) return Unexpected(Closed());
   return {};
@@ -331,8 +345,8 @@ Expected<int64_t, StoreError> EtcdStore::FindCompactedRevision(int64_t current) 
   };
   auto first = readable(1);
   if (!first) return Unexpected(first.error());
-  if (*first) return 0;  // never compacted
-  int64_t low = 1;        // not readable
+  if (*first) return 0;    // never compacted
+  int64_t low = 1;         // not readable
   int64_t high = current;  // readable (the current revision always is)
   while (high - low > 1) {
     const int64_t middle = low + (high - low) / 2;

@@ -77,6 +77,9 @@ class EtcdStore final : public Store {
   // unreachable etcd or one without quorum fails here: kUnavailable "cannot reach etcd at
   // URL: ...". kInvalidArgument for a bad endpoint list, key prefix or unreadable TLS file.
   static Expected<std::unique_ptr<EtcdStore>, StoreError> Open(const Options& options);
+  // What Open checks before connecting: the endpoint list, the key prefix, the deadline
+  // (kInvalidArgument naming the fault). Files are read by Open.
+  static Expected<void, StoreError> ValidateOptions(const Options& options);
 
   ~EtcdStore() override;
 
