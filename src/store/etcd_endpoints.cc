@@ -79,6 +79,11 @@ Expected<EtcdEndpoints, StoreError> ParseEtcdEndpoints(std::string_view list) {
     if (comma == std::string_view::npos) comma = list.size();
     std::string_view url = list.substr(start, comma - start);
     start = comma + 1;
+    for (char c : url) {
+      if (std::isgraph(static_cast<unsigned char>(c)) == 0) {
+        return Unexpected(Invalid(url, "spaces and control characters are not allowed"));
+      }
+    }
     bool tls = false;
     std::string_view rest;
     if (url.starts_with("http://")) {

@@ -117,8 +117,8 @@ class EtcdStore final : public Store {
   // The window holds every event of the namespace with revision >= compacted_ (etcd's
   // compaction at Open, or this store's last Compact) through last_seen_.
   int64_t compacted_ = 0;
-  int64_t last_seen_ = 0;  // the newest revision the stream delivered (namespace or sync key)
-  std::deque<Event> window_;        // namespace-relative keys, in revision order
+  int64_t last_seen_ = 0;     // the newest revision the stream delivered (namespace or sync key)
+  std::deque<Event> window_;  // namespace-relative keys, in revision order
   int64_t own_write_revision_ = 0;  // the newest revision a Txn of this store made
   std::set<int64_t> own_unseen_;    // revisions of own Txns the stream has not delivered yet
   std::thread watcher_;

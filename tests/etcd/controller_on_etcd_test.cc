@@ -40,9 +40,8 @@ Answer Call(int port, const std::string& method, const std::string& path,
             const json& body = nullptr) {
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(10, 0);
-  httplib::Result result = method == "POST"
-                               ? client.Post(path, body.dump(), "application/json")
-                               : client.Get(path);
+  httplib::Result result =
+      method == "POST" ? client.Post(path, body.dump(), "application/json") : client.Get(path);
   if (!result) return {};
   return {result->status, json::parse(result->body, nullptr, false)};
 }
@@ -55,10 +54,9 @@ TEST(ControllerOnEtcd, AcknowledgedWritesSurviveKillNine) {
   ASSERT_TRUE(first) << first.error();
   const int port = (*first)->port();
   ASSERT_EQ(Call(port, "POST", "/v1/domains", {{"id", "d1"}, {"name", "acme"}}).status, 201);
-  ASSERT_EQ(
-      Call(port, "POST", "/v1/networks", {{"id", "n1"}, {"domain_id", "d1"}, {"name", "web"}})
-          .status,
-      201);
+  ASSERT_EQ(Call(port, "POST", "/v1/networks", {{"id", "n1"}, {"domain_id", "d1"}, {"name", "web"}})
+                .status,
+            201);
   ASSERT_EQ(Call(port, "POST", "/v1/subnets",
                  {{"id", "s1"}, {"network_id", "n1"}, {"cidr", "10.0.0.0/24"}})
                 .status,
@@ -100,8 +98,7 @@ TEST(ControllerOnEtcd, WithoutQuorumWritesAre503AndReadsGoOn) {
   EXPECT_EQ(refused.status, 503) << refused.body.dump();
   const json error = refused.body.value("error", json::object());
   EXPECT_EQ(error.value("code", ""), "store_unavailable") << refused.body.dump();
-  EXPECT_NE(error.value("message", "").find("etcd at "), std::string::npos)
-      << refused.body.dump();
+  EXPECT_NE(error.value("message", "").find("etcd at "), std::string::npos) << refused.body.dump();
   Answer read = Call(port, "GET", "/v1/domains/d1");
   EXPECT_EQ(read.status, 200) << "reads of the cached state must go on without quorum";
 

@@ -4,6 +4,8 @@
 //
 // Every test gets its own key prefix on clusters shared by the whole binary (started once, on
 // first use), so the suite costs two cluster starts, not one per test.
+#include "store/etcd_store.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -13,7 +15,6 @@
 #include <string>
 #include <thread>
 
-#include "store/etcd_store.h"
 #include "support/closed_port.h"
 #include "support/etcd_cluster.h"
 #include "unit/store/store_conformance.h"

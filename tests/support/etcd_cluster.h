@@ -94,8 +94,8 @@ class EtcdCluster {
   }
 
   // Starts a killed member again (same ports, same data) and waits until it is healthy.
-  Expected<void, std::string> Restart(int i,
-                                      std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  Expected<void, std::string> Restart(
+      int i, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
     if (Running(i)) return Unexpected("member " + members_[i].name + " is running");
     if (auto started = Launch(i); !started) return started;
     return WaitMemberHealthy(i, timeout);
