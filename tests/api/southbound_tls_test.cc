@@ -20,6 +20,7 @@
 #include "api_client.h"
 #include "base/read_file.h"
 #include "dswitch/agent/controller_client.h"
+#include "support/openssl_pki.h"
 #include "test_switch.h"
 
 namespace dove::api_test {
@@ -37,27 +38,25 @@ constexpr const char* kMac = "52:54:00:00:00:01";
 // and an unrelated CA "other-ca" that signed "other-sw-a" (CN=sw-a). Files NAME.pem / NAME.key.
 class TestPki {
  public:
-  explicit TestPki(const TempDir& dir) : dir_(dir.path().string()) {}
+  explicit TestPki(const TempDir& dir) : pki_(dir.path().string()) {}
 
   // Runs openssl; one sentence with its log when a step fails.
   Expected<void, std::string> Make() {
-    for (const auto& step : {MakeCa("ca", "dove-test-ca"), MakeCa("other-ca", "unrelated-ca"),
-                             Sign("controller", "dove-controller", "ca",
-                                  "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                                  "extendedKeyUsage=serverAuth\n"),
-                             Sign("sw-a", "sw-a", "ca", kClientExtensions),
-                             Sign("sw-b", "sw-b", "ca", kClientExtensions),
-                             Sign("other-sw-a", "sw-a", "other-ca", kClientExtensions)}) {
-      if (std::system(step.c_str()) != 0) {
-        auto log = ReadFile(dir_ + "/openssl.log");
-        return Unexpected<std::string>("openssl failed: " + step + "\n" + (log ? *log : ""));
-      }
+    for (const auto& step :
+         {pki_.MakeCa("ca", "dove-test-ca"), pki_.MakeCa("other-ca", "unrelated-ca"),
+          pki_.Sign("controller", "dove-controller", "ca",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                    "extendedKeyUsage=serverAuth\n"),
+          pki_.Sign("sw-a", "sw-a", "ca", kClientExtensions),
+          pki_.Sign("sw-b", "sw-b", "ca", kClientExtensions),
+          pki_.Sign("other-sw-a", "sw-a", "other-ca", kClientExtensions)}) {
+      if (!step) return step;
     }
     return {};
   }
 
-  std::string Pem(const std::string& name) const { return dir_ + "/" + name + ".pem"; }
-  std::string Key(const std::string& name) const { return dir_ + "/" + name + ".key"; }
+  std::string Pem(const std::string& name) const { return pki_.Pem(name); }
+  std::string Key(const std::string& name) const { return pki_.Key(name); }
 
   // The flags of a controller serving with the controller certificate, trusting "ca".
   std::vector<std::string> ControllerFlags() const {
@@ -78,7 +77,6 @@ class TestPki {
 
  private:
   static constexpr const char* kClientExtensions = "extendedKeyUsage=clientAuth\n";
-  static constexpr const char* kNewKey = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
 
   static std::string Text(const std::string& path) {
     auto text = ReadFile(path);
@@ -86,25 +84,7 @@ class TestPki {
     return text ? *text : "";
   }
 
-  std::string Run(const std::string& command) const {
-    return "cd '" + dir_ + "' && " + command + " >>openssl.log 2>&1";
-  }
-
-  std::string MakeCa(const std::string& name, const std::string& cn) const {
-    return Run("openssl req -x509 -new" + std::string(kNewKey) + " -keyout " + name + ".key -out " +
-               name + ".pem -days 2 -subj /CN=" + cn);
-  }
-
-  std::string Sign(const std::string& name, const std::string& cn, const std::string& ca,
-                   const std::string& extensions) const {
-    std::ofstream(dir_ + "/" + name + ".ext") << extensions;
-    return Run("openssl req -new" + std::string(kNewKey) + " -keyout " + name + ".key -out " +
-               name + ".csr -subj /CN=" + cn + " && openssl x509 -req -in " + name + ".csr -CA " +
-               ca + ".pem -CAkey " + ca + ".key -CAcreateserial -out " + name +
-               ".pem -days 2 -extfile " + name + ".ext");
-  }
-
-  std::string dir_;
+  test_support::OpensslPki pki_;
 };
 
 // Polls `condition` every 10 ms until it holds or `timeout` passes; whether it held.

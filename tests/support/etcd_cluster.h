@@ -2,8 +2,11 @@
 // processes on loopback, for tests of the etcd store and of controller replicas.
 //
 // Start(n) picks free loopback ports, starts n members as one new cluster in a TempDir and
-// waits until every member answers GET /health with "true" (a leader is elected). Each member
-// logs to <dir>/m<i>.log (Log(i) returns it, for failure messages). Kill(i) sends SIGKILL;
+// waits until every member answers GET /health with "true" (a leader is elected; asked on
+// each member's plain-HTTP metrics port, so it works with TLS on the client port too).
+// Options.https serves the client URLs as https:// (pass the certificate flags in
+// Options.member_args, e.g. --cert-file, --key-file, --client-cert-auth, --trusted-ca-file). Each
+// member logs to <dir>/m<i>.log (Log(i) returns it, for failure messages). Kill(i) sends SIGKILL;
 // Restart(i) starts the member again on the same ports and data directory (it rejoins);
 // both are what a test of failures needs. The members run with short heartbeats and
 // elections (50 ms / 500 ms), so that a lost leader is replaced within about a second.
@@ -34,6 +37,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/expected.h"
@@ -46,20 +50,30 @@ inline constexpr const char* kEtcdBinary = "/usr/bin/etcd";
 
 class EtcdCluster {
  public:
-  static Expected<std::unique_ptr<EtcdCluster>, std::string> Start(
-      int members, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  struct Options {
+    std::vector<std::string> member_args;  // more flags for every member
+    bool https = false;                    // client URLs are https://
+    std::chrono::milliseconds timeout = std::chrono::seconds(20);
+  };
+
+  static Expected<std::unique_ptr<EtcdCluster>, std::string> Start(int members) {
+    return Start(members, Options{});
+  }
+
+  static Expected<std::unique_ptr<EtcdCluster>, std::string> Start(int members, Options options) {
     if (::access(kEtcdBinary, X_OK) != 0) {
       return Unexpected(std::string(kEtcdBinary) +
                         " is missing: install etcd-server (scripts/install-deps does)");
     }
-    std::unique_ptr<EtcdCluster> cluster(new EtcdCluster());
+    std::unique_ptr<EtcdCluster> cluster(new EtcdCluster(std::move(options)));
     for (int i = 0; i < members; ++i) {
-      cluster->members_.push_back(Member{"m" + std::to_string(i), ClosedPort(), ClosedPort(), -1});
+      cluster->members_.push_back(
+          Member{"m" + std::to_string(i), ClosedPort(), ClosedPort(), ClosedPort(), -1});
     }
     for (int i = 0; i < members; ++i) {
       if (auto started = cluster->Launch(i); !started) return Unexpected(started.error());
     }
-    if (auto healthy = cluster->WaitHealthy(timeout); !healthy) {
+    if (auto healthy = cluster->WaitHealthy(cluster->options_.timeout); !healthy) {
       return Unexpected(healthy.error());
     }
     return cluster;
@@ -73,7 +87,8 @@ class EtcdCluster {
 
   int size() const { return static_cast<int>(members_.size()); }
   std::string Endpoint(int i) const {
-    return "http://127.0.0.1:" + std::to_string(members_[i].client_port);
+    return std::string(options_.https ? "https" : "http") +
+           "://127.0.0.1:" + std::to_string(members_[i].client_port);
   }
   // Every member's client URL, comma-separated (what --etcd-endpoints takes).
   std::string Endpoints() const {
@@ -82,6 +97,8 @@ class EtcdCluster {
     return list;
   }
   bool Running(int i) const { return members_[i].pid > 0; }
+  // Member i's data directory (its database is member/snap/db in it).
+  std::filesystem::path DataDir(int i) const { return dir_.path() / members_[i].name; }
 
   // SIGKILL and reap; nothing when the member is not running.
   void Kill(int i) {
@@ -122,10 +139,11 @@ class EtcdCluster {
     std::string name;
     int client_port;
     int peer_port;
+    int metrics_port;  // plain HTTP: /health and /metrics
     pid_t pid;
   };
 
-  EtcdCluster() = default;
+  explicit EtcdCluster(Options options) : options_(std::move(options)) {}
 
   std::string PeerUrl(int i) const {
     return "http://127.0.0.1:" + std::to_string(members_[i].peer_port);
@@ -137,7 +155,7 @@ class EtcdCluster {
     for (int j = 0; j < size(); ++j) {
       initial_cluster += (j == 0 ? "" : ",") + members_[j].name + "=" + PeerUrl(j);
     }
-    const std::vector<std::string> args = {
+    std::vector<std::string> args = {
         kEtcdBinary,
         "--name=" + member.name,
         "--data-dir=" + (dir_.path() / member.name).string(),
@@ -152,7 +170,9 @@ class EtcdCluster {
         "--election-timeout=500",
         "--logger=zap",
         "--log-outputs=stderr",
+        "--listen-metrics-urls=http://127.0.0.1:" + std::to_string(member.metrics_port),
     };
+    args.insert(args.end(), options_.member_args.begin(), options_.member_args.end());
     const std::string log = (dir_.path() / (member.name + ".log")).string();
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
@@ -185,14 +205,14 @@ class EtcdCluster {
         members_[i].pid = -1;
         return Unexpected("etcd member " + members_[i].name + " exited; its log:\n" + Log(i));
       }
-      if (Healthy(members_[i].client_port)) return {};
+      if (Healthy(members_[i].metrics_port)) return {};
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     return Unexpected("etcd member " + members_[i].name + " not healthy after " +
                       std::to_string(timeout.count()) + " ms; its log:\n" + Log(i));
   }
 
-  // GET /health on the client port (plain HTTP/1.0): etcd answers {"health":"true"} once the
+  // GET /health on the metrics port (plain HTTP/1.0): etcd answers {"health":"true"} once the
   // member has a leader.
   static bool Healthy(int port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -217,6 +237,7 @@ class EtcdCluster {
     return answer.find("\"health\":\"true\"") != std::string::npos;
   }
 
+  Options options_;
   TempDir dir_{"dove-etcd"};
   std::vector<Member> members_;
 };
