@@ -97,6 +97,7 @@
 #include "dove/v1/switch.grpc.pb.h"
 #include "sim_layout.h"
 #include "support/controller_process.h"
+#include "support/etcd_cluster.h"
 #include "support/temp_dir.h"
 
 namespace dove::bench {
@@ -133,7 +134,11 @@ struct Options {
   std::vector<int> controller_cpus;          // empty: not pinned
   std::vector<int> sim_cpus;
   std::string latency_log;  // empty: none
+  bool etcd = false;        // the controller's state in a one-member etcd instead of SQLite
 };
+
+// The etcd of --etcd (started before the controller, killed at exit), and its endpoint.
+test_support::EtcdCluster* g_etcd = nullptr;
 
 // Set once the controller runs, so that Die leaves no process or data directory behind.
 test_support::ControllerProcess* g_controller = nullptr;
@@ -146,9 +151,11 @@ const std::filesystem::path* g_data_dir = nullptr;
   std::fflush(stdout);
   std::fflush(stderr);
   if (g_controller != nullptr) g_controller->KillNow();
-  if (g_data_dir != nullptr) {
-    std::error_code ignored;
-    std::filesystem::remove_all(*g_data_dir, ignored);
+  std::error_code ignored;
+  if (g_data_dir != nullptr) std::filesystem::remove_all(*g_data_dir, ignored);
+  if (g_etcd != nullptr) {
+    g_etcd->Kill(0);
+    std::filesystem::remove_all(g_etcd->DataDir(0).parent_path(), ignored);
   }
   std::_Exit(1);
 }
@@ -238,6 +245,9 @@ void PrintHelp() {
       "  --probes                 resolves of each kind that must be refused or not found (1000)\n"
       "  --quick                  small sizes, every phase, a few seconds (the ctest smoke);\n"
       "                           flags after it still apply\n"
+      "  --etcd                   keep the controller's state in a one-member etcd (Debian's\n"
+      "                           /usr/bin/etcd, started here on loopback) instead of SQLite:\n"
+      "                           --store etcd; etcd's database size is reported\n"
       "  --controller-bin         the dove-controller to start (default: the one built here)\n"
       "  --controller-arg ARG     one more argument for the controller (repeatable), e.g.\n"
       "                           --controller-arg --switch-dead-after-ms=60000\n"
@@ -263,6 +273,10 @@ Options ParseOptions(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       PrintHelp();
       std::exit(0);
+    }
+    if (arg == "--etcd") {
+      options.etcd = true;
+      continue;
     }
     if (arg == "--quick") {
       options.switches = 20;
@@ -451,8 +465,13 @@ bool HelpMentions(const std::string& binary, const std::string& text) {
 std::vector<std::string> ControllerArgs(const std::string& binary,
                                         const std::filesystem::path& data_dir,
                                         const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"--data-dir",  data_dir.string(), "--listen",
-                                   "127.0.0.1:0", "--southbound",    "127.0.0.1:0"};
+  std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--southbound", "127.0.0.1:0"};
+  if (g_etcd != nullptr) {
+    args.insert(args.end(), {"--store", "etcd", "--etcd-endpoints", g_etcd->Endpoints(),
+                             "--etcd-prefix", "/switch-sim/"});
+  } else {
+    args.insert(args.end(), {"--data-dir", data_dir.string()});
+  }
   // TLS on the southbound is coming: a plaintext southbound will then need this flag.
   if (HelpMentions(binary, "--southbound-plaintext")) args.emplace_back("--southbound-plaintext");
   args.insert(args.end(), extra.begin(), extra.end());
@@ -2254,6 +2273,17 @@ int Sim::Report() {
       records_serving_ <= records_bound_ ? "within it" : "EXCEEDED");
   Say("cached locations against the model before the restart: %lld wrong\n",
       static_cast<long long>(cache_mismatches_.load()));
+  if (g_etcd != nullptr) {
+    std::error_code error;
+    const auto db = g_etcd->DataDir(0) / "member" / "snap" / "db";
+    const auto bytes = std::filesystem::file_size(db, error);
+    Say("etcd database (%s, uncompacted history included): %s\n", db.c_str(),
+        error ? error.message().c_str()
+              : (std::to_string(bytes / 1024) + " KiB, " +
+                 std::to_string(bytes / static_cast<uintmax_t>(layout_.AllEndpoints())) +
+                 " bytes per endpoint")
+                    .c_str());
+  }
 
   Say("\n  %-44s %14s %14s %6s\n", "figure", "measured", "goal", "ratio");
   Row("registration: all attaches acknowledged", Seconds(registration_time_), "s", 10.0);
@@ -2333,6 +2363,15 @@ int Run(int argc, char** argv) {
   TempDir dir("dove-switch-sim");
   g_data_dir = &dir.path();
   const auto data_dir = dir.path() / "data";
+  std::unique_ptr<test_support::EtcdCluster> etcd;
+  if (options.etcd) {
+    // etcd's default 2 GB backend quota, and no auto-compaction: the controller compacts.
+    auto started_etcd = test_support::EtcdCluster::Start(1);
+    if (!started_etcd) Die("--etcd: " + started_etcd.error());
+    etcd = std::move(*started_etcd);
+    g_etcd = etcd.get();
+    Say("etcd: one member at %s\n", etcd->Endpoints().c_str());
+  }
   auto started = ControllerProcess::Start(ControllerProcess::Options{
       .args = ControllerArgs(options.controller_bin, data_dir, options.controller_args),
       .env = {},
