@@ -74,24 +74,30 @@ Expected<std::unique_ptr<EtcdStore>, StoreError> EtcdStore::Open(const Options& 
     // The client's messages name the endpoints already ("etcd at URL: Range: ...").
     return StoreError{error.code, "cannot reach " + error.message};
   };
-  auto current = store->CurrentRevision();
-  if (!current) return Unexpected(unreachable(current.error()));
-  auto compacted = store->FindCompactedRevision(*current);
-  if (!compacted) return Unexpected(unreachable(compacted.error()));
-  store->compacted_ = *compacted;
+  // History starts here: the sync write's revision W begins the window, so nothing older is
+  // replayed (etcd streams old events at about 10,000 revisions a second: minutes for a big
+  // history). A caller asking for older changes is told kCompacted and takes a snapshot.
+  auto written = store->WriteSyncKey();
+  if (!written) return Unexpected(unreachable(written.error()));
+  store->compacted_ = *written;
   store->watcher_ = std::thread([raw = store.get()] { raw->RunWatchStream(); });
-  if (auto synced = store->Sync(); !synced) return Unexpected(unreachable(synced.error()));
+  if (auto synced = store->WaitForStream(*written); !synced) {
+    return Unexpected(unreachable(synced.error()));
+  }
   return store;
 }
 
-Expected<void, StoreError> EtcdStore::Sync() {
+Expected<int64_t, StoreError> EtcdStore::WriteSyncKey() {
   pb::TxnRequest txn;
   pb::PutRequest* put = txn.add_success()->mutable_request_put();
   put->set_key(SyncKey());
   put->set_value("sync");
   auto written = client_->Txn(txn);
   if (!written) return Unexpected(written.error());
-  const int64_t revision = written->header().revision();
+  return written->header().revision();
+}
+
+Expected<void, StoreError> EtcdStore::WaitForStream(int64_t revision) {
   std::unique_lock lock(mutex_);
   own_write_revision_ = std::max(own_write_revision_, revision);
   if (!changed_.wait_for(lock, options_.deadline,
@@ -327,34 +333,6 @@ Expected<int64_t, StoreError> EtcdStore::CompactedRevision() {
   std::lock_guard lock(mutex_);
   if (closed_) return Unexpected(Closed());
   return compacted_;
-}
-
-Expected<int64_t, StoreError> EtcdStore::FindCompactedRevision(int64_t current) {
-  // etcd does not report its compaction point; a read at a revision before it is refused as
-  // compacted. Binary search for the oldest readable revision in [1, current]: about
-  // log2(current) small reads, once per Open.
-  auto readable = [&](int64_t revision) -> Expected<bool, StoreError> {
-    pb::RangeRequest request;
-    request.set_key(options_.key_prefix.empty() ? kZero : options_.key_prefix);
-    request.set_count_only(true);
-    request.set_revision(revision);
-    auto response = client_->Range(request);
-    if (response) return true;
-    if (response.error().code == StoreError::kCompacted) return false;
-    return Unexpected(response.error());
-  };
-  auto first = readable(1);
-  if (!first) return Unexpected(first.error());
-  if (*first) return 0;    // never compacted
-  int64_t low = 1;         // not readable
-  int64_t high = current;  // readable (the current revision always is)
-  while (high - low > 1) {
-    const int64_t middle = low + (high - low) / 2;
-    auto ok = readable(middle);
-    if (!ok) return Unexpected(ok.error());
-    (*ok ? high : low) = middle;
-  }
-  return high;
 }
 
 void EtcdStore::RunWatchStream() {

@@ -9,23 +9,26 @@
 // deletes only this namespace. The prefix starts and ends with '/' ("/dove/" by default).
 //
 // History: etcd has no "range of events" RPC. A background thread keeps one etcd Watch stream
-// on the namespace, opened from the oldest revision etcd still has (its compaction point, which
-// Open finds by reading at old revisions), and keeps every event it receives in memory (the
-// window, trimmed by Compact); it wakes this store's Watches for each event, also for changes
-// written by other controllers. Changes() answers from the window only: no RPC per Poll.
-// Memory therefore grows with the namespace's uncompacted history: the controller's periodic
-// Compact bounds it. CompactedRevision() is this store's view: where its window starts
-// (etcd's compaction point at Open, or this store's last Compact); a Compact made by another
-// replica is noticed when this store compacts too or its stream restarts, and until then the
-// older events it still serves stay correct.
+// on the namespace and keeps every event it receives in memory (the window, trimmed by
+// Compact); it wakes this store's Watches for each event, also for changes written by other
+// controllers. Changes() answers from the window only: no RPC per Poll. Memory therefore grows
+// with the history since Open: the controller's periodic Compact bounds it.
 //
-// Catching up: Open (and only Open) writes the sync key, the prefix without its last '/'
-// ("/dove" for "/dove/"; the stream watches it with the namespace), and returns once the
-// stream delivered that write, so that Changes() then answers every change made before Open:
-// a switch reconnecting to this replica with an older revision gets all it missed. After a
-// Txn of this store changes something, its watches are woken at once and Changes waits (up to
-// the deadline) until the window holds that Txn's events, so a caller reads its own writes;
-// other writers' changes appear in order, as soon as the stream delivers them.
+// History starts at Open. Open writes the sync key, the prefix without its last '/' ("/dove"
+// for "/dove/"; the stream watches it with the namespace), at revision W, starts the stream
+// at W and returns once the stream delivered W: CompactedRevision() is then W, and Changes()
+// from W on is complete. Older changes are not replayed (etcd streams old events at about ten
+// thousand revisions a second: a big history would take minutes), so a caller asking for them
+// gets kCompacted and takes a snapshot, as after a compaction: a switch reconnecting to a
+// controller that just started resyncs from a snapshot, one reconnecting to a replica that
+// has run since before its last revision gets only what changed. Later, CompactedRevision()
+// is where this store's window starts (W or its last Compact); a Compact made by another
+// replica is noticed when this store compacts too, and until then the older events it still
+// serves stay correct.
+//
+// After a Txn of this store changes something, its watches are woken at once and Changes
+// waits (up to the deadline) until the window holds that Txn's events, so a caller reads its
+// own writes; other writers' changes appear in order, as soon as the stream delivers them.
 //
 // Errors: etcd unreachable, without leader, or too slow (Options.deadline per RPC) are
 // kUnavailable with the endpoints and etcd's words; kCompacted when etcd has compacted the
@@ -73,8 +76,8 @@ class EtcdStore final : public Store {
     std::string key_file;
   };
 
-  // Connects, finds the compaction point and catches up with the history (see above), so an
-  // unreachable etcd or one without quorum fails here: kUnavailable "cannot reach etcd at
+  // Connects and writes the sync key (see above), so an unreachable etcd or one without
+  // quorum fails here: kUnavailable "cannot reach etcd at
   // URL: ...". kInvalidArgument for a bad endpoint list, key prefix or unreadable TLS file.
   static Expected<std::unique_ptr<EtcdStore>, StoreError> Open(const Options& options);
   // What Open checks before connecting: the endpoint list, the key prefix, the deadline
@@ -96,14 +99,12 @@ class EtcdStore final : public Store {
  private:
   EtcdStore(Options options, std::unique_ptr<EtcdClient> client);
 
-  // The oldest revision etcd can still read (0: never compacted), found with reads at
-  // revisions up to `current`.
-  Expected<int64_t, StoreError> FindCompactedRevision(int64_t current);
   void RunWatchStream();
-  // Writes the sync key and waits until the stream delivered it: from then on the window
-  // holds every change of the namespace up to that write.
-  Expected<void, StoreError> Sync();
-  // The key just before the namespace ("/dove" for "/dove/"), written by Sync.
+  // Writes the sync key (see above); the revision of that write.
+  Expected<int64_t, StoreError> WriteSyncKey();
+  // Waits until the stream delivered `revision` (kUnavailable after the deadline).
+  Expected<void, StoreError> WaitForStream(int64_t revision);
+  // The key just before the namespace ("/dove" for "/dove/"), written by Open.
   std::string SyncKey() const;
   Expected<void, StoreError> CheckOpen();
 
@@ -111,11 +112,11 @@ class EtcdStore final : public Store {
   std::unique_ptr<EtcdClient> client_;
 
   std::mutex mutex_;
-  std::condition_variable changed_;  // the window grew, the stream started, or closed_
+  std::condition_variable changed_;  // the stream delivered something, or closed_
   bool closed_ = false;
   grpc::ClientContext* stream_context_ = nullptr;  // the live stream's, to cancel it
-  // The window holds every event of the namespace with revision >= compacted_ (etcd's
-  // compaction at Open, or this store's last Compact) through last_seen_.
+  // The window holds every event of the namespace with revision >= compacted_ (the sync
+  // write of Open, or this store's last Compact) through last_seen_.
   int64_t compacted_ = 0;
   int64_t last_seen_ = 0;     // the newest revision the stream delivered (namespace or sync key)
   std::deque<Event> window_;  // namespace-relative keys, in revision order
