@@ -281,6 +281,13 @@ void CompareReferences(const RegistryIndex& index, const v1::Policy& policy,
 ModelResult<int64_t> Commit(store::Store* store, const store::TxnRequest& txn) {
   auto response = store->Txn(txn);
   if (!response) {
+    if (response.error().code == store::StoreError::kUnavailable) {
+      // etcd may have applied a write it could not confirm in time.
+      return Fail("store_unavailable",
+                  "The store did not confirm the change (" + response.error().Describe() +
+                      "): it may or may not have been applied. Read the object before "
+                      "retrying.");
+    }
     return Fail("store_unavailable",
                 "The store failed (" + response.error().Describe() + "); nothing changed.");
   }

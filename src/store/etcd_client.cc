@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace dove::store {
 namespace {
@@ -70,13 +71,6 @@ EtcdClient::EtcdClient(std::string endpoints, const std::shared_ptr<grpc::Channe
       kv_(etcdserverpb::KV::NewStub(channel)),
       watch_(etcdserverpb::Watch::NewStub(channel)) {}
 
-void EtcdClient::Prepare(grpc::ClientContext* context) const {
-  context->set_deadline(std::chrono::system_clock::now() + deadline_);
-  // etcd's clientv3 WithRequireLeader: a member cut off from its leader answers Unavailable
-  // instead of serving stale data.
-  context->AddMetadata("hasleader", "true");
-}
-
 StoreError EtcdClient::Error(const grpc::Status& status, std::string_view what) const {
   std::string message =
       "etcd at " + endpoints_ + ": " + std::string(what) + ": " + status.error_message();
@@ -96,33 +90,60 @@ StoreError EtcdClient::Error(const grpc::Status& status, std::string_view what) 
   }
 }
 
+template <typename Response, typename Attempt>
+Expected<Response, StoreError> EtcdClient::Call(std::string_view what, bool mutating,
+                                                Attempt attempt) const {
+  const auto deadline = std::chrono::system_clock::now() + deadline_;
+  while (true) {
+    grpc::ClientContext context;
+    context.set_deadline(deadline);
+    context.AddMetadata("hasleader", "true");
+    Response response;
+    const grpc::Status status = attempt(&context, &response);
+    if (status.ok()) return response;
+    if (!Retryable(status, mutating) ||
+        std::chrono::system_clock::now() + kRetryPause >= deadline) {
+      return Unexpected(Error(status, what));
+    }
+    std::this_thread::sleep_for(kRetryPause);
+  }
+}
+
+bool EtcdClient::Retryable(const grpc::Status& status, bool mutating) {
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return false;
+  // A read may be asked again whatever happened. A write only when it cannot have been
+  // applied: the member has no leader (it refuses before proposing), or gRPC found no
+  // connection to send it on. "leader changed", "request timed out" or a connection lost
+  // mid-call may have applied it: those are the caller's to judge.
+  if (!mutating) return true;
+  const std::string& message = status.error_message();
+  return message == "etcdserver: no leader" ||
+         message.find("failed to connect to all addresses") != std::string::npos ||
+         message.find("connections to all backends failing") != std::string::npos;
+}
+
 Expected<etcdserverpb::RangeResponse, StoreError> EtcdClient::Range(
     const etcdserverpb::RangeRequest& r) {
-  grpc::ClientContext context;
-  Prepare(&context);
-  etcdserverpb::RangeResponse response;
-  grpc::Status status = kv_->Range(&context, r, &response);
-  if (!status.ok()) return Unexpected(Error(status, "Range"));
-  return response;
+  return Call<etcdserverpb::RangeResponse>(
+      "Range", false, [&](grpc::ClientContext* context, etcdserverpb::RangeResponse* response) {
+        return kv_->Range(context, r, response);
+      });
 }
 
 Expected<etcdserverpb::TxnResponse, StoreError> EtcdClient::Txn(const etcdserverpb::TxnRequest& r) {
-  grpc::ClientContext context;
-  Prepare(&context);
-  etcdserverpb::TxnResponse response;
-  grpc::Status status = kv_->Txn(&context, r, &response);
-  if (!status.ok()) return Unexpected(Error(status, "Txn"));
-  return response;
+  return Call<etcdserverpb::TxnResponse>(
+      "Txn", true, [&](grpc::ClientContext* context, etcdserverpb::TxnResponse* response) {
+        return kv_->Txn(context, r, response);
+      });
 }
 
 Expected<etcdserverpb::CompactionResponse, StoreError> EtcdClient::Compact(
     const etcdserverpb::CompactionRequest& r) {
-  grpc::ClientContext context;
-  Prepare(&context);
-  etcdserverpb::CompactionResponse response;
-  grpc::Status status = kv_->Compact(&context, r, &response);
-  if (!status.ok()) return Unexpected(Error(status, "Compact"));
-  return response;
+  return Call<etcdserverpb::CompactionResponse>(
+      "Compact", true,
+      [&](grpc::ClientContext* context, etcdserverpb::CompactionResponse* response) {
+        return kv_->Compact(context, r, response);
+      });
 }
 
 std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>

@@ -1,6 +1,10 @@
 // EtcdClient: one gRPC channel to an etcd cluster and the calls EtcdStore makes on it
 // (internal to src/store). Adds the deadline and "require leader" metadata to every call and
-// turns gRPC statuses into StoreErrors that name the endpoints and etcd's own words.
+// turns gRPC statuses into StoreErrors that name the endpoints and etcd's own words. Within
+// the deadline a call is tried again (every 50 ms) while etcd is unavailable in a way that is
+// safe to retry: any Range; a Txn or Compact only when it cannot have been applied (the member
+// has no leader, as during an election; no connection to send it on). Otherwise the first
+// error is the answer.
 // Thread-safe (gRPC stubs are); owns no thread.
 #pragma once
 
@@ -37,8 +41,6 @@ class EtcdClient {
   std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
   Watch(grpc::ClientContext* context);
 
-  // Sets the deadline and the require-leader metadata on a context for a unary call.
-  void Prepare(grpc::ClientContext* context) const;
   StoreError Error(const grpc::Status& status, std::string_view what) const;
   const std::string& endpoints() const { return endpoints_; }
   std::chrono::milliseconds deadline() const { return deadline_; }
@@ -46,6 +48,14 @@ class EtcdClient {
  private:
   EtcdClient(std::string endpoints, const std::shared_ptr<grpc::Channel>& channel,
              std::chrono::milliseconds deadline);
+
+  static constexpr std::chrono::milliseconds kRetryPause{50};
+
+  // One unary call: `attempt(context, response)` until it succeeds, fails for good, or the
+  // deadline passes.
+  template <typename Response, typename Attempt>
+  Expected<Response, StoreError> Call(std::string_view what, bool mutating, Attempt attempt) const;
+  static bool Retryable(const grpc::Status& status, bool mutating);
 
   std::string endpoints_;
   std::chrono::milliseconds deadline_;

@@ -41,7 +41,6 @@
 #include <vector>
 
 #include "base/expected.h"
-#include "support/closed_port.h"
 #include "support/temp_dir.h"
 
 namespace dove::test_support {
@@ -66,9 +65,10 @@ class EtcdCluster {
                         " is missing: install etcd-server (scripts/install-deps does)");
     }
     std::unique_ptr<EtcdCluster> cluster(new EtcdCluster(std::move(options)));
+    std::vector<int> ports = DistinctFreePorts(3 * members);
     for (int i = 0; i < members; ++i) {
       cluster->members_.push_back(
-          Member{"m" + std::to_string(i), ClosedPort(), ClosedPort(), ClosedPort(), -1});
+          Member{"m" + std::to_string(i), ports[3 * i], ports[3 * i + 1], ports[3 * i + 2], -1});
     }
     for (int i = 0; i < members; ++i) {
       if (auto started = cluster->Launch(i); !started) return Unexpected(started.error());
@@ -116,6 +116,18 @@ class EtcdCluster {
     if (Running(i)) return Unexpected("member " + members_[i].name + " is running");
     if (auto started = Launch(i); !started) return started;
     return WaitMemberHealthy(i, timeout);
+  }
+
+  // The running member that is the leader now (from etcd_server_is_leader on /metrics), or -1.
+  int Leader() const {
+    for (int i = 0; i < size(); ++i) {
+      if (Running(i) &&
+          Get(members_[i].metrics_port, "/metrics").find("\netcd_server_is_leader 1") !=
+              std::string::npos) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   // Waits until every running member reports itself healthy (it sees a leader).
@@ -212,11 +224,34 @@ class EtcdCluster {
                       std::to_string(timeout.count()) + " ms; its log:\n" + Log(i));
   }
 
-  // GET /health on the metrics port (plain HTTP/1.0): etcd answers {"health":"true"} once the
-  // member has a leader.
   static bool Healthy(int port) {
+    return Get(port, "/health").find("\"health\":\"true\"") != std::string::npos;
+  }
+
+  // `count` loopback ports nobody listens on, all different: each bound to an ephemeral port
+  // and held until all are chosen (one at a time, the kernel may hand out the same one twice).
+  static std::vector<int> DistinctFreePorts(int count) {
+    std::vector<int> fds;
+    std::vector<int> ports;
+    for (int i = 0; i < count; ++i) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in address{};
+      address.sin_family = AF_INET;
+      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+      socklen_t length = sizeof(address);
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+      fds.push_back(fd);
+      ports.push_back(ntohs(address.sin_port));
+    }
+    for (int fd : fds) ::close(fd);
+    return ports;
+  }
+
+  // GET `path` on a member's metrics port (plain HTTP/1.0): the whole answer, or "".
+  static std::string Get(int port, const std::string& path) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
+    if (fd < 0) return "";
     timeval timeout{1, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
     sockaddr_in address{};
@@ -225,7 +260,7 @@ class EtcdCluster {
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     std::string answer;
     if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0) {
-      const std::string request = "GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+      const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
       if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
           static_cast<ssize_t>(request.size())) {
         char buffer[512];
@@ -234,7 +269,7 @@ class EtcdCluster {
       }
     }
     ::close(fd);
-    return answer.find("\"health\":\"true\"") != std::string::npos;
+    return answer;
   }
 
   Options options_;
