@@ -29,7 +29,7 @@ std::string FreshPrefix() {
 Expected<std::unique_ptr<ControllerProcess>, std::string> StartOnEtcd(const EtcdCluster& cluster,
                                                                       const std::string& prefix) {
   return ControllerProcess::Start({"--store", "etcd", "--etcd-endpoints", cluster.Endpoints(),
-                                   "--etcd-prefix", prefix, "--etcd-timeout-ms", "1500"});
+                                   "--etcd-prefix", prefix, "--etcd-timeout-ms", "3000"});
 }
 
 struct Answer {
@@ -98,7 +98,7 @@ TEST(ControllerOnEtcd, LeaderLossIsRiddenOutAndWithoutQuorumWritesAre503) {
 
   // The leader dies. A write already on its way to it when it died has an unknown outcome
   // (503 store_unavailable: the client may ask again); once the others have elected a new
-  // leader (election timeout 500 ms here) writes go on. Creates with a fixed id are asked again
+  // leader (election timeout 1 s here) writes go on. Creates with a fixed id are asked again
   // until 201, or 409 when an earlier unanswered attempt had been applied.
   const int leader = (*cluster)->Leader();
   ASSERT_GE(leader, 0);

@@ -172,7 +172,7 @@ TEST(EtcdStore, SurvivesOneMemberAndRefusesWritesWithoutQuorum) {
   ASSERT_TRUE(started) << started.error();
   EtcdCluster& cluster = **started;
   auto options = OptionsFor(cluster, FreshPrefix());
-  options.deadline = std::chrono::milliseconds(1500);
+  options.deadline = std::chrono::milliseconds(3000);
   auto store = EtcdStore::Open(options);
   ASSERT_TRUE(store) << store.error().Describe();
   const int64_t base = (*store)->CurrentRevision().value();

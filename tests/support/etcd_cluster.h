@@ -9,7 +9,8 @@
 // member logs to <dir>/m<i>.log (Log(i) returns it, for failure messages). Kill(i) sends SIGKILL;
 // Restart(i) starts the member again on the same ports and data directory (it rejoins);
 // both are what a test of failures needs. The members run with short heartbeats and
-// elections (50 ms / 500 ms), so that a lost leader is replaced within about a second.
+// elections (100 ms / 1 s; loaded CI machines need the margin), so that a lost leader is
+// replaced within about a second.
 //
 // Cleanup: the destructor kills every member with SIGKILL and reaps it, and each member is
 // started with PR_SET_PDEATHSIG, so that even a crashing test leaves no etcd behind. Not
@@ -178,8 +179,8 @@ class EtcdCluster {
         "--initial-cluster=" + initial_cluster,
         "--initial-cluster-state=new",
         "--initial-cluster-token=dove-test-" + std::to_string(::getpid()),
-        "--heartbeat-interval=50",
-        "--election-timeout=500",
+        "--heartbeat-interval=100",
+        "--election-timeout=1000",
         "--logger=zap",
         "--log-outputs=stderr",
         "--listen-metrics-urls=http://127.0.0.1:" + std::to_string(member.metrics_port),
