@@ -10,7 +10,9 @@
 // failure messages.
 //
 // The destructor kills the child with SIGKILL (if still running) and reaps it, so a failing
-// test leaves no process behind. Not thread-safe; call from the test's thread.
+// test leaves no process behind; the child also gets SIGKILL when the test process dies
+// (PR_SET_PDEATHSIG), for a test killed before its destructors run. Not thread-safe; call from the
+// test's thread.
 //
 //   TempDir dir("dove-api");
 //   auto controller = ControllerProcess::Start({"--data-dir", dir.path() / "data"});
@@ -21,6 +23,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -177,9 +180,13 @@ class ControllerProcess {
     for (auto& arg : argv_storage) argv.push_back(arg.data());
     argv.push_back(nullptr);
 
+    const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) return Unexpected<std::string>(std::string("fork: ") + std::strerror(errno));
     if (pid == 0) {
+      // Dies with the test, also when the test is killed before its destructors run.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
       ::dup2(pipe_fds[1], STDOUT_FILENO);
       const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (log_fd >= 0) ::dup2(log_fd, STDERR_FILENO);
