@@ -103,6 +103,14 @@ struct DeleteResult {
   int64_t revision = 0;  // the store revision of the delete
 };
 
+// What the replica machinery counted, for /metrics and tests.
+struct RegistryStats {
+  uint64_t watch_errors = 0;  // failed watch polls or starts (each retried with backoff)
+  uint64_t rebuilds = 0;      // full reloads after the watch's history was compacted
+  uint64_t retries = 0;       // mutations retried after losing a race to another writer
+  uint64_t undecodable = 0;   // watched changes skipped because they do not decode
+};
+
 class RegistryIndex;
 
 class Registry {
@@ -153,12 +161,25 @@ class Registry {
   // calls it before reading the registry for an event: the store notifies its watches when it
   // commits, a moment before the registry's index shows the change.
   bool WaitForRevision(int64_t revision, std::chrono::milliseconds timeout) const;
+  RegistryStats Stats() const;
 
  private:
   Registry(store::Store* store, std::unique_ptr<RegistryIndex> index, int64_t revision);
-  // Runs `apply` (the index update of an acknowledged txn) under the index lock, sets the
-  // revision and wakes WaitForRevision.
-  void Publish(const std::function<void()>& apply, int64_t revision);
+  // Makes the acknowledged txn of `revision` visible before the mutation returns: runs
+  // `apply` (its index update) under the index lock when the index is at revision - 1,
+  // otherwise waits for the watch to bring the index there (other writers' changes first).
+  void Publish(const std::function<void(RegistryIndex&)>& apply, int64_t revision);
+  // Wakes WaitForRevision.
+  void Notify();
+  // Runs `attempt` (prepare + commit) again while it loses a race, after the index caught up.
+  template <typename R>
+  ModelResult<R> Retry(const std::function<ModelResult<R>()>& attempt);
+  // The watch thread: from `from`, every change under kKeyPrefix into the index.
+  void WatchLoop(int64_t from);
+  // Applies the events [first, last) of one revision, unless the index already has it.
+  void ApplyRevision(const store::Event* first, const store::Event* last);
+  // Replaces the index by a full snapshot; its revision.
+  ModelResult<int64_t> Rebuild();
 
   struct State;
   std::unique_ptr<State> state_;
