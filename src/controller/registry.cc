@@ -9,6 +9,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <optional>
+#include <random>
 #include <set>
 #include <shared_mutex>
 #include <thread>
@@ -39,6 +41,7 @@ struct Registry::State {
   // leaves its index update to the watch, so the snapshot cannot miss it.
   bool rebuilding = false;
   RandomIds ids;
+  std::mt19937_64 random{std::random_device{}()};
   // Serialises this registry's mutations (other replicas' are not: the store's compares
   // catch them). Never taken by a read or by the watch thread.
   std::mutex write_mutex;
@@ -91,6 +94,31 @@ void Canonicalise(v1::Switch* sw) { CanonicalIp(sw->mutable_tunnel_ip()); }
 void Canonicalise(v1::Policy* /*policy*/) {}
 
 // ---- rules: fill in what the controller chooses, then check ---------------------------------
+
+// What Prepare allocates from. A first attempt takes the lowest free VNI and addresses (as a
+// single controller always did); a retry after losing a race to another replica (`spread`)
+// starts at a random place instead, so the replicas racing for the lowest value do not all
+// collide again on the next one.
+struct Allocator {
+  RandomIds& ids;
+  std::mt19937_64& random;
+  bool spread = false;
+};
+
+// A free address of `pool` at a random place (a few probes), or nullopt.
+std::optional<net::IpAddress> SpreadAddress(const model::AddressPool& pool,
+                                            std::mt19937_64& random) {
+  if (pool.FreeCount() == 0) return std::nullopt;
+  const uint64_t bits = pool.prefix().family() == net::IpFamily::kV4
+                            ? 32 - pool.prefix().length()
+                            : std::min(64, 128 - pool.prefix().length());
+  const uint64_t window = bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+  for (int probe = 0; probe < 16; ++probe) {
+    const auto ip = pool.AddressAt(window == ~uint64_t{0} ? random() : random() % (window + 1));
+    if (pool.IsFree(ip)) return ip;
+  }
+  return std::nullopt;
+}
 // `current` is the stored object on Replace, nullptr on Create.
 
 ModelResult<void> Immutable(std::string_view kind, std::string_view id, std::string_view field,
@@ -101,7 +129,7 @@ ModelResult<void> Immutable(std::string_view kind, std::string_view id, std::str
                                    Quote(given) + ").");
 }
 
-ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Domain* domain,
+ModelResult<void> Prepare(const RegistryIndex& index, Allocator& /*alloc*/, v1::Domain* domain,
                           const v1::Domain* /*current*/) {
   if (auto ok = model::ValidateDomain(*domain); !ok) return ok;
   if (const auto* holder = index.FindDomainByName(domain->name());
@@ -112,7 +140,7 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Do
   return {};
 }
 
-ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Network* network,
+ModelResult<void> Prepare(const RegistryIndex& index, Allocator& alloc, v1::Network* network,
                           const v1::Network* current) {
   if (current != nullptr) {
     if (auto ok = Immutable("network", current->id(), "domain_id", current->domain_id(),
@@ -123,6 +151,11 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Ne
     if (network->vni() == 0) network->set_vni(current->vni());
   } else if (network->vni() == 0) {
     auto vni = model::AllocateVni(index);
+    if (alloc.spread) {
+      const auto start = static_cast<uint32_t>(
+          model::kMinVni + alloc.random() % (model::kMaxVni - model::kMinVni + 1));
+      if (auto spread = model::AllocateVni(index, start)) vni = spread;
+    }
     if (!vni) return Unexpected(vni.error());
     network->set_vni(*vni);
   }
@@ -136,7 +169,7 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Ne
   return {};
 }
 
-ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Subnet* subnet,
+ModelResult<void> Prepare(const RegistryIndex& index, Allocator& /*alloc*/, v1::Subnet* subnet,
                           const v1::Subnet* current) {
   if (current != nullptr) {
     if (auto ok = Immutable("subnet", current->id(), "network_id", current->network_id(),
@@ -167,7 +200,7 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Su
   return {};
 }
 
-ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& ids, v1::Endpoint* endpoint,
+ModelResult<void> Prepare(const RegistryIndex& index, Allocator& alloc, v1::Endpoint* endpoint,
                           const v1::Endpoint* current) {
   if (current != nullptr) {
     if (auto ok = Immutable("endpoint", current->id(), "network_id", current->network_id(),
@@ -194,9 +227,21 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& ids, v1::Endpoi
     return Fail("not_found", "network_id " + Quote(endpoint->network_id()) + " names no network.");
   }
   if (endpoint->mac().empty()) {
-    net::MacAddress mac = ids.NewMac();
-    while (index.FindEndpointByMac(endpoint->network_id(), mac)) mac = ids.NewMac();
+    net::MacAddress mac = alloc.ids.NewMac();
+    while (index.FindEndpointByMac(endpoint->network_id(), mac)) mac = alloc.ids.NewMac();
     endpoint->set_mac(mac.ToString());
+  }
+  if (alloc.spread && endpoint->ips().empty()) {
+    for (const auto* subnet : index.SubnetsOfNetwork(endpoint->network_id())) {
+      const auto* pool = index.FindAddressPool(subnet->id());
+      if (pool == nullptr) continue;
+      if (auto ip = SpreadAddress(*pool, alloc.random)) {
+        endpoint->add_ips(ip->ToString());
+      } else {
+        endpoint->clear_ips();  // one subnet without a spread address: the lowest of each
+        break;
+      }
+    }
   }
   if (auto ok = model::AssignAddresses(index, endpoint); !ok) return ok;
   if (auto ok = model::ValidateEndpoint(index, *endpoint); !ok) return ok;
@@ -213,7 +258,7 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& ids, v1::Endpoi
   return {};
 }
 
-ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Switch* sw,
+ModelResult<void> Prepare(const RegistryIndex& index, Allocator& /*alloc*/, v1::Switch* sw,
                           const v1::Switch* /*current*/) {
   if (auto ok = model::ValidateSwitch(*sw); !ok) return ok;
   if (const auto* holder = index.FindSwitchByName(sw->name());
@@ -238,7 +283,7 @@ bool SameRule(const v1::Policy& a, const v1::Policy& b) {
          a.port_range().last() == b.port_range().last() && a.priority() == b.priority();
 }
 
-ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Policy* policy,
+ModelResult<void> Prepare(const RegistryIndex& index, Allocator& /*alloc*/, v1::Policy* policy,
                           const v1::Policy* current) {
   if (current != nullptr) {
     if (auto ok = Immutable("policy", current->id(), "domain_id", current->domain_id(),
@@ -885,9 +930,9 @@ Registry::~Registry() {
 }
 
 template <typename R>
-ModelResult<R> Registry::Retry(const std::function<ModelResult<R>()>& attempt) {
+ModelResult<R> Registry::Retry(const std::function<ModelResult<R>(bool retrying)>& attempt) {
   for (int attempts = 1;; ++attempts) {
-    auto result = attempt();
+    auto result = attempt(attempts > 1);
     if (result || result.error().code != kLostRace) return result;
     ++state_->retries;
     if (attempts == kMaxAttempts) {
@@ -906,7 +951,8 @@ ModelResult<R> Registry::Retry(const std::function<ModelResult<R>()>& attempt) {
 template <typename T>
 ModelResult<T> Registry::Create(T body) {
   std::lock_guard writing(state_->write_mutex);
-  return Retry<T>([&]() -> ModelResult<T> {
+  return Retry<T>([&](bool retrying) -> ModelResult<T> {
+    Allocator alloc{.ids = state_->ids, .random = state_->random, .spread = retrying};
     T object = body;
     store::TxnRequest txn;
     {
@@ -925,7 +971,7 @@ ModelResult<T> Registry::Create(T body) {
         }
       }
       Canonicalise(&object);
-      if (auto ok = Prepare(index, state_->ids, &object, nullptr); !ok) {
+      if (auto ok = Prepare(index, alloc, &object, nullptr); !ok) {
         return Unexpected(ok.error());
       }
       const std::string key = KeyOf<T>(object.id());
@@ -945,7 +991,8 @@ ModelResult<T> Registry::Create(T body) {
 template <typename T>
 ModelResult<T> Registry::Replace(std::string_view ref, T body) {
   std::lock_guard writing(state_->write_mutex);
-  return Retry<T>([&]() -> ModelResult<T> {
+  return Retry<T>([&](bool retrying) -> ModelResult<T> {
+    Allocator alloc{.ids = state_->ids, .random = state_->random, .spread = retrying};
     T object = body;
     store::TxnRequest txn;
     {
@@ -961,7 +1008,7 @@ ModelResult<T> Registry::Replace(std::string_view ref, T body) {
       }
       object.set_id(current.id());
       Canonicalise(&object);
-      if (auto ok = Prepare(index, state_->ids, &object, &current); !ok) {
+      if (auto ok = Prepare(index, alloc, &object, &current); !ok) {
         return Unexpected(ok.error());
       }
       const std::string key = KeyOf<T>(object.id());
@@ -1021,7 +1068,7 @@ ModelResult<std::vector<T>> Registry::List(const ListFilter& filter) const {
 template <typename T>
 ModelResult<DeleteResult> Registry::Delete(std::string_view ref, bool force) {
   std::lock_guard writing(state_->write_mutex);
-  return Retry<DeleteResult>([&]() -> ModelResult<DeleteResult> {
+  return Retry<DeleteResult>([&](bool /*retrying*/) -> ModelResult<DeleteResult> {
     DeletePlan plan;
     store::TxnRequest txn;
     {

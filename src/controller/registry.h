@@ -171,9 +171,10 @@ class Registry {
   void Publish(const std::function<void(RegistryIndex&)>& apply, int64_t revision);
   // Wakes WaitForRevision.
   void Notify();
-  // Runs `attempt` (prepare + commit) again while it loses a race, after the index caught up.
+  // Runs `attempt` (prepare + commit) again while it loses a race, after the index caught up;
+  // `retrying` is false on the first attempt.
   template <typename R>
-  ModelResult<R> Retry(const std::function<ModelResult<R>()>& attempt);
+  ModelResult<R> Retry(const std::function<ModelResult<R>(bool retrying)>& attempt);
   // The watch thread: from `from`, every change under kKeyPrefix into the index.
   void WatchLoop(int64_t from);
   // Applies the events [first, last) of one revision, unless the index already has it.
