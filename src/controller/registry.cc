@@ -445,6 +445,24 @@ void AddClaims(const std::vector<std::string>& before, const std::vector<std::st
   }
 }
 
+// Rules that compare siblings (a subnet's cidr with the other subnets of its network, a policy
+// with the other rules of its domain) read them at revision `seen`: a sibling written since
+// (by another replica) has bumped the parent's generation past it, and fails this write.
+void CompareSiblings(const v1::Domain& /*domain*/, int64_t /*seen*/, store::TxnRequest* /*txn*/) {}
+void CompareSiblings(const v1::Network& /*network*/, int64_t /*seen*/, store::TxnRequest* /*txn*/) {
+}
+void CompareSiblings(const v1::Subnet& subnet, int64_t seen, store::TxnRequest* txn) {
+  txn->compares.push_back(store::Compare::ModRevision(ChildrenKey<v1::Network>(subnet.network_id()),
+                                                      store::Compare::kLess, seen + 1));
+}
+void CompareSiblings(const v1::Endpoint& /*endpoint*/, int64_t /*seen*/,
+                     store::TxnRequest* /*txn*/) {}
+void CompareSiblings(const v1::Switch& /*sw*/, int64_t /*seen*/, store::TxnRequest* /*txn*/) {}
+void CompareSiblings(const v1::Policy& policy, int64_t seen, store::TxnRequest* txn) {
+  txn->compares.push_back(store::Compare::ModRevision(ChildrenKey<v1::Domain>(policy.domain_id()),
+                                                      store::Compare::kLess, seen + 1));
+}
+
 // A write of a child: bumps its parents' generations (blind puts: children never conflict
 // with each other through them).
 void AddGenerations(const std::vector<std::string>& parents, const std::string& child_key,
@@ -980,6 +998,7 @@ ModelResult<T> Registry::Create(T body) {
       txn.success.push_back(store::Op::Put(key, object.SerializeAsString()));
       AddClaims({}, ClaimsOf(index, object), object.id(), &txn);
       AddGenerations(ParentsOf(object), key, &txn);
+      CompareSiblings(object, state_->revision.load(), &txn);
     }
     auto revision = Commit(state_->store, txn);
     if (!revision) return Unexpected(revision.error());
@@ -1018,6 +1037,7 @@ ModelResult<T> Registry::Replace(std::string_view ref, T body) {
       txn.success.push_back(store::Op::Put(key, object.SerializeAsString()));
       AddClaims(ClaimsOf(index, current), ClaimsOf(index, object), object.id(), &txn);
       AddGenerations(ParentsOf(object), key, &txn);
+      CompareSiblings(object, state_->revision.load(), &txn);
     }
     auto revision = Commit(state_->store, txn);
     if (!revision) return Unexpected(revision.error());

@@ -306,6 +306,26 @@ TEST(RegistryReplicas, SameSwitchPortExactlyOneWins) {
   EXPECT_EQ(on_sw->size(), 5u);
 }
 
+// Sibling rules (a subnet overlapping another of its network) hold across replicas too.
+TEST(RegistryReplicas, OverlappingSubnetsExactlyOneWins) {
+  store::MemoryStore store;
+  auto replicas = OpenReplicas(&store, 3);
+  ASSERT_TRUE(replicas[0]->Create(MakeDomain("d", "d")));
+  ASSERT_TRUE(replicas[0]->Create(MakeNetwork("n", "d", "n")));
+  ASSERT_NO_FATAL_FAILURE(Converge(store, replicas));
+  for (int round = 0; round < 5; ++round) {
+    const std::string cidr = "10." + std::to_string(round) + ".0.0/24";
+    std::atomic<int> won{0};
+    Race(replicas, 1, [&](size_t r, int /*t*/) {
+      const std::string id = "s" + std::to_string(round) + "-" + std::to_string(r);
+      if (replicas[r]->Create(MakeSubnet(id, "n", cidr, ""))) ++won;
+    });
+    EXPECT_EQ(won.load(), 1) << cidr;
+  }
+  ASSERT_NO_FATAL_FAILURE(Converge(store, replicas));
+  EXPECT_EQ(replicas[2]->Counts().subnets, 5u);
+}
+
 TEST(RegistryReplicas, DomainDeleteRacingNetworkCreateLeavesNoOrphan) {
   store::MemoryStore store;
   auto replicas = OpenReplicas(&store, 2);
