@@ -843,16 +843,17 @@ ModelResult<LoadedIndex> LoadIndex(store::Store* store, std::vector<std::string>
     if (auto ok = Decode(kv, &loaded); !ok) return Unexpected(ok.error());
     std::string().swap(kv.value);  // decoded: the encoded copy goes now, not at the end
   }
-  LoadedIndex out{.index = std::make_unique<RegistryIndex>(), .revision = range->revision};
+  const int64_t revision = range->revision;
   std::vector<store::KeyValue>().swap(range->kvs);
+  auto index = std::make_unique<RegistryIndex>();
   // Parents first: an endpoint is indexed under its network's domain.
-  PutAll(out.index.get(), loaded.domains);
-  PutAll(out.index.get(), loaded.networks);
-  PutAll(out.index.get(), loaded.subnets);
-  PutAll(out.index.get(), loaded.endpoints);
-  PutAll(out.index.get(), loaded.switches);
-  PutAll(out.index.get(), loaded.policies);
-  return out;
+  PutAll(index.get(), loaded.domains);
+  PutAll(index.get(), loaded.networks);
+  PutAll(index.get(), loaded.subnets);
+  PutAll(index.get(), loaded.endpoints);
+  PutAll(index.get(), loaded.switches);
+  PutAll(index.get(), loaded.policies);
+  return LoadedIndex{.index = std::move(index), .revision = revision};
 }
 
 template <typename T>
