@@ -1,10 +1,19 @@
 #include "controller/registry.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
+#include <optional>
+#include <random>
+#include <set>
 #include <shared_mutex>
+#include <thread>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -16,6 +25,7 @@
 #include "model/policy.h"
 #include "model/validation.h"
 #include "net/ip_prefix.h"
+#include "store/watch.h"
 
 namespace dove::controller {
 
@@ -23,22 +33,35 @@ using model::Fail;
 
 struct Registry::State {
   store::Store* store = nullptr;
+  // Replaced whole by a rebuild (after a compacted watch): use it only under `mutex`.
   std::unique_ptr<RegistryIndex> index;
   // Written under the exclusive lock, read without any: Revision() never waits for a write.
   std::atomic<int64_t> revision{0};
+  // Set (under the exclusive lock) while the watch thread reloads a snapshot: a mutation then
+  // leaves its index update to the watch, so the snapshot cannot miss it.
+  bool rebuilding = false;
   RandomIds ids;
-  // Serialises mutations, from the first check through the store's durable commit to the
-  // index update: what a mutation validated against is what the store and index hold when it
-  // commits. Only a holder changes `index` (so it reads it without `mutex`); never taken by
-  // a read.
+  std::mt19937_64 random{std::random_device{}()};
+  // Serialises this registry's mutations (other replicas' are not: the store's compares
+  // catch them). Never taken by a read or by the watch thread.
   std::mutex write_mutex;
-  // Guards `index` against the one writer: reads take it shared; a mutation
-  // takes it exclusively only to apply what the store already acknowledged (no I/O under it),
-  // so reads, /healthz and /metrics never wait for an fsync.
+  // Guards `index`: reads and a mutation's checks take it shared; the watch thread and a
+  // mutation applying its acknowledged txn take it exclusively (no I/O under it), so reads,
+  // /healthz and /metrics never wait for an fsync.
   mutable std::shared_mutex mutex;
   // Signalled after every index update (WaitForRevision).
   std::mutex published_mutex;
   std::condition_variable published;
+
+  // The watch thread (WatchLoop), woken to stop by `stop_fd` (an eventfd).
+  std::thread watcher;
+  std::atomic<bool> stopping{false};
+  int stop_fd = -1;
+
+  std::atomic<uint64_t> watch_errors{0};
+  std::atomic<uint64_t> rebuilds{0};
+  std::atomic<uint64_t> retries{0};
+  std::atomic<uint64_t> undecodable{0};
 };
 
 namespace {
@@ -71,6 +94,31 @@ void Canonicalise(v1::Switch* sw) { CanonicalIp(sw->mutable_tunnel_ip()); }
 void Canonicalise(v1::Policy* /*policy*/) {}
 
 // ---- rules: fill in what the controller chooses, then check ---------------------------------
+
+// What Prepare allocates from. A first attempt takes the lowest free VNI and addresses (as a
+// single controller always did); a retry after losing a race to another replica (`spread`)
+// starts at a random place instead, so the replicas racing for the lowest value do not all
+// collide again on the next one.
+struct Allocator {
+  RandomIds& ids;
+  std::mt19937_64& random;
+  bool spread = false;
+};
+
+// A free address of `pool` at a random place (a few probes), or nullopt.
+std::optional<net::IpAddress> SpreadAddress(const model::AddressPool& pool,
+                                            std::mt19937_64& random) {
+  if (pool.FreeCount() == 0) return std::nullopt;
+  const uint64_t bits = pool.prefix().family() == net::IpFamily::kV4
+                            ? 32 - pool.prefix().length()
+                            : std::min(64, 128 - pool.prefix().length());
+  const uint64_t window = bits >= 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+  for (int probe = 0; probe < 16; ++probe) {
+    const auto ip = pool.AddressAt(window == ~uint64_t{0} ? random() : random() % (window + 1));
+    if (pool.IsFree(ip)) return ip;
+  }
+  return std::nullopt;
+}
 // `current` is the stored object on Replace, nullptr on Create.
 
 ModelResult<void> Immutable(std::string_view kind, std::string_view id, std::string_view field,
@@ -81,7 +129,7 @@ ModelResult<void> Immutable(std::string_view kind, std::string_view id, std::str
                                    Quote(given) + ").");
 }
 
-ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Domain* domain,
+ModelResult<void> Prepare(const RegistryIndex& index, Allocator& /*alloc*/, v1::Domain* domain,
                           const v1::Domain* /*current*/) {
   if (auto ok = model::ValidateDomain(*domain); !ok) return ok;
   if (const auto* holder = index.FindDomainByName(domain->name());
@@ -92,7 +140,7 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Do
   return {};
 }
 
-ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Network* network,
+ModelResult<void> Prepare(const RegistryIndex& index, Allocator& alloc, v1::Network* network,
                           const v1::Network* current) {
   if (current != nullptr) {
     if (auto ok = Immutable("network", current->id(), "domain_id", current->domain_id(),
@@ -103,6 +151,11 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Ne
     if (network->vni() == 0) network->set_vni(current->vni());
   } else if (network->vni() == 0) {
     auto vni = model::AllocateVni(index);
+    if (alloc.spread) {
+      const auto start = static_cast<uint32_t>(
+          model::kMinVni + alloc.random() % (model::kMaxVni - model::kMinVni + 1));
+      if (auto spread = model::AllocateVni(index, start)) vni = spread;
+    }
     if (!vni) return Unexpected(vni.error());
     network->set_vni(*vni);
   }
@@ -116,7 +169,7 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Ne
   return {};
 }
 
-ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Subnet* subnet,
+ModelResult<void> Prepare(const RegistryIndex& index, Allocator& /*alloc*/, v1::Subnet* subnet,
                           const v1::Subnet* current) {
   if (current != nullptr) {
     if (auto ok = Immutable("subnet", current->id(), "network_id", current->network_id(),
@@ -147,7 +200,7 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Su
   return {};
 }
 
-ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& ids, v1::Endpoint* endpoint,
+ModelResult<void> Prepare(const RegistryIndex& index, Allocator& alloc, v1::Endpoint* endpoint,
                           const v1::Endpoint* current) {
   if (current != nullptr) {
     if (auto ok = Immutable("endpoint", current->id(), "network_id", current->network_id(),
@@ -174,9 +227,21 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& ids, v1::Endpoi
     return Fail("not_found", "network_id " + Quote(endpoint->network_id()) + " names no network.");
   }
   if (endpoint->mac().empty()) {
-    net::MacAddress mac = ids.NewMac();
-    while (index.FindEndpointByMac(endpoint->network_id(), mac)) mac = ids.NewMac();
+    net::MacAddress mac = alloc.ids.NewMac();
+    while (index.FindEndpointByMac(endpoint->network_id(), mac)) mac = alloc.ids.NewMac();
     endpoint->set_mac(mac.ToString());
+  }
+  if (alloc.spread && endpoint->ips().empty()) {
+    for (const auto* subnet : index.SubnetsOfNetwork(endpoint->network_id())) {
+      const auto* pool = index.FindAddressPool(subnet->id());
+      if (pool == nullptr) continue;
+      if (auto ip = SpreadAddress(*pool, alloc.random)) {
+        endpoint->add_ips(ip->ToString());
+      } else {
+        endpoint->clear_ips();  // one subnet without a spread address: the lowest of each
+        break;
+      }
+    }
   }
   if (auto ok = model::AssignAddresses(index, endpoint); !ok) return ok;
   if (auto ok = model::ValidateEndpoint(index, *endpoint); !ok) return ok;
@@ -193,7 +258,7 @@ ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& ids, v1::Endpoi
   return {};
 }
 
-ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Switch* sw,
+ModelResult<void> Prepare(const RegistryIndex& index, Allocator& /*alloc*/, v1::Switch* sw,
                           const v1::Switch* /*current*/) {
   if (auto ok = model::ValidateSwitch(*sw); !ok) return ok;
   if (const auto* holder = index.FindSwitchByName(sw->name());
@@ -218,7 +283,7 @@ bool SameRule(const v1::Policy& a, const v1::Policy& b) {
          a.port_range().last() == b.port_range().last() && a.priority() == b.priority();
 }
 
-ModelResult<void> Prepare(const RegistryIndex& index, RandomIds& /*ids*/, v1::Policy* policy,
+ModelResult<void> Prepare(const RegistryIndex& index, Allocator& /*alloc*/, v1::Policy* policy,
                           const v1::Policy* current) {
   if (current != nullptr) {
     if (auto ok = Immutable("policy", current->id(), "domain_id", current->domain_id(),
@@ -265,6 +330,11 @@ void CompareReferences(const RegistryIndex& index, const v1::Subnet& subnet,
 void CompareReferences(const RegistryIndex& index, const v1::Endpoint& endpoint,
                        store::TxnRequest* txn) {
   CompareUnchanged<v1::Network>(index, endpoint.network_id(), txn);
+  // Its addresses were checked against these: a subnet deleted or replaced meanwhile (by
+  // another replica) fails the write.
+  for (const auto* subnet : index.SubnetsOfNetwork(endpoint.network_id())) {
+    CompareUnchanged<v1::Subnet>(index, subnet->id(), txn);
+  }
 }
 void CompareReferences(const RegistryIndex& /*index*/, const v1::Switch& /*sw*/,
                        store::TxnRequest* /*txn*/) {}
@@ -276,6 +346,10 @@ void CompareReferences(const RegistryIndex& index, const v1::Policy& policy,
     CompareUnchanged<v1::Network>(index, policy.destination_network_id(), txn);
   }
 }
+
+// The code Commit answers when a compare failed: another writer (replica) changed what the
+// mutation read. Internal: Registry::Retry retries it and answers `conflict` in the end.
+constexpr std::string_view kLostRace = "lost_race";
 
 // The revision of the committed txn; nothing happened when this fails.
 ModelResult<int64_t> Commit(store::Store* store, const store::TxnRequest& txn) {
@@ -292,10 +366,115 @@ ModelResult<int64_t> Commit(store::Store* store, const store::TxnRequest& txn) {
                 "The store failed (" + response.error().Describe() + "); nothing changed.");
   }
   if (!response->succeeded) {
-    // The registry is the store's only writer, so this means someone else wrote to it.
-    return Fail("conflict", "The store changed under the registry; nothing changed. Retry.");
+    return Fail(std::string(kLostRace), "Another writer changed the store under this write.");
   }
   return response->revision;
+}
+
+// ---- claims and generations: store bookkeeping, never held in the index ------------------
+// The claim keys an object holds (store_keys.h). Endpoints need their network's domain from
+// `index`; an endpoint whose network is unknown claims no IPs (validation refuses it anyway).
+
+std::vector<std::string> ClaimsOf(const RegistryIndex& /*index*/, const v1::Domain& domain) {
+  return {ClaimKey("domain-name", domain.name())};
+}
+std::vector<std::string> ClaimsOf(const RegistryIndex& /*index*/, const v1::Network& network) {
+  return {ClaimKey("network-name", network.domain_id() + "/" + network.name()),
+          ClaimKey("vni", std::to_string(network.vni()))};
+}
+std::vector<std::string> ClaimsOf(const RegistryIndex& /*index*/, const v1::Subnet& /*subnet*/) {
+  return {};
+}
+std::vector<std::string> ClaimsOf(const RegistryIndex& index, const v1::Endpoint& endpoint) {
+  std::vector<std::string> claims;
+  if (!endpoint.mac().empty()) {
+    claims.push_back(ClaimKey("mac", endpoint.network_id() + "/" + endpoint.mac()));
+  }
+  if (const auto* network = index.FindNetwork(endpoint.network_id())) {
+    for (const auto& ip : endpoint.ips()) {
+      claims.push_back(ClaimKey("ip", network->domain_id() + "/" + ip));
+    }
+  }
+  if (!endpoint.switch_name().empty() && !endpoint.port_name().empty()) {
+    claims.push_back(ClaimKey("port", endpoint.switch_name() + "/" + endpoint.port_name()));
+  }
+  return claims;
+}
+std::vector<std::string> ClaimsOf(const RegistryIndex& /*index*/, const v1::Switch& sw) {
+  std::vector<std::string> claims = {ClaimKey("switch-name", sw.name())};
+  if (!sw.tunnel_ip().empty()) claims.push_back(ClaimKey("tunnel-ip", sw.tunnel_ip()));
+  return claims;
+}
+std::vector<std::string> ClaimsOf(const RegistryIndex& /*index*/, const v1::Policy& /*policy*/) {
+  return {};
+}
+
+// The generation keys of the parents an object is a child of (a write of it puts them).
+std::vector<std::string> ParentsOf(const v1::Domain& /*domain*/) { return {}; }
+std::vector<std::string> ParentsOf(const v1::Network& network) {
+  return {ChildrenKey<v1::Domain>(network.domain_id())};
+}
+std::vector<std::string> ParentsOf(const v1::Subnet& subnet) {
+  return {ChildrenKey<v1::Network>(subnet.network_id())};
+}
+std::vector<std::string> ParentsOf(const v1::Endpoint& endpoint) {
+  return {ChildrenKey<v1::Network>(endpoint.network_id())};
+}
+std::vector<std::string> ParentsOf(const v1::Switch& /*sw*/) { return {}; }
+std::vector<std::string> ParentsOf(const v1::Policy& policy) {
+  std::vector<std::string> parents = {ChildrenKey<v1::Domain>(policy.domain_id())};
+  if (!policy.source_network_id().empty()) {
+    parents.push_back(ChildrenKey<v1::Network>(policy.source_network_id()));
+  }
+  if (!policy.destination_network_id().empty() &&
+      policy.destination_network_id() != policy.source_network_id()) {
+    parents.push_back(ChildrenKey<v1::Network>(policy.destination_network_id()));
+  }
+  return parents;
+}
+
+// Claims of a write: `before` (the stored object's claims; empty on create) -> `after`. A claim
+// kept must still be the owner's; a new one must be free; one given up is released.
+void AddClaims(const std::vector<std::string>& before, const std::vector<std::string>& after,
+               const std::string& owner, store::TxnRequest* txn) {
+  for (const auto& key : after) {
+    if (std::find(before.begin(), before.end(), key) != before.end()) {
+      txn->compares.push_back(store::Compare::Value(key, store::Compare::kEqual, owner));
+    } else {
+      txn->compares.push_back(store::Compare::Version(key, store::Compare::kEqual, 0));
+      txn->success.push_back(store::Op::Put(key, owner));
+    }
+  }
+  for (const auto& key : before) {
+    if (std::find(after.begin(), after.end(), key) == after.end()) {
+      txn->success.push_back(store::Op::Delete(key));
+    }
+  }
+}
+
+// Rules that compare siblings (a subnet's cidr with the other subnets of its network, a policy
+// with the other rules of its domain) read them at revision `seen`: a sibling written since
+// (by another replica) has bumped the parent's generation past it, and fails this write.
+void CompareSiblings(const v1::Domain& /*domain*/, int64_t /*seen*/, store::TxnRequest* /*txn*/) {}
+void CompareSiblings(const v1::Network& /*network*/, int64_t /*seen*/, store::TxnRequest* /*txn*/) {
+}
+void CompareSiblings(const v1::Subnet& subnet, int64_t seen, store::TxnRequest* txn) {
+  txn->compares.push_back(store::Compare::ModRevision(ChildrenKey<v1::Network>(subnet.network_id()),
+                                                      store::Compare::kLess, seen + 1));
+}
+void CompareSiblings(const v1::Endpoint& /*endpoint*/, int64_t /*seen*/,
+                     store::TxnRequest* /*txn*/) {}
+void CompareSiblings(const v1::Switch& /*sw*/, int64_t /*seen*/, store::TxnRequest* /*txn*/) {}
+void CompareSiblings(const v1::Policy& policy, int64_t seen, store::TxnRequest* txn) {
+  txn->compares.push_back(store::Compare::ModRevision(ChildrenKey<v1::Domain>(policy.domain_id()),
+                                                      store::Compare::kLess, seen + 1));
+}
+
+// A write of a child: bumps its parents' generations (blind puts: children never conflict
+// with each other through them).
+void AddGenerations(const std::vector<std::string>& parents, const std::string& child_key,
+                    store::TxnRequest* txn) {
+  for (const auto& key : parents) txn->success.push_back(store::Op::Put(key, child_key));
 }
 
 // ---- references ---------------------------------------------------------------------------
@@ -457,6 +636,31 @@ void AddDeletes(const RegistryIndex& index, const std::vector<std::string>& ids,
   for (const auto& id : ids) {
     CompareUnchanged<T>(index, id, txn);
     txn->success.push_back(store::Op::Delete(KeyOf<T>(id)));
+    const auto* entry = index.Find<T>(id);
+    if (entry == nullptr) continue;
+    for (auto& claim : ClaimsOf(index, ObjectOf(*entry))) {
+      txn->success.push_back(store::Op::Delete(std::move(claim)));
+    }
+  }
+}
+
+// The emptiness checks of a delete read the index at revision `seen`: a child written since
+// (by another replica) has bumped its parent's generation past it, and fails the delete. The
+// generations of deleted parents go with them.
+void AddGenerationChecks(const RegistryIndex& index, const DeletePlan& plan, int64_t seen,
+                         store::TxnRequest* txn) {
+  std::set<std::string> checked;
+  auto check = [&](std::string key, bool remove) {
+    if (!checked.insert(key).second) return;
+    txn->compares.push_back(store::Compare::ModRevision(key, store::Compare::kLess, seen + 1));
+    if (remove) txn->success.push_back(store::Op::Delete(std::move(key)));
+  };
+  for (const auto& id : plan.domains) check(ChildrenKey<v1::Domain>(id), true);
+  for (const auto& id : plan.networks) check(ChildrenKey<v1::Network>(id), true);
+  for (const auto& id : plan.subnets) {
+    if (const auto* subnet = index.Find<v1::Subnet>(id)) {
+      check(ChildrenKey<v1::Network>(subnet->object.network_id()), false);
+    }
   }
 }
 
@@ -599,6 +803,7 @@ ModelResult<void> Decode(const store::KeyValue& kv, std::string_view id, Loaded<
 }
 
 ModelResult<void> Decode(const store::KeyValue& kv, LoadedObjects* out) {
+  if (IsBookkeepingKey(kv.key)) return {};
   auto key = ParseKey(kv.key);
   if (!key) {
     return Fail("corrupt", "Key " + Quote(kv.key) + " is not of the form /dove/v1/<kind>/<id>.");
@@ -621,11 +826,19 @@ void PutAll(RegistryIndex* index, Loaded<T>& objects) {
   Loaded<T>().swap(objects);
 }
 
-}  // namespace
+void Log(const std::string& line) {
+  std::fprintf(stderr, "dove-controller: registry: %s\n", line.c_str());
+  std::fflush(stderr);
+}
 
-// ---- Registry -----------------------------------------------------------------------------
+struct LoadedIndex {
+  std::unique_ptr<RegistryIndex> index;
+  int64_t revision = 0;
+};
 
-ModelResult<std::unique_ptr<Registry>> Registry::Open(store::Store* store) {
+// A full snapshot of the store as an index. `claims`, when given, receives the claim keys
+// present (for the backfill).
+ModelResult<LoadedIndex> LoadIndex(store::Store* store, std::vector<std::string>* claims) {
   auto range = store->Range(kKeyPrefix);
   if (!range) {
     return Fail("store_unavailable",
@@ -633,6 +846,7 @@ ModelResult<std::unique_ptr<Registry>> Registry::Open(store::Store* store) {
   }
   LoadedObjects loaded;
   for (auto& kv : range->kvs) {
+    if (claims != nullptr && kv.key.starts_with(kClaimsPrefix)) claims->push_back(kv.key);
     if (auto ok = Decode(kv, &loaded); !ok) return Unexpected(ok.error());
     std::string().swap(kv.value);  // decoded: the encoded copy goes now, not at the end
   }
@@ -646,7 +860,80 @@ ModelResult<std::unique_ptr<Registry>> Registry::Open(store::Store* store) {
   PutAll(index.get(), loaded.endpoints);
   PutAll(index.get(), loaded.switches);
   PutAll(index.get(), loaded.policies);
-  return std::unique_ptr<Registry>(new Registry(store, std::move(index), revision));
+  return LoadedIndex{.index = std::move(index), .revision = revision};
+}
+
+template <typename T>
+void AddMissingClaims(const RegistryIndex& index, const std::vector<std::string>& present,
+                      std::vector<std::pair<std::string, std::string>>* missing) {
+  for (const auto& [id, entry] : index.table<T>()) {
+    for (auto& claim : ClaimsOf(index, ObjectOf(entry))) {
+      if (!std::binary_search(present.begin(), present.end(), claim)) {
+        missing->emplace_back(std::move(claim), id);
+      }
+    }
+  }
+}
+
+// A store written by a version without claims: writes the claims of every object, in
+// batches (each claim only if absent: a replica backfilling at the same time is no harm).
+ModelResult<void> BackfillClaims(store::Store* store, const RegistryIndex& index,
+                                 std::vector<std::string> present) {
+  std::sort(present.begin(), present.end());
+  std::vector<std::pair<std::string, std::string>> missing;
+  AddMissingClaims<v1::Domain>(index, present, &missing);
+  AddMissingClaims<v1::Network>(index, present, &missing);
+  AddMissingClaims<v1::Endpoint>(index, present, &missing);
+  AddMissingClaims<v1::Switch>(index, present, &missing);
+  if (missing.empty()) return {};
+  Log("the store has " + std::to_string(missing.size()) +
+      " claim keys missing (written by an older version, without uniqueness claims); "
+      "backfilling them");
+  constexpr size_t kBatch = 100;
+  for (size_t first = 0; first < missing.size(); first += kBatch) {
+    const size_t last = std::min(missing.size(), first + kBatch);
+    store::TxnRequest txn;
+    for (size_t i = first; i < last; ++i) {
+      txn.compares.push_back(store::Compare::Version(missing[i].first, store::Compare::kEqual, 0));
+      txn.success.push_back(store::Op::Put(missing[i].first, missing[i].second));
+    }
+    auto batch = store->Txn(txn);
+    if (batch && batch->succeeded) continue;
+    // Someone wrote one of them meanwhile: one at a time, each if still absent.
+    for (size_t i = first; batch && i < last; ++i) {
+      auto one = store->PutIfAbsent(missing[i].first, missing[i].second);
+      if (!one) batch = Unexpected(one.error());
+    }
+    if (!batch) {
+      return Fail("store_unavailable",
+                  "Backfilling claims failed (" + batch.error().Describe() + ").");
+    }
+  }
+  Log("backfilled " + std::to_string(missing.size()) + " claim keys");
+  return {};
+}
+
+// Backoff of the watch thread after a store error.
+constexpr std::chrono::milliseconds kMinBackoff{10};
+constexpr std::chrono::milliseconds kMaxBackoff{1000};
+// How long a mutation whose txn committed behind other writers' changes waits for the watch
+// to bring the index to it (read-your-writes), and a retry for the index to catch up.
+constexpr std::chrono::seconds kCatchUpTimeout{10};
+// Attempts of a mutation that lost a race (a compare failed) before it answers `conflict`.
+constexpr int kMaxAttempts = 8;
+
+}  // namespace
+
+// ---- Registry -----------------------------------------------------------------------------
+
+ModelResult<std::unique_ptr<Registry>> Registry::Open(store::Store* store) {
+  std::vector<std::string> claims;
+  auto loaded = LoadIndex(store, &claims);
+  if (!loaded) return Unexpected(loaded.error());
+  if (auto ok = BackfillClaims(store, *loaded->index, std::move(claims)); !ok) {
+    return Unexpected(ok.error());
+  }
+  return std::unique_ptr<Registry>(new Registry(store, std::move(loaded->index), loaded->revision));
 }
 
 Registry::Registry(store::Store* store, std::unique_ptr<RegistryIndex> index, int64_t revision)
@@ -654,67 +941,117 @@ Registry::Registry(store::Store* store, std::unique_ptr<RegistryIndex> index, in
   state_->store = store;
   state_->index = std::move(index);
   state_->revision = revision;
+  state_->stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  state_->watcher = std::thread([this, revision] { WatchLoop(revision + 1); });
 }
 
-Registry::~Registry() = default;
+Registry::~Registry() {
+  state_->stopping = true;
+  const uint64_t one = 1;
+  if (state_->stop_fd >= 0 && ::write(state_->stop_fd, &one, sizeof one) < 0) {
+    Log("cannot wake the watch thread to stop; it stops within a second");
+  }
+  state_->watcher.join();
+  if (state_->stop_fd >= 0) ::close(state_->stop_fd);
+}
 
-template <typename T>
-ModelResult<T> Registry::Create(T object) {
-  std::lock_guard writing(state_->write_mutex);
-  RegistryIndex& index = *state_->index;
-  if (object.id().empty()) {
-    std::string id = state_->ids.NewId();
-    while (index.Find<T>(id) != nullptr) id = state_->ids.NewId();
-    object.set_id(id);
-  } else {
-    if (auto ok = model::ValidateName("id", object.id()); !ok) return Unexpected(ok.error());
-    if (index.Find<T>(object.id()) != nullptr) {
-      return Fail("conflict", "id " + Quote(object.id()) + " is already used by " +
-                                  std::string(Kind<T>::kSingular) + " " + Quote(object.id()) + ".");
+template <typename R>
+ModelResult<R> Registry::Retry(const std::function<ModelResult<R>(bool retrying)>& attempt) {
+  for (int attempts = 1;; ++attempts) {
+    auto result = attempt(attempts > 1);
+    if (result || result.error().code != kLostRace) return result;
+    ++state_->retries;
+    if (attempts == kMaxAttempts) {
+      return Fail("conflict",
+                  "Other controller replicas kept changing what this write depends "
+                  "on (" +
+                      std::to_string(kMaxAttempts) + " attempts); nothing changed. Retry.");
+    }
+    // The index must show the winner's change before the next attempt checks again.
+    if (auto current = state_->store->CurrentRevision()) {
+      WaitForRevision(*current, kCatchUpTimeout);
     }
   }
-  Canonicalise(&object);
-  if (auto ok = Prepare(index, state_->ids, &object, nullptr); !ok) {
-    return Unexpected(ok.error());
-  }
-  const std::string key = KeyOf<T>(object.id());
-  store::TxnRequest txn;
-  txn.compares.push_back(store::Compare::Version(key, store::Compare::kEqual, 0));
-  CompareReferences(index, object, &txn);
-  txn.success.push_back(store::Op::Put(key, object.SerializeAsString()));
-  auto revision = Commit(state_->store, txn);
-  if (!revision) return Unexpected(revision.error());
-  Publish([&] { index.Put(object, *revision); }, *revision);
-  return object;
 }
 
 template <typename T>
-ModelResult<T> Registry::Replace(std::string_view ref, T object) {
+ModelResult<T> Registry::Create(T body) {
   std::lock_guard writing(state_->write_mutex);
-  RegistryIndex& index = *state_->index;
-  const auto* entry = Resolve<T>(index, ref);
-  if (entry == nullptr) return NotFound<T>(ref);
-  const auto& current = ObjectOf(*entry);  // endpoints: a decoded copy, kept alive here
-  if (!object.id().empty() && object.id() != current.id()) {
-    return Fail("invalid_value", "id " + Quote(object.id()) + " in the body differs from " +
-                                     Quote(current.id()) + ", the " +
-                                     std::string(Kind<T>::kSingular) + " replaced.");
-  }
-  object.set_id(current.id());
-  Canonicalise(&object);
-  if (auto ok = Prepare(index, state_->ids, &object, &current); !ok) {
-    return Unexpected(ok.error());
-  }
-  const std::string key = KeyOf<T>(object.id());
-  store::TxnRequest txn;
-  txn.compares.push_back(
-      store::Compare::ModRevision(key, store::Compare::kEqual, entry->mod_revision));
-  CompareReferences(index, object, &txn);
-  txn.success.push_back(store::Op::Put(key, object.SerializeAsString()));
-  auto revision = Commit(state_->store, txn);
-  if (!revision) return Unexpected(revision.error());
-  Publish([&] { index.Put(object, *revision); }, *revision);
-  return object;
+  return Retry<T>([&](bool retrying) -> ModelResult<T> {
+    Allocator alloc{.ids = state_->ids, .random = state_->random, .spread = retrying};
+    T object = body;
+    store::TxnRequest txn;
+    {
+      std::shared_lock reading(state_->mutex);
+      const RegistryIndex& index = *state_->index;
+      if (object.id().empty()) {
+        std::string id = state_->ids.NewId();
+        while (index.Find<T>(id) != nullptr) id = state_->ids.NewId();
+        object.set_id(id);
+      } else {
+        if (auto ok = model::ValidateName("id", object.id()); !ok) return Unexpected(ok.error());
+        if (index.Find<T>(object.id()) != nullptr) {
+          return Fail("conflict", "id " + Quote(object.id()) + " is already used by " +
+                                      std::string(Kind<T>::kSingular) + " " + Quote(object.id()) +
+                                      ".");
+        }
+      }
+      Canonicalise(&object);
+      if (auto ok = Prepare(index, alloc, &object, nullptr); !ok) {
+        return Unexpected(ok.error());
+      }
+      const std::string key = KeyOf<T>(object.id());
+      txn.compares.push_back(store::Compare::Version(key, store::Compare::kEqual, 0));
+      CompareReferences(index, object, &txn);
+      txn.success.push_back(store::Op::Put(key, object.SerializeAsString()));
+      AddClaims({}, ClaimsOf(index, object), object.id(), &txn);
+      AddGenerations(ParentsOf(object), key, &txn);
+      CompareSiblings(object, state_->revision.load(), &txn);
+    }
+    auto revision = Commit(state_->store, txn);
+    if (!revision) return Unexpected(revision.error());
+    Publish([&](RegistryIndex& index) { index.Put(object, *revision); }, *revision);
+    return object;
+  });
+}
+
+template <typename T>
+ModelResult<T> Registry::Replace(std::string_view ref, T body) {
+  std::lock_guard writing(state_->write_mutex);
+  return Retry<T>([&](bool retrying) -> ModelResult<T> {
+    Allocator alloc{.ids = state_->ids, .random = state_->random, .spread = retrying};
+    T object = body;
+    store::TxnRequest txn;
+    {
+      std::shared_lock reading(state_->mutex);
+      const RegistryIndex& index = *state_->index;
+      const auto* entry = Resolve<T>(index, ref);
+      if (entry == nullptr) return NotFound<T>(ref);
+      const auto& current = ObjectOf(*entry);  // endpoints: a decoded copy, kept alive here
+      if (!object.id().empty() && object.id() != current.id()) {
+        return Fail("invalid_value", "id " + Quote(object.id()) + " in the body differs from " +
+                                         Quote(current.id()) + ", the " +
+                                         std::string(Kind<T>::kSingular) + " replaced.");
+      }
+      object.set_id(current.id());
+      Canonicalise(&object);
+      if (auto ok = Prepare(index, alloc, &object, &current); !ok) {
+        return Unexpected(ok.error());
+      }
+      const std::string key = KeyOf<T>(object.id());
+      txn.compares.push_back(
+          store::Compare::ModRevision(key, store::Compare::kEqual, entry->mod_revision));
+      CompareReferences(index, object, &txn);
+      txn.success.push_back(store::Op::Put(key, object.SerializeAsString()));
+      AddClaims(ClaimsOf(index, current), ClaimsOf(index, object), object.id(), &txn);
+      AddGenerations(ParentsOf(object), key, &txn);
+      CompareSiblings(object, state_->revision.load(), &txn);
+    }
+    auto revision = Commit(state_->store, txn);
+    if (!revision) return Unexpected(revision.error());
+    Publish([&](RegistryIndex& index) { index.Put(object, *revision); }, *revision);
+    return object;
+  });
 }
 
 template <typename T>
@@ -759,32 +1096,40 @@ ModelResult<std::vector<T>> Registry::List(const ListFilter& filter) const {
 template <typename T>
 ModelResult<DeleteResult> Registry::Delete(std::string_view ref, bool force) {
   std::lock_guard writing(state_->write_mutex);
-  RegistryIndex& index = *state_->index;
-  const auto* entry = Resolve<T>(index, ref);
-  if (entry == nullptr) return NotFound<T>(ref);
-  DeletePlan plan;
-  if (auto ok = Plan(index, ObjectOf(*entry), force, &plan); !ok) return Unexpected(ok.error());
-  store::TxnRequest txn;
-  AddDeletes<v1::Domain>(index, plan.domains, &txn);
-  AddDeletes<v1::Network>(index, plan.networks, &txn);
-  AddDeletes<v1::Subnet>(index, plan.subnets, &txn);
-  AddDeletes<v1::Endpoint>(index, plan.endpoints, &txn);
-  AddDeletes<v1::Switch>(index, plan.switches, &txn);
-  AddDeletes<v1::Policy>(index, plan.policies, &txn);
-  auto revision = Commit(state_->store, txn);
-  if (!revision) return Unexpected(revision.error());
-  Publish(
-      [&] {
-        // Children before parents: an endpoint's index keys need its network's domain.
-        EraseAll<v1::Endpoint>(&index, plan.endpoints);
-        EraseAll<v1::Policy>(&index, plan.policies);
-        EraseAll<v1::Subnet>(&index, plan.subnets);
-        EraseAll<v1::Network>(&index, plan.networks);
-        EraseAll<v1::Domain>(&index, plan.domains);
-        EraseAll<v1::Switch>(&index, plan.switches);
-      },
-      *revision);
-  return DeleteResult{.objects_deleted = plan.size(), .revision = *revision};
+  return Retry<DeleteResult>([&](bool /*retrying*/) -> ModelResult<DeleteResult> {
+    DeletePlan plan;
+    store::TxnRequest txn;
+    {
+      std::shared_lock reading(state_->mutex);
+      const RegistryIndex& index = *state_->index;
+      const auto* entry = Resolve<T>(index, ref);
+      if (entry == nullptr) return NotFound<T>(ref);
+      if (auto ok = Plan(index, ObjectOf(*entry), force, &plan); !ok) {
+        return Unexpected(ok.error());
+      }
+      AddDeletes<v1::Domain>(index, plan.domains, &txn);
+      AddDeletes<v1::Network>(index, plan.networks, &txn);
+      AddDeletes<v1::Subnet>(index, plan.subnets, &txn);
+      AddDeletes<v1::Endpoint>(index, plan.endpoints, &txn);
+      AddDeletes<v1::Switch>(index, plan.switches, &txn);
+      AddDeletes<v1::Policy>(index, plan.policies, &txn);
+      AddGenerationChecks(index, plan, state_->revision.load(), &txn);
+    }
+    auto revision = Commit(state_->store, txn);
+    if (!revision) return Unexpected(revision.error());
+    Publish(
+        [&](RegistryIndex& index) {
+          // Children before parents: an endpoint's index keys need its network's domain.
+          EraseAll<v1::Endpoint>(&index, plan.endpoints);
+          EraseAll<v1::Policy>(&index, plan.policies);
+          EraseAll<v1::Subnet>(&index, plan.subnets);
+          EraseAll<v1::Network>(&index, plan.networks);
+          EraseAll<v1::Domain>(&index, plan.domains);
+          EraseAll<v1::Switch>(&index, plan.switches);
+        },
+        *revision);
+    return DeleteResult{.objects_deleted = plan.size(), .revision = *revision};
+  });
 }
 
 ModelResult<v1::Network> Registry::FindNetworkByVni(uint32_t vni) const {
@@ -845,15 +1190,187 @@ bool Registry::WaitForRevision(int64_t revision, std::chrono::milliseconds timeo
   return state_->published.wait_for(lock, timeout, [&] { return Revision() >= revision; });
 }
 
-void Registry::Publish(const std::function<void()>& apply, int64_t revision) {
-  {
-    std::unique_lock lock(state_->mutex);
-    apply();
-    state_->revision = revision;
-  }
+RegistryStats Registry::Stats() const {
+  return RegistryStats{.watch_errors = state_->watch_errors.load(),
+                       .rebuilds = state_->rebuilds.load(),
+                       .retries = state_->retries.load(),
+                       .undecodable = state_->undecodable.load()};
+}
+
+void Registry::Notify() {
   // Taking published_mutex orders the update before a waiter's check, so no wake-up is lost.
   { std::lock_guard published(state_->published_mutex); }
   state_->published.notify_all();
+}
+
+void Registry::Publish(const std::function<void(RegistryIndex&)>& apply, int64_t revision) {
+  bool applied = false;
+  {
+    std::unique_lock lock(state_->mutex);
+    // No gap: the index is at the revision just before this txn's, so applying it here keeps
+    // the order; the watch skips it later. Otherwise the watch applies it, in order.
+    if (!state_->rebuilding && state_->revision.load() == revision - 1) {
+      apply(*state_->index);
+      state_->revision = revision;
+      applied = true;
+    }
+  }
+  if (applied) {
+    Notify();
+    return;
+  }
+  if (!WaitForRevision(revision, kCatchUpTimeout)) {
+    Log("the index did not reach revision " + std::to_string(revision) +
+        " of an acknowledged write within " + std::to_string(kCatchUpTimeout.count()) +
+        " s (the store watch is failing); it shows it once the watch recovers");
+  }
+}
+
+// ---- the watch: other writers' changes into the index, in revision order ----------------
+
+namespace {
+
+// The object changes of one revision, decoded.
+struct RevisionChanges {
+  LoadedObjects puts;
+  std::vector<std::string> deleted[6];  // by kind, in Kind order below
+};
+constexpr std::string_view kKindOrder[6] = {"domains",   "networks", "subnets",
+                                            "endpoints", "switches", "policies"};
+
+template <typename T>
+void EraseIds(RegistryIndex* index, const std::vector<std::string>& ids) {
+  for (const auto& id : ids) index->Erase<T>(id);
+}
+
+void ApplyChanges(RegistryIndex* index, RevisionChanges& changes) {
+  // Deletes children first, then puts parents first (an endpoint's index keys need its
+  // network's domain). One txn never both puts and deletes the same object.
+  EraseIds<v1::Endpoint>(index, changes.deleted[3]);
+  EraseIds<v1::Policy>(index, changes.deleted[5]);
+  EraseIds<v1::Subnet>(index, changes.deleted[2]);
+  EraseIds<v1::Network>(index, changes.deleted[1]);
+  EraseIds<v1::Domain>(index, changes.deleted[0]);
+  EraseIds<v1::Switch>(index, changes.deleted[4]);
+  PutAll(index, changes.puts.domains);
+  PutAll(index, changes.puts.networks);
+  PutAll(index, changes.puts.subnets);
+  PutAll(index, changes.puts.endpoints);
+  PutAll(index, changes.puts.switches);
+  PutAll(index, changes.puts.policies);
+}
+
+}  // namespace
+
+void Registry::ApplyRevision(const store::Event* first, const store::Event* last) {
+  const int64_t revision = first->kv.mod_revision;
+  if (revision <= state_->revision.load()) return;  // this registry's own write, applied
+  RevisionChanges changes;
+  for (const auto* event = first; event != last; ++event) {
+    if (IsBookkeepingKey(event->kv.key)) continue;
+    if (event->type == store::Event::kPut) {
+      if (auto ok = Decode(event->kv, &changes.puts); !ok) {
+        ++state_->undecodable;
+        Log("skipping a change the index cannot hold: " + ok.error().message);
+      }
+      continue;
+    }
+    auto key = ParseKey(event->kv.key);
+    const auto* kind =
+        key ? std::find(std::begin(kKindOrder), std::end(kKindOrder), key->kind) : nullptr;
+    if (kind == nullptr || kind == std::end(kKindOrder)) {
+      ++state_->undecodable;
+      Log("skipping the delete of " + Quote(event->kv.key) + ", not an object's key");
+      continue;
+    }
+    changes.deleted[kind - std::begin(kKindOrder)].emplace_back(key->id);
+  }
+  {
+    std::unique_lock lock(state_->mutex);
+    if (revision <= state_->revision.load()) return;
+    ApplyChanges(state_->index.get(), changes);
+    state_->revision = revision;
+  }
+  Notify();
+}
+
+ModelResult<int64_t> Registry::Rebuild() {
+  {
+    std::unique_lock lock(state_->mutex);
+    state_->rebuilding = true;
+  }
+  auto loaded = LoadIndex(state_->store, nullptr);
+  std::unique_ptr<RegistryIndex> old;  // freed outside the lock
+  {
+    std::unique_lock lock(state_->mutex);
+    state_->rebuilding = false;
+    if (!loaded) return Unexpected(loaded.error());
+    // No mutation applied its write since `rebuilding` was set, and every write before is in
+    // the snapshot: the revision does not go back.
+    old = std::exchange(state_->index, std::move(loaded->index));
+    state_->revision = std::max(state_->revision.load(), loaded->revision);
+  }
+  ++state_->rebuilds;
+  Notify();
+  return loaded->revision;
+}
+
+void Registry::WatchLoop(int64_t from) {
+  std::unique_ptr<store::Watch> watch;
+  std::chrono::milliseconds backoff = kMinBackoff;
+  uint64_t failures = 0;  // in a row
+  // Counts, logs (the first failure of a run, then at powers of two) and waits.
+  auto failed = [&](const std::string& what) {
+    ++state_->watch_errors;
+    ++failures;
+    if ((failures & (failures - 1)) == 0) {
+      Log("store watch: " + what + " (" + std::to_string(failures) + " in a row); retrying in " +
+          std::to_string(backoff.count()) + " ms");
+    }
+    pollfd stop{state_->stop_fd, POLLIN, 0};
+    ::poll(&stop, 1, static_cast<int>(backoff.count()));
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  };
+  while (!state_->stopping.load()) {
+    if (!watch) {
+      auto started = state_->store->StartWatch(std::string(kKeyPrefix), from);
+      if (!started) {
+        failed("cannot start (" + started.error().Describe() + ")");
+        continue;
+      }
+      watch = std::move(*started);
+    }
+    pollfd fds[2] = {{watch->fd(), POLLIN, 0}, {state_->stop_fd, POLLIN, 0}};
+    ::poll(fds, 2, static_cast<int>(kMaxBackoff.count()));
+    if (state_->stopping.load()) break;
+    auto events = watch->Poll();
+    if (!events && events.error().code == store::StoreError::kCompacted) {
+      Log("store watch: the history it needs was compacted; reloading the index from a snapshot");
+      auto revision = Rebuild();
+      if (!revision) {
+        failed("reloading failed (" + revision.error().message + ")");
+        continue;
+      }
+      from = *revision + 1;
+      watch.reset();
+    } else if (!events) {
+      failed(events.error().Describe());
+      continue;
+    } else {
+      for (size_t i = 0; i < events->size();) {
+        size_t j = i;
+        while (j < events->size() && (*events)[j].kv.mod_revision == (*events)[i].kv.mod_revision) {
+          ++j;
+        }
+        ApplyRevision(events->data() + i, events->data() + j);
+        i = j;
+      }
+      from = watch->next_revision();
+    }
+    if (failures > 0) Log("store watch: recovered after " + std::to_string(failures) + " failures");
+    failures = 0;
+    backoff = kMinBackoff;
+  }
 }
 
 int HttpStatusOf(std::string_view code) {

@@ -1,29 +1,46 @@
 // Registry: the controller's objects: validated, stored durably, indexed in memory.
 //
 // Every object the operator manages (Domain, Network, Subnet, Endpoint, Switch, Policy; the
-// messages of proto/dove/v1/model.proto) goes through here. A mutation:
-//   1. takes the registry's writer mutex (mutations are serialised; reads run in parallel,
-//      and never wait for a mutation's store write: see 5),
-//   2. fills in what the controller chooses (an id when none is given, a network's VNI, an
-//      endpoint's MAC and IPs, an endpoint's version), canonicalises addresses
-//      ("52:54:00:AB:00:01" -> "52:54:00:ab:00:01", "2001:DB8::1" -> "2001:db8::1"),
-//   3. checks the rules of src/model/validation.h against the in-memory index, plus the
-//      registry's own (unique domain names, network names unique in their domain, unique
-//      switch names and tunnel IPs, one endpoint per switch port (switch_name + port_name,
-//      both set), no policy identical to another of its domain (every field but the id),
-//      immutable references, delete rules),
-//   4. writes one store transaction (store/store.h) guarded by compares on the keys it read,
-//   5. only once the store acknowledged (the txn is durable: its fsync is done), takes the
-//      index lock exclusively for the in-memory update alone, and returns.
+// messages of proto/dove/v1/model.proto) goes through here. Several registries (controller
+// replicas, one per process, or several in one test process) may share one store, all
+// writing; the store is the truth and each registry's index follows it. A mutation:
+//   1. takes this registry's writer mutex (its own mutations are serialised; reads run in
+//      parallel and never wait for a store write),
+//   2. under the index lock (shared), fills in what the controller chooses (an id when none is
+//      given, a network's VNI, an endpoint's MAC and IPs, an endpoint's version),
+//      canonicalises addresses ("52:54:00:AB:00:01" -> "52:54:00:ab:00:01",
+//      "2001:DB8::1" -> "2001:db8::1"),
+//   3. checks the rules of src/model/validation.h against the index, plus the registry's own
+//      (unique domain names, network names unique in their domain, unique switch names and
+//      tunnel IPs, one endpoint per switch port (switch_name + port_name, both set), no
+//      policy identical to another of its domain (every field but the id), immutable
+//      references, delete rules),
+//   4. writes one store transaction (store/store.h) guarded by compares on what it read: the
+//      keys of the objects, the claim keys of its unique values and the generation keys of
+//      the parents (store_keys.h), so that a replica that wrote meanwhile fails the compare,
+//   5. only once the store acknowledged (the txn is durable), makes it visible in the index:
+//      at once when the index is at the revision just before the txn's, otherwise after the
+//      watch (below) applied the other writers' revisions before it. So a mutation that
+//      returned is visible to every read of this registry (read-your-writes).
+//   A lost race (a compare failed: another writer changed what it read) is retried: the index
+//   catches up with the store, steps 2-5 run again (at most 8 attempts, allocations after the
+//   first from a random free place), then `conflict`. A refused or failed mutation changes
+//   nothing, in the store or in the index.
 // So a read (Get, List, the Find*s, Counts, Revision: /healthz and /metrics) waits at most for
 // an index update, never for disk; it sees only acknowledged (durable) writes.
-// A refused or failed mutation changes nothing, in the store or in the index.
 //
-// The index is the store's content, loaded by Open() and kept equal to it afterwards: the
-// controller is the store's only writer (SqliteStore holds a lock on its data directory).
+// The index is the store's content, loaded by Open() and kept equal to it by a thread the
+// registry owns: it watches "/dove/v1/" from the loaded revision and applies every change, of
+// any writer, in revision order (its own ones it finds applied). A compacted history makes it
+// reload a full snapshot and swap the index atomically for readers; other store errors are
+// retried with backoff (10 ms to 1 s), counted in Stats() and logged. It stops in ~Registry,
+// which must run before the store is closed or destroyed. Changes made by other replicas show
+// up a moment after their commit (WaitForRevision waits for them).
 //
 // Store layout: one key per object, "/dove/v1/<kind>/<id>" (kind: domains, networks, subnets,
-// endpoints, switches, policies), the value the object's binary protobuf encoding.
+// endpoints, switches, policies), the value the object's binary protobuf encoding; plus claim
+// and generation keys (store_keys.h), never held in memory. Open() writes the claims missing
+// from a store written by an older version (logged).
 //
 // References ("ref") accepted by Get/Replace/Delete: an id for every kind; for Domain and
 // Switch also the name (names are unique system-wide; an id is tried first).
@@ -47,6 +64,7 @@
 // client is kept (and is a conflict when taken), so a client may retry a create safely.
 //
 // Errors are model::ModelError with the codes of model_error.h plus:
+//   conflict           also: a race lost to other replicas 8 times in a row (message says so)
 //   not_empty          delete refused: the object still has dependants (named in the message)
 //   in_use             a subnet still has endpoints with addresses in it
 //   store_unavailable  the store failed (disk full, I/O error, closed); nothing changed
@@ -103,12 +121,20 @@ struct DeleteResult {
   int64_t revision = 0;  // the store revision of the delete
 };
 
+// What the replica machinery counted, for /metrics and tests.
+struct RegistryStats {
+  uint64_t watch_errors = 0;  // failed watch polls or starts (each retried with backoff)
+  uint64_t rebuilds = 0;      // full reloads after the watch's history was compacted
+  uint64_t retries = 0;       // mutations retried after losing a race to another writer
+  uint64_t undecodable = 0;   // watched changes skipped because they do not decode
+};
+
 class RegistryIndex;
 
 class Registry {
  public:
-  // Loads every object from `store` (which must outlive the registry). Fails with
-  // store_unavailable or corrupt.
+  // Loads every object from `store` (which must outlive the registry), backfills missing
+  // claims, and starts the watch thread. Fails with store_unavailable or corrupt.
   static ModelResult<std::unique_ptr<Registry>> Open(store::Store* store);
   ~Registry();
   Registry(const Registry&) = delete;
@@ -146,19 +172,34 @@ class Registry {
   bool MayExchange(std::string_view network_a, std::string_view network_b) const;
 
   ObjectCounts Counts() const;
-  // The store revision the index reflects (that of the last acknowledged change). Lock-free:
-  // never waits for a write in progress.
+  // The store revision the index reflects (the last revision under "/dove/v1/" applied, by
+  // any writer). Lock-free: never waits for a write in progress.
   int64_t Revision() const;
   // Waits until Revision() >= revision (true) or `timeout` passed (false). A store watcher
   // calls it before reading the registry for an event: the store notifies its watches when it
-  // commits, a moment before the registry's index shows the change.
+  // commits, a moment before the registry's index shows the change (its own write's or
+  // another replica's).
   bool WaitForRevision(int64_t revision, std::chrono::milliseconds timeout) const;
+  RegistryStats Stats() const;
 
  private:
   Registry(store::Store* store, std::unique_ptr<RegistryIndex> index, int64_t revision);
-  // Runs `apply` (the index update of an acknowledged txn) under the index lock, sets the
-  // revision and wakes WaitForRevision.
-  void Publish(const std::function<void()>& apply, int64_t revision);
+  // Makes the acknowledged txn of `revision` visible before the mutation returns: runs
+  // `apply` (its index update) under the index lock when the index is at revision - 1,
+  // otherwise waits for the watch to bring the index there (other writers' changes first).
+  void Publish(const std::function<void(RegistryIndex&)>& apply, int64_t revision);
+  // Wakes WaitForRevision.
+  void Notify();
+  // Runs `attempt` (prepare + commit) again while it loses a race, after the index caught up;
+  // `retrying` is false on the first attempt.
+  template <typename R>
+  ModelResult<R> Retry(const std::function<ModelResult<R>(bool retrying)>& attempt);
+  // The watch thread: from `from`, every change under kKeyPrefix into the index.
+  void WatchLoop(int64_t from);
+  // Applies the events [first, last) of one revision, unless the index already has it.
+  void ApplyRevision(const store::Event* first, const store::Event* last);
+  // Replaces the index by a full snapshot; its revision.
+  ModelResult<int64_t> Rebuild();
 
   struct State;
   std::unique_ptr<State> state_;

@@ -9,6 +9,18 @@ std::string KindPrefix(std::string_view plural) {
   return prefix;
 }
 
+std::string ClaimKey(std::string_view what, std::string_view value) {
+  std::string key(kClaimsPrefix);
+  key += what;
+  key += '/';
+  key += value;
+  return key;
+}
+
+bool IsBookkeepingKey(std::string_view key) {
+  return key.starts_with(kClaimsPrefix) || key.starts_with(kChildrenPrefix);
+}
+
 std::optional<ParsedKey> ParseKey(std::string_view key) {
   if (!key.starts_with(kKeyPrefix)) return std::nullopt;
   key.remove_prefix(kKeyPrefix.size());

@@ -1,5 +1,12 @@
 // Store key layout of the registry: one key per object, "/dove/v1/<kind>/<id>", the value the
-// message's binary protobuf encoding (SerializeAsString).
+// message's binary protobuf encoding (SerializeAsString). Two more families, never objects
+// (the index skips them: IsBookkeepingKey; the southbound ignores their kinds):
+//   claims     "/dove/v1/claims/<what>/<value>" -> the owner's id: a unique value (a domain
+//              name, a VNI, an endpoint IP in its domain...) held by one object; written in
+//              the owner's txn with a compare (absent, or ours), so replicas cannot both take it.
+//   children   "/dove/v1/children/<kind>/<id>": a parent's generation; every write of a child
+//              blind-puts it, so a parent's delete can compare that no child came since the
+//              revision its emptiness check read.
 //
 // Kind<T> names each kind (plural for keys and filters, singular for messages); ParseKey
 // splits a stored key back into kind and id. Pure functions, no state, thread-safe.
@@ -58,6 +65,23 @@ template <typename T>
 std::string KeyOf(std::string_view id) {
   return KindPrefix(Kind<T>::kPlural) + std::string(id);
 }
+
+inline constexpr std::string_view kClaimsPrefix = "/dove/v1/claims/";
+inline constexpr std::string_view kChildrenPrefix = "/dove/v1/children/";
+
+// "/dove/v1/claims/<what>/<value>"; the parts are names, ids or canonical addresses (no '/').
+std::string ClaimKey(std::string_view what, std::string_view value);
+// "/dove/v1/children/<plural of T>/<id>"
+template <typename T>
+std::string ChildrenKey(std::string_view id) {
+  std::string key(kChildrenPrefix);
+  key += Kind<T>::kPlural;
+  key += '/';
+  key += id;
+  return key;
+}
+// Whether `key` is a claim or generation key (not an object's).
+bool IsBookkeepingKey(std::string_view key);
 
 struct ParsedKey {
   std::string_view kind;  // the plural, as stored (not checked against the known kinds)

@@ -1,6 +1,8 @@
 // GatedStore: a MemoryStore whose transactions wait at a gate the test closes and opens: a
 // write stuck in its fsync for as long as the test wants. Watches started on it see every
-// committed change (it notifies them itself). For unit tests only.
+// committed change (it notifies them itself). FailReads(true) makes Changes (what a watch's
+// Poll reads) fail with kIo until FailReads(false): a store error under a watch. For unit
+// tests only.
 //
 //   test_support::GatedStore store;
 //   store.CloseGate();
@@ -10,6 +12,7 @@
 //   store.Open();
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -38,6 +41,13 @@ class GatedStore final : public store::Store {
     closed_ = false;
     changed_.notify_all();
   }
+  void FailReads(bool fail) {
+    if (fail) failed_reads_ = 0;
+    fail_reads_ = fail;
+  }
+  // How many Changes calls failed since the last FailReads(true).
+  int failed_reads() const { return failed_reads_; }
+
   // Whether a transaction waits at the closed gate within `timeout`.
   bool SomeoneWaits(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
@@ -71,6 +81,10 @@ class GatedStore final : public store::Store {
   }
   Expected<std::vector<store::Event>, store::StoreError> Changes(std::string_view prefix,
                                                                  int64_t from_revision) override {
+    if (fail_reads_) {
+      ++failed_reads_;
+      return Unexpected(store::StoreError{store::StoreError::kIo, "injected by the test"});
+    }
     return inner_.Changes(prefix, from_revision);
   }
   Expected<void, store::StoreError> Compact(int64_t revision) override {
@@ -89,7 +103,10 @@ class GatedStore final : public store::Store {
   std::mutex mutex_;
   std::condition_variable changed_;
   bool closed_ = false;
-  int waiting_ = 0;  // transactions at the gate (0 or 1 while it is open: counted on the way)
+  int waiting_ = 0;
+  std::atomic<bool> fail_reads_{false};
+  std::atomic<int> failed_reads_{
+      0};  // transactions at the gate (0 or 1 while it is open: counted on the way)
 };
 
 }  // namespace dove::test_support
