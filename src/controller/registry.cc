@@ -889,7 +889,7 @@ ModelResult<void> BackfillClaims(store::Store* store, const RegistryIndex& index
   Log("the store has " + std::to_string(missing.size()) +
       " claim keys missing (written by an older version, without uniqueness claims); "
       "backfilling them");
-  constexpr size_t kBatch = 100;
+  constexpr size_t kBatch = 50;  // 100 ops with the compares: under etcd's default 128
   for (size_t first = 0; first < missing.size(); first += kBatch) {
     const size_t last = std::min(missing.size(), first + kBatch);
     store::TxnRequest txn;
