@@ -919,6 +919,7 @@ constexpr std::chrono::milliseconds kMaxBackoff{1000};
 // How long a mutation whose txn committed behind other writers' changes waits for the watch
 // to bring the index to it (read-your-writes), and a retry for the index to catch up.
 constexpr std::chrono::seconds kCatchUpTimeout{10};
+constexpr std::chrono::milliseconds kRetryCatchUpTimeout{200};
 // Attempts of a mutation that lost a race (a compare failed) before it answers `conflict`.
 constexpr int kMaxAttempts = 8;
 
@@ -967,9 +968,11 @@ ModelResult<R> Registry::Retry(const std::function<ModelResult<R>(bool retrying)
                   "on (" +
                       std::to_string(kMaxAttempts) + " attempts); nothing changed. Retry.");
     }
-    // The index must show the winner's change before the next attempt checks again.
+    // The index should show the winner's change before the next attempt checks again. The
+    // store's revision may also count writes the index never sees (etcd: other key prefixes,
+    // a replica's start), so the wait is short: an attempt on a stale index only loses again.
     if (auto current = state_->store->CurrentRevision()) {
-      WaitForRevision(*current, kCatchUpTimeout);
+      WaitForRevision(*current, kRetryCatchUpTimeout);
     }
   }
 }
