@@ -1,5 +1,6 @@
 #include "lab/lab.h"
 
+#include <fcntl.h>
 #include <httplib.h>
 #include <net/if.h>
 #include <signal.h>
@@ -8,8 +9,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <regex>
@@ -17,10 +20,12 @@
 #include <sstream>
 #include <thread>
 
+#include "dswitch/io/file_descriptor.h"
 #include "lab/netns.h"
 #include "lab/tx_checksum.h"
 #include "net/ip_address.h"
 #include "net/ip_prefix.h"
+#include "netlink/rtnetlink.h"
 
 namespace dove::lab {
 namespace {
@@ -936,30 +941,71 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
   }
   const std::string from_ns = vm->host_ns;
   const std::string to_ns = HostNamespace(to_host);
-  // 1. The TAP the new host's switch will open.
+  using Clock = std::chrono::steady_clock;
+  const auto since = [](Clock::time_point from) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - from);
+  };
+  last_move_ = {};
+  const auto started = Clock::now();
+  // 1. Prepared before anything changes for the VM: the TAP the new host's switch will open
+  // (with its ingress qdisc), and the netlink sockets, the namespace fd and the ifindexes the
+  // switch-over (4.) needs, so that nothing forks or looks up a name in its gap.
   for (const auto& argv : std::vector<std::vector<std::string>>{
            {"ip", "-n", to_ns, "tuntap", "add", "dev", vm->tap, "mode", "tap", "vnet_hdr"},
-           {"ip", "-n", to_ns, "link", "set", vm->tap, "up"},
-           {"tc", "-n", to_ns, "qdisc", "add", "dev", vm->tap, "ingress"}}) {
+           {"ip", "-n", to_ns, "link", "set", vm->tap, "up"}}) {
     if (auto ok = Run(argv); !ok) return ok;
   }
-  // Whether the kernel has matchall, found out here, before the move (see 4.).
+  std::unique_ptr<netlink::Rtnl> from_rtnl;
+  std::unique_ptr<netlink::Rtnl> to_rtnl;
+  std::string open_error;
+  int probe = -1;
+  for (const auto& [ns, rtnl] : {std::pair{from_ns, &from_rtnl}, std::pair{to_ns, &to_rtnl}}) {
+    auto entered = RunInNetns(ns, [&, &ns = ns, rtnl = rtnl] {
+      auto opened = netlink::Rtnl::Open();
+      if (!opened) {
+        open_error = "move: in " + ns + ": " + opened.error().message;
+        return;
+      }
+      *rtnl = std::move(*opened);
+      // The carrier probe of step 3 (ioctl on a socket of the new host's namespace).
+      if (ns == to_ns) probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    });
+    if (!entered) return Error("move: " + entered.error());
+    if (!open_error.empty()) return Error(open_error);
+  }
+  const dswitch::io::FileDescriptor probe_fd(probe);
+  if (!probe_fd.valid()) return Error("move: no socket in " + to_ns + ": " + std::strerror(errno));
+  const std::string to_ns_path = "/run/netns/" + to_ns;
+  const dswitch::io::FileDescriptor to_ns_fd(open(to_ns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!to_ns_fd.valid()) return Error("move: open " + to_ns_path + ": " + std::strerror(errno));
+  const auto veth = from_rtnl->GetLink(vm->veth_peer);
+  if (!veth) return Error("move: in " + from_ns + ": " + veth.error().message);
+  const auto tap = to_rtnl->GetLink(vm->tap);
+  if (!tap) return Error("move: in " + to_ns + ": " + tap.error().message);
+  if (auto ok = to_rtnl->AddIngressQdisc(tap->ifindex); !ok) {
+    return Error("move: in " + to_ns + ": " + ok.error().message);
+  }
+  // Whether the kernel has matchall, found out at the first move, here (a missing classifier
+  // makes the kernel look for its module: not something for the gap). Tried on the new TAP,
+  // redirecting to itself: no switch has it open yet, so no frame passes; the qdisc is made
+  // again without it.
   if (!redirect_probed_) {
-    redirect_u32_ = !RunChecked({"tc", "-n", to_ns, "filter", "add", "dev", vm->tap, "ingress",
-                                 "matchall", "action", "ok"});
-    RunCommand({"tc", "-n", to_ns, "filter", "del", "dev", vm->tap, "ingress"});
+    auto matchall =
+        to_rtnl->AddIngressRedirect(tap->ifindex, tap->ifindex, netlink::Classifier::kMatchall);
+    redirect_u32_ = !matchall && matchall.error().code == ENOENT;
+    if (!matchall && !redirect_u32_) {
+      return Error("move: in " + to_ns + ": " + matchall.error().message);
+    }
+    if (auto ok = to_rtnl->DeleteIngressQdisc(tap->ifindex); !ok) {
+      return Error("move: in " + to_ns + ": " + ok.error().message);
+    }
+    if (auto ok = to_rtnl->AddIngressQdisc(tap->ifindex); !ok) {
+      return Error("move: in " + to_ns + ": " + ok.error().message);
+    }
     redirect_probed_ = true;
   }
-  // The tc batch of step 4, written now (not in the gap).
-  const std::string match = redirect_u32_ ? "protocol all prio 1 u32 match u32 0 0" : "matchall";
-  std::string text = "qdisc add dev " + vm->veth_peer + " ingress\n";
-  for (const auto& [from, to] :
-       {std::pair{vm->veth_peer, vm->tap}, std::pair{vm->tap, vm->veth_peer}}) {
-    text.append("filter add dev ").append(from).append(" ingress ").append(match);
-    text.append(" action mirred egress redirect dev ").append(to).append("\n");
-  }
-  const std::string batch = (temp_dir_ / ("move-" + vm->name + ".tc")).string();
-  if (!(std::ofstream(batch) << text)) return Error("move: cannot write " + batch);
+  const auto classifier =
+      redirect_u32_ ? netlink::Classifier::kU32 : netlink::Classifier::kMatchall;
   // 2. The move, through the API: the endpoint as stored, with its new switch and port.
   auto stored = ControllerRest("GET", "/v1/endpoints/" + vm->endpoint_id);
   if (!stored) return Error("move: " + stored.error());
@@ -970,43 +1016,57 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
                          {"switch_name", to_host},
                          {"port_name", vm->tap},
                          {"version", stored->value("version", 0)}};
+  last_move_.prepare = since(started);
+  const auto put_started = Clock::now();
   if (auto put = ControllerRest("PUT", "/v1/endpoints/" + vm->endpoint_id, body); !put) {
     return Error("move: " + put.error());
   }
+  last_move_.put = since(put_started);
   // 3. The new switch opens the TAP (its carrier comes up: IFF_RUNNING), then attaches the
-  // endpoint. Asked with ioctl on a socket of the new host's namespace, every millisecond: an
-  // `ip link show` per look would cost ~20 ms and delay step 4 by as much.
-  int probe = -1;
-  if (auto entered =
-          RunInNetns(to_ns, [&] { probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); });
-      !entered || probe < 0) {
-    return Error("move: no socket in " + to_ns + (entered ? "" : ": " + entered.error()));
-  }
+  // endpoint. Asked with ioctl every millisecond: an `ip link show` per look would cost ~20 ms.
+  const auto wait_started = Clock::now();
   const auto running = [&] {
     ifreq request{};
     vm->tap.copy(request.ifr_name, IFNAMSIZ - 1);
-    return ioctl(probe, SIOCGIFFLAGS, &request) == 0 && (request.ifr_flags & IFF_RUNNING) != 0;
+    return ioctl(probe_fd.get(), SIOCGIFFLAGS, &request) == 0 &&
+           (request.ifr_flags & IFF_RUNNING) != 0;
   };
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = Clock::now() + timeout;
   bool opened = running();
-  while (!opened && std::chrono::steady_clock::now() < deadline) {
+  while (!opened && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
     opened = running();
   }
-  close(probe);
+  last_move_.tap_open = since(wait_started);
   if (!opened) {
     return Error("move: the switch on " + to_host + " did not open " + vm->tap + " within " +
                  std::to_string(timeout.count()) + " ms; its log " + SwitchLog(to_host) + ":\n" +
                  Tail(SwitchLog(to_host)));
   }
-  // 4. The VM's link moves: v-VM to the new host (and up, in the same command), joined to the
-  // TAP there by one `tc -batch` (each ip/tc run costs ~20 ms here: the fewer, the fewer
-  // frames lost), with matchall where the kernel has it, else u32 (probed at the first move).
-  if (auto ok = Run({"ip", "-n", from_ns, "link", "set", vm->veth_peer, "netns", to_ns, "up"});
-      !ok) {
-    return ok;
+  // 4. The switch-over: the VM's link moves. v-VM goes to the new host's namespace (it arrives
+  // down, without qdiscs), gets its ingress qdisc and the redirects v-VM <-> t-VM, and comes up
+  // last, so that the VM's first frames after its carrier returns find the way made. Five
+  // netlink requests, no fork: well under a millisecond.
+  const auto switch_started = Clock::now();
+  if (auto ok = from_rtnl->MoveToNamespace(veth->ifindex, to_ns_fd.get()); !ok) {
+    return Error("move: " + vm->veth_peer + " to " + to_ns + ": " + ok.error().message);
   }
-  if (auto ok = Run({"tc", "-n", to_ns, "-batch", batch}); !ok) return ok;
+  // From here a failure leaves the VM cut off (v-VM is in the new namespace, not joined).
+  const auto cut_off = [&](const netlink::Error& error) {
+    return Error("move: in " + to_ns + " (" + vm->veth_peer +
+                 " is there, the VM is cut off): " + error.message);
+  };
+  const auto moved = to_rtnl->GetLink(vm->veth_peer);
+  if (!moved) return cut_off(moved.error());
+  if (auto ok = to_rtnl->AddIngressQdisc(moved->ifindex); !ok) return cut_off(ok.error());
+  if (auto ok = to_rtnl->AddIngressRedirect(moved->ifindex, tap->ifindex, classifier); !ok) {
+    return cut_off(ok.error());
+  }
+  if (auto ok = to_rtnl->AddIngressRedirect(tap->ifindex, moved->ifindex, classifier); !ok) {
+    return cut_off(ok.error());
+  }
+  if (auto ok = to_rtnl->SetUp(moved->ifindex, true); !ok) return cut_off(ok.error());
+  last_move_.switch_over = since(switch_started);
   // The old host's TAP is its switch's: it deletes it on EndpointMoved.
   vm->host = to_host;
   vm->host_ns = to_ns;

@@ -232,6 +232,16 @@ class Lab {
   // Vm(vm).host and host_ns follow the VM. `timeout`: for the new switch to open the TAP.
   Expected<void, std::string> MoveVm(const std::string& vm, const std::string& to_host,
                                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Where the last MoveVm's time went (zeros before the first; a failed move keeps what it
+  // measured until it failed). The VM's frames are lost from about the PUT (the old switch
+  // drops its port on EndpointMoved) to the end of the switch-over.
+  struct MoveTiming {
+    std::chrono::microseconds prepare{};      // TAP, sockets, ifindexes, GET: nothing changed yet
+    std::chrono::microseconds put{};          // the REST PUT, until its answer
+    std::chrono::microseconds tap_open{};     // then until the new switch's TAP is running
+    std::chrono::microseconds switch_over{};  // v-VM moved and joined (netlink)
+  };
+  const MoveTiming& last_move() const { return last_move_; }
 
   // Creates the policy through the REST API; returns its id. ParsePolicy makes one from text.
   Expected<std::string, std::string> CreatePolicy(const SpecPolicy& policy);
@@ -321,6 +331,7 @@ class Lab {
   std::map<std::string, std::unique_ptr<ChildProcess>> captures_;      // by pcap path
   std::map<std::string, std::unique_ptr<ChildProcess>> dhcp_clients_;  // by VM
   std::vector<std::string> policy_ids_;
+  MoveTiming last_move_;
   bool redirect_probed_ = false;  // MoveVm has looked for tc's matchall classifier
   bool redirect_u32_ = false;     // it found none: its redirects use u32
   bool down_ = false;

@@ -98,10 +98,15 @@ TEST_F(MigrationE2eTest, AVmMovedMidPingAndMidTcpTransferLosesAtMostAFewPings) {
   ASSERT_GE(sent, 0) << "ping said: " << pings.out << pings.err;
   const int lost = sent - received;
   const uint64_t redirected = Counter("h1", "network." + std::to_string(mover.vni) + ".redirected");
+  const lab::Lab::MoveTiming& timing = lab_->last_move();
+  const auto ms = [](auto duration) {
+    return std::chrono::duration<double, std::milli>(duration).count();
+  };
   std::printf(
-      "migration: move took %lld ms; pings lost %d of %d (20 ms apart); redirected on h1 "
-      "%llu; iperf3 exit %d\n",
-      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()),
+      "migration: move took %.1f ms (prepare %.1f, PUT %.1f, new TAP open after %.1f, "
+      "switch-over %.2f); pings lost %d of %d (20 ms apart); redirected on h1 %llu; iperf3 "
+      "exit %d\n",
+      ms(took), ms(timing.prepare), ms(timing.put), ms(timing.tap_open), ms(timing.switch_over),
       lost, sent, static_cast<unsigned long long>(redirected), client.exit_code);
   EXPECT_EQ(client.exit_code, 0) << "the TCP transfer did not complete: " << client.out
                                  << client.err;
