@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "dswitch/io/file_descriptor.h"
 #include "lab/netns.h"
@@ -331,6 +332,8 @@ Expected<void, std::string> Lab::Build() {
     vm.ns = VmNamespace(vm.name);
     vm.host_ns = HostNamespace(vm.host);
     vm.veth_peer = "v-" + vm.name;
+    vm.veth_ns = vm.host_ns;
+    vm.host_link = vm.veth_peer;
     // A userspace dove-switch reads its port from a TAP; the kernel backend enslaves v-VM itself.
     if (!Host(vm.host).kernel && !Host(vm.host).kernel_backend) vm.tap = "t-" + vm.name;
     if (auto ok = BuildVm(vm); !ok) return ok;
@@ -939,28 +942,41 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
                    " is not a userspace DOVE host (only those can take part in a move)");
     }
   }
-  const std::string from_ns = vm->host_ns;
   const std::string to_ns = HostNamespace(to_host);
+  // Where the VM's frames go from v-VM after the move: the new TAP itself when v-VM is in the
+  // new host's namespace (the VM moves back to its first host), else a new cable near-far
+  // whose far end is in the new host's namespace. Two cables exist for a moment (the old one
+  // goes after the switch-over): their names alternate.
+  const bool direct = to_ns == vm->veth_ns;
+  const bool first_pair = vm->cable != "m-" + vm->name;
+  const std::string near = first_pair ? "m-" + vm->name : "o-" + vm->name;
+  const std::string far = first_pair ? "n-" + vm->name : "p-" + vm->name;
   using Clock = std::chrono::steady_clock;
   const auto since = [](Clock::time_point from) {
     return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - from);
   };
   last_move_ = {};
   const auto started = Clock::now();
-  // 1. Prepared before anything changes for the VM: the TAP the new host's switch will open
-  // (with its ingress qdisc), and the netlink sockets, the namespace fd and the ifindexes the
-  // switch-over (4.) needs, so that nothing forks or looks up a name in its gap.
-  for (const auto& argv : std::vector<std::vector<std::string>>{
-           {"ip", "-n", to_ns, "tuntap", "add", "dev", vm->tap, "mode", "tap", "vnet_hdr"},
-           {"ip", "-n", to_ns, "link", "set", vm->tap, "up"}}) {
+  // 1. Prepared before anything changes for the VM: the TAP the new host's switch will open,
+  // the cable (when one is needed) wired to it, its end by v-VM wired to v-VM, and the netlink
+  // sockets the switch-over (4.) needs, so that nothing forks, moves a link or looks up a name
+  // in its gap.
+  std::vector<std::vector<std::string>> commands = {
+      {"ip", "-n", to_ns, "tuntap", "add", "dev", vm->tap, "mode", "tap", "vnet_hdr"},
+      {"ip", "-n", to_ns, "link", "set", vm->tap, "up"}};
+  if (!direct) {
+    commands.push_back({"ip", "-n", vm->veth_ns, "link", "add", near, "type", "veth", "peer",
+                        "name", far, "netns", to_ns});
+  }
+  for (const auto& argv : commands) {
     if (auto ok = Run(argv); !ok) return ok;
   }
-  std::unique_ptr<netlink::Rtnl> from_rtnl;
+  std::unique_ptr<netlink::Rtnl> near_rtnl;  // in veth_ns, where v-VM is
   std::unique_ptr<netlink::Rtnl> to_rtnl;
   std::string open_error;
   int probe = -1;
-  for (const auto& [ns, rtnl] : {std::pair{from_ns, &from_rtnl}, std::pair{to_ns, &to_rtnl}}) {
-    auto entered = RunInNetns(ns, [&, &ns = ns, rtnl = rtnl] {
+  for (auto [ns, rtnl] : {std::pair{vm->veth_ns, &near_rtnl}, std::pair{to_ns, &to_rtnl}}) {
+    auto entered = RunInNetns(ns, [&, ns = ns, rtnl = rtnl] {
       auto opened = netlink::Rtnl::Open();
       if (!opened) {
         open_error = "move: in " + ns + ": " + opened.error().message;
@@ -975,16 +991,14 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
   }
   const dswitch::io::FileDescriptor probe_fd(probe);
   if (!probe_fd.valid()) return Error("move: no socket in " + to_ns + ": " + std::strerror(errno));
-  const std::string to_ns_path = "/run/netns/" + to_ns;
-  const dswitch::io::FileDescriptor to_ns_fd(open(to_ns_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!to_ns_fd.valid()) return Error("move: open " + to_ns_path + ": " + std::strerror(errno));
-  const auto veth = from_rtnl->GetLink(vm->veth_peer);
-  if (!veth) return Error("move: in " + from_ns + ": " + veth.error().message);
+  const auto in = [](const std::string& ns, const netlink::Error& error) {
+    return Error("move: in " + ns + ": " + error.message);
+  };
+  const auto veth = near_rtnl->GetLink(vm->veth_peer);
+  if (!veth) return in(vm->veth_ns, veth.error());
   const auto tap = to_rtnl->GetLink(vm->tap);
-  if (!tap) return Error("move: in " + to_ns + ": " + tap.error().message);
-  if (auto ok = to_rtnl->AddIngressQdisc(tap->ifindex); !ok) {
-    return Error("move: in " + to_ns + ": " + ok.error().message);
-  }
+  if (!tap) return in(to_ns, tap.error());
+  if (auto ok = to_rtnl->AddIngressQdisc(tap->ifindex); !ok) return in(to_ns, ok.error());
   // Whether the kernel has matchall, found out at the first move, here (a missing classifier
   // makes the kernel look for its module: not something for the gap). Tried on the new TAP,
   // redirecting to itself: no switch has it open yet, so no frame passes; the qdisc is made
@@ -993,19 +1007,47 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
     auto matchall =
         to_rtnl->AddIngressRedirect(tap->ifindex, tap->ifindex, netlink::Classifier::kMatchall);
     redirect_u32_ = !matchall && matchall.error().code == ENOENT;
-    if (!matchall && !redirect_u32_) {
-      return Error("move: in " + to_ns + ": " + matchall.error().message);
-    }
-    if (auto ok = to_rtnl->DeleteIngressQdisc(tap->ifindex); !ok) {
-      return Error("move: in " + to_ns + ": " + ok.error().message);
-    }
-    if (auto ok = to_rtnl->AddIngressQdisc(tap->ifindex); !ok) {
-      return Error("move: in " + to_ns + ": " + ok.error().message);
-    }
+    if (!matchall && !redirect_u32_) return in(to_ns, matchall.error());
+    if (auto ok = to_rtnl->DeleteIngressQdisc(tap->ifindex); !ok) return in(to_ns, ok.error());
+    if (auto ok = to_rtnl->AddIngressQdisc(tap->ifindex); !ok) return in(to_ns, ok.error());
     redirect_probed_ = true;
   }
   const auto classifier =
       redirect_u32_ ? netlink::Classifier::kU32 : netlink::Classifier::kMatchall;
+  // What the new TAP's frames go to (pre-wired: nothing comes from the TAP before the new
+  // switch has it, and then the VM is its port), and what v-VM's frames will go to.
+  int target = tap->ifindex;
+  if (direct) {
+    if (auto ok = to_rtnl->AddIngressRedirect(tap->ifindex, veth->ifindex, classifier); !ok) {
+      return in(to_ns, ok.error());
+    }
+  } else {
+    const auto near_link = near_rtnl->GetLink(near);
+    if (!near_link) return in(vm->veth_ns, near_link.error());
+    const auto far_link = to_rtnl->GetLink(far);
+    if (!far_link) return in(to_ns, far_link.error());
+    // As large frames as v-VM takes (a veth drops what exceeds its peer's MTU).
+    for (auto [rtnl, link, ns] : {std::tuple{near_rtnl.get(), *near_link, vm->veth_ns},
+                                  std::tuple{to_rtnl.get(), *far_link, to_ns}}) {
+      if (auto ok = rtnl->SetMtu(link.ifindex, veth->mtu); !ok) return in(ns, ok.error());
+      if (auto ok = rtnl->AddIngressQdisc(link.ifindex); !ok) return in(ns, ok.error());
+    }
+    if (auto ok = near_rtnl->AddIngressRedirect(near_link->ifindex, veth->ifindex, classifier);
+        !ok) {
+      return in(vm->veth_ns, ok.error());
+    }
+    if (auto ok = to_rtnl->AddIngressRedirect(far_link->ifindex, tap->ifindex, classifier); !ok) {
+      return in(to_ns, ok.error());
+    }
+    if (auto ok = to_rtnl->AddIngressRedirect(tap->ifindex, far_link->ifindex, classifier); !ok) {
+      return in(to_ns, ok.error());
+    }
+    if (auto ok = near_rtnl->SetUp(near_link->ifindex, true); !ok) {
+      return in(vm->veth_ns, ok.error());
+    }
+    if (auto ok = to_rtnl->SetUp(far_link->ifindex, true); !ok) return in(to_ns, ok.error());
+    target = near_link->ifindex;
+  }
   // 2. The move, through the API: the endpoint as stored, with its new switch and port.
   auto stored = ControllerRest("GET", "/v1/endpoints/" + vm->endpoint_id);
   if (!stored) return Error("move: " + stored.error());
@@ -1043,31 +1085,31 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
                  std::to_string(timeout.count()) + " ms; its log " + SwitchLog(to_host) + ":\n" +
                  Tail(SwitchLog(to_host)));
   }
-  // 4. The switch-over: the VM's link moves. v-VM goes to the new host's namespace (it arrives
-  // down, without qdiscs), gets its ingress qdisc and the redirects v-VM <-> t-VM, and comes up
-  // last, so that the VM's first frames after its carrier returns find the way made. Five
-  // netlink requests, no fork: well under a millisecond.
+  // 4. The switch-over: v-VM's frames go to the new path instead of the old TAP (or the old
+  // cable): its ingress qdisc is made again with one redirect, to `target`. Three netlink
+  // requests on a link that stays up: the VM's carrier never drops, it keeps its neighbours.
   const auto switch_started = Clock::now();
-  if (auto ok = from_rtnl->MoveToNamespace(veth->ifindex, to_ns_fd.get()); !ok) {
-    return Error("move: " + vm->veth_peer + " to " + to_ns + ": " + ok.error().message);
-  }
-  // From here a failure leaves the VM cut off (v-VM is in the new namespace, not joined).
   const auto cut_off = [&](const netlink::Error& error) {
-    return Error("move: in " + to_ns + " (" + vm->veth_peer +
-                 " is there, the VM is cut off): " + error.message);
+    return Error("move: in " + vm->veth_ns + " (the VM is cut off: " + vm->veth_peer +
+                 " lost its redirect): " + error.message);
   };
-  const auto moved = to_rtnl->GetLink(vm->veth_peer);
-  if (!moved) return cut_off(moved.error());
-  if (auto ok = to_rtnl->AddIngressQdisc(moved->ifindex); !ok) return cut_off(ok.error());
-  if (auto ok = to_rtnl->AddIngressRedirect(moved->ifindex, tap->ifindex, classifier); !ok) {
+  if (auto ok = near_rtnl->DeleteIngressQdisc(veth->ifindex); !ok) return cut_off(ok.error());
+  if (auto ok = near_rtnl->AddIngressQdisc(veth->ifindex); !ok) return cut_off(ok.error());
+  if (auto ok = near_rtnl->AddIngressRedirect(veth->ifindex, target, classifier); !ok) {
     return cut_off(ok.error());
   }
-  if (auto ok = to_rtnl->AddIngressRedirect(tap->ifindex, moved->ifindex, classifier); !ok) {
-    return cut_off(ok.error());
-  }
-  if (auto ok = to_rtnl->SetUp(moved->ifindex, true); !ok) return cut_off(ok.error());
   last_move_.switch_over = since(switch_started);
-  // The old host's TAP is its switch's: it deletes it on EndpointMoved.
+  // The old path goes: the old TAP is its switch's (it deletes it on EndpointMoved); the old
+  // cable (deleting one end deletes both) is the lab's.
+  if (!vm->cable.empty()) {
+    const auto old_cable = near_rtnl->GetLink(vm->cable);
+    if (!old_cable) return in(vm->veth_ns, old_cable.error());
+    if (auto ok = near_rtnl->DeleteLink(old_cable->ifindex); !ok) {
+      return in(vm->veth_ns, ok.error());
+    }
+  }
+  vm->cable = direct ? "" : near;
+  vm->host_link = direct ? vm->veth_peer : far;
   vm->host = to_host;
   vm->host_ns = to_ns;
   return {};
@@ -1078,15 +1120,15 @@ Expected<void, std::string> Lab::RewirePort(const std::string& vm_name) {
   // dove-kernel: the switch enslaves v-VM to its bridge again itself; nothing to redirect.
   if (Host(vm.host).kernel_backend) return {};
   if (vm.tap.empty()) return Error("vm " + vm_name + " is on a kernel host: it has no TAP");
-  for (const std::string& device : {vm.veth_peer, vm.tap}) {
+  for (const std::string& device : {vm.host_link, vm.tap}) {
     // A new TAP has no ingress qdisc yet; the veth's still holds the stale redirect.
     RunCommand({"tc", "-n", vm.host_ns, "qdisc", "del", "dev", device, "ingress"});
     if (auto ok = Run({"tc", "-n", vm.host_ns, "qdisc", "add", "dev", device, "ingress"}); !ok) {
       return ok;
     }
   }
-  if (auto ok = Redirect(vm.host_ns, vm.veth_peer, vm.tap); !ok) return ok;
-  return Redirect(vm.host_ns, vm.tap, vm.veth_peer);
+  if (auto ok = Redirect(vm.host_ns, vm.host_link, vm.tap); !ok) return ok;
+  return Redirect(vm.host_ns, vm.tap, vm.host_link);
 }
 
 Expected<void, std::string> Lab::WaitReady(std::chrono::milliseconds timeout) {

@@ -116,8 +116,14 @@ struct VmInfo {
   std::string endpoint_id;
   std::string ns;         // its namespace
   std::string host_ns;    // its host's namespace
-  std::string veth_peer;  // "v-VM" in host_ns
-  std::string tap;        // "t-VM" in host_ns (userspace dove-switch hosts; empty elsewhere)
+  std::string veth_peer;  // "v-VM", in veth_ns
+  // Where v-VM is: its first host's namespace (MoveVm leaves it there, see there).
+  std::string veth_ns;
+  // The device in host_ns whose frames go to the VM's TAP and back: v-VM, or after a move to
+  // another host than its first the far end of the cable from v-VM ("n-VM" or "p-VM").
+  std::string host_link;
+  std::string cable;  // that cable's near end in veth_ns ("m-VM" or "o-VM"); empty: none
+  std::string tap;    // "t-VM" in host_ns (userspace dove-switch hosts; empty elsewhere)
 };
 
 // One line of a dhcp VM's client log: what udhcpc's script was called with.
