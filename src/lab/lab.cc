@@ -1086,17 +1086,22 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
                  Tail(SwitchLog(to_host)));
   }
   // 4. The switch-over: v-VM's frames go to the new path instead of the old TAP (or the old
-  // cable): its ingress qdisc is made again with one redirect, to `target`. Three netlink
-  // requests on a link that stays up: the VM's carrier never drops, it keeps its neighbours.
+  // cable), on a link that stays up: the VM's carrier never drops, it keeps its neighbours.
+  // With u32 (the lab's redirects are u32 at priority 1 where the kernel lacks matchall) one
+  // request points v-VM's filter at `target` in place; matchall cannot be replaced, so there
+  // (and should the u32 filter be missing) v-VM's ingress qdisc is made again with the one
+  // redirect: three requests, which may wait for an RCU grace period.
   const auto switch_started = Clock::now();
   const auto cut_off = [&](const netlink::Error& error) {
     return Error("move: in " + vm->veth_ns + " (the VM is cut off: " + vm->veth_peer +
                  " lost its redirect): " + error.message);
   };
-  if (auto ok = near_rtnl->DeleteIngressQdisc(veth->ifindex); !ok) return cut_off(ok.error());
-  if (auto ok = near_rtnl->AddIngressQdisc(veth->ifindex); !ok) return cut_off(ok.error());
-  if (auto ok = near_rtnl->AddIngressRedirect(veth->ifindex, target, classifier); !ok) {
-    return cut_off(ok.error());
+  if (!redirect_u32_ || !near_rtnl->ReplaceIngressRedirectU32(veth->ifindex, target)) {
+    if (auto ok = near_rtnl->DeleteIngressQdisc(veth->ifindex); !ok) return cut_off(ok.error());
+    if (auto ok = near_rtnl->AddIngressQdisc(veth->ifindex); !ok) return cut_off(ok.error());
+    if (auto ok = near_rtnl->AddIngressRedirect(veth->ifindex, target, classifier); !ok) {
+      return cut_off(ok.error());
+    }
   }
   last_move_.switch_over = since(switch_started);
   // The old path goes: the old TAP is its switch's (it deletes it on EndpointMoved); the old

@@ -441,6 +441,7 @@ namespace {
 // The ingress qdisc's handle "ffff:"; its filters hang under it.
 constexpr uint32_t kIngressHandle = TC_H_MAKE(TC_H_INGRESS, 0);
 constexpr uint32_t kRedirectPriority = 1;
+constexpr uint32_t kFirstU32Handle = 0x80000800;  // 800::800
 
 tcmsg* PutTcHeader(Request& r, int ifindex, uint32_t handle, uint32_t parent) {
   auto* tcm = r.PutHeader<tcmsg>();
@@ -485,9 +486,20 @@ Result<Ok> Rtnl::DeleteIngressQdisc(int ifindex) {
 }
 
 Result<Ok> Rtnl::AddIngressRedirect(int from_ifindex, int to_ifindex, Classifier classifier) {
+  return SendIngressRedirect(from_ifindex, to_ifindex, classifier, /*replace=*/false);
+}
+
+Result<Ok> Rtnl::ReplaceIngressRedirectU32(int from_ifindex, int to_ifindex) {
+  return SendIngressRedirect(from_ifindex, to_ifindex, Classifier::kU32, /*replace=*/true);
+}
+
+Result<Ok> Rtnl::SendIngressRedirect(int from_ifindex, int to_ifindex, Classifier classifier,
+                                     bool replace) {
   const bool u32 = classifier == Classifier::kU32;
-  Request r(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL);
-  auto* tcm = PutTcHeader(r, from_ifindex, 0, kIngressHandle);
+  // A replacement names the filter (u32's first handle of its root table, 800::800) and must
+  // find it: without NLM_F_CREATE the kernel answers ENOENT when it is not there.
+  Request r(RTM_NEWTFILTER, replace ? NLM_F_REPLACE : NLM_F_CREATE | NLM_F_EXCL);
+  auto* tcm = PutTcHeader(r, from_ifindex, replace ? kFirstU32Handle : 0, kIngressHandle);
   tcm->tcm_info = TC_H_MAKE(kRedirectPriority << 16, htons(ETH_P_ALL));
   nlmsghdr* nlh = r.header();
   mnl_attr_put_strz(nlh, TCA_KIND, u32 ? "u32" : "matchall");
@@ -509,7 +521,7 @@ Result<Ok> Rtnl::AddIngressRedirect(int from_ifindex, int to_ifindex, Classifier
   }
   mnl_attr_nest_end(nlh, options);
   return socket_->Transact(nlh,
-                           std::string("add ") + (u32 ? "u32" : "matchall") +
+                           std::string(replace ? "replace " : "add ") + (u32 ? "u32" : "matchall") +
                                " redirect from ingress of ifindex " + std::to_string(from_ifindex) +
                                " to ifindex " + std::to_string(to_ifindex),
                            nullptr);

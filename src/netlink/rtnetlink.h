@@ -180,6 +180,13 @@ class Rtnl {
   // no ingress qdisc; ENODEV when `to` does not exist; ENOENT when the kernel lacks the
   // classifier (try the other one).
   Result<Ok> AddIngressRedirect(int from_ifindex, int to_ifindex, Classifier classifier);
+  // Points the u32 redirect on the ingress of `from` (priority 1, handle 800::800: the one
+  // AddIngressRedirect with kU32 or `tc filter add dev FROM ingress protocol all prio 1 u32 ...`
+  // made) at `to` instead, in one request: frames go to the old target until it is done and to
+  // the new one after, none is lost in between, and the qdisc is not touched (deleting and
+  // adding a qdisc may wait for an RCU grace period). ENOENT when there is no such filter.
+  // matchall cannot be replaced in place (the kernel refuses: EEXIST).
+  Result<Ok> ReplaceIngressRedirectU32(int from_ifindex, int to_ifindex);
 
   // Addresses, routes, rules.
   // IPv6 addresses are added without duplicate address detection (usable at once).
@@ -197,6 +204,8 @@ class Rtnl {
 
  private:
   Rtnl() = default;
+  Result<Ok> SendIngressRedirect(int from_ifindex, int to_ifindex, Classifier classifier,
+                                 bool replace);
   struct Socket;
   std::unique_ptr<Socket> socket_;
 };

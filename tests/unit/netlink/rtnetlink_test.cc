@@ -599,6 +599,21 @@ TEST(RtnlTest, IngressRedirectsAreWhatTcShowsAndCarryFrames) {
     Shell("ping -c 1 -W 1 -I dve-a 10.9.0.2 >/dev/null 2>&1; true");  // ARP, unanswered
     EXPECT_NE(Received("dve-d"), d_received) << "a's ARP request did not come out of d";
 
+    // c's u32 redirect pointed at a instead, in place: still one filter, to a now.
+    auto replaced = rtnl->ReplaceIngressRedirectU32(c, rtnl->GetLink("dve-a")->ifindex);
+    ASSERT_TRUE(replaced) << replaced.error().message;
+    const std::string replaced_c = IngressFilters("dve-c");
+    EXPECT_NE(replaced_c.find("mirred (Egress Redirect to device dve-a) stolen"), std::string::npos)
+        << replaced_c;
+    EXPECT_EQ(replaced_c.find("dve-b"), std::string::npos) << replaced_c;
+    EXPECT_EQ(replaced_c.find("800::801"), std::string::npos) << replaced_c;  // no second one
+    const int d = rtnl->GetLink("dve-d")->ifindex;
+    ASSERT_TRUE(rtnl->AddIngressQdisc(d));
+    auto nothing = rtnl->ReplaceIngressRedirectU32(d, c);
+    ASSERT_FALSE(nothing);
+    EXPECT_EQ(nothing.error().code, ENOENT) << nothing.error().message;
+    EXPECT_EQ(IngressFilters("dve-d"), "");
+
     ASSERT_TRUE(rtnl->DeleteIngressQdisc(b));
     EXPECT_EQ(IngressFilters("dve-b"), "");
   });
