@@ -1,5 +1,6 @@
 #include "lab/lab.h"
 
+#include <fcntl.h>
 #include <httplib.h>
 #include <net/if.h>
 #include <signal.h>
@@ -8,19 +9,24 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
+#include "dswitch/io/file_descriptor.h"
 #include "lab/netns.h"
 #include "lab/tx_checksum.h"
 #include "net/ip_address.h"
 #include "net/ip_prefix.h"
+#include "netlink/rtnetlink.h"
 
 namespace dove::lab {
 namespace {
@@ -326,6 +332,8 @@ Expected<void, std::string> Lab::Build() {
     vm.ns = VmNamespace(vm.name);
     vm.host_ns = HostNamespace(vm.host);
     vm.veth_peer = "v-" + vm.name;
+    vm.veth_ns = vm.host_ns;
+    vm.host_link = vm.veth_peer;
     // A userspace dove-switch reads its port from a TAP; the kernel backend enslaves v-VM itself.
     if (!Host(vm.host).kernel && !Host(vm.host).kernel_backend) vm.tap = "t-" + vm.name;
     if (auto ok = BuildVm(vm); !ok) return ok;
@@ -934,32 +942,112 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
                    " is not a userspace DOVE host (only those can take part in a move)");
     }
   }
-  const std::string from_ns = vm->host_ns;
   const std::string to_ns = HostNamespace(to_host);
-  // 1. The TAP the new host's switch will open.
-  for (const auto& argv : std::vector<std::vector<std::string>>{
-           {"ip", "-n", to_ns, "tuntap", "add", "dev", vm->tap, "mode", "tap", "vnet_hdr"},
-           {"ip", "-n", to_ns, "link", "set", vm->tap, "up"},
-           {"tc", "-n", to_ns, "qdisc", "add", "dev", vm->tap, "ingress"}}) {
+  // Where the VM's frames go from v-VM after the move: the new TAP itself when v-VM is in the
+  // new host's namespace (the VM moves back to its first host), else a new cable near-far
+  // whose far end is in the new host's namespace. Two cables exist for a moment (the old one
+  // goes after the switch-over): their names alternate.
+  const bool direct = to_ns == vm->veth_ns;
+  const bool first_pair = vm->cable != "m-" + vm->name;
+  const std::string near = first_pair ? "m-" + vm->name : "o-" + vm->name;
+  const std::string far = first_pair ? "n-" + vm->name : "p-" + vm->name;
+  using Clock = std::chrono::steady_clock;
+  const auto since = [](Clock::time_point from) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - from);
+  };
+  last_move_ = {};
+  const auto started = Clock::now();
+  // 1. Prepared before anything changes for the VM: the TAP the new host's switch will open,
+  // the cable (when one is needed) wired to it, its end by v-VM wired to v-VM, and the netlink
+  // sockets the switch-over (4.) needs, so that nothing forks, moves a link or looks up a name
+  // in its gap.
+  std::vector<std::vector<std::string>> commands = {
+      {"ip", "-n", to_ns, "tuntap", "add", "dev", vm->tap, "mode", "tap", "vnet_hdr"},
+      {"ip", "-n", to_ns, "link", "set", vm->tap, "up"}};
+  if (!direct) {
+    commands.push_back({"ip", "-n", vm->veth_ns, "link", "add", near, "type", "veth", "peer",
+                        "name", far, "netns", to_ns});
+  }
+  for (const auto& argv : commands) {
     if (auto ok = Run(argv); !ok) return ok;
   }
-  // Whether the kernel has matchall, found out here, before the move (see 4.).
+  std::unique_ptr<netlink::Rtnl> near_rtnl;  // in veth_ns, where v-VM is
+  std::unique_ptr<netlink::Rtnl> to_rtnl;
+  std::string open_error;
+  int probe = -1;
+  for (auto [ns, rtnl] : {std::pair{vm->veth_ns, &near_rtnl}, std::pair{to_ns, &to_rtnl}}) {
+    auto entered = RunInNetns(ns, [&, ns = ns, rtnl = rtnl] {
+      auto opened = netlink::Rtnl::Open();
+      if (!opened) {
+        open_error = "move: in " + ns + ": " + opened.error().message;
+        return;
+      }
+      *rtnl = std::move(*opened);
+      // The carrier probe of step 3 (ioctl on a socket of the new host's namespace).
+      if (ns == to_ns) probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    });
+    if (!entered) return Error("move: " + entered.error());
+    if (!open_error.empty()) return Error(open_error);
+  }
+  const dswitch::io::FileDescriptor probe_fd(probe);
+  if (!probe_fd.valid()) return Error("move: no socket in " + to_ns + ": " + std::strerror(errno));
+  const auto in = [](const std::string& ns, const netlink::Error& error) {
+    return Error("move: in " + ns + ": " + error.message);
+  };
+  const auto veth = near_rtnl->GetLink(vm->veth_peer);
+  if (!veth) return in(vm->veth_ns, veth.error());
+  const auto tap = to_rtnl->GetLink(vm->tap);
+  if (!tap) return in(to_ns, tap.error());
+  if (auto ok = to_rtnl->AddIngressQdisc(tap->ifindex); !ok) return in(to_ns, ok.error());
+  // Whether the kernel has matchall, found out at the first move, here (a missing classifier
+  // makes the kernel look for its module: not something for the gap). Tried on the new TAP,
+  // redirecting to itself: no switch has it open yet, so no frame passes; the qdisc is made
+  // again without it.
   if (!redirect_probed_) {
-    redirect_u32_ = !RunChecked({"tc", "-n", to_ns, "filter", "add", "dev", vm->tap, "ingress",
-                                 "matchall", "action", "ok"});
-    RunCommand({"tc", "-n", to_ns, "filter", "del", "dev", vm->tap, "ingress"});
+    auto matchall =
+        to_rtnl->AddIngressRedirect(tap->ifindex, tap->ifindex, netlink::Classifier::kMatchall);
+    redirect_u32_ = !matchall && matchall.error().code == ENOENT;
+    if (!matchall && !redirect_u32_) return in(to_ns, matchall.error());
+    if (auto ok = to_rtnl->DeleteIngressQdisc(tap->ifindex); !ok) return in(to_ns, ok.error());
+    if (auto ok = to_rtnl->AddIngressQdisc(tap->ifindex); !ok) return in(to_ns, ok.error());
     redirect_probed_ = true;
   }
-  // The tc batch of step 4, written now (not in the gap).
-  const std::string match = redirect_u32_ ? "protocol all prio 1 u32 match u32 0 0" : "matchall";
-  std::string text = "qdisc add dev " + vm->veth_peer + " ingress\n";
-  for (const auto& [from, to] :
-       {std::pair{vm->veth_peer, vm->tap}, std::pair{vm->tap, vm->veth_peer}}) {
-    text.append("filter add dev ").append(from).append(" ingress ").append(match);
-    text.append(" action mirred egress redirect dev ").append(to).append("\n");
+  const auto classifier =
+      redirect_u32_ ? netlink::Classifier::kU32 : netlink::Classifier::kMatchall;
+  // What the new TAP's frames go to (pre-wired: nothing comes from the TAP before the new
+  // switch has it, and then the VM is its port), and what v-VM's frames will go to.
+  int target = tap->ifindex;
+  if (direct) {
+    if (auto ok = to_rtnl->AddIngressRedirect(tap->ifindex, veth->ifindex, classifier); !ok) {
+      return in(to_ns, ok.error());
+    }
+  } else {
+    const auto near_link = near_rtnl->GetLink(near);
+    if (!near_link) return in(vm->veth_ns, near_link.error());
+    const auto far_link = to_rtnl->GetLink(far);
+    if (!far_link) return in(to_ns, far_link.error());
+    // As large frames as v-VM takes (a veth drops what exceeds its peer's MTU).
+    for (auto [rtnl, link, ns] : {std::tuple{near_rtnl.get(), *near_link, vm->veth_ns},
+                                  std::tuple{to_rtnl.get(), *far_link, to_ns}}) {
+      if (auto ok = rtnl->SetMtu(link.ifindex, veth->mtu); !ok) return in(ns, ok.error());
+      if (auto ok = rtnl->AddIngressQdisc(link.ifindex); !ok) return in(ns, ok.error());
+    }
+    if (auto ok = near_rtnl->AddIngressRedirect(near_link->ifindex, veth->ifindex, classifier);
+        !ok) {
+      return in(vm->veth_ns, ok.error());
+    }
+    if (auto ok = to_rtnl->AddIngressRedirect(far_link->ifindex, tap->ifindex, classifier); !ok) {
+      return in(to_ns, ok.error());
+    }
+    if (auto ok = to_rtnl->AddIngressRedirect(tap->ifindex, far_link->ifindex, classifier); !ok) {
+      return in(to_ns, ok.error());
+    }
+    if (auto ok = near_rtnl->SetUp(near_link->ifindex, true); !ok) {
+      return in(vm->veth_ns, ok.error());
+    }
+    if (auto ok = to_rtnl->SetUp(far_link->ifindex, true); !ok) return in(to_ns, ok.error());
+    target = near_link->ifindex;
   }
-  const std::string batch = (temp_dir_ / ("move-" + vm->name + ".tc")).string();
-  if (!(std::ofstream(batch) << text)) return Error("move: cannot write " + batch);
   // 2. The move, through the API: the endpoint as stored, with its new switch and port.
   auto stored = ControllerRest("GET", "/v1/endpoints/" + vm->endpoint_id);
   if (!stored) return Error("move: " + stored.error());
@@ -970,44 +1058,63 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
                          {"switch_name", to_host},
                          {"port_name", vm->tap},
                          {"version", stored->value("version", 0)}};
+  last_move_.prepare = since(started);
+  const auto put_started = Clock::now();
   if (auto put = ControllerRest("PUT", "/v1/endpoints/" + vm->endpoint_id, body); !put) {
     return Error("move: " + put.error());
   }
+  last_move_.put = since(put_started);
   // 3. The new switch opens the TAP (its carrier comes up: IFF_RUNNING), then attaches the
-  // endpoint. Asked with ioctl on a socket of the new host's namespace, every millisecond: an
-  // `ip link show` per look would cost ~20 ms and delay step 4 by as much.
-  int probe = -1;
-  if (auto entered =
-          RunInNetns(to_ns, [&] { probe = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); });
-      !entered || probe < 0) {
-    return Error("move: no socket in " + to_ns + (entered ? "" : ": " + entered.error()));
-  }
+  // endpoint. Asked with ioctl every millisecond: an `ip link show` per look would cost ~20 ms.
+  const auto wait_started = Clock::now();
   const auto running = [&] {
     ifreq request{};
     vm->tap.copy(request.ifr_name, IFNAMSIZ - 1);
-    return ioctl(probe, SIOCGIFFLAGS, &request) == 0 && (request.ifr_flags & IFF_RUNNING) != 0;
+    return ioctl(probe_fd.get(), SIOCGIFFLAGS, &request) == 0 &&
+           (request.ifr_flags & IFF_RUNNING) != 0;
   };
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = Clock::now() + timeout;
   bool opened = running();
-  while (!opened && std::chrono::steady_clock::now() < deadline) {
+  while (!opened && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
     opened = running();
   }
-  close(probe);
+  last_move_.tap_open = since(wait_started);
   if (!opened) {
     return Error("move: the switch on " + to_host + " did not open " + vm->tap + " within " +
                  std::to_string(timeout.count()) + " ms; its log " + SwitchLog(to_host) + ":\n" +
                  Tail(SwitchLog(to_host)));
   }
-  // 4. The VM's link moves: v-VM to the new host (and up, in the same command), joined to the
-  // TAP there by one `tc -batch` (each ip/tc run costs ~20 ms here: the fewer, the fewer
-  // frames lost), with matchall where the kernel has it, else u32 (probed at the first move).
-  if (auto ok = Run({"ip", "-n", from_ns, "link", "set", vm->veth_peer, "netns", to_ns, "up"});
-      !ok) {
-    return ok;
+  // 4. The switch-over: v-VM's frames go to the new path instead of the old TAP (or the old
+  // cable), on a link that stays up: the VM's carrier never drops, it keeps its neighbours.
+  // With u32 (the lab's redirects are u32 at priority 1 where the kernel lacks matchall) one
+  // request points v-VM's filter at `target` in place; matchall cannot be replaced, so there
+  // (and should the u32 filter be missing) v-VM's ingress qdisc is made again with the one
+  // redirect: three requests, which may wait for an RCU grace period.
+  const auto switch_started = Clock::now();
+  const auto cut_off = [&](const netlink::Error& error) {
+    return Error("move: in " + vm->veth_ns + " (the VM is cut off: " + vm->veth_peer +
+                 " lost its redirect): " + error.message);
+  };
+  if (!redirect_u32_ || !near_rtnl->ReplaceIngressRedirectU32(veth->ifindex, target)) {
+    if (auto ok = near_rtnl->DeleteIngressQdisc(veth->ifindex); !ok) return cut_off(ok.error());
+    if (auto ok = near_rtnl->AddIngressQdisc(veth->ifindex); !ok) return cut_off(ok.error());
+    if (auto ok = near_rtnl->AddIngressRedirect(veth->ifindex, target, classifier); !ok) {
+      return cut_off(ok.error());
+    }
   }
-  if (auto ok = Run({"tc", "-n", to_ns, "-batch", batch}); !ok) return ok;
-  // The old host's TAP is its switch's: it deletes it on EndpointMoved.
+  last_move_.switch_over = since(switch_started);
+  // The old path goes: the old TAP is its switch's (it deletes it on EndpointMoved); the old
+  // cable (deleting one end deletes both) is the lab's.
+  if (!vm->cable.empty()) {
+    const auto old_cable = near_rtnl->GetLink(vm->cable);
+    if (!old_cable) return in(vm->veth_ns, old_cable.error());
+    if (auto ok = near_rtnl->DeleteLink(old_cable->ifindex); !ok) {
+      return in(vm->veth_ns, ok.error());
+    }
+  }
+  vm->cable = direct ? "" : near;
+  vm->host_link = direct ? vm->veth_peer : far;
   vm->host = to_host;
   vm->host_ns = to_ns;
   return {};
@@ -1018,15 +1125,15 @@ Expected<void, std::string> Lab::RewirePort(const std::string& vm_name) {
   // dove-kernel: the switch enslaves v-VM to its bridge again itself; nothing to redirect.
   if (Host(vm.host).kernel_backend) return {};
   if (vm.tap.empty()) return Error("vm " + vm_name + " is on a kernel host: it has no TAP");
-  for (const std::string& device : {vm.veth_peer, vm.tap}) {
+  for (const std::string& device : {vm.host_link, vm.tap}) {
     // A new TAP has no ingress qdisc yet; the veth's still holds the stale redirect.
     RunCommand({"tc", "-n", vm.host_ns, "qdisc", "del", "dev", device, "ingress"});
     if (auto ok = Run({"tc", "-n", vm.host_ns, "qdisc", "add", "dev", device, "ingress"}); !ok) {
       return ok;
     }
   }
-  if (auto ok = Redirect(vm.host_ns, vm.veth_peer, vm.tap); !ok) return ok;
-  return Redirect(vm.host_ns, vm.tap, vm.veth_peer);
+  if (auto ok = Redirect(vm.host_ns, vm.host_link, vm.tap); !ok) return ok;
+  return Redirect(vm.host_ns, vm.tap, vm.host_link);
 }
 
 Expected<void, std::string> Lab::WaitReady(std::chrono::milliseconds timeout) {

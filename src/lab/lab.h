@@ -116,8 +116,14 @@ struct VmInfo {
   std::string endpoint_id;
   std::string ns;         // its namespace
   std::string host_ns;    // its host's namespace
-  std::string veth_peer;  // "v-VM" in host_ns
-  std::string tap;        // "t-VM" in host_ns (userspace dove-switch hosts; empty elsewhere)
+  std::string veth_peer;  // "v-VM", in veth_ns
+  // Where v-VM is: its first host's namespace (MoveVm leaves it there, see there).
+  std::string veth_ns;
+  // The device in host_ns whose frames go to the VM's TAP and back: v-VM, or after a move to
+  // another host than its first the far end of the cable from v-VM ("n-VM" or "p-VM").
+  std::string host_link;
+  std::string cable;  // that cable's near end in veth_ns ("m-VM" or "o-VM"); empty: none
+  std::string tap;    // "t-VM" in host_ns (userspace dove-switch hosts; empty elsewhere)
 };
 
 // One line of a dhcp VM's client log: what udhcpc's script was called with.
@@ -210,7 +216,8 @@ class Lab {
                                                        const nlohmann::json& body = {}) const;
   // DELETE /v1/endpoints/<the VM's endpoint id>.
   Expected<void, std::string> DeleteEndpoint(const std::string& vm);
-  // Re-attaches the tc redirects between a DOVE host's v-VM and t-VM, replacing what is there.
+  // Re-attaches the tc redirects between a DOVE host's v-VM (host_link after a move) and t-VM,
+  // replacing what is there.
   // Needed after the VM's endpoint was deleted and created again: dove-switch deletes a port's
   // TAP for good when its endpoint goes and makes a new device when it returns, so the old
   // redirect points at a device that no longer exists. Call it once the switch has the port
@@ -219,19 +226,39 @@ class Lab {
   Expected<void, std::string> RewirePort(const std::string& vm);
 
   // Live migration: moves a running VM to another host. The VM keeps its namespace (eth0, its
-  // IPs and MAC, its TCP connections); its link to the old host's switch goes and one to the
-  // new host's comes. In this order, for the shortest gap: the TAP "t-VM" is made on the new
-  // host; the controller is told through the REST API (GET the endpoint, PUT it with
-  // switch_name = `to_host`, port_name t-VM, its version: the move's authorization); the new
-  // host's switch opens the TAP (awaited: its carrier comes up) and attaches the endpoint, and
-  // the old host's switch gets EndpointMoved (it deletes its TAP and keeps a redirect); then
-  // the VM's veth end v-VM moves from the old host's namespace to the new one and the tc
-  // redirects v-VM <-> t-VM are made there. Frames are lost only while the veth moves (a few
-  // ip/tc commands). Both hosts must be userspace DOVE hosts (errors otherwise, and for an
-  // unknown VM or host, the VM's own host, or a step that fails: its command and stderr).
-  // Vm(vm).host and host_ns follow the VM. `timeout`: for the new switch to open the TAP.
+  // IPs and MAC, its TCP connections, its neighbour entries: its link never drops); its frames
+  // stop going to the old host's switch and go to the new host's. In this order, for the
+  // shortest gap: (1) prepared, nothing changed for the VM yet: the TAP "t-VM" is made on the
+  // new host; unless the new host is the one v-VM is in (VmInfo::veth_ns: the VM's first
+  // host), a cable (a veth pair "m-VM"/"n-VM", or "o-VM"/"p-VM" when the VM has the first
+  // one) from v-VM's namespace to the new host, wired with tc mirred redirects: cable -> v-VM
+  // there, cable <-> t-VM on the new host (else t-VM -> v-VM); (2) the controller is told
+  // through the REST API (GET the endpoint, PUT it with switch_name = `to_host`, port_name
+  // t-VM, its version: the move's authorization); (3) the new host's switch opens the TAP
+  // (awaited: its carrier comes up) and attaches the endpoint, and the old host's switch gets
+  // EndpointMoved (it deletes its TAP and keeps a redirect); (4) the switch-over: v-VM's
+  // ingress redirect is pointed at the new cable (or the new TAP) over netlink: one request
+  // with u32 (about 0.1 ms), three with matchall (qdisc made again); then the old cable, if
+  // any, is deleted. Frames are lost only
+  // from the old switch dropping its port to the switch-over. v-VM itself never moves (moving
+  // a link between namespaces takes 15-35 ms here and drops the VM's carrier): after a move
+  // to another host its frames cross v-VM's namespace by tc only, past that host's switch.
+  // Both hosts must be userspace DOVE hosts (errors otherwise, and for an unknown VM or host,
+  // the VM's own host, or a step that fails: its command or netlink request and the error; a
+  // failure in the switch-over says that the VM is cut off). Vm(vm).host, host_ns, host_link
+  // and cable follow the VM. `timeout`: for the new switch to open the TAP.
   Expected<void, std::string> MoveVm(const std::string& vm, const std::string& to_host,
                                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Where the last MoveVm's time went (zeros before the first; a failed move keeps what it
+  // measured until it failed). The VM's frames are lost from about the PUT (the old switch
+  // drops its port on EndpointMoved) to the end of the switch-over.
+  struct MoveTiming {
+    std::chrono::microseconds prepare{};      // TAP, sockets, ifindexes, GET: nothing changed yet
+    std::chrono::microseconds put{};          // the REST PUT, until its answer
+    std::chrono::microseconds tap_open{};     // then until the new switch's TAP is running
+    std::chrono::microseconds switch_over{};  // v-VM moved and joined (netlink)
+  };
+  const MoveTiming& last_move() const { return last_move_; }
 
   // Creates the policy through the REST API; returns its id. ParsePolicy makes one from text.
   Expected<std::string, std::string> CreatePolicy(const SpecPolicy& policy);
@@ -321,6 +348,7 @@ class Lab {
   std::map<std::string, std::unique_ptr<ChildProcess>> captures_;      // by pcap path
   std::map<std::string, std::unique_ptr<ChildProcess>> dhcp_clients_;  // by VM
   std::vector<std::string> policy_ids_;
+  MoveTiming last_move_;
   bool redirect_probed_ = false;  // MoveVm has looked for tc's matchall classifier
   bool redirect_u32_ = false;     // it found none: its redirects use u32
   bool down_ = false;

@@ -5,9 +5,13 @@
 #include <linux/fib_rules.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
+#include <linux/tc_act/tc_mirred.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -398,6 +402,15 @@ Result<Ok> Rtnl::SetMtu(int ifindex, uint32_t mtu) {
       "set mtu of ifindex " + std::to_string(ifindex) + " to " + std::to_string(mtu), nullptr);
 }
 
+Result<Ok> Rtnl::MoveToNamespace(int ifindex, int netns_fd) {
+  LinkChange c(ifindex);
+  mnl_attr_put_u32(c.request.header(), IFLA_NET_NS_FD, static_cast<uint32_t>(netns_fd));
+  return socket_->Transact(c.request.header(),
+                           "move ifindex " + std::to_string(ifindex) +
+                               " to the network namespace of fd " + std::to_string(netns_fd),
+                           nullptr);
+}
+
 Result<Ok> Rtnl::SetBridgeNetfilter(int ifindex, bool on) {
   LinkChange c(ifindex);
   nlmsghdr* nlh = c.request.header();
@@ -420,6 +433,98 @@ Result<Ok> Rtnl::SetMac(int ifindex, const net::MacAddress& mac) {
   return socket_->Transact(
       c.request.header(), "set mac of ifindex " + std::to_string(ifindex) + " to " + mac.ToString(),
       nullptr);
+}
+
+// ---- Traffic control -------------------------------------------------------------------
+
+namespace {
+// The ingress qdisc's handle "ffff:"; its filters hang under it.
+constexpr uint32_t kIngressHandle = TC_H_MAKE(TC_H_INGRESS, 0);
+constexpr uint32_t kRedirectPriority = 1;
+constexpr uint32_t kFirstU32Handle = 0x80000800;  // 800::800
+
+tcmsg* PutTcHeader(Request& r, int ifindex, uint32_t handle, uint32_t parent) {
+  auto* tcm = r.PutHeader<tcmsg>();
+  tcm->tcm_family = AF_UNSPEC;
+  tcm->tcm_ifindex = ifindex;
+  tcm->tcm_handle = handle;
+  tcm->tcm_parent = parent;
+  return tcm;
+}
+
+// The action list of a filter: one mirred that redirects to `to` (TCA_ACT_STOLEN: the frame
+// is not seen by the stack of the link it arrived on).
+void PutRedirectAction(nlmsghdr* nlh, uint16_t list_type, int to_ifindex) {
+  nlattr* list = mnl_attr_nest_start(nlh, list_type);
+  nlattr* first = mnl_attr_nest_start(nlh, 1);
+  mnl_attr_put_strz(nlh, TCA_ACT_KIND, "mirred");
+  nlattr* options = mnl_attr_nest_start(nlh, TCA_ACT_OPTIONS);
+  tc_mirred parms{};
+  parms.action = TC_ACT_STOLEN;
+  parms.eaction = TCA_EGRESS_REDIR;
+  parms.ifindex = static_cast<uint32_t>(to_ifindex);
+  mnl_attr_put(nlh, TCA_MIRRED_PARMS, sizeof(parms), &parms);
+  mnl_attr_nest_end(nlh, options);
+  mnl_attr_nest_end(nlh, first);
+  mnl_attr_nest_end(nlh, list);
+}
+}  // namespace
+
+Result<Ok> Rtnl::AddIngressQdisc(int ifindex) {
+  Request r(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL);
+  PutTcHeader(r, ifindex, kIngressHandle, TC_H_INGRESS);
+  mnl_attr_put_strz(r.header(), TCA_KIND, "ingress");
+  return socket_->Transact(r.header(), "add ingress qdisc to ifindex " + std::to_string(ifindex),
+                           nullptr);
+}
+
+Result<Ok> Rtnl::DeleteIngressQdisc(int ifindex) {
+  Request r(RTM_DELQDISC, 0);
+  PutTcHeader(r, ifindex, kIngressHandle, TC_H_INGRESS);
+  return socket_->Transact(r.header(), "delete ingress qdisc of ifindex " + std::to_string(ifindex),
+                           nullptr);
+}
+
+Result<Ok> Rtnl::AddIngressRedirect(int from_ifindex, int to_ifindex, Classifier classifier) {
+  return SendIngressRedirect(from_ifindex, to_ifindex, classifier, /*replace=*/false);
+}
+
+Result<Ok> Rtnl::ReplaceIngressRedirectU32(int from_ifindex, int to_ifindex) {
+  return SendIngressRedirect(from_ifindex, to_ifindex, Classifier::kU32, /*replace=*/true);
+}
+
+Result<Ok> Rtnl::SendIngressRedirect(int from_ifindex, int to_ifindex, Classifier classifier,
+                                     bool replace) {
+  const bool u32 = classifier == Classifier::kU32;
+  // A replacement names the filter (u32's first handle of its root table, 800::800) and must
+  // find it: without NLM_F_CREATE the kernel answers ENOENT when it is not there.
+  Request r(RTM_NEWTFILTER, replace ? NLM_F_REPLACE : NLM_F_CREATE | NLM_F_EXCL);
+  auto* tcm = PutTcHeader(r, from_ifindex, replace ? kFirstU32Handle : 0, kIngressHandle);
+  tcm->tcm_info = TC_H_MAKE(kRedirectPriority << 16, htons(ETH_P_ALL));
+  nlmsghdr* nlh = r.header();
+  mnl_attr_put_strz(nlh, TCA_KIND, u32 ? "u32" : "matchall");
+  nlattr* options = mnl_attr_nest_start(nlh, TCA_OPTIONS);
+  if (u32) {
+    // One key, mask 0: every frame matches; terminal: its actions run.
+    // (tc_u32_sel ends in a flexible array of keys: header and key are laid out by hand.)
+    tc_u32_sel sel{};
+    sel.flags = TC_U32_TERMINAL;
+    sel.nkeys = 1;
+    const tc_u32_key key{};
+    std::array<char, sizeof(tc_u32_sel) + sizeof(tc_u32_key)> selector{};
+    std::memcpy(selector.data(), &sel, sizeof(sel));
+    std::memcpy(selector.data() + sizeof(sel), &key, sizeof(key));
+    mnl_attr_put(nlh, TCA_U32_SEL, selector.size(), selector.data());
+    PutRedirectAction(nlh, TCA_U32_ACT, to_ifindex);
+  } else {
+    PutRedirectAction(nlh, TCA_MATCHALL_ACT, to_ifindex);
+  }
+  mnl_attr_nest_end(nlh, options);
+  return socket_->Transact(nlh,
+                           std::string(replace ? "replace " : "add ") + (u32 ? "u32" : "matchall") +
+                               " redirect from ingress of ifindex " + std::to_string(from_ifindex) +
+                               " to ifindex " + std::to_string(to_ifindex),
+                           nullptr);
 }
 
 // ---- FDB ------------------------------------------------------------------------------

@@ -107,6 +107,11 @@ struct RouteEntry {
   bool local = false;  // RTN_LOCAL instead of RTN_UNICAST
 };
 
+// How a redirect (Rtnl::AddIngressRedirect) matches every frame: the matchall classifier
+// (CONFIG_NET_CLS_MATCHALL), or u32 with one key that matches anything ("match u32 0 0") for
+// kernels without it.
+enum class Classifier { kMatchall, kU32 };
+
 // A policy-routing rule: packets arriving on `iif_name` look up `table`, at `priority`.
 struct RuleEntry {
   bool ipv6 = false;
@@ -135,6 +140,13 @@ class Rtnl {
   Result<Ok> SetUp(int ifindex, bool up);
   Result<Ok> SetMtu(int ifindex, uint32_t mtu);
   Result<Ok> SetMac(int ifindex, const net::MacAddress& mac);
+  // Moves the link into the network namespace that `netns_fd` refers to (an open
+  // /run/netns/NAME, or /proc/PID/ns/net), in one RTM_NEWLINK with IFLA_NET_NS_FD; the caller
+  // keeps the fd. The link arrives down (a move always closes it; a veth's peer loses its
+  // carrier until the link is up again) and without its qdiscs and filters; it keeps its name
+  // and, when that is free there, its ifindex: look it up there (GetLink) with an Rtnl opened
+  // in that namespace. EEXIST when the name is taken there; nothing changes on an error.
+  Result<Ok> MoveToNamespace(int ifindex, int netns_fd);
   // The bridge's own nf_call_iptables and nf_call_ip6tables (br_netfilter: its bridged
   // frames pass the IPv4/IPv6 hooks). Has effect only while the namespace-wide sysctls
   // net.bridge.bridge-nf-call-ip(6)tables are 0 (and br_netfilter is loaded).
@@ -157,6 +169,25 @@ class Rtnl {
   // proxy entries left out); `mac` stays zero for an entry without a link-layer address.
   Result<std::vector<NeighEntry>> ListNeigh(int ifindex);
 
+  // Traffic control: the ingress qdisc of a link (`tc qdisc add dev X ingress`); EEXIST when
+  // it has one. Deleting it deletes its filters; ENOENT or EINVAL when it has none.
+  Result<Ok> AddIngressQdisc(int ifindex);
+  Result<Ok> DeleteIngressQdisc(int ifindex);
+  // A filter (priority 1, every protocol) on the ingress qdisc of `from` that sends every frame
+  // arriving there out of `to`, as if transmitted on it (`tc filter add dev FROM ingress
+  // matchall action mirred egress redirect dev TO`; with kU32, `protocol all prio 1 u32 match
+  // u32 0 0` instead of matchall). Both links in this Rtnl's namespace. EINVAL when `from` has
+  // no ingress qdisc; ENODEV when `to` does not exist; ENOENT when the kernel lacks the
+  // classifier (try the other one).
+  Result<Ok> AddIngressRedirect(int from_ifindex, int to_ifindex, Classifier classifier);
+  // Points the u32 redirect on the ingress of `from` (priority 1, handle 800::800: the one
+  // AddIngressRedirect with kU32 or `tc filter add dev FROM ingress protocol all prio 1 u32 ...`
+  // made) at `to` instead, in one request: frames go to the old target until it is done and to
+  // the new one after, none is lost in between, and the qdisc is not touched (deleting and
+  // adding a qdisc may wait for an RCU grace period). ENOENT when there is no such filter.
+  // matchall cannot be replaced in place (the kernel refuses: EEXIST).
+  Result<Ok> ReplaceIngressRedirectU32(int from_ifindex, int to_ifindex);
+
   // Addresses, routes, rules.
   // IPv6 addresses are added without duplicate address detection (usable at once).
   Result<Ok> AddAddress(const AddressEntry& entry);  // EEXIST when present
@@ -173,6 +204,8 @@ class Rtnl {
 
  private:
   Rtnl() = default;
+  Result<Ok> SendIngressRedirect(int from_ifindex, int to_ifindex, Classifier classifier,
+                                 bool replace);
   struct Socket;
   std::unique_ptr<Socket> socket_;
 };

@@ -4,14 +4,18 @@
 // refusals come back with the kernel's errno.
 #include "netlink/rtnetlink.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "unit/io/network_namespace.h"
@@ -457,6 +461,161 @@ TEST(RtnlTest, AddressesRoutesInATableAndRulesAreWhatIpShows) {
     ASSERT_TRUE(listed);
     ASSERT_EQ(listed->size(), 1U);
     EXPECT_EQ((*listed)[0].address, gw4);
+  });
+}
+
+// A network namespace that lives as long as the fd (no name in /run/netns, nothing to clean
+// up), with an Rtnl opened inside it.
+struct OtherNamespace {
+  int fd = -1;
+  std::unique_ptr<Rtnl> rtnl;
+  OtherNamespace() {
+    std::thread([this] {
+      if (::unshare(CLONE_NEWNET) != 0) return;
+      fd = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+      rtnl = OpenRtnl();
+    }).join();
+  }
+  ~OtherNamespace() {
+    if (fd >= 0) ::close(fd);
+  }
+  OtherNamespace(const OtherNamespace&) = delete;
+  OtherNamespace& operator=(const OtherNamespace&) = delete;
+};
+
+// Whether the device has its carrier, from `ip -o link show dev DEVICE` (sysfs shows the test
+// process's first namespace, not this one).
+bool Carrier(const std::string& device) {
+  return Output("ip -o link show dev " + device).find("NO-CARRIER") == std::string::npos;
+}
+
+// Frames received by the device, from this namespace's /proc/net/dev.
+std::string Received(const std::string& device) {
+  for (const std::string& line : Lines(Output("cat /proc/net/dev"))) {
+    const auto words = Words(line);
+    if (words.size() > 2 && words[0] == device + ":") return words[2];
+  }
+  return "";
+}
+
+TEST(RtnlTest, AMovedLinkArrivesDownInTheOtherNamespaceAndItsPeerLosesCarrierUntilUp) {
+  DOVE_SKIP_UNLESS_ROOT();
+  RunInNetworkNamespace([] {
+    auto rtnl = OpenRtnl();
+    ASSERT_NE(rtnl, nullptr);
+    OtherNamespace other;
+    ASSERT_GE(other.fd, 0) << "cannot make a second network namespace";
+    ASSERT_NE(other.rtnl, nullptr);
+    Shell(
+        "ip link add dve-a type veth peer name dve-b && ip link set dve-a up && "
+        "ip link set dve-b up");
+    EXPECT_TRUE(Carrier("dve-b"));
+    auto a = rtnl->GetLink("dve-a");
+    ASSERT_TRUE(a) << a.error().message;
+
+    auto moved = rtnl->MoveToNamespace(a->ifindex, other.fd);
+    ASSERT_TRUE(moved) << moved.error().message;
+    auto here = rtnl->GetLink("dve-a");
+    ASSERT_FALSE(here);
+    EXPECT_EQ(here.error().code, ENODEV);
+    auto there = other.rtnl->GetLink("dve-a");
+    ASSERT_TRUE(there) << there.error().message;
+    EXPECT_FALSE(there->up);
+    EXPECT_FALSE(Carrier("dve-b"));
+    ASSERT_TRUE(other.rtnl->SetUp(there->ifindex, true));
+    EXPECT_TRUE(Carrier("dve-b"));
+
+    // A name taken there: refused, the link stays here.
+    ASSERT_TRUE(
+        other.rtnl->CreateBridge({.name = "dve-c", .mtu = 0, .mac = std::nullopt, .stp = false}));
+    Shell("ip link add dve-c type veth peer name dve-d");
+    auto c = rtnl->GetLink("dve-c");
+    ASSERT_TRUE(c) << c.error().message;
+    auto taken = rtnl->MoveToNamespace(c->ifindex, other.fd);
+    ASSERT_FALSE(taken);
+    EXPECT_EQ(taken.error().code, EEXIST) << taken.error().message;
+    EXPECT_TRUE(rtnl->GetLink("dve-c"));
+  });
+}
+
+// `tc filter show dev X ingress`, whitespace collapsed to single spaces.
+std::string IngressFilters(const std::string& device) {
+  std::string text;
+  for (const std::string& word : Words(Output("tc filter show dev " + device + " ingress"))) {
+    text += word + " ";
+  }
+  return text;
+}
+
+TEST(RtnlTest, IngressRedirectsAreWhatTcShowsAndCarryFrames) {
+  DOVE_SKIP_UNLESS_ROOT();
+  RunInNetworkNamespace([] {
+    auto rtnl = OpenRtnl();
+    ASSERT_NE(rtnl, nullptr);
+    // Two wires a-b and c-d; the redirects join b and c both ways (the lab's v-VM <-> t-VM).
+    Shell(
+        "ip link add dve-a type veth peer name dve-b && "
+        "ip link add dve-c type veth peer name dve-d && "
+        "for d in a b c d; do ip link set dve-$d up; done");
+    const int b = rtnl->GetLink("dve-b")->ifindex;
+    const int c = rtnl->GetLink("dve-c")->ifindex;
+
+    auto no_qdisc = rtnl->AddIngressRedirect(b, c, Classifier::kMatchall);
+    ASSERT_FALSE(no_qdisc);
+    EXPECT_EQ(no_qdisc.error().code, EINVAL) << no_qdisc.error().message;
+    ASSERT_TRUE(rtnl->AddIngressQdisc(b));
+    auto twice = rtnl->AddIngressQdisc(b);
+    ASSERT_FALSE(twice);
+    EXPECT_EQ(twice.error().code, EEXIST);
+    ASSERT_TRUE(rtnl->AddIngressQdisc(c));
+    auto gone = rtnl->AddIngressRedirect(b, 999999, Classifier::kU32);
+    ASSERT_FALSE(gone);
+    EXPECT_EQ(gone.error().code, ENODEV) << gone.error().message;
+
+    // matchall where the kernel has it (this one may not: ENOENT, then u32 both ways).
+    auto matchall = rtnl->AddIngressRedirect(b, c, Classifier::kMatchall);
+    const bool has_matchall = matchall.has_value();
+    if (!has_matchall) {
+      EXPECT_EQ(matchall.error().code, ENOENT) << matchall.error().message;
+      auto u32_b = rtnl->AddIngressRedirect(b, c, Classifier::kU32);
+      ASSERT_TRUE(u32_b) << u32_b.error().message;
+    }
+    auto u32 = rtnl->AddIngressRedirect(c, b, Classifier::kU32);
+    ASSERT_TRUE(u32) << u32.error().message;
+    const std::string on_b = IngressFilters("dve-b");
+    EXPECT_NE(on_b.find(has_matchall ? "matchall" : "u32"), std::string::npos) << on_b;
+    EXPECT_NE(on_b.find("pref 1"), std::string::npos) << on_b;
+    EXPECT_NE(on_b.find("mirred (Egress Redirect to device dve-c) stolen"), std::string::npos)
+        << on_b;
+    const std::string on_c = IngressFilters("dve-c");
+    EXPECT_NE(on_c.find("u32"), std::string::npos) << on_c;
+    EXPECT_NE(on_c.find("match 00000000/00000000 at 0"), std::string::npos) << on_c;
+    EXPECT_NE(on_c.find("mirred (Egress Redirect to device dve-b) stolen"), std::string::npos)
+        << on_c;
+
+    // A frame sent on a arrives on b, whose filter sends it out of c: it arrives on d.
+    Shell("ip addr add 10.9.0.1/24 dev dve-a");
+    const std::string d_received = Received("dve-d");
+    Shell("ping -c 1 -W 1 -I dve-a 10.9.0.2 >/dev/null 2>&1; true");  // ARP, unanswered
+    EXPECT_NE(Received("dve-d"), d_received) << "a's ARP request did not come out of d";
+
+    // c's u32 redirect pointed at a instead, in place: still one filter, to a now.
+    auto replaced = rtnl->ReplaceIngressRedirectU32(c, rtnl->GetLink("dve-a")->ifindex);
+    ASSERT_TRUE(replaced) << replaced.error().message;
+    const std::string replaced_c = IngressFilters("dve-c");
+    EXPECT_NE(replaced_c.find("mirred (Egress Redirect to device dve-a) stolen"), std::string::npos)
+        << replaced_c;
+    EXPECT_EQ(replaced_c.find("dve-b"), std::string::npos) << replaced_c;
+    EXPECT_EQ(replaced_c.find("800::801"), std::string::npos) << replaced_c;  // no second one
+    const int d = rtnl->GetLink("dve-d")->ifindex;
+    ASSERT_TRUE(rtnl->AddIngressQdisc(d));
+    auto nothing = rtnl->ReplaceIngressRedirectU32(d, c);
+    ASSERT_FALSE(nothing);
+    EXPECT_EQ(nothing.error().code, ENOENT) << nothing.error().message;
+    EXPECT_EQ(IngressFilters("dve-d"), "");
+
+    ASSERT_TRUE(rtnl->DeleteIngressQdisc(b));
+    EXPECT_EQ(IngressFilters("dve-b"), "");
   });
 }
 
