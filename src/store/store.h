@@ -19,7 +19,19 @@
 //     revision >= from, in revision order (op order within one revision). Compact(r) drops the
 //     events before r; asking for changes from before r is kCompacted, meaning: read a full
 //     snapshot (Range gives its revision R) and resume watching from R + 1.
-//   - Leases are not in this version (etcd has them; switch liveness will need them).
+//   - Leases (etcd's): GrantLease(ttl) gives a lease (id > 0) and the TTL granted, in
+//     seconds: at least the one asked (etcd raises it to its minimum, ~1.5 x its election
+//     timeout). A put may name a lease (Op::Put(key, value, lease)): the key is then deleted
+//     when the lease expires (no KeepAliveLease within its TTL) or is revoked: every key of
+//     the lease in one revision, reported as delete Events like any other. A later put of the
+//     key names its lease again (0: none), so a key re-put with another lease (or none) no
+//     longer goes with the first. A put naming a lease that does not exist (never granted,
+//     expired, revoked) fails the whole txn with kNotFound and changes nothing.
+//     KeyValue.lease is the key's lease (0: none). Expiry: etcd expires leases itself;
+//     MemoryStore and SqliteStore own no thread, so they expire a lease at the first call to
+//     the store (any method) after its deadline, or at ExpireLeases(). SqliteStore keeps its
+//     leases across a reopen, each with its full TTL again from Open (etcd likewise renews
+//     every lease when its leader changes).
 //
 // Watching without threads: StartWatch() returns a Watch that owns an eventfd. The fd becomes
 // readable when changes under its prefix may be pending; the owner's event loop polls it and
@@ -56,6 +68,7 @@ class WatchHub;
 
 inline constexpr size_t kMaxKeySize = 1024;
 inline constexpr size_t kMaxValueSize = size_t{1} << 20;
+inline constexpr int64_t kMaxLeaseTtlSeconds = 9000000000;  // etcd's MaxLeaseTTL
 
 struct KeyValue {
   std::string key;
@@ -63,6 +76,7 @@ struct KeyValue {
   int64_t create_revision = 0;
   int64_t mod_revision = 0;
   int64_t version = 0;
+  int64_t lease = 0;  // the lease the key goes with (0: none)
 
   bool operator==(const KeyValue&) const = default;
 };
@@ -91,8 +105,9 @@ struct Op {
   Kind kind = kPut;
   std::string key;  // the key, or the prefix for kDeletePrefix ("" = every key)
   std::string value;
+  int64_t lease = 0;  // kPut: the lease the key goes with (0: none)
 
-  static Op Put(std::string key, std::string value);
+  static Op Put(std::string key, std::string value, int64_t lease = 0);
   static Op Delete(std::string key);
   static Op DeletePrefix(std::string prefix);
 };
@@ -107,6 +122,12 @@ struct TxnResponse {
   bool succeeded = false;  // every compare held (the success branch ran)
   int64_t revision = 0;    // the store's revision after the txn (new if it changed something)
   bool operator==(const TxnResponse&) const = default;
+};
+
+struct LeaseGrant {
+  int64_t id = 0;           // > 0
+  int64_t ttl_seconds = 0;  // the TTL granted (>= the one asked)
+  bool operator==(const LeaseGrant&) const = default;
 };
 
 struct RangeResponse {
@@ -150,6 +171,17 @@ class Store {
   virtual Expected<int64_t, StoreError> CompactedRevision() = 0;
   // Releases the database; every later call returns kClosed, watches' Poll too. Idempotent.
   virtual void Close() = 0;
+
+  // Leases (see above). GrantLease: kInvalidArgument when ttl_seconds < 1 or above
+  // kMaxLeaseTtlSeconds. KeepAliveLease: the lease's TTL again from now; returns that TTL;
+  // kNotFound when the lease expired or was revoked (its keys are gone). RevokeLease: deletes
+  // the lease's keys now (one revision when it had any); kNotFound when it does not exist.
+  virtual Expected<LeaseGrant, StoreError> GrantLease(int64_t ttl_seconds);
+  virtual Expected<int64_t, StoreError> KeepAliveLease(int64_t lease_id);
+  virtual Expected<void, StoreError> RevokeLease(int64_t lease_id);
+  // Embedded stores: expires the leases whose deadline has passed now (the next call to the
+  // store would). etcd: nothing (its leader expires leases).
+  virtual Expected<void, StoreError> ExpireLeases();
 
   // A watch on `prefix` delivering events with revision >= from_revision (see watch.h).
   // kIo when no eventfd can be made; a compacted from_revision is reported by Poll.
