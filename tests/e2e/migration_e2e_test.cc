@@ -154,14 +154,15 @@ TEST_F(MigrationE2eTest, AVmMovedMidPingAndMidTcpTransferLosesAtMostOnePingPerMo
   EXPECT_TRUE(TapGone("h1", "mover"));
 
   // On to h3 (a new cable from v-mover on h1 replaces the one to h2), and home to h1 (no
-  // cable: v-mover is joined to h1's new TAP directly). pinger on h3 pings both times: h1's
-  // own VM cannot, since h1 learnt where mover went from EndpointMoved without becoming one
-  // of the switches the controller tells of mover's next move (it keeps sending to h2, whose
-  // redirects h3 refuses as vtep_not_allowed: a DOVE bug, reported with issue 16).
+  // cable: v-mover is joined to h1's new TAP directly). pinger on h3 pings both times. h1,
+  // which learnt of the first move from EndpointMoved, is one of mover's cachers since, so it
+  // hears of the second move too: its own VM reaches mover on h3 (before the fix it kept
+  // sending to h2, whose redirects h3 refused as vtep_not_allowed).
   EXPECT_LE(PingsLostAcrossMove("pinger", ip, "mover", "h3"), kMaxLostPings);
   EXPECT_TRUE(TapGone("h2", "mover"));
   EXPECT_EQ(lab_->Vm("mover").host_link, "p-mover");
   EXPECT_EQ(Ping("pinger", ip, 3), 3) << "h3's own VM reaches the moved VM";
+  EXPECT_EQ(Ping("stay", ip, 3), 3) << "h1 was not told of mover's second move";
   EXPECT_LE(PingsLostAcrossMove("pinger", ip, "mover", "h1"), kMaxLostPings);
   EXPECT_TRUE(TapGone("h3", "mover"));
   EXPECT_EQ(lab_->Vm("mover").host_link, "v-mover");

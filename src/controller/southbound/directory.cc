@@ -1295,6 +1295,13 @@ void Directory::EndpointChanged(const v1::Endpoint& endpoint, int64_t revision, 
       out.messages.push_back({*left, std::move(message)});
     }
     Unconfigure(old_switch, endpoint.network_id(), revision, out);
+    // It now holds the endpoint's location like any cacher (EndpointMoved carried it), and
+    // hears of its next move, as long as it may know it (still serves a network that may
+    // reach it; otherwise it was just told to drop the network).
+    if (auto left = SessionOf(old_switch); left && (!holder || *left != *holder) &&
+                                           CacheAllowed(sessions_[*left], endpoint.network_id())) {
+      Cache(*left, endpoint.id());
+    }
   }
   SendPortsChanged(ports_changed, endpoint.network_id(), DomainOf(endpoint.network_id()), revision,
                    out);

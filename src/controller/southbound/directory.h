@@ -28,7 +28,9 @@
 // changes (an Attach/Detach through here, or any store change that reaches OnStoreEvents)
 // those sessions get a LocationUpdate (Invalidate when it is deleted, or when a policy change
 // leaves none of the session's networks MayExchange-reachable to it); when it moved to another
-// switch, the session of the switch it left gets EndpointMoved. Every message carries the store
+// switch, the session of the switch it left gets EndpointMoved and is a cacher from then on (when
+// it still serves a network that may reach the endpoint), so it hears of the next move too.
+// Every message carries the store
 // revision of the change it reflects. A change is reported once: the store event of a change
 // already reported by Attach/Detach (same endpoint version) is ignored.
 //

@@ -255,6 +255,46 @@ TEST_F(DirectoryTest, MigrationTellsCachersAndTheSwitchItLeft) {
   EXPECT_GT(again[0].revision(), first_move);
 }
 
+// A VM moved twice (a -> d -> c): host-a, which learned the first move from EndpointMoved and
+// still serves the network (vm2's port), hears the second move too: the switch a VM left keeps
+// it cached.
+TEST_F(DirectoryTest, TheSwitchAnEndpointLeftHearsOfItsNextMove) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(3, "host-c", "192.0.2.3");
+  Connect(4, "host-d", "192.0.2.4");
+  Take(1, "vm1", "tap1");
+  Take(1, "vm2", "tap2");  // host-a keeps a port in web after vm1 leaves
+  Place("vm1", "host-d");
+  auto first = For(Send(4, Attach("vm1", "tap9")), 1);
+  ASSERT_TRUE(std::any_of(first.begin(), first.end(),
+                          [](const auto& m) { return m.has_endpoint_moved(); }));
+  EXPECT_EQ(directory_->CachersOf("vm1").count(1), 1u);
+
+  Place("vm1", "host-c");
+  auto second = Send(3, Attach("vm1", "tap7"));
+  bool heard = false;
+  for (const auto& message : For(second, 1)) {
+    if (!message.has_location_update()) continue;
+    heard = message.location_update().location().switch_name() == "host-c";
+  }
+  EXPECT_TRUE(heard) << "host-a was not told of vm1's second move";
+  // host-d, which vm1 left now, is told with EndpointMoved and keeps it cached in turn.
+  auto left = For(second, 4);
+  EXPECT_TRUE(
+      std::any_of(left.begin(), left.end(), [](const auto& m) { return m.has_endpoint_moved(); }));
+}
+
+// A switch left with no port in the endpoint's network (nor one that may exchange with it) does
+// not keep it cached: it hears nothing of its later moves.
+TEST_F(DirectoryTest, ASwitchThatNoLongerServesTheNetworkDoesNotKeepTheMovedEndpoint) {
+  Connect(1, "host-a", "192.0.2.1");
+  Connect(4, "host-d", "192.0.2.4");
+  Take(1, "vm1", "tap1");
+  Place("vm1", "host-d");
+  Send(4, Attach("vm1", "tap9"));
+  EXPECT_EQ(directory_->CachersOf("vm1").count(1), 0u);
+}
+
 // The registry answers a resolve before the store watch has reported the endpoint to the
 // directory: the cache record is kept all the same, the watch's report fills the endpoint in,
 // and its deletion tells the cacher and frees the record.
