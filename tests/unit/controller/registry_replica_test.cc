@@ -19,6 +19,7 @@
 #include "store/memory_store.h"
 #include "store/sqlite_store.h"
 #include "support/gated_store.h"
+#include "support/registry_dump.h"
 #include "support/temp_dir.h"
 
 namespace dove::controller {
@@ -81,21 +82,7 @@ void Converge(store::Store& store, const std::vector<std::unique_ptr<Registry>>&
   }
 }
 
-// Everything a replica holds, as text: replicas that converged hold the same.
-std::string Dump(const Registry& r) {
-  std::string out;
-  auto add = [&](const auto& list) {
-    ASSERT_TRUE(list);
-    for (const auto& object : *list) out += object.ShortDebugString() + "\n";
-  };
-  add(r.List<v1::Domain>({}));
-  add(r.List<v1::Network>({}));
-  add(r.List<v1::Subnet>({}));
-  add(r.List<v1::Endpoint>({}));
-  add(r.List<v1::Switch>({}));
-  add(r.List<v1::Policy>({}));
-  return out;
-}
+std::string Dump(const Registry& r) { return test_support::DumpRegistry(r); }
 
 size_t KeysUnder(store::Store& store, std::string_view prefix) {
   auto range = store.Range(prefix);

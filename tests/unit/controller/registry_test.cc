@@ -18,6 +18,7 @@
 #include "store/memory_store.h"
 #include "store/sqlite_store.h"
 #include "support/gated_store.h"
+#include "support/registry_dump.h"
 #include "support/temp_dir.h"
 
 namespace dove::controller {
@@ -108,21 +109,7 @@ void Populate(Registry& r) {
   ok(r.Create(MakeSwitch("sw2", "host2", "2001:db8:ff::1")));
 }
 
-// Every object of every kind, as a comparable text.
-std::string Dump(const Registry& r) {
-  std::string out;
-  auto add = [&](const auto& list) {
-    ASSERT_TRUE(list);
-    for (const auto& object : *list) out += object.ShortDebugString() + "\n";
-  };
-  add(r.List<v1::Domain>({}));
-  add(r.List<v1::Network>({}));
-  add(r.List<v1::Subnet>({}));
-  add(r.List<v1::Endpoint>({}));
-  add(r.List<v1::Switch>({}));
-  add(r.List<v1::Policy>({}));
-  return out;
-}
+std::string Dump(const Registry& r) { return test_support::DumpRegistry(r); }
 
 // What must not move when a mutation is refused.
 struct Snapshot {
