@@ -50,7 +50,8 @@ void HttpMetrics::Observe(std::string_view route, std::string_view method, int s
   }
 }
 
-std::string HttpMetrics::Render(const ObjectCounts& counts, int64_t revision) const {
+std::string HttpMetrics::Render(const ObjectCounts& counts, int64_t revision,
+                                const RegistryStats& registry) const {
   std::string out;
   out +=
       "# HELP dove_objects Objects in the controller's registry, by kind.\n"
@@ -66,6 +67,23 @@ std::string HttpMetrics::Render(const ObjectCounts& counts, int64_t revision) co
       "# TYPE dove_store_revision gauge\n"
       "dove_store_revision " +
       std::to_string(revision) + "\n";
+  // The registry's watch and replica bookkeeping (registry.h, RegistryStats).
+  const std::tuple<const char*, const char*, uint64_t> counters[] = {
+      {"dove_registry_watch_errors_total",
+       "Failed polls or starts of the registry's store watch (each retried with backoff).",
+       registry.watch_errors},
+      {"dove_registry_index_rebuilds_total",
+       "Full reloads of the registry's index after its watch history was compacted.",
+       registry.rebuilds},
+      {"dove_registry_write_retries_total",
+       "Registry writes run again after losing a race to another writer (a replica).",
+       registry.retries},
+      {"dove_registry_undecodable_changes_total",
+       "Watched store changes skipped because they do not decode.", registry.undecodable}};
+  for (const auto& [name, help, value] : counters) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
+           " " + std::to_string(value) + "\n";
+  }
 
   const std::lock_guard lock(mutex_);
   out +=

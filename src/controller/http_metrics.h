@@ -5,6 +5,9 @@
 // status. Render() prints the Prometheus text exposition format 0.0.4:
 //   dove_objects{kind}                            gauge, from Registry::Counts()
 //   dove_store_revision                           gauge
+//   dove_registry_watch_errors_total, dove_registry_index_rebuilds_total,
+//   dove_registry_write_retries_total, dove_registry_undecodable_changes_total
+//                                                 counters, from Registry::Stats()
 //   dove_http_requests_total{route,method,status} counter
 //   dove_http_request_duration_seconds{route,method} histogram (buckets kLatencyBuckets)
 // each with its HELP and TYPE lines; label values are escaped as the format requires.
@@ -14,7 +17,7 @@
 //
 //   HttpMetrics metrics;
 //   metrics.Observe("/v1/domains", "POST", 201, 0.0012);
-//   std::string page = metrics.Render(registry.Counts(), registry.Revision());
+//   std::string page = metrics.Render(registry.Counts(), registry.Revision(), registry.Stats());
 #pragma once
 
 #include <array>
@@ -38,7 +41,8 @@ class HttpMetrics {
   // Counts the request without a latency sample: one httplib refused before a handler ran.
   void Count(std::string_view route, std::string_view method, int status);
 
-  std::string Render(const ObjectCounts& counts, int64_t revision) const;
+  std::string Render(const ObjectCounts& counts, int64_t revision,
+                     const RegistryStats& registry) const;
 
  private:
   struct Histogram {

@@ -396,7 +396,8 @@ void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
   if (route.pattern == "/metrics") {
     if (!CheckQuery(call, {})) return;
     call.response.status = 200;
-    std::string page = metrics_.Render(registry_->Counts(), registry_->Revision());
+    std::string page =
+        metrics_.Render(registry_->Counts(), registry_->Revision(), registry_->Stats());
     if (extra_metrics_) page += extra_metrics_();
     call.response.SetContent(page, "text/plain; version=0.0.4; charset=utf-8");
     return;

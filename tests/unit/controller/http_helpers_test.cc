@@ -46,8 +46,14 @@ TEST(HttpMetricsTest, EscapesAndRenders) {
   HttpMetrics metrics;
   metrics.Observe("/v1/domains", "POST", 201, 0.0001);
   metrics.Observe("/v1/domains", "POST", 201, 7.0);
-  const std::string page = metrics.Render(ObjectCounts{.domains = 2}, 5);
+  const std::string page =
+      metrics.Render(ObjectCounts{.domains = 2}, 5, RegistryStats{.retries = 3, .undecodable = 1});
   EXPECT_NE(page.find("dove_objects{kind=\"domain\"} 2\n"), std::string::npos);
+  EXPECT_NE(page.find("# TYPE dove_registry_write_retries_total counter\n"
+                      "dove_registry_write_retries_total 3\n"),
+            std::string::npos);
+  EXPECT_NE(page.find("dove_registry_undecodable_changes_total 1\n"), std::string::npos);
+  EXPECT_NE(page.find("dove_registry_watch_errors_total 0\n"), std::string::npos);
   EXPECT_NE(page.find("dove_store_revision 5\n"), std::string::npos);
   EXPECT_NE(
       page.find("dove_http_requests_total{route=\"/v1/domains\",method=\"POST\",status=\"201\"} 2"),
