@@ -362,6 +362,15 @@ ModelResult<int64_t> Commit(store::Store* store, const store::TxnRequest& txn) {
                       "): it may or may not have been applied. Read the object before "
                       "retrying.");
     }
+    if (response.error().code == store::StoreError::kInvalidArgument) {
+      // etcd's limits on one transaction (--max-txn-ops, --max-request-bytes): a forced delete
+      // of a big domain or network is one transaction with an operation per object and claim.
+      return Fail("too_large",
+                  "The store refused the change as too big for one transaction (" +
+                      response.error().Describe() +
+                      "); nothing changed. On etcd, raise --max-txn-ops (128 by default) and "
+                      "--max-request-bytes, or delete the dependants in smaller parts first.");
+    }
     return Fail("store_unavailable",
                 "The store failed (" + response.error().Describe() + "); nothing changed.");
   }

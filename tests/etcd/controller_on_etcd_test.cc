@@ -47,6 +47,51 @@ Answer Call(int port, const std::string& method, const std::string& path,
   return {result->status, json::parse(result->body, nullptr, false)};
 }
 
+Answer Delete(int port, const std::string& path) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(10, 0);
+  httplib::Result result = client.Delete(path);
+  if (!result) return {};
+  return {result->status, json::parse(result->body, nullptr, false)};
+}
+
+// A forced delete is one transaction with an operation per object and claim: past etcd's
+// --max-txn-ops it is refused with a clear 413 (not a 503 to retry), and nothing is deleted.
+TEST(ControllerOnEtcd, AForcedDeleteBeyondEtcdsTxnLimitIsRefusedAndChangesNothing) {
+  auto cluster = EtcdCluster::Start(1, {.member_args = {"--max-txn-ops", "32"}});
+  ASSERT_TRUE(cluster) << cluster.error();
+  auto controller = StartOnEtcd(**cluster, FreshPrefix());
+  ASSERT_TRUE(controller) << controller.error();
+  const int port = (*controller)->port();
+  ASSERT_EQ(Call(port, "POST", "/v1/domains", {{"id", "d1"}, {"name", "acme"}}).status, 201);
+  ASSERT_EQ(Call(port, "POST", "/v1/networks", {{"id", "n1"}, {"domain_id", "d1"}, {"name", "web"}})
+                .status,
+            201);
+  ASSERT_EQ(Call(port, "POST", "/v1/subnets",
+                 {{"id", "s1"}, {"network_id", "n1"}, {"cidr", "10.0.0.0/24"}})
+                .status,
+            201);
+  for (int i = 0; i < 12; ++i) {
+    Answer created = Call(port, "POST", "/v1/endpoints",
+                          {{"id", "ep-" + std::to_string(i)}, {"network_id", "n1"}});
+    ASSERT_EQ(created.status, 201) << created.body.dump();
+  }
+  const Answer before = Call(port, "GET", "/healthz");
+  const Answer refused = Delete(port, "/v1/domains/d1?force=true");
+  EXPECT_EQ(refused.status, 413) << refused.body.dump();
+  EXPECT_EQ(refused.body["error"]["code"], "too_large") << refused.body.dump();
+  EXPECT_NE(refused.body.dump().find("--max-txn-ops"), std::string::npos) << refused.body.dump();
+  EXPECT_EQ(Call(port, "GET", "/healthz").body["revision"], before.body["revision"]);
+  const Answer listed = Call(port, "GET", "/v1/endpoints");
+  ASSERT_EQ(listed.status, 200);
+  EXPECT_EQ(listed.body["items"].size(), 12u) << listed.body.dump();
+  // In parts it goes: the endpoints one by one, then the domain with the rest.
+  for (int i = 0; i < 12; ++i) {
+    EXPECT_EQ(Delete(port, "/v1/endpoints/ep-" + std::to_string(i)).status, 200);
+  }
+  EXPECT_EQ(Delete(port, "/v1/domains/d1?force=true").status, 200);
+}
+
 TEST(ControllerOnEtcd, AcknowledgedWritesSurviveKillNine) {
   auto cluster = EtcdCluster::Start(1);
   ASSERT_TRUE(cluster) << cluster.error();
