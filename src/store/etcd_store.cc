@@ -80,6 +80,8 @@ Expected<std::unique_ptr<EtcdStore>, StoreError> EtcdStore::Open(const Options& 
   auto written = store->WriteSyncKey();
   if (!written) return Unexpected(unreachable(written.error()));
   store->compacted_ = *written;
+  store->opened_at_ = *written;
+  store->backfilled_to_ = *written;
   store->watcher_ = std::thread([raw = store.get()] { raw->RunWatchStream(); });
   if (auto synced = store->WaitForStream(*written); !synced) {
     return Unexpected(unreachable(synced.error()));
@@ -126,6 +128,7 @@ void EtcdStore::Close() {
     if (closed_ && !watcher_.joinable()) return;
     closed_ = true;
     if (stream_context_ != nullptr) stream_context_->TryCancel();
+    if (backfill_context_ != nullptr) backfill_context_->TryCancel();
   }
   changed_.notify_all();
   DetachWatches();
@@ -289,6 +292,13 @@ Expected<std::vector<Event>, StoreError> EtcdStore::Changes(std::string_view pre
         "etcd at " + client_->endpoints() + ": the watch stream has not delivered revision " +
             std::to_string(own_write_revision_) + " (last: " + std::to_string(last_seen_) + ")"});
   }
+  if (from_revision < compacted_ && compacted_ == backfilled_to_ &&
+      opened_at_ - from_revision <= kMaxBackfillRevisions) {
+    lock.unlock();
+    if (auto filled = Backfill(from_revision); !filled) return Unexpected(filled.error());
+    lock.lock();
+    if (closed_) return Unexpected(Closed());
+  }
   if (from_revision < compacted_) {
     return Unexpected(StoreError{StoreError::kCompacted, "revision " +
                                                              std::to_string(from_revision) +
@@ -303,6 +313,79 @@ Expected<std::vector<Event>, StoreError> EtcdStore::Changes(std::string_view pre
     if (HasPrefix(it->kv.key, prefix)) events.push_back(*it);
   }
   return events;
+}
+
+Expected<void, StoreError> EtcdStore::Backfill(int64_t from) {
+  std::lock_guard one_at_a_time(backfill_mutex_);
+  int64_t until = 0;  // the window's start when the backfill began
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + options_.deadline);
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) return Unexpected(Closed());
+    if (from >= compacted_) return {};  // an earlier backfill reached it
+    if (compacted_ != backfilled_to_) {
+      return Unexpected(
+          StoreError{StoreError::kCompacted, "revision " + std::to_string(from) +
+                                                 " is before the compacted revision " +
+                                                 std::to_string(compacted_)});
+    }
+    until = compacted_;
+    backfill_context_ = &context;
+  }
+  const std::string& ns = options_.key_prefix;
+  auto stream = client_->Watch(&context);
+  pb::WatchRequest request;
+  request.mutable_create_request()->set_key(SyncKey());
+  request.mutable_create_request()->set_range_end(PrefixEnd(ns).value_or(kZero));
+  request.mutable_create_request()->set_start_revision(from);
+  std::deque<Event> older;
+  bool reached = false;
+  bool compacted = false;
+  pb::WatchResponse response;
+  if (stream->Write(request)) {
+    while (!reached && stream->Read(&response)) {
+      if (response.compact_revision() > 0) {
+        compacted = true;
+        break;
+      }
+      for (const mvccpb::Event& event : response.events()) {
+        const int64_t revision = event.kv().mod_revision();
+        if (revision >= until) {
+          reached = true;  // the sync write of Open, or anything after it
+          break;
+        }
+        if (!HasPrefix(event.kv().key(), ns)) continue;
+        older.push_back(Event{event.type() == mvccpb::Event::DELETE ? Event::kDelete : Event::kPut,
+                              FromEtcd(event.kv(), ns.size())});
+      }
+      if (response.canceled()) break;
+    }
+  }
+  context.TryCancel();
+  const grpc::Status finished = stream->Finish();
+  std::lock_guard lock(mutex_);
+  backfill_context_ = nullptr;
+  if (closed_) return Unexpected(Closed());
+  if (compacted) {
+    return Unexpected(
+        StoreError{StoreError::kCompacted, "etcd compacted its history at revision " +
+                                               std::to_string(response.compact_revision()) +
+                                               ", after revision " + std::to_string(from)});
+  }
+  if (!reached) {
+    return Unexpected(StoreError{
+        StoreError::kUnavailable,
+        "etcd at " + client_->endpoints() + ": reading the history from revision " +
+            std::to_string(from) +
+            " failed: " + (finished.ok() ? "the stream ended" : finished.error_message())});
+  }
+  if (compacted_ != until) return {};  // compacted meanwhile: what was read is too old now
+  window_.insert(window_.begin(), std::make_move_iterator(older.begin()),
+                 std::make_move_iterator(older.end()));
+  compacted_ = from;
+  backfilled_to_ = from;  // a further backfill (up to kMaxBackfillRevisions before W) goes on
+  return {};
 }
 
 Expected<void, StoreError> EtcdStore::Compact(int64_t revision) {

@@ -17,14 +17,17 @@
 // History starts at Open. Open writes the sync key, the prefix without its last '/' ("/dove"
 // for "/dove/"; the stream watches it with the namespace), at revision W, starts the stream
 // at W and returns once the stream delivered W: CompactedRevision() is then W, and Changes()
-// from W on is complete. Older changes are not replayed (etcd streams old events at about ten
-// thousand revisions a second: a big history would take minutes), so a caller asking for them
-// gets kCompacted and takes a snapshot, as after a compaction: a switch reconnecting to a
-// controller that just started resyncs from a snapshot, one reconnecting to a replica that
-// has run since before its last revision gets only what changed. Later, CompactedRevision()
-// is where this store's window starts (W or its last Compact); a Compact made by another
-// replica is noticed when this store compacts too, and until then the older events it still
-// serves stay correct.
+// from W on is complete. Older changes are not replayed at Open (etcd streams old events at
+// about ten thousand revisions a second: a big history would take minutes). Changes() from a
+// revision F < W fetches them then, once: while the window still starts at W (no Compact of
+// this store since) and W - F <= kMaxBackfillRevisions, one etcd Watch from F reads the
+// events up to W (the sync write ends it) and the window then starts at F, for every later
+// caller too (backfills are serialised; Close cancels one). So a switch reconnecting to a
+// controller that just started, whose last revision is recent, gets only what changed after
+// it; one further behind (or behind etcd's own compaction) gets kCompacted and takes a
+// snapshot. Later, CompactedRevision() is where this store's window starts (W, F or its last
+// Compact); a Compact made by another replica is noticed when this store compacts too, and
+// until then the older events it still serves stay correct.
 //
 // After a Txn of this store changes something, its watches are woken at once and Changes
 // waits (up to the deadline) until the window holds that Txn's events, so a caller reads its
@@ -66,6 +69,10 @@ class EtcdClient;
 
 class EtcdStore final : public Store {
  public:
+  // How far back before Open Changes() fetches history (see above): about a second of etcd's
+  // replay; a caller further behind takes a snapshot instead.
+  static constexpr int64_t kMaxBackfillRevisions = 10000;
+
   struct Options {
     std::string endpoints = "http://127.0.0.1:2379";  // comma-separated URLs (etcd_endpoints.h)
     std::string key_prefix = "/dove/";                // namespace, prepended to every key
@@ -104,6 +111,9 @@ class EtcdStore final : public Store {
   Expected<int64_t, StoreError> WriteSyncKey();
   // Waits until the stream delivered `revision` (kUnavailable after the deadline).
   Expected<void, StoreError> WaitForStream(int64_t revision);
+  // Extends the window back to `from` (see "History starts at Open"); kCompacted when it may
+  // not or etcd no longer has it. Takes backfill_mutex_, then mutex_ briefly.
+  Expected<void, StoreError> Backfill(int64_t from);
   // The key just before the namespace ("/dove" for "/dove/"), written by Open.
   std::string SyncKey() const;
   Expected<void, StoreError> CheckOpen();
@@ -114,7 +124,11 @@ class EtcdStore final : public Store {
   std::mutex mutex_;
   std::condition_variable changed_;  // the stream delivered something, or closed_
   bool closed_ = false;
-  grpc::ClientContext* stream_context_ = nullptr;  // the live stream's, to cancel it
+  grpc::ClientContext* stream_context_ = nullptr;    // the live stream's, to cancel it
+  std::mutex backfill_mutex_;                        // one Backfill at a time
+  grpc::ClientContext* backfill_context_ = nullptr;  // a running Backfill's, to cancel it
+  int64_t opened_at_ = 0;                            // W, the sync write of Open
+  int64_t backfilled_to_ = 0;  // where the last Backfill (or Open: W) started the window
   // The window holds every event of the namespace with revision >= compacted_ (the sync
   // write of Open, or this store's last Compact) through last_seen_.
   int64_t compacted_ = 0;

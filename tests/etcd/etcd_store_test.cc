@@ -122,7 +122,10 @@ TEST(EtcdStore, KeyPrefixesIsolateDeployments) {
 
 // History starts at Open: older changes are kCompacted (the caller takes a snapshot, as after
 // a compaction), later ones of any writer are all there.
-TEST(EtcdStore, HistoryStartsAtOpen) {
+// The window starts at Open; older changes are fetched from etcd on demand (a switch that
+// reconnects to a controller that just started gets only what changed), back to etcd's own
+// compaction, and not at all once this store compacted.
+TEST(EtcdStore, HistoryBeforeOpenIsFetchedOnDemand) {
   EtcdCluster* cluster = SharedCluster(1);
   ASSERT_NE(cluster, nullptr);
   const std::string prefix = FreshPrefix();
@@ -136,8 +139,18 @@ TEST(EtcdStore, HistoryStartsAtOpen) {
   const int64_t start = (*reader)->CompactedRevision().value();
   EXPECT_GT(start, before);
   EXPECT_LE(start, (*reader)->CurrentRevision().value());
-  EXPECT_EQ((*reader)->Changes("", before).error().code, StoreError::kCompacted);
   EXPECT_TRUE((*reader)->Changes("", start)->empty());
+  // Before Open: read from etcd, once; the window starts there now.
+  auto older = (*reader)->Changes("", before - 1);
+  ASSERT_TRUE(older) << older.error().Describe();
+  ASSERT_EQ(older->size(), 2u);
+  EXPECT_EQ((*older)[0].kv.value, "3");
+  EXPECT_EQ((*older)[1].kv.value, "4");
+  EXPECT_EQ((*older)[1].kv.mod_revision, before);
+  EXPECT_EQ((*reader)->CompactedRevision().value(), before - 1);
+  EXPECT_EQ((*reader)->Changes("", before)->size(), 1u);
+  // Behind etcd's own compaction: gone.
+  EXPECT_EQ((*reader)->Changes("", before - 3).error().code, StoreError::kCompacted);
   EXPECT_EQ((*reader)->Get("/k")->value, "4");  // the state itself is all there
   const int64_t after = (*writer)->Put("/k", "5")->revision;
   auto watch = (*reader)->StartWatch("", start).value();
@@ -149,6 +162,10 @@ TEST(EtcdStore, HistoryStartsAtOpen) {
   }
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].kv.mod_revision, after);
+  // Once this store compacted, nothing before its compaction is fetched again.
+  ASSERT_TRUE((*reader)->Compact(after));
+  EXPECT_EQ((*reader)->Changes("", before).error().code, StoreError::kCompacted);
+  EXPECT_EQ((*reader)->Changes("", start).error().code, StoreError::kCompacted);
 }
 
 TEST(EtcdStore, AnUnreachableClusterIsAClearError) {
