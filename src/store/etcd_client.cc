@@ -180,7 +180,7 @@ Expected<etcdserverpb::LeaseKeepAliveResponse, StoreError> EtcdClient::LeaseKeep
           [[maybe_unused]] const grpc::Status ended = stream->Finish();
           return grpc::Status::OK;
         }
-        const grpc::Status status = stream->Finish();
+        grpc::Status status = stream->Finish();
         if (!status.ok()) return status;
         return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the keepalive stream ended unanswered");
       });

@@ -2,9 +2,9 @@
 // components that use a store, and as the reference the store benchmark compares against.
 //
 // Same semantics as every Store (store.h); nothing survives the object. Txn never fails for
-// I/O reasons. Leases: ids count from 1; a lease past its deadline (steady clock) ends at the
-// start of the next call to the store, whatever the call, or at ExpireLeases(). Thread-safe
-// (one internal mutex); owns no thread.
+// I/O reasons. Leases as embedded_store.h says: ids count from 1; a lease past its deadline
+// (steady clock) ends at the start of the next call to the store, whatever the call, or at
+// ExpireLeases(). Thread-safe (one internal mutex); owns no thread.
 //
 //   MemoryStore store;
 //   store.Put("/a", "1");

@@ -67,8 +67,8 @@ KeyValue ReadKeyValue(sqlite3_stmt* stmt) {
                   sqlite3_column_int64(stmt, 4), sqlite3_column_int64(stmt, 5)};
 }
 
-// The tables of schema version 1; Migrate brings them to kSchemaVersion, so a new database
-// takes the same path as an old one.
+// The tables of schema version 1. A new database is made as version 1 and then migrated like
+// an old one, so the migrations run on every new store (and every test).
 constexpr const char* kSchemaV1 =
     "CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "CREATE TABLE kv (key BLOB PRIMARY KEY, value BLOB NOT NULL,"

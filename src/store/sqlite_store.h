@@ -5,9 +5,15 @@
 // Durability: journal_mode=WAL, synchronous=FULL; each Txn is one SQLite transaction
 // (BEGIN IMMEDIATE ... COMMIT) and returns only after COMMIT did, so an acknowledged write
 // survives kill -9 and power loss. A Txn that changes nothing is rolled back (no fsync).
-// Tables: meta (schema version, revision, compacted revision), kv (the current entries) and
-// changes (the event log for watches, trimmed by Compact). Keys and values are BLOBs, so
-// ordering is bytewise, as in MemoryStore and etcd.
+// Tables: meta (schema version, revision, compacted revision, next lease id), kv (the current
+// entries, each with its lease), changes (the event log for watches, trimmed by Compact) and
+// leases (id, TTL). Keys and values are BLOBs, so ordering is bytewise, as in MemoryStore and
+// etcd. An older schema (version 1: no leases) is migrated at Open, in one transaction.
+//
+// Leases (embedded_store.h): a grant and a lease's end are SQLite transactions like a Txn; a
+// keepalive touches memory only. Deadlines are not stored: at Open every lease gets its full
+// TTL again, however long the store was closed. A lease that cannot be ended (an I/O error)
+// makes the call that tried fail, and stays for the next one.
 //
 // Errors: Open fails with kLocked when another process (another controller) holds the data
 // directory, kUnsupportedSchema for a database written by a newer DOVE, kCorrupt for a file

@@ -26,7 +26,10 @@
 //     the lease in one revision, reported as delete Events like any other. A later put of the
 //     key names its lease again (0: none), so a key re-put with another lease (or none) no
 //     longer goes with the first. A put naming a lease that does not exist (never granted,
-//     expired, revoked) fails the whole txn with kNotFound and changes nothing.
+//     expired, revoked) in the branch that runs fails the whole txn with kNotFound and changes
+//     nothing (etcd checks that branch only). A lease's end reaches Changes and the watches
+//     when the store learns of it: embedded stores at once, EtcdStore through its watch stream
+//     (as another writer's change), so there not yet when RevokeLease returns.
 //     KeyValue.lease is the key's lease (0: none). Expiry: etcd expires leases itself;
 //     MemoryStore and SqliteStore own no thread, so they expire a lease at the first call to
 //     the store (any method) after its deadline, or at ExpireLeases(). SqliteStore keeps its
