@@ -26,7 +26,7 @@ bool HelpMentions(const std::string& binary, const std::string& text) {
   return help.find(text) != std::string::npos;
 }
 
-std::string Tail(std::string text, size_t size) {
+std::string Tail(const std::string& text, size_t size) {
   return text.size() > size ? text.substr(text.size() - size) : text;
 }
 

@@ -158,6 +158,10 @@ const std::filesystem::path* g_data_dir = nullptr;
   std::fprintf(stderr, "switch_sim: %s\n", message.c_str());
   std::fflush(stdout);
   std::fflush(stderr);
+  // One thread cleans up and exits; another dying meanwhile (the moves beside the resolves)
+  // waits here instead of exiting in the middle of the cleanup.
+  static std::mutex dying;
+  dying.lock();
   std::error_code ignored;
   if (g_controllers != nullptr) {
     g_controllers->KillAll();
@@ -490,9 +494,10 @@ void SayLiveness(const char* phase) {
     for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++count;
     return count;
   };
-  Say("%s: the controller has logged %lld switches DOWN (silent %lld, stream ended %lld, no "
+  Say("%s: %s logged %lld switches DOWN (silent %lld, stream ended %lld, no "
       "Hello after its start %lld) and %lld UP so far\n",
-      phase, occurrences(" is DOWN: "), occurrences(" is DOWN: nothing heard"),
+      phase, g_controllers->size() == 1 ? "the controller has" : "the replicas have (together)",
+      occurrences(" is DOWN: "), occurrences(" is DOWN: nothing heard"),
       occurrences(" is DOWN: its stream ended"), occurrences("of the controller's start"),
       occurrences(" is UP: "));
 }
@@ -2154,8 +2159,9 @@ void Sim::Restart(ControllerSet* controllers) {
     }
     return count;
   };
-  Say("restart: the controller logged %lld switches DOWN (no Hello within dead_after of its "
+  Say("restart: %s logged %lld switches DOWN (no Hello within dead_after of its "
       "start: %lld) and %lld UP again; %lld connections logged\n",
+      replicas_ == 1 ? "the controller" : "the replicas (together)",
       static_cast<long long>(occurrences(" is DOWN: ")),
       static_cast<long long>(occurrences("of the controller's start")),
       static_cast<long long>(occurrences("it is UP again")),
@@ -2167,10 +2173,11 @@ void Sim::Restart(ControllerSet* controllers) {
   restart_acked_ = all_acked_at_ - kill_at;
   restart_done_ = true;
   records_after_restart_ = MetricSum("dove_southbound_cache_records");
-  Say("restart: kill -9 -> controller ready %.3f s, every switch synced with its cache verified "
+  Say("restart: kill -9 -> %s ready %.3f s, every switch synced with its cache verified "
       "%.3f s, every attach acknowledged %.3f s; %lld cached entries lost, %lld wrong; cache "
       "records %lld (%lld before)\n",
-      Seconds(restart_ready_), Seconds(restart_synced_), Seconds(restart_acked_),
+      replicas_ == 1 ? "controller" : "every replica", Seconds(restart_ready_),
+      Seconds(restart_synced_), Seconds(restart_acked_),
       static_cast<long long>(resync_missing_.load()), static_cast<long long>(resync_wrong_.load()),
       static_cast<long long>(records_after_restart_), static_cast<long long>(records_serving_));
 }
@@ -2554,6 +2561,7 @@ int Run(int argc, char** argv) {
     Die(restarted.error());
   }
   std::vector<int> api_ports;
+  api_ports.reserve(static_cast<size_t>(replicas));
   for (int r = 0; r < replicas; ++r) {
     ControllerProcess& controller = controllers->replica(r);
     PinProcess(controller.pid(), options.controller_cpus);
@@ -2584,6 +2592,7 @@ int Sim::Run(ControllerSet* controllers, std::vector<Memory> memory) {
   filled_kib_ = memory_[0].filled_kib;
   loaded_kib_ = memory_[0].loaded_kib;
   std::vector<int> southbound_ports;
+  southbound_ports.reserve(static_cast<size_t>(replicas_));
   for (int r = 0; r < replicas_; ++r) {
     southbound_ports.push_back(controllers->replica(r).southbound_port());
   }
