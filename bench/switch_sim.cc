@@ -1784,17 +1784,17 @@ void Sim::Moves() {
     // An endpoint whose switch keeps another endpoint of its network (so the switches that
     // serve the network, the resolvers and the cachers, stay the same).
     int e = endpoint(random);
-    const int network = NetworkOfEndpoint(e);
     int from = holder_[static_cast<size_t>(e)];
     for (int tries = 0; tries < 100; ++tries) {
       int same = 0;
-      for (int other : members_[static_cast<size_t>(network)]) {
+      for (int other : members_[static_cast<size_t>(NetworkOfEndpoint(e))]) {
         if (holder_[static_cast<size_t>(other)] == from) ++same;
       }
       if (same >= 2) break;
       e = endpoint(random);
       from = holder_[static_cast<size_t>(e)];
     }
+    const int network = NetworkOfEndpoint(e);
     // Cachers: switches that serve the endpoint's network (they may resolve in its VNI).
     std::vector<int> candidates;
     int to = any_switch(random);
