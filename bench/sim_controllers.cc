@@ -3,7 +3,9 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -156,6 +158,12 @@ void ControllerSet::KillAll() {
   if (etcd_ != nullptr) {
     for (int i = 0; i < etcd_->size(); ++i) etcd_->Kill(i);
   }
+}
+
+void ControllerSet::RemoveFiles() const {
+  std::error_code ignored;
+  for (const auto& each : replicas_) std::filesystem::remove_all(each->LogDir(), ignored);
+  if (etcd_ != nullptr) std::filesystem::remove_all(etcd_->DataDir(0).parent_path(), ignored);
 }
 
 std::string ControllerSet::Logs() const {

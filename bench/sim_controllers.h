@@ -10,7 +10,8 @@
 // processes already started are killed by the destructor). Exited() names a replica that died.
 // Cleanup: the destructor and KillAll() SIGKILL every controller and every etcd member and
 // reap them; every child also dies with the simulator (PR_SET_PDEATHSIG, set by
-// ControllerProcess and EtcdCluster). KillAll() is what switch_sim's Die() calls before _Exit.
+// ControllerProcess and EtcdCluster). KillAll() and RemoveFiles() are what switch_sim's Die()
+// calls before _Exit.
 // Threading: not thread-safe; Start/Restart start the replicas in parallel internally.
 //
 //   auto set = ControllerSet::Start({.binary = bin, .replicas = 3, .etcd = true});
@@ -78,6 +79,9 @@ class ControllerSet {
 
   // SIGKILL every controller and etcd member and reap them (idempotent).
   void KillAll();
+  // Removes the replicas' logs and etcd's data directory, for a process about to exit without
+  // running destructors (switch_sim's Die); call after KillAll().
+  void RemoveFiles() const;
 
   // Every line the replicas logged so far, concatenated (for counting log events).
   std::string Logs() const;

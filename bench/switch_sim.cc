@@ -165,9 +165,7 @@ const std::filesystem::path* g_data_dir = nullptr;
   std::error_code ignored;
   if (g_controllers != nullptr) {
     g_controllers->KillAll();
-    if (g_controllers->etcd() != nullptr) {
-      std::filesystem::remove_all(g_controllers->etcd()->DataDir(0).parent_path(), ignored);
-    }
+    g_controllers->RemoveFiles();
   }
   if (g_data_dir != nullptr) std::filesystem::remove_all(*g_data_dir, ignored);
   std::_Exit(1);

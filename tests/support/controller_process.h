@@ -167,6 +167,10 @@ class ControllerProcess {
     Reap();
   }
 
+  // The directory of the log (removed by the destructor; for a process that exits without
+  // running destructors to remove it itself).
+  const std::filesystem::path& LogDir() const { return log_dir_.path(); }
+
   // What the controller wrote on stderr so far (and stdout after the ready line).
   std::string Log() const {
     std::ifstream in(log_dir_.path() / "controller.log");
