@@ -27,7 +27,15 @@
 //                          [--moves 200] [--move-rate 20] [--cachers 10] [--attaches 2000]
 //                          [--attach-rate 1000]
 //                          [--probes 1000] [--quick] [--controller-bin PATH]
-//                          [--controller-arg ARG]...
+//                          [--controller-arg ARG]... [--etcd] [--replicas N]
+//
+// Replicas (--replicas N > 1, issue 16): N dove-controller processes on one 3-member etcd and
+// one prefix (bench/sim_controllers.h), each with its own API and southbound port; switch s
+// connects to replica s % N, the fill goes through replica 0, the PUT of move m through
+// replica m % N (so most updates reach their cachers through another replica's watch), and
+// the restart kills -9 and restarts every replica. The report adds, per replica: resolve rate
+// and latency (by the asking switch's replica), memory per endpoint (each holds the whole
+// index), and the moves split by whether the last switch to hear was on the PUT's replica.
 //
 // Figures measured so far, and the controller's hot spots: docs/benchmarks.md.
 //
@@ -86,6 +94,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -95,9 +104,9 @@
 #include <vector>
 
 #include "dove/v1/switch.grpc.pb.h"
+#include "sim_controllers.h"
 #include "sim_layout.h"
 #include "support/controller_process.h"
-#include "support/etcd_cluster.h"
 #include "support/temp_dir.h"
 
 namespace dove::bench {
@@ -135,28 +144,30 @@ struct Options {
   std::vector<int> sim_cpus;
   std::string latency_log;  // empty: none
   bool etcd = false;        // the controller's state in a one-member etcd instead of SQLite
+  int replicas = 1;         // > 1: that many controllers on a 3-member etcd (implies etcd)
 };
 
-// The etcd of --etcd (started before the controller, killed at exit), and its endpoint.
-test_support::EtcdCluster* g_etcd = nullptr;
-
-// Set once the controller runs, so that Die leaves no process or data directory behind.
-test_support::ControllerProcess* g_controller = nullptr;
+// Set once the controllers (and their etcd) run, so that Die leaves no process or data
+// directory behind.
+ControllerSet* g_controllers = nullptr;
 const std::filesystem::path* g_data_dir = nullptr;
 
-// Ends the run: kills the controller, removes its data, exits 1 without running destructors
-// (gRPC's threads may still be calling into the switches).
+// Ends the run: kills every controller and etcd member, removes their data, exits 1 without
+// running destructors (gRPC's threads may still be calling into the switches).
 [[noreturn]] void Die(const std::string& message) {
   std::fprintf(stderr, "switch_sim: %s\n", message.c_str());
   std::fflush(stdout);
   std::fflush(stderr);
-  if (g_controller != nullptr) g_controller->KillNow();
+  // One thread cleans up and exits; another dying meanwhile (the moves beside the resolves)
+  // waits here instead of exiting in the middle of the cleanup.
+  static std::mutex dying;
+  dying.lock();
   std::error_code ignored;
-  if (g_data_dir != nullptr) std::filesystem::remove_all(*g_data_dir, ignored);
-  if (g_etcd != nullptr) {
-    g_etcd->Kill(0);
-    std::filesystem::remove_all(g_etcd->DataDir(0).parent_path(), ignored);
+  if (g_controllers != nullptr) {
+    g_controllers->KillAll();
+    g_controllers->RemoveFiles();
   }
+  if (g_data_dir != nullptr) std::filesystem::remove_all(*g_data_dir, ignored);
   std::_Exit(1);
 }
 
@@ -226,6 +237,7 @@ void PrintHelp() {
       "                  [--attaches A] [--attach-rate AR] [--probes P] [--quick]\n"
       "                  [--controller-bin PATH] [--controller-arg ARG]...\n"
       "                  [--controller-cpus LIST] [--sim-cpus LIST] [--latency-log FILE]\n"
+      "                  [--etcd] [--replicas N]\n"
       "  --switches               simulated switches, one gRPC stream each (1000)\n"
       "  --endpoints              endpoints per switch (100)\n"
       "  --endpoints-per-network  endpoints per network; one /24 subnet each, <= 250 (100)\n"
@@ -248,6 +260,10 @@ void PrintHelp() {
       "  --etcd                   keep the controller's state in a one-member etcd (Debian's\n"
       "                           /usr/bin/etcd, started here on loopback) instead of SQLite:\n"
       "                           --store etcd; etcd's database size is reported\n"
+      "  --replicas N             N controller replicas on one etcd prefix (1); N > 1 implies\n"
+      "                           --etcd with a 3-member cluster; switch s connects to replica\n"
+      "                           s %% N, move m is PUT through replica m %% N; figures per\n"
+      "                           replica; the restart kills -9 every replica\n"
       "  --controller-bin         the dove-controller to start (default: the one built here)\n"
       "  --controller-arg ARG     one more argument for the controller (repeatable), e.g.\n"
       "                           --controller-arg --switch-dead-after-ms=60000\n"
@@ -332,6 +348,8 @@ Options ParseOptions(int argc, char** argv) {
       options.sim_cpus = ParseCpus(arg, value);
     } else if (arg == "--latency-log") {
       options.latency_log = value;
+    } else if (arg == "--replicas") {
+      options.replicas = ParseCount(arg, value, 1);
     } else {
       Die("unknown argument " + std::string(arg) + " (see --help)");
     }
@@ -339,6 +357,7 @@ Options ParseOptions(int argc, char** argv) {
   if (options.per_network > 250) Die("--endpoints-per-network must be <= 250 (one /24 each)");
   if (options.ip_percent > 100) Die("--ip-percent must be <= 100");
   if (options.controller_bin.empty()) Die("no controller binary: pass --controller-bin");
+  if (options.replicas > 1) options.etcd = true;
   return options;
 }
 
@@ -448,36 +467,6 @@ double QuantileMs(const std::vector<int64_t>& sorted, double q) {
 
 // ---- the controller ----------------------------------------------------------------------
 
-// Whether `binary --help` mentions `text` (so flags that appear later are passed only then).
-bool HelpMentions(const std::string& binary, const std::string& text) {
-  const std::string command = "'" + binary + "' --help 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) return false;
-  std::string help;
-  char buffer[4096];
-  size_t got = 0;
-  while ((got = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) help.append(buffer, got);
-  ::pclose(pipe);
-  return help.find(text) != std::string::npos;
-}
-
-// The controller's command line (after the binary), in one place.
-std::vector<std::string> ControllerArgs(const std::string& binary,
-                                        const std::filesystem::path& data_dir,
-                                        const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"--listen", "127.0.0.1:0", "--southbound", "127.0.0.1:0"};
-  if (g_etcd != nullptr) {
-    args.insert(args.end(), {"--store", "etcd", "--etcd-endpoints", g_etcd->Endpoints(),
-                             "--etcd-prefix", "/switch-sim/"});
-  } else {
-    args.insert(args.end(), {"--data-dir", data_dir.string()});
-  }
-  // TLS on the southbound is coming: a plaintext southbound will then need this flag.
-  if (HelpMentions(binary, "--southbound-plaintext")) args.emplace_back("--southbound-plaintext");
-  args.insert(args.end(), extra.begin(), extra.end());
-  return args;
-}
-
 // 1000 gRPC connections on each side: raise our soft fd limit (the controller inherits it).
 void RaiseFileLimit() {
   rlimit limit{};
@@ -486,31 +475,27 @@ void RaiseFileLimit() {
   if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) Say("warning: cannot raise RLIMIT_NOFILE\n");
 }
 
-// Dies with the controller's log tail when it has exited.
+// Dies with the controller's log tail when one has exited (the others are killed).
 void CheckControllerAlive() {
-  if (g_controller == nullptr) return;
-  if (auto status = g_controller->WaitForExit(std::chrono::milliseconds(0)); status) {
-    std::string log = g_controller->Log();
-    g_controller = nullptr;
-    if (log.size() > 4000) log = log.substr(log.size() - 4000);
-    Die("the controller exited (wait status " + std::to_string(*status) + "); log tail:\n" + log);
-  }
+  if (g_controllers == nullptr) return;
+  if (auto exited = g_controllers->Exited(); exited) Die(*exited);
 }
 
 // The serving controller's liveness decisions so far, from its log: a switch marked DOWN (and
 // UP again) while it is connected and sending is work (LocationUpdates to its cachers, flood
 // lists, a domain round) that the run did not ask for.
 void SayLiveness(const char* phase) {
-  if (g_controller == nullptr) return;
-  const std::string log = g_controller->Log();
+  if (g_controllers == nullptr) return;
+  const std::string log = g_controllers->Logs();
   auto occurrences = [&](const std::string& text) {
     long long count = 0;
     for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++count;
     return count;
   };
-  Say("%s: the controller has logged %lld switches DOWN (silent %lld, stream ended %lld, no "
+  Say("%s: %s logged %lld switches DOWN (silent %lld, stream ended %lld, no "
       "Hello after its start %lld) and %lld UP so far\n",
-      phase, occurrences(" is DOWN: "), occurrences(" is DOWN: nothing heard"),
+      phase, g_controllers->size() == 1 ? "the controller has" : "the replicas have (together)",
+      occurrences(" is DOWN: "), occurrences(" is DOWN: nothing heard"),
       occurrences(" is DOWN: its stream ended"), occurrences("of the controller's start"),
       occurrences(" is UP: "));
 }
@@ -759,8 +744,13 @@ struct MoveWatch {
 
 class Sim {
  public:
-  Sim(const Options& options, Layout layout, std::vector<uint32_t> vnis, int api_port)
-      : options_(options), layout_(layout), vnis_(std::move(vnis)), api_port_(api_port) {
+  // `api_ports`: each replica's REST API port (one for one controller).
+  Sim(const Options& options, Layout layout, std::vector<uint32_t> vnis, std::vector<int> api_ports)
+      : options_(options),
+        layout_(layout),
+        vnis_(std::move(vnis)),
+        api_ports_(std::move(api_ports)),
+        replicas_(static_cast<int>(api_ports_.size())) {
     const int endpoints = layout_.AllEndpoints();
     members_.resize(static_cast<size_t>(layout_.Networks()));
     home_serving_.resize(static_cast<size_t>(layout_.Networks()));
@@ -916,13 +906,22 @@ class Sim {
     watch_.cv.notify_all();
   }
 
-  // Every phase and the report; its exit status.
-  // `controller` is the serving one; the restart phase replaces it.
-  int Run(std::unique_ptr<ControllerProcess>* controller, const std::filesystem::path& data_dir,
-          long empty_kib, long empty_peak_kib, long filled_kib, long loaded_kib);
+  // A replica's memory at the points the report compares (KiB; VmHWM is the peak).
+  struct Memory {
+    long empty_kib = 0, empty_peak_kib = 0, filled_kib = 0, loaded_kib = 0;
+    long registered_kib = 0, serving_kib = 0, serving_peak_kib = 0;
+  };
+
+  // Every phase and the report; its exit status. `controllers` serve (the restart phase
+  // restarts them); `memory` holds each replica's empty, filled and loaded figures.
+  int Run(ControllerSet* controllers, std::vector<Memory> memory);
+
+  // The replica switch s connects to.
+  int ReplicaOf(int s) const { return s % replicas_; }
 
  private:
-  void Register(int southbound_port);
+  // Switch s connects to southbound_ports[ReplicaOf(s)].
+  void Register(const std::vector<int>& southbound_ports);
   void Heartbeats();
   void StartHeartbeats();
   void StopHeartbeats();
@@ -950,8 +949,11 @@ class Sim {
                : 0;
   }
   void Probes();
-  void Restart(std::unique_ptr<ControllerProcess>* controller,
-               const std::filesystem::path& data_dir);
+  void Restart(ControllerSet* controllers);
+  // A /metrics value summed over the replicas (-1 when one lacks it).
+  int64_t MetricSum(const std::string& name) const;
+  // The per-replica lines of the report (replicas_ > 1).
+  void ReportReplicas();
   void CheckResync(int s, const std::unordered_map<int, std::string>& cache);
   // Mismatches between the switches' caches and the model (holder_), printed.
   int64_t CheckCaches(const char* when);
@@ -968,7 +970,8 @@ class Sim {
   std::thread poller_;  // Poll()
   std::vector<std::unique_ptr<SimSwitch>> switches_;
   std::vector<std::unique_ptr<SimSwitch>> ended_;  // streams of the killed controller
-  int api_port_;
+  std::vector<int> api_ports_;                     // replica -> its REST API port
+  int replicas_;
   std::vector<std::vector<int>> members_;       // network -> its endpoints
   std::vector<std::vector<int>> home_serving_;  // network -> switches serving it from the start
   std::vector<int> holder_;                     // endpoint -> switch index (moves change it)
@@ -1005,6 +1008,11 @@ class Sim {
   double achieved_rate_ = 0;
   std::vector<int64_t> latency_sent_;
   std::vector<int64_t> latency_planned_;
+  // By the asking switch's replica: sorted latencies and the resolves sent (by Pace only).
+  std::vector<std::vector<int64_t>> replica_sent_ns_;
+  std::vector<std::vector<int64_t>> replica_planned_ns_;
+  std::vector<int64_t> replica_sends_;
+  double send_seconds_ = 0;
   std::atomic<bool> resolving_{false};
   // The resolve phase's schedule, set by Resolves() before pacing_ and read by Pace() only.
   struct Schedule {
@@ -1041,8 +1049,14 @@ class Sim {
   int moves_failed_ = 0;
   int moves_done_ = 0;
   int moves_under_load_ = 0;  // PUT sent while the open-loop resolves ran
+  // Replicas: the moves by whether the last switch to hear (cacher or old holder) is on the
+  // replica the PUT went to ("same") or on another ("other"); from the PUT sent / its answer.
+  std::vector<int64_t> move_same_ns_, move_other_ns_;
+  std::vector<int64_t> move_same_after_put_ns_, move_other_after_put_ns_;
+  int64_t put_conflicts_ = 0;  // PUTs answered 409 (a replica's index behind), retried
 
-  // Memory and cache records.
+  // Memory (replica 0's in the scalars, as with one controller) and cache records.
+  std::vector<Memory> memory_;  // per replica
   long empty_kib_ = 0, empty_peak_kib_ = 0, filled_kib_ = 0, loaded_kib_ = 0;
   long registered_kib_ = 0, serving_kib_ = 0, serving_peak_kib_ = 0;
   int64_t records_serving_ = -1;  // dove_southbound_cache_records, all caching
@@ -1474,13 +1488,16 @@ void Sim::WaitProgress(const char* what, const std::function<bool()>& done,
   }
 }
 
-void Sim::Register(int southbound_port) {
-  const std::string target = "127.0.0.1:" + std::to_string(southbound_port);
+void Sim::Register(const std::vector<int>& southbound_ports) {
   const int n = layout_.switches;
   switches_.reserve(static_cast<size_t>(n));
   for (int s = 0; s < n; ++s) switches_.push_back(std::make_unique<SimSwitch>(this, s));
   registration_start_ = Clock::now();
-  for (auto& each : switches_) each->Start(target, nullptr, &cq_);
+  for (int s = 0; s < n; ++s) {
+    const std::string target =
+        "127.0.0.1:" + std::to_string(southbound_ports[static_cast<size_t>(ReplicaOf(s))]);
+    switches_[static_cast<size_t>(s)]->Start(target, nullptr, &cq_);
+  }
   // A stalled registration says which switches wait and in what state their channel is.
   stall_detail_ = [this] {
     int welcomed = 0;
@@ -1557,6 +1574,7 @@ void Sim::Resolves() {
   schedule_.total = total;
   schedule_.next = 0;
   schedule_.late_sends = 0;
+  replica_sends_.assign(static_cast<size_t>(replicas_), 0);
   resolving_ = true;
   pacing_.store(true, std::memory_order_release);
   pace_alarm_.Set(&cq_, gpr_now(GPR_CLOCK_MONOTONIC), &pace_tag_);
@@ -1584,7 +1602,22 @@ void Sim::Resolves() {
       [&] { return std::to_string(outstanding()) + " replies outstanding"; },
       std::chrono::seconds(60));
   std::vector<int64_t> planned_at;
-  for (auto& each : switches_) each->TakeLatencies(&latency_sent_, &latency_planned_, &planned_at);
+  replica_sent_ns_.assign(static_cast<size_t>(replicas_), {});
+  replica_planned_ns_.assign(static_cast<size_t>(replicas_), {});
+  for (size_t s = 0; s < switches_.size(); ++s) {
+    const size_t from = latency_sent_.size();
+    switches_[s]->TakeLatencies(&latency_sent_, &latency_planned_, &planned_at);
+    const auto r = static_cast<size_t>(ReplicaOf(static_cast<int>(s)));
+    replica_sent_ns_[r].insert(replica_sent_ns_[r].end(),
+                               latency_sent_.begin() + static_cast<std::ptrdiff_t>(from),
+                               latency_sent_.end());
+    replica_planned_ns_[r].insert(replica_planned_ns_[r].end(),
+                                  latency_planned_.begin() + static_cast<std::ptrdiff_t>(from),
+                                  latency_planned_.end());
+  }
+  for (auto& each : replica_sent_ns_) std::sort(each.begin(), each.end());
+  for (auto& each : replica_planned_ns_) std::sort(each.begin(), each.end());
+  send_seconds_ = Seconds(send_end - start);
   if (!options_.latency_log.empty()) WriteLatencyLog(start, planned_at);
   std::sort(latency_sent_.begin(), latency_sent_.end());
   std::sort(latency_planned_.begin(), latency_planned_.end());
@@ -1656,6 +1689,7 @@ void Sim::SendResolve(Clock::time_point planned) {
   }
   switches_[serving[pick]]->Resolve(e, percent(random) < options_.ip_percent, Purpose::kLoad,
                                     planned);
+  ++replica_sends_[static_cast<size_t>(ReplicaOf(serving[pick]))];
   sent_.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -1718,10 +1752,14 @@ void Sim::Moves() {
     Say("moves: skipped (needs at least 3 switches)\n");
     return;
   }
-  httplib::Client client("127.0.0.1", api_port_);
-  client.set_keep_alive(true);
-  client.set_tcp_nodelay(true);
-  client.set_read_timeout(std::chrono::seconds(120));
+  // One keep-alive client per replica: move m is PUT through replica m % replicas_.
+  std::vector<std::unique_ptr<httplib::Client>> clients;
+  for (int port : api_ports_) {
+    auto& client = clients.emplace_back(std::make_unique<httplib::Client>("127.0.0.1", port));
+    client->set_keep_alive(true);
+    client->set_tcp_nodelay(true);
+    client->set_read_timeout(std::chrono::seconds(120));
+  }
   std::mt19937_64 random(42);
   std::uniform_int_distribution<int> endpoint(0, layout_.Endpoints() - 1);
   std::uniform_int_distribution<int> any_switch(0, n - 1);
@@ -1744,17 +1782,17 @@ void Sim::Moves() {
     // An endpoint whose switch keeps another endpoint of its network (so the switches that
     // serve the network, the resolvers and the cachers, stay the same).
     int e = endpoint(random);
-    const int network = NetworkOfEndpoint(e);
     int from = holder_[static_cast<size_t>(e)];
     for (int tries = 0; tries < 100; ++tries) {
       int same = 0;
-      for (int other : members_[static_cast<size_t>(network)]) {
+      for (int other : members_[static_cast<size_t>(NetworkOfEndpoint(e))]) {
         if (holder_[static_cast<size_t>(other)] == from) ++same;
       }
       if (same >= 2) break;
       e = endpoint(random);
       from = holder_[static_cast<size_t>(e)];
     }
+    const int network = NetworkOfEndpoint(e);
     // Cachers: switches that serve the endpoint's network (they may resolve in its VNI).
     std::vector<int> candidates;
     int to = any_switch(random);
@@ -1799,22 +1837,36 @@ void Sim::Moves() {
       }
     }
     // The move is authorized through the API: PUT the endpoint with the new switch_name (its
-    // current version read first, so a concurrent change is a conflict, not lost).
+    // current version read first, so a concurrent change is a conflict, not lost). With
+    // replicas, the one the PUT goes to may not have applied the endpoint's last move yet (made
+    // through another): its 409 is counted and the read and PUT made again, at most 5 times.
+    const int put_replica = m % replicas_;
+    httplib::Client& client = *clients[static_cast<size_t>(put_replica)];
     const std::string id = EndpointId(e);
-    const int64_t version = VersionOf(&client, id);
     const std::string port = "tap-moved-" + std::to_string(m);
-    std::string body = R"({"id":")" + id + R"(","network_id":")" + NetworkId(network);
-    body += R"(","switch_name":")" + SwitchName(to) + R"(","port_name":")";
-    body += port;
-    body += R"(","mac":")" + Mac(e) + R"(","ips":[")" + IpOf(e);
-    body += R"("],"version":)" + std::to_string(version) + "}";
-    {
-      std::lock_guard lock(watch_.mutex);
-      watch_.moving = true;
-      watch_.attach_sent = Clock::now();
+    auto put = [&] {
+      const int64_t version = VersionOf(&client, id);
+      std::string body = R"({"id":")" + id + R"(","network_id":")" + NetworkId(network);
+      body += R"(","switch_name":")" + SwitchName(to) + R"(","port_name":")";
+      body += port;
+      body += R"(","mac":")" + Mac(e) + R"(","ips":[")" + IpOf(e);
+      body += R"("],"version":)" + std::to_string(version) + "}";
+      {
+        std::lock_guard lock(watch_.mutex);
+        watch_.moving = true;
+        watch_.attach_sent = Clock::now();
+      }
+      return client.Put("/v1/endpoints/" + id, body, "application/json");
+    };
+    std::optional<httplib::Result> answer;
+    answer.emplace(put());
+    for (int attempt = 1; replicas_ > 1 && attempt < 5 && *answer && (*answer)->status == 409;
+         ++attempt) {
+      ++put_conflicts_;
+      answer.emplace(put());
     }
+    const httplib::Result& response = *answer;
     if (resolving_.load()) ++moves_under_load_;
-    auto response = client.Put("/v1/endpoints/" + id, body, "application/json");
     const auto put_returned = Clock::now();
     if (!response) {
       CheckControllerAlive();
@@ -1839,9 +1891,19 @@ void Sim::Moves() {
       continue;
     }
     Clock::time_point last = watch_.old_heard_at;
-    for (const auto& [s, at] : watch_.cachers) last = std::max(last, at);
+    int last_switch = watch_.old_holder;
+    for (const auto& [s, at] : watch_.cachers) {
+      if (at > last) {
+        last = at;
+        last_switch = s;
+      }
+    }
     move_ns_.push_back(Nanos(last - watch_.attach_sent));
     move_after_put_ns_.push_back(std::max<int64_t>(0, Nanos(last - put_returned)));
+    const bool same = ReplicaOf(last_switch) == put_replica;
+    (same ? move_same_ns_ : move_other_ns_).push_back(move_ns_.back());
+    (same ? move_same_after_put_ns_ : move_other_after_put_ns_)
+        .push_back(move_after_put_ns_.back());
     moved_message_ns_.push_back(Nanos(watch_.old_heard_at - watch_.attach_sent));
     ++moves_done_;
     failed_in_a_row = 0;
@@ -1855,6 +1917,10 @@ void Sim::Moves() {
   std::sort(move_after_put_ns_.begin(), move_after_put_ns_.end());
   std::sort(moved_message_ns_.begin(), moved_message_ns_.end());
   std::sort(put_ns_.begin(), put_ns_.end());
+  for (auto* each :
+       {&move_same_ns_, &move_other_ns_, &move_same_after_put_ns_, &move_other_after_put_ns_}) {
+    std::sort(each->begin(), each->end());
+  }
   Say("moves: %d measured (%d of them while the resolves ran), %d failed, %.1f cachers each on "
       "average (switches serving the network)\n",
       moves_done_, moves_under_load_, moves_failed_,
@@ -2032,11 +2098,8 @@ int64_t MetricValue(int port, const std::string& name) {
 // data directory and ports, reconnect every switch (Hello with its last revision and what it
 // cached) and measure until each has SyncDone with its cache verified against the model, and
 // its attaches acknowledged.
-void Sim::Restart(std::unique_ptr<ControllerProcess>* controller,
-                  const std::filesystem::path& data_dir) {
+void Sim::Restart(ControllerSet* controllers) {
   const int n = layout_.switches;
-  const int api_port = (*controller)->port();
-  const int southbound_port = (*controller)->southbound_port();
   StopHeartbeats();
   expected_caches_.clear();
   for (int s = 0; s < n; ++s) expected_caches_[s] = switches_[static_cast<size_t>(s)]->Cache();
@@ -2046,28 +2109,13 @@ void Sim::Restart(std::unique_ptr<ControllerProcess>* controller,
     held_[static_cast<size_t>(holder_[static_cast<size_t>(e)])].push_back(e);
   }
   restarting_ = true;
-  g_controller = nullptr;
   const auto kill_at = Clock::now();
-  (*controller)->Signal(SIGKILL);
-  if (!(*controller)->WaitForExit(std::chrono::milliseconds(30000))) {
-    Die("restart: the controller did not die");
+  // Every replica killed, then all started again (in parallel) on the same addresses, as
+  // restarted controllers are.
+  if (auto restarted = controllers->Restart(SIGKILL, {.same_ports = true}); !restarted) {
+    Die("restart: " + restarted.error());
   }
-  std::vector<std::string> args =
-      ControllerArgs(options_.controller_bin, data_dir, options_.controller_args);
-  // The same addresses, as a restarted controller has.
-  for (size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == "--listen") args[i + 1] = "127.0.0.1:" + std::to_string(api_port);
-    if (args[i] == "--southbound") args[i + 1] = "127.0.0.1:" + std::to_string(southbound_port);
-  }
-  auto started = ControllerProcess::Start(
-      ControllerProcess::Options{.args = args,
-                                 .env = {},
-                                 .ready_timeout = std::chrono::milliseconds(120000),
-                                 .binary = options_.controller_bin});
-  if (!started) Die("restart: " + started.error());
-  *controller = std::move(*started);
-  g_controller = controller->get();
-  PinProcess((*controller)->pid(), options_.controller_cpus);
+  for (pid_t pid : controllers->Pids()) PinProcess(pid, options_.controller_cpus);
   const auto ready_at = Clock::now();
   restart_ready_ = ready_at - kill_at;
   // The old streams are over (the controller died); their state goes to the new ones.
@@ -2077,11 +2125,12 @@ void Sim::Restart(std::unique_ptr<ControllerProcess>* controller,
   switches_acked_ = 0;
   acks_ = 0;
   reconnected_ = true;
-  const std::string target = "127.0.0.1:" + std::to_string(southbound_port);
   std::vector<std::unique_ptr<SimSwitch>> fresh;
   fresh.reserve(static_cast<size_t>(n));
   for (int s = 0; s < n; ++s) fresh.push_back(std::make_unique<SimSwitch>(this, s));
   for (int s = 0; s < n; ++s) {
+    const std::string target =
+        "127.0.0.1:" + std::to_string(controllers->replica(ReplicaOf(s)).southbound_port());
     fresh[static_cast<size_t>(s)]->Start(target, switches_[static_cast<size_t>(s)].get(), &cq_);
   }
   for (auto& each : switches_) ended_.push_back(std::move(each));
@@ -2098,9 +2147,9 @@ void Sim::Restart(std::unique_ptr<ControllerProcess>* controller,
                stall_detail_();
       },
       std::chrono::seconds(120));
-  // The restarted controller's own account: switches it marked DOWN (stored UP, no Hello yet
+  // The restarted controllers' own account: switches they marked DOWN (stored UP, no Hello yet
   // within dead_after of its start) and brought back UP with their Hello.
-  const std::string log = (*controller)->Log();
+  const std::string log = controllers->Logs();
   auto occurrences = [&](const std::string& text) {
     int64_t count = 0;
     for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) {
@@ -2108,33 +2157,100 @@ void Sim::Restart(std::unique_ptr<ControllerProcess>* controller,
     }
     return count;
   };
-  Say("restart: the controller logged %lld switches DOWN (no Hello within dead_after of its "
+  Say("restart: %s logged %lld switches DOWN (no Hello within dead_after of its "
       "start: %lld) and %lld UP again; %lld connections logged\n",
+      replicas_ == 1 ? "the controller" : "the replicas (together)",
       static_cast<long long>(occurrences(" is DOWN: ")),
       static_cast<long long>(occurrences("of the controller's start")),
       static_cast<long long>(occurrences("it is UP again")),
       static_cast<long long>(occurrences(" connected from tunnel IP ")));
   Say("restart: Hellos answered incrementally %lld, with a snapshot %lld\n",
-      static_cast<long long>(
-          MetricValue(api_port, "dove_southbound_syncs_total{kind=\"incremental\"}")),
-      static_cast<long long>(
-          MetricValue(api_port, "dove_southbound_syncs_total{kind=\"snapshot\"}")));
+      static_cast<long long>(MetricSum("dove_southbound_syncs_total{kind=\"incremental\"}")),
+      static_cast<long long>(MetricSum("dove_southbound_syncs_total{kind=\"snapshot\"}")));
   restart_synced_ = all_synced_at_ - kill_at;
   restart_acked_ = all_acked_at_ - kill_at;
   restart_done_ = true;
-  records_after_restart_ = MetricValue(api_port, "dove_southbound_cache_records");
-  Say("restart: kill -9 -> controller ready %.3f s, every switch synced with its cache verified "
+  records_after_restart_ = MetricSum("dove_southbound_cache_records");
+  Say("restart: kill -9 -> %s ready %.3f s, every switch synced with its cache verified "
       "%.3f s, every attach acknowledged %.3f s; %lld cached entries lost, %lld wrong; cache "
       "records %lld (%lld before)\n",
-      Seconds(restart_ready_), Seconds(restart_synced_), Seconds(restart_acked_),
+      replicas_ == 1 ? "controller" : "every replica", Seconds(restart_ready_),
+      Seconds(restart_synced_), Seconds(restart_acked_),
       static_cast<long long>(resync_missing_.load()), static_cast<long long>(resync_wrong_.load()),
       static_cast<long long>(records_after_restart_), static_cast<long long>(records_serving_));
+}
+
+int64_t Sim::MetricSum(const std::string& name) const {
+  int64_t sum = 0;
+  for (int port : api_ports_) {
+    const int64_t value = MetricValue(port, name);
+    if (value < 0) return -1;
+    sum += value;
+  }
+  return sum;
 }
 
 // One figure of the final table: measured / goal (below 1 meets the goal).
 void Row(const char* figure, double measured, const char* unit, double goal) {
   Say("  %-44s %10.2f %-3s %10.2f %-3s %6.2f  %s\n", figure, measured, unit, goal, unit,
       measured / goal, measured <= goal ? "meets" : "MISSES");
+}
+
+void Sim::ReportReplicas() {
+  const int endpoints = layout_.AllEndpoints();
+  Say("replicas: %d controllers on one etcd prefix; switch s on replica s %% %d (%d switches "
+      "each), the fill through replica 0, move m PUT through replica m %% %d\n",
+      replicas_, replicas_, layout_.switches / replicas_, replicas_);
+  Say("  resolve by the asking switch's replica (the rate above is the total: each replica got "
+      "about 1/%d of it)\n",
+      replicas_);
+  for (int r = 0; r < replicas_; ++r) {
+    const auto index = static_cast<size_t>(r);
+    Say("  replica %d: %lld sent (%.0f/s); from schedule p50 %.3f p99 %.3f max %.3f ms; from "
+        "send p50 %.3f p99 %.3f ms\n",
+        r, static_cast<long long>(replica_sends_[index]),
+        send_seconds_ > 0 ? static_cast<double>(replica_sends_[index]) / send_seconds_ : 0.0,
+        QuantileMs(replica_planned_ns_[index], 0.5), QuantileMs(replica_planned_ns_[index], 0.99),
+        QuantileMs(replica_planned_ns_[index], 1.0), QuantileMs(replica_sent_ns_[index], 0.5),
+        QuantileMs(replica_sent_ns_[index], 0.99));
+  }
+  Say("  moves by the replica of the last switch to hear (cacher or old holder) against the "
+      "PUT's; %lld PUTs answered 409 and retried\n",
+      static_cast<long long>(put_conflicts_));
+  Say("    same replica   %4zu moves: from the PUT sent p50 %.3f p99 %.3f max %.3f ms; from its "
+      "answer p50 %.3f p99 %.3f ms\n",
+      move_same_ns_.size(), QuantileMs(move_same_ns_, 0.5), QuantileMs(move_same_ns_, 0.99),
+      QuantileMs(move_same_ns_, 1.0), QuantileMs(move_same_after_put_ns_, 0.5),
+      QuantileMs(move_same_after_put_ns_, 0.99));
+  Say("    other replica  %4zu moves: from the PUT sent p50 %.3f p99 %.3f max %.3f ms; from its "
+      "answer p50 %.3f p99 %.3f ms\n",
+      move_other_ns_.size(), QuantileMs(move_other_ns_, 0.5), QuantileMs(move_other_ns_, 0.99),
+      QuantileMs(move_other_ns_, 1.0), QuantileMs(move_other_after_put_ns_, 0.5),
+      QuantileMs(move_other_after_put_ns_, 0.99));
+  Say("  memory per replica (each holds the whole index; per endpoint = (serving - empty) / %d "
+      "endpoints):\n",
+      endpoints);
+  for (int r = 0; r < replicas_; ++r) {
+    const auto& each = memory_[static_cast<size_t>(r)];
+    Say("    replica %d: VmHWM empty %ld serving %ld KiB, VmRSS empty %ld loaded %ld registered "
+        "%ld serving %ld KiB; per endpoint peak %.0f B, now %.0f B\n",
+        r, each.empty_peak_kib, each.serving_peak_kib, each.empty_kib, each.loaded_kib,
+        each.registered_kib, each.serving_kib,
+        static_cast<double>(each.serving_peak_kib - each.empty_peak_kib) * 1024.0 / endpoints,
+        static_cast<double>(each.serving_kib - each.empty_kib) * 1024.0 / endpoints);
+  }
+  if (const auto* etcd = g_controllers != nullptr ? g_controllers->etcd() : nullptr;
+      etcd != nullptr) {
+    std::string sizes;
+    for (int i = 0; i < etcd->size(); ++i) {
+      std::error_code error;
+      const auto bytes =
+          std::filesystem::file_size(etcd->DataDir(i) / "member" / "snap" / "db", error);
+      sizes += (i == 0 ? "" : ", ") + std::string("member ") + std::to_string(i) + " " +
+               (error ? error.message() : std::to_string(bytes / 1024) + " KiB");
+    }
+    Say("  etcd database per member: %s\n", sizes.c_str());
+  }
 }
 
 int Sim::Report() {
@@ -2273,9 +2389,10 @@ int Sim::Report() {
       records_serving_ <= records_bound_ ? "within it" : "EXCEEDED");
   Say("cached locations against the model before the restart: %lld wrong\n",
       static_cast<long long>(cache_mismatches_.load()));
-  if (g_etcd != nullptr) {
+  if (g_controllers != nullptr && g_controllers->etcd() != nullptr) {
+    // Member 0's (every member holds the same keys).
     std::error_code error;
-    const auto db = g_etcd->DataDir(0) / "member" / "snap" / "db";
+    const auto db = g_controllers->etcd()->DataDir(0) / "member" / "snap" / "db";
     const auto bytes = std::filesystem::file_size(db, error);
     Say("etcd database (%s, uncompacted history included): %s\n", db.c_str(),
         error ? error.message().c_str()
@@ -2285,13 +2402,38 @@ int Sim::Report() {
                     .c_str());
   }
 
+  if (replicas_ > 1) ReportReplicas();
+
+  if (replicas_ > 1) {
+    Say("\n  (rows naming no replica: resolves and moves over all replicas; the memory above "
+        "and below it, replica 0's)");
+  }
   Say("\n  %-44s %14s %14s %6s\n", "figure", "measured", "goal", "ratio");
   Row("registration: all attaches acknowledged", Seconds(registration_time_), "s", 10.0);
   const std::string resolve_label =
       "resolve p99 from schedule at " + std::to_string(static_cast<int>(achieved_rate_)) + "/s";
   Row(resolve_label.c_str(), QuantileMs(latency_planned_, 0.99), "ms", 1.0);
+  for (int r = 0; r < replicas_ && replicas_ > 1; ++r) {
+    const std::string label =
+        "  replica " + std::to_string(r) + " at " +
+        std::to_string(static_cast<int>(
+            static_cast<double>(replica_sends_[static_cast<size_t>(r)]) / send_seconds_)) +
+        "/s";
+    Row(label.c_str(), QuantileMs(replica_planned_ns_[static_cast<size_t>(r)], 0.99), "ms", 1.0);
+  }
   Row("move propagated to all cachers, p99", QuantileMs(move_ns_, 0.99), "ms", 50.0);
+  if (replicas_ > 1) {
+    Row("  last cacher on the PUT's replica", QuantileMs(move_same_ns_, 0.99), "ms", 50.0);
+    Row("  last cacher on another replica", QuantileMs(move_other_ns_, 0.99), "ms", 50.0);
+  }
   Row("controller peak memory per endpoint", per_endpoint_peak, "B", 1024.0);
+  for (int r = 1; r < replicas_; ++r) {
+    const auto& each = memory_[static_cast<size_t>(r)];
+    const std::string label = "  replica " + std::to_string(r);
+    Row(label.c_str(),
+        static_cast<double>(each.serving_peak_kib - each.empty_peak_kib) * 1024.0 / endpoints, "B",
+        1024.0);
+  }
   if (restart_done_) Row("restart: kill -9 -> all reconverged", Seconds(restart_acked_), "s", 5.0);
 
   std::vector<std::string> failures;
@@ -2363,69 +2505,111 @@ int Run(int argc, char** argv) {
   TempDir dir("dove-switch-sim");
   g_data_dir = &dir.path();
   const auto data_dir = dir.path() / "data";
-  std::unique_ptr<test_support::EtcdCluster> etcd;
-  if (options.etcd) {
-    // etcd's default 2 GB backend quota, and no auto-compaction: the controller compacts.
-    auto started_etcd = test_support::EtcdCluster::Start(1);
-    if (!started_etcd) Die("--etcd: " + started_etcd.error());
-    etcd = std::move(*started_etcd);
-    g_etcd = etcd.get();
-    Say("etcd: one member at %s\n", etcd->Endpoints().c_str());
+  const int replicas = options.replicas;
+  auto started = ControllerSet::Start(ControllerSet::Options{.binary = options.controller_bin,
+                                                             .replicas = replicas,
+                                                             .etcd = options.etcd,
+                                                             .data_dir = data_dir,
+                                                             .extra = options.controller_args});
+  if (!started) Die(started.error());
+  std::unique_ptr<ControllerSet> controllers = std::move(*started);
+  g_controllers = controllers.get();
+  if (const auto* etcd = controllers->etcd(); etcd != nullptr) {
+    if (etcd->size() == 1) {
+      Say("etcd: one member at %s\n", etcd->Endpoints().c_str());
+    } else {
+      Say("etcd: %d members at %s\n", etcd->size(), etcd->Endpoints().c_str());
+    }
   }
-  auto started = ControllerProcess::Start(ControllerProcess::Options{
-      .args = ControllerArgs(options.controller_bin, data_dir, options.controller_args),
-      .env = {},
-      .ready_timeout = std::chrono::milliseconds(30000),
-      .binary = options.controller_bin});
-  if (!started) Die(started.error());
-  std::unique_ptr<ControllerProcess> controller = std::move(*started);
-  g_controller = controller.get();
-  PinProcess(controller->pid(), options.controller_cpus);
-  if (controller->southbound_port() == 0) Die("the controller printed no southbound address");
-  Say("controller pid %d: API port %d, southbound port %d\n", static_cast<int>(controller->pid()),
-      controller->port(), controller->southbound_port());
-  const long empty_kib = RssKib(controller->pid());
-  const long empty_peak_kib = PeakKib(controller->pid());
+  std::vector<Sim::Memory> memory(static_cast<size_t>(replicas));
+  for (int r = 0; r < replicas; ++r) {
+    ControllerProcess& controller = controllers->replica(r);
+    PinProcess(controller.pid(), options.controller_cpus);
+    if (controller.southbound_port() == 0) Die("the controller printed no southbound address");
+    if (replicas == 1) {
+      Say("controller pid %d: API port %d, southbound port %d\n",
+          static_cast<int>(controller.pid()), controller.port(), controller.southbound_port());
+    } else {
+      Say("controller replica %d pid %d: API port %d, southbound port %d\n", r,
+          static_cast<int>(controller.pid()), controller.port(), controller.southbound_port());
+    }
+    memory[static_cast<size_t>(r)].empty_kib = RssKib(controller.pid());
+    memory[static_cast<size_t>(r)].empty_peak_kib = PeakKib(controller.pid());
+  }
 
-  std::vector<uint32_t> vnis = Fill(controller->port(), layout, options.fill_clients);
-  const long filled_kib = RssKib(controller->pid());
-  Say("controller RSS: empty %ld KiB (peak %ld), filled through the API %ld KiB\n", empty_kib,
-      empty_peak_kib, filled_kib);
-  // Restarted on the same data directory: the serving controller has loaded the endpoints but
-  // never held the fill's request buffers and heap fragments, so its peak is the serving one.
-  controller->Signal(SIGTERM);
-  if (!controller->WaitForExit(std::chrono::milliseconds(30000)))
-    Die("the controller did not stop");
-  g_controller = nullptr;
-  started = ControllerProcess::Start(ControllerProcess::Options{
-      .args = ControllerArgs(options.controller_bin, data_dir, options.controller_args),
-      .env = {},
-      .ready_timeout = std::chrono::milliseconds(120000),
-      .binary = options.controller_bin});
-  if (!started) Die(started.error());
-  controller = std::move(*started);
-  g_controller = controller.get();
-  PinProcess(controller->pid(), options.controller_cpus);
-  const long loaded_kib = RssKib(controller->pid());
-  Say("controller restarted (pid %d, southbound port %d): RSS loaded %ld KiB\n",
-      static_cast<int>(controller->pid()), controller->southbound_port(), loaded_kib);
+  // The fill goes through replica 0; the others learn it from the store (and load it below).
+  std::vector<uint32_t> vnis = Fill(controllers->replica(0).port(), layout, options.fill_clients);
+  for (int r = 0; r < replicas; ++r) {
+    memory[static_cast<size_t>(r)].filled_kib = RssKib(controllers->replica(r).pid());
+  }
+  if (replicas == 1) {
+    Say("controller RSS: empty %ld KiB (peak %ld), filled through the API %ld KiB\n",
+        memory[0].empty_kib, memory[0].empty_peak_kib, memory[0].filled_kib);
+  } else {
+    for (int r = 0; r < replicas; ++r) {
+      const auto& each = memory[static_cast<size_t>(r)];
+      Say("controller replica %d RSS: empty %ld KiB (peak %ld), after the fill %ld KiB%s\n", r,
+          each.empty_kib, each.empty_peak_kib, each.filled_kib,
+          r == 0 ? " (the fill went through it)" : " (from its watch)");
+    }
+  }
+  // Restarted on the same store: the serving controllers have loaded the endpoints but never
+  // held the fill's request buffers and heap fragments, so their peak is the serving one.
+  if (auto restarted = controllers->Restart(SIGTERM, {.same_ports = false}); !restarted) {
+    Die(restarted.error());
+  }
+  std::vector<int> api_ports;
+  api_ports.reserve(static_cast<size_t>(replicas));
+  for (int r = 0; r < replicas; ++r) {
+    ControllerProcess& controller = controllers->replica(r);
+    PinProcess(controller.pid(), options.controller_cpus);
+    memory[static_cast<size_t>(r)].loaded_kib = RssKib(controller.pid());
+    api_ports.push_back(controller.port());
+    if (replicas == 1) {
+      Say("controller restarted (pid %d, southbound port %d): RSS loaded %ld KiB\n",
+          static_cast<int>(controller.pid()), controller.southbound_port(),
+          memory[static_cast<size_t>(r)].loaded_kib);
+    } else {
+      Say("controller replica %d restarted (pid %d, API port %d, southbound port %d): RSS "
+          "loaded %ld KiB\n",
+          r, static_cast<int>(controller.pid()), controller.port(), controller.southbound_port(),
+          memory[static_cast<size_t>(r)].loaded_kib);
+    }
+  }
 
-  Sim sim(options, layout, std::move(vnis), controller->port());
-  return sim.Run(&controller, data_dir, empty_kib, empty_peak_kib, filled_kib, loaded_kib);
+  Sim sim(options, layout, std::move(vnis), std::move(api_ports));
+  const int status = sim.Run(controllers.get(), std::move(memory));
+  g_controllers = nullptr;
+  return status;
 }
 
-int Sim::Run(std::unique_ptr<ControllerProcess>* controller, const std::filesystem::path& data_dir,
-             long empty_kib, long empty_peak_kib, long filled_kib, long loaded_kib) {
-  ControllerProcess* serving = controller->get();
-  empty_kib_ = empty_kib;
-  empty_peak_kib_ = empty_peak_kib;
-  filled_kib_ = filled_kib;
-  loaded_kib_ = loaded_kib;
-  RssWatch rss(serving->pid());
+int Sim::Run(ControllerSet* controllers, std::vector<Memory> memory) {
+  memory_ = std::move(memory);
+  empty_kib_ = memory_[0].empty_kib;
+  empty_peak_kib_ = memory_[0].empty_peak_kib;
+  filled_kib_ = memory_[0].filled_kib;
+  loaded_kib_ = memory_[0].loaded_kib;
+  std::vector<int> southbound_ports;
+  southbound_ports.reserve(static_cast<size_t>(replicas_));
+  for (int r = 0; r < replicas_; ++r) {
+    southbound_ports.push_back(controllers->replica(r).southbound_port());
+  }
+  // Samples replica 0 (the only one without replicas).
+  RssWatch rss(controllers->replica(0).pid());
   rss.Phase("registration");
-  Register(serving->southbound_port());
-  registered_kib_ = RssKib(serving->pid());
-  Say("controller RSS after registration: %ld KiB\n", registered_kib_);
+  Register(southbound_ports);
+  for (int r = 0; r < replicas_; ++r) {
+    memory_[static_cast<size_t>(r)].registered_kib = RssKib(controllers->replica(r).pid());
+  }
+  registered_kib_ = memory_[0].registered_kib;
+  if (replicas_ == 1) {
+    Say("controller RSS after registration: %ld KiB\n", registered_kib_);
+  } else {
+    for (int r = 0; r < replicas_; ++r) {
+      Say("controller replica %d RSS after registration: %ld KiB\n", r,
+          memory_[static_cast<size_t>(r)].registered_kib);
+    }
+  }
   SayLiveness("registration");
   rss.Phase("attaches");
   Attaches();
@@ -2442,36 +2626,49 @@ int Sim::Run(std::unique_ptr<ControllerProcess>* controller, const std::filesyst
   CheckControllerAlive();
   rss.Stop();
   rss_peaks_ = rss.Peaks();
-  serving_kib_ = RssKib(serving->pid());
-  serving_peak_kib_ = PeakKib(serving->pid());
-  records_serving_ = MetricValue(serving->port(), "dove_southbound_cache_records");
+  for (int r = 0; r < replicas_; ++r) {
+    auto& each = memory_[static_cast<size_t>(r)];
+    each.serving_kib = RssKib(controllers->replica(r).pid());
+    each.serving_peak_kib = PeakKib(controllers->replica(r).pid());
+  }
+  serving_kib_ = memory_[0].serving_kib;
+  serving_peak_kib_ = memory_[0].serving_peak_kib;
+  records_serving_ = MetricSum("dove_southbound_cache_records");
   records_bound_ = 0;
   for (int n = 0; n < layout_.Networks(); ++n) {
     records_bound_ += static_cast<int64_t>(members_[static_cast<size_t>(n)].size()) *
                       static_cast<int64_t>(ServingSwitches(n).size());
   }
   cache_mismatches_ = CheckCaches("before the restart");
-  Say("serving controller: VmHWM %ld KiB, VmRSS %ld KiB; cache records %lld, the switches hold "
-      "%lld\n",
-      serving_peak_kib_, serving_kib_, static_cast<long long>(records_serving_),
-      static_cast<long long>(records_model_));
-  // The restart phase: the serving controller is killed and replaced.
-  Restart(controller, data_dir);
+  if (replicas_ == 1) {
+    Say("serving controller: VmHWM %ld KiB, VmRSS %ld KiB; cache records %lld, the switches "
+        "hold %lld\n",
+        serving_peak_kib_, serving_kib_, static_cast<long long>(records_serving_),
+        static_cast<long long>(records_model_));
+  } else {
+    for (int r = 0; r < replicas_; ++r) {
+      Say("serving replica %d: VmHWM %ld KiB, VmRSS %ld KiB\n", r,
+          memory_[static_cast<size_t>(r)].serving_peak_kib,
+          memory_[static_cast<size_t>(r)].serving_kib);
+    }
+    Say("serving replicas: cache records %lld (all replicas), the switches hold %lld\n",
+        static_cast<long long>(records_serving_), static_cast<long long>(records_model_));
+  }
+  // The restart phase: every serving controller is killed and replaced.
+  Restart(controllers);
   CheckControllerAlive();
   SayLiveness("restart");
   StopHeartbeats();
   for (auto& each : switches_) each->Stop();
   for (auto& each : switches_) each->Wait();
-  // Every stream ended: the controller must have freed every cache record.
-  const int api_port = (*controller)->port();
+  // Every stream ended: the controllers must have freed every cache record.
   for (int i = 0; i < 200; ++i) {
-    if (MetricValue(api_port, "dove_southbound_sessions") == 0) break;
+    if (MetricSum("dove_southbound_sessions") == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  records_after_end_ = MetricValue(api_port, "dove_southbound_cache_records");
+  records_after_end_ = MetricSum("dove_southbound_cache_records");
   const int status = Report();
-  (*controller)->KillNow();
-  g_controller = nullptr;
+  controllers->KillAll();
   return status;
 }
 

@@ -3,7 +3,8 @@
 //
 // The contract with dove-controller it relies on: once the controller accepts connections it
 // prints exactly one line "dove-controller: listening on HOST:PORT" on stdout (PORT is the
-// actual port, so `--listen 127.0.0.1:0` picks a free one). Start() waits for that line. The
+// actual port, so `--listen 127.0.0.1:0` picks a free one). Start() waits for that line
+// (Launch() then WaitReady() do the same in two steps, to start several at once). The
 // line "dove-controller: southbound on HOST:PORT" printed before it gives southbound_port()
 // (0 when absent).
 // Everything the controller writes to stderr goes to a log file whose text Log() returns, for
@@ -76,6 +77,19 @@ class ControllerProcess {
   }
 
   static Expected<std::unique_ptr<ControllerProcess>, std::string> Start(Options options) {
+    auto process = Launch(std::move(options));
+    if (!process) return process;
+    if (auto ready = (*process)->WaitReady(); !ready) {
+      return Unexpected<std::string>(ready.error());
+    }
+    return process;
+  }
+
+  // Start in two steps, for several controllers starting at once: Launch forks and execs the
+  // controller (call it from the thread that outlives the child: PR_SET_PDEATHSIG follows the
+  // forking thread) and returns at once; WaitReady then waits for the ready line, up to the
+  // ready_timeout given to Launch. Start is Launch + WaitReady.
+  static Expected<std::unique_ptr<ControllerProcess>, std::string> Launch(Options options) {
     if (options.binary.empty()) {
 #ifdef DOVE_HAS_CONTROLLER_BINARY
       options.binary = kControllerBinary;
@@ -104,8 +118,12 @@ class ControllerProcess {
     if (auto started = process->Spawn(options); !started) {
       return Unexpected<std::string>(started.error());
     }
+    process->ready_deadline_ = std::chrono::steady_clock::now() + options.ready_timeout;
     return process;
   }
+
+  // Waits for the ready line of a Launch()ed controller (see Launch); its ports are known after.
+  Expected<void, std::string> WaitReady() { return ReadReadyLine(); }
 
   ControllerProcess(const ControllerProcess&) = delete;
   ControllerProcess& operator=(const ControllerProcess&) = delete;
@@ -148,6 +166,10 @@ class ControllerProcess {
     ::kill(pid_, SIGKILL);
     Reap();
   }
+
+  // The directory of the log (removed by the destructor; for a process that exits without
+  // running destructors to remove it itself).
+  const std::filesystem::path& LogDir() const { return log_dir_.path(); }
 
   // What the controller wrote on stderr so far (and stdout after the ready line).
   std::string Log() const {
@@ -197,11 +219,14 @@ class ControllerProcess {
     ::close(pipe_fds[1]);
     pid_ = pid;
     stdout_fd_ = pipe_fds[0];
+    return {};
+  }
 
+  Expected<void, std::string> ReadReadyLine() {
     // Read stdout until the ready line, the child's exit, or the timeout.
     const std::string marker = "dove-controller: listening on ";
     std::string seen;
-    const auto deadline = std::chrono::steady_clock::now() + options.ready_timeout;
+    const auto deadline = ready_deadline_;
     while (true) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
@@ -241,6 +266,7 @@ class ControllerProcess {
   }
 
   TempDir log_dir_;
+  std::chrono::steady_clock::time_point ready_deadline_;
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   int port_ = 0;
