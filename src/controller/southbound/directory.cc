@@ -380,7 +380,9 @@ void Directory::WriteSwitch(const std::string& switch_name, bool up,
 }
 
 void Directory::Claim(const Session& session, Output& out) {
-  if (session.session_value.empty() || lease_lost_) return;
+  // Without a lease (none granted: one controller, or a store without leases) no key: it would
+  // outlive the process, and a restarted controller would take its switches for live.
+  if (session.session_value.empty() || lease_ == 0) return;
   auto [it, inserted] = switch_writes_.try_emplace(session.switch_name);
   SwitchWrite& wanted = it->second;
   if (inserted) {

@@ -108,8 +108,8 @@
 // it has no stream of, with the same messages as its own decisions (cachers, flood lists,
 // domain rounds). The lease: OnLeaseLost closes every stream (UNAVAILABLE, so switches go to
 // the next controller) and refuses Hellos (UNAVAILABLE) until OnLeaseGranted. A Directory
-// never given a lease takes Hellos and writes its keys without one (one controller, or a store
-// without leases).
+// never given a lease takes Hellos and writes no session keys (one controller, or a store
+// without leases: liveness is then this process's alone, as described above).
 //
 // Writes: the Directory decides the store writes it needs but does not make them (a durable
 // write waits for an fsync, and nothing else the caller serialises should wait with it), except

@@ -249,7 +249,7 @@ bool SwitchService::GrantLease() {
     if (granted.error().code == store::StoreError::kInvalidArgument) {
       leases_ = false;
       Log("the store has no leases (" + granted.error().Describe() +
-          "): switch liveness is this controller's alone, its session keys have no lease");
+          "): switch liveness is this controller's alone (no session keys)");
       return false;
     }
     if (lease_error_ != granted.error().Describe()) {

@@ -37,7 +37,7 @@
 // the thread holds a new lease (the old one revoked first, if it still exists). Each grant and
 // loss is logged and counted (dove_southbound_lease_changes_total). A store without leases
 // (GrantLease kInvalidArgument: "does not implement leases") leaves the service without one:
-// it takes Hellos, its session keys go with no lease.
+// it takes Hellos and writes no session keys.
 //
 // Ownership: the service keeps pointers to `registry` and `store`, which must outlive it.
 // SouthboundServer owns the service and the grpc::Server; destroying it cancels every stream
