@@ -32,13 +32,23 @@ class MemoryStore::Backend final : public TxnBackend {
     }
     return keys;
   }
+  Expected<std::vector<std::string>, StoreError> KeysWithLease(int64_t lease) override {
+    auto it = store_.lease_keys_.find(lease);
+    if (it == store_.lease_keys_.end()) return std::vector<std::string>();
+    return std::vector<std::string>(it->second.begin(), it->second.end());
+  }
   Expected<void, StoreError> Write(const KeyValue& kv) override {
+    auto it = store_.kvs_.find(kv.key);
+    if (it != store_.kvs_.end()) Unlink(it->second);
+    if (kv.lease != 0) store_.lease_keys_[kv.lease].insert(kv.key);
     store_.kvs_.insert_or_assign(kv.key, kv);
     return {};
   }
   Expected<void, StoreError> Erase(std::string_view key) override {
     auto it = store_.kvs_.find(key);
-    if (it != store_.kvs_.end()) store_.kvs_.erase(it);
+    if (it == store_.kvs_.end()) return {};
+    Unlink(it->second);
+    store_.kvs_.erase(it);
     return {};
   }
   Expected<void, StoreError> Log(const Event& event, int64_t /*sub*/) override {
@@ -47,15 +57,39 @@ class MemoryStore::Backend final : public TxnBackend {
   }
 
  private:
+  // Takes the key out of its lease's key set.
+  void Unlink(const KeyValue& kv) {
+    if (kv.lease == 0) return;
+    auto it = store_.lease_keys_.find(kv.lease);
+    if (it == store_.lease_keys_.end()) return;
+    it->second.erase(kv.key);
+    if (it->second.empty()) store_.lease_keys_.erase(it);
+  }
+
   MemoryStore& store_;
 };
 
 MemoryStore::~MemoryStore() { DetachWatches(); }
 
+void MemoryStore::ExpireLocked(std::vector<std::string>& changed_keys) {
+  for (int64_t id : leases_.Expired(LeaseTable::Clock::now())) RevokeLocked(id, changed_keys);
+}
+
+void MemoryStore::RevokeLocked(int64_t lease_id, std::vector<std::string>& changed_keys) {
+  Backend backend(*this);
+  // The memory backend never fails.
+  TxnOutcome outcome = DeleteLeaseKeys(backend, lease_id, revision_).value();
+  if (!outcome.changed_keys.empty()) ++revision_;
+  leases_.Remove(lease_id);
+  changed_keys.insert(changed_keys.end(), outcome.changed_keys.begin(), outcome.changed_keys.end());
+}
+
 Expected<KeyValue, StoreError> MemoryStore::Get(std::string_view key) {
   if (auto valid = ValidateKey(key); !valid) return Unexpected(valid.error());
+  PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
   if (closed_) return Unexpected(Closed());
+  ExpireLocked(expired.keys);
   auto it = kvs_.find(key);
   if (it == kvs_.end()) return Unexpected(StoreError{StoreError::kNotFound, std::string(key)});
   return it->second;
@@ -63,8 +97,10 @@ Expected<KeyValue, StoreError> MemoryStore::Get(std::string_view key) {
 
 Expected<RangeResponse, StoreError> MemoryStore::Range(std::string_view prefix, size_t limit) {
   if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
+  PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
   if (closed_) return Unexpected(Closed());
+  ExpireLocked(expired.keys);
   RangeResponse response;
   response.revision = revision_;
   for (auto it = kvs_.lower_bound(prefix); it != kvs_.end() && HasPrefix(it->first, prefix); ++it) {
@@ -79,33 +115,34 @@ Expected<RangeResponse, StoreError> MemoryStore::Range(std::string_view prefix, 
 
 Expected<TxnResponse, StoreError> MemoryStore::Txn(const TxnRequest& request) {
   if (auto valid = ValidateTxn(request); !valid) return Unexpected(valid.error());
-  TxnResponse response;
-  std::vector<std::string> changed;
-  {
-    std::lock_guard lock(mutex_);
-    if (closed_) return Unexpected(Closed());
-    Backend backend(*this);
-    auto outcome = ApplyTxn(backend, request, revision_);
-    if (!outcome) return Unexpected(outcome.error());
-    if (!outcome->changed_keys.empty()) ++revision_;
-    response = TxnResponse{outcome->succeeded, revision_};
-    changed = std::move(outcome->changed_keys);
-  }
-  NotifyWatches(changed);
-  return response;
+  PendingNotifications changed(*this);
+  std::lock_guard lock(mutex_);
+  if (closed_) return Unexpected(Closed());
+  ExpireLocked(changed.keys);
+  Backend backend(*this);
+  auto outcome = ApplyTxn(backend, request, revision_, leases_);
+  if (!outcome) return Unexpected(outcome.error());
+  if (!outcome->changed_keys.empty()) ++revision_;
+  changed.keys.insert(changed.keys.end(), outcome->changed_keys.begin(),
+                      outcome->changed_keys.end());
+  return TxnResponse{outcome->succeeded, revision_};
 }
 
 Expected<int64_t, StoreError> MemoryStore::CurrentRevision() {
+  PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
   if (closed_) return Unexpected(Closed());
+  ExpireLocked(expired.keys);
   return revision_;
 }
 
 Expected<std::vector<Event>, StoreError> MemoryStore::Changes(std::string_view prefix,
                                                               int64_t from_revision) {
   if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
+  PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
   if (closed_) return Unexpected(Closed());
+  ExpireLocked(expired.keys);
   if (from_revision < 0) {
     return Unexpected(StoreError{StoreError::kInvalidArgument, "negative revision"});
   }
@@ -126,8 +163,10 @@ Expected<std::vector<Event>, StoreError> MemoryStore::Changes(std::string_view p
 }
 
 Expected<void, StoreError> MemoryStore::Compact(int64_t revision) {
+  PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
   if (closed_) return Unexpected(Closed());
+  ExpireLocked(expired.keys);
   if (revision < 1 || revision > revision_) {
     return Unexpected(
         StoreError{StoreError::kInvalidArgument, "compact revision " + std::to_string(revision) +
@@ -140,8 +179,10 @@ Expected<void, StoreError> MemoryStore::Compact(int64_t revision) {
 }
 
 Expected<int64_t, StoreError> MemoryStore::CompactedRevision() {
+  PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
   if (closed_) return Unexpected(Closed());
+  ExpireLocked(expired.keys);
   return compacted_revision_;
 }
 
@@ -151,6 +192,45 @@ void MemoryStore::Close() {
     closed_ = true;
   }
   DetachWatches();
+}
+
+Expected<LeaseGrant, StoreError> MemoryStore::GrantLease(int64_t ttl_seconds) {
+  if (auto valid = ValidateLeaseTtl(ttl_seconds); !valid) return Unexpected(valid.error());
+  PendingNotifications expired(*this);
+  std::lock_guard lock(mutex_);
+  if (closed_) return Unexpected(Closed());
+  ExpireLocked(expired.keys);
+  const int64_t id = next_lease_id_++;
+  leases_.Add(id, ttl_seconds, LeaseTable::Clock::now());
+  return LeaseGrant{id, ttl_seconds};
+}
+
+Expected<int64_t, StoreError> MemoryStore::KeepAliveLease(int64_t lease_id) {
+  PendingNotifications expired(*this);
+  std::lock_guard lock(mutex_);
+  if (closed_) return Unexpected(Closed());
+  ExpireLocked(expired.keys);
+  auto ttl = leases_.Renew(lease_id, LeaseTable::Clock::now());
+  if (!ttl) return Unexpected(LeaseNotFound(lease_id));
+  return *ttl;
+}
+
+Expected<void, StoreError> MemoryStore::RevokeLease(int64_t lease_id) {
+  PendingNotifications changed(*this);
+  std::lock_guard lock(mutex_);
+  if (closed_) return Unexpected(Closed());
+  ExpireLocked(changed.keys);
+  if (!leases_.Contains(lease_id)) return Unexpected(LeaseNotFound(lease_id));
+  RevokeLocked(lease_id, changed.keys);
+  return {};
+}
+
+Expected<void, StoreError> MemoryStore::ExpireLeases() {
+  PendingNotifications expired(*this);
+  std::lock_guard lock(mutex_);
+  if (closed_) return Unexpected(Closed());
+  ExpireLocked(expired.keys);
+  return {};
 }
 
 }  // namespace dove::store

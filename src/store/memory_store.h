@@ -2,7 +2,9 @@
 // components that use a store, and as the reference the store benchmark compares against.
 //
 // Same semantics as every Store (store.h); nothing survives the object. Txn never fails for
-// I/O reasons. Thread-safe (one internal mutex); owns no thread.
+// I/O reasons. Leases: ids count from 1; a lease past its deadline (steady clock) ends at the
+// start of the next call to the store, whatever the call, or at ExpireLeases(). Thread-safe
+// (one internal mutex); owns no thread.
 //
 //   MemoryStore store;
 //   store.Put("/a", "1");
@@ -12,8 +14,11 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
+#include <vector>
 
+#include "store/lease_table.h"
 #include "store/store.h"
 
 namespace dove::store {
@@ -32,9 +37,18 @@ class MemoryStore final : public Store {
   Expected<void, StoreError> Compact(int64_t revision) override;
   Expected<int64_t, StoreError> CompactedRevision() override;
   void Close() override;
+  Expected<LeaseGrant, StoreError> GrantLease(int64_t ttl_seconds) override;
+  Expected<int64_t, StoreError> KeepAliveLease(int64_t lease_id) override;
+  Expected<void, StoreError> RevokeLease(int64_t lease_id) override;
+  Expected<void, StoreError> ExpireLeases() override;
 
  private:
   class Backend;
+
+  // Ends every lease past its deadline (each as RevokeLocked). Under mutex_.
+  void ExpireLocked(std::vector<std::string>& changed_keys);
+  // Deletes the lease's keys (one revision when it had any) and forgets it. Under mutex_.
+  void RevokeLocked(int64_t lease_id, std::vector<std::string>& changed_keys);
 
   std::mutex mutex_;
   bool closed_ = false;
@@ -42,6 +56,9 @@ class MemoryStore final : public Store {
   int64_t compacted_revision_ = 0;
   std::map<std::string, KeyValue, std::less<>> kvs_;
   std::deque<Event> log_;  // in revision order
+  LeaseTable leases_;
+  int64_t next_lease_id_ = 1;
+  std::map<int64_t, std::set<std::string>> lease_keys_;  // the keys of each lease that has any
 };
 
 }  // namespace dove::store

@@ -102,6 +102,9 @@ class SqliteStore::Backend final : public TxnBackend {
     if (rc != SQLITE_DONE) return Unexpected(store_.SqlError(rc, "list prefix"));
     return keys;
   }
+  Expected<std::vector<std::string>, StoreError> KeysWithLease(int64_t /*lease*/) override {
+    return std::vector<std::string>();  // leases come next (issue 16)
+  }
   Expected<void, StoreError> Write(const KeyValue& kv) override {
     StatementUse use(s_.upsert);
     use.Bytes(1, kv.key);
@@ -434,7 +437,7 @@ Expected<TxnResponse, StoreError> SqliteStore::Txn(const TxnRequest& request) {
       if (auto begun = Step("begin", begin.get()); !begun) return Unexpected(begun.error());
     }
     Backend backend(*this);
-    auto outcome = ApplyTxn(backend, request, revision_);
+    auto outcome = ApplyTxn(backend, request, revision_, leases_);
     if (!outcome) {
       RollbackIfOpen();
       return Unexpected(outcome.error());

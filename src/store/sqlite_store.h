@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 
+#include "store/lease_table.h"
 #include "store/store.h"
 
 struct sqlite3;
@@ -84,6 +85,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<Statements> statements_;
   int64_t revision_ = 0;
   int64_t compacted_revision_ = 0;
+  LeaseTable leases_;
 };
 
 }  // namespace dove::store

@@ -202,6 +202,22 @@ class Store {
   // Implementations call this after a change is committed, outside their own lock, with the
   // changed keys, to wake the watches whose prefix covers one of them.
   void NotifyWatches(const std::vector<std::string>& changed_keys);
+  // The keys a call changed while it held the implementation's lock (a txn's, or those of a
+  // lease that expired when the call began); they reach the watches when this goes out of
+  // scope. Declare it before the lock guard, so that happens after the lock is released.
+  class PendingNotifications {
+   public:
+    explicit PendingNotifications(Store& store) : store_(store) {}
+    PendingNotifications(const PendingNotifications&) = delete;
+    PendingNotifications& operator=(const PendingNotifications&) = delete;
+    ~PendingNotifications() { store_.NotifyWatches(keys); }
+
+    std::vector<std::string> keys;
+
+   private:
+    Store& store_;
+  };
+
   // Implementations call this first in their destructor and in Close(): watches stop
   // reaching the store and their Poll says kClosed.
   void DetachWatches();
