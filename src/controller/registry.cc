@@ -1062,7 +1062,8 @@ ModelResult<T> Registry::ReplaceIf(std::string_view ref, T body, const WriteGuar
       // Which compare failed: the guard's alone, asked of the store (a txn without writes).
       auto held = state_->store->Txn({.compares = guard.compares, .success = {}, .failure = {}});
       if (held && !held->succeeded) {
-        return Fail("guard_failed", "The condition of this write no longer holds; nothing changed.");
+        return Fail("guard_failed",
+                    "The condition of this write no longer holds; nothing changed.");
       }
     }
     if (!revision) return Unexpected(revision.error());

@@ -109,8 +109,8 @@ bool Decrement(std::unordered_map<std::string, std::map<std::string, uint32_t>>&
 
 std::string SessionValue(const std::string& controller_id, const std::string& instance,
                          uint64_t stream) {
-  return "controller=" + controller_id + " instance=" + instance + " stream=" +
-         std::to_string(stream);
+  return "controller=" + controller_id + " instance=" + instance +
+         " stream=" + std::to_string(stream);
 }
 
 std::string RouterMacOf(const std::string& domain_id) {
@@ -797,9 +797,10 @@ Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry, s
   const std::string session_key = controller::SessionKey(write.switch_name);
   if (!write.record) {  // the session key alone
     if (write.session != SessionOp::kClaim || store == nullptr) return {};
-    auto put = store->Txn({.compares = {},
-                           .success = {store::Op::Put(session_key, write.session_value, write.lease)},
-                           .failure = {}});
+    auto put =
+        store->Txn({.compares = {},
+                    .success = {store::Op::Put(session_key, write.session_value, write.lease)},
+                    .failure = {}});
     if (!put) return Unexpected("its session key: " + put.error().Describe());
     return {};
   }
@@ -819,21 +820,21 @@ Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry, s
       guards.push_back({});
       break;
     case SessionOp::kClaim:
-      guards.push_back({.compares = {},
-                        .ops = {store::Op::Put(session_key, write.session_value, write.lease)}});
+      guards.push_back(
+          {.compares = {}, .ops = {store::Op::Put(session_key, write.session_value, write.lease)}});
       break;
     case SessionOp::kRelease:
       // This stream's key, deleted with the DOWN; or none at all (its claim not written yet).
-      guards.push_back(
-          {.compares = {store::Compare::Value(session_key, store::Compare::kEqual,
-                                              write.session_value)},
-           .ops = {store::Op::Delete(session_key)}});
+      guards.push_back({.compares = {store::Compare::Value(session_key, store::Compare::kEqual,
+                                                           write.session_value)},
+                        .ops = {store::Op::Delete(session_key)}});
       guards.push_back({.compares = {absent}, .ops = {}});
       break;
   }
   if (write.no_session_at > 0) {
-    const auto unwritten = store::Compare::ModRevision(
-        controller::KeyOf<v1::Switch>(stored->id()), store::Compare::kLess, write.no_session_at + 1);
+    const auto unwritten =
+        store::Compare::ModRevision(controller::KeyOf<v1::Switch>(stored->id()),
+                                    store::Compare::kLess, write.no_session_at + 1);
     guards = {{.compares = {absent, unwritten}, .ops = {}}};
   }
   for (const auto& guard : guards) {
@@ -1477,8 +1478,8 @@ void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output
       (it == switches_.end() || flipped)) {
     // UP without a session key: another replica's Hello whose key follows, or a replica that
     // died before writing it.
-    unconfirmed_[record.name()] = {.since = clock_, .stalled_at = stalled_,
-                                   .no_session_at = revision};
+    unconfirmed_[record.name()] = {
+        .since = clock_, .stalled_at = stalled_, .no_session_at = revision};
   }
   if (!moved && !flipped) return;  // the directory's own write, or nothing it reports
   if (flipped) {

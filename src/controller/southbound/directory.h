@@ -356,7 +356,7 @@ class Directory {
 
  private:
   struct Session {
-    std::string switch_name;  // empty until Hello
+    std::string switch_name;    // empty until Hello
     std::string session_value;  // its session key's value (SessionValue), set at Hello
     std::string tunnel_ip;
     bool live = false;
@@ -597,8 +597,8 @@ class Directory {
   // Switches stored UP with no session key: DOWN unless a key or a Hello comes in dead_after.
   struct Unconfirmed {
     std::optional<Clock::time_point> since{};  // nullopt: since the first tick (at start)
-    Clock::duration stalled_at{};            // stalled_ then
-    int64_t no_session_at = 0;               // the revision at which it had no key
+    Clock::duration stalled_at{};              // stalled_ then
+    int64_t no_session_at = 0;                 // the revision at which it had no key
   };
   std::map<std::string, Unconfirmed> unconfirmed_;  // switch name ->
   // Other replicas' session keys: switch name -> value.

@@ -298,9 +298,8 @@ void SwitchService::KeepAlive(int64_t id) {
   }
   // On its own thread, so that a store that does not answer (etcd cut off: each call waits
   // for its deadline) cannot hold the lease past its TTL.
-  auto call = std::async(std::launch::async, [store = store_, id] {
-    return store->KeepAliveLease(id);
-  });
+  auto call =
+      std::async(std::launch::async, [store = store_, id] { return store->KeepAliveLease(id); });
   while (call.wait_until(std::min(deadline, Clock::now() + std::chrono::milliseconds(100))) !=
          std::future_status::ready) {
     if (Clock::now() >= deadline) {
@@ -693,8 +692,9 @@ std::string SwitchService::MetricsText() {
           std::to_string(liveness.down) + "\n";
   text +=
       "dove_southbound_liveness_changes_total{state=\"up\"} " + std::to_string(liveness.up) + "\n";
-  text += "# HELP dove_southbound_lease_held Whether this controller holds its store lease (1), "
-          "so takes Hellos.\n";
+  text +=
+      "# HELP dove_southbound_lease_held Whether this controller holds its store lease (1), "
+      "so takes Hellos.\n";
   text += "# TYPE dove_southbound_lease_held gauge\n";
   text += "dove_southbound_lease_held " + std::to_string(lease_held_.load() ? 1 : 0) + "\n";
   text +=
