@@ -71,8 +71,10 @@ class MemoryStore::Backend final : public TxnBackend {
 
 MemoryStore::~MemoryStore() { DetachWatches(); }
 
-void MemoryStore::ExpireLocked(std::vector<std::string>& changed_keys) {
+Expected<void, StoreError> MemoryStore::ReadyLocked(std::vector<std::string>& changed_keys) {
+  if (closed_) return Unexpected(Closed());
   for (int64_t id : leases_.Expired(LeaseTable::Clock::now())) RevokeLocked(id, changed_keys);
+  return {};
 }
 
 void MemoryStore::RevokeLocked(int64_t lease_id, std::vector<std::string>& changed_keys) {
@@ -88,8 +90,7 @@ Expected<KeyValue, StoreError> MemoryStore::Get(std::string_view key) {
   if (auto valid = ValidateKey(key); !valid) return Unexpected(valid.error());
   PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (closed_) return Unexpected(Closed());
-  ExpireLocked(expired.keys);
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   auto it = kvs_.find(key);
   if (it == kvs_.end()) return Unexpected(StoreError{StoreError::kNotFound, std::string(key)});
   return it->second;
@@ -99,8 +100,7 @@ Expected<RangeResponse, StoreError> MemoryStore::Range(std::string_view prefix, 
   if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
   PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (closed_) return Unexpected(Closed());
-  ExpireLocked(expired.keys);
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   RangeResponse response;
   response.revision = revision_;
   for (auto it = kvs_.lower_bound(prefix); it != kvs_.end() && HasPrefix(it->first, prefix); ++it) {
@@ -117,8 +117,7 @@ Expected<TxnResponse, StoreError> MemoryStore::Txn(const TxnRequest& request) {
   if (auto valid = ValidateTxn(request); !valid) return Unexpected(valid.error());
   PendingNotifications changed(*this);
   std::lock_guard lock(mutex_);
-  if (closed_) return Unexpected(Closed());
-  ExpireLocked(changed.keys);
+  if (auto ready = ReadyLocked(changed.keys); !ready) return Unexpected(ready.error());
   Backend backend(*this);
   auto outcome = ApplyTxn(backend, request, revision_, leases_);
   if (!outcome) return Unexpected(outcome.error());
@@ -131,8 +130,7 @@ Expected<TxnResponse, StoreError> MemoryStore::Txn(const TxnRequest& request) {
 Expected<int64_t, StoreError> MemoryStore::CurrentRevision() {
   PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (closed_) return Unexpected(Closed());
-  ExpireLocked(expired.keys);
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   return revision_;
 }
 
@@ -141,8 +139,7 @@ Expected<std::vector<Event>, StoreError> MemoryStore::Changes(std::string_view p
   if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
   PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (closed_) return Unexpected(Closed());
-  ExpireLocked(expired.keys);
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   if (from_revision < 0) {
     return Unexpected(StoreError{StoreError::kInvalidArgument, "negative revision"});
   }
@@ -165,8 +162,7 @@ Expected<std::vector<Event>, StoreError> MemoryStore::Changes(std::string_view p
 Expected<void, StoreError> MemoryStore::Compact(int64_t revision) {
   PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (closed_) return Unexpected(Closed());
-  ExpireLocked(expired.keys);
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   if (revision < 1 || revision > revision_) {
     return Unexpected(
         StoreError{StoreError::kInvalidArgument, "compact revision " + std::to_string(revision) +
@@ -181,8 +177,7 @@ Expected<void, StoreError> MemoryStore::Compact(int64_t revision) {
 Expected<int64_t, StoreError> MemoryStore::CompactedRevision() {
   PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (closed_) return Unexpected(Closed());
-  ExpireLocked(expired.keys);
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   return compacted_revision_;
 }
 
@@ -198,8 +193,7 @@ Expected<LeaseGrant, StoreError> MemoryStore::GrantLease(int64_t ttl_seconds) {
   if (auto valid = ValidateLeaseTtl(ttl_seconds); !valid) return Unexpected(valid.error());
   PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (closed_) return Unexpected(Closed());
-  ExpireLocked(expired.keys);
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   const int64_t id = next_lease_id_++;
   leases_.Add(id, ttl_seconds, LeaseTable::Clock::now());
   return LeaseGrant{id, ttl_seconds};
@@ -208,8 +202,7 @@ Expected<LeaseGrant, StoreError> MemoryStore::GrantLease(int64_t ttl_seconds) {
 Expected<int64_t, StoreError> MemoryStore::KeepAliveLease(int64_t lease_id) {
   PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (closed_) return Unexpected(Closed());
-  ExpireLocked(expired.keys);
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   auto ttl = leases_.Renew(lease_id, LeaseTable::Clock::now());
   if (!ttl) return Unexpected(LeaseNotFound(lease_id));
   return *ttl;
@@ -218,8 +211,7 @@ Expected<int64_t, StoreError> MemoryStore::KeepAliveLease(int64_t lease_id) {
 Expected<void, StoreError> MemoryStore::RevokeLease(int64_t lease_id) {
   PendingNotifications changed(*this);
   std::lock_guard lock(mutex_);
-  if (closed_) return Unexpected(Closed());
-  ExpireLocked(changed.keys);
+  if (auto ready = ReadyLocked(changed.keys); !ready) return Unexpected(ready.error());
   if (!leases_.Contains(lease_id)) return Unexpected(LeaseNotFound(lease_id));
   RevokeLocked(lease_id, changed.keys);
   return {};
@@ -228,9 +220,7 @@ Expected<void, StoreError> MemoryStore::RevokeLease(int64_t lease_id) {
 Expected<void, StoreError> MemoryStore::ExpireLeases() {
   PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (closed_) return Unexpected(Closed());
-  ExpireLocked(expired.keys);
-  return {};
+  return ReadyLocked(expired.keys);
 }
 
 }  // namespace dove::store

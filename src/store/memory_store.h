@@ -45,9 +45,10 @@ class MemoryStore final : public Store {
  private:
   class Backend;
 
-  // Ends every lease past its deadline (each as RevokeLocked). Under mutex_.
-  void ExpireLocked(std::vector<std::string>& changed_keys);
-  // Deletes the lease's keys (one revision when it had any) and forgets it. Under mutex_.
+  // Under mutex_ (both). kClosed after Close; otherwise ends the leases past their deadline,
+  // each as RevokeLocked, adding the keys deleted to `changed_keys`.
+  Expected<void, StoreError> ReadyLocked(std::vector<std::string>& changed_keys);
+  // Deletes the lease's keys (one revision when it had any) and forgets it.
   void RevokeLocked(int64_t lease_id, std::vector<std::string>& changed_keys);
 
   std::mutex mutex_;

@@ -29,8 +29,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "store/lease_table.h"
 #include "store/store.h"
@@ -40,10 +43,12 @@ struct sqlite3_stmt;
 
 namespace dove::store {
 
+struct TxnOutcome;
+
 class SqliteStore final : public Store {
  public:
   // The newest schema this build reads and writes.
-  static constexpr int64_t kSchemaVersion = 1;
+  static constexpr int64_t kSchemaVersion = 2;
 
   // Creates `data_dir` if needed and opens (or creates) the store in it.
   static Expected<std::unique_ptr<SqliteStore>, StoreError> Open(
@@ -59,6 +64,10 @@ class SqliteStore final : public Store {
   Expected<void, StoreError> Compact(int64_t revision) override;
   Expected<int64_t, StoreError> CompactedRevision() override;
   void Close() override;
+  Expected<LeaseGrant, StoreError> GrantLease(int64_t ttl_seconds) override;
+  Expected<int64_t, StoreError> KeepAliveLease(int64_t lease_id) override;
+  Expected<void, StoreError> RevokeLease(int64_t lease_id) override;
+  Expected<void, StoreError> ExpireLeases() override;
 
   const std::filesystem::path& data_dir() const { return data_dir_; }
 
@@ -72,9 +81,21 @@ class SqliteStore final : public Store {
   explicit SqliteStore(std::filesystem::path data_dir);
   Expected<void, StoreError> Init();
   Expected<void, StoreError> InitSchema();
+  Expected<void, StoreError> LoadLeases();
   StoreError SqlError(int rc, std::string_view what) const;
   Expected<void, StoreError> Step(std::string_view what, sqlite3_stmt* stmt);
   void RollbackIfOpen();
+  // Under mutex_ (all three). kClosed after Close; otherwise ends the leases past their
+  // deadline, each as RevokeLocked, adding the keys deleted to `changed_keys`.
+  Expected<void, StoreError> ReadyLocked(std::vector<std::string>& changed_keys);
+  // Deletes the lease's keys (one revision when it had any) and the lease, in one SQLite
+  // transaction; on an error neither happened and the lease stays.
+  Expected<void, StoreError> RevokeLocked(int64_t lease_id, std::vector<std::string>& changed_keys);
+  // Runs `work` in one SQLite transaction (BEGIN IMMEDIATE ... COMMIT); the revision goes up by
+  // one when it changed keys. Unchanged, it is rolled back (no fsync) unless `keep_unchanged`
+  // (it wrote rows of its own, e.g. a lease). Any error rolls it all back.
+  Expected<TxnOutcome, StoreError> WriteLocked(
+      const std::function<Expected<TxnOutcome, StoreError>(Backend&)>& work, bool keep_unchanged);
   void CloseLocked();
 
   std::mutex mutex_;
@@ -86,6 +107,7 @@ class SqliteStore final : public Store {
   int64_t revision_ = 0;
   int64_t compacted_revision_ = 0;
   LeaseTable leases_;
+  int64_t next_lease_id_ = 1;  // as persisted in meta
 };
 
 }  // namespace dove::store

@@ -24,7 +24,7 @@ std::unique_ptr<Store> MakeSqlite(const TempDir& dir) {
 
 INSTANTIATE_TEST_SUITE_P(AllStores, StoreTest,
                          testing::Values(Factory{"Memory", MakeMemory, true, true},
-                                         Factory{"Sqlite", MakeSqlite}),
+                                         Factory{"Sqlite", MakeSqlite, true, true}),
                          PrintFactory);
 
 }  // namespace
