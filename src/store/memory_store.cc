@@ -71,19 +71,25 @@ class MemoryStore::Backend final : public TxnBackend {
 
 MemoryStore::~MemoryStore() { DetachWatches(); }
 
-Expected<void, StoreError> MemoryStore::ReadyLocked(std::vector<std::string>& changed_keys) {
+Expected<void, StoreError> MemoryStore::CheckOpenLocked() {
   if (closed_) return Unexpected(Closed());
-  for (int64_t id : leases_.Expired(LeaseTable::Clock::now())) RevokeLocked(id, changed_keys);
   return {};
 }
 
-void MemoryStore::RevokeLocked(int64_t lease_id, std::vector<std::string>& changed_keys) {
+Expected<void, StoreError> MemoryStore::SaveLeaseLocked(int64_t /*lease_id*/,
+                                                        int64_t /*ttl_seconds*/) {
+  return {};  // the lease table is all there is
+}
+
+Expected<void, StoreError> MemoryStore::EndLeaseLocked(int64_t lease_id,
+                                                       std::vector<std::string>& changed_keys) {
   Backend backend(*this);
-  // The memory backend never fails.
-  TxnOutcome outcome = DeleteLeaseKeys(backend, lease_id, revision_).value();
-  if (!outcome.changed_keys.empty()) ++revision_;
-  leases_.Remove(lease_id);
-  changed_keys.insert(changed_keys.end(), outcome.changed_keys.begin(), outcome.changed_keys.end());
+  auto outcome = DeleteLeaseKeys(backend, lease_id, revision_);
+  if (!outcome) return Unexpected(outcome.error());  // never: this backend does not fail
+  if (!outcome->changed_keys.empty()) ++revision_;
+  changed_keys.insert(changed_keys.end(), outcome->changed_keys.begin(),
+                      outcome->changed_keys.end());
+  return {};
 }
 
 Expected<KeyValue, StoreError> MemoryStore::Get(std::string_view key) {
@@ -187,40 +193,6 @@ void MemoryStore::Close() {
     closed_ = true;
   }
   DetachWatches();
-}
-
-Expected<LeaseGrant, StoreError> MemoryStore::GrantLease(int64_t ttl_seconds) {
-  if (auto valid = ValidateLeaseTtl(ttl_seconds); !valid) return Unexpected(valid.error());
-  PendingNotifications expired(*this);
-  std::lock_guard lock(mutex_);
-  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
-  const int64_t id = next_lease_id_++;
-  leases_.Add(id, ttl_seconds, LeaseTable::Clock::now());
-  return LeaseGrant{id, ttl_seconds};
-}
-
-Expected<int64_t, StoreError> MemoryStore::KeepAliveLease(int64_t lease_id) {
-  PendingNotifications expired(*this);
-  std::lock_guard lock(mutex_);
-  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
-  auto ttl = leases_.Renew(lease_id, LeaseTable::Clock::now());
-  if (!ttl) return Unexpected(LeaseNotFound(lease_id));
-  return *ttl;
-}
-
-Expected<void, StoreError> MemoryStore::RevokeLease(int64_t lease_id) {
-  PendingNotifications changed(*this);
-  std::lock_guard lock(mutex_);
-  if (auto ready = ReadyLocked(changed.keys); !ready) return Unexpected(ready.error());
-  if (!leases_.Contains(lease_id)) return Unexpected(LeaseNotFound(lease_id));
-  RevokeLocked(lease_id, changed.keys);
-  return {};
-}
-
-Expected<void, StoreError> MemoryStore::ExpireLeases() {
-  PendingNotifications expired(*this);
-  std::lock_guard lock(mutex_);
-  return ReadyLocked(expired.keys);
 }
 
 }  // namespace dove::store

@@ -13,17 +13,16 @@
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "store/lease_table.h"
+#include "store/embedded_store.h"
 #include "store/store.h"
 
 namespace dove::store {
 
-class MemoryStore final : public Store {
+class MemoryStore final : public EmbeddedStore {
  public:
   MemoryStore() = default;
   ~MemoryStore() override;
@@ -37,28 +36,20 @@ class MemoryStore final : public Store {
   Expected<void, StoreError> Compact(int64_t revision) override;
   Expected<int64_t, StoreError> CompactedRevision() override;
   void Close() override;
-  Expected<LeaseGrant, StoreError> GrantLease(int64_t ttl_seconds) override;
-  Expected<int64_t, StoreError> KeepAliveLease(int64_t lease_id) override;
-  Expected<void, StoreError> RevokeLease(int64_t lease_id) override;
-  Expected<void, StoreError> ExpireLeases() override;
 
  private:
   class Backend;
 
-  // Under mutex_ (both). kClosed after Close; otherwise ends the leases past their deadline,
-  // each as RevokeLocked, adding the keys deleted to `changed_keys`.
-  Expected<void, StoreError> ReadyLocked(std::vector<std::string>& changed_keys);
-  // Deletes the lease's keys (one revision when it had any) and forgets it.
-  void RevokeLocked(int64_t lease_id, std::vector<std::string>& changed_keys);
+  Expected<void, StoreError> CheckOpenLocked() override;
+  Expected<void, StoreError> SaveLeaseLocked(int64_t lease_id, int64_t ttl_seconds) override;
+  Expected<void, StoreError> EndLeaseLocked(int64_t lease_id,
+                                            std::vector<std::string>& changed_keys) override;
 
-  std::mutex mutex_;
   bool closed_ = false;
   int64_t revision_ = 0;
   int64_t compacted_revision_ = 0;
   std::map<std::string, KeyValue, std::less<>> kvs_;
-  std::deque<Event> log_;  // in revision order
-  LeaseTable leases_;
-  int64_t next_lease_id_ = 1;
+  std::deque<Event> log_;                                // in revision order
   std::map<int64_t, std::set<std::string>> lease_keys_;  // the keys of each lease that has any
 };
 

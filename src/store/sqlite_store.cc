@@ -515,19 +515,13 @@ Expected<TxnOutcome, StoreError> SqliteStore::WriteLocked(
   return outcome;
 }
 
-Expected<void, StoreError> SqliteStore::ReadyLocked(std::vector<std::string>& changed_keys) {
+Expected<void, StoreError> SqliteStore::CheckOpenLocked() {
   if (!statements_) return Unexpected(ClosedError(db_path_));
-  for (int64_t id : leases_.Expired(LeaseTable::Clock::now())) {
-    if (auto revoked = RevokeLocked(id, changed_keys); !revoked) {
-      return Unexpected(StoreError{revoked.error().code, "expiring lease " + std::to_string(id) +
-                                                             ": " + revoked.error().message});
-    }
-  }
   return {};
 }
 
-Expected<void, StoreError> SqliteStore::RevokeLocked(int64_t lease_id,
-                                                     std::vector<std::string>& changed_keys) {
+Expected<void, StoreError> SqliteStore::EndLeaseLocked(int64_t lease_id,
+                                                       std::vector<std::string>& changed_keys) {
   auto outcome = WriteLocked(
       [&](Backend& backend) -> Expected<TxnOutcome, StoreError> {
         auto deleted = DeleteLeaseKeys(backend, lease_id, revision_);
@@ -539,7 +533,6 @@ Expected<void, StoreError> SqliteStore::RevokeLocked(int64_t lease_id,
       },
       /*keep_unchanged=*/true);
   if (!outcome) return Unexpected(outcome.error());
-  leases_.Remove(lease_id);
   changed_keys.insert(changed_keys.end(), outcome->changed_keys.begin(),
                       outcome->changed_keys.end());
   return {};
@@ -642,23 +635,18 @@ Expected<int64_t, StoreError> SqliteStore::CompactedRevision() {
   return compacted_revision_;
 }
 
-Expected<LeaseGrant, StoreError> SqliteStore::GrantLease(int64_t ttl_seconds) {
-  if (auto valid = ValidateLeaseTtl(ttl_seconds); !valid) return Unexpected(valid.error());
-  PendingNotifications expired(*this);
-  std::lock_guard lock(mutex_);
-  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
-  const int64_t id = next_lease_id_;
+Expected<void, StoreError> SqliteStore::SaveLeaseLocked(int64_t lease_id, int64_t ttl_seconds) {
   auto written = WriteLocked(
       [&](Backend& /*backend*/) -> Expected<TxnOutcome, StoreError> {
         {
           StatementUse insert(statements_->insert_lease);
-          insert.Int(1, id);
+          insert.Int(1, lease_id);
           insert.Int(2, ttl_seconds);
           if (auto done = Step("grant lease", insert.get()); !done) return Unexpected(done.error());
         }
         StatementUse set(statements_->set_meta);
         set.Text(1, "next_lease_id");
-        set.Int(2, id + 1);
+        set.Int(2, lease_id + 1);
         if (auto done = Step("update next lease id", set.get()); !done) {
           return Unexpected(done.error());
         }
@@ -666,33 +654,7 @@ Expected<LeaseGrant, StoreError> SqliteStore::GrantLease(int64_t ttl_seconds) {
       },
       /*keep_unchanged=*/true);
   if (!written) return Unexpected(written.error());
-  next_lease_id_ = id + 1;
-  leases_.Add(id, ttl_seconds, LeaseTable::Clock::now());
-  return LeaseGrant{id, ttl_seconds};
-}
-
-Expected<int64_t, StoreError> SqliteStore::KeepAliveLease(int64_t lease_id) {
-  PendingNotifications expired(*this);
-  std::lock_guard lock(mutex_);
-  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
-  // Deadlines live in memory only: a reopen gives every lease its full TTL anyway.
-  auto ttl = leases_.Renew(lease_id, LeaseTable::Clock::now());
-  if (!ttl) return Unexpected(LeaseNotFound(lease_id));
-  return *ttl;
-}
-
-Expected<void, StoreError> SqliteStore::RevokeLease(int64_t lease_id) {
-  PendingNotifications changed(*this);
-  std::lock_guard lock(mutex_);
-  if (auto ready = ReadyLocked(changed.keys); !ready) return Unexpected(ready.error());
-  if (!leases_.Contains(lease_id)) return Unexpected(LeaseNotFound(lease_id));
-  return RevokeLocked(lease_id, changed.keys);
-}
-
-Expected<void, StoreError> SqliteStore::ExpireLeases() {
-  PendingNotifications expired(*this);
-  std::lock_guard lock(mutex_);
-  return ReadyLocked(expired.keys);
+  return {};
 }
 
 }  // namespace dove::store

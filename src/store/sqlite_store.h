@@ -31,11 +31,10 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
-#include "store/lease_table.h"
+#include "store/embedded_store.h"
 #include "store/store.h"
 
 struct sqlite3;
@@ -45,7 +44,7 @@ namespace dove::store {
 
 struct TxnOutcome;
 
-class SqliteStore final : public Store {
+class SqliteStore final : public EmbeddedStore {
  public:
   // The newest schema this build reads and writes.
   static constexpr int64_t kSchemaVersion = 2;
@@ -64,10 +63,6 @@ class SqliteStore final : public Store {
   Expected<void, StoreError> Compact(int64_t revision) override;
   Expected<int64_t, StoreError> CompactedRevision() override;
   void Close() override;
-  Expected<LeaseGrant, StoreError> GrantLease(int64_t ttl_seconds) override;
-  Expected<int64_t, StoreError> KeepAliveLease(int64_t lease_id) override;
-  Expected<void, StoreError> RevokeLease(int64_t lease_id) override;
-  Expected<void, StoreError> ExpireLeases() override;
 
   const std::filesystem::path& data_dir() const { return data_dir_; }
 
@@ -85,12 +80,12 @@ class SqliteStore final : public Store {
   StoreError SqlError(int rc, std::string_view what) const;
   Expected<void, StoreError> Step(std::string_view what, sqlite3_stmt* stmt);
   void RollbackIfOpen();
-  // Under mutex_ (all three). kClosed after Close; otherwise ends the leases past their
-  // deadline, each as RevokeLocked, adding the keys deleted to `changed_keys`.
-  Expected<void, StoreError> ReadyLocked(std::vector<std::string>& changed_keys);
-  // Deletes the lease's keys (one revision when it had any) and the lease, in one SQLite
-  // transaction; on an error neither happened and the lease stays.
-  Expected<void, StoreError> RevokeLocked(int64_t lease_id, std::vector<std::string>& changed_keys);
+  Expected<void, StoreError> CheckOpenLocked() override;
+  // The lease row and next_lease_id, in one SQLite transaction.
+  Expected<void, StoreError> SaveLeaseLocked(int64_t lease_id, int64_t ttl_seconds) override;
+  // The keys' deletion and the lease row's, in one SQLite transaction.
+  Expected<void, StoreError> EndLeaseLocked(int64_t lease_id,
+                                            std::vector<std::string>& changed_keys) override;
   // Runs `work` in one SQLite transaction (BEGIN IMMEDIATE ... COMMIT); the revision goes up by
   // one when it changed keys. Unchanged, it is rolled back (no fsync) unless `keep_unchanged`
   // (it wrote rows of its own, e.g. a lease). Any error rolls it all back.
@@ -98,7 +93,6 @@ class SqliteStore final : public Store {
       const std::function<Expected<TxnOutcome, StoreError>(Backend&)>& work, bool keep_unchanged);
   void CloseLocked();
 
-  std::mutex mutex_;
   std::filesystem::path data_dir_;
   std::filesystem::path db_path_;
   int lock_fd_ = -1;
@@ -106,8 +100,6 @@ class SqliteStore final : public Store {
   std::unique_ptr<Statements> statements_;
   int64_t revision_ = 0;
   int64_t compacted_revision_ = 0;
-  LeaseTable leases_;
-  int64_t next_lease_id_ = 1;  // as persisted in meta
 };
 
 }  // namespace dove::store

@@ -176,12 +176,12 @@ class Store {
   // kMaxLeaseTtlSeconds. KeepAliveLease: the lease's TTL again from now; returns that TTL;
   // kNotFound when the lease expired or was revoked (its keys are gone). RevokeLease: deletes
   // the lease's keys now (one revision when it had any); kNotFound when it does not exist.
-  virtual Expected<LeaseGrant, StoreError> GrantLease(int64_t ttl_seconds);
-  virtual Expected<int64_t, StoreError> KeepAliveLease(int64_t lease_id);
-  virtual Expected<void, StoreError> RevokeLease(int64_t lease_id);
+  virtual Expected<LeaseGrant, StoreError> GrantLease(int64_t ttl_seconds) = 0;
+  virtual Expected<int64_t, StoreError> KeepAliveLease(int64_t lease_id) = 0;
+  virtual Expected<void, StoreError> RevokeLease(int64_t lease_id) = 0;
   // Embedded stores: expires the leases whose deadline has passed now (the next call to the
   // store would). etcd: nothing (its leader expires leases).
-  virtual Expected<void, StoreError> ExpireLeases();
+  virtual Expected<void, StoreError> ExpireLeases() = 0;
 
   // A watch on `prefix` delivering events with revision >= from_revision (see watch.h).
   // kIo when no eventfd can be made; a compacted from_revision is reported by Poll.

@@ -23,8 +23,8 @@ std::unique_ptr<Store> MakeSqlite(const TempDir& dir) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllStores, StoreTest,
-                         testing::Values(Factory{"Memory", MakeMemory, true, true},
-                                         Factory{"Sqlite", MakeSqlite, true, true}),
+                         testing::Values(Factory{"Memory", MakeMemory},
+                                         Factory{"Sqlite", MakeSqlite}),
                          PrintFactory);
 
 }  // namespace
