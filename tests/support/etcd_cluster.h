@@ -101,6 +101,12 @@ class EtcdCluster {
   // Member i's data directory (its database is member/snap/db in it).
   std::filesystem::path DataDir(int i) const { return dir_.path() / members_[i].name; }
 
+  // Sends `signal` to member i (SIGSTOP: it stops answering, as if cut off; SIGCONT: back);
+  // nothing when it is not running.
+  void Signal(int i, int signal) const {
+    if (members_[i].pid > 0) ::kill(members_[i].pid, signal);
+  }
+
   // SIGKILL and reap; nothing when the member is not running.
   void Kill(int i) {
     Member& member = members_[i];
