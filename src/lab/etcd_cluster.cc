@@ -37,9 +37,10 @@ std::vector<int> DistinctFreePorts(int count) {
     sockaddr_in address{};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+    // A failed bind leaves port 0: etcd then fails to listen and says so in its log.
+    (void)::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
     socklen_t length = sizeof(address);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
     fds.push_back(fd);
     ports.push_back(ntohs(address.sin_port));
   }
@@ -111,7 +112,7 @@ Expected<std::unique_ptr<EtcdCluster>, std::string> EtcdCluster::Start(int membe
   std::vector<MemberAddress> addresses = cluster->options_.addresses;
   if (addresses.empty()) {
     const std::vector<int> ports = DistinctFreePorts(3 * members);
-    for (int i = 0; i < members; ++i) {
+    for (size_t i = 0; i < static_cast<size_t>(members); ++i) {
       addresses.push_back({"127.0.0.1", ports[3 * i], ports[3 * i + 1], ports[3 * i + 2]});
     }
   }
@@ -158,6 +159,10 @@ std::string EtcdCluster::Log(int i) const {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+void EtcdCluster::Signal(int i, int signal) const {
+  if (members_[i].pid > 0) ::kill(members_[i].pid, signal);
 }
 
 void EtcdCluster::Kill(int i) {

@@ -90,6 +90,9 @@ class EtcdCluster {
   std::string LogPath(int i) const;
   std::string Log(int i) const;  // the whole log
 
+  // Sends `signal` to member i (SIGSTOP: it stops answering, as if cut off; SIGCONT: back);
+  // nothing when it is not running.
+  void Signal(int i, int signal) const;
   // SIGKILL and reap; nothing when the member is not running.
   void Kill(int i);
   // Starts a killed member again (same addresses, same data) and waits until it is healthy.

@@ -474,6 +474,7 @@ Expected<void, std::string> Lab::BuildUnderlayAndManagement() {
     std::vector<std::string> ips;
   };
   std::vector<Attached> attached;
+  attached.reserve(static_cast<size_t>(controllers()) + 1);
   for (int replica = 0; replica < controllers(); ++replica) {
     attached.push_back({ControllerNamespace(replica),
                         controllers() == 1 ? "c-ctl" : "c-ctl" + std::to_string(replica + 1),
