@@ -1020,6 +1020,11 @@ ModelResult<T> Registry::Create(T body) {
 
 template <typename T>
 ModelResult<T> Registry::Replace(std::string_view ref, T body) {
+  return ReplaceIf(ref, std::move(body), WriteGuard{});
+}
+
+template <typename T>
+ModelResult<T> Registry::ReplaceIf(std::string_view ref, T body, const WriteGuard& guard) {
   std::lock_guard writing(state_->write_mutex);
   return Retry<T>([&](bool retrying) -> ModelResult<T> {
     Allocator alloc{.ids = state_->ids, .random = state_->random, .spread = retrying};
@@ -1049,8 +1054,18 @@ ModelResult<T> Registry::Replace(std::string_view ref, T body) {
       AddClaims(ClaimsOf(index, current), ClaimsOf(index, object), object.id(), &txn);
       AddGenerations(ParentsOf(object), key, &txn);
       CompareSiblings(object, state_->revision.load(), &txn);
+      txn.compares.insert(txn.compares.end(), guard.compares.begin(), guard.compares.end());
+      txn.success.insert(txn.success.end(), guard.ops.begin(), guard.ops.end());
     }
     auto revision = Commit(state_->store, txn);
+    if (!revision && revision.error().code == kLostRace && !guard.compares.empty()) {
+      // Which compare failed: the guard's alone, asked of the store (a txn without writes).
+      auto held = state_->store->Txn({.compares = guard.compares, .success = {}, .failure = {}});
+      if (held && !held->succeeded) {
+        return Fail("guard_failed",
+                    "The condition of this write no longer holds; nothing changed.");
+      }
+    }
     if (!revision) return Unexpected(revision.error());
     Publish([&](RegistryIndex& index) { index.Put(object, *revision); }, *revision);
     return object;
@@ -1400,6 +1415,8 @@ void Registry::ForEach(const std::function<void(const T&)>& visit) const {
 #define DOVE_INSTANTIATE_REGISTRY(T)                                                        \
   template ModelResult<T> Registry::Create<T>(T object);                                    \
   template ModelResult<T> Registry::Replace<T>(std::string_view ref, T object);             \
+  template ModelResult<T> Registry::ReplaceIf<T>(std::string_view ref, T object,            \
+                                                 const WriteGuard& guard);                  \
   template ModelResult<T> Registry::Get<T>(std::string_view ref) const;                     \
   template ModelResult<std::vector<T>> Registry::List<T>(const ListFilter& filter) const;   \
   template ModelResult<DeleteResult> Registry::Delete<T>(std::string_view ref, bool force); \

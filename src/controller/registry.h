@@ -68,6 +68,7 @@
 //   not_empty          delete refused: the object still has dependants (named in the message)
 //   in_use             a subnet still has endpoints with addresses in it
 //   store_unavailable  the store failed (disk full, I/O error, closed); nothing changed
+//   guard_failed       ReplaceIf: its guard did not hold; nothing changed
 //   corrupt            Open found a stored value that does not decode (key named)
 // HttpStatusOf() maps every code to the status the REST API answers with.
 //
@@ -129,6 +130,13 @@ struct RegistryStats {
   uint64_t undecodable = 0;   // watched changes skipped because they do not decode
 };
 
+// ReplaceIf's condition: compares on keys that are not the object's (the southbound's session
+// keys, store_keys.h), and writes of such keys to make in the same store txn.
+struct WriteGuard {
+  std::vector<store::Compare> compares;
+  std::vector<store::Op> ops;
+};
+
 class RegistryIndex;
 
 class Registry {
@@ -145,6 +153,12 @@ class Registry {
   ModelResult<T> Create(T object);
   template <typename T>
   ModelResult<T> Replace(std::string_view ref, T object);
+  // Replace, in ONE store txn with guard.ops, only while every compare of `guard` holds:
+  // `guard_failed` when one does not (nothing changed, not retried). A race lost on what the
+  // replace itself read is retried as by Replace. The guard's keys must not be the registry's
+  // own (an object's, a claim, a generation).
+  template <typename T>
+  ModelResult<T> ReplaceIf(std::string_view ref, T object, const WriteGuard& guard);
   template <typename T>
   ModelResult<T> Get(std::string_view ref) const;
   // In id order.

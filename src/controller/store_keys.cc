@@ -17,8 +17,15 @@ std::string ClaimKey(std::string_view what, std::string_view value) {
   return key;
 }
 
+std::string SessionKey(std::string_view switch_name) {
+  std::string key(kSessionsPrefix);
+  key += switch_name;
+  return key;
+}
+
 bool IsBookkeepingKey(std::string_view key) {
-  return key.starts_with(kClaimsPrefix) || key.starts_with(kChildrenPrefix);
+  return key.starts_with(kClaimsPrefix) || key.starts_with(kChildrenPrefix) ||
+         key.starts_with(kSessionsPrefix);
 }
 
 std::optional<ParsedKey> ParseKey(std::string_view key) {

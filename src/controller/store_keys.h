@@ -1,12 +1,15 @@
 // Store key layout of the registry: one key per object, "/dove/v1/<kind>/<id>", the value the
-// message's binary protobuf encoding (SerializeAsString). Two more families, never objects
-// (the index skips them: IsBookkeepingKey; the southbound ignores their kinds):
+// message's binary protobuf encoding (SerializeAsString). Three more families, never objects
+// (the index skips them: IsBookkeepingKey; the southbound ignores the first two):
 //   claims     "/dove/v1/claims/<what>/<value>" -> the owner's id: a unique value (a domain
 //              name, a VNI, an endpoint IP in its domain...) held by one object; written in
 //              the owner's txn with a compare (absent, or ours), so replicas cannot both take it.
 //   children   "/dove/v1/children/<kind>/<id>": a parent's generation; every write of a child
 //              blind-puts it, so a parent's delete can compare that no child came since the
 //              revision its emptiness check read.
+//   sessions   "/dove/v1/sessions/<switch name>" -> which replica serves the switch's stream
+//              (SessionValue), put with that replica's store lease: the switch is live while
+//              it exists (southbound/directory.h, "Replicas").
 //
 // Kind<T> names each kind (plural for keys and filters, singular for messages); ParseKey
 // splits a stored key back into kind and id. Pure functions, no state, thread-safe.
@@ -68,6 +71,7 @@ std::string KeyOf(std::string_view id) {
 
 inline constexpr std::string_view kClaimsPrefix = "/dove/v1/claims/";
 inline constexpr std::string_view kChildrenPrefix = "/dove/v1/children/";
+inline constexpr std::string_view kSessionsPrefix = "/dove/v1/sessions/";
 
 // "/dove/v1/claims/<what>/<value>"; the parts are names, ids or canonical addresses (no '/').
 std::string ClaimKey(std::string_view what, std::string_view value);
@@ -80,7 +84,9 @@ std::string ChildrenKey(std::string_view id) {
   key += id;
   return key;
 }
-// Whether `key` is a claim or generation key (not an object's).
+// "/dove/v1/sessions/<switch name>"
+std::string SessionKey(std::string_view switch_name);
+// Whether `key` is a claim, generation or session key (not an object's).
 bool IsBookkeepingKey(std::string_view key);
 
 struct ParsedKey {

@@ -69,7 +69,8 @@ EtcdClient::EtcdClient(std::string endpoints, const std::shared_ptr<grpc::Channe
     : endpoints_(std::move(endpoints)),
       deadline_(deadline),
       kv_(etcdserverpb::KV::NewStub(channel)),
-      watch_(etcdserverpb::Watch::NewStub(channel)) {}
+      watch_(etcdserverpb::Watch::NewStub(channel)),
+      lease_(etcdserverpb::Lease::NewStub(channel)) {}
 
 StoreError EtcdClient::Error(const grpc::Status& status, std::string_view what) const {
   std::string message =
@@ -83,6 +84,9 @@ StoreError EtcdClient::Error(const grpc::Status& status, std::string_view what) 
     case grpc::StatusCode::INVALID_ARGUMENT:
     case grpc::StatusCode::FAILED_PRECONDITION:
       return StoreError{StoreError::kInvalidArgument, message};
+    case grpc::StatusCode::NOT_FOUND:
+      // "etcdserver: requested lease not found": a put naming it, a revoke, a keepalive.
+      return StoreError{StoreError::kNotFound, message};
     default:
       // Unavailable, deadline, no leader, cancelled, internal: the call may or may not
       // have happened.
@@ -143,6 +147,42 @@ Expected<etcdserverpb::CompactionResponse, StoreError> EtcdClient::Compact(
       "Compact", true,
       [&](grpc::ClientContext* context, etcdserverpb::CompactionResponse* response) {
         return kv_->Compact(context, r, response);
+      });
+}
+
+Expected<etcdserverpb::LeaseGrantResponse, StoreError> EtcdClient::LeaseGrant(
+    const etcdserverpb::LeaseGrantRequest& r) {
+  return Call<etcdserverpb::LeaseGrantResponse>(
+      "LeaseGrant", true,
+      [&](grpc::ClientContext* context, etcdserverpb::LeaseGrantResponse* response) {
+        return lease_->LeaseGrant(context, r, response);
+      });
+}
+
+Expected<etcdserverpb::LeaseRevokeResponse, StoreError> EtcdClient::LeaseRevoke(
+    const etcdserverpb::LeaseRevokeRequest& r) {
+  return Call<etcdserverpb::LeaseRevokeResponse>(
+      "LeaseRevoke", true,
+      [&](grpc::ClientContext* context, etcdserverpb::LeaseRevokeResponse* response) {
+        return lease_->LeaseRevoke(context, r, response);
+      });
+}
+
+Expected<etcdserverpb::LeaseKeepAliveResponse, StoreError> EtcdClient::LeaseKeepAlive(
+    const etcdserverpb::LeaseKeepAliveRequest& r) {
+  return Call<etcdserverpb::LeaseKeepAliveResponse>(
+      "LeaseKeepAlive", false,
+      [&](grpc::ClientContext* context, etcdserverpb::LeaseKeepAliveResponse* response) {
+        auto stream = lease_->LeaseKeepAlive(context);
+        // Half-closing after the request ends etcd's side of the stream once it answered.
+        if (stream->Write(r) && stream->WritesDone() && stream->Read(response)) {
+          // The answer is in hand: how the stream ends does not change it.
+          [[maybe_unused]] const grpc::Status ended = stream->Finish();
+          return grpc::Status::OK;
+        }
+        const grpc::Status status = stream->Finish();
+        if (!status.ok()) return status;
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the keepalive stream ended unanswered");
       });
 }
 

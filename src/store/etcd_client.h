@@ -3,8 +3,8 @@
 // turns gRPC statuses into StoreErrors that name the endpoints and etcd's own words. Within
 // the deadline a call is tried again (every 50 ms) while etcd is unavailable in a way that is
 // safe to retry: any Range; a Txn or Compact only when it cannot have been applied (the member
-// has no leader, as during an election; no connection to send it on). Otherwise the first
-// error is the answer.
+// has no leader, as during an election; no connection to send it on); a lease keepalive like a
+// read (renewing twice is renewing). Otherwise the first error is the answer.
 // Thread-safe (gRPC stubs are); owns no thread.
 #pragma once
 
@@ -37,6 +37,16 @@ class EtcdClient {
   Expected<etcdserverpb::CompactionResponse, StoreError> Compact(
       const etcdserverpb::CompactionRequest& r);
 
+  Expected<etcdserverpb::LeaseGrantResponse, StoreError> LeaseGrant(
+      const etcdserverpb::LeaseGrantRequest& r);
+  Expected<etcdserverpb::LeaseRevokeResponse, StoreError> LeaseRevoke(
+      const etcdserverpb::LeaseRevokeRequest& r);
+  // etcd's LeaseKeepAlive is a bidirectional stream; this opens one per call, sends the one
+  // request, reads the one answer and closes it (a renewal every few seconds per lease does
+  // not need a stream kept open).
+  Expected<etcdserverpb::LeaseKeepAliveResponse, StoreError> LeaseKeepAlive(
+      const etcdserverpb::LeaseKeepAliveRequest& r);
+
   // A watch stream without deadline (it lives until `context` is cancelled).
   std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
   Watch(grpc::ClientContext* context);
@@ -61,6 +71,7 @@ class EtcdClient {
   std::chrono::milliseconds deadline_;
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
   std::unique_ptr<etcdserverpb::Watch::Stub> watch_;
+  std::unique_ptr<etcdserverpb::Lease::Stub> lease_;
 };
 
 }  // namespace dove::store

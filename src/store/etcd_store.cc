@@ -38,8 +38,12 @@ pb::Compare::CompareResult ToEtcd(Compare::Op op) {
 }
 
 KeyValue FromEtcd(const mvccpb::KeyValue& kv, size_t prefix_size) {
-  return KeyValue{kv.key().substr(prefix_size), kv.value(), kv.create_revision(), kv.mod_revision(),
-                  kv.version()};
+  return KeyValue{kv.key().substr(prefix_size),
+                  kv.value(),
+                  kv.create_revision(),
+                  kv.mod_revision(),
+                  kv.version(),
+                  kv.lease()};
 }
 
 StoreError Closed() { return StoreError{StoreError::kClosed, "the etcd store was closed"}; }
@@ -208,6 +212,7 @@ Expected<TxnResponse, StoreError> EtcdStore::Txn(const TxnRequest& request) {
           pb::PutRequest* put = request_op->mutable_request_put();
           put->set_key(ns + op.key);
           put->set_value(op.value);
+          put->set_lease(op.lease);
           break;
         }
         case Op::kDelete:
@@ -399,5 +404,42 @@ void EtcdStore::RunWatchStream() {
     if (closed_) return;
   }
 }
+
+Expected<LeaseGrant, StoreError> EtcdStore::GrantLease(int64_t ttl_seconds) {
+  if (auto valid = ValidateLeaseTtl(ttl_seconds); !valid) return Unexpected(valid.error());
+  if (auto open = CheckOpen(); !open) return Unexpected(open.error());
+  pb::LeaseGrantRequest request;
+  request.set_ttl(ttl_seconds);
+  auto response = client_->LeaseGrant(request);
+  if (!response) return Unexpected(response.error());
+  if (!response->error().empty() || response->id() <= 0) {
+    return Unexpected(StoreError{
+        StoreError::kUnavailable,
+        "etcd at " + client_->endpoints() + ": LeaseGrant: no lease (" + response->error() + ")"});
+  }
+  return LeaseGrant{response->id(), response->ttl()};
+}
+
+Expected<int64_t, StoreError> EtcdStore::KeepAliveLease(int64_t lease_id) {
+  if (auto open = CheckOpen(); !open) return Unexpected(open.error());
+  pb::LeaseKeepAliveRequest request;
+  request.set_id(lease_id);
+  auto response = client_->LeaseKeepAlive(request);
+  if (!response) return Unexpected(response.error());
+  // etcd answers an expired, revoked or unknown lease with TTL 0.
+  if (response->ttl() <= 0) return Unexpected(LeaseNotFound(lease_id));
+  return response->ttl();
+}
+
+Expected<void, StoreError> EtcdStore::RevokeLease(int64_t lease_id) {
+  if (auto open = CheckOpen(); !open) return Unexpected(open.error());
+  pb::LeaseRevokeRequest request;
+  request.set_id(lease_id);
+  auto response = client_->LeaseRevoke(request);
+  if (!response) return Unexpected(response.error());
+  return {};
+}
+
+Expected<void, StoreError> EtcdStore::ExpireLeases() { return CheckOpen(); }
 
 }  // namespace dove::store

@@ -30,6 +30,13 @@
 // waits (up to the deadline) until the window holds that Txn's events, so a caller reads its
 // own writes; other writers' changes appear in order, as soon as the stream delivers them.
 //
+// Leases are etcd's: ids chosen by etcd and shared by every key prefix of the cluster, TTLs
+// raised to etcd's minimum (about 1.5 x its election timeout), expired by etcd's leader (its
+// lease ends reach Changes and the watches through the stream, like other writers' changes;
+// ExpireLeases does nothing). KeepAliveLease opens one LeaseKeepAlive stream per call, sends
+// one request and reads one answer (TTL 0: the lease is gone, kNotFound). A put or a revoke
+// naming a lease etcd does not know is kNotFound ("requested lease not found").
+//
 // Errors: etcd unreachable, without leader, or too slow (Options.deadline per RPC) are
 // kUnavailable with the endpoints and etcd's words; kCompacted when etcd has compacted the
 // revision asked for. A lost watch stream is reopened from the next revision it needs.
@@ -95,6 +102,10 @@ class EtcdStore final : public Store {
   Expected<void, StoreError> Compact(int64_t revision) override;
   Expected<int64_t, StoreError> CompactedRevision() override;
   void Close() override;
+  Expected<LeaseGrant, StoreError> GrantLease(int64_t ttl_seconds) override;
+  Expected<int64_t, StoreError> KeepAliveLease(int64_t lease_id) override;
+  Expected<void, StoreError> RevokeLease(int64_t lease_id) override;
+  Expected<void, StoreError> ExpireLeases() override;
 
  private:
   EtcdStore(Options options, std::unique_ptr<EtcdClient> client);

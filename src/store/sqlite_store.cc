@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -59,11 +60,36 @@ std::string ColumnBytes(sqlite3_stmt* stmt, int column) {
   return std::string(static_cast<const char*>(data), static_cast<size_t>(size));
 }
 
-// kv columns: key, value, create_revision, mod_revision, version.
+// kv columns: key, value, create_revision, mod_revision, version, lease.
 KeyValue ReadKeyValue(sqlite3_stmt* stmt) {
-  return KeyValue{ColumnBytes(stmt, 0), ColumnBytes(stmt, 1), sqlite3_column_int64(stmt, 2),
-                  sqlite3_column_int64(stmt, 3), sqlite3_column_int64(stmt, 4)};
+  return KeyValue{ColumnBytes(stmt, 0),          ColumnBytes(stmt, 1),
+                  sqlite3_column_int64(stmt, 2), sqlite3_column_int64(stmt, 3),
+                  sqlite3_column_int64(stmt, 4), sqlite3_column_int64(stmt, 5)};
 }
+
+// The tables of schema version 1; Migrate brings them to kSchemaVersion, so a new database
+// takes the same path as an old one.
+constexpr const char* kSchemaV1 =
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "CREATE TABLE kv (key BLOB PRIMARY KEY, value BLOB NOT NULL,"
+    "  create_revision INTEGER NOT NULL, mod_revision INTEGER NOT NULL,"
+    "  version INTEGER NOT NULL);"
+    "CREATE TABLE changes (revision INTEGER NOT NULL, sub INTEGER NOT NULL,"
+    "  kind INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,"
+    "  create_revision INTEGER NOT NULL, version INTEGER NOT NULL,"
+    "  PRIMARY KEY (revision, sub));"
+    "INSERT INTO meta VALUES ('schema_version', 1), ('revision', 0),"
+    "  ('compacted_revision', 0);";
+
+// Version 1 -> 2: leases. Each key and each logged put names its lease (0: none); the leases
+// table holds each live lease's TTL; next_lease_id is never handed out twice.
+constexpr const char* kMigrateToV2 =
+    "ALTER TABLE kv ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE changes ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX kv_by_lease ON kv (lease) WHERE lease != 0;"
+    "CREATE TABLE leases (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL);"
+    "INSERT INTO meta VALUES ('next_lease_id', 1);"
+    "UPDATE meta SET value = 2 WHERE name = 'schema_version';";
 
 }  // namespace
 
@@ -73,6 +99,7 @@ struct SqliteStore::Statements {
   StatementPtr range_from, range_between;  // prefix without / with an upper bound
   StatementPtr log, changes_from, changes_between, compact;
   StatementPtr set_meta;
+  StatementPtr keys_with_lease, insert_lease, delete_lease;
 };
 
 void SqliteStore::DbCloser::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -102,6 +129,15 @@ class SqliteStore::Backend final : public TxnBackend {
     if (rc != SQLITE_DONE) return Unexpected(store_.SqlError(rc, "list prefix"));
     return keys;
   }
+  Expected<std::vector<std::string>, StoreError> KeysWithLease(int64_t lease) override {
+    StatementUse use(s_.keys_with_lease);
+    use.Int(1, lease);
+    std::vector<std::string> keys;
+    int rc;
+    while ((rc = sqlite3_step(use.get())) == SQLITE_ROW) keys.push_back(ColumnBytes(use.get(), 0));
+    if (rc != SQLITE_DONE) return Unexpected(store_.SqlError(rc, "list the keys of a lease"));
+    return keys;
+  }
   Expected<void, StoreError> Write(const KeyValue& kv) override {
     StatementUse use(s_.upsert);
     use.Bytes(1, kv.key);
@@ -109,6 +145,7 @@ class SqliteStore::Backend final : public TxnBackend {
     use.Int(3, kv.create_revision);
     use.Int(4, kv.mod_revision);
     use.Int(5, kv.version);
+    use.Int(6, kv.lease);
     return store_.Step("write key", use.get());
   }
   Expected<void, StoreError> Erase(std::string_view key) override {
@@ -125,6 +162,7 @@ class SqliteStore::Backend final : public TxnBackend {
     use.Bytes(5, event.kv.value);
     use.Int(6, event.kv.create_revision);
     use.Int(7, event.kv.version);
+    use.Int(8, event.kv.lease);
     return store_.Step("log change", use.get());
   }
 
@@ -238,30 +276,34 @@ Expected<void, StoreError> SqliteStore::Init() {
       {&s.begin, "BEGIN IMMEDIATE"},
       {&s.commit, "COMMIT"},
       {&s.rollback, "ROLLBACK"},
-      {&s.get, "SELECT key, value, create_revision, mod_revision, version FROM kv WHERE key = ?1"},
+      {&s.get,
+       "SELECT key, value, create_revision, mod_revision, version, lease FROM kv WHERE key = ?1"},
       {&s.upsert,
-       "INSERT INTO kv (key, value, create_revision, mod_revision, version) "
-       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+       "INSERT INTO kv (key, value, create_revision, mod_revision, version, lease) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
        "create_revision = excluded.create_revision, mod_revision = excluded.mod_revision, "
-       "version = excluded.version"},
+       "version = excluded.version, lease = excluded.lease"},
       {&s.erase, "DELETE FROM kv WHERE key = ?1"},
       {&s.range_from,
-       "SELECT key, value, create_revision, mod_revision, version FROM kv WHERE key >= ?1 "
+       "SELECT key, value, create_revision, mod_revision, version, lease FROM kv WHERE key >= ?1 "
        "ORDER BY key LIMIT ?2"},
       {&s.range_between,
-       "SELECT key, value, create_revision, mod_revision, version FROM kv "
+       "SELECT key, value, create_revision, mod_revision, version, lease FROM kv "
        "WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3"},
       {&s.log,
-       "INSERT INTO changes (revision, sub, kind, key, value, create_revision, version) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+       "INSERT INTO changes (revision, sub, kind, key, value, create_revision, version, lease) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
       {&s.changes_from,
-       "SELECT key, value, create_revision, revision, version, kind FROM changes "
+       "SELECT key, value, create_revision, revision, version, lease, kind FROM changes "
        "WHERE revision >= ?1 AND key >= ?2 ORDER BY revision, sub"},
       {&s.changes_between,
-       "SELECT key, value, create_revision, revision, version, kind FROM changes "
+       "SELECT key, value, create_revision, revision, version, lease, kind FROM changes "
        "WHERE revision >= ?1 AND key >= ?2 AND key < ?3 ORDER BY revision, sub"},
       {&s.compact, "DELETE FROM changes WHERE revision < ?1"},
       {&s.set_meta, "UPDATE meta SET value = ?2 WHERE name = ?1"},
+      {&s.keys_with_lease, "SELECT key FROM kv WHERE lease = ?1 ORDER BY key"},
+      {&s.insert_lease, "INSERT INTO leases (id, ttl) VALUES (?1, ?2)"},
+      {&s.delete_lease, "DELETE FROM leases WHERE id = ?1"},
   };
   for (const Text& text : texts) {
     sqlite3_stmt* stmt = nullptr;
@@ -306,18 +348,7 @@ Expected<void, StoreError> SqliteStore::InitSchema() {
         return Unexpected(StoreError{StoreError::kCorrupt,
                                      db_path_.string() + " holds tables but no DOVE meta table"});
       }
-      return exec(
-          "CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-          "CREATE TABLE kv (key BLOB PRIMARY KEY, value BLOB NOT NULL,"
-          "  create_revision INTEGER NOT NULL, mod_revision INTEGER NOT NULL,"
-          "  version INTEGER NOT NULL);"
-          "CREATE TABLE changes (revision INTEGER NOT NULL, sub INTEGER NOT NULL,"
-          "  kind INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,"
-          "  create_revision INTEGER NOT NULL, version INTEGER NOT NULL,"
-          "  PRIMARY KEY (revision, sub));"
-          "INSERT INTO meta VALUES ('schema_version', 1), ('revision', 0),"
-          "  ('compacted_revision', 0);",
-          "create schema");
+      if (auto created = exec(kSchemaV1, "create schema"); !created) return created;
     }
     auto version = query("SELECT value FROM meta WHERE name = 'schema_version'");
     if (!version) return Unexpected(version.error());
@@ -332,6 +363,7 @@ Expected<void, StoreError> SqliteStore::InitSchema() {
                                        std::to_string(kSchemaVersion) +
                                        ": run a newer DOVE controller"});
     }
+    if (**version < 2) return exec(kMigrateToV2, "migrate the store schema to version 2");
     return {};
   }();
   if (!result) {
@@ -346,12 +378,37 @@ Expected<void, StoreError> SqliteStore::InitSchema() {
   if (!revision) return Unexpected(revision.error());
   auto compacted = query("SELECT value FROM meta WHERE name = 'compacted_revision'");
   if (!compacted) return Unexpected(compacted.error());
-  if (!revision->has_value() || !compacted->has_value()) {
+  auto next_lease = query("SELECT value FROM meta WHERE name = 'next_lease_id'");
+  if (!next_lease) return Unexpected(next_lease.error());
+  if (!revision->has_value() || !compacted->has_value() || !next_lease->has_value()) {
     return Unexpected(
         StoreError{StoreError::kCorrupt, db_path_.string() + " lacks its revision counters"});
   }
   revision_ = **revision;
   compacted_revision_ = **compacted;
+  next_lease_id_ = **next_lease;
+  return LoadLeases();
+}
+
+// Every lease starts its full TTL again now (etcd renews its leases on a new leader likewise):
+// the time the store was closed does not count against them.
+Expected<void, StoreError> SqliteStore::LoadLeases() {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(db_.get(), "SELECT id, ttl FROM leases", -1, &raw, nullptr);
+  StatementPtr stmt(raw);
+  if (rc != SQLITE_OK) return Unexpected(SqlError(rc, "read leases"));
+  const auto now = LeaseTable::Clock::now();
+  while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+    const int64_t id = sqlite3_column_int64(raw, 0);
+    const int64_t ttl = sqlite3_column_int64(raw, 1);
+    if (id < 1 || id >= next_lease_id_ || !ValidateLeaseTtl(ttl)) {
+      return Unexpected(StoreError{StoreError::kCorrupt, db_path_.string() + " holds lease " +
+                                                             std::to_string(id) + " with TTL " +
+                                                             std::to_string(ttl)});
+    }
+    leases_.Add(id, ttl, now);
+  }
+  if (rc != SQLITE_DONE) return Unexpected(SqlError(rc, "read leases"));
   return {};
 }
 
@@ -386,8 +443,9 @@ StoreError ClosedError(const std::filesystem::path& path) {
 
 Expected<KeyValue, StoreError> SqliteStore::Get(std::string_view key) {
   if (auto valid = ValidateKey(key); !valid) return Unexpected(valid.error());
+  PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (!statements_) return Unexpected(ClosedError(db_path_));
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   StatementUse use(statements_->get);
   use.Bytes(1, key);
   const int rc = sqlite3_step(use.get());
@@ -398,8 +456,9 @@ Expected<KeyValue, StoreError> SqliteStore::Get(std::string_view key) {
 
 Expected<RangeResponse, StoreError> SqliteStore::Range(std::string_view prefix, size_t limit) {
   if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
+  PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (!statements_) return Unexpected(ClosedError(db_path_));
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   const std::optional<std::string> end = PrefixEnd(prefix);
   StatementUse use(end ? statements_->range_between : statements_->range_from);
   use.Bytes(1, prefix);
@@ -421,67 +480,91 @@ Expected<RangeResponse, StoreError> SqliteStore::Range(std::string_view prefix, 
   return response;
 }
 
-Expected<TxnResponse, StoreError> SqliteStore::Txn(const TxnRequest& request) {
-  if (auto valid = ValidateTxn(request); !valid) return Unexpected(valid.error());
-  TxnResponse response;
-  std::vector<std::string> changed;
+Expected<TxnOutcome, StoreError> SqliteStore::WriteLocked(
+    const std::function<Expected<TxnOutcome, StoreError>(Backend&)>& work, bool keep_unchanged) {
+  Statements& s = *statements_;
   {
-    std::lock_guard lock(mutex_);
-    if (!statements_) return Unexpected(ClosedError(db_path_));
-    Statements& s = *statements_;
-    {
-      StatementUse begin(s.begin);
-      if (auto begun = Step("begin", begin.get()); !begun) return Unexpected(begun.error());
-    }
+    StatementUse begin(s.begin);
+    if (auto begun = Step("begin", begin.get()); !begun) return Unexpected(begun.error());
+  }
+  auto run = [&]() -> Expected<TxnOutcome, StoreError> {
     Backend backend(*this);
-    auto outcome = ApplyTxn(backend, request, revision_);
-    if (!outcome) {
-      RollbackIfOpen();
-      return Unexpected(outcome.error());
-    }
-    if (outcome->changed_keys.empty()) {
+    auto outcome = work(backend);
+    if (!outcome) return outcome;
+    if (outcome->changed_keys.empty() && !keep_unchanged) {
       StatementUse rollback(s.rollback);
-      if (auto done = Step("rollback", rollback.get()); !done) {
-        RollbackIfOpen();
-        return Unexpected(done.error());
-      }
-      return TxnResponse{outcome->succeeded, revision_};
+      if (auto done = Step("rollback", rollback.get()); !done) return Unexpected(done.error());
+      return outcome;
     }
-    {
+    if (!outcome->changed_keys.empty()) {
       StatementUse set(s.set_meta);
       set.Text(1, "revision");
       set.Int(2, revision_ + 1);
-      if (auto done = Step("update revision", set.get()); !done) {
-        RollbackIfOpen();
-        return Unexpected(done.error());
-      }
+      if (auto done = Step("update revision", set.get()); !done) return Unexpected(done.error());
     }
-    {
-      StatementUse commit(s.commit);
-      if (auto done = Step("commit", commit.get()); !done) {
-        RollbackIfOpen();
-        return Unexpected(done.error());
-      }
-    }
-    ++revision_;
-    response = TxnResponse{outcome->succeeded, revision_};
-    changed = std::move(outcome->changed_keys);
+    StatementUse commit(s.commit);
+    if (auto done = Step("commit", commit.get()); !done) return Unexpected(done.error());
+    return outcome;
+  };
+  auto outcome = run();
+  if (!outcome) {
+    RollbackIfOpen();
+    return outcome;
   }
-  NotifyWatches(changed);
-  return response;
+  if (!outcome->changed_keys.empty()) ++revision_;
+  return outcome;
+}
+
+Expected<void, StoreError> SqliteStore::CheckOpenLocked() {
+  if (!statements_) return Unexpected(ClosedError(db_path_));
+  return {};
+}
+
+Expected<void, StoreError> SqliteStore::EndLeaseLocked(int64_t lease_id,
+                                                       std::vector<std::string>& changed_keys) {
+  auto outcome = WriteLocked(
+      [&](Backend& backend) -> Expected<TxnOutcome, StoreError> {
+        auto deleted = DeleteLeaseKeys(backend, lease_id, revision_);
+        if (!deleted) return deleted;
+        StatementUse use(statements_->delete_lease);
+        use.Int(1, lease_id);
+        if (auto done = Step("delete lease", use.get()); !done) return Unexpected(done.error());
+        return deleted;
+      },
+      /*keep_unchanged=*/true);
+  if (!outcome) return Unexpected(outcome.error());
+  changed_keys.insert(changed_keys.end(), outcome->changed_keys.begin(),
+                      outcome->changed_keys.end());
+  return {};
+}
+
+Expected<TxnResponse, StoreError> SqliteStore::Txn(const TxnRequest& request) {
+  if (auto valid = ValidateTxn(request); !valid) return Unexpected(valid.error());
+  PendingNotifications changed(*this);
+  std::lock_guard lock(mutex_);
+  if (auto ready = ReadyLocked(changed.keys); !ready) return Unexpected(ready.error());
+  auto outcome =
+      WriteLocked([&](Backend& backend) { return ApplyTxn(backend, request, revision_, leases_); },
+                  /*keep_unchanged=*/false);
+  if (!outcome) return Unexpected(outcome.error());
+  changed.keys.insert(changed.keys.end(), outcome->changed_keys.begin(),
+                      outcome->changed_keys.end());
+  return TxnResponse{outcome->succeeded, revision_};
 }
 
 Expected<int64_t, StoreError> SqliteStore::CurrentRevision() {
+  PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (!statements_) return Unexpected(ClosedError(db_path_));
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   return revision_;
 }
 
 Expected<std::vector<Event>, StoreError> SqliteStore::Changes(std::string_view prefix,
                                                               int64_t from_revision) {
   if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
+  PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (!statements_) return Unexpected(ClosedError(db_path_));
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   if (from_revision < 0) {
     return Unexpected(StoreError{StoreError::kInvalidArgument, "negative revision"});
   }
@@ -500,7 +583,7 @@ Expected<std::vector<Event>, StoreError> SqliteStore::Changes(std::string_view p
   int rc;
   while ((rc = sqlite3_step(use.get())) == SQLITE_ROW) {
     const auto type =
-        sqlite3_column_int64(use.get(), 5) == Event::kDelete ? Event::kDelete : Event::kPut;
+        sqlite3_column_int64(use.get(), 6) == Event::kDelete ? Event::kDelete : Event::kPut;
     events.push_back(Event{type, ReadKeyValue(use.get())});
   }
   if (rc != SQLITE_DONE) return Unexpected(SqlError(rc, "changes"));
@@ -508,8 +591,9 @@ Expected<std::vector<Event>, StoreError> SqliteStore::Changes(std::string_view p
 }
 
 Expected<void, StoreError> SqliteStore::Compact(int64_t revision) {
+  PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (!statements_) return Unexpected(ClosedError(db_path_));
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   if (revision < 1 || revision > revision_) {
     return Unexpected(
         StoreError{StoreError::kInvalidArgument, "compact revision " + std::to_string(revision) +
@@ -545,9 +629,32 @@ Expected<void, StoreError> SqliteStore::Compact(int64_t revision) {
 }
 
 Expected<int64_t, StoreError> SqliteStore::CompactedRevision() {
+  PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
-  if (!statements_) return Unexpected(ClosedError(db_path_));
+  if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   return compacted_revision_;
+}
+
+Expected<void, StoreError> SqliteStore::SaveLeaseLocked(int64_t lease_id, int64_t ttl_seconds) {
+  auto written = WriteLocked(
+      [&](Backend& /*backend*/) -> Expected<TxnOutcome, StoreError> {
+        {
+          StatementUse insert(statements_->insert_lease);
+          insert.Int(1, lease_id);
+          insert.Int(2, ttl_seconds);
+          if (auto done = Step("grant lease", insert.get()); !done) return Unexpected(done.error());
+        }
+        StatementUse set(statements_->set_meta);
+        set.Text(1, "next_lease_id");
+        set.Int(2, lease_id + 1);
+        if (auto done = Step("update next lease id", set.get()); !done) {
+          return Unexpected(done.error());
+        }
+        return TxnOutcome{true, {}};
+      },
+      /*keep_unchanged=*/true);
+  if (!written) return Unexpected(written.error());
+  return {};
 }
 
 }  // namespace dove::store

@@ -29,9 +29,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
-#include <mutex>
+#include <string>
+#include <vector>
 
+#include "store/embedded_store.h"
 #include "store/store.h"
 
 struct sqlite3;
@@ -39,10 +42,12 @@ struct sqlite3_stmt;
 
 namespace dove::store {
 
-class SqliteStore final : public Store {
+struct TxnOutcome;
+
+class SqliteStore final : public EmbeddedStore {
  public:
   // The newest schema this build reads and writes.
-  static constexpr int64_t kSchemaVersion = 1;
+  static constexpr int64_t kSchemaVersion = 2;
 
   // Creates `data_dir` if needed and opens (or creates) the store in it.
   static Expected<std::unique_ptr<SqliteStore>, StoreError> Open(
@@ -71,12 +76,23 @@ class SqliteStore final : public Store {
   explicit SqliteStore(std::filesystem::path data_dir);
   Expected<void, StoreError> Init();
   Expected<void, StoreError> InitSchema();
+  Expected<void, StoreError> LoadLeases();
   StoreError SqlError(int rc, std::string_view what) const;
   Expected<void, StoreError> Step(std::string_view what, sqlite3_stmt* stmt);
   void RollbackIfOpen();
+  Expected<void, StoreError> CheckOpenLocked() override;
+  // The lease row and next_lease_id, in one SQLite transaction.
+  Expected<void, StoreError> SaveLeaseLocked(int64_t lease_id, int64_t ttl_seconds) override;
+  // The keys' deletion and the lease row's, in one SQLite transaction.
+  Expected<void, StoreError> EndLeaseLocked(int64_t lease_id,
+                                            std::vector<std::string>& changed_keys) override;
+  // Runs `work` in one SQLite transaction (BEGIN IMMEDIATE ... COMMIT); the revision goes up by
+  // one when it changed keys. Unchanged, it is rolled back (no fsync) unless `keep_unchanged`
+  // (it wrote rows of its own, e.g. a lease). Any error rolls it all back.
+  Expected<TxnOutcome, StoreError> WriteLocked(
+      const std::function<Expected<TxnOutcome, StoreError>(Backend&)>& work, bool keep_unchanged);
   void CloseLocked();
 
-  std::mutex mutex_;
   std::filesystem::path data_dir_;
   std::filesystem::path db_path_;
   int lock_fd_ = -1;

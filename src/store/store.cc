@@ -35,24 +35,6 @@ Store::Store() : hub_(std::make_shared<WatchHub>(this)) {}
 
 Store::~Store() { hub_->Detach(); }
 
-// Until every implementation has leases (issue 16): a clear error, nothing changed.
-namespace {
-StoreError NoLeases() {
-  return StoreError{StoreError::kInvalidArgument, "this store does not implement leases yet"};
-}
-}  // namespace
-
-Expected<LeaseGrant, StoreError> Store::GrantLease(int64_t /*ttl_seconds*/) {
-  return Unexpected(NoLeases());
-}
-Expected<int64_t, StoreError> Store::KeepAliveLease(int64_t /*lease_id*/) {
-  return Unexpected(NoLeases());
-}
-Expected<void, StoreError> Store::RevokeLease(int64_t /*lease_id*/) {
-  return Unexpected(NoLeases());
-}
-Expected<void, StoreError> Store::ExpireLeases() { return {}; }
-
 void Store::NotifyWatches(const std::vector<std::string>& changed_keys) {
   if (!changed_keys.empty()) hub_->Notify(changed_keys);
 }

@@ -176,12 +176,12 @@ class Store {
   // kMaxLeaseTtlSeconds. KeepAliveLease: the lease's TTL again from now; returns that TTL;
   // kNotFound when the lease expired or was revoked (its keys are gone). RevokeLease: deletes
   // the lease's keys now (one revision when it had any); kNotFound when it does not exist.
-  virtual Expected<LeaseGrant, StoreError> GrantLease(int64_t ttl_seconds);
-  virtual Expected<int64_t, StoreError> KeepAliveLease(int64_t lease_id);
-  virtual Expected<void, StoreError> RevokeLease(int64_t lease_id);
+  virtual Expected<LeaseGrant, StoreError> GrantLease(int64_t ttl_seconds) = 0;
+  virtual Expected<int64_t, StoreError> KeepAliveLease(int64_t lease_id) = 0;
+  virtual Expected<void, StoreError> RevokeLease(int64_t lease_id) = 0;
   // Embedded stores: expires the leases whose deadline has passed now (the next call to the
   // store would). etcd: nothing (its leader expires leases).
-  virtual Expected<void, StoreError> ExpireLeases();
+  virtual Expected<void, StoreError> ExpireLeases() = 0;
 
   // A watch on `prefix` delivering events with revision >= from_revision (see watch.h).
   // kIo when no eventfd can be made; a compacted from_revision is reported by Poll.
@@ -202,6 +202,22 @@ class Store {
   // Implementations call this after a change is committed, outside their own lock, with the
   // changed keys, to wake the watches whose prefix covers one of them.
   void NotifyWatches(const std::vector<std::string>& changed_keys);
+  // The keys a call changed while it held the implementation's lock (a txn's, or those of a
+  // lease that expired when the call began); they reach the watches when this goes out of
+  // scope. Declare it before the lock guard, so that happens after the lock is released.
+  class PendingNotifications {
+   public:
+    explicit PendingNotifications(Store& store) : store_(store) {}
+    PendingNotifications(const PendingNotifications&) = delete;
+    PendingNotifications& operator=(const PendingNotifications&) = delete;
+    ~PendingNotifications() { store_.NotifyWatches(keys); }
+
+    std::vector<std::string> keys;
+
+   private:
+    Store& store_;
+  };
+
   // Implementations call this first in their destructor and in Close(): watches stop
   // reaching the store and their Poll says kClosed.
   void DetachWatches();

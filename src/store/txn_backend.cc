@@ -17,10 +17,52 @@ Expected<void, StoreError> EraseAndLog(TxnBackend& backend, const std::string& k
   return {};
 }
 
+Expected<void, StoreError> PutAndLog(TxnBackend& backend, const Op& op, int64_t revision,
+                                     TxnOutcome& outcome) {
+  auto current = backend.Read(op.key);
+  if (!current) return Unexpected(current.error());
+  KeyValue kv{op.key, op.value, revision, revision, 1, op.lease};
+  if (current->has_value()) {
+    kv.create_revision = (*current)->create_revision;
+    kv.version = (*current)->version + 1;
+  }
+  if (auto written = backend.Write(kv); !written) return written;
+  if (auto logged =
+          backend.Log(Event{Event::kPut, kv}, static_cast<int64_t>(outcome.changed_keys.size()));
+      !logged) {
+    return logged;
+  }
+  outcome.changed_keys.push_back(op.key);
+  return {};
+}
+
+Expected<void, StoreError> RunOp(TxnBackend& backend, const Op& op, int64_t revision,
+                                 TxnOutcome& outcome) {
+  switch (op.kind) {
+    case Op::kPut:
+      return PutAndLog(backend, op, revision, outcome);
+    case Op::kDelete: {
+      auto current = backend.Read(op.key);
+      if (!current) return Unexpected(current.error());
+      if (!current->has_value()) return {};
+      return EraseAndLog(backend, op.key, revision, outcome);
+    }
+    case Op::kDeletePrefix: {
+      auto keys = backend.KeysWithPrefix(op.key);
+      if (!keys) return Unexpected(keys.error());
+      for (const std::string& key : *keys) {
+        if (auto done = EraseAndLog(backend, key, revision, outcome); !done) return done;
+      }
+      return {};
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Expected<TxnOutcome, StoreError> ApplyTxn(TxnBackend& backend, const TxnRequest& request,
-                                          int64_t current_revision) {
+                                          int64_t current_revision, const LeaseTable& leases) {
   TxnOutcome outcome;
   outcome.succeeded = true;
   for (const Compare& compare : request.compares) {
@@ -31,45 +73,29 @@ Expected<TxnOutcome, StoreError> ApplyTxn(TxnBackend& backend, const TxnRequest&
       break;
     }
   }
+  const std::vector<Op>& ops = outcome.succeeded ? request.success : request.failure;
+  // As etcd: the leases of the branch that runs are checked before any of it is applied.
+  for (const Op& op : ops) {
+    if (op.kind == Op::kPut && op.lease != 0 && !leases.Contains(op.lease)) {
+      return Unexpected(LeaseNotFound(op.lease));
+    }
+  }
   const int64_t revision = current_revision + 1;
-  for (const Op& op : outcome.succeeded ? request.success : request.failure) {
-    switch (op.kind) {
-      case Op::kPut: {
-        auto current = backend.Read(op.key);
-        if (!current) return Unexpected(current.error());
-        KeyValue kv{op.key, op.value, revision, revision, 1};
-        if (current->has_value()) {
-          kv.create_revision = (*current)->create_revision;
-          kv.version = (*current)->version + 1;
-        }
-        if (auto written = backend.Write(kv); !written) return Unexpected(written.error());
-        if (auto logged = backend.Log(Event{Event::kPut, kv},
-                                      static_cast<int64_t>(outcome.changed_keys.size()));
-            !logged) {
-          return Unexpected(logged.error());
-        }
-        outcome.changed_keys.push_back(op.key);
-        break;
-      }
-      case Op::kDelete: {
-        auto current = backend.Read(op.key);
-        if (!current) return Unexpected(current.error());
-        if (!current->has_value()) break;
-        if (auto done = EraseAndLog(backend, op.key, revision, outcome); !done) {
-          return Unexpected(done.error());
-        }
-        break;
-      }
-      case Op::kDeletePrefix: {
-        auto keys = backend.KeysWithPrefix(op.key);
-        if (!keys) return Unexpected(keys.error());
-        for (const std::string& key : *keys) {
-          if (auto done = EraseAndLog(backend, key, revision, outcome); !done) {
-            return Unexpected(done.error());
-          }
-        }
-        break;
-      }
+  for (const Op& op : ops) {
+    if (auto done = RunOp(backend, op, revision, outcome); !done) return Unexpected(done.error());
+  }
+  return outcome;
+}
+
+Expected<TxnOutcome, StoreError> DeleteLeaseKeys(TxnBackend& backend, int64_t lease,
+                                                 int64_t current_revision) {
+  TxnOutcome outcome;
+  outcome.succeeded = true;
+  auto keys = backend.KeysWithLease(lease);
+  if (!keys) return Unexpected(keys.error());
+  for (const std::string& key : *keys) {
+    if (auto done = EraseAndLog(backend, key, current_revision + 1, outcome); !done) {
+      return Unexpected(done.error());
     }
   }
   return outcome;

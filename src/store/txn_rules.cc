@@ -85,6 +85,19 @@ Expected<void, StoreError> ValidatePrefix(std::string_view prefix) {
   return {};
 }
 
+Expected<void, StoreError> ValidateLeaseTtl(int64_t ttl_seconds) {
+  if (ttl_seconds < 1 || ttl_seconds > kMaxLeaseTtlSeconds) {
+    return Unexpected(Invalid("lease TTL of " + std::to_string(ttl_seconds) + " s is outside 1.." +
+                              std::to_string(kMaxLeaseTtlSeconds)));
+  }
+  return {};
+}
+
+StoreError LeaseNotFound(int64_t lease_id) {
+  return StoreError{StoreError::kNotFound, "lease " + std::to_string(lease_id) +
+                                               " not found (never granted, expired or revoked)"};
+}
+
 Expected<void, StoreError> ValidateTxn(const TxnRequest& request) {
   for (const Compare& compare : request.compares) {
     if (auto valid = ValidateKey(compare.key); !valid) return valid;

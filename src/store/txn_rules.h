@@ -3,6 +3,7 @@
 // store agree exactly.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,6 +27,10 @@ std::optional<std::string> PrefixEnd(std::string_view prefix);
 Expected<void, StoreError> ValidateTxn(const TxnRequest& request);
 Expected<void, StoreError> ValidatePrefix(std::string_view prefix);
 Expected<void, StoreError> ValidateKey(std::string_view key);
+// kInvalidArgument unless 1 <= ttl_seconds <= kMaxLeaseTtlSeconds.
+Expected<void, StoreError> ValidateLeaseTtl(int64_t ttl_seconds);
+// kNotFound naming the lease: it was never granted, expired or was revoked.
+StoreError LeaseNotFound(int64_t lease_id);
 
 // Whether `compare` holds for the key's current entry (nullptr: absent).
 bool CompareHolds(const Compare& compare, const KeyValue* current);

@@ -74,7 +74,7 @@ void Settle(Directory& directory, dove::controller::Registry& registry, const Ou
     more = false;
     for (const auto& write : directory.TakeSwitchWrites()) {
       Output answered = directory.OnSwitchWritten(
-          write, dove::controller::southbound::PerformSwitchWrite(registry, write));
+          write, dove::controller::southbound::PerformSwitchWrite(registry, nullptr, write));
       more = more || answered.switch_writes;
     }
   }

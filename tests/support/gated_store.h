@@ -97,6 +97,18 @@ class GatedStore final : public store::Store {
     DetachWatches();
     inner_.Close();
   }
+  // Leases are the inner store's, ungated. The keys a lease's end deletes do not wake the
+  // watches started on this GatedStore (a Txn's do).
+  Expected<store::LeaseGrant, store::StoreError> GrantLease(int64_t ttl_seconds) override {
+    return inner_.GrantLease(ttl_seconds);
+  }
+  Expected<int64_t, store::StoreError> KeepAliveLease(int64_t lease_id) override {
+    return inner_.KeepAliveLease(lease_id);
+  }
+  Expected<void, store::StoreError> RevokeLease(int64_t lease_id) override {
+    return inner_.RevokeLease(lease_id);
+  }
+  Expected<void, store::StoreError> ExpireLeases() override { return inner_.ExpireLeases(); }
 
  private:
   store::MemoryStore inner_;

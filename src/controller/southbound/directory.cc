@@ -7,6 +7,7 @@
 #include <iterator>
 #include <utility>
 
+#include "controller/random_ids.h"
 #include "controller/southbound/message_check.h"
 #include "controller/store_keys.h"
 #include "net/ip_address.h"
@@ -20,6 +21,7 @@ constexpr int kInvalidArgument = 3;
 constexpr int kAlreadyExists = 6;
 constexpr int kFailedPrecondition = 9;
 constexpr int kAborted = 10;
+constexpr int kUnavailable = 14;
 
 // A sorted vector as a set: most of the directory's sets (the cachers of an endpoint, the
 // endpoints a session caches) hold a handful, where a node per element would cost 48-80 bytes.
@@ -105,6 +107,12 @@ bool Decrement(std::unordered_map<std::string, std::map<std::string, uint32_t>>&
 
 }  // namespace
 
+std::string SessionValue(const std::string& controller_id, const std::string& instance,
+                         uint64_t stream) {
+  return "controller=" + controller_id + " instance=" + instance +
+         " stream=" + std::to_string(stream);
+}
+
 std::string RouterMacOf(const std::string& domain_id) {
   std::string hex;
   if (domain_id.size() == 12 && IsHex(domain_id)) {
@@ -124,7 +132,20 @@ std::string RouterMacOf(const std::string& domain_id) {
 }
 
 Directory::Directory(controller::Registry* registry, store::Store* store, DirectoryOptions options)
-    : registry_(registry), store_(store), options_(std::move(options)) {
+    : registry_(registry),
+      store_(store),
+      options_(std::move(options)),
+      instance_(controller::RandomIds().NewId()) {
+  // The session keys first: a switch stored UP is unconfirmed only when it has none now.
+  int64_t sessions_at = 0;
+  if (store_ != nullptr) {
+    if (auto sessions = store_->Range(controller::kSessionsPrefix); sessions) {
+      sessions_at = sessions->revision;
+      for (const auto& kv : sessions->kvs) {
+        remote_sessions_[kv.key.substr(controller::kSessionsPrefix.size())] = kv.value;
+      }
+    }
+  }
   if (auto networks = registry_->List<v1::Network>({}); networks) {
     for (const auto& network : *networks) {
       SetNetwork(network.id(), network.vni(), network.domain_id());
@@ -145,7 +166,9 @@ Directory::Directory(controller::Registry* registry, store::Store* store, Direct
       switches_[record.id()] = {record.name(), CanonicalIp(record.tunnel_ip()),
                                 record.state() == v1::Switch::STATE_DOWN};
       switch_ids_[record.name()] = record.id();
-      if (record.state() == v1::Switch::STATE_UP) unconfirmed_.insert(record.name());
+      if (record.state() == v1::Switch::STATE_UP && remote_sessions_.count(record.name()) == 0) {
+        unconfirmed_[record.name()] = {.since = std::nullopt, .no_session_at = sessions_at};
+      }
     }
   }
   registry_->ForEach<v1::Endpoint>([this](const v1::Endpoint& endpoint) {
@@ -157,6 +180,13 @@ Directory::Directory(controller::Registry* registry, store::Store* store, Direct
 bool Directory::IsLive(const std::string& switch_name) const {
   auto id = SessionOf(switch_name);
   return id.has_value() && sessions_.at(*id).live;
+}
+
+bool Directory::IsDown(const std::string& switch_name) const {
+  auto id = switch_ids_.find(switch_name);
+  if (id == switch_ids_.end()) return false;
+  auto record = switches_.find(id->second);
+  return record != switches_.end() && record->second.down;
 }
 
 std::set<SessionId> Directory::CachersOf(const std::string& endpoint_id) const {
@@ -249,6 +279,7 @@ void Directory::Revive(SessionId id, Clock::time_point now, Output& out) {
   session.live = true;
   session.recorded_heartbeat = now;
   SetLiveness(session.switch_name, true, now, now, "heard from again", out);
+  Claim(session, out);  // its DOWN released the key
 }
 
 Output Directory::Handle(SessionId id, const v1::SwitchMessage& message, Clock::time_point now) {
@@ -284,10 +315,12 @@ Output Directory::OnDisconnect(SessionId id, Clock::time_point now) {
   const bool current = !name.empty() && SessionOf(name) == id;
   const bool was_live = it->second.live;
   const Clock::time_point heard = it->second.last_heartbeat;
+  const std::string value = it->second.session_value;
   Drop(id);
   if (!current) return out;
   if (was_live) {
     SetLiveness(name, false, heard, now, "its stream ended", out);
+    Release(name, value);
   } else {
     out.logs.push_back("switch " + name + " disconnected (DOWN already)");
   }
@@ -340,8 +373,36 @@ void Directory::WriteSwitch(const std::string& switch_name, bool up,
   SwitchWrite& wanted = switch_writes_[switch_name];
   wanted.switch_name = switch_name;
   wanted.up = up;
+  wanted.record = true;
+  wanted.no_session_at = 0;
   if (heartbeat) wanted.last_heartbeat = WallTimeOf(*heartbeat, now);
   out.switch_writes = true;
+}
+
+void Directory::Claim(const Session& session, Output& out) {
+  // Without a lease (none granted: one controller, or a store without leases) no key: it would
+  // outlive the process, and a restarted controller would take its switches for live.
+  if (session.session_value.empty() || lease_ == 0) return;
+  auto [it, inserted] = switch_writes_.try_emplace(session.switch_name);
+  SwitchWrite& wanted = it->second;
+  if (inserted) {
+    wanted.switch_name = session.switch_name;
+    wanted.record = false;
+  }
+  wanted.up = true;
+  wanted.session = SwitchWrite::SessionOp::kClaim;
+  wanted.session_value = session.session_value;
+  wanted.lease = lease_;
+  wanted.no_session_at = 0;
+  out.switch_writes = true;
+}
+
+void Directory::Release(const std::string& switch_name, const std::string& value) {
+  auto it = switch_writes_.find(switch_name);
+  if (it == switch_writes_.end() || value.empty()) return;  // SetLiveness made it
+  it->second.session = SwitchWrite::SessionOp::kRelease;
+  it->second.session_value = value;
+  it->second.lease = 0;
 }
 
 void Directory::SetLiveness(const std::string& switch_name, bool up,
@@ -397,6 +458,11 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
     sessions_.erase(id);
     return out;
   };
+  if (lease_lost_) {
+    return refuse(kUnavailable, "unavailable",
+                  "this controller holds no store lease (it lost it, or cannot reach the store); "
+                  "connect to another controller");
+  }
   const std::string tunnel_ip = CanonicalIp(hello.tunnel_ip());
   for (const auto& [other_id, other] : sessions_) {
     if (other_id == id || !other.live) continue;
@@ -439,10 +505,13 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
     record = *saved;
     switch_writes_.erase(hello.switch_name());  // older decisions, replaced by this write
   } else if (changed) {
-    switch_writes_[hello.switch_name()] = {.switch_name = hello.switch_name(),
-                                           .up = true,
-                                           .last_heartbeat = std::chrono::system_clock::now(),
-                                           .software_version = hello.software_version()};
+    SwitchWrite& wanted = switch_writes_[hello.switch_name()];
+    wanted.switch_name = hello.switch_name();
+    wanted.up = true;
+    wanted.record = true;
+    wanted.last_heartbeat = std::chrono::system_clock::now();
+    wanted.software_version = hello.software_version();
+    wanted.no_session_at = 0;
     out.switch_writes = true;
   }
   switches_[record.id()] = {record.name(), tunnel_ip, false};
@@ -454,8 +523,10 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   bound.last_heartbeat = now;
   bound.stalled_at_heard = stalled_;
   bound.recorded_heartbeat = changed ? now : Clock::time_point{};
+  bound.session_value = SessionValue(options_.controller_id, instance_, id);
   by_name_[bound.switch_name] = id;
   unconfirmed_.erase(bound.switch_name);
+  Claim(bound, out);
   const bool readdressed = changed && (!stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip);
   const bool revived = stored && was_down;
   out.logs.push_back("switch " + record.name() + " connected from tunnel IP " + tunnel_ip +
@@ -694,6 +765,11 @@ std::vector<SwitchWrite> Directory::TakeSwitchWrites() {
 Output Directory::OnSwitchWritten(const SwitchWrite& write,
                                   const Expected<void, std::string>& done) {
   Output out;
+  if (!done && done.error().starts_with("not written:")) {
+    // Served by another replica meanwhile: its session key's event tells this view.
+    out.logs.push_back("switch " + write.switch_name + " " + done.error());
+    return out;
+  }
   if (!done) {
     out.logs.push_back("cannot record the state of switch " + write.switch_name +
                        " in the store: " + done.error());
@@ -715,8 +791,19 @@ controller::ModelResult<v1::Endpoint> PerformEndpointWrite(controller::Registry&
   return registry.Replace(write.endpoint.id(), write.endpoint);
 }
 
-Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry,
+Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry, store::Store* store,
                                                const SwitchWrite& write) {
+  using SessionOp = SwitchWrite::SessionOp;
+  const std::string session_key = controller::SessionKey(write.switch_name);
+  if (!write.record) {  // the session key alone
+    if (write.session != SessionOp::kClaim || store == nullptr) return {};
+    auto put =
+        store->Txn({.compares = {},
+                    .success = {store::Op::Put(session_key, write.session_value, write.lease)},
+                    .failure = {}});
+    if (!put) return Unexpected("its session key: " + put.error().Describe());
+    return {};
+  }
   auto stored = registry.Get<v1::Switch>(write.switch_name);
   if (!stored) {
     if (stored.error().code == "not_found") return {};
@@ -725,12 +812,42 @@ Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry,
   stored->set_state(write.up ? v1::Switch::STATE_UP : v1::Switch::STATE_DOWN);
   if (write.last_heartbeat) SetWallTime(stored->mutable_last_heartbeat(), *write.last_heartbeat);
   if (write.software_version) stored->set_software_version(*write.software_version);
-  auto saved = registry.Replace(write.switch_name, *stored);
-  if (!saved) {
-    if (saved.error().code == "not_found") return {};
-    return Unexpected(saved.error().message);
+  // The guards, tried in order until one holds; none: written without a condition.
+  std::vector<controller::WriteGuard> guards;
+  const auto absent = store::Compare::Version(session_key, store::Compare::kEqual, 0);
+  switch (write.session) {
+    case SessionOp::kKeep:
+      guards.push_back({});
+      break;
+    case SessionOp::kClaim:
+      guards.push_back(
+          {.compares = {}, .ops = {store::Op::Put(session_key, write.session_value, write.lease)}});
+      break;
+    case SessionOp::kRelease:
+      // This stream's key, deleted with the DOWN; or none at all (its claim not written yet).
+      guards.push_back({.compares = {store::Compare::Value(session_key, store::Compare::kEqual,
+                                                           write.session_value)},
+                        .ops = {store::Op::Delete(session_key)}});
+      guards.push_back({.compares = {absent}, .ops = {}});
+      break;
   }
-  return {};
+  if (write.no_session_at > 0) {
+    const auto unwritten =
+        store::Compare::ModRevision(controller::KeyOf<v1::Switch>(stored->id()),
+                                    store::Compare::kLess, write.no_session_at + 1);
+    guards = {{.compares = {absent, unwritten}, .ops = {}}};
+  }
+  for (const auto& guard : guards) {
+    auto saved = registry.ReplaceIf(write.switch_name, *stored, guard);
+    if (saved) return {};
+    if (saved.error().code == "not_found") return {};
+    if (saved.error().code != "guard_failed") return Unexpected(saved.error().message);
+  }
+  return Unexpected(std::string(
+      write.no_session_at > 0
+          ? "not written: DOWN: it has a session key again, or another controller wrote its "
+            "record first"
+          : "not written: DOWN: its session key is another controller's (it moved there)"));
 }
 
 std::optional<v1::Network> Directory::NetworkOfQuery(SessionId id, uint32_t vni, uint64_t query_id,
@@ -1345,15 +1462,79 @@ void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output
   KnownSwitch next{record.name(), CanonicalIp(record.tunnel_ip()),
                    record.state() == v1::Switch::STATE_DOWN};
   auto it = switches_.find(record.id());
-  // The liveness of a known switch is this directory's decision: the store follows it, and a
-  // write decided before the latest may land after it (OnSwitchWritten then writes again).
-  if (it != switches_.end()) next.down = it->second.down;
+  // The liveness of a switch with a stream here, or with a write of this directory pending, is
+  // this directory's decision: the store follows it, and a write decided before the latest may
+  // land after it (OnSwitchWritten then writes again). Any other switch's is the store's (what
+  // another replica decided).
+  const bool ours =
+      SessionOf(record.name()).has_value() || switch_writes_.count(record.name()) != 0;
+  if (it != switches_.end() && ours) next.down = it->second.down;
   const bool moved = it == switches_.end() || it->second.tunnel_ip != next.tunnel_ip;
+  const bool flipped = it != switches_.end() && it->second.down != next.down;
   switches_[record.id()] = next;
   switch_ids_[record.name()] = record.id();
-  if (!moved) return;  // the directory's own write, or nothing it reports
+  if (next.down) unconfirmed_.erase(record.name());
+  if (!ours && !next.down && remote_sessions_.count(record.name()) == 0 &&
+      (it == switches_.end() || flipped)) {
+    // UP without a session key: another replica's Hello whose key follows, or a replica that
+    // died before writing it.
+    unconfirmed_[record.name()] = {
+        .since = clock_, .stalled_at = stalled_, .no_session_at = revision};
+  }
+  if (!moved && !flipped) return;  // the directory's own write, or nothing it reports
+  if (flipped) {
+    ++(next.down ? liveness_changes_.down : liveness_changes_.up);
+    out.logs.push_back("switch " + record.name() + (next.down ? " is DOWN" : " is UP") +
+                       ": as another controller recorded it");
+  }
   TellCachersOfSwitch(record.name(), revision, out);
   SwitchPresenceChanged(record.name(), revision, out);
+}
+
+void Directory::SessionChanged(const std::string& switch_name, const std::string* value,
+                               int64_t revision, Output& out) {
+  if (value != nullptr && value->find(" instance=" + instance_ + " ") != std::string::npos) {
+    return;  // this directory's own key (of a stream open or ended here)
+  }
+  const auto local = SessionOf(switch_name);
+  if (value == nullptr) {
+    remote_sessions_.erase(switch_name);
+    // A stream here decides for itself; a switch DOWN already has nothing to change.
+    if (local || switch_ids_.count(switch_name) == 0 || IsDown(switch_name)) return;
+    MarkDownUnserved(switch_name, revision,
+                     "its session on another controller ended (its stream closed, or that "
+                     "controller's lease expired)",
+                     out);
+    return;
+  }
+  remote_sessions_[switch_name] = *value;
+  unconfirmed_.erase(switch_name);
+  if (local) {
+    // It said Hello to another replica: the stream here is a leftover (a half-open TCP
+    // connection, say). Ended without a DOWN: the switch is live there.
+    out.closes.push_back(
+        {*local, kAborted, "replaced by a newer stream of the same switch on another controller"});
+    out.logs.push_back("ended the stream of switch " + switch_name +
+                       ": it connected to another controller (" + *value + ")");
+    Drop(*local);
+    switch_writes_.erase(switch_name);  // its pending DOWN or heartbeat: not this replica's now
+  }
+  if (!IsDown(switch_name)) return;
+  auto id = switch_ids_.find(switch_name);
+  switches_[id->second].down = false;
+  ++liveness_changes_.up;
+  out.logs.push_back("switch " + switch_name + " is UP: connected to another controller");
+  TellCachersOfSwitch(switch_name, revision, out);
+  SwitchPresenceChanged(switch_name, revision, out);
+}
+
+void Directory::MarkDownUnserved(const std::string& switch_name, int64_t revision,
+                                 const std::string& why, Output& out) {
+  SetLiveness(switch_name, false, std::nullopt, clock_, why, out);
+  SwitchWrite& wanted = switch_writes_[switch_name];
+  wanted.session = SwitchWrite::SessionOp::kKeep;
+  wanted.session_value.clear();
+  wanted.no_session_at = revision;
 }
 
 void Directory::RecheckCaches(const std::set<std::string>& network_ids, int64_t revision,
@@ -1464,6 +1645,8 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
         refresh.insert(named->source_network_id);
         refresh.insert(named->destination_network_id);
       }
+    } else if (key->kind == "sessions") {
+      SessionChanged(key->id, put ? &event.kv.value : nullptr, revision, out);
     } else if (key->kind == "switches") {
       v1::Switch record;
       if (put && record.ParseFromString(event.kv.value)) {
@@ -1484,6 +1667,51 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
     RefreshNetwork(network_id, last, out);
   }
   if (!recheck.empty()) RecheckCaches(recheck, last, out);
+  return out;
+}
+
+Output Directory::OnLeaseGranted(int64_t lease) {
+  Output out;
+  const bool was_lost = lease_lost_;
+  lease_ = lease;
+  lease_lost_ = false;
+  out.logs.push_back("holding store lease " + std::to_string(lease) +
+                     (was_lost ? ": taking Hellos again" : ": taking Hellos"));
+  for (const auto& [id, session] : sessions_) {
+    if (session.live && !session.switch_name.empty() && SessionOf(session.switch_name) == id) {
+      Claim(session, out);
+    }
+  }
+  return out;
+}
+
+Output Directory::OnLeaseLost(const std::string& why) {
+  Output out;
+  lease_lost_ = true;
+  lease_ = 0;
+  const std::string text = "this controller lost its store lease (" + why +
+                           "); its switches connect to another controller";
+  out.logs.push_back(text + ": ending " + std::to_string(sessions_.size()) +
+                     " streams, refusing Hellos until it holds a new lease");
+  std::vector<SessionId> ids;
+  ids.reserve(sessions_.size());
+  for (const auto& [id, session] : sessions_) ids.push_back(id);
+  for (SessionId id : ids) {
+    out.closes.push_back({id, kUnavailable, text});
+    Drop(id);
+  }
+  // Claims cannot be written without a lease; the records' own writes may go on (a DOWN still
+  // only while the key is this stream's or absent).
+  for (auto it = switch_writes_.begin(); it != switch_writes_.end();) {
+    if (it->second.session == SwitchWrite::SessionOp::kClaim) {
+      it->second.session = SwitchWrite::SessionOp::kKeep;
+      if (!it->second.record) {
+        it = switch_writes_.erase(it);
+        continue;
+      }
+    }
+    ++it;
+  }
   return out;
 }
 
@@ -1539,18 +1767,28 @@ Output Directory::OnTick(Clock::time_point now, const LastReceived& last_receive
                 "nothing heard for " + Milliseconds(now - session.last_heartbeat) +
                     " (dead after " + Milliseconds(options_.dead_after) + ")",
                 out);
+    Release(session.switch_name, session.session_value);
   }
-  // Switches stored UP when the controller started that never said Hello since.
-  if (!unconfirmed_.empty() && now - *first_tick_ - stalled_ > options_.dead_after) {
-    const std::set<std::string> never_greeted = std::move(unconfirmed_);
-    unconfirmed_.clear();
-    for (const auto& name : never_greeted) {
-      if (SessionOf(name)) continue;
-      SetLiveness(
-          name, false, std::nullopt, now,
-          "no Hello within " + Milliseconds(options_.dead_after) + " of the controller's start",
-          out);
+  // Switches stored UP with no session key (at the start, or put UP by another writer since)
+  // that no replica took a Hello of within dead_after.
+  for (auto it = unconfirmed_.begin(); it != unconfirmed_.end();) {
+    const auto& [name, entry] = *it;
+    const Clock::time_point since = entry.since.value_or(*first_tick_);
+    if (now - since - (stalled_ - entry.stalled_at) <= options_.dead_after) {
+      ++it;
+      continue;
     }
+    if (!SessionOf(name) && remote_sessions_.count(name) == 0 && switch_ids_.count(name) != 0 &&
+        !IsDown(name)) {
+      MarkDownUnserved(name, entry.no_session_at,
+                       entry.since ? "recorded UP by another controller, and no session of it "
+                                     "anywhere within " +
+                                         Milliseconds(options_.dead_after)
+                                   : "no Hello within " + Milliseconds(options_.dead_after) +
+                                         " of the controller's start",
+                       out);
+    }
+    it = unconfirmed_.erase(it);
   }
   // last_heartbeat of the UP switches, a few per tick.
   size_t writes = 0;

@@ -88,6 +88,29 @@
 // with each state change and refreshed every heartbeat_record_interval while UP (at most
 // kMaxHeartbeatWritesPerTick per tick, so a thousand switches do not write at once).
 //
+// Replicas (several controllers over one store): a switch is live while it has a session key
+// (store_keys.h, "/dove/v1/sessions/<name>" -> SessionValue) on ANY replica. A greeted stream
+// claims the key, with the replica's store lease (OnLeaseGranted); the stream's end, or its
+// silence, marks the switch DOWN and deletes the key in ONE txn, only while the key is still
+// this stream's (or absent): a switch that moved to another replica is not marked DOWN by the
+// one it left. The key also goes when the replica's lease does (it died, or was cut from the
+// store). Every replica watches the keys:
+//   - another replica's key put: the switch is live there; a stream of it here is closed
+//     (ABORTED, replaced), and a switch this replica held DOWN is UP again for its cachers;
+//   - a key deleted with no stream of the switch here, the switch UP: it is marked DOWN, by a
+//     write made only while the key is still absent and the record unwritten since the delete
+//     (SwitchWrite::no_session_at): of the replicas hearing it, one writes; a Hello to any
+//     replica meanwhile wins;
+//   - a switch stored UP with no key (at the start: not in the keys read then; later: a record
+//     put UP by another writer) is marked DOWN the same way when no key appears and no Hello
+//     comes within dead_after.
+// Switch records written by others (state, tunnel IP) change this replica's view of a switch
+// it has no stream of, with the same messages as its own decisions (cachers, flood lists,
+// domain rounds). The lease: OnLeaseLost closes every stream (UNAVAILABLE, so switches go to
+// the next controller) and refuses Hellos (UNAVAILABLE) until OnLeaseGranted. A Directory
+// never given a lease takes Hellos and writes no session keys (one controller, or a store
+// without leases: liveness is then this process's alone, as described above).
+//
 // Writes: the Directory decides the store writes it needs but does not make them (a durable
 // write waits for an fsync, and nothing else the caller serialises should wait with it), except
 // a Hello's registration of a new switch or a new tunnel IP (its answer depends on the
@@ -193,12 +216,27 @@ struct EndpointWrite {
   v1::Endpoint endpoint;
 };
 
-// The record a switch should have in the store. Fields left empty keep the stored value.
+// The record a switch should have in the store, and its session key (see "Replicas"). Fields
+// left empty keep the stored value.
 struct SwitchWrite {
+  // What becomes of the switch's session key: kKeep leaves it; kClaim puts session_value with
+  // `lease` (this replica serves the switch); kRelease deletes it, only while it still holds
+  // session_value (with the DOWN record, in one txn).
+  enum class SessionOp : uint8_t { kKeep, kClaim, kRelease };
+
   std::string switch_name;
   bool up = true;
   std::optional<std::chrono::system_clock::time_point> last_heartbeat{};
   std::optional<std::string> software_version{};
+  bool record = true;  // false: the session key only (a Hello that changed nothing else)
+  SessionOp session = SessionOp::kKeep;
+  std::string session_value{};
+  int64_t lease = 0;  // kClaim: the replica's lease (0: none, the key stays until deleted)
+  // > 0: a DOWN decided on the store's news that the switch had no session key at this
+  // revision: written only while it still has none and its record was not written after it
+  // (so of all replicas hearing the news ONE marks it DOWN, and none when it said Hello to a
+  // replica meanwhile).
+  int64_t no_session_at = 0;
 };
 
 struct Output {
@@ -209,14 +247,22 @@ struct Output {
   bool switch_writes = false;                    // TakeSwitchWrites() has work
 };
 
+// A session key's value: "controller=<controller_id> instance=<Directory::Instance()>
+// stream=<n>", unique per stream and per process.
+std::string SessionValue(const std::string& controller_id, const std::string& instance,
+                         uint64_t stream);
+
 // Appends `from`'s messages, closes, logs and writes to `to`, in order.
 void Append(Output& to, Output&& from);
 
 // Performs a write the Directory decided (no Directory call; safe without the caller's lock).
 controller::ModelResult<v1::Endpoint> PerformEndpointWrite(controller::Registry& registry,
                                                            const EndpointWrite& write);
-// A switch deleted meanwhile is not an error (nothing to write).
-Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry,
+// A switch deleted meanwhile is not an error (nothing to write); nor is a guarded write whose
+// condition no longer holds (the switch was served by another replica meanwhile): the
+// message then says why nothing was written, starting with "not written:". `store` is the
+// registry's (the session key is written in the same txn as the record).
+Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry, store::Store* store,
                                                const SwitchWrite& write);
 
 // How the last Hellos were answered, for /metrics and tests.
@@ -240,6 +286,13 @@ class Directory {
   Output OnDisconnect(SessionId session, Clock::time_point now = Clock::now());
   // Changes of the store under "/dove/v1/", in revision order.
   Output OnStoreEvents(const std::vector<store::Event>& events);
+  // The replica holds store lease `lease` (> 0): Hellos are taken, session keys go with it
+  // (the keys of the streams open, if any, are claimed again with it).
+  Output OnLeaseGranted(int64_t lease);
+  // The replica lost its lease (`why`: expired, or the store unreachable longer than its
+  // TTL): every stream is closed with UNAVAILABLE, without any store write (its keys are gone
+  // or going with the lease), and Hellos are refused with UNAVAILABLE until OnLeaseGranted.
+  Output OnLeaseLost(const std::string& why);
   // When the caller last received a message of `session` that the directory may not have
   // handled yet (it waits for the caller's lock); nullopt when unknown.
   using LastReceived = std::function<std::optional<Clock::time_point>(SessionId)>;
@@ -274,6 +327,12 @@ class Directory {
 
   // For tests and metrics.
   bool IsLive(const std::string& switch_name) const;
+  // Whether this replica's view has the switch DOWN (false for an unknown switch).
+  bool IsDown(const std::string& switch_name) const;
+  // Whether Hellos are taken (no lease lost, or a new one granted since).
+  bool TakesHellos() const { return !lease_lost_; }
+  // This Directory's part of its session values: controller_id and random hex digits.
+  const std::string& Instance() const { return instance_; }
   std::set<SessionId> CachersOf(const std::string& endpoint_id) const;
   size_t SessionCount() const { return sessions_.size(); }
   // Cache records ("who cached what"): one per (session, endpoint) the session resolved FOUND
@@ -297,7 +356,8 @@ class Directory {
 
  private:
   struct Session {
-    std::string switch_name;  // empty until Hello
+    std::string switch_name;    // empty until Hello
+    std::string session_value;  // its session key's value (SessionValue), set at Hello
     std::string tunnel_ip;
     bool live = false;
     Clock::time_point last_heartbeat;
@@ -411,6 +471,18 @@ class Directory {
   void SendPortsChanged(const PortsChanged& changed, const std::string& network_id,
                         const std::string& domain_id, int64_t revision, Output& out);
   void SwitchChanged(const v1::Switch& record, int64_t revision, Output& out);
+  // A put (`value`) or delete of the session key of `switch_name` at `revision`.
+  void SessionChanged(const std::string& switch_name, const std::string* value, int64_t revision,
+                      Output& out);
+  // Marks DOWN a switch this replica has no stream of, on the news that it had no session key
+  // at `revision` (the write is guarded: SwitchWrite::no_session_at).
+  void MarkDownUnserved(const std::string& switch_name, int64_t revision, const std::string& why,
+                        Output& out);
+  // Asks for the session key of the session's switch to be put (with the lease).
+  void Claim(const Session& session, Output& out);
+  // Makes the switch's wanted DOWN write (made by SetLiveness) delete its session key, while it
+  // still holds `value`.
+  void Release(const std::string& switch_name, const std::string& value);
   void SendConfig(SessionId id, const std::string& network_id, int64_t revision, Output& out);
   void RefreshNetwork(const std::string& network_id, int64_t revision, Output& out);
   // The domain's routes (its subnets) as the registry has them now against those published:
@@ -522,7 +594,18 @@ class Directory {
   std::unordered_map<std::string, KnownPolicy> policies_;                   // policy id ->
   std::map<std::string, v1::StatsSummary> stats_;                           // switch name ->
   std::map<std::string, std::map<std::string, uint64_t>> refused_;  // switch name -> kind ->
-  std::set<std::string> unconfirmed_;                 // stored UP at start, no Hello since
+  // Switches stored UP with no session key: DOWN unless a key or a Hello comes in dead_after.
+  struct Unconfirmed {
+    std::optional<Clock::time_point> since{};  // nullopt: since the first tick (at start)
+    Clock::duration stalled_at{};              // stalled_ then
+    int64_t no_session_at = 0;                 // the revision at which it had no key
+  };
+  std::map<std::string, Unconfirmed> unconfirmed_;  // switch name ->
+  // Other replicas' session keys: switch name -> value.
+  std::unordered_map<std::string, std::string> remote_sessions_;
+  std::string instance_;
+  int64_t lease_ = 0;
+  bool lease_lost_ = false;
   std::map<std::string, SwitchWrite> switch_writes_;  // switch name -> record wanted, unwritten
   std::optional<Clock::time_point> first_tick_;
   // The latest time a call was given (OnMessage, OnDisconnect, OnTick): OnStoreEvents has none.

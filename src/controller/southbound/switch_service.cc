@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <future>
 #include <list>
 #include <map>
 #include <utility>
@@ -215,7 +216,129 @@ SwitchService::SwitchService(controller::Registry* registry, store::Store* store
       options_(std::move(options)),
       watch_from_(registry->Revision() + 1),
       directory_(registry, store, options_.directory) {
+  // The lease's TTL: dead_after in whole seconds, rounded up (at least 1).
+  const auto dead_after_ms = std::max<int64_t>(1, options_.directory.dead_after.count());
+  lease_ttl_seconds_ = (dead_after_ms + 999) / 1000;
+  // A first lease before any stream can arrive; without one, Hellos wait for the lease thread.
+  if (!GrantLease() && leases_) {
+    std::lock_guard lock(mutex_);
+    Output out = directory_.OnLeaseLost("none granted yet: " + lease_error_);
+    Dispatch(out);
+  }
   watcher_ = std::thread([this] { WatchLoop(); });
+  if (leases_) leaser_ = std::thread([this] { LeaseLoop(); });
+}
+
+bool SwitchService::GrantLease() {
+  int64_t revoke = 0;
+  {
+    std::lock_guard lease(lease_mutex_);
+    revoke = revoke_;
+  }
+  if (revoke != 0) {
+    // Its keys (the streams ended when it was lost) go now rather than at its expiry.
+    if (auto revoked = store_->RevokeLease(revoke);
+        revoked || revoked.error().code == store::StoreError::kNotFound) {
+      std::lock_guard lease(lease_mutex_);
+      revoke_ = 0;
+    }
+  }
+  auto granted = store_->GrantLease(lease_ttl_seconds_);
+  std::lock_guard lease(lease_mutex_);
+  if (!granted) {
+    if (granted.error().code == store::StoreError::kInvalidArgument) {
+      leases_ = false;
+      Log("the store has no leases (" + granted.error().Describe() +
+          "): switch liveness is this controller's alone (no session keys)");
+      return false;
+    }
+    if (lease_error_ != granted.error().Describe()) {
+      lease_error_ = granted.error().Describe();
+      Log("cannot get a store lease (retrying): " + lease_error_);
+    }
+    return false;
+  }
+  lease_error_.clear();
+  lease_ = granted->id;
+  lease_ttl_seconds_ = granted->ttl_seconds;
+  lease_renewed_ = Clock::now();
+  lease_held_ = true;
+  ++lease_grants_;
+  Log("store lease " + std::to_string(granted->id) + " granted, TTL " +
+      std::to_string(granted->ttl_seconds) + " s");
+  std::lock_guard lock(mutex_);
+  Output out = directory_.OnLeaseGranted(granted->id);
+  Dispatch(out);
+  return true;
+}
+
+void SwitchService::LeaseLoop() {
+  while (!stopping_.load()) {
+    int64_t id = 0;
+    Clock::duration period{};
+    {
+      std::lock_guard lease(lease_mutex_);
+      id = lease_;
+      period = std::chrono::seconds(lease_ttl_seconds_) / 3;
+    }
+    if (id == 0) {
+      if (!GrantLease()) LeaseWait(std::min<Clock::duration>(period, std::chrono::seconds(1)));
+      continue;
+    }
+    LeaseWait(period);
+    if (!stopping_.load()) KeepAlive(id);
+  }
+}
+
+void SwitchService::KeepAlive(int64_t id) {
+  Clock::time_point deadline;
+  {
+    std::lock_guard lease(lease_mutex_);
+    deadline = lease_renewed_ + std::chrono::seconds(lease_ttl_seconds_);
+  }
+  // On its own thread, so that a store that does not answer (etcd cut off: each call waits
+  // for its deadline) cannot hold the lease past its TTL.
+  auto call =
+      std::async(std::launch::async, [store = store_, id] { return store->KeepAliveLease(id); });
+  while (call.wait_until(std::min(deadline, Clock::now() + std::chrono::milliseconds(100))) !=
+         std::future_status::ready) {
+    if (Clock::now() >= deadline) {
+      LoseLease(id, "no keep-alive confirmed within its TTL: the store is unreachable");
+      break;
+    }
+  }
+  auto kept = call.get();
+  if (kept) {
+    std::lock_guard lease(lease_mutex_);
+    if (lease_ == id) lease_renewed_ = Clock::now();
+    return;
+  }
+  if (kept.error().code == store::StoreError::kNotFound) {
+    LoseLease(id, "it expired: " + kept.error().Describe());
+  } else if (Clock::now() >= deadline) {
+    LoseLease(id, "the store unreachable for its whole TTL: " + kept.error().Describe());
+  } else {
+    Log("store lease " + std::to_string(id) + ": keep-alive failed (" + kept.error().Describe() +
+        "); trying again");
+  }
+}
+
+void SwitchService::LoseLease(int64_t id, const std::string& why) {
+  std::lock_guard lease(lease_mutex_);
+  if (lease_ != id) return;
+  lease_ = 0;
+  revoke_ = id;
+  lease_held_ = false;
+  ++lease_losses_;
+  Log("store lease " + std::to_string(id) + " lost: " + why);
+  std::lock_guard lock(mutex_);
+  Output out = directory_.OnLeaseLost(why);
+  Dispatch(out);
+}
+
+void SwitchService::LeaseWait(Clock::duration duration) {
+  std::unique_lock lease(lease_mutex_);
+  lease_wake_.wait_for(lease, duration, [this] { return stopping_.load(); });
 }
 
 SwitchService::~SwitchService() { Stop(); }
@@ -238,8 +361,13 @@ void SwitchService::Stop() {
     cq_ = nullptr;
   }
   if (writes_) writes_->Stop();  // the streams' last jobs (Forget) run first
-  stopping_ = true;
+  {
+    std::lock_guard lease(lease_mutex_);
+    stopping_ = true;
+  }
+  lease_wake_.notify_all();
   if (watcher_.joinable()) watcher_.join();
+  if (leaser_.joinable()) leaser_.join();
   std::set<Stream*> left;
   {
     std::lock_guard lock(live_mutex_);
@@ -415,7 +543,7 @@ void SwitchService::WriteSwitches() {
     }
     if (writes.empty()) return;
     for (const auto& write : writes) {
-      const auto done = PerformSwitchWrite(*registry_, write);
+      const auto done = PerformSwitchWrite(*registry_, store_, write);
       std::lock_guard lock(mutex_);
       auto answered = directory_.OnSwitchWritten(write, done);
       Dispatch(answered);
@@ -564,6 +692,19 @@ std::string SwitchService::MetricsText() {
           std::to_string(liveness.down) + "\n";
   text +=
       "dove_southbound_liveness_changes_total{state=\"up\"} " + std::to_string(liveness.up) + "\n";
+  text +=
+      "# HELP dove_southbound_lease_held Whether this controller holds its store lease (1), "
+      "so takes Hellos.\n";
+  text += "# TYPE dove_southbound_lease_held gauge\n";
+  text += "dove_southbound_lease_held " + std::to_string(lease_held_.load() ? 1 : 0) + "\n";
+  text +=
+      "# HELP dove_southbound_lease_changes_total Store leases granted to this controller, and "
+      "lost (expired, or the store unreachable for a TTL: every stream then ended).\n";
+  text += "# TYPE dove_southbound_lease_changes_total counter\n";
+  text += "dove_southbound_lease_changes_total{change=\"granted\"} " +
+          std::to_string(lease_grants_.load()) + "\n";
+  text += "dove_southbound_lease_changes_total{change=\"lost\"} " +
+          std::to_string(lease_losses_.load()) + "\n";
   const SyncCounts syncs = directory_.Syncs();
   text += "# HELP dove_southbound_syncs_total Hellos answered, by how the switch caught up.\n";
   text += "# TYPE dove_southbound_syncs_total counter\n";

@@ -28,6 +28,17 @@
 // last tick is nobody's silence), and compacts the
 // store's history down to `history_revisions` (in steps of a tenth of it).
 //
+// The replica's store lease (directory.h, "Replicas"): granted at construction with a TTL of
+// dead_after rounded up to seconds (or what the store grants, when more), and kept alive every
+// TTL/3 by a thread of the service that never holds the Directory's mutex during a store call.
+// The lease is lost when KeepAliveLease says it is gone (kNotFound), or when no keep-alive
+// succeeded for a whole TTL (the store unreachable: the store's own copy of the lease expires
+// then too). The Directory then ends every stream with UNAVAILABLE and refuses Hellos until
+// the thread holds a new lease (the old one revoked first, if it still exists). Each grant and
+// loss is logged and counted (dove_southbound_lease_changes_total). A store without leases
+// (GrantLease kInvalidArgument: "does not implement leases") leaves the service without one:
+// it takes Hellos and writes no session keys.
+//
 // Ownership: the service keeps pointers to `registry` and `store`, which must outlive it.
 // SouthboundServer owns the service and the grpc::Server; destroying it cancels every stream
 // and stops the watch thread.
@@ -48,6 +59,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -101,7 +113,8 @@ class SwitchService final {
   // streams left. Idempotent; the destructor calls it.
   void Stop();
   // dove_southbound_sessions, dove_southbound_syncs_total{kind},
-  // dove_southbound_liveness_changes_total{state}, dove_switch_counter{switch,
+  // dove_southbound_liveness_changes_total{state}, dove_southbound_lease_held,
+  // dove_southbound_lease_changes_total{change}, dove_switch_counter{switch,
   // name} (each switch's last StatsSummary), in Prometheus text format.
   std::string MetricsText();
 
@@ -136,6 +149,17 @@ class SwitchService final {
   void WriteSwitches();
   void RefuseIdentity(SessionId session, const PeerIdentity& identity, const v1::Hello& hello);
   void WatchLoop();
+  // The lease thread: grants the lease when none is held, keeps it alive every TTL/3.
+  void LeaseLoop();
+  // Tries to get a lease (no lock held during the store call); true when one is held now.
+  bool GrantLease();
+  // Keeps lease `id` alive once: waits for the store at most until the lease's TTL has passed
+  // since its last renewal (then it is lost, whatever the store answers later).
+  void KeepAlive(int64_t id);
+  // The lease `id` is lost (unless lost already): the Directory closes every stream.
+  void LoseLease(int64_t id, const std::string& why);
+  // Waits `duration` on the lease thread, or less when stopping.
+  void LeaseWait(Clock::duration duration);
   // Drops store history older than history_revisions (watch thread).
   void CompactHistory();
 
@@ -166,6 +190,19 @@ class SwitchService final {
   std::atomic<Clock::rep> busy_since_{0};
   std::thread watcher_;
   Clock::time_point last_trim_{};  // the watch thread's
+  // The lease (see above). lease_mutex_ orders grants and losses (taken before mutex_).
+  std::mutex lease_mutex_;
+  std::condition_variable lease_wake_;  // Stop wakes the lease thread
+  int64_t lease_ = 0;                   // held (0: none)
+  int64_t lease_ttl_seconds_ = 0;       // asked, then granted
+  Clock::time_point lease_renewed_{};   // the last grant or successful keep-alive
+  int64_t revoke_ = 0;                  // a lost lease to revoke before the next grant
+  bool leases_ = true;                  // false: the store has none
+  std::string lease_error_;             // the last grant error logged (logged when it changes)
+  std::atomic<uint64_t> lease_grants_{0};
+  std::atomic<uint64_t> lease_losses_{0};
+  std::atomic<bool> lease_held_{false};
+  std::thread leaser_;
 };
 
 class SouthboundServer : public controller::SideService {

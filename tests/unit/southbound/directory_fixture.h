@@ -149,7 +149,8 @@ class DirectoryTest : public ::testing::Test {
     while (out.switch_writes) {
       out.switch_writes = false;
       for (const auto& write : directory_->TakeSwitchWrites()) {
-        Append(out, directory_->OnSwitchWritten(write, PerformSwitchWrite(*registry_, write)));
+        Append(out,
+               directory_->OnSwitchWritten(write, PerformSwitchWrite(*registry_, &store_, write)));
       }
     }
     return Sent(std::move(out));

@@ -1023,7 +1023,8 @@ TEST_F(DirectoryTest, SwitchRecordWritesKeepOnlyTheLatestDecision) {
   auto writes = directory_->TakeSwitchWrites();
   ASSERT_EQ(writes.size(), 1u);
   EXPECT_TRUE(writes[0].up);
-  auto answered = directory_->OnSwitchWritten(writes[0], PerformSwitchWrite(*registry_, writes[0]));
+  auto answered =
+      directory_->OnSwitchWritten(writes[0], PerformSwitchWrite(*registry_, &store_, writes[0]));
   EXPECT_FALSE(answered.switch_writes);
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
   EXPECT_TRUE(directory_->TakeSwitchWrites().empty());
@@ -1038,7 +1039,8 @@ TEST_F(DirectoryTest, AnOlderSwitchWriteLandingLastIsWrittenOver) {
   // ...while the switch comes back and another write of UP is made first.
   Settled(directory_->OnMessage(2, Hello("host-a", "192.0.2.1"), now_));
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
-  auto late = directory_->OnSwitchWritten(stale[0], PerformSwitchWrite(*registry_, stale[0]));
+  auto late =
+      directory_->OnSwitchWritten(stale[0], PerformSwitchWrite(*registry_, &store_, stale[0]));
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_DOWN);
   EXPECT_TRUE(late.switch_writes) << "the store must follow the latest decision";
   Settled(std::move(late));

@@ -8,13 +8,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <fstream>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "support/temp_dir.h"
+#include "unit/store/store_wait.h"
 
 namespace dove::store {
 
@@ -131,12 +135,103 @@ TEST(SqliteStoreTest, NewerSchemaIsRefusedClearly) {
     auto store = OpenOrDie(dir.path());
     ASSERT_NE(store, nullptr);
   }
-  RunSql(dir.path() / "dove.db", "UPDATE meta SET value = 2 WHERE name = 'schema_version'");
+  RunSql(dir.path() / "dove.db", "UPDATE meta SET value = 3 WHERE name = 'schema_version'");
+  static_assert(SqliteStore::kSchemaVersion == 2, "make this test's version the next one");
   auto store = SqliteStore::Open(dir.path());
   ASSERT_FALSE(store);
   EXPECT_EQ(store.error().code, StoreError::kUnsupportedSchema);
-  EXPECT_NE(store.error().message.find("schema version 2"), std::string::npos);
+  EXPECT_NE(store.error().message.find("schema version 3"), std::string::npos);
   EXPECT_NE(store.error().Describe().find("newer version of DOVE"), std::string::npos);
+}
+
+// A database as DOVE wrote it before leases (schema version 1), with one key and its history.
+TEST(SqliteStoreTest, VersionOneDatabaseGetsLeases) {
+  TempDir dir;
+  RunSql(dir.path() / "dove.db",
+         "CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+         "CREATE TABLE kv (key BLOB PRIMARY KEY, value BLOB NOT NULL,"
+         "  create_revision INTEGER NOT NULL, mod_revision INTEGER NOT NULL,"
+         "  version INTEGER NOT NULL);"
+         "CREATE TABLE changes (revision INTEGER NOT NULL, sub INTEGER NOT NULL,"
+         "  kind INTEGER NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,"
+         "  create_revision INTEGER NOT NULL, version INTEGER NOT NULL,"
+         "  PRIMARY KEY (revision, sub));"
+         "INSERT INTO meta VALUES ('schema_version', 1), ('revision', 1),"
+         "  ('compacted_revision', 0);"
+         "INSERT INTO kv VALUES (CAST('/old' AS BLOB), CAST('v' AS BLOB), 1, 1, 1);"
+         "INSERT INTO changes VALUES (1, 0, 0, CAST('/old' AS BLOB), CAST('v' AS BLOB), 1, 1);");
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->Get("/old").value(), (KeyValue{"/old", "v", 1, 1, 1, 0}));
+    EXPECT_EQ(store->Changes("", 1).value(),
+              (std::vector<Event>{{Event::kPut, KeyValue{"/old", "v", 1, 1, 1, 0}}}));
+    const int64_t lease = store->GrantLease(60).value().id;
+    EXPECT_EQ(lease, 1);
+    TxnRequest request;
+    request.success = {Op::Put("/old", "w", lease)};
+    EXPECT_EQ(store->Txn(request).value(), (TxnResponse{true, 2}));
+    EXPECT_EQ(store->Get("/old")->lease, lease);
+  }
+  // Migrated once: the version is recorded, and it opens again as version 2.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "dove.db").c_str(), &db), SQLITE_OK);
+  int64_t version = 0;
+  sqlite3_exec(
+      db, "SELECT value FROM meta WHERE name = 'schema_version'",
+      [](void* out, int, char** values, char**) {
+        *static_cast<int64_t*>(out) = std::stoll(values[0]);
+        return 0;
+      },
+      &version, nullptr);
+  sqlite3_close(db);
+  EXPECT_EQ(version, SqliteStore::kSchemaVersion);
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Get("/old").value(), (KeyValue{"/old", "w", 1, 2, 2, 1}));
+}
+
+// Leases are kept across a reopen with their full TTL again from Open; ids are never reused.
+TEST(SqliteStoreTest, LeasesSurviveReopen) {
+  TempDir dir;
+  LeaseGrant short_lease;
+  LeaseGrant long_lease;
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_NE(store, nullptr);
+    short_lease = store->GrantLease(1).value();
+    long_lease = store->GrantLease(600).value();
+    const int64_t revoked = store->GrantLease(600).value().id;
+    ASSERT_TRUE(store->RevokeLease(revoked));
+    TxnRequest request;
+    request.success = {Op::Put("/short", "1", short_lease.id),
+                       Op::Put("/long", "1", long_lease.id)};
+    ASSERT_TRUE(store->Txn(request));  // 1
+    EXPECT_EQ(long_lease.id, short_lease.id + 1);
+  }
+  // Closed for longer than the short lease's TTL: it still gets its full TTL from Open.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+  const auto opened = std::chrono::steady_clock::now();
+  auto store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->Get("/short").value(), (KeyValue{"/short", "1", 1, 1, 1, short_lease.id}));
+  EXPECT_EQ(store->KeepAliveLease(long_lease.id).value(), 600);
+  EXPECT_EQ(store->KeepAliveLease(long_lease.id + 1).error().code, StoreError::kNotFound);
+  EXPECT_EQ(store->GrantLease(5).value().id, long_lease.id + 2);  // the revoked id is not reused
+  // Not kept alive after the reopen: the short lease ends, one TTL after Open at the earliest.
+  ASSERT_TRUE(WaitUntilGone(*store, "/short", std::chrono::seconds(10)));
+  EXPECT_GE(std::chrono::steady_clock::now() - opened, std::chrono::seconds(1));
+  EXPECT_EQ(store->CurrentRevision().value(), 2);
+  EXPECT_EQ(store->Changes("", 2).value(),
+            (std::vector<Event>{{Event::kDelete, KeyValue{"/short", "", 0, 2, 0}}}));
+  EXPECT_EQ(store->Get("/long")->lease, long_lease.id);
+  store.reset();
+  // The expiry was durable, like any other write.
+  store = OpenOrDie(dir.path());
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(store->KeepAliveLease(short_lease.id).error().code, StoreError::kNotFound);
+  EXPECT_EQ(store->Get("/short").error().code, StoreError::kNotFound);
+  EXPECT_EQ(store->CurrentRevision().value(), 2);
 }
 
 std::string CrashKey(char side, int64_t revision) {

@@ -16,7 +16,9 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -26,6 +28,7 @@
 #include "store/store.h"
 #include "store/watch.h"
 #include "support/temp_dir.h"
+#include "unit/store/store_wait.h"
 
 namespace dove::store {
 
@@ -65,6 +68,20 @@ class StoreTest : public testing::TestWithParam<Factory> {
     auto range = store_->Range(prefix, limit);
     for (const KeyValue& kv : range.value().kvs) keys.push_back(kv.key);
     return keys;
+  }
+
+  // Polls the watch (waiting on its fd) until it delivered `count` events or 10 s passed.
+  static std::vector<Event> PollEvents(Watch& watch, size_t count) {
+    std::vector<Event> events;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (events.size() < count && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{watch.fd(), POLLIN, 0};
+      if (poll(&p, 1, 100) != 1) continue;
+      auto more = watch.Poll();
+      if (!more) break;
+      events.insert(events.end(), more->begin(), more->end());
+    }
+    return events;
   }
 
   TempDir dir_;
@@ -321,6 +338,144 @@ TEST_P(StoreTest, CompactionDropsHistoryBeforeTheRevision) {
 inline bool Readable(int fd) {
   pollfd p{fd, POLLIN, 0};
   return poll(&p, 1, 0) == 1;
+}
+
+// Leases. A lease that was never granted: etcd makes ids from its member id and the time, so
+// this one is not going to be real.
+inline constexpr int64_t kNeverGranted = 0x7eadbeefcafe1234;
+
+TEST_P(StoreTest, LeaseGrantChecksItsTtl) {
+  for (int64_t ttl :
+       {int64_t{0}, int64_t{-1}, kMaxLeaseTtlSeconds + 1, std::numeric_limits<int64_t>::min()}) {
+    SCOPED_TRACE(ttl);
+    auto grant = store().GrantLease(ttl);
+    ASSERT_FALSE(grant);
+    EXPECT_EQ(grant.error().code, StoreError::kInvalidArgument);
+  }
+  auto first = store().GrantLease(5).value();
+  auto second = store().GrantLease(5).value();
+  EXPECT_GT(first.id, 0);
+  EXPECT_GT(second.id, 0);
+  EXPECT_NE(first.id, second.id);
+  EXPECT_GE(first.ttl_seconds, 5);
+  auto longest = store().GrantLease(kMaxLeaseTtlSeconds).value();
+  EXPECT_EQ(longest.ttl_seconds, kMaxLeaseTtlSeconds);
+  EXPECT_EQ(store().KeepAliveLease(longest.id).value(), kMaxLeaseTtlSeconds);
+  for (const LeaseGrant& lease : {first, second, longest}) {
+    EXPECT_TRUE(store().RevokeLease(lease.id));
+  }
+  EXPECT_EQ(Revision(), R(0));  // leases without keys change no revision
+}
+
+TEST_P(StoreTest, LeaseRevokeDeletesItsKeysInOneRevision) {
+  const int64_t lease = store().GrantLease(60).value().id;
+  auto watch = store().StartWatch("/l/", R(1)).value();
+  TxnRequest request;
+  request.success = {Op::Put("/l/a", "1", lease), Op::Put("/l/b", "2", lease)};
+  EXPECT_EQ(store().Txn(request).value(), (TxnResponse{true, R(1)}));
+  Put("/l/c", "3");  // 2: no lease
+  EXPECT_EQ(store().Get("/l/a").value(), (KeyValue{"/l/a", "1", R(1), R(1), 1, lease}));
+  EXPECT_EQ(store().Get("/l/c")->lease, 0);
+  ASSERT_TRUE(store().RevokeLease(lease));
+  EXPECT_EQ(Revision(), R(3));
+  EXPECT_EQ(Keys("/l/"), (std::vector<std::string>{"/l/c"}));
+  const std::vector<Event> expected = {
+      Event{Event::kPut, KeyValue{"/l/a", "1", R(1), R(1), 1, lease}},
+      Event{Event::kPut, KeyValue{"/l/b", "2", R(1), R(1), 1, lease}},
+      Event{Event::kPut, KeyValue{"/l/c", "3", R(2), R(2), 1, 0}},
+      Event{Event::kDelete, KeyValue{"/l/a", "", 0, R(3), 0}},
+      Event{Event::kDelete, KeyValue{"/l/b", "", 0, R(3), 0}},
+  };
+  // etcd: the revoke's deletes reach this store through its watch stream, like other writers'.
+  EXPECT_EQ(PollEvents(*watch, expected.size()), expected);
+  EXPECT_EQ(store().Changes("/l/", R(1)).value(), expected);
+  EXPECT_EQ(store().RevokeLease(lease).error().code, StoreError::kNotFound);
+  EXPECT_EQ(store().KeepAliveLease(lease).error().code, StoreError::kNotFound);
+  EXPECT_EQ(Revision(), R(3));
+}
+
+TEST_P(StoreTest, LeaseUnknownIsNotFoundAndChangesNothing) {
+  Put("/a", "1");
+  EXPECT_EQ(store().RevokeLease(kNeverGranted).error().code, StoreError::kNotFound);
+  EXPECT_EQ(store().KeepAliveLease(kNeverGranted).error().code, StoreError::kNotFound);
+  TxnRequest request;
+  request.success = {Op::Put("/b", "1"), Op::Put("/c", "1", kNeverGranted)};
+  auto unknown = store().Txn(request);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, StoreError::kNotFound);
+  // A revoked lease is as unknown.
+  const int64_t revoked = store().GrantLease(60).value().id;
+  ASSERT_TRUE(store().RevokeLease(revoked));
+  request.success = {Op::Put("/b", "1"), Op::Put("/c", "1", revoked)};
+  auto gone = store().Txn(request);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, StoreError::kNotFound);
+  EXPECT_EQ(Revision(), R(1));
+  EXPECT_EQ(Keys(""), (std::vector<std::string>{"/a"}));
+}
+
+TEST_P(StoreTest, LeasePutWithoutItDetachesTheKey) {
+  const int64_t lease = store().GrantLease(60).value().id;
+  TxnRequest request;
+  request.success = {Op::Put("/a", "1", lease), Op::Put("/b", "1", lease)};
+  ASSERT_TRUE(store().Txn(request));  // 1
+  Put("/a", "2");                     // 2: no lease any more
+  EXPECT_EQ(store().Get("/a").value(), (KeyValue{"/a", "2", R(1), R(2), 2, 0}));
+  request.success = {Op::Put("/b", "2", lease)};
+  ASSERT_TRUE(store().Txn(request));  // 3: the same lease again
+  EXPECT_EQ(store().Get("/b")->lease, lease);
+  ASSERT_TRUE(store().RevokeLease(lease));  // 4
+  EXPECT_EQ(Keys(""), (std::vector<std::string>{"/a"}));
+  EXPECT_EQ(Revision(), R(4));
+}
+
+TEST_P(StoreTest, LeaseExpiresWithoutKeepAlive) {
+  const auto start = std::chrono::steady_clock::now();
+  const LeaseGrant keyless = store().GrantLease(1).value();
+  const LeaseGrant lease = store().GrantLease(1).value();  // etcd raises it to its minimum
+  TxnRequest request;
+  request.success = {Op::Put("/e/a", "1", lease.id), Op::Put("/e/b", "1", lease.id)};
+  ASSERT_TRUE(store().Txn(request));  // 1
+  auto watch = store().StartWatch("/e/", R(2)).value();
+  EXPECT_TRUE(watch->Poll()->empty());
+  EXPECT_EQ(store().Get("/e/a")->lease, lease.id);
+  // An embedded store expires a lease when called after its deadline: ExpireLeases is the only
+  // call here, so the watch wakes from it (etcd expires leases by itself).
+  const auto deadline = start + std::chrono::seconds(lease.ttl_seconds + 10);
+  while (!Readable(watch->fd()) && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(store().ExpireLeases());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::seconds(lease.ttl_seconds));
+  EXPECT_TRUE(WaitUntilGone(store(), "/e/a", std::chrono::seconds(10)));
+  EXPECT_TRUE(Keys("/e/").empty());
+  const std::vector<Event> expected = {
+      Event{Event::kDelete, KeyValue{"/e/a", "", 0, R(2), 0}},
+      Event{Event::kDelete, KeyValue{"/e/b", "", 0, R(2), 0}},
+  };
+  EXPECT_EQ(PollEvents(*watch, expected.size()), expected);
+  EXPECT_EQ(store().Changes("/e/", R(2)).value(), expected);
+  EXPECT_EQ(store().KeepAliveLease(lease.id).error().code, StoreError::kNotFound);
+  // The keyless lease (due first) expired too, and added no revision.
+  EXPECT_EQ(store().KeepAliveLease(keyless.id).error().code, StoreError::kNotFound);
+  EXPECT_EQ(Revision(), R(2));
+}
+
+TEST_P(StoreTest, LeaseKeepAliveKeepsItsKeys) {
+  const auto start = std::chrono::steady_clock::now();
+  const LeaseGrant lease = store().GrantLease(2).value();
+  TxnRequest request;
+  request.success = {Op::Put("/k", "1", lease.id)};
+  ASSERT_TRUE(store().Txn(request));  // 1
+  const auto ttl = std::chrono::seconds(lease.ttl_seconds);
+  // Renewed every tenth of its TTL: past two TTLs, the key is still there.
+  while (std::chrono::steady_clock::now() - start < 2 * ttl + std::chrono::milliseconds(500)) {
+    ASSERT_EQ(store().KeepAliveLease(lease.id).value(), lease.ttl_seconds);
+    std::this_thread::sleep_for(ttl / 10);
+  }
+  EXPECT_EQ(store().Get("/k").value(), (KeyValue{"/k", "1", R(1), R(1), 1, lease.id}));
+  EXPECT_EQ(Revision(), R(1));
+  EXPECT_TRUE(store().RevokeLease(lease.id));
 }
 
 TEST_P(StoreTest, WatchSignalsItsFdAndDeliversInOrder) {
