@@ -399,7 +399,8 @@ void Directory::Claim(const Session& session, Output& out) {
 
 void Directory::Release(const std::string& switch_name, const std::string& value) {
   auto it = switch_writes_.find(switch_name);
-  if (it == switch_writes_.end() || value.empty()) return;  // SetLiveness made it
+  // No key without a lease (Claim): the DOWN is then written without a condition.
+  if (it == switch_writes_.end() || value.empty() || lease_ == 0) return;
   it->second.session = SwitchWrite::SessionOp::kRelease;
   it->second.session_value = value;
   it->second.lease = 0;

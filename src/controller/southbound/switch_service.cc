@@ -244,7 +244,7 @@ bool SwitchService::GrantLease() {
     }
   }
   auto granted = store_->GrantLease(lease_ttl_seconds_);
-  std::lock_guard lease(lease_mutex_);
+  std::unique_lock lease(lease_mutex_);
   if (!granted) {
     if (granted.error().code == store::StoreError::kInvalidArgument) {
       leases_ = false;
@@ -266,9 +266,14 @@ bool SwitchService::GrantLease() {
   ++lease_grants_;
   Log("store lease " + std::to_string(granted->id) + " granted, TTL " +
       std::to_string(granted->ttl_seconds) + " s");
-  std::lock_guard lock(mutex_);
-  Output out = directory_.OnLeaseGranted(granted->id);
-  Dispatch(out);
+  Output out;
+  {
+    std::lock_guard lock(mutex_);
+    out = directory_.OnLeaseGranted(granted->id);
+    Dispatch(out);
+  }
+  lease.unlock();
+  Settle(out);  // the keys of the streams open, claimed with the new lease
   return true;
 }
 
@@ -615,6 +620,7 @@ void SwitchService::WatchLoop() {
       }
     }
     Output ticked;
+    bool switch_writes = false;  // asked for by the store's changes (another replica's news)
     {
       std::lock_guard lock(mutex_);
       if (events) {
@@ -622,6 +628,7 @@ void SwitchService::WatchLoop() {
         if (!events->empty()) {
           auto changed = directory_.OnStoreEvents(*events);
           Dispatch(changed);
+          switch_writes = changed.switch_writes;
         }
       } else if (events.error().code == store::StoreError::kClosed) {
         return;
@@ -650,6 +657,7 @@ void SwitchService::WatchLoop() {
       Dispatch(ticked);
     }
     // Writes and compaction without the lock: resolves and heartbeats go on meanwhile.
+    ticked.switch_writes = ticked.switch_writes || switch_writes;
     Settle(ticked);
     CompactHistory();
     if (options_.trim_interval.count() > 0 && Clock::now() - last_trim_ >= options_.trim_interval) {

@@ -50,9 +50,14 @@ TEST(SwitchServiceLeaseTest, LosingTheLeaseEndsEveryStreamWithUnavailableUntilAN
       },
       10s))
       << "no session key with a lease";
-  // Kept alive: still there after several TTLs.
-  std::this_thread::sleep_for(2500ms);
+  // Kept alive: still there after several TTLs of a switch that keeps beating.
+  const auto until = std::chrono::steady_clock::now() + 2500ms;
+  for (uint64_t beat = 1; std::chrono::steady_clock::now() < until; ++beat) {
+    ASSERT_FALSE(a.Beat(beat).empty());
+    std::this_thread::sleep_for(200ms);  // the switch's heartbeat period, not a wait for a result
+  }
   ASSERT_TRUE(store.Get(SessionKey("host-a")));
+  ASSERT_EQ(store.Get(SessionKey("host-a"))->lease, lease);
 
   // The lease goes (as when the store expired it): the stream ends with UNAVAILABLE.
   ASSERT_TRUE(store.RevokeLease(lease));
