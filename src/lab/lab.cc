@@ -130,7 +130,8 @@ Lab::~Lab() {
     for (auto* processes : {&switches_, &captures_, &dhcp_clients_}) {
       for (auto& [name, process] : *processes) (void)process.release();
     }
-    (void)controller_.release();
+    for (auto& controller : controllers_) (void)controller.release();
+    if (etcd_ != nullptr) etcd_->Release();
   }
 }
 
@@ -155,6 +156,15 @@ Expected<std::unique_ptr<Lab>, std::string> Lab::Up(const Spec& spec, LabOptions
                  " need it; build it, pass --bin-dir DIR, or declare them \"kernel\" hosts");
   }
   if (::geteuid() != 0) return Error(std::string("dove-lab needs root (network namespaces)"));
+  if (options.controllers < 1 || options.controllers > kMaxControllers) {
+    return Error("controllers must be 1 (one controller on SQLite) to " +
+                 std::to_string(kMaxControllers) + " (replicas on etcd), not " +
+                 std::to_string(options.controllers));
+  }
+  if (options.controllers > 1 && ::access(kEtcdBinary, X_OK) != 0) {
+    return Error(std::string("--controllers ") + std::to_string(options.controllers) +
+                 " needs etcd (" + kEtcdBinary + " is missing: install etcd-server)");
+  }
   auto lab = std::unique_ptr<Lab>(new Lab(spec, std::move(options), std::move(binaries)));
   if (auto built = lab->Build(); !built) {
     const std::string& error = built.error();
@@ -219,7 +229,38 @@ std::string Lab::ControlSocket(const std::string& host) const {
 std::string Lab::SwitchLog(const std::string& host) const {
   return (temp_dir_ / (host + ".log")).string();
 }
-std::string Lab::ControllerLog() const { return (temp_dir_ / "controller.log").string(); }
+std::string Lab::ControllerLog(int replica) const {
+  if (controllers() == 1) return (temp_dir_ / "controller.log").string();
+  return (temp_dir_ / ("controller" + std::to_string(replica + 1) + ".log")).string();
+}
+
+std::string Lab::ControllerNamespace(int replica) const {
+  if (controllers() == 1) return prefix_ + "ctl";
+  return prefix_ + "ctl" + std::to_string(replica + 1);
+}
+
+std::string Lab::ControllerIp(int replica) const {
+  return "198.51.100." + std::to_string(replica + 1);
+}
+
+std::string Lab::ControllerAddress(int replica) const {
+  return ControllerIp(replica) + ":" + std::to_string(kSouthboundPort);
+}
+
+int Lab::ReplicaOf(const std::string& address) const {
+  for (int replica = 0; replica < controllers(); ++replica) {
+    if (ControllerAddress(replica) == address) return replica;
+  }
+  return -1;
+}
+
+Expected<void, std::string> Lab::CheckReplica(int replica) const {
+  if (replica < 0 || replica >= controllers()) {
+    return Error("no controller replica " + std::to_string(replica) + " (the lab has " +
+                 std::to_string(controllers()) + ", numbered from 0)");
+  }
+  return {};
+}
 
 Expected<void, std::string> Lab::Step(const std::string& what) {
   if (options_.cancel != nullptr && options_.cancel->load()) {
@@ -274,8 +315,11 @@ Expected<void, std::string> Lab::Build() {
   }
 
   if (auto ok = Step("creating namespaces with prefix " + prefix_); !ok) return ok;
-  std::vector<std::string> namespaces = {UnderlayNamespace(), ManagementNamespace(),
-                                         ControllerNamespace()};
+  std::vector<std::string> namespaces = {UnderlayNamespace(), ManagementNamespace()};
+  for (int replica = 0; replica < controllers(); ++replica) {
+    namespaces.push_back(ControllerNamespace(replica));
+  }
+  if (controllers() > 1) namespaces.push_back(EtcdNamespace());
   for (const auto& host : hosts_) namespaces.push_back(host.ns);
   for (const auto& vm : spec_.vms) namespaces.push_back(VmNamespace(vm.name));
   for (const auto& ns : namespaces) {
@@ -309,35 +353,27 @@ Expected<void, std::string> Lab::Build() {
   }
   if (auto ok = BuildUnderlayAndManagement(); !ok) return ok;
 
-  if (auto ok = Step("starting dove-controller in " + ControllerNamespace()); !ok) return ok;
-  if (auto ok = StartController(); !ok) return ok;
+  controllers_.resize(static_cast<size_t>(controllers()));
+  if (controllers() > 1) {
+    if (auto ok = Step("starting " + std::to_string(kEtcdMembers) + " etcd members in " +
+                       EtcdNamespace());
+        !ok) {
+      return ok;
+    }
+    if (auto ok = StartEtcd(); !ok) return ok;
+  }
+  for (int replica = 0; replica < controllers(); ++replica) {
+    if (auto ok = Step("starting dove-controller in " + ControllerNamespace(replica)); !ok) {
+      return ok;
+    }
+    if (auto ok = StartController(replica); !ok) return ok;
+  }
   if (auto ok = Step("creating domains, networks, subnets and kernel switches"); !ok) return ok;
   if (auto ok = CreateObjects(); !ok) return ok;
 
   for (const auto& spec_vm : spec_.vms) {
     if (auto ok = Step("building vm " + spec_vm.name + " on " + spec_vm.host); !ok) return ok;
-    const size_t index = spec_.NetworkIndexOf(spec_vm);
-    VmInfo vm;
-    vm.name = spec_vm.name;
-    vm.host = spec_vm.host;
-    vm.domain = spec_vm.domain;
-    vm.network = spec_vm.network;
-    vm.network_id = network_ids_[index];
-    vm.vni = network_vnis_[index];
-    vm.ip = spec_vm.ip;
-    vm.prefix_length = spec_.networks[index].prefix_length;
-    vm.dhcp = spec_vm.dhcp;
-    vm.mac = "02:00:00:00:" + Hex2(static_cast<unsigned>(index + 1)) + ":" +
-             Hex2(static_cast<unsigned>(vms_.size() + 1));
-    vm.ns = VmNamespace(vm.name);
-    vm.host_ns = HostNamespace(vm.host);
-    vm.veth_peer = "v-" + vm.name;
-    vm.veth_ns = vm.host_ns;
-    vm.host_link = vm.veth_peer;
-    // A userspace dove-switch reads its port from a TAP; the kernel backend enslaves v-VM itself.
-    if (!Host(vm.host).kernel && !Host(vm.host).kernel_backend) vm.tap = "t-" + vm.name;
-    if (auto ok = BuildVm(vm); !ok) return ok;
-    vms_.push_back(std::move(vm));
+    if (auto ok = BuildSpecVm(spec_vm); !ok) return ok;
   }
 
   for (const auto& host : hosts_) {
@@ -373,10 +409,56 @@ Expected<void, std::string> Lab::Build() {
   return RefreshKernelHosts();
 }
 
+Expected<void, std::string> Lab::BuildSpecVm(const SpecVm& spec_vm) {
+  const size_t index = spec_.NetworkIndexOf(spec_vm);
+  VmInfo vm;
+  vm.name = spec_vm.name;
+  vm.host = spec_vm.host;
+  vm.domain = spec_vm.domain;
+  vm.network = spec_vm.network;
+  vm.network_id = network_ids_[index];
+  vm.vni = network_vnis_[index];
+  vm.ip = spec_vm.ip;
+  vm.prefix_length = spec_.networks[index].prefix_length;
+  vm.dhcp = spec_vm.dhcp;
+  vm.mac = "02:00:00:00:" + Hex2(static_cast<unsigned>(index + 1)) + ":" +
+           Hex2(static_cast<unsigned>(vms_.size() + 1));
+  vm.ns = VmNamespace(vm.name);
+  vm.host_ns = HostNamespace(vm.host);
+  vm.veth_peer = "v-" + vm.name;
+  vm.veth_ns = vm.host_ns;
+  vm.host_link = vm.veth_peer;
+  // A userspace dove-switch reads its port from a TAP; the kernel backend enslaves v-VM itself.
+  if (!Host(vm.host).kernel && !Host(vm.host).kernel_backend) vm.tap = "t-" + vm.name;
+  if (auto ok = BuildVm(vm); !ok) return ok;
+  vms_.push_back(std::move(vm));
+  return {};
+}
+
+Expected<void, std::string> Lab::AddVm(const std::string& statement) {
+  auto parsed = ParseVm(spec_, statement);
+  if (!parsed) return Error("vm: " + parsed.error());
+  const SpecVm spec_vm = *parsed;
+  if (auto ok = AddNamespace(VmNamespace(spec_vm.name)); !ok) return ok;
+  spec_.vms.push_back(spec_vm);
+  if (auto ok = BuildSpecVm(spec_.vms.back()); !ok) return ok;
+  const VmInfo& vm = vms_.back();
+  if (Host(vm.host).kernel_backend) {
+    if (auto ok = Run({"ip", "netns", "exec", vm.host_ns, "sysctl", "-qw",
+                       "net.ipv6.conf." + vm.veth_peer + ".disable_ipv6=1"});
+        !ok) {
+      return ok;
+    }
+  }
+  if (vm.dhcp) {
+    if (auto ok = StartDhcpClient(vm); !ok) return ok;
+  }
+  return RefreshKernelHosts();
+}
+
 Expected<void, std::string> Lab::BuildUnderlayAndManagement() {
   const std::string ul = UnderlayNamespace();
   const std::string mg = ManagementNamespace();
-  const std::string ctl = ControllerNamespace();
   if (auto ok = Step("building the underlay " + ul + " and management network " + mg); !ok) {
     return ok;
   }
@@ -384,15 +466,39 @@ Expected<void, std::string> Lab::BuildUnderlayAndManagement() {
     if (auto ok = Run({"ip", "-n", ns, "link", "add", "br0", "type", "bridge"}); !ok) return ok;
     if (auto ok = Run({"ip", "-n", ns, "link", "set", "br0", "up"}); !ok) return ok;
   }
-  const std::vector<std::vector<std::string>> controller_side = {
-      {"ip", "link", "add", "mg0", "netns", ctl, "type", "veth", "peer", "name", "c-ctl", "netns",
-       mg},
-      {"ip", "-n", mg, "link", "set", "c-ctl", "master", "br0", "up"},
-      {"ip", "-n", ctl, "addr", "add", std::string(kControllerIp) + "/24", "dev", "mg0"},
-      {"ip", "-n", ctl, "link", "set", "mg0", "up"},
+  // The controller or each replica, and the etcd members: "mg0" in their namespace, its peer
+  // "c-ctl" ("c-ctl<i>", "c-etcd") in the management bridge.
+  struct Attached {
+    std::string ns;
+    std::string peer;
+    std::vector<std::string> ips;
   };
-  for (const auto& argv : controller_side) {
-    if (auto ok = Run(argv); !ok) return ok;
+  std::vector<Attached> attached;
+  attached.reserve(static_cast<size_t>(controllers()) + 1);
+  for (int replica = 0; replica < controllers(); ++replica) {
+    attached.push_back({ControllerNamespace(replica),
+                        controllers() == 1 ? "c-ctl" : "c-ctl" + std::to_string(replica + 1),
+                        {ControllerIp(replica)}});
+  }
+  if (controllers() > 1) {
+    Attached etcd{EtcdNamespace(), "c-etcd", {}};
+    for (int member = 0; member < kEtcdMembers; ++member) {
+      etcd.ips.push_back("198.51.100." + std::to_string(kEtcdFirstOctet + member));
+    }
+    attached.push_back(std::move(etcd));
+  }
+  for (const auto& [ns, peer, ips] : attached) {
+    std::vector<std::vector<std::string>> commands = {
+        {"ip", "link", "add", "mg0", "netns", ns, "type", "veth", "peer", "name", peer, "netns",
+         mg},
+        {"ip", "-n", mg, "link", "set", peer, "master", "br0", "up"},
+    };
+    for (const auto& ip : ips)
+      commands.push_back({"ip", "-n", ns, "addr", "add", ip + "/24", "dev", "mg0"});
+    commands.push_back({"ip", "-n", ns, "link", "set", "mg0", "up"});
+    for (const auto& argv : commands) {
+      if (auto ok = Run(argv); !ok) return ok;
+    }
   }
   const std::string mtu = std::to_string(spec_.underlay_mtu);
   for (const auto& host : hosts_) {
@@ -473,6 +579,16 @@ Expected<void, std::string> Lab::BuildVm(VmInfo& vm) {
                          {"switch_name", vm.host},
                          {"port_name", vm.tap.empty() ? vm.veth_peer : vm.tap}};
   if (!spec_vm.ips.empty()) body["ips"] = spec_vm.ips;
+  // The TAP exists before the endpoint: a running switch (AddVm) opens the one the lab made
+  // instead of making its own under the lab's feet.
+  if (!vm.tap.empty()) {
+    for (const std::vector<std::string>& argv :
+         {std::vector<std::string>{"ip", "-n", vm.host_ns, "tuntap", "add", "dev", vm.tap, "mode",
+                                   "tap", "vnet_hdr"},
+          std::vector<std::string>{"ip", "-n", vm.host_ns, "link", "set", vm.tap, "up"}}) {
+      if (auto ok = Run(argv); !ok) return ok;
+    }
+  }
   auto created = ControllerRest("POST", "/v1/endpoints", body);
   if (!created) return Error(created.error());
   vm.endpoint_id = (*created)["id"].get<std::string>();
@@ -530,8 +646,6 @@ Expected<void, std::string> Lab::BuildVm(VmInfo& vm) {
   commands.push_back({"ip", "-n", host_ns, "link", "set", vm.veth_peer, "up"});
   if (!vm.tap.empty()) {
     const std::vector<std::vector<std::string>> tap = {
-        {"ip", "-n", host_ns, "tuntap", "add", "dev", vm.tap, "mode", "tap", "vnet_hdr"},
-        {"ip", "-n", host_ns, "link", "set", vm.tap, "up"},
         {"tc", "-n", host_ns, "qdisc", "add", "dev", vm.veth_peer, "ingress"},
         {"tc", "-n", host_ns, "qdisc", "add", "dev", vm.tap, "ingress"},
     };
@@ -580,23 +694,33 @@ Expected<void, std::string> Lab::Redirect(const std::string& ns, const std::stri
 }
 
 std::vector<std::string> Lab::SwitchArgv(const HostInfo& host) const {
-  std::vector<std::string> argv = {
-      "ip",
-      "netns",
-      "exec",
-      host.ns,
-      binaries_.switch_binary,
-      "--name",
-      host.name,
-      "--tunnel-ip",
-      host.tunnel_ip,
-      "--controller",
-      std::string(kControllerIp) + ":" + std::to_string(kSouthboundPort),
-      "--southbound-plaintext",
-      "--control-socket",
-      ControlSocket(host.name),
-      "--metrics-listen",
-      "127.0.0.1:" + std::to_string(kMetricsPort)};
+  // Every replica, the k-th DOVE host's list starting at replica k mod N: the switches spread
+  // over the replicas, and each falls over to the next in its list.
+  int k = 0;
+  for (const auto& other : hosts_) {
+    if (other.name == host.name) break;
+    if (!other.kernel) ++k;
+  }
+  std::string controller_list;
+  for (int i = 0; i < controllers(); ++i) {
+    controller_list += (i == 0 ? "" : ",") + ControllerAddress((k + i) % controllers());
+  }
+  std::vector<std::string> argv = {"ip",
+                                   "netns",
+                                   "exec",
+                                   host.ns,
+                                   binaries_.switch_binary,
+                                   "--name",
+                                   host.name,
+                                   "--tunnel-ip",
+                                   host.tunnel_ip,
+                                   "--controller",
+                                   controller_list,
+                                   "--southbound-plaintext",
+                                   "--control-socket",
+                                   ControlSocket(host.name),
+                                   "--metrics-listen",
+                                   "127.0.0.1:" + std::to_string(kMetricsPort)};
   if (host.kernel_backend) {
     argv.emplace_back("--backend");
     argv.emplace_back("kernel");
@@ -821,104 +945,166 @@ Expected<void, std::string> Lab::KillSwitch(const std::string& host, int signal)
   return {};
 }
 
-Expected<void, std::string> Lab::StartController() {
-  if (controller_ != nullptr && controller_->Running()) {
-    return Error(std::string("the controller is already running"));
+Expected<void, std::string> Lab::StartEtcd() {
+  EtcdCluster::Options options;
+  options.netns = EtcdNamespace();
+  options.dir = temp_dir_ / "etcd";
+  options.timeout = std::chrono::seconds(30);
+  // Killed with the lab's process (also when it crashes), unless the lab is to outlive it.
+  options.die_with_parent = !options_.keep;
+  for (int member = 0; member < kEtcdMembers; ++member) {
+    options.addresses.push_back({"198.51.100." + std::to_string(kEtcdFirstOctet + member),
+                                 kEtcdClientPort, kEtcdPeerPort, kEtcdMetricsPort});
   }
-  const std::vector<std::string> argv = {
-      "ip",
-      "netns",
-      "exec",
-      ControllerNamespace(),
-      binaries_.controller,
-      "--data-dir",
-      (temp_dir_ / "ctl").string(),
-      "--listen",
-      "127.0.0.1:" + std::to_string(kRestPort),
-      "--southbound",
-      std::string(kControllerIp) + ":" + std::to_string(kSouthboundPort),
-      "--southbound-plaintext"};
-  auto child = ChildProcess::Spawn(argv, ControllerLog());
-  if (!child) return Error("starting dove-controller: " + child.error());
-  controller_ = std::move(*child);
-  return WaitHealthy(std::chrono::seconds(15));
-}
-
-Expected<void, std::string> Lab::StopController() {
-  if (controller_ == nullptr || !controller_->Running()) {
-    return Error(std::string("the controller is not running"));
-  }
-  controller_->Stop();
+  auto cluster = EtcdCluster::Start(kEtcdMembers, std::move(options));
+  if (!cluster) return Error("starting etcd in " + EtcdNamespace() + ": " + cluster.error());
+  etcd_ = std::move(*cluster);
   return {};
 }
 
-Expected<void, std::string> Lab::WaitHealthy(std::chrono::milliseconds timeout) {
+Expected<void, std::string> Lab::StartController(int replica) {
+  if (auto ok = CheckReplica(replica); !ok) return ok;
+  auto& controller = controllers_[static_cast<size_t>(replica)];
+  if (controller != nullptr && controller->Running()) {
+    return Error("the controller in " + ControllerNamespace(replica) + " is already running");
+  }
+  std::vector<std::string> argv = {"ip", "netns", "exec", ControllerNamespace(replica),
+                                   binaries_.controller};
+  if (controllers() == 1) {
+    argv.insert(argv.end(), {"--data-dir", (temp_dir_ / "ctl").string()});
+  } else {
+    argv.insert(argv.end(), {"--store", "etcd", "--etcd-endpoints", etcd_->Endpoints(),
+                             "--etcd-prefix", kEtcdPrefix});
+  }
+  argv.insert(argv.end(), {"--listen", "127.0.0.1:" + std::to_string(kRestPort), "--southbound",
+                           ControllerAddress(replica), "--southbound-plaintext"});
+  auto child = ChildProcess::Spawn(argv, ControllerLog(replica));
+  if (!child) return Error("starting dove-controller: " + child.error());
+  controller = std::move(*child);
+  return WaitHealthy(replica, std::chrono::seconds(15));
+}
+
+Expected<void, std::string> Lab::StopController(int replica) {
+  if (auto ok = CheckReplica(replica); !ok) return ok;
+  auto& controller = controllers_[static_cast<size_t>(replica)];
+  if (controller == nullptr || !controller->Running()) {
+    return Error("the controller in " + ControllerNamespace(replica) + " is not running");
+  }
+  controller->Stop();
+  return {};
+}
+
+Expected<void, std::string> Lab::KillController(int replica) {
+  if (auto ok = CheckReplica(replica); !ok) return ok;
+  auto& controller = controllers_[static_cast<size_t>(replica)];
+  if (controller == nullptr || !controller->Running()) {
+    return Error("the controller in " + ControllerNamespace(replica) + " is not running");
+  }
+  controller->Signal(SIGKILL);
+  controller->Stop();  // reaps it (dead already: no SIGTERM reaches it)
+  return {};
+}
+
+Expected<void, std::string> Lab::WaitHealthy(int replica, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto& controller = controllers_[static_cast<size_t>(replica)];
   while (true) {
-    if (!controller_->Running()) {
-      return Error("dove-controller exited (status " + std::to_string(controller_->exit_status()) +
-                   ") before answering /healthz; its log " + ControllerLog() + ":\n" +
-                   Tail(ControllerLog()));
+    if (!controller->Running()) {
+      return Error("dove-controller in " + ControllerNamespace(replica) + " exited (status " +
+                   std::to_string(controller->exit_status()) +
+                   ") before answering /healthz; its log " + ControllerLog(replica) + ":\n" +
+                   Tail(ControllerLog(replica)));
     }
-    int status = 0;
-    auto entered = RunInNetns(ControllerNamespace(), [&] {
-      httplib::Client client("127.0.0.1", kRestPort);
-      client.set_connection_timeout(std::chrono::milliseconds(500));
-      client.set_read_timeout(std::chrono::seconds(2));
-      if (auto result = client.Get("/healthz")) status = result->status;
-    });
-    if (!entered) return Error(entered.error());
-    if (status == 200) return {};
+    const RestReply reply = RestAt(replica, "GET", "/healthz");
+    if (reply.status == 200) return {};
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Error("dove-controller did not answer GET /healthz with 200 within " +
-                   std::to_string(timeout.count()) + " ms; its log " + ControllerLog() + ":\n" +
-                   Tail(ControllerLog()));
+      return Error("dove-controller in " + ControllerNamespace(replica) +
+                   " did not answer GET /healthz with 200 within " +
+                   std::to_string(timeout.count()) + " ms; its log " + ControllerLog(replica) +
+                   ":\n" + Tail(ControllerLog(replica)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 
-Expected<nlohmann::json, std::string> Lab::ControllerRest(const std::string& method,
-                                                          const std::string& path,
-                                                          const nlohmann::json& body) const {
-  int status = 0;
-  std::string text;
-  std::string transport_error;
-  auto entered = RunInNetns(ControllerNamespace(), [&] {
+Lab::RestReply Lab::RestAt(int replica, const std::string& method, const std::string& path,
+                           const nlohmann::json& body) const {
+  RestReply reply;
+  if (replica < 0 || replica >= controllers()) {
+    reply.error = "no controller replica " + std::to_string(replica);
+    reply.unsent = true;
+    return reply;
+  }
+  if (method != "GET" && method != "POST" && method != "PUT" && method != "DELETE") {
+    reply.error = "unknown method " + method;
+    reply.unsent = true;
+    return reply;
+  }
+  const std::string ns = ControllerNamespace(replica);
+  auto entered = RunInNetns(ns, [&] {
     httplib::Client client("127.0.0.1", kRestPort);
     client.set_connection_timeout(std::chrono::seconds(2));
     client.set_read_timeout(std::chrono::seconds(10));
     client.set_write_timeout(std::chrono::seconds(10));
-    if (method != "GET" && method != "POST" && method != "PUT" && method != "DELETE") {
-      transport_error = "unknown method " + method;
-      return;
-    }
     httplib::Result result = method == "GET"    ? client.Get(path)
                              : method == "POST" ? client.Post(path, body.dump(), "application/json")
                              : method == "PUT"  ? client.Put(path, body.dump(), "application/json")
                                                 : client.Delete(path);
     if (!result) {
-      transport_error = "cannot reach the controller: " + httplib::to_string(result.error());
+      reply.error = "cannot reach the controller" +
+                    (controllers() == 1 ? std::string() : " in " + ns) + ": " +
+                    httplib::to_string(result.error());
+      reply.unsent = result.error() == httplib::Error::Connection;
       return;
     }
-    status = result->status;
-    text = result->body;
+    reply.status = result->status;
+    reply.body = result->body;
   });
-  if (!entered) return Error(entered.error());
+  if (!entered) {
+    reply.error = entered.error();
+    reply.unsent = true;
+  }
+  return reply;
+}
+
+Expected<nlohmann::json, std::string> Lab::DecodeRest(const std::string& method,
+                                                      const std::string& path,
+                                                      const RestReply& reply) {
   const std::string what = method + " " + path + ": ";
-  if (!transport_error.empty()) return Error(what + transport_error);
-  auto json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (status < 200 || status >= 300) {
-    std::string detail = text;
+  if (reply.status == 0) return Error(what + reply.error);
+  auto json = nlohmann::json::parse(reply.body, nullptr, /*allow_exceptions=*/false);
+  if (reply.status < 200 || reply.status >= 300) {
+    std::string detail = reply.body;
     if (json.is_object() && json.contains("error") && json["error"].is_object()) {
       detail = json["error"].value("code", "") + ": " + json["error"].value("message", "");
     }
-    return Error(what + "HTTP " + std::to_string(status) + " " + detail);
+    return Error(what + "HTTP " + std::to_string(reply.status) + " " + detail);
   }
-  if (text.empty()) return nlohmann::json::object();
-  if (json.is_discarded())
-    return Error(what + "HTTP " + std::to_string(status) + " body is not JSON");
+  if (reply.body.empty()) return nlohmann::json::object();
+  if (json.is_discarded()) {
+    return Error(what + "HTTP " + std::to_string(reply.status) + " body is not JSON");
+  }
   return json;
+}
+
+Expected<nlohmann::json, std::string> Lab::ControllerRest(const std::string& method,
+                                                          const std::string& path,
+                                                          const nlohmann::json& body) const {
+  const int first = rest_replica_.load();
+  std::string unreachable;
+  RestReply reply;
+  for (int k = 0; k < controllers(); ++k) {
+    const int replica = (first + k) % controllers();
+    reply = RestAt(replica, method, path, body);
+    if (reply.status == 0 && (reply.unsent || method == "GET") && k + 1 < controllers()) {
+      unreachable += reply.error + "; ";
+      continue;
+    }
+    if (reply.status != 0 && replica != first) rest_replica_.store(replica);
+    break;
+  }
+  if (reply.status == 0) reply.error = unreachable + reply.error;
+  return DecodeRest(method, path, reply);
 }
 
 Expected<void, std::string> Lab::DeleteEndpoint(const std::string& vm) {
@@ -1147,7 +1333,7 @@ Expected<void, std::string> Lab::WaitReady(std::chrono::milliseconds timeout) {
     return logs;
   };
   std::string missing;
-  std::vector<std::string> not_ready;
+  std::set<std::string> not_ready;
   while (true) {
     missing.clear();
     not_ready.clear();
@@ -1158,34 +1344,53 @@ Expected<void, std::string> Lab::WaitReady(std::chrono::milliseconds timeout) {
                      ":\n" + Tail(SwitchLog(host)));
       }
     }
-    auto switches = ControllerRest("GET", "/v1/switches");
-    auto endpoints = ControllerRest("GET", "/v1/endpoints");
-    if (!switches) return Error(switches.error());
-    if (!endpoints) return Error(endpoints.error());
-    std::map<std::string, std::string> states;
-    for (const auto& item : (*switches)["items"]) {
-      states[item.value("name", "")] = item.value("state", "STATE_UNSPECIFIED");
-    }
-    for (const auto& host : hosts_) {
-      if (host.kernel) continue;
-      auto found = states.find(host.name);
-      if (found == states.end()) {
-        missing += " switch " + host.name + " not registered;";
-        not_ready.push_back(host.name);
-      } else if (found->second != "STATE_UP") {
-        missing += " switch " + host.name + " is " + found->second + ";";
-        not_ready.push_back(host.name);
+    if (etcd_ != nullptr) {
+      for (int member = 0; member < etcd_->size(); ++member) {
+        if (etcd_->Running(member) && !etcd_->Healthy(member)) {
+          missing += " etcd member m" + std::to_string(member) + " is not healthy;";
+        }
       }
     }
-    std::set<std::string> ids;
-    for (const auto& item : (*endpoints)["items"]) ids.insert(item.value("id", ""));
-    for (const auto& vm : vms_) {
-      if (ids.count(vm.endpoint_id) == 0) missing += " endpoint " + vm.endpoint_id + " absent;";
+    // Every replica that runs must see it all (its index follows etcd's watch).
+    int asked = 0;
+    for (int replica = 0; replica < controllers(); ++replica) {
+      const auto& controller = controllers_[static_cast<size_t>(replica)];
+      if (controller == nullptr || !controller->Running()) continue;
+      ++asked;
+      const std::string who =
+          controllers() == 1 ? "" : " (seen by " + ControllerNamespace(replica) + ")";
+      auto switches = DecodeRest("GET", "/v1/switches", RestAt(replica, "GET", "/v1/switches"));
+      auto endpoints = DecodeRest("GET", "/v1/endpoints", RestAt(replica, "GET", "/v1/endpoints"));
+      if (!switches) return Error(switches.error());
+      if (!endpoints) return Error(endpoints.error());
+      std::map<std::string, std::string> states;
+      for (const auto& item : (*switches)["items"]) {
+        states[item.value("name", "")] = item.value("state", "STATE_UNSPECIFIED");
+      }
+      for (const auto& host : hosts_) {
+        if (host.kernel) continue;
+        auto found = states.find(host.name);
+        if (found == states.end()) {
+          missing += " switch " + host.name + " not registered" + who + ";";
+          not_ready.insert(host.name);
+        } else if (found->second != "STATE_UP") {
+          missing += " switch " + host.name + " is " + found->second + who + ";";
+          not_ready.insert(host.name);
+        }
+      }
+      std::set<std::string> ids;
+      for (const auto& item : (*endpoints)["items"]) ids.insert(item.value("id", ""));
+      for (const auto& vm : vms_) {
+        if (ids.count(vm.endpoint_id) == 0) {
+          missing += " endpoint " + vm.endpoint_id + " absent" + who + ";";
+        }
+      }
     }
+    if (asked == 0) return Error(std::string("no controller runs"));
     if (missing.empty()) return {};
     if (std::chrono::steady_clock::now() >= deadline) {
       return Error("the lab was not ready within " + std::to_string(timeout.count()) +
-                   " ms:" + missing + logs_of(not_ready));
+                   " ms:" + missing + logs_of({not_ready.begin(), not_ready.end()}));
     }
     if (options_.cancel != nullptr && options_.cancel->load()) {
       return Error(std::string("interrupted"));
@@ -1387,8 +1592,14 @@ Expected<void, std::string> Lab::Down() {
   for (auto& [host, process] : switches_) process->Signal(SIGTERM);
   for (auto& [host, process] : switches_) process->Stop();
   switches_.clear();
-  if (controller_ != nullptr) controller_->Stop();
-  controller_.reset();
+  for (auto& controller : controllers_) {
+    if (controller != nullptr) controller->Signal(SIGTERM);
+  }
+  for (auto& controller : controllers_) {
+    if (controller != nullptr) controller->Stop();
+  }
+  controllers_.clear();
+  etcd_.reset();  // kills the members
   for (const auto& ns : NamespacesWithPrefix(prefix_)) {
     if (auto ok = DeleteNamespace(ns); !ok && first_error.empty()) first_error = ok.error();
   }

@@ -7,16 +7,26 @@
 //               "u-HOST" in br0), with
 //               permanent neighbour entries between all hosts: the underlay carries no ARP.
 //   P mg        the management network: bridge br0; host i has "mg0" 198.51.100.(10+i)/24.
-//   P ctl       the controller, "mg0" 198.51.100.1/24; REST on 127.0.0.1:8740 (inside P ctl),
-//               southbound gRPC on 198.51.100.1:8741 (plaintext). Its traffic never touches
-//               the underlay.
+//   P ctl       the controller (LabOptions::controllers = 1, the default: SQLite in TEMP/ctl),
+//               "mg0" 198.51.100.1/24; REST on 127.0.0.1:8740 (inside P ctl), southbound gRPC
+//               on 198.51.100.1:8741 (plaintext). Its traffic never touches the underlay.
+//   P ctl<i>    with controllers = N > 1 (at most kMaxControllers): replica i = 1..N instead,
+//               "mg0" 198.51.100.i/24, its own REST on 127.0.0.1:8740 inside P ctl<i>,
+//               southbound on 198.51.100.i:8741; every replica runs `--store etcd` on the lab's
+//               etcd cluster, key prefix /dove/ (so they share every object).
+//   P etcd      with controllers > 1: the etcd cluster (kEtcdMembers members of Debian's etcd,
+//               EtcdCluster) on "mg0" 198.51.100.6, .7, .8/24: member i listens on .(6+i):2379
+//               (clients), :2380 (peers), :2381 (plain-HTTP /health and /metrics); data and
+//               logs in TEMP/etcd (m<i>, m<i>.log).
 //   P HOST      one per host. A DOVE host runs `dove-switch --name HOST ...` (with
-//               `--backend kernel` on a dove-kernel host); a kernel host has per network a
-//               bridge brN and a VXLAN device vxN (N = network index) wired from the
-//               controller's endpoints (RefreshKernelHosts()), with outer UDP checksums as its
-//               spec says (noudpcsum unless "udpcsum"); when a kernel or dove-kernel host has a
-//               userspace dove-switch peer, its ul0's transmit checksum offload is off
-//               (RefreshKernelHosts()).
+//               `--backend kernel` on a dove-kernel host) whose `--controller` lists every
+//               replica's southbound, the k-th DOVE host's list starting at replica k mod N (so
+//               the switches spread over the replicas; a switch takes the first that answers); a
+//               kernel host has per network a bridge brN and a VXLAN device vxN (N = network index)
+//               wired from the controller's endpoints (RefreshKernelHosts()), with outer UDP
+//               checksums as its spec says (noudpcsum unless "udpcsum"); when a kernel or
+//               dove-kernel host has a userspace dove-switch peer, its ul0's transmit checksum
+//               offload is off (RefreshKernelHosts()).
 //   P vm-VM     one per VM: "eth0" (MAC 02:00:00:00:<network index+1>:<vm index+1>, the spec's
 //               IPs (IPv6 on when it has one), MTU the network's mtu or 1450, a default route
 //               via each family's gateway; a dhcp VM: no address, MTU 1500, busybox udhcpc
@@ -30,17 +40,22 @@
 // dove-kernel host's namespace the devices the switch makes (dvb/dvx) have IPv6 on but no
 // address (addr_gen_mode 1), for the switch's IPv6 neighbours; ul0, mg0 and v-VM have it off.
 //
-// Up() builds everything, starts the controller and the switches, creates domains, networks,
-// subnets (gateway, mtu, dns), policies, kernel switches and endpoints through the REST API,
-// waits until every DOVE switch is STATE_UP and every endpoint is listed, then starts the dhcp
+// Up() builds everything, starts the etcd cluster (waits for every member's health), the
+// controller or replicas (waits for each one's /healthz) and the switches, creates domains,
+// networks, subnets (gateway, mtu, dns), policies, kernel switches and endpoints through the REST
+// API, waits until every DOVE switch is STATE_UP and every endpoint is listed (by every replica),
+// then starts the dhcp
 // VMs' clients (it does not wait for their leases: WaitDhcpEvent); whether traffic flows is for
 // the caller to check (Ping). Down() (also run by the destructor unless Options::keep) stops every
 // process and deletes every namespace of the prefix and the temp dir. CleanLeftovers() removes what
 // labs of dead processes left behind.
 //
+// REST calls (ControllerRest and what uses it) go to one replica and fall over to the next when
+// it cannot be reached (see ControllerRest).
+//
 // Errors are one sentence naming the command that failed and its stderr. Not thread-safe:
 // drive a Lab from one thread (Ping/Exec may run in parallel on several threads; they only
-// run commands).
+// run commands; so may ControllerRest and RestAt, also while a replica is killed).
 //
 //   auto spec = ParseSpec(DemoSpecText());
 //   auto lab = Lab::Up(*spec, {.bin_dir = "/work/build/src"});
@@ -65,6 +80,7 @@
 
 #include "base/expected.h"
 #include "lab/command.h"
+#include "lab/etcd_cluster.h"
 #include "lab/spec.h"
 
 namespace dove::lab {
@@ -72,7 +88,14 @@ namespace dove::lab {
 inline constexpr int kRestPort = 8740;
 inline constexpr int kSouthboundPort = 8741;
 inline constexpr int kMetricsPort = 9741;
-inline constexpr const char* kControllerIp = "198.51.100.1";
+inline constexpr const char* kControllerIp = "198.51.100.1";  // replica i: 198.51.100.i
+inline constexpr int kMaxControllers = 5;
+inline constexpr int kEtcdMembers = 3;
+inline constexpr int kEtcdClientPort = 2379;
+inline constexpr int kEtcdPeerPort = 2380;
+inline constexpr int kEtcdMetricsPort = 2381;
+inline constexpr int kEtcdFirstOctet = 6;  // member i: 198.51.100.(6 + i)
+inline constexpr const char* kEtcdPrefix = "/dove/";
 inline constexpr const char* kUnderlayBridge = "br0";  // in UnderlayNamespace()
 
 // Where dove-controller and dove-switch are. An empty field means "look it up": in bin_dir
@@ -90,6 +113,9 @@ struct LabOptions {
   std::string bin_dir;  // see Binaries
   bool keep = false;    // the destructor leaves everything running (Down() still works)
   std::chrono::milliseconds ready_timeout{30000};
+  // 1: one controller on SQLite (P ctl). 2..kMaxControllers: that many replicas on an etcd
+  // cluster the lab starts (P ctl1.., P etcd). Up() refuses other values.
+  int controllers = 1;
   std::vector<std::string> switch_args{};     // appended to every dove-switch's command line
   std::ostream* progress = nullptr;           // one line per step when set
   const std::atomic<bool>* cancel = nullptr;  // Up() gives up between steps when it turns true
@@ -184,11 +210,23 @@ class Lab {
   std::string HostNamespace(const std::string& host) const { return prefix_ + host; }
   std::string UnderlayNamespace() const { return prefix_ + "ul"; }
   std::string ManagementNamespace() const { return prefix_ + "mg"; }
-  std::string ControllerNamespace() const { return prefix_ + "ctl"; }
+  // Replicas are numbered 0..controllers()-1 here (replica r lives in "P ctl<r+1>" when there
+  // are several; the one controller of a lab without replicas is replica 0, in "P ctl").
+  int controllers() const { return options_.controllers; }
+  std::string ControllerNamespace(int replica = 0) const;
+  std::string ControllerIp(int replica = 0) const;  // "198.51.100.<replica+1>"
+  // Its southbound "IP:8741": what a switch's `dovectl switch show` says it is connected to.
+  std::string ControllerAddress(int replica) const;
+  // The replica whose southbound is `address` ("IP:PORT"), or -1.
+  int ReplicaOf(const std::string& address) const;
+  std::string EtcdNamespace() const { return prefix_ + "etcd"; }
+  // The lab's etcd cluster (kill and restart members through it); nullptr with one controller.
+  EtcdCluster* etcd() { return etcd_.get(); }
+  const EtcdCluster* etcd() const { return etcd_.get(); }
   // The switch's --control-socket and log.
   std::string ControlSocket(const std::string& host) const;
   std::string SwitchLog(const std::string& host) const;
-  std::string ControllerLog() const;
+  std::string ControllerLog(int replica = 0) const;
 
   // Runs argv in namespace `ns` (`ip netns exec NS ...`) and waits at most `timeout`.
   CommandResult Exec(const std::string& ns, const std::vector<std::string>& argv,
@@ -204,18 +242,48 @@ class Lab {
   // signal is SIGKILL or SIGTERM. StartSwitch starts it again with the same arguments.
   Expected<void, std::string> KillSwitch(const std::string& host, int signal);
   Expected<void, std::string> StartSwitch(const std::string& host);
-  // SIGTERM (SIGKILL after 3 s); StartController restarts it with the same data dir and
-  // addresses and waits for /healthz.
-  Expected<void, std::string> StopController();
-  Expected<void, std::string> StartController();
+  // SIGTERM (SIGKILL after 3 s); StartController restarts it with the same data dir (or etcd
+  // cluster) and addresses and waits for /healthz. KillController: SIGKILL (a crash), reaped.
+  // Errors for a replica that is not running (Stop, Kill) or is (Start), or out of range.
+  Expected<void, std::string> StopController(int replica = 0);
+  Expected<void, std::string> StartController(int replica = 0);
+  Expected<void, std::string> KillController(int replica);
 
-  // REST call inside the controller's namespace: method GET/POST/PUT/DELETE, path "/v1/...",
-  // body (ignored for GET/DELETE). The decoded 2xx body, or "METHOD PATH: HTTP 409 conflict: ..".
+  // One REST exchange with one replica, whatever its answer.
+  struct RestReply {
+    int status = 0;     // the HTTP status; 0: no answer (see error)
+    std::string body;   // as received
+    std::string error;  // no answer: why ("cannot reach the controller in NS: Connection")
+    // No answer, and the request never left (the connection could not be made): safe to send
+    // elsewhere. False once it may have reached the replica (a write may have been applied).
+    bool unsent = false;
+  };
+  // The REST call to replica `replica` only, inside its namespace: method GET/POST/PUT/DELETE,
+  // path "/v1/...", body (ignored for GET/DELETE). Thread-safe.
+  RestReply RestAt(int replica, const std::string& method, const std::string& path,
+                   const nlohmann::json& body = {}) const;
+  // The REST call to a live replica: the one that answered the last call first, then the next
+  // ones in order when it cannot be reached (a connection that cannot be made; a GET also on
+  // any failure to get an answer: a write that may have reached a replica is not sent again).
+  // The replica that answers is tried first next time. The decoded 2xx body, or
+  // "METHOD PATH: HTTP 409 conflict: .." (an HTTP error is the answer: no other replica is
+  // asked), or "METHOD PATH: cannot reach the controller: .." naming each replica tried.
+  // Thread-safe.
   Expected<nlohmann::json, std::string> ControllerRest(const std::string& method,
                                                        const std::string& path,
                                                        const nlohmann::json& body = {}) const;
+  // The decoded 2xx body of `reply` to METHOD PATH, or the error ControllerRest describes.
+  static Expected<nlohmann::json, std::string> DecodeRest(const std::string& method,
+                                                          const std::string& path,
+                                                          const RestReply& reply);
   // DELETE /v1/endpoints/<the VM's endpoint id>.
   Expected<void, std::string> DeleteEndpoint(const std::string& vm);
+  // Adds a VM to the running lab: `statement` is a spec line ("vm n1 h1 t/web 10.0.0.31", the
+  // file's rules, checked against the lab's spec: ParseVm); builds it as Up() does (endpoint
+  // through the REST API, namespace, veth, TAP and redirects; a dhcp VM's client; kernel
+  // hosts rewired) and returns once it is built; whether its switch has opened its port yet
+  // is for the caller to see (Ping). On failure what was built of it stays until Down().
+  Expected<void, std::string> AddVm(const std::string& statement);
   // Re-attaches the tc redirects between a DOVE host's v-VM (host_link after a move) and t-VM,
   // replacing what is there.
   // Needed after the VM's endpoint was deleted and created again: dove-switch deletes a port's
@@ -280,7 +348,9 @@ class Lab {
   std::string DhcpLog(const std::string& vm) const;
 
   // Polls GET /v1/switches and /v1/endpoints until every DOVE host is STATE_UP and every VM's
-  // endpoint is listed, or `timeout` passes (the message names what is missing).
+  // endpoint is listed, or `timeout` passes (the message names what is missing). With
+  // replicas: asked of every replica that runs (each must see it all), and every etcd member
+  // that runs must be healthy.
   Expected<void, std::string> WaitReady(std::chrono::milliseconds timeout);
 
   // Recomputes the static VXLAN state of every kernel host from GET /v1/endpoints and
@@ -316,7 +386,12 @@ class Lab {
   Expected<void, std::string> BuildUnderlayAndManagement();
   Expected<void, std::string> CreateObjects();
   Expected<void, std::string> BuildVm(VmInfo& vm);
-  Expected<void, std::string> WaitHealthy(std::chrono::milliseconds timeout);
+  Expected<void, std::string> WaitHealthy(int replica, std::chrono::milliseconds timeout);
+  Expected<void, std::string> StartEtcd();
+  // Errors for a replica number out of range.
+  Expected<void, std::string> CheckReplica(int replica) const;
+  // The VM of the spec's `spec_vm` built, appended to vms_.
+  Expected<void, std::string> BuildSpecVm(const SpecVm& spec_vm);
   // tc ingress redirect of every frame arriving on `from` out of `to` (both in `ns`).
   Expected<void, std::string> Redirect(const std::string& ns, const std::string& from,
                                        const std::string& to) const;
@@ -343,7 +418,9 @@ class Lab {
   std::map<std::string, std::string> domain_ids_;  // by name
   std::vector<std::string> network_ids_;           // by spec network index
   std::vector<uint32_t> network_vnis_;
-  std::unique_ptr<ChildProcess> controller_;
+  std::vector<std::unique_ptr<ChildProcess>> controllers_;  // by replica; null: never started
+  std::unique_ptr<EtcdCluster> etcd_;
+  mutable std::atomic<int> rest_replica_{0};  // the replica ControllerRest tries first
   std::map<std::string, std::unique_ptr<ChildProcess>> switches_;
   std::map<std::string, std::unique_ptr<ChildProcess>> captures_;      // by pcap path
   std::map<std::string, std::unique_ptr<ChildProcess>> dhcp_clients_;  // by VM

@@ -72,11 +72,22 @@ void PrintLab(const Lab& lab) {
     std::cout << "kernel VXLAN (" << (host.udp_checksum ? "udpcsum" : "noudpcsum")
               << (host.completes_checksums ? ", ul0 tx-checksumming off" : "") << ")\n";
   }
+  if (lab.controllers() > 1) {
+    std::cout << "\nCONTROLLERS (replicas on etcd, prefix " << dove::lab::kEtcdPrefix << ")\n";
+    for (int replica = 0; replica < lab.controllers(); ++replica) {
+      std::cout << "  " << std::setw(24) << lab.ControllerNamespace(replica) << "southbound "
+                << std::setw(20) << lab.ControllerAddress(replica) << "log "
+                << lab.ControllerLog(replica) << "\n";
+    }
+    std::cout << "  " << std::setw(24) << lab.EtcdNamespace() << "etcd members "
+              << lab.etcd()->Endpoints() << "\n";
+  }
   const std::string first_vm = lab.vms().empty() ? "NAME" : lab.vms().front().name;
   std::cout << std::right << "\nEnter a VM:         ip netns exec " << lab.VmNamespace(first_vm)
             << " bash\n"
             << "Ask the controller: ip netns exec " << lab.ControllerNamespace()
-            << " dovectl endpoint list     (REST on 127.0.0.1:8740 inside that namespace)\n"
+            << " dovectl endpoint list     (REST on 127.0.0.1:8740 inside that namespace"
+            << (lab.controllers() > 1 ? ", and in each replica's" : "") << ")\n"
             << "Logs:               " << lab.temp_dir().string() << "/\n";
 }
 
@@ -212,6 +223,16 @@ int Main(int argc, char** argv) {
   std::string file;
   up->add_option("FILE", file, "topology file")->required();
   auto* demo = app.add_subcommand("demo", "run the built-in two-tenant demo and its checks");
+  int controllers = 1;
+  const std::string controllers_help =
+      "1: one dove-controller on SQLite; 2.." + std::to_string(dove::lab::kMaxControllers) +
+      ": that many replicas on a 3-member etcd cluster the lab starts, each switch given all of "
+      "them (docs/lab.md)";
+  for (auto* command : {up, demo}) {
+    command->add_option("--controllers", controllers, controllers_help)
+        ->capture_default_str()
+        ->check(CLI::Range(1, dove::lab::kMaxControllers));
+  }
   bool kernel_hosts = false;
   std::string backend_name = "userspace";
   auto* backend_option =
@@ -234,6 +255,7 @@ int Main(int argc, char** argv) {
   options.bin_dir = bin_dir;
   options.keep = keep;
   options.ready_timeout = std::chrono::seconds(ready_timeout);
+  options.controllers = controllers;
   if (clean->parsed()) {
     auto removed = Lab::CleanLeftovers();
     if (!removed) {

@@ -648,6 +648,23 @@ Expected<SpecPolicy, std::string> ParsePolicy(const Spec& spec, std::string_view
   return policy;
 }
 
+Expected<SpecVm, std::string> ParseVm(const Spec& spec, std::string_view statement) {
+  const auto words = Words(statement);
+  if (words.empty() || words[0] != "vm") return Unexpected("a vm statement starts with \"vm\"");
+  Parser parser;
+  parser.spec = spec;
+  for (const auto& vm : spec.vms) {
+    for (const auto& ip : vm.ips) parser.vm_ips.insert({spec.NetworkIndexOf(vm), ip});
+  }
+  if (auto ok = parser.Vm(words); !ok) {
+    // Parser::Vm's errors carry "line 0: "; a statement alone has no line.
+    const std::string& error = ok.error();
+    const std::string line_prefix = "line 0: ";
+    return Unexpected(error.rfind(line_prefix, 0) == 0 ? error.substr(line_prefix.size()) : error);
+  }
+  return parser.spec.vms.back();
+}
+
 std::string_view DemoSpecText() { return kDemoSpec; }
 
 bool ParseBackend(std::string_view text, Backend* backend) {

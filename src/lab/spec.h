@@ -161,6 +161,11 @@ void UseBackend(Spec& spec, Backend backend);
 // the same rules as in a file; `spec` must declare the networks it names. The error names no line.
 Expected<SpecPolicy, std::string> ParsePolicy(const Spec& spec, std::string_view statement);
 
+// A vm statement alone ("vm n1 h1 t/web 10.0.0.31"), for adding a VM to a running lab: the same
+// rules as in a file, against `spec` (its hosts and networks; a name or static IP it already
+// has is an error). The error names no line.
+Expected<SpecVm, std::string> ParseVm(const Spec& spec, std::string_view statement);
+
 // The built-in demo: hosts h1 h2 h3; red/web and blue/web both 10.0.0.0/24 with gateway
 // 10.0.0.1; VMs red1..3 and blue1..3 on h1..h3 with the same IPs 10.0.0.11..13 in both tenants.
 // Routed part: red/db and blue/db both 10.1.0.0/24 (gateway 10.1.0.1), VMs reddb on h2 and

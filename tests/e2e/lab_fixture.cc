@@ -32,11 +32,11 @@ void LabTest::TearDown() {
   if (!bin_dir_.empty()) std::filesystem::remove_all(bin_dir_);
 }
 
-void LabTest::Up(const std::string& spec_text) {
+void LabTest::Up(const std::string& spec_text, int controllers) {
   auto spec = lab::ParseSpec(spec_text);
   ASSERT_TRUE(spec) << spec.error();
   if (KernelBackend()) lab::UseBackend(*spec, backend_);
-  auto lab = lab::Lab::Up(*spec, {.bin_dir = bin_dir_});
+  auto lab = lab::Lab::Up(*spec, {.bin_dir = bin_dir_, .controllers = controllers});
   ASSERT_TRUE(lab) << lab.error();
   lab_ = std::move(*lab);
 }

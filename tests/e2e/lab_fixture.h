@@ -23,8 +23,9 @@ class LabTest : public ::testing::Test {
 
   // Builds the lab of `spec_text` (the dove-lab file format); with backend_ kernel every
   // dove-switch host runs the kernel backend (lab::UseBackend), with userspace the hosts are as
-  // written (a "dove-kernel" host stays one). Fails the test when it cannot.
-  void Up(const std::string& spec_text);
+  // written (a "dove-kernel" host stays one). `controllers` > 1: that many controller replicas
+  // on the lab's etcd cluster (LabOptions::controllers). Fails the test when it cannot.
+  void Up(const std::string& spec_text, int controllers = 1);
   // Whether backend_ is dove-switch's kernel backend.
   bool KernelBackend() const;
   // The port dove-switch serves for a lab VM on backend_: its TAP "t-VM" (userspace) or the

@@ -362,6 +362,38 @@ TEST(SpecTest, ParsesRoutedNetworksSubnetsPoliciesAndDhcpVms) {
   EXPECT_FALSE(ParsePolicy(*spec, "vm x h1 t/a"));
 }
 
+TEST(SpecTest, AVmStatementAloneIsCheckedAgainstTheLabsSpec) {
+  auto spec =
+      ParseSpec("host h1\nnetwork t/web 10.0.0.0/24 gateway 10.0.0.1\nvm a1 h1 t/web 10.0.0.11\n");
+  ASSERT_TRUE(spec) << spec.error();
+  auto vm = ParseVm(*spec, "vm n1 h1 t/web 10.0.0.31");
+  ASSERT_TRUE(vm) << vm.error();
+  EXPECT_EQ(vm->name, "n1");
+  EXPECT_EQ(vm->host, "h1");
+  EXPECT_EQ(vm->NetworkRef(), "t/web");
+  EXPECT_EQ(vm->ip, "10.0.0.31");
+  auto allocated = ParseVm(*spec, "vm n2 h1 t/web");
+  ASSERT_TRUE(allocated) << allocated.error();
+  EXPECT_TRUE(allocated->ips.empty());
+  const struct {
+    const char* statement;
+    const char* error;
+  } kCases[] = {
+      {"vm a1 h1 t/web", "vm a1 is declared twice"},
+      {"vm n1 h1 t/web 10.0.0.11", "IP 10.0.0.11 is used twice in network t/web"},
+      {"vm n1 h9 t/web", "host h9 is not declared (declare it with \"host\" before its VMs)"},
+      {"vm n1 h1 t/db",
+       "network t/db is not declared (declare it with \"network\" before its VMs)"},
+      {"vm n1 h1 t/web 10.0.0.1", "IP 10.0.0.1 is the gateway of 10.0.0.0/24"},
+      {"policy t web web allow", "a vm statement starts with \"vm\""},
+  };
+  for (const auto& test : kCases) {
+    auto refused = ParseVm(*spec, test.statement);
+    ASSERT_FALSE(refused) << test.statement;
+    EXPECT_EQ(refused.error(), test.error) << test.statement;
+  }
+}
+
 TEST(SpecTest, RoutedRulesThatSpanLinesAreRefusedOnTheLaterLine) {
   const struct {
     const char* text;
