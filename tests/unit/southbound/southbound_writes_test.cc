@@ -8,10 +8,12 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "api/test_switch.h"
 #include "controller/registry.h"
 #include "controller/southbound/switch_service.h"
+#include "controller/store_keys.h"
 #include "support/gated_store.h"
 
 namespace dove::controller::southbound {
@@ -58,6 +60,15 @@ TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
   api_test::TestSwitch b((*server)->port());
   ASSERT_TRUE(a.Hello("host-a", "192.0.2.1"));
   ASSERT_TRUE(b.Hello("host-b", "192.0.2.2"));
+  // Each Hello's own writes (the switch's session key, its state) are done before the gate
+  // closes: only A's Attach is to wait at it.
+  const auto settled = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < settled &&
+         !(store.Get(controller::SessionKey("host-a")) &&
+           store.Get(controller::SessionKey("host-b")))) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(store.Get(controller::SessionKey("host-b"))) << "B's session was never written";
 
   store.CloseGate();
   struct OpenOnExit {
