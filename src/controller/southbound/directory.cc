@@ -1482,10 +1482,12 @@ void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output
   switches_[record.id()] = next;
   switch_ids_[record.name()] = record.id();
   if (next.down) unconfirmed_.erase(record.name());
-  if (!ours && !next.down && remote_sessions_.count(record.name()) == 0 &&
-      (it == switches_.end() || flipped)) {
+  if (!ours && record.state() == v1::Switch::STATE_UP &&
+      remote_sessions_.count(record.name()) == 0 && (it == switches_.end() || flipped)) {
     // UP without a session key: another replica's Hello whose key follows, or a replica that
-    // died before writing it.
+    // died before writing it. (A switch registered through the API has no state, and no
+    // stream ever: a kernel VXLAN host the lab or an operator wired by hand. Nobody's
+    // liveness decision, never marked DOWN.)
     unconfirmed_[record.name()] = {
         .since = clock_, .stalled_at = stalled_, .no_session_at = revision};
   }

@@ -268,6 +268,26 @@ TEST_F(ReplicaLivenessTest, ReplicaDeathMarksItsSwitchDownOnceOnTheOtherReplica)
             (std::vector<v1::Switch::State>{v1::Switch::STATE_UP, v1::Switch::STATE_DOWN}));
 }
 
+// A switch registered through the API (no state, never a stream: a kernel VXLAN host wired by
+// hand) is nobody's liveness decision: no replica marks it DOWN, however long it stays silent.
+TEST_F(ReplicaLivenessTest, ASwitchRegisteredThroughTheApiIsNeverMarkedDown) {
+  v1::Switch kernel_host;
+  kernel_host.set_name("k2");
+  kernel_host.set_tunnel_ip("192.0.2.9");
+  ASSERT_TRUE(a_->registry->Create(kernel_host));
+  Pump(*a_);
+  Pump(*b_);
+  for (auto at : {now_, now_ + kDeadAfter * 2, now_ + kDeadAfter * 4}) {
+    Tick(*a_, at);
+    Tick(*b_, at);
+    Pump(*a_);
+    Pump(*b_);
+  }
+  EXPECT_EQ(StoredState(*a_, "k2"), v1::Switch::STATE_UNSPECIFIED);
+  EXPECT_EQ(a_->directory->LivenessChanges().down, 0u);
+  EXPECT_EQ(b_->directory->LivenessChanges().down, 0u);
+}
+
 TEST_F(ReplicaLivenessTest, TwoReplicasHearingTheDeathWriteOneDown) {
   Connect(*a_, 1, "host-a", "192.0.2.1");
   auto c = Start("ctl-c");
