@@ -10,6 +10,8 @@
 #include <cstring>
 #include <thread>
 
+#include "lab/child_setup.h"
+
 namespace dove::lab {
 namespace {
 
@@ -19,17 +21,6 @@ std::vector<char*> Pointers(std::vector<std::string>& storage) {
   for (auto& arg : storage) pointers.push_back(arg.data());
   pointers.push_back(nullptr);
   return pointers;
-}
-
-// In the child, between fork and exec: only async-signal-safe calls.
-void PrepareChild() {
-  sigset_t none;
-  ::sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::signal(SIGINT, SIG_DFL);
-  ::signal(SIGTERM, SIG_DFL);
-  ::signal(SIGPIPE, SIG_DFL);
-  ::setpgid(0, 0);
 }
 
 int DecodeStatus(int status) {
@@ -80,7 +71,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::mill
     return result;
   }
   if (pid == 0) {
-    PrepareChild();
+    PrepareChildAfterFork();
     const int null_fd = ::open("/dev/null", O_RDONLY);
     if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
     ::dup2(out_pipe[1], STDOUT_FILENO);
@@ -159,7 +150,7 @@ Expected<std::unique_ptr<ChildProcess>, std::string> ChildProcess::Spawn(
     return Unexpected<std::string>(std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
-    PrepareChild();
+    PrepareChildAfterFork();
     const int null_fd = ::open("/dev/null", O_RDONLY);
     if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
     ::dup2(log_fd, STDOUT_FILENO);

@@ -19,6 +19,7 @@
 #include <thread>
 #include <utility>
 
+#include "lab/child_setup.h"
 #include "lab/netns.h"
 
 namespace dove::lab {
@@ -263,13 +264,7 @@ Expected<void, std::string> EtcdCluster::Launch(int i) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
     }
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
-    ::signal(SIGPIPE, SIG_DFL);
-    ::setpgid(0, 0);  // a Ctrl-C in the terminal reaches the parent only
+    PrepareChildAfterFork();  // a Ctrl-C in the terminal reaches the parent only
     if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) ::_exit(126);
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd >= 0) {

@@ -15,6 +15,7 @@
 
 #include "support/controller_process.h"
 #include "support/etcd_cluster.h"
+#include "support/rest_call.h"
 
 namespace dove::test_support {
 namespace {
@@ -32,27 +33,16 @@ Expected<std::unique_ptr<ControllerProcess>, std::string> StartOnEtcd(const Etcd
                                    "--etcd-prefix", prefix, "--etcd-timeout-ms", "3000"});
 }
 
-struct Answer {
-  int status = 0;  // 0: no answer
-  json body;
-};
-
-Answer Call(int port, const std::string& method, const std::string& path,
-            const json& body = nullptr) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_read_timeout(10, 0);
-  httplib::Result result =
-      method == "POST" ? client.Post(path, body.dump(), "application/json") : client.Get(path);
-  if (!result) return {};
-  return {result->status, json::parse(result->body, nullptr, false)};
-}
-
-Answer Delete(int port, const std::string& path) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_read_timeout(10, 0);
-  httplib::Result result = client.Delete(path);
-  if (!result) return {};
-  return {result->status, json::parse(result->body, nullptr, false)};
+// Domain d1 "acme", its network n1 "web" with subnet s1 10.0.0.0/24, through the API.
+void CreateWebNetwork(int port) {
+  ASSERT_EQ(Call(port, "POST", "/v1/domains", {{"id", "d1"}, {"name", "acme"}}).status, 201);
+  ASSERT_EQ(Call(port, "POST", "/v1/networks", {{"id", "n1"}, {"domain_id", "d1"}, {"name", "web"}})
+                .status,
+            201);
+  ASSERT_EQ(Call(port, "POST", "/v1/subnets",
+                 {{"id", "s1"}, {"network_id", "n1"}, {"cidr", "10.0.0.0/24"}})
+                .status,
+            201);
 }
 
 // A forced delete is one transaction with an operation per object and claim: past etcd's
@@ -63,21 +53,14 @@ TEST(ControllerOnEtcd, AForcedDeleteBeyondEtcdsTxnLimitIsRefusedAndChangesNothin
   auto controller = StartOnEtcd(**cluster, FreshPrefix());
   ASSERT_TRUE(controller) << controller.error();
   const int port = (*controller)->port();
-  ASSERT_EQ(Call(port, "POST", "/v1/domains", {{"id", "d1"}, {"name", "acme"}}).status, 201);
-  ASSERT_EQ(Call(port, "POST", "/v1/networks", {{"id", "n1"}, {"domain_id", "d1"}, {"name", "web"}})
-                .status,
-            201);
-  ASSERT_EQ(Call(port, "POST", "/v1/subnets",
-                 {{"id", "s1"}, {"network_id", "n1"}, {"cidr", "10.0.0.0/24"}})
-                .status,
-            201);
+  ASSERT_NO_FATAL_FAILURE(CreateWebNetwork(port));
   for (int i = 0; i < 12; ++i) {
     Answer created = Call(port, "POST", "/v1/endpoints",
                           {{"id", "ep-" + std::to_string(i)}, {"network_id", "n1"}});
     ASSERT_EQ(created.status, 201) << created.body.dump();
   }
   const Answer before = Call(port, "GET", "/healthz");
-  const Answer refused = Delete(port, "/v1/domains/d1?force=true");
+  const Answer refused = Call(port, "DELETE", "/v1/domains/d1?force=true");
   EXPECT_EQ(refused.status, 413) << refused.body.dump();
   EXPECT_EQ(refused.body["error"]["code"], "too_large") << refused.body.dump();
   EXPECT_NE(refused.body.dump().find("--max-txn-ops"), std::string::npos) << refused.body.dump();
@@ -87,9 +70,9 @@ TEST(ControllerOnEtcd, AForcedDeleteBeyondEtcdsTxnLimitIsRefusedAndChangesNothin
   EXPECT_EQ(listed.body["items"].size(), 12u) << listed.body.dump();
   // In parts it goes: the endpoints one by one, then the domain with the rest.
   for (int i = 0; i < 12; ++i) {
-    EXPECT_EQ(Delete(port, "/v1/endpoints/ep-" + std::to_string(i)).status, 200);
+    EXPECT_EQ(Call(port, "DELETE", "/v1/endpoints/ep-" + std::to_string(i)).status, 200);
   }
-  EXPECT_EQ(Delete(port, "/v1/domains/d1?force=true").status, 200);
+  EXPECT_EQ(Call(port, "DELETE", "/v1/domains/d1?force=true").status, 200);
 }
 
 TEST(ControllerOnEtcd, AcknowledgedWritesSurviveKillNine) {
@@ -99,14 +82,7 @@ TEST(ControllerOnEtcd, AcknowledgedWritesSurviveKillNine) {
   auto first = StartOnEtcd(**cluster, prefix);
   ASSERT_TRUE(first) << first.error();
   const int port = (*first)->port();
-  ASSERT_EQ(Call(port, "POST", "/v1/domains", {{"id", "d1"}, {"name", "acme"}}).status, 201);
-  ASSERT_EQ(Call(port, "POST", "/v1/networks", {{"id", "n1"}, {"domain_id", "d1"}, {"name", "web"}})
-                .status,
-            201);
-  ASSERT_EQ(Call(port, "POST", "/v1/subnets",
-                 {{"id", "s1"}, {"network_id", "n1"}, {"cidr", "10.0.0.0/24"}})
-                .status,
-            201);
+  ASSERT_NO_FATAL_FAILURE(CreateWebNetwork(port));
   std::map<std::string, json> acknowledged;
   for (int i = 0; i < 40; ++i) {
     const std::string id = "ep-" + std::to_string(i);

@@ -22,6 +22,7 @@
 #include "dswitch/agent/controller_client.h"
 #include "support/controller_process.h"
 #include "support/etcd_cluster.h"
+#include "support/rest_call.h"
 
 namespace dove::test_support {
 namespace {
@@ -31,22 +32,6 @@ using dswitch::agent::ClientOptions;
 using dswitch::agent::ControllerClient;
 using nlohmann::json;
 using SteadyClock = std::chrono::steady_clock;
-
-struct Answer {
-  int status = 0;  // 0: no answer
-  json body;
-};
-
-Answer Call(int port, const std::string& method, const std::string& path,
-            const json& body = nullptr) {
-  httplib::Client client("127.0.0.1", port);
-  client.set_read_timeout(15, 0);
-  httplib::Result result = method == "POST"  ? client.Post(path, body.dump(), "application/json")
-                           : method == "PUT" ? client.Put(path, body.dump(), "application/json")
-                                             : client.Get(path);
-  if (!result) return {};
-  return {result->status, json::parse(result->body, nullptr, false)};
-}
 
 bool Eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto deadline = SteadyClock::now() + timeout;
