@@ -348,7 +348,7 @@ TEST(ApiErrorsTest, RandomMutationsNeverFail) {
       {"/v1/endpoints",
        R"({"network_id":"n1","mac":"52:54:00:12:34:56","ips":["10.0.0.77"],"switch_name":"host1","port_name":"tap1"})"},
       {"/v1/switches",
-       R"({"name":"host9","tunnel_ip":"192.0.2.9","state":"STATE_UP","software_version":"1.0","last_heartbeat":"2026-01-01T00:00:00Z"})"},
+       R"({"name":"host9","tunnel_ip":"192.0.2.9","state":"STATE_DOWN","software_version":"1.0","last_heartbeat":"2026-01-01T00:00:00Z"})"},
       {"/v1/policies",
        R"({"domain_id":"d1","source_network_id":"n1","destination_network_id":"n2","action":"ACTION_ALLOW","protocol":6,"port_range":{"first":80,"last":443},"priority":10})"},
   };

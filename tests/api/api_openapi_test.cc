@@ -148,7 +148,7 @@ TEST(ApiOpenApiTest, EveryDocumentedOperationAnswersAsDocumented) {
       {"switches",
        {"sw1",
         {{"name", "host2"}, {"tunnel_ip", "192.0.2.2"}},
-        {{"name", "host1"}, {"tunnel_ip", "192.0.2.1"}, {"state", "STATE_UP"}}}},
+        {{"name", "host1"}, {"tunnel_ip", "192.0.2.1"}, {"state", "STATE_DOWN"}}}},
       {"policies",
        {"p1",
         {{"domain_id", "d1"},
