@@ -230,19 +230,11 @@ SwitchService::SwitchService(controller::Registry* registry, store::Store* store
 }
 
 bool SwitchService::GrantLease() {
-  int64_t revoke = 0;
-  {
-    std::lock_guard lease(lease_mutex_);
-    revoke = revoke_;
-  }
-  if (revoke != 0) {
-    // Its keys (the streams ended when it was lost) go now rather than at its expiry.
-    if (auto revoked = store_->RevokeLease(revoke);
-        revoked || revoked.error().code == store::StoreError::kNotFound) {
-      std::lock_guard lease(lease_mutex_);
-      revoke_ = 0;
-    }
-  }
+  // A lost lease is not revoked: when the store lost its quorum, etcd renews every lease once
+  // it has a leader again, and revoking would delete every session key at once (every switch
+  // then DOWN for its cachers until it says Hello again). Left alone, it expires a TTL later,
+  // taking only the keys of the switches that did not come back meanwhile (a switch's new
+  // Hello puts its key with the new lease).
   auto granted = store_->GrantLease(lease_ttl_seconds_);
   std::unique_lock lease(lease_mutex_);
   if (!granted) {
@@ -332,7 +324,6 @@ void SwitchService::LoseLease(int64_t id, const std::string& why) {
   std::lock_guard lease(lease_mutex_);
   if (lease_ != id) return;
   lease_ = 0;
-  revoke_ = id;
   lease_held_ = false;
   ++lease_losses_;
   Log("store lease " + std::to_string(id) + " lost: " + why);

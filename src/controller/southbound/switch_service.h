@@ -34,7 +34,8 @@
 // The lease is lost when KeepAliveLease says it is gone (kNotFound), or when no keep-alive
 // succeeded for a whole TTL (the store unreachable: the store's own copy of the lease expires
 // then too). The Directory then ends every stream with UNAVAILABLE and refuses Hellos until
-// the thread holds a new lease (the old one revoked first, if it still exists). Each grant and
+// the thread holds a new lease (the old one is left to expire: after a lost quorum etcd renews
+// it, and a revoke would drop every session key at once). Each grant and
 // loss is logged and counted (dove_southbound_lease_changes_total). A store without leases
 // (GrantLease kInvalidArgument: "does not implement leases") leaves the service without one:
 // it takes Hellos and writes no session keys.
@@ -196,7 +197,6 @@ class SwitchService final {
   int64_t lease_ = 0;                   // held (0: none)
   int64_t lease_ttl_seconds_ = 0;       // asked, then granted
   Clock::time_point lease_renewed_{};   // the last grant or successful keep-alive
-  int64_t revoke_ = 0;                  // a lost lease to revoke before the next grant
   bool leases_ = true;                  // false: the store has none
   std::string lease_error_;             // the last grant error logged (logged when it changes)
   std::atomic<uint64_t> lease_grants_{0};
