@@ -40,11 +40,19 @@ struct Registry::State {
   // Set (under the exclusive lock) while the watch thread reloads a snapshot: a mutation then
   // leaves its index update to the watch, so the snapshot cannot miss it.
   bool rebuilding = false;
+  // Guarded by prepare_mutex.
   RandomIds ids;
   std::mt19937_64 random{std::random_device{}()};
-  // Serialises this registry's mutations (other replicas' are not: the store's compares
-  // catch them). Never taken by a read or by the watch thread.
-  std::mutex write_mutex;
+  // Held while a mutation reads the index and builds its txn (ids, random), never across the
+  // store write: mutations commit concurrently, each txn guarded by compares on what it read,
+  // so a concurrent write of this registry that changed it fails the compare as another
+  // replica's would (and the loser retries). Never taken by a read or by the watch thread.
+  std::mutex prepare_mutex;
+  // Serialises the mutations that ALLOCATE (a network created with VNI 0, an endpoint created
+  // with no ips) across their store write: each sees the previous one's choice in the index
+  // and takes the next lowest value, as one controller always did, instead of all picking the
+  // same lowest value and all but one retrying.
+  std::mutex allocate_mutex;
   // Guards `index`: reads and a mutation's checks take it shared; the watch thread and a
   // mutation applying its acknowledged txn take it exclusively (no I/O under it), so reads,
   // /healthz and /metrics never wait for an fsync.
@@ -104,6 +112,16 @@ struct Allocator {
   std::mt19937_64& random;
   bool spread = false;
 };
+
+// Whether creating `object` makes the controller choose a value from a range (the lowest
+// free one on a first attempt): a network's VNI, an endpoint's addresses. MACs and ids are
+// random and need no order.
+template <typename T>
+bool Allocates(const T& object) {
+  if constexpr (std::is_same_v<T, v1::Network>) return object.vni() == 0;
+  if constexpr (std::is_same_v<T, v1::Endpoint>) return object.ips().empty();
+  return false;
+}
 
 // A free address of `pool` at a random place (a few probes), or nullopt.
 std::optional<net::IpAddress> SpreadAddress(const model::AddressPool& pool,
@@ -988,12 +1006,14 @@ ModelResult<R> Registry::Retry(const std::function<ModelResult<R>(bool retrying)
 
 template <typename T>
 ModelResult<T> Registry::Create(T body) {
-  std::lock_guard writing(state_->write_mutex);
+  std::unique_lock allocating(state_->allocate_mutex, std::defer_lock);
+  if (Allocates(body)) allocating.lock();
   return Retry<T>([&](bool retrying) -> ModelResult<T> {
     Allocator alloc{.ids = state_->ids, .random = state_->random, .spread = retrying};
     T object = body;
     store::TxnRequest txn;
     {
+      std::lock_guard preparing(state_->prepare_mutex);
       std::shared_lock reading(state_->mutex);
       const RegistryIndex& index = *state_->index;
       if (object.id().empty()) {
@@ -1034,12 +1054,14 @@ ModelResult<T> Registry::Replace(std::string_view ref, T body) {
 
 template <typename T>
 ModelResult<T> Registry::ReplaceIf(std::string_view ref, T body, const WriteGuard& guard) {
-  std::lock_guard writing(state_->write_mutex);
+  // A replace allocates nothing: a network's VNI 0 and an endpoint's empty ips keep the
+  // current ones.
   return Retry<T>([&](bool retrying) -> ModelResult<T> {
     Allocator alloc{.ids = state_->ids, .random = state_->random, .spread = retrying};
     T object = body;
     store::TxnRequest txn;
     {
+      std::lock_guard preparing(state_->prepare_mutex);
       std::shared_lock reading(state_->mutex);
       const RegistryIndex& index = *state_->index;
       const auto* entry = Resolve<T>(index, ref);
@@ -1122,11 +1144,11 @@ ModelResult<std::vector<T>> Registry::List(const ListFilter& filter) const {
 
 template <typename T>
 ModelResult<DeleteResult> Registry::Delete(std::string_view ref, bool force) {
-  std::lock_guard writing(state_->write_mutex);
   return Retry<DeleteResult>([&](bool /*retrying*/) -> ModelResult<DeleteResult> {
     DeletePlan plan;
     store::TxnRequest txn;
     {
+      std::lock_guard preparing(state_->prepare_mutex);
       std::shared_lock reading(state_->mutex);
       const RegistryIndex& index = *state_->index;
       const auto* entry = Resolve<T>(index, ref);

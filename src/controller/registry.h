@@ -4,9 +4,13 @@
 // messages of proto/dove/v1/model.proto) goes through here. Several registries (controller
 // replicas, one per process, or several in one test process) may share one store, all
 // writing; the store is the truth and each registry's index follows it. A mutation:
-//   1. takes this registry's writer mutex (its own mutations are serialised; reads run in
-//      parallel and never wait for a store write),
-//   2. under the index lock (shared), fills in what the controller chooses (an id when none is
+//   1. when it allocates (a network created with VNI 0, an endpoint created with no ips),
+//      takes this registry's allocation mutex for its whole course: such mutations of one
+//      registry are serialised, so each takes the next lowest free value. Every other mutation
+//      runs concurrently with the others, store writes included (pipelined: a replica on etcd
+//      keeps many txns in flight, not one per commit latency). Reads never wait for a write,
+//   2. under the index lock (shared) and a short prepare mutex (no I/O under either), fills in
+//      what the controller chooses (an id when none is
 //      given, a network's VNI, an endpoint's MAC and IPs, an endpoint's version),
 //      canonicalises addresses ("52:54:00:AB:00:01" -> "52:54:00:ab:00:01",
 //      "2001:DB8::1" -> "2001:db8::1"),
@@ -17,7 +21,8 @@
 //      references, delete rules),
 //   4. writes one store transaction (store/store.h) guarded by compares on what it read: the
 //      keys of the objects, the claim keys of its unique values and the generation keys of
-//      the parents (store_keys.h), so that a replica that wrote meanwhile fails the compare,
+//      the parents (store_keys.h), so that a replica (or a concurrent mutation of this one)
+//      that wrote meanwhile fails the compare,
 //   5. only once the store acknowledged (the txn is durable), makes it visible in the index:
 //      at once when the index is at the revision just before the txn's, otherwise after the
 //      watch (below) applied the other writers' revisions before it. So a mutation that

@@ -49,9 +49,11 @@ class GatedStore final : public store::Store {
   int failed_reads() const { return failed_reads_; }
 
   // Whether a transaction waits at the closed gate within `timeout`.
-  bool SomeoneWaits(std::chrono::milliseconds timeout) {
+  bool SomeoneWaits(std::chrono::milliseconds timeout) { return Waiting(1, timeout); }
+  // Whether `count` transactions wait at the closed gate at once within `timeout`.
+  bool Waiting(int count, std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] { return waiting_ > 0; });
+    return changed_.wait_for(lock, timeout, [&] { return waiting_ >= count; });
   }
 
   Expected<store::KeyValue, store::StoreError> Get(std::string_view key) override {

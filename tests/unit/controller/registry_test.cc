@@ -3,6 +3,7 @@
 // store failures; concurrent creates.
 #include "controller/registry.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -839,9 +840,9 @@ TEST(RegistryThreads, ConcurrentCreatesGetDistinctAddresses) {
 
 // While a mutation is inside the store's write (its fsync), reads (what /healthz, /metrics,
 // the southbound's resolves and GETs call) answer from the index at once, and see only
-// acknowledged writes; a second mutation waits for the first; WaitForRevision wakes on the
-// index update. With the write lock held across the store write, the reads below would wait
-// for Release and the 10 s liveness bound would fail the test.
+// acknowledged writes; a second ALLOCATING mutation waits for the first (so it takes the next
+// address); WaitForRevision wakes on the index update. With the write lock held across the store
+// write, the reads below would wait for Release and the 10 s liveness bound would fail the test.
 TEST(RegistryLocking, ReadsDoNotWaitForAStoreWriteInFlight) {
   test_support::GatedStore store;  // a write stuck in its fsync while the gate is closed
   auto opened = Registry::Open(&store);
@@ -872,7 +873,7 @@ TEST(RegistryLocking, ReadsDoNotWaitForAStoreWriteInFlight) {
   store.Open();
   ASSERT_TRUE(answered) << "a read waited for the store write";
   EXPECT_EQ(reads.get(), "0 0 - 1 e1 timeout") << "reads see acknowledged writes only";
-  EXPECT_FALSE(second_done) << "mutations are serialised";
+  EXPECT_FALSE(second_done) << "allocating mutations are serialised";
   auto created = writer.get();
   ASSERT_TRUE(created) << created.error().message;
   EXPECT_EQ(created->ips(0), "10.0.0.2");
@@ -882,6 +883,66 @@ TEST(RegistryLocking, ReadsDoNotWaitForAStoreWriteInFlight) {
   EXPECT_TRUE(r.WaitForRevision(before + 2, std::chrono::seconds(10)));
   EXPECT_EQ(r.Revision(), before + 2);
   EXPECT_TRUE(r.Get<v1::Endpoint>("slow"));
+}
+
+// Mutations that allocate nothing are pipelined: all of them are in the store's write at
+// once (a replica on etcd keeps many txns in flight instead of one per commit latency); the
+// compares still guard what each read, so of two concurrent creates claiming one address
+// exactly one wins and the other is refused as if they had run one after the other. With the
+// writes serialised, only one would ever wait at the gate and Waiting(5) would fail.
+TEST(RegistryLocking, WritesThatAllocateNothingAreInTheStoreAtOnce) {
+  test_support::GatedStore store;
+  auto opened = Registry::Open(&store);
+  ASSERT_TRUE(opened);
+  Registry& r = **opened;
+  Populate(r);
+  const int64_t before = r.Revision();
+  store.CloseGate();
+  std::vector<std::future<ModelResult<v1::Endpoint>>> creates;
+  for (int i = 0; i < 4; ++i) {
+    creates.push_back(std::async(std::launch::async, [&r, i] {
+      auto endpoint = MakeEndpoint("p" + std::to_string(i), "n1", "");
+      // p0 and p1 race for one address; p2 and p3 take their own.
+      endpoint.add_ips(i < 2 ? "10.0.0.50" : "10.0.0." + std::to_string(60 + i));
+      return r.Create(endpoint);
+    }));
+  }
+  auto moved = std::async(std::launch::async, [&r] {
+    auto e1 = r.Get<v1::Endpoint>("e1");
+    if (!e1) return ModelResult<v1::Endpoint>(Unexpected(e1.error()));
+    e1->set_switch_name("elsewhere");
+    e1->set_port_name("tap9");
+    return r.Replace("e1", *e1);
+  });
+  const bool all_in_flight = store.Waiting(5, std::chrono::seconds(10));
+  store.Open();
+  EXPECT_TRUE(all_in_flight) << "the writes waited for each other, not for the store";
+  int won = 0;
+  std::string refusal;
+  for (int i = 0; i < 4; ++i) {
+    auto created = creates[static_cast<size_t>(i)].get();
+    if (i >= 2) {
+      EXPECT_TRUE(created) << created.error().message;
+    } else if (created) {
+      ++won;
+    } else {
+      refusal = created.error().code + ": " + created.error().message;
+    }
+  }
+  EXPECT_EQ(won, 1) << "exactly one of two creates claiming 10.0.0.50 wins";
+  EXPECT_THAT(refusal, ::testing::HasSubstr("10.0.0.50"));
+  auto replaced = moved.get();
+  ASSERT_TRUE(replaced) << replaced.error().message;
+  EXPECT_EQ(replaced->switch_name(), "elsewhere");
+  EXPECT_TRUE(r.WaitForRevision(before + 4, std::chrono::seconds(10)));
+  auto listed = r.List<v1::Endpoint>({.network = "n1"});
+  ASSERT_TRUE(listed);
+  int holders = 0;
+  for (const auto& endpoint : *listed) {
+    for (const auto& ip : endpoint.ips()) holders += ip == "10.0.0.50" ? 1 : 0;
+  }
+  EXPECT_EQ(holders, 1);
+  EXPECT_EQ(r.Get<v1::Endpoint>("e1")->switch_name(), "elsewhere");
 }
 
 }  // namespace
