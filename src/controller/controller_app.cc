@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <thread>
@@ -48,6 +49,17 @@ int RunController(const ControllerConfig& config) {
   }
 
   const std::string where = StoreDescription(config);
+  // How long each step of the start took, logged once serving: a slow start (a big store, a
+  // busy etcd) says where its time went.
+  using StartClock = std::chrono::steady_clock;
+  const auto started_at = StartClock::now();
+  auto seconds_since = [](StartClock::time_point from) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.3f",
+                  std::chrono::duration<double>(StartClock::now() - from).count());
+    return std::string(text);
+  };
+  std::string start_steps;
   std::unique_ptr<store::Store> store;
   if (config.store == ControllerConfig::kEtcd) {
     auto opened = store::EtcdStore::Open(config.etcd);
@@ -70,6 +82,8 @@ int RunController(const ControllerConfig& config) {
     }
     store = std::move(*opened);
   }
+  start_steps += "store opened " + seconds_since(started_at) + " s";
+  const auto loading_at = StartClock::now();
   auto registry = Registry::Open(store.get());
   if (!registry) {
     Log("error: cannot load the registry from " + where + ": " + registry.error().code + ": " +
@@ -79,6 +93,13 @@ int RunController(const ControllerConfig& config) {
   // Loading read the whole store at once; hand the transient buffers back to the system so
   // the resident size is what the registry holds, not the load's peak.
   ::malloc_trim(0);
+  {
+    const auto counts = (*registry)->Counts();
+    start_steps += ", registry loaded " + seconds_since(loading_at) + " s (" +
+                   std::to_string(counts.domains + counts.networks + counts.subnets +
+                                  counts.endpoints + counts.switches + counts.policies) +
+                   " objects)";
+  }
 
   RestApi api(registry->get(), config.token);
   http::HttpServerOptions options = config.http;
@@ -100,6 +121,7 @@ int RunController(const ControllerConfig& config) {
 
   std::unique_ptr<SideService> southbound;
   if (config.southbound) {
+    const auto southbound_at = StartClock::now();
     auto started = config.southbound(registry->get(), store.get());
     if (!started) {
       Log("error: southbound: " + started.error());
@@ -109,6 +131,7 @@ int RunController(const ControllerConfig& config) {
     api.SetExtraMetrics(
         [side = southbound.get(), &server] { return server.MetricsText() + side->MetricsText(); });
     ::malloc_trim(0);  // the southbound's own load (its directory) read every object again
+    start_steps += ", southbound loaded " + seconds_since(southbound_at) + " s";
   }
 
   if (!southbound) api.SetExtraMetrics([&server] { return server.MetricsText(); });
@@ -129,6 +152,7 @@ int RunController(const ControllerConfig& config) {
     }
   });
 
+  Log("started in " + seconds_since(started_at) + " s: " + start_steps);
   const std::string address = net::FormatHostPort(config.listen.host, port);
   Log("serving " + where + " (store revision " + std::to_string((*registry)->Revision()) + ") on " +
       address +
