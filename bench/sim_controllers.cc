@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -167,7 +168,7 @@ Expected<void, std::string> ControllerSet::StartAgain(int r,
   return {};
 }
 
-Expected<std::vector<std::string>, std::string> ControllerSet::EtcdLeases() const {
+Expected<std::vector<int64_t>, std::string> ControllerSet::EtcdLeases() const {
   if (etcd_ == nullptr) return Unexpected(std::string("no etcd"));
   // "found N leases" and then one id (hex) a line.
   const std::string command =
@@ -183,12 +184,13 @@ Expected<std::vector<std::string>, std::string> ControllerSet::EtcdLeases() cons
   if (status != 0 || output.rfind("found ", 0) != 0) {
     return Unexpected("etcdctl lease list: " + Tail(output, 400));
   }
-  std::vector<std::string> leases;
+  std::vector<int64_t> leases;
   size_t at = output.find('\n');
   while (at != std::string::npos && at + 1 < output.size()) {
     const size_t end = output.find('\n', at + 1);
     const std::string line = output.substr(at + 1, end == std::string::npos ? end : end - at - 1);
-    if (!line.empty()) leases.push_back(line);
+    if (!line.empty())
+      leases.push_back(static_cast<int64_t>(std::strtoull(line.c_str(), nullptr, 16)));
     at = end;
   }
   return leases;

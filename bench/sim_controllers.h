@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -86,7 +87,7 @@ class ControllerSet {
   // The ids of the leases etcd holds now (`etcdctl lease list`): each replica holds one for
   // its switches' session keys, so a killed replica's lease is gone from here once etcd has
   // expired it. An error without etcd or when etcdctl fails.
-  Expected<std::vector<std::string>, std::string> EtcdLeases() const;
+  Expected<std::vector<int64_t>, std::string> EtcdLeases() const;
 
   // A replica that has exited since it was started: "replica R (pid P) exited (wait status S);
   // log tail: ..."; nullopt while all run. Reaps it.

@@ -107,6 +107,7 @@
 #include "sim_controllers.h"
 #include "sim_fill.h"
 #include "sim_layout.h"
+#include "sim_options.h"
 #include "support/controller_process.h"
 #include "support/temp_dir.h"
 
@@ -122,33 +123,6 @@ constexpr auto kReplyTimeout = std::chrono::seconds(10);
 // queue: a reply waits at most this long to be taken (and timed), on top of its latency.
 constexpr auto kPollInterval = std::chrono::microseconds(50);
 constexpr int kIdlePolls = 3;
-
-struct Options {
-  int switches = 1000;
-  int endpoints = 100;  // per switch
-  int per_network = 100;
-  int spread = 10;  // switches a network's endpoints are spread over
-  int resolve_rate = 10000;
-  int resolve_seconds = 10;
-  int ip_percent = 50;  // share of ResolveIp among the resolves
-  int moves = 200;
-  double move_rate = -1;  // moves started per second; 0: back to back; < 0: spread over the
-                          // resolve phase (moves / resolve_seconds)
-  int cachers = 10;
-  int attaches = 2000;     // unplaced endpoints that switches attach (each a store write)
-  int attach_rate = 1000;  // per second, open loop
-  int probes = 1000;       // resolves of each refused / nonexistent kind
-  int fill_clients = 8;
-  std::string controller_bin;
-  std::vector<std::string> controller_args;  // extra flags, e.g. --switch-dead-after-ms 60000
-  std::vector<int> controller_cpus;          // empty: not pinned
-  std::vector<int> sim_cpus;
-  std::string latency_log;   // empty: none
-  bool etcd = false;         // the controller's state in a one-member etcd instead of SQLite
-  int replicas = 1;          // > 1: that many controllers on a 3-member etcd (implies etcd)
-  int failover_seconds = 3;  // replicas: the open-loop load around the kill of one; 0: no
-                             // failover phase
-};
 
 // Set once the controllers (and their etcd) run, so that Die leaves no process or data
 // directory behind.
@@ -179,36 +153,6 @@ void Say(const char* format, auto... args) {
   std::fflush(stdout);
 }
 
-int ParseCount(std::string_view flag, const char* text, int minimum) {
-  int value = 0;
-  const std::string_view view(text);
-  auto [end, error] = std::from_chars(view.data(), view.data() + view.size(), value);
-  if (error != std::errc() || end != view.data() + view.size() || value < minimum) {
-    Die(std::string(flag) + " needs a number >= " + std::to_string(minimum));
-  }
-  return value;
-}
-
-// "0" or "0,1": CPU numbers this machine has.
-std::vector<int> ParseCpus(std::string_view flag, const char* text) {
-  std::vector<int> cpus;
-  std::string_view rest = text;
-  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
-  while (true) {
-    const size_t comma = rest.find(',');
-    const std::string item(rest.substr(0, comma));
-    const int cpu = ParseCount(flag, item.c_str(), 0);
-    if (cpu >= online) {
-      Die(std::string(flag) + ": CPU " + item + " does not exist (this machine has " +
-          std::to_string(online) + ")");
-    }
-    cpus.push_back(cpu);
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
-  }
-  return cpus;
-}
-
 cpu_set_t CpuSet(const std::vector<int>& cpus) {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -229,147 +173,6 @@ void PinProcess(pid_t pid, const std::vector<int>& cpus) {
           " of the controller: " + std::strerror(errno));
     }
   }
-}
-
-void PrintHelp() {
-  std::printf(
-      "usage: switch_sim [--switches N] [--endpoints M] [--endpoints-per-network K]\n"
-      "                  [--resolve-rate R] [--resolve-seconds S] [--ip-percent P]\n"
-      "                  [--moves X] [--move-rate MR] [--cachers C] [--spread W]\n"
-      "                  [--fill-clients F]\n"
-      "                  [--attaches A] [--attach-rate AR] [--probes P] [--quick]\n"
-      "                  [--controller-bin PATH] [--controller-arg ARG]...\n"
-      "                  [--controller-cpus LIST] [--sim-cpus LIST] [--latency-log FILE]\n"
-      "                  [--etcd] [--replicas N] [--failover-seconds F]\n"
-      "  --switches               simulated switches, one gRPC stream each (1000)\n"
-      "  --endpoints              endpoints per switch (100)\n"
-      "  --endpoints-per-network  endpoints per network; one /24 subnet each, <= 250 (100)\n"
-      "  --spread                 switches a network's endpoints are spread over (10)\n"
-      "  --resolve-rate           resolves per second, all switches together, open loop (10000)\n"
-      "  --resolve-seconds        length of the resolve phase (10)\n"
-      "  --ip-percent             share of ResolveIp among the resolves, the rest ResolveMac (50)\n"
-      "  --moves                  endpoint moves measured one after the other (200)\n"
-      "  --move-rate              moves started per second, each after the last one completed\n"
-      "                           (default: spread evenly over the resolve phase, 20/s;\n"
-      "                           0: back to back, as fast as the controller completes them)\n"
-      "  --cachers                switches that resolve an endpoint before it moves (10)\n"
-      "  --fill-clients           parallel REST clients for the fill (8)\n"
-      "  --attaches               unplaced endpoints attached by a switch serving their network,\n"
-      "                           each a store write (2000)\n"
-      "  --attach-rate            attaches per second, open loop (1000)\n"
-      "  --probes                 resolves of each kind that must be refused or not found (1000)\n"
-      "  --quick                  small sizes, every phase, a few seconds (the ctest smoke);\n"
-      "                           flags after it still apply\n"
-      "  --etcd                   keep the controller's state in a one-member etcd (Debian's\n"
-      "                           /usr/bin/etcd, started here on loopback) instead of SQLite:\n"
-      "                           --store etcd; etcd's database size is reported\n"
-      "  --replicas N             N controller replicas on one etcd prefix (1); N > 1 implies\n"
-      "                           --etcd with a 3-member cluster; switch s connects to replica\n"
-      "                           s %% N, move m is PUT through replica m %% N; figures per\n"
-      "                           replica; the restart kills -9 every replica\n"
-      "  --failover-seconds F     replicas only: the failover phase, before the restart, kills\n"
-      "                           -9 the last replica a quarter into F seconds of open-loop\n"
-      "                           resolves (--resolve-rate, asked by the other replicas'\n"
-      "                           switches); its switches reconnect to the next replica (3;\n"
-      "                           2 with --quick; 0: no failover phase)\n"
-      "  --controller-bin         the dove-controller to start (default: the one built here)\n"
-      "  --controller-arg ARG     one more argument for the controller (repeatable), e.g.\n"
-      "                           --controller-arg --switch-dead-after-ms=60000\n"
-      "  --controller-cpus LIST   pin every thread of the controller to these CPUs (\"0\", "
-      "\"0,1\"),\n"
-      "                           so it does not share them with the simulator (default: not "
-      "pinned)\n"
-      "  --sim-cpus LIST          pin the simulator itself to these CPUs (default: not pinned)\n"
-      "  --latency-log FILE       write every measured resolve as a line \"planned_ms "
-      "from_schedule_ms\n"
-      "                           from_send_ms\" (planned: since the phase began, whose\n"
-      "                           CLOCK_MONOTONIC time the first line gives), in planned order,\n"
-      "                           to see when the slow ones happened\n");
-}
-
-Options ParseOptions(int argc, char** argv) {
-  Options options;
-#ifdef DOVE_CONTROLLER_BIN
-  options.controller_bin = DOVE_CONTROLLER_BIN;
-#endif
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      PrintHelp();
-      std::exit(0);
-    }
-    if (arg == "--etcd") {
-      options.etcd = true;
-      continue;
-    }
-    if (arg == "--quick") {
-      options.switches = 20;
-      options.endpoints = 10;
-      options.per_network = 10;
-      options.spread = 5;
-      options.resolve_rate = 500;
-      options.resolve_seconds = 2;
-      options.moves = 10;
-      options.cachers = 3;
-      options.attaches = 40;
-      options.attach_rate = 200;
-      options.probes = 40;
-      options.failover_seconds = 2;
-      continue;
-    }
-    if (i + 1 >= argc) Die(std::string(arg) + " needs a value (see --help)");
-    const char* value = argv[++i];
-    if (arg == "--switches") {
-      options.switches = ParseCount(arg, value, 1);
-    } else if (arg == "--endpoints") {
-      options.endpoints = ParseCount(arg, value, 1);
-    } else if (arg == "--endpoints-per-network") {
-      options.per_network = ParseCount(arg, value, 1);
-    } else if (arg == "--spread") {
-      options.spread = ParseCount(arg, value, 1);
-    } else if (arg == "--resolve-rate") {
-      options.resolve_rate = ParseCount(arg, value, 1);
-    } else if (arg == "--resolve-seconds") {
-      options.resolve_seconds = ParseCount(arg, value, 0);
-    } else if (arg == "--ip-percent") {
-      options.ip_percent = ParseCount(arg, value, 0);
-    } else if (arg == "--moves") {
-      options.moves = ParseCount(arg, value, 0);
-    } else if (arg == "--move-rate") {
-      options.move_rate = ParseCount(arg, value, 0);
-    } else if (arg == "--cachers") {
-      options.cachers = ParseCount(arg, value, 1);
-    } else if (arg == "--attaches") {
-      options.attaches = ParseCount(arg, value, 0);
-    } else if (arg == "--attach-rate") {
-      options.attach_rate = ParseCount(arg, value, 1);
-    } else if (arg == "--probes") {
-      options.probes = ParseCount(arg, value, 0);
-    } else if (arg == "--fill-clients") {
-      options.fill_clients = ParseCount(arg, value, 1);
-    } else if (arg == "--controller-bin") {
-      options.controller_bin = value;
-    } else if (arg == "--controller-arg") {
-      options.controller_args.emplace_back(value);
-    } else if (arg == "--controller-cpus") {
-      options.controller_cpus = ParseCpus(arg, value);
-    } else if (arg == "--sim-cpus") {
-      options.sim_cpus = ParseCpus(arg, value);
-    } else if (arg == "--latency-log") {
-      options.latency_log = value;
-    } else if (arg == "--replicas") {
-      options.replicas = ParseCount(arg, value, 1);
-    } else if (arg == "--failover-seconds") {
-      options.failover_seconds = ParseCount(arg, value, 0);
-    } else {
-      Die("unknown argument " + std::string(arg) + " (see --help)");
-    }
-  }
-  if (options.per_network > 250) Die("--endpoints-per-network must be <= 250 (one /24 each)");
-  if (options.ip_percent > 100) Die("--ip-percent must be <= 100");
-  if (options.controller_bin.empty()) Die("no controller binary: pass --controller-bin");
-  if (options.replicas > 1) options.etcd = true;
-  return options;
 }
 
 // -1 when `id` is not one of ours.
@@ -2184,7 +1987,8 @@ void Sim::Restart(ControllerSet* controllers) {
       replicas_ == 1 ? "controller" : "every replica", Seconds(restart_ready_),
       Seconds(restart_synced_), Seconds(restart_acked_),
       static_cast<long long>(resync_missing_.load()), static_cast<long long>(resync_wrong_.load()),
-      static_cast<long long>(records_after_restart_), static_cast<long long>(records_serving_));
+      static_cast<long long>(records_after_restart_),
+      static_cast<long long>(failover_done_ ? failover_records_ : records_serving_));
 }
 
 // Every "switch NAME is DOWN: " line in `log`: how many, and how many name one of `moved`.
@@ -2252,8 +2056,15 @@ void Sim::Failover(ControllerSet* controllers) {
   const std::string snapshot = "dove_southbound_syncs_total{kind=\"snapshot\"}";
   const int64_t incremental_before = MetricSum(incremental, victim);
   const int64_t snapshot_before = MetricSum(snapshot, victim);
-  auto leases = controllers->EtcdLeases();
-  if (!leases) Die("failover: " + leases.error());
+  // Its lease: the last "store lease ID granted, TTL T s" it logged.
+  const std::string victim_log = controllers->replica(victim).Log();
+  const size_t ttl_at = victim_log.rfind(" granted, TTL ");
+  const size_t granted =
+      ttl_at == std::string::npos ? ttl_at : victim_log.rfind("store lease ", ttl_at);
+  if (granted == std::string::npos) Die("failover: the replica logged no store lease granted");
+  const int64_t lease = std::strtoll(victim_log.c_str() + granted + 12, nullptr, 10);
+  const std::string ttl =
+      victim_log.substr(ttl_at + 14, victim_log.find(' ', ttl_at + 14) - ttl_at - 14);
   const ResolveCounts counts_before = Counts();
   const int64_t sent_before = sent_.load();
   const int64_t missing_before = resync_missing_.load();
@@ -2370,19 +2181,15 @@ void Sim::Failover(ControllerSet* controllers) {
 
   // The killed replica's lease: once etcd has expired it, its session keys would be gone and
   // the survivors would mark its switches DOWN, had they not come back.
-  std::string lease = "not seen to expire within 60 s of the kill";
+  std::string expiry = "not seen to expire within 60 s of the kill";
   for (;;) {
-    auto now_held = controllers->EtcdLeases();
-    if (!now_held) Die("failover: " + now_held.error());
-    std::string gone;
-    for (const auto& id : *leases) {
-      if (std::find(now_held->begin(), now_held->end(), id) == now_held->end()) gone = id;
-    }
-    if (!gone.empty()) {
-      char text[96];
-      std::snprintf(text, sizeof(text), "lease %s expired by %.1f s after the kill", gone.c_str(),
+    auto held = controllers->EtcdLeases();
+    if (!held) Die("failover: " + held.error());
+    if (std::find(held->begin(), held->end(), lease) == held->end()) {
+      char text[64];
+      std::snprintf(text, sizeof(text), "expired by %.1f s after the kill",
                     Seconds(Clock::now() - kill_at));
-      lease = text;
+      expiry = text;
       break;
     }
     CheckControllerAlive();
@@ -2399,8 +2206,9 @@ void Sim::Failover(ControllerSet* controllers) {
     down_moved += of_moved;
   }
   Say("failover: the survivors logged %lld switches DOWN during the phase, %lld of them switches "
-      "that moved (killed replica's %s)\n",
-      static_cast<long long>(down), static_cast<long long>(down_moved), lease.c_str());
+      "that moved (the killed replica's lease %lld, TTL %s s, %s)\n",
+      static_cast<long long>(down), static_cast<long long>(down_moved),
+      static_cast<long long>(lease), ttl.c_str(), expiry.c_str());
 
   // The replica back on its ports; the switches stay where they went.
   const auto back_at = Clock::now();
@@ -2727,7 +2535,9 @@ int Sim::Report() {
 }
 
 int Run(int argc, char** argv) {
-  const Options options = ParseOptions(argc, argv);
+  auto parsed = ParseOptions(argc, argv);
+  if (!parsed) Die(parsed.error());
+  const Options options = std::move(*parsed);
   // Before any thread exists, so every thread of the simulator inherits it.
   if (!options.sim_cpus.empty()) {
     const cpu_set_t set = CpuSet(options.sim_cpus);
