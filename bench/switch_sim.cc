@@ -15,8 +15,20 @@
 //                 NOT_FOUND), and of another network's IP in a served VNI (policy: counted)
 //   memory        controller PEAK resident (VmHWM) serving, all switches connected and caching,
 //                 minus an empty controller's, per endpoint; current RSS printed  goal 1 KiB
-//   cache records dove_southbound_cache_records from /metrics: against what the switches hold,
-//                 and 0 once every switch disconnected (checked)
+//   cache records dove_southbound_cache_records from /metrics: equal to what the switches hold
+//                 (checked), and 0 once every switch disconnected (checked)
+//   failover      --replicas N > 1 only: replica N-1 killed -9 a quarter into an open-loop
+//                 resolve load (--resolve-rate for --failover-seconds, asked by the switches of
+//                 the other replicas); each switch that was on it reconnects, once it has seen
+//                 its stream end, to the next replica of its list (s % N, s % N + 1, ...: 0) with
+//                 Hello (its revision and cache); until each has SyncDone with its cache
+//                 verified against the model and its attaches acknowledged          goal 5 s
+//                 Printed too: the Hellos answered incrementally / with a snapshot, the
+//                 survivors' resolves (found, failed, over 10 s, late sends, latency), and the
+//                 switches the survivors logged DOWN until etcd expired the killed replica's
+//                 lease. Then the replica is started again on its ports (its switches stay
+//                 where they went) and the cache records of all replicas are compared with
+//                 what the switches hold (checked)
 //   restart       kill -9 with every switch connected and caching, start on the same data
 //                 directory and ports, every switch reconnects (Hello with its revision and
 //                 cache) until all are synced, their caches verified against the model, and
@@ -28,12 +40,15 @@
 //                          [--attach-rate 1000]
 //                          [--probes 1000] [--quick] [--controller-bin PATH]
 //                          [--controller-arg ARG]... [--etcd] [--replicas N]
+//                          [--failover-seconds F]
 //
 // Replicas (--replicas N > 1, issue 16): N dove-controller processes on one 3-member etcd and
 // one prefix (bench/sim_controllers.h), each with its own API and southbound port; switch s
-// connects to replica s % N, the fill goes through replica 0, the PUT of move m through
-// replica m % N (so most updates reach their cachers through another replica's watch), and
-// the restart kills -9 and restarts every replica. The report adds, per replica: resolve rate
+// connects to replica s % N (until the failover moves it), fill client i goes through replica
+// i % N (bench/sim_fill.h), the PUT of move m through replica m % N (so most updates reach
+// their cachers through another replica's watch), the failover kills -9 the last replica and
+// starts it again, and the restart kills -9 and restarts every replica (each switch reconnects
+// to the one it is on now). The report adds, per replica: resolve rate
 // and latency (by the asking switch's replica), memory per endpoint (each holds the whole
 // index), and the moves split by whether the last switch to hear was on the PUT's replica.
 //
@@ -48,8 +63,9 @@
 // a switch serving their network. Every switch sends a Heartbeat each heartbeat_interval_ms
 // (from Welcome) from Hello to the end, the beats spread evenly over the interval (as
 // unsynchronised real switches would be). Each simulated switch keeps its cache (from FOUND
-// replies, LocationUpdate, Invalidate, snapshots) and the highest revision it applied; the
-// model (holder_) is what the API was told.
+// replies, LocationUpdate, Invalidate, snapshots, and the EndpointMoved of an endpoint that
+// left it: the controller keeps that switch as a cacher, dove-switch keeps the location) and
+// the highest revision it applied; the model (holder_) is what the API was told.
 //
 // What the latencies are: resolve latency is from the moment the query is handed to the
 // switch's stream to its ResolveReply; "from schedule" is from the instant the open-loop
@@ -65,8 +81,10 @@
 // refused or not acknowledged, a resolve of an existing endpoint was not FOUND, a move was not
 // seen by every cacher, a probe was answered wrongly (or a cross-network refusal differed from
 // a nonexistent VNI's), a cached location differed from the model (before or after the
-// restart), cache records were not freed, a stream broke, the controller died, or a phase made
-// no progress for 60 s (120 s for the registration and the restart). Slow answers are counted
+// failover or the restart), the cache records differed from what the switches hold or were not
+// freed, a stream broke (but those of a killed controller), a controller died (but the one the
+// failover kills), a switch of the killed replica did not reconnect, or a phase made no
+// progress for 60 s (120 s for the registration and the restart). Slow answers are counted
 // ("over 10 s"), not failed.
 #include <absl/synchronization/mutex.h>
 #include <fcntl.h>
