@@ -2214,6 +2214,10 @@ void Sim::Failover(ControllerSet* controllers) {
     if (Clock::now() - kill_at > std::chrono::seconds(60)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  // The survivors hear of the lease's end through their watches and would decide then: one
+  // heartbeat interval more for their DOWN lines to show (an observation window: there is
+  // nothing to wait for when they rightly decide nothing).
+  std::this_thread::sleep_for(std::chrono::milliseconds(heartbeat_ms_.load()));
   int64_t down = 0;
   int64_t down_moved = 0;
   for (int r = 0; r < replicas_; ++r) {
@@ -2263,8 +2267,9 @@ void Row(const char* figure, double measured, const char* unit, double goal) {
 
 void Sim::ReportReplicas() {
   const int endpoints = layout_.AllEndpoints();
-  Say("replicas: %d controllers on one etcd prefix; switch s on replica s %% %d (%d switches "
-      "each), fill client i through replica i %% %d, move m PUT through replica m %% %d\n",
+  Say("replicas: %d controllers on one etcd prefix; switch s on replica s %% %d until the "
+      "failover (%d switches each), fill client i through replica i %% %d, move m PUT through "
+      "replica m %% %d\n",
       replicas_, replicas_, layout_.switches / replicas_, replicas_, replicas_);
   Say("  resolve by the asking switch's replica (the rate above is the total: each replica got "
       "about 1/%d of it)\n",
@@ -2624,6 +2629,7 @@ int Run(int argc, char** argv) {
   // The fill's clients are spread over the replicas (client i through replica i % N); each
   // replica learns the others' writes from the store (and loads it all below).
   std::vector<int> fill_ports;
+  fill_ports.reserve(static_cast<size_t>(replicas));
   for (int r = 0; r < replicas; ++r) fill_ports.push_back(controllers->replica(r).port());
   auto filled = Fill(fill_ports, layout, options.fill_clients);
   if (!filled) {
