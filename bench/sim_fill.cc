@@ -116,6 +116,23 @@ int64_t RevisionOf(int port) {
   return NumberField(response->body, "revision");
 }
 
+// dove_registry_write_retries_total summed over the replicas (writes that lost a race to
+// another replica and were made again), -1 when one does not say.
+int64_t WriteRetries(const std::vector<int>& ports) {
+  int64_t sum = 0;
+  for (int port : ports) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(std::chrono::seconds(30));
+    auto response = client.Get("/metrics");
+    if (!response || response->status != 200) return -1;
+    const std::string name = "\ndove_registry_write_retries_total ";
+    const size_t at = response->body.find(name);
+    if (at == std::string::npos) return -1;
+    sum += std::strtoll(response->body.c_str() + at + name.size(), nullptr, 10);
+  }
+  return sum;
+}
+
 // Waits until every replica's index reflects the highest revision one of them reports (so each
 // knows what was written through the others). Nothing to wait for with one.
 Expected<void, std::string> Converge(const std::vector<int>& ports) {
@@ -204,6 +221,10 @@ Expected<std::vector<uint32_t>, std::string> Fill(const std::vector<int>& api_po
   }
   // Every replica serves what the others were told before the switches come.
   if (auto converged = Converge(api_ports); !converged) return Unexpected(converged.error());
+  if (api_ports.size() > 1) {
+    Say("fill: %lld writes retried after losing a race to another replica\n",
+        static_cast<long long>(WriteRetries(api_ports)));
+  }
   return vnis;
 }
 

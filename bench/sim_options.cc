@@ -64,7 +64,7 @@ void PrintHelp() {
       "usage: switch_sim [--switches N] [--endpoints M] [--endpoints-per-network K]\n"
       "                  [--resolve-rate R] [--resolve-seconds S] [--ip-percent P]\n"
       "                  [--moves X] [--move-rate MR] [--cachers C] [--spread W]\n"
-      "                  [--fill-clients F]\n"
+      "                  [--fill-clients F] [--fill-replicas K]\n"
       "                  [--attaches A] [--attach-rate AR] [--probes P] [--quick]\n"
       "                  [--controller-bin PATH] [--controller-arg ARG]...\n"
       "                  [--controller-cpus LIST] [--sim-cpus LIST] [--latency-log FILE]\n"
@@ -82,6 +82,8 @@ void PrintHelp() {
       "                           0: back to back, as fast as the controller completes them)\n"
       "  --cachers                switches that resolve an endpoint before it moves (10)\n"
       "  --fill-clients           parallel REST clients for the fill (8)\n"
+      "  --fill-replicas K        with --replicas: fill client i goes through replica i %% K\n"
+      "                           (default: all N replicas)\n"
       "  --attaches               unplaced endpoints attached by a switch serving their network,\n"
       "                           each a store write (2000)\n"
       "  --attach-rate            attaches per second, open loop (1000)\n"
@@ -178,6 +180,8 @@ Expected<Options, std::string> ParseOptions(int argc, char** argv) {
       options.probes = flags.Count(arg, value, 0);
     } else if (arg == "--fill-clients") {
       options.fill_clients = flags.Count(arg, value, 1);
+    } else if (arg == "--fill-replicas") {
+      options.fill_replicas = flags.Count(arg, value, 1);
     } else if (arg == "--controller-bin") {
       options.controller_bin = value;
     } else if (arg == "--controller-arg") {

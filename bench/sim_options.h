@@ -29,6 +29,7 @@ struct Options {
   int attach_rate = 1000;  // per second, open loop
   int probes = 1000;       // resolves of each refused / nonexistent kind
   int fill_clients = 8;
+  int fill_replicas = 0;  // the fill's clients go through the first K replicas; 0: all
   std::string controller_bin;
   std::vector<std::string> controller_args;  // extra flags, e.g. --switch-dead-after-ms 60000
   std::vector<int> controller_cpus;          // empty: not pinned

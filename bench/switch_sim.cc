@@ -1355,8 +1355,11 @@ void Sim::Heartbeats() {
 
 void Sim::Resolves() {
   const int64_t total = static_cast<int64_t>(options_.resolve_rate) * options_.resolve_seconds;
-  if (total == 0) return;
+  // Sized even without resolves (--resolve-seconds 0): the report reads them per replica.
   replica_sends_.assign(static_cast<size_t>(replicas_), 0);
+  replica_sent_ns_.assign(static_cast<size_t>(replicas_), {});
+  replica_planned_ns_.assign(static_cast<size_t>(replicas_), {});
+  if (total == 0) return;
   resolving_ = true;
   const auto start = StartSchedule(total, {});
   WaitProgress(
@@ -2488,7 +2491,9 @@ int Sim::Report() {
     const std::string label =
         "  replica " + std::to_string(r) + " at " +
         std::to_string(static_cast<int>(
-            static_cast<double>(replica_sends_[static_cast<size_t>(r)]) / send_seconds_)) +
+            send_seconds_ > 0
+                ? static_cast<double>(replica_sends_[static_cast<size_t>(r)]) / send_seconds_
+                : 0.0)) +
         "/s";
     Row(label.c_str(), QuantileMs(replica_planned_ns_[static_cast<size_t>(r)], 0.99), "ms", 1.0);
   }
@@ -2629,8 +2634,10 @@ int Run(int argc, char** argv) {
   // The fill's clients are spread over the replicas (client i through replica i % N); each
   // replica learns the others' writes from the store (and loads it all below).
   std::vector<int> fill_ports;
-  fill_ports.reserve(static_cast<size_t>(replicas));
-  for (int r = 0; r < replicas; ++r) fill_ports.push_back(controllers->replica(r).port());
+  const int fill_replicas =
+      options.fill_replicas == 0 ? replicas : std::min(options.fill_replicas, replicas);
+  fill_ports.reserve(static_cast<size_t>(fill_replicas));
+  for (int r = 0; r < fill_replicas; ++r) fill_ports.push_back(controllers->replica(r).port());
   auto filled = Fill(fill_ports, layout, options.fill_clients);
   if (!filled) {
     CheckControllerAlive();
@@ -2646,9 +2653,10 @@ int Run(int argc, char** argv) {
   } else {
     for (int r = 0; r < replicas; ++r) {
       const auto& each = memory[static_cast<size_t>(r)];
-      Say("controller replica %d RSS: empty %ld KiB (peak %ld), after the fill %ld KiB (its "
-          "share of the fill's clients, the rest from its watch)\n",
-          r, each.empty_kib, each.empty_peak_kib, each.filled_kib);
+      Say("controller replica %d RSS: empty %ld KiB (peak %ld), after the fill %ld KiB (%s)\n", r,
+          each.empty_kib, each.empty_peak_kib, each.filled_kib,
+          r < fill_replicas ? "its share of the fill's clients, the rest from its watch"
+                            : "from its watch");
     }
   }
   // Restarted on the same store: the serving controllers have loaded the endpoints but never
