@@ -2,7 +2,10 @@
 
 #include <signal.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <system_error>
@@ -135,6 +138,62 @@ Expected<void, std::string> ControllerSet::Restart(int signal, RestartOptions re
     }
   }
   return StartReplicas(api_ports, southbound_ports, restart.ready_timeout);
+}
+
+Expected<void, std::string> ControllerSet::Stop(int r, int signal,
+                                                std::chrono::milliseconds timeout) {
+  ControllerProcess& each = replica(r);
+  each.Signal(signal);
+  if (!each.WaitForExit(timeout)) {
+    return Unexpected("replica " + std::to_string(r) + " did not exit within " +
+                      std::to_string(timeout.count()) + " ms of signal " + std::to_string(signal));
+  }
+  return {};
+}
+
+Expected<void, std::string> ControllerSet::StartAgain(int r,
+                                                      std::chrono::milliseconds ready_timeout) {
+  // Forked from the caller's thread, as in StartReplicas (PR_SET_PDEATHSIG).
+  const ControllerProcess& old = replica(r);
+  auto started = ControllerProcess::Launch(
+      ControllerProcess::Options{.args = Args(old.port(), old.southbound_port()),
+                                 .env = {},
+                                 .ready_timeout = ready_timeout,
+                                 .binary = options_.binary});
+  if (!started) return Unexpected("replica " + std::to_string(r) + ": " + started.error());
+  if (auto ready = (*started)->WaitReady(); !ready) {
+    return Unexpected("replica " + std::to_string(r) + ": " + ready.error());
+  }
+  replicas_[static_cast<size_t>(r)] = std::move(*started);
+  return {};
+}
+
+Expected<std::vector<int64_t>, std::string> ControllerSet::EtcdLeases() const {
+  if (etcd_ == nullptr) return Unexpected(std::string("no etcd"));
+  // "found N leases" and then one id (hex) a line.
+  const std::string command =
+      "ETCDCTL_API=3 etcdctl --endpoints='" + etcd_->Endpoints() + "' lease list 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr)
+    return Unexpected("cannot run etcdctl: " + std::string(std::strerror(errno)));
+  std::string output;
+  char buffer[4096];
+  size_t got = 0;
+  while ((got = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) output.append(buffer, got);
+  const int status = ::pclose(pipe);
+  if (status != 0 || output.rfind("found ", 0) != 0) {
+    return Unexpected("etcdctl lease list: " + Tail(output, 400));
+  }
+  std::vector<int64_t> leases;
+  size_t at = output.find('\n');
+  while (at != std::string::npos && at + 1 < output.size()) {
+    const size_t end = output.find('\n', at + 1);
+    const std::string line = output.substr(at + 1, end == std::string::npos ? end : end - at - 1);
+    if (!line.empty())
+      leases.push_back(static_cast<int64_t>(std::strtoull(line.c_str(), nullptr, 16)));
+    at = end;
+  }
+  return leases;
 }
 
 std::optional<std::string> ControllerSet::Exited() {

@@ -6,9 +6,9 @@
 // at the first start, kept by Restart(.same_ports = true)) and its own log; with etcd no
 // replica has a data directory (dove-controller refuses --data-dir with --store etcd).
 //
-// Errors: Start and Restart return the first controller's or etcd's failure as text (the
-// processes already started are killed by the destructor). Exited() names a replica that died.
-// Cleanup: the destructor and KillAll() SIGKILL every controller and every etcd member and
+// Errors: Start, Restart, Stop and StartAgain return the first controller's or etcd's failure as
+// text (the processes already started are killed by the destructor). Exited() names a replica that
+// died. Cleanup: the destructor and KillAll() SIGKILL every controller and every etcd member and
 // reap them; every child also dies with the simulator (PR_SET_PDEATHSIG, set by
 // ControllerProcess and EtcdCluster). KillAll() and RemoveFiles() are what switch_sim's Die()
 // calls before _Exit.
@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -72,6 +73,21 @@ class ControllerSet {
   // all again (in parallel) on the same store. An error when one did not exit or not start.
   Expected<void, std::string> Restart(int signal, RestartOptions restart,
                                       std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+  // One replica killed and started again, the others serving on (a replica failing over).
+  // Stop sends `signal` to replica r and waits up to `timeout` for it to exit (reaped: Exited()
+  // does not report it; Logs() still has its log). StartAgain starts it on the API and
+  // southbound ports it had, on the same store, and returns once it printed its ready line; its
+  // new log replaces the old one. An error when it did not exit or not start.
+  Expected<void, std::string> Stop(int r, int signal,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(30));
+  Expected<void, std::string> StartAgain(
+      int r, std::chrono::milliseconds ready_timeout = std::chrono::seconds(120));
+
+  // The ids of the leases etcd holds now (`etcdctl lease list`): each replica holds one for
+  // its switches' session keys, so a killed replica's lease is gone from here once etcd has
+  // expired it. An error without etcd or when etcdctl fails.
+  Expected<std::vector<int64_t>, std::string> EtcdLeases() const;
 
   // A replica that has exited since it was started: "replica R (pid P) exited (wait status S);
   // log tail: ..."; nullopt while all run. Reaps it.

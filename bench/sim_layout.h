@@ -1,6 +1,7 @@
 // The endpoints' layout that bench/switch_sim drives and bench/controller_memory_bench
 // mirrors without gRPC (one definition, so both count the same objects): which switch and
-// network each endpoint is in, its MAC and its subnet.
+// network each endpoint is in, its MAC, its subnet and address, and the ids and names
+// switch_sim gives the objects it creates.
 #pragma once
 
 #include <algorithm>
@@ -54,6 +55,27 @@ inline std::string Mac(int e) {
 // "10.X.Y." of network n's /24.
 inline std::string SubnetPrefix(int n) {
   return "10." + std::to_string((n >> 8) & 0xff) + "." + std::to_string(n & 0xff) + ".";
+}
+
+// Endpoint e's address: the placed ones from .2 up, the unplaced ones from .254 down.
+inline std::string Ip(const Layout& layout, int e) {
+  return SubnetPrefix(layout.NetworkOfAny(e)) + std::to_string(layout.HostOf(e));
+}
+
+inline std::string EndpointId(int e) { return "ep-" + std::to_string(e); }
+inline std::string NetworkId(int n) { return "net-" + std::to_string(n); }
+inline std::string PortName(int e) { return "tap-" + std::to_string(e); }
+
+inline std::string SwitchName(int s) {
+  char name[16];
+  std::snprintf(name, sizeof(name), "sw-%04d", s);
+  return name;
+}
+
+// Switch s's tunnel IP: 10.255.x.y, s + 1 in the last two bytes.
+inline std::string TunnelIp(int s) {
+  const int n = s + 1;
+  return "10.255." + std::to_string((n >> 8) & 0xff) + "." + std::to_string(n & 0xff);
 }
 
 }  // namespace dove::bench

@@ -15,8 +15,20 @@
 //                 NOT_FOUND), and of another network's IP in a served VNI (policy: counted)
 //   memory        controller PEAK resident (VmHWM) serving, all switches connected and caching,
 //                 minus an empty controller's, per endpoint; current RSS printed  goal 1 KiB
-//   cache records dove_southbound_cache_records from /metrics: against what the switches hold,
-//                 and 0 once every switch disconnected (checked)
+//   cache records dove_southbound_cache_records from /metrics: equal to what the switches hold
+//                 (checked), and 0 once every switch disconnected (checked)
+//   failover      --replicas N > 1 only: replica N-1 killed -9 a quarter into an open-loop
+//                 resolve load (--resolve-rate for --failover-seconds, asked by the switches of
+//                 the other replicas); each switch that was on it reconnects, once it has seen
+//                 its stream end, to the next replica of its list (s % N, s % N + 1, ...: 0) with
+//                 Hello (its revision and cache); until each has SyncDone with its cache
+//                 verified against the model and its attaches acknowledged          goal 5 s
+//                 Printed too: the Hellos answered incrementally / with a snapshot, the
+//                 survivors' resolves (found, failed, over 10 s, late sends, latency), and the
+//                 switches the survivors logged DOWN until etcd expired the killed replica's
+//                 lease. Then the replica is started again on its ports (its switches stay
+//                 where they went) and the cache records of all replicas are compared with
+//                 what the switches hold (checked)
 //   restart       kill -9 with every switch connected and caching, start on the same data
 //                 directory and ports, every switch reconnects (Hello with its revision and
 //                 cache) until all are synced, their caches verified against the model, and
@@ -28,12 +40,15 @@
 //                          [--attach-rate 1000]
 //                          [--probes 1000] [--quick] [--controller-bin PATH]
 //                          [--controller-arg ARG]... [--etcd] [--replicas N]
+//                          [--failover-seconds F]
 //
 // Replicas (--replicas N > 1, issue 16): N dove-controller processes on one 3-member etcd and
 // one prefix (bench/sim_controllers.h), each with its own API and southbound port; switch s
-// connects to replica s % N, the fill goes through replica 0, the PUT of move m through
-// replica m % N (so most updates reach their cachers through another replica's watch), and
-// the restart kills -9 and restarts every replica. The report adds, per replica: resolve rate
+// connects to replica s % N (until the failover moves it), fill client i goes through replica
+// i % N (bench/sim_fill.h), the PUT of move m through replica m % N (so most updates reach
+// their cachers through another replica's watch), the failover kills -9 the last replica and
+// starts it again, and the restart kills -9 and restarts every replica (each switch reconnects
+// to the one it is on now). The report adds, per replica: resolve rate
 // and latency (by the asking switch's replica), memory per endpoint (each holds the whole
 // index), and the moves split by whether the last switch to hear was on the PUT's replica.
 //
@@ -48,8 +63,9 @@
 // a switch serving their network. Every switch sends a Heartbeat each heartbeat_interval_ms
 // (from Welcome) from Hello to the end, the beats spread evenly over the interval (as
 // unsynchronised real switches would be). Each simulated switch keeps its cache (from FOUND
-// replies, LocationUpdate, Invalidate, snapshots) and the highest revision it applied; the
-// model (holder_) is what the API was told.
+// replies, LocationUpdate, Invalidate, snapshots, and the EndpointMoved of an endpoint that
+// left it: the controller keeps that switch as a cacher, dove-switch keeps the location) and
+// the highest revision it applied; the model (holder_) is what the API was told.
 //
 // What the latencies are: resolve latency is from the moment the query is handed to the
 // switch's stream to its ResolveReply; "from schedule" is from the instant the open-loop
@@ -65,8 +81,10 @@
 // refused or not acknowledged, a resolve of an existing endpoint was not FOUND, a move was not
 // seen by every cacher, a probe was answered wrongly (or a cross-network refusal differed from
 // a nonexistent VNI's), a cached location differed from the model (before or after the
-// restart), cache records were not freed, a stream broke, the controller died, or a phase made
-// no progress for 60 s (120 s for the registration and the restart). Slow answers are counted
+// failover or the restart), the cache records differed from what the switches hold or were not
+// freed, a stream broke (but those of a killed controller), a controller died (but the one the
+// failover kills), a switch of the killed replica did not reconnect, or a phase made no
+// progress for 60 s (120 s for the registration and the restart). Slow answers are counted
 // ("over 10 s"), not failed.
 #include <absl/synchronization/mutex.h>
 #include <fcntl.h>
@@ -105,7 +123,9 @@
 
 #include "dove/v1/switch.grpc.pb.h"
 #include "sim_controllers.h"
+#include "sim_fill.h"
 #include "sim_layout.h"
+#include "sim_options.h"
 #include "support/controller_process.h"
 #include "support/temp_dir.h"
 
@@ -121,31 +141,6 @@ constexpr auto kReplyTimeout = std::chrono::seconds(10);
 // queue: a reply waits at most this long to be taken (and timed), on top of its latency.
 constexpr auto kPollInterval = std::chrono::microseconds(50);
 constexpr int kIdlePolls = 3;
-
-struct Options {
-  int switches = 1000;
-  int endpoints = 100;  // per switch
-  int per_network = 100;
-  int spread = 10;  // switches a network's endpoints are spread over
-  int resolve_rate = 10000;
-  int resolve_seconds = 10;
-  int ip_percent = 50;  // share of ResolveIp among the resolves
-  int moves = 200;
-  double move_rate = -1;  // moves started per second; 0: back to back; < 0: spread over the
-                          // resolve phase (moves / resolve_seconds)
-  int cachers = 10;
-  int attaches = 2000;     // unplaced endpoints that switches attach (each a store write)
-  int attach_rate = 1000;  // per second, open loop
-  int probes = 1000;       // resolves of each refused / nonexistent kind
-  int fill_clients = 8;
-  std::string controller_bin;
-  std::vector<std::string> controller_args;  // extra flags, e.g. --switch-dead-after-ms 60000
-  std::vector<int> controller_cpus;          // empty: not pinned
-  std::vector<int> sim_cpus;
-  std::string latency_log;  // empty: none
-  bool etcd = false;        // the controller's state in a one-member etcd instead of SQLite
-  int replicas = 1;         // > 1: that many controllers on a 3-member etcd (implies etcd)
-};
 
 // Set once the controllers (and their etcd) run, so that Die leaves no process or data
 // directory behind.
@@ -176,36 +171,6 @@ void Say(const char* format, auto... args) {
   std::fflush(stdout);
 }
 
-int ParseCount(std::string_view flag, const char* text, int minimum) {
-  int value = 0;
-  const std::string_view view(text);
-  auto [end, error] = std::from_chars(view.data(), view.data() + view.size(), value);
-  if (error != std::errc() || end != view.data() + view.size() || value < minimum) {
-    Die(std::string(flag) + " needs a number >= " + std::to_string(minimum));
-  }
-  return value;
-}
-
-// "0" or "0,1": CPU numbers this machine has.
-std::vector<int> ParseCpus(std::string_view flag, const char* text) {
-  std::vector<int> cpus;
-  std::string_view rest = text;
-  const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
-  while (true) {
-    const size_t comma = rest.find(',');
-    const std::string item(rest.substr(0, comma));
-    const int cpu = ParseCount(flag, item.c_str(), 0);
-    if (cpu >= online) {
-      Die(std::string(flag) + ": CPU " + item + " does not exist (this machine has " +
-          std::to_string(online) + ")");
-    }
-    cpus.push_back(cpu);
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
-  }
-  return cpus;
-}
-
 cpu_set_t CpuSet(const std::vector<int>& cpus) {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -226,158 +191,6 @@ void PinProcess(pid_t pid, const std::vector<int>& cpus) {
           " of the controller: " + std::strerror(errno));
     }
   }
-}
-
-void PrintHelp() {
-  std::printf(
-      "usage: switch_sim [--switches N] [--endpoints M] [--endpoints-per-network K]\n"
-      "                  [--resolve-rate R] [--resolve-seconds S] [--ip-percent P]\n"
-      "                  [--moves X] [--move-rate MR] [--cachers C] [--spread W]\n"
-      "                  [--fill-clients F]\n"
-      "                  [--attaches A] [--attach-rate AR] [--probes P] [--quick]\n"
-      "                  [--controller-bin PATH] [--controller-arg ARG]...\n"
-      "                  [--controller-cpus LIST] [--sim-cpus LIST] [--latency-log FILE]\n"
-      "                  [--etcd] [--replicas N]\n"
-      "  --switches               simulated switches, one gRPC stream each (1000)\n"
-      "  --endpoints              endpoints per switch (100)\n"
-      "  --endpoints-per-network  endpoints per network; one /24 subnet each, <= 250 (100)\n"
-      "  --spread                 switches a network's endpoints are spread over (10)\n"
-      "  --resolve-rate           resolves per second, all switches together, open loop (10000)\n"
-      "  --resolve-seconds        length of the resolve phase (10)\n"
-      "  --ip-percent             share of ResolveIp among the resolves, the rest ResolveMac (50)\n"
-      "  --moves                  endpoint moves measured one after the other (200)\n"
-      "  --move-rate              moves started per second, each after the last one completed\n"
-      "                           (default: spread evenly over the resolve phase, 20/s;\n"
-      "                           0: back to back, as fast as the controller completes them)\n"
-      "  --cachers                switches that resolve an endpoint before it moves (10)\n"
-      "  --fill-clients           parallel REST clients for the fill (8)\n"
-      "  --attaches               unplaced endpoints attached by a switch serving their network,\n"
-      "                           each a store write (2000)\n"
-      "  --attach-rate            attaches per second, open loop (1000)\n"
-      "  --probes                 resolves of each kind that must be refused or not found (1000)\n"
-      "  --quick                  small sizes, every phase, a few seconds (the ctest smoke);\n"
-      "                           flags after it still apply\n"
-      "  --etcd                   keep the controller's state in a one-member etcd (Debian's\n"
-      "                           /usr/bin/etcd, started here on loopback) instead of SQLite:\n"
-      "                           --store etcd; etcd's database size is reported\n"
-      "  --replicas N             N controller replicas on one etcd prefix (1); N > 1 implies\n"
-      "                           --etcd with a 3-member cluster; switch s connects to replica\n"
-      "                           s %% N, move m is PUT through replica m %% N; figures per\n"
-      "                           replica; the restart kills -9 every replica\n"
-      "  --controller-bin         the dove-controller to start (default: the one built here)\n"
-      "  --controller-arg ARG     one more argument for the controller (repeatable), e.g.\n"
-      "                           --controller-arg --switch-dead-after-ms=60000\n"
-      "  --controller-cpus LIST   pin every thread of the controller to these CPUs (\"0\", "
-      "\"0,1\"),\n"
-      "                           so it does not share them with the simulator (default: not "
-      "pinned)\n"
-      "  --sim-cpus LIST          pin the simulator itself to these CPUs (default: not pinned)\n"
-      "  --latency-log FILE       write every measured resolve as a line \"planned_ms "
-      "from_schedule_ms\n"
-      "                           from_send_ms\" (planned: since the phase began, whose\n"
-      "                           CLOCK_MONOTONIC time the first line gives), in planned order,\n"
-      "                           to see when the slow ones happened\n");
-}
-
-Options ParseOptions(int argc, char** argv) {
-  Options options;
-#ifdef DOVE_CONTROLLER_BIN
-  options.controller_bin = DOVE_CONTROLLER_BIN;
-#endif
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      PrintHelp();
-      std::exit(0);
-    }
-    if (arg == "--etcd") {
-      options.etcd = true;
-      continue;
-    }
-    if (arg == "--quick") {
-      options.switches = 20;
-      options.endpoints = 10;
-      options.per_network = 10;
-      options.spread = 5;
-      options.resolve_rate = 500;
-      options.resolve_seconds = 2;
-      options.moves = 10;
-      options.cachers = 3;
-      options.attaches = 40;
-      options.attach_rate = 200;
-      options.probes = 40;
-      continue;
-    }
-    if (i + 1 >= argc) Die(std::string(arg) + " needs a value (see --help)");
-    const char* value = argv[++i];
-    if (arg == "--switches") {
-      options.switches = ParseCount(arg, value, 1);
-    } else if (arg == "--endpoints") {
-      options.endpoints = ParseCount(arg, value, 1);
-    } else if (arg == "--endpoints-per-network") {
-      options.per_network = ParseCount(arg, value, 1);
-    } else if (arg == "--spread") {
-      options.spread = ParseCount(arg, value, 1);
-    } else if (arg == "--resolve-rate") {
-      options.resolve_rate = ParseCount(arg, value, 1);
-    } else if (arg == "--resolve-seconds") {
-      options.resolve_seconds = ParseCount(arg, value, 0);
-    } else if (arg == "--ip-percent") {
-      options.ip_percent = ParseCount(arg, value, 0);
-    } else if (arg == "--moves") {
-      options.moves = ParseCount(arg, value, 0);
-    } else if (arg == "--move-rate") {
-      options.move_rate = ParseCount(arg, value, 0);
-    } else if (arg == "--cachers") {
-      options.cachers = ParseCount(arg, value, 1);
-    } else if (arg == "--attaches") {
-      options.attaches = ParseCount(arg, value, 0);
-    } else if (arg == "--attach-rate") {
-      options.attach_rate = ParseCount(arg, value, 1);
-    } else if (arg == "--probes") {
-      options.probes = ParseCount(arg, value, 0);
-    } else if (arg == "--fill-clients") {
-      options.fill_clients = ParseCount(arg, value, 1);
-    } else if (arg == "--controller-bin") {
-      options.controller_bin = value;
-    } else if (arg == "--controller-arg") {
-      options.controller_args.emplace_back(value);
-    } else if (arg == "--controller-cpus") {
-      options.controller_cpus = ParseCpus(arg, value);
-    } else if (arg == "--sim-cpus") {
-      options.sim_cpus = ParseCpus(arg, value);
-    } else if (arg == "--latency-log") {
-      options.latency_log = value;
-    } else if (arg == "--replicas") {
-      options.replicas = ParseCount(arg, value, 1);
-    } else {
-      Die("unknown argument " + std::string(arg) + " (see --help)");
-    }
-  }
-  if (options.per_network > 250) Die("--endpoints-per-network must be <= 250 (one /24 each)");
-  if (options.ip_percent > 100) Die("--ip-percent must be <= 100");
-  if (options.controller_bin.empty()) Die("no controller binary: pass --controller-bin");
-  if (options.replicas > 1) options.etcd = true;
-  return options;
-}
-
-std::string EndpointId(int e) { return "ep-" + std::to_string(e); }
-std::string NetworkId(int n) { return "net-" + std::to_string(n); }
-std::string PortName(int e) { return "tap-" + std::to_string(e); }
-
-std::string SwitchName(int s) {
-  char name[16];
-  std::snprintf(name, sizeof(name), "sw-%04d", s);
-  return name;
-}
-
-std::string TunnelIp(int s) {
-  const int n = s + 1;
-  return "10.255." + std::to_string((n >> 8) & 0xff) + "." + std::to_string(n & 0xff);
-}
-
-std::string Ip(const Layout& layout, int e) {
-  return SubnetPrefix(layout.NetworkOfAny(e)) + std::to_string(layout.HostOf(e));
 }
 
 // -1 when `id` is not one of ours.
@@ -500,102 +313,6 @@ void SayLiveness(const char* phase) {
       occurrences(" is UP: "));
 }
 
-// ---- the fill through the REST API ---------------------------------------------------------
-
-httplib::Result Post(httplib::Client* client, const std::string& path, const std::string& body) {
-  auto response = client->Post(path, body, "application/json");
-  if (!response) {
-    CheckControllerAlive();
-    Die("POST " + path + ": " + httplib::to_string(response.error()));
-  }
-  if (response->status != 201) {
-    Die("POST " + path + ": " + std::to_string(response->status) + " " + response->body);
-  }
-  return response;
-}
-
-uint32_t VniOf(const std::string& body) {
-  const size_t at = body.find("\"vni\":");
-  if (at == std::string::npos) Die("no vni in the network: " + body);
-  return static_cast<uint32_t>(std::strtoul(body.c_str() + at + 6, nullptr, 10));
-}
-
-// Runs job(client, i) for i in [0, count) over `clients` keep-alive connections, printing
-// progress every few seconds. Returns the elapsed time.
-template <typename Job>
-Clock::duration ForAll(int port, int count, int clients, const char* what, Job job) {
-  std::atomic<int> done{0};
-  std::vector<std::thread> threads;
-  threads.reserve(static_cast<size_t>(clients));
-  const auto start = Clock::now();
-  for (int c = 0; c < clients; ++c) {
-    threads.emplace_back([&, c] {
-      httplib::Client client("127.0.0.1", port);
-      client.set_keep_alive(true);
-      client.set_tcp_nodelay(true);  // else Nagle + delayed ACK stall every keep-alive request
-      // A controller paused (a debugger taking stack samples) is slow, not gone.
-      client.set_read_timeout(std::chrono::seconds(120));
-      for (int i = c; i < count; i += clients) {
-        job(&client, i);
-        done.fetch_add(1, std::memory_order_relaxed);
-      }
-    });
-  }
-  auto next_report = start + std::chrono::seconds(5);
-  while (done.load() < count) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (Clock::now() >= next_report) {
-      const int now_done = done.load();
-      Say("  fill: %d/%d %s (%.0f/s)\n", now_done, count, what,
-          now_done / Seconds(Clock::now() - start));
-      next_report += std::chrono::seconds(5);
-    }
-  }
-  for (auto& thread : threads) thread.join();
-  return Clock::now() - start;
-}
-
-// Creates the domain, networks, subnets and endpoints. Returns each network's VNI.
-std::vector<uint32_t> Fill(int port, const Layout& layout, int clients) {
-  httplib::Client client("127.0.0.1", port);
-  Post(&client, "/v1/domains", R"({"id":"sim","name":"sim"})");
-  const int networks = layout.Networks();
-  std::vector<uint32_t> vnis(static_cast<size_t>(networks));
-  const auto net_time = ForAll(port, networks, clients, "networks", [&](httplib::Client* c, int n) {
-    const std::string id = NetworkId(n);
-    auto created =
-        Post(c, "/v1/networks", R"({"id":")" + id + R"(","domain_id":"sim","name":")" + id + "\"}");
-    vnis[static_cast<size_t>(n)] = VniOf(created->body);
-    const std::string prefix = SubnetPrefix(n);
-    Post(c, "/v1/subnets",
-         R"({"id":"sub-)" + std::to_string(n) + R"(","network_id":")" + id + R"(","cidr":")" +
-             prefix + R"(0/24","gateway":")" + prefix + "1\"}");
-  });
-  Say("fill: %d networks with a subnet each in %.1f s\n", networks, Seconds(net_time));
-  const auto ep_time =
-      ForAll(port, layout.Endpoints(), clients, "endpoints", [&](httplib::Client* c, int e) {
-        Post(c, "/v1/endpoints",
-             R"({"id":")" + EndpointId(e) + R"(","network_id":")" + NetworkId(layout.NetworkOf(e)) +
-                 R"(","switch_name":")" + SwitchName(layout.HomeSwitch(e)) + R"(","port_name":")" +
-                 PortName(e) + R"(","mac":")" + Mac(e) + R"(","ips":[")" + Ip(layout, e) + "\"]}");
-      });
-  Say("fill: %d endpoints in %.1f s (%.0f creates/s, %d clients)\n", layout.Endpoints(),
-      Seconds(ep_time), layout.Endpoints() / Seconds(ep_time), clients);
-  // The unplaced ones (no switch_name): a switch serving the network claims each with an Attach.
-  if (layout.attaches > 0) {
-    const auto unplaced_time = ForAll(
-        port, layout.attaches, clients, "unplaced endpoints", [&](httplib::Client* c, int a) {
-          const int e = layout.Endpoints() + a;
-          Post(c, "/v1/endpoints",
-               R"({"id":")" + EndpointId(e) + R"(","network_id":")" +
-                   NetworkId(layout.NetworkOfAny(e)) + R"(","mac":")" + Mac(e) + R"(","ips":[")" +
-                   Ip(layout, e) + "\"]}");
-        });
-    Say("fill: %d unplaced endpoints in %.1f s\n", layout.attaches, Seconds(unplaced_time));
-  }
-  return vnis;
-}
-
 // ---- the simulated switches ----------------------------------------------------------------
 
 class Sim;
@@ -632,6 +349,13 @@ class SimSwitch final {
   // Cancels the stream; Wait() returns once it is done.
   void Stop();
   void Wait();
+  // Its controller is about to be killed: the stream's end is expected, not a failure.
+  void ExpectEnd() { stopping_ = true; }
+  // The stream is over (no operation in flight): its state may go to a new one.
+  bool ended() {
+    std::lock_guard lock(done_mutex_);
+    return done_;
+  }
 
   void Send(v1::SwitchMessage message);
   // A resolve of endpoint e in its network's VNI.
@@ -751,6 +475,8 @@ class Sim {
         vnis_(std::move(vnis)),
         api_ports_(std::move(api_ports)),
         replicas_(static_cast<int>(api_ports_.size())) {
+    replica_of_.resize(static_cast<size_t>(layout_.switches));
+    for (int s = 0; s < layout_.switches; ++s) replica_of_[static_cast<size_t>(s)] = s % replicas_;
     const int endpoints = layout_.AllEndpoints();
     members_.resize(static_cast<size_t>(layout_.Networks()));
     home_serving_.resize(static_cast<size_t>(layout_.Networks()));
@@ -819,7 +545,7 @@ class Sim {
 
   // Reported by the switches. `cache` is what the switch holds once SyncDone arrived.
   void Synced(int s, const std::unordered_map<int, std::string>& cache) {
-    if (restarting_.load()) CheckResync(s, cache);
+    if (resyncing_.load()) CheckResync(s, cache);
     if (synced_.fetch_add(1) + 1 == layout_.switches) all_synced_at_ = Clock::now();
   }
   void SwitchAcked() {
@@ -916,8 +642,10 @@ class Sim {
   // restarts them); `memory` holds each replica's empty, filled and loaded figures.
   int Run(ControllerSet* controllers, std::vector<Memory> memory);
 
-  // The replica switch s connects to.
-  int ReplicaOf(int s) const { return s % replicas_; }
+  // The replica switch s is connected to: s % N from the start, the next live one in its list
+  // (s % N, s % N + 1, ...) after its replica failed over. Written by the main thread only
+  // while no other thread reads it (the failover's resolves are asked by the others).
+  int ReplicaOf(int s) const { return replica_of_[static_cast<size_t>(s)]; }
 
  private:
   // Switch s connects to southbound_ports[ReplicaOf(s)].
@@ -927,6 +655,11 @@ class Sim {
   void StopHeartbeats();
   void Attaches();
   void Resolves();
+  // Starts the open-loop schedule of `total` resolves at --resolve-rate on the completion queue's
+  // thread (Pace), asked only by the switches `may_ask` marks (empty: any); returns its start.
+  Clock::time_point StartSchedule(int64_t total, std::vector<char> may_ask);
+  // Load resolves not answered yet, over every switch.
+  size_t Outstanding();
   // A completion queue event to its stream; the pacer's wake-up alarm (no stream) is dropped.
   static void Dispatch(void* tag, bool ok);
   // The resolve phase's open-loop schedule, on the completion queue's thread: sends every
@@ -937,6 +670,8 @@ class Sim {
   // One resolve of the schedule, planned for `planned`: a random endpoint, asked by another
   // switch that serves its network.
   void SendResolve(Clock::time_point planned);
+  // The same, asked only by a switch schedule_.may_ask marks.
+  void SendResolveFromSome(Clock::time_point planned);
   // --latency-log: the measured resolves (latency_sent_ and latency_planned_, unsorted yet, and
   // their planned instants) in planned order, times since `start`.
   void WriteLatencyLog(Clock::time_point start, const std::vector<int64_t>& planned_at) const;
@@ -950,13 +685,17 @@ class Sim {
   }
   void Probes();
   void Restart(ControllerSet* controllers);
-  // A /metrics value summed over the replicas (-1 when one lacks it).
-  int64_t MetricSum(const std::string& name) const;
+  // The failover phase (replicas): the last replica killed -9 under the resolve load, its
+  // switches reconnected to the next replica and verified, the replica started again.
+  void Failover(ControllerSet* controllers);
+  // A /metrics value summed over the replicas but `skip` (-1 when one lacks it).
+  int64_t MetricSum(const std::string& name, int skip = -1) const;
   // The per-replica lines of the report (replicas_ > 1).
   void ReportReplicas();
   void CheckResync(int s, const std::unordered_map<int, std::string>& cache);
-  // Mismatches between the switches' caches and the model (holder_), printed.
-  int64_t CheckCaches(const char* when);
+  // Mismatches between the switches' caches and the model (holder_), printed; `records`: how
+  // many locations they hold.
+  int64_t CheckCaches(const char* when, int64_t* records);
   std::vector<int> ServingSwitches(int n) const;
   int Report();
   void WaitProgress(const char* what, const std::function<bool()>& done,
@@ -970,7 +709,11 @@ class Sim {
   std::thread poller_;  // Poll()
   std::vector<std::unique_ptr<SimSwitch>> switches_;
   std::vector<std::unique_ptr<SimSwitch>> ended_;  // streams of the killed controller
-  std::vector<int> api_ports_;                     // replica -> its REST API port
+  // Held by the heartbeat thread while it takes a switch from switches_, and by the failover
+  // while it replaces one there.
+  std::mutex switches_mutex_;
+  std::vector<int> replica_of_;  // switch -> the replica it is connected to
+  std::vector<int> api_ports_;   // replica -> its REST API port
   int replicas_;
   std::vector<std::vector<int>> members_;       // network -> its endpoints
   std::vector<std::vector<int>> home_serving_;  // network -> switches serving it from the start
@@ -1003,6 +746,20 @@ class Sim {
   std::atomic<int64_t> wrong_{0};
   std::atomic<int64_t> resolve_refused_{0};
   std::atomic<int64_t> late_{0};
+  // The resolve answers counted so far, to tell the phases' apart.
+  struct ResolveCounts {
+    int64_t found = 0, not_found = 0, denied = 0, wrong = 0, refused = 0, unmatched = 0;
+    int64_t Failed() const { return not_found + denied + wrong + refused + unmatched; }
+    ResolveCounts operator-(const ResolveCounts& other) const {
+      return {found - other.found, not_found - other.not_found, denied - other.denied,
+              wrong - other.wrong, refused - other.refused,     unmatched - other.unmatched};
+    }
+  };
+  ResolveCounts Counts() const {
+    return {found_.load(), not_found_.load(),       denied_.load(),
+            wrong_.load(), resolve_refused_.load(), late_.load()};
+  }
+  ResolveCounts resolve_counts_;  // the resolve phase's, once its replies were all in
   int64_t timeouts_ = 0;
   int64_t late_sends_ = 0;  // sends more than 1 ms behind the schedule
   double achieved_rate_ = 0;
@@ -1022,6 +779,7 @@ class Sim {
     int64_t next = 0;  // the next position to send
     int64_t late_sends = 0;
     std::mt19937_64 random{1};
+    std::vector<char> may_ask;  // switch -> may ask (the failover's load); empty: any
   };
   Schedule schedule_;
   std::atomic<bool> pacing_{false};
@@ -1076,6 +834,21 @@ class Sim {
   Clock::duration restart_synced_{};          // kill -> every switch synced and verified
   Clock::duration restart_acked_{};           // kill -> every switch's attaches acknowledged
   bool restart_done_ = false;
+  // Switches that reconnected (the restart, the failover) compare their cache at SyncDone with
+  // expected_caches_; the phase's name for the messages.
+  std::atomic<bool> resyncing_{false};
+  std::atomic<const char*> resync_phase_{"restart"};
+
+  // The failover phase (replicas > 1): the last replica killed under the resolve load; the
+  // rest of its figures are printed as it runs.
+  bool failover_done_ = false;
+  Clock::duration failover_synced_{};    // kill -> every moved switch synced, cache verified
+  Clock::duration failover_acked_{};     // kill -> every moved switch's attaches acknowledged
+  int64_t failover_missing_ = 0;         // cached before, not after
+  int64_t failover_wrong_ = 0;           // location differs from the model
+  int64_t failover_cache_wrong_ = 0;     // cached locations against the model, after it
+  int64_t failover_records_ = -1;        // dove_southbound_cache_records, all replicas, after
+  int64_t failover_records_model_ = -1;  // what the switches hold then
 
   std::function<std::string()> stall_detail_;
   std::vector<std::pair<std::string, long>> rss_peaks_;  // the serving controller's, by phase
@@ -1363,9 +1136,16 @@ void SimSwitch::Handle(const v1::ControllerMessage& message) {
       break;
     }
     case v1::ControllerMessage::kEndpointMoved: {
+      // The switch the endpoint left keeps where it went, as dove-switch's EndpointCache does:
+      // the controller records it as a cacher (the simulator's moves always leave it serving
+      // the network), so it hears of the next move and counts in the cache records.
       const auto& location = message.endpoint_moved().location();
-      sim_->HeardLocation(index_, EndpointIndex(location.endpoint_id()), location.switch_name(),
-                          true);
+      const int e = EndpointIndex(location.endpoint_id());
+      {
+        std::lock_guard lock(mutex_);
+        cache_[e] = location.switch_name();
+      }
+      sim_->HeardLocation(index_, e, location.switch_name(), true);
       break;
     }
     case v1::ControllerMessage::kResolveReply:
@@ -1558,7 +1338,14 @@ void Sim::Heartbeats() {
                                                 static_cast<int64_t>(count));
       v1::SwitchMessage beat;
       beat.mutable_heartbeat()->set_sequence(sequence);
-      switches_[i]->Send(std::move(beat));
+      SimSwitch* to = nullptr;
+      {
+        // The failover may replace a stream meanwhile; the one replaced stays alive (ended_)
+        // and drops what is sent to it.
+        std::lock_guard lock(switches_mutex_);
+        to = switches_[i].get();
+      }
+      to->Send(std::move(beat));
     }
     while (!heartbeats_stop_.load() && Clock::now() < start + interval) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -1568,17 +1355,13 @@ void Sim::Heartbeats() {
 
 void Sim::Resolves() {
   const int64_t total = static_cast<int64_t>(options_.resolve_rate) * options_.resolve_seconds;
-  if (total == 0) return;
-  schedule_.start = Clock::now() + std::chrono::milliseconds(10);
-  schedule_.period_ns = 1e9 / options_.resolve_rate;
-  schedule_.total = total;
-  schedule_.next = 0;
-  schedule_.late_sends = 0;
+  // Sized even without resolves (--resolve-seconds 0): the report reads them per replica.
   replica_sends_.assign(static_cast<size_t>(replicas_), 0);
+  replica_sent_ns_.assign(static_cast<size_t>(replicas_), {});
+  replica_planned_ns_.assign(static_cast<size_t>(replicas_), {});
+  if (total == 0) return;
   resolving_ = true;
-  pacing_.store(true, std::memory_order_release);
-  pace_alarm_.Set(&cq_, gpr_now(GPR_CLOCK_MONOTONIC), &pace_tag_);
-  const auto start = schedule_.start;
+  const auto start = StartSchedule(total, {});
   WaitProgress(
       "resolve", [&] { return !pacing_.load(std::memory_order_acquire); },
       [&] {
@@ -1590,17 +1373,14 @@ void Sim::Resolves() {
   resolving_ = false;
   achieved_rate_ = static_cast<double>(total) / Seconds(send_end - start);
   late_sends_ = schedule_.late_sends;
-  auto outstanding = [&] {
-    size_t count = 0;
-    for (auto& each : switches_) count += each->Outstanding(false);
-    return count;
-  };
+  auto outstanding = [&] { return Outstanding(); };
   // Every reply is waited for (a controller that stops answering trips the stall rule), so the
   // percentiles include the slow ones; "timeouts" are the replies slower than kReplyTimeout.
   WaitProgress(
       "resolve replies", [&] { return outstanding() == 0; },
       [&] { return std::to_string(outstanding()) + " replies outstanding"; },
       std::chrono::seconds(60));
+  resolve_counts_ = Counts();
   std::vector<int64_t> planned_at;
   replica_sent_ns_.assign(static_cast<size_t>(replicas_), {});
   replica_planned_ns_.assign(static_cast<size_t>(replicas_), {});
@@ -1630,6 +1410,24 @@ void Sim::Resolves() {
   Say("resolve: latency from send p50 %.3f p99 %.3f p99.9 %.3f max %.3f ms\n",
       QuantileMs(latency_sent_, 0.5), QuantileMs(latency_sent_, 0.99),
       QuantileMs(latency_sent_, 0.999), QuantileMs(latency_sent_, 1.0));
+}
+
+Clock::time_point Sim::StartSchedule(int64_t total, std::vector<char> may_ask) {
+  schedule_.start = Clock::now() + std::chrono::milliseconds(10);
+  schedule_.period_ns = 1e9 / options_.resolve_rate;
+  schedule_.total = total;
+  schedule_.next = 0;
+  schedule_.late_sends = 0;
+  schedule_.may_ask = std::move(may_ask);
+  pacing_.store(true, std::memory_order_release);
+  pace_alarm_.Set(&cq_, gpr_now(GPR_CLOCK_MONOTONIC), &pace_tag_);
+  return schedule_.start;
+}
+
+size_t Sim::Outstanding() {
+  size_t count = 0;
+  for (auto& each : switches_) count += each->Outstanding(false);
+  return count;
 }
 
 void Sim::Dispatch(void* tag, bool ok) {
@@ -1678,6 +1476,10 @@ void Sim::SendResolve(Clock::time_point planned) {
   std::uniform_int_distribution<int> endpoint(0, layout_.Endpoints() - 1);
   std::uniform_int_distribution<int> percent(0, 99);
   auto& random = schedule_.random;
+  if (!schedule_.may_ask.empty()) {
+    SendResolveFromSome(planned);
+    return;
+  }
   const int e = endpoint(random);
   // The asker: another switch that serves the endpoint's network (only those may resolve in its
   // VNI). From the start's layout, not holder_: the moves run meanwhile, and they never take the
@@ -1691,6 +1493,32 @@ void Sim::SendResolve(Clock::time_point planned) {
                                     planned);
   ++replica_sends_[static_cast<size_t>(ReplicaOf(serving[pick]))];
   sent_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Sim::SendResolveFromSome(Clock::time_point planned) {
+  std::uniform_int_distribution<int> endpoint(0, layout_.Endpoints() - 1);
+  std::uniform_int_distribution<int> percent(0, 99);
+  auto& random = schedule_.random;
+  // A random endpoint whose network a switch that may ask serves (no moves run meanwhile:
+  // holder_ is the truth), asked by one of those, not its holder when another may.
+  for (int tries = 0; tries < 1000; ++tries) {
+    const int e = endpoint(random);
+    std::vector<int> askers;
+    for (int s : ServingSwitches(layout_.NetworkOf(e))) {
+      if (schedule_.may_ask[static_cast<size_t>(s)] != 0) askers.push_back(s);
+    }
+    if (askers.size() > 1) {
+      askers.erase(std::remove(askers.begin(), askers.end(), holder_[static_cast<size_t>(e)]),
+                   askers.end());
+    }
+    if (askers.empty()) continue;
+    const int asker = askers[random() % askers.size()];
+    switches_[static_cast<size_t>(asker)]->Resolve(e, percent(random) < options_.ip_percent,
+                                                   Purpose::kLoad, planned);
+    sent_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  Die("resolve: no switch that may ask serves a network (1000 endpoints tried)");
 }
 
 void Sim::WriteLatencyLog(Clock::time_point start, const std::vector<int64_t>& planned_at) const {
@@ -2035,8 +1863,8 @@ void Sim::Probes() {
 }
 
 // What the switches cached, against the model: every cached location names the switch that
-// holds the endpoint. Returns the mismatches (printed); sets records_model_.
-int64_t Sim::CheckCaches(const char* when) {
+// holds the endpoint. Returns the mismatches (printed).
+int64_t Sim::CheckCaches(const char* when, int64_t* records_held) {
   int64_t mismatches = 0;
   int64_t records = 0;
   for (size_t s = 0; s < switches_.size(); ++s) {
@@ -2054,7 +1882,7 @@ int64_t Sim::CheckCaches(const char* when) {
       }
     }
   }
-  records_model_ = records;
+  *records_held = records;
   return mismatches;
 }
 
@@ -2066,11 +1894,12 @@ void Sim::CheckResync(int s, const std::unordered_map<int, std::string>& cache) 
     auto it = cache.find(e);
     if (it == cache.end()) {
       if (resync_missing_.fetch_add(1) < 5) {
-        Say("restart: %s lost %s from its cache\n", SwitchName(s).c_str(), EndpointId(e).c_str());
+        Say("%s: %s lost %s from its cache\n", resync_phase_.load(), SwitchName(s).c_str(),
+            EndpointId(e).c_str());
       }
     } else if (it->second != SwitchName(holder_[static_cast<size_t>(e)])) {
       if (resync_wrong_.fetch_add(1) < 5) {
-        Say("restart: %s has %s at %s, the model says %s\n", SwitchName(s).c_str(),
+        Say("%s: %s has %s at %s, the model says %s\n", resync_phase_.load(), SwitchName(s).c_str(),
             EndpointId(e).c_str(), it->second.c_str(),
             SwitchName(holder_[static_cast<size_t>(e)]).c_str());
       }
@@ -2109,6 +1938,8 @@ void Sim::Restart(ControllerSet* controllers) {
     held_[static_cast<size_t>(holder_[static_cast<size_t>(e)])].push_back(e);
   }
   restarting_ = true;
+  resync_phase_ = "restart";
+  resyncing_ = true;
   const auto kill_at = Clock::now();
   // Every replica killed, then all started again (in parallel) on the same addresses, as
   // restarted controllers are.
@@ -2177,13 +2008,254 @@ void Sim::Restart(ControllerSet* controllers) {
       replicas_ == 1 ? "controller" : "every replica", Seconds(restart_ready_),
       Seconds(restart_synced_), Seconds(restart_acked_),
       static_cast<long long>(resync_missing_.load()), static_cast<long long>(resync_wrong_.load()),
-      static_cast<long long>(records_after_restart_), static_cast<long long>(records_serving_));
+      static_cast<long long>(records_after_restart_),
+      static_cast<long long>(failover_done_ ? failover_records_ : records_serving_));
 }
 
-int64_t Sim::MetricSum(const std::string& name) const {
+// Every "switch NAME is DOWN: " line in `log`: how many, and how many name one of `moved`.
+std::pair<int64_t, int64_t> DownLines(const std::string& log, const std::vector<int>& moved) {
+  int64_t all = 0;
+  int64_t of_moved = 0;
+  const std::string marker = " is DOWN: ";
+  for (size_t at = log.find(marker); at != std::string::npos; at = log.find(marker, at + 1)) {
+    ++all;
+    const size_t name = log.rfind("switch ", at);
+    if (name == std::string::npos) continue;
+    const std::string who = log.substr(name + 7, at - name - 7);
+    for (int s : moved) {
+      if (who == SwitchName(s)) {
+        ++of_moved;
+        break;
+      }
+    }
+  }
+  return {all, of_moved};
+}
+
+// The failover phase: ONE replica (the last) killed -9 while the switches of the others run an
+// open-loop resolve load (--resolve-rate for --failover-seconds, the kill a quarter into it).
+// Each switch that was on it sees its stream end and connects to the next replica of its list
+// (s % N, s % N + 1, ...: dove-switch's ControllerClient tries its controllers in order) with
+// Hello (its last revision and cache); measured until each has SyncDone with its cache verified
+// against the model, and its attaches acknowledged. Then, once etcd has expired the killed
+// replica's lease (when the survivors would mark its switches DOWN had they not come back), the
+// DOWN lines the survivors logged are counted, the replica is started again on its ports (its
+// switches stay where they went) and the cache records of all replicas are compared with what
+// the switches hold.
+void Sim::Failover(ControllerSet* controllers) {
+  if (replicas_ < 2 || options_.failover_seconds == 0) return;
+  const int n = layout_.switches;
+  const int victim = replicas_ - 1;
+  const int next = 0;  // the replica after the last one in every list it is in
+  std::vector<int> moved;
+  std::vector<char> may_ask(static_cast<size_t>(n), 1);
+  for (int s = 0; s < n; ++s) {
+    if (ReplicaOf(s) != victim) continue;
+    moved.push_back(s);
+    may_ask[static_cast<size_t>(s)] = 0;
+  }
+  if (moved.empty()) {
+    Say("failover: skipped (no switch on replica %d)\n", victim);
+    return;
+  }
+  const auto moving = static_cast<int>(moved.size());
+  expected_caches_.clear();
+  for (int s : moved) expected_caches_[s] = switches_[static_cast<size_t>(s)]->Cache();
+  for (auto& each : held_) each.clear();
+  for (int e = 0; e < layout_.AllEndpoints(); ++e) {
+    held_[static_cast<size_t>(holder_[static_cast<size_t>(e)])].push_back(e);
+  }
+  int64_t attaches = 0;
+  for (int s : moved) attaches += static_cast<int64_t>(held_[static_cast<size_t>(s)].size());
+  // The survivors' account before the kill: what they logged (the phase's DOWN lines come after
+  // it), the Hellos they answered, and etcd's leases (the killed replica's is one of them).
+  std::vector<size_t> logged(static_cast<size_t>(replicas_), 0);
+  for (int r = 0; r < replicas_; ++r) {
+    if (r != victim) logged[static_cast<size_t>(r)] = controllers->replica(r).Log().size();
+  }
+  const std::string incremental = "dove_southbound_syncs_total{kind=\"incremental\"}";
+  const std::string snapshot = "dove_southbound_syncs_total{kind=\"snapshot\"}";
+  const int64_t incremental_before = MetricSum(incremental, victim);
+  const int64_t snapshot_before = MetricSum(snapshot, victim);
+  // Its lease: the last "store lease ID granted, TTL T s" it logged.
+  const std::string victim_log = controllers->replica(victim).Log();
+  const size_t ttl_at = victim_log.rfind(" granted, TTL ");
+  const size_t granted =
+      ttl_at == std::string::npos ? ttl_at : victim_log.rfind("store lease ", ttl_at);
+  if (granted == std::string::npos) Die("failover: the replica logged no store lease granted");
+  const int64_t lease = std::strtoll(victim_log.c_str() + granted + 12, nullptr, 10);
+  const std::string ttl =
+      victim_log.substr(ttl_at + 14, victim_log.find(' ', ttl_at + 14) - ttl_at - 14);
+  const ResolveCounts counts_before = Counts();
+  const int64_t sent_before = sent_.load();
+  const int64_t missing_before = resync_missing_.load();
+  const int64_t wrong_before = resync_wrong_.load();
+  // Counted afresh: the moved switches sync again, the others stay synced.
+  synced_ = n - moving;
+  switches_acked_ = n - moving;
+  acks_ = 0;
+  resync_phase_ = "failover";
+  resyncing_ = true;
+
+  const int64_t total = static_cast<int64_t>(options_.resolve_rate) * options_.failover_seconds;
+  const auto start = StartSchedule(total, std::move(may_ask));
+  std::this_thread::sleep_until(start + std::chrono::milliseconds(options_.failover_seconds) * 250);
+  for (int s : moved) switches_[static_cast<size_t>(s)]->ExpectEnd();
+  const auto kill_at = Clock::now();
+  if (auto killed = controllers->Stop(victim, SIGKILL); !killed) {
+    Die("failover: " + killed.error());
+  }
+  Say("failover: replica %d (%d switches) killed -9 %.2f s into %lld resolves at %d/s asked by "
+      "the other replicas' switches; its switches reconnect to replica %d\n",
+      victim, moving, Seconds(kill_at - start), static_cast<long long>(total),
+      options_.resolve_rate, next);
+  // Each connects to the next replica once it has seen its stream end (connection reset).
+  std::vector<char> reconnected(moved.size(), 0);
+  int left = moving;
+  while (left > 0) {
+    for (size_t i = 0; i < moved.size(); ++i) {
+      const auto s = static_cast<size_t>(moved[i]);
+      if (reconnected[i] != 0 || !switches_[s]->ended()) continue;
+      auto fresh = std::make_unique<SimSwitch>(this, moved[i]);
+      fresh->Start("127.0.0.1:" + std::to_string(controllers->replica(next).southbound_port()),
+                   switches_[s].get(), &cq_);
+      {
+        std::lock_guard lock(switches_mutex_);
+        ended_.push_back(std::move(switches_[s]));
+        switches_[s] = std::move(fresh);
+      }
+      replica_of_[s] = next;
+      reconnected[i] = 1;
+      --left;
+    }
+    if (left == 0) break;
+    CheckControllerAlive();
+    if (Clock::now() - kill_at > std::chrono::seconds(60)) {
+      Die("failover: " + std::to_string(left) +
+          " streams of the killed replica did not end within 60 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const auto ended = Clock::now() - kill_at;
+  WaitProgress(
+      "failover",
+      [&] {
+        return synced_.load() == n && switches_acked_.load() == n &&
+               !pacing_.load(std::memory_order_acquire);
+      },
+      [&] {
+        return std::to_string(synced_.load() - (n - moving)) + "/" + std::to_string(moving) +
+               " moved switches synced, " + std::to_string(acks_.load()) + "/" +
+               std::to_string(attaches) + " attaches acked, " +
+               std::to_string(sent_.load() - sent_before) + "/" + std::to_string(total) +
+               " resolves sent";
+      },
+      std::chrono::seconds(60));
+  failover_synced_ = all_synced_at_ - kill_at;
+  failover_acked_ = all_acked_at_ - kill_at;
+  const auto send_end = Clock::now();
+  WaitProgress(
+      "failover resolve replies", [&] { return Outstanding() == 0; },
+      [&] { return std::to_string(Outstanding()) + " replies outstanding"; },
+      std::chrono::seconds(60));
+  resyncing_ = false;
+  failover_missing_ = resync_missing_.load() - missing_before;
+  failover_wrong_ = resync_wrong_.load() - wrong_before;
+  resync_missing_ = missing_before;  // the restart's count from here
+  resync_wrong_ = wrong_before;
+  const int64_t incremental_hellos = MetricSum(incremental, victim) - incremental_before;
+  const int64_t snapshot_hellos = MetricSum(snapshot, victim) - snapshot_before;
+  Say("failover: kill -9 -> every stream of it ended %.3f s, its %d switches synced on replica "
+      "%d with their caches verified %.3f s, their %lld attaches acknowledged %.3f s; %lld "
+      "cached entries lost, %lld wrong; Hellos answered incrementally %lld, with a snapshot "
+      "%lld\n",
+      Seconds(ended), moving, next, Seconds(failover_synced_), static_cast<long long>(attaches),
+      Seconds(failover_acked_), static_cast<long long>(failover_missing_),
+      static_cast<long long>(failover_wrong_), static_cast<long long>(incremental_hellos),
+      static_cast<long long>(snapshot_hellos));
+
+  // The survivors' resolves during the phase.
+  const ResolveCounts counts = Counts() - counts_before;
+  std::vector<int64_t> from_send;
+  std::vector<int64_t> from_schedule;
+  std::vector<int64_t> planned_at;
+  for (auto& each : switches_) each->TakeLatencies(&from_send, &from_schedule, &planned_at);
+  std::sort(from_send.begin(), from_send.end());
+  std::sort(from_schedule.begin(), from_schedule.end());
+  const auto timeouts =
+      from_send.end() - std::upper_bound(from_send.begin(), from_send.end(), Nanos(kReplyTimeout));
+  Say("failover: the survivors' resolves: %lld sent in %.2f s (%.0f/s, %lld sends >1 ms behind "
+      "the schedule); %lld found, %lld failed (not_found %lld denied %lld wrong %lld refused "
+      "%lld unmatched %lld), %lld over 10 s\n",
+      static_cast<long long>(total), Seconds(send_end - start),
+      static_cast<double>(total) / Seconds(send_end - start),
+      static_cast<long long>(schedule_.late_sends), static_cast<long long>(counts.found),
+      static_cast<long long>(counts.Failed()), static_cast<long long>(counts.not_found),
+      static_cast<long long>(counts.denied), static_cast<long long>(counts.wrong),
+      static_cast<long long>(counts.refused), static_cast<long long>(counts.unmatched),
+      static_cast<long long>(timeouts));
+  Say("failover:   latency from schedule p50 %.3f p99 %.3f max %.3f ms; from send p50 %.3f p99 "
+      "%.3f max %.3f ms\n",
+      QuantileMs(from_schedule, 0.5), QuantileMs(from_schedule, 0.99),
+      QuantileMs(from_schedule, 1.0), QuantileMs(from_send, 0.5), QuantileMs(from_send, 0.99),
+      QuantileMs(from_send, 1.0));
+
+  // The killed replica's lease: once etcd has expired it, its session keys would be gone and
+  // the survivors would mark its switches DOWN, had they not come back.
+  std::string expiry = "not seen to expire within 60 s of the kill";
+  for (;;) {
+    auto held = controllers->EtcdLeases();
+    if (!held) Die("failover: " + held.error());
+    if (std::find(held->begin(), held->end(), lease) == held->end()) {
+      char text[64];
+      std::snprintf(text, sizeof(text), "expired by %.1f s after the kill",
+                    Seconds(Clock::now() - kill_at));
+      expiry = text;
+      break;
+    }
+    CheckControllerAlive();
+    if (Clock::now() - kill_at > std::chrono::seconds(60)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // The survivors hear of the lease's end through their watches and would decide then: one
+  // heartbeat interval more for their DOWN lines to show (an observation window: there is
+  // nothing to wait for when they rightly decide nothing).
+  std::this_thread::sleep_for(std::chrono::milliseconds(heartbeat_ms_.load()));
+  int64_t down = 0;
+  int64_t down_moved = 0;
+  for (int r = 0; r < replicas_; ++r) {
+    if (r == victim) continue;
+    const auto [all, of_moved] =
+        DownLines(controllers->replica(r).Log().substr(logged[static_cast<size_t>(r)]), moved);
+    down += all;
+    down_moved += of_moved;
+  }
+  Say("failover: the survivors logged %lld switches DOWN during the phase, %lld of them switches "
+      "that moved (the killed replica's lease %lld, TTL %s s, %s)\n",
+      static_cast<long long>(down), static_cast<long long>(down_moved),
+      static_cast<long long>(lease), ttl.c_str(), expiry.c_str());
+
+  // The replica back on its ports; the switches stay where they went.
+  const auto back_at = Clock::now();
+  if (auto started = controllers->StartAgain(victim); !started) {
+    Die("failover: " + started.error());
+  }
+  PinProcess(controllers->replica(victim).pid(), options_.controller_cpus);
+  failover_records_ = MetricSum("dove_southbound_cache_records");
+  failover_cache_wrong_ = CheckCaches("after the failover", &failover_records_model_);
+  Say("failover: replica %d started again (ready %.3f s); cache records %lld (all replicas), the "
+      "switches hold %lld; %lld cached locations differ from the model\n",
+      victim, Seconds(Clock::now() - back_at), static_cast<long long>(failover_records_),
+      static_cast<long long>(failover_records_model_),
+      static_cast<long long>(failover_cache_wrong_));
+  failover_done_ = true;
+}
+
+int64_t Sim::MetricSum(const std::string& name, int skip) const {
   int64_t sum = 0;
-  for (int port : api_ports_) {
-    const int64_t value = MetricValue(port, name);
+  for (int r = 0; r < replicas_; ++r) {
+    if (r == skip) continue;
+    const int64_t value = MetricValue(api_ports_[static_cast<size_t>(r)], name);
     if (value < 0) return -1;
     sum += value;
   }
@@ -2198,9 +2270,10 @@ void Row(const char* figure, double measured, const char* unit, double goal) {
 
 void Sim::ReportReplicas() {
   const int endpoints = layout_.AllEndpoints();
-  Say("replicas: %d controllers on one etcd prefix; switch s on replica s %% %d (%d switches "
-      "each), the fill through replica 0, move m PUT through replica m %% %d\n",
-      replicas_, replicas_, layout_.switches / replicas_, replicas_);
+  Say("replicas: %d controllers on one etcd prefix; switch s on replica s %% %d until the "
+      "failover (%d switches each), fill client i through replica i %% %d, move m PUT through "
+      "replica m %% %d\n",
+      replicas_, replicas_, layout_.switches / replicas_, replicas_, replicas_);
   Say("  resolve by the asking switch's replica (the rate above is the total: each replica got "
       "about 1/%d of it)\n",
       replicas_);
@@ -2288,10 +2361,11 @@ int Sim::Report() {
       static_cast<long long>(late_sends_));
   Say("  found %lld  not_found %lld  denied %lld  wrong %lld  refused %lld  over 10 s %lld  "
       "unmatched %lld\n",
-      static_cast<long long>(found_.load()), static_cast<long long>(not_found_.load()),
-      static_cast<long long>(denied_.load()), static_cast<long long>(wrong_.load()),
-      static_cast<long long>(resolve_refused_.load()), static_cast<long long>(timeouts_),
-      static_cast<long long>(late_.load()));
+      static_cast<long long>(resolve_counts_.found),
+      static_cast<long long>(resolve_counts_.not_found),
+      static_cast<long long>(resolve_counts_.denied), static_cast<long long>(resolve_counts_.wrong),
+      static_cast<long long>(resolve_counts_.refused), static_cast<long long>(timeouts_),
+      static_cast<long long>(resolve_counts_.unmatched));
   Say("  latency from send      p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f ms\n",
       QuantileMs(latency_sent_, 0.5), QuantileMs(latency_sent_, 0.99),
       QuantileMs(latency_sent_, 0.999), QuantileMs(latency_sent_, 1.0));
@@ -2417,7 +2491,9 @@ int Sim::Report() {
     const std::string label =
         "  replica " + std::to_string(r) + " at " +
         std::to_string(static_cast<int>(
-            static_cast<double>(replica_sends_[static_cast<size_t>(r)]) / send_seconds_)) +
+            send_seconds_ > 0
+                ? static_cast<double>(replica_sends_[static_cast<size_t>(r)]) / send_seconds_
+                : 0.0)) +
         "/s";
     Row(label.c_str(), QuantileMs(replica_planned_ns_[static_cast<size_t>(r)], 0.99), "ms", 1.0);
   }
@@ -2433,6 +2509,10 @@ int Sim::Report() {
     Row(label.c_str(),
         static_cast<double>(each.serving_peak_kib - each.empty_peak_kib) * 1024.0 / endpoints, "B",
         1024.0);
+  }
+  if (failover_done_) {
+    Row("failover: kill -9 one -> moved ones verified", Seconds(failover_synced_), "s", 5.0);
+    Row("  -> their attaches acknowledged", Seconds(failover_acked_), "s", 5.0);
   }
   if (restart_done_) Row("restart: kill -9 -> all reconverged", Seconds(restart_acked_), "s", 5.0);
 
@@ -2456,6 +2536,18 @@ int Sim::Report() {
   if (resync_missing_.load() + resync_wrong_.load() > 0) {
     failures.push_back("caches not restored after the restart");
   }
+  if (failover_missing_ + failover_wrong_ > 0) {
+    failures.push_back("caches not restored after the failover");
+  }
+  if (failover_cache_wrong_ > 0) {
+    failures.push_back("cached locations differ from the model after the failover");
+  }
+  if (records_serving_ >= 0 && records_serving_ != records_model_) {
+    failures.push_back("cache records differ from what the switches hold");
+  }
+  if (failover_done_ && failover_records_ != failover_records_model_) {
+    failures.push_back("cache records differ from what the switches hold after the failover");
+  }
   if (records_serving_ < 0) failures.push_back("no dove_southbound_cache_records in /metrics");
   if (records_after_end_ != 0) failures.push_back("cache records not freed after disconnect");
   if (records_serving_ > records_bound_)
@@ -2471,7 +2563,9 @@ int Sim::Report() {
 }
 
 int Run(int argc, char** argv) {
-  const Options options = ParseOptions(argc, argv);
+  auto parsed = ParseOptions(argc, argv);
+  if (!parsed) Die(parsed.error());
+  const Options options = std::move(*parsed);
   // Before any thread exists, so every thread of the simulator inherits it.
   if (!options.sim_cpus.empty()) {
     const cpu_set_t set = CpuSet(options.sim_cpus);
@@ -2537,8 +2631,19 @@ int Run(int argc, char** argv) {
     memory[static_cast<size_t>(r)].empty_peak_kib = PeakKib(controller.pid());
   }
 
-  // The fill goes through replica 0; the others learn it from the store (and load it below).
-  std::vector<uint32_t> vnis = Fill(controllers->replica(0).port(), layout, options.fill_clients);
+  // The fill's clients are spread over the replicas (client i through replica i % N); each
+  // replica learns the others' writes from the store (and loads it all below).
+  std::vector<int> fill_ports;
+  const int fill_replicas =
+      options.fill_replicas == 0 ? replicas : std::min(options.fill_replicas, replicas);
+  fill_ports.reserve(static_cast<size_t>(fill_replicas));
+  for (int r = 0; r < fill_replicas; ++r) fill_ports.push_back(controllers->replica(r).port());
+  auto filled = Fill(fill_ports, layout, options.fill_clients);
+  if (!filled) {
+    CheckControllerAlive();
+    Die("fill: " + filled.error());
+  }
+  std::vector<uint32_t> vnis = std::move(*filled);
   for (int r = 0; r < replicas; ++r) {
     memory[static_cast<size_t>(r)].filled_kib = RssKib(controllers->replica(r).pid());
   }
@@ -2548,9 +2653,10 @@ int Run(int argc, char** argv) {
   } else {
     for (int r = 0; r < replicas; ++r) {
       const auto& each = memory[static_cast<size_t>(r)];
-      Say("controller replica %d RSS: empty %ld KiB (peak %ld), after the fill %ld KiB%s\n", r,
+      Say("controller replica %d RSS: empty %ld KiB (peak %ld), after the fill %ld KiB (%s)\n", r,
           each.empty_kib, each.empty_peak_kib, each.filled_kib,
-          r == 0 ? " (the fill went through it)" : " (from its watch)");
+          r < fill_replicas ? "its share of the fill's clients, the rest from its watch"
+                            : "from its watch");
     }
   }
   // Restarted on the same store: the serving controllers have loaded the endpoints but never
@@ -2639,7 +2745,7 @@ int Sim::Run(ControllerSet* controllers, std::vector<Memory> memory) {
     records_bound_ += static_cast<int64_t>(members_[static_cast<size_t>(n)].size()) *
                       static_cast<int64_t>(ServingSwitches(n).size());
   }
-  cache_mismatches_ = CheckCaches("before the restart");
+  cache_mismatches_ = CheckCaches("before the restart", &records_model_);
   if (replicas_ == 1) {
     Say("serving controller: VmHWM %ld KiB, VmRSS %ld KiB; cache records %lld, the switches "
         "hold %lld\n",
@@ -2654,6 +2760,9 @@ int Sim::Run(ControllerSet* controllers, std::vector<Memory> memory) {
     Say("serving replicas: cache records %lld (all replicas), the switches hold %lld\n",
         static_cast<long long>(records_serving_), static_cast<long long>(records_model_));
   }
+  // The failover phase (replicas): one replica killed under load, its switches move.
+  Failover(controllers);
+  CheckControllerAlive();
   // The restart phase: every serving controller is killed and replaced.
   Restart(controllers);
   CheckControllerAlive();
