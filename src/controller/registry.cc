@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
@@ -866,11 +867,15 @@ struct LoadedIndex {
 // A full snapshot of the store as an index. `claims`, when given, receives the claim keys
 // present (for the backfill).
 ModelResult<LoadedIndex> LoadIndex(store::Store* store, std::vector<std::string>* claims) {
+  using LoadClock = std::chrono::steady_clock;
+  const auto start = LoadClock::now();
   auto range = store->Range(kKeyPrefix);
   if (!range) {
     return Fail("store_unavailable",
                 "Reading the store failed (" + range.error().Describe() + ").");
   }
+  const auto read = LoadClock::now();
+  const size_t keys = range->kvs.size();
   LoadedObjects loaded;
   for (auto& kv : range->kvs) {
     if (claims != nullptr && kv.key.starts_with(kClaimsPrefix)) claims->push_back(kv.key);
@@ -887,6 +892,12 @@ ModelResult<LoadedIndex> LoadIndex(store::Store* store, std::vector<std::string>
   PutAll(index.get(), loaded.endpoints);
   PutAll(index.get(), loaded.switches);
   PutAll(index.get(), loaded.policies);
+  auto ms = [](LoadClock::duration d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+  };
+  Log("loaded " + std::to_string(keys) + " keys at revision " + std::to_string(revision) +
+      ": read " + ms(read - start) + " ms, decoded and indexed " + ms(LoadClock::now() - read) +
+      " ms");
   return LoadedIndex{.index = std::move(index), .revision = revision};
 }
 

@@ -1491,6 +1491,28 @@ void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output
     unconfirmed_[record.name()] = {
         .since = clock_, .stalled_at = stalled_, .no_session_at = revision};
   }
+  if (ours && !next.down && record.state() == v1::Switch::STATE_DOWN) {
+    // Another replica recorded DOWN a switch whose stream is HERE: it heard the session key
+    // of the switch's previous replica end (that replica died, its lease expired) before this
+    // replica's claim of the key was written (a Hello answered under load). This replica
+    // decides for its own streams: the record goes back UP, with the key.
+    if (auto session = SessionOf(record.name())) {
+      SwitchWrite& wanted = switch_writes_[record.name()];
+      wanted.switch_name = record.name();
+      wanted.up = true;
+      wanted.record = true;
+      wanted.no_session_at = 0;
+      if (lease_ != 0 && !sessions_[*session].session_value.empty()) {
+        wanted.session = SwitchWrite::SessionOp::kClaim;
+        wanted.session_value = sessions_[*session].session_value;
+        wanted.lease = lease_;
+      }
+      out.switch_writes = true;
+      out.logs.push_back("switch " + record.name() +
+                         " was recorded DOWN by another controller while its stream is here: "
+                         "recording it UP again");
+    }
+  }
   if (!moved && !flipped) return;  // the directory's own write, or nothing it reports
   if (flipped) {
     ++(next.down ? liveness_changes_.down : liveness_changes_.up);

@@ -356,6 +356,39 @@ TEST_F(ReplicaLivenessTest, AConditionalDownLosesToAConcurrentHello) {
   EXPECT_EQ(Vm1DownFlags(*b_, 20, before), (std::vector<bool>{true, false}));
 }
 
+// The other order (switch_sim's failover under load): host-a's Hello to C is answered, but
+// before C's claim of the session key is written, B's DOWN lands (the key was absent). C,
+// whose stream it is, puts the record back UP; B follows.
+TEST_F(ReplicaLivenessTest, ADownRecordedWhileTheSwitchIsLiveOnAnotherReplicaIsUndone) {
+  Connect(*a_, 1, "host-a", "192.0.2.1");
+  HostBCachesVm1OnB();
+  Pump(*b_);
+  const size_t before = b_->sent.size();
+  ASSERT_TRUE(store_.RevokeLease(a_->lease));
+  Output decided = Pump(*b_, /*settle=*/false);
+  ASSERT_TRUE(decided.switch_writes);
+  auto c = Start("ctl-c");
+  c->pumped = store_.CurrentRevision().value();
+  Output greeted = c->directory->OnMessage(30, Hello("host-a", "192.0.2.1"), now_);
+  ASSERT_TRUE(greeted.closes.empty());
+  Settle(*b_, std::move(decided));  // B's DOWN first: the key is absent
+  Settle(*c, std::move(greeted));   // then C's claim of the key
+  EXPECT_EQ(HostAStates(),
+            (std::vector<v1::Switch::State>{v1::Switch::STATE_UP, v1::Switch::STATE_DOWN}));
+  Pump(*c);
+  EXPECT_EQ(HostAStates(),
+            (std::vector<v1::Switch::State>{v1::Switch::STATE_UP, v1::Switch::STATE_DOWN,
+                                            v1::Switch::STATE_UP}));
+  EXPECT_EQ(store_.Get(SessionKey("host-a"))->lease, c->lease);
+  EXPECT_TRUE(c->directory->IsLive("host-a"));
+  Pump(*b_);
+  Pump(*c);
+  EXPECT_FALSE(b_->directory->IsDown("host-a"));
+  EXPECT_EQ(StoredState(*b_, "host-a"), v1::Switch::STATE_UP);
+  EXPECT_EQ(Vm1DownFlags(*b_, 20, before), (std::vector<bool>{true, false}));
+  EXPECT_EQ(HostAStates().size(), 3u) << "no write back and forth";
+}
+
 TEST_F(ReplicaLivenessTest, AReplicaStartingWhileTheSwitchIsLiveElsewhereLeavesItUp) {
   Connect(*a_, 1, "host-a", "192.0.2.1");
   // host-z: stored UP, served by nobody (its replica died before its key was written).
