@@ -864,12 +864,22 @@ struct LoadedIndex {
   int64_t revision = 0;
 };
 
-// A full snapshot of the store as an index. `claims`, when given, receives the claim keys
-// present (for the backfill).
-ModelResult<LoadedIndex> LoadIndex(store::Store* store, std::vector<std::string>* claims) {
+// Where the objects' keys begin: the bookkeeping prefixes /dove/v1/children/ and
+// /dove/v1/claims/ sort before every kind ("claims0": '0' follows '/'; every kind's plural
+// starts with a letter after 'c'), and are 3 of every 4 keys. Session keys sort among the
+// kinds and are skipped by Decode.
+constexpr std::string_view kAfterClaims = "/dove/v1/claims0";
+static_assert(kChildrenPrefix < kClaimsPrefix && kClaimsPrefix < kAfterClaims);
+
+// A backfill in progress: written before the first missing claim and deleted after the last,
+// so an Open after a crash in between backfills again. Sorts before every claim ('!').
+constexpr std::string_view kBackfillingKey = "/dove/v1/claims/!backfilling";
+
+// A full snapshot of the store's objects as an index (the bookkeeping keys not read).
+ModelResult<LoadedIndex> LoadIndex(store::Store* store) {
   using LoadClock = std::chrono::steady_clock;
   const auto start = LoadClock::now();
-  auto range = store->Range(kKeyPrefix);
+  auto range = store->Range(kKeyPrefix, 0, kAfterClaims);
   if (!range) {
     return Fail("store_unavailable",
                 "Reading the store failed (" + range.error().Describe() + ").");
@@ -878,7 +888,6 @@ ModelResult<LoadedIndex> LoadIndex(store::Store* store, std::vector<std::string>
   const size_t keys = range->kvs.size();
   LoadedObjects loaded;
   for (auto& kv : range->kvs) {
-    if (claims != nullptr && kv.key.starts_with(kClaimsPrefix)) claims->push_back(kv.key);
     if (auto ok = Decode(kv, &loaded); !ok) return Unexpected(ok.error());
     std::string().swap(kv.value);  // decoded: the encoded copy goes now, not at the end
   }
@@ -913,20 +922,43 @@ void AddMissingClaims(const RegistryIndex& index, const std::vector<std::string>
   }
 }
 
-// A store written by a version without claims: writes the claims of every object, in
-// batches (each claim only if absent: a replica backfilling at the same time is no harm).
-ModelResult<void> BackfillClaims(store::Store* store, const RegistryIndex& index,
-                                 std::vector<std::string> present) {
+// A store written by a version without claims (it has none at all), or a backfill that did not
+// finish (its marker is the first claim key): writes the claims of every object missing one,
+// in batches (each claim only if absent: a replica backfilling at the same time is no harm).
+// Any other store has every claim (they are written with their objects): one key read.
+ModelResult<void> BackfillClaims(store::Store* store, const RegistryIndex& index) {
+  auto lowest = store->Range(kClaimsPrefix, 1);
+  if (!lowest) {
+    return Fail("store_unavailable",
+                "Reading the store failed (" + lowest.error().Describe() + ").");
+  }
+  const bool interrupted = !lowest->kvs.empty() && lowest->kvs.front().key == kBackfillingKey;
+  if (!lowest->kvs.empty() && !interrupted) return {};
+  std::vector<std::string> present;
+  if (interrupted) {
+    auto claims = store->Range(kClaimsPrefix);
+    if (!claims) {
+      return Fail("store_unavailable",
+                  "Reading the store failed (" + claims.error().Describe() + ").");
+    }
+    for (auto& kv : claims->kvs) present.push_back(std::move(kv.key));
+  }
   std::sort(present.begin(), present.end());
   std::vector<std::pair<std::string, std::string>> missing;
   AddMissingClaims<v1::Domain>(index, present, &missing);
   AddMissingClaims<v1::Network>(index, present, &missing);
   AddMissingClaims<v1::Endpoint>(index, present, &missing);
   AddMissingClaims<v1::Switch>(index, present, &missing);
-  if (missing.empty()) return {};
+  if (missing.empty() && !interrupted) return {};
   Log("the store has " + std::to_string(missing.size()) +
-      " claim keys missing (written by an older version, without uniqueness claims); "
-      "backfilling them");
+      " claim keys missing (written by an older version, without uniqueness claims" +
+      (interrupted ? ", or a backfill interrupted" : "") + "); backfilling them");
+  if (!missing.empty()) {
+    if (auto marked = store->Put(std::string(kBackfillingKey), "1"); !marked) {
+      return Fail("store_unavailable",
+                  "Backfilling claims failed (" + marked.error().Describe() + ").");
+    }
+  }
   constexpr size_t kBatch = 50;  // 100 ops with the compares: under etcd's default 128
   for (size_t first = 0; first < missing.size(); first += kBatch) {
     const size_t last = std::min(missing.size(), first + kBatch);
@@ -947,6 +979,10 @@ ModelResult<void> BackfillClaims(store::Store* store, const RegistryIndex& index
                   "Backfilling claims failed (" + batch.error().Describe() + ").");
     }
   }
+  if (auto unmarked = store->Delete(std::string(kBackfillingKey)); !unmarked) {
+    return Fail("store_unavailable",
+                "Backfilling claims failed (" + unmarked.error().Describe() + ").");
+  }
   Log("backfilled " + std::to_string(missing.size()) + " claim keys");
   return {};
 }
@@ -966,10 +1002,9 @@ constexpr int kMaxAttempts = 8;
 // ---- Registry -----------------------------------------------------------------------------
 
 ModelResult<std::unique_ptr<Registry>> Registry::Open(store::Store* store) {
-  std::vector<std::string> claims;
-  auto loaded = LoadIndex(store, &claims);
+  auto loaded = LoadIndex(store);
   if (!loaded) return Unexpected(loaded.error());
-  if (auto ok = BackfillClaims(store, *loaded->index, std::move(claims)); !ok) {
+  if (auto ok = BackfillClaims(store, *loaded->index); !ok) {
     return Unexpected(ok.error());
   }
   return std::unique_ptr<Registry>(new Registry(store, std::move(loaded->index), loaded->revision));
@@ -1359,7 +1394,7 @@ ModelResult<int64_t> Registry::Rebuild() {
     std::unique_lock lock(state_->mutex);
     state_->rebuilding = true;
   }
-  auto loaded = LoadIndex(state_->store, nullptr);
+  auto loaded = LoadIndex(state_->store);
   std::unique_ptr<RegistryIndex> old;  // freed outside the lock
   {
     std::unique_lock lock(state_->mutex);

@@ -162,19 +162,20 @@ Expected<KeyValue, StoreError> EtcdStore::Get(std::string_view key) {
   return FromEtcd(response->kvs(0), options_.key_prefix.size());
 }
 
-Expected<RangeResponse, StoreError> EtcdStore::Range(std::string_view prefix, size_t limit) {
+Expected<RangeResponse, StoreError> EtcdStore::Range(std::string_view prefix, size_t limit,
+                                                     std::string_view from) {
   if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
   if (auto open = CheckOpen(); !open) return Unexpected(open.error());
   const auto [first_key, end] = PrefixRange(options_.key_prefix + std::string(prefix));
   constexpr int kAttempts = 3;
   for (int attempt = 1;; ++attempt) {
     RangeResponse answer;
-    std::string from = first_key;
+    std::string next = std::max(first_key, options_.key_prefix + std::string(from));
     int64_t pinned = 0;  // the first page's revision; every later page reads at it
     for (;;) {
       const size_t left = limit == 0 ? options_.range_page_keys : limit - answer.kvs.size();
       pb::RangeRequest request;
-      request.set_key(from);
+      request.set_key(next);
       request.set_range_end(end);
       request.set_limit(static_cast<int64_t>(std::min(left, options_.range_page_keys)));
       request.set_revision(pinned);
@@ -198,8 +199,8 @@ Expected<RangeResponse, StoreError> EtcdStore::Range(std::string_view prefix, si
         answer.more = true;
         return answer;
       }
-      from = response->kvs(response->kvs_size() - 1).key();
-      from.push_back('\0');  // the next key after the page's last
+      next = response->kvs(response->kvs_size() - 1).key();
+      next.push_back('\0');  // the next key after the page's last
     }
   }
 }

@@ -102,14 +102,16 @@ Expected<KeyValue, StoreError> MemoryStore::Get(std::string_view key) {
   return it->second;
 }
 
-Expected<RangeResponse, StoreError> MemoryStore::Range(std::string_view prefix, size_t limit) {
+Expected<RangeResponse, StoreError> MemoryStore::Range(std::string_view prefix, size_t limit,
+                                                       std::string_view from) {
   if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
   PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
   if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   RangeResponse response;
   response.revision = revision_;
-  for (auto it = kvs_.lower_bound(prefix); it != kvs_.end() && HasPrefix(it->first, prefix); ++it) {
+  for (auto it = kvs_.lower_bound(std::max(prefix, from));
+       it != kvs_.end() && HasPrefix(it->first, prefix); ++it) {
     if (limit != 0 && response.kvs.size() == limit) {
       response.more = true;
       break;

@@ -454,14 +454,15 @@ Expected<KeyValue, StoreError> SqliteStore::Get(std::string_view key) {
   return Unexpected(SqlError(rc, "get"));
 }
 
-Expected<RangeResponse, StoreError> SqliteStore::Range(std::string_view prefix, size_t limit) {
+Expected<RangeResponse, StoreError> SqliteStore::Range(std::string_view prefix, size_t limit,
+                                                       std::string_view from) {
   if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
   PendingNotifications expired(*this);
   std::lock_guard lock(mutex_);
   if (auto ready = ReadyLocked(expired.keys); !ready) return Unexpected(ready.error());
   const std::optional<std::string> end = PrefixEnd(prefix);
   StatementUse use(end ? statements_->range_between : statements_->range_from);
-  use.Bytes(1, prefix);
+  use.Bytes(1, std::max(prefix, from));  // the prefix's keys sort from the prefix itself
   if (end) use.Bytes(2, *end);
   // One row more than asked tells whether there are more.
   use.Int(end ? 3 : 2, limit == 0 ? -1 : static_cast<int64_t>(limit) + 1);

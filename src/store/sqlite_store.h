@@ -61,7 +61,8 @@ class SqliteStore final : public EmbeddedStore {
   ~SqliteStore() override;
 
   Expected<KeyValue, StoreError> Get(std::string_view key) override;
-  Expected<RangeResponse, StoreError> Range(std::string_view prefix, size_t limit = 0) override;
+  Expected<RangeResponse, StoreError> Range(std::string_view prefix, size_t limit = 0,
+                                            std::string_view from = {}) override;
   Expected<TxnResponse, StoreError> Txn(const TxnRequest& request) override;
   Expected<int64_t, StoreError> CurrentRevision() override;
   Expected<std::vector<Event>, StoreError> Changes(std::string_view prefix,

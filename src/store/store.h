@@ -157,8 +157,11 @@ class Store {
 
   // The key's current entry; kNotFound when absent.
   virtual Expected<KeyValue, StoreError> Get(std::string_view key) = 0;
-  // Every key starting with `prefix` ("" = all), sorted; at most `limit` of them (0 = all).
-  virtual Expected<RangeResponse, StoreError> Range(std::string_view prefix, size_t limit = 0) = 0;
+  // Every key starting with `prefix` ("" = all) and not before `from` (empty: from the first),
+  // sorted; at most `limit` of them (0 = all). `from` skips a part of a prefix without a
+  // second read: the registry's load starts after the bookkeeping keys.
+  virtual Expected<RangeResponse, StoreError> Range(std::string_view prefix, size_t limit = 0,
+                                                    std::string_view from = {}) = 0;
   // Runs the transaction atomically; acknowledged (returned) only once it is durable.
   virtual Expected<TxnResponse, StoreError> Txn(const TxnRequest& request) = 0;
   virtual Expected<int64_t, StoreError> CurrentRevision() = 0;

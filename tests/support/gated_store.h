@@ -59,9 +59,9 @@ class GatedStore final : public store::Store {
   Expected<store::KeyValue, store::StoreError> Get(std::string_view key) override {
     return inner_.Get(key);
   }
-  Expected<store::RangeResponse, store::StoreError> Range(std::string_view prefix,
-                                                          size_t limit) override {
-    return inner_.Range(prefix, limit);
+  Expected<store::RangeResponse, store::StoreError> Range(std::string_view prefix, size_t limit,
+                                                          std::string_view from) override {
+    return inner_.Range(prefix, limit, from);
   }
   Expected<store::TxnResponse, store::StoreError> Txn(const store::TxnRequest& request) override {
     {

@@ -153,6 +153,30 @@ TEST_P(StoreTest, RangeByPrefix) {
   EXPECT_FALSE(exact.more);
 }
 
+// `from` starts a prefix's range at a key (the registry's load skips its bookkeeping keys).
+TEST_P(StoreTest, RangeFromAKeyWithinThePrefix) {
+  for (const char* key : {"a", "a/1", "a/2", "ab", "b", "b/1"}) Put(key, key);
+  auto keys = [&](std::string_view prefix, std::string_view from, size_t limit = 0) {
+    std::vector<std::string> out;
+    auto range = store().Range(prefix, limit, from);
+    EXPECT_TRUE(range) << range.error().Describe();
+    if (range) {
+      for (const auto& kv : range->kvs) out.push_back(kv.key);
+    }
+    return out;
+  };
+  EXPECT_EQ(keys("a", "a/2"), (std::vector<std::string>{"a/2", "ab"}));
+  EXPECT_EQ(keys("a", "a/15"), (std::vector<std::string>{"a/2", "ab"}));  // not a key itself
+  EXPECT_EQ(keys("a", ""), (std::vector<std::string>{"a", "a/1", "a/2", "ab"}));
+  EXPECT_EQ(keys("a/", "a"), (std::vector<std::string>{"a/1", "a/2"}));  // before the prefix
+  EXPECT_EQ(keys("a", "b"), (std::vector<std::string>{}));               // after it
+  EXPECT_EQ(keys("", "ab"), (std::vector<std::string>{"ab", "b", "b/1"}));
+  EXPECT_EQ(keys("a", "a/", 1), (std::vector<std::string>{"a/1"}));
+  auto limited = store().Range("a", 2, "a/1").value();
+  EXPECT_TRUE(limited.more);
+  EXPECT_EQ(limited.revision, R(6));
+}
+
 TEST_P(StoreTest, DeletePrefixRemovesOnlyThePrefixInOneRevision) {
   for (const char* key : {"a", "a/1", "a/2", "b"}) Put(key, "v");
   EXPECT_EQ(store().DeletePrefix("a/").value(), (TxnResponse{true, R(5)}));
