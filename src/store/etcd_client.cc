@@ -24,11 +24,11 @@ Expected<std::string, StoreError> ReadPem(const std::string& path, std::string_v
 }  // namespace
 
 Expected<std::unique_ptr<EtcdClient>, StoreError> EtcdClient::Make(
-    std::string_view endpoints, const Tls& tls, const Credentials& credentials,
+    std::string_view endpoints, const Tls& tls, const Credentials& login,
     std::chrono::milliseconds deadline) {
   auto parsed = ParseEtcdEndpoints(endpoints);
   if (!parsed) return Unexpected(parsed.error());
-  if (credentials.user.empty() != credentials.password.empty()) {
+  if (login.user.empty() != login.password.empty()) {
     return Unexpected(StoreError{StoreError::kInvalidArgument,
                                  "an etcd user needs its password, and a password its user"});
   }
@@ -66,8 +66,7 @@ Expected<std::unique_ptr<EtcdClient>, StoreError> EtcdClient::Make(
   auto channel = grpc::CreateCustomChannel(parsed->target, credentials, arguments);
   std::string names;
   for (const std::string& url : parsed->urls) names += (names.empty() ? "" : ",") + url;
-  return std::unique_ptr<EtcdClient>(
-      new EtcdClient(std::move(names), channel, credentials, deadline));
+  return std::unique_ptr<EtcdClient>(new EtcdClient(std::move(names), channel, login, deadline));
 }
 
 EtcdClient::EtcdClient(std::string endpoints, const std::shared_ptr<grpc::Channel>& channel,
@@ -163,12 +162,15 @@ StoreError EtcdClient::Error(const grpc::Status& status, std::string_view what) 
       }
       return StoreError{StoreError::kInvalidArgument, message};
     case grpc::StatusCode::INVALID_ARGUMENT:
-      if (status.error_message() == "etcdserver: user name is empty") {
-        return StoreError{
-            StoreError::kAccessDenied,
-            message + (has_credentials() ? ""
-                                         : " (this etcd has authentication enabled: a user and "
-                                           "password are needed)")};
+      if (status.error_message() == "etcdserver: user name is empty" && !has_credentials()) {
+        return StoreError{StoreError::kAccessDenied,
+                          message +
+                              " (this etcd has authentication enabled: a user and password are "
+                              "needed)"};
+      }
+      // Still refused after authenticating again (see Call).
+      if (TokenRefused(status.error_message())) {
+        return StoreError{StoreError::kAccessDenied, message};
       }
       return StoreError{StoreError::kInvalidArgument, message};
     case grpc::StatusCode::FAILED_PRECONDITION:

@@ -49,7 +49,7 @@ class EtcdClient {
   // user. Does not connect.
   static Expected<std::unique_ptr<EtcdClient>, StoreError> Make(std::string_view endpoints,
                                                                 const Tls& tls,
-                                                                const Credentials& credentials,
+                                                                const Credentials& login,
                                                                 std::chrono::milliseconds deadline);
 
   // Gets a fresh token now (nothing without Credentials). kAccessDenied "etcd at URL:
