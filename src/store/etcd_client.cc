@@ -122,9 +122,14 @@ Expected<std::string, StoreError> EtcdClient::RequestToken(
       const bool refused = status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
                            status.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
                            status.error_code() == grpc::StatusCode::UNAUTHENTICATED;
-      return Unexpected(StoreError{refused ? StoreError::kAccessDenied : StoreError::kUnavailable,
-                                   "etcd at " + endpoints_ + ": authentication failed for user " +
-                                       credentials_.user + ": " + status.error_message()});
+      if (refused) {
+        return Unexpected(StoreError{StoreError::kAccessDenied,
+                                     "etcd at " + endpoints_ + ": authentication failed for user " +
+                                         credentials_.user + ": " + status.error_message()});
+      }
+      return Unexpected(StoreError{StoreError::kUnavailable,
+                                   "etcd at " + endpoints_ + ": Authenticate (user " +
+                                       credentials_.user + "): " + status.error_message()});
     }
     std::this_thread::sleep_for(kRetryPause);
   }

@@ -22,6 +22,7 @@
 
 #include "etcd/etcd_auth_cluster.h"
 #include "store/etcd_store.h"
+#include "store/watch.h"
 #include "support/controller_process.h"
 #include "support/rest_call.h"
 #include "support/temp_dir.h"
@@ -183,6 +184,12 @@ TEST(EtcdAuth, AMemberRestartIsSurvivedByCallsAndTheWatch) {
   cluster->Kill(0);
   auto restarted = cluster->Restart(0);
   ASSERT_TRUE(restarted) << restarted.error();
+  // gRPC reconnects to the restarted member after its backoff (up to seconds): reads are
+  // asked until one is answered.
+  Expected<RangeResponse, StoreError> read = Unexpected(StoreError{StoreError::kUnavailable, ""});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!read && std::chrono::steady_clock::now() < deadline) read = s.Range("/k/");
+  ASSERT_TRUE(read) << read.error().Describe();
   auto written = s.Put("/k/after-restart", "yes");
   ASSERT_TRUE(written) << written.error().Describe();
   EXPECT_GT(s.Authentications(), before);
