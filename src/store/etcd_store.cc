@@ -65,6 +65,10 @@ Expected<void, StoreError> EtcdStore::ValidateOptions(const Options& options) {
   if (options.deadline.count() <= 0) {
     return Unexpected(StoreError{StoreError::kInvalidArgument, "etcd deadline must be positive"});
   }
+  if (options.range_page_keys == 0) {
+    return Unexpected(
+        StoreError{StoreError::kInvalidArgument, "etcd range page size must be at least 1 key"});
+  }
   if (options.user.empty() != options.password.empty()) {
     return Unexpected(StoreError{StoreError::kInvalidArgument,
                                  options.user.empty()
@@ -173,21 +177,43 @@ Expected<KeyValue, StoreError> EtcdStore::Get(std::string_view key) {
 Expected<RangeResponse, StoreError> EtcdStore::Range(std::string_view prefix, size_t limit) {
   if (auto valid = ValidatePrefix(prefix); !valid) return Unexpected(valid.error());
   if (auto open = CheckOpen(); !open) return Unexpected(open.error());
-  auto [key, end] = PrefixRange(options_.key_prefix + std::string(prefix));
-  pb::RangeRequest request;
-  request.set_key(key);
-  request.set_range_end(end);
-  request.set_limit(static_cast<int64_t>(limit));
-  auto response = client_->Range(request);
-  if (!response) return Unexpected(response.error());
-  RangeResponse answer;
-  answer.revision = response->header().revision();
-  answer.more = response->more();
-  answer.kvs.reserve(response->kvs_size());
-  for (const mvccpb::KeyValue& kv : response->kvs()) {
-    answer.kvs.push_back(FromEtcd(kv, options_.key_prefix.size()));
+  const auto [first_key, end] = PrefixRange(options_.key_prefix + std::string(prefix));
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    RangeResponse answer;
+    std::string from = first_key;
+    int64_t pinned = 0;  // the first page's revision; every later page reads at it
+    for (;;) {
+      const size_t left = limit == 0 ? options_.range_page_keys : limit - answer.kvs.size();
+      pb::RangeRequest request;
+      request.set_key(from);
+      request.set_range_end(end);
+      request.set_limit(static_cast<int64_t>(std::min(left, options_.range_page_keys)));
+      request.set_revision(pinned);
+      auto response = client_->Range(request);
+      if (!response) {
+        // The pinned revision compacted away under a long read: start again at a newer one.
+        if (response.error().code == StoreError::kCompacted && pinned != 0 && attempt < kAttempts) {
+          break;
+        }
+        return Unexpected(response.error());
+      }
+      if (pinned == 0) {
+        pinned = response->header().revision();
+        answer.revision = pinned;
+      }
+      for (const mvccpb::KeyValue& kv : response->kvs()) {
+        answer.kvs.push_back(FromEtcd(kv, options_.key_prefix.size()));
+      }
+      if (!response->more() || response->kvs_size() == 0) return answer;
+      if (limit != 0 && answer.kvs.size() >= limit) {
+        answer.more = true;
+        return answer;
+      }
+      from = response->kvs(response->kvs_size() - 1).key();
+      from.push_back('\0');  // the next key after the page's last
+    }
   }
-  return answer;
 }
 
 Expected<TxnResponse, StoreError> EtcdStore::Txn(const TxnRequest& request) {

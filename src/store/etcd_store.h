@@ -40,6 +40,13 @@
 // one request and reads one answer (TTL 0: the lease is gone, kNotFound). A put or a revoke
 // naming a lease etcd does not know is kNotFound ("requested lease not found").
 //
+// Range reads in pages of Options.range_page_keys keys, one RPC each (each under the deadline,
+// each reply a few hundred KB), every page after the first pinned at the first one's revision:
+// the answer is one consistent snapshot at RangeResponse.revision however big the prefix (a
+// controller loading 100,000 endpoints: one RPC for all of them timed out on a busy machine).
+// A compaction of that revision between two pages restarts the read (twice at most, then
+// kCompacted).
+//
 // Authentication: with Options.user and Options.password, Open authenticates first (a wrong
 // user or password: kAccessDenied "etcd at URL: authentication failed for user NAME: ...") and
 // every RPC carries the token; a token etcd refuses later (expired after its --auth-token-ttl,
@@ -94,6 +101,7 @@ class EtcdStore final : public Store {
     std::string endpoints = "http://127.0.0.1:2379";  // comma-separated URLs (etcd_endpoints.h)
     std::string key_prefix = "/dove/";                // namespace, prepended to every key
     std::chrono::milliseconds deadline{5000};         // of every RPC
+    size_t range_page_keys = 5000;                    // keys per Range RPC (>= 1)
     // TLS (https:// endpoints): PEM file paths; empty = system roots / no client certificate.
     std::string ca_file;
     std::string cert_file;

@@ -54,10 +54,13 @@ EtcdStore::Options OptionsFor(const EtcdCluster& cluster, std::string prefix) {
   return options;
 }
 
-std::unique_ptr<Store> OpenOn(int members) {
+// page_keys: EtcdStore's Range page; 2 runs every range of the suite over many pages.
+std::unique_ptr<Store> OpenOn(int members, size_t page_keys = 5000) {
   EtcdCluster* cluster = SharedCluster(members);
   if (cluster == nullptr) return nullptr;
-  auto store = EtcdStore::Open(OptionsFor(*cluster, FreshPrefix()));
+  auto options = OptionsFor(*cluster, FreshPrefix());
+  options.range_page_keys = page_keys;
+  auto store = EtcdStore::Open(options);
   if (!store) {
     ADD_FAILURE() << store.error().Describe();
     return nullptr;
@@ -67,16 +70,64 @@ std::unique_ptr<Store> OpenOn(int members) {
 
 INSTANTIATE_TEST_SUITE_P(
     Etcd, StoreTest,
-    testing::Values(Factory{"OneMember", [](const TempDir&) { return OpenOn(1); }, false},
-                    Factory{"ThreeMembers", [](const TempDir&) { return OpenOn(3); }, false},
-                    // etcd_auth_test.cc: authentication enabled, tokens expiring after 2 s idle.
-                    Factory{"UserDove", [](const TempDir&) { return test_support::OpenAsDove(); },
-                            false}),
+    testing::Values(
+        Factory{"OneMember", [](const TempDir&) { return OpenOn(1); }, false},
+        Factory{"ThreeMembers", [](const TempDir&) { return OpenOn(3); }, false},
+        Factory{"OneMemberPagesOfTwoKeys", [](const TempDir&) { return OpenOn(1, 2); }, false},
+        // etcd_auth_test.cc: authentication enabled, tokens expiring after 2 s idle.
+        Factory{"UserDove", [](const TempDir&) { return test_support::OpenAsDove(); }, false}),
     PrintFactory);
 
 bool WaitReadable(int fd, int timeout_ms) {
   pollfd p{fd, POLLIN, 0};
   return poll(&p, 1, timeout_ms) == 1;
+}
+
+// A Range of many pages is one snapshot: with another writer overwriting the keys all along,
+// every key comes from the first page's revision (unpinned pages would show later writes),
+// and a limit across pages cuts exactly.
+TEST(EtcdStore, APagedRangeIsOneSnapshot) {
+  EtcdCluster* cluster = SharedCluster(1);
+  ASSERT_NE(cluster, nullptr);
+  auto options = OptionsFor(*cluster, FreshPrefix());
+  options.range_page_keys = 3;
+  auto reader = EtcdStore::Open(options);
+  auto writer = EtcdStore::Open(options);
+  ASSERT_TRUE(reader && writer);
+  constexpr int kKeys = 60;
+  auto key = [](int i) { return "/k/" + std::to_string(1000 + i); };
+  for (int i = 0; i < kKeys; ++i) ASSERT_TRUE((*writer)->Put(key(i), "0"));
+  std::atomic<bool> stop{false};
+  std::atomic<int> writes{0};
+  std::thread overwrite([&] {
+    for (int round = 1; !stop.load(); ++round) {
+      for (int i = kKeys - 1; i >= 0 && !stop.load(); --i) {
+        if ((*writer)->Put(key(i), std::to_string(round))) ++writes;
+      }
+    }
+  });
+  int checked = 0;
+  for (; checked < 20 && writes.load() < 2000; ++checked) {
+    auto all = (*reader)->Range("/k/");
+    ASSERT_TRUE(all) << all.error().Describe();
+    ASSERT_EQ(all->kvs.size(), size_t{kKeys});
+    for (const auto& kv : all->kvs) {
+      ASSERT_LE(kv.mod_revision, all->revision) << kv.key << " read after the snapshot";
+    }
+  }
+  stop = true;
+  overwrite.join();
+  EXPECT_GT(writes.load(), 0);
+  auto cut = (*reader)->Range("/k/", 7);
+  ASSERT_TRUE(cut);
+  ASSERT_EQ(cut->kvs.size(), 7u);
+  EXPECT_TRUE(cut->more);
+  EXPECT_EQ(cut->kvs.back().key, key(6));
+  auto exact = (*reader)->Range("/k/", kKeys);
+  ASSERT_TRUE(exact);
+  EXPECT_EQ(exact->kvs.size(), size_t{kKeys});
+  options.range_page_keys = 0;
+  EXPECT_FALSE(EtcdStore::ValidateOptions(options));
 }
 
 // Two stores on one prefix are two replicas: each sees the other's writes through its watch.
