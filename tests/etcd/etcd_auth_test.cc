@@ -170,6 +170,29 @@ TEST(EtcdAuth, AnExpiredTokenIsRenewedForReadsWritesAndTheWatch) {
   EXPECT_TRUE(lease) << lease.error().Describe();
 }
 
+// Eight threads whose calls etcd refuses for the same expired token renew it once: one
+// Authenticate, the others wait for it and use its token (no stampede on etcd's bcrypt).
+TEST(EtcdAuth, ThreadsRefusedTogetherAuthenticateOnce) {
+  EtcdCluster* cluster = AuthCluster();
+  ASSERT_NE(cluster, nullptr);
+  auto store = EtcdStore::Open(DoveOptions(*cluster));
+  ASSERT_TRUE(store) << store.error().Describe();
+  EtcdStore& s = **store;
+  ASSERT_TRUE(s.Put("/k/shared", "1"));
+  const int64_t before = s.Authentications();
+  std::this_thread::sleep_for(std::chrono::seconds(kTokenTtlSeconds + 2));  // see above
+  std::atomic<int> answered{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      if (s.Get("/k/shared")) ++answered;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(answered.load(), 8);
+  EXPECT_EQ(s.Authentications(), before + 1);
+}
+
 // A restarted member has forgotten every token: the next call is refused ("invalid auth
 // token") and renewed, and the watch stream, reopened on the restarted member, is refused at
 // creation and reopened with a renewed token.
