@@ -8,7 +8,7 @@ namespace dove::api_test {
 namespace {
 
 std::string WriteFile(const TempDir& dir, const std::string& name, const std::string& text) {
-  const std::string path = (dir.path() / name).string();
+  std::string path = (dir.path() / name).string();
   std::ofstream(path) << text;
   return path;
 }

@@ -182,14 +182,16 @@ TEST(EtcdAuth, ThreadsRefusedTogetherAuthenticateOnce) {
   const int64_t before = s.Authentications();
   std::this_thread::sleep_for(std::chrono::seconds(kTokenTtlSeconds + 2));  // see above
   std::atomic<int> answered{0};
+  constexpr int kThreads = 8;
   std::vector<std::thread> threads;
-  for (int i = 0; i < 8; ++i) {
+  threads.reserve(kThreads);
+  for (int i = 0; i < kThreads; ++i) {
     threads.emplace_back([&] {
       if (s.Get("/k/shared")) ++answered;
     });
   }
   for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(answered.load(), 8);
+  EXPECT_EQ(answered.load(), kThreads);
   EXPECT_EQ(s.Authentications(), before + 1);
 }
 
