@@ -10,6 +10,7 @@
 
 #include "controller/bearer_token.h"
 #include "controller/controller_app.h"
+#include "controller/etcd_password.h"
 #include "controller/southbound/switch_service.h"
 #include "net/listen_address.h"
 #include "store/etcd_store.h"
@@ -27,11 +28,15 @@ int Main(int argc, char** argv) {
       "      one controller, nothing else to run.\n"
       "  --store etcd --etcd-endpoints URL[,URL...]   an etcd v3 cluster (3.4 or later), under\n"
       "      --etcd-prefix; https:// URLs take --etcd-cacert and, for etcd's client certificate\n"
-      "      authentication, --etcd-cert and --etcd-key. The cluster must be reachable with a\n"
-      "      quorum when the controller starts; a write it cannot commit is refused (503).\n\n"
+      "      authentication, --etcd-cert and --etcd-key. An etcd with user authentication\n"
+      "      enabled takes --etcd-user and the password from --etcd-password-file (or\n"
+      "      DOVE_ETCD_PASSWORD). The cluster must be reachable with a quorum when the\n"
+      "      controller starts; a write it cannot commit is refused (503).\n\n"
       "Environment:\n"
-      "  DOVE_TOKEN  the API bearer token, used when --token-file is not given.\n"
-      "Without a token the API is open to anyone who can connect: keep it on loopback.\n\n"
+      "  DOVE_TOKEN  the API bearer token, used when --token-file is not given. Without a\n"
+      "      token the API is open to anyone who can connect: keep it on loopback.\n"
+      "  DOVE_ETCD_PASSWORD  the password of --etcd-user, used when --etcd-password-file is\n"
+      "      not given (a password is never a flag's value: `ps` would show it).\n\n"
       "Southbound: switches connect to --southbound ADDR:PORT (gRPC SwitchService). Choose\n"
       "exactly one of:\n"
       "  --tls-cert FILE --tls-key FILE --tls-client-ca FILE\n"
@@ -44,9 +49,10 @@ int Main(int argc, char** argv) {
       "Making the certificates with openssl: docs/architecture.md, \"Southbound security\".\n\n"
       "Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT); 1 on a runtime error (data dir\n"
       "in use by another controller, unreadable or corrupt store, etcd unreachable or without\n"
-      "quorum, bad --listen, unreadable or empty token file, address not bindable); 2 on a\n"
-      "usage error (including a missing or mixed store or southbound security choice, bad\n"
-      "etcd URLs or prefix, and unreadable TLS files).",
+      "quorum, etcd refusing the user or password, bad --listen, unreadable or empty token or\n"
+      "etcd password file, address not bindable); 2 on a usage error (including a missing or\n"
+      "mixed store or southbound security choice, bad etcd URLs or prefix, --etcd-user\n"
+      "without a password or a password without --etcd-user, and unreadable TLS files).",
       "dove-controller");
   std::string store_kind = "sqlite";
   std::string data_dir;
@@ -83,6 +89,14 @@ int Main(int argc, char** argv) {
                                    "With https:// endpoints: PEM client certificate for etcd "
                                    "(with --etcd-key)");
   auto* etcd_key = app.add_option("--etcd-key", etcd.key_file, "PEM private key of --etcd-cert");
+  std::string etcd_password_file;
+  auto* etcd_user = app.add_option("--etcd-user", etcd.user,
+                                   "With --store etcd: etcd user to authenticate as (etcd's "
+                                   "user/password authentication; with --etcd-password-file or "
+                                   "DOVE_ETCD_PASSWORD)");
+  auto* etcd_password = app.add_option("--etcd-password-file", etcd_password_file,
+                                       "File whose first line is the password of --etcd-user "
+                                       "(overrides DOVE_ETCD_PASSWORD)");
   auto* etcd_timeout = app.add_option("--etcd-timeout-ms", etcd_timeout_ms,
                                       "With --store etcd: deadline of every etcd request")
                            ->capture_default_str()
@@ -148,8 +162,8 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "dove-controller: error: --data-dir is required with --store sqlite\n");
       return 2;
     }
-    for (const auto* etcd_only :
-         {etcd_endpoints, etcd_prefix, etcd_ca, etcd_cert, etcd_key, etcd_timeout}) {
+    for (const auto* etcd_only : {etcd_endpoints, etcd_prefix, etcd_ca, etcd_cert, etcd_key,
+                                  etcd_user, etcd_password, etcd_timeout}) {
       if (etcd_only->count() > 0) {
         std::fprintf(stderr, "dove-controller: error: %s is for --store etcd\n",
                      etcd_only->get_name().c_str());
@@ -164,6 +178,37 @@ int Main(int argc, char** argv) {
   }
   etcd.deadline = std::chrono::milliseconds(etcd_timeout_ms);
   if (store_kind == "etcd") {
+    const char* env_password = std::getenv(controller::kEtcdPasswordEnvVar);
+    if (etcd_password->count() > 0 && etcd.user.empty()) {
+      std::fprintf(stderr,
+                   "dove-controller: error: --etcd-password-file needs --etcd-user (the user "
+                   "the password is of)\n");
+      return 2;
+    }
+    if (!etcd.user.empty() && etcd_password->count() == 0 && env_password == nullptr) {
+      std::fprintf(stderr,
+                   "dove-controller: error: --etcd-user needs a password: --etcd-password-file "
+                   "FILE or the environment variable %s\n",
+                   controller::kEtcdPasswordEnvVar);
+      return 2;
+    }
+    if (!etcd.user.empty()) {
+      if (etcd_password->count() > 0) {
+        auto read = controller::ReadEtcdPasswordFile(etcd_password_file);
+        if (!read) {
+          std::fprintf(stderr, "dove-controller: error: %s\n", read.error().c_str());
+          return 1;
+        }
+        etcd.password = std::move(*read);
+      } else {
+        etcd.password = env_password;
+        if (etcd.password.empty()) {
+          std::fprintf(stderr, "dove-controller: error: %s is set but empty\n",
+                       controller::kEtcdPasswordEnvVar);
+          return 1;
+        }
+      }
+    }
     if (auto valid = dove::store::EtcdStore::ValidateOptions(etcd); !valid) {
       std::fprintf(stderr, "dove-controller: error: %s\n", valid.error().message.c_str());
       return 2;

@@ -24,9 +24,14 @@ Expected<std::string, StoreError> ReadPem(const std::string& path, std::string_v
 }  // namespace
 
 Expected<std::unique_ptr<EtcdClient>, StoreError> EtcdClient::Make(
-    std::string_view endpoints, const Tls& tls, std::chrono::milliseconds deadline) {
+    std::string_view endpoints, const Tls& tls, const Credentials& login,
+    std::chrono::milliseconds deadline) {
   auto parsed = ParseEtcdEndpoints(endpoints);
   if (!parsed) return Unexpected(parsed.error());
+  if (login.user.empty() != login.password.empty()) {
+    return Unexpected(StoreError{StoreError::kInvalidArgument,
+                                 "an etcd user needs its password, and a password its user"});
+  }
   std::shared_ptr<grpc::ChannelCredentials> credentials;
   if (parsed->tls) {
     grpc::SslCredentialsOptions ssl;
@@ -61,16 +66,96 @@ Expected<std::unique_ptr<EtcdClient>, StoreError> EtcdClient::Make(
   auto channel = grpc::CreateCustomChannel(parsed->target, credentials, arguments);
   std::string names;
   for (const std::string& url : parsed->urls) names += (names.empty() ? "" : ",") + url;
-  return std::unique_ptr<EtcdClient>(new EtcdClient(std::move(names), channel, deadline));
+  return std::unique_ptr<EtcdClient>(new EtcdClient(std::move(names), channel, login, deadline));
 }
 
 EtcdClient::EtcdClient(std::string endpoints, const std::shared_ptr<grpc::Channel>& channel,
-                       std::chrono::milliseconds deadline)
+                       Credentials credentials, std::chrono::milliseconds deadline)
     : endpoints_(std::move(endpoints)),
       deadline_(deadline),
       kv_(etcdserverpb::KV::NewStub(channel)),
       watch_(etcdserverpb::Watch::NewStub(channel)),
-      lease_(etcdserverpb::Lease::NewStub(channel)) {}
+      lease_(etcdserverpb::Lease::NewStub(channel)),
+      auth_(etcdserverpb::Auth::NewStub(channel)),
+      credentials_(std::move(credentials)) {}
+
+bool EtcdClient::TokenRefused(std::string_view message) {
+  // etcd's rpctypes: ErrGRPCInvalidAuthToken, ErrGRPCUserEmpty, ErrGRPCAuthOldRevision (the
+  // ones etcd's own client authenticates again for). A watch's cancel_reason wraps them
+  // ("rpc error: code = Unauthenticated desc = etcdserver: invalid auth token").
+  for (std::string_view refusal :
+       {"etcdserver: invalid auth token", "etcdserver: user name is empty",
+        "etcdserver: revision of auth store is old"}) {
+    if (message.find(refusal) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
+std::string EtcdClient::CurrentToken() const {
+  std::lock_guard lock(token_mutex_);
+  return token_;
+}
+
+int64_t EtcdClient::authentications() const {
+  std::lock_guard lock(token_mutex_);
+  return authentications_;
+}
+
+Expected<std::string, StoreError> EtcdClient::RequestToken(
+    std::chrono::system_clock::time_point deadline) {
+  etcdserverpb::AuthenticateRequest request;
+  request.set_name(credentials_.user);
+  request.set_password(credentials_.password);
+  while (true) {
+    grpc::ClientContext context;
+    context.set_deadline(deadline);
+    context.AddMetadata("hasleader", "true");
+    etcdserverpb::AuthenticateResponse response;
+    const grpc::Status status = auth_->Authenticate(&context, request, &response);
+    if (status.ok()) return response.token();
+    if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
+        status.error_message() == "etcdserver: authentication is not enabled") {
+      return std::string();
+    }
+    // Authenticating twice only makes two tokens: retried like a read.
+    if (!Retryable(status, false) || std::chrono::system_clock::now() + kRetryPause >= deadline) {
+      const bool refused = status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+                           status.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+                           status.error_code() == grpc::StatusCode::UNAUTHENTICATED;
+      if (refused) {
+        return Unexpected(StoreError{StoreError::kAccessDenied,
+                                     "etcd at " + endpoints_ + ": authentication failed for user " +
+                                         credentials_.user + ": " + status.error_message()});
+      }
+      return Unexpected(StoreError{StoreError::kUnavailable,
+                                   "etcd at " + endpoints_ + ": Authenticate (user " +
+                                       credentials_.user + "): " + status.error_message()});
+    }
+    std::this_thread::sleep_for(kRetryPause);
+  }
+}
+
+Expected<void, StoreError> EtcdClient::Authenticate() {
+  if (!has_credentials()) return {};
+  return Reauthenticate(CurrentToken());
+}
+
+Expected<void, StoreError> EtcdClient::Reauthenticate(const std::string& rejected) {
+  return Reauthenticate(rejected, std::chrono::system_clock::now() + deadline_);
+}
+
+Expected<void, StoreError> EtcdClient::Reauthenticate(
+    const std::string& rejected, std::chrono::system_clock::time_point deadline) {
+  if (!has_credentials()) return {};
+  std::lock_guard one_at_a_time(authenticate_mutex_);
+  if (CurrentToken() != rejected) return {};  // another thread renewed it meanwhile
+  auto token = RequestToken(deadline);
+  if (!token) return Unexpected(token.error());
+  std::lock_guard lock(token_mutex_);
+  token_ = std::move(*token);
+  ++authentications_;
+  return {};
+}
 
 StoreError EtcdClient::Error(const grpc::Status& status, std::string_view what) const {
   std::string message =
@@ -82,8 +167,24 @@ StoreError EtcdClient::Error(const grpc::Status& status, std::string_view what) 
       }
       return StoreError{StoreError::kInvalidArgument, message};
     case grpc::StatusCode::INVALID_ARGUMENT:
+      if (status.error_message() == "etcdserver: user name is empty" && !has_credentials()) {
+        return StoreError{StoreError::kAccessDenied,
+                          message +
+                              " (this etcd has authentication enabled: a user and password are "
+                              "needed)"};
+      }
+      // Still refused after authenticating again (see Call).
+      if (TokenRefused(status.error_message())) {
+        return StoreError{StoreError::kAccessDenied, message};
+      }
+      return StoreError{StoreError::kInvalidArgument, message};
     case grpc::StatusCode::FAILED_PRECONDITION:
       return StoreError{StoreError::kInvalidArgument, message};
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+      // "invalid auth token" after authenticating again, "permission denied" (the user's
+      // roles do not cover the key).
+      return StoreError{StoreError::kAccessDenied, message};
     case grpc::StatusCode::NOT_FOUND:
       // "etcdserver: requested lease not found": a put naming it, a revoke, a keepalive.
       return StoreError{StoreError::kNotFound, message};
@@ -96,15 +197,26 @@ StoreError EtcdClient::Error(const grpc::Status& status, std::string_view what) 
 
 template <typename Response, typename Attempt>
 Expected<Response, StoreError> EtcdClient::Call(std::string_view what, bool mutating,
-                                                Attempt attempt) const {
+                                                Attempt attempt) {
   const auto deadline = std::chrono::system_clock::now() + deadline_;
+  bool reauthenticated = false;
   while (true) {
     grpc::ClientContext context;
     context.set_deadline(deadline);
     context.AddMetadata("hasleader", "true");
+    const std::string token = CurrentToken();
+    if (!token.empty()) context.AddMetadata("token", token);
     Response response;
     const grpc::Status status = attempt(&context, &response);
     if (status.ok()) return response;
+    // etcd checks the token before applying anything: a refused Txn was not applied.
+    if (has_credentials() && !reauthenticated && TokenRefused(status.error_message())) {
+      reauthenticated = true;
+      if (auto renewed = Reauthenticate(token, deadline); !renewed) {
+        return Unexpected(renewed.error());
+      }
+      continue;
+    }
     if (!Retryable(status, mutating) ||
         std::chrono::system_clock::now() + kRetryPause >= deadline) {
       return Unexpected(Error(status, what));
@@ -187,8 +299,10 @@ Expected<etcdserverpb::LeaseKeepAliveResponse, StoreError> EtcdClient::LeaseKeep
 }
 
 std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
-EtcdClient::Watch(grpc::ClientContext* context) {
+EtcdClient::Watch(grpc::ClientContext* context, std::string* token_sent) {
   context->AddMetadata("hasleader", "true");
+  *token_sent = CurrentToken();
+  if (!token_sent->empty()) context->AddMetadata("token", *token_sent);
   return watch_->Watch(context);
 }
 

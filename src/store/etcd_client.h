@@ -5,11 +5,24 @@
 // safe to retry: any Range; a Txn or Compact only when it cannot have been applied (the member
 // has no leader, as during an election; no connection to send it on); a lease keepalive like a
 // read (renewing twice is renewing). Otherwise the first error is the answer.
-// Thread-safe (gRPC stubs are); owns no thread.
+//
+// Authentication (etcd's user/password): with Credentials, Authenticate() asks etcd's
+// Auth.Authenticate for a token and every call (Range, Txn, Compact, Lease*, Watch) carries it
+// as the "token" metadata. When etcd refuses the token ("invalid auth token": expired after
+// etcd's --auth-token-ttl or lost in a member restart; "user name is empty": sent none; "revision
+// of auth store is old") a call authenticates again once and is tried again: etcd refuses such a
+// call before applying it, so a retried Txn is applied at most once. An etcd without
+// authentication enabled answers Authenticate "authentication is not enabled": the client then
+// sends no token (etcdctl does the same), and authenticates when etcd starts asking.
+// Thread-safe (gRPC stubs are); the token is shared by every thread and renewed by one
+// Authenticate at a time (threads refused meanwhile wait for it and use its token); owns no
+// thread.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "base/expected.h"
@@ -26,11 +39,32 @@ class EtcdClient {
     std::string cert_file;
     std::string key_file;
   };
+  // etcd user and password; an empty user: none (no Authenticate, no token).
+  struct Credentials {
+    std::string user;
+    std::string password;
+  };
 
-  // kInvalidArgument for a bad endpoint list or an unreadable TLS file. Does not connect.
+  // kInvalidArgument for a bad endpoint list, an unreadable TLS file, or a password without a
+  // user. Does not connect.
   static Expected<std::unique_ptr<EtcdClient>, StoreError> Make(std::string_view endpoints,
                                                                 const Tls& tls,
+                                                                const Credentials& login,
                                                                 std::chrono::milliseconds deadline);
+
+  // Gets a fresh token now (nothing without Credentials). kAccessDenied "etcd at URL:
+  // authentication failed for user NAME: <etcd's words>" for a wrong user or password;
+  // kUnavailable when etcd cannot be asked within the deadline.
+  Expected<void, StoreError> Authenticate();
+  // Authenticates again unless another thread has already replaced `rejected` (the token a call
+  // or watch sent and etcd refused): one Authenticate at a time. Errors as Authenticate's.
+  Expected<void, StoreError> Reauthenticate(const std::string& rejected);
+  // Whether `message` (a gRPC status message or a watch's cancel_reason) is etcd refusing the
+  // token, so that authenticating again may help.
+  static bool TokenRefused(std::string_view message);
+  bool has_credentials() const { return !credentials_.user.empty(); }
+  // How many times a token was obtained (Open's included): for logs and tests.
+  int64_t authentications() const;
 
   Expected<etcdserverpb::RangeResponse, StoreError> Range(const etcdserverpb::RangeRequest& r);
   Expected<etcdserverpb::TxnResponse, StoreError> Txn(const etcdserverpb::TxnRequest& r);
@@ -47,9 +81,11 @@ class EtcdClient {
   Expected<etcdserverpb::LeaseKeepAliveResponse, StoreError> LeaseKeepAlive(
       const etcdserverpb::LeaseKeepAliveRequest& r);
 
-  // A watch stream without deadline (it lives until `context` is cancelled).
+  // A watch stream without deadline (it lives until `context` is cancelled), carrying the
+  // current token, which is stored in `token_sent` (for Reauthenticate when etcd cancels the
+  // watch with a TokenRefused cancel_reason).
   std::unique_ptr<grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
-  Watch(grpc::ClientContext* context);
+  Watch(grpc::ClientContext* context, std::string* token_sent);
 
   StoreError Error(const grpc::Status& status, std::string_view what) const;
   const std::string& endpoints() const { return endpoints_; }
@@ -57,21 +93,34 @@ class EtcdClient {
 
  private:
   EtcdClient(std::string endpoints, const std::shared_ptr<grpc::Channel>& channel,
-             std::chrono::milliseconds deadline);
+             Credentials credentials, std::chrono::milliseconds deadline);
 
   static constexpr std::chrono::milliseconds kRetryPause{50};
 
   // One unary call: `attempt(context, response)` until it succeeds, fails for good, or the
-  // deadline passes.
+  // deadline passes (with one Reauthenticate when etcd refuses the token).
   template <typename Response, typename Attempt>
-  Expected<Response, StoreError> Call(std::string_view what, bool mutating, Attempt attempt) const;
+  Expected<Response, StoreError> Call(std::string_view what, bool mutating, Attempt attempt);
   static bool Retryable(const grpc::Status& status, bool mutating);
+  // Auth.Authenticate until it answers or the deadline passes; the token ("" when etcd has
+  // authentication disabled).
+  Expected<std::string, StoreError> RequestToken(std::chrono::system_clock::time_point deadline);
+  Expected<void, StoreError> Reauthenticate(const std::string& rejected,
+                                            std::chrono::system_clock::time_point deadline);
+  std::string CurrentToken() const;
 
   std::string endpoints_;
   std::chrono::milliseconds deadline_;
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
   std::unique_ptr<etcdserverpb::Watch::Stub> watch_;
   std::unique_ptr<etcdserverpb::Lease::Stub> lease_;
+  std::unique_ptr<etcdserverpb::Auth::Stub> auth_;
+  const Credentials credentials_;
+
+  std::mutex authenticate_mutex_;  // one Authenticate at a time (taken before token_mutex_)
+  mutable std::mutex token_mutex_;
+  std::string token_;            // guarded by token_mutex_; "" = send none
+  int64_t authentications_ = 0;  // guarded by token_mutex_
 };
 
 }  // namespace dove::store

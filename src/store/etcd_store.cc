@@ -69,19 +69,31 @@ Expected<void, StoreError> EtcdStore::ValidateOptions(const Options& options) {
     return Unexpected(
         StoreError{StoreError::kInvalidArgument, "etcd range page size must be at least 1 key"});
   }
+  if (options.user.empty() != options.password.empty()) {
+    return Unexpected(StoreError{StoreError::kInvalidArgument,
+                                 options.user.empty()
+                                     ? "an etcd password needs its user"
+                                     : "etcd user " + options.user + " needs a password"});
+  }
   return {};
 }
 
 Expected<std::unique_ptr<EtcdStore>, StoreError> EtcdStore::Open(const Options& options) {
   if (auto valid = ValidateOptions(options); !valid) return Unexpected(valid.error());
-  auto client = EtcdClient::Make(
-      options.endpoints, {options.ca_file, options.cert_file, options.key_file}, options.deadline);
+  auto client =
+      EtcdClient::Make(options.endpoints, {options.ca_file, options.cert_file, options.key_file},
+                       {options.user, options.password}, options.deadline);
   if (!client) return Unexpected(client.error());
   std::unique_ptr<EtcdStore> store(new EtcdStore(options, std::move(*client)));
   auto unreachable = [&](const StoreError& error) {
-    // The client's messages name the endpoints already ("etcd at URL: Range: ...").
+    // The client's messages name the endpoints already ("etcd at URL: Range: ..."); a refusal
+    // is not a failure to reach it.
+    if (error.code == StoreError::kAccessDenied) return error;
     return StoreError{error.code, "cannot reach " + error.message};
   };
+  if (auto authenticated = store->client_->Authenticate(); !authenticated) {
+    return Unexpected(unreachable(authenticated.error()));
+  }
   // History starts here: the sync write's revision W begins the window, so nothing older is
   // replayed (etcd streams old events at about 10,000 revisions a second: minutes for a big
   // history). A caller asking for older changes is told kCompacted and takes a snapshot.
@@ -366,7 +378,8 @@ Expected<void, StoreError> EtcdStore::Backfill(int64_t from) {
     backfill_context_ = &context;
   }
   const std::string& ns = options_.key_prefix;
-  auto stream = client_->Watch(&context);
+  std::string token;
+  auto stream = client_->Watch(&context, &token);
   pb::WatchRequest request;
   request.mutable_create_request()->set_key(SyncKey());
   request.mutable_create_request()->set_range_end(PrefixEnd(ns).value_or(kZero));
@@ -396,6 +409,10 @@ Expected<void, StoreError> EtcdStore::Backfill(int64_t from) {
   }
   context.TryCancel();
   const grpc::Status finished = stream->Finish();
+  if (response.canceled() && EtcdClient::TokenRefused(response.cancel_reason())) {
+    // Renewed for the next caller (and the stream); this one is told kUnavailable below.
+    [[maybe_unused]] auto renewed = client_->Reauthenticate(token);
+  }
   std::lock_guard lock(mutex_);
   backfill_context_ = nullptr;
   if (closed_) return Unexpected(Closed());
@@ -406,11 +423,13 @@ Expected<void, StoreError> EtcdStore::Backfill(int64_t from) {
                                                ", after revision " + std::to_string(from)});
   }
   if (!reached) {
-    return Unexpected(StoreError{
-        StoreError::kUnavailable,
-        "etcd at " + client_->endpoints() + ": reading the history from revision " +
-            std::to_string(from) +
-            " failed: " + (finished.ok() ? "the stream ended" : finished.error_message())});
+    return Unexpected(StoreError{StoreError::kUnavailable,
+                                 "etcd at " + client_->endpoints() +
+                                     ": reading the history from revision " + std::to_string(from) +
+                                     " failed: " +
+                                     (!response.cancel_reason().empty() ? response.cancel_reason()
+                                      : finished.ok()                   ? "the stream ended"
+                                                      : finished.error_message())});
   }
   if (compacted_ != until) return {};  // compacted meanwhile: what was read is too old now
   window_.insert(window_.begin(), std::make_move_iterator(older.begin()),
@@ -468,7 +487,8 @@ void EtcdStore::RunWatchStream() {
       if (closed_) return;
       stream_context_ = &context;
     }
-    auto stream = client_->Watch(&context);
+    std::string token;
+    auto stream = client_->Watch(&context, &token);
     pb::WatchRequest request;
     request.mutable_create_request()->set_key(key);
     request.mutable_create_request()->set_range_end(end);
@@ -506,6 +526,12 @@ void EtcdStore::RunWatchStream() {
     }
     context.TryCancel();
     stream->Finish();
+    // etcd checks the token when a watch is created: one it refused (expired, or lost in a
+    // member restart) is renewed before reopening. A failure here (etcd unreachable) is met
+    // again at the next reopening.
+    if (response.canceled() && EtcdClient::TokenRefused(response.cancel_reason())) {
+      [[maybe_unused]] auto renewed = client_->Reauthenticate(token);
+    }
     std::unique_lock lock(mutex_);
     stream_context_ = nullptr;
     // Reconnect (the channel fails over to another member) after a short pause, unless
@@ -551,5 +577,7 @@ Expected<void, StoreError> EtcdStore::RevokeLease(int64_t lease_id) {
 }
 
 Expected<void, StoreError> EtcdStore::ExpireLeases() { return CheckOpen(); }
+
+int64_t EtcdStore::Authentications() const { return client_->authentications(); }
 
 }  // namespace dove::store

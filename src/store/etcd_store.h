@@ -47,6 +47,16 @@
 // A compaction of that revision between two pages restarts the read (twice at most, then
 // kCompacted).
 //
+// Authentication: with Options.user and Options.password, Open authenticates first (a wrong
+// user or password: kAccessDenied "etcd at URL: authentication failed for user NAME: ...") and
+// every RPC carries the token; a token etcd refuses later (expired after its --auth-token-ttl,
+// lost in a member restart) is renewed and the RPC tried again, and the watch stream, when etcd
+// cancels its reopening for the token, is reopened with a renewed one (etcd_client.h). Without
+// them, an etcd with authentication enabled refuses Open: kAccessDenied "... user name is
+// empty (this etcd has authentication enabled: a user and password are needed)". The user's
+// roles must grant readwrite on the namespace and the sync key (the prefix "/dove" for
+// "/dove/"), else kAccessDenied "permission denied".
+//
 // Errors: etcd unreachable, without leader, or too slow (Options.deadline per RPC) are
 // kUnavailable with the endpoints and etcd's words; kCompacted when etcd has compacted the
 // revision asked for. A lost watch stream is reopened from the next revision it needs.
@@ -96,14 +106,17 @@ class EtcdStore final : public Store {
     std::string ca_file;
     std::string cert_file;
     std::string key_file;
+    // etcd user/password authentication: both or neither (kInvalidArgument).
+    std::string user;
+    std::string password;
   };
 
   // Connects and writes the sync key (see above), so an unreachable etcd or one without
   // quorum fails here: kUnavailable "cannot reach etcd at
   // URL: ...". kInvalidArgument for a bad endpoint list, key prefix or unreadable TLS file.
   static Expected<std::unique_ptr<EtcdStore>, StoreError> Open(const Options& options);
-  // What Open checks before connecting: the endpoint list, the key prefix, the deadline
-  // (kInvalidArgument naming the fault). Files are read by Open.
+  // What Open checks before connecting: the endpoint list, the key prefix, the deadline, user
+  // and password both or neither (kInvalidArgument naming the fault). Files are read by Open.
   static Expected<void, StoreError> ValidateOptions(const Options& options);
 
   ~EtcdStore() override;
@@ -122,6 +135,10 @@ class EtcdStore final : public Store {
   Expected<int64_t, StoreError> KeepAliveLease(int64_t lease_id) override;
   Expected<void, StoreError> RevokeLease(int64_t lease_id) override;
   Expected<void, StoreError> ExpireLeases() override;
+
+  // How many tokens this store obtained from etcd (Open's first included; 0 without a user):
+  // each one after the first is a token etcd refused and this store renewed.
+  int64_t Authentications() const;
 
  private:
   EtcdStore(Options options, std::unique_ptr<EtcdClient> client);

@@ -22,6 +22,8 @@ std::string_view StoreErrorName(StoreError::Code code) {
       return "unsupported_schema";
     case StoreError::kUnavailable:
       return "unavailable";
+    case StoreError::kAccessDenied:
+      return "access_denied";
   }
   return "unknown";
 }
@@ -57,6 +59,9 @@ std::string StoreError::Describe() const {
       break;
     case kUnavailable:
       what = "the store's server cannot be reached or did not answer in time";
+      break;
+    case kAccessDenied:
+      what = "the store's server refused this controller's credentials or permissions";
       break;
   }
   if (message.empty()) return what;

@@ -26,6 +26,8 @@ struct StoreError {
     kUnsupportedSchema,  // the data directory was written by a newer DOVE
     kUnavailable,        // a remote store (etcd) is unreachable, has no leader or timed out;
                          // the operation may or may not have happened
+    kAccessDenied,       // a remote store (etcd) refused the credentials, their absence, or
+                         // the user's permissions; nothing was done
   };
 
   Code code;

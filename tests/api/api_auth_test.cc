@@ -8,7 +8,7 @@ namespace dove::api_test {
 namespace {
 
 std::string WriteFile(const TempDir& dir, const std::string& name, const std::string& text) {
-  const std::string path = (dir.path() / name).string();
+  std::string path = (dir.path() / name).string();
   std::ofstream(path) << text;
   return path;
 }
@@ -147,6 +147,72 @@ TEST(ApiAuthTest, FlagErrors) {
   {
     auto [code, text] = RunFailing({"--data-dir", data, "--listen", "256.1.1.1:0"});
     EXPECT_EQ(code, 1) << text;
+  }
+}
+
+// etcd's user and password: both or neither, the password from a readable file whose first
+// line is not empty (or DOVE_ETCD_PASSWORD), only with --store etcd; refused before anything
+// is started (no etcd runs here: these fail before connecting).
+TEST(ApiAuthTest, EtcdCredentialFlagErrors) {
+  TempDir dir("dove-etcd-flags");
+  const std::vector<std::string> etcd = {"--store", "etcd", "--etcd-endpoints",
+                                         "http://127.0.0.1:1"};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> args = etcd;
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  const std::string password = WriteFile(dir, "password", "secret\n");
+  {
+    auto [code, text] = Exec(dir, with({"--etcd-user", "dove"}));
+    EXPECT_EQ(code, 2);
+    EXPECT_NE(text.find("--etcd-user needs a password: --etcd-password-file FILE or the "
+                        "environment variable DOVE_ETCD_PASSWORD"),
+              std::string::npos)
+        << text;
+  }
+  {
+    auto [code, text] = Exec(dir, with({"--etcd-password-file", password}));
+    EXPECT_EQ(code, 2);
+    EXPECT_NE(text.find("--etcd-password-file needs --etcd-user"), std::string::npos) << text;
+  }
+  {
+    const std::string absent = (dir.path() / "absent").string();
+    auto [code, text] = Exec(dir, with({"--etcd-user", "dove", "--etcd-password-file", absent}));
+    EXPECT_EQ(code, 1);
+    EXPECT_NE(text.find("cannot read etcd password file " + absent), std::string::npos) << text;
+  }
+  for (const char* content : {"", "\n", "\r\nsecret\n"}) {
+    const std::string empty = WriteFile(dir, "empty", content);
+    auto [code, text] = Exec(dir, with({"--etcd-user", "dove", "--etcd-password-file", empty}));
+    EXPECT_EQ(code, 1);
+    EXPECT_NE(text.find("etcd password file " + empty + " has an empty first line"),
+              std::string::npos)
+        << text;
+  }
+  {
+    auto [code, text] =
+        Exec(dir, with({"--etcd-user", "dove", "--etcd-password-file", dir.path().string()}));
+    EXPECT_EQ(code, 1);
+    EXPECT_NE(text.find("cannot read etcd password file " + dir.path().string()), std::string::npos)
+        << text;
+  }
+  {
+    auto [code, text] = Exec(dir, with({"--etcd-user", "dove"}), "DOVE_ETCD_PASSWORD=");
+    EXPECT_EQ(code, 1);
+    EXPECT_NE(text.find("DOVE_ETCD_PASSWORD is set but empty"), std::string::npos) << text;
+  }
+  for (const char* flag : {"--etcd-user", "--etcd-password-file"}) {
+    auto [code, text] = Exec(dir, {"--data-dir", (dir.path() / "data").string(), flag, password});
+    EXPECT_EQ(code, 2) << flag;
+    EXPECT_NE(text.find(std::string(flag) + " is for --store etcd"), std::string::npos) << text;
+  }
+  {
+    auto [code, text] = Exec(dir, {"--help"});
+    EXPECT_EQ(code, 0);
+    for (const char* word : {"--etcd-user", "--etcd-password-file", "DOVE_ETCD_PASSWORD"}) {
+      EXPECT_NE(text.find(word), std::string::npos) << word;
+    }
   }
 }
 

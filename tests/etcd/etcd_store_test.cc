@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "etcd/etcd_auth_cluster.h"
 #include "support/closed_port.h"
 #include "support/etcd_cluster.h"
 #include "unit/store/store_conformance.h"
@@ -69,10 +70,12 @@ std::unique_ptr<Store> OpenOn(int members, size_t page_keys = 5000) {
 
 INSTANTIATE_TEST_SUITE_P(
     Etcd, StoreTest,
-    testing::Values(Factory{"OneMember", [](const TempDir&) { return OpenOn(1); }, false},
-                    Factory{"ThreeMembers", [](const TempDir&) { return OpenOn(3); }, false},
-                    Factory{"OneMemberPagesOfTwoKeys", [](const TempDir&) { return OpenOn(1, 2); },
-                            false}),
+    testing::Values(
+        Factory{"OneMember", [](const TempDir&) { return OpenOn(1); }, false},
+        Factory{"ThreeMembers", [](const TempDir&) { return OpenOn(3); }, false},
+        Factory{"OneMemberPagesOfTwoKeys", [](const TempDir&) { return OpenOn(1, 2); }, false},
+        // etcd_auth_test.cc: authentication enabled, tokens expiring after 2 s idle.
+        Factory{"UserDove", [](const TempDir&) { return test_support::OpenAsDove(); }, false}),
     PrintFactory);
 
 bool WaitReadable(int fd, int timeout_ms) {

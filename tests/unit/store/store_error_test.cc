@@ -17,6 +17,12 @@ TEST(StoreErrorTest, DescribeIsASentenceWithTheDetails) {
       "the data directory is in use by another controller (/var/lib/dove/dove.lock is "
       "locked by another process)");
   EXPECT_EQ((StoreError{StoreError::kClosed, ""}).Describe(), "the store is closed");
+  EXPECT_EQ((StoreError{StoreError::kAccessDenied,
+                        "etcd at http://e:2379: Txn: etcdserver: "
+                        "permission denied"})
+                .Describe(),
+            "the store's server refused this controller's credentials or permissions (etcd at "
+            "http://e:2379: Txn: etcdserver: permission denied)");
 }
 
 TEST(StoreErrorTest, EveryCodeHasItsOwnName) {
@@ -29,6 +35,7 @@ TEST(StoreErrorTest, EveryCodeHasItsOwnName) {
   EXPECT_EQ(StoreErrorName(StoreError::kLocked), "locked");
   EXPECT_EQ(StoreErrorName(StoreError::kUnsupportedSchema), "unsupported_schema");
   EXPECT_EQ(StoreErrorName(StoreError::kUnavailable), "unavailable");
+  EXPECT_EQ(StoreErrorName(StoreError::kAccessDenied), "access_denied");
 }
 
 }  // namespace
