@@ -1,10 +1,10 @@
 // Switch liveness across controller replicas on real processes (issue 16): 3 etcd members, 2
 // dove-controllers (A talks to member 0 only, B to members 1 and 2), and real switch clients
 // (the agent's ControllerClient). A's kill -9 sends its switches to B, which keeps their caches
-// current; a switch that knew only A is marked DOWN by B once A's lease expires; A cut from
-// etcd (its member stopped, the cluster keeps quorum) refuses writes and Hellos, and its
-// switches move to B. The failover times are printed (the goal is 3 s; only generous waits are
-// asserted).
+// current; a switch that knew only A is marked DOWN by B once A's lease expired and no Hello came
+// within dead_after; A cut from etcd (its member stopped, the cluster keeps quorum) refuses writes
+// and Hellos, and its switches move to B. The failover times are printed (the goal is 3 s; only
+// generous waits are asserted).
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -163,7 +163,7 @@ TEST_F(ReplicaLivenessTest, KillOfAMovesItsSwitchToBAndBMarksDownTheOnesThatKnew
   EXPECT_TRUE(Eventually([&] { return CachedSwitchOf(both, "vm1") == "host-y"; }, 10s))
       << "host-c never heard of the move made through B";
 
-  // host-d knew only A: B marks it DOWN once A's lease expires.
+  // host-d knew only A: B marks it DOWN once A's lease expired and dead_after passed with no Hello.
   ASSERT_TRUE(Eventually([&] { return SwitchState(B(), "host-d") == "STATE_DOWN"; }, 30s))
       << "B never marked host-d DOWN; B's log:\n"
       << b_->Log();

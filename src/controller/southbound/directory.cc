@@ -1531,12 +1531,16 @@ void Directory::SessionChanged(const std::string& switch_name, const std::string
   const auto local = SessionOf(switch_name);
   if (value == nullptr) {
     remote_sessions_.erase(switch_name);
-    // A stream here decides for itself; a switch DOWN already has nothing to change.
+    // A stream here decides for itself; a switch DOWN already has nothing to change (a stream
+    // that ended on its replica is recorded DOWN in the txn that deleted its key).
     if (local || switch_ids_.count(switch_name) == 0 || IsDown(switch_name)) return;
-    MarkDownUnserved(switch_name, revision,
-                     "its session on another controller ended (its stream closed, or that "
-                     "controller's lease expired)",
-                     out);
+    // Its replica's lease ended: that replica died or was cut off from the store. The switch is
+    // reconnecting (to this replica, to another, or to all of them restarting); it is DOWN
+    // only when no replica has taken its Hello within dead_after (a replica answering a storm
+    // of Hellos, or every replica starting again, can take seconds: marking DOWN at once
+    // sent every switch DOWN and UP again to every cacher, at 1,000 switches in switch_sim).
+    unconfirmed_[switch_name] = {
+        .since = clock_, .stalled_at = stalled_, .no_session_at = revision, .session_ended = true};
     return;
   }
   remote_sessions_[switch_name] = *value;
@@ -1812,13 +1816,19 @@ Output Directory::OnTick(Clock::time_point now, const LastReceived& last_receive
     }
     if (!SessionOf(name) && remote_sessions_.count(name) == 0 && switch_ids_.count(name) != 0 &&
         !IsDown(name)) {
-      MarkDownUnserved(name, entry.no_session_at,
-                       entry.since ? "recorded UP by another controller, and no session of it "
-                                     "anywhere within " +
-                                         Milliseconds(options_.dead_after)
-                                   : "no Hello within " + Milliseconds(options_.dead_after) +
-                                         " of the controller's start",
-                       out);
+      std::string why;
+      if (entry.session_ended) {
+        why =
+            "its session on another controller ended (that controller's lease expired) and "
+            "no controller took its Hello within " +
+            Milliseconds(options_.dead_after);
+      } else if (entry.since) {
+        why = "recorded UP by another controller, and no session of it anywhere within " +
+              Milliseconds(options_.dead_after);
+      } else {
+        why = "no Hello within " + Milliseconds(options_.dead_after) + " of the controller's start";
+      }
+      MarkDownUnserved(name, entry.no_session_at, why, out);
     }
     it = unconfirmed_.erase(it);
   }

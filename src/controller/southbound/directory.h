@@ -601,6 +601,7 @@ class Directory {
     std::optional<Clock::time_point> since{};  // nullopt: since the first tick (at start)
     Clock::duration stalled_at{};              // stalled_ then
     int64_t no_session_at = 0;                 // the revision at which it had no key
+    bool session_ended = false;                // its key was deleted (its replica's lease ended)
   };
   std::map<std::string, Unconfirmed> unconfirmed_;  // switch name ->
   // Other replicas' session keys: switch name -> value.

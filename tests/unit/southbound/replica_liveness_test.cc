@@ -246,16 +246,20 @@ TEST_F(ReplicaLivenessTest, ReplicaDeathMarksItsSwitchDownOnceOnTheOtherReplica)
   Pump(*b_);
   EXPECT_FALSE(b_->directory->IsDown("host-a"));
   const size_t before = b_->sent.size();
-  // A dies: its lease goes (revoked here; expired in life), and with it the session key.
+  // A dies: its lease goes (revoked here; expired in life), and with it the session key. The
+  // switch has dead_after to say Hello to any replica; it does not.
   ASSERT_TRUE(store_.RevokeLease(a_->lease));
   Pump(*b_);
+  Tick(*b_, now_ + kDeadAfter / 2);
+  EXPECT_FALSE(b_->directory->IsDown("host-a"));
+  EXPECT_EQ(Vm1DownFlags(*b_, 20, before), std::vector<bool>{});
+  Tick(*b_, now_ + kDeadAfter + 1ms);
   EXPECT_TRUE(b_->directory->IsDown("host-a"));
   EXPECT_EQ(Vm1DownFlags(*b_, 20, before), std::vector<bool>{true});
   EXPECT_EQ(StoredState(*b_, "host-a"), v1::Switch::STATE_DOWN);
   // Its own write comes back, time passes: nothing more.
   Pump(*b_);
-  Tick(*b_, now_);
-  Tick(*b_, now_ + kDeadAfter / 2);
+  Tick(*b_, now_ + kDeadAfter * 2);
   Pump(*b_);
   EXPECT_EQ(Vm1DownFlags(*b_, 20, before), std::vector<bool>{true});
   EXPECT_EQ(HostAStates(),
@@ -294,9 +298,11 @@ TEST_F(ReplicaLivenessTest, TwoReplicasHearingTheDeathWriteOneDown) {
   Pump(*b_);
   Pump(*c);
   ASSERT_TRUE(store_.RevokeLease(a_->lease));
-  // Both decide before either writes.
-  Output b_out = Pump(*b_, /*settle=*/false);
-  Output c_out = Pump(*c, /*settle=*/false);
+  Pump(*b_);
+  Pump(*c);
+  // Both decide (dead_after later) before either writes.
+  Output b_out = b_->directory->OnTick(now_ + kDeadAfter + 1ms);
+  Output c_out = c->directory->OnTick(now_ + kDeadAfter + 1ms);
   EXPECT_TRUE(b_->directory->IsDown("host-a"));
   EXPECT_TRUE(c->directory->IsDown("host-a"));
   Settle(*b_, std::move(b_out));
@@ -338,8 +344,10 @@ TEST_F(ReplicaLivenessTest, AConditionalDownLosesToAConcurrentHello) {
   Pump(*b_);
   const size_t before = b_->sent.size();
   ASSERT_TRUE(store_.RevokeLease(a_->lease));
-  // B decides DOWN on the news, and before its write is made host-a says Hello to C.
-  Output decided = Pump(*b_, /*settle=*/false);
+  // B decides DOWN (no Hello anywhere within dead_after of the news), and before its write is
+  // made host-a says Hello to C.
+  Pump(*b_);
+  Output decided = b_->directory->OnTick(now_ + kDeadAfter + 1ms);
   ASSERT_TRUE(decided.switch_writes);
   auto c = Start("ctl-c");
   c->pumped = store_.CurrentRevision().value();
@@ -356,6 +364,32 @@ TEST_F(ReplicaLivenessTest, AConditionalDownLosesToAConcurrentHello) {
   EXPECT_EQ(Vm1DownFlags(*b_, 20, before), (std::vector<bool>{true, false}));
 }
 
+// A's death, then host-a's Hello to C within dead_after (every replica restarting, or C
+// answering a storm of Hellos): nobody marks it DOWN, its cachers on B hear nothing.
+TEST_F(ReplicaLivenessTest, ASwitchBackOnAnotherReplicaWithinDeadAfterIsNeverDown) {
+  Connect(*a_, 1, "host-a", "192.0.2.1");
+  HostBCachesVm1OnB();
+  Pump(*b_);
+  const size_t before = b_->sent.size();
+  ASSERT_TRUE(store_.RevokeLease(a_->lease));
+  Pump(*b_);
+  Tick(*b_, now_ + kDeadAfter / 2);
+  auto c = Start("ctl-c");
+  c->pumped = store_.CurrentRevision().value();
+  Connect(*c, 30, "host-a", "192.0.2.1");
+  Pump(*b_);
+  // (Only B's clock runs: C would find host-a silent, its heartbeats not simulated here.)
+  for (auto at : {now_ + kDeadAfter + 1ms, now_ + kDeadAfter * 3}) {
+    Tick(*b_, at);
+    Pump(*b_);
+    Pump(*c);
+  }
+  EXPECT_FALSE(b_->directory->IsDown("host-a"));
+  EXPECT_TRUE(c->directory->IsLive("host-a"));
+  EXPECT_EQ(Vm1DownFlags(*b_, 20, before), std::vector<bool>{});
+  for (auto state : HostAStates()) EXPECT_EQ(state, v1::Switch::STATE_UP);
+}
+
 // The other order (switch_sim's failover under load): host-a's Hello to C is answered, but
 // before C's claim of the session key is written, B's DOWN lands (the key was absent). C,
 // whose stream it is, puts the record back UP; B follows.
@@ -365,7 +399,8 @@ TEST_F(ReplicaLivenessTest, ADownRecordedWhileTheSwitchIsLiveOnAnotherReplicaIsU
   Pump(*b_);
   const size_t before = b_->sent.size();
   ASSERT_TRUE(store_.RevokeLease(a_->lease));
-  Output decided = Pump(*b_, /*settle=*/false);
+  Pump(*b_);
+  Output decided = b_->directory->OnTick(now_ + kDeadAfter + 1ms);
   ASSERT_TRUE(decided.switch_writes);
   auto c = Start("ctl-c");
   c->pumped = store_.CurrentRevision().value();
