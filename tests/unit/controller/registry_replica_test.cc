@@ -401,16 +401,19 @@ TEST(RegistryReplicas, StoreErrorUnderTheWatchRecovers) {
   EXPECT_GE(replicas[1]->Stats().watch_errors, 1u);
 }
 
+// A domain, a network (VNI 42), a subnet and an endpoint "e": 6 claims.
+void FillDomainNetworkEndpoint(store::Store* store) {
+  auto old = Registry::Open(store);
+  ASSERT_TRUE(old);
+  ASSERT_TRUE((*old)->Create(MakeDomain("d", "acme")));
+  ASSERT_TRUE((*old)->Create(MakeNetwork("n", "d", "web", 42)));
+  ASSERT_TRUE((*old)->Create(MakeSubnet("s", "n", "10.0.0.0/24", "10.0.0.1")));
+  ASSERT_TRUE((*old)->Create(MakeEndpoint("e", "n", "sw", "tap0")));
+}
+
 TEST(RegistryReplicas, OpenBackfillsTheClaimsOfAnOlderStore) {
   store::MemoryStore store;
-  {
-    auto old = Registry::Open(&store);
-    ASSERT_TRUE(old);
-    ASSERT_TRUE((*old)->Create(MakeDomain("d", "acme")));
-    ASSERT_TRUE((*old)->Create(MakeNetwork("n", "d", "web", 42)));
-    ASSERT_TRUE((*old)->Create(MakeSubnet("s", "n", "10.0.0.0/24", "10.0.0.1")));
-    ASSERT_TRUE((*old)->Create(MakeEndpoint("e", "n", "sw", "tap0")));
-  }
+  ASSERT_NO_FATAL_FAILURE(FillDomainNetworkEndpoint(&store));
   // What an older version left: objects, no claims.
   const size_t claims = KeysUnder(store, kClaimsPrefix);
   ASSERT_EQ(claims, 6u);  // domain name; network name, VNI; endpoint MAC, IP, port
@@ -431,14 +434,7 @@ TEST(RegistryReplicas, OpenBackfillsTheClaimsOfAnOlderStore) {
 // claims, and Open reads no claim but the first.
 TEST(RegistryReplicas, OpenFinishesABackfillThatWasCutShort) {
   store::MemoryStore store;
-  {
-    auto old = Registry::Open(&store);
-    ASSERT_TRUE(old);
-    ASSERT_TRUE((*old)->Create(MakeDomain("d", "acme")));
-    ASSERT_TRUE((*old)->Create(MakeNetwork("n", "d", "web", 42)));
-    ASSERT_TRUE((*old)->Create(MakeSubnet("s", "n", "10.0.0.0/24", "10.0.0.1")));
-    ASSERT_TRUE((*old)->Create(MakeEndpoint("e", "n", "sw", "tap0")));
-  }
+  ASSERT_NO_FATAL_FAILURE(FillDomainNetworkEndpoint(&store));
   const size_t claims = KeysUnder(store, kClaimsPrefix);
   ASSERT_EQ(claims, 6u);
   // The endpoint's three claims lost, the marker of a backfill in progress left.

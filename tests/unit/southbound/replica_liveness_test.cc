@@ -154,6 +154,16 @@ class ReplicaLivenessTest : public ::testing::Test {
     ASSERT_EQ(mine[0].resolve_reply().status(), v1::ResolveReply::STATUS_FOUND);
   }
 
+  // host-a on A, host-b on B caching vm1; then A dies: its lease goes (revoked here; expired
+  // in life), and host-a's session key with it. `before`: how many messages B had sent then.
+  void HostAOnADies(size_t* before) {
+    Connect(*a_, 1, "host-a", "192.0.2.1");
+    HostBCachesVm1OnB();
+    Pump(*b_);
+    *before = b_->sent.size();
+    ASSERT_TRUE(store_.RevokeLease(a_->lease));
+  }
+
   // The switch_down flags of the LocationUpdates of vm1 that `session` of `replica` got since
   // message `from`.
   static std::vector<bool> Vm1DownFlags(const Replica& replica, SessionId session,
@@ -339,11 +349,8 @@ TEST_F(ReplicaLivenessTest, ASwitchThatMovedToBBeforeADiedIsNeverDown) {
 }
 
 TEST_F(ReplicaLivenessTest, AConditionalDownLosesToAConcurrentHello) {
-  Connect(*a_, 1, "host-a", "192.0.2.1");
-  HostBCachesVm1OnB();
-  Pump(*b_);
-  const size_t before = b_->sent.size();
-  ASSERT_TRUE(store_.RevokeLease(a_->lease));
+  size_t before = 0;
+  ASSERT_NO_FATAL_FAILURE(HostAOnADies(&before));
   // B decides DOWN (no Hello anywhere within dead_after of the news), and before its write is
   // made host-a says Hello to C.
   Pump(*b_);
@@ -367,11 +374,8 @@ TEST_F(ReplicaLivenessTest, AConditionalDownLosesToAConcurrentHello) {
 // A's death, then host-a's Hello to C within dead_after (every replica restarting, or C
 // answering a storm of Hellos): nobody marks it DOWN, its cachers on B hear nothing.
 TEST_F(ReplicaLivenessTest, ASwitchBackOnAnotherReplicaWithinDeadAfterIsNeverDown) {
-  Connect(*a_, 1, "host-a", "192.0.2.1");
-  HostBCachesVm1OnB();
-  Pump(*b_);
-  const size_t before = b_->sent.size();
-  ASSERT_TRUE(store_.RevokeLease(a_->lease));
+  size_t before = 0;
+  ASSERT_NO_FATAL_FAILURE(HostAOnADies(&before));
   Pump(*b_);
   Tick(*b_, now_ + kDeadAfter / 2);
   auto c = Start("ctl-c");
@@ -394,11 +398,8 @@ TEST_F(ReplicaLivenessTest, ASwitchBackOnAnotherReplicaWithinDeadAfterIsNeverDow
 // before C's claim of the session key is written, B's DOWN lands (the key was absent). C,
 // whose stream it is, puts the record back UP; B follows.
 TEST_F(ReplicaLivenessTest, ADownRecordedWhileTheSwitchIsLiveOnAnotherReplicaIsUndone) {
-  Connect(*a_, 1, "host-a", "192.0.2.1");
-  HostBCachesVm1OnB();
-  Pump(*b_);
-  const size_t before = b_->sent.size();
-  ASSERT_TRUE(store_.RevokeLease(a_->lease));
+  size_t before = 0;
+  ASSERT_NO_FATAL_FAILURE(HostAOnADies(&before));
   Pump(*b_);
   Output decided = b_->directory->OnTick(now_ + kDeadAfter + 1ms);
   ASSERT_TRUE(decided.switch_writes);
