@@ -164,6 +164,14 @@ class ReplicaLivenessTest : public ::testing::Test {
     ASSERT_TRUE(store_.RevokeLease(a_->lease));
   }
 
+  // B hears of the death and, no Hello anywhere within dead_after, decides host-a DOWN; its
+  // write not made yet (`decided`).
+  void BDecidesHostADown(Output* decided) {
+    Pump(*b_);
+    *decided = b_->directory->OnTick(now_ + kDeadAfter + 1ms);
+    ASSERT_TRUE(decided->switch_writes);
+  }
+
   // The switch_down flags of the LocationUpdates of vm1 that `session` of `replica` got since
   // message `from`.
   static std::vector<bool> Vm1DownFlags(const Replica& replica, SessionId session,
@@ -353,9 +361,8 @@ TEST_F(ReplicaLivenessTest, AConditionalDownLosesToAConcurrentHello) {
   ASSERT_NO_FATAL_FAILURE(HostAOnADies(&before));
   // B decides DOWN (no Hello anywhere within dead_after of the news), and before its write is
   // made host-a says Hello to C.
-  Pump(*b_);
-  Output decided = b_->directory->OnTick(now_ + kDeadAfter + 1ms);
-  ASSERT_TRUE(decided.switch_writes);
+  Output decided;
+  ASSERT_NO_FATAL_FAILURE(BDecidesHostADown(&decided));
   auto c = Start("ctl-c");
   c->pumped = store_.CurrentRevision().value();
   Connect(*c, 30, "host-a", "192.0.2.1");
@@ -400,9 +407,8 @@ TEST_F(ReplicaLivenessTest, ASwitchBackOnAnotherReplicaWithinDeadAfterIsNeverDow
 TEST_F(ReplicaLivenessTest, ADownRecordedWhileTheSwitchIsLiveOnAnotherReplicaIsUndone) {
   size_t before = 0;
   ASSERT_NO_FATAL_FAILURE(HostAOnADies(&before));
-  Pump(*b_);
-  Output decided = b_->directory->OnTick(now_ + kDeadAfter + 1ms);
-  ASSERT_TRUE(decided.switch_writes);
+  Output decided;
+  ASSERT_NO_FATAL_FAILURE(BDecidesHostADown(&decided));
   auto c = Start("ctl-c");
   c->pumped = store_.CurrentRevision().value();
   Output greeted = c->directory->OnMessage(30, Hello("host-a", "192.0.2.1"), now_);
