@@ -14,17 +14,14 @@
 #include <utility>
 #include <vector>
 
+#include "say.h"
+
 namespace dove::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-void Say(const char* format, auto... args) {
-  std::printf(format, args...);
-  std::fflush(stdout);
-}
 
 // The first error of a step (any client thread); the others stop at their next request.
 class FirstError {

@@ -122,6 +122,7 @@
 #include <vector>
 
 #include "dove/v1/switch.grpc.pb.h"
+#include "say.h"
 #include "sim_controllers.h"
 #include "sim_fill.h"
 #include "sim_layout.h"
@@ -164,11 +165,6 @@ const std::filesystem::path* g_data_dir = nullptr;
   }
   if (g_data_dir != nullptr) std::filesystem::remove_all(*g_data_dir, ignored);
   std::_Exit(1);
-}
-
-void Say(const char* format, auto... args) {
-  std::printf(format, args...);
-  std::fflush(stdout);
 }
 
 cpu_set_t CpuSet(const std::vector<int>& cpus) {
@@ -792,7 +788,6 @@ class Sim {
   std::vector<std::pair<Answer, std::string>> probe_results_;
   int64_t probes_answered_ = 0;
   int probes_run_ = 0;
-  bool probes_failed_ = false;
 
   std::atomic<uint32_t> heartbeat_ms_{1000};
   std::atomic<bool> heartbeats_stop_{false};

@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <ctime>
 #include <functional>
@@ -506,14 +507,13 @@ Result<Ok> Rtnl::SendIngressRedirect(int from_ifindex, int to_ifindex, Classifie
   nlattr* options = mnl_attr_nest_start(nlh, TCA_OPTIONS);
   if (u32) {
     // One key, mask 0: every frame matches; terminal: its actions run.
-    // (tc_u32_sel ends in a flexible array of keys: header and key are laid out by hand.)
-    tc_u32_sel sel{};
-    sel.flags = TC_U32_TERMINAL;
-    sel.nkeys = 1;
-    const tc_u32_key key{};
+    // (tc_u32_sel ends in a zero-length array of keys, which no object of ours may hold: header
+    // and key are laid out by hand, the key all zeros.)
     std::array<char, sizeof(tc_u32_sel) + sizeof(tc_u32_key)> selector{};
-    std::memcpy(selector.data(), &sel, sizeof(sel));
-    std::memcpy(selector.data() + sizeof(sel), &key, sizeof(key));
+    const auto flags = static_cast<unsigned char>(TC_U32_TERMINAL);
+    const unsigned char nkeys = 1;
+    std::memcpy(selector.data() + offsetof(tc_u32_sel, flags), &flags, sizeof(flags));
+    std::memcpy(selector.data() + offsetof(tc_u32_sel, nkeys), &nkeys, sizeof(nkeys));
     mnl_attr_put(nlh, TCA_U32_SEL, selector.size(), selector.data());
     PutRedirectAction(nlh, TCA_U32_ACT, to_ifindex);
   } else {
