@@ -1489,7 +1489,7 @@ void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output
     // stream ever: a kernel VXLAN host the lab or an operator wired by hand. Nobody's
     // liveness decision, never marked DOWN.)
     unconfirmed_[record.name()] = {
-        .since = clock_, .stalled_at = stalled_, .no_session_at = revision};
+        .since = UnconfirmedSince(), .stalled_at = stalled_, .no_session_at = revision};
   }
   if (ours && !next.down && record.state() == v1::Switch::STATE_DOWN) {
     // Another replica recorded DOWN a switch whose stream is HERE: it heard the session key
@@ -1523,6 +1523,13 @@ void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output
   SwitchPresenceChanged(record.name(), revision, out);
 }
 
+std::optional<Clock::time_point> Directory::UnconfirmedSince() const {
+  // Before the first tick clock_ may not have been read at all (zero: a store event at start)
+  // or only by a Hello: the wait runs from the first tick, as for what the load found.
+  if (!first_tick_) return std::nullopt;
+  return clock_;
+}
+
 void Directory::SessionChanged(const std::string& switch_name, const std::string* value,
                                int64_t revision, Output& out) {
   if (value != nullptr && value->find(" instance=" + instance_ + " ") != std::string::npos) {
@@ -1539,8 +1546,10 @@ void Directory::SessionChanged(const std::string& switch_name, const std::string
     // only when no replica has taken its Hello within dead_after (a replica answering a storm
     // of Hellos, or every replica starting again, can take seconds: marking DOWN at once
     // sent every switch DOWN and UP again to every cacher, at 1,000 switches in switch_sim).
-    unconfirmed_[switch_name] = {
-        .since = clock_, .stalled_at = stalled_, .no_session_at = revision, .session_ended = true};
+    unconfirmed_[switch_name] = {.since = UnconfirmedSince(),
+                                 .stalled_at = stalled_,
+                                 .no_session_at = revision,
+                                 .session_ended = true};
     return;
   }
   remote_sessions_[switch_name] = *value;

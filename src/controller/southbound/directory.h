@@ -125,8 +125,9 @@
 //   - switch records (state, last_heartbeat, software version), when Output::switch_writes is
 //     set: TakeSwitchWrites() gives the latest wanted record of each switch (later decisions
 //     replace earlier ones), PerformSwitchWrite() writes one, OnSwitchWritten() logs a failure
-//     and asks again when the switch's state changed while it was written. One writer at a
-//     time (the caller's own mutex), so a switch's records reach the store in decision order.
+//     and asks again when the switch's state changed while it was written. One batch at a
+//     time (the caller's own mutex), so a switch's records reach the store in decision order;
+//     a batch holds at most one write per switch, and its writes may be made concurrently.
 // The in-memory view (liveness, what is placed where) changes at decision time, so messages are
 // never held back by a write.
 //
@@ -604,6 +605,8 @@ class Directory {
     bool session_ended = false;                // its key was deleted (its replica's lease ended)
   };
   std::map<std::string, Unconfirmed> unconfirmed_;  // switch name ->
+  // An Unconfirmed's `since` for one found now: nullopt (the first tick) before that tick.
+  std::optional<Clock::time_point> UnconfirmedSince() const;
   // Other replicas' session keys: switch name -> value.
   std::unordered_map<std::string, std::string> remote_sessions_;
   std::string instance_;

@@ -10,6 +10,7 @@
 #include <map>
 #include <utility>
 
+#include "base/run_concurrently.h"
 #include "net/listen_address.h"
 #include "store/watch.h"
 
@@ -28,6 +29,8 @@ constexpr int kMaxReadChunkBytes = 2048;
 // Threads for the store writes streams ask for: one switch's fsync need not wait for another's
 // Settle (an Attach and a switch record write, say).
 constexpr size_t kWriteThreads = 2;
+// A batch of switch record and session key writes (WriteSwitches) is made on this many threads.
+constexpr size_t kConcurrentSwitchWrites = 16;
 // How often the serving thread looks whether its completion queue is empty.
 constexpr auto kIdleProbe = std::chrono::milliseconds(10);
 
@@ -538,12 +541,16 @@ void SwitchService::WriteSwitches() {
       writes = directory_.TakeSwitchWrites();
     }
     if (writes.empty()) return;
-    for (const auto& write : writes) {
-      const auto done = PerformSwitchWrite(*registry_, store_, write);
+    // At most one write per switch in a batch, and one batch at a time (each switch's writes
+    // land in the order decided): the batch's writes are independent transactions, made at
+    // once. One at a time, each a round trip to the store, 1,000 switches saying Hello after a
+    // restart took ~20 s on a 3-member etcd (switch_sim).
+    RunConcurrently(writes.size(), kConcurrentSwitchWrites, [&](size_t i) {
+      const auto done = PerformSwitchWrite(*registry_, store_, writes[i]);
       std::lock_guard lock(mutex_);
-      auto answered = directory_.OnSwitchWritten(write, done);
+      auto answered = directory_.OnSwitchWritten(writes[i], done);
       Dispatch(answered);
-    }
+    });
   }
 }
 

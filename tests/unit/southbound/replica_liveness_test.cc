@@ -161,6 +161,7 @@ class ReplicaLivenessTest : public ::testing::Test {
     HostBCachesVm1OnB();
     Pump(*b_);
     *before = b_->sent.size();
+    Tick(*b_, now_);  // B is running (its clock read: dead_after runs from the news)
     ASSERT_TRUE(store_.RevokeLease(a_->lease));
   }
 
@@ -264,6 +265,7 @@ TEST_F(ReplicaLivenessTest, ReplicaDeathMarksItsSwitchDownOnceOnTheOtherReplica)
   Pump(*b_);
   EXPECT_FALSE(b_->directory->IsDown("host-a"));
   const size_t before = b_->sent.size();
+  Tick(*b_, now_);  // B is running (its clock read: the wait below runs from the news)
   // A dies: its lease goes (revoked here; expired in life), and with it the session key. The
   // switch has dead_after to say Hello to any replica; it does not.
   ASSERT_TRUE(store_.RevokeLease(a_->lease));
@@ -315,6 +317,8 @@ TEST_F(ReplicaLivenessTest, TwoReplicasHearingTheDeathWriteOneDown) {
   auto c = Start("ctl-c");
   Pump(*b_);
   Pump(*c);
+  Tick(*b_, now_);  // both running
+  Tick(*c, now_);
   ASSERT_TRUE(store_.RevokeLease(a_->lease));
   Pump(*b_);
   Pump(*c);
@@ -449,6 +453,26 @@ TEST_F(ReplicaLivenessTest, AReplicaStartingWhileTheSwitchIsLiveElsewhereLeavesI
   EXPECT_EQ(StoredState(*c, "host-a"), v1::Switch::STATE_UP);
   EXPECT_TRUE(c->directory->IsDown("host-z"));
   EXPECT_EQ(StoredState(*c, "host-z"), v1::Switch::STATE_DOWN);
+}
+
+// Every replica restarting (switch_sim's restart at 1,000 switches): C loads while host-a's key
+// is still there, and hears it deleted (its old replica's lease expired) before its first tick.
+// The switches could not say Hello to anyone before C was up: dead_after runs from C's start,
+// not from the clock C had not read yet (which marked every switch DOWN at C's first tick).
+TEST_F(ReplicaLivenessTest, ASessionEndingBeforeTheReplicasFirstTickGetsDeadAfterFromItsStart) {
+  Connect(*a_, 1, "host-a", "192.0.2.1");
+  auto c = Start("ctl-c");
+  ASSERT_TRUE(store_.RevokeLease(a_->lease));
+  Pump(*c);
+  const auto start = now_ + 30s;
+  Tick(*c, start);
+  EXPECT_FALSE(c->directory->IsDown("host-a"));
+  Tick(*c, start + kDeadAfter / 2);
+  EXPECT_FALSE(c->directory->IsDown("host-a"));
+  EXPECT_EQ(StoredState(*c, "host-a"), v1::Switch::STATE_UP);
+  Tick(*c, start + kDeadAfter + 1ms);
+  EXPECT_TRUE(c->directory->IsDown("host-a"));
+  EXPECT_EQ(StoredState(*c, "host-a"), v1::Switch::STATE_DOWN);
 }
 
 TEST_F(ReplicaLivenessTest, ARecordPutUpWithoutASessionGoesDownAfterDeadAfter) {
