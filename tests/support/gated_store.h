@@ -9,7 +9,7 @@
 //   std::thread writer([&] { registry->Create(network); });  // waits at the gate
 //   ASSERT_TRUE(store.SomeoneWaits(10s));
 //   ...reads must answer meanwhile...
-//   store.Open();                 // or store.Pass(1): one through, the gate still closed
+//   store.Open();
 #pragma once
 
 #include <atomic>
@@ -41,13 +41,6 @@ class GatedStore final : public store::Store {
     closed_ = false;
     changed_.notify_all();
   }
-  // Lets `count` transactions through the closed gate (those waiting first), the gate staying
-  // closed for the ones after.
-  void Pass(int count) {
-    std::lock_guard lock(mutex_);
-    passes_ += count;
-    changed_.notify_all();
-  }
   void FailReads(bool fail) {
     if (fail) failed_reads_ = 0;
     fail_reads_ = fail;
@@ -75,8 +68,7 @@ class GatedStore final : public store::Store {
       std::unique_lock lock(mutex_);
       ++waiting_;
       changed_.notify_all();
-      changed_.wait(lock, [&] { return !closed_ || passes_ > 0; });
-      if (closed_) --passes_;
+      changed_.wait(lock, [&] { return !closed_; });
       --waiting_;
     }
     auto done = inner_.Txn(request);
@@ -125,7 +117,6 @@ class GatedStore final : public store::Store {
   std::mutex mutex_;
   std::condition_variable changed_;
   bool closed_ = false;
-  int passes_ = 0;   // transactions still to let through the closed gate (Pass)
   int waiting_ = 0;  // transactions at the gate (while it is open: only on their way through)
   std::atomic<bool> fail_reads_{false};
   std::atomic<int> failed_reads_{0};

@@ -125,9 +125,8 @@
 //   - switch records (state, last_heartbeat, software version), when Output::switch_writes is
 //     set: TakeSwitchWrites() gives the latest wanted record of each switch (later decisions
 //     replace earlier ones), PerformSwitchWrite() writes one, OnSwitchWritten() logs a failure
-//     and asks again when the switch's state changed while it was written. One batch at a
-//     time (the caller's own mutex), so a switch's records reach the store in decision order;
-//     a batch holds at most one write per switch, and its writes may be made concurrently.
+//     and asks again when the switch's state changed while it was written. One writer at a
+//     time (the caller's own mutex), so a switch's records reach the store in decision order.
 // The in-memory view (liveness, what is placed where) changes at decision time, so messages are
 // never held back by a write.
 //

@@ -10,7 +10,6 @@
 #include <map>
 #include <utility>
 
-#include "base/run_concurrently.h"
 #include "net/listen_address.h"
 #include "store/watch.h"
 
@@ -29,8 +28,6 @@ constexpr int kMaxReadChunkBytes = 2048;
 // Threads for the store writes streams ask for: one switch's fsync need not wait for another's
 // Settle (an Attach and a switch record write, say).
 constexpr size_t kWriteThreads = 2;
-// A batch of switch record and session key writes (WriteSwitches) is made on this many threads.
-constexpr size_t kConcurrentSwitchWrites = 16;
 // How often the serving thread looks whether its completion queue is empty.
 constexpr auto kIdleProbe = std::chrono::milliseconds(10);
 
@@ -541,17 +538,12 @@ void SwitchService::WriteSwitches() {
       writes = directory_.TakeSwitchWrites();
     }
     if (writes.empty()) return;
-    // At most one write per switch in a batch, and one batch at a time (each switch's writes
-    // land in the order decided): the batch's writes are independent transactions, made at
-    // once. One at a time, each a round trip to the store (milliseconds on a loaded 3-member
-    // etcd), a storm of Hellos (1,000 switches after a restart, in switch_sim) waited for them
-    // one after another.
-    RunConcurrently(writes.size(), kConcurrentSwitchWrites, [&](size_t i) {
-      const auto done = PerformSwitchWrite(*registry_, store_, writes[i]);
+    for (const auto& write : writes) {
+      const auto done = PerformSwitchWrite(*registry_, store_, write);
       std::lock_guard lock(mutex_);
-      auto answered = directory_.OnSwitchWritten(writes[i], done);
+      auto answered = directory_.OnSwitchWritten(write, done);
       Dispatch(answered);
-    });
+    }
   }
 }
 

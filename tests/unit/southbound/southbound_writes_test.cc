@@ -9,7 +9,6 @@
 #include <memory>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "api/test_switch.h"
 #include "controller/registry.h"
@@ -101,64 +100,6 @@ TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
   });
   EXPECT_TRUE(ack.has_value());
   EXPECT_EQ((*registry)->Get<v1::Endpoint>("vm1")->port_name(), "tap1");
-}
-
-// Switches saying Hello together (after a restart of every replica, say): their records and
-// session keys are written at once, not one round trip after another. Five registered switches
-// greet with the gate closed; the writes at the gate are let through one by one until several
-// wait there at once (one writer at a time, as before, never has more than one there; the
-// first batch may hold one or two switches, the next the rest).
-TEST(SouthboundWritesTest, SwitchesGreetingTogetherAreWrittenAtOnce) {
-  test_support::GatedStore store;
-  auto registry = controller::Registry::Open(&store);
-  ASSERT_TRUE(registry);
-  constexpr int kSwitches = 5;
-  for (int i = 0; i < kSwitches; ++i) {
-    v1::Switch record;
-    record.set_name("host-" + std::to_string(i));
-    record.set_tunnel_ip("192.0.2." + std::to_string(i + 1));
-    ASSERT_TRUE((*registry)->Create(record));
-  }
-  SouthboundOptions options;
-  options.directory.dead_after = 60s;  // no heartbeats here: nobody silent while the test runs
-  auto server = SouthboundServer::Start(registry->get(), &store, "127.0.0.1", 0, options);
-  ASSERT_TRUE(server) << server.error();
-
-  store.CloseGate();
-  struct OpenOnExit {
-    test_support::GatedStore& store;
-    ~OpenOnExit() { store.Open(); }
-  } open_on_exit{store};
-  std::vector<std::unique_ptr<api_test::TestSwitch>> switches;
-  for (int i = 0; i < kSwitches; ++i) {
-    switches.push_back(std::make_unique<api_test::TestSwitch>((*server)->port()));
-    ASSERT_TRUE(
-        switches.back()->Hello("host-" + std::to_string(i), "192.0.2." + std::to_string(i + 1)))
-        << "a Hello waited for a store write";
-  }
-  ASSERT_TRUE(store.SomeoneWaits(10s)) << "the Hellos made no write";
-  // The writes of the batch in flight pass one by one until the others' batch is at the gate.
-  bool together = false;
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!together && std::chrono::steady_clock::now() < deadline) {
-    together = store.Waiting(2, 100ms);
-    if (!together && store.Waiting(1, 0ms)) store.Pass(1);
-  }
-  EXPECT_TRUE(together) << "the switches' writes were made one after another";
-
-  store.Open();
-  for (int i = 0; i < kSwitches; ++i) {
-    const std::string name = "host-" + std::to_string(i);
-    bool written = false;
-    const auto until = std::chrono::steady_clock::now() + 10s;
-    while (!written && std::chrono::steady_clock::now() < until) {
-      auto record = (*registry)->Get<v1::Switch>(name);
-      written = store.Get(controller::SessionKey(name)).has_value() && record &&
-                record->state() == v1::Switch::STATE_UP;
-      if (!written) std::this_thread::sleep_for(5ms);
-    }
-    EXPECT_TRUE(written) << name << ": no session key, or not recorded UP";
-  }
 }
 
 }  // namespace
