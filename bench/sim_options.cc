@@ -68,6 +68,7 @@ void PrintHelp() {
       "                  [--attaches A] [--attach-rate AR] [--probes P] [--quick]\n"
       "                  [--controller-bin PATH] [--controller-arg ARG]...\n"
       "                  [--controller-cpus LIST] [--sim-cpus LIST] [--latency-log FILE]\n"
+      "                  [--controller-logs FILE]\n"
       "                  [--etcd] [--replicas N] [--failover-seconds F]\n"
       "  --switches               simulated switches, one gRPC stream each (1000)\n"
       "  --endpoints              endpoints per switch (100)\n"
@@ -114,7 +115,9 @@ void PrintHelp() {
       "from_schedule_ms\n"
       "                           from_send_ms\" (planned: since the phase began, whose\n"
       "                           CLOCK_MONOTONIC time the first line gives), in planned order,\n"
-      "                           to see when the slow ones happened\n");
+      "                           to see when the slow ones happened\n"
+      "  --controller-logs FILE   write every controller's log (each replica's, in order) to FILE\n"
+      "                           after the restart phase, to see what the controllers did\n");
 }
 
 }  // namespace
@@ -192,6 +195,8 @@ Expected<Options, std::string> ParseOptions(int argc, char** argv) {
       options.sim_cpus = flags.Cpus(arg, value);
     } else if (arg == "--latency-log") {
       options.latency_log = value;
+    } else if (arg == "--controller-logs") {
+      options.controller_logs = value;
     } else if (arg == "--replicas") {
       options.replicas = flags.Count(arg, value, 1);
     } else if (arg == "--failover-seconds") {

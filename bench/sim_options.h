@@ -34,11 +34,12 @@ struct Options {
   std::vector<std::string> controller_args;  // extra flags, e.g. --switch-dead-after-ms 60000
   std::vector<int> controller_cpus;          // empty: not pinned
   std::vector<int> sim_cpus;
-  std::string latency_log;   // empty: none
-  bool etcd = false;         // the controller's state in a one-member etcd instead of SQLite
-  int replicas = 1;          // > 1: that many controllers on a 3-member etcd (implies etcd)
-  int failover_seconds = 3;  // replicas: the open-loop load around the kill of one; 0: no
-                             // failover phase
+  std::string latency_log;      // empty: none
+  std::string controller_logs;  // empty: none
+  bool etcd = false;            // the controller's state in a one-member etcd instead of SQLite
+  int replicas = 1;             // > 1: that many controllers on a 3-member etcd (implies etcd)
+  int failover_seconds = 3;     // replicas: the open-loop load around the kill of one; 0: no
+                                // failover phase
 };
 
 Expected<Options, std::string> ParseOptions(int argc, char** argv);

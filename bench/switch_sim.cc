@@ -1976,6 +1976,12 @@ void Sim::Restart(ControllerSet* controllers) {
   // The restarted controllers' own account: switches they marked DOWN (stored UP, no Hello yet
   // within dead_after of its start) and brought back UP with their Hello.
   const std::string log = controllers->Logs();
+  if (!options_.controller_logs.empty()) {
+    std::ofstream out(options_.controller_logs);
+    out << log;
+    Say("restart: the controllers' logs written to %s%s\n", options_.controller_logs.c_str(),
+        out ? "" : " (FAILED)");
+  }
   auto occurrences = [&](const std::string& text) {
     int64_t count = 0;
     for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) {

@@ -1158,6 +1158,13 @@ ModelResult<T> Registry::Get(std::string_view ref) const {
 }
 
 template <typename T>
+int64_t Registry::ModRevision(std::string_view ref) const {
+  std::shared_lock lock(state_->mutex);
+  const auto* entry = Resolve<T>(*state_->index, ref);
+  return entry == nullptr ? 0 : entry->mod_revision;
+}
+
+template <typename T>
 ModelResult<std::vector<T>> Registry::List(const ListFilter& filter) const {
   if (auto ok = CheckFilterApplies<T>(filter); !ok) return Unexpected(ok.error());
   std::shared_lock lock(state_->mutex);
@@ -1495,6 +1502,7 @@ void Registry::ForEach(const std::function<void(const T&)>& visit) const {
   template ModelResult<T> Registry::ReplaceIf<T>(std::string_view ref, T object,            \
                                                  const WriteGuard& guard);                  \
   template ModelResult<T> Registry::Get<T>(std::string_view ref) const;                     \
+  template int64_t Registry::ModRevision<T>(std::string_view ref) const;                    \
   template ModelResult<std::vector<T>> Registry::List<T>(const ListFilter& filter) const;   \
   template ModelResult<DeleteResult> Registry::Delete<T>(std::string_view ref, bool force); \
   template void Registry::ForEach<T>(const std::function<void(const T&)>& visit) const;

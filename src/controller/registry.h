@@ -166,6 +166,9 @@ class Registry {
   ModelResult<T> ReplaceIf(std::string_view ref, T object, const WriteGuard& guard);
   template <typename T>
   ModelResult<T> Get(std::string_view ref) const;
+  // The store mod_revision of the object `ref` names, as the index has it; 0 when none.
+  template <typename T>
+  int64_t ModRevision(std::string_view ref) const;
   // In id order.
   template <typename T>
   ModelResult<std::vector<T>> List(const ListFilter& filter) const;

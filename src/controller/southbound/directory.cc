@@ -85,6 +85,18 @@ std::chrono::system_clock::time_point WallTimeOf(Clock::time_point when, Clock::
          std::chrono::duration_cast<std::chrono::system_clock::duration>(now - when);
 }
 
+// The steady-clock time of a stored wall-clock time (`now` being the present), when it is within
+// `horizon` of it; else the epoch (long ago, or in the future: treated as never).
+Clock::time_point RecordedAt(const google::protobuf::Timestamp& stored, Clock::time_point now,
+                             Clock::duration horizon) {
+  const auto wall = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::seconds(stored.seconds()) + std::chrono::nanoseconds(stored.nanos())));
+  const auto age = std::chrono::system_clock::now() - wall;
+  if (age < std::chrono::system_clock::duration::zero() || age >= horizon) return {};
+  return now - std::chrono::duration_cast<Clock::duration>(age);
+}
+
 std::string Milliseconds(Clock::duration duration) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(duration).count()) +
          " ms";
@@ -135,7 +147,8 @@ Directory::Directory(controller::Registry* registry, store::Store* store, Direct
     : registry_(registry),
       store_(store),
       options_(std::move(options)),
-      instance_(controller::RandomIds().NewId()) {
+      instance_(controller::RandomIds().NewId()),
+      history_(options_.history_notes) {
   // The session keys first: a switch stored UP is unconfirmed only when it has none now.
   int64_t sessions_at = 0;
   if (store_ != nullptr) {
@@ -523,7 +536,12 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   bound.live = true;
   bound.last_heartbeat = now;
   bound.stalled_at_heard = stalled_;
-  bound.recorded_heartbeat = changed ? now : Clock::time_point{};
+  // Unchanged: its stored last_heartbeat is as old as the record says, and is due again a
+  // heartbeat_record_interval after it, not now (a restart's thousand Hellos would otherwise
+  // queue a thousand record writes at once, ahead of the session keys that keep their switches
+  // from being marked DOWN).
+  bound.recorded_heartbeat =
+      changed ? now : RecordedAt(stored->last_heartbeat(), now, options_.heartbeat_record_interval);
   bound.session_value = SessionValue(options_.controller_id, instance_, id);
   by_name_[bound.switch_name] = id;
   unconfirmed_.erase(bound.switch_name);
@@ -552,41 +570,90 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   return out;
 }
 
+template <typename Emit>
+void Directory::NotesOf(const store::Event& event, Emit emit) const {
+  using Kind = ChangeHistory::Kind;
+  auto key = SplitKey(event.kv.key);
+  if (!key) return;
+  if (key->kind == "endpoints") {
+    emit(Kind::kEndpoint, std::string(key->id));
+  } else if (key->kind == "switches") {
+    // Its name as known, and as the record now says (a rename is a change of both).
+    auto known = switches_.find(key->id);
+    if (known != switches_.end()) emit(Kind::kSwitch, known->second.name);
+    v1::Switch record;
+    if (event.type == store::Event::kPut && record.ParseFromString(event.kv.value) &&
+        (known == switches_.end() || known->second.name != record.name())) {
+      emit(Kind::kSwitch, record.name());
+    }
+  } else if (key->kind == "policies") {
+    emit(Kind::kPolicy, std::string());
+  } else if (key->kind == "networks" && event.type == store::Event::kDelete) {
+    emit(Kind::kNetworkRemoved, std::string(key->id));
+  }
+}
+
+void Directory::StartHistory(int64_t revision) { history_.Start(revision); }
+
+void Directory::BackfillHistory(int64_t from, const std::vector<store::Event>& events) {
+  if (!history_.started() || from >= history_.from()) return;
+  std::vector<ChangeHistory::Older> older;
+  for (const auto& event : events) {
+    const int64_t revision = event.kv.mod_revision;
+    if (revision >= history_.from()) break;
+    NotesOf(event, [&](ChangeHistory::Kind kind, std::string id) {
+      older.push_back({revision, kind, std::move(id)});
+    });
+  }
+  history_.Prepend(from, std::move(older));
+}
+
+void Directory::TrimHistory(int64_t revision) { history_.TrimBefore(revision); }
+
+std::optional<ChangeHistory::Changes> Directory::ChangedSince(int64_t from, int64_t revision,
+                                                              int64_t* sync_revision) {
+  *sync_revision = revision;
+  if (from <= 0 || from > revision) return std::nullopt;
+  if (auto noted = history_.After(from)) {
+    *sync_revision = std::min(revision, history_.last());
+    return noted;
+  }
+  if (store_ == nullptr) return std::nullopt;
+  auto events = store_->Changes(controller::kKeyPrefix, from + 1);
+  if (!events) return std::nullopt;
+  ChangeHistory::Changes changes;
+  for (const auto& event : *events) {
+    if (event.kv.mod_revision > revision) break;
+    NotesOf(event, [&](ChangeHistory::Kind kind, std::string id) {
+      switch (kind) {
+        case ChangeHistory::Kind::kEndpoint:
+          changes.endpoints.insert(std::move(id));
+          break;
+        case ChangeHistory::Kind::kSwitch:
+          changes.switches.insert(std::move(id));
+          break;
+        case ChangeHistory::Kind::kPolicy:
+          changes.policies = true;
+          break;
+        case ChangeHistory::Kind::kNetworkRemoved:
+          changes.removed_networks.push_back(std::move(id));
+          break;
+      }
+    });
+  }
+  return changes;
+}
+
 void Directory::CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello, int64_t revision,
                         Output& out) {
   Session& session = sessions_[id];
   // What changed after last_revision, up to the revision the registry reflects (later events
   // reach the session through OnStoreEvents).
-  const int64_t from = hello.last_revision();
-  bool incremental = false;
-  std::set<std::string> changed_endpoints;
-  std::set<std::string> changed_switches;  // names
-  std::vector<std::string> removed_networks;
-  bool policies_changed = false;
-  if (store_ != nullptr && from > 0 && from <= revision) {
-    if (auto changes = store_->Changes(controller::kKeyPrefix, from + 1); changes) {
-      incremental = true;
-      for (const auto& event : *changes) {
-        if (event.kv.mod_revision > revision) break;
-        auto key = SplitKey(event.kv.key);
-        if (!key) continue;
-        if (key->kind == "endpoints") {
-          changed_endpoints.insert(key->id);
-        } else if (key->kind == "switches") {
-          auto known = switches_.find(key->id);
-          if (known != switches_.end()) changed_switches.insert(known->second.name);
-          v1::Switch record;
-          if (event.type == store::Event::kPut && record.ParseFromString(event.kv.value)) {
-            changed_switches.insert(record.name());
-          }
-        } else if (key->kind == "policies") {
-          policies_changed = true;
-        } else if (key->kind == "networks" && event.type == store::Event::kDelete) {
-          removed_networks.push_back(key->id);
-        }
-      }
-    }
-  }
+  int64_t sync_revision = revision;
+  const auto changed_since = ChangedSince(hello.last_revision(), revision, &sync_revision);
+  const bool incremental = changed_since.has_value();
+  const ChangeHistory::Changes none;
+  const ChangeHistory::Changes& changed = incremental ? *changed_since : none;
   if (incremental) {
     ++syncs_.incremental;
   } else {
@@ -601,7 +668,7 @@ void Directory::CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello,
   if (auto served = switch_networks_.find(session.switch_name); served != switch_networks_.end()) {
     networks = served->second;
   }
-  for (const auto& network_id : removed_networks) {
+  for (const auto& network_id : changed.removed_networks) {
     if (networks.count(network_id) != 0) continue;
     auto message = At(revision);
     message.mutable_network_removed()->set_network_id(network_id);
@@ -624,15 +691,24 @@ void Directory::CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello,
       continue;
     }
     Cache(id, endpoint_id);
-    const bool changed = !incremental || policies_changed ||
-                         changed_endpoints.count(endpoint_id) != 0 ||
-                         changed_switches.count(endpoint->switch_name()) != 0;
-    if (!changed) continue;
+    // After sync_revision (the notes' end, when the registry is ahead of the watch): what this
+    // directory wrote itself (an Attach, a switch's record) was fanned out when written, before
+    // this session cached it, and its store event will not be reported again: sent now.
+    const bool unnoted =
+        sync_revision < revision &&
+        (registry_->ModRevision<v1::Endpoint>(endpoint_id) > sync_revision ||
+         registry_->ModRevision<v1::Switch>(endpoint->switch_name()) > sync_revision);
+    const bool update = !incremental || changed.policies || unnoted ||
+                        changed.endpoints.count(endpoint_id) != 0 ||
+                        changed.switches.count(endpoint->switch_name()) != 0;
+    if (!update) continue;
     auto message = At(revision);
     *message.mutable_location_update()->mutable_location() = LocationOf(*endpoint);
     out.messages.push_back({id, std::move(message)});
   }
-  auto done = At(revision);
+  // Everything up to sync_revision has been sent (or is in the messages above); what changed
+  // after it reaches the session through OnStoreEvents, as it is a cacher now.
+  auto done = At(sync_revision);
   done.mutable_sync_done();
   out.messages.push_back({id, std::move(done)});
 }
@@ -849,6 +925,44 @@ Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry, s
           ? "not written: DOWN: it has a session key again, or another controller wrote its "
             "record first"
           : "not written: DOWN: its session key is another controller's (it moved there)"));
+}
+
+std::vector<Expected<void, std::string>> PerformSwitchWrites(controller::Registry& registry,
+                                                             store::Store* store,
+                                                             std::span<const SwitchWrite> writes) {
+  std::vector<Expected<void, std::string>> results(writes.size());
+  std::vector<size_t> claims;  // indexes of the session keys claimed alone
+  auto flush = [&] {
+    if (claims.empty()) return;
+    store::TxnRequest batch;
+    for (size_t i : claims) {
+      batch.success.push_back(store::Op::Put(controller::SessionKey(writes[i].switch_name),
+                                             writes[i].session_value, writes[i].lease));
+    }
+    if (claims.size() == 1 || !store->Txn(batch)) {
+      for (size_t i : claims) results[i] = PerformSwitchWrite(registry, store, writes[i]);
+    }
+    claims.clear();
+  };
+  // The claims first: each is a switch another replica marks DOWN if its key is not back
+  // within dead_after of the old one's end, and a record write (a round trip each) before it
+  // would hold it back.
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const SwitchWrite& write = writes[i];
+    if (store != nullptr && !write.record && write.session == SwitchWrite::SessionOp::kClaim) {
+      claims.push_back(i);
+      if (claims.size() == kMaxClaimsPerTxn) flush();
+    }
+  }
+  flush();
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const SwitchWrite& write = writes[i];
+    if (store != nullptr && !write.record && write.session == SwitchWrite::SessionOp::kClaim) {
+      continue;
+    }
+    results[i] = PerformSwitchWrite(registry, store, write);
+  }
+  return results;
 }
 
 std::optional<v1::Network> Directory::NetworkOfQuery(SessionId id, uint32_t vni, uint64_t query_id,
@@ -1618,6 +1732,11 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
     auto key = SplitKey(event.kv.key);
     if (!key) continue;
     const int64_t revision = event.kv.mod_revision;
+    if (history_.started()) {
+      NotesOf(event, [&](ChangeHistory::Kind kind, std::string id) {
+        history_.Note(revision, kind, std::move(id));
+      });
+    }
     last = std::max(last, revision);
     const bool put = event.type == store::Event::kPut;
     if (key->kind == "endpoints") {
@@ -1704,6 +1823,7 @@ Output Directory::OnStoreEvents(const std::vector<store::Event>& events) {
       }
     }
   }
+  history_.Reached(last);  // complete up to the batch, noted or not
   // The domains' route rounds (at once, or held back by the interval), then the networks
   // whose own configs changed.
   for (const auto& domain_id : refresh_domains) DomainRoutesRound(domain_id, last, out);

@@ -149,6 +149,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -156,6 +157,7 @@
 
 #include "base/expected.h"
 #include "controller/registry.h"
+#include "controller/southbound/change_history.h"
 #include "controller/southbound/session_set.h"
 #include "controller/string_pool.h"
 #include "dove/v1/switch.pb.h"
@@ -182,6 +184,9 @@ struct DirectoryOptions {
   // to each of them, so a large domain's rounds cost at most ~1 message per this interval
   // (1000 switches: one round per second; 0: the fixed interval only).
   std::chrono::microseconds domain_round_per_switch{1000};
+  // Store changes kept in memory (as ids, change_history.h) for the catch-up of Hellos once
+  // StartHistory was called: a Hello whose last revision is older than them reads the store.
+  size_t history_notes = 200000;
 };
 
 inline constexpr size_t kMaxHeartbeatWritesPerTick = 20;
@@ -266,6 +271,15 @@ controller::ModelResult<v1::Endpoint> PerformEndpointWrite(controller::Registry&
 // registry's (the session key is written in the same txn as the record).
 Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry, store::Store* store,
                                                const SwitchWrite& write);
+// PerformSwitchWrite of each of `writes` (at most one per switch, as TakeSwitchWrites gives
+// them), the results in the same order; the session keys claimed alone (a Hello that changed
+// nothing else: what a reconnect storm is made of) go kMaxClaimsPerTxn to a transaction, one
+// round trip and one fsync for all of them. A batch the store refuses is tried again one
+// write at a time, so each result is that write's own.
+inline constexpr size_t kMaxClaimsPerTxn = 100;  // etcd refuses more than 128 ops per txn
+std::vector<Expected<void, std::string>> PerformSwitchWrites(controller::Registry& registry,
+                                                             store::Store* store,
+                                                             std::span<const SwitchWrite> writes);
 
 // How the last Hellos were answered, for /metrics and tests.
 struct SyncCounts {
@@ -288,6 +302,18 @@ class Directory {
   Output OnDisconnect(SessionId session, Clock::time_point now = Clock::now());
   // Changes of the store under "/dove/v1/", in revision order.
   Output OnStoreEvents(const std::vector<store::Event>& events);
+  // The caller's store watch delivers every change from `revision` on: from now on, Hellos
+  // are caught up from the changes OnStoreEvents noted (change_history.h), not by reading the
+  // store's history, as far back as they reach. Called again after a gap in the watch (the
+  // notes are dropped).
+  void StartHistory(int64_t revision);
+  // The store's history before StartHistory's revision, as Changes(prefix, from) gave it (later
+  // events are ignored): a switch reconnecting to a controller that has just started, with a
+  // last revision at or after `from`, is caught up from memory too.
+  void BackfillHistory(int64_t from, const std::vector<store::Event>& events);
+  // The store dropped its history before `revision` (compaction): so do the notes.
+  void TrimHistory(int64_t revision);
+  int64_t HistoryFrom() const { return history_.from(); }
   // The replica holds store lease `lease` (> 0): Hellos are taken, session keys go with it
   // (the keys of the streams open, if any, are claimed again with it).
   Output OnLeaseGranted(int64_t lease);
@@ -434,6 +460,16 @@ class Directory {
   // Everything after Welcome (out.messages[welcome_at], whose snapshot flag it sets).
   void CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello, int64_t revision,
                Output& out);
+  // What changed after `from` up to `revision` (CatchUp), from the notes when they reach back
+  // (`sync_revision` is then the last one noted: later changes reach the session through
+  // OnStoreEvents), else from the store's history (`sync_revision` = `revision`); nullopt: a
+  // snapshot is needed.
+  std::optional<ChangeHistory::Changes> ChangedSince(int64_t from, int64_t revision,
+                                                     int64_t* sync_revision);
+  // The notes a store event makes (before OnStoreEvents applies it: a deleted switch's name
+  // is looked up in switches_).
+  template <typename Emit>
+  void NotesOf(const store::Event& event, Emit emit) const;
   Output OnAttach(SessionId id, const v1::Attach& attach);
   Output OnDetach(SessionId id, const v1::Detach& detach);
   Output OnResolveMac(SessionId id, const v1::ResolveMac& resolve);
@@ -620,6 +656,7 @@ class Directory {
   Rounds config_rounds_;                                        // DomainRoutes rounds
   std::unordered_map<std::string, RouteSet> published_routes_;  // domain id -> its routes
   SyncCounts syncs_;
+  ChangeHistory history_;
   LivenessCounts liveness_changes_;
   std::optional<Clock::time_point> last_tick_;
   Clock::duration stalled_{};

@@ -8,8 +8,10 @@
 #include <future>
 #include <list>
 #include <map>
+#include <span>
 #include <utility>
 
+#include "controller/store_keys.h"
 #include "net/listen_address.h"
 #include "store/watch.h"
 
@@ -169,13 +171,17 @@ class SwitchService::Stream {
     }
     writing_ = true;
     ++ops_;
+    // More queued behind it: gRPC may hold it and send it with the next one (a catch-up's
+    // dozens of messages in a few socket writes, not one each). The last one goes at once.
+    grpc::WriteOptions options;
+    if (!queue_.empty()) options.set_buffer_hint();
     if (item.encoded.empty()) {
-      rw_.Write(item.message, &write_tag_);
+      rw_.Write(item.message, options, &write_tag_);
       return;
     }
     v1::ControllerMessage decoded;
     decoded.ParseFromString(item.encoded);  // the directory encoded it from a valid message
-    rw_.Write(decoded, &write_tag_);
+    rw_.Write(decoded, options, &write_tag_);
   }
 
   // With mutex_ and the gate held; once.
@@ -219,6 +225,10 @@ SwitchService::SwitchService(controller::Registry* registry, store::Store* store
   // The lease's TTL: dead_after in whole seconds, rounded up (at least 1).
   const auto dead_after_ms = std::max<int64_t>(1, options_.directory.dead_after.count());
   lease_ttl_seconds_ = (dead_after_ms + 999) / 1000;
+  {
+    std::lock_guard lock(mutex_);
+    directory_.StartHistory(watch_from_);  // WatchLoop delivers every change from it on
+  }
   // A first lease before any stream can arrive; without one, Hellos wait for the lease thread.
   if (!GrantLease() && leases_) {
     std::lock_guard lock(mutex_);
@@ -458,11 +468,18 @@ void SwitchService::OnMessageRead(Stream* stream) {
   Output out;
   const bool keep =
       Receive(stream->session(), stream->identity(), stream->incoming(), received, out);
-  if (out.endpoint_writes.empty() && !out.switch_writes) {
+  // Switch records and session keys are written by the drain on the WorkQueue, without holding
+  // the stream: nothing the switch sends next depends on them, and a reconnect storm's
+  // thousand writes, one round trip each, would otherwise hold every stream (its Attaches and
+  // heartbeats unread) until the last of them.
+  if (out.switch_writes) ScheduleSwitchWrites();
+  out.switch_writes = false;
+  if (out.endpoint_writes.empty()) {
     if (keep) stream->StartRead();
     return;
   }
-  // The writes (fsyncs) go to the WorkQueue; the stream reads on once they are done.
+  // Endpoint writes (fsyncs) go to the WorkQueue; the stream reads on once they are done, so
+  // the switch's next message finds its Attach or Detach applied.
   stream->Acquire();
   const bool posted = writes_->Post([this, stream, keep, out = std::move(out)] {
     Settle(out);
@@ -526,7 +543,32 @@ void SwitchService::Settle(const Output& out) {
     auto answered = directory_.OnEndpointWritten(write, saved);
     Dispatch(answered);
   }
-  if (out.switch_writes) WriteSwitches();
+  if (out.switch_writes) ScheduleSwitchWrites();
+}
+
+void SwitchService::ScheduleSwitchWrites() {
+  {
+    std::lock_guard drain(drain_mutex_);
+    if (draining_) {
+      drain_again_ = true;  // the running drain looks once more before it ends
+      return;
+    }
+    draining_ = true;
+  }
+  const bool posted = writes_ && writes_->Post([this] { DrainSwitchWrites(); });
+  if (!posted) DrainSwitchWrites();  // not serving, or stopped: here
+}
+
+void SwitchService::DrainSwitchWrites() {
+  while (true) {
+    WriteSwitches();
+    std::lock_guard drain(drain_mutex_);
+    if (!drain_again_) {
+      draining_ = false;
+      return;
+    }
+    drain_again_ = false;
+  }
 }
 
 void SwitchService::WriteSwitches() {
@@ -538,11 +580,22 @@ void SwitchService::WriteSwitches() {
       writes = directory_.TakeSwitchWrites();
     }
     if (writes.empty()) return;
-    for (const auto& write : writes) {
-      const auto done = PerformSwitchWrite(*registry_, store_, write);
+    // The session keys claimed alone first (one transaction per chunk; PerformSwitchWrites),
+    // then the records, a round trip each. One write per switch: the order between them is
+    // free.
+    std::stable_partition(writes.begin(), writes.end(), [](const SwitchWrite& write) {
+      return !write.record && write.session == SwitchWrite::SessionOp::kClaim;
+    });
+    // In chunks, so the answers to the first writes do not wait for the last ones.
+    for (size_t start = 0; start < writes.size(); start += kMaxClaimsPerTxn) {
+      const size_t end = std::min(writes.size(), start + kMaxClaimsPerTxn);
+      const std::span<const SwitchWrite> chunk(writes.data() + start, end - start);
+      const auto done = PerformSwitchWrites(*registry_, store_, chunk);
       std::lock_guard lock(mutex_);
-      auto answered = directory_.OnSwitchWritten(write, done);
-      Dispatch(answered);
+      for (size_t i = 0; i < chunk.size(); ++i) {
+        auto answered = directory_.OnSwitchWritten(chunk[i], done[i]);
+        Dispatch(answered);
+      }
     }
   }
 }
@@ -584,9 +637,30 @@ void SwitchService::RefuseIdentity(SessionId session, const PeerIdentity& identi
   it->second->Close(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, why));
 }
 
+void SwitchService::BackfillHistory() {
+  if (options_.history_backfill_revisions <= 0) return;
+  int64_t from = std::max<int64_t>(1, watch_from_ - options_.history_backfill_revisions);
+  auto events = store_->Changes(controller::kKeyPrefix, from);
+  if (!events && events.error().code == store::StoreError::kCompacted) {
+    // Compacted past it: from where the history starts, if that is still before the watch.
+    auto compacted = store_->CompactedRevision();
+    if (!compacted || *compacted + 1 >= watch_from_) return;
+    from = std::max(from, *compacted + 1);
+    events = store_->Changes(controller::kKeyPrefix, from);
+  }
+  if (!events) {
+    Log("store history before revision " + std::to_string(watch_from_) +
+        " not read (Hellos from before it read the store): " + events.error().Describe());
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  directory_.BackfillHistory(from, *events);
+}
+
 void SwitchService::WatchLoop() {
   std::unique_ptr<store::Watch> watch;
   int64_t from = watch_from_;
+  BackfillHistory();
   while (!stopping_.load()) {
     if (!watch) {
       auto started = store_->StartWatch(std::string(kWatchPrefix), from);
@@ -628,6 +702,7 @@ void SwitchService::WatchLoop() {
         Log("store watch: " + events.error().Describe() + "; resuming from the current revision");
         from = registry_->Revision() + 1;
         watch.reset();
+        directory_.StartHistory(from);  // the changes in the gap were never noted
       }
       // Messages waiting for mutex_ now, or a serving thread that has not found its queue
       // empty for a whole tick: the controller is the bottleneck, and streams whose messages
@@ -668,7 +743,10 @@ void SwitchService::CompactHistory() {
   if (*current - *compacted < keep + std::max<int64_t>(1, keep / 10)) return;
   if (auto done = store_->Compact(*current - keep); !done) {
     Log("store compaction: " + done.error().Describe());
+    return;
   }
+  std::lock_guard lock(mutex_);
+  directory_.TrimHistory(*current - keep);
 }
 
 std::string SwitchService::MetricsText() {

@@ -91,6 +91,13 @@ struct SouthboundOptions {
   // The store keeps at least this many revisions of history, for switches that reconnect with
   // an older last_revision (older ones get a snapshot); 0: never compact.
   int64_t history_revisions = 100000;
+  // How far before its start a controller reads the store's history once, into the Directory's
+  // notes (BackfillHistory), so that switches reconnecting after a restart of every controller
+  // are caught up from memory (0: not read). Connected switches hear a heartbeat every second,
+  // stamped with the current revision, so a restart's gap is a few revisions (lease ends, the
+  // replicas' sync keys); each revision read costs etcd a replay to every replica starting.
+  // A Hello from further back reads the store (EtcdStore: at most kMaxBackfillRevisions).
+  int64_t history_backfill_revisions = 1000;
   // The watch thread gives the heap's free pages back to the system (malloc_trim) at most this
   // often. What a registration storm or a domain round allocates and frees (NetworkConfigs,
   // FloodLists: megabytes at 1,000 switches) otherwise stays resident, in whichever glibc
@@ -127,7 +134,8 @@ class SwitchService final {
   // Serving thread: offers a new Stream to the next switch that connects (unless stopping).
   void AwaitNextStream();
   // A stream's message was read: hands it to the Directory, then reads the next one (after the
-  // writes it asks for, on the WorkQueue) unless the stream is to end.
+  // endpoint writes it asks for, on the WorkQueue; switch writes are drained without waiting)
+  // unless the stream is to end.
   void OnMessageRead(Stream* stream);
   // The stream ended: the Directory forgets it (on the WorkQueue: it may write).
   void OnStreamDone(Stream* stream);
@@ -143,9 +151,15 @@ class SwitchService final {
   void Forget(SessionId session);
   // With mutex_ held. Moves the messages out of `out` (leaving none); the rest stays for Settle.
   void Dispatch(Output& out);
-  // Without mutex_: performs the writes `out` asks for (directory.h, "Writes") and dispatches
-  // what the directory answers to them.
+  // Without mutex_: performs the endpoint writes `out` asks for (directory.h, "Writes") and
+  // dispatches what the directory answers to them; switch writes are scheduled (not awaited).
   void Settle(const Output& out);
+  // Has the switch records and session keys the directory wants written on the WorkQueue,
+  // without waiting: one drain at a time (a request while one runs makes it look again before
+  // it ends), so a storm of requests takes one write thread, never both. Without a WorkQueue
+  // (not serving, or stopped) the drain runs here.
+  void ScheduleSwitchWrites();
+  void DrainSwitchWrites();
   // Writes the switch records the directory wants, until it wants none (one writer at a time).
   void WriteSwitches();
   void RefuseIdentity(SessionId session, const PeerIdentity& identity, const v1::Hello& hello);
@@ -161,6 +175,8 @@ class SwitchService final {
   void LoseLease(int64_t id, const std::string& why);
   // Waits `duration` on the lease thread, or less when stopping.
   void LeaseWait(Clock::duration duration);
+  // Watch thread, at its start: the store's recent history into the Directory's notes.
+  void BackfillHistory();
   // Drops store history older than history_revisions (watch thread).
   void CompactHistory();
 
@@ -181,6 +197,9 @@ class SwitchService final {
   int64_t watch_from_;
   std::mutex mutex_;  // serialises the Directory; held while writing only for a new switch
   std::mutex switch_writes_mutex_;  // taken before mutex_, never after
+  std::mutex drain_mutex_;          // guards the two below; taken alone
+  bool draining_ = false;           // a drain is posted or running
+  bool drain_again_ = false;        // asked for while it ran
   Directory directory_;
   std::map<SessionId, Stream*> streams_;
   SessionId next_session_ = 1;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/store_keys.h"
 #include "unit/southbound/directory_fixture.h"
 
 namespace dove::controller::southbound::directory_test {
@@ -596,6 +597,86 @@ TEST_F(CatchUpTest, ARevisionAheadOfTheControllerMeansASnapshot) {
   EXPECT_EQ(mine[2].location_update().location().endpoint_id(), "vm1");
 }
 
+// With StartHistory the catch-up is answered from the changes OnStoreEvents noted: the store's
+// history is not read, so even once compacted away it is incremental.
+TEST_F(CatchUpTest, FromTheNotesAReconnectIsIncrementalWithoutTheStoresHistory) {
+  directory_->StartHistory(pumped_ + 1);
+  const int64_t applied = Populate();
+  Disconnect(2);
+  Take(3, "vm1", "tap7");  // vm1 moves to C while B is away
+  Pump();
+  ASSERT_TRUE(store_.Compact(registry_->Revision()));  // the move's event is gone from the store
+  auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2"})), 4);
+  ASSERT_EQ(mine.size(), 4u);  // welcome, the config of web, the one change, sync done
+  EXPECT_FALSE(mine[0].welcome().snapshot());
+  EXPECT_EQ(mine[2].location_update().location().endpoint_id(), "vm1");
+  EXPECT_EQ(mine[2].location_update().location().switch_name(), "host-c");
+  EXPECT_TRUE(mine[3].has_sync_done());
+  EXPECT_EQ(directory_->Syncs().incremental, 1u);
+  // Without the notes (the same reconnect on a directory that has none) it is a snapshot.
+  directory_->StartHistory(registry_->Revision() + 1);
+  auto again = For(Send(5, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2"})), 5);
+  ASSERT_FALSE(again.empty());
+  EXPECT_TRUE(again[0].welcome().snapshot());
+}
+
+// The registry may be ahead of the changes the watch delivered: SyncDone then says only what
+// was noted, and the rest reaches the session (listed endpoints this directory wrote after the
+// notes are sent in the catch-up: their events will not be fanned out again).
+TEST_F(CatchUpTest, FromTheNotesSyncDoneSaysTheLastNotedRevision) {
+  directory_->StartHistory(pumped_ + 1);
+  const int64_t applied = Populate();
+  Disconnect(2);
+  Take(3, "vm1", "tap7");
+  Pump();
+  const int64_t noted = pumped_;
+  Take(3, "vm2", "tap8");  // in the registry, not yet delivered to the directory
+  ASSERT_GT(registry_->Revision(), noted);
+  auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2"})), 4);
+  ASSERT_FALSE(mine.empty());
+  EXPECT_FALSE(mine[0].welcome().snapshot());
+  EXPECT_EQ(mine.back().revision(), noted);
+  ASSERT_TRUE(mine.back().has_sync_done());
+  // vm2's move (after `noted`, made through this directory, so fanned out before B cached it)
+  // is in the catch-up or comes with its event: B learns it either way.
+  auto later = WithoutFloodLists(For(Pump(), 4));
+  later.insert(later.begin(), mine.begin(), mine.end());
+  bool told = false;
+  for (const auto& message : later) {
+    if (message.has_location_update() &&
+        message.location_update().location().endpoint_id() == "vm2") {
+      told = message.location_update().location().switch_name() == "host-c";
+    }
+  }
+  EXPECT_TRUE(told);
+}
+
+// A controller that has just started reads the store's recent history once (BackfillHistory):
+// a switch whose last revision is before the start is caught up from memory too.
+TEST_F(CatchUpTest, ABackfilledHistoryCatchesUpAReconnectFromBeforeTheStart) {
+  const int64_t applied = Populate();
+  Disconnect(2);
+  Take(3, "vm1", "tap7");
+  // The restarted controller: a new directory at the registry's revision, its watch from there.
+  const int64_t start = registry_->Revision() + 1;
+  directory_ = std::make_unique<Directory>(registry_.get(), &store_, DirectoryOptions{});
+  directory_->StartHistory(start);
+  auto history = store_.Changes("/dove/v1/", applied - 2);
+  ASSERT_TRUE(history);
+  directory_->BackfillHistory(applied - 2, *history);
+  EXPECT_EQ(directory_->HistoryFrom(), applied - 2);
+  ASSERT_TRUE(store_.Compact(registry_->Revision()));  // answered from the notes, not the store
+  auto mine = For(Send(4, Rejoin("host-b", "192.0.2.2", applied, {"vm1", "vm2"})), 4);
+  ASSERT_EQ(mine.size(), 4u);
+  EXPECT_FALSE(mine[0].welcome().snapshot());
+  EXPECT_EQ(mine[2].location_update().location().endpoint_id(), "vm1");
+  // Trimmed as the store compacts: a reconnect from before the notes is a snapshot.
+  directory_->TrimHistory(registry_->Revision());
+  auto trimmed = For(Send(5, Rejoin("host-c", "192.0.2.3", applied, {"vm2"})), 5);
+  ASSERT_FALSE(trimmed.empty());
+  EXPECT_TRUE(trimmed[0].welcome().snapshot());
+}
+
 TEST_F(CatchUpTest, AttachOfAnEndpointAlreadyThereIsAcknowledgedWithoutAWrite) {
   Populate();
   const int64_t before = registry_->Revision();
@@ -1088,6 +1169,73 @@ TEST_F(DirectoryTest, AnOlderSwitchWriteLandingLastIsWrittenOver) {
   Settled(std::move(late));
   EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
   EXPECT_TRUE(directory_->IsLive("host-a"));
+}
+
+// PerformSwitchWrites: the session keys claimed alone share one transaction; a batch the store
+// refuses is done one write at a time, so only the bad write fails.
+TEST_F(DirectoryTest, ClaimsAloneShareOneTransactionAndABadOneFailsAlone) {
+  auto lease = store_.GrantLease(10);
+  ASSERT_TRUE(lease);
+  auto claim = [&](const std::string& name, int64_t lease_id) {
+    SwitchWrite write;
+    write.switch_name = name;
+    write.record = false;
+    write.session = SwitchWrite::SessionOp::kClaim;
+    write.session_value = "stream of " + name;
+    write.lease = lease_id;
+    return write;
+  };
+  const int64_t before = registry_->Revision();
+  const std::vector<SwitchWrite> good = {claim("host-a", lease->id), claim("host-b", lease->id),
+                                         claim("host-c", lease->id)};
+  for (const auto& done : PerformSwitchWrites(*registry_, &store_, good)) {
+    EXPECT_TRUE(done) << done.error();
+  }
+  EXPECT_EQ(*store_.CurrentRevision(), before + 1);  // one transaction for the three
+  for (const char* name : {"host-a", "host-b", "host-c"}) {
+    auto key = store_.Get(controller::SessionKey(name));
+    ASSERT_TRUE(key) << name;
+    EXPECT_EQ(key->value, std::string("stream of ") + name);
+    EXPECT_EQ(key->lease, lease->id);
+  }
+  // A lease the store does not know refuses the batch: the others are still written.
+  const std::vector<SwitchWrite> mixed = {claim("host-d", lease->id), claim("host-e", 987654),
+                                          claim("host-f", lease->id)};
+  const auto results = PerformSwitchWrites(*registry_, &store_, mixed);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0]);
+  EXPECT_FALSE(results[1]);
+  EXPECT_TRUE(results[2]);
+  EXPECT_TRUE(store_.Get(controller::SessionKey("host-d")));
+  EXPECT_FALSE(store_.Get(controller::SessionKey("host-e")));
+  EXPECT_TRUE(store_.Get(controller::SessionKey("host-f")));
+}
+
+// A Hello that changes nothing does not make its switch's heartbeat record due at once: it is
+// due heartbeat_record_interval after the stored one (a restart's Hellos would otherwise queue a
+// record write each).
+TEST_F(DirectoryTest, AnUnchangedHelloLeavesTheHeartbeatRecordDueWhenItWas) {
+  directory_ = std::make_unique<Directory>(registry_.get(), &store_,
+                                           DirectoryOptions{.heartbeat_record_interval = 10s});
+  Connect(1, "host-a", "192.0.2.1");  // new: the record is written with the Hello
+  Disconnect(1);
+  Connect(2, "host-a", "192.0.2.1");  // DOWN before: UP is written (a change)
+  const int64_t revision = registry_->Revision();
+  // A new directory (a restarted controller), the same switch saying Hello unchanged.
+  directory_ = std::make_unique<Directory>(registry_.get(), &store_,
+                                           DirectoryOptions{.heartbeat_record_interval = 10s});
+  Connect(3, "host-a", "192.0.2.1");
+  v1::SwitchMessage beat;
+  beat.mutable_heartbeat()->set_sequence(1);
+  for (auto at : {1s, 2s, 3s, 5s, 8s}) {
+    SendAt(3, beat, now_ + at);
+    Tick(now_ + at);
+  }
+  EXPECT_EQ(registry_->Revision(), revision);  // no record write: the stored one is recent
+  SendAt(3, beat, now_ + 11s);
+  Tick(now_ + 11s);
+  EXPECT_EQ(registry_->Revision(), revision + 1);  // due again, written
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
 }
 
 }  // namespace
