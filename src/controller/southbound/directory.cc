@@ -1936,13 +1936,28 @@ Output Directory::OnTick(Clock::time_point now, const LastReceived& last_receive
   }
   // Switches stored UP with no session key (at the start, or put UP by another writer since)
   // that no replica took a Hello of within dead_after.
-  for (auto it = unconfirmed_.begin(); it != unconfirmed_.end();) {
-    const auto& [name, entry] = *it;
+  std::vector<std::string> due;
+  for (const auto& [name, entry] : unconfirmed_) {
     const Clock::time_point since = entry.since.value_or(*first_tick_);
-    if (now - since - (stalled_ - entry.stalled_at) <= options_.dead_after) {
-      ++it;
-      continue;
-    }
+    if (now - since - (stalled_ - entry.stalled_at) > options_.dead_after) due.push_back(name);
+  }
+  // Many at once (every replica restarted, or the one that serves them is answering a storm of
+  // Hellos while this one is idle): the controllers' backlog far more likely than that many
+  // failures, held back as the silent ones above (at 1,000 switches a restart marked ~800
+  // DOWN and UP again, each a write and a message to every cacher of its endpoints).
+  const bool mass_unconfirmed =
+      due.size() > std::max(kMassSilenceMinimum, switch_ids_.size() / kMassSilenceShare);
+  if (!mass_unconfirmed) {
+    mass_unconfirmed_since_.reset();
+  } else if (!mass_unconfirmed_since_ ||
+             now - *mass_unconfirmed_since_ < options_.dead_after * kMassSilenceDeadAfters) {
+    if (!mass_unconfirmed_since_) mass_unconfirmed_since_ = now;
+    ++mass_silence_ticks_;
+    due.clear();
+  }
+  for (const auto& name : due) {
+    auto it = unconfirmed_.find(name);
+    const auto& entry = it->second;
     if (!SessionOf(name) && remote_sessions_.count(name) == 0 && switch_ids_.count(name) != 0 &&
         !IsDown(name)) {
       std::string why;
@@ -1959,7 +1974,7 @@ Output Directory::OnTick(Clock::time_point now, const LastReceived& last_receive
       }
       MarkDownUnserved(name, entry.no_session_at, why, out);
     }
-    it = unconfirmed_.erase(it);
+    unconfirmed_.erase(it);
   }
   // last_heartbeat of the UP switches, a few per tick.
   size_t writes = 0;

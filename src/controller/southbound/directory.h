@@ -343,7 +343,10 @@ class Directory {
   // are silent at one tick (a controller that cannot read its streams, CPU-starved or busy
   // outside the caller's lock, looks exactly like that): that tick's interval is nobody's
   // silence and nobody goes DOWN, for at most kMassSilenceDeadAfters x dead_after in a row;
-  // a real failure of that many switches is then found that much later.
+  // a real failure of that many switches is then found that much later. The same holds for
+  // switches whose session key ended with no Hello anywhere since (see "Replicas"): more than
+  // max(kMassSilenceMinimum, 1/kMassSilenceShare of the known switches) due at one tick are
+  // held back, as long.
   Output OnTick(Clock::time_point now, const LastReceived& last_received = nullptr,
                 bool behind = false);
 
@@ -660,7 +663,8 @@ class Directory {
   LivenessCounts liveness_changes_;
   std::optional<Clock::time_point> last_tick_;
   Clock::duration stalled_{};
-  std::optional<Clock::time_point> mass_silence_since_;  // first tick of the current one
+  std::optional<Clock::time_point> mass_silence_since_;      // first tick of the current one
+  std::optional<Clock::time_point> mass_unconfirmed_since_;  // the same for unconfirmed_
   uint64_t mass_silence_ticks_ = 0;  // total time between ticks while the caller was behind
 };
 

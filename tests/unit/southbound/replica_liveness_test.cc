@@ -288,6 +288,56 @@ TEST_F(ReplicaLivenessTest, ReplicaDeathMarksItsSwitchDownOnceOnTheOtherReplica)
             (std::vector<v1::Switch::State>{v1::Switch::STATE_UP, v1::Switch::STATE_DOWN}));
 }
 
+// Many switches losing their session at once (their replica died, and the one they reconnect
+// to is answering a storm of Hellos) are the controllers' backlog, not that many failures: held
+// back, like a mass of silent streams, until few are left or kMassSilenceDeadAfters x dead_after.
+TEST_F(ReplicaLivenessTest, AMassOfSessionsEndingAtOnceIsHeldBack) {
+  constexpr int kSwitches = 8;  // more than kMassSilenceMinimum
+  for (int i = 0; i < kSwitches; ++i) {
+    ASSERT_NO_FATAL_FAILURE(
+        Connect(*a_, 100 + i, "host-" + std::to_string(i), "192.0.2." + std::to_string(100 + i)));
+  }
+  Pump(*b_);
+  Tick(*b_, now_);
+  ASSERT_TRUE(store_.RevokeLease(a_->lease));
+  Pump(*b_);
+  Tick(*b_, now_ + kDeadAfter + 1ms);
+  Pump(*b_);
+  EXPECT_EQ(b_->directory->LivenessChanges().down, 0u);  // 8 at once: held
+  // Five come back on B meanwhile; the three left are few: DOWN at the next tick.
+  const Clock::time_point lost = now_;
+  now_ += kDeadAfter + 2ms;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_NO_FATAL_FAILURE(
+        Connect(*b_, 200 + i, "host-" + std::to_string(i), "192.0.2." + std::to_string(100 + i)));
+  }
+  Tick(*b_, lost + kDeadAfter + 3ms);
+  Pump(*b_);
+  EXPECT_EQ(b_->directory->LivenessChanges().down, 3u);
+  for (int i = 0; i < kSwitches; ++i) {
+    EXPECT_EQ(b_->directory->IsDown("host-" + std::to_string(i)), i >= 5) << i;
+  }
+}
+
+TEST_F(ReplicaLivenessTest, AMassOfSessionsEndingIsHeldBackOnlySoLong) {
+  constexpr int kSwitches = 8;
+  for (int i = 0; i < kSwitches; ++i) {
+    ASSERT_NO_FATAL_FAILURE(
+        Connect(*a_, 100 + i, "host-" + std::to_string(i), "192.0.2." + std::to_string(100 + i)));
+  }
+  Pump(*b_);
+  Tick(*b_, now_);
+  ASSERT_TRUE(store_.RevokeLease(a_->lease));
+  Pump(*b_);
+  Tick(*b_, now_ + kDeadAfter + 1ms);  // the mass begins: held
+  Tick(*b_, now_ + kDeadAfter * (kMassSilenceDeadAfters - 1));
+  Pump(*b_);
+  EXPECT_EQ(b_->directory->LivenessChanges().down, 0u);
+  Tick(*b_, now_ + kDeadAfter * (kMassSilenceDeadAfters + 2));  // held long enough: all DOWN
+  Pump(*b_);
+  EXPECT_EQ(b_->directory->LivenessChanges().down, static_cast<uint64_t>(kSwitches));
+}
+
 // A switch registered through the API (no state, never a stream: a kernel VXLAN host wired by
 // hand) is nobody's liveness decision: no replica marks it DOWN, however long it stays silent.
 TEST_F(ReplicaLivenessTest, ASwitchRegisteredThroughTheApiIsNeverMarkedDown) {
