@@ -180,7 +180,7 @@ TEST_F(ReplicasTest, AMoveThroughOneReachesASwitchAttachedToTheOther) {
   ASSERT_TRUE(host_b.Hello("host-b", "192.0.2.2"));
   const std::string mac = Call(B(), "GET", "/v1/endpoints/vm1").body.value("mac", "");
   auto found = host_b.ResolveMac(1, vni, mac);
-  ASSERT_TRUE(found);
+  ASSERT_TRUE(found) << "B's log:\n" << b_->Log();
   ASSERT_EQ(found->status(), v1::ResolveReply::STATUS_FOUND) << found->DebugString();
 
   ASSERT_EQ(Call(A(), "PUT", "/v1/endpoints/vm1", {{"network_id", "n1"}, {"switch_name", "host-c"}})

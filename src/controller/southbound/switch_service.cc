@@ -171,17 +171,16 @@ class SwitchService::Stream {
     }
     writing_ = true;
     ++ops_;
-    // More queued behind it: gRPC may hold it and send it with the next one (a catch-up's
-    // dozens of messages in a few socket writes, not one each). The last one goes at once.
-    grpc::WriteOptions options;
-    if (!queue_.empty()) options.set_buffer_hint();
+    // No buffer hint for the messages queued behind it: gRPC 1.51 may then complete the write
+    // only once something else makes the connection write, and the next one waits for that
+    // completion (tried: an idle switch's stream stalled, ReplicasTest in CI).
     if (item.encoded.empty()) {
-      rw_.Write(item.message, options, &write_tag_);
+      rw_.Write(item.message, &write_tag_);
       return;
     }
     v1::ControllerMessage decoded;
     decoded.ParseFromString(item.encoded);  // the directory encoded it from a valid message
-    rw_.Write(decoded, options, &write_tag_);
+    rw_.Write(decoded, &write_tag_);
   }
 
   // With mutex_ and the gate held; once.
@@ -236,6 +235,9 @@ SwitchService::SwitchService(controller::Registry* registry, store::Store* store
     Dispatch(out);
   }
   watcher_ = std::thread([this] { WatchLoop(); });
+  // On a thread of its own: reading etcd's older history replays it (and waits for this
+  // store's own writes first), and the watch must not wait for that.
+  backfiller_ = std::thread([this] { BackfillHistory(); });
   if (leases_) leaser_ = std::thread([this] { LeaseLoop(); });
 }
 
@@ -373,6 +375,7 @@ void SwitchService::Stop() {
   }
   lease_wake_.notify_all();
   if (watcher_.joinable()) watcher_.join();
+  if (backfiller_.joinable()) backfiller_.join();
   if (leaser_.joinable()) leaser_.join();
   std::set<Stream*> left;
   {
@@ -638,7 +641,7 @@ void SwitchService::RefuseIdentity(SessionId session, const PeerIdentity& identi
 }
 
 void SwitchService::BackfillHistory() {
-  if (options_.history_backfill_revisions <= 0) return;
+  if (options_.history_backfill_revisions <= 0 || watch_from_ <= 1) return;
   int64_t from = std::max<int64_t>(1, watch_from_ - options_.history_backfill_revisions);
   auto events = store_->Changes(controller::kKeyPrefix, from);
   if (!events && events.error().code == store::StoreError::kCompacted) {
@@ -660,7 +663,6 @@ void SwitchService::BackfillHistory() {
 void SwitchService::WatchLoop() {
   std::unique_ptr<store::Watch> watch;
   int64_t from = watch_from_;
-  BackfillHistory();
   while (!stopping_.load()) {
     if (!watch) {
       auto started = store_->StartWatch(std::string(kWatchPrefix), from);

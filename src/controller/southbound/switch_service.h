@@ -175,7 +175,8 @@ class SwitchService final {
   void LoseLease(int64_t id, const std::string& why);
   // Waits `duration` on the lease thread, or less when stopping.
   void LeaseWait(Clock::duration duration);
-  // Watch thread, at its start: the store's recent history into the Directory's notes.
+  // Its own thread, once at the start: the store's recent history into the Directory's notes
+  // (Hellos from before them read the store meanwhile).
   void BackfillHistory();
   // Drops store history older than history_revisions (watch thread).
   void CompactHistory();
@@ -209,6 +210,7 @@ class SwitchService final {
   // it was empty at its last look, at most kIdleProbe ago).
   std::atomic<Clock::rep> busy_since_{0};
   std::thread watcher_;
+  std::thread backfiller_;         // BackfillHistory, once at the start
   Clock::time_point last_trim_{};  // the watch thread's
   // The lease (see above). lease_mutex_ orders grants and losses (taken before mutex_).
   std::mutex lease_mutex_;

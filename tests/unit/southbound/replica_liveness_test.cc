@@ -166,6 +166,20 @@ class ReplicaLivenessTest : public ::testing::Test {
     ASSERT_TRUE(store_.RevokeLease(a_->lease));
   }
 
+  // kMassSwitches switches (host-0...) greeted on A, B running; then A dies (its lease revoked)
+  // and B hears their session keys end.
+  static constexpr int kMassSwitches = 8;  // more than kMassSilenceMinimum
+  void SwitchesOnALoseTheirSessions() {
+    for (int i = 0; i < kMassSwitches; ++i) {
+      ASSERT_NO_FATAL_FAILURE(
+          Connect(*a_, 100 + i, "host-" + std::to_string(i), "192.0.2." + std::to_string(100 + i)));
+    }
+    Pump(*b_);
+    Tick(*b_, now_);
+    ASSERT_TRUE(store_.RevokeLease(a_->lease));
+    Pump(*b_);
+  }
+
   // B hears of the death and, no Hello anywhere within dead_after, decides host-a DOWN; its
   // write not made yet (`decided`).
   void BDecidesHostADown(Output* decided) {
@@ -292,15 +306,7 @@ TEST_F(ReplicaLivenessTest, ReplicaDeathMarksItsSwitchDownOnceOnTheOtherReplica)
 // to is answering a storm of Hellos) are the controllers' backlog, not that many failures: held
 // back, like a mass of silent streams, until few are left or kMassSilenceDeadAfters x dead_after.
 TEST_F(ReplicaLivenessTest, AMassOfSessionsEndingAtOnceIsHeldBack) {
-  constexpr int kSwitches = 8;  // more than kMassSilenceMinimum
-  for (int i = 0; i < kSwitches; ++i) {
-    ASSERT_NO_FATAL_FAILURE(
-        Connect(*a_, 100 + i, "host-" + std::to_string(i), "192.0.2." + std::to_string(100 + i)));
-  }
-  Pump(*b_);
-  Tick(*b_, now_);
-  ASSERT_TRUE(store_.RevokeLease(a_->lease));
-  Pump(*b_);
+  ASSERT_NO_FATAL_FAILURE(SwitchesOnALoseTheirSessions());
   Tick(*b_, now_ + kDeadAfter + 1ms);
   Pump(*b_);
   EXPECT_EQ(b_->directory->LivenessChanges().down, 0u);  // 8 at once: held
@@ -314,28 +320,20 @@ TEST_F(ReplicaLivenessTest, AMassOfSessionsEndingAtOnceIsHeldBack) {
   Tick(*b_, lost + kDeadAfter + 3ms);
   Pump(*b_);
   EXPECT_EQ(b_->directory->LivenessChanges().down, 3u);
-  for (int i = 0; i < kSwitches; ++i) {
+  for (int i = 0; i < kMassSwitches; ++i) {
     EXPECT_EQ(b_->directory->IsDown("host-" + std::to_string(i)), i >= 5) << i;
   }
 }
 
 TEST_F(ReplicaLivenessTest, AMassOfSessionsEndingIsHeldBackOnlySoLong) {
-  constexpr int kSwitches = 8;
-  for (int i = 0; i < kSwitches; ++i) {
-    ASSERT_NO_FATAL_FAILURE(
-        Connect(*a_, 100 + i, "host-" + std::to_string(i), "192.0.2." + std::to_string(100 + i)));
-  }
-  Pump(*b_);
-  Tick(*b_, now_);
-  ASSERT_TRUE(store_.RevokeLease(a_->lease));
-  Pump(*b_);
+  ASSERT_NO_FATAL_FAILURE(SwitchesOnALoseTheirSessions());
   Tick(*b_, now_ + kDeadAfter + 1ms);  // the mass begins: held
   Tick(*b_, now_ + kDeadAfter * (kMassSilenceDeadAfters - 1));
   Pump(*b_);
   EXPECT_EQ(b_->directory->LivenessChanges().down, 0u);
   Tick(*b_, now_ + kDeadAfter * (kMassSilenceDeadAfters + 2));  // held long enough: all DOWN
   Pump(*b_);
-  EXPECT_EQ(b_->directory->LivenessChanges().down, static_cast<uint64_t>(kSwitches));
+  EXPECT_EQ(b_->directory->LivenessChanges().down, static_cast<uint64_t>(kMassSwitches));
 }
 
 // A switch registered through the API (no state, never a stream: a kernel VXLAN host wired by
