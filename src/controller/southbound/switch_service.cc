@@ -642,6 +642,7 @@ void SwitchService::RefuseIdentity(SessionId session, const PeerIdentity& identi
 
 void SwitchService::BackfillHistory() {
   if (options_.history_backfill_revisions <= 0 || watch_from_ <= 1) return;
+  const Clock::time_point started = Clock::now();
   int64_t from = std::max<int64_t>(1, watch_from_ - options_.history_backfill_revisions);
   auto events = store_->Changes(controller::kKeyPrefix, from);
   if (!events && events.error().code == store::StoreError::kCompacted) {
@@ -656,8 +657,14 @@ void SwitchService::BackfillHistory() {
         " not read (Hellos from before it read the store): " + events.error().Describe());
     return;
   }
-  std::lock_guard lock(mutex_);
-  directory_.BackfillHistory(from, *events);
+  {
+    std::lock_guard lock(mutex_);
+    directory_.BackfillHistory(from, *events);
+  }
+  Log("store history from revision " + std::to_string(from) + " read for the catch-ups in " +
+      std::to_string(
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) +
+      " ms");
 }
 
 void SwitchService::WatchLoop() {
