@@ -949,7 +949,7 @@ std::vector<Expected<void, std::string>> PerformSwitchWrites(controller::Registr
   // would hold it back.
   for (size_t i = 0; i < writes.size(); ++i) {
     const SwitchWrite& write = writes[i];
-    if (store != nullptr && !write.record && write.session == SwitchWrite::SessionOp::kClaim) {
+    if (store != nullptr && ClaimsAlone(write)) {
       claims.push_back(i);
       if (claims.size() == kMaxClaimsPerTxn) flush();
     }
@@ -957,7 +957,7 @@ std::vector<Expected<void, std::string>> PerformSwitchWrites(controller::Registr
   flush();
   for (size_t i = 0; i < writes.size(); ++i) {
     const SwitchWrite& write = writes[i];
-    if (store != nullptr && !write.record && write.session == SwitchWrite::SessionOp::kClaim) {
+    if (store != nullptr && ClaimsAlone(write)) {
       continue;
     }
     results[i] = PerformSwitchWrite(registry, store, write);

@@ -277,6 +277,10 @@ Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry, s
 // round trip and one fsync for all of them. A batch the store refuses is tried again one
 // write at a time, so each result is that write's own.
 inline constexpr size_t kMaxClaimsPerTxn = 100;  // etcd refuses more than 128 ops per txn
+// A session key claimed alone (no record): what PerformSwitchWrites batches.
+inline bool ClaimsAlone(const SwitchWrite& write) {
+  return !write.record && write.session == SwitchWrite::SessionOp::kClaim;
+}
 std::vector<Expected<void, std::string>> PerformSwitchWrites(controller::Registry& registry,
                                                              store::Store* store,
                                                              std::span<const SwitchWrite> writes);

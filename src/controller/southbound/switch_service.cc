@@ -586,9 +586,7 @@ void SwitchService::WriteSwitches() {
     // The session keys claimed alone first (one transaction per chunk; PerformSwitchWrites),
     // then the records, a round trip each. One write per switch: the order between them is
     // free.
-    std::stable_partition(writes.begin(), writes.end(), [](const SwitchWrite& write) {
-      return !write.record && write.session == SwitchWrite::SessionOp::kClaim;
-    });
+    std::stable_partition(writes.begin(), writes.end(), ClaimsAlone);
     // In chunks, so the answers to the first writes do not wait for the last ones.
     for (size_t start = 0; start < writes.size(); start += kMaxClaimsPerTxn) {
       const size_t end = std::min(writes.size(), start + kMaxClaimsPerTxn);
