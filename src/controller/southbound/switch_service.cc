@@ -30,6 +30,10 @@ constexpr int kMaxReadChunkBytes = 2048;
 // Threads for the store writes streams ask for: one switch's fsync need not wait for another's
 // Settle (an Attach and a switch record write, say).
 constexpr size_t kWriteThreads = 2;
+// Streams offered to connecting switches at once (each accepted one offers the next): an
+// accept completes on the serving thread's queue behind every event already in it, so with one
+// offer a reconnect storm was accepted one stream per trip through that queue.
+constexpr int kAcceptsAhead = 64;
 // How often the serving thread looks whether its completion queue is empty.
 constexpr auto kIdleProbe = std::chrono::milliseconds(10);
 
@@ -354,7 +358,7 @@ SwitchService::~SwitchService() { Stop(); }
 void SwitchService::Serve(grpc::ServerCompletionQueue* cq) {
   cq_ = cq;
   writes_ = std::make_unique<WorkQueue>(kWriteThreads);
-  AwaitNextStream();
+  for (int i = 0; i < kAcceptsAhead; ++i) AwaitNextStream();
   server_thread_ = std::thread([this] { ServeLoop(); });
 }
 
