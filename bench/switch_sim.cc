@@ -142,6 +142,8 @@ constexpr auto kReplyTimeout = std::chrono::seconds(10);
 // queue: a reply waits at most this long to be taken (and timed), on top of its latency.
 constexpr auto kPollInterval = std::chrono::microseconds(50);
 constexpr int kIdlePolls = 3;
+// The controller's limit on the messages of one SwitchBatch (message_check.h).
+constexpr size_t kMaxBatchMessages = 1000;
 
 // Set once the controllers (and their etcd) run, so that Die leaves no process or data
 // directory behind.
@@ -865,6 +867,7 @@ void SimSwitch::Start(const std::string& target, const SimSwitch* previous,
   hello.mutable_hello()->set_switch_name(name_);
   hello.mutable_hello()->set_tunnel_ip(TunnelIp(index_));
   hello.mutable_hello()->set_software_version("switch_sim");
+  hello.mutable_hello()->set_accepts_batches(true);  // as dove-switch
   if (previous != nullptr) {
     std::lock_guard lock(previous->mutex_);
     std::lock_guard mine(mutex_);
@@ -1027,11 +1030,15 @@ void SimSwitch::AttachHeld() {
     registration_left_ = static_cast<int>(held.size());
   }
   if (held.empty()) sim_->SwitchAcked();
-  for (int e : held) {
-    v1::SwitchMessage attach;
-    attach.mutable_attach()->set_endpoint_id(EndpointId(e));
-    attach.mutable_attach()->set_port_name(sim_->PortOf(e));
-    Send(std::move(attach));
+  // One SwitchBatch of at most kMaxBatchMessages, as dove-switch re-attaches its ports.
+  for (size_t start = 0; start < held.size(); start += kMaxBatchMessages) {
+    v1::SwitchMessage batch;
+    for (size_t i = start; i < std::min(held.size(), start + kMaxBatchMessages); ++i) {
+      auto* attach = batch.mutable_batch()->add_messages()->mutable_attach();
+      attach->set_endpoint_id(EndpointId(held[i]));
+      attach->set_port_name(sim_->PortOf(held[i]));
+    }
+    Send(std::move(batch));
   }
 }
 
@@ -1097,6 +1104,12 @@ void SimSwitch::OnDone() {
 }
 
 void SimSwitch::Handle(const v1::ControllerMessage& message) {
+  if (message.has_batch()) {  // as dove-switch: each message in order, as if alone
+    for (const auto& each : message.batch().messages()) {
+      if (!each.has_batch()) Handle(each);
+    }
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
     revision_ = std::max(revision_, message.revision());

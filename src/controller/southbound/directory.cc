@@ -313,6 +313,17 @@ Output Directory::Handle(SessionId id, const v1::SwitchMessage& message, Clock::
     case v1::SwitchMessage::kStats:
       stats_[existing->second.switch_name] = message.stats();
       return {};
+    case v1::SwitchMessage::kBatch: {
+      // In order, each as if it had come alone (checked, refused or answered on its own).
+      Output out;
+      for (const auto& each : message.batch().messages()) {
+        Append(out, OnMessage(id, each, now));
+        for (const auto& close : out.closes) {
+          if (close.session == id) return out;  // nothing more is handled on a closing stream
+        }
+      }
+      return out;
+    }
     case v1::SwitchMessage::BODY_NOT_SET:
       break;
   }

@@ -1,5 +1,6 @@
 #include "controller/southbound/message_check.h"
 
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -85,6 +86,23 @@ std::optional<Violation> CheckStats(const v1::StatsSummary& stats) {
   return std::nullopt;
 }
 
+// The batch's own rules; each message in it is checked when it is handled, as if alone.
+std::optional<Violation> CheckBatch(const v1::SwitchBatch& batch) {
+  if (static_cast<size_t>(batch.messages_size()) > kMaxBatchMessages) {
+    return Invalid("batch.messages holds " + std::to_string(batch.messages_size()) +
+                   " messages; at most " + std::to_string(kMaxBatchMessages));
+  }
+  for (int i = 0; i < batch.messages_size(); ++i) {
+    const auto body = batch.messages(i).body_case();
+    if (body == v1::SwitchMessage::kHello || body == v1::SwitchMessage::kBatch) {
+      return Invalid("batch.messages[" + std::to_string(i) + "] is a " +
+                     (body == v1::SwitchMessage::kHello ? "hello" : "batch") +
+                     ", which a batch may not hold");
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<Violation> CheckSwitchMessage(const v1::SwitchMessage& message) {
@@ -110,6 +128,8 @@ std::optional<Violation> CheckSwitchMessage(const v1::SwitchMessage& message) {
       return std::nullopt;
     case v1::SwitchMessage::kStats:
       return CheckStats(message.stats());
+    case v1::SwitchMessage::kBatch:
+      return CheckBatch(message.batch());
     case v1::SwitchMessage::BODY_NOT_SET:
       break;
   }

@@ -11,6 +11,9 @@
 //   detach     endpoint_id 1..64 bytes.
 //   resolve_*  a MAC / an IP address that parses; query_id is free.
 //   stats      at most kMaxCounters counters, names [a-z0-9_]{1,64}.
+//   batch      at most kMaxBatchMessages messages, none a hello or a batch; the messages in it
+//              are checked one by one as they are handled (Directory::OnMessage), so a bad one
+//              is refused alone and the others are handled.
 //   no body    refused.
 // Canonical spelling is not required (the Directory canonicalises MACs and IPs).
 //
@@ -27,6 +30,7 @@ namespace dove::controller::southbound {
 
 inline constexpr size_t kMaxCachedEndpoints = 50000;
 inline constexpr size_t kMaxCounters = 256;
+inline constexpr size_t kMaxBatchMessages = 1000;
 inline constexpr uint32_t kProtocolVersion = 1;
 
 struct Violation {

@@ -5,12 +5,14 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <list>
 #include <map>
 #include <span>
 #include <utility>
 
+#include "controller/southbound/message_check.h"
 #include "controller/store_keys.h"
 #include "net/listen_address.h"
 #include "store/watch.h"
@@ -34,6 +36,11 @@ constexpr size_t kWriteThreads = 2;
 // accept completes on the serving thread's queue behind every event already in it, so with one
 // offer a reconnect storm was accepted one stream per trip through that queue.
 constexpr int kAcceptsAhead = 64;
+// A ControllerBatch holds at most kMaxBatchMessages messages (as a SwitchBatch) and this many
+// bytes (a switch's gRPC reads messages of up to 4 MiB by default); a bigger message goes alone.
+constexpr size_t kMaxBatchBytes = size_t{1} << 20;
+// What a message adds to a batch beyond its own bytes: its tag and length, at most.
+constexpr size_t kBatchEntryBytes = 6;
 // How often the serving thread looks whether its completion queue is empty.
 constexpr auto kIdleProbe = std::chrono::milliseconds(10);
 
@@ -97,11 +104,34 @@ class SwitchService::Stream {
     return Clock::time_point(Clock::duration(ticks));
   }
 
-  // Writes a message at once when no write is in flight, or else queues it; drops it once the
-  // stream is finishing.
-  void Send(v1::ControllerMessage message) { Enqueue({std::move(message), {}}); }
+  // Writes a message at once when no write is in flight, or else queues it in its wire form
+  // (a few times smaller than the message: a reconnect storm queues a thousand catch-ups);
+  // drops it once the stream is finishing.
+  void Send(v1::ControllerMessage message) {
+    std::shared_lock gate(service_->gate_);
+    std::lock_guard lock(mutex_);
+    if (finish_requested_) return;
+    if (writing_) {
+      queue_.push_back(message.SerializeAsString());
+      return;
+    }
+    WriteLocked(message);
+  }
   // The same for a message in its wire form (Outbound::encoded), queued as such.
-  void SendEncoded(std::string encoded) { Enqueue({{}, std::move(encoded)}); }
+  void SendEncoded(std::string encoded) {
+    std::shared_lock gate(service_->gate_);
+    std::lock_guard lock(mutex_);
+    if (finish_requested_) return;
+    queue_.push_back(std::move(encoded));
+    if (!writing_) WriteQueuedLocked();
+  }
+
+  // Serving thread, at the Hello: the switch reads ControllerMessage.batch, so what queues
+  // behind a write goes in one.
+  void AllowBatches() {
+    std::lock_guard lock(mutex_);
+    batches_ = true;
+  }
 
   // Ends the stream with `status` once the queued messages are written.
   void Close(grpc::Status status) {
@@ -126,9 +156,7 @@ class SwitchService::Stream {
       }
     }
     if (!queue_.empty()) {
-      const Queued next = std::move(queue_.front());
-      queue_.pop_front();
-      WriteLocked(next);
+      WriteQueuedLocked();
     } else if (finish_requested_) {
       FinishLocked();
     }
@@ -149,26 +177,9 @@ class SwitchService::Stream {
   }
 
  private:
-  struct Queued {
-    v1::ControllerMessage message;
-    std::string encoded;  // when not empty, the message in its wire form
-  };
-
-  void Enqueue(Queued item) {
-    std::shared_lock gate(service_->gate_);
-    std::lock_guard lock(mutex_);
-    if (finish_requested_) return;
-    if (writing_) {
-      queue_.push_back(std::move(item));
-      return;
-    }
-    WriteLocked(item);
-  }
-
   // With mutex_ and the gate held. gRPC serialises the message before Write returns, so the
-  // caller's object can go at once: only its wire form waits for the socket. The typed
-  // stream writes messages, so a wire form is decoded into one that lives only until then.
-  void WriteLocked(const Queued& item) {
+  // caller's object can go at once: only its wire form waits for the socket.
+  void WriteLocked(const v1::ControllerMessage& message) {
     if (service_->closed_) {
       queue_.clear();
       return;
@@ -178,13 +189,43 @@ class SwitchService::Stream {
     // No buffer hint for the messages queued behind it: gRPC 1.51 may then complete the write
     // only once something else makes the connection write, and the next one waits for that
     // completion (tried: an idle switch's stream stalled, ReplicasTest in CI).
-    if (item.encoded.empty()) {
-      rw_.Write(item.message, &write_tag_);
-      return;
+    rw_.Write(message, &write_tag_);
+  }
+
+  // With mutex_ and the gate held, the queue not empty: writes its first message or, to a
+  // switch that takes batches, as many of the first ones as fit in one ControllerBatch. The
+  // typed stream writes messages, so the wire forms are decoded into one that lives only
+  // until then.
+  void WriteQueuedLocked() {
+    // How many of the first messages go in this write.
+    size_t count = 1;
+    if (batches_) {
+      size_t bytes = 0;
+      count = 0;
+      for (const auto& encoded : queue_) {
+        if (count == kMaxBatchMessages ||
+            bytes + encoded.size() + kBatchEntryBytes > kMaxBatchBytes) {
+          break;
+        }
+        bytes += encoded.size() + kBatchEntryBytes;
+        ++count;
+      }
+      count = std::max<size_t>(count, 1);
     }
-    v1::ControllerMessage decoded;
-    decoded.ParseFromString(item.encoded);  // the directory encoded it from a valid message
-    rw_.Write(decoded, &write_tag_);
+    v1::ControllerMessage message;
+    if (count == 1) {
+      message.ParseFromString(queue_.front());  // encoded here from a valid message
+      queue_.pop_front();
+    } else {
+      auto* messages = message.mutable_batch()->mutable_messages();
+      messages->Reserve(static_cast<int>(count));
+      for (size_t i = 0; i < count; ++i) {
+        messages->Add()->ParseFromString(queue_.front());
+        queue_.pop_front();
+      }
+      message.set_revision(messages->at(messages->size() - 1).revision());
+    }
+    WriteLocked(message);
   }
 
   // With mutex_ and the gate held; once.
@@ -209,10 +250,11 @@ class SwitchService::Stream {
   std::atomic<Clock::rep> last_received_{0};
   std::mutex mutex_;
   int ops_ = 1;  // the accept, requested at construction
-  // Waiting for the write in flight. A list: empty, it allocates nothing (a deque allocates
-  // ~600 bytes at once, for every connected switch).
-  std::list<Queued> queue_;
+  // Waiting for the write in flight, in their wire form. A list: empty, it allocates nothing (a
+  // deque allocates ~600 bytes at once, for every connected switch).
+  std::list<std::string> queue_;
   bool writing_ = false;
+  bool batches_ = false;  // the switch's Hello said accepts_batches
   bool finish_requested_ = false;
   bool finish_started_ = false;
   grpc::Status final_status_;
@@ -472,28 +514,53 @@ void SwitchService::Delete(Stream* stream) {
 void SwitchService::OnMessageRead(Stream* stream) {
   const Clock::time_point received = Clock::now();
   stream->MarkReceived(received);
+  const v1::SwitchMessage& incoming = stream->incoming();
+  if (incoming.has_hello() && incoming.hello().accepts_batches()) stream->AllowBatches();
+  // A batch the checks let through: its messages one at a time, as if each had been read
+  // alone. (One they refuse goes to the Directory whole, which refuses it.)
+  if (incoming.has_batch() && !CheckSwitchMessage(incoming)) {
+    ReceiveBatch(stream, 0, received);
+    return;
+  }
   Output out;
-  const bool keep =
-      Receive(stream->session(), stream->identity(), stream->incoming(), received, out);
+  const bool keep = Receive(stream->session(), stream->identity(), incoming, received, out);
+  if (Proceed(stream, keep, std::move(out), [stream] { stream->StartRead(); })) {
+    stream->StartRead();
+  }
+}
+
+void SwitchService::ReceiveBatch(Stream* stream, int from, Clock::time_point received) {
+  const auto& messages = stream->incoming().batch().messages();
+  for (int i = from; i < messages.size(); ++i) {
+    Output out;
+    const bool keep = Receive(stream->session(), stream->identity(), messages[i], received, out);
+    if (!Proceed(stream, keep, std::move(out),
+                 [this, stream, i, received] { ReceiveBatch(stream, i + 1, received); })) {
+      return;
+    }
+  }
+  stream->StartRead();
+}
+
+bool SwitchService::Proceed(Stream* stream, bool keep, Output out, std::function<void()> next) {
   // Switch records and session keys are written by the drain on the WorkQueue, without holding
   // the stream: nothing the switch sends next depends on them, and a reconnect storm's
   // thousand writes, one round trip each, would otherwise hold every stream (its Attaches and
   // heartbeats unread) until the last of them.
   if (out.switch_writes) ScheduleSwitchWrites();
   out.switch_writes = false;
-  if (out.endpoint_writes.empty()) {
-    if (keep) stream->StartRead();
-    return;
-  }
-  // Endpoint writes (fsyncs) go to the WorkQueue; the stream reads on once they are done, so
+  if (out.endpoint_writes.empty()) return keep;
+  // Endpoint writes (fsyncs) go to the WorkQueue; the stream goes on once they are done, so
   // the switch's next message finds its Attach or Detach applied.
   stream->Acquire();
-  const bool posted = writes_->Post([this, stream, keep, out = std::move(out)] {
-    Settle(out);
-    if (keep) stream->StartRead();
-    stream->Release();
-  });
+  const bool posted =
+      writes_->Post([this, stream, keep, next = std::move(next), out = std::move(out)] {
+        Settle(out);
+        if (keep) next();
+        stream->Release();
+      });
   if (!posted) stream->Release();
+  return false;
 }
 
 void SwitchService::OnStreamDone(Stream* stream) {

@@ -62,6 +62,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -137,6 +138,14 @@ class SwitchService final {
   // endpoint writes it asks for, on the WorkQueue; switch writes are drained without waiting)
   // unless the stream is to end.
   void OnMessageRead(Stream* stream);
+  // The messages of the SwitchBatch `stream` read, from index `from` on, each handed to the
+  // Directory as if read alone: one that asks for endpoint writes has them made before the next
+  // is handled (on the WorkQueue, which goes on with the rest). Reads on after the last.
+  void ReceiveBatch(Stream* stream, int from, Clock::time_point received);
+  // After a message was handed to the Directory: schedules its switch writes; when it asked for
+  // endpoint writes, makes them on the WorkQueue, runs `next` there once they are done (unless
+  // the stream ends) and returns false. Otherwise returns `keep`: the caller goes on at once.
+  bool Proceed(Stream* stream, bool keep, Output out, std::function<void()> next);
   // The stream ended: the Directory forgets it (on the WorkQueue: it may write).
   void OnStreamDone(Stream* stream);
   // The stream's last reference went.

@@ -16,6 +16,8 @@ constexpr auto kStopCheckPeriod = std::chrono::milliseconds(50);
 // Hello lists at most this many cached endpoints (the rest are resolved again on demand); it
 // keeps a Hello under the controller's 1 MiB message limit.
 constexpr size_t kMaxHelloCachedIds = 50000;
+// The controller's limit on the messages of one SwitchBatch.
+constexpr size_t kMaxBatchMessages = 1000;
 
 std::shared_ptr<grpc::Channel> MakeChannel(
     const std::string& address, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
@@ -172,6 +174,7 @@ bool ControllerClient::RunStream(const std::string& address) {
   hello.mutable_hello()->set_tunnel_ip(options_.tunnel_ip);
   hello.mutable_hello()->set_software_version(options_.software_version);
   hello.mutable_hello()->set_protocol_version(1);
+  hello.mutable_hello()->set_accepts_batches(true);
 
   std::unique_ptr<Stream> stream = stub->Connect(&context);
   {
@@ -230,6 +233,12 @@ bool ControllerClient::RunStream(const std::string& address) {
 }
 
 void ControllerClient::Handle(const ControllerMessage& message, const std::string& address) {
+  if (message.has_batch()) {
+    for (const auto& each : message.batch().messages()) {
+      if (!each.has_batch()) Handle(each, address);  // never nested by the controller
+    }
+    return;
+  }
   std::vector<Completion> completions;
   bool changed = false;
   std::string line;
@@ -467,6 +476,24 @@ Expected<void, std::string> ControllerClient::Attach(std::string_view endpoint_i
   message.mutable_attach()->set_port_name(std::string(port_name));
   message.mutable_attach()->set_version(version);
   if (!Write(message)) return Unexpected(std::string("no controller connected"));
+  return {};
+}
+
+Expected<void, std::string> ControllerClient::AttachAll(const std::vector<PortAttach>& attaches) {
+  if (attaches.size() == 1) {
+    return Attach(attaches[0].endpoint_id, attaches[0].port_name, attaches[0].version);
+  }
+  for (size_t start = 0; start < attaches.size(); start += kMaxBatchMessages) {
+    SwitchMessage message;
+    auto* batch = message.mutable_batch();
+    for (size_t i = start; i < std::min(attaches.size(), start + kMaxBatchMessages); ++i) {
+      auto* attach = batch->add_messages()->mutable_attach();
+      attach->set_endpoint_id(attaches[i].endpoint_id);
+      attach->set_port_name(attaches[i].port_name);
+      attach->set_version(attaches[i].version);
+    }
+    if (!Write(message)) return Unexpected(std::string("no controller connected"));
+  }
   return {};
 }
 

@@ -18,7 +18,12 @@
 // A FOUND reply is cached, so the next Resolve of it is a hit.
 //
 // Attach / Detach send the message when a controller is connected (error text otherwise); a
-// Refusal of them shows in State().last_error.
+// Refusal of them shows in State().last_error. AttachAll sends several Attaches as one
+// SwitchBatch (the ports re-attached after a reconnect: one message for the controller to read,
+// not one per port).
+//
+// Batches: the Hello says accepts_batches, and a ControllerBatch is handled as its messages
+// one after the other (a nested batch, which the controller never sends, is ignored).
 //
 // A refused Hello: the controller sends a Refusal, then ends the stream. Its reason stays in
 // State().refusal and State().last_error ("ADDR: refused: code: message") until a Welcome,
@@ -123,6 +128,13 @@ class ControllerClient {
 
   Expected<void, std::string> Attach(std::string_view endpoint_id, std::string_view port_name,
                                      uint32_t version);
+  struct PortAttach {
+    std::string endpoint_id;
+    std::string port_name;
+    uint32_t version = 0;
+  };
+  // In order, in SwitchBatches of at most 1,000 (the controller's limit); one Attach alone.
+  Expected<void, std::string> AttachAll(const std::vector<PortAttach>& attaches);
   Expected<void, std::string> Detach(std::string_view endpoint_id, uint32_t version);
   // Sends a StatsSummary (counter names [a-z0-9_]{1,64}, at most 256; a bad one is refused and
   // shows in State().last_error). The controller shows the last one on its /metrics.

@@ -124,6 +124,11 @@ bool EndpointCache::Apply(const dove::v1::ControllerMessage& message, CacheChang
     case Msg::kDomainRoutes:
       changed = ApplyDomainRoutes(message.domain_routes(), changes);
       break;
+    case Msg::kBatch:
+      for (const auto& each : message.batch().messages()) {
+        if (!each.has_batch()) changed = Apply(each, changes) || changed;  // never nested
+      }
+      return changed;  // each message counted its own revision
     case Msg::kHeartbeat:
     case Msg::kError:
     case Msg::BODY_NOT_SET:

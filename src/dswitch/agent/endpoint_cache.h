@@ -99,6 +99,7 @@ class EndpointCache {
   // Applies one message of the stream, whatever its body; returns whether anything changed and
   // adds what did to `changes` when given. Bodies without cache state (Heartbeat, Refusal,
   // non-FOUND ResolveReply) change nothing but still advance the revision outside a catch-up.
+  // A ControllerBatch is applied as its messages one after the other.
   bool Apply(const dove::v1::ControllerMessage& message, CacheChanges* changes = nullptr);
 
   // The pieces Apply() is made of, usable on their own (`changes` as in Apply).

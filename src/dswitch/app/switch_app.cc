@@ -60,7 +60,7 @@ class AgentResolver final : public userspace::Resolver {
   // cannot be sent (no controller) is asked for again by the data plane at the next change of
   // the cache, which a reconnect always brings.
   void SendAttaches() {
-    std::vector<PendingAttach> attaches;
+    std::vector<PortAttach> attaches;
     {
       std::lock_guard lock(mu_);
       attaches.swap(attaches_);
@@ -70,29 +70,32 @@ class AgentResolver final : public userspace::Resolver {
       connections_ = connections;
       sent_.clear();
     }
-    for (const auto& attach : attaches) {
+    // The ones not on their way yet, in one batch (after a reconnect: every port at once).
+    std::vector<PortAttach> batch;
+    std::map<std::string, uint32_t> before;  // what sent_ said of them, should the send fail
+    for (auto& attach : attaches) {
       auto& sent_version = sent_[attach.endpoint_id];
       if (sent_version == attach.version) continue;  // already on its way
-      if (auto sent = client_.Attach(attach.endpoint_id, attach.port_name, attach.version); !sent) {
-        std::cerr << "dove-switch: attach " << attach.endpoint_id << " as " << attach.port_name
-                  << ": " << sent.error() << "\n";
-        continue;
-      }
+      before.try_emplace(attach.endpoint_id, sent_version);
       sent_version = attach.version;
+      batch.push_back(std::move(attach));
+    }
+    if (batch.empty()) return;
+    if (auto sent = client_.AttachAll(batch); !sent) {
+      std::cerr << "dove-switch: attach " << batch.size() << " port(s), the first "
+                << batch.front().endpoint_id << " as " << batch.front().port_name << ": "
+                << sent.error() << "\n";
+      for (const auto& [endpoint_id, version] : before) sent_[endpoint_id] = version;
     }
   }
 
  private:
-  struct PendingAttach {
-    std::string endpoint_id;
-    std::string port_name;
-    uint32_t version = 0;
-  };
+  using PortAttach = agent::ControllerClient::PortAttach;
 
   agent::ControllerClient& client_;
   std::function<void()> wake_;  // set before the data plane runs
   std::mutex mu_;
-  std::vector<PendingAttach> attaches_;
+  std::vector<PortAttach> attaches_;
   // Reporter thread only: endpoint id -> version attached in controller session connections_.
   std::map<std::string, uint32_t> sent_;
   uint64_t connections_ = 0;

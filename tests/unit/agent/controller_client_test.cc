@@ -55,6 +55,7 @@ class FakeController final : public dove::v1::SwitchService::Service {
   bool deaf = false;             // answers nothing at all after SyncDone
   bool mute = false;             // not even a Welcome
   bool cut_before_sync = false;  // ends the stream after catch_up, before SyncDone
+  bool batched = false;          // catch_up and SyncDone in one ControllerBatch
   std::vector<Location> known = {Loc("ep-known", kKnownMac, "10.0.0.1", "192.0.2.1", 3)};
 
   grpc::Status Connect(
@@ -81,12 +82,20 @@ class FakeController final : public dove::v1::SwitchService::Service {
       welcome.mutable_welcome()->set_dead_after_ms(300);
       welcome.mutable_welcome()->set_snapshot(first.hello().last_revision() == 0);
       stream->Write(welcome);
-      for (const auto& m : catch_up) stream->Write(m);
-      if (cut_before_sync) return {grpc::StatusCode::UNAVAILABLE, "cut"};
       ControllerMessage done;
       done.set_revision(sync_revision);
       done.mutable_sync_done();
-      stream->Write(done);
+      if (batched) {
+        ControllerMessage batch;
+        batch.set_revision(sync_revision);
+        for (const auto& m : catch_up) *batch.mutable_batch()->add_messages() = m;
+        *batch.mutable_batch()->add_messages() = done;
+        stream->Write(batch);
+      } else {
+        for (const auto& m : catch_up) stream->Write(m);
+        if (cut_before_sync) return {grpc::StatusCode::UNAVAILABLE, "cut"};
+        stream->Write(done);
+      }
     }
     SwitchMessage message;
     while (stream->Read(&message)) {
@@ -466,6 +475,7 @@ TEST_F(ControllerClientTest, HelloListsTheCachedEndpointsAndTheProtocolVersion) 
   auto hellos = again.controller().Received(SwitchMessage::kHello);
   ASSERT_EQ(hellos.size(), 1u);
   EXPECT_EQ(hellos[0].hello().protocol_version(), 1u);
+  EXPECT_TRUE(hellos[0].hello().accepts_batches());
   ASSERT_EQ(hellos[0].hello().cached_endpoint_ids_size(), 1);
   EXPECT_EQ(hellos[0].hello().cached_endpoint_ids(0), "ep-known");
   // Not a snapshot (last_revision 7): the cache survives the reconnect.
@@ -535,6 +545,27 @@ TEST_F(ControllerClientTest, AttachAndDetachReachTheController) {
   EXPECT_TRUE(Eventually([&] {
     return client.State().last_error == "refused: conflict: stale version (ep-local)";
   })) << client.State().last_error;
+}
+
+TEST_F(ControllerClientTest, AttachAllSendsOneBatchInOrder) {
+  ControllerClient client(TestOptions({server_.address()}));
+  client.Start();
+  ASSERT_TRUE(Connected(client));
+  ASSERT_TRUE(client.AttachAll({{"ep-a", "tap0", 1}, {"ep-b", "tap1", 2}, {"ep-c", "tap2", 0}}));
+  ASSERT_TRUE(client.AttachAll({{"ep-d", "tap3", 4}}));  // one alone: a plain Attach
+  ASSERT_TRUE(Eventually(
+      [&] { return server_.controller().Received(SwitchMessage::kAttach).size() == 1; }));
+  auto batches = server_.controller().Received(SwitchMessage::kBatch);
+  ASSERT_EQ(batches.size(), 1u);
+  std::vector<std::string> sent;
+  for (const auto& each : batches[0].batch().messages()) {
+    ASSERT_TRUE(each.has_attach());
+    sent.push_back(each.attach().endpoint_id() + " " + each.attach().port_name() + " " +
+                   std::to_string(each.attach().version()));
+  }
+  EXPECT_EQ(sent, (std::vector<std::string>{"ep-a tap0 1", "ep-b tap1 2", "ep-c tap2 0"}));
+  EXPECT_EQ(server_.controller().Received(SwitchMessage::kAttach)[0].attach().endpoint_id(),
+            "ep-d");
 }
 
 // What on_delta / on_change / a resolve callback saw, in the order they ran.
@@ -639,6 +670,35 @@ TEST_F(ControllerClientTest, AnIncrementalCatchUpIsOneDeltaAtSyncDone) {
   EXPECT_EQ(log.Lines(),
             (std::vector<std::string>{"reset", "delta ep-known", "delta ep-known ep-new"}))
       << "one delta for the whole catch-up, delivered after SyncDone";
+}
+
+TEST_F(ControllerClientTest, ACatchUpInOneBatchIsAppliedAsItsMessages) {
+  ControllerMessage invalidate;
+  invalidate.set_revision(9);
+  invalidate.mutable_invalidate()->set_endpoint_id("ep-gone");
+  ControllerMessage nested;  // the controller never nests: ignored
+  nested.set_revision(10);
+  *nested.mutable_batch()->add_messages() =
+      Pushed(10, Loc("ep-nested", "52:54:00:00:00:0a", "10.0.0.10", "192.0.2.10", 1));
+  TestServer server(0, [&](FakeController& fake) {
+    fake.batched = true;
+    fake.sync_revision = 12;
+    fake.catch_up.push_back(Pushed(8, Loc("ep-gone", kPushedMac, "10.0.0.2", "192.0.2.2", 1)));
+    fake.catch_up.push_back(invalidate);
+    fake.catch_up.push_back(nested);
+    fake.catch_up.push_back(
+        Pushed(11, Loc("ep-new", "52:54:00:00:00:03", "10.0.0.3", "192.0.2.3", 1)));
+  });
+  ASSERT_TRUE(server.ok());
+  ControllerClient client(TestOptions({server.address()}));
+  client.Start();
+  ASSERT_TRUE(Eventually([&] { return client.State().last_revision == 12; }))
+      << "the SyncDone inside the batch ends the catch-up";
+  std::vector<std::string> cached;
+  for (const auto& entry : client.DumpCache().endpoints)
+    cached.push_back(entry.location.endpoint_id());
+  EXPECT_EQ(cached, (std::vector<std::string>{"ep-new"}))
+      << "the pushed one invalidated in order, the nested batch ignored";
 }
 
 TEST_F(ControllerClientTest, ACatchUpThatNeverEndsDeliversNothing) {

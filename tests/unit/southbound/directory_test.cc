@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "controller/southbound/message_check.h"
 #include "controller/store_keys.h"
 #include "unit/southbound/directory_fixture.h"
 
@@ -189,6 +190,56 @@ TEST_F(DirectoryTest, AttachSendsConfigAndAcknowledgesWithTheNewVersion) {
   auto stored = registry_->Get<v1::Endpoint>("vm1");
   EXPECT_EQ(ack.version(), stored->version());
   EXPECT_EQ(stored->port_name(), "tap1");
+}
+
+// A SwitchBatch is handled as its messages one after the other: each Attach acknowledged (or
+// refused) as if it had come alone; a batch that holds a hello or a batch, or too many
+// messages, is refused whole and changes nothing.
+TEST_F(DirectoryTest, ABatchIsHandledAsItsMessagesInOrder) {
+  Connect(1, "host-a", "192.0.2.1");
+  Place("vm1", "host-a");
+  Place("vm2", "host-a");
+  v1::SwitchMessage batch;
+  *batch.mutable_batch()->add_messages() = Attach("vm1", "tap1");
+  *batch.mutable_batch()->add_messages() = Attach("nope", "tap9");
+  *batch.mutable_batch()->add_messages() = Attach("vm2", "bad name!");  // refused by the checks
+  *batch.mutable_batch()->add_messages() = Attach("vm2", "tap2");
+  auto mine = For(Send(1, batch), 1);
+  std::vector<std::string> seen;
+  for (const auto& message : mine) {
+    if (message.has_location_update()) {
+      seen.push_back("ack " + message.location_update().location().endpoint_id());
+    } else if (message.has_error()) {
+      seen.push_back(message.error().code() + " " + message.error().endpoint_id());
+    }
+  }
+  // Each answered in turn; an acknowledgement waits for its write, which the fixture makes once
+  // the whole batch is handled (SwitchService makes each before the next message is handled:
+  // SouthboundBatchTest).
+  EXPECT_EQ(seen, (std::vector<std::string>{"not_found nope", "invalid_value vm2", "ack vm1",
+                                            "ack vm2"}));
+  EXPECT_EQ(registry_->Get<v1::Endpoint>("vm2")->port_name(), "tap2");
+
+  const int64_t before = registry_->Revision();
+  for (const auto& inner : {Hello("host-a", "192.0.2.1"), batch}) {
+    v1::SwitchMessage bad;
+    *bad.mutable_batch()->add_messages() = Attach("vm1", "tap7");
+    *bad.mutable_batch()->add_messages() = inner;
+    auto refused = For(Send(1, bad), 1);
+    ASSERT_EQ(refused.size(), 1u);
+    EXPECT_EQ(refused[0].error().code(), "invalid_value");
+    EXPECT_NE(refused[0].error().message().find("which a batch may not hold"), std::string::npos)
+        << refused[0].error().message();
+  }
+  v1::SwitchMessage too_many;
+  for (size_t i = 0; i <= kMaxBatchMessages; ++i) {
+    *too_many.mutable_batch()->add_messages() = Attach("vm1", "tap7");
+  }
+  auto refused = For(Send(1, too_many), 1);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].error().message(), "batch.messages holds 1001 messages; at most 1000");
+  EXPECT_EQ(registry_->Revision(), before) << "nothing in a refused batch was handled";
+  EXPECT_EQ(registry_->Get<v1::Endpoint>("vm1")->port_name(), "tap1");
 }
 
 TEST_F(DirectoryTest, MigrationTellsCachersAndTheSwitchItLeft) {

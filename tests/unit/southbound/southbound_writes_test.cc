@@ -1,7 +1,8 @@
 // The southbound's store writes are made outside the lock that serialises the Directory, and
 // the registry's reads do not wait for its writes: a switch whose Attach waits for a durable
 // write holds up no other switch (directory.h, "Writes"; registry.h). A real SouthboundServer in
-// this process, real gRPC streams, and a store whose writes wait at a gate the test opens.
+// this process, real gRPC streams, and a store whose writes wait at a gate the test opens. Also
+// SwitchBatch and ControllerBatch on the same real streams.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "api/test_switch.h"
 #include "controller/registry.h"
@@ -28,32 +30,38 @@ v1::SwitchMessage Attach(const std::string& endpoint, const std::string& port) {
   return message;
 }
 
-TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
-  test_support::GatedStore store;
-  auto registry = controller::Registry::Open(&store);
-  ASSERT_TRUE(registry);
+// Network "web" (VNI 100) of domain d1; vm1 placed on host-a, vm2 on host-b, vm3 on none.
+void Populate(controller::Registry& registry) {
   v1::Domain domain;
   domain.set_id("d1");
   domain.set_name("acme");
-  ASSERT_TRUE((*registry)->Create(domain));
+  ASSERT_TRUE(registry.Create(domain));
   v1::Network network;
   network.set_id("web");
   network.set_domain_id("d1");
   network.set_name("web");
   network.set_vni(100);
-  ASSERT_TRUE((*registry)->Create(network));
+  ASSERT_TRUE(registry.Create(network));
   v1::Subnet subnet;
   subnet.set_id("web4");
   subnet.set_network_id("web");
   subnet.set_cidr("10.0.0.0/24");
-  ASSERT_TRUE((*registry)->Create(subnet));
-  for (const auto& [id, host] : {std::pair{"vm1", "host-a"}, std::pair{"vm2", "host-b"}}) {
+  ASSERT_TRUE(registry.Create(subnet));
+  for (const auto& [id, host] :
+       {std::pair{"vm1", "host-a"}, std::pair{"vm2", "host-b"}, std::pair{"vm3", ""}}) {
     v1::Endpoint endpoint;
     endpoint.set_id(id);
     endpoint.set_network_id("web");
     endpoint.set_switch_name(host);
-    ASSERT_TRUE((*registry)->Create(endpoint));
+    ASSERT_TRUE(registry.Create(endpoint));
   }
+}
+
+TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
+  test_support::GatedStore store;
+  auto registry = controller::Registry::Open(&store);
+  ASSERT_TRUE(registry);
+  Populate(**registry);
   auto server = SouthboundServer::Start(registry->get(), &store, "127.0.0.1", 0, {});
   ASSERT_TRUE(server) << server.error();
   api_test::TestSwitch a((*server)->port());
@@ -100,6 +108,93 @@ TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
   });
   EXPECT_TRUE(ack.has_value());
   EXPECT_EQ((*registry)->Get<v1::Endpoint>("vm1")->port_name(), "tap1");
+}
+
+// A SwitchBatch's messages are handled as if each had been read alone: one waits for the
+// writes of the one before it. The Attach of the unplaced vm3 places it here (a write); the
+// Detach after it in the same batch finds it here (handed over together, it would not).
+TEST(SouthboundBatchTest, EachMessageOfABatchFindsTheWritesOfTheOneBeforeIt) {
+  test_support::GatedStore store;
+  auto registry = controller::Registry::Open(&store);
+  ASSERT_TRUE(registry);
+  Populate(**registry);
+  auto server = SouthboundServer::Start(registry->get(), &store, "127.0.0.1", 0, {});
+  ASSERT_TRUE(server) << server.error();
+  api_test::TestSwitch a((*server)->port());
+  ASSERT_TRUE(a.Hello("host-a", "192.0.2.1"));
+  v1::SwitchMessage batch;
+  *batch.mutable_batch()->add_messages() = Attach("vm3", "tap3");
+  batch.mutable_batch()->add_messages()->mutable_detach()->set_endpoint_id("vm3");
+  ASSERT_TRUE(a.Write(batch));
+  std::vector<std::string> answers;
+  auto last = a.ReadUntil([&](const v1::ControllerMessage& m) {
+    if (m.has_error()) answers.push_back("refused: " + m.error().message());
+    if (!m.has_location_update()) return false;
+    const auto& location = m.location_update().location();
+    if (location.endpoint_id() != "vm3") return false;
+    answers.push_back("on [" + location.switch_name() + "]");
+    return location.switch_name().empty();
+  });
+  std::string heard;
+  for (const auto& answer : answers) heard += answer + "; ";
+  ASSERT_TRUE(last.has_value()) << heard;
+  EXPECT_EQ(answers, (std::vector<std::string>{"on [host-a]", "on []"}))
+      << "the acknowledgements of the attach and of the detach, nothing refused";
+  EXPECT_TRUE((*registry)->Get<v1::Endpoint>("vm3")->switch_name().empty());
+}
+
+// What waits for a stream's write goes in one ControllerBatch to a switch whose Hello says
+// accepts_batches, and one message at a time to one that does not; the same messages.
+TEST(SouthboundBatchTest, TheCatchUpGoesInABatchOnlyToASwitchThatTakesThem) {
+  test_support::GatedStore store;
+  auto registry = controller::Registry::Open(&store);
+  ASSERT_TRUE(registry);
+  Populate(**registry);
+  auto server = SouthboundServer::Start(registry->get(), &store, "127.0.0.1", 0, {});
+  ASSERT_TRUE(server) << server.error();
+  // The switch's Hello with or without accepts_batches; every message to SyncDone, unpacked,
+  // and how many of them came in batches.
+  auto catch_up = [&](bool batches, int* batched) {
+    api_test::TestSwitch a((*server)->port());
+    v1::SwitchMessage hello;
+    hello.mutable_hello()->set_switch_name("host-a");
+    hello.mutable_hello()->set_tunnel_ip("192.0.2.1");
+    hello.mutable_hello()->add_cached_endpoint_ids("vm2");
+    hello.mutable_hello()->set_accepts_batches(batches);
+    EXPECT_TRUE(a.Write(hello));
+    std::vector<std::string> seen;
+    *batched = 0;
+    a.ReadUntil([&](const v1::ControllerMessage& m) {
+      bool done = false;
+      auto note = [&](const v1::ControllerMessage& each) {
+        EXPECT_FALSE(each.has_batch()) << "never nested";
+        std::string what = std::to_string(each.body_case());
+        if (each.has_location_update())
+          what += " " + each.location_update().location().endpoint_id();
+        seen.push_back(what);
+        done = done || each.has_sync_done();
+      };
+      if (m.has_batch()) {
+        *batched += m.batch().messages_size();
+        EXPECT_EQ(m.revision(), m.batch().messages(m.batch().messages_size() - 1).revision());
+        for (const auto& each : m.batch().messages()) note(each);
+      } else {
+        note(m);
+      }
+      return done;
+    });
+    EXPECT_TRUE(a.Close().ok());
+    return seen;
+  };
+  int batched = 0;
+  const auto one_by_one = catch_up(false, &batched);
+  EXPECT_EQ(batched, 0);
+  // Welcome, the config of web, vm2's location, SyncDone.
+  ASSERT_EQ(one_by_one.size(), 4u);
+  const auto in_batches = catch_up(true, &batched);
+  EXPECT_EQ(batched, 3) << "all but the Welcome, queued behind its write, in one";
+  // The same messages (the revisions differ: the first stream's end was a write).
+  EXPECT_EQ(in_batches, one_by_one);
 }
 
 }  // namespace
