@@ -299,7 +299,10 @@ class Directory {
  public:
   Directory(controller::Registry* registry, store::Store* store, DirectoryOptions options);
 
-  // Every SwitchMessage of a session, in order.
+  // Every SwitchMessage of a session, in order. A SwitchBatch is checked as a whole, then its
+  // messages handled in turn; the endpoint writes one asks for are in the Output, not yet made,
+  // when the next is handled, so SwitchService hands a batch's messages over one at a time
+  // instead, each after the writes of the one before (SwitchService::ReceiveBatch).
   Output OnMessage(SessionId session, const v1::SwitchMessage& message, Clock::time_point now);
   // The stream ended (either side). Forgets the session and what it cached; when it was its
   // switch's current stream, the switch is DOWN (its cachers and flood lists are told).
