@@ -57,15 +57,29 @@ void Populate(controller::Registry& registry) {
   }
 }
 
-TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
+// A SouthboundServer over a registry Populate() filled, on a GatedStore (its gate open).
+class Served : public testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = controller::Registry::Open(&store);
+    ASSERT_TRUE(opened);
+    registry = std::move(*opened);
+    Populate(*registry);
+    auto started = SouthboundServer::Start(registry.get(), &store, "127.0.0.1", 0, {});
+    ASSERT_TRUE(started) << started.error();
+    server = std::move(*started);
+  }
+
   test_support::GatedStore store;
-  auto registry = controller::Registry::Open(&store);
-  ASSERT_TRUE(registry);
-  Populate(**registry);
-  auto server = SouthboundServer::Start(registry->get(), &store, "127.0.0.1", 0, {});
-  ASSERT_TRUE(server) << server.error();
-  api_test::TestSwitch a((*server)->port());
-  api_test::TestSwitch b((*server)->port());
+  std::unique_ptr<controller::Registry> registry;
+  std::unique_ptr<SouthboundServer> server;
+};
+class SouthboundWritesTest : public Served {};
+class SouthboundBatchTest : public Served {};
+
+TEST_F(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
+  api_test::TestSwitch a(server->port());
+  api_test::TestSwitch b(server->port());
   ASSERT_TRUE(a.Hello("host-a", "192.0.2.1"));
   ASSERT_TRUE(b.Hello("host-b", "192.0.2.2"));
   // Each Hello's own writes (the switch's session key, its state) are done before the gate
@@ -87,7 +101,7 @@ TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
   ASSERT_TRUE(store.SomeoneWaits(10s)) << "the Attach made no write";
 
   // A's write is in progress: B's heartbeat and resolve are answered, the metrics served.
-  const std::string vm1_mac = (*registry)->Get<v1::Endpoint>("vm1")->mac();
+  const std::string vm1_mac = registry->Get<v1::Endpoint>("vm1")->mac();
   const auto resolved = b.ResolveMac(1, 100, vm1_mac);
   ASSERT_TRUE(resolved.has_value()) << "the resolve waited for another switch's write";
   EXPECT_EQ(resolved->status(), v1::ResolveReply::STATUS_FOUND);
@@ -95,7 +109,7 @@ TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
   ASSERT_FALSE(beat.empty());
   EXPECT_TRUE(beat.back().has_heartbeat() && beat.back().heartbeat().sequence() == 7)
       << "the heartbeat waited for another switch's write";
-  auto metrics = std::async(std::launch::async, [&] { return (*server)->MetricsText(); });
+  auto metrics = std::async(std::launch::async, [&] { return server->MetricsText(); });
   ASSERT_EQ(metrics.wait_for(5s), std::future_status::ready)
       << "/metrics waited for a switch's write";
   EXPECT_NE(metrics.get().find("dove_southbound_sessions 2"), std::string::npos);
@@ -107,20 +121,14 @@ TEST(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
            m.location_update().location().port_name() == "tap1";
   });
   EXPECT_TRUE(ack.has_value());
-  EXPECT_EQ((*registry)->Get<v1::Endpoint>("vm1")->port_name(), "tap1");
+  EXPECT_EQ(registry->Get<v1::Endpoint>("vm1")->port_name(), "tap1");
 }
 
 // A SwitchBatch's messages are handled as if each had been read alone: one waits for the
 // writes of the one before it. The Attach of the unplaced vm3 places it here (a write); the
 // Detach after it in the same batch finds it here (handed over together, it would not).
-TEST(SouthboundBatchTest, EachMessageOfABatchFindsTheWritesOfTheOneBeforeIt) {
-  test_support::GatedStore store;
-  auto registry = controller::Registry::Open(&store);
-  ASSERT_TRUE(registry);
-  Populate(**registry);
-  auto server = SouthboundServer::Start(registry->get(), &store, "127.0.0.1", 0, {});
-  ASSERT_TRUE(server) << server.error();
-  api_test::TestSwitch a((*server)->port());
+TEST_F(SouthboundBatchTest, EachMessageOfABatchFindsTheWritesOfTheOneBeforeIt) {
+  api_test::TestSwitch a(server->port());
   ASSERT_TRUE(a.Hello("host-a", "192.0.2.1"));
   v1::SwitchMessage batch;
   *batch.mutable_batch()->add_messages() = Attach("vm3", "tap3");
@@ -140,22 +148,16 @@ TEST(SouthboundBatchTest, EachMessageOfABatchFindsTheWritesOfTheOneBeforeIt) {
   ASSERT_TRUE(last.has_value()) << heard;
   EXPECT_EQ(answers, (std::vector<std::string>{"on [host-a]", "on []"}))
       << "the acknowledgements of the attach and of the detach, nothing refused";
-  EXPECT_TRUE((*registry)->Get<v1::Endpoint>("vm3")->switch_name().empty());
+  EXPECT_TRUE(registry->Get<v1::Endpoint>("vm3")->switch_name().empty());
 }
 
 // What waits for a stream's write goes in one ControllerBatch to a switch whose Hello says
 // accepts_batches, and one message at a time to one that does not; the same messages.
-TEST(SouthboundBatchTest, TheCatchUpGoesInABatchOnlyToASwitchThatTakesThem) {
-  test_support::GatedStore store;
-  auto registry = controller::Registry::Open(&store);
-  ASSERT_TRUE(registry);
-  Populate(**registry);
-  auto server = SouthboundServer::Start(registry->get(), &store, "127.0.0.1", 0, {});
-  ASSERT_TRUE(server) << server.error();
+TEST_F(SouthboundBatchTest, TheCatchUpGoesInABatchOnlyToASwitchThatTakesThem) {
   // The switch's Hello with or without accepts_batches; every message to SyncDone, unpacked,
   // and how many of them came in batches.
   auto catch_up = [&](bool batches, int* batched) {
-    api_test::TestSwitch a((*server)->port());
+    api_test::TestSwitch a(server->port());
     v1::SwitchMessage hello;
     hello.mutable_hello()->set_switch_name("host-a");
     hello.mutable_hello()->set_tunnel_ip("192.0.2.1");
