@@ -107,7 +107,7 @@ class SwitchService::Stream {
   // Writes a message at once when no write is in flight, or else queues it in its wire form
   // (a few times smaller than the message: a reconnect storm queues a thousand catch-ups);
   // drops it once the stream is finishing.
-  void Send(v1::ControllerMessage message) {
+  void Send(const v1::ControllerMessage& message) {
     std::shared_lock gate(service_->gate_);
     std::lock_guard lock(mutex_);
     if (finish_requested_) return;
@@ -674,13 +674,13 @@ void SwitchService::WriteSwitches() {
 
 void SwitchService::Dispatch(Output& out) {
   for (const auto& line : out.logs) Log(line);
-  // Moved out one by one (a message written at once is freed here): a NetworkConfig carrying
-  // a domain's routes is ~200 KB as a message, and a thousand Hellos at once would otherwise
-  // hold each until its Receive returns.
+  // Freed one by one once sent (written at once, or queued in its wire form): a NetworkConfig
+  // carrying a domain's routes is ~200 KB as a message, and a thousand Hellos at once would
+  // otherwise hold each until its Receive returns.
   for (auto& outbound : out.messages) {
     if (auto it = streams_.find(outbound.session); it != streams_.end()) {
       if (outbound.encoded.empty()) {
-        it->second->Send(std::move(outbound.message));
+        it->second->Send(outbound.message);
       } else {
         it->second->SendEncoded(std::move(outbound.encoded));
       }
@@ -705,7 +705,7 @@ void SwitchService::RefuseIdentity(SessionId session, const PeerIdentity& identi
   refusal.set_revision(registry_->Revision());
   refusal.mutable_error()->set_code("permission_denied");
   refusal.mutable_error()->set_message(why);
-  it->second->Send(std::move(refusal));
+  it->second->Send(refusal);
   it->second->Close(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, why));
 }
 
