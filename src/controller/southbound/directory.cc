@@ -555,7 +555,7 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
       changed ? now : RecordedAt(stored->last_heartbeat(), now, options_.heartbeat_record_interval);
   bound.session_value = SessionValue(options_.controller_id, instance_, id);
   by_name_[bound.switch_name] = id;
-  unconfirmed_.erase(bound.switch_name);
+  if (unconfirmed_.erase(bound.switch_name) != 0) unconfirmed_progress_at_ = now;
   Claim(bound, out);
   const bool readdressed = changed && (!stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip);
   const bool revived = stored && was_down;
@@ -1678,7 +1678,7 @@ void Directory::SessionChanged(const std::string& switch_name, const std::string
     return;
   }
   remote_sessions_[switch_name] = *value;
-  unconfirmed_.erase(switch_name);
+  if (unconfirmed_.erase(switch_name) != 0) unconfirmed_progress_at_ = clock_;
   if (local) {
     // It said Hello to another replica: the stream here is a leftover (a half-open TCP
     // connection, say). Ended without a DOWN: the switch is live there.
@@ -1956,9 +1956,15 @@ Output Directory::OnTick(Clock::time_point now, const LastReceived& last_receive
   // Hellos while this one is idle): the controllers' backlog far more likely than that many
   // failures, held back as the silent ones above (at 1,000 switches a restart marked ~800
   // DOWN and UP again, each a write and a message to every cacher of its endpoints).
+  // A mass once begun goes on while its switches keep coming in (one confirmed within the last
+  // dead_after): the last stragglers of a storm are as late as the rest were, not dead (before,
+  // the last tenth of a restart's 1,000 switches went DOWN and UP again the moment they fell
+  // under the threshold). When none has come in for dead_after, those still due are DOWN.
   const bool mass_unconfirmed =
       due.size() > std::max(kMassSilenceMinimum, switch_ids_.size() / kMassSilenceShare);
-  if (!mass_unconfirmed) {
+  const bool mass_going_on = mass_unconfirmed_since_ && !due.empty() && unconfirmed_progress_at_ &&
+                             now - *unconfirmed_progress_at_ < options_.dead_after;
+  if (!mass_unconfirmed && !mass_going_on) {
     mass_unconfirmed_since_.reset();
   } else if (!mass_unconfirmed_since_ ||
              now - *mass_unconfirmed_since_ < options_.dead_after * kMassSilenceDeadAfters) {

@@ -353,7 +353,9 @@ class Directory {
   // a real failure of that many switches is then found that much later. The same holds for
   // switches whose session key ended with no Hello anywhere since (see "Replicas"): more than
   // max(kMassSilenceMinimum, 1/kMassSilenceShare of the known switches) due at one tick are
-  // held back, as long.
+  // held back, as long; and once held, the ones still due are held while the others keep
+  // coming in (one of them confirmed within the last dead_after): a storm's last stragglers
+  // are DOWN only dead_after after the storm's last Hello, not the moment they are few.
   Output OnTick(Clock::time_point now, const LastReceived& last_received = nullptr,
                 bool behind = false);
 
@@ -672,6 +674,8 @@ class Directory {
   Clock::duration stalled_{};
   std::optional<Clock::time_point> mass_silence_since_;      // first tick of the current one
   std::optional<Clock::time_point> mass_unconfirmed_since_;  // the same for unconfirmed_
+  // When a switch of unconfirmed_ last came in (its Hello here, its key from another replica).
+  std::optional<Clock::time_point> unconfirmed_progress_at_;
   uint64_t mass_silence_ticks_ = 0;  // total time between ticks while the caller was behind
 };
 

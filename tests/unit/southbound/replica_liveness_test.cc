@@ -304,20 +304,40 @@ TEST_F(ReplicaLivenessTest, ReplicaDeathMarksItsSwitchDownOnceOnTheOtherReplica)
 
 // Many switches losing their session at once (their replica died, and the one they reconnect
 // to is answering a storm of Hellos) are the controllers' backlog, not that many failures: held
-// back, like a mass of silent streams, until few are left or kMassSilenceDeadAfters x dead_after.
+// back, like a mass of silent streams. The last few of such a storm are held too while the
+// others keep coming in (they are as late as the rest were), and DOWN once none has come in
+// for dead_after.
 TEST_F(ReplicaLivenessTest, AMassOfSessionsEndingAtOnceIsHeldBack) {
   ASSERT_NO_FATAL_FAILURE(SwitchesOnALoseTheirSessions());
-  Tick(*b_, now_ + kDeadAfter + 1ms);
+  const Clock::time_point lost = now_;
+  Tick(*b_, lost + kDeadAfter + 1ms);
   Pump(*b_);
   EXPECT_EQ(b_->directory->LivenessChanges().down, 0u);  // 8 at once: held
-  // Five come back on B meanwhile; the three left are few: DOWN at the next tick.
-  const Clock::time_point lost = now_;
-  now_ += kDeadAfter + 2ms;
+  // Five come back on B meanwhile, one a second (the ones back keep their heartbeats); the
+  // three left are few now, but the storm goes on: still held at each tick.
+  auto heartbeats = [&](int back) {
+    v1::SwitchMessage heartbeat;
+    heartbeat.mutable_heartbeat()->set_sequence(1);
+    for (int j = 0; j < back; ++j) Say(*b_, 200 + j, heartbeat);
+  };
   for (int i = 0; i < 5; ++i) {
+    now_ = lost + kDeadAfter + 2ms + std::chrono::seconds(i);
+    heartbeats(i);
     ASSERT_NO_FATAL_FAILURE(
         Connect(*b_, 200 + i, "host-" + std::to_string(i), "192.0.2." + std::to_string(100 + i)));
+    Tick(*b_, now_ + 1ms);
+    Pump(*b_);
+    EXPECT_EQ(b_->directory->LivenessChanges().down, 0u) << "after the Hello of host-" << i;
   }
-  Tick(*b_, lost + kDeadAfter + 3ms);
+  // None more within dead_after of the last one: the three left are DOWN.
+  const Clock::time_point last = now_;
+  now_ = last + kDeadAfter - 1ms;
+  heartbeats(5);
+  Tick(*b_, now_);
+  Pump(*b_);
+  EXPECT_EQ(b_->directory->LivenessChanges().down, 0u);
+  now_ = last + kDeadAfter + 1ms;
+  Tick(*b_, now_);
   Pump(*b_);
   EXPECT_EQ(b_->directory->LivenessChanges().down, 3u);
   for (int i = 0; i < kMassSwitches; ++i) {
