@@ -95,7 +95,14 @@ int Main(int argc, char** argv) {
     hello.mutable_hello()->set_switch_name(Number("sw-", s));
     hello.mutable_hello()->set_tunnel_ip("10.255." + std::to_string((s + 1) >> 8) + "." +
                                          std::to_string((s + 1) & 0xff));
-    (void)directory->OnMessage(static_cast<controller::southbound::SessionId>(s) + 1, hello, now);
+    // A new switch: its record is written before the Hello is answered (SwitchService does it
+    // off its lock).
+    const auto greeted =
+        directory->OnMessage(static_cast<controller::southbound::SessionId>(s) + 1, hello, now);
+    for (const auto& registration : greeted.registrations) {
+      (void)directory->OnRegistered(
+          registration, controller::southbound::PerformRegistration(**registry, registration), now);
+    }
   }
   const size_t with_sessions = HeapInUse();
   // Reconnect each switch listing `cached` endpoints of its own networks (the other switches of

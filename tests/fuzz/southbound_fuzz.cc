@@ -61,6 +61,15 @@ void Populate(dove::controller::Registry& registry) {
 // Performs the writes `out` asks for, as SwitchService does, and checks the answers.
 void Settle(Directory& directory, dove::controller::Registry& registry, const Output& out,
             const std::set<SessionId>& spoken) {
+  for (const auto& registration : out.registrations) {
+    Require(spoken.count(registration.session) != 0);
+    Output answered = directory.OnRegistered(
+        registration, dove::controller::southbound::PerformRegistration(registry, registration),
+        dove::controller::southbound::Clock::now());
+    for (const auto& each : answered.messages) Require(spoken.count(each.session) != 0);
+    Require(answered.registrations.empty() && answered.endpoint_writes.empty());
+    Settle(directory, registry, answered, spoken);
+  }
   for (const auto& write : out.endpoint_writes) {
     Require(spoken.count(write.session) != 0);
     Output answered = directory.OnEndpointWritten(

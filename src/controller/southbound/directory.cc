@@ -195,6 +195,13 @@ bool Directory::IsLive(const std::string& switch_name) const {
   return id.has_value() && sessions_.at(*id).live;
 }
 
+bool Directory::Registering(const std::string& switch_name) const {
+  for (const auto& [id, name] : registering_) {
+    if (name == switch_name) return true;
+  }
+  return false;
+}
+
 bool Directory::IsDown(const std::string& switch_name) const {
   auto id = switch_ids_.find(switch_name);
   if (id == switch_ids_.end()) return false;
@@ -281,6 +288,7 @@ void Append(Output& to, Output&& from) {
   append(to.closes, from.closes);
   append(to.logs, from.logs);
   append(to.endpoint_writes, from.endpoint_writes);
+  append(to.registrations, from.registrations);
   to.switch_writes = to.switch_writes || from.switch_writes;
 }
 
@@ -333,6 +341,7 @@ Output Directory::Handle(SessionId id, const v1::SwitchMessage& message, Clock::
 Output Directory::OnDisconnect(SessionId id, Clock::time_point now) {
   clock_ = std::max(clock_, now);
   Output out;
+  registering_.erase(id);  // OnRegistered finds it gone
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return out;
   const std::string name = it->second.switch_name;
@@ -473,63 +482,124 @@ Output Directory::OnHeartbeat(SessionId id, const v1::Heartbeat& heartbeat, Cloc
   return out;
 }
 
+void Directory::RefuseHello(SessionId id, const v1::Hello& hello, int status, std::string code,
+                            std::string text, Output& out) {
+  out.logs.push_back("refused the Hello of switch " + hello.switch_name() + ": " + code + ": " +
+                     text);
+  out.messages.push_back({id, Refuse(registry_->Revision(), std::move(code), text, 0, "")});
+  out.closes.push_back({id, status, std::move(text)});
+  sessions_.erase(id);
+}
+
 Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_point now) {
   Output out;
-  auto refuse = [&](int status, std::string code, std::string text) {
-    out.logs.push_back("refused the Hello of switch " + hello.switch_name() + ": " + code + ": " +
-                       text);
-    out.messages.push_back({id, Refuse(registry_->Revision(), std::move(code), text, 0, "")});
-    out.closes.push_back({id, status, std::move(text)});
-    sessions_.erase(id);
-    return out;
-  };
   if (lease_lost_) {
-    return refuse(kUnavailable, "unavailable",
-                  "this controller holds no store lease (it lost it, or cannot reach the store); "
-                  "connect to another controller");
+    RefuseHello(id, hello, kUnavailable, "unavailable",
+                "this controller holds no store lease (it lost it, or cannot reach the store); "
+                "connect to another controller",
+                out);
+    return out;
   }
   const std::string tunnel_ip = CanonicalIp(hello.tunnel_ip());
   for (const auto& [other_id, other] : sessions_) {
     if (other_id == id || !other.live) continue;
     if (other.tunnel_ip == tunnel_ip && other.switch_name != hello.switch_name()) {
-      return refuse(kAlreadyExists, "conflict",
-                    "tunnel IP " + tunnel_ip + " is held by the live switch " + other.switch_name);
+      RefuseHello(id, hello, kAlreadyExists, "conflict",
+                  "tunnel IP " + tunnel_ip + " is held by the live switch " + other.switch_name,
+                  out);
+      return out;
     }
   }
-  // The same switch on a new stream: the old stream is replaced.
+  // The same switch on a new stream: the old stream is replaced, greeted or still registering.
   if (auto previous = SessionOf(hello.switch_name()); previous && *previous != id) {
     out.closes.push_back({*previous, kAborted, "replaced by a newer stream of the same switch"});
     Drop(*previous);
   }
-  // Written only when something changed, so a reconnect storm costs no store writes.
+  for (auto it = registering_.begin(); it != registering_.end();) {
+    if (it->first != id && it->second == hello.switch_name()) {
+      out.closes.push_back({it->first, kAborted, "replaced by a newer stream of the same switch"});
+      it = registering_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   auto stored = registry_->Get<v1::Switch>(hello.switch_name());
-  v1::Switch record;
-  if (stored) record = *stored;
+  // A new switch or a new tunnel IP is written before the answer: the registry's checks
+  // (unique names and tunnel IPs) decide it (OnRegistered). Anything else (UP again, a new
+  // version) after the answer.
+  if (!stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip) {
+    Registration registration{.session = id, .hello = hello, .record = {}, .before = {}};
+    if (stored) {
+      registration.record = *stored;
+      registration.before = *stored;
+    }
+    registration.record.set_name(hello.switch_name());
+    registration.record.set_tunnel_ip(tunnel_ip);
+    registration.record.set_state(v1::Switch::STATE_UP);
+    registration.record.set_software_version(hello.software_version());
+    SetWallTime(registration.record.mutable_last_heartbeat(), std::chrono::system_clock::now());
+    registering_[id] = hello.switch_name();
+    out.registrations.push_back(std::move(registration));
+    return out;
+  }
+  Greet(id, hello, *stored, nullptr, now, out);
+  return out;
+}
+
+Output Directory::OnRegistered(const Registration& registration,
+                               const controller::ModelResult<v1::Switch>& saved,
+                               Clock::time_point now) {
+  clock_ = std::max(clock_, now);
+  Output out;
+  const SessionId id = registration.session;
+  const std::string& name = registration.hello.switch_name();
+  const auto pending = registering_.find(id);
+  if (pending == registering_.end()) {
+    // Its stream ended (or was replaced, or the lease lost) while the record was written: the
+    // record says UP, and nobody serves the switch unless another stream of it does.
+    if (saved && !SessionOf(name) && !Registering(name)) {
+      out.logs.push_back("switch " + name + " is DOWN: its stream ended while it was registered");
+      WriteSwitch(name, false, std::nullopt, now, out);
+    }
+    return out;
+  }
+  registering_.erase(pending);  // (OnLeaseLost ends every registering stream)
+  if (saved) {
+    switch_writes_.erase(name);  // older decisions, replaced by this write
+    Greet(id, registration.hello, registration.before, &*saved, now, out);
+    return out;
+  }
+  // Lost to another stream of the same switch (on another replica, or one that ended) that
+  // registered it as this Hello says: greeted as if it had been stored.
+  auto stored = registry_->Get<v1::Switch>(name);
+  if (stored && CanonicalIp(stored->tunnel_ip()) == CanonicalIp(registration.hello.tunnel_ip())) {
+    Greet(id, registration.hello, *stored, nullptr, now, out);
+    return out;
+  }
+  RefuseHello(id, registration.hello,
+              saved.error().code == "conflict" ? kAlreadyExists : kInvalidArgument,
+              saved.error().code, saved.error().message, out);
+  return out;
+}
+
+void Directory::Greet(SessionId id, const v1::Hello& hello, const std::optional<v1::Switch>& stored,
+                      const v1::Switch* registered, Clock::time_point now, Output& out) {
+  const std::string tunnel_ip = CanonicalIp(hello.tunnel_ip());
   // DOWN as stored, or as decided here (its write may not be made yet).
   const auto known = switch_ids_.find(hello.switch_name());
   const bool was_down = (stored && stored->state() != v1::Switch::STATE_UP) ||
                         (known != switch_ids_.end() && switches_[known->second].down);
-  const bool changed = !stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip || was_down ||
+  // Written only when something changed, so a reconnect storm costs no store writes.
+  const bool changed = registered != nullptr || !stored || was_down ||
                        stored->software_version() != hello.software_version() ||
                        switch_writes_.count(hello.switch_name()) != 0;
-  // A new switch or a new tunnel IP is written now: the registry's checks (unique names and
-  // tunnel IPs) decide the answer. Anything else (UP again, a new version) after the answer.
-  const bool register_now = !stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip;
-  if (register_now) {
-    record.set_name(hello.switch_name());
-    record.set_tunnel_ip(tunnel_ip);
-    record.set_state(v1::Switch::STATE_UP);
-    record.set_software_version(hello.software_version());
-    SetWallTime(record.mutable_last_heartbeat(), std::chrono::system_clock::now());
-    auto saved =
-        stored ? registry_->Replace(hello.switch_name(), record) : registry_->Create(record);
-    if (!saved) {
-      return refuse(saved.error().code == "conflict" ? kAlreadyExists : kInvalidArgument,
-                    saved.error().code, saved.error().message);
-    }
-    record = *saved;
-    switch_writes_.erase(hello.switch_name());  // older decisions, replaced by this write
-  } else if (changed) {
+  const v1::Switch& record = registered != nullptr ? *registered : *stored;
+  // The store's event of a registration may come in before its answer (SwitchChanged then
+  // told the cachers and flood lists already).
+  const auto seen = switches_.find(record.id());
+  const bool told = seen != switches_.end() && seen->second.tunnel_ip == tunnel_ip &&
+                    !seen->second.down;
+  if (registered == nullptr && changed) {
     SwitchWrite& wanted = switch_writes_[hello.switch_name()];
     wanted.switch_name = hello.switch_name();
     wanted.up = true;
@@ -557,7 +627,7 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   by_name_[bound.switch_name] = id;
   if (unconfirmed_.erase(bound.switch_name) != 0) unconfirmed_progress_at_ = now;
   Claim(bound, out);
-  const bool readdressed = changed && (!stored || CanonicalIp(stored->tunnel_ip()) != tunnel_ip);
+  const bool readdressed = registered != nullptr && !told;
   const bool revived = stored && was_down;
   out.logs.push_back("switch " + record.name() + " connected from tunnel IP " + tunnel_ip +
                      (revived ? "; it is UP again" : ""));
@@ -578,7 +648,6 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
   const size_t welcome_at = out.messages.size();
   out.messages.push_back({id, std::move(welcome)});
   CatchUp(id, welcome_at, hello, registry_->Revision(), out);
-  return out;
 }
 
 template <typename Emit>
@@ -877,6 +946,12 @@ Output Directory::OnSwitchWritten(const SwitchWrite& write,
 controller::ModelResult<v1::Endpoint> PerformEndpointWrite(controller::Registry& registry,
                                                            const EndpointWrite& write) {
   return registry.Replace(write.endpoint.id(), write.endpoint);
+}
+
+controller::ModelResult<v1::Switch> PerformRegistration(controller::Registry& registry,
+                                                        const Registration& registration) {
+  if (!registration.before) return registry.Create(registration.record);
+  return registry.Replace(registration.record.id(), registration.record);
 }
 
 Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry, store::Store* store,
@@ -1599,8 +1674,8 @@ void Directory::SwitchChanged(const v1::Switch& record, int64_t revision, Output
   // this directory's decision: the store follows it, and a write decided before the latest may
   // land after it (OnSwitchWritten then writes again). Any other switch's is the store's (what
   // another replica decided).
-  const bool ours =
-      SessionOf(record.name()).has_value() || switch_writes_.count(record.name()) != 0;
+  const bool ours = SessionOf(record.name()).has_value() ||
+                    switch_writes_.count(record.name()) != 0 || Registering(record.name());
   if (it != switches_.end() && ours) next.down = it->second.down;
   const bool moved = it == switches_.end() || it->second.tunnel_ip != next.tunnel_ip;
   const bool flipped = it != switches_.end() && it->second.down != next.down;
@@ -1876,6 +1951,9 @@ Output Directory::OnLeaseLost(const std::string& why) {
     out.closes.push_back({id, kUnavailable, text});
     Drop(id);
   }
+  // Hellos waiting for their registration end too (OnRegistered marks the switch DOWN).
+  for (const auto& [id, name] : registering_) out.closes.push_back({id, kUnavailable, text});
+  registering_.clear();
   // Claims cannot be written without a lease; the records' own writes may go on (a DOWN still
   // only while the key is this stream's or absent).
   for (auto it = switch_writes_.begin(); it != switch_writes_.end();) {

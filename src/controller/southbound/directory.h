@@ -114,9 +114,17 @@
 // without leases: liveness is then this process's alone, as described above).
 //
 // Writes: the Directory decides the store writes it needs but does not make them (a durable
-// write waits for an fsync, and nothing else the caller serialises should wait with it), except
-// a Hello's registration of a new switch or a new tunnel IP (its answer depends on the
-// registry's checks). The caller performs them after releasing its lock:
+// write waits for an fsync, and nothing else the caller serialises should wait with it). The
+// caller performs them after releasing its lock:
+//   - Output::registrations (a Hello from a switch new to the store, or at a new tunnel IP):
+//     PerformRegistration() creates or readdresses the switch's record (the registry's checks,
+//     unique names and tunnel IPs, decide), then OnRegistered() with the result answers the
+//     Hello (Welcome and catch-up, or a Refusal). The stream's next message is read only after
+//     that. Several registrations may be in flight at once, so a registration storm of new
+//     switches costs round trips in parallel, not one after another under the caller's lock;
+//     a stream that ends before its answer leaves the switch DOWN (unless another stream of it
+//     is greeted or registering), and a newer stream of the same switch replaces a registering
+//     one as it does a greeted one;
 //   - Output::endpoint_writes (an Attach or Detach): PerformEndpointWrite(), then
 //     OnEndpointWritten() with the result, which answers the switch that asked (a stale
 //     version, because the endpoint changed meanwhile, is refused as a conflict) and fans the
@@ -246,12 +254,22 @@ struct SwitchWrite {
   int64_t no_session_at = 0;
 };
 
+// A Hello waiting for its switch's record: created (a switch new to the store) or replaced (a
+// new tunnel IP) before the Hello is answered, since the registry's checks decide the answer.
+struct Registration {
+  SessionId session = 0;
+  v1::Hello hello;
+  v1::Switch record;                     // what to write: UP, the Hello's tunnel IP and version
+  std::optional<v1::Switch> before{};    // the stored record it replaces (nullopt: a new switch)
+};
+
 struct Output {
   std::vector<Outbound> messages;
   std::vector<Close> closes;
   std::vector<std::string> logs{};               // lines for the controller's log, without a prefix
   std::vector<EndpointWrite> endpoint_writes{};  // to perform outside the caller's lock
   bool switch_writes = false;                    // TakeSwitchWrites() has work
+  std::vector<Registration> registrations{};     // to perform outside the caller's lock
 };
 
 // A session key's value: "controller=<controller_id> instance=<Directory::Instance()>
@@ -265,6 +283,8 @@ void Append(Output& to, Output&& from);
 // Performs a write the Directory decided (no Directory call; safe without the caller's lock).
 controller::ModelResult<v1::Endpoint> PerformEndpointWrite(controller::Registry& registry,
                                                            const EndpointWrite& write);
+controller::ModelResult<v1::Switch> PerformRegistration(controller::Registry& registry,
+                                                        const Registration& registration);
 // A switch deleted meanwhile is not an error (nothing to write); nor is a guarded write whose
 // condition no longer holds (the switch was served by another replica meanwhile): the
 // message then says why nothing was written, starting with "not written:". `store` is the
@@ -362,6 +382,8 @@ class Directory {
   // The answers to a performed write: see "Writes" above.
   Output OnEndpointWritten(const EndpointWrite& write,
                            const controller::ModelResult<v1::Endpoint>& saved);
+  Output OnRegistered(const Registration& registration,
+                      const controller::ModelResult<v1::Switch>& saved, Clock::time_point now);
   std::vector<SwitchWrite> TakeSwitchWrites();
   Output OnSwitchWritten(const SwitchWrite& write, const Expected<void, std::string>& done);
 
@@ -469,6 +491,16 @@ class Directory {
   // A sign of life from a greeted session: UP again (told to cachers) when it was DOWN.
   void Revive(SessionId id, Clock::time_point now, Output& out);
   Output OnHello(SessionId id, const v1::Hello& hello, Clock::time_point now);
+  // The rest of a Hello once the switch's record is as the Hello says: binds the session,
+  // claims its key, answers with the Welcome and the catch-up. `stored`: the record before the
+  // Hello; `registered`: the record its registration just wrote (nullptr: none was needed).
+  void Greet(SessionId id, const v1::Hello& hello, const std::optional<v1::Switch>& stored,
+             const v1::Switch* registered, Clock::time_point now, Output& out);
+  // Whether a Hello of the switch waits for its registration (OnRegistered).
+  bool Registering(const std::string& switch_name) const;
+  // A refused Hello: the Refusal, the stream's end with `status`, the session forgotten.
+  void RefuseHello(SessionId id, const v1::Hello& hello, int status, std::string code,
+                   std::string text, Output& out);
   // Everything after Welcome (out.messages[welcome_at], whose snapshot flag it sets).
   void CatchUp(SessionId id, size_t welcome_at, const v1::Hello& hello, int64_t revision,
                Output& out);
@@ -660,6 +692,7 @@ class Directory {
   int64_t lease_ = 0;
   bool lease_lost_ = false;
   std::map<std::string, SwitchWrite> switch_writes_;  // switch name -> record wanted, unwritten
+  std::map<SessionId, std::string> registering_;       // Hellos waiting for OnRegistered -> name
   std::optional<Clock::time_point> first_tick_;
   // The latest time a call was given (OnMessage, OnDisconnect, OnTick): OnStoreEvents has none.
   Clock::time_point clock_{};

@@ -32,6 +32,10 @@ constexpr int kMaxReadChunkBytes = 2048;
 // Threads for the store writes streams ask for: one switch's fsync need not wait for another's
 // Settle (an Attach and a switch record write, say).
 constexpr size_t kWriteThreads = 2;
+// Threads for the registrations of new switches (a record created, a round trip each, before
+// the Hello is answered): a registration storm keeps this many in flight, which the registry
+// pipelines (one etcd commit for many).
+constexpr size_t kRegistrationThreads = 16;
 // Streams offered to connecting switches at once (each accepted one offers the next): an
 // accept completes on the serving thread's queue behind every event already in it, so with one
 // offer a reconnect storm was accepted one stream per trip through that queue.
@@ -400,6 +404,7 @@ SwitchService::~SwitchService() { Stop(); }
 void SwitchService::Serve(grpc::ServerCompletionQueue* cq) {
   cq_ = cq;
   writes_ = std::make_unique<WorkQueue>(kWriteThreads);
+  registrations_ = std::make_unique<WorkQueue>(kRegistrationThreads);
   for (int i = 0; i < kAcceptsAhead; ++i) AwaitNextStream();
   server_thread_ = std::thread([this] { ServeLoop(); });
 }
@@ -414,7 +419,8 @@ void SwitchService::Stop() {
     server_thread_.join();
     cq_ = nullptr;
   }
-  if (writes_) writes_->Stop();  // the streams' last jobs (Forget) run first
+  if (registrations_) registrations_->Stop();  // before writes_: they schedule switch writes
+  if (writes_) writes_->Stop();                // the streams' last jobs (Forget) run first
   {
     std::lock_guard lease(lease_mutex_);
     stopping_ = true;
@@ -549,6 +555,18 @@ bool SwitchService::Proceed(Stream* stream, bool keep, Output out, std::function
   // heartbeats unread) until the last of them.
   if (out.switch_writes) ScheduleSwitchWrites();
   out.switch_writes = false;
+  if (!out.registrations.empty()) {
+    // A Hello waiting for its switch's record (only a Hello registers, and a Hello asks for
+    // no other write): answered on the registration threads, the stream read on after that.
+    stream->Acquire();
+    const bool posted = registrations_->Post(
+        [this, stream, next = std::move(next), registrations = std::move(out.registrations)] {
+          if (Register(stream->session(), registrations)) next();
+          stream->Release();
+        });
+    if (!posted) stream->Release();
+    return false;
+  }
   if (out.endpoint_writes.empty()) return keep;
   // Endpoint writes (fsyncs) go to the WorkQueue; the stream goes on once they are done, so
   // the switch's next message finds its Attach or Detach applied.
@@ -561,6 +579,24 @@ bool SwitchService::Proceed(Stream* stream, bool keep, Output out, std::function
       });
   if (!posted) stream->Release();
   return false;
+}
+
+bool SwitchService::Register(SessionId session, const std::vector<Registration>& registrations) {
+  bool keep = true;
+  for (const auto& registration : registrations) {
+    auto saved = PerformRegistration(*registry_, registration);
+    Output answered;
+    {
+      std::lock_guard lock(mutex_);
+      answered = directory_.OnRegistered(registration, saved, Clock::now());
+      Dispatch(answered);
+    }
+    for (const auto& close : answered.closes) {
+      if (close.session == session) keep = false;
+    }
+    if (answered.switch_writes) ScheduleSwitchWrites();
+  }
+  return keep;
 }
 
 void SwitchService::OnStreamDone(Stream* stream) {

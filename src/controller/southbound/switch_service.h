@@ -10,7 +10,9 @@
 // writes a message asks for (an Attach that moves an endpoint, a switch record) never run on
 // that thread: they go to a WorkQueue of two threads, and the stream reads its next message
 // only once they are done, so its Attach is answered before anything it sends next while every
-// other stream goes on.
+// other stream goes on. The Hello of a switch new to the store (or at a new tunnel IP) waits
+// for its record the same way, on a WorkQueue of its own with 16 threads, so that a
+// registration storm keeps that many creates in flight.
 //
 // Each stream has its own outbound queue with one write in flight at a time, so a slow switch
 // only slows its own stream; a message is serialised when its write starts and freed at once
@@ -143,9 +145,13 @@ class SwitchService final {
   // is handled (on the WorkQueue, which goes on with the rest). Reads on after the last.
   void ReceiveBatch(Stream* stream, int from, Clock::time_point received);
   // After a message was handed to the Directory: schedules its switch writes; when it asked for
-  // endpoint writes, makes them on the WorkQueue, runs `next` there once they are done (unless
-  // the stream ends) and returns false. Otherwise returns `keep`: the caller goes on at once.
+  // a registration (a Hello) or endpoint writes, makes them on the registration threads or the
+  // WorkQueue, runs `next` there once they are done (unless the stream ends) and returns false.
+  // Otherwise returns `keep`: the caller goes on at once.
   bool Proceed(Stream* stream, bool keep, Output out, std::function<void()> next);
+  // Without mutex_: performs a Hello's registrations and dispatches the Directory's answers
+  // (directory.h, "Writes"); false when the answer ends the stream of `session`.
+  bool Register(SessionId session, const std::vector<Registration>& registrations);
   // The stream ended: the Directory forgets it (on the WorkQueue: it may write).
   void OnStreamDone(Stream* stream);
   // The stream's last reference went.
@@ -204,8 +210,9 @@ class SwitchService final {
   std::mutex live_mutex_;
   std::set<Stream*> live_;  // every Stream not yet deleted, for Stop
   std::unique_ptr<WorkQueue> writes_;
+  std::unique_ptr<WorkQueue> registrations_;
   int64_t watch_from_;
-  std::mutex mutex_;  // serialises the Directory; held while writing only for a new switch
+  std::mutex mutex_;  // serialises the Directory; no store write is made under it
   std::mutex switch_writes_mutex_;  // taken before mutex_, never after
   std::mutex drain_mutex_;          // guards the two below; taken alone
   bool draining_ = false;           // a drain is posted or running

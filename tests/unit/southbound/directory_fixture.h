@@ -142,6 +142,11 @@ class DirectoryTest : public ::testing::Test {
   // `out` with the writes it asks for performed, as SwitchService does outside its lock, and
   // what the directory answered to them appended.
   Output Settled(Output out) {
+    for (size_t i = 0; i < out.registrations.size(); ++i) {
+      const Registration registration = out.registrations[i];
+      Append(out, directory_->OnRegistered(
+                      registration, PerformRegistration(*registry_, registration), now_));
+    }
     for (size_t i = 0; i < out.endpoint_writes.size(); ++i) {
       const EndpointWrite write = out.endpoint_writes[i];
       Append(out, directory_->OnEndpointWritten(write, PerformEndpointWrite(*registry_, write)));

@@ -35,6 +35,88 @@ TEST_F(DirectoryTest, HelloRegistersTheSwitchAndWelcomes) {
   EXPECT_TRUE(directory_->IsLive("host-a"));
 }
 
+// A new switch's Hello is answered only once its record is written, and the write is handed to
+// the caller (made outside its lock): nothing is stored, nothing sent, until OnRegistered.
+TEST_F(DirectoryTest, ANewSwitchIsWelcomedOnlyOnceItsRecordIsWritten) {
+  const int64_t before = registry_->Revision();
+  auto out = directory_->OnMessage(1, Hello("host-a", "192.0.2.1"), now_);
+  EXPECT_TRUE(out.messages.empty());
+  EXPECT_TRUE(out.closes.empty());
+  ASSERT_EQ(out.registrations.size(), 1u);
+  EXPECT_EQ(out.registrations[0].record.tunnel_ip(), "192.0.2.1");
+  EXPECT_FALSE(out.registrations[0].before.has_value());
+  EXPECT_EQ(registry_->Revision(), before);
+  EXPECT_FALSE(directory_->IsLive("host-a"));
+  auto answered = Settled(directory_->OnRegistered(
+      out.registrations[0], PerformRegistration(*registry_, out.registrations[0]), now_));
+  auto mine = For(answered, 1);
+  ASSERT_EQ(mine.size(), 2u);
+  EXPECT_EQ(mine[0].welcome().switch_id(), registry_->Get<v1::Switch>("host-a")->id());
+  EXPECT_TRUE(mine[1].has_sync_done());
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+}
+
+// The stream ends while its switch's record is written: the switch is left DOWN (nobody
+// serves it), and nothing is sent to the gone stream.
+TEST_F(DirectoryTest, AStreamEndingWhileItsSwitchIsRegisteredLeavesItDown) {
+  auto out = directory_->OnMessage(1, Hello("host-a", "192.0.2.1"), now_);
+  ASSERT_EQ(out.registrations.size(), 1u);
+  Disconnect(1, now_);
+  auto answered = Settled(directory_->OnRegistered(
+      out.registrations[0], PerformRegistration(*registry_, out.registrations[0]), now_));
+  EXPECT_TRUE(For(answered, 1).empty());
+  ASSERT_TRUE(registry_->Get<v1::Switch>("host-a"));
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_DOWN);
+  EXPECT_FALSE(directory_->IsLive("host-a"));
+}
+
+// A newer stream of a switch replaces one still registering it (as it does a greeted one); the
+// newer one's own registration loses the race for the name to the older's and is welcomed as
+// the record says (the same tunnel IP); the older's answer changes nothing.
+TEST_F(DirectoryTest, ANewerStreamReplacesOneStillRegisteringTheSameSwitch) {
+  auto first = directory_->OnMessage(1, Hello("host-a", "192.0.2.1"), now_);
+  ASSERT_EQ(first.registrations.size(), 1u);
+  auto second = directory_->OnMessage(2, Hello("host-a", "192.0.2.1"), now_);
+  ASSERT_EQ(second.registrations.size(), 1u);
+  ASSERT_EQ(second.closes.size(), 1u);
+  EXPECT_EQ(second.closes[0].session, 1u);
+  auto older = Settled(directory_->OnRegistered(
+      first.registrations[0], PerformRegistration(*registry_, first.registrations[0]), now_));
+  EXPECT_TRUE(older.messages.empty());
+  EXPECT_TRUE(older.closes.empty());
+  const auto lost = PerformRegistration(*registry_, second.registrations[0]);
+  ASSERT_FALSE(lost);  // the name is taken
+  auto newer = Settled(directory_->OnRegistered(second.registrations[0], lost, now_));
+  auto mine = For(newer, 2);
+  ASSERT_FALSE(mine.empty());
+  EXPECT_TRUE(mine.front().has_welcome());
+  EXPECT_TRUE(newer.closes.empty());
+  EXPECT_TRUE(directory_->IsLive("host-a"));
+  v1::SwitchMessage beat;
+  beat.mutable_heartbeat()->set_sequence(7);
+  auto answered = Send(2, beat);  // session 2 is greeted
+  EXPECT_TRUE(answered.closes.empty());
+  ASSERT_EQ(For(answered, 2).size(), 1u);
+  EXPECT_EQ(For(answered, 2)[0].heartbeat().sequence(), 7u);
+  EXPECT_EQ(registry_->Get<v1::Switch>("host-a")->state(), v1::Switch::STATE_UP);
+}
+
+// A registration the registry refuses (the tunnel IP is a stored switch's, one not live) ends
+// the stream with the registry's reason.
+TEST_F(DirectoryTest, ARegistrationTheRegistryRefusesRefusesTheHello) {
+  Connect(1, "host-a", "192.0.2.1");
+  Disconnect(1, now_);
+  auto out = Send(2, Hello("host-b", "192.0.2.1"));
+  ASSERT_EQ(out.closes.size(), 1u);
+  EXPECT_EQ(out.closes[0].session, 2u);
+  EXPECT_EQ(out.closes[0].code, kAlreadyExists);
+  auto mine = For(out, 2);
+  ASSERT_EQ(mine.size(), 1u);
+  EXPECT_EQ(mine[0].error().code(), "conflict");
+  EXPECT_FALSE(registry_->Get<v1::Switch>("host-b"));
+  EXPECT_FALSE(directory_->IsLive("host-b"));
+}
+
 TEST_F(DirectoryTest, WelcomeCarriesTheConfigOfNetworksWithLocalEndpoints) {
   Connect(1, "host-a", "192.0.2.1");
   ASSERT_TRUE(Take(1, "vm1", "tap1").closes.empty());

@@ -98,6 +98,12 @@ class ReplicaLivenessTest : public ::testing::Test {
   // `out` with its writes performed (as SwitchService does), recorded in the replica's sent.
   Output Settle(Replica& replica, Output out) {
     Directory& directory = *replica.directory;
+    for (size_t i = 0; i < out.registrations.size(); ++i) {
+      const Registration registration = out.registrations[i];
+      Append(out, directory.OnRegistered(registration,
+                                         PerformRegistration(*replica.registry, registration),
+                                         now_));
+    }
     while (out.switch_writes) {
       out.switch_writes = false;
       for (const auto& write : directory.TakeSwitchWrites()) {

@@ -124,6 +124,58 @@ TEST_F(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
   EXPECT_EQ(registry->Get<v1::Endpoint>("vm1")->port_name(), "tap1");
 }
 
+// The Hello of a switch new to the store waits for its record (the registry's checks decide
+// its answer), but not under the Directory's lock: two registrations wait at the gate at once,
+// and a greeted switch is answered meanwhile. Then both get their Welcome.
+TEST_F(SouthboundWritesTest, NewSwitchesWaitingForTheirRecordsHoldUpNoOtherSwitch) {
+  api_test::TestSwitch b(server->port());
+  ASSERT_TRUE(b.Hello("host-b", "192.0.2.2"));
+  const auto settled = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < settled &&
+         !store.Get(controller::SessionKey("host-b"))) {
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(store.Get(controller::SessionKey("host-b"))) << "B's session was never written";
+
+  store.CloseGate();
+  struct OpenOnExit {
+    test_support::GatedStore& store;
+    ~OpenOnExit() { store.Open(); }
+  } open_on_exit{store};
+  api_test::TestSwitch c(server->port());
+  api_test::TestSwitch d(server->port());
+  auto hello = [](const std::string& name, const std::string& tunnel_ip) {
+    v1::SwitchMessage message;
+    message.mutable_hello()->set_switch_name(name);
+    message.mutable_hello()->set_tunnel_ip(tunnel_ip);
+    return message;
+  };
+  ASSERT_TRUE(c.Write(hello("host-c", "192.0.2.3")));
+  ASSERT_TRUE(d.Write(hello("host-d", "192.0.2.4")));
+  ASSERT_TRUE(store.Waiting(2, 10s)) << "the two registrations were not in flight at once";
+
+  const std::string vm1_mac = registry->Get<v1::Endpoint>("vm1")->mac();
+  const auto resolved = b.ResolveMac(1, 100, vm1_mac);
+  ASSERT_TRUE(resolved.has_value()) << "the resolve waited for a new switch's registration";
+  EXPECT_EQ(resolved->status(), v1::ResolveReply::STATUS_FOUND);
+  const auto beat = b.Beat(7);
+  ASSERT_FALSE(beat.empty());
+  EXPECT_TRUE(beat.back().has_heartbeat() && beat.back().heartbeat().sequence() == 7)
+      << "the heartbeat waited for a new switch's registration";
+  EXPECT_FALSE(registry->Get<v1::Switch>("host-c")) << "registered before the gate opened";
+
+  store.Open();
+  for (auto* each : {&c, &d}) {
+    EXPECT_TRUE(each->ReadUntil([](const v1::ControllerMessage& m) { return m.has_welcome(); }));
+    EXPECT_TRUE(each->ReadUntil([](const v1::ControllerMessage& m) { return m.has_sync_done(); }));
+  }
+  for (const char* name : {"host-c", "host-d"}) {
+    auto stored = registry->Get<v1::Switch>(name);
+    ASSERT_TRUE(stored) << name;
+    EXPECT_EQ(stored->state(), v1::Switch::STATE_UP) << name;
+  }
+}
+
 // A SwitchBatch's messages are handled as if each had been read alone: one waits for the
 // writes of the one before it. The Attach of the unplaced vm3 places it here (a write); the
 // Detach after it in the same batch finds it here (handed over together, it would not).
