@@ -159,8 +159,15 @@ Expected<std::vector<uint32_t>, std::string> Fill(const std::vector<int>& api_po
   FirstError error;
   {
     httplib::Client client("127.0.0.1", api_ports.front());
-    if (!Post(&client, "/v1/domains", R"({"id":"sim","name":"sim"})", &error)) {
-      return Unexpected(error.Take());
+    for (int d = 0; d < layout.domains; ++d) {
+      std::string body = R"({"id":")";
+      body += DomainId(d);
+      body += R"(","name":")";
+      body += DomainId(d);
+      body += "\"}";
+      if (!Post(&client, "/v1/domains", body, &error)) {
+        return Unexpected(error.Take());
+      }
     }
   }
   if (auto converged = Converge(api_ports); !converged) return Unexpected(converged.error());
@@ -173,7 +180,9 @@ Expected<std::vector<uint32_t>, std::string> Fill(const std::vector<int>& api_po
         const std::string id = NetworkId(n);
         auto created =
             Post(c, "/v1/networks",
-                 R"({"id":")" + id + R"(","domain_id":"sim","name":")" + id + "\"}", &error);
+                 R"({"id":")" + id + R"(","domain_id":")" + DomainId(layout.DomainOf(n)) +
+                     R"(","name":")" + id + "\"}",
+                 &error);
         if (!created) return;
         const int64_t vni = NumberField(*created, "vni");
         if (vni <= 0) {

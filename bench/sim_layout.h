@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -19,6 +20,8 @@ struct Layout {
   int per_network = 0;
   int spread = 0;
   int attaches = 0;  // unplaced endpoints, numbered after the placed ones
+  int domains = 1;   // network n is in domain DomainOf(n): consecutive networks, so consecutive
+                     // blocks of switches
 
   int Endpoints() const { return switches * per_switch; }  // the placed ones
   int AllEndpoints() const { return Endpoints() + attaches; }
@@ -31,6 +34,13 @@ struct Layout {
     return e < Endpoints() ? IndexInNetwork(e) + 2 : 254 - (e - Endpoints()) / Networks();
   }
   int Networks() const { return (Endpoints() + per_network - 1) / per_network; }
+  int DomainOf(int n) const {
+    return static_cast<int>(static_cast<int64_t>(n) * domains / Networks());
+  }
+  // The first network of domain d (d == domains: one past the last network).
+  int DomainFirst(int d) const {
+    return static_cast<int>((static_cast<int64_t>(d) * Networks() + domains - 1) / domains);
+  }
   int HomeSwitch(int e) const { return e / per_switch; }
   int BlockFirst(int s) const { return s / spread * spread; }
   int BlockSize(int s) const { return std::min(spread, switches - BlockFirst(s)); }
@@ -64,6 +74,7 @@ inline std::string Ip(const Layout& layout, int e) {
 
 inline std::string EndpointId(int e) { return "ep-" + std::to_string(e); }
 inline std::string NetworkId(int n) { return "net-" + std::to_string(n); }
+inline std::string DomainId(int d) { return "sim-" + std::to_string(d); }
 inline std::string PortName(int e) { return "tap-" + std::to_string(e); }
 
 inline std::string SwitchName(int s) {

@@ -64,6 +64,7 @@ void PrintHelp() {
       "usage: switch_sim [--switches N] [--endpoints M] [--endpoints-per-network K]\n"
       "                  [--resolve-rate R] [--resolve-seconds S] [--ip-percent P]\n"
       "                  [--moves X] [--move-rate MR] [--cachers C] [--spread W]\n"
+      "                  [--domains D]\n"
       "                  [--fill-clients F] [--fill-replicas K]\n"
       "                  [--attaches A] [--attach-rate AR] [--probes P] [--quick]\n"
       "                  [--controller-bin PATH] [--controller-arg ARG]...\n"
@@ -74,6 +75,11 @@ void PrintHelp() {
       "  --endpoints              endpoints per switch (100)\n"
       "  --endpoints-per-network  endpoints per network; one /24 subnet each, <= 250 (100)\n"
       "  --spread                 switches a network's endpoints are spread over (10)\n"
+      "  --domains                tenants: the networks split into D domains of consecutive\n"
+      "                           networks, so a domain spans about switches/D switches and\n"
+      "                           each switch holds the routes and tunnel IPs of its own\n"
+      "                           domain only (1: every network in one domain, every switch\n"
+      "                           told of every other; at most the number of networks)\n"
       "  --resolve-rate           resolves per second, all switches together, open loop (10000)\n"
       "  --resolve-seconds        length of the resolve phase (10)\n"
       "  --ip-percent             share of ResolveIp among the resolves, the rest ResolveMac (50)\n"
@@ -163,6 +169,8 @@ Expected<Options, std::string> ParseOptions(int argc, char** argv) {
       options.per_network = flags.Count(arg, value, 1);
     } else if (arg == "--spread") {
       options.spread = flags.Count(arg, value, 1);
+    } else if (arg == "--domains") {
+      options.domains = flags.Count(arg, value, 1);
     } else if (arg == "--resolve-rate") {
       options.resolve_rate = flags.Count(arg, value, 1);
     } else if (arg == "--resolve-seconds") {

@@ -18,6 +18,7 @@ struct Options {
   int endpoints = 100;  // per switch
   int per_network = 100;
   int spread = 10;  // switches a network's endpoints are spread over
+  int domains = 1;  // tenants: the networks split into this many domains of consecutive networks
   int resolve_rate = 10000;
   int resolve_seconds = 10;
   int ip_percent = 50;  // share of ResolveIp among the resolves

@@ -54,7 +54,8 @@
 //
 // Figures measured so far, and the controller's hot spots: docs/benchmarks.md.
 //
-// Layout: one domain; networks of K endpoints (one /24 subnet each, VNI allocated); switch s
+// Layout: one domain (--domains D: D domains of consecutive networks, so consecutive blocks of
+// switches); networks of K endpoints (one /24 subnet each, VNI allocated); switch s
 // holds endpoints [s*M, (s+1)*M) and the endpoints of a network are spread over a block of
 // --spread (10) consecutive switches, so a flood list has about 10 entries. The fill goes
 // through the REST API (several keep-alive clients) with each endpoint's switch_name and
@@ -1849,11 +1850,13 @@ void Sim::Probes() {
               : Mac(layout_.AllEndpoints() + 1000 + p);
     switches_[static_cast<size_t>(insider)]->Probe(p * 4 + 2, VniOf(e), by_ip, missing);
     ++expected;
-    if (layout_.Networks() > 1) {
-      // Another network's endpoint, by IP, asked in the insider's VNI (same domain).
+    // Another network's endpoint of the same domain, by IP, asked in the insider's VNI.
+    const int first = layout_.DomainFirst(layout_.DomainOf(n));
+    const int count = layout_.DomainFirst(layout_.DomainOf(n) + 1) - first;
+    if (count > 1) {
       const int other =
-          (n + 1 + static_cast<int>(random() % static_cast<uint64_t>(layout_.Networks() - 1))) %
-          layout_.Networks();
+          first + (n - first + 1 + static_cast<int>(random() % static_cast<uint64_t>(count - 1))) %
+                      count;
       const int foreign = members_[static_cast<size_t>(other)][0];
       switches_[static_cast<size_t>(insider)]->Probe(p * 4 + 3, VniOf(e), true, IpOf(foreign));
       ++expected;
@@ -2352,9 +2355,10 @@ int Sim::Report() {
   const double per_switch =
       static_cast<double>(registered_kib_ - loaded_kib_) * 1024.0 / layout_.switches;
   Say("\nswitch_sim: %d switches x %d endpoints (%d placed, %d networks of %d, spread over %d "
-      "switches each) + %d unplaced attached\n",
+      "switches each, in %d domain%s) + %d unplaced attached\n",
       layout_.switches, layout_.per_switch, layout_.Endpoints(), layout_.Networks(),
-      layout_.per_network, layout_.spread, layout_.attaches);
+      layout_.per_network, layout_.spread, layout_.domains, layout_.domains == 1 ? "" : "s",
+      layout_.attaches);
   Say("registration: all SyncDone %.3f s, all %d attaches acknowledged %.3f s\n",
       Seconds(sync_time_), layout_.Endpoints(), Seconds(registration_time_));
   Say("attaches that write: %zu of %d acknowledged in %.2f s (%.0f/s, target %d/s, %lld sends "
@@ -2600,8 +2604,12 @@ int Run(int argc, char** argv) {
                       .per_switch = options.endpoints,
                       .per_network = options.per_network,
                       .spread = std::min(options.spread, options.switches),
-                      .attaches = options.attaches};
+                      .attaches = options.attaches,
+                      .domains = options.domains};
   if (layout.Networks() > 65536) Die("too many networks for 10.x.y.0/24 subnets");
+  if (options.domains > layout.Networks()) {
+    Die("--domains: at most " + std::to_string(layout.Networks()) + " (one network each)");
+  }
   if (options.switches > 65000) Die("at most 65000 switches (10.255.x.y tunnel IPs)");
   if (static_cast<int64_t>(options.attaches) >
       static_cast<int64_t>(layout.Networks()) * (253 - options.per_network)) {
