@@ -178,11 +178,10 @@ Expected<std::vector<uint32_t>, std::string> Fill(const std::vector<int>& api_po
   const auto net_time =
       ForAll(api_ports, networks, clients, "networks", &error, [&](httplib::Client* c, int n) {
         const std::string id = NetworkId(n);
-        auto created =
-            Post(c, "/v1/networks",
-                 R"({"id":")" + id + R"(","domain_id":")" + DomainId(layout.DomainOf(n)) +
-                     R"(","name":")" + id + "\"}",
-                 &error);
+        auto created = Post(c, "/v1/networks",
+                            R"({"id":")" + id + R"(","domain_id":")" +
+                                DomainId(layout.DomainOf(n)) + R"(","name":")" + id + "\"}",
+                            &error);
         if (!created) return;
         const int64_t vni = NumberField(*created, "vni");
         if (vni <= 0) {

@@ -283,6 +283,14 @@ double QuantileMs(const std::vector<int64_t>& sorted, double q) {
 void RaiseFileLimit() {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  // Root may raise the hard limit too (up to fs.nr_open): the restart holds the ended streams'
+  // sockets beside the new ones, 2 x --switches and more (20,000, a common hard limit, ran out
+  // at 10,000 switches). Otherwise the hard limit it is.
+  constexpr rlim_t kWanted = rlim_t{1} << 20;
+  if (limit.rlim_max < kWanted) {
+    const rlimit raised{.rlim_cur = kWanted, .rlim_max = kWanted};
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return;
+  }
   limit.rlim_cur = limit.rlim_max;
   if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) Say("warning: cannot raise RLIMIT_NOFILE\n");
 }
@@ -1855,8 +1863,8 @@ void Sim::Probes() {
     const int count = layout_.DomainFirst(layout_.DomainOf(n) + 1) - first;
     if (count > 1) {
       const int other =
-          first + (n - first + 1 + static_cast<int>(random() % static_cast<uint64_t>(count - 1))) %
-                      count;
+          first +
+          (n - first + 1 + static_cast<int>(random() % static_cast<uint64_t>(count - 1))) % count;
       const int foreign = members_[static_cast<size_t>(other)][0];
       switches_[static_cast<size_t>(insider)]->Probe(p * 4 + 3, VniOf(e), true, IpOf(foreign));
       ++expected;

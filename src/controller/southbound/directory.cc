@@ -597,8 +597,8 @@ void Directory::Greet(SessionId id, const v1::Hello& hello, const std::optional<
   // The store's event of a registration may come in before its answer (SwitchChanged then
   // told the cachers and flood lists already).
   const auto seen = switches_.find(record.id());
-  const bool told = seen != switches_.end() && seen->second.tunnel_ip == tunnel_ip &&
-                    !seen->second.down;
+  const bool told =
+      seen != switches_.end() && seen->second.tunnel_ip == tunnel_ip && !seen->second.down;
   if (registered == nullptr && changed) {
     SwitchWrite& wanted = switch_writes_[hello.switch_name()];
     wanted.switch_name = hello.switch_name();
@@ -2042,13 +2042,24 @@ Output Directory::OnTick(Clock::time_point now, const LastReceived& last_receive
       due.size() > std::max(kMassSilenceMinimum, switch_ids_.size() / kMassSilenceShare);
   const bool mass_going_on = mass_unconfirmed_since_ && !due.empty() && unconfirmed_progress_at_ &&
                              now - *unconfirmed_progress_at_ < options_.dead_after;
+  // Held for at most kMassSilenceDeadAfters x dead_after from the mass's start, or from the
+  // last tick at which it had shrunk by a tenth (at least one) since: a restart of 5,000
+  // switches that takes a minute, its Hellos coming in all along, is not cut off at 30 s (that
+  // marked the 3,000 still to come DOWN, and UP again as they came), while a mass that has
+  // stopped shrinking is still DOWN 10 x dead_after after it did.
   if (!mass_unconfirmed && !mass_going_on) {
     mass_unconfirmed_since_.reset();
-  } else if (!mass_unconfirmed_since_ ||
-             now - *mass_unconfirmed_since_ < options_.dead_after * kMassSilenceDeadAfters) {
-    if (!mass_unconfirmed_since_) mass_unconfirmed_since_ = now;
-    ++mass_silence_ticks_;
-    due.clear();
+  } else {
+    if (!mass_unconfirmed_since_ ||
+        due.size() + std::max<size_t>(1, mass_unconfirmed_due_ / kMassSilenceShare) <=
+            mass_unconfirmed_due_) {
+      mass_unconfirmed_since_ = now;
+      mass_unconfirmed_due_ = due.size();
+    }
+    if (now - *mass_unconfirmed_since_ < options_.dead_after * kMassSilenceDeadAfters) {
+      ++mass_silence_ticks_;
+      due.clear();
+    }
   }
   for (const auto& name : due) {
     auto it = unconfirmed_.find(name);

@@ -259,8 +259,8 @@ struct SwitchWrite {
 struct Registration {
   SessionId session = 0;
   v1::Hello hello;
-  v1::Switch record;                     // what to write: UP, the Hello's tunnel IP and version
-  std::optional<v1::Switch> before{};    // the stored record it replaces (nullopt: a new switch)
+  v1::Switch record;                   // what to write: UP, the Hello's tunnel IP and version
+  std::optional<v1::Switch> before{};  // the stored record it replaces (nullopt: a new switch)
 };
 
 struct Output {
@@ -373,9 +373,11 @@ class Directory {
   // a real failure of that many switches is then found that much later. The same holds for
   // switches whose session key ended with no Hello anywhere since (see "Replicas"): more than
   // max(kMassSilenceMinimum, 1/kMassSilenceShare of the known switches) due at one tick are
-  // held back, as long; and once held, the ones still due are held while the others keep
-  // coming in (one of them confirmed within the last dead_after): a storm's last stragglers
-  // are DOWN only dead_after after the storm's last Hello, not the moment they are few.
+  // held back, as long, counted from the last tick at which the held ones had shrunk by a
+  // tenth (so a long storm whose Hellos keep coming in is held all along); and once held, the
+  // ones still due are held while the others keep coming in (one of them confirmed within the
+  // last dead_after): a storm's last stragglers are DOWN only dead_after after the storm's
+  // last Hello, not the moment they are few.
   Output OnTick(Clock::time_point now, const LastReceived& last_received = nullptr,
                 bool behind = false);
 
@@ -692,7 +694,7 @@ class Directory {
   int64_t lease_ = 0;
   bool lease_lost_ = false;
   std::map<std::string, SwitchWrite> switch_writes_;  // switch name -> record wanted, unwritten
-  std::map<SessionId, std::string> registering_;       // Hellos waiting for OnRegistered -> name
+  std::map<SessionId, std::string> registering_;      // Hellos waiting for OnRegistered -> name
   std::optional<Clock::time_point> first_tick_;
   // The latest time a call was given (OnMessage, OnDisconnect, OnTick): OnStoreEvents has none.
   Clock::time_point clock_{};
@@ -705,8 +707,11 @@ class Directory {
   LivenessCounts liveness_changes_;
   std::optional<Clock::time_point> last_tick_;
   Clock::duration stalled_{};
-  std::optional<Clock::time_point> mass_silence_since_;      // first tick of the current one
-  std::optional<Clock::time_point> mass_unconfirmed_since_;  // the same for unconfirmed_
+  std::optional<Clock::time_point> mass_silence_since_;  // first tick of the current one
+  // The same for unconfirmed_: its start, or the last tick it had shrunk by a tenth since, and
+  // how many were due then.
+  std::optional<Clock::time_point> mass_unconfirmed_since_;
+  size_t mass_unconfirmed_due_ = 0;
   // When a switch of unconfirmed_ last came in (its Hello here, its key from another replica).
   std::optional<Clock::time_point> unconfirmed_progress_at_;
   uint64_t mass_silence_ticks_ = 0;  // total time between ticks while the caller was behind

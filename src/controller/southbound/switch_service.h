@@ -212,7 +212,7 @@ class SwitchService final {
   std::unique_ptr<WorkQueue> writes_;
   std::unique_ptr<WorkQueue> registrations_;
   int64_t watch_from_;
-  std::mutex mutex_;  // serialises the Directory; no store write is made under it
+  std::mutex mutex_;                // serialises the Directory; no store write is made under it
   std::mutex switch_writes_mutex_;  // taken before mutex_, never after
   std::mutex drain_mutex_;          // guards the two below; taken alone
   bool draining_ = false;           // a drain is posted or running

@@ -144,8 +144,8 @@ class DirectoryTest : public ::testing::Test {
   Output Settled(Output out) {
     for (size_t i = 0; i < out.registrations.size(); ++i) {
       const Registration registration = out.registrations[i];
-      Append(out, directory_->OnRegistered(
-                      registration, PerformRegistration(*registry_, registration), now_));
+      Append(out, directory_->OnRegistered(registration,
+                                           PerformRegistration(*registry_, registration), now_));
     }
     for (size_t i = 0; i < out.endpoint_writes.size(); ++i) {
       const EndpointWrite write = out.endpoint_writes[i];

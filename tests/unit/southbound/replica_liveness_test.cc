@@ -100,9 +100,8 @@ class ReplicaLivenessTest : public ::testing::Test {
     Directory& directory = *replica.directory;
     for (size_t i = 0; i < out.registrations.size(); ++i) {
       const Registration registration = out.registrations[i];
-      Append(out, directory.OnRegistered(registration,
-                                         PerformRegistration(*replica.registry, registration),
-                                         now_));
+      Append(out, directory.OnRegistered(
+                      registration, PerformRegistration(*replica.registry, registration), now_));
     }
     while (out.switch_writes) {
       out.switch_writes = false;
@@ -360,6 +359,44 @@ TEST_F(ReplicaLivenessTest, AMassOfSessionsEndingIsHeldBackOnlySoLong) {
   Tick(*b_, now_ + kDeadAfter * (kMassSilenceDeadAfters + 2));  // held long enough: all DOWN
   Pump(*b_);
   EXPECT_EQ(b_->directory->LivenessChanges().down, static_cast<uint64_t>(kMassSwitches));
+}
+
+// The 10 x dead_after limit counts from the last tick at which the mass had shrunk by a tenth
+// (here one switch): a long storm whose Hellos keep coming in, however slowly, is held past it;
+// once it stops shrinking, the rest are DOWN 10 x dead_after later.
+TEST_F(ReplicaLivenessTest, AMassStillShrinkingIsHeldPastTenDeadAfters) {
+  ASSERT_NO_FATAL_FAILURE(SwitchesOnALoseTheirSessions());
+  const Clock::time_point lost = now_;
+  Tick(*b_, lost + kDeadAfter + 1ms);  // the mass begins: 8 due, held
+  int back = 0;
+  // At `at`: the ones back beat (they are not silent), then a tick.
+  auto tick_at = [&](Clock::time_point at) {
+    now_ = at;
+    v1::SwitchMessage heartbeat;
+    heartbeat.mutable_heartbeat()->set_sequence(1);
+    for (int j = 0; j < back; ++j) Say(*b_, 200 + j, heartbeat);
+    Tick(*b_, at);
+    Pump(*b_);
+  };
+  auto comes_back = [&](Clock::time_point at) {
+    tick_at(at);
+    ASSERT_NO_FATAL_FAILURE(Connect(*b_, 200 + back, "host-" + std::to_string(back),
+                                    "192.0.2." + std::to_string(100 + back)));
+    ++back;
+    tick_at(at + 1ms);
+  };
+  ASSERT_NO_FATAL_FAILURE(comes_back(lost + kDeadAfter * (kMassSilenceDeadAfters - 1)));
+  tick_at(lost + kDeadAfter * (kMassSilenceDeadAfters + 5));  // past 10 x from the start
+  EXPECT_EQ(b_->directory->LivenessChanges().down, 0u) << "a shrinking mass was cut off";
+  ASSERT_NO_FATAL_FAILURE(comes_back(lost + kDeadAfter * (2 * kMassSilenceDeadAfters - 3)));
+  tick_at(lost + kDeadAfter * (3 * kMassSilenceDeadAfters - 4));
+  EXPECT_EQ(b_->directory->LivenessChanges().down, 0u);
+  // No more for 10 x dead_after since the last shrink: the six left are DOWN.
+  tick_at(lost + kDeadAfter * (3 * kMassSilenceDeadAfters - 2));
+  EXPECT_EQ(b_->directory->LivenessChanges().down, 6u);
+  for (int i = 0; i < kMassSwitches; ++i) {
+    EXPECT_EQ(b_->directory->IsDown("host-" + std::to_string(i)), i >= 2) << i;
+  }
 }
 
 // A switch registered through the API (no state, never a stream: a kernel VXLAN host wired by
