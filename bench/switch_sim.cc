@@ -356,6 +356,10 @@ class SimSwitch final {
   // Cancels the stream; Wait() returns once it is done.
   void Stop();
   void Wait();
+  // Once ended: frees the call, the stub and the channel (its socket: the restart of 10,000
+  // switches ran out of file descriptors with the ended ones kept), keeping the figures and
+  // the cache. It drops what is sent to it, as before.
+  void Release();
   // Its controller is about to be killed: the stream's end is expected, not a failure.
   void ExpectEnd() { stopping_ = true; }
   // The stream is over (no operation in flight): its state may go to a new one.
@@ -902,6 +906,14 @@ void SimSwitch::Stop() {
 void SimSwitch::Wait() {
   std::unique_lock lock(done_mutex_);
   done_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return done_; });
+}
+
+void SimSwitch::Release() {
+  if (!ended()) return;
+  std::lock_guard lock(mutex_);
+  stream_.reset();
+  stub_.reset();
+  channel_.reset();
 }
 
 void SimSwitch::Send(v1::SwitchMessage message) {
@@ -1971,6 +1983,7 @@ void Sim::Restart(ControllerSet* controllers) {
   // The old streams are over (the controller died); their state goes to the new ones.
   for (auto& each : switches_) each->Stop();
   for (auto& each : switches_) each->Wait();
+  for (auto& each : switches_) each->Release();
   synced_ = 0;
   switches_acked_ = 0;
   acks_ = 0;
@@ -2149,6 +2162,7 @@ void Sim::Failover(ControllerSet* controllers) {
         ended_.push_back(std::move(switches_[s]));
         switches_[s] = std::move(fresh);
       }
+      ended_.back()->Release();
       replica_of_[s] = next;
       reconnected[i] = 1;
       --left;
