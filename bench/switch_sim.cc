@@ -425,7 +425,8 @@ class SimSwitch final {
   std::string name_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::SwitchService::Stub> stub_;
-  grpc::ClientContext context_;
+  // Owned apart so that Release() can free it: it holds the call, and the call its channel.
+  std::unique_ptr<grpc::ClientContext> context_ = std::make_unique<grpc::ClientContext>();
   std::unique_ptr<grpc::ClientAsyncReaderWriter<v1::SwitchMessage, v1::ControllerMessage>> stream_;
   Tag start_tag_{this, Op::kStart};
   Tag read_tag_{this, Op::kRead};
@@ -875,7 +876,7 @@ void SimSwitch::Start(const std::string& target, const SimSwitch* previous,
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   channel_ = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   stub_ = v1::SwitchService::NewStub(channel_);
-  stream_ = stub_->PrepareAsyncConnect(&context_, cq);
+  stream_ = stub_->PrepareAsyncConnect(context_.get(), cq);
   v1::SwitchMessage hello;
   hello.mutable_hello()->set_switch_name(name_);
   hello.mutable_hello()->set_tunnel_ip(TunnelIp(index_));
@@ -900,7 +901,8 @@ void SimSwitch::Start(const std::string& target, const SimSwitch* previous,
 
 void SimSwitch::Stop() {
   stopping_ = true;
-  context_.TryCancel();
+  std::lock_guard lock(mutex_);
+  if (context_) context_->TryCancel();
 }
 
 void SimSwitch::Wait() {
@@ -912,6 +914,7 @@ void SimSwitch::Release() {
   if (!ended()) return;
   std::lock_guard lock(mutex_);
   stream_.reset();
+  context_.reset();
   stub_.reset();
   channel_.reset();
 }
