@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,6 +71,31 @@ class Served : public testing::Test {
     server = std::move(*started);
   }
 
+  // Waits (up to 10 s) until each of `names` has its session key: a Hello's own writes done
+  // before the gate closes.
+  bool SessionsWritten(const std::vector<std::string>& names) {
+    const auto settled = std::chrono::steady_clock::now() + 10s;
+    auto all = [&] {
+      for (const auto& name : names) {
+        if (!store.Get(controller::SessionKey(name))) return false;
+      }
+      return true;
+    };
+    while (std::chrono::steady_clock::now() < settled && !all()) {
+      std::this_thread::sleep_for(5ms);
+    }
+    return all();
+  }
+
+  // Closes the store's gate until the end of the scope (a failed assertion included).
+  struct GateClosed {
+    explicit GateClosed(test_support::GatedStore& gated) : store(gated) { store.CloseGate(); }
+    ~GateClosed() { store.Open(); }
+    GateClosed(const GateClosed&) = delete;
+    GateClosed& operator=(const GateClosed&) = delete;
+    test_support::GatedStore& store;
+  };
+
   test_support::GatedStore store;
   std::unique_ptr<controller::Registry> registry;
   std::unique_ptr<SouthboundServer> server;
@@ -84,19 +110,9 @@ TEST_F(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
   ASSERT_TRUE(b.Hello("host-b", "192.0.2.2"));
   // Each Hello's own writes (the switch's session key, its state) are done before the gate
   // closes: only A's Attach is to wait at it.
-  const auto settled = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < settled &&
-         !(store.Get(controller::SessionKey("host-a")) &&
-           store.Get(controller::SessionKey("host-b")))) {
-    std::this_thread::sleep_for(5ms);
-  }
-  ASSERT_TRUE(store.Get(controller::SessionKey("host-b"))) << "B's session was never written";
+  ASSERT_TRUE(SessionsWritten({"host-a", "host-b"})) << "a session was never written";
 
-  store.CloseGate();
-  struct OpenOnExit {
-    test_support::GatedStore& store;
-    ~OpenOnExit() { store.Open(); }
-  } open_on_exit{store};
+  GateClosed gate(store);
   ASSERT_TRUE(a.Write(Attach("vm1", "tap1")));
   ASSERT_TRUE(store.SomeoneWaits(10s)) << "the Attach made no write";
 
@@ -130,18 +146,10 @@ TEST_F(SouthboundWritesTest, ASwitchWaitingForItsWriteHoldsUpNoOtherSwitch) {
 TEST_F(SouthboundWritesTest, NewSwitchesWaitingForTheirRecordsHoldUpNoOtherSwitch) {
   api_test::TestSwitch b(server->port());
   ASSERT_TRUE(b.Hello("host-b", "192.0.2.2"));
-  const auto settled = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < settled &&
-         !store.Get(controller::SessionKey("host-b"))) {
-    std::this_thread::sleep_for(5ms);
-  }
-  ASSERT_TRUE(store.Get(controller::SessionKey("host-b"))) << "B's session was never written";
+  ASSERT_TRUE(SessionsWritten({"host-b"})) << "B's session was never written";
 
-  store.CloseGate();
-  struct OpenOnExit {
-    test_support::GatedStore& store;
-    ~OpenOnExit() { store.Open(); }
-  } open_on_exit{store};
+  std::optional<GateClosed> gate;
+  gate.emplace(store);
   api_test::TestSwitch c(server->port());
   api_test::TestSwitch d(server->port());
   auto hello = [](const std::string& name, const std::string& tunnel_ip) {
@@ -164,7 +172,7 @@ TEST_F(SouthboundWritesTest, NewSwitchesWaitingForTheirRecordsHoldUpNoOtherSwitc
       << "the heartbeat waited for a new switch's registration";
   EXPECT_FALSE(registry->Get<v1::Switch>("host-c")) << "registered before the gate opened";
 
-  store.Open();
+  gate.reset();  // open
   for (auto* each : {&c, &d}) {
     EXPECT_TRUE(each->ReadUntil([](const v1::ControllerMessage& m) { return m.has_welcome(); }));
     EXPECT_TRUE(each->ReadUntil([](const v1::ControllerMessage& m) { return m.has_sync_done(); }));
