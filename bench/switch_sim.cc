@@ -283,9 +283,9 @@ double QuantileMs(const std::vector<int64_t>& sorted, double q) {
 void RaiseFileLimit() {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  // Root may raise the hard limit too (up to fs.nr_open): the restart holds the ended streams'
-  // sockets beside the new ones, 2 x --switches and more (20,000, a common hard limit, ran out
-  // at 10,000 switches). Otherwise the hard limit it is.
+  // Root may raise the hard limit too (up to fs.nr_open; not in a sandbox without
+  // CAP_SYS_RESOURCE): a socket per switch, and during a failover or a restart a new one per
+  // switch that moves before the ended one is freed (Release). Otherwise the hard limit it is.
   constexpr rlim_t kWanted = rlim_t{1} << 20;
   if (limit.rlim_max < kWanted) {
     const rlimit raised{.rlim_cur = kWanted, .rlim_max = kWanted};
