@@ -104,6 +104,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -168,6 +169,24 @@ const std::filesystem::path* g_data_dir = nullptr;
   }
   if (g_data_dir != nullptr) std::filesystem::remove_all(*g_data_dir, ignored);
   std::_Exit(1);
+}
+
+// SIGTERM or SIGINT (a run stopped by hand): set by the handler, acted on by a thread of its
+// own, which runs Die's cleanup (the handler itself may do nothing but this store). Without it a
+// stopped run left its etcd members' data behind (~780 MB each at 100,000 endpoints).
+std::atomic<int> g_stop_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free);
+
+extern "C" void OnStopSignal(int signal) { g_stop_signal.store(signal); }
+
+void DieOnStopSignals() {
+  std::signal(SIGTERM, OnStopSignal);
+  std::signal(SIGINT, OnStopSignal);
+  std::thread([] {
+    while (g_stop_signal.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    Die("stopped by signal " + std::to_string(g_stop_signal.load()) +
+        "; every controller and etcd member killed, their files removed");
+  }).detach();
 }
 
 cpu_set_t CpuSet(const std::vector<int>& cpus) {
@@ -2609,7 +2628,9 @@ int Run(int argc, char** argv) {
   auto parsed = ParseOptions(argc, argv);
   if (!parsed) Die(parsed.error());
   const Options options = std::move(*parsed);
-  // Before any thread exists, so every thread of the simulator inherits it.
+  DieOnStopSignals();
+  // Before any thread exists (but the signal watcher's), so every thread of the simulator
+  // inherits it.
   if (!options.sim_cpus.empty()) {
     const cpu_set_t set = CpuSet(options.sim_cpus);
     if (::sched_setaffinity(0, sizeof(set), &set) != 0) {
