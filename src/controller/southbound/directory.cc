@@ -196,10 +196,17 @@ bool Directory::IsLive(const std::string& switch_name) const {
 }
 
 bool Directory::Registering(const std::string& switch_name) const {
-  for (const auto& [id, name] : registering_) {
-    if (name == switch_name) return true;
+  return registering_by_name_.count(switch_name) != 0;
+}
+
+void Directory::StopRegistering(SessionId id) {
+  auto it = registering_.find(id);
+  if (it == registering_.end()) return;
+  if (auto named = registering_by_name_.find(it->second);
+      named != registering_by_name_.end() && named->second == id) {
+    registering_by_name_.erase(named);
   }
-  return false;
+  registering_.erase(it);
 }
 
 bool Directory::IsDown(const std::string& switch_name) const {
@@ -341,7 +348,7 @@ Output Directory::Handle(SessionId id, const v1::SwitchMessage& message, Clock::
 Output Directory::OnDisconnect(SessionId id, Clock::time_point now) {
   clock_ = std::max(clock_, now);
   Output out;
-  registering_.erase(id);  // OnRegistered finds it gone
+  StopRegistering(id);  // OnRegistered finds it gone
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return out;
   const std::string name = it->second.switch_name;
@@ -515,13 +522,11 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
     out.closes.push_back({*previous, kAborted, "replaced by a newer stream of the same switch"});
     Drop(*previous);
   }
-  for (auto it = registering_.begin(); it != registering_.end();) {
-    if (it->first != id && it->second == hello.switch_name()) {
-      out.closes.push_back({it->first, kAborted, "replaced by a newer stream of the same switch"});
-      it = registering_.erase(it);
-    } else {
-      ++it;
-    }
+  if (auto named = registering_by_name_.find(hello.switch_name());
+      named != registering_by_name_.end() && named->second != id) {
+    out.closes.push_back(
+        {named->second, kAborted, "replaced by a newer stream of the same switch"});
+    StopRegistering(named->second);
   }
   auto stored = registry_->Get<v1::Switch>(hello.switch_name());
   // A new switch or a new tunnel IP is written before the answer: the registry's checks
@@ -539,6 +544,7 @@ Output Directory::OnHello(SessionId id, const v1::Hello& hello, Clock::time_poin
     registration.record.set_software_version(hello.software_version());
     SetWallTime(registration.record.mutable_last_heartbeat(), std::chrono::system_clock::now());
     registering_[id] = hello.switch_name();
+    registering_by_name_[hello.switch_name()] = id;
     out.registrations.push_back(std::move(registration));
     return out;
   }
@@ -563,7 +569,7 @@ Output Directory::OnRegistered(const Registration& registration,
     }
     return out;
   }
-  registering_.erase(pending);  // (OnLeaseLost ends every registering stream)
+  StopRegistering(id);  // (OnLeaseLost ends every registering stream)
   if (saved) {
     switch_writes_.erase(name);  // older decisions, replaced by this write
     Greet(id, registration.hello, registration.before, &*saved, now, out);
@@ -1954,6 +1960,7 @@ Output Directory::OnLeaseLost(const std::string& why) {
   // Hellos waiting for their registration end too (OnRegistered marks the switch DOWN).
   for (const auto& [id, name] : registering_) out.closes.push_back({id, kUnavailable, text});
   registering_.clear();
+  registering_by_name_.clear();
   // Claims cannot be written without a lease; the records' own writes may go on (a DOWN still
   // only while the key is this stream's or absent).
   for (auto it = switch_writes_.begin(); it != switch_writes_.end();) {

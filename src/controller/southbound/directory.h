@@ -500,6 +500,8 @@ class Directory {
              const v1::Switch* registered, Clock::time_point now, Output& out);
   // Whether a Hello of the switch waits for its registration (OnRegistered).
   bool Registering(const std::string& switch_name) const;
+  // Forgets a registering session (both maps); nothing when it is not registering.
+  void StopRegistering(SessionId id);
   // A refused Hello: the Refusal, the stream's end with `status`, the session forgotten.
   void RefuseHello(SessionId id, const v1::Hello& hello, int status, std::string code,
                    std::string text, Output& out);
@@ -695,6 +697,9 @@ class Directory {
   bool lease_lost_ = false;
   std::map<std::string, SwitchWrite> switch_writes_;  // switch name -> record wanted, unwritten
   std::map<SessionId, std::string> registering_;      // Hellos waiting for OnRegistered -> name
+  // The same by switch name (at most one per name: a newer stream replaces a registering one),
+  // so that a registration storm's Hellos and store events do not scan every pending one.
+  std::unordered_map<std::string, SessionId> registering_by_name_;
   std::optional<Clock::time_point> first_tick_;
   // The latest time a call was given (OnMessage, OnDisconnect, OnTick): OnStoreEvents has none.
   Clock::time_point clock_{};
