@@ -1098,42 +1098,58 @@ ModelResult<T> Registry::Replace(std::string_view ref, T body) {
   return ReplaceIf(ref, std::move(body), WriteGuard{});
 }
 
+namespace {
+
+// ReplaceIf's checks of `object` against `index` (at revision `seen`), and its writes and
+// compares added to `txn`; the object as it will be stored.
+template <typename T>
+ModelResult<T> PrepareReplace(const RegistryIndex& index, int64_t seen, Allocator& alloc,
+                              std::string_view ref, T object, const WriteGuard& guard,
+                              store::TxnRequest* txn) {
+  const auto* entry = Resolve<T>(index, ref);
+  if (entry == nullptr) return NotFound<T>(ref);
+  const auto& current = ObjectOf(*entry);  // endpoints: a decoded copy, kept alive here
+  if (!object.id().empty() && object.id() != current.id()) {
+    return Fail("invalid_value", "id " + Quote(object.id()) + " in the body differs from " +
+                                     Quote(current.id()) + ", the " +
+                                     std::string(Kind<T>::kSingular) + " replaced.");
+  }
+  object.set_id(current.id());
+  Canonicalise(&object);
+  if (auto ok = Prepare(index, alloc, &object, &current); !ok) {
+    return Unexpected(ok.error());
+  }
+  const std::string key = KeyOf<T>(object.id());
+  txn->compares.push_back(
+      store::Compare::ModRevision(key, store::Compare::kEqual, entry->mod_revision));
+  CompareReferences(index, object, txn);
+  txn->success.push_back(store::Op::Put(key, object.SerializeAsString()));
+  AddClaims(ClaimsOf(index, current), ClaimsOf(index, object), object.id(), txn);
+  AddGenerations(ParentsOf(object), key, txn);
+  CompareSiblings(object, seen, txn);
+  txn->compares.insert(txn->compares.end(), guard.compares.begin(), guard.compares.end());
+  txn->success.insert(txn->success.end(), guard.ops.begin(), guard.ops.end());
+  return object;
+}
+
+}  // namespace
+
 template <typename T>
 ModelResult<T> Registry::ReplaceIf(std::string_view ref, T body, const WriteGuard& guard) {
   // A replace allocates nothing: a network's VNI 0 and an endpoint's empty ips keep the
   // current ones.
   return Retry<T>([&](bool retrying) -> ModelResult<T> {
     Allocator alloc{.ids = state_->ids, .random = state_->random, .spread = retrying};
-    T object = body;
     store::TxnRequest txn;
+    ModelResult<T> prepared = Fail("internal", "not prepared");
     {
       std::lock_guard preparing(state_->prepare_mutex);
       std::shared_lock reading(state_->mutex);
-      const RegistryIndex& index = *state_->index;
-      const auto* entry = Resolve<T>(index, ref);
-      if (entry == nullptr) return NotFound<T>(ref);
-      const auto& current = ObjectOf(*entry);  // endpoints: a decoded copy, kept alive here
-      if (!object.id().empty() && object.id() != current.id()) {
-        return Fail("invalid_value", "id " + Quote(object.id()) + " in the body differs from " +
-                                         Quote(current.id()) + ", the " +
-                                         std::string(Kind<T>::kSingular) + " replaced.");
-      }
-      object.set_id(current.id());
-      Canonicalise(&object);
-      if (auto ok = Prepare(index, alloc, &object, &current); !ok) {
-        return Unexpected(ok.error());
-      }
-      const std::string key = KeyOf<T>(object.id());
-      txn.compares.push_back(
-          store::Compare::ModRevision(key, store::Compare::kEqual, entry->mod_revision));
-      CompareReferences(index, object, &txn);
-      txn.success.push_back(store::Op::Put(key, object.SerializeAsString()));
-      AddClaims(ClaimsOf(index, current), ClaimsOf(index, object), object.id(), &txn);
-      AddGenerations(ParentsOf(object), key, &txn);
-      CompareSiblings(object, state_->revision.load(), &txn);
-      txn.compares.insert(txn.compares.end(), guard.compares.begin(), guard.compares.end());
-      txn.success.insert(txn.success.end(), guard.ops.begin(), guard.ops.end());
+      prepared =
+          PrepareReplace(*state_->index, state_->revision.load(), alloc, ref, body, guard, &txn);
     }
+    if (!prepared) return prepared;
+    T& object = *prepared;
     auto revision = Commit(state_->store, txn);
     if (!revision && revision.error().code == kLostRace && !guard.compares.empty()) {
       // Which compare failed: the guard's alone, asked of the store (a txn without writes).
@@ -1489,6 +1505,48 @@ int HttpStatusOf(std::string_view code) {
 }
 
 template <typename T>
+std::vector<ModelResult<T>> Registry::ReplaceAll(std::span<const Replacement<T>> writes) {
+  std::vector<ModelResult<T>> answers;
+  answers.reserve(writes.size());
+  std::vector<T> objects;
+  objects.reserve(writes.size());
+  store::TxnRequest txn;
+  bool together = writes.size() > 1;
+  if (together) {
+    Allocator alloc{.ids = state_->ids, .random = state_->random, .spread = false};
+    std::lock_guard preparing(state_->prepare_mutex);
+    std::shared_lock reading(state_->mutex);
+    for (const auto& write : writes) {
+      auto prepared = PrepareReplace(*state_->index, state_->revision.load(), alloc, write.ref,
+                                     write.object, write.guard, &txn);
+      if (!prepared) {  // refused: answered by ReplaceIf below, as alone
+        together = false;
+        break;
+      }
+      objects.push_back(std::move(*prepared));
+    }
+  }
+  if (together) {
+    if (auto revision = Commit(state_->store, txn)) {
+      Publish(
+          [&](RegistryIndex& index) {
+            for (const auto& object : objects) index.Put(object, *revision);
+          },
+          *revision);
+      for (auto& object : objects) answers.emplace_back(std::move(object));
+      return answers;
+    }
+    // A compare failed (another writer, a guard) or the store did: each on its own, so that
+    // every answer is ReplaceIf's (one the store may have applied is made again, or loses its
+    // race to itself and is retried on the index that shows it).
+  }
+  for (const auto& write : writes) {
+    answers.push_back(ReplaceIf(write.ref, write.object, write.guard));
+  }
+  return answers;
+}
+
+template <typename T>
 void Registry::ForEach(const std::function<void(const T&)>& visit) const {
   std::shared_lock lock(state_->mutex);
   for (const auto& [id, entry] : state_->index->table<T>()) visit(ObjectOf(entry));
@@ -1501,6 +1559,8 @@ void Registry::ForEach(const std::function<void(const T&)>& visit) const {
   template ModelResult<T> Registry::Replace<T>(std::string_view ref, T object);             \
   template ModelResult<T> Registry::ReplaceIf<T>(std::string_view ref, T object,            \
                                                  const WriteGuard& guard);                  \
+  template std::vector<ModelResult<T>> Registry::ReplaceAll<T>(                             \
+      std::span<const Replacement<T>> writes);                                              \
   template ModelResult<T> Registry::Get<T>(std::string_view ref) const;                     \
   template int64_t Registry::ModRevision<T>(std::string_view ref) const;                    \
   template ModelResult<std::vector<T>> Registry::List<T>(const ListFilter& filter) const;   \

@@ -88,6 +88,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -142,6 +143,14 @@ struct WriteGuard {
   std::vector<store::Op> ops;
 };
 
+// One write of Registry::ReplaceAll: ReplaceIf's arguments.
+template <typename T>
+struct Replacement {
+  std::string ref;
+  T object;
+  WriteGuard guard;
+};
+
 class RegistryIndex;
 
 class Registry {
@@ -164,6 +173,14 @@ class Registry {
   // own (an object's, a claim, a generation).
   template <typename T>
   ModelResult<T> ReplaceIf(std::string_view ref, T object, const WriteGuard& guard);
+  // Several ReplaceIf in ONE store txn (one round trip, one fsync) when all of them hold at
+  // once; otherwise (a compare failed: another writer, a guard; the store failed; one of them
+  // refused) each is made on its own by ReplaceIf, so every answer is the one it gives alone.
+  // Answers in the order of `writes`; at most one write per object. For many small writes of
+  // one kind at once (the switches' records); the caller keeps a batch within the store's
+  // limits (etcd: 128 compares and 128 operations per txn by default).
+  template <typename T>
+  std::vector<ModelResult<T>> ReplaceAll(std::span<const Replacement<T>> writes);
   template <typename T>
   ModelResult<T> Get(std::string_view ref) const;
   // The store mod_revision of the object `ref` names, as the index has it; 0 when none.

@@ -47,6 +47,8 @@ class GatedStore final : public store::Store {
   }
   // How many Changes calls failed since the last FailReads(true).
   int failed_reads() const { return failed_reads_; }
+  // How many times CurrentRevision was asked (on etcd: a linearizable read, a quorum round).
+  int current_revision_reads() const { return current_revision_reads_; }
 
   // Whether a transaction waits at the closed gate within `timeout`.
   bool SomeoneWaits(std::chrono::milliseconds timeout) { return Waiting(1, timeout); }
@@ -79,6 +81,7 @@ class GatedStore final : public store::Store {
     return done;
   }
   Expected<int64_t, store::StoreError> CurrentRevision() override {
+    ++current_revision_reads_;
     return inner_.CurrentRevision();
   }
   Expected<std::vector<store::Event>, store::StoreError> Changes(std::string_view prefix,
@@ -120,6 +123,7 @@ class GatedStore final : public store::Store {
   int waiting_ = 0;  // transactions at the gate (while it is open: only on their way through)
   std::atomic<bool> fail_reads_{false};
   std::atomic<int> failed_reads_{0};
+  std::atomic<int> current_revision_reads_{0};
 };
 
 }  // namespace dove::test_support

@@ -960,57 +960,81 @@ controller::ModelResult<v1::Switch> PerformRegistration(controller::Registry& re
   return registry.Replace(registration.record.id(), registration.record);
 }
 
-Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry, store::Store* store,
-                                               const SwitchWrite& write) {
+namespace {
+
+// The record a SwitchWrite stores (the stored one with its state, heartbeat and version set)
+// and the guards to try in order (an empty guard: no condition). nullopt: the switch is gone.
+struct RecordPlan {
+  v1::Switch record;
+  std::vector<controller::WriteGuard> guards;
+};
+
+Expected<std::optional<RecordPlan>, std::string> PlanRecord(controller::Registry& registry,
+                                                            const SwitchWrite& write) {
   using SessionOp = SwitchWrite::SessionOp;
   const std::string session_key = controller::SessionKey(write.switch_name);
-  if (!write.record) {  // the session key alone
-    if (write.session != SessionOp::kClaim || store == nullptr) return {};
-    auto put =
-        store->Txn({.compares = {},
-                    .success = {store::Op::Put(session_key, write.session_value, write.lease)},
-                    .failure = {}});
-    if (!put) return Unexpected("its session key: " + put.error().Describe());
-    return {};
-  }
   auto stored = registry.Get<v1::Switch>(write.switch_name);
   if (!stored) {
-    if (stored.error().code == "not_found") return {};
+    if (stored.error().code == "not_found") return std::optional<RecordPlan>();
     return Unexpected(stored.error().message);
   }
-  stored->set_state(write.up ? v1::Switch::STATE_UP : v1::Switch::STATE_DOWN);
-  if (write.last_heartbeat) SetWallTime(stored->mutable_last_heartbeat(), *write.last_heartbeat);
-  if (write.software_version) stored->set_software_version(*write.software_version);
-  // The guards, tried in order until one holds; none: written without a condition.
-  std::vector<controller::WriteGuard> guards;
+  RecordPlan plan{.record = std::move(*stored), .guards = {}};
+  plan.record.set_state(write.up ? v1::Switch::STATE_UP : v1::Switch::STATE_DOWN);
+  if (write.last_heartbeat)
+    SetWallTime(plan.record.mutable_last_heartbeat(), *write.last_heartbeat);
+  if (write.software_version) plan.record.set_software_version(*write.software_version);
   const auto absent = store::Compare::Version(session_key, store::Compare::kEqual, 0);
   switch (write.session) {
     case SessionOp::kKeep:
-      guards.push_back({});
+      plan.guards.push_back({});
       break;
     case SessionOp::kClaim:
-      guards.push_back(
+      plan.guards.push_back(
           {.compares = {}, .ops = {store::Op::Put(session_key, write.session_value, write.lease)}});
       break;
     case SessionOp::kRelease:
       // This stream's key, deleted with the DOWN; or none at all (its claim not written yet).
-      guards.push_back({.compares = {store::Compare::Value(session_key, store::Compare::kEqual,
-                                                           write.session_value)},
-                        .ops = {store::Op::Delete(session_key)}});
-      guards.push_back({.compares = {absent}, .ops = {}});
+      plan.guards.push_back({.compares = {store::Compare::Value(session_key, store::Compare::kEqual,
+                                                                write.session_value)},
+                             .ops = {store::Op::Delete(session_key)}});
+      plan.guards.push_back({.compares = {absent}, .ops = {}});
       break;
   }
   if (write.no_session_at > 0) {
     const auto unwritten =
-        store::Compare::ModRevision(controller::KeyOf<v1::Switch>(stored->id()),
+        store::Compare::ModRevision(controller::KeyOf<v1::Switch>(plan.record.id()),
                                     store::Compare::kLess, write.no_session_at + 1);
-    guards = {{.compares = {absent, unwritten}, .ops = {}}};
+    plan.guards = {{.compares = {absent, unwritten}, .ops = {}}};
   }
-  for (const auto& guard : guards) {
-    auto saved = registry.ReplaceIf(write.switch_name, *stored, guard);
-    if (saved) return {};
-    if (saved.error().code == "not_found") return {};
-    if (saved.error().code != "guard_failed") return Unexpected(saved.error().message);
+  return std::optional<RecordPlan>(std::move(plan));
+}
+
+// What PerformSwitchWrite answers for a record write that ended with `saved`, its last guard
+// tried: nothing to say when written or when the switch is gone.
+Expected<void, std::string> Answer(const controller::ModelResult<v1::Switch>& saved) {
+  if (saved || saved.error().code == "not_found") return {};
+  return Unexpected(saved.error().message);
+}
+
+}  // namespace
+
+Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry, store::Store* store,
+                                               const SwitchWrite& write) {
+  if (!write.record) {  // the session key alone
+    if (write.session != SwitchWrite::SessionOp::kClaim || store == nullptr) return {};
+    auto put = store->Txn({.compares = {},
+                           .success = {store::Op::Put(controller::SessionKey(write.switch_name),
+                                                      write.session_value, write.lease)},
+                           .failure = {}});
+    if (!put) return Unexpected("its session key: " + put.error().Describe());
+    return {};
+  }
+  auto plan = PlanRecord(registry, write);
+  if (!plan) return Unexpected(plan.error());
+  if (!*plan) return {};
+  for (const auto& guard : (*plan)->guards) {
+    auto saved = registry.ReplaceIf(write.switch_name, (*plan)->record, guard);
+    if (saved || saved.error().code != "guard_failed") return Answer(saved);
   }
   return Unexpected(std::string(
       write.no_session_at > 0
@@ -1047,13 +1071,41 @@ std::vector<Expected<void, std::string>> PerformSwitchWrites(controller::Registr
     }
   }
   flush();
+  // Then the records whose one guard has no condition (heartbeats, a Hello's UP with its key):
+  // kMaxRecordsPerTxn to a transaction (ReplaceAll makes them one at a time when one of them
+  // does not hold). The others (a DOWN, conditional) one at a time.
+  std::vector<controller::Replacement<v1::Switch>> batch;
+  std::vector<size_t> batched;  // indexes of batch's writes
+  auto write_batch = [&] {
+    const auto saved =
+        registry.ReplaceAll(std::span<const controller::Replacement<v1::Switch>>(batch));
+    for (size_t k = 0; k < batched.size(); ++k) results[batched[k]] = Answer(saved[k]);
+    batch.clear();
+    batched.clear();
+  };
   for (size_t i = 0; i < writes.size(); ++i) {
     const SwitchWrite& write = writes[i];
-    if (store != nullptr && ClaimsAlone(write)) {
+    if (store != nullptr && ClaimsAlone(write)) continue;
+    if (!write.record) {
+      results[i] = PerformSwitchWrite(registry, store, write);
       continue;
     }
-    results[i] = PerformSwitchWrite(registry, store, write);
+    auto plan = PlanRecord(registry, write);
+    if (!plan || !*plan) {
+      results[i] = plan ? Expected<void, std::string>() : Unexpected(plan.error());
+      continue;
+    }
+    const auto& guards = (*plan)->guards;
+    if (guards.size() != 1 || !guards.front().compares.empty()) {
+      results[i] = PerformSwitchWrite(registry, store, write);
+      continue;
+    }
+    batch.push_back(
+        {.ref = write.switch_name, .object = std::move((*plan)->record), .guard = guards.front()});
+    batched.push_back(i);
+    if (batch.size() == kMaxRecordsPerTxn) write_batch();
   }
+  if (!batch.empty()) write_batch();
   return results;
 }
 

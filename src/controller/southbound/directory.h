@@ -294,9 +294,13 @@ Expected<void, std::string> PerformSwitchWrite(controller::Registry& registry, s
 // PerformSwitchWrite of each of `writes` (at most one per switch, as TakeSwitchWrites gives
 // them), the results in the same order; the session keys claimed alone (a Hello that changed
 // nothing else: what a reconnect storm is made of) go kMaxClaimsPerTxn to a transaction, one
-// round trip and one fsync for all of them. A batch the store refuses is tried again one
-// write at a time, so each result is that write's own.
+// round trip and one fsync for all of them; then the records written without a condition (the
+// heartbeat records, every switch's once per heartbeat_record_interval; a Hello's UP with its
+// key) kMaxRecordsPerTxn to a transaction (Registry::ReplaceAll). A batch the store refuses is
+// tried again one write at a time, so each result is that write's own.
 inline constexpr size_t kMaxClaimsPerTxn = 100;  // etcd refuses more than 128 ops per txn
+// Each record is 3 compares (its revision, its name's and tunnel IP's claims) and up to 2 ops.
+inline constexpr size_t kMaxRecordsPerTxn = 32;
 // A session key claimed alone (no record): what PerformSwitchWrites batches.
 inline bool ClaimsAlone(const SwitchWrite& write) {
   return !write.record && write.session == SwitchWrite::SessionOp::kClaim;

@@ -823,18 +823,24 @@ void SwitchService::WatchLoop() {
       // it has not even read yet are not silent (Directory::OnTick). A sample per tick: under a
       // steady load short of saturation only some ticks find it behind, so a dead switch is
       // found after about dead_after / (1 - share of ticks behind).
-      const Clock::rep busy = busy_since_.load(std::memory_order_relaxed);
-      const bool behind =
-          unhandled_.load(std::memory_order_relaxed) > 0 ||
-          (busy != 0 && Clock::now() - Clock::time_point(Clock::duration(busy)) > options_.tick);
-      ticked = directory_.OnTick(
-          Clock::now(),
-          [this](SessionId session) {
-            auto it = streams_.find(session);  // mutex_ held: streams leave before they die
-            return it == streams_.end() ? std::nullopt : it->second->LastReceived();
-          },
-          behind);
-      Dispatch(ticked);
+      // Once a tick, not at every change watched: a tick visits every session (a reconnect
+      // storm's writes wake this thread a hundred times a second).
+      const Clock::time_point now = Clock::now();
+      if (now - last_tick_ >= options_.tick) {
+        last_tick_ = now;
+        const Clock::rep busy = busy_since_.load(std::memory_order_relaxed);
+        const bool behind =
+            unhandled_.load(std::memory_order_relaxed) > 0 ||
+            (busy != 0 && now - Clock::time_point(Clock::duration(busy)) > options_.tick);
+        ticked = directory_.OnTick(
+            now,
+            [this](SessionId session) {
+              auto it = streams_.find(session);  // mutex_ held: streams leave before they die
+              return it == streams_.end() ? std::nullopt : it->second->LastReceived();
+            },
+            behind);
+        Dispatch(ticked);
+      }
     }
     // Writes and compaction without the lock: resolves and heartbeats go on meanwhile.
     ticked.switch_writes = ticked.switch_writes || switch_writes;
@@ -849,18 +855,21 @@ void SwitchService::WatchLoop() {
 
 void SwitchService::CompactHistory() {
   if (options_.history_revisions <= 0) return;
+  // From the revision the registry reflects (what the watch delivered), not the store's
+  // current one: this runs at every change watched, and on etcd each CurrentRevision is a
+  // quorum read. The window kept is then at least `keep` revisions, never less.
   auto compacted = store_->CompactedRevision();
-  auto current = store_->CurrentRevision();
-  if (!compacted || !current) return;
+  if (!compacted) return;
+  const int64_t current = registry_->Revision();
   // In steps of a tenth of the window, so the delete runs rarely.
   const int64_t keep = options_.history_revisions;
-  if (*current - *compacted < keep + std::max<int64_t>(1, keep / 10)) return;
-  if (auto done = store_->Compact(*current - keep); !done) {
+  if (current - *compacted < keep + std::max<int64_t>(1, keep / 10)) return;
+  if (auto done = store_->Compact(current - keep); !done) {
     Log("store compaction: " + done.error().Describe());
     return;
   }
   std::lock_guard lock(mutex_);
-  directory_.TrimHistory(*current - keep);
+  directory_.TrimHistory(current - keep);
 }
 
 std::string SwitchService::MetricsText() {

@@ -28,7 +28,8 @@
 // message (a message waiting for the mutex is a sign of life, not silence) and whether messages
 // wait for the mutex as it ticks (then the controller is behind, and the interval since the
 // last tick is nobody's silence), and compacts the
-// store's history down to `history_revisions` (in steps of a tenth of it).
+// store's history down to `history_revisions` behind the revision the registry reflects (in
+// steps of a tenth of it; no store read to decide).
 //
 // The replica's store lease (directory.h, "Replicas"): granted at construction with a TTL of
 // dead_after rounded up to seconds (or what the store grants, when more), and kept alive every
@@ -228,6 +229,7 @@ class SwitchService final {
   std::thread watcher_;
   std::thread backfiller_;         // BackfillHistory, once at the start
   Clock::time_point last_trim_{};  // the watch thread's
+  Clock::time_point last_tick_{};  // the watch thread's: Directory::OnTick at most once a tick
   // The lease (see above). lease_mutex_ orders grants and losses (taken before mutex_).
   std::mutex lease_mutex_;
   std::condition_variable lease_wake_;  // Stop wakes the lease thread

@@ -344,6 +344,47 @@ TEST(RegistryRefusals, EveryRuleRefusesAndChangesNothing) {
   }
 }
 
+// ReplaceAll: writes that all hold go in ONE store transaction; when one does not (its guard
+// fails, or it names nothing), every one is answered as ReplaceIf answers it alone.
+TEST_F(RegistryTest, ReplaceAllWritesInOneTransactionOrAnswersEachAsAlone) {
+  auto renamed = [&](const std::string& ref, const std::string& version) {
+    auto sw = registry_->Get<v1::Switch>(ref);
+    EXPECT_TRUE(sw) << ref;
+    sw->set_software_version(version);
+    return Replacement<v1::Switch>{.ref = ref, .object = *sw, .guard = {}};
+  };
+  std::vector<Replacement<v1::Switch>> both = {renamed("host1", "v2"), renamed("host2", "v2")};
+  both[1].guard.ops.push_back(store::Op::Put("/elsewhere/key", "x"));
+  const int64_t before = *store_.CurrentRevision();
+  auto answers = registry_->ReplaceAll(std::span<const Replacement<v1::Switch>>(both));
+  ASSERT_EQ(answers.size(), 2u);
+  for (const auto& answer : answers) ASSERT_TRUE(answer) << answer.error().message;
+  EXPECT_EQ(*store_.CurrentRevision(), before + 1) << "one transaction for both";
+  EXPECT_EQ(registry_->Get<v1::Switch>("host1")->software_version(), "v2");
+  EXPECT_EQ(registry_->Get<v1::Switch>("host2")->software_version(), "v2");
+  EXPECT_TRUE(store_.Get("/elsewhere/key")) << "the guard's op in the same transaction";
+  EXPECT_EQ(registry_->Revision(), before + 1) << "visible when ReplaceAll returns";
+
+  // A guard that does not hold and a switch that does not exist: the third is still written.
+  std::vector<Replacement<v1::Switch>> mixed = {renamed("host1", "v3"), renamed("host2", "v3"),
+                                                renamed("host1", "v3")};
+  mixed[0].guard.compares.push_back(
+      store::Compare::Version("/elsewhere/key", store::Compare::kEqual, 0));
+  mixed[1].ref = "no-such-switch";
+  mixed[1].object.set_id("");
+  mixed.pop_back();
+  mixed.push_back(renamed("host2", "v3"));
+  answers = registry_->ReplaceAll(std::span<const Replacement<v1::Switch>>(mixed));
+  ASSERT_EQ(answers.size(), 3u);
+  ASSERT_FALSE(answers[0]);
+  EXPECT_EQ(answers[0].error().code, "guard_failed");
+  ASSERT_FALSE(answers[1]);
+  EXPECT_EQ(answers[1].error().code, "not_found");
+  ASSERT_TRUE(answers[2]) << answers[2].error().message;
+  EXPECT_EQ(registry_->Get<v1::Switch>("host1")->software_version(), "v2");
+  EXPECT_EQ(registry_->Get<v1::Switch>("host2")->software_version(), "v3");
+}
+
 TEST_F(RegistryTest, ForEachVisitsWhatListReturnsOnceEach) {
   std::multiset<std::string> visited;
   registry_->ForEach<v1::Endpoint>([&](const v1::Endpoint& endpoint) {

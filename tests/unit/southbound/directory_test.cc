@@ -1344,6 +1344,57 @@ TEST_F(DirectoryTest, ClaimsAloneShareOneTransactionAndABadOneFailsAlone) {
   EXPECT_TRUE(store_.Get(controller::SessionKey("host-f")));
 }
 
+// PerformSwitchWrites: the records written without a condition (heartbeats, an UP with its
+// session key) share one transaction; when the store refuses it, each is written alone, so only
+// the bad one fails.
+TEST_F(DirectoryTest, RecordsWithoutAConditionShareOneTransactionAndABadOneFailsAlone) {
+  auto lease = store_.GrantLease(10);
+  ASSERT_TRUE(lease);
+  for (int i = 0; i < 4; ++i) {
+    v1::Switch sw;
+    sw.set_name("host-" + std::to_string(i));
+    sw.set_tunnel_ip("192.0.2." + std::to_string(10 + i));
+    sw.set_state(v1::Switch::STATE_UP);
+    ASSERT_TRUE(registry_->Create(sw));
+  }
+  const auto beat = std::chrono::system_clock::now();
+  auto record = [&](const std::string& name, int64_t lease_id) {
+    SwitchWrite write;
+    write.switch_name = name;
+    write.up = true;
+    write.record = true;
+    write.last_heartbeat = beat;
+    if (lease_id != 0) {
+      write.session = SwitchWrite::SessionOp::kClaim;
+      write.session_value = "stream of " + name;
+      write.lease = lease_id;
+    }
+    return write;
+  };
+  const int64_t before = registry_->Revision();
+  const std::vector<SwitchWrite> good = {record("host-0", 0), record("host-1", 0),
+                                         record("host-2", lease->id)};
+  for (const auto& done : PerformSwitchWrites(*registry_, &store_, good)) {
+    EXPECT_TRUE(done) << done.error();
+  }
+  EXPECT_EQ(*store_.CurrentRevision(), before + 1) << "one transaction for the three records";
+  for (const char* name : {"host-0", "host-1", "host-2"}) {
+    EXPECT_TRUE(registry_->Get<v1::Switch>(name)->has_last_heartbeat()) << name;
+  }
+  EXPECT_TRUE(store_.Get(controller::SessionKey("host-2")));
+  // A lease the store does not know refuses the transaction: the others are still written.
+  const std::vector<SwitchWrite> mixed = {record("host-0", lease->id), record("host-1", 987654),
+                                          record("host-3", 0)};
+  const auto results = PerformSwitchWrites(*registry_, &store_, mixed);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_TRUE(results[0]);
+  EXPECT_FALSE(results[1]);
+  EXPECT_TRUE(results[2]);
+  EXPECT_TRUE(store_.Get(controller::SessionKey("host-0")));
+  EXPECT_FALSE(store_.Get(controller::SessionKey("host-1")));
+  EXPECT_TRUE(registry_->Get<v1::Switch>("host-3")->has_last_heartbeat());
+}
+
 // A Hello that changes nothing does not make its switch's heartbeat record due at once: it is
 // due heartbeat_record_interval after the stored one (a restart's Hellos would otherwise queue a
 // record write each).
