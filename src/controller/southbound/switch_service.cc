@@ -1,6 +1,5 @@
 #include "controller/southbound/switch_service.h"
 
-#include <google/protobuf/unknown_field_set.h>
 #include <malloc.h>
 #include <poll.h>
 
@@ -14,7 +13,6 @@
 #include <utility>
 
 #include "controller/southbound/message_check.h"
-#include "controller/southbound/wire.h"
 #include "controller/store_keys.h"
 #include "net/listen_address.h"
 #include "store/watch.h"
@@ -118,7 +116,7 @@ class SwitchService::Stream {
     std::lock_guard lock(mutex_);
     if (finish_requested_) return;
     if (writing_) {
-      queue_.push_back({.wire = message.SerializeAsString(), .revision = message.revision()});
+      queue_.push_back(message.SerializeAsString());
       return;
     }
     WriteLocked(message);
@@ -128,8 +126,7 @@ class SwitchService::Stream {
     std::shared_lock gate(service_->gate_);
     std::lock_guard lock(mutex_);
     if (finish_requested_) return;
-    const int64_t revision = RevisionOf(encoded);
-    queue_.push_back({.wire = std::move(encoded), .revision = revision});
+    queue_.push_back(std::move(encoded));
     if (!writing_) WriteQueuedLocked();
   }
 
@@ -201,43 +198,36 @@ class SwitchService::Stream {
 
   // With mutex_ and the gate held, the queue not empty: writes its first message or, to a
   // switch that takes batches, as many of the first ones as fit in one ControllerBatch. The
-  // typed stream writes messages, and a message serialises its unknown fields as they are: the
-  // wire forms ride as those, never decoded and encoded again (that was a tenth of a replica's
-  // CPU in a reconnect storm, its catch-ups' NetworkConfigs parsed back into objects).
+  // typed stream writes messages, so the wire forms are decoded into one that lives only
+  // until then.
   void WriteQueuedLocked() {
     // How many of the first messages go in this write.
     size_t count = 1;
     if (batches_) {
       size_t bytes = 0;
       count = 0;
-      for (const auto& queued : queue_) {
+      for (const auto& encoded : queue_) {
         if (count == kMaxBatchMessages ||
-            bytes + queued.wire.size() + kBatchEntryBytes > kMaxBatchBytes) {
+            bytes + encoded.size() + kBatchEntryBytes > kMaxBatchBytes) {
           break;
         }
-        bytes += queued.wire.size() + kBatchEntryBytes;
+        bytes += encoded.size() + kBatchEntryBytes;
         ++count;
       }
       count = std::max<size_t>(count, 1);
     }
     v1::ControllerMessage message;
     if (count == 1) {
-      // Its top-level fields, each kept as its bytes (encoded here from a valid message).
-      message.GetReflection()->MutableUnknownFields(&message)->ParseFromString(queue_.front().wire);
+      message.ParseFromString(queue_.front());  // encoded here from a valid message
       queue_.pop_front();
     } else {
-      // ControllerBatch.messages, each as a length-delimited field of the batch's wire form.
-      std::string batch;
-      int64_t revision = 0;
+      auto* messages = message.mutable_batch()->mutable_messages();
+      messages->Reserve(static_cast<int>(count));
       for (size_t i = 0; i < count; ++i) {
-        const Queued& queued = queue_.front();
-        AppendLengthDelimited(v1::ControllerBatch::kMessagesFieldNumber, queued.wire, &batch);
-        revision = queued.revision;
+        messages->Add()->ParseFromString(queue_.front());
         queue_.pop_front();
       }
-      message.set_revision(revision);
-      message.GetReflection()->MutableUnknownFields(&message)->AddLengthDelimited(
-          v1::ControllerMessage::kBatchFieldNumber, batch);
+      message.set_revision(messages->at(messages->size() - 1).revision());
     }
     WriteLocked(message);
   }
@@ -266,11 +256,7 @@ class SwitchService::Stream {
   int ops_ = 1;  // the accept, requested at construction
   // Waiting for the write in flight, in their wire form. A list: empty, it allocates nothing (a
   // deque allocates ~600 bytes at once, for every connected switch).
-  struct Queued {
-    std::string wire;
-    int64_t revision = 0;  // its ControllerMessage.revision (a batch carries the last one's)
-  };
-  std::list<Queued> queue_;
+  std::list<std::string> queue_;
   bool writing_ = false;
   bool batches_ = false;  // the switch's Hello said accepts_batches
   bool finish_requested_ = false;
