@@ -68,12 +68,16 @@ std::vector<pid_t> ControllerSet::Pids() const {
   return pids;
 }
 
-std::vector<std::string> ControllerSet::Args(int api_port, int southbound_port) const {
+std::vector<std::string> ControllerSet::Args(int r, int api_port, int southbound_port) const {
   std::vector<std::string> args = {"--listen", "127.0.0.1:" + std::to_string(api_port),
                                    "--southbound", "127.0.0.1:" + std::to_string(southbound_port)};
   if (etcd_ != nullptr) {
     args.insert(args.end(), {"--store", "etcd", "--etcd-endpoints", etcd_->Endpoints(),
                              "--etcd-prefix", options_.etcd_prefix});
+    if (!options_.cache_dir.empty()) {
+      args.insert(args.end(), {"--cache-dir",
+                               (options_.cache_dir / ("replica-" + std::to_string(r))).string()});
+    }
   } else {
     args.insert(args.end(), {"--data-dir", options_.data_dir.string()});
   }
@@ -91,11 +95,11 @@ Expected<void, std::string> ControllerSet::StartReplicas(const std::vector<int>&
   std::vector<Expected<std::unique_ptr<ControllerProcess>, std::string>> results;
   results.reserve(count);
   for (size_t r = 0; r < count; ++r) {
-    results.push_back(ControllerProcess::Launch(
-        ControllerProcess::Options{.args = Args(api_ports[r], southbound_ports[r]),
-                                   .env = {},
-                                   .ready_timeout = ready_timeout,
-                                   .binary = options_.binary}));
+    results.push_back(ControllerProcess::Launch(ControllerProcess::Options{
+        .args = Args(static_cast<int>(r), api_ports[r], southbound_ports[r]),
+        .env = {},
+        .ready_timeout = ready_timeout,
+        .binary = options_.binary}));
   }
   for (auto& result : results) {
     if (!result) continue;
@@ -156,7 +160,7 @@ Expected<void, std::string> ControllerSet::StartAgain(int r,
   // Forked from the caller's thread, as in StartReplicas (PR_SET_PDEATHSIG).
   const ControllerProcess& old = replica(r);
   auto started = ControllerProcess::Launch(
-      ControllerProcess::Options{.args = Args(old.port(), old.southbound_port()),
+      ControllerProcess::Options{.args = Args(r, old.port(), old.southbound_port()),
                                  .env = {},
                                  .ready_timeout = ready_timeout,
                                  .binary = options_.binary});

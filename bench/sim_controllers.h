@@ -42,6 +42,9 @@ class ControllerSet {
     int replicas = 1;                // >= 1; > 1 needs etcd
     bool etcd = false;               // the store is etcd (a one-member cluster for 1 replica)
     std::filesystem::path data_dir;  // SQLite only: the one controller's data directory
+    // etcd only: replica r keeps its index cache in cache_dir/replica-r (--cache-dir); empty:
+    // none (every start reads etcd whole).
+    std::filesystem::path cache_dir;
     std::vector<std::string> extra;  // more flags for every controller (--controller-arg)
     std::string etcd_prefix = "/switch-sim/";
   };
@@ -106,7 +109,7 @@ class ControllerSet {
   explicit ControllerSet(Options options) : options_(std::move(options)) {}
 
   // The controller's command line (after the binary) for replica r; ports "0" pick free ones.
-  std::vector<std::string> Args(int api_port, int southbound_port) const;
+  std::vector<std::string> Args(int r, int api_port, int southbound_port) const;
   // Starts every replica, in parallel, on these ports (0: free ones).
   Expected<void, std::string> StartReplicas(const std::vector<int>& api_ports,
                                             const std::vector<int>& southbound_ports,

@@ -71,6 +71,7 @@ void PrintHelp() {
       "                  [--controller-cpus LIST] [--sim-cpus LIST] [--latency-log FILE]\n"
       "                  [--controller-logs FILE]\n"
       "                  [--etcd] [--replicas N] [--failover-seconds F]\n"
+      "                  [--no-index-cache]\n"
       "  --switches               simulated switches, one gRPC stream each (1000)\n"
       "  --endpoints              endpoints per switch (100)\n"
       "  --endpoints-per-network  endpoints per network; one /24 subnet each, <= 250 (100)\n"
@@ -109,6 +110,9 @@ void PrintHelp() {
       "                           resolves (--resolve-rate, asked by the other replicas'\n"
       "                           switches); its switches reconnect to the next replica (3;\n"
       "                           2 with --quick; 0: no failover phase)\n"
+      "  --no-index-cache         with etcd: start the controllers without --cache-dir, so\n"
+      "                           every start (the restart, the failover's) reads etcd whole\n"
+      "                           (default: each replica has its own --cache-dir here)\n"
       "  --controller-bin         the dove-controller to start (default: the one built here)\n"
       "  --controller-arg ARG     one more argument for the controller (repeatable), e.g.\n"
       "                           --controller-arg --switch-dead-after-ms=60000\n"
@@ -142,6 +146,10 @@ Expected<Options, std::string> ParseOptions(int argc, char** argv) {
     }
     if (arg == "--etcd") {
       options.etcd = true;
+      continue;
+    }
+    if (arg == "--no-index-cache") {
+      options.index_cache = false;
       continue;
     }
     if (arg == "--quick") {

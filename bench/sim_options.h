@@ -41,6 +41,7 @@ struct Options {
   int replicas = 1;             // > 1: that many controllers on a 3-member etcd (implies etcd)
   int failover_seconds = 3;     // replicas: the open-loop load around the kill of one; 0: no
                                 // failover phase
+  bool index_cache = true;      // etcd: each replica gets a --cache-dir
 };
 
 Expected<Options, std::string> ParseOptions(int argc, char** argv);

@@ -2668,11 +2668,13 @@ int Run(int argc, char** argv) {
   g_data_dir = &dir.path();
   const auto data_dir = dir.path() / "data";
   const int replicas = options.replicas;
-  auto started = ControllerSet::Start(ControllerSet::Options{.binary = options.controller_bin,
-                                                             .replicas = replicas,
-                                                             .etcd = options.etcd,
-                                                             .data_dir = data_dir,
-                                                             .extra = options.controller_args});
+  auto started = ControllerSet::Start(
+      ControllerSet::Options{.binary = options.controller_bin,
+                             .replicas = replicas,
+                             .etcd = options.etcd,
+                             .data_dir = data_dir,
+                             .cache_dir = options.index_cache ? dir.path() / "cache" : "",
+                             .extra = options.controller_args});
   if (!started) Die(started.error());
   std::unique_ptr<ControllerSet> controllers = std::move(*started);
   g_controllers = controllers.get();

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "controller/http/http_server.h"
+#include "controller/index_snapshot.h"
 #include "controller/registry.h"
 #include "controller/rest_api.h"
 #include "model/json.h"
@@ -61,11 +62,30 @@ int RunController(const ControllerConfig& config) {
   };
   std::string start_steps;
   std::unique_ptr<store::Store> store;
+  IndexCache cache;
+  std::unique_ptr<CacheDirLock> cache_lock;
   if (config.store == ControllerConfig::kEtcd) {
+    if (!config.cache_dir.empty()) {
+      auto locked = CacheDirLock::Acquire(config.cache_dir);
+      if (!locked) {
+        Log("error: --cache-dir: " + locked.error());
+        return 1;
+      }
+      cache_lock = std::move(*locked);
+    }
     auto opened = store::EtcdStore::Open(config.etcd);
     if (!opened) {
       Log("error: cannot open the store on " + where + ": " + opened.error().Describe());
       return 1;
+    }
+    if (cache_lock) {
+      char cluster[24];
+      std::snprintf(cluster, sizeof cluster, "%016llx",
+                    static_cast<unsigned long long>((*opened)->cluster_id()));
+      cache = IndexCache{.file = config.cache_dir / "index",
+                         .identity = "etcd cluster " + std::string(cluster) + " key prefix " +
+                                     config.etcd.key_prefix,
+                         .interval = config.cache_interval};
     }
     store = std::move(*opened);
   } else {
@@ -84,7 +104,7 @@ int RunController(const ControllerConfig& config) {
   }
   start_steps += "store opened " + seconds_since(started_at) + " s";
   const auto loading_at = StartClock::now();
-  auto registry = Registry::Open(store.get());
+  auto registry = Registry::Open(store.get(), cache);
   if (!registry) {
     Log("error: cannot load the registry from " + where + ": " + registry.error().code + ": " +
         registry.error().message);
@@ -171,6 +191,10 @@ int RunController(const ControllerConfig& config) {
   api.SetExtraMetrics(nullptr);
   bound->reset();
   southbound.reset();
+  // The next start reads this copy and nothing else (a clean stop: nothing changes after it).
+  if (auto written = (*registry)->WriteIndexCache(); !written) {
+    Log("index cache not written at the stop: " + written.error());
+  }
   registry->reset();
   store->Close();
   Log("stopped; store closed");

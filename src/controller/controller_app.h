@@ -18,6 +18,7 @@
 //   return RunController(config);
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -38,6 +39,9 @@ struct ControllerConfig {
   StoreKind store = kSqlite;
   std::filesystem::path data_dir;  // kSqlite: the store's directory
   store::EtcdStore::Options etcd;  // kEtcd: the cluster, key prefix, TLS and deadline
+  // kEtcd: the index cache's directory (Registry's IndexCache; locked while running), or empty.
+  std::filesystem::path cache_dir;
+  std::chrono::seconds cache_interval{30};
   net::ListenAddress listen;
   std::string token;  // empty: no authentication
   // Empty: no southbound. Started once the REST address is bound; RunController prints

@@ -79,11 +79,22 @@ std::string HttpMetrics::Render(const ObjectCounts& counts, int64_t revision,
        "Registry writes run again after losing a race to another writer (a replica).",
        registry.retries},
       {"dove_registry_undecodable_changes_total",
-       "Watched store changes skipped because they do not decode.", registry.undecodable}};
+       "Watched store changes skipped because they do not decode.", registry.undecodable},
+      {"dove_registry_index_cache_writes_total", "Copies of the index written to --cache-dir.",
+       registry.cache_writes},
+      {"dove_registry_index_cache_write_failures_total",
+       "Copies of the index to --cache-dir that failed (logged; the previous copy stays).",
+       registry.cache_write_failures}};
   for (const auto& [name, help, value] : counters) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
            " " + std::to_string(value) + "\n";
   }
+  out +=
+      "# HELP dove_registry_loaded_from_index_cache 1 when this controller started from its "
+      "index cache and the store's changes since, 0 when it read the store whole.\n"
+      "# TYPE dove_registry_loaded_from_index_cache gauge\n"
+      "dove_registry_loaded_from_index_cache " +
+      std::string(registry.loaded_from_cache ? "1" : "0") + "\n";
 
   const std::lock_guard lock(mutex_);
   out +=

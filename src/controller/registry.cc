@@ -19,6 +19,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "controller/index_snapshot.h"
 #include "controller/random_ids.h"
 #include "controller/registry_index.h"
 #include "controller/store_keys.h"
@@ -71,6 +72,16 @@ struct Registry::State {
   std::atomic<uint64_t> rebuilds{0};
   std::atomic<uint64_t> retries{0};
   std::atomic<uint64_t> undecodable{0};
+
+  // The index cache (IndexCache): written by the watch thread and WriteIndexCache, one at a
+  // time (cache_mutex guards the fields below it).
+  IndexCache cache;
+  bool loaded_from_cache = false;
+  std::mutex cache_mutex;
+  int64_t cache_revision = 0;  // of the last file written or read (0: none)
+  std::chrono::steady_clock::time_point cache_checked_at{};
+  std::atomic<uint64_t> cache_writes{0};
+  std::atomic<uint64_t> cache_write_failures{0};
 };
 
 namespace {
@@ -862,6 +873,7 @@ void Log(const std::string& line) {
 struct LoadedIndex {
   std::unique_ptr<RegistryIndex> index;
   int64_t revision = 0;
+  int64_t cache_revision = 0;  // read from the index cache: the file's revision
 };
 
 // Where the objects' keys begin: the bookkeeping prefixes /dove/v1/children/ and
@@ -874,6 +886,23 @@ static_assert(kChildrenPrefix < kClaimsPrefix && kClaimsPrefix < kAfterClaims);
 // A backfill in progress: written before the first missing claim and deleted after the last,
 // so an Open after a crash in between backfills again. Sorts before every claim ('!').
 constexpr std::string_view kBackfillingKey = "/dove/v1/claims/!backfilling";
+
+std::string Milliseconds(std::chrono::steady_clock::duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+}
+
+// The objects into a new index, parents first (an endpoint is indexed under its network's
+// domain); `loaded` is emptied.
+std::unique_ptr<RegistryIndex> BuildIndex(LoadedObjects& loaded) {
+  auto index = std::make_unique<RegistryIndex>();
+  PutAll(index.get(), loaded.domains);
+  PutAll(index.get(), loaded.networks);
+  PutAll(index.get(), loaded.subnets);
+  PutAll(index.get(), loaded.endpoints);
+  PutAll(index.get(), loaded.switches);
+  PutAll(index.get(), loaded.policies);
+  return index;
+}
 
 // A full snapshot of the store's objects as an index (the bookkeeping keys not read).
 ModelResult<LoadedIndex> LoadIndex(store::Store* store) {
@@ -893,21 +922,158 @@ ModelResult<LoadedIndex> LoadIndex(store::Store* store) {
   }
   const int64_t revision = range->revision;
   std::vector<store::KeyValue>().swap(range->kvs);
-  auto index = std::make_unique<RegistryIndex>();
-  // Parents first: an endpoint is indexed under its network's domain.
-  PutAll(index.get(), loaded.domains);
-  PutAll(index.get(), loaded.networks);
-  PutAll(index.get(), loaded.subnets);
-  PutAll(index.get(), loaded.endpoints);
-  PutAll(index.get(), loaded.switches);
-  PutAll(index.get(), loaded.policies);
-  auto ms = [](LoadClock::duration d) {
-    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
-  };
+  auto index = BuildIndex(loaded);
   Log("loaded " + std::to_string(keys) + " keys at revision " + std::to_string(revision) +
-      ": read " + ms(read - start) + " ms, decoded and indexed " + ms(LoadClock::now() - read) +
-      " ms");
+      ": read " + Milliseconds(read - start) + " ms, decoded and indexed " +
+      Milliseconds(LoadClock::now() - read) + " ms");
   return LoadedIndex{.index = std::move(index), .revision = revision};
+}
+
+// The object changes of one revision, decoded.
+struct RevisionChanges {
+  LoadedObjects puts;
+  std::vector<std::string> deleted[6];  // by kind, in Kind order below
+};
+constexpr std::string_view kKindOrder[6] = {"domains",   "networks", "subnets",
+                                            "endpoints", "switches", "policies"};
+
+template <typename T>
+void EraseIds(RegistryIndex* index, const std::vector<std::string>& ids) {
+  for (const auto& id : ids) index->Erase<T>(id);
+}
+
+void ApplyChanges(RegistryIndex* index, RevisionChanges& changes) {
+  // Deletes children first, then puts parents first (an endpoint's index keys need its
+  // network's domain). One txn never both puts and deletes the same object.
+  EraseIds<v1::Endpoint>(index, changes.deleted[3]);
+  EraseIds<v1::Policy>(index, changes.deleted[5]);
+  EraseIds<v1::Subnet>(index, changes.deleted[2]);
+  EraseIds<v1::Network>(index, changes.deleted[1]);
+  EraseIds<v1::Domain>(index, changes.deleted[0]);
+  EraseIds<v1::Switch>(index, changes.deleted[4]);
+  PutAll(index, changes.puts.domains);
+  PutAll(index, changes.puts.networks);
+  PutAll(index, changes.puts.subnets);
+  PutAll(index, changes.puts.endpoints);
+  PutAll(index, changes.puts.switches);
+  PutAll(index, changes.puts.policies);
+}
+
+// Decodes the events [first, last) of one revision into `changes`; the ones the index cannot
+// hold are logged and counted in `undecodable`.
+void DecodeRevision(const store::Event* first, const store::Event* last, RevisionChanges* changes,
+                    std::atomic<uint64_t>* undecodable) {
+  for (const auto* event = first; event != last; ++event) {
+    if (IsBookkeepingKey(event->kv.key)) continue;
+    if (event->type == store::Event::kPut) {
+      if (auto ok = Decode(event->kv, &changes->puts); !ok) {
+        ++*undecodable;
+        Log("skipping a change the index cannot hold: " + ok.error().message);
+      }
+      continue;
+    }
+    auto key = ParseKey(event->kv.key);
+    const auto* kind =
+        key ? std::find(std::begin(kKindOrder), std::end(kKindOrder), key->kind) : nullptr;
+    if (kind == nullptr || kind == std::end(kKindOrder)) {
+      ++*undecodable;
+      Log("skipping the delete of " + Quote(event->kv.key) + ", not an object's key");
+      continue;
+    }
+    changes->deleted[kind - std::begin(kKindOrder)].emplace_back(key->id);
+  }
+}
+
+template <typename T>
+Expected<void, std::string> DecodeRecord(const SnapshotRecord& record, Loaded<T>* out) {
+  T object;
+  if (!object.ParseFromArray(record.object.data(), static_cast<int>(record.object.size()))) {
+    std::string why = "does not decode as a " + std::string(Kind<T>::kSingular);
+    return Unexpected(std::move(why));
+  }
+  out->emplace_back(std::move(object), record.mod_revision);
+  return {};
+}
+
+Expected<void, std::string> DecodeRecord(const SnapshotRecord& record, LoadedObjects* out) {
+  switch (record.kind) {
+    case SnapshotKind::kDomain:
+      return DecodeRecord(record, &out->domains);
+    case SnapshotKind::kNetwork:
+      return DecodeRecord(record, &out->networks);
+    case SnapshotKind::kSubnet:
+      return DecodeRecord(record, &out->subnets);
+    case SnapshotKind::kEndpoint:
+      return DecodeRecord(record, &out->endpoints);
+    case SnapshotKind::kSwitch:
+      return DecodeRecord(record, &out->switches);
+    case SnapshotKind::kPolicy:
+      return DecodeRecord(record, &out->policies);
+  }
+  return Unexpected(std::string("unknown kind"));
+}
+
+// The index from the cache file and the store's changes after its revision; nullopt (the
+// reason logged) when the file cannot be used and the store must be read whole.
+std::optional<LoadedIndex> LoadFromCache(store::Store* store, const IndexCache& cache,
+                                         std::atomic<uint64_t>* undecodable) {
+  using LoadClock = std::chrono::steady_clock;
+  const auto start = LoadClock::now();
+  const std::string file = cache.file.string();
+  LoadedObjects loaded;
+  size_t records = 0;
+  auto read = ReadIndexSnapshot(cache.file, cache.identity, [&](const SnapshotRecord& record) {
+    ++records;
+    return DecodeRecord(record, &loaded);
+  });
+  if (!read) {
+    if (read.error().code == SnapshotError::kMissing) {
+      Log("no index cache at " + file + " yet: reading the store");
+    } else {
+      Log("index cache " + file + " set aside (" + read.error().message + "): reading the store");
+    }
+    return std::nullopt;
+  }
+  const int64_t taken_at = *read;
+  const auto decoded = LoadClock::now();
+  auto current = store->CurrentRevision();
+  if (!current) {
+    Log("index cache " + file + " not used: the store's revision is unknown (" +
+        current.error().Describe() + "): reading the store");
+    return std::nullopt;
+  }
+  if (taken_at > *current) {
+    Log("index cache " + file + " set aside: taken at revision " + std::to_string(taken_at) +
+        ", after the store's " + std::to_string(*current) +
+        " (the store was replaced or restored): reading the store");
+    return std::nullopt;
+  }
+  auto changes = store->Changes(kKeyPrefix, taken_at + 1);
+  if (!changes) {
+    Log("index cache " + file + " at revision " + std::to_string(taken_at) + " not used (" +
+        changes.error().Describe() + "): reading the store");
+    return std::nullopt;
+  }
+  LoadedIndex result{.index = BuildIndex(loaded), .revision = taken_at, .cache_revision = taken_at};
+  const auto& events = *changes;
+  const auto objects_changed = std::count_if(events.begin(), events.end(), [](const auto& event) {
+    return !IsBookkeepingKey(event.kv.key);
+  });
+  for (size_t i = 0; i < events.size();) {
+    size_t j = i;
+    while (j < events.size() && events[j].kv.mod_revision == events[i].kv.mod_revision) ++j;
+    RevisionChanges decoded_changes;
+    DecodeRevision(events.data() + i, events.data() + j, &decoded_changes, undecodable);
+    ApplyChanges(result.index.get(), decoded_changes);
+    result.revision = std::max(result.revision, events[i].kv.mod_revision);
+    i = j;
+  }
+  Log("loaded " + std::to_string(records) + " objects from the index cache " + file +
+      " at revision " + std::to_string(taken_at) + " in " + Milliseconds(decoded - start) +
+      " ms, then " + std::to_string(objects_changed) + " object changes since (" +
+      std::to_string(events.size()) + " events) from the store (to revision " +
+      std::to_string(result.revision) + ") in " + Milliseconds(LoadClock::now() - decoded) + " ms");
+  return result;
 }
 
 template <typename T>
@@ -1001,20 +1167,32 @@ constexpr int kMaxAttempts = 8;
 
 // ---- Registry -----------------------------------------------------------------------------
 
-ModelResult<std::unique_ptr<Registry>> Registry::Open(store::Store* store) {
-  auto loaded = LoadIndex(store);
+ModelResult<std::unique_ptr<Registry>> Registry::Open(store::Store* store, IndexCache cache) {
+  std::atomic<uint64_t> undecodable{0};
+  std::optional<LoadedIndex> from_cache;
+  if (!cache.file.empty()) from_cache = LoadFromCache(store, cache, &undecodable);
+  ModelResult<LoadedIndex> loaded =
+      from_cache ? ModelResult<LoadedIndex>(std::move(*from_cache)) : LoadIndex(store);
   if (!loaded) return Unexpected(loaded.error());
   if (auto ok = BackfillClaims(store, *loaded->index); !ok) {
     return Unexpected(ok.error());
   }
-  return std::unique_ptr<Registry>(new Registry(store, std::move(loaded->index), loaded->revision));
+  std::unique_ptr<Registry> registry(new Registry(store, std::move(loaded->index), loaded->revision,
+                                                  std::move(cache), loaded->cache_revision));
+  registry->state_->undecodable += undecodable.load();
+  return registry;
 }
 
-Registry::Registry(store::Store* store, std::unique_ptr<RegistryIndex> index, int64_t revision)
+Registry::Registry(store::Store* store, std::unique_ptr<RegistryIndex> index, int64_t revision,
+                   IndexCache cache, int64_t cache_revision)
     : state_(std::make_unique<State>()) {
   state_->store = store;
   state_->index = std::move(index);
   state_->revision = revision;
+  state_->cache = std::move(cache);
+  state_->loaded_from_cache = cache_revision != 0;
+  state_->cache_revision = cache_revision;
+  state_->cache_checked_at = std::chrono::steady_clock::now();
   state_->stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   state_->watcher = std::thread([this, revision] { WatchLoop(revision + 1); });
 }
@@ -1312,7 +1490,88 @@ RegistryStats Registry::Stats() const {
   return RegistryStats{.watch_errors = state_->watch_errors.load(),
                        .rebuilds = state_->rebuilds.load(),
                        .retries = state_->retries.load(),
-                       .undecodable = state_->undecodable.load()};
+                       .undecodable = state_->undecodable.load(),
+                       .loaded_from_cache = state_->loaded_from_cache,
+                       .cache_writes = state_->cache_writes.load(),
+                       .cache_write_failures = state_->cache_write_failures.load()};
+}
+
+namespace {
+
+// In id order, as a full read of the store gives them (the store's key order), so the
+// children lists of an index loaded from the file are in the order a full read makes.
+template <typename T>
+void AddRecords(const RegistryIndex& index, SnapshotKind kind, IndexSnapshotWriter& writer) {
+  std::vector<std::pair<std::string_view, const IndexEntry<T>*>> entries;
+  entries.reserve(index.table<T>().size());
+  for (const auto& [id, entry] : index.table<T>()) entries.emplace_back(id, &entry);
+  std::sort(entries.begin(), entries.end());
+  std::string encoded;
+  for (const auto& [id, entry] : entries) {
+    if constexpr (std::is_same_v<T, v1::Endpoint>) {
+      writer.Add(kind, entry->mod_revision, entry->encoded);  // held encoded already
+    } else {
+      entry->object.SerializeToString(&encoded);
+      writer.Add(kind, entry->mod_revision, encoded);
+    }
+  }
+}
+
+}  // namespace
+
+Expected<void, std::string> Registry::WriteIndexCache() {
+  if (state_->cache.file.empty()) return {};
+  std::lock_guard one_at_a_time(state_->cache_mutex);
+  using WriteClock = std::chrono::steady_clock;
+  const auto start = WriteClock::now();
+  std::unique_ptr<IndexSnapshotWriter> writer;
+  int64_t revision = 0;
+  WriteClock::time_point encoded_at;
+  {
+    // The index as of one revision: updates wait (reads do not) while it is written out.
+    std::shared_lock lock(state_->mutex);
+    revision = state_->revision.load();
+    auto created =
+        IndexSnapshotWriter::Create(state_->cache.file, state_->cache.identity, revision);
+    if (!created) {
+      ++state_->cache_write_failures;
+      return Unexpected(created.error());
+    }
+    writer = std::move(*created);
+    const RegistryIndex& index = *state_->index;
+    AddRecords<v1::Domain>(index, SnapshotKind::kDomain, *writer);
+    AddRecords<v1::Network>(index, SnapshotKind::kNetwork, *writer);
+    AddRecords<v1::Subnet>(index, SnapshotKind::kSubnet, *writer);
+    AddRecords<v1::Endpoint>(index, SnapshotKind::kEndpoint, *writer);
+    AddRecords<v1::Switch>(index, SnapshotKind::kSwitch, *writer);
+    AddRecords<v1::Policy>(index, SnapshotKind::kPolicy, *writer);
+    encoded_at = WriteClock::now();
+  }
+  if (auto committed = writer->Commit(); !committed) {
+    ++state_->cache_write_failures;
+    return Unexpected(committed.error());
+  }
+  state_->cache_revision = revision;
+  ++state_->cache_writes;
+  Log("index cache written at revision " + std::to_string(revision) + ": " +
+      std::to_string(writer->bytes()) + " bytes, " + Milliseconds(encoded_at - start) +
+      " ms under the index's read lock, " + Milliseconds(WriteClock::now() - encoded_at) +
+      " ms to make it durable");
+  return {};
+}
+
+void Registry::MaybeWriteIndexCache() {
+  if (state_->cache.file.empty()) return;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(state_->cache_mutex);
+    if (now - state_->cache_checked_at < state_->cache.interval) return;
+    state_->cache_checked_at = now;
+    if (state_->cache_revision == state_->revision.load()) return;  // unchanged
+  }
+  if (auto written = WriteIndexCache(); !written) {
+    Log("index cache not written (the previous file stays): " + written.error());
+  }
 }
 
 void Registry::Notify() {
@@ -1346,63 +1605,11 @@ void Registry::Publish(const std::function<void(RegistryIndex&)>& apply, int64_t
 
 // ---- the watch: other writers' changes into the index, in revision order ----------------
 
-namespace {
-
-// The object changes of one revision, decoded.
-struct RevisionChanges {
-  LoadedObjects puts;
-  std::vector<std::string> deleted[6];  // by kind, in Kind order below
-};
-constexpr std::string_view kKindOrder[6] = {"domains",   "networks", "subnets",
-                                            "endpoints", "switches", "policies"};
-
-template <typename T>
-void EraseIds(RegistryIndex* index, const std::vector<std::string>& ids) {
-  for (const auto& id : ids) index->Erase<T>(id);
-}
-
-void ApplyChanges(RegistryIndex* index, RevisionChanges& changes) {
-  // Deletes children first, then puts parents first (an endpoint's index keys need its
-  // network's domain). One txn never both puts and deletes the same object.
-  EraseIds<v1::Endpoint>(index, changes.deleted[3]);
-  EraseIds<v1::Policy>(index, changes.deleted[5]);
-  EraseIds<v1::Subnet>(index, changes.deleted[2]);
-  EraseIds<v1::Network>(index, changes.deleted[1]);
-  EraseIds<v1::Domain>(index, changes.deleted[0]);
-  EraseIds<v1::Switch>(index, changes.deleted[4]);
-  PutAll(index, changes.puts.domains);
-  PutAll(index, changes.puts.networks);
-  PutAll(index, changes.puts.subnets);
-  PutAll(index, changes.puts.endpoints);
-  PutAll(index, changes.puts.switches);
-  PutAll(index, changes.puts.policies);
-}
-
-}  // namespace
-
 void Registry::ApplyRevision(const store::Event* first, const store::Event* last) {
   const int64_t revision = first->kv.mod_revision;
   if (revision <= state_->revision.load()) return;  // this registry's own write, applied
   RevisionChanges changes;
-  for (const auto* event = first; event != last; ++event) {
-    if (IsBookkeepingKey(event->kv.key)) continue;
-    if (event->type == store::Event::kPut) {
-      if (auto ok = Decode(event->kv, &changes.puts); !ok) {
-        ++state_->undecodable;
-        Log("skipping a change the index cannot hold: " + ok.error().message);
-      }
-      continue;
-    }
-    auto key = ParseKey(event->kv.key);
-    const auto* kind =
-        key ? std::find(std::begin(kKindOrder), std::end(kKindOrder), key->kind) : nullptr;
-    if (kind == nullptr || kind == std::end(kKindOrder)) {
-      ++state_->undecodable;
-      Log("skipping the delete of " + Quote(event->kv.key) + ", not an object's key");
-      continue;
-    }
-    changes.deleted[kind - std::begin(kKindOrder)].emplace_back(key->id);
-  }
+  DecodeRevision(first, last, &changes, &state_->undecodable);
   {
     std::unique_lock lock(state_->mutex);
     if (revision <= state_->revision.load()) return;
@@ -1488,6 +1695,7 @@ void Registry::WatchLoop(int64_t from) {
     if (failures > 0) Log("store watch: recovered after " + std::to_string(failures) + " failures");
     failures = 0;
     backoff = kMinBackoff;
+    MaybeWriteIndexCache();
   }
 }
 

@@ -973,8 +973,10 @@ Expected<void, std::string> Lab::StartController(int replica) {
   if (controllers() == 1) {
     argv.insert(argv.end(), {"--data-dir", (temp_dir_ / "ctl").string()});
   } else {
+    // Each replica its own index cache: a restarted replica reads it and etcd's changes since.
     argv.insert(argv.end(), {"--store", "etcd", "--etcd-endpoints", etcd_->Endpoints(),
-                             "--etcd-prefix", kEtcdPrefix});
+                             "--etcd-prefix", kEtcdPrefix, "--cache-dir",
+                             (temp_dir_ / ("ctl-cache-" + std::to_string(replica))).string()});
   }
   argv.insert(argv.end(), {"--listen", "127.0.0.1:" + std::to_string(kRestPort), "--southbound",
                            ControllerAddress(replica), "--southbound-plaintext"});

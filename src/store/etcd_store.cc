@@ -116,6 +116,7 @@ Expected<int64_t, StoreError> EtcdStore::WriteSyncKey() {
   put->set_value("sync");
   auto written = client_->Txn(txn);
   if (!written) return Unexpected(written.error());
+  cluster_id_ = written->header().cluster_id();
   return written->header().revision();
 }
 

@@ -139,12 +139,15 @@ class EtcdStore final : public Store {
   // How many tokens this store obtained from etcd (Open's first included; 0 without a user):
   // each one after the first is a token etcd refused and this store renewed.
   int64_t Authentications() const;
+  // etcd's id of the cluster (the header of Open's sync write): the same for every member and
+  // for the cluster's whole life; another cluster (a new one at the same address) has another.
+  uint64_t cluster_id() const { return cluster_id_; }
 
  private:
   EtcdStore(Options options, std::unique_ptr<EtcdClient> client);
 
   void RunWatchStream();
-  // Writes the sync key (see above); the revision of that write.
+  // Writes the sync key (see above); the revision of that write. Learns cluster_id_.
   Expected<int64_t, StoreError> WriteSyncKey();
   // Waits until the stream delivered `revision` (kUnavailable after the deadline).
   Expected<void, StoreError> WaitForStream(int64_t revision);
@@ -157,6 +160,7 @@ class EtcdStore final : public Store {
 
   const Options options_;
   std::unique_ptr<EtcdClient> client_;
+  uint64_t cluster_id_ = 0;  // set by Open, before the store is shared
 
   std::mutex mutex_;
   std::condition_variable changed_;  // the stream delivered something, or closed_

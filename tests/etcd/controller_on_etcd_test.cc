@@ -1,6 +1,7 @@
 // dove-controller with --store etcd, started for real against etcd processes: acknowledged
-// writes survive kill -9 of the controller, and an etcd that lost its quorum refuses writes
-// with a clear 503 while reads go on, until the quorum is back.
+// writes survive kill -9 of the controller, an etcd that lost its quorum refuses writes
+// with a clear 503 while reads go on, until the quorum is back, and a restart with --cache-dir
+// reads its index cache and only etcd's changes since.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include "support/controller_process.h"
 #include "support/etcd_cluster.h"
 #include "support/rest_call.h"
+#include "support/temp_dir.h"
 
 namespace dove::test_support {
 namespace {
@@ -103,6 +105,94 @@ TEST(ControllerOnEtcd, AcknowledgedWritesSurviveKillNine) {
   // Another prefix on the same etcd is another, empty, deployment.
   auto other = StartOnEtcd(**cluster, FreshPrefix());
   ASSERT_TRUE(other) << other.error();
+  EXPECT_EQ(Call((*other)->port(), "GET", "/v1/endpoints/ep-0").status, 404);
+}
+
+std::vector<std::string> CacheArgs(const EtcdCluster& cluster, const std::string& prefix,
+                                   const std::filesystem::path& cache_dir) {
+  return {
+      "--store",           "etcd", "--etcd-endpoints", cluster.Endpoints(), "--etcd-prefix", prefix,
+      "--etcd-timeout-ms", "3000", "--cache-dir",      cache_dir.string()};
+}
+
+// The value of an unlabelled metric in /metrics, or -1.
+double Metric(int port, const std::string& name) {
+  httplib::Client client("127.0.0.1", port);
+  auto response = client.Get("/metrics");
+  if (!response) return -1;
+  const std::string line = "\n" + name + " ";
+  const size_t at = response->body.find(line);
+  if (at == std::string::npos) return -1;
+  return std::stod(response->body.substr(at + line.size()));
+}
+
+// A controller stopped cleanly writes its index cache; started again after another replica
+// changed things (creates, a replace, deletes), it reads the cache and only those changes, and
+// serves exactly what etcd holds. A cache is for one etcd prefix and one controller at a time.
+TEST(ControllerOnEtcd, ARestartReadsItsIndexCacheAndOnlyTheChangesSince) {
+  auto cluster = EtcdCluster::Start(1);
+  ASSERT_TRUE(cluster) << cluster.error();
+  const std::string prefix = FreshPrefix();
+  TempDir dir("dove-index-cache");
+  const auto cache = dir.path() / "replica-a";
+  auto a = ControllerProcess::Start(CacheArgs(**cluster, prefix, cache));
+  ASSERT_TRUE(a) << a.error();
+  EXPECT_EQ(Metric((*a)->port(), "dove_registry_loaded_from_index_cache"), 0);
+  ASSERT_NO_FATAL_FAILURE(CreateWebNetwork((*a)->port()));
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_EQ(Call((*a)->port(), "POST", "/v1/endpoints",
+                   {{"id", "ep-" + std::to_string(i)}, {"network_id", "n1"}})
+                  .status,
+              201);
+  }
+  // The same directory is refused to a second controller while A holds it.
+  auto twin = ControllerProcess::Start(CacheArgs(**cluster, prefix, cache));
+  ASSERT_FALSE(twin);
+  EXPECT_NE(twin.error().find("in use by another running controller"), std::string::npos)
+      << twin.error();
+  (*a)->Signal(SIGTERM);
+  ASSERT_EQ((*a)->WaitForExit(std::chrono::seconds(10)), 0);
+  EXPECT_NE((*a)->Log().find("index cache written at revision"), std::string::npos) << (*a)->Log();
+
+  // Another replica changes things while A is down.
+  auto b = StartOnEtcd(**cluster, prefix);
+  ASSERT_TRUE(b) << b.error();
+  const int b_port = (*b)->port();
+  for (int i = 30; i < 35; ++i) {
+    ASSERT_EQ(Call(b_port, "POST", "/v1/endpoints",
+                   {{"id", "ep-" + std::to_string(i)}, {"network_id", "n1"}})
+                  .status,
+              201);
+  }
+  ASSERT_EQ(Call(b_port, "DELETE", "/v1/endpoints/ep-3").status, 200);
+  ASSERT_EQ(Call(b_port, "DELETE", "/v1/endpoints/ep-4").status, 200);
+  Answer moved = Call(b_port, "GET", "/v1/endpoints/ep-5");
+  ASSERT_EQ(moved.status, 200);
+  moved.body["switch_name"] = "sw1";
+  moved.body["port_name"] = "tap1";
+  ASSERT_EQ(Call(b_port, "PUT", "/v1/endpoints/ep-5", moved.body).status, 200);
+
+  auto again = ControllerProcess::Start(CacheArgs(**cluster, prefix, cache));
+  ASSERT_TRUE(again) << again.error();
+  const std::string log = (*again)->Log();
+  EXPECT_NE(log.find("objects from the index cache"), std::string::npos) << log;
+  EXPECT_NE(log.find("then 8 object changes since"), std::string::npos) << log;  // 5 + 2 + 1
+  EXPECT_EQ(Metric((*again)->port(), "dove_registry_loaded_from_index_cache"), 1);
+  const Answer held = Call((*again)->port(), "GET", "/v1/endpoints");
+  const Answer truth = Call(b_port, "GET", "/v1/endpoints");
+  ASSERT_EQ(held.status, 200);
+  EXPECT_EQ(held.body["items"].size(), 33u);
+  EXPECT_EQ(held.body, truth.body);
+  EXPECT_EQ(Call((*again)->port(), "GET", "/v1/endpoints/ep-5").body["switch_name"], "sw1");
+  (*again)->Signal(SIGKILL);
+  ASSERT_TRUE((*again)->WaitForExit(std::chrono::seconds(5)));
+
+  // Another prefix on the same etcd: the cache is set aside, saying why.
+  auto other = ControllerProcess::Start(CacheArgs(**cluster, FreshPrefix(), cache));
+  ASSERT_TRUE(other) << other.error();
+  EXPECT_NE((*other)->Log().find("set aside (taken from another store"), std::string::npos)
+      << (*other)->Log();
+  EXPECT_EQ(Metric((*other)->port(), "dove_registry_loaded_from_index_cache"), 0);
   EXPECT_EQ(Call((*other)->port(), "GET", "/v1/endpoints/ep-0").status, 404);
 }
 
