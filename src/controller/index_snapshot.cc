@@ -138,6 +138,7 @@ struct IndexSnapshotWriter::State {
   std::optional<pbio::CodedOutputStream> output;
   Hash hash;
   uint64_t records = 0;
+  uint64_t bytes = 0;  // once committed
   bool committed = false;
 };
 
@@ -182,7 +183,7 @@ void IndexSnapshotWriter::Add(SnapshotKind kind, int64_t mod_revision, std::stri
 }
 
 uint64_t IndexSnapshotWriter::bytes() const {
-  return static_cast<uint64_t>(state_->output->ByteCount());
+  return state_->output ? static_cast<uint64_t>(state_->output->ByteCount()) : state_->bytes;
 }
 
 Expected<void, std::string> IndexSnapshotWriter::Commit() {
@@ -191,6 +192,7 @@ Expected<void, std::string> IndexSnapshotWriter::Commit() {
   s.output->WriteVarint64(s.records);
   s.output->WriteLittleEndian64(s.hash.value());
   const bool encoded = !s.output->HadError();
+  s.bytes = static_cast<uint64_t>(s.output->ByteCount());
   s.output.reset();  // hands its buffer back to the stream
   if (!encoded || !s.stream->Close()) {
     const int error = s.stream->GetErrno();

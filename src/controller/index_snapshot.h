@@ -71,7 +71,7 @@ class IndexSnapshotWriter {
   // Writes the end record, fsyncs, renames over FILE, fsyncs the directory. An error (a
   // failed write anywhere before, a full disk) leaves FILE as it was.
   Expected<void, std::string> Commit();
-  // The bytes written so far.
+  // The bytes written so far (after Commit: the file's size).
   uint64_t bytes() const;
 
  private:

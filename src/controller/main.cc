@@ -116,7 +116,7 @@ int Main(int argc, char** argv) {
                      "etcd read whole. Default: none, every start reads etcd whole");
   auto* cache_interval = app.add_option("--cache-interval-s", cache_interval_s,
                                         "With --cache-dir: seconds between two copies of the "
-                                        "index (each costs ~50 ms of index updates waiting at "
+                                        "index (each costs ~140 ms of index updates waiting at "
                                         "100,000 endpoints)")
                              ->capture_default_str()
                              ->check(CLI::Range(1, 86400));

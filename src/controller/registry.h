@@ -49,7 +49,7 @@
 // missing, damaged, of another store (identity), ahead of the store (S > its revision) or older
 // than the history the store still has (kCompacted). The watch thread writes a new one when
 // the index changed and `interval` passed since the last (under the index's read lock: reads
-// go on, index updates wait the ~50 ms it takes at 100,000 endpoints; the fsync after it),
+// go on, index updates wait the ~140 ms it takes at 100,000 endpoints; the fsync after it),
 // and WriteIndexCache() at a clean stop.
 //
 // Store layout: one key per object, "/dove/v1/<kind>/<id>" (kind: domains, networks, subnets,
