@@ -795,7 +795,9 @@ auto Select(const RegistryIndex& index, const ListFilter& filter, std::string_vi
   } else {
     static_assert(std::is_same_v<T, v1::Endpoint>);
     std::vector<v1::Endpoint> endpoints;
-    if (!filter.network.empty()) {
+    if (!filter.network.empty() && !filter.switch_name.empty()) {
+      endpoints = index.EndpointsOfNetworkOnSwitch(filter.network, filter.switch_name);
+    } else if (!filter.network.empty()) {
       endpoints = index.EndpointsOfNetwork(filter.network);
     } else if (!filter.switch_name.empty()) {
       endpoints = index.EndpointsOfSwitch(filter.switch_name);

@@ -266,6 +266,30 @@ const v1::Switch* RegistryIndex::FindSwitchByTunnelIp(std::string_view canonical
 std::vector<v1::Endpoint> RegistryIndex::EndpointsOfSwitch(std::string_view switch_name) const {
   return EndpointsOf(endpoints_of_switch_, switch_name);
 }
+std::vector<v1::Endpoint> RegistryIndex::EndpointsOfNetworkOnSwitch(
+    std::string_view network_id, std::string_view switch_name) const {
+  std::vector<v1::Endpoint> out;
+  auto of_network = endpoints_of_network_.find(network_id);
+  auto of_switch = endpoints_of_switch_.find(switch_name);
+  if (of_network == endpoints_of_network_.end() || of_switch == endpoints_of_switch_.end()) {
+    return out;
+  }
+  // Both lists are in sequence order: a merge walk finds the entries in both.
+  const auto& a = of_network->second;
+  const auto& b = of_switch->second;
+  for (size_t i = 0, j = 0; i < a.size() && j < b.size();) {
+    if (a[i]->sequence < b[j]->sequence) {
+      ++i;
+    } else if (b[j]->sequence < a[i]->sequence) {
+      ++j;
+    } else {
+      out.push_back(ObjectOf(*a[i]));
+      ++i;
+      ++j;
+    }
+  }
+  return out;
+}
 
 ObjectCounts RegistryIndex::Counts() const {
   return ObjectCounts{.domains = domains_.size(),

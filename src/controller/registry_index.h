@@ -98,6 +98,11 @@ class RegistryIndex final : public model::ModelView {
   const v1::Switch* FindSwitchByName(std::string_view name) const;
   const v1::Switch* FindSwitchByTunnelIp(std::string_view canonical_ip) const;
   std::vector<v1::Endpoint> EndpointsOfSwitch(std::string_view switch_name) const;
+  // Those of the network on the switch, in sequence order: only they are decoded (a switch's
+  // configuration of each of its networks asks this; decoding the network's every endpoint
+  // to keep a tenth was most of a reconnect storm's configuration work).
+  std::vector<v1::Endpoint> EndpointsOfNetworkOnSwitch(std::string_view network_id,
+                                                       std::string_view switch_name) const;
   ObjectCounts Counts() const;
 
   // model::ModelView

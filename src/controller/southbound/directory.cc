@@ -9,6 +9,7 @@
 
 #include "controller/random_ids.h"
 #include "controller/southbound/message_check.h"
+#include "controller/southbound/wire.h"
 #include "controller/store_keys.h"
 #include "net/ip_address.h"
 #include "net/mac_address.h"
@@ -1239,15 +1240,6 @@ const Directory::DomainSet& Directory::Published(const std::string& domain_id) {
   return it->second;
 }
 
-std::vector<std::string> Directory::DomainTunnelIps(const std::string& domain_id,
-                                                    const std::string& except_switch) {
-  std::vector<std::string> ips;
-  for (const auto& [ip, name] : Published(domain_id)) {
-    if (name != except_switch) ips.push_back(ip);
-  }
-  return ips;  // sorted: the set is ordered by IP
-}
-
 std::optional<v1::NetworkConfig> Directory::ConfigOf(const std::string& network_id,
                                                      const std::string& switch_name,
                                                      bool with_domain) {
@@ -1268,17 +1260,9 @@ std::optional<v1::NetworkConfig> Directory::ConfigOf(const std::string& network_
     }
   }
   for (auto& ip : FloodTunnelIps(network_id, switch_name)) config.add_flood_tunnel_ips(ip);
-  // The distributed router's view of the domain, once per stream (domain_omitted).
-  if (with_domain) {
-    for (const auto& [cidr, routed] : PublishedRoutes(network->domain_id())) {
-      *config.add_domain_subnets() = routed;
-    }
-    for (auto& ip : DomainTunnelIps(network->domain_id(), switch_name)) {
-      config.add_domain_tunnel_ips(ip);
-    }
-  } else {
-    config.set_domain_omitted(true);
-  }
+  // The distributed router's view of the domain, once per stream (domain_omitted): appended by
+  // SendConfig.
+  if (!with_domain) config.set_domain_omitted(true);
   // Both filters: only the network's endpoints on this switch are copied, not the switch's
   // every endpoint once per network it serves (10 x 100 copies per Hello at 1000 x 100).
   if (auto local =
@@ -1308,6 +1292,17 @@ Directory::RouteSet Directory::LiveRoutes(const std::string& domain_id) const {
     routes.emplace(subnet.cidr(), std::move(routed));
   }
   return routes;
+}
+
+const std::string& Directory::PublishedRoutesWire(const std::string& domain_id) {
+  auto it = published_routes_wire_.find(domain_id);
+  if (it != published_routes_wire_.end()) return it->second;
+  std::string wire;
+  for (const auto& [cidr, routed] : PublishedRoutes(domain_id)) {
+    AppendLengthDelimited(v1::NetworkConfig::kDomainSubnetsFieldNumber, routed.SerializeAsString(),
+                          &wire);
+  }
+  return published_routes_wire_.emplace(domain_id, std::move(wire)).first->second;
 }
 
 const Directory::RouteSet& Directory::PublishedRoutes(const std::string& domain_id) {
@@ -1348,8 +1343,23 @@ void Directory::SendConfig(SessionId id, const std::string& network_id, int64_t 
   session.networks.insert(network_id);
   configured_[network_id].insert(id);
   auto message = At(revision);
-  *message.mutable_network_config() = std::move(*config);
-  out.messages.push_back({id, std::move(message)});
+  if (!with_domain) {
+    *message.mutable_network_config() = std::move(*config);
+    out.messages.push_back({id, std::move(message)});
+    return;
+  }
+  // In its wire form: the config, the domain's routes as encoded once for the domain, and its
+  // published tunnel IPs but the switch's own (the same fields the message would carry).
+  std::string body = config->SerializeAsString();
+  const std::string& config_domain = config->network().domain_id();
+  body += PublishedRoutesWire(config_domain);
+  for (const auto& [ip, name] : Published(config_domain)) {
+    if (name == session.switch_name) continue;
+    AppendLengthDelimited(v1::NetworkConfig::kDomainTunnelIpsFieldNumber, ip, &body);
+  }
+  Outbound outbound{.session = id, .message = {}, .encoded = message.SerializeAsString()};
+  AppendLengthDelimited(v1::ControllerMessage::kNetworkConfigFieldNumber, body, &outbound.encoded);
+  out.messages.push_back(std::move(outbound));
 }
 
 void Directory::RefreshNetwork(const std::string& network_id, int64_t revision, Output& out) {
@@ -1375,6 +1385,7 @@ bool Directory::SendDomainRoutes(const std::string& domain_id, int64_t revision,
   }
   if (change.added().empty() && change.removed().empty()) return false;
   published_routes_[domain_id] = std::move(live);
+  published_routes_wire_.erase(domain_id);
   // Once per session holding a network of the domain.
   std::set<SessionId> holders;
   if (auto networks = domain_networks_.find(domain_id); networks != domain_networks_.end()) {
@@ -1416,6 +1427,7 @@ void Directory::ForgetNetwork(const std::string& network_id) {
       // No network left, so no switch configured for one: nobody holds its set any more.
       published_.erase(of_domain->first);
       published_routes_.erase(of_domain->first);
+      published_routes_wire_.erase(of_domain->first);
       domain_networks_.erase(of_domain);
     }
   }

@@ -210,7 +210,8 @@ struct Outbound {
   v1::ControllerMessage message;
   // When not empty: the message in its wire form, and `message` is empty. A fan-out built for
   // every switch of a domain at once (a round's FloodList deltas: a thousand messages of up to
-  // a thousand addresses each) is held this way, a few times smaller than as messages.
+  // a thousand addresses each) is held this way, a few times smaller than as messages; so is a
+  // switch's first NetworkConfig of a domain (its routes appended as encoded once per domain).
   std::string encoded{};
 };
 
@@ -593,8 +594,8 @@ class Directory {
   void Cache(SessionId id, const std::string& endpoint_id);
 
   v1::Location LocationOf(const v1::Endpoint& endpoint) const;
-  // With `with_domain`, the config carries the domain's published routes and tunnel IPs;
-  // without, it says domain_omitted.
+  // The config without the domain's routes and tunnel IPs (SendConfig appends them in their
+  // wire form); without `with_domain` it says domain_omitted.
   std::optional<v1::NetworkConfig> ConfigOf(const std::string& network_id,
                                             const std::string& switch_name, bool with_domain);
   // The domain's routes by cidr: as the registry has them now, and as last published (the
@@ -602,6 +603,11 @@ class Directory {
   using RouteSet = std::map<std::string, v1::RoutedSubnet>;
   RouteSet LiveRoutes(const std::string& domain_id) const;
   const RouteSet& PublishedRoutes(const std::string& domain_id);
+  // PublishedRoutes as NetworkConfig.domain_subnets fields in their wire form, kept per domain
+  // until the published routes change: every switch's first config of the domain carries the
+  // same bytes (1,000 routes: ~60 KB, once built, not 1,000 messages copied and encoded per
+  // switch).
+  const std::string& PublishedRoutesWire(const std::string& domain_id);
   // Whether the session was sent the config of a network of the domain other than
   // `except_network` (so it holds the domain's routes and tunnel IPs).
   bool HoldsDomain(const Session& session, const std::string& domain_id,
@@ -616,9 +622,6 @@ class Directory {
   // every switch configured for a network of the domain holds: tunnel IP -> switch name.
   using DomainSet = std::map<std::string, std::string>;
   const DomainSet& Published(const std::string& domain_id);
-  // The published set of the domain without `except_switch`, sorted: NetworkConfig's.
-  std::vector<std::string> DomainTunnelIps(const std::string& domain_id,
-                                           const std::string& except_switch);
   // A LocationUpdate (switch_down as stored) to the cachers of every endpoint on the switch.
   void TellCachersOfSwitch(const std::string& switch_name, int64_t revision, Output& out);
   // A round's change of the domain set: the published set before and after, and the IPs
@@ -711,6 +714,7 @@ class Directory {
   std::unordered_map<std::string, DomainSet> published_;        // domain id -> its published set
   Rounds config_rounds_;                                        // DomainRoutes rounds
   std::unordered_map<std::string, RouteSet> published_routes_;  // domain id -> its routes
+  std::unordered_map<std::string, std::string> published_routes_wire_;  // PublishedRoutesWire
   SyncCounts syncs_;
   ChangeHistory history_;
   LivenessCounts liveness_changes_;

@@ -87,6 +87,35 @@ TEST_F(RegistryIndexTest, AReplaceKeepsItsPlaceAndMovesTheSecondaryIndexes) {
   EXPECT_EQ(index_.Find<v1::Endpoint>("b")->mod_revision, 6);
 }
 
+// Those of a network on a switch: the intersection of both lists, through a move, a second
+// network and an endpoint on no switch.
+TEST_F(RegistryIndexTest, EndpointsOfANetworkOnASwitchAreThoseInBoth) {
+  v1::Network other;
+  other.set_id("n2");
+  other.set_domain_id("d1");
+  other.set_name("db");
+  other.set_vni(200);
+  index_.Put(other, 6);
+  index_.Put(MakeEndpoint("d", "n2", "52:54:00:00:00:0d", "10.0.1.10", "sw1"), 7);
+  index_.Put(MakeEndpoint("e", "n1", "52:54:00:00:00:0e", "10.0.0.13", ""), 8);
+  index_.Put(MakeEndpoint("f", "n1", "52:54:00:00:00:0f", "10.0.0.14", "sw1"), 9);
+  EXPECT_EQ(Ids(index_.EndpointsOfNetworkOnSwitch("n1", "sw1")),
+            (std::vector<std::string>{"a", "b", "f"}));
+  EXPECT_EQ(Ids(index_.EndpointsOfNetworkOnSwitch("n2", "sw1")), (std::vector<std::string>{"d"}));
+  EXPECT_EQ(Ids(index_.EndpointsOfNetworkOnSwitch("n1", "sw2")), (std::vector<std::string>{"c"}));
+  v1::Endpoint moved = a_;
+  moved.set_switch_name("sw2");
+  moved.set_version(2);
+  index_.Put(moved, 10);
+  EXPECT_EQ(Ids(index_.EndpointsOfNetworkOnSwitch("n1", "sw1")),
+            (std::vector<std::string>{"b", "f"}));
+  EXPECT_EQ(Ids(index_.EndpointsOfNetworkOnSwitch("n1", "sw2")),
+            (std::vector<std::string>{"a", "c"}));
+  EXPECT_TRUE(index_.EndpointsOfNetworkOnSwitch("n2", "sw2").empty());
+  EXPECT_TRUE(index_.EndpointsOfNetworkOnSwitch("n1", "no-such-switch").empty());
+  EXPECT_TRUE(index_.EndpointsOfNetworkOnSwitch("no-such-network", "sw1").empty());
+}
+
 TEST_F(RegistryIndexTest, ErasedEndpointsLeaveEveryIndex) {
   index_.Erase<v1::Endpoint>("a");
   index_.Erase<v1::Endpoint>("c");
