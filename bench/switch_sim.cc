@@ -116,6 +116,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -230,6 +231,34 @@ long StatusKib(pid_t pid, std::string_view field) {
 }
 long RssKib(pid_t pid) { return StatusKib(pid, "VmRSS:"); }
 long PeakKib(pid_t pid) { return StatusKib(pid, "VmHWM:"); }
+
+// The CPU time a process has used since it started, user + system (/proc/PID/stat's utime and
+// stime, in clock ticks); 0 when it cannot be read.
+double CpuSeconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const size_t name_end = line.rfind(')');  // the command name may hold spaces
+  if (name_end == std::string::npos) return 0;
+  std::istringstream fields(line.substr(name_end + 2));
+  std::string field;
+  long long utime = 0;
+  long long stime = 0;
+  // Fields 3 (state) to 13 skipped, then utime (14) and stime (15).
+  for (int i = 3; i <= 13; ++i) fields >> field;
+  if (!(fields >> utime >> stime)) return 0;
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// This process's own CPU time (every thread), user + system.
+double SelfCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 // Samples a process's resident size every 20 ms and keeps the highest per phase, so the peak
 // (VmHWM) can be told where it happened. Phases in the order they were named.
@@ -1993,6 +2022,13 @@ void Sim::Restart(ControllerSet* controllers) {
   restarting_ = true;
   resync_phase_ = "restart";
   resyncing_ = true;
+  // The CPU the restart costs, each side's (less noisy than its wall time on a shared machine):
+  // the new replicas' from their start, etcd's members' and the simulator's from here.
+  double etcd_cpu_before = 0;
+  if (const auto* etcd = controllers->etcd(); etcd != nullptr) {
+    for (int i = 0; i < etcd->size(); ++i) etcd_cpu_before += CpuSeconds(etcd->Pid(i));
+  }
+  const double sim_cpu_before = SelfCpuSeconds();
   const auto kill_at = Clock::now();
   // Every replica killed, then all started again (in parallel) on the same addresses, as
   // restarted controllers are.
@@ -2002,6 +2038,8 @@ void Sim::Restart(ControllerSet* controllers) {
   for (pid_t pid : controllers->Pids()) PinProcess(pid, options_.controller_cpus);
   const auto ready_at = Clock::now();
   restart_ready_ = ready_at - kill_at;
+  double replicas_cpu_ready = 0;
+  for (pid_t pid : controllers->Pids()) replicas_cpu_ready += CpuSeconds(pid);
   // The old streams are over (the controller died); their state goes to the new ones.
   for (auto& each : switches_) each->Stop();
   for (auto& each : switches_) each->Wait();
@@ -2032,6 +2070,19 @@ void Sim::Restart(ControllerSet* controllers) {
                stall_detail_();
       },
       std::chrono::seconds(120));
+  double replicas_cpu = 0;
+  for (pid_t pid : controllers->Pids()) replicas_cpu += CpuSeconds(pid);
+  double etcd_cpu = 0;
+  if (const auto* etcd = controllers->etcd(); etcd != nullptr) {
+    for (int i = 0; i < etcd->size(); ++i) etcd_cpu += CpuSeconds(etcd->Pid(i));
+  }
+  etcd_cpu -= etcd_cpu_before;
+  const double sim_cpu = SelfCpuSeconds() - sim_cpu_before;
+  Say("restart: CPU seconds from the kill to the last attach acknowledged (%.2f s of wall time, "
+      "%ld cores): %s %.2f (%.2f to ready, %.2f after), etcd %.2f, the simulator %.2f\n",
+      Seconds(Clock::now() - kill_at), sysconf(_SC_NPROCESSORS_ONLN),
+      replicas_ == 1 ? "the controller" : "the replicas", replicas_cpu, replicas_cpu_ready,
+      replicas_cpu - replicas_cpu_ready, etcd_cpu, sim_cpu);
   // The restarted controllers' own account: switches they marked DOWN (stored UP, no Hello yet
   // within dead_after of its start) and brought back UP with their Hello.
   const std::string log = controllers->Logs();

@@ -1357,7 +1357,7 @@ void Directory::SendConfig(SessionId id, const std::string& network_id, int64_t 
     if (name == session.switch_name) continue;
     AppendLengthDelimited(v1::NetworkConfig::kDomainTunnelIpsFieldNumber, ip, &body);
   }
-  Outbound outbound{.session = id, .message = {}, .encoded = message.SerializeAsString()};
+  Outbound outbound{.session = id, .message = At(revision), .encoded = message.SerializeAsString()};
   AppendLengthDelimited(v1::ControllerMessage::kNetworkConfigFieldNumber, body, &outbound.encoded);
   out.messages.push_back(std::move(outbound));
 }
@@ -1453,7 +1453,7 @@ void Directory::SendFloodList(SessionId id, const std::string& network_id, int64
       if (has && !had) list->add_domain_tunnel_ips_added(ip);
       if (had && !has) list->add_domain_tunnel_ips_removed(ip);
     }
-    out.messages.push_back({id, {}, message.SerializeAsString()});
+    out.messages.push_back({id, At(revision), message.SerializeAsString()});
     return;
   }
   out.messages.push_back({id, std::move(message)});

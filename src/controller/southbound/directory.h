@@ -208,10 +208,10 @@ inline constexpr int kMassSilenceDeadAfters = 10;
 struct Outbound {
   SessionId session = 0;
   v1::ControllerMessage message;
-  // When not empty: the message in its wire form, and `message` is empty. A fan-out built for
-  // every switch of a domain at once (a round's FloodList deltas: a thousand messages of up to
-  // a thousand addresses each) is held this way, a few times smaller than as messages; so is a
-  // switch's first NetworkConfig of a domain (its routes appended as encoded once per domain).
+  // When not empty: the message in its wire form, and `message` holds only its revision. A fan-out
+  // built for every switch of a domain at once (a round's FloodList deltas: a thousand messages of
+  // up to a thousand addresses each) is held this way, a few times smaller than as messages; so is
+  // a switch's first NetworkConfig of a domain (its routes appended as encoded once per domain).
   std::string encoded{};
 };
 

@@ -55,15 +55,22 @@ inline v1::SwitchMessage ResolveIp(uint64_t query, uint32_t vni, const std::stri
   return message;
 }
 
+// The message an Outbound carries, decoded from its wire form when it has one (as the switch
+// does); such an Outbound's `message` must hold the same revision (the stream's queue takes a
+// batch's revision from it).
+inline v1::ControllerMessage Decoded(const Outbound& each) {
+  if (each.encoded.empty()) return each.message;
+  v1::ControllerMessage message;
+  EXPECT_TRUE(message.ParseFromString(each.encoded));
+  EXPECT_EQ(each.message.revision(), message.revision()) << "the revision beside the wire form";
+  return message;
+}
+
 // The messages of `out` for `session`.
 inline std::vector<v1::ControllerMessage> For(const Output& out, SessionId session) {
   std::vector<v1::ControllerMessage> messages;
   for (const auto& each : out.messages) {
-    if (each.session != session) continue;
-    messages.push_back(each.message);
-    if (!each.encoded.empty()) {
-      EXPECT_TRUE(messages.back().ParseFromString(each.encoded));
-    }
+    if (each.session == session) messages.push_back(Decoded(each));
   }
   return messages;
 }
@@ -166,7 +173,7 @@ class DirectoryTest : public ::testing::Test {
     // Messages kept in their wire form are decoded, as the switch does.
     for (auto& each : out.messages) {
       if (each.encoded.empty()) continue;
-      EXPECT_TRUE(each.message.ParseFromString(each.encoded));
+      each.message = Decoded(each);
       each.encoded.clear();
     }
     sent_.insert(sent_.end(), out.messages.begin(), out.messages.end());

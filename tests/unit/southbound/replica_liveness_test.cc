@@ -112,7 +112,7 @@ class ReplicaLivenessTest : public ::testing::Test {
     }
     for (auto& each : out.messages) {
       if (!each.encoded.empty()) {
-        EXPECT_TRUE(each.message.ParseFromString(each.encoded));
+        each.message = directory_test::Decoded(each);
         each.encoded.clear();
       }
     }
