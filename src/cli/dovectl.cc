@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 
+#include "base/version.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
 
@@ -52,6 +53,7 @@ int Run(const std::vector<std::string>& args, const Environment& env, std::ostre
         std::ostream& err) {
   Context ctx(env, out, err);
   CLI::App app("dovectl: operate a DOVE controller through its REST API", "dovectl");
+  app.set_version_flag("--version", dove::base::VersionLine("dovectl"));
   // Set before adding subcommands: they inherit both, so global flags work after the
   // subcommand and every --help ends with the environment variables and exit codes.
   app.fallthrough();
@@ -74,7 +76,7 @@ int Run(const std::vector<std::string>& args, const Environment& env, std::ostre
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
-      app.exit(e, out, err);  // --help, --help-all
+      app.exit(e, out, err);  // --help, --help-all, --version
       return 0;
     }
     err << "dovectl: " << e.what() << " (usage)\n"

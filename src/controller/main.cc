@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "base/version.h"
 #include "controller/bearer_token.h"
 #include "controller/controller_app.h"
 #include "controller/etcd_password.h"
@@ -56,6 +57,7 @@ int Main(int argc, char** argv) {
       "mixed store or southbound security choice, bad etcd URLs or prefix, --etcd-user\n"
       "without a password or a password without --etcd-user, and unreadable TLS files).",
       "dove-controller");
+  app.set_version_flag("--version", dove::base::VersionLine("dove-controller"));
   std::string store_kind = "sqlite";
   std::string data_dir;
   dove::store::EtcdStore::Options etcd;

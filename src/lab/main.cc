@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "base/read_file.h"
+#include "base/version.h"
 #include "lab/demo.h"
 #include "lab/lab.h"
 #include "lab/spec.h"
@@ -208,6 +209,7 @@ int Main(int argc, char** argv) {
       "Binaries: dove-controller and dove-switch are taken from --bin-dir, else from next to\n"
       "dove-lab, its build tree (../controller, ../dswitch), or PATH.",
       "dove-lab"};
+  app.set_version_flag("--version", dove::base::VersionLine("dove-lab"));
   app.require_subcommand(1);
   std::string bin_dir;
   bool keep = false;

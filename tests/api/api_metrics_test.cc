@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "api/api_client.h"
+#include "base/version.h"
 
 namespace dove::api_test {
 namespace {
@@ -148,6 +149,12 @@ TEST(ApiMetricsTest, PageParsesAndCountsMatch) {
   EXPECT_EQ(page.types.at("dove_store_revision"), "gauge");
   EXPECT_EQ(page.types.at("dove_http_requests_total"), "counter");
   EXPECT_EQ(page.types.at("dove_http_request_duration_seconds"), "histogram");
+  EXPECT_EQ(page.types.at("dove_build_info"), "gauge");
+  // The controller under test is this build (the same generated commit file).
+  EXPECT_EQ(Value(page, "dove_build_info",
+                  {{"version", std::string(dove::base::Version())},
+                   {"commit", std::string(dove::base::Commit())}}),
+            1);
 
   EXPECT_EQ(Value(page, "dove_objects", {{"kind", "domain"}}), domains - 1);
   EXPECT_EQ(Value(page, "dove_objects", {{"kind", "network"}}), 1);

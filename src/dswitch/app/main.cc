@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/version.h"
 #include "dswitch/app/switch_app.h"
 
 namespace {
@@ -39,6 +40,7 @@ int Main(int argc, char** argv) {
       "the metrics address cannot be opened; 2 on a usage error (an option of the other\n"
       "backend included: --kernel-* need --backend kernel, --poll-us the userspace one).",
       "dove-switch");
+  app.set_version_flag("--version", dove::base::VersionLine("dove-switch"));
   app.set_config("--config", "", "Read options from this file (TOML: option = value)");
   // A key that is no option (a typo, an option of another program) is a usage error naming it.
   app.allow_config_extras(CLI::config_extras_mode::error);

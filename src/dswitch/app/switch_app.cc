@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "base/version.h"
 #include "dswitch/agent/controller_client.h"
 #include "dswitch/app/control_server.h"
 #include "dswitch/app/metrics_text.h"
@@ -249,7 +250,7 @@ int RunSwitch(const SwitchConfig& config) {
   options.controllers = config.controllers;
   options.switch_name = config.name;
   options.tunnel_ip = config.tunnel_ip;
-  options.software_version = "dove-switch 0.1";
+  options.software_version = "dove-switch " + std::string(dove::base::Version());
   options.tls = config.tls;
   options.plaintext = config.plaintext;
   options.log = [](const std::string& line) { std::cerr << "dove-switch: " << line << std::endl; };

@@ -45,9 +45,10 @@ TEST(MetricsTextTest, ListsEveryDropReasonAndPerPortAndNetworkSeries) {
   client.cache_size = 3;
   const std::string text = MetricsText("h1", client, Sample());
   for (const char* line :
-       {"dove_switch_info{switch=\"h1\"} 1", "dove_switch_controller_connected 1",
-        "dove_switch_controller_connections_total 2", "dove_switch_ports{state=\"open\"} 1",
-        "dove_switch_ports{state=\"error\"} 1", "dove_switch_drops_total{reason=\"hairpin\"} 1",
+       {"dove_switch_info{switch=\"h1\"} 1", "# TYPE dove_build_info gauge",
+        "dove_switch_controller_connected 1", "dove_switch_controller_connections_total 2",
+        "dove_switch_ports{state=\"open\"} 1", "dove_switch_ports{state=\"error\"} 1",
+        "dove_switch_drops_total{reason=\"hairpin\"} 1",
         "dove_switch_drops_total{reason=\"vtep_not_allowed\"} 0",
         "dove_switch_port_frames_total{port=\"t-red1\",direction=\"received\"} 7",
         "dove_switch_port_frames_total{port=\"t-\\\"odd\\\"\",direction=\"sent\"} 0",
