@@ -23,7 +23,11 @@
 //            d1 has never resolved, timed to the PERMANENT neighbour entry's RTM_NEWNEIGH seen
 //            by a NeighListener in d1's namespace (kernel_backend_figures.h): p50/p99;
 //   flood    10,000 misses/s from da for a few seconds: d1's control socket answers, a ping in
-//            another network of d1 (dc -> dd), and the counters d1's switch reports.
+//            another network of d1 (dc -> dd), and the counters d1's switch reports;
+//   packet   packet-socket ports (hosts p1, p2, VMs pa -> pb whose veths are the switches'
+//            ports, port_kind PORT_KIND_PACKET) against the switch's own TAPs (a -> b):
+//            iperf3 1 and 4 streams both ways, back to back (rows packet_port_tcp_*: the
+//            dove-switch column is the packet ports, the kernel column the TAP ports).
 // Output: "# " lines describe the machine and the method; every other line is one figure,
 //   NAME  n=N  dove-switch V [LO-HI]  kernel V [LO-HI]  ratio R
 // V is the median over rounds (n = rounds) with [LO-HI] their min and max, or for pooled
@@ -111,7 +115,7 @@ describe the machine (kernel, offloads, MTUs, commit) and what is counted.
 Flags:
   --rounds N    rounds of every measurement, 1..20 (default 5)
   --seconds S   length of each iperf3 run, 1..60 (default 5)
-  --only LIST   comma-separated subset of tcp,pps,rtt,first,tools,kbackend,miss,flood
+  --only LIST   comma-separated subset of tcp,pps,rtt,first,tools,kbackend,miss,flood,packet
                 (default: all)
                   tcp    iperf3 1 and 4 streams both ways: Gbit/s and CPU-seconds per Gbit
                   pps    64-byte UDP payloads (udp_blast): highest rate with < 0.1 % loss
@@ -124,6 +128,8 @@ Flags:
                          endpoints resolved for the first time
                   flood  10,000 misses/s from da for 4 s: d1's control socket, another
                          network's ping, the switch's counters
+                  packet packet-socket ports (hosts p1, p2; VMs pa -> pb on their own
+                         veths) against TAP ports (a -> b): iperf3 1 and 4 streams both ways
   --fresh N     first packets per path, spread over the rounds, 1..1000 (default 100)
   -h, --help    this text (starts nothing)
 
@@ -144,7 +150,8 @@ struct Options {
   int rounds = 5;
   int seconds = 5;
   int fresh = 100;
-  std::set<std::string> only = {"tcp", "pps", "rtt", "first", "tools", "kbackend", "miss", "flood"};
+  std::set<std::string> only = {"tcp",      "pps",  "rtt",   "first", "tools",
+                                "kbackend", "miss", "flood", "packet"};
   bool help = false;
 };
 
@@ -194,14 +201,17 @@ std::optional<Options> ParseOptions(int argc, char** argv, std::string& error) {
       std::istringstream items(value);
       for (std::string item; std::getline(items, item, ',');) {
         if (!Options().only.contains(item)) {
-          error = "--only takes tcp, pps, rtt, first, tools, kbackend, miss and flood, not \"" +
-                  item + "\"";
+          error =
+              "--only takes tcp, pps, rtt, first, tools, kbackend, miss, flood and packet, not \"" +
+              item + "\"";
           return std::nullopt;
         }
         options.only.insert(item);
       }
       if (options.only.empty()) {
-        error = "--only needs at least one of tcp, pps, rtt, first, tools, kbackend, miss, flood";
+        error =
+            "--only needs at least one of tcp, pps, rtt, first, tools, kbackend, miss, flood, "
+            "packet";
         return std::nullopt;
       }
     }
@@ -569,7 +579,8 @@ std::vector<pid_t> NamespacePids(const std::string& ns) {
 std::vector<pid_t> SwitchPids(const Lab& lab) {
   std::vector<pid_t> pids;
   for (const auto& host : lab.hosts()) {
-    if (host.kernel || host.kernel_backend) continue;
+    // The CPU figures are the TAP path's (h1, h2); p1, p2 serve the packet ports.
+    if (host.kernel || host.kernel_backend || host.name == "p1" || host.name == "p2") continue;
     for (const pid_t pid : NamespacePids(host.ns)) {
       std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
       std::string name;
@@ -1156,13 +1167,15 @@ int Run(int argc, char** argv) {
   const bool kbackend = options.only.contains("kbackend");
   const bool miss = options.only.contains("miss");
   const bool flood = options.only.contains("flood");
+  const bool packet_ports = options.only.contains("packet");
   const bool kernel_backend = kbackend || miss || flood;
-  const bool lab_needed = tcp || pps || rtt || first || kernel_backend;
+  const bool lab_needed = tcp || pps || rtt || first || kernel_backend || packet_ports;
   if (lab_needed && ::geteuid() != 0) {
     std::cerr << "dswitch_bench: needs root (it builds network namespaces); run it with sudo\n";
     return 2;
   }
-  if ((tcp || kbackend) && dove::lab::RunCommand({"iperf3", "--version"}).exit_code != 0) {
+  if ((tcp || kbackend || packet_ports) &&
+      dove::lab::RunCommand({"iperf3", "--version"}).exit_code != 0) {
     std::cerr << "dswitch_bench: iperf3 is not installed (apt-get install iperf3), or leave "
                  "tcp out with --only\n";
     return 1;
@@ -1199,6 +1212,11 @@ int Run(int argc, char** argv) {
                 << "network kt/tracked 10.50.0.0/24\nnetwork kt/other 10.60.0.0/24\n"
                 << "vm ta d3 kt/tracked 10.50.0.1\nvm tb d4 kt/tracked 10.50.0.2\n"
                 << "policy kt tracked other allow tcp 5201\n";
+    }
+    if (packet_ports) {
+      // The switches of p1, p2 serve the VMs' veths themselves (no TAP, no redirect).
+      spec_text << "host p1\nhost p2\nnetwork pk/bench 10.80.0.0/24\n"
+                << "vm pa p1 pk/bench 10.80.0.1 packet\nvm pb p2 pk/bench 10.80.0.2 packet\n";
     }
     if (first) {
       for (int i = 0; i < kFreshTargets; ++i) {
@@ -1261,6 +1279,17 @@ int Run(int argc, char** argv) {
         dove_path.fresh.push_back("f" + std::to_string(i));
         kernel_path.fresh.push_back("kf" + std::to_string(i));
       }
+    }
+    const Path packet_path{.name = "packet-port",
+                           .dove = true,  // its figures go in the dove-switch column
+                           .client = "pa",
+                           .server = "pb",
+                           .source_host = "p1",
+                           .target_host = "p2",
+                           .fresh = {}};
+    if (packet_ports) {
+      lab.Ping("pa", lab.Vm("pb").ip, 2, std::chrono::seconds(1));
+      lab.Ping("pb", lab.Vm("pa").ip, 2, std::chrono::seconds(1));
     }
     const Path tracked_path{.name = "kernel-backend-tracked",
                             .dove = true,
@@ -1344,6 +1373,31 @@ int Run(int argc, char** argv) {
                 table["kernel_backend_tracked_" + suffix].kernel.push_back(run.gbps);
               } else {
                 table["kernel_backend_" + suffix].dove.push_back(run.gbps);
+              }
+            }
+          }
+        });
+      }
+      if (packet_ports) {
+        timed("packet", [&] {
+          // Packet-socket ports and TAP ports back to back, the order reversed every other
+          // round; the TAP path (a -> b) is the reference.
+          const std::vector<const Path*> packet_order =
+              round % 2 == 0 ? std::vector<const Path*>{&packet_path, &dove_path}
+                             : std::vector<const Path*>{&dove_path, &packet_path};
+          for (const int streams : {1, 4}) {
+            for (const bool reverse : {false, true}) {
+              const std::string name = std::string("packet_port_tcp_") +
+                                       (streams == 1 ? "1_stream" : "4_streams") +
+                                       (reverse ? "_b_to_a" : "_a_to_b") + "_gbps";
+              for (const Path* path : packet_order) {
+                if (g_interrupted) break;
+                const TcpRun run = Iperf(lab, *path, cpu_pids, streams, reverse, options.seconds);
+                if (path == &packet_path) {
+                  table[name].dove.push_back(run.gbps);
+                } else {
+                  table[name].kernel.push_back(run.gbps);
+                }
               }
             }
           }
@@ -1516,6 +1570,27 @@ int Run(int argc, char** argv) {
         "the same static runs; "
         "*_round_ratio: the median of each round's own ratio (its runs were back to back).\n",
         options.seconds);
+  }
+  if (packet_ports) {
+    std::printf(
+        "# packet: iperf3 -t %d from pa (p1) to pb (p2), whose veths the switches serve through "
+        "packet sockets (port_kind PORT_KIND_PACKET: TPACKET_V2 receive ring, PACKET_VNET_HDR, "
+        "the port guard on the veth's ingress), against a (h1) -> b (h2) on the switches' own "
+        "TAPs (each with the lab's tc redirect to the VM's veth), back to back in each round; "
+        "rows packet_port_tcp_*: the dove-switch column is the packet ports, the kernel column "
+        "the TAP ports, ratio = packet / TAP; *_round_ratio: the median of each round's own "
+        "ratio.\n",
+        options.seconds);
+    for (const char* name :
+         {"packet_port_tcp_1_stream_a_to_b_gbps", "packet_port_tcp_1_stream_b_to_a_gbps",
+          "packet_port_tcp_4_streams_a_to_b_gbps", "packet_port_tcp_4_streams_b_to_a_gbps"}) {
+      const Row rounds = table[name];
+      Row& paired = table[std::string(name) + "_round_ratio"];
+      paired.dove_only = true;
+      for (size_t i = 0; i < rounds.dove.size() && i < rounds.kernel.size(); ++i) {
+        if (rounds.kernel[i] > 0) paired.dove.push_back(rounds.dove[i] / rounds.kernel[i]);
+      }
+    }
   }
   if (kbackend) {
     // Each round's runs were back to back: the ratio within a round is steadier under the

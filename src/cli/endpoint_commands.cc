@@ -16,6 +16,7 @@ struct EndpointArgs {
   std::string mac;
   std::vector<std::string> ips;
   std::string port;
+  std::string port_kind;
 };
 
 // Endpoints name their switch by name, and the switch need not be registered yet: a
@@ -65,7 +66,15 @@ void AddEndpointCommands(CLI::App& app, Context& ctx) {
   create->add_option("--ip", args->ips, "IP address (repeatable; default: one per subnet)")
       ->allow_extra_args(false);
   create->add_option("--switch", args->switch_ref, "The switch it sits on (name or id)");
-  create->add_option("--port", args->port, "The switch port (TAP interface name)");
+  create->add_option("--port", args->port,
+                     "The switch port: the TAP's name (default: the switch names one), or with "
+                     "--port-kind packet the interface to attach to");
+  create
+      ->add_option("--port-kind", args->port_kind,
+                   "tap (default): a TAP the switch opens, creating it when missing; packet: an "
+                   "interface the switch does not own (a TAP QEMU/libvirt holds, a container's "
+                   "veth), served through a packet socket; needs --port")
+      ->check(CLI::IsMember({"tap", "packet"}));
   ctx.Bind(create, [&ctx, args] {
     auto client = ctx.Client();
     if (!client) return client.error();
@@ -77,6 +86,8 @@ void AddEndpointCommands(CLI::App& app, Context& ctx) {
     if (!args->ips.empty()) body["ips"] = args->ips;
     if (!args->switch_ref.empty()) body["switch_name"] = SwitchName(ctx, args->switch_ref);
     if (!args->port.empty()) body["port_name"] = args->port;
+    if (args->port_kind == "packet") body["port_kind"] = "PORT_KIND_PACKET";
+    if (args->port_kind == "tap") body["port_kind"] = "PORT_KIND_TAP";
     return CreateObject(ctx, "/v1/endpoints", body, EndpointColumns());
   });
 

@@ -27,6 +27,12 @@ std::string RangeText(const nlohmann::json& object, const char* key) {
   return first == last ? first : first + "-" + last;
 }
 
+// An endpoint's port: its name, and its kind when the switch does not own it.
+std::string PortText(const nlohmann::json& e) {
+  const std::string name = StringField(e, "port_name");
+  return StringField(e, "port_kind") == "PORT_KIND_PACKET" ? name + " (packet)" : name;
+}
+
 }  // namespace
 
 Columns DomainColumns() {
@@ -61,7 +67,7 @@ Columns EndpointColumns() {
             return std::vector<std::string>{
                 StringField(e, "id"),          resolver.NetworkName(StringField(e, "network_id")),
                 StringField(e, "mac"),         JoinedField(e, "ips"),
-                StringField(e, "switch_name"), StringField(e, "port_name"),
+                StringField(e, "switch_name"), PortText(e),
                 NumberField(e, "version")};
           }};
 }

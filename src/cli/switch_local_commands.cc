@@ -36,14 +36,15 @@ void PrintShow(Context& ctx, const nlohmann::json& doc) {
 }
 
 void PrintPorts(Context& ctx, const nlohmann::json& doc) {
-  Table table({"PORT", "ENDPOINT", "VNI", "MAC", "IPS", "STATE", "RECEIVED", "SENT", "DROPPED"});
+  Table table(
+      {"PORT", "KIND", "ENDPOINT", "VNI", "MAC", "IPS", "STATE", "RECEIVED", "SENT", "DROPPED"});
   for (const auto& port : Member(doc, "ports")) {
     const bool open = port.value("open", false);
-    table.AddRow({Text(Member(port, "name")), Text(Member(port, "endpoint_id")),
-                  Text(Member(port, "vni")), Text(Member(port, "mac")), Text(Member(port, "ips")),
-                  open ? "open" : "error: " + Text(Member(port, "error")),
-                  Text(Member(port, "received")), Text(Member(port, "sent")),
-                  Text(Member(port, "dropped"))});
+    table.AddRow(
+        {Text(Member(port, "name")), Text(Member(port, "kind")), Text(Member(port, "endpoint_id")),
+         Text(Member(port, "vni")), Text(Member(port, "mac")), Text(Member(port, "ips")),
+         open ? "open" : "error: " + Text(Member(port, "error")), Text(Member(port, "received")),
+         Text(Member(port, "sent")), Text(Member(port, "dropped"))});
   }
   ctx.out() << table.Render();
 }

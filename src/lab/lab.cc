@@ -428,8 +428,12 @@ Expected<void, std::string> Lab::BuildSpecVm(const SpecVm& spec_vm) {
   vm.veth_peer = "v-" + vm.name;
   vm.veth_ns = vm.host_ns;
   vm.host_link = vm.veth_peer;
-  // A userspace dove-switch reads its port from a TAP; the kernel backend enslaves v-VM itself.
-  if (!Host(vm.host).kernel && !Host(vm.host).kernel_backend) vm.tap = "t-" + vm.name;
+  // A userspace dove-switch reads its port from a TAP, or from v-VM itself through a packet
+  // socket (a packet VM); the kernel backend enslaves v-VM itself.
+  vm.packet = spec_vm.packet;
+  if (!Host(vm.host).kernel && !Host(vm.host).kernel_backend && !vm.packet) {
+    vm.tap = "t-" + vm.name;
+  }
   if (auto ok = BuildVm(vm); !ok) return ok;
   vms_.push_back(std::move(vm));
   return {};
@@ -578,6 +582,7 @@ Expected<void, std::string> Lab::BuildVm(VmInfo& vm) {
                          {"mac", vm.mac},
                          {"switch_name", vm.host},
                          {"port_name", vm.tap.empty() ? vm.veth_peer : vm.tap}};
+  if (spec_vm.packet) body["port_kind"] = "PORT_KIND_PACKET";
   if (!spec_vm.ips.empty()) body["ips"] = spec_vm.ips;
   // The TAP exists before the endpoint: a running switch (AddVm) opens the one the lab made
   // instead of making its own under the lab's feet.
@@ -1124,6 +1129,10 @@ Expected<void, std::string> Lab::MoveVm(const std::string& vm_name, const std::s
                                  [&](const HostInfo& info) { return info.name == to_host; });
   if (host == hosts_.end()) return Error("move: no host named " + to_host);
   if (vm->host == to_host) return Error("move: vm " + vm_name + " is on " + to_host + " already");
+  if (vm->packet) {
+    return Error("move: vm " + vm_name +
+                 " has a packet port (its own veth); the lab moves only VMs on TAPs");
+  }
   for (const HostInfo* end : {&Host(vm->host), static_cast<const HostInfo*>(&*host)}) {
     if (end->kernel || end->kernel_backend) {
       return Error("move: host " + end->name +
@@ -1312,6 +1321,8 @@ Expected<void, std::string> Lab::RewirePort(const std::string& vm_name) {
   const VmInfo& vm = Vm(vm_name);
   // dove-kernel: the switch enslaves v-VM to its bridge again itself; nothing to redirect.
   if (Host(vm.host).kernel_backend) return {};
+  // A packet port: the switch binds v-VM itself again; nothing to redirect.
+  if (vm.packet) return {};
   if (vm.tap.empty()) return Error("vm " + vm_name + " is on a kernel host: it has no TAP");
   for (const std::string& device : {vm.host_link, vm.tap}) {
     // A new TAP has no ingress qdisc yet; the veth's still holds the stale redirect.

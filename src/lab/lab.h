@@ -148,8 +148,9 @@ struct VmInfo {
   // The device in host_ns whose frames go to the VM's TAP and back: v-VM, or after a move to
   // another host than its first the far end of the cable from v-VM ("n-VM" or "p-VM").
   std::string host_link;
-  std::string cable;  // that cable's near end in veth_ns ("m-VM" or "o-VM"); empty: none
-  std::string tap;    // "t-VM" in host_ns (userspace dove-switch hosts; empty elsewhere)
+  std::string cable;    // that cable's near end in veth_ns ("m-VM" or "o-VM"); empty: none
+  std::string tap;      // "t-VM" in host_ns (userspace dove-switch hosts; empty elsewhere)
+  bool packet = false;  // the switch serves v-VM through a packet socket (no TAP)
 };
 
 // One line of a dhcp VM's client log: what udhcpc's script was called with.

@@ -142,7 +142,7 @@ struct Parser {
   Expected<void, std::string> Underlay(const std::vector<std::string_view>& words);
   Expected<void, std::string> Network(const std::vector<std::string_view>& words);
   Expected<void, std::string> Subnet(const std::vector<std::string_view>& words);
-  Expected<void, std::string> Vm(const std::vector<std::string_view>& words);
+  Expected<void, std::string> Vm(std::vector<std::string_view> words);
   // Parses a policy statement into `policy` (the error without "line N: ").
   Expected<void, std::string> Policy(const std::vector<std::string_view>& words,
                                      SpecPolicy& policy) const;
@@ -456,9 +456,11 @@ Expected<void, std::string> Parser::Policy(const std::vector<std::string_view>& 
   return {};
 }
 
-Expected<void, std::string> Parser::Vm(const std::vector<std::string_view>& words) {
+Expected<void, std::string> Parser::Vm(std::vector<std::string_view> words) {
+  const bool packet = words.size() >= 5 && words.back() == "packet";
+  if (packet) words.pop_back();
   if (words.size() != 4 && words.size() != 5) {
-    return Fail("expected \"vm NAME HOST DOMAIN/NAME [IP[,IP...]|dhcp]\"");
+    return Fail("expected \"vm NAME HOST DOMAIN/NAME [IP[,IP...]|dhcp] [packet]\"");
   }
   if (auto why = CheckName("vm", words[1], kMaxVmNameLength,
                            " (interfaces \"v-VM\" and \"t-VM\" must fit in 15 bytes)");
@@ -482,7 +484,12 @@ Expected<void, std::string> Parser::Vm(const std::vector<std::string_view>& word
     return Fail("network " + std::string(words[3]) +
                 " is not declared (declare it with \"network\" before its VMs)");
   }
+  if (packet && spec.FindHost(words[2])->kernel) {
+    return Fail("packet: host " + std::string(words[2]) +
+                " is a kernel-VXLAN host; only a DOVE host's switch takes a packet port");
+  }
   SpecVm vm;
+  vm.packet = packet;
   vm.name = std::string(words[1]);
   vm.host = std::string(words[2]);
   vm.domain = std::string(domain);

@@ -14,10 +14,13 @@
 //                                    another subnet of a declared network, IPv4 or IPv6
 //   policy DOMAIN FROM TO allow|deny|reject [tcp|udp|icmp|icmpv6|any [PORT[-PORT]]]
 //          [priority N]              FROM and TO are network names of DOMAIN
-//   vm NAME HOST DOMAIN/NAME [IP[,IP...]|dhcp]
+//   vm NAME HOST DOMAIN/NAME [IP[,IP...]|dhcp] [packet]
 //                                    a VM on HOST in that network; no IP: the controller picks
 //                                    one per subnet; dhcp: the controller picks and the VM's
-//                                    stock DHCP client (busybox udhcpc) asks the switch for it
+//                                    stock DHCP client (busybox udhcpc) asks the switch for it;
+//                                    packet: the switch serves the VM's veth "v-VM" itself
+//                                    (port_kind PORT_KIND_PACKET) instead of a TAP of its own
+//                                    (DOVE hosts only)
 //
 // ParseSpec checks everything the lab relies on and answers with one sentence
 // "line N: what is wrong" for the first problem. The limits come from what the lab derives:
@@ -122,7 +125,8 @@ struct SpecVm {
   // Every static address as written (normalised), IPv4 and IPv6, each in another subnet; empty:
   // the controller allocates one per subnet. ip is the first IPv4 of them.
   std::vector<std::string> ips;
-  bool dhcp = false;  // no static address: the VM runs a DHCP client
+  bool dhcp = false;    // no static address: the VM runs a DHCP client
+  bool packet = false;  // its port is its veth, served through a packet socket (no TAP)
   int line = 0;
 
   std::string NetworkRef() const { return domain + "/" + network; }

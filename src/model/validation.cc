@@ -233,6 +233,15 @@ ModelResult<void> ValidateEndpoint(const ModelView& view, const v1::Endpoint& en
   if (!endpoint.port_name().empty()) {
     if (auto ok = ValidateName("port_name", endpoint.port_name()); !ok) return ok;
   }
+  if (!v1::PortKind_IsValid(endpoint.port_kind())) {
+    return Fail("invalid_value",
+                "port_kind " + std::to_string(endpoint.port_kind()) + " is not a known kind.");
+  }
+  if (endpoint.port_kind() == v1::PORT_KIND_PACKET && endpoint.port_name().empty()) {
+    return Fail("invalid_value",
+                "port_kind PORT_KIND_PACKET needs a port_name: the interface the switch attaches "
+                "to (it does not create one).");
+  }
   return {};
 }
 

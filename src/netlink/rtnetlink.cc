@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
+#include <linux/filter.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_ether.h>
@@ -525,6 +526,72 @@ Result<Ok> Rtnl::SendIngressRedirect(int from_ifindex, int to_ifindex, Classifie
                                " redirect from ingress of ifindex " + std::to_string(from_ifindex) +
                                " to ifindex " + std::to_string(to_ifindex),
                            nullptr);
+}
+
+namespace {
+constexpr uint32_t kGuardHandle = 1;
+
+// The guard filter's identity: (ingress, kGuardPriority, every protocol, handle 1, "bpf").
+tcmsg* PutGuardHeader(Request& r, int ifindex) {
+  auto* tcm = PutTcHeader(r, ifindex, kGuardHandle, kIngressHandle);
+  tcm->tcm_info = TC_H_MAKE(Rtnl::kGuardPriority << 16, htons(ETH_P_ALL));
+  mnl_attr_put_strz(r.header(), TCA_KIND, "bpf");
+  return tcm;
+}
+}  // namespace
+
+Result<Ok> Rtnl::AddIngressGuard(int ifindex) {
+  if (auto qdisc = AddIngressQdisc(ifindex); !qdisc && qdisc.error().code != EEXIST) {
+    return Unexpected(qdisc.error());
+  }
+  Request r(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL);
+  PutGuardHeader(r, ifindex);
+  nlmsghdr* nlh = r.header();
+  nlattr* options = mnl_attr_nest_start(nlh, TCA_OPTIONS);
+  // One classic BPF instruction, "ret #TC_ACT_SHOT"; in direct-action mode its return value is
+  // the verdict.
+  const sock_filter program{.code = BPF_RET | BPF_K, .jt = 0, .jf = 0, .k = TC_ACT_SHOT};
+  const uint16_t length = 1;
+  mnl_attr_put_u16(nlh, TCA_BPF_OPS_LEN, length);
+  mnl_attr_put(nlh, TCA_BPF_OPS, sizeof(program), &program);
+  mnl_attr_put_u32(nlh, TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT);
+  mnl_attr_nest_end(nlh, options);
+  auto added = socket_->Transact(
+      nlh, "add the port guard (bpf drop) to the ingress of ifindex " + std::to_string(ifindex),
+      nullptr);
+  if (!added && added.error().code == EEXIST) return Ok{};
+  return added;
+}
+
+Result<Ok> Rtnl::DeleteIngressGuard(int ifindex) {
+  Request r(RTM_DELTFILTER, 0);
+  PutGuardHeader(r, ifindex);
+  return socket_->Transact(
+      r.header(), "delete the port guard from the ingress of ifindex " + std::to_string(ifindex),
+      nullptr);
+}
+
+Result<bool> Rtnl::HasIngressGuard(int ifindex) {
+  Request r(RTM_GETTFILTER, NLM_F_DUMP);
+  PutTcHeader(r, ifindex, 0, kIngressHandle);
+  bool found = false;
+  auto done = socket_->Transact(
+      r.header(), "list the ingress filters of ifindex " + std::to_string(ifindex),
+      [&](const nlmsghdr* m) {
+        if (m->nlmsg_type != RTM_NEWTFILTER || !IsMessageOf(m, sizeof(tcmsg))) return;
+        const auto* tcm = static_cast<const tcmsg*>(mnl_nlmsg_get_payload(m));
+        const auto tb = ParseAttributes<TCA_MAX + 1>(m, sizeof(tcmsg));
+        if (tcm->tcm_ifindex == ifindex && TC_H_MAJ(tcm->tcm_info) >> 16 == kGuardPriority &&
+            tcm->tcm_handle == kGuardHandle && tb[TCA_KIND] != nullptr &&
+            std::strcmp(mnl_attr_get_str(tb[TCA_KIND]), "bpf") == 0) {
+          found = true;
+        }
+      });
+  // No ingress qdisc: the kernel refuses the dump (EINVAL), and there is no guard.
+  if (!done && done.error().code != EINVAL && done.error().code != ENOENT) {
+    return Unexpected(done.error());
+  }
+  return found;
 }
 
 // ---- FDB ------------------------------------------------------------------------------

@@ -187,6 +187,19 @@ class Rtnl {
   // adding a qdisc may wait for an RCU grace period). ENOENT when there is no such filter.
   // matchall cannot be replaced in place (the kernel refuses: EEXIST).
   Result<Ok> ReplaceIngressRedirectU32(int from_ifindex, int to_ifindex);
+  // The port guard: a filter on the ingress qdisc of `ifindex` that drops every frame arriving
+  // there before the link's own stack sees it, at priority kGuardPriority (`tc filter add dev X
+  // ingress prio 49152 handle 1 bpf da bytecode '1,6 0 0 2,'`: classic BPF in direct-action
+  // mode, returning TC_ACT_SHOT; neither matchall nor the gact action is needed). Packet
+  // sockets bound to the link still get every frame: they see it before the ingress hook.
+  // Adds the ingress qdisc first when the link has none. Adding a guard that is there already
+  // is not an error. ENODEV when there is no such link.
+  static constexpr uint32_t kGuardPriority = 0xc000;
+  Result<Ok> AddIngressGuard(int ifindex);
+  // Deletes that filter only (the qdisc and other filters stay). ENOENT when it is not there.
+  Result<Ok> DeleteIngressGuard(int ifindex);
+  // Whether the link's ingress has that filter.
+  Result<bool> HasIngressGuard(int ifindex);
 
   // Addresses, routes, rules.
   // IPv6 addresses are added without duplicate address detection (usable at once).

@@ -58,9 +58,38 @@ TEST(ApiCrudTest, CreateFillsControllerFieldsAndSetsHeaders) {
   EXPECT_EQ(endpoint["ips"][0].get<std::string>().rfind("10.0.0.", 0), 0U);
   EXPECT_EQ(endpoint["version"], 1);
   // The whole object, every field, as stored.
-  for (const char* field : {"id", "network_id", "mac", "ips", "switch_name", "port_name"}) {
+  for (const char* field :
+       {"id", "network_id", "mac", "ips", "switch_name", "port_name", "port_kind"}) {
     EXPECT_TRUE(endpoint.contains(field)) << field;
   }
+}
+
+// port_kind by name: PORT_KIND_PACKET with the interface's name is stored and shown; without a
+// name, by number or by an unknown name it is refused (400 invalid_value) and nothing changes.
+TEST(ApiCrudTest, APacketPortNeedsItsInterfacesNameAndTheKindByName) {
+  ApiFixture api;
+  ASSERT_TRUE(api.running());
+  Populate(api);
+  const json packet = api.Create("endpoints", {{"network_id", "n1"},
+                                               {"switch_name", "host1"},
+                                               {"port_name", "vnet3"},
+                                               {"port_kind", "PORT_KIND_PACKET"}});
+  EXPECT_EQ(packet["port_kind"], "PORT_KIND_PACKET");
+  EXPECT_EQ(packet["port_name"], "vnet3");
+  const int64_t before = api.Revision();
+  const std::vector<std::pair<json, std::string>> refused = {
+      {{{"network_id", "n1"}, {"port_kind", "PORT_KIND_PACKET"}}, "needs a port_name"},
+      {{{"network_id", "n1"}, {"port_name", "vnet4"}, {"port_kind", 2}}, "port_kind"},
+      {{{"network_id", "n1"}, {"port_name", "vnet4"}, {"port_kind", "PORT_KIND_VETH"}},
+       "port_kind"},
+  };
+  for (const auto& [body, words] : refused) {
+    const Reply reply = api.Send("POST", "/v1/endpoints", body.dump());
+    EXPECT_EQ(reply.status, 400) << body.dump() << " " << reply.body;
+    EXPECT_EQ(reply.Json()["error"]["code"], "invalid_value") << reply.body;
+    EXPECT_NE(reply.body.find(words), std::string::npos) << reply.body;
+  }
+  EXPECT_EQ(api.Revision(), before);
 }
 
 TEST(ApiCrudTest, ConflictsAreRefusedWith409AndVniZeroMeansAllocate) {

@@ -112,7 +112,7 @@ TEST(ApiOpenApiTest, EnumsOfModelSchemasAreTheProtoEnums) {
       ++checked;
     }
   }
-  EXPECT_EQ(checked, 2) << "Switch.state and Policy.action";
+  EXPECT_EQ(checked, 3) << "Switch.state, Policy.action and Endpoint.port_kind";
 }
 
 TEST(ApiOpenApiTest, EveryDocumentedOperationAnswersAsDocumented) {

@@ -158,6 +158,22 @@ TEST_F(DovectlTest, OperatorScenario) {
   ASSERT_EQ(r.code, 0) << Describe(r);
   EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false)["id"], endpoint_id) << Describe(r);
 
+  // An interface the switch does not own: its kind in the table, by name in the JSON.
+  r = Ctl({"endpoint", "create", "acme/web", "--id", "vm-q", "--port", "vnet3", "--port-kind",
+           "packet"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_NE(r.out.find("vnet3 (packet)"), std::string::npos) << Describe(r);
+  r = Ctl({"endpoint", "show", "vm-q", "-o", "json"});
+  EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false)["port_kind"], "PORT_KIND_PACKET")
+      << Describe(r);
+  r = Ctl({"endpoint", "create", "acme/web", "--port", "vnet4", "--port-kind", "veth"});
+  EXPECT_EQ(r.code, 2) << "not a kind: a usage error\n" << Describe(r);
+  r = Ctl({"endpoint", "create", "acme/web", "--port-kind", "packet"});
+  EXPECT_EQ(r.code, 1) << "a packet port without --port: refused by the controller\n"
+                       << Describe(r);
+  EXPECT_NE(r.err.find("needs a port_name"), std::string::npos) << Describe(r);
+  ASSERT_EQ(Ctl({"endpoint", "delete", "vm-q"}).code, 0);
+
   r = Ctl({"policy", "allow", "acme/web", "acme/db", "--proto", "tcp", "--port", "5432"});
   ASSERT_EQ(r.code, 0) << Describe(r);
 

@@ -894,7 +894,8 @@ Output Directory::OnDetach(SessionId id, const v1::Detach& detach) {
   }
   EndpointWrite write{.kind = EndpointWrite::Kind::kDetach, .session = id, .endpoint = *stored};
   write.endpoint.clear_switch_name();
-  write.endpoint.clear_port_name();
+  // A TAP's name was the switch's choice; a packet port's is the interface the API named.
+  if (stored->port_kind() != v1::PORT_KIND_PACKET) write.endpoint.clear_port_name();
   out.endpoint_writes.push_back(std::move(write));
   return out;
 }
@@ -1191,6 +1192,7 @@ v1::Location Directory::LocationOf(const v1::Endpoint& endpoint) const {
   for (const auto& ip : endpoint.ips()) location.add_ips(ip);
   location.set_switch_name(endpoint.switch_name());
   location.set_port_name(endpoint.port_name());
+  location.set_port_kind(endpoint.port_kind());
   location.set_version(endpoint.version());
   if (auto id = switch_ids_.find(endpoint.switch_name()); id != switch_ids_.end()) {
     const KnownSwitch& record = switches_.at(id->second);

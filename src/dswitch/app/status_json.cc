@@ -39,6 +39,7 @@ std::string PortsJson(const userspace::DatapathStatus& datapath) {
   json ports = json::array();
   for (const auto& port : datapath.ports) {
     ports.push_back({{"name", port.name},
+                     {"kind", port.kind},
                      {"endpoint_id", port.endpoint_id},
                      {"vni", port.vni},
                      {"mac", port.mac},

@@ -276,7 +276,7 @@ int RunSwitch(const SwitchConfig& config) {
             << ", overlay MTU " << overlay_mtu << "\n";
   // The data plane: the userspace Datapath over TAPs and a UDP socket, or the kernel's.
   std::unique_ptr<io::UdpTunnel> tunnel;
-  io::TapPortFactory taps(overlay_mtu);
+  io::LinuxPortFactory ports(overlay_mtu);
   std::unique_ptr<userspace::Datapath> datapath;
   std::unique_ptr<kernel::RtnlLinkOps> links;
   std::unique_ptr<kernel::ListenerMissSource> misses;
@@ -352,7 +352,7 @@ int RunSwitch(const SwitchConfig& config) {
     datapath_options.poll_after_traffic = config.poll_after_traffic;
     datapath_options.dhcp_lease_seconds = config.dhcp_lease_seconds;
     datapath_options.redirect_grace = config.redirect_grace;
-    auto made = userspace::Datapath::Create(datapath_options, *tunnel, taps, resolver);
+    auto made = userspace::Datapath::Create(datapath_options, *tunnel, ports, resolver);
     if (!made) {
       std::cerr << "dove-switch: error: data plane: " << made.error() << "\n";
       return 1;

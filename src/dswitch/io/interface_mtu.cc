@@ -50,6 +50,22 @@ Expected<void, std::string> SetInterfaceMtu(const std::string& name, uint32_t mt
   return {};
 }
 
+Expected<void, std::string> SetInterfaceUp(const std::string& name) {
+  struct ifreq request {};
+  if (!NameRequest(name, request)) return Unexpected("bad interface name \"" + name + "\"");
+  const FileDescriptor socket(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!socket.valid()) return Unexpected(Failed("socket(AF_INET)", name));
+  if (::ioctl(socket.get(), SIOCGIFFLAGS, &request) != 0) {
+    return Unexpected(Failed("SIOCGIFFLAGS", name));
+  }
+  if ((request.ifr_flags & IFF_UP) != 0) return {};
+  request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
+  if (::ioctl(socket.get(), SIOCSIFFLAGS, &request) != 0) {
+    return Unexpected(Failed("SIOCSIFFLAGS", name));
+  }
+  return {};
+}
+
 Expected<InterfaceMtu, std::string> InterfaceWithAddress(const net::Ipv4Address& address) {
   struct ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) {

@@ -1,7 +1,7 @@
 // The MTU of network interfaces: read (SIOCGIFMTU), set (SIOCSIFMTU), and found for the
 // interface that holds an IPv4 address (getifaddrs), which is how the switch learns the
-// underlay MTU from --tunnel-ip. Slow path (start-up, a port's creation): each call opens a
-// socket.
+// underlay MTU from --tunnel-ip; and an interface's admin state set up (SIOCSIFFLAGS). Slow
+// path (start-up, a port's creation): each call opens a socket.
 //
 //   auto underlay = InterfaceWithAddress(tunnel_ip);   // {"eth0", 1500}
 //   SetInterfaceMtu("dv1234", underlay->mtu - 50);
@@ -30,6 +30,10 @@ Expected<uint32_t, std::string> GetInterfaceMtu(const std::string& name);
 // Sets the MTU of interface `name` (needs CAP_NET_ADMIN). Errors: a name too long, no such
 // interface, an MTU the device refuses, no permission.
 Expected<void, std::string> SetInterfaceMtu(const std::string& name, uint32_t mtu);
+
+// Sets interface `name` up (IFF_UP) unless it is already (needs CAP_NET_ADMIN then). Errors:
+// no such interface, no permission (the message names the ioctl).
+Expected<void, std::string> SetInterfaceUp(const std::string& name);
 
 }  // namespace dove::dswitch::io
 

@@ -10,13 +10,16 @@ namespace {
 
 using Field = uint64_t IoCounters::*;
 
-constexpr std::array<std::pair<std::string_view, Field>, 29> kFields = {{
+constexpr std::array<std::pair<std::string_view, Field>, 32> kFields = {{
     {"read_frames", &IoCounters::read_frames},
     {"read_super_frames", &IoCounters::read_super_frames},
     {"read_errors", &IoCounters::read_errors},
     {"csum_refused", &IoCounters::csum_refused},
     {"gso_refused", &IoCounters::gso_refused},
     {"gso_unsupported", &IoCounters::gso_unsupported},
+    {"read_truncated", &IoCounters::read_truncated},
+    {"read_vlan_refused", &IoCounters::read_vlan_refused},
+    {"ring_full", &IoCounters::ring_full},
     {"write_frames", &IoCounters::write_frames},
     {"write_super_frames", &IoCounters::write_super_frames},
     {"write_errors", &IoCounters::write_errors},

@@ -16,13 +16,17 @@
 namespace dove::dswitch::io {
 
 struct IoCounters {
-  // Port reads (TapPort, a port's MemoryDevice).
+  // Port reads (TapPort, PacketPort, a port's MemoryDevice).
   uint64_t read_frames = 0;        // frames handed on (a TCP super-frame counts once)
   uint64_t read_super_frames = 0;  // of which TCP super-frames, kept whole
   uint64_t read_errors = 0;        // failed reads, and reads shorter than the virtio header
   uint64_t csum_refused = 0;       // dropped: NEEDS_CSUM offsets outside the frame
   uint64_t gso_refused = 0;        // dropped: a TCP GSO header that cannot be carried
   uint64_t gso_unsupported = 0;    // dropped: UDP GSO or an unknown GSO type
+  // Packet-socket ports (PacketPort) only.
+  uint64_t read_truncated = 0;     // dropped: larger than a ring frame, held only in part
+  uint64_t read_vlan_refused = 0;  // dropped: the VLAN tag was in metadata, not in the frame
+  uint64_t ring_full = 0;          // dropped by the kernel: the receive ring was full
   // Port writes.
   uint64_t write_frames = 0;        // frames written (a super-frame counts once)
   uint64_t write_super_frames = 0;  // of which TCP super-frames, written whole

@@ -12,14 +12,11 @@
 #include <cstring>
 #include <utility>
 
+#include "dswitch/io/interface_mtu.h"
+#include "dswitch/io/virtio_frames.h"
 #include "dswitch/packet/offload_info.h"
 #include "dswitch/packet/packet_pool.h"
 #include "dswitch/packet/virtio_net_header.h"
-#include "net/ethernet.h"
-#include "net/ip_proto.h"
-#include "net/ipv4.h"
-#include "net/ipv6.h"
-#include "net/tcp.h"
 
 namespace dove::dswitch::io {
 
@@ -30,63 +27,6 @@ static_assert(TapPort::kMaxFrame <= packet::PacketPool::kLargeRoom);
 
 std::string Failed(const char* what, const std::string& name) {
   return std::string(what) + " failed for " + name + ": " + std::strerror(errno);
-}
-
-Expected<void, std::string> SetLinkUp(const std::string& name) {
-  const FileDescriptor socket(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!socket.valid()) return Unexpected(Failed("socket(AF_INET)", name));
-  struct ifreq request {};
-  std::memcpy(request.ifr_name, name.data(), name.size());
-  if (::ioctl(socket.get(), SIOCGIFFLAGS, &request) != 0) {
-    return Unexpected(Failed("SIOCGIFFLAGS", name));
-  }
-  if ((request.ifr_flags & IFF_UP) != 0) return {};
-  request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
-  if (::ioctl(socket.get(), SIOCSIFFLAGS, &request) != 0) {
-    return Unexpected(Failed("SIOCSIFFLAGS", name));
-  }
-  return {};
-}
-
-// Which counter a refused virtio header is dropped under (FromVirtio's refusals by kind).
-uint64_t IoCounters::*RefusalCounter(const packet::VirtioNetHeader& header) {
-  switch (header.gso_kind()) {
-    case packet::VirtioNetHeader::kGsoNone:
-      return &IoCounters::csum_refused;
-    case packet::VirtioNetHeader::kGsoTcpV4:
-    case packet::VirtioNetHeader::kGsoTcpV6:
-      return &IoCounters::gso_refused;
-    default:
-      return &IoCounters::gso_unsupported;
-  }
-}
-
-// Bytes of Ethernet + IP + TCP headers of a super-frame: the virtio header's hdr_len, which
-// Linux wants for GSO frames. From the metadata when Classify parsed the frame, else parsed
-// here; 0 when the headers do not parse (the kernel then refuses the frame, counted).
-uint16_t TcpHeadersLength(const packet::Packet& packet) {
-  const net::ByteSpan frame = packet.span();
-  size_t l4 = 0;
-  if (packet.meta.parsed && packet.meta.l4_offset != 0) {
-    l4 = packet.meta.l4_offset;
-  } else {
-    const auto ethernet = net::ParseEthernet(frame);
-    if (!ethernet) return 0;
-    if (ethernet->ether_type == net::ether_type::kIpv4) {
-      const auto ip = net::ParseIpv4(ethernet->payload, /*verify_checksum=*/false);
-      if (!ip || ip->protocol() != net::ip_proto::kTcp) return 0;
-      l4 = ethernet->header_size + ip->header_size;
-    } else if (ethernet->ether_type == net::ether_type::kIpv6) {
-      const auto ip = net::ParseIpv6(ethernet->payload);
-      if (!ip || ip->upper_protocol != net::ip_proto::kTcp) return 0;
-      l4 = ethernet->header_size + ip->header_size;
-    } else {
-      return 0;
-    }
-  }
-  const auto tcp = net::ParseTcp(frame.subspan(std::min(l4, frame.size())));
-  if (!tcp) return 0;
-  return static_cast<uint16_t>(l4 + tcp->header_size);
 }
 
 }  // namespace
@@ -110,6 +50,11 @@ Expected<std::unique_ptr<TapPort>, std::string> TapPort::Open(const std::string&
   std::memcpy(request.ifr_name, name.data(), name.size());
   request.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
   if (::ioctl(fd.get(), TUNSETIFF, &request) != 0) {
+    if (errno == EBUSY) {
+      return Unexpected("TAP " + name +
+                        " is held by another process (a hypervisor?): give its endpoint "
+                        "port_kind PORT_KIND_PACKET to attach to it as it is");
+    }
     return Unexpected(Failed("TUNSETIFF (is it a TAP device?)", name));
   }
   int header_size = kVirtioHeaderSize;
@@ -120,7 +65,7 @@ Expected<std::unique_ptr<TapPort>, std::string> TapPort::Open(const std::string&
   if (::ioctl(fd.get(), TUNSETOFFLOAD, offloads) != 0) {
     return Unexpected(Failed("TUNSETOFFLOAD", name));
   }
-  if (auto up = SetLinkUp(name); !up) return Unexpected(up.error());
+  if (auto up = SetInterfaceUp(name); !up) return Unexpected(up.error());
   const unsigned ifindex = ::if_nametoindex(name.c_str());
   if (ifindex == 0) return Unexpected(Failed("if_nametoindex", name));
   return std::unique_ptr<TapPort>(new TapPort(std::move(fd), name, static_cast<int>(ifindex), id));
@@ -175,43 +120,15 @@ size_t TapPort::Receive(packet::PacketPool& pool, packet::PacketBatch& out, IoCo
     } else {
       slot = nullptr;  // handed on
     }
-    packet->offload = *offload;
-    packet->meta.in_port = id_;
-    out.Push(packet);
+    HandOnReceived(packet, *offload, id_, out, counters);
     ++received;
-    counters.read_frames++;
-    if (offload->is_gso()) counters.read_super_frames++;
   }
   pool.Free(slot);
   return received;
 }
 
 size_t TapPort::Send(packet::PacketPool& pool, packet::PacketBatch& batch, IoCounters& counters) {
-  size_t sent = 0;
-  for (packet::Packet* packet : batch) {
-    const bool super = packet->offload.is_gso();
-    packet::VirtioNetHeader header =
-        packet::ToVirtio(packet->offload, super ? TcpHeadersLength(*packet) : 0);
-    std::array<iovec, 2> parts = {{
-        {&header, kVirtioHeaderSize},
-        {packet->data(), packet->size()},
-    }};
-    ssize_t n = -1;
-    do {
-      n = ::writev(fd_.get(), parts.data(), static_cast<int>(parts.size()));
-    } while (n < 0 && errno == EINTR);
-    if (n == static_cast<ssize_t>(kVirtioHeaderSize + packet->size())) {
-      ++sent;
-      counters.write_frames++;
-      if (super) counters.write_super_frames++;
-    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-      counters.tx_queue_full++;
-    } else {
-      counters.write_errors++;
-    }
-  }
-  pool.Free(batch);
-  return sent;
+  return SendWithVirtioHeaders(fd_.get(), pool, batch, counters);
 }
 
 }  // namespace dove::dswitch::io

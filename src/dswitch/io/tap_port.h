@@ -15,7 +15,7 @@
 //     no segmentation and no checksum at all. caps() says so (tso, csum_partial).
 //
 // Lifetime: a TAP the switch creates disappears when its last descriptor closes, unless made
-// persistent. The switch makes its TAPs persistent (TapPortFactory), so that after a crash or
+// persistent. The switch makes its TAPs persistent (LinuxPortFactory), so that after a crash or
 // a restart Open(name, /*create=*/false) finds them again and the VMs' links never drop;
 // Remove() deletes one for good. A TAP made with `ip tuntap add dev NAME mode tap vnet_hdr` is
 // persistent already and is attached to the same way.

@@ -1039,7 +1039,9 @@ userspace::DatapathStatus KernelBackend::Status() const {
   std::lock_guard lock(mu_);
   userspace::DatapathStatus status;
   for (const auto& [key, port] : ports_) {
+    // The kernel backend enslaves either kind of port to its bridge.
     userspace::PortStatus shown{.name = port.desired.port_name,
+                                .kind = "enslaved",
                                 .endpoint_id = port.desired.location.endpoint_id(),
                                 .vni = port.vni,
                                 .mac = port.desired.mac.ToString(),

@@ -61,6 +61,12 @@ std::string PortKey(const DesiredPort& port) {
                                         : location.endpoint_id();
 }
 
+// What the port's name names (Location.port_kind; unset is a TAP).
+io::PortKind KindOf(const DesiredPort& port) {
+  return port.location.port_kind() == dove::v1::PORT_KIND_PACKET ? io::PortKind::kPacket
+                                                                 : io::PortKind::kTap;
+}
+
 }  // namespace
 
 Expected<std::unique_ptr<Datapath>, std::string> Datapath::Create(DatapathOptions options,
@@ -224,6 +230,7 @@ DatapathStatus Datapath::StatusNow() const {
   DatapathStatus status;
   for (const auto& [id, port] : ports_) {
     PortStatus shown{.name = port.name,
+                     .kind = port.kind == io::PortKind::kPacket ? "packet" : "tap",
                      .endpoint_id = id,
                      .vni = port.desired.location.vni(),
                      .mac = port.desired.mac.ToString(),
@@ -580,7 +587,9 @@ void Datapath::UpsertRemote(const DesiredRemote& remote) {
 void Datapath::UpsertPort(DesiredPort desired) {
   const std::string endpoint_id = PortKey(desired);
   auto existing = ports_.find(endpoint_id);
-  if (existing != ports_.end() && existing->second.name != desired.port_name) {
+  const io::PortKind kind = KindOf(desired);
+  if (existing != ports_.end() &&
+      (existing->second.name != desired.port_name || existing->second.kind != kind)) {
     RemovePort(endpoint_id);  // renamed: the old device goes, the new one is opened
     existing = ports_.end();
   }
@@ -603,6 +612,7 @@ void Datapath::UpsertPort(DesiredPort desired) {
     ports_by_id_[port.id] = &port;
     counters_.AddPort(port.id);
     port.name = desired.port_name;
+    port.kind = kind;
     port_owner_[port.name] = endpoint_id;
   }
   Port& port = existing->second;
@@ -647,7 +657,7 @@ void Datapath::RemovePort(const std::string& endpoint_id) {
 }
 
 void Datapath::OpenPort(Port& port) {
-  auto device = port_factory_.OpenPort(port.name, port.id);
+  auto device = port_factory_.OpenPort(port.name, port.kind, port.id);
   if (!device) {
     if (port.error != device.error()) {
       std::cerr << "dove-switch: port " << port.name << ": " << device.error() << "\n";
@@ -710,7 +720,7 @@ void Datapath::ClosePort(Port& port, bool remove) {
   if (port.device->fd() >= 0) epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, port.device->fd(), nullptr);
   port.device.reset();
   if (!remove) return;
-  if (auto removed = port_factory_.RemovePort(port.name); !removed) {
+  if (auto removed = port_factory_.RemovePort(port.name, port.kind); !removed) {
     std::cerr << "dove-switch: port " << port.name << ": " << removed.error() << "\n";
   }
 }

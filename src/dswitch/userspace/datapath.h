@@ -151,6 +151,9 @@ struct DatapathOptions {
 // One port as Status() shows it.
 struct PortStatus {
   std::string name;
+  // "tap" (the switch's own TAP), "packet" (a packet socket on an interface it does not own), or
+  // "enslaved" (the kernel backend: the interface is a port of its bridge).
+  std::string kind = "tap";
   std::string endpoint_id;
   uint32_t vni = 0;
   std::string mac;
@@ -210,6 +213,7 @@ class Datapath {
   struct Port {
     packet::PortId id = packet::kNoPort;
     std::string name;
+    io::PortKind kind = io::PortKind::kTap;
     DesiredPort desired;
     std::unique_ptr<io::Device> device;
     std::string error;

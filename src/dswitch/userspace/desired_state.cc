@@ -64,6 +64,11 @@ Placement Place(const std::string& key, const dove::v1::Location& location, bool
                     std::to_string(location.vni()) + " yet";
       return out;
     }
+    if (location.port_kind() == dove::v1::PORT_KIND_PACKET && location.port_name().empty()) {
+      out.skipped = "endpoint " + location.endpoint_id() +
+                    ": port_kind PORT_KIND_PACKET without a port_name (the interface to use)";
+      return out;
+    }
     std::string port_name =
         location.port_name().empty() ? PortNameFor(location.endpoint_id()) : location.port_name();
     out.port = DesiredPort{.location = location,

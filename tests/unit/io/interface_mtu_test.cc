@@ -39,19 +39,19 @@ TEST(InterfaceMtuTest, TapsTheFactoryCreatesGetItsMtuAndExistingOnesKeepTheirs) 
       ASSERT_TRUE(existing) << existing.error();
       ASSERT_TRUE((*existing)->SetPersistent(true));
     }
-    TapPortFactory factory(1400);
+    LinuxPortFactory factory(1400);
     {
-      auto created = factory.OpenPort("dove-m1", 2);
+      auto created = factory.OpenPort("dove-m1", PortKind::kTap, 2);
       ASSERT_TRUE(created) << created.error();
-      auto attached = factory.OpenPort("dove-m0", 1);
+      auto attached = factory.OpenPort("dove-m0", PortKind::kTap, 1);
       ASSERT_TRUE(attached) << attached.error();
     }
     EXPECT_EQ(GetInterfaceMtu("dove-m1").value_or(0), 1400U);
     EXPECT_EQ(GetInterfaceMtu("dove-m0").value_or(0), 1500U);
     EXPECT_TRUE(SetInterfaceMtu("dove-m0", 1300));
     EXPECT_EQ(GetInterfaceMtu("dove-m0").value_or(0), 1300U);
-    EXPECT_TRUE(factory.RemovePort("dove-m0"));
-    EXPECT_TRUE(factory.RemovePort("dove-m1"));
+    EXPECT_TRUE(factory.RemovePort("dove-m0", PortKind::kTap));
+    EXPECT_TRUE(factory.RemovePort("dove-m1", PortKind::kTap));
   });
 }
 

@@ -6,6 +6,9 @@
 // whether it passed, failed or was killed, so tests never leak a TAP or an address into the
 // host. A child that runs for more than 30 s is killed (SIGALRM) and fails the test.
 //
+// Helpers for such bodies: Shell (a command in the namespace), WaitReadable, ReceiveUntil (a
+// device's packets until one is wanted).
+//
 // Tests that need this skip themselves when not root (CI runs them as root):
 //
 //   TEST(TapDeviceTest, Something) {
@@ -25,6 +28,11 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+
+#include "dswitch/io/device.h"
+#include "dswitch/io/io_counters.h"
+#include "dswitch/packet/packet_batch.h"
+#include "dswitch/packet/packet_pool.h"
 
 #define DOVE_SKIP_UNLESS_ROOT() \
   if (::geteuid() != 0) GTEST_SKIP() << "needs root: network namespaces and devices"
@@ -64,6 +72,29 @@ inline void Shell(const std::string& command) {
 inline bool WaitReadable(int fd, std::chrono::milliseconds timeout) {
   pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
   return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+}
+
+// Receives from `device` for up to a second until a packet satisfies `wanted`; returns it (the
+// caller frees it), freeing the others. Every packet must carry meta.in_port = `port`.
+inline packet::Packet* ReceiveUntil(Device& device, packet::PacketPool& pool, IoCounters& counters,
+                                    packet::PortId port,
+                                    const std::function<bool(const packet::Packet&)>& wanted) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1000);
+  packet::Packet* found = nullptr;
+  while (found == nullptr && std::chrono::steady_clock::now() < deadline) {
+    if (!WaitReadable(device.fd(), std::chrono::milliseconds(100))) continue;
+    packet::PacketBatch batch;
+    device.Receive(pool, batch, counters);
+    for (packet::Packet* p : batch) {
+      EXPECT_EQ(p->meta.in_port, port);
+      if (found == nullptr && wanted(*p)) {
+        found = p;
+      } else {
+        pool.Free(p);
+      }
+    }
+  }
+  return found;
 }
 
 }  // namespace dove::dswitch::io::testing

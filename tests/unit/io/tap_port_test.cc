@@ -85,25 +85,8 @@ struct HostTap {
     Shell("ip neigh replace 10.9.0.2 lladdr 02:00:00:00:00:02 dev dove-tap0");
   }
 
-  // Receives for up to a second until a packet satisfies `wanted`; returns it (the caller
-  // frees it), freeing the others.
   packet::Packet* ReceiveUntil(const std::function<bool(const packet::Packet&)>& wanted) {
-    const auto deadline = std::chrono::steady_clock::now() + 1000ms;
-    packet::Packet* found = nullptr;
-    while (found == nullptr && std::chrono::steady_clock::now() < deadline) {
-      if (!WaitReadable(tap->fd(), 100ms)) continue;
-      packet::PacketBatch batch;
-      tap->Receive(pool, batch, counters);
-      for (packet::Packet* p : batch) {
-        EXPECT_EQ(p->meta.in_port, kPort);
-        if (found == nullptr && wanted(*p)) {
-          found = p;
-        } else {
-          pool.Free(p);
-        }
-      }
-    }
-    return found;
+    return testing::ReceiveUntil(*tap, pool, counters, kPort, wanted);
   }
 
   // Sends one frame into the TAP; true when it went.

@@ -191,7 +191,9 @@ TEST(SpecTest, EachErrorNamesItsLine) {
       {"policy red web web allow tcp 80 priority", "priority N with N in 0..1000000"},
       {"policy red web web allow tcp 80 priority 1000001", "priority N with N in 0..1000000"},
       {"policy red web web allow tcp 80 priority 5 extra", "priority N"},
-      {"vm v1 h1", "expected \"vm NAME HOST DOMAIN/NAME [IP[,IP...]|dhcp]\""},
+      {"vm v1 h1", "expected \"vm NAME HOST DOMAIN/NAME [IP[,IP...]|dhcp] [packet]\""},
+      {"vm v1 h1 red/web packet packet", "is not an IPv4 address (nor IPv6, nor \"dhcp\")"},
+      {"vm v1 h1 red/web 10.0.0.5 packet x", "expected \"vm NAME HOST DOMAIN/NAME"},
       {"vm v1 h1 red/web DHCP", "is not an IPv4 address (nor IPv6, nor \"dhcp\")"},
       {"vm v1 h1 red/web 2001:db8::5", "is outside 10.0.0.0/24 of network red/web"},
       {"vm v1 h1 red/web 10.0.0.5,10.0.0.6", "two IPs of vm v1 are in subnet 10.0.0.0/24"},
@@ -313,9 +315,9 @@ TEST(SpecTest, ParsesRoutedNetworksSubnetsPoliciesAndDhcpVms) {
       "policy t a b deny icmp\n"
       "policy t b a allow\n"
       "vm v1 h1 t/a 10.1.0.5,2001:db8:1::5\n"
-      "vm v2 h1 t/a dhcp\n"
+      "vm v2 h1 t/a dhcp packet\n"
       "vm v3 h1 t/b 10.3.0.9\n"
-      "vm v4 h1 t/a\n");
+      "vm v4 h1 t/a packet\n");
   ASSERT_TRUE(spec) << spec.error();
   EXPECT_EQ(spec->underlay_mtu, 1400U);
   EXPECT_EQ(spec->OverlayMtu(), 1350U);
@@ -354,6 +356,13 @@ TEST(SpecTest, ParsesRoutedNetworksSubnetsPoliciesAndDhcpVms) {
   EXPECT_TRUE(spec->vms[1].ips.empty());
   EXPECT_EQ(spec->vms[2].ip, "10.3.0.9") << "in the network's second subnet";
   EXPECT_TRUE(spec->vms[3].ips.empty()) << "the controller allocates one per subnet";
+  EXPECT_FALSE(spec->vms[0].packet);
+  EXPECT_TRUE(spec->vms[1].packet) << "dhcp and packet together";
+  EXPECT_TRUE(spec->vms[3].packet) << "packet alone";
+  const auto on_kernel_host =
+      ParseSpec("host k kernel\nnetwork a/b 10.0.0.0/24\nvm v k a/b packet\n");
+  ASSERT_FALSE(on_kernel_host);
+  EXPECT_THAT(on_kernel_host.error(), HasSubstr("line 3: packet: host k is a kernel-VXLAN host"));
   // The same statement alone, for a running lab.
   auto policy = ParsePolicy(*spec, "policy t a b reject tcp 22 priority 9");
   ASSERT_TRUE(policy) << policy.error();

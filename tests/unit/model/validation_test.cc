@@ -291,6 +291,18 @@ TEST(ValidateEndpointTest, Rules) {
        "switch_name"},
       {"bad port name", [](v1::Endpoint* e) { e->set_port_name("tap/9"); }, "invalid_value",
        "port_name"},
+      {"a packet port",
+       [](v1::Endpoint* e) { e->set_port_name("vnet3"), e->set_port_kind(v1::PORT_KIND_PACKET); },
+       "", ""},
+      {"a tap port named",
+       [](v1::Endpoint* e) { e->set_port_name("tap9"), e->set_port_kind(v1::PORT_KIND_TAP); }, "",
+       ""},
+      {"a tap port unnamed", [](v1::Endpoint* e) { e->set_port_kind(v1::PORT_KIND_TAP); }, "", ""},
+      {"a packet port needs its interface's name",
+       [](v1::Endpoint* e) { e->set_port_kind(v1::PORT_KIND_PACKET); }, "invalid_value",
+       "needs a port_name"},
+      {"unknown port kind", [](v1::Endpoint* e) { e->set_port_kind(static_cast<v1::PortKind>(7)); },
+       "invalid_value", "port_kind 7 is not a known kind"},
   };
   for (const auto& c : cases) {
     Check<v1::Endpoint>(c, valid, [&](const v1::Endpoint& e) { return ValidateEndpoint(view, e); });

@@ -593,6 +593,39 @@ TEST_F(DirectoryTest, DetachNeedsTheEndpointOnThisSwitch) {
   EXPECT_TRUE(registry_->Get<v1::Endpoint>("vm1")->switch_name().empty());
 }
 
+// An interface the switch does not own: its kind reaches the switch with the location, and a
+// detach keeps its name (the API named the interface; a TAP's name is the switch's to forget).
+TEST_F(DirectoryTest, APacketPortsKindReachesItsSwitchAndItsNameOutlivesADetach) {
+  Connect(1, "host-a", "192.0.2.1");
+  auto stored = registry_->Get<v1::Endpoint>("vm1");
+  ASSERT_TRUE(stored);
+  stored->set_switch_name("host-a");
+  stored->set_port_name("vnet3");
+  stored->set_port_kind(v1::PORT_KIND_PACKET);
+  stored->set_version(0);
+  ASSERT_TRUE(registry_->Replace("vm1", *stored));
+  const auto attached = For(Send(1, Attach("vm1", "vnet3")), 1);
+  const v1::Location* location = nullptr;
+  for (const auto& message : attached) {
+    if (message.has_location_update()) location = &message.location_update().location();
+  }
+  ASSERT_NE(location, nullptr);
+  EXPECT_EQ(location->port_name(), "vnet3");
+  EXPECT_EQ(location->port_kind(), v1::PORT_KIND_PACKET);
+  v1::SwitchMessage detach;
+  detach.mutable_detach()->set_endpoint_id("vm1");
+  ASSERT_FALSE(For(Send(1, detach), 1).empty());
+  const auto detached = registry_->Get<v1::Endpoint>("vm1");
+  EXPECT_TRUE(detached->switch_name().empty());
+  EXPECT_EQ(detached->port_name(), "vnet3");
+  EXPECT_EQ(detached->port_kind(), v1::PORT_KIND_PACKET);
+  // A TAP's name goes with the detach.
+  Take(1, "vm2", "tap2");
+  detach.mutable_detach()->set_endpoint_id("vm2");
+  ASSERT_FALSE(For(Send(1, detach), 1).empty());
+  EXPECT_TRUE(registry_->Get<v1::Endpoint>("vm2")->port_name().empty());
+}
+
 TEST_F(DirectoryTest, MissedHeartbeatsMarkTheSwitchDownAndAHeartbeatBringsItBack) {
   Connect(1, "host-a", "192.0.2.1");
   Connect(2, "host-b", "192.0.2.2");

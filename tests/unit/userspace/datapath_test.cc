@@ -678,6 +678,29 @@ TEST_F(DatapathTest, APortRemovedByADeltaLosesItsDeviceAndItsTraffic) {
   EXPECT_EQ(resolver_.questions[0].address, kVm2Mac.ToString());
 }
 
+// vm2's port becomes an interface the switch does not own (port_kind PACKET, same name): its
+// TAP-kind device goes, one of the new kind is opened, and frames flow again.
+TEST_F(DatapathTest, APortWhoseKindChangesIsOpenedAgainAsTheNewKind) {
+  EXPECT_EQ(ports_.KindOf("p2"), io::PortKind::kTap);
+  DesiredPort packet = Port("vm2", kVni, kVm2Mac, {kVm2Ip, kVm2Ip6}, "p2");
+  packet.location.set_port_kind(dove::v1::PORT_KIND_PACKET);
+  DesiredDelta delta;
+  delta.upserted_ports.push_back(packet);
+  datapath_->ApplyDelta(std::move(delta));
+  Settle();
+  ASSERT_NE(ports_.Find("p2"), nullptr);
+  EXPECT_EQ(ports_.KindOf("p2"), io::PortKind::kPacket);
+  ports_.Find("p1")->Drain();
+  ports_.Find("p2")->Drain();
+  FromPort("p1", Udp4Frame(kVm2Mac, kVm1Mac, kVm1Ip, kVm2Ip));
+  EXPECT_EQ(Sent("p2").size(), 1U) << "delivered to the port opened as the new kind";
+  const auto status = datapath_->StatusNow();
+  bool shown = false;
+  for (const auto& port : status.ports)
+    shown = shown || (port.name == "p2" && port.kind == "packet");
+  EXPECT_TRUE(shown);
+}
+
 // A move: the controller's EndpointMoved takes vm2's port away and makes vm2 a remote behind
 // kOtherPeerVtep, in one delta.
 DesiredDelta MoveVm2To(const net::Ipv4Address& vtep) {
