@@ -24,5 +24,7 @@ void AddSwitchCommands(CLI::App& app, Context& ctx);
 int RunSwitchLocal(Context& ctx, const std::string& socket, const std::string& command);
 void AddPolicyCommands(CLI::App& app, Context& ctx);
 void AddStatusCommand(CLI::App& app, Context& ctx);
+// dovectl trace SOURCE PACKET (trace_command.cc).
+void AddTraceCommand(CLI::App& app, Context& ctx);
 
 }  // namespace dove::cli

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "base/version.h"
+#include "controller/trace_api.h"
 #include "model/json.h"
 
 namespace dove::controller {
@@ -221,6 +222,22 @@ void CreateObject(Registry& registry, const KindSpec& kind, ApiCall& call) {
   ReplyObject(call, 201, *created);
 }
 
+// POST /v1/trace: a v1::TraceRequest in, the v1::TraceResult out (trace_api.h).
+void Trace(const Registry& registry, ApiCall& call) {
+  if (!CheckBody(call) || !CheckQuery(call, {})) return;
+  auto request = model::FromJson<v1::TraceRequest>(call.request.body);
+  if (!request) {
+    SetModelError(call.response, request.error());
+    return;
+  }
+  auto result = RunTrace(registry, *request);
+  if (!result) {
+    SetModelError(call.response, result.error());
+    return;
+  }
+  ReplyObject(call, 200, *result);
+}
+
 template <typename T>
 void GetObject(Registry& registry, ApiCall& call) {
   if (!CheckQuery(call, {})) return;
@@ -312,7 +329,8 @@ void LogServerError(const HttpRequest& request, const HttpResponse& response) {
 
 const std::vector<ApiRoute>& ApiRoutes() {
   static const auto* const routes = [] {
-    auto* table = new std::vector<ApiRoute>{{"/healthz", {"GET"}}, {"/metrics", {"GET"}}};
+    auto* table = new std::vector<ApiRoute>{
+        {"/healthz", {"GET"}}, {"/metrics", {"GET"}}, {"/v1/trace", {"POST"}}};
     for (const KindSpec& kind : Kinds()) {
       const std::string base = "/v1/" + std::string(kind.collection);
       table->push_back({base, {"GET", "POST"}});
@@ -324,7 +342,7 @@ const std::vector<ApiRoute>& ApiRoutes() {
 }
 
 std::string RouteOf(std::string_view path) {
-  if (path == "/healthz" || path == "/metrics") return std::string(path);
+  if (path == "/healthz" || path == "/metrics" || path == "/v1/trace") return std::string(path);
   constexpr std::string_view kPrefix = "/v1/";
   if (path.substr(0, kPrefix.size()) != kPrefix) return "unmatched";
   const std::string_view rest = path.substr(kPrefix.size());
@@ -402,6 +420,10 @@ void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
         metrics_.Render(registry_->Counts(), registry_->Revision(), registry_->Stats());
     if (extra_metrics_) page += extra_metrics_();
     call.response.SetContent(page, "text/plain; version=0.0.4; charset=utf-8");
+    return;
+  }
+  if (route.pattern == "/v1/trace") {
+    Trace(*registry_, call);
     return;
   }
   // "/v1/<collection>" or "/v1/<collection>/{ref}"

@@ -39,11 +39,18 @@ bool IsDeny(v1::Policy::Action action) {
 
 bool Allowed(const ModelView& view, std::string_view source_network_id,
              std::string_view destination_network_id, uint8_t protocol, uint16_t port) {
+  return Decide(view, source_network_id, destination_network_id, protocol, port).allowed;
+}
+
+PolicyDecision Decide(const ModelView& view, std::string_view source_network_id,
+                      std::string_view destination_network_id, uint8_t protocol, uint16_t port) {
   const auto* source = view.FindNetwork(source_network_id);
   const auto* destination = view.FindNetwork(destination_network_id);
-  if (source == nullptr || destination == nullptr) return false;
-  if (source->domain_id() != destination->domain_id()) return false;
-  if (source->id() == destination->id()) return true;
+  if (source == nullptr || destination == nullptr ||
+      source->domain_id() != destination->domain_id()) {
+    return {.other_domains = true};
+  }
+  if (source->id() == destination->id()) return {.allowed = true, .same_network = true};
   const v1::Policy* winner = nullptr;
   for (const auto* policy : view.PoliciesOfDomain(source->domain_id())) {
     if (policy->source_network_id() != source->id() ||
@@ -60,7 +67,8 @@ bool Allowed(const ModelView& view, std::string_view source_network_id,
       winner = policy;
     }
   }
-  return winner != nullptr && winner->action() == v1::Policy::ACTION_ALLOW;
+  return {.allowed = winner != nullptr && winner->action() == v1::Policy::ACTION_ALLOW,
+          .rule = winner};
 }
 
 bool MayExchange(const ModelView& view, std::string_view network_a, std::string_view network_b) {

@@ -37,6 +37,17 @@ namespace dove::model {
 bool Allowed(const ModelView& view, std::string_view source_network_id,
              std::string_view destination_network_id, uint8_t protocol, uint16_t port);
 
+// What Allowed decided and why: the policy that won (nullptr: none matched, or the same
+// network, or networks that may never exchange), pointing into `view`.
+struct PolicyDecision {
+  bool allowed = false;
+  const v1::Policy* rule = nullptr;
+  bool same_network = false;   // allowed: inside one network
+  bool other_domains = false;  // denied: different domains or an unknown network
+};
+PolicyDecision Decide(const ModelView& view, std::string_view source_network_id,
+                      std::string_view destination_network_id, uint8_t protocol, uint16_t port);
+
 // Whether the action denies (DENY or REJECT).
 bool IsDeny(v1::Policy::Action action);
 

@@ -145,6 +145,7 @@ TEST(ApiOpenApiTest, EveryDocumentedOperationAnswersAsDocumented) {
         {{"network_id", "n2"}, {"cidr", "10.1.0.0/24"}},
         {{"network_id", "n1"}, {"cidr", "10.0.0.0/24"}, {"mtu", 1400}}}},
       {"endpoints", {"e1", {{"network_id", "n1"}}, {{"network_id", "n1"}, {"port_name", "tap1"}}}},
+      {"trace", {"", {{"source", "e1"}, {"packet", "icmp to 10.0.0.9"}}, {}}},
       {"switches",
        {"sw1",
         {{"name", "host2"}, {"tunnel_ip", "192.0.2.2"}},
@@ -222,7 +223,7 @@ TEST(ApiOpenApiTest, EveryDocumentedOperationAnswersAsDocumented) {
       }
     }
   }
-  EXPECT_EQ(calls, 2 + 6 * 5);
+  EXPECT_EQ(calls, 2 + 1 + 6 * 5);  // /healthz, /metrics, POST /v1/trace, 5 per kind
   // An error answer matches the Error schema too.
   const Reply missing = api.Send("GET", "/v1/domains/nope");
   ASSERT_TRUE(document["paths"]["/v1/domains/{ref}"]["get"]["responses"].contains("404"));

@@ -172,6 +172,22 @@ TEST_F(DovectlTest, OperatorScenario) {
   EXPECT_EQ(r.code, 1) << "a packet port without --port: refused by the controller\n"
                        << Describe(r);
   EXPECT_NE(r.err.find("needs a port_name"), std::string::npos) << Describe(r);
+  // The trace, as a table and as JSON; an endpoint id may stand for its address.
+  r = Ctl({"trace", endpoint_id, "icmp to vm-q"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  for (const char* text : {"STAGE", "VERDICT", "source", "unknown_port", "outcome: dropped"}) {
+    EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << Describe(r);
+  }
+  r = Ctl({"-o", "json", "trace", endpoint_id, "tcp to vm-q:443"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  const auto traced = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(traced["packet"].get<std::string>().rfind("tcp to 10.1.0.", 0), 0u) << Describe(r);
+  EXPECT_EQ(traced["outcome"], "dropped") << Describe(r);
+  r = Ctl({"trace", endpoint_id, "tcp to 10.1.0.9"});
+  EXPECT_EQ(r.code, 1) << "refused by the controller\n" << Describe(r);
+  EXPECT_NE(r.err.find("is not IP:PORT"), std::string::npos) << Describe(r);
+  r = Ctl({"trace", endpoint_id});
+  EXPECT_EQ(r.code, 2) << "PACKET is required\n" << Describe(r);
   ASSERT_EQ(Ctl({"endpoint", "delete", "vm-q"}).code, 0);
 
   r = Ctl({"policy", "allow", "acme/web", "acme/db", "--proto", "tcp", "--port", "5432"});

@@ -310,6 +310,66 @@ TEST_P(RoutedE2eTest, APolicyMatrixOfTcpUdpAndIcmpWithDefaultDenyAndReject) {
   EXPECT_GE(default_denied("h2") - default_h2, 2u);
 }
 
+// dovectl trace's model (POST /v1/trace) against the real network: for each packet the trace's
+// outcome, and for the probes the same packets sent for real land exactly where the trace says
+// (allowed, denied by a policy or by default, rejected, the gateway, the other tenant with the
+// same addresses, an unknown destination, no route).
+TEST_P(RoutedE2eTest, TheModelsTraceAgreesWithWhereProbesLand) {
+  struct Row {
+    std::string vm;
+    std::string packet;
+    std::string outcome;  // the trace's
+    std::string reason;   // its drop_reason
+    std::string reached;  // its only endpoint reached
+  };
+  const std::vector<Row> rows = {
+      {"w1", "tcp to 10.2.0.21:8080", "delivered", "", "d1"},
+      {"w1", "tcp to 10.2.0.21:8081", "dropped", "policy_default_deny", ""},
+      {"w1", "udp to 10.2.0.21:5353", "delivered", "", "d1"},
+      {"w1", "icmp to 10.2.0.21", "delivered", "", "d1"},
+      {"w1", "icmp to 10.3.0.31", "dropped", "policy_default_deny", ""},
+      {"w1", "tcp to 10.3.0.31:9999", "dropped", "policy_denied", ""},
+      {"d1", "tcp to 10.1.0.11:8080", "dropped", "policy_default_deny", ""},
+      {"d1", "icmp to 10.1.0.11", "delivered", "", "w1"},
+      {"w1", "icmp to 10.1.0.1", "answered", "", ""},
+      {"w1", "icmp to 10.1.0.12", "delivered", "", "w2"},
+      {"uw1", "icmp to 10.2.0.21", "delivered", "", "ud1"},
+      {"uw1", "tcp to 10.2.0.21:8081", "dropped", "policy_default_deny", ""},
+      {"w1", "icmp to 10.2.0.99", "dropped", "route_host_unknown", ""},
+      {"w1", "icmp to 10.9.0.1", "dropped", "route_none", ""},
+  };
+  std::vector<Probe> probes;
+  std::vector<std::string> expected;
+  for (const Row& row : rows) {
+    auto traced =
+        lab_->ControllerRest("POST", "/v1/trace", {{"source", row.vm}, {"packet", row.packet}});
+    ASSERT_TRUE(traced) << traced.error();
+    const std::string what = row.vm + ": " + row.packet + " -> " + traced->dump();
+    EXPECT_EQ((*traced)["outcome"], row.outcome) << what;
+    EXPECT_EQ((*traced)["drop_reason"], row.reason) << what;
+    const auto& reached = (*traced)["reached"];
+    EXPECT_EQ(reached.size(), row.reached.empty() ? 0u : 1u) << what;
+    if (!row.reached.empty() && !reached.empty()) {
+      EXPECT_EQ(reached[0], row.reached) << what;
+    }
+    // The same packet for real: lands where the trace says (a ping: answered or not).
+    std::istringstream words(row.packet);
+    std::string protocol, to, target;
+    words >> protocol >> to >> target;
+    const size_t colon = target.find(':');
+    const std::string ip = target.substr(0, colon);
+    const uint16_t port =
+        colon == std::string::npos ? 0 : static_cast<uint16_t>(std::stoi(target.substr(colon + 1)));
+    const ProbeProtocol kind = protocol == "tcp"   ? ProbeProtocol::kTcp
+                               : protocol == "udp" ? ProbeProtocol::kUdp
+                                                   : ProbeProtocol::kIcmp;
+    probes.push_back({row.vm, ip, kind, port});
+    const bool lands = row.outcome == "delivered" || row.outcome == "answered";
+    expected.push_back(!lands ? "" : kind == ProbeProtocol::kIcmp ? "yes" : row.reached);
+  }
+  ExpectProbes(probes, expected);
+}
+
 TEST_P(RoutedE2eTest, APolicyAddedAndRemovedWhileTrafficFlowsTakesEffect) {
   // w1 pings a1 every 50 ms for 6 s (default deny). After 1.5 s an allow of ICMP web -> app is
   // created (replies pass back: the switches remember the allowed flow), after 3.5 s deleted.

@@ -56,11 +56,6 @@ v1::ControllerMessage At(int64_t revision) {
   return message;
 }
 
-bool IsHex(const std::string& text) {
-  return std::all_of(text.begin(), text.end(),
-                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
-}
-
 // The kind ("endpoints", ...) and id of a registry key; nullopt for any other key.
 struct KeyParts {
   std::string kind;
@@ -124,24 +119,6 @@ std::string SessionValue(const std::string& controller_id, const std::string& in
                          uint64_t stream) {
   return "controller=" + controller_id + " instance=" + instance +
          " stream=" + std::to_string(stream);
-}
-
-std::string RouterMacOf(const std::string& domain_id) {
-  std::string hex;
-  if (domain_id.size() == 12 && IsHex(domain_id)) {
-    hex = domain_id.substr(2);
-  } else {
-    char buffer[17];
-    std::snprintf(buffer, sizeof buffer, "%016zx", std::hash<std::string>{}(domain_id));
-    hex = std::string(buffer).substr(6);
-  }
-  std::string mac = "02";
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    mac += ':';
-    mac += static_cast<char>(std::tolower(static_cast<unsigned char>(hex[i])));
-    mac += static_cast<char>(std::tolower(static_cast<unsigned char>(hex[i + 1])));
-  }
-  return mac;
 }
 
 Directory::Directory(controller::Registry* registry, store::Store* store, DirectoryOptions options)

@@ -169,6 +169,7 @@
 #include "controller/southbound/session_set.h"
 #include "controller/string_pool.h"
 #include "dove/v1/switch.pb.h"
+#include "model/router_mac.h"
 #include "store/store.h"
 
 namespace dove::controller::southbound {
@@ -316,9 +317,8 @@ struct SyncCounts {
   uint64_t snapshot = 0;     // full snapshot
 };
 
-// The domain's distributed-router MAC: 02 followed by the last 10 hex digits of the domain id
-// (a hash of the id when it is not 12 hex digits). Locally administered, unicast.
-std::string RouterMacOf(const std::string& domain_id);
+// The domain's distributed-router MAC (model/router_mac.h).
+using model::RouterMacOf;
 
 class Directory {
  public:
