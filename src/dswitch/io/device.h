@@ -57,6 +57,10 @@ class Device {
   virtual int fd() const = 0;
   virtual DeviceCaps caps() const = 0;
   virtual const std::string& name() const = 0;
+  // False once the device can never work again and must be opened afresh (PacketPort: its
+  // interface was deleted, or replaced by another of the same name). Cheap enough to ask every
+  // few seconds (one system call at most). Default: true.
+  virtual bool Healthy() const { return true; }
 };
 
 }  // namespace dove::dswitch::io

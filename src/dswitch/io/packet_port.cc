@@ -102,6 +102,10 @@ Expected<std::unique_ptr<PacketPort>, std::string> PacketPort::Open(const std::s
   return port;
 }
 
+bool PacketPort::Healthy() const {
+  return ::if_nametoindex(name_.c_str()) == static_cast<unsigned>(ifindex_);
+}
+
 uint8_t* PacketPort::Frame(size_t index) const {
   return ring_ + (index / kFramesPerBlock) * kBlockSize + (index % kFramesPerBlock) * kFrameSize;
 }
@@ -159,6 +163,15 @@ size_t PacketPort::Receive(packet::PacketPool& pool, packet::PacketBatch& out,
     next_ = (next_ + 1) % kRingFrames;
   }
   if (dropped) CountRingDrops(counters);
+  if (received == 0) {
+    // Woken with nothing to read: an error is pending (ENETDOWN: the interface went down or
+    // away). Reading it clears it, so that epoll does not wake the loop for it again.
+    int error = 0;
+    socklen_t size = sizeof(error);
+    if (::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error != 0) {
+      counters.read_errors++;
+    }
+  }
   return received;
 }
 

@@ -29,6 +29,9 @@
 // owner's). That the host's own stack does not also take the frames arriving on it is the
 // factory's part (the port guard, netlink::Rtnl::AddIngressGuard).
 //
+// When the owner deletes the interface, the socket stays bound to nothing: Healthy() turns
+// false, and the datapath closes the port and opens it again once the interface is back.
+//
 // Threading: one thread drives a port; the socket is non-blocking (poll fd()). The destructor
 // unmaps the ring and closes the socket; the interface stays.
 //
@@ -77,6 +80,9 @@ class PacketPort final : public Device {
     return {.tso = true, .csum_partial = true, .max_frame = max_frame_};
   }
   const std::string& name() const override { return name_; }
+  // Whether the interface the socket is bound to is still the one called name() (its owner
+  // may delete it, and make another of the same name: a VM stopped and started again).
+  bool Healthy() const override;
 
   int ifindex() const { return ifindex_; }
 

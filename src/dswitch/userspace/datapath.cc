@@ -763,6 +763,12 @@ void Datapath::RefreshPathMtus() {
 void Datapath::RetryPorts() {
   next_port_retry_ = std::chrono::steady_clock::now() + options_.retry_ports_every;
   for (auto& [id, port] : ports_) {
+    if (port.device && !port.device->Healthy()) {
+      // An interface its owner deleted (a VM stopped): closed, and opened again once it is back.
+      std::cerr << "dove-switch: port " << port.name << ": its interface went away\n";
+      ClosePort(port, /*remove=*/false);
+      port.error = "no interface " + port.name;
+    }
     if (!port.device) OpenPort(port);
   }
 }
