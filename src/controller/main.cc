@@ -50,6 +50,10 @@ int Main(int argc, char** argv) {
       "  --southbound-plaintext\n"
       "      no TLS: any client may claim any switch name. Keep it on a trusted network.\n"
       "Making the certificates with openssl: docs/architecture.md, \"Southbound security\".\n\n"
+      "Every option may also come from --config FILE, one `option = value` per line (TOML):\n"
+      "  data-dir = \"/var/lib/dove\"\n  listen = \"127.0.0.1:8740\"\n"
+      "  token-file = \"/etc/dove/token\"\n  southbound-plaintext = true\n"
+      "Flags on the command line win over the file; a key that is no option is an error.\n\n"
       "Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT); 1 on a runtime error (data dir\n"
       "in use by another controller, unreadable or corrupt store, etcd unreachable or without\n"
       "quorum, etcd refusing the user or password, bad --listen, unreadable or empty token or\n"
@@ -58,6 +62,8 @@ int Main(int argc, char** argv) {
       "without a password or a password without --etcd-user, and unreadable TLS files).",
       "dove-controller");
   app.set_version_flag("--version", dove::base::VersionLine("dove-controller"));
+  app.set_config("--config", "", "Read options from this file (TOML: option = value)");
+  app.allow_config_extras(CLI::config_extras_mode::error);
   std::string store_kind = "sqlite";
   std::string data_dir;
   dove::store::EtcdStore::Options etcd;

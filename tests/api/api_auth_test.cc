@@ -107,6 +107,31 @@ std::pair<int, std::string> Exec(const TempDir& dir, std::vector<std::string> ar
   return RunController(dir, args, env);
 }
 
+// The options may come from --config FILE (TOML), as the switch's do: the token file named
+// there is enforced; a key that is no option, or a file that cannot be read, is a usage error
+// naming it.
+TEST(ApiAuthTest, OptionsFromAConfigFile) {
+  TempDir secrets("dove-config");
+  const std::string token = "from-the-config-file";
+  const std::string token_file = WriteFile(secrets, "token", token + "\n");
+  ApiFixture api({"--config", WriteFile(secrets, "dove-controller.toml",
+                                        "# dove-controller options\ntoken-file = \"" + token_file +
+                                            "\"\nswitch-dead-after-ms = 3000\n")});
+  ASSERT_TRUE(api.running());
+  CheckTokenEnforced(api, token);
+
+  TempDir dir("dove-config-errors");
+  const std::string data = (dir.path() / "data").string();
+  const std::string typo = WriteFile(dir, "typo.toml", "tokn-file = \"/etc/dove/token\"\n");
+  auto [code, text] = RunController(dir, {"--data-dir", data, "--config", typo});
+  EXPECT_EQ(code, 2) << text;
+  EXPECT_NE(text.find("tokn"), std::string::npos) << text;
+  auto [missing_code, missing] =
+      RunController(dir, {"--data-dir", data, "--config", (dir.path() / "none.toml").string()});
+  EXPECT_EQ(missing_code, 2) << missing;
+  EXPECT_NE(missing.find("none.toml"), std::string::npos) << missing;
+}
+
 TEST(ApiAuthTest, FlagErrors) {
   TempDir dir("dove-flags");
   const std::string data = (dir.path() / "data").string();
