@@ -6,6 +6,7 @@
 #include "base/version.h"
 #include "cli/commands.h"
 #include "cli/exit_code.h"
+#include "cli/suggest.h"
 
 namespace dove::cli {
 namespace {
@@ -80,7 +81,9 @@ int Run(const std::vector<std::string>& args, const Environment& env, std::ostre
       app.exit(e, out, err);  // --help, --help-all, --version
       return 0;
     }
-    err << "dovectl: " << e.what() << " (usage)\n"
+    // An unknown command or option is named, with the nearest one when it is close.
+    const std::string suggestion = Suggest(app, args);
+    err << "dovectl: " << (suggestion.empty() ? std::string(e.what()) : suggestion) << " (usage)\n"
         << "Run 'dovectl --help' (or 'dovectl COMMAND --help') for usage.\n";
     return static_cast<int>(ExitCode::kUsage);
   }

@@ -93,6 +93,20 @@ TEST(RunTest, BadCommandLinesExitTwo) {
   }
 }
 
+TEST(RunTest, ATypoIsNamedWithTheCommandOrOptionMeant) {
+  const Outcome command = RunWith({"netwrk", "list"});
+  EXPECT_EQ(command.code, 2);
+  EXPECT_EQ(command.err.substr(0, command.err.find('\n')),
+            "dovectl: unknown command \"netwrk\"; did you mean \"network\"? (usage)")
+      << command.err;
+  const Outcome option = RunWith({"endpoint", "create", "acme/web", "--port-knd", "packet"});
+  EXPECT_EQ(option.code, 2);
+  EXPECT_NE(option.err.find("unknown option --port-knd of \"endpoint create\"; did you mean "
+                            "--port-kind?"),
+            std::string::npos)
+      << option.err;
+}
+
 TEST(RunTest, UnreachableControllerExitsFour) {
   const std::string address = "127.0.0.1:" + std::to_string(ClosedPort());
   for (const auto& line : std::vector<std::vector<std::string>>{
