@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <numeric>
+#include <utility>
 
 namespace dove::cli {
 
@@ -25,12 +26,26 @@ std::string Closest(std::string_view typed, const std::vector<std::string>& name
 
 // The command's path below the root: "endpoint create".
 std::string PathOf(const CLI::App* app) {
-  std::string path;
+  std::vector<std::string> names;
   for (const CLI::App* at = app; at != nullptr && at->get_parent() != nullptr;
        at = at->get_parent()) {
-    path = at->get_name() + (path.empty() ? "" : " " + path);
+    names.push_back(at->get_name());
+  }
+  std::string path;
+  for (auto name = names.rbegin(); name != names.rend(); ++name) {
+    if (!path.empty()) path += ' ';
+    path += *name;
   }
   return path;
+}
+
+// `message`, with "; did you mean NEAR?" when there is a near name (quoted for commands).
+std::string WithNearest(std::string message, const std::string& near, bool quoted) {
+  if (near.empty()) return message;
+  message += "; did you mean ";
+  message += quoted ? "\"" + near + "\"" : near;
+  message += '?';
+  return message;
 }
 
 // Every long option name ("--port") of `app` and the commands above it.
@@ -90,8 +105,7 @@ std::string Suggest(const CLI::App& root, const std::vector<std::string>& args) 
       const std::vector<std::string> known = LongOptions(app);
       std::string message = "unknown option " + name;
       if (app != &root) message += " of \"" + PathOf(app) + "\"";
-      const std::string near = Closest(name, known);
-      return near.empty() ? message : message + "; did you mean " + near + "?";
+      return WithNearest(std::move(message), Closest(name, known), /*quoted=*/false);
     }
     const auto subcommands = app->get_subcommands([](const CLI::App*) { return true; });
     const auto found = std::find_if(subcommands.begin(), subcommands.end(),
@@ -102,11 +116,11 @@ std::string Suggest(const CLI::App& root, const std::vector<std::string>& args) 
     }
     if (subcommands.empty() || app->get_require_subcommand_min() == 0) continue;  // a value
     std::vector<std::string> names;
+    names.reserve(subcommands.size());
     for (const CLI::App* sub : subcommands) names.push_back(sub->get_name());
     std::string message = "unknown command \"" + arg + "\"";
     if (app != &root) message += " of \"" + PathOf(app) + "\"";
-    const std::string near = Closest(arg, names);
-    return near.empty() ? message : message + "; did you mean \"" + near + "\"?";
+    return WithNearest(std::move(message), Closest(arg, names), /*quoted=*/true);
   }
   return "";
 }
