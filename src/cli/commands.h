@@ -26,5 +26,7 @@ void AddPolicyCommands(CLI::App& app, Context& ctx);
 void AddStatusCommand(CLI::App& app, Context& ctx);
 // dovectl trace SOURCE PACKET (trace_command.cc).
 void AddTraceCommand(CLI::App& app, Context& ctx);
+// dovectl show DOMAIN: the domain as a tree (show_command.cc).
+void AddShowCommand(CLI::App& app, Context& ctx);
 
 }  // namespace dove::cli

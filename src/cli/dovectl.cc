@@ -69,6 +69,7 @@ int Run(const std::vector<std::string>& args, const Environment& env, std::ostre
   AddPolicyCommands(app, ctx);
   AddStatusCommand(app, ctx);
   AddTraceCommand(app, ctx);
+  AddShowCommand(app, ctx);
   // The root's own help lists the global options already.
   app.footer(std::string(kFooter) + kExitCodeHelp);
 

@@ -198,6 +198,20 @@ TEST_F(DovectlTest, OperatorScenario) {
   for (const char* text : {"acme/web", "acme/db", "allow", "tcp", "5432"}) {
     EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << Describe(r);
   }
+  // The domain as a tree, and as one document.
+  r = Ctl({"show", "acme"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  for (const char* text : {"domain acme (id ", "-- network web (VNI ", "-- network db (VNI ",
+                           "|   |-- subnet 10.1.0.0/24", "-- policy allow tcp 5432 web -> db"}) {
+    EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << Describe(r);
+  }
+  r = Ctl({"-o", "json", "show", "acme"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  const auto tree = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(tree["networks"].size(), 2u) << Describe(r);
+  EXPECT_EQ(tree["policies"].size(), 1u) << Describe(r);
+  EXPECT_EQ(Ctl({"show", "nosuch"}).code, 3);
+
   r = Ctl({"policy", "list", "--domain", "acme", "-o", "json"});
   ASSERT_EQ(r.code, 0) << Describe(r);
   const auto policies = nlohmann::json::parse(r.out, nullptr, false);
