@@ -11,6 +11,7 @@
 #include "cli/api_client.h"
 #include "cli/commands.h"
 #include "cli/json_fields.h"
+#include "cli/policy_args.h"
 
 namespace dove::cli {
 
@@ -27,12 +28,8 @@ std::string PolicyLine(const nlohmann::json& policy,
   if (action.rfind("ACTION_", 0) == 0) action = action.substr(7);
   for (char& c : action) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string line = action + " ";
-  const std::string protocol = NumberField(policy, "protocol");
-  line += protocol.empty() || protocol == "0" ? "any"
-          : protocol == "6"                   ? "tcp"
-          : protocol == "17"                  ? "udp"
-          : protocol == "1"                   ? "icmp"
-                                              : "protocol " + protocol;
+  const bool has_protocol = policy.contains("protocol") && policy["protocol"].is_number_unsigned();
+  line += ProtocolName(has_protocol ? policy["protocol"].get<uint32_t>() : 0);
   if (policy.contains("port_range")) {
     const std::string first = NumberField(policy["port_range"], "first");
     const std::string last = NumberField(policy["port_range"], "last");
