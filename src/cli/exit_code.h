@@ -6,6 +6,7 @@
 //   3 not found (404: the object, or an object a reference or filter names)
 //   4 the controller is unreachable, timed out, answered 5xx or something unreadable
 //   5 authentication refused (401, 403)
+//   6 dovectl trace --live: the switches did not do what the model says (or could not trace)
 // Scripts branch on these, so they are part of the CLI's contract: do not renumber.
 //
 //   return static_cast<int>(ExitCodeForStatus(409));  // 1
@@ -20,6 +21,7 @@ enum class ExitCode {
   kNotFound = 3,
   kUnavailable = 4,
   kAuth = 5,
+  kDisagree = 6,
 };
 
 // The exit code for an HTTP status the controller answered with (2xx is kOk; a status outside
@@ -34,6 +36,7 @@ inline constexpr const char* kExitCodeHelp =
     "  2  bad command line\n"
     "  3  not found (404)\n"
     "  4  controller unreachable, timed out, or a server error (5xx)\n"
-    "  5  authentication refused (401)\n";
+    "  5  authentication refused (401)\n"
+    "  6  trace --live: the switches and the model disagree\n";
 
 }  // namespace dove::cli

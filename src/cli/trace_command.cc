@@ -1,6 +1,8 @@
 // dovectl trace SOURCE PACKET: what happens to a packet, from the controller's model
 // (POST /v1/trace; docs/dovectl.md). The destination may be an endpoint id instead of an
 // address ("icmp to vm2", "tcp to vm2:443"): dovectl puts in its first address, IPv4 first.
+// --live also runs it through the switches and shows what each did, and where they and the
+// model disagree (exit code 6 then).
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <sstream>
@@ -9,6 +11,7 @@
 
 #include "cli/api_client.h"
 #include "cli/commands.h"
+#include "cli/exit_code.h"
 #include "cli/json_fields.h"
 #include "cli/table.h"
 #include "net/ip_address.h"
@@ -21,7 +24,35 @@ namespace {
 struct TraceArgs {
   std::string source;
   std::string packet;
+  bool live = false;
+  bool deliver = false;
 };
+
+// One table of stages (the model's, or a switch's).
+std::string StagesTable(const nlohmann::json& stages) {
+  Table table({"STAGE", "VERDICT", "DETAIL"});
+  if (stages.is_array()) {
+    for (const auto& stage : stages) {
+      std::string verdict = StringField(stage, "verdict");
+      if (!StringField(stage, "drop_reason").empty()) {
+        verdict += " (" + StringField(stage, "drop_reason") + ")";
+      }
+      if (!StringField(stage, "policy_id").empty()) {
+        verdict += " [policy " + StringField(stage, "policy_id") + "]";
+      }
+      table.AddRow({StringField(stage, "stage"), verdict, StringField(stage, "detail")});
+    }
+  }
+  return table.Render();
+}
+
+std::string OutcomeText(const std::string& outcome, const std::string& drop_reason,
+                        const std::string& reached) {
+  std::string text = outcome;
+  if (!drop_reason.empty()) text += ": " + drop_reason;
+  if (!reached.empty()) text += " to " + reached;
+  return text;
+}
 
 std::vector<std::string> Words(const std::string& text) {
   std::vector<std::string> words;
@@ -90,39 +121,68 @@ void AddTraceCommand(CLI::App& app, Context& ctx) {
                    "'udp to MAC [port N]', 'arp who-has IP'; an endpoint id may stand for its "
                    "address ('tcp to vm2:443')")
       ->required();
+  trace->add_flag("--live", args->live,
+                  "Also run the packet through the switches: the source endpoint's switch builds "
+                  "it and injects it into its real pipeline in trace mode, every switch it "
+                  "reaches reports what it did; shows each switch's stages and where they "
+                  "disagree with the model (exit code 6). Userspace switches only; the source's "
+                  "switch must be connected to this controller. Takes up to 3 s");
+  trace->add_flag("--deliver", args->deliver,
+                  "With --live: hand the traced packet to the endpoints it reaches (by default "
+                  "it is not: the VM never sees a trace)");
   ctx.Bind(trace, [&ctx, args] {
+    if (args->deliver && !args->live) return ctx.FailUsage("--deliver needs --live");
     auto client = ctx.Client();
     if (!client) return client.error();
     auto packet = WithAddresses(ctx, **client, args->packet);
     if (!packet) return packet.error();
-    auto result =
-        (*client)->Post("/v1/trace", nlohmann::json{{"source", args->source}, {"packet", *packet}});
+    nlohmann::json request{{"source", args->source}, {"packet", *packet}};
+    if (args->live) request["live"] = true;
+    if (args->deliver) request["deliver"] = true;
+    auto result = (*client)->Post("/v1/trace", request);
     if (!result) return ctx.Fail(result.error());
+    const nlohmann::json& body = result->body;
+    const bool disagree = args->live && body.contains("disagreements") &&
+                          body["disagreements"].is_array() && !body["disagreements"].empty();
+    const int status = disagree ? static_cast<int>(ExitCode::kDisagree) : 0;
     if (ctx.json_output()) {
-      ctx.PrintJson(result->body);
+      ctx.PrintJson(body);
+      return status;
+    }
+    ctx.out() << "trace: " << StringField(body, "source") << " sends "
+              << StringField(body, "packet") << (args->live ? "\nmodel:\n" : "\n");
+    ctx.out() << StagesTable(body.value("stages", nlohmann::json::array()));
+    const std::string model_outcome =
+        OutcomeText(StringField(body, "outcome"), StringField(body, "drop_reason"),
+                    JoinedField(body, "reached"));
+    if (!args->live) {
+      ctx.out() << "outcome: " << model_outcome << "\n";
       return 0;
     }
-    const nlohmann::json& body = result->body;
-    ctx.out() << "trace: " << StringField(body, "source") << " sends "
-              << StringField(body, "packet") << "\n";
-    Table table({"STAGE", "VERDICT", "DETAIL"});
-    if (body.contains("stages") && body["stages"].is_array()) {
-      for (const auto& stage : body["stages"]) {
-        std::string verdict = StringField(stage, "verdict");
-        if (!StringField(stage, "drop_reason").empty()) {
-          verdict += " (" + StringField(stage, "drop_reason") + ")";
+    if (body.contains("switches") && body["switches"].is_array()) {
+      for (const auto& each : body["switches"]) {
+        ctx.out() << "switch " << StringField(each, "switch_name") << " ("
+                  << StringField(each, "role") << "):\n";
+        if (!StringField(each, "error").empty()) {
+          ctx.out() << "  error: " << StringField(each, "error") << "\n";
         }
-        table.AddRow({StringField(stage, "stage"), verdict, StringField(stage, "detail")});
+        ctx.out() << StagesTable(each.value("stages", nlohmann::json::array()));
       }
     }
-    ctx.out() << table.Render();
-    std::string outcome = StringField(body, "outcome");
-    if (!StringField(body, "drop_reason").empty()) {
-      outcome += ": " + StringField(body, "drop_reason");
+    ctx.out() << "model:    " << model_outcome << "\n"
+              << "switches: "
+              << OutcomeText(StringField(body, "live_outcome"),
+                             StringField(body, "live_drop_reason"),
+                             JoinedField(body, "live_reached"))
+              << "\n";
+    if (!disagree) {
+      ctx.out() << "the switches agree with the model\n";
+      return 0;
     }
-    if (!JoinedField(body, "reached").empty()) outcome += " to " + JoinedField(body, "reached");
-    ctx.out() << "outcome: " << outcome << "\n";
-    return 0;
+    for (const auto& line : body["disagreements"]) {
+      if (line.is_string()) ctx.out() << "DISAGREE: " << line.get<std::string>() << "\n";
+    }
+    return status;
   });
 }
 

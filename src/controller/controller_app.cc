@@ -122,6 +122,7 @@ int RunController(const ControllerConfig& config) {
   }
 
   RestApi api(registry->get(), config.token);
+  LiveTraces live_traces;  // outlives the server and the southbound that use it
   http::HttpServerOptions options = config.http;
   options.limits.max_body = model::kMaxJsonBytes;
   auto bound = http::HttpServer::Bind(
@@ -148,6 +149,13 @@ int RunController(const ControllerConfig& config) {
       return 1;
     }
     southbound = std::move(*started);
+    southbound->SetTraceSink(
+        [&live_traces](TraceArrival arrival) { live_traces.Arrive(std::move(arrival)); });
+    live_traces.SetSender(
+        [side = southbound.get()](const std::string& source_switch, const v1::TraceOrder& order) {
+          return side->SendTrace(source_switch, order);
+        });
+    api.SetLiveTraces(&live_traces);
     api.SetExtraMetrics(
         [side = southbound.get(), &server] { return server.MetricsText() + side->MetricsText(); });
     ::malloc_trim(0);  // the southbound's own load (its directory) read every object again
@@ -190,6 +198,7 @@ int RunController(const ControllerConfig& config) {
   signal_waiter.join();
   api.SetExtraMetrics(nullptr);
   bound->reset();
+  live_traces.SetSender(nullptr);
   southbound.reset();
   // The next start reads this copy and nothing else (a clean stop: nothing changes after it).
   if (auto written = (*registry)->WriteIndexCache(); !written) {

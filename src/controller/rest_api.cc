@@ -223,14 +223,14 @@ void CreateObject(Registry& registry, const KindSpec& kind, ApiCall& call) {
 }
 
 // POST /v1/trace: a v1::TraceRequest in, the v1::TraceResult out (trace_api.h).
-void Trace(const Registry& registry, ApiCall& call) {
+void Trace(const Registry& registry, LiveTraces* live, ApiCall& call) {
   if (!CheckBody(call) || !CheckQuery(call, {})) return;
   auto request = model::FromJson<v1::TraceRequest>(call.request.body);
   if (!request) {
     SetModelError(call.response, request.error());
     return;
   }
-  auto result = RunTrace(registry, *request);
+  auto result = RunTrace(registry, *request, live);
   if (!result) {
     SetModelError(call.response, result.error());
     return;
@@ -423,7 +423,7 @@ void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
     return;
   }
   if (route.pattern == "/v1/trace") {
-    Trace(*registry_, call);
+    Trace(*registry_, live_traces_, call);
     return;
   }
   // "/v1/<collection>" or "/v1/<collection>/{ref}"

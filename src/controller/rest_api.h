@@ -36,6 +36,7 @@
 #include "controller/http/http_message.h"
 #include "controller/http/query_string.h"
 #include "controller/http_metrics.h"
+#include "controller/live_traces.h"
 #include "controller/registry.h"
 
 namespace dove::controller {
@@ -71,6 +72,9 @@ class RestApi {
   // Text appended to /metrics (the southbound's gauges); set before serving, cleared (nullptr)
   // after the server stopped.
   void SetExtraMetrics(std::function<std::string()> extra) { extra_metrics_ = std::move(extra); }
+  // Where live traces go (POST /v1/trace with live); set before serving; null: none (the
+  // answer says so).
+  void SetLiveTraces(LiveTraces* live) { live_traces_ = live; }
 
  private:
   void Dispatch(const ApiRoute& route, ApiCall& call);
@@ -81,6 +85,7 @@ class RestApi {
   std::string token_;
   HttpMetrics metrics_;
   std::function<std::string()> extra_metrics_;
+  LiveTraces* live_traces_ = nullptr;
 };
 
 }  // namespace dove::controller

@@ -5,14 +5,25 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "base/expected.h"
+#include "dove/v1/switch.pb.h"
 #include "store/store.h"
 
 namespace dove::controller {
 
 class Registry;
+
+// A live trace's report from a switch (v1::TraceReport), for whoever waits for it (LiveTraces,
+// controller/live_traces.h).
+struct TraceArrival {
+  std::string switch_name;
+  std::string tunnel_ip;
+  v1::TraceReport report;
+};
 
 // A server started next to the REST API on the same registry and store (the southbound gRPC
 // server of src/controller/southbound), destroyed when shutdown begins, before the registry and
@@ -25,6 +36,17 @@ class SideService {
   virtual std::string MetricsText() const { return {}; }
   // What it speaks, for the startup line: "plaintext gRPC", "TLS gRPC (client certificates)".
   virtual std::string Protocol() const = 0;
+  // Live traces: sends `order` to the switches it serves (SwitchService::SendTrace: with inject
+  // to `source_switch`, without to the others); the names it went to, nullopt when
+  // `source_switch` is not one of them. The reports go to the sink (SetTraceSink, set before the
+  // first SendTrace). A service without switches sends nothing.
+  virtual std::optional<std::vector<std::string>> SendTrace(const std::string& source_switch,
+                                                            const v1::TraceOrder& order) {
+    (void)source_switch;
+    (void)order;
+    return std::nullopt;
+  }
+  virtual void SetTraceSink(const std::function<void(TraceArrival)>& sink) { (void)sink; }
 };
 using SideServiceFactory =
     std::function<Expected<std::unique_ptr<SideService>, std::string>(Registry*, store::Store*)>;

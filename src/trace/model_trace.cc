@@ -216,8 +216,9 @@ class Tracer {
       Add("responder", "miss",
           what + " for " + ip.ToString() + ": the switch asks the controller, which knows no " +
               "endpoint of " + NetworkText(*network_) + " with it");
-      Drop("responder", kind + "_target_unknown",
-           what + " nobody in the network can answer is dropped (never flooded)");
+      Drop("responder", "resolve_failed",
+           what + " nobody in the network can answer is dropped once the controller said so " +
+               "(never flooded)");
       return;
     }
     Add("responder", "answer",
@@ -254,8 +255,9 @@ class Tracer {
       Add("responder", "miss",
           "the VM resolves " + ip.ToString() + " (in its subnet " + subnet.cidr() +
               "): the switch asks the controller, which knows no endpoint with it");
-      Drop("responder", ip.is_v6() ? "nd_target_unknown" : "arp_target_unknown",
-           "the " + what + " is dropped: nothing is sent to " + ip.ToString());
+      Drop("responder", "resolve_failed",
+           "the " + what + " is dropped once the controller said so: nothing is sent to " +
+               ip.ToString());
       return;
     }
     Add("responder", "answer",
@@ -384,6 +386,7 @@ class Tracer {
         "VXLAN VNI " + std::to_string(network.vni()) + " (" + Quoted(network.name()) + "), from " +
             (source_switch_ ? source_switch_->tunnel_ip : std::string("?")) + " to " +
             info->tunnel_ip + " UDP 4789");
+    result_.mutable_stages()->rbegin()->set_tunnel_ip(info->tunnel_ip);
     if (routed) {
       Add("receiving_switch", "pass",
           "a routed frame (inner source MAC = the router MAC) from a switch of the domain: "

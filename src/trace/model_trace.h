@@ -14,7 +14,7 @@
 //   miss     the switch does not know the destination and asks the controller;
 //   warn     it goes on, but something may stop it (a switch the controller sees DOWN);
 //   drop     it ends here; drop_reason is the switch's own counter name for it
-//            (policy_denied, route_none, arp_target_unknown, ...: `dovectl switch counters`).
+//            (policy_denied, route_none, resolve_failed, ...: `dovectl switch counters`).
 // The outcome is that of the last stage: delivered, answered, flooded or dropped.
 //
 // The source's address is its first one of the destination's family (port security passes by

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <functional>
 #include <future>
 #include <memory>
@@ -118,8 +119,11 @@ class AgentControllerTest : public ::testing::Test {
     return last_failure;
   }
 
-  // A started agent of this controller, connected (welcomed) within 5 s.
-  ControllerClient& NewAgent(const std::string& name, const std::string& tunnel_ip) {
+  // A started agent of this controller, connected (welcomed) within 5 s; `on_trace` gets its
+  // live-trace orders (none: the client answers them with an error itself).
+  ControllerClient& NewAgent(
+      const std::string& name, const std::string& tunnel_ip,
+      std::function<void(ControllerClient&, const dove::v1::TraceOrder&)> on_trace = {}) {
     ClientOptions options{
         .controllers = {"127.0.0.1:" + std::to_string(controller_->southbound_port())},
         .switch_name = name,
@@ -130,8 +134,15 @@ class AgentControllerTest : public ::testing::Test {
         .resolve_timeout = 2000ms,
         .plaintext = true,
     };
+    ControllerClient** self = &self_slots_.emplace_back(nullptr);
+    if (on_trace) {
+      options.on_trace = [on_trace, self](const dove::v1::TraceOrder& order) {
+        on_trace(**self, order);
+      };
+    }
     agents_.push_back(std::make_unique<ControllerClient>(std::move(options)));
     ControllerClient& agent = *agents_.back();
+    *self = &agent;
     agent.Start();
     EXPECT_TRUE(Eventually([&] { return Connected(agent); }, 5s))
         << name << ": " << agent.State().last_error;
@@ -179,6 +190,7 @@ class AgentControllerTest : public ::testing::Test {
   TempDir dir_{"dove-agent-api"};
   std::unique_ptr<ControllerProcess> controller_;
   std::vector<std::unique_ptr<ControllerClient>> agents_;
+  std::deque<ControllerClient*> self_slots_;  // each agent's address, for its own callbacks
 };
 
 TEST_F(AgentControllerTest, AttachedOnOneAgentResolvedByAnotherThenServedFromItsCache) {
@@ -429,6 +441,89 @@ TEST_F(AgentControllerTest, ConfigPushesRefusalsAndStatsOverTheRealStream) {
                std::string::npos;
       },
       2s));
+}
+
+// dovectl trace --live over the real stream: the controller orders every other connected switch
+// to watch and, once they acknowledged, the source endpoint's switch to inject; it gathers their
+// reports until the switch the source encapsulated to has answered, and compares them with the
+// model.
+TEST_F(AgentControllerTest, ALiveTraceOrdersTheSwitchesAndComparesTheirReports) {
+  std::mutex mu;
+  std::vector<dove::v1::TraceOrder> orders;
+  const auto stage = [](dove::v1::TraceReport& report, const std::string& name,
+                        const std::string& verdict) -> dove::v1::TraceStage& {
+    dove::v1::TraceStage& added = *report.add_stages();
+    added.set_stage(name);
+    added.set_verdict(verdict);
+    return added;
+  };
+  const auto on_trace = [&](ControllerClient& agent, const dove::v1::TraceOrder& order) {
+    {
+      std::lock_guard lock(mu);
+      orders.push_back(order);
+    }
+    dove::v1::TraceReport report;
+    report.set_trace_id(order.trace_id());
+    report.set_source(order.inject());
+    if (!order.inject()) {
+      dove::v1::TraceReport armed = report;
+      armed.set_armed(true);
+      ASSERT_TRUE(agent.ReportTrace(armed));
+    }
+    if (order.inject()) {
+      stage(report, "source", "pass");
+      stage(report, "encapsulation", "pass").set_tunnel_ip("192.0.2.2");
+    } else {
+      stage(report, "receiving_switch", "pass");
+      stage(report, "delivery", "deliver").add_endpoint_ids("vm2");
+    }
+    ASSERT_TRUE(agent.ReportTrace(report));
+  };
+  ControllerClient& a = NewAgent("host-a", "192.0.2.1", on_trace);
+  NewAgent("host-b", "192.0.2.2", on_trace);
+  AttachVm1(a, "host-a");
+  Post("/v1/endpoints", {{"id", "vm2"},
+                         {"network_id", "web"},
+                         {"mac", "52:54:00:00:00:02"},
+                         {"ips", {"10.0.0.12"}},
+                         {"switch_name", "host-b"}});
+
+  const Reply reply =
+      Send(controller_->port(), "POST", "/v1/trace",
+           json{{"source", "vm1"}, {"packet", "udp to 52:54:00:00:00:02 port 7"}, {"live", true}}
+               .dump());
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json result = json::parse(reply.body);
+  EXPECT_EQ(result["live_outcome"], "delivered") << reply.body;
+  EXPECT_EQ(result["live_reached"], json::array({"vm2"})) << reply.body;
+  ASSERT_EQ(result["switches"].size(), 2u) << reply.body;
+  EXPECT_EQ(result["switches"][0]["switch_name"], "host-a");
+  EXPECT_EQ(result["switches"][0]["role"], "source");
+  EXPECT_EQ(result["switches"][1]["switch_name"], "host-b");
+  EXPECT_EQ(result["switches"][1]["role"], "receiver");
+  // The model (vm2's MAC, switch host-b at 192.0.2.2) says the same: nothing to flag.
+  EXPECT_EQ(result["outcome"], "delivered") << reply.body;
+  EXPECT_TRUE(result["disagreements"].empty()) << reply.body;
+
+  std::lock_guard lock(mu);
+  ASSERT_EQ(orders.size(), 2u);
+  for (const auto& order : orders) {
+    EXPECT_EQ(order.marker().size(), 16u);
+    EXPECT_GT(order.timeout_ms(), 0u);
+    if (order.inject()) {
+      EXPECT_EQ(order.endpoint_id(), "vm1");
+      EXPECT_EQ(order.kind(), dove::v1::TraceOrder::KIND_UDP);
+      EXPECT_EQ(order.mac(), "52:54:00:00:00:02");
+      EXPECT_EQ(order.port(), 7u);
+    } else {
+      EXPECT_EQ(order.endpoint_id(), "") << "a watcher is told nothing of the packet";
+      EXPECT_EQ(order.kind(), dove::v1::TraceOrder::KIND_UNSPECIFIED);
+    }
+  }
+  EXPECT_FALSE(orders[0].inject()) << "the watcher is armed before the source injects";
+  EXPECT_TRUE(orders[1].inject());
+  EXPECT_EQ(orders[0].trace_id(), orders[1].trace_id());
+  EXPECT_EQ(orders[0].marker(), orders[1].marker());
 }
 
 // A switch the controller refuses (here: its tunnel IP is held by another live switch) learns

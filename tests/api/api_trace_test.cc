@@ -75,12 +75,33 @@ TEST_F(ApiTraceTest, BadRequestsAreRefusedWithTheirReason) {
   const Reply no_source = Trace({{"packet", "icmp to 10.0.0.1"}});
   EXPECT_EQ(no_source.status, 400) << no_source.body;
   EXPECT_NE(no_source.body.find("source is required"), std::string::npos) << no_source.body;
-  const Reply extra = Trace({{"source", "w1"}, {"packet", "icmp to 10.0.0.1"}, {"live", true}});
+  const Reply extra = Trace({{"source", "w1"}, {"packet", "icmp to 10.0.0.1"}, {"hops", 3}});
   EXPECT_EQ(extra.status, 400) << extra.body;
   EXPECT_EQ(extra.Json()["error"]["code"], "unknown_field");
+  const Reply deliver =
+      Trace({{"source", "w1"}, {"packet", "icmp to 10.0.0.1"}, {"deliver", true}});
+  EXPECT_EQ(deliver.status, 400) << deliver.body;
+  EXPECT_NE(deliver.body.find("deliver is for live traces only"), std::string::npos)
+      << deliver.body;
   const Reply get = api_.Send("GET", "/v1/trace");
   EXPECT_EQ(get.status, 405) << get.body;
   EXPECT_EQ(get.Json()["error"]["code"], "method_not_allowed");
+}
+
+// A live trace whose source switch is not connected: the model's answer, and why there is no
+// live one (a disagreement: dovectl exits 6), in the same 200.
+TEST_F(ApiTraceTest, ALiveTraceOfASwitchThatIsNotConnectedSaysWhy) {
+  const Reply reply =
+      Trace({{"source", "w1"}, {"packet", "tcp to 10.1.0.21:5432"}, {"live", true}});
+  ASSERT_EQ(reply.status, 200) << reply.body;
+  const json result = reply.Json();
+  EXPECT_EQ(result["outcome"], "delivered");
+  EXPECT_EQ(result["live_outcome"], "unknown");
+  ASSERT_EQ(result["disagreements"].size(), 1u) << reply.body;
+  const std::string why = result["disagreements"][0];
+  EXPECT_TRUE(why.find("\"h1\" has no stream to this controller") != std::string::npos ||
+              why.find("serves no switches") != std::string::npos)
+      << why;
 }
 
 }  // namespace

@@ -274,6 +274,7 @@ void Append(Output& to, Output&& from) {
   append(to.logs, from.logs);
   append(to.endpoint_writes, from.endpoint_writes);
   append(to.registrations, from.registrations);
+  append(to.trace_reports, from.trace_reports);
   to.switch_writes = to.switch_writes || from.switch_writes;
 }
 
@@ -306,6 +307,13 @@ Output Directory::Handle(SessionId id, const v1::SwitchMessage& message, Clock::
     case v1::SwitchMessage::kStats:
       stats_[existing->second.switch_name] = message.stats();
       return {};
+    case v1::SwitchMessage::kTraceReport: {
+      Output out;
+      out.trace_reports.push_back({.switch_name = existing->second.switch_name,
+                                   .tunnel_ip = existing->second.tunnel_ip,
+                                   .report = message.trace_report()});
+      return out;
+    }
     case v1::SwitchMessage::kBatch: {
       // In order, each as if it had come alone (checked, refused or answered on its own).
       Output out;
@@ -321,6 +329,14 @@ Output Directory::Handle(SessionId id, const v1::SwitchMessage& message, Clock::
       break;
   }
   return {};  // unreachable: CheckSwitchMessage refuses a message without a body
+}
+
+std::vector<std::pair<SessionId, std::string>> Directory::HelloedSessions() const {
+  std::vector<std::pair<SessionId, std::string>> sessions;
+  for (const auto& [id, session] : sessions_) {
+    if (!session.switch_name.empty()) sessions.emplace_back(id, session.switch_name);
+  }
+  return sessions;
 }
 
 Output Directory::OnDisconnect(SessionId id, Clock::time_point now) {

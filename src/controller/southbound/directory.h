@@ -165,6 +165,7 @@
 
 #include "base/expected.h"
 #include "controller/registry.h"
+#include "controller/side_service.h"
 #include "controller/southbound/change_history.h"
 #include "controller/southbound/session_set.h"
 #include "controller/string_pool.h"
@@ -265,6 +266,8 @@ struct Registration {
   std::optional<v1::Switch> before{};  // the stored record it replaces (nullopt: a new switch)
 };
 
+using controller::TraceArrival;
+
 struct Output {
   std::vector<Outbound> messages;
   std::vector<Close> closes;
@@ -272,6 +275,7 @@ struct Output {
   std::vector<EndpointWrite> endpoint_writes{};  // to perform outside the caller's lock
   bool switch_writes = false;                    // TakeSwitchWrites() has work
   std::vector<Registration> registrations{};     // to perform outside the caller's lock
+  std::vector<TraceArrival> trace_reports{};     // to hand to the trace API
 };
 
 // A session key's value: "controller=<controller_id> instance=<Directory::Instance()>
@@ -417,6 +421,12 @@ class Directory {
   LivenessCounts LivenessChanges() const { return liveness_changes_; }
   // Ticks whose DOWN decisions the mass-silence guard held back (OnTick).
   uint64_t MassSilenceTicks() const { return mass_silence_ticks_; }
+  // The session of the switch `switch_name` on this controller, when it said Hello here.
+  std::optional<SessionId> SessionOfSwitch(const std::string& switch_name) const {
+    return SessionOf(switch_name);
+  }
+  // Every session that said Hello here, with its switch's name.
+  std::vector<std::pair<SessionId, std::string>> HelloedSessions() const;
   // The last StatsSummary of each connected switch, by switch name.
   const std::map<std::string, v1::StatsSummary>& Stats() const { return stats_; }
   // Refused southbound requests, by switch name then kind ("resolve", "attach", "detach",

@@ -103,6 +103,24 @@ std::optional<Violation> CheckBatch(const v1::SwitchBatch& batch) {
   return std::nullopt;
 }
 
+std::optional<Violation> CheckTraceReport(const v1::TraceReport& report) {
+  constexpr int kMaxStages = 256;  // the switch's own bound (userspace/trace_recorder.h)
+  constexpr size_t kMaxText = 1024;
+  if (report.trace_id() == 0) return Invalid("trace_report.trace_id is 0");
+  if (report.stages_size() > kMaxStages) {
+    return Invalid("trace_report has more than " + std::to_string(kMaxStages) + " stages");
+  }
+  if (report.error().size() > kMaxText) return Invalid("trace_report.error is too long");
+  for (const auto& stage : report.stages()) {
+    if (stage.stage().size() > 64 || stage.verdict().size() > 64 ||
+        stage.drop_reason().size() > 64 || stage.detail().size() > kMaxText ||
+        stage.policy_id().size() > kMaxText || stage.endpoint_ids_size() > 16) {
+      return Invalid("trace_report has a stage with a field over its size");
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<Violation> CheckSwitchMessage(const v1::SwitchMessage& message) {
@@ -130,6 +148,8 @@ std::optional<Violation> CheckSwitchMessage(const v1::SwitchMessage& message) {
       return CheckStats(message.stats());
     case v1::SwitchMessage::kBatch:
       return CheckBatch(message.batch());
+    case v1::SwitchMessage::kTraceReport:
+      return CheckTraceReport(message.trace_report());
     case v1::SwitchMessage::BODY_NOT_SET:
       break;
   }

@@ -727,8 +727,50 @@ void SwitchService::WriteSwitches() {
   }
 }
 
+void SwitchService::SetTraceSink(std::function<void(TraceArrival)> sink) {
+  std::lock_guard lock(mutex_);
+  trace_sink_ = std::move(sink);
+}
+
+std::optional<std::vector<std::string>> SwitchService::SendTrace(const std::string& source_switch,
+                                                                 const v1::TraceOrder& order) {
+  std::lock_guard lock(mutex_);
+  const auto source = directory_.SessionOfSwitch(source_switch);
+  if (!source || !streams_.contains(*source)) return std::nullopt;
+  Output out;
+  std::vector<std::string> sent;
+  const auto send = [&](SessionId session, v1::TraceOrder message) {
+    Outbound outbound;
+    outbound.session = session;
+    *outbound.message.mutable_trace() = std::move(message);
+    out.messages.push_back(std::move(outbound));
+  };
+  if (order.inject()) {
+    send(*source, order);
+    sent.push_back(source_switch);
+  } else {
+    // The watchers only look for the marker: what is sent is none of their business.
+    v1::TraceOrder watch;
+    watch.set_trace_id(order.trace_id());
+    watch.set_marker(order.marker());
+    watch.set_timeout_ms(order.timeout_ms());
+    watch.set_deliver(order.deliver());
+    for (const auto& [session, name] : directory_.HelloedSessions()) {
+      if (session == *source) continue;
+      send(session, watch);
+      sent.push_back(name);
+    }
+  }
+  Dispatch(out);
+  return sent;
+}
+
 void SwitchService::Dispatch(Output& out) {
   for (const auto& line : out.logs) Log(line);
+  for (auto& arrival : out.trace_reports) {
+    if (trace_sink_) trace_sink_(std::move(arrival));
+  }
+  out.trace_reports.clear();
   // Freed one by one once sent (written at once, or queued in its wire form): a NetworkConfig
   // carrying a domain's routes is ~200 KB as a message, and a thousand Hellos at once would
   // otherwise hold each until its Receive returns.

@@ -130,6 +130,16 @@ class SwitchService final {
   // name} (each switch's last StatsSummary), in Prometheus text format.
   std::string MetricsText();
 
+  // Live traces (controller/trace_api.h). The reports switches send go to `sink`, called with
+  // the service's lock held: it must only hand them over (it may not call the service).
+  void SetTraceSink(std::function<void(TraceArrival)> sink);
+  // With order.inject: sends `order` to the switch `source_switch`. Without: sends it (to watch
+  // for the marker, the packet's fields cleared) to every other switch connected to this
+  // controller. The names of the switches it went to; nullopt, sending nothing, when
+  // `source_switch` has no stream here (it is down, or another replica serves it).
+  std::optional<std::vector<std::string>> SendTrace(const std::string& source_switch,
+                                                    const v1::TraceOrder& order);
+
  private:
   class Stream;
 
@@ -198,6 +208,7 @@ class SwitchService final {
   void CompactHistory();
 
   controller::Registry* registry_;
+  std::function<void(TraceArrival)> trace_sink_;  // under mutex_
   store::Store* store_;
   SouthboundOptions options_;
   v1::SwitchService::AsyncService async_;
@@ -254,6 +265,13 @@ class SouthboundServer : public controller::SideService {
 
   std::string address() const override { return address_; }
   std::string MetricsText() const override { return service_->MetricsText(); }
+  std::optional<std::vector<std::string>> SendTrace(const std::string& source_switch,
+                                                    const v1::TraceOrder& order) override {
+    return service_->SendTrace(source_switch, order);
+  }
+  void SetTraceSink(const std::function<void(TraceArrival)>& sink) override {
+    service_->SetTraceSink(sink);
+  }
   std::string Protocol() const override {
     return tls_ ? "TLS gRPC, client certificates required" : "plaintext gRPC";
   }

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "dove/v1/switch.pb.h"
 #include "dswitch/agent/backoff.h"
 
 namespace dove::dswitch::agent {
@@ -72,6 +73,10 @@ struct ClientOptions {
   // message" (a Refusal that answers no resolve: the Hello's, an attach's...), "controller
   // unreachable: ADDR: why" (repeated only when the reason changes, or after a connection).
   std::function<void(const std::string& line)> log{};
+  // A live trace's order (v1::TraceOrder, checked: ControllerClient::CheckTraceOrder), on the
+  // reader thread without the client's lock; it must not block (the switch posts it to the
+  // datapath). The switch answers with ReportTrace. Unset: orders are answered with an error.
+  std::function<void(const dove::v1::TraceOrder& order)> on_trace{};
 };
 
 }  // namespace dove::dswitch::agent

@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "dswitch/agent/channel_credentials.h"
+#include "net/ip_address.h"
+#include "net/mac_address.h"
 
 namespace dove::dswitch::agent {
 namespace {
@@ -315,6 +317,20 @@ void ControllerClient::Handle(const ControllerMessage& message, const std::strin
         break;
     }
   }
+  if (message.body_case() == ControllerMessage::kTrace) {
+    const std::string refused = CheckTraceOrder(message.trace());
+    if (!refused.empty() || !options_.on_trace) {
+      dove::v1::TraceReport report;
+      report.set_trace_id(message.trace().trace_id());
+      report.set_source(message.trace().inject());
+      report.set_armed(!message.trace().inject());
+      report.set_error(!refused.empty() ? "the order is refused: " + refused
+                                        : "this switch does not run live traces");
+      (void)ReportTrace(report);
+    } else {
+      options_.on_trace(message.trace());
+    }
+  }
   // Only a Welcome changes the timer's schedule (it starts the heartbeats). Any other message
   // wakes no thread but the resolve's own: a first packet waits for one wake-up fewer.
   if (message.body_case() == ControllerMessage::kWelcome) cv_.notify_all();
@@ -511,6 +527,44 @@ Expected<void, std::string> ControllerClient::ReportStats(
   SwitchMessage message;
   message.mutable_stats()->mutable_counters()->insert(counters.begin(), counters.end());
   if (!Write(message)) return Unexpected(std::string("no controller connected"));
+  return {};
+}
+
+Expected<void, std::string> ControllerClient::ReportTrace(const dove::v1::TraceReport& report) {
+  SwitchMessage message;
+  *message.mutable_trace_report() = report;
+  if (!Write(message)) return Unexpected(std::string("no controller connected"));
+  return {};
+}
+
+std::string ControllerClient::CheckTraceOrder(const dove::v1::TraceOrder& order) {
+  using Order = dove::v1::TraceOrder;
+  if (order.marker().size() != 16) return "the marker is not 16 bytes";
+  if (order.timeout_ms() < 1 || order.timeout_ms() > 10000) {
+    return "timeout_ms is not within 1..10000";
+  }
+  if (!order.inject()) return {};
+  if (order.endpoint_id().empty()) return "an order to inject names no endpoint";
+  switch (order.kind()) {
+    case Order::KIND_ICMP:
+    case Order::KIND_ARP:
+      if (order.ip().empty()) return "an icmp or arp trace names no IP";
+      break;
+    case Order::KIND_TCP:
+      if (order.ip().empty() || order.port() == 0 || order.port() > 65535) {
+        return "a tcp trace needs an IP and a port of 1..65535";
+      }
+      break;
+    case Order::KIND_UDP:
+      if (order.ip().empty() == order.mac().empty() || order.port() > 65535) {
+        return "a udp trace needs an IP or a MAC (one of them) and a port of 0..65535";
+      }
+      break;
+    default:
+      return "the order names no packet kind";
+  }
+  if (!order.ip().empty() && !net::IpAddress::Parse(order.ip())) return "the IP does not parse";
+  if (!order.mac().empty() && !net::MacAddress::Parse(order.mac())) return "the MAC does not parse";
   return {};
 }
 

@@ -139,6 +139,11 @@ class ControllerClient {
   // Sends a StatsSummary (counter names [a-z0-9_]{1,64}, at most 256; a bad one is refused and
   // shows in State().last_error). The controller shows the last one on its /metrics.
   Expected<void, std::string> ReportStats(const std::map<std::string, uint64_t>& counters);
+  // Sends what the switch did in a live trace (v1::TraceReport).
+  Expected<void, std::string> ReportTrace(const dove::v1::TraceReport& report);
+  // Why `order` cannot be run (one sentence), or empty: a marker of 16 bytes, a timeout of
+  // 1..10,000 ms, and with inject an endpoint, a kind, and the destination its kind needs.
+  static std::string CheckTraceOrder(const dove::v1::TraceOrder& order);
 
   ClientState State() const;
   CacheDump DumpCache() const;

@@ -131,6 +131,7 @@ bool EndpointCache::Apply(const dove::v1::ControllerMessage& message, CacheChang
       return changed;  // each message counted its own revision
     case Msg::kHeartbeat:
     case Msg::kError:
+    case Msg::kTrace:  // not the cache's (ControllerClient hands it to the datapath)
     case Msg::BODY_NOT_SET:
       break;
   }

@@ -257,6 +257,10 @@ int RunSwitch(const SwitchConfig& config) {
   options.on_delta = [&](const agent::EndpointCache& cache, const agent::CacheChanges& changes) {
     follower.Delta(cache, changes);
   };
+  // Live traces go to the datapath; the kernel backend has no pipeline of its own to run one
+  // through (set before client.Start(), read only on the client's reader thread after).
+  std::function<void(const dove::v1::TraceOrder&)> on_trace;
+  options.on_trace = [&on_trace](const dove::v1::TraceOrder& order) { on_trace(order); };
   agent::ControllerClient client(options);
   AgentResolver resolver(client);
   // The underlay MTU: --underlay-mtu, else the tunnel IP's interface's.
@@ -361,6 +365,25 @@ int RunSwitch(const SwitchConfig& config) {
     follower.Attach(
         [&datapath](userspace::DesiredDelta delta) { datapath->ApplyDelta(std::move(delta)); });
   }
+  on_trace = [&](const dove::v1::TraceOrder& order) {
+    if (datapath) {
+      datapath->Trace(order, [&client](const dove::v1::TraceReport& report) {
+        if (auto sent = client.ReportTrace(report); !sent) {
+          std::cerr << "dove-switch: trace " << report.trace_id() << ": " << sent.error() << "\n";
+        }
+      });
+      return;
+    }
+    // Nothing crosses a pipeline of this switch's own, to inject into or to watch.
+    dove::v1::TraceReport report;
+    report.set_trace_id(order.trace_id());
+    report.set_source(order.inject());
+    report.set_armed(!order.inject());
+    report.set_error(
+        "the kernel backend switches in the kernel: no userspace pipeline to run a traced packet "
+        "through (live traces need --backend userspace)");
+    (void)client.ReportTrace(report);
+  };
   const std::function<userspace::DatapathStatus()> status = [&] {
     return kernel ? kernel->Status() : datapath->Status();
   };

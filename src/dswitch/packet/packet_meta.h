@@ -41,7 +41,10 @@ struct PacketMeta {
   uint16_t l3_offset = 0;  // IP or ARP header
   uint16_t l4_offset = 0;  // TCP/UDP/ICMP header (not in non-first fragments)
 
-  bool traced = false;  // stages record what they did to it (later: dovectl switch trace)
+  // A live trace's slot in the datapath's TraceRecorder (dovectl trace --live): the stages tell
+  // what they do to the packet (pipeline/trace_sink.h); 0: not traced. Copied to clones and to
+  // the replies the stages build for it, so nothing traced reaches a port unless asked.
+  uint16_t trace = 0;
 };
 
 }  // namespace dove::dswitch::packet

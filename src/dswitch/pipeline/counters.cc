@@ -20,6 +20,9 @@ void Counters::Drop(DropReason reason, const Packet& packet) {
   const PortId port = packet.meta.out_port != kNoPort ? packet.meta.out_port : packet.meta.in_port;
   if (port != kNoPort) MutablePort(port).dropped++;
   if (packet.meta.vni != kNoVni) MutableNetwork(packet.meta.vni).dropped++;
+  if (packet.meta.trace != 0) [[unlikely]] {
+    Trace(packet, {.stage = "", .verdict = "drop", .detail = {}, .drop = reason});
+  }
 }
 
 void Counters::Drops(DropReason reason, uint64_t count, PortId port, uint32_t vni) {

@@ -26,10 +26,12 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "dswitch/pipeline/drop_reason.h"
 #include "dswitch/pipeline/packet_types.h"
+#include "dswitch/pipeline/trace_sink.h"
 
 namespace dove::dswitch::pipeline {
 
@@ -62,8 +64,15 @@ class Counters {
   static constexpr PortId kMaxPortId = 1U << 20;
 
   // Counts one dropped packet: its reason; its port (meta.out_port when set: the port it was
-  // going to, else meta.in_port); its network (meta.vni) when set.
+  // going to, else meta.in_port); its network (meta.vni) when set. A traced packet's drop is
+  // also told to the trace sink.
   void Drop(DropReason reason, const Packet& packet);
+  // Where traced packets' notes go (trace_sink.h); null (the default): nowhere.
+  void SetTraceSink(TraceSink* sink) { trace_sink_ = sink; }
+  // Tells the sink what a stage did to the traced `packet` (callers check meta.trace first).
+  void Trace(const Packet& packet, TraceNote note) {
+    if (trace_sink_ != nullptr) trace_sink_->Note(packet, std::move(note));
+  }
   // Counts `count` packets dropped for `reason` after they left the pipeline's hands (a device
   // refused them and freed them): against `port` and `vni` when they are not kNoPort/kNoVni.
   void Drops(DropReason reason, uint64_t count, PortId port, uint32_t vni);
@@ -117,6 +126,7 @@ class Counters {
   PortCounters& GrowPorts(PortId port);
   NetworkCounters& AddNetwork(uint32_t vni);
 
+  TraceSink* trace_sink_ = nullptr;
   std::array<uint64_t, kDropReasonCount> drops_{};
   RouterCounters router_;
   std::unordered_map<std::string, uint64_t> policy_denied_;

@@ -172,6 +172,7 @@ void DhcpResponder::Process(PacketBatch& batch, PacketBatch& replies) {
     Classify(*reply);
     reply->meta.out_port = packet->meta.in_port;
     reply->meta.vni = packet->meta.vni;
+    reply->meta.trace = packet->meta.trace;
     replies.Push(reply);
     counters_.Sent(reply->meta.out_port);
     pool_.Free(packet);

@@ -71,6 +71,9 @@ bool FromTunnel::CheckRouted(const NetworkTables& network, const Packet& packet,
   }
   if (gate_ == nullptr) return true;
   const PolicyGate::Decision decision = gate_->Check(network.policy, source->vni, network.vni, *ip);
+  if (packet.meta.trace != 0) [[unlikely]] {
+    counters_.Trace(packet, PolicyGate::Note(decision, source->vni, network.vni));
+  }
   if (!decision.pass) refused = decision.drop;
   return decision.pass;
 }

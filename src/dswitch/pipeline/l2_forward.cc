@@ -1,5 +1,7 @@
 #include "dswitch/pipeline/l2_forward.h"
 
+#include <string>
+
 #include "dswitch/pipeline/classify.h"
 #include "net/ethernet.h"
 #include "net/icmpv6.h"
@@ -67,9 +69,19 @@ void L2Forward::Forward(Packet* packet, PacketBatch& to_ports, PacketBatch& to_t
   }
   const net::MacAddress destination = DestinationMac(*packet);
 
+  const bool traced = packet->meta.trace != 0;
   if (destination.IsMulticast()) {
     if (IsArpOrNd(*packet)) {
       return DropPacket(DropReason::kArpNdNotFlooded, packet, counters_, pool_);
+    }
+    if (traced) [[unlikely]] {
+      counters_.Trace(*packet, {.stage = "l2_lookup",
+                                .verdict = "flood",
+                                .detail = "to " + destination.ToString() + ": a copy to " +
+                                          std::to_string(network->flood_tunnel_ips.size()) +
+                                          " switch(es) of the flood list and every other "
+                                          "local port of VNI " +
+                                          std::to_string(network->vni)});
     }
     return Flood(*network, packet, to_ports, to_tunnels);
   }
@@ -77,6 +89,12 @@ void L2Forward::Forward(Packet* packet, PacketBatch& to_ports, PacketBatch& to_t
       local != network->ports_by_mac.end()) {
     if (local->second == packet->meta.in_port) {
       return DropPacket(DropReason::kHairpin, packet, counters_, pool_);
+    }
+    if (traced) [[unlikely]] {
+      counters_.Trace(*packet, {.stage = "l2_lookup",
+                                .verdict = "pass",
+                                .detail = destination.ToString() + " is a local port of VNI " +
+                                          std::to_string(network->vni)});
     }
     packet->meta.out_port = local->second;
     counters_.Sent(local->second);
@@ -86,8 +104,21 @@ void L2Forward::Forward(Packet* packet, PacketBatch& to_ports, PacketBatch& to_t
     return DropPacket(DropReason::kRouterNotIp, packet, counters_, pool_);
   }
   if (const auto vtep = remotes_.FindMac(packet->meta.vni, destination)) {
+    if (traced) [[unlikely]] {
+      counters_.Trace(*packet, {.stage = "l2_lookup",
+                                .verdict = "pass",
+                                .detail = destination.ToString() + " is behind tunnel IP " +
+                                          vtep->ToString() + " (the switch's cache)"});
+    }
     packet->meta.tunnel = *vtep;
     return to_tunnels.Push(packet);
+  }
+  if (traced) [[unlikely]] {
+    counters_.Trace(*packet, {.stage = "l2_lookup",
+                              .verdict = "miss",
+                              .detail = destination.ToString() +
+                                        " is not in the switch's cache: parked, the switch "
+                                        "asks the controller"});
   }
   if (!parking_.Park(packet)) DropPacket(DropReason::kParkOverflow, packet, counters_, pool_);
 }

@@ -110,6 +110,7 @@ bool LocalResponder::EmitReply(const Packet& request, PacketBatch& replies) {
   Classify(*reply);
   reply->meta.out_port = request.meta.in_port;
   reply->meta.vni = request.meta.vni;
+  reply->meta.trace = request.meta.trace;
   replies.Push(reply);
   counters_.Sent(reply->meta.out_port);
   return true;

@@ -122,6 +122,7 @@ void MtuGuard::Process(PacketBatch& to_tunnels, PacketBatch& replies) {
         Classify(*reply);
         reply->meta.out_port = packet->meta.in_port;
         reply->meta.vni = tables_.Port(packet->meta.in_port)->vni;
+        reply->meta.trace = packet->meta.trace;
         replies.Push(reply);
         counters_.Sent(reply->meta.out_port);
       } else {

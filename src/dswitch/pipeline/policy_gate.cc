@@ -1,5 +1,7 @@
 #include "dswitch/pipeline/policy_gate.h"
 
+#include <string>
+
 #include "net/byte_order.h"
 #include "net/ethernet.h"
 #include "net/icmpv4.h"
@@ -134,11 +136,11 @@ PolicyGate::Decision PolicyGate::Check(const PolicyTable& rules, uint32_t source
     if (flows_.Remember(key, now_) == ReturnFlows::Remembered::kFull) {
       counters_.router().return_flows_full++;
     }
-    return {};
+    return {.rule = verdict.rule};
   }
   if (flows_.IsReply(key, now_)) {
     counters_.router().return_flow_passed++;
-    return {};
+    return {.return_flow = true};
   }
   if (ip.has_quoted && ip.quoted_source == ip.destination) {
     // An error about a packet that went the other way: the flow of that packet remembered.
@@ -147,12 +149,40 @@ PolicyGate::Decision PolicyGate::Check(const PolicyTable& rules, uint32_t source
                          ip.quoted_destination_port};
     if (flows_.IsReply(quoted.Reversed(), now_)) {
       counters_.router().return_flow_passed++;
-      return {};
+      return {.return_flow = true};
     }
   }
-  if (verdict.rule == nullptr) return {false, false, DropReason::kPolicyDefaultDeny};
+  if (verdict.rule == nullptr) {
+    return {.pass = false, .drop = DropReason::kPolicyDefaultDeny};
+  }
   counters_.PolicyDenied(verdict.rule->id);
-  return {false, verdict.action == PolicyRule::Action::kReject, DropReason::kPolicyDenied};
+  return {.pass = false,
+          .reject = verdict.action == PolicyRule::Action::kReject,
+          .drop = DropReason::kPolicyDenied,
+          .rule = verdict.rule};
+}
+
+TraceNote PolicyGate::Note(const Decision& decision, uint32_t source_vni,
+                           uint32_t destination_vni) {
+  const std::string between =
+      "from VNI " + std::to_string(source_vni) + " to VNI " + std::to_string(destination_vni);
+  TraceNote note{.stage = "policy", .verdict = decision.pass ? "pass" : "drop"};
+  if (decision.rule != nullptr) note.policy_id = decision.rule->id;
+  if (decision.return_flow) {
+    note.detail = between + ": no rule allows it, but it is the reply of a flow one allowed";
+  } else if (decision.pass) {
+    note.detail =
+        between + (decision.rule != nullptr ? ": allowed by policy \"" + decision.rule->id + "\""
+                                            : ": inside one network, allowed");
+  } else if (decision.rule != nullptr) {
+    note.detail = between + ": " + (decision.reject ? "rejected" : "denied") + " by policy \"" +
+                  decision.rule->id + "\"" +
+                  (decision.reject ? " (ICMP administratively prohibited to the sender)" : "");
+  } else {
+    note.detail = between + ": no rule allows it (default deny)";
+  }
+  note.drop = decision.drop;
+  return note;
 }
 
 }  // namespace dove::dswitch::pipeline

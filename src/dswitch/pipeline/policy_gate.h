@@ -28,6 +28,7 @@
 #include "dswitch/pipeline/policy_table.h"
 #include "dswitch/pipeline/return_flows.h"
 #include "dswitch/pipeline/tables.h"
+#include "dswitch/pipeline/trace_sink.h"
 
 namespace dove::dswitch::pipeline {
 
@@ -68,12 +69,16 @@ class PolicyGate {
     bool pass = true;
     bool reject = false;                   // answer ICMP administratively prohibited
     DropReason drop = DropReason::kCount;  // when !pass
+    const PolicyRule* rule = nullptr;      // the rule that decided; null: none did
+    bool return_flow = false;              // passed as the reply of a remembered flow
   };
   // The decision for `ip` going from network `source_vni` to `destination_vni`, under the rules
   // of `rules` (the network whose tables hold them: the sender's on egress, the receiver's on
   // ingress; both hold every rule that names them).
   Decision Check(const PolicyTable& rules, uint32_t source_vni, uint32_t destination_vni,
                  const IpFields& ip);
+  // What `decision` means for a trace (trace_sink.h): the policy stage's note, naming the rule.
+  static TraceNote Note(const Decision& decision, uint32_t source_vni, uint32_t destination_vni);
 
  private:
   const Tables& tables_;

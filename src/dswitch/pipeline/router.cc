@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <string>
 
 #include "dswitch/pipeline/classify.h"
 #include "net/checksum.h"
@@ -133,6 +134,7 @@ bool Router::EmitReply(const Packet& request, const std::vector<uint8_t>& bytes,
   Classify(*reply);
   reply->meta.out_port = request.meta.in_port;
   reply->meta.vni = request.meta.vni;
+  reply->meta.trace = request.meta.trace;
   replies.Push(reply);
   counters_.Sent(reply->meta.out_port);
   return true;
@@ -239,8 +241,15 @@ void Router::Route(Packet* packet, const RouterOutputs& out) {
   if (!ip || DestinationMac(*packet).IsMulticast()) {
     return DropPacket(DropReason::kRouterNotIp, packet, counters_, pool_);
   }
+  const bool traced = packet->meta.trace != 0;
   if (IsRouterAddress(*network, ip->destination)) {
     if (AnswerGateway(*packet, *network, out.replies)) {
+      if (traced) [[unlikely]] {
+        counters_.Trace(*packet, {.stage = "router",
+                                  .verdict = "answer",
+                                  .detail = "an echo request to " + ip->destination.ToString() +
+                                            ", a gateway address: the router answers it"});
+      }
       pool_.Free(packet);
       return;
     }
@@ -261,6 +270,14 @@ void Router::Route(Packet* packet, const RouterOutputs& out) {
   }
   const PolicyGate::Decision decision =
       gate_.Check(network->policy, packet->meta.vni, route->vni, *ip);
+  if (traced) [[unlikely]] {
+    counters_.Trace(*packet, {.stage = "router",
+                              .verdict = "pass",
+                              .detail = "routed from VNI " + std::to_string(packet->meta.vni) +
+                                        " to VNI " + std::to_string(route->vni) + " (route " +
+                                        route->prefix.ToString() + ")"});
+    counters_.Trace(*packet, PolicyGate::Note(decision, packet->meta.vni, route->vni));
+  }
   if (!decision.pass) {
     if (decision.reject) SendError(*packet, Error::kProhibited, out.replies);
     return DropPacket(decision.drop, packet, counters_, pool_);
@@ -281,6 +298,13 @@ void Router::Route(Packet* packet, const RouterOutputs& out) {
   if (out_port == kNoPort) {
     const auto remote = remotes_.FindIp(route->vni, ip->destination);
     if (!remote) {
+      if (traced) [[unlikely]] {
+        counters_.Trace(*packet,
+                        {.stage = "l2_lookup",
+                         .verdict = "miss",
+                         .detail = ip->destination.ToString() + " in VNI " +
+                                   std::to_string(route->vni) + " is not in the switch's cache"});
+      }
       if (out.misses != nullptr) return out.misses->Push(packet);
       return Unreachable(packet, out.replies);
     }

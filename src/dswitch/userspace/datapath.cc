@@ -125,7 +125,9 @@ Datapath::Datapath(DatapathOptions options, io::Device& underlay, io::PortFactor
       encap_(counters_, pool_),
       from_tunnel_(tables_, counters_, pool_, &policy_gate_, &redirects_),
       router_(tables_, remotes_, policy_gate_, counters_, pool_),
-      coalescer_(pool_) {}
+      coalescer_(pool_) {
+  counters_.SetTraceSink(&traces_);
+}
 
 Datapath::~Datapath() {
   for (auto& [id, port] : ports_) ClosePort(port, /*remove=*/false);
@@ -290,7 +292,9 @@ void Datapath::RunCommands() {
 void Datapath::Run() {
   using Clock = std::chrono::steady_clock;
   while (!stopping_) {
-    if (!Poll(std::chrono::milliseconds(500)) || options_.poll_after_traffic.count() <= 0) {
+    // An open trace settles within TraceRecorder::kSettle: the loop wakes often enough to see.
+    const std::chrono::milliseconds wait(traces_.active() ? 50 : 500);
+    if (!Poll(wait) || options_.poll_after_traffic.count() <= 0) {
       continue;
     }
     // Work was found: poll on (epoll_wait with no timeout, yielding the CPU to anything
@@ -338,6 +342,11 @@ bool Datapath::Poll(std::chrono::milliseconds timeout) {
   if (now >= next_port_retry_) RetryPorts();
   if (options_.path_mtu_of && now >= next_path_mtu_) RefreshPathMtus();
   if (!redirects_.empty()) redirects_.Expire(now);
+  if (traces_.active()) [[unlikely]] {
+    traces_.Expire(now);
+    std::erase_if(injections_,
+                  [this](const auto& entry) { return traces_.OrderOf(entry.first) == nullptr; });
+  }
   return ready > 0;
 }
 
@@ -349,12 +358,32 @@ void Datapath::FromPortBatch(Port& port) {
   port.device->Receive(pool_, rx_, io_counters_);
   if (rx_.empty()) return;
   for (Packet* packet : rx_) packet->meta.in_port = port.id;
+  ProcessFromPort();
+}
+
+void Datapath::ProcessFromPort() {
   from_port_.Process(rx_);
+  if (traces_.active()) [[unlikely]] {
+    NotePassed("port_security", "from the port's own MAC and addresses");
+  }
   responder_.Process(rx_, replies_, &misses_);
   dhcp_.Process(rx_, replies_);
   advertiser_.Process(rx_, replies_);
   SendToPorts(replies_);
-  if (!misses_.empty()) ParkSolicits(misses_);
+  if (!misses_.empty()) {
+    if (traces_.active()) [[unlikely]] {
+      for (const Packet* packet : misses_) {
+        if (packet->meta.trace == 0) continue;
+        const auto ip = SolicitedAddress(*packet);
+        traces_.Note(*packet, {.stage = "responder",
+                               .verdict = "miss",
+                               .detail = "the switch does not know " +
+                                         (ip ? ip->ToString() : std::string("the address")) +
+                                         ": it asks the controller"});
+      }
+    }
+    ParkSolicits(misses_);
+  }
   if (rx_.empty()) return;
   const uint32_t vni = rx_[0]->meta.vni;  // one port: one network
   // Frames to the network's router MAC go to the router, the rest to L2Forward.
@@ -394,6 +423,8 @@ void Datapath::FromTunnelBatch() {
   rx_.clear();
   underlay_.Receive(pool_, rx_, io_counters_);
   if (rx_.empty()) return;
+  if (traces_.active()) [[unlikely]]
+    MarkTracedFromTunnel();
   from_tunnel_.Process(rx_, to_ports_, &to_tunnels_);
   coalescer_.Process(to_ports_);
   SendToPorts(to_ports_);
@@ -401,6 +432,8 @@ void Datapath::FromTunnelBatch() {
 }
 
 void Datapath::SendToPorts(PacketBatch& batch) {
+  if (traces_.active()) [[unlikely]]
+    InterceptTraced(batch);
   // Group by port, keeping each port's packets in order: one Send per port and round.
   while (!batch.empty()) {
     const PortId port_id = batch[0]->meta.out_port;
@@ -430,6 +463,8 @@ void Datapath::SendToTunnels(PacketBatch& batch) {
   SendToPorts(mtu_replies_);
   if (batch.empty()) return;
   encap_.Process(batch);
+  if (traces_.active()) [[unlikely]]
+    NoteEncapsulated(batch);
   const size_t count = batch.size();
   const uint32_t vni = count > 0 ? batch[0]->meta.vni : packet::kNoVni;
   const size_t sent = underlay_.Send(pool_, batch, io_counters_);

@@ -48,6 +48,16 @@
 // on the loop thread between batches. A port whose device cannot be opened is kept in error
 // (shown by Status()) and tried again every retry_ports_every.
 //
+// Live traces (dovectl trace --live; Trace(), datapath_trace.cc): for an order with inject, the
+// loop builds the packet the endpoint would send (trace_frames.h: first the ARP request / NS
+// for its next hop, which the responder answers as it would the VM; then the packet to the MAC
+// it answered) and receives it from the endpoint's port like any frame, marked traced
+// (packet.meta.trace). The stages note what they do to it (TraceRecorder); what is traced is
+// sent into the tunnel for real (the receiving switch traces it by its marker) but never handed
+// to a port unless the order says deliver: SendToPorts notes it as delivered (or as the answer
+// the source gets) and frees it. Traced packets are counted like any other. Without an open
+// trace, each batch costs one branch more.
+//
 // Threading: Run()/Poll() on one thread; Post(), Apply(), ApplyDelta(), Status(), Stop() from
 // any thread. The Resolver's methods are called on the loop thread and may answer on any.
 #pragma once
@@ -92,6 +102,8 @@
 #include "dswitch/pipeline/tables.h"
 #include "dswitch/pipeline/vxlan_encap.h"
 #include "dswitch/userspace/desired_state.h"
+#include "dswitch/userspace/trace_frames.h"
+#include "dswitch/userspace/trace_recorder.h"
 
 namespace dove::dswitch::userspace {
 
@@ -200,6 +212,11 @@ class Datapath {
   void Post(std::function<void()> command);
   void Apply(DesiredState desired);
   void ApplyDelta(DesiredDelta delta);
+  // Takes part in a live trace (see above): injects the packet when `order` says inject, and
+  // watches the tunnel for its marker either way. `report` gets the switch's TraceReport, on the
+  // loop thread, when the trace settles or its time is up (a receiver that saw nothing of it
+  // reports nothing).
+  void Trace(dove::v1::TraceOrder order, TraceRecorder::Report report);
   // The underlay path MTU toward `vtep` became `path_mtu` (0: forget it): what goes to it is
   // held to path_mtu - 50 (pipeline/mtu_guard.h).
   void SetPathMtu(const net::Ipv4Address& vtep, uint32_t path_mtu);
@@ -239,6 +256,8 @@ class Datapath {
   void AnnouncePort(const Port& port);
 
   void FromPortBatch(Port& port);
+  // The stages for rx_, frames of one port (received, or a trace's injected frame).
+  void ProcessFromPort();
   void FromTunnelBatch();
   // L2Forward and what follows, for packets of one port (hence of one network).
   void Forward(packet::PacketBatch& batch, uint32_t vni);
@@ -255,6 +274,31 @@ class Datapath {
   void AskIp(uint32_t vni, const net::IpAddress& ip);
   void Resolved(uint32_t vni);
   void Retry(uint32_t vni);
+
+  // Live traces (datapath_trace.cc).
+  struct Injection {
+    packet::PortId port = packet::kNoPort;
+    TraceKind kind = TraceKind::kIcmp;
+    net::IpAddress source;
+    net::IpAddress destination;
+    net::IpAddress next_hop;  // what the first frame solicits
+    uint16_t port_number = 0;
+    bool resolving = false;  // the solicitation for next_hop is underway
+  };
+  void StartTrace(const dove::v1::TraceOrder& order, const TraceRecorder::Report& report);
+  // Receives `frame` from the injection's port, traced in `slot`.
+  void Inject(uint16_t slot, const Injection& injection, const std::vector<uint8_t>& frame);
+  // The packet itself, once the next hop answered `mac`.
+  void InjectPacket(uint16_t slot, const net::MacAddress& mac);
+  // Takes the traced packets out of `batch` (SendToPorts): notes them delivered (or the answer
+  // the source gets), hands them to their port when the order says deliver, frees the rest.
+  void InterceptTraced(packet::PacketBatch& batch);
+  // Notes where the traced packets of `batch` go into the tunnel (SendToTunnels).
+  void NoteEncapsulated(const packet::PacketBatch& batch);
+  // Marks what carries an open trace's marker in rx_ from the tunnel (FromTunnelBatch).
+  void MarkTracedFromTunnel();
+  // Notes what the traced packets still in rx_ passed (after `stage`).
+  void NotePassed(const char* stage, const char* detail);
 
   DatapathOptions options_;
   io::Device& underlay_;
@@ -316,6 +360,8 @@ class Datapath {
   pipeline::FromTunnel from_tunnel_;
   pipeline::Router router_;
   offload::TcpCoalescer coalescer_;
+  TraceRecorder traces_;
+  std::map<uint16_t, Injection> injections_;  // by trace slot: the traces this switch sends
   // Scratch batches, reused every round (no allocation in steady state).
   packet::PacketBatch rx_, replies_, misses_, to_ports_, to_tunnels_, scratch_, send_, routed_,
       routed_misses_, mtu_replies_;

@@ -733,5 +733,35 @@ TEST(ControllerClientStandaloneTest, WithoutControllerAndAfterStop) {
   client.Stop();  // idempotent
 }
 
+TEST(ControllerClientTraceOrderTest, AnOrderIsCheckedBeforeTheSwitchRunsIt) {
+  dove::v1::TraceOrder order;
+  order.set_trace_id(1);
+  order.set_marker(std::string(16, 'm'));
+  order.set_timeout_ms(1000);
+  EXPECT_EQ(ControllerClient::CheckTraceOrder(order), "") << "a watcher needs no more";
+  order.set_inject(true);
+  EXPECT_EQ(ControllerClient::CheckTraceOrder(order), "an order to inject names no endpoint");
+  order.set_endpoint_id("vm1");
+  EXPECT_EQ(ControllerClient::CheckTraceOrder(order), "the order names no packet kind");
+  order.set_kind(dove::v1::TraceOrder::KIND_TCP);
+  order.set_ip("10.0.0.2");
+  EXPECT_EQ(ControllerClient::CheckTraceOrder(order),
+            "a tcp trace needs an IP and a port of 1..65535");
+  order.set_port(443);
+  EXPECT_EQ(ControllerClient::CheckTraceOrder(order), "");
+  order.set_ip("10.0.0.300");
+  EXPECT_EQ(ControllerClient::CheckTraceOrder(order), "the IP does not parse");
+  order.set_kind(dove::v1::TraceOrder::KIND_UDP);
+  order.set_ip("10.0.0.2");
+  order.set_mac("52:54:00:00:00:02");
+  EXPECT_EQ(ControllerClient::CheckTraceOrder(order),
+            "a udp trace needs an IP or a MAC (one of them) and a port of 0..65535");
+  order.set_marker("short");
+  EXPECT_EQ(ControllerClient::CheckTraceOrder(order), "the marker is not 16 bytes");
+  order.set_marker(std::string(16, 'm'));
+  order.set_timeout_ms(60000);
+  EXPECT_EQ(ControllerClient::CheckTraceOrder(order), "timeout_ms is not within 1..10000");
+}
+
 }  // namespace
 }  // namespace dove::dswitch::agent

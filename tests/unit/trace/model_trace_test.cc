@@ -181,14 +181,14 @@ TEST_F(ModelTraceTest, ArpIsAnsweredForTheNetworkOnlyAndNeverForOneself) {
   const auto known = Trace("w1", "arp who-has 10.0.0.12");
   EXPECT_EQ(known.outcome(), "answered");
   EXPECT_THAT(Stage(known, "responder").detail(), HasSubstr("52:54:00:00:00:12"));
-  EXPECT_EQ(Trace("w1", "arp who-has 10.0.0.77").drop_reason(), "arp_target_unknown");
-  EXPECT_EQ(Trace("w1", "arp who-has 10.1.0.21").drop_reason(), "arp_target_unknown")
+  EXPECT_EQ(Trace("w1", "arp who-has 10.0.0.77").drop_reason(), "resolve_failed");
+  EXPECT_EQ(Trace("w1", "arp who-has 10.1.0.21").drop_reason(), "resolve_failed")
       << "another network's endpoint is not answered for";
   EXPECT_EQ(Trace("w1", "arp who-has 10.0.0.11").drop_reason(), "arp_for_own_address");
 }
 
 TEST_F(ModelTraceTest, UnknownDestinationsEndWhereTheSwitchGivesUp) {
-  EXPECT_EQ(Trace("w1", "icmp to 10.0.0.77").drop_reason(), "arp_target_unknown");
+  EXPECT_EQ(Trace("w1", "icmp to 10.0.0.77").drop_reason(), "resolve_failed");
   EXPECT_EQ(Trace("w1", "icmp to 10.9.9.9").drop_reason(), "route_none");
   EXPECT_EQ(Trace("w1", "tcp to 10.1.0.99:5432").drop_reason(), "route_host_unknown");
   EXPECT_EQ(Trace("w1", "udp to 52:54:00:99:99:99 port 7").drop_reason(), "resolve_failed");

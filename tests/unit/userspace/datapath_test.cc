@@ -10,17 +10,22 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "dswitch/io/memory_device.h"
 #include "dswitch/io/port_factory.h"
 #include "dswitch/offload/tcp_segmenter.h"
+#include "dswitch/userspace/trace_frames.h"
 #include "net/arp.h"
 #include "net/dhcpv4.h"
 #include "unit/pipeline/dhcp_frames.h"
@@ -987,6 +992,163 @@ TEST(DatapathRunTest, ThePollWindowAfterTrafficStillForwardsAndStops) {
   // Inside a window of ten minutes: only Stop() can end Run() this soon.
   ASSERT_EQ(ran.wait_for(std::chrono::seconds(30)), std::future_status::ready);
   EXPECT_EQ(ports.Find("p2")->Drain().size(), static_cast<size_t>(kFrames));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Live traces (datapath.h, "Live traces").
+
+class DatapathTraceTest : public DatapathTest {
+ protected:
+  static constexpr char kMarker[] = "0123456789abcdef";
+
+  static dove::v1::TraceOrder Order(bool inject, bool deliver = false) {
+    dove::v1::TraceOrder order;
+    order.set_trace_id(77);
+    order.set_marker(kMarker, 16);
+    order.set_timeout_ms(2000);
+    order.set_deliver(deliver);
+    order.set_inject(inject);
+    if (inject) order.set_endpoint_id("vm1");
+    return order;
+  }
+  static dove::v1::TraceOrder ToMac(const net::MacAddress& mac, bool deliver = false) {
+    dove::v1::TraceOrder order = Order(true, deliver);
+    order.set_kind(dove::v1::TraceOrder::KIND_UDP);
+    order.set_mac(mac.ToString());
+    order.set_port(9);
+    return order;
+  }
+
+  // Gives `order` to the datapath and runs the loop until its report comes (or `wait` passes).
+  std::optional<dove::v1::TraceReport> Run(
+      const dove::v1::TraceOrder& order, const std::function<void()>& meanwhile = {},
+      std::chrono::milliseconds wait = std::chrono::milliseconds(3000)) {
+    std::optional<dove::v1::TraceReport> report;
+    armed_ = 0;
+    datapath_->Trace(order, [this, &report](dove::v1::TraceReport got) {
+      if (got.armed()) {
+        ++armed_;  // a watcher's acknowledgment, at once
+      } else {
+        report = std::move(got);
+      }
+    });
+    Settle();
+    if (meanwhile) meanwhile();
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (!report && std::chrono::steady_clock::now() < deadline) {
+      datapath_->Poll(std::chrono::milliseconds(20));
+    }
+    return report;
+  }
+
+  int armed_ = 0;  // acknowledgments the last Run got
+
+  static std::string Stages(const dove::v1::TraceReport& report) {
+    std::string text;
+    for (const auto& stage : report.stages()) {
+      text += stage.stage() + ":" + stage.verdict();
+      if (!stage.drop_reason().empty()) text += "(" + stage.drop_reason() + ")";
+      for (const auto& id : stage.endpoint_ids()) text += "[" + id + "]";
+      if (!stage.tunnel_ip().empty()) text += "@" + stage.tunnel_ip();
+      text += " ";
+    }
+    return text;
+  }
+
+  static bool HasMarker(const std::vector<uint8_t>& bytes) {
+    const std::string_view marker(kMarker, 16);
+    return std::search(bytes.begin(), bytes.end(), marker.begin(), marker.end()) != bytes.end();
+  }
+};
+
+TEST_F(DatapathTraceTest, ATracedFrameToALocalPortIsNotedAndNotHandedToIt) {
+  const auto report = Run(ToMac(kVm2Mac));
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->source());
+  EXPECT_EQ(report->error(), "");
+  EXPECT_EQ(Stages(*report),
+            "source:pass port_security:pass l2_lookup:pass delivery:deliver[vm2] ");
+  EXPECT_TRUE(Sent("p2").empty()) << "a trace never reaches the VM unless asked";
+  EXPECT_TRUE(Sent("p1").empty());
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTraceTest, WithDeliverTheVmGetsTheTracedFrame) {
+  const auto report = Run(ToMac(kVm2Mac, /*deliver=*/true));
+  ASSERT_TRUE(report);
+  const auto sent = Sent("p2");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_TRUE(HasMarker(sent[0].bytes));
+  EXPECT_NE(Stages(*report).find("delivery:deliver[vm2]"), std::string::npos);
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTraceTest, ATracedFrameToARemoteEndpointIsSentIntoTheTunnelForReal) {
+  const auto report = Run(ToMac(kVm9Mac));
+  ASSERT_TRUE(report);
+  EXPECT_EQ(Stages(*report),
+            "source:pass port_security:pass l2_lookup:pass encapsulation:pass@192.0.2.20 ");
+  const auto datagrams = tunnel_.Drain();
+  ASSERT_EQ(datagrams.size(), 1u);
+  EXPECT_EQ(datagrams[0].meta.tunnel, kPeerVtep);
+  EXPECT_TRUE(HasMarker(datagrams[0].bytes)) << "the receiving switch finds it by its marker";
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTraceTest, AnArpTraceIsAnsweredByTheResponderAndTheAnswerIsNotHandedToTheVm) {
+  dove::v1::TraceOrder order = Order(true);
+  order.set_kind(dove::v1::TraceOrder::KIND_ARP);
+  order.set_ip(kVm9Ip.ToString());
+  const auto report = Run(order);
+  ASSERT_TRUE(report);
+  EXPECT_EQ(Stages(*report), "source:pass port_security:pass responder:answer ");
+  EXPECT_NE(report->stages(2).detail().find(kVm9Mac.ToString()), std::string::npos);
+  EXPECT_TRUE(Sent("p1").empty());
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTraceTest, ATraceOfAnEndpointWithoutAPortHereIsRefused) {
+  dove::v1::TraceOrder order = ToMac(kVm2Mac);
+  order.set_endpoint_id("vm9");
+  const auto report = Run(order);
+  ASSERT_TRUE(report);
+  EXPECT_NE(report->error().find("no open port on this switch"), std::string::npos)
+      << report->error();
+}
+
+TEST_F(DatapathTraceTest, AReceiverTracesWhatCarriesTheMarkerAndLetsEverythingElsePass) {
+  const std::vector<uint8_t> marker(kMarker, kMarker + 16);
+  const auto traced =
+      BuildTracePacket(TraceKind::kUdp, kVm9Mac, kVm9Ip, kVm1Mac, kVm1Ip, 9, 77, marker);
+  const auto report = Run(Order(false), [&] {
+    FromTunnel(kPeerVtep, Vxlan(kVni, Udp4Frame(kVm1Mac, kVm9Mac, kVm9Ip, kVm1Ip)));
+    FromTunnel(kPeerVtep, Vxlan(kVni, traced));
+  });
+  ASSERT_TRUE(report);
+  EXPECT_EQ(armed_, 1) << "a watcher acknowledges its order before anything is traced";
+  EXPECT_FALSE(report->source());
+  EXPECT_EQ(Stages(*report), "receiving_switch:pass delivery:deliver[vm1] ");
+  const auto sent = Sent("p1");
+  ASSERT_EQ(sent.size(), 1u) << "the VM's own traffic passes, the traced frame does not";
+  EXPECT_FALSE(HasMarker(sent[0].bytes));
+  ExpectNoLeak();
+}
+
+TEST_F(DatapathTraceTest, AReceiverNotesTheDropOfATracedFrameWithItsReason) {
+  const std::vector<uint8_t> marker(kMarker, kMarker + 16);
+  const auto traced =
+      BuildTracePacket(TraceKind::kUdp, kVm9Mac, kVm9Ip, kVm1Mac, kVm1Ip, 9, 77, marker);
+  const auto report = Run(Order(false), [&] { FromTunnel(kStrangerVtep, Vxlan(kVni, traced)); });
+  ASSERT_TRUE(report);
+  EXPECT_EQ(Stages(*report), "receiving_switch:pass receiving_switch:drop(vtep_not_allowed) ");
+  EXPECT_EQ(Drops("vtep_not_allowed"), 1u);
+}
+
+TEST_F(DatapathTraceTest, AReceiverThatSawNothingReportsNothingButItsAcknowledgment) {
+  dove::v1::TraceOrder order = Order(false);
+  order.set_timeout_ms(100);
+  EXPECT_FALSE(Run(order, {}, std::chrono::milliseconds(600)));
+  EXPECT_EQ(armed_, 1);
 }
 
 }  // namespace
