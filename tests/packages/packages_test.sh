@@ -180,6 +180,11 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 [[ -n $systemd_pid ]] || fail "unshare started nothing"
+# What systemd says of a unit, and its last journal lines.
+status_of() {
+  in_root systemctl status --no-pager --lines=0 "$1" 2>&1 || true
+  in_root journalctl --no-pager -o cat -n 15 -u "$1" 2>&1 || true
+}
 in_root() {
   nsenter --target "$systemd_pid" --mount --uts --ipc --net --pid --cgroup --root --wd -- "$@"
 }
@@ -207,13 +212,14 @@ in_root getent passwd dove >/dev/null || fail "postinst made no dove user"
 
 # 5. The services, started for real: by the postinst, then again by hand.
 for unit in dove-controller dove-switch; do
-  [[ $(in_root systemctl is-active "$unit") == active ]] || fail "$unit not started by its postinst"
+  [[ $(in_root systemctl is-active "$unit") == active ]] ||
+    fail "$unit not started by its postinst: $(status_of "$unit")"
 done
 ok "the postinst scripts started both services"
 in_root timeout 30 systemctl restart dove-controller dove-switch ||
   fail "systemctl restart: $(in_root systemctl status --no-pager dove-controller dove-switch 2>&1 | tail -30)"
 for unit in dove-controller dove-switch; do
-  [[ $(in_root systemctl is-active "$unit") == active ]] || fail "$unit is not active"
+  [[ $(in_root systemctl is-active "$unit") == active ]] || fail "$unit is not active: $(status_of "$unit")"
 done
 ok "systemctl restart dove-controller dove-switch: both active (Type=notify: READY=1 arrived)"
 [[ $(in_root ps -o user= -p "$(in_root systemctl show -P MainPID dove-controller)") == dove ]] ||
