@@ -116,6 +116,7 @@ cleanup() {
   exit "$status"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT # (ctest's timeout): the cleanup runs then too
 
 fail() {
   echo "FAIL: $*"
