@@ -8,8 +8,8 @@
 #      target: nothing of the host's starts); the packages installed there with dpkg -i, whose
 #      postinst enables and starts the services;
 #   5. the services restarted with systemctl: both active, the controller answering dovectl with
-#      the token the package made, the switch registered and UP, the controller's lines in the
-#      journal, the controller running as the dove user, dovectl's completion in bash;
+#      the token the package made, the switch registered and UP and making an endpoint's TAP,
+#      the controller's lines in the journal, the controller running as the dove user, dovectl's completion in bash;
 #   6. dpkg --purge: the services stopped, the token and configuration gone.
 # Needs root (namespaces, overlayfs, dpkg -i); skips (exit 77) otherwise. Everything it makes
 # lives in the namespaces and one temporary directory, removed on exit, also on failure.
@@ -244,6 +244,21 @@ grep -q '"name": *"local"' <<<"$switches" && grep -q 'STATE_UP' <<<"$switches" |
 ok "dovectl switch list: the switch 'local' is UP"
 in_root dovectl switch show >/dev/null || fail "dovectl switch show (the control socket)"
 ok "dovectl switch show answers on /run/dove/dove-switch.sock"
+# The switch at work under its hardening (CAP_NET_ADMIN, /dev/net/tun only): an endpoint placed
+# on it gets its TAP, port vm1.
+"${dovectl[@]}" domain create acme >/dev/null || fail "dovectl domain create"
+"${dovectl[@]}" network create acme/web --subnet 10.1.0.0/24 --gateway 10.1.0.1 >/dev/null ||
+  fail "dovectl network create"
+"${dovectl[@]}" endpoint create acme/web --switch local --port vm1 >/dev/null ||
+  fail "dovectl endpoint create"
+for _ in $(seq 100); do
+  in_root ip link show vm1 >/dev/null 2>&1 && break
+  sleep 0.1
+done
+in_root ip link show vm1 >/dev/null 2>&1 ||
+  fail "the switch made no TAP vm1 for the endpoint: $(status_of dove-switch)"
+in_root dovectl switch ports | grep -q vm1 || fail "dovectl switch ports lacks vm1"
+ok "an endpoint on the switch: its TAP vm1 made by the service, in dovectl switch ports"
 journal=$(in_root journalctl -u dove-controller --no-pager -o cat 2>&1)
 grep -q "dove-controller: serving /var/lib/dove" <<<"$journal" ||
   fail "journalctl -u dove-controller lacks the controller's lines: $journal
