@@ -23,11 +23,14 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 
-.PHONY: help deps build demo test unit e2e asan asan-build asan-tests-checked lint format \
+.PHONY: help deps build deb demo test unit e2e asan asan-build asan-tests-checked lint format \
   format-check tidy fuzz clean
 
 help:
 	@echo "make demo       install packages, build, run dove-lab demo (root: 3 hosts, 2 tenants)"
+	@echo "make deb        Debian packages dove-controller, dove-switch, dovectl of the release"
+	@echo "                build, with systemd units, configs, man pages (into $(BUILD)/deb/;"
+	@echo "                docs/packages.md)"
 	@echo "make test       install packages, format-check, build (gcc, warnings are errors) and run"
 	@echo "                the end-to-end, etcd and tools tests (ctest, in the background: its"
 	@echo "                output is printed at the end), tidy, then build and run the unit,"
@@ -56,6 +59,10 @@ deps:
 build: deps
 	@cmake -S . -B $(BUILD) -G Ninja $(RELEASE_FLAGS) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# Debian packages of the release tree (packaging/make-debs, docs/packages.md).
+deb: build
+	@packaging/make-debs $(BUILD) $(BUILD)/deb
 
 # README's main command: the multi-host demo in network namespaces (root).
 demo: build

@@ -5,6 +5,7 @@
 
 #include "base/version.h"
 #include "cli/commands.h"
+#include "cli/completion.h"
 #include "cli/exit_code.h"
 #include "cli/suggest.h"
 
@@ -50,10 +51,7 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
 
 }  // namespace
 
-int Run(const std::vector<std::string>& args, const Environment& env, std::ostream& out,
-        std::ostream& err) {
-  Context ctx(env, out, err);
-  CLI::App app("dovectl: operate a DOVE controller through its REST API", "dovectl");
+void BuildApp(CLI::App& app, Context& ctx) {
   app.set_version_flag("--version", dove::base::VersionLine("dovectl"));
   // Set before adding subcommands: they inherit both, so global flags work after the
   // subcommand and every --help ends with the environment variables and exit codes.
@@ -70,8 +68,16 @@ int Run(const std::vector<std::string>& args, const Environment& env, std::ostre
   AddStatusCommand(app, ctx);
   AddTraceCommand(app, ctx);
   AddShowCommand(app, ctx);
+  AddCompletionCommand(app, ctx);
   // The root's own help lists the global options already.
   app.footer(std::string(kFooter) + kExitCodeHelp);
+}
+
+int Run(const std::vector<std::string>& args, const Environment& env, std::ostream& out,
+        std::ostream& err) {
+  Context ctx(env, out, err);
+  CLI::App app("dovectl: operate a DOVE controller through its REST API", "dovectl");
+  BuildApp(app, ctx);
 
   // CLI11 takes the arguments last-first.
   std::vector<std::string> reversed(args.rbegin(), args.rend());

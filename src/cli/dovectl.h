@@ -8,6 +8,7 @@
 //   int code = Run({"domain", "list", "-o", "json"}, {.controller = "ctl:8740"}, out, err);
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -15,6 +16,11 @@
 #include "cli/context.h"
 
 namespace dove::cli {
+
+// Makes `app` dovectl: its global options, every command bound to its action on `ctx`, the
+// help's footers. Run uses it; tests and the completion generator walk the tree it builds.
+// `ctx` must outlive `app`'s use.
+void BuildApp(CLI::App& app, Context& ctx);
 
 int Run(const std::vector<std::string>& args, const Environment& env, std::ostream& out,
         std::ostream& err);

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <thread>
 
+#include "base/systemd_notify.h"
 #include "controller/http/http_server.h"
 #include "controller/index_snapshot.h"
 #include "controller/registry.h"
@@ -192,6 +193,10 @@ int RunController(const ControllerConfig& config) {
   // The listening socket exists since bind_*; connections queue until the loop runs.
   std::printf("dove-controller: listening on %s\n", address.c_str());
   std::fflush(stdout);
+  // Under systemd (Type=notify) the unit is started now: the API's socket accepts connections.
+  if (auto notified = base::NotifySystemd("READY=1\nSTATUS=serving on " + address); !notified) {
+    Log("systemd readiness not sent: " + notified.error());
+  }
 
   server.Run();
   serving_done = true;

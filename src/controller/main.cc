@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "base/version.h"
 #include "controller/bearer_token.h"
@@ -179,6 +180,16 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
+    // CLI11 says "INI was not able to parse KEY" for an unknown config key; say it plainly, as
+    // dove-switch does.
+    constexpr std::string_view kExtra = "INI was not able to parse ";
+    if (const std::string_view what = error.what(); what.starts_with(kExtra)) {
+      std::fprintf(stderr,
+                   "dove-controller: error: --config: unknown key \"%s\" (no option has that "
+                   "name)\n",
+                   std::string(what.substr(kExtra.size())).c_str());
+      return 2;
+    }
     // app.exit prints the help or the usage error; CLI11's own codes (106, ...) say nothing a
     // script can rely on, so every usage error is 2.
     const int code = app.exit(error);

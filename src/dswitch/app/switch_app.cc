@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "base/systemd_notify.h"
 #include "base/version.h"
 #include "dswitch/agent/controller_client.h"
 #include "dswitch/app/control_server.h"
@@ -253,7 +254,15 @@ int RunSwitch(const SwitchConfig& config) {
   options.software_version = "dove-switch " + std::string(dove::base::Version());
   options.tls = config.tls;
   options.plaintext = config.plaintext;
-  options.log = [](const std::string& line) { std::cerr << "dove-switch: " << line << std::endl; };
+  options.log = [](const std::string& line) {
+    std::cerr << "dove-switch: " << line << std::endl;
+    // `systemctl status dove-switch` shows the controller connection's last change.
+    if (line.starts_with("connected to") || line.starts_with("disconnected from")) {
+      if (auto notified = base::NotifySystemd("STATUS=" + line); !notified) {
+        std::cerr << "dove-switch: systemd status not sent: " << notified.error() << "\n";
+      }
+    }
+  };
   options.on_delta = [&](const agent::EndpointCache& cache, const agent::CacheChanges& changes) {
     follower.Delta(cache, changes);
   };
@@ -444,6 +453,12 @@ int RunSwitch(const SwitchConfig& config) {
   if (control) std::cerr << ", control socket " << config.control_socket;
   if (metrics_address) std::cerr << ", metrics " << config.metrics_listen;
   std::cerr << std::endl;
+  // Under systemd (Type=notify) the unit is started now: the data plane, the control socket and
+  // the metrics serve; the controller connection follows (STATUS says when it is up).
+  if (auto notified = base::NotifySystemd("READY=1\nSTATUS=up, connecting to the controller");
+      !notified) {
+    std::cerr << "dove-switch: systemd readiness not sent: " << notified.error() << "\n";
+  }
   malloc_trim(0);
 
   int signal_number = 0;
