@@ -129,6 +129,8 @@ class SwitchService final {
   // dove_southbound_lease_changes_total{change}, dove_switch_counter{switch,
   // name} (each switch's last StatsSummary), in Prometheus text format.
   std::string MetricsText();
+  // The last StatsSummary of each connected switch (Directory::Stats), copied under the lock.
+  controller::SwitchCounters SwitchStats();
 
  private:
   class Stream;
@@ -254,6 +256,7 @@ class SouthboundServer : public controller::SideService {
 
   std::string address() const override { return address_; }
   std::string MetricsText() const override { return service_->MetricsText(); }
+  controller::SwitchCounters SwitchStats() const override { return service_->SwitchStats(); }
   std::string Protocol() const override {
     return tls_ ? "TLS gRPC, client certificates required" : "plaintext gRPC";
   }
