@@ -51,10 +51,18 @@ function h(tag, attributes, ...children) {
 
 const $ = (id) => document.getElementById(id);
 
+// Each network its own colour, in the order the domains and networks are listed (a hash would
+// give two networks of ten the same colour too often).
+let colors = new Map();
+function assignColors() {
+  const domainName = (id) => (state.model.domains.get(id) || {name: id}).name;
+  const networks = [...state.model.networks.values()].sort((a, b) =>
+    domainName(a.domain_id).localeCompare(domainName(b.domain_id)) || byName(a, b));
+  colors = new Map(networks.map((network, i) => [network.id, PALETTE[i % PALETTE.length]]));
+}
+
 function colorOf(networkId) {
-  let hash = 0;
-  for (const c of networkId) hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
-  return PALETTE[hash % PALETTE.length];
+  return colors.get(networkId) || '#9ca3af';
 }
 
 function shortId(id) {
@@ -375,12 +383,13 @@ function switchCard(sw, endpoints) {
       h('ul', {class: 'endpoints'}, shown.map(endpointRow)),
     endpoints.length > shown.length
       ? h('p', {class: 'muted small'}, '… and ' + (endpoints.length - shown.length) + ' more') : '',
-    h('h4', {}, 'Counters'),
+    h('h4', {}, 'Counters', status === 'up' ? '' : h('span', {class: 'muted'}, ' (last report)')),
     countersOf(sw.name));
 }
 
 function draw() {
   const {model} = state;
+  assignColors();
   $('totals').replaceChildren(...KINDS.map((kind) =>
     h('li', {dataset: {total: kind}}, h('strong', {}, model[kind].size), ' ' + kind)));
   $('revision').textContent = 'revision ' + state.revision;
