@@ -133,7 +133,10 @@ std::string SerializeStreamHead(const HttpResponse& response, bool chunked) {
         EqualsIgnoreCase(name, "Transfer-Encoding")) {
       continue;
     }
-    out += name + ": " + value + "\r\n";
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
   }
   out += chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n";
   out += "\r\n";
