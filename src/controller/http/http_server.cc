@@ -580,7 +580,7 @@ void HttpServer::FlushStream(Connection& connection) {
     DropStream(connection.fd);
     return;
   }
-  if (unsent == 0 && stream.closed()) {
+  if (unsent == 0 && (stream.closed() || stopping_.load())) {  // stopping: a late stream ends
     if (connection.chunked) {
       static constexpr std::string_view kLastChunk = "0\r\n\r\n";
       [[maybe_unused]] const ssize_t sent =

@@ -186,6 +186,8 @@ function failed(error) {
     return;
   }
   if (error && error.name === 'AbortError') return;
+  // A failed read after hello would leave the stream held forever: start over instead.
+  if (state.stream) state.stream.abort();
   setLive('reconnecting', String(error && error.message || error));
 }
 
