@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "base/systemd_notify.h"
+#include "controller/event_hub.h"
 #include "controller/http/http_server.h"
 #include "controller/index_snapshot.h"
 #include "controller/registry.h"
@@ -122,8 +123,12 @@ int RunController(const ControllerConfig& config) {
                    " objects)";
   }
 
+  // GET /v1/events: destroyed after the server (its channels close with the connections)
+  // and before the registry.
+  auto events = std::make_unique<EventHub>(registry->get(), store.get(), config.events);
   RestApi api(registry->get(), config.token);
   LiveTraces live_traces;  // outlives the server and the southbound that use it
+  api.SetEvents(events.get());
   http::HttpServerOptions options = config.http;
   options.limits.max_body = model::kMaxJsonBytes;
   auto bound = http::HttpServer::Bind(
@@ -157,13 +162,19 @@ int RunController(const ControllerConfig& config) {
           return side->SendTrace(source_switch, order);
         });
     api.SetLiveTraces(&live_traces);
-    api.SetExtraMetrics(
-        [side = southbound.get(), &server] { return server.MetricsText() + side->MetricsText(); });
+    api.SetExtraMetrics([side = southbound.get(), &server, hub = events.get()] {
+      return server.MetricsText() + hub->MetricsText() + side->MetricsText();
+    });
+    api.SetSwitchStats([side = southbound.get()] { return side->SwitchStats(); });
+    events->SetStatsSource([side = southbound.get()] { return side->SwitchStats(); });
     ::malloc_trim(0);  // the southbound's own load (its directory) read every object again
     start_steps += ", southbound loaded " + seconds_since(southbound_at) + " s";
   }
 
-  if (!southbound) api.SetExtraMetrics([&server] { return server.MetricsText(); });
+  if (!southbound) {
+    api.SetExtraMetrics(
+        [&server, hub = events.get()] { return server.MetricsText() + hub->MetricsText(); });
+  }
 
   std::atomic<bool> serving_done{false};
   std::atomic<bool> signalled{false};
@@ -202,8 +213,11 @@ int RunController(const ControllerConfig& config) {
   serving_done = true;
   signal_waiter.join();
   api.SetExtraMetrics(nullptr);
+  api.SetSwitchStats(nullptr);
+  events->SetStatsSource(nullptr);
   bound->reset();
   live_traces.SetSender(nullptr);
+  events.reset();  // its watch thread reads the registry
   southbound.reset();
   // The next start reads this copy and nothing else (a clean stop: nothing changes after it).
   if (auto written = (*registry)->WriteIndexCache(); !written) {

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "base/expected.h"
+#include "controller/event_hub.h"
 #include "controller/http/http_server.h"
 #include "controller/side_service.h"
 #include "net/listen_address.h"
@@ -50,6 +51,8 @@ struct ControllerConfig {
   // The REST server's connection cap, read and idle times (http/http_server.h); the body
   // limit is always model::kMaxJsonBytes.
   http::HttpServerOptions http{};
+  // GET /v1/events: subscribers, per-client buffer, stats polls (event_hub.h).
+  EventHubOptions events{};
 };
 
 int RunController(const ControllerConfig& config);

@@ -177,6 +177,12 @@ int Main(int argc, char** argv) {
                  "An idle keep-alive REST connection is closed after this long")
       ->capture_default_str()
       ->check(CLI::Range(10, 3600000));
+  controller::EventHubOptions events;
+  app.add_option("--event-buffer-bytes", events.client_buffer_bytes,
+                 "Bytes a GET /v1/events client may fall behind before it is dropped (counted in "
+                 "dove_http_streams_dropped_total)")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -311,7 +317,8 @@ int Main(int argc, char** argv) {
                                     .listen = *address,
                                     .token = token,
                                     .southbound = start_southbound,
-                                    .http = http});
+                                    .http = http,
+                                    .events = events});
 }
 
 }  // namespace

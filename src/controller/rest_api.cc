@@ -12,6 +12,7 @@
 
 #include "base/version.h"
 #include "controller/trace_api.h"
+#include "controller/ui_assets.h"
 #include "model/json.h"
 
 namespace dove::controller {
@@ -82,6 +83,11 @@ void SetModelError(HttpResponse& response, const ModelError& error) {
 }
 
 bool IsGet(std::string_view method) { return method == "GET" || method == "HEAD"; }
+
+// Routes answered without the token: they hold no data.
+bool IsPublic(std::string_view pattern, std::string_view method) {
+  return IsGet(method) && (pattern == "/healthz" || pattern == "/ui/" || pattern == "/ui/{file}");
+}
 
 std::string Quoted(std::string_view text) {
   return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
@@ -320,6 +326,41 @@ void SetUnauthorized(HttpResponse& response) {
   response.SetHeader("WWW-Authenticate", "Bearer realm=\"dove\"");
 }
 
+// GET /ui/ and /ui/{file}: a file of the page, with headers that keep it to itself.
+void ServeUiFile(ApiCall& call) {
+  if (!CheckQuery(call, {})) return;
+  const std::string name = call.ref.empty() ? "index.html" : call.ref;
+  const UiFile* file = FindUiFile(name);
+  if (file == nullptr) {
+    SetError(call.response, 404, "no_route",
+             "the topology page has no file " + Quoted(name) + "; it starts at /ui/");
+    return;
+  }
+  call.response.status = 200;
+  call.response.SetContent(std::string(file->body), file->content_type);
+  call.response.SetHeader("Cache-Control", "no-cache");
+  call.response.SetHeader("X-Content-Type-Options", "nosniff");
+  call.response.SetHeader("Referrer-Policy", "no-referrer");
+  call.response.SetHeader("Content-Security-Policy",
+                          "default-src 'none'; script-src 'self'; style-src 'self'; "
+                          "connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                          "base-uri 'none'; form-action 'none'");
+}
+
+// GET /v1/switch-stats: {"items":[{"switch_name","counters"}]}, by switch name.
+void ServeSwitchStats(const std::function<SwitchCounters()>& source, ApiCall& call) {
+  if (!CheckQuery(call, {})) return;
+  json items = json::array();
+  if (source) {
+    for (const auto& [name, counters] : source()) {
+      items.push_back({{"switch_name", name}, {"counters", counters}});
+    }
+  }
+  call.response.status = 200;
+  call.response.SetContent(
+      json{{"items", items}}.dump(-1, ' ', false, json::error_handler_t::replace), kJsonType);
+}
+
 void LogServerError(const HttpRequest& request, const HttpResponse& response) {
   std::fprintf(stderr, "dove-controller: %d %s %s: %s\n", response.status, request.method.c_str(),
                request.path.c_str(), response.body.c_str());
@@ -329,8 +370,10 @@ void LogServerError(const HttpRequest& request, const HttpResponse& response) {
 
 const std::vector<ApiRoute>& ApiRoutes() {
   static const auto* const routes = [] {
-    auto* table = new std::vector<ApiRoute>{
-        {"/healthz", {"GET"}}, {"/metrics", {"GET"}}, {"/v1/trace", {"POST"}}};
+    auto* table = new std::vector<ApiRoute>{{"/healthz", {"GET"}},         {"/metrics", {"GET"}},
+                                            {"/v1/trace", {"POST"}},       {"/v1/events", {"GET"}},
+                                            {"/v1/switch-stats", {"GET"}}, {"/ui/", {"GET"}},
+                                            {"/ui/{file}", {"GET"}}};
     for (const KindSpec& kind : Kinds()) {
       const std::string base = "/v1/" + std::string(kind.collection);
       table->push_back({base, {"GET", "POST"}});
@@ -342,7 +385,14 @@ const std::vector<ApiRoute>& ApiRoutes() {
 }
 
 std::string RouteOf(std::string_view path) {
-  if (path == "/healthz" || path == "/metrics" || path == "/v1/trace") return std::string(path);
+  if (path == "/healthz" || path == "/metrics" || path == "/v1/trace" || path == "/v1/events" ||
+      path == "/v1/switch-stats" || path == "/ui/") {
+    return std::string(path);
+  }
+  constexpr std::string_view kUi = "/ui/";
+  if (path.substr(0, kUi.size()) == kUi) {
+    return path.find('/', kUi.size()) == std::string_view::npos ? "/ui/{file}" : "unmatched";
+  }
   constexpr std::string_view kPrefix = "/v1/";
   if (path.substr(0, kPrefix.size()) != kPrefix) return "unmatched";
   const std::string_view rest = path.substr(kPrefix.size());
@@ -374,7 +424,7 @@ void RestApi::Serve(const HttpRequest& request, HttpResponse& response) {
   const std::string pattern = RouteOf(request.path);
   const ApiRoute* route = FindRoute(pattern);
   ApiCall call{request, response, "", {}};
-  if (!(pattern == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
+  if (!IsPublic(pattern, request.method) && !Authorized(request)) {
     SetUnauthorized(response);
   } else if (route == nullptr) {
     SetError(response, 404, "no_route",
@@ -388,7 +438,8 @@ void RestApi::Serve(const HttpRequest& request, HttpResponse& response) {
     SetError(response, 400, "invalid_value", params.error());
   } else {
     call.params = std::move(*params);
-    if (route->pattern.find("{ref}") != std::string::npos) {
+    if (route->pattern.find("{ref}") != std::string::npos ||
+        route->pattern.find("{file}") != std::string::npos) {
       call.ref = request.path.substr(request.path.rfind('/') + 1);
     }
     Dispatch(*route, call);
@@ -426,6 +477,18 @@ void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
     Trace(*registry_, live_traces_, call);
     return;
   }
+  if (route.pattern == "/ui/" || route.pattern == "/ui/{file}") {
+    ServeUiFile(call);
+    return;
+  }
+  if (route.pattern == "/v1/switch-stats") {
+    ServeSwitchStats(switch_stats_, call);
+    return;
+  }
+  if (route.pattern == "/v1/events") {
+    Subscribe(call);
+    return;
+  }
   // "/v1/<collection>" or "/v1/<collection>/{ref}"
   const std::string_view pattern = route.pattern;
   const std::string_view rest = pattern.substr(4);
@@ -451,6 +514,28 @@ void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
   });
 }
 
+void RestApi::Subscribe(ApiCall& call) {
+  if (!CheckQuery(call, {})) return;
+  HttpResponse& response = call.response;
+  if (call.request.method == "GET") {
+    if (events_ == nullptr) {
+      SetError(response, 503, "overloaded", "this controller serves no event stream");
+      return;
+    }
+    response.stream = events_->Subscribe();
+    if (response.stream == nullptr) {
+      SetError(response, 503, "overloaded",
+               "too many event streams are open on this controller; try again later");
+      response.SetHeader("Retry-After", "5");
+      return;
+    }
+  }
+  response.status = 200;
+  response.SetHeader("Content-Type", "text/event-stream; charset=utf-8");
+  response.SetHeader("Cache-Control", "no-store");
+  response.SetHeader("X-Accel-Buffering", "no");
+}
+
 void RestApi::Refused(const HttpRequest& request, std::string_view message,
                       HttpResponse& response) {
   const int status = response.status;
@@ -467,7 +552,7 @@ void RestApi::Refused(const HttpRequest& request, std::string_view message,
   } else if (status == 503) {
     SetError(response, 503, "overloaded", message);
     response.SetHeader("Retry-After", "1");
-  } else if (head_read && !(route == "/healthz" && IsGet(request.method)) && !Authorized(request)) {
+  } else if (head_read && !IsPublic(route, request.method) && !Authorized(request)) {
     SetUnauthorized(response);
   } else if (status == 411) {
     SetError(response, 411, "length_required", message);

@@ -10,6 +10,12 @@
 //     invalid_value for an unknown, repeated (even with the same value) or empty query
 //     parameter, a bad percent-escape in the query, or a bad force value,
 //   - every Registry error with HttpStatusOf(code).
+// GET /v1/events is a stream (event_hub.h): 200 text/event-stream, open until the client or
+// the controller ends it; 503 overloaded when the hub has its maximum of subscribers.
+// GET /v1/switch-stats: the counters each connected switch last reported.
+// GET /ui/ and /ui/{file}: the topology page (docs/topology-page.md), files embedded in the
+// binary (ui_assets.h); like GET /healthz they need no token (they hold no data: the page asks
+// for the token and sends it with every API call it makes).
 // Refused() gives the shape to what the server refuses itself: 400 malformed_request (HTTP
 // framing), 408 request_timeout, 411 length_required (chunked), 413/414/431 too_large, 503
 // overloaded (connection cap), 505 unsupported_version; 401 instead of 411/413 when the
@@ -33,6 +39,7 @@
 #include <vector>
 
 #include "controller/bearer_token.h"
+#include "controller/event_hub.h"
 #include "controller/http/http_message.h"
 #include "controller/http/query_string.h"
 #include "controller/http_metrics.h"
@@ -75,10 +82,17 @@ class RestApi {
   // Where live traces go (POST /v1/trace with live); set before serving; null: none (the
   // answer says so).
   void SetLiveTraces(LiveTraces* live) { live_traces_ = live; }
+  // The hub GET /v1/events subscribes to (borrowed; nullptr: 503). Set before serving.
+  void SetEvents(EventHub* events) { events_ = events; }
+  // What GET /v1/switch-stats answers (nullptr: no switches report); set before serving,
+  // cleared (nullptr) after the server stopped.
+  void SetSwitchStats(std::function<SwitchCounters()> stats) { switch_stats_ = std::move(stats); }
 
  private:
   void Dispatch(const ApiRoute& route, ApiCall& call);
   bool Authorized(const http::HttpRequest& request) const;
+  // GET /v1/events: a channel of the hub as the response's stream (HEAD: the head only).
+  void Subscribe(ApiCall& call);
   void SetRevisionHeader(std::string_view path, http::HttpResponse& response) const;
 
   Registry* registry_;
@@ -86,6 +100,8 @@ class RestApi {
   HttpMetrics metrics_;
   std::function<std::string()> extra_metrics_;
   LiveTraces* live_traces_ = nullptr;
+  EventHub* events_ = nullptr;
+  std::function<SwitchCounters()> switch_stats_;
 };
 
 }  // namespace dove::controller

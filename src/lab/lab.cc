@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -985,6 +986,12 @@ Expected<void, std::string> Lab::StartController(int replica) {
   }
   argv.insert(argv.end(), {"--listen", "127.0.0.1:" + std::to_string(kRestPort), "--southbound",
                            ControllerAddress(replica), "--southbound-plaintext"});
+  if (!options_.token.empty()) {
+    const std::string token_file = (temp_dir_ / "token").string();
+    std::ofstream(token_file) << options_.token << "\n";
+    if (::chmod(token_file.c_str(), 0600) != 0) return Error("cannot write " + token_file);
+    argv.insert(argv.end(), {"--token-file", token_file});
+  }
   auto child = ChildProcess::Spawn(argv, ControllerLog(replica));
   if (!child) return Error("starting dove-controller: " + child.error());
   controller = std::move(*child);
@@ -1053,6 +1060,7 @@ Lab::RestReply Lab::RestAt(int replica, const std::string& method, const std::st
     client.set_connection_timeout(std::chrono::seconds(2));
     client.set_read_timeout(std::chrono::seconds(10));
     client.set_write_timeout(std::chrono::seconds(10));
+    if (!options_.token.empty()) client.set_bearer_token_auth(options_.token);
     httplib::Result result = method == "GET"    ? client.Get(path)
                              : method == "POST" ? client.Post(path, body.dump(), "application/json")
                              : method == "PUT"  ? client.Put(path, body.dump(), "application/json")

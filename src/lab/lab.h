@@ -119,6 +119,9 @@ struct LabOptions {
   std::vector<std::string> switch_args{};     // appended to every dove-switch's command line
   std::ostream* progress = nullptr;           // one line per step when set
   const std::atomic<bool>* cancel = nullptr;  // Up() gives up between steps when it turns true
+  // Not empty: every controller runs with `--token-file` holding it (TEMP/token), and the lab's
+  // own REST calls send it as "Authorization: Bearer <token>".
+  std::string token{};
 };
 
 struct VmInfo {

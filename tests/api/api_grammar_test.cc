@@ -268,6 +268,14 @@ class GrammarWalker {
   // The path with {ref} filled by the example id of the collection's schema.
   std::string Target(const Operation& operation) const {
     std::string path = operation.path;
+    // Other path parameters: their example.
+    for (const Json& parameter : operation.spec->value("parameters", Json::array())) {
+      const std::string name = "{" + parameter.value("name", "") + "}";
+      if (parameter.value("in", "") != "path" || !parameter.contains("example")) continue;
+      if (const size_t at = path.find(name); at != std::string::npos) {
+        path.replace(at, name.size(), parameter["example"].get<std::string>());
+      }
+    }
     const size_t at = path.find("{ref}");
     if (at == std::string::npos) return path;
     const std::string collection = path.substr(0, at - 1);
@@ -281,6 +289,12 @@ class GrammarWalker {
 
   Reply Call(const Operation& operation, const std::string& target, const std::string& body) {
     ++requests_[{operation.path, operation.method}];
+    // A stream (text/event-stream) never ends: its head is asked for instead (HEAD).
+    const Json& ok = (*operation.spec)["responses"].value("200", Json::object());
+    if (operation.method == "GET" && ok.contains("content") &&
+        ok["content"].contains("text/event-stream")) {
+      return api_.Send("HEAD", target, body);
+    }
     return api_.Send(operation.method, target, body);
   }
 

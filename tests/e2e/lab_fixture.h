@@ -81,6 +81,8 @@ class LabTest : public ::testing::Test {
   // The data plane of the lab's dove-switch hosts; the suites over both backends set it from
   // their parameter in SetUp, before Up.
   lab::Backend backend_ = lab::Backend::kUserspace;
+  // Not empty: the lab's controllers require this API token (LabOptions::token); set before Up.
+  std::string token_;
 
  private:
   // Runs python `receiver_script` (argv[1]: a file it creates once listening) in `to_vm`, then

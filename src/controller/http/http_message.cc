@@ -124,4 +124,23 @@ std::string SerializeResponse(const HttpResponse& response, bool head_only, bool
   return out;
 }
 
+std::string SerializeStreamHead(const HttpResponse& response, bool chunked) {
+  std::string out = "HTTP/1.1 " + std::to_string(response.status) + " ";
+  out += ReasonPhrase(response.status);
+  out += "\r\n";
+  for (const auto& [name, value] : response.headers) {
+    if (EqualsIgnoreCase(name, "Content-Length") || EqualsIgnoreCase(name, "Connection") ||
+        EqualsIgnoreCase(name, "Transfer-Encoding")) {
+      continue;
+    }
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  out += chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n";
+  out += "\r\n";
+  return out;
+}
+
 }  // namespace dove::controller::http

@@ -13,12 +13,15 @@
 //   std::string wire = SerializeResponse(response, /*head_only=*/false, /*close=*/true);
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace dove::controller::http {
+
+class StreamChannel;  // stream_channel.h
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
@@ -41,6 +44,9 @@ struct HttpResponse {
   int status = 200;
   HeaderList headers;  // as set; never Content-Length or Connection (the server adds those)
   std::string body;
+  // Set: a streaming response. The server sends the head (SerializeStreamHead; `body` is
+  // ignored), then what is pushed into the channel, until it closes or the client goes.
+  std::shared_ptr<StreamChannel> stream{};
 
   // Replaces the header `name` (any case) or adds it.
   void SetHeader(std::string_view name, std::string value);
@@ -54,6 +60,11 @@ std::string_view ReasonPhrase(int status);
 // Status line, the response's headers, Content-Length, "Connection: close" when `close`,
 // and the body unless `head_only` (a HEAD request: the length is still the body's).
 std::string SerializeResponse(const HttpResponse& response, bool head_only, bool close);
+
+// The head of a streaming response: status line, the response's headers, then
+// "Transfer-Encoding: chunked" when `chunked` (HTTP/1.1; the server frames each write as a chunk),
+// else "Connection: close" (HTTP/1.0: the body ends when the connection does).
+std::string SerializeStreamHead(const HttpResponse& response, bool chunked);
 
 // ASCII case-insensitive equality.
 bool EqualsIgnoreCase(std::string_view a, std::string_view b);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 
@@ -21,11 +22,14 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(50);
 constexpr auto kDrainTime = std::chrono::milliseconds(2000);
 constexpr size_t kDrainBytes = size_t{4} << 20;
 constexpr auto kStopGrace = std::chrono::seconds(10);
+// A stream's socket send buffer: what a client that stopped reading holds in the kernel,
+// beyond its channel's own bound (loopback would otherwise let it grow to megabytes).
+constexpr int kStreamSocketBuffer = 64 * 1024;
 
 }  // namespace
 
 struct HttpServer::Connection {
-  enum class State { kReading, kHandling, kWriting, kDraining };
+  enum class State { kReading, kHandling, kWriting, kDraining, kStreaming };
   int fd = -1;
   uint64_t id = 0;
   State state = State::kReading;
@@ -40,6 +44,8 @@ struct HttpServer::Connection {
   size_t drained = 0;
   bool registered = true;  // in the epoll set (not while a worker holds its request)
   Clock::time_point deadline;
+  std::shared_ptr<StreamChannel> stream;  // kStreaming: the body's source
+  bool chunked = true;                    // kStreaming: HTTP/1.1 chunks (else raw until close)
 };
 
 struct HttpServer::Task {
@@ -53,6 +59,8 @@ struct HttpServer::Done {
   uint64_t id;
   std::string bytes;
   bool close;
+  std::shared_ptr<StreamChannel> stream{};  // a streaming response: `bytes` is its head
+  bool chunked = true;
 };
 
 Expected<std::unique_ptr<HttpServer>, std::string> HttpServer::Bind(const std::string& host,
@@ -165,6 +173,12 @@ std::string HttpServer::MetricsText() const {
        "Connections closed because the client did not read its answer.", now.write_timeouts);
   line("dove_http_bad_framing_total", "counter",
        "Requests refused by the HTTP parser (malformed framing or over a limit).", now.bad_framing);
+  line("dove_http_streams_open", "gauge", "Event streams (GET /v1/events) open now.",
+       now.streams_open);
+  line("dove_http_streams_dropped_total", "counter",
+       "Event streams closed because the client fell behind (buffer full or nothing read within "
+       "the write time).",
+       now.streams_dropped);
   return out;
 }
 
@@ -185,8 +199,16 @@ void HttpServer::Run() {
       // Idle connections and unfinished requests go now; handed-over ones finish first.
       std::vector<int> idle;
       for (auto& [fd, connection] : connections_) {
+        if (connection->state == Connection::State::kStreaming && connection->chunked &&
+            connection->out_sent == connection->out.size()) {
+          // The stream's end, when the socket takes it at once; the client reconnects.
+          static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+          [[maybe_unused]] const ssize_t sent =
+              ::send(fd, kLastChunk.data(), kLastChunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        }
         if (connection->state == Connection::State::kReading ||
-            connection->state == Connection::State::kDraining) {
+            connection->state == Connection::State::kDraining ||
+            connection->state == Connection::State::kStreaming) {
           idle.push_back(fd);
         }
       }
@@ -211,7 +233,13 @@ void HttpServer::Run() {
       auto it = connections_.find(fd);
       if (it == connections_.end()) continue;
       Connection& connection = *it->second;
-      if (connection.state == Connection::State::kWriting) {
+      if (connection.state == Connection::State::kStreaming) {
+        if ((flags & EPOLLOUT) != 0) FlushStream(connection);
+        if ((flags & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0 &&
+            connections_.count(fd) != 0) {
+          OnReadable(connection);  // discards what the client sends; closes at its end
+        }
+      } else if (connection.state == Connection::State::kWriting) {
         OnWritable(connection);  // an error or hang-up shows as a failed send
       } else if ((flags & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) {
         OnReadable(connection);
@@ -304,9 +332,15 @@ void HttpServer::SetEvents(Connection& connection, uint32_t events) {
 void HttpServer::Close(int fd) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);  // ENOENT when not registered: harmless
   ::close(fd);
+  bool stream = false;
+  if (auto it = connections_.find(fd); it != connections_.end() && it->second->stream) {
+    it->second->stream->Close();
+    stream = true;
+  }
   connections_.erase(fd);
   const std::lock_guard lock(stats_mutex_);
   stats_.open = connections_.size();
+  if (stream) --stats_.streams_open;
 }
 
 void HttpServer::OnReadable(Connection& connection) {
@@ -318,6 +352,7 @@ void HttpServer::OnReadable(Connection& connection) {
     Close(connection.fd);
     return;
   }
+  if (connection.state == Connection::State::kStreaming) return;  // nothing is expected
   if (connection.state == Connection::State::kDraining) {
     connection.drained += static_cast<size_t>(n);
     if (connection.drained > kDrainBytes) Close(connection.fd);
@@ -451,15 +486,119 @@ void HttpServer::StartDrain(Connection& connection) {
 
 void HttpServer::CollectDone() {
   std::vector<Done> done;
+  std::vector<std::pair<int, uint64_t>> ready;
   {
     const std::lock_guard lock(queue_mutex_);
     done.swap(done_);
+    ready.swap(stream_ready_);
   }
   for (Done& each : done) {
     auto it = connections_.find(each.fd);
-    if (it == connections_.end() || it->second->id != each.id) continue;
-    StartWrite(*it->second, std::move(each.bytes), each.close);
+    if (it == connections_.end() || it->second->id != each.id) {
+      if (each.stream) each.stream->Close();
+      continue;
+    }
+    if (each.stream) {
+      StartStream(*it->second, std::move(each.bytes), std::move(each.stream), each.chunked);
+    } else {
+      StartWrite(*it->second, std::move(each.bytes), each.close);
+    }
   }
+  for (const auto& [fd, id] : ready) {
+    auto it = connections_.find(fd);
+    if (it == connections_.end() || it->second->id != id ||
+        it->second->state != Connection::State::kStreaming) {
+      continue;
+    }
+    FlushStream(*it->second);
+  }
+}
+
+void HttpServer::StartStream(Connection& connection, std::string head,
+                             std::shared_ptr<StreamChannel> stream, bool chunked) {
+  connection.state = Connection::State::kStreaming;
+  connection.stream = std::move(stream);
+  connection.chunked = chunked;
+  connection.out = std::move(head);
+  connection.out_sent = 0;
+  connection.in.clear();
+  connection.deadline = Clock::now() + options_.write_timeout;
+  ::setsockopt(connection.fd, SOL_SOCKET, SO_SNDBUF, &kStreamSocketBuffer,
+               sizeof(kStreamSocketBuffer));
+  {
+    const std::lock_guard lock(stats_mutex_);
+    ++stats_.streams_open;
+  }
+  const int fd = connection.fd;
+  const uint64_t id = connection.id;
+  // Runs under the channel's lock, on the producer's thread: queue_mutex_ is taken after it,
+  // never before it (the epoll thread takes no channel lock while holding queue_mutex_).
+  connection.stream->Attach([this, fd, id] {
+    {
+      const std::lock_guard lock(queue_mutex_);
+      stream_ready_.emplace_back(fd, id);
+    }
+    Wake();
+  });
+  SetEvents(connection, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
+  FlushStream(connection);
+}
+
+void HttpServer::FlushStream(Connection& connection) {
+  StreamChannel& stream = *connection.stream;
+  while (true) {
+    if (connection.out_sent == connection.out.size()) {
+      connection.out.clear();
+      connection.out_sent = 0;
+      std::string data = stream.Take();
+      if (data.empty()) break;
+      if (connection.chunked) {
+        char size[20];
+        std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+        connection.out = size;
+        connection.out += data;
+        connection.out += "\r\n";
+      } else {
+        connection.out = std::move(data);
+      }
+    }
+    const ssize_t n =
+        ::send(connection.fd, connection.out.data() + connection.out_sent,
+               connection.out.size() - connection.out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n <= 0) {
+      Close(connection.fd);
+      return;
+    }
+    connection.out_sent += static_cast<size_t>(n);
+    connection.deadline = Clock::now() + options_.write_timeout;  // the client reads
+  }
+  const size_t unsent = connection.out.size() - connection.out_sent;
+  stream.Unsent(unsent);
+  if (stream.overflowed()) {
+    DropStream(connection.fd);
+    return;
+  }
+  if (unsent == 0 && (stream.closed() || stopping_.load())) {  // stopping: a late stream ends
+    if (connection.chunked) {
+      static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+      [[maybe_unused]] const ssize_t sent =
+          ::send(connection.fd, kLastChunk.data(), kLastChunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    Close(connection.fd);
+    return;
+  }
+  const uint32_t out = unsent > 0 ? static_cast<uint32_t>(EPOLLOUT) : 0U;
+  SetEvents(connection, static_cast<uint32_t>(EPOLLIN | EPOLLRDHUP) | out);
+}
+
+void HttpServer::DropStream(int fd) {
+  {
+    const std::lock_guard lock(stats_mutex_);
+    ++stats_.streams_dropped;
+  }
+  Close(fd);
 }
 
 void HttpServer::Sweep() {
@@ -472,11 +611,17 @@ void HttpServer::Sweep() {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &event);
   }
   std::vector<int> expired;
+  std::vector<int> slow_streams;
   for (auto& [fd, connection] : connections_) {
-    if (connection->state != Connection::State::kHandling && now >= connection->deadline) {
+    if (connection->state == Connection::State::kStreaming) {
+      if (connection->out_sent < connection->out.size() && now >= connection->deadline) {
+        slow_streams.push_back(fd);
+      }
+    } else if (connection->state != Connection::State::kHandling && now >= connection->deadline) {
       expired.push_back(fd);
     }
   }
+  for (const int fd : slow_streams) DropStream(fd);
   for (const int fd : expired) {
     Connection& connection = *connections_.at(fd);
     if (connection.state == Connection::State::kReading && connection.request_started) {
@@ -528,8 +673,15 @@ void HttpServer::WorkerLoop() {
     }
     const bool close = !task.request.keep_alive || stopping_.load() ||
                        EqualsIgnoreCase(response.Header("Connection"), "close");
-    Done done{task.fd, task.id, SerializeResponse(response, task.request.method == "HEAD", close),
-              close};
+    Done done{task.fd, task.id, "", close};
+    if (response.stream && task.request.method != "HEAD" && !stopping_.load()) {
+      done.chunked = task.request.version_minor >= 1;
+      done.bytes = SerializeStreamHead(response, done.chunked);
+      done.stream = std::move(response.stream);
+    } else {
+      if (response.stream) response.stream->Close();
+      done.bytes = SerializeResponse(response, task.request.method == "HEAD", close);
+    }
     {
       const std::lock_guard lock(queue_mutex_);
       done_.push_back(std::move(done));

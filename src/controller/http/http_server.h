@@ -22,6 +22,14 @@
 //     once and closed without reading. Every refusal is counted (Stats, MetricsText).
 //   - One request at a time per connection, answered in order; pipelined bytes wait.
 //   - Expect: 100-continue is answered once the head is accepted.
+//   - Streaming responses (HttpResponse::stream, stream_channel.h; GET /v1/events): after the
+//     head the connection carries what the channel is given, as HTTP/1.1 chunks (HTTP/1.0: raw,
+//     the body ending with the connection), until the channel closes, the client closes, or the
+//     server stops. Such a connection is never idle-closed, and what the client sends on it
+//     is read and discarded. A client that falls more than the channel's bound behind, or
+//     leaves bytes unread for write_timeout, is dropped (closed, counted in streams_dropped);
+//     the producer never waits for it. At Stop() every stream is ended (a last empty chunk,
+//     when the socket takes it) and closed at once.
 // Ownership: the handlers are copied in; they run on worker threads, several at once, and
 // must be thread-safe. They must not throw (an exception becomes a 500 from the error
 // handler). Threading: Run() blocks the calling thread until Stop(); Stop() and Stats() may be
@@ -44,11 +52,13 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/expected.h"
 #include "controller/http/http_message.h"
 #include "controller/http/request_parser.h"
+#include "controller/http/stream_channel.h"
 
 namespace dove::controller::http {
 
@@ -81,8 +91,10 @@ class HttpServer {
     uint64_t read_timeouts = 0;     // 408
     uint64_t idle_closed = 0;       // keep-alive connections closed after idle_timeout
     uint64_t write_timeouts = 0;
-    uint64_t bad_framing = 0;  // refused by ParseRequest
-    uint64_t open = 0;         // connections open now
+    uint64_t bad_framing = 0;      // refused by ParseRequest
+    uint64_t open = 0;             // connections open now
+    uint64_t streams_open = 0;     // streaming responses in progress
+    uint64_t streams_dropped = 0;  // streams closed because the client did not keep up
   };
 
   // Binds and listens on host:port (port 0: any free one). Unexpected: one sentence.
@@ -120,6 +132,14 @@ class HttpServer {
   void StartWrite(Connection& connection, std::string bytes, bool close);
   void FinishWrite(Connection& connection);
   void StartDrain(Connection& connection);
+  // A streaming response's head is ready: the connection carries the channel from now on.
+  void StartStream(Connection& connection, std::string head, std::shared_ptr<StreamChannel> stream,
+                   bool chunked);
+  // Writes what the channel holds, as far as the socket takes it; closes the connection when
+  // the channel closed (or overflowed: counted) and everything before was written.
+  void FlushStream(Connection& connection);
+  // Drops a streaming client that did not keep up (counted).
+  void DropStream(int fd);
   void Close(int fd);
   void SetEvents(Connection& connection, uint32_t events);
   void CollectDone();
@@ -145,6 +165,7 @@ class HttpServer {
   std::condition_variable queue_ready_;
   std::deque<Task> tasks_;
   std::vector<Done> done_;
+  std::vector<std::pair<int, uint64_t>> stream_ready_;  // (fd, id) whose channel has news
   bool workers_stop_ = false;
   std::vector<std::thread> workers_;
 

@@ -933,6 +933,15 @@ void SwitchService::CompactHistory() {
   directory_.TrimHistory(current - keep);
 }
 
+controller::SwitchCounters SwitchService::SwitchStats() {
+  std::lock_guard lock(mutex_);
+  controller::SwitchCounters stats;
+  for (const auto& [name, summary] : directory_.Stats()) {
+    stats[name].insert(summary.counters().begin(), summary.counters().end());
+  }
+  return stats;
+}
+
 std::string SwitchService::MetricsText() {
   std::lock_guard lock(mutex_);
   std::string text;

@@ -129,6 +129,8 @@ class SwitchService final {
   // dove_southbound_lease_changes_total{change}, dove_switch_counter{switch,
   // name} (each switch's last StatsSummary), in Prometheus text format.
   std::string MetricsText();
+  // The last StatsSummary of each connected switch (Directory::Stats), copied under the lock.
+  controller::SwitchCounters SwitchStats();
 
   // Live traces (controller/trace_api.h). The reports switches send go to `sink`, called with
   // the service's lock held: it must only hand them over (it may not call the service).
@@ -272,6 +274,7 @@ class SouthboundServer : public controller::SideService {
   void SetTraceSink(const std::function<void(TraceArrival)>& sink) override {
     service_->SetTraceSink(sink);
   }
+  controller::SwitchCounters SwitchStats() const override { return service_->SwitchStats(); }
   std::string Protocol() const override {
     return tls_ ? "TLS gRPC, client certificates required" : "plaintext gRPC";
   }
