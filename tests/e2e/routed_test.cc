@@ -374,7 +374,7 @@ TEST_P(RoutedE2eTest, TheModelsTraceAgreesWithWhereProbesLand) {
 // switch it reaches reports; each answer must agree with the model (no disagreement) and give
 // the outcome the model's own test above checks against real probes: allowed, denied by a rule
 // and by default, an unknown destination (off-link and on-link), the gateway, the other tenant
-// with the same addresses, no route.
+// with the same addresses, no route; over IPv4 and IPv6.
 TEST_P(RoutedE2eTest, ALiveTraceThroughTheSwitchesAgreesWithTheModel) {
   struct Row {
     std::string vm;
@@ -397,6 +397,12 @@ TEST_P(RoutedE2eTest, ALiveTraceThroughTheSwitchesAgreesWithTheModel) {
       {"w1", "icmp to 10.9.0.1", "dropped", "route_none", "", false},
       {"uw1", "icmp to 10.2.0.21", "delivered", "", "ud1", false},
       {"uw1", "tcp to 10.2.0.21:8081", "dropped", "policy_default_deny", "", false},
+      // IPv6: Neighbor Solicitations instead of ARP, ICMPv6 echoes, the same rules.
+      {"w1", "tcp to [2001:db8:2::21]:8080", "delivered", "", "d1", true},
+      {"w1", "icmp to 2001:db8:2::21", "delivered", "", "d1", true},
+      {"w1", "icmp to 2001:db8:1::12", "delivered", "", "w2", false},
+      {"w1", "arp who-has 2001:db8:1::12", "answered", "", "", false},
+      {"w1", "icmp to 2001:db8:1::77", "dropped", "resolve_failed", "", false},
   };
   for (const Row& row : rows) {
     auto traced = lab_->ControllerRest(
