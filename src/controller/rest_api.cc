@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "base/process_metrics.h"
 #include "base/version.h"
 #include "controller/trace_api.h"
 #include "controller/ui_assets.h"
@@ -467,7 +468,7 @@ void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
     if (!CheckQuery(call, {})) return;
     call.response.status = 200;
     std::string page =
-        dove::base::BuildInfoMetric() +
+        dove::base::BuildInfoMetric() + dove::base::ProcessMetricsText() +
         metrics_.Render(registry_->Counts(), registry_->Revision(), registry_->Stats());
     if (extra_metrics_) page += extra_metrics_();
     call.response.SetContent(page, "text/plain; version=0.0.4; charset=utf-8");

@@ -3,6 +3,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "base/process_metrics.h"
 #include "base/version.h"
 
 namespace dove::dswitch::app {
@@ -32,7 +33,7 @@ void Family(std::ostringstream& out, std::string_view name, std::string_view typ
 std::string MetricsText(const std::string& switch_name, const agent::ClientState& client,
                         const userspace::DatapathStatus& datapath) {
   std::ostringstream out;
-  out << dove::base::BuildInfoMetric();
+  out << dove::base::BuildInfoMetric() << dove::base::ProcessMetricsText();
   Family(out, "dove_switch_info", "gauge", "This switch (value 1).");
   out << "dove_switch_info{switch=\"" << Escape(switch_name) << "\"} 1\n";
   Family(out, "dove_switch_controller_connected", "gauge",
