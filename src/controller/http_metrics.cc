@@ -39,7 +39,7 @@ void HttpMetrics::Observe(std::string_view route, std::string_view method, int s
                           double seconds) {
   const std::lock_guard lock(mutex_);
   ++requests_[{std::string(route), std::string(method), status}];
-  Histogram& histogram = durations_[{std::string(route), std::string(method), status}];
+  Histogram& histogram = durations_[{std::string(route), std::string(method)}];
   ++histogram.count;
   histogram.sum += seconds;
   for (size_t i = 0; i < kLatencyBuckets.size(); ++i) {
@@ -109,13 +109,12 @@ std::string HttpMetrics::Render(const ObjectCounts& counts, int64_t revision,
   }
   out +=
       "# HELP dove_http_request_duration_seconds Time from request parsed to response ready, by "
-      "route pattern, method and status.\n"
+      "route pattern and method.\n"
       "# TYPE dove_http_request_duration_seconds histogram\n";
   for (const auto& [key, histogram] : durations_) {
-    const auto& [route, method, status] = key;
-    const std::string labels = "route=\"" + EscapeLabelValue(route) + "\",method=\"" +
-                               EscapeLabelValue(method) + "\",status=\"" + std::to_string(status) +
-                               "\"";
+    const auto& [route, method] = key;
+    const std::string labels =
+        "route=\"" + EscapeLabelValue(route) + "\",method=\"" + EscapeLabelValue(method) + "\"";
     uint64_t cumulative = 0;
     for (size_t i = 0; i < kLatencyBuckets.size(); ++i) {
       cumulative += histogram.buckets[i];

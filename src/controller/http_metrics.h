@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 
 #include "controller/registry.h"
 
@@ -53,7 +54,9 @@ class HttpMetrics {
 
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
-  std::map<std::tuple<std::string, std::string, int>, Histogram> durations_;
+  // By route and method only: a status label would split every histogram (the Prometheus
+  // conventions); the counter above has it.
+  std::map<std::pair<std::string, std::string>, Histogram> durations_;
 };
 
 // A Prometheus label value: backslash, double quote and newline escaped.

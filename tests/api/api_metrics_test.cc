@@ -177,15 +177,15 @@ TEST(ApiMetricsTest, PageParsesAndCountsMatch) {
   EXPECT_EQ(Value(page, "dove_http_requests_total",
                   {{"route", "/v1/domains/{ref}"}, {"method", "DELETE"}, {"status", "200"}}),
             1);
-  // Histogram: cumulative buckets ending in +Inf == _count.
-  const std::map<std::string, std::string> post = {
-      {"route", "/v1/domains"}, {"method", "POST"}, {"status", "201"}};
+  // Histogram, by route and method (no status label: it would split every histogram): cumulative
+  // buckets ending in +Inf == _count, the created and the refused POSTs together.
+  const std::map<std::string, std::string> post = {{"route", "/v1/domains"}, {"method", "POST"}};
   double last = 0;
   int buckets = 0;
   for (const Sample& sample : page.samples) {
     if (sample.name != "dove_http_request_duration_seconds_bucket") continue;
-    if (sample.labels.at("route") != "/v1/domains" || sample.labels.at("method") != "POST" ||
-        sample.labels.at("status") != "201") {
+    EXPECT_EQ(sample.labels.count("status"), 0u) << "a status label on the latency histogram";
+    if (sample.labels.at("route") != "/v1/domains" || sample.labels.at("method") != "POST") {
       continue;
     }
     EXPECT_GE(sample.value, last);
@@ -196,11 +196,8 @@ TEST(ApiMetricsTest, PageParsesAndCountsMatch) {
     }
   }
   EXPECT_EQ(buckets, 14);
-  EXPECT_EQ(last, domains);
-  EXPECT_EQ(Value(page, "dove_http_request_duration_seconds_count", post), domains);
-  EXPECT_EQ(Value(page, "dove_http_request_duration_seconds_count",
-                  {{"route", "/v1/domains"}, {"method", "POST"}, {"status", "409"}}),
-            1);
+  EXPECT_EQ(last, domains + 1);
+  EXPECT_EQ(Value(page, "dove_http_request_duration_seconds_count", post), domains + 1);
   EXPECT_GT(Value(page, "dove_http_request_duration_seconds_sum", post), 0);
 }
 
