@@ -29,31 +29,32 @@ uint64_t LiveTraces::late() const {
   return late_;
 }
 
-bool LiveTraces::IsAck(const TraceArrival& arrival) {
-  return arrival.report.armed() && arrival.report.stages().empty() &&
-         arrival.report.error().empty();
+bool LiveTraces::IsAck(const TraceArrival& arrival) { return arrival.report.armed(); }
+
+std::optional<std::set<std::string>> LiveTraces::EncapsulatedTo(
+    const std::vector<TraceArrival>& arrivals) {
+  for (const TraceArrival& arrival : arrivals) {
+    if (IsAck(arrival) || !arrival.report.source()) continue;
+    std::set<std::string> tunnel_ips;
+    for (const auto& stage : arrival.report.stages()) {
+      if (stage.stage() == "encapsulation" && !stage.tunnel_ip().empty()) {
+        tunnel_ips.insert(stage.tunnel_ip());
+      }
+    }
+    return tunnel_ips;
+  }
+  return std::nullopt;
 }
 
 bool LiveTraces::Complete(const std::vector<TraceArrival>& arrivals) {
-  std::set<std::string> expected;
+  const auto expected = EncapsulatedTo(arrivals);
+  if (!expected) return false;
   std::set<std::string> answered;
-  bool source = false;
   for (const TraceArrival& arrival : arrivals) {
-    if (IsAck(arrival)) continue;
-    answered.insert(arrival.tunnel_ip);
-    if (!arrival.report.source()) continue;
-    source = true;
-    for (const auto& stage : arrival.report.stages()) {
-      if (stage.stage() == "encapsulation" && !stage.tunnel_ip().empty()) {
-        expected.insert(stage.tunnel_ip());
-      }
-    }
+    // A report, or a watcher's refusal to watch: either way, nothing more comes from it.
+    if (!IsAck(arrival) || !arrival.report.error().empty()) answered.insert(arrival.tunnel_ip);
   }
-  if (!source) return false;
-  for (const std::string& tunnel_ip : expected) {
-    if (!answered.contains(tunnel_ip)) return false;
-  }
-  return true;
+  return std::includes(answered.begin(), answered.end(), expected->begin(), expected->end());
 }
 
 Expected<std::vector<TraceArrival>, std::string> LiveTraces::Run(const std::string& source_switch,
@@ -94,9 +95,15 @@ Expected<std::vector<TraceArrival>, std::string> LiveTraces::Run(const std::stri
   if (!sender(source_switch, step)) return not_here();
   std::unique_lock lock(mu_);
   cv_.wait_until(lock, started + wait, [&] { return Complete(waiting_[order.trace_id()]); });
+  // The reports, and the refusals of the watchers the packet was sent to (the comparison says
+  // why their part is missing); a refusal of a switch the packet never reached says nothing.
+  std::vector<TraceArrival>& all = waiting_[order.trace_id()];
+  const std::set<std::string> sent_to = EncapsulatedTo(all).value_or(std::set<std::string>());
   std::vector<TraceArrival> arrivals;
-  for (TraceArrival& arrival : waiting_[order.trace_id()]) {
-    if (!IsAck(arrival)) arrivals.push_back(std::move(arrival));
+  for (TraceArrival& arrival : all) {
+    const bool refused_where_sent =
+        !arrival.report.error().empty() && sent_to.contains(arrival.tunnel_ip);
+    if (!IsAck(arrival) || refused_where_sent) arrivals.push_back(std::move(arrival));
   }
   waiting_.erase(order.trace_id());
   return arrivals;

@@ -24,6 +24,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,7 +48,8 @@ class LiveTraces {
   void Arrive(TraceArrival arrival);
   // Sends `order` (trace_id not 0, unique; inject as given is ignored) for the endpoint on
   // `source_switch`, as above, and collects the reports (the acknowledgments left out) until
-  // `wait` has passed or the source and every switch it sent to have answered. Errors (one
+  // `wait` has passed or the source and every switch it sent to have answered. A watcher that
+  // cannot watch (the kernel backend) is left out unless the packet went to it. Errors (one
   // sentence): no sender (no southbound), or the switch has no stream here.
   Expected<std::vector<TraceArrival>, std::string> Run(const std::string& source_switch,
                                                        const v1::TraceOrder& order,
@@ -57,8 +59,12 @@ class LiveTraces {
  private:
   // Whether `arrivals` hold the source's report and one from every tunnel IP it encapsulated to.
   static bool Complete(const std::vector<TraceArrival>& arrivals);
-  // Whether `arrival` is a watcher's acknowledgment, nothing more.
+  // Whether `arrival` is a watcher's acknowledgment (armed; with an error: it cannot watch).
   static bool IsAck(const TraceArrival& arrival);
+  // The tunnel IPs the source's report says its packet was encapsulated to; nullopt before the
+  // source reported.
+  static std::optional<std::set<std::string>> EncapsulatedTo(
+      const std::vector<TraceArrival>& arrivals);
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -5,6 +5,7 @@
 // caches until they reconnect by themselves to the restarted controller.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -481,6 +482,19 @@ TEST_F(AgentControllerTest, ALiveTraceOrdersTheSwitchesAndComparesTheirReports) 
   };
   ControllerClient& a = NewAgent("host-a", "192.0.2.1", on_trace);
   NewAgent("host-b", "192.0.2.2", on_trace);
+  // A switch that cannot watch (as the kernel backend answers) and that the packet never reaches:
+  // its refusal is no part of the answer.
+  NewAgent("host-c", "192.0.2.3", [&](ControllerClient& agent, const dove::v1::TraceOrder& order) {
+    {
+      std::lock_guard lock(mu);
+      orders.push_back(order);
+    }
+    dove::v1::TraceReport refused;
+    refused.set_trace_id(order.trace_id());
+    refused.set_armed(true);
+    refused.set_error("cannot watch");
+    ASSERT_TRUE(agent.ReportTrace(refused));
+  });
   AttachVm1(a, "host-a");
   Post("/v1/endpoints", {{"id", "vm2"},
                          {"network_id", "web"},
@@ -506,7 +520,10 @@ TEST_F(AgentControllerTest, ALiveTraceOrdersTheSwitchesAndComparesTheirReports) 
   EXPECT_TRUE(result["disagreements"].empty()) << reply.body;
 
   std::lock_guard lock(mu);
-  ASSERT_EQ(orders.size(), 2u);
+  ASSERT_EQ(orders.size(), 3u) << "host-b and host-c watch, host-a injects";
+  EXPECT_TRUE(orders.back().inject()) << "the watchers acknowledged before the source injects";
+  std::stable_partition(orders.begin(), orders.end(),
+                        [](const auto& order) { return !order.inject(); });
   for (const auto& order : orders) {
     EXPECT_EQ(order.marker().size(), 16u);
     EXPECT_GT(order.timeout_ms(), 0u);
@@ -520,10 +537,9 @@ TEST_F(AgentControllerTest, ALiveTraceOrdersTheSwitchesAndComparesTheirReports) 
       EXPECT_EQ(order.kind(), dove::v1::TraceOrder::KIND_UNSPECIFIED);
     }
   }
-  EXPECT_FALSE(orders[0].inject()) << "the watcher is armed before the source injects";
-  EXPECT_TRUE(orders[1].inject());
-  EXPECT_EQ(orders[0].trace_id(), orders[1].trace_id());
-  EXPECT_EQ(orders[0].marker(), orders[1].marker());
+  EXPECT_TRUE(orders[2].inject());
+  EXPECT_EQ(orders[0].trace_id(), orders[2].trace_id());
+  EXPECT_EQ(orders[0].marker(), orders[2].marker());
 }
 
 // A switch the controller refuses (here: its tunnel IP is held by another live switch) learns
