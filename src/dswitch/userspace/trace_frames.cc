@@ -20,26 +20,37 @@ constexpr uint8_t kTtl = 64;
 
 uint16_t SourcePort(uint16_t id) { return static_cast<uint16_t>(32768 + id % 28232); }
 
+// The IP protocol a trace of `kind` sends (kArp is no IP packet: treated as UDP).
+uint8_t ProtocolOf(TraceKind kind, bool v6) {
+  switch (kind) {
+    case TraceKind::kIcmp:
+      return v6 ? net::ip_proto::kIcmpv6 : net::ip_proto::kIcmp;
+    case TraceKind::kTcp:
+      return net::ip_proto::kTcp;
+    case TraceKind::kUdp:
+    case TraceKind::kArp:
+      break;
+  }
+  return net::ip_proto::kUdp;
+}
+
 // The L4 message (header and marker) of `kind` in `builder` from its current end; returns its
-// offset and the IP protocol.
+// offset.
 size_t AppendL4(net::FrameBuilder& builder, TraceKind kind, bool v6, uint16_t port, uint16_t id,
-                net::ByteSpan marker, uint8_t& protocol) {
+                net::ByteSpan marker) {
   size_t at = 0;
   switch (kind) {
     case TraceKind::kIcmp:
-      protocol = v6 ? net::ip_proto::kIcmpv6 : net::ip_proto::kIcmp;
       // The ICMPv6 echo header is the ICMPv4 one's layout: type, code, checksum, id, sequence.
       at = builder.Append(net::MakeIcmpv4EchoHeader(
           v6 ? net::icmpv6::kEchoRequest : net::icmpv4::kEchoRequest, id, 1));
       break;
     case TraceKind::kTcp:
-      protocol = net::ip_proto::kTcp;
       at = builder.Append(
           *net::MakeTcpHeader(SourcePort(id), port, id, 0, net::tcp_flag::kSyn, 64240));
       break;
     case TraceKind::kUdp:
     case TraceKind::kArp:
-      protocol = net::ip_proto::kUdp;
       at = builder.Append(*net::MakeUdpHeader(SourcePort(id), port, marker.size()));
       break;
   }
@@ -104,21 +115,11 @@ std::vector<uint8_t> BuildTracePacket(TraceKind kind, const net::MacAddress& mac
   net::FrameBuilder builder;
   builder.Append(net::MakeEthernetHeader(destination_mac, mac,
                                          v6 ? net::ether_type::kIpv6 : net::ether_type::kIpv4));
-  uint8_t protocol = 0;
-  size_t ip_at = 0;
-  if (v6) {
-    // The protocol is known before the header: it is the kind's.
-    const uint8_t next = kind == TraceKind::kIcmp  ? net::ip_proto::kIcmpv6
-                         : kind == TraceKind::kTcp ? net::ip_proto::kTcp
-                                                   : net::ip_proto::kUdp;
-    ip_at = builder.Append(*net::MakeIpv6Header(source.v6(), destination.v6(), next, kTtl, 0));
-  } else {
-    const uint8_t next = kind == TraceKind::kIcmp  ? net::ip_proto::kIcmp
-                         : kind == TraceKind::kTcp ? net::ip_proto::kTcp
-                                                   : net::ip_proto::kUdp;
-    ip_at = builder.Append(*net::MakeIpv4Header(source.v4(), destination.v4(), next, kTtl, 0));
-  }
-  const size_t l4_at = AppendL4(builder, kind, v6, port, id, marker, protocol);
+  const uint8_t protocol = ProtocolOf(kind, v6);
+  const size_t ip_at =
+      v6 ? builder.Append(*net::MakeIpv6Header(source.v6(), destination.v6(), protocol, kTtl, 0))
+         : builder.Append(*net::MakeIpv4Header(source.v4(), destination.v4(), protocol, kTtl, 0));
+  const size_t l4_at = AppendL4(builder, kind, v6, port, id, marker);
   FinishL4(builder.From(l4_at), protocol, source, destination);
   if (v6) {
     (void)net::FinishIpv6(builder.From(ip_at));
