@@ -25,6 +25,7 @@
 #include "controller/registry_index.h"
 #include "controller/store_keys.h"
 #include "model/ipam.h"
+#include "model/labels.h"
 #include "model/policy.h"
 #include "model/validation.h"
 #include "net/ip_prefix.h"
@@ -430,6 +431,9 @@ std::vector<std::string> ClaimsOf(const RegistryIndex& index, const v1::Endpoint
   if (!endpoint.mac().empty()) {
     claims.push_back(ClaimKey("mac", endpoint.network_id() + "/" + endpoint.mac()));
   }
+  if (!endpoint.name().empty()) {
+    claims.push_back(ClaimKey("endpoint-name", endpoint.network_id() + "/" + endpoint.name()));
+  }
   if (const auto* network = index.FindNetwork(endpoint.network_id())) {
     for (const auto& ip : endpoint.ips()) {
       claims.push_back(ClaimKey("ip", network->domain_id() + "/" + ip));
@@ -718,12 +722,14 @@ ModelResult<void> CheckFilterApplies(const ListFilter& filter) {
   constexpr bool kNetwork = std::is_same_v<T, v1::Subnet> || std::is_same_v<T, v1::Endpoint>;
   constexpr bool kSwitchName = std::is_same_v<T, v1::Endpoint>;
   constexpr bool kName = std::is_same_v<T, v1::Domain> || std::is_same_v<T, v1::Network> ||
-                         std::is_same_v<T, v1::Switch>;
+                         std::is_same_v<T, v1::Switch> || std::is_same_v<T, v1::Endpoint>;
+  constexpr bool kLabel = std::is_same_v<T, v1::Endpoint>;
   for (const auto& [field, given, applies] :
        {std::tuple{"domain", !filter.domain.empty(), kDomain},
         std::tuple{"network", !filter.network.empty(), kNetwork},
         std::tuple{"switch_name", !filter.switch_name.empty(), kSwitchName},
-        std::tuple{"name", !filter.name.empty(), kName}}) {
+        std::tuple{"name", !filter.name.empty(), kName},
+        std::tuple{"label", !filter.label.empty(), kLabel}}) {
     if (given && !applies) {
       return Fail("invalid_value", "the filter " + std::string(field) + " does not apply to " +
                                        std::string(Kind<T>::kPlural) + ".");
@@ -762,7 +768,8 @@ std::string_view DomainOf(const RegistryIndex& index, const v1::Endpoint& endpoi
 // `domain_id` is the resolved domain ("" = no filter). Pointers into the index; endpoints,
 // which the index keeps encoded, as decoded copies.
 template <typename T>
-auto Select(const RegistryIndex& index, const ListFilter& filter, std::string_view domain_id) {
+auto Select(const RegistryIndex& index, const ListFilter& filter, std::string_view domain_id,
+            const std::optional<model::LabelSelector>& labels) {
   std::vector<const T*> candidates;
   if constexpr (std::is_same_v<T, v1::Domain>) {
     if (filter.name.empty()) return All<T>(index);
@@ -795,7 +802,11 @@ auto Select(const RegistryIndex& index, const ListFilter& filter, std::string_vi
   } else {
     static_assert(std::is_same_v<T, v1::Endpoint>);
     std::vector<v1::Endpoint> endpoints;
-    if (!filter.network.empty() && !filter.switch_name.empty()) {
+    if (!filter.network.empty() && !filter.name.empty()) {
+      if (auto named = index.FindEndpointByName(filter.network, filter.name)) {
+        endpoints.push_back(std::move(*named));
+      }
+    } else if (!filter.network.empty() && !filter.switch_name.empty()) {
       endpoints = index.EndpointsOfNetworkOnSwitch(filter.network, filter.switch_name);
     } else if (!filter.network.empty()) {
       endpoints = index.EndpointsOfNetwork(filter.network);
@@ -809,6 +820,8 @@ auto Select(const RegistryIndex& index, const ListFilter& filter, std::string_vi
     std::erase_if(endpoints, [&](const v1::Endpoint& e) {
       return (!filter.network.empty() && e.network_id() != filter.network) ||
              (!filter.switch_name.empty() && e.switch_name() != filter.switch_name) ||
+             (!filter.name.empty() && e.name() != filter.name) ||
+             (labels && !model::Matches(*labels, e.labels())) ||
              (!domain_id.empty() && DomainOf(index, e) != domain_id);
     });
     return endpoints;
@@ -1377,6 +1390,12 @@ int64_t Registry::ModRevision(std::string_view ref) const {
 template <typename T>
 ModelResult<std::vector<T>> Registry::List(const ListFilter& filter) const {
   if (auto ok = CheckFilterApplies<T>(filter); !ok) return Unexpected(ok.error());
+  std::optional<model::LabelSelector> labels;
+  if (!filter.label.empty()) {
+    auto parsed = model::ParseLabelSelector(filter.label);
+    if (!parsed) return Unexpected(parsed.error());
+    labels = std::move(*parsed);
+  }
   std::shared_lock lock(state_->mutex);
   const RegistryIndex& index = *state_->index;
   std::string_view domain_id;
@@ -1390,7 +1409,7 @@ ModelResult<std::vector<T>> Registry::List(const ListFilter& filter) const {
   if (!filter.network.empty() && index.FindNetwork(filter.network) == nullptr) {
     return Fail("not_found", "The filter network " + Quote(filter.network) + " names no network.");
   }
-  auto selected = Select<T>(index, filter, domain_id);
+  auto selected = Select<T>(index, filter, domain_id, labels);
   if constexpr (std::is_same_v<T, v1::Endpoint>) {
     std::sort(selected.begin(), selected.end(),
               [](const T& a, const T& b) { return a.id() < b.id(); });

@@ -120,7 +120,8 @@ struct ListFilter {
   std::string domain{};       // Network, Policy, Endpoint, Subnet: of this domain (id or name)
   std::string network{};      // Subnet, Endpoint: of this network (id)
   std::string switch_name{};  // Endpoint: placed on this switch (its name; need not be registered)
-  std::string name{};         // Domain, Network, Switch: with this name
+  std::string name{};         // Domain, Network, Switch, Endpoint: with this name
+  std::string label{};        // Endpoint: matching this label selector (model/labels.h)
 };
 
 // Object counts, for /metrics.

@@ -206,6 +206,7 @@ void RegistryIndex::Link(const IndexEntry<v1::Endpoint>& entry, const v1::Endpoi
   if (auto mac = net::MacAddress::Parse(e.mac())) {
     endpoint_by_mac_[e.network_id()].emplace(*mac, &entry);
   }
+  if (!e.name().empty()) endpoint_by_name_[e.network_id()].emplace(e.name(), &entry);
   auto& by_ip = endpoint_by_ip_[TextOf(entry.domain_id)];
   for (const auto& text : e.ips()) {
     if (auto ip = net::IpAddress::Parse(text)) by_ip.emplace(*ip, &entry);
@@ -218,6 +219,10 @@ void RegistryIndex::Unlink(const IndexEntry<v1::Endpoint>& entry, const v1::Endp
   if (auto it = endpoint_by_mac_.find(e.network_id()); it != endpoint_by_mac_.end()) {
     if (auto mac = net::MacAddress::Parse(e.mac())) EraseIfHeld(&it->second, *mac, &entry);
     if (it->second.empty()) endpoint_by_mac_.erase(it);
+  }
+  if (auto it = endpoint_by_name_.find(e.network_id()); it != endpoint_by_name_.end()) {
+    EraseIfHeld(&it->second, e.name(), &entry);
+    if (it->second.empty()) endpoint_by_name_.erase(it);
   }
   if (auto it = endpoint_by_ip_.find(TextOf(entry.domain_id)); it != endpoint_by_ip_.end()) {
     for (const auto& text : e.ips()) {
@@ -329,6 +334,14 @@ std::optional<v1::Endpoint> RegistryIndex::FindEndpointByMac(std::string_view ne
   auto it = endpoint_by_mac_.find(network_id);
   if (it == endpoint_by_mac_.end()) return std::nullopt;
   auto found = it->second.find(mac);
+  if (found == it->second.end()) return std::nullopt;
+  return ObjectOf(*found->second);
+}
+std::optional<v1::Endpoint> RegistryIndex::FindEndpointByName(std::string_view network_id,
+                                                              std::string_view name) const {
+  auto it = endpoint_by_name_.find(network_id);
+  if (it == endpoint_by_name_.end()) return std::nullopt;
+  auto found = it->second.find(name);
   if (found == it->second.end()) return std::nullopt;
   return ObjectOf(*found->second);
 }

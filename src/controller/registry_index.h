@@ -117,6 +117,8 @@ class RegistryIndex final : public model::ModelView {
                                                 const net::MacAddress& mac) const override;
   std::optional<v1::Endpoint> FindEndpointByIp(std::string_view domain_id,
                                                const net::IpAddress& ip) const override;
+  std::optional<v1::Endpoint> FindEndpointByName(std::string_view network_id,
+                                                 std::string_view name) const override;
   // One pool per subnet, kept current: a subnet Put builds it (taking the addresses its
   // network's endpoints already hold), an endpoint Put takes its addresses, an endpoint
   // removal releases them. So IPAM allocates the lowest free address in O(1) and an endpoint
@@ -174,6 +176,8 @@ class RegistryIndex final : public model::ModelView {
   Children<v1::Endpoint> endpoints_of_switch_;
   StringMap<std::unordered_map<net::MacAddress, const IndexEntry<v1::Endpoint>*>> endpoint_by_mac_;
   StringMap<std::unordered_map<net::IpAddress, const IndexEntry<v1::Endpoint>*>> endpoint_by_ip_;
+  // network id -> name -> entry; only endpoints that have a name.
+  StringMap<StringMap<const IndexEntry<v1::Endpoint>*>> endpoint_by_name_;
 };
 
 }  // namespace dove::controller

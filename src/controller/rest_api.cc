@@ -36,7 +36,7 @@ const std::vector<KindSpec>& Kinds() {
       {"domains", {"name"}},
       {"networks", {"domain", "name"}},
       {"subnets", {"domain", "network"}},
-      {"endpoints", {"domain", "network", "switch"}},
+      {"endpoints", {"domain", "network", "switch", "name", "label"}},
       {"switches", {"name"}},
       {"policies", {"domain"}},
   };
@@ -187,6 +187,8 @@ void ListObjects(Registry& registry, const KindSpec& kind, ApiCall& call) {
       filter.switch_name = value;
     } else if (name == "name") {
       filter.name = value;
+    } else if (name == "label") {
+      filter.label = value;
     }
   }
   auto items = registry.List<T>(filter);

@@ -150,7 +150,10 @@ class Decoder {
       const FieldDescriptor* field = type.FindFieldByName(member.key);
       if (field == nullptr) return UnknownField(type, member.key, prefix);
       const std::string where = prefix + field->name();
-      if (field->is_map()) return Unsupported(where);
+      if (field->is_map()) {
+        if (auto error = DecodeMap(member.value, *field, message, where)) return error;
+        continue;
+      }
       if (const auto* oneof = field->real_containing_oneof();
           oneof != nullptr && message->GetReflection()->HasOneof(*message, oneof)) {
         return BadValue(type_name_, where,
@@ -319,6 +322,33 @@ class Decoder {
       message->GetReflection()->AddEnumValue(message, &field, named->number());
     } else {
       message->GetReflection()->SetEnumValue(message, &field, named->number());
+    }
+    return std::nullopt;
+  }
+
+  // A map<string, string> as a JSON object of strings: {"vm-uuid": "4f2a..."}. Keys are unique
+  // (ParseJson refuses one key twice); the map's own rules (labels.h) are validation's.
+  std::optional<ModelError> DecodeMap(const JsonValue& value, const FieldDescriptor& field,
+                                      Message* message, const std::string& where) {
+    const Descriptor& entry_type = *field.message_type();
+    const FieldDescriptor* key_field = entry_type.map_key();
+    const FieldDescriptor* value_field = entry_type.map_value();
+    if (key_field->type() != FieldDescriptor::TYPE_STRING ||
+        value_field->type() != FieldDescriptor::TYPE_STRING) {
+      return Unsupported(where);
+    }
+    if (value.kind != JsonValue::Kind::kObject) {
+      return WrongKind(where, "an object of strings ({\"key\": \"value\"})", value);
+    }
+    const Reflection& reflection = *message->GetReflection();
+    for (const JsonMember& member : value.members) {
+      const std::string at = where + "[" + QuoteForMessage(member.key) + "]";
+      if (member.value.kind != JsonValue::Kind::kString) {
+        return WrongKind(at, "a string", member.value);
+      }
+      Message* entry = reflection.AddMessage(message, &field);
+      entry->GetReflection()->SetString(entry, key_field, member.key);
+      entry->GetReflection()->SetString(entry, value_field, member.value.text);
     }
     return std::nullopt;
   }

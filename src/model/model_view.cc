@@ -65,6 +65,14 @@ std::optional<v1::Endpoint> ModelView::FindEndpointByMac(std::string_view networ
   return std::nullopt;
 }
 
+std::optional<v1::Endpoint> ModelView::FindEndpointByName(std::string_view network_id,
+                                                          std::string_view name) const {
+  for (auto& endpoint : EndpointsOfNetwork(network_id)) {
+    if (endpoint.name() == name) return std::move(endpoint);
+  }
+  return std::nullopt;
+}
+
 std::optional<v1::Endpoint> ModelView::FindEndpointByIp(std::string_view domain_id,
                                                         const net::IpAddress& ip) const {
   for (auto& endpoint : EndpointsOfDomain(domain_id)) {

@@ -58,6 +58,9 @@ class ModelView {
   // An endpoint of a network of the domain that holds `ip`, or nullptr.
   virtual std::optional<v1::Endpoint> FindEndpointByIp(std::string_view domain_id,
                                                        const net::IpAddress& ip) const;
+  // The endpoint of the network named `name` (Endpoint.name, never empty here), or nullptr.
+  virtual std::optional<v1::Endpoint> FindEndpointByName(std::string_view network_id,
+                                                         std::string_view name) const;
 };
 
 // Objects held by value; Put replaces the object of the same id, or appends.

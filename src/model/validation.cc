@@ -8,6 +8,7 @@
 
 #include "model/address_order.h"
 #include "model/free_ranges.h"
+#include "model/labels.h"
 #include "net/ip_prefix.h"
 #include "net/mac_address.h"
 
@@ -184,6 +185,16 @@ ModelResult<void> ValidateEndpoint(const ModelView& view, const v1::Endpoint& en
   if (network == nullptr) {
     return Fail("not_found", "network_id " + Quote(endpoint.network_id()) + " names no network.");
   }
+  if (!endpoint.name().empty()) {
+    if (auto ok = ValidateName("name", endpoint.name()); !ok) return ok;
+    if (const auto other = view.FindEndpointByName(network->id(), endpoint.name());
+        other && other->id() != endpoint.id()) {
+      return Fail("conflict", "name " + Quote(endpoint.name()) + " is already used by endpoint " +
+                                  Quote(other->id()) + " in network " + Quote(network->id()) +
+                                  ".");
+    }
+  }
+  if (auto ok = ValidateLabels(endpoint.labels()); !ok) return ok;
   auto mac = net::MacAddress::Parse(endpoint.mac());
   if (!mac) {
     return Fail("invalid_value",

@@ -9,7 +9,8 @@
 // Names (Domain.name, Network.name, Switch.name): 1..63 characters of [A-Za-z0-9._-],
 // starting with a letter or digit: safe in URLs, logs, file and interface names without
 // quoting. Ids follow the same rules (they appear in URLs). Switch and port names on an
-// endpoint are optional; when given they follow the same rules.
+// endpoint are optional; when given they follow the same rules; so does an endpoint's name,
+// which is unique in its network. An endpoint's labels follow labels.h.
 //
 //   if (auto ok = ValidateSubnet(view, subnet); !ok) return Reply(409, ok.error());
 #pragma once

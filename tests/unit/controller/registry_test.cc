@@ -713,11 +713,59 @@ TEST_F(RegistryTest, ListFilters) {
   EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.network = "nope"})), (V{"error: not_found"}));
   EXPECT_EQ(Ids(registry_->List<v1::Domain>({.switch_name = "host1"})),
             (V{"error: invalid_value"}));
-  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.name = "x"})), (V{"error: invalid_value"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Domain>({.label = "x"})), (V{"error: invalid_value"}));
   EXPECT_EQ(Ids(registry_->List<v1::Network>({.network = "n1"})), (V{"error: invalid_value"}));
   EXPECT_EQ(Ids(registry_->List<v1::Switch>({.domain = "d1"})), (V{"error: invalid_value"}));
   auto error = registry_->List<v1::Domain>({.switch_name = "host1"});
   EXPECT_NE(error.error().message.find("switch_name"), std::string::npos);
+}
+
+TEST_F(RegistryTest, EndpointsAreFoundByNameAndLabels) {
+  using V = std::vector<std::string>;
+  auto web = MakeEndpoint("ew", "n1", "", "", "host1");
+  web.set_name("web-1");
+  (*web.mutable_labels())["app"] = "web";
+  (*web.mutable_labels())["vm-uuid"] = "4f2a";
+  ASSERT_TRUE(registry_->Create(web));
+  auto db = MakeEndpoint("ed", "n1", "", "", "host2");
+  db.set_name("db-1");
+  (*db.mutable_labels())["app"] = "db";
+  ASSERT_TRUE(registry_->Create(db));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.network = "n1", .name = "web-1"})), (V{"ew"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.domain = "d1", .name = "db-1"})), (V{"ed"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.network = "n2", .name = "web-1"})), (V{}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.label = "app"})), (V{"ed", "ew"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.label = "app=web"})), (V{"ew"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.switch_name = "host2", .label = "app"})),
+            (V{"ed"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.label = "app=web,vm-uuid=4f2a"})), (V{"ew"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.label = "app,nothing"})), (V{}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.label = "a b"})), (V{"error: invalid_value"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Network>({.label = "app"})), (V{"error: invalid_value"}));
+
+  // A name is unique in its network, over replicas too: the claim is in the store.
+  auto twin = MakeEndpoint("et", "n1", "", "", "host1");
+  twin.set_name("web-1");
+  auto refused = registry_->Create(twin);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "conflict");
+  EXPECT_TRUE(store_.Get("/dove/v1/claims/endpoint-name/n1/web-1").has_value());
+
+  // Renamed: the old name is free, the new one found; relabelled: the selector follows.
+  auto renamed = *registry_->Get<v1::Endpoint>("ew");
+  renamed.set_name("web-2");
+  renamed.mutable_labels()->erase("app");
+  ASSERT_TRUE(registry_->Replace<v1::Endpoint>("ew", renamed));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.network = "n1", .name = "web-1"})), (V{}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.network = "n1", .name = "web-2"})), (V{"ew"}));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.label = "app"})), (V{"ed"}));
+  EXPECT_FALSE(store_.Get("/dove/v1/claims/endpoint-name/n1/web-1").has_value());
+  twin.set_name("web-1");
+  EXPECT_TRUE(registry_->Create(twin));
+  // Deleted: its name is free again.
+  ASSERT_TRUE(registry_->Delete<v1::Endpoint>("et", false));
+  EXPECT_EQ(Ids(registry_->List<v1::Endpoint>({.network = "n1", .name = "web-1"})), (V{}));
+  EXPECT_FALSE(store_.Get("/dove/v1/claims/endpoint-name/n1/web-1").has_value());
 }
 
 TEST_F(RegistryTest, StoresCanonicalForms) {

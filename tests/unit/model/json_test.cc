@@ -267,6 +267,40 @@ TEST(JsonTest, RoundTripsEveryMessage) {
   EXPECT_EQ(sw_back->SerializeAsString(), sw.SerializeAsString());
 }
 
+TEST(JsonTest, LabelsAreAnObjectOfStrings) {
+  auto endpoint = FromJson<v1::Endpoint>(
+      R"({"id":"e1","name":"vm-1","labels":{"vm-uuid":"4f2a","cni/ifname":"eth0","x":""}})");
+  ASSERT_TRUE(endpoint) << endpoint.error().message;
+  EXPECT_EQ(endpoint->name(), "vm-1");
+  ASSERT_EQ(endpoint->labels().size(), 3u);
+  EXPECT_EQ(endpoint->labels().at("cni/ifname"), "eth0");
+  EXPECT_EQ(endpoint->labels().at("x"), "");
+  auto json = ToJson(*endpoint);
+  ASSERT_TRUE(json);
+  auto back = FromJson<v1::Endpoint>(*json);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->labels().at("vm-uuid"), "4f2a");
+  EXPECT_EQ(back->labels().size(), 3u);
+
+  struct Case {
+    const char* json;
+    const char* code;
+    const char* message_part;
+  };
+  for (const Case& c : {
+           Case{R"({"labels":["a"]})", "invalid_value", "\"labels\" of Endpoint must be an object"},
+           Case{R"({"labels":{"a":1}})", "invalid_value", "labels[\"a\"]"},
+           Case{R"({"labels":{"a":null}})", "invalid_value", "must be a string"},
+           Case{R"({"labels":{"a":"1","a":"2"}})", "duplicate_field", "labels"},
+       }) {
+    auto refused = FromJson<v1::Endpoint>(c.json);
+    ASSERT_FALSE(refused) << c.json;
+    EXPECT_EQ(refused.error().code, c.code) << c.json << ": " << refused.error().message;
+    EXPECT_NE(refused.error().message.find(c.message_part), std::string::npos)
+        << c.json << ": " << refused.error().message;
+  }
+}
+
 TEST(JsonTest, ToJsonRefusesInvalidUtf8) {
   v1::Domain domain;
   domain.set_name("\xff");

@@ -298,6 +298,15 @@ TEST(ValidateEndpointTest, Rules) {
        [](v1::Endpoint* e) { e->set_port_name("tap9"), e->set_port_kind(v1::PORT_KIND_TAP); }, "",
        ""},
       {"a tap port unnamed", [](v1::Endpoint* e) { e->set_port_kind(v1::PORT_KIND_TAP); }, "", ""},
+      {"named", [](v1::Endpoint* e) { e->set_name("vm-9"); }, "", ""},
+      {"bad name", [](v1::Endpoint* e) { e->set_name("vm 9"); }, "invalid_value", "name \"vm 9\""},
+      {"labelled",
+       [](v1::Endpoint* e) { (*e->mutable_labels())["vm-uuid"] = "4f2a", (*e->mutable_labels())["x"] = ""; },
+       "", ""},
+      {"bad label key", [](v1::Endpoint* e) { (*e->mutable_labels())["vm uuid"] = "1"; },
+       "invalid_value", "label key \"vm uuid\""},
+      {"bad label value", [](v1::Endpoint* e) { (*e->mutable_labels())["k"] = "a,b"; },
+       "invalid_value", "the value of label \"k\""},
       {"a packet port needs its interface's name",
        [](v1::Endpoint* e) { e->set_port_kind(v1::PORT_KIND_PACKET); }, "invalid_value",
        "needs a port_name"},
@@ -390,6 +399,28 @@ TEST(ValidatePolicyTest, Rules) {
   for (const auto& c : cases) {
     Check<v1::Policy>(c, valid, [&](const v1::Policy& p) { return ValidatePolicy(view, p); });
   }
+}
+
+TEST(ValidateEndpointTest, ANameIsUniqueInItsNetworkOnly) {
+  auto view = MakeWorld();
+  auto named = MakeEndpoint("e2", "n1", "52:54:00:00:00:02", "10.0.0.6");
+  named.set_name("web-1");
+  view.Put(named);
+  auto same_name = MakeEndpoint("e9", "n1", "52:54:00:00:00:09", "10.0.0.9");
+  same_name.set_name("web-1");
+  auto refused = ValidateEndpoint(view, same_name);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "conflict");
+  EXPECT_NE(refused.error().message.find("name \"web-1\" is already used by endpoint \"e2\""),
+            std::string::npos)
+      << refused.error().message;
+  // The endpoint itself, replaced with its own name, does not conflict.
+  EXPECT_TRUE(ValidateEndpoint(view, named));
+  // Another network may use the name.
+  same_name.set_network_id("n3");
+  same_name.clear_ips();
+  same_name.add_ips("10.0.0.9");
+  EXPECT_TRUE(ValidateEndpoint(view, same_name));
 }
 
 }  // namespace
