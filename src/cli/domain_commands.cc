@@ -39,6 +39,19 @@ void AddDomainCommands(CLI::App& app, Context& ctx) {
     return CreateObject(ctx, "/v1/domains", body, DomainColumns());
   });
 
+  auto* rename = domain->add_subcommand("rename", "Give a domain a new name");
+  rename->add_option("DOMAIN", args->ref, "Domain name or id")->required();
+  rename->add_option("NAME", args->name, "The new name (unique)")->required();
+  ctx.Bind(rename, [&ctx, args] {
+    return UpdateObject(
+        ctx, "/v1/domains" + PathSegment(args->ref),
+        [&](nlohmann::json& d) {
+          d["name"] = args->name;
+          return 0;
+        },
+        DomainColumns());
+  });
+
   auto* remove = domain->add_subcommand("delete", "Delete a domain");
   remove->add_option("DOMAIN", args->ref, "Domain name or id")->required();
   remove->add_flag("--force", args->force,

@@ -13,6 +13,7 @@ struct NetworkArgs {
   std::string ref;
   std::string domain;
   std::string full_name;  // DOMAIN/NAME
+  std::string name;       // rename: the new name
   uint32_t vni = 0;
   SubnetFlags subnet;
   bool force = false;
@@ -109,6 +110,24 @@ void AddNetworkCommands(CLI::App& app, Context& ctx) {
       create->add_option("--subnet", args->subnet.cidr, "Also create a subnet with this CIDR");
   AddSubnetFlags(create, &args->subnet, subnet_flag);
   ctx.Bind(create, [&ctx, args] { return CreateNetwork(ctx, *args); });
+
+  auto* rename = network->add_subcommand(
+      "rename", "Give a network a new name in its domain (its id, VNI and endpoints stay)");
+  rename->add_option("NETWORK", args->ref, "DOMAIN/NAME or network id")->required();
+  rename->add_option("NAME", args->name, "The new name, unique in the domain")->required();
+  ctx.Bind(rename, [&ctx, args] {
+    auto client = ctx.Client();
+    if (!client) return client.error();
+    auto found = ctx.resolver().Network(args->ref);
+    if (!found) return ctx.Fail(found.error());
+    return UpdateObject(
+        ctx, "/v1/networks" + PathSegment(StringField(*found, "id")),
+        [&](nlohmann::json& n) {
+          n["name"] = args->name;
+          return 0;
+        },
+        NetworkColumns());
+  });
 
   auto* remove = network->add_subcommand("delete", "Delete a network and its subnets");
   remove->add_option("NETWORK", args->ref, "DOMAIN/NAME or network id")->required();

@@ -33,6 +33,17 @@ std::string PortText(const nlohmann::json& e) {
   return StringField(e, "port_kind") == "PORT_KIND_PACKET" ? name + " (packet)" : name;
 }
 
+// An endpoint's labels as "k=v,k2=v2", in key order.
+std::string LabelsText(const nlohmann::json& e) {
+  if (!e.is_object() || !e.contains("labels") || !e["labels"].is_object()) return "";
+  std::string text;
+  for (const auto& [key, value] : e["labels"].items()) {
+    if (!text.empty()) text += ',';
+    text += key + "=" + (value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return text;
+}
+
 }  // namespace
 
 Columns DomainColumns() {
@@ -62,13 +73,17 @@ Columns SubnetColumns() {
 }
 
 Columns EndpointColumns() {
-  return {{"ID", "NETWORK", "MAC", "IPS", "SWITCH", "PORT", "VERSION"},
+  return {{"ID", "NAME", "NETWORK", "MAC", "IPS", "SWITCH", "PORT", "LABELS", "VERSION"},
           [](const nlohmann::json& e, Resolver& resolver) {
-            return std::vector<std::string>{
-                StringField(e, "id"),          resolver.NetworkName(StringField(e, "network_id")),
-                StringField(e, "mac"),         JoinedField(e, "ips"),
-                StringField(e, "switch_name"), PortText(e),
-                NumberField(e, "version")};
+            return std::vector<std::string>{StringField(e, "id"),
+                                            StringField(e, "name"),
+                                            resolver.NetworkName(StringField(e, "network_id")),
+                                            StringField(e, "mac"),
+                                            JoinedField(e, "ips"),
+                                            StringField(e, "switch_name"),
+                                            PortText(e),
+                                            LabelsText(e),
+                                            NumberField(e, "version")};
           }};
 }
 
@@ -149,6 +164,26 @@ int CreateObject(Context& ctx, const std::string& collection, const nlohmann::js
   if (!created) return ctx.Fail(created.error());
   PrintObject(ctx, created->body, columns);
   return 0;
+}
+
+int UpdateObject(Context& ctx, const std::string& path,
+                 const std::function<int(nlohmann::json&)>& change, const Columns& columns) {
+  auto client = ctx.Client();
+  if (!client) return client.error();
+  for (int attempt = 1;; ++attempt) {
+    auto got = (*client)->Get(path);
+    if (!got) return ctx.Fail(got.error());
+    nlohmann::json object = std::move(got->body);
+    if (const int refused = change(object); refused != 0) return refused;
+    auto put = (*client)->Put(path, object);
+    if (put) {
+      PrintObject(ctx, put->body, columns);
+      return 0;
+    }
+    const bool stale = put.error().code == "conflict" &&
+                       put.error().message.find("stale version") != std::string::npos;
+    if (!stale || attempt == kUpdateAttempts) return ctx.Fail(put.error());
+  }
 }
 
 int DeleteObject(Context& ctx, const std::string& path, bool force) {

@@ -41,6 +41,15 @@ int ShowObject(Context& ctx, const std::string& path, const Columns& columns);
 // POST `body` to `collection` and print the created object.
 int CreateObject(Context& ctx, const std::string& collection, const nlohmann::json& body,
                  const Columns& columns);
+// GET `path` (one object), let `change` edit it, PUT it back and print the object as stored.
+// `change` returns 0, or the exit code of a refusal it reported (nothing is written then).
+// The object's version rides along (endpoints have one), so a write that raced with another
+// client's is refused (409 stale version): the read, change and write are then redone from
+// the newer object, at most kUpdateAttempts times in all. Kinds without a version are
+// last-writer-wins between two concurrent updates.
+inline constexpr int kUpdateAttempts = 3;
+int UpdateObject(Context& ctx, const std::string& path,
+                 const std::function<int(nlohmann::json&)>& change, const Columns& columns);
 // DELETE `path` (with ?force=true when `force`) and print what was deleted.
 int DeleteObject(Context& ctx, const std::string& path, bool force);
 

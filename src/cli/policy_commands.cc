@@ -1,6 +1,8 @@
-// dovectl policy list|allow|deny|reject|create|show|delete: the policies between the networks of
-// a domain, which the switches enforce on routed traffic.
+// dovectl policy list|allow|deny|reject|create|update|show|delete: the policies between the
+// networks of a domain, which the switches enforce on routed traffic.
 #include <CLI/CLI.hpp>
+#include <optional>
+#include <string>
 
 #include "cli/commands.h"
 #include "cli/json_fields.h"
@@ -19,7 +21,70 @@ struct PolicyArgs {
   std::string protocol = "any";
   std::string ports;
   uint32_t priority = 0;
+  // update: which flags were given (an empty --port removes the port range).
+  bool any_port = false;
 };
+
+// `dovectl policy update ID [--action A] [--proto P] [--port R | --any-port] [--priority N]`:
+// the flags given change the policy, the others keep what it has; its networks stay.
+void AddUpdateCommand(CLI::App* policy, Context& ctx) {
+  auto args = std::make_shared<PolicyArgs>();
+  auto* update = policy->add_subcommand(
+      "update", "Change a policy's action, protocol, port range or priority (its networks stay)");
+  update->add_option("ID", args->id, "Policy id")->required();
+  auto* action = update->add_option("--action", args->action, "allow, deny or reject");
+  auto* proto = update->add_option("--proto", args->protocol,
+                                   "tcp, udp, icmp, any, or an IP protocol number 0..255");
+  auto* port = update->add_option("--port", args->ports, "Destination port P or range P-Q");
+  auto* any_port =
+      update->add_flag("--any-port", args->any_port, "Remove the port range: any port matches");
+  port->excludes(any_port);
+  auto* priority = update->add_option("--priority", args->priority, "Higher wins");
+  ctx.Bind(update, [&ctx, args, action, proto, port, any_port, priority] {
+    if (action->count() + proto->count() + port->count() + any_port->count() +
+            priority->count() ==
+        0) {
+      return ctx.FailUsage(
+          "nothing to change: give --action, --proto, --port, --any-port or --priority");
+    }
+    std::optional<std::string> new_action;
+    if (action->count() > 0) {
+      auto parsed = ParseAction(args->action);
+      if (!parsed) return ctx.FailUsage(parsed.error());
+      new_action = *parsed;
+    }
+    std::optional<uint32_t> new_protocol;
+    if (proto->count() > 0) {
+      auto parsed = ParseProtocol(args->protocol);
+      if (!parsed) return ctx.FailUsage(parsed.error());
+      new_protocol = *parsed;
+    }
+    std::optional<PortRange> new_ports;
+    if (port->count() > 0) {
+      auto parsed = ParsePortRange(args->ports);
+      if (!parsed) return ctx.FailUsage(parsed.error());
+      new_ports = *parsed;
+    }
+    return UpdateObject(
+        ctx, "/v1/policies" + PathSegment(args->id),
+        [&](nlohmann::json& p) {
+          if (new_action) p["action"] = *new_action;
+          if (new_protocol) p["protocol"] = *new_protocol;
+          if (priority->count() > 0) p["priority"] = args->priority;
+          if (new_ports) p["port_range"] = {{"first", new_ports->first}, {"last", new_ports->last}};
+          if (args->any_port) p.erase("port_range");
+          const auto protocol = p.value("protocol", 0U);
+          if (p.contains("port_range") && p["port_range"].value("first", 0U) != 0 &&
+              protocol != 6 && protocol != 17) {
+            return ctx.FailUsage("policy " + args->id +
+                                 " would have a port range with a protocol other than tcp or "
+                                 "udp: give --proto tcp|udp, or --any-port");
+          }
+          return 0;
+        },
+        PolicyColumns());
+  });
+}
 
 int CreatePolicy(Context& ctx, const PolicyArgs& args, const std::string& action) {
   auto protocol = ParseProtocol(args.protocol);
@@ -107,6 +172,7 @@ void AddPolicyCommands(CLI::App& app, Context& ctx) {
                  "Reject traffic from SRC to DST (dropped, and the sender gets ICMP "
                  "administratively prohibited)");
   AddCreateCommand(policy, ctx);
+  AddUpdateCommand(policy, ctx);
 
   auto* show = policy->add_subcommand("show", "Show one policy");
   show->add_option("ID", args->id, "Policy id")->required();

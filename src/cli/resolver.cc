@@ -40,6 +40,28 @@ Expected<nlohmann::json, ApiError> Resolver::Network(const std::string& ref) {
   return items.front();
 }
 
+Expected<nlohmann::json, ApiError> Resolver::Endpoint(const std::string& ref) {
+  const size_t slash = ref.rfind('/');
+  if (slash == std::string::npos) {
+    auto got = client_->Get("/v1/endpoints" + PathSegment(ref));
+    if (!got) return Unexpected(got.error());
+    return std::move(got->body);
+  }
+  const std::string network_ref = ref.substr(0, slash);
+  const std::string name = ref.substr(slash + 1);
+  if (network_ref.find('/') == std::string::npos || name.empty()) {
+    return Unexpected(NotFound("endpoint \"" + ref + "\" (an id, or DOMAIN/NETWORK/NAME)"));
+  }
+  auto network = Network(network_ref);
+  if (!network) return Unexpected(network.error());
+  auto got = client_->Get("/v1/endpoints" +
+                          Query({{"network", StringField(*network, "id")}, {"name", name}}));
+  if (!got) return Unexpected(got.error());
+  const auto& items = Items(got->body);
+  if (items.empty()) return Unexpected(NotFound("endpoint " + ref));
+  return items.front();
+}
+
 void Resolver::LoadNames() {
   if (names_loaded_) return;
   names_loaded_ = true;

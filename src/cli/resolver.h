@@ -5,6 +5,8 @@
 //   domain   its name or its id (the API's GET /v1/domains/{ref} accepts both)
 //   network  "DOMAIN/NAME" (GET /v1/networks?domain=D&name=N; DOMAIN by name or id) or an id
 //   switch   its name or its id
+//   endpoint "DOMAIN/NETWORK/NAME" (GET /v1/endpoints?network=ID&name=NAME; the network as
+//            above) or an id
 // A reference that names nothing is a kStatus 404 ApiError (code not_found), like the API's
 // own, so it ends dovectl with exit code 3.
 //
@@ -34,6 +36,7 @@ class Resolver {
   Expected<nlohmann::json, ApiError> Domain(const std::string& ref);
   Expected<nlohmann::json, ApiError> Network(const std::string& ref);
   Expected<nlohmann::json, ApiError> Switch(const std::string& ref);
+  Expected<nlohmann::json, ApiError> Endpoint(const std::string& ref);
 
   std::string DomainName(const std::string& id);
   // "DOMAIN/NAME" of the network with this id (DOMAIN as DomainName gives it).

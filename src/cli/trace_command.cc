@@ -114,7 +114,8 @@ void AddTraceCommand(CLI::App& app, Context& ctx) {
       "Show what happens to a packet an endpoint sends, stage by stage, from the controller's "
       "model: port security, ARP/ND responder, router, policy (with the rule that decided), "
       "L2 lookup, VXLAN encapsulation, the receiving switch");
-  trace->add_option("SOURCE", args->source, "The sending endpoint's id")->required();
+  trace->add_option("SOURCE", args->source, "The sending endpoint: its id or DOMAIN/NETWORK/NAME")
+      ->required();
   trace
       ->add_option("PACKET", args->packet,
                    "What it sends, quoted: 'icmp to IP', 'tcp to IP:PORT', 'udp to IP:PORT', "
@@ -136,7 +137,13 @@ void AddTraceCommand(CLI::App& app, Context& ctx) {
     if (!client) return client.error();
     auto packet = WithAddresses(ctx, **client, args->packet);
     if (!packet) return packet.error();
-    nlohmann::json request{{"source", args->source}, {"packet", *packet}};
+    std::string source = args->source;
+    if (source.find('/') != std::string::npos) {
+      auto found = ctx.resolver().Endpoint(source);
+      if (!found) return ctx.Fail(found.error());
+      source = StringField(*found, "id");
+    }
+    nlohmann::json request{{"source", source}, {"packet", *packet}};
     if (args->live) request["live"] = true;
     if (args->deliver) request["deliver"] = true;
     auto result = (*client)->Post("/v1/trace", request);

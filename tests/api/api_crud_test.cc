@@ -259,6 +259,26 @@ TEST(ApiCrudTest, Filters) {
   EXPECT_EQ(Ids(api.Send("GET", "/v1/policies?domain=d1")), Ids_({"p1"}));
   EXPECT_EQ(Ids(api.Send("GET", "/v1/policies?domain=d2")), Ids_({}));
   EXPECT_EQ(api.Send("GET", "/v1/networks?domain=nope").status, 404);
+
+  // Endpoints by name and by label selector (percent-encoded as a client sends it).
+  api.Create("endpoints", {{"id", "e4"},
+                           {"network_id", "n1"},
+                           {"name", "vm-4"},
+                           {"labels", {{"vm-uuid", "4f 2a"}, {"app", "web"}}}});
+  EXPECT_EQ(Ids(api.Send("GET", "/v1/endpoints?network=n1&name=vm-4")), Ids_({"e4"}));
+  EXPECT_EQ(Ids(api.Send("GET", "/v1/endpoints?network=n3&name=vm-4")), Ids_({}));
+  EXPECT_EQ(Ids(api.Send("GET", "/v1/endpoints?label=vm-uuid%3D4f%202a%2Capp")), Ids_({"e4"}));
+  EXPECT_EQ(Ids(api.Send("GET", "/v1/endpoints?label=app=db")), Ids_({}));
+  const Reply bad = api.Send("GET", "/v1/endpoints?label=app,,x");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("empty term"), std::string::npos) << bad.body;
+  EXPECT_EQ(api.Send("GET", "/v1/networks?label=app").status, 400);
+  const Reply refused = api.Send("POST", "/v1/endpoints",
+                                 R"({"network_id":"n1","labels":{"bad key":"x"}})");
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("label key \\\"bad key\\\""), std::string::npos) << refused.body;
+  const Reply taken = api.Send("POST", "/v1/endpoints", R"({"network_id":"n1","name":"vm-4"})");
+  EXPECT_EQ(taken.status, 409) << taken.body;
 }
 
 TEST(ApiCrudTest, ForceDeleteCascades) {

@@ -257,6 +257,133 @@ TEST_F(DovectlTest, OperatorScenario) {
   EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "just the header\n" << Describe(r);
 }
 
+// Names, labels and the update verbs: each changes what it names, keeps the rest, and
+// refuses what the controller refuses with its message.
+TEST_F(DovectlTest, UpdateVerbsChangeWhatTheyNameAndKeepTheRest) {
+  ASSERT_EQ(Ctl({"domain", "create", "acme"}).code, 0);
+  ASSERT_EQ(Ctl({"network", "create", "acme/web", "--subnet", "10.1.0.0/24"}).code, 0);
+  ASSERT_EQ(Ctl({"network", "create", "acme/db", "--subnet", "10.2.0.0/24"}).code, 0);
+  CtlResult r = Ctl({"-o", "json", "endpoint", "create", "acme/web", "--name", "vm-1", "--switch",
+                     "host1", "--label", "vm-uuid=4f2a", "--label", "app=web"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  const auto created = nlohmann::json::parse(r.out, nullptr, false);
+  const std::string id = created["id"].get<std::string>();
+  const std::string mac = created["mac"].get<std::string>();
+  EXPECT_EQ(created["labels"]["vm-uuid"], "4f2a") << Describe(r);
+
+  // DOMAIN/NETWORK/NAME wherever an endpoint is taken; the table shows name and labels.
+  r = Ctl({"endpoint", "show", "acme/web/vm-1"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  for (const char* text : {"vm-1", "app=web,vm-uuid=4f2a", "host1"}) {
+    EXPECT_NE(r.out.find(text), std::string::npos) << text << "\n" << Describe(r);
+  }
+  r = Ctl({"endpoint", "show", "acme/web/nosuch"});
+  EXPECT_EQ(r.code, 3) << Describe(r);
+  EXPECT_NE(r.err.find("endpoint acme/web/nosuch not found"), std::string::npos) << Describe(r);
+  r = Ctl({"endpoint", "show", "acme/nosuch/vm-1"});
+  EXPECT_EQ(r.code, 3) << Describe(r);
+  EXPECT_NE(r.err.find("acme/nosuch"), std::string::npos) << Describe(r);
+  r = Ctl({"-o", "json", "endpoint", "list", "--label", "vm-uuid=4f2a"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false).size(), 1u) << Describe(r);
+  r = Ctl({"-o", "json", "endpoint", "list", "--label", "app=db"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false).size(), 0u) << Describe(r);
+  r = Ctl({"endpoint", "list", "--label", "bad key"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_NE(r.err.find("\"bad key\""), std::string::npos) << Describe(r);
+  ASSERT_EQ(Ctl({"endpoint", "create", "acme/web", "--name", "vm-2"}).code, 0);
+  r = Ctl({"endpoint", "create", "acme/web", "--name", "vm-1"});
+  EXPECT_EQ(r.code, 1) << "a name is unique in its network\n" << Describe(r);
+  EXPECT_NE(r.err.find("already used by endpoint"), std::string::npos) << Describe(r);
+  EXPECT_EQ(Ctl({"endpoint", "create", "acme/db", "--name", "vm-1"}).code, 0)
+      << "another network may use it";
+  r = Ctl({"endpoint", "create", "acme/web", "--label", "novalue"});
+  EXPECT_EQ(r.code, 2) << Describe(r);
+
+  // move: the new switch and port; MAC, addresses, name and labels stay; the version grows.
+  r = Ctl({"-o", "json", "endpoint", "move", "acme/web/vm-1", "--switch", "host2", "--port",
+           "tap7"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  auto moved = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(moved["switch_name"], "host2") << Describe(r);
+  EXPECT_EQ(moved["port_name"], "tap7") << Describe(r);
+  EXPECT_EQ(moved["mac"], mac) << Describe(r);
+  EXPECT_EQ(moved["ips"], created["ips"]) << Describe(r);
+  EXPECT_EQ(moved["labels"], created["labels"]) << Describe(r);
+  EXPECT_EQ(moved["version"], created["version"].get<int>() + 1) << Describe(r);
+  r = Ctl({"endpoint", "move", id, "--switch", "host3", "--port-kind", "packet"});
+  EXPECT_EQ(r.code, 2) << "a packet port names an interface on the new switch\n" << Describe(r);
+  EXPECT_NE(r.err.find("--port"), std::string::npos) << Describe(r);
+  r = Ctl({"-o", "json", "endpoint", "show", id});
+  EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false)["switch_name"], "host2")
+      << "a refused move changes nothing\n"
+      << Describe(r);
+  r = Ctl({"endpoint", "move", "acme/web/vm-1"});
+  EXPECT_EQ(r.code, 2) << "--switch is required\n" << Describe(r);
+
+  // rename: by id or name; a taken name is the controller's conflict.
+  r = Ctl({"-o", "json", "endpoint", "rename", "acme/web/vm-1", "vm-one"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false)["name"], "vm-one") << Describe(r);
+  EXPECT_EQ(Ctl({"endpoint", "show", "acme/web/vm-1"}).code, 3);
+  r = Ctl({"endpoint", "rename", id, "vm-2"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_NE(r.err.find("(conflict)"), std::string::npos) << Describe(r);
+  r = Ctl({"endpoint", "rename", id, "bad name"});
+  EXPECT_EQ(r.code, 1) << Describe(r);
+  EXPECT_NE(r.err.find("\"bad name\""), std::string::npos) << Describe(r);
+
+  // label: KEY=VALUE sets, KEY- removes, the others stay.
+  r = Ctl({"-o", "json", "endpoint", "label", "acme/web/vm-one", "app=api", "vm-uuid-", "tier=1"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false)["labels"],
+            nlohmann::json({{"app", "api"}, {"tier", "1"}}))
+      << Describe(r);
+  r = Ctl({"endpoint", "label", id, "=x"});
+  EXPECT_EQ(r.code, 2) << Describe(r);
+  r = Ctl({"endpoint", "label", id, "k=a,b"});
+  EXPECT_EQ(r.code, 1) << "the controller's rule: no ',' in a value\n" << Describe(r);
+
+  // Domains and networks are renamed in place: ids, VNIs and endpoints stay.
+  r = Ctl({"-o", "json", "network", "show", "acme/web"});
+  const auto web = nlohmann::json::parse(r.out, nullptr, false);
+  r = Ctl({"-o", "json", "network", "rename", "acme/web", "frontend"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  const auto renamed = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(renamed["id"], web["id"]) << Describe(r);
+  EXPECT_EQ(renamed["vni"], web["vni"]) << Describe(r);
+  EXPECT_EQ(Ctl({"endpoint", "show", "acme/frontend/vm-one"}).code, 0);
+  EXPECT_EQ(Ctl({"network", "rename", "acme/frontend", "db"}).code, 1) << "db is taken";
+  r = Ctl({"domain", "rename", "acme", "globex"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  EXPECT_EQ(Ctl({"endpoint", "show", "globex/frontend/vm-one"}).code, 0);
+  EXPECT_EQ(Ctl({"domain", "show", "acme"}).code, 3);
+
+  // policy update: the flags given change, the rest stays.
+  r = Ctl({"-o", "json", "policy", "allow", "globex/frontend", "globex/db", "--proto", "tcp",
+           "--port", "5432", "--priority", "3"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  const std::string policy = nlohmann::json::parse(r.out, nullptr, false)["id"];
+  r = Ctl({"-o", "json", "policy", "update", policy, "--action", "reject", "--port", "5433-5434"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  auto updated = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(updated["action"], "ACTION_REJECT") << Describe(r);
+  EXPECT_EQ(updated["port_range"], nlohmann::json({{"first", 5433}, {"last", 5434}})) << Describe(r);
+  EXPECT_EQ(updated["priority"], 3) << Describe(r);
+  EXPECT_EQ(updated["protocol"], 6) << Describe(r);
+  r = Ctl({"policy", "update", policy, "--proto", "icmp"});
+  EXPECT_EQ(r.code, 2) << "a port range needs tcp or udp\n" << Describe(r);
+  r = Ctl({"-o", "json", "policy", "update", policy, "--proto", "icmp", "--any-port"});
+  ASSERT_EQ(r.code, 0) << Describe(r);
+  updated = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(updated["protocol"], 1) << Describe(r);
+  EXPECT_FALSE(updated.contains("port_range")) << "any port\n" << Describe(r);
+  EXPECT_EQ(Ctl({"policy", "update", policy}).code, 2) << "nothing to change";
+  EXPECT_EQ(Ctl({"policy", "update", "nosuch", "--priority", "1"}).code, 3);
+  EXPECT_EQ(Ctl({"policy", "update", policy, "--port", "80", "--any-port"}).code, 2);
+}
+
 TEST_F(DovectlTest, RefusedSubnetLeavesNoNetwork) {
   ASSERT_EQ(Ctl({"domain", "create", "acme"}).code, 0);
   // Host bits set: the controller refuses the subnet, so the network is deleted again.
