@@ -1,6 +1,5 @@
 // dovectl endpoint list|show|create|delete|move|rename|label.
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <map>
 #include <string>
@@ -23,8 +22,8 @@ struct EndpointArgs {
   std::string port;
   std::string port_kind;
   std::string name;
-  std::string label_selector;            // list --label
-  std::vector<std::string> labels;       // create --label, label KEY=VALUE|KEY-
+  std::string label_selector;       // list --label
+  std::vector<std::string> labels;  // create --label, label KEY=VALUE|KEY-
 };
 
 // "KEY=VALUE" sets a label, "KEY-" removes one (as kubectl label does). The controller checks
@@ -87,8 +86,7 @@ void AddEndpointUpdateCommands(CLI::App* endpoint, Context& ctx) {
       "Place an endpoint on another switch (a VM migration): the switch it leaves drops its "
       "port, the new one makes it, every switch that cached it learns the new location");
   move->add_option("ENDPOINT", args->id, "Endpoint id or DOMAIN/NETWORK/NAME")->required();
-  move->add_option("--switch", args->switch_ref, "The switch it moves to (name or id)")
-      ->required();
+  move->add_option("--switch", args->switch_ref, "The switch it moves to (name or id)")->required();
   move->add_option("--port", args->port,
                    "The port on the new switch (default: the switch names a TAP; needed for a "
                    "packet port)");

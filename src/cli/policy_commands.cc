@@ -41,8 +41,7 @@ void AddUpdateCommand(CLI::App* policy, Context& ctx) {
   port->excludes(any_port);
   auto* priority = update->add_option("--priority", args->priority, "Higher wins");
   ctx.Bind(update, [&ctx, args, action, proto, port, any_port, priority] {
-    if (action->count() + proto->count() + port->count() + any_port->count() +
-            priority->count() ==
+    if (action->count() + proto->count() + port->count() + any_port->count() + priority->count() ==
         0) {
       return ctx.FailUsage(
           "nothing to change: give --action, --proto, --port, --any-port or --priority");

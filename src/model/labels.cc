@@ -21,9 +21,9 @@ bool IsAlnum(char c) {
 ModelResult<void> ValidateLabelKey(std::string_view key) {
   if (key.empty()) return Fail("invalid_value", "a label key must not be empty.");
   if (key.size() > kMaxLabelKeyLength) {
-    return Fail("invalid_value", "label key " + QuoteForMessage(key) + " is " +
-                                     std::to_string(key.size()) + " characters long; the limit is " +
-                                     std::to_string(kMaxLabelKeyLength) + ".");
+    return Fail("invalid_value",
+                "label key " + QuoteForMessage(key) + " is " + std::to_string(key.size()) +
+                    " characters long; the limit is " + std::to_string(kMaxLabelKeyLength) + ".");
   }
   for (char c : key) {
     if (!IsKeyChar(c)) {
@@ -72,8 +72,8 @@ ModelResult<LabelSelector> ParseLabelSelector(std::string_view text) {
   size_t start = 0;
   while (start <= text.size()) {
     const size_t comma = text.find(',', start);
-    const std::string_view term =
-        text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    const std::string_view term = text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (term.empty()) {
       return Fail("invalid_value",
                   "the label selector " + QuoteForMessage(text) + " has an empty term.");

@@ -190,8 +190,7 @@ ModelResult<void> ValidateEndpoint(const ModelView& view, const v1::Endpoint& en
     if (const auto other = view.FindEndpointByName(network->id(), endpoint.name());
         other && other->id() != endpoint.id()) {
       return Fail("conflict", "name " + Quote(endpoint.name()) + " is already used by endpoint " +
-                                  Quote(other->id()) + " in network " + Quote(network->id()) +
-                                  ".");
+                                  Quote(other->id()) + " in network " + Quote(network->id()) + ".");
     }
   }
   if (auto ok = ValidateLabels(endpoint.labels()); !ok) return ok;

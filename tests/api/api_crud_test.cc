@@ -273,8 +273,8 @@ TEST(ApiCrudTest, Filters) {
   EXPECT_EQ(bad.status, 400) << bad.body;
   EXPECT_NE(bad.body.find("empty term"), std::string::npos) << bad.body;
   EXPECT_EQ(api.Send("GET", "/v1/networks?label=app").status, 400);
-  const Reply refused = api.Send("POST", "/v1/endpoints",
-                                 R"({"network_id":"n1","labels":{"bad key":"x"}})");
+  const Reply refused =
+      api.Send("POST", "/v1/endpoints", R"({"network_id":"n1","labels":{"bad key":"x"}})");
   EXPECT_EQ(refused.status, 400) << refused.body;
   EXPECT_NE(refused.body.find("label key \\\"bad key\\\""), std::string::npos) << refused.body;
   const Reply taken = api.Send("POST", "/v1/endpoints", R"({"network_id":"n1","name":"vm-4"})");

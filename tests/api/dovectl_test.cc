@@ -302,8 +302,8 @@ TEST_F(DovectlTest, UpdateVerbsChangeWhatTheyNameAndKeepTheRest) {
   EXPECT_EQ(r.code, 2) << Describe(r);
 
   // move: the new switch and port; MAC, addresses, name and labels stay; the version grows.
-  r = Ctl({"-o", "json", "endpoint", "move", "acme/web/vm-1", "--switch", "host2", "--port",
-           "tap7"});
+  r = Ctl(
+      {"-o", "json", "endpoint", "move", "acme/web/vm-1", "--switch", "host2", "--port", "tap7"});
   ASSERT_EQ(r.code, 0) << Describe(r);
   auto moved = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_EQ(moved["switch_name"], "host2") << Describe(r);
@@ -369,7 +369,8 @@ TEST_F(DovectlTest, UpdateVerbsChangeWhatTheyNameAndKeepTheRest) {
   ASSERT_EQ(r.code, 0) << Describe(r);
   auto updated = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_EQ(updated["action"], "ACTION_REJECT") << Describe(r);
-  EXPECT_EQ(updated["port_range"], nlohmann::json({{"first", 5433}, {"last", 5434}})) << Describe(r);
+  EXPECT_EQ(updated["port_range"], nlohmann::json({{"first", 5433}, {"last", 5434}}))
+      << Describe(r);
   EXPECT_EQ(updated["priority"], 3) << Describe(r);
   EXPECT_EQ(updated["protocol"], 6) << Describe(r);
   r = Ctl({"policy", "update", policy, "--proto", "icmp"});

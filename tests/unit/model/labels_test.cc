@@ -63,11 +63,11 @@ TEST(LabelsTest, SelectorsParseAndMatch) {
     const char* selector;
     bool matches;
   };
-  for (const Case& c : {Case{"app=web", true}, Case{"app=db", false}, Case{"app", true},
-                        Case{"tier", true}, Case{"zone", false}, Case{"app=web,tier", true},
-                        Case{"app=web,tier=back", false}, Case{"empty=", true},
-                        Case{"empty", true}, Case{"app=", false}, Case{"app=web,app=web", true},
-                        Case{"app=we", false}}) {
+  for (const Case& c :
+       {Case{"app=web", true}, Case{"app=db", false}, Case{"app", true}, Case{"tier", true},
+        Case{"zone", false}, Case{"app=web,tier", true}, Case{"app=web,tier=back", false},
+        Case{"empty=", true}, Case{"empty", true}, Case{"app=", false},
+        Case{"app=web,app=web", true}, Case{"app=we", false}}) {
     auto selector = ParseLabelSelector(c.selector);
     ASSERT_TRUE(selector) << c.selector << ": " << selector.error().message;
     EXPECT_EQ(Matches(*selector, labels), c.matches) << c.selector;
@@ -86,10 +86,10 @@ TEST(LabelsTest, BadSelectorsAreRefusedWithWhatWasGiven) {
     const char* selector;
     const char* message_part;
   };
-  for (const Case& c : {Case{"", "empty"}, Case{",", "empty term"}, Case{"a,", "empty term"},
-                        Case{",a", "empty term"}, Case{"a,,b", "empty term"},
-                        Case{"=v", "must not be empty"}, Case{"bad key=v", "\"bad key\""},
-                        Case{"k=\tv", "printable"}}) {
+  for (const Case& c :
+       {Case{"", "empty"}, Case{",", "empty term"}, Case{"a,", "empty term"},
+        Case{",a", "empty term"}, Case{"a,,b", "empty term"}, Case{"=v", "must not be empty"},
+        Case{"bad key=v", "\"bad key\""}, Case{"k=\tv", "printable"}}) {
     auto selector = ParseLabelSelector(c.selector);
     ASSERT_FALSE(selector) << c.selector;
     EXPECT_EQ(selector.error().code, "invalid_value");

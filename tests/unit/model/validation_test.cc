@@ -301,7 +301,9 @@ TEST(ValidateEndpointTest, Rules) {
       {"named", [](v1::Endpoint* e) { e->set_name("vm-9"); }, "", ""},
       {"bad name", [](v1::Endpoint* e) { e->set_name("vm 9"); }, "invalid_value", "name \"vm 9\""},
       {"labelled",
-       [](v1::Endpoint* e) { (*e->mutable_labels())["vm-uuid"] = "4f2a", (*e->mutable_labels())["x"] = ""; },
+       [](v1::Endpoint* e) {
+         (*e->mutable_labels())["vm-uuid"] = "4f2a", (*e->mutable_labels())["x"] = "";
+       },
        "", ""},
       {"bad label key", [](v1::Endpoint* e) { (*e->mutable_labels())["vm uuid"] = "1"; },
        "invalid_value", "label key \"vm uuid\""},
