@@ -37,7 +37,10 @@ void LabTest::Up(const std::string& spec_text, int controllers) {
   ASSERT_TRUE(spec) << spec.error();
   if (KernelBackend()) lab::UseBackend(*spec, backend_);
   auto lab =
-      lab::Lab::Up(*spec, {.bin_dir = bin_dir_, .controllers = controllers, .token = token_});
+      lab::Lab::Up(*spec, {.bin_dir = bin_dir_,
+                           .controllers = controllers,
+                           .token = token_,
+                           .rest_on_management = rest_on_management_});
   ASSERT_TRUE(lab) << lab.error();
   lab_ = std::move(*lab);
 }
