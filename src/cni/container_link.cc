@@ -110,9 +110,9 @@ Expected<void, std::string> Configure(const std::string& netns_path, const std::
     if (!address.gateway) continue;
     bool& routed = address.ip.is_v4() ? v4_route : v6_route;
     if (routed) continue;
-    auto any = net::IpPrefix::Make(
-        address.ip.is_v4() ? net::IpAddress(net::Ipv4Address()) : net::IpAddress(net::Ipv6Address()),
-        0);
+    auto any = net::IpPrefix::Make(address.ip.is_v4() ? net::IpAddress(net::Ipv4Address())
+                                                      : net::IpAddress(net::Ipv6Address()),
+                                   0);
     auto route = (*rtnl)->ReplaceRoute(
         {.prefix = *any, .ifindex = link->ifindex, .gateway = address.gateway});
     if (!route) return Unexpected(route.error().message);

@@ -23,14 +23,14 @@
 
 namespace dove::cni {
 
-// Makes the pair (both ends `mtu`, 0: the kernel's default) and sets the host end up. Returns the host end's MAC. EEXIST-like failures say which name is
-// taken.
+// Makes the pair (both ends `mtu`, 0: the kernel's default) and sets the host end up. Returns the
+// host end's MAC. EEXIST-like failures say which name is taken.
 Expected<net::MacAddress, std::string> CreatePair(const std::string& host_name,
                                                   const std::string& ifname,
                                                   const std::string& netns_path, uint32_t mtu);
 
-// Inside the namespace: gives `ifname` the plan's MAC and addresses to `ifname`, sets it (and lo) up, and adds
-// a default route via each family's first gateway.
+// Inside the namespace: gives `ifname` the plan's MAC and addresses to `ifname`, sets it (and lo)
+// up, and adds a default route via each family's first gateway.
 Expected<void, std::string> Configure(const std::string& netns_path, const std::string& ifname,
                                       const ContainerPlan& plan);
 

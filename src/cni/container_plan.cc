@@ -28,12 +28,14 @@ Expected<ContainerPlan, CniError> PlanContainer(const json& endpoint, const json
   plan.mac = *mac;
   auto ips = endpoint.find("ips");
   if (ips == endpoint.end() || !ips->is_array() || ips->empty()) {
-    return Unexpected(Refused("Endpoint " + id + " has no IP address (does its network have a "
+    return Unexpected(Refused("Endpoint " + id +
+                              " has no IP address (does its network have a "
                               "subnet?)."));
   }
   for (const auto& text : *ips) {
     auto ip = net::IpAddress::Parse(text.is_string() ? text.get<std::string>() : "");
-    if (!ip) return Unexpected(Refused("Endpoint " + id + " has an invalid IP " + text.dump() + "."));
+    if (!ip)
+      return Unexpected(Refused("Endpoint " + id + " has an invalid IP " + text.dump() + "."));
     bool placed = false;
     for (const auto& subnet : subnets) {
       auto cidr = net::IpPrefix::Parse(StringAt(subnet, "cidr"));
@@ -75,9 +77,7 @@ json ResultJson(std::string_view cni_version, const ContainerPlan& plan,
   const bool v040 = cni_version == "0.4.0";
   json interfaces = json::array(
       {{{"name", attachment.host_veth}, {"mac", attachment.host_mac.ToString()}},
-       {{"name", attachment.ifname},
-        {"mac", plan.mac.ToString()},
-        {"sandbox", attachment.netns}}});
+       {{"name", attachment.ifname}, {"mac", plan.mac.ToString()}, {"sandbox", attachment.netns}}});
   json ips = json::array();
   json routes = json::array();
   bool v4_route = false;

@@ -116,9 +116,9 @@ Result Add(const PluginEnv& env, const PluginConfig& config) {
   auto network = resolver.Network(config.network);
   if (!network) {
     if (network.error().kind == cli::ApiError::Kind::kStatus && network.error().status == 404) {
-      return Unexpected(CniError{
-          kInvalidConfig, "\"network\": the controller knows no network " + config.network + ".",
-          ""});
+      return Unexpected(
+          CniError{kInvalidConfig,
+                   "\"network\": the controller knows no network " + config.network + ".", ""});
     }
     return Unexpected(FromApi(network.error(), "network " + config.network));
   }
@@ -172,8 +172,8 @@ Result Add(const PluginEnv& env, const PluginConfig& config) {
     return Unexpected(CniError{kInterfaceFailure, configured.error() + ".", ""});
   }
   if (config.port_timeout.count() > 0) {
-    auto served = WaitForPort(SocketOf(config), names.host_veth, names.endpoint_id,
-                              config.port_timeout);
+    auto served =
+        WaitForPort(SocketOf(config), names.host_veth, names.endpoint_id, config.port_timeout);
     if (!served) {
       return Unexpected(CniError{kTryAgainLater,
                                  "Switch " + switch_name + " did not serve port " +
@@ -203,8 +203,8 @@ Result Del(const PluginEnv& env, const PluginConfig& config) {
   auto client = ClientFor(config);
   if (!client) return Unexpected(client.error());
   auto deleted = (*client)->Delete("/v1/endpoints" + cli::PathSegment(endpoint_id));
-  if (!deleted && !(deleted.error().kind == cli::ApiError::Kind::kStatus &&
-                    deleted.error().status == 404)) {
+  if (!deleted &&
+      !(deleted.error().kind == cli::ApiError::Kind::kStatus && deleted.error().status == 404)) {
     return Unexpected(FromApi(deleted.error(), "deleting endpoint " + endpoint_id));
   }
   if (auto pair = DeleteHostEnd(host_veth); !pair) {
@@ -250,16 +250,15 @@ Result Check(const PluginEnv& env, const PluginConfig& config) {
   }
   if ((*found)->mac != plan->mac) {
     return Unexpected(CheckFailed("Interface " + env.ifname + " has MAC " +
-                                  (*found)->mac.ToString() + ", endpoint " + endpoint_id +
-                                  " has " + plan->mac.ToString() + "."));
+                                  (*found)->mac.ToString() + ", endpoint " + endpoint_id + " has " +
+                                  plan->mac.ToString() + "."));
   }
   for (const auto& address : plan->addresses) {
     const std::string want = address.ip.ToString() + "/" + std::to_string(address.prefix_length);
     const auto& have = (*found)->addresses;
     if (std::find(have.begin(), have.end(), want) == have.end()) {
-      return Unexpected(
-          CheckFailed("Interface " + env.ifname + " lacks address " + want + " of endpoint " +
-                      endpoint_id + "."));
+      return Unexpected(CheckFailed("Interface " + env.ifname + " lacks address " + want +
+                                    " of endpoint " + endpoint_id + "."));
     }
   }
   if (!(*found)->up) return Unexpected(CheckFailed("Interface " + env.ifname + " is down."));

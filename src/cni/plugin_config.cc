@@ -12,9 +12,9 @@ namespace {
 using nlohmann::json;
 
 constexpr std::array<std::string_view, 16> kKnownKeys = {
-    "cniVersion", "name",         "type",    "controller",  "token",      "tokenFile",
-    "network",    "switch",       "switchSocket", "mtu",    "dataDir",    "portTimeout",
-    "prevResult", "runtimeConfig", "args",   "capabilities"};
+    "cniVersion", "name",          "type",         "controller",  "token",   "tokenFile",
+    "network",    "switch",        "switchSocket", "mtu",         "dataDir", "portTimeout",
+    "prevResult", "runtimeConfig", "args",         "capabilities"};
 
 CniError Invalid(const std::string& msg) { return CniError{kInvalidConfig, msg, ""}; }
 
@@ -47,12 +47,12 @@ Expected<int64_t, CniError> OptionalInteger(const json& doc, const char* key, in
   }
   const auto value = it->get<int64_t>();
   if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(high)) {
-    return Unexpected(Invalid(std::string("\"") + key + "\" must be " + std::to_string(low) +
-                              ".." + std::to_string(high) + "."));
+    return Unexpected(Invalid(std::string("\"") + key + "\" must be " + std::to_string(low) + ".." +
+                              std::to_string(high) + "."));
   }
   if (value < low || value > high) {
-    return Unexpected(Invalid(std::string("\"") + key + "\" must be " + std::to_string(low) +
-                              ".." + std::to_string(high) + "."));
+    return Unexpected(Invalid(std::string("\"") + key + "\" must be " + std::to_string(low) + ".." +
+                              std::to_string(high) + "."));
   }
   return value;
 }
@@ -81,10 +81,9 @@ Expected<PluginConfig, CniError> ParseConfig(std::string_view text) {
   auto version = RequiredString(doc, "cniVersion");
   if (!version) return Unexpected(version.error());
   if (!IsSupportedVersion(*version)) {
-    return Unexpected(CniError{kIncompatibleVersion,
-                               "cniVersion \"" + *version +
-                                   "\" is not supported (dove-cni speaks 0.4.0 and 1.0.0).",
-                               ""});
+    return Unexpected(CniError{
+        kIncompatibleVersion,
+        "cniVersion \"" + *version + "\" is not supported (dove-cni speaks 0.4.0 and 1.0.0).", ""});
   }
   config.cni_version = *version;
   for (auto [key, field] : {std::pair{"name", &config.name}, std::pair{"type", &config.type},

@@ -987,8 +987,7 @@ Expected<void, std::string> Lab::StartController(int replica) {
   argv.insert(argv.end(), {"--listen",
                            std::string(options_.rest_on_management ? "0.0.0.0" : "127.0.0.1") +
                                ":" + std::to_string(kRestPort),
-                           "--southbound",
-                           ControllerAddress(replica), "--southbound-plaintext"});
+                           "--southbound", ControllerAddress(replica), "--southbound-plaintext"});
   if (!options_.token.empty()) {
     const std::string token_file = (temp_dir_ / "token").string();
     std::ofstream(token_file) << options_.token << "\n";

@@ -817,8 +817,8 @@ void BuildRoute(Request& r, const RouteEntry& e, bool deleting) {
   rtm->rtm_table = e.table < 256 ? static_cast<uint8_t>(e.table) : uint8_t{RT_TABLE_UNSPEC};
   rtm->rtm_protocol = deleting ? RTPROT_UNSPEC : RTPROT_STATIC;
   rtm->rtm_type = e.local ? RTN_LOCAL : RTN_UNICAST;
-  rtm->rtm_scope = deleting   ? RT_SCOPE_NOWHERE
-                   : e.local  ? RT_SCOPE_HOST
+  rtm->rtm_scope = deleting    ? RT_SCOPE_NOWHERE
+                   : e.local   ? RT_SCOPE_HOST
                    : e.gateway ? RT_SCOPE_UNIVERSE
                                : RT_SCOPE_LINK;
   mnl_attr_put_u32(r.header(), RTA_TABLE, e.table);

@@ -7,10 +7,14 @@
 // all succeed and leave no endpoint, veth or state file; an ADD with a bad config, or one that
 // fails half way, reports the CNI error and leaves nothing behind. Over both backends of
 // dove-switch (the kernel backend enslaves the veth as it does any port).
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,7 +55,8 @@ class CniE2eTest : public LabTest, public ::testing::WithParamInterface<std::str
   // A namespace "P c-NAME" (the lab deletes every namespace of its prefix when it goes down,
   // whatever the test did).
   Container MakeContainer(const std::string& name, const std::string& host) {
-    Container c{.id = "ctr-" + name + "-0123456789abcdef", .host = host,
+    Container c{.id = "ctr-" + name + "-0123456789abcdef",
+                .host = host,
                 .ns = lab_->prefix() + "c-" + name};
     auto made = lab::RunCommand({"ip", "netns", "add", c.ns});
     EXPECT_EQ(made.exit_code, 0) << made.err;
@@ -84,11 +89,10 @@ class CniE2eTest : public LabTest, public ::testing::WithParamInterface<std::str
     auto result =
         lab_->Exec(lab_->HostNamespace(c.host),
                    {"env", "CNI_COMMAND=" + command, "CNI_CONTAINERID=" + c.id,
-                    "CNI_NETNS=" + c.netns_path(), "CNI_IFNAME=" + ifname,
-                    "CNI_PATH=/opt/cni/bin", "sh", "-c", "exec \"$0\" < \"$1\"", DOVE_CNI_BIN,
-                    input},
+                    "CNI_NETNS=" + c.netns_path(), "CNI_IFNAME=" + ifname, "CNI_PATH=/opt/cni/bin",
+                    "sh", "-c", "exec \"$0\" < \"$1\"", DOVE_CNI_BIN, input},
                    30s);
-    std::printf("dove-cni %s %s: exit %d, %s%s", command.c_str(), c.id.c_str(), result.exit_code,
+    std::printf("dove-cni %s %s: exit %d\n%s%s\n", command.c_str(), c.id.c_str(), result.exit_code,
                 result.out.c_str(), result.err.c_str());
     return result;
   }
@@ -269,7 +273,9 @@ TEST_P(CniE2eTest, FailedAddsReportTheCniErrorAndLeaveNothing) {
     EXPECT_EQ(StateFiles("h1"), 0u) << k.what;
   }
   // An interface of that name already in the container: the pair cannot be made.
-  ASSERT_EQ(lab_->Exec(c.ns, {"ip", "link", "add", "eth0", "type", "dummy"}).exit_code, 0);
+  const std::vector<std::string> veth = {"ip",   "link", "add",  "eth0", "type",
+                                         "veth", "peer", "name", "x0"};
+  ASSERT_EQ(lab_->Exec(c.ns, veth).exit_code, 0);
   const auto taken = Cni("ADD", c, Config("h1"));
   EXPECT_EQ(json::parse(taken.out, nullptr, false)["code"], 101) << taken.out;
   EXPECT_EQ(Endpoints().size(), 1u);
@@ -278,6 +284,117 @@ TEST_P(CniE2eTest, FailedAddsReportTheCniErrorAndLeaveNothing) {
   const Container bad_id{.id = "-bad", .host = "h1", .ns = c.ns};
   const auto env = Cni("ADD", bad_id, Config("h1"));
   EXPECT_EQ(json::parse(env.out, nullptr, false)["code"], 4) << env.out;
+}
+
+// A real runtime: Debian's podman with its CNI network backend (a test-private
+// containers.conf and CNI config dir, the conflist naming dove-cni) runs a container from a
+// busybox rootfs made here (no image pulled) on host h1; the container pings the lab VM on h2
+// over the overlay, and podman's DEL on --rm leaves no endpoint and no record. podman runs
+// with runc and cgroupfs, and with rlimits no higher than this process's own (podman asks
+// for more by default, which needs CAP_SYS_RESOURCE).
+TEST_P(CniE2eTest, PodmanRunsAContainerOnDove) {
+  for (const char* tool : {"/usr/bin/podman", "/usr/sbin/runc", "/bin/busybox"}) {
+    if (!std::filesystem::exists(tool)) GTEST_SKIP() << tool << " missing (scripts/install-deps)";
+  }
+  ASSERT_NO_FATAL_FAILURE(Up(kSpec));
+  const auto dir = lab_->temp_dir() / "podman";
+  // podman leaves its storage's overlay mount behind: unmounted before the lab's temp dir goes,
+  // whatever the test did.
+  struct Unmount {
+    std::filesystem::path dir;
+    ~Unmount() {
+      std::ifstream mounts("/proc/self/mountinfo");
+      std::vector<std::string> under;
+      for (std::string line; std::getline(mounts, line);) {
+        std::istringstream fields(line);
+        std::string field;
+        for (int i = 0; i < 5 && fields >> field; ++i) {
+        }
+        if (field.rfind(dir.string() + "/", 0) == 0) under.push_back(field);
+      }
+      std::sort(under.rbegin(), under.rend());
+      for (const auto& mount : under) (void)lab::RunCommand({"umount", "-l", mount});
+    }
+  } unmount{dir};
+  const auto plugins = dir / "plugins";
+  const auto net_d = dir / "net.d";
+  const auto rootfs = dir / "rootfs";
+  for (const auto& d : {plugins, net_d, rootfs / "bin", rootfs / "proc", rootfs / "sys",
+                        rootfs / "dev", rootfs / "etc", rootfs / "tmp"}) {
+    std::filesystem::create_directories(d);
+  }
+  std::filesystem::create_symlink(DOVE_CNI_BIN, plugins / "dove-cni");
+  std::ofstream(dir / "containers.conf")
+      << "[network]\nnetwork_backend = \"cni\"\ncni_plugin_dirs = [\"" << plugins.string()
+      << "\"]\nnetwork_config_dir = \"" << net_d.string() << "\"\n";
+  json plugin = Config("h1");
+  plugin.erase("cniVersion");
+  plugin.erase("name");
+  std::ofstream(net_d / "dove.conflist")
+      << json{{"cniVersion", "1.0.0"}, {"name", "dove"}, {"plugins", json::array({plugin})}}.dump(
+             2);
+  // The rootfs: busybox and the libraries it links.
+  std::filesystem::copy_file("/bin/busybox", rootfs / "bin" / "busybox");
+  for (const char* applet : {"sh", "ip", "ping"}) {
+    std::filesystem::create_symlink("busybox", rootfs / "bin" / applet);
+  }
+  const auto libs = lab::RunCommand({"sh", "-c", "ldd /bin/busybox | grep -o '/[^ ]*'"});
+  std::istringstream lines(libs.out);
+  for (std::string lib; std::getline(lines, lib);) {
+    const auto target = rootfs / std::filesystem::path(lib).relative_path();
+    std::filesystem::create_directories(target.parent_path());
+    std::filesystem::copy_file(std::filesystem::canonical(lib), target);
+  }
+  rlimit files{};
+  rlimit procs{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  ::getrlimit(RLIMIT_NPROC, &procs);
+  // Lowering a hard limit needs no privilege; raising one does.
+  auto limit = [](const char* name, const rlimit& r) {
+    const auto hard = std::min<rlim_t>(4096, r.rlim_max);
+    const auto soft = std::min<rlim_t>(1024, std::min(r.rlim_cur, hard));
+    return std::string(name) + "=" + std::to_string(soft) + ":" + std::to_string(hard);
+  };
+  // nsenter, not `ip netns exec`: that remounts /sys, and runc needs the cgroup mounts.
+  const std::vector<std::string> argv = {
+      "nsenter",
+      "--net=/run/netns/" + lab_->HostNamespace("h1"),
+      "env",
+      "CONTAINERS_CONF=" + (dir / "containers.conf").string(),
+      "podman",
+      "--root",
+      (dir / "storage").string(),
+      "--runroot",
+      (dir / "run").string(),
+      "--cgroup-manager",
+      "cgroupfs",
+      "run",
+      "--rm",
+      "--runtime",
+      "/usr/sbin/runc",
+      "--ulimit",
+      limit("nofile", files),
+      "--ulimit",
+      limit("nproc", procs),
+      "--network",
+      "dove",
+      "--rootfs",
+      rootfs.string(),
+      "/bin/sh",
+      "-c",
+      "ip -o addr show dev eth0 && ping -c 1 -w 10 10.0.0.20 >/dev/null && "
+      "ping -c 3 -W 2 10.0.0.20"};
+  const auto run = lab::RunCommand(argv, 120s);
+  std::printf("podman: exit %d\n%s%s", run.exit_code, run.out.c_str(), run.err.c_str());
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("inet 10.0.0."), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("3 packets transmitted, 3 packets received"), std::string::npos)
+      << run.out;
+  EXPECT_EQ(Endpoints().size(), 1u) << "podman's DEL on --rm removed the endpoint";
+  EXPECT_EQ(StateFiles("h1"), 0u);
+  EXPECT_EQ(lab_->Exec(lab_->HostNamespace("h1"), {"sh", "-c", "ip -o link | grep -c ' dc'"}).out,
+            "0\n")
+      << "no veth left";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backend, CniE2eTest, kBothBackends, BackendTestName);

@@ -146,7 +146,7 @@ check_package() {
 check_package dove-controller /usr/sbin/dove-controller /lib/systemd/system/dove-controller.service \
   /etc/dove/controller.toml /usr/share/man/man8/dove-controller.8.gz \
   /usr/share/doc/dove-controller/copyright /usr/share/doc/dove-controller/changelog.gz
-check_package dove-switch /usr/sbin/dove-switch /lib/systemd/system/dove-switch.service \
+check_package dove-switch /usr/sbin/dove-switch /usr/lib/cni/dove-cni /lib/systemd/system/dove-switch.service \
   /etc/dove/switch.toml /usr/share/man/man8/dove-switch.8.gz \
   /usr/share/doc/dove-switch/copyright /usr/share/doc/dove-switch/changelog.gz
 check_package dovectl /usr/bin/dovectl /usr/share/man/man1/dovectl.1.gz \

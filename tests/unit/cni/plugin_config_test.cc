@@ -71,8 +71,7 @@ TEST(PluginConfigTest, BadConfigsAreRefusedNamingTheKey) {
   const Case cases[] = {
       {"not json", kDecodingFailure, "JSON"},
       {"[1]", kDecodingFailure, "JSON object"},
-      {R"({"name":"d","type":"t","controller":"c","network":"a/b"})", kInvalidConfig,
-       "cniVersion"},
+      {R"({"name":"d","type":"t","controller":"c","network":"a/b"})", kInvalidConfig, "cniVersion"},
       {R"({"cniVersion":"1.0.0","type":"t","controller":"c","network":"a/b"})", kInvalidConfig,
        "name"},
       {R"({"cniVersion":"1.0.0","name":"d","controller":"c","network":"a/b"})", kInvalidConfig,
@@ -134,8 +133,8 @@ TEST(PluginEnvTest, AddNeedsContainerNetnsAndIfname) {
 }
 
 TEST(PluginEnvTest, DelWithoutNetnsIsFineVersionNeedsNothing) {
-  auto del = ReadEnv(
-      Lookup({{"CNI_COMMAND", "DEL"}, {"CNI_CONTAINERID", "c1"}, {"CNI_IFNAME", "eth0"}}));
+  auto del =
+      ReadEnv(Lookup({{"CNI_COMMAND", "DEL"}, {"CNI_CONTAINERID", "c1"}, {"CNI_IFNAME", "eth0"}}));
   ASSERT_TRUE(del) << del.error().msg;
   EXPECT_EQ(del->netns, "");
   auto version = ReadEnv(Lookup({{"CNI_COMMAND", "VERSION"}}));
@@ -153,12 +152,18 @@ TEST(PluginEnvTest, BadEnvironmentIsCode4NamingTheVariable) {
     std::optional<std::string> value;  // nullopt: unset
   };
   const Case cases[] = {
-      {"CNI_COMMAND", std::nullopt},   {"CNI_COMMAND", "ATTACH"},
-      {"CNI_CONTAINERID", std::nullopt}, {"CNI_CONTAINERID", "-c1"},
-      {"CNI_CONTAINERID", "c/1"},      {"CNI_NETNS", std::nullopt},
-      {"CNI_NETNS", "run/netns/c1"},   {"CNI_IFNAME", std::nullopt},
-      {"CNI_IFNAME", "a-name-too-long-x"}, {"CNI_IFNAME", "eth/0"},
-      {"CNI_IFNAME", ".."},            {"CNI_IFNAME", "eth 0"},
+      {"CNI_COMMAND", std::nullopt},
+      {"CNI_COMMAND", "ATTACH"},
+      {"CNI_CONTAINERID", std::nullopt},
+      {"CNI_CONTAINERID", "-c1"},
+      {"CNI_CONTAINERID", "c/1"},
+      {"CNI_NETNS", std::nullopt},
+      {"CNI_NETNS", "run/netns/c1"},
+      {"CNI_IFNAME", std::nullopt},
+      {"CNI_IFNAME", "a-name-too-long-x"},
+      {"CNI_IFNAME", "eth/0"},
+      {"CNI_IFNAME", ".."},
+      {"CNI_IFNAME", "eth 0"},
   };
   for (const auto& c : cases) {
     auto vars = good;
