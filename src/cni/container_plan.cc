@@ -55,12 +55,6 @@ Expected<ContainerPlan, CniError> PlanContainer(const json& endpoint, const json
           }
         }
       }
-      if (auto mtu = subnet.find("mtu"); mtu != subnet.end() && mtu->is_number_unsigned()) {
-        const auto value = mtu->get<uint32_t>();
-        if (value != 0 && (plan.subnet_mtu == 0 || value < plan.subnet_mtu)) {
-          plan.subnet_mtu = value;
-        }
-      }
       placed = true;
       break;
     }
@@ -69,7 +63,19 @@ Expected<ContainerPlan, CniError> PlanContainer(const json& endpoint, const json
           Refused("Endpoint " + id + "'s IP " + ip->ToString() + " is in none of its subnets."));
     }
   }
+  plan.subnet_mtu = SmallestMtu(subnets);
   return plan;
+}
+
+uint32_t SmallestMtu(const json& subnets) {
+  uint32_t smallest = 0;
+  for (const auto& subnet : subnets) {
+    auto mtu = subnet.find("mtu");
+    if (mtu == subnet.end() || !mtu->is_number_unsigned()) continue;
+    const auto value = mtu->get<uint32_t>();
+    if (value != 0 && (smallest == 0 || value < smallest)) smallest = value;
+  }
+  return smallest;
 }
 
 json ResultJson(std::string_view cni_version, const ContainerPlan& plan,

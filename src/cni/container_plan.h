@@ -30,8 +30,11 @@ struct ContainerPlan {
   net::MacAddress mac;
   std::vector<PlannedAddress> addresses;  // in the endpoint's order
   std::vector<std::string> nameservers;   // the subnets' DNS servers, in order, no repeats
-  uint32_t subnet_mtu = 0;                // the smallest non-zero MTU of its subnets; 0: none
+  uint32_t subnet_mtu = 0;                // SmallestMtu of the subnets
 };
+
+// The smallest non-zero "mtu" of `subnets` (Subnet objects as the API gives them); 0: none.
+uint32_t SmallestMtu(const nlohmann::json& subnets);
 
 // Errors (code kControllerRefused): the endpoint has no valid MAC, an IP that no subnet of
 // `subnets` (an array of Subnet objects as the API gives them) holds, or no IP at all.

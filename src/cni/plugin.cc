@@ -59,17 +59,6 @@ Expected<json, CniError> Subnets(cli::ApiClient& client, const std::string& netw
   return items != subnets->body.end() && items->is_array() ? *items : json::array();
 }
 
-uint32_t SmallestMtu(const json& subnets) {
-  uint32_t smallest = 0;
-  for (const auto& subnet : subnets) {
-    auto mtu = subnet.find("mtu");
-    if (mtu == subnet.end() || !mtu->is_number_unsigned()) continue;
-    const auto value = mtu->get<uint32_t>();
-    if (value != 0 && (smallest == 0 || value < smallest)) smallest = value;
-  }
-  return smallest;
-}
-
 // What a failed ADD must take back, in reverse order of making.
 class Undo {
  public:
@@ -257,8 +246,9 @@ Result Check(const PluginEnv& env, const PluginConfig& config) {
     const std::string want = address.ip.ToString() + "/" + std::to_string(address.prefix_length);
     const auto& have = (*found)->addresses;
     if (std::find(have.begin(), have.end(), want) == have.end()) {
-      return Unexpected(CheckFailed("Interface " + env.ifname + " lacks address " + want +
-                                    " of endpoint " + endpoint_id + "."));
+      std::string msg = "Interface " + env.ifname + " lacks address " + want;
+      msg += " of endpoint " + endpoint_id + ".";
+      return Unexpected(CheckFailed(msg));
     }
   }
   if (!(*found)->up) return Unexpected(CheckFailed("Interface " + env.ifname + " is down."));

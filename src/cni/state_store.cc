@@ -45,10 +45,11 @@ Expected<void, std::string> StateStore::Save(const std::string& key, const State
     const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      const std::string why = Why();
+      std::string message = "cannot write " + temp_path;
+      message += ": " + Why();
       ::close(fd);
       ::unlink(temp_path.c_str());
-      return Unexpected("cannot write " + temp_path + ": " + why);
+      return Unexpected(message);
     }
     written += static_cast<size_t>(n);
   }

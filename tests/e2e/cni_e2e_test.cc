@@ -86,14 +86,18 @@ class CniE2eTest : public LabTest, public ::testing::WithParamInterface<std::str
     const std::string input =
         (lab_->temp_dir() / ("cni-input-" + std::to_string(inputs_++) + ".json")).string();
     std::ofstream(input) << config.dump();
+    const auto start = std::chrono::steady_clock::now();
     auto result =
         lab_->Exec(lab_->HostNamespace(c.host),
                    {"env", "CNI_COMMAND=" + command, "CNI_CONTAINERID=" + c.id,
                     "CNI_NETNS=" + c.netns_path(), "CNI_IFNAME=" + ifname, "CNI_PATH=/opt/cni/bin",
                     "sh", "-c", "exec \"$0\" < \"$1\"", DOVE_CNI_BIN, input},
                    30s);
-    std::printf("dove-cni %s %s: exit %d\n%s%s\n", command.c_str(), c.id.c_str(), result.exit_code,
-                result.out.c_str(), result.err.c_str());
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+    std::printf("dove-cni %s %s: exit %d in %lld ms\n%s%s\n", command.c_str(), c.id.c_str(),
+                result.exit_code, static_cast<long long>(took.count()), result.out.c_str(),
+                result.err.c_str());
     return result;
   }
 
@@ -158,7 +162,7 @@ class CniE2eTest : public LabTest, public ::testing::WithParamInterface<std::str
     EXPECT_EQ(interfaces[1]["name"], "eth0");
     EXPECT_EQ(interfaces[1]["sandbox"], c.netns_path());
     EXPECT_EQ(interfaces[1]["mac"], endpoint["mac"]);
-    const std::string ip = endpoint["ips"][0];
+    std::string ip = endpoint["ips"][0];
     EXPECT_EQ(result["ips"], json::parse(R"([{"address":")" + ip +
                                          R"(/24","gateway":"10.0.0.1","interface":1}])"));
     EXPECT_EQ(result["routes"], json::parse(R"([{"dst":"0.0.0.0/0","gw":"10.0.0.1"}])"));
@@ -356,34 +360,35 @@ TEST_P(CniE2eTest, PodmanRunsAContainerOnDove) {
     return std::string(name) + "=" + std::to_string(soft) + ":" + std::to_string(hard);
   };
   // nsenter, not `ip netns exec`: that remounts /sys, and runc needs the cgroup mounts.
-  const std::vector<std::string> argv = {
-      "nsenter",
-      "--net=/run/netns/" + lab_->HostNamespace("h1"),
-      "env",
-      "CONTAINERS_CONF=" + (dir / "containers.conf").string(),
-      "podman",
-      "--root",
-      (dir / "storage").string(),
-      "--runroot",
-      (dir / "run").string(),
-      "--cgroup-manager",
-      "cgroupfs",
-      "run",
-      "--rm",
-      "--runtime",
-      "/usr/sbin/runc",
-      "--ulimit",
-      limit("nofile", files),
-      "--ulimit",
-      limit("nproc", procs),
-      "--network",
-      "dove",
-      "--rootfs",
-      rootfs.string(),
-      "/bin/sh",
-      "-c",
+  const std::string script =
       "ip -o addr show dev eth0 && ping -c 1 -w 10 10.0.0.20 >/dev/null && "
-      "ping -c 3 -W 2 10.0.0.20"};
+      "ping -c 3 -W 2 10.0.0.20";
+  const std::vector<std::string> argv = {"nsenter",
+                                         "--net=/run/netns/" + lab_->HostNamespace("h1"),
+                                         "env",
+                                         "CONTAINERS_CONF=" + (dir / "containers.conf").string(),
+                                         "podman",
+                                         "--root",
+                                         (dir / "storage").string(),
+                                         "--runroot",
+                                         (dir / "run").string(),
+                                         "--cgroup-manager",
+                                         "cgroupfs",
+                                         "run",
+                                         "--rm",
+                                         "--runtime",
+                                         "/usr/sbin/runc",
+                                         "--ulimit",
+                                         limit("nofile", files),
+                                         "--ulimit",
+                                         limit("nproc", procs),
+                                         "--network",
+                                         "dove",
+                                         "--rootfs",
+                                         rootfs.string(),
+                                         "/bin/sh",
+                                         "-c",
+                                         script};
   const auto run = lab::RunCommand(argv, 120s);
   std::printf("podman: exit %d\n%s%s", run.exit_code, run.out.c_str(), run.err.c_str());
   EXPECT_EQ(run.exit_code, 0) << run.err;

@@ -111,7 +111,7 @@ TEST(PluginConfigTest, ConfigVersionReadsOnlyAStringVersion) {
   EXPECT_EQ(ConfigVersion("garbage"), "");
 }
 
-EnvLookup Lookup(std::map<std::string, std::string> vars) {
+EnvLookup Lookup(const std::map<std::string, std::string>& vars) {
   return [vars](const char* name) -> std::optional<std::string> {
     auto it = vars.find(name);
     return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
