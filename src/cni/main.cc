@@ -45,9 +45,14 @@ int main(int argc, char** argv) {
               << " (a runtime runs dove-cni without arguments; see --help)\n";
     return 2;
   }
+  // stdin is read only when the command takes a configuration: a person who runs dove-cni
+  // without CNI_COMMAND gets the error (and a hint) at once instead of a waiting terminal.
   std::string input;
-  if (const char* command = std::getenv("CNI_COMMAND");
-      command == nullptr || std::strcmp(command, "VERSION") != 0) {
+  const char* command = std::getenv("CNI_COMMAND");
+  if (command == nullptr || *command == '\0') {
+    std::cerr << "dove-cni: CNI_COMMAND is not set: a container runtime runs this plugin (see "
+                 "--help)\n";
+  } else if (std::strcmp(command, "VERSION") != 0) {
     input.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
   return dove::cni::RunPlugin(
