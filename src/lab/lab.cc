@@ -984,8 +984,10 @@ Expected<void, std::string> Lab::StartController(int replica) {
                              "--etcd-prefix", kEtcdPrefix, "--cache-dir",
                              (temp_dir_ / ("ctl-cache-" + std::to_string(replica))).string()});
   }
-  argv.insert(argv.end(), {"--listen", "127.0.0.1:" + std::to_string(kRestPort), "--southbound",
-                           ControllerAddress(replica), "--southbound-plaintext"});
+  argv.insert(argv.end(), {"--listen",
+                           std::string(options_.rest_on_management ? "0.0.0.0" : "127.0.0.1") +
+                               ":" + std::to_string(kRestPort),
+                           "--southbound", ControllerAddress(replica), "--southbound-plaintext"});
   if (!options_.token.empty()) {
     const std::string token_file = (temp_dir_ / "token").string();
     std::ofstream(token_file) << options_.token << "\n";

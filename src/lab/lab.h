@@ -8,7 +8,8 @@
 //               permanent neighbour entries between all hosts: the underlay carries no ARP.
 //   P mg        the management network: bridge br0; host i has "mg0" 198.51.100.(10+i)/24.
 //   P ctl       the controller (LabOptions::controllers = 1, the default: SQLite in TEMP/ctl),
-//               "mg0" 198.51.100.1/24; REST on 127.0.0.1:8740 (inside P ctl), southbound gRPC
+//               "mg0" 198.51.100.1/24; REST on 127.0.0.1:8740 (inside P ctl; every address with
+//               LabOptions::rest_on_management), southbound gRPC
 //               on 198.51.100.1:8741 (plaintext). Its traffic never touches the underlay.
 //   P ctl<i>    with controllers = N > 1 (at most kMaxControllers): replica i = 1..N instead,
 //               "mg0" 198.51.100.i/24, its own REST on 127.0.0.1:8740 inside P ctl<i>,
@@ -122,6 +123,10 @@ struct LabOptions {
   // Not empty: every controller runs with `--token-file` holding it (TEMP/token), and the lab's
   // own REST calls send it as "Authorization: Bearer <token>".
   std::string token{};
+  // The controllers' REST API on every address of their namespace (0.0.0.0:8740) instead of
+  // 127.0.0.1 only, so that the hosts reach it over the management network at
+  // ControllerIp(replica):8740 (dove-cni on a host does).
+  bool rest_on_management = false;
 };
 
 struct VmInfo {

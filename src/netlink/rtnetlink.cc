@@ -13,6 +13,7 @@
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/tc_act/tc_mirred.h>
+#include <linux/veth.h>
 #include <sys/socket.h>
 
 #include <array>
@@ -278,6 +279,35 @@ Result<int> Rtnl::CreateVxlan(const VxlanSpec& spec) {
   if (spec.underlay_ifindex != 0) {
     mnl_attr_put_u32(nlh, IFLA_VXLAN_LINK, static_cast<uint32_t>(spec.underlay_ifindex));
   }
+  mnl_attr_nest_end(nlh, data);
+  mnl_attr_nest_end(nlh, linkinfo);
+  if (auto done = socket_->Transact(nlh, what, nullptr); !done) return Unexpected(done.error());
+  auto link = GetLink(spec.name);
+  if (!link) return Unexpected(link.error());
+  return link->ifindex;
+}
+
+Result<int> Rtnl::CreateVeth(const VethSpec& spec) {
+  const std::string what = "create veth " + spec.name + " (peer " + spec.peer_name + ")";
+  Request r(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+  r.PutHeader<ifinfomsg>()->ifi_family = AF_UNSPEC;
+  nlmsghdr* nlh = r.header();
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, spec.name.c_str());
+  if (spec.mtu != 0) mnl_attr_put_u32(nlh, IFLA_MTU, spec.mtu);
+  nlattr* linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+  mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+  nlattr* data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+  // VETH_INFO_PEER holds an ifinfomsg and then the peer's own attributes.
+  nlattr* peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+  static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)))->ifi_family =
+      AF_UNSPEC;
+  mnl_attr_put_strz(nlh, IFLA_IFNAME, spec.peer_name.c_str());
+  if (spec.mtu != 0) mnl_attr_put_u32(nlh, IFLA_MTU, spec.mtu);
+  if (spec.peer_mac) mnl_attr_put(nlh, IFLA_ADDRESS, 6, spec.peer_mac->bytes().data());
+  if (spec.peer_netns_fd >= 0) {
+    mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<uint32_t>(spec.peer_netns_fd));
+  }
+  mnl_attr_nest_end(nlh, peer);
   mnl_attr_nest_end(nlh, data);
   mnl_attr_nest_end(nlh, linkinfo);
   if (auto done = socket_->Transact(nlh, what, nullptr); !done) return Unexpected(done.error());
@@ -775,7 +805,8 @@ Result<std::vector<AddressEntry>> Rtnl::ListAddresses(int ifindex) {
 
 namespace {
 std::string RouteText(const RouteEntry& e) {
-  return std::string(e.local ? "local " : "") + e.prefix.ToString() + " dev ifindex " +
+  return std::string(e.local ? "local " : "") + e.prefix.ToString() +
+         (e.gateway ? " via " + e.gateway->ToString() : "") + " dev ifindex " +
          std::to_string(e.ifindex) + " table " + std::to_string(e.table);
 }
 
@@ -786,9 +817,13 @@ void BuildRoute(Request& r, const RouteEntry& e, bool deleting) {
   rtm->rtm_table = e.table < 256 ? static_cast<uint8_t>(e.table) : uint8_t{RT_TABLE_UNSPEC};
   rtm->rtm_protocol = deleting ? RTPROT_UNSPEC : RTPROT_STATIC;
   rtm->rtm_type = e.local ? RTN_LOCAL : RTN_UNICAST;
-  rtm->rtm_scope = deleting ? RT_SCOPE_NOWHERE : (e.local ? RT_SCOPE_HOST : RT_SCOPE_LINK);
+  rtm->rtm_scope = deleting    ? RT_SCOPE_NOWHERE
+                   : e.local   ? RT_SCOPE_HOST
+                   : e.gateway ? RT_SCOPE_UNIVERSE
+                               : RT_SCOPE_LINK;
   mnl_attr_put_u32(r.header(), RTA_TABLE, e.table);
   if (e.prefix.length() > 0) PutIp(r.header(), RTA_DST, e.prefix.address());
+  if (e.gateway) PutIp(r.header(), RTA_GATEWAY, *e.gateway);
   if (e.ifindex != 0) mnl_attr_put_u32(r.header(), RTA_OIF, static_cast<uint32_t>(e.ifindex));
 }
 }  // namespace
@@ -828,10 +863,13 @@ Result<std::vector<RouteEntry>> Rtnl::ListRoutes(uint32_t table, bool ipv6) {
         }
         auto prefix = net::IpPrefix::Masked(destination, rtm->rtm_dst_len);
         if (!prefix) return;
+        std::optional<net::IpAddress> gateway;
+        if (tb[RTA_GATEWAY] != nullptr) gateway = GetIp(tb[RTA_GATEWAY]);
         entries.push_back(RouteEntry{.table = table,
                                      .prefix = *prefix,
                                      .ifindex = static_cast<int>(U32Or(tb[RTA_OIF], 0)),
-                                     .local = rtm->rtm_type == RTN_LOCAL});
+                                     .local = rtm->rtm_type == RTN_LOCAL,
+                                     .gateway = gateway});
       });
   if (!done) return Unexpected(done.error());
   return entries;

@@ -68,6 +68,17 @@ struct VxlanSpec {
   bool udp_checksum = false;
 };
 
+// A veth pair: `name` here, its peer `peer_name` in the namespace of `peer_netns_fd` (an open
+// /run/netns/NAME or /proc/PID/ns/net; -1: this one), made in one RTM_NEWLINK, so a half-made
+// pair never exists. Both ends start down.
+struct VethSpec {
+  std::string name;
+  std::string peer_name;
+  int peer_netns_fd = -1;
+  uint32_t mtu = 0;                         // both ends; 0: the kernel's default
+  std::optional<net::MacAddress> peer_mac;  // none: the kernel picks one
+};
+
 struct BridgeSpec {
   std::string name;
   uint32_t mtu = 0;                    // 0: the kernel's default
@@ -99,12 +110,14 @@ struct AddressEntry {
 };
 
 // A route in a table: a prefix reachable through a device (scope link), or a local address
-// (type local, for per-table gateway addresses).
+// (type local, for per-table gateway addresses), or through a gateway (scope universe: a
+// container's default route).
 struct RouteEntry {
   uint32_t table = 254;  // RT_TABLE_MAIN
   net::IpPrefix prefix;
   int ifindex = 0;
-  bool local = false;  // RTN_LOCAL instead of RTN_UNICAST
+  bool local = false;                       // RTN_LOCAL instead of RTN_UNICAST
+  std::optional<net::IpAddress> gateway{};  // RTA_GATEWAY (ListRoutes fills it too)
 };
 
 // How a redirect (Rtnl::AddIngressRedirect) matches every frame: the matchall classifier
@@ -130,6 +143,9 @@ class Rtnl {
   // Links. Create* returns the new ifindex; EEXIST when the name is taken.
   Result<int> CreateBridge(const BridgeSpec& spec);
   Result<int> CreateVxlan(const VxlanSpec& spec);
+  // Returns the ifindex of `name` (the end in this namespace). EEXIST when either name is
+  // taken in its namespace; nothing is made then.
+  Result<int> CreateVeth(const VethSpec& spec);
   Result<LinkInfo> GetLink(const std::string& name);  // ENODEV when there is none
   Result<std::vector<LinkInfo>> ListLinks();
   // The vxlan options of a link (to adopt a device left by an earlier run only when it is the

@@ -36,8 +36,10 @@ void LabTest::Up(const std::string& spec_text, int controllers) {
   auto spec = lab::ParseSpec(spec_text);
   ASSERT_TRUE(spec) << spec.error();
   if (KernelBackend()) lab::UseBackend(*spec, backend_);
-  auto lab =
-      lab::Lab::Up(*spec, {.bin_dir = bin_dir_, .controllers = controllers, .token = token_});
+  auto lab = lab::Lab::Up(*spec, {.bin_dir = bin_dir_,
+                                  .controllers = controllers,
+                                  .token = token_,
+                                  .rest_on_management = rest_on_management_});
   ASSERT_TRUE(lab) << lab.error();
   lab_ = std::move(*lab);
 }

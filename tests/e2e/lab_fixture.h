@@ -83,6 +83,8 @@ class LabTest : public ::testing::Test {
   lab::Backend backend_ = lab::Backend::kUserspace;
   // Not empty: the lab's controllers require this API token (LabOptions::token); set before Up.
   std::string token_;
+  // The controllers' REST API reachable from the hosts (LabOptions::rest_on_management).
+  bool rest_on_management_ = false;
 
  private:
   // Runs python `receiver_script` (argv[1]: a file it creates once listening) in `to_vm`, then

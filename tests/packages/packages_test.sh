@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Debian packages, end to end (issue 17, "Packages and services"):
-#   1. packaging/make-debs builds dove-controller, dove-switch and dovectl from the build tree;
+#   1. packaging/make-debs builds dove-controller, dove-switch (with dove-cni) and dovectl from
+#      the build tree;
 #   2. dpkg-deb -c / -I: every file where it belongs, Depends, conffiles, the version;
 #   3. lintian: no error and no warning, except the tags tolerated below (each with its reason);
 #   4. a fresh root: an overlayfs over / (upper: a temporary directory) in private mount, PID,
@@ -9,7 +10,8 @@
 #      postinst enables and starts the services;
 #   5. the services restarted with systemctl: both active, the controller answering dovectl with
 #      the token the package made, the switch registered and UP and making an endpoint's TAP,
-#      the controller's lines in the journal, the controller running as the dove user, dovectl's completion in bash;
+#      the controller's lines in the journal, the controller running as the dove user, dovectl's completion in bash,
+#      the installed dove-cni answering VERSION;
 #   6. dpkg --purge: the services stopped, the token and configuration gone.
 # Needs root (namespaces, overlayfs, dpkg -i); skips (exit 77) otherwise. Everything it makes
 # lives in the namespaces and one temporary directory, removed on exit, also on failure.
@@ -146,7 +148,7 @@ check_package() {
 check_package dove-controller /usr/sbin/dove-controller /lib/systemd/system/dove-controller.service \
   /etc/dove/controller.toml /usr/share/man/man8/dove-controller.8.gz \
   /usr/share/doc/dove-controller/copyright /usr/share/doc/dove-controller/changelog.gz
-check_package dove-switch /usr/sbin/dove-switch /lib/systemd/system/dove-switch.service \
+check_package dove-switch /usr/sbin/dove-switch /usr/lib/cni/dove-cni /lib/systemd/system/dove-switch.service \
   /etc/dove/switch.toml /usr/share/man/man8/dove-switch.8.gz \
   /usr/share/doc/dove-switch/copyright /usr/share/doc/dove-switch/changelog.gz
 check_package dovectl /usr/bin/dovectl /usr/share/man/man1/dovectl.1.gz \
@@ -244,6 +246,11 @@ grep -q '"name": *"local"' <<<"$switches" && grep -q 'STATE_UP' <<<"$switches" |
 ok "dovectl switch list: the switch 'local' is UP"
 in_root dovectl switch show >/dev/null || fail "dovectl switch show (the control socket)"
 ok "dovectl switch show answers on /run/dove/dove-switch.sock"
+cni_version=$(in_root env CNI_COMMAND=VERSION /usr/lib/cni/dove-cni) ||
+  fail "dove-cni VERSION failed: $cni_version"
+grep -q '"supportedVersions":\["0.4.0","1.0.0"\]' <<<"$cni_version" ||
+  fail "dove-cni VERSION: $cni_version"
+ok "/usr/lib/cni/dove-cni answers VERSION"
 # The switch at work under its hardening (CAP_NET_ADMIN, /dev/net/tun only): an endpoint placed
 # on it gets its TAP, port vm1.
 "${dovectl[@]}" domain create acme >/dev/null || fail "dovectl domain create"

@@ -538,6 +538,71 @@ TEST(RtnlTest, AMovedLinkArrivesDownInTheOtherNamespaceAndItsPeerLosesCarrierUnt
   });
 }
 
+// dove-cni's pair: one end here, its peer made directly in another namespace under its final
+// name and MAC; a default route via a gateway there, listed back with the gateway.
+TEST(RtnlTest, AVethPairIsMadeAcrossNamespacesAndAGatewayRouteReadsBack) {
+  DOVE_SKIP_UNLESS_ROOT();
+  RunInNetworkNamespace([] {
+    auto rtnl = OpenRtnl();
+    ASSERT_NE(rtnl, nullptr);
+    OtherNamespace other;
+    ASSERT_GE(other.fd, 0) << "cannot make a second network namespace";
+    ASSERT_NE(other.rtnl, nullptr);
+    auto made = rtnl->CreateVeth({.name = "dcv-host",
+                                  .peer_name = "eth0",
+                                  .peer_netns_fd = other.fd,
+                                  .mtu = 1450,
+                                  .peer_mac = kMacA});
+    ASSERT_TRUE(made) << made.error().message;
+    auto host = rtnl->GetLink("dcv-host");
+    ASSERT_TRUE(host) << host.error().message;
+    EXPECT_EQ(host->ifindex, *made);
+    EXPECT_EQ(host->kind, "veth");
+    EXPECT_EQ(host->mtu, 1450u);
+    EXPECT_FALSE(rtnl->GetLink("eth0")) << "the peer is not here";
+    auto peer = other.rtnl->GetLink("eth0");
+    ASSERT_TRUE(peer) << peer.error().message;
+    EXPECT_EQ(peer->mac, kMacA);
+    EXPECT_EQ(peer->mtu, 1450u);
+    EXPECT_FALSE(peer->up);
+
+    // Either name taken: refused, nothing made.
+    auto again = rtnl->CreateVeth({.name = "dcv-other",
+                                   .peer_name = "eth0",
+                                   .peer_netns_fd = other.fd,
+                                   .mtu = 0,
+                                   .peer_mac = std::nullopt});
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().code, EEXIST) << again.error().message;
+    EXPECT_FALSE(rtnl->GetLink("dcv-other"));
+
+    ASSERT_TRUE(other.rtnl->SetUp(peer->ifindex, true));
+    ASSERT_TRUE(other.rtnl->AddAddress({.ifindex = peer->ifindex,
+                                        .address = *net::IpAddress::Parse("10.0.0.5"),
+                                        .prefix_length = 24}));
+    const auto gateway = *net::IpAddress::Parse("10.0.0.1");
+    auto route = other.rtnl->ReplaceRoute({.prefix = *net::IpPrefix::Parse("0.0.0.0/0"),
+                                           .ifindex = peer->ifindex,
+                                           .gateway = gateway});
+    ASSERT_TRUE(route) << route.error().message;
+    auto routes = other.rtnl->ListRoutes(254, false);
+    ASSERT_TRUE(routes) << routes.error().message;
+    bool found = false;
+    for (const auto& r : *routes) {
+      if (r.prefix.length() == 0) {
+        found = true;
+        EXPECT_EQ(r.gateway, gateway);
+        EXPECT_EQ(r.ifindex, peer->ifindex);
+      }
+    }
+    EXPECT_TRUE(found) << "no default route listed";
+
+    // Deleting the host end deletes the peer.
+    ASSERT_TRUE(rtnl->DeleteLink(*made));
+    EXPECT_FALSE(other.rtnl->GetLink("eth0"));
+  });
+}
+
 // `tc filter show dev X ingress`, whitespace collapsed to single spaces.
 std::string IngressFilters(const std::string& device) {
   std::string text;
