@@ -26,6 +26,14 @@ using Result = Expected<std::optional<json>, CniError>;  // a JSON to print, or 
 
 constexpr std::chrono::milliseconds kApiTimeout{10000};
 
+// The endpoint's external ids: which container and interface it is (docs/cni.md). A
+// container id longer than a label value may be (253) is left out rather than cut.
+json EndpointLabels(const PluginEnv& env) {
+  json labels = {{"cni/ifname", env.ifname}};
+  if (env.container_id.size() <= 253) labels["cni/container-id"] = env.container_id;
+  return labels;
+}
+
 // The CNI error for a failed API call about `what`.
 CniError FromApi(const cli::ApiError& error, const std::string& what) {
   if (error.kind == cli::ApiError::Kind::kUnreachable ||
@@ -152,7 +160,8 @@ Result Add(const PluginEnv& env, const PluginConfig& config) {
                                                        {"network_id", network_id},
                                                        {"switch_name", switch_name},
                                                        {"port_name", names.host_veth},
-                                                       {"port_kind", "PORT_KIND_PACKET"}});
+                                                       {"port_kind", "PORT_KIND_PACKET"},
+                                                       {"labels", EndpointLabels(env)}});
   if (!created) return Unexpected(FromApi(created.error(), "endpoint " + names.endpoint_id));
   undo.MadeEndpoint(names.endpoint_id);
   auto plan = PlanContainer(created->body, *subnets);

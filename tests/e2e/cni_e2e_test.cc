@@ -159,6 +159,8 @@ class CniE2eTest : public LabTest, public ::testing::WithParamInterface<std::str
     if (!endpoint.is_object()) return "";
     EXPECT_EQ(endpoint["switch_name"], c.host);
     EXPECT_EQ(endpoint["port_kind"], "PORT_KIND_PACKET");
+    EXPECT_EQ(endpoint["labels"], json({{"cni/container-id", c.id}, {"cni/ifname", "eth0"}}))
+        << "the container's external ids";
     EXPECT_EQ(interfaces[1]["name"], "eth0");
     EXPECT_EQ(interfaces[1]["sandbox"], c.netns_path());
     EXPECT_EQ(interfaces[1]["mac"], endpoint["mac"]);

@@ -329,6 +329,12 @@ function domainCard(domain) {
       : h('ul', {class: 'policies'}, policies.map(policyRow)));
 }
 
+// An endpoint's labels for its tooltip: "\nkey=value" each, in key order.
+function labelsText(endpoint) {
+  return Object.keys(endpoint.labels || {}).sort()
+    .map((key) => '\n' + key + '=' + endpoint.labels[key]).join('');
+}
+
 function endpointRow(endpoint) {
   const network = state.model.networks.get(endpoint.network_id);
   return h('li', {class: 'endpoint', dataset: {endpoint: endpoint.id, network: endpoint.network_id}},
@@ -336,7 +342,10 @@ function endpointRow(endpoint) {
       title: network ? network.name : endpoint.network_id}),
     h('div', {class: 'endpoint-body'},
       h('div', {class: 'endpoint-line'},
-        h('span', {class: 'mono strong', title: endpoint.id}, shortId(endpoint.id)),
+        endpoint.name
+          ? h('span', {class: 'strong', title: endpoint.id + labelsText(endpoint)}, endpoint.name)
+          : h('span', {class: 'mono strong', title: endpoint.id + labelsText(endpoint)},
+            shortId(endpoint.id)),
         h('span', {class: 'muted'}, network ? network.name : '?'),
         endpoint.port_name ? h('span', {class: 'port mono', title: 'port'}, endpoint.port_name)
           : h('span', {class: 'muted small'}, 'no port')),
