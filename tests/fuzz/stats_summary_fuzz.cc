@@ -42,6 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Check(page.errors().empty());
   const std::string out = page.Text();
   // HELP and TYPE of the 7 families, a sample per mapped name, and the unmapped gauge's.
-  Check(static_cast<size_t>(std::count(out.begin(), out.end(), '\n')) == 2 * 7 + mapped + 1);
+  constexpr size_t kFamilies = 7;
+  Check(static_cast<size_t>(std::count(out.begin(), out.end(), '\n')) ==
+        2 * kFamilies + mapped + 1);
   return 0;
 }

@@ -5,9 +5,17 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <ostream>
 #include <string>
 
 namespace dove::controller::southbound {
+
+// Failures name the series, not its bytes.
+void PrintTo(const StatsSeries& series, std::ostream* out) {
+  *out << "{family " << static_cast<int>(series.family) << ", \"" << series.label << "\", \""
+       << series.direction << "\"}";
+}
+
 namespace {
 
 using Family = StatsSeries::Family;
