@@ -4,11 +4,9 @@
 #include <unistd.h>
 
 #include <charconv>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <vector>
 
 namespace dove::base {
@@ -39,17 +37,6 @@ bool ToNumber(std::string_view word, uint64_t& value) {
 std::string Slurp(const char* path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-// Seconds with millisecond digits, never in exponent form (a start time has ten digits).
-std::string Seconds(double seconds) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.3f", seconds);
-  return text;
-}
-
-void Family(std::ostringstream& out, const char* name, const char* type, const char* help) {
-  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
 }
 
 }  // namespace
@@ -98,26 +85,21 @@ Expected<uint64_t, std::string> ParseBootTime(std::string_view text) {
   return Unexpected(std::string("no btime line"));
 }
 
-std::string ProcessMetricsText() {
-  std::ostringstream out;
+void AddProcessMetrics(MetricsPage& page) {
   const long ticks = sysconf(_SC_CLK_TCK);
-  const long page = sysconf(_SC_PAGESIZE);
+  const long page_size = sysconf(_SC_PAGESIZE);
   if (const auto stat = ParseProcessStat(Slurp("/proc/self/stat")); stat && ticks > 0) {
     const double per_tick = 1.0 / static_cast<double>(ticks);
-    Family(out, "process_cpu_seconds_total", "counter", "User and system CPU time, in seconds.");
-    out << "process_cpu_seconds_total "
-        << Seconds(static_cast<double>(stat->user_ticks + stat->system_ticks) * per_tick) << "\n";
-    Family(out, "process_resident_memory_bytes", "gauge", "Resident memory size, in bytes.");
-    out << "process_resident_memory_bytes "
-        << stat->resident_pages * static_cast<uint64_t>(page > 0 ? page : 4096) << "\n";
-    Family(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size, in bytes.");
-    out << "process_virtual_memory_bytes " << stat->virtual_bytes << "\n";
+    page.Counter("process_cpu_seconds_total", "User and system CPU time, in seconds.")
+        .Add({}, static_cast<double>(stat->user_ticks + stat->system_ticks) * per_tick);
+    page.Gauge("process_resident_memory_bytes", "Resident memory size, in bytes.")
+        .Add({}, stat->resident_pages * static_cast<uint64_t>(page_size > 0 ? page_size : 4096));
+    page.Gauge("process_virtual_memory_bytes", "Virtual memory size, in bytes.")
+        .Add({}, stat->virtual_bytes);
     if (const auto boot = ParseBootTime(Slurp("/proc/stat"))) {
-      Family(out, "process_start_time_seconds", "gauge",
-             "Start time of the process since the Unix epoch, in seconds.");
-      out << "process_start_time_seconds "
-          << Seconds(static_cast<double>(*boot) + static_cast<double>(stat->start_ticks) * per_tick)
-          << "\n";
+      page.Gauge("process_start_time_seconds",
+                 "Start time of the process since the Unix epoch, in seconds.")
+          .Add({}, static_cast<double>(*boot) + static_cast<double>(stat->start_ticks) * per_tick);
     }
   }
   std::error_code error;
@@ -126,16 +108,12 @@ std::string ProcessMetricsText() {
        it.increment(error)) {
     ++fds;
   }
-  if (!error) {
-    Family(out, "process_open_fds", "gauge", "Open file descriptors.");
-    out << "process_open_fds " << fds << "\n";
-  }
+  if (!error) page.Gauge("process_open_fds", "Open file descriptors.").Add({}, fds);
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    Family(out, "process_max_fds", "gauge", "The most file descriptors the process may open.");
-    out << "process_max_fds " << limit.rlim_cur << "\n";
+    page.Gauge("process_max_fds", "The most file descriptors the process may open.")
+        .Add({}, limit.rlim_cur);
   }
-  return out.str();
 }
 
 }  // namespace dove::base

@@ -9,10 +9,11 @@
 //   process_max_fds                 gauge    RLIMIT_NOFILE's soft limit
 //
 // ParseProcessStat and ParseBootTime are the parsers (fuzzed by process_stat_fuzz): pure, they
-// refuse what does not have the fields they need, with one sentence. ProcessMetricsText reads
-// /proc and formats; a family it cannot read is left out (never a wrong value). Thread-safe.
+// refuse what does not have the fields they need, with one sentence. AddProcessMetrics reads
+// /proc and adds the families to a page (prometheus_text.h); a family it cannot read is left out
+// (never a wrong value). Thread-safe.
 //
-//   page += dove::base::ProcessMetricsText();
+//   dove::base::AddProcessMetrics(page);
 #pragma once
 
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include <string_view>
 
 #include "base/expected.h"
+#include "base/prometheus_text.h"
 
 namespace dove::base {
 
@@ -38,7 +40,7 @@ Expected<ProcessStat, std::string> ParseProcessStat(std::string_view text);
 // `text`: the whole of /proc/stat; its "btime N" line (boot time, Unix seconds).
 Expected<uint64_t, std::string> ParseBootTime(std::string_view text);
 
-// The six families above in Prometheus text format 0.0.4, with HELP and TYPE lines.
-std::string ProcessMetricsText();
+// Adds the six families above to `page`.
+void AddProcessMetrics(MetricsPage& page);
 
 }  // namespace dove::base

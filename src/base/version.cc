@@ -11,13 +11,10 @@ std::string VersionLine(std::string_view program) {
          ")";
 }
 
-std::string BuildInfoMetric() {
-  // Label values need no escaping: the version is CMake's dotted number, the commit hex with
-  // "+dirty" or "unknown".
-  return "# HELP dove_build_info The build this process runs: its version and git commit.\n"
-         "# TYPE dove_build_info gauge\n"
-         "dove_build_info{version=\"" +
-         std::string(Version()) + "\",commit=\"" + std::string(Commit()) + "\"} 1\n";
+void AddBuildInfo(MetricsPage& page) {
+  page.Gauge("dove_build_info", "The build this process runs: its version and git commit.",
+             {"version", "commit"})
+      .Add({Version(), Commit()}, 1);
 }
 
 }  // namespace dove::base

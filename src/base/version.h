@@ -5,8 +5,8 @@
 //                                      differed from it at build time) or "unknown" (not
 //                                      built from a git checkout)
 //   dove::base::VersionLine("dovectl") "dovectl 0.1.0 (commit 4d782bb1c0de)"
-//   dove::base::BuildInfoMetric()      the gauge dove_build_info{version=..,commit=..} 1 with
-//                                      its HELP and TYPE lines (Prometheus text format 0.0.4)
+//   dove::base::AddBuildInfo(page)     adds the gauge dove_build_info{version=..,commit=..} 1
+//                                      to a /metrics page (prometheus_text.h)
 //
 // The commit is written into the build tree at every build (cmake/write_commit.cmake), so it
 // names the tree the binary was built from, not the one CMake was configured in.
@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/prometheus_text.h"
+
 namespace dove::base {
 
 extern const char* const kBuildCommit;  // defined in the generated build_commit.cc
@@ -22,6 +24,6 @@ extern const char* const kBuildCommit;  // defined in the generated build_commit
 std::string_view Version();
 std::string_view Commit();
 std::string VersionLine(std::string_view program);
-std::string BuildInfoMetric();
+void AddBuildInfo(MetricsPage& page);
 
 }  // namespace dove::base

@@ -162,9 +162,12 @@ int RunController(const ControllerConfig& config) {
           return side->SendTrace(source_switch, order);
         });
     api.SetLiveTraces(&live_traces);
-    api.SetExtraMetrics([side = southbound.get(), &server, hub = events.get()] {
-      return server.MetricsText() + hub->MetricsText() + side->MetricsText();
-    });
+    api.SetExtraMetrics(
+        [side = southbound.get(), &server, hub = events.get()](base::MetricsPage& page) {
+          server.AddMetrics(page);
+          hub->AddMetrics(page);
+          side->AddMetrics(page);
+        });
     api.SetSwitchStats([side = southbound.get()] { return side->SwitchStats(); });
     events->SetStatsSource([side = southbound.get()] { return side->SwitchStats(); });
     ::malloc_trim(0);  // the southbound's own load (its directory) read every object again
@@ -172,8 +175,10 @@ int RunController(const ControllerConfig& config) {
   }
 
   if (!southbound) {
-    api.SetExtraMetrics(
-        [&server, hub = events.get()] { return server.MetricsText() + hub->MetricsText(); });
+    api.SetExtraMetrics([&server, hub = events.get()](base::MetricsPage& page) {
+      server.AddMetrics(page);
+      hub->AddMetrics(page);
+    });
   }
 
   std::atomic<bool> serving_done{false};

@@ -93,20 +93,13 @@ EventHub::Stats EventHub::stats() const {
   return now;
 }
 
-std::string EventHub::MetricsText() const {
+void EventHub::AddMetrics(base::MetricsPage& page) const {
   const Stats now = stats();
-  return "# HELP dove_events_subscribers Clients of GET /v1/events now.\n"
-         "# TYPE dove_events_subscribers gauge\n"
-         "dove_events_subscribers " +
-         std::to_string(now.subscribers) +
-         "\n# HELP dove_events_published_total Events published to GET /v1/events.\n"
-         "# TYPE dove_events_published_total counter\n"
-         "dove_events_published_total " +
-         std::to_string(now.events) +
-         "\n# HELP dove_events_refused_total Subscriptions refused: too many open.\n"
-         "# TYPE dove_events_refused_total counter\n"
-         "dove_events_refused_total " +
-         std::to_string(now.refused) + "\n";
+  page.Gauge("dove_events_subscribers", "Clients of GET /v1/events now.").Add({}, now.subscribers);
+  page.Counter("dove_events_published_total", "Events published to GET /v1/events.")
+      .Add({}, now.events);
+  page.Counter("dove_events_refused_total", "Subscriptions refused: too many open.")
+      .Add({}, now.refused);
 }
 
 void EventHub::Broadcast(const std::string& text) {

@@ -81,8 +81,8 @@ class EventHub {
   // A new subscriber's channel, its hello queued; nullptr when max_subscribers are open.
   std::shared_ptr<http::StreamChannel> Subscribe();
   Stats stats() const;
-  // dove_events_* in Prometheus text format.
-  std::string MetricsText() const;
+  // Adds dove_events_* to a /metrics page.
+  void AddMetrics(base::MetricsPage& page) const;
 
  private:
   void Loop();

@@ -2,7 +2,7 @@
 //
 // Observe() records one answered request under its route *pattern* ("/v1/endpoints/{ref}",
 // never the concrete path, so label cardinality stays bounded by the route table), method and
-// status. Render() prints the Prometheus text exposition format 0.0.4:
+// status. AddTo() adds these families to a /metrics page (base::MetricsPage):
 //   dove_objects{kind}                            gauge, from Registry::Counts()
 //   dove_store_revision                           gauge
 //   dove_registry_watch_errors_total, dove_registry_index_rebuilds_total,
@@ -10,14 +10,13 @@
 //                                                 counters, from Registry::Stats()
 //   dove_http_requests_total{route,method,status} counter
 //   dove_http_request_duration_seconds{route,method} histogram (buckets kLatencyBuckets)
-// each with its HELP and TYPE lines; label values are escaped as the format requires.
 //
 // Thread-safe: one mutex around the maps; an Observe costs a map lookup, fine at the request
 // rates a controller sees (thousands per second).
 //
 //   HttpMetrics metrics;
 //   metrics.Observe("/v1/domains", "POST", 201, 0.0012);
-//   std::string page = metrics.Render(registry.Counts(), registry.Revision(), registry.Stats());
+//   metrics.AddTo(page, registry.Counts(), registry.Revision(), registry.Stats());
 #pragma once
 
 #include <array>
@@ -29,6 +28,7 @@
 #include <tuple>
 #include <utility>
 
+#include "base/prometheus_text.h"
 #include "controller/registry.h"
 
 namespace dove::controller {
@@ -42,12 +42,12 @@ class HttpMetrics {
   // Counts the request without a latency sample: one httplib refused before a handler ran.
   void Count(std::string_view route, std::string_view method, int status);
 
-  std::string Render(const ObjectCounts& counts, int64_t revision,
-                     const RegistryStats& registry) const;
+  void AddTo(base::MetricsPage& page, const ObjectCounts& counts, int64_t revision,
+             const RegistryStats& registry) const;
 
  private:
   struct Histogram {
-    std::array<uint64_t, kLatencyBuckets.size()> buckets{};  // not cumulative; Render sums
+    std::array<uint64_t, kLatencyBuckets.size()> buckets{};  // not cumulative; the page sums
     uint64_t count = 0;
     double sum = 0;
   };
@@ -58,8 +58,5 @@ class HttpMetrics {
   // conventions); the counter above has it.
   std::map<std::pair<std::string, std::string>, Histogram> durations_;
 };
-
-// A Prometheus label value: backslash, double quote and newline escaped.
-std::string EscapeLabelValue(std::string_view value);
 
 }  // namespace dove::controller

@@ -469,11 +469,12 @@ void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
   if (route.pattern == "/metrics") {
     if (!CheckQuery(call, {})) return;
     call.response.status = 200;
-    std::string page =
-        dove::base::BuildInfoMetric() + dove::base::ProcessMetricsText() +
-        metrics_.Render(registry_->Counts(), registry_->Revision(), registry_->Stats());
-    if (extra_metrics_) page += extra_metrics_();
-    call.response.SetContent(page, "text/plain; version=0.0.4; charset=utf-8");
+    base::MetricsPage page;
+    base::AddBuildInfo(page);
+    base::AddProcessMetrics(page);
+    metrics_.AddTo(page, registry_->Counts(), registry_->Revision(), registry_->Stats());
+    if (extra_metrics_) extra_metrics_(page);
+    call.response.SetContent(page.Text(), "text/plain; version=0.0.4; charset=utf-8");
     return;
   }
   if (route.pattern == "/v1/trace") {

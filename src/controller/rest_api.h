@@ -76,9 +76,11 @@ class RestApi {
                http::HttpResponse& response);
 
   HttpMetrics& metrics() { return metrics_; }
-  // Text appended to /metrics (the southbound's gauges); set before serving, cleared (nullptr)
-  // after the server stopped.
-  void SetExtraMetrics(std::function<std::string()> extra) { extra_metrics_ = std::move(extra); }
+  // Adds the other parts' families to /metrics (HTTP server, events, southbound); set before
+  // serving, cleared (nullptr) after the server stopped.
+  void SetExtraMetrics(std::function<void(base::MetricsPage&)> extra) {
+    extra_metrics_ = std::move(extra);
+  }
   // Where live traces go (POST /v1/trace with live); set before serving; null: none (the
   // answer says so).
   void SetLiveTraces(LiveTraces* live) { live_traces_ = live; }
@@ -98,7 +100,7 @@ class RestApi {
   Registry* registry_;
   std::string token_;
   HttpMetrics metrics_;
-  std::function<std::string()> extra_metrics_;
+  std::function<void(base::MetricsPage&)> extra_metrics_;
   LiveTraces* live_traces_ = nullptr;
   EventHub* events_ = nullptr;
   std::function<SwitchCounters()> switch_stats_;

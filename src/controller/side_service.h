@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/expected.h"
+#include "base/prometheus_text.h"
 #include "dove/v1/switch.pb.h"
 #include "store/store.h"
 
@@ -37,8 +38,14 @@ class SideService {
  public:
   virtual ~SideService() = default;
   virtual std::string address() const = 0;  // HOST:PORT it serves on (actual port)
-  // Lines appended to the REST API's /metrics page (Prometheus text format); thread-safe.
-  virtual std::string MetricsText() const { return {}; }
+  // Adds its families to the REST API's /metrics page; thread-safe.
+  virtual void AddMetrics(base::MetricsPage& /*page*/) const {}
+  // Its families alone as a page (tests).
+  std::string MetricsText() const {
+    base::MetricsPage page;
+    AddMetrics(page);
+    return page.Text();
+  }
   // The counters each connected switch last reported (none when it reports none); thread-safe.
   virtual SwitchCounters SwitchStats() const { return {}; }
   // What it speaks, for the startup line: "plaintext gRPC", "TLS gRPC (client certificates)".

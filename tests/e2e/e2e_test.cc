@@ -604,7 +604,8 @@ TEST_P(LabE2eTest, TheSwitchShowsItselfThroughDovectlAndMetrics) {
         "not checked (the kernel forwards and parses, not the switch)\n");
   } else {
     texts.emplace_back("dove_switch_drops_total{reason=\"vtep_not_allowed\"} 0");
-    texts.emplace_back("dove_switch_port_frames_total{port=\"t-a\",direction=\"received\"}");
+    texts.emplace_back("dove_switch_port_frames_total{port=\"t-a\",kind=\"tap\",direction=\"rx\"}");
+    texts.emplace_back("dove_switch_port_bytes_total{port=\"t-a\",kind=\"tap\",direction=\"rx\"}");
   }
   for (const auto& text : texts) {
     EXPECT_NE(metrics.out.find(text), std::string::npos) << text << "\n" << metrics.out;

@@ -1,28 +1,19 @@
 #!/usr/bin/python3
 """The Grafana dashboard (packaging/grafana/dove.json) against the real /metrics pages.
 
-Starts a dove-controller and a dove-switch connected to it (loopback, temp dirs, free ports),
-reads both /metrics pages, and checks that every metric family the dashboard's queries name
-exists on one of them (a _bucket/_sum/_count name by its histogram), that every panel has a
+Starts a dove-controller and a dove-switch connected to it (dove_pages.py: loopback, temp dirs,
+free ports), reads both /metrics pages, and checks that every metric family the dashboard's
+queries name exists on one of them (a _bucket/_sum/_count name by its histogram), that every panel has a
 query, and that the JSON is a dashboard Grafana imports (title, uid, panels, the datasource
 variable). Usage: grafana_dashboard_test.py DASHBOARD CONTROLLER_BIN SWITCH_BIN
 """
 import json
 import os
 import re
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dove_pages import running_pages  # noqa: E402
 
 
 def families(page):
@@ -31,18 +22,6 @@ def families(page):
         if line.startswith("# TYPE "):
             names.add(line.split()[2])
     return names
-
-
-def fetch(url, deadline):
-    last = None
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as reply:
-                return reply.read().decode()
-        except OSError as error:
-            last = error
-            time.sleep(0.2)
-    raise SystemExit(f"no answer from {url}: {last}")
 
 
 def main():
@@ -65,34 +44,8 @@ def main():
             problems.append(f"panel {panel.get('title')!r} has no query")
         queries += [(panel.get("title"), e) for e in targets]
 
-    work = tempfile.mkdtemp(prefix="dove-grafana-")
-    api, south, metrics, vxlan = free_port(), free_port(), free_port(), free_port()
-    processes = []
-    try:
-        processes.append(subprocess.Popen(
-            [controller_bin, "--data-dir", os.path.join(work, "data"),
-             "--listen", f"127.0.0.1:{api}", "--southbound", f"127.0.0.1:{south}",
-             "--southbound-plaintext"],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "controller.log"), "w")))
-        deadline = time.time() + 20
-        fetch(f"http://127.0.0.1:{api}/healthz", deadline)
-        processes.append(subprocess.Popen(
-            [switch_bin, "--name", "g1", "--tunnel-ip", "127.0.0.1",
-             "--controller", f"127.0.0.1:{south}", "--southbound-plaintext",
-             "--control-socket", os.path.join(work, "switch.sock"),
-             "--metrics-listen", f"127.0.0.1:{metrics}", "--vxlan-port", str(vxlan)],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "switch.log"), "w")))
-        known = families(fetch(f"http://127.0.0.1:{api}/metrics", deadline))
-        known |= families(fetch(f"http://127.0.0.1:{metrics}/metrics", deadline))
-    finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        subprocess.run(["rm", "-rf", work], check=False)
+    controller_page, switch_page = running_pages(controller_bin, switch_bin)
+    known = families(controller_page) | families(switch_page)
 
     used = set()
     for title, expr in queries:

@@ -152,34 +152,33 @@ HttpServer::Stats HttpServer::stats() const {
   return stats_;
 }
 
-std::string HttpServer::MetricsText() const {
+void HttpServer::AddMetrics(base::MetricsPage& page) const {
   const Stats now = stats();
-  std::string out;
-  auto line = [&out](const char* name, const char* type, const char* help, uint64_t value) {
-    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
-           name + " " + std::to_string(value) + "\n";
+  const auto gauge = [&page](const char* name, const char* help, uint64_t value) {
+    page.Gauge(name, help).Add({}, value);
   };
-  line("dove_http_connections_open", "gauge", "REST API connections open now.", now.open);
-  line("dove_http_connections_accepted_total", "counter", "REST API connections accepted.",
-       now.accepted);
-  line("dove_http_connections_refused_total", "counter",
-       "Connections answered 503 because the connection cap was reached.", now.refused_over_cap);
-  line("dove_http_read_timeouts_total", "counter",
-       "Requests answered 408 because head and body did not arrive within the read time.",
-       now.read_timeouts);
-  line("dove_http_idle_closed_total", "counter",
-       "Keep-alive connections closed after the idle time.", now.idle_closed);
-  line("dove_http_write_timeouts_total", "counter",
-       "Connections closed because the client did not read its answer.", now.write_timeouts);
-  line("dove_http_bad_framing_total", "counter",
-       "Requests refused by the HTTP parser (malformed framing or over a limit).", now.bad_framing);
-  line("dove_http_streams_open", "gauge", "Event streams (GET /v1/events) open now.",
-       now.streams_open);
-  line("dove_http_streams_dropped_total", "counter",
-       "Event streams closed because the client fell behind (buffer full or nothing read within "
-       "the write time).",
-       now.streams_dropped);
-  return out;
+  const auto counter = [&page](const char* name, const char* help, uint64_t value) {
+    page.Counter(name, help).Add({}, value);
+  };
+  gauge("dove_http_connections_open", "REST API connections open now.", now.open);
+  counter("dove_http_connections_accepted_total", "REST API connections accepted.", now.accepted);
+  counter("dove_http_connections_refused_total",
+          "Connections answered 503 because the connection cap was reached.", now.refused_over_cap);
+  counter("dove_http_read_timeouts_total",
+          "Requests answered 408 because head and body did not arrive within the read time.",
+          now.read_timeouts);
+  counter("dove_http_idle_closed_total", "Keep-alive connections closed after the idle time.",
+          now.idle_closed);
+  counter("dove_http_write_timeouts_total",
+          "Connections closed because the client did not read its answer.", now.write_timeouts);
+  counter("dove_http_bad_framing_total",
+          "Requests refused by the HTTP parser (malformed framing or over a limit).",
+          now.bad_framing);
+  gauge("dove_http_streams_open", "Event streams (GET /v1/events) open now.", now.streams_open);
+  counter("dove_http_streams_dropped_total",
+          "Event streams closed because the client fell behind (buffer full or nothing read "
+          "within the write time).",
+          now.streams_dropped);
 }
 
 void HttpServer::Run() {

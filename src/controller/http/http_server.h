@@ -19,7 +19,7 @@
 //     reserved_connections are accepted as reserve: their request is read (with a read time of
 //     at most reserve_timeout) and only a path in reserved_paths (/healthz, /metrics) is
 //     served; anything else gets 503 and close. Beyond both, a connection is answered 503 at
-//     once and closed without reading. Every refusal is counted (Stats, MetricsText).
+//     once and closed without reading. Every refusal is counted (Stats, AddMetrics).
 //   - One request at a time per connection, answered in order; pipelined bytes wait.
 //   - Expect: 100-continue is answered once the head is accepted.
 //   - Streaming responses (HttpResponse::stream, stream_channel.h; GET /v1/events): after the
@@ -56,6 +56,7 @@
 #include <vector>
 
 #include "base/expected.h"
+#include "base/prometheus_text.h"
 #include "controller/http/http_message.h"
 #include "controller/http/request_parser.h"
 #include "controller/http/stream_channel.h"
@@ -112,8 +113,8 @@ class HttpServer {
   void Run();
   void Stop();
   Stats stats() const;
-  // The Stats as Prometheus text (dove_http_connections_* ...).
-  std::string MetricsText() const;
+  // Adds the Stats to a /metrics page (dove_http_connections_* ...).
+  void AddMetrics(base::MetricsPage& page) const;
 
  private:
   struct Connection;

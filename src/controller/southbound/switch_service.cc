@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "controller/southbound/message_check.h"
+#include "controller/southbound/stats_families.h"
 #include "controller/southbound/wire.h"
 #include "controller/store_keys.h"
 #include "net/listen_address.h"
@@ -942,75 +943,42 @@ controller::SwitchCounters SwitchService::SwitchStats() {
   return stats;
 }
 
-std::string SwitchService::MetricsText() {
+void SwitchService::AddMetrics(base::MetricsPage& page) {
   std::lock_guard lock(mutex_);
-  std::string text;
-  text += "# HELP dove_southbound_sessions Switch streams open.\n";
-  text += "# TYPE dove_southbound_sessions gauge\n";
-  text += "dove_southbound_sessions " + std::to_string(directory_.SessionCount()) + "\n";
-  text +=
-      "# HELP dove_southbound_cache_records Who cached what: one per (switch stream, endpoint) "
-      "it resolved or listed in its Hello; freed when the stream ends.\n";
-  text += "# TYPE dove_southbound_cache_records gauge\n";
-  text += "dove_southbound_cache_records " + std::to_string(directory_.CacheRecords()) + "\n";
+  page.Gauge("dove_southbound_sessions", "Switch streams open.").Add({}, directory_.SessionCount());
+  page.Gauge("dove_southbound_cache_records",
+             "Who cached what: one per (switch stream, endpoint) it resolved or listed in its "
+             "Hello; freed when the stream ends.")
+      .Add({}, directory_.CacheRecords());
   const Directory::LivenessCounts liveness = directory_.LivenessChanges();
-  text +=
-      "# HELP dove_southbound_liveness_changes_total Switches marked DOWN (silent for dead_after, "
-      "stream ended, no Hello after a start) and UP again.\n";
-  text += "# TYPE dove_southbound_liveness_changes_total counter\n";
-  text += "dove_southbound_liveness_changes_total{state=\"down\"} " +
-          std::to_string(liveness.down) + "\n";
-  text +=
-      "dove_southbound_liveness_changes_total{state=\"up\"} " + std::to_string(liveness.up) + "\n";
-  text +=
-      "# HELP dove_southbound_lease_held Whether this controller holds its store lease (1), "
-      "so takes Hellos.\n";
-  text += "# TYPE dove_southbound_lease_held gauge\n";
-  text += "dove_southbound_lease_held " + std::to_string(lease_held_.load() ? 1 : 0) + "\n";
-  text +=
-      "# HELP dove_southbound_lease_changes_total Store leases granted to this controller, and "
-      "lost (expired, or the store unreachable for a TTL: every stream then ended).\n";
-  text += "# TYPE dove_southbound_lease_changes_total counter\n";
-  text += "dove_southbound_lease_changes_total{change=\"granted\"} " +
-          std::to_string(lease_grants_.load()) + "\n";
-  text += "dove_southbound_lease_changes_total{change=\"lost\"} " +
-          std::to_string(lease_losses_.load()) + "\n";
+  auto changes = page.Counter("dove_southbound_liveness_changes_total",
+                              "Switches marked DOWN (silent for dead_after, stream ended, no "
+                              "Hello after a start) and UP again.",
+                              {"state"});
+  changes.Add({"down"}, liveness.down);
+  changes.Add({"up"}, liveness.up);
+  page.Gauge("dove_southbound_lease_held",
+             "Whether this controller holds its store lease (1), so takes Hellos.")
+      .Add({}, lease_held_.load() ? 1 : 0);
+  auto leases = page.Counter("dove_southbound_lease_changes_total",
+                             "Store leases granted to this controller, and lost (expired, or the "
+                             "store unreachable for a TTL: every stream then ended).",
+                             {"change"});
+  leases.Add({"granted"}, lease_grants_.load());
+  leases.Add({"lost"}, lease_losses_.load());
   const SyncCounts syncs = directory_.Syncs();
-  text += "# HELP dove_southbound_syncs_total Hellos answered, by how the switch caught up.\n";
-  text += "# TYPE dove_southbound_syncs_total counter\n";
-  text += "dove_southbound_syncs_total{kind=\"incremental\"} " + std::to_string(syncs.incremental) +
-          "\n";
-  text += "dove_southbound_syncs_total{kind=\"snapshot\"} " + std::to_string(syncs.snapshot) + "\n";
-  text +=
-      "# HELP dove_southbound_refused_total Requests refused because they named a network or "
-      "an endpoint the switch does not serve (or that does not exist), by switch and kind.\n";
-  text += "# TYPE dove_southbound_refused_total counter\n";
+  auto synced = page.Counter("dove_southbound_syncs_total",
+                             "Hellos answered, by how the switch caught up.", {"kind"});
+  synced.Add({"incremental"}, syncs.incremental);
+  synced.Add({"snapshot"}, syncs.snapshot);
+  auto refused = page.Counter("dove_southbound_refused_total",
+                              "Requests refused because they named a network or an endpoint the "
+                              "switch does not serve (or that does not exist), by switch and kind.",
+                              {"switch", "kind"});
   for (const auto& [name, kinds] : directory_.Refused()) {
-    for (const auto& [kind, count] : kinds) {
-      text += "dove_southbound_refused_total{switch=\"";
-      text += name;
-      text += "\",kind=\"";
-      text += kind;
-      text += "\"} ";
-      text += std::to_string(count);
-      text += "\n";
-    }
+    for (const auto& [kind, count] : kinds) refused.Add({name, kind}, count);
   }
-  text += "# HELP dove_switch_counter The last statistics summary each connected switch sent.\n";
-  text += "# TYPE dove_switch_counter gauge\n";
-  for (const auto& [name, summary] : directory_.Stats()) {
-    std::map<std::string, uint64_t> sorted(summary.counters().begin(), summary.counters().end());
-    for (const auto& [counter, value] : sorted) {
-      text += "dove_switch_counter{switch=\"";
-      text += name;
-      text += "\",name=\"";
-      text += counter;
-      text += "\"} ";
-      text += std::to_string(value);
-      text += "\n";
-    }
-  }
-  return text;
+  AddSwitchStats(page, directory_.Stats());
 }
 
 Expected<std::unique_ptr<SouthboundServer>, std::string> SouthboundServer::Start(

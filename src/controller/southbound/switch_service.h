@@ -126,9 +126,9 @@ class SwitchService final {
   void Stop();
   // dove_southbound_sessions, dove_southbound_syncs_total{kind},
   // dove_southbound_liveness_changes_total{state}, dove_southbound_lease_held,
-  // dove_southbound_lease_changes_total{change}, dove_switch_counter{switch,
-  // name} (each switch's last StatsSummary), in Prometheus text format.
-  std::string MetricsText();
+  // dove_southbound_lease_changes_total{change}, and each switch's last StatsSummary as the
+  // dove_switch_* families of stats_families.h, added to a /metrics page.
+  void AddMetrics(base::MetricsPage& page);
   // The last StatsSummary of each connected switch (Directory::Stats), copied under the lock.
   controller::SwitchCounters SwitchStats();
 
@@ -266,7 +266,7 @@ class SouthboundServer : public controller::SideService {
   ~SouthboundServer() override;
 
   std::string address() const override { return address_; }
-  std::string MetricsText() const override { return service_->MetricsText(); }
+  void AddMetrics(base::MetricsPage& page) const override { service_->AddMetrics(page); }
   std::optional<std::vector<std::string>> SendTrace(const std::string& source_switch,
                                                     const v1::TraceOrder& order) override {
     return service_->SendTrace(source_switch, order);

@@ -1,140 +1,211 @@
 #include "dswitch/app/metrics_text.h"
 
-#include <sstream>
 #include <string_view>
 
 #include "base/process_metrics.h"
+#include "base/prometheus_text.h"
 #include "base/version.h"
 
 namespace dove::dswitch::app {
 namespace {
 
-// Label values escaped as the exposition format asks (backslash, quote, newline).
-std::string Escape(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\\' || c == '"') out.push_back('\\');
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out.push_back(c);
-  }
-  return out;
+using base::MetricsPage;
+
+bool StartsWith(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
 }
 
-void Family(std::ostringstream& out, std::string_view name, std::string_view type,
-            std::string_view help) {
-  out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+bool EndsWith(std::string_view text, std::string_view suffix) {
+  return text.size() > suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+// The families of network.<vni>.<what> (pipeline::Counters::Dump), declared even without a
+// sample so a dashboard finds each family on every switch.
+struct NetworkFamilies {
+  explicit NetworkFamilies(MetricsPage& page)
+      : frames(page.Counter("dove_switch_tunnel_frames_total",
+                            "Frames of a network (VNI) into the tunnel (tx, each replicated copy "
+                            "counts) and out of it (rx, accepted).",
+                            {"vni", "direction"})),
+        bytes(page.Counter("dove_switch_tunnel_bytes_total",
+                           "Bytes of those frames (the inner Ethernet frame, without the VXLAN, "
+                           "UDP and IP headers).",
+                           {"vni", "direction"})),
+        redirected(page.Counter("dove_switch_redirected_frames_total",
+                                "Frames sent on to an endpoint that moved away, per network (VNI).",
+                                {"vni"})),
+        dropped(page.Counter("dove_switch_network_drops_total", "Dropped frames per network (VNI).",
+                             {"vni"})) {}
+
+  void Add(std::string_view vni, std::string_view what, uint64_t value) {
+    if (what == "to_tunnel") {
+      frames.Add({vni, "tx"}, value);
+    } else if (what == "from_tunnel") {
+      frames.Add({vni, "rx"}, value);
+    } else if (what == "to_tunnel_bytes") {
+      bytes.Add({vni, "tx"}, value);
+    } else if (what == "from_tunnel_bytes") {
+      bytes.Add({vni, "rx"}, value);
+    } else if (what == "redirected") {
+      redirected.Add({vni}, value);
+    } else if (what == "dropped") {
+      dropped.Add({vni}, value);
+    }
+  }
+
+  MetricsPage::Family frames, bytes, redirected, dropped;
+};
+
+// router.<what> (pipeline::RouterCounters): one family each, for they count different things;
+// zero when the counter is (the dump holds non-zero ones).
+void AddRouterCounters(MetricsPage& page, const std::map<std::string, uint64_t>& counters) {
+  static constexpr struct {
+    const char* counter;
+    const char* family;
+    const char* help;
+  } kRouter[] = {
+      {"router.routed", "dove_switch_routed_packets_total",
+       "Packets the distributed router forwarded to another subnet."},
+      {"router.echo_replies", "dove_switch_router_echo_replies_total",
+       "Pings to a gateway address answered."},
+      {"router.icmp_errors", "dove_switch_router_icmp_errors_total",
+       "ICMP errors the router sent."},
+      {"router.icmp_rate_limited", "dove_switch_router_icmp_rate_limited_total",
+       "ICMP errors and echo replies not sent: over the rate limit."},
+      {"router.return_flow_passed", "dove_switch_return_flow_passed_packets_total",
+       "Packets no policy rule allowed, passed as replies of an allowed flow."},
+      {"router.return_flows_full", "dove_switch_return_flows_full_total",
+       "Allowed flows the return-flow table had no room for."},
+  };
+  for (const auto& row : kRouter) {
+    const auto it = counters.find(row.counter);
+    page.Counter(row.family, row.help).Add({}, it == counters.end() ? 0 : it->second);
+  }
 }
 
 }  // namespace
 
 std::string MetricsText(const std::string& switch_name, const agent::ClientState& client,
                         const userspace::DatapathStatus& datapath) {
-  std::ostringstream out;
-  out << dove::base::BuildInfoMetric() << dove::base::ProcessMetricsText();
-  Family(out, "dove_switch_info", "gauge", "This switch (value 1).");
-  out << "dove_switch_info{switch=\"" << Escape(switch_name) << "\"} 1\n";
-  Family(out, "dove_switch_controller_connected", "gauge",
-         "1 while a controller session is up, 0 while headless.");
-  out << "dove_switch_controller_connected " << (client.controller == "none" ? 0 : 1) << "\n";
-  Family(out, "dove_switch_controller_connections_total", "counter",
-         "Controller sessions welcomed since start.");
-  out << "dove_switch_controller_connections_total " << client.connections << "\n";
-  Family(out, "dove_switch_cache_endpoints", "gauge", "Endpoints in the agent's cache.");
-  out << "dove_switch_cache_endpoints " << client.cache_size << "\n";
-  Family(out, "dove_switch_pending_resolves", "gauge", "Resolves sent and not answered yet.");
-  out << "dove_switch_pending_resolves " << client.pending_queries << "\n";
+  MetricsPage page;
+  base::AddBuildInfo(page);
+  base::AddProcessMetrics(page);
+  page.Gauge("dove_switch_info", "This switch (value 1).", {"switch"}).Add({switch_name}, 1);
+  page.Gauge("dove_switch_controller_connected",
+             "1 while a controller session is up, 0 while headless.")
+      .Add({}, client.controller == "none" ? 0 : 1);
+  page.Counter("dove_switch_controller_connections_total",
+               "Controller sessions welcomed since start.")
+      .Add({}, client.connections);
+  page.Gauge("dove_switch_cache_endpoints", "Endpoints in the agent's cache.")
+      .Add({}, client.cache_size);
+  page.Gauge("dove_switch_pending_resolves", "Resolves sent and not answered yet.")
+      .Add({}, client.pending_queries);
 
   size_t open = 0;
   for (const auto& port : datapath.ports) open += port.open ? 1 : 0;
-  Family(out, "dove_switch_ports", "gauge", "Ports by state (open, or error: TAP not open).");
-  out << "dove_switch_ports{state=\"open\"} " << open << "\n";
-  out << "dove_switch_ports{state=\"error\"} " << datapath.ports.size() - open << "\n";
-  Family(out, "dove_switch_remote_endpoints", "gauge",
-         "Remote endpoints the data plane forwards to.");
-  out << "dove_switch_remote_endpoints " << datapath.remotes << "\n";
-  Family(out, "dove_switch_parked_frames", "gauge", "Frames waiting for a resolve.");
-  out << "dove_switch_parked_frames " << datapath.parked << "\n";
+  auto ports =
+      page.Gauge("dove_switch_ports", "Ports by state (open, or error: TAP not open).", {"state"});
+  ports.Add({"open"}, open);
+  ports.Add({"error"}, datapath.ports.size() - open);
+  page.Gauge("dove_switch_remote_endpoints", "Remote endpoints the data plane forwards to.")
+      .Add({}, datapath.remotes);
+  page.Gauge("dove_switch_parked_frames", "Frames waiting for a resolve.").Add({}, datapath.parked);
 
-  Family(out, "dove_switch_drops_total", "counter", "Dropped frames by reason.");
-  for (const auto& [reason, value] : datapath.drops) {
-    out << "dove_switch_drops_total{reason=\"" << Escape(reason) << "\"} " << value << "\n";
-  }
-  Family(out, "dove_switch_port_frames_total", "counter",
-         "Frames per port: received (passed port security) and sent to the VM.");
+  auto drops = page.Counter("dove_switch_drops_total", "Dropped frames by reason.", {"reason"});
+  for (const auto& [reason, value] : datapath.drops) drops.Add({reason}, value);
+
+  auto frames = page.Counter(
+      "dove_switch_port_frames_total",
+      "Frames per port: received from the VM (rx, passed port security) and sent to it (tx).",
+      {"port", "kind", "direction"});
+  auto bytes = page.Counter("dove_switch_port_bytes_total",
+                            "Bytes of those frames (Ethernet header and payload; a TCP "
+                            "super-frame counts all its bytes).",
+                            {"port", "kind", "direction"});
+  auto port_drops =
+      page.Counter("dove_switch_port_drops_total", "Dropped frames per port.", {"port"});
   for (const auto& port : datapath.ports) {
-    const std::string label = Escape(port.name);
-    out << "dove_switch_port_frames_total{port=\"" << label << "\",direction=\"received\"} "
-        << port.counters.received << "\n";
-    out << "dove_switch_port_frames_total{port=\"" << label << "\",direction=\"sent\"} "
-        << port.counters.sent << "\n";
+    frames.Add({port.name, port.kind, "rx"}, port.counters.received);
+    frames.Add({port.name, port.kind, "tx"}, port.counters.sent);
+    bytes.Add({port.name, port.kind, "rx"}, port.counters.received_bytes);
+    bytes.Add({port.name, port.kind, "tx"}, port.counters.sent_bytes);
+    port_drops.Add({port.name}, port.counters.dropped);
   }
-  Family(out, "dove_switch_port_drops_total", "counter", "Dropped frames per port.");
-  for (const auto& port : datapath.ports) {
-    out << "dove_switch_port_drops_total{port=\"" << Escape(port.name) << "\"} "
-        << port.counters.dropped << "\n";
-  }
-  // network.<vni>.<what> and io.<name> from the counter dump.
-  Family(out, "dove_switch_network_frames_total", "counter",
-         "Frames per network (VNI): to_tunnel, from_tunnel, redirected (to an endpoint that "
-         "moved away), dropped.");
-  for (const auto& [name, value] : datapath.counters) {
-    if (name.rfind("network.", 0) != 0) continue;
-    const auto dot = name.find('.', 8);
-    if (dot == std::string::npos) continue;
-    out << "dove_switch_network_frames_total{vni=\"" << name.substr(8, dot - 8) << "\",kind=\""
-        << Escape(name.substr(dot + 1)) << "\"} " << value << "\n";
-  }
-  Family(out, "dove_switch_router_total", "counter",
-         "Distributed router: routed, echo_replies, icmp_errors, return_flow_passed, "
-         "return_flows_full.");
-  for (const auto& [name, value] : datapath.counters) {
-    if (name.rfind("router.", 0) != 0) continue;
-    out << "dove_switch_router_total{counter=\"" << Escape(name.substr(7)) << "\"} " << value
-        << "\n";
-  }
-  Family(out, "dove_switch_policy_denied_total", "counter", "Packets denied, by policy id.");
-  for (const auto& [name, value] : datapath.counters) {
-    constexpr std::string_view kSuffix = ".denied";
-    if (name.rfind("policy.", 0) != 0 || name.size() <= 7 + kSuffix.size() ||
-        name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) {
-      continue;
-    }
-    out << "dove_switch_policy_denied_total{policy=\""
-        << Escape(name.substr(7, name.size() - 7 - kSuffix.size())) << "\"} " << value << "\n";
-  }
-  Family(out, "dove_switch_io_total", "counter", "Device counters (TAP and underlay socket).");
-  for (const auto& [name, value] : datapath.counters) {
-    if (name.rfind("io.", 0) != 0) continue;
-    out << "dove_switch_io_total{counter=\"" << Escape(name.substr(3)) << "\"} " << value << "\n";
-  }
-  // The kernel backend's counters (kernel_<what>) and its installed entries
-  // (kernel_<table>_entries).
+
+  NetworkFamilies networks(page);
+  AddRouterCounters(page, datapath.counters);
+  auto denied = page.Counter("dove_switch_policy_denied_packets_total",
+                             "Packets denied, by policy id.", {"policy"});
+  auto free_buffers = page.Gauge("dove_switch_pool_free_buffers",
+                                 "Packet buffers free in the pool, by size.", {"size"});
   constexpr std::string_view kKernel = "kernel_";
   constexpr std::string_view kEntries = "_entries";
-  const auto is_entries = [&](const std::string& name) {
-    return name.size() > kEntries.size() &&
-           name.compare(name.size() - kEntries.size(), kEntries.size(), kEntries) == 0;
-  };
-  Family(out, "dove_switch_kernel_total", "counter",
-         "Kernel backend: misses (l2, l3, asked, deduplicated, rate_limited, foreign), resyncs, "
-         "entries installed and deleted, devices, errors.");
   for (const auto& [name, value] : datapath.counters) {
-    if (name.rfind(kKernel, 0) != 0 || is_entries(name)) continue;
-    out << "dove_switch_kernel_total{counter=\"" << Escape(name.substr(kKernel.size())) << "\"} "
-        << value << "\n";
+    const std::string_view counter = name;
+    if (StartsWith(counter, "network.")) {
+      const auto dot = counter.find('.', 8);
+      if (dot != std::string_view::npos) {
+        networks.Add(counter.substr(8, dot - 8), counter.substr(dot + 1), value);
+      }
+    } else if (StartsWith(counter, "router.")) {
+      continue;  // above
+    } else if (StartsWith(counter, "policy.") && EndsWith(counter, ".denied") &&
+               counter.size() > 14) {
+      denied.Add({counter.substr(7, counter.size() - 14)}, value);
+    } else if (StartsWith(counter, "pool.free_")) {
+      free_buffers.Add({counter.substr(10)}, value);
+    } else if (StartsWith(counter, "kernel_") && EndsWith(counter, kEntries)) {
+      page.Gauge("dove_switch_kernel_entries",
+                 "Kernel backend: FDB and neighbour entries installed now.", {"table"})
+          .Add({counter.substr(kKernel.size(), counter.size() - kKernel.size() - kEntries.size())},
+               value);
+    } else {
+      // The devices' and the small stages' counters, one family each (their names say what
+      // they count): io.read_frames -> dove_switch_io_read_frames_total, dhcp.offer ->
+      // dove_switch_dhcp_offer_total, kernel_resyncs -> dove_switch_kernel_resyncs_total.
+      // The drop.* names are dove_switch_drops_total above; port.* the per-port families.
+      static constexpr std::string_view kGroups[] = {"io.", "gro.",  "dhcp.",     "mtu.",
+                                                     "ra.", "pool.", "announce.", "kernel_"};
+      for (const std::string_view group : kGroups) {
+        if (!StartsWith(counter, group)) continue;
+        std::string family = "dove_switch_" + std::string(counter) + "_total";
+        for (char& c : family) c = c == '.' ? '_' : c;
+        page.Counter(family, "The switch's " + std::string(counter) +
+                                 " counter (docs/dove-switch.md, Metrics).")
+            .Add({}, value);
+      }
+    }
   }
-  Family(out, "dove_switch_kernel_entries", "gauge",
-         "Kernel backend: FDB and neighbour entries installed now.");
+  return page.Text();
+}
+
+std::map<std::string, uint64_t> SummaryCounters(const userspace::DatapathStatus& datapath) {
+  std::map<std::string, uint64_t> summary;
+  for (const auto& [reason, value] : datapath.drops) {
+    if (value != 0) summary["drop_" + reason] = value;
+  }
+  for (const auto& port : datapath.ports) {
+    const std::string prefix = "port_" + port.kind + "_";
+    summary[prefix + "frames_rx"] += port.counters.received;
+    summary[prefix + "frames_tx"] += port.counters.sent;
+    summary[prefix + "bytes_rx"] += port.counters.received_bytes;
+    summary[prefix + "bytes_tx"] += port.counters.sent_bytes;
+  }
+  static constexpr std::pair<std::string_view, const char*> kTunnel[] = {
+      {".to_tunnel", "tunnel_frames_tx"},
+      {".from_tunnel", "tunnel_frames_rx"},
+      {".to_tunnel_bytes", "tunnel_bytes_tx"},
+      {".from_tunnel_bytes", "tunnel_bytes_rx"}};
+  for (const auto& [_, name] : kTunnel) summary[name] = 0;
   for (const auto& [name, value] : datapath.counters) {
-    if (name.rfind(kKernel, 0) != 0 || !is_entries(name)) continue;
-    out << "dove_switch_kernel_entries{table=\""
-        << Escape(name.substr(kKernel.size(), name.size() - kKernel.size() - kEntries.size()))
-        << "\"} " << value << "\n";
+    if (!StartsWith(name, "network.")) continue;
+    for (const auto& [suffix, summary_name] : kTunnel) {
+      if (EndsWith(name, suffix)) summary[summary_name] += value;
+    }
   }
-  return out.str();
+  summary["ports"] = datapath.ports.size();
+  return summary;
 }
 
 }  // namespace dove::dswitch::app

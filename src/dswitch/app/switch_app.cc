@@ -151,21 +151,7 @@ class Reporter {
 
  private:
   void ReportStats() {
-    const auto status = status_();
-    std::map<std::string, uint64_t> stats;
-    for (const auto& [reason, value] : status.drops) {
-      if (value != 0) stats["drop_" + reason] = value;
-    }
-    uint64_t received = 0;
-    uint64_t sent = 0;
-    for (const auto& port : status.ports) {
-      received += port.counters.received;
-      sent += port.counters.sent;
-    }
-    stats["port_frames_received"] = received;
-    stats["port_frames_sent"] = sent;
-    stats["ports"] = status.ports.size();
-    if (auto reported = client_.ReportStats(stats); !reported) {
+    if (auto reported = client_.ReportStats(SummaryCounters(status_())); !reported) {
       // Without a controller there is nobody to tell; the next interval tries again.
     }
   }

@@ -198,7 +198,7 @@ void PortServices::Handle(Port& port, net::ByteSpan frame) {
   }
   packet->meta.in_port = port.id;
   packet->meta.vni = port.vni;
-  counters_.Received(port.id);
+  counters_.Received(port.id, packet->size());
   pipeline::PacketBatch batch;
   pipeline::PacketBatch replies;
   batch.Push(packet);

@@ -84,6 +84,8 @@ std::map<std::string, uint64_t> Counters::Dump() const {
     PutNonZero(out, prefix + "received", c.received);
     PutNonZero(out, prefix + "sent", c.sent);
     PutNonZero(out, prefix + "dropped", c.dropped);
+    PutNonZero(out, prefix + "received_bytes", c.received_bytes);
+    PutNonZero(out, prefix + "sent_bytes", c.sent_bytes);
   }
   for (size_t slot = 0; slot < networks_.size(); ++slot) {
     const NetworkCounters& c = networks_[slot];
@@ -92,6 +94,8 @@ std::map<std::string, uint64_t> Counters::Dump() const {
     PutNonZero(out, prefix + "from_tunnel", c.from_tunnel);
     PutNonZero(out, prefix + "redirected", c.redirected);
     PutNonZero(out, prefix + "dropped", c.dropped);
+    PutNonZero(out, prefix + "to_tunnel_bytes", c.to_tunnel_bytes);
+    PutNonZero(out, prefix + "from_tunnel_bytes", c.from_tunnel_bytes);
   }
   PutNonZero(out, "router.routed", router_.routed);
   PutNonZero(out, "router.echo_replies", router_.echo_replies);

@@ -1,5 +1,5 @@
 // Counters: what the pipeline did, as plain 64-bit counters: drops by reason, and per port and
-// per network the packets received, sent and dropped.
+// per network the packets (and their bytes) received, sent and dropped.
 //
 // Every drop goes through Drop() (usually through DropPacket, which also frees the packet): it
 // counts the reason, and the port and network the packet carries when they are set. A stage
@@ -35,10 +35,14 @@
 
 namespace dove::dswitch::pipeline {
 
+// Bytes are the Ethernet frame's (header and payload, no FCS; a TCP super-frame counts all its
+// bytes once), counted where the frame is: one add beside the frame count.
 struct PortCounters {
   uint64_t received = 0;  // packets that passed port security
   uint64_t sent = 0;      // packets delivered to the port (replies included)
   uint64_t dropped = 0;
+  uint64_t received_bytes = 0;
+  uint64_t sent_bytes = 0;
 };
 
 struct NetworkCounters {
@@ -46,6 +50,9 @@ struct NetworkCounters {
   uint64_t from_tunnel = 0;  // decapsulated packets accepted
   uint64_t redirected = 0;   // sent on to an endpoint that moved away (redirect_table.h)
   uint64_t dropped = 0;
+  // The inner frames' bytes of to_tunnel and from_tunnel (no VXLAN, UDP or IP header).
+  uint64_t to_tunnel_bytes = 0;
+  uint64_t from_tunnel_bytes = 0;
 };
 
 // What the distributed router did besides dropping (router.h, policy_gate.h).
@@ -77,10 +84,27 @@ class Counters {
   // refused them and freed them): against `port` and `vni` when they are not kNoPort/kNoVni.
   void Drops(DropReason reason, uint64_t count, PortId port, uint32_t vni);
 
-  void Received(PortId port) { MutablePort(port).received++; }
-  void Sent(PortId port) { MutablePort(port).sent++; }
-  void ToTunnel(uint32_t vni) { MutableNetwork(vni).to_tunnel++; }
-  void FromTunnel(uint32_t vni) { MutableNetwork(vni).from_tunnel++; }
+  // One frame of `bytes` (its Ethernet frame's size) from / to a port, into / out of the tunnel.
+  void Received(PortId port, size_t bytes) {
+    PortCounters& counters = MutablePort(port);
+    counters.received++;
+    counters.received_bytes += bytes;
+  }
+  void Sent(PortId port, size_t bytes) {
+    PortCounters& counters = MutablePort(port);
+    counters.sent++;
+    counters.sent_bytes += bytes;
+  }
+  void ToTunnel(uint32_t vni, size_t bytes) {
+    NetworkCounters& counters = MutableNetwork(vni);
+    counters.to_tunnel++;
+    counters.to_tunnel_bytes += bytes;
+  }
+  void FromTunnel(uint32_t vni, size_t bytes) {
+    NetworkCounters& counters = MutableNetwork(vni);
+    counters.from_tunnel++;
+    counters.from_tunnel_bytes += bytes;
+  }
   void Redirected(uint32_t vni) { MutableNetwork(vni).redirected++; }
 
   RouterCounters& router() { return router_; }
@@ -99,8 +123,10 @@ class Counters {
   PortCounters port(PortId port) const;
   NetworkCounters network(uint32_t vni) const;
 
-  // Every non-zero counter by name: "drop.<reason>", "port.<id>.{received,sent,dropped}",
-  // "network.<vni>.{to_tunnel,from_tunnel,redirected,dropped}", "router.<what>",
+  // Every non-zero counter by name: "drop.<reason>",
+  // "port.<id>.{received,sent,dropped,received_bytes,sent_bytes}",
+  // "network.<vni>.{to_tunnel,from_tunnel,redirected,dropped,to_tunnel_bytes,from_tunnel_bytes}",
+  // "router.<what>",
   // "policy.<id>.denied". Sorted by name.
   std::map<std::string, uint64_t> Dump() const;
 

@@ -174,7 +174,7 @@ void DhcpResponder::Process(PacketBatch& batch, PacketBatch& replies) {
     reply->meta.vni = packet->meta.vni;
     reply->meta.trace = packet->meta.trace;
     replies.Push(reply);
-    counters_.Sent(reply->meta.out_port);
+    counters_.Sent(reply->meta.out_port, reply->size());
     pool_.Free(packet);
     return false;
   });

@@ -116,7 +116,7 @@ void FromPort::Process(PacketBatch& batch) {
       DropPacket(*refused, packet, counters_, pool_);
       return false;
     }
-    counters_.Received(packet->meta.in_port);
+    counters_.Received(packet->meta.in_port, packet->size());
     return true;
   });
 }

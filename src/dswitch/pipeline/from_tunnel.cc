@@ -82,7 +82,7 @@ void FromTunnel::Deliver(const NetworkTables& network, Packet* packet, PacketBat
   const auto send = [&](Packet* out, PortId port) {
     out->meta.out_port = port;
     to_ports.Push(out);
-    counters_.Sent(port);
+    counters_.Sent(port, out->size());
   };
   const net::MacAddress destination = DestinationMac(*packet);
   if (!destination.IsMulticast()) {
@@ -90,10 +90,10 @@ void FromTunnel::Deliver(const NetworkTables& network, Packet* packet, PacketBat
     if (it == network.ports_by_mac.end()) {
       return DropPacket(DropReason::kInnerDestinationUnknown, packet, counters_, pool_);
     }
-    counters_.FromTunnel(packet->meta.vni);
+    counters_.FromTunnel(packet->meta.vni, packet->size());
     return send(packet, it->second);
   }
-  counters_.FromTunnel(packet->meta.vni);
+  counters_.FromTunnel(packet->meta.vni, packet->size());
   if (network.ports.empty()) {
     return DropPacket(DropReason::kFloodNoDestination, packet, counters_, pool_);
   }

@@ -55,7 +55,7 @@ void L2Forward::Flood(const NetworkTables& network, Packet* packet, PacketBatch&
     if (out == nullptr) continue;
     out->meta.out_port = port;
     to_ports.Push(out);
-    counters_.Sent(port);
+    counters_.Sent(port, out->size());
   }
 }
 
@@ -97,7 +97,7 @@ void L2Forward::Forward(Packet* packet, PacketBatch& to_ports, PacketBatch& to_t
                                           std::to_string(network->vni)});
     }
     packet->meta.out_port = local->second;
-    counters_.Sent(local->second);
+    counters_.Sent(local->second, packet->size());
     return to_ports.Push(packet);
   }
   if (destination == network->router_mac) {

@@ -112,7 +112,7 @@ bool LocalResponder::EmitReply(const Packet& request, PacketBatch& replies) {
   reply->meta.vni = request.meta.vni;
   reply->meta.trace = request.meta.trace;
   replies.Push(reply);
-  counters_.Sent(reply->meta.out_port);
+  counters_.Sent(reply->meta.out_port, reply->size());
   return true;
 }
 

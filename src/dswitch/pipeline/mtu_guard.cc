@@ -124,7 +124,7 @@ void MtuGuard::Process(PacketBatch& to_tunnels, PacketBatch& replies) {
         reply->meta.vni = tables_.Port(packet->meta.in_port)->vni;
         reply->meta.trace = packet->meta.trace;
         replies.Push(reply);
-        counters_.Sent(reply->meta.out_port);
+        counters_.Sent(reply->meta.out_port, reply->size());
       } else {
         if (reply != nullptr) pool_.Free(reply);
         drop = DropReason::kPoolExhausted;

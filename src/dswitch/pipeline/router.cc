@@ -136,7 +136,7 @@ bool Router::EmitReply(const Packet& request, const std::vector<uint8_t>& bytes,
   reply->meta.vni = request.meta.vni;
   reply->meta.trace = request.meta.trace;
   replies.Push(reply);
-  counters_.Sent(reply->meta.out_port);
+  counters_.Sent(reply->meta.out_port, reply->size());
   return true;
 }
 
@@ -321,7 +321,7 @@ void Router::Route(Packet* packet, const RouterOutputs& out) {
     return out.to_tunnels.Push(packet);
   }
   packet->meta.out_port = out_port;
-  counters_.Sent(out_port);
+  counters_.Sent(out_port, packet->size());
   out.to_ports.Push(packet);
 }
 

@@ -100,7 +100,7 @@ bool RouterAdvertiser::Announce(PortId port_id, PacketBatch& replies) {
   reply->meta.out_port = port_id;
   reply->meta.vni = port->vni;
   replies.Push(reply);
-  counters_.Sent(port_id);
+  counters_.Sent(port_id, reply->size());
   ra_counters_.advertisements++;
   ra_counters_.unsolicited++;
   return true;
@@ -117,7 +117,7 @@ void RouterAdvertiser::Process(PacketBatch& batch, PacketBatch& replies) {
         reply->meta.out_port = packet->meta.in_port;
         reply->meta.vni = packet->meta.vni;
         replies.Push(reply);
-        counters_.Sent(reply->meta.out_port);
+        counters_.Sent(reply->meta.out_port, reply->size());
         ra_counters_.advertisements++;
         pool_.Free(packet);
         return false;

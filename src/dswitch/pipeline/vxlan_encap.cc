@@ -24,7 +24,7 @@ void VxlanEncap::Process(PacketBatch& batch) {
       DropPacket(DropReason::kEncapFailed, packet, counters_, pool_);
       return false;
     }
-    counters_.ToTunnel(packet->meta.vni);
+    counters_.ToTunnel(packet->meta.vni, packet->size() - sizeof(net::VxlanHeader));
     return true;
   });
 }

@@ -743,7 +743,7 @@ void Datapath::AnnouncePort(const Port& port) {
       packet->meta.out_port = peer;
       packet->meta.vni = vni;
       replies_.Push(packet);
-      counters_.Sent(peer);
+      counters_.Sent(peer, packet->size());
       ++announcements_;
     }
   }

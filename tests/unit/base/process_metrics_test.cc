@@ -43,7 +43,10 @@ TEST(ProcessMetricsTest, TheBootTimeIsTheBtimeLine) {
 }
 
 TEST(ProcessMetricsTest, ThisProcessHasEveryFamilyWithAPlausibleValue) {
-  const std::string text = ProcessMetricsText();
+  MetricsPage page;
+  AddProcessMetrics(page);
+  EXPECT_TRUE(page.errors().empty()) << page.errors().front();
+  const std::string text = page.Text();
   for (const char* family :
        {"process_cpu_seconds_total counter", "process_resident_memory_bytes gauge",
         "process_virtual_memory_bytes gauge", "process_start_time_seconds gauge",

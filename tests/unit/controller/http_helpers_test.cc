@@ -41,13 +41,15 @@ TEST(RouteTest, RouteOfNamesPatterns) {
   }
 }
 
-TEST(HttpMetricsTest, EscapesAndRenders) {
-  EXPECT_EQ(EscapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+TEST(HttpMetricsTest, AddsItsFamiliesToThePage) {
   HttpMetrics metrics;
   metrics.Observe("/v1/domains", "POST", 201, 0.0001);
   metrics.Observe("/v1/domains", "POST", 201, 7.0);
-  const std::string page =
-      metrics.Render(ObjectCounts{.domains = 2}, 5, RegistryStats{.retries = 3, .undecodable = 1});
+  base::MetricsPage metrics_page;
+  metrics.AddTo(metrics_page, ObjectCounts{.domains = 2}, 5,
+                RegistryStats{.retries = 3, .undecodable = 1});
+  EXPECT_TRUE(metrics_page.errors().empty()) << metrics_page.errors().front();
+  const std::string page = metrics_page.Text();
   EXPECT_NE(page.find("dove_objects{kind=\"domain\"} 2\n"), std::string::npos);
   EXPECT_NE(page.find("# TYPE dove_registry_write_retries_total counter\n"
                       "dove_registry_write_retries_total 3\n"),

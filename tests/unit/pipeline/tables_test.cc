@@ -209,12 +209,20 @@ TEST_F(CountersTest, DumpsNonZeroCountersByName) {
   packet->meta.in_port = kNoPort;
   packet->meta.vni = kNoVni;
   counters.Drop(DropReason::kHairpin, *packet);
-  counters.ToTunnel(kVni);
+  counters.ToTunnel(kVni, 60);
+  counters.ToTunnel(kVni, 1514);
+  counters.Received(7, 98);
+  counters.Sent(7, 64000);  // a TCP super-frame: once, all its bytes
   const auto dump = counters.Dump();
   EXPECT_EQ(dump, (std::map<std::string, uint64_t>{{"drop.hairpin", 2},
                                                    {"network.100.dropped", 1},
-                                                   {"network.100.to_tunnel", 1},
-                                                   {"port.7.dropped", 1}}));
+                                                   {"network.100.to_tunnel", 2},
+                                                   {"network.100.to_tunnel_bytes", 1574},
+                                                   {"port.7.dropped", 1},
+                                                   {"port.7.received", 1},
+                                                   {"port.7.received_bytes", 98},
+                                                   {"port.7.sent", 1},
+                                                   {"port.7.sent_bytes", 64000}}));
   pool_.Free(packet);
 }
 
@@ -233,19 +241,20 @@ TEST_F(CountersTest, KeepsNetworksApartAcrossTheVniRange) {
   Counters counters;
   const std::vector<uint32_t> vnis = {0, 1, 4095, 4096, 100, 0xfff000, 0xffffff};
   for (size_t i = 0; i < vnis.size(); ++i) {
-    for (size_t n = 0; n <= i; ++n) counters.FromTunnel(vnis[i]);
+    for (size_t n = 0; n <= i; ++n) counters.FromTunnel(vnis[i], 100);
   }
   for (size_t i = 0; i < vnis.size(); ++i) {
     EXPECT_EQ(counters.network(vnis[i]).from_tunnel, i + 1) << vnis[i];
   }
+  EXPECT_EQ(counters.network(0xffffff).from_tunnel_bytes, 700u);
   EXPECT_EQ(counters.network(2).from_tunnel, 0u);
   // Out of range: not counted per network, not a crash.
-  counters.ToTunnel(0x1000000);
-  counters.ToTunnel(kNoVni);
+  counters.ToTunnel(0x1000000, 60);
+  counters.ToTunnel(kNoVni, 60);
   EXPECT_EQ(counters.network(0x1000000).to_tunnel, 0u);
-  counters.Sent(kNoPort);
+  counters.Sent(kNoPort, 60);
   EXPECT_EQ(counters.port(kNoPort).sent, 0u);
-  EXPECT_EQ(counters.Dump().size(), vnis.size());
+  EXPECT_EQ(counters.Dump().size(), 2 * vnis.size()) << "from_tunnel and its bytes";
 }
 
 TEST(DropReasonTest, EveryReasonHasADistinctName) {
