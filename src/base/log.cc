@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -96,10 +97,16 @@ Expected<LogLevel, std::string> ParseLogLevel(std::string_view name) {
 
 bool IsJournalStream(const char* journal_stream, int fd) {
   if (journal_stream == nullptr) return false;
-  unsigned long long device = 0;  // NOLINT(google-runtime-int): sscanf's %llu
-  unsigned long long inode = 0;   // NOLINT(google-runtime-int)
-  char rest = 0;
-  if (std::sscanf(journal_stream, "%llu:%llu%c", &device, &inode, &rest) != 2) return false;
+  const std::string_view text = journal_stream;
+  const auto colon = text.find(':');
+  if (colon == std::string_view::npos) return false;
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  const auto parse = [](std::string_view number, uint64_t& out) {
+    const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), out);
+    return error == std::errc() && end == number.data() + number.size() && !number.empty();
+  };
+  if (!parse(text.substr(0, colon), device) || !parse(text.substr(colon + 1), inode)) return false;
   struct stat st {};
   if (::fstat(fd, &st) != 0) return false;
   return st.st_dev == device && st.st_ino == inode;

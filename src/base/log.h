@@ -119,7 +119,8 @@ class LogRecord {
   template <typename T>
   LogRecord& With(std::string_view key, const T& value) {
     if constexpr (std::is_convertible_v<const T&, std::string_view>) {
-      fields_.push_back({std::string(key), std::string(std::string_view(value))});
+      const std::string_view text = value;
+      fields_.push_back({std::string(key), std::string(text)});
     } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool> &&
                          !std::is_same_v<T, char>) {
       fields_.push_back({std::string(key), std::to_string(value)});
@@ -151,10 +152,14 @@ struct LogVoidify {
   !::dove::base::LogEnabled(level) \
       ? (void)0                    \
       : ::dove::base::LogVoidify() & ::dove::base::LogRecord(level, __FILE__, __LINE__)
-#define DOVE_LOG(severity) DOVE_LOG_AT(::dove::base::LogLevel::severity)
+// `severity` names an enumerator: it cannot be parenthesized.
+#define DOVE_LOG(severity) \
+  DOVE_LOG_AT(::dove::base::LogLevel::severity)  // NOLINT(bugprone-macro-parentheses)
 
 // As DOVE_LOG, at most `burst` records per `interval` (a std::chrono duration) from this site;
-// see log_rate_limiter.h. `burst` and `interval` must be constants.
+// see log_rate_limiter.h. `burst` and `interval` must be constants. A for statement (run once
+// or not at all) declares the site's limiter where an expression could not.
+// NOLINTNEXTLINE(bugprone-macro-parentheses)
 #define DOVE_LOG_LIMITED(severity, burst, interval)                                              \
   for (::dove::base::LogRateLimiter* dove_log_limiter_ =                                         \
            [] {                                                                                  \
