@@ -147,19 +147,20 @@ struct LogVoidify {
 
 }  // namespace dove::base
 
+// The macros are the start of a statement the caller continues (`<< ...`, `.With(...)`), and
+// `severity` names an enumerator: neither can be parenthesized.
+// NOLINTBEGIN(bugprone-macro-parentheses)
+
 // DOVE_LOG(kWarning) << ...;  DOVE_LOG(kInfo).With("ENDPOINT", id) << ...;
 #define DOVE_LOG_AT(level)         \
   !::dove::base::LogEnabled(level) \
       ? (void)0                    \
       : ::dove::base::LogVoidify() & ::dove::base::LogRecord(level, __FILE__, __LINE__)
-// `severity` names an enumerator: it cannot be parenthesized.
-#define DOVE_LOG(severity) \
-  DOVE_LOG_AT(::dove::base::LogLevel::severity)  // NOLINT(bugprone-macro-parentheses)
+#define DOVE_LOG(severity) DOVE_LOG_AT(::dove::base::LogLevel::severity)
 
 // As DOVE_LOG, at most `burst` records per `interval` (a std::chrono duration) from this site;
 // see log_rate_limiter.h. `burst` and `interval` must be constants. A for statement (run once
 // or not at all) declares the site's limiter where an expression could not.
-// NOLINTNEXTLINE(bugprone-macro-parentheses)
 #define DOVE_LOG_LIMITED(severity, burst, interval)                                              \
   for (::dove::base::LogRateLimiter* dove_log_limiter_ =                                         \
            [] {                                                                                  \
@@ -170,3 +171,5 @@ struct LogVoidify {
        ::dove::base::LogEnabled(::dove::base::LogLevel::severity) && dove_log_limiter_->Admit(); \
        dove_log_limiter_ = nullptr)                                                              \
   ::dove::base::LogRecord(::dove::base::LogLevel::severity, __FILE__, __LINE__, dove_log_limiter_)
+
+// NOLINTEND(bugprone-macro-parentheses)
