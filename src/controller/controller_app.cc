@@ -10,6 +10,7 @@
 #include <ctime>
 #include <thread>
 
+#include "base/log.h"
 #include "base/systemd_notify.h"
 #include "controller/event_hub.h"
 #include "controller/http/http_server.h"
@@ -21,11 +22,6 @@
 
 namespace dove::controller {
 namespace {
-
-void Log(const std::string& line) {
-  std::fprintf(stderr, "dove-controller: %s\n", line.c_str());
-  std::fflush(stderr);
-}
 
 std::string StoreDescription(const ControllerConfig& config) {
   if (config.store == ControllerConfig::kEtcd) {
@@ -45,10 +41,11 @@ int RunController(const ControllerConfig& config) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   if (config.token.empty() && !net::IsLoopback(config.listen.host)) {
-    Log("WARNING: no API token is configured and the controller listens on " +
-        net::FormatHostPort(config.listen.host, config.listen.port) +
-        ", which is not loopback: ANYONE WHO CAN REACH THIS ADDRESS CAN READ AND CHANGE THE "
-        "NETWORK. Set --token-file or DOVE_TOKEN, or listen on 127.0.0.1.");
+    DOVE_LOG(kWarning)
+        << "no API token is configured and the controller listens on " +
+               net::FormatHostPort(config.listen.host, config.listen.port) +
+               ", which is not loopback: ANYONE WHO CAN REACH THIS ADDRESS CAN READ AND CHANGE THE "
+               "NETWORK. Set --token-file or DOVE_TOKEN, or listen on 127.0.0.1.";
   }
 
   const std::string where = StoreDescription(config);
@@ -70,14 +67,14 @@ int RunController(const ControllerConfig& config) {
     if (!config.cache_dir.empty()) {
       auto locked = CacheDirLock::Acquire(config.cache_dir);
       if (!locked) {
-        Log("error: --cache-dir: " + locked.error());
+        DOVE_LOG(kError) << "--cache-dir: " + locked.error();
         return 1;
       }
       cache_lock = std::move(*locked);
     }
     auto opened = store::EtcdStore::Open(config.etcd);
     if (!opened) {
-      Log("error: cannot open the store on " + where + ": " + opened.error().Describe());
+      DOVE_LOG(kError) << "cannot open the store on " + where + ": " + opened.error().Describe();
       return 1;
     }
     if (cache_lock) {
@@ -94,11 +91,12 @@ int RunController(const ControllerConfig& config) {
     auto opened = store::SqliteStore::Open(config.data_dir);
     if (!opened) {
       if (opened.error().code == store::StoreError::kLocked) {
-        Log("error: the data directory " + config.data_dir.string() +
-            " is in use by another running controller (" + opened.error().Describe() + ")");
+        DOVE_LOG(kError) << "the data directory " + config.data_dir.string() +
+                                " is in use by another running controller (" +
+                                opened.error().Describe() + ")";
       } else {
-        Log("error: cannot open the store in " + config.data_dir.string() + ": " +
-            opened.error().Describe());
+        DOVE_LOG(kError) << "cannot open the store in " + config.data_dir.string() + ": " +
+                                opened.error().Describe();
       }
       return 1;
     }
@@ -108,8 +106,8 @@ int RunController(const ControllerConfig& config) {
   const auto loading_at = StartClock::now();
   auto registry = Registry::Open(store.get(), cache);
   if (!registry) {
-    Log("error: cannot load the registry from " + where + ": " + registry.error().code + ": " +
-        registry.error().message);
+    DOVE_LOG(kError) << "cannot load the registry from " + where + ": " + registry.error().code +
+                            ": " + registry.error().message;
     return 1;
   }
   // Loading read the whole store at once; hand the transient buffers back to the system so
@@ -139,8 +137,9 @@ int RunController(const ControllerConfig& config) {
       [&api](const http::HttpRequest& request, std::string_view message,
              http::HttpResponse& response) { api.Refused(request, message, response); });
   if (!bound) {
-    Log("error: cannot listen on " + net::FormatHostPort(config.listen.host, config.listen.port) +
-        ": " + bound.error() + " (address in use, not local, or not permitted)");
+    DOVE_LOG(kError) << "cannot listen on " +
+                            net::FormatHostPort(config.listen.host, config.listen.port) + ": " +
+                            bound.error() + " (address in use, not local, or not permitted)";
     return 1;
   }
   http::HttpServer& server = **bound;
@@ -151,7 +150,7 @@ int RunController(const ControllerConfig& config) {
     const auto southbound_at = StartClock::now();
     auto started = config.southbound(registry->get(), store.get());
     if (!started) {
-      Log("error: southbound: " + started.error());
+      DOVE_LOG(kError) << "southbound: " + started.error();
       return 1;
     }
     southbound = std::move(*started);
@@ -188,8 +187,8 @@ int RunController(const ControllerConfig& config) {
     while (!serving_done.load()) {
       const int signal = sigtimedwait(&stop_signals, nullptr, &poll_interval);
       if (signal == SIGTERM || signal == SIGINT) {
-        Log(std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
-            ", finishing in-flight requests");
+        DOVE_LOG(kInfo) << (std::string("received ") + (signal == SIGTERM ? "SIGTERM" : "SIGINT") +
+                            ", finishing in-flight requests");
         signalled = true;
         server.Stop();  // also when it comes before Run(): Run then returns at once
         return;
@@ -197,13 +196,14 @@ int RunController(const ControllerConfig& config) {
     }
   });
 
-  Log("started in " + seconds_since(started_at) + " s: " + start_steps);
+  DOVE_LOG(kInfo) << "started in " + seconds_since(started_at) + " s: " + start_steps;
   const std::string address = net::FormatHostPort(config.listen.host, port);
-  Log("serving " + where + " (store revision " + std::to_string((*registry)->Revision()) + ") on " +
-      address +
-      (config.token.empty() ? " without authentication" : " with bearer token authentication"));
+  DOVE_LOG(kInfo) << ("serving " + where + " (store revision " +
+                      std::to_string((*registry)->Revision()) + ") on " + address +
+                      (config.token.empty() ? " without authentication"
+                                            : " with bearer token authentication"));
   if (southbound) {
-    Log("southbound (" + southbound->Protocol() + ") on " + southbound->address());
+    DOVE_LOG(kInfo) << "southbound (" + southbound->Protocol() + ") on " + southbound->address();
     std::printf("dove-controller: southbound on %s\n", southbound->address().c_str());
   }
   // The listening socket exists since bind_*; connections queue until the loop runs.
@@ -211,7 +211,7 @@ int RunController(const ControllerConfig& config) {
   std::fflush(stdout);
   // Under systemd (Type=notify) the unit is started now: the API's socket accepts connections.
   if (auto notified = base::NotifySystemd("READY=1\nSTATUS=serving on " + address); !notified) {
-    Log("systemd readiness not sent: " + notified.error());
+    DOVE_LOG(kWarning) << "systemd readiness not sent: " + notified.error();
   }
 
   server.Run();
@@ -226,11 +226,11 @@ int RunController(const ControllerConfig& config) {
   southbound.reset();
   // The next start reads this copy and nothing else (a clean stop: nothing changes after it).
   if (auto written = (*registry)->WriteIndexCache(); !written) {
-    Log("index cache not written at the stop: " + written.error());
+    DOVE_LOG(kWarning) << "index cache not written at the stop: " + written.error();
   }
   registry->reset();
   store->Close();
-  Log("stopped; store closed");
+  DOVE_LOG(kInfo) << "stopped; store closed";
   return 0;
 }
 

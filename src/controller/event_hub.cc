@@ -3,10 +3,10 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "base/log.h"
 #include "controller/store_keys.h"
 #include "model/json.h"
 #include "store/watch.h"
@@ -15,11 +15,6 @@ namespace dove::controller {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-void Log(const std::string& line) {
-  std::fprintf(stderr, "dove-controller: events: %s\n", line.c_str());
-  std::fflush(stderr);
-}
 
 std::string Event(std::string_view name, const std::string& data, int64_t id = 0) {
   std::string text;
@@ -174,7 +169,8 @@ void EventHub::Loop() {
     if (!watch) {
       auto started = store_->StartWatch(std::string(kKeyPrefix), from);
       if (!started) {
-        Log("cannot watch the store: " + started.error().Describe());
+        DOVE_LOG(kWarning) << "events: "
+                           << "cannot watch the store: " + started.error().Describe();
         std::unique_lock lock(mutex_);
         wake_.wait_for(lock, wait, [this] { return stopping_.load(); });
         continue;
@@ -191,14 +187,18 @@ void EventHub::Loop() {
         for (const auto& event : *events) last = std::max(last, event.kv.mod_revision);
         // The store notifies at commit; a client reading the API on the event must see it.
         if (!registry_->WaitForRevision(last, std::chrono::seconds(5))) {
-          Log("the registry did not reach revision " + std::to_string(last) + " within 5 s");
+          DOVE_LOG(kWarning) << "events: "
+                             << "the registry did not reach revision " + std::to_string(last) +
+                                    " within 5 s";
         }
         PublishChanges(*events);
       }
     } else if (events.error().code == store::StoreError::kClosed) {
       return;
     } else {
-      Log("store watch: " + events.error().Describe() + "; subscribers read everything again");
+      DOVE_LOG(kWarning) << "events: "
+                         << "store watch: " + events.error().Describe() +
+                                "; subscribers read everything again";
       watch.reset();
       const int64_t now = registry_->Revision();
       from = now + 1;

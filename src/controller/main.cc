@@ -4,11 +4,12 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "base/log.h"
+#include "base/log_level_flag.h"
 #include "base/version.h"
 #include "controller/bearer_token.h"
 #include "controller/controller_app.h"
@@ -21,6 +22,7 @@ namespace {
 
 int Main(int argc, char** argv) {
   namespace controller = dove::controller;
+  dove::base::InitLog("dove-controller");
   CLI::App app(
       "dove-controller: the DOVE controller. Stores the network objects (domains, networks,\n"
       "subnets, endpoints, switches, policies) and serves the REST API (docs/rest-api.md) on\n"
@@ -55,6 +57,8 @@ int Main(int argc, char** argv) {
       "  data-dir = \"/var/lib/dove\"\n  listen = \"127.0.0.1:8740\"\n"
       "  token-file = \"/etc/dove/token\"\n  southbound-plaintext = true\n"
       "Flags on the command line win over the file; a key that is no option is an error.\n\n"
+      "Logs: to the journal with its fields (PRIORITY, DOVE_STATUS, ...) when run by systemd,\n"
+      "else one line each on stderr; --log-level says which.\n\n"
       "Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT); 1 on a runtime error (data dir\n"
       "in use by another controller, unreadable or corrupt store, etcd unreachable or without\n"
       "quorum, etcd refusing the user or password, bad --listen, unreadable or empty token or\n"
@@ -183,6 +187,8 @@ int Main(int argc, char** argv) {
                  "dove_http_streams_dropped_total)")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30));
+  std::string log_level = "info";
+  dove::base::AddLogLevelFlag(app, log_level);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -190,10 +196,8 @@ int Main(int argc, char** argv) {
     // dove-switch does.
     constexpr std::string_view kExtra = "INI was not able to parse ";
     if (const std::string_view what = error.what(); what.starts_with(kExtra)) {
-      std::fprintf(stderr,
-                   "dove-controller: error: --config: unknown key \"%s\" (no option has that "
-                   "name)\n",
-                   std::string(what.substr(kExtra.size())).c_str());
+      DOVE_LOG(kError) << "--config: unknown key \"" << what.substr(kExtra.size())
+                       << "\" (no option has that name)";
       return 2;
     }
     // app.exit prints the help or the usage error; CLI11's own codes (106, ...) say nothing a
@@ -201,94 +205,86 @@ int Main(int argc, char** argv) {
     const int code = app.exit(error);
     return code == 0 ? 0 : 2;
   }
+  dove::base::SetLogLevel(*dove::base::ParseLogLevel(log_level));
   if (store_kind == "sqlite") {
     if (data_dir.empty()) {
-      std::fprintf(stderr, "dove-controller: error: --data-dir is required with --store sqlite\n");
+      DOVE_LOG(kError) << "--data-dir is required with --store sqlite";
       return 2;
     }
     for (const auto* etcd_only :
          {etcd_endpoints, etcd_prefix, etcd_ca, etcd_cert, etcd_key, etcd_user, etcd_password,
           etcd_timeout, cache_dir_option, cache_interval}) {
       if (etcd_only->count() > 0) {
-        std::fprintf(stderr, "dove-controller: error: %s is for --store etcd\n",
-                     etcd_only->get_name().c_str());
+        DOVE_LOG(kError) << etcd_only->get_name() << " is for --store etcd";
         return 2;
       }
     }
   } else if (!data_dir.empty()) {
-    std::fprintf(stderr,
-                 "dove-controller: error: --data-dir is for --store sqlite (etcd keeps the "
-                 "state)\n");
+    DOVE_LOG(kError) << "--data-dir is for --store sqlite (etcd keeps the state)";
     return 2;
   }
   etcd.deadline = std::chrono::milliseconds(etcd_timeout_ms);
   if (store_kind == "etcd") {
     const char* env_password = std::getenv(controller::kEtcdPasswordEnvVar);
     if (etcd_password->count() > 0 && etcd.user.empty()) {
-      std::fprintf(stderr,
-                   "dove-controller: error: --etcd-password-file needs --etcd-user (the user "
-                   "the password is of)\n");
+      DOVE_LOG(kError) << "--etcd-password-file needs --etcd-user (the user the password is of)";
       return 2;
     }
     if (!etcd.user.empty() && etcd_password->count() == 0 && env_password == nullptr) {
-      std::fprintf(stderr,
-                   "dove-controller: error: --etcd-user needs a password: --etcd-password-file "
-                   "FILE or the environment variable %s\n",
-                   controller::kEtcdPasswordEnvVar);
+      DOVE_LOG(kError) << "--etcd-user needs a password: --etcd-password-file FILE or the "
+                          "environment variable "
+                       << controller::kEtcdPasswordEnvVar;
       return 2;
     }
     if (!etcd.user.empty()) {
       if (etcd_password->count() > 0) {
         auto read = controller::ReadEtcdPasswordFile(etcd_password_file);
         if (!read) {
-          std::fprintf(stderr, "dove-controller: error: %s\n", read.error().c_str());
+          DOVE_LOG(kError) << read.error();
           return 1;
         }
         etcd.password = std::move(*read);
       } else {
         etcd.password = env_password;
         if (etcd.password.empty()) {
-          std::fprintf(stderr, "dove-controller: error: %s is set but empty\n",
-                       controller::kEtcdPasswordEnvVar);
+          DOVE_LOG(kError) << controller::kEtcdPasswordEnvVar << " is set but empty";
           return 1;
         }
       }
     }
     if (auto valid = dove::store::EtcdStore::ValidateOptions(etcd); !valid) {
-      std::fprintf(stderr, "dove-controller: error: %s\n", valid.error().message.c_str());
+      DOVE_LOG(kError) << valid.error().message;
       return 2;
     }
   }
   auto tls = dove::controller::southbound::SouthboundTlsFromFlags(security);
   if (!tls) {
-    std::fprintf(stderr, "dove-controller: error: %s\n", tls.error().c_str());
+    DOVE_LOG(kError) << tls.error();
     return 2;
   }
 
   auto address = dove::net::ParseListenAddress(listen);
   if (!address) {
-    std::fprintf(stderr, "dove-controller: error: %s\n", address.error().c_str());
+    DOVE_LOG(kError) << address.error();
     return 1;
   }
   auto southbound_address = dove::net::ParseListenAddress(southbound);
   if (!southbound_address) {
-    std::fprintf(stderr, "dove-controller: error: --southbound: %s\n",
-                 southbound_address.error().c_str());
+    DOVE_LOG(kError) << "--southbound: " << southbound_address.error();
     return 1;
   }
   std::string token;
   if (!token_file.empty()) {
     auto read = controller::ReadTokenFile(token_file);
     if (!read) {
-      std::fprintf(stderr, "dove-controller: error: %s\n", read.error().c_str());
+      DOVE_LOG(kError) << read.error();
       return 1;
     }
     token = *read;
   } else if (const char* env = std::getenv(controller::kTokenEnvVar); env != nullptr) {
     token = env;
     if (token.empty()) {
-      std::fprintf(stderr, "dove-controller: error: %s is set but empty\n",
-                   controller::kTokenEnvVar);
+      DOVE_LOG(kError) << controller::kTokenEnvVar << " is set but empty";
       return 1;
     }
   }
@@ -331,7 +327,7 @@ int main(int argc, char** argv) {
   try {
     return Main(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "dove-controller: error: %s\n", e.what());
+    DOVE_LOG(kError) << e.what();
     return 1;
   }
 }

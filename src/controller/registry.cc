@@ -8,7 +8,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -20,6 +19,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "base/log.h"
 #include "controller/index_snapshot.h"
 #include "controller/random_ids.h"
 #include "controller/registry_index.h"
@@ -881,11 +881,6 @@ void PutAll(RegistryIndex* index, Loaded<T>& objects) {
   Loaded<T>().swap(objects);
 }
 
-void Log(const std::string& line) {
-  std::fprintf(stderr, "dove-controller: registry: %s\n", line.c_str());
-  std::fflush(stderr);
-}
-
 struct LoadedIndex {
   std::unique_ptr<RegistryIndex> index;
   int64_t revision = 0;
@@ -939,9 +934,11 @@ ModelResult<LoadedIndex> LoadIndex(store::Store* store) {
   const int64_t revision = range->revision;
   std::vector<store::KeyValue>().swap(range->kvs);
   auto index = BuildIndex(loaded);
-  Log("loaded " + std::to_string(keys) + " keys at revision " + std::to_string(revision) +
-      ": read " + Milliseconds(read - start) + " ms, decoded and indexed " +
-      Milliseconds(LoadClock::now() - read) + " ms");
+  DOVE_LOG(kInfo) << "registry: "
+                  << "loaded " + std::to_string(keys) + " keys at revision " +
+                         std::to_string(revision) + ": read " + Milliseconds(read - start) +
+                         " ms, decoded and indexed " + Milliseconds(LoadClock::now() - read) +
+                         " ms";
   return LoadedIndex{.index = std::move(index), .revision = revision};
 }
 
@@ -984,7 +981,8 @@ void DecodeRevision(const store::Event* first, const store::Event* last, Revisio
     if (event->type == store::Event::kPut) {
       if (auto ok = Decode(event->kv, &changes->puts); !ok) {
         ++*undecodable;
-        Log("skipping a change the index cannot hold: " + ok.error().message);
+        DOVE_LOG(kWarning) << "registry: "
+                           << "skipping a change the index cannot hold: " + ok.error().message;
       }
       continue;
     }
@@ -993,7 +991,9 @@ void DecodeRevision(const store::Event* first, const store::Event* last, Revisio
         key ? std::find(std::begin(kKindOrder), std::end(kKindOrder), key->kind) : nullptr;
     if (kind == nullptr || kind == std::end(kKindOrder)) {
       ++*undecodable;
-      Log("skipping the delete of " + Quote(event->kv.key) + ", not an object's key");
+      DOVE_LOG(kWarning) << "registry: "
+                         << "skipping the delete of " + Quote(event->kv.key) +
+                                ", not an object's key";
       continue;
     }
     changes->deleted[kind - std::begin(kKindOrder)].emplace_back(key->id);
@@ -1044,9 +1044,12 @@ std::optional<LoadedIndex> LoadFromCache(store::Store* store, const IndexCache& 
   });
   if (!read) {
     if (read.error().code == SnapshotError::kMissing) {
-      Log("no index cache at " + file + " yet: reading the store");
+      DOVE_LOG(kInfo) << "registry: "
+                      << "no index cache at " + file + " yet: reading the store";
     } else {
-      Log("index cache " + file + " set aside (" + read.error().message + "): reading the store");
+      DOVE_LOG(kWarning) << "registry: "
+                         << "index cache " + file + " set aside (" + read.error().message +
+                                "): reading the store";
     }
     return std::nullopt;
   }
@@ -1054,14 +1057,17 @@ std::optional<LoadedIndex> LoadFromCache(store::Store* store, const IndexCache& 
   const auto decoded = LoadClock::now();
   auto current = store->CurrentRevision();
   if (!current) {
-    Log("index cache " + file + " not used: the store's revision is unknown (" +
-        current.error().Describe() + "): reading the store");
+    DOVE_LOG(kWarning) << "registry: "
+                       << "index cache " + file + " not used: the store's revision is unknown (" +
+                              current.error().Describe() + "): reading the store";
     return std::nullopt;
   }
   if (taken_at > *current) {
-    Log("index cache " + file + " set aside: taken at revision " + std::to_string(taken_at) +
-        ", after the store's " + std::to_string(*current) +
-        " (the store was replaced or restored): reading the store");
+    DOVE_LOG(kWarning) << "registry: "
+                       << "index cache " + file + " set aside: taken at revision " +
+                              std::to_string(taken_at) + ", after the store's " +
+                              std::to_string(*current) +
+                              " (the store was replaced or restored): reading the store";
     return std::nullopt;
   }
   // The changes since are read from the store (on etcd: a watch from taken_at + 1, etcd
@@ -1076,8 +1082,9 @@ std::optional<LoadedIndex> LoadFromCache(store::Store* store, const IndexCache& 
   const auto indexed = LoadClock::now();
   auto changes = fetching.get();
   if (!changes) {
-    Log("index cache " + file + " at revision " + std::to_string(taken_at) + " not used (" +
-        changes.error().Describe() + "): reading the store");
+    DOVE_LOG(kWarning) << "registry: "
+                       << "index cache " + file + " at revision " + std::to_string(taken_at) +
+                              " not used (" + changes.error().Describe() + "): reading the store";
     return std::nullopt;
   }
   const auto fetched = LoadClock::now();
@@ -1094,14 +1101,16 @@ std::optional<LoadedIndex> LoadFromCache(store::Store* store, const IndexCache& 
     result.revision = std::max(result.revision, events[i].kv.mod_revision);
     i = j;
   }
-  Log("loaded " + std::to_string(records) + " objects from the index cache " + file +
-      " at revision " + std::to_string(taken_at) + " (read and decoded in " +
-      Milliseconds(decoded - start) + " ms, indexed in " + Milliseconds(indexed - decoded) +
-      " ms), then " + std::to_string(objects_changed) + " object changes since (" +
-      std::to_string(events.size()) + " events) from the store, read in " +
-      Milliseconds(fetch_took) + " ms beside the indexing and applied in " +
-      Milliseconds(LoadClock::now() - fetched) + " ms (to revision " +
-      std::to_string(result.revision) + ")");
+  DOVE_LOG(kInfo) << "registry: "
+                  << "loaded " + std::to_string(records) + " objects from the index cache " + file +
+                         " at revision " + std::to_string(taken_at) + " (read and decoded in " +
+                         Milliseconds(decoded - start) + " ms, indexed in " +
+                         Milliseconds(indexed - decoded) + " ms), then " +
+                         std::to_string(objects_changed) + " object changes since (" +
+                         std::to_string(events.size()) + " events) from the store, read in " +
+                         Milliseconds(fetch_took) + " ms beside the indexing and applied in " +
+                         Milliseconds(LoadClock::now() - fetched) + " ms (to revision " +
+                         std::to_string(result.revision) + ")";
   return result;
 }
 
@@ -1145,9 +1154,11 @@ ModelResult<void> BackfillClaims(store::Store* store, const RegistryIndex& index
   AddMissingClaims<v1::Endpoint>(index, present, &missing);
   AddMissingClaims<v1::Switch>(index, present, &missing);
   if (missing.empty() && !interrupted) return {};
-  Log("the store has " + std::to_string(missing.size()) +
-      " claim keys missing (written by an older version, without uniqueness claims" +
-      (interrupted ? ", or a backfill interrupted" : "") + "); backfilling them");
+  DOVE_LOG(kInfo)
+      << "registry: "
+      << ("the store has " + std::to_string(missing.size()) +
+          " claim keys missing (written by an older version, without uniqueness claims" +
+          (interrupted ? ", or a backfill interrupted" : "") + "); backfilling them");
   if (!missing.empty()) {
     if (auto marked = store->Put(std::string(kBackfillingKey), "1"); !marked) {
       return Fail("store_unavailable",
@@ -1178,7 +1189,8 @@ ModelResult<void> BackfillClaims(store::Store* store, const RegistryIndex& index
     return Fail("store_unavailable",
                 "Backfilling claims failed (" + unmarked.error().Describe() + ").");
   }
-  Log("backfilled " + std::to_string(missing.size()) + " claim keys");
+  DOVE_LOG(kInfo) << "registry: "
+                  << "backfilled " + std::to_string(missing.size()) + " claim keys";
   return {};
 }
 
@@ -1230,7 +1242,8 @@ Registry::~Registry() {
   state_->stopping = true;
   const uint64_t one = 1;
   if (state_->stop_fd >= 0 && ::write(state_->stop_fd, &one, sizeof one) < 0) {
-    Log("cannot wake the watch thread to stop; it stops within a second");
+    DOVE_LOG(kWarning) << "registry: "
+                       << "cannot wake the watch thread to stop; it stops within a second";
   }
   state_->watcher.join();
   if (state_->stop_fd >= 0) ::close(state_->stop_fd);
@@ -1588,10 +1601,11 @@ Expected<void, std::string> Registry::WriteIndexCache() {
   }
   state_->cache_revision = revision;
   ++state_->cache_writes;
-  Log("index cache written at revision " + std::to_string(revision) + ": " +
-      std::to_string(writer->bytes()) + " bytes, " + Milliseconds(encoded_at - start) +
-      " ms under the index's read lock, " + Milliseconds(WriteClock::now() - encoded_at) +
-      " ms to make it durable");
+  DOVE_LOG(kInfo) << "registry: "
+                  << "index cache written at revision " + std::to_string(revision) + ": " +
+                         std::to_string(writer->bytes()) + " bytes, " +
+                         Milliseconds(encoded_at - start) + " ms under the index's read lock, " +
+                         Milliseconds(WriteClock::now() - encoded_at) + " ms to make it durable";
   return {};
 }
 
@@ -1605,7 +1619,8 @@ void Registry::MaybeWriteIndexCache() {
     if (state_->cache_revision == state_->revision.load()) return;  // unchanged
   }
   if (auto written = WriteIndexCache(); !written) {
-    Log("index cache not written (the previous file stays): " + written.error());
+    DOVE_LOG(kWarning) << "registry: "
+                       << "index cache not written (the previous file stays): " + written.error();
   }
 }
 
@@ -1632,9 +1647,11 @@ void Registry::Publish(const std::function<void(RegistryIndex&)>& apply, int64_t
     return;
   }
   if (!WaitForRevision(revision, kCatchUpTimeout)) {
-    Log("the index did not reach revision " + std::to_string(revision) +
-        " of an acknowledged write within " + std::to_string(kCatchUpTimeout.count()) +
-        " s (the store watch is failing); it shows it once the watch recovers");
+    DOVE_LOG(kWarning)
+        << "registry: "
+        << "the index did not reach revision " + std::to_string(revision) +
+               " of an acknowledged write within " + std::to_string(kCatchUpTimeout.count()) +
+               " s (the store watch is failing); it shows it once the watch recovers";
   }
 }
 
@@ -1684,8 +1701,10 @@ void Registry::WatchLoop(int64_t from) {
     ++state_->watch_errors;
     ++failures;
     if ((failures & (failures - 1)) == 0) {
-      Log("store watch: " + what + " (" + std::to_string(failures) + " in a row); retrying in " +
-          std::to_string(backoff.count()) + " ms");
+      DOVE_LOG(kWarning) << "registry: "
+                         << "store watch: " + what + " (" + std::to_string(failures) +
+                                " in a row); retrying in " + std::to_string(backoff.count()) +
+                                " ms";
     }
     pollfd stop{state_->stop_fd, POLLIN, 0};
     ::poll(&stop, 1, static_cast<int>(backoff.count()));
@@ -1705,7 +1724,9 @@ void Registry::WatchLoop(int64_t from) {
     if (state_->stopping.load()) break;
     auto events = watch->Poll();
     if (!events && events.error().code == store::StoreError::kCompacted) {
-      Log("store watch: the history it needs was compacted; reloading the index from a snapshot");
+      DOVE_LOG(kWarning)
+          << "registry: "
+          << "store watch: the history it needs was compacted; reloading the index from a snapshot";
       auto revision = Rebuild();
       if (!revision) {
         failed("reloading failed (" + revision.error().message + ")");
@@ -1727,7 +1748,9 @@ void Registry::WatchLoop(int64_t from) {
       }
       from = watch->next_revision();
     }
-    if (failures > 0) Log("store watch: recovered after " + std::to_string(failures) + " failures");
+    if (failures > 0)
+      DOVE_LOG(kInfo) << "registry: "
+                      << "store watch: recovered after " + std::to_string(failures) + " failures";
     failures = 0;
     backoff = kMinBackoff;
     MaybeWriteIndexCache();

@@ -4,12 +4,12 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
-#include <cstdio>
 #include <exception>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 #include <utility>
 
+#include "base/log.h"
 #include "base/process_metrics.h"
 #include "base/version.h"
 #include "controller/trace_api.h"
@@ -364,9 +364,15 @@ void ServeSwitchStats(const std::function<SwitchCounters()>& source, ApiCall& ca
       json{{"items", items}}.dump(-1, ' ', false, json::error_handler_t::replace), kJsonType);
 }
 
-void LogServerError(const HttpRequest& request, const HttpResponse& response) {
-  std::fprintf(stderr, "dove-controller: %d %s %s: %s\n", response.status, request.method.c_str(),
-               request.path.c_str(), response.body.c_str());
+// Every answer at debug (an access log for --log-level debug); a server error at warning, with
+// its body.
+void LogAnswer(const HttpRequest& request, const HttpResponse& response, bool server_error) {
+  DOVE_LOG_AT(server_error ? base::LogLevel::kWarning : base::LogLevel::kDebug)
+          .With("STATUS", response.status)
+          .With("METHOD", request.method)
+          .With("PATH", request.path)
+      << response.status << " " << request.method << " " << request.path
+      << (server_error ? ": " + response.body : "");
 }
 
 }  // namespace
@@ -454,7 +460,7 @@ void RestApi::Serve(const HttpRequest& request, HttpResponse& response) {
   } else {
     metrics_.Observe(route->pattern, request.method, response.status, elapsed.count());
   }
-  if (response.status >= 500) LogServerError(request, response);
+  LogAnswer(request, response, response.status >= 500);
 }
 
 void RestApi::Dispatch(const ApiRoute& route, ApiCall& call) {
@@ -567,7 +573,7 @@ void RestApi::Refused(const HttpRequest& request, std::string_view message,
   }
   SetRevisionHeader(request.path, response);
   metrics_.Count(route, request.method.empty() ? "unknown" : request.method, response.status);
-  if (response.status >= 500 && response.status != 503) LogServerError(request, response);
+  LogAnswer(request, response, response.status >= 500 && response.status != 503);
 }
 
 }  // namespace dove::controller

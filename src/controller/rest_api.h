@@ -20,8 +20,8 @@
 // framing), 408 request_timeout, 411 length_required (chunked), 413/414/431 too_large, 503
 // overloaded (connection cap), 505 unsupported_version; 401 instead of 411/413 when the
 // token is wrong. Every error body is {"error":{"code":"...","message":"..."}}; every /v1
-// response carries X-Dove-Revision. 5xx answers other than 503 are logged to stderr (one
-// line each); nothing else is.
+// response carries X-Dove-Revision. 5xx answers other than 503 are logged as warnings (one
+// record each, base/log.h); every other answer at debug only (--log-level debug).
 //
 // Ownership: borrows the registry, which must outlive the RestApi and every request the
 // server still runs. Threading: Serve and Refused run on the server's threads, several at

@@ -74,7 +74,8 @@ TEST(ApiAuthTest, WarnsWithoutTokenOnNonLoopback) {
   auto controller = ControllerProcess::Start(
       {"--data-dir", (dir.path() / "data").string(), "--listen", "0.0.0.0:0"});
   ASSERT_TRUE(controller) << controller.error();
-  EXPECT_NE((*controller)->Log().find("WARNING"), std::string::npos) << (*controller)->Log();
+  EXPECT_NE((*controller)->Log().find("dove-controller: warning: no API token"), std::string::npos)
+      << (*controller)->Log();
   EXPECT_NE((*controller)->Log().find("ANYONE WHO CAN REACH"), std::string::npos);
   EXPECT_EQ(Send((*controller)->port(), "GET", "/healthz").status, 200);
 
@@ -82,7 +83,8 @@ TEST(ApiAuthTest, WarnsWithoutTokenOnNonLoopback) {
   TempDir other("dove-api");
   auto quiet = ControllerProcess::Start({"--data-dir", (other.path() / "data").string()});
   ASSERT_TRUE(quiet) << quiet.error();
-  EXPECT_EQ((*quiet)->Log().find("WARNING"), std::string::npos) << (*quiet)->Log();
+  EXPECT_EQ((*quiet)->Log().find("no API token"), std::string::npos) << (*quiet)->Log();
+  EXPECT_EQ((*quiet)->Log().find("warning:"), std::string::npos) << (*quiet)->Log();
 }
 
 // Runs dove-controller expecting it to fail; its exit code and stderr.
@@ -130,6 +132,39 @@ TEST(ApiAuthTest, OptionsFromAConfigFile) {
       RunController(dir, {"--data-dir", data, "--config", (dir.path() / "none.toml").string()});
   EXPECT_EQ(missing_code, 2) << missing;
   EXPECT_NE(missing.find("none.toml"), std::string::npos) << missing;
+}
+
+// --log-level (or log-level in the config file) says which records the controller writes: debug
+// has a record of every answer, warning not even the lifecycle's; a level that is none of the
+// four is a usage error naming the choices.
+TEST(ApiAuthTest, LogLevelFromAFlagOrTheConfigFile) {
+  TempDir dir("dove-log-level");
+  const std::string loud = WriteFile(dir, "loud.toml", "log-level = \"loud\"\n");
+  auto [code, text] =
+      RunController(dir, {"--data-dir", (dir.path() / "data").string(), "--config", loud});
+  EXPECT_EQ(code, 2) << text;
+  EXPECT_NE(text.find("--log-level: loud not in {error,warning,info,debug}"), std::string::npos)
+      << text;
+
+  TempDir chatty_dir("dove-log-level");
+  auto chatty = ControllerProcess::Start(
+      {"--data-dir", (chatty_dir.path() / "data").string(), "--log-level", "debug"});
+  ASSERT_TRUE(chatty) << chatty.error();
+  EXPECT_EQ(Send((*chatty)->port(), "GET", "/healthz").status, 200);
+  EXPECT_NE((*chatty)->Log().find(
+                "dove-controller: debug: 200 GET /healthz status=200 method=GET path=/healthz\n"),
+            std::string::npos)
+      << (*chatty)->Log();
+
+  TempDir quiet_dir("dove-log-level");
+  auto quiet = ControllerProcess::Start(
+      {"--config", WriteFile(quiet_dir, "quiet.toml",
+                             "data-dir = \"" + (quiet_dir.path() / "data").string() +
+                                 "\"\nlog-level = \"warning\"\n")});
+  ASSERT_TRUE(quiet) << quiet.error();
+  EXPECT_EQ(Send((*quiet)->port(), "GET", "/healthz").status, 200);
+  EXPECT_EQ((*quiet)->Log().find("serving"), std::string::npos) << (*quiet)->Log();
+  EXPECT_EQ((*quiet)->Log().find("/healthz"), std::string::npos) << (*quiet)->Log();
 }
 
 TEST(ApiAuthTest, FlagErrors) {

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "e2e/lab_fixture.h"
@@ -58,6 +59,9 @@ TEST(DoveSwitchFlagsTest, UsageErrorsExitTwoWithOneSentence) {
       {{"--name", "h1", "--tunnel-ip", "192.0.2.1", "--controller", "c:1", "--southbound-plaintext",
         "--backend", "kernel", "--redirect-grace-ms", "0"},
        "--redirect-grace-ms applies only to --backend userspace"},
+      {{"--name", "h1", "--tunnel-ip", "192.0.2.1", "--controller", "c:1", "--southbound-plaintext",
+        "--log-level", "verbose"},
+       "--log-level: verbose not in {error,warning,info,debug}"},
   };
   for (const auto& each : cases) {
     std::vector<std::string> argv = {DOVE_SWITCH_BIN};
@@ -70,7 +74,7 @@ TEST(DoveSwitchFlagsTest, UsageErrorsExitTwoWithOneSentence) {
   auto help = lab::RunCommand({DOVE_SWITCH_BIN, "--help"}, 10s);
   EXPECT_EQ(help.exit_code, 0);
   for (const char* text : {"--config", "--tunnel-ip", "--controller", "--control-socket",
-                           "--metrics-listen", "dovectl switch", "Exit codes"}) {
+                           "--metrics-listen", "dovectl switch", "Exit codes", "--log-level"}) {
     EXPECT_NE(help.out.find(text), std::string::npos) << text;
   }
 }
@@ -92,7 +96,8 @@ TEST_F(DoveSwitchConfigTest, ASwitchStartedFromAConfigFileRegistersAndForwards) 
          << "controller = \"" << lab::kControllerIp << ":" << lab::kSouthboundPort << "\"\n"
          << "southbound-plaintext = true\n"
          << "control-socket = \"" << socket << "\"\n"
-         << "metrics-listen = \"\"\n";
+         << "metrics-listen = \"\"\n"
+         << "log-level = \"warning\"\n";
   }
   auto child = lab::ChildProcess::Spawn(
       {"ip", "netns", "exec", lab_->Host("h1").ns, DOVE_SWITCH_BIN, "--config", config.string()},
@@ -104,6 +109,12 @@ TEST_F(DoveSwitchConfigTest, ASwitchStartedFromAConfigFileRegistersAndForwards) 
   EXPECT_NE(shown.out.find("\"name\": \"h1\""), std::string::npos) << shown.out;
   (*child)->Stop();
   EXPECT_EQ((*child)->exit_status(), 0) << "SIGTERM is a clean stop";
+  // log-level = "warning": the lifecycle's info records (up, port open, connected) are not
+  // written.
+  std::ifstream log_file(lab_->temp_dir() / "h1-config.log");
+  const std::string log((std::istreambuf_iterator<char>(log_file)), {});
+  EXPECT_EQ(log.find(" up: tunnel "), std::string::npos) << log;
+  EXPECT_EQ(log.find("connected to"), std::string::npos) << log;
 }
 
 }  // namespace

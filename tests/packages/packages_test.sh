@@ -10,8 +10,10 @@
 #      postinst enables and starts the services;
 #   5. the services restarted with systemctl: both active, the controller answering dovectl with
 #      the token the package made, the switch registered and UP and making an endpoint's TAP,
-#      the controller's lines in the journal, the controller running as the dove user, dovectl's completion in bash,
-#      the installed dove-cni answering VERSION;
+#      the controller's lines in the journal, the switch's records with PRIORITY and DOVE_*
+#      fields (native protocol) and its debug records once log-level = "debug" in its config,
+#      the controller running as the dove user, dovectl's completion in bash, the installed
+#      dove-cni answering VERSION;
 #   6. dpkg --purge: the services stopped, the token and configuration gone.
 # Needs root (namespaces, overlayfs, dpkg -i); skips (exit 77) otherwise. Everything it makes
 # lives in the namespaces and one temporary directory, removed on exit, also on failure.
@@ -267,12 +269,31 @@ in_root ip link show vm1 >/dev/null 2>&1 ||
 in_root dovectl switch ports | grep -q vm1 || fail "dovectl switch ports lacks vm1"
 ok "an endpoint on the switch: its TAP vm1 made by the service, in dovectl switch ports"
 journal=$(in_root journalctl -u dove-controller --no-pager -o cat 2>&1)
-grep -q "dove-controller: serving /var/lib/dove" <<<"$journal" ||
+grep -q "^serving /var/lib/dove" <<<"$journal" ||
   fail "journalctl -u dove-controller lacks the controller's lines: $journal
 $(in_root systemctl status --no-pager systemd-journald 2>&1 | head -20; in_root journalctl --no-pager -n 20 2>&1)"
 in_root journalctl -u dove-switch --no-pager -o cat | grep -q "connected to 127.0.0.1:8741" ||
   fail "journalctl -u dove-switch lacks the connection"
 ok "journalctl -u dove-controller / dove-switch: their lines"
+# The records came through the journal's native protocol (base/log.h): a PRIORITY from their
+# level and their fields as DOVE_*; at the default log-level no debug record.
+records=$(in_root journalctl -u dove-switch --no-pager -o json 2>&1)
+grep -q '"PRIORITY":"6"' <<<"$records" && grep -q '"DOVE_PORT":"vm1"' <<<"$records" ||
+  fail "journalctl -u dove-switch -o json: no PRIORITY 6 record with DOVE_PORT=vm1: $(tail -3 <<<"$records")"
+grep -q '"PRIORITY":"7"' <<<"$records" && fail "a debug record at the default log-level: $(grep '"PRIORITY":"7"' <<<"$records" | head -1)"
+ok "journalctl -u dove-switch -o json: PRIORITY 6, DOVE_PORT=vm1, no debug record"
+# log-level = "debug" in the configuration: after a restart the switch's debug records follow.
+in_root sed -i 's/^log-level = .*/log-level = "debug"/' /etc/dove/switch.toml
+in_root grep -q '^log-level = "debug"' /etc/dove/switch.toml || fail "switch.toml has no log-level key"
+in_root timeout 30 systemctl restart dove-switch || fail "systemctl restart dove-switch: $(status_of dove-switch)"
+for _ in $(seq 100); do
+  in_root journalctl -u dove-switch --no-pager -o json -p debug 2>&1 | grep -q '"PRIORITY":"7"' && break
+  sleep 0.1
+done
+debug=$(in_root journalctl -u dove-switch --no-pager -o json 2>&1 | grep '"PRIORITY":"7"' | head -1)
+[[ -n $debug ]] || fail "log-level = \"debug\": no debug record of the switch: $(status_of dove-switch)"
+grep -q '"CODE_FILE":"src/' <<<"$debug" || fail "a debug record without CODE_FILE: $debug"
+ok "log-level = \"debug\" in switch.toml: debug records (PRIORITY 7) in the journal"
 completion=$(cat "$source_dir/tests/packages/completion_test.sh")
 in_root bash -c "$completion" completion_test dovectl /usr/share/bash-completion/completions/dovectl \
   >/dev/null || fail "the installed bash completion"

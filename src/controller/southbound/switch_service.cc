@@ -5,7 +5,6 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <functional>
 #include <future>
 #include <list>
@@ -13,6 +12,7 @@
 #include <span>
 #include <utility>
 
+#include "base/log.h"
 #include "controller/southbound/message_check.h"
 #include "controller/southbound/stats_families.h"
 #include "controller/southbound/wire.h"
@@ -25,9 +25,11 @@ namespace {
 
 constexpr std::string_view kWatchPrefix = "/dove/v1/";
 
-void Log(const std::string& line) {
-  std::fprintf(stderr, "dove-controller: southbound: %s\n", line.c_str());
-  std::fflush(stderr);
+// A line of the directory's: a switch's lifecycle (info), or what it refused or could not do
+// (warning).
+void LogDirectoryLine(const std::string& line) {
+  const bool trouble = line.starts_with("refused") || line.starts_with("cannot");
+  DOVE_LOG_AT(trouble ? base::LogLevel::kWarning : base::LogLevel::kInfo) << "southbound: " << line;
 }
 
 constexpr int kReadChunkBytes = 1024;
@@ -322,13 +324,15 @@ bool SwitchService::GrantLease() {
   if (!granted) {
     if (granted.error().code == store::StoreError::kInvalidArgument) {
       leases_ = false;
-      Log("the store has no leases (" + granted.error().Describe() +
-          "): switch liveness is this controller's alone (no session keys)");
+      DOVE_LOG(kInfo) << "southbound: "
+                      << "the store has no leases (" + granted.error().Describe() +
+                             "): switch liveness is this controller's alone (no session keys)";
       return false;
     }
     if (lease_error_ != granted.error().Describe()) {
       lease_error_ = granted.error().Describe();
-      Log("cannot get a store lease (retrying): " + lease_error_);
+      DOVE_LOG(kWarning) << "southbound: "
+                         << "cannot get a store lease (retrying): " + lease_error_;
     }
     return false;
   }
@@ -338,8 +342,9 @@ bool SwitchService::GrantLease() {
   lease_renewed_ = Clock::now();
   lease_held_ = true;
   ++lease_grants_;
-  Log("store lease " + std::to_string(granted->id) + " granted, TTL " +
-      std::to_string(granted->ttl_seconds) + " s");
+  DOVE_LOG(kInfo) << "southbound: "
+                  << "store lease " + std::to_string(granted->id) + " granted, TTL " +
+                         std::to_string(granted->ttl_seconds) + " s";
   Output out;
   {
     std::lock_guard lock(mutex_);
@@ -397,8 +402,9 @@ void SwitchService::KeepAlive(int64_t id) {
   } else if (Clock::now() >= deadline) {
     LoseLease(id, "the store unreachable for its whole TTL: " + kept.error().Describe());
   } else {
-    Log("store lease " + std::to_string(id) + ": keep-alive failed (" + kept.error().Describe() +
-        "); trying again");
+    DOVE_LOG(kWarning) << "southbound: "
+                       << "store lease " + std::to_string(id) + ": keep-alive failed (" +
+                              kept.error().Describe() + "); trying again";
   }
 }
 
@@ -408,7 +414,8 @@ void SwitchService::LoseLease(int64_t id, const std::string& why) {
   lease_ = 0;
   lease_held_ = false;
   ++lease_losses_;
-  Log("store lease " + std::to_string(id) + " lost: " + why);
+  DOVE_LOG(kWarning) << "southbound: "
+                     << "store lease " + std::to_string(id) + " lost: " + why;
   std::lock_guard lock(mutex_);
   Output out = directory_.OnLeaseLost(why);
   Dispatch(out);
@@ -767,7 +774,7 @@ std::optional<std::vector<std::string>> SwitchService::SendTrace(const std::stri
 }
 
 void SwitchService::Dispatch(Output& out) {
-  for (const auto& line : out.logs) Log(line);
+  for (const auto& line : out.logs) LogDirectoryLine(line);
   for (auto& arrival : out.trace_reports) {
     if (trace_sink_) trace_sink_(std::move(arrival));
   }
@@ -796,7 +803,8 @@ void SwitchService::Dispatch(Output& out) {
 void SwitchService::RefuseIdentity(SessionId session, const PeerIdentity& identity,
                                    const v1::Hello& hello) {
   const std::string why = identity.RefusalFor(hello.switch_name());
-  Log("refused a Hello: " + why);
+  DOVE_LOG(kWarning) << "southbound: "
+                     << "refused a Hello: " + why;
   auto it = streams_.find(session);
   if (it == streams_.end()) return;
   v1::ControllerMessage refusal;
@@ -820,18 +828,23 @@ void SwitchService::BackfillHistory() {
     events = store_->Changes(controller::kKeyPrefix, from);
   }
   if (!events) {
-    Log("store history before revision " + std::to_string(watch_from_) +
-        " not read (Hellos from before it read the store): " + events.error().Describe());
+    DOVE_LOG(kWarning) << "southbound: "
+                       << "store history before revision " + std::to_string(watch_from_) +
+                              " not read (Hellos from before it read the store): " +
+                              events.error().Describe();
     return;
   }
   {
     std::lock_guard lock(mutex_);
     directory_.BackfillHistory(from, *events);
   }
-  Log("store history from revision " + std::to_string(from) + " read for the catch-ups in " +
-      std::to_string(
-          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count()) +
-      " ms");
+  DOVE_LOG(kInfo) << "southbound: "
+                  << "store history from revision " + std::to_string(from) +
+                         " read for the catch-ups in " +
+                         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            Clock::now() - started)
+                                            .count()) +
+                         " ms";
 }
 
 void SwitchService::WatchLoop() {
@@ -841,7 +854,8 @@ void SwitchService::WatchLoop() {
     if (!watch) {
       auto started = store_->StartWatch(std::string(kWatchPrefix), from);
       if (!started) {
-        Log("cannot watch the store: " + started.error().Describe());
+        DOVE_LOG(kWarning) << "southbound: "
+                           << "cannot watch the store: " + started.error().Describe();
         std::this_thread::sleep_for(options_.tick);
         continue;
       }
@@ -856,8 +870,9 @@ void SwitchService::WatchLoop() {
       int64_t last = 0;
       for (const auto& event : *events) last = std::max(last, event.kv.mod_revision);
       if (!registry_->WaitForRevision(last, std::chrono::seconds(5))) {
-        Log("store watch: the registry did not reach revision " + std::to_string(last) +
-            " within 5 s; going on");
+        DOVE_LOG(kWarning) << "southbound: "
+                           << "store watch: the registry did not reach revision " +
+                                  std::to_string(last) + " within 5 s; going on";
       }
     }
     Output ticked;
@@ -875,7 +890,9 @@ void SwitchService::WatchLoop() {
         return;
       } else {
         // Compacted history: carry on from now; switches that missed it learn on reconnect.
-        Log("store watch: " + events.error().Describe() + "; resuming from the current revision");
+        DOVE_LOG(kWarning) << "southbound: "
+                           << "store watch: " + events.error().Describe() +
+                                  "; resuming from the current revision";
         from = registry_->Revision() + 1;
         watch.reset();
         directory_.StartHistory(from);  // the changes in the gap were never noted
@@ -927,7 +944,8 @@ void SwitchService::CompactHistory() {
   const int64_t keep = options_.history_revisions;
   if (current - *compacted < keep + std::max<int64_t>(1, keep / 10)) return;
   if (auto done = store_->Compact(current - keep); !done) {
-    Log("store compaction: " + done.error().Describe());
+    DOVE_LOG(kWarning) << "southbound: "
+                       << "store compaction: " + done.error().Describe();
     return;
   }
   std::lock_guard lock(mutex_);
@@ -1030,8 +1048,10 @@ Expected<std::unique_ptr<SouthboundServer>, std::string> SouthboundServer::Start
   server->port_ = bound;
   server->tls_ = tls;
   server->address_ = net::FormatHostPort(host, bound);
-  Log(tls ? "TLS; switches need a client certificate naming them"
-          : "plaintext (--southbound-plaintext): any client may claim any switch name");
+  DOVE_LOG(kInfo)
+      << "southbound: "
+      << (tls ? "TLS; switches need a client certificate naming them"
+              : "plaintext (--southbound-plaintext): any client may claim any switch name");
   return server;
 }
 

@@ -3,17 +3,19 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <string_view>
 
+#include "base/log.h"
+#include "base/log_level_flag.h"
 #include "base/version.h"
 #include "dswitch/app/switch_app.h"
 
 namespace {
 
 int Main(int argc, char** argv) {
+  dove::base::InitLog("dove-switch");
   CLI::App app(
       "dove-switch: the DOVE switch of one host. Registers with the controller as NAME with\n"
       "VXLAN tunnel address A, owns the ports (TAP devices) of the endpoints the controller\n"
@@ -40,6 +42,9 @@ int Main(int argc, char** argv) {
       "MTU: see --underlay-mtu; `dovectl switch show` shows both MTUs.\n\n"
       "Look inside: dovectl switch show|ports|cache|counters --socket PATH; GET /metrics on\n"
       "--metrics-listen.\n\n"
+      "Logs: to the journal with its fields (PRIORITY, DOVE_ENDPOINT, ...) when run by systemd,\n"
+      "else one line each on stderr; --log-level says which. Sites a packet can reach write at\n"
+      "most a few records per interval, then one saying how many were suppressed.\n\n"
       "Exit codes: 0 after SIGTERM/SIGINT; 1 when the underlay socket, the control socket or\n"
       "the metrics address cannot be opened; 2 on a usage error (an option of the other\n"
       "backend included: --kernel-* need --backend kernel, --poll-us the userspace one).",
@@ -130,39 +135,39 @@ int Main(int argc, char** argv) {
                  "it, DHCP and router advertisements hand it out, and a bigger packet gets ICMP "
                  "fragmentation needed (IPv4 with DF) or packet too big (IPv6)")
       ->check(CLI::Range(uint32_t{576}, uint32_t{65535}));
+  std::string log_level = "info";
+  dove::base::AddLogLevelFlag(app, log_level);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     // CLI11 says "INI was not able to parse KEY" for an unknown config key; say it plainly.
     constexpr std::string_view kExtra = "INI was not able to parse ";
     if (const std::string_view what = error.what(); what.starts_with(kExtra)) {
-      std::fprintf(stderr,
-                   "dove-switch: error: --config: unknown key \"%s\" (no option has that name)\n",
-                   std::string(what.substr(kExtra.size())).c_str());
+      DOVE_LOG(kError) << "--config: unknown key \"" << what.substr(kExtra.size())
+                       << "\" (no option has that name)";
       return 2;
     }
     const int code = app.exit(error);
     return code == 0 ? 0 : 2;
   }
+  dove::base::SetLogLevel(*dove::base::ParseLogLevel(log_level));
   // An option of the other backend would be ignored: refuse it instead, so a host is not run
   // with a setting its operator believes in.
   for (const char* name : {"--kernel-keep-on-exit", "--kernel-miss-rate", "--kernel-miss-burst",
                            "--kernel-udp-checksum"}) {
     if (config.backend != "kernel" && app.count(name) > 0) {
-      std::fprintf(stderr, "dove-switch: error: %s applies only to --backend kernel\n", name);
+      DOVE_LOG(kError) << name << " applies only to --backend kernel";
       return 2;
     }
   }
   if (config.backend == "kernel" && app.count("--poll-us") > 0) {
-    std::fprintf(stderr,
-                 "dove-switch: error: --poll-us applies only to --backend userspace (the kernel "
-                 "backend has no packet thread)\n");
+    DOVE_LOG(kError) << "--poll-us applies only to --backend userspace (the kernel backend has "
+                        "no packet thread)";
     return 2;
   }
   if (config.backend == "kernel" && app.count("--redirect-grace-ms") > 0) {
-    std::fprintf(stderr,
-                 "dove-switch: error: --redirect-grace-ms applies only to --backend userspace (the "
-                 "kernel backend keeps no redirects)\n");
+    DOVE_LOG(kError) << "--redirect-grace-ms applies only to --backend userspace (the kernel "
+                        "backend keeps no redirects)";
     return 2;
   }
   config.poll_after_traffic = std::chrono::microseconds(poll_us);
@@ -172,7 +177,7 @@ int Main(int argc, char** argv) {
     const auto comma = rest.find(',');
     std::string address = rest.substr(0, comma);
     if (address.empty()) {
-      std::fprintf(stderr, "dove-switch: error: --controller has an empty address\n");
+      DOVE_LOG(kError) << "--controller has an empty address";
       return 2;
     }
     config.controllers.push_back(std::move(address));
@@ -183,9 +188,8 @@ int Main(int argc, char** argv) {
   const bool all_tls =
       !config.tls.ca_file.empty() && !config.tls.cert_file.empty() && !config.tls.key_file.empty();
   if (config.plaintext == any_tls || (any_tls && !all_tls)) {
-    std::fprintf(stderr,
-                 "dove-switch: error: choose exactly one of --southbound-plaintext or all of "
-                 "--tls-ca, --tls-cert and --tls-key\n");
+    DOVE_LOG(kError) << "choose exactly one of --southbound-plaintext or all of --tls-ca, "
+                        "--tls-cert and --tls-key";
     return 2;
   }
   if (!config.control_socket.empty()) {
@@ -209,7 +213,7 @@ int main(int argc, char** argv) {
   try {
     return Main(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "dove-switch: error: %s\n", e.what());
+    DOVE_LOG(kError) << e.what();
     return 1;
   }
 }

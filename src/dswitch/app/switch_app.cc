@@ -8,12 +8,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
-#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
 
+#include "base/log.h"
 #include "base/systemd_notify.h"
 #include "base/version.h"
 #include "dswitch/agent/controller_client.h"
@@ -84,9 +84,9 @@ class AgentResolver final : public userspace::Resolver {
     }
     if (batch.empty()) return;
     if (auto sent = client_.AttachAll(batch); !sent) {
-      std::cerr << "dove-switch: attach " << batch.size() << " port(s), the first "
-                << batch.front().endpoint_id << " as " << batch.front().port_name << ": "
-                << sent.error() << "\n";
+      DOVE_LOG(kWarning).With("ENDPOINT", batch.front().endpoint_id).With("REASON", sent.error())
+          << "attach " << batch.size() << " port(s), the first " << batch.front().endpoint_id
+          << " as " << batch.front().port_name << ": " << sent.error();
       for (const auto& [endpoint_id, version] : before) sent_[endpoint_id] = version;
     }
   }
@@ -183,6 +183,12 @@ class CacheFollower {
     std::lock_guard lock(mu_);
     if (!sink_) return;
     auto delta = userspace::DeriveDelta(cache, changes, switch_name_);
+    DOVE_LOG(kDebug) << "controller update" << (delta.reset ? " (everything again)" : "") << ": "
+                     << delta.upserted_ports.size() << " port(s) set, "
+                     << delta.removed_ports.size() << " removed; " << delta.upserted_remotes.size()
+                     << " remote endpoint(s) set, " << delta.removed_remotes.size() << " removed; "
+                     << delta.upserted_networks.size() << " network(s) set, "
+                     << delta.removed_networks.size() << " removed";
     Report(delta.skipped);
     if (!delta.empty()) sink_(std::move(delta));
   }
@@ -190,7 +196,7 @@ class CacheFollower {
  private:
   void Report(const std::vector<std::string>& skipped) {
     for (const auto& why : skipped) {
-      if (reported_.insert(why).second) std::cerr << "dove-switch: skipped: " << why << "\n";
+      if (reported_.insert(why).second) DOVE_LOG(kWarning) << "skipped: " << why;
     }
   }
 
@@ -205,21 +211,19 @@ class CacheFollower {
 int RunSwitch(const SwitchConfig& config) {
   const bool kernel_backend = config.backend == "kernel";
   if (config.backend != "userspace" && !kernel_backend) {
-    std::cerr << "dove-switch: error: backend '" << config.backend
-              << "': one of userspace, kernel\n";
+    DOVE_LOG(kError) << "backend '" << config.backend << "': one of userspace, kernel";
     return 2;
   }
   auto tunnel_ip = net::Ipv4Address::Parse(config.tunnel_ip);
   if (!tunnel_ip) {
-    std::cerr << "dove-switch: error: --tunnel-ip '" << config.tunnel_ip
-              << "' is not an IPv4 address\n";
+    DOVE_LOG(kError) << "--tunnel-ip '" << config.tunnel_ip << "' is not an IPv4 address";
     return 2;
   }
   std::optional<net::ListenAddress> metrics_address;
   if (!config.metrics_listen.empty()) {
     auto parsed = net::ParseListenAddress(config.metrics_listen);
     if (!parsed) {
-      std::cerr << "dove-switch: error: --metrics-listen: " << parsed.error() << "\n";
+      DOVE_LOG(kError) << "--metrics-listen: " << parsed.error();
       return 2;
     }
     metrics_address = *parsed;
@@ -241,11 +245,14 @@ int RunSwitch(const SwitchConfig& config) {
   options.tls = config.tls;
   options.plaintext = config.plaintext;
   options.log = [](const std::string& line) {
-    std::cerr << "dove-switch: " << line << std::endl;
+    // The agent's lines are about the controller connection: made (info), or lost, refused,
+    // unreachable (warning: it retries).
+    const bool connected = line.starts_with("connected to");
+    DOVE_LOG_AT(connected ? base::LogLevel::kInfo : base::LogLevel::kWarning) << line;
     // `systemctl status dove-switch` shows the controller connection's last change.
-    if (line.starts_with("connected to") || line.starts_with("disconnected from")) {
+    if (connected || line.starts_with("disconnected from")) {
       if (auto notified = base::NotifySystemd("STATUS=" + line); !notified) {
-        std::cerr << "dove-switch: systemd status not sent: " << notified.error() << "\n";
+        DOVE_LOG(kWarning) << "systemd status not sent: " << notified.error();
       }
     }
   };
@@ -266,13 +273,13 @@ int RunSwitch(const SwitchConfig& config) {
     if (underlay_mtu == 0) underlay_mtu = found->mtu;
   } else if (underlay_mtu == 0) {
     underlay_mtu = 1500;
-    std::cerr << "dove-switch: underlay MTU: " << found.error() << "; assuming 1500 (set "
-              << "--underlay-mtu)\n";
+    DOVE_LOG(kWarning) << "underlay MTU: " << found.error() << "; assuming 1500 (set "
+                       << "--underlay-mtu)";
   }
   const uint32_t overlay_mtu = underlay_mtu - pipeline::kVxlanOverhead;
-  std::cerr << "dove-switch: underlay MTU " << underlay_mtu
-            << (underlay_interface.empty() ? "" : " (" + underlay_interface + ")")
-            << ", overlay MTU " << overlay_mtu << "\n";
+  DOVE_LOG(kInfo) << "underlay MTU " << underlay_mtu
+                  << (underlay_interface.empty() ? "" : " (" + underlay_interface + ")")
+                  << ", overlay MTU " << overlay_mtu;
   // The data plane: the userspace Datapath over TAPs and a UDP socket, or the kernel's.
   std::unique_ptr<io::UdpTunnel> tunnel;
   io::LinuxPortFactory ports(overlay_mtu);
@@ -291,8 +298,8 @@ int RunSwitch(const SwitchConfig& config) {
     auto opened_links = kernel::RtnlLinkOps::Open();
     auto opened_misses = kernel::ListenerMissSource::Open();
     if (!opened_links || !opened_misses) {
-      std::cerr << "dove-switch: error: rtnetlink: "
-                << (!opened_links ? opened_links.error() : opened_misses.error()).message << "\n";
+      DOVE_LOG(kError) << "rtnetlink: "
+                       << (!opened_links ? opened_links.error() : opened_misses.error()).message;
       return 1;
     }
     links = std::move(*opened_links);
@@ -309,11 +316,10 @@ int RunSwitch(const SwitchConfig& config) {
     auto opened_rules = kernel::RouteRules::Open();
     auto opened_nft = kernel::NftSession::Open();
     if (!opened_rtnl || !opened_rules || !opened_nft) {
-      std::cerr << "dove-switch: error: routing: "
-                << (!opened_rtnl    ? opened_rtnl.error().message
-                    : !opened_rules ? opened_rules.error()
-                                    : opened_nft.error())
-                << "\n";
+      DOVE_LOG(kError) << "routing: "
+                       << (!opened_rtnl    ? opened_rtnl.error().message
+                           : !opened_rules ? opened_rules.error()
+                                           : opened_nft.error());
       return 1;
     }
     routing_rtnl = std::move(*opened_rtnl);
@@ -327,12 +333,12 @@ int RunSwitch(const SwitchConfig& config) {
       frames = std::move(*opened_frames);
       kernel_options.frames = frames.get();
     } else {
-      std::cerr << "dove-switch: kernel: no announcements of answered misses: "
-                << opened_frames.error().message << "\n";
+      DOVE_LOG(kWarning) << "kernel: no announcements of answered misses: "
+                         << opened_frames.error().message;
     }
     auto made = kernel::KernelBackend::Create(kernel_options, *links, *misses, resolver);
     if (!made) {
-      std::cerr << "dove-switch: error: data plane: " << made.error() << "\n";
+      DOVE_LOG(kError) << "data plane: " << made.error();
       return 1;
     }
     kernel = std::move(*made);
@@ -341,7 +347,7 @@ int RunSwitch(const SwitchConfig& config) {
   } else {
     auto opened = io::UdpTunnel::Open({.local_ip = *tunnel_ip, .port = config.vxlan_port});
     if (!opened) {
-      std::cerr << "dove-switch: error: underlay: " << opened.error() << "\n";
+      DOVE_LOG(kError) << "underlay: " << opened.error();
       return 1;
     }
     tunnel = std::move(*opened);
@@ -353,7 +359,7 @@ int RunSwitch(const SwitchConfig& config) {
     datapath_options.redirect_grace = config.redirect_grace;
     auto made = userspace::Datapath::Create(datapath_options, *tunnel, ports, resolver);
     if (!made) {
-      std::cerr << "dove-switch: error: data plane: " << made.error() << "\n";
+      DOVE_LOG(kError) << "data plane: " << made.error();
       return 1;
     }
     datapath = std::move(*made);
@@ -364,7 +370,8 @@ int RunSwitch(const SwitchConfig& config) {
     if (datapath) {
       datapath->Trace(order, [&client](const dove::v1::TraceReport& report) {
         if (auto sent = client.ReportTrace(report); !sent) {
-          std::cerr << "dove-switch: trace " << report.trace_id() << ": " << sent.error() << "\n";
+          DOVE_LOG(kWarning).With("TRACE", report.trace_id())
+              << "trace " << report.trace_id() << ": " << sent.error();
         }
       });
       return;
@@ -404,7 +411,7 @@ int RunSwitch(const SwitchConfig& config) {
                                             "': one of show, ports, cache, counters");
     });
     if (!server) {
-      std::cerr << "dove-switch: error: " << server.error() << "\n";
+      DOVE_LOG(kError) << server.error();
       return 1;
     }
     control = std::move(*server);
@@ -417,8 +424,7 @@ int RunSwitch(const SwitchConfig& config) {
                            "text/plain; version=0.0.4");
     });
     if (!metrics.bind_to_port(metrics_address->host, metrics_address->port)) {
-      std::cerr << "dove-switch: error: --metrics-listen " << config.metrics_listen
-                << ": cannot bind\n";
+      DOVE_LOG(kError) << "--metrics-listen " << config.metrics_listen << ": cannot bind";
       return 1;
     }
     metrics_thread = std::thread([&] { metrics.listen_after_bind(); });
@@ -433,23 +439,25 @@ int RunSwitch(const SwitchConfig& config) {
   });
   std::thread report([&] { reporter.Run(); });
   client.Start();
-  std::cerr << "dove-switch: " << config.name << " up: tunnel " << config.tunnel_ip
-            << ", controllers";
-  for (const auto& address : config.controllers) std::cerr << " " << address;
-  if (control) std::cerr << ", control socket " << config.control_socket;
-  if (metrics_address) std::cerr << ", metrics " << config.metrics_listen;
-  std::cerr << std::endl;
+  {
+    std::string controllers;
+    for (const auto& address : config.controllers) controllers += " " + address;
+    DOVE_LOG(kInfo).With("SWITCH", config.name).With("TUNNEL_IP", config.tunnel_ip)
+        << config.name << " up: tunnel " << config.tunnel_ip << ", controllers" << controllers
+        << (control ? ", control socket " + config.control_socket : "")
+        << (metrics_address ? ", metrics " + config.metrics_listen : "");
+  }
   // Under systemd (Type=notify) the unit is started now: the data plane, the control socket and
   // the metrics serve; the controller connection follows (STATUS says when it is up).
   if (auto notified = base::NotifySystemd("READY=1\nSTATUS=up, connecting to the controller");
       !notified) {
-    std::cerr << "dove-switch: systemd readiness not sent: " << notified.error() << "\n";
+    DOVE_LOG(kWarning) << "systemd readiness not sent: " << notified.error();
   }
   malloc_trim(0);
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  std::cerr << "dove-switch: signal " << signal_number << ", stopping" << std::endl;
+  DOVE_LOG(kInfo) << "signal " << signal_number << ", stopping";
   client.Stop();
   follower.Attach(nullptr);
   reporter.Stop();

@@ -8,9 +8,9 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <iostream>
 #include <iterator>
 
+#include "base/log.h"
 #include "dswitch/kernel/device_names.h"
 #include "dswitch/kernel/nft_status.h"
 
@@ -123,8 +123,9 @@ Expected<void, std::string> KernelBackend::Adopt() {
     auto owned = ParseOwnedName(link.name);
     if (!owned) continue;
     if (link.kind != "bridge" && link.kind != "vxlan") {
-      std::cerr << "dove-switch: kernel: " << link.name << " is a " << link.kind
-                << " interface, not one of ours: left alone\n";
+      DOVE_LOG(kWarning).With("DEVICE", link.name)
+          << "kernel: " << link.name << " is a " << link.kind
+          << " interface, not one of ours: left alone";
       continue;
     }
     bool keep = false;
@@ -141,11 +142,13 @@ Expected<void, std::string> KernelBackend::Adopt() {
     if (keep) {
       adopted_[link.name] = link;
       Count("kernel_devices_adopted");
-      std::cerr << "dove-switch: kernel: adopting " << link.name << " (left by an earlier run)\n";
+      DOVE_LOG(kInfo).With("DEVICE", link.name)
+          << "kernel: adopting " << link.name << " (left by an earlier run)";
       continue;
     }
-    std::cerr << "dove-switch: kernel: deleting " << link.name
-              << " (left by an earlier run, not what this run would create)\n";
+    DOVE_LOG(kInfo).With("DEVICE", link.name)
+        << "kernel: deleting " << link.name
+        << " (left by an earlier run, not what this run would create)";
     if (auto deleted = links_.DeleteLink(link.ifindex); deleted) {
       Count("kernel_devices_deleted");
     } else {
@@ -157,7 +160,10 @@ Expected<void, std::string> KernelBackend::Adopt() {
 
 bool KernelBackend::Failed(const std::string& what, const netlink::Error& error) {
   Count("kernel_errors");
-  std::cerr << "dove-switch: kernel: " << what << ": " << error.message << "\n";
+  // Also reached per miss and per neighbour event on the packet thread: limited (every failure
+  // is counted in kernel_errors all the same).
+  DOVE_LOG_LIMITED(kWarning, 10, std::chrono::seconds(10)).With("REASON", error.message)
+      << "kernel: " << what << ": " << error.message;
   return false;
 }
 
@@ -312,8 +318,8 @@ void KernelBackend::ApplyRouting(bool reset) {
   if (problems.empty()) routed_ = std::move(plan);
   if (!problems.empty()) {
     Count("kernel_routing_problems", problems.size());
-    std::cerr << "dove-switch: kernel: routing: " << problems.front()
-              << (problems.size() > 1 ? " (and more)" : "") << "\n";
+    DOVE_LOG(kWarning) << "kernel: routing: " << problems.front()
+                       << (problems.size() > 1 ? " (and more)" : "");
   }
 }
 
@@ -331,8 +337,8 @@ void KernelBackend::SyncRouteOnly(const RoutePlan& plan) {
       ++it;
       continue;
     }
-    std::cerr << "dove-switch: kernel: network " << it->first
-              << " is no longer routed into: deleting its devices\n";
+    DOVE_LOG(kInfo).With("VNI", it->first)
+        << "kernel: network " << it->first << " is no longer routed into: deleting its devices";
     DeleteDevices(it->second);
     it = networks_.erase(it);
   }
@@ -485,8 +491,8 @@ bool KernelBackend::EnsureDevices(Network& network) {
     if (!done) return fail(what, done.error());
   }
   network.error.clear();
-  std::cerr << "dove-switch: kernel: network " << vni << ": " << bridge_name << " and "
-            << vxlan_name << " up\n";
+  DOVE_LOG(kInfo).With("VNI", vni)
+      << "kernel: network " << vni << ": " << bridge_name << " and " << vxlan_name << " up";
   return true;
 }
 
@@ -723,8 +729,9 @@ void KernelBackend::AttachPort(Port& port) {
   port.ifindex = link->ifindex;
   port.bridge = bridge;
   port.error.clear();
-  std::cerr << "dove-switch: kernel: port " << name << " enslaved to " << BridgeName(port.vni)
-            << " for endpoint " << port.desired.location.endpoint_id() << "\n";
+  DOVE_LOG(kInfo).With("PORT", name).With("ENDPOINT", port.desired.location.endpoint_id())
+      << "kernel: port " << name << " enslaved to " << BridgeName(port.vni) << " for endpoint "
+      << port.desired.location.endpoint_id();
   if (port.desired.location.port_name() != name) {
     resolver_.PortOpened(port.desired.location, name);
   }
@@ -736,16 +743,17 @@ void KernelBackend::ServePort(const Port& port) {
                                    port.desired.ips);
   if (!opened) {
     Count("kernel_services_errors");
-    std::cerr << "dove-switch: kernel: port " << port.desired.port_name
-              << ": no DHCP or router advertisements: " << opened.error() << "\n";
+    DOVE_LOG(kWarning).With("PORT", port.desired.port_name)
+        << "kernel: port " << port.desired.port_name
+        << ": no DHCP or router advertisements: " << opened.error();
     return;
   }
   if (*opened < 0) return;  // served already
   epoll_event event{.events = EPOLLIN, .data = {.fd = *opened}};
   if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, *opened, &event) != 0) {
     Count("kernel_services_errors");
-    std::cerr << "dove-switch: kernel: port " << port.desired.port_name
-              << ": epoll_ctl: " << std::strerror(errno) << "\n";
+    DOVE_LOG(kWarning).With("PORT", port.desired.port_name)
+        << "kernel: port " << port.desired.port_name << ": epoll_ctl: " << std::strerror(errno);
     services_.ClosePort(port.desired.port_name);
   }
 }
@@ -783,7 +791,8 @@ void KernelBackend::CheckPorts() {
 
 void KernelBackend::DeleteUnclaimed() {
   for (const auto& [name, link] : adopted_) {
-    std::cerr << "dove-switch: kernel: deleting " << name << " (no network of ours needs it)\n";
+    DOVE_LOG(kInfo).With("DEVICE", name)
+        << "kernel: deleting " << name << " (no network of ours needs it)";
     if (auto deleted = links_.DeleteLink(link.ifindex); deleted || deleted.error().code == ENODEV) {
       Count("kernel_devices_deleted");
     } else {
@@ -989,8 +998,10 @@ void KernelBackend::Announce(uint32_t vni, const net::IpAddress& ip) {
 void KernelBackend::Resync() {
   std::lock_guard lock(mu_);
   Count("kernel_resyncs");
-  std::cerr << "dove-switch: kernel: neighbour notifications were lost (ENOBUFS): "
-               "re-reading our FDB and neighbour entries\n";
+  // As often as the kernel's queue overflows under a flood of misses: limited.
+  DOVE_LOG_LIMITED(kWarning, 3, std::chrono::seconds(30))
+      << "kernel: neighbour notifications were lost (ENOBUFS): re-reading our FDB and "
+         "neighbour entries";
   for (auto& [vni, network] : networks_) ReadBack(network);
 }
 
@@ -1021,13 +1032,13 @@ void KernelBackend::ReadBack(Network& network) {
 void KernelBackend::Shutdown() {
   std::lock_guard lock(mu_);
   if (options_.keep_on_exit) {
-    std::cerr << "dove-switch: kernel: leaving the devices and ports for the next run\n";
+    DOVE_LOG(kInfo) << "kernel: leaving the devices and ports for the next run";
     return;
   }
   if (options_.routing != nullptr) {
     routed_.reset();
     for (const auto& problem : options_.routing->Remove()) {
-      std::cerr << "dove-switch: kernel: routing: " << problem << "\n";
+      DOVE_LOG(kWarning) << "kernel: routing: " << problem;
     }
   }
   for (auto& [key, port] : ports_) ReleasePort(port);

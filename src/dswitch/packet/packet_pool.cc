@@ -4,8 +4,9 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <iostream>
 #include <new>
+
+#include "base/log.h"
 
 namespace dove::dswitch::packet {
 
@@ -95,8 +96,9 @@ void PacketPool::Free(Packet* packet) {
   if (packet == nullptr) return;
   const bool ours = packet >= packets_.get() && packet < packets_.get() + packet_count_;
   if (!ours || !packet->in_use_) {
-    std::cerr << "dove-switch: PacketPool::Free of a packet "
-              << (ours ? "already free" : "of another pool") << "\n";
+    // Fatal (the process aborts): once, and never rate-limited.
+    DOVE_LOG(kError) << "PacketPool::Free of a packet "
+                     << (ours ? "already free" : "of another pool");
     std::abort();
   }
   packet->in_use_ = false;

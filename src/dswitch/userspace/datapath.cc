@@ -10,8 +10,8 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
-#include <iostream>
 
+#include "base/log.h"
 #include "dswitch/pipeline/classify.h"
 #include "dswitch/pipeline/drop_reason.h"
 #include "dswitch/pipeline/neighbor_frames.h"
@@ -114,10 +114,14 @@ Datapath::Datapath(DatapathOptions options, io::Device& underlay, io::PortFactor
              .log_decline =
                  [this](PortId port, const net::Ipv4Address& address) {
                    const Port* declined = port < ports_by_id_.size() ? ports_by_id_[port] : nullptr;
-                   std::cerr << "dove-switch: port "
-                             << (declined != nullptr ? declined->name : std::to_string(port))
-                             << ": DHCP DECLINE of " << address.ToString()
-                             << ": the VM says its address is in use\n";
+                   // A VM can send DECLINEs as fast as it likes: limited.
+                   const std::string name =
+                       declined != nullptr ? declined->name : std::to_string(port);
+                   DOVE_LOG_LIMITED(kWarning, 5, std::chrono::seconds(10))
+                           .With("PORT", name)
+                           .With("ADDRESS", address.ToString())
+                       << "port " << name << ": DHCP DECLINE of " << address.ToString()
+                       << ": the VM says its address is in use";
                  }}),
       advertiser_(tables_, counters_, pool_, options_.overlay_mtu),
       l2_forward_(tables_, remotes_, unicast_parking_, counters_, pool_),
@@ -222,9 +226,9 @@ void Datapath::ApplyNow(DesiredDelta& change) {
     redirects_.Upsert(
         moved->second.vni, moved->second.mac,
         {.tunnel_ip = remote.tunnel_ip, .until = until, .peers = moved->second.peers});
-    std::cerr << "dove-switch: endpoint " << remote.key << " moved to "
-              << remote.tunnel_ip.ToString() << ": its frames are sent on there for "
-              << options_.redirect_grace.count() << " ms\n";
+    DOVE_LOG(kInfo).With("ENDPOINT", remote.key).With("PEER", remote.tunnel_ip.ToString())
+        << "endpoint " << remote.key << " moved to " << remote.tunnel_ip.ToString()
+        << ": its frames are sent on there for " << options_.redirect_grace.count() << " ms";
   }
 }
 
@@ -322,7 +326,7 @@ bool Datapath::Poll(std::chrono::milliseconds timeout) {
   const int ready = epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()),
                                static_cast<int>(timeout.count()));
   if (ready < 0 && errno != EINTR) {
-    std::cerr << "dove-switch: epoll_wait: " << std::strerror(errno) << "\n";
+    DOVE_LOG(kError) << "epoll_wait: " << std::strerror(errno) << "; the data plane stops";
     stopping_ = true;
     return false;
   }
@@ -591,7 +595,8 @@ void Datapath::Retry(uint32_t vni) {
 
 void Datapath::UpsertNetwork(const DesiredNetwork& network) {
   if (auto added = tables_.UpsertNetwork(network.Settings()); !added) {
-    std::cerr << "dove-switch: network " << network.vni << ": " << added.error() << "\n";
+    DOVE_LOG(kWarning).With("VNI", network.vni)
+        << "network " << network.vni << ": " << added.error();
     return;
   }
   networks_[network.vni] = network;
@@ -630,8 +635,9 @@ void Datapath::UpsertPort(DesiredPort desired) {
   }
   if (auto owner = port_owner_.find(desired.port_name);
       owner != port_owner_.end() && owner->second != endpoint_id) {
-    std::cerr << "dove-switch: endpoints " << owner->second << " and " << endpoint_id
-              << " both name port " << desired.port_name << "; the second is ignored\n";
+    DOVE_LOG(kWarning).With("ENDPOINT", endpoint_id).With("PORT", desired.port_name)
+        << "endpoints " << owner->second << " and " << endpoint_id << " both name port "
+        << desired.port_name << "; the second is ignored";
     return;
   }
   if (existing == ports_.end()) {
@@ -669,7 +675,7 @@ void Datapath::InstallPort(Port& port) {
   if (auto added = tables_.UpsertPort(std::move(local)); !added) {
     tables_.RemovePort(port.id);
     if (port.error != added.error()) {
-      std::cerr << "dove-switch: port " << port.name << ": " << added.error() << "\n";
+      DOVE_LOG(kWarning).With("PORT", port.name) << "port " << port.name << ": " << added.error();
     }
     port.error = added.error();
   } else if (port.device) {
@@ -681,8 +687,8 @@ void Datapath::RemovePort(const std::string& endpoint_id) {
   auto it = ports_.find(endpoint_id);
   if (it == ports_.end()) return;
   Port& port = it->second;
-  std::cerr << "dove-switch: port " << port.name << " removed (endpoint " << endpoint_id
-            << " gone)\n";
+  DOVE_LOG(kInfo).With("PORT", port.name).With("ENDPOINT", endpoint_id)
+      << "port " << port.name << " removed (endpoint " << endpoint_id << " gone)";
   ClosePort(port, /*remove=*/true);
   tables_.RemovePort(port.id);
   ports_by_id_[port.id] = nullptr;
@@ -695,7 +701,7 @@ void Datapath::OpenPort(Port& port) {
   auto device = port_factory_.OpenPort(port.name, port.kind, port.id);
   if (!device) {
     if (port.error != device.error()) {
-      std::cerr << "dove-switch: port " << port.name << ": " << device.error() << "\n";
+      DOVE_LOG(kWarning).With("PORT", port.name) << "port " << port.name << ": " << device.error();
     }
     port.error = device.error();
     return;
@@ -713,8 +719,8 @@ void Datapath::OpenPort(Port& port) {
     if (advertiser_.Announce(port.id, replies_)) SendToPorts(replies_);
     AnnouncePort(port);
   }
-  std::cerr << "dove-switch: port " << port.name << " open for endpoint "
-            << port.desired.location.endpoint_id() << "\n";
+  DOVE_LOG(kInfo).With("PORT", port.name).With("ENDPOINT", port.desired.location.endpoint_id())
+      << "port " << port.name << " open for endpoint " << port.desired.location.endpoint_id();
   if (port.desired.location.port_name() != port.name) {
     resolver_.PortOpened(port.desired.location, port.name);
   }
@@ -756,7 +762,7 @@ void Datapath::ClosePort(Port& port, bool remove) {
   port.device.reset();
   if (!remove) return;
   if (auto removed = port_factory_.RemovePort(port.name, port.kind); !removed) {
-    std::cerr << "dove-switch: port " << port.name << ": " << removed.error() << "\n";
+    DOVE_LOG(kWarning).With("PORT", port.name) << "port " << port.name << ": " << removed.error();
   }
 }
 
@@ -777,11 +783,13 @@ void Datapath::RefreshPathMtus() {
     mtu_guard_.SetPathMtu(vtep, path);
     if (path == 0) {
       path_mtus_.erase(vtep);
-      std::cerr << "dove-switch: path MTU to " << vtep.ToString() << " is back to the link's\n";
+      DOVE_LOG(kInfo).With("PEER", vtep.ToString())
+          << "path MTU to " << vtep.ToString() << " is back to the link's";
     } else {
       path_mtus_[vtep] = path;
-      std::cerr << "dove-switch: path MTU to " << vtep.ToString() << " is " << path
-                << ": what goes there is held to " << path - pipeline::kVxlanOverhead << "\n";
+      DOVE_LOG(kInfo).With("PEER", vtep.ToString())
+          << "path MTU to " << vtep.ToString() << " is " << path << ": what goes there is held to "
+          << path - pipeline::kVxlanOverhead;
     }
   }
   // VTEPs no network names any more.
@@ -800,7 +808,8 @@ void Datapath::RetryPorts() {
   for (auto& [id, port] : ports_) {
     if (port.device && !port.device->Healthy()) {
       // An interface its owner deleted (a VM stopped): closed, and opened again once it is back.
-      std::cerr << "dove-switch: port " << port.name << ": its interface went away\n";
+      DOVE_LOG(kInfo).With("PORT", port.name)
+          << "port " << port.name << ": its interface went away";
       ClosePort(port, /*remove=*/false);
       port.error = "no interface " + port.name;
     }
