@@ -195,7 +195,7 @@ int RunController(const ControllerConfig& config) {
   Log("started in " + seconds_since(started_at) + " s: " + start_steps);
   const std::string address = net::FormatHostPort(config.listen.host, port);
   Log("serving " + where + " (store revision " + std::to_string((*registry)->Revision()) + ") on " +
-      address +
+      address + (config.http.tls ? " (https)" : "") +
       (config.token.empty() ? " without authentication" : " with bearer token authentication"));
   if (southbound) {
     Log("southbound (" + southbound->Protocol() + ") on " + southbound->address());
