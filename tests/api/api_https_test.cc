@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "api_client.h"
 #include "dovectl_run.h"
 #include "raw_connection.h"
 #include "support/controller_process.h"
@@ -64,10 +65,14 @@ class ApiHttpsTest : public ::testing::Test {
   // handshake is closed within the test).
   std::unique_ptr<ControllerProcess> Start(const std::string& cert, const std::string& data) {
     ControllerProcess::Options options;
-    options.args = {"--data-dir",     (dir_.path() / data).string(),
-                    "--api-tls-cert", pki_.Pem(cert),
-                    "--api-tls-key",  pki_.Key(cert),
-                    "--http-read-timeout-ms", "500"};
+    options.args = {"--data-dir",
+                    (dir_.path() / data).string(),
+                    "--api-tls-cert",
+                    pki_.Pem(cert),
+                    "--api-tls-key",
+                    pki_.Key(cert),
+                    "--http-read-timeout-ms",
+                    "500"};
     options.env = {{"DOVE_TOKEN", kToken}};
     auto started = ControllerProcess::Start(options);
     EXPECT_TRUE(started) << started.error();
@@ -115,8 +120,7 @@ TEST_F(ApiHttpsTest, AnUnknownCaIsRefusedWithASentenceNamingTheFix) {
   EXPECT_NE(r.err.find("is not trusted"), std::string::npos) << r.err;
   r = Ctl({"status", "--cacert", (dir_.path() / "missing.pem").string()}, url);
   EXPECT_EQ(r.code, 4) << Describe(r);
-  EXPECT_NE(r.err.find("cannot load the CA certificates of --cacert"), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("cannot load the CA certificates of --cacert"), std::string::npos) << r.err;
 }
 
 TEST_F(ApiHttpsTest, ACertificateForAnotherNameIsRefused) {
@@ -155,8 +159,8 @@ TEST_F(ApiHttpsTest, CurlWithCacertGetsObjectsAndTheEventStream) {
   const std::string events = (dir_.path() / "events.txt").string();
   // The stream for 4 s, in the background, while a domain is made.
   std::thread stream([&] {
-    std::system((Curl("-N --max-time 4 " + base + "/v1/events") + " >'" + events + "' 2>&1")
-                    .c_str());
+    std::system(
+        (Curl("-N --max-time 4 " + base + "/v1/events") + " >'" + events + "' 2>&1").c_str());
   });
   const auto read_events = [&] {
     std::ifstream in(events);
@@ -170,8 +174,8 @@ TEST_F(ApiHttpsTest, CurlWithCacertGetsObjectsAndTheEventStream) {
     std::this_thread::sleep_for(20ms);
   }
   const Shell created =
-      RunShell(Curl("-X POST -H 'Content-Type: application/json' -d '{\"name\":\"acme\"}' " +
-                    base + "/v1/domains"),
+      RunShell(Curl("-X POST -H 'Content-Type: application/json' -d '{\"name\":\"acme\"}' " + base +
+                    "/v1/domains"),
                dir_);
   EXPECT_EQ(created.code, 0) << created.out;
   const Shell listed = RunShell(Curl(base + "/v1/domains"), dir_);
@@ -199,11 +203,52 @@ TEST_F(ApiHttpsTest, SilentAndHalfHandshakesDoNotHoldUpOthersAndAreClosed) {
   // The read time (500 ms) bounds a handshake: both kinds are closed, and counted.
   EXPECT_TRUE(half->ClosedByServer(3s));
   for (auto& each : stalled) EXPECT_TRUE(each->ClosedByServer(3s));
-  const Shell metrics =
-      RunShell(Curl("--cacert " + pki_.Pem("ca") + " https://localhost:" + port_ + "/metrics"),
-               dir_);
+  const Shell metrics = RunShell(
+      Curl("--cacert " + pki_.Pem("ca") + " https://localhost:" + port_ + "/metrics"), dir_);
   EXPECT_NE(metrics.out.find("dove_http_tls_handshake_timeouts_total 9\n"), std::string::npos)
       << metrics.out;
+}
+
+TEST(ApiHttpsFlagsTest, CertificateAndKeyGoTogetherAndMustMatch) {
+  TempDir dir("dove-api-https-flags");
+  test_support::OpensslPki pki(dir.path().string());
+  for (const auto& step : {pki.MakeCa("ca", "ca"), pki.Sign("api", "api", "ca", ""),
+                           pki.Sign("other", "other", "ca", "")}) {
+    ASSERT_TRUE(step) << step.error();
+  }
+  const std::vector<std::string> base = {"--data-dir", (dir.path() / "data").string(), "--listen",
+                                         "127.0.0.1:0", "--southbound-plaintext"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  const std::string absent = (dir.path() / "absent.pem").string();
+  struct Case {
+    const char* description;
+    std::vector<std::string> args;
+    std::string expected;  // in stderr
+  };
+  const std::vector<Case> cases = {
+      {"only the certificate", with({"--api-tls-cert", pki.Pem("api")}),
+       "--api-tls-cert and --api-tls-key go together"},
+      {"only the key", with({"--api-tls-key", pki.Key("api")}),
+       "--api-tls-cert and --api-tls-key go together"},
+      {"an unreadable certificate",
+       with({"--api-tls-cert", absent, "--api-tls-key", pki.Key("api")}),
+       "cannot read the API TLS certificate " + absent},
+      {"a key for another certificate",
+       with({"--api-tls-cert", pki.Pem("api"), "--api-tls-key", pki.Key("other")}),
+       "the API TLS key " + pki.Key("other") + " does not belong to " + pki.Pem("api")},
+      {"a key file that holds a certificate",
+       with({"--api-tls-cert", pki.Pem("api"), "--api-tls-key", pki.Pem("api")}),
+       "is not a PEM private key"},
+  };
+  for (const Case& c : cases) {
+    auto [code, text] = RunController(dir, c.args);
+    EXPECT_EQ(code, 2) << c.description << ": " << text;
+    EXPECT_NE(text.find(c.expected), std::string::npos) << c.description << ": " << text;
+  }
 }
 
 // Random bytes at the TLS port, with and without a handshake record's first byte: every such

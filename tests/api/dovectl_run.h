@@ -31,7 +31,7 @@ struct CtlResult {
 // which DOVE_CONTROLLER, DOVE_TOKEN and DOVE_CACERT are removed, so the caller's shell cannot
 // leak in.
 inline CtlResult RunCtl(const std::vector<std::string>& args,
-                 const std::vector<std::pair<std::string, std::string>>& env = {}) {
+                        const std::vector<std::pair<std::string, std::string>>& env = {}) {
   int out_pipe[2];
   int err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) return {};

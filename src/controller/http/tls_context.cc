@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <cstdio>
 
@@ -48,14 +49,17 @@ Expected<std::shared_ptr<TlsContext>, std::string> TlsContext::Load(const std::s
     return Unexpected<std::string>("the API TLS certificate " + cert_file +
                                    " is not a PEM certificate chain (" + LastError() + ")");
   }
-  if (SSL_CTX_use_PrivateKey_file(raw, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
-    return Unexpected<std::string>("the API TLS key " + key_file +
-                                   " is not a PEM private key matching " + cert_file + " (" +
+  // A key of another certificate already fails here (OpenSSL compares them on loading).
+  if (SSL_CTX_use_PrivateKey_file(raw, key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(raw) != 1) {
+    const unsigned long code = ERR_peek_last_error();
+    if (ERR_GET_LIB(code) == ERR_LIB_X509 && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      return Unexpected<std::string>("the API TLS key " + key_file + " does not belong to " +
+                                     cert_file + " (its first certificate)");
+    }
+    return Unexpected<std::string>("the API TLS key " + key_file + " is not a PEM private key (" +
                                    LastError() + ")");
-  }
-  if (SSL_CTX_check_private_key(raw) != 1) {
-    return Unexpected<std::string>("the API TLS key " + key_file + " does not belong to " +
-                                   cert_file + " (" + LastError() + ")");
   }
   return context;
 }
