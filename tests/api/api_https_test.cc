@@ -80,7 +80,7 @@ class ApiHttpsTest : public ::testing::Test {
   }
 
   CtlResult Ctl(std::vector<std::string> args, const std::string& url,
-                std::vector<std::pair<std::string, std::string>> env = {}) {
+                const std::vector<std::pair<std::string, std::string>>& env = {}) {
     args.insert(args.end(), {"--controller", url, "--token", kToken});
     return RunCtl(args, env);
   }
@@ -191,6 +191,7 @@ TEST_F(ApiHttpsTest, CurlWithCacertGetsObjectsAndTheEventStream) {
 TEST_F(ApiHttpsTest, SilentAndHalfHandshakesDoNotHoldUpOthersAndAreClosed) {
   const int port = controller_->port();
   std::vector<std::unique_ptr<RawConnection>> stalled;
+  stalled.reserve(8);
   for (int i = 0; i < 8; ++i) stalled.push_back(std::make_unique<RawConnection>(port));
   // Half a ClientHello: a record header announcing 512 bytes, and 40 of them.
   auto half = std::make_unique<RawConnection>(port);

@@ -14,7 +14,7 @@ namespace {
 
 // A socket BIO that writes with MSG_NOSIGNAL (OpenSSL's own uses write(): SIGPIPE when the
 // client has gone, and the controller does not ignore SIGPIPE).
-int SocketOf(BIO* bio) { return static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(bio))); }
+int SocketOf(BIO* bio) { return *static_cast<const int*>(BIO_get_data(bio)); }
 
 int BioWrite(BIO* bio, const char* data, int size) {
   BIO_clear_retry_flags(bio);
@@ -57,9 +57,9 @@ const BIO_METHOD* SocketMethod() {
 
 }  // namespace
 
-TlsSession::TlsSession(const TlsContext& context, int fd) : ssl_(SSL_new(context.get())) {
+TlsSession::TlsSession(const TlsContext& context, int fd) : ssl_(SSL_new(context.get())), fd_(fd) {
   BIO* bio = BIO_new(SocketMethod());
-  BIO_set_data(bio, reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
+  BIO_set_data(bio, &fd_);      // the session does not move (not copyable)
   SSL_set_bio(ssl_, bio, bio);  // the SSL owns the BIO
   SSL_set_accept_state(ssl_);
 }

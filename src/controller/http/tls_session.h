@@ -60,6 +60,7 @@ class TlsSession {
   Result Finish(int returned, uint32_t& wants);
 
   SSL* ssl_;
+  int fd_;  // the BIO's socket
   bool established_ = false;
   uint32_t read_wants_ = 0;   // of Handshake and Read
   uint32_t write_wants_ = 0;  // of Write
