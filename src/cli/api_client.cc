@@ -1,6 +1,9 @@
 #include "cli/api_client.h"
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 namespace dove::cli {
 namespace {
@@ -20,13 +23,74 @@ std::string Describe(httplib::Error error) {
   }
 }
 
-Expected<Response, ApiError> Decode(const httplib::Result& result, const ControllerUrl& url) {
+ApiError Unreachable(const std::string& message) {
+  return ApiError{ApiError::Kind::kUnreachable, 0, "unreachable", message};
+}
+
+// Why the TLS handshake failed, from what OpenSSL left on this thread's error queue (httplib's
+// cleanup adds "shutdown while in init" after the real reason: the first one tells).
+std::string HandshakeFailure(const ControllerUrl& url) {
+  bool plain = false;
+  std::string why;
+  while (const unsigned long code = ERR_get_error()) {
+    const int reason = ERR_GET_REASON(code);
+    plain =
+        plain || (ERR_GET_LIB(code) == ERR_LIB_SSL &&
+                  (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
+                   reason == SSL_R_UNEXPECTED_EOF_WHILE_READING));
+    if (const char* text = ERR_reason_error_string(code); why.empty() && text != nullptr) {
+      why = text;
+    }
+  }
+  if (plain) {
+    ControllerUrl http = url;
+    http.tls = false;
+    return "the controller at " + url.ToString() +
+           " did not answer in TLS: does it serve plain HTTP? (then use " + http.ToString() + ")";
+  }
+  return "the TLS handshake with the controller at " + url.ToString() +
+         " failed: " + (why.empty() ? "the connection closed" : why);
+}
+
+}  // namespace
+
+Expected<Response, ApiError> ApiClient::Decode(const httplib::Result& result) const {
+  const ControllerUrl& url = options_.url;
   if (!result) {
-    return Unexpected(ApiError{
-        ApiError::Kind::kUnreachable, 0, "unreachable",
-        "cannot reach the controller at " + url.ToString() + ": " + Describe(result.error())});
+    switch (result.error()) {
+      case httplib::Error::SSLServerVerification: {
+        const long verified = http_->get_openssl_verify_result();
+        if (verified == X509_V_OK) {
+          return Unexpected(Unreachable("the controller's certificate does not name \"" + url.host +
+                                        "\" (hostname verification of " + url.ToString() +
+                                        " failed)"));
+        }
+        return Unexpected(
+            Unreachable("the controller's certificate at " + url.ToString() +
+                        " is not trusted: " + X509_verify_cert_error_string(verified) +
+                        (options_.ca_file.empty() ? " (give its CA with --cacert or DOVE_CACERT)"
+                                                  : " (by --cacert " + options_.ca_file + ")")));
+      }
+      case httplib::Error::SSLLoadingCerts:
+        return Unexpected(
+            Unreachable("cannot load the CA certificates " +
+                        (options_.ca_file.empty() ? std::string("of the system")
+                                                  : "of --cacert " + options_.ca_file)));
+      case httplib::Error::SSLConnection:
+        return Unexpected(Unreachable(HandshakeFailure(url)));
+      default:
+        return Unexpected(Unreachable("cannot reach the controller at " + url.ToString() + ": " +
+                                      Describe(result.error())));
+    }
   }
   const int status = result->status;
+  if (status == 426 && !url.tls) {  // the controller's answer to plain HTTP on its https port
+    ControllerUrl secure = url;
+    secure.tls = true;
+    return Unexpected(ApiError{
+        ApiError::Kind::kUnreachable, status, "unreachable",
+        "the controller at " + url.ToString() + " serves https only: use " + secure.ToString()});
+  }
   if (status < 200 || status >= 300) return Unexpected(ErrorFromStatus(status, result->body));
   Response response{status, nlohmann::json()};
   if (result->body.empty()) return response;
@@ -38,8 +102,6 @@ Expected<Response, ApiError> Decode(const httplib::Result& result, const Control
   }
   return response;
 }
-
-}  // namespace
 
 ExitCode ExitCodeFor(const ApiError& error) {
   switch (error.kind) {
@@ -106,24 +168,28 @@ ApiClient::ApiClient(Options options)
   http_->set_read_timeout(options_.timeout);
   http_->set_write_timeout(options_.timeout);
   if (!options_.token.empty()) http_->set_bearer_token_auth(options_.token);
+  if (options_.url.tls) {
+    http_->enable_server_certificate_verification(true);
+    if (!options_.ca_file.empty()) http_->set_ca_cert_path(options_.ca_file);
+  }
 }
 
 ApiClient::~ApiClient() = default;
 
 Expected<Response, ApiError> ApiClient::Get(const std::string& path) {
-  return Decode(http_->Get(path), options_.url);
+  return Decode(http_->Get(path));
 }
 
 Expected<Response, ApiError> ApiClient::Post(const std::string& path, const nlohmann::json& body) {
-  return Decode(http_->Post(path, body.dump(), "application/json"), options_.url);
+  return Decode(http_->Post(path, body.dump(), "application/json"));
 }
 
 Expected<Response, ApiError> ApiClient::Put(const std::string& path, const nlohmann::json& body) {
-  return Decode(http_->Put(path, body.dump(), "application/json"), options_.url);
+  return Decode(http_->Put(path, body.dump(), "application/json"));
 }
 
 Expected<Response, ApiError> ApiClient::Delete(const std::string& path) {
-  return Decode(http_->Delete(path), options_.url);
+  return Decode(http_->Delete(path));
 }
 
 }  // namespace dove::cli

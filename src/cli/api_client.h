@@ -1,9 +1,15 @@
 // ApiClient: dovectl's only way to the controller: one HTTP request per call to its REST API.
 //
+// An https:// URL is verified like a browser would: the server's certificate must chain to
+// ca_file (PEM; empty: the system's trusted roots) and name the URL's host (DNS or IP subject
+// alternative name); a failed verification is kUnreachable with a message saying which check
+// failed.
 // Each call sends the bearer token (when one is set), waits at most `timeout` to connect and
 // as long for each read/write, and returns the decoded JSON body of a 2xx answer, or an
 // ApiError saying why not:
-//   kUnreachable  no connection, or it broke or timed out (status 0)
+//   kUnreachable  no connection, or it broke or timed out, or TLS failed: an untrusted or
+//                 misnamed certificate, https to a plain-HTTP controller or http to an
+//                 https-only one (status 0, or 426 for the last)
 //   kStatus       the controller answered non-2xx; code/message come from its
 //                 {"error":{"code","message"}} body (code "http_<status>" when it has none)
 //   kBadResponse  a 2xx whose body is not JSON
@@ -31,7 +37,8 @@
 
 namespace httplib {
 class Client;
-}
+class Result;
+}  // namespace httplib
 
 namespace dove::cli {
 
@@ -67,6 +74,7 @@ class ApiClient {
     ControllerUrl url;
     std::string token;  // empty: no Authorization header
     std::chrono::milliseconds timeout{10000};
+    std::string ca_file{};  // https: PEM CA certificate(s) to trust; empty: the system's
   };
 
   explicit ApiClient(Options options);
@@ -82,6 +90,8 @@ class ApiClient {
   Expected<Response, ApiError> Delete(const std::string& path);
 
  private:
+  Expected<Response, ApiError> Decode(const httplib::Result& result) const;
+
   Options options_;
   std::unique_ptr<httplib::Client> http_;
 };

@@ -19,6 +19,7 @@ Expected<ApiClient*, int> Context::Client() {
   ApiClient::Options client_options;
   client_options.url = *url;
   client_options.token = *token;
+  client_options.ca_file = options_.cacert.value_or(env_.cacert.value_or(""));
   client_options.timeout =
       std::chrono::milliseconds(static_cast<int64_t>(options_.timeout_seconds * 1000));
   client_ = std::make_unique<ApiClient>(std::move(client_options));

@@ -34,12 +34,14 @@ namespace dove::cli {
 struct Environment {
   std::optional<std::string> controller;  // DOVE_CONTROLLER
   std::optional<std::string> token;       // DOVE_TOKEN
+  std::optional<std::string> cacert{};    // DOVE_CACERT
 };
 
 struct GlobalOptions {
   std::optional<std::string> controller;
   std::optional<std::string> token;
   std::optional<std::string> token_file;
+  std::optional<std::string> cacert{};  // https: PEM CA file (wins over DOVE_CACERT)
   std::string output = "table";
   double timeout_seconds = 10;
 };

@@ -20,25 +20,30 @@ Expected<int, std::string> ParsePort(std::string_view text, std::string_view who
 
 std::string ControllerUrl::ToString() const {
   const bool ipv6 = host.find(':') != std::string::npos;
-  return "http://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return std::string(tls ? "https://" : "http://") + (ipv6 ? "[" + host + "]" : host) + ":" +
+         std::to_string(port);
 }
 
 Expected<ControllerUrl, std::string> ParseControllerUrl(std::string_view text) {
   const std::string whole(text);
   std::string_view rest = text;
+  bool tls = false;
   if (const size_t scheme_end = rest.find("://"); scheme_end != std::string_view::npos) {
-    if (rest.substr(0, scheme_end) != "http") {
+    const std::string_view scheme = rest.substr(0, scheme_end);
+    if (scheme != "http" && scheme != "https") {
       return Unexpected("unsupported scheme in controller address \"" + whole +
-                        "\": only http:// is supported");
+                        "\": want http:// or https://");
     }
+    tls = scheme == "https";
     rest.remove_prefix(scheme_end + 3);
   }
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.find_first_of("/?#@") != std::string_view::npos) {
     return Unexpected("controller address \"" + whole +
-                      "\" must be HOST[:PORT] or http://HOST[:PORT], without a path");
+                      "\" must be HOST[:PORT] or http(s)://HOST[:PORT], without a path");
   }
   ControllerUrl url;
+  url.tls = tls;
   std::string_view port_text;
   if (!rest.empty() && rest.front() == '[') {
     const size_t close = rest.find(']');

@@ -15,7 +15,9 @@ namespace {
 // Subcommands' help does not list the root's options, so their footer does.
 constexpr const char* kGlobalOptionsHelp =
     "\nGlobal options (before or after the command):\n"
-    "  --controller URL   http://HOST:PORT or HOST[:PORT] (default http://127.0.0.1:8740)\n"
+    "  --controller URL   http(s)://HOST:PORT or HOST[:PORT] (default http://127.0.0.1:8740)\n"
+    "  --cacert FILE      https: PEM CA that signs the controller's certificate (default:\n"
+    "                     the system's trusted roots; wins over DOVE_CACERT)\n"
     "  --token T          bearer token (wins over --token-file and DOVE_TOKEN)\n"
     "  --token-file F     read the bearer token from file F (wins over DOVE_TOKEN)\n"
     "  -o,--output FMT    table (default, for people) or json (the server's JSON)\n"
@@ -26,6 +28,7 @@ constexpr const char* kFooter =
     "  DOVE_CONTROLLER  controller address when --controller is not given\n"
     "                   (default http://127.0.0.1:8740)\n"
     "  DOVE_TOKEN       bearer token when neither --token nor --token-file is given\n"
+    "  DOVE_CACERT      CA file for https:// controllers when --cacert is not given\n"
     "\n"
     "References: a domain or switch by name or id; a network as DOMAIN/NAME or by id;\n"
     "subnets, endpoints and policies by id.\n"
@@ -33,8 +36,12 @@ constexpr const char* kFooter =
 
 void AddGlobalOptions(CLI::App& app, GlobalOptions& options) {
   app.add_option("--controller", options.controller,
-                 "Controller address, http://HOST:PORT or HOST[:PORT] (port default 8740; "
-                 "env DOVE_CONTROLLER; default http://127.0.0.1:8740)");
+                 "Controller address, http://HOST:PORT, https://HOST:PORT or HOST[:PORT] (port "
+                 "default 8740; env DOVE_CONTROLLER; default http://127.0.0.1:8740)");
+  app.add_option("--cacert", options.cacert,
+                 "With an https:// controller: PEM CA certificate(s) its certificate must chain "
+                 "to (env DOVE_CACERT; default: the system's trusted roots). The certificate "
+                 "must also name the URL's host");
   auto* token = app.add_option("--token", options.token,
                                "Bearer token for the controller (wins over --token-file and "
                                "env DOVE_TOKEN)");

@@ -22,5 +22,6 @@ int main(int argc, char** argv) {
   dove::cli::Environment env;
   env.controller = Env("DOVE_CONTROLLER");
   env.token = Env("DOVE_TOKEN");
+  env.cacert = Env("DOVE_CACERT");
   return dove::cli::Run(args, env, std::cout, std::cerr);
 }

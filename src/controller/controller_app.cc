@@ -200,6 +200,7 @@ int RunController(const ControllerConfig& config) {
   const std::string address = net::FormatHostPort(config.listen.host, port);
   DOVE_LOG(kInfo) << ("serving " + where + " (store revision " +
                       std::to_string((*registry)->Revision()) + ") on " + address +
+                      (config.http.tls ? " (https)" : "") +
                       (config.token.empty() ? " without authentication"
                                             : " with bearer token authentication"));
   if (southbound) {

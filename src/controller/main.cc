@@ -53,9 +53,15 @@ int Main(int argc, char** argv) {
       "  --southbound-plaintext\n"
       "      no TLS: any client may claim any switch name. Keep it on a trusted network.\n"
       "Making the certificates with openssl: docs/architecture.md, \"Southbound security\".\n\n"
+      "REST API over https: --api-tls-cert FILE --api-tls-key FILE (both or neither) make\n"
+      "the --listen address serve https only (TLS 1.2 or later; plain HTTP sent to it is\n"
+      "answered 426). The files are read at start: a new certificate takes a restart. The\n"
+      "bearer token stays the authentication; clients need the CA (dovectl --cacert).\n"
+      "Making a certificate with openssl: docs/rest-api.md, \"HTTPS\".\n\n"
       "Every option may also come from --config FILE, one `option = value` per line (TOML):\n"
       "  data-dir = \"/var/lib/dove\"\n  listen = \"127.0.0.1:8740\"\n"
       "  token-file = \"/etc/dove/token\"\n  southbound-plaintext = true\n"
+      "  api-tls-cert = \"/etc/dove/api.crt\"\n  api-tls-key = \"/etc/dove/api.key\"\n"
       "Flags on the command line win over the file; a key that is no option is an error.\n\n"
       "Logs: to the journal with its fields (PRIORITY, DOVE_STATUS, ...) when run by systemd,\n"
       "else one line each on stderr; --log-level says which.\n\n"
@@ -64,7 +70,8 @@ int Main(int argc, char** argv) {
       "quorum, etcd refusing the user or password, bad --listen, unreadable or empty token or\n"
       "etcd password file, address not bindable); 2 on a usage error (including a missing or\n"
       "mixed store or southbound security choice, bad etcd URLs or prefix, --etcd-user\n"
-      "without a password or a password without --etcd-user, and unreadable TLS files).",
+      "without a password or a password without --etcd-user, unreadable TLS files, and an\n"
+      "--api-tls-cert without --api-tls-key or whose key does not match it).",
       "dove-controller");
   app.set_version_flag("--version", dove::base::VersionLine("dove-controller"));
   app.set_config("--config", "", "Read options from this file (TOML: option = value)");
@@ -154,6 +161,12 @@ int Main(int argc, char** argv) {
                  "refused");
   app.add_flag("--southbound-plaintext", security.plaintext,
                "Serve the southbound without TLS (explicit opt-in; not with the --tls-* flags)");
+  std::string api_tls_cert;
+  std::string api_tls_key;
+  app.add_option("--api-tls-cert", api_tls_cert,
+                 "PEM certificate chain (server first) the REST API presents: with "
+                 "--api-tls-key, --listen serves https only");
+  app.add_option("--api-tls-key", api_tls_key, "PEM private key of --api-tls-cert");
   app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval told to switches")
       ->capture_default_str()
       ->check(CLI::Range(10, 3600000));
@@ -261,6 +274,21 @@ int Main(int argc, char** argv) {
   if (!tls) {
     DOVE_LOG(kError) << tls.error();
     return 2;
+  }
+
+  if (api_tls_cert.empty() != api_tls_key.empty()) {
+    std::fprintf(stderr,
+                 "dove-controller: error: --api-tls-cert and --api-tls-key go together (https "
+                 "needs both the certificate and its key)\n");
+    return 2;
+  }
+  if (!api_tls_cert.empty()) {
+    auto api_tls = controller::http::TlsContext::Load(api_tls_cert, api_tls_key);
+    if (!api_tls) {
+      std::fprintf(stderr, "dove-controller: error: %s\n", api_tls.error().c_str());
+      return 2;
+    }
+    http.tls = std::move(*api_tls);
   }
 
   auto address = dove::net::ParseListenAddress(listen);

@@ -559,6 +559,8 @@ void RestApi::Refused(const HttpRequest& request, std::string_view message,
                        : status == 505 ? "unsupported_version"
                                        : "too_large";
     SetError(response, status, code, message);
+  } else if (status == 426) {  // plain HTTP on the https port
+    SetError(response, 426, "https_required", message);
   } else if (status == 503) {
     SetError(response, 503, "overloaded", message);
     response.SetHeader("Retry-After", "1");

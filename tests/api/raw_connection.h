@@ -84,6 +84,15 @@ class RawConnection {
     return eof_ && buffer_.empty();
   }
 
+  // True when the server closes the connection (EOF) within `wait`, whatever it sent before
+  // (a TLS alert, say).
+  bool EndsWithin(std::chrono::milliseconds wait) {
+    const auto deadline = std::chrono::steady_clock::now() + wait;
+    while (Fill(deadline)) {
+    }
+    return eof_;
+  }
+
   // True when the connection is still open: no EOF and nothing to read right now.
   bool OpenAndSilent() {
     char byte = 0;

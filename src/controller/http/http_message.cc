@@ -87,6 +87,8 @@ std::string_view ReasonPhrase(int status) {
       return "Unsupported Media Type";
     case 422:
       return "Unprocessable Content";
+    case 426:
+      return "Upgrade Required";
     case 431:
       return "Request Header Fields Too Large";
     case 500:

@@ -25,6 +25,9 @@ constexpr auto kStopGrace = std::chrono::seconds(10);
 // A stream's socket send buffer: what a client that stopped reading holds in the kernel,
 // beyond its channel's own bound (loopback would otherwise let it grow to megabytes).
 constexpr int kStreamSocketBuffer = 64 * 1024;
+// The first byte of every TLS connection: a handshake record.
+constexpr unsigned char kTlsHandshakeRecord = 0x16;
+constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 }  // namespace
 
@@ -46,6 +49,8 @@ struct HttpServer::Connection {
   Clock::time_point deadline;
   std::shared_ptr<StreamChannel> stream;  // kStreaming: the body's source
   bool chunked = true;                    // kStreaming: HTTP/1.1 chunks (else raw until close)
+  std::unique_ptr<TlsSession> tls;        // https: the session, from accept on
+  uint32_t events = 0;                    // registered in epoll (when `registered`)
 };
 
 struct HttpServer::Task {
@@ -179,6 +184,14 @@ void HttpServer::AddMetrics(base::MetricsPage& page) const {
           "Event streams closed because the client fell behind (buffer full or nothing read "
           "within the write time).",
           now.streams_dropped);
+  counter("dove_http_tls_handshake_failures_total",
+          "https connections closed because their TLS handshake failed (including plain HTTP "
+          "sent to the https port).",
+          now.tls_handshake_failures);
+  counter("dove_http_tls_handshake_timeouts_total",
+          "https connections closed because their TLS handshake did not finish within the read "
+          "time.",
+          now.tls_handshake_timeouts);
 }
 
 void HttpServer::Run() {
@@ -201,9 +214,8 @@ void HttpServer::Run() {
         if (connection->state == Connection::State::kStreaming && connection->chunked &&
             connection->out_sent == connection->out.size()) {
           // The stream's end, when the socket takes it at once; the client reconnects.
-          static constexpr std::string_view kLastChunk = "0\r\n\r\n";
           [[maybe_unused]] const ssize_t sent =
-              ::send(fd, kLastChunk.data(), kLastChunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+              Transmit(*connection, kLastChunk.data(), kLastChunk.size());
         }
         if (connection->state == Connection::State::kReading ||
             connection->state == Connection::State::kDraining ||
@@ -232,16 +244,19 @@ void HttpServer::Run() {
       auto it = connections_.find(fd);
       if (it == connections_.end()) continue;
       Connection& connection = *it->second;
+      const uint64_t id = connection.id;
       if (connection.state == Connection::State::kStreaming) {
-        if ((flags & EPOLLOUT) != 0) FlushStream(connection);
-        if ((flags & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0 &&
-            connections_.count(fd) != 0) {
+        // A TLS write may wait for the socket to be readable.
+        if ((flags & EPOLLOUT) != 0 || (connection.tls && connection.tls->write_wants() != 0)) {
+          FlushStream(connection);
+        }
+        if ((flags & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0 && Alive(fd, id)) {
           OnReadable(connection);  // discards what the client sends; closes at its end
         }
       } else if (connection.state == Connection::State::kWriting) {
         OnWritable(connection);  // an error or hang-up shows as a failed send
-      } else if ((flags & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) {
-        OnReadable(connection);
+      } else {
+        OnReadable(connection);  // EPOLLOUT here: a TLS handshake or read waits to write
       }
     }
     if (Clock::now() - last_sweep >= kSweepInterval) {
@@ -281,6 +296,12 @@ void HttpServer::Accept() {
       const std::lock_guard lock(stats_mutex_);
       ++stats_.accepted;
     }
+    if (open >= options_.max_connections + options_.reserved_connections && options_.tls) {
+      ::close(fd);  // a plain-text 503 means nothing to a TLS client
+      const std::lock_guard lock(stats_mutex_);
+      ++stats_.refused_over_cap;
+      continue;
+    }
     if (open >= options_.max_connections + options_.reserved_connections) {
       HttpResponse response;
       response.status = 503;
@@ -299,13 +320,15 @@ void HttpServer::Accept() {
     connection->fd = fd;
     connection->id = next_id_++;
     connection->over_cap = open >= options_.max_connections;
-    connection->deadline = Clock::now() + (connection->over_cap ? std::min(options_.reserve_timeout,
-                                                                           options_.idle_timeout)
-                                                                : options_.idle_timeout);
-    epoll_event event{};
-    event.events = EPOLLIN | EPOLLRDHUP;
-    event.data.fd = fd;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event);
+    // A TLS client says its hello at once: its handshake has the read time, no idle time.
+    const auto first_wait = options_.tls ? std::min(options_.request_timeout, options_.idle_timeout)
+                                         : options_.idle_timeout;
+    connection->deadline =
+        Clock::now() +
+        (connection->over_cap ? std::min(options_.reserve_timeout, first_wait) : first_wait);
+    if (options_.tls) connection->tls = std::make_unique<TlsSession>(*options_.tls, fd);
+    connection->registered = false;
+    Rearm(*connection);
     connections_[fd] = std::move(connection);
     const std::lock_guard lock(stats_mutex_);
     stats_.open = connections_.size();
@@ -320,6 +343,8 @@ void HttpServer::SetEvents(Connection& connection, uint32_t events) {
     connection.registered = false;
     return;
   }
+  if (connection.registered && connection.events == events) return;
+  connection.events = events;
   epoll_event event{};
   event.events = events;
   event.data.fd = connection.fd;
@@ -342,24 +367,147 @@ void HttpServer::Close(int fd) {
   if (stream) --stats_.streams_open;
 }
 
-void HttpServer::OnReadable(Connection& connection) {
-  char buffer[kReadChunk];
-  const ssize_t n = ::recv(connection.fd, buffer, sizeof(buffer), 0);
-  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
-  if (n <= 0) {
-    // The client closed (or reset) while no request of it is with a worker.
+void HttpServer::Rearm(Connection& connection) {
+  uint32_t read = EPOLLIN | EPOLLRDHUP;
+  uint32_t write = EPOLLOUT;
+  if (connection.tls) {
+    read |= connection.tls->read_wants();
+    if (connection.tls->write_wants() != 0) write = connection.tls->write_wants();
+  }
+  switch (connection.state) {
+    case Connection::State::kReading:
+    case Connection::State::kDraining:
+      SetEvents(connection, read);
+      return;
+    case Connection::State::kWriting:
+      SetEvents(connection, write);
+      return;
+    case Connection::State::kStreaming:
+      SetEvents(connection, read | (connection.out_sent < connection.out.size() ? write : 0U));
+      return;
+    case Connection::State::kHandling:
+      break;
+  }
+  SetEvents(connection, 0);
+}
+
+bool HttpServer::Alive(int fd, uint64_t id) const {
+  const auto it = connections_.find(fd);
+  return it != connections_.end() && it->second->id == id;
+}
+
+ssize_t HttpServer::Receive(Connection& connection, char* buffer, size_t size) {
+  if (connection.tls) {
+    const TlsSession::Result got = connection.tls->Read(buffer, size);
+    if (got.kind == TlsSession::Result::kData) return static_cast<ssize_t>(got.bytes);
+    return got.kind == TlsSession::Result::kBlocked ? -1 : 0;
+  }
+  const ssize_t n = ::recv(connection.fd, buffer, size, 0);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return -1;
+  return std::max<ssize_t>(n, 0);
+}
+
+ssize_t HttpServer::Transmit(Connection& connection, const char* data, size_t size) {
+  if (connection.tls) {
+    const TlsSession::Result sent = connection.tls->Write(data, size);
+    if (sent.kind == TlsSession::Result::kData) return static_cast<ssize_t>(sent.bytes);
+    return sent.kind == TlsSession::Result::kBlocked ? -1 : 0;
+  }
+  while (true) {
+    const ssize_t n = ::send(connection.fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return -1;
+    return std::max<ssize_t>(n, 0);
+  }
+}
+
+bool HttpServer::Handshake(Connection& connection) {
+  if (!connection.request_started) {
+    // Nothing of the handshake arrived yet: is it one, or plain HTTP sent to the https port?
+    unsigned char first = 0;
+    const ssize_t n = ::recv(connection.fd, &first, 1, MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;
+    if (n <= 0) {
+      Close(connection.fd);
+      return false;
+    }
+    connection.request_started = true;
+    if (first != kTlsHandshakeRecord) {
+      {
+        const std::lock_guard lock(stats_mutex_);
+        ++stats_.tls_handshake_failures;
+      }
+      if (first < 'A' || first > 'Z') {
+        Close(connection.fd);
+        return false;
+      }
+      connection.tls.reset();  // the answer goes out in plain text
+      HttpResponse response;
+      response.status = 426;
+      on_error_(HttpRequest{}, "this port serves https only: use an https:// URL", response);
+      response.SetHeader("Upgrade", "TLS/1.2, HTTP/1.1");
+      StartWrite(connection, SerializeResponse(response, false, true), true);
+      return false;
+    }
+  }
+  const TlsSession::Result step = connection.tls->Handshake();
+  if (step.kind == TlsSession::Result::kBlocked) {
+    Rearm(connection);
+    return false;
+  }
+  if (step.kind != TlsSession::Result::kData) {
+    {
+      const std::lock_guard lock(stats_mutex_);
+      ++stats_.tls_handshake_failures;
+    }
     Close(connection.fd);
-    return;
+    return false;
   }
-  if (connection.state == Connection::State::kStreaming) return;  // nothing is expected
-  if (connection.state == Connection::State::kDraining) {
-    connection.drained += static_cast<size_t>(n);
-    if (connection.drained > kDrainBytes) Close(connection.fd);
-    return;
+  // Established: from now on the connection is idle until its first request byte.
+  connection.request_started = false;
+  connection.deadline = Clock::now() + (connection.over_cap ? std::min(options_.reserve_timeout,
+                                                                       options_.idle_timeout)
+                                                            : options_.idle_timeout);
+  Rearm(connection);
+  return true;
+}
+
+void HttpServer::OnReadable(Connection& connection) {
+  if (connection.state == Connection::State::kHandling) return;  // the worker has it
+  if (connection.tls && !connection.tls->established() && !Handshake(connection)) return;
+  const int fd = connection.fd;
+  const uint64_t id = connection.id;
+  const bool tls = connection.tls != nullptr;
+  char buffer[kReadChunk];
+  while (true) {
+    const ssize_t n = Receive(connection, buffer, sizeof(buffer));
+    if (n < 0) {
+      Rearm(connection);
+      return;
+    }
+    if (n == 0) {
+      // The client closed (or reset) while no request of it is with a worker.
+      Close(fd);
+      return;
+    }
+    if (connection.state == Connection::State::kDraining) {
+      connection.drained += static_cast<size_t>(n);
+      if (connection.drained > kDrainBytes) {
+        Close(fd);
+        return;
+      }
+    } else if (connection.state == Connection::State::kReading) {
+      connection.in.append(buffer, static_cast<size_t>(n));
+      Process(connection);
+    }  // kStreaming: nothing is expected
+    // TLS: OpenSSL may hold decrypted bytes the socket will not signal again.
+    if (!tls || !Alive(fd, id)) return;
+    if (connection.state == Connection::State::kHandling ||
+        connection.state == Connection::State::kWriting || !connection.tls->pending()) {
+      Rearm(connection);
+      return;
+    }
   }
-  if (connection.state != Connection::State::kReading) return;
-  connection.in.append(buffer, static_cast<size_t>(n));
-  Process(connection);
 }
 
 void HttpServer::Process(Connection& connection) {
@@ -399,8 +547,7 @@ void HttpServer::Process(Connection& connection) {
       if (parsed.expect_continue && !connection.continue_sent) {
         connection.continue_sent = true;
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        const ssize_t sent =
-            ::send(connection.fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        const ssize_t sent = Transmit(connection, kContinue.data(), kContinue.size());
         if (sent != static_cast<ssize_t>(kContinue.size())) Close(connection.fd);
       }
     }
@@ -409,7 +556,7 @@ void HttpServer::Process(Connection& connection) {
   connection.in.erase(0, parsed.consumed);
   connection.state = Connection::State::kHandling;
   connection.needed = 0;
-  SetEvents(connection, 0);
+  Rearm(connection);  // out of the epoll set while a worker holds the request
   {
     const std::lock_guard lock(queue_mutex_);
     tasks_.push_back(Task{connection.fd, connection.id, std::move(parsed.request)});
@@ -431,18 +578,19 @@ void HttpServer::StartWrite(Connection& connection, std::string bytes, bool clos
   connection.out_sent = 0;
   connection.close_after_write = close;
   connection.deadline = Clock::now() + options_.write_timeout;
-  SetEvents(connection, EPOLLOUT);
+  Rearm(connection);
   OnWritable(connection);
 }
 
 void HttpServer::OnWritable(Connection& connection) {
   while (connection.out_sent < connection.out.size()) {
-    const ssize_t n =
-        ::send(connection.fd, connection.out.data() + connection.out_sent,
-               connection.out.size() - connection.out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
+    const ssize_t n = Transmit(connection, connection.out.data() + connection.out_sent,
+                               connection.out.size() - connection.out_sent);
+    if (n < 0) {
+      Rearm(connection);  // TLS: the write may wait for the socket to be readable
+      return;
+    }
+    if (n == 0) {
       Close(connection.fd);
       return;
     }
@@ -463,14 +611,22 @@ void HttpServer::FinishWrite(Connection& connection) {
   connection.continue_sent = false;
   connection.needed = 0;
   connection.deadline = Clock::now() + options_.idle_timeout;
-  SetEvents(connection, EPOLLIN | EPOLLRDHUP);
+  Rearm(connection);
+  const int fd = connection.fd;
+  const uint64_t id = connection.id;
   Process(connection);  // a pipelined request may be waiting
+  // TLS: a pipelined request may wait inside OpenSSL, where epoll does not see it.
+  if (Alive(fd, id) && connection.state == Connection::State::kReading && connection.tls &&
+      connection.tls->pending()) {
+    OnReadable(connection);
+  }
 }
 
 // After the last answer: no more writing, and what the client still sends is read and thrown
 // away for a moment, so that closing with unread bytes does not reset the connection before
 // the client has read the answer.
 void HttpServer::StartDrain(Connection& connection) {
+  if (connection.tls) connection.tls->Shutdown();
   ::shutdown(connection.fd, SHUT_WR);
   if (stopping_.load()) {
     Close(connection.fd);
@@ -480,7 +636,7 @@ void HttpServer::StartDrain(Connection& connection) {
   connection.in.clear();
   connection.in.shrink_to_fit();
   connection.deadline = Clock::now() + kDrainTime;
-  SetEvents(connection, EPOLLIN | EPOLLRDHUP);
+  Rearm(connection);
 }
 
 void HttpServer::CollectDone() {
@@ -539,8 +695,7 @@ void HttpServer::StartStream(Connection& connection, std::string head,
     }
     Wake();
   });
-  SetEvents(connection, EPOLLIN | EPOLLRDHUP | EPOLLOUT);
-  FlushStream(connection);
+  FlushStream(connection);  // registers the events
 }
 
 void HttpServer::FlushStream(Connection& connection) {
@@ -561,12 +716,10 @@ void HttpServer::FlushStream(Connection& connection) {
         connection.out = std::move(data);
       }
     }
-    const ssize_t n =
-        ::send(connection.fd, connection.out.data() + connection.out_sent,
-               connection.out.size() - connection.out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n <= 0) {
+    const ssize_t n = Transmit(connection, connection.out.data() + connection.out_sent,
+                               connection.out.size() - connection.out_sent);
+    if (n < 0) break;
+    if (n == 0) {
       Close(connection.fd);
       return;
     }
@@ -581,15 +734,13 @@ void HttpServer::FlushStream(Connection& connection) {
   }
   if (unsent == 0 && (stream.closed() || stopping_.load())) {  // stopping: a late stream ends
     if (connection.chunked) {
-      static constexpr std::string_view kLastChunk = "0\r\n\r\n";
       [[maybe_unused]] const ssize_t sent =
-          ::send(connection.fd, kLastChunk.data(), kLastChunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+          Transmit(connection, kLastChunk.data(), kLastChunk.size());
     }
     Close(connection.fd);
     return;
   }
-  const uint32_t out = unsent > 0 ? static_cast<uint32_t>(EPOLLOUT) : 0U;
-  SetEvents(connection, static_cast<uint32_t>(EPOLLIN | EPOLLRDHUP) | out);
+  Rearm(connection);
 }
 
 void HttpServer::DropStream(int fd) {
@@ -623,6 +774,14 @@ void HttpServer::Sweep() {
   for (const int fd : slow_streams) DropStream(fd);
   for (const int fd : expired) {
     Connection& connection = *connections_.at(fd);
+    if (connection.tls && !connection.tls->established()) {
+      {
+        const std::lock_guard lock(stats_mutex_);
+        ++stats_.tls_handshake_timeouts;
+      }
+      Close(fd);
+      continue;
+    }
     if (connection.state == Connection::State::kReading && connection.request_started) {
       {
         const std::lock_guard lock(stats_mutex_);

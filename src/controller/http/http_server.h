@@ -30,6 +30,13 @@
 //     leaves bytes unread for write_timeout, is dropped (closed, counted in streams_dropped);
 //     the producer never waits for it. At Stop() every stream is ended (a last empty chunk,
 //     when the socket takes it) and closed at once.
+//   - TLS (options.tls set): the listener serves https only. Each connection's handshake
+//     (TlsSession, driven by the epoll loop like every read and write) must finish within
+//     min(request_timeout, idle_timeout) of its accept (reserve: reserve_timeout), else it is
+//     closed (tls_handshake_timeouts); a failed handshake closes it (tls_handshake_failures).
+//     A client that speaks plain HTTP to it (first byte a letter, not a TLS record) is
+//     answered 426 in plain text, with a message naming https, and closed; beyond the
+//     reserve a TLS connection is closed without an answer (a plain 503 would not parse).
 // Ownership: the handlers are copied in; they run on worker threads, several at once, and
 // must be thread-safe. They must not throw (an exception becomes a 500 from the error
 // handler). Threading: Run() blocks the calling thread until Stop(); Stop() and Stats() may be
@@ -40,6 +47,8 @@
 //   ... (*server)->port() ...
 //   (*server)->Stop(); loop.join();
 #pragma once
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
@@ -60,6 +69,8 @@
 #include "controller/http/http_message.h"
 #include "controller/http/request_parser.h"
 #include "controller/http/stream_channel.h"
+#include "controller/http/tls_context.h"
+#include "controller/http/tls_session.h"
 
 namespace dove::controller::http {
 
@@ -73,6 +84,7 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout{10000};
   int workers = 8;
   ParseLimits limits;
+  std::shared_ptr<TlsContext> tls;  // null: plain HTTP; else https only
 };
 
 class HttpServer {
@@ -92,10 +104,12 @@ class HttpServer {
     uint64_t read_timeouts = 0;     // 408
     uint64_t idle_closed = 0;       // keep-alive connections closed after idle_timeout
     uint64_t write_timeouts = 0;
-    uint64_t bad_framing = 0;      // refused by ParseRequest
-    uint64_t open = 0;             // connections open now
-    uint64_t streams_open = 0;     // streaming responses in progress
-    uint64_t streams_dropped = 0;  // streams closed because the client did not keep up
+    uint64_t bad_framing = 0;             // refused by ParseRequest
+    uint64_t open = 0;                    // connections open now
+    uint64_t streams_open = 0;            // streaming responses in progress
+    uint64_t streams_dropped = 0;         // streams closed because the client did not keep up
+    uint64_t tls_handshake_failures = 0;  // refused handshakes, plain HTTP on the TLS port
+    uint64_t tls_handshake_timeouts = 0;  // handshakes not finished in time
   };
 
   // Binds and listens on host:port (port 0: any free one). Unexpected: one sentence.
@@ -126,6 +140,15 @@ class HttpServer {
              ErrorHandler on_error);
   void Accept();
   void OnReadable(Connection& connection);
+  // TLS: drives the handshake; true once established (the connection may be gone otherwise).
+  bool Handshake(Connection& connection);
+  // The connection's socket, through TLS when it has a session: >0 bytes moved, -1 try again
+  // on the events Rearm() asks for, 0 the peer closed or the connection failed.
+  ssize_t Receive(Connection& connection, char* buffer, size_t size);
+  ssize_t Transmit(Connection& connection, const char* data, size_t size);
+  // Registers the events the connection's state (and a blocked TLS operation) waits for.
+  void Rearm(Connection& connection);
+  bool Alive(int fd, uint64_t id) const;
   void OnWritable(Connection& connection);
   void Process(Connection& connection);
   void Refuse(Connection& connection, const HttpRequest& request, int status,

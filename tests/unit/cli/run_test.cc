@@ -69,7 +69,7 @@ TEST(RunTest, BadCommandLinesExitTwo) {
       {"frobnicate"},
       {"-o", "yaml", "domain", "list"},
       {"domain", "list", "--timeout", "0"},
-      {"--controller", "https://x", "domain", "list"},
+      {"--controller", "ftp://x", "domain", "list"},
       {"policy", "allow", "a/b", "a/c", "--proto", "tcpx"},
       {"policy", "allow", "a/b", "a/c", "--proto", "icmp", "--port", "80"},
       {"policy", "allow", "a/b", "a/c", "--proto", "tcp", "--port", "90-80"},
