@@ -55,8 +55,10 @@ Expected<std::unique_ptr<cli::ApiClient>, CniError> ClientFor(const PluginConfig
       config.token_file.empty() ? std::nullopt : std::optional<std::string>(config.token_file),
       std::nullopt);
   if (!token) return Unexpected(CniError{kInvalidConfig, "\"tokenFile\": " + token.error(), ""});
-  return std::make_unique<cli::ApiClient>(
-      cli::ApiClient::Options{.url = config.controller, .token = *token, .timeout = kApiTimeout});
+  return std::make_unique<cli::ApiClient>(cli::ApiClient::Options{.url = config.controller,
+                                                                  .token = *token,
+                                                                  .timeout = kApiTimeout,
+                                                                  .ca_file = config.ca_file});
 }
 
 // The subnets of network `network_id`.

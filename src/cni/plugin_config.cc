@@ -11,10 +11,10 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::array<std::string_view, 16> kKnownKeys = {
-    "cniVersion", "name",          "type",         "controller",  "token",   "tokenFile",
-    "network",    "switch",        "switchSocket", "mtu",         "dataDir", "portTimeout",
-    "prevResult", "runtimeConfig", "args",         "capabilities"};
+constexpr std::array<std::string_view, 17> kKnownKeys = {
+    "cniVersion",  "name",       "type",          "controller",   "token",       "tokenFile",
+    "caFile",      "network",    "switch",        "switchSocket", "mtu",         "dataDir",
+    "portTimeout", "prevResult", "runtimeConfig", "args",         "capabilities"};
 
 CniError Invalid(const std::string& msg) { return CniError{kInvalidConfig, msg, ""}; }
 
@@ -109,6 +109,13 @@ Expected<PluginConfig, CniError> ParseConfig(std::string_view text) {
   if (*token_file && (*token_file)->empty()) return Unexpected(Invalid("\"tokenFile\" is empty."));
   config.token = token->value_or("");
   config.token_file = token_file->value_or("");
+  auto ca_file = OptionalString(doc, "caFile");
+  if (!ca_file) return Unexpected(ca_file.error());
+  if (*ca_file && (*ca_file)->empty()) return Unexpected(Invalid("\"caFile\" is empty."));
+  if (*ca_file && !config.controller.tls) {
+    return Unexpected(Invalid("\"caFile\" is given but \"controller\" is not an https:// URL."));
+  }
+  config.ca_file = ca_file->value_or("");
 
   auto switch_name = OptionalString(doc, "switch");
   if (!switch_name) return Unexpected(switch_name.error());

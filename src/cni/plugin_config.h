@@ -3,7 +3,10 @@
 // Keys (docs/cni.md has an example conflist):
 //   cniVersion   required; "0.4.0" or "1.0.0" (else code 1, incompatible version)
 //   name, type   required, non-empty strings (the runtime's; type names this binary)
-//   controller   required; the controller's REST URL as dovectl takes it ("ctl:8740")
+//   controller   required; the controller's REST URL as dovectl takes it ("ctl:8740",
+//                "https://ctl:8740")
+//   caFile       optional; https: the PEM CA certificate(s) the controller's certificate is
+//                checked against (default: the system's trusted roots); only with https
 //   token        optional; the API's bearer token. Or:
 //   tokenFile    optional; a file holding it (read when a command runs). Not both.
 //   network      required; "DOMAIN/NETWORK" (domain by name or id) or a network id
@@ -46,6 +49,7 @@ struct PluginConfig {
   cli::ControllerUrl controller;
   std::string token;       // empty: none given (see token_file)
   std::string token_file;  // empty: none given
+  std::string ca_file;     // empty: the system's trusted roots (https only)
   std::string network;
   std::string switch_name;    // empty: ask the local switch
   std::string switch_socket;  // empty: the default

@@ -80,7 +80,10 @@ void CollectFields(const Json& document, const Json& schema_or_ref,
     at.push_back(key);
     const Json& resolved = Resolve(document, property);
     fields->push_back({at, &resolved});
-    if (resolved.value("type", "") == "object") CollectFields(document, resolved, at, fields);
+    // A map (additionalProperties, no properties) is one field; a message is walked into.
+    if (resolved.value("type", "") == "object" && resolved.contains("properties")) {
+      CollectFields(document, resolved, at, fields);
+    }
   }
 }
 
@@ -191,6 +194,12 @@ std::vector<Mutation> Mutations(const std::string& key, const Json& schema, cons
     add("wrong element type", k + ":[5]", "invalid_value");
     add("trailing comma in list", k + ":[" + (valid.empty() ? "\"x\"" : valid[0].dump()) + ",]",
         "invalid_json");
+  }
+  if (type == "object" && schema.contains("additionalProperties") &&
+      schema["additionalProperties"].is_object()) {  // map<string, string>
+    add("map value a number", k + ":{\"a\":1}", "invalid_value");
+    add("map value null", k + ":{\"a\":null}", "invalid_value");
+    add("map key twice", k + ":{\"a\":\"1\",\"a\":\"2\"}", "duplicate_field");
   }
   add("unknown key", k + ":" + v + "," + Json(key + "_unknown").dump() + ":" + v, "unknown_field");
   if (CamelCase(key) != key)

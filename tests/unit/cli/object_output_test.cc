@@ -39,8 +39,18 @@ TEST_F(ObjectOutputTest, EndpointRowJoinsIps) {
       "id":"e1","network_id":"n1","mac":"52:54:00:00:00:01","ips":["10.1.0.2","2001:db8::2"],
       "switch_name":"hv1","port_name":"tap0","version":3})");
   EXPECT_EQ(EndpointColumns().row(endpoint, resolver_),
-            (std::vector<std::string>{"e1", "n1", "52:54:00:00:00:01", "10.1.0.2,2001:db8::2",
-                                      "hv1", "tap0", "3"}));
+            (std::vector<std::string>{"e1", "", "n1", "52:54:00:00:00:01", "10.1.0.2,2001:db8::2",
+                                      "hv1", "tap0", "", "3"}));
+}
+
+TEST_F(ObjectOutputTest, EndpointRowShowsNameAndLabelsInKeyOrder) {
+  const auto endpoint = nlohmann::json::parse(R"({
+      "id":"e1","name":"vm-1","network_id":"n1","mac":"52:54:00:00:00:01","ips":[],
+      "labels":{"vm-uuid":"4f2a","app":"web","x":""},"version":1})");
+  const auto row = EndpointColumns().row(endpoint, resolver_);
+  ASSERT_EQ(row.size(), EndpointColumns().headers.size());
+  EXPECT_EQ(row[1], "vm-1");
+  EXPECT_EQ(row[7], "app=web,vm-uuid=4f2a,x=");
 }
 
 TEST_F(ObjectOutputTest, SubnetAndSwitchRows) {

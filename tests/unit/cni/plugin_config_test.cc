@@ -52,6 +52,17 @@ TEST(PluginConfigTest, EveryOptionalKeyIsRead) {
   EXPECT_EQ(with_token->token, "s3cret");
 }
 
+TEST(PluginConfigTest, AnHttpsControllerMayNameTheCaToTrust) {
+  const std::string text = R"({"cniVersion":"1.0.0","name":"dove","type":"dove-cni",)"
+                           R"("controller":"https://ctl.example:8740","network":"acme/web",)"
+                           R"("caFile":"/etc/dove/ca.pem"})";
+  auto config = ParseConfig(text);
+  ASSERT_TRUE(config) << config.error().msg;
+  EXPECT_TRUE(config->controller.tls);
+  EXPECT_EQ(config->controller.host, "ctl.example");
+  EXPECT_EQ(config->ca_file, "/etc/dove/ca.pem");
+}
+
 TEST(PluginConfigTest, VersionsOtherThan040And100AreIncompatible) {
   auto old = ParseConfig(
       R"({"cniVersion":"0.3.1","name":"d","type":"t","controller":"c","network":"a/b"})");
@@ -81,7 +92,9 @@ TEST(PluginConfigTest, BadConfigsAreRefusedNamingTheKey) {
       {R"({"cniVersion":"1.0.0","name":"d","type":"t","controller":"c"})", kInvalidConfig,
        "network"},
       {With(R"(,"netwrok":"x")"), kInvalidConfig, "netwrok"},
-      {With(R"(,"controller":"https://c")"), kInvalidConfig, "controller"},
+      {With(R"(,"controller":"ftp://c")"), kInvalidConfig, "controller"},
+      {With(R"(,"caFile":"/etc/dove/ca.pem")"), kInvalidConfig, "caFile"},
+      {With(R"(,"caFile":"")"), kInvalidConfig, "caFile"},
       {With(R"(,"controller":7)"), kInvalidConfig, "controller"},
       {With(R"(,"token":"a","tokenFile":"/b")"), kInvalidConfig, "not both"},
       {With(R"(,"token":"")"), kInvalidConfig, "token"},
